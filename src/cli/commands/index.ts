@@ -1,0 +1,6 @@
+import type { Command } from "commander";
+
+/** Every CLI command registers itself on the root program. Add new commands to this list. */
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: RegisterCommand[] = [];

@@ -1,0 +1,2 @@
+/** Holdfast as a library: durable, bounded, private sessions for AI agents. */
+export * from "./store/index.ts";

@@ -1,0 +1,433 @@
+/**
+ * The store core: turns a StoreDriver into the public SessionStore. Everything drivers have in
+ * common lives here — validation, ids, token counting, payload hashes, cursors, JSON Merge
+ * Patch and window pairing — so a driver is only storage. Inputs are never mutated and every
+ * value returned is the driver's own fresh copy.
+ */
+import type { PreparedItem, StoreDriver } from "./driver.ts";
+import { ConflictError, InvalidArgumentError, isHoldfastError, sessionNotFound } from "./errors.ts";
+import { newItemId, newSessionId, sha256 } from "./ids.ts";
+import { mergePatch } from "./merge-patch.ts";
+import { estimateTokens, type TokenCounter } from "./tokens.ts";
+import type {
+  AppendOptions,
+  AppendResult,
+  CreateSessionInput,
+  ForkInput,
+  Item,
+  ItemInput,
+  JsonValue,
+  ListQuery,
+  Page,
+  ReadItemsQuery,
+  Session,
+  SessionStore,
+  UpdateSessionInput,
+  Window,
+  WindowQuery,
+  WriteOptions,
+} from "./types.ts";
+import { LIST_ORDERS } from "./types.ts";
+import {
+  assertObject,
+  checkItemId,
+  checkJson,
+  checkJsonObject,
+  checkLabels,
+  checkMetadata,
+  checkOptionalTime,
+  checkOwner,
+  checkPositiveInt,
+  checkSeq,
+  checkSessionId,
+  checkSize,
+  checkStatus,
+  checkTenant,
+  checkVersion,
+  isPlainObject,
+  LIMITS,
+} from "./validate.ts";
+import { pairSafeStart } from "./window-pairs.ts";
+
+export interface StoreCoreOptions {
+  /** Milliseconds since the epoch; injectable so tests control expiry. Default `Date.now`. */
+  clock?: () => number;
+  /** Token count of one item when the caller gives none. Default: a byte-based estimate. */
+  countTokens?: TokenCounter;
+  /** Largest accepted item (serialized JSON bytes). Default 1 MiB. */
+  maxItemBytes?: number;
+  /** Largest accepted session state (serialized JSON bytes). Default 1 MiB. */
+  maxStateBytes?: number;
+  /** Retries of an internal read-merge-write (patchState without expectedVersion) on conflict. Default 20. */
+  maxMergeRetries?: number;
+}
+
+const DEFAULTS = { maxItemBytes: 1 << 20, maxStateBytes: 1 << 20, maxMergeRetries: 20 };
+
+function encodeCursor(session: Session): string {
+  return Buffer.from(JSON.stringify([session.createdAt, session.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
+    if (typeof createdAt === "number" && typeof id === "string") return { createdAt, id };
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidArgumentError("The cursor is not one this store returned; start from the first page.", {
+    param: "cursor",
+  });
+}
+
+/** Stable JSON: keys sorted, so a retried payload hashes the same whatever its key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+class StoreCore implements SessionStore {
+  readonly #driver: StoreDriver;
+  readonly #clock: () => number;
+  readonly #countTokens: TokenCounter;
+  readonly #options: typeof DEFAULTS;
+
+  constructor(driver: StoreDriver, options: StoreCoreOptions = {}) {
+    this.#driver = driver;
+    this.#clock = options.clock ?? Date.now;
+    this.#countTokens = options.countTokens ?? estimateTokens;
+    this.#options = Object.freeze({
+      maxItemBytes: options.maxItemBytes ?? DEFAULTS.maxItemBytes,
+      maxStateBytes: options.maxStateBytes ?? DEFAULTS.maxStateBytes,
+      maxMergeRetries: options.maxMergeRetries ?? DEFAULTS.maxMergeRetries,
+    });
+  }
+
+  get driverName(): string {
+    return this.#driver.name;
+  }
+
+  /** The underlying driver, for decorators and tools that need capabilities beyond the contract. */
+  get driver(): StoreDriver {
+    return this.#driver;
+  }
+
+  #prepareItems(items: unknown, now: number): PreparedItem[] {
+    if (!Array.isArray(items)) throw new InvalidArgumentError("items must be an array.", { param: "items" });
+    if (items.length > LIMITS.itemsPerAppend) {
+      throw new InvalidArgumentError(`At most ${LIMITS.itemsPerAppend} items per append.`, {
+        param: "items",
+      });
+    }
+    const seen = new Set<string>();
+    return items.map((raw, index) => {
+      const param = `items[${index}]`;
+      if (!isPlainObject(raw)) throw new InvalidArgumentError(`${param} must be an object.`, { param });
+      const input = raw as unknown as ItemInput;
+      const { id: innerId, ...body } = checkJsonObject(input.content, `${param}.content`);
+      const type = body.type;
+      if (typeof type !== "string" || type.length === 0 || type.length > 64) {
+        throw new InvalidArgumentError(`${param}.content.type must be a non-empty string (e.g. "message").`, {
+          param: `${param}.content.type`,
+        });
+      }
+      const id = checkItemId(input.id ?? innerId ?? newItemId(type), `${param}.id`);
+      if (seen.has(id))
+        throw new InvalidArgumentError(`Item id '${id}' appears twice.`, { param: `${param}.id` });
+      seen.add(id);
+      const contentJson = JSON.stringify(body);
+      const bytes = Buffer.byteLength(contentJson);
+      checkSize(bytes, this.#options.maxItemBytes, `${param}`, param);
+      let tokens: number;
+      if (input.tokens === undefined) tokens = this.#countTokens(body);
+      else if (Number.isSafeInteger(input.tokens) && input.tokens >= 0) tokens = input.tokens;
+      else throw new InvalidArgumentError(`${param}.tokens must be a non-negative integer.`, { param });
+      const turnId = input.turnId ?? null;
+      if (turnId !== null && (typeof turnId !== "string" || turnId.length > 128)) {
+        throw new InvalidArgumentError(`${param}.turnId must be a string of at most 128 characters.`, {
+          param,
+        });
+      }
+      const str = (v: JsonValue | undefined): string | null => (typeof v === "string" ? v : null);
+      return {
+        id,
+        type,
+        role: str(body.role),
+        status: str(body.status),
+        callId: str(body.call_id),
+        content: body,
+        contentJson,
+        tokens,
+        bytes,
+        turnId,
+        createdAt: now,
+      };
+    });
+  }
+
+  #newSession(tenant: string, input: CreateSessionInput, now: number): Session {
+    assertObject(input, "Session input");
+    const state = input.state === undefined ? {} : checkJsonObject(input.state, "state");
+    checkSize(Buffer.byteLength(JSON.stringify(state)), this.#options.maxStateBytes, "state", "state");
+    return {
+      id: input.id === undefined ? newSessionId() : checkSessionId(input.id, "id"),
+      tenant,
+      owner: checkOwner(input.owner),
+      metadata: input.metadata === undefined ? {} : checkMetadata(input.metadata),
+      labels: input.labels === undefined ? [] : checkLabels(input.labels),
+      state: structuredClone(state),
+      version: 1,
+      itemCount: 0,
+      tokenCount: 0,
+      bytes: 0,
+      createdAt: now,
+      updatedAt: now,
+      lastActiveAt: now,
+      idleTtlMs: checkOptionalTime(input.idleTtlMs, "idleTtlMs"),
+      expiresAt: checkOptionalTime(input.expiresAt, "expiresAt"),
+      status: "active",
+      pinned: input.pinned === undefined ? false : Boolean(input.pinned),
+      forkParent: null,
+    };
+  }
+
+  async create(tenant: string, input: CreateSessionInput = {}): Promise<Session> {
+    checkTenant(tenant);
+    const now = this.#clock();
+    const session = this.#newSession(tenant, input, now);
+    const items = input.items === undefined ? [] : this.#prepareItems(input.items, now);
+    return this.#driver.createSession(session, items);
+  }
+
+  async get(tenant: string, id: string): Promise<Session> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    const session = await this.#driver.getSession(tenant, id, this.#clock());
+    if (!session) throw sessionNotFound(id);
+    return session;
+  }
+
+  async list(tenant: string, query: ListQuery = {}): Promise<Page<Session>> {
+    checkTenant(tenant);
+    assertObject(query, "List query");
+    const order = query.order ?? "desc";
+    if (!LIST_ORDERS.includes(order)) {
+      throw new InvalidArgumentError("order must be 'asc' or 'desc'.", { param: "order" });
+    }
+    const limit = query.limit === undefined ? 20 : checkPositiveInt(query.limit, "limit", 1000);
+    const rows = await this.#driver.listSessions(tenant, {
+      owner: query.owner === undefined ? undefined : (checkOwner(query.owner) ?? undefined),
+      label: query.label === undefined ? undefined : checkLabels([query.label], "label")[0],
+      status: query.status === undefined ? undefined : checkStatus(query.status),
+      updatedBefore: checkOptionalTime(query.updatedBefore, "updatedBefore") ?? undefined,
+      updatedAfter:
+        query.updatedAfter === undefined ? undefined : (checkSeq(query.updatedAfter, "updatedAfter") ?? 0),
+      order,
+      limit: limit + 1,
+      after: query.cursor === undefined ? undefined : decodeCursor(String(query.cursor)),
+      now: this.#clock(),
+    });
+    const data = rows.slice(0, limit);
+    const last = data.at(-1);
+    return { data, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async update(
+    tenant: string,
+    id: string,
+    patch: UpdateSessionInput,
+    options: WriteOptions = {},
+  ): Promise<Session> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    assertObject(patch, "Update");
+    const changes: UpdateSessionInput = {};
+    if (patch.owner !== undefined) changes.owner = checkOwner(patch.owner);
+    if (patch.metadata !== undefined) changes.metadata = checkMetadata(patch.metadata);
+    if (patch.labels !== undefined) changes.labels = checkLabels(patch.labels);
+    if (patch.idleTtlMs !== undefined) changes.idleTtlMs = checkOptionalTime(patch.idleTtlMs, "idleTtlMs");
+    if (patch.expiresAt !== undefined) changes.expiresAt = checkOptionalTime(patch.expiresAt, "expiresAt");
+    if (patch.pinned !== undefined) changes.pinned = Boolean(patch.pinned);
+    if (patch.status !== undefined) changes.status = checkStatus(patch.status);
+    return this.#driver.updateSession(tenant, id, changes, {
+      expectedVersion: checkVersion(options.expectedVersion),
+      now: this.#clock(),
+    });
+  }
+
+  async delete(tenant: string, id: string, options: WriteOptions = {}): Promise<void> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    await this.#driver.deleteSession(tenant, id, {
+      expectedVersion: checkVersion(options.expectedVersion),
+      now: this.#clock(),
+    });
+  }
+
+  async append(
+    tenant: string,
+    id: string,
+    items: ItemInput[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    const now = this.#clock();
+    const prepared = this.#prepareItems(items, now);
+    if (prepared.length === 0)
+      throw new InvalidArgumentError("Append at least one item.", { param: "items" });
+    const operationId = options.operationId;
+    if (
+      operationId !== undefined &&
+      (typeof operationId !== "string" || !/^[\x21-\x7e]{1,255}$/.test(operationId))
+    ) {
+      throw new InvalidArgumentError("Operation ids are 1-255 printable ASCII characters.", {
+        param: "operation_id",
+      });
+    }
+    return this.#driver.append(tenant, id, prepared, {
+      expectedVersion: checkVersion(options.expectedVersion),
+      operationId,
+      payloadHash: operationId === undefined ? "" : sha256(canonicalJson(items)),
+      now,
+    });
+  }
+
+  async patchState(
+    tenant: string,
+    id: string,
+    patch: JsonValue,
+    options: WriteOptions = {},
+  ): Promise<Session> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    checkJson(patch, "state");
+    const expected = checkVersion(options.expectedVersion);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get(tenant, id);
+      if (expected !== undefined && current.version !== expected) {
+        throw new ConflictError(
+          `Session '${id}' is at version ${current.version}, not the expected ${expected}; re-read it and retry.`,
+          { param: "expected_version" },
+        );
+      }
+      const next = mergePatch(current.state, patch);
+      if (!isPlainObject(next)) {
+        throw new InvalidArgumentError("A state patch must leave state a JSON object.", { param: "state" });
+      }
+      checkSize(Buffer.byteLength(JSON.stringify(next)), this.#options.maxStateBytes, "state", "state");
+      try {
+        return await this.#driver.updateSession(
+          tenant,
+          id,
+          { state: next as Session["state"] },
+          { expectedVersion: current.version, now: this.#clock() },
+        );
+      } catch (error) {
+        // Without a caller's expectedVersion the merge is ours to redo on a fresh read.
+        const retry = expected === undefined && isHoldfastError(error) && error.code === "conflict";
+        if (!retry || attempt >= this.#options.maxMergeRetries) throw error;
+      }
+    }
+  }
+
+  async readItems(tenant: string, id: string, query: ReadItemsQuery = {}): Promise<Item[]> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    assertObject(query, "Read query");
+    const order = query.order ?? "asc";
+    if (!LIST_ORDERS.includes(order)) {
+      throw new InvalidArgumentError("order must be 'asc' or 'desc'.", { param: "order" });
+    }
+    return this.#driver.readItems(
+      tenant,
+      id,
+      {
+        afterSeq: checkSeq(query.afterSeq, "afterSeq"),
+        beforeSeq: checkSeq(query.beforeSeq, "beforeSeq"),
+        limit: query.limit === undefined ? 100 : checkPositiveInt(query.limit, "limit", 10_000),
+        order,
+      },
+      this.#clock(),
+    );
+  }
+
+  async getItem(tenant: string, id: string, itemId: string): Promise<Item> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    checkItemId(itemId);
+    return this.#driver.getItem(tenant, id, itemId, this.#clock());
+  }
+
+  async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    assertObject(query, "Window query");
+    const maxTokens = query.maxTokens;
+    if (typeof maxTokens !== "number" || !Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+      throw new InvalidArgumentError("maxTokens must be a non-negative integer.", { param: "max_tokens" });
+    }
+    const { session, items } = await this.#driver.readWindow(tenant, id, maxTokens, this.#clock());
+    const start = pairSafeStart(items);
+    const kept = start === 0 ? items : items.slice(start);
+    let tokens = 0;
+    for (const item of kept) tokens += item.tokens;
+    const fromSeq = kept[0]?.seq ?? 0;
+    return {
+      items: kept,
+      tokens,
+      fromSeq,
+      truncated: kept.length < session.itemCount,
+      sessionVersion: session.version,
+    };
+  }
+
+  async fork(tenant: string, id: string, input: ForkInput = {}): Promise<Session> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    assertObject(input, "Fork input");
+    const now = this.#clock();
+    const parent = await this.get(tenant, id);
+    const atSeq = checkSeq(input.atSeq, "atSeq") ?? parent.itemCount;
+    if (atSeq > parent.itemCount) {
+      throw new InvalidArgumentError(
+        `atSeq ${atSeq} is past the end of session '${id}' (${parent.itemCount} items).`,
+        { param: "at_seq" },
+      );
+    }
+    const child = this.#newSession(
+      tenant,
+      {
+        owner: input.owner === undefined ? parent.owner : input.owner,
+        metadata: input.metadata ?? parent.metadata,
+        labels: input.labels ?? parent.labels,
+        state: input.state ?? parent.state,
+        idleTtlMs: input.idleTtlMs === undefined ? parent.idleTtlMs : input.idleTtlMs,
+        expiresAt: input.expiresAt === undefined ? parent.expiresAt : input.expiresAt,
+        pinned: input.pinned ?? false,
+      },
+      now,
+    );
+    child.forkParent = { sessionId: id, atSeq };
+    return this.#driver.fork(tenant, id, atSeq, child, now);
+  }
+
+  async touch(tenant: string, id: string): Promise<Session> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    return this.#driver.touch(tenant, id, this.#clock());
+  }
+
+  async close(): Promise<void> {
+    await this.#driver.close();
+  }
+}
+
+/** Wraps a driver into the public SessionStore. */
+export function createSessionStore(driver: StoreDriver, options: StoreCoreOptions = {}): SessionStore {
+  return new StoreCore(driver, options);
+}

@@ -1,0 +1,258 @@
+/**
+ * `memory:` — sessions in a Map, for tests and embedding. Every operation runs synchronously
+ * inside one call, so it is atomic with respect to every other operation in the process.
+ * Values handed out are copies; nothing a caller does to them reaches the store.
+ */
+import type {
+  DriverAppend,
+  DriverListQuery,
+  DriverReadQuery,
+  DriverWindow,
+  DriverWrite,
+  PreparedItem,
+  SessionChanges,
+  StoreDriver,
+} from "../driver.ts";
+import { ConflictError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
+import type { AppendResult, Item, Session } from "../types.ts";
+import { isVisible, matchesListQuery, sessionBytes } from "./shared.ts";
+
+export const DRIVER_NAME = "memory";
+
+interface Entry {
+  session: Session;
+  items: Item[];
+  /** Running token total through each item (same index as `items`). */
+  cumTokens: number[];
+  itemBytes: number;
+  /** Item id → index in `items`. */
+  itemIndex: Map<string, number>;
+  operations: Map<string, { hash: string; firstSeq: number; lastSeq: number; version: number }>;
+}
+
+function toItem(p: PreparedItem, seq: number): Item {
+  return {
+    seq,
+    id: p.id,
+    type: p.type,
+    role: p.role,
+    status: p.status,
+    content: p.content,
+    tokens: p.tokens,
+    bytes: p.bytes,
+    turnId: p.turnId,
+    createdAt: p.createdAt,
+  };
+}
+
+class MemoryDriver implements StoreDriver {
+  readonly name = DRIVER_NAME;
+  readonly #entries = new Map<string, Entry>();
+
+  #key(tenant: string, id: string): string {
+    return `${tenant}\u0000${id}`;
+  }
+
+  #visible(tenant: string, id: string, now: number): Entry {
+    const entry = this.#entries.get(this.#key(tenant, id));
+    if (!entry || !isVisible(entry.session, now)) throw sessionNotFound(id);
+    return entry;
+  }
+
+  #snapshot(entry: Entry): Session {
+    return structuredClone({
+      ...entry.session,
+      bytes: sessionBytes(entry.itemBytes, JSON.stringify(entry.session.state)),
+    });
+  }
+
+  #checkVersion(entry: Entry, expected: number | undefined): void {
+    if (expected !== undefined && entry.session.version !== expected) {
+      throw versionConflict(entry.session.id, expected, entry.session.version);
+    }
+  }
+
+  #push(entry: Entry, items: PreparedItem[]): void {
+    for (const p of items) {
+      const seq = entry.items.length + 1;
+      const item = toItem(structuredClone(p), seq);
+      entry.itemIndex.set(item.id, entry.items.length);
+      entry.items.push(item);
+      entry.cumTokens.push((entry.cumTokens.at(-1) ?? 0) + item.tokens);
+      entry.itemBytes += item.bytes;
+      entry.session.tokenCount += item.tokens;
+    }
+    entry.session.itemCount = entry.items.length;
+  }
+
+  async createSession(session: Session, items: PreparedItem[]): Promise<Session> {
+    const key = this.#key(session.tenant, session.id);
+    const existing = this.#entries.get(key);
+    if (existing) {
+      throw new ConflictError(`A session with id '${session.id}' already exists.`, { param: "id" });
+    }
+    const entry: Entry = {
+      session: structuredClone(session),
+      items: [],
+      cumTokens: [],
+      itemBytes: 0,
+      itemIndex: new Map(),
+      operations: new Map(),
+    };
+    this.#assertItemIdsFree(entry, items);
+    this.#push(entry, items);
+    if (items.length > 0) entry.session.version += 1;
+    this.#entries.set(key, entry);
+    return this.#snapshot(entry);
+  }
+
+  async getSession(tenant: string, id: string, now: number): Promise<Session | null> {
+    const entry = this.#entries.get(this.#key(tenant, id));
+    return entry && isVisible(entry.session, now) ? this.#snapshot(entry) : null;
+  }
+
+  async listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {
+    const sign = query.order === "asc" ? 1 : -1;
+    const rows = [...this.#entries.values()]
+      .map((e) => e.session)
+      .filter((s) => s.tenant === tenant && matchesListQuery(s, query))
+      .sort((a, b) => sign * (a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    return rows.slice(0, query.limit).map((s) => this.#snapshot(this.#entries.get(this.#key(tenant, s.id))!));
+  }
+
+  async updateSession(
+    tenant: string,
+    id: string,
+    changes: SessionChanges,
+    write: DriverWrite,
+  ): Promise<Session> {
+    const entry = this.#visible(tenant, id, write.now);
+    this.#checkVersion(entry, write.expectedVersion);
+    Object.assign(entry.session, structuredClone(changes));
+    entry.session.version += 1;
+    entry.session.updatedAt = write.now;
+    return this.#snapshot(entry);
+  }
+
+  async deleteSession(tenant: string, id: string, write: DriverWrite): Promise<void> {
+    const entry = this.#visible(tenant, id, write.now);
+    this.#checkVersion(entry, write.expectedVersion);
+    this.#entries.delete(this.#key(tenant, id));
+  }
+
+  #assertItemIdsFree(entry: Entry, items: PreparedItem[]): void {
+    for (const p of items) {
+      if (entry.itemIndex.has(p.id)) {
+        throw new ConflictError(`Item id '${p.id}' already exists in session '${entry.session.id}'.`, {
+          param: "items.id",
+        });
+      }
+    }
+  }
+
+  async append(
+    tenant: string,
+    id: string,
+    items: PreparedItem[],
+    options: DriverAppend,
+  ): Promise<AppendResult> {
+    const entry = this.#visible(tenant, id, options.now);
+    if (options.operationId !== undefined) {
+      const done = entry.operations.get(options.operationId);
+      if (done) {
+        if (done.hash !== options.payloadHash) {
+          throw new ConflictError(
+            `Operation id '${options.operationId}' was already used with a different payload.`,
+            { param: "operation_id", code: "idempotency_conflict" },
+          );
+        }
+        const replay = entry.items.slice(done.firstSeq - 1, done.lastSeq);
+        return { ...done, replayed: true, items: structuredClone(replay) };
+      }
+    }
+    this.#checkVersion(entry, options.expectedVersion);
+    this.#assertItemIdsFree(entry, items);
+    const firstSeq = entry.items.length + 1;
+    this.#push(entry, items);
+    const session = entry.session;
+    session.version += 1;
+    session.updatedAt = options.now;
+    session.lastActiveAt = options.now;
+    const result = { version: session.version, firstSeq, lastSeq: entry.items.length };
+    if (options.operationId !== undefined) {
+      entry.operations.set(options.operationId, { ...result, hash: options.payloadHash });
+    }
+    return { ...result, replayed: false, items: structuredClone(entry.items.slice(firstSeq - 1)) };
+  }
+
+  async readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
+    const entry = this.#visible(tenant, id, now);
+    const after = query.afterSeq ?? 0;
+    const before = query.beforeSeq ?? Number.POSITIVE_INFINITY;
+    const matching = entry.items.filter((i) => i.seq > after && i.seq < before);
+    const ordered = query.order === "desc" ? matching.reverse() : matching;
+    return structuredClone(ordered.slice(0, query.limit));
+  }
+
+  async getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item> {
+    const entry = this.#visible(tenant, id, now);
+    const index = entry.itemIndex.get(itemId);
+    const item = index === undefined ? undefined : entry.items[index];
+    if (!item) throw new NotFoundError(`No item '${itemId}' in session '${id}'.`, { param: "item_id" });
+    return structuredClone(item);
+  }
+
+  async readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
+    const entry = this.#visible(tenant, id, now);
+    const floor = entry.session.tokenCount - maxTokens;
+    // Binary search for the first item whose running total reaches the floor; the window starts after it.
+    let lo = 0;
+    let hi = entry.cumTokens.length;
+    if (floor > 0) {
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (entry.cumTokens[mid]! >= floor) hi = mid;
+        else lo = mid + 1;
+      }
+      lo += 1;
+    }
+    return { session: this.#snapshot(entry), items: structuredClone(entry.items.slice(lo)) };
+  }
+
+  async fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {
+    const parent = this.#visible(tenant, parentId, now);
+    if (atSeq > parent.items.length) {
+      throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
+    }
+    const entry: Entry = {
+      session: structuredClone(child),
+      items: structuredClone(parent.items.slice(0, atSeq)),
+      cumTokens: parent.cumTokens.slice(0, atSeq),
+      itemBytes: 0,
+      itemIndex: new Map(),
+      operations: new Map(),
+    };
+    entry.items.forEach((item, index) => {
+      entry.itemBytes += item.bytes;
+      entry.itemIndex.set(item.id, index);
+    });
+    entry.session.itemCount = atSeq;
+    entry.session.tokenCount = entry.cumTokens.at(-1) ?? 0;
+    this.#entries.set(this.#key(tenant, child.id), entry);
+    return this.#snapshot(entry);
+  }
+
+  async touch(tenant: string, id: string, now: number): Promise<Session> {
+    const entry = this.#visible(tenant, id, now);
+    entry.session.lastActiveAt = now;
+    return this.#snapshot(entry);
+  }
+
+  async close(): Promise<void> {
+    this.#entries.clear();
+  }
+}
+
+export function createMemoryDriver(): StoreDriver {
+  return new MemoryDriver();
+}

@@ -1,0 +1,86 @@
+/**
+ * Typed errors with stable codes. The server maps them to HTTP statuses in one place; the
+ * CLI maps them to exit codes. `fault` separates the caller's mistakes from the system's.
+ */
+
+export const ERROR_CODES = [
+  "not_found",
+  "conflict",
+  "invalid_argument",
+  "payload_too_large",
+  "unavailable",
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface HoldfastErrorOptions {
+  /** The input field at fault, reported as OpenAI's `param`. */
+  param?: string;
+  cause?: unknown;
+  /** Seconds the caller should wait before retrying (for `unavailable`). */
+  retryAfterSeconds?: number;
+}
+
+export class HoldfastError extends Error {
+  readonly code: string;
+  readonly param: string | null;
+  readonly retryAfterSeconds: number | null;
+
+  constructor(code: string, message: string, options: HoldfastErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.param = options.param ?? null;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+  }
+
+  /** Whether the caller can fix this by changing the request. */
+  get fault(): "caller" | "system" {
+    return this.code === "unavailable" || this.code === "internal" ? "system" : "caller";
+  }
+}
+
+export class NotFoundError extends HoldfastError {
+  constructor(message: string, options?: HoldfastErrorOptions) {
+    super("not_found", message, options);
+  }
+}
+
+export class ConflictError extends HoldfastError {
+  constructor(message: string, options?: HoldfastErrorOptions & { code?: string }) {
+    super(options?.code ?? "conflict", message, options);
+  }
+}
+
+export class InvalidArgumentError extends HoldfastError {
+  constructor(message: string, options?: HoldfastErrorOptions) {
+    super("invalid_argument", message, options);
+  }
+}
+
+export class PayloadTooLargeError extends HoldfastError {
+  constructor(message: string, options?: HoldfastErrorOptions) {
+    super("payload_too_large", message, options);
+  }
+}
+
+export class UnavailableError extends HoldfastError {
+  constructor(message: string, options?: HoldfastErrorOptions) {
+    super("unavailable", message, { retryAfterSeconds: 1, ...options });
+  }
+}
+
+export function isHoldfastError(value: unknown): value is HoldfastError {
+  return value instanceof HoldfastError;
+}
+
+export function sessionNotFound(id: string): NotFoundError {
+  return new NotFoundError(`No session with id '${id}'.`, { param: "session_id" });
+}
+
+export function versionConflict(id: string, expected: number, actual: number): ConflictError {
+  return new ConflictError(
+    `Session '${id}' is at version ${actual}, not the expected ${expected}; re-read it and retry.`,
+    { param: "expected_version" },
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * The SessionStore contract: the data model of ARCHITECTURE.md and the operations every
+ * driver supports. Every operation is scoped to a tenant; a session of another tenant is
+ * indistinguishable from one that does not exist (`not_found`).
+ */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Session statuses; `archived` sessions are readable but their items may live in cold storage. */
+export const SESSION_STATUSES = ["active", "archived"] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const LIST_ORDERS = ["desc", "asc"] as const;
+export type ListOrder = (typeof LIST_ORDERS)[number];
+
+export interface ForkParent {
+  sessionId: string;
+  atSeq: number;
+}
+
+export interface Session {
+  /** `conv_` followed by 32 hex characters (128 random bits). */
+  id: string;
+  tenant: string;
+  owner: string | null;
+  /** At most 16 string pairs (OpenAI's limit for `metadata`). */
+  metadata: Record<string, string>;
+  labels: string[];
+  state: JsonObject;
+  /** Bumped by every mutation; the unit of optimistic concurrency. */
+  version: number;
+  itemCount: number;
+  tokenCount: number;
+  bytes: number;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  updatedAt: number;
+  lastActiveAt: number;
+  /** Session disappears when `lastActiveAt + idleTtlMs <= now`. */
+  idleTtlMs: number | null;
+  /** Absolute expiry, epoch ms. */
+  expiresAt: number | null;
+  status: SessionStatus;
+  pinned: boolean;
+  forkParent: ForkParent | null;
+}
+
+export interface Item {
+  /** Dense 1-based position in the session. */
+  seq: number;
+  id: string;
+  type: string;
+  role: string | null;
+  status: string | null;
+  /** The whole item in OpenAI Responses item shape (`{ type, role, content, … }`), without `id`. */
+  content: JsonObject;
+  tokens: number;
+  bytes: number;
+  turnId: string | null;
+  createdAt: number;
+}
+
+/** What a caller appends: the item body, optionally with its id, token count and turn. */
+export interface ItemInput {
+  id?: string;
+  /** The Responses item; must carry a string `type`. An `id` inside it is used when `id` is absent. */
+  content: JsonObject;
+  /** Token count; when absent the store's token counter computes it. */
+  tokens?: number;
+  turnId?: string;
+}
+
+export interface CreateSessionInput {
+  id?: string;
+  owner?: string | null;
+  metadata?: Record<string, string>;
+  labels?: string[];
+  state?: JsonObject;
+  idleTtlMs?: number | null;
+  expiresAt?: number | null;
+  pinned?: boolean;
+  /** Initial items, appended atomically with the creation. */
+  items?: ItemInput[];
+}
+
+export interface UpdateSessionInput {
+  owner?: string | null;
+  metadata?: Record<string, string>;
+  labels?: string[];
+  idleTtlMs?: number | null;
+  expiresAt?: number | null;
+  pinned?: boolean;
+  status?: SessionStatus;
+}
+
+export interface ListQuery {
+  owner?: string;
+  label?: string;
+  status?: SessionStatus;
+  updatedBefore?: number;
+  updatedAfter?: number;
+  /** By creation time: `desc` (newest first, default) or `asc`. */
+  order?: ListOrder;
+  /** 1..1000, default 20. */
+  limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface WriteOptions {
+  /** The write fails with `conflict` unless the session is at this version. */
+  expectedVersion?: number;
+}
+
+export interface AppendOptions extends WriteOptions {
+  /** Retry key: the same id with the same items returns the first result and writes nothing. */
+  operationId?: string;
+}
+
+export interface AppendResult {
+  version: number;
+  firstSeq: number;
+  lastSeq: number;
+  /** True when this call replayed an earlier append with the same operation id. */
+  replayed: boolean;
+  items: Item[];
+}
+
+export interface ReadItemsQuery {
+  afterSeq?: number;
+  beforeSeq?: number;
+  /** 1..10000, default 100. */
+  limit?: number;
+  order?: ListOrder;
+}
+
+export interface WindowQuery {
+  maxTokens: number;
+}
+
+export interface Window {
+  items: Item[];
+  tokens: number;
+  /** Seq of the first item in the window (0 when empty). */
+  fromSeq: number;
+  /** True when older items were left out. */
+  truncated: boolean;
+  sessionVersion: number;
+}
+
+export interface ForkInput extends Omit<CreateSessionInput, "items" | "id"> {
+  /** Copy history up to and including this seq; defaults to the whole history. */
+  atSeq?: number;
+}
+
+/** The public contract every store (driver + core) satisfies. */
+export interface SessionStore {
+  readonly driverName: string;
+  create(tenant: string, input?: CreateSessionInput): Promise<Session>;
+  get(tenant: string, id: string): Promise<Session>;
+  list(tenant: string, query?: ListQuery): Promise<Page<Session>>;
+  update(tenant: string, id: string, patch: UpdateSessionInput, options?: WriteOptions): Promise<Session>;
+  delete(tenant: string, id: string, options?: WriteOptions): Promise<void>;
+  append(tenant: string, id: string, items: ItemInput[], options?: AppendOptions): Promise<AppendResult>;
+  /** JSON Merge Patch (RFC 7386) on the session's `state`. */
+  patchState(tenant: string, id: string, patch: JsonValue, options?: WriteOptions): Promise<Session>;
+  readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]>;
+  getItem(tenant: string, id: string, itemId: string): Promise<Item>;
+  readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window>;
+  fork(tenant: string, id: string, input?: ForkInput): Promise<Session>;
+  /** Marks the session active now, pushing back its idle expiry. */
+  touch(tenant: string, id: string): Promise<Session>;
+  close(): Promise<void>;
+}

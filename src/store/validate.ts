@@ -1,0 +1,189 @@
+/**
+ * Input validation shared by every driver. Messages name the field and say what to fix.
+ * Limits follow OpenAI's where it has them (metadata: 16 pairs, keys ≤ 64, values ≤ 512 chars).
+ */
+import { InvalidArgumentError, PayloadTooLargeError } from "./errors.ts";
+import { ITEM_ID_PATTERN, SESSION_ID_PATTERN } from "./ids.ts";
+import { type JsonObject, type JsonValue, SESSION_STATUSES, type SessionStatus } from "./types.ts";
+
+export const LIMITS = Object.freeze({
+  metadataPairs: 16,
+  metadataKeyChars: 64,
+  metadataValueChars: 512,
+  labels: 32,
+  labelChars: 64,
+  ownerChars: 256,
+  itemsPerAppend: 1000,
+  jsonDepth: 64,
+});
+
+const TENANT_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+const LABEL_PATTERN = /^[\p{L}\p{N}_.:/@+=-]+$/u;
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Throws unless `value` is a plain object; unlike `isPlainObject` it keeps the caller's static type. */
+export function assertObject(value: unknown, what: string): void {
+  if (!isPlainObject(value)) throw new InvalidArgumentError(`${what} must be an object.`);
+}
+
+export function checkTenant(tenant: unknown): string {
+  if (typeof tenant !== "string" || !TENANT_PATTERN.test(tenant)) {
+    throw new InvalidArgumentError(
+      "Tenant must be 1-64 characters of letters, digits, '_', '.', ':' or '-'.",
+      {
+        param: "tenant",
+      },
+    );
+  }
+  return tenant;
+}
+
+export function checkSessionId(id: unknown, param = "session_id"): string {
+  if (typeof id !== "string" || !SESSION_ID_PATTERN.test(id)) {
+    throw new InvalidArgumentError(
+      `Invalid session id ${JSON.stringify(String(id)).slice(0, 80)}: expected 'conv_' followed by 8-96 letters, digits, '_' or '-'.`,
+      { param },
+    );
+  }
+  return id;
+}
+
+export function checkItemId(id: unknown, param = "item_id"): string {
+  if (typeof id !== "string" || !ITEM_ID_PATTERN.test(id)) {
+    throw new InvalidArgumentError("Item ids are 1-128 letters, digits, '_' or '-'.", { param });
+  }
+  return id;
+}
+
+export function checkMetadata(metadata: unknown, param = "metadata"): Record<string, string> {
+  if (!isPlainObject(metadata))
+    throw new InvalidArgumentError("Metadata must be an object of strings.", { param });
+  const entries = Object.entries(metadata);
+  if (entries.length > LIMITS.metadataPairs) {
+    throw new InvalidArgumentError(
+      `Metadata has ${entries.length} pairs; at most ${LIMITS.metadataPairs} are allowed.`,
+      { param },
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    if (key.length === 0 || key.length > LIMITS.metadataKeyChars) {
+      throw new InvalidArgumentError(`Metadata keys must be 1-${LIMITS.metadataKeyChars} characters.`, {
+        param: `${param}.${key.slice(0, 64)}`,
+      });
+    }
+    if (typeof value !== "string" || value.length > LIMITS.metadataValueChars) {
+      throw new InvalidArgumentError(
+        `Metadata value for '${key}' must be a string of at most ${LIMITS.metadataValueChars} characters.`,
+        { param: `${param}.${key}` },
+      );
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+export function checkLabels(labels: unknown, param = "labels"): string[] {
+  if (!Array.isArray(labels))
+    throw new InvalidArgumentError("Labels must be an array of strings.", { param });
+  if (labels.length > LIMITS.labels) {
+    throw new InvalidArgumentError(`At most ${LIMITS.labels} labels are allowed.`, { param });
+  }
+  for (const label of labels) {
+    if (typeof label !== "string" || label.length > LIMITS.labelChars || !LABEL_PATTERN.test(label)) {
+      throw new InvalidArgumentError(
+        `Labels are 1-${LIMITS.labelChars} letters, digits or _ . : / @ + = - (got ${JSON.stringify(label)?.slice(0, 80)}).`,
+        { param },
+      );
+    }
+  }
+  return [...new Set(labels as string[])];
+}
+
+export function checkOwner(owner: unknown): string | null {
+  if (owner === null || owner === undefined) return null;
+  if (typeof owner !== "string" || owner.length === 0 || owner.length > LIMITS.ownerChars) {
+    throw new InvalidArgumentError(`Owner must be a string of 1-${LIMITS.ownerChars} characters.`, {
+      param: "owner",
+    });
+  }
+  return owner;
+}
+
+export function checkStatus(status: unknown): SessionStatus {
+  if (!SESSION_STATUSES.includes(status as SessionStatus)) {
+    throw new InvalidArgumentError(`Status must be one of ${SESSION_STATUSES.join(", ")}.`, {
+      param: "status",
+    });
+  }
+  return status as SessionStatus;
+}
+
+export function checkOptionalTime(value: unknown, param: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${param} must be a positive integer number of milliseconds.`, { param });
+  }
+  return value;
+}
+
+export function checkPositiveInt(value: unknown, param: string, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new InvalidArgumentError(`${param} must be an integer from 1 to ${max}.`, { param });
+  }
+  return value;
+}
+
+export function checkVersion(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError("expectedVersion must be a non-negative integer.", {
+      param: "expected_version",
+    });
+  }
+  return value;
+}
+
+export function checkSeq(value: unknown, param: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${param} must be a non-negative integer.`, { param });
+  }
+  return value;
+}
+
+/** Rejects values that are not plain JSON (functions, NaN, cycles) or nest deeper than the limit. */
+export function checkJson(value: unknown, param: string, depth = 0): JsonValue {
+  if (depth > LIMITS.jsonDepth) {
+    throw new InvalidArgumentError(`${param} nests deeper than ${LIMITS.jsonDepth} levels.`, { param });
+  }
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value))
+      throw new InvalidArgumentError(`${param} contains a non-finite number.`, { param });
+    return value;
+  }
+  if (Array.isArray(value)) {
+    for (const entry of value) checkJson(entry, param, depth + 1);
+    return value as JsonValue;
+  }
+  if (isPlainObject(value)) {
+    for (const entry of Object.values(value)) checkJson(entry, param, depth + 1);
+    return value as JsonObject;
+  }
+  throw new InvalidArgumentError(`${param} must be plain JSON (got ${typeof value}).`, { param });
+}
+
+export function checkJsonObject(value: unknown, param: string): JsonObject {
+  if (!isPlainObject(value)) throw new InvalidArgumentError(`${param} must be a JSON object.`, { param });
+  return checkJson(value, param) as JsonObject;
+}
+
+export function checkSize(bytes: number, max: number, what: string, param: string): void {
+  if (bytes > max) {
+    throw new PayloadTooLargeError(`${what} is ${bytes} bytes; the limit is ${max} bytes.`, { param });
+  }
+}

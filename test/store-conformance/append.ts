@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type ConformanceContext, message, rejectsWithCode } from "./index.ts";
+
+export function testAppendCases({ store, tenant }: ConformanceContext): void {
+  describe("append", () => {
+    it("assigns dense seq in commit order and bumps the version once per append", async () => {
+      const t = tenant();
+      const s = await store().create(t);
+      const a = await store().append(t, s.id, [message("user", "one"), message("assistant", "two")]);
+      assert.deepEqual([a.version, a.firstSeq, a.lastSeq, a.replayed], [2, 1, 2, false]);
+      assert.deepEqual(
+        a.items.map((i) => i.seq),
+        [1, 2],
+      );
+      const b = await store().append(t, s.id, [message("user", "three")]);
+      assert.deepEqual([b.version, b.firstSeq, b.lastSeq], [3, 3, 3]);
+      const items = await store().readItems(t, s.id);
+      assert.deepEqual(
+        items.map((i) => i.seq),
+        [1, 2, 3],
+      );
+      assert.equal(items[0]?.type, "message");
+      assert.equal(items[0]?.role, "user");
+      assert.deepEqual(items[0]?.content, message("user", "one").content);
+      const got = await store().get(t, s.id);
+      assert.equal(got.itemCount, 3);
+      assert.equal(
+        got.tokenCount,
+        items.reduce((n, i) => n + i.tokens, 0),
+      );
+      assert.ok(got.bytes >= items.reduce((n, i) => n + i.bytes, 0));
+    });
+
+    it("keeps caller ids and token counts, and retrieves one item by id", async () => {
+      const t = tenant();
+      const s = await store().create(t);
+      await store().append(t, s.id, [
+        { id: "msg_custom1", ...message("user", "x"), tokens: 42, turnId: "turn_1" },
+      ]);
+      const item = await store().getItem(t, s.id, "msg_custom1");
+      assert.equal(item.tokens, 42);
+      assert.equal(item.turnId, "turn_1");
+      assert.equal(item.seq, 1);
+      await rejectsWithCode(store().getItem(t, s.id, "msg_missing"), "not_found");
+    });
+
+    it("is atomic: a conflicting item id writes none of the batch", async () => {
+      const t = tenant();
+      const s = await store().create(t);
+      await store().append(t, s.id, [{ id: "msg_dup", ...message("user", "a") }]);
+      await rejectsWithCode(
+        store().append(t, s.id, [message("user", "b"), { id: "msg_dup", ...message("user", "c") }]),
+        "conflict",
+      );
+      const got = await store().get(t, s.id);
+      assert.equal(got.itemCount, 1);
+      assert.equal(got.version, 2);
+    });
+
+    it("replays an operation id: same payload returns the first result and writes nothing", async () => {
+      const t = tenant();
+      const s = await store().create(t);
+      const first = await store().append(t, s.id, [message("user", "once")], { operationId: "op-1" });
+      await store().append(t, s.id, [message("assistant", "between")]);
+      const again = await store().append(t, s.id, [message("user", "once")], { operationId: "op-1" });
+      assert.equal(again.replayed, true);
+      assert.deepEqual(
+        [again.version, again.firstSeq, again.lastSeq],
+        [first.version, first.firstSeq, first.lastSeq],
+      );
+      assert.deepEqual(
+        again.items.map((i) => i.id),
+        first.items.map((i) => i.id),
+      );
+      // Even with a now-stale expectedVersion: the first result wins, no conflict.
+      const stale = await store().append(t, s.id, [message("user", "once")], {
+        operationId: "op-1",
+        expectedVersion: 1,
+      });
+      assert.equal(stale.replayed, true);
+      assert.equal((await store().get(t, s.id)).itemCount, 2);
+      await rejectsWithCode(
+        store().append(t, s.id, [message("user", "different")], { operationId: "op-1" }),
+        "idempotency_conflict",
+      );
+      assert.equal((await store().get(t, s.id)).itemCount, 2);
+    });
+
+    it("scopes operation ids to their session", async () => {
+      const t = tenant();
+      const a = await store().create(t);
+      const b = await store().create(t);
+      await store().append(t, a.id, [message("user", "x")], { operationId: "shared" });
+      const r = await store().append(t, b.id, [message("user", "x")], { operationId: "shared" });
+      assert.equal(r.replayed, false);
+    });
+
+    it("rejects a moved version with conflict and writes nothing", async () => {
+      const t = tenant();
+      const s = await store().create(t);
+      await store().append(t, s.id, [message("user", "a")], { expectedVersion: 1 });
+      await rejectsWithCode(
+        store().append(t, s.id, [message("user", "b")], { expectedVersion: 1 }),
+        "conflict",
+      );
+      const ok = await store().append(t, s.id, [message("user", "c")], { expectedVersion: 2 });
+      assert.equal(ok.version, 3);
+      assert.equal((await store().get(t, s.id)).itemCount, 2);
+    });
+
+    it("reads items by seq range, limit and order", async () => {
+      const t = tenant();
+      const s = await store().create(t);
+      await store().append(
+        t,
+        s.id,
+        Array.from({ length: 10 }, (_, i) => message("user", `m${i + 1}`)),
+      );
+      const seqs = async (q: Parameters<ReturnType<typeof store>["readItems"]>[2]) =>
+        (await store().readItems(t, s.id, q)).map((i) => i.seq);
+      assert.deepEqual(await seqs({ afterSeq: 3, limit: 3 }), [4, 5, 6]);
+      assert.deepEqual(await seqs({ beforeSeq: 4 }), [1, 2, 3]);
+      assert.deepEqual(await seqs({ order: "desc", limit: 2 }), [10, 9]);
+      assert.deepEqual(await seqs({ order: "desc", beforeSeq: 9, limit: 2 }), [8, 7]);
+      assert.deepEqual(await seqs({ afterSeq: 10 }), []);
+    });
+
+    it("forks: the child shares history up to atSeq and writes stay apart", async () => {
+      const t = tenant();
+      const parent = await store().create(t, { owner: "bob", state: { k: 1 } });
+      await store().append(t, parent.id, [
+        message("user", "1"),
+        message("assistant", "2"),
+        message("user", "3"),
+      ]);
+      const child = await store().fork(t, parent.id, { atSeq: 2 });
+      assert.notEqual(child.id, parent.id);
+      assert.deepEqual(child.forkParent, { sessionId: parent.id, atSeq: 2 });
+      assert.equal(child.itemCount, 2);
+      assert.equal(child.owner, "bob");
+      assert.deepEqual(child.state, { k: 1 });
+      await store().append(t, child.id, [message("user", "child only")]);
+      await store().append(t, parent.id, [message("user", "parent only")]);
+      const childItems = await store().readItems(t, child.id);
+      const parentItems = await store().readItems(t, parent.id);
+      assert.deepEqual(
+        childItems.map((i) => i.seq),
+        [1, 2, 3],
+      );
+      assert.ok(JSON.stringify(childItems[2]?.content).includes("child only"));
+      assert.deepEqual(
+        parentItems.map((i) => i.seq),
+        [1, 2, 3, 4],
+      );
+      assert.ok(!JSON.stringify(parentItems).includes("child only"));
+      assert.ok(!JSON.stringify(childItems).includes("parent only"));
+      assert.equal(
+        (await store().get(t, child.id)).tokenCount,
+        childItems.reduce((n, i) => n + i.tokens, 0),
+      );
+      await rejectsWithCode(store().fork(t, parent.id, { atSeq: 99 }), "invalid_argument");
+      const whole = await store().fork(t, parent.id);
+      assert.equal(whole.itemCount, 4);
+    });
+  });
+}
