@@ -1,0 +1,110 @@
+/**
+ * A fleet of real `holdfast serve` processes on one shared store, for the chaos test: start,
+ * SIGKILL and restart them. Each server gets a fixed loopback port so clients can keep a list.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../bin/holdfast.js", import.meta.url));
+
+export interface ServerSlot {
+  port: number;
+  url: string;
+  child: ChildProcess | null;
+  kills: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHealthy(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null)
+      throw new Error(`server on ${url} exited with ${child.exitCode} during start-up`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server on ${url} did not become healthy within ${deadlineMs} ms`);
+}
+
+export class ServerFleet {
+  readonly slots: ServerSlot[] = [];
+  readonly #store: string;
+  readonly #logs: string[] = [];
+
+  constructor(store: string) {
+    this.#store = store;
+  }
+
+  async start(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      this.slots.push({ port, url: `http://127.0.0.1:${port}`, child: null, kills: 0 });
+    }
+    await Promise.all(this.slots.map((slot) => this.#spawn(slot)));
+  }
+
+  async #spawn(slot: ServerSlot): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      [BIN, "serve", "--port", String(slot.port), "--store", this.#store],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { ...process.env, HOLDFAST_LOG_LEVEL: "warn" },
+      },
+    );
+    child.stderr?.on("data", (chunk: Buffer) => {
+      this.#logs.push(chunk.toString());
+      if (this.#logs.length > 200) this.#logs.shift();
+    });
+    slot.child = child;
+    await waitHealthy(slot.url, child, 15_000);
+  }
+
+  /** SIGKILLs the server in `index` and starts it again on the same port. */
+  async killAndRestart(index: number): Promise<void> {
+    const slot = this.slots[index];
+    if (!slot?.child) return;
+    const child = slot.child;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    slot.kills += 1;
+    slot.child = null;
+    await this.#spawn(slot);
+  }
+
+  recentStderr(): string {
+    return this.#logs.join("").slice(-4000);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const child = slot.child;
+        if (!child || child.exitCode !== null) return;
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
