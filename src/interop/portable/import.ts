@@ -1,0 +1,117 @@
+/**
+ * `importSessions`: reads a portable export and recreates its sessions in a store through the
+ * SessionStore contract. Each session is written only after its checksum verified; it is created
+ * with its first 1,000 items in one atomic call and, past that, completed by appends carrying
+ * operation ids — if one fails the partial session is deleted, so nothing half-imported stays.
+ * Item ids, content, token counts and turn ids are kept; the content JSON is byte-identical.
+ * Session timestamps, version and fork parent are the target store's own (the contract assigns
+ * them); the original values stay readable in the file.
+ */
+import type { Readable } from "node:stream";
+import { ConflictError, isHoldfastError } from "../../store/errors.ts";
+import type { Item, ItemInput, SessionStore } from "../../store/types.ts";
+import { LIMITS } from "../../store/validate.ts";
+import type { PortableProgress } from "./export.ts";
+import type { ManifestLine } from "./format.ts";
+import { type PortableSessionBlock, readPortable } from "./reader.ts";
+
+export const CONFLICT_POLICIES = ["skip", "fail"] as const;
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+
+export interface ImportOptions {
+  /** What to do when a session id already exists in the target: keep it (`skip`) or stop (`fail`, default). */
+  onConflict?: ConflictPolicy;
+  onProgress?: (progress: PortableProgress & { skipped: number }) => void;
+}
+
+export interface ImportSummary {
+  manifest: ManifestLine | null;
+  imported: number;
+  skipped: number;
+  skippedIds: string[];
+  items: number;
+}
+
+function toInput(item: Item): ItemInput {
+  const input: ItemInput = { id: item.id, content: item.content, tokens: item.tokens };
+  if (item.turnId !== null) input.turnId = item.turnId;
+  return input;
+}
+
+async function exists(store: SessionStore, tenant: string, id: string): Promise<boolean> {
+  try {
+    await store.get(tenant, id);
+    return true;
+  } catch (error) {
+    if (isHoldfastError(error) && error.code === "not_found") return false;
+    throw error;
+  }
+}
+
+async function writeSession(store: SessionStore, tenant: string, block: PortableSessionBlock): Promise<void> {
+  const { session, items } = block;
+  const chunk = LIMITS.itemsPerAppend;
+  await store.create(tenant, {
+    id: session.id,
+    owner: session.owner,
+    metadata: session.metadata,
+    labels: session.labels,
+    state: session.state,
+    idleTtlMs: session.idleTtlMs,
+    expiresAt: session.expiresAt,
+    pinned: session.pinned,
+    items: items.slice(0, chunk).map(toInput),
+  });
+  try {
+    for (let start = chunk; start < items.length; start += chunk) {
+      await store.append(tenant, session.id, items.slice(start, start + chunk).map(toInput), {
+        operationId: `portable-import:${session.id}:${start}`,
+      });
+    }
+    if (session.status !== "active") await store.update(tenant, session.id, { status: session.status });
+  } catch (error) {
+    await store.delete(tenant, session.id).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Imports every verified session of `readable` into `tenant`; see the module comment for guarantees. */
+export async function importSessions(
+  store: SessionStore,
+  tenant: string,
+  readable: Readable | AsyncIterable<Buffer | string>,
+  options: ImportOptions = {},
+): Promise<ImportSummary> {
+  const onConflict = options.onConflict ?? "fail";
+  const summary: ImportSummary = { manifest: null, imported: 0, skipped: 0, skippedIds: [], items: 0 };
+  let bytes = 0;
+  const blocks = readPortable(readable, {
+    onManifest: (m) => {
+      summary.manifest = m;
+    },
+  });
+  for await (const block of blocks) {
+    if (await exists(store, tenant, block.session.id)) {
+      if (onConflict === "fail") {
+        throw new ConflictError(
+          `Session '${block.session.id}' already exists in the target; import with onConflict "skip" to keep it.`,
+          { param: "id" },
+        );
+      }
+      summary.skipped++;
+      summary.skippedIds.push(block.session.id);
+    } else {
+      await writeSession(store, tenant, block);
+      summary.imported++;
+      summary.items += block.items.length;
+      for (const item of block.items) bytes += item.bytes;
+    }
+    options.onProgress?.({
+      sessions: summary.imported,
+      items: summary.items,
+      bytes,
+      skipped: summary.skipped,
+    });
+  }
+  return summary;
+}

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { PassThrough, Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { createStore } from "../../store/create-store.ts";
+import type { ItemInput, SessionStore } from "../../store/types.ts";
+import { exportSessions, importSessions, sessionItems } from "./index.ts";
+
+const T = "acme";
+
+async function seed(store: SessionStore): Promise<string[]> {
+  const a = await store.create(T, {
+    owner: "u1",
+    metadata: { k: "v" },
+    labels: ["x:y"],
+    state: { n: 1, nested: { z: [1, 2.5, "é"] } },
+    items: [
+      {
+        content: {
+          type: "message",
+          role: "user",
+          content: [{ type: "input_text", text: 'héllo \u2028 "q"' }],
+        },
+      },
+      {
+        content: { type: "function_call", call_id: "c1", name: "f", arguments: '{"b":1,"a":2}' },
+        turnId: "t1",
+      },
+      { content: { type: "function_call_output", call_id: "c1", output: "ok" }, tokens: 7 },
+    ],
+  });
+  const many: ItemInput[] = [];
+  for (let i = 0; i < 1500; i++)
+    many.push({ content: { type: "message", role: "user", content: `m${i}`, z: { b: 1, a: i } } });
+  const b = await store.create(T, { items: many.slice(0, 1000) });
+  await store.append(T, b.id, many.slice(1000));
+  const c = await store.create(T, {});
+  await store.update(T, c.id, { status: "archived" });
+  return [a.id, b.id, c.id];
+}
+
+async function exportText(store: SessionStore, ids?: string[]): Promise<string> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on("data", (c: Buffer) => chunks.push(c));
+  await exportSessions(store, T, ids ? { ids } : {}, out, { now: new Date(0) });
+  out.end();
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function dump(store: SessionStore, id: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const item of sessionItems(store, T, id)) {
+    out.push(JSON.stringify([item.seq, item.id, item.tokens, item.turnId, item.content]));
+  }
+  return out;
+}
+
+describe("portable format", () => {
+  it("round-trips sessions losslessly between stores", async () => {
+    const src = await createStore("memory:");
+    const dst = await createStore("memory:");
+    const ids = await seed(src);
+    const text = await exportText(src);
+    const lines = text.trimEnd().split("\n");
+    assert.equal(JSON.parse(lines[0]!).format, "holdfast.sessions");
+    assert.deepEqual(JSON.parse(lines.at(-1)!).counts, { sessions: 3, items: 1503 });
+    const summary = await importSessions(dst, T, Readable.from([text]));
+    assert.equal(summary.imported, 3);
+    assert.equal(summary.items, 1503);
+    for (const id of ids) {
+      assert.deepEqual(await dump(dst, id), await dump(src, id));
+      const [s, d] = [await src.get(T, id), await dst.get(T, id)];
+      assert.deepEqual(
+        [d.owner, d.metadata, d.labels, d.state, d.status, d.itemCount, d.tokenCount, d.bytes],
+        [s.owner, s.metadata, s.labels, s.state, s.status, s.itemCount, s.tokenCount, s.bytes],
+      );
+    }
+    // Exporting the copy yields the same item lines byte for byte.
+    const again = await exportText(dst, ids);
+    const itemLines = (t: string): string[] => t.split("\n").filter((l) => l.startsWith('{"kind":"item"'));
+    assert.deepEqual(
+      itemLines(again).map((l) => JSON.parse(l).item.content),
+      itemLines(text).map((l) => JSON.parse(l).item.content),
+    );
+    assert.equal(
+      itemLines(again)
+        .map((l) => JSON.stringify(JSON.parse(l).item.content))
+        .join("\n"),
+      itemLines(text)
+        .map((l) => JSON.stringify(JSON.parse(l).item.content))
+        .join("\n"),
+    );
+  });
+
+  it("skips or fails on existing sessions", async () => {
+    const src = await createStore("memory:");
+    await seed(src);
+    const text = await exportText(src);
+    await assert.rejects(importSessions(src, T, Readable.from([text])), { code: "conflict" });
+    const again = await importSessions(src, T, Readable.from([text]), { onConflict: "skip" });
+    assert.equal(again.imported, 0);
+    assert.equal(again.skipped, 3);
+  });
+
+  it("rejects a corrupted item and writes nothing of that session", async () => {
+    const src = await createStore("memory:");
+    const [a] = await seed(src);
+    const text = (await exportText(src)).replace("héllo", "hallo");
+    const dst = await createStore("memory:");
+    await assert.rejects(importSessions(dst, T, Readable.from([text])), /checksum.*corrupted/);
+    await assert.rejects(dst.get(T, a!), { code: "not_found" });
+  });
+
+  it("detects truncation inside a session and between sessions", async () => {
+    const src = await createStore("memory:");
+    const [a, b] = await seed(src);
+    const text = await exportText(src, [a!, b!]);
+    const dst = await createStore("memory:");
+    const cut = text.slice(0, text.indexOf("m1200"));
+    await assert.rejects(importSessions(dst, T, Readable.from([cut])), /truncated/);
+    assert.equal((await dst.get(T, a!)).itemCount, 3);
+    await assert.rejects(dst.get(T, b!), { code: "not_found" });
+
+    const dst2 = await createStore("memory:");
+    const withoutTrailer = text.slice(0, text.lastIndexOf('{"kind":"trailer"'));
+    await assert.rejects(
+      importSessions(dst2, T, Readable.from([withoutTrailer])),
+      /ends without its trailer/,
+    );
+  });
+
+  it("rejects unknown format versions with a clear message", async () => {
+    const dst = await createStore("memory:");
+    const bad = '{"kind":"manifest","format":"holdfast.sessions","version":9}\n';
+    await assert.rejects(importSessions(dst, T, Readable.from([bad])), /version 9 is not supported/);
+    await assert.rejects(importSessions(dst, T, Readable.from([""])), /empty/);
+  });
+});
