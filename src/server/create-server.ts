@@ -1,0 +1,91 @@
+/**
+ * `createServer(options)`: the HTTP face of a SessionStore. The server only translates —
+ * routes to store calls, errors to responses (in `errors.ts`), tenant from the request (in
+ * `tenant.ts`) — so the gateway and security work plug in without rewriting it.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import { InvalidArgumentError } from "../store/errors.ts";
+import type { SessionStore } from "../store/types.ts";
+import { handleError, handleNotFound } from "./errors.ts";
+import { registerConversationRoutes } from "./routes/conversations.ts";
+import { registerExtensionRoutes } from "./routes/extensions.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerItemRoutes } from "./routes/items.ts";
+import { defaultTenantResolver, registerTenantResolution, type TenantResolver } from "./tenant.ts";
+
+export interface ServerOptions {
+  /** The store every route reads and writes. The caller owns it: closing the server does not close it. */
+  store: SessionStore;
+  /** Largest accepted request body in bytes; larger bodies get 413. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Picks the tenant of each request. Default: every request is tenant `default`. */
+  resolveTenant?: TenantResolver;
+  /** Fastify/pino logger option. Default `false` (silent), so tests and embedders stay quiet. */
+  logger?: FastifyServerOptions["logger"];
+}
+
+export const DEFAULT_BODY_LIMIT = 1 << 20;
+const MAX_BODY_LIMIT = 1 << 30;
+
+function checkOptions(options: ServerOptions): Readonly<Required<Omit<ServerOptions, "logger">>> {
+  if (typeof options !== "object" || options === null)
+    throw new InvalidArgumentError("Server options are required.");
+  const store = options.store;
+  if (typeof store !== "object" || store === null || typeof store.get !== "function") {
+    throw new InvalidArgumentError("options.store must be a SessionStore (see createStore).", {
+      param: "store",
+    });
+  }
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1024 || bodyLimit > MAX_BODY_LIMIT) {
+    throw new InvalidArgumentError(
+      `options.bodyLimit must be an integer from 1024 to ${MAX_BODY_LIMIT} bytes.`,
+      {
+        param: "bodyLimit",
+      },
+    );
+  }
+  const resolveTenant = options.resolveTenant ?? defaultTenantResolver;
+  if (typeof resolveTenant !== "function") {
+    throw new InvalidArgumentError("options.resolveTenant must be a function.", { param: "resolveTenant" });
+  }
+  return Object.freeze({ store, bodyLimit, resolveTenant });
+}
+
+/**
+ * Builds the Fastify app with every route registered. It is not yet `ready()`, so callers (the
+ * gateway, tests) may register more routes before `listen()` or `inject()`.
+ */
+export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
+  const config = checkOptions(options);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    // One log line per request is the observability layer's job (metrics, traces), not the access log's.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Ids and cursors are short; a long URL is hostile or broken.
+    routerOptions: { maxParamLength: 256 },
+    // Bodies are validated strictly (no coercion, unknown fields rejected); queries are matched as strings.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  // RFC 7396 bodies are JSON; parse them with the same hardened parser (no __proto__ pollution).
+  app.addContentTypeParser(
+    "application/merge-patch+json",
+    { parseAs: "string", bodyLimit: config.bodyLimit },
+    app.getDefaultJsonParser("error", "error"),
+  );
+  // A POST without a body (fork, create) means "no fields", as in OpenAI's API.
+  app.addHook("preValidation", async (request) => {
+    if (request.body === undefined && (request.method === "POST" || request.method === "PATCH")) {
+      request.body = {};
+    }
+  });
+  registerTenantResolution(app, config.resolveTenant);
+  registerHealthRoutes(app, config.store);
+  registerConversationRoutes(app, config.store);
+  registerItemRoutes(app, config.store);
+  registerExtensionRoutes(app, config.store);
+  return app;
+}

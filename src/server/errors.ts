@@ -1,0 +1,126 @@
+/**
+ * The one place where errors become HTTP responses. Everything else throws: typed
+ * HoldfastErrors from the store and engine, Fastify's own errors (validation, parsing, size).
+ * The body follows OpenAI's shape: `{ error: { type, code, message, param } }`.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { isHoldfastError } from "../store/errors.ts";
+
+/** HTTP status per stable error code. Codes ending in `_conflict` are 409 as well. */
+export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
+  invalid_argument: 400,
+  invalid_json: 400,
+  invalid_request: 400,
+  unauthenticated: 401,
+  permission_denied: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limit_exceeded: 429,
+  internal: 500,
+  unavailable: 503,
+});
+
+export interface ErrorBody {
+  error: { type: string; code: string; message: string; param: string | null };
+}
+
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+function statusFor(code: string, fault: "caller" | "system"): number {
+  const known = STATUS_BY_CODE[code];
+  if (known !== undefined) return known;
+  if (code.endsWith("_conflict")) return 409;
+  return fault === "caller" ? 400 : 500;
+}
+
+function build(status: number, code: string, message: string, param: string | null): ErrorResponse {
+  const type = status >= 500 ? "server_error" : "invalid_request_error";
+  return { status, body: { error: { type, code, message, param } }, headers: {} };
+}
+
+/** Names the offending field of an Ajv error, e.g. `body.items[0].type` → `items[0].type`. */
+function validationParam(error: FastifyError): string | null {
+  const first = error.validation?.[0];
+  if (!first) return null;
+  const path = first.instancePath
+    .split("/")
+    .filter(Boolean)
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+    .join("")
+    .replace(/^\./, "");
+  const missing = (first.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
+  const leaf = missing.missingProperty ?? missing.additionalProperty;
+  if (leaf) return path ? `${path}.${leaf}` : leaf;
+  return path || null;
+}
+
+function fromFastify(error: FastifyError): ErrorResponse {
+  if (error.validation) {
+    const where = error.validationContext ?? "request";
+    return build(400, "invalid_argument", `Invalid ${where}: ${error.message}`, validationParam(error));
+  }
+  const status = typeof error.statusCode === "number" ? error.statusCode : 500;
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return build(413, "payload_too_large", "The request body is larger than the server's limit.", null);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return build(
+        415,
+        "unsupported_media_type",
+        "Send JSON bodies with 'Content-Type: application/json'.",
+        null,
+      );
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return build(400, "invalid_json", "The request body is not valid JSON.", null);
+  }
+  // JSON.parse and secure-json-parse failures arrive as SyntaxError with statusCode 400.
+  if (error instanceof SyntaxError || error.name === "SyntaxError") {
+    return build(400, "invalid_json", `The request body is not valid JSON: ${error.message}`, null);
+  }
+  if (status >= 400 && status < 500) {
+    const code =
+      status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : "invalid_request";
+    return build(status, code, error.message, null);
+  }
+  return build(500, "internal", "The server failed to process the request.", null);
+}
+
+/** Maps any thrown value to the response the client gets. Pure, so it is tested on its own. */
+export function toErrorResponse(error: unknown): ErrorResponse {
+  if (isHoldfastError(error)) {
+    const status = statusFor(error.code, error.fault);
+    const response = build(status, error.code, error.message, error.param);
+    if (status >= 500 && error.code === "internal") response.body.error.message = "Internal server error.";
+    if (error.retryAfterSeconds !== null) response.headers["retry-after"] = String(error.retryAfterSeconds);
+    return response;
+  }
+  if (error instanceof Error) return fromFastify(error as FastifyError);
+  return build(500, "internal", "The server failed to process the request.", null);
+}
+
+/** Fastify error handler: logs system faults (never request content), replies with the body. */
+export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const response = toErrorResponse(error);
+  if (response.status >= 500) request.log.error({ err: error }, "request failed");
+  return reply.code(response.status).headers(response.headers).send(response.body);
+}
+
+/** Unknown route or method: the same error shape as every other failure. */
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const response = build(
+    404,
+    "not_found",
+    `No route for ${request.method} ${(request.url.split("?")[0] ?? "").slice(0, 200)}.`,
+    null,
+  );
+  return reply.code(404).send(response.body);
+}

@@ -1,0 +1,81 @@
+/**
+ * `/v1/conversations/{id}/items`: OpenAI's list (cursor `after` = item id), create and
+ * retrieve. Creates are atomic, idempotent with `Idempotency-Key` and optimistic with
+ * `If-Match` / `expected_version`.
+ */
+import type { FastifyInstance } from "fastify";
+import type { JsonObject, SessionStore } from "../../store/types.ts";
+import { expectedVersion, operationId, setVersion } from "../preconditions.ts";
+import {
+  appendItemsBody,
+  conversationIdParams,
+  itemIdParams,
+  listItemsQuery,
+  queryInt,
+  writeQuery,
+} from "../schemas.ts";
+import { fromWireItem, toWireItem, type WireItem } from "../wire.ts";
+
+type Params = { id: string };
+type ListQuery = { after?: string; limit?: string; order?: "asc" | "desc" };
+
+/** OpenAI's item list envelope. */
+export function itemList(data: WireItem[], hasMore: boolean): object {
+  return {
+    object: "list",
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: hasMore,
+  };
+}
+
+export function registerItemRoutes(app: FastifyInstance, store: SessionStore): void {
+  app.get<{ Params: Params; Querystring: ListQuery }>(
+    "/v1/conversations/:id/items",
+    { schema: { params: conversationIdParams, querystring: listItemsQuery } },
+    async (request) => {
+      const { id } = request.params;
+      const order = request.query.order ?? "desc";
+      const limit = queryInt(request.query.limit, "limit", 1, 100) ?? 20;
+      // The cursor is an item id (OpenAI's contract); its seq is the position to continue from.
+      const cursor =
+        request.query.after === undefined
+          ? undefined
+          : await store.getItem(request.tenant, id, request.query.after);
+      const rows = await store.readItems(request.tenant, id, {
+        order,
+        limit: limit + 1,
+        afterSeq: order === "asc" ? cursor?.seq : undefined,
+        beforeSeq: order === "desc" ? cursor?.seq : undefined,
+      });
+      return itemList(rows.slice(0, limit).map(toWireItem), rows.length > limit);
+    },
+  );
+
+  app.post<{ Params: Params; Body: { items: JsonObject[] } }>(
+    "/v1/conversations/:id/items",
+    { schema: { params: conversationIdParams, body: appendItemsBody, querystring: writeQuery } },
+    async (request, reply) => {
+      const result = await store.append(
+        request.tenant,
+        request.params.id,
+        request.body.items.map(fromWireItem),
+        {
+          expectedVersion: expectedVersion(request),
+          operationId: operationId(request),
+        },
+      );
+      setVersion(reply, result.version);
+      if (result.replayed) reply.header("idempotent-replayed", "true");
+      return itemList(result.items.map(toWireItem), false);
+    },
+  );
+
+  app.get<{ Params: Params & { item_id: string } }>(
+    "/v1/conversations/:id/items/:item_id",
+    { schema: { params: itemIdParams, querystring: writeQuery } },
+    async (request) =>
+      toWireItem(await store.getItem(request.tenant, request.params.id, request.params.item_id)),
+  );
+}
