@@ -1,0 +1,230 @@
+/**
+ * `auditStateDir`: what an OpenClaw state dir holds and what is wrong with it — disk usage per
+ * artifact class, stale and live locks, index entries whose transcript is missing, torn lines,
+ * tool calls left without results on the active branch and orphan results. Read-only. Ages are
+ * measured against an injectable reference date, never the wall clock alone.
+ */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { ARTIFACT_CLASSES, type ArtifactClass, classifyFile, type LockInfo, readLock } from "./artifacts.ts";
+import { type AgentDir, findAgentDirs, type IndexEntry, keyKind, readSessionIndex } from "./state-dir.ts";
+import { parseTranscriptFile } from "./transcript.ts";
+import { analyzeTranscript } from "./tree.ts";
+
+export const DAY_MS = 86_400_000;
+
+export interface AuditOptions {
+  /** Reference date for ages. Default: now. */
+  now?: Date;
+  /** A lock older than this is stale. Default 30 minutes. */
+  staleLockMs?: number;
+}
+
+export interface EntryReport {
+  sessionId: string;
+  keyKind: string;
+  updatedAt: string | null;
+  /** Path relative to the state dir, or null when the file is missing. */
+  transcript: string | null;
+  formatVersion: 1 | 2 | 3 | null;
+  totalEntries: number;
+  tornLines: number;
+  /** Root → leaf; v1 entries are identified by their line number. */
+  activePathIds: (string | number)[];
+  contextMessageCount: number;
+  toolCallsOnPath: number;
+  toolResultsOnPath: number;
+  orphanToolResultsOnPath: number;
+  compactionsOnPath: number;
+  hasBranches: boolean;
+  unansweredToolCalls: string[];
+  tornLineNumbers: number[];
+}
+
+export interface FileReport {
+  name: string;
+  class: ArtifactClass;
+  bytes: number;
+  mtime: string;
+  olderThan30Days: boolean;
+}
+
+export interface ClassUsage {
+  count: number;
+  bytes: number;
+  olderThan30Days: number;
+}
+
+export interface AgentAudit {
+  sessionsDir: string;
+  indexError: string | null;
+  entries: Record<string, EntryReport>;
+  audit: {
+    artifacts: Record<(typeof ARTIFACT_CLASSES)[number], ClassUsage>;
+    staleLocks: Omit<LockInfo, "stale">[];
+    liveLocks: Omit<LockInfo, "stale">[];
+    entriesMissingTranscript: string[];
+  };
+  files: FileReport[];
+}
+
+export interface AuditReport {
+  stateDir: string;
+  referenceDate: string;
+  totals: {
+    agents: number;
+    entries: number;
+    files: number;
+    bytes: number;
+    tornLines: number;
+    unansweredToolCalls: number;
+    orphanToolResults: number;
+    staleLocks: number;
+    entriesMissingTranscript: number;
+  };
+  agents: Record<string, AgentAudit>;
+}
+
+const EMPTY_ENTRY = {
+  formatVersion: null,
+  totalEntries: 0,
+  tornLines: 0,
+  activePathIds: [],
+  contextMessageCount: 0,
+  toolCallsOnPath: 0,
+  toolResultsOnPath: 0,
+  orphanToolResultsOnPath: 0,
+  compactionsOnPath: 0,
+  hasBranches: false,
+  unansweredToolCalls: [],
+  tornLineNumbers: [],
+} as const;
+
+async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry): Promise<EntryReport> {
+  const path = join(agent.dir, entry.fileName);
+  const updated = entry.data.updatedAt;
+  const base = {
+    sessionId: entry.sessionId,
+    keyKind: keyKind(entry.key),
+    updatedAt: typeof updated === "number" ? new Date(updated).toISOString() : null,
+  };
+  if (!existsSync(path))
+    return {
+      ...base,
+      transcript: null,
+      ...EMPTY_ENTRY,
+      activePathIds: [],
+      unansweredToolCalls: [],
+      tornLineNumbers: [],
+    };
+  const parsed = await parseTranscriptFile(path);
+  const a = analyzeTranscript(parsed);
+  return {
+    ...base,
+    transcript: relative(stateDir, path).split("\\").join("/"),
+    formatVersion: parsed.formatVersion,
+    totalEntries: parsed.entries.length,
+    tornLines: parsed.tornLines.length,
+    activePathIds: a.path.map((e) => (parsed.formatVersion === 1 ? e.line : e.id)),
+    contextMessageCount: a.contextMessageCount,
+    toolCallsOnPath: a.toolCallsOnPath,
+    toolResultsOnPath: a.toolResultsOnPath,
+    orphanToolResultsOnPath: a.orphanToolResultIds.length,
+    compactionsOnPath: a.compactionsOnPath,
+    hasBranches: a.hasBranches,
+    unansweredToolCalls: a.unansweredToolCallIds,
+    tornLineNumbers: parsed.tornLines,
+  };
+}
+
+/** Lists the regular files of a sessions dir with their class, size and age. */
+export function listArtifacts(
+  agent: AgentDir,
+  referenced: ReadonlySet<string>,
+  now: number,
+): (FileReport & { mtimeMs: number })[] {
+  const cutoff = now - 30 * DAY_MS;
+  return readdirSync(agent.dir, { withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => {
+      const st = statSync(join(agent.dir, d.name));
+      return {
+        name: d.name,
+        class: classifyFile(d.name, referenced),
+        bytes: st.size,
+        mtime: new Date(st.mtimeMs).toISOString(),
+        mtimeMs: st.mtimeMs,
+        olderThan30Days: st.mtimeMs < cutoff,
+      };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Audits every agent of `stateDir`. */
+export async function auditStateDir(stateDir: string, options: AuditOptions = {}): Promise<AuditReport> {
+  const now = (options.now ?? new Date()).getTime();
+  const staleLockMs = options.staleLockMs ?? 30 * 60_000;
+  const report: AuditReport = {
+    stateDir,
+    referenceDate: new Date(now).toISOString(),
+    totals: {
+      agents: 0,
+      entries: 0,
+      files: 0,
+      bytes: 0,
+      tornLines: 0,
+      unansweredToolCalls: 0,
+      orphanToolResults: 0,
+      staleLocks: 0,
+      entriesMissingTranscript: 0,
+    },
+    agents: {},
+  };
+  for (const agent of findAgentDirs(stateDir)) {
+    const index = readSessionIndex(agent.dir);
+    const referenced = new Set(index.entries.map((e) => e.fileName));
+    const entries: Record<string, EntryReport> = {};
+    for (const entry of index.entries) entries[entry.key] = await auditEntry(stateDir, agent, entry);
+    const files = listArtifacts(agent, referenced, now);
+    const artifacts = Object.fromEntries(
+      ARTIFACT_CLASSES.map((c) => [c, { count: 0, bytes: 0, olderThan30Days: 0 }]),
+    ) as AgentAudit["audit"]["artifacts"];
+    const staleLocks: AgentAudit["audit"]["staleLocks"] = [];
+    const liveLocks: AgentAudit["audit"]["liveLocks"] = [];
+    for (const f of files) {
+      if (f.class !== "other") {
+        const usage = artifacts[f.class];
+        usage.count++;
+        usage.bytes += f.bytes;
+        if (f.olderThan30Days) usage.olderThan30Days++;
+      }
+      if (f.class === "lock") {
+        const { stale, ...lock } = readLock(join(agent.dir, f.name), f.name, f.mtimeMs, now, staleLockMs);
+        (stale ? staleLocks : liveLocks).push(lock);
+      }
+    }
+    const missing = Object.entries(entries)
+      .filter(([, e]) => e.transcript === null)
+      .map(([k]) => k);
+    report.agents[agent.agentId] = {
+      sessionsDir: relative(stateDir, agent.dir).split("\\").join("/") || ".",
+      indexError: index.error,
+      entries,
+      audit: { artifacts, staleLocks, liveLocks, entriesMissingTranscript: missing },
+      files: files.map(({ mtimeMs: _m, ...f }) => f),
+    };
+    const t = report.totals;
+    t.agents++;
+    t.entries += index.entries.length;
+    t.files += files.length;
+    for (const f of files) t.bytes += f.bytes;
+    for (const e of Object.values(entries)) {
+      t.tornLines += e.tornLines;
+      t.unansweredToolCalls += e.unansweredToolCalls.length;
+      t.orphanToolResults += e.orphanToolResultsOnPath;
+    }
+    t.staleLocks += staleLocks.length;
+    t.entriesMissingTranscript += missing.length;
+  }
+  return report;
+}

@@ -1,0 +1,58 @@
+/**
+ * Test helper: a private copy of the shared OpenClaw fixture with the file mtimes of
+ * EXPECTED.json restored (git does not keep mtimes). Not part of the library surface.
+ */
+import {
+  chmodSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const FIXTURE_DIR = resolve(import.meta.dirname, "../../../../shared/fixtures/openclaw-state");
+
+export interface ExpectedFile {
+  name: string;
+  class: string;
+  bytes: number;
+  mtime: string;
+  olderThan30Days: boolean;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: ground-truth JSON read by tests, shape checked by assertions
+export type Expected = any;
+
+export function loadExpected(): Expected {
+  return JSON.parse(readFileSync(join(FIXTURE_DIR, "EXPECTED.json"), "utf8"));
+}
+
+/** The fixture files are read-only in the repo; copies must be writable so cleanup can delete them. */
+function makeWritable(path: string): void {
+  const st = statSync(path);
+  chmodSync(path, st.isDirectory() ? 0o755 : 0o644);
+  if (st.isDirectory()) for (const name of readdirSync(path)) makeWritable(join(path, name));
+}
+
+/** Copies the fixture into a temp dir, restores mtimes, returns the dir and a cleanup function. */
+export function copyFixture(): { dir: string; expected: Expected; cleanup: () => void } {
+  const root = mkdtempSync(join(tmpdir(), "holdfast-openclaw-"));
+  const dir = join(root, "state");
+  cpSync(FIXTURE_DIR, dir, { recursive: true });
+  makeWritable(dir);
+  rmSync(join(dir, "EXPECTED.json"));
+  rmSync(join(dir, "README.md"));
+  const expected = loadExpected();
+  for (const agent of Object.values(expected.agents) as { sessionsDir: string; files: ExpectedFile[] }[]) {
+    for (const f of agent.files) {
+      const t = new Date(f.mtime);
+      utimesSync(join(dir, agent.sessionsDir, f.name), t, t);
+    }
+  }
+  return { dir, expected, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}

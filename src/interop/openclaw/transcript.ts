@@ -1,0 +1,94 @@
+/**
+ * Parses an OpenClaw (pi) session transcript, format v1–v3: a `session` header line, then one
+ * entry per line. v2/v3 entries carry `id`/`parentId` and form a tree; v1 files are linear and
+ * their entries are identified by their 0-based line number (header = 0), the index v1
+ * compactions use in `firstKeptEntryIndex`. Unparsable lines (a crash mid-append) are skipped and
+ * counted as torn, never fatal.
+ */
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import { isPlainObject } from "../../store/validate.ts";
+import { readLines } from "../lines.ts";
+
+export type FormatVersion = 1 | 2 | 3;
+
+export interface TranscriptEntry {
+  /** The entry id; for v1 the line number as a string. */
+  id: string;
+  parentId: string | null;
+  type: string;
+  /** 0-based line number in the file. */
+  line: number;
+  /** The whole parsed line. */
+  data: Record<string, unknown>;
+}
+
+export interface ParsedTranscript {
+  header: Record<string, unknown> | null;
+  formatVersion: FormatVersion;
+  entries: TranscriptEntry[];
+  /** 0-based line numbers of lines that did not parse. */
+  tornLines: number[];
+  bytes: number;
+}
+
+function parseObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isPlainObject(value) && typeof value.type === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function versionOf(header: Record<string, unknown> | null): FormatVersion {
+  const v = header?.version;
+  return v === 2 || v === 3 ? v : 1;
+}
+
+/** Parses transcript lines from a stream (constant memory per line). */
+export async function parseTranscriptStream(
+  input: Readable | AsyncIterable<Buffer | string>,
+): Promise<ParsedTranscript> {
+  const result: ParsedTranscript = { header: null, formatVersion: 1, entries: [], tornLines: [], bytes: 0 };
+  let line = -1;
+  let previous: string | null = null;
+  for await (const { text } of readLines(input)) {
+    line++;
+    result.bytes += Buffer.byteLength(text) + 1;
+    const trimmed = text.endsWith("\r") ? text.slice(0, -1) : text;
+    if (trimmed.trim().length === 0) continue;
+    const data = parseObject(trimmed);
+    if (!data) {
+      result.tornLines.push(line);
+      continue;
+    }
+    if (line === 0 && data.type === "session") {
+      result.header = data;
+      result.formatVersion = versionOf(data);
+      continue;
+    }
+    let id: string;
+    let parentId: string | null;
+    if (result.formatVersion === 1) {
+      id = String(line);
+      parentId = previous;
+    } else {
+      id = typeof data.id === "string" ? data.id : `line-${line}`;
+      parentId = typeof data.parentId === "string" ? data.parentId : null;
+    }
+    result.entries.push({ id, parentId, type: data.type as string, line, data });
+    previous = id;
+  }
+  return result;
+}
+
+/** Parses the transcript at `path`. */
+export async function parseTranscriptFile(path: string): Promise<ParsedTranscript> {
+  return parseTranscriptStream(createReadStream(path));
+}
+
+/** Parses transcript text already in memory. */
+export function parseTranscriptText(text: string): Promise<ParsedTranscript> {
+  return parseTranscriptStream([Buffer.from(text)]);
+}
