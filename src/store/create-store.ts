@@ -3,13 +3,21 @@
  * Drivers are imported lazily so an app using SQLite never loads a Redis or Postgres client.
  */
 import { createSessionStore, type StoreCoreOptions } from "./core.ts";
-import type { StoreDriver } from "./driver.ts";
+import { isReplicaTarget, type StoreDriver } from "./driver.ts";
 import { InvalidArgumentError } from "./errors.ts";
+import { createTieredDriver } from "./tiered.ts";
 import type { SessionStore } from "./types.ts";
 
 export interface CreateStoreOptions extends StoreCoreOptions {
   /** Store URL: `memory:`, `sqlite:<path>`, `redis://…`, `postgres://…`. */
   url: string;
+  /**
+   * A durable tier behind `url` (e.g. `url: "redis://…", archive: "postgres://…"`): writes commit
+   * here first, `url` becomes the hot tier holding replicas of active sessions.
+   */
+  archive?: string;
+  /** With `archive`: how long an idle session stays in the hot tier. Default 15 minutes. */
+  hotRetentionMs?: number;
 }
 
 type DriverFactory = (url: string) => Promise<StoreDriver>;
@@ -47,12 +55,30 @@ export async function createStore(urlOrOptions: string | CreateStoreOptions): Pr
       },
     );
   }
-  const factory = DRIVERS[storeScheme(options.url)];
-  if (!factory) {
+  const hot = await openDriver(options.url, "store");
+  if (options.archive === undefined) return createSessionStore(hot, options);
+  if (!isReplicaTarget(hot)) {
+    await hot.close();
     throw new InvalidArgumentError(
-      `Unknown store URL '${options.url}': use one of ${Object.keys(DRIVERS).join(", ")} followed by its location.`,
+      `The '${hot.name}' driver cannot be a hot tier (it cannot hold replicas); use memory: or redis:// with --archive.`,
       { param: "store" },
     );
   }
-  return createSessionStore(await factory(options.url), options);
+  const durable = await openDriver(options.archive, "archive").catch(async (error) => {
+    await hot.close();
+    throw error;
+  });
+  const tiered = createTieredDriver({ hot, durable, hotRetentionMs: options.hotRetentionMs });
+  return createSessionStore(tiered, options);
+}
+
+async function openDriver(url: string, param: string): Promise<StoreDriver> {
+  const factory = DRIVERS[storeScheme(url)];
+  if (!factory) {
+    throw new InvalidArgumentError(
+      `Unknown store URL '${url}': use one of ${Object.keys(DRIVERS).join(", ")} followed by its location.`,
+      { param },
+    );
+  }
+  return factory(url);
 }

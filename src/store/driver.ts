@@ -91,3 +91,35 @@ export interface StoreDriver {
   touch(tenant: string, id: string, now: number): Promise<Session>;
   close(): Promise<void>;
 }
+
+/**
+ * Optional capability of a driver that can hold exact replicas for a tiered store: the same
+ * version, seqs, ids and counters as the authoritative tier. Replicas obey the normal
+ * visibility rule and are also dropped once `retainUntil` passes (the hot tier keeps only
+ * active sessions).
+ */
+export interface ReplicaTarget {
+  /** Replaces whatever copy exists with `session` and all its `items`. */
+  putReplica(session: Session, items: Item[], retainUntil: number | null): Promise<void>;
+  /**
+   * Appends `items` (already numbered) to a replica that is exactly at `fromVersion`, moving it to
+   * `toVersion`. Returns false, changing nothing, when the replica is missing or at another version.
+   */
+  appendReplica(
+    tenant: string,
+    id: string,
+    change: {
+      fromVersion: number;
+      toVersion: number;
+      items: Item[];
+      now: number;
+      retainUntil: number | null;
+    },
+  ): Promise<boolean>;
+  dropReplica(tenant: string, id: string): Promise<void>;
+}
+
+export function isReplicaTarget(driver: StoreDriver): driver is StoreDriver & ReplicaTarget {
+  const d = driver as Partial<ReplicaTarget>;
+  return typeof d.putReplica === "function" && typeof d.appendReplica === "function";
+}

@@ -10,6 +10,7 @@ import type {
   DriverWindow,
   DriverWrite,
   PreparedItem,
+  ReplicaTarget,
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
@@ -28,6 +29,8 @@ interface Entry {
   /** Item id → index in `items`. */
   itemIndex: Map<string, number>;
   operations: Map<string, { hash: string; firstSeq: number; lastSeq: number; version: number }>;
+  /** Replicas only: the copy is dropped once this passes. */
+  retainUntil: number | null;
 }
 
 function toItem(p: PreparedItem, seq: number): Item {
@@ -45,7 +48,12 @@ function toItem(p: PreparedItem, seq: number): Item {
   };
 }
 
-class MemoryDriver implements StoreDriver {
+function alive(entry: Entry | undefined, now: number): entry is Entry {
+  if (!entry || !isVisible(entry.session, now)) return false;
+  return entry.retainUntil === null || entry.retainUntil > now;
+}
+
+class MemoryDriver implements StoreDriver, ReplicaTarget {
   readonly name = DRIVER_NAME;
   readonly #entries = new Map<string, Entry>();
 
@@ -55,7 +63,7 @@ class MemoryDriver implements StoreDriver {
 
   #visible(tenant: string, id: string, now: number): Entry {
     const entry = this.#entries.get(this.#key(tenant, id));
-    if (!entry || !isVisible(entry.session, now)) throw sessionNotFound(id);
+    if (!alive(entry, now)) throw sessionNotFound(id);
     return entry;
   }
 
@@ -73,16 +81,12 @@ class MemoryDriver implements StoreDriver {
   }
 
   #push(entry: Entry, items: PreparedItem[]): void {
-    for (const p of items) {
-      const seq = entry.items.length + 1;
-      const item = toItem(structuredClone(p), seq);
-      entry.itemIndex.set(item.id, entry.items.length);
-      entry.items.push(item);
-      entry.cumTokens.push((entry.cumTokens.at(-1) ?? 0) + item.tokens);
-      entry.itemBytes += item.bytes;
-      entry.session.tokenCount += item.tokens;
-    }
-    entry.session.itemCount = entry.items.length;
+    const first = entry.items.length + 1;
+    this.#pushNumbered(
+      entry,
+      items.map((p, i) => toItem(p, first + i)),
+    );
+    entry.session.tokenCount = entry.cumTokens.at(-1) ?? 0;
   }
 
   async createSession(session: Session, items: PreparedItem[]): Promise<Session> {
@@ -98,6 +102,7 @@ class MemoryDriver implements StoreDriver {
       itemBytes: 0,
       itemIndex: new Map(),
       operations: new Map(),
+      retainUntil: null,
     };
     this.#assertItemIdsFree(entry, items);
     this.#push(entry, items);
@@ -108,12 +113,13 @@ class MemoryDriver implements StoreDriver {
 
   async getSession(tenant: string, id: string, now: number): Promise<Session | null> {
     const entry = this.#entries.get(this.#key(tenant, id));
-    return entry && isVisible(entry.session, now) ? this.#snapshot(entry) : null;
+    return alive(entry, now) ? this.#snapshot(entry) : null;
   }
 
   async listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {
     const sign = query.order === "asc" ? 1 : -1;
     const rows = [...this.#entries.values()]
+      .filter((e) => e.retainUntil === null || e.retainUntil > query.now)
       .map((e) => e.session)
       .filter((s) => s.tenant === tenant && matchesListQuery(s, query))
       .sort((a, b) => sign * (a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
@@ -231,6 +237,7 @@ class MemoryDriver implements StoreDriver {
       itemBytes: 0,
       itemIndex: new Map(),
       operations: new Map(),
+      retainUntil: null,
     };
     entry.items.forEach((item, index) => {
       entry.itemBytes += item.bytes;
@@ -246,6 +253,60 @@ class MemoryDriver implements StoreDriver {
     const entry = this.#visible(tenant, id, now);
     entry.session.lastActiveAt = now;
     return this.#snapshot(entry);
+  }
+
+  async putReplica(session: Session, items: Item[], retainUntil: number | null): Promise<void> {
+    const entry: Entry = {
+      session: structuredClone(session),
+      items: [],
+      cumTokens: [],
+      itemBytes: 0,
+      itemIndex: new Map(),
+      operations: new Map(),
+      retainUntil,
+    };
+    this.#pushNumbered(entry, items);
+    this.#entries.set(this.#key(session.tenant, session.id), entry);
+  }
+
+  async appendReplica(
+    tenant: string,
+    id: string,
+    change: {
+      fromVersion: number;
+      toVersion: number;
+      items: Item[];
+      now: number;
+      retainUntil: number | null;
+    },
+  ): Promise<boolean> {
+    const entry = this.#entries.get(this.#key(tenant, id));
+    const next = change.items[0]?.seq;
+    if (!alive(entry, change.now) || entry.session.version !== change.fromVersion) return false;
+    if (next !== entry.items.length + 1) return false;
+    this.#pushNumbered(entry, change.items);
+    entry.session.tokenCount = entry.cumTokens.at(-1) ?? 0;
+    Object.assign(entry.session, {
+      version: change.toVersion,
+      updatedAt: change.now,
+      lastActiveAt: change.now,
+    });
+    entry.retainUntil = change.retainUntil;
+    return true;
+  }
+
+  async dropReplica(tenant: string, id: string): Promise<void> {
+    this.#entries.delete(this.#key(tenant, id));
+  }
+
+  #pushNumbered(entry: Entry, items: Item[]): void {
+    for (const item of items) {
+      entry.itemIndex.set(item.id, entry.items.length);
+      entry.items.push(structuredClone(item));
+      entry.cumTokens.push((entry.cumTokens.at(-1) ?? 0) + item.tokens);
+      entry.itemBytes += item.bytes;
+    }
+    entry.session.itemCount = entry.items.length;
   }
 
   async close(): Promise<void> {
