@@ -1,0 +1,97 @@
+/**
+ * Per-tenant listing for the Redis driver. A tenant's sessions hash to many Cluster slots, so
+ * a listing cannot be one atomic read; the tenant keeps its own index (a zset in its own
+ * slot, members `createdAt|id` so lexicographic order is the contract's order) and this
+ * module reconciles the index with the sessions it points at:
+ *
+ * - writers add the index entry BEFORE creating the session and remove it AFTER deleting
+ *   it, so a live session always has an entry (a crash in between leaves only a dangling
+ *   entry, never an unlisted session);
+ * - readers fetch each entry's session and skip entries whose session is missing, expired
+ *   (by the core's clock) or was re-created with another creation time; dangling entries
+ *   older than `indexRepairGraceMs` are removed (a younger one may belong to a creation in
+ *   flight, so it is only skipped).
+ *
+ * Filters (owner, label, status, updated before/after) are applied to fetched sessions;
+ * pages are fetched until the requested number of matches is found or the index ends.
+ */
+import type { DriverListQuery } from "../driver.ts";
+import type { Session } from "../types.ts";
+import type { RedisClient } from "./redis-connect.ts";
+import { indexMember, parseIndexMember, tenantIndexKey } from "./redis-keys.ts";
+import { matchesListQuery } from "./shared.ts";
+
+export interface ListContext {
+  client: RedisClient;
+  prefix: string;
+  indexRepairGraceMs: number;
+  /** Reads one session hash (null when missing). */
+  readSession: (tenant: string, id: string) => Promise<Session | null>;
+}
+
+const MAX_BATCH = 1000;
+
+function hasFilters(q: DriverListQuery): boolean {
+  return (
+    q.owner !== undefined ||
+    q.label !== undefined ||
+    q.status !== undefined ||
+    q.updatedBefore !== undefined ||
+    q.updatedAfter !== undefined
+  );
+}
+
+export async function listTenantSessions(
+  ctx: ListContext,
+  tenant: string,
+  query: DriverListQuery,
+): Promise<Session[]> {
+  const key = tenantIndexKey(ctx.prefix, tenant);
+  const asc = query.order === "asc";
+  // Unfiltered pages are usually full on the first batch; filtered ones read ahead.
+  const batch = Math.min(MAX_BATCH, hasFilters(query) ? Math.max(query.limit * 4, 100) : query.limit + 4);
+  let bound = query.after ? `(${indexMember(query.after.createdAt, query.after.id)}` : asc ? "-" : "+";
+  const out: Session[] = [];
+  while (out.length < query.limit) {
+    const members = asc
+      ? await ctx.client.zrangebylex(key, bound, "+", "LIMIT", 0, batch)
+      : await ctx.client.zrevrangebylex(key, bound, "-", "LIMIT", 0, batch);
+    if (members.length === 0) break;
+    const entries = members.map(parseIndexMember);
+    const sessions = await Promise.all(
+      entries.map((e) => (e ? ctx.readSession(tenant, e.id) : Promise.resolve(null))),
+    );
+    const stale: string[] = [];
+    for (let i = 0; i < members.length && out.length < query.limit; i++) {
+      const entry = entries[i];
+      const session = sessions[i];
+      if (!entry || (session && session.createdAt !== entry.createdAt)) stale.push(members[i]!);
+      else if (!session) {
+        if (entry.createdAt < query.now - ctx.indexRepairGraceMs) stale.push(members[i]!);
+      } else if (matchesListQuery(session, query)) out.push(session);
+    }
+    if (stale.length > 0) await ctx.client.zrem(key, ...stale);
+    if (members.length < batch) break;
+    bound = `(${members.at(-1)}`;
+  }
+  return out;
+}
+
+/** Adds the session's index entry (before the session is written). */
+export async function addToIndex(ctx: ListContext, session: Session): Promise<void> {
+  await ctx.client.zadd(
+    tenantIndexKey(ctx.prefix, session.tenant),
+    0,
+    indexMember(session.createdAt, session.id),
+  );
+}
+
+/** Removes a session's index entry (after the session is gone). */
+export async function removeFromIndex(
+  ctx: ListContext,
+  tenant: string,
+  id: string,
+  createdAt: number,
+): Promise<void> {
+  await ctx.client.zrem(tenantIndexKey(ctx.prefix, tenant), indexMember(createdAt, id));
+}

@@ -1,0 +1,324 @@
+/**
+ * `redis://…`, `rediss://…` and `redis+cluster://…` — sessions in Redis or Redis Cluster.
+ * Every session's keys share one hash slot and every mutation is one Lua script
+ * (redis-scripts.ts), so a write commits completely or not at all, on Cluster too. Listing
+ * goes through a per-tenant index (redis-list.ts). docs/store-redis.md has the layout and
+ * its consistency guarantees.
+ */
+import type {
+  DriverAppend,
+  DriverListQuery,
+  DriverReadQuery,
+  DriverWindow,
+  DriverWrite,
+  PreparedItem,
+  SessionChanges,
+  StoreDriver,
+} from "../driver.ts";
+import { ConflictError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
+import type { AppendResult, Item, Session } from "../types.ts";
+import {
+  changeFields,
+  decodeSession,
+  type ItemCodec,
+  itemCodec,
+  pairsToRecord,
+  type Raw,
+  sessionFields,
+} from "./redis-codec.ts";
+import {
+  connectRedis,
+  type RedisClient,
+  type RedisConfig,
+  type RedisDriverOptions,
+  resolveRedisConfig,
+  toStoreError,
+} from "./redis-connect.ts";
+import { type SessionKeys, sessionKeys } from "./redis-keys.ts";
+import { addToIndex, type ListContext, listTenantSessions, removeFromIndex } from "./redis-list.ts";
+import { SCRIPT_KEY_COUNT, SCRIPTS, type ScriptName } from "./redis-scripts.ts";
+import { isVisible, sessionBytes } from "./shared.ts";
+
+export type { RedisDriverOptions } from "./redis-connect.ts";
+
+export const DRIVER_NAME = "redis";
+
+type Arg = string | Buffer | number;
+type Reply = [status: Raw, ...rest: unknown[]];
+type ScriptFn = (...args: Arg[]) => Promise<Reply>;
+
+function itemArgs(codec: ItemCodec, items: PreparedItem[]): Arg[] {
+  const args: Arg[] = [items.length];
+  for (const p of items) args.push(p.id, p.tokens, p.bytes, codec.encode(p));
+  return args;
+}
+
+/** Items the append just wrote, built from what the core prepared (fresh copies of the content). */
+function appendedItems(items: PreparedItem[], firstSeq: number): Item[] {
+  return items.map((p, i) => ({
+    seq: firstSeq + i,
+    id: p.id,
+    type: p.type,
+    role: p.role,
+    status: p.status,
+    content: JSON.parse(p.contentJson),
+    tokens: p.tokens,
+    bytes: p.bytes,
+    turnId: p.turnId,
+    createdAt: p.createdAt,
+  }));
+}
+
+class RedisDriver implements StoreDriver {
+  readonly name = DRIVER_NAME;
+  readonly #client: RedisClient;
+  readonly #config: RedisConfig;
+  readonly #codec: ItemCodec;
+  readonly #list: ListContext;
+
+  constructor(client: RedisClient, config: RedisConfig) {
+    this.#client = client;
+    this.#config = config;
+    this.#codec = itemCodec(config.encoding);
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
+    }
+    this.#list = {
+      client,
+      prefix: config.prefix,
+      indexRepairGraceMs: config.indexRepairGraceMs,
+      readSession: (tenant, id) => this.#readSession(tenant, id),
+    };
+  }
+
+  #keys(tenant: string, id: string): SessionKeys {
+    return sessionKeys(this.#config.prefix, tenant, id);
+  }
+
+  /** Runs one script; binary encodings read replies as Buffers (ioredis' `…Buffer` variant). */
+  async #run(name: ScriptName, keys: SessionKeys, args: Arg[]): Promise<Reply> {
+    const fns = this.#client as unknown as Record<string, ScriptFn>;
+    const fn = fns[this.#codec.binary ? `${name}Buffer` : name]!;
+    return fn.call(this.#client, ...keys, ...args);
+  }
+
+  /** Maps the script statuses every mutation shares; returns the reply when it is a success. */
+  #check(reply: Reply, id: string, expected?: number): Reply {
+    const status = String(reply[0]);
+    if (status === "nf") throw sessionNotFound(id);
+    if (status === "ver") throw versionConflict(id, expected ?? 0, Number(reply[1]));
+    return reply;
+  }
+
+  async #readSession(tenant: string, id: string): Promise<Session | null> {
+    return decodeSession(await this.#client.hgetall(this.#keys(tenant, id)[0]));
+  }
+
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  createSession(session: Session, items: PreparedItem[]): Promise<Session> {
+    return this.#guard(() => this.#create(session, items, [], true));
+  }
+
+  async #create(session: Session, items: PreparedItem[], raws: Raw[], bump: boolean): Promise<Session> {
+    const fields = sessionFields(session);
+    const itemPart: Arg[] =
+      raws.length > 0
+        ? [items.length, ...items.flatMap((p, i) => [p.id, p.tokens, p.bytes, raws[i]!])]
+        : itemArgs(this.#codec, items);
+    await addToIndex(this.#list, session);
+    const reply = await this.#run("hfCreate", this.#keys(session.tenant, session.id), [
+      session.createdAt,
+      this.#config.expiryGraceMs,
+      bump ? "1" : "0",
+      fields.length,
+      ...fields,
+      ...itemPart,
+    ]);
+    if (String(reply[0]) === "exists") {
+      // Our index entry only names the existing session if it has the same creation time.
+      if (Number(String(reply[1])) !== session.createdAt) {
+        await removeFromIndex(this.#list, session.tenant, session.id, session.createdAt);
+      }
+      throw new ConflictError(`A session with id '${session.id}' already exists.`, { param: "id" });
+    }
+    let tokens = 0;
+    let bytes = 0;
+    for (const p of items) {
+      tokens += p.tokens;
+      bytes += p.bytes;
+    }
+    const created = structuredClone(session);
+    created.version = bump && items.length > 0 ? 2 : 1;
+    created.itemCount = items.length;
+    created.tokenCount = tokens;
+    created.bytes = sessionBytes(bytes, JSON.stringify(session.state));
+    return created;
+  }
+
+  getSession(tenant: string, id: string, now: number): Promise<Session | null> {
+    return this.#guard(async () => {
+      const session = await this.#readSession(tenant, id);
+      return session && isVisible(session, now) ? session : null;
+    });
+  }
+
+  listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {
+    return this.#guard(() => listTenantSessions(this.#list, tenant, query));
+  }
+
+  updateSession(tenant: string, id: string, changes: SessionChanges, write: DriverWrite): Promise<Session> {
+    return this.#guard(async () => {
+      const reply = this.#check(
+        await this.#run("hfUpdate", this.#keys(tenant, id), [
+          write.now,
+          this.#config.expiryGraceMs,
+          write.expectedVersion ?? "",
+          ...changeFields(changes),
+        ]),
+        id,
+        write.expectedVersion,
+      );
+      return decodeSession(pairsToRecord(reply[1] as Raw[]))!;
+    });
+  }
+
+  deleteSession(tenant: string, id: string, write: DriverWrite): Promise<void> {
+    return this.#guard(async () => {
+      const reply = this.#check(
+        await this.#run("hfDelete", this.#keys(tenant, id), [write.now, write.expectedVersion ?? ""]),
+        id,
+        write.expectedVersion,
+      );
+      await removeFromIndex(this.#list, tenant, id, Number(String(reply[1])));
+    });
+  }
+
+  append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
+    return this.#guard(async () => {
+      const reply = this.#check(
+        await this.#run("hfAppend", this.#keys(tenant, id), [
+          options.now,
+          this.#config.expiryGraceMs,
+          options.expectedVersion ?? "",
+          options.operationId ?? "",
+          options.payloadHash,
+          ...itemArgs(this.#codec, items),
+        ]),
+        id,
+        options.expectedVersion,
+      );
+      const status = String(reply[0]);
+      if (status === "idem") {
+        throw new ConflictError(
+          `Operation id '${options.operationId}' was already used with a different payload.`,
+          { param: "operation_id", code: "idempotency_conflict" },
+        );
+      }
+      if (status === "dup") {
+        throw new ConflictError(`Item id '${String(reply[1])}' already exists in session '${id}'.`, {
+          param: "items.id",
+        });
+      }
+      const version = Number(reply[1]);
+      const firstSeq = Number(reply[2]);
+      if (status === "replay") {
+        const replayed = this.#decodeItems(reply[3] as Raw[], firstSeq);
+        const lastSeq = firstSeq + replayed.length - 1;
+        return { version, firstSeq, lastSeq, replayed: true, items: replayed };
+      }
+      const lastSeq = Number(reply[3]);
+      return { version, firstSeq, lastSeq, replayed: false, items: appendedItems(items, firstSeq) };
+    });
+  }
+
+  #decodeItems(raws: Raw[], firstSeq: number): Item[] {
+    return raws.map((raw, i) => this.#codec.decode(raw, firstSeq + i));
+  }
+
+  readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
+    return this.#guard(async () => {
+      const reply = this.#check(
+        await this.#run("hfReadItems", this.#keys(tenant, id), [
+          now,
+          query.afterSeq ?? 0,
+          query.beforeSeq ?? "",
+          query.limit,
+          query.order,
+        ]),
+        id,
+      );
+      const items = this.#decodeItems(reply[2] as Raw[], Number(reply[1]));
+      return query.order === "desc" ? items.reverse() : items;
+    });
+  }
+
+  getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item> {
+    return this.#guard(async () => {
+      const reply = this.#check(await this.#run("hfGetItem", this.#keys(tenant, id), [now, itemId]), id);
+      if (String(reply[0]) === "nif" || reply[2] === null) {
+        throw new NotFoundError(`No item '${itemId}' in session '${id}'.`, { param: "item_id" });
+      }
+      return this.#codec.decode(reply[2] as Raw, Number(reply[1]));
+    });
+  }
+
+  readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
+    return this.#guard(async () => {
+      const reply = this.#check(await this.#run("hfWindow", this.#keys(tenant, id), [now, maxTokens]), id);
+      const session = decodeSession(pairsToRecord(reply[2] as Raw[]))!;
+      return { session, items: this.#decodeItems(reply[3] as Raw[], Number(reply[1])) };
+    });
+  }
+
+  fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {
+    return this.#guard(async () => {
+      const reply = this.#check(
+        await this.#run("hfForkRead", this.#keys(tenant, parentId), [now, atSeq]),
+        parentId,
+      );
+      if (String(reply[0]) === "short") {
+        throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
+      }
+      // Parent items 1..atSeq never change once written, so copying them outside the parent's
+      // slot is consistent; the child is then created atomically in its own slot.
+      const raws = reply[1] as Raw[];
+      const items = this.#decodeItems(raws, 1).map(
+        (item): PreparedItem => ({ ...item, callId: null, contentJson: "" }),
+      );
+      return this.#create(child, items, raws, false);
+    });
+  }
+
+  touch(tenant: string, id: string, now: number): Promise<Session> {
+    return this.#guard(async () => {
+      const reply = this.#check(
+        await this.#run("hfTouch", this.#keys(tenant, id), [now, this.#config.expiryGraceMs]),
+        id,
+      );
+      return decodeSession(pairsToRecord(reply[1] as Raw[]))!;
+    });
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#client.quit();
+    } catch {
+      // Already disconnected: nothing left to release.
+      this.#client.disconnect();
+    }
+  }
+}
+
+/** Connects to Redis (or a Redis Cluster) and returns the driver; fails at once with a clear message. */
+export async function createRedisDriver(options: RedisDriverOptions): Promise<StoreDriver> {
+  const config = resolveRedisConfig(options);
+  const client = await connectRedis(config);
+  return new RedisDriver(client, config);
+}
