@@ -26,6 +26,10 @@ const DRIVERS: Record<string, DriverFactory> = {
   "memory:": async () => (await import("./drivers/memory.ts")).createMemoryDriver(),
   "sqlite:": async (url) =>
     (await import("./drivers/sqlite.ts")).createSqliteDriver({ path: sqlitePath(url) }),
+  "redis:": async (url) => (await import("./drivers/redis.ts")).createRedisDriver({ url }),
+  "rediss:": async (url) => (await import("./drivers/redis.ts")).createRedisDriver({ url }),
+  "redis+cluster:": async (url) => (await import("./drivers/redis.ts")).createRedisDriver({ url }),
+  "rediss+cluster:": async (url) => (await import("./drivers/redis.ts")).createRedisDriver({ url }),
 };
 
 /** `sqlite:./data/x.db`, `sqlite:/abs/x.db`, `sqlite:///abs/x.db` and `sqlite::memory:` are accepted. */
