@@ -26,6 +26,10 @@ const DRIVERS: Record<string, DriverFactory> = {
   "memory:": async () => (await import("./drivers/memory.ts")).createMemoryDriver(),
   "sqlite:": async (url) =>
     (await import("./drivers/sqlite.ts")).createSqliteDriver({ path: sqlitePath(url) }),
+  "postgres:": async (url) =>
+    (await import("./drivers/postgres.ts")).createPostgresDriver({ connectionString: url }),
+  "postgresql:": async (url) =>
+    (await import("./drivers/postgres.ts")).createPostgresDriver({ connectionString: url }),
   "redis:": async (url) => (await import("./drivers/redis.ts")).createRedisDriver({ url }),
   "rediss:": async (url) => (await import("./drivers/redis.ts")).createRedisDriver({ url }),
   "redis+cluster:": async (url) => (await import("./drivers/redis.ts")).createRedisDriver({ url }),

@@ -1,0 +1,201 @@
+/**
+ * Forward-only migrations of the Postgres driver. Every instance runs `migratePostgres` at
+ * start-up inside one transaction holding `pg_advisory_xact_lock` keyed by the schema, so
+ * instances booting together apply each migration exactly once; the others wait, then find
+ * nothing to do. A database newer than this code is refused rather than guessed at.
+ *
+ * Text columns compared or ordered use COLLATE "C" so keyset order equals JavaScript's string
+ * order (ids are ASCII), whatever the database's default collation.
+ */
+import { HoldfastError } from "../errors.ts";
+
+/** Structural subset of a `pg` client: all migrations need. */
+export interface MigrationClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+export interface MigrationResult {
+  /** Version found before this run (0 for a fresh schema). */
+  from: number;
+  to: number;
+  /** Migrations this instance applied (0 when another instance had already done it). */
+  applied: number;
+}
+
+/** Arbitrary constant naming Holdfast's advisory locks (first key of the two-int form). */
+const LOCK_CLASS = 0x486f6c64; // "Hold"
+
+/** Quotes an identifier already validated against `[a-z_][a-z0-9_]*`. */
+export function quoteIdent(name: string): string {
+  return `"${name}"`;
+}
+
+type Migration = (s: string) => string;
+
+const MIGRATIONS: readonly Migration[] = [
+  // 1: sessions, items, operation records, their indexes and the append function.
+  (s) => `
+CREATE TABLE ${s}.sessions (
+  sid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant text COLLATE "C" NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  owner text COLLATE "C",
+  metadata text NOT NULL,
+  labels text[] COLLATE "C" NOT NULL,
+  state text NOT NULL,
+  version integer NOT NULL,
+  item_count integer NOT NULL,
+  token_count bigint NOT NULL,
+  item_bytes bigint NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  last_active_at bigint NOT NULL,
+  idle_ttl_ms bigint,
+  expires_at bigint,
+  idle_deadline bigint GENERATED ALWAYS AS (last_active_at + idle_ttl_ms) STORED,
+  status text COLLATE "C" NOT NULL,
+  pinned boolean NOT NULL,
+  fork_parent_id text,
+  fork_parent_seq integer,
+  CONSTRAINT sessions_tenant_id_key UNIQUE (tenant, id)
+) WITH (fillfactor = 80);
+CREATE INDEX sessions_list_idx ON ${s}.sessions (tenant, created_at, id);
+CREATE INDEX sessions_owner_idx ON ${s}.sessions (tenant, owner, created_at, id) WHERE owner IS NOT NULL;
+CREATE INDEX sessions_status_idx ON ${s}.sessions (tenant, status, created_at, id);
+CREATE FUNCTION ${s}.tenant_labels(t text, l text[]) RETURNS text[]
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT array_agg(t || ' ' || x) FROM unnest(l) AS x $$;
+CREATE INDEX sessions_labels_idx ON ${s}.sessions USING gin (${s}.tenant_labels(tenant, labels));
+CREATE INDEX sessions_idle_idx ON ${s}.sessions (idle_deadline) WHERE idle_ttl_ms IS NOT NULL;
+CREATE INDEX sessions_expires_idx ON ${s}.sessions (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE ${s}.items (
+  sid bigint NOT NULL,
+  seq integer NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  type text NOT NULL,
+  role text,
+  status text,
+  call_id text,
+  content text NOT NULL,
+  tokens bigint NOT NULL,
+  bytes bigint NOT NULL,
+  cum_tokens bigint NOT NULL,
+  turn_id text,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (sid, seq),
+  CONSTRAINT items_sid_id_key UNIQUE (sid, id)
+);
+CREATE INDEX items_window_idx ON ${s}.items (sid, cum_tokens, seq);
+
+CREATE TABLE ${s}.operations (
+  sid bigint NOT NULL,
+  op_id text COLLATE "C" NOT NULL,
+  hash text NOT NULL,
+  version integer NOT NULL,
+  first_seq integer NOT NULL,
+  last_seq integer NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (sid, op_id)
+);
+
+-- One round trip per append: lock the session row (concurrent appends queue here, so seq stays
+-- dense), replay or reject a known operation id, check the version, insert the batch, bump the
+-- counters and record the operation, all in the statement's transaction. Outcomes are returned,
+-- not raised, so the common conflict path costs no error round trip.
+CREATE FUNCTION ${s}.append_items(
+  p_tenant text, p_id text, p_now bigint, p_expected integer, p_op text, p_hash text,
+  p_ids text[], p_types text[], p_roles text[], p_statuses text[], p_call_ids text[],
+  p_contents text[], p_tokens bigint[], p_bytes bigint[], p_turn_ids text[], p_created bigint[]
+) RETURNS TABLE (outcome text, sid bigint, version integer, first_seq integer, last_seq integer)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  s record;
+  o record;
+  n integer := cardinality(p_ids);
+  add_tokens bigint;
+  add_bytes bigint;
+BEGIN
+  SELECT x.sid, x.version, x.item_count, x.token_count, x.last_active_at, x.idle_ttl_ms, x.expires_at
+    INTO s FROM ${s}.sessions x WHERE x.tenant = p_tenant AND x.id = p_id FOR UPDATE;
+  IF NOT FOUND OR (s.idle_ttl_ms IS NOT NULL AND s.last_active_at + s.idle_ttl_ms <= p_now)
+     OR (s.expires_at IS NOT NULL AND s.expires_at <= p_now) THEN
+    RETURN QUERY SELECT 'not_found'::text, NULL::bigint, NULL::integer, NULL::integer, NULL::integer;
+    RETURN;
+  END IF;
+  IF p_op IS NOT NULL THEN
+    SELECT op.hash, op.version, op.first_seq, op.last_seq INTO o
+      FROM ${s}.operations op WHERE op.sid = s.sid AND op.op_id = p_op;
+    IF FOUND THEN
+      RETURN QUERY SELECT CASE WHEN o.hash = p_hash THEN 'replayed' ELSE 'idempotency_conflict' END,
+        s.sid, o.version, o.first_seq, o.last_seq;
+      RETURN;
+    END IF;
+  END IF;
+  IF p_expected IS NOT NULL AND s.version <> p_expected THEN
+    RETURN QUERY SELECT 'conflict'::text, s.sid, s.version, NULL::integer, NULL::integer;
+    RETURN;
+  END IF;
+  SELECT coalesce(sum(t), 0) INTO add_tokens FROM unnest(p_tokens) AS t;
+  SELECT coalesce(sum(b), 0) INTO add_bytes FROM unnest(p_bytes) AS b;
+  INSERT INTO ${s}.items (sid, seq, id, type, role, status, call_id, content, tokens, bytes, cum_tokens, turn_id, created_at)
+    SELECT s.sid, s.item_count + u.ord::integer, u.id, u.type, u.role, u.status, u.call_id, u.content,
+      u.tokens, u.bytes, s.token_count + sum(u.tokens) OVER (ORDER BY u.ord), u.turn_id, u.created_at
+    FROM unnest(p_ids, p_types, p_roles, p_statuses, p_call_ids, p_contents, p_tokens, p_bytes, p_turn_ids, p_created)
+      WITH ORDINALITY AS u(id, type, role, status, call_id, content, tokens, bytes, turn_id, created_at, ord);
+  UPDATE ${s}.sessions x SET version = x.version + 1, item_count = x.item_count + n,
+      token_count = x.token_count + add_tokens, item_bytes = x.item_bytes + add_bytes,
+      updated_at = p_now, last_active_at = p_now
+    WHERE x.sid = s.sid;
+  IF p_op IS NOT NULL THEN
+    INSERT INTO ${s}.operations (sid, op_id, hash, version, first_seq, last_seq, created_at)
+      VALUES (s.sid, p_op, p_hash, s.version + 1, s.item_count + 1, s.item_count + n, p_now);
+  END IF;
+  RETURN QUERY SELECT 'ok'::text, s.sid, s.version + 1, s.item_count + 1, s.item_count + n;
+END
+$fn$;
+`,
+];
+
+/** The schema version this code writes and understands. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings `schema` up to `SCHEMA_VERSION` in one transaction under an advisory lock. The caller
+ * passes a dedicated client (not a pool) so BEGIN/COMMIT stay on one connection.
+ */
+export async function migratePostgres(client: MigrationClient, schema: string): Promise<MigrationResult> {
+  const s = quoteIdent(schema);
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", [LOCK_CLASS, schema]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.schema_version (
+         version integer PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const { rows } = await client.query(
+      `SELECT coalesce(max(version), 0)::integer AS v FROM ${s}.schema_version`,
+    );
+    const from = Number(rows[0]?.v ?? 0);
+    if (from > SCHEMA_VERSION) {
+      throw new HoldfastError(
+        "internal",
+        `Postgres schema '${schema}' is at version ${from}, newer than this Holdfast (knows up to ${SCHEMA_VERSION}); upgrade Holdfast or point it at another schema.`,
+        { param: "store" },
+      );
+    }
+    for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
+      await client.query(MIGRATIONS[version - 1]!(s));
+      await client.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [version]);
+    }
+    await client.query("COMMIT");
+    return { from, to: SCHEMA_VERSION, applied: SCHEMA_VERSION - from };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}

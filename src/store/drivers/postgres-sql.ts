@@ -1,0 +1,171 @@
+/**
+ * The SQL of the Postgres driver, built once per schema, and the row → value mapping. Hot
+ * statements are named so each pooled connection parses and plans them once.
+ */
+import type { DriverListQuery } from "../driver.ts";
+import type { Item, Session } from "../types.ts";
+import { sessionBytes } from "./shared.ts";
+
+/** Visibility rule of the contract, in SQL, for a sessions alias and the `now` parameter. */
+function visible(alias: string, now: string): string {
+  return `(${alias}.idle_ttl_ms IS NULL OR ${alias}.idle_deadline > ${now}) AND (${alias}.expires_at IS NULL OR ${alias}.expires_at > ${now})`;
+}
+
+const SESSION_COLS = `s.id, s.tenant, s.owner, s.metadata, s.labels, s.state, s.version, s.item_count,
+  s.token_count, s.item_bytes, s.created_at, s.updated_at, s.last_active_at, s.idle_ttl_ms,
+  s.expires_at, s.status, s.pinned, s.fork_parent_id, s.fork_parent_seq`;
+/** Session columns for the window query: the heavy ones only on its first row. */
+const SESSION_COLS_WINDOW = SESSION_COLS.replace(
+  /s\.(metadata|labels|state)\b/g,
+  (_m, c: string) => `CASE WHEN coalesce(i.ord, 1) = 1 THEN s.${c} END AS ${c}`,
+);
+const ITEM_COLS = "seq, id, type, role, status, content, tokens, bytes, turn_id, created_at";
+const ITEM_COLS_I = ITEM_COLS.split(", ")
+  .map((c) => `i.${c} AS i_${c}`)
+  .join(", ");
+
+/** Every statement of the driver for one schema (already quoted). */
+export function buildStatements(s: string) {
+  return Object.freeze({
+    createSession: `
+WITH ins AS (
+  INSERT INTO ${s}.sessions (tenant, id, owner, metadata, labels, state, version, item_count, token_count,
+    item_bytes, created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned,
+    fork_parent_id, fork_parent_seq)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, cardinality($9::text[]), $8, $19, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+  RETURNING sid
+)
+INSERT INTO ${s}.items (sid, seq, id, type, role, status, call_id, content, tokens, bytes, cum_tokens, turn_id, created_at)
+SELECT ins.sid, u.ord::integer, u.id, u.type, u.role, u.status, u.call_id, u.content, u.tokens, u.bytes,
+  sum(u.tokens) OVER (ORDER BY u.ord), u.turn_id, u.created_at
+FROM ins, unnest($9::text[], $20::text[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bigint[],
+  $26::bigint[], $27::text[], $28::bigint[])
+  WITH ORDINALITY AS u(id, type, role, status, call_id, content, tokens, bytes, turn_id, created_at, ord)`,
+    getSession: `SELECT ${SESSION_COLS} FROM ${s}.sessions s WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}`,
+    append: `SELECT * FROM ${s}.append_items($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+    itemsBySeq: `SELECT ${ITEM_COLS} FROM ${s}.items WHERE sid = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`,
+    readItems: (order: "asc" | "desc") => `
+SELECT s.sid, ${ITEM_COLS_I} FROM ${s}.sessions s
+LEFT JOIN LATERAL (
+  SELECT * FROM ${s}.items x WHERE x.sid = s.sid AND x.seq > $4 AND x.seq < $5 ORDER BY x.seq ${order} LIMIT $6
+) i ON true
+WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}`,
+    getItem: `
+SELECT s.sid, ${ITEM_COLS_I} FROM ${s}.sessions s
+LEFT JOIN ${s}.items i ON i.sid = s.sid AND i.id = $4
+WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}`,
+    // The window is an index range on (sid, cum_tokens): rows whose running total reaches the
+    // floor. The first of them is dropped by the driver when the floor is positive. Capping at
+    // item_count keeps it consistent with the session row read in the same snapshot.
+    readWindow: `
+SELECT ${SESSION_COLS_WINDOW}, ${ITEM_COLS_I} FROM ${s}.sessions s
+LEFT JOIN LATERAL (
+  SELECT x.*, row_number() OVER (ORDER BY x.cum_tokens, x.seq) AS ord FROM ${s}.items x
+  WHERE x.sid = s.sid AND x.cum_tokens >= s.token_count - $4 AND x.seq <= s.item_count
+) i ON true
+WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}
+ORDER BY i.ord`,
+    touch: `UPDATE ${s}.sessions s SET last_active_at = $3 WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}
+RETURNING ${SESSION_COLS}`,
+    headForUpdate: `SELECT s.sid, s.version FROM ${s}.sessions s WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")} FOR UPDATE`,
+    head: `SELECT s.sid, s.version FROM ${s}.sessions s WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}`,
+    deleteItems: `DELETE FROM ${s}.items WHERE sid = $1`,
+    deleteOperations: `DELETE FROM ${s}.operations WHERE sid = $1`,
+    deleteSession: `DELETE FROM ${s}.sessions WHERE sid = $1`,
+    fork: `
+WITH p AS (
+  SELECT s.sid, s.item_count FROM ${s}.sessions s WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}
+), src AS (
+  SELECT x.* FROM ${s}.items x, p WHERE x.sid = p.sid AND x.seq <= $4
+), c AS (
+  INSERT INTO ${s}.sessions (tenant, id, owner, metadata, labels, state, version, item_count, token_count,
+    item_bytes, created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned,
+    fork_parent_id, fork_parent_seq)
+  SELECT $1, $5, $6, $7, $8, $9, $10, $4, coalesce((SELECT max(cum_tokens) FROM src), 0),
+    coalesce((SELECT sum(bytes) FROM src), 0), $11, $12, $13, $14, $15, $16, $17, $2, $4
+  FROM p WHERE p.item_count >= $4
+  RETURNING sid, token_count, item_bytes
+), copied AS (
+  INSERT INTO ${s}.items (sid, seq, id, type, role, status, call_id, content, tokens, bytes, cum_tokens, turn_id, created_at)
+  SELECT c.sid, src.seq, src.id, src.type, src.role, src.status, src.call_id, src.content, src.tokens, src.bytes,
+    src.cum_tokens, src.turn_id, src.created_at
+  FROM c, src
+)
+SELECT (SELECT count(*) FROM p)::integer AS parents, c.token_count, c.item_bytes FROM (SELECT 1) one LEFT JOIN c ON true`,
+  });
+}
+
+export type Statements = ReturnType<typeof buildStatements>;
+
+/** The list query, built from the filters present; every shape is served by an index. */
+export function buildListQuery(
+  s: string,
+  tenant: string,
+  q: DriverListQuery,
+): { text: string; values: unknown[] } {
+  const values: unknown[] = [tenant, q.now];
+  const where = ["s.tenant = $1", visible("s", "$2")];
+  const param = (value: unknown): string => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  if (q.owner !== undefined) where.push(`s.owner = ${param(q.owner)}`);
+  if (q.label !== undefined) {
+    where.push(`${s}.tenant_labels(s.tenant, s.labels) @> ARRAY[${param(`${tenant} ${q.label}`)}::text]`);
+  }
+  if (q.status !== undefined) where.push(`s.status = ${param(q.status)}`);
+  if (q.updatedBefore !== undefined) where.push(`s.updated_at < ${param(q.updatedBefore)}`);
+  if (q.updatedAfter !== undefined) where.push(`s.updated_at > ${param(q.updatedAfter)}`);
+  const dir = q.order === "asc" ? "ASC" : "DESC";
+  if (q.after !== undefined) {
+    const cmp = q.order === "asc" ? ">" : "<";
+    where.push(`(s.created_at, s.id) ${cmp} (${param(q.after.createdAt)}, ${param(q.after.id)})`);
+  }
+  const text = `SELECT ${SESSION_COLS} FROM ${s}.sessions s WHERE ${where.join(" AND ")}
+ORDER BY s.created_at ${dir}, s.id ${dir} LIMIT ${param(q.limit)}`;
+  return { text, values };
+}
+
+/** A sessions row (selected with SESSION_COLS) as the contract's Session. */
+export function toSession(r: Record<string, unknown>): Session {
+  const state = r.state as string;
+  return {
+    id: r.id as string,
+    tenant: r.tenant as string,
+    owner: r.owner as string | null,
+    metadata: JSON.parse(r.metadata as string),
+    labels: r.labels as string[],
+    state: JSON.parse(state),
+    version: r.version as number,
+    itemCount: r.item_count as number,
+    tokenCount: r.token_count as number,
+    bytes: sessionBytes(r.item_bytes as number, state),
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+    lastActiveAt: r.last_active_at as number,
+    idleTtlMs: r.idle_ttl_ms as number | null,
+    expiresAt: r.expires_at as number | null,
+    status: r.status as Session["status"],
+    pinned: r.pinned as boolean,
+    forkParent:
+      r.fork_parent_id === null
+        ? null
+        : { sessionId: r.fork_parent_id as string, atSeq: r.fork_parent_seq as number },
+  };
+}
+
+/** An items row; `prefix` is `i_` for rows joined under the session. */
+export function toItem(r: Record<string, unknown>, prefix = ""): Item {
+  return {
+    seq: r[`${prefix}seq`] as number,
+    id: r[`${prefix}id`] as string,
+    type: r[`${prefix}type`] as string,
+    role: r[`${prefix}role`] as string | null,
+    status: r[`${prefix}status`] as string | null,
+    content: JSON.parse(r[`${prefix}content`] as string),
+    tokens: r[`${prefix}tokens`] as number,
+    bytes: r[`${prefix}bytes`] as number,
+    turnId: r[`${prefix}turn_id`] as string | null,
+    createdAt: r[`${prefix}created_at`] as number,
+  };
+}

@@ -1,0 +1,445 @@
+/**
+ * `postgres://` — sessions in PostgreSQL through a `pg` connection pool. Appends are one
+ * round trip to a server-side function that locks the session row, checks the operation id
+ * and version, inserts the batch and bumps the counters in one transaction; reads are single
+ * statements served by indexes. Every call is bounded by timeouts, and a database that is
+ * down or unreachable answers `unavailable` instead of hanging.
+ */
+import pg from "pg";
+import type {
+  DriverAppend,
+  DriverListQuery,
+  DriverReadQuery,
+  DriverWindow,
+  DriverWrite,
+  PreparedItem,
+  SessionChanges,
+  StoreDriver,
+} from "../driver.ts";
+import { ConflictError, HoldfastError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
+import type { AppendResult, Item, Session } from "../types.ts";
+import { describeStartupError, isConnectionError, toStoreError } from "./postgres-errors.ts";
+import {
+  type PostgresDriverOptions,
+  type ResolvedPostgresOptions,
+  resolvePostgresOptions,
+} from "./postgres-options.ts";
+import { type MigrationResult, migratePostgres, quoteIdent } from "./postgres-schema.ts";
+import { buildListQuery, buildStatements, type Statements, toItem, toSession } from "./postgres-sql.ts";
+import { sessionBytes } from "./shared.ts";
+
+export type { PostgresDriverOptions } from "./postgres-options.ts";
+
+export const DRIVER_NAME = "postgres";
+
+/** A Postgres driver also reports what its start-up migration did. */
+export interface PostgresDriver extends StoreDriver {
+  readonly migration: MigrationResult;
+  /** The schema holding this store's tables. */
+  readonly schema: string;
+}
+
+const INT8_OID = 20;
+const MAX_SEQ = 2_147_483_647;
+/** Epoch-ms and counters fit a double; parse int8 as a number for this pool only (not globally). */
+const TYPES = {
+  getTypeParser: (oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary" ? Number : pg.types.getTypeParser(oid, format),
+};
+
+type Query = { name?: string; text: string; values?: unknown[] };
+type Row = Record<string, unknown>;
+
+function itemColumns(items: PreparedItem[]): unknown[] {
+  return [
+    items.map((p) => p.id),
+    items.map((p) => p.type),
+    items.map((p) => p.role),
+    items.map((p) => p.status),
+    items.map((p) => p.callId),
+    items.map((p) => p.contentJson),
+    items.map((p) => p.tokens),
+    items.map((p) => p.bytes),
+    items.map((p) => p.turnId),
+    items.map((p) => p.createdAt),
+  ];
+}
+
+function toItems(items: PreparedItem[], firstSeq: number): Item[] {
+  return items.map((p, i) => ({
+    seq: firstSeq + i,
+    id: p.id,
+    type: p.type,
+    role: p.role,
+    status: p.status,
+    content: JSON.parse(p.contentJson),
+    tokens: p.tokens,
+    bytes: p.bytes,
+    turnId: p.turnId,
+    createdAt: p.createdAt,
+  }));
+}
+
+class PgDriver implements PostgresDriver {
+  readonly name = DRIVER_NAME;
+  readonly #pool: pg.Pool;
+  readonly #options: ResolvedPostgresOptions;
+  readonly #sql: Statements;
+  readonly #s: string;
+  #migration: MigrationResult = { from: 0, to: 0, applied: 0 };
+
+  constructor(options: ResolvedPostgresOptions) {
+    this.#options = options;
+    this.#s = quoteIdent(options.schema);
+    this.#sql = buildStatements(this.#s);
+    this.#pool = new pg.Pool({
+      connectionString: options.pgConnectionString,
+      max: options.poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      query_timeout: options.queryTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      // A transaction left open by a crashed caller must not hold its row locks for long.
+      idle_in_transaction_session_timeout: options.statementTimeoutMs,
+      application_name: options.applicationName,
+      keepAlive: true,
+      types: TYPES,
+    });
+    // An idle connection dropped by the server (restart, pg_terminate_backend) is reported here;
+    // the pool discards it and opens a new one on demand. Without a listener it would crash us.
+    this.#pool.on("error", (error) => options.onIdleError(error));
+  }
+
+  get migration(): MigrationResult {
+    return this.#migration;
+  }
+
+  get schema(): string {
+    return this.#options.schema;
+  }
+
+  async start(): Promise<void> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#pool.connect();
+      this.#migration = await migratePostgres(client, this.#options.schema);
+      client.release();
+    } catch (error) {
+      client?.release(true);
+      await this.#pool.end().catch(() => {});
+      throw describeStartupError(error, this.#options.target);
+    }
+  }
+
+  /** Runs `fn` on one pooled connection; connection failures discard it and surface as `unavailable`. */
+  async #with<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw toStoreError(error, this.#options.target);
+    }
+    try {
+      const result = await fn(client);
+      client.release();
+      return result;
+    } catch (error) {
+      client.release(isConnectionError(error) ? (error as Error) : undefined);
+      throw toStoreError(error, this.#options.target);
+    }
+  }
+
+  async #query(query: Query): Promise<Row[]> {
+    return this.#with(async (c) => (await c.query(query)).rows);
+  }
+
+  /** A read may be retried once on a dropped connection: it changes nothing. */
+  async #read(query: Query): Promise<Row[]> {
+    try {
+      return await this.#query(query);
+    } catch (error) {
+      if (!(error instanceof HoldfastError && error.code === "unavailable")) throw error;
+      return this.#query(query);
+    }
+  }
+
+  /** BEGIN … COMMIT on one connection; any failure rolls back. */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#with(async (c) => {
+      await c.query("BEGIN");
+      try {
+        const result = await fn(c);
+        await c.query("COMMIT");
+        return result;
+      } catch (error) {
+        if (!isConnectionError(error)) await c.query("ROLLBACK").catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  async createSession(session: Session, items: PreparedItem[]): Promise<Session> {
+    const tokenCount = items.reduce((n, p) => n + p.tokens, 0);
+    const itemBytes = items.reduce((n, p) => n + p.bytes, 0);
+    const version = session.version + (items.length > 0 ? 1 : 0);
+    const stateJson = JSON.stringify(session.state);
+    const [ids, ...cols] = itemColumns(items);
+    await this.#query({
+      name: "hf_create",
+      text: this.#sql.createSession,
+      values: [
+        session.tenant,
+        session.id,
+        session.owner,
+        JSON.stringify(session.metadata),
+        session.labels,
+        stateJson,
+        version,
+        tokenCount,
+        ids,
+        session.createdAt,
+        session.updatedAt,
+        session.lastActiveAt,
+        session.idleTtlMs,
+        session.expiresAt,
+        session.status,
+        session.pinned,
+        session.forkParent?.sessionId ?? null,
+        session.forkParent?.atSeq ?? null,
+        itemBytes,
+        ...cols,
+      ],
+    });
+    return {
+      ...structuredClone(session),
+      version,
+      itemCount: items.length,
+      tokenCount,
+      bytes: sessionBytes(itemBytes, stateJson),
+    };
+  }
+
+  async getSession(tenant: string, id: string, now: number): Promise<Session | null> {
+    const rows = await this.#read({ name: "hf_get", text: this.#sql.getSession, values: [tenant, id, now] });
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  async listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {
+    const rows = await this.#read(buildListQuery(this.#s, tenant, query));
+    return rows.map(toSession);
+  }
+
+  async updateSession(
+    tenant: string,
+    id: string,
+    changes: SessionChanges,
+    write: DriverWrite,
+  ): Promise<Session> {
+    const values: unknown[] = [tenant, id, write.now];
+    const set: string[] = [];
+    const assign = (column: string, value: unknown): void => {
+      values.push(value);
+      set.push(`${column} = $${values.length}`);
+    };
+    if (changes.owner !== undefined) assign("owner", changes.owner);
+    if (changes.metadata !== undefined) assign("metadata", JSON.stringify(changes.metadata));
+    if (changes.labels !== undefined) assign("labels", changes.labels);
+    if (changes.idleTtlMs !== undefined) assign("idle_ttl_ms", changes.idleTtlMs);
+    if (changes.expiresAt !== undefined) assign("expires_at", changes.expiresAt);
+    if (changes.pinned !== undefined) assign("pinned", changes.pinned);
+    if (changes.status !== undefined) assign("status", changes.status);
+    if (changes.state !== undefined) assign("state", JSON.stringify(changes.state));
+    values.push(write.expectedVersion ?? null);
+    const expected = `$${values.length}`;
+    const text = `UPDATE ${this.#s}.sessions s SET ${[...set, "version = s.version + 1", "updated_at = $3"].join(", ")}
+WHERE s.tenant = $1 AND s.id = $2
+  AND (s.idle_ttl_ms IS NULL OR s.idle_deadline > $3) AND (s.expires_at IS NULL OR s.expires_at > $3)
+  AND (${expected}::integer IS NULL OR s.version = ${expected}::integer)
+RETURNING s.*`;
+    const rows = await this.#query({ text, values });
+    if (rows[0]) return toSession(rows[0]);
+    throw await this.#writeFailure(tenant, id, write);
+  }
+
+  /** Why a guarded write touched no row: the session is invisible, or its version moved. */
+  async #writeFailure(tenant: string, id: string, write: DriverWrite): Promise<HoldfastError> {
+    const [head] = await this.#read({
+      name: "hf_head",
+      text: this.#sql.head,
+      values: [tenant, id, write.now],
+    });
+    if (!head) return sessionNotFound(id);
+    if (write.expectedVersion !== undefined && head.version !== write.expectedVersion) {
+      return versionConflict(id, write.expectedVersion, head.version as number);
+    }
+    return new ConflictError(`Session '${id}' changed during the write; retry.`, {
+      param: "expected_version",
+    });
+  }
+
+  async deleteSession(tenant: string, id: string, write: DriverWrite): Promise<void> {
+    // Lock the row first: statements after the lock see every append committed before it, so no
+    // item of a racing append is left behind.
+    await this.#transaction(async (c) => {
+      const { rows } = await c.query({
+        name: "hf_head_lock",
+        text: this.#sql.headForUpdate,
+        values: [tenant, id, write.now],
+      });
+      const head = rows[0];
+      if (!head) throw sessionNotFound(id);
+      if (write.expectedVersion !== undefined && head.version !== write.expectedVersion) {
+        throw versionConflict(id, write.expectedVersion, head.version as number);
+      }
+      await c.query({ name: "hf_del_items", text: this.#sql.deleteItems, values: [head.sid] });
+      await c.query({ name: "hf_del_ops", text: this.#sql.deleteOperations, values: [head.sid] });
+      await c.query({ name: "hf_del_session", text: this.#sql.deleteSession, values: [head.sid] });
+    });
+  }
+
+  async append(
+    tenant: string,
+    id: string,
+    items: PreparedItem[],
+    options: DriverAppend,
+  ): Promise<AppendResult> {
+    const rows = await this.#query({
+      name: "hf_append",
+      text: this.#sql.append,
+      values: [
+        tenant,
+        id,
+        options.now,
+        options.expectedVersion ?? null,
+        options.operationId ?? null,
+        options.payloadHash,
+        ...itemColumns(items),
+      ],
+    });
+    const r = rows[0] ?? {};
+    const version = r.version as number;
+    const firstSeq = r.first_seq as number;
+    const lastSeq = r.last_seq as number;
+    switch (r.outcome) {
+      case "ok":
+        return { version, firstSeq, lastSeq, replayed: false, items: toItems(items, firstSeq) };
+      case "replayed": {
+        const replay = await this.#read({
+          name: "hf_items_by_seq",
+          text: this.#sql.itemsBySeq,
+          values: [r.sid, firstSeq, lastSeq],
+        });
+        return { version, firstSeq, lastSeq, replayed: true, items: replay.map((x) => toItem(x)) };
+      }
+      case "conflict":
+        throw versionConflict(id, options.expectedVersion ?? 0, version);
+      case "idempotency_conflict":
+        throw new ConflictError(
+          `Operation id '${options.operationId}' was already used with a different payload.`,
+          {
+            param: "operation_id",
+            code: "idempotency_conflict",
+          },
+        );
+      default:
+        throw sessionNotFound(id);
+    }
+  }
+
+  async readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
+    const order = query.order === "desc" ? "desc" : "asc";
+    const rows = await this.#read({
+      name: `hf_read_${order}`,
+      text: this.#sql.readItems(order),
+      values: [tenant, id, now, query.afterSeq ?? 0, query.beforeSeq ?? MAX_SEQ, query.limit],
+    });
+    if (rows.length === 0) throw sessionNotFound(id);
+    return rows.filter((r) => r.i_seq !== null).map((r) => toItem(r, "i_"));
+  }
+
+  async getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item> {
+    const rows = await this.#read({
+      name: "hf_get_item",
+      text: this.#sql.getItem,
+      values: [tenant, id, now, itemId],
+    });
+    const row = rows[0];
+    if (!row) throw sessionNotFound(id);
+    if (row.i_seq === null)
+      throw new NotFoundError(`No item '${itemId}' in session '${id}'.`, { param: "item_id" });
+    return toItem(row, "i_");
+  }
+
+  async readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
+    const rows = await this.#read({
+      name: "hf_window",
+      text: this.#sql.readWindow,
+      values: [tenant, id, now, maxTokens],
+    });
+    const first = rows[0];
+    if (!first) throw sessionNotFound(id);
+    const session = toSession(first);
+    const items = rows.filter((r) => r.i_seq !== null).map((r) => toItem(r, "i_"));
+    // The range starts at the first item whose running total reaches the floor; the window
+    // begins just after it (the same rule as the memory driver's binary search).
+    if (session.tokenCount - maxTokens > 0) items.shift();
+    return { session, items };
+  }
+
+  async fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {
+    const stateJson = JSON.stringify(child.state);
+    const rows = await this.#query({
+      name: "hf_fork",
+      text: this.#sql.fork,
+      values: [
+        tenant,
+        parentId,
+        now,
+        atSeq,
+        child.id,
+        child.owner,
+        JSON.stringify(child.metadata),
+        child.labels,
+        stateJson,
+        child.version,
+        child.createdAt,
+        child.updatedAt,
+        child.lastActiveAt,
+        child.idleTtlMs,
+        child.expiresAt,
+        child.status,
+        child.pinned,
+      ],
+    });
+    const r = rows[0] ?? {};
+    if (r.parents === 0) throw sessionNotFound(parentId);
+    if (r.token_count === null || r.token_count === undefined) {
+      throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
+    }
+    return {
+      ...structuredClone(child),
+      itemCount: atSeq,
+      tokenCount: r.token_count as number,
+      bytes: sessionBytes(r.item_bytes as number, stateJson),
+    };
+  }
+
+  async touch(tenant: string, id: string, now: number): Promise<Session> {
+    const rows = await this.#query({ name: "hf_touch", text: this.#sql.touch, values: [tenant, id, now] });
+    if (!rows[0]) throw sessionNotFound(id);
+    return toSession(rows[0]);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+/**
+ * Connects, migrates the schema (serialized across instances) and returns the driver. Fails
+ * here, with a message naming the cause, when the host, credentials or database are wrong.
+ */
+export async function createPostgresDriver(options: PostgresDriverOptions): Promise<PostgresDriver> {
+  const driver = new PgDriver(resolvePostgresOptions(options));
+  await driver.start();
+  return driver;
+}
