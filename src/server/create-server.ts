@@ -65,6 +65,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     logController: new LogController({ disableRequestLogging: true }),
     // Ids and cursors are short; a long URL is hostile or broken.
     routerOptions: { maxParamLength: 256 },
+    // Bad URLs and over-long ids are rejected before routing; they get the same error body.
+    frameworkErrors: handleError,
     // Bodies are validated strictly (no coercion, unknown fields rejected); queries are matched as strings.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
   });

@@ -18,6 +18,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   conflict: 409,
   precondition_failed: 412,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   rate_limit_exceeded: 429,
   internal: 500,
@@ -71,6 +72,10 @@ function fromFastify(error: FastifyError): ErrorResponse {
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return build(413, "payload_too_large", "The request body is larger than the server's limit.", null);
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return build(414, "uri_too_long", "A path parameter is longer than any valid id.", null);
+    case "FST_ERR_BAD_URL":
+      return build(400, "invalid_request", "The request URL is malformed.", null);
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return build(
         415,

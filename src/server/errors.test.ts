@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  ConflictError,
+  HoldfastError,
+  InvalidArgumentError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnavailableError,
+} from "../store/errors.ts";
+import type { SessionStore } from "../store/types.ts";
+import { toErrorResponse } from "./errors.ts";
+import { openTestApp } from "./test-helpers.ts";
+
+describe("errors → responses", () => {
+  test("HoldfastError codes map to statuses with OpenAI's body shape", () => {
+    const cases: [HoldfastError, number, string][] = [
+      [new NotFoundError("gone", { param: "session_id" }), 404, "invalid_request_error"],
+      [new ConflictError("moved"), 409, "invalid_request_error"],
+      [new ConflictError("busy", { code: "conversation_busy_conflict" }), 409, "invalid_request_error"],
+      [new InvalidArgumentError("bad", { param: "limit" }), 400, "invalid_request_error"],
+      [new PayloadTooLargeError("big"), 413, "invalid_request_error"],
+      [new UnavailableError("down", { retryAfterSeconds: 7 }), 503, "server_error"],
+      [new HoldfastError("some_new_caller_code", "x"), 400, "invalid_request_error"],
+    ];
+    for (const [error, status, type] of cases) {
+      const res = toErrorResponse(error);
+      assert.equal(res.status, status, error.code);
+      assert.deepEqual(res.body, {
+        error: { type, code: error.code, message: error.message, param: error.param },
+      });
+    }
+    assert.equal(
+      toErrorResponse(new UnavailableError("down", { retryAfterSeconds: 7 })).headers["retry-after"],
+      "7",
+    );
+  });
+
+  test("unexpected errors are 500 server_error without leaking their message", () => {
+    const res = toErrorResponse(new TypeError("secret internals at /srv/x.ts"));
+    assert.equal(res.status, 500);
+    assert.equal(res.body.error.type, "server_error");
+    assert.doesNotMatch(res.body.error.message, /secret/);
+  });
+
+  test("a store outage is 503 with Retry-After", async () => {
+    const t = await openTestApp();
+    const failing = new Proxy(t.store, {
+      get: (target, key) =>
+        key === "get"
+          ? async () => {
+              throw new UnavailableError("database is restarting", { retryAfterSeconds: 2 });
+            }
+          : Reflect.get(target, key),
+    }) as SessionStore;
+    const t2 = await openTestApp({ store: failing });
+    try {
+      const res = await t2.call("GET", "/v1/conversations/conv_0123456789abcdef");
+      assert.equal(res.status, 503);
+      assert.equal(res.headers["retry-after"], "2");
+      assert.equal(res.json.error.code, "unavailable");
+    } finally {
+      await t2.app.close();
+      await t.close();
+    }
+  });
+
+  test("protocol errors use the same shape: bad JSON, too large, wrong type, unknown route", async () => {
+    const t = await openTestApp({ bodyLimit: 2048 });
+    try {
+      const inject = (
+        method: "GET" | "POST" | "PUT",
+        url: string,
+        payload?: string,
+        type = "application/json",
+      ) =>
+        t.app.inject({
+          method,
+          url,
+          payload,
+          headers: payload === undefined ? {} : { "content-type": type },
+        });
+      const cases: [Awaited<ReturnType<typeof inject>>, number, string][] = [
+        [await inject("POST", "/v1/conversations", "{not json"), 400, "invalid_json"],
+        [await inject("POST", "/v1/conversations", ""), 400, "invalid_json"],
+        [
+          await inject("POST", "/v1/conversations", `{"metadata":{"a":"${"x".repeat(4000)}"}}`),
+          413,
+          "payload_too_large",
+        ],
+        [
+          await inject("POST", "/v1/conversations", "<xml/>", "application/xml"),
+          415,
+          "unsupported_media_type",
+        ],
+        [await inject("POST", "/v1/conversations", "hello", "text/plain"), 400, "invalid_argument"],
+        [await inject("POST", "/v1/conversations", '{"__proto__":{"x":1}}'), 400, "invalid_json"],
+        [await inject("GET", "/v2/nothing"), 404, "not_found"],
+        [await inject("PUT", "/v1/conversations"), 404, "not_found"],
+      ];
+      for (const [res, status, code] of cases) {
+        assert.equal(res.statusCode, status, res.body);
+        assert.equal(res.json().error.code, code, res.body);
+        assert.equal(res.json().error.type, "invalid_request_error");
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("validation errors name the offending parameter", async () => {
+    const t = await openTestApp();
+    try {
+      const res = await t.call("POST", "/v1/conversations", { metadata: { k: 5 } });
+      assert.equal(res.status, 400);
+      assert.equal(res.json.error.code, "invalid_argument");
+      assert.equal(res.json.error.param, "metadata.k");
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("createServer rejects bad options with messages naming them", async () => {
+    const { createServer } = await import("./create-server.ts");
+    const t = await openTestApp();
+    try {
+      await assert.rejects(createServer({ store: t.store, bodyLimit: 10 }), /bodyLimit/);
+      await assert.rejects(createServer({ store: {} as SessionStore }), /options\.store/);
+    } finally {
+      await t.close();
+    }
+  });
+});

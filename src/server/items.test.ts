@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { openTestApp, type TestApp, userMessage } from "./test-helpers.ts";
+
+describe("/v1/conversations/{id}/items", () => {
+  let t: TestApp;
+  let id: string;
+  const ids: string[] = [];
+  before(async () => {
+    t = await openTestApp();
+    const items = Array.from({ length: 5 }, (_, i) => ({ id: `msg_${i}`, ...userMessage(`m${i}`) }));
+    id = (await t.call("POST", "/v1/conversations", { items })).json.id;
+    ids.push(...items.map((i) => i.id));
+  });
+  after(() => t.close());
+
+  test("list defaults to newest first, 20 per page, with first_id/last_id/has_more", async () => {
+    const res = await t.call("GET", `/v1/conversations/${id}/items`);
+    assert.equal(res.json.object, "list");
+    assert.deepEqual(
+      res.json.data.map((i: { id: string }) => i.id),
+      [...ids].reverse(),
+    );
+    assert.equal(res.json.first_id, "msg_4");
+    assert.equal(res.json.last_id, "msg_0");
+    assert.equal(res.json.has_more, false);
+  });
+
+  test("after = item id continues the page in either order", async () => {
+    const desc = await t.call("GET", `/v1/conversations/${id}/items?limit=2&after=msg_3`);
+    assert.deepEqual(
+      desc.json.data.map((i: { id: string }) => i.id),
+      ["msg_2", "msg_1"],
+    );
+    assert.equal(desc.json.has_more, true);
+    const asc = await t.call("GET", `/v1/conversations/${id}/items?order=asc&after=msg_3`);
+    assert.deepEqual(
+      asc.json.data.map((i: { id: string }) => i.id),
+      ["msg_4"],
+    );
+    const missing = await t.call("GET", `/v1/conversations/${id}/items?after=msg_nope`);
+    assert.equal(missing.status, 404);
+  });
+
+  test("limit outside 1..100 is a 400 naming limit", async () => {
+    for (const limit of ["0", "101"]) {
+      const res = await t.call("GET", `/v1/conversations/${id}/items?limit=${limit}`);
+      assert.equal(res.status, 400);
+      assert.equal(res.json.error.param, "limit");
+    }
+  });
+
+  test("create appends atomically and returns the created items as a list", async () => {
+    const res = await t.call("POST", `/v1/conversations/${id}/items`, {
+      items: [userMessage("a"), { type: "function_call", call_id: "c1", name: "f", arguments: "{}" }],
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.json.data.length, 2);
+    assert.equal(res.json.data[1].type, "function_call");
+    assert.match(res.json.data[1].id, /^fc_/);
+    assert.equal(res.headers.etag, `"${(await t.call("GET", `/v1/conversations/${id}`)).json.version}"`);
+  });
+
+  test("Idempotency-Key replays the first result and writes nothing; another payload is 409", async () => {
+    const conv = (await t.call("POST", "/v1/conversations", {})).json.id;
+    const body = { items: [userMessage("once")] };
+    const key = { "idempotency-key": "op-1" };
+    const first = await t.call("POST", `/v1/conversations/${conv}/items`, body, key);
+    const again = await t.call("POST", `/v1/conversations/${conv}/items`, body, key);
+    assert.deepEqual(again.json, first.json);
+    assert.equal(again.headers["idempotent-replayed"], "true");
+    assert.equal((await t.call("GET", `/v1/conversations/${conv}`)).json.item_count, 1);
+    const other = await t.call("POST", `/v1/conversations/${conv}/items`, { items: [userMessage("x")] }, key);
+    assert.equal(other.status, 409);
+  });
+
+  test("expected_version and If-Match guard appends; they must agree", async () => {
+    const conv = (await t.call("POST", "/v1/conversations", {})).json;
+    const body = { items: [userMessage("v")] };
+    const stale = await t.call("POST", `/v1/conversations/${conv.id}/items?expected_version=0`, body);
+    assert.equal(stale.status, 409);
+    const ok = await t.call(
+      "POST",
+      `/v1/conversations/${conv.id}/items?expected_version=${conv.version}`,
+      body,
+    );
+    assert.equal(ok.status, 200);
+    const disagree = await t.call("POST", `/v1/conversations/${conv.id}/items?expected_version=1`, body, {
+      "if-match": '"2"',
+    });
+    assert.equal(disagree.status, 400);
+    const garbage = await t.call("POST", `/v1/conversations/${conv.id}/items`, body, { "if-match": "nope" });
+    assert.equal(garbage.status, 400);
+    assert.equal(garbage.json.error.param, "If-Match");
+  });
+
+  test("create rejects an empty list, a typeless item and an unknown conversation", async () => {
+    assert.equal((await t.call("POST", `/v1/conversations/${id}/items`, { items: [] })).status, 400);
+    const typeless = await t.call("POST", `/v1/conversations/${id}/items`, { items: [{ content: "x" }] });
+    assert.equal(typeless.status, 400);
+    const unknown = await t.call("POST", "/v1/conversations/conv_ffffffffffffffff/items", {
+      items: [userMessage("x")],
+    });
+    assert.equal(unknown.status, 404);
+  });
+
+  test("retrieve one item by id; unknown item is 404", async () => {
+    const res = await t.call("GET", `/v1/conversations/${id}/items/msg_2`);
+    assert.deepEqual(res.json, { id: "msg_2", ...userMessage("m2") });
+    const missing = await t.call("GET", `/v1/conversations/${id}/items/msg_none`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json.error.code, "not_found");
+  });
+});
