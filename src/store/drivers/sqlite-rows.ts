@@ -1,0 +1,236 @@
+/**
+ * Rows of the SQLite schema and their mapping to contract values. Rows come out of SQLite as
+ * fresh strings and numbers, so parsing them builds fresh objects: no structuredClone needed.
+ */
+import type { DriverListQuery, PreparedItem } from "../driver.ts";
+import type { Item, JsonObject, Session, SessionStatus } from "../types.ts";
+import { sessionBytes } from "./shared.ts";
+
+export interface SessionRow {
+  rid: number;
+  tenant: string;
+  id: string;
+  owner: string | null;
+  metadata: string;
+  labels: string;
+  state: string;
+  version: number;
+  item_count: number;
+  token_count: number;
+  item_bytes: number;
+  created_at: number;
+  updated_at: number;
+  last_active_at: number;
+  idle_ttl_ms: number | null;
+  expires_at: number | null;
+  status: string;
+  pinned: number;
+  fork_parent_id: string | null;
+  fork_at_seq: number | null;
+}
+
+const SESSION_COLUMNS =
+  "rid, tenant, id, owner, metadata, labels, state, version, item_count, token_count, item_bytes, " +
+  "created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned, fork_parent_id, fork_at_seq";
+
+/** The visibility rule of driver.ts, as SQL over a `sessions` row (`now` bound as `$now`). */
+const VISIBLE_SQL =
+  "(idle_ttl_ms IS NULL OR last_active_at + idle_ttl_ms > $now) AND (expires_at IS NULL OR expires_at > $now)";
+
+export const SQL = {
+  sessionByKey: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND id = ?`,
+  sessionByRid: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE rid = ?`,
+  insertSession:
+    `INSERT INTO sessions (${SESSION_COLUMNS.slice("rid, ".length)}) ` +
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  updateSession:
+    "UPDATE sessions SET owner = ?, metadata = ?, labels = ?, state = ?, idle_ttl_ms = ?, expires_at = ?, " +
+    `pinned = ?, status = ?, version = version + 1, updated_at = ? WHERE rid = ? RETURNING ${SESSION_COLUMNS}`,
+  bumpAfterAppend:
+    "UPDATE sessions SET version = ?, item_count = ?, token_count = ?, item_bytes = ?, updated_at = ?, " +
+    "last_active_at = ? WHERE rid = ?",
+  touch: `UPDATE sessions SET last_active_at = ? WHERE rid = ? RETURNING ${SESSION_COLUMNS}`,
+  deleteSession: "DELETE FROM sessions WHERE rid = ?",
+  deleteItems: "DELETE FROM items WHERE session_rid = ?",
+  deleteOperations: "DELETE FROM operations WHERE session_rid = ?",
+  insertItem:
+    "INSERT INTO items (session_rid, seq, id, type, role, status, call_id, content, tokens, cum_tokens, bytes, " +
+    "turn_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  itemIdExists: "SELECT 1 FROM items WHERE session_rid = ? AND id = ?",
+  operation:
+    "SELECT payload_hash, version, first_seq, last_seq FROM operations WHERE session_rid = ? AND op_id = ?",
+  insertOperation:
+    "INSERT INTO operations (session_rid, op_id, payload_hash, version, first_seq, last_seq, created_at) " +
+    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+  /** Item columns in the order `rowToItem` reads them (type, role and status come from content). */
+  itemsAsc:
+    "SELECT content, seq, id, tokens, bytes, turn_id, created_at FROM items " +
+    "WHERE session_rid = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+  itemsDesc:
+    "SELECT content, seq, id, tokens, bytes, turn_id, created_at FROM items " +
+    "WHERE session_rid = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+  itemById:
+    "SELECT content, seq, id, tokens, bytes, turn_id, created_at FROM items WHERE session_rid = ? AND id = ?",
+  /** The window start: the first item whose running total reaches the floor (covering index). */
+  windowStart:
+    "SELECT seq FROM items WHERE session_rid = ? AND cum_tokens >= ? ORDER BY cum_tokens, seq LIMIT 1",
+  /** Window rows need no seq: seq is dense, so it is the start plus the row's position. */
+  windowItems:
+    "SELECT content, id, tokens, bytes, turn_id, created_at FROM items WHERE session_rid = ? AND seq > ? ORDER BY seq",
+  prefixTotals:
+    "SELECT coalesce(max(cum_tokens), 0) AS tokens, coalesce(sum(bytes), 0) AS bytes FROM items " +
+    "WHERE session_rid = ? AND seq <= ?",
+  copyPrefix:
+    "INSERT INTO items (session_rid, seq, id, type, role, status, call_id, content, tokens, cum_tokens, bytes, " +
+    "turn_id, created_at) SELECT ?, seq, id, type, role, status, call_id, content, tokens, cum_tokens, bytes, " +
+    "turn_id, created_at FROM items WHERE session_rid = ? AND seq <= ? ORDER BY seq",
+} as const;
+
+/** Builds the keyset-paginated list query; the SQL text depends only on which filters are set. */
+export function listSql(query: DriverListQuery): { sql: string; params: Record<string, string | number> } {
+  const where = ["tenant = $tenant", VISIBLE_SQL];
+  const params: Record<string, string | number> = { now: query.now, limit: query.limit };
+  if (query.owner !== undefined) {
+    where.push("owner = $owner");
+    params.owner = query.owner;
+  }
+  if (query.status !== undefined) {
+    where.push("status = $status");
+    params.status = query.status;
+  }
+  if (query.label !== undefined) {
+    where.push("EXISTS (SELECT 1 FROM json_each(sessions.labels) WHERE json_each.value = $label)");
+    params.label = query.label;
+  }
+  if (query.updatedBefore !== undefined) {
+    where.push("updated_at < $updatedBefore");
+    params.updatedBefore = query.updatedBefore;
+  }
+  if (query.updatedAfter !== undefined) {
+    where.push("updated_at > $updatedAfter");
+    params.updatedAfter = query.updatedAfter;
+  }
+  const dir = query.order === "asc" ? "ASC" : "DESC";
+  if (query.after !== undefined) {
+    where.push(`(created_at, id) ${query.order === "asc" ? ">" : "<"} ($afterCreatedAt, $afterId)`);
+    params.afterCreatedAt = query.after.createdAt;
+    params.afterId = query.after.id;
+  }
+  const sql =
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE ${where.join(" AND ")} ` +
+    `ORDER BY created_at ${dir}, id ${dir} LIMIT $limit`;
+  return { sql, params };
+}
+
+export function rowVisible(row: SessionRow, now: number): boolean {
+  if (row.idle_ttl_ms !== null && row.last_active_at + row.idle_ttl_ms <= now) return false;
+  return row.expires_at === null || row.expires_at > now;
+}
+
+export function rowToSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    owner: row.owner,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    labels: JSON.parse(row.labels) as string[],
+    state: JSON.parse(row.state) as JsonObject,
+    version: row.version,
+    itemCount: row.item_count,
+    tokenCount: row.token_count,
+    bytes: sessionBytes(row.item_bytes, row.state),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastActiveAt: row.last_active_at,
+    idleTtlMs: row.idle_ttl_ms,
+    expiresAt: row.expires_at,
+    status: row.status as SessionStatus,
+    pinned: row.pinned !== 0,
+    forkParent:
+      row.fork_parent_id === null ? null : { sessionId: row.fork_parent_id, atSeq: row.fork_at_seq ?? 0 },
+  };
+}
+
+/** Insert parameters of a new session row (the order of SQL.insertSession). */
+export function sessionParams(s: Session, counters: { itemBytes: number }): (string | number | null)[] {
+  return [
+    s.tenant,
+    s.id,
+    s.owner,
+    JSON.stringify(s.metadata),
+    JSON.stringify(s.labels),
+    JSON.stringify(s.state),
+    s.version,
+    s.itemCount,
+    s.tokenCount,
+    counters.itemBytes,
+    s.createdAt,
+    s.updatedAt,
+    s.lastActiveAt,
+    s.idleTtlMs,
+    s.expiresAt,
+    s.status,
+    s.pinned ? 1 : 0,
+    s.forkParent?.sessionId ?? null,
+    s.forkParent?.atSeq ?? null,
+  ];
+}
+
+type Cell = string | number | null;
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+
+/** `[content, seq, id, tokens, bytes, turn_id, created_at]` → Item. */
+export function rowToItem(row: readonly Cell[]): Item {
+  const content = JSON.parse(row[0] as string) as JsonObject;
+  return {
+    seq: row[1] as number,
+    id: row[2] as string,
+    type: content.type as string,
+    role: str(content.role),
+    status: str(content.status),
+    content,
+    tokens: row[3] as number,
+    bytes: row[4] as number,
+    turnId: row[5] as string | null,
+    createdAt: row[6] as number,
+  };
+}
+
+/** Window rows `[content, id, tokens, bytes, turn_id, created_at]`, the first at seq `firstSeq`. */
+export function windowRowsToItems(rows: readonly (readonly Cell[])[], firstSeq: number): Item[] {
+  const items = new Array<Item>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const content = JSON.parse(row[0] as string) as JsonObject;
+    items[i] = {
+      seq: firstSeq + i,
+      id: row[1] as string,
+      type: content.type as string,
+      role: str(content.role),
+      status: str(content.status),
+      content,
+      tokens: row[2] as number,
+      bytes: row[3] as number,
+      turnId: row[4] as string | null,
+      createdAt: row[5] as number,
+    };
+  }
+  return items;
+}
+
+/** The Item a fresh append hands back: a parse of the stored JSON, never the caller's objects. */
+export function preparedToItem(p: PreparedItem, seq: number): Item {
+  return {
+    seq,
+    id: p.id,
+    type: p.type,
+    role: p.role,
+    status: p.status,
+    content: JSON.parse(p.contentJson) as JsonObject,
+    tokens: p.tokens,
+    bytes: p.bytes,
+    turnId: p.turnId,
+    createdAt: p.createdAt,
+  };
+}

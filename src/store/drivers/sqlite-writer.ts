@@ -1,0 +1,176 @@
+/**
+ * One writer with group commit. Every write is a synchronous job; all jobs queued within one
+ * macrotask run inside ONE `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT so a job
+ * that throws (conflict, not_found) rolls back only itself. Promises settle only after COMMIT
+ * succeeded, so a resolved write is durable.
+ *
+ * Another process holding the write lock shows up as SQLITE_BUSY. The busy timeout is kept
+ * small (the event loop is blocked while SQLite waits), and the whole batch is retried
+ * asynchronously with jittered backoff until a deadline, then rejected with `unavailable`.
+ * Because a batch is only ever run synchronously from BEGIN to COMMIT, retrying it re-reads
+ * every version and idempotency record inside the new transaction: a race surfaces as
+ * `conflict`, never as a lost write.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { setTimeout as sleep } from "node:timers/promises";
+import { UnavailableError } from "../errors.ts";
+
+interface Job {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  ok: boolean;
+  value: unknown;
+}
+
+export interface WriterOptions {
+  /** Give up on a busy database after this many milliseconds. */
+  busyDeadlineMs: number;
+  /** Most jobs per transaction; the rest wait for the next one. */
+  maxBatch: number;
+}
+
+/** SQLITE_BUSY (5) and SQLITE_LOCKED (6), including their extended codes. */
+export function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown }).errcode;
+  return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
+}
+
+/** Full-jitter exponential backoff: 1 ms, 2 ms, 4 ms … capped at 50 ms. */
+export function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(50, 2 ** attempt);
+}
+
+export function busyError(cause: unknown, deadlineMs: number): UnavailableError {
+  return new UnavailableError(
+    `The SQLite database stayed locked by another process for ${deadlineMs} ms; retry the request.`,
+    { cause },
+  );
+}
+
+/**
+ * Runs `attempt` synchronously; while it fails with SQLITE_BUSY, waits (without blocking the
+ * event loop) and tries again until the deadline.
+ */
+export async function retryBusy<T>(attempt: () => T, deadlineMs: number): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (let n = 0; ; n++) {
+    try {
+      return attempt();
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (Date.now() >= deadline) throw busyError(error, deadlineMs);
+      await sleep(backoffMs(n));
+    }
+  }
+}
+
+export class GroupCommitWriter {
+  readonly #db: DatabaseSync;
+  readonly #options: WriterOptions;
+  readonly #begin: StatementSync;
+  readonly #commit: StatementSync;
+  readonly #savepoint: StatementSync;
+  readonly #release: StatementSync;
+  readonly #rollbackTo: StatementSync;
+  #queue: Job[] = [];
+  #scheduled = false;
+  #flushing: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(db: DatabaseSync, options: WriterOptions) {
+    this.#db = db;
+    this.#options = options;
+    this.#begin = db.prepare("BEGIN IMMEDIATE");
+    this.#commit = db.prepare("COMMIT");
+    this.#savepoint = db.prepare("SAVEPOINT job");
+    this.#release = db.prepare("RELEASE job");
+    this.#rollbackTo = db.prepare("ROLLBACK TO job");
+  }
+
+  /** Queues a synchronous write; resolves with its result once its transaction committed. */
+  write<T>(run: () => T): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new UnavailableError("The SQLite store is closed; open a new one."));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({
+        run,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        ok: false,
+        value: undefined,
+      });
+      this.#schedule();
+    });
+  }
+
+  /** Waits for every queued write to settle, then refuses new ones. */
+  async close(): Promise<void> {
+    while (this.#queue.length > 0 || this.#flushing || this.#scheduled) {
+      await (this.#flushing ?? new Promise((r) => setImmediate(r)));
+    }
+    this.#closed = true;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flushing = this.#flush().finally(() => {
+        this.#flushing = null;
+        if (this.#queue.length > 0) this.#schedule();
+      });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#queue.splice(0, this.#options.maxBatch);
+    const deadline = Date.now() + this.#options.busyDeadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.#runBatch(batch);
+        break;
+      } catch (error) {
+        if (isBusy(error) && Date.now() < deadline) {
+          await sleep(backoffMs(attempt));
+          continue;
+        }
+        const failure = isBusy(error) ? busyError(error, this.#options.busyDeadlineMs) : error;
+        for (const job of batch) job.reject(failure);
+        return;
+      }
+    }
+    for (const job of batch) {
+      if (job.ok) job.resolve(job.value);
+      else job.reject(job.value);
+    }
+  }
+
+  /** One transaction, synchronously from BEGIN to COMMIT; throws (rolled back) only for the batch. */
+  #runBatch(batch: Job[]): void {
+    this.#begin.run();
+    try {
+      for (const job of batch) {
+        this.#savepoint.run();
+        try {
+          job.value = job.run();
+          job.ok = true;
+          this.#release.run();
+        } catch (error) {
+          // A busy/locked statement means the whole transaction must be retried.
+          if (isBusy(error)) throw error;
+          this.#rollbackTo.run();
+          this.#release.run();
+          job.ok = false;
+          job.value = error;
+        }
+      }
+      this.#commit.run();
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
