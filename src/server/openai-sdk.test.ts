@@ -39,11 +39,7 @@ describe("openai SDK against Holdfast", () => {
     const created = await client.conversations.items.create(conv.id, {
       items: [
         { type: "message", role: "user", content: "one" },
-        {
-          type: "message",
-          role: "assistant",
-          content: [{ type: "output_text", text: "two", annotations: [] }],
-        },
+        { type: "message", role: "assistant", content: "two" },
         { type: "message", role: "user", content: [{ type: "input_text", text: "three" }] },
       ],
     });
