@@ -72,6 +72,12 @@ RETURNING ${SESSION_COLS}`,
     deleteItems: `DELETE FROM ${s}.items WHERE sid = $1`,
     deleteOperations: `DELETE FROM ${s}.operations WHERE sid = $1`,
     deleteSession: `DELETE FROM ${s}.sessions WHERE sid = $1`,
+    // Sweeps (for the lifecycle sweeper): sessions past their idle or absolute expiry, oldest
+    // first, in batches; each is a range on a partial index, never a scan of live sessions.
+    sweepIdle: `SELECT s.sid, s.tenant, s.id FROM ${s}.sessions s
+WHERE s.idle_ttl_ms IS NOT NULL AND s.idle_deadline <= $1 ORDER BY s.idle_deadline LIMIT $2`,
+    sweepExpired: `SELECT s.sid, s.tenant, s.id FROM ${s}.sessions s
+WHERE s.expires_at IS NOT NULL AND s.expires_at <= $1 ORDER BY s.expires_at LIMIT $2`,
     fork: `
 WITH p AS (
   SELECT s.sid, s.item_count FROM ${s}.sessions s WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}

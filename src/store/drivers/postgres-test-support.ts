@@ -3,6 +3,7 @@
  * run, dropped afterwards, so concurrent runs never see each other's rows.
  */
 import { randomBytes } from "node:crypto";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import pg from "pg";
 
 /** The test server (trust auth). Override with HOLDFAST_TEST_POSTGRES. */
@@ -32,4 +33,58 @@ export async function adminQuery(text: string, values?: unknown[]): Promise<pg.Q
 
 export async function dropSchema(schema: string): Promise<void> {
   await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
+/** A loopback TCP proxy to the test server that a test can freeze (a silent network) and thaw. */
+export interface TestProxy {
+  port: number;
+  /** Stops forwarding in both directions: the peer sees no error, only silence. */
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(): Promise<TestProxy> {
+  const target = new URL(TEST_POSTGRES_URL);
+  const sockets = new Set<Socket>();
+  let frozen = false;
+  const server = createServer((inbound) => {
+    const outbound = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on("error", () => s.destroy());
+      s.on("close", () => sockets.delete(s));
+    }
+    const forward = (from: Socket, to: Socket) =>
+      from.on("data", (chunk) => {
+        if (!frozen) to.write(chunk);
+      });
+    forward(inbound, outbound);
+    forward(outbound, inbound);
+    inbound.on("close", () => outbound.destroy());
+    outbound.on("close", () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A port on loopback where nothing listens (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -1,0 +1,227 @@
+/**
+ * Operational behaviour of the Postgres driver against the real server: migrations raced by
+ * several instances, start-up errors that name their cause, and `unavailable` (never a hang)
+ * when the database drops or stops answering.
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { createStore } from "../create-store.ts";
+import type { HoldfastError } from "../errors.ts";
+import { createPostgresDriver } from "./postgres.ts";
+import { SCHEMA_VERSION } from "./postgres-schema.ts";
+import {
+  adminQuery,
+  closedPort,
+  dropSchema,
+  schemaUrl,
+  startProxy,
+  TEST_POSTGRES_URL,
+  uniqueSchema,
+} from "./postgres-test-support.ts";
+
+const schemas: string[] = [];
+function freshSchema(): string {
+  const schema = uniqueSchema("hf_ops");
+  schemas.push(schema);
+  return schema;
+}
+after(async () => {
+  for (const schema of schemas) await dropSchema(schema);
+});
+
+function withHost(host: string, port: number, db = "test", user = "postgres"): string {
+  return `postgres://${user}@${host}:${port}/${db}`;
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: HoldfastError) => {
+    assert.equal(error.code, code, String(error));
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+describe("postgres driver: migrations", () => {
+  it("4 instances booting together on a fresh schema migrate exactly once and all work", async () => {
+    const schema = freshSchema();
+    const drivers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        createPostgresDriver({ connectionString: schemaUrl(schema), poolSize: 2 }),
+      ),
+    );
+    try {
+      assert.deepEqual(
+        drivers.map((d) => d.migration.to),
+        [SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION],
+      );
+      assert.equal(drivers.filter((d) => d.migration.applied > 0).length, 1);
+      assert.equal(
+        drivers.reduce((n, d) => n + d.migration.applied, 0),
+        SCHEMA_VERSION,
+      );
+      const { rows } = await adminQuery(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+      );
+      const now = Date.now();
+      for (const [n, driver] of drivers.entries()) {
+        const id = `conv_${String(n).padStart(32, "0")}`;
+        await driver.createSession(
+          {
+            id,
+            tenant: "t",
+            owner: null,
+            metadata: {},
+            labels: [],
+            state: {},
+            version: 1,
+            itemCount: 0,
+            tokenCount: 0,
+            bytes: 0,
+            createdAt: now,
+            updatedAt: now,
+            lastActiveAt: now,
+            idleTtlMs: null,
+            expiresAt: null,
+            status: "active",
+            pinned: false,
+            forkParent: null,
+          },
+          [],
+        );
+        // Every instance sees every other instance's writes.
+        assert.equal((await drivers[(n + 1) % 4]!.getSession("t", id, now))?.id, id);
+      }
+    } finally {
+      await Promise.all(drivers.map((d) => d.close()));
+    }
+  });
+
+  it("a second start finds nothing to do; a schema newer than the code is refused", async () => {
+    const schema = freshSchema();
+    const first = await createPostgresDriver({ connectionString: schemaUrl(schema) });
+    await first.close();
+    const second = await createPostgresDriver({ connectionString: schemaUrl(schema) });
+    assert.deepEqual(second.migration, { from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: 0 });
+    await second.close();
+    await adminQuery(`INSERT INTO "${schema}".schema_version (version) VALUES ($1)`, [SCHEMA_VERSION + 1]);
+    await rejectsWith(createStore(schemaUrl(schema)), "internal", /newer than this Holdfast/);
+  });
+});
+
+describe("postgres driver: start-up errors name the problem", () => {
+  it("nothing listening on the port: unavailable, host unreachable", async () => {
+    const port = await closedPort();
+    await rejectsWith(
+      createStore(withHost("127.0.0.1", port)),
+      "unavailable",
+      /host unreachable.*ECONNREFUSED/s,
+    );
+  });
+
+  it("a server that accepts but never answers: unavailable after the connect timeout", async () => {
+    const proxy = await startProxy();
+    proxy.freeze();
+    try {
+      await rejectsWith(
+        createPostgresDriver({ connectionString: withHost("127.0.0.1", proxy.port), connectTimeoutMs: 300 }),
+        "unavailable",
+        /host unreachable/,
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("a missing database: invalid_argument, database missing", async () => {
+    const url = new URL(TEST_POSTGRES_URL);
+    await rejectsWith(
+      createStore(withHost(url.hostname, Number(url.port || 5432), "hf_no_such_database")),
+      "invalid_argument",
+      /database missing.*hf_no_such_database/s,
+    );
+  });
+
+  it("an unknown role: invalid_argument, authentication failed", async () => {
+    const url = new URL(TEST_POSTGRES_URL);
+    await rejectsWith(
+      createStore(withHost(url.hostname, Number(url.port || 5432), "test", "hf_no_such_role")),
+      "invalid_argument",
+      /authentication failed/,
+    );
+  });
+
+  it("bad options name the option", async () => {
+    await rejectsWith(createStore(`${TEST_POSTGRES_URL}?schema=Bad-Name`), "invalid_argument", /'schema'/);
+    await rejectsWith(createStore(`${TEST_POSTGRES_URL}?pool_size=0`), "invalid_argument", /'poolSize'/);
+    await rejectsWith(
+      createPostgresDriver({ connectionString: "mysql://x@y/z" }),
+      "invalid_argument",
+      /'connectionString'/,
+    );
+  });
+});
+
+describe("postgres driver: unavailability at run time", () => {
+  it("backends terminated under it: the next call succeeds or says unavailable, then it recovers", async () => {
+    const schema = freshSchema();
+    const applicationName = `hf_kill_${schema.slice(-8)}`;
+    const idleErrors: Error[] = [];
+    const store = await createStore(`${schemaUrl(schema)}&application_name=${applicationName}`);
+    // The driver built by createStore gets no onIdleError; open a second one that counts them.
+    const driver = await createPostgresDriver({
+      connectionString: schemaUrl(schema),
+      applicationName,
+      onIdleError: (error) => idleErrors.push(error),
+    });
+    try {
+      const t = "tenant-kill";
+      const s = await store.create(t);
+      await Promise.all([store.get(t, s.id), store.get(t, s.id), driver.getSession(t, s.id, Date.now())]);
+      const { rows } = await adminQuery(
+        "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
+        [applicationName],
+      );
+      assert.ok(rows[0].n >= 2, "expected pooled connections to terminate");
+      // The idle connection's failure reaches the pool's error handler instead of crashing us.
+      for (let i = 0; i < 100 && idleErrors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(idleErrors.length > 0, "the idle connection's error was not reported");
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await store.append(t, s.id, [{ content: { type: "message", role: "user", content: "after" } }], {
+            operationId: "after-kill",
+          });
+          break;
+        } catch (error) {
+          assert.equal((error as HoldfastError).code, "unavailable", String(error));
+        }
+      }
+      assert.equal((await store.get(t, s.id)).itemCount, 1);
+      assert.equal((await driver.getSession(t, s.id, Date.now()))?.itemCount, 1);
+    } finally {
+      await store.close();
+      await driver.close();
+    }
+  });
+
+  it("a network that goes silent: calls fail with unavailable within the timeout, then reconnect", async () => {
+    const schema = freshSchema();
+    await (await createPostgresDriver({ connectionString: schemaUrl(schema) })).close();
+    const proxy = await startProxy();
+    const store = await createStore(
+      `postgres://postgres@127.0.0.1:${proxy.port}/test?schema=${schema}&query_timeout_ms=500&connect_timeout_ms=500`,
+    );
+    try {
+      const s = await store.create("tenant-silent");
+      proxy.freeze();
+      await rejectsWith(store.get("tenant-silent", s.id), "unavailable", /unavailable/);
+      await rejectsWith(store.touch("tenant-silent", s.id), "unavailable", /unavailable/);
+      proxy.thaw();
+      assert.equal((await store.get("tenant-silent", s.id)).id, s.id);
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+});
