@@ -1,0 +1,249 @@
+/**
+ * `exportTranscript`: writes a Holdfast session as an OpenClaw v3 transcript — a header, then a
+ * linear chain of entries (each `parentId` the previous `id`). Consecutive assistant-side items
+ * of one turn (reasoning, assistant messages, function calls) become one assistant message with
+ * thinking/text/toolCall blocks; outputs become toolResult messages; a `summary` item becomes a
+ * compaction naming its first kept entry. Items OpenClaw has no form for become `custom` entries
+ * (not model context), system/developer messages `custom_message` entries.
+ */
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import type { Writable } from "node:stream";
+import type { Item, JsonObject, JsonValue, Session, SessionStore } from "../../store/types.ts";
+import { sessionItems } from "../portable/export.ts";
+
+export interface TranscriptExportSummary {
+  entries: number;
+  items: number;
+  bytes: number;
+}
+
+type Obj = Record<string, unknown>;
+
+function textOf(part: unknown): string | null {
+  if (typeof part !== "object" || part === null) return null;
+  const p = part as Obj;
+  return typeof p.text === "string" ? p.text : typeof p.refusal === "string" ? p.refusal : null;
+}
+
+/** Responses content parts → OpenClaw content blocks (text, image). */
+function blocksFrom(content: unknown): Obj[] {
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  if (!Array.isArray(content)) return [];
+  const out: Obj[] = [];
+  for (const part of content as Obj[]) {
+    const url = typeof part?.image_url === "string" ? part.image_url : null;
+    const m = url ? /^data:([^;,]+);base64,(.*)$/s.exec(url) : null;
+    if (part?.type === "input_image" && m) out.push({ type: "image", data: m[2], mimeType: m[1] });
+    else {
+      const text = textOf(part);
+      if (text !== null) out.push({ type: "text", text });
+    }
+  }
+  return out;
+}
+
+function parseArguments(args: unknown): unknown {
+  if (typeof args !== "string") return args ?? {};
+  try {
+    return JSON.parse(args);
+  } catch {
+    return args;
+  }
+}
+
+function isAssistantSide(item: Item): boolean {
+  return (
+    item.type === "reasoning" ||
+    item.type === "function_call" ||
+    (item.type === "message" && item.role === "assistant")
+  );
+}
+
+class EntryWriter {
+  readonly #ids = new Set<string>();
+  readonly #entryOfSeq = new Map<number, string>();
+  readonly #toolNames = new Map<string, string>();
+  #parent: string | null = null;
+  readonly lines: string[] = [];
+  entries = 0;
+
+  readonly session: Session;
+
+  constructor(session: Session) {
+    this.session = session;
+  }
+
+  #id(seed: string): string {
+    let n = 0;
+    let id = createHash("sha256").update(seed).digest("hex").slice(0, 8);
+    while (this.#ids.has(id)) id = createHash("sha256").update(`${seed}:${++n}`).digest("hex").slice(0, 8);
+    this.#ids.add(id);
+    return id;
+  }
+
+  push(first: Item, body: Obj, seqs: number[]): void {
+    const id = this.#id(`${this.session.id}:${first.id}`);
+    for (const s of seqs) this.#entryOfSeq.set(s, id);
+    const entry = {
+      type: body.type,
+      id,
+      parentId: this.#parent,
+      timestamp: new Date(first.createdAt).toISOString(),
+      ...body,
+    };
+    this.lines.push(`${JSON.stringify(entry)}\n`);
+    this.#parent = id;
+    this.entries++;
+  }
+
+  assistant(group: Item[]): void {
+    const content: Obj[] = [];
+    for (const item of group) {
+      const c = item.content as Obj;
+      if (item.type === "reasoning") {
+        const parts = [...((c.content as unknown[]) ?? []), ...((c.summary as unknown[]) ?? [])];
+        content.push({
+          type: "thinking",
+          thinking: parts
+            .map(textOf)
+            .filter((t) => t !== null)
+            .join("\n"),
+        });
+      } else if (item.type === "function_call") {
+        this.#toolNames.set(String(c.call_id), String(c.name));
+        content.push({
+          type: "toolCall",
+          id: String(c.call_id),
+          name: String(c.name),
+          arguments: parseArguments(c.arguments),
+        });
+      } else content.push(...blocksFrom(c.content));
+    }
+    const meta = this.session.metadata;
+    const message = {
+      role: "assistant",
+      content,
+      api: "holdfast",
+      provider: meta.openclaw_provider ?? "holdfast",
+      model: meta.openclaw_model ?? "unknown",
+      usage: {
+        input: 0,
+        output: 0,
+        cacheRead: 0,
+        cacheWrite: 0,
+        totalTokens: 0,
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
+      },
+      stopReason: content.some((b) => b.type === "toolCall") ? "toolUse" : "stop",
+      timestamp: group[0]!.createdAt,
+    };
+    this.push(
+      group[0]!,
+      { type: "message", message },
+      group.map((i) => i.seq),
+    );
+  }
+
+  single(item: Item): void {
+    const c = item.content as Obj;
+    const ts = item.createdAt;
+    if (item.type === "message") {
+      if (item.role === "system" || item.role === "developer") {
+        const text = blocksFrom(c.content)
+          .map((b) => String(b.text ?? ""))
+          .join("\n");
+        this.push(
+          item,
+          { type: "custom_message", customType: `holdfast.${item.role}`, content: text, display: false },
+          [item.seq],
+        );
+      } else {
+        this.push(
+          item,
+          { type: "message", message: { role: "user", content: blocksFrom(c.content), timestamp: ts } },
+          [item.seq],
+        );
+      }
+    } else if (item.type === "function_call_output") {
+      const callId = String(c.call_id);
+      const message = {
+        role: "toolResult",
+        toolCallId: callId,
+        toolName: this.#toolNames.get(callId) ?? "unknown",
+        content: blocksFrom(c.output),
+        isError: false,
+        timestamp: ts,
+      };
+      this.push(item, { type: "message", message }, [item.seq]);
+    } else if (item.type === "summary") {
+      const text = ((c.content as unknown[]) ?? [])
+        .map(textOf)
+        .filter((t) => t !== null)
+        .join("\n");
+      const covers = (c.covers ?? {}) as Obj;
+      const kept = typeof covers.to_seq === "number" ? this.#entryOfSeq.get(covers.to_seq + 1) : undefined;
+      const body: Obj = { type: "compaction", summary: text, firstKeptEntryId: kept ?? null };
+      if (typeof c.tokens_before === "number") body.tokensBefore = c.tokens_before;
+      this.push(item, body, [item.seq]);
+    } else {
+      this.push(item, { type: "custom", customType: "holdfast.item", data: c as JsonValue }, [item.seq]);
+    }
+  }
+}
+
+/** The v3 header line for `session`, reusing the original OpenClaw id and cwd when it was imported. */
+export function transcriptHeader(session: Session): JsonObject {
+  const oc = (session.state.openclaw ?? {}) as Obj;
+  const header = (oc.header ?? {}) as Obj;
+  const hex = createHash("sha256").update(session.id).digest("hex");
+  const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return {
+    type: "session",
+    version: 3,
+    id: typeof oc.sessionId === "string" ? oc.sessionId : uuid,
+    timestamp: new Date(session.createdAt).toISOString(),
+    cwd: typeof header.cwd === "string" ? header.cwd : process.cwd(),
+  };
+}
+
+/** Streams session `id` of `tenant` to `writable` as a v3 transcript (the writable is not ended). */
+export async function exportTranscript(
+  store: SessionStore,
+  tenant: string,
+  id: string,
+  writable: Writable,
+): Promise<TranscriptExportSummary> {
+  const session = await store.get(tenant, id);
+  const w = new EntryWriter(session);
+  const summary: TranscriptExportSummary = { entries: 0, items: 0, bytes: 0 };
+  const write = async (text: string): Promise<void> => {
+    summary.bytes += Buffer.byteLength(text);
+    if (!writable.write(text)) await once(writable, "drain");
+  };
+  const flush = async (): Promise<void> => {
+    if (w.lines.length === 0) return;
+    const text = w.lines.join("");
+    w.lines.length = 0;
+    await write(text);
+  };
+  await write(`${JSON.stringify(transcriptHeader(session))}\n`);
+  let group: Item[] = [];
+  for await (const item of sessionItems(store, tenant, id)) {
+    summary.items++;
+    const sameTurn = group.length > 0 && (item.turnId ?? null) === (group[0]!.turnId ?? null);
+    if (isAssistantSide(item) && (group.length === 0 || sameTurn)) {
+      group.push(item);
+      continue;
+    }
+    if (group.length > 0) w.assistant(group);
+    group = [];
+    if (isAssistantSide(item)) group.push(item);
+    else w.single(item);
+    if (w.lines.length >= 256) await flush();
+  }
+  if (group.length > 0) w.assistant(group);
+  await flush();
+  summary.entries = w.entries;
+  return summary;
+}

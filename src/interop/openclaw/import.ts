@@ -1,0 +1,285 @@
+/**
+ * `importStateDir`: every OpenClaw session of a state dir into a SessionStore — the active
+ * branch as a session with a deterministic id, every other branch as a fork taken at its branch
+ * point and labelled so it is found again. Idempotent: a re-import finds the same ids (or, for
+ * forks, the same label) and writes nothing; a transcript that only grew gets the new items
+ * appended; one whose active branch changed under an earlier import is reported `diverged`.
+ */
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { isHoldfastError } from "../../store/errors.ts";
+import type { ItemInput, Session, SessionStore } from "../../store/types.ts";
+import { LIMITS } from "../../store/validate.ts";
+import { sessionItems } from "../portable/export.ts";
+import { convertPath } from "./convert.ts";
+import {
+  branchLabel,
+  importedSessionId,
+  sessionLabels,
+  sessionMetadata,
+  sessionState,
+} from "./session-meta.ts";
+import { type AgentDir, findAgentDirs, type IndexEntry, readSessionIndex } from "./state-dir.ts";
+import { type ParsedTranscript, parseTranscriptFile, type TranscriptEntry } from "./transcript.ts";
+import { activePath, analyzeTranscript } from "./tree.ts";
+
+export type ImportStatus = "created" | "appended" | "unchanged" | "diverged" | "missing";
+
+export interface ForkImportResult {
+  sessionId: string | null;
+  leafId: string;
+  atSeq: number;
+  items: number;
+  status: ImportStatus | "empty";
+}
+
+export interface SessionImportResult {
+  agentId: string;
+  key: string;
+  openclawSessionId: string;
+  sessionId: string;
+  status: ImportStatus;
+  /** Items of the active branch now in the store; `written` of them by this run. */
+  items: number;
+  written: number;
+  tornLines: number[];
+  forks: ForkImportResult[];
+  note?: string;
+}
+
+export interface OpenClawImportOptions {
+  /** Tenant to import into. Default `default`. */
+  tenant?: string;
+  /** Called after each session. */
+  onSession?: (result: SessionImportResult) => void;
+}
+
+export interface OpenClawImportReport {
+  tenant: string;
+  sessions: SessionImportResult[];
+  totals: Record<ImportStatus, number> & { forks: number; itemsWritten: number; tornLines: number };
+}
+
+async function findSession(store: SessionStore, tenant: string, id: string): Promise<Session | null> {
+  try {
+    return await store.get(tenant, id);
+  } catch (error) {
+    if (isHoldfastError(error) && error.code === "not_found") return null;
+    throw error;
+  }
+}
+
+async function storedIds(
+  store: SessionStore,
+  tenant: string,
+  id: string,
+  afterSeq: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const item of sessionItems(store, tenant, id)) if (item.seq > afterSeq) ids.push(item.id);
+  return ids;
+}
+
+/** Appends `items` from index `from` in store-sized chunks with deterministic operation ids. */
+async function appendFrom(
+  store: SessionStore,
+  tenant: string,
+  id: string,
+  items: ItemInput[],
+  from: number,
+  opPrefix: string,
+): Promise<void> {
+  for (let start = from; start < items.length; start += LIMITS.itemsPerAppend) {
+    await store.append(tenant, id, items.slice(start, start + LIMITS.itemsPerAppend), {
+      operationId: `${opPrefix}:${start}`,
+    });
+  }
+}
+
+/** Brings session `id` (items after `base`) to `items`: unchanged, appended, or diverged. */
+async function reconcile(
+  store: SessionStore,
+  tenant: string,
+  id: string,
+  base: number,
+  items: ItemInput[],
+  op: string,
+): Promise<{ status: ImportStatus; written: number }> {
+  const have = await storedIds(store, tenant, id, base);
+  const isPrefix = have.length <= items.length && have.every((x, i) => x === items[i]!.id);
+  if (!isPrefix) return { status: "diverged", written: 0 };
+  if (have.length === items.length) return { status: "unchanged", written: 0 };
+  await appendFrom(store, tenant, id, items, have.length, op);
+  return { status: "appended", written: items.length - have.length };
+}
+
+/** The branch chain of `leaf` below its deepest ancestor on the active path. */
+function branchChain(
+  leaf: TranscriptEntry,
+  byId: Map<string, TranscriptEntry>,
+  onPath: Set<string>,
+): { chain: TranscriptEntry[]; point: TranscriptEntry | null } {
+  const chain: TranscriptEntry[] = [];
+  const seen = new Set<string>();
+  let e: TranscriptEntry | undefined = leaf;
+  while (e && !onPath.has(e.id) && !seen.has(e.id)) {
+    seen.add(e.id);
+    chain.push(e);
+    e = e.parentId ? byId.get(e.parentId) : undefined;
+  }
+  return { chain: chain.reverse(), point: e && onPath.has(e.id) ? e : null };
+}
+
+async function importForks(
+  store: SessionStore,
+  tenant: string,
+  parent: Session,
+  agentId: string,
+  entry: IndexEntry,
+  parsed: ParsedTranscript,
+  path: TranscriptEntry[],
+  seqAfter: Map<string, number>,
+): Promise<ForkImportResult[]> {
+  const results: ForkImportResult[] = [];
+  const byId = new Map(parsed.entries.map((e) => [e.id, e]));
+  const onPath = new Set(path.map((e) => e.id));
+  for (const leaf of analyzeTranscript(parsed).otherLeaves) {
+    const { chain, point } = branchChain(leaf, byId, onPath);
+    const atSeq = point ? (seqAfter.get(point.id) ?? 0) : 0;
+    const prefix = point ? path.slice(0, path.indexOf(point) + 1) : [];
+    const full = convertPath([...prefix, ...chain]);
+    const items = full.items.slice(atSeq);
+    const label = branchLabel(agentId, entry.sessionId, leaf.id);
+    const result: ForkImportResult = {
+      sessionId: null,
+      leafId: leaf.id,
+      atSeq,
+      items: items.length,
+      status: "empty",
+    };
+    results.push(result);
+    if (items.length === 0) continue;
+    const existing = (await store.list(tenant, { label, limit: 1 })).data[0];
+    const op = `openclaw:${label}`;
+    if (existing) {
+      result.sessionId = existing.id;
+      result.status = (await reconcile(store, tenant, existing.id, atSeq, items, op)).status;
+      continue;
+    }
+    // The label is set atomically with the fork, so a crash before the append still finds it next run.
+    const fork = await store.fork(tenant, parent.id, {
+      atSeq,
+      labels: [...parent.labels.filter((l) => !l.startsWith("openclaw-branch:")), label].slice(
+        0,
+        LIMITS.labels,
+      ),
+      metadata: { ...parent.metadata, openclaw_branch_leaf: leaf.id },
+    });
+    await appendFrom(store, tenant, fork.id, items, 0, op);
+    result.sessionId = fork.id;
+    result.status = "created";
+  }
+  return results;
+}
+
+async function importEntry(
+  store: SessionStore,
+  tenant: string,
+  stateDir: string,
+  agent: AgentDir,
+  entry: IndexEntry,
+): Promise<SessionImportResult> {
+  const id = importedSessionId(agent.agentId, entry.sessionId);
+  const base = { agentId: agent.agentId, key: entry.key, openclawSessionId: entry.sessionId, sessionId: id };
+  const file = join(agent.dir, entry.fileName);
+  if (!existsSync(file)) {
+    return {
+      ...base,
+      status: "missing",
+      items: 0,
+      written: 0,
+      tornLines: [],
+      forks: [],
+      note: `transcript ${entry.fileName} not found`,
+    };
+  }
+  const parsed = await parseTranscriptFile(file);
+  const path = activePath(parsed.entries);
+  const { items, seqAfter } = convertPath(path);
+  const op = `openclaw:${id}`;
+  let session = await findSession(store, tenant, id);
+  let status: ImportStatus;
+  let written: number;
+  if (!session) {
+    session = await store.create(tenant, {
+      id,
+      metadata: sessionMetadata(agent.agentId, entry, parsed),
+      labels: sessionLabels(agent.agentId, entry.key),
+      state: sessionState(agent.agentId, entry, parsed, path, relative(stateDir, file)),
+      items: items.slice(0, LIMITS.itemsPerAppend),
+    });
+    await appendFrom(store, tenant, id, items, LIMITS.itemsPerAppend, op);
+    status = "created";
+    written = items.length;
+  } else {
+    ({ status, written } = await reconcile(store, tenant, id, 0, items, op));
+    if (status === "appended") {
+      await store.patchState(
+        tenant,
+        id,
+        sessionState(agent.agentId, entry, parsed, path, relative(stateDir, file)),
+      );
+    }
+  }
+  const forks =
+    status === "diverged"
+      ? []
+      : await importForks(store, tenant, session, agent.agentId, entry, parsed, path, seqAfter);
+  const result: SessionImportResult = {
+    ...base,
+    status,
+    items: items.length,
+    written,
+    tornLines: parsed.tornLines,
+    forks,
+  };
+  if (status === "diverged")
+    result.note = "the stored session is not a prefix of the transcript's active branch; left as is";
+  return result;
+}
+
+/** Imports every index entry of every agent of `stateDir`. */
+export async function importStateDir(
+  store: SessionStore,
+  stateDir: string,
+  options: OpenClawImportOptions = {},
+): Promise<OpenClawImportReport> {
+  const tenant = options.tenant ?? "default";
+  const report: OpenClawImportReport = {
+    tenant,
+    sessions: [],
+    totals: {
+      created: 0,
+      appended: 0,
+      unchanged: 0,
+      diverged: 0,
+      missing: 0,
+      forks: 0,
+      itemsWritten: 0,
+      tornLines: 0,
+    },
+  };
+  for (const agent of findAgentDirs(stateDir)) {
+    for (const entry of readSessionIndex(agent.dir).entries) {
+      const result = await importEntry(store, tenant, stateDir, agent, entry);
+      report.sessions.push(result);
+      report.totals[result.status]++;
+      report.totals.itemsWritten +=
+        result.written + result.forks.reduce((n, f) => n + (f.status === "created" ? f.items : 0), 0);
+      report.totals.forks += result.forks.filter((f) => f.sessionId !== null).length;
+      report.totals.tornLines += result.tornLines.length;
+      options.onSession?.(result);
+    }
+  }
+  return report;
+}
