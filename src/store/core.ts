@@ -402,6 +402,7 @@ class StoreCore implements SessionStore {
     const child = this.#newSession(
       tenant,
       {
+        id: input.id,
         owner: input.owner === undefined ? parent.owner : input.owner,
         metadata: input.metadata ?? parent.metadata,
         labels: input.labels ?? parent.labels,

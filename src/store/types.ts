@@ -155,7 +155,7 @@ export interface Window {
   sessionVersion: number;
 }
 
-export interface ForkInput extends Omit<CreateSessionInput, "items" | "id"> {
+export interface ForkInput extends Omit<CreateSessionInput, "items"> {
   /** Copy history up to and including this seq; defaults to the whole history. */
   atSeq?: number;
 }

@@ -162,6 +162,11 @@ export function testAppendCases({ store, tenant }: ConformanceContext): void {
       await rejectsWithCode(store().fork(t, parent.id, { atSeq: 99 }), "invalid_argument");
       const whole = await store().fork(t, parent.id);
       assert.equal(whole.itemCount, 4);
+      // A caller-chosen fork id that already exists is a conflict, never an overwrite.
+      await rejectsWithCode(store().fork(t, parent.id, { id: child.id, atSeq: 1 }), "conflict");
+      assert.equal((await store().get(t, child.id)).itemCount, 3);
+      const named = await store().fork(t, parent.id, { id: "conv_forknamed0001", atSeq: 1 });
+      assert.equal(named.id, "conv_forknamed0001");
     });
   });
 }

@@ -227,6 +227,9 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
 
   async fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {
     const parent = this.#visible(tenant, parentId, now);
+    if (this.#entries.has(this.#key(tenant, child.id))) {
+      throw new ConflictError(`A session with id '${child.id}' already exists.`, { param: "id" });
+    }
     if (atSeq > parent.items.length) {
       throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
     }
