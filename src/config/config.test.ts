@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { CONFIG_DEFAULTS, loadServerConfig } from "./load-config.ts";
+import { parseBytes, redactStoreUrl } from "./values.ts";
+
+describe("loadServerConfig", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "holdfast-config-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test("defaults when nothing is set", async () => {
+    const config = await loadServerConfig({ cwd: dir, env: {} });
+    assert.equal(config.port, 7430);
+    assert.equal(config.host, "127.0.0.1");
+    assert.equal(config.store, "sqlite:./data/holdfast.db");
+    assert.equal(config.bodyLimit, CONFIG_DEFAULTS.bodyLimit);
+    assert.equal(config.configFile, null);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  test("flags beat environment, environment beats the file, the file beats defaults", async () => {
+    const file = path.join(dir, "c.yaml");
+    await writeFile(file, 'server:\n  port: 1111\n  host: 0.0.0.0\n  body_limit: 2mb\nstore: "memory:"\n');
+    const fromFile = await loadServerConfig({ cwd: dir, env: { HOLDFAST_CONFIG: "c.yaml" } });
+    assert.deepEqual(
+      [fromFile.port, fromFile.host, fromFile.store, fromFile.bodyLimit],
+      [1111, "0.0.0.0", "memory:", 2_000_000],
+    );
+    const fromEnv = await loadServerConfig({
+      cwd: dir,
+      env: { HOLDFAST_CONFIG: "c.yaml", HOLDFAST_PORT: "2222" },
+    });
+    assert.equal(fromEnv.port, 2222);
+    assert.equal(fromEnv.host, "0.0.0.0");
+    const fromFlag = await loadServerConfig({
+      cwd: dir,
+      env: { HOLDFAST_CONFIG: "c.yaml", HOLDFAST_PORT: "2222" },
+      flags: { port: "3333", store: "sqlite:/tmp/x.db" },
+    });
+    assert.equal(fromFlag.port, 3333);
+    assert.equal(fromFlag.store, "sqlite:/tmp/x.db");
+  });
+
+  test("finds holdfast.config.json in the working directory; store may be { url }", async () => {
+    const sub = await mkdtemp(path.join(dir, "auto-"));
+    await writeFile(
+      path.join(sub, "holdfast.config.json"),
+      JSON.stringify({ store: { url: "memory:" }, providers: [] }),
+    );
+    const config = await loadServerConfig({ cwd: sub, env: {} });
+    assert.equal(config.store, "memory:");
+    assert.equal(config.configFile, path.join(sub, "holdfast.config.json"));
+    assert.deepEqual(config.file.providers, []);
+  });
+
+  test("invalid values are rejected with a message naming the setting and its source", async () => {
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: {}, flags: { port: "99999" } }),
+      /--port must be a port/,
+    );
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: { HOLDFAST_PORT: "abc" } }),
+      /HOLDFAST_PORT must be/,
+    );
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: { HOLDFAST_STORE: "nope" } }),
+      /HOLDFAST_STORE must be a store URL/,
+    );
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: {}, flags: { bodyLimit: "12" } }),
+      /--body-limit must be a size/,
+    );
+    const bad = path.join(dir, "bad.json");
+    await writeFile(bad, JSON.stringify({ server: { port: "x" } }));
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: {}, flags: { config: bad } }),
+      /server\.port in config file/,
+    );
+    await writeFile(bad, JSON.stringify({ server: { prot: 1 } }));
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: {}, flags: { config: bad } }),
+      /Unknown option 'server\.prot'/,
+    );
+    await writeFile(bad, JSON.stringify({ sever: {} }));
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: {}, flags: { config: bad } }),
+      /Unknown section 'sever'/,
+    );
+    await writeFile(bad, "{ not json");
+    await assert.rejects(loadServerConfig({ cwd: dir, env: {}, flags: { config: bad } }), /not valid JSON/);
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: {}, flags: { config: "missing.yaml" } }),
+      /--config: config file .* does not exist/,
+    );
+  });
+
+  test("sizes accept units; store URLs are redacted for logs", () => {
+    assert.equal(parseBytes("512kb", "x", 1, 1e9), 512_000);
+    assert.equal(parseBytes("1MiB", "x", 1, 1e9), 1 << 20);
+    assert.equal(parseBytes(4096, "x", 1, 1e9), 4096);
+    assert.equal(redactStoreUrl("postgres://app:s3cret@db:5432/hf"), "postgres://app:***@db:5432/hf");
+    assert.equal(redactStoreUrl("redis://:pw@localhost:6379/0"), "redis://:***@localhost:6379/0");
+    assert.equal(
+      redactStoreUrl("postgres://db/hf?sslmode=require&password=x"),
+      "postgres://db/hf?sslmode=require&password=***",
+    );
+    assert.equal(redactStoreUrl("sqlite:./data/holdfast.db"), "sqlite:./data/holdfast.db");
+  });
+});

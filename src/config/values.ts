@@ -1,0 +1,83 @@
+/**
+ * Parsers for option values from any source (flag, environment, config file). Each takes the
+ * name the user wrote (`--port`, `HOLDFAST_PORT`, `server.port in ./holdfast.yaml`) so every
+ * message says exactly which setting to fix.
+ */
+import { InvalidArgumentError } from "../store/errors.ts";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1_000_000,
+  mib: 1 << 20,
+  gb: 1e9,
+  gib: 1 << 30,
+};
+
+function fail(name: string, what: string, value: unknown, param: string): never {
+  const shown = JSON.stringify(value)?.slice(0, 80) ?? String(value);
+  throw new InvalidArgumentError(`${name} must be ${what} (got ${shown}).`, { param });
+}
+
+export function parsePort(value: unknown, name: string): number {
+  const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 65535) {
+    fail(name, "a port number from 0 to 65535", value, "port");
+  }
+  return n;
+}
+
+export function parseHost(value: unknown, name: string): string {
+  if (typeof value !== "string" || !/^[A-Za-z0-9.:_%[\]-]{1,255}$/.test(value)) {
+    fail(name, "a host name or IP address such as 127.0.0.1, ::1 or 0.0.0.0", value, "host");
+  }
+  return value;
+}
+
+export function parseStoreUrl(value: unknown, name: string): string {
+  if (typeof value !== "string" || !/^[a-z][a-z0-9+.-]*:/i.test(value)) {
+    fail(
+      name,
+      "a store URL such as sqlite:./data/holdfast.db, memory:, redis://… or postgres://…",
+      value,
+      "store",
+    );
+  }
+  return value;
+}
+
+/** Bytes as an integer or with a unit: `1048576`, `512kb`, `1mb`, `2MiB`. */
+export function parseBytes(value: unknown, name: string, min: number, max: number): number {
+  let n: number | undefined;
+  if (typeof value === "number") n = value;
+  else if (typeof value === "string") {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+    const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
+    if (match && unit !== undefined) n = Math.round(Number(match[1]) * unit);
+  }
+  if (n === undefined || !Number.isSafeInteger(n) || n < min || n > max) {
+    fail(name, `a size from ${min} to ${max} bytes (e.g. 1048576, 512kb, 1mb)`, value, "body_limit");
+  }
+  return n;
+}
+
+export function parseLogLevel(value: unknown, name: string): LogLevel {
+  if (!LOG_LEVELS.includes(value as LogLevel))
+    fail(name, `one of ${LOG_LEVELS.join(", ")}`, value, "log_level");
+  return value as LogLevel;
+}
+
+/**
+ * A store URL fit for logs: passwords in `user:pass@` and `password=`/`key=`-style query
+ * parameters are replaced by `***`.
+ */
+export function redactStoreUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, "$1:***@")
+    .replace(/([?&](?:password|pass|pwd|secret|token|key|auth)[^=&]*=)[^&#]*/gi, "$1***");
+}
