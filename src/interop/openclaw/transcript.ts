@@ -90,5 +90,5 @@ export async function parseTranscriptFile(path: string): Promise<ParsedTranscrip
 
 /** Parses transcript text already in memory. */
 export function parseTranscriptText(text: string): Promise<ParsedTranscript> {
-  return parseTranscriptStream([Buffer.from(text)]);
+  return parseTranscriptStream([text]);
 }

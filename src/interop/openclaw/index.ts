@@ -1,0 +1,11 @@
+/** OpenClaw interop: parse transcripts, audit a state dir, import into a store, plan cleanup, export v3. */
+export { ARTIFACT_CLASSES, type ArtifactClass, classifyFile, type LockInfo } from "./artifacts.ts";
+export * from "./audit.ts";
+export * from "./cleanup.ts";
+export { convertPath } from "./convert.ts";
+export * from "./export.ts";
+export * from "./import.ts";
+export { branchLabel, importedSessionId } from "./session-meta.ts";
+export { findAgentDirs, keyKind, readSessionIndex, resolveTranscriptName } from "./state-dir.ts";
+export * from "./transcript.ts";
+export { activePath, analyzeTranscript, type TranscriptAnalysis } from "./tree.ts";
