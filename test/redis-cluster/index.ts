@@ -92,8 +92,9 @@ async function killChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill(signal);
-  await Promise.race([exited, sleep(5000).then(() => child.kill("SIGKILL"))]);
+  const force = setTimeout(() => child.kill("SIGKILL"), 5000);
   await exited;
+  clearTimeout(force);
 }
 
 /** Starts a standalone throw-away Redis on a free port. */

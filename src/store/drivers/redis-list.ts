@@ -67,7 +67,7 @@ export async function listTenantSessions(
       const session = sessions[i];
       if (!entry || (session && session.createdAt !== entry.createdAt)) stale.push(members[i]!);
       else if (!session) {
-        if (entry.createdAt < query.now - ctx.indexRepairGraceMs) stale.push(members[i]!);
+        if (entry.createdAt <= query.now - ctx.indexRepairGraceMs) stale.push(members[i]!);
       } else if (matchesListQuery(session, query)) out.push(session);
     }
     if (stale.length > 0) await ctx.client.zrem(key, ...stale);

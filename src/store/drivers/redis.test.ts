@@ -20,3 +20,11 @@ testStoreConformance({
   open: async (clock) =>
     createSessionStore(await createRedisDriver({ url: `${URL}?prefix=${prefix}` }), { clock }),
 });
+
+testStoreConformance({
+  name: "redis (msgpack items)",
+  open: async (clock) =>
+    createSessionStore(await createRedisDriver({ url: `${URL}?prefix=${prefix}`, encoding: "msgpack" }), {
+      clock,
+    }),
+});
