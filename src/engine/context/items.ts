@@ -1,0 +1,97 @@
+/**
+ * Item shape helpers for the context engine. Items are stored in OpenAI Responses item shape
+ * (`Item.content`); this file is the one place that knows which fields matter for windows:
+ * roles, call ids, pin markers and the Holdfast `summary` item.
+ */
+import type { Item, JsonObject, JsonValue } from "../../store/types.ts";
+
+/** Item types that carry a tool call; their output must follow them in any window. */
+export const CALL_TYPES: ReadonlySet<string> = new Set([
+  "function_call",
+  "custom_tool_call",
+  "computer_call",
+  "local_shell_call",
+]);
+/** Item types that answer a call by `call_id`. */
+export const OUTPUT_TYPES: ReadonlySet<string> = new Set([
+  "function_call_output",
+  "custom_tool_call_output",
+  "computer_call_output",
+  "local_shell_call_output",
+]);
+
+/** Roles whose messages are always kept (instructions to the model). */
+export const PINNED_ROLES: ReadonlySet<string> = new Set(["system", "developer"]);
+
+/**
+ * The Holdfast pin marker: an item whose body has `"holdfast": { "pinned": true }` (a
+ * top-level metadata field providers never see: the gateway strips `holdfast` before sending)
+ * is always kept in windows. Only `message` items can be pinned; the marker on tool calls and
+ * outputs is ignored, because pinning one half of a pair would break pairing.
+ */
+export const PIN_FIELD = "holdfast";
+
+export function isCall(item: Item): boolean {
+  return CALL_TYPES.has(item.type);
+}
+
+export function isOutput(item: Item): boolean {
+  return OUTPUT_TYPES.has(item.type);
+}
+
+export function callIdOf(item: Item): string | null {
+  const id = item.content.call_id;
+  return typeof id === "string" ? id : null;
+}
+
+export function roleOf(item: Item): string | null {
+  if (item.role !== null) return item.role;
+  const role = item.content.role;
+  return typeof role === "string" ? role : null;
+}
+
+export function isMessage(item: Item): boolean {
+  return item.type === "message";
+}
+
+/** System/developer messages and pin-marked messages. */
+export function isPinned(item: Item): boolean {
+  if (item.type !== "message") return false;
+  const role = roleOf(item);
+  if (role !== null && PINNED_ROLES.has(role)) return true;
+  const marker = item.content[PIN_FIELD];
+  return isObject(marker) && marker.pinned === true;
+}
+
+/** Whether the item was produced by the model (assistant message, tool call, reasoning). */
+export function isAssistantOutput(item: Item): boolean {
+  if (item.type === "message") return roleOf(item) === "assistant";
+  return CALL_TYPES.has(item.type) || item.type === "reasoning";
+}
+
+export function isUserMessage(item: Item): boolean {
+  return item.type === "message" && roleOf(item) === "user";
+}
+
+export function isObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Returns `content` with `pinned` set in the Holdfast marker, for callers that append pinned items. */
+export function pinContent(content: JsonObject): JsonObject {
+  const marker = isObject(content[PIN_FIELD]) ? content[PIN_FIELD] : {};
+  return { ...content, [PIN_FIELD]: { ...marker, pinned: true } };
+}
+
+/** Whether an output carries images or files among its content parts (never pruned). */
+export function outputHasMedia(item: Item): boolean {
+  const output = item.content.output;
+  if (!Array.isArray(output)) return false;
+  return output.some((part) => isObject(part) && (part.type === "input_image" || part.type === "input_file"));
+}
+
+/** Text of an output item when it is a plain string (the only shape pruning rewrites). */
+export function outputText(item: Item): string | null {
+  const output = item.content.output;
+  return typeof output === "string" ? output : null;
+}

@@ -1,0 +1,144 @@
+/**
+ * Token rules for images and files, per provider family. Image dimensions come from optional
+ * `width`/`height` fields on the part or from the header of a base64 `data:` URL (PNG, GIF,
+ * JPEG, WebP); when they are unknown (a remote URL or a `file_id`) a documented fixed cost is
+ * used. Files cannot be counted without their text, so they cost a fixed amount per PDF page
+ * (pages found in inline PDF data) or per file.
+ */
+import type { JsonObject } from "../../store/types.ts";
+
+export const IMAGE_FAMILIES = ["openai", "anthropic", "google"] as const;
+export type ImageFamily = (typeof IMAGE_FAMILIES)[number];
+
+/** Fixed costs used when dimensions are unknown (documented in docs/context-engine.md). */
+export const MEDIA_COSTS = Object.freeze({
+  /** OpenAI `detail: "low"` and the base of every image. */
+  openaiLow: 85,
+  /** OpenAI high/auto detail of unknown size: a 1024×1024 image (4 tiles). */
+  openaiUnknown: 765,
+  /** Anthropic, unknown size: the cap (~1.15 megapixels / 750). */
+  anthropicUnknown: 1600,
+  /** Google: per 768×768 tile (and for any image up to 384 px). */
+  googleTile: 258,
+  /** Tokens per PDF page (text plus the page image most providers add). */
+  pdfPage: 1500,
+  /** A file whose content is not inline (file_id / file_url). */
+  fileUnknown: 1500,
+});
+
+export interface Dimensions {
+  width: number;
+  height: number;
+}
+
+/** OpenAI's tile formula: fit in 2048², shortest side to 768, 170 per 512-px tile + 85. */
+export function openaiImageTokens(dims: Dimensions | null, detail: string): number {
+  if (detail === "low") return MEDIA_COSTS.openaiLow;
+  if (dims === null) return MEDIA_COSTS.openaiUnknown;
+  let { width, height } = dims;
+  const fit = Math.min(1, 2048 / Math.max(width, height));
+  width *= fit;
+  height *= fit;
+  const shrink = Math.min(1, 768 / Math.min(width, height));
+  width *= shrink;
+  height *= shrink;
+  return 170 * Math.ceil(width / 512) * Math.ceil(height / 512) + 85;
+}
+
+/** Anthropic: width × height / 750, after scaling to at most 1568 px on the long side. */
+export function anthropicImageTokens(dims: Dimensions | null): number {
+  if (dims === null) return MEDIA_COSTS.anthropicUnknown;
+  const scale = Math.min(1, 1568 / Math.max(dims.width, dims.height));
+  return Math.min(MEDIA_COSTS.anthropicUnknown, Math.ceil((dims.width * scale * dims.height * scale) / 750));
+}
+
+/** Google: 258 for images up to 384 px on both sides, else 258 per 768×768 tile. */
+export function googleImageTokens(dims: Dimensions | null): number {
+  if (dims === null || (dims.width <= 384 && dims.height <= 384)) return MEDIA_COSTS.googleTile;
+  return MEDIA_COSTS.googleTile * Math.ceil(dims.width / 768) * Math.ceil(dims.height / 768);
+}
+
+function decodeHead(dataUrl: string, bytes: number): Buffer | null {
+  const comma = dataUrl.indexOf(",");
+  if (!dataUrl.startsWith("data:") || comma < 0 || !dataUrl.slice(0, comma).endsWith(";base64")) return null;
+  // 4 base64 chars per 3 bytes; cut on a 4-char boundary.
+  const chars = Math.ceil(bytes / 3) * 4;
+  return Buffer.from(dataUrl.slice(comma + 1, comma + 1 + chars), "base64");
+}
+
+function jpegDimensions(b: Buffer): Dimensions | null {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const marker = b[i + 1] ?? 0;
+    const length = b.readUInt16BE(i + 2);
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+    }
+    i += 2 + length;
+  }
+  return null;
+}
+
+/** Dimensions from the first bytes of an image, or null when the format is not recognised. */
+export function sniffDimensions(b: Buffer): Dimensions | null {
+  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47) {
+    return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+  }
+  if (b.length >= 10 && b.toString("latin1", 0, 3) === "GIF") {
+    return { width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
+  }
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) return jpegDimensions(b);
+  if (b.length >= 30 && b.toString("latin1", 0, 4) === "RIFF" && b.toString("latin1", 8, 12) === "WEBP") {
+    const chunk = b.toString("latin1", 12, 16);
+    if (chunk === "VP8X") return { width: 1 + b.readUIntLE(24, 3), height: 1 + b.readUIntLE(27, 3) };
+    if (chunk === "VP8 ") return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
+    if (chunk === "VP8L") {
+      const bits = b.readUInt32LE(21);
+      return { width: 1 + (bits & 0x3fff), height: 1 + ((bits >> 14) & 0x3fff) };
+    }
+  }
+  return null;
+}
+
+/** Dimensions of an `input_image` part: explicit `width`/`height`, else its data URL header. */
+export function imageDimensions(part: JsonObject): Dimensions | null {
+  const { width, height } = part;
+  if (typeof width === "number" && typeof height === "number" && width > 0 && height > 0) {
+    return { width, height };
+  }
+  const url = part.image_url;
+  if (typeof url !== "string") return null;
+  // 64 KiB covers JPEG files whose EXIF/ICC segments precede the frame header.
+  const head = decodeHead(url, 65536);
+  if (head === null) return null;
+  const dims = sniffDimensions(head);
+  return dims !== null && dims.width > 0 && dims.height > 0 ? dims : null;
+}
+
+/** Tokens of one `input_image` part for a family. */
+export function imageTokens(part: JsonObject, family: ImageFamily): number {
+  const dims = imageDimensions(part);
+  if (family === "anthropic") return anthropicImageTokens(dims);
+  if (family === "google") return googleImageTokens(dims);
+  return openaiImageTokens(dims, typeof part.detail === "string" ? part.detail : "auto");
+}
+
+const PDF_PAGE = /\/Type\s*\/Page(?![a-z])/g;
+
+/**
+ * Tokens of one `input_file` part. Inline PDFs cost `pdfPage` per page found; other inline
+ * data is decoded and counted as text; files by reference cost `fileUnknown`.
+ */
+export function fileTokens(part: JsonObject, countText: (text: string) => number): number {
+  const data = part.file_data;
+  if (typeof data !== "string") return MEDIA_COSTS.fileUnknown;
+  const comma = data.startsWith("data:") ? data.indexOf(",") : -1;
+  const decoded = Buffer.from(data.slice(comma + 1), "base64");
+  if (decoded.toString("latin1", 0, 5) === "%PDF-") {
+    const pages = decoded.toString("latin1").match(PDF_PAGE)?.length ?? 1;
+    return Math.max(1, pages) * MEDIA_COSTS.pdfPage;
+  }
+  return countText(decoded.toString("utf8"));
+}

@@ -1,0 +1,115 @@
+/**
+ * Per-item token accounting. `createTokenCounter(model)` returns the `(content) => number`
+ * function the store core accepts as `countTokens`, so counts are computed once, at write time,
+ * with the model's tokenizer. An item costs its text (tokenized), its media (media.ts rules) and
+ * a fixed framing overhead (role markers, call ids).
+ */
+
+import type { TokenCounter } from "../../store/tokens.ts";
+import type { JsonObject, JsonValue } from "../../store/types.ts";
+import { type ModelCatalog, type ModelInfo, resolveModel } from "./catalog.ts";
+import { isObject } from "./items.ts";
+import { fileTokens, type ImageFamily, imageTokens } from "./media.ts";
+import { readCovers, readSummary, renderSummary } from "./summary.ts";
+import { createTextCounter, type TextCounter } from "./tokenizers.ts";
+
+/** Extra framing of a function call (name, call id, JSON wrapper) beyond its text. */
+const CALL_OVERHEAD = 8;
+
+export interface TokenCounterOptions {
+  /** Catalog to resolve a model id against. Default: the shipped catalog. */
+  catalog?: ModelCatalog;
+}
+
+interface Counting {
+  text: TextCounter;
+  images: ImageFamily;
+}
+
+function partTokens(part: JsonValue, c: Counting): number {
+  if (typeof part === "string") return c.text(part);
+  if (!isObject(part)) return 0;
+  switch (part.type) {
+    case "input_image":
+      return imageTokens(part, c.images);
+    case "input_file":
+      return fileTokens(part, c.text);
+    case "input_audio":
+      // Not modelled: providers bill audio by duration. A conservative flat cost keeps budgets safe.
+      return 1000;
+    default: {
+      const text = part.text ?? part.refusal;
+      return typeof text === "string" ? c.text(text) : 0;
+    }
+  }
+}
+
+function contentTokens(value: JsonValue | undefined, c: Counting): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === "string") return c.text(value);
+  if (Array.isArray(value)) {
+    let sum = 0;
+    for (const part of value) sum += partTokens(part, c);
+    return sum;
+  }
+  return c.text(JSON.stringify(value));
+}
+
+/** Tokens of one item body under a text counter, image family and per-item overhead. */
+export function countItemTokens(content: JsonObject, c: Counting, overhead: number): number {
+  switch (content.type) {
+    case "message":
+      return overhead + contentTokens(content.content, c);
+    case "function_call":
+    case "custom_tool_call":
+      return (
+        overhead +
+        CALL_OVERHEAD +
+        contentTokens(content.name, c) +
+        contentTokens(content.arguments ?? content.input, c)
+      );
+    case "function_call_output":
+    case "custom_tool_call_output":
+    case "computer_call_output":
+    case "local_shell_call_output":
+      return overhead + CALL_OVERHEAD + contentTokens(content.output, c);
+    case "reasoning": {
+      // Only the readable summary is re-sent as text; encrypted content is opaque and is not
+      // counted as input by OpenAI beyond its summary.
+      const summary = content.summary;
+      return overhead + (Array.isArray(summary) ? contentTokens(summary, c) : 0);
+    }
+    case "summary":
+      return overhead + c.text(renderSummary(readSummary(content), readCovers(content) ?? undefined));
+    default: {
+      const { type: _type, ...rest } = content;
+      return overhead + c.text(JSON.stringify(rest));
+    }
+  }
+}
+
+/**
+ * A store-compatible token counter for a model (id, alias or catalog entry): exact with
+ * o200k_base/cl100k_base, the calibrated estimate × `tokenFactor` otherwise.
+ */
+export function createTokenCounter(
+  model: string | ModelInfo,
+  options: TokenCounterOptions = {},
+): TokenCounter {
+  const info = resolveModel(model, options.catalog);
+  const counting: Counting = {
+    text: createTextCounter(info.tokenizer, info.tokenFactor),
+    images: info.imageFamily,
+  };
+  const overhead = info.itemOverhead;
+  return (content) => countItemTokens(content, counting, overhead);
+}
+
+/** Counts the tokens of a plain string for a model. */
+export function createModelTextCounter(
+  model: string | ModelInfo,
+  options: TokenCounterOptions = {},
+): TextCounter {
+  const info = resolveModel(model, options.catalog);
+  return createTextCounter(info.tokenizer, info.tokenFactor);
+}
