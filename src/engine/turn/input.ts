@@ -1,0 +1,94 @@
+/**
+ * Normalizes the Responses API `input` (a string, or items that may use the "easy" message
+ * form `{ role, content: "text" }`) into stored item bodies in canonical Responses shape.
+ */
+import { InvalidArgumentError } from "../../store/errors.ts";
+import type { JsonObject } from "../../store/types.ts";
+import { isPlainObject } from "../../store/validate.ts";
+
+const INPUT_ROLES = new Set(["user", "system", "developer", "assistant"]);
+const ACCEPTED_TYPES = new Set(["message", "function_call", "function_call_output", "reasoning"]);
+
+function textPart(role: string, text: string): JsonObject {
+  return { type: role === "assistant" ? "output_text" : "input_text", text };
+}
+
+function normalizeMessage(raw: Record<string, unknown>, param: string): JsonObject {
+  const role = raw.role;
+  if (typeof role !== "string" || !INPUT_ROLES.has(role)) {
+    throw new InvalidArgumentError(`${param}.role must be one of user, assistant, system, developer.`, {
+      param: `${param}.role`,
+    });
+  }
+  const content = raw.content;
+  let parts: JsonObject[];
+  if (typeof content === "string") parts = [textPart(role, content)];
+  else if (Array.isArray(content) && content.every(isPlainObject)) parts = content as JsonObject[];
+  else {
+    throw new InvalidArgumentError(`${param}.content must be a string or an array of content parts.`, {
+      param: `${param}.content`,
+    });
+  }
+  for (const [i, part] of parts.entries()) {
+    if (typeof part.type !== "string") {
+      throw new InvalidArgumentError(`${param}.content[${i}].type must be a string.`, {
+        param: `${param}.content[${i}].type`,
+      });
+    }
+  }
+  return {
+    type: "message",
+    role,
+    content: parts,
+    ...(typeof raw.status === "string" ? { status: raw.status } : {}),
+  };
+}
+
+function requireString(raw: Record<string, unknown>, key: string, param: string): void {
+  if (typeof raw[key] !== "string" || (raw[key] as string).length === 0) {
+    throw new InvalidArgumentError(`${param}.${key} must be a non-empty string.`, {
+      param: `${param}.${key}`,
+    });
+  }
+}
+
+/** Returns item bodies (without ids unless the caller gave them) ready for `store.append`. */
+export function normalizeInput(input: unknown): { id?: string; content: JsonObject }[] {
+  if (typeof input === "string")
+    return [{ content: normalizeMessage({ role: "user", content: input }, "input") }];
+  if (!Array.isArray(input)) {
+    throw new InvalidArgumentError("input must be a string or an array of items.", { param: "input" });
+  }
+  return input.map((raw, index) => {
+    const param = `input[${index}]`;
+    if (!isPlainObject(raw)) throw new InvalidArgumentError(`${param} must be an object.`, { param });
+    const type = raw.type ?? "message";
+    if (typeof type !== "string" || !ACCEPTED_TYPES.has(type)) {
+      throw new InvalidArgumentError(
+        `${param}.type '${String(type)}' is not supported; use message, function_call, function_call_output or reasoning.`,
+        { param: `${param}.type` },
+      );
+    }
+    const id = typeof raw.id === "string" ? raw.id : undefined;
+    if (type === "message") return { id, content: normalizeMessage(raw, param) };
+    if (type === "function_call") {
+      requireString(raw, "call_id", param);
+      requireString(raw, "name", param);
+      if (typeof raw.arguments !== "string") {
+        throw new InvalidArgumentError(`${param}.arguments must be a JSON string.`, {
+          param: `${param}.arguments`,
+        });
+      }
+    }
+    if (type === "function_call_output") {
+      requireString(raw, "call_id", param);
+      if (typeof raw.output !== "string" && !Array.isArray(raw.output)) {
+        throw new InvalidArgumentError(`${param}.output must be a string or content parts.`, {
+          param: `${param}.output`,
+        });
+      }
+    }
+    const { id: _drop, ...body } = raw;
+    return { id, content: body as JsonObject };
+  });
+}

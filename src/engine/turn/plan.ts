@@ -1,0 +1,114 @@
+/**
+ * Decides where a turn lives: a named conversation; the session of `previous_response_id`
+ * (continued when the response is its newest item, forked at the response otherwise); a new
+ * session of its own; or nowhere (`store: false`). With an idempotency key every id involved is
+ * derived from the key, so a retried turn lands in the same place and finds its first result.
+ */
+import { createHash } from "node:crypto";
+import { NotFoundError } from "../../store/errors.ts";
+import type { Item, SessionStore } from "../../store/types.ts";
+import { RECORD_TYPE } from "./record.ts";
+import type { ParsedResponseRequest } from "./request.ts";
+import { newResponseId, responseIdForKey, sessionOfResponse } from "./response-ids.ts";
+
+/** Sessions created for responses without a conversation carry this label. */
+export const RESPONSES_LABEL = "hf.responses";
+
+export interface TurnPlan {
+  tenant: string;
+  request: ParsedResponseRequest;
+  /** Where the turn is stored; null for `store: false` without history. */
+  sessionId: string | null;
+  /** Whether input and output are written. */
+  persist: boolean;
+  /** For `store: false` continuing a response: read history only up to this seq. */
+  historyUntilSeq: number | null;
+  responseId: string;
+  operationIds: { input?: string; output?: string };
+}
+
+/** Hex, because derived ids embed it where the id formats expect hex. */
+function keyHash(tenant: string, key: string): string {
+  return createHash("sha256").update(`${tenant}\u0000${key}`).digest("hex");
+}
+
+async function previousRecord(store: SessionStore, tenant: string, responseId: string): Promise<Item> {
+  const sessionId = sessionOfResponse(responseId);
+  const notFound = () =>
+    new NotFoundError(`Previous response with id '${responseId}' not found.`, {
+      param: "previous_response_id",
+    });
+  const record = await store.getItem(tenant, sessionId, responseId).catch((error: unknown) => {
+    throw (error as { code?: string }).code === "not_found" ? notFound() : error;
+  });
+  if (record.type !== RECORD_TYPE) throw notFound();
+  return record;
+}
+
+export async function planTurn(
+  store: SessionStore,
+  tenant: string,
+  request: ParsedResponseRequest,
+  idempotencyKey: string | undefined,
+): Promise<TurnPlan> {
+  const hash = idempotencyKey === undefined ? null : keyHash(tenant, idempotencyKey);
+  const derivedId = hash ? `conv_${hash.slice(0, 32)}` : undefined;
+  let sessionId: string | null = null;
+  let historyUntilSeq: number | null = null;
+  let persist = request.store;
+
+  if (request.conversationId) {
+    sessionId = (await store.get(tenant, request.conversationId)).id;
+    persist = true;
+  } else if (request.previousResponseId) {
+    const record = await previousRecord(store, tenant, request.previousResponseId);
+    const parentId = sessionOfResponse(request.previousResponseId);
+    const parent = await store.get(tenant, parentId);
+    if (!persist) {
+      sessionId = parentId;
+      historyUntilSeq = record.seq;
+    } else if (record.seq === parent.itemCount) {
+      sessionId = parentId;
+    } else {
+      sessionId = await forkOnce(store, tenant, parentId, record.seq, derivedId);
+    }
+  } else if (persist) {
+    sessionId = await createOnce(store, tenant, derivedId);
+  }
+
+  const owner = sessionId ?? `conv_${"0".repeat(32)}`;
+  return {
+    tenant,
+    request,
+    sessionId,
+    persist,
+    historyUntilSeq,
+    responseId: hash ? responseIdForKey(owner, hash) : newResponseId(owner),
+    operationIds: idempotencyKey ? { input: `${idempotencyKey}#in`, output: `${idempotencyKey}#out` } : {},
+  };
+}
+
+/** Creates the turn's own session; with a derived id a retry finds the one it created before. */
+async function createOnce(store: SessionStore, tenant: string, id: string | undefined): Promise<string> {
+  try {
+    return (await store.create(tenant, { id, labels: [RESPONSES_LABEL] })).id;
+  } catch (error) {
+    if (id && (error as { code?: string }).code === "conflict") return id;
+    throw error;
+  }
+}
+
+async function forkOnce(
+  store: SessionStore,
+  tenant: string,
+  parentId: string,
+  atSeq: number,
+  id: string | undefined,
+): Promise<string> {
+  try {
+    return (await store.fork(tenant, parentId, { id, atSeq, labels: [RESPONSES_LABEL] })).id;
+  } catch (error) {
+    if (id && (error as { code?: string }).code === "conflict") return id;
+    throw error;
+  }
+}

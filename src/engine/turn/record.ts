@@ -1,0 +1,86 @@
+/**
+ * A turn's response record: stored in the conversation as one item (id = response id, zero
+ * tokens, never sent to a model) committed atomically with the turn's output items. Everything
+ * `GET /v1/responses/{id}` returns is rebuilt from it and the items it names.
+ */
+import type { Item, JsonObject } from "../../store/types.ts";
+
+export const RECORD_TYPE = "response_record";
+
+/** Item types that live in the transcript but are never shown as conversation items or sent upstream. */
+export const INTERNAL_ITEM_TYPES: ReadonlySet<string> = new Set([RECORD_TYPE]);
+
+export interface UsageRecord {
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+}
+
+export interface ResponseRecord {
+  type: typeof RECORD_TYPE;
+  status: "in_progress" | "completed" | "incomplete" | "failed";
+  model: string;
+  served_by: { provider: string; model: string } | null;
+  created_at: number;
+  conversation_id: string | null;
+  previous_response_id: string | null;
+  instructions: string | null;
+  input_item_ids: string[];
+  output_item_ids: string[];
+  usage: UsageRecord;
+  cost_usd: number | null;
+  metadata: Record<string, string>;
+  request: {
+    tools: JsonObject[];
+    tool_choice: string | JsonObject;
+    parallel_tool_calls: boolean;
+    max_output_tokens: number | null;
+    temperature: number | null;
+    top_p: number | null;
+    truncation: "auto" | "disabled";
+  };
+  incomplete_reason: string | null;
+  error: { code: string; message: string } | null;
+}
+
+/** Output/input items on the wire: the stored body with its id first. */
+export function wireItem(item: Pick<Item, "id" | "content">): JsonObject {
+  return { id: item.id, ...item.content };
+}
+
+/** The Responses API object for a record and its output items. */
+export function toResponseObject(id: string, record: ResponseRecord, output: JsonObject[]): JsonObject {
+  const usage = record.usage;
+  return {
+    id,
+    object: "response",
+    created_at: record.created_at,
+    status: record.status,
+    error: record.error,
+    incomplete_details: record.incomplete_reason ? { reason: record.incomplete_reason } : null,
+    instructions: record.instructions,
+    max_output_tokens: record.request.max_output_tokens,
+    model: record.model,
+    output,
+    parallel_tool_calls: record.request.parallel_tool_calls,
+    previous_response_id: record.previous_response_id,
+    conversation: record.conversation_id ? { id: record.conversation_id } : null,
+    reasoning: { effort: null, summary: null },
+    store: true,
+    temperature: record.request.temperature,
+    text: { format: { type: "text" } },
+    tool_choice: record.request.tool_choice,
+    tools: record.request.tools,
+    top_p: record.request.top_p,
+    truncation: record.request.truncation,
+    usage: {
+      input_tokens: usage.input_tokens,
+      input_tokens_details: { cached_tokens: usage.cached_tokens },
+      output_tokens: usage.output_tokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: usage.input_tokens + usage.output_tokens,
+    },
+    metadata: record.metadata,
+    user: null,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * Parses a Responses API request body into a validated turn request. Shapes the server's JSON
+ * Schema cannot express (tool schemas, conflicting options) are checked here, with messages
+ * that name the field.
+ */
+import { InvalidArgumentError } from "../../store/errors.ts";
+import type { JsonObject } from "../../store/types.ts";
+import { checkMetadata, checkSessionId, isPlainObject } from "../../store/validate.ts";
+import type { FunctionTool, ToolChoice } from "../providers/types.ts";
+import { normalizeInput } from "./input.ts";
+
+export interface ParsedResponseRequest {
+  model: string;
+  input: { id?: string; content: JsonObject }[];
+  instructions: string | null;
+  conversationId: string | null;
+  previousResponseId: string | null;
+  store: boolean;
+  truncation: "auto" | "disabled";
+  maxOutputTokens: number | null;
+  tools: FunctionTool[];
+  toolChoice: ToolChoice;
+  parallelToolCalls: boolean;
+  metadata: Record<string, string>;
+  temperature: number | null;
+  topP: number | null;
+  user: string | null;
+  stream: boolean;
+}
+
+function bad(message: string, param: string): never {
+  throw new InvalidArgumentError(message, { param });
+}
+
+function parseTools(raw: unknown): FunctionTool[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) bad("tools must be an array.", "tools");
+  return raw.map((tool, i) => {
+    const param = `tools[${i}]`;
+    if (!isPlainObject(tool) || tool.type !== "function") {
+      bad(
+        `${param}: only function tools are supported ({ type: "function", name, parameters }).`,
+        `${param}.type`,
+      );
+    }
+    if (typeof tool.name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(tool.name)) {
+      bad(`${param}.name must be 1-64 letters, digits, '_' or '-'.`, `${param}.name`);
+    }
+    if (tool.parameters !== undefined && tool.parameters !== null && !isPlainObject(tool.parameters)) {
+      bad(`${param}.parameters must be a JSON Schema object.`, `${param}.parameters`);
+    }
+    if (
+      isPlainObject(tool.parameters) &&
+      tool.parameters.type !== undefined &&
+      tool.parameters.type !== "object"
+    ) {
+      bad(`${param}.parameters.type must be "object".`, `${param}.parameters.type`);
+    }
+    if (tool.description !== undefined && typeof tool.description !== "string") {
+      bad(`${param}.description must be a string.`, `${param}.description`);
+    }
+    return {
+      type: "function",
+      name: tool.name as string,
+      ...(typeof tool.description === "string" ? { description: tool.description } : {}),
+      ...(isPlainObject(tool.parameters) ? { parameters: tool.parameters } : {}),
+      ...(typeof tool.strict === "boolean" ? { strict: tool.strict } : {}),
+    };
+  });
+}
+
+function parseToolChoice(raw: unknown, tools: FunctionTool[]): ToolChoice {
+  if (raw === undefined || raw === null) return "auto";
+  if (raw === "auto" || raw === "none" || raw === "required") return raw;
+  if (isPlainObject(raw) && raw.type === "function" && typeof raw.name === "string") {
+    if (!tools.some((t) => t.name === raw.name))
+      bad(`tool_choice names '${raw.name}', which is not in tools.`, "tool_choice");
+    return { type: "function", name: raw.name };
+  }
+  return bad('tool_choice must be "auto", "none", "required" or { type: "function", name }.', "tool_choice");
+}
+
+function optionalNumber(
+  raw: unknown,
+  param: string,
+  min: number,
+  max: number,
+  integer = false,
+): number | null {
+  if (raw === undefined || raw === null) return null;
+  if (
+    typeof raw !== "number" ||
+    !Number.isFinite(raw) ||
+    raw < min ||
+    raw > max ||
+    (integer && !Number.isInteger(raw))
+  ) {
+    bad(`${param} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}.`, param);
+  }
+  return raw;
+}
+
+export function parseResponseRequest(body: unknown): ParsedResponseRequest {
+  if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
+  if (typeof body.model !== "string" || body.model.length === 0) bad("model is required.", "model");
+  if (body.input === undefined) bad("input is required (a string or an array of items).", "input");
+  const conversation = body.conversation;
+  let conversationId: string | null = null;
+  if (typeof conversation === "string") conversationId = checkSessionId(conversation, "conversation");
+  else if (isPlainObject(conversation)) conversationId = checkSessionId(conversation.id, "conversation.id");
+  else if (conversation !== undefined && conversation !== null)
+    bad("conversation must be an id or { id }.", "conversation");
+  const previous = body.previous_response_id;
+  if (previous !== undefined && previous !== null && typeof previous !== "string") {
+    bad("previous_response_id must be a string.", "previous_response_id");
+  }
+  if (conversationId && previous) {
+    bad("Use either conversation or previous_response_id, not both.", "previous_response_id");
+  }
+  const truncation = body.truncation ?? "disabled";
+  if (truncation !== "auto" && truncation !== "disabled")
+    bad('truncation must be "auto" or "disabled".', "truncation");
+  if (body.store !== undefined && body.store !== null && typeof body.store !== "boolean")
+    bad("store must be a boolean.", "store");
+  if (
+    body.instructions !== undefined &&
+    body.instructions !== null &&
+    typeof body.instructions !== "string"
+  ) {
+    bad("instructions must be a string.", "instructions");
+  }
+  if (body.user !== undefined && body.user !== null && typeof body.user !== "string")
+    bad("user must be a string.", "user");
+  const tools = parseTools(body.tools);
+  return {
+    model: body.model as string,
+    input: normalizeInput(body.input),
+    instructions: (body.instructions as string | undefined) ?? null,
+    conversationId,
+    previousResponseId: (previous as string | undefined) ?? null,
+    store: body.store !== false,
+    truncation,
+    maxOutputTokens: optionalNumber(body.max_output_tokens, "max_output_tokens", 16, 1_000_000, true),
+    tools,
+    toolChoice: parseToolChoice(body.tool_choice, tools),
+    parallelToolCalls: body.parallel_tool_calls !== false,
+    metadata: body.metadata === undefined || body.metadata === null ? {} : checkMetadata(body.metadata),
+    temperature: optionalNumber(body.temperature, "temperature", 0, 2),
+    topP: optionalNumber(body.top_p, "top_p", 0, 1),
+    user: (body.user as string | undefined) ?? null,
+    stream: body.stream === true,
+  };
+}
