@@ -1,6 +1,8 @@
 import type { Command } from "commander";
+import { registerServeCommand } from "./serve.ts";
+import { registerSessionsCommand } from "./sessions.ts";
 
 /** Every CLI command registers itself on the root program. Add new commands to this list. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [registerServeCommand, registerSessionsCommand];
