@@ -1,0 +1,152 @@
+/**
+ * End-user access tokens: short-lived JWTs signed with the tenant's Ed25519 key (EdDSA).
+ * Verification pins the algorithm list (so `alg: none` and HS256-with-the-public-key forgeries
+ * fail), requires iss/aud/exp/iat/sub/tenant, selects the key by the token's tenant and `kid`,
+ * and rejects tokens issued before the owner's revocation instant (`notBefore`).
+ */
+import { decodeJwt, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { InvalidArgumentError } from "../store/errors.ts";
+import { checkOwner, checkSessionId, checkTenant } from "../store/validate.ts";
+import { InvalidTokenError } from "./errors.ts";
+import type { OwnerRevocations } from "./revocations.ts";
+import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
+import { SIGNING_ALGORITHM, type SigningKeys } from "./signing-keys.ts";
+
+export interface AccessTokensOptions {
+  signingKeys: SigningKeys;
+  revocations: OwnerRevocations;
+  /** `iss` of every token Holdfast mints, e.g. `https://holdfast.example.com`. */
+  issuer: string;
+  /** `aud` of every token, default `holdfast`. */
+  audience?: string;
+  /** Lifetime of a token in seconds (default 900, at most 3600). */
+  ttlSeconds?: number;
+  clock?: () => number;
+}
+
+export interface MintInput {
+  /** The end user (`sub`). */
+  owner: string;
+  /** Limit the token to one conversation. */
+  conversationId?: string | null;
+  /** Default: conversations:read, conversations:write, responses. `admin` is refused. */
+  scopes?: readonly string[];
+  ttlSeconds?: number;
+}
+
+export interface MintedToken {
+  token: string;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+export interface AccessTokens {
+  readonly issuer: string;
+  readonly audience: string;
+  mint(tenant: string, input: MintInput): Promise<MintedToken>;
+  verify(token: string): Promise<Principal>;
+}
+
+const MAX_TTL = 3600;
+
+function checkTtl(value: number, param: string): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TTL) {
+    throw new InvalidArgumentError(`${param} must be 1-${MAX_TTL} seconds.`, { param });
+  }
+  return value;
+}
+
+/** Scopes of a token: never `admin`, which stays with API keys. */
+export function endUserScopes(input: readonly string[] | undefined): Scope[] {
+  const scopes = input === undefined ? [...END_USER_SCOPES] : parseScopes(input);
+  if (scopes.includes("admin")) {
+    throw new InvalidArgumentError("End-user tokens cannot carry the 'admin' scope.", { param: "scopes" });
+  }
+  return scopes;
+}
+
+export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
+  const { signingKeys, revocations } = options;
+  if (typeof options.issuer !== "string" || options.issuer.length === 0) {
+    throw new InvalidArgumentError("issuer is required (e.g. 'https://holdfast.example.com').");
+  }
+  const issuer = options.issuer;
+  const audience = options.audience ?? "holdfast";
+  const defaultTtl = checkTtl(options.ttlSeconds ?? 900, "ttlSeconds");
+  const clock = options.clock ?? Date.now;
+
+  async function mint(tenant: string, input: MintInput): Promise<MintedToken> {
+    checkTenant(tenant);
+    const owner = checkOwner(input.owner);
+    if (owner === null) throw new InvalidArgumentError("owner is required.", { param: "owner" });
+    const conversationId = input.conversationId ? checkSessionId(input.conversationId) : null;
+    const scopes = endUserScopes(input.scopes);
+    const ttl = checkTtl(input.ttlSeconds ?? defaultTtl, "ttlSeconds");
+    const nowMs = clock();
+    const iat = Math.floor(nowMs / 1000);
+    const { kid, key } = await signingKeys.active(tenant);
+    const claims: JWTPayload = { tenant, scope: scopes.join(" "), iat_ms: nowMs };
+    if (conversationId) claims.cid = conversationId;
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: "at+jwt" })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject(owner)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttl)
+      .sign(key);
+    return { token, expiresAt: iat + ttl };
+  }
+
+  async function verify(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        async (header, jws) => {
+          const claimed = decodeJwt(`${jws.protected}.${jws.payload}.`);
+          if (typeof header.kid !== "string" || typeof claimed.tenant !== "string") {
+            throw new InvalidTokenError("The token has no key id or tenant.");
+          }
+          const key = await signingKeys.verificationKey(checkTenant(claimed.tenant), header.kid);
+          if (!key) throw new InvalidTokenError("The token was signed by an unknown key.");
+          return key;
+        },
+        {
+          issuer,
+          audience,
+          algorithms: [SIGNING_ALGORITHM],
+          requiredClaims: ["iss", "aud", "exp", "iat", "sub"],
+          currentDate: new Date(clock()),
+        },
+      ));
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw error;
+      if (error instanceof joseErrors.JWTExpired)
+        throw new InvalidTokenError("The access token has expired.");
+      throw new InvalidTokenError("The access token is invalid.", { cause: error });
+    }
+    const tenant = payload.tenant as string;
+    const owner = payload.sub as string;
+    const issuedMs = typeof payload.iat_ms === "number" ? payload.iat_ms : (payload.iat ?? 0) * 1000;
+    if (issuedMs < (await revocations.notBefore(tenant, owner))) {
+      throw new InvalidTokenError("The access token was revoked; sign in again.");
+    }
+    let scopes: Scope[];
+    try {
+      scopes = endUserScopes(typeof payload.scope === "string" ? payload.scope.split(" ") : undefined);
+    } catch (error) {
+      throw new InvalidTokenError("The access token carries unknown scopes.", { cause: error });
+    }
+    return {
+      kind: "access_token",
+      tenant,
+      scopes,
+      keyId: null,
+      owner,
+      conversationId: typeof payload.cid === "string" ? payload.cid : null,
+    };
+  }
+
+  return Object.freeze({ issuer, audience, mint, verify });
+}

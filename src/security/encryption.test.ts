@@ -1,0 +1,28 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after } from "node:test";
+import { testStoreConformance } from "../../test/store-conformance/index.ts";
+import { createSessionStore } from "../store/core.ts";
+import { createMemoryDriver } from "../store/drivers/memory.ts";
+import { createSqliteDriver } from "../store/drivers/sqlite.ts";
+import { createKeyring } from "./encryption/keyring.ts";
+import { withEncryption } from "./encryption/with-encryption.ts";
+
+const keyring = createKeyring([{ kid: "k1", key: randomBytes(32) }]);
+const dir = mkdtempSync(join(tmpdir(), "holdfast-enc-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+testStoreConformance({
+  name: "memory + encryption",
+  open: async (clock) => withEncryption(createSessionStore(createMemoryDriver(), { clock }), { keyring }),
+});
+
+testStoreConformance({
+  name: "sqlite + encryption",
+  open: async (clock) =>
+    withEncryption(createSessionStore(createSqliteDriver({ path: join(dir, "enc.db") }), { clock }), {
+      keyring,
+    }),
+});

@@ -1,0 +1,119 @@
+/**
+ * What is encrypted and what stays clear. An item's stored content keeps only the fields that
+ * queries and windows need (`type`, `role`, `call_id`, `status`) plus `hf_enc`, the sealed
+ * original body; session state becomes `{ hf_enc }`. Blobs read `1.<origin>.<base64url>`, where
+ * `origin` names the session whose data key sealed it (itself, or a fork ancestor).
+ *
+ * Associated data binds tenant, origin session and item id. The seq is not known before the
+ * driver assigns it, but an item id is unique within a session and never reused, so binding the
+ * id gives the same guarantee: a blob moved to another item, session or tenant fails to open.
+ */
+import type { Item, JsonObject } from "../../store/types.ts";
+import { DecryptionError } from "../errors.ts";
+import { open, seal } from "./aead.ts";
+import type { SessionKeys } from "./data-keys.ts";
+
+export const ENC_FIELD = "hf_enc";
+const CLEAR_FIELDS = ["type", "role", "call_id", "status"] as const;
+const BLOB_PATTERN = /^1\.(conv_[A-Za-z0-9_-]{8,96})\.([A-Za-z0-9_-]+)$/;
+
+function itemAad(tenant: string, origin: string, itemId: string): string {
+  return `hf-item\u0000${tenant}\u0000${origin}\u0000${itemId}`;
+}
+
+function stateAad(tenant: string, origin: string): string {
+  return `hf-state\u0000${tenant}\u0000${origin}`;
+}
+
+function sealBlob(key: Buffer, origin: string, value: unknown, aad: string, deterministic: boolean): string {
+  const sealed = seal(key, Buffer.from(JSON.stringify(value)), aad, deterministic);
+  return `1.${origin}.${sealed.toString("base64url")}`;
+}
+
+/** Keys lookup that may refresh once (another instance may have added an inherited key). */
+export type KeyLookup = (origin: string) => Promise<Buffer | undefined>;
+
+async function openBlob(
+  blob: string,
+  lookup: KeyLookup,
+  aadFor: (origin: string) => string,
+  what: string,
+): Promise<unknown> {
+  const match = BLOB_PATTERN.exec(blob);
+  if (!match?.[1] || !match[2]) throw new DecryptionError(`${what} holds a malformed encrypted blob.`);
+  const origin = match[1];
+  const key = await lookup(origin);
+  if (!key) {
+    throw new DecryptionError(
+      `${what} cannot be decrypted: its data key is gone (the session was deleted, i.e. crypto-shredded) or its key record is missing.`,
+    );
+  }
+  try {
+    return JSON.parse(open(key, Buffer.from(match[2], "base64url"), aadFor(origin)).toString("utf8"));
+  } catch (error) {
+    throw new DecryptionError(
+      `${what} failed authentication: the ciphertext was altered or moved from another item or session.`,
+      { cause: error },
+    );
+  }
+}
+
+/** Stored form of an item body (without its id), sealed under the session's own key. */
+export function encryptContent(
+  body: JsonObject,
+  keys: SessionKeys,
+  tenant: string,
+  sessionId: string,
+  itemId: string,
+): JsonObject {
+  const key = keys.get(sessionId);
+  if (!key) throw new DecryptionError(`Session '${sessionId}' has no data key to encrypt with.`);
+  const stored: JsonObject = {};
+  for (const field of CLEAR_FIELDS) {
+    const value = body[field];
+    if (typeof value === "string") stored[field] = value;
+  }
+  // Deterministic so a retried append (same operation id, same payload) hashes identically.
+  stored[ENC_FIELD] = sealBlob(key, sessionId, body, itemAad(tenant, sessionId, itemId), true);
+  return stored;
+}
+
+/** The item with its original content; items stored without encryption pass through. */
+export async function decryptItem(item: Item, lookup: KeyLookup, tenant: string): Promise<Item> {
+  const blob = item.content[ENC_FIELD];
+  if (typeof blob !== "string") return item;
+  const content = (await openBlob(
+    blob,
+    lookup,
+    (origin) => itemAad(tenant, origin, item.id),
+    `Item '${item.id}' (seq ${item.seq})`,
+  )) as JsonObject;
+  return { ...item, content };
+}
+
+export function encryptState(
+  state: JsonObject,
+  keys: SessionKeys,
+  tenant: string,
+  sessionId: string,
+): JsonObject {
+  const key = keys.get(sessionId);
+  if (!key) throw new DecryptionError(`Session '${sessionId}' has no data key to encrypt with.`);
+  return { [ENC_FIELD]: sealBlob(key, sessionId, state, stateAad(tenant, sessionId), false) };
+}
+
+export async function decryptState(
+  state: JsonObject,
+  lookup: KeyLookup,
+  tenant: string,
+  sessionId: string,
+): Promise<JsonObject> {
+  const blob = state[ENC_FIELD];
+  if (typeof blob !== "string") return state;
+  return (await openBlob(
+    blob,
+    lookup,
+    (origin) => stateAad(tenant, origin),
+    `State of session '${sessionId}'`,
+  )) as JsonObject;
+}

@@ -1,0 +1,325 @@
+/**
+ * `withEncryption(store, { keyring })`: a SessionStore decorator adding envelope encryption at
+ * rest. Each session gets its own AES-256-GCM data key, wrapped by the keyring's active master
+ * key and kept in system records; item bodies and session state are sealed before they reach
+ * the inner store and opened after. Token counts are taken on the plaintext (passed explicitly
+ * to the inner append), so windows and budgets work unchanged. Deleting a session destroys its
+ * data key (crypto-shredding): copies in backups become unreadable.
+ */
+import { createHmac } from "node:crypto";
+import { ConflictError, InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
+import { newItemId, newSessionId } from "../../store/ids.ts";
+import { mergePatch } from "../../store/merge-patch.ts";
+import { estimateTokens, type TokenCounter } from "../../store/tokens.ts";
+import type {
+  AppendOptions,
+  AppendResult,
+  CreateSessionInput,
+  ForkInput,
+  Item,
+  ItemInput,
+  JsonObject,
+  JsonValue,
+  ListQuery,
+  Page,
+  ReadItemsQuery,
+  Session,
+  SessionStore,
+  UpdateSessionInput,
+  Window,
+  WindowQuery,
+  WriteOptions,
+} from "../../store/types.ts";
+import {
+  checkJson,
+  checkJsonObject,
+  checkSessionId,
+  checkTenant,
+  checkVersion,
+  isPlainObject,
+} from "../../store/validate.ts";
+import { DecryptionError } from "../errors.ts";
+import { createSystemRecords, type SystemRecords } from "../system-records.ts";
+import {
+  decryptItem,
+  decryptState,
+  ENC_FIELD,
+  encryptContent,
+  encryptState,
+  type KeyLookup,
+} from "./content-crypto.ts";
+import { createDataKeys, type DataKeys, rotateMasterKey, type SessionKeys } from "./data-keys.ts";
+import type { Keyring } from "./keyring.ts";
+
+export interface EncryptionOptions {
+  keyring: Keyring;
+  /** Where wrapped data keys live (default: the wrapped store itself, in tenant `_hf_data_key`). */
+  systemStore?: SessionStore;
+  /** Token counter applied to plaintext items that carry no `tokens` (default: estimateTokens). */
+  countTokens?: TokenCounter;
+  /** Data-key cache lifetime for writes, ms (default 1000). */
+  keyCacheTtlMs?: number;
+}
+
+export interface EncryptedStore extends SessionStore {
+  /** Re-wraps every data key under the keyring's active master key; items are untouched. */
+  rotateMasterKey(): Promise<{ records: number; rewrapped: number }>;
+}
+
+const MAX_MERGE_RETRIES = 20;
+
+/** A merge patch turning stored state `from` into exactly `to`. */
+function replacementPatch(from: JsonObject, to: JsonObject): JsonObject {
+  const patch: JsonObject = { ...to };
+  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
+  return patch;
+}
+
+class EncryptingStore implements EncryptedStore {
+  readonly #inner: SessionStore;
+  readonly #records: SystemRecords;
+  readonly #keyring: Keyring;
+  readonly #keys: DataKeys;
+  readonly #countTokens: TokenCounter;
+
+  constructor(inner: SessionStore, options: EncryptionOptions) {
+    this.#inner = inner;
+    this.#keyring = options.keyring;
+    this.#records = createSystemRecords(options.systemStore ?? inner);
+    this.#countTokens = options.countTokens ?? estimateTokens;
+    this.#keys = createDataKeys({
+      records: this.#records,
+      keyring: options.keyring,
+      ...(options.keyCacheTtlMs === undefined ? {} : { cacheTtlMs: options.keyCacheTtlMs }),
+    });
+  }
+
+  get driverName(): string {
+    return this.#inner.driverName;
+  }
+
+  #lookup(tenant: string, sessionId: string): KeyLookup {
+    return async (origin) => {
+      const key = (await this.#keys.load(tenant, sessionId)).get(origin);
+      return key ?? (await this.#keys.load(tenant, sessionId, true)).get(origin);
+    };
+  }
+
+  /** Runs a decryption; on failure retries once with freshly loaded keys (another instance may have re-keyed). */
+  async #opening<T>(tenant: string, sessionId: string, run: (lookup: KeyLookup) => Promise<T>): Promise<T> {
+    try {
+      return await run(this.#lookup(tenant, sessionId));
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      await this.#keys.load(tenant, sessionId, true);
+      return run(this.#lookup(tenant, sessionId));
+    }
+  }
+
+  async #session(session: Session): Promise<Session> {
+    if (typeof session.state[ENC_FIELD] !== "string") return session;
+    const state = await this.#opening(session.tenant, session.id, (lookup) =>
+      decryptState(session.state, lookup, session.tenant, session.id),
+    );
+    return { ...session, state };
+  }
+
+  async #items(tenant: string, sessionId: string, items: Item[]): Promise<Item[]> {
+    if (!items.some((i) => typeof i.content[ENC_FIELD] === "string")) return items;
+    return this.#opening(tenant, sessionId, (lookup) =>
+      Promise.all(items.map((item) => decryptItem(item, lookup, tenant))),
+    );
+  }
+
+  /** Seals item bodies; anything malformed passes through untouched for the core to reject. */
+  #seal(
+    tenant: string,
+    sessionId: string,
+    items: ItemInput[],
+    keys: SessionKeys,
+    operationId?: string,
+  ): ItemInput[] {
+    if (!Array.isArray(items)) return items;
+    return items.map((raw, index) => {
+      if (!isPlainObject(raw) || !isPlainObject(raw.content)) return raw;
+      const { id: innerId, ...body } = checkJsonObject(raw.content, `items[${index}].content`);
+      const type = body.type;
+      if (typeof type !== "string" || type.length === 0) return raw;
+      const id = raw.id ?? innerId ?? this.#newItemId(type, keys.get(sessionId), operationId, index);
+      if (typeof id !== "string") return raw;
+      const sealed: ItemInput = {
+        id,
+        content: encryptContent(body, keys, tenant, sessionId, id),
+        tokens: raw.tokens ?? this.#countTokens(body),
+      };
+      if (raw.turnId !== undefined) sealed.turnId = raw.turnId;
+      return sealed;
+    });
+  }
+
+  /** With an operation id, generated item ids are derived from it so a retry hashes the same. */
+  #newItemId(type: string, key: Buffer | undefined, operationId: string | undefined, index: number): string {
+    const random = newItemId(type);
+    if (operationId === undefined || !key) return random;
+    const prefix = random.slice(0, random.indexOf("_"));
+    const mac = createHmac("sha256", key)
+      .update(`hf-item-id\u0000${operationId}\u0000${index}`)
+      .digest("hex");
+    return `${prefix}_${mac.slice(0, 32)}`;
+  }
+
+  async create(tenant: string, input: CreateSessionInput = {}): Promise<Session> {
+    checkTenant(tenant);
+    if (!isPlainObject(input)) return this.#inner.create(tenant, input as CreateSessionInput);
+    const items = (input as CreateSessionInput).items;
+    const id = input.id === undefined ? newSessionId() : checkSessionId(input.id, "id");
+    const state = input.state === undefined ? undefined : checkJsonObject(input.state, "state");
+    const keys = await this.#keys.ensure(tenant, id);
+    const sealed: CreateSessionInput = { ...input, id };
+    if (state !== undefined && Object.keys(state).length > 0)
+      sealed.state = encryptState(state, keys, tenant, id);
+    if (items !== undefined) sealed.items = this.#seal(tenant, id, items, keys);
+    return this.#session(await this.#inner.create(tenant, sealed));
+  }
+
+  async get(tenant: string, id: string): Promise<Session> {
+    return this.#session(await this.#inner.get(tenant, id));
+  }
+
+  async list(tenant: string, query?: ListQuery): Promise<Page<Session>> {
+    const page = await this.#inner.list(tenant, query);
+    return { ...page, data: await Promise.all(page.data.map((s) => this.#session(s))) };
+  }
+
+  async update(
+    tenant: string,
+    id: string,
+    patch: UpdateSessionInput,
+    options?: WriteOptions,
+  ): Promise<Session> {
+    return this.#session(await this.#inner.update(tenant, id, patch, options));
+  }
+
+  async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
+    await this.#inner.delete(tenant, id, options);
+    await this.#keys.destroy(tenant, id);
+  }
+
+  async append(
+    tenant: string,
+    id: string,
+    items: ItemInput[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    // Fail on a missing or foreign session before creating a key for it.
+    let own = await this.#keys.load(tenant, id);
+    if (!own.has(id)) {
+      await this.#inner.get(tenant, id);
+      own = await this.#keys.ensure(tenant, id);
+    }
+    const operationId = typeof options.operationId === "string" ? options.operationId : undefined;
+    const result = await this.#inner.append(
+      tenant,
+      id,
+      this.#seal(tenant, id, items, own, operationId),
+      options,
+    );
+    return { ...result, items: await this.#items(tenant, id, result.items) };
+  }
+
+  async patchState(
+    tenant: string,
+    id: string,
+    patch: JsonValue,
+    options: WriteOptions = {},
+  ): Promise<Session> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    checkJson(patch, "state");
+    const expected = checkVersion(options.expectedVersion);
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#inner.get(tenant, id);
+      const current = await this.#session(stored);
+      if (expected !== undefined && current.version !== expected) {
+        throw new ConflictError(
+          `Session '${id}' is at version ${current.version}, not the expected ${expected}; re-read it and retry.`,
+          { param: "expected_version" },
+        );
+      }
+      const next = mergePatch(current.state, patch);
+      if (!isPlainObject(next)) {
+        throw new InvalidArgumentError("A state patch must leave state a JSON object.", { param: "state" });
+      }
+      const keys = await this.#keys.ensure(tenant, id);
+      const sealed = encryptState(next as JsonObject, keys, tenant, id);
+      try {
+        const saved = await this.#inner.patchState(tenant, id, replacementPatch(stored.state, sealed), {
+          expectedVersion: current.version,
+        });
+        return { ...saved, state: next as JsonObject };
+      } catch (error) {
+        const retry = expected === undefined && isHoldfastError(error) && error.code === "conflict";
+        if (!retry || attempt >= MAX_MERGE_RETRIES) throw error;
+      }
+    }
+  }
+
+  async readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]> {
+    return this.#items(tenant, id, await this.#inner.readItems(tenant, id, query));
+  }
+
+  async getItem(tenant: string, id: string, itemId: string): Promise<Item> {
+    const [item] = await this.#items(tenant, id, [await this.#inner.getItem(tenant, id, itemId)]);
+    if (!item) throw new DecryptionError(`Item '${itemId}' vanished during decryption.`);
+    return item;
+  }
+
+  async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+    const window = await this.#inner.readWindow(tenant, id, query);
+    return { ...window, items: await this.#items(tenant, id, window.items) };
+  }
+
+  async fork(tenant: string, id: string, input: ForkInput = {}): Promise<Session> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    if (!isPlainObject(input)) return this.#inner.fork(tenant, id, input as ForkInput);
+    const { state, ...rest } = input;
+    const override = state === undefined ? undefined : checkJsonObject(state, "state");
+    const child = await this.#inner.fork(tenant, id, rest);
+    // The child's copied items and state stay sealed under the parent's keys: it inherits them.
+    const keys = await this.#keys.inherit(tenant, child.id, await this.#keys.load(tenant, id, true));
+    if (override === undefined) return this.#session(child);
+    const withOwn = keys.has(child.id) ? keys : await this.#keys.ensure(tenant, child.id);
+    const saved = await this.#inner.patchState(
+      tenant,
+      child.id,
+      replacementPatch(child.state, encryptState(override, withOwn, tenant, child.id)),
+      { expectedVersion: child.version },
+    );
+    return { ...saved, state: structuredClone(override) };
+  }
+
+  async touch(tenant: string, id: string): Promise<Session> {
+    return this.#session(await this.#inner.touch(tenant, id));
+  }
+
+  async close(): Promise<void> {
+    await this.#inner.close();
+  }
+
+  rotateMasterKey(): Promise<{ records: number; rewrapped: number }> {
+    return rotateMasterKey({ records: this.#records, keyring: this.#keyring });
+  }
+}
+
+/** Wraps `store` with envelope encryption at rest; see docs/security.md. */
+export function withEncryption(store: SessionStore, options: EncryptionOptions): EncryptedStore {
+  if (!options?.keyring?.active) {
+    throw new InvalidArgumentError(
+      "withEncryption needs options.keyring (see parseKeyring / keyringFromEnv).",
+    );
+  }
+  return new EncryptingStore(store, options);
+}

@@ -1,0 +1,110 @@
+/**
+ * External identity providers: OIDC access tokens accepted by issuer + JWKS URL + audience from
+ * configuration. The provider is picked by the token's (unverified) `iss`, then everything is
+ * verified against that provider only: its JWKS, its audience, its pinned algorithms.
+ */
+import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from "jose";
+import { InvalidArgumentError } from "../store/errors.ts";
+import { checkTenant } from "../store/validate.ts";
+import { InvalidTokenError } from "./errors.ts";
+import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
+
+/** Asymmetric algorithms only: an HMAC algorithm here would let anyone holding the JWKS sign. */
+export const OIDC_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
+
+export interface OidcProviderConfig {
+  issuer: string;
+  jwksUrl: string;
+  audience: string;
+  /** Holdfast tenant the provider's users belong to. */
+  tenant: string;
+  /** Accepted algorithms, a subset of OIDC_ALGORITHMS (default all of them). */
+  algorithms?: readonly string[];
+  /** Scopes granted to its users (default conversations:read, conversations:write, responses). */
+  scopes?: readonly string[];
+}
+
+export interface OidcVerifier {
+  /** Whether some configured provider claims tokens with this issuer. */
+  handles(issuer: string): boolean;
+  verify(token: string): Promise<Principal>;
+}
+
+interface Provider {
+  config: OidcProviderConfig;
+  algorithms: string[];
+  scopes: Scope[];
+  jwks: ReturnType<typeof createRemoteJWKSet>;
+}
+
+export function createOidcVerifier(options: {
+  providers: readonly OidcProviderConfig[];
+  clock?: () => number;
+}): OidcVerifier {
+  const clock = options.clock ?? Date.now;
+  const providers = new Map<string, Provider>();
+  for (const [index, config] of options.providers.entries()) {
+    const at = `providers[${index}]`;
+    for (const field of ["issuer", "jwksUrl", "audience", "tenant"] as const) {
+      if (typeof config[field] !== "string" || config[field].length === 0) {
+        throw new InvalidArgumentError(`${at}.${field} is required.`);
+      }
+    }
+    checkTenant(config.tenant);
+    const algorithms = [...(config.algorithms ?? OIDC_ALGORITHMS)];
+    for (const alg of algorithms) {
+      if (!(OIDC_ALGORITHMS as readonly string[]).includes(alg)) {
+        throw new InvalidArgumentError(
+          `${at}.algorithms: '${alg}' is not one of ${OIDC_ALGORITHMS.join(", ")}.`,
+        );
+      }
+    }
+    const scopes = config.scopes ? parseScopes(config.scopes) : [...END_USER_SCOPES];
+    providers.set(config.issuer, {
+      config: Object.freeze({ ...config }),
+      algorithms,
+      scopes,
+      jwks: createRemoteJWKSet(new URL(config.jwksUrl)),
+    });
+  }
+
+  return Object.freeze({
+    handles(issuer: string): boolean {
+      return providers.has(issuer);
+    },
+    async verify(token: string): Promise<Principal> {
+      let issuer: unknown;
+      try {
+        issuer = decodeJwt(token).iss;
+      } catch {
+        throw new InvalidTokenError("The token is not a JWT.");
+      }
+      const provider = typeof issuer === "string" ? providers.get(issuer) : undefined;
+      if (!provider) throw new InvalidTokenError("The token's issuer is not a configured identity provider.");
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, provider.jwks, {
+          issuer: provider.config.issuer,
+          audience: provider.config.audience,
+          algorithms: provider.algorithms,
+          requiredClaims: ["iss", "aud", "exp", "sub"],
+          currentDate: new Date(clock()),
+        }));
+      } catch (error) {
+        throw new InvalidTokenError("The identity provider's token is invalid or expired.", { cause: error });
+      }
+      const sub = payload.sub;
+      if (typeof sub !== "string" || sub.length === 0 || sub.length > 256) {
+        throw new InvalidTokenError("The token's subject is missing or too long.");
+      }
+      return {
+        kind: "oidc",
+        tenant: provider.config.tenant,
+        scopes: provider.scopes,
+        keyId: null,
+        owner: sub,
+        conversationId: null,
+      };
+    },
+  });
+}

@@ -1,0 +1,76 @@
+/** Scopes, principals and the checks routes apply to them. */
+import { PermissionDeniedError } from "./errors.ts";
+
+/** Every scope a credential can carry; `admin` implies all the others within its tenant. */
+export const SCOPES = ["conversations:read", "conversations:write", "responses", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Scopes an end-user token gets when none are asked for (never `admin`). */
+export const END_USER_SCOPES: readonly Scope[] = Object.freeze([
+  "conversations:read",
+  "conversations:write",
+  "responses",
+]);
+
+export const PRINCIPAL_KINDS = ["api_key", "access_token", "oidc", "development"] as const;
+export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
+
+/** Who is calling, as established by authentication. */
+export interface Principal {
+  kind: PrincipalKind;
+  tenant: string;
+  scopes: readonly Scope[];
+  /** API key id (`key_…`) for `api_key` principals, else null. */
+  keyId: string | null;
+  /** End user (`sub`) for token principals: they may only touch sessions they own. */
+  owner: string | null;
+  /** When set, the token is limited to this one conversation. */
+  conversationId: string | null;
+}
+
+export function isScope(value: unknown): value is Scope {
+  return SCOPES.includes(value as Scope);
+}
+
+/** Parses `a,b` or `["a","b"]` into scopes; throws naming the bad one. */
+export function parseScopes(input: string | readonly string[]): Scope[] {
+  const list = typeof input === "string" ? input.split(/[\s,]+/).filter(Boolean) : [...input];
+  const out: Scope[] = [];
+  for (const scope of list) {
+    if (!isScope(scope)) {
+      throw new PermissionDeniedError(`Unknown scope '${scope}'; use ${SCOPES.join(", ")}.`, {
+        param: "scopes",
+      });
+    }
+    if (!out.includes(scope)) out.push(scope);
+  }
+  return out;
+}
+
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.includes(scope) || principal.scopes.includes("admin");
+}
+
+/** Throws `permission_denied` (403) unless the principal holds `scope` (or `admin`). */
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!hasScope(principal, scope)) {
+    throw new PermissionDeniedError(`This credential lacks the '${scope}' scope.`);
+  }
+}
+
+/**
+ * Throws `permission_denied` unless a token principal may touch this session: its owner must
+ * match and a conversation-scoped token only reaches its conversation. API keys reach the whole
+ * tenant. Call after loading the session (the tenant check itself is the store's job).
+ */
+export function requireSessionAccess(
+  principal: Principal,
+  session: { id: string; owner: string | null },
+): void {
+  if (principal.conversationId !== null && principal.conversationId !== session.id) {
+    throw new PermissionDeniedError("This token is limited to another conversation.");
+  }
+  if (principal.owner !== null && session.owner !== principal.owner) {
+    throw new PermissionDeniedError("This conversation belongs to another user.");
+  }
+}
