@@ -14,63 +14,67 @@
  */
 
 const PRELUDE = `
-local function visible(now)
-  local v = redis.call('HMGET', KEYS[1], 'lastActiveAt', 'idleTtlMs', 'expiresAt')
-  if not v[1] then return false end
-  local idle = tonumber(v[2])
-  local exp = tonumber(v[3])
-  if idle and tonumber(v[1]) + idle <= now then return false end
-  if exp and exp <= now then return false end
+-- One read of everything a script needs from the session hash (nil when the session is missing).
+local function head()
+  local v = redis.call('HMGET', KEYS[1], 'lastActiveAt', 'idleTtlMs', 'expiresAt', 'version',
+    'itemCount', 'tokenCount', 'itemBytes', 'ttl', 'createdAt')
+  if not v[1] then return nil end
+  return { last = tonumber(v[1]), idle = tonumber(v[2]), exp = tonumber(v[3]), version = tonumber(v[4]),
+    count = tonumber(v[5]), tokens = tonumber(v[6]), bytes = tonumber(v[7]), ttl = v[8], created = v[9] }
+end
+
+local function visible(h, now)
+  if not h then return false end
+  if h.idle and h.last + h.idle <= now then return false end
+  if h.exp and h.exp <= now then return false end
   return true
 end
 
-local function align_expiry(now, grace)
-  local v = redis.call('HMGET', KEYS[1], 'lastActiveAt', 'idleTtlMs', 'expiresAt', 'ttl')
-  local idle = tonumber(v[2])
-  local exp = tonumber(v[3])
+local function fmt(n) return string.format('%d', n) end
+
+-- After a write: every key expires grace ms after the session's deadline (relative to the core's now).
+local function align_expiry(h, now, grace)
   local deadline = nil
-  if idle then deadline = tonumber(v[1]) + idle end
-  if exp and (deadline == nil or exp < deadline) then deadline = exp end
+  if h.idle then deadline = h.last + h.idle end
+  if h.exp and (deadline == nil or h.exp < deadline) then deadline = h.exp end
   if deadline then
     local ttl = deadline - now + grace
     if ttl < 1 then ttl = 1 end
-    ttl = string.format('%d', ttl)
+    ttl = fmt(ttl)
     for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end
-    if v[4] ~= '1' then redis.call('HSET', KEYS[1], 'ttl', '1') end
-  elseif v[4] == '1' then
+    if h.ttl ~= '1' then redis.call('HSET', KEYS[1], 'ttl', '1') end
+  elseif h.ttl == '1' then
     for i = 1, 5 do redis.call('PERSIST', KEYS[i]) end
     redis.call('HSET', KEYS[1], 'ttl', '0')
   end
 end
 
--- Items come as 4 ARGV each from index at: id, tokens, bytes, encoded record.
-local function push_items(at, n)
-  local count = tonumber(redis.call('HGET', KEYS[1], 'itemCount'))
-  local cum = tonumber(redis.call('HGET', KEYS[1], 'tokenCount'))
-  local bytes = 0
+-- Items come as 4 ARGV each from index at: id, tokens, bytes, encoded record. Updates h's counters;
+-- the caller writes them to the session hash.
+local function push_items(h, at, n)
+  local first = h.count + 1
   local i = 0
   while i < n do
     local stop = math.min(n, i + 500)
     local encs, zs, ids = {}, {}, {}
     for k = i, stop - 1 do
       local a = at + k * 4
-      local seq = count + k + 1
-      cum = cum + tonumber(ARGV[a + 1])
-      bytes = bytes + tonumber(ARGV[a + 2])
+      local seq = first + k
+      h.tokens = h.tokens + tonumber(ARGV[a + 1])
+      h.bytes = h.bytes + tonumber(ARGV[a + 2])
       encs[#encs + 1] = ARGV[a + 3]
-      zs[#zs + 1] = string.format('%d', cum)
+      zs[#zs + 1] = fmt(h.tokens)
       zs[#zs + 1] = string.format('%012d', seq)
       ids[#ids + 1] = ARGV[a]
-      ids[#ids + 1] = string.format('%d', seq)
+      ids[#ids + 1] = fmt(seq)
     end
     redis.call('RPUSH', KEYS[2], unpack(encs))
     redis.call('ZADD', KEYS[3], unpack(zs))
     redis.call('HSET', KEYS[4], unpack(ids))
     i = stop
   end
-  redis.call('HSET', KEYS[1], 'itemCount', string.format('%d', count + n), 'tokenCount', string.format('%d', cum))
-  redis.call('HINCRBY', KEYS[1], 'itemBytes', string.format('%d', bytes))
-  return count + 1, count + n
+  h.count = h.count + n
+  return first, h.count
 end
 `;
 
@@ -81,19 +85,23 @@ local nf = tonumber(ARGV[4])
 local f = {}
 for i = 1, nf do f[i] = ARGV[4 + i] end
 redis.call('HSET', KEYS[1], unpack(f))
+local h = head()
 local n = tonumber(ARGV[5 + nf])
 if n > 0 then
-  push_items(6 + nf, n)
-  if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'version', 1) end
+  push_items(h, 6 + nf, n)
+  if ARGV[3] == '1' then h.version = h.version + 1 end
+  redis.call('HSET', KEYS[1], 'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens),
+    'itemBytes', fmt(h.bytes), 'version', fmt(h.version))
 end
-align_expiry(tonumber(ARGV[1]), tonumber(ARGV[2]))
+align_expiry(h, tonumber(ARGV[1]), tonumber(ARGV[2]))
 return {'ok'}
 `;
 
 /** ARGV: now, grace, expectedVersion|'', operationId|'', payloadHash, nItems, items… */
 const APPEND = `
 local now = tonumber(ARGV[1])
-if not visible(now) then return {'nf'} end
+local h = head()
+if not visible(h, now) then return {'nf'} end
 local op = ARGV[4]
 if op ~= '' then
   local rec = redis.call('HGET', KEYS[5], op)
@@ -103,63 +111,69 @@ if op ~= '' then
     return {'replay', tonumber(ver), tonumber(first), redis.call('LRANGE', KEYS[2], first - 1, last - 1)}
   end
 end
-local version = tonumber(redis.call('HGET', KEYS[1], 'version'))
-if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then return {'ver', version} end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= h.version then return {'ver', h.version} end
 local n = tonumber(ARGV[6])
-for k = 0, n - 1 do
-  if redis.call('HEXISTS', KEYS[4], ARGV[7 + k * 4]) == 1 then return {'dup', ARGV[7 + k * 4]} end
+local ids = {}
+for k = 0, n - 1 do ids[k + 1] = ARGV[7 + k * 4] end
+local taken = redis.call('HMGET', KEYS[4], unpack(ids))
+for k = 1, n do
+  if taken[k] then return {'dup', ids[k]} end
 end
-local first, last = push_items(7, n)
-version = version + 1
-redis.call('HSET', KEYS[1], 'version', string.format('%d', version), 'updatedAt', ARGV[1], 'lastActiveAt', ARGV[1])
+local first, last = push_items(h, 7, n)
+h.version = h.version + 1
+h.last = now
+redis.call('HSET', KEYS[1], 'version', fmt(h.version), 'updatedAt', ARGV[1], 'lastActiveAt', ARGV[1],
+  'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens), 'itemBytes', fmt(h.bytes))
 if op ~= '' then
-  redis.call('HSET', KEYS[5], op, ARGV[5] .. '|' .. string.format('%d|%d|%d', first, last, version))
+  redis.call('HSET', KEYS[5], op, ARGV[5] .. '|' .. string.format('%d|%d|%d', first, last, h.version))
 end
-align_expiry(now, tonumber(ARGV[2]))
-return {'ok', version, first, last}
+align_expiry(h, now, tonumber(ARGV[2]))
+return {'ok', h.version, first, last}
 `;
 
 /** ARGV: now, grace, expectedVersion|'', field, value, … */
 const UPDATE = `
 local now = tonumber(ARGV[1])
-if not visible(now) then return {'nf'} end
-local version = tonumber(redis.call('HGET', KEYS[1], 'version'))
-if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then return {'ver', version} end
+local h = head()
+if not visible(h, now) then return {'nf'} end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= h.version then return {'ver', h.version} end
 local f = {}
 for i = 4, #ARGV do f[#f + 1] = ARGV[i] end
 f[#f + 1] = 'version'
-f[#f + 1] = string.format('%d', version + 1)
+f[#f + 1] = fmt(h.version + 1)
 f[#f + 1] = 'updatedAt'
 f[#f + 1] = ARGV[1]
 redis.call('HSET', KEYS[1], unpack(f))
-align_expiry(now, tonumber(ARGV[2]))
+align_expiry(head(), now, tonumber(ARGV[2]))
 return {'ok', redis.call('HGETALL', KEYS[1])}
 `;
 
 /** ARGV: now, expectedVersion|'' */
 const DELETE = `
-if not visible(tonumber(ARGV[1])) then return {'nf'} end
-local version = tonumber(redis.call('HGET', KEYS[1], 'version'))
-if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= version then return {'ver', version} end
-local created = redis.call('HGET', KEYS[1], 'createdAt')
+local h = head()
+if not visible(h, tonumber(ARGV[1])) then return {'nf'} end
+if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= h.version then return {'ver', h.version} end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-return {'ok', created}
+return {'ok', h.created}
 `;
 
 /** ARGV: now, grace */
 const TOUCH = `
 local now = tonumber(ARGV[1])
-if not visible(now) then return {'nf'} end
+local h = head()
+if not visible(h, now) then return {'nf'} end
 redis.call('HSET', KEYS[1], 'lastActiveAt', ARGV[1])
-align_expiry(now, tonumber(ARGV[2]))
+h.last = now
+align_expiry(h, now, tonumber(ARGV[2]))
 return {'ok', redis.call('HGETALL', KEYS[1])}
 `;
 
 /** ARGV: now, afterSeq, beforeSeq|'', limit, order. Reply: ok, firstSeq, items (ascending). */
 const READ_ITEMS = `
-if not visible(tonumber(ARGV[1])) then return {'nf'} end
+local h = head()
+if not visible(h, tonumber(ARGV[1])) then return {'nf'} end
 local lo = tonumber(ARGV[2]) + 1
-local hi = tonumber(redis.call('HGET', KEYS[1], 'itemCount'))
+local hi = h.count
 if ARGV[3] ~= '' then hi = math.min(hi, tonumber(ARGV[3]) - 1) end
 if lo > hi then return {'ok', lo, {}} end
 local limit = tonumber(ARGV[4])
@@ -169,7 +183,7 @@ return {'ok', lo, redis.call('LRANGE', KEYS[2], lo - 1, hi - 1)}
 
 /** ARGV: now, itemId. Reply: ok, seq, item. */
 const GET_ITEM = `
-if not visible(tonumber(ARGV[1])) then return {'nf'} end
+if not visible(head(), tonumber(ARGV[1])) then return {'nf'} end
 local seq = redis.call('HGET', KEYS[4], ARGV[2])
 if not seq then return {'nif'} end
 return {'ok', tonumber(seq), redis.call('LINDEX', KEYS[2], tonumber(seq) - 1)}
@@ -181,23 +195,23 @@ return {'ok', tonumber(seq), redis.call('LINDEX', KEYS[2], tonumber(seq) - 1)}
  * Reply: ok, firstSeq, session fields, items.
  */
 const WINDOW = `
-if not visible(tonumber(ARGV[1])) then return {'nf'} end
-local meta = redis.call('HGETALL', KEYS[1])
-local total = tonumber(redis.call('HGET', KEYS[1], 'tokenCount'))
-local floor = total - tonumber(ARGV[2])
+local h = head()
+if not visible(h, tonumber(ARGV[1])) then return {'nf'} end
+local floor = h.tokens - tonumber(ARGV[2])
 local start = 1
 if floor > 0 then
-  local hit = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', floor), '+inf', 'LIMIT', 0, 1)
+  local hit = redis.call('ZRANGEBYSCORE', KEYS[3], fmt(floor), '+inf', 'LIMIT', 0, 1)
   start = tonumber(hit[1]) + 1
 end
-return {'ok', start, meta, redis.call('LRANGE', KEYS[2], start - 1, -1)}
+return {'ok', start, redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], start - 1, -1)}
 `;
 
 /** ARGV: now, atSeq. Reply: ok, items 1..atSeq (immutable once written, so a copy is consistent). */
 const FORK_READ = `
-if not visible(tonumber(ARGV[1])) then return {'nf'} end
+local h = head()
+if not visible(h, tonumber(ARGV[1])) then return {'nf'} end
 local at = tonumber(ARGV[2])
-if at > tonumber(redis.call('HGET', KEYS[1], 'itemCount')) then return {'short'} end
+if at > h.count then return {'short'} end
 if at == 0 then return {'ok', {}} end
 return {'ok', redis.call('LRANGE', KEYS[2], 0, at - 1)}
 `;
