@@ -1,0 +1,180 @@
+/**
+ * `npm run bench:store [-- --stores url1,url2] [--json] [--duration ms]`
+ *
+ * Measures every store URL through the public contract (`createStore(url)`), so a new driver
+ * is benchmarked by adding its URL. Default stores: `memory:` and a temporary SQLite file.
+ * Scenarios (each on its own fresh store / SQLite file):
+ *   - appends of one turn (a user + an assistant message) per second, concurrency 1 and 32;
+ *   - readWindow(maxTokens 8000) p50/p99 with 100, 10,000 and 100,000 stored items;
+ *   - list (limit 20, newest first) p50 over 10,000 sessions;
+ *   - 400 turns in one session (readWindow + append each): per-turn time near turn 10 and
+ *     turn 400, and bytes on disk afterwards (SQLite: file + WAL after the closing checkpoint).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createStore } from "../src/store/create-store.ts";
+import type { ItemInput, SessionStore } from "../src/store/types.ts";
+import { median, percentile, sample, throughput } from "./lib/stats.ts";
+import { defaultSqliteUrl, diskBytes, scenarioUrl } from "./lib/store-urls.ts";
+import { fmt, formatTable } from "./lib/table.ts";
+import { turn } from "./lib/turns.ts";
+
+const TENANT = "bench";
+const WINDOW_TOKENS = 8000;
+const WINDOW_SIZES = [100, 10_000, 100_000] as const;
+const LIST_SESSIONS = 10_000;
+const TURNS = 400;
+
+export interface StoreFigures {
+  store: string;
+  appendTurnsPerSec: { c1: number; c32: number };
+  window: { items: number; windowItems: number; p50Us: number; p99Us: number }[];
+  windowRatio100kTo100: number;
+  listP50Us: number;
+  turns400: { turn10Us: number; turn400Us: number; logicalBytes: number; diskBytes: number | null };
+}
+
+async function withStore<T>(url: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
+  const store = await createStore(url);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function appendRate(url: string, concurrency: number, durationMs: number): Promise<number> {
+  return withStore(scenarioUrl(url, `append-c${concurrency}`), async (store) => {
+    const sessions = await Promise.all(Array.from({ length: concurrency }, () => store.create(TENANT)));
+    let n = 0;
+    const call = (w: number): Promise<unknown> => store.append(TENANT, sessions[w]!.id, turn(n++));
+    await throughput(call, concurrency, Math.min(300, durationMs / 4)); // warm-up
+    return throughput(call, concurrency, durationMs);
+  });
+}
+
+/** Fills a session with `count` items using big appends (1000 items each). */
+async function fill(store: SessionStore, id: string, count: number): Promise<void> {
+  for (let done = 0; done < count; ) {
+    const batch: ItemInput[] = [];
+    for (let i = 0; i < 500 && done + batch.length < count; i++) batch.push(...turn(done / 2 + i));
+    await store.append(TENANT, id, batch.slice(0, count - done));
+    done += Math.min(batch.length, count - done);
+  }
+}
+
+async function windowLatency(url: string, samples: number): Promise<StoreFigures["window"]> {
+  return withStore(scenarioUrl(url, "window"), async (store) => {
+    const out: StoreFigures["window"] = [];
+    for (const size of WINDOW_SIZES) {
+      const s = await store.create(TENANT);
+      await fill(store, s.id, size);
+      const read = (): Promise<unknown> => store.readWindow(TENANT, s.id, { maxTokens: WINDOW_TOKENS });
+      const windowItems = (await store.readWindow(TENANT, s.id, { maxTokens: WINDOW_TOKENS })).items.length;
+      const times = await sample(read, samples, 200);
+      out.push({ items: size, windowItems, p50Us: median(times), p99Us: percentile(times, 99) });
+    }
+    return out;
+  });
+}
+
+async function listLatency(url: string, samples: number): Promise<number> {
+  return withStore(scenarioUrl(url, "list"), async (store) => {
+    for (let made = 0; made < LIST_SESSIONS; made += 1000) {
+      await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => store.create(TENANT, { owner: `user-${(made + i) % 100}` })),
+      );
+    }
+    const times = await sample(() => store.list(TENANT, { limit: 20 }), samples, 100);
+    return median(times);
+  });
+}
+
+async function fourHundredTurns(url: string): Promise<StoreFigures["turns400"]> {
+  const scenario = scenarioUrl(url, "turns400");
+  const perTurn: number[] = [];
+  const logicalBytes = await withStore(scenario, async (store) => {
+    const s = await store.create(TENANT);
+    for (let t = 0; t < TURNS; t++) {
+      const start = performance.now();
+      await store.readWindow(TENANT, s.id, { maxTokens: WINDOW_TOKENS });
+      await store.append(TENANT, s.id, turn(t));
+      perTurn.push((performance.now() - start) * 1000);
+    }
+    return (await store.get(TENANT, s.id)).bytes;
+  });
+  return {
+    turn10Us: median(perTurn.slice(4, 15)),
+    turn400Us: median(perTurn.slice(TURNS - 11)),
+    logicalBytes,
+    diskBytes: diskBytes(scenario),
+  };
+}
+
+async function benchStore(url: string, durationMs: number, samples: number): Promise<StoreFigures> {
+  const c1 = await appendRate(url, 1, durationMs);
+  const c32 = await appendRate(url, 32, durationMs);
+  const window = await windowLatency(url, samples);
+  const listP50Us = await listLatency(url, Math.ceil(samples / 2));
+  const turns400 = await fourHundredTurns(url);
+  const first = window[0]!.p50Us;
+  const last = window.at(-1)!.p50Us;
+  return {
+    store: url,
+    appendTurnsPerSec: { c1, c32 },
+    window,
+    windowRatio100kTo100: last / first,
+    listP50Us,
+    turns400,
+  };
+}
+
+function printTable(results: StoreFigures[]): void {
+  const rows: string[][] = [];
+  const add = (label: string, pick: (r: StoreFigures) => string, target = ""): void => {
+    rows.push([label, ...results.map(pick), target]);
+  };
+  add("append turns/s, concurrency 1", (r) => fmt(r.appendTurnsPerSec.c1));
+  add("append turns/s, concurrency 32", (r) => fmt(r.appendTurnsPerSec.c32), "≥ 20,000");
+  WINDOW_SIZES.forEach((size, i) => {
+    const w = (r: StoreFigures) => r.window[i]!;
+    add(`window p50 µs @ ${size.toLocaleString("en-US")} items`, (r) => fmt(w(r).p50Us), "≤ 100");
+    add(`window p99 µs @ ${size.toLocaleString("en-US")} items`, (r) => fmt(w(r).p99Us));
+    add(`  items in window`, (r) => String(w(r).windowItems));
+  });
+  add("window p50 ratio 100k / 100", (r) => fmt(r.windowRatio100kTo100, 2), "≤ 1.5");
+  add("list p50 µs @ 10,000 sessions", (r) => fmt(r.listP50Us));
+  add("per-turn µs near turn 10", (r) => fmt(r.turns400.turn10Us));
+  add("per-turn µs near turn 400", (r) => fmt(r.turns400.turn400Us), "flat");
+  add("session bytes after 400 turns", (r) => fmt(r.turns400.logicalBytes));
+  add("bytes on disk after 400 turns", (r) => fmt(r.turns400.diskBytes), "≤ 1,048,576");
+  console.log(formatTable(["metric", ...results.map((r) => r.store), "target"], rows));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      stores: { type: "string" },
+      json: { type: "boolean", default: false },
+      duration: { type: "string", default: "2000" },
+      samples: { type: "string", default: "2000" },
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), "holdfast-bench-"));
+  const urls = values.stores ? values.stores.split(",").filter(Boolean) : ["memory:", defaultSqliteUrl(dir)];
+  const results: StoreFigures[] = [];
+  try {
+    for (const url of urls) {
+      if (!values.json) console.error(`benchmarking ${url} …`);
+      results.push(await benchStore(url, Number(values.duration), Number(values.samples)));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (values.json) console.log(JSON.stringify({ node: process.version, results }, null, 2));
+  else printTable(results);
+}
+
+await main();

@@ -1,0 +1,159 @@
+/**
+ * Durability and robustness of the SQLite file: kill -9 after acknowledgements, a lock held by
+ * another connection, schema versions, index use, and close() flushing queued writes.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { after, describe, it } from "node:test";
+import { startChild } from "../../../test/sqlite/run-child.ts";
+import { createSessionStore } from "../core.ts";
+import type { SessionStore } from "../types.ts";
+import { createSqliteDriver, type SqliteDriverOptions } from "./sqlite.ts";
+import { listSql, SQL } from "./sqlite-rows.ts";
+import { SCHEMA_VERSION } from "./sqlite-schema.ts";
+
+const CRASH_CHILD = new URL("../../../test/sqlite/crash-child.ts", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "holdfast-sqlite-dur-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function open(path: string, options: Partial<SqliteDriverOptions> = {}): SessionStore {
+  return createSessionStore(createSqliteDriver({ path, ...options }));
+}
+
+const say = (text: string) => ({ content: { type: "message", role: "user", content: text } });
+
+describe("sqlite durability", () => {
+  it("keeps every acknowledged append after the writer is killed with SIGKILL", async () => {
+    const path = join(dir, "crash.db");
+    const setup = open(path);
+    const session = (await setup.create("crash")).id;
+    await setup.close();
+
+    const acks: { text: string; seq: number }[] = [];
+    const child = startChild(CRASH_CHILD, [path, session], (line) => {
+      acks.push(line.ack as { text: string; seq: number });
+      if (acks.length === 300) child.kill("SIGKILL");
+    });
+    const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+    assert.equal(signal, "SIGKILL", `child ended by ${signal ?? `exit ${code}`}, not by the kill`);
+    assert.ok(acks.length >= 300);
+
+    const store = open(path);
+    try {
+      const items = await store.readItems("crash", session, { limit: 10_000 });
+      assert.deepEqual(
+        items.map((i) => i.seq),
+        Array.from({ length: items.length }, (_, i) => i + 1),
+      );
+      const bySeq = new Map(items.map((i) => [i.seq, i.content.content]));
+      for (const ack of acks) assert.equal(bySeq.get(ack.seq), ack.text, `acknowledged ${ack.text} survived`);
+      assert.equal((await store.get("crash", session)).itemCount, items.length);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("waits out a lock held by another connection, then fails with unavailable, never crashes", async () => {
+    const path = join(dir, "busy.db");
+    const store = open(path, { busyDeadlineMs: 150 });
+    const other = new DatabaseSync(path);
+    try {
+      const s = await store.create("t");
+      other.exec("BEGIN IMMEDIATE");
+      await assert.rejects(store.append("t", s.id, [say("blocked")]), { code: "unavailable" });
+      // WAL readers are not blocked by a writer.
+      assert.equal((await store.get("t", s.id)).itemCount, 0);
+      // Released while the writer is still retrying: the append lands.
+      const pending = store.append("t", s.id, [say("later")]);
+      setTimeout(() => other.exec("COMMIT"), 40);
+      assert.equal((await pending).firstSeq, 1);
+    } finally {
+      if (other.isTransaction) other.exec("ROLLBACK");
+      other.close();
+      await store.close();
+    }
+  });
+
+  it("close() commits writes still queued", async () => {
+    const path = join(dir, "close.db");
+    const store = open(path);
+    const s = await store.create("t");
+    const pending = Array.from({ length: 20 }, (_, i) => store.append("t", s.id, [say(`q${i}`)]));
+    await store.close();
+    assert.equal((await Promise.all(pending)).length, 20);
+    await assert.rejects(store.append("t", s.id, [say("after close")]), { code: "unavailable" });
+    const again = open(path);
+    assert.equal((await again.get("t", s.id)).itemCount, 20);
+    await again.close();
+  });
+});
+
+describe("sqlite schema", () => {
+  it("migrates once, records the version, and reopens without migrating again", async () => {
+    const path = join(dir, "schema.db");
+    await open(path).close();
+    await open(path).close();
+    const db = new DatabaseSync(path);
+    const rows = db.prepare("SELECT version FROM schema_version ORDER BY version").all();
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+    );
+    assert.equal((db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode, "wal");
+    db.close();
+  });
+
+  it("refuses a file written by a newer schema, saying what to do", () => {
+    const path = join(dir, "newer.db");
+    const db = new DatabaseSync(path);
+    db.exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    db.exec(`INSERT INTO schema_version VALUES (${SCHEMA_VERSION + 5}, 0)`);
+    db.close();
+    assert.throws(() => createSqliteDriver({ path }), /schema version \d+.*Upgrade Holdfast/s);
+  });
+
+  it("creates parent directories and validates options", async () => {
+    const path = join(dir, "a", "b", "c.db");
+    await open(path).close();
+    assert.throws(() => createSqliteDriver({ path, busyDeadlineMs: -1 }), /busyDeadlineMs/);
+    assert.throws(() => createSqliteDriver({ path: "" }), /path/);
+  });
+
+  it("answers list and window queries from indexes, never a full scan", async () => {
+    const path = join(dir, "plans.db");
+    await open(path).close();
+    const db = new DatabaseSync(path);
+    const plan = (sql: string, params: Record<string, unknown> | unknown[]): string => {
+      const stmt = db.prepare(`EXPLAIN QUERY PLAN ${sql}`);
+      const rows = Array.isArray(params) ? stmt.all(...(params as never[])) : stmt.all(params as never);
+      return rows.map((r) => String(r.detail)).join("\n");
+    };
+    const base = { order: "desc" as const, limit: 21, now: 1 };
+    for (const query of [
+      base,
+      { ...base, owner: "o" },
+      { ...base, status: "active" as const },
+      { ...base, order: "asc" as const, after: { createdAt: 1, id: "conv_x" } },
+    ]) {
+      const { sql, params } = listSql(query);
+      const detail = plan(sql, { ...params, tenant: "t" });
+      assert.doesNotMatch(detail, /SCAN sessions\b(?! USING)/, detail);
+      assert.doesNotMatch(detail, /TEMP B-TREE/, detail);
+    }
+    for (const [sql, params] of [
+      [SQL.windowStart, [1, 100]],
+      [SQL.windowItems, [1, 5]],
+      [SQL.itemsAsc, [1, 0, 10, 10]],
+      [SQL.itemsDesc, [1, 0, 10, 10]],
+    ] as const) {
+      const detail = plan(sql, [...params]);
+      assert.match(detail, /SEARCH items USING/, detail);
+      assert.doesNotMatch(detail, /TEMP B-TREE/, detail);
+    }
+    db.close();
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * Several processes appending to one SQLite file at once: every acknowledged append is present
+ * exactly once, seq stays dense, races surface as `conflict`, and SQLITE_BUSY never escapes.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { runChild } from "../../../test/sqlite/run-child.ts";
+import { createSessionStore } from "../core.ts";
+import type { SessionStore } from "../types.ts";
+import { createSqliteDriver } from "./sqlite.ts";
+
+const CHILD = new URL("../../../test/sqlite/appender.ts", import.meta.url).pathname;
+const PROCESSES = 4;
+const APPENDS = 120;
+const TENANT = "mp";
+
+const dir = mkdtempSync(join(tmpdir(), "holdfast-sqlite-mp-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Ack {
+  op: string;
+  session: string;
+  firstSeq: number;
+  lastSeq: number;
+  version: number;
+}
+
+function open(path: string): SessionStore {
+  return createSessionStore(createSqliteDriver({ path }));
+}
+
+async function race(mode: "plain" | "versioned"): Promise<void> {
+  const path = join(dir, `${mode}.db`);
+  const setup = open(path);
+  const sessions = [(await setup.create(TENANT)).id, (await setup.create(TENANT)).id];
+  await setup.close();
+
+  const outputs = await Promise.all(
+    Array.from({ length: PROCESSES }, (_, w) =>
+      runChild(CHILD, [path, String(w), String(APPENDS), mode, sessions.join(",")]),
+    ),
+  );
+  const lines = outputs.flat();
+  assert.deepEqual(
+    lines.filter((l) => "error" in l),
+    [],
+  );
+  for (const l of lines.filter((l) => "stale" in l)) assert.equal(l.stale, "conflict");
+  const acks = lines.filter((l) => "ack" in l).map((l) => l.ack as Ack);
+  assert.equal(acks.length, PROCESSES * APPENDS);
+  assert.equal(new Set(acks.map((a) => a.op)).size, acks.length, "each operation acknowledged once");
+
+  const store = open(path);
+  try {
+    let total = 0;
+    for (const id of sessions) {
+      const items = await store.readItems(TENANT, id, { limit: 10_000 });
+      total += items.length;
+      assert.deepEqual(
+        items.map((i) => i.seq),
+        Array.from({ length: items.length }, (_, i) => i + 1),
+        "seq is dense",
+      );
+      const texts = items.map((i) => JSON.stringify(i.content));
+      for (const ack of acks.filter((a) => a.session === id)) {
+        assert.ok(texts[ack.firstSeq - 1]?.includes(`${ack.op} q`), `${ack.op} at seq ${ack.firstSeq}`);
+        assert.ok(texts[ack.lastSeq - 1]?.includes(`${ack.op} a`), `${ack.op} at seq ${ack.lastSeq}`);
+        assert.equal(texts.filter((t) => t.includes(`"${ack.op} q"`)).length, 1, `${ack.op} stored once`);
+      }
+      const head = await store.get(TENANT, id);
+      const appends = acks.filter((a) => a.session === id).length;
+      assert.equal(head.version, 1 + appends, "one version per append");
+      assert.equal(new Set(acks.filter((a) => a.session === id).map((a) => a.version)).size, appends);
+    }
+    assert.equal(total, 2 * acks.length, "nothing but the acknowledged appends");
+    // A retry from another process replays the first result instead of writing again.
+    const first = acks[0]!;
+    const replay = await store.append(
+      TENANT,
+      first.session,
+      [
+        {
+          content: {
+            type: "message",
+            role: "user",
+            content: [{ type: "input_text", text: `${first.op} q` }],
+          },
+        },
+        {
+          content: {
+            type: "message",
+            role: "assistant",
+            content: [{ type: "output_text", text: `${first.op} a` }],
+          },
+        },
+      ],
+      { operationId: first.op },
+    );
+    assert.equal(replay.replayed, true);
+    assert.equal(replay.firstSeq, first.firstSeq);
+  } finally {
+    await store.close();
+  }
+  if (mode === "versioned") {
+    const conflicts = lines
+      .filter((l) => "done" in l)
+      .reduce((n, l) => n + (l.done as { conflicts: number }).conflicts, 0);
+    // Not asserted > 0 (scheduling decides), but reported: the races did happen in practice.
+    process.stderr.write(`versioned race: ${conflicts} conflicts surfaced and retried\n`);
+  }
+}
+
+describe("sqlite: several processes on one file", () => {
+  it(`${PROCESSES} processes appending without expectedVersion: all land once, dense seq`, async () => {
+    await race("plain");
+  });
+
+  it(`${PROCESSES} processes appending with expectedVersion: races are conflicts, nothing lost`, async () => {
+    await race("versioned");
+  });
+});
