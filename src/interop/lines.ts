@@ -12,7 +12,9 @@ export interface Line {
 }
 
 /** Lines of `input`; a trailing `\r` is kept (callers that accept CRLF strip it). */
-export async function* readLines(input: Readable | AsyncIterable<Buffer | string>): AsyncGenerator<Line> {
+export async function* readLines(
+  input: Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+): AsyncGenerator<Line> {
   let rest: Buffer = Buffer.alloc(0);
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;

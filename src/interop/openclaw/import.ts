@@ -1,8 +1,8 @@
 /**
  * `importStateDir`: every OpenClaw session of a state dir into a SessionStore — the active
- * branch as a session with a deterministic id, every other branch as a fork taken at its branch
- * point and labelled so it is found again. Idempotent: a re-import finds the same ids (or, for
- * forks, the same label) and writes nothing; a transcript that only grew gets the new items
+ * branch as a session with a deterministic id, every other branch as a fork (also with a
+ * deterministic id) taken at its branch point. Idempotent: a re-import finds the same ids and
+ * writes nothing; a transcript that only grew gets the new items
  * appended; one whose active branch changed under an earlier import is reported `diverged`.
  */
 import { existsSync } from "node:fs";
@@ -14,6 +14,7 @@ import { sessionItems } from "../portable/export.ts";
 import { convertPath } from "./convert.ts";
 import {
   branchLabel,
+  importedForkId,
   importedSessionId,
   sessionLabels,
   sessionMetadata,
@@ -149,7 +150,7 @@ async function importForks(
     const prefix = point ? path.slice(0, path.indexOf(point) + 1) : [];
     const full = convertPath([...prefix, ...chain]);
     const items = full.items.slice(atSeq);
-    const label = branchLabel(agentId, entry.sessionId, leaf.id);
+    const id = importedForkId(agentId, entry.sessionId, leaf.id);
     const result: ForkImportResult = {
       sessionId: null,
       leafId: leaf.id,
@@ -159,24 +160,20 @@ async function importForks(
     };
     results.push(result);
     if (items.length === 0) continue;
-    const existing = (await store.list(tenant, { label, limit: 1 })).data[0];
-    const op = `openclaw:${label}`;
-    if (existing) {
-      result.sessionId = existing.id;
-      result.status = (await reconcile(store, tenant, existing.id, atSeq, items, op)).status;
+    result.sessionId = id;
+    const op = `openclaw:${id}`;
+    if (await findSession(store, tenant, id)) {
+      // A fork interrupted before its append is completed here: its items after atSeq are a prefix.
+      result.status = (await reconcile(store, tenant, id, atSeq, items, op)).status;
       continue;
     }
-    // The label is set atomically with the fork, so a crash before the append still finds it next run.
-    const fork = await store.fork(tenant, parent.id, {
+    await store.fork(tenant, parent.id, {
+      id,
       atSeq,
-      labels: [...parent.labels.filter((l) => !l.startsWith("openclaw-branch:")), label].slice(
-        0,
-        LIMITS.labels,
-      ),
-      metadata: { ...parent.metadata, openclaw_branch_leaf: leaf.id },
+      labels: [...parent.labels, branchLabel(agentId, entry.sessionId)].slice(0, LIMITS.labels),
+      metadata: { ...parent.metadata, openclaw_branch_leaf: leaf.id.slice(0, LIMITS.metadataValueChars) },
     });
-    await appendFrom(store, tenant, fork.id, items, 0, op);
-    result.sessionId = fork.id;
+    await appendFrom(store, tenant, id, items, 0, op);
     result.status = "created";
   }
   return results;

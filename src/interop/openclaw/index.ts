@@ -5,7 +5,7 @@ export * from "./cleanup.ts";
 export { convertPath } from "./convert.ts";
 export * from "./export.ts";
 export * from "./import.ts";
-export { branchLabel, importedSessionId } from "./session-meta.ts";
+export { branchLabel, importedForkId, importedSessionId } from "./session-meta.ts";
 export { findAgentDirs, keyKind, readSessionIndex, resolveTranscriptName } from "./state-dir.ts";
 export * from "./transcript.ts";
 export { activePath, analyzeTranscript, type TranscriptAnalysis } from "./tree.ts";

@@ -22,9 +22,14 @@ export function importedSessionId(agentId: string, sessionId: string): string {
   return `conv_${hashHex("openclaw", agentId, sessionId).slice(0, 32)}`;
 }
 
-/** The label that identifies the fork made for a branch (forks get store-assigned ids). */
-export function branchLabel(agentId: string, sessionId: string, leafId: string): string {
-  return `openclaw-branch:${hashHex("openclaw-branch", agentId, sessionId, leafId).slice(0, 24)}`;
+/** The Holdfast id of the fork made for the branch ending at `leafId`. */
+export function importedForkId(agentId: string, sessionId: string, leafId: string): string {
+  return `conv_${hashHex("openclaw-fork", agentId, sessionId, leafId).slice(0, 32)}`;
+}
+
+/** A label shared by the forks of one OpenClaw session, so they can be listed together. */
+export function branchLabel(agentId: string, sessionId: string): string {
+  return `openclaw-branch-of:${hashHex("openclaw", agentId, sessionId).slice(0, 24)}`;
 }
 
 export function isValidLabel(label: string): boolean {

@@ -48,7 +48,7 @@ function versionOf(header: Record<string, unknown> | null): FormatVersion {
 
 /** Parses transcript lines from a stream (constant memory per line). */
 export async function parseTranscriptStream(
-  input: Readable | AsyncIterable<Buffer | string>,
+  input: Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
 ): Promise<ParsedTranscript> {
   const result: ParsedTranscript = { header: null, formatVersion: 1, entries: [], tornLines: [], bytes: 0 };
   let line = -1;
