@@ -1,0 +1,144 @@
+/**
+ * Rate limits and quotas for one request: per API key and per owner, requests/minute and
+ * tokens/minute (token buckets), plus an optional spend cap per tenant per UTC day. Tokens are
+ * reserved before the model call from an estimate and settled afterwards with the real usage.
+ *
+ * Server hooks: `const r = await limiter.reserve({ tenant, keyId, owner, estimatedTokens })`
+ * before the upstream call (throws RateLimitError → 429 + Retry-After), then
+ * `await r.settle(usage.total_tokens)` once the real usage is known (or `settle(0)` on failure).
+ */
+import { InvalidArgumentError } from "../../store/errors.ts";
+import { RateLimitError } from "../errors.ts";
+import type { BucketSpec, RateLimitBackend } from "./backend.ts";
+
+export interface RateLimitRule {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+}
+
+export interface SpendCap {
+  /** Daily cap in the ledger's unit (e.g. USD) for a tenant, or null for none. */
+  limit: (tenant: string) => number | null;
+  /** What the tenant has spent today (UTC), from the usage ledger. */
+  spentToday: (tenant: string) => Promise<number>;
+}
+
+export interface RateLimiterOptions {
+  backend: RateLimitBackend;
+  perKey?: RateLimitRule;
+  perOwner?: RateLimitRule;
+  spendCap?: SpendCap;
+  clock?: () => number;
+}
+
+export interface ReserveInput {
+  tenant: string;
+  /** API key id of the caller, when it has one. */
+  keyId?: string | null;
+  /** End user, when known (token principal, or the session owner). */
+  owner?: string | null;
+  /** Expected tokens of the call (prompt + max output); 0 for requests that call no model. */
+  estimatedTokens?: number;
+}
+
+export interface Reservation {
+  /** Corrects the token buckets from the estimate to `actualTokens`. Only the first call counts. */
+  settle(actualTokens: number): Promise<void>;
+}
+
+export interface RateLimiter {
+  reserve(input: ReserveInput): Promise<Reservation>;
+}
+
+const NOOP: Reservation = Object.freeze({ settle: async () => undefined });
+
+function checkRule(rule: RateLimitRule | undefined, name: string): RateLimitRule {
+  if (rule === undefined) return {};
+  for (const field of ["requestsPerMinute", "tokensPerMinute"] as const) {
+    const value = rule[field];
+    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
+      throw new InvalidArgumentError(`${name}.${field} must be a positive number.`);
+    }
+  }
+  return Object.freeze({ ...rule });
+}
+
+/** Hash-tag the tenant so every bucket of one check lands in one Redis Cluster slot. */
+function bucketKey(tenant: string, scope: string, id: string, what: string): string {
+  return `{${tenant}}:${scope}:${id}:${what}`;
+}
+
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  const { backend, spendCap } = options;
+  const perKey = checkRule(options.perKey, "perKey");
+  const perOwner = checkRule(options.perOwner, "perOwner");
+  const clock = options.clock ?? Date.now;
+
+  return Object.freeze({
+    async reserve(input: ReserveInput): Promise<Reservation> {
+      const estimate = Math.max(0, Math.ceil(input.estimatedTokens ?? 0));
+      if (spendCap) {
+        const cap = spendCap.limit(input.tenant);
+        if (cap !== null && (await spendCap.spentToday(input.tenant)) >= cap) {
+          const now = clock();
+          const midnight = Math.ceil((now + 1) / 86_400_000) * 86_400_000;
+          throw new RateLimitError(
+            `Tenant '${input.tenant}' reached its daily spend cap; it resets at 00:00 UTC.`,
+            "tenant:spend",
+            (midnight - now) / 1000,
+          );
+        }
+      }
+      const specs: BucketSpec[] = [];
+      const names: string[] = [];
+      const tokenBuckets: { spec: BucketSpec; taken: number }[] = [];
+      const add = (rule: RateLimitRule, scope: "key" | "owner", id: string | null | undefined): void => {
+        if (!id) return;
+        if (rule.requestsPerMinute !== undefined) {
+          specs.push({
+            key: bucketKey(input.tenant, scope, id, "rpm"),
+            capacity: rule.requestsPerMinute,
+            cost: 1,
+          });
+          names.push(`${scope}:requests`);
+        }
+        if (rule.tokensPerMinute !== undefined) {
+          // An estimate above the bucket size could never pass: take the whole bucket, settle the rest as debt.
+          const spec = {
+            key: bucketKey(input.tenant, scope, id, "tpm"),
+            capacity: rule.tokensPerMinute,
+            cost: Math.min(estimate, rule.tokensPerMinute),
+          };
+          specs.push(spec);
+          names.push(`${scope}:tokens`);
+          tokenBuckets.push({ spec, taken: spec.cost });
+        }
+      };
+      add(perKey, "key", input.keyId);
+      add(perOwner, "owner", input.owner);
+      if (specs.length === 0) return NOOP;
+      const result = await backend.take(specs);
+      if (!result.ok) {
+        const limit = names[result.index] ?? "unknown";
+        throw new RateLimitError(
+          `Rate limit reached for ${limit.replace(":", " ")} per minute; retry after the indicated delay.`,
+          limit,
+          result.retryAfterMs / 1000,
+        );
+      }
+      let settled = false;
+      return Object.freeze({
+        async settle(actualTokens: number): Promise<void> {
+          if (settled) return;
+          settled = true;
+          const actual = Math.max(0, Math.ceil(Number.isFinite(actualTokens) ? actualTokens : 0));
+          await Promise.all(
+            tokenBuckets
+              .filter(({ taken }) => taken !== actual)
+              .map(({ spec, taken }) => backend.adjust(spec, taken - actual)),
+          );
+        },
+      });
+    },
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * Shared token buckets in Redis: ONE Lua script per check reads, refills and takes from every
+ * bucket atomically using the Redis server clock, so any number of Holdfast instances enforce
+ * one limit. Keys carry a `{tenant}` hash tag (all buckets of a check share a Cluster slot).
+ */
+import type { Redis } from "ioredis";
+import type { BucketSpec, RateLimitBackend, TakeResult } from "./backend.ts";
+
+/** KEYS: buckets. ARGV: capacity, cost per bucket. Returns {0,0} or {index (1-based), retryAfterMs}. */
+const TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local levels = {}
+for i = 1, #KEYS do
+  local cap = tonumber(ARGV[i * 2 - 1])
+  local cost = tonumber(ARGV[i * 2])
+  local rate = cap / 60000
+  local v = redis.call('HMGET', KEYS[i], 'tk', 'ts')
+  local tokens = tonumber(v[1])
+  local ts = tonumber(v[2])
+  if tokens == nil or ts == nil then tokens = cap ts = now end
+  tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)
+  if tokens < cost then
+    return {i, math.ceil((cost - tokens) / rate)}
+  end
+  levels[i] = tokens
+end
+for i = 1, #KEYS do
+  local cap = tonumber(ARGV[i * 2 - 1])
+  local left = levels[i] - tonumber(ARGV[i * 2])
+  redis.call('HSET', KEYS[i], 'tk', tostring(left), 'ts', now)
+  redis.call('PEXPIRE', KEYS[i], math.ceil((cap - left) / (cap / 60000)) + 1000)
+end
+return {0, 0}
+`;
+
+/** KEYS[1]: bucket. ARGV: capacity, delta. */
+const ADJUST = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cap = tonumber(ARGV[1])
+local rate = cap / 60000
+local v = redis.call('HMGET', KEYS[1], 'tk', 'ts')
+local tokens = tonumber(v[1])
+local ts = tonumber(v[2])
+if tokens == nil or ts == nil then tokens = cap ts = now end
+tokens = math.min(cap, math.min(cap, tokens + math.max(0, now - ts) * rate) + tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'tk', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil((cap - tokens) / rate) + 1000)
+return 1
+`;
+
+interface ScriptedRedis {
+  hfRateTake(numKeys: number, ...args: (string | number)[]): Promise<[number, number]>;
+  hfRateAdjust(key: string, capacity: number, delta: number): Promise<number>;
+}
+
+export interface RedisRateLimitOptions {
+  /** An ioredis client (or Cluster). The caller owns it unless `closeClient`. */
+  redis: Redis;
+  /** Prefix of every key, e.g. `holdfast:rl:`. */
+  prefix?: string;
+  /** Quit the client on `close()` (default false). */
+  closeClient?: boolean;
+}
+
+export function createRedisRateLimitBackend(options: RedisRateLimitOptions): RateLimitBackend {
+  const { redis } = options;
+  const prefix = options.prefix ?? "holdfast:rl:";
+  const client = redis as unknown as Redis & ScriptedRedis;
+  if (typeof client.hfRateTake !== "function") {
+    redis.defineCommand("hfRateTake", { lua: TAKE });
+    redis.defineCommand("hfRateAdjust", { lua: ADJUST, numberOfKeys: 1 });
+  }
+  return Object.freeze({
+    name: "redis",
+    async take(specs: readonly BucketSpec[]): Promise<TakeResult> {
+      const args: (string | number)[] = [];
+      for (const spec of specs) args.push(`${prefix}${spec.key}`);
+      for (const spec of specs) args.push(spec.capacity, spec.cost);
+      const [index, retryAfterMs] = await client.hfRateTake(specs.length, ...args);
+      return index === 0 ? { ok: true } : { ok: false, index: index - 1, retryAfterMs };
+    },
+    async adjust(spec: BucketSpec, delta: number): Promise<void> {
+      await client.hfRateAdjust(`${prefix}${spec.key}`, spec.capacity, delta);
+    },
+    async close(): Promise<void> {
+      if (options.closeClient) await redis.quit();
+    },
+  });
+}
