@@ -1,0 +1,303 @@
+/**
+ * Responses items ↔ Anthropic Messages. System/developer messages and `instructions` go to the
+ * top-level `system`; function calls become `tool_use` blocks of the assistant, outputs become
+ * `tool_result` blocks of the user; consecutive same-role turns are merged because Anthropic
+ * requires strict user/assistant alternation starting with a user turn.
+ */
+import { newItemId } from "../../store/ids.ts";
+import { buildResult, contentText, OutputBuilder, ZERO_USAGE } from "./output.ts";
+import {
+  type FinishReason,
+  isFunctionCallItem,
+  isFunctionCallOutputItem,
+  isMessageItem,
+  type OutputItem,
+  type TurnEvent,
+  type TurnRequest,
+  type TurnResult,
+  type Usage,
+} from "./types.ts";
+
+export type AnthropicBlock =
+  | { type: "text"; text: string }
+  | {
+      type: "image";
+      source: { type: "url"; url: string } | { type: "base64"; media_type: string; data: string };
+    }
+  | { type: "tool_use"; id: string; name: string; input: unknown }
+  | { type: "tool_result"; tool_use_id: string; content: string };
+
+export interface AnthropicMessage {
+  role: "user" | "assistant";
+  content: AnthropicBlock[];
+}
+
+/** Anthropic requires `max_tokens`; this is used when the request sets none. */
+export const DEFAULT_MAX_TOKENS = 4096;
+/** Anthropic rejects a conversation that starts with the assistant; this user turn is put first. */
+export const CONTINUATION_TEXT = "(continuing the conversation)";
+
+export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<string, unknown> {
+  const { system, messages } = toAnthropicMessages(request);
+  const body: Record<string, unknown> = {
+    model: request.model,
+    max_tokens: request.max_output_tokens ?? DEFAULT_MAX_TOKENS,
+    messages,
+  };
+  if (system) body.system = system;
+  if (request.tools && request.tools.length > 0 && request.tool_choice !== "none") {
+    body.tools = request.tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      input_schema: tool.parameters ?? { type: "object", properties: {} },
+    }));
+    const choice = request.tool_choice;
+    const disableParallel = request.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {};
+    if (choice === "required") body.tool_choice = { type: "any", ...disableParallel };
+    else if (typeof choice === "object")
+      body.tool_choice = { type: "tool", name: choice.name, ...disableParallel };
+    else if (request.parallel_tool_calls === false) body.tool_choice = { type: "auto", ...disableParallel };
+  }
+  if (request.temperature !== undefined) body.temperature = Math.min(1, request.temperature);
+  if (request.top_p !== undefined) body.top_p = request.top_p;
+  if (request.user !== undefined) body.metadata = { user_id: request.user };
+  if (stream) body.stream = true;
+  return body;
+}
+
+export function toAnthropicMessages(request: TurnRequest): { system: string; messages: AnthropicMessage[] } {
+  const system: string[] = request.instructions ? [request.instructions] : [];
+  const messages: AnthropicMessage[] = [];
+  const push = (role: AnthropicMessage["role"], block: AnthropicBlock): void => {
+    if (block.type === "text" && block.text === "") return; // empty text blocks are rejected
+    const last = messages.at(-1);
+    if (last?.role === role) last.content.push(block);
+    else messages.push({ role, content: [block] });
+  };
+  for (const item of request.input) {
+    if (isMessageItem(item)) {
+      if (item.role === "system" || item.role === "developer") {
+        const text = contentText(item.content);
+        if (text) system.push(text);
+      } else if (item.role === "user") {
+        for (const block of userBlocks(item.content)) push("user", block);
+      } else {
+        push("assistant", { type: "text", text: contentText(item.content) });
+      }
+    } else if (isFunctionCallItem(item)) {
+      push("assistant", {
+        type: "tool_use",
+        id: item.call_id,
+        name: item.name,
+        input: parseArguments(item.arguments),
+      });
+    } else if (isFunctionCallOutputItem(item)) {
+      const output = typeof item.output === "string" ? item.output : contentText(item.output);
+      push("user", { type: "tool_result", tool_use_id: item.call_id, content: output });
+    }
+  }
+  for (const message of messages) {
+    // Anthropic wants tool results before any other block of a user turn.
+    if (message.role === "user" && message.content.length > 1) {
+      message.content.sort((a, b) => Number(b.type === "tool_result") - Number(a.type === "tool_result"));
+    }
+  }
+  if (messages[0]?.role === "assistant")
+    messages.unshift({ role: "user", content: [{ type: "text", text: CONTINUATION_TEXT }] });
+  return { system: system.join("\n\n"), messages };
+}
+
+function userBlocks(content: unknown): AnthropicBlock[] {
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((part): AnthropicBlock[] => {
+    const p = part as { type?: unknown; text?: unknown; image_url?: unknown };
+    if (p.type === "input_image" && typeof p.image_url === "string") {
+      const data = /^data:([^;]+);base64,(.*)$/s.exec(p.image_url);
+      return [
+        {
+          type: "image",
+          source: data
+            ? { type: "base64", media_type: data[1]!, data: data[2]! }
+            : { type: "url", url: p.image_url },
+        },
+      ];
+    }
+    return typeof p.text === "string" ? [{ type: "text", text: p.text }] : [];
+  });
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" ? value : { value };
+  } catch {
+    // Anthropic needs an object; keep the model's malformed text visible instead of dropping it.
+    return text.trim() === "" ? {} : { _raw: text };
+  }
+}
+
+interface AnthropicUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+}
+
+/** Anthropic counts cached input separately; OpenAI semantics include it in `input_tokens`. */
+export function usageFromAnthropic(usage: AnthropicUsage | undefined, previous: Usage = ZERO_USAGE): Usage {
+  if (!usage) return { ...previous };
+  const cached = usage.cache_read_input_tokens ?? 0;
+  const input =
+    usage.input_tokens === undefined
+      ? previous.input_tokens
+      : usage.input_tokens + cached + (usage.cache_creation_input_tokens ?? 0);
+  return {
+    input_tokens: input,
+    output_tokens: usage.output_tokens ?? previous.output_tokens,
+    cached_tokens: usage.input_tokens === undefined ? previous.cached_tokens : cached,
+  };
+}
+
+export function finishFromAnthropic(reason: unknown): FinishReason {
+  if (reason === "max_tokens" || reason === "model_context_window_exceeded") return "length";
+  if (reason === "tool_use") return "tool_calls";
+  if (reason === "refusal") return "content_filter";
+  return "stop";
+}
+
+interface AnthropicResponse {
+  id?: string;
+  model?: string;
+  content?: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
+  stop_reason?: string | null;
+  usage?: AnthropicUsage;
+}
+
+/** Translates a non-streamed Messages answer: one output item per text or tool_use block. */
+export function fromAnthropicMessage(body: unknown, requestedModel: string): TurnResult {
+  const message = body as AnthropicResponse;
+  const finish = finishFromAnthropic(message.stop_reason);
+  const status = finish === "length" || finish === "content_filter" ? "incomplete" : "completed";
+  const output: OutputItem[] = [];
+  for (const block of message.content ?? []) {
+    if (block.type === "text" && block.text) {
+      output.push({
+        type: "message",
+        id: newItemId("message"),
+        role: "assistant",
+        status,
+        content: [{ type: "output_text", text: block.text, annotations: [] }],
+      });
+    } else if (block.type === "tool_use") {
+      output.push({
+        type: "function_call",
+        id: newItemId("function_call"),
+        call_id: block.id ?? "",
+        name: block.name ?? "",
+        arguments: JSON.stringify(block.input ?? {}),
+        status,
+      });
+    }
+  }
+  return buildResult(
+    message.id ?? "",
+    message.model ?? requestedModel,
+    output,
+    usageFromAnthropic(message.usage),
+    finish,
+  );
+}
+
+interface AnthropicStreamEvent {
+  type?: string;
+  index?: number;
+  message?: AnthropicResponse;
+  content_block?: { type?: string; id?: string; name?: string; text?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  usage?: AnthropicUsage;
+  error?: { type?: string; message?: string };
+}
+
+/** Folds Anthropic stream events into neutral events. */
+export class AnthropicStreamTranslator {
+  #builder = new OutputBuilder();
+  /** Anthropic block index → output index (thinking blocks have none). */
+  #blocks = new Map<number, number>();
+  #usage: Usage = { ...ZERO_USAGE };
+  #finish: FinishReason = "stop";
+  #id = "";
+  #model: string;
+  #stopped = false;
+
+  constructor(model: string) {
+    this.#model = model;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  push(event: AnthropicStreamEvent): TurnEvent[] {
+    switch (event.type) {
+      case "message_start":
+        this.#id = event.message?.id ?? "";
+        this.#model = event.message?.model ?? this.#model;
+        this.#usage = usageFromAnthropic(event.message?.usage, this.#usage);
+        return [];
+      case "content_block_start": {
+        const block = event.content_block;
+        if (block?.type === "text") {
+          const [index, added] = this.#builder.addMessage();
+          this.#blocks.set(event.index ?? 0, index);
+          return block.text ? [added, this.#builder.appendText(index, block.text)] : [added];
+        }
+        if (block?.type === "tool_use") {
+          const [index, added] = this.#builder.addCall(block.id ?? "", block.name ?? "");
+          this.#blocks.set(event.index ?? 0, index);
+          return [added];
+        }
+        return [];
+      }
+      case "content_block_delta": {
+        const index = this.#blocks.get(event.index ?? 0);
+        if (index === undefined) return [];
+        if (event.delta?.type === "text_delta")
+          return [this.#builder.appendText(index, event.delta.text ?? "")];
+        if (event.delta?.type === "input_json_delta")
+          return [this.#builder.appendArgs(index, event.delta.partial_json ?? "")];
+        return [];
+      }
+      case "content_block_stop": {
+        const index = this.#blocks.get(event.index ?? 0);
+        return index === undefined ? [] : this.#builder.finish(index);
+      }
+      case "message_delta":
+        if (event.delta?.stop_reason) this.#finish = finishFromAnthropic(event.delta.stop_reason);
+        this.#usage = usageFromAnthropic(event.usage, this.#usage);
+        return [];
+      case "message_stop":
+        this.#stopped = true;
+        return this.#end();
+      default:
+        return [];
+    }
+  }
+
+  #end(): TurnEvent[] {
+    const status =
+      this.#finish === "length" || this.#finish === "content_filter" ? "incomplete" : "completed";
+    const result = buildResult(
+      this.#id,
+      this.#model,
+      this.#builder.output(status),
+      this.#usage,
+      this.#finish,
+    );
+    return [
+      ...this.#builder.finishAll(status),
+      { type: "usage", usage: this.#usage },
+      { type: "done", result },
+    ];
+  }
+}

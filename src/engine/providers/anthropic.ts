@@ -1,0 +1,65 @@
+/** Adapter for Anthropic Messages: `POST {baseUrl}/v1/messages`, streaming included. */
+
+import { AnthropicStreamTranslator, fromAnthropicMessage, toAnthropicBody } from "./anthropic-translate.ts";
+import { errorFromResponse, ProviderError } from "./errors.ts";
+import type { HttpClient } from "./http.ts";
+import type { Provider, TurnEvent, TurnRequest } from "./types.ts";
+
+export interface AnthropicProviderOptions {
+  name: string;
+  /** A client whose base URL is the API root (`https://api.anthropic.com`), with `x-api-key` and `anthropic-version` headers set. */
+  http: HttpClient;
+}
+
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+/** Creates an Anthropic Messages adapter over a pooled HTTP client. */
+export function createAnthropicProvider(options: AnthropicProviderOptions): Provider {
+  const { name, http } = options;
+  return {
+    name,
+    type: "anthropic",
+    async complete(request) {
+      const body = await http.postJson("/v1/messages", toAnthropicBody(request, false), request.signal);
+      return fromAnthropicMessage(body, request.model);
+    },
+    stream(request) {
+      return streamMessages(name, http, request);
+    },
+    close() {
+      return http.close();
+    },
+  };
+}
+
+async function* streamMessages(
+  name: string,
+  http: HttpClient,
+  request: TurnRequest,
+): AsyncGenerator<TurnEvent> {
+  const events = await http.postStream("/v1/messages", toAnthropicBody(request, true), request.signal);
+  const translator = new AnthropicStreamTranslator(request.model);
+  for await (const event of events) {
+    let payload: Parameters<AnthropicStreamTranslator["push"]>[0];
+    try {
+      payload = JSON.parse(event.data);
+    } catch {
+      throw new ProviderError(`${name} sent a stream event that is not JSON: ${event.data.slice(0, 200)}`, {
+        provider: name,
+      });
+    }
+    if (payload.type === "error") {
+      // Errors inside a 200 stream (e.g. overloaded_error) carry the status Anthropic would have used.
+      const status =
+        payload.error?.type === "overloaded_error"
+          ? 529
+          : payload.error?.type === "rate_limit_error"
+            ? 429
+            : 500;
+      throw errorFromResponse(name, status, event.data, undefined);
+    }
+    yield* translator.push(payload);
+    if (translator.stopped) return;
+  }
+  throw new ProviderError(`${name} closed the stream before message_stop.`, { provider: name });
+}

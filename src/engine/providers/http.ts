@@ -1,0 +1,168 @@
+/**
+ * Pooled keep-alive HTTP to one upstream origin (undici Pool), with the four timeouts: connect,
+ * headers (time to first byte), body (whole non-streamed body) and idle (gap between streamed
+ * chunks). Transport failures and error answers become typed provider errors.
+ */
+import { Pool } from "undici";
+import {
+  CancelledError,
+  errorFromResponse,
+  ProviderError,
+  parseRetryAfter,
+  UpstreamTimeoutError,
+} from "./errors.ts";
+import { parseSse, type SseEvent } from "./sse.ts";
+
+export interface TimeoutOptions {
+  /** TCP/TLS connect. */
+  connectMs: number;
+  /** From request sent to response headers received. */
+  headersMs: number;
+  /** Whole body of a non-streamed answer, after the headers. */
+  bodyMs: number;
+  /** Longest gap between two chunks of a body (streams stall here). */
+  idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Readonly<TimeoutOptions> = Object.freeze({
+  connectMs: 10_000,
+  headersMs: 120_000,
+  bodyMs: 600_000,
+  idleMs: 120_000,
+});
+
+export interface HttpClientOptions {
+  /** Provider name, used in error messages. */
+  provider: string;
+  /** Base URL; its path (e.g. `/v1`) prefixes every request path. */
+  baseUrl: string;
+  headers: Readonly<Record<string, string>>;
+  timeouts: Readonly<TimeoutOptions>;
+  /** Max sockets to the origin. Default 256. */
+  maxConnections?: number;
+  /** Idle keep-alive socket lifetime. Default 30 s. */
+  keepAliveMs?: number;
+}
+
+export interface PoolStats {
+  connected: number;
+  free: number;
+  pending: number;
+  running: number;
+  size: number;
+}
+
+export interface HttpClient {
+  /** POSTs JSON and resolves with the parsed JSON answer; error statuses throw typed errors. */
+  postJson(path: string, body: unknown, signal?: AbortSignal): Promise<unknown>;
+  /** POSTs JSON and resolves once 2xx headers arrived with the SSE events of the body. */
+  postStream(path: string, body: unknown, signal?: AbortSignal): Promise<AsyncIterable<SseEvent>>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+}
+
+/** Creates the pooled client for one upstream. */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const url = new URL(options.baseUrl);
+  const prefix = url.pathname.replace(/\/+$/, "");
+  const { provider, timeouts } = options;
+  const pool = new Pool(url.origin, {
+    connections: options.maxConnections ?? 256,
+    keepAliveTimeout: options.keepAliveMs ?? 30_000,
+    connect: { timeout: timeouts.connectMs },
+    headersTimeout: timeouts.headersMs,
+    bodyTimeout: timeouts.idleMs,
+  });
+  const headers = { "content-type": "application/json", accept: "application/json", ...options.headers };
+  const streamHeaders = { ...headers, accept: "text/event-stream" };
+
+  async function send(path: string, body: unknown, stream: boolean, signal: AbortSignal | undefined) {
+    if (signal?.aborted) throw new CancelledError(undefined, { provider });
+    try {
+      const response = await pool.request({
+        method: "POST",
+        path: prefix + path,
+        headers: stream ? streamHeaders : headers,
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      });
+      if (response.statusCode >= 400) {
+        const text = await response.body.text();
+        throw errorFromResponse(provider, response.statusCode, text, parseRetryAfter(response.headers));
+      }
+      return response;
+    } catch (error) {
+      throw mapTransportError(provider, error, signal);
+    }
+  }
+
+  return {
+    async postJson(path, body, signal) {
+      const response = await send(path, body, false, signal);
+      // The body timer covers the whole body; undici's bodyTimeout only covers gaps between chunks.
+      const timer = setTimeout(() => {
+        response.body.destroy(
+          new UpstreamTimeoutError(`${provider} did not send its whole body within ${timeouts.bodyMs} ms.`, {
+            provider,
+          }),
+        );
+      }, timeouts.bodyMs);
+      try {
+        return await response.body.json();
+      } catch (error) {
+        throw mapTransportError(provider, error, signal);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async postStream(path, body, signal) {
+      const response = await send(path, body, true, signal);
+      return (async function* events(): AsyncGenerator<SseEvent> {
+        try {
+          yield* parseSse(response.body);
+        } catch (error) {
+          throw mapTransportError(provider, error, signal);
+        } finally {
+          // An early exit (consumer stopped) must release the socket at once.
+          if (!response.body.destroyed) response.body.destroy();
+        }
+      })();
+    },
+    stats() {
+      const { connected, free, pending, running, size } = pool.stats;
+      return { connected, free, pending, running, size };
+    },
+    async close() {
+      await pool.destroy();
+    },
+  };
+}
+
+const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/** Turns undici/network/abort errors into typed provider errors; typed errors pass through. */
+export function mapTransportError(provider: string, error: unknown, signal?: AbortSignal): ProviderError {
+  if (signal?.aborted) return new CancelledError(undefined, { provider, cause: error });
+  if (error instanceof ProviderError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === "string" && TIMEOUT_CODES.has(code)) {
+    return new UpstreamTimeoutError(`${provider} timed out (${code}): ${message}`, {
+      provider,
+      cause: error,
+    });
+  }
+  if (error instanceof SyntaxError) {
+    return new ProviderError(`${provider} sent a body that is not valid JSON: ${message}`, {
+      provider,
+      cause: error,
+    });
+  }
+  return new ProviderError(
+    `${provider} is unreachable or dropped the connection (${String(code ?? "network")}): ${message}`,
+    {
+      provider,
+      cause: error,
+    },
+  );
+}

@@ -1,0 +1,252 @@
+/**
+ * Responses items ↔ Chat Completions messages. Consecutive function calls become one assistant
+ * message with `tool_calls`; outputs become `tool` messages; developer messages become `system`
+ * (most OpenAI-compatible servers do not know the developer role); unknown items are dropped.
+ */
+import { buildResult, contentText, OutputBuilder, ZERO_USAGE } from "./output.ts";
+import {
+  type FinishReason,
+  type InputItem,
+  isFunctionCallItem,
+  isFunctionCallOutputItem,
+  isMessageItem,
+  type TurnEvent,
+  type TurnRequest,
+  type TurnResult,
+  type Usage,
+} from "./types.ts";
+
+export interface ChatToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+export interface ChatMessage {
+  role: "system" | "developer" | "user" | "assistant" | "tool";
+  content: string | null | Array<Record<string, unknown>>;
+  tool_calls?: ChatToolCall[];
+  tool_call_id?: string;
+}
+
+/** Builds the Chat Completions request body. */
+export function toChatBody(request: TurnRequest, stream: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: request.model, messages: toChatMessages(request) };
+  if (request.tools && request.tools.length > 0) {
+    body.tools = request.tools.map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.parameters ?? { type: "object", properties: {} },
+        ...(tool.strict === undefined ? {} : { strict: tool.strict }),
+      },
+    }));
+    if (request.parallel_tool_calls !== undefined) body.parallel_tool_calls = request.parallel_tool_calls;
+  }
+  if (request.tool_choice !== undefined) {
+    body.tool_choice =
+      typeof request.tool_choice === "string"
+        ? request.tool_choice
+        : { type: "function", function: { name: request.tool_choice.name } };
+  }
+  if (request.max_output_tokens !== undefined) body.max_tokens = request.max_output_tokens;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.top_p !== undefined) body.top_p = request.top_p;
+  if (request.user !== undefined) body.user = request.user;
+  if (stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+export function toChatMessages(request: TurnRequest): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (request.instructions) messages.push({ role: "system", content: request.instructions });
+  for (const item of request.input) appendItem(messages, item);
+  return messages;
+}
+
+function appendItem(messages: ChatMessage[], item: InputItem): void {
+  if (isMessageItem(item)) {
+    if (item.role === "user") messages.push({ role: "user", content: userContent(item.content) });
+    else if (item.role === "assistant")
+      messages.push({ role: "assistant", content: contentText(item.content) });
+    else messages.push({ role: "system", content: contentText(item.content) });
+    return;
+  }
+  if (isFunctionCallItem(item)) {
+    const call: ChatToolCall = {
+      id: item.call_id,
+      type: "function",
+      function: { name: item.name, arguments: item.arguments },
+    };
+    const last = messages.at(-1);
+    // Calls that follow an assistant message (or other calls) belong to that same assistant turn.
+    if (last?.role === "assistant") {
+      last.tool_calls ??= [];
+      last.tool_calls.push(call);
+    } else messages.push({ role: "assistant", content: null, tool_calls: [call] });
+    return;
+  }
+  if (isFunctionCallOutputItem(item)) {
+    const output = typeof item.output === "string" ? item.output : contentText(item.output);
+    messages.push({ role: "tool", tool_call_id: item.call_id, content: output });
+  }
+}
+
+function userContent(content: unknown): ChatMessage["content"] {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  const hasImage = content.some((part) => (part as { type?: unknown }).type === "input_image");
+  if (!hasImage) return contentText(content);
+  return content.flatMap((part): Array<Record<string, unknown>> => {
+    const p = part as { type?: unknown; text?: unknown; image_url?: unknown; detail?: unknown };
+    if (p.type === "input_image" && typeof p.image_url === "string") {
+      return [
+        { type: "image_url", image_url: { url: p.image_url, ...(p.detail ? { detail: p.detail } : {}) } },
+      ];
+    }
+    return typeof p.text === "string" ? [{ type: "text", text: p.text }] : [];
+  });
+}
+
+interface ChatUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+}
+
+export function usageFromChat(usage: ChatUsage | null | undefined): Usage {
+  if (!usage) return { ...ZERO_USAGE };
+  return {
+    input_tokens: usage.prompt_tokens ?? 0,
+    output_tokens: usage.completion_tokens ?? 0,
+    cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+}
+
+export function finishFromChat(reason: unknown): FinishReason {
+  if (reason === "length") return "length";
+  if (reason === "tool_calls" || reason === "function_call") return "tool_calls";
+  if (reason === "content_filter") return "content_filter";
+  return "stop";
+}
+
+interface ChatCompletion {
+  id?: string;
+  model?: string;
+  choices?: Array<{
+    message?: { content?: string | null; refusal?: string | null; tool_calls?: ChatToolCall[] };
+    finish_reason?: string | null;
+  }>;
+  usage?: ChatUsage | null;
+}
+
+/** Translates a non-streamed Chat Completions answer. */
+export function fromChatCompletion(body: unknown, requestedModel: string): TurnResult {
+  const completion = body as ChatCompletion;
+  const choice = completion.choices?.[0];
+  const builder = new OutputBuilder();
+  const text = choice?.message?.content ?? choice?.message?.refusal ?? "";
+  if (text !== "") {
+    const [index] = builder.addMessage();
+    builder.appendText(index, text);
+  }
+  for (const call of choice?.message?.tool_calls ?? []) {
+    const [index] = builder.addCall(call.id, call.function.name);
+    builder.appendArgs(index, call.function.arguments ?? "");
+  }
+  const finish = finishFromChat(choice?.finish_reason);
+  const status = finish === "length" || finish === "content_filter" ? "incomplete" : "completed";
+  return buildResult(
+    completion.id ?? "",
+    completion.model ?? requestedModel,
+    builder.output(status),
+    usageFromChat(completion.usage),
+    finish,
+  );
+}
+
+interface ChatChunk {
+  id?: string;
+  model?: string;
+  choices?: Array<{
+    delta?: {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>;
+    };
+    finish_reason?: string | null;
+  }>;
+  usage?: ChatUsage | null;
+}
+
+/** Folds Chat Completions stream chunks into neutral events. */
+export class ChatStreamTranslator {
+  #builder = new OutputBuilder();
+  #messageIndex: number | undefined;
+  /** upstream tool_call index → output index */
+  #calls = new Map<number, number>();
+  #finish: FinishReason = "stop";
+  #usage: Usage = { ...ZERO_USAGE };
+  #id = "";
+  #model: string;
+
+  constructor(model: string) {
+    this.#model = model;
+  }
+
+  push(chunk: ChatChunk): TurnEvent[] {
+    const events: TurnEvent[] = [];
+    if (chunk.id) this.#id = chunk.id;
+    if (chunk.model) this.#model = chunk.model;
+    if (chunk.usage) this.#usage = usageFromChat(chunk.usage);
+    const choice = chunk.choices?.[0];
+    if (!choice) return events;
+    const text = choice.delta?.content ?? choice.delta?.refusal;
+    if (text) {
+      if (this.#messageIndex === undefined) {
+        const [index, added] = this.#builder.addMessage();
+        this.#messageIndex = index;
+        events.push(added);
+      }
+      events.push(this.#builder.appendText(this.#messageIndex, text));
+    }
+    for (const delta of choice.delta?.tool_calls ?? []) {
+      const key = delta.index ?? 0;
+      let index = this.#calls.get(key);
+      if (index === undefined) {
+        // The text message (if any) is complete once the tool calls begin.
+        if (this.#messageIndex !== undefined) events.push(...this.#builder.finish(this.#messageIndex));
+        const [opened, added] = this.#builder.addCall(delta.id ?? `call_${key}`, delta.function?.name ?? "");
+        index = opened;
+        this.#calls.set(key, index);
+        events.push(added);
+      } else if (delta.function?.name) {
+        this.#builder.setCallName(index, delta.function.name);
+      }
+      if (delta.function?.arguments) events.push(this.#builder.appendArgs(index, delta.function.arguments));
+    }
+    if (choice.finish_reason) this.#finish = finishFromChat(choice.finish_reason);
+    return events;
+  }
+
+  /** Closing events once the upstream sent `[DONE]` (or ended). */
+  end(): TurnEvent[] {
+    const status =
+      this.#finish === "length" || this.#finish === "content_filter" ? "incomplete" : "completed";
+    const result = buildResult(
+      this.#id,
+      this.#model,
+      this.#builder.output(status),
+      this.#usage,
+      this.#finish,
+    );
+    return [
+      ...this.#builder.finishAll(status),
+      { type: "usage", usage: this.#usage },
+      { type: "done", result },
+    ];
+  }
+}

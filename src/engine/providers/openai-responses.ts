@@ -1,0 +1,207 @@
+/**
+ * Adapter for the OpenAI Responses API: `POST {baseUrl}/responses`, nearly a pass-through. Holdfast
+ * owns the transcript, so requests go out with `store: false` and without item ids (ids of items
+ * the upstream never stored would be rejected as unknown references).
+ */
+import { ContextLengthExceededError, isContextLengthMessage, ProviderError } from "./errors.ts";
+import type { HttpClient } from "./http.ts";
+import { ZERO_USAGE } from "./output.ts";
+import type {
+  FinishReason,
+  InputItem,
+  OutputItem,
+  Provider,
+  TurnEvent,
+  TurnRequest,
+  TurnResult,
+  Usage,
+} from "./types.ts";
+
+export interface OpenAIResponsesProviderOptions {
+  name: string;
+  http: HttpClient;
+}
+
+/** Creates a Responses API adapter over a pooled HTTP client. */
+export function createOpenAIResponsesProvider(options: OpenAIResponsesProviderOptions): Provider {
+  const { name, http } = options;
+  return {
+    name,
+    type: "openai-responses",
+    async complete(request) {
+      const body = await http.postJson("/responses", toResponsesBody(request, false), request.signal);
+      return fromResponse(name, body, request.model);
+    },
+    stream(request) {
+      return streamResponses(name, http, request);
+    },
+    close() {
+      return http.close();
+    },
+  };
+}
+
+const ID_STRIPPED = new Set(["message", "function_call", "function_call_output"]);
+
+export function toResponsesBody(request: TurnRequest, stream: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    model: request.model,
+    input: request.input.map(stripId),
+    store: false,
+  };
+  if (request.instructions) body.instructions = request.instructions;
+  if (request.tools && request.tools.length > 0) body.tools = request.tools;
+  if (request.tool_choice !== undefined) body.tool_choice = request.tool_choice;
+  if (request.parallel_tool_calls !== undefined) body.parallel_tool_calls = request.parallel_tool_calls;
+  if (request.max_output_tokens !== undefined) body.max_output_tokens = request.max_output_tokens;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.top_p !== undefined) body.top_p = request.top_p;
+  if (request.user !== undefined) body.user = request.user;
+  if (stream) body.stream = true;
+  return body;
+}
+
+function stripId(item: InputItem): InputItem {
+  if (!ID_STRIPPED.has(item.type) || (item.id === undefined && !("status" in item))) return item;
+  const { id: _id, status: _status, ...rest } = item as InputItem & { status?: unknown };
+  return rest as InputItem;
+}
+
+interface ResponsesBody {
+  id?: string;
+  model?: string;
+  status?: string;
+  output?: OutputItem[];
+  usage?: {
+    input_tokens?: number;
+    output_tokens?: number;
+    input_tokens_details?: { cached_tokens?: number } | null;
+  };
+  incomplete_details?: { reason?: string } | null;
+  error?: { code?: string; message?: string } | null;
+}
+
+function usageOf(usage: ResponsesBody["usage"]): Usage {
+  if (!usage) return { ...ZERO_USAGE };
+  return {
+    input_tokens: usage.input_tokens ?? 0,
+    output_tokens: usage.output_tokens ?? 0,
+    cached_tokens: usage.input_tokens_details?.cached_tokens ?? 0,
+  };
+}
+
+/** Translates a Responses object (`response.completed` payload or non-streamed body). */
+export function fromResponse(provider: string, raw: unknown, requestedModel: string): TurnResult {
+  const body = raw as ResponsesBody;
+  if (body.status === "failed" || body.error) throw failure(provider, body.error);
+  const output = body.output ?? [];
+  const reason = body.incomplete_details?.reason;
+  const finish: FinishReason =
+    body.status === "incomplete"
+      ? reason === "content_filter"
+        ? "content_filter"
+        : "length"
+      : output.some((item) => item.type === "function_call")
+        ? "tool_calls"
+        : "stop";
+  const result: TurnResult = {
+    id: body.id ?? "",
+    model: body.model ?? requestedModel,
+    output,
+    usage: usageOf(body.usage),
+    status: body.status === "incomplete" ? "incomplete" : "completed",
+    finish_reason: finish,
+  };
+  if (result.status === "incomplete") {
+    result.incomplete_reason = reason === "content_filter" ? "content_filter" : "max_output_tokens";
+  }
+  return result;
+}
+
+function failure(
+  provider: string,
+  error: { code?: string; message?: string } | null | undefined,
+): ProviderError {
+  const message = `${provider} failed the response${error?.code ? ` (${error.code})` : ""}: ${error?.message ?? "unknown error"}`;
+  if (isContextLengthMessage(error?.code, error?.message ?? ""))
+    return new ContextLengthExceededError(message, { provider });
+  return new ProviderError(message, { provider });
+}
+
+interface StreamPayload {
+  type?: string;
+  output_index?: number;
+  item_id?: string;
+  item?: OutputItem;
+  delta?: string;
+  response?: ResponsesBody;
+  code?: string;
+  message?: string;
+}
+
+async function* streamResponses(
+  name: string,
+  http: HttpClient,
+  request: TurnRequest,
+): AsyncGenerator<TurnEvent> {
+  const events = await http.postStream("/responses", toResponsesBody(request, true), request.signal);
+  const callIds = new Map<number, string>();
+  for await (const event of events) {
+    if (event.data === "[DONE]") break;
+    let payload: StreamPayload;
+    try {
+      payload = JSON.parse(event.data) as StreamPayload;
+    } catch {
+      throw new ProviderError(`${name} sent a stream event that is not JSON: ${event.data.slice(0, 200)}`, {
+        provider: name,
+      });
+    }
+    const type = payload.type ?? event.event;
+    const index = payload.output_index ?? 0;
+    switch (type) {
+      case "response.output_item.added":
+        if (payload.item) {
+          if (payload.item.type === "function_call") callIds.set(index, String(payload.item.call_id ?? ""));
+          yield { type: "item_added", output_index: index, item: payload.item };
+        }
+        break;
+      case "response.output_text.delta":
+        yield {
+          type: "text_delta",
+          output_index: index,
+          item_id: payload.item_id ?? "",
+          delta: payload.delta ?? "",
+        };
+        break;
+      case "response.function_call_arguments.delta":
+        yield {
+          type: "function_call_arguments_delta",
+          output_index: index,
+          item_id: payload.item_id ?? "",
+          call_id: callIds.get(index) ?? "",
+          delta: payload.delta ?? "",
+        };
+        break;
+      case "response.output_item.done":
+        if (payload.item) yield { type: "item_done", output_index: index, item: payload.item };
+        break;
+      case "response.completed":
+      case "response.incomplete": {
+        const result = fromResponse(name, payload.response, request.model);
+        yield { type: "usage", usage: result.usage };
+        yield { type: "done", result };
+        return;
+      }
+      case "response.failed":
+        throw failure(name, payload.response?.error);
+      case "error":
+        throw failure(name, {
+          ...(payload.code ? { code: payload.code } : {}),
+          message: payload.message ?? "",
+        });
+      default:
+        break;
+    }
+  }
+  throw new ProviderError(`${name} closed the stream before response.completed.`, { provider: name });
+}

@@ -1,0 +1,214 @@
+/**
+ * Builds output items and neutral stream events incrementally. The Chat Completions, Anthropic and
+ * mock adapters all produce text and function calls piece by piece; this keeps output indexes,
+ * item ids and the final items consistent between the streamed events and the result.
+ */
+import { newItemId } from "../../store/ids.ts";
+import type { FinishReason, OutputItem, TurnEvent, TurnResult, Usage } from "./types.ts";
+
+interface MessageSlot {
+  kind: "message";
+  id: string;
+  text: string;
+  done: boolean;
+}
+interface CallSlot {
+  kind: "call";
+  id: string;
+  callId: string;
+  name: string;
+  args: string;
+  done: boolean;
+}
+type Slot = MessageSlot | CallSlot;
+
+export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
+  input_tokens: 0,
+  output_tokens: 0,
+  cached_tokens: 0,
+});
+
+export class OutputBuilder {
+  #slots: Slot[] = [];
+
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  /** Opens an assistant message; returns its output index and the `item_added` event. */
+  addMessage(): [number, TurnEvent] {
+    const slot: MessageSlot = { kind: "message", id: newItemId("message"), text: "", done: false };
+    const index = this.#slots.push(slot) - 1;
+    return [index, { type: "item_added", output_index: index, item: toItem(slot, "in_progress") }];
+  }
+
+  appendText(index: number, delta: string): TurnEvent {
+    const slot = this.#slot(index, "message");
+    slot.text += delta;
+    return { type: "text_delta", output_index: index, item_id: slot.id, delta };
+  }
+
+  /** Opens a function call; returns its output index and the `item_added` event. */
+  addCall(callId: string, name: string): [number, TurnEvent] {
+    const slot: CallSlot = {
+      kind: "call",
+      id: newItemId("function_call"),
+      callId,
+      name,
+      args: "",
+      done: false,
+    };
+    const index = this.#slots.push(slot) - 1;
+    return [index, { type: "item_added", output_index: index, item: toItem(slot, "in_progress") }];
+  }
+
+  appendArgs(index: number, delta: string): TurnEvent {
+    const slot = this.#slot(index, "call");
+    slot.args += delta;
+    return {
+      type: "function_call_arguments_delta",
+      output_index: index,
+      item_id: slot.id,
+      call_id: slot.callId,
+      delta,
+    };
+  }
+
+  /** Sets a call's name when it arrives after the call was opened (Chat Completions deltas). */
+  setCallName(index: number, name: string): void {
+    const slot = this.#slot(index, "call");
+    slot.name += name;
+  }
+
+  /** `item_done` for one slot (once). */
+  finish(index: number, status: "completed" | "incomplete" = "completed"): TurnEvent[] {
+    const slot = this.#slots[index];
+    if (!slot || slot.done) return [];
+    slot.done = true;
+    return [{ type: "item_done", output_index: index, item: toItem(slot, status) }];
+  }
+
+  /** `item_done` for every slot still open, in index order. */
+  finishAll(status: "completed" | "incomplete" = "completed"): TurnEvent[] {
+    return this.#slots.flatMap((_, index) => this.finish(index, status));
+  }
+
+  output(status: "completed" | "incomplete" = "completed"): OutputItem[] {
+    return this.#slots.map((slot) => toItem(slot, status));
+  }
+
+  #slot<K extends Slot["kind"]>(index: number, kind: K): Extract<Slot, { kind: K }> {
+    const slot = this.#slots[index];
+    if (!slot || slot.kind !== kind) throw new Error(`Output slot ${index} is not a ${kind}.`);
+    return slot as Extract<Slot, { kind: K }>;
+  }
+}
+
+function toItem(slot: Slot, status: "in_progress" | "completed" | "incomplete"): OutputItem {
+  if (slot.kind === "message") {
+    return {
+      type: "message",
+      id: slot.id,
+      role: "assistant",
+      status,
+      content: status === "in_progress" ? [] : [{ type: "output_text", text: slot.text, annotations: [] }],
+    };
+  }
+  return {
+    type: "function_call",
+    id: slot.id,
+    call_id: slot.callId,
+    name: slot.name,
+    arguments: status === "in_progress" ? "" : slot.args,
+    status,
+  };
+}
+
+/** Assembles a `TurnResult`; `length` and `content_filter` make it `incomplete`. */
+export function buildResult(
+  id: string,
+  model: string,
+  output: OutputItem[],
+  usage: Usage,
+  finish: FinishReason,
+): TurnResult {
+  const result: TurnResult = {
+    id,
+    model,
+    output,
+    usage,
+    status: finish === "length" || finish === "content_filter" ? "incomplete" : "completed",
+    finish_reason: finish,
+  };
+  if (finish === "length") result.incomplete_reason = "max_output_tokens";
+  if (finish === "content_filter") result.incomplete_reason = "content_filter";
+  return result;
+}
+
+/** Text of a message content (string or parts), parts joined without separator. */
+export function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  let text = "";
+  for (const part of content) {
+    const p = part as { text?: unknown; refusal?: unknown };
+    if (typeof p.text === "string") text += p.text;
+    else if (typeof p.refusal === "string") text += p.refusal;
+  }
+  return text;
+}
+
+/**
+ * Tracks a stream's events so the router can report a partial result (status `incomplete`,
+ * reason `interrupted`) when the stream fails after events were delivered.
+ */
+export class StreamTracker {
+  #items = new Map<number, OutputItem>();
+  #text = new Map<number, string>();
+  #usage: Usage = { ...ZERO_USAGE };
+
+  push(event: TurnEvent): void {
+    switch (event.type) {
+      case "item_added":
+        this.#items.set(event.output_index, event.item);
+        break;
+      case "text_delta":
+      case "function_call_arguments_delta":
+        this.#text.set(event.output_index, (this.#text.get(event.output_index) ?? "") + event.delta);
+        break;
+      case "item_done":
+        this.#items.set(event.output_index, event.item);
+        this.#text.delete(event.output_index);
+        break;
+      case "usage":
+        this.#usage = event.usage;
+        break;
+      default:
+        break;
+    }
+  }
+
+  partial(model: string): TurnResult {
+    const indexes = [...this.#items.keys()].sort((a, b) => a - b);
+    const output = indexes.map((index) => {
+      const item = this.#items.get(index)!;
+      const pending = this.#text.get(index);
+      if (pending === undefined) return item;
+      if (item.type === "function_call") return { ...item, arguments: pending, status: "incomplete" };
+      return {
+        ...item,
+        status: "incomplete",
+        content: [{ type: "output_text", text: pending, annotations: [] }],
+      };
+    }) as OutputItem[];
+    return {
+      id: "",
+      model,
+      output,
+      usage: this.#usage,
+      status: "incomplete",
+      finish_reason: "error",
+      incomplete_reason: "interrupted",
+    };
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * The router: resolves a model alias to its ordered targets and walks them. Per target: circuit
+ * breaker check, then retries with backoff; on a failure that another target may fix it falls
+ * back to the next target, after letting the caller re-fit the input to that model's context
+ * window. A stream falls back only until its first event; after that a failure becomes a terminal
+ * `error` event carrying the partial output.
+ */
+import { EventEmitter } from "node:events";
+import { InvalidArgumentError } from "../../store/errors.ts";
+import { type BreakerTransition, CircuitBreaker, type CircuitBreakerOptions } from "./circuit-breaker.ts";
+import {
+  CancelledError,
+  CircuitOpenError,
+  isProviderError,
+  mapErrorForRouter,
+  ProviderError,
+} from "./errors.ts";
+import { StreamTracker } from "./output.ts";
+import { DEFAULT_RETRY, type RetryOptions, retryOptions, withRetry } from "./retry.ts";
+import type { InputItem, Provider, TurnEvent, TurnRequest, TurnResult } from "./types.ts";
+
+export interface RouteTarget {
+  /** Provider name from the configuration. */
+  provider: string;
+  /** Model name sent upstream. */
+  model: string;
+  /** Targets next to each other that carry weights are load-balanced among themselves. */
+  weight?: number;
+}
+
+/** Re-fits the input items to the context window of a fallback target's model. */
+export type RefitInput = (
+  items: readonly InputItem[],
+  targetModel: string,
+  target: RouteTarget,
+) => readonly InputItem[] | Promise<readonly InputItem[]>;
+
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  /** Error code of a failed attempt (after its retries); absent for the serving one. */
+  error?: string;
+  retries: number;
+}
+
+export interface RouterOptions {
+  providers: ReadonlyMap<string, Provider>;
+  /** Resolves a requested model (alias) to its ordered targets; throws for unknown models. */
+  resolve: (model: string) => readonly RouteTarget[];
+  /** Retry settings, per provider name or for all. */
+  retry?: Partial<RetryOptions> | ((provider: string) => Partial<RetryOptions>);
+  /** Breaker settings, per provider name or for all. */
+  breaker?: Partial<CircuitBreakerOptions> | ((provider: string) => Partial<CircuitBreakerOptions>);
+  random?: () => number;
+}
+
+export interface RouteOptions {
+  refit?: RefitInput;
+}
+
+export interface RoutedResult {
+  result: TurnResult;
+  target: RouteTarget;
+  attempts: AttemptRecord[];
+}
+
+export interface RoutedStream {
+  target: RouteTarget;
+  attempts: AttemptRecord[];
+  /** Starts with the first upstream event; ends with `done` or a terminal `error`. */
+  events: AsyncIterable<TurnEvent>;
+}
+
+export interface RouterEvents {
+  breaker: [BreakerTransition];
+  attempt: [AttemptRecord];
+}
+
+export class Router extends EventEmitter<RouterEvents> {
+  #providers: ReadonlyMap<string, Provider>;
+  #resolve: RouterOptions["resolve"];
+  #retry = new Map<string, Readonly<RetryOptions>>();
+  #breakers = new Map<string, CircuitBreaker>();
+  #random: () => number;
+
+  constructor(options: RouterOptions) {
+    super();
+    this.#providers = options.providers;
+    this.#resolve = options.resolve;
+    this.#random = options.random ?? Math.random;
+    for (const name of this.#providers.keys()) {
+      const settings = typeof options.breaker === "function" ? options.breaker(name) : options.breaker;
+      const retry = typeof options.retry === "function" ? options.retry(name) : options.retry;
+      this.#retry.set(name, retryOptions(retry ?? DEFAULT_RETRY));
+      const breaker = new CircuitBreaker(name, settings);
+      breaker.on("state", (transition) => this.emit("breaker", transition));
+      this.#breakers.set(name, breaker);
+    }
+  }
+
+  /** The breaker of one provider (state is observable for metrics). */
+  breaker(provider: string): CircuitBreaker | undefined {
+    return this.#breakers.get(provider);
+  }
+
+  /** Breaker states of all providers. */
+  breakerStates(): Record<string, string> {
+    return Object.fromEntries([...this.#breakers].map(([name, breaker]) => [name, breaker.state]));
+  }
+
+  /** The attempt order for a model: weighted groups shuffled by weight, the rest in order. */
+  plan(model: string): RouteTarget[] {
+    const targets = this.#resolve(model);
+    if (targets.length === 0)
+      throw new InvalidArgumentError(`Model '${model}' has no targets.`, { param: "model" });
+    const order: RouteTarget[] = [];
+    for (let i = 0; i < targets.length; ) {
+      if (targets[i]!.weight === undefined) {
+        order.push(targets[i++]!);
+        continue;
+      }
+      const group: RouteTarget[] = [];
+      while (i < targets.length && targets[i]!.weight !== undefined) group.push(targets[i++]!);
+      order.push(...weightedShuffle(group, this.#random));
+    }
+    return order;
+  }
+
+  /** One non-streamed turn along the route. */
+  async complete(request: TurnRequest, options: RouteOptions = {}): Promise<RoutedResult> {
+    const attempts: AttemptRecord[] = [];
+    let lastError: ProviderError | undefined;
+    for (const [index, target] of this.plan(request.model).entries()) {
+      const targeted = await this.#targetRequest(request, target, index, options);
+      const provider = this.#provider(target);
+      const breaker = this.#breakers.get(target.provider)!;
+      let retries = 0;
+      try {
+        const result = await withRetry(
+          async () => {
+            if (!breaker.tryAcquire()) throw openCircuit(target);
+            try {
+              const value = await provider.complete(targeted);
+              breaker.onSuccess();
+              return value;
+            } catch (error) {
+              judge(breaker, error);
+              throw error;
+            }
+          },
+          this.#retry.get(target.provider) ?? DEFAULT_RETRY,
+          { signal: request.signal, random: this.#random, onRetry: () => retries++ },
+        );
+        this.#record(attempts, { provider: target.provider, model: target.model, retries });
+        return { result, target, attempts };
+      } catch (error) {
+        const failure = mapErrorForRouter(error, target.provider);
+        lastError = failure;
+        this.#record(attempts, {
+          provider: target.provider,
+          model: target.model,
+          error: failure.code,
+          retries,
+        });
+        if (!failure.fallback) throw failure;
+      }
+    }
+    throw lastError;
+  }
+
+  /**
+   * Opens a stream along the route; resolves once a target produced its first event (falling
+   * back before that), rejects when every target failed.
+   */
+  async openStream(request: TurnRequest, options: RouteOptions = {}): Promise<RoutedStream> {
+    const attempts: AttemptRecord[] = [];
+    let lastError: ProviderError | undefined;
+    for (const [index, target] of this.plan(request.model).entries()) {
+      const targeted = await this.#targetRequest(request, target, index, options);
+      const provider = this.#provider(target);
+      const breaker = this.#breakers.get(target.provider)!;
+      let retries = 0;
+      try {
+        const opened = await withRetry(
+          async () => {
+            if (!breaker.tryAcquire()) throw openCircuit(target);
+            const iterator = provider.stream(targeted)[Symbol.asyncIterator]();
+            try {
+              const first = await iterator.next();
+              if (first.done)
+                throw new ProviderError(`${target.provider} ended its stream without any event.`, {
+                  provider: target.provider,
+                });
+              return { iterator, first: first.value };
+            } catch (error) {
+              judge(breaker, error);
+              await iterator.return?.().catch(() => {});
+              throw error;
+            }
+          },
+          this.#retry.get(target.provider) ?? DEFAULT_RETRY,
+          { signal: request.signal, random: this.#random, onRetry: () => retries++ },
+        );
+        this.#record(attempts, { provider: target.provider, model: target.model, retries });
+        const events = relay(opened.iterator, opened.first, breaker, target);
+        return { target, attempts, events };
+      } catch (error) {
+        const failure = mapErrorForRouter(error, target.provider);
+        lastError = failure;
+        this.#record(attempts, {
+          provider: target.provider,
+          model: target.model,
+          error: failure.code,
+          retries,
+        });
+        if (!failure.fallback) throw failure;
+      }
+    }
+    throw lastError;
+  }
+
+  async #targetRequest(
+    request: TurnRequest,
+    target: RouteTarget,
+    index: number,
+    options: RouteOptions,
+  ): Promise<TurnRequest> {
+    if (request.signal?.aborted) throw new CancelledError();
+    const input =
+      index > 0 && options.refit ? await options.refit(request.input, target.model, target) : request.input;
+    return { ...request, model: target.model, input };
+  }
+
+  #provider(target: RouteTarget): Provider {
+    const provider = this.#providers.get(target.provider);
+    if (!provider) {
+      throw new InvalidArgumentError(`Route target names unknown provider '${target.provider}'.`, {
+        param: "provider",
+      });
+    }
+    return provider;
+  }
+
+  #record(attempts: AttemptRecord[], record: AttemptRecord): void {
+    attempts.push(record);
+    this.emit("attempt", record);
+  }
+}
+
+async function* relay(
+  iterator: AsyncIterator<TurnEvent>,
+  first: TurnEvent,
+  breaker: CircuitBreaker,
+  target: RouteTarget,
+): AsyncGenerator<TurnEvent> {
+  const tracker = new StreamTracker();
+  let settled = false;
+  try {
+    let event = first;
+    for (;;) {
+      tracker.push(event);
+      yield event;
+      if (event.type === "done") {
+        settled = true;
+        breaker.onSuccess();
+        return;
+      }
+      const next = await iterator.next();
+      if (next.done) throw new Error(`${target.provider} ended its stream without a result.`);
+      event = next.value;
+    }
+  } catch (error) {
+    settled = true;
+    judge(breaker, error);
+    yield {
+      type: "error",
+      error: mapErrorForRouter(error, target.provider),
+      partial: tracker.partial(target.model),
+    };
+  } finally {
+    // The consumer stopped early: cancel the upstream request and free the breaker slot.
+    if (!settled) breaker.onNeutral();
+    await iterator.return?.().catch(() => {});
+  }
+}
+
+function judge(breaker: CircuitBreaker, error: unknown): void {
+  if (isProviderError(error) && error.code === "circuit_open") return;
+  if (isProviderError(error) && error.fault === "caller") breaker.onNeutral();
+  else breaker.onFailure();
+}
+
+function openCircuit(target: RouteTarget): CircuitOpenError {
+  return new CircuitOpenError(
+    `The circuit breaker of ${target.provider} is open; the request was not sent.`,
+    {
+      provider: target.provider,
+    },
+  );
+}
+
+function weightedShuffle(group: RouteTarget[], random: () => number): RouteTarget[] {
+  const pool = [...group];
+  const order: RouteTarget[] = [];
+  while (pool.length > 0) {
+    const total = pool.reduce((sum, target) => sum + Math.max(0, target.weight ?? 0), 0);
+    let pick = random() * total;
+    let index = pool.length - 1;
+    for (const [i, target] of pool.entries()) {
+      pick -= Math.max(0, target.weight ?? 0);
+      if (pick < 0) {
+        index = i;
+        break;
+      }
+    }
+    order.push(...pool.splice(index, 1));
+  }
+  return order;
+}
+
+/** Creates a router over named providers. */
+export function createRouter(options: RouterOptions): Router {
+  return new Router(options);
+}

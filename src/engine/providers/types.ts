@@ -1,0 +1,176 @@
+/**
+ * The provider-neutral turn contract. Input and output use OpenAI Responses item shapes (the
+ * canonical transcript format of Holdfast); every adapter translates to and from its wire format.
+ * The gateway turns these into Responses SSE events or Chat Completions chunks.
+ */
+import type { HoldfastError } from "../../store/errors.ts";
+
+export const PROVIDER_TYPES = ["openai-chat", "openai-responses", "anthropic", "mock"] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+/** A text part of a message. `input_text` for user/system/developer, `output_text` for assistant. */
+export interface TextPart {
+  type: "input_text" | "output_text";
+  text: string;
+  annotations?: unknown[];
+}
+/** An image part (user messages). Adapters that cannot carry images drop it. */
+export interface ImagePart {
+  type: "input_image";
+  image_url?: string;
+  detail?: string;
+}
+export interface RefusalPart {
+  type: "refusal";
+  refusal: string;
+}
+export type ContentPart = TextPart | ImagePart | RefusalPart;
+
+export const MESSAGE_ROLES = ["user", "assistant", "system", "developer"] as const;
+export type MessageRole = (typeof MESSAGE_ROLES)[number];
+
+export interface MessageItem {
+  type: "message";
+  id?: string;
+  role: MessageRole;
+  /** A bare string is accepted on input; outputs always carry parts. */
+  content: string | ContentPart[];
+  status?: "in_progress" | "completed" | "incomplete";
+}
+
+export interface FunctionCallItem {
+  type: "function_call";
+  id?: string;
+  call_id: string;
+  name: string;
+  /** JSON text, exactly as the model produced it. */
+  arguments: string;
+  status?: "in_progress" | "completed" | "incomplete";
+}
+
+export interface FunctionCallOutputItem {
+  type: "function_call_output";
+  id?: string;
+  call_id: string;
+  output: string | ContentPart[];
+}
+
+/**
+ * Any other Responses item (reasoning, summaries…). The Responses adapter passes them through;
+ * the Chat Completions and Anthropic adapters drop them.
+ */
+export interface OtherItem {
+  type: string;
+  id?: string;
+  [key: string]: unknown;
+}
+
+export type InputItem = MessageItem | FunctionCallItem | FunctionCallOutputItem | OtherItem;
+export type OutputItem = MessageItem | FunctionCallItem | OtherItem;
+
+/** A function tool in Responses shape (flat, not nested under `function`). */
+export interface FunctionTool {
+  type: "function";
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object. */
+  parameters?: Record<string, unknown>;
+  strict?: boolean;
+}
+
+export type ToolChoice = "auto" | "none" | "required" | { type: "function"; name: string };
+
+/** One model call, provider-neutral. Field names follow the Responses API. */
+export interface TurnRequest {
+  /** The upstream model name (after routing). */
+  model: string;
+  input: readonly InputItem[];
+  instructions?: string;
+  tools?: readonly FunctionTool[];
+  tool_choice?: ToolChoice;
+  parallel_tool_calls?: boolean;
+  max_output_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  /** Forwarded to upstreams that understand it (OpenAI `user`, Anthropic `metadata.user_id`). */
+  user?: string;
+  /** Cancels the upstream request at once. */
+  signal?: AbortSignal;
+}
+
+export interface Usage {
+  /** All input tokens, cached ones included (OpenAI semantics). */
+  input_tokens: number;
+  output_tokens: number;
+  /** Input tokens served from the provider's prompt cache. */
+  cached_tokens: number;
+}
+
+export const FINISH_REASONS = [
+  "stop",
+  "length",
+  "tool_calls",
+  "content_filter",
+  "cancelled",
+  "error",
+] as const;
+export type FinishReason = (typeof FINISH_REASONS)[number];
+
+export interface TurnResult {
+  /** The upstream's response id (or a generated one). */
+  id: string;
+  /** The model that actually answered, as the upstream reports it. */
+  model: string;
+  output: OutputItem[];
+  usage: Usage;
+  status: "completed" | "incomplete";
+  finish_reason: FinishReason;
+  /** Set when `status` is `incomplete`. */
+  incomplete_reason?: "max_output_tokens" | "content_filter" | "interrupted";
+}
+
+/**
+ * Neutral streaming events. Per output item: `item_added` (empty text/arguments), deltas,
+ * `item_done` (complete item). Then `usage` (when known) and exactly one terminal `done` or
+ * `error`. `output_index` is the item's position in the final `output`.
+ */
+export type TurnEvent =
+  | { type: "item_added"; output_index: number; item: OutputItem }
+  | { type: "text_delta"; output_index: number; item_id: string; delta: string }
+  | {
+      type: "function_call_arguments_delta";
+      output_index: number;
+      item_id: string;
+      call_id: string;
+      delta: string;
+    }
+  | { type: "item_done"; output_index: number; item: OutputItem }
+  | { type: "usage"; usage: Usage }
+  | { type: "done"; result: TurnResult }
+  /** Terminal failure after events were delivered; `partial` holds what was produced so far. */
+  | { type: "error"; error: HoldfastError; partial: TurnResult };
+
+/**
+ * An upstream adapter. `complete` resolves with the whole result; `stream` yields events and
+ * throws a typed error (never yields `error` itself — the router decides between falling back
+ * and a terminal `error` event). Both honour `request.signal`.
+ */
+export interface Provider {
+  readonly name: string;
+  readonly type: ProviderType;
+  complete(request: TurnRequest): Promise<TurnResult>;
+  stream(request: TurnRequest): AsyncIterable<TurnEvent>;
+  /** Releases pooled connections. */
+  close(): Promise<void>;
+}
+
+/** Type guards: `OtherItem` keeps the union open, so `item.type === "…"` alone does not narrow. */
+export function isMessageItem(item: InputItem | OutputItem): item is MessageItem {
+  return item.type === "message";
+}
+export function isFunctionCallItem(item: InputItem | OutputItem): item is FunctionCallItem {
+  return item.type === "function_call";
+}
+export function isFunctionCallOutputItem(item: InputItem): item is FunctionCallOutputItem {
+  return item.type === "function_call_output";
+}
