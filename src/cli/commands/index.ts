@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import { registerMockUpstreamCommand } from "./mock-upstream.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerSessionsCommand } from "./sessions.ts";
 
 /** Every CLI command registers itself on the root program. Add new commands to this list. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerServeCommand, registerSessionsCommand];
+export const COMMANDS: RegisterCommand[] = [registerServeCommand, registerSessionsCommand, registerMockUpstreamCommand];
