@@ -1,0 +1,287 @@
+/**
+ * `holdfast openclaw audit|import|cleanup|export`: thin wrappers over src/interop/openclaw.
+ * Reports are tables by default and the library's JSON with `--json`.
+ */
+import { createWriteStream, renameSync, rmSync } from "node:fs";
+import { finished } from "node:stream/promises";
+import type { Command } from "commander";
+import { loadServerConfig } from "../../config/load-config.ts";
+import {
+  type AuditReport,
+  applyCleanup,
+  auditStateDir,
+  type CleanupOptions,
+  type CleanupPlan,
+  DEFAULT_CLEANUP,
+  exportTranscript,
+  importStateDir,
+  type OpenClawImportReport,
+  planCleanup,
+} from "../../interop/openclaw/index.ts";
+import { createStore } from "../../store/create-store.ts";
+import { InvalidArgumentError } from "../../store/errors.ts";
+import type { SessionStore } from "../../store/types.ts";
+import { formatTable } from "./sessions.ts";
+
+interface StoreFlags {
+  store?: string;
+  config?: string;
+  tenant: string;
+}
+
+/** `30d`, `12h`, `90m`, `45s`, `500ms` → milliseconds. */
+export function parseDuration(value: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(value.trim());
+  if (!m)
+    throw new InvalidArgumentError(`${name} must be a duration like 30d, 12h or 90m (got '${value}').`, {
+      param: name,
+    });
+  const unit = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 }[m[2] as "ms"];
+  return Math.round(Number(m[1]) * unit);
+}
+
+export function parseNow(value: string | undefined): Date {
+  if (value === undefined) return new Date();
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime()))
+    throw new InvalidArgumentError(`--now must be an ISO date (got '${value}').`, { param: "now" });
+  return d;
+}
+
+export async function withStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
+  const config = await loadServerConfig({
+    flags: { store: flags.store, config: flags.config },
+    env: process.env,
+  });
+  const store = await createStore(config.store);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function storeOptions(command: Command): Command {
+  return command
+    .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
+    .option("-c, --config <file>", "JSON or YAML config file (env HOLDFAST_CONFIG)")
+    .option("-t, --tenant <tenant>", "tenant", "default");
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function auditText(report: AuditReport): string {
+  const out: string[] = [`OpenClaw state ${report.stateDir} (ages at ${report.referenceDate})`];
+  for (const [agentId, agent] of Object.entries(report.agents)) {
+    out.push(
+      "",
+      `agent ${agentId}  (${agent.sessionsDir})${agent.indexError ? `  INDEX: ${agent.indexError}` : ""}`,
+    );
+    const rows = Object.entries(agent.audit.artifacts).map(([c, u]) => [
+      c,
+      String(u.count),
+      bytes(u.bytes),
+      String(u.olderThan30Days),
+    ]);
+    out.push(formatTable(["CLASS", "FILES", "SIZE", ">30D"], rows));
+    for (const l of agent.audit.staleLocks)
+      out.push(`  stale lock ${l.file} (pid ${l.pid ?? "?"}, ${Math.round(l.ageMs / 3.6e6)} h old)`);
+    for (const l of agent.audit.liveLocks) out.push(`  live lock ${l.file} (pid ${l.pid ?? "?"})`);
+    for (const k of agent.audit.entriesMissingTranscript) out.push(`  missing transcript for ${k}`);
+    for (const [key, e] of Object.entries(agent.entries)) {
+      if (e.tornLines > 0) out.push(`  ${e.tornLines} torn line(s) in ${e.transcript} (${key})`);
+      if (e.unansweredToolCalls.length > 0)
+        out.push(
+          `  ${e.unansweredToolCalls.length} tool call(s) without result on the active branch of ${key}`,
+        );
+      if (e.orphanToolResultsOnPath > 0)
+        out.push(`  ${e.orphanToolResultsOnPath} orphan tool result(s) on the active branch of ${key}`);
+    }
+  }
+  const t = report.totals;
+  out.push(
+    "",
+    `${t.agents} agent(s), ${t.entries} index entries, ${t.files} files, ${bytes(t.bytes)}; ${t.staleLocks} stale lock(s), ${t.entriesMissingTranscript} missing transcript(s), ${t.tornLines} torn line(s), ${t.unansweredToolCalls} unanswered tool call(s), ${t.orphanToolResults} orphan result(s)`,
+  );
+  return `${out.join("\n")}\n`;
+}
+
+function importText(report: OpenClawImportReport): string {
+  const rows = report.sessions.map((s) => [
+    s.status,
+    s.agentId,
+    s.key.length > 48 ? `${s.key.slice(0, 47)}…` : s.key,
+    s.sessionId,
+    String(s.items),
+    String(s.written),
+    String(s.forks.length),
+    String(s.tornLines.length),
+  ]);
+  const t = report.totals;
+  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing; ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped\n`;
+}
+
+function planText(plan: CleanupPlan, enforced: boolean): string {
+  const rows = plan.actions.map((a) => [a.action, a.class, a.file, bytes(a.bytes), a.reason]);
+  const head = enforced ? "Done:" : "Dry run — nothing changed. Would do:";
+  return `${head}\n${formatTable(["ACTION", "CLASS", "FILE", "SIZE", "REASON"], rows)}\n\n${plan.totals.files} file(s), ${bytes(plan.totals.bytes)}\n`;
+}
+
+interface CleanupFlags {
+  dryRun?: boolean;
+  enforce?: boolean;
+  olderThan?: string;
+  archivesOlderThan?: string;
+  orphans?: boolean;
+  staleLocks?: boolean;
+  includeLive?: boolean;
+  json?: boolean;
+  now?: string;
+}
+
+function cleanupOptions(flags: CleanupFlags): CleanupOptions {
+  const now = parseNow(flags.now);
+  const given =
+    flags.olderThan ?? flags.archivesOlderThan ?? flags.orphans ?? flags.staleLocks ?? flags.includeLive;
+  if (given === undefined) return { ...DEFAULT_CLEANUP, now };
+  return {
+    now,
+    olderThanMs: flags.olderThan === undefined ? undefined : parseDuration(flags.olderThan, "--older-than"),
+    archivesOlderThanMs:
+      flags.archivesOlderThan === undefined
+        ? undefined
+        : parseDuration(flags.archivesOlderThan, "--archives-older-than"),
+    orphans: flags.orphans,
+    staleLocks: flags.staleLocks,
+    includeLive: flags.includeLive,
+  };
+}
+
+export function registerOpenClawCommand(program: Command): void {
+  const oc = program
+    .command("openclaw")
+    .description("Audit, import, clean up and export OpenClaw session state.");
+
+  oc.command("audit <stateDir>")
+    .description(
+      "Disk usage per artifact class, stale locks, missing transcripts, torn lines, unpaired tool calls.",
+    )
+    .option("--json", "print the full report as JSON")
+    .option("--now <iso>", "reference date for ages (default: now)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ holdfast openclaw audit ~/.openclaw\n  $ holdfast openclaw audit ~/.openclaw --json --now 2026-11-01T00:00:00Z",
+    )
+    .action(async (stateDir: string, flags: { json?: boolean; now?: string }) => {
+      const report = await auditStateDir(stateDir, { now: parseNow(flags.now) });
+      if (flags.json) printJson(report);
+      else process.stdout.write(auditText(report));
+    });
+
+  storeOptions(
+    oc
+      .command("import <stateDir>")
+      .description("Import every session (active branch, other branches as forks); safe to re-run."),
+  )
+    .option("--json", "print the per-session report as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ holdfast openclaw import ~/.openclaw --store sqlite:./data/holdfast.db\n  $ holdfast openclaw import ~/.openclaw --tenant alice --json",
+    )
+    .action(async (stateDir: string, flags: StoreFlags & { json?: boolean }) => {
+      const tty = process.stderr.isTTY === true;
+      let n = 0;
+      const report = await withStore(flags, (store) =>
+        importStateDir(store, stateDir, {
+          tenant: flags.tenant,
+          onSession: (s) => {
+            n++;
+            if (tty)
+              process.stderr.write(
+                `\r\x1b[Kimporting… ${n} session(s), last ${s.key.slice(0, 50)} (${s.status})`,
+              );
+          },
+        }),
+      );
+      if (tty) process.stderr.write("\r\x1b[K");
+      if (flags.json) printJson(report);
+      else process.stdout.write(importText(report));
+    });
+
+  oc.command("cleanup <stateDir>")
+    .description(
+      "Plan (--dry-run) or apply (--enforce) retention on OpenClaw debris. Live transcripts are kept unless --include-live.",
+    )
+    .option("--dry-run", "print what would be removed, change nothing")
+    .option("--enforce", "remove exactly what the dry run lists")
+    .option("--older-than <duration>", "temp files, .bak copies and index backups older than this (e.g. 30d)")
+    .option("--archives-older-than <duration>", ".reset/.deleted archives older than this")
+    .option("--orphans", "transcripts no index entry references (older than --older-than when given)")
+    .option("--stale-locks", "lock files older than 30 minutes")
+    .option("--include-live", "also live transcripts older than --older-than, with their index entries")
+    .option("--json", "print the plan (and result) as JSON")
+    .option("--now <iso>", "reference date for ages (default: now)")
+    .addHelpText(
+      "after",
+      "\nWithout retention options: --older-than 30d --archives-older-than 30d --stale-locks.\n\nExamples:\n  $ holdfast openclaw cleanup ~/.openclaw --dry-run\n  $ holdfast openclaw cleanup ~/.openclaw --enforce --archives-older-than 14d --orphans",
+    )
+    .action(async (stateDir: string, flags: CleanupFlags) => {
+      if (Boolean(flags.dryRun) === Boolean(flags.enforce)) {
+        throw new InvalidArgumentError("Pass exactly one of --dry-run or --enforce.", { param: "dry-run" });
+      }
+      const plan = planCleanup(stateDir, cleanupOptions(flags));
+      if (flags.dryRun) {
+        if (flags.json) printJson(plan);
+        else process.stdout.write(planText(plan, false));
+        return;
+      }
+      const result = applyCleanup(plan);
+      if (flags.json) printJson({ plan, result });
+      else {
+        process.stdout.write(planText({ ...plan, actions: result.done }, true));
+        for (const s of result.skipped) process.stdout.write(`skipped ${s.file}: ${s.skippedBecause}\n`);
+      }
+    });
+
+  storeOptions(
+    oc.command("export <sessionId>").description("Write a Holdfast session as an OpenClaw v3 transcript."),
+  )
+    .requiredOption("-o, --out <file>", "output file (.jsonl), or - for stdout")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ holdfast openclaw export conv_0123… --store sqlite:./data/holdfast.db --out 4e9f….jsonl",
+    )
+    .action(async (sessionId: string, flags: StoreFlags & { out: string }) => {
+      await withStore(flags, async (store) => {
+        if (flags.out === "-") {
+          await exportTranscript(store, flags.tenant, sessionId, process.stdout);
+          return;
+        }
+        // Write beside the target and rename, so a failed export never leaves a partial transcript.
+        const tmp = `${flags.out}.${process.pid}.tmp`;
+        const out = createWriteStream(tmp);
+        try {
+          const summary = await exportTranscript(store, flags.tenant, sessionId, out);
+          out.end();
+          await finished(out);
+          renameSync(tmp, flags.out);
+          process.stderr.write(
+            `wrote ${summary.entries} entries (${summary.items} items, ${bytes(summary.bytes)}) to ${flags.out}\n`,
+          );
+        } catch (error) {
+          out.destroy();
+          rmSync(tmp, { force: true });
+          throw error;
+        }
+      });
+    });
+}

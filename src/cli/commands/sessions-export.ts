@@ -1,0 +1,149 @@
+/**
+ * `holdfast sessions export|import`: the portable JSONL format on the command line. Registered
+ * as subcommands of the `sessions` command (created here if no other module made it).
+ */
+import { createReadStream, createWriteStream, renameSync, rmSync } from "node:fs";
+import { finished } from "node:stream/promises";
+import type { Command } from "commander";
+import {
+  type ConflictPolicy,
+  exportSessions,
+  importSessions,
+  type PortableProgress,
+} from "../../interop/portable/index.ts";
+import { InvalidArgumentError } from "../../store/errors.ts";
+import { bytes, storeOptions, withStore } from "./openclaw.ts";
+
+interface ExportFlags {
+  store?: string;
+  config?: string;
+  tenant: string;
+  out: string;
+  ids?: string;
+  owner?: string;
+  label?: string;
+  json?: boolean;
+}
+
+interface ImportFlags {
+  store?: string;
+  config?: string;
+  tenant: string;
+  onConflict: string;
+  json?: boolean;
+}
+
+/** Progress on stderr, only on a terminal, at most every 200 ms. */
+function progressPrinter(verb: string): { tick: (p: PortableProgress) => void; done: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return {
+    tick: (p) => {
+      const now = Date.now();
+      if (!tty || now - last < 200) return;
+      last = now;
+      process.stderr.write(
+        `\r\x1b[K${verb}… ${p.sessions} session(s), ${p.items} item(s), ${bytes(p.bytes)}`,
+      );
+    },
+    done: () => {
+      if (tty) process.stderr.write("\r\x1b[K");
+    },
+  };
+}
+
+function sessionsCommand(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === "sessions") ??
+    program.command("sessions").description("Inspect, export and import the sessions in a store.")
+  );
+}
+
+export function registerSessionsExportCommands(program: Command): void {
+  const sessions = sessionsCommand(program);
+
+  storeOptions(
+    sessions
+      .command("export")
+      .description("Stream sessions to the portable JSONL format (manifest, sessions, items, trailer)."),
+  )
+    .option("-o, --out <file>", "output file, or - for stdout", "-")
+    .option("--ids <ids>", "comma-separated session ids (default: every session of the tenant)")
+    .option("--owner <owner>", "only sessions of this owner")
+    .option("--label <label>", "only sessions carrying this label")
+    .option("--json", "print a JSON summary (to stderr when the export goes to stdout)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
+    )
+    .action(async (flags: ExportFlags) => {
+      const selection = flags.ids
+        ? {
+            ids: flags.ids
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : { filter: { owner: flags.owner, label: flags.label } };
+      const progress = progressPrinter("exporting");
+      const summary = await withStore(flags, async (store) => {
+        if (flags.out === "-")
+          return exportSessions(store, flags.tenant, selection, process.stdout, {
+            onProgress: progress.tick,
+          });
+        // Write beside the target and rename, so a failed export never leaves a plausible partial file.
+        const tmp = `${flags.out}.${process.pid}.tmp`;
+        const out = createWriteStream(tmp);
+        try {
+          const s = await exportSessions(store, flags.tenant, selection, out, { onProgress: progress.tick });
+          out.end();
+          await finished(out);
+          renameSync(tmp, flags.out);
+          return s;
+        } catch (error) {
+          out.destroy();
+          rmSync(tmp, { force: true });
+          throw error;
+        }
+      });
+      progress.done();
+      const text = flags.json
+        ? `${JSON.stringify(summary, null, 2)}\n`
+        : `exported ${summary.sessions} session(s), ${summary.items} item(s), ${bytes(summary.bytes)}; sha256 ${summary.sha256}\n`;
+      (flags.out === "-" ? process.stderr : process.stdout).write(text);
+    });
+
+  storeOptions(
+    sessions
+      .command("import <file>")
+      .description("Import a portable JSONL export (verifies every checksum; - reads stdin)."),
+  )
+    .option("--on-conflict <policy>", "when a session id exists: skip or fail", "fail")
+    .option("--json", "print a JSON summary")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl --on-conflict skip --json",
+    )
+    .action(async (file: string, flags: ImportFlags) => {
+      if (flags.onConflict !== "skip" && flags.onConflict !== "fail") {
+        throw new InvalidArgumentError(`--on-conflict must be skip or fail (got '${flags.onConflict}').`, {
+          param: "on-conflict",
+        });
+      }
+      const input = file === "-" ? process.stdin : createReadStream(file);
+      const progress = progressPrinter("importing");
+      const summary = await withStore(flags, (store) =>
+        importSessions(store, flags.tenant, input, {
+          onConflict: flags.onConflict as ConflictPolicy,
+          onProgress: progress.tick,
+        }),
+      );
+      progress.done();
+      if (flags.json)
+        process.stdout.write(`${JSON.stringify({ ...summary, manifest: summary.manifest }, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `imported ${summary.imported} session(s) with ${summary.items} item(s); skipped ${summary.skipped} existing\n`,
+        );
+    });
+}
