@@ -1,9 +1,17 @@
 import type { Command } from "commander";
 import { registerMockUpstreamCommand } from "./mock-upstream.ts";
+import { registerOpenClawCommand } from "./openclaw.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerSessionsCommand } from "./sessions.ts";
+import { registerSessionsExportCommands } from "./sessions-export.ts";
 
 /** Every CLI command registers itself on the root program. Add new commands to this list. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerServeCommand, registerSessionsCommand, registerMockUpstreamCommand];
+export const COMMANDS: RegisterCommand[] = [
+  registerServeCommand,
+  registerSessionsCommand,
+  registerSessionsExportCommands,
+  registerOpenClawCommand,
+  registerMockUpstreamCommand,
+];
