@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { OpenAIConversationsSession } from "@openai/agents-openai";
 import OpenAI from "openai";
 import { openTestApp, type TestApp } from "./test-helpers.ts";
 
@@ -59,6 +60,47 @@ describe("openai SDK against Holdfast", () => {
     const one = await client.conversations.items.retrieve(first.id ?? "", { conversation_id: conv.id });
     assert.equal(one.type, "message");
     assert.ok(one.type === "message" && one.role === "user");
+  });
+
+  test("the Agents SDK's OpenAIConversationsSession adds, reads and clears history", async () => {
+    const session = new OpenAIConversationsSession({ client });
+    await session.addItems([
+      { type: "message", role: "user", content: "What is 2+2?" },
+      {
+        type: "function_call",
+        callId: "call_1",
+        name: "add",
+        arguments: '{"a":2,"b":2}',
+        status: "completed",
+      },
+      {
+        type: "function_call_result",
+        callId: "call_1",
+        name: "add",
+        status: "completed",
+        output: { type: "text", text: "4" },
+      },
+      {
+        type: "message",
+        role: "assistant",
+        status: "completed",
+        content: [{ type: "output_text", text: "4" }],
+      },
+    ]);
+    const id = await session.getSessionId();
+    assert.match(id, /^conv_/);
+    const all = await session.getItems();
+    assert.deepEqual(
+      all.map((i) => i.type),
+      ["message", "function_call", "function_call_result", "message"],
+    );
+    const lastTwo = await session.getItems(2);
+    assert.deepEqual(
+      lastTwo.map((i) => i.type),
+      ["function_call_result", "message"],
+    );
+    await session.clearSession();
+    await assert.rejects(client.conversations.retrieve(id), OpenAI.NotFoundError);
   });
 
   test("errors surface as the SDK's typed errors with OpenAI's body", async () => {
