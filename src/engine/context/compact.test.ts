@@ -1,0 +1,183 @@
+/** Compaction against a real store (`createStore("memory:")`), through the SessionStore contract only. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createStore } from "../../store/create-store.ts";
+import type { SessionStore } from "../../store/types.ts";
+import { compact, compactAndRetry, isContextLengthError, type Summarizer, shouldCompact } from "./compact.ts";
+import { checkWindowInvariants } from "./invariants.ts";
+import { generateHistoryInputs } from "./synthetic-history.ts";
+import { createTokenCounter } from "./token-counter.ts";
+import { buildWindow } from "./window.ts";
+
+const TENANT = "t1";
+
+async function seeded(store: SessionStore, targetTokens: number, seed = 1): Promise<string> {
+  const count = createTokenCounter("gpt-4o");
+  const inputs = generateHistoryInputs({ seed, targetTokens, countTokens: count });
+  const session = await store.create(TENANT);
+  for (let i = 0; i < inputs.length; i += 500)
+    await store.append(TENANT, session.id, inputs.slice(i, i + 500));
+  return session.id;
+}
+
+async function allItems(store: SessionStore, id: string) {
+  return store.readItems(TENANT, id, { limit: 10000 });
+}
+
+describe("compact", () => {
+  it("appends a summary covering the old range; originals stay; windows start from it", async () => {
+    const store = await createStore("memory:");
+    const id = await seeded(store, 60_000);
+    const before = await allItems(store, id);
+    const result = await compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 8000 });
+    assert.equal(result.compacted, true);
+    assert.equal(result.covers?.fromSeq, 1);
+    assert.ok(result.tokensAfter < result.tokensBefore);
+    const after = await allItems(store, id);
+    assert.equal(after.length, before.length + 1);
+    assert.deepEqual(after.slice(0, before.length), before, "originals unchanged");
+    const summary = after.at(-1);
+    assert.equal(summary?.type, "summary");
+    assert.equal(summary?.content.model, "gpt-4o");
+    assert.ok(typeof (summary?.content.summary as { goal: string }).goal === "string");
+    const recent = before
+      .filter((i) => i.seq > (result.covers?.toSeq ?? 0))
+      .reduce((s, i) => s + i.tokens, 0);
+    assert.ok(recent <= 8000, `kept ${recent} recent tokens`);
+    const w = buildWindow(after, { model: "gpt-4o" });
+    assert.equal(w.summaryUsed, true);
+    assert.deepEqual(checkWindowInvariants(after, w), []);
+    assert.ok(w.tokens < 20_000);
+    await store.close();
+  });
+
+  it("folds the previous summary into a repeat compaction", async () => {
+    const store = await createStore("memory:");
+    const id = await seeded(store, 40_000, 2);
+    const first = await compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 5000 });
+    const more = generateHistoryInputs({
+      seed: 3,
+      targetTokens: 30_000,
+      countTokens: createTokenCounter("gpt-4o"),
+    });
+    for (let i = 0; i < more.length; i += 500) await store.append(TENANT, id, more.slice(i, i + 500));
+    const seen: Array<string | null> = [];
+    const spy: Summarizer = async (request) => {
+      seen.push(request.previous?.goal ?? null);
+      return {
+        goal: request.previous?.goal ?? "new",
+        decisions: ["d"],
+        facts: [],
+        openItems: [],
+        recentContext: "",
+      };
+    };
+    const second = await compact(store, TENANT, id, {
+      model: "gpt-4o",
+      keepRecentTokens: 5000,
+      summarize: spy,
+    });
+    assert.equal(second.compacted, true);
+    assert.equal(second.covers?.fromSeq, 1);
+    assert.ok((second.covers?.toSeq ?? 0) > (first.covers?.toSeq ?? 0));
+    assert.ok(seen[0] !== null, "the previous summary was passed in");
+    await store.close();
+  });
+
+  it("never overflows the summarizer: chunks a range bigger than its context", async () => {
+    const store = await createStore("memory:");
+    const id = await seeded(store, 80_000, 4);
+    const sizes: number[] = [];
+    const summarize: Summarizer = async (request) => {
+      sizes.push(request.items.reduce((s, i) => s + i.tokens, 0));
+      return { goal: "g", decisions: [], facts: [`chunk ${sizes.length}`], openItems: [], recentContext: "" };
+    };
+    const result = await compact(store, TENANT, id, {
+      model: "gpt-4o",
+      keepRecentTokens: 2000,
+      summarize,
+      maxChunkTokens: 20_000,
+      summaryMaxTokens: 1000,
+    });
+    assert.ok(result.chunks > 3, `${result.chunks} chunks`);
+    for (const size of sizes) assert.ok(size <= 20_000, `chunk of ${size} tokens`);
+    await store.close();
+  });
+
+  it("survives concurrent turns: version conflict, re-read, retry", async () => {
+    const store = await createStore("memory:");
+    const id = await seeded(store, 30_000, 5);
+    let racedOnce = false;
+    const summarize: Summarizer = async () => {
+      if (!racedOnce) {
+        racedOnce = true;
+        // A turn lands while the summarizer runs.
+        await store.append(TENANT, id, [
+          { content: { type: "message", role: "user", content: "meanwhile" } },
+        ]);
+      }
+      return { goal: "g", decisions: [], facts: [], openItems: [], recentContext: "" };
+    };
+    const result = await compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 3000, summarize });
+    assert.equal(result.compacted, true);
+    assert.equal(result.attempts, 2);
+    const items = await allItems(store, id);
+    assert.equal(items.at(-2)?.content.content, "meanwhile", "the concurrent turn is kept");
+    assert.equal(items.at(-1)?.type, "summary");
+    await store.close();
+  });
+
+  it("does nothing when everything is recent", async () => {
+    const store = await createStore("memory:");
+    const id = await seeded(store, 3000, 6);
+    const result = await compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 100_000 });
+    assert.equal(result.compacted, false);
+    assert.match(result.reason ?? "", /nothing older/);
+    await store.close();
+  });
+});
+
+describe("triggers", () => {
+  it("shouldCompact compares window tokens with a share of the input budget", () => {
+    assert.equal(shouldCompact(90_000, "gpt-4o", 0.8), true); // budget 128000-16384
+    assert.equal(shouldCompact(80_000, "gpt-4o", 0.8), false);
+    assert.throws(() => shouldCompact(1, "gpt-4o", 0), /threshold/);
+  });
+
+  it("recognises provider context-length errors", () => {
+    assert.equal(isContextLengthError({ error: { code: "context_length_exceeded", message: "x" } }), true);
+    assert.equal(isContextLengthError(new Error("prompt is too long: 210000 tokens > 200000 maximum")), true);
+    assert.equal(isContextLengthError(new Error("rate limited")), false);
+  });
+
+  it("compactAndRetry compacts once on overflow and retries", async () => {
+    const store = await createStore("memory:");
+    const id = await seeded(store, 40_000, 7);
+    let calls = 0;
+    const result = await compactAndRetry(
+      async () => {
+        calls++;
+        const items = await allItems(store, id);
+        const w = buildWindow(items, { model: "gpt-4o", maxInputTokens: 20_000, pruning: false });
+        if (!w.summaryUsed)
+          throw Object.assign(new Error("This model's maximum context length is 20000 tokens"), {
+            status: 400,
+          });
+        return w;
+      },
+      { store, tenant: TENANT, sessionId: id, model: "gpt-4o", keepRecentTokens: 6000 },
+    );
+    assert.equal(calls, 2);
+    assert.equal(result.summaryUsed, true);
+    await assert.rejects(
+      compactAndRetry(
+        async () => {
+          throw new Error("boom");
+        },
+        { store, tenant: TENANT, sessionId: id, model: "gpt-4o", keepRecentTokens: 6000 },
+      ),
+      /boom/,
+    );
+    await store.close();
+  });
+});

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { describe, it } from "node:test";
+import { estimateTextTokens } from "./estimate.ts";
+import { fileTokens, imageDimensions, openaiImageTokens, sniffDimensions } from "./media.ts";
+import { createRandom, generateText, TEXT_KINDS } from "./synthetic-text.ts";
+import { createTokenCounter } from "./token-counter.ts";
+import { createTextCounter } from "./tokenizers.ts";
+
+const require = createRequire(import.meta.url);
+
+function png(width: number, height: number): string {
+  const b = Buffer.alloc(33);
+  b.writeUInt32BE(0x89504e47, 0);
+  b.writeUInt32BE(0x0d0a1a0a, 4);
+  b.writeUInt32BE(13, 8);
+  b.write("IHDR", 12, "latin1");
+  b.writeUInt32BE(width, 16);
+  b.writeUInt32BE(height, 20);
+  return `data:image/png;base64,${b.toString("base64")}`;
+}
+
+describe("token counting", () => {
+  it("counts o200k and cl100k exactly, and special-token text as plain text", () => {
+    const o200k = require("gpt-tokenizer/cjs/encoding/o200k_base");
+    const text = "Hello, world! Ceci est un test. 你好";
+    assert.equal(createTextCounter("o200k_base")(text), o200k.countTokens(text));
+    assert.ok(createTextCounter("cl100k_base")("hello world") > 0);
+    assert.ok(createTextCounter("o200k_base")("a <|endoftext|> b") > 3);
+  });
+
+  it("counts items: message overhead, calls, outputs, summaries", () => {
+    const count = createTokenCounter("gpt-4o");
+    const text = createTextCounter("o200k_base");
+    const m = count({
+      type: "message",
+      role: "user",
+      content: [{ type: "input_text", text: "hello there" }],
+    });
+    assert.equal(m, 4 + text("hello there"));
+    const c = count({
+      type: "function_call",
+      call_id: "c1",
+      name: "get_weather",
+      arguments: '{"city":"Paris"}',
+    });
+    assert.equal(c, 4 + 8 + text("get_weather") + text('{"city":"Paris"}'));
+    assert.equal(
+      count({ type: "function_call_output", call_id: "c1", output: "sunny" }),
+      4 + 8 + text("sunny"),
+    );
+  });
+
+  it("resolves the tokenizer by model: estimate × factor for Claude", () => {
+    const claude = createTokenCounter("claude-sonnet-4-5");
+    const body = {
+      type: "message",
+      role: "user",
+      content: [{ type: "input_text", text: "The quick brown fox." }],
+    };
+    const expected = 5 + Math.ceil(estimateTextTokens("The quick brown fox.") * 1.2);
+    assert.equal(claude(body), expected);
+    assert.equal(createTokenCounter("gpt-4-0613")({ type: "message", role: "user", content: "hi" }), 5);
+  });
+
+  it("prices images by OpenAI's tile formula when dimensions are known", () => {
+    assert.equal(openaiImageTokens({ width: 1024, height: 1024 }, "high"), 765);
+    assert.equal(openaiImageTokens({ width: 2048, height: 4096 }, "auto"), 1105);
+    assert.equal(openaiImageTokens({ width: 4000, height: 4000 }, "low"), 85);
+    assert.equal(openaiImageTokens(null, "auto"), 765);
+    assert.deepEqual(sniffDimensions(Buffer.from(png(640, 480).split(",")[1] as string, "base64")), {
+      width: 640,
+      height: 480,
+    });
+    assert.deepEqual(imageDimensions({ type: "input_image", image_url: png(300, 200) }), {
+      width: 300,
+      height: 200,
+    });
+    const count = createTokenCounter("gpt-4o");
+    const image = {
+      type: "message",
+      role: "user",
+      content: [{ type: "input_image", image_url: png(512, 512), detail: "high" }],
+    };
+    assert.equal(count(image), 4 + 170 + 85); // small images are not upscaled
+  });
+
+  it("prices files by pages or by their text", () => {
+    const pdf = Buffer.from(
+      "%PDF-1.4\n1 0 obj << /Type /Pages >>\n2 0 obj << /Type /Page >>\n3 0 obj << /Type /Page >>",
+    );
+    assert.equal(
+      fileTokens(
+        { type: "input_file", file_data: `data:application/pdf;base64,${pdf.toString("base64")}` },
+        () => 0,
+      ),
+      3000,
+    );
+    assert.equal(
+      fileTokens({ type: "input_file", file_id: "file_1" }, () => 0),
+      1500,
+    );
+    assert.equal(
+      fileTokens({ type: "input_file", file_data: Buffer.from("abc").toString("base64") }, (t) => t.length),
+      3,
+    );
+  });
+
+  it("keeps the calibrated estimate within 5% mean absolute error of o200k on generated text", () => {
+    const o200k = require("gpt-tokenizer/cjs/encoding/o200k_base");
+    const random = createRandom(99);
+    let absError = 0;
+    let samples = 0;
+    for (const kind of TEXT_KINDS) {
+      for (let i = 0; i < 8; i++) {
+        const text = generateText(random, kind, 500 + Math.floor(random() * 3000));
+        const exact = o200k.countTokens(text, { disallowedSpecial: new Set() });
+        absError += Math.abs(estimateTextTokens(text) - exact) / exact;
+        samples++;
+      }
+    }
+    assert.ok(absError / samples < 0.05, `MAE ${((absError / samples) * 100).toFixed(1)}%`);
+  });
+});
