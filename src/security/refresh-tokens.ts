@@ -127,7 +127,9 @@ export function createRefreshTokens(options: {
       const { familyId, secret } = parse(token);
       const hash = sha256Hex(secret);
       const record = await records.get<Family>(KIND, familyId);
-      if (!record) throw new InvalidTokenError("The refresh token is unknown or expired.");
+      if (!record || record.data.createdAt + familyTtlMs <= clock()) {
+        throw new InvalidTokenError("The refresh token is unknown or expired.");
+      }
       const family = record.data;
       if (family.revoked) throw new InvalidTokenError("The refresh token was revoked; sign in again.");
       if (family.createdAt < (await revocations.notBefore(family.tenant, family.owner))) {

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { createAuthenticator } from "./authenticate.ts";
+import { InvalidTokenError } from "./errors.ts";
+import { createOidcVerifier } from "./oidc.ts";
+
+describe("external identity providers (OIDC)", () => {
+  let server: Server;
+  let jwksUrl: string;
+  let signingKey: CryptoKey;
+  let strangerKey: CryptoKey;
+  let requests = 0;
+  const ISSUER = "https://idp.test";
+
+  before(async () => {
+    const pair = await generateKeyPair("RS256");
+    signingKey = pair.privateKey;
+    strangerKey = (await generateKeyPair("RS256")).privateKey;
+    const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
+    server = createServer((req, res) => {
+      requests++;
+      if (req.url !== "/jwks.json") {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const sign = (claims: Record<string, unknown>, key = signingKey, kid = "idp-1") =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: "RS256", kid })
+      .setIssuer(ISSUER)
+      .setAudience("holdfast-api")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(key);
+
+  it("maps a valid provider token's sub to the owner in the configured tenant", async () => {
+    const oidc = createOidcVerifier({
+      providers: [{ issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" }],
+    });
+    const auth = createAuthenticator({ oidc });
+    const token = await sign({ sub: "user-42" });
+    const principal = await auth.authenticate({ authorization: `Bearer ${token}` });
+    assert.deepEqual(principal, {
+      kind: "oidc",
+      tenant: "acme",
+      scopes: ["conversations:read", "conversations:write", "responses"],
+      keyId: null,
+      owner: "user-42",
+      conversationId: null,
+    });
+    assert.ok(requests >= 1, "the JWKS was fetched from the test's server");
+  });
+
+  it("rejects wrong audience, foreign keys, missing sub, expired tokens and unknown issuers", async () => {
+    const oidc = createOidcVerifier({
+      providers: [{ issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" }],
+    });
+    const wrongAud = await new SignJWT({ sub: "u" })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .setIssuer(ISSUER)
+      .setAudience("someone-else")
+      .setExpirationTime("5m")
+      .sign(signingKey);
+    await assert.rejects(oidc.verify(wrongAud), InvalidTokenError);
+    await assert.rejects(oidc.verify(await sign({ sub: "u" }, strangerKey)), InvalidTokenError);
+    await assert.rejects(oidc.verify(await sign({})), InvalidTokenError);
+    const expired = await new SignJWT({ sub: "u" })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .setIssuer(ISSUER)
+      .setAudience("holdfast-api")
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(signingKey);
+    await assert.rejects(oidc.verify(expired), InvalidTokenError);
+    const unknown = await new SignJWT({ sub: "u" })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .setIssuer("https://other.test")
+      .setAudience("holdfast-api")
+      .setExpirationTime("5m")
+      .sign(signingKey);
+    await assert.rejects(oidc.verify(unknown), /not a configured identity provider/);
+    const none = `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${(await sign({ sub: "u" })).split(".")[1]}.`;
+    await assert.rejects(oidc.verify(none), InvalidTokenError);
+  });
+
+  it("validates provider configuration at construction", () => {
+    assert.throws(
+      () => createOidcVerifier({ providers: [{ issuer: ISSUER, jwksUrl, audience: "", tenant: "acme" }] }),
+      /providers\[0\]\.audience is required/,
+    );
+    assert.throws(
+      () =>
+        createOidcVerifier({
+          providers: [{ issuer: ISSUER, jwksUrl, audience: "a", tenant: "acme", algorithms: ["HS256"] }],
+        }),
+      /HS256/,
+    );
+  });
+});

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { base64url, SignJWT } from "jose";
+import type { SessionStore } from "../store/types.ts";
+import { createAccessTokens } from "./access-tokens.ts";
+import { createAuthenticator } from "./authenticate.ts";
+import { InvalidTokenError } from "./errors.ts";
+import { createRefreshTokens } from "./refresh-tokens.ts";
+import { createOwnerRevocations } from "./revocations.ts";
+import { createSigningKeys } from "./signing-keys.ts";
+import { createSystemRecords } from "./system-records.ts";
+import { TEST_STORES } from "./test-support.ts";
+
+const ISSUER = "https://holdfast.test";
+
+/** One Holdfast instance: its own caches over the shared store. */
+function instance(store: SessionStore, clock: { now: number }) {
+  const records = createSystemRecords(store);
+  const now = () => clock.now;
+  const signingKeys = createSigningKeys({ records, clock: now });
+  const revocations = createOwnerRevocations({ records, clock: now });
+  const accessTokens = createAccessTokens({ signingKeys, revocations, issuer: ISSUER, clock: now });
+  const refreshTokens = createRefreshTokens({ records, accessTokens, revocations, clock: now });
+  return { signingKeys, revocations, accessTokens, refreshTokens };
+}
+
+for (const driver of TEST_STORES) {
+  describe(`end-user tokens (${driver.name})`, () => {
+    let store: SessionStore;
+    let cleanup: () => Promise<void>;
+    // Near real time: record expiry is enforced by the store on its own clock.
+    const clock = { now: Date.now() };
+    before(async () => {
+      ({ store, cleanup } = await driver.open());
+    });
+    after(() => cleanup());
+
+    it("mints EdDSA access tokens that verify to an owner principal", async () => {
+      const a = instance(store, clock);
+      const { token, expiresAt } = await a.accessTokens.mint("acme", {
+        owner: "alice",
+        conversationId: "conv_0123456789abcdef",
+      });
+      const [header] = token.split(".");
+      assert.equal(JSON.parse(Buffer.from(header ?? "", "base64url").toString()).alg, "EdDSA");
+      assert.equal(expiresAt, Math.floor(clock.now / 1000) + 900);
+      const principal = await a.accessTokens.verify(token);
+      assert.deepEqual(principal, {
+        kind: "access_token",
+        tenant: "acme",
+        scopes: ["conversations:read", "conversations:write", "responses"],
+        keyId: null,
+        owner: "alice",
+        conversationId: "conv_0123456789abcdef",
+      });
+      await assert.rejects(a.accessTokens.mint("acme", { owner: "alice", scopes: ["admin"] }), /admin/);
+      const jwks = await a.signingKeys.jwks("acme");
+      assert.equal(jwks.keys.length, 1);
+      assert.equal(jwks.keys[0]?.crv, "Ed25519");
+      assert.equal(jwks.keys[0]?.d, undefined, "JWKS must not publish the private part");
+    });
+
+    it("checks exp, iss, aud and the signing tenant", async () => {
+      const a = instance(store, clock);
+      const { token } = await a.accessTokens.mint("acme", { owner: "alice", ttlSeconds: 60 });
+      clock.now += 61_000;
+      await assert.rejects(a.accessTokens.verify(token), /expired/);
+      clock.now -= 61_000;
+      const other = createAccessTokens({
+        signingKeys: a.signingKeys,
+        revocations: a.revocations,
+        issuer: "https://evil.test",
+        clock: () => clock.now,
+      });
+      const foreign = (await other.mint("acme", { owner: "alice" })).token;
+      await assert.rejects(a.accessTokens.verify(foreign), InvalidTokenError);
+      const otherAud = createAccessTokens({
+        signingKeys: a.signingKeys,
+        revocations: a.revocations,
+        issuer: ISSUER,
+        audience: "elsewhere",
+        clock: () => clock.now,
+      });
+      await assert.rejects(
+        a.accessTokens.verify((await otherAud.mint("acme", { owner: "a" })).token),
+        InvalidTokenError,
+      );
+      // A token signed by tenant B's key cannot claim tenant A: the payload is swapped, the signature breaks.
+      const b = (await a.accessTokens.mint("beta", { owner: "alice" })).token.split(".");
+      const claims = JSON.parse(Buffer.from(b[1] ?? "", "base64url").toString());
+      const forged = [b[0], base64url.encode(JSON.stringify({ ...claims, tenant: "acme" })), b[2]].join(".");
+      await assert.rejects(a.accessTokens.verify(forged), InvalidTokenError);
+    });
+
+    it("rejects alg:none and HS256 forged with the public key (algorithm confusion)", async () => {
+      const a = instance(store, clock);
+      const { token } = await a.accessTokens.mint("acme", { owner: "alice" });
+      const [header, payload] = token.split(".");
+      const kid = JSON.parse(Buffer.from(header ?? "", "base64url").toString()).kid;
+      const none = `${base64url.encode(JSON.stringify({ alg: "none", kid }))}.${payload}.`;
+      await assert.rejects(a.accessTokens.verify(none), InvalidTokenError);
+      const publicJwk = (await a.signingKeys.jwks("acme")).keys[0];
+      assert.ok(publicJwk?.x);
+      const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString());
+      for (const secret of [Buffer.from(publicJwk.x, "base64url"), Buffer.from(JSON.stringify(publicJwk))]) {
+        const hs = await new SignJWT(claims)
+          .setProtectedHeader({ alg: "HS256", kid })
+          .sign(new Uint8Array(secret));
+        await assert.rejects(a.accessTokens.verify(hs), InvalidTokenError);
+      }
+    });
+
+    it("rotates refresh tokens and revokes the whole family on reuse", async () => {
+      const a = instance(store, clock);
+      const first = await a.refreshTokens.issue("acme", { owner: "carol" });
+      assert.match(first.refreshToken, /^hfr_[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$/);
+      const second = await a.refreshTokens.refresh(first.refreshToken);
+      assert.notEqual(second.refreshToken, first.refreshToken);
+      assert.equal((await a.accessTokens.verify(second.accessToken)).owner, "carol");
+      const third = await a.refreshTokens.refresh(second.refreshToken);
+      // The thief replays an old token: the family dies, including the legitimate newest token.
+      await assert.rejects(a.refreshTokens.refresh(first.refreshToken), /reuse detected/);
+      await assert.rejects(a.refreshTokens.refresh(third.refreshToken), /revoked/);
+      // Another sign-in of the same owner is unaffected.
+      const other = await a.refreshTokens.issue("acme", { owner: "carol" });
+      await a.refreshTokens.refresh(other.refreshToken);
+      await assert.rejects(a.refreshTokens.refresh("hfr_nope"), InvalidTokenError);
+    });
+
+    it("treats two concurrent uses of one refresh token as reuse", async () => {
+      const a = instance(store, clock);
+      const b = instance(store, clock);
+      const pair = await a.refreshTokens.issue("acme", { owner: "dora" });
+      const results = await Promise.allSettled([
+        a.refreshTokens.refresh(pair.refreshToken),
+        b.refreshTokens.refresh(pair.refreshToken),
+      ]);
+      assert.ok(results.some((r) => r.status === "rejected"));
+      for (const r of results) {
+        if (r.status === "fulfilled")
+          await assert.rejects(a.refreshTokens.refresh(r.value.refreshToken), InvalidTokenError);
+      }
+    });
+
+    it("logs out everywhere: families revoked and access tokens void on every instance within a second", async () => {
+      const a = instance(store, clock);
+      const b = instance(store, clock);
+      const s1 = await a.refreshTokens.issue("acme", { owner: "erin" });
+      const s2 = await b.refreshTokens.issue("acme", { owner: "erin" });
+      const bystander = await a.refreshTokens.issue("acme", { owner: "frank" });
+      assert.equal((await b.accessTokens.verify(s1.accessToken)).owner, "erin"); // b caches notBefore = 0
+      clock.now += 10;
+      assert.deepEqual(await a.refreshTokens.logoutEverywhere("acme", "erin"), { families: 2 });
+      await assert.rejects(a.accessTokens.verify(s1.accessToken), /revoked/);
+      clock.now += 1000; // b's notBefore cache (TTL ≤ 1 s) has expired
+      await assert.rejects(b.accessTokens.verify(s1.accessToken), /revoked/);
+      await assert.rejects(b.accessTokens.verify(s2.accessToken), /revoked/);
+      await assert.rejects(b.refreshTokens.refresh(s1.refreshToken), /revoked/);
+      await assert.rejects(a.refreshTokens.refresh(s2.refreshToken), /revoked/);
+      await b.accessTokens.verify(bystander.accessToken);
+      const fresh = await b.refreshTokens.issue("acme", { owner: "erin" });
+      assert.equal((await a.accessTokens.verify(fresh.accessToken)).owner, "erin");
+      await a.refreshTokens.refresh(fresh.refreshToken);
+    });
+
+    it("authenticates bearer headers by credential shape", async () => {
+      const a = instance(store, clock);
+      const auth = createAuthenticator({ accessTokens: a.accessTokens });
+      const { token } = await a.accessTokens.mint("acme", { owner: "gail" });
+      assert.equal((await auth.authenticate({ authorization: `Bearer ${token}` })).owner, "gail");
+      await assert.rejects(
+        auth.authenticate({}),
+        (e: unknown) => (e as { code: string }).code === "invalid_api_key",
+      );
+      await assert.rejects(auth.authenticate({ authorization: "Basic abc" }), /didn't provide/);
+      await assert.rejects(
+        auth.authenticate({ authorization: `Bearer hf_${"a".repeat(43)}` }),
+        /Incorrect API key/,
+      );
+      await assert.rejects(auth.authenticate({ authorization: "Bearer a.b.c" }), InvalidTokenError);
+    });
+  });
+}
