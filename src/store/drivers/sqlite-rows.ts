@@ -6,23 +6,27 @@ import type { DriverListQuery, PreparedItem } from "../driver.ts";
 import type { Item, JsonObject, Session, SessionStatus } from "../types.ts";
 import { sessionBytes } from "./shared.ts";
 
-export interface SessionRow {
+/** What writes and item reads need of a session: no JSON columns to materialize. */
+export interface SessionHead {
   rid: number;
-  tenant: string;
   id: string;
-  owner: string | null;
-  metadata: string;
-  labels: string;
-  state: string;
   version: number;
   item_count: number;
   token_count: number;
   item_bytes: number;
-  created_at: number;
-  updated_at: number;
   last_active_at: number;
   idle_ttl_ms: number | null;
   expires_at: number | null;
+}
+
+export interface SessionRow extends SessionHead {
+  tenant: string;
+  owner: string | null;
+  metadata: string;
+  labels: string;
+  state: string;
+  created_at: number;
+  updated_at: number;
   status: string;
   pinned: number;
   fork_parent_id: string | null;
@@ -38,6 +42,9 @@ const VISIBLE_SQL =
   "(idle_ttl_ms IS NULL OR last_active_at + idle_ttl_ms > $now) AND (expires_at IS NULL OR expires_at > $now)";
 
 export const SQL = {
+  headByKey:
+    "SELECT rid, id, version, item_count, token_count, item_bytes, last_active_at, idle_ttl_ms, expires_at " +
+    "FROM sessions WHERE tenant = ? AND id = ?",
   sessionByKey: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND id = ?`,
   sessionByRid: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE rid = ?`,
   insertSession:
@@ -122,7 +129,7 @@ export function listSql(query: DriverListQuery): { sql: string; params: Record<s
   return { sql, params };
 }
 
-export function rowVisible(row: SessionRow, now: number): boolean {
+export function rowVisible(row: SessionHead, now: number): boolean {
   if (row.idle_ttl_ms !== null && row.last_active_at + row.idle_ttl_ms <= now) return false;
   return row.expires_at === null || row.expires_at > now;
 }
@@ -176,7 +183,7 @@ export function sessionParams(s: Session, counters: { itemBytes: number }): (str
   ];
 }
 
-type Cell = string | number | null;
+export type Cell = string | number | null;
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 

@@ -150,21 +150,27 @@ export class GroupCommitWriter {
 
   /** One transaction, synchronously from BEGIN to COMMIT; throws (rolled back) only for the batch. */
   #runBatch(batch: Job[]): void {
+    // A lone job needs no savepoint: if it fails, rolling back the transaction undoes just it.
+    const nested = batch.length > 1;
     this.#begin.run();
     try {
       for (const job of batch) {
-        this.#savepoint.run();
+        if (nested) this.#savepoint.run();
         try {
           job.value = job.run();
           job.ok = true;
-          this.#release.run();
+          if (nested) this.#release.run();
         } catch (error) {
           // A busy/locked statement means the whole transaction must be retried.
           if (isBusy(error)) throw error;
-          this.#rollbackTo.run();
-          this.#release.run();
           job.ok = false;
           job.value = error;
+          if (!nested) {
+            this.#db.exec("ROLLBACK");
+            return;
+          }
+          this.#rollbackTo.run();
+          this.#release.run();
         }
       }
       this.#commit.run();

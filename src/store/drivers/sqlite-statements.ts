@@ -1,0 +1,67 @@
+/**
+ * Prepared statements, prepared once per SQL text and reused, plus the session lookups every
+ * operation starts with. Only the driver's own code calls these, always synchronously.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { sessionNotFound, versionConflict } from "../errors.ts";
+import { rowVisible, type SessionHead, type SessionRow, SQL } from "./sqlite-rows.ts";
+
+export class SqliteStatements {
+  readonly db: DatabaseSync;
+  readonly #cache = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  /** The cached statement for `sql` (rows as objects). */
+  get(sql: string): StatementSync {
+    let stmt = this.#cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** The cached statement for `sql` returning rows as arrays: cheaper when reading many rows. */
+  arrays(sql: string): StatementSync {
+    const key = `\u0000arrays ${sql}`;
+    let stmt = this.#cache.get(key);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      stmt.setReturnArrays(true);
+      this.#cache.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  /** The counters and expiry of a visible session (no JSON columns), or `not_found`. */
+  head(tenant: string, id: string, now: number): SessionHead {
+    const head = this.get(SQL.headByKey).get(tenant, id) as SessionHead | undefined;
+    if (!head || !rowVisible(head, now)) throw sessionNotFound(id);
+    return head;
+  }
+
+  /** The whole row of a session, visible or not. */
+  row(tenant: string, id: string): SessionRow | undefined {
+    return this.get(SQL.sessionByKey).get(tenant, id) as SessionRow | undefined;
+  }
+
+  /** The whole row of a visible session, or `not_found`. */
+  visibleRow(tenant: string, id: string, now: number): SessionRow {
+    const row = this.row(tenant, id);
+    if (!row || !rowVisible(row, now)) throw sessionNotFound(id);
+    return row;
+  }
+
+  clear(): void {
+    this.#cache.clear();
+  }
+}
+
+export function checkVersion(head: SessionHead, expected: number | undefined): void {
+  if (expected !== undefined && head.version !== expected) {
+    throw versionConflict(head.id, expected, head.version);
+  }
+}
