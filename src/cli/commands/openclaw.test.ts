@@ -1,0 +1,179 @@
+/**
+ * Runs the real `holdfast` binary against a copy of the OpenClaw fixture and a SQLite store.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { convertPath } from "../../interop/openclaw/convert.ts";
+import { importedSessionId } from "../../interop/openclaw/session-meta.ts";
+import { copyFixture, type Expected } from "../../interop/openclaw/test-fixture.ts";
+import { parseTranscriptText } from "../../interop/openclaw/transcript.ts";
+import { activePath } from "../../interop/openclaw/tree.ts";
+import { createStore } from "../../store/create-store.ts";
+
+const ROOT = resolve(import.meta.dirname, "../../..");
+const NODE = join(ROOT, "node_modules/.bin/node");
+const BIN = join(ROOT, "bin/holdfast.js");
+const NOW = "2026-11-01T00:00:00Z";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function holdfast(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(NODE, [BIN, ...args], {
+      cwd: ROOT,
+      maxBuffer: 64 << 20,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("holdfast openclaw (binary)", () => {
+  let fx: { dir: string; expected: Expected; cleanup: () => void };
+  let store: string;
+  before(() => {
+    fx = copyFixture();
+    store = `sqlite:${join(fx.dir, "..", "holdfast.db")}`;
+  });
+  after(() => fx.cleanup());
+
+  it("audit --json matches EXPECTED.json", async () => {
+    const run = await holdfast("openclaw", "audit", fx.dir, "--json", "--now", NOW);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    for (const [agentId, exp] of Object.entries(fx.expected.agents) as [string, Expected][]) {
+      const got = report.agents[agentId];
+      for (const [key, e] of Object.entries(exp.entries) as [string, Expected][]) {
+        const g = got.entries[key];
+        for (const f of [
+          "activePathIds",
+          "totalEntries",
+          "tornLines",
+          "contextMessageCount",
+          "toolCallsOnPath",
+          "toolResultsOnPath",
+          "orphanToolResultsOnPath",
+          "compactionsOnPath",
+          "hasBranches",
+          "formatVersion",
+          "transcript",
+        ]) {
+          assert.deepEqual(g[f], e[f], `${key} ${f}`);
+        }
+      }
+      assert.deepEqual(got.audit.artifacts, exp.audit.artifacts);
+      assert.deepEqual(got.audit.staleLocks, exp.audit.staleLocks);
+      assert.deepEqual(got.audit.entriesMissingTranscript, exp.audit.entriesMissingTranscript);
+      assert.deepEqual(got.files, exp.files);
+    }
+    const table = await holdfast("openclaw", "audit", fx.dir, "--now", NOW);
+    assert.match(table.stdout, /stale lock 4e9fd76b/);
+    assert.match(table.stdout, /1 torn line/);
+  });
+
+  it("import is idempotent and export writes a transcript that reads back to the same items", async () => {
+    const first = JSON.parse(
+      (await holdfast("openclaw", "import", fx.dir, "--store", store, "--json")).stdout,
+    );
+    assert.equal(first.totals.created, 11);
+    assert.equal(first.totals.missing, 1);
+    const second = JSON.parse(
+      (await holdfast("openclaw", "import", fx.dir, "--store", store, "--json")).stdout,
+    );
+    assert.equal(second.totals.unchanged, 11);
+    assert.equal(second.totals.itemsWritten, 0);
+
+    const e = fx.expected.agents.main.entries["agent:main:main"];
+    const id = importedSessionId("main", e.sessionId);
+    const out = join(fx.dir, "..", "exported.jsonl");
+    const run = await holdfast("openclaw", "export", id, "--store", store, "--out", out);
+    assert.equal(run.code, 0, run.stderr);
+    const parsed = await parseTranscriptText(readFileSync(out, "utf8"));
+    assert.equal(parsed.formatVersion, 3);
+    const s = await createStore(store);
+    try {
+      const stored = await s.readItems("default", id, { limit: 1000 });
+      assert.deepEqual(
+        convertPath(activePath(parsed.entries)).items.map((i) => i.content),
+        stored.map((i) => i.content),
+      );
+    } finally {
+      await s.close();
+    }
+    const missing = await holdfast(
+      "openclaw",
+      "export",
+      "conv_00000000000000000000",
+      "--store",
+      store,
+      "--out",
+      out,
+    );
+    assert.equal(missing.code, 3);
+  });
+
+  it("cleanup --enforce removes exactly what --dry-run listed", async () => {
+    const usage = await holdfast("openclaw", "cleanup", fx.dir, "--now", NOW);
+    assert.equal(usage.code, 2);
+    const dry = JSON.parse(
+      (
+        await holdfast(
+          "openclaw",
+          "cleanup",
+          fx.dir,
+          "--dry-run",
+          "--json",
+          "--orphans",
+          "--older-than",
+          "30d",
+          "--archives-older-than",
+          "30d",
+          "--stale-locks",
+          "--now",
+          NOW,
+        )
+      ).stdout,
+    );
+    assert.ok(dry.actions.length > 0);
+    for (const a of dry.actions) assert.equal(existsSync(join(fx.dir, a.file)), true);
+    const enforced = JSON.parse(
+      (
+        await holdfast(
+          "openclaw",
+          "cleanup",
+          fx.dir,
+          "--enforce",
+          "--json",
+          "--orphans",
+          "--older-than",
+          "30d",
+          "--archives-older-than",
+          "30d",
+          "--stale-locks",
+          "--now",
+          NOW,
+        )
+      ).stdout,
+    );
+    assert.deepEqual(
+      enforced.result.done.map((a: { file: string }) => a.file),
+      dry.actions.map((a: { file: string }) => a.file),
+    );
+    for (const a of dry.actions) assert.equal(existsSync(join(fx.dir, a.file)), false);
+    const audit = JSON.parse((await holdfast("openclaw", "audit", fx.dir, "--json", "--now", NOW)).stdout);
+    assert.equal(
+      audit.agents.main.audit.artifacts.liveTranscript.count,
+      fx.expected.agents.main.audit.artifacts.liveTranscript.count,
+    );
+  });
+});
