@@ -129,7 +129,7 @@ function toHistory(events: Event[]): Item[] {
         tokens_after: 50,
       });
       push(content, 50);
-    } else {
+    } else if (e.kind === "tools") {
       const base = n;
       if (e.reasoning) push({ type: "reasoning", summary: [] }, 5);
       for (let c = 0; c < e.calls; c++) push(call(`c${base}_${c}`), 10);
