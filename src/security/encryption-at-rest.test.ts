@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { after, describe, it } from "node:test";
+import { createStore } from "../store/create-store.ts";
+import { estimateTokens } from "../store/tokens.ts";
+import type { SessionStore } from "../store/types.ts";
+import { createKeyring, keyringFromEnv, parseKeyring } from "./encryption/keyring.ts";
+import { withEncryption } from "./encryption/with-encryption.ts";
+import { DecryptionError } from "./errors.ts";
+
+const SECRET_TEXT = "my bank PIN is 4921 and my secret is plover-zebra-7731";
+const k1 = { kid: "k1", key: randomBytes(32) };
+const k2 = { kid: "k2", key: randomBytes(32) };
+const dir = mkdtempSync(join(tmpdir(), "holdfast-enc-rest-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const msg = (text: string) => ({
+  content: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+});
+
+describe("encryption at rest", () => {
+  it("leaves no plaintext in the raw SQLite files (items, state, WAL)", async () => {
+    const path = join(dir, "grep.db");
+    const store = withEncryption(await createStore(`sqlite:${path}`), { keyring: createKeyring([k1]) });
+    const s = await store.create("acme", { state: { note: SECRET_TEXT }, items: [msg(SECRET_TEXT)] });
+    await store.append("acme", s.id, [msg(`again: ${SECRET_TEXT}`)]);
+    await store.patchState("acme", s.id, { later: SECRET_TEXT });
+    const items = await store.readItems("acme", s.id);
+    assert.ok(JSON.stringify(items).includes(SECRET_TEXT), "reads come back decrypted");
+    assert.equal((await store.get("acme", s.id)).state.later, SECRET_TEXT);
+    const files = () => readdirSync(dir).filter((f) => f.startsWith("grep.db"));
+    assert.ok(files().length > 0);
+    const grep = () =>
+      files().some((f) => {
+        const bytes = readFileSync(join(dir, f));
+        return bytes.includes(Buffer.from("plover-zebra")) || bytes.includes(Buffer.from("bank PIN"));
+      });
+    assert.equal(grep(), false, `plaintext found in ${files().join(", ")} while open`);
+    await store.close();
+    assert.equal(grep(), false, "plaintext found after close");
+    // The control: without the decorator the same text does land in the file.
+    const plain = await createStore(`sqlite:${join(dir, "control.db")}`);
+    await plain.create("acme", { items: [msg(SECRET_TEXT)] });
+    await plain.close();
+    const control = readdirSync(dir)
+      .filter((f) => f.startsWith("control.db"))
+      .some((f) => readFileSync(join(dir, f)).includes(Buffer.from("plover-zebra")));
+    assert.equal(control, true);
+  });
+
+  it("keeps only type/role/call_id/status clear and counts tokens on the plaintext", async () => {
+    const inner = await createStore("memory:");
+    const counted: string[] = [];
+    const store = withEncryption(inner, {
+      keyring: createKeyring([k1]),
+      countTokens: (c) => {
+        counted.push(JSON.stringify(c));
+        return 7;
+      },
+    });
+    const s = await store.create("acme");
+    const call = { type: "function_call", call_id: "c1", name: "f", arguments: "{}", status: "completed" };
+    await store.append("acme", s.id, [msg("hello"), { content: call }, { ...msg("given"), tokens: 99 }]);
+    const raw = await inner.readItems("acme", s.id);
+    assert.deepEqual(Object.keys(raw[0]?.content ?? {}).sort(), ["hf_enc", "role", "type"]);
+    assert.deepEqual(Object.keys(raw[1]?.content ?? {}).sort(), ["call_id", "hf_enc", "status", "type"]);
+    assert.deepEqual(
+      raw.map((i) => i.tokens),
+      [7, 7, 99],
+    );
+    assert.ok(counted[0]?.includes("hello"), "the counter saw the plaintext");
+    const plainDefault = withEncryption(inner, { keyring: createKeyring([k1]) });
+    const d = await plainDefault.create("acme", { items: [msg("count me")] });
+    const [item] = await inner.readItems("acme", d.id);
+    assert.equal(item?.tokens, estimateTokens(msg("count me").content));
+    const window = await store.readWindow("acme", s.id, { maxTokens: 1000 });
+    assert.deepEqual(window.items[1]?.content, call);
+  });
+
+  it("binds ciphertexts to their item and session: swapped blobs fail with a typed error", async () => {
+    const path = join(dir, "swap.db");
+    const keyring = createKeyring([k1]);
+    let store: SessionStore = withEncryption(await createStore(`sqlite:${path}`), { keyring });
+    const a = await store.create("acme", { items: [msg("first"), msg("second")] });
+    const b = await store.create("acme", { items: [msg("other session")] });
+    await store.close();
+    const db = new DatabaseSync(path);
+    const content = (seqRid: number) =>
+      (db.prepare("SELECT content FROM items WHERE rid = ?").get(seqRid) as { content: string }).content;
+    const rids = db.prepare("SELECT rid FROM items ORDER BY rid").all() as { rid: number }[];
+    const [r1, r2, r3] = rids.map((r) => r.rid) as [number, number, number];
+    const [c1, c2, c3] = [content(r1), content(r2), content(r3)];
+    db.prepare("UPDATE items SET content = ? WHERE rid = ?").run(c2, r1);
+    db.prepare("UPDATE items SET content = ? WHERE rid = ?").run(c1, r2);
+    db.close();
+    store = withEncryption(await createStore(`sqlite:${path}`), { keyring });
+    await assert.rejects(store.readItems("acme", a.id), (error: unknown) => {
+      assert.ok(error instanceof DecryptionError);
+      assert.equal(error.code, "decryption_failed");
+      assert.equal(error.fault, "system");
+      assert.match(error.message, /altered or moved/);
+      return true;
+    });
+    await store.close();
+    // Moving a blob to another session fails too.
+    const db2 = new DatabaseSync(path);
+    db2.prepare("UPDATE items SET content = ? WHERE rid = ?").run(c1, r3);
+    db2.close();
+    store = withEncryption(await createStore(`sqlite:${path}`), { keyring });
+    await assert.rejects(store.readItems("acme", b.id), DecryptionError);
+    assert.equal((await store.get("acme", b.id)).itemCount, 1);
+    await store.close();
+    assert.notEqual(c3, c1);
+  });
+
+  it("crypto-shreds: deleting a session destroys its data key, so backups become unreadable", async () => {
+    const system = await createStore("memory:");
+    const data = await createStore("memory:");
+    const keyring = createKeyring([k1]);
+    const store = withEncryption(data, { keyring, systemStore: system });
+    const s = await store.create("acme", { state: { x: SECRET_TEXT }, items: [msg(SECRET_TEXT)] });
+    // A "backup": the raw session copied into another data store.
+    const backup = await createStore("memory:");
+    const raw = await data.readItems("acme", s.id);
+    await backup.create("acme", {
+      id: s.id,
+      items: raw.map((i) => ({ id: i.id, content: i.content, tokens: i.tokens })),
+    });
+    const before = withEncryption(backup, { keyring, systemStore: system });
+    assert.ok(JSON.stringify(await before.readItems("acme", s.id)).includes(SECRET_TEXT));
+    await store.delete("acme", s.id);
+    const afterDelete = withEncryption(backup, { keyring, systemStore: system });
+    await assert.rejects(afterDelete.readItems("acme", s.id), /data key is gone/);
+    assert.equal((await system.list("_hf_data_key")).data.length, 0);
+  });
+
+  it("forks: the child reads its inherited history and survives the parent's deletion", async () => {
+    const store = withEncryption(await createStore("memory:"), { keyring: createKeyring([k1]) });
+    const p = await store.create("acme", { state: { s: 1 }, items: [msg("shared")] });
+    const child = await store.fork("acme", p.id, { state: { own: true } });
+    assert.deepEqual(child.state, { own: true });
+    await store.append("acme", child.id, [msg("child")]);
+    const sameState = await store.fork("acme", p.id);
+    assert.deepEqual(sameState.state, { s: 1 });
+    await store.delete("acme", p.id);
+    const items = await store.readItems("acme", child.id);
+    assert.deepEqual(
+      items.map(
+        (i) => JSON.stringify(i.content).includes("shared") || JSON.stringify(i.content).includes("child"),
+      ),
+      [true, true],
+    );
+    assert.deepEqual((await store.get("acme", child.id)).state, { own: true });
+  });
+
+  it("rotates the master key by re-wrapping data keys without touching items", async () => {
+    const inner = await createStore("memory:");
+    const old = withEncryption(inner, { keyring: createKeyring([k1]) });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await old.create("acme", { items: [msg(`n${i}`)] })).id);
+    const before = JSON.stringify(await Promise.all(ids.map((id) => inner.readItems("acme", id))));
+    const rotating = withEncryption(inner, { keyring: createKeyring([k2, k1]) });
+    assert.deepEqual(await rotating.rotateMasterKey(), { records: 3, rewrapped: 3 });
+    assert.deepEqual(await rotating.rotateMasterKey(), { records: 3, rewrapped: 0 });
+    assert.equal(JSON.stringify(await Promise.all(ids.map((id) => inner.readItems("acme", id)))), before);
+    const onlyNew = withEncryption(inner, { keyring: createKeyring([k2]) });
+    assert.ok(JSON.stringify(await onlyNew.readItems("acme", ids[0] ?? "")).includes("n0"));
+    const onlyOld = withEncryption(inner, { keyring: createKeyring([k1]) });
+    await assert.rejects(onlyOld.readItems("acme", ids[0] ?? ""), /not in the keyring/);
+  });
+
+  it("parses keyrings, newest first, with messages that say what to fix", () => {
+    const a = randomBytes(32).toString("base64");
+    const b = randomBytes(32).toString("base64");
+    const ring = parseKeyring(`new:${a}, old:${b}`);
+    assert.equal(ring.active.kid, "new");
+    assert.deepEqual(ring.kids, ["new", "old"]);
+    assert.equal(ring.get("old")?.key.toString("base64"), b);
+    assert.throws(() => parseKeyring(""), /holds no keys/);
+    assert.throws(() => parseKeyring(`x:${randomBytes(16).toString("base64")}`), /16 bytes/);
+    assert.throws(() => parseKeyring(`bad kid:${a}`), /kid/);
+    assert.throws(() => parseKeyring(`k:${a},k:${b}`), /twice/);
+    assert.equal(keyringFromEnv({})?.active, undefined);
+    assert.equal(keyringFromEnv({ HOLDFAST_KEYS: `k:${a}` })?.active.kid, "k");
+  });
+});
