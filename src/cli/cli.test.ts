@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -70,6 +71,19 @@ describe("holdfast CLI (real binary)", () => {
     const res = await runCli(["serve", "--port", "70000", "--store", "memory:"]);
     assert.equal(res.code, 2);
     assert.match(res.stderr, /--port must be a port number/);
+  });
+
+  test("serve on a port in use exits 1 with a message saying what to change", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = blocker.address() as AddressInfo;
+      const res = await runCli(["serve", "--port", String(port), "--store", "memory:"]);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /already in use; pick another with --port/);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 
   test("sessions ls prints a table and --json the API's list shape", async () => {

@@ -79,10 +79,11 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     app.getDefaultJsonParser("error", "error"),
   );
   // A POST without a body (fork, create) means "no fields", as in OpenAI's API.
-  app.addHook("preValidation", async (request) => {
+  app.addHook("preValidation", (request, _reply, done) => {
     if (request.body === undefined && (request.method === "POST" || request.method === "PATCH")) {
       request.body = {};
     }
+    done();
   });
   registerTenantResolution(app, config.resolveTenant);
   registerHealthRoutes(app, config.store);

@@ -34,6 +34,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await store.close();
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new Error(
+        `Port ${config.port} on ${config.host} is already in use; pick another with --port or HOLDFAST_PORT.`,
+      );
+    }
     throw error;
   }
   const address = app.server.address();
