@@ -1,0 +1,76 @@
+/**
+ * One factory wiring the security library over a store, for the server and CLI:
+ *
+ *   const security = createSecurity({ store, issuer: "https://holdfast.example.com" });
+ *   const principal = await security.authenticator.authenticate(request.headers);
+ *   requireScope(principal, "responses");
+ *
+ * Everything it returns is also available piecemeal from the individual modules.
+ */
+import type { SessionStore } from "../store/types.ts";
+import { type AccessTokens, createAccessTokens } from "./access-tokens.ts";
+import { type ApiKeys, createApiKeys } from "./api-keys.ts";
+import { type Authenticator, createAuthenticator } from "./authenticate.ts";
+import { createOidcVerifier, type OidcProviderConfig, type OidcVerifier } from "./oidc.ts";
+import { createRefreshTokens, type RefreshTokens } from "./refresh-tokens.ts";
+import { createOwnerRevocations, type OwnerRevocations } from "./revocations.ts";
+import { createSigningKeys, type SigningKeys } from "./signing-keys.ts";
+import { createSystemRecords, type SystemRecords } from "./system-records.ts";
+import { createTenantRegistry, type TenantRegistry } from "./tenants.ts";
+
+export interface SecurityOptions {
+  /** Store holding system records (the plain store, not an encrypting decorator). */
+  store: SessionStore;
+  /** `iss` of Holdfast-minted access tokens (default `holdfast`). */
+  issuer?: string;
+  /** `aud` of Holdfast-minted access tokens (default `holdfast`). */
+  audience?: string;
+  /** Access-token lifetime in seconds (default 900). */
+  accessTokenTtlSeconds?: number;
+  /** External identity providers accepted as bearer tokens. */
+  oidcProviders?: readonly OidcProviderConfig[];
+  clock?: () => number;
+}
+
+export interface Security {
+  records: SystemRecords;
+  tenants: TenantRegistry;
+  apiKeys: ApiKeys;
+  signingKeys: SigningKeys;
+  revocations: OwnerRevocations;
+  accessTokens: AccessTokens;
+  refreshTokens: RefreshTokens;
+  oidc: OidcVerifier | null;
+  authenticator: Authenticator;
+}
+
+export function createSecurity(options: SecurityOptions): Security {
+  const clock = options.clock ?? Date.now;
+  const records = createSystemRecords(options.store);
+  const signingKeys = createSigningKeys({ records, clock });
+  const revocations = createOwnerRevocations({ records, clock });
+  const accessTokens = createAccessTokens({
+    signingKeys,
+    revocations,
+    issuer: options.issuer ?? "holdfast",
+    ...(options.audience === undefined ? {} : { audience: options.audience }),
+    ...(options.accessTokenTtlSeconds === undefined ? {} : { ttlSeconds: options.accessTokenTtlSeconds }),
+    clock,
+  });
+  const apiKeys = createApiKeys({ records, clock });
+  const oidc =
+    options.oidcProviders && options.oidcProviders.length > 0
+      ? createOidcVerifier({ providers: options.oidcProviders, clock })
+      : null;
+  return Object.freeze({
+    records,
+    tenants: createTenantRegistry(records, { clock }),
+    apiKeys,
+    signingKeys,
+    revocations,
+    accessTokens,
+    refreshTokens: createRefreshTokens({ records, accessTokens, revocations, clock }),
+    oidc,
+    authenticator: createAuthenticator({ apiKeys, accessTokens, ...(oidc ? { oidc } : {}) }),
+  });
+}
