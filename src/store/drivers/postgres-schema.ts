@@ -57,7 +57,9 @@ CREATE TABLE ${s}.sessions (
   pinned boolean NOT NULL,
   fork_parent_id text,
   fork_parent_seq integer,
-  CONSTRAINT sessions_tenant_id_key UNIQUE (tenant, id)
+  -- id first: lookups give both columns, and a tenant-only list cannot pick this index (and
+  -- sort a whole tenant) over sessions_list_idx, which returns rows already in list order.
+  CONSTRAINT sessions_tenant_id_key UNIQUE (id, tenant)
 ) WITH (fillfactor = 80);
 CREATE INDEX sessions_list_idx ON ${s}.sessions (tenant, created_at, id);
 CREATE INDEX sessions_owner_idx ON ${s}.sessions (tenant, owner, created_at, id) WHERE owner IS NOT NULL;
@@ -137,6 +139,12 @@ BEGIN
     RETURN QUERY SELECT 'conflict'::text, s.sid, s.version, NULL::integer, NULL::integer;
     RETURN;
   END IF;
+  -- Checked under the row lock instead of caught as a unique violation, so one bad append in a
+  -- combined batch does not abort the others.
+  IF EXISTS (SELECT 1 FROM ${s}.items i WHERE i.sid = s.sid AND i.id = ANY (p_ids)) THEN
+    RETURN QUERY SELECT 'duplicate_item'::text, s.sid, s.version, NULL::integer, NULL::integer;
+    RETURN;
+  END IF;
   SELECT coalesce(sum(t), 0) INTO add_tokens FROM unnest(p_tokens) AS t;
   SELECT coalesce(sum(b), 0) INTO add_bytes FROM unnest(p_bytes) AS b;
   INSERT INTO ${s}.items (sid, seq, id, type, role, status, call_id, content, tokens, bytes, cum_tokens, turn_id, created_at)
@@ -153,6 +161,30 @@ BEGIN
       VALUES (s.sid, p_op, p_hash, s.version + 1, s.item_count + 1, s.item_count + n, p_now);
   END IF;
   RETURN QUERY SELECT 'ok'::text, s.sid, s.version + 1, s.item_count + 1, s.item_count + n;
+END
+$fn$;
+
+-- Several appends (from concurrent callers) in one transaction: one commit and one WAL flush
+-- for all of them. The caller orders them by (tenant, id) so row locks are always taken in the
+-- same order and two batches cannot deadlock. Item columns are flattened; p_counts says how
+-- many items belong to each append.
+CREATE FUNCTION ${s}.append_batch(
+  p_tenants text[], p_sessions text[], p_nows bigint[], p_expected integer[], p_ops text[], p_hashes text[],
+  p_counts integer[], p_ids text[], p_types text[], p_roles text[], p_statuses text[], p_call_ids text[],
+  p_contents text[], p_tokens bigint[], p_bytes bigint[], p_turn_ids text[], p_created bigint[]
+) RETURNS TABLE (idx integer, outcome text, sid bigint, version integer, first_seq integer, last_seq integer)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  a integer := 1;
+  b integer;
+BEGIN
+  FOR k IN 1 .. cardinality(p_tenants) LOOP
+    b := a + p_counts[k] - 1;
+    RETURN QUERY SELECT k, r.* FROM ${s}.append_items(p_tenants[k], p_sessions[k], p_nows[k], p_expected[k],
+      p_ops[k], p_hashes[k], p_ids[a:b], p_types[a:b], p_roles[a:b], p_statuses[a:b], p_call_ids[a:b],
+      p_contents[a:b], p_tokens[a:b], p_bytes[a:b], p_turn_ids[a:b], p_created[a:b]) r;
+    a := b + 1;
+  END LOOP;
 END
 $fn$;
 `,

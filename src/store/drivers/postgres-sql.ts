@@ -24,6 +24,10 @@ const ITEM_COLS_I = ITEM_COLS.split(", ")
   .map((c) => `i.${c} AS i_${c}`)
   .join(", ");
 
+function params(n: number): string {
+  return Array.from({ length: n }, (_, i) => `$${i + 1}`).join(", ");
+}
+
 /** Every statement of the driver for one schema (already quoted). */
 export function buildStatements(s: string) {
   return Object.freeze({
@@ -42,7 +46,8 @@ FROM ins, unnest($9::text[], $20::text[], $21::text[], $22::text[], $23::text[],
   $26::bigint[], $27::text[], $28::bigint[])
   WITH ORDINALITY AS u(id, type, role, status, call_id, content, tokens, bytes, turn_id, created_at, ord)`,
     getSession: `SELECT ${SESSION_COLS} FROM ${s}.sessions s WHERE s.tenant = $1 AND s.id = $2 AND ${visible("s", "$3")}`,
-    append: `SELECT * FROM ${s}.append_items($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+    append: `SELECT * FROM ${s}.append_items(${params(16)})`,
+    appendBatch: `SELECT * FROM ${s}.append_batch(${params(17)})`,
     itemsBySeq: `SELECT ${ITEM_COLS} FROM ${s}.items WHERE sid = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`,
     readItems: (order: "asc" | "desc") => `
 SELECT s.sid, ${ITEM_COLS_I} FROM ${s}.sessions s

@@ -16,8 +16,16 @@ import type {
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
-import { ConflictError, HoldfastError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
+import {
+  ConflictError,
+  HoldfastError,
+  NotFoundError,
+  sessionNotFound,
+  UnavailableError,
+  versionConflict,
+} from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
+import { PostgresAppender } from "./postgres-append.ts";
 import { describeStartupError, isConnectionError, toStoreError } from "./postgres-errors.ts";
 import {
   type PostgresDriverOptions,
@@ -37,6 +45,8 @@ export interface PostgresDriver extends StoreDriver {
   readonly migration: MigrationResult;
   /** The schema holding this store's tables. */
   readonly schema: string;
+  /** Combined appends: batches of more than one append sent, and the appends they carried. */
+  readonly appendStats: { batches: number; combined: number };
 }
 
 const INT8_OID = 20;
@@ -65,33 +75,28 @@ function itemColumns(items: PreparedItem[]): unknown[] {
   ];
 }
 
-function toItems(items: PreparedItem[], firstSeq: number): Item[] {
-  return items.map((p, i) => ({
-    seq: firstSeq + i,
-    id: p.id,
-    type: p.type,
-    role: p.role,
-    status: p.status,
-    content: JSON.parse(p.contentJson),
-    tokens: p.tokens,
-    bytes: p.bytes,
-    turnId: p.turnId,
-    createdAt: p.createdAt,
-  }));
-}
-
 class PgDriver implements PostgresDriver {
   readonly name = DRIVER_NAME;
   readonly #pool: pg.Pool;
   readonly #options: ResolvedPostgresOptions;
   readonly #sql: Statements;
   readonly #s: string;
+  readonly #appender: PostgresAppender;
   #migration: MigrationResult = { from: 0, to: 0, applied: 0 };
+  #closing = false;
+  #inflight = 0;
+  #drained: (() => void) | undefined;
 
   constructor(options: ResolvedPostgresOptions) {
     this.#options = options;
     this.#s = quoteIdent(options.schema);
     this.#sql = buildStatements(this.#s);
+    this.#appender = new PostgresAppender({
+      query: (q) => this.#query(q),
+      read: (q) => this.#read(q),
+      maxInFlight: options.poolSize,
+      sql: this.#sql,
+    });
     this.#pool = new pg.Pool({
       connectionString: options.pgConnectionString,
       max: options.poolSize,
@@ -113,6 +118,10 @@ class PgDriver implements PostgresDriver {
     return this.#migration;
   }
 
+  get appendStats(): { batches: number; combined: number } {
+    return this.#appender.stats;
+  }
+
   get schema(): string {
     return this.#options.schema;
   }
@@ -132,6 +141,17 @@ class PgDriver implements PostgresDriver {
 
   /** Runs `fn` on one pooled connection; connection failures discard it and surface as `unavailable`. */
   async #with<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closing) throw new UnavailableError("The Postgres store is closed.");
+    this.#inflight += 1;
+    try {
+      return await this.#withClient(fn);
+    } finally {
+      this.#inflight -= 1;
+      if (this.#inflight === 0) this.#drained?.();
+    }
+  }
+
+  async #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.#pool.connect();
@@ -296,53 +316,8 @@ RETURNING s.*`;
     });
   }
 
-  async append(
-    tenant: string,
-    id: string,
-    items: PreparedItem[],
-    options: DriverAppend,
-  ): Promise<AppendResult> {
-    const rows = await this.#query({
-      name: "hf_append",
-      text: this.#sql.append,
-      values: [
-        tenant,
-        id,
-        options.now,
-        options.expectedVersion ?? null,
-        options.operationId ?? null,
-        options.payloadHash,
-        ...itemColumns(items),
-      ],
-    });
-    const r = rows[0] ?? {};
-    const version = r.version as number;
-    const firstSeq = r.first_seq as number;
-    const lastSeq = r.last_seq as number;
-    switch (r.outcome) {
-      case "ok":
-        return { version, firstSeq, lastSeq, replayed: false, items: toItems(items, firstSeq) };
-      case "replayed": {
-        const replay = await this.#read({
-          name: "hf_items_by_seq",
-          text: this.#sql.itemsBySeq,
-          values: [r.sid, firstSeq, lastSeq],
-        });
-        return { version, firstSeq, lastSeq, replayed: true, items: replay.map((x) => toItem(x)) };
-      }
-      case "conflict":
-        throw versionConflict(id, options.expectedVersion ?? 0, version);
-      case "idempotency_conflict":
-        throw new ConflictError(
-          `Operation id '${options.operationId}' was already used with a different payload.`,
-          {
-            param: "operation_id",
-            code: "idempotency_conflict",
-          },
-        );
-      default:
-        throw sessionNotFound(id);
-    }
+  append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
+    return this.#appender.append(tenant, id, items, options);
   }
 
   async readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
@@ -429,7 +404,15 @@ RETURNING s.*`;
     return toSession(rows[0]);
   }
 
+  /** Lets calls in flight finish (ending the pool under them would strand them), then closes. */
   async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#inflight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+    }
     await this.#pool.end();
   }
 }

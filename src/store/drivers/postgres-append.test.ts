@@ -1,0 +1,104 @@
+/**
+ * Combined appends: with a 2-connection pool and many concurrent callers, appends travel in
+ * batches, yet each keeps its own outcome — one caller's conflict or duplicate item id never
+ * fails or reorders another's, and every session's seq stays dense.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createSessionStore } from "../core.ts";
+import type { HoldfastError } from "../errors.ts";
+import type { SessionStore } from "../types.ts";
+import { createPostgresDriver, type PostgresDriver } from "./postgres.ts";
+import { dropSchema, schemaUrl, uniqueSchema } from "./postgres-test-support.ts";
+
+const schema = uniqueSchema("hf_batch");
+let driver: PostgresDriver;
+let store: SessionStore;
+
+before(async () => {
+  driver = await createPostgresDriver({ connectionString: schemaUrl(schema), poolSize: 2 });
+  store = createSessionStore(driver);
+});
+after(async () => {
+  await store.close();
+  await dropSchema(schema);
+});
+
+const msg = (text: string, id?: string) => ({
+  ...(id ? { id } : {}),
+  content: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+});
+
+describe("postgres driver: combined appends", () => {
+  it("batches concurrent appends and keeps every outcome separate", async () => {
+    const t = "tenant-batch";
+    const sessions = await Promise.all(Array.from({ length: 8 }, () => store.create(t)));
+    for (const s of sessions)
+      await store.append(t, s.id, [msg("seed", "msg_taken")], { operationId: "seed" });
+    const before = driver.appendStats.batches;
+    const calls = Array.from({ length: 200 }, (_, n) => {
+      const s = sessions[n % sessions.length]!;
+      if (n % 10 === 3)
+        return { kind: "dup", p: store.append(t, s.id, [msg(`d${n}`), msg("x", "msg_taken")]) };
+      if (n % 10 === 5)
+        return { kind: "stale", p: store.append(t, s.id, [msg(`v${n}`)], { expectedVersion: 1 }) };
+      if (n % 10 === 7)
+        return {
+          kind: "replay",
+          p: store.append(t, s.id, [msg("seed", "msg_taken")], { operationId: "seed" }),
+        };
+      return {
+        kind: "ok",
+        p: store.append(t, s.id, [msg(`q${n}`), msg(`a${n}`)], { operationId: `op-${n}` }),
+      };
+    });
+    const settled = await Promise.allSettled(calls.map((c) => c.p));
+    assert.ok(driver.appendStats.batches > before, "expected some appends to travel combined");
+    settled.forEach((r, n) => {
+      const kind = calls[n]!.kind;
+      if (kind === "ok") assert.equal(r.status, "fulfilled", String((r as PromiseRejectedResult).reason));
+      if (kind === "replay") assert.equal(r.status === "fulfilled" && r.value.replayed, true);
+      if (kind === "dup" || kind === "stale") {
+        assert.equal(r.status, "rejected");
+        assert.equal(((r as PromiseRejectedResult).reason as HoldfastError).code, "conflict");
+      }
+    });
+    for (const [k, s] of sessions.entries()) {
+      const items = await store.readItems(t, s.id, { limit: 1000 });
+      const oks = calls.filter((c, n) => c.kind === "ok" && n % sessions.length === k).length;
+      assert.deepEqual(
+        items.map((i) => i.seq),
+        Array.from({ length: 1 + 2 * oks }, (_, i) => i + 1),
+      );
+      const head = await store.get(t, s.id);
+      assert.equal(head.itemCount, items.length);
+      assert.equal(head.version, 2 + oks);
+      assert.equal(
+        head.tokenCount,
+        items.reduce((n, i) => n + i.tokens, 0),
+      );
+      // Running totals written inside batches are right: the window is the exact fitting suffix.
+      const budget = Math.floor(head.tokenCount / 2);
+      let fit = 0;
+      let sum = 0;
+      for (const item of [...items].reverse()) {
+        if (sum + item.tokens > budget) break;
+        sum += item.tokens;
+        fit += 1;
+      }
+      const w = await store.readWindow(t, s.id, { maxTokens: budget });
+      assert.deepEqual(
+        w.items.map((i) => i.seq),
+        items.slice(items.length - fit).map((i) => i.seq),
+      );
+    }
+    // Each fulfilled append's items sit at the seqs it reported, question before answer.
+    for (const [n, r] of settled.entries()) {
+      if (calls[n]!.kind !== "ok" || r.status !== "fulfilled") continue;
+      const s = sessions[n % sessions.length]!;
+      const [q, a] = await store.readItems(t, s.id, { afterSeq: r.value.firstSeq - 1, limit: 2 });
+      assert.ok(JSON.stringify(q?.content).includes(`"q${n}"`));
+      assert.ok(JSON.stringify(a?.content).includes(`"a${n}"`));
+    }
+  });
+});

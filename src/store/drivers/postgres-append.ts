@@ -1,0 +1,204 @@
+/**
+ * Appends for the Postgres driver, combined: while every connection is busy, appends from
+ * concurrent callers queue up, and the next free connection sends them all as one
+ * `append_batch` call — one transaction, one commit, one WAL flush. A caller's promise still
+ * settles only after the commit that holds its items. Alone, an append is a single
+ * `append_items` call, so an idle store pays nothing for this.
+ */
+import type { DriverAppend, PreparedItem } from "../driver.ts";
+import { ConflictError, HoldfastError, sessionNotFound, versionConflict } from "../errors.ts";
+import type { AppendResult, Item } from "../types.ts";
+import { type Statements, toItem } from "./postgres-sql.ts";
+
+type Row = Record<string, unknown>;
+type Query = { name?: string; text: string; values?: unknown[] };
+
+export interface AppenderOptions {
+  /** Runs one statement on a pooled connection (errors already typed). */
+  query: (query: Query) => Promise<Row[]>;
+  /** Same, for reads that may be retried. */
+  read: (query: Query) => Promise<Row[]>;
+  /** Batches sent at once: one per pooled connection, so reads still queue fairly. */
+  maxInFlight: number;
+  sql: Pick<Statements, "append" | "appendBatch" | "itemsBySeq">;
+}
+
+interface Pending {
+  tenant: string;
+  id: string;
+  items: PreparedItem[];
+  options: DriverAppend;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export type { Query as AppenderQuery };
+
+/** Appends in one batch: enough to amortize a commit, small enough to keep latency flat. */
+const MAX_BATCH = 64;
+
+function columns(items: PreparedItem[]): unknown[] {
+  return [
+    items.map((p) => p.id),
+    items.map((p) => p.type),
+    items.map((p) => p.role),
+    items.map((p) => p.status),
+    items.map((p) => p.callId),
+    items.map((p) => p.contentJson),
+    items.map((p) => p.tokens),
+    items.map((p) => p.bytes),
+    items.map((p) => p.turnId),
+    items.map((p) => p.createdAt),
+  ];
+}
+
+function toItems(items: PreparedItem[], firstSeq: number): Item[] {
+  return items.map((p, i) => ({
+    seq: firstSeq + i,
+    id: p.id,
+    type: p.type,
+    role: p.role,
+    status: p.status,
+    content: JSON.parse(p.contentJson),
+    tokens: p.tokens,
+    bytes: p.bytes,
+    turnId: p.turnId,
+    createdAt: p.createdAt,
+  }));
+}
+
+export class PostgresAppender {
+  readonly #o: AppenderOptions;
+  readonly #queue: Pending[] = [];
+  #inFlight = 0;
+  readonly #stats = { batches: 0, combined: 0 };
+
+  constructor(options: AppenderOptions) {
+    this.#o = options;
+  }
+
+  /** Batches of more than one append sent so far, and the appends they carried. */
+  get stats(): { batches: number; combined: number } {
+    return { ...this.#stats };
+  }
+
+  append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ tenant, id, items, options, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#o.maxInFlight) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      this.#inFlight += 1;
+      void this.#send(batch).finally(() => {
+        this.#inFlight -= 1;
+        this.#pump();
+      });
+    }
+  }
+
+  async #send(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) {
+      await this.#sendOne(batch[0]!);
+      return;
+    }
+    // Lock order (tenant, id) for every batch everywhere: no two batches can wait on each other
+    // in a cycle. The sort is stable, so appends to one session keep their arrival order.
+    const key = (p: Pending) => `${p.tenant}\u0000${p.id}`;
+    const ordered = [...batch].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    this.#stats.batches += 1;
+    this.#stats.combined += batch.length;
+    let rows: Row[];
+    try {
+      const items = ordered.flatMap((p) => p.items);
+      rows = await this.#o.query({
+        name: "hf_append_batch",
+        text: this.#o.sql.appendBatch,
+        values: [
+          ordered.map((p) => p.tenant),
+          ordered.map((p) => p.id),
+          ordered.map((p) => p.options.now),
+          ordered.map((p) => p.options.expectedVersion ?? null),
+          ordered.map((p) => p.options.operationId ?? null),
+          ordered.map((p) => p.options.payloadHash),
+          ordered.map((p) => p.items.length),
+          ...columns(items),
+        ],
+      });
+    } catch (error) {
+      // The batch rolled back as a whole. Unless the database is unreachable (then every caller
+      // gets that error), redo each append alone so one failure stays with its caller.
+      if (error instanceof HoldfastError && error.code === "unavailable") {
+        for (const p of ordered) p.reject(error);
+      } else {
+        await Promise.all(ordered.map((p) => this.#sendOne(p)));
+      }
+      return;
+    }
+    const byIndex = new Map(rows.map((r) => [r.idx as number, r]));
+    await Promise.all(ordered.map((p, i) => this.#settle(p, byIndex.get(i + 1))));
+  }
+
+  async #sendOne(p: Pending): Promise<void> {
+    try {
+      const rows = await this.#o.query({
+        name: "hf_append",
+        text: this.#o.sql.append,
+        values: [
+          p.tenant,
+          p.id,
+          p.options.now,
+          p.options.expectedVersion ?? null,
+          p.options.operationId ?? null,
+          p.options.payloadHash,
+          ...columns(p.items),
+        ],
+      });
+      await this.#settle(p, rows[0]);
+    } catch (error) {
+      p.reject(error);
+    }
+  }
+
+  async #settle(p: Pending, row: Row | undefined): Promise<void> {
+    try {
+      p.resolve(await this.#result(p, row ?? {}));
+    } catch (error) {
+      p.reject(error);
+    }
+  }
+
+  async #result(p: Pending, r: Row): Promise<AppendResult> {
+    const version = r.version as number;
+    const firstSeq = r.first_seq as number;
+    const lastSeq = r.last_seq as number;
+    switch (r.outcome) {
+      case "ok":
+        return { version, firstSeq, lastSeq, replayed: false, items: toItems(p.items, firstSeq) };
+      case "replayed": {
+        const rows = await this.#o.read({
+          name: "hf_items_by_seq",
+          text: this.#o.sql.itemsBySeq,
+          values: [r.sid, firstSeq, lastSeq],
+        });
+        return { version, firstSeq, lastSeq, replayed: true, items: rows.map((x) => toItem(x)) };
+      }
+      case "conflict":
+        throw versionConflict(p.id, p.options.expectedVersion ?? 0, version);
+      case "duplicate_item":
+        throw new ConflictError(`An item id of this append already exists in session '${p.id}'.`, {
+          param: "items.id",
+        });
+      case "idempotency_conflict":
+        throw new ConflictError(
+          `Operation id '${p.options.operationId}' was already used with a different payload.`,
+          { param: "operation_id", code: "idempotency_conflict" },
+        );
+      default:
+        throw sessionNotFound(p.id);
+    }
+  }
+}
