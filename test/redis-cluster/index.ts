@@ -60,9 +60,10 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
   throw new Error("No free port pair (port, port + 10000) found on 127.0.0.1.");
 }
 
-async function ping(port: number): Promise<boolean> {
+async function ping(port: number, password?: string): Promise<boolean> {
+  const auth = password === undefined ? [] : ["--no-auth-warning", "-a", password];
   try {
-    const { stdout } = await run("redis-cli", ["-p", String(port), "ping"], { timeout: 2000 });
+    const { stdout } = await run("redis-cli", ["-p", String(port), ...auth, "ping"], { timeout: 2000 });
     return stdout.trim() === "PONG";
   } catch {
     return false;
@@ -78,8 +79,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`Timed out waiting for ${what}.`);
 }
 
-function spawnServer(port: number, dir: string, cluster: boolean): ChildProcess {
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+function spawnServer(port: number, dir: string, cluster: boolean, extra: string[] = []): ChildProcess {
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extra];
   args.push("--daemonize", "no", "--dir", dir, "--logfile", join(dir, `redis-${port}.log`));
   if (cluster) {
     args.push("--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`));
@@ -97,19 +98,26 @@ async function killChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"
   clearTimeout(force);
 }
 
+export interface RedisServerOptions {
+  /** Sets `requirepass`, so clients must authenticate. */
+  password?: string;
+}
+
 /** Starts a standalone throw-away Redis on a free port. */
-export async function startRedisServer(): Promise<RedisServerHandle> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const dir = await mkdtemp(join(tmpdir(), "holdfast-redis-"));
   const port = await freePort();
-  let child = spawnServer(port, dir, false);
-  await waitFor(`redis-server on port ${port}`, () => ping(port));
+  const extra = options.password === undefined ? [] : ["--requirepass", options.password];
+  const up = (): Promise<boolean> => ping(port, options.password);
+  let child = spawnServer(port, dir, false, extra);
+  await waitFor(`redis-server on port ${port}`, up);
   return {
     port,
     url: `redis://127.0.0.1:${port}/0`,
     kill: (hard = false) => killChild(child, hard ? "SIGKILL" : "SIGTERM"),
     restart: async () => {
-      child = spawnServer(port, dir, false);
-      await waitFor(`redis-server on port ${port}`, () => ping(port));
+      child = spawnServer(port, dir, false, extra);
+      await waitFor(`redis-server on port ${port}`, up);
     },
     stop: async () => {
       await killChild(child);

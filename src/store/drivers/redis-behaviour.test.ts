@@ -52,6 +52,7 @@ describe("redis driver: start-up and outages", () => {
     await assert.rejects(createStore(`redis://127.0.0.1:${port}/0`), (error: Error & { code?: string }) => {
       assert.equal(error.code, "unavailable");
       assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      assert.match(error.message, /ECONNREFUSED/);
       assert.match(error.message, /Check the store URL/);
       return true;
     });
@@ -72,6 +73,25 @@ describe("redis driver: start-up and outages", () => {
         assert.match(error.message, pattern);
         return true;
       });
+    }
+  });
+
+  it("fails at start-up naming the problem when the password is wrong or missing", async () => {
+    const server = await startRedisServer({ password: "s3cret" });
+    try {
+      for (const url of [`redis://:wrong@127.0.0.1:${server.port}/0`, server.url]) {
+        await assert.rejects(createStore(url), (error: Error & { code?: string }) => {
+          assert.equal(error.code, "unavailable");
+          assert.match(error.message, /WRONGPASS|NOAUTH/);
+          assert.match(error.message, /Check the store URL/);
+          return true;
+        });
+      }
+      const store = await createStore(`redis://:s3cret@127.0.0.1:${server.port}/0?prefix=${prefix}`);
+      assert.equal((await store.create("t1")).tenant, "t1");
+      await store.close();
+    } finally {
+      await server.stop();
     }
   });
 

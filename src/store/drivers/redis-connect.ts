@@ -164,7 +164,12 @@ export async function connectRedis(config: RedisConfig): Promise<RedisClient> {
         enableAutoPipelining: config.autoPipelining,
       });
   // Background errors surface as rejected commands; without a listener they would crash the process.
-  client.on("error", () => {});
+  // The last one explains a failed start better than the generic "Connection is closed".
+  let lastError: Error | undefined;
+  const remember = (error: Error): void => {
+    lastError = error;
+  };
+  client.on("error", remember);
   const where = `${config.cluster ? "Redis Cluster" : "Redis"} at ${describeNodes(config)}`;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -181,14 +186,20 @@ export async function connectRedis(config: RedisConfig): Promise<RedisClient> {
     }
   } catch (error) {
     client.disconnect();
-    const reason = error instanceof Error ? error.message : String(error);
+    const cause = lastError ?? error;
+    // ioredis' cluster errors carry the error of the last node tried, which names the real problem.
+    const nodeError = (cause as { lastNodeError?: Error }).lastNodeError;
+    const message = (cause instanceof Error ? cause.message : String(cause)).replace(/\.+$/, "");
+    const reason = (nodeError ? `${message}: ${nodeError.message}` : message).replace(/\.+$/, "");
     throw new UnavailableError(
       `Cannot use the store ${where}: ${reason}. Check the store URL (host, port, database, password) and that Redis is running.`,
       { param: "store", cause: error },
     );
   } finally {
     clearTimeout(timer);
+    client.off("error", remember);
   }
+  client.on("error", () => {});
   return client;
 }
 
