@@ -49,6 +49,7 @@ const FORMATS: Record<string, WireFormat> = {
   "/v1/messages": ANTHROPIC_FORMAT,
 };
 const ERROR_STATUSES = [500, 503, 429];
+const CUT_DELAY_MS = 20;
 
 /** Starts the mock upstream; resolves once it listens. */
 export async function createMockUpstream(input: MockUpstreamOptions = {}): Promise<MockUpstream> {
@@ -83,7 +84,8 @@ export async function createMockUpstream(input: MockUpstreamOptions = {}): Promi
     const cut = (): void => {
       cutByUs = true;
       stats.cuts++;
-      res.socket?.destroy();
+      // Let what was written reach the client first: a real upstream stalls, then drops.
+      setTimeout(() => res.socket?.destroy(), CUT_DELAY_MS);
     };
     handle(req, res, path, cut).catch(() => res.socket?.destroy());
   });

@@ -1,9 +1,9 @@
 /** Every HTTP adapter against the mock upstream over real HTTP: plain, streamed, tool round trip, usage. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type MockUpstream, createMockUpstream } from "../../mock-upstream/index.ts";
+import { createMockUpstream, type MockUpstream } from "../../mock-upstream/index.ts";
 import type { ProviderLayer } from "./create-providers.ts";
-import { WEATHER_TOOL, collect, layerOf, outputText } from "./test-support.ts";
+import { collect, layerOf, outputText, WEATHER_TOOL } from "./test-support.ts";
 import type { FunctionCallItem, InputItem } from "./types.ts";
 
 const TYPES = ["openai-chat", "openai-responses", "anthropic"] as const;
@@ -27,13 +27,21 @@ after(async () => {
   await mock.close();
 });
 
-const user = (text: string): InputItem => ({ type: "message", role: "user", content: [{ type: "input_text", text }] });
+const user = (text: string): InputItem => ({
+  type: "message",
+  role: "user",
+  content: [{ type: "input_text", text }],
+});
 
 for (const type of TYPES) {
   describe(`${type} adapter`, () => {
     test("non-streamed turn: text and usage", async () => {
       const provider = layer.providers.get(type)!;
-      const result = await provider.complete({ model: "mock", input: [user("hello brave new world")], instructions: "Be brief." });
+      const result = await provider.complete({
+        model: "mock",
+        input: [user("hello brave new world")],
+        instructions: "Be brief.",
+      });
       assert.equal(result.status, "completed");
       assert.equal(result.finish_reason, "stop");
       assert.equal(outputText(result.output), 'You said: "hello brave new world" (4 words).');
@@ -59,7 +67,11 @@ for (const type of TYPES) {
 
     test("max_output_tokens cuts the answer: incomplete", async () => {
       const provider = layer.providers.get(type)!;
-      const result = await provider.complete({ model: "mock", input: [user("one two three four five")], max_output_tokens: 2 });
+      const result = await provider.complete({
+        model: "mock",
+        input: [user("one two three four five")],
+        max_output_tokens: 2,
+      });
       assert.equal(result.status, "incomplete");
       assert.equal(result.finish_reason, "length");
       assert.equal(result.incomplete_reason, "max_output_tokens");
@@ -80,7 +92,11 @@ for (const type of TYPES) {
         assert.match(call.call_id, /^call_/);
         const second = await provider.complete({
           model: "mock",
-          input: [...input, call, { type: "function_call_output", call_id: call.call_id, output: "sunny, 21 C" }],
+          input: [
+            ...input,
+            call,
+            { type: "function_call_output", call_id: call.call_id, output: "sunny, 21 C" },
+          ],
           tools: [WEATHER_TOOL],
         });
         assert.equal(second.finish_reason, "stop");
@@ -90,14 +106,24 @@ for (const type of TYPES) {
 
     test("a context-length error is typed", async () => {
       const context = layerOf({
-        providers: [{ name: "ctx", type, baseUrl: type === "anthropic" ? mock.url : `${mock.url}/v1`, headers: { "x-mock-scenario": "context" } }],
+        providers: [
+          {
+            name: "ctx",
+            type,
+            baseUrl: type === "anthropic" ? mock.url : `${mock.url}/v1`,
+            headers: { "x-mock-scenario": "context" },
+          },
+        ],
       });
       try {
-        await assert.rejects(context.providers.get("ctx")!.complete({ model: "mock", input: [user("x")] }), (error: Error & { code?: string }) => {
-          assert.equal(error.code, "context_length_exceeded");
-          assert.match(error.message, /answered 400/);
-          return true;
-        });
+        await assert.rejects(
+          context.providers.get("ctx")!.complete({ model: "mock", input: [user("x")] }),
+          (error: Error & { code?: string }) => {
+            assert.equal(error.code, "context_length_exceeded");
+            assert.match(error.message, /answered 400/);
+            return true;
+          },
+        );
       } finally {
         await context.close();
       }

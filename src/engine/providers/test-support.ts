@@ -1,6 +1,6 @@
 /** Helpers shared by the provider tests (not a test file itself). */
 import { parseProvidersConfig } from "./config.ts";
-import { type ProviderLayer, createProviderLayer } from "./create-providers.ts";
+import { createProviderLayer, type ProviderLayer } from "./create-providers.ts";
 import type { OutputItem, TurnEvent, TurnResult } from "./types.ts";
 
 /** Builds a layer from a raw config section with an empty environment. */

@@ -1,10 +1,15 @@
 /** Pure translation tests: items ↔ Anthropic Messages and items ↔ Chat Completions, both directions. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AnthropicStreamTranslator, CONTINUATION_TEXT, fromAnthropicMessage, toAnthropicBody } from "./anthropic-translate.ts";
+import {
+  AnthropicStreamTranslator,
+  CONTINUATION_TEXT,
+  fromAnthropicMessage,
+  toAnthropicBody,
+} from "./anthropic-translate.ts";
 import { ChatStreamTranslator, fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
 import { parseSse } from "./sse.ts";
-import { WEATHER_TOOL, outputText } from "./test-support.ts";
+import { outputText, WEATHER_TOOL } from "./test-support.ts";
 import type { FunctionCallItem, InputItem, TurnEvent } from "./types.ts";
 
 const history: InputItem[] = [
@@ -20,12 +25,23 @@ const history: InputItem[] = [
 ];
 
 test("items → Anthropic: system hoisted, tool_use/tool_result blocks, strict alternation", () => {
-  const body = toAnthropicBody({ model: "claude-x", input: history, instructions: "Be brief.", tools: [WEATHER_TOOL], tool_choice: "required" }, true);
+  const body = toAnthropicBody(
+    {
+      model: "claude-x",
+      input: history,
+      instructions: "Be brief.",
+      tools: [WEATHER_TOOL],
+      tool_choice: "required",
+    },
+    true,
+  );
   assert.equal(body.system, "Be brief.\n\nAnswer in French.");
   assert.equal(body.max_tokens, 4096);
   assert.equal(body.stream, true);
   assert.deepEqual(body.tool_choice, { type: "any" });
-  assert.deepEqual(body.tools, [{ name: "get_weather", description: "Weather for a city", input_schema: WEATHER_TOOL.parameters }]);
+  assert.deepEqual(body.tools, [
+    { name: "get_weather", description: "Weather for a city", input_schema: WEATHER_TOOL.parameters },
+  ]);
   assert.deepEqual(body.messages, [
     { role: "user", content: [{ type: "text", text: "Weather in Paris and Rome?" }] },
     {
@@ -60,7 +76,10 @@ test("items → Anthropic: a history starting with the assistant gets a user tur
     false,
   );
   const messages = body.messages as Array<{ role: string; content: unknown[] }>;
-  assert.deepEqual(messages.map((m) => m.role), ["user", "assistant", "user"]);
+  assert.deepEqual(
+    messages.map((m) => m.role),
+    ["user", "assistant", "user"],
+  );
   assert.deepEqual(messages[0]!.content, [{ type: "text", text: CONTINUATION_TEXT }]);
   assert.deepEqual(messages[2]!.content, [{ type: "text", text: "next" }]);
 });
@@ -76,7 +95,12 @@ test("Anthropic → items: text and tool_use blocks, cached usage counted as inp
         { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } },
       ],
       stop_reason: "tool_use",
-      usage: { input_tokens: 10, output_tokens: 7, cache_read_input_tokens: 90, cache_creation_input_tokens: 0 },
+      usage: {
+        input_tokens: 10,
+        output_tokens: 7,
+        cache_read_input_tokens: 90,
+        cache_creation_input_tokens: 0,
+      },
     },
     "claude-x",
   );
@@ -90,14 +114,25 @@ test("Anthropic → items: text and tool_use blocks, cached usage counted as inp
 
 test("Anthropic stream → events: input_json_delta reassembled, usage from message_start + message_delta", async () => {
   const wire = [
-    { type: "message_start", message: { id: "msg_2", model: "claude-x", usage: { input_tokens: 12, output_tokens: 1 } } },
+    {
+      type: "message_start",
+      message: { id: "msg_2", model: "claude-x", usage: { input_tokens: 12, output_tokens: 1 } },
+    },
     { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
     { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hi " } },
     { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "there" } },
     { type: "content_block_stop", index: 0 },
-    { type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "toolu_2", name: "get_weather", input: {} } },
+    {
+      type: "content_block_start",
+      index: 1,
+      content_block: { type: "tool_use", id: "toolu_2", name: "get_weather", input: {} },
+    },
     { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '{"ci' } },
-    { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: 'ty":"Oslo"}' } },
+    {
+      type: "content_block_delta",
+      index: 1,
+      delta: { type: "input_json_delta", partial_json: 'ty":"Oslo"}' },
+    },
     { type: "content_block_stop", index: 1 },
     { type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } },
     { type: "message_stop" },
@@ -118,7 +153,16 @@ test("Anthropic stream → events: input_json_delta reassembled, usage from mess
 });
 
 test("items → Chat Completions: calls grouped on the assistant message, outputs as tool messages", () => {
-  const body = toChatBody({ model: "gpt-x", input: history, instructions: "Be brief.", tools: [WEATHER_TOOL], max_output_tokens: 50 }, true);
+  const body = toChatBody(
+    {
+      model: "gpt-x",
+      input: history,
+      instructions: "Be brief.",
+      tools: [WEATHER_TOOL],
+      max_output_tokens: 50,
+    },
+    true,
+  );
   assert.deepEqual(body.stream_options, { include_usage: true });
   assert.equal(body.max_tokens, 50);
   assert.deepEqual(body.messages, [
@@ -144,7 +188,15 @@ test("Chat Completions → items, plain and streamed tool call deltas", () => {
     {
       id: "cc_1",
       model: "gpt-x",
-      choices: [{ message: { content: null, tool_calls: [{ id: "c9", type: "function", function: { name: "f", arguments: "{}" } }] }, finish_reason: "tool_calls" }],
+      choices: [
+        {
+          message: {
+            content: null,
+            tool_calls: [{ id: "c9", type: "function", function: { name: "f", arguments: "{}" } }],
+          },
+          finish_reason: "tool_calls",
+        },
+      ],
       usage: { prompt_tokens: 5, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 3 } },
     },
     "gpt-x",
@@ -155,9 +207,19 @@ test("Chat Completions → items, plain and streamed tool call deltas", () => {
   const translator = new ChatStreamTranslator("gpt-x");
   const chunks = [
     { choices: [{ delta: { role: "assistant", content: "" } }] },
-    { choices: [{ delta: { tool_calls: [{ index: 0, id: "a", function: { name: "get_", arguments: "" } }] } }] },
-    { choices: [{ delta: { tool_calls: [{ index: 0, function: { name: "weather", arguments: '{"city":' } }] } }] },
-    { choices: [{ delta: { tool_calls: [{ index: 1, id: "b", function: { name: "g", arguments: "{}" } }] } }] },
+    {
+      choices: [
+        { delta: { tool_calls: [{ index: 0, id: "a", function: { name: "get_", arguments: "" } }] } },
+      ],
+    },
+    {
+      choices: [
+        { delta: { tool_calls: [{ index: 0, function: { name: "weather", arguments: '{"city":' } }] } },
+      ],
+    },
+    {
+      choices: [{ delta: { tool_calls: [{ index: 1, id: "b", function: { name: "g", arguments: "{}" } }] } }],
+    },
     { choices: [{ delta: { tool_calls: [{ index: 0, function: { arguments: '"Nice"}' } }] } }] },
     { choices: [{ delta: {}, finish_reason: "tool_calls" }] },
     { choices: [], usage: { prompt_tokens: 8, completion_tokens: 4 } },
@@ -176,7 +238,7 @@ test("the SSE parser handles CRLF, split chunks, comments and multi-line data", 
   async function* chunks(): AsyncGenerator<string> {
     yield ": keep-alive\r\nevent: a\r\nda";
     yield "ta: one\r\ndata: two\r\n\r\n";
-    yield "data: {\"x\":1}\n\ndata: last";
+    yield 'data: {"x":1}\n\ndata: last';
   }
   const events = [];
   for await (const event of parseSse(chunks())) events.push(event);

@@ -1,0 +1,154 @@
+/** The providers/models/routes configuration: validation messages, env zero-config, route resolution. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { InvalidArgumentError } from "../../store/errors.ts";
+import { apiKeyOf, parseProvidersConfig, resolveTargets } from "./config.ts";
+import { createProviderLayer } from "./create-providers.ts";
+
+test("nothing configured: only the mock provider, serving every model", () => {
+  const config = parseProvidersConfig(undefined, {});
+  assert.deepEqual(
+    config.providers.map((p) => [p.name, p.type]),
+    [["mock", "mock"]],
+  );
+  assert.equal(config.defaultProvider, "mock");
+  assert.deepEqual(resolveTargets(config, "gpt-4o"), [{ provider: "mock", model: "gpt-4o" }]);
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.providers[0]));
+});
+
+test("zero-config from env: OpenAI (Responses on api.openai.com, Chat elsewhere) and Anthropic", () => {
+  const openai = parseProvidersConfig(undefined, { OPENAI_API_KEY: "sk-1", ANTHROPIC_API_KEY: "sk-ant" });
+  assert.deepEqual(
+    openai.providers.map((p) => [p.name, p.type, p.baseUrl, p.apiKeyEnv]),
+    [
+      ["openai", "openai-responses", "https://api.openai.com/v1", "OPENAI_API_KEY"],
+      ["anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY"],
+      ["mock", "mock", "http://mock.invalid", null],
+    ],
+  );
+  assert.deepEqual(resolveTargets(openai, "gpt-4o-mini"), [{ provider: "openai", model: "gpt-4o-mini" }]);
+  assert.deepEqual(resolveTargets(openai, "claude-sonnet-4-5"), [
+    { provider: "anthropic", model: "claude-sonnet-4-5" },
+  ]);
+  assert.deepEqual(resolveTargets(openai, "anthropic/claude-x"), [
+    { provider: "anthropic", model: "claude-x" },
+  ]);
+  assert.deepEqual(resolveTargets(openai, "mock"), [{ provider: "mock", model: "mock" }]);
+  const ollama = parseProvidersConfig(undefined, { OPENAI_BASE_URL: "http://localhost:11434/v1" });
+  assert.equal(ollama.providers[0]?.type, "openai-chat");
+  assert.equal(ollama.providers[0]?.apiKeyEnv, null);
+});
+
+test("a full section parses: timeouts, retry/breaker defaults and overrides, models, routes with weights", () => {
+  const config = parseProvidersConfig(
+    {
+      retry: { maxRetries: 3 },
+      breaker: { failureThreshold: 2 },
+      providers: [
+        {
+          name: "groq",
+          type: "openai-chat",
+          baseUrl: "https://api.groq.com/openai/v1",
+          apiKeyEnv: "GROQ_KEY",
+          timeouts: { headersMs: 5000 },
+          retry: { maxRetries: 1 },
+        },
+        {
+          name: "claude",
+          type: "anthropic",
+          apiKeyEnv: "ANTHROPIC_API_KEY",
+          headers: { "anthropic-beta": "x" },
+        },
+      ],
+      models: { "llama-3": { contextWindow: 8192, pricing: { input: 0.05, output: 0.08 } } },
+      routes: {
+        fast: [
+          { provider: "groq", model: "llama-3", weight: 2 },
+          { provider: "claude", model: "claude-haiku", weight: 1 },
+        ],
+        safe: { targets: [{ provider: "claude", model: "claude-sonnet" }] },
+      },
+    },
+    {},
+  );
+  const groq = config.providers[0]!;
+  assert.equal(groq.timeouts.headersMs, 5000);
+  assert.equal(groq.timeouts.connectMs, 10_000);
+  assert.equal(groq.retry.maxRetries, 1);
+  assert.equal(config.providers[1]!.retry.maxRetries, 3);
+  assert.equal(groq.breaker.failureThreshold, 2);
+  assert.equal(config.defaultProvider, "groq");
+  assert.deepEqual(config.models["llama-3"], {
+    contextWindow: 8192,
+    maxOutputTokens: null,
+    pricing: { input: 0.05, output: 0.08, cachedInput: 0.05 },
+  });
+  assert.equal(resolveTargets(config, "fast").length, 2);
+  assert.deepEqual(resolveTargets(config, "safe"), [{ provider: "claude", model: "claude-sonnet" }]);
+});
+
+const BAD: Array<[unknown, RegExp]> = [
+  [{ providers: {} }, /providers must be an array/],
+  [
+    { providers: [{ name: "x", type: "gemini" }] },
+    /providers\[0\]\.type must be one of openai-chat, openai-responses, anthropic, mock; got 'gemini'/,
+  ],
+  [
+    { providers: [{ name: "x", type: "anthropic", baseUrl: "ftp://x" }] },
+    /providers\[0\]\.baseUrl must be an http\(s\) URL/,
+  ],
+  [
+    { providers: [{ name: "x", type: "anthropic", apiKeyEnv: "sk-ant-123" }] },
+    /providers\[0\]\.apiKeyEnv must be the name of an environment variable/,
+  ],
+  [
+    { providers: [{ name: "x", type: "anthropic", timeouts: { headerMs: 5 } }] },
+    /providers\[0\]\.timeouts\.headerMs is not a timeout/,
+  ],
+  [
+    { providers: [{ name: "x", type: "anthropic", retry: { maxRetries: -1 } }] },
+    /providers\[0\]\.retry\.maxRetries must be a non-negative integer/,
+  ],
+  [
+    {
+      providers: [
+        { name: "a", type: "anthropic" },
+        { name: "a", type: "anthropic" },
+      ],
+    },
+    /providers\[1\]\.name duplicates/,
+  ],
+  [
+    { routes: { fast: [{ provider: "nope", model: "m" }] } },
+    /routes\.fast\[0\]\.provider names 'nope', which is not a configured provider/,
+  ],
+  [{ routes: { fast: [] } }, /routes\.fast needs at least one target/],
+  [
+    { routes: { fast: [{ provider: "mock", model: "m", weight: 0 }] } },
+    /routes\.fast\[0\]\.weight must be a positive number/,
+  ],
+  [{ models: { m: { contextWindow: "big" } } }, /models\.m\.contextWindow must be a positive integer/],
+];
+
+test("bad sections are rejected with a message naming the field", () => {
+  for (const [raw, message] of BAD) {
+    assert.throws(
+      () => parseProvidersConfig(raw, {}),
+      (error: Error) => {
+        assert.ok(error instanceof InvalidArgumentError);
+        assert.match(error.message, message);
+        return true;
+      },
+    );
+  }
+});
+
+test("a missing API key variable fails at start-up, naming the variable", () => {
+  const config = parseProvidersConfig(
+    { providers: [{ name: "oa", type: "openai-chat", apiKeyEnv: "MY_KEY" }] },
+    {},
+  );
+  assert.throws(() => apiKeyOf(config.providers[0]!, {}), /apiKeyEnv names MY_KEY, which is not set/);
+  assert.throws(() => createProviderLayer(config, { env: {} }), /MY_KEY/);
+  assert.equal(apiKeyOf(config.providers[0]!, { MY_KEY: "k" }), "k");
+});

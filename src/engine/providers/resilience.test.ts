@@ -1,0 +1,214 @@
+/** Retries (honouring retry-after), backoff, circuit breaker transitions, timeouts. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createMockUpstream } from "../../mock-upstream/index.ts";
+import { type BreakerTransition, CircuitBreaker } from "./circuit-breaker.ts";
+import { errorFromResponse, ProviderError, parseRetryAfter, UpstreamInvalidRequestError } from "./errors.ts";
+import { backoffDelay, DEFAULT_RETRY, withRetry } from "./retry.ts";
+import { layerOf } from "./test-support.ts";
+import type { InputItem } from "./types.ts";
+
+const input: InputItem[] = [{ type: "message", role: "user", content: "hi" }];
+
+test("retries honour the upstream's retry-after and then succeed", async () => {
+  const mock = await createMockUpstream({ script: ["error:429", "error:503", "ok"], retryAfterMs: 40 });
+  const layer = layerOf({ providers: [{ name: "up", type: "openai-chat", baseUrl: `${mock.url}/v1` }] });
+  try {
+    const provider = layer.providers.get("up")!;
+    const waits: number[] = [];
+    const codes: string[] = [];
+    const result = await withRetry(() => provider.complete({ model: "m", input }), DEFAULT_RETRY, {
+      onRetry: (error, _attempt, delayMs) => {
+        waits.push(delayMs);
+        codes.push((error as ProviderError).code);
+      },
+    });
+    assert.equal(result.status, "completed");
+    assert.deepEqual(waits, [40, 40]);
+    assert.deepEqual(codes, ["rate_limited", "upstream_error"]);
+    assert.equal(mock.stats().requests, 3);
+  } finally {
+    await layer.close();
+    await mock.close();
+  }
+});
+
+test("no retry for a 400, nor when retry-after exceeds the allowed wait", async () => {
+  const mock = await createMockUpstream({ script: ["error:400", "error:429"], retryAfterMs: 60_000 });
+  const layer = layerOf({ providers: [{ name: "up", type: "anthropic", baseUrl: mock.url }] });
+  try {
+    const provider = layer.providers.get("up")!;
+    await assert.rejects(
+      withRetry(() => provider.complete({ model: "m", input }), DEFAULT_RETRY),
+      UpstreamInvalidRequestError,
+    );
+    await assert.rejects(
+      withRetry(() => provider.complete({ model: "m", input }), DEFAULT_RETRY),
+      (error: ProviderError) => {
+        assert.equal(error.code, "rate_limited");
+        assert.equal(error.retryAfterMs, 60_000);
+        assert.match(error.message, /answered 429/);
+        return true;
+      },
+    );
+    assert.equal(mock.stats().requests, 2);
+  } finally {
+    await layer.close();
+    await mock.close();
+  }
+});
+
+test("backoff is full-jitter exponential and capped", () => {
+  const options = { ...DEFAULT_RETRY, baseDelayMs: 100, maxDelayMs: 1000 };
+  assert.equal(
+    backoffDelay(1, options, null, () => 0.999),
+    99,
+  );
+  assert.equal(
+    backoffDelay(3, options, null, () => 0.5),
+    200,
+  );
+  assert.equal(
+    backoffDelay(10, options, null, () => 0.999),
+    999,
+  );
+  assert.equal(
+    backoffDelay(1, options, 2500, () => 0.5),
+    2500,
+  );
+});
+
+test("retry-after parsing: ms header, seconds, HTTP date", () => {
+  assert.equal(parseRetryAfter({ "retry-after-ms": "150", "retry-after": "9" }), 150);
+  assert.equal(parseRetryAfter({ "retry-after": "2" }), 2000);
+  assert.equal(parseRetryAfter({ "retry-after": new Date(10_000).toUTCString() }, 4_000), 6_000);
+  assert.equal(parseRetryAfter({}), undefined);
+});
+
+test("error mapping keeps the upstream status and detects context-length bodies", () => {
+  const openai = errorFromResponse(
+    "p",
+    400,
+    JSON.stringify({ error: { message: "maximum context length is 8192 tokens", code: null } }),
+    undefined,
+  );
+  assert.equal(openai.code, "context_length_exceeded");
+  const anthropic = errorFromResponse(
+    "p",
+    400,
+    JSON.stringify({
+      type: "error",
+      error: { type: "invalid_request_error", message: "prompt is too long: 300000 tokens > 200000 maximum" },
+    }),
+    undefined,
+  );
+  assert.equal(anthropic.code, "context_length_exceeded");
+  const server = errorFromResponse("p", 502, "<html>bad gateway</html>", undefined);
+  assert.equal(server.code, "upstream_error");
+  assert.ok(server.retryable && server.fallback);
+  assert.match(server.message, /p answered 502/);
+  assert.equal(errorFromResponse("p", 401, "{}", undefined).code, "upstream_auth_error");
+});
+
+test("circuit breaker: closed → open → half-open → closed, and half-open failure re-opens", () => {
+  let now = 0;
+  const breaker = new CircuitBreaker(
+    "up",
+    { failureThreshold: 3, openMs: 1000, halfOpenMaxCalls: 1 },
+    () => now,
+  );
+  const transitions: string[] = [];
+  breaker.on("state", (t: BreakerTransition) => transitions.push(`${t.from}>${t.to}`));
+  for (let i = 0; i < 2; i++) {
+    assert.ok(breaker.tryAcquire());
+    breaker.onFailure();
+  }
+  assert.ok(breaker.tryAcquire());
+  breaker.onSuccess(); // a success resets the consecutive count
+  for (let i = 0; i < 3; i++) {
+    assert.ok(breaker.tryAcquire());
+    breaker.onFailure();
+  }
+  assert.equal(breaker.state, "open");
+  assert.equal(breaker.tryAcquire(), false);
+  now = 1000;
+  assert.equal(breaker.state, "half-open");
+  assert.ok(breaker.tryAcquire());
+  assert.equal(breaker.tryAcquire(), false, "only one trial at a time");
+  breaker.onFailure();
+  assert.equal(breaker.state, "open");
+  now = 2500;
+  assert.ok(breaker.tryAcquire());
+  breaker.onSuccess();
+  assert.equal(breaker.state, "closed");
+  assert.deepEqual(transitions, [
+    "closed>open",
+    "open>half-open",
+    "half-open>open",
+    "open>half-open",
+    "half-open>closed",
+  ]);
+});
+
+test("breaker options are validated naming the option", () => {
+  assert.throws(() => new CircuitBreaker("x", { failureThreshold: 0 }), /breaker\.failureThreshold/);
+});
+
+test("headers timeout: a hanging upstream becomes upstream_timeout", async () => {
+  const mock = await createMockUpstream({ script: ["hang"] });
+  const layer = layerOf({
+    providers: [{ name: "up", type: "openai-chat", baseUrl: `${mock.url}/v1`, timeouts: { headersMs: 150 } }],
+  });
+  try {
+    await assert.rejects(
+      layer.providers.get("up")!.complete({ model: "m", input }),
+      (error: ProviderError) => {
+        assert.equal(error.code, "upstream_timeout");
+        assert.ok(error.retryable);
+        return true;
+      },
+    );
+  } finally {
+    await layer.close();
+    await mock.close();
+  }
+});
+
+test("idle timeout: a stream that stalls becomes upstream_timeout", async () => {
+  const mock = await createMockUpstream({ ttftMs: 5_000 });
+  const layer = layerOf({
+    providers: [{ name: "up", type: "anthropic", baseUrl: mock.url, timeouts: { idleMs: 150 } }],
+  });
+  try {
+    const events = layer.providers.get("up")!.stream({ model: "m", input });
+    await assert.rejects(
+      (async () => {
+        for await (const _event of events) {
+          // drain
+        }
+      })(),
+      (error: ProviderError) => error.code === "upstream_timeout",
+    );
+  } finally {
+    await layer.close();
+    await mock.close();
+  }
+});
+
+test("a cut non-streamed body is a retryable network error", async () => {
+  const mock = await createMockUpstream({ script: ["cut:0"] });
+  const layer = layerOf({ providers: [{ name: "up", type: "openai-responses", baseUrl: `${mock.url}/v1` }] });
+  try {
+    await assert.rejects(
+      layer.providers.get("up")!.complete({ model: "m", input }),
+      (error: ProviderError) => {
+        assert.equal(error.code, "upstream_error");
+        assert.ok(error instanceof ProviderError && error.retryable);
+        return true;
+      },
+    );
+  } finally {
+    await layer.close();
+    await mock.close();
+  }
+});
