@@ -109,6 +109,18 @@ describe("/v1/conversations", () => {
     assert.equal(odd.json.data.length, 2);
   });
 
+  test("list filters by status and by update time in unix seconds", async () => {
+    const conv = (await t.call("POST", "/v1/conversations", { owner: "timer" })).json;
+    await t.call("POST", `/v1/conversations/${conv.id}`, { status: "archived" });
+    const ids = async (q: string): Promise<string[]> =>
+      (await t.call("GET", `/v1/conversations?owner=timer&${q}`)).json.data.map((c: { id: string }) => c.id);
+    assert.deepEqual(await ids("status=archived"), [conv.id]);
+    assert.deepEqual(await ids("status=active"), []);
+    assert.deepEqual(await ids(`updated_after=${conv.updated_at + 3600}`), []);
+    assert.deepEqual(await ids(`updated_before=${conv.updated_at + 3600}`), [conv.id]);
+    assert.deepEqual(await ids(`updated_before=${conv.updated_at - 3600}`), []);
+  });
+
   test("list rejects a limit out of range and a forged cursor with 400", async () => {
     const big = await t.call("GET", "/v1/conversations?limit=5000");
     assert.equal(big.status, 400);

@@ -6,7 +6,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
-import { handleError, handleNotFound } from "./errors.ts";
+import { handleError } from "./errors.ts";
+import { registerUnmatchedHandler } from "./method-not-allowed.ts";
 import { registerConversationRoutes } from "./routes/conversations.ts";
 import { registerExtensionRoutes } from "./routes/extensions.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
@@ -71,7 +72,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
   });
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler(handleNotFound);
+  registerUnmatchedHandler(app);
   // RFC 7396 bodies are JSON; parse them with the same hardened parser (no __proto__ pollution).
   app.addContentTypeParser(
     "application/merge-patch+json",

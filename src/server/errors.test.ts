@@ -96,8 +96,11 @@ describe("errors → responses", () => {
         [await inject("POST", "/v1/conversations", "hello", "text/plain"), 400, "invalid_argument"],
         [await inject("POST", "/v1/conversations", '{"__proto__":{"x":1}}'), 400, "invalid_json"],
         [await inject("GET", "/v2/nothing"), 404, "not_found"],
-        [await inject("PUT", "/v1/conversations"), 404, "not_found"],
+        [await inject("PUT", "/v1/conversations"), 405, "method_not_allowed"],
+        [await inject("PUT", "/v1/conversations/conv_0123456789abcdef/items"), 405, "method_not_allowed"],
+        [await inject("GET", "/v1/conversations/conv_0123456789abcdef/nothing"), 404, "not_found"],
       ];
+      assert.equal((await inject("PUT", "/v1/conversations")).headers.allow, "GET, HEAD, POST");
       for (const [res, status, code] of cases) {
         assert.equal(res.statusCode, status, res.body);
         assert.equal(res.json().error.code, code, res.body);

@@ -42,7 +42,13 @@ function statusFor(code: string, fault: "caller" | "system"): number {
   return fault === "caller" ? 400 : 500;
 }
 
-function build(status: number, code: string, message: string, param: string | null): ErrorResponse {
+/** The response for an error the server itself detects (unknown route, wrong method). */
+export function errorResponse(
+  status: number,
+  code: string,
+  message: string,
+  param: string | null = null,
+): ErrorResponse {
   const type = status >= 500 ? "server_error" : "invalid_request_error";
   return { status, body: { error: { type, code, message, param } }, headers: {} };
 }
@@ -66,18 +72,28 @@ function validationParam(error: FastifyError): string | null {
 function fromFastify(error: FastifyError): ErrorResponse {
   if (error.validation) {
     const where = error.validationContext ?? "request";
-    return build(400, "invalid_argument", `Invalid ${where}: ${error.message}`, validationParam(error));
+    return errorResponse(
+      400,
+      "invalid_argument",
+      `Invalid ${where}: ${error.message}`,
+      validationParam(error),
+    );
   }
   const status = typeof error.statusCode === "number" ? error.statusCode : 500;
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return build(413, "payload_too_large", "The request body is larger than the server's limit.", null);
+      return errorResponse(
+        413,
+        "payload_too_large",
+        "The request body is larger than the server's limit.",
+        null,
+      );
     case "FST_ERR_MAX_PARAM_LENGTH":
-      return build(414, "uri_too_long", "A path parameter is longer than any valid id.", null);
+      return errorResponse(414, "uri_too_long", "A path parameter is longer than any valid id.", null);
     case "FST_ERR_BAD_URL":
-      return build(400, "invalid_request", "The request URL is malformed.", null);
+      return errorResponse(400, "invalid_request", "The request URL is malformed.", null);
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return build(
+      return errorResponse(
         415,
         "unsupported_media_type",
         "Send JSON bodies with 'Content-Type: application/json'.",
@@ -85,31 +101,31 @@ function fromFastify(error: FastifyError): ErrorResponse {
       );
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
     case "FST_ERR_CTP_INVALID_JSON_BODY":
-      return build(400, "invalid_json", "The request body is not valid JSON.", null);
+      return errorResponse(400, "invalid_json", "The request body is not valid JSON.", null);
   }
   // JSON.parse and secure-json-parse failures arrive as SyntaxError with statusCode 400.
   if (error instanceof SyntaxError || error.name === "SyntaxError") {
-    return build(400, "invalid_json", `The request body is not valid JSON: ${error.message}`, null);
+    return errorResponse(400, "invalid_json", `The request body is not valid JSON: ${error.message}`, null);
   }
   if (status >= 400 && status < 500) {
     const code =
       status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : "invalid_request";
-    return build(status, code, error.message, null);
+    return errorResponse(status, code, error.message, null);
   }
-  return build(500, "internal", "The server failed to process the request.", null);
+  return errorResponse(500, "internal", "The server failed to process the request.", null);
 }
 
 /** Maps any thrown value to the response the client gets. Pure, so it is tested on its own. */
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (isHoldfastError(error)) {
     const status = statusFor(error.code, error.fault);
-    const response = build(status, error.code, error.message, error.param);
+    const response = errorResponse(status, error.code, error.message, error.param);
     if (status >= 500 && error.code === "internal") response.body.error.message = "Internal server error.";
     if (error.retryAfterSeconds !== null) response.headers["retry-after"] = String(error.retryAfterSeconds);
     return response;
   }
   if (error instanceof Error) return fromFastify(error as FastifyError);
-  return build(500, "internal", "The server failed to process the request.", null);
+  return errorResponse(500, "internal", "The server failed to process the request.", null);
 }
 
 /** Fastify error handler: logs system faults (never request content), replies with the body. */
@@ -117,15 +133,4 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   const response = toErrorResponse(error);
   if (response.status >= 500) request.log.error({ err: error }, "request failed");
   return reply.code(response.status).headers(response.headers).send(response.body);
-}
-
-/** Unknown route or method: the same error shape as every other failure. */
-export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const response = build(
-    404,
-    "not_found",
-    `No route for ${request.method} ${(request.url.split("?")[0] ?? "").slice(0, 200)}.`,
-    null,
-  );
-  return reply.code(404).send(response.body);
 }
