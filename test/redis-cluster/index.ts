@@ -28,6 +28,10 @@ export interface RedisClusterHandle {
   ports: number[];
   /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,…` */
   url: string;
+  /** SIGKILLs the master at `index` (its slots become unreachable). */
+  killNode(index: number): Promise<void>;
+  /** Restarts the master at `index` with its cluster config (it rejoins owning the same slots, empty). */
+  restartNode(index: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -165,5 +169,27 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
     await stop();
     throw error;
   }
-  return { ports, url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`, stop };
+  const node = (index: number): number => {
+    const port = ports[index];
+    if (port === undefined) throw new Error(`No cluster node ${index}; there are ${ports.length}.`);
+    return port;
+  };
+  return {
+    ports,
+    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`,
+    killNode: async (index) => {
+      node(index);
+      await killChild(children[index]!, "SIGKILL");
+    },
+    restartNode: async (index) => {
+      const port = node(index);
+      children[index] = spawnServer(port, dir, true);
+      await waitFor(`cluster node on port ${port}`, () => ping(port));
+      await waitFor(`cluster_state:ok after restarting ${port}`, async () => {
+        const { stdout } = await run("redis-cli", ["-p", String(port), "cluster", "info"], { timeout: 2000 });
+        return stdout.includes("cluster_state:ok");
+      });
+    },
+    stop,
+  };
 }

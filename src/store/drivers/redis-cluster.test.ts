@@ -80,6 +80,47 @@ describe("redis cluster specifics", () => {
     }
   });
 
+  it("answers unavailable for sessions on a dead master, serves the others, and recovers when it returns", async () => {
+    const store = await createStore(`${clusterUrl()}&timeout=500`);
+    const admin = new Cluster(cluster!.ports.map((port) => ({ host: "127.0.0.1", port })));
+    try {
+      const tenant = `t-${randomBytes(4).toString("hex")}`;
+      const shards = (await admin.call("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
+      const portOf = async (id: string): Promise<number> => {
+        const slot = Number(await admin.call("CLUSTER", "KEYSLOT", sessionKeys(prefix, tenant, id)[0]));
+        return shards.find(([lo, hi]) => slot >= lo && slot <= hi)![2][1];
+      };
+      const onDead: string[] = [];
+      const onLive: string[] = [];
+      while (onDead.length === 0 || onLive.length === 0) {
+        const s = await store.create(tenant);
+        ((await portOf(s.id)) === cluster!.ports[0] ? onDead : onLive).push(s.id);
+      }
+      await cluster!.killNode(0);
+      await assert.rejects(store.get(tenant, onDead[0]!), { code: "unavailable" });
+      await assert.rejects(store.append(tenant, onDead[0]!, [{ content: { type: "message" } }]), {
+        code: "unavailable",
+      });
+      assert.equal((await store.get(tenant, onLive[0]!)).id, onLive[0]);
+      await cluster!.restartNode(0);
+      // The master came back empty (no persistence): reaching it again is what is under test.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await store.get(tenant, onDead[0]!);
+          assert.fail("the restarted master has no data");
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          if (code === "not_found") break;
+          if (code !== "unavailable" || attempt > 200) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+    } finally {
+      await store.close();
+      admin.disconnect();
+    }
+  });
+
   it("refuses a standalone redis:// URL pointed at a cluster node, naming the fix", async () => {
     await assert.rejects(createStore(`redis://127.0.0.1:${cluster!.ports[0]}/0`), /redis\+cluster:\/\//);
   });
