@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerKeysCommand } from "./keys.ts";
 import { registerMockUpstreamCommand } from "./mock-upstream.ts";
 import { registerOpenClawCommand } from "./openclaw.ts";
 import { registerServeCommand } from "./serve.ts";
@@ -14,4 +15,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerSessionsExportCommands,
   registerOpenClawCommand,
   registerMockUpstreamCommand,
+  registerKeysCommand,
 ];

@@ -1,0 +1,192 @@
+/**
+ * `holdfast keys create|list|revoke|rotate|rotate-master`: API key administration and master-key
+ * rotation, straight on a store through the security library (no server needed).
+ */
+import type { Command } from "commander";
+import type { ApiKeyInfo } from "../../security/api-keys.ts";
+import { createApiKeys } from "../../security/api-keys.ts";
+import { rotateMasterKey } from "../../security/encryption/data-keys.ts";
+import { keyringFromEnv, loadKeyringFile } from "../../security/encryption/keyring.ts";
+import { createSystemRecords } from "../../security/system-records.ts";
+import { createStore } from "../../store/create-store.ts";
+import { InvalidArgumentError } from "../../store/errors.ts";
+import type { SessionStore } from "../../store/types.ts";
+import { formatTable } from "./sessions.ts";
+
+const DEFAULT_STORE = "sqlite:./data/holdfast.db";
+
+interface StoreFlags {
+  store?: string;
+  json?: boolean;
+}
+
+async function withStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
+  const store = await createStore(flags.store ?? process.env.HOLDFAST_STORE ?? DEFAULT_STORE);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function iso(ms: number | null): string {
+  return ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function keyRow(key: ApiKeyInfo): string[] {
+  const state = key.revoked
+    ? "revoked"
+    : key.expiresAt !== null && key.expiresAt <= Date.now()
+      ? "expired"
+      : "active";
+  return [
+    key.keyId,
+    key.prefix,
+    state,
+    key.scopes.join(","),
+    key.name ?? "-",
+    iso(key.createdAt),
+    iso(key.lastUsedAt),
+  ];
+}
+
+function print(flags: StoreFlags, json: unknown, text: string): void {
+  process.stdout.write(`${flags.json ? JSON.stringify(json, null, 2) : text}\n`);
+}
+
+function nonNegativeInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value))
+    throw new InvalidArgumentError(`${name} must be a non-negative integer (got '${value}').`);
+  return Number(value);
+}
+
+export function registerKeysCommand(program: Command): void {
+  const keys = program
+    .command("keys")
+    .description("Manage API keys (stored hashed) and rotate the encryption master key.")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ holdfast keys create --tenant acme --scopes conversations:read,conversations:write,responses --name backend
+  $ holdfast keys list --tenant acme --json
+  $ holdfast keys revoke key_0123456789abcdef01234567
+  $ holdfast keys rotate key_0123456789abcdef01234567 --grace-seconds 3600
+  $ HOLDFAST_KEYS="k2:<new base64>,k1:<old base64>" holdfast keys rotate-master
+
+Scopes: conversations:read, conversations:write, responses, admin (admin implies all).
+Store: --store URL, else HOLDFAST_STORE, else ${DEFAULT_STORE}.`,
+    );
+  const storeOption = [
+    "--store <url>",
+    "store URL (default: HOLDFAST_STORE or sqlite:./data/holdfast.db)",
+  ] as const;
+
+  keys
+    .command("create")
+    .description("Create an API key; its secret is printed once and never stored.")
+    .requiredOption("--tenant <tenant>", "tenant the key belongs to")
+    .requiredOption("--scopes <list>", "comma-separated scopes")
+    .option("--name <name>", "a label for the key")
+    .option("--expires-in-days <days>", "expire the key after this many days")
+    .option(...storeOption)
+    .option("--json", "print JSON")
+    .action(
+      async (
+        flags: StoreFlags & { tenant: string; scopes: string; name?: string; expiresInDays?: string },
+      ) => {
+        const days = nonNegativeInt(flags.expiresInDays, "--expires-in-days");
+        const created = await withStore(flags, (store) =>
+          createApiKeys({ records: createSystemRecords(store) }).create({
+            tenant: flags.tenant,
+            scopes: flags.scopes,
+            ...(flags.name === undefined ? {} : { name: flags.name }),
+            expiresAt: days === undefined ? null : Date.now() + days * 86_400_000,
+          }),
+        );
+        print(
+          flags,
+          { secret: created.secret, ...created.key },
+          `${created.secret}\n\nKey ${created.key.keyId} for tenant '${created.key.tenant}' (${created.key.scopes.join(", ")}).\nStore the secret now: Holdfast keeps only its hash and cannot show it again.`,
+        );
+      },
+    );
+
+  keys
+    .command("list")
+    .description("List a tenant's API keys (never their secrets).")
+    .requiredOption("--tenant <tenant>", "tenant")
+    .option(...storeOption)
+    .option("--json", "print JSON")
+    .action(async (flags: StoreFlags & { tenant: string }) => {
+      const list = await withStore(flags, (store) =>
+        createApiKeys({ records: createSystemRecords(store) }).list(flags.tenant),
+      );
+      print(
+        flags,
+        list,
+        list.length === 0
+          ? `No API keys for tenant '${flags.tenant}'.`
+          : formatTable(
+              ["KEY ID", "PREFIX", "STATE", "SCOPES", "NAME", "CREATED", "LAST USED"],
+              list.map(keyRow),
+            ),
+      );
+    });
+
+  keys
+    .command("revoke <keyId>")
+    .description("Revoke an API key; every instance refuses it within a second.")
+    .option(...storeOption)
+    .option("--json", "print JSON")
+    .action(async (keyId: string, flags: StoreFlags) => {
+      const key = await withStore(flags, (store) =>
+        createApiKeys({ records: createSystemRecords(store) }).revoke(keyId),
+      );
+      print(flags, key, `Revoked ${key.keyId} (${key.prefix}, tenant '${key.tenant}').`);
+    });
+
+  keys
+    .command("rotate <keyId>")
+    .description("Replace a key with a new secret (same tenant, scopes, name); the old one is revoked.")
+    .option("--grace-seconds <s>", "keep the old key valid this long instead of revoking it at once")
+    .option(...storeOption)
+    .option("--json", "print JSON")
+    .action(async (keyId: string, flags: StoreFlags & { graceSeconds?: string }) => {
+      const grace = nonNegativeInt(flags.graceSeconds, "--grace-seconds") ?? 0;
+      const created = await withStore(flags, (store) =>
+        createApiKeys({ records: createSystemRecords(store) }).rotate(keyId, { graceMs: grace * 1000 }),
+      );
+      print(
+        flags,
+        { secret: created.secret, replaced: keyId, ...created.key },
+        `${created.secret}\n\nKey ${created.key.keyId} replaces ${keyId}${grace > 0 ? `, which stays valid for ${grace} s` : ", which is revoked"}.`,
+      );
+    });
+
+  keys
+    .command("rotate-master")
+    .description(
+      "Re-wrap every session data key under the newest master key (HOLDFAST_KEYS or HOLDFAST_KEY_FILE, newest first). Items are not touched.",
+    )
+    .option("--key-file <path>", "read the keyring from this file instead of the environment")
+    .option(...storeOption)
+    .option("--json", "print JSON")
+    .action(async (flags: StoreFlags & { keyFile?: string }) => {
+      const keyring = flags.keyFile ? loadKeyringFile(flags.keyFile) : keyringFromEnv();
+      if (!keyring) {
+        throw new InvalidArgumentError(
+          "No keyring: set HOLDFAST_KEYS='newkid:base64,oldkid:base64' (newest first) or HOLDFAST_KEY_FILE, or pass --key-file.",
+        );
+      }
+      const result = await withStore(flags, (store) =>
+        rotateMasterKey({ records: createSystemRecords(store), keyring }),
+      );
+      print(
+        flags,
+        { activeKid: keyring.active.kid, ...result },
+        `Re-wrapped ${result.rewrapped} of ${result.records} data keys under master key '${keyring.active.kid}'.`,
+      );
+    });
+}
