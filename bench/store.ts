@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createStore } from "../src/store/create-store.ts";
 import type { ItemInput, SessionStore } from "../src/store/types.ts";
-import { median, percentile, sample, throughput } from "./lib/stats.ts";
+import { median, nowUs, percentile, sample, throughput } from "./lib/stats.ts";
 import { defaultSqliteUrl, diskBytes, scenarioUrl } from "./lib/store-urls.ts";
 import { fmt, formatTable } from "./lib/table.ts";
 import { turn } from "./lib/turns.ts";
@@ -31,9 +31,21 @@ export interface StoreFigures {
   store: string;
   appendTurnsPerSec: { c1: number; c32: number };
   window: { items: number; windowItems: number; p50Us: number; p99Us: number }[];
+  /** Median time to fork a session of 10,000 items (whole history). */
+  fork10kUs: number;
   windowRatio100kTo100: number;
   listP50Us: number;
-  turns400: { turn10Us: number; turn400Us: number; logicalBytes: number; diskBytes: number | null };
+  turns400: {
+    /** Median append time (2 items) around turn 10 and turn 400. */
+    append10Us: number;
+    append400Us: number;
+    /** Median whole-turn time (readWindow + append) around turns 10, 100 and 400. */
+    turn10Us: number;
+    turn100Us: number;
+    turn400Us: number;
+    logicalBytes: number;
+    diskBytes: number | null;
+  };
 }
 
 async function withStore<T>(url: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
@@ -65,9 +77,13 @@ async function fill(store: SessionStore, id: string, count: number): Promise<voi
   }
 }
 
-async function windowLatency(url: string, samples: number): Promise<StoreFigures["window"]> {
+async function windowLatency(
+  url: string,
+  samples: number,
+): Promise<{ window: StoreFigures["window"]; fork10kUs: number }> {
   return withStore(scenarioUrl(url, "window"), async (store) => {
     const out: StoreFigures["window"] = [];
+    let fork10kUs = Number.NaN;
     for (const size of WINDOW_SIZES) {
       const s = await store.create(TENANT);
       await fill(store, s.id, size);
@@ -75,8 +91,9 @@ async function windowLatency(url: string, samples: number): Promise<StoreFigures
       const windowItems = (await store.readWindow(TENANT, s.id, { maxTokens: WINDOW_TOKENS })).items.length;
       const times = await sample(read, samples, 200);
       out.push({ items: size, windowItems, p50Us: median(times), p99Us: percentile(times, 99) });
+      if (size === 10_000) fork10kUs = median(await sample(() => store.fork(TENANT, s.id), 10, 2));
     }
-    return out;
+    return { window: out, fork10kUs };
   });
 }
 
@@ -92,22 +109,34 @@ async function listLatency(url: string, samples: number): Promise<number> {
   });
 }
 
+/** Median of the samples for turns `at-5 … at+5` (1-based), clipped to the run. */
+function around(samples: number[], at: number): number {
+  return median(samples.slice(Math.max(0, at - 6), Math.min(samples.length, at + 5)));
+}
+
 async function fourHundredTurns(url: string): Promise<StoreFigures["turns400"]> {
   const scenario = scenarioUrl(url, "turns400");
-  const perTurn: number[] = [];
+  const appendUs: number[] = [];
+  const turnUs: number[] = [];
   const logicalBytes = await withStore(scenario, async (store) => {
     const s = await store.create(TENANT);
     for (let t = 0; t < TURNS; t++) {
-      const start = performance.now();
+      const start = nowUs();
       await store.readWindow(TENANT, s.id, { maxTokens: WINDOW_TOKENS });
+      const mid = nowUs();
       await store.append(TENANT, s.id, turn(t));
-      perTurn.push((performance.now() - start) * 1000);
+      const end = nowUs();
+      appendUs.push(end - mid);
+      turnUs.push(end - start);
     }
     return (await store.get(TENANT, s.id)).bytes;
   });
   return {
-    turn10Us: median(perTurn.slice(4, 15)),
-    turn400Us: median(perTurn.slice(TURNS - 11)),
+    append10Us: around(appendUs, 10),
+    append400Us: around(appendUs, TURNS),
+    turn10Us: around(turnUs, 10),
+    turn100Us: around(turnUs, 100),
+    turn400Us: around(turnUs, TURNS),
     logicalBytes,
     diskBytes: diskBytes(scenario),
   };
@@ -116,7 +145,7 @@ async function fourHundredTurns(url: string): Promise<StoreFigures["turns400"]> 
 async function benchStore(url: string, durationMs: number, samples: number): Promise<StoreFigures> {
   const c1 = await appendRate(url, 1, durationMs);
   const c32 = await appendRate(url, 32, durationMs);
-  const window = await windowLatency(url, samples);
+  const { window, fork10kUs } = await windowLatency(url, samples);
   const listP50Us = await listLatency(url, Math.ceil(samples / 2));
   const turns400 = await fourHundredTurns(url);
   const first = window[0]!.p50Us;
@@ -125,6 +154,7 @@ async function benchStore(url: string, durationMs: number, samples: number): Pro
     store: url,
     appendTurnsPerSec: { c1, c32 },
     window,
+    fork10kUs,
     windowRatio100kTo100: last / first,
     listP50Us,
     turns400,
@@ -145,9 +175,13 @@ function printTable(results: StoreFigures[]): void {
     add(`  items in window`, (r) => String(w(r).windowItems));
   });
   add("window p50 ratio 100k / 100", (r) => fmt(r.windowRatio100kTo100, 2), "≤ 1.5");
+  add("fork µs, 10,000-item session", (r) => fmt(r.fork10kUs));
   add("list p50 µs @ 10,000 sessions", (r) => fmt(r.listP50Us));
-  add("per-turn µs near turn 10", (r) => fmt(r.turns400.turn10Us));
-  add("per-turn µs near turn 400", (r) => fmt(r.turns400.turn400Us), "flat");
+  add("append µs near turn 10", (r) => fmt(r.turns400.append10Us));
+  add("append µs near turn 400", (r) => fmt(r.turns400.append400Us), "flat");
+  add("turn (window + append) µs near turn 10", (r) => fmt(r.turns400.turn10Us));
+  add("turn (window + append) µs near turn 100", (r) => fmt(r.turns400.turn100Us));
+  add("turn (window + append) µs near turn 400", (r) => fmt(r.turns400.turn400Us), "flat");
   add("session bytes after 400 turns", (r) => fmt(r.turns400.logicalBytes));
   add("bytes on disk after 400 turns", (r) => fmt(r.turns400.diskBytes), "≤ 1,048,576");
   console.log(formatTable(["metric", ...results.map((r) => r.store), "target"], rows));
