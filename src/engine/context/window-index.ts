@@ -62,53 +62,60 @@ export function buildWindowIndex(items: readonly Item[]): WindowIndex {
   }
   const coveredTo = summary >= 0 ? (readCovers((items[summary] as Item).content)?.toSeq ?? 0) : 0;
 
-  // Calls that get an output later, and outputs whose call came before: pairs we keep.
-  const seenCalls = new Set<string>();
-  const answered = new Set<string>();
+  // Pass 1: classify. Only calls still awaiting an output are kept in `pending`, so the map
+  // stays tiny (a few entries) however long the history is.
+  const pending = new Map<string, number>();
+  let excludedCount = 0;
   for (let i = 0; i < n; i++) {
     const item = items[i] as Item;
-    const id = callIdOf(item);
-    if (id === null) continue;
-    if (isCall(item)) seenCalls.add(id);
-    else if (isOutput(item) && seenCalls.has(id)) answered.add(id);
+    let role = ROLE_REGULAR;
+    if (i === summary) role = ROLE_SUMMARY;
+    else if (isCall(item)) {
+      const id = callIdOf(item);
+      if (id === null) role = ROLE_EXCLUDED;
+      else {
+        // A reused call id: the earlier call can no longer be matched, leave it out.
+        const earlier = pending.get(id);
+        if (earlier !== undefined) roles[earlier] = ROLE_EXCLUDED;
+        pending.set(id, i);
+      }
+    } else if (isOutput(item)) {
+      const id = callIdOf(item);
+      if (id !== null && pending.has(id)) pending.delete(id);
+      else role = ROLE_EXCLUDED; // orphan: its call is missing or already answered
+    } else if (item.type === "summary" && isSummaryItem(item)) role = ROLE_EXCLUDED;
+    else if (isPinned(item)) role = ROLE_PINNED;
+    roles[i] = role;
   }
+  // Calls never answered are left out: providers reject a call without its output.
+  for (const i of pending.values()) roles[i] = ROLE_EXCLUDED;
 
+  // Pass 2: running totals and safe cut points.
   const prefix = new Float64Array(n + 1);
   const cutList: number[] = [];
   const pinned: number[] = [];
   let pinnedTokens = 0;
-  let excludedCount = 0;
   let firstUncovered = n;
-  const open = new Set<string>();
-  const callsSeen = new Set<string>();
+  let open = 0;
   let prevReasoning = false;
   for (let i = 0; i < n; i++) {
     const item = items[i] as Item;
     if (firstUncovered === n && item.seq > coveredTo) firstUncovered = i;
     // A cut before i is safe when no kept call awaits its output and no reasoning item waits
     // for the call it belongs to.
-    if (open.size === 0 && !prevReasoning) cutList.push(i);
-    let role = ROLE_REGULAR;
-    const id = callIdOf(item);
-    if (i === summary) role = ROLE_SUMMARY;
-    else if (isSummaryItem(item)) role = ROLE_EXCLUDED;
-    else if (isPinned(item)) role = ROLE_PINNED;
-    else if (isCall(item)) {
-      if (id === null || !answered.has(id)) role = ROLE_EXCLUDED;
-      else {
-        open.add(id);
-        callsSeen.add(id);
-      }
-    } else if (isOutput(item)) {
-      if (id === null || !callsSeen.has(id)) role = ROLE_EXCLUDED;
-      else open.delete(id);
+    if (open === 0 && !prevReasoning) cutList.push(i);
+    const role = roles[i];
+    if (role === ROLE_REGULAR) {
+      if (isCall(item)) open++;
+      else if (isOutput(item)) open--;
+      prefix[i + 1] = (prefix[i] as number) + item.tokens;
+    } else {
+      prefix[i + 1] = prefix[i] as number;
+      if (role === ROLE_PINNED) {
+        pinned.push(i);
+        pinnedTokens += item.tokens;
+      } else if (role === ROLE_EXCLUDED) excludedCount++;
     }
-    roles[i] = role;
-    if (role === ROLE_PINNED) {
-      pinned.push(i);
-      pinnedTokens += item.tokens;
-    } else if (role === ROLE_EXCLUDED) excludedCount++;
-    prefix[i + 1] = (prefix[i] as number) + (role === ROLE_REGULAR ? item.tokens : 0);
     if (role !== ROLE_EXCLUDED) prevReasoning = item.type === "reasoning";
   }
   cutList.push(n);

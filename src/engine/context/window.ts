@@ -75,7 +75,6 @@ export const OMITTED_TOKENS = 16;
 /** Id of that synthetic message (it is not stored). */
 export const OMITTED_ITEM_ID = "holdfast_omitted";
 
-const FULL = 0;
 const SOFT = 1;
 const HARD = 2;
 
@@ -146,25 +145,26 @@ interface Selection {
   pruned: Array<[number, number, number]>;
 }
 
-/** Newest-first walk: full cost, then soft-trimmed once full no longer fits, then hard-cleared. */
+/**
+ * Newest-first walk once truncation is unavoidable: the protected recent turns at full cost,
+ * older units with large outputs soft-trimmed, and from the first unit that no longer fits even
+ * trimmed, the rest hard-cleared — so the oldest outputs lose the most.
+ */
 function selectWithPruning(index: WindowIndex, raw: number, minK: number, o: ResolvedPruning): Selection {
   const protect = protectedFrom(index, o.keepRecentTurns, minK);
   let used = 0;
   let start = index.length;
-  let mode = FULL;
+  let mode = SOFT;
   const pruned: Array<[number, number, number]> = [];
   for (let k = index.cutCount - 2; k >= minK; k--) {
     const a = index.cuts[k] as number;
     const b = index.cuts[k + 1] as number;
     const full = (index.prefix[b] as number) - (index.prefix[a] as number);
-    if (mode === FULL) {
-      if (used + full <= raw) {
-        used += full;
-        start = a;
-        continue;
-      }
-      if (a >= protect) break;
-      mode = SOFT;
+    if (a >= protect) {
+      if (used + full > raw) break;
+      used += full;
+      start = a;
+      continue;
     }
     if (mode === SOFT) {
       const soft = unitCost(index, a, b, SOFT, o);
