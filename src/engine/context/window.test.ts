@@ -54,7 +54,7 @@ type Event =
       between: boolean;
       image: boolean;
     }
-  | { kind: "orphan" | "dangling"; tokens: number }
+  | { kind: "orphan" | "dangling" | "duplicate"; tokens: number }
   | { kind: "summary"; back: number };
 
 const tokens = fc.integer({ min: 1, max: 1500 });
@@ -86,7 +86,10 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constantFrom("orphan" as const, "dangling" as const), tokens }),
+    arbitrary: fc.record({
+      kind: fc.constantFrom("orphan" as const, "dangling" as const, "duplicate" as const),
+      tokens,
+    }),
   },
   {
     weight: 1,
@@ -118,7 +121,12 @@ function toHistory(events: Event[]): Item[] {
     else if (e.kind === "pinned") push(pinContent(msg("user", e.tokens)), e.tokens);
     else if (e.kind === "orphan") push(out(`orphan${n}`, e.tokens), e.tokens);
     else if (e.kind === "dangling") push(call(`dangling${n}`), 10);
-    else if (e.kind === "summary") {
+    else if (e.kind === "duplicate") {
+      const id = `dup${n}`;
+      push(call(id), 10);
+      push(call(id), 10);
+      push(out(id, e.tokens), e.tokens);
+    } else if (e.kind === "summary") {
       if (n < 2) continue;
       const toSeq = Math.max(1, n - e.back);
       const content = createSummaryContent({
@@ -205,6 +213,27 @@ describe("buildWindow invariants (property)", () => {
         for (const item of valid) assert.ok(["function_call", "function_call_output"].includes(item.type));
       }),
       { numRuns: 100, seed: 7 },
+    );
+  });
+});
+
+describe("checkWindowInvariants", () => {
+  it("reports the violations it exists to catch", () => {
+    const h = toHistory([
+      { kind: "user", tokens: 10 },
+      { kind: "tools", calls: 1, order: [0], tokens: [10], reasoning: false, between: false, image: false },
+    ]);
+    const [user, c, o] = h as [Item, Item, Item];
+    const problems = (items: Item[], budget = 1000) =>
+      checkWindowInvariants(h, { items, tokens: items.reduce((s, i) => s + i.tokens, 0), budget });
+    assert.deepEqual(problems([user, c, o]), []);
+    assert.match(problems([o]).join(), /orphan output/);
+    assert.match(problems([user, c]).join(), /without its output/);
+    assert.match(problems([c, o, user]).join(), /reordered/);
+    assert.match(problems([user, c, o], 5).join(), /exceed budget/);
+    assert.match(
+      checkWindowInvariants(h, { items: [c, o], tokens: 20, budget: 100 }, true).join(),
+      /not user/,
     );
   });
 });
