@@ -29,6 +29,8 @@ export interface MockUpstreamStats {
   cuts: number;
   /** Requests whose client closed the connection before the answer was complete. */
   aborted: number;
+  /** TCP connections accepted (keep-alive reuse keeps this low). */
+  connections: number;
 }
 
 export interface MockUpstream {
@@ -65,6 +67,7 @@ export async function createMockUpstream(input: MockUpstreamOptions = {}): Promi
     hangs: 0,
     cuts: 0,
     aborted: 0,
+    connections: 0,
   };
   let counter = 0;
 
@@ -216,6 +219,7 @@ export async function createMockUpstream(input: MockUpstreamOptions = {}): Promi
     if (status < 400) stats.completed++;
   }
 
+  server.on("connection", () => stats.connections++);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -139,3 +139,31 @@ test("the mock provider is in-process and deterministic", async () => {
   assert.equal(b.text, outputText(a.output));
   assert.deepEqual(a.usage, b.result?.usage);
 });
+
+test("keep-alive: sequential plain and streamed turns (paced, so the body end arrives late) reuse one socket", async () => {
+  const paced = await createMockUpstream({ tokensPerS: 2000 });
+  const pacedLayer = layerOf({
+    providers: TYPES.map((type) => ({
+      name: type,
+      type,
+      baseUrl: type === "anthropic" ? paced.url : `${paced.url}/v1`,
+    })),
+  });
+  try {
+    for (const type of TYPES) {
+      const provider = pacedLayer.providers.get(type)!;
+      for (let i = 0; i < 3; i++) {
+        const run = await collect(provider.stream({ model: "mock", input: [user(`turn ${i}`)] }));
+        assert.ok(run.result);
+        await provider.complete({ model: "mock", input: [user(`plain ${i}`)] });
+      }
+      // undici frees a socket a tick after the body ends, so a second one may open once; never more.
+      assert.ok((pacedLayer.poolStats()[type]?.connected ?? 0) <= 2);
+    }
+    assert.ok(paced.stats().connections <= 2 * TYPES.length, `connections: ${paced.stats().connections}`);
+    assert.equal(paced.stats().aborted, 0);
+  } finally {
+    await pacedLayer.close();
+    await paced.close();
+  }
+});

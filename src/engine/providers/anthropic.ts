@@ -58,8 +58,13 @@ async function* streamMessages(
             : 500;
       throw errorFromResponse(name, status, event.data, undefined);
     }
-    yield* translator.push(payload);
-    if (translator.stopped) return;
+    const translated = translator.push(payload);
+    if (translator.stopped) {
+      events.complete();
+      yield* translated;
+      return;
+    }
+    yield* translated;
   }
   throw new ProviderError(`${name} closed the stream before message_stop.`, { provider: name });
 }

@@ -52,11 +52,21 @@ export interface PoolStats {
   size: number;
 }
 
+/** The events of a streamed answer. */
+export interface SseStream extends AsyncIterable<SseEvent> {
+  /**
+   * Marks the protocol-level end (`[DONE]`, `message_stop`…). Stopping after this drains the few
+   * bytes left so the keep-alive socket is reused; stopping before it destroys the socket, which
+   * cancels the upstream generation at once.
+   */
+  complete(): void;
+}
+
 export interface HttpClient {
   /** POSTs JSON and resolves with the parsed JSON answer; error statuses throw typed errors. */
   postJson(path: string, body: unknown, signal?: AbortSignal): Promise<unknown>;
   /** POSTs JSON and resolves once 2xx headers arrived with the SSE events of the body. */
-  postStream(path: string, body: unknown, signal?: AbortSignal): Promise<AsyncIterable<SseEvent>>;
+  postStream(path: string, body: unknown, signal?: AbortSignal): Promise<SseStream>;
   stats(): PoolStats;
   close(): Promise<void>;
 }
@@ -117,16 +127,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     async postStream(path, body, signal) {
       const response = await send(path, body, true, signal);
-      return (async function* events(): AsyncGenerator<SseEvent> {
+      let completed = false;
+      const events = (async function* events(): AsyncGenerator<SseEvent> {
         try {
-          yield* parseSse(response.body);
+          yield* parseSse(response.body.iterator({ destroyOnReturn: false }));
         } catch (error) {
           throw mapTransportError(provider, error, signal);
         } finally {
-          // An early exit (consumer stopped) must release the socket at once.
-          if (!response.body.destroyed) response.body.destroy();
+          if (!response.body.destroyed) {
+            // Idle timeout still bounds the drain; an unfinished stream is cut at once.
+            if (completed) await response.body.dump({ limit: 65_536 }).catch(() => {});
+            else response.body.destroy();
+          }
         }
       })();
+      return Object.assign(events, {
+        complete() {
+          completed = true;
+        },
+      });
     },
     stats() {
       const { connected, free, pending, running, size } = pool.stats;

@@ -38,6 +38,7 @@ async function* streamChat(name: string, http: HttpClient, request: TurnRequest)
   for await (const event of events) {
     if (event.data === "[DONE]") {
       finished = true;
+      events.complete();
       break;
     }
     let chunk: unknown;

@@ -188,6 +188,7 @@ async function* streamResponses(
       case "response.completed":
       case "response.incomplete": {
         const result = fromResponse(name, payload.response, request.model);
+        events.complete();
         yield { type: "usage", usage: result.usage };
         yield { type: "done", result };
         return;
