@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
-import { handleError } from "./errors.ts";
+import { handleClientError, handleError } from "./errors.ts";
 import { registerUnmatchedHandler } from "./method-not-allowed.ts";
 import { registerConversationRoutes } from "./routes/conversations.ts";
 import { registerExtensionRoutes } from "./routes/extensions.ts";
@@ -68,6 +68,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     routerOptions: { maxParamLength: 256 },
     // Bad URLs and over-long ids are rejected before routing; they get the same error body.
     frameworkErrors: handleError,
+    clientErrorHandler: handleClientError,
     // Bodies are validated strictly (no coercion, unknown fields rejected); queries are matched as strings.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
   });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { describe, test } from "node:test";
 import {
   ConflictError,
@@ -105,6 +106,34 @@ describe("errors → responses", () => {
         assert.equal(res.statusCode, status, res.body);
         assert.equal(res.json().error.code, code, res.body);
         assert.equal(res.json().error.type, "invalid_request_error");
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("bytes that are not HTTP get a 400 with the same error body, over a real socket", async () => {
+    const t = await openTestApp();
+    try {
+      await t.app.listen({ host: "127.0.0.1", port: 0 });
+      const { port } = t.app.server.address() as { port: number };
+      for (const garbage of [
+        "\x00\x01\x02 nonsense\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+      ]) {
+        const reply = await new Promise<string>((resolve, reject) => {
+          const socket = connect(port, "127.0.0.1", () => socket.write(garbage));
+          let data = "";
+          socket.on("data", (chunk) => {
+            data += chunk;
+          });
+          socket.on("close", () => resolve(data));
+          socket.on("error", reject);
+        });
+        assert.match(reply, /^HTTP\/1\.1 400 /);
+        const body = JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4));
+        assert.deepEqual(body.error.code, "invalid_request");
+        assert.equal(body.error.type, "invalid_request_error");
       }
     } finally {
       await t.close();

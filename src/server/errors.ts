@@ -3,6 +3,8 @@
  * HoldfastErrors from the store and engine, Fastify's own errors (validation, parsing, size).
  * The body follows OpenAI's shape: `{ error: { type, code, message, param } }`.
  */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { isHoldfastError } from "../store/errors.ts";
 
@@ -16,10 +18,12 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  request_timeout: 408,
   precondition_failed: 412,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,
+  headers_too_large: 431,
   rate_limit_exceeded: 429,
   internal: 500,
   unavailable: 503,
@@ -133,4 +137,26 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   const response = toErrorResponse(error);
   if (response.status >= 500) request.log.error({ err: error }, "request failed");
   return reply.code(response.status).headers(response.headers).send(response.body);
+}
+
+/**
+ * Requests so malformed that Node's HTTP parser rejects them (bad bytes, oversized headers,
+ * slow clients) never reach Fastify's routing; they still get the same error body.
+ */
+export function handleClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const response =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? errorResponse(408, "request_timeout", "The request was not received in time.")
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? errorResponse(431, "headers_too_large", "The request headers are larger than the server accepts.")
+        : errorResponse(400, "invalid_request", "The request is not valid HTTP/1.1.");
+  const body = JSON.stringify(response.body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
