@@ -87,6 +87,8 @@ class SqliteDriver implements StoreDriver {
     try {
       this.#db.exec("PRAGMA journal_mode = WAL");
       this.#db.exec("PRAGMA synchronous = NORMAL");
+      // Savepoint journals of the group commit stay in memory instead of spilling to temp files.
+      this.#db.exec("PRAGMA temp_store = MEMORY");
       migrate(this.#db, options.path);
       this.#db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
     } catch (error) {
