@@ -115,6 +115,11 @@ function auditText(report: AuditReport): string {
   return `${out.join("\n")}\n`;
 }
 
+function notes(report: OpenClawImportReport): string {
+  const lines = report.sessions.filter((s) => s.note).map((s) => `\n  ${s.status} ${s.key}: ${s.note}`);
+  return lines.join("");
+}
+
 function importText(report: OpenClawImportReport): string {
   const rows = report.sessions.map((s) => [
     s.status,
@@ -127,7 +132,7 @@ function importText(report: OpenClawImportReport): string {
     String(s.tornLines.length),
   ]);
   const t = report.totals;
-  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing; ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped\n`;
+  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed; ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk${notes(report)}\n`;
 }
 
 function planText(plan: CleanupPlan, enforced: boolean): string {

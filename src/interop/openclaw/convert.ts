@@ -9,6 +9,7 @@
  * deterministic and re-imports are recognisable.
  */
 import type { ItemInput, JsonObject, JsonValue } from "../../store/types.ts";
+import { fitContent } from "./fit.ts";
 import type { TranscriptEntry } from "./transcript.ts";
 import { blocksOf, firstKeptIndex, messageOf } from "./tree.ts";
 
@@ -21,6 +22,13 @@ export interface ConvertedPath {
   items: ItemInput[];
   /** Number of items produced up to and including each entry (the seq to fork at after it). */
   seqAfter: Map<string, number>;
+  /** Items shrunk to fit `maxItemBytes`. */
+  truncated: number;
+}
+
+export interface ConvertOptions {
+  /** Shrink items whose content JSON is larger than this (see fit.ts). Default: no limit. */
+  maxItemBytes?: number;
 }
 
 function itemId(entryId: string, k: number): string {
@@ -96,13 +104,10 @@ function messageItems(entry: TranscriptEntry): JsonObject[] {
   }
 }
 
-/** Converts a path (root → leaf, or a branch segment) into items, starting after `startSeq`. */
-export function convertPath(
-  path: TranscriptEntry[],
-  startSeq = 0,
-  fullPath: TranscriptEntry[] = path,
-): ConvertedPath {
+/** Converts a path (root → leaf) into items; seq n is `items[n - 1]`. */
+export function convertPath(path: TranscriptEntry[], options: ConvertOptions = {}): ConvertedPath {
   const items: ItemInput[] = [];
+  let truncated = 0;
   const seqAfter = new Map<string, number>();
   const firstSeqOf = new Map<string, number>();
   for (const entry of path) {
@@ -131,10 +136,8 @@ export function convertPath(
         ]),
       ];
     } else if (entry.type === "compaction" && typeof entry.data.summary === "string") {
-      const kept = fullPath[firstKeptIndex(fullPath, entry)];
-      const firstKeptSeq = kept
-        ? (firstSeqOf.get(kept.id) ?? startSeq + items.length + 1)
-        : startSeq + items.length + 1;
+      const kept = path[firstKeptIndex(path, entry)];
+      const firstKeptSeq = (kept && firstSeqOf.get(kept.id)) ?? items.length + 1;
       const body: JsonObject = {
         type: "summary",
         content: [{ type: "summary_text", text: entry.data.summary }],
@@ -144,15 +147,21 @@ export function convertPath(
       if (typeof entry.data.tokensBefore === "number") body.tokens_before = entry.data.tokensBefore;
       bodies = [body];
     }
-    firstSeqOf.set(entry.id, startSeq + items.length + 1);
+    firstSeqOf.set(entry.id, items.length + 1);
     const turnId =
       entry.type === "message" && messageOf(entry)?.role === "assistant" ? `oc:${entry.id}` : undefined;
-    bodies.forEach((content, k) => {
+    bodies.forEach((body, k) => {
+      let content = body;
+      if (options.maxItemBytes !== undefined) {
+        const fitted = fitContent(body, options.maxItemBytes);
+        if (fitted.cutBytes > 0) truncated++;
+        content = fitted.content;
+      }
       const input: ItemInput = { id: itemId(entry.id, k), content };
       if (turnId) input.turnId = turnId;
       items.push(input);
     });
-    seqAfter.set(entry.id, startSeq + items.length);
+    seqAfter.set(entry.id, items.length);
   }
-  return { items, seqAfter };
+  return { items, seqAfter, truncated };
 }

@@ -24,7 +24,7 @@ import { type AgentDir, findAgentDirs, type IndexEntry, readSessionIndex } from 
 import { type ParsedTranscript, parseTranscriptFile, type TranscriptEntry } from "./transcript.ts";
 import { activePath, analyzeTranscript } from "./tree.ts";
 
-export type ImportStatus = "created" | "appended" | "unchanged" | "diverged" | "missing";
+export type ImportStatus = "created" | "appended" | "unchanged" | "diverged" | "missing" | "failed";
 
 export interface ForkImportResult {
   sessionId: string | null;
@@ -44,6 +44,8 @@ export interface SessionImportResult {
   items: number;
   written: number;
   tornLines: number[];
+  /** Items shrunk to fit the store's item size limit (large tool outputs, images). */
+  truncatedItems: number;
   forks: ForkImportResult[];
   note?: string;
 }
@@ -53,12 +55,19 @@ export interface OpenClawImportOptions {
   tenant?: string;
   /** Called after each session. */
   onSession?: (result: SessionImportResult) => void;
+  /** Largest item the target store accepts (its `maxItemBytes`); bigger ones are shrunk. Default 1 MiB. */
+  maxItemBytes?: number;
 }
 
 export interface OpenClawImportReport {
   tenant: string;
   sessions: SessionImportResult[];
-  totals: Record<ImportStatus, number> & { forks: number; itemsWritten: number; tornLines: number };
+  totals: Record<ImportStatus, number> & {
+    forks: number;
+    itemsWritten: number;
+    tornLines: number;
+    truncatedItems: number;
+  };
 }
 
 async function findSession(store: SessionStore, tenant: string, id: string): Promise<Session | null> {
@@ -131,9 +140,16 @@ function branchChain(
   return { chain: chain.reverse(), point: e && onPath.has(e.id) ? e : null };
 }
 
+/** What every step of one import run shares. */
+interface ImportContext {
+  store: SessionStore;
+  tenant: string;
+  stateDir: string;
+  maxItemBytes: number;
+}
+
 async function importForks(
-  store: SessionStore,
-  tenant: string,
+  ctx: ImportContext,
   parent: Session,
   agentId: string,
   entry: IndexEntry,
@@ -141,6 +157,7 @@ async function importForks(
   path: TranscriptEntry[],
   seqAfter: Map<string, number>,
 ): Promise<ForkImportResult[]> {
+  const { store, tenant } = ctx;
   const results: ForkImportResult[] = [];
   const byId = new Map(parsed.entries.map((e) => [e.id, e]));
   const onPath = new Set(path.map((e) => e.id));
@@ -148,8 +165,8 @@ async function importForks(
     const { chain, point } = branchChain(leaf, byId, onPath);
     const atSeq = point ? (seqAfter.get(point.id) ?? 0) : 0;
     const prefix = point ? path.slice(0, path.indexOf(point) + 1) : [];
-    const full = convertPath([...prefix, ...chain]);
-    const items = full.items.slice(atSeq);
+    // Converting the whole chain keeps seqs (and compaction ranges) those of the fork.
+    const items = convertPath([...prefix, ...chain], { maxItemBytes: ctx.maxItemBytes }).items.slice(atSeq);
     const id = importedForkId(agentId, entry.sessionId, leaf.id);
     const result: ForkImportResult = {
       sessionId: null,
@@ -180,29 +197,22 @@ async function importForks(
 }
 
 async function importEntry(
-  store: SessionStore,
-  tenant: string,
-  stateDir: string,
+  ctx: ImportContext,
   agent: AgentDir,
   entry: IndexEntry,
 ): Promise<SessionImportResult> {
+  const { store, tenant } = ctx;
   const id = importedSessionId(agent.agentId, entry.sessionId);
   const base = { agentId: agent.agentId, key: entry.key, openclawSessionId: entry.sessionId, sessionId: id };
   const file = join(agent.dir, entry.fileName);
-  if (!existsSync(file)) {
-    return {
-      ...base,
-      status: "missing",
-      items: 0,
-      written: 0,
-      tornLines: [],
-      forks: [],
-      note: `transcript ${entry.fileName} not found`,
-    };
-  }
+  const empty = { items: 0, written: 0, tornLines: [], truncatedItems: 0, forks: [] };
+  if (!existsSync(file))
+    return { ...base, ...empty, status: "missing", note: `transcript ${entry.fileName} not found` };
   const parsed = await parseTranscriptFile(file);
   const path = activePath(parsed.entries);
-  const { items, seqAfter } = convertPath(path);
+  const { items, seqAfter, truncated } = convertPath(path, { maxItemBytes: ctx.maxItemBytes });
+  const state = (): ReturnType<typeof sessionState> =>
+    sessionState(agent.agentId, entry, parsed, path, relative(ctx.stateDir, file));
   const op = `openclaw:${id}`;
   let session = await findSession(store, tenant, id);
   let status: ImportStatus;
@@ -212,7 +222,7 @@ async function importEntry(
       id,
       metadata: sessionMetadata(agent.agentId, entry, parsed),
       labels: sessionLabels(agent.agentId, entry.key),
-      state: sessionState(agent.agentId, entry, parsed, path, relative(stateDir, file)),
+      state: state(),
       items: items.slice(0, LIMITS.itemsPerAppend),
     });
     await appendFrom(store, tenant, id, items, LIMITS.itemsPerAppend, op);
@@ -220,24 +230,19 @@ async function importEntry(
     written = items.length;
   } else {
     ({ status, written } = await reconcile(store, tenant, id, 0, items, op));
-    if (status === "appended") {
-      await store.patchState(
-        tenant,
-        id,
-        sessionState(agent.agentId, entry, parsed, path, relative(stateDir, file)),
-      );
-    }
+    if (status === "appended") await store.patchState(tenant, id, state());
   }
   const forks =
     status === "diverged"
       ? []
-      : await importForks(store, tenant, session, agent.agentId, entry, parsed, path, seqAfter);
+      : await importForks(ctx, session, agent.agentId, entry, parsed, path, seqAfter);
   const result: SessionImportResult = {
     ...base,
     status,
     items: items.length,
     written,
     tornLines: parsed.tornLines,
+    truncatedItems: truncated,
     forks,
   };
   if (status === "diverged")
@@ -245,15 +250,23 @@ async function importEntry(
   return result;
 }
 
-/** Imports every index entry of every agent of `stateDir`. */
+/**
+ * Imports every index entry of every agent of `stateDir`. A session the store rejects (a caller
+ * fault such as an invalid value) is reported `failed` and the run goes on; a store outage stops it.
+ */
 export async function importStateDir(
   store: SessionStore,
   stateDir: string,
   options: OpenClawImportOptions = {},
 ): Promise<OpenClawImportReport> {
-  const tenant = options.tenant ?? "default";
+  const ctx: ImportContext = {
+    store,
+    tenant: options.tenant ?? "default",
+    stateDir,
+    maxItemBytes: options.maxItemBytes ?? 1 << 20,
+  };
   const report: OpenClawImportReport = {
-    tenant,
+    tenant: ctx.tenant,
     sessions: [],
     totals: {
       created: 0,
@@ -261,20 +274,42 @@ export async function importStateDir(
       unchanged: 0,
       diverged: 0,
       missing: 0,
+      failed: 0,
       forks: 0,
       itemsWritten: 0,
       tornLines: 0,
+      truncatedItems: 0,
     },
   };
   for (const agent of findAgentDirs(stateDir)) {
     for (const entry of readSessionIndex(agent.dir).entries) {
-      const result = await importEntry(store, tenant, stateDir, agent, entry);
+      let result: SessionImportResult;
+      try {
+        result = await importEntry(ctx, agent, entry);
+      } catch (error) {
+        if (!isHoldfastError(error) || error.fault !== "caller") throw error;
+        result = {
+          agentId: agent.agentId,
+          key: entry.key,
+          openclawSessionId: entry.sessionId,
+          sessionId: importedSessionId(agent.agentId, entry.sessionId),
+          status: "failed",
+          items: 0,
+          written: 0,
+          tornLines: [],
+          truncatedItems: 0,
+          forks: [],
+          note: `${error.code}: ${error.message}`,
+        };
+      }
+      const t = report.totals;
       report.sessions.push(result);
-      report.totals[result.status]++;
-      report.totals.itemsWritten +=
+      t[result.status]++;
+      t.itemsWritten +=
         result.written + result.forks.reduce((n, f) => n + (f.status === "created" ? f.items : 0), 0);
-      report.totals.forks += result.forks.filter((f) => f.sessionId !== null).length;
-      report.totals.tornLines += result.tornLines.length;
+      t.forks += result.forks.filter((f) => f.sessionId !== null).length;
+      t.tornLines += result.tornLines.length;
+      t.truncatedItems += result.truncatedItems;
       options.onSession?.(result);
     }
   }
