@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { HoldfastError } from "../store/errors.ts";
 import { openTestApp, type TestApp, userMessage } from "./test-helpers.ts";
 
 describe("/v1/conversations", () => {
@@ -146,8 +147,21 @@ describe("/v1/conversations", () => {
     }
   });
 
-  test("GET /healthz answers ok", async () => {
+  test("GET /healthz answers ok and needs no tenant", async () => {
     const res = await t.call("GET", "/healthz");
     assert.deepEqual(res.json, { status: "ok", store: "memory" });
+    const locked = await openTestApp({
+      resolveTenant: () => {
+        throw new HoldfastError("unauthenticated", "An API key is required.");
+      },
+    });
+    try {
+      assert.equal((await locked.call("GET", "/healthz")).status, 200);
+      const refused = await locked.call("GET", "/v1/conversations");
+      assert.equal(refused.status, 401);
+      assert.equal(refused.json.error.code, "unauthenticated");
+    } finally {
+      await locked.close();
+    }
   });
 });

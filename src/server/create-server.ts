@@ -69,6 +69,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     // Bad URLs and over-long ids are rejected before routing; they get the same error body.
     frameworkErrors: handleError,
     clientErrorHandler: handleClientError,
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
     // Bodies are validated strictly (no coercion, unknown fields rejected); queries are matched as strings.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
   });

@@ -14,15 +14,23 @@ export const defaultTenantResolver: TenantResolver = () => DEFAULT_TENANT;
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The tenant this request acts for, set before any route runs. */
+    /** The tenant this request acts for, set before any route runs ("" on public routes). */
     tenant: string;
+  }
+  interface FastifyContextConfig {
+    /** A route that reads no tenant data (health checks): no tenant is resolved for it. */
+    public?: boolean;
   }
 }
 
-/** Decorates every request with `tenant`, resolved before body parsing so refusals are cheap. */
+/**
+ * Decorates every request with `tenant`, resolved before body parsing so refusals are cheap.
+ * Unknown routes resolve too, so probing paths without credentials learns nothing.
+ */
 export function registerTenantResolution(app: FastifyInstance, resolve: TenantResolver): void {
   app.decorateRequest("tenant", "");
   app.addHook("onRequest", async (request) => {
+    if (request.routeOptions.config.public === true) return;
     request.tenant = await resolve(request);
   });
 }
