@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import { apiKeyOf, parseProvidersConfig, resolveTargets } from "./config.ts";
+import { apiKeyOf, listModels, parseProvidersConfig, resolveTargets } from "./config.ts";
 import { createProviderLayer } from "./create-providers.ts";
 
 test("nothing configured: only the mock provider, serving every model", () => {
@@ -85,6 +85,7 @@ test("a full section parses: timeouts, retry/breaker defaults and overrides, mod
   });
   assert.equal(resolveTargets(config, "fast").length, 2);
   assert.deepEqual(resolveTargets(config, "safe"), [{ provider: "claude", model: "claude-sonnet" }]);
+  assert.deepEqual(listModels(config), ["fast", "llama-3", "mock", "safe"]);
 });
 
 const BAD: Array<[unknown, RegExp]> = [

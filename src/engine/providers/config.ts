@@ -123,6 +123,11 @@ export function resolveTargets(config: ProvidersConfig, model: string): readonly
   return [{ provider: config.defaultProvider, model }];
 }
 
+/** Model ids to list on `/v1/models`: route aliases, catalog models and `mock`, sorted. */
+export function listModels(config: ProvidersConfig): string[] {
+  return [...new Set([...Object.keys(config.routes), ...Object.keys(config.models), MOCK_PROVIDER])].sort();
+}
+
 /** Reads a provider's API key from its env variable; throws naming the variable when unset. */
 export function apiKeyOf(config: ProviderConfig, env: Env = process.env): string | null {
   if (config.apiKeyEnv === null) return null;

@@ -10,6 +10,7 @@ export {
 } from "./circuit-breaker.ts";
 export {
   apiKeyOf,
+  listModels,
   MOCK_PROVIDER,
   type ModelConfig,
   type ProviderConfig,

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { createMockUpstream } from "../../mock-upstream/index.ts";
 import { type BreakerTransition, CircuitBreaker } from "./circuit-breaker.ts";
 import { errorFromResponse, ProviderError, parseRetryAfter, UpstreamInvalidRequestError } from "./errors.ts";
+import { createHttpClient, DEFAULT_TIMEOUTS } from "./http.ts";
 import { backoffDelay, DEFAULT_RETRY, withRetry } from "./retry.ts";
 import { layerOf } from "./test-support.ts";
 import type { InputItem } from "./types.ts";
@@ -209,6 +210,30 @@ test("a cut non-streamed body is a retryable network error", async () => {
     );
   } finally {
     await layer.close();
+    await mock.close();
+  }
+});
+
+test("body timeout: headers arrive but the whole body does not come in time", async () => {
+  const mock = await createMockUpstream({ ttftMs: 5_000 });
+  const http = createHttpClient({
+    provider: "up",
+    baseUrl: `${mock.url}/v1`,
+    headers: {},
+    timeouts: { ...DEFAULT_TIMEOUTS, bodyMs: 100 },
+  });
+  try {
+    // A streamed answer read as one JSON body: headers come at once, the body stalls.
+    await assert.rejects(
+      http.postJson("/chat/completions", { model: "m", stream: true, messages: [] }),
+      (error: ProviderError) => {
+        assert.equal(error.code, "upstream_timeout");
+        assert.match(error.message, /whole body within 100 ms/);
+        return true;
+      },
+    );
+  } finally {
+    await http.close();
     await mock.close();
   }
 });

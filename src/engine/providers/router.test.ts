@@ -211,3 +211,29 @@ test("with nothing configured the mock provider serves any model", async () => {
   const stream = await zero.router.openStream({ model: "mock", input });
   assert.equal((await collect(stream.events)).text, EXPECTED);
 });
+
+test("cancel() on a stream nobody read releases the upstream and the breaker slot", async () => {
+  const { router } = await setup([], { tokensPerS: 20 });
+  const stream = await router.openStream({ model: "smart", input });
+  const aborted = once(primary.events, "aborted");
+  await stream.cancel();
+  await aborted;
+  const seen = [];
+  for await (const event of stream.events) seen.push(event);
+  assert.deepEqual(seen, []);
+  assert.equal(router.breaker("primary")?.state, "closed");
+});
+
+test("abort of a non-streamed turn cancels the upstream request", async () => {
+  const { router } = await setup([], { tokensPerS: 5 });
+  const controller = new AbortController();
+  const request = once(primary.events, "request");
+  const pending = router.complete({ model: "smart", input, signal: controller.signal });
+  const aborted = once(primary.events, "aborted");
+  await request;
+  controller.abort();
+  await assert.rejects(pending, (error: ProviderError) => error.code === "cancelled");
+  await aborted;
+  assert.equal(primary.stats().aborted, 1);
+  assert.equal(secondary.stats().aborted, 0);
+});

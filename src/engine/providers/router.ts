@@ -69,6 +69,11 @@ export interface RoutedStream {
   attempts: AttemptRecord[];
   /** Starts with the first upstream event; ends with `done` or a terminal `error`. */
   events: AsyncIterable<TurnEvent>;
+  /**
+   * Drops the stream without reading it (or stops reading it): cancels the upstream request and
+   * frees the breaker slot. Breaking out of a `for await` over `events` does the same.
+   */
+  cancel(): Promise<void>;
 }
 
 export interface RouterEvents {
@@ -202,8 +207,20 @@ export class Router extends EventEmitter<RouterEvents> {
           { signal: request.signal, random: this.#random, onRetry: () => retries++ },
         );
         this.#record(attempts, { provider: target.provider, model: target.model, retries });
-        const events = relay(opened.iterator, opened.first, breaker, target);
-        return { target, attempts, events };
+        const state: RelayState = { started: false, settled: false };
+        const events = relay(opened.iterator, opened.first, breaker, target, state);
+        const cancel = async (): Promise<void> => {
+          if (state.started) {
+            await events.return(undefined);
+            return;
+          }
+          // A generator that never started would skip its `finally`: release by hand.
+          state.started = true;
+          state.settled = true;
+          breaker.onNeutral();
+          await opened.iterator.return?.().catch(() => {});
+        };
+        return { target, attempts, events, cancel };
       } catch (error) {
         const failure = mapErrorForRouter(error, target.provider);
         lastError = failure;
@@ -247,21 +264,28 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 }
 
+interface RelayState {
+  started: boolean;
+  settled: boolean;
+}
+
 async function* relay(
   iterator: AsyncIterator<TurnEvent>,
   first: TurnEvent,
   breaker: CircuitBreaker,
   target: RouteTarget,
+  state: RelayState,
 ): AsyncGenerator<TurnEvent> {
+  if (state.started) return; // cancelled before the first read
+  state.started = true;
   const tracker = new StreamTracker();
-  let settled = false;
   try {
     let event = first;
     for (;;) {
       tracker.push(event);
       yield event;
       if (event.type === "done") {
-        settled = true;
+        state.settled = true;
         breaker.onSuccess();
         return;
       }
@@ -270,7 +294,7 @@ async function* relay(
       event = next.value;
     }
   } catch (error) {
-    settled = true;
+    state.settled = true;
     judge(breaker, error);
     yield {
       type: "error",
@@ -279,7 +303,7 @@ async function* relay(
     };
   } finally {
     // The consumer stopped early: cancel the upstream request and free the breaker slot.
-    if (!settled) breaker.onNeutral();
+    if (!state.settled) breaker.onNeutral();
     await iterator.return?.().catch(() => {});
   }
 }
