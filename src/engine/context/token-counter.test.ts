@@ -29,6 +29,14 @@ describe("token counting", () => {
     assert.ok(createTextCounter("o200k_base")("a <|endoftext|> b") > 3);
   });
 
+  it("estimates texts over maxExactChars instead of tokenizing them", () => {
+    const exact = createTextCounter("o200k_base");
+    const capped = createTextCounter("o200k_base", 1, 100);
+    const text = "The quick brown fox jumps over the lazy dog. ".repeat(10);
+    assert.equal(capped(text), Math.ceil(estimateTextTokens(text)));
+    assert.ok(Math.abs(capped(text) - exact(text)) / exact(text) < 0.15);
+  });
+
   it("counts items: message overhead, calls, outputs, summaries", () => {
     const count = createTokenCounter("gpt-4o");
     const text = createTextCounter("o200k_base");

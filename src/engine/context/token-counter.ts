@@ -19,6 +19,8 @@ const CALL_OVERHEAD = 8;
 export interface TokenCounterOptions {
   /** Catalog to resolve a model id against. Default: the shipped catalog. */
   catalog?: ModelCatalog;
+  /** Longer texts are estimated even with an exact tokenizer. Default 262,144 characters. */
+  maxExactChars?: number;
 }
 
 interface Counting {
@@ -98,7 +100,7 @@ export function createTokenCounter(
 ): TokenCounter {
   const info = resolveModel(model, options.catalog);
   const counting: Counting = {
-    text: createTextCounter(info.tokenizer, info.tokenFactor),
+    text: createTextCounter(info.tokenizer, info.tokenFactor, options.maxExactChars),
     images: info.imageFamily,
   };
   const overhead = info.itemOverhead;
@@ -111,5 +113,5 @@ export function createModelTextCounter(
   options: TokenCounterOptions = {},
 ): TextCounter {
   const info = resolveModel(model, options.catalog);
-  return createTextCounter(info.tokenizer, info.tokenFactor);
+  return createTextCounter(info.tokenizer, info.tokenFactor, options.maxExactChars);
 }
