@@ -246,3 +246,45 @@ describe("redis driver: native expiry", () => {
     });
   });
 });
+
+describe("redis driver: long forks", () => {
+  it("copies a history longer than one chunk, hidden until complete, then with the session's own expiry", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    await withStore(clock, async (store) => {
+      const tenant = `t-${randomBytes(4).toString("hex")}`;
+      const parent = await store.create(tenant, { idleTtlMs: 3_600_000 });
+      for (let batch = 0; batch < 5; batch++) {
+        await store.append(
+          tenant,
+          parent.id,
+          Array.from({ length: 900 }, (_, i) => ({ ...msg(`m${batch * 900 + i + 1}`), tokens: 3 })),
+        );
+      }
+      const child = await store.fork(tenant, parent.id, { atSeq: 4321 });
+      assert.equal(child.itemCount, 4321);
+      assert.equal(child.tokenCount, 4321 * 3);
+      assert.deepEqual(await store.get(tenant, child.id), child);
+      for (const seq of [1, 2000, 2001, 4000, 4001, 4321]) {
+        const [item] = await store.readItems(tenant, child.id, { afterSeq: seq - 1, limit: 1 });
+        assert.equal(item?.seq, seq);
+        assert.equal(item?.content.content, `m${seq}`);
+      }
+      const window = await store.readWindow(tenant, child.id, { maxTokens: 30 });
+      assert.deepEqual(
+        window.items.map((i) => i.seq),
+        Array.from({ length: 10 }, (_, i) => 4312 + i),
+      );
+      // (The fork has no operation records yet, so no ops key.)
+      for (const key of sessionKeys(prefix, tenant, child.id).slice(0, 4)) {
+        const ttl = await admin.pttl(key);
+        assert.ok(ttl > 3_600_000 && ttl <= 3_660_000, `${key} pttl ${ttl}`);
+      }
+      assert.ok((await store.list(tenant)).data.some((s) => s.id === child.id));
+      // A fork whose copy never finished (its hash still marked building) is invisible everywhere.
+      await admin.hset(sessionKeys(prefix, tenant, child.id)[0], "building", "1");
+      await assert.rejects(store.get(tenant, child.id), { code: "not_found" });
+      await assert.rejects(store.append(tenant, child.id, [msg("x")]), { code: "not_found" });
+      assert.ok(!(await store.list(tenant)).data.some((s) => s.id === child.id));
+    });
+  });
+});

@@ -160,9 +160,9 @@ export function pairsToRecord(flat: Raw[], from = 0): Record<string, string> {
   return out;
 }
 
-/** Decodes a session hash; null for a missing (empty) hash. */
+/** Decodes a session hash; null for a missing (empty) hash or a fork still being copied. */
 export function decodeSession(fields: Record<string, string>): Session | null {
-  if (fields.id === undefined) return null;
+  if (fields.id === undefined || fields.building !== undefined) return null;
   if (fields.schema !== SCHEMA_VERSION) {
     throw new HoldfastError(
       "internal",

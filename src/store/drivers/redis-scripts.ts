@@ -17,14 +17,16 @@ const PRELUDE = `
 -- One read of everything a script needs from the session hash (nil when the session is missing).
 local function head()
   local v = redis.call('HMGET', KEYS[1], 'lastActiveAt', 'idleTtlMs', 'expiresAt', 'version',
-    'itemCount', 'tokenCount', 'itemBytes', 'ttl', 'createdAt')
+    'itemCount', 'tokenCount', 'itemBytes', 'ttl', 'createdAt', 'building')
   if not v[1] then return nil end
   return { last = tonumber(v[1]), idle = tonumber(v[2]), exp = tonumber(v[3]), version = tonumber(v[4]),
-    count = tonumber(v[5]), tokens = tonumber(v[6]), bytes = tonumber(v[7]), ttl = v[8], created = v[9] }
+    count = tonumber(v[5]), tokens = tonumber(v[6]), bytes = tonumber(v[7]), ttl = v[8], created = v[9],
+    building = v[10] }
 end
 
+-- A fork still being copied (building) is invisible, like a missing session.
 local function visible(h, now)
-  if not h then return false end
+  if not h or h.building then return false end
   if h.idle and h.last + h.idle <= now then return false end
   if h.exp and h.exp <= now then return false end
   return true
@@ -76,23 +78,64 @@ local function push_items(h, at, n)
   h.count = h.count + n
   return first, h.count
 end
+
+-- Writes pushed counters back and, for a fork being built, keeps every key on the build TTL.
+local function save_counts(h, build_ttl)
+  redis.call('HSET', KEYS[1], 'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens),
+    'itemBytes', fmt(h.bytes), 'version', fmt(h.version))
+  if build_ttl then
+    for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], build_ttl) end
+  end
+end
 `;
 
-/** ARGV: now, grace, bump ('1': initial items count as a mutation; '0' for forks), nFields, fields…, nItems, items… */
+/**
+ * ARGV: now, grace, mode, nFields, fields…, nItems, items…. mode: 'create' (initial items count
+ * as a mutation), 'fork' (a complete fork) or a build TTL in ms (first chunk of a large fork: the
+ * session stays invisible, and expires unless finished, until hfForkDone).
+ */
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists', redis.call('HGET', KEYS[1], 'createdAt')} end
+local mode = ARGV[3]
 local nf = tonumber(ARGV[4])
 local f = {}
 for i = 1, nf do f[i] = ARGV[4 + i] end
+if mode ~= 'create' and mode ~= 'fork' then
+  f[#f + 1] = 'building'
+  f[#f + 1] = '1'
+  f[#f + 1] = 'ttl'
+  f[#f + 1] = '1'
+end
 redis.call('HSET', KEYS[1], unpack(f))
 local h = head()
 local n = tonumber(ARGV[5 + nf])
 if n > 0 then
   push_items(h, 6 + nf, n)
-  if ARGV[3] == '1' then h.version = h.version + 1 end
-  redis.call('HSET', KEYS[1], 'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens),
-    'itemBytes', fmt(h.bytes), 'version', fmt(h.version))
+  if mode == 'create' then h.version = h.version + 1 end
 end
+if h.building then
+  save_counts(h, mode)
+  return {'ok'}
+end
+if n > 0 then save_counts(h, nil) end
+align_expiry(h, tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {'ok'}
+`;
+
+/** ARGV: buildTtl, nItems, items…: the next chunk of a fork being built. */
+const FORK_FILL = `
+local h = head()
+if not h or not h.building then return {'nf'} end
+push_items(h, 3, tonumber(ARGV[2]))
+save_counts(h, ARGV[1])
+return {'ok'}
+`;
+
+/** ARGV: now, grace: makes a built fork visible and gives its keys the session's own expiry. */
+const FORK_DONE = `
+local h = head()
+if not h or not h.building then return {'nf'} end
+redis.call('HDEL', KEYS[1], 'building')
 align_expiry(h, tonumber(ARGV[1]), tonumber(ARGV[2]))
 return {'ok'}
 `;
@@ -206,14 +249,18 @@ end
 return {'ok', start, redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], start - 1, -1)}
 `;
 
-/** ARGV: now, atSeq. Reply: ok, items 1..atSeq (immutable once written, so a copy is consistent). */
+/**
+ * ARGV: now, fromSeq, toSeq. Reply: ok, items fromSeq..toSeq. Items never change once written,
+ * so copying a long history chunk by chunk still yields a consistent prefix.
+ */
 const FORK_READ = `
 local h = head()
 if not visible(h, tonumber(ARGV[1])) then return {'nf'} end
-local at = tonumber(ARGV[2])
-if at > h.count then return {'short'} end
-if at == 0 then return {'ok', {}} end
-return {'ok', redis.call('LRANGE', KEYS[2], 0, at - 1)}
+local from = tonumber(ARGV[2])
+local to = tonumber(ARGV[3])
+if to > h.count then return {'short'} end
+if to < from then return {'ok', {}} end
+return {'ok', redis.call('LRANGE', KEYS[2], from - 1, to - 1)}
 `;
 
 /** Script name → Lua source (prelude included). All take the five session keys. */
@@ -227,6 +274,8 @@ export const SCRIPTS = Object.freeze({
   hfGetItem: PRELUDE + GET_ITEM,
   hfWindow: PRELUDE + WINDOW,
   hfForkRead: PRELUDE + FORK_READ,
+  hfForkFill: PRELUDE + FORK_FILL,
+  hfForkDone: PRELUDE + FORK_DONE,
 });
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -15,7 +15,7 @@ import type {
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
-import { ConflictError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
+import { ConflictError, HoldfastError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import {
   changeFields,
@@ -43,9 +43,14 @@ export type { RedisDriverOptions } from "./redis-connect.ts";
 
 export const DRIVER_NAME = "redis";
 
+/** Items copied per script by a fork: keeps each script short, so Redis keeps serving others. */
+const FORK_CHUNK = 2000;
+/** A fork being copied expires after this unless finished (the copying process died). */
+const FORK_BUILD_TTL_MS = 600_000;
+
 type Arg = string | Buffer | number;
 type Reply = [status: Raw, ...rest: unknown[]];
-type ScriptFn = (...args: Arg[]) => Promise<Reply>;
+type ScriptFn = (...args: (Arg | Arg[])[]) => Promise<Reply>;
 
 function itemArgs(codec: ItemCodec, items: PreparedItem[]): Arg[] {
   const args: Arg[] = [items.length];
@@ -99,7 +104,9 @@ class RedisDriver implements StoreDriver {
   async #run(name: ScriptName, keys: SessionKeys, args: Arg[]): Promise<Reply> {
     const fns = this.#client as unknown as Record<string, ScriptFn>;
     const fn = fns[this.#codec.binary ? `${name}Buffer` : name]!;
-    return fn.call(this.#client, ...keys, ...args);
+    // One array argument (ioredis flattens it): a fork copies up to 4 args per item, past the
+    // engine's limit on spread call arguments.
+    return fn.call(this.#client, ...keys, args);
   }
 
   /** Maps the script statuses every mutation shares; returns the reply when it is a success. */
@@ -123,20 +130,17 @@ class RedisDriver implements StoreDriver {
   }
 
   createSession(session: Session, items: PreparedItem[]): Promise<Session> {
-    return this.#guard(() => this.#create(session, items, [], true));
+    return this.#guard(() => this.#createSession(session, items));
   }
 
-  async #create(session: Session, items: PreparedItem[], raws: Raw[], bump: boolean): Promise<Session> {
+  /** Index entry first, then the session in one script (see redis-list.ts for why this order). */
+  async #create(session: Session, itemPart: Arg[], mode: "create" | "fork" | number): Promise<void> {
     const fields = sessionFields(session);
-    const itemPart: Arg[] =
-      raws.length > 0
-        ? [items.length, ...items.flatMap((p, i) => [p.id, p.tokens, p.bytes, raws[i]!])]
-        : itemArgs(this.#codec, items);
     await addToIndex(this.#list, session);
     const reply = await this.#run("hfCreate", this.#keys(session.tenant, session.id), [
       session.createdAt,
       this.#config.expiryGraceMs,
-      bump ? "1" : "0",
+      mode,
       fields.length,
       ...fields,
       ...itemPart,
@@ -148,6 +152,10 @@ class RedisDriver implements StoreDriver {
       }
       throw new ConflictError(`A session with id '${session.id}' already exists.`, { param: "id" });
     }
+  }
+
+  /** The session as created: the core's fresh object with counters over `items`. */
+  #created(session: Session, items: readonly { tokens: number; bytes: number }[], version: number): Session {
     let tokens = 0;
     let bytes = 0;
     for (const p of items) {
@@ -155,11 +163,16 @@ class RedisDriver implements StoreDriver {
       bytes += p.bytes;
     }
     const created = structuredClone(session);
-    created.version = bump && items.length > 0 ? 2 : 1;
+    created.version = version;
     created.itemCount = items.length;
     created.tokenCount = tokens;
     created.bytes = sessionBytes(bytes, JSON.stringify(session.state));
     return created;
+  }
+
+  async #createSession(session: Session, items: PreparedItem[]): Promise<Session> {
+    await this.#create(session, itemArgs(this.#codec, items), "create");
+    return this.#created(session, items, items.length > 0 ? 2 : 1);
   }
 
   getSession(tenant: string, id: string, now: number): Promise<Session | null> {
@@ -279,20 +292,41 @@ class RedisDriver implements StoreDriver {
 
   fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {
     return this.#guard(async () => {
-      const reply = this.#check(
-        await this.#run("hfForkRead", this.#keys(tenant, parentId), [now, atSeq]),
-        parentId,
-      );
-      if (String(reply[0]) === "short") {
-        throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
+      const parentKeys = this.#keys(tenant, parentId);
+      const childKeys = this.#keys(tenant, child.id);
+      const sizes: { tokens: number; bytes: number }[] = [];
+      // The parent's slot and the child's differ on a Cluster, so the copy cannot be one script.
+      // Small histories: one read, one create. Long ones: chunks into a hidden child (expiring on
+      // its own if this process dies mid-way), made visible by one last script.
+      for (let from = 1; from <= Math.max(atSeq, 1); from += FORK_CHUNK) {
+        const to = Math.min(atSeq, from + FORK_CHUNK - 1);
+        const reply = this.#check(await this.#run("hfForkRead", parentKeys, [now, from, to]), parentId);
+        if (String(reply[0]) === "short") {
+          throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, {
+            param: "at_seq",
+          });
+        }
+        const raws = reply[1] as Raw[];
+        const args: Arg[] = [raws.length];
+        this.#decodeItems(raws, from).forEach((item, i) => {
+          args.push(item.id, item.tokens, item.bytes, raws[i]!);
+          sizes.push(item);
+        });
+        if (from === 1) {
+          await this.#create(child, args, atSeq <= FORK_CHUNK ? "fork" : FORK_BUILD_TTL_MS);
+        } else {
+          const filled = await this.#run("hfForkFill", childKeys, [FORK_BUILD_TTL_MS, ...args]);
+          if (String(filled[0]) !== "ok")
+            throw new HoldfastError("internal", "A fork being copied vanished.");
+        }
       }
-      // Parent items 1..atSeq never change once written, so copying them outside the parent's
-      // slot is consistent; the child is then created atomically in its own slot.
-      const raws = reply[1] as Raw[];
-      const items = this.#decodeItems(raws, 1).map(
-        (item): PreparedItem => ({ ...item, callId: null, contentJson: "" }),
-      );
-      return this.#create(child, items, raws, false);
+      if (atSeq > FORK_CHUNK) {
+        const done = await this.#run("hfForkDone", childKeys, [now, this.#config.expiryGraceMs]);
+        if (String(done[0]) !== "ok") throw new HoldfastError("internal", "A fork being copied vanished.");
+        // A long copy may outlast the index repair grace; the entry is re-added when it is done.
+        await addToIndex(this.#list, child);
+      }
+      return this.#created(child, sizes, 1);
     });
   }
 
