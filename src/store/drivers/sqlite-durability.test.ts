@@ -86,6 +86,7 @@ describe("sqlite durability", () => {
     await store.close();
     assert.equal((await Promise.all(pending)).length, 20);
     await assert.rejects(store.append("t", s.id, [say("after close")]), { code: "unavailable" });
+    await assert.rejects(store.get("t", s.id), { code: "unavailable" });
     const again = open(path);
     assert.equal((await again.get("t", s.id)).itemCount, 20);
     await again.close();

@@ -18,7 +18,7 @@ import type {
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
-import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import { InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import {
   type Cell,
@@ -107,6 +107,8 @@ class SqliteDriver implements StoreDriver {
 
   /** A read of one statement; retried asynchronously while the file is locked. */
   #read<T>(run: () => T): Promise<T> {
+    if (!this.#db.isOpen)
+      return Promise.reject(new UnavailableError("The SQLite store is closed; open a new one."));
     return retryBusy(run, this.#options.busyDeadlineMs);
   }
 
