@@ -64,6 +64,21 @@ describe("Holdfast extensions: window, state, fork", () => {
     assert.equal(res.headers.etag, `"${res.json().version}"`);
   });
 
+  test("conditional GET: If-None-Match with the current version is 304, an old one 200", async () => {
+    const conv = await conversation();
+    for (const path of [`/v1/conversations/${conv.id}`, `/v1/conversations/${conv.id}/state`]) {
+      const same = await t.app.inject({
+        method: "GET",
+        url: path,
+        headers: { "if-none-match": `"${conv.version}"` },
+      });
+      assert.equal(same.statusCode, 304, path);
+      assert.equal(same.body, "");
+      const old = await t.app.inject({ method: "GET", url: path, headers: { "if-none-match": '"0"' } });
+      assert.equal(old.statusCode, 200, path);
+    }
+  });
+
   test("state patch with a stale If-Match is 409 and changes nothing", async () => {
     const conv = await conversation();
     const res = await t.call("PATCH", `/v1/conversations/${conv.id}/state`, { x: 1 }, { "if-match": '"0"' });

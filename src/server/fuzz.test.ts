@@ -142,7 +142,7 @@ describe("hostile requests never produce a 5xx", () => {
         query,
         fc.option(rawBody, { nil: undefined }),
         contentType,
-        fc.dictionary(fc.constantFrom("if-match", "idempotency-key"), fc.string({ maxLength: 30 }), {
+        fc.dictionary(fc.constantFrom("if-match", "if-none-match", "idempotency-key"), fc.string({ maxLength: 30 }), {
           maxKeys: 2,
         }),
         async ([method, template], convId, itemId, qs, body, type, extra) => {

@@ -45,3 +45,18 @@ export function operationId(request: FastifyRequest): string | undefined {
 export function setVersion(reply: FastifyReply, version: number): void {
   reply.header("etag", entityTag(version));
 }
+
+/**
+ * Sets the ETag and answers a conditional GET: true when `If-None-Match` already names this
+ * version, in which case the caller replies 304 with no body (pollers skip the payload).
+ */
+export function notModified(request: FastifyRequest, reply: FastifyReply, version: number): boolean {
+  setVersion(reply, version);
+  const ifNoneMatch = header(request, "if-none-match");
+  if (ifNoneMatch === undefined) return false;
+  const tag = entityTag(version);
+  return ifNoneMatch.split(",").some((candidate) => {
+    const value = candidate.trim();
+    return value === "*" || value === tag || value === `W/${tag}`;
+  });
+}

@@ -10,7 +10,7 @@ import type {
   SessionStore,
   UpdateSessionInput,
 } from "../../store/types.ts";
-import { expectedVersion, setVersion } from "../preconditions.ts";
+import { expectedVersion, notModified, setVersion } from "../preconditions.ts";
 import {
   conversationIdParams,
   createConversationBody,
@@ -111,7 +111,7 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
     { schema: { params: conversationIdParams, querystring: emptyQuery } },
     async (request, reply) => {
       const session = await store.get(request.tenant, request.params.id);
-      setVersion(reply, session.version);
+      if (notModified(request, reply, session.version)) return reply.code(304).send();
       return toWireConversation(session);
     },
   );

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { ForkInput, JsonObject, Session, SessionStore } from "../../store/types.ts";
-import { expectedVersion, setVersion } from "../preconditions.ts";
+import { expectedVersion, notModified, setVersion } from "../preconditions.ts";
 import { conversationIdParams, emptyQuery, forkBody, queryInt, windowQuery, writeQuery } from "../schemas.ts";
 import { toWireConversation, toWireItem } from "../wire.ts";
 import { toSessionFields } from "./conversations.ts";
@@ -53,7 +53,7 @@ export function registerExtensionRoutes(app: FastifyInstance, store: SessionStor
     { schema: { params: conversationIdParams, querystring: emptyQuery } },
     async (request, reply) => {
       const session = await store.get(request.tenant, request.params.id);
-      setVersion(reply, session.version);
+      if (notModified(request, reply, session.version)) return reply.code(304).send();
       return stateBody(session);
     },
   );
