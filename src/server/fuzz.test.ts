@@ -142,9 +142,13 @@ describe("hostile requests never produce a 5xx", () => {
         query,
         fc.option(rawBody, { nil: undefined }),
         contentType,
-        fc.dictionary(fc.constantFrom("if-match", "if-none-match", "idempotency-key"), fc.string({ maxLength: 30 }), {
-          maxKeys: 2,
-        }),
+        fc.dictionary(
+          fc.constantFrom("if-match", "if-none-match", "idempotency-key"),
+          fc.string({ maxLength: 30 }),
+          {
+            maxKeys: 2,
+          },
+        ),
         async ([method, template], convId, itemId, qs, body, type, extra) => {
           const url =
             template.replace("{id}", convId === "known" ? id : convId).replace("{item}", itemId) + qs;
