@@ -141,21 +141,22 @@ function unitCost(index: WindowIndex, a: number, b: number, mode: number, o: Res
 interface Selection {
   start: number;
   used: number;
-  /** Units pruned: [fromIndex, toIndex, mode]. */
-  pruned: Array<[number, number, number]>;
+  /** Pruned item indexes and their mode (SOFT or HARD). */
+  pruned: Map<number, number>;
 }
 
 /**
- * Newest-first walk once truncation is unavoidable: the protected recent turns at full cost,
- * older units with large outputs soft-trimmed, and from the first unit that no longer fits even
- * trimmed, the rest hard-cleared — so the oldest outputs lose the most.
+ * Pruning, once truncation is unavoidable. Reach first: walking newest-first, the protected
+ * recent turns count in full, older units as soft-trimmed, and from the first unit that no longer
+ * fits even trimmed, as hard-cleared — the oldest start the window can afford. Then the least
+ * pruning that fits from that start: soft-trim outputs oldest first until the excess is gone,
+ * and only if soft-trimming everything is not enough, hard-clear oldest first.
  */
 function selectWithPruning(index: WindowIndex, raw: number, minK: number, o: ResolvedPruning): Selection {
   const protect = protectedFrom(index, o.keepRecentTurns, minK);
   let used = 0;
   let start = index.length;
   let mode = SOFT;
-  const pruned: Array<[number, number, number]> = [];
   for (let k = index.cutCount - 2; k >= minK; k--) {
     const a = index.cuts[k] as number;
     const b = index.cuts[k + 1] as number;
@@ -171,7 +172,6 @@ function selectWithPruning(index: WindowIndex, raw: number, minK: number, o: Res
       if (used + soft <= raw) {
         used += soft;
         start = a;
-        if (soft < full) pruned.push([a, b, SOFT]);
         continue;
       }
       mode = HARD;
@@ -180,9 +180,31 @@ function selectWithPruning(index: WindowIndex, raw: number, minK: number, o: Res
     if (used + hard > raw) break;
     used += hard;
     start = a;
-    if (hard < full) pruned.push([a, b, HARD]);
   }
-  return { start, used, pruned };
+  const pruned = new Map<number, number>();
+  const full = (index.prefix[index.length] as number) - (index.prefix[start] as number);
+  let excess = full - raw;
+  const end = Math.min(protect, index.length);
+  for (let i = start; i < end && excess > 0; i++) {
+    if (index.roles[i] !== ROLE_REGULAR) continue;
+    const item = index.items[i] as Item;
+    const saved = item.tokens - softTrimTokens(item, o);
+    if (saved > 0) {
+      pruned.set(i, SOFT);
+      excess -= saved;
+    }
+  }
+  for (let i = start; i < end && excess > 0; i++) {
+    if (index.roles[i] !== ROLE_REGULAR) continue;
+    const item = index.items[i] as Item;
+    const soft = pruned.get(i) === SOFT ? item.tokens - softTrimTokens(item, o) : 0;
+    const extra = item.tokens - hardClearTokens(item) - soft;
+    if (extra > 0) {
+      pruned.set(i, HARD);
+      excess -= extra;
+    }
+  }
+  return { start, used: raw + excess, pruned };
 }
 
 /** Smallest start (a cut at or after minK) whose suffix fits `raw`. */
@@ -196,7 +218,7 @@ function selectPlain(index: WindowIndex, raw: number, minK: number): Selection {
     else lo = mid + 1;
   }
   const start = index.cuts[lo] as number;
-  return { start, used: total - (index.prefix[start] as number), pruned: [] };
+  return { start, used: total - (index.prefix[start] as number), pruned: new Map() };
 }
 
 /** Cheapest possible cost of the newest unit, for the overflow message. */
@@ -318,8 +340,7 @@ export function buildWindow(input: WindowInput, options: BuildWindowOptions): Co
     out.push(items[p] as Item);
   }
   if (summaryPending) out.push(summaryItem as Item);
-  const modes = new Map<number, number>();
-  for (const [a, b, mode] of selection.pruned) for (let i = a; i < b; i++) modes.set(i, mode);
+  const modes = selection.pruned;
   const reports: PruningReport[] = [];
   for (let i = selection.start; i < index.length; i++) {
     const role = index.roles[i];
