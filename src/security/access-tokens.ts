@@ -21,6 +21,11 @@ export interface AccessTokensOptions {
   audience?: string;
   /** Lifetime of a token in seconds (default 900, at most 3600). */
   ttlSeconds?: number;
+  /**
+   * Verified tokens remembered (default 10 000, 0 disables): a repeat of the same token skips the
+   * signature check but still checks expiry and the owner's revocation instant every time.
+   */
+  verifiedCacheSize?: number;
   clock?: () => number;
 }
 
@@ -74,6 +79,8 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   const audience = options.audience ?? "holdfast";
   const defaultTtl = checkTtl(options.ttlSeconds ?? 900, "ttlSeconds");
   const clock = options.clock ?? Date.now;
+  const cacheSize = options.verifiedCacheSize ?? 10_000;
+  const verified = new Map<string, { principal: Principal; expMs: number; issuedMs: number }>();
 
   async function mint(tenant: string, input: MintInput): Promise<MintedToken> {
     checkTenant(tenant);
@@ -99,6 +106,18 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   }
 
   async function verify(token: string): Promise<Principal> {
+    const hit = verified.get(token);
+    if (hit) {
+      if (hit.expMs <= clock()) {
+        verified.delete(token);
+        throw new InvalidTokenError("The access token has expired.");
+      }
+      const { tenant, owner } = hit.principal;
+      if (hit.issuedMs < (await revocations.notBefore(tenant, owner as string))) {
+        throw new InvalidTokenError("The access token was revoked; sign in again.");
+      }
+      return hit.principal;
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(
@@ -138,14 +157,19 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
     } catch (error) {
       throw new InvalidTokenError("The access token carries unknown scopes.", { cause: error });
     }
-    return {
+    const principal: Principal = Object.freeze({
       kind: "access_token",
       tenant,
-      scopes,
+      scopes: Object.freeze(scopes) as Scope[],
       keyId: null,
       owner,
       conversationId: typeof payload.cid === "string" ? payload.cid : null,
-    };
+    });
+    if (cacheSize > 0) {
+      if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { principal, expMs: (payload.exp ?? 0) * 1000, issuedMs });
+    }
+    return principal;
   }
 
   return Object.freeze({ issuer, audience, mint, verify });

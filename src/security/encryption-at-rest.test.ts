@@ -84,20 +84,19 @@ describe("encryption at rest", () => {
   it("binds ciphertexts to their item and session: swapped blobs fail with a typed error", async () => {
     const path = join(dir, "swap.db");
     const keyring = createKeyring([k1]);
-    let store: SessionStore = withEncryption(await createStore(`sqlite:${path}`), { keyring });
+    // Stays open during the tampering: its decrypted-item cache must not mask the swap.
+    const store: SessionStore = withEncryption(await createStore(`sqlite:${path}`), { keyring });
     const a = await store.create("acme", { items: [msg("first"), msg("second")] });
     const b = await store.create("acme", { items: [msg("other session")] });
-    await store.close();
+    assert.equal((await store.readItems("acme", a.id)).length, 2);
     const db = new DatabaseSync(path);
-    const content = (seqRid: number) =>
-      (db.prepare("SELECT content FROM items WHERE rid = ?").get(seqRid) as { content: string }).content;
+    const content = (rid: number) =>
+      (db.prepare("SELECT content FROM items WHERE rid = ?").get(rid) as { content: string }).content;
     const rids = db.prepare("SELECT rid FROM items ORDER BY rid").all() as { rid: number }[];
     const [r1, r2, r3] = rids.map((r) => r.rid) as [number, number, number];
-    const [c1, c2, c3] = [content(r1), content(r2), content(r3)];
+    const [c1, c2] = [content(r1), content(r2)];
     db.prepare("UPDATE items SET content = ? WHERE rid = ?").run(c2, r1);
     db.prepare("UPDATE items SET content = ? WHERE rid = ?").run(c1, r2);
-    db.close();
-    store = withEncryption(await createStore(`sqlite:${path}`), { keyring });
     await assert.rejects(store.readItems("acme", a.id), (error: unknown) => {
       assert.ok(error instanceof DecryptionError);
       assert.equal(error.code, "decryption_failed");
@@ -105,16 +104,16 @@ describe("encryption at rest", () => {
       assert.match(error.message, /altered or moved/);
       return true;
     });
-    await store.close();
-    // Moving a blob to another session fails too.
-    const db2 = new DatabaseSync(path);
-    db2.prepare("UPDATE items SET content = ? WHERE rid = ?").run(c1, r3);
-    db2.close();
-    store = withEncryption(await createStore(`sqlite:${path}`), { keyring });
+    // Moving a blob to another session fails too, for this instance and a fresh one.
+    db.prepare("UPDATE items SET content = ? WHERE rid = ?").run(c1, r3);
+    db.close();
     await assert.rejects(store.readItems("acme", b.id), DecryptionError);
-    assert.equal((await store.get("acme", b.id)).itemCount, 1);
     await store.close();
-    assert.notEqual(c3, c1);
+    const fresh = withEncryption(await createStore(`sqlite:${path}`), { keyring });
+    await assert.rejects(fresh.readItems("acme", a.id), DecryptionError);
+    await assert.rejects(fresh.readWindow("acme", b.id, { maxTokens: 1000 }), DecryptionError);
+    assert.equal((await fresh.get("acme", b.id)).itemCount, 1);
+    await fresh.close();
   });
 
   it("crypto-shreds: deleting a session destroys its data key, so backups become unreadable", async () => {

@@ -63,7 +63,10 @@ for (const driver of TEST_STORES) {
     it("checks exp, iss, aud and the signing tenant", async () => {
       const a = instance(store, clock);
       const { token } = await a.accessTokens.mint("acme", { owner: "alice", ttlSeconds: 60 });
+      const fresh = (await a.accessTokens.mint("acme", { owner: "alice", ttlSeconds: 60 })).token;
+      await a.accessTokens.verify(token); // now in the verified-token cache: expiry must still apply
       clock.now += 61_000;
+      await assert.rejects(a.accessTokens.verify(fresh), /expired/);
       await assert.rejects(a.accessTokens.verify(token), /expired/);
       clock.now -= 61_000;
       const other = createAccessTokens({

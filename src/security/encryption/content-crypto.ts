@@ -25,8 +25,8 @@ function stateAad(tenant: string, origin: string): string {
   return `hf-state\u0000${tenant}\u0000${origin}`;
 }
 
-function sealBlob(key: Buffer, origin: string, value: unknown, aad: string, deterministic: boolean): string {
-  const sealed = seal(key, Buffer.from(JSON.stringify(value)), aad, deterministic);
+function sealBlob(key: Buffer, origin: string, json: string, aad: string, deterministic: boolean): string {
+  const sealed = seal(key, Buffer.from(json), aad, deterministic);
   return `1.${origin}.${sealed.toString("base64url")}`;
 }
 
@@ -38,7 +38,7 @@ async function openBlob(
   lookup: KeyLookup,
   aadFor: (origin: string) => string,
   what: string,
-): Promise<unknown> {
+): Promise<string> {
   const match = BLOB_PATTERN.exec(blob);
   if (!match?.[1] || !match[2]) throw new DecryptionError(`${what} holds a malformed encrypted blob.`);
   const origin = match[1];
@@ -49,7 +49,7 @@ async function openBlob(
     );
   }
   try {
-    return JSON.parse(open(key, Buffer.from(match[2], "base64url"), aadFor(origin)).toString("utf8"));
+    return open(key, Buffer.from(match[2], "base64url"), aadFor(origin)).toString("utf8");
   } catch (error) {
     throw new DecryptionError(
       `${what} failed authentication: the ciphertext was altered or moved from another item or session.`,
@@ -58,14 +58,14 @@ async function openBlob(
   }
 }
 
-/** Stored form of an item body (without its id), sealed under the session's own key. */
+/** Stored form of an item body (without its id), sealed under the session's own key, and the sealed JSON. */
 export function encryptContent(
   body: JsonObject,
   keys: SessionKeys,
   tenant: string,
   sessionId: string,
   itemId: string,
-): JsonObject {
+): { stored: JsonObject; plaintext: string } {
   const key = keys.get(sessionId);
   if (!key) throw new DecryptionError(`Session '${sessionId}' has no data key to encrypt with.`);
   const stored: JsonObject = {};
@@ -74,21 +74,19 @@ export function encryptContent(
     if (typeof value === "string") stored[field] = value;
   }
   // Deterministic so a retried append (same operation id, same payload) hashes identically.
-  stored[ENC_FIELD] = sealBlob(key, sessionId, body, itemAad(tenant, sessionId, itemId), true);
-  return stored;
+  const plaintext = JSON.stringify(body);
+  stored[ENC_FIELD] = sealBlob(key, sessionId, plaintext, itemAad(tenant, sessionId, itemId), true);
+  return { stored, plaintext };
 }
 
-/** The item with its original content; items stored without encryption pass through. */
-export async function decryptItem(item: Item, lookup: KeyLookup, tenant: string): Promise<Item> {
-  const blob = item.content[ENC_FIELD];
-  if (typeof blob !== "string") return item;
-  const content = (await openBlob(
+/** The JSON text of an encrypted item's original body (`blob` is its `hf_enc`). */
+export function openItemText(item: Item, blob: string, lookup: KeyLookup, tenant: string): Promise<string> {
+  return openBlob(
     blob,
     lookup,
     (origin) => itemAad(tenant, origin, item.id),
     `Item '${item.id}' (seq ${item.seq})`,
-  )) as JsonObject;
-  return { ...item, content };
+  );
 }
 
 export function encryptState(
@@ -99,7 +97,7 @@ export function encryptState(
 ): JsonObject {
   const key = keys.get(sessionId);
   if (!key) throw new DecryptionError(`Session '${sessionId}' has no data key to encrypt with.`);
-  return { [ENC_FIELD]: sealBlob(key, sessionId, state, stateAad(tenant, sessionId), false) };
+  return { [ENC_FIELD]: sealBlob(key, sessionId, JSON.stringify(state), stateAad(tenant, sessionId), false) };
 }
 
 export async function decryptState(
@@ -110,10 +108,11 @@ export async function decryptState(
 ): Promise<JsonObject> {
   const blob = state[ENC_FIELD];
   if (typeof blob !== "string") return state;
-  return (await openBlob(
+  const text = await openBlob(
     blob,
     lookup,
     (origin) => stateAad(tenant, origin),
     `State of session '${sessionId}'`,
-  )) as JsonObject;
+  );
+  return JSON.parse(text) as JsonObject;
 }

@@ -41,15 +41,16 @@ import {
 import { DecryptionError } from "../errors.ts";
 import { createSystemRecords, type SystemRecords } from "../system-records.ts";
 import {
-  decryptItem,
   decryptState,
   ENC_FIELD,
   encryptContent,
   encryptState,
   type KeyLookup,
+  openItemText,
 } from "./content-crypto.ts";
 import { createDataKeys, type DataKeys, rotateMasterKey, type SessionKeys } from "./data-keys.ts";
 import type { Keyring } from "./keyring.ts";
+import { PlaintextCache } from "./plaintext-cache.ts";
 
 export interface EncryptionOptions {
   keyring: Keyring;
@@ -59,6 +60,8 @@ export interface EncryptionOptions {
   countTokens?: TokenCounter;
   /** Data-key cache lifetime for writes, ms (default 1000). */
   keyCacheTtlMs?: number;
+  /** Budget of the in-process cache of decrypted item bodies, bytes (default 64 MiB; 0 disables). */
+  plaintextCacheBytes?: number;
 }
 
 export interface EncryptedStore extends SessionStore {
@@ -81,12 +84,16 @@ class EncryptingStore implements EncryptedStore {
   readonly #keyring: Keyring;
   readonly #keys: DataKeys;
   readonly #countTokens: TokenCounter;
+  readonly #plain: PlaintextCache;
 
   constructor(inner: SessionStore, options: EncryptionOptions) {
     this.#inner = inner;
     this.#keyring = options.keyring;
     this.#records = createSystemRecords(options.systemStore ?? inner);
     this.#countTokens = options.countTokens ?? estimateTokens;
+    this.#plain = new PlaintextCache(
+      options.plaintextCacheBytes === undefined ? {} : { maxBytes: options.plaintextCacheBytes },
+    );
     this.#keys = createDataKeys({
       records: this.#records,
       keyring: options.keyring,
@@ -124,11 +131,28 @@ class EncryptingStore implements EncryptedStore {
     return { ...session, state };
   }
 
+  /** Decrypts items: cached plaintext first, then one key lookup for the misses. */
   async #items(tenant: string, sessionId: string, items: Item[]): Promise<Item[]> {
-    if (!items.some((i) => typeof i.content[ENC_FIELD] === "string")) return items;
-    return this.#opening(tenant, sessionId, (lookup) =>
-      Promise.all(items.map((item) => decryptItem(item, lookup, tenant))),
-    );
+    const out = items.slice();
+    const misses: number[] = [];
+    for (const [index, item] of items.entries()) {
+      const blob = item.content[ENC_FIELD];
+      if (typeof blob !== "string") continue;
+      const hit = this.#plain.get(tenant, sessionId, item.id, blob);
+      if (hit === undefined) misses.push(index);
+      else out[index] = { ...item, content: JSON.parse(hit) as JsonObject };
+    }
+    if (misses.length === 0) return out;
+    await this.#opening(tenant, sessionId, async (lookup) => {
+      for (const index of misses) {
+        const item = items[index] as Item;
+        const blob = item.content[ENC_FIELD] as string;
+        const text = await openItemText(item, blob, lookup, tenant);
+        this.#plain.set(tenant, sessionId, item.id, blob, text);
+        out[index] = { ...item, content: JSON.parse(text) as JsonObject };
+      }
+    });
+    return out;
   }
 
   /** Seals item bodies; anything malformed passes through untouched for the core to reject. */
@@ -147,11 +171,10 @@ class EncryptingStore implements EncryptedStore {
       if (typeof type !== "string" || type.length === 0) return raw;
       const id = raw.id ?? innerId ?? this.#newItemId(type, keys.get(sessionId), operationId, index);
       if (typeof id !== "string") return raw;
-      const sealed: ItemInput = {
-        id,
-        content: encryptContent(body, keys, tenant, sessionId, id),
-        tokens: raw.tokens ?? this.#countTokens(body),
-      };
+      const { stored, plaintext } = encryptContent(body, keys, tenant, sessionId, id);
+      // Prefill the read cache: the append's own result and the next windows hit it.
+      this.#plain.set(tenant, sessionId, id, stored[ENC_FIELD] as string, plaintext);
+      const sealed: ItemInput = { id, content: stored, tokens: raw.tokens ?? this.#countTokens(body) };
       if (raw.turnId !== undefined) sealed.turnId = raw.turnId;
       return sealed;
     });
@@ -202,6 +225,7 @@ class EncryptingStore implements EncryptedStore {
 
   async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
     await this.#inner.delete(tenant, id, options);
+    this.#plain.drop(tenant, id);
     await this.#keys.destroy(tenant, id);
   }
 

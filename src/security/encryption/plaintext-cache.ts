@@ -1,0 +1,70 @@
+/**
+ * A bounded in-process cache of decrypted item bodies (as JSON text), so hot windows are not
+ * re-decrypted on every turn. Entries are keyed by reading session, item id AND the exact stored
+ * blob: a blob moved to another item or session never hits, so the no-swap guarantee holds;
+ * any change of the stored bytes is a miss. Evicts whole sessions, least recently used first,
+ * past a byte budget; deleting a session drops its entries.
+ */
+
+export interface PlaintextCacheOptions {
+  /** Approximate budget in bytes (default 64 MiB; 0 disables the cache). */
+  maxBytes?: number;
+}
+
+export class PlaintextCache {
+  readonly #maxBytes: number;
+  readonly #sessions = new Map<string, { entries: Map<string, string>; bytes: number }>();
+  #bytes = 0;
+
+  constructor(options: PlaintextCacheOptions = {}) {
+    this.#maxBytes = options.maxBytes ?? 64 << 20;
+  }
+
+  #sessionKey(tenant: string, sessionId: string): string {
+    return `${tenant}\u0000${sessionId}`;
+  }
+
+  get(tenant: string, sessionId: string, itemId: string, blob: string): string | undefined {
+    const key = this.#sessionKey(tenant, sessionId);
+    const session = this.#sessions.get(key);
+    if (!session) return undefined;
+    const hit = session.entries.get(`${itemId}\u0000${blob}`);
+    if (hit !== undefined && this.#sessions.size > 1) {
+      this.#sessions.delete(key);
+      this.#sessions.set(key, session);
+    }
+    return hit;
+  }
+
+  set(tenant: string, sessionId: string, itemId: string, blob: string, plaintext: string): void {
+    if (this.#maxBytes === 0) return;
+    const key = this.#sessionKey(tenant, sessionId);
+    let session = this.#sessions.get(key);
+    if (!session) {
+      session = { entries: new Map(), bytes: 0 };
+      this.#sessions.set(key, session);
+    }
+    const entryKey = `${itemId}\u0000${blob}`;
+    if (session.entries.has(entryKey)) return;
+    // UTF-16 strings: two bytes per code unit, for the key and the value.
+    const bytes = 2 * (entryKey.length + plaintext.length) + 64;
+    session.entries.set(entryKey, plaintext);
+    session.bytes += bytes;
+    this.#bytes += bytes;
+    while (this.#bytes > this.#maxBytes && this.#sessions.size > 0) {
+      const oldest = this.#sessions.keys().next().value as string;
+      this.#dropKey(oldest);
+    }
+  }
+
+  drop(tenant: string, sessionId: string): void {
+    this.#dropKey(this.#sessionKey(tenant, sessionId));
+  }
+
+  #dropKey(key: string): void {
+    const session = this.#sessions.get(key);
+    if (!session) return;
+    this.#bytes -= session.bytes;
+    this.#sessions.delete(key);
+  }
+}
