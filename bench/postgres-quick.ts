@@ -1,5 +1,5 @@
 /**
- * `node bench/postgres-quick.ts [--url postgres://…] [--pool 10,32] [--duration 3000]`
+ * `node bench/postgres-quick.ts [--url postgres://…] [--pool 10,32] [--concurrency 1,32] [--duration 3000]`
  *
  * Quick Postgres-only figures that complement `bench/store.ts`: append turns/s at concurrency
  * 1 and 32 for several pool sizes, and the cost of storing item content as TEXT (what the
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     url: { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
     pool: { type: "string", default: "10,32" },
     duration: { type: "string", default: "3000" },
+    concurrency: { type: "string", default: "1,32" },
   },
 });
 const url = values.url;
@@ -25,7 +26,10 @@ const durationMs = Number(values.duration);
 const schema = `hf_quick_${randomBytes(4).toString("hex")}`;
 const sep = url.includes("?") ? "&" : "?";
 
-async function appendRate(poolSize: number, concurrency: number): Promise<number> {
+async function appendRate(
+  poolSize: number,
+  concurrency: number,
+): Promise<{ rate: number; perBatch: number }> {
   const driver = await createPostgresDriver({ connectionString: `${url}${sep}schema=${schema}`, poolSize });
   const store = createSessionStore(driver);
   try {
@@ -33,7 +37,11 @@ async function appendRate(poolSize: number, concurrency: number): Promise<number
     let n = 0;
     const call = (w: number): Promise<unknown> => store.append("bench", sessions[w]!.id, turn(n++));
     await throughput(call, concurrency, 300);
-    return await throughput(call, concurrency, durationMs);
+    const before = driver.appendStats;
+    const rate = (await throughput(call, concurrency, durationMs)).perSec;
+    const after = driver.appendStats;
+    const perBatch = (after.combined - before.combined) / Math.max(1, after.batches - before.batches);
+    return { rate, perBatch };
   } finally {
     await store.close();
   }
@@ -56,7 +64,7 @@ async function contentCost(type: "text" | "jsonb"): Promise<{ insertPerSec: numb
         values: [items],
       });
     };
-    const insertPerSec = await throughput(insert, 1, durationMs);
+    const insertPerSec = (await throughput(insert, 1, durationMs)).perSec;
     const times = await sample(
       () =>
         client.query({ name: `sel_${type}`, text: `SELECT content FROM ${table} ORDER BY k DESC LIMIT 80` }),
@@ -72,9 +80,11 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   try {
     for (const poolSize of values.pool.split(",").map(Number)) {
-      for (const concurrency of [1, 32]) {
-        const rate = await appendRate(poolSize, concurrency);
-        rows.push(`append turns/s  pool ${poolSize}  concurrency ${concurrency}: ${rate.toFixed(0)}`);
+      for (const concurrency of values.concurrency.split(",").map(Number)) {
+        const { rate, perBatch } = await appendRate(poolSize, concurrency);
+        rows.push(
+          `append turns/s  pool ${poolSize}  concurrency ${concurrency}: ${rate.toFixed(0)} (appends per combined batch ${perBatch.toFixed(1)})`,
+        );
         console.error(rows.at(-1));
       }
     }

@@ -9,6 +9,7 @@ import type { DriverListQuery } from "../driver.ts";
 import { createPostgresDriver, type PostgresDriver } from "./postgres.ts";
 import { quoteIdent } from "./postgres-schema.ts";
 import { buildListQuery, buildStatements } from "./postgres-sql.ts";
+import { PostgresStatsKeeper } from "./postgres-stats.ts";
 import { adminQuery, dropSchema, schemaUrl, uniqueSchema } from "./postgres-test-support.ts";
 
 const SESSIONS = 20_000;
@@ -20,6 +21,8 @@ const BIG = "conv_b1600000000000000000000000000000";
 const schema = uniqueSchema("hf_plans");
 const s = quoteIdent(schema);
 let driver: PostgresDriver | undefined;
+let autovacuum = true;
+let analyzedByKeeper: string[] = [];
 
 before(async () => {
   driver = await createPostgresDriver({ connectionString: schemaUrl(schema) });
@@ -42,7 +45,16 @@ VALUES ('t0', '${BIG}', NULL, '{}', '{}', '{}', 2, ${BIG_ITEMS}, ${BIG_ITEMS * 2
 INSERT INTO ${s}.items (sid, seq, id, type, role, status, call_id, content, tokens, bytes, cum_tokens, turn_id, created_at)
 SELECT sess.sid, g, 'msg_' || g, 'message', 'user', NULL, NULL, '{"type":"message"}', 20, 60, g * 20, NULL, ${NOW}
 FROM generate_series(1, ${BIG_ITEMS}) g, (SELECT sid FROM ${s}.sessions WHERE id = '${BIG}') sess`);
-  await adminQuery(`ANALYZE ${s}.sessions; ANALYZE ${s}.items;`);
+  // This server may run without autovacuum: then the driver's stats keeper must analyze.
+  const keeper = new PostgresStatsKeeper({
+    run: async (q) => (await adminQuery(q.text, q.values)).rows,
+    quotedSchema: s,
+    schema,
+  });
+  keeper.stop();
+  autovacuum = (await adminQuery("SELECT current_setting('autovacuum') AS v")).rows[0].v === "on";
+  analyzedByKeeper = await keeper.check();
+  if (autovacuum) await adminQuery(`ANALYZE ${s}.sessions; ANALYZE ${s}.items;`);
 });
 
 after(async () => {
@@ -61,6 +73,16 @@ function assertIndexed(name: string, text: string): void {
 }
 
 describe("postgres driver: query plans stay on indexes", () => {
+  it("statistics exist: analyzed by the server's autovacuum or, when it is off, by the stats keeper", async () => {
+    if (!autovacuum) assert.deepEqual([...analyzedByKeeper].sort(), ["items", "sessions"]);
+    else assert.deepEqual(analyzedByKeeper, []);
+    const { rows } = await adminQuery(
+      "SELECT count(*)::int AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname IN ('sessions', 'items') AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL",
+      [schema],
+    );
+    assert.equal(rows[0].n, 2);
+  });
+
   const sql = buildStatements(s);
   const list = (q: Partial<DriverListQuery>) =>
     buildListQuery(s, "t7", { order: "desc", limit: 21, now: NOW, ...q });

@@ -5,7 +5,6 @@
  * statements served by indexes. Every call is bounded by timeouts, and a database that is
  * down or unreachable answers `unavailable` instead of hanging.
  */
-import pg from "pg";
 import type {
   DriverAppend,
   DriverListQuery,
@@ -18,22 +17,22 @@ import type {
 } from "../driver.ts";
 import {
   ConflictError,
-  HoldfastError,
+  type HoldfastError,
   NotFoundError,
   sessionNotFound,
-  UnavailableError,
   versionConflict,
 } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import { PostgresAppender } from "./postgres-append.ts";
-import { describeStartupError, isConnectionError, toStoreError } from "./postgres-errors.ts";
 import {
   type PostgresDriverOptions,
   type ResolvedPostgresOptions,
   resolvePostgresOptions,
 } from "./postgres-options.ts";
-import { type MigrationResult, migratePostgres, quoteIdent } from "./postgres-schema.ts";
+import { PostgresConnections } from "./postgres-pool.ts";
+import { type MigrationResult, quoteIdent } from "./postgres-schema.ts";
 import { buildListQuery, buildStatements, type Statements, toItem, toSession } from "./postgres-sql.ts";
+import { PostgresStatsKeeper } from "./postgres-stats.ts";
 import { sessionBytes } from "./shared.ts";
 
 export type { PostgresDriverOptions } from "./postgres-options.ts";
@@ -49,16 +48,7 @@ export interface PostgresDriver extends StoreDriver {
   readonly appendStats: { batches: number; combined: number };
 }
 
-const INT8_OID = 20;
 const MAX_SEQ = 2_147_483_647;
-/** Epoch-ms and counters fit a double; parse int8 as a number for this pool only (not globally). */
-const TYPES = {
-  getTypeParser: (oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID && format !== "binary" ? Number : pg.types.getTypeParser(oid, format),
-};
-
-type Query = { name?: string; text: string; values?: unknown[] };
-type Row = Record<string, unknown>;
 
 function itemColumns(items: PreparedItem[]): unknown[] {
   return [
@@ -77,41 +67,30 @@ function itemColumns(items: PreparedItem[]): unknown[] {
 
 class PgDriver implements PostgresDriver {
   readonly name = DRIVER_NAME;
-  readonly #pool: pg.Pool;
+  readonly #db: PostgresConnections;
   readonly #options: ResolvedPostgresOptions;
   readonly #sql: Statements;
   readonly #s: string;
   readonly #appender: PostgresAppender;
+  readonly #stats: PostgresStatsKeeper;
   #migration: MigrationResult = { from: 0, to: 0, applied: 0 };
-  #closing = false;
-  #inflight = 0;
-  #drained: (() => void) | undefined;
 
   constructor(options: ResolvedPostgresOptions) {
     this.#options = options;
+    this.#db = new PostgresConnections(options);
     this.#s = quoteIdent(options.schema);
     this.#sql = buildStatements(this.#s);
     this.#appender = new PostgresAppender({
-      query: (q) => this.#query(q),
-      read: (q) => this.#read(q),
+      query: (q) => this.#db.query(q),
+      read: (q) => this.#db.read(q),
       maxInFlight: options.poolSize,
       sql: this.#sql,
     });
-    this.#pool = new pg.Pool({
-      connectionString: options.pgConnectionString,
-      max: options.poolSize,
-      connectionTimeoutMillis: options.connectTimeoutMs,
-      query_timeout: options.queryTimeoutMs,
-      statement_timeout: options.statementTimeoutMs,
-      // A transaction left open by a crashed caller must not hold its row locks for long.
-      idle_in_transaction_session_timeout: options.statementTimeoutMs,
-      application_name: options.applicationName,
-      keepAlive: true,
-      types: TYPES,
+    this.#stats = new PostgresStatsKeeper({
+      run: (q) => this.#db.query(q),
+      quotedSchema: this.#s,
+      schema: options.schema,
     });
-    // An idle connection dropped by the server (restart, pg_terminate_backend) is reported here;
-    // the pool discards it and opens a new one on demand. Without a listener it would crash us.
-    this.#pool.on("error", (error) => options.onIdleError(error));
   }
 
   get migration(): MigrationResult {
@@ -127,74 +106,13 @@ class PgDriver implements PostgresDriver {
   }
 
   async start(): Promise<void> {
-    let client: pg.PoolClient | undefined;
     try {
-      client = await this.#pool.connect();
-      this.#migration = await migratePostgres(client, this.#options.schema);
-      client.release();
+      this.#migration = await this.#db.migrate();
     } catch (error) {
-      client?.release(true);
-      await this.#pool.end().catch(() => {});
-      throw describeStartupError(error, this.#options.target);
+      this.#stats.stop();
+      throw error;
     }
-  }
-
-  /** Runs `fn` on one pooled connection; connection failures discard it and surface as `unavailable`. */
-  async #with<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    if (this.#closing) throw new UnavailableError("The Postgres store is closed.");
-    this.#inflight += 1;
-    try {
-      return await this.#withClient(fn);
-    } finally {
-      this.#inflight -= 1;
-      if (this.#inflight === 0) this.#drained?.();
-    }
-  }
-
-  async #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw toStoreError(error, this.#options.target);
-    }
-    try {
-      const result = await fn(client);
-      client.release();
-      return result;
-    } catch (error) {
-      client.release(isConnectionError(error) ? (error as Error) : undefined);
-      throw toStoreError(error, this.#options.target);
-    }
-  }
-
-  async #query(query: Query): Promise<Row[]> {
-    return this.#with(async (c) => (await c.query(query)).rows);
-  }
-
-  /** A read may be retried once on a dropped connection: it changes nothing. */
-  async #read(query: Query): Promise<Row[]> {
-    try {
-      return await this.#query(query);
-    } catch (error) {
-      if (!(error instanceof HoldfastError && error.code === "unavailable")) throw error;
-      return this.#query(query);
-    }
-  }
-
-  /** BEGIN … COMMIT on one connection; any failure rolls back. */
-  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.#with(async (c) => {
-      await c.query("BEGIN");
-      try {
-        const result = await fn(c);
-        await c.query("COMMIT");
-        return result;
-      } catch (error) {
-        if (!isConnectionError(error)) await c.query("ROLLBACK").catch(() => {});
-        throw error;
-      }
-    });
+    void this.#stats.check();
   }
 
   async createSession(session: Session, items: PreparedItem[]): Promise<Session> {
@@ -203,7 +121,8 @@ class PgDriver implements PostgresDriver {
     const version = session.version + (items.length > 0 ? 1 : 0);
     const stateJson = JSON.stringify(session.state);
     const [ids, ...cols] = itemColumns(items);
-    await this.#query({
+    this.#stats.noteWrites(items.length + 1);
+    await this.#db.query({
       name: "hf_create",
       text: this.#sql.createSession,
       values: [
@@ -239,12 +158,16 @@ class PgDriver implements PostgresDriver {
   }
 
   async getSession(tenant: string, id: string, now: number): Promise<Session | null> {
-    const rows = await this.#read({ name: "hf_get", text: this.#sql.getSession, values: [tenant, id, now] });
+    const rows = await this.#db.read({
+      name: "hf_get",
+      text: this.#sql.getSession,
+      values: [tenant, id, now],
+    });
     return rows[0] ? toSession(rows[0]) : null;
   }
 
   async listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {
-    const rows = await this.#read(buildListQuery(this.#s, tenant, query));
+    const rows = await this.#db.read(buildListQuery(this.#s, tenant, query));
     return rows.map(toSession);
   }
 
@@ -275,14 +198,14 @@ WHERE s.tenant = $1 AND s.id = $2
   AND (s.idle_ttl_ms IS NULL OR s.idle_deadline > $3) AND (s.expires_at IS NULL OR s.expires_at > $3)
   AND (${expected}::integer IS NULL OR s.version = ${expected}::integer)
 RETURNING s.*`;
-    const rows = await this.#query({ text, values });
+    const rows = await this.#db.query({ text, values });
     if (rows[0]) return toSession(rows[0]);
     throw await this.#writeFailure(tenant, id, write);
   }
 
   /** Why a guarded write touched no row: the session is invisible, or its version moved. */
   async #writeFailure(tenant: string, id: string, write: DriverWrite): Promise<HoldfastError> {
-    const [head] = await this.#read({
+    const [head] = await this.#db.read({
       name: "hf_head",
       text: this.#sql.head,
       values: [tenant, id, write.now],
@@ -299,7 +222,7 @@ RETURNING s.*`;
   async deleteSession(tenant: string, id: string, write: DriverWrite): Promise<void> {
     // Lock the row first: statements after the lock see every append committed before it, so no
     // item of a racing append is left behind.
-    await this.#transaction(async (c) => {
+    await this.#db.transaction(async (c) => {
       const { rows } = await c.query({
         name: "hf_head_lock",
         text: this.#sql.headForUpdate,
@@ -317,12 +240,13 @@ RETURNING s.*`;
   }
 
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
+    this.#stats.noteWrites(items.length + 1);
     return this.#appender.append(tenant, id, items, options);
   }
 
   async readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
     const order = query.order === "desc" ? "desc" : "asc";
-    const rows = await this.#read({
+    const rows = await this.#db.read({
       name: `hf_read_${order}`,
       text: this.#sql.readItems(order),
       values: [tenant, id, now, query.afterSeq ?? 0, query.beforeSeq ?? MAX_SEQ, query.limit],
@@ -332,7 +256,7 @@ RETURNING s.*`;
   }
 
   async getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item> {
-    const rows = await this.#read({
+    const rows = await this.#db.read({
       name: "hf_get_item",
       text: this.#sql.getItem,
       values: [tenant, id, now, itemId],
@@ -345,7 +269,7 @@ RETURNING s.*`;
   }
 
   async readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
-    const rows = await this.#read({
+    const rows = await this.#db.read({
       name: "hf_window",
       text: this.#sql.readWindow,
       values: [tenant, id, now, maxTokens],
@@ -362,7 +286,8 @@ RETURNING s.*`;
 
   async fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {
     const stateJson = JSON.stringify(child.state);
-    const rows = await this.#query({
+    this.#stats.noteWrites(atSeq + 1);
+    const rows = await this.#db.query({
       name: "hf_fork",
       text: this.#sql.fork,
       values: [
@@ -399,21 +324,14 @@ RETURNING s.*`;
   }
 
   async touch(tenant: string, id: string, now: number): Promise<Session> {
-    const rows = await this.#query({ name: "hf_touch", text: this.#sql.touch, values: [tenant, id, now] });
+    const rows = await this.#db.query({ name: "hf_touch", text: this.#sql.touch, values: [tenant, id, now] });
     if (!rows[0]) throw sessionNotFound(id);
     return toSession(rows[0]);
   }
 
-  /** Lets calls in flight finish (ending the pool under them would strand them), then closes. */
   async close(): Promise<void> {
-    if (this.#closing) return;
-    this.#closing = true;
-    if (this.#inflight > 0) {
-      await new Promise<void>((resolve) => {
-        this.#drained = resolve;
-      });
-    }
-    await this.#pool.end();
+    this.#stats.stop();
+    await this.#db.close();
   }
 }
 

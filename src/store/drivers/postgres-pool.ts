@@ -1,0 +1,134 @@
+/**
+ * The Postgres driver's connections: a `pg` pool with every timeout set, failures typed
+ * (`unavailable` for anything network- or server-state-related), reads retried once on a
+ * dropped connection, transactions on one connection, and a close that lets calls in flight
+ * finish first (ending a pg pool under a waiting checkout would strand that caller forever).
+ */
+import pg from "pg";
+import { HoldfastError, UnavailableError } from "../errors.ts";
+import { describeStartupError, isConnectionError, toStoreError } from "./postgres-errors.ts";
+import type { ResolvedPostgresOptions } from "./postgres-options.ts";
+import { type MigrationResult, migratePostgres } from "./postgres-schema.ts";
+
+export type Query = { name?: string; text: string; values?: unknown[] };
+export type Row = Record<string, unknown>;
+
+const INT8_OID = 20;
+/** Epoch-ms and counters fit a double; parse int8 as a number for this pool only (not globally). */
+const TYPES = {
+  getTypeParser: (oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary" ? Number : pg.types.getTypeParser(oid, format),
+};
+
+export class PostgresConnections {
+  readonly #pool: pg.Pool;
+  readonly #options: ResolvedPostgresOptions;
+  #closing = false;
+  #inflight = 0;
+  #drained: (() => void) | undefined;
+
+  constructor(options: ResolvedPostgresOptions) {
+    this.#options = options;
+    this.#pool = new pg.Pool({
+      connectionString: options.pgConnectionString,
+      max: options.poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      query_timeout: options.queryTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      // A transaction left open by a crashed caller must not hold its row locks for long.
+      idle_in_transaction_session_timeout: options.statementTimeoutMs,
+      application_name: options.applicationName,
+      keepAlive: true,
+      types: TYPES,
+    });
+    // An idle connection dropped by the server (restart, pg_terminate_backend) is reported here;
+    // the pool discards it and opens a new one on demand. Without a listener it would crash us.
+    this.#pool.on("error", (error) => options.onIdleError(error));
+  }
+
+  /** First connection and schema migration; failures name their cause and close the pool. */
+  async migrate(): Promise<MigrationResult> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#pool.connect();
+      const result = await migratePostgres(client, this.#options.schema);
+      client.release();
+      return result;
+    } catch (error) {
+      client?.release(true);
+      this.#closing = true;
+      await this.#pool.end().catch(() => {});
+      throw describeStartupError(error, this.#options.target);
+    }
+  }
+
+  /** Runs `fn` on one pooled connection; connection failures discard it and surface as `unavailable`. */
+  async with<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closing) throw new UnavailableError("The Postgres store is closed.");
+    this.#inflight += 1;
+    try {
+      return await this.#withClient(fn);
+    } finally {
+      this.#inflight -= 1;
+      if (this.#inflight === 0) this.#drained?.();
+    }
+  }
+
+  async #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw toStoreError(error, this.#options.target);
+    }
+    try {
+      const result = await fn(client);
+      client.release();
+      return result;
+    } catch (error) {
+      client.release(isConnectionError(error) ? (error as Error) : undefined);
+      throw toStoreError(error, this.#options.target);
+    }
+  }
+
+  async query(query: Query): Promise<Row[]> {
+    return this.with(async (c) => (await c.query(query)).rows);
+  }
+
+  /** A read may be retried once on a dropped connection: it changes nothing. */
+  async read(query: Query): Promise<Row[]> {
+    try {
+      return await this.query(query);
+    } catch (error) {
+      if (!(error instanceof HoldfastError && error.code === "unavailable") || this.#closing) throw error;
+      return this.query(query);
+    }
+  }
+
+  /** BEGIN … COMMIT on one connection; any failure rolls back. */
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.with(async (c) => {
+      await c.query("BEGIN");
+      try {
+        const result = await fn(c);
+        await c.query("COMMIT");
+        return result;
+      } catch (error) {
+        if (!isConnectionError(error)) await c.query("ROLLBACK").catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  /** Lets calls in flight finish, then ends the pool. New calls get `unavailable`. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#inflight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+    }
+    await this.#pool.end();
+  }
+}
