@@ -2,7 +2,7 @@
  * `holdfast sessions export|import`: the portable JSONL format on the command line. Registered
  * as subcommands of the `sessions` command (created here if no other module made it).
  */
-import { createReadStream, createWriteStream, renameSync, rmSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, renameSync, rmSync } from "node:fs";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
 import {
@@ -129,6 +129,12 @@ export function registerSessionsExportCommands(program: Command): void {
         throw new InvalidArgumentError(`--on-conflict must be skip or fail (got '${flags.onConflict}').`, {
           param: "on-conflict",
         });
+      }
+      if (file !== "-" && !existsSync(file)) {
+        throw new InvalidArgumentError(
+          `No file '${file}': pass an export written by 'holdfast sessions export', or - for stdin.`,
+          { param: "file" },
+        );
       }
       const input = file === "-" ? process.stdin : createReadStream(file);
       const progress = progressPrinter("importing");

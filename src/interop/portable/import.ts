@@ -48,20 +48,30 @@ async function exists(store: SessionStore, tenant: string, id: string): Promise<
   }
 }
 
-async function writeSession(store: SessionStore, tenant: string, block: PortableSessionBlock): Promise<void> {
+/** Creates the session with its items; false when its id is already taken. */
+async function writeSession(
+  store: SessionStore,
+  tenant: string,
+  block: PortableSessionBlock,
+): Promise<boolean> {
   const { session, items } = block;
   const chunk = LIMITS.itemsPerAppend;
-  await store.create(tenant, {
-    id: session.id,
-    owner: session.owner,
-    metadata: session.metadata,
-    labels: session.labels,
-    state: session.state,
-    idleTtlMs: session.idleTtlMs,
-    expiresAt: session.expiresAt,
-    pinned: session.pinned,
-    items: items.slice(0, chunk).map(toInput),
-  });
+  try {
+    await store.create(tenant, {
+      id: session.id,
+      owner: session.owner,
+      metadata: session.metadata,
+      labels: session.labels,
+      state: session.state,
+      idleTtlMs: session.idleTtlMs,
+      expiresAt: session.expiresAt,
+      pinned: session.pinned,
+      items: items.slice(0, chunk).map(toInput),
+    });
+  } catch (error) {
+    if (isHoldfastError(error) && error.code === "conflict" && error.param === "id") return false;
+    throw error;
+  }
   try {
     for (let start = chunk; start < items.length; start += chunk) {
       await store.append(tenant, session.id, items.slice(start, start + chunk).map(toInput), {
@@ -73,6 +83,7 @@ async function writeSession(store: SessionStore, tenant: string, block: Portable
     await store.delete(tenant, session.id).catch(() => undefined);
     throw error;
   }
+  return true;
 }
 
 /** Imports every verified session of `readable` into `tenant`; see the module comment for guarantees. */
@@ -91,20 +102,22 @@ export async function importSessions(
     },
   });
   for await (const block of blocks) {
-    if (await exists(store, tenant, block.session.id)) {
-      if (onConflict === "fail") {
-        throw new ConflictError(
-          `Session '${block.session.id}' already exists in the target; import with onConflict "skip" to keep it.`,
-          { param: "id" },
-        );
-      }
-      summary.skipped++;
-      summary.skippedIds.push(block.session.id);
-    } else {
-      await writeSession(store, tenant, block);
+    // The get catches the usual case early; the create's own conflict covers a session that is
+    // invisible (expired, not yet swept) but still holds its id.
+    const written =
+      !(await exists(store, tenant, block.session.id)) && (await writeSession(store, tenant, block));
+    if (written) {
       summary.imported++;
       summary.items += block.items.length;
       for (const item of block.items) bytes += item.bytes;
+    } else if (onConflict === "fail") {
+      throw new ConflictError(
+        `Session '${block.session.id}' already exists in the target; import with onConflict "skip" to keep it.`,
+        { param: "id" },
+      );
+    } else {
+      summary.skipped++;
+      summary.skippedIds.push(block.session.id);
     }
     options.onProgress?.({
       sessions: summary.imported,
