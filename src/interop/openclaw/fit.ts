@@ -20,8 +20,9 @@ function collect(
   strings: (string | number)[][],
 ): void {
   if (typeof value === "string") strings.push(path);
-  else if (Array.isArray(value)) value.forEach((v, i) => collect(v, [...path, i], images, strings));
-  else if (isObject(value)) {
+  else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) collect(v, [...path, i], images, strings);
+  } else if (isObject(value)) {
     if (value.type === "input_image" && typeof path.at(-1) === "number") images.push(path);
     for (const [k, v] of Object.entries(value)) if (k !== "type") collect(v, [...path, k], images, strings);
   }

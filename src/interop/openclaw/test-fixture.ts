@@ -15,7 +15,10 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export const FIXTURE_DIR = resolve(import.meta.dirname, "../../../../shared/fixtures/openclaw-state");
+/** The shared fixture (override with HOLDFAST_OPENCLAW_FIXTURE). */
+export const FIXTURE_DIR =
+  process.env.HOLDFAST_OPENCLAW_FIXTURE ??
+  resolve(import.meta.dirname, "../../../../shared/fixtures/openclaw-state");
 
 export interface ExpectedFile {
   name: string;
