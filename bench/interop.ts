@@ -300,14 +300,14 @@ async function main(): Promise<void> {
     else {
       const f = figures;
       process.stdout.write(
-        [
+        `${[
           `store ${f.store}; generated ${f.generated.transcriptMB} MB, ${f.generated.sessions} sessions in ${f.generated.seconds} s`,
           `openclaw import   ${f.openclawImport.MBps} MB/s, ${f.openclawImport.sessionsPerSec} sessions/s (${f.openclawImport.items} items, ${f.openclawImport.forks} forks, ${f.openclawImport.seconds} s)`,
           `portable export   ${f.portableExport.MBps} MB/s (${f.portableExport.fileMB} MB file, ${f.portableExport.items} items, ${f.portableExport.seconds} s)`,
           `portable import   ${f.portableImport.MBps} MB/s (${f.portableImport.seconds} s)`,
           `round trip        ${f.roundTripMBps} MB/s`,
           `peak RSS          ${f.peakRssMB} MB`,
-        ].join("\n") + "\n",
+        ].join("\n")}\n`,
       );
     }
   } finally {
