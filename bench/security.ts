@@ -102,6 +102,16 @@ async function main(): Promise<void> {
         `${(((e.window - base.window) / base.window) * 100).toFixed(1)}%`,
       ]);
       await enc.close();
+      const coldUrl = url === "memory:" ? url : `sqlite:${join(dir, "cold.db")}`;
+      const cold = withEncryption(await createStore(coldUrl), { keyring, plaintextCacheBytes: 0 });
+      const c = await turnCost(cold, `${name} encrypted, no plaintext cache`);
+      rows.push([
+        `${name} overhead without cache: window`,
+        fmt(c.window - base.window),
+        "",
+        `${(((c.window - base.window) / base.window) * 100).toFixed(1)}%`,
+      ]);
+      await cold.close();
     }
 
     const store = await createStore("memory:");

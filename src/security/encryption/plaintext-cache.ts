@@ -1,7 +1,7 @@
 /**
  * A bounded in-process cache of decrypted item bodies (as JSON text), so hot windows are not
- * re-decrypted on every turn. Entries are keyed by reading session, item id AND the exact stored
- * blob: a blob moved to another item or session never hits, so the no-swap guarantee holds;
+ * re-decrypted on every turn. An entry is found by reading session and item id and used only when
+ * the stored blob is byte-for-byte the one that was decrypted: a blob moved to another item or session never hits, so the no-swap guarantee holds;
  * any change of the stored bytes is a miss. Evicts whole sessions, least recently used first,
  * past a byte budget; deleting a session drops its entries.
  */
@@ -13,7 +13,10 @@ export interface PlaintextCacheOptions {
 
 export class PlaintextCache {
   readonly #maxBytes: number;
-  readonly #sessions = new Map<string, { entries: Map<string, string>; bytes: number }>();
+  readonly #sessions = new Map<
+    string,
+    { entries: Map<string, { blob: string; text: string }>; bytes: number }
+  >();
   #bytes = 0;
 
   constructor(options: PlaintextCacheOptions = {}) {
@@ -28,12 +31,14 @@ export class PlaintextCache {
     const key = this.#sessionKey(tenant, sessionId);
     const session = this.#sessions.get(key);
     if (!session) return undefined;
-    const hit = session.entries.get(`${itemId}\u0000${blob}`);
-    if (hit !== undefined && this.#sessions.size > 1) {
+    const hit = session.entries.get(itemId);
+    // The exact stored blob must match: any other bytes under this item id are a miss.
+    if (hit === undefined || hit.blob !== blob) return undefined;
+    if (this.#sessions.size > 1) {
       this.#sessions.delete(key);
       this.#sessions.set(key, session);
     }
-    return hit;
+    return hit.text;
   }
 
   set(tenant: string, sessionId: string, itemId: string, blob: string, plaintext: string): void {
@@ -44,11 +49,16 @@ export class PlaintextCache {
       session = { entries: new Map(), bytes: 0 };
       this.#sessions.set(key, session);
     }
-    const entryKey = `${itemId}\u0000${blob}`;
-    if (session.entries.has(entryKey)) return;
-    // UTF-16 strings: two bytes per code unit, for the key and the value.
-    const bytes = 2 * (entryKey.length + plaintext.length) + 64;
-    session.entries.set(entryKey, plaintext);
+    const previous = session.entries.get(itemId);
+    if (previous?.blob === blob) return;
+    // UTF-16 strings: two bytes per code unit, for the id, the blob and the text.
+    const bytes = 2 * (itemId.length + blob.length + plaintext.length) + 96;
+    if (previous) {
+      const old = 2 * (itemId.length + previous.blob.length + previous.text.length) + 96;
+      session.bytes -= old;
+      this.#bytes -= old;
+    }
+    session.entries.set(itemId, { blob, text: plaintext });
     session.bytes += bytes;
     this.#bytes += bytes;
     while (this.#bytes > this.#maxBytes && this.#sessions.size > 0) {
