@@ -100,6 +100,9 @@ describe("holdfast CLI (real binary)", () => {
     );
     const other = await runCli(["sessions", "ls", "--json", "--tenant", "someone-else", "--store", store]);
     assert.deepEqual(JSON.parse(other.stdout).data, []);
+    const absent = await runCli(["sessions", "ls", "--store", `sqlite:${path.join(dir, "absent.db")}`]);
+    assert.equal(absent.code, 3);
+    assert.match(absent.stderr, /No SQLite store at/);
   });
 
   test("sessions show prints the session and its items; unknown id exits 3", async () => {

@@ -2,11 +2,13 @@
  * `holdfast sessions ls|show`: read-only inspection of a store, opened directly through the
  * library (no server needed). Output is a plain table, or the HTTP API's JSON with `--json`.
  */
+
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { toWireConversation, toWireItem } from "../../server/wire.ts";
-import { createStore } from "../../store/create-store.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
+import { createStore, sqlitePath, storeScheme } from "../../store/create-store.ts";
+import { InvalidArgumentError, NotFoundError } from "../../store/errors.ts";
 import type { Item, ListOrder, Session, SessionStatus, SessionStore } from "../../store/types.ts";
 
 interface StoreFlags {
@@ -40,11 +42,23 @@ function intFlag(value: string, name: string, min: number, max: number): number 
   return n;
 }
 
+/** Reading must not create: an SQLite path that does not exist is a mistake, not an empty store. */
+function assertStoreExists(url: string): void {
+  if (storeScheme(url) !== "sqlite:") return;
+  const file = sqlitePath(url);
+  if (file !== ":memory:" && !existsSync(file)) {
+    throw new NotFoundError(`No SQLite store at '${file}'; check --store or HOLDFAST_STORE.`, {
+      param: "store",
+    });
+  }
+}
+
 async function withStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
   const config = await loadServerConfig({
     flags: { store: flags.store, config: flags.config },
     env: process.env,
   });
+  assertStoreExists(config.store);
   const store = await createStore(config.store);
   try {
     return await run(store);
