@@ -78,6 +78,40 @@ describe("sqlite durability", () => {
     }
   });
 
+  it("rolls back only the failing write of a group commit, and reports SQLite failures as unavailable", async () => {
+    const path = join(dir, "savepoints.db");
+    const store = open(path);
+    const a = await store.create("t");
+    const b = await store.create("t");
+    // Simulate a storage failure that hits only session a's inserts.
+    const other = new DatabaseSync(path);
+    other.exec(
+      "CREATE TRIGGER fail_a BEFORE INSERT ON items WHEN NEW.session_rid = " +
+        `(SELECT rid FROM sessions WHERE id = '${a.id}') BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`,
+    );
+    other.close();
+    // Queued in the same macrotask: one transaction, three savepoints.
+    const results = await Promise.allSettled([
+      store.append("t", b.id, [say("b1")]),
+      store.append("t", a.id, [say("a1"), say("a2")]),
+      store.append("t", b.id, [say("b2")]),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
+    const failure = (results[1] as PromiseRejectedResult).reason as { code: string; message: string };
+    assert.equal(failure.code, "unavailable");
+    assert.match(failure.message, /simulated failure/);
+    assert.equal((await store.get("t", a.id)).itemCount, 0);
+    assert.equal((await store.get("t", a.id)).version, 1);
+    assert.deepEqual(
+      (await store.readItems("t", b.id)).map((i) => i.content.content),
+      ["b1", "b2"],
+    );
+    await store.close();
+  });
+
   it("close() commits writes still queued", async () => {
     const path = join(dir, "close.db");
     const store = open(path);

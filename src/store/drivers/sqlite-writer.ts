@@ -13,7 +13,7 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
-import { UnavailableError } from "../errors.ts";
+import { isHoldfastError, UnavailableError } from "../errors.ts";
 
 interface Job {
   run: () => unknown;
@@ -49,6 +49,19 @@ export function busyError(cause: unknown, deadlineMs: number): UnavailableError 
 }
 
 /**
+ * A SQLite failure that is not the caller's fault (disk full, I/O error, corrupt file) becomes
+ * `unavailable` with the SQLite error as its cause; typed store errors pass through.
+ */
+export function toStoreError(error: unknown): unknown {
+  if (isHoldfastError(error)) return error;
+  const sqlite = error as { errcode?: unknown; errstr?: unknown; message?: unknown };
+  if (typeof sqlite.errcode !== "number") return error;
+  return new UnavailableError(`The SQLite store failed: ${String(sqlite.message ?? sqlite.errstr)}.`, {
+    cause: error,
+  });
+}
+
+/**
  * Runs `attempt` synchronously; while it fails with SQLITE_BUSY, waits (without blocking the
  * event loop) and tries again until the deadline.
  */
@@ -58,7 +71,7 @@ export async function retryBusy<T>(attempt: () => T, deadlineMs: number): Promis
     try {
       return attempt();
     } catch (error) {
-      if (!isBusy(error)) throw error;
+      if (!isBusy(error)) throw toStoreError(error);
       if (Date.now() >= deadline) throw busyError(error, deadlineMs);
       await sleep(backoffMs(n));
     }
@@ -137,7 +150,7 @@ export class GroupCommitWriter {
           await sleep(backoffMs(attempt));
           continue;
         }
-        const failure = isBusy(error) ? busyError(error, this.#options.busyDeadlineMs) : error;
+        const failure = isBusy(error) ? busyError(error, this.#options.busyDeadlineMs) : toStoreError(error);
         for (const job of batch) job.reject(failure);
         return;
       }
@@ -164,7 +177,7 @@ export class GroupCommitWriter {
           // A busy/locked statement means the whole transaction must be retried.
           if (isBusy(error)) throw error;
           job.ok = false;
-          job.value = error;
+          job.value = toStoreError(error);
           if (!nested) {
             this.#db.exec("ROLLBACK");
             return;
