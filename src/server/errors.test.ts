@@ -38,10 +38,12 @@ describe("errors → responses", () => {
   });
 
   test("unexpected errors are 500 server_error without leaking their message", () => {
-    const res = toErrorResponse(new TypeError("secret internals at /srv/x.ts"));
-    assert.equal(res.status, 500);
-    assert.equal(res.body.error.type, "server_error");
-    assert.doesNotMatch(res.body.error.message, /secret/);
+    for (const error of [new TypeError("secret internals at /srv/x.ts"), new SyntaxError("secret JSON")]) {
+      const res = toErrorResponse(error);
+      assert.equal(res.status, 500);
+      assert.equal(res.body.error.type, "server_error");
+      assert.doesNotMatch(res.body.error.message, /secret/);
+    }
   });
 
   test("a store outage is 503 with Retry-After", async () => {

@@ -107,8 +107,9 @@ function fromFastify(error: FastifyError): ErrorResponse {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
       return errorResponse(400, "invalid_json", "The request body is not valid JSON.", null);
   }
-  // JSON.parse and secure-json-parse failures arrive as SyntaxError with statusCode 400.
-  if (error instanceof SyntaxError || error.name === "SyntaxError") {
+  // Body-parser failures (JSON.parse, secure-json-parse) are SyntaxErrors Fastify marks 400; a
+  // SyntaxError without that mark comes from our own code and stays a 500.
+  if (status === 400 && (error instanceof SyntaxError || error.name === "SyntaxError")) {
     return errorResponse(400, "invalid_json", `The request body is not valid JSON: ${error.message}`, null);
   }
   if (status >= 400 && status < 500) {
