@@ -11,6 +11,7 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type { Item, JsonObject, JsonValue, Session, SessionStore } from "../../store/types.ts";
 import { sessionItems } from "../portable/export.ts";
+import { importedSessionId } from "./session-meta.ts";
 
 export interface TranscriptExportSummary {
   entries: number;
@@ -198,10 +199,15 @@ export function transcriptHeader(session: Session): JsonObject {
   const header = (oc.header ?? {}) as Obj;
   const hex = createHash("sha256").update(session.id).digest("hex");
   const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  // Forks inherit the parent's state; only the session imported from that transcript reuses its id.
+  const isOriginal =
+    typeof oc.sessionId === "string" &&
+    typeof oc.agentId === "string" &&
+    importedSessionId(oc.agentId, oc.sessionId) === session.id;
   return {
     type: "session",
     version: 3,
-    id: typeof oc.sessionId === "string" ? oc.sessionId : uuid,
+    id: isOriginal ? (oc.sessionId as string) : uuid,
     timestamp: new Date(session.createdAt).toISOString(),
     cwd: typeof header.cwd === "string" ? header.cwd : process.cwd(),
   };

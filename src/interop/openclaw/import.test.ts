@@ -108,6 +108,14 @@ describe("openclaw import (fixture)", () => {
     );
     assert.equal(forkItems.length, fork.atSeq + fork.items);
     assert.notEqual(forkItems[fork.atSeq]!.id, parentItems[fork.atSeq]?.id);
+    // A fork exported gets its own transcript id, not its parent's.
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on("data", (c: Buffer) => chunks.push(c));
+    await exportTranscript(store, T, fork.sessionId!, out);
+    const header = JSON.parse(Buffer.concat(chunks).toString("utf8").split("\n")[0]!);
+    assert.notEqual(header.id, thread.openclawSessionId);
+    assert.match(header.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it("is idempotent, and appends what a transcript gained since", async () => {
@@ -153,6 +161,7 @@ describe("openclaw import (fixture)", () => {
       const text = Buffer.concat(chunks).toString("utf8");
       const parsed = await parseTranscriptText(text);
       assert.equal(parsed.formatVersion, 3);
+      assert.equal(parsed.header?.id, fx.expected.agents[agentId].entries[key].sessionId);
       assert.equal(parsed.tornLines.length, 0);
       assert.equal(parsed.entries.length, summary.entries);
       assert.equal(JSON.parse(text.slice(0, text.indexOf("\n"))).type, "session");
