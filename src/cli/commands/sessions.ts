@@ -193,7 +193,10 @@ function storeOptions(command: Command): Command {
 }
 
 export function registerSessionsCommand(program: Command): void {
-  const sessions = program.command("sessions").description("Inspect the sessions in a store.");
+  // Other modules add subcommands (export, import) to the same group; whoever runs first creates it.
+  const sessions =
+    program.commands.find((c) => c.name() === "sessions") ??
+    program.command("sessions").description("Inspect, export and import the sessions in a store.");
   storeOptions(sessions.command("ls").description("List sessions, newest first."))
     .option("--owner <owner>", "only sessions of this owner")
     .option("--label <label>", "only sessions carrying this label")
