@@ -11,6 +11,7 @@ import { InvalidTokenError } from "./errors.ts";
 import type { OwnerRevocations } from "./revocations.ts";
 import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
 import { SIGNING_ALGORITHM, type SigningKeys } from "./signing-keys.ts";
+import { checkTenantName } from "./tenants.ts";
 
 export interface AccessTokensOptions {
   signingKeys: SigningKeys;
@@ -83,7 +84,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   const verified = new Map<string, { principal: Principal; expMs: number; issuedMs: number }>();
 
   async function mint(tenant: string, input: MintInput): Promise<MintedToken> {
-    checkTenant(tenant);
+    checkTenantName(tenant);
     const owner = checkOwner(input.owner);
     if (owner === null) throw new InvalidArgumentError("owner is required.", { param: "owner" });
     const conversationId = input.conversationId ? checkSessionId(input.conversationId) : null;

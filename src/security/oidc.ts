@@ -5,9 +5,9 @@
  */
 import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from "jose";
 import { InvalidArgumentError } from "../store/errors.ts";
-import { checkTenant } from "../store/validate.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
+import { checkTenantName } from "./tenants.ts";
 
 /** Asymmetric algorithms only: an HMAC algorithm here would let anyone holding the JWKS sign. */
 export const OIDC_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
@@ -50,7 +50,7 @@ export function createOidcVerifier(options: {
         throw new InvalidArgumentError(`${at}.${field} is required.`);
       }
     }
-    checkTenant(config.tenant);
+    checkTenantName(config.tenant);
     const algorithms = [...(config.algorithms ?? OIDC_ALGORITHMS)];
     for (const alg of algorithms) {
       if (!(OIDC_ALGORITHMS as readonly string[]).includes(alg)) {
