@@ -1,3 +1,4 @@
 /** Holdfast as a library: durable, bounded, private sessions for AI agents. */
-export * from "./store/index.ts";
+
 export * from "./engine/context/index.ts";
+export * from "./store/index.ts";
