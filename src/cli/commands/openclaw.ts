@@ -2,7 +2,9 @@
  * `holdfast openclaw audit|import|cleanup|export`: thin wrappers over src/interop/openclaw.
  * Reports are tables by default and the library's JSON with `--json`.
  */
-import { createWriteStream, renameSync, rmSync } from "node:fs";
+
+import { once } from "node:events";
+import { createWriteStream, renameSync, rmSync, type WriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
@@ -66,6 +68,17 @@ export function storeOptions(command: Command): Command {
     .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
     .option("-c, --config <file>", "JSON or YAML config file (env HOLDFAST_CONFIG)")
     .option("-t, --tenant <tenant>", "tenant", "default");
+}
+
+/** Opens `path` for writing; a bad path becomes a usage error (exit 2) naming the file. */
+export async function openOutput(path: string): Promise<WriteStream> {
+  const out = createWriteStream(path);
+  try {
+    await once(out, "open");
+  } catch (error) {
+    throw new InvalidArgumentError(`Cannot write '${path}': ${(error as Error).message}`, { param: "out" });
+  }
+  return out;
 }
 
 export function bytes(n: number): string {
@@ -273,7 +286,7 @@ export function registerOpenClawCommand(program: Command): void {
         }
         // Write beside the target and rename, so a failed export never leaves a partial transcript.
         const tmp = `${flags.out}.${process.pid}.tmp`;
-        const out = createWriteStream(tmp);
+        const out = await openOutput(tmp);
         try {
           const summary = await exportTranscript(store, flags.tenant, sessionId, out);
           out.end();

@@ -2,7 +2,8 @@
  * `holdfast sessions export|import`: the portable JSONL format on the command line. Registered
  * as subcommands of the `sessions` command (created here if no other module made it).
  */
-import { createReadStream, createWriteStream, existsSync, renameSync, rmSync } from "node:fs";
+
+import { createReadStream, existsSync, renameSync, rmSync } from "node:fs";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
 import {
@@ -12,7 +13,7 @@ import {
   type PortableProgress,
 } from "../../interop/portable/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import { bytes, storeOptions, withStore } from "./openclaw.ts";
+import { bytes, openOutput, storeOptions, withStore } from "./openclaw.ts";
 
 interface ExportFlags {
   store?: string;
@@ -93,7 +94,7 @@ export function registerSessionsExportCommands(program: Command): void {
           });
         // Write beside the target and rename, so a failed export never leaves a plausible partial file.
         const tmp = `${flags.out}.${process.pid}.tmp`;
-        const out = createWriteStream(tmp);
+        const out = await openOutput(tmp);
         try {
           const s = await exportSessions(store, flags.tenant, selection, out, { onProgress: progress.tick });
           out.end();
