@@ -34,6 +34,11 @@ interface Pending {
 
 export type { Query as AppenderQuery };
 
+/** `expected_version` is an integer column; a larger expectation can never match (conflict). */
+function clampInt(n: number | undefined): number | null {
+  return n === undefined ? null : Math.min(n, 2_147_483_647);
+}
+
 /** Appends in one batch: enough to amortize a commit, small enough to keep latency flat. */
 const MAX_BATCH = 64;
 
@@ -121,7 +126,7 @@ export class PostgresAppender {
           ordered.map((p) => p.tenant),
           ordered.map((p) => p.id),
           ordered.map((p) => p.options.now),
-          ordered.map((p) => p.options.expectedVersion ?? null),
+          ordered.map((p) => clampInt(p.options.expectedVersion)),
           ordered.map((p) => p.options.operationId ?? null),
           ordered.map((p) => p.options.payloadHash),
           ordered.map((p) => p.items.length),
@@ -151,7 +156,7 @@ export class PostgresAppender {
           p.tenant,
           p.id,
           p.options.now,
-          p.options.expectedVersion ?? null,
+          clampInt(p.options.expectedVersion),
           p.options.operationId ?? null,
           p.options.payloadHash,
           ...columns(p.items),

@@ -225,3 +225,33 @@ describe("postgres driver: unavailability at run time", () => {
     }
   });
 });
+
+describe("postgres driver: numbers beyond integer columns", () => {
+  it("a huge seq or expected version behaves like any other mismatch, not an internal error", async () => {
+    const schema = freshSchema();
+    const store = await createStore(schemaUrl(schema));
+    try {
+      const t = "tenant-big";
+      const s = await store.create(t, {
+        items: [{ content: { type: "message", role: "user", content: "x" } }],
+      });
+      const huge = 2 ** 40;
+      assert.deepEqual(await store.readItems(t, s.id, { afterSeq: huge }), []);
+      assert.equal((await store.readItems(t, s.id, { beforeSeq: huge })).length, 1);
+      await rejectsWith(
+        store.append(t, s.id, [{ content: { type: "message", role: "user", content: "y" } }], {
+          expectedVersion: huge,
+        }),
+        "conflict",
+        /expected/,
+      );
+      await rejectsWith(
+        store.update(t, s.id, { pinned: true }, { expectedVersion: huge }),
+        "conflict",
+        /expected/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -48,7 +48,9 @@ export interface PostgresDriver extends StoreDriver {
   readonly appendStats: { batches: number; combined: number };
 }
 
-const MAX_SEQ = 2_147_483_647;
+/** Seq and version are `integer` columns; larger inputs are clamped (they can never match). */
+const MAX_INT = 2_147_483_647;
+const clampInt = (n: number | undefined): number | null => (n === undefined ? null : Math.min(n, MAX_INT));
 
 function itemColumns(items: PreparedItem[]): unknown[] {
   return [
@@ -191,7 +193,7 @@ class PgDriver implements PostgresDriver {
     if (changes.pinned !== undefined) assign("pinned", changes.pinned);
     if (changes.status !== undefined) assign("status", changes.status);
     if (changes.state !== undefined) assign("state", JSON.stringify(changes.state));
-    values.push(write.expectedVersion ?? null);
+    values.push(clampInt(write.expectedVersion));
     const expected = `$${values.length}`;
     const text = `UPDATE ${this.#s}.sessions s SET ${[...set, "version = s.version + 1", "updated_at = $3"].join(", ")}
 WHERE s.tenant = $1 AND s.id = $2
@@ -249,7 +251,14 @@ RETURNING s.*`;
     const rows = await this.#db.read({
       name: `hf_read_${order}`,
       text: this.#sql.readItems(order),
-      values: [tenant, id, now, query.afterSeq ?? 0, query.beforeSeq ?? MAX_SEQ, query.limit],
+      values: [
+        tenant,
+        id,
+        now,
+        clampInt(query.afterSeq ?? 0),
+        clampInt(query.beforeSeq ?? MAX_INT),
+        query.limit,
+      ],
     });
     if (rows.length === 0) throw sessionNotFound(id);
     return rows.filter((r) => r.i_seq !== null).map((r) => toItem(r, "i_"));
