@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, describe, it, type TestContext } from "node:test";
 import { runChild } from "../../../test/sqlite/run-child.ts";
 import { createSessionStore } from "../core.ts";
 import type { SessionStore } from "../types.ts";
@@ -32,7 +32,7 @@ function open(path: string): SessionStore {
   return createSessionStore(createSqliteDriver({ path }));
 }
 
-async function race(mode: "plain" | "versioned"): Promise<void> {
+async function race(mode: "plain" | "versioned", t: TestContext): Promise<void> {
   const path = join(dir, `${mode}.db`);
   const setup = open(path);
   const sessions = [(await setup.create(TENANT)).id, (await setup.create(TENANT)).id];
@@ -48,7 +48,11 @@ async function race(mode: "plain" | "versioned"): Promise<void> {
     lines.filter((l) => "error" in l),
     [],
   );
-  for (const l of lines.filter((l) => "stale" in l)) assert.equal(l.stale, "conflict");
+  assert.deepEqual(
+    lines.filter((l) => "stale" in l).map((l) => l.stale),
+    Array.from({ length: PROCESSES }, () => "conflict"),
+    "a stale expectedVersion is a conflict in every process",
+  );
   const acks = lines.filter((l) => "ack" in l).map((l) => l.ack as Ack);
   assert.equal(acks.length, PROCESSES * APPENDS);
   assert.equal(new Set(acks.map((a) => a.op)).size, acks.length, "each operation acknowledged once");
@@ -109,16 +113,16 @@ async function race(mode: "plain" | "versioned"): Promise<void> {
       .filter((l) => "done" in l)
       .reduce((n, l) => n + (l.done as { conflicts: number }).conflicts, 0);
     // Not asserted > 0 (scheduling decides), but reported: the races did happen in practice.
-    process.stderr.write(`versioned race: ${conflicts} conflicts surfaced and retried\n`);
+    t.diagnostic(`versioned race: ${conflicts} conflicts surfaced and retried`);
   }
 }
 
 describe("sqlite: several processes on one file", () => {
-  it(`${PROCESSES} processes appending without expectedVersion: all land once, dense seq`, async () => {
-    await race("plain");
+  it(`${PROCESSES} processes appending without expectedVersion: all land once, dense seq`, async (t) => {
+    await race("plain", t);
   });
 
-  it(`${PROCESSES} processes appending with expectedVersion: races are conflicts, nothing lost`, async () => {
-    await race("versioned");
+  it(`${PROCESSES} processes appending with expectedVersion: races are conflicts, nothing lost`, async (t) => {
+    await race("versioned", t);
   });
 });
