@@ -151,3 +151,19 @@ describe("session access for token principals", () => {
     );
   });
 });
+
+describe("scope per route", () => {
+  it("maps methods and paths to scopes, denying unknown paths to all but admin", async () => {
+    const { scopeForRoute } = await import("./scopes.ts");
+    assert.equal(scopeForRoute("GET", "/v1/conversations/conv_1/items?limit=5"), "conversations:read");
+    assert.equal(scopeForRoute("POST", "/v1/conversations"), "conversations:write");
+    assert.equal(scopeForRoute("DELETE", "/v1/conversations/conv_1"), "conversations:write");
+    assert.equal(scopeForRoute("POST", "/v1/responses"), "responses");
+    assert.equal(scopeForRoute("GET", "/v1/responses/resp_1"), "responses");
+    assert.equal(scopeForRoute("POST", "/v1/chat/completions"), "responses");
+    assert.equal(scopeForRoute("GET", "/v1/models"), null);
+    assert.equal(scopeForRoute("POST", "/v1/admin/keys"), "admin");
+    assert.equal(scopeForRoute("GET", "/v1/conversationsX"), "admin");
+    assert.equal(scopeForRoute("GET", "/metrics"), "admin");
+  });
+});

@@ -11,7 +11,7 @@ export const SECURITY_HTTP_STATUS = Object.freeze({
   permission_denied: 403,
   rate_limit_exceeded: 429,
   decryption_failed: 500,
-  header_too_large: 431,
+  headers_too_large: 431,
 } as const);
 export type SecurityErrorCode = keyof typeof SECURITY_HTTP_STATUS;
 

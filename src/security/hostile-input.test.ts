@@ -49,11 +49,11 @@ describe("hostile-input helpers", () => {
     );
   });
 
-  it("limits header count and sizes with header_too_large (431)", () => {
+  it("limits header count and sizes with headers_too_large (431)", () => {
     checkHeaders({ authorization: "Bearer x", accept: ["a", "b"] });
     assert.throws(
       () => checkHeaders({ big: "x".repeat(INPUT_LIMITS.headerValueBytes + 1) }),
-      code("header_too_large"),
+      code("headers_too_large"),
     );
     const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`h${i}`, "v"]));
     assert.throws(() => checkHeaders(many), /101 headers/);

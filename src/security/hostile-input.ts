@@ -29,7 +29,7 @@ export const INPUT_LIMITS = Object.freeze({
 /** Headers too many or too large: HTTP 431. */
 export class HeaderTooLargeError extends HoldfastError {
   constructor(message: string) {
-    super("header_too_large", message);
+    super("headers_too_large", message);
   }
 }
 

@@ -74,3 +74,39 @@ export function requireSessionAccess(
     throw new PermissionDeniedError("This conversation belongs to another user.");
   }
 }
+
+/**
+ * The principal of the explicit development mode (loopback bind, no keys configured): full
+ * access to one tenant. The server must only use it after announcing development mode.
+ */
+export function developmentPrincipal(tenant = "default"): Principal {
+  return Object.freeze({
+    kind: "development",
+    tenant,
+    scopes: Object.freeze(["admin"]) as Scope[],
+    keyId: null,
+    owner: null,
+    conversationId: null,
+  });
+}
+
+/**
+ * The scope a route needs, from its method and path (query string ignored). Deny by default:
+ * an unknown path needs `admin`. `null` means any authenticated principal (e.g. `/v1/models`).
+ *
+ * | path                                   | GET/HEAD             | other methods         |
+ * |----------------------------------------|----------------------|-----------------------|
+ * | /v1/conversations…                     | conversations:read   | conversations:write   |
+ * | /v1/responses…, /v1/chat/completions   | responses            | responses             |
+ * | /v1/models…                            | (any)                | admin                 |
+ * | /v1/admin…, anything else              | admin                | admin                 |
+ */
+export function scopeForRoute(method: string, url: string): Scope | null {
+  const path = (url.split("?")[0] ?? "").replace(/\/+$/, "");
+  const read = method === "GET" || method === "HEAD";
+  const under = (prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
+  if (under("/v1/conversations")) return read ? "conversations:read" : "conversations:write";
+  if (under("/v1/responses") || under("/v1/chat/completions")) return "responses";
+  if (under("/v1/models")) return read ? null : "admin";
+  return "admin";
+}
