@@ -30,8 +30,29 @@ export function checkWindowInvariants(
   const ids = new Set(window.items.map((i) => i.id));
   const byId = new Map(history.map((i) => [i.id, i]));
 
+  // Messages between a call and its output: the only items alternation may leave out.
+  const inSpan = new Set<string>();
+  const answered = new Set(history.filter(isOutput).map(callIdOf));
+  const spans = new Set<string>();
   for (const item of history) {
-    if (isPinned(item) && !ids.has(item.id) && !alternation) problems.push(`pinned item ${item.seq} missing`);
+    const id = callIdOf(item);
+    if (isCall(item) && id !== null && answered.has(id)) spans.add(id);
+    else if (isOutput(item) && id !== null) spans.delete(id);
+    else if (spans.size > 0) inSpan.add(item.id);
+  }
+  for (const item of history) {
+    if (isPinned(item) && !ids.has(item.id) && !(alternation && inSpan.has(item.id))) {
+      problems.push(`pinned item ${item.seq} missing`);
+    }
+  }
+  // No gaps: every message newer than the oldest verbatim item sent is sent too.
+  const firstSent = window.items.find((i) => i.id !== OMITTED_ITEM_ID && !isSummaryItem(i) && !isPinned(i));
+  if (firstSent) {
+    for (const item of history) {
+      if (item.seq <= firstSent.seq || item.type !== "message" || ids.has(item.id)) continue;
+      if (alternation && inSpan.has(item.id)) continue;
+      problems.push(`message ${item.seq} left out of the middle of the window`);
+    }
   }
   if (latestSummary && !ids.has(latestSummary.id)) problems.push("latest summary missing");
 

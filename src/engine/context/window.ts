@@ -7,17 +7,10 @@
  */
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { Item } from "../../store/types.ts";
+import { enforceAlternation, OMITTED_ITEM_ID, OMITTED_TOKENS } from "./alternation.ts";
 import { type ModelCatalog, type ModelInfo, resolveModel } from "./catalog.ts";
 import { ContextOverflowError } from "./errors.ts";
-import {
-  callIdOf,
-  isAssistantOutput,
-  isCall,
-  isOutput,
-  isUserMessage,
-  PINNED_ROLES,
-  roleOf,
-} from "./items.ts";
+import { isAssistantOutput } from "./items.ts";
 import {
   hardClear,
   hardClearTokens,
@@ -28,7 +21,6 @@ import {
   softTrim,
   softTrimTokens,
 } from "./prune.ts";
-import { SUMMARY_TYPE } from "./summary.ts";
 import {
   firstCutAtOrAfter,
   getWindowIndex,
@@ -36,6 +28,8 @@ import {
   ROLE_REGULAR,
   type WindowIndex,
 } from "./window-index.ts";
+
+export { OMITTED_ITEM_ID, OMITTED_TOKENS };
 
 export interface BuildWindowOptions {
   /** The model (catalog id/alias or entry): gives the context window and provider quirks. */
@@ -69,11 +63,6 @@ export interface ContextWindow {
   summaryUsed: boolean;
   pruning: PruningReport[];
 }
-
-/** Tokens of the synthetic opening user message inserted when alternation requires one. */
-export const OMITTED_TOKENS = 16;
-/** Id of that synthetic message (it is not stored). */
-export const OMITTED_ITEM_ID = "holdfast_omitted";
 
 const SOFT = 1;
 const HARD = 2;
@@ -230,59 +219,6 @@ function newestUnitCost(index: WindowIndex, minK: number, o: ResolvedPruning): n
   const full = (index.prefix[b] as number) - (index.prefix[a] as number);
   if (!o.enabled || protectedFrom(index, o.keepRecentTurns, minK) <= a) return full;
   return Math.min(full, unitCost(index, a, b, HARD, o));
-}
-
-function omittedMessage(): Item {
-  return {
-    seq: 0,
-    id: OMITTED_ITEM_ID,
-    type: "message",
-    role: "user",
-    status: null,
-    content: {
-      type: "message",
-      role: "user",
-      content: [
-        { type: "input_text", text: "[holdfast: earlier conversation omitted to fit the context window]" },
-      ],
-    },
-    tokens: OMITTED_TOKENS,
-    bytes: 0,
-    turnId: null,
-    createdAt: 0,
-  };
-}
-
-/** Anthropic shape: no message inside a call/output span; the first conversational turn is a user one. */
-function enforceAlternation(items: Item[]): {
-  items: Item[];
-  droppedTokens: number;
-  dropped: number;
-  inserted: boolean;
-} {
-  const out: Item[] = [];
-  const open = new Set<string>();
-  let droppedTokens = 0;
-  let dropped = 0;
-  for (const item of items) {
-    const id = callIdOf(item);
-    if (isCall(item) && id !== null) open.add(id);
-    else if (isOutput(item) && id !== null) open.delete(id);
-    else if (open.size > 0 && item.type !== "reasoning") {
-      droppedTokens += item.tokens;
-      dropped++;
-      continue;
-    }
-    out.push(item);
-  }
-  const first = out.findIndex((item) => {
-    const role = roleOf(item);
-    return !(item.type === "message" && role !== null && PINNED_ROLES.has(role));
-  });
-  const opener = first >= 0 ? (out[first] as Item) : null;
-  const inserted = opener !== null && !isUserMessage(opener) && opener.type !== SUMMARY_TYPE;
-  if (inserted) out.splice(first, 0, omittedMessage());
-  return { items: out, droppedTokens, dropped, inserted };
 }
 
 /**
