@@ -17,16 +17,18 @@ const PRELUDE = `
 -- One read of everything a script needs from the session hash (nil when the session is missing).
 local function head()
   local v = redis.call('HMGET', KEYS[1], 'lastActiveAt', 'idleTtlMs', 'expiresAt', 'version',
-    'itemCount', 'tokenCount', 'itemBytes', 'ttl', 'createdAt', 'building')
+    'itemCount', 'tokenCount', 'itemBytes', 'ttl', 'createdAt', 'building', 'retainUntil')
   if not v[1] then return nil end
   return { last = tonumber(v[1]), idle = tonumber(v[2]), exp = tonumber(v[3]), version = tonumber(v[4]),
     count = tonumber(v[5]), tokens = tonumber(v[6]), bytes = tonumber(v[7]), ttl = v[8], created = v[9],
-    building = v[10] }
+    building = v[10], retain = tonumber(v[11]) }
 end
 
--- A fork still being copied (building) is invisible, like a missing session.
+-- A copy still being built (fork, replica) is invisible, like a missing session; so is a
+-- replica past its retainUntil (tiered stores keep only active sessions hot).
 local function visible(h, now)
   if not h or h.building then return false end
+  if h.retain and h.retain <= now then return false end
   if h.idle and h.last + h.idle <= now then return false end
   if h.exp and h.exp <= now then return false end
   return true
@@ -39,6 +41,7 @@ local function align_expiry(h, now, grace)
   local deadline = nil
   if h.idle then deadline = h.last + h.idle end
   if h.exp and (deadline == nil or h.exp < deadline) then deadline = h.exp end
+  if h.retain and (deadline == nil or h.retain < deadline) then deadline = h.retain end
   if deadline then
     local ttl = deadline - now + grace
     if ttl < 1 then ttl = 1 end
@@ -122,7 +125,56 @@ align_expiry(h, tonumber(ARGV[1]), tonumber(ARGV[2]))
 return {'ok'}
 `;
 
-/** ARGV: buildTtl, nItems, items…: the next chunk of a fork being built. */
+/**
+ * ARGV: now, grace, mode, nFields, fields…, nItems, items…: replaces whatever copy exists with
+ * an exact replica (tiered stores). mode 'whole', or a build TTL for the first chunk of a long one.
+ */
+const REPLICA_PUT = `
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+local mode = ARGV[3]
+local nf = tonumber(ARGV[4])
+local f = {}
+for i = 1, nf do f[i] = ARGV[4 + i] end
+if mode ~= 'whole' then
+  f[#f + 1] = 'building'
+  f[#f + 1] = '1'
+  f[#f + 1] = 'ttl'
+  f[#f + 1] = '1'
+end
+redis.call('HSET', KEYS[1], unpack(f))
+local h = head()
+local n = tonumber(ARGV[5 + nf])
+if n > 0 then push_items(h, 6 + nf, n) end
+if h.building then
+  save_counts(h, mode)
+  return {'ok'}
+end
+save_counts(h, nil)
+align_expiry(h, tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {'ok'}
+`;
+
+/**
+ * ARGV: now, grace, fromVersion, toVersion, retainUntil, firstSeq, nItems, items…: extends a
+ * replica exactly one version behind; 'no' (nothing changed) for anything else.
+ */
+const REPLICA_APPEND = `
+local now = tonumber(ARGV[1])
+local h = head()
+if not visible(h, now) or h.version ~= tonumber(ARGV[3]) or h.count + 1 ~= tonumber(ARGV[6]) then
+  return {'no'}
+end
+push_items(h, 8, tonumber(ARGV[7]))
+h.version = tonumber(ARGV[4])
+h.last = now
+h.retain = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'version', fmt(h.version), 'updatedAt', ARGV[1], 'lastActiveAt', ARGV[1],
+  'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens), 'itemBytes', fmt(h.bytes), 'retainUntil', ARGV[5])
+align_expiry(h, now, tonumber(ARGV[2]))
+return {'ok'}
+`;
+
+/** ARGV: buildTtl, nItems, items…: the next chunk of a fork or replica being built. */
 const FORK_FILL = `
 local h = head()
 if not h or not h.building then return {'nf'} end
@@ -276,6 +328,8 @@ export const SCRIPTS = Object.freeze({
   hfForkRead: PRELUDE + FORK_READ,
   hfForkFill: PRELUDE + FORK_FILL,
   hfForkDone: PRELUDE + FORK_DONE,
+  hfReplicaPut: PRELUDE + REPLICA_PUT,
+  hfReplicaAppend: PRELUDE + REPLICA_APPEND,
 });
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -12,10 +12,11 @@ import type {
   DriverWindow,
   DriverWrite,
   PreparedItem,
+  ReplicaTarget,
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
-import { ConflictError, HoldfastError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
+import { ConflictError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import {
   changeFields,
@@ -36,6 +37,20 @@ import {
 } from "./redis-connect.ts";
 import { type SessionKeys, sessionKeys } from "./redis-keys.ts";
 import { addToIndex, type ListContext, listTenantSessions, removeFromIndex } from "./redis-list.ts";
+import {
+  type Arg,
+  appendedItems,
+  appendReplica,
+  COPY_BUILD_TTL_MS,
+  COPY_CHUNK,
+  fillCopy,
+  finishCopy,
+  itemArgs,
+  putReplica,
+  type ReplicaAppend,
+  type Reply,
+  type ScriptRunner,
+} from "./redis-replica.ts";
 import { SCRIPT_KEY_COUNT, SCRIPTS, type ScriptName } from "./redis-scripts.ts";
 import { isVisible, sessionBytes } from "./shared.ts";
 
@@ -43,43 +58,15 @@ export type { RedisDriverOptions } from "./redis-connect.ts";
 
 export const DRIVER_NAME = "redis";
 
-/** Items copied per script by a fork: keeps each script short, so Redis keeps serving others. */
-const FORK_CHUNK = 2000;
-/** A fork being copied expires after this unless finished (the copying process died). */
-const FORK_BUILD_TTL_MS = 600_000;
-
-type Arg = string | Buffer | number;
-type Reply = [status: Raw, ...rest: unknown[]];
-type ScriptFn = (...args: (Arg | Arg[])[]) => Promise<Reply>;
-
-function itemArgs(codec: ItemCodec, items: PreparedItem[]): Arg[] {
-  const args: Arg[] = [items.length];
-  for (const p of items) args.push(p.id, p.tokens, p.bytes, codec.encode(p));
-  return args;
-}
-
-/** Items the append just wrote, built from what the core prepared (fresh copies of the content). */
-function appendedItems(items: PreparedItem[], firstSeq: number): Item[] {
-  return items.map((p, i) => ({
-    seq: firstSeq + i,
-    id: p.id,
-    type: p.type,
-    role: p.role,
-    status: p.status,
-    content: JSON.parse(p.contentJson),
-    tokens: p.tokens,
-    bytes: p.bytes,
-    turnId: p.turnId,
-    createdAt: p.createdAt,
-  }));
-}
-
-class RedisDriver implements StoreDriver {
+class RedisDriver implements StoreDriver, ReplicaTarget {
   readonly name = DRIVER_NAME;
   readonly #client: RedisClient;
   readonly #config: RedisConfig;
   readonly #codec: ItemCodec;
   readonly #list: ListContext;
+  readonly #copy: ScriptRunner;
+  /** Latest `now` the core passed in: putReplica gets none but must set expiry relative to it. */
+  #lastNow = 0;
 
   constructor(client: RedisClient, config: RedisConfig) {
     this.#client = client;
@@ -88,6 +75,12 @@ class RedisDriver implements StoreDriver {
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
     }
+    this.#copy = {
+      run: (name, keys, args) => this.#run(name, keys, args),
+      keys: (tenant, id) => this.#keys(tenant, id),
+      codec: this.#codec,
+      expiryGraceMs: config.expiryGraceMs,
+    };
     this.#list = {
       client,
       prefix: config.prefix,
@@ -102,7 +95,7 @@ class RedisDriver implements StoreDriver {
 
   /** Runs one script; binary encodings read replies as Buffers (ioredis' `…Buffer` variant). */
   async #run(name: ScriptName, keys: SessionKeys, args: Arg[]): Promise<Reply> {
-    const fns = this.#client as unknown as Record<string, ScriptFn>;
+    const fns = this.#client as unknown as Record<string, (...args: (Arg | Arg[])[]) => Promise<Reply>>;
     const fn = fns[this.#codec.binary ? `${name}Buffer` : name]!;
     // One array argument (ioredis flattens it): a fork copies up to 4 args per item, past the
     // engine's limit on spread call arguments.
@@ -117,8 +110,11 @@ class RedisDriver implements StoreDriver {
     return reply;
   }
 
-  async #readSession(tenant: string, id: string): Promise<Session | null> {
-    return decodeSession(await this.#client.hgetall(this.#keys(tenant, id)[0]));
+  /** One HGETALL; a replica past its `retainUntil` (at `now`) reads as missing. */
+  async #readSession(tenant: string, id: string, now?: number): Promise<Session | null> {
+    const fields = await this.#client.hgetall(this.#keys(tenant, id)[0]);
+    if (now !== undefined && Number(fields.retainUntil) <= now) return null;
+    return decodeSession(fields);
   }
 
   async #guard<T>(work: () => Promise<T>): Promise<T> {
@@ -177,7 +173,8 @@ class RedisDriver implements StoreDriver {
 
   getSession(tenant: string, id: string, now: number): Promise<Session | null> {
     return this.#guard(async () => {
-      const session = await this.#readSession(tenant, id);
+      this.#seen(now);
+      const session = await this.#readSession(tenant, id, now);
       return session && isVisible(session, now) ? session : null;
     });
   }
@@ -257,6 +254,7 @@ class RedisDriver implements StoreDriver {
 
   readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
     return this.#guard(async () => {
+      this.#seen(now);
       const reply = this.#check(
         await this.#run("hfReadItems", this.#keys(tenant, id), [
           now,
@@ -274,6 +272,7 @@ class RedisDriver implements StoreDriver {
 
   getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item> {
     return this.#guard(async () => {
+      this.#seen(now);
       const reply = this.#check(await this.#run("hfGetItem", this.#keys(tenant, id), [now, itemId]), id);
       if (String(reply[0]) === "nif" || reply[2] === null) {
         throw new NotFoundError(`No item '${itemId}' in session '${id}'.`, { param: "item_id" });
@@ -284,6 +283,7 @@ class RedisDriver implements StoreDriver {
 
   readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
     return this.#guard(async () => {
+      this.#seen(now);
       const reply = this.#check(await this.#run("hfWindow", this.#keys(tenant, id), [now, maxTokens]), id);
       const session = decodeSession(pairsToRecord(reply[2] as Raw[]))!;
       return { session, items: this.#decodeItems(reply[3] as Raw[], Number(reply[1])) };
@@ -298,8 +298,8 @@ class RedisDriver implements StoreDriver {
       // The parent's slot and the child's differ on a Cluster, so the copy cannot be one script.
       // Small histories: one read, one create. Long ones: chunks into a hidden child (expiring on
       // its own if this process dies mid-way), made visible by one last script.
-      for (let from = 1; from <= Math.max(atSeq, 1); from += FORK_CHUNK) {
-        const to = Math.min(atSeq, from + FORK_CHUNK - 1);
+      for (let from = 1; from <= Math.max(atSeq, 1); from += COPY_CHUNK) {
+        const to = Math.min(atSeq, from + COPY_CHUNK - 1);
         const reply = this.#check(await this.#run("hfForkRead", parentKeys, [now, from, to]), parentId);
         if (String(reply[0]) === "short") {
           throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, {
@@ -312,21 +312,37 @@ class RedisDriver implements StoreDriver {
           args.push(item.id, item.tokens, item.bytes, raws[i]!);
           sizes.push(item);
         });
-        if (from === 1) {
-          await this.#create(child, args, atSeq <= FORK_CHUNK ? "fork" : FORK_BUILD_TTL_MS);
-        } else {
-          const filled = await this.#run("hfForkFill", childKeys, [FORK_BUILD_TTL_MS, ...args]);
-          if (String(filled[0]) !== "ok")
-            throw new HoldfastError("internal", "A fork being copied vanished.");
-        }
+        if (from === 1) await this.#create(child, args, atSeq <= COPY_CHUNK ? "fork" : COPY_BUILD_TTL_MS);
+        else await fillCopy(this.#copy, childKeys, args, "A fork");
       }
-      if (atSeq > FORK_CHUNK) {
-        const done = await this.#run("hfForkDone", childKeys, [now, this.#config.expiryGraceMs]);
-        if (String(done[0]) !== "ok") throw new HoldfastError("internal", "A fork being copied vanished.");
+      if (atSeq > COPY_CHUNK) {
+        await finishCopy(this.#copy, childKeys, now, "A fork");
         // A long copy may outlast the index repair grace; the entry is re-added when it is done.
         await addToIndex(this.#list, child);
       }
       return this.#created(child, sizes, 1);
+    });
+  }
+
+  #seen(now: number): void {
+    if (now > this.#lastNow) this.#lastNow = now;
+  }
+
+  /** Replaces any copy with an exact replica; long histories are built hidden, chunk by chunk. */
+  putReplica(session: Session, items: Item[], retainUntil: number | null): Promise<void> {
+    return this.#guard(() =>
+      putReplica(this.#copy, session, items, retainUntil, this.#lastNow || Date.now()),
+    );
+  }
+
+  appendReplica(tenant: string, id: string, change: ReplicaAppend): Promise<boolean> {
+    this.#seen(change.now);
+    return this.#guard(() => appendReplica(this.#copy, this.#keys(tenant, id), change));
+  }
+
+  dropReplica(tenant: string, id: string): Promise<void> {
+    return this.#guard(async () => {
+      await this.#client.del(...this.#keys(tenant, id));
     });
   }
 
