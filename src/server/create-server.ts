@@ -4,14 +4,18 @@
  * `tenant.ts`) — so the gateway and security work plug in without rewriting it.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import type { TurnEngine } from "../engine/turn/turn-engine.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 import { handleClientError, handleError } from "./errors.ts";
 import { registerUnmatchedHandler } from "./method-not-allowed.ts";
+import { registerChatCompletionRoutes } from "./routes/chat-completions.ts";
 import { registerConversationRoutes } from "./routes/conversations.ts";
 import { registerExtensionRoutes } from "./routes/extensions.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerItemRoutes } from "./routes/items.ts";
+import { registerModelRoutes, type ServedModel } from "./routes/models.ts";
+import { registerResponseRoutes } from "./routes/responses.ts";
 import { defaultTenantResolver, registerTenantResolution, type TenantResolver } from "./tenant.ts";
 
 export interface ServerOptions {
@@ -23,12 +27,20 @@ export interface ServerOptions {
   resolveTenant?: TenantResolver;
   /** Fastify/pino logger option. Default `false` (silent), so tests and embedders stay quiet. */
   logger?: FastifyServerOptions["logger"];
+  /** The stateful gateway: `/v1/responses`, `/v1/chat/completions`, `/v1/models`. Absent: session API only. */
+  gateway?: GatewayRoutesOptions;
+}
+
+export interface GatewayRoutesOptions {
+  engine: TurnEngine;
+  /** The models `/v1/models` lists. */
+  models: () => readonly ServedModel[];
 }
 
 export const DEFAULT_BODY_LIMIT = 1 << 20;
 const MAX_BODY_LIMIT = 1 << 30;
 
-function checkOptions(options: ServerOptions): Readonly<Required<Omit<ServerOptions, "logger">>> {
+function checkOptions(options: ServerOptions): Readonly<Required<Omit<ServerOptions, "logger" | "gateway">>> {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgumentError("Server options are required.");
   const store = options.store;
@@ -94,5 +106,10 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   registerConversationRoutes(app, config.store);
   registerItemRoutes(app, config.store);
   registerExtensionRoutes(app, config.store);
+  if (options.gateway) {
+    registerResponseRoutes(app, config.store, options.gateway.engine);
+    registerChatCompletionRoutes(app, options.gateway.engine);
+    registerModelRoutes(app, options.gateway.models);
+  }
   return app;
 }

@@ -27,6 +27,18 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   rate_limit_exceeded: 429,
   internal: 500,
   unavailable: 503,
+  // The gateway: bad model or window, busy conversations, and upstream failures after retries and fallbacks.
+  model_not_found: 404,
+  context_length_exceeded: 400,
+  context_overflow: 400,
+  conversation_busy: 409,
+  cancelled: 400,
+  upstream_invalid_request: 400,
+  rate_limited: 429,
+  upstream_error: 502,
+  upstream_auth_error: 502,
+  circuit_open: 503,
+  upstream_timeout: 504,
 });
 
 export interface ErrorBody {

@@ -5,7 +5,7 @@
  * committed with status `incomplete` and the usage spent so far.
  */
 import { HoldfastError } from "../../store/errors.ts";
-import { newItemId } from "../../store/ids.ts";
+import { ITEM_ID_PATTERN, newItemId } from "../../store/ids.ts";
 import type { AppendResult, Item, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
 import { pairSafeStart } from "../../store/window-pairs.ts";
 import { StreamTracker } from "../providers/output.ts";
@@ -171,8 +171,13 @@ export class TurnEngine {
   ): Promise<JsonObject> {
     const r = plan.request;
     const outputs: ItemInput[] = result.output.map((item) => {
-      const { id: _upstreamId, ...body } = item as JsonObject;
-      return { id: newItemId(String(body.type)), content: body as JsonObject };
+      const { id: upstreamId, ...body } = item as JsonObject;
+      // Keep the id the stream already showed the client, when it is one we can store.
+      const id =
+        typeof upstreamId === "string" && ITEM_ID_PATTERN.test(upstreamId)
+          ? upstreamId
+          : newItemId(String(body.type));
+      return { id, content: body as JsonObject };
     });
     const record: ResponseRecord = {
       ...baseRecord(plan, this.#clock()),

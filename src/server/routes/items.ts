@@ -4,7 +4,9 @@
  * `If-Match` / `expected_version`.
  */
 import type { FastifyInstance } from "fastify";
-import type { JsonObject, SessionStore } from "../../store/types.ts";
+import { INTERNAL_ITEM_TYPES } from "../../engine/turn/record.ts";
+import { NotFoundError } from "../../store/errors.ts";
+import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
 import { expectedVersion, operationId, setVersion } from "../preconditions.ts";
 import {
   appendItemsBody,
@@ -43,12 +45,21 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
         request.query.after === undefined
           ? undefined
           : await store.getItem(request.tenant, id, request.query.after);
-      const rows = await store.readItems(request.tenant, id, {
-        order,
-        limit: limit + 1,
-        afterSeq: order === "asc" ? cursor?.seq : undefined,
-        beforeSeq: order === "desc" ? cursor?.seq : undefined,
-      });
+      // Response records live in the transcript but are not conversation items: skip them,
+      // reading on until the page is full.
+      const rows: Item[] = [];
+      let position = cursor?.seq;
+      for (;;) {
+        const batch = await store.readItems(request.tenant, id, {
+          order,
+          limit: limit + 1,
+          afterSeq: order === "asc" ? position : undefined,
+          beforeSeq: order === "desc" ? position : undefined,
+        });
+        rows.push(...batch.filter((item) => !INTERNAL_ITEM_TYPES.has(item.type)));
+        if (rows.length > limit || batch.length <= limit) break;
+        position = batch.at(-1)!.seq;
+      }
       return itemList(rows.slice(0, limit).map(toWireItem), rows.length > limit);
     },
   );
@@ -75,7 +86,13 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
   app.get<{ Params: Params & { item_id: string } }>(
     "/v1/conversations/:id/items/:item_id",
     { schema: { params: itemIdParams, querystring: writeQuery } },
-    async (request) =>
-      toWireItem(await store.getItem(request.tenant, request.params.id, request.params.item_id)),
+    async (request) => {
+      const { id, item_id: itemId } = request.params;
+      const item = await store.getItem(request.tenant, id, itemId);
+      if (INTERNAL_ITEM_TYPES.has(item.type)) {
+        throw new NotFoundError(`No item '${itemId}' in conversation '${id}'.`, { param: "item_id" });
+      }
+      return toWireItem(item);
+    },
   );
 }

@@ -1,0 +1,200 @@
+/**
+ * Chat Completions on top of the turn engine: a chat request becomes a Responses-style turn
+ * (messages → items, system messages → instructions), and the Response object becomes a
+ * `chat.completion` (or `chat.completion.chunk`s when streaming). One turn path serves both
+ * APIs, so a conversation can be continued from either.
+ */
+import { InvalidArgumentError } from "../../store/errors.ts";
+import type { JsonObject } from "../../store/types.ts";
+import { isPlainObject } from "../../store/validate.ts";
+
+function bad(message: string, param: string): never {
+  throw new InvalidArgumentError(message, { param });
+}
+
+function textOf(content: unknown, param: string): string {
+  if (typeof content === "string") return content;
+  if (content === null || content === undefined) return "";
+  if (Array.isArray(content)) {
+    return content
+      .map((part, i) => {
+        if (isPlainObject(part) && part.type === "text" && typeof part.text === "string") return part.text;
+        return bad(`${param}[${i}]: only text content parts are supported.`, `${param}[${i}]`);
+      })
+      .join("");
+  }
+  return bad(`${param} must be a string or an array of text parts.`, param);
+}
+
+/** Converts chat `messages` into Responses input items and instructions. */
+export function chatMessagesToInput(messages: unknown): { instructions: string | null; input: JsonObject[] } {
+  if (!Array.isArray(messages) || messages.length === 0)
+    bad("messages must be a non-empty array.", "messages");
+  const instructions: string[] = [];
+  const input: JsonObject[] = [];
+  messages.forEach((raw, i) => {
+    const param = `messages[${i}]`;
+    if (!isPlainObject(raw)) bad(`${param} must be an object.`, param);
+    const role = raw.role;
+    if (role === "system" || role === "developer") {
+      instructions.push(textOf(raw.content, `${param}.content`));
+    } else if (role === "user") {
+      input.push({
+        type: "message",
+        role: "user",
+        content: [{ type: "input_text", text: textOf(raw.content, `${param}.content`) }],
+      });
+    } else if (role === "assistant") {
+      const text = textOf(raw.content, `${param}.content`);
+      if (text) input.push({ type: "message", role: "assistant", content: [{ type: "output_text", text }] });
+      const calls = raw.tool_calls ?? [];
+      if (!Array.isArray(calls)) bad(`${param}.tool_calls must be an array.`, `${param}.tool_calls`);
+      calls.forEach((call, k) => {
+        const fn = isPlainObject(call) && isPlainObject(call.function) ? call.function : null;
+        if (!fn || typeof call.id !== "string" || typeof fn.name !== "string") {
+          bad(
+            `${param}.tool_calls[${k}] must be { id, type: "function", function: { name, arguments } }.`,
+            `${param}.tool_calls[${k}]`,
+          );
+        }
+        input.push({
+          type: "function_call",
+          call_id: call.id as string,
+          name: fn.name as string,
+          arguments: typeof fn.arguments === "string" ? fn.arguments : "{}",
+        });
+      });
+    } else if (role === "tool") {
+      if (typeof raw.tool_call_id !== "string")
+        bad(`${param}.tool_call_id is required for tool messages.`, `${param}.tool_call_id`);
+      input.push({
+        type: "function_call_output",
+        call_id: raw.tool_call_id,
+        output: textOf(raw.content, `${param}.content`),
+      });
+    } else {
+      bad(`${param}.role must be system, developer, user, assistant or tool.`, `${param}.role`);
+    }
+  });
+  return { instructions: instructions.length > 0 ? instructions.join("\n\n") : null, input };
+}
+
+/** Chat tools (`{type:"function", function:{name, parameters}}`) → Responses function tools. */
+export function chatToolsToResponses(tools: unknown): JsonObject[] | undefined {
+  if (tools === undefined || tools === null) return undefined;
+  if (!Array.isArray(tools)) bad("tools must be an array.", "tools");
+  return tools.map((tool, i) => {
+    if (!isPlainObject(tool) || tool.type !== "function" || !isPlainObject(tool.function)) {
+      bad(`tools[${i}] must be { type: "function", function: { name, parameters } }.`, `tools[${i}]`);
+    }
+    return { type: "function", ...(tool.function as JsonObject) };
+  });
+}
+
+/** Translates the parts of a chat request the Responses turn understands. */
+export function chatRequestToResponses(body: unknown, conversationId: string | null): JsonObject {
+  if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
+  const { instructions, input } = chatMessagesToInput(body.messages);
+  const tools = chatToolsToResponses(body.tools);
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  let toolChoice = body.tool_choice;
+  if (isPlainObject(toolChoice) && isPlainObject(toolChoice.function)) {
+    toolChoice = { type: "function", name: toolChoice.function.name as string };
+  }
+  const out: JsonObject = {
+    model: body.model as string,
+    input,
+    store: conversationId !== null,
+    truncation: "auto",
+  };
+  if (instructions !== null) out.instructions = instructions;
+  if (conversationId) out.conversation = conversationId;
+  if (tools) out.tools = tools;
+  if (toolChoice !== undefined) out.tool_choice = toolChoice as JsonObject;
+  if (maxTokens !== undefined) out.max_output_tokens = maxTokens as number;
+  for (const key of ["temperature", "top_p", "user", "parallel_tool_calls", "metadata"] as const) {
+    if (body[key] !== undefined) out[key] = body[key] as JsonObject;
+  }
+  return out;
+}
+
+function finishReason(response: JsonObject): string {
+  const output = (response.output as JsonObject[]) ?? [];
+  if (output.some((o) => o.type === "function_call")) return "tool_calls";
+  if (response.status === "incomplete") return "length";
+  return "stop";
+}
+
+function messageText(output: JsonObject[]): string {
+  return output
+    .filter((o) => o.type === "message")
+    .flatMap((o) => (o.content as JsonObject[]) ?? [])
+    .map((p) => (typeof p.text === "string" ? p.text : ""))
+    .join("");
+}
+
+function toolCalls(output: JsonObject[]): JsonObject[] {
+  return output
+    .filter((o) => o.type === "function_call")
+    .map((o) => ({
+      id: o.call_id as string,
+      type: "function",
+      function: { name: o.name as string, arguments: o.arguments as string },
+    }));
+}
+
+/** The Response object as a `chat.completion`. */
+export function responseToChatCompletion(response: JsonObject): JsonObject {
+  const output = (response.output as JsonObject[]) ?? [];
+  const usage = response.usage as JsonObject;
+  const calls = toolCalls(output);
+  const text = messageText(output);
+  return {
+    id: `chatcmpl-${String(response.id).slice(5)}`,
+    object: "chat.completion",
+    created: response.created_at as number,
+    model: response.model as string,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: text.length > 0 || calls.length === 0 ? text : null,
+          refusal: null,
+          ...(calls.length > 0 ? { tool_calls: calls } : {}),
+        },
+        logprobs: null,
+        finish_reason: finishReason(response),
+      },
+    ],
+    usage: {
+      prompt_tokens: usage.input_tokens as number,
+      completion_tokens: usage.output_tokens as number,
+      total_tokens: usage.total_tokens as number,
+      prompt_tokens_details: {
+        cached_tokens: (usage.input_tokens_details as JsonObject)?.cached_tokens ?? 0,
+      },
+    },
+    system_fingerprint: null,
+  };
+}
+
+/** One `chat.completion.chunk` with the given delta. */
+export function chatChunk(
+  id: string,
+  model: string,
+  created: number,
+  delta: JsonObject,
+  finish: string | null,
+): JsonObject {
+  return {
+    id,
+    object: "chat.completion.chunk",
+    created,
+    model,
+    system_fingerprint: null,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  };
+}
+
+export { finishReason as chatFinishReason };

@@ -1,0 +1,81 @@
+/**
+ * Translates turn-engine events into `chat.completion.chunk` server-sent events, the stream
+ * shape of Chat Completions (`data: {…}` lines, then `data: [DONE]`).
+ */
+import { chatChunk, chatFinishReason } from "../engine/turn/chat-compat.ts";
+import type { EngineEvent } from "../engine/turn/turn-engine.ts";
+import type { JsonObject } from "../store/types.ts";
+
+export class ChatSse {
+  readonly #write: (chunk: string) => void;
+  readonly #includeUsage: boolean;
+  #id = "";
+  #model = "";
+  #created = 0;
+  /** Output index of each function call → its position in `tool_calls`. */
+  readonly #callIndex = new Map<number, number>();
+
+  constructor(write: (chunk: string) => void, includeUsage: boolean) {
+    this.#write = write;
+    this.#includeUsage = includeUsage;
+  }
+
+  #send(delta: JsonObject, finish: string | null = null): void {
+    this.#data(chatChunk(this.#id, this.#model, this.#created, delta, finish));
+  }
+
+  #data(payload: JsonObject): void {
+    this.#write(`data: ${JSON.stringify(payload)}\n\n`);
+  }
+
+  handle(event: EngineEvent): void {
+    if (event.type === "created") {
+      this.#id = `chatcmpl-${String(event.response.id).slice(5)}`;
+      this.#model = String(event.response.model);
+      this.#created = event.response.created_at as number;
+      this.#send({ role: "assistant", content: "" });
+      return;
+    }
+    if (event.type === "completed" || event.type === "failed") {
+      this.#send({}, event.type === "failed" ? "stop" : chatFinishReason(event.response));
+      if (event.type === "failed") {
+        this.#data({
+          error: { type: "server_error", code: event.error.code, message: event.error.message, param: null },
+        });
+      }
+      if (this.#includeUsage) {
+        const usage = event.response.usage as JsonObject;
+        this.#data({
+          ...chatChunk(this.#id, this.#model, this.#created, {}, null),
+          choices: [],
+          usage: {
+            prompt_tokens: usage.input_tokens as number,
+            completion_tokens: usage.output_tokens as number,
+            total_tokens: usage.total_tokens as number,
+          },
+        });
+      }
+      return;
+    }
+    const e = event.event;
+    if (e.type === "text_delta") this.#send({ content: e.delta });
+    else if (e.type === "item_added" && e.item.type === "function_call") {
+      const index = this.#callIndex.size;
+      this.#callIndex.set(e.output_index, index);
+      const item = e.item as unknown as JsonObject;
+      this.#send({
+        tool_calls: [
+          {
+            index,
+            id: item.call_id as string,
+            type: "function",
+            function: { name: item.name as string, arguments: "" },
+          },
+        ],
+      });
+    } else if (e.type === "function_call_arguments_delta") {
+      const index = this.#callIndex.get(e.output_index) ?? 0;
+      this.#send({ tool_calls: [{ index, function: { arguments: e.delta } }] });
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Translates turn-engine events into the Responses API's typed server-sent events
+ * (`response.created`, `response.output_text.delta`, …, `response.completed`), numbering them
+ * with `sequence_number` as OpenAI does.
+ */
+import type { EngineEvent } from "../engine/turn/turn-engine.ts";
+import type { JsonObject } from "../store/types.ts";
+
+export type SseWrite = (chunk: string) => void;
+
+export class ResponsesSse {
+  readonly #write: SseWrite;
+  #sequence = 0;
+  /** Text accumulated per output index, for the `.done` events. */
+  readonly #text = new Map<number, string>();
+
+  constructor(write: SseWrite) {
+    this.#write = write;
+  }
+
+  #emit(type: string, payload: JsonObject): void {
+    const data = JSON.stringify({ type, sequence_number: this.#sequence++, ...payload });
+    this.#write(`event: ${type}\ndata: ${data}\n\n`);
+  }
+
+  handle(event: EngineEvent): void {
+    switch (event.type) {
+      case "created":
+        this.#emit("response.created", { response: event.response });
+        this.#emit("response.in_progress", { response: event.response });
+        return;
+      case "completed": {
+        const status = event.response.status;
+        this.#emit(status === "incomplete" ? "response.incomplete" : "response.completed", {
+          response: event.response,
+        });
+        return;
+      }
+      case "failed":
+        this.#emit("response.failed", {
+          response: {
+            ...event.response,
+            status: "failed",
+            error: { code: event.error.code, message: event.error.message },
+          },
+        });
+        return;
+      case "provider":
+        this.#provider(event.event);
+        return;
+    }
+  }
+
+  #provider(event: Extract<EngineEvent, { type: "provider" }>["event"]): void {
+    switch (event.type) {
+      case "item_added": {
+        const item = event.item as unknown as JsonObject;
+        this.#emit("response.output_item.added", { output_index: event.output_index, item });
+        if (item.type === "message") {
+          this.#text.set(event.output_index, "");
+          this.#emit("response.content_part.added", {
+            item_id: item.id as string,
+            output_index: event.output_index,
+            content_index: 0,
+            part: { type: "output_text", text: "", annotations: [] },
+          });
+        }
+        return;
+      }
+      case "text_delta":
+        this.#text.set(event.output_index, (this.#text.get(event.output_index) ?? "") + event.delta);
+        this.#emit("response.output_text.delta", {
+          item_id: event.item_id,
+          output_index: event.output_index,
+          content_index: 0,
+          delta: event.delta,
+          logprobs: [],
+        });
+        return;
+      case "function_call_arguments_delta":
+        this.#emit("response.function_call_arguments.delta", {
+          item_id: event.item_id,
+          output_index: event.output_index,
+          delta: event.delta,
+        });
+        return;
+      case "item_done": {
+        const item = event.item as unknown as JsonObject;
+        if (item.type === "message") {
+          const text = this.#text.get(event.output_index) ?? "";
+          const base = { item_id: item.id as string, output_index: event.output_index, content_index: 0 };
+          this.#emit("response.output_text.done", { ...base, text, logprobs: [] });
+          this.#emit("response.content_part.done", {
+            ...base,
+            part: { type: "output_text", text, annotations: [] },
+          });
+        } else if (item.type === "function_call") {
+          this.#emit("response.function_call_arguments.done", {
+            item_id: item.id as string,
+            output_index: event.output_index,
+            arguments: item.arguments as string,
+          });
+        }
+        this.#emit("response.output_item.done", { output_index: event.output_index, item });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

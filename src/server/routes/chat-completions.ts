@@ -1,0 +1,51 @@
+/**
+ * `/v1/chat/completions`: without `Holdfast-Conversation` a stateless pass-through turn; with it,
+ * the conversation's stored history (fitted to the model) is sent before the request's messages,
+ * and those messages plus the reply are appended to the conversation.
+ */
+import type { FastifyInstance } from "fastify";
+import { chatRequestToResponses, responseToChatCompletion } from "../../engine/turn/chat-compat.ts";
+import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
+import type { JsonObject } from "../../store/types.ts";
+import { checkSessionId, isPlainObject } from "../../store/validate.ts";
+import { ChatSse } from "../chat-sse.ts";
+import { operationId } from "../preconditions.ts";
+import { streamSse } from "../sse-stream.ts";
+
+export const CONVERSATION_HEADER = "holdfast-conversation";
+
+export function registerChatCompletionRoutes(app: FastifyInstance, engine: TurnEngine): void {
+  app.post<{ Body: Record<string, unknown> }>(
+    "/v1/chat/completions",
+    { schema: { body: { type: "object" } } },
+    async (request, reply) => {
+      const header = request.headers[CONVERSATION_HEADER];
+      const conversationId =
+        header === undefined
+          ? null
+          : checkSessionId(Array.isArray(header) ? header[0] : header, "Holdfast-Conversation");
+      const body = chatRequestToResponses(request.body, conversationId);
+      const key = operationId(request);
+      const controller = new AbortController();
+      const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
+      if (request.body.stream !== true) {
+        return responseToChatCompletion(await engine.respond(request.tenant, body, ctx));
+      }
+      const options = request.body.stream_options;
+      const includeUsage = isPlainObject(options) && options.include_usage === true;
+      let translator: ChatSse | undefined;
+      await streamSse({
+        request,
+        reply,
+        controller,
+        events: engine.respondStream(request.tenant, body as JsonObject, ctx),
+        onEvent: (event, write) => {
+          translator ??= new ChatSse(write, includeUsage);
+          translator.handle(event);
+        },
+        trailer: "data: [DONE]\n\n",
+      });
+      return reply;
+    },
+  );
+}

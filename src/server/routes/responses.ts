@@ -1,0 +1,66 @@
+/**
+ * `/v1/responses`: create (streaming or not), retrieve, and list input items. The engine does
+ * the work; this file only translates HTTP.
+ */
+import type { FastifyInstance } from "fastify";
+import { readInputItems, readResponse } from "../../engine/turn/response-reads.ts";
+import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
+import type { SessionStore } from "../../store/types.ts";
+import { operationId } from "../preconditions.ts";
+import { ResponsesSse } from "../responses-sse.ts";
+import { streamSse } from "../sse-stream.ts";
+
+const responseIdParams = {
+  type: "object",
+  properties: { id: { type: "string", minLength: 1, maxLength: 160 } },
+  required: ["id"],
+} as const;
+
+const objectBody = { type: "object" } as const;
+
+export function registerResponseRoutes(app: FastifyInstance, store: SessionStore, engine: TurnEngine): void {
+  app.post<{ Body: Record<string, unknown> }>(
+    "/v1/responses",
+    { schema: { body: objectBody } },
+    async (request, reply) => {
+      const key = operationId(request);
+      const controller = new AbortController();
+      const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
+      if (request.body.stream !== true) return engine.respond(request.tenant, request.body, ctx);
+      const sse = (write: (chunk: string) => void) => new ResponsesSse(write);
+      let translator: ResponsesSse | undefined;
+      await streamSse({
+        request,
+        reply,
+        controller,
+        events: engine.respondStream(request.tenant, request.body, ctx),
+        onEvent: (event, write) => {
+          translator ??= sse(write);
+          translator.handle(event);
+        },
+      });
+      return reply;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/responses/:id",
+    { schema: { params: responseIdParams } },
+    async (request) => readResponse(store, request.tenant, request.params.id),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/responses/:id/input_items",
+    { schema: { params: responseIdParams } },
+    async (request) => {
+      const data = await readInputItems(store, request.tenant, request.params.id);
+      return {
+        object: "list",
+        data,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+        has_more: false,
+      };
+    },
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * Streams an async iterator as server-sent events. The first event is awaited before any byte
+ * is written, so validation errors still become a normal 4xx. After that the response is ours:
+ * a client that goes away aborts `controller` (cancelling the upstream call) and stops the
+ * iterator, whose own cleanup commits what was produced.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+export interface SseStreamOptions<T> {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  controller: AbortController;
+  events: AsyncGenerator<T>;
+  /** Writes one event; `write` sends raw SSE text. */
+  onEvent: (event: T, write: (chunk: string) => void) => void;
+  /** Written after the last event (e.g. `data: [DONE]`). */
+  trailer?: string;
+}
+
+export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> {
+  const { request, reply, controller, events } = options;
+  const first = await events.next();
+  const raw = reply.raw;
+  reply.hijack();
+  raw.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  let gone = false;
+  const onClose = (): void => {
+    if (raw.writableFinished) return;
+    gone = true;
+    controller.abort();
+  };
+  request.raw.once("close", onClose);
+  raw.once("close", onClose);
+  const write = (chunk: string): void => {
+    if (!gone) raw.write(chunk);
+  };
+  try {
+    if (!first.done) options.onEvent(first.value, write);
+    if (first.done) return;
+    for (;;) {
+      if (gone) break;
+      const next = await events.next();
+      if (next.done) break;
+      options.onEvent(next.value, write);
+    }
+    if (options.trailer && !gone) write(options.trailer);
+  } finally {
+    // Stopping early runs the generator's cleanup (commit of partial output, lock release).
+    if (gone) await events.return(undefined);
+    if (!raw.writableEnded) raw.end();
+  }
+}
