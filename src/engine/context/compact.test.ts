@@ -1,6 +1,7 @@
 /** Compaction against a real store (`createStore("memory:")`), through the SessionStore contract only. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { createStore } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
 import { compact, compactAndRetry, isContextLengthError, type Summarizer, shouldCompact } from "./compact.ts";
@@ -125,6 +126,68 @@ describe("compact", () => {
     assert.equal(items.at(-2)?.content.content, "meanwhile", "the concurrent turn is kept");
     assert.equal(items.at(-1)?.type, "summary");
     await store.close();
+  });
+
+  it("runs alongside real concurrent appends without losing either", async () => {
+    const store = await createStore("memory:");
+    const id = await seeded(store, 30_000, 8);
+    const before = (await allItems(store, id)).length;
+    const turns = Array.from({ length: 20 }, (_, i) =>
+      store.append(TENANT, id, [{ content: { type: "message", role: "user", content: `turn ${i}` } }]),
+    );
+    const [result] = await Promise.all([
+      compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 4000 }),
+      ...turns,
+    ]);
+    assert.equal(result.compacted, true);
+    const items = await allItems(store, id);
+    assert.equal(items.length, before + 21);
+    assert.equal(items.filter((i) => i.type === "summary").length, 1);
+    for (let i = 0; i < 20; i++) assert.ok(items.some((item) => item.content.content === `turn ${i}`));
+    await store.close();
+  });
+
+  it("covers only whole call/output pairs and yields valid windows (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 0, max: 12_000 }),
+        fc.integer({ min: 2_000, max: 40_000 }),
+        async (seed, keepRecentTokens, budget) => {
+          const store = await createStore("memory:");
+          try {
+            const id = await seeded(store, 25_000, seed);
+            const result = await compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens });
+            const items = await allItems(store, id);
+            if (result.compacted) {
+              const toSeq = result.covers?.toSeq ?? 0;
+              const coveredCalls = new Set(
+                items
+                  .filter((i) => i.seq <= toSeq && i.type === "function_call")
+                  .map((i) => i.content.call_id),
+              );
+              for (const item of items) {
+                if (item.seq > toSeq && item.type === "function_call_output") {
+                  assert.ok(
+                    !coveredCalls.has(item.content.call_id),
+                    `output ${item.seq} separated from its call`,
+                  );
+                }
+              }
+            }
+            try {
+              const w = buildWindow(items, { model: "gpt-4o", maxInputTokens: budget });
+              assert.deepEqual(checkWindowInvariants(items, w), []);
+            } catch (error) {
+              assert.equal((error as { code?: string }).code, "context_overflow");
+            }
+          } finally {
+            await store.close();
+          }
+        },
+      ),
+      { numRuns: 25, seed: 99 },
+    );
   });
 
   it("does nothing when everything is recent", async () => {
