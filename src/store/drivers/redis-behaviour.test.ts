@@ -288,3 +288,35 @@ describe("redis driver: long forks", () => {
     });
   });
 });
+
+describe("redis driver: several instances on one Redis", () => {
+  it("keeps versions, idempotency and seq exact across two clients", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    await withStore(clock, async (a) => {
+      await withStore(clock, async (b) => {
+        const tenant = `t-${randomBytes(4).toString("hex")}`;
+        const s = await a.create(tenant);
+        const racers = Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? a : b).append(tenant, s.id, [msg(`r${i}`)], { expectedVersion: 1 }),
+        );
+        const settled = await Promise.allSettled(racers);
+        assert.equal(settled.filter((r) => r.status === "fulfilled").length, 1);
+        // Every append is sent twice, once through each client: each lands exactly once.
+        const sends = Array.from({ length: 30 }, (_, i) => [
+          a.append(tenant, s.id, [msg(`q${i}`), msg(`a${i}`)], { operationId: `op-${i}` }),
+          b.append(tenant, s.id, [msg(`q${i}`), msg(`a${i}`)], { operationId: `op-${i}` }),
+        ]).flat();
+        const results = await Promise.all(sends);
+        assert.equal(results.filter((r) => r.replayed).length, 30);
+        const items = await b.readItems(tenant, s.id, { limit: 1000 });
+        assert.deepEqual(
+          items.map((i) => i.seq),
+          Array.from({ length: 61 }, (_, i) => i + 1),
+        );
+        const head = await a.get(tenant, s.id);
+        assert.equal(head.version, 32);
+        assert.equal(head.itemCount, 61);
+      });
+    });
+  });
+});
