@@ -25,6 +25,7 @@ export {
 } from "./compact.ts";
 export { ContextOverflowError, isContextOverflowError } from "./errors.ts";
 export { estimateTextTokens } from "./estimate.ts";
+export { checkWindowInvariants, type WindowLike } from "./invariants.ts";
 export { isPinned, PIN_FIELD, pinContent } from "./items.ts";
 export { fileTokens, imageTokens, MEDIA_COSTS, openaiImageTokens } from "./media.ts";
 export { createMockSummarizer } from "./mock-summarizer.ts";
