@@ -31,7 +31,14 @@ import {
 } from "./postgres-options.ts";
 import { PostgresConnections } from "./postgres-pool.ts";
 import { type MigrationResult, quoteIdent } from "./postgres-schema.ts";
-import { buildListQuery, buildStatements, type Statements, toItem, toSession } from "./postgres-sql.ts";
+import {
+  buildListQuery,
+  buildStatements,
+  type Statements,
+  toItem,
+  toItemList,
+  toSession,
+} from "./postgres-sql.ts";
 import { PostgresStatsKeeper } from "./postgres-stats.ts";
 import { sessionBytes } from "./shared.ts";
 
@@ -261,7 +268,7 @@ RETURNING s.*`;
       ],
     });
     if (rows.length === 0) throw sessionNotFound(id);
-    return rows.filter((r) => r.i_seq !== null).map((r) => toItem(r, "i_"));
+    return toItemList(rows[0]!.items);
   }
 
   async getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item> {
@@ -286,7 +293,7 @@ RETURNING s.*`;
     const first = rows[0];
     if (!first) throw sessionNotFound(id);
     const session = toSession(first);
-    const items = rows.filter((r) => r.i_seq !== null).map((r) => toItem(r, "i_"));
+    const items = toItemList(first.items);
     // The range starts at the first item whose running total reaches the floor; the window
     // begins just after it (the same rule as the memory driver's binary search).
     if (session.tokenCount - maxTokens > 0) items.shift();
