@@ -6,13 +6,16 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, describe, it, type TestContext } from "node:test";
 import { runChild } from "../../../test/sqlite/run-child.ts";
 import { createSessionStore } from "../core.ts";
 import type { SessionStore } from "../types.ts";
 import { createSqliteDriver } from "./sqlite.ts";
+import { SCHEMA_VERSION } from "./sqlite-schema.ts";
 
 const CHILD = new URL("../../../test/sqlite/appender.ts", import.meta.url).pathname;
+const OPEN_CHILD = new URL("../../../test/sqlite/open-child.ts", import.meta.url).pathname;
 const PROCESSES = 4;
 const APPENDS = 120;
 const TENANT = "mp";
@@ -118,6 +121,28 @@ async function race(mode: "plain" | "versioned", t: TestContext): Promise<void> 
 }
 
 describe("sqlite: several processes on one file", () => {
+  it(`${PROCESSES} processes creating and migrating a new file at once`, async () => {
+    const path = join(dir, "fresh", "open.db");
+    const outputs = await Promise.all(Array.from({ length: PROCESSES }, () => runChild(OPEN_CHILD, [path])));
+    const ids = outputs.flat().map((l) => l.created as string);
+    assert.equal(new Set(ids).size, PROCESSES);
+    const store = open(path);
+    try {
+      const listed = await store.list("open", { limit: 100 });
+      assert.deepEqual(listed.data.map((s) => s.id).sort(), [...ids].sort());
+    } finally {
+      await store.close();
+    }
+    const db = new DatabaseSync(path);
+    const versions = db.prepare("SELECT version FROM schema_version ORDER BY version").all();
+    db.close();
+    assert.deepEqual(
+      versions.map((r) => r.version),
+      Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+      "migrated exactly once",
+    );
+  });
+
   it(`${PROCESSES} processes appending without expectedVersion: all land once, dense seq`, async (t) => {
     await race("plain", t);
   });
