@@ -247,8 +247,18 @@ async function main(): Promise<void> {
 
     const a = await fresh(values.store!, root, "openclaw");
     t = performance.now();
-    const report = await importStateDir(a, state, { tenant: TENANT });
+    // Time of each quarter of the sessions: flat quarters mean per-session cost does not grow.
+    const marks: number[] = [];
+    const report = await importStateDir(a, state, {
+      tenant: TENANT,
+      onSession: () => marks.push(performance.now()),
+    });
     const importMs = performance.now() - t;
+    const quarterSec = [1, 2, 3, 4].map((q) => {
+      const end = marks[Math.ceil((marks.length * q) / 4) - 1] ?? t;
+      const start = q === 1 ? t : (marks[Math.ceil((marks.length * (q - 1)) / 4) - 1] ?? t);
+      return Math.round((end - start) / 100) / 10;
+    });
 
     const file = join(root, "export.jsonl");
     const out = createWriteStream(file);
@@ -279,6 +289,7 @@ async function main(): Promise<void> {
         items: report.totals.itemsWritten,
         forks: report.totals.forks,
         seconds: Math.round(importMs / 100) / 10,
+        quarterSec,
       },
       portableExport: {
         MBps: rate(fileBytes / MB, exportMs),
@@ -302,7 +313,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${[
           `store ${f.store}; generated ${f.generated.transcriptMB} MB, ${f.generated.sessions} sessions in ${f.generated.seconds} s`,
-          `openclaw import   ${f.openclawImport.MBps} MB/s, ${f.openclawImport.sessionsPerSec} sessions/s (${f.openclawImport.items} items, ${f.openclawImport.forks} forks, ${f.openclawImport.seconds} s)`,
+          `openclaw import   ${f.openclawImport.MBps} MB/s, ${f.openclawImport.sessionsPerSec} sessions/s (${f.openclawImport.items} items, ${f.openclawImport.forks} forks, ${f.openclawImport.seconds} s; quarters ${f.openclawImport.quarterSec.join(" / ")} s)`,
           `portable export   ${f.portableExport.MBps} MB/s (${f.portableExport.fileMB} MB file, ${f.portableExport.items} items, ${f.portableExport.seconds} s)`,
           `portable import   ${f.portableImport.MBps} MB/s (${f.portableImport.seconds} s)`,
           `round trip        ${f.roundTripMBps} MB/s`,
