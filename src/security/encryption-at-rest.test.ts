@@ -137,6 +137,19 @@ describe("encryption at rest", () => {
     assert.equal((await system.list("_hf_data_key")).data.length, 0);
   });
 
+  it("shreds the keys of sessions removed behind its back (expiry sweeper), sparing young records", async () => {
+    const inner = await createStore("memory:");
+    const store = withEncryption(inner, { keyring: createKeyring([k1]) });
+    const swept = await store.create("acme", { items: [msg("gone soon")] });
+    const kept = await store.create("acme", { items: [msg("stays")] });
+    await inner.delete("acme", swept.id); // what a sweeper does: the decorator never sees it
+    assert.deepEqual(await store.shredOrphanedKeys(), { checked: 0, shredded: 0 }, "records are too young");
+    const later = Date.now() + 600_001;
+    assert.deepEqual(await store.shredOrphanedKeys({ now: later }), { checked: 2, shredded: 1 });
+    assert.equal((await inner.list("_hf_data_key")).data.length, 1);
+    assert.ok(JSON.stringify(await store.readItems("acme", kept.id)).includes("stays"));
+  });
+
   it("forks: the child reads its inherited history and survives the parent's deletion", async () => {
     const store = withEncryption(await createStore("memory:"), { keyring: createKeyring([k1]) });
     const p = await store.create("acme", { state: { s: 1 }, items: [msg("shared")] });

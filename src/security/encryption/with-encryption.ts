@@ -48,7 +48,14 @@ import {
   type KeyLookup,
   openItemText,
 } from "./content-crypto.ts";
-import { createDataKeys, type DataKeys, rotateMasterKey, type SessionKeys } from "./data-keys.ts";
+import {
+  createDataKeys,
+  DATA_KEY_KIND,
+  type DataKeyRecord,
+  type DataKeys,
+  rotateMasterKey,
+  type SessionKeys,
+} from "./data-keys.ts";
 import type { Keyring } from "./keyring.ts";
 import { PlaintextCache } from "./plaintext-cache.ts";
 
@@ -67,6 +74,15 @@ export interface EncryptionOptions {
 export interface EncryptedStore extends SessionStore {
   /** Re-wraps every data key under the keyring's active master key; items are untouched. */
   rotateMasterKey(): Promise<{ records: number; rewrapped: number }>;
+  /**
+   * Crypto-shreds data keys whose session no longer exists (e.g. removed by the expiry sweeper,
+   * which bypasses this decorator). Only records older than `olderThanMs` (default 10 min) are
+   * considered, so a session being created right now keeps its key.
+   */
+  shredOrphanedKeys(options?: {
+    olderThanMs?: number;
+    now?: number;
+  }): Promise<{ checked: number; shredded: number }>;
 }
 
 const MAX_MERGE_RETRIES = 20;
@@ -331,6 +347,28 @@ class EncryptingStore implements EncryptedStore {
 
   async close(): Promise<void> {
     await this.#inner.close();
+  }
+
+  async shredOrphanedKeys(
+    options: { olderThanMs?: number; now?: number } = {},
+  ): Promise<{ checked: number; shredded: number }> {
+    const cutoff = (options.now ?? Date.now()) - (options.olderThanMs ?? 600_000);
+    let checked = 0;
+    let shredded = 0;
+    for await (const record of this.#records.list<DataKeyRecord>(DATA_KEY_KIND)) {
+      if (record.createdAt > cutoff) continue;
+      checked++;
+      const { tenant, sessionId } = record.data;
+      try {
+        await this.#inner.get(tenant, sessionId);
+      } catch (error) {
+        if (!(isHoldfastError(error) && error.code === "not_found")) throw error;
+        this.#plain.drop(tenant, sessionId);
+        await this.#keys.destroy(tenant, sessionId);
+        shredded++;
+      }
+    }
+    return { checked, shredded };
   }
 
   rotateMasterKey(): Promise<{ records: number; rewrapped: number }> {
