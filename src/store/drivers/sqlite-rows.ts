@@ -41,6 +41,7 @@ const SESSION_COLUMNS =
 const VISIBLE_SQL =
   "(idle_ttl_ms IS NULL OR last_active_at + idle_ttl_ms > $now) AND (expires_at IS NULL OR expires_at > $now)";
 
+/** Every fixed SQL text of the driver (each prepared once). */
 export const SQL = {
   headByKey:
     "SELECT rid, id, version, item_count, token_count, item_bytes, last_active_at, idle_ttl_ms, expires_at " +
@@ -129,11 +130,13 @@ export function listSql(query: DriverListQuery): { sql: string; params: Record<s
   return { sql, params };
 }
 
+/** The visibility rule of driver.ts on a session row. */
 export function rowVisible(row: SessionHead, now: number): boolean {
   if (row.idle_ttl_ms !== null && row.last_active_at + row.idle_ttl_ms <= now) return false;
   return row.expires_at === null || row.expires_at > now;
 }
 
+/** A session row → a fresh `Session` (JSON columns parsed). */
 export function rowToSession(row: SessionRow): Session {
   return {
     id: row.id,
@@ -183,6 +186,7 @@ export function sessionParams(s: Session, counters: { itemBytes: number }): (str
   ];
 }
 
+/** One column value of a row read in array mode. */
 export type Cell = string | number | null;
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);

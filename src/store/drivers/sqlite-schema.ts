@@ -80,6 +80,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

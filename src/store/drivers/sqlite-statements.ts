@@ -6,6 +6,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { sessionNotFound, versionConflict } from "../errors.ts";
 import { rowVisible, type SessionHead, type SessionRow, SQL } from "./sqlite-rows.ts";
 
+/** Prepared statements cached by SQL text, and the session lookups writes and reads start with. */
 export class SqliteStatements {
   readonly db: DatabaseSync;
   readonly #cache = new Map<string, StatementSync>();
@@ -60,6 +61,7 @@ export class SqliteStatements {
   }
 }
 
+/** Throws `conflict` unless the session is at `expected` (when given). */
 export function checkVersion(head: SessionHead, expected: number | undefined): void {
   if (expected !== undefined && head.version !== expected) {
     throw versionConflict(head.id, expected, head.version);

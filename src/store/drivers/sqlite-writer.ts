@@ -23,6 +23,7 @@ interface Job {
   value: unknown;
 }
 
+/** Limits of the group-commit writer (validated by the driver). */
 export interface WriterOptions {
   /** Give up on a busy database after this many milliseconds. */
   busyDeadlineMs: number;
@@ -41,6 +42,7 @@ export function backoffMs(attempt: number): number {
   return Math.random() * Math.min(50, 2 ** attempt);
 }
 
+/** The `unavailable` error for a lock that outlived the deadline. */
 export function busyError(cause: unknown, deadlineMs: number): UnavailableError {
   return new UnavailableError(
     `The SQLite database stayed locked by another process for ${deadlineMs} ms; retry the request.`,
@@ -78,6 +80,7 @@ export async function retryBusy<T>(attempt: () => T, deadlineMs: number): Promis
   }
 }
 
+/** Queues synchronous write jobs and commits each macrotask's jobs in one transaction. */
 export class GroupCommitWriter {
   readonly #db: DatabaseSync;
   readonly #options: WriterOptions;

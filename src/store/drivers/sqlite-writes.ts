@@ -29,6 +29,7 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { errcode?: unknown }).errcode === 2067; // SQLITE_CONSTRAINT_UNIQUE
 }
 
+/** Synchronous bodies of every write; the writer runs each inside its transaction and savepoint. */
 export class SqliteWrites {
   readonly #s: SqliteStatements;
 
