@@ -118,10 +118,9 @@ DECLARE
   s record;
   o record;
   n integer := cardinality(p_ids);
-  add_tokens bigint;
-  add_bytes bigint;
 BEGIN
-  SELECT x.sid, x.version, x.item_count, x.token_count, x.last_active_at, x.idle_ttl_ms, x.expires_at
+  -- ctid: the row is locked by us, so its address stays valid for the UPDATE below.
+  SELECT x.ctid, x.sid, x.version, x.item_count, x.token_count, x.last_active_at, x.idle_ttl_ms, x.expires_at
     INTO s FROM ${s}.sessions x WHERE x.tenant = p_tenant AND x.id = p_id FOR UPDATE;
   IF NOT FOUND OR (s.idle_ttl_ms IS NOT NULL AND s.last_active_at + s.idle_ttl_ms <= p_now)
      OR (s.expires_at IS NOT NULL AND s.expires_at <= p_now) THEN
@@ -147,17 +146,20 @@ BEGIN
     RETURN QUERY SELECT 'duplicate_item'::text, s.sid, s.version, NULL::integer, NULL::integer;
     RETURN;
   END IF;
-  SELECT coalesce(sum(t), 0) INTO add_tokens FROM unnest(p_tokens) AS t;
-  SELECT coalesce(sum(b), 0) INTO add_bytes FROM unnest(p_bytes) AS b;
-  INSERT INTO ${s}.items (sid, seq, id, type, role, status, call_id, content, tokens, bytes, cum_tokens, turn_id, created_at)
-    SELECT s.sid, s.item_count + u.ord::integer, u.id, u.type, u.role, u.status, u.call_id, u.content,
-      u.tokens, u.bytes, s.token_count + sum(u.tokens) OVER (ORDER BY u.ord), u.turn_id, u.created_at
-    FROM unnest(p_ids, p_types, p_roles, p_statuses, p_call_ids, p_contents, p_tokens, p_bytes, p_turn_ids, p_created)
-      WITH ORDINALITY AS u(id, type, role, status, call_id, content, tokens, bytes, turn_id, created_at, ord);
+  -- One statement for the rows and the counters: each plpgsql statement costs an executor run.
+  WITH ins AS (
+    INSERT INTO ${s}.items (sid, seq, id, type, role, status, call_id, content, tokens, bytes, cum_tokens, turn_id, created_at)
+      SELECT s.sid, s.item_count + u.ord::integer, u.id, u.type, u.role, u.status, u.call_id, u.content,
+        u.tokens, u.bytes, s.token_count + sum(u.tokens) OVER (ORDER BY u.ord), u.turn_id, u.created_at
+      FROM unnest(p_ids, p_types, p_roles, p_statuses, p_call_ids, p_contents, p_tokens, p_bytes, p_turn_ids, p_created)
+        WITH ORDINALITY AS u(id, type, role, status, call_id, content, tokens, bytes, turn_id, created_at, ord)
+      RETURNING tokens, bytes
+  )
   UPDATE ${s}.sessions x SET version = x.version + 1, item_count = x.item_count + n,
-      token_count = x.token_count + add_tokens, item_bytes = x.item_bytes + add_bytes,
+      token_count = x.token_count + a.t, item_bytes = x.item_bytes + a.b,
       updated_at = p_now, last_active_at = p_now
-    WHERE x.sid = s.sid;
+    FROM (SELECT coalesce(sum(ins.tokens), 0) AS t, coalesce(sum(ins.bytes), 0) AS b FROM ins) a
+    WHERE x.ctid = s.ctid;
   IF p_op IS NOT NULL THEN
     INSERT INTO ${s}.operations (sid, op_id, hash, version, first_seq, last_seq, created_at)
       VALUES (s.sid, p_op, p_hash, s.version + 1, s.item_count + 1, s.item_count + n, p_now);
