@@ -65,6 +65,7 @@ export function encryptContent(
   tenant: string,
   sessionId: string,
   itemId: string,
+  deterministic: boolean,
 ): { stored: JsonObject; plaintext: string } {
   const key = keys.get(sessionId);
   if (!key) throw new DecryptionError(`Session '${sessionId}' has no data key to encrypt with.`);
@@ -73,9 +74,9 @@ export function encryptContent(
     const value = body[field];
     if (typeof value === "string") stored[field] = value;
   }
-  // Deterministic so a retried append (same operation id, same payload) hashes identically.
+  // Deterministic for appends with an operation id, so a retry of the same payload hashes identically.
   const plaintext = JSON.stringify(body);
-  stored[ENC_FIELD] = sealBlob(key, sessionId, plaintext, itemAad(tenant, sessionId, itemId), true);
+  stored[ENC_FIELD] = sealBlob(key, sessionId, plaintext, itemAad(tenant, sessionId, itemId), deterministic);
   return { stored, plaintext };
 }
 

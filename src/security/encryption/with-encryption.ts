@@ -187,7 +187,14 @@ class EncryptingStore implements EncryptedStore {
       if (typeof type !== "string" || type.length === 0) return raw;
       const id = raw.id ?? innerId ?? this.#newItemId(type, keys.get(sessionId), operationId, index);
       if (typeof id !== "string") return raw;
-      const { stored, plaintext } = encryptContent(body, keys, tenant, sessionId, id);
+      const { stored, plaintext } = encryptContent(
+        body,
+        keys,
+        tenant,
+        sessionId,
+        id,
+        operationId !== undefined,
+      );
       // Prefill the read cache: the append's own result and the next windows hit it.
       this.#plain.set(tenant, sessionId, id, stored[ENC_FIELD] as string, plaintext);
       const sealed: ItemInput = { id, content: stored, tokens: raw.tokens ?? this.#countTokens(body) };
