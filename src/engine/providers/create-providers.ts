@@ -3,9 +3,11 @@
  * client) per provider, and the router over them. The gateway calls `router.complete` /
  * `router.openStream` with the requested model alias.
  */
+
+import type { Pool } from "undici";
 import { ANTHROPIC_VERSION, createAnthropicProvider } from "./anthropic.ts";
 import { apiKeyOf, type ProviderConfig, type ProvidersConfig, resolveTargets } from "./config.ts";
-import { createHttpClient, type HttpClient, type PoolStats } from "./http.ts";
+import { createHttpClient, createPool, type HttpClient, type PoolStats, statsOf } from "./http.ts";
 import { createMockProvider } from "./mock.ts";
 import { createOpenAIChatProvider } from "./openai-chat.ts";
 import { createOpenAIResponsesProvider } from "./openai-responses.ts";
@@ -22,7 +24,7 @@ export interface ProviderLayer {
   readonly config: ProvidersConfig;
   readonly providers: ReadonlyMap<string, Provider>;
   readonly router: Router;
-  /** Pool statistics per HTTP provider (sockets connected, requests running/pending). */
+  /** Pool statistics per upstream origin (sockets connected, requests running/pending). */
   poolStats(): Record<string, PoolStats>;
   /** Closes every pool; in-flight requests are destroyed. */
   close(): Promise<void>;
@@ -35,20 +37,27 @@ export function createProviderLayer(
 ): ProviderLayer {
   const env = options.env ?? process.env;
   const providers = new Map<string, Provider>();
-  const clients = new Map<string, HttpClient>();
+  // One keep-alive pool per origin, shared by every provider pointing there (the first one's
+  // connect timeout and size apply; headers/idle timeouts stay per provider).
+  const pools = new Map<string, Pool>();
   for (const entry of config.providers) {
     if (entry.type === "mock") {
       providers.set(entry.name, createMockProvider({ name: entry.name }));
       continue;
+    }
+    const origin = new URL(entry.baseUrl).origin;
+    let pool = pools.get(origin);
+    if (!pool) {
+      pool = createPool(origin, entry);
+      pools.set(origin, pool);
     }
     const http = createHttpClient({
       provider: entry.name,
       baseUrl: entry.baseUrl,
       headers: { ...authHeaders(entry, apiKeyOf(entry, env)), ...entry.headers },
       timeouts: entry.timeouts,
-      maxConnections: entry.maxConnections,
+      pool,
     });
-    clients.set(entry.name, http);
     providers.set(entry.name, createAdapter(entry, http));
   }
   const byName = new Map(config.providers.map((entry) => [entry.name, entry]));
@@ -63,9 +72,10 @@ export function createProviderLayer(
     config,
     providers,
     router,
-    poolStats: () => Object.fromEntries([...clients].map(([name, client]) => [name, client.stats()])),
+    poolStats: () => Object.fromEntries([...pools].map(([origin, pool]) => [origin, statsOf(pool)])),
     async close() {
       await Promise.all([...providers.values()].map((provider) => provider.close()));
+      await Promise.all([...pools.values()].map((pool) => pool.destroy()));
     },
   };
 }

@@ -42,6 +42,11 @@ export interface HttpClientOptions {
   maxConnections?: number;
   /** Idle keep-alive socket lifetime. Default 30 s. */
   keepAliveMs?: number;
+  /**
+   * A pool shared with other providers of the same origin (see `createPool`); the client then
+   * does not close it. Without one the client owns a pool of its own.
+   */
+  pool?: Pool;
 }
 
 export interface PoolStats {
@@ -76,13 +81,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const url = new URL(options.baseUrl);
   const prefix = url.pathname.replace(/\/+$/, "");
   const { provider, timeouts } = options;
-  const pool = new Pool(url.origin, {
-    connections: options.maxConnections ?? 256,
-    keepAliveTimeout: options.keepAliveMs ?? 30_000,
-    connect: { timeout: timeouts.connectMs },
-    headersTimeout: timeouts.headersMs,
-    bodyTimeout: timeouts.idleMs,
-  });
+  const owned = options.pool === undefined;
+  const pool = options.pool ?? createPool(url.origin, options);
   const headers = { "content-type": "application/json", accept: "application/json", ...options.headers };
   const streamHeaders = { ...headers, accept: "text/event-stream" };
 
@@ -94,6 +94,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         path: prefix + path,
         headers: stream ? streamHeaders : headers,
         body: JSON.stringify(body),
+        // Per request, so providers sharing a pool keep their own timeouts.
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.idleMs,
         ...(signal ? { signal } : {}),
       });
       if (response.statusCode >= 400) {
@@ -148,13 +151,31 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       });
     },
     stats() {
-      const { connected, free, pending, running, size } = pool.stats;
-      return { connected, free, pending, running, size };
+      return statsOf(pool);
     },
     async close() {
-      await pool.destroy();
+      if (owned) await pool.destroy();
     },
   };
+}
+
+export function statsOf(pool: Pool): PoolStats {
+  const { connected, free, pending, running, size } = pool.stats;
+  return { connected, free, pending, running, size };
+}
+
+/** A keep-alive pool for one origin; connect timeout and size come from the options. */
+export function createPool(
+  origin: string,
+  options: Pick<HttpClientOptions, "timeouts" | "maxConnections" | "keepAliveMs">,
+): Pool {
+  return new Pool(origin, {
+    connections: options.maxConnections ?? 256,
+    keepAliveTimeout: options.keepAliveMs ?? 30_000,
+    connect: { timeout: options.timeouts.connectMs },
+    headersTimeout: options.timeouts.headersMs,
+    bodyTimeout: options.timeouts.idleMs,
+  });
 }
 
 const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);

@@ -22,6 +22,7 @@ export { createProviderLayer, type ProviderLayer, type ProviderLayerOptions } fr
 export * from "./errors.ts";
 export {
   createHttpClient,
+  createPool,
   DEFAULT_TIMEOUTS,
   type HttpClient,
   type PoolStats,
