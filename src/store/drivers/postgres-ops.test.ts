@@ -229,8 +229,10 @@ describe("postgres driver: unavailability at run time", () => {
 describe("postgres driver: numbers beyond integer columns", () => {
   it("a huge seq or expected version behaves like any other mismatch, not an internal error", async () => {
     const schema = freshSchema();
-    const store = await createStore(schemaUrl(schema));
+    // The postgresql:// spelling reaches the same driver.
+    const store = await createStore(schemaUrl(schema).replace(/^postgres:/, "postgresql:"));
     try {
+      assert.equal(store.driverName, "postgres");
       const t = "tenant-big";
       const s = await store.create(t, {
         items: [{ content: { type: "message", role: "user", content: "x" } }],
