@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createAccessTokens } from "../src/security/access-tokens.ts";
 import { createApiKeys } from "../src/security/api-keys.ts";
 import { createSecurity } from "../src/security/create-security.ts";
 import { createKeyring } from "../src/security/encryption/keyring.ts";
@@ -166,8 +167,19 @@ async function main(): Promise<void> {
     const security = createSecurity({ store, issuer: "https://bench" });
     const { token } = await security.accessTokens.mint("bench", { owner: "alice" });
     record(
-      "JWT (EdDSA) verify incl. notBefore check",
+      "JWT (EdDSA) verify, repeated token (verified cache)",
       await sample(() => security.accessTokens.verify(token), N),
+      mem,
+    );
+    const uncached = createAccessTokens({
+      signingKeys: security.signingKeys,
+      revocations: security.revocations,
+      issuer: "https://bench",
+      verifiedCacheSize: 0,
+    });
+    record(
+      "JWT (EdDSA) verify, signature checked every time",
+      await sample(() => uncached.verify(token), N),
       mem,
     );
     await store.close();
