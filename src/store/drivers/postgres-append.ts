@@ -8,7 +8,7 @@
 import type { DriverAppend, PreparedItem } from "../driver.ts";
 import { ConflictError, HoldfastError, sessionNotFound, versionConflict } from "../errors.ts";
 import type { AppendResult, Item } from "../types.ts";
-import { type Statements, toItem } from "./postgres-sql.ts";
+import { itemColumns, type Statements, toItem } from "./postgres-sql.ts";
 
 type Row = Record<string, unknown>;
 type Query = { name?: string; text: string; values?: unknown[] };
@@ -41,21 +41,6 @@ function clampInt(n: number | undefined): number | null {
 
 /** Appends in one batch: enough to amortize a commit, small enough to keep latency flat. */
 const MAX_BATCH = 64;
-
-function columns(items: PreparedItem[]): unknown[] {
-  return [
-    items.map((p) => p.id),
-    items.map((p) => p.type),
-    items.map((p) => p.role),
-    items.map((p) => p.status),
-    items.map((p) => p.callId),
-    items.map((p) => p.contentJson),
-    items.map((p) => p.tokens),
-    items.map((p) => p.bytes),
-    items.map((p) => p.turnId),
-    items.map((p) => p.createdAt),
-  ];
-}
 
 function toItems(items: PreparedItem[], firstSeq: number): Item[] {
   return items.map((p, i) => ({
@@ -130,7 +115,7 @@ export class PostgresAppender {
           ordered.map((p) => p.options.operationId ?? null),
           ordered.map((p) => p.options.payloadHash),
           ordered.map((p) => p.items.length),
-          ...columns(items),
+          ...itemColumns(items),
         ],
       });
     } catch (error) {
@@ -159,7 +144,7 @@ export class PostgresAppender {
           clampInt(p.options.expectedVersion),
           p.options.operationId ?? null,
           p.options.payloadHash,
-          ...columns(p.items),
+          ...itemColumns(p.items),
         ],
       });
       await this.#settle(p, rows[0]);

@@ -2,7 +2,7 @@
  * The SQL of the Postgres driver, built once per schema, and the row → value mapping. Hot
  * statements are named so each pooled connection parses and plans them once.
  */
-import type { DriverListQuery } from "../driver.ts";
+import type { DriverListQuery, PreparedItem } from "../driver.ts";
 import type { Item, Session } from "../types.ts";
 import { sessionBytes } from "./shared.ts";
 
@@ -163,6 +163,22 @@ export function toSession(r: Record<string, unknown>): Session {
         ? null
         : { sessionId: r.fork_parent_id as string, atSeq: r.fork_parent_seq as number },
   };
+}
+
+/** Prepared items as the column arrays `unnest` takes (id, type, role, …, created_at). */
+export function itemColumns(items: PreparedItem[]): unknown[] {
+  return [
+    items.map((p) => p.id),
+    items.map((p) => p.type),
+    items.map((p) => p.role),
+    items.map((p) => p.status),
+    items.map((p) => p.callId),
+    items.map((p) => p.contentJson),
+    items.map((p) => p.tokens),
+    items.map((p) => p.bytes),
+    items.map((p) => p.turnId),
+    items.map((p) => p.createdAt),
+  ];
 }
 
 /** Items from a `json_agg` of ITEM_TUPLE (null when there are none). */

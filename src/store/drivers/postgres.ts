@@ -1,7 +1,8 @@
 /**
  * `postgres://` — sessions in PostgreSQL through a `pg` connection pool. Appends are one
  * round trip to a server-side function that locks the session row, checks the operation id
- * and version, inserts the batch and bumps the counters in one transaction; reads are single
+ * and version, inserts the batch and bumps the counters in one transaction (concurrent
+ * appends share one transaction and one WAL flush, see postgres-append.ts); reads are single
  * statements served by indexes. Every call is bounded by timeouts, and a database that is
  * down or unreachable answers `unavailable` instead of hanging.
  */
@@ -34,6 +35,7 @@ import { type MigrationResult, quoteIdent } from "./postgres-schema.ts";
 import {
   buildListQuery,
   buildStatements,
+  itemColumns,
   type Statements,
   toItem,
   toItemList,
@@ -58,21 +60,6 @@ export interface PostgresDriver extends StoreDriver {
 /** Seq and version are `integer` columns; larger inputs are clamped (they can never match). */
 const MAX_INT = 2_147_483_647;
 const clampInt = (n: number | undefined): number | null => (n === undefined ? null : Math.min(n, MAX_INT));
-
-function itemColumns(items: PreparedItem[]): unknown[] {
-  return [
-    items.map((p) => p.id),
-    items.map((p) => p.type),
-    items.map((p) => p.role),
-    items.map((p) => p.status),
-    items.map((p) => p.callId),
-    items.map((p) => p.contentJson),
-    items.map((p) => p.tokens),
-    items.map((p) => p.bytes),
-    items.map((p) => p.turnId),
-    items.map((p) => p.createdAt),
-  ];
-}
 
 class PgDriver implements PostgresDriver {
   readonly name = DRIVER_NAME;
