@@ -5,6 +5,9 @@
 import { type Command, Option } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { LOG_LEVELS, redactStoreUrl } from "../../config/values.ts";
+import { createGateway } from "../../engine/gateway.ts";
+import { parseProvidersConfig } from "../../engine/providers/config.ts";
+import { createProviderLayer } from "../../engine/providers/create-providers.ts";
 import { createServer } from "../../server/create-server.ts";
 import { createStore } from "../../store/create-store.ts";
 
@@ -24,8 +27,12 @@ function displayHost(host: string): string {
 async function serve(flags: ServeFlags): Promise<void> {
   const config = await loadServerConfig({ flags, env: process.env, cwd: process.cwd() });
   const store = await createStore(config.store);
+  const { providers, models, routes } = config.file;
+  const layer = createProviderLayer(parseProvidersConfig({ providers, models, routes }));
+  const gateway = createGateway({ store, providers: layer });
   const app = await createServer({
     store,
+    gateway: { engine: gateway.engine, models: gateway.models },
     bodyLimit: config.bodyLimit,
     // Fastify's own "listening" lines are info-level; our one start-up line below replaces them.
     logger: { level: config.logLevel === "info" ? "warn" : config.logLevel },
@@ -33,6 +40,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
+    await gateway.close();
     await store.close();
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new Error(
@@ -45,7 +53,10 @@ async function serve(flags: ServeFlags): Promise<void> {
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://${displayHost(config.host)}:${port}`;
   if (config.logLevel !== "silent") {
-    process.stdout.write(`holdfast listening on ${url} (store ${redactStoreUrl(config.store)})\n`);
+    const upstreams = layer.config.providers.map((p) => p.name).join(", ");
+    process.stdout.write(
+      `holdfast listening on ${url} (store ${redactStoreUrl(config.store)}; providers: ${upstreams})\n`,
+    );
   }
 
   let stopping = false;
@@ -58,6 +69,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     void (async () => {
       try {
         await app.close();
+        await gateway.close();
         await store.close();
         if (config.logLevel !== "silent") process.stdout.write(`holdfast stopped (${signal})\n`);
         process.exit(0);
@@ -74,7 +86,9 @@ async function serve(flags: ServeFlags): Promise<void> {
 export function registerServeCommand(program: Command): void {
   program
     .command("serve")
-    .description("Start the HTTP server: OpenAI-compatible /v1/conversations plus Holdfast extensions.")
+    .description(
+      "Start the gateway: OpenAI-compatible /v1/responses, /v1/chat/completions, /v1/conversations, /v1/models, plus Holdfast extensions.",
+    )
     .option("-p, --port <port>", "port to listen on; 0 picks a free one (env HOLDFAST_PORT, default 7430)")
     .option("-H, --host <host>", "address to bind (env HOLDFAST_HOST, default 127.0.0.1)")
     .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")

@@ -1,0 +1,133 @@
+/**
+ * The gateway: the turn engine bound to the provider layer (routing, retries, breakers,
+ * fallback) and the model catalog (context windows, prices). A fallback to a model with a
+ * smaller context window gets its input re-fitted with that model's token counter.
+ */
+import type { SessionStore } from "../store/types.ts";
+import { pairSafeStart } from "../store/window-pairs.ts";
+import {
+  type ModelInfo as CatalogModel,
+  costOf,
+  getDefaultCatalog,
+  type ModelCatalog,
+} from "./context/catalog.ts";
+import { createTokenCounter } from "./context/token-counter.ts";
+import { listModels, resolveTargets } from "./providers/config.ts";
+import type { ProviderLayer } from "./providers/create-providers.ts";
+import type { InputItem, TurnEvent, TurnRequest, Usage } from "./providers/types.ts";
+import type { BusyPolicy } from "./turn/busy.ts";
+import { type ModelInfo, type ModelInvoker, TurnEngine } from "./turn/turn-engine.ts";
+
+export interface GatewayOptions {
+  store: SessionStore;
+  providers: ProviderLayer;
+  catalog?: ModelCatalog;
+  busyPolicy?: BusyPolicy;
+  /** Used for models neither the configuration nor the catalog knows. */
+  fallbackModel?: ModelInfo;
+}
+
+export interface Gateway {
+  engine: TurnEngine;
+  /** The models `/v1/models` lists: configured routes and models, plus `mock` when it serves. */
+  models(): { id: string; ownedBy: string }[];
+  close(): Promise<void>;
+}
+
+const UNKNOWN_MODEL: ModelInfo = { contextWindow: 128_000, maxOutputTokens: 4_096 };
+const REFIT_RESERVE = 512;
+
+function catalogEntry(catalog: ModelCatalog, model: string): CatalogModel | null {
+  return catalog.find(model);
+}
+
+class RouterInvoker implements ModelInvoker {
+  readonly #layer: ProviderLayer;
+  readonly #catalog: ModelCatalog;
+  readonly #fallback: ModelInfo;
+
+  constructor(layer: ProviderLayer, catalog: ModelCatalog, fallback: ModelInfo) {
+    this.#layer = layer;
+    this.#catalog = catalog;
+    this.#fallback = fallback;
+  }
+
+  /** Model limits: configuration first, then the catalog entry of the first target's model. */
+  describe(model: string): ModelInfo {
+    const configured = this.#layer.config.models[model];
+    const target = resolveTargets(this.#layer.config, model)[0];
+    const entry =
+      catalogEntry(this.#catalog, model) ?? (target ? catalogEntry(this.#catalog, target.model) : null);
+    return {
+      contextWindow: configured?.contextWindow ?? entry?.contextWindow ?? this.#fallback.contextWindow,
+      maxOutputTokens:
+        configured?.maxOutputTokens ?? entry?.maxOutputTokens ?? this.#fallback.maxOutputTokens,
+    };
+  }
+
+  cost(model: string, usage: Usage): number | null {
+    const pricing = this.#layer.config.models[model]?.pricing;
+    const tokens = {
+      inputTokens: usage.input_tokens,
+      cachedInputTokens: usage.cached_tokens,
+      outputTokens: usage.output_tokens,
+    };
+    if (pricing) {
+      const cached = Math.min(usage.cached_tokens, usage.input_tokens);
+      return (
+        ((usage.input_tokens - cached) * pricing.input +
+          cached * pricing.cachedInput +
+          usage.output_tokens * pricing.output) /
+        1_000_000
+      );
+    }
+    const entry = catalogEntry(this.#catalog, model);
+    return entry?.prices ? costOf(entry, tokens) : null;
+  }
+
+  /** Keeps the newest items that fit the fallback model's window, pairs whole. */
+  #refit = (items: readonly InputItem[], targetModel: string): readonly InputItem[] => {
+    const entry = catalogEntry(this.#catalog, targetModel);
+    if (!entry) return items;
+    const count = createTokenCounter(entry);
+    const budget = entry.contextWindow - entry.maxOutputTokens - REFIT_RESERVE;
+    let used = 0;
+    let start = items.length;
+    while (start > 0) {
+      const tokens = count(items[start - 1] as never);
+      if (used + tokens > budget) break;
+      used += tokens;
+      start -= 1;
+    }
+    const kept = items.slice(start);
+    return kept.slice(pairSafeStart(kept as never));
+  };
+
+  async complete(request: TurnRequest) {
+    return (await this.#layer.router.complete(request, { refit: this.#refit })).result;
+  }
+
+  async *stream(request: TurnRequest): AsyncGenerator<TurnEvent> {
+    const routed = await this.#layer.router.openStream(request, { refit: this.#refit });
+    try {
+      yield* routed.events;
+    } finally {
+      await routed.cancel();
+    }
+  }
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const catalog = options.catalog ?? getDefaultCatalog();
+  const invoker = new RouterInvoker(options.providers, catalog, options.fallbackModel ?? UNKNOWN_MODEL);
+  const engine = new TurnEngine({ store: options.store, invoker, busyPolicy: options.busyPolicy });
+  return {
+    engine,
+    models: () =>
+      listModels(options.providers.config).map((id) => ({
+        id,
+        ownedBy: resolveTargets(options.providers.config, id)[0]?.provider ?? "holdfast",
+      })),
+    close: () => options.providers.close(),
+  };
+}
