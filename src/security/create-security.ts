@@ -7,6 +7,7 @@
  *
  * Everything it returns is also available piecemeal from the individual modules.
  */
+import type { JWK } from "jose";
 import type { SessionStore } from "../store/types.ts";
 import { type AccessTokens, createAccessTokens } from "./access-tokens.ts";
 import { type ApiKeys, createApiKeys } from "./api-keys.ts";
@@ -27,6 +28,8 @@ export interface SecurityOptions {
   audience?: string;
   /** Access-token lifetime in seconds (default 900). */
   accessTokenTtlSeconds?: number;
+  /** Signing keys from configuration (tenant → private Ed25519 JWKs with kid); others are generated. */
+  signingKeys?: Readonly<Record<string, readonly JWK[]>>;
   /** External identity providers accepted as bearer tokens. */
   oidcProviders?: readonly OidcProviderConfig[];
   clock?: () => number;
@@ -47,7 +50,11 @@ export interface Security {
 export function createSecurity(options: SecurityOptions): Security {
   const clock = options.clock ?? Date.now;
   const records = createSystemRecords(options.store);
-  const signingKeys = createSigningKeys({ records, clock });
+  const signingKeys = createSigningKeys({
+    records,
+    clock,
+    ...(options.signingKeys === undefined ? {} : { configured: options.signingKeys }),
+  });
   const revocations = createOwnerRevocations({ records, clock });
   const accessTokens = createAccessTokens({
     signingKeys,

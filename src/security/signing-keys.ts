@@ -4,6 +4,7 @@
  * `kid`. `jwks(tenant)` is what a tenant publishes so others can verify its tokens.
  */
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { InvalidArgumentError } from "../store/errors.ts";
 import { randomSecret } from "./secrets.ts";
 import { mutateRecord, type SystemRecords } from "./system-records.ts";
 
@@ -50,6 +51,11 @@ async function newKey(now: number): Promise<StoredKey> {
 
 export function createSigningKeys(options: {
   records: SystemRecords;
+  /**
+   * Keys from configuration instead of the store: tenant → private Ed25519 JWKs (each with a
+   * `kid`), newest first. Such tenants never get generated keys and cannot be rotated here.
+   */
+  configured?: Readonly<Record<string, readonly JWK[]>>;
   clock?: () => number;
   /** How long loaded keys are trusted before a reload (ms, default 300 000). */
   cacheTtlMs?: number;
@@ -62,7 +68,32 @@ export function createSigningKeys(options: {
     { at: number; keys: StoredKey[]; imported: Map<string, { priv: CryptoKey; pub: CryptoKey }> }
   >();
 
+  const configured = new Map<string, StoredKey[]>();
+  for (const [tenant, jwks] of Object.entries(options.configured ?? {})) {
+    const keys = jwks.map((jwk, index) => {
+      if (
+        jwk.kty !== "OKP" ||
+        jwk.crv !== "Ed25519" ||
+        typeof jwk.d !== "string" ||
+        typeof jwk.kid !== "string"
+      ) {
+        throw new InvalidArgumentError(
+          `configured['${tenant}'][${index}] must be a private Ed25519 JWK with a kid (kty OKP, crv Ed25519, d, kid).`,
+        );
+      }
+      return { kid: jwk.kid, privateJwk: { ...jwk }, createdAt: 0 };
+    });
+    if (keys.length === 0) throw new InvalidArgumentError(`configured['${tenant}'] holds no keys.`);
+    configured.set(tenant, keys);
+  }
+
   async function load(tenant: string, fresh = false): Promise<StoredKey[]> {
+    const fixed = configured.get(tenant);
+    if (fixed) {
+      if (!cache.has(tenant))
+        cache.set(tenant, { at: Number.POSITIVE_INFINITY, keys: fixed, imported: new Map() });
+      return fixed;
+    }
     const hit = cache.get(tenant);
     if (hit && !fresh && clock() - hit.at < ttl) return hit.keys;
     const record = await records.get<TenantKeys>(KIND, tenant);
@@ -83,6 +114,11 @@ export function createSigningKeys(options: {
   }
 
   async function rotate(tenant: string): Promise<string> {
+    if (configured.has(tenant)) {
+      throw new InvalidArgumentError(
+        `Tenant '${tenant}' uses configured signing keys; rotate them in the configuration.`,
+      );
+    }
     const key = await newKey(clock());
     await mutateRecord<TenantKeys>(records, KIND, tenant, (cur) => ({ keys: [key, ...(cur?.keys ?? [])] }));
     await load(tenant, true);

@@ -113,6 +113,32 @@ for (const driver of TEST_STORES) {
       }
     });
 
+    it("signs with configured keys and rotates generated ones, old kids still verifying", async () => {
+      const { exportJWK, generateKeyPair } = await import("jose");
+      const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+      const jwk = { ...(await exportJWK(privateKey)), kid: "cfg-1" };
+      const records = createSystemRecords(store);
+      const now = () => clock.now;
+      const signingKeys = createSigningKeys({ records, configured: { fixed: [jwk] }, clock: now });
+      const revocations = createOwnerRevocations({ records, clock: now });
+      const tokens = createAccessTokens({ signingKeys, revocations, issuer: ISSUER, clock: now });
+      const { token } = await tokens.mint("fixed", { owner: "o" });
+      assert.equal(JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString()).kid, "cfg-1");
+      assert.equal((await tokens.verify(token)).tenant, "fixed");
+      assert.deepEqual(
+        (await signingKeys.jwks("fixed")).keys.map((k) => [k.kid, k.d]),
+        [["cfg-1", undefined]],
+      );
+      await assert.rejects(signingKeys.rotate("fixed"), /configuration/);
+      assert.throws(() => createSigningKeys({ records, configured: { bad: [{ kty: "RSA" }] } }), /Ed25519/);
+      const before = (await tokens.mint("rotating", { owner: "o" })).token;
+      const newKid = await signingKeys.rotate("rotating");
+      const after = (await tokens.mint("rotating", { owner: "o" })).token;
+      assert.equal(JSON.parse(Buffer.from(after.split(".")[0] ?? "", "base64url").toString()).kid, newKid);
+      assert.equal((await tokens.verify(before)).tenant, "rotating");
+      assert.equal((await signingKeys.jwks("rotating")).keys.length, 2);
+    });
+
     it("rotates refresh tokens and revokes the whole family on reuse", async () => {
       const a = instance(store, clock);
       const first = await a.refreshTokens.issue("acme", { owner: "carol" });
