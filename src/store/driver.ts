@@ -123,3 +123,79 @@ export function isReplicaTarget(driver: StoreDriver): driver is StoreDriver & Re
   const d = driver as Partial<ReplicaTarget>;
   return typeof d.putReplica === "function" && typeof d.appendReplica === "function";
 }
+
+/**
+ * Filters of a lifecycle scan. Unlike every other read, a scan ignores the visibility rule: the
+ * sweeper must see expired sessions to remove them. Results come in ascending (tenant, id) order.
+ */
+export interface LifecycleScanQuery {
+  /** Only this tenant (default: every tenant). */
+  tenant?: string;
+  owner?: string;
+  /** Only sessions invisible at this instant (idle or absolute expiry passed). */
+  expiredAt?: number;
+  /** Only sessions with `lastActiveAt < idleBefore`. */
+  idleBefore?: number;
+  pinned?: boolean;
+  status?: SessionStatus;
+  /** Keyset position: sessions strictly after this (tenant, id). */
+  after?: { tenant: string; id: string };
+  /** Rows to return, 1..10000. */
+  limit: number;
+}
+
+/** One session to purge; with `version`, it is skipped when it changed since it was planned. */
+export interface PurgeTarget {
+  tenant: string;
+  id: string;
+  version?: number;
+}
+
+export interface PurgeResult {
+  /** Sessions actually removed (skipped ones are not counted). */
+  sessions: number;
+  items: number;
+  /** Item bytes plus state bytes of the removed sessions. */
+  bytes: number;
+  /** `tenant\u0000id` keys of the removed sessions, in input order. */
+  removed: string[];
+}
+
+/**
+ * Optional capability the lifecycle sweeper needs: scanning regardless of visibility, bulk hard
+ * deletes, archive stubs and a lease so only one instance sweeps at a time. Every method takes
+ * `now` from the caller (drivers never read a clock).
+ */
+export interface LifecycleCapable {
+  scanSessions(query: LifecycleScanQuery): Promise<Session[]>;
+  /** Items of a session whether it is visible or not, ascending seq, after `afterSeq`. */
+  scanItems(tenant: string, id: string, afterSeq: number, limit: number): Promise<Item[]>;
+  /** Removes the sessions with their items and operation records, in one transaction per call. */
+  purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult>;
+  /**
+   * Turns the session into an archive stub if it is still at `version`: items and operation
+   * records removed, counters kept, `status: "archived"`, TTLs cleared (a stub is visible),
+   * version bumped. Returns null (changing nothing) when the session is missing or moved.
+   */
+  archiveStub(tenant: string, id: string, change: { version: number; now: number }): Promise<Session | null>;
+  /**
+   * Puts archived `items` (their original seqs, 1..n) back into a stub still at `version`, sets
+   * `status: "active"`, `lastActiveAt = now` and `idleTtlMs`, bumps the version. Null when moved.
+   */
+  restoreItems(
+    tenant: string,
+    id: string,
+    change: { version: number; items: Item[]; idleTtlMs: number | null; now: number },
+  ): Promise<Session | null>;
+  /** Takes the named lease for `ttlMs` unless another holder's lease is still running. */
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Extends the lease only while `holder` still holds it; false once it was lost. */
+  renewLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it. */
+  releaseLease(name: string, holder: string): Promise<void>;
+}
+
+export function isLifecycleCapable(driver: StoreDriver): driver is StoreDriver & LifecycleCapable {
+  const d = driver as Partial<LifecycleCapable>;
+  return typeof d.scanSessions === "function" && typeof d.purgeSessions === "function";
+}

@@ -16,6 +16,7 @@ import type {
 } from "../driver.ts";
 import { ConflictError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
+import { createMemoryLifecycle } from "./memory-lifecycle.ts";
 import { isVisible, matchesListQuery, sessionBytes } from "./shared.ts";
 
 export const DRIVER_NAME = "memory";
@@ -56,6 +57,11 @@ function alive(entry: Entry | undefined, now: number): entry is Entry {
 class MemoryDriver implements StoreDriver, ReplicaTarget {
   readonly name = DRIVER_NAME;
   readonly #entries = new Map<string, Entry>();
+
+  constructor() {
+    // The optional LifecycleCapable methods (driver.ts) live in memory-lifecycle.ts.
+    Object.assign(this, createMemoryLifecycle(this.#entries));
+  }
 
   #key(tenant: string, id: string): string {
     return `${tenant}\u0000${id}`;

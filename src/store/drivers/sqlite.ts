@@ -20,6 +20,7 @@ import type {
 } from "../driver.ts";
 import { InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
+import { createSqliteLifecycle } from "./sqlite-lifecycle.ts";
 import {
   type Cell,
   listSql,
@@ -109,6 +110,15 @@ class SqliteDriver implements StoreDriver {
       busyDeadlineMs: options.busyDeadlineMs,
       maxBatch: options.maxBatch,
     });
+    // The optional LifecycleCapable methods (driver.ts) live in sqlite-lifecycle.ts.
+    Object.assign(
+      this,
+      createSqliteLifecycle({
+        statements: this.#s,
+        write: (job) => this.#writer.write(job),
+        read: (run) => this.#read(run),
+      }),
+    );
   }
 
   /** A read of one statement; retried asynchronously while the file is locked. */

@@ -1,0 +1,203 @@
+/**
+ * The lifecycle capability of the SQLite driver (LifecycleCapable in driver.ts): scans that
+ * ignore visibility, keyset-paginated on the (tenant, id) unique index; bulk purges, archive
+ * stubs and restores as jobs of the driver's group-commit writer (so each is one atomic part of
+ * a transaction); leases in a `lifecycle_leases` table created on first use.
+ */
+import type { LifecycleCapable, LifecycleScanQuery, PurgeResult, PurgeTarget } from "../driver.ts";
+import type { Item, JsonObject, Session } from "../types.ts";
+import { checkLease, checkScanLimit } from "./lifecycle-shared.ts";
+import { type Cell, rowToItem, rowToSession, type SessionRow, SQL } from "./sqlite-rows.ts";
+import type { SqliteStatements } from "./sqlite-statements.ts";
+
+/** What the capability needs of the driver: its statements, its writer and its read path. */
+export interface SqliteLifecycleDeps {
+  statements: SqliteStatements;
+  write: <T>(job: () => T) => Promise<T>;
+  read: <T>(run: () => T) => Promise<T>;
+}
+
+const COLUMNS =
+  "rid, tenant, id, owner, metadata, labels, state, version, item_count, token_count, item_bytes, " +
+  "created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned, fork_parent_id, fork_at_seq";
+
+const LSQL = {
+  items:
+    "SELECT content, seq, id, tokens, bytes, turn_id, created_at FROM items WHERE session_rid = " +
+    "(SELECT rid FROM sessions WHERE tenant = ? AND id = ?) AND seq > ? ORDER BY seq LIMIT ?",
+  purgeHead:
+    "SELECT rid, version, status, item_bytes, length(CAST(state AS BLOB)) AS state_bytes FROM sessions " +
+    "WHERE tenant = ? AND id = ?",
+  stub:
+    "UPDATE sessions SET status = 'archived', idle_ttl_ms = NULL, expires_at = NULL, version = version + 1, " +
+    `updated_at = ? WHERE rid = ? RETURNING ${COLUMNS}`,
+  restore:
+    "UPDATE sessions SET status = 'active', idle_ttl_ms = ?, item_count = ?, token_count = ?, item_bytes = ?, " +
+    `version = version + 1, updated_at = ?, last_active_at = ? WHERE rid = ? RETURNING ${COLUMNS}`,
+  leaseTable:
+    "CREATE TABLE IF NOT EXISTS lifecycle_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, " +
+    "expires_at INTEGER NOT NULL) WITHOUT ROWID",
+  acquire:
+    "INSERT INTO lifecycle_leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE " +
+    "SET holder = excluded.holder, expires_at = excluded.expires_at " +
+    "WHERE lifecycle_leases.holder = excluded.holder OR lifecycle_leases.expires_at <= ?",
+  renew: "UPDATE lifecycle_leases SET expires_at = ? WHERE name = ? AND holder = ? AND expires_at > ?",
+  release: "DELETE FROM lifecycle_leases WHERE name = ? AND holder = ?",
+} as const;
+
+function scanSql(query: LifecycleScanQuery): { sql: string; params: Record<string, string | number> } {
+  const where: string[] = [];
+  const params: Record<string, string | number> = { limit: query.limit };
+  if (query.tenant !== undefined) {
+    where.push("tenant = $tenant");
+    params.tenant = query.tenant;
+  }
+  if (query.owner !== undefined) {
+    where.push("owner = $owner");
+    params.owner = query.owner;
+  }
+  if (query.pinned !== undefined) {
+    where.push("pinned = $pinned");
+    params.pinned = query.pinned ? 1 : 0;
+  }
+  if (query.status !== undefined) {
+    where.push("status = $status");
+    params.status = query.status;
+  }
+  if (query.expiredAt !== undefined) {
+    where.push(
+      "((idle_ttl_ms IS NOT NULL AND last_active_at + idle_ttl_ms <= $expiredAt) OR " +
+        "(expires_at IS NOT NULL AND expires_at <= $expiredAt))",
+    );
+    params.expiredAt = query.expiredAt;
+  }
+  if (query.idleBefore !== undefined) {
+    where.push("last_active_at < $idleBefore");
+    params.idleBefore = query.idleBefore;
+  }
+  if (query.after !== undefined) {
+    where.push("(tenant, id) > ($afterTenant, $afterId)");
+    params.afterTenant = query.after.tenant;
+    params.afterId = query.after.id;
+  }
+  const filter = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+  return { sql: `SELECT ${COLUMNS} FROM sessions ${filter} ORDER BY tenant, id LIMIT $limit`, params };
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+
+/** Builds the capability over the driver's statements, writer and read path. */
+export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapable {
+  const s = deps.statements;
+  let leaseTable = false;
+  const ensureLeaseTable = (): void => {
+    if (leaseTable) return;
+    s.db.exec(LSQL.leaseTable);
+    leaseTable = true;
+  };
+  const clearItems = (rid: number): number => {
+    const items = Number(s.get(SQL.deleteItems).run(rid).changes);
+    s.get(SQL.deleteOperations).run(rid);
+    return items;
+  };
+
+  return {
+    scanSessions(query: LifecycleScanQuery): Promise<Session[]> {
+      checkScanLimit(query.limit);
+      const { sql, params } = scanSql(query);
+      return deps.read(() => (s.get(sql).all(params) as unknown as SessionRow[]).map(rowToSession));
+    },
+
+    scanItems(tenant: string, id: string, afterSeq: number, limit: number): Promise<Item[]> {
+      return deps.read(() =>
+        (s.arrays(LSQL.items).all(tenant, id, afterSeq, limit) as unknown as Cell[][]).map(rowToItem),
+      );
+    },
+
+    purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult> {
+      return deps.write(() => {
+        const result: PurgeResult = { sessions: 0, items: 0, bytes: 0, removed: [] };
+        const head = s.get(LSQL.purgeHead);
+        for (const t of targets) {
+          const row = head.get(t.tenant, t.id) as
+            | { rid: number; version: number; status: string; item_bytes: number; state_bytes: number }
+            | undefined;
+          if (!row || (t.version !== undefined && row.version !== t.version)) continue;
+          result.items += clearItems(row.rid);
+          s.get(SQL.deleteSession).run(row.rid);
+          result.sessions++;
+          result.bytes += (row.status === "archived" ? 0 : row.item_bytes) + row.state_bytes;
+          result.removed.push(`${t.tenant}\u0000${t.id}`);
+        }
+        return result;
+      });
+    },
+
+    archiveStub(tenant, id, change): Promise<Session | null> {
+      return deps.write(() => {
+        const row = s.row(tenant, id);
+        if (!row || row.version !== change.version) return null;
+        clearItems(row.rid);
+        return rowToSession(s.get(LSQL.stub).get(change.now, row.rid) as unknown as SessionRow);
+      });
+    },
+
+    restoreItems(tenant, id, change): Promise<Session | null> {
+      return deps.write(() => {
+        const row = s.row(tenant, id);
+        if (!row || row.version !== change.version) return null;
+        clearItems(row.rid);
+        const insert = s.get(SQL.insertItem);
+        let cum = 0;
+        let bytes = 0;
+        for (const item of change.items) {
+          cum += item.tokens;
+          bytes += item.bytes;
+          const c: JsonObject = item.content;
+          insert.run(
+            row.rid,
+            item.seq,
+            item.id,
+            item.type,
+            item.role,
+            item.status,
+            str(c.call_id),
+            JSON.stringify(c),
+            item.tokens,
+            cum,
+            item.bytes,
+            item.turnId,
+            item.createdAt,
+          );
+        }
+        const updated = s
+          .get(LSQL.restore)
+          .get(change.idleTtlMs, change.items.length, cum, bytes, change.now, change.now, row.rid);
+        return rowToSession(updated as unknown as SessionRow);
+      });
+    },
+
+    acquireLease(name, holder, ttlMs, now): Promise<boolean> {
+      checkLease(holder, ttlMs);
+      return deps.write(() => {
+        ensureLeaseTable();
+        return Number(s.get(LSQL.acquire).run(name, holder, now + ttlMs, now).changes) === 1;
+      });
+    },
+
+    renewLease(name, holder, ttlMs, now): Promise<boolean> {
+      checkLease(holder, ttlMs);
+      return deps.write(() => {
+        ensureLeaseTable();
+        return Number(s.get(LSQL.renew).run(now + ttlMs, name, holder, now).changes) === 1;
+      });
+    },
+
+    releaseLease(name, holder): Promise<void> {
+      return deps.write(() => {
+        ensureLeaseTable();
+        s.get(LSQL.release).run(name, holder);
+      });
+    },
+  };
+}
