@@ -1,0 +1,167 @@
+/**
+ * `createMetrics()`: every Holdfast metric on its own prom-client Registry (never the global
+ * one, so several servers in one process and the tests stay independent). Names follow the
+ * Prometheus conventions: `holdfast_` prefix, base units (seconds, bytes, USD), `_total` counters.
+ * No label ever carries a session id, a raw URL or any other unbounded value.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { InvalidArgumentError } from "../store/errors.ts";
+import { BoundedLabel } from "./bounded-label.ts";
+
+export interface MetricsOptions {
+  /** Collect Node's default metrics (event-loop lag, heap, GC, handles). Default true. */
+  defaultMetrics?: boolean;
+  /** Distinct tenants kept as label values; later ones are counted as `other`. Default 200. */
+  maxTenants?: number;
+  /** Distinct model names kept as label values; later ones are counted as `other`. Default 100. */
+  maxModels?: number;
+  /** Constant labels on every series (e.g. `{ instance: "a" }`). */
+  defaultLabels?: Record<string, string>;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const UPSTREAM_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
+
+/** The registry and every instrument; pass it to `registerMetrics`, `withStoreMetrics`, … */
+export interface HoldfastMetrics {
+  readonly registry: Registry;
+  readonly tenants: BoundedLabel;
+  readonly models: BoundedLabel;
+  readonly httpDuration: Histogram<"method" | "route" | "status_class">;
+  readonly httpRateLimited: Counter<"route">;
+  readonly storeDuration: Histogram<"driver" | "operation" | "outcome">;
+  readonly storeConflicts: Counter<"driver" | "operation">;
+  readonly storeReplays: Counter<"driver">;
+  readonly upstreamDuration: Histogram<"upstream" | "outcome">;
+  readonly upstreamTtft: Histogram<"upstream">;
+  readonly upstreamAttempts: Counter<"upstream" | "outcome">;
+  readonly upstreamRetries: Counter<"upstream">;
+  readonly upstreamFailovers: Counter<"upstream">;
+  readonly breakerState: Gauge<"upstream" | "state">;
+  readonly breakerTransitions: Counter<"upstream" | "to">;
+  readonly turns: Counter<"tenant" | "model">;
+  readonly tokens: Counter<"tenant" | "model" | "direction">;
+  readonly cost: Counter<"tenant" | "model">;
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new InvalidArgumentError(
+      `options.${name} must be a positive integer, got ${JSON.stringify(value)}.`,
+      {
+        param: name,
+      },
+    );
+  }
+  return v;
+}
+
+/** Creates a fresh registry with every Holdfast metric registered on it. */
+export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
+  const maxTenants = positiveInt(options.maxTenants, 200, "maxTenants");
+  const maxModels = positiveInt(options.maxModels, 100, "maxModels");
+  const registry = new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "holdfast_" });
+  const registers = [registry];
+  return Object.freeze({
+    registry,
+    tenants: new BoundedLabel(maxTenants),
+    models: new BoundedLabel(maxModels),
+    httpDuration: new Histogram({
+      name: "holdfast_http_request_duration_seconds",
+      help: "HTTP request duration by route pattern and status class.",
+      labelNames: ["method", "route", "status_class"] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    httpRateLimited: new Counter({
+      name: "holdfast_http_rate_limited_total",
+      help: "Requests refused with 429 by route pattern.",
+      labelNames: ["route"] as const,
+      registers,
+    }),
+    storeDuration: new Histogram({
+      name: "holdfast_store_operation_duration_seconds",
+      help: "SessionStore operation duration by driver, operation and outcome (ok or an error code).",
+      labelNames: ["driver", "operation", "outcome"] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    storeConflicts: new Counter({
+      name: "holdfast_store_conflicts_total",
+      help: "Store writes refused with a conflict (moved version, reused operation id).",
+      labelNames: ["driver", "operation"] as const,
+      registers,
+    }),
+    storeReplays: new Counter({
+      name: "holdfast_store_idempotent_replays_total",
+      help: "Appends answered from an earlier append with the same operation id.",
+      labelNames: ["driver"] as const,
+      registers,
+    }),
+    upstreamDuration: new Histogram({
+      name: "holdfast_upstream_request_duration_seconds",
+      help: "Duration of one upstream call (one attempt) by upstream and outcome.",
+      labelNames: ["upstream", "outcome"] as const,
+      buckets: UPSTREAM_BUCKETS,
+      registers,
+    }),
+    upstreamTtft: new Histogram({
+      name: "holdfast_upstream_time_to_first_token_seconds",
+      help: "Time from a streamed upstream call to its first event.",
+      labelNames: ["upstream"] as const,
+      buckets: UPSTREAM_BUCKETS,
+      registers,
+    }),
+    upstreamAttempts: new Counter({
+      name: "holdfast_upstream_attempts_total",
+      help: "Route targets tried, by upstream and outcome (ok or the error code after retries).",
+      labelNames: ["upstream", "outcome"] as const,
+      registers,
+    }),
+    upstreamRetries: new Counter({
+      name: "holdfast_upstream_retries_total",
+      help: "Retries against one upstream within a target attempt.",
+      labelNames: ["upstream"] as const,
+      registers,
+    }),
+    upstreamFailovers: new Counter({
+      name: "holdfast_upstream_failovers_total",
+      help: "Target attempts that failed with an error allowing fallback to the next target.",
+      labelNames: ["upstream"] as const,
+      registers,
+    }),
+    breakerState: new Gauge({
+      name: "holdfast_upstream_breaker_state",
+      help: "Circuit breaker state per upstream: 1 for the current state, 0 for the others.",
+      labelNames: ["upstream", "state"] as const,
+      registers,
+    }),
+    breakerTransitions: new Counter({
+      name: "holdfast_upstream_breaker_transitions_total",
+      help: "Circuit breaker state changes by upstream and new state.",
+      labelNames: ["upstream", "to"] as const,
+      registers,
+    }),
+    turns: new Counter({
+      name: "holdfast_turns_total",
+      help: "Committed turns by tenant and model.",
+      labelNames: ["tenant", "model"] as const,
+      registers,
+    }),
+    tokens: new Counter({
+      name: "holdfast_tokens_total",
+      help: "Tokens by tenant, model and direction (input, output, cached).",
+      labelNames: ["tenant", "model", "direction"] as const,
+      registers,
+    }),
+    cost: new Counter({
+      name: "holdfast_cost_usd_total",
+      help: "Upstream cost in US dollars by tenant and model.",
+      labelNames: ["tenant", "model"] as const,
+      registers,
+    }),
+  });
+}

@@ -1,0 +1,14 @@
+export { BoundedLabel, OTHER_LABEL } from "./bounded-label.ts";
+export { createMetrics, type HoldfastMetrics, type MetricsOptions } from "./create-metrics.ts";
+export {
+  currentRequestId,
+  type LoggingOptions,
+  loggingOptions,
+  REQUEST_ID_HEADER,
+  registerRequestLogging,
+  requestIdFrom,
+} from "./logging.ts";
+export { type RegisterMetricsOptions, recordTurn, registerMetrics, type TurnUsage } from "./metrics.ts";
+export { withStoreMetrics } from "./store-metrics.ts";
+export { failSpan, inSpan, registerTracing, TRACER_NAME, tracer } from "./tracing.ts";
+export { observeRouter, withProviderMetrics } from "./upstream-metrics.ts";

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { after, describe, test } from "node:test";
+import Fastify from "fastify";
+import { createStore } from "../store/create-store.ts";
+import { createMetrics } from "./create-metrics.ts";
+import { recordTurn, registerMetrics } from "./metrics.ts";
+import { withStoreMetrics } from "./store-metrics.ts";
+import { observeRouter } from "./upstream-metrics.ts";
+
+async function scrape(app: ReturnType<typeof Fastify>): Promise<string> {
+  const res = await app.inject({ method: "GET", url: "/metrics" });
+  assert.equal(res.statusCode, 200);
+  assert.match(String(res.headers["content-type"]), /text\/plain/);
+  return res.body;
+}
+
+function seriesOf(text: string, name: string): string[] {
+  return text.split("\n").filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+}
+
+describe("registerMetrics", () => {
+  const metrics = createMetrics();
+  const app = Fastify();
+  // Routes registered before the hooks, as createServer does before the lead registers metrics.
+  app.get("/v1/conversations/:id", async () => ({ ok: true }));
+  app.post("/v1/things", async (_req, reply) => reply.code(429).send({ error: "slow down" }));
+  registerMetrics(app, { metrics });
+  after(() => app.close());
+
+  test("HTTP durations are labelled by route pattern and status class, never the raw URL", async () => {
+    await app.inject({ method: "GET", url: "/v1/conversations/conv_aaaa" });
+    await app.inject({ method: "GET", url: "/v1/conversations/conv_bbbb" });
+    await app.inject({ method: "POST", url: "/v1/things" });
+    const text = await scrape(app);
+    const counts = seriesOf(text, "holdfast_http_request_duration_seconds_count");
+    assert.ok(
+      counts.includes(
+        'holdfast_http_request_duration_seconds_count{method="GET",route="/v1/conversations/:id",status_class="2xx"} 2',
+      ),
+      counts.join("\n"),
+    );
+    assert.ok(!text.includes("conv_aaaa") && !text.includes("conv_bbbb"));
+    assert.ok(text.includes('holdfast_http_rate_limited_total{route="/v1/things"} 1'));
+  });
+
+  test("unknown URLs share one label value", async () => {
+    const before = seriesOf(await scrape(app), "holdfast_http_request_duration_seconds_count").length;
+    await app.inject({ method: "GET", url: "/no/such/path/1" });
+    const middle = seriesOf(await scrape(app), "holdfast_http_request_duration_seconds_count");
+    await app.inject({ method: "GET", url: "/another/random/path/2?x=1" });
+    await app.inject({ method: "GET", url: "/third" });
+    const text = await scrape(app);
+    const afterSeries = seriesOf(text, "holdfast_http_request_duration_seconds_count");
+    assert.equal(middle.length, before + 1);
+    assert.equal(afterSeries.length, middle.length, "new unknown URLs must not add series");
+    assert.ok(text.includes('route="unmatched",status_class="4xx"} 3'));
+    assert.ok(!text.includes("/no/such/path") && !text.includes("/third"));
+  });
+
+  test("default metrics include event-loop lag and heap on the private registry", async () => {
+    const text = await scrape(app);
+    assert.ok(text.includes("holdfast_nodejs_eventloop_lag_seconds"));
+    assert.ok(text.includes("holdfast_nodejs_heap_size_used_bytes"));
+  });
+
+  test("a bearer token protects /metrics when configured", async () => {
+    const guarded = Fastify();
+    registerMetrics(guarded, { metrics: createMetrics({ defaultMetrics: false }), bearerToken: "t0ken" });
+    assert.equal((await guarded.inject({ url: "/metrics" })).statusCode, 401);
+    const ok = await guarded.inject({ url: "/metrics", headers: { authorization: "Bearer t0ken" } });
+    assert.equal(ok.statusCode, 200);
+    await guarded.close();
+  });
+});
+
+describe("recordTurn", () => {
+  test("tokens and cost by tenant and model, with bounded label values", async () => {
+    const metrics = createMetrics({ defaultMetrics: false, maxTenants: 2 });
+    recordTurn(metrics, {
+      tenant: "acme",
+      model: "gpt-x",
+      usage: { input_tokens: 100, output_tokens: 20, cached_tokens: 40 },
+      costUsd: 0.25,
+    });
+    recordTurn(metrics, { tenant: "beta", model: "gpt-x", usage: { input_tokens: 1, output_tokens: 1 } });
+    recordTurn(metrics, { tenant: "gamma", model: "gpt-x", usage: { input_tokens: 5, output_tokens: 1 } });
+    const text = await metrics.registry.metrics();
+    assert.ok(text.includes('holdfast_tokens_total{tenant="acme",model="gpt-x",direction="input"} 100'));
+    assert.ok(text.includes('holdfast_tokens_total{tenant="acme",model="gpt-x",direction="output"} 20'));
+    assert.ok(text.includes('holdfast_tokens_total{tenant="acme",model="gpt-x",direction="cached"} 40'));
+    assert.ok(text.includes('holdfast_cost_usd_total{tenant="acme",model="gpt-x"} 0.25'));
+    assert.ok(text.includes('holdfast_tokens_total{tenant="other",model="gpt-x",direction="input"} 5'));
+    assert.ok(!text.includes("gamma"));
+  });
+});
+
+describe("withStoreMetrics", () => {
+  test("times operations by driver and operation; counts conflicts and replays", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const store = withStoreMetrics(await createStore("memory:"), metrics);
+    const session = await store.create("t1", {
+      items: [{ content: { type: "message", role: "user", content: "hi" } }],
+    });
+    const items = [{ content: { type: "message", role: "user", content: "again" } }];
+    await store.append("t1", session.id, items, { operationId: "op-1" });
+    const replay = await store.append("t1", session.id, items, { operationId: "op-1" });
+    assert.equal(replay.replayed, true);
+    await assert.rejects(store.update("t1", session.id, { labels: ["x"] }, { expectedVersion: 1 }), {
+      code: "conflict",
+    });
+    await assert.rejects(store.get("t1", "conv_00000000000000000000000000000000"), { code: "not_found" });
+    await store.readWindow("t1", session.id, { maxTokens: 1000 });
+    const text = await metrics.registry.metrics();
+    assert.ok(
+      text.includes(
+        'holdfast_store_operation_duration_seconds_count{driver="memory",operation="append",outcome="ok"} 2',
+      ),
+    );
+    assert.ok(text.includes('operation="read_window",outcome="ok"} 1'));
+    assert.ok(text.includes('operation="get",outcome="not_found"} 1'));
+    assert.ok(text.includes('holdfast_store_conflicts_total{driver="memory",operation="update"} 1'));
+    assert.ok(text.includes('holdfast_store_idempotent_replays_total{driver="memory"} 1'));
+    assert.ok(!text.includes(session.id), "no session id in any label");
+    await store.close();
+  });
+});
+
+describe("observeRouter", () => {
+  test("attempts, retries, failovers and breaker state per upstream", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const states: Record<string, string> = { a: "closed", b: "closed" };
+    const router = Object.assign(new EventEmitter(), { breakerStates: () => ({ ...states }) });
+    const stop = observeRouter(router as never, metrics);
+    router.emit("attempt", { provider: "a", model: "m", error: "upstream_timeout", retries: 2 });
+    router.emit("attempt", { provider: "b", model: "m", retries: 0 });
+    router.emit("attempt", { provider: "b", model: "m", error: "upstream_invalid_request", retries: 0 });
+    router.emit("breaker", { name: "a", from: "closed", to: "open" });
+    stop();
+    router.emit("attempt", { provider: "b", model: "m", retries: 0 });
+    const text = await metrics.registry.metrics();
+    assert.ok(text.includes('holdfast_upstream_attempts_total{upstream="a",outcome="upstream_timeout"} 1'));
+    assert.ok(text.includes('holdfast_upstream_attempts_total{upstream="b",outcome="ok"} 1'));
+    assert.ok(text.includes('holdfast_upstream_retries_total{upstream="a"} 2'));
+    assert.ok(text.includes('holdfast_upstream_failovers_total{upstream="a"} 1'));
+    assert.ok(!text.includes('holdfast_upstream_failovers_total{upstream="b"}'));
+    assert.ok(text.includes('holdfast_upstream_breaker_state{upstream="a",state="open"} 1'));
+    assert.ok(text.includes('holdfast_upstream_breaker_state{upstream="a",state="closed"} 0'));
+    assert.ok(text.includes('holdfast_upstream_breaker_state{upstream="b",state="closed"} 1'));
+    assert.ok(text.includes('holdfast_upstream_breaker_transitions_total{upstream="a",to="open"} 1'));
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * `withStoreMetrics(store, metrics)`: a SessionStore decorator that times every operation
+ * (histogram by driver, operation and outcome), counts conflicts and idempotent replays, and
+ * opens one CLIENT span per operation (`store.<operation>`, no-op without an OpenTelemetry SDK).
+ * It changes no behaviour: results and errors pass through untouched.
+ */
+import { type Span, SpanKind } from "@opentelemetry/api";
+import type {
+  AppendOptions,
+  AppendResult,
+  CreateSessionInput,
+  ForkInput,
+  Item,
+  ItemInput,
+  JsonValue,
+  ListQuery,
+  Page,
+  ReadItemsQuery,
+  Session,
+  SessionStore,
+  UpdateSessionInput,
+  Window,
+  WindowQuery,
+  WriteOptions,
+} from "../store/types.ts";
+import type { HoldfastMetrics } from "./create-metrics.ts";
+import { failSpan, tracer } from "./tracing.ts";
+
+/** Error codes that count as a concurrency or idempotency conflict. */
+const CONFLICT_CODES = new Set(["conflict", "idempotency_conflict", "version_conflict"]);
+
+class MeasuredStore implements SessionStore {
+  #inner: SessionStore;
+  #metrics: HoldfastMetrics;
+
+  constructor(inner: SessionStore, metrics: HoldfastMetrics) {
+    this.#inner = inner;
+    this.#metrics = metrics;
+  }
+
+  get driverName(): string {
+    return this.#inner.driverName;
+  }
+
+  async #run<T>(operation: string, tenant: string, id: string | null, fn: () => Promise<T>): Promise<T> {
+    const driver = this.#inner.driverName;
+    const span: Span = tracer().startSpan(`store.${operation}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "db.system.name": driver,
+        "db.operation.name": operation,
+        "holdfast.tenant": tenant,
+        ...(id ? { "holdfast.session_id": id } : {}),
+      },
+    });
+    const started = process.hrtime.bigint();
+    let outcome = "ok";
+    try {
+      return await fn();
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      outcome = typeof code === "string" && code.length <= 40 ? code : "error";
+      if (CONFLICT_CODES.has(outcome)) this.#metrics.storeConflicts.inc({ driver, operation });
+      failSpan(span, error);
+      throw error;
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.#metrics.storeDuration.observe({ driver, operation, outcome }, seconds);
+      span.end();
+    }
+  }
+
+  create(tenant: string, input?: CreateSessionInput): Promise<Session> {
+    return this.#run("create", tenant, null, () => this.#inner.create(tenant, input));
+  }
+  get(tenant: string, id: string): Promise<Session> {
+    return this.#run("get", tenant, id, () => this.#inner.get(tenant, id));
+  }
+  list(tenant: string, query?: ListQuery): Promise<Page<Session>> {
+    return this.#run("list", tenant, null, () => this.#inner.list(tenant, query));
+  }
+  update(tenant: string, id: string, patch: UpdateSessionInput, options?: WriteOptions): Promise<Session> {
+    return this.#run("update", tenant, id, () => this.#inner.update(tenant, id, patch, options));
+  }
+  delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
+    return this.#run("delete", tenant, id, () => this.#inner.delete(tenant, id, options));
+  }
+  async append(
+    tenant: string,
+    id: string,
+    items: ItemInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    const result = await this.#run("append", tenant, id, () =>
+      this.#inner.append(tenant, id, items, options),
+    );
+    if (result.replayed) this.#metrics.storeReplays.inc({ driver: this.#inner.driverName });
+    return result;
+  }
+  patchState(tenant: string, id: string, patch: JsonValue, options?: WriteOptions): Promise<Session> {
+    return this.#run("patch_state", tenant, id, () => this.#inner.patchState(tenant, id, patch, options));
+  }
+  readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]> {
+    return this.#run("read_items", tenant, id, () => this.#inner.readItems(tenant, id, query));
+  }
+  getItem(tenant: string, id: string, itemId: string): Promise<Item> {
+    return this.#run("get_item", tenant, id, () => this.#inner.getItem(tenant, id, itemId));
+  }
+  readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+    return this.#run("read_window", tenant, id, () => this.#inner.readWindow(tenant, id, query));
+  }
+  fork(tenant: string, id: string, input?: ForkInput): Promise<Session> {
+    return this.#run("fork", tenant, id, () => this.#inner.fork(tenant, id, input));
+  }
+  touch(tenant: string, id: string): Promise<Session> {
+    return this.#run("touch", tenant, id, () => this.#inner.touch(tenant, id));
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+/** Wraps `store` so every operation is measured and traced; the caller keeps owning `store`. */
+export function withStoreMetrics(store: SessionStore, metrics: HoldfastMetrics): SessionStore {
+  return new MeasuredStore(store, metrics);
+}
