@@ -1,0 +1,168 @@
+/**
+ * The cleanup planner: a pure function from a snapshot of sessions, a policy and an instant to
+ * the list of actions the sweeper would take. Same inputs → same plan, byte for byte (sessions
+ * are ordered by (tenant, id) and every tie is broken by id), which is what lets a dry run
+ * promise exactly what an enforce at the same instant does.
+ */
+import type { Session } from "../store/types.ts";
+import {
+  addTo,
+  type CleanupAction,
+  type CleanupPlan,
+  type CleanupReason,
+  emptyTally,
+  type PlannedAction,
+  tallyOf,
+} from "./plan-types.ts";
+import { type LifecyclePolicy, type SessionPolicy, sessionPolicy, tenantPolicy } from "./policy.ts";
+import { lastResetAt } from "./reset-schedule.ts";
+
+export interface PlanOptions {
+  /** Plan only this tenant (the global budget is then not evaluated). */
+  tenant?: string;
+}
+
+/** Bytes a session occupies in the store; an archive stub's items live in cold storage. */
+export function storedBytes(session: Session): number {
+  return session.status === "archived" ? 0 : session.bytes;
+}
+
+const byKey = (a: Session, b: Session): number =>
+  a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** Eviction order: least recently active first, ties by id. */
+const byIdle = (a: Session, b: Session): number => a.lastActiveAt - b.lastActiveAt || byKey(a, b);
+
+/** Why a session must go on its own terms (expiry, reset), or null. */
+function ownVerdict(
+  s: Session,
+  p: SessionPolicy,
+  now: number,
+): { action: CleanupAction; reason: CleanupReason } | null {
+  const absoluteAt = s.expiresAt ?? (p.absoluteTtlMs === null ? null : s.createdAt + p.absoluteTtlMs);
+  if (absoluteAt !== null && absoluteAt <= now) return { action: p.onExpiry, reason: "absolute_ttl" };
+  if (p.idleTtlMs !== null && s.lastActiveAt + p.idleTtlMs <= now)
+    return { action: p.onExpiry, reason: "idle_ttl" };
+  if (p.reset !== null && s.itemCount > 0 && s.createdAt < lastResetAt(p.reset, now)) {
+    return { action: "reset", reason: "reset_schedule" };
+  }
+  return null;
+}
+
+/** Computes the cleanup plan. Pure: reads nothing but its arguments, mutates nothing. */
+export function planCleanup(
+  snapshot: readonly Session[],
+  policy: LifecyclePolicy,
+  now: number,
+  options: PlanOptions = {},
+): CleanupPlan {
+  const tenantFilter = options.tenant ?? null;
+  const sessions = snapshot.filter((s) => tenantFilter === null || s.tenant === tenantFilter).sort(byKey);
+  const plan: CleanupPlan = {
+    now,
+    tenant: tenantFilter,
+    actions: [],
+    totals: { ...emptyTally(), byReason: {}, byAction: {} },
+    pinned: { ...emptyTally(), byTenant: {} },
+    usage: { before: {}, after: {} },
+    warnings: [],
+  };
+  const remaining: Session[] = [];
+  const policies = new Map<string, SessionPolicy>();
+  const act = (s: Session, action: CleanupAction, reason: CleanupReason): void => {
+    const bytes = storedBytes(s);
+    const items = s.status === "archived" ? 0 : s.itemCount;
+    const entry: PlannedAction = {
+      action,
+      reason,
+      tenant: s.tenant,
+      sessionId: s.id,
+      owner: s.owner,
+      version: s.version,
+      ageMs: now - s.createdAt,
+      idleMs: now - s.lastActiveAt,
+      items,
+      bytes,
+    };
+    plan.actions.push(entry);
+    addTo(plan.totals, items, bytes);
+    addTo(tallyOf(plan.totals.byReason, reason), items, bytes);
+    addTo(tallyOf(plan.totals.byAction, action), items, bytes);
+    plan.usage.after[s.tenant] = (plan.usage.after[s.tenant] ?? 0) - bytes;
+  };
+
+  for (const s of sessions) {
+    plan.usage.before[s.tenant] = (plan.usage.before[s.tenant] ?? 0) + storedBytes(s);
+    plan.usage.after[s.tenant] = (plan.usage.after[s.tenant] ?? 0) + storedBytes(s);
+    if (s.pinned) {
+      addTo(plan.pinned, s.itemCount, storedBytes(s));
+      addTo(tallyOf(plan.pinned.byTenant, s.tenant), s.itemCount, storedBytes(s));
+      remaining.push(s);
+      continue;
+    }
+    if (s.status === "archived") {
+      if (policy.archiveRetentionMs !== null && s.updatedAt + policy.archiveRetentionMs <= now) {
+        act(s, "purge_archive", "archive_retention");
+      }
+      continue;
+    }
+    const p = sessionPolicy(policy, s);
+    for (const key of p.invalidOverrides) {
+      plan.warnings.push(
+        `session ${s.id} (tenant ${s.tenant}): metadata '${key}' is not valid and was ignored`,
+      );
+    }
+    policies.set(s.id, p);
+    const verdict = ownVerdict(s, p, now);
+    if (verdict) act(s, verdict.action, verdict.reason);
+    else remaining.push(s);
+  }
+
+  const evict = (candidates: Session[], reason: CleanupReason, stillOver: () => boolean): void => {
+    for (const s of candidates.filter((c) => !c.pinned).sort(byIdle)) {
+      if (!stillOver()) return;
+      act(s, policies.get(s.id)?.onExpiry ?? "archive", reason);
+      remaining.splice(remaining.indexOf(s), 1);
+    }
+  };
+
+  // Max sessions per owner: pinned sessions count but are never evicted.
+  const owners = new Map<string, Session[]>();
+  for (const s of remaining) {
+    if (s.owner === null) continue;
+    const key = `${s.tenant}\u0000${s.owner}`;
+    owners.set(key, [...(owners.get(key) ?? []), s]);
+  }
+  for (const group of owners.values()) {
+    const max = tenantPolicy(policy, group[0]!.tenant).maxSessionsPerOwner;
+    if (max === null || group.length <= max) continue;
+    let count = group.length;
+    evict(group, "owner_limit", () => count-- > max);
+  }
+
+  // Tenant budgets, then the global one: evict down to the low-water mark once above the high one.
+  const { highWater, lowWater } = policy.budget;
+  for (const tenant of Object.keys(plan.usage.after).sort()) {
+    const budget = tenantPolicy(policy, tenant).budgetBytes;
+    if (budget === null || plan.usage.after[tenant]! <= highWater * budget) continue;
+    evict(
+      remaining.filter((s) => s.tenant === tenant),
+      "tenant_budget",
+      () => plan.usage.after[tenant]! > lowWater * budget,
+    );
+    if (plan.usage.after[tenant]! > lowWater * budget) {
+      plan.warnings.push(
+        `tenant ${tenant} stays above its storage budget: its remaining sessions are pinned`,
+      );
+    }
+  }
+  const budget = policy.globalBudgetBytes;
+  const total = (): number => Object.values(plan.usage.after).reduce((a, b) => a + b, 0);
+  if (budget !== null && tenantFilter !== null) {
+    plan.warnings.push("the global budget is only evaluated when planning every tenant");
+  } else if (budget !== null && total() > highWater * budget) {
+    evict([...remaining], "global_budget", () => total() > lowWater * budget);
+    if (total() > lowWater * budget)
+      plan.warnings.push("storage stays above the global budget: the rest is pinned");
+  }
+  return plan;
+}
