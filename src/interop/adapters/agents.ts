@@ -3,11 +3,11 @@
  * Opt-in subpath; the main `holdfast` entry never loads it.
  */
 
-export { EDIT_MARKER_TYPE } from "./agents/history-log.ts";
 export {
   HoldfastAgentsSession,
   type HoldfastAgentsSessionOptions,
 } from "./agents/holdfast-agents-session.ts";
+export { EDIT_MARKER_TYPE } from "./edit-log.ts";
 
 import type { SessionStore } from "../../store/types.ts";
 import {

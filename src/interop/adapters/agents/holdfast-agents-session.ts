@@ -10,15 +10,9 @@ import type {
 import { ConflictError, InvalidArgumentError, isHoldfastError } from "../../../store/errors.ts";
 import { sha256 } from "../../../store/ids.ts";
 import type { CreateSessionInput, Item, JsonObject, Session, SessionStore } from "../../../store/types.ts";
+import { clearMarker, dropMarker, readVisibleTail, toItemInputs } from "../edit-log.ts";
 import { canonicalJson, jsonEqual } from "../json.ts";
-import {
-  clearMarker,
-  collectVisibleTail,
-  dropMarker,
-  fromStoredItem,
-  toItemInputs,
-  toStoredContent,
-} from "./history-log.ts";
+import { fromStoredItem, toStoredContent } from "./item-codec.ts";
 
 /** Options of {@link HoldfastAgentsSession}. */
 export interface HoldfastAgentsSessionOptions {
@@ -43,7 +37,7 @@ const STALE_VERSION = 0;
 /**
  * `Session` for `run(agent, input, { session })`. History lives in one Holdfast session;
  * pops, clears and suffix replacements append edit markers instead of deleting (see
- * history-log.ts), so every write is one atomic append and nothing is lost.
+ * edit-log.ts), so every write is one atomic append and nothing is lost.
  */
 export class HoldfastAgentsSession implements SessionHistoryTransactionAwareSession {
   readonly #store: SessionStore;
@@ -213,9 +207,7 @@ export class HoldfastAgentsSession implements SessionHistoryTransactionAwareSess
   }
 
   #visibleTail(head: Session, limit: number): Promise<Item[]> {
-    return collectVisibleTail(head.itemCount, limit, (beforeSeq) =>
-      this.#store.readItems(this.#tenant, head.id, { beforeSeq, order: "desc", limit: this.#pageSize }),
-    );
+    return readVisibleTail(this.#store, this.#tenant, head.id, head.itemCount, limit, this.#pageSize);
   }
 }
 
