@@ -16,15 +16,15 @@ import { listModels, resolveTargets } from "./providers/config.ts";
 import type { ProviderLayer } from "./providers/create-providers.ts";
 import type { InputItem, TurnEvent, TurnRequest, Usage } from "./providers/types.ts";
 import type { BusyPolicy } from "./turn/busy.ts";
-import { type ModelInfo, type ModelInvoker, TurnEngine } from "./turn/turn-engine.ts";
+import { type ModelInvoker, TurnEngine } from "./turn/turn-engine.ts";
 
 export interface GatewayOptions {
   store: SessionStore;
   providers: ProviderLayer;
   catalog?: ModelCatalog;
   busyPolicy?: BusyPolicy;
-  /** Used for models neither the configuration nor the catalog knows. */
-  fallbackModel?: ModelInfo;
+  /** Used for models neither the configuration nor the catalog knows. Default: a generic 128k-token model. */
+  fallbackModel?: CatalogModel;
 }
 
 export interface Gateway {
@@ -34,7 +34,18 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const UNKNOWN_MODEL: ModelInfo = { contextWindow: 128_000, maxOutputTokens: 4_096 };
+/** Limits assumed for a model nobody describes: generous but common, counted with o200k. */
+function unknownModel(catalog: ModelCatalog): CatalogModel {
+  const base = catalog.find("gpt-4o") ?? catalog.list()[0]!;
+  return {
+    ...base,
+    id: "unknown",
+    contextWindow: 128_000,
+    maxOutputTokens: 4_096,
+    prices: null,
+    aliases: [],
+  };
+}
 const REFIT_RESERVE = 512;
 
 function catalogEntry(catalog: ModelCatalog, model: string): CatalogModel | null {
@@ -44,24 +55,30 @@ function catalogEntry(catalog: ModelCatalog, model: string): CatalogModel | null
 class RouterInvoker implements ModelInvoker {
   readonly #layer: ProviderLayer;
   readonly #catalog: ModelCatalog;
-  readonly #fallback: ModelInfo;
+  readonly #fallback: CatalogModel;
 
-  constructor(layer: ProviderLayer, catalog: ModelCatalog, fallback: ModelInfo) {
+  constructor(layer: ProviderLayer, catalog: ModelCatalog, fallback: CatalogModel) {
     this.#layer = layer;
     this.#catalog = catalog;
     this.#fallback = fallback;
   }
 
-  /** Model limits: configuration first, then the catalog entry of the first target's model. */
-  describe(model: string): ModelInfo {
+  /**
+   * The catalog entry for a requested model: the alias itself, else the first target's model, else
+   * a generic entry; context window and output limits from the configuration take precedence.
+   */
+  describe(model: string): CatalogModel {
     const configured = this.#layer.config.models[model];
     const target = resolveTargets(this.#layer.config, model)[0];
     const entry =
-      catalogEntry(this.#catalog, model) ?? (target ? catalogEntry(this.#catalog, target.model) : null);
+      catalogEntry(this.#catalog, model) ??
+      (target ? catalogEntry(this.#catalog, target.model) : null) ??
+      this.#fallback;
+    if (!configured?.contextWindow && !configured?.maxOutputTokens) return entry;
     return {
-      contextWindow: configured?.contextWindow ?? entry?.contextWindow ?? this.#fallback.contextWindow,
-      maxOutputTokens:
-        configured?.maxOutputTokens ?? entry?.maxOutputTokens ?? this.#fallback.maxOutputTokens,
+      ...entry,
+      contextWindow: configured.contextWindow ?? entry.contextWindow,
+      maxOutputTokens: configured.maxOutputTokens ?? entry.maxOutputTokens,
     };
   }
 
@@ -119,7 +136,11 @@ class RouterInvoker implements ModelInvoker {
 
 export function createGateway(options: GatewayOptions): Gateway {
   const catalog = options.catalog ?? getDefaultCatalog();
-  const invoker = new RouterInvoker(options.providers, catalog, options.fallbackModel ?? UNKNOWN_MODEL);
+  const invoker = new RouterInvoker(
+    options.providers,
+    catalog,
+    options.fallbackModel ?? unknownModel(catalog),
+  );
   const engine = new TurnEngine({ store: options.store, invoker, busyPolicy: options.busyPolicy });
   return {
     engine,

@@ -7,8 +7,14 @@ import type { Item, JsonObject } from "../../store/types.ts";
 
 export const RECORD_TYPE = "response_record";
 
-/** Item types that live in the transcript but are never shown as conversation items or sent upstream. */
-export const INTERNAL_ITEM_TYPES: ReadonlySet<string> = new Set([RECORD_TYPE]);
+/** Item types kept in the transcript that are never sent to a model (bookkeeping). */
+export const NOT_SENT_ITEM_TYPES: ReadonlySet<string> = new Set([RECORD_TYPE]);
+
+/**
+ * Item types left out of OpenAI-shaped item lists: response records, and compaction summaries
+ * (clients such as the Agents SDK send listed items back as input, and summaries are not input).
+ */
+export const HIDDEN_ITEM_TYPES: ReadonlySet<string> = new Set([RECORD_TYPE, "summary"]);
 
 export interface UsageRecord {
   input_tokens: number;

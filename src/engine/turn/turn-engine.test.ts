@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createStore } from "../../store/create-store.ts";
 import type { JsonObject, SessionStore } from "../../store/types.ts";
+import { getDefaultCatalog } from "../context/catalog.ts";
 import { createMockProvider } from "../providers/mock.ts";
 import type { TurnEvent, TurnRequest } from "../providers/types.ts";
 import { RESPONSES_LABEL } from "./plan.ts";
@@ -15,7 +16,8 @@ function mockInvoker(overrides: Partial<ModelInvoker> = {}): ModelInvoker & { re
     requests,
     describe: (model) => {
       if (model === "nope") throw Object.assign(new Error("unknown"), { code: "model_not_found" });
-      return { contextWindow: model === "tiny" ? 700 : 100_000, maxOutputTokens: 100 };
+      const mock = getDefaultCatalog().get("mock");
+      return { ...mock, contextWindow: model === "tiny" ? 700 : 100_000, maxOutputTokens: 100 };
     },
     complete: (request) => {
       requests.push(request);
@@ -36,7 +38,7 @@ async function setup(overrides?: Partial<ModelInvoker>): Promise<{
 }> {
   const store = await createStore("memory:");
   const invoker = mockInvoker(overrides);
-  return { store, engine: new TurnEngine({ store, invoker, reserveTokens: 0 }), invoker };
+  return { store, engine: new TurnEngine({ store, invoker, reserveTokens: 0, compaction: false }), invoker };
 }
 
 const text = (response: JsonObject): string =>
@@ -214,5 +216,68 @@ describe("turn engine", () => {
     const record = items.at(-1)!;
     assert.equal(record.type, "response_record");
     assert.equal(record.content.status, "incomplete");
+  });
+
+  it("compacts automatically when the stored window nears the budget, and on a provider overflow", async () => {
+    const store = await createStore("memory:");
+    let overflowOnce = true;
+    const invoker = mockInvoker({
+      complete: async (request) => {
+        invoker.requests.push(request);
+        if (request.instructions?.startsWith("You compact")) return createMockProvider().complete(request);
+        if (overflowOnce && JSON.stringify(request.input).includes("overflow please")) {
+          overflowOnce = false;
+          throw Object.assign(new Error("This model's maximum context length is exceeded"), {
+            code: "context_length_exceeded",
+          });
+        }
+        return createMockProvider().complete(request);
+      },
+    });
+    const engine = new TurnEngine({ store, invoker, reserveTokens: 0, compaction: { threshold: 0.5 } });
+    const conv = await store.create("t");
+    const filler = (n: number) => ({
+      content: {
+        type: "message",
+        role: "user",
+        content: [{ type: "input_text", text: `note ${n} ${"lorem ".repeat(40)}` }],
+      },
+    });
+    await store.append(
+      "t",
+      conv.id,
+      Array.from({ length: 10 }, (_, i) => filler(i)),
+    );
+    await engine.respond("t", { model: "tiny", input: "hi", conversation: conv.id, truncation: "auto" });
+    const afterAuto = await store.readItems("t", conv.id, { limit: 1000 });
+    assert.ok(
+      afterAuto.some((i) => i.type === "summary"),
+      "auto-compaction appended a summary",
+    );
+    const sent = invoker.requests.at(-1)!.input;
+    assert.ok(JSON.stringify(sent[0]).includes("[holdfast: summary of the earlier conversation"));
+
+    // Overflow recovery on its own: an engine whose automatic threshold is not reached.
+    const lenient = new TurnEngine({ store, invoker, reserveTokens: 0, compaction: { threshold: 1 } });
+    await store.append(
+      "t",
+      conv.id,
+      Array.from({ length: 2 }, (_, i) => filler(100 + i)),
+    );
+    const before = (await store.readItems("t", conv.id, { limit: 1000 })).filter(
+      (i) => i.type === "summary",
+    ).length;
+    const r = await lenient.respond("t", {
+      model: "tiny",
+      input: "overflow please",
+      conversation: conv.id,
+      truncation: "auto",
+    });
+    assert.equal(r.status, "completed");
+    const summaries = (await store.readItems("t", conv.id, { limit: 1000 })).filter(
+      (i) => i.type === "summary",
+    ).length;
+    assert.equal(summaries, before + 1, "the overflow was answered by compacting once");
+    assert.equal(overflowOnce, false);
   });
 });

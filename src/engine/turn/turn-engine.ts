@@ -6,30 +6,22 @@
  */
 import { HoldfastError } from "../../store/errors.ts";
 import { ITEM_ID_PATTERN, newItemId } from "../../store/ids.ts";
-import type { AppendResult, Item, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
-import { pairSafeStart } from "../../store/window-pairs.ts";
+import type { AppendResult, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
+import type { ModelInfo } from "../context/catalog.ts";
+import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { InputItem, TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
 import { type BusyPolicy, ConversationLocks } from "./busy.ts";
+import { loadHistory, type TurnHistory } from "./history.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
-import {
-  INTERNAL_ITEM_TYPES,
-  RECORD_TYPE,
-  type ResponseRecord,
-  toResponseObject,
-  wireItem,
-} from "./record.ts";
+import { RECORD_TYPE, type ResponseRecord, toResponseObject, wireItem } from "./record.ts";
 import { parseResponseRequest } from "./request.ts";
 import { readResponse } from "./response-reads.ts";
-
-export interface ModelInfo {
-  contextWindow: number;
-  maxOutputTokens: number;
-}
+import { createModelSummarizer } from "./summarizer.ts";
 
 /** What the engine needs from the provider layer (routing, fallback and retries live behind it). */
 export interface ModelInvoker {
-  /** Throws an InvalidArgumentError with code `model_not_found` for a model nobody serves. */
+  /** The catalog entry for a requested model (limits, tokenizer, quirks); throws `model_not_found` if nobody serves it. */
   describe(model: string): ModelInfo;
   complete(request: TurnRequest): Promise<TurnResult>;
   stream(request: TurnRequest): AsyncIterable<TurnEvent>;
@@ -43,6 +35,12 @@ export interface TurnEngineOptions {
   busyPolicy?: BusyPolicy;
   /** Tokens kept free besides the output budget (instructions, tool schemas, per-message overhead). Default 512. */
   reserveTokens?: number;
+  /**
+   * Automatic compaction: before a turn whose stored window reaches `threshold` of the model's
+   * input budget, older items are summarized (by the conversation's own model); and a provider's
+   * context-length rejection is answered by compacting and retrying once. `false` disables both.
+   */
+  compaction?: false | { threshold?: number; keepRecentShare?: number };
   clock?: () => number;
 }
 
@@ -63,6 +61,7 @@ export class TurnEngine {
   readonly #locks: ConversationLocks;
   readonly #reserve: number;
   readonly #clock: () => number;
+  readonly #compaction: { threshold: number; keepRecentShare: number } | null;
 
   constructor(options: TurnEngineOptions) {
     this.#store = options.store;
@@ -70,6 +69,9 @@ export class TurnEngine {
     this.#locks = new ConversationLocks(options.busyPolicy ?? "queue");
     this.#reserve = options.reserveTokens ?? 512;
     this.#clock = options.clock ?? Date.now;
+    const c = options.compaction;
+    this.#compaction =
+      c === false ? null : { threshold: c?.threshold ?? 0.8, keepRecentShare: c?.keepRecentShare ?? 0.25 };
   }
 
   async #plan(
@@ -99,50 +101,68 @@ export class TurnEngine {
     });
   }
 
-  /** The items sent upstream: the stored window (input included), or the input alone. */
-  async #history(plan: TurnPlan): Promise<InputItem[]> {
-    const request = plan.request;
-    const info = this.#invoker.describe(request.model);
-    const output = request.maxOutputTokens ?? info.maxOutputTokens;
-    const budget = Math.max(0, info.contextWindow - output - this.#reserve);
-    let items: Pick<Item, "type" | "content" | "tokens">[];
-    let truncated = false;
-    if (!plan.sessionId) {
-      items = request.input.map((i) => ({ type: String(i.content.type), content: i.content, tokens: 0 }));
-    } else if (plan.historyUntilSeq !== null) {
-      const all = await this.#store.readItems(plan.tenant, plan.sessionId, {
-        beforeSeq: plan.historyUntilSeq + 1,
-        order: "desc",
-        limit: 10_000,
-      });
-      const kept: Item[] = [];
-      let tokens = 0;
-      for (const item of all) {
-        if (tokens + item.tokens > budget) break;
-        tokens += item.tokens;
-        kept.unshift(item);
-      }
-      truncated = kept.length < all.length;
-      items = [
-        ...kept,
-        ...request.input.map((i) => ({ type: String(i.content.type), content: i.content, tokens: 0 })),
-      ];
-    } else {
-      const window = await this.#store.readWindow(plan.tenant, plan.sessionId, { maxTokens: budget });
-      items = window.items;
-      truncated = window.truncated;
+  #limits(plan: TurnPlan): { model: ModelInfo; maxOutputTokens: number; budget: number } {
+    const model = this.#invoker.describe(plan.request.model);
+    const maxOutputTokens = plan.request.maxOutputTokens ?? model.maxOutputTokens;
+    return {
+      model,
+      maxOutputTokens,
+      budget: Math.max(1, model.contextWindow - maxOutputTokens - this.#reserve),
+    };
+  }
+
+  /** The items sent upstream; compacts first when the stored window nears the model's budget. */
+  async #history(plan: TurnPlan): Promise<TurnHistory> {
+    const { model, maxOutputTokens, budget } = this.#limits(plan);
+    const options = { maxOutputTokens, reserve: this.#reserve };
+    const history = await loadHistory(this.#store, plan, model, options);
+    const auto = this.#compaction;
+    if (
+      !auto ||
+      !this.#compactable(plan) ||
+      !shouldCompact(history.uncoveredTokens, model, auto.threshold, { maxOutputTokens })
+    ) {
+      return history;
     }
-    const visible = items.filter((i) => !INTERNAL_ITEM_TYPES.has(i.type));
-    const start = pairSafeStart(visible);
-    if ((truncated || start > 0) && request.truncation === "disabled") {
-      throw new HoldfastError(
-        "context_length_exceeded",
-        `The conversation needs more than the ${budget} input tokens ${request.model} leaves after ${output} output tokens; ` +
-          'set truncation to "auto" to fit it, or compact the conversation.',
-        { param: "input" },
-      );
+    await this.#compact(plan, model, budget);
+    return loadHistory(this.#store, plan, model, options);
+  }
+
+  #compactable(plan: TurnPlan): boolean {
+    return (
+      this.#compaction !== null && plan.persist && plan.sessionId !== null && plan.historyUntilSeq === null
+    );
+  }
+
+  /** Summarizes the older part of the conversation; false when there was nothing to fold. */
+  async #compact(plan: TurnPlan, model: ModelInfo, budget: number): Promise<boolean> {
+    const keep = Math.max(1, Math.floor(budget * (this.#compaction?.keepRecentShare ?? 0.25)));
+    // Sized from the model, so small context windows still leave the summarizer room to work.
+    const summaryMaxTokens = Math.max(64, Math.min(4096, Math.floor(model.contextWindow / 4)));
+    const result = await compact(this.#store, plan.tenant, plan.sessionId!, {
+      model,
+      keepRecentTokens: keep,
+      summaryMaxTokens,
+      maxChunkTokens: Math.max(
+        128,
+        Math.min(model.contextWindow - summaryMaxTokens - 2048, Math.floor(model.contextWindow / 2)),
+      ),
+      summarize: createModelSummarizer((r) => this.#invoker.complete(r), plan.request.model),
+    });
+    return result.compacted;
+  }
+
+  /** Runs `call`; on a context-length rejection compacts the conversation and runs it once more. */
+  async #withOverflowRecovery<T>(plan: TurnPlan, call: (history: TurnHistory) => Promise<T>): Promise<T> {
+    const history = await this.#history(plan);
+    try {
+      return await call(history);
+    } catch (error) {
+      if (!isContextLengthError(error) || !this.#compactable(plan)) throw error;
+      const { model, maxOutputTokens, budget } = this.#limits(plan);
+      if (!(await this.#compact(plan, model, budget))) throw error;
+      return call(await loadHistory(this.#store, plan, model, { maxOutputTokens, reserve: this.#reserve }));
     }
-    return visible.slice(start).map((i) => i.content as unknown as InputItem);
   }
 
   #turnRequest(plan: TurnPlan, input: InputItem[], signal: AbortSignal | undefined): TurnRequest {
@@ -211,8 +231,9 @@ export class TurnEngine {
     const release = await this.#lock(plan);
     try {
       const input = await this.#writeInput(plan);
-      const history = await this.#history(plan);
-      const result = await this.#invoker.complete(this.#turnRequest(plan, history, ctx.signal));
+      const result = await this.#withOverflowRecovery(plan, (history) =>
+        this.#invoker.complete(this.#turnRequest(plan, history.input, ctx.signal)),
+      );
       return await this.#commit(plan, input, result);
     } finally {
       release();
@@ -233,16 +254,26 @@ export class TurnEngine {
     const release = await this.#lock(plan);
     const tracker = new StreamTracker();
     let input: AppendResult | null = null;
+    let started = false;
     let settled = false;
     try {
       input = await this.#writeInput(plan);
-      const history = await this.#history(plan);
+      // Open the upstream before announcing the response: if every target fails before its first
+      // event, the caller still gets a proper status instead of a stream that only says "failed".
+      const opened = await this.#withOverflowRecovery(plan, async (history) => {
+        const iterator = this.#invoker
+          .stream(this.#turnRequest(plan, history.input, ctx.signal))
+          [Symbol.asyncIterator]();
+        return { iterator, first: await iterator.next() };
+      });
       const pending = toResponseObject(plan.responseId, baseRecord(plan, this.#clock()), []);
+      started = true;
       yield { type: "created", response: pending };
       let result: TurnResult | null = null;
       let failure: HoldfastError | undefined;
       try {
-        for await (const event of this.#invoker.stream(this.#turnRequest(plan, history, ctx.signal))) {
+        for (let next = opened.first; !next.done; next = await opened.iterator.next()) {
+          const event = next.value;
           tracker.push(event);
           if (event.type === "done") result = event.result;
           else if (event.type === "error") {
@@ -252,6 +283,8 @@ export class TurnEngine {
         }
       } catch (error) {
         failure = error instanceof HoldfastError ? error : new HoldfastError("upstream_error", String(error));
+      } finally {
+        await opened.iterator.return?.();
       }
       const final = result ?? tracker.partial(plan.request.model);
       const response = await this.#commit(plan, input, final, failure);
@@ -260,7 +293,8 @@ export class TurnEngine {
       else yield { type: "completed", response };
     } finally {
       // The consumer stopped early (client disconnected): keep what was produced, as incomplete.
-      if (!settled && input)
+      // A turn that never started streaming commits nothing, so a retry runs it afresh.
+      if (started && !settled && input)
         await this.#commit(plan, input, tracker.partial(plan.request.model)).catch(() => {});
       release();
     }

@@ -4,7 +4,7 @@
  * `If-Match` / `expected_version`.
  */
 import type { FastifyInstance } from "fastify";
-import { INTERNAL_ITEM_TYPES } from "../../engine/turn/record.ts";
+import { HIDDEN_ITEM_TYPES } from "../../engine/turn/record.ts";
 import { NotFoundError } from "../../store/errors.ts";
 import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
 import { expectedVersion, operationId, setVersion } from "../preconditions.ts";
@@ -56,7 +56,7 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
           afterSeq: order === "asc" ? position : undefined,
           beforeSeq: order === "desc" ? position : undefined,
         });
-        rows.push(...batch.filter((item) => !INTERNAL_ITEM_TYPES.has(item.type)));
+        rows.push(...batch.filter((item) => !HIDDEN_ITEM_TYPES.has(item.type)));
         if (rows.length > limit || batch.length <= limit) break;
         position = batch.at(-1)!.seq;
       }
@@ -89,7 +89,7 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
     async (request) => {
       const { id, item_id: itemId } = request.params;
       const item = await store.getItem(request.tenant, id, itemId);
-      if (INTERNAL_ITEM_TYPES.has(item.type)) {
+      if (HIDDEN_ITEM_TYPES.has(item.type)) {
         throw new NotFoundError(`No item '${itemId}' in conversation '${id}'.`, { param: "item_id" });
       }
       return toWireItem(item);

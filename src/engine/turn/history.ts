@@ -1,0 +1,122 @@
+/**
+ * What a turn sends upstream. The store's window (an index lookup on running token totals) is
+ * read with headroom, pinned items from the head of the session are added, and the context
+ * engine fits it to the model: the latest summary stands in for what it covers, old tool
+ * outputs are pruned, call/output pairs stay whole, and Anthropic's alternation holds.
+ */
+import { HoldfastError } from "../../store/errors.ts";
+import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
+import type { ModelInfo as CatalogModel } from "../context/catalog.ts";
+import { isPinned } from "../context/items.ts";
+import { isSummaryItem, readCovers, toModelInput } from "../context/summary.ts";
+import { buildWindow } from "../context/window.ts";
+import type { InputItem } from "../providers/types.ts";
+import type { TurnPlan } from "./plan.ts";
+import { NOT_SENT_ITEM_TYPES } from "./record.ts";
+
+/** How much more than the budget the store window reads, so summaries and pruning have room. */
+const HEADROOM = 2;
+/** Pinned items (system prompts) are looked for among the first items of a session. */
+const HEAD_ITEMS = 16;
+
+export interface TurnHistory {
+  input: InputItem[];
+  /**
+   * Tokens the model would receive before pruning: the latest summary plus everything after what
+   * it covers (the automatic compaction signal; covered originals do not count).
+   */
+  uncoveredTokens: number;
+  /** Whether stored items were left out (older than the window, or pruned away). */
+  truncated: boolean;
+}
+
+function pseudoItems(plan: TurnPlan): Item[] {
+  return plan.request.input.map((input, i) => ({
+    seq: Number.MAX_SAFE_INTEGER - plan.request.input.length + i,
+    id: input.id ?? `input_${i}`,
+    type: String(input.content.type),
+    role: typeof input.content.role === "string" ? input.content.role : null,
+    status: null,
+    content: input.content,
+    tokens: Math.ceil(JSON.stringify(input.content).length / 4),
+    bytes: 0,
+    turnId: null,
+    createdAt: 0,
+  }));
+}
+
+async function storedItems(
+  store: SessionStore,
+  plan: TurnPlan,
+  budget: number,
+): Promise<{ items: Item[]; truncated: boolean }> {
+  const { tenant, sessionId } = plan;
+  if (!sessionId) return { items: pseudoItems(plan), truncated: false };
+  if (plan.historyUntilSeq !== null) {
+    // store:false continuing a response: history up to it (read-only), then this request's input.
+    const older = await store.readItems(tenant, sessionId, {
+      beforeSeq: plan.historyUntilSeq + 1,
+      order: "desc",
+      limit: 2_000,
+    });
+    older.reverse();
+    return {
+      items: [...older, ...pseudoItems(plan)],
+      truncated: older[0]?.seq !== 1 && older.length > 0,
+    };
+  }
+  const window = await store.readWindow(tenant, sessionId, { maxTokens: budget * HEADROOM });
+  let items = window.items;
+  if (window.fromSeq > 1 || (window.items.length === 0 && window.truncated)) {
+    const head = await store.readItems(tenant, sessionId, { limit: HEAD_ITEMS });
+    items = [
+      ...head.filter((i) => isPinned(i) && i.seq < (window.fromSeq || Number.MAX_SAFE_INTEGER)),
+      ...items,
+    ];
+  }
+  return { items, truncated: window.truncated };
+}
+
+export async function loadHistory(
+  store: SessionStore,
+  plan: TurnPlan,
+  model: CatalogModel,
+  options: { maxOutputTokens: number; reserve: number },
+): Promise<TurnHistory> {
+  const budget = Math.max(0, model.contextWindow - options.maxOutputTokens - options.reserve);
+  const loaded = await storedItems(store, plan, budget);
+  const sendable = loaded.items.filter((i) => !NOT_SENT_ITEM_TYPES.has(i.type));
+  const auto = plan.request.truncation === "auto";
+  const window = buildWindow(sendable, {
+    model,
+    maxOutputTokens: options.maxOutputTokens,
+    reserve: options.reserve,
+    pruning: auto,
+  });
+  const truncated = loaded.truncated || (window.droppedCount > 0 && !window.summaryUsed);
+  if (truncated && !auto) {
+    throw new HoldfastError(
+      "context_length_exceeded",
+      `The conversation does not fit the ${budget} input tokens ${model.id} leaves after ${options.maxOutputTokens} output tokens; ` +
+        'set truncation to "auto" to fit it, or compact the conversation.',
+      { param: "input" },
+    );
+  }
+  const input = toModelInput(window.items, model.summaryRole) as JsonObject[] as unknown as InputItem[];
+  return { input, uncoveredTokens: uncoveredTokens(sendable), truncated };
+}
+
+function uncoveredTokens(items: readonly Item[]): number {
+  let coveredTo = 0;
+  let summaryTokens = 0;
+  for (const item of items) {
+    const covers = isSummaryItem(item) ? readCovers(item.content) : null;
+    if (covers && covers.toSeq >= coveredTo) {
+      coveredTo = covers.toSeq;
+      summaryTokens = item.tokens;
+    }
+  }
+  let tokens = summaryTokens;
+  for (const item of items) if (item.seq > coveredTo && !isSummaryItem(item)) tokens += item.tokens;
+  return tokens;
+}
