@@ -131,6 +131,8 @@ export function isReplicaTarget(driver: StoreDriver): driver is StoreDriver & Re
 export interface LifecycleScanQuery {
   /** Only this tenant (default: every tenant). */
   tenant?: string;
+  /** Only this session id. */
+  id?: string;
   owner?: string;
   /** Only sessions invisible at this instant (idle or absolute expiry passed). */
   expiredAt?: number;

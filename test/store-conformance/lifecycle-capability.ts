@@ -78,6 +78,11 @@ export function testLifecycleCapability(options: LifecycleConformanceOptions): v
       const idleBefore = await d().scanSessions({ tenant: t, idleBefore: clock.now - 60_000, limit: 100 });
       assert.equal(idleBefore.length, 4);
       assert.deepEqual(await d().scanSessions({ tenant: tenant(), limit: 10 }), []);
+      const one = await d().scanSessions({ tenant: t, id: idle[1]!.id, limit: 10 });
+      assert.deepEqual(
+        one.map((x) => x.id),
+        [idle[1]!.id],
+      );
     });
 
     it("pages a scan by keyset, each session exactly once, ascending (tenant, id)", async () => {

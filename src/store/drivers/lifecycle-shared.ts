@@ -28,6 +28,7 @@ export function compareKey(a: { tenant: string; id: string }, b: { tenant: strin
 /** In-process filter of a lifecycle scan (drivers that cannot push it down to their engine). */
 export function matchesScan(session: Session, query: LifecycleScanQuery): boolean {
   if (query.tenant !== undefined && session.tenant !== query.tenant) return false;
+  if (query.id !== undefined && session.id !== query.id) return false;
   if (query.owner !== undefined && session.owner !== query.owner) return false;
   if (query.pinned !== undefined && session.pinned !== query.pinned) return false;
   if (query.status !== undefined && session.status !== query.status) return false;

@@ -52,6 +52,10 @@ function scanSql(query: LifecycleScanQuery): { sql: string; params: Record<strin
     where.push("tenant = $tenant");
     params.tenant = query.tenant;
   }
+  if (query.id !== undefined) {
+    where.push("id = $id");
+    params.id = query.id;
+  }
   if (query.owner !== undefined) {
     where.push("owner = $owner");
     params.owner = query.owner;

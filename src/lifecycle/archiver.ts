@@ -1,0 +1,207 @@
+/**
+ * The archiver: moves a session's items into cold storage (archive-files.ts) and leaves a stub
+ * (status `archived`, counters kept, items removed); restores a stub from its archive; purges a
+ * stub with its archive. `withArchives(store, archiver)` restores archived sessions
+ * transparently when they are read or written through the store.
+ */
+import {
+  isLifecycleCapable,
+  type LifecycleCapable,
+  type PurgeResult,
+  type StoreDriver,
+} from "../store/driver.ts";
+import { ConflictError, InvalidArgumentError, sessionNotFound } from "../store/errors.ts";
+import type {
+  AppendOptions,
+  AppendResult,
+  Item,
+  ItemInput,
+  ReadItemsQuery,
+  Session,
+  SessionStore,
+  Window,
+  WindowQuery,
+} from "../store/types.ts";
+import { readArchive, removeArchive, writeArchive } from "./archive-files.ts";
+import { DelegatingStore, driverOf } from "./delegating-store.ts";
+
+export interface ArchiverOptions {
+  /** Directory of the archive files (created on first use). */
+  dir: string;
+  /** Epoch ms; injectable for tests. Default `Date.now`. */
+  clock?: () => number;
+  /** Items read per page while archiving (default 1000). */
+  pageSize?: number;
+}
+
+export interface ArchiveResult {
+  /** False when the session moved or vanished since it was planned (nothing changed). */
+  archived: boolean;
+  items: number;
+  /** Item bytes removed from the store. */
+  bytes: number;
+  compressedBytes: number;
+}
+
+export interface Archiver {
+  readonly dir: string;
+  /** Archives the session if it is still at `version` (any version when omitted). */
+  archive(tenant: string, id: string, version?: number): Promise<ArchiveResult>;
+  /** Restores an archived session; `not_found` unless it is an archived stub with an archive. */
+  restore(tenant: string, id: string): Promise<Session>;
+  /** Hard-deletes sessions (stubs or not) and their archives. */
+  purge(targets: { tenant: string; id: string; version?: number }[]): Promise<PurgeResult>;
+}
+
+/** The lifecycle capability of the driver under `store`, or a clear error. */
+export function lifecycleDriver(store: SessionStore): StoreDriver & LifecycleCapable {
+  const driver = driverOf(store);
+  if (!driver || !isLifecycleCapable(driver)) {
+    throw new InvalidArgumentError(
+      `The '${store.driverName}' store cannot run lifecycle cleanup (its driver has no LifecycleCapable support); use memory:, sqlite: or postgres://.`,
+      { param: "store" },
+    );
+  }
+  return driver;
+}
+
+async function* allItems(
+  driver: LifecycleCapable,
+  tenant: string,
+  id: string,
+  pageSize: number,
+): AsyncGenerator<Item> {
+  let after = 0;
+  for (;;) {
+    const page = await driver.scanItems(tenant, id, after, pageSize);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page.at(-1)!.seq;
+  }
+}
+
+class DirectoryArchiver implements Archiver {
+  readonly dir: string;
+  readonly #store: SessionStore;
+  readonly #driver: StoreDriver & LifecycleCapable;
+  readonly #clock: () => number;
+  readonly #pageSize: number;
+
+  constructor(store: SessionStore, options: ArchiverOptions) {
+    if (typeof options.dir !== "string" || options.dir.length === 0) {
+      throw new InvalidArgumentError("Archiver option dir must be a directory path.", { param: "dir" });
+    }
+    this.dir = options.dir;
+    this.#store = store;
+    this.#driver = lifecycleDriver(store);
+    this.#clock = options.clock ?? Date.now;
+    this.#pageSize = options.pageSize ?? 1000;
+  }
+
+  async archive(tenant: string, id: string, version?: number): Promise<ArchiveResult> {
+    const [session] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
+    const none = { archived: false, items: 0, bytes: 0, compressedBytes: 0 };
+    if (!session || session.status === "archived" || (version !== undefined && session.version !== version)) {
+      return none;
+    }
+    const file = await writeArchive(
+      this.dir,
+      this.#store.driverName,
+      session,
+      allItems(this.#driver, tenant, id, this.#pageSize),
+    );
+    const stub = await this.#driver.archiveStub(tenant, id, { version: session.version, now: this.#clock() });
+    if (!stub) {
+      // The session changed while its items were copied: the copy is stale, the session intact.
+      await removeArchive(this.dir, tenant, id);
+      return none;
+    }
+    const itemBytes = session.bytes - Buffer.byteLength(JSON.stringify(session.state));
+    return { archived: true, items: file.items, bytes: itemBytes, compressedBytes: file.compressedBytes };
+  }
+
+  async restore(tenant: string, id: string): Promise<Session> {
+    const [stub] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
+    if (!stub) throw sessionNotFound(id);
+    if (stub.status !== "archived") return stub;
+    const block = await readArchive(this.dir, tenant, id);
+    const restored = await this.#driver.restoreItems(tenant, id, {
+      version: stub.version,
+      items: block.items,
+      idleTtlMs: block.session.idleTtlMs,
+      now: this.#clock(),
+    });
+    if (!restored) {
+      // Another restore won the race; its result is what the caller wants.
+      const [now] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
+      if (now && now.status === "active") return now;
+      throw new ConflictError(`Session '${id}' changed while it was being restored; retry.`, {
+        param: "session_id",
+      });
+    }
+    await removeArchive(this.dir, tenant, id);
+    return restored;
+  }
+
+  async purge(targets: { tenant: string; id: string; version?: number }[]): Promise<PurgeResult> {
+    const result = await this.#driver.purgeSessions(targets);
+    for (const key of result.removed) {
+      const [tenant, id] = key.split("\u0000") as [string, string];
+      await removeArchive(this.dir, tenant, id);
+    }
+    return result;
+  }
+}
+
+/** Creates an archiver over `store` (its driver must be LifecycleCapable). */
+export function createArchiver(store: SessionStore, options: ArchiverOptions): Archiver {
+  return new DirectoryArchiver(store, Object.freeze({ ...options }));
+}
+
+/** Restores archived sessions on first use: reads and writes see the full session again. */
+class ArchiveRestoringStore extends DelegatingStore {
+  readonly #archiver: Archiver;
+
+  constructor(inner: SessionStore, archiver: Archiver) {
+    super(inner);
+    this.#archiver = archiver;
+  }
+
+  async #ensure(tenant: string, id: string): Promise<Session> {
+    const session = await this.inner.get(tenant, id);
+    return session.status === "archived" ? this.#archiver.restore(tenant, id) : session;
+  }
+
+  override async get(tenant: string, id: string): Promise<Session> {
+    return this.#ensure(tenant, id);
+  }
+  override async readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]> {
+    await this.#ensure(tenant, id);
+    return this.inner.readItems(tenant, id, query);
+  }
+  override async getItem(tenant: string, id: string, itemId: string): Promise<Item> {
+    await this.#ensure(tenant, id);
+    return this.inner.getItem(tenant, id, itemId);
+  }
+  override async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+    await this.#ensure(tenant, id);
+    return this.inner.readWindow(tenant, id, query);
+  }
+  override async append(
+    tenant: string,
+    id: string,
+    items: ItemInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    await this.#ensure(tenant, id);
+    return this.inner.append(tenant, id, items, options);
+  }
+}
+
+/**
+ * Wraps `store` so a session archived by the sweeper is restored from cold storage the first
+ * time it is read (get, items, window) or appended to. Costs one `get` per such call.
+ */
+export function withArchives(store: SessionStore, archiver: Archiver): SessionStore {
+  return new ArchiveRestoringStore(store, archiver);
+}
