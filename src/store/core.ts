@@ -8,7 +8,7 @@ import type { PreparedItem, StoreDriver } from "./driver.ts";
 import { ConflictError, InvalidArgumentError, isHoldfastError, sessionNotFound } from "./errors.ts";
 import { newItemId, newSessionId, sha256 } from "./ids.ts";
 import { mergePatch } from "./merge-patch.ts";
-import { estimateTokens, type TokenCounter } from "./tokens.ts";
+import { bytesToTokens, estimateTokens, type TokenCounter } from "./tokens.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -94,12 +94,15 @@ class StoreCore implements SessionStore {
   readonly #driver: StoreDriver;
   readonly #clock: () => number;
   readonly #countTokens: TokenCounter;
+  /** True when #countTokens is the default byte estimate, computed from the bytes in hand. */
+  readonly #estimate: boolean;
   readonly #options: typeof DEFAULTS;
 
   constructor(driver: StoreDriver, options: StoreCoreOptions = {}) {
     this.#driver = driver;
     this.#clock = options.clock ?? Date.now;
     this.#countTokens = options.countTokens ?? estimateTokens;
+    this.#estimate = this.#countTokens === estimateTokens;
     this.#options = Object.freeze({
       maxItemBytes: options.maxItemBytes ?? DEFAULTS.maxItemBytes,
       maxStateBytes: options.maxStateBytes ?? DEFAULTS.maxStateBytes,
@@ -143,7 +146,9 @@ class StoreCore implements SessionStore {
       const bytes = Buffer.byteLength(contentJson);
       checkSize(bytes, this.#options.maxItemBytes, `${param}`, param);
       let tokens: number;
-      if (input.tokens === undefined) tokens = this.#countTokens(body);
+      // The default estimate is a function of the serialized size we already have.
+      if (input.tokens === undefined)
+        tokens = this.#estimate ? bytesToTokens(bytes) : this.#countTokens(body);
       else if (Number.isSafeInteger(input.tokens) && input.tokens >= 0) tokens = input.tokens;
       else throw new InvalidArgumentError(`${param}.tokens must be a non-negative integer.`, { param });
       const turnId = input.turnId ?? null;

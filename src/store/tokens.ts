@@ -8,5 +8,10 @@ export type TokenCounter = (content: JsonObject) => number;
  * text in BPE tokenizers. Good enough for budgets until a model-specific counter is configured.
  */
 export function estimateTokens(content: JsonObject): number {
-  return Math.ceil(Buffer.byteLength(JSON.stringify(content)) / 4);
+  return bytesToTokens(Buffer.byteLength(JSON.stringify(content)));
+}
+
+/** The same estimate from the UTF-8 size of the item's JSON, for callers that already have it. */
+export function bytesToTokens(bytes: number): number {
+  return Math.ceil(bytes / 4);
 }
