@@ -16,9 +16,10 @@ import {
 import { sessionBytes } from "./shared.ts";
 
 /** The part of a memory entry the lifecycle capability reads and writes. */
-export interface MemoryLifecycleEntry {
+export interface MemoryLifecycleEntry<S extends { seq: number }> {
   session: Session;
-  items: Item[];
+  /** Items as the driver keeps them; the `items` codec of createMemoryLifecycle converts. */
+  items: S[];
   cumTokens: number[];
   itemBytes: number;
   itemIndex: Map<string, number>;
@@ -26,11 +27,20 @@ export interface MemoryLifecycleEntry {
   retainUntil: number | null;
 }
 
+/** How the driver keeps items: fresh public copies out, its private stored form in. */
+export interface MemoryItemCodec<S> {
+  toItem(stored: S): Item;
+  fromItem(item: Item): S;
+}
+
 /** Builds the capability over `entries` (keyed `tenant\0id`, the memory driver's own map). */
-export function createMemoryLifecycle(entries: Map<string, MemoryLifecycleEntry>): LifecycleCapable {
+export function createMemoryLifecycle<S extends { seq: number }>(
+  entries: Map<string, MemoryLifecycleEntry<S>>,
+  items: MemoryItemCodec<S>,
+): LifecycleCapable {
   const leases = new Map<string, LeaseRecord>();
   const key = (tenant: string, id: string): string => `${tenant}\u0000${id}`;
-  const snapshot = (e: MemoryLifecycleEntry): Session =>
+  const snapshot = (e: MemoryLifecycleEntry<S>): Session =>
     structuredClone({ ...e.session, bytes: sessionBytes(e.itemBytes, JSON.stringify(e.session.state)) });
 
   return {
@@ -45,7 +55,10 @@ export function createMemoryLifecycle(entries: Map<string, MemoryLifecycleEntry>
     async scanItems(tenant: string, id: string, afterSeq: number, limit: number): Promise<Item[]> {
       const entry = entries.get(key(tenant, id));
       if (!entry) return [];
-      return structuredClone(entry.items.filter((i) => i.seq > afterSeq).slice(0, limit));
+      return entry.items
+        .filter((i) => i.seq > afterSeq)
+        .slice(0, limit)
+        .map((i) => items.toItem(i));
     },
 
     async purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult> {
@@ -90,7 +103,7 @@ export function createMemoryLifecycle(entries: Map<string, MemoryLifecycleEntry>
       let bytes = 0;
       for (const item of change.items) {
         entry.itemIndex.set(item.id, entry.items.length);
-        entry.items.push(structuredClone(item));
+        entry.items.push(items.fromItem(item));
         entry.cumTokens.push((entry.cumTokens.at(-1) ?? 0) + item.tokens);
         bytes += item.bytes;
       }

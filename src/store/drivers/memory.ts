@@ -1,7 +1,9 @@
 /**
  * `memory:` — sessions in a Map, for tests and embedding. Every operation runs synchronously
  * inside one call, so it is atomic with respect to every other operation in the process.
- * Values handed out are copies; nothing a caller does to them reaches the store.
+ * Values handed out are copies; nothing a caller does to them reaches the store. Item contents
+ * and session state are kept as JSON text and parsed on every read: that is the copy, and
+ * `JSON.parse` of a small object costs a fraction of a `structuredClone` of it.
  */
 import type {
   DriverAppend,
@@ -21,9 +23,25 @@ import { isVisible, matchesListQuery, sessionBytes } from "./shared.ts";
 
 export const DRIVER_NAME = "memory";
 
+/** An item as kept: its content as JSON text, so nothing outside can reach it. */
+interface StoredItem {
+  seq: number;
+  id: string;
+  type: string;
+  role: string | null;
+  status: string | null;
+  json: string;
+  tokens: number;
+  bytes: number;
+  turnId: string | null;
+  createdAt: number;
+}
+
 interface Entry {
+  /** `session.state` is a private copy; reads parse `stateJson` instead of cloning it. */
   session: Session;
-  items: Item[];
+  stateJson: string;
+  items: StoredItem[];
   /** Running token total through each item (same index as `items`). */
   cumTokens: number[];
   itemBytes: number;
@@ -34,18 +52,65 @@ interface Entry {
   retainUntil: number | null;
 }
 
-function toItem(p: PreparedItem, seq: number): Item {
+function storePrepared(p: PreparedItem, seq: number): StoredItem {
   return {
     seq,
     id: p.id,
     type: p.type,
     role: p.role,
     status: p.status,
-    content: p.content,
+    json: p.contentJson,
     tokens: p.tokens,
     bytes: p.bytes,
     turnId: p.turnId,
     createdAt: p.createdAt,
+  };
+}
+
+function storeItem(item: Item): StoredItem {
+  const { content, ...rest } = item;
+  return { ...rest, json: JSON.stringify(content) };
+}
+
+/** A fresh copy for a caller. */
+function toItem(s: StoredItem): Item {
+  return {
+    seq: s.seq,
+    id: s.id,
+    type: s.type,
+    role: s.role,
+    status: s.status,
+    content: JSON.parse(s.json) as Item["content"],
+    tokens: s.tokens,
+    bytes: s.bytes,
+    turnId: s.turnId,
+    createdAt: s.createdAt,
+  };
+}
+
+function toItems(stored: StoredItem[]): Item[] {
+  return stored.map(toItem);
+}
+
+/** An empty entry for `session` (copied, so the caller's object stays theirs). */
+function newEntry(session: Session, retainUntil: number | null): Entry {
+  const { metadata, labels, state, forkParent } = session;
+  const stateJson = JSON.stringify(state);
+  return {
+    session: {
+      ...session,
+      state: JSON.parse(stateJson) as Session["state"],
+      metadata: { ...metadata },
+      labels: [...labels],
+      forkParent: forkParent === null ? null : { ...forkParent },
+    },
+    stateJson,
+    items: [],
+    cumTokens: [],
+    itemBytes: 0,
+    itemIndex: new Map(),
+    operations: new Map(),
+    retainUntil,
   };
 }
 
@@ -60,7 +125,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
 
   constructor() {
     // The optional LifecycleCapable methods (driver.ts) live in memory-lifecycle.ts.
-    Object.assign(this, createMemoryLifecycle(this.#entries));
+    Object.assign(this, createMemoryLifecycle(this.#entries, { toItem, fromItem: storeItem }));
   }
 
   #key(tenant: string, id: string): string {
@@ -74,10 +139,15 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
   }
 
   #snapshot(entry: Entry): Session {
-    return structuredClone({
-      ...entry.session,
-      bytes: sessionBytes(entry.itemBytes, JSON.stringify(entry.session.state)),
-    });
+    const session = entry.session;
+    return {
+      ...session,
+      metadata: { ...session.metadata },
+      labels: [...session.labels],
+      state: JSON.parse(entry.stateJson) as Session["state"],
+      forkParent: session.forkParent === null ? null : { ...session.forkParent },
+      bytes: sessionBytes(entry.itemBytes, entry.stateJson),
+    };
   }
 
   #checkVersion(entry: Entry, expected: number | undefined): void {
@@ -90,7 +160,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     const first = entry.items.length + 1;
     this.#pushNumbered(
       entry,
-      items.map((p, i) => toItem(p, first + i)),
+      items.map((p, i) => storePrepared(p, first + i)),
     );
     entry.session.tokenCount = entry.cumTokens.at(-1) ?? 0;
   }
@@ -101,15 +171,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     if (existing) {
       throw new ConflictError(`A session with id '${session.id}' already exists.`, { param: "id" });
     }
-    const entry: Entry = {
-      session: structuredClone(session),
-      items: [],
-      cumTokens: [],
-      itemBytes: 0,
-      itemIndex: new Map(),
-      operations: new Map(),
-      retainUntil: null,
-    };
+    const entry = newEntry(session, null);
     this.#assertItemIdsFree(entry, items);
     this.#push(entry, items);
     if (items.length > 0) entry.session.version += 1;
@@ -140,7 +202,14 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
   ): Promise<Session> {
     const entry = this.#visible(tenant, id, write.now);
     this.#checkVersion(entry, write.expectedVersion);
-    Object.assign(entry.session, structuredClone(changes));
+    const { state, metadata, labels, ...scalars } = changes;
+    Object.assign(entry.session, scalars);
+    if (metadata !== undefined) entry.session.metadata = { ...metadata };
+    if (labels !== undefined) entry.session.labels = [...labels];
+    if (state !== undefined) {
+      entry.stateJson = JSON.stringify(state);
+      entry.session.state = JSON.parse(entry.stateJson) as Session["state"];
+    }
     entry.session.version += 1;
     entry.session.updatedAt = write.now;
     return this.#snapshot(entry);
@@ -179,7 +248,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
           );
         }
         const replay = entry.items.slice(done.firstSeq - 1, done.lastSeq);
-        return { ...done, replayed: true, items: structuredClone(replay) };
+        return { ...done, replayed: true, items: toItems(replay) };
       }
     }
     this.#checkVersion(entry, options.expectedVersion);
@@ -194,7 +263,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     if (options.operationId !== undefined) {
       entry.operations.set(options.operationId, { ...result, hash: options.payloadHash });
     }
-    return { ...result, replayed: false, items: structuredClone(entry.items.slice(firstSeq - 1)) };
+    return { ...result, replayed: false, items: toItems(entry.items.slice(firstSeq - 1)) };
   }
 
   async readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
@@ -203,7 +272,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     const before = query.beforeSeq ?? Number.POSITIVE_INFINITY;
     const matching = entry.items.filter((i) => i.seq > after && i.seq < before);
     const ordered = query.order === "desc" ? matching.reverse() : matching;
-    return structuredClone(ordered.slice(0, query.limit));
+    return toItems(ordered.slice(0, query.limit));
   }
 
   async getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item> {
@@ -211,7 +280,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     const index = entry.itemIndex.get(itemId);
     const item = index === undefined ? undefined : entry.items[index];
     if (!item) throw new NotFoundError(`No item '${itemId}' in session '${id}'.`, { param: "item_id" });
-    return structuredClone(item);
+    return toItem(item);
   }
 
   async readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
@@ -228,7 +297,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
       }
       lo += 1;
     }
-    return { session: this.#snapshot(entry), items: structuredClone(entry.items.slice(lo)) };
+    return { session: this.#snapshot(entry), items: toItems(entry.items.slice(lo)) };
   }
 
   async fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {
@@ -239,15 +308,10 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     if (atSeq > parent.items.length) {
       throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
     }
-    const entry: Entry = {
-      session: structuredClone(child),
-      items: structuredClone(parent.items.slice(0, atSeq)),
-      cumTokens: parent.cumTokens.slice(0, atSeq),
-      itemBytes: 0,
-      itemIndex: new Map(),
-      operations: new Map(),
-      retainUntil: null,
-    };
+    const entry = newEntry(child, null);
+    // Stored items are never mutated once pushed, so parent and child may share them.
+    entry.items = parent.items.slice(0, atSeq);
+    entry.cumTokens = parent.cumTokens.slice(0, atSeq);
     entry.items.forEach((item, index) => {
       entry.itemBytes += item.bytes;
       entry.itemIndex.set(item.id, index);
@@ -265,16 +329,8 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
   }
 
   async putReplica(session: Session, items: Item[], retainUntil: number | null): Promise<void> {
-    const entry: Entry = {
-      session: structuredClone(session),
-      items: [],
-      cumTokens: [],
-      itemBytes: 0,
-      itemIndex: new Map(),
-      operations: new Map(),
-      retainUntil,
-    };
-    this.#pushNumbered(entry, items);
+    const entry = newEntry(session, retainUntil);
+    this.#pushNumbered(entry, items.map(storeItem));
     this.#entries.set(this.#key(session.tenant, session.id), entry);
   }
 
@@ -293,7 +349,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     const next = change.items[0]?.seq;
     if (!alive(entry, change.now) || entry.session.version !== change.fromVersion) return false;
     if (next !== entry.items.length + 1) return false;
-    this.#pushNumbered(entry, change.items);
+    this.#pushNumbered(entry, change.items.map(storeItem));
     entry.session.tokenCount = entry.cumTokens.at(-1) ?? 0;
     Object.assign(entry.session, {
       version: change.toVersion,
@@ -308,10 +364,10 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     this.#entries.delete(this.#key(tenant, id));
   }
 
-  #pushNumbered(entry: Entry, items: Item[]): void {
+  #pushNumbered(entry: Entry, items: StoredItem[]): void {
     for (const item of items) {
       entry.itemIndex.set(item.id, entry.items.length);
-      entry.items.push(structuredClone(item));
+      entry.items.push(item);
       entry.cumTokens.push((entry.cumTokens.at(-1) ?? 0) + item.tokens);
       entry.itemBytes += item.bytes;
     }
