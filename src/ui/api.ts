@@ -1,0 +1,201 @@
+/**
+ * The dashboard's JSON API under `/ui/api/**`: sessions (list, one session with its transcript,
+ * window and turns, export, fork, delete), usage, upstreams and the cleanup plan. Every route
+ * needs a dashboard session; writes need the CSRF token too. Store errors reach the app's one
+ * error handler unchanged.
+ */
+import { Readable } from "node:stream";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { exportChunks } from "../interop/portable/export.ts";
+import { InvalidArgumentError, NotFoundError } from "../store/errors.ts";
+import { SESSION_STATUSES, type Session, type SessionStatus } from "../store/types.ts";
+import type { DashboardGuard, DashboardOptions } from "./server.ts";
+import { buildTranscript } from "./transcript.ts";
+import { upstreamHealth } from "./upstreams.ts";
+import { collectUsage } from "./usage.ts";
+
+const DEFAULT_TENANTS = ["default"] as const;
+const SESSION_ID = /^conv_[0-9a-f]{32}$/;
+const ITEM_PAGE = 1000;
+const MAX_TRANSCRIPT_ITEMS = 5000;
+
+type Query = Record<string, string | undefined>;
+
+function intParam(
+  value: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`, { param: name });
+  }
+  return n;
+}
+
+/** The row the Sessions view shows: no state, no metadata values beyond what a list needs. */
+function sessionRow(s: Session): Record<string, unknown> {
+  return {
+    id: s.id,
+    owner: s.owner,
+    labels: s.labels,
+    status: s.status,
+    pinned: s.pinned,
+    itemCount: s.itemCount,
+    tokenCount: s.tokenCount,
+    bytes: s.bytes,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    lastActiveAt: s.lastActiveAt,
+    forkParent: s.forkParent,
+    expiresAt: s.expiresAt,
+    idleTtlMs: s.idleTtlMs,
+  };
+}
+
+/** Registers the data routes on the dashboard's encapsulated instance. */
+export function registerDashboardApi(
+  ui: FastifyInstance,
+  options: DashboardOptions & { guard: DashboardGuard },
+): void {
+  const { store, guard } = options;
+  const config = { public: true };
+  const tenants = async (): Promise<readonly string[]> =>
+    options.tenants ? await options.tenants() : DEFAULT_TENANTS;
+  const tenantOf = async (request: FastifyRequest): Promise<string> => {
+    const tenant = (request.query as Query).tenant ?? "default";
+    if (!(await tenants()).includes(tenant)) {
+      throw new InvalidArgumentError(`Unknown tenant '${tenant.slice(0, 64)}'.`, { param: "tenant" });
+    }
+    return tenant;
+  };
+  const sessionId = (request: FastifyRequest): string => {
+    const id = (request.params as { id: string }).id;
+    if (!SESSION_ID.test(id)) throw new NotFoundError(`No session '${id.slice(0, 64)}'.`);
+    return id;
+  };
+
+  ui.get("/ui/api/tenants", { config }, async (request) => {
+    guard.require(request, false);
+    return { tenants: await tenants() };
+  });
+
+  ui.get("/ui/api/sessions", { config }, async (request) => {
+    guard.require(request, false);
+    const tenant = await tenantOf(request);
+    const q = request.query as Query;
+    const search = q.q?.trim();
+    // An id typed in the search box opens that session: one read, whatever the store size.
+    if (search && SESSION_ID.test(search)) {
+      const found = await store.get(tenant, search).catch((error: { code?: string }) => {
+        if (error.code === "not_found") return null;
+        throw error;
+      });
+      return { data: found ? [sessionRow(found)] : [], nextCursor: null };
+    }
+    if (q.status !== undefined && q.status !== "" && !SESSION_STATUSES.includes(q.status as SessionStatus)) {
+      throw new InvalidArgumentError(`status must be one of ${SESSION_STATUSES.join(", ")}.`, {
+        param: "status",
+      });
+    }
+    const page = await store.list(tenant, {
+      ...(q.owner ? { owner: q.owner } : {}),
+      ...(q.label ? { label: q.label } : {}),
+      ...(q.status ? { status: q.status as SessionStatus } : {}),
+      order: q.order === "asc" ? "asc" : "desc",
+      limit: intParam(q.limit, "limit", 1, 200, 50),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    return { data: page.data.map(sessionRow), nextCursor: page.nextCursor };
+  });
+
+  ui.get("/ui/api/sessions/:id", { config }, async (request) => {
+    guard.require(request, false);
+    const tenant = await tenantOf(request);
+    const id = sessionId(request);
+    const q = request.query as Query;
+    const windowTokens = intParam(q.windowTokens, "windowTokens", 1, 2_000_000, 8000);
+    const session = await store.get(tenant, id);
+    // The newest items first, then shown oldest first: long sessions open at their end.
+    const items = [];
+    let beforeSeq = session.itemCount + 1;
+    while (items.length < MAX_TRANSCRIPT_ITEMS && beforeSeq > 1) {
+      const page = await store.readItems(tenant, id, { beforeSeq, order: "desc", limit: ITEM_PAGE });
+      items.push(...page);
+      const last = page.at(-1);
+      if (!last || page.length < ITEM_PAGE) break;
+      beforeSeq = last.seq;
+    }
+    items.reverse();
+    const window = await store.readWindow(tenant, id, { maxTokens: windowTokens });
+    const { entries, turns } = buildTranscript(items);
+    return {
+      session: { ...sessionRow(session), metadata: session.metadata },
+      entries,
+      turns,
+      truncatedBefore: items[0] ? items[0].seq > 1 : false,
+      window: {
+        maxTokens: windowTokens,
+        tokens: window.tokens,
+        fromSeq: window.fromSeq,
+        truncated: window.truncated,
+        seqs: window.items.map((item) => item.seq),
+      },
+    };
+  });
+
+  ui.get("/ui/api/sessions/:id/export", { config }, async (request, reply) => {
+    guard.require(request, false);
+    const tenant = await tenantOf(request);
+    const id = sessionId(request);
+    await store.get(tenant, id);
+    return reply
+      .type("application/x-ndjson; charset=utf-8")
+      .header("content-disposition", `attachment; filename="${id}.jsonl"`)
+      .send(Readable.from(exportChunks(store, tenant, { ids: [id] })));
+  });
+
+  ui.post("/ui/api/sessions/:id/fork", { config }, async (request) => {
+    guard.require(request, true);
+    const tenant = await tenantOf(request);
+    const atSeq = (request.body as { atSeq?: unknown } | null)?.atSeq;
+    if (atSeq !== undefined && (!Number.isSafeInteger(atSeq) || (atSeq as number) < 0)) {
+      throw new InvalidArgumentError("atSeq must be a non-negative integer.", { param: "atSeq" });
+    }
+    const fork = await store.fork(
+      tenant,
+      sessionId(request),
+      atSeq === undefined ? {} : { atSeq: atSeq as number },
+    );
+    return { session: sessionRow(fork) };
+  });
+
+  ui.delete("/ui/api/sessions/:id", { config }, async (request) => {
+    guard.require(request, true);
+    const tenant = await tenantOf(request);
+    await store.delete(tenant, sessionId(request));
+    return { deleted: true };
+  });
+
+  ui.get("/ui/api/usage", { config }, async (request) => {
+    guard.require(request, false);
+    const days = intParam((request.query as Query).days, "days", 1, 366, 30);
+    const since = Date.now() - days * 86_400_000;
+    return { days, ...(await collectUsage(store, { tenants: await tenants(), since })) };
+  });
+
+  ui.get("/ui/api/upstreams", { config }, async (request) => {
+    guard.require(request, false);
+    return { upstreams: await upstreamHealth(options.metrics, options.upstreams) };
+  });
+
+  ui.get("/ui/api/cleanup", { config }, async (request) => {
+    guard.require(request, false);
+    const tenant = await tenantOf(request);
+    if (!options.cleanupPlan) return { available: false, plan: null };
+    return { available: true, plan: await options.cleanupPlan(tenant) };
+  });
+}

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import Fastify, { type FastifyInstance } from "fastify";
+import { handleError } from "../server/errors.ts";
+import { createStore } from "../store/create-store.ts";
+import type { SessionStore } from "../store/types.ts";
+import { registerDashboard } from "./server.ts";
+import { type Seeded, seedDashboardStore } from "./test-seed.ts";
+
+const KEY = "admin-key-0123456789abcdef";
+
+function cookieOf(setCookie: string | string[] | undefined): string {
+  const value = Array.isArray(setCookie) ? setCookie[0] : setCookie;
+  assert.ok(value, "a cookie is set");
+  return value.split(";")[0]!;
+}
+
+describe("dashboard API", () => {
+  let store: SessionStore;
+  let app: FastifyInstance;
+  let seeded: Seeded;
+  let dist: string;
+
+  before(async () => {
+    store = await createStore("memory:");
+    seeded = await seedDashboardStore(store);
+    dist = await mkdtemp(join(tmpdir(), "holdfast-ui-"));
+    await writeFile(join(dist, "index.html"), "<!doctype html><title>Holdfast</title>");
+    app = Fastify();
+    // The error mapping createServer installs: dashboard routes throw typed errors like every route.
+    app.setErrorHandler(handleError);
+    registerDashboard(app, { store, adminKey: KEY, host: "0.0.0.0", distDir: dist, env: {} });
+    await app.ready();
+  });
+  after(async () => {
+    await app.close();
+    await store.close();
+    await rm(dist, { recursive: true, force: true });
+  });
+
+  async function signIn(): Promise<{ cookie: string; csrf: string }> {
+    const res = await app.inject({ method: "POST", url: "/ui/api/session", payload: { key: KEY } });
+    assert.equal(res.statusCode, 200);
+    return { cookie: cookieOf(res.headers["set-cookie"]), csrf: res.json().csrfToken };
+  }
+
+  test("sign-in: wrong key refused, right key gives a strict HttpOnly Secure cookie", async () => {
+    assert.equal((await app.inject({ url: "/ui/api/sessions" })).statusCode, 401);
+    const wrong = await app.inject({ method: "POST", url: "/ui/api/session", payload: { key: "nope" } });
+    assert.equal(wrong.statusCode, 401);
+    const res = await app.inject({ method: "POST", url: "/ui/api/session", payload: { key: KEY } });
+    const header = String(res.headers["set-cookie"]);
+    assert.match(header, /HttpOnly/);
+    assert.match(header, /SameSite=Strict/);
+    assert.match(header, /Secure/, "inject does not come from a loopback socket");
+    assert.equal(res.headers["content-security-policy"]?.toString().includes("default-src 'self'"), true);
+  });
+
+  test("sessions list, filters and one session with transcript, window and turns", async () => {
+    const { cookie } = await signIn();
+    const list = await app.inject({ url: "/ui/api/sessions?owner=alice", headers: { cookie } });
+    assert.equal(list.statusCode, 200);
+    assert.deepEqual(
+      list.json().data.map((s: { id: string }) => s.id),
+      [seeded.chatId],
+    );
+    const paged = await app.inject({ url: "/ui/api/sessions?limit=5", headers: { cookie } });
+    assert.equal(paged.json().data.length, 5);
+    assert.ok(paged.json().nextCursor);
+    const one = await app.inject({
+      url: `/ui/api/sessions/${seeded.chatId}?windowTokens=100000`,
+      headers: { cookie },
+    });
+    assert.equal(one.statusCode, 200);
+    const body = one.json();
+    const kinds = body.entries.map((e: { kind: string }) => e.kind);
+    assert.ok(kinds.includes("tool_call") && kinds.includes("tool_output") && kinds.includes("summary"));
+    assert.equal(body.turns.length, 2);
+    assert.equal(body.turns[0].costUsd, 0.0012);
+    assert.ok(body.window.seqs.length > 0);
+    const search = await app.inject({ url: `/ui/api/sessions?q=${seeded.forkId}`, headers: { cookie } });
+    assert.equal(search.json().data[0].forkParent.sessionId, seeded.chatId);
+  });
+
+  test("writes need the CSRF token", async () => {
+    const { cookie, csrf } = await signIn();
+    const url = `/ui/api/sessions/${seeded.chatId}/fork`;
+    const denied = await app.inject({ method: "POST", url, headers: { cookie }, payload: {} });
+    assert.equal(denied.statusCode, 403);
+    const ok = await app.inject({
+      method: "POST",
+      url,
+      headers: { cookie, "x-csrf-token": csrf },
+      payload: {},
+    });
+    assert.equal(ok.statusCode, 200);
+    const forkId = ok.json().session.id;
+    const del = await app.inject({
+      method: "DELETE",
+      url: `/ui/api/sessions/${forkId}`,
+      headers: { cookie, "x-csrf-token": csrf },
+    });
+    assert.equal(del.statusCode, 200);
+    assert.equal(
+      (await app.inject({ url: `/ui/api/sessions/${forkId}`, headers: { cookie } })).statusCode,
+      404,
+    );
+  });
+
+  test("usage, upstreams, cleanup, export and sign-out", async () => {
+    const { cookie, csrf } = await signIn();
+    const usage = (await app.inject({ url: "/ui/api/usage?days=30", headers: { cookie } })).json();
+    const models = new Set(usage.points.map((p: { model: string }) => p.model));
+    assert.ok(models.has("gpt-4o-mini") && models.has("claude-sonnet"));
+    assert.equal(usage.topSessions[0].id, seeded.chatId);
+    assert.equal((await app.inject({ url: "/ui/api/upstreams", headers: { cookie } })).statusCode, 200);
+    assert.equal((await app.inject({ url: "/ui/api/cleanup", headers: { cookie } })).json().available, false);
+    const exported = await app.inject({
+      url: `/ui/api/sessions/${seeded.chatId}/export`,
+      headers: { cookie },
+    });
+    assert.equal(exported.statusCode, 200);
+    assert.ok(exported.body.includes("Lisbon"));
+    const out = await app.inject({
+      method: "DELETE",
+      url: "/ui/api/session",
+      headers: { cookie, "x-csrf-token": csrf },
+    });
+    assert.equal(out.statusCode, 200);
+    assert.equal((await app.inject({ url: "/ui/api/sessions", headers: { cookie } })).statusCode, 401);
+  });
+
+  test("the SPA shell is served for client routes, unknown tenants are refused", async () => {
+    const page = await app.inject({ url: "/ui/sessions/abc" });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /Holdfast/);
+    const { cookie } = await signIn();
+    const res = await app.inject({ url: "/ui/api/sessions?tenant=other", headers: { cookie } });
+    assert.equal(res.statusCode, 400);
+  });
+});
+
+describe("dashboard modes", () => {
+  test("no key on loopback: dev mode signs in on first visit; elsewhere: disabled", async () => {
+    const store = await createStore("memory:");
+    const dev = Fastify();
+    registerDashboard(dev, { store, host: "127.0.0.1", env: {} });
+    const res = await dev.inject({ url: "/ui/api/session" });
+    assert.equal(res.json().signedIn, true);
+    assert.equal(res.json().devMode, true);
+    await dev.close();
+    const open = Fastify();
+    registerDashboard(open, { store, host: "0.0.0.0", env: {} });
+    const refused = await open.inject({ url: "/ui/api/session" });
+    assert.equal(refused.json().signedIn, false);
+    assert.match(refused.json().disabled, /HOLDFAST_ADMIN_KEY/);
+    await open.close();
+    assert.throws(() => registerDashboard(Fastify(), { store, adminKey: "short" }), /adminKey/);
+    await store.close();
+  });
+});
