@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import express from "express";
+import session, { MemoryStore, type Store } from "express-session";
+import { createStore } from "../../store/create-store.ts";
+import type { SessionStore } from "../../store/types.ts";
+import { diffToMergePatch, HoldfastSessionStore, sessionIdOfSid } from "./express-session.ts";
+
+declare module "express-session" {
+  interface SessionData {
+    [key: string]: unknown;
+  }
+}
+
+interface App {
+  url: string;
+  /** Lets a `/set/:key?after=name` request continue. */
+  open(name: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * An app whose /set/:key handlers wait until `parallel` of them have loaded the session before
+ * answering, so every save happens after every load: the exact interleaving of the race.
+ */
+async function startApp(sessionStore: Store, parallel: number): Promise<App> {
+  const app = express();
+  app.use(
+    session({
+      store: sessionStore,
+      secret: "test-secret",
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: 60_000 },
+    }),
+  );
+  const gates = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  const gate = (name: string) => {
+    let entry = gates.get(name);
+    if (entry === undefined) {
+      let resolve: () => void = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      entry = { promise, resolve };
+      gates.set(name, entry);
+    }
+    return entry;
+  };
+  let arrived = 0;
+  let release: () => void = () => {};
+  const barrier = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  app.get("/init", (req, res) => {
+    req.session.user = "ada";
+    res.send("ok");
+  });
+  app.get("/set/:key", async (req, res) => {
+    arrived++;
+    if (arrived >= parallel) release();
+    await barrier;
+    if (typeof req.query.after === "string") await gate(req.query.after).promise;
+    req.session[req.params.key] = true;
+    res.send("ok");
+  });
+  app.get("/show", (req, res) => {
+    res.json({ ...req.session, cookie: undefined });
+  });
+  app.get("/logout", (req, res) => {
+    req.session.destroy(() => res.send("bye"));
+  });
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    open: (name) => gate(name).resolve(),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+async function login(app: App): Promise<string> {
+  const response = await fetch(`${app.url}/init`);
+  const cookie = response.headers.get("set-cookie")?.split(";")[0];
+  assert.ok(cookie, "the app sets a session cookie");
+  return cookie;
+}
+
+async function show(app: App, cookie: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${app.url}/show`, { headers: { cookie } })).json()) as Record<string, unknown>;
+}
+
+async function parallelSets(app: App, cookie: string, keys: string[]): Promise<void> {
+  const responses = await Promise.all(
+    keys.map((key) => fetch(`${app.url}/set/${key}`, { headers: { cookie } })),
+  );
+  for (const response of responses) assert.equal(response.status, 200);
+}
+
+describe("express-session store", () => {
+  let store: SessionStore;
+  before(async () => {
+    store = await createStore("memory:");
+  });
+  after(async () => {
+    await store.close();
+  });
+
+  it("documented contrast: the stock MemoryStore loses one of two parallel changes", async () => {
+    const app = await startApp(new MemoryStore(), 2);
+    try {
+      const cookie = await login(app);
+      await parallelSets(app, cookie, ["a", "b"]);
+      const data = await show(app, cookie);
+      assert.equal(data.user, "ada");
+      // Both requests loaded {user}, the later save overwrote the earlier one's key.
+      assert.equal([data.a, data.b].filter((v) => v === true).length, 1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("HoldfastSessionStore keeps both parallel changes (version check + three-way merge)", async () => {
+    const app = await startApp(new HoldfastSessionStore({ store, tenant: "web" }), 4);
+    try {
+      const cookie = await login(app);
+      await parallelSets(app, cookie, ["a", "b", "c", "d"]);
+      const data = await show(app, cookie);
+      assert.deepEqual([data.user, data.a, data.b, data.c, data.d], ["ada", true, true, true, true]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("merges a save that lands after another request's completed save", async () => {
+    const app = await startApp(new HoldfastSessionStore({ store, tenant: "web" }), 2);
+    try {
+      const cookie = await login(app);
+      // Both load first; b saves only once a's response (sent after its save) has arrived.
+      const b = fetch(`${app.url}/set/b?after=a-done`, { headers: { cookie } });
+      const a = await fetch(`${app.url}/set/a`, { headers: { cookie } });
+      assert.equal(a.status, 200);
+      app.open("a-done");
+      assert.equal((await b).status, 200);
+      const data = await show(app, cookie);
+      assert.deepEqual([data.user, data.a, data.b], ["ada", true, true]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("maps the cookie maxAge to the session's idle TTL and hashes the sid", async () => {
+    const app = await startApp(new HoldfastSessionStore({ store, tenant: "ttl" }), 1);
+    try {
+      const cookie = await login(app);
+      const sid = decodeURIComponent(cookie.split("=")[1] ?? "")
+        .slice(2)
+        .split(".")[0];
+      assert.ok(sid);
+      const stored = await store.get("ttl", sessionIdOfSid(sid));
+      assert.equal(stored.idleTtlMs, 60_000);
+      assert.equal(stored.state.user, "ada");
+      assert.ok(!JSON.stringify(stored).includes(sid), "the raw sid is never stored");
+      // Logout deletes it; a later request does not bring it back.
+      await fetch(`${app.url}/logout`, { headers: { cookie } });
+      await assert.rejects(store.get("ttl", sessionIdOfSid(sid)), { code: "not_found" });
+      assert.deepEqual(await show(app, cookie), {});
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("does not resurrect a session destroyed while a request held it", async () => {
+    const sessionStore = new HoldfastSessionStore({ store, tenant: "race" });
+    const cookie = { originalMaxAge: 1000, maxAge: 1000, httpOnly: true, path: "/" };
+    await new Promise<void>((resolve, reject) =>
+      sessionStore.set("sid-1", { cookie } as never, (e) => (e ? reject(e) : resolve())),
+    );
+    const loaded = await new Promise<Record<string, unknown> | null | undefined>((resolve, reject) =>
+      sessionStore.get("sid-1", (e, s) => (e ? reject(e) : resolve(s as Record<string, unknown>))),
+    );
+    assert.ok(loaded);
+    await new Promise<void>((resolve) => sessionStore.destroy("sid-1", () => resolve()));
+    loaded.x = 1;
+    await new Promise<void>((resolve, reject) =>
+      sessionStore.set("sid-1", loaded as never, (e) => (e ? reject(e) : resolve())),
+    );
+    await assert.rejects(store.get("race", sessionIdOfSid("sid-1")), { code: "not_found" });
+  });
+
+  it("diffToMergePatch expresses additions, changes and removals", () => {
+    assert.deepEqual(
+      diffToMergePatch(
+        { a: 1, b: { c: 1, d: 2 }, gone: true, same: [1] },
+        { a: 2, b: { c: 1 }, same: [1], n: {} },
+      ),
+      { gone: null, a: 2, b: { d: null }, n: {} },
+    );
+    assert.throws(() => new HoldfastSessionStore({ store, tenant: "" }), { code: "invalid_argument" });
+  });
+});
