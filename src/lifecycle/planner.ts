@@ -67,9 +67,12 @@ export function planCleanup(
     warnings: [],
   };
   const remaining: Session[] = [];
+  const resetting = new Set<Session>();
   const policies = new Map<string, SessionPolicy>();
   const act = (s: Session, action: CleanupAction, reason: CleanupReason): void => {
-    const bytes = storedBytes(s);
+    // An archive keeps the state in the stub: it frees the item bytes only.
+    const keeps = action === "archive" || action === "reset" ? Buffer.byteLength(JSON.stringify(s.state)) : 0;
+    const bytes = Math.max(0, storedBytes(s) - keeps);
     const items = s.status === "archived" ? 0 : s.itemCount;
     const entry: PlannedAction = {
       action,
@@ -113,15 +116,19 @@ export function planCleanup(
     }
     policies.set(s.id, p);
     const verdict = ownVerdict(s, p, now);
-    if (verdict) act(s, verdict.action, verdict.reason);
+    // A reset waits until owner limits are known: an owner over its limit loses the session instead.
+    if (verdict?.action === "reset") resetting.add(s);
+    if (verdict && verdict.action !== "reset") act(s, verdict.action, verdict.reason);
     else remaining.push(s);
   }
 
   const evict = (candidates: Session[], reason: CleanupReason, stillOver: () => boolean): void => {
-    for (const s of candidates.filter((c) => !c.pinned).sort(byIdle)) {
+    const evictable = new Set(remaining);
+    for (const s of candidates.filter((c) => !c.pinned && evictable.has(c)).sort(byIdle)) {
       if (!stillOver()) return;
       act(s, policies.get(s.id)?.onExpiry ?? "archive", reason);
       remaining.splice(remaining.indexOf(s), 1);
+      resetting.delete(s);
     }
   };
 
@@ -137,6 +144,12 @@ export function planCleanup(
     if (max === null || group.length <= max) continue;
     let count = group.length;
     evict(group, "owner_limit", () => count-- > max);
+  }
+
+  // Resets due that no owner limit replaced; the fresh sessions they start are empty.
+  for (const s of remaining.filter((r) => resetting.has(r))) {
+    act(s, "reset", "reset_schedule");
+    remaining.splice(remaining.indexOf(s), 1);
   }
 
   // Tenant budgets, then the global one: evict down to the low-water mark once above the high one.

@@ -5,7 +5,9 @@ import { createMemoryDriver } from "../store/drivers/memory.ts";
 import { parseLifecyclePolicy } from "./policy.ts";
 import { QuotaExceededError, withQuotas } from "./quotas.ts";
 
-const msg = (text: string) => ({ content: { type: "message", role: "user", content: [{ type: "input_text", text }] } });
+const msg = (text: string) => ({
+  content: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+});
 
 describe("withQuotas", () => {
   it("rejects an append over the item limit with quota_exceeded, and lets the ones under it through", async () => {
@@ -34,9 +36,12 @@ describe("withQuotas", () => {
     await assert.rejects(store.append("t", tight.id, [msg("x".repeat(300))]), { code: "quota_exceeded" });
     const loose = await store.create("t");
     await store.append("t", loose.id, [{ ...msg("y"), tokens: 900 }]);
-    await assert.rejects(store.append("t", loose.id, [{ ...msg("z"), tokens: 200 }]), (e: QuotaExceededError) => {
-      return e.limit === "tokens";
-    });
+    await assert.rejects(
+      store.append("t", loose.id, [{ ...msg("z"), tokens: 200 }]),
+      (e: QuotaExceededError) => {
+        return e.limit === "tokens";
+      },
+    );
     await store.close();
   });
 

@@ -14,8 +14,8 @@ import type {
   Session,
   SessionStore,
 } from "../store/types.ts";
-import { type LifecyclePolicy, sessionPolicy } from "./policy.ts";
 import { DelegatingStore } from "./delegating-store.ts";
+import { type LifecyclePolicy, sessionPolicy } from "./policy.ts";
 
 /** Stable code `quota_exceeded`; the HTTP layer answers 413. */
 export class QuotaExceededError extends HoldfastError {
@@ -96,7 +96,14 @@ class QuotaStore extends DelegatingStore {
 
   override async create(tenant: string, input?: CreateSessionInput): Promise<Session> {
     if (input?.items && input.items.length > 0) {
-      const empty = { tenant, metadata: input.metadata ?? {}, idleTtlMs: null, itemCount: 0, bytes: 0, tokenCount: 0 };
+      const empty = {
+        tenant,
+        metadata: input.metadata ?? {},
+        idleTtlMs: null,
+        itemCount: 0,
+        bytes: 0,
+        tokenCount: 0,
+      };
       const breach = quotaBreach(this.#options.policy, empty as Session, deltaOf(input.items));
       if (breach) this.#reject({ ...empty, id: input.id ?? "(new)" } as Session, breach);
     }

@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { createSessionStore } from "../store/core.ts";
+import { isLifecycleCapable, type StoreDriver } from "../store/driver.ts";
+import { createMemoryDriver } from "../store/drivers/memory.ts";
+import { createSqliteDriver } from "../store/drivers/sqlite.ts";
+import type { SessionStore } from "../store/types.ts";
+import { createFileActionLog, createMemoryActionLog } from "./action-log.ts";
+import { createArchiver } from "./archiver.ts";
+import { parseLifecyclePolicy } from "./policy.ts";
+import { createSweeper, LeaseHeldError } from "./sweeper.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "holdfast-sweeper-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const H = 36e5;
+const msg = (text: string) => ({
+  content: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+});
+
+async function seed(store: SessionStore, clock: { now: number }): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    clock.now += 1000;
+    await store.create(i % 2 ? "t1" : "t2", {
+      owner: `o${i % 4}`,
+      idleTtlMs: i % 3 === 0 ? H : null,
+      pinned: i === 9,
+      metadata: i % 5 === 0 ? { "lifecycle.on_expiry": "delete" } : {},
+      labels: ["x"],
+      items: [msg(`a${i}`), msg(`b${i}`)],
+    });
+  }
+}
+
+describe("sweeper", () => {
+  it("an enforce at the dry run's instant does exactly what the dry run said", async () => {
+    const clock = { now: Date.UTC(2025, 11, 31, 23) };
+    const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    await seed(store, clock);
+    clock.now += 2 * H;
+    const policy = parseLifecyclePolicy({ defaults: { max_sessions_per_owner: 5, reset: { hour: 0 } } });
+    const log = createMemoryActionLog();
+    const archiver = createArchiver(store, { dir: join(dir, "a1"), clock: () => clock.now });
+    const sweeper = createSweeper({
+      store,
+      policy,
+      archiver,
+      actionLog: log,
+      clock: () => clock.now,
+      batchSize: 4,
+    });
+    const dry = await sweeper.plan();
+    const again = await sweeper.plan({ now: dry.now });
+    assert.deepEqual(again, dry, "planning is repeatable");
+    assert.ok(dry.actions.length > 5);
+    assert.ok(new Set(dry.actions.map((a) => a.reason)).size >= 2);
+    const report = await sweeper.apply(again);
+    assert.equal(report.done, dry.actions.length);
+    assert.equal(report.skipped + report.errors, 0);
+    assert.deepEqual(
+      log.entries.map((e) => [e.action, e.reason, e.tenant, e.sessionId, e.bytesFreed]),
+      dry.actions.map((a) => [a.action, a.reason, a.tenant, a.sessionId, a.bytes]),
+    );
+    assert.equal(report.bytesFreed, dry.totals.bytes);
+    const stats = sweeper.stats();
+    assert.equal(stats.runs, 1);
+    assert.equal(
+      Object.values(stats.actions).reduce((a, b) => a + b, 0),
+      dry.actions.length,
+    );
+    const resets = log.entries.filter((e) => e.action === "reset");
+    assert.ok(resets.length > 0);
+    for (const r of resets) {
+      const fresh = await store.get(r.tenant, r.newSessionId!);
+      assert.deepEqual(fresh.labels, ["x"]);
+      assert.equal(fresh.itemCount, 0);
+    }
+    const after = await sweeper.plan({ now: dry.now });
+    assert.deepEqual(
+      after.actions.map((a) => [a.action, a.reason, a.sessionId]),
+      [],
+      "nothing left to do at the same instant",
+    );
+    await store.close();
+  });
+
+  it("skips a planned session that changed before the enforce", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    const policy = parseLifecyclePolicy({ defaults: { max_sessions_per_owner: 1, on_expiry: "delete" } });
+    const old = await store.create("t", { owner: "ann", items: [msg("1")] });
+    clock.now += 1000;
+    await store.create("t", { owner: "ann" });
+    const log = createMemoryActionLog();
+    const sweeper = createSweeper({ store, policy, actionLog: log, clock: () => clock.now });
+    const plan = await sweeper.plan();
+    assert.deepEqual(
+      plan.actions.map((a) => a.sessionId),
+      [old.id],
+    );
+    await store.append("t", old.id, [msg("still here")]);
+    const report = await sweeper.apply(plan);
+    assert.equal(report.skipped, 1);
+    assert.equal((await store.get("t", old.id)).itemCount, 2);
+    assert.equal(log.entries[0]!.outcome, "skipped");
+    await store.close();
+  });
+
+  it("lets one sweeper at a time hold the lease; a crashed holder's lease expires", async () => {
+    const file = join(dir, "lease.db");
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const open = (): SessionStore =>
+      createSessionStore(createSqliteDriver({ path: file }), { clock: () => clock.now });
+    const a = open();
+    const b = open();
+    const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "delete" } });
+    for (let i = 0; i < 20; i++) await a.create("t", { items: [msg(`${i}`)] });
+    clock.now += 2 * H;
+    const opts = { policy, clock: () => clock.now, batchSize: 2, pauseMs: 5, leaseTtlMs: 60_000 };
+    const sa = createSweeper({ store: a, holder: "A", ...opts });
+    const sb = createSweeper({ store: b, holder: "B", ...opts });
+    const plan = await sa.plan();
+    assert.equal(plan.actions.length, 20);
+    const results = await Promise.allSettled([sa.apply(plan), sb.apply(plan)]);
+    const ok = results.filter((r) => r.status === "fulfilled");
+    const held = results.filter((r) => r.status === "rejected" && r.reason instanceof LeaseHeldError);
+    assert.equal(ok.length, 1, `exactly one sweeper ran: ${JSON.stringify(results)}`);
+    assert.equal(held.length, 1);
+    assert.equal((ok[0] as PromiseFulfilledResult<{ done: number }>).value.done, 20);
+
+    // A "crashes" holding the lease: B is refused until the lease expires.
+    const driverA = (a as unknown as { driver: StoreDriver }).driver;
+    assert.ok(isLifecycleCapable(driverA));
+    assert.equal(await driverA.acquireLease("holdfast-sweeper", "A", 60_000, clock.now), true);
+    assert.equal(await sb.sweepOnce(), null);
+    clock.now += 60_001;
+    const report = await sb.sweepOnce();
+    assert.ok(report, "B sweeps once A's lease expired");
+    assert.equal(sa.stats().leaseDenied + sb.stats().leaseDenied, 2);
+    await a.close();
+    await b.close();
+  });
+
+  it("stops when its lease was taken over mid-run and writes the action log file", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "delete" } });
+    for (let i = 0; i < 10; i++) await store.create("t", { items: [msg(`${i}`)] });
+    clock.now += 2 * H;
+    const logFile = join(dir, "actions.jsonl");
+    const sweeper = createSweeper({
+      store,
+      policy,
+      holder: "A",
+      clock: () => clock.now,
+      batchSize: 3,
+      leaseTtlMs: 1000,
+      actionLog: createFileActionLog(logFile),
+    });
+    const driver = (store as unknown as { driver: StoreDriver }).driver;
+    assert.ok(isLifecycleCapable(driver));
+    const plan = await sweeper.plan();
+    const report = await sweeper.apply(plan, {
+      onProgress: (done) => {
+        if (done === 3) {
+          // A stalls past its TTL; B takes the lease before A renews.
+          clock.now += 1001;
+          void driver.acquireLease("holdfast-sweeper", "B", 1000, clock.now);
+        }
+      },
+    });
+    assert.equal(report.leaseLost, true);
+    assert.equal(report.done, 3);
+    const lines = readFileSync(logFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    assert.deepEqual(Object.keys(lines[0]).sort(), [
+      "action",
+      "at",
+      "bytesFreed",
+      "holder",
+      "items",
+      "outcome",
+      "owner",
+      "reason",
+      "sessionId",
+      "tenant",
+    ]);
+    await store.close();
+  });
+});

@@ -1,0 +1,318 @@
+/**
+ * The sweeper: plans (planner.ts) and applies cleanup plans in bounded, rate-limited batches
+ * while holding a lease, so exactly one instance sweeps at a time; a crashed sweeper's lease
+ * expires after `leaseTtlMs`. Every action is recorded in the action log and counted in
+ * `stats()`. Actions carry the version they were planned at: a session that changed since is
+ * skipped, never removed on stale information.
+ */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { LifecycleCapable, StoreDriver } from "../store/driver.ts";
+import { ConflictError, InvalidArgumentError } from "../store/errors.ts";
+import type { SessionStore } from "../store/types.ts";
+import type { ActionLog, ActionLogEntry } from "./action-log.ts";
+import { type Archiver, lifecycleDriver } from "./archiver.ts";
+import type { CleanupPlan, PlannedAction } from "./plan-types.ts";
+import { planCleanup } from "./planner.ts";
+import type { LifecyclePolicy } from "./policy.ts";
+import { collectSnapshot } from "./snapshot.ts";
+import { applyAction } from "./sweep-actions.ts";
+
+export interface SweeperOptions {
+  store: SessionStore;
+  policy: LifecyclePolicy;
+  /** Needed for `archive`, `reset` and `purge_archive` actions. */
+  archiver?: Archiver;
+  actionLog?: ActionLog;
+  /** Epoch ms (injectable for tests); also the lease clock. Default `Date.now`. */
+  clock?: () => number;
+  /** Lease holder id. Default `<hostname>:<pid>:<random>`. */
+  holder?: string;
+  /** Default `holdfast-sweeper`. */
+  leaseName?: string;
+  /** Default 30 s; renewed after each batch once a third of it has passed. */
+  leaseTtlMs?: number;
+  /** Actions per batch (default 200). */
+  batchSize?: number;
+  /** Most actions per second (default: unlimited). */
+  maxOpsPerSecond?: number | null;
+  /** Pause between batches (ms, default 0), so live traffic gets the store in between. */
+  pauseMs?: number;
+}
+
+export interface SweepReport {
+  planned: number;
+  done: number;
+  skipped: number;
+  errors: number;
+  itemsRemoved: number;
+  bytesFreed: number;
+  /** True when the lease was lost mid-way (another sweeper took over); the rest was not applied. */
+  leaseLost: boolean;
+  durationMs: number;
+}
+
+export interface SweeperStats {
+  runs: number;
+  actions: Record<string, number>;
+  skipped: number;
+  errors: number;
+  itemsRemoved: number;
+  bytesFreed: number;
+  leaseDenied: number;
+  leaseLost: number;
+  lastRunAt: number | null;
+  lastDurationMs: number | null;
+}
+
+export interface ApplyOptions {
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Raised when another sweeper holds the lease (CLI exit code 6, HTTP 409). */
+export class LeaseHeldError extends ConflictError {
+  constructor(name: string) {
+    super(`Another sweeper holds the '${name}' lease; retry once it finishes (or its lease expires).`, {
+      code: "lease_conflict",
+    });
+  }
+}
+
+export interface Sweeper {
+  readonly holder: string;
+  plan(options?: { tenant?: string; now?: number }): Promise<CleanupPlan>;
+  /** Applies `plan` under the lease; throws LeaseHeldError when another sweeper holds it. */
+  apply(plan: CleanupPlan, options?: ApplyOptions): Promise<SweepReport>;
+  /** Plans and applies once; null when another sweeper holds the lease. */
+  sweepOnce(): Promise<SweepReport | null>;
+  /** Sweeps every `intervalMs` in the background until `stop()`. */
+  start(intervalMs: number): void;
+  stop(): Promise<void>;
+  stats(): SweeperStats;
+}
+
+function positive(value: number | undefined, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min) {
+    throw new InvalidArgumentError(`Sweeper option ${name} must be a number ≥ ${min} (got ${value}).`, {
+      param: name,
+    });
+  }
+  return value;
+}
+
+class LeaseSweeper implements Sweeper {
+  readonly holder: string;
+  readonly #o: Required<Omit<SweeperOptions, "archiver" | "actionLog" | "maxOpsPerSecond">> & SweeperOptions;
+  readonly #driver: StoreDriver & LifecycleCapable;
+  readonly #stats: SweeperStats = {
+    runs: 0,
+    actions: {},
+    skipped: 0,
+    errors: 0,
+    itemsRemoved: 0,
+    bytesFreed: 0,
+    leaseDenied: 0,
+    leaseLost: 0,
+    lastRunAt: null,
+    lastDurationMs: null,
+  };
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<unknown> | null = null;
+  #stopping = false;
+
+  constructor(options: SweeperOptions) {
+    this.#driver = lifecycleDriver(options.store);
+    this.holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+    this.#o = Object.freeze({
+      ...options,
+      clock: options.clock ?? Date.now,
+      holder: this.holder,
+      leaseName: options.leaseName ?? "holdfast-sweeper",
+      leaseTtlMs: positive(options.leaseTtlMs, "leaseTtlMs", 30_000),
+      batchSize: positive(options.batchSize, "batchSize", 200),
+      pauseMs: positive(options.pauseMs, "pauseMs", 0, 0),
+      maxOpsPerSecond:
+        options.maxOpsPerSecond == null ? null : positive(options.maxOpsPerSecond, "maxOpsPerSecond", 0),
+    });
+  }
+
+  async plan(options: { tenant?: string; now?: number } = {}): Promise<CleanupPlan> {
+    const now = options.now ?? this.#o.clock();
+    const snapshot = await collectSnapshot(this.#driver, { tenant: options.tenant });
+    return planCleanup(snapshot, this.#o.policy, now, { tenant: options.tenant });
+  }
+
+  async apply(plan: CleanupPlan, options: ApplyOptions = {}): Promise<SweepReport> {
+    const o = this.#o;
+    if (!(await this.#driver.acquireLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock()))) {
+      this.#stats.leaseDenied++;
+      throw new LeaseHeldError(o.leaseName);
+    }
+    const started = performance.now();
+    const report: SweepReport = {
+      planned: plan.actions.length,
+      done: 0,
+      skipped: 0,
+      errors: 0,
+      itemsRemoved: 0,
+      bytesFreed: 0,
+      leaseLost: false,
+      durationMs: 0,
+    };
+    let renewedAt = o.clock();
+    try {
+      for (let i = 0; i < plan.actions.length; i += o.batchSize) {
+        const batchStart = performance.now();
+        const batch = plan.actions.slice(i, i + o.batchSize);
+        const entries = await this.#applyBatch(batch);
+        await o.actionLog?.record(entries);
+        this.#count(entries, report);
+        options.onProgress?.(Math.min(i + o.batchSize, plan.actions.length), plan.actions.length);
+        if (i + o.batchSize >= plan.actions.length) break;
+        if (o.clock() - renewedAt >= o.leaseTtlMs / 3) {
+          if (!(await this.#driver.renewLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock()))) {
+            report.leaseLost = true;
+            this.#stats.leaseLost++;
+            break;
+          }
+          renewedAt = o.clock();
+        }
+        await this.#pace(batch.length, performance.now() - batchStart);
+      }
+    } finally {
+      if (!report.leaseLost) await this.#driver.releaseLease(o.leaseName, this.holder);
+      report.durationMs = Math.round(performance.now() - started);
+      this.#stats.runs++;
+      this.#stats.lastRunAt = o.clock();
+      this.#stats.lastDurationMs = report.durationMs;
+    }
+    return report;
+  }
+
+  async #applyBatch(batch: PlannedAction[]): Promise<ActionLogEntry[]> {
+    const deletes = batch.filter((a) => a.action === "delete");
+    const entries: ActionLogEntry[] = [];
+    const at = (): string => new Date(this.#o.clock()).toISOString();
+    if (deletes.length > 0) {
+      // Plain deletes go to the driver in one bulk purge: one transaction for the whole batch.
+      const result = await this.#driver.purgeSessions(
+        deletes.map((a) => ({ tenant: a.tenant, id: a.sessionId, version: a.version })),
+      );
+      const removed = new Set(result.removed);
+      for (const a of deletes) {
+        const done = removed.has(`${a.tenant}\u0000${a.sessionId}`);
+        entries.push(this.#entry(a, at(), done ? "done" : "skipped", done ? a.items : 0, done ? a.bytes : 0));
+      }
+    }
+    for (const a of batch) {
+      if (a.action === "delete") continue;
+      try {
+        const outcome = await applyAction(a, { store: this.#o.store, archiver: this.#o.archiver });
+        entries.push({
+          ...this.#entry(a, at(), outcome.outcome, outcome.items, outcome.bytes),
+          ...outcome.extra,
+        });
+      } catch (error) {
+        entries.push({ ...this.#entry(a, at(), "error", 0, 0), error: (error as Error).message });
+      }
+    }
+    // The log follows the plan's order, whatever order the batch was applied in.
+    const order = new Map(batch.map((a, i) => [`${a.tenant}\u0000${a.sessionId}`, i]));
+    const rank = (e: ActionLogEntry): number => order.get(`${e.tenant}\u0000${e.sessionId}`) ?? 0;
+    return entries.sort((x, y) => rank(x) - rank(y));
+  }
+
+  #entry(
+    a: PlannedAction,
+    at: string,
+    outcome: ActionLogEntry["outcome"],
+    items: number,
+    bytes: number,
+  ): ActionLogEntry {
+    return {
+      at,
+      action: a.action,
+      reason: a.reason,
+      tenant: a.tenant,
+      sessionId: a.sessionId,
+      owner: a.owner,
+      outcome,
+      items,
+      bytesFreed: bytes,
+      holder: this.holder,
+    };
+  }
+
+  #count(entries: ActionLogEntry[], report: SweepReport): void {
+    for (const e of entries) {
+      if (e.outcome === "done") {
+        report.done++;
+        this.#stats.actions[e.action] = (this.#stats.actions[e.action] ?? 0) + 1;
+      } else if (e.outcome === "skipped") {
+        report.skipped++;
+        this.#stats.skipped++;
+      } else {
+        report.errors++;
+        this.#stats.errors++;
+      }
+      report.itemsRemoved += e.items;
+      report.bytesFreed += e.bytesFreed;
+      this.#stats.itemsRemoved += e.items;
+      this.#stats.bytesFreed += e.bytesFreed;
+    }
+  }
+
+  /** Sleeps so the sweep stays under maxOpsPerSecond and leaves pauseMs to live traffic. */
+  async #pace(ops: number, tookMs: number): Promise<void> {
+    const { maxOpsPerSecond, pauseMs } = this.#o;
+    const floor = maxOpsPerSecond ? (ops / maxOpsPerSecond) * 1000 - tookMs : 0;
+    const wait = Math.max(pauseMs, floor);
+    if (wait > 0) await sleep(wait);
+    else await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  async sweepOnce(): Promise<SweepReport | null> {
+    const plan = await this.plan();
+    try {
+      return await this.apply(plan);
+    } catch (error) {
+      if (error instanceof LeaseHeldError) return null;
+      throw error;
+    }
+  }
+
+  start(intervalMs: number): void {
+    positive(intervalMs, "intervalMs", 0, 1);
+    if (this.#timer) return;
+    this.#stopping = false;
+    const tick = (): void => {
+      this.#running = this.sweepOnce()
+        .catch(() => {
+          this.#stats.errors++;
+        })
+        .finally(() => {
+          this.#running = null;
+          if (!this.#stopping) this.#timer = setTimeout(tick, intervalMs).unref();
+        });
+    };
+    this.#timer = setTimeout(tick, intervalMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+
+  stats(): SweeperStats {
+    return structuredClone(this.#stats);
+  }
+}
+
+/** Creates a sweeper over `store` (its driver must be LifecycleCapable). */
+export function createSweeper(options: SweeperOptions): Sweeper {
+  return new LeaseSweeper(options);
+}
