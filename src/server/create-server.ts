@@ -5,10 +5,14 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { TurnEngine } from "../engine/turn/turn-engine.ts";
+import type { RateLimiter } from "../security/rate-limit/limiter.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
+import { type AuthResolverOptions, createAuthResolver } from "./auth.ts";
 import { handleClientError, handleError } from "./errors.ts";
 import { registerUnmatchedHandler } from "./method-not-allowed.ts";
+import { registerOwnerScope } from "./owner-scope.ts";
+import { registerRateLimits } from "./rate-limit.ts";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.ts";
 import { registerConversationRoutes } from "./routes/conversations.ts";
 import { registerExtensionRoutes } from "./routes/extensions.ts";
@@ -29,6 +33,15 @@ export interface ServerOptions {
   logger?: FastifyServerOptions["logger"];
   /** The stateful gateway: `/v1/responses`, `/v1/chat/completions`, `/v1/models`. Absent: session API only. */
   gateway?: GatewayRoutesOptions;
+  /**
+   * Authentication (API keys, access tokens, OIDC), scopes, end-user owner checks and rate
+   * limits. Replaces `resolveTenant`. Absent: every request is tenant `default` (tests, embedding).
+   */
+  security?: SecurityRoutesOptions;
+}
+
+export interface SecurityRoutesOptions extends AuthResolverOptions {
+  limiter?: RateLimiter;
 }
 
 export interface GatewayRoutesOptions {
@@ -40,7 +53,9 @@ export interface GatewayRoutesOptions {
 export const DEFAULT_BODY_LIMIT = 1 << 20;
 const MAX_BODY_LIMIT = 1 << 30;
 
-function checkOptions(options: ServerOptions): Readonly<Required<Omit<ServerOptions, "logger" | "gateway">>> {
+function checkOptions(
+  options: ServerOptions,
+): Readonly<Required<Omit<ServerOptions, "logger" | "gateway" | "security">>> {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgumentError("Server options are required.");
   const store = options.store;
@@ -101,7 +116,16 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     }
     done();
   });
-  registerTenantResolution(app, config.resolveTenant);
+  app.decorateRequest("principal", null);
+  app.decorateRequest("reservation", null);
+  registerTenantResolution(
+    app,
+    options.security ? createAuthResolver(options.security) : config.resolveTenant,
+  );
+  if (options.security) {
+    registerOwnerScope(app, config.store);
+    if (options.security.limiter) registerRateLimits(app, options.security.limiter);
+  }
   registerHealthRoutes(app, config.store);
   registerConversationRoutes(app, config.store);
   registerItemRoutes(app, config.store);

@@ -6,6 +6,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { SECURITY_HTTP_STATUS } from "../security/errors.ts";
 import { isHoldfastError } from "../store/errors.ts";
 
 /** HTTP status per stable error code. Codes ending in `_conflict` are 409 as well. */
@@ -14,7 +15,6 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   invalid_json: 400,
   invalid_request: 400,
   unauthenticated: 401,
-  permission_denied: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -23,8 +23,6 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,
-  headers_too_large: 431,
-  rate_limit_exceeded: 429,
   internal: 500,
   unavailable: 503,
   // The gateway: bad model or window, busy conversations, and upstream failures after retries and fallbacks.
@@ -39,6 +37,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   upstream_auth_error: 502,
   circuit_open: 503,
   upstream_timeout: 504,
+  // Security: unknown credentials, denied scopes, rate limits, undecryptable data.
+  ...SECURITY_HTTP_STATUS,
 });
 
 export interface ErrorBody {

@@ -3,13 +3,9 @@
  * shuts both down cleanly on SIGINT/SIGTERM (exit 0).
  */
 import { type Command, Option } from "commander";
+import { createHoldfastApp } from "../../app.ts";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { LOG_LEVELS, redactStoreUrl } from "../../config/values.ts";
-import { createGateway } from "../../engine/gateway.ts";
-import { parseProvidersConfig } from "../../engine/providers/config.ts";
-import { createProviderLayer } from "../../engine/providers/create-providers.ts";
-import { createServer } from "../../server/create-server.ts";
-import { createStore } from "../../store/create-store.ts";
 
 interface ServeFlags {
   port?: string;
@@ -18,6 +14,8 @@ interface ServeFlags {
   bodyLimit?: string;
   logLevel?: string;
   config?: string;
+  archive?: string;
+  insecure?: boolean;
 }
 
 function displayHost(host: string): string {
@@ -26,22 +24,17 @@ function displayHost(host: string): string {
 
 async function serve(flags: ServeFlags): Promise<void> {
   const config = await loadServerConfig({ flags, env: process.env, cwd: process.cwd() });
-  const store = await createStore(config.store);
-  const { providers, models, routes } = config.file;
-  const layer = createProviderLayer(parseProvidersConfig({ providers, models, routes }));
-  const gateway = createGateway({ store, providers: layer });
-  const app = await createServer({
-    store,
-    gateway: { engine: gateway.engine, models: gateway.models },
-    bodyLimit: config.bodyLimit,
-    // Fastify's own "listening" lines are info-level; our one start-up line below replaces them.
-    logger: { level: config.logLevel === "info" ? "warn" : config.logLevel },
+  const archive = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
+  const holdfast = await createHoldfastApp({
+    config,
+    ...(archive ? { archive } : {}),
+    insecure: flags.insecure === true,
   });
+  const { app } = holdfast;
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    await gateway.close();
-    await store.close();
+    await holdfast.close();
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new Error(
         `Port ${config.port} on ${config.host} is already in use; pick another with --port or HOLDFAST_PORT.`,
@@ -53,10 +46,19 @@ async function serve(flags: ServeFlags): Promise<void> {
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://${displayHost(config.host)}:${port}`;
   if (config.logLevel !== "silent") {
-    const upstreams = layer.config.providers.map((p) => p.name).join(", ");
+    const store = redactStoreUrl(config.store) + (archive ? ` > ${redactStoreUrl(archive)}` : "");
     process.stdout.write(
-      `holdfast listening on ${url} (store ${redactStoreUrl(config.store)}; providers: ${upstreams})\n`,
+      `holdfast listening on ${url} (store ${store}${holdfast.encrypted ? ", encrypted" : ""}; providers: ${holdfast.providers.join(", ")})\n`,
     );
+    if (holdfast.mode === "development") {
+      process.stdout.write(
+        "holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. Create a key (holdfast keys create) to require authentication.\n",
+      );
+    } else if (holdfast.mode === "insecure") {
+      process.stdout.write(
+        `holdfast: INSECURE: serving ${config.host} without any API key because --insecure was given.\n`,
+      );
+    }
   }
 
   let stopping = false;
@@ -68,9 +70,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     stopping = true;
     void (async () => {
       try {
-        await app.close();
-        await gateway.close();
-        await store.close();
+        await holdfast.close();
         if (config.logLevel !== "silent") process.stdout.write(`holdfast stopped (${signal})\n`);
         process.exit(0);
       } catch (error) {
@@ -92,6 +92,8 @@ export function registerServeCommand(program: Command): void {
     .option("-p, --port <port>", "port to listen on; 0 picks a free one (env HOLDFAST_PORT, default 7430)")
     .option("-H, --host <host>", "address to bind (env HOLDFAST_HOST, default 127.0.0.1)")
     .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
+    .option("--archive <url>", "durable tier behind --store, which becomes a hot tier (env HOLDFAST_ARCHIVE)")
+    .option("--insecure", "allow binding a non-loopback address without any API key")
     .option("--body-limit <size>", "largest request body, e.g. 1mb (env HOLDFAST_BODY_LIMIT, default 1mb)")
     .addOption(
       new Option("--log-level <level>", "log level (env HOLDFAST_LOG_LEVEL, default info)").choices(
@@ -109,7 +111,9 @@ Precedence: flags > environment > config file > defaults.
 
 Examples:
   $ holdfast serve
-  $ holdfast serve --port 9000 --host 0.0.0.0
+  $ holdfast serve --port 9000 --host 0.0.0.0          # needs an API key (holdfast keys create) or --insecure
+  $ holdfast serve --store redis://127.0.0.1:6379 --archive postgres://postgres@127.0.0.1/test
+  $ HOLDFAST_KEYS="k1:$(openssl rand -base64 32)" holdfast serve   # encryption at rest
   $ holdfast serve --store memory:
   $ HOLDFAST_STORE=sqlite:/var/lib/holdfast/h.db holdfast serve
   $ npm start -- --port 9000`,

@@ -10,6 +10,7 @@ import type { JsonObject } from "../../store/types.ts";
 import { checkSessionId, isPlainObject } from "../../store/validate.ts";
 import { ChatSse } from "../chat-sse.ts";
 import { operationId } from "../preconditions.ts";
+import { settleUsage } from "../rate-limit.ts";
 import { streamSse } from "../sse-stream.ts";
 
 export const CONVERSATION_HEADER = "holdfast-conversation";
@@ -28,24 +29,31 @@ export function registerChatCompletionRoutes(app: FastifyInstance, engine: TurnE
       const key = operationId(request);
       const controller = new AbortController();
       const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
-      if (request.body.stream !== true) {
-        return responseToChatCompletion(await engine.respond(request.tenant, body, ctx));
+      let final: JsonObject | null = null;
+      try {
+        if (request.body.stream !== true) {
+          final = await engine.respond(request.tenant, body, ctx);
+          return responseToChatCompletion(final);
+        }
+        const options = request.body.stream_options;
+        const includeUsage = isPlainObject(options) && options.include_usage === true;
+        let translator: ChatSse | undefined;
+        await streamSse({
+          request,
+          reply,
+          controller,
+          events: engine.respondStream(request.tenant, body, ctx),
+          onEvent: (event, write) => {
+            translator ??= new ChatSse(write, includeUsage);
+            translator.handle(event);
+            if (event.type === "completed" || event.type === "failed") final = event.response;
+          },
+          trailer: "data: [DONE]\n\n",
+        });
+        return reply;
+      } finally {
+        await settleUsage(request, final);
       }
-      const options = request.body.stream_options;
-      const includeUsage = isPlainObject(options) && options.include_usage === true;
-      let translator: ChatSse | undefined;
-      await streamSse({
-        request,
-        reply,
-        controller,
-        events: engine.respondStream(request.tenant, body as JsonObject, ctx),
-        onEvent: (event, write) => {
-          translator ??= new ChatSse(write, includeUsage);
-          translator.handle(event);
-        },
-        trailer: "data: [DONE]\n\n",
-      });
-      return reply;
     },
   );
 }

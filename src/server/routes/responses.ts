@@ -5,8 +5,9 @@
 import type { FastifyInstance } from "fastify";
 import { readInputItems, readResponse } from "../../engine/turn/response-reads.ts";
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
-import type { SessionStore } from "../../store/types.ts";
+import type { JsonObject, SessionStore } from "../../store/types.ts";
 import { operationId } from "../preconditions.ts";
+import { settleUsage } from "../rate-limit.ts";
 import { ResponsesSse } from "../responses-sse.ts";
 import { streamSse } from "../sse-stream.ts";
 
@@ -26,20 +27,28 @@ export function registerResponseRoutes(app: FastifyInstance, store: SessionStore
       const key = operationId(request);
       const controller = new AbortController();
       const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
-      if (request.body.stream !== true) return engine.respond(request.tenant, request.body, ctx);
-      const sse = (write: (chunk: string) => void) => new ResponsesSse(write);
-      let translator: ResponsesSse | undefined;
-      await streamSse({
-        request,
-        reply,
-        controller,
-        events: engine.respondStream(request.tenant, request.body, ctx),
-        onEvent: (event, write) => {
-          translator ??= sse(write);
-          translator.handle(event);
-        },
-      });
-      return reply;
+      let final: JsonObject | null = null;
+      try {
+        if (request.body.stream !== true) {
+          final = await engine.respond(request.tenant, request.body, ctx);
+          return final;
+        }
+        let translator: ResponsesSse | undefined;
+        await streamSse({
+          request,
+          reply,
+          controller,
+          events: engine.respondStream(request.tenant, request.body, ctx),
+          onEvent: (event, write) => {
+            translator ??= new ResponsesSse(write);
+            translator.handle(event);
+            if (event.type === "completed" || event.type === "failed") final = event.response;
+          },
+        });
+        return reply;
+      } finally {
+        await settleUsage(request, final);
+      }
     },
   );
 

@@ -1,0 +1,133 @@
+/**
+ * The composition root of `holdfast serve`: store (optionally tiered and encrypted), security
+ * (keys, tokens, rate limits; development mode only on loopback without keys), the provider
+ * layer and the gateway, and the HTTP server over all of it. The CLI only calls this.
+ */
+import type { FastifyInstance } from "fastify";
+import { Redis } from "ioredis";
+import type { ServerConfig } from "./config/load-config.ts";
+import { createTokenCounter } from "./engine/context/token-counter.ts";
+import { createGateway, type Gateway } from "./engine/gateway.ts";
+import { parseProvidersConfig } from "./engine/providers/config.ts";
+import { createProviderLayer } from "./engine/providers/create-providers.ts";
+import { createSecurity } from "./security/create-security.ts";
+import { keyringFromEnv } from "./security/encryption/keyring.ts";
+import { withEncryption } from "./security/encryption/with-encryption.ts";
+import { createRateLimiter, type RateLimitRule } from "./security/rate-limit/limiter.ts";
+import { createMemoryRateLimitBackend } from "./security/rate-limit/memory-backend.ts";
+import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend.ts";
+import { hasActiveApiKeys } from "./server/auth.ts";
+import { createServer } from "./server/create-server.ts";
+import { createStore } from "./store/create-store.ts";
+import { InvalidArgumentError } from "./store/errors.ts";
+import type { SessionStore } from "./store/types.ts";
+import { isPlainObject } from "./store/validate.ts";
+
+export interface HoldfastAppOptions {
+  config: ServerConfig;
+  /** A durable tier behind `config.store` (`--archive`). */
+  archive?: string;
+  /** Allow binding a non-loopback address without any API key. */
+  insecure?: boolean;
+  env?: Record<string, string | undefined>;
+}
+
+export interface HoldfastApp {
+  app: FastifyInstance;
+  store: SessionStore;
+  gateway: Gateway;
+  /** `development` (no keys, loopback), `insecure` (no keys, told so) or `secure`. */
+  mode: "development" | "insecure" | "secure";
+  encrypted: boolean;
+  providers: string[];
+  close(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+
+/** Counts stored tokens with o200k: exact for current OpenAI models, the calibration base for the others. */
+const DEFAULT_COUNTING_MODEL = "gpt-4o";
+
+function rule(raw: unknown, path: string): RateLimitRule | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isPlainObject(raw)) throw new InvalidArgumentError(`${path} must be an object.`, { param: path });
+  const out: RateLimitRule = {};
+  if (raw.requests_per_minute !== undefined) out.requestsPerMinute = Number(raw.requests_per_minute);
+  if (raw.tokens_per_minute !== undefined) out.tokensPerMinute = Number(raw.tokens_per_minute);
+  return out;
+}
+
+export async function createHoldfastApp(options: HoldfastAppOptions): Promise<HoldfastApp> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const fn of closers.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const base = await createStore({
+      url: config.store,
+      ...(options.archive ? { archive: options.archive } : {}),
+      countTokens: createTokenCounter(DEFAULT_COUNTING_MODEL),
+    });
+    closers.push(() => base.close());
+    const security = createSecurity({ store: base });
+    const keyed = await hasActiveApiKeys(security);
+    const loopback = LOOPBACK.test(config.host);
+    if (!keyed && !loopback && !options.insecure) {
+      throw new InvalidArgumentError(
+        `Refusing to serve ${config.host} without API keys: create one with 'holdfast keys create --tenant <t> --scopes responses,conversations:read,conversations:write', bind to 127.0.0.1, or pass --insecure.`,
+        { param: "host" },
+      );
+    }
+    const keyring = keyringFromEnv(env);
+    const store = keyring ? withEncryption(base, { keyring }) : base;
+
+    const rates = isPlainObject(config.file.rate_limits) ? config.file.rate_limits : {};
+    let backend = createMemoryRateLimitBackend();
+    const redisUrl = typeof rates.redis === "string" ? rates.redis : env.HOLDFAST_RATE_LIMIT_REDIS;
+    if (redisUrl) {
+      const redis = new Redis(redisUrl, {
+        lazyConnect: false,
+        maxRetriesPerRequest: 2,
+        commandTimeout: 2000,
+      });
+      closers.push(() => redis.quit());
+      backend = createRedisRateLimitBackend({ redis });
+    }
+    const perKey = rule(rates.per_key, "rate_limits.per_key");
+    const perOwner = rule(rates.per_owner, "rate_limits.per_owner");
+    const limiter = createRateLimiter({
+      backend,
+      ...(perKey ? { perKey } : {}),
+      ...(perOwner ? { perOwner } : {}),
+    });
+
+    const { providers, models, routes } = config.file;
+    const layer = createProviderLayer(parseProvidersConfig({ providers, models, routes }, env));
+    const gateway = createGateway({ store, providers: layer });
+    closers.push(() => gateway.close());
+
+    const app = await createServer({
+      store,
+      gateway: { engine: gateway.engine, models: gateway.models },
+      security: { security, development: !keyed, limiter },
+      bodyLimit: config.bodyLimit,
+      // Fastify's own "listening" lines are info-level; serve prints one start-up line instead.
+      logger: { level: config.logLevel === "info" ? "warn" : config.logLevel },
+    });
+    closers.push(() => app.close());
+    return {
+      app,
+      store,
+      gateway,
+      mode: keyed ? "secure" : loopback ? "development" : "insecure",
+      encrypted: keyring !== null,
+      providers: layer.config.providers.map((p) => p.name),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * End-user tokens reach only their owner's conversations (and only one, when the token is
+ * scoped to it). API keys and development mode reach the whole tenant; the tenant itself is
+ * enforced by the store. Runs after body parsing so it can see the conversation a turn names.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { sessionOfResponse } from "../engine/turn/response-ids.ts";
+import { PermissionDeniedError } from "../security/errors.ts";
+import { requireSessionAccess } from "../security/scopes.ts";
+import type { SessionStore } from "../store/types.ts";
+import { isPlainObject } from "../store/validate.ts";
+import { CONVERSATION_HEADER } from "./routes/chat-completions.ts";
+
+function restricted(request: FastifyRequest): boolean {
+  const p = request.principal;
+  return p !== null && (p.owner !== null || p.conversationId !== null);
+}
+
+/** The conversation a request touches, if it names one. */
+function conversationOf(request: FastifyRequest): string | null {
+  const params = request.params as { id?: string } | undefined;
+  const path = request.routeOptions.url ?? "";
+  if (path.startsWith("/v1/conversations/:id") && params?.id) return params.id;
+  const body = isPlainObject(request.body) ? request.body : {};
+  const conversation = body.conversation;
+  if (typeof conversation === "string") return conversation;
+  if (isPlainObject(conversation) && typeof conversation.id === "string") return conversation.id;
+  if (typeof body.previous_response_id === "string") return sessionOfResponse(body.previous_response_id);
+  const header = request.headers[CONVERSATION_HEADER];
+  if (typeof header === "string") return header;
+  if (path.startsWith("/v1/responses/:id") && params?.id) return sessionOfResponse(params.id, "response_id");
+  return null;
+}
+
+export function registerOwnerScope(app: FastifyInstance, store: SessionStore): void {
+  app.addHook("preHandler", async (request) => {
+    if (!restricted(request)) return;
+    const principal = request.principal!;
+    const path = request.routeOptions.url ?? "";
+    if (path === "/v1/conversations") {
+      if (request.method === "GET") (request.query as Record<string, string>).owner = principal.owner ?? "";
+      else if (isPlainObject(request.body)) {
+        if (principal.conversationId !== null)
+          throw new PermissionDeniedError("This token is limited to one conversation.");
+        request.body.owner = principal.owner;
+      }
+      return;
+    }
+    const conversation = conversationOf(request);
+    if (conversation === null) {
+      // A turn without a conversation would create one this user could not be tied to.
+      if (path === "/v1/responses" || path === "/v1/chat/completions") {
+        if (request.method === "POST" && principal.conversationId === null) return;
+      }
+      if (request.method !== "GET" || path !== "/v1/models") {
+        throw new PermissionDeniedError("End-user tokens may only reach their own conversations.");
+      }
+      return;
+    }
+    requireSessionAccess(principal, await store.get(request.tenant, conversation));
+  });
+}

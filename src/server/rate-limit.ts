@@ -1,0 +1,49 @@
+/**
+ * Rate limits and token budgets per API key and per end user. Every request takes one request
+ * token; model calls also reserve an estimate of their tokens (prompt from the body size plus
+ * the output cap) before the call, settled with the real usage afterwards.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { RateLimiter, Reservation } from "../security/rate-limit/limiter.ts";
+import { isPlainObject } from "../store/validate.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The token reservation of a model call; routes settle it with the real usage. */
+    reservation: Reservation | null;
+  }
+}
+
+const MODEL_ROUTES = new Set(["/v1/responses", "/v1/chat/completions"]);
+const DEFAULT_OUTPUT_ESTIMATE = 1024;
+
+function estimateTokens(request: FastifyRequest): number {
+  if (request.method !== "POST" || !MODEL_ROUTES.has(request.routeOptions.url ?? "")) return 0;
+  const body = isPlainObject(request.body) ? request.body : {};
+  const output = body.max_output_tokens ?? body.max_completion_tokens ?? body.max_tokens;
+  const promptBytes = Number(request.headers["content-length"] ?? 0);
+  return Math.ceil(promptBytes / 4) + (typeof output === "number" ? output : DEFAULT_OUTPUT_ESTIMATE);
+}
+
+export function registerRateLimits(app: FastifyInstance, limiter: RateLimiter): void {
+  app.addHook("preHandler", async (request) => {
+    const principal = request.principal;
+    if (!principal) return;
+    request.reservation = await limiter.reserve({
+      tenant: principal.tenant,
+      keyId: principal.keyId,
+      owner: principal.owner,
+      estimatedTokens: estimateTokens(request),
+    });
+  });
+}
+
+/** Settles a request's reservation with what the turn really used (0 when it failed). */
+export async function settleUsage(
+  request: FastifyRequest,
+  response: { usage?: unknown } | null,
+): Promise<void> {
+  const usage = response?.usage as { total_tokens?: number } | undefined;
+  await request.reservation?.settle(usage?.total_tokens ?? 0);
+  request.reservation = null;
+}

@@ -1,0 +1,168 @@
+/**
+ * Security through HTTP: credentials, scopes, tenant isolation on every route, end-user owner
+ * checks and rate limits, on a server built exactly as `holdfast serve` builds it.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { FastifyInstance } from "fastify";
+import { createGateway, type Gateway } from "../engine/gateway.ts";
+import { parseProvidersConfig } from "../engine/providers/config.ts";
+import { createProviderLayer } from "../engine/providers/create-providers.ts";
+import { createSecurity, type Security } from "../security/create-security.ts";
+import { createRateLimiter } from "../security/rate-limit/limiter.ts";
+import { createMemoryRateLimitBackend } from "../security/rate-limit/memory-backend.ts";
+import { createStore } from "../store/create-store.ts";
+import type { SessionStore } from "../store/types.ts";
+import { createServer } from "./create-server.ts";
+
+interface Call {
+  status: number;
+  json: { error?: { code: string }; id?: string; [key: string]: unknown };
+  headers: Record<string, unknown>;
+}
+
+describe("security over HTTP", () => {
+  let store: SessionStore;
+  let security: Security;
+  let gateway: Gateway;
+  let app: FastifyInstance;
+  let keyA: string;
+  let keyB: string;
+  let readOnlyA: string;
+
+  const call = async (
+    method: string,
+    url: string,
+    key: string | null,
+    payload?: unknown,
+    headers = {},
+  ): Promise<Call> => {
+    const res = await app.inject({
+      method: method as "GET",
+      url,
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+    return { status: res.statusCode, json: res.body ? JSON.parse(res.body) : {}, headers: res.headers };
+  };
+
+  before(async () => {
+    store = await createStore("memory:");
+    security = createSecurity({ store });
+    keyA = (await security.apiKeys.create({ tenant: "acme", scopes: ["admin"] })).secret;
+    keyB = (await security.apiKeys.create({ tenant: "globex", scopes: ["admin"] })).secret;
+    readOnlyA = (await security.apiKeys.create({ tenant: "acme", scopes: ["conversations:read"] })).secret;
+    gateway = createGateway({ store, providers: createProviderLayer(parseProvidersConfig(undefined, {})) });
+    const limiter = createRateLimiter({
+      backend: createMemoryRateLimitBackend(),
+      perOwner: { requestsPerMinute: 5 },
+    });
+    app = await createServer({
+      store,
+      gateway: { engine: gateway.engine, models: gateway.models },
+      security: { security, development: false, limiter },
+    });
+  });
+  after(async () => {
+    await app.close();
+    await gateway.close();
+    await store.close();
+  });
+
+  test("no or bad credentials: 401 with a code; public health check stays open", async () => {
+    assert.equal((await call("GET", "/v1/conversations", null)).json.error?.code, "invalid_api_key");
+    assert.equal((await call("GET", "/v1/conversations", "hf_not-a-real-key")).status, 401);
+    assert.equal((await call("GET", "/v1/conversations", "a.b.c")).json.error?.code, "invalid_token");
+    assert.equal((await call("GET", "/healthz", null)).status, 200);
+  });
+
+  test("scopes: a read-only key reads but cannot write or run turns", async () => {
+    assert.equal((await call("GET", "/v1/conversations", readOnlyA)).status, 200);
+    assert.equal((await call("POST", "/v1/conversations", readOnlyA, {})).status, 403);
+    const turn = await call("POST", "/v1/responses", readOnlyA, { model: "mock", input: "x" });
+    assert.equal(turn.json.error?.code, "permission_denied");
+  });
+
+  test("every route denies another tenant's conversation as not_found", async () => {
+    const conv = await call("POST", "/v1/conversations", keyA, {
+      items: [{ role: "user", content: "secret" }],
+    });
+    const id = conv.json.id as string;
+    const turn = await call("POST", "/v1/responses", keyA, {
+      model: "mock",
+      input: "more secret",
+      conversation: id,
+    });
+    const responseId = turn.json.id as string;
+    const items = await call("GET", `/v1/conversations/${id}/items`, keyA);
+    const itemId = (items.json.data as { id: string }[])[0]!.id;
+    const routes: [string, string, unknown?, Record<string, string>?][] = [
+      ["GET", `/v1/conversations/${id}`],
+      ["POST", `/v1/conversations/${id}`, { metadata: { x: "y" } }],
+      ["GET", `/v1/conversations/${id}/items`],
+      ["POST", `/v1/conversations/${id}/items`, { items: [{ role: "user", content: "intruder" }] }],
+      ["GET", `/v1/conversations/${id}/items/${itemId}`],
+      ["GET", `/v1/conversations/${id}/window?max_tokens=100`],
+      ["GET", `/v1/conversations/${id}/state`],
+      ["PATCH", `/v1/conversations/${id}/state`, { pwned: true }],
+      ["POST", `/v1/conversations/${id}/fork`, {}],
+      ["POST", "/v1/responses", { model: "mock", input: "x", conversation: id }],
+      ["POST", "/v1/responses", { model: "mock", input: "x", previous_response_id: responseId }],
+      ["GET", `/v1/responses/${responseId}`],
+      ["GET", `/v1/responses/${responseId}/input_items`],
+      [
+        "POST",
+        "/v1/chat/completions",
+        { model: "mock", messages: [{ role: "user", content: "x" }] },
+        { "holdfast-conversation": id },
+      ],
+      ["DELETE", `/v1/conversations/${id}`],
+    ];
+    for (const [method, url, body, headers] of routes) {
+      const res = await call(method, url, keyB, body, headers);
+      assert.equal(res.status, 404, `${method} ${url} answered ${res.status} for another tenant`);
+      assert.equal(res.json.error?.code, "not_found", `${method} ${url}`);
+    }
+    const list = await call("GET", "/v1/conversations", keyB);
+    assert.ok(!JSON.stringify(list.json).includes(id));
+    // Nothing leaked, nothing changed.
+    const still = await call("GET", `/v1/conversations/${id}/items?order=asc`, keyA);
+    assert.ok(!JSON.stringify(still.json).includes("intruder"));
+    assert.equal((await call("GET", `/v1/conversations/${id}/state`, keyA)).json.pwned, undefined);
+  });
+
+  test("end-user tokens reach only their own conversations", async () => {
+    const alice = (await security.accessTokens.mint("acme", { owner: "alice" })).token;
+    const bob = (await security.accessTokens.mint("acme", { owner: "bob" })).token;
+    const mine = await call("POST", "/v1/conversations", alice, {});
+    assert.equal(mine.status, 200);
+    assert.equal(mine.json.owner, "alice");
+    const turn = await call("POST", "/v1/responses", alice, {
+      model: "mock",
+      input: "hi",
+      conversation: mine.json.id,
+    });
+    assert.equal(turn.status, 200);
+    const theirs = await call("GET", `/v1/conversations/${mine.json.id}`, bob);
+    assert.equal(theirs.json.error?.code, "permission_denied");
+    const listed = await call("GET", "/v1/conversations", bob);
+    assert.deepEqual(listed.json.data, []);
+    const admin = await call("GET", `/v1/conversations/${mine.json.id}`, keyA);
+    assert.equal(admin.status, 200);
+  });
+
+  test("rate limits answer 429 rate_limit_exceeded with Retry-After", async () => {
+    const carol = (await security.accessTokens.mint("acme", { owner: "carol" })).token;
+    const statuses: number[] = [];
+    let limited: Call | undefined;
+    for (let i = 0; i < 8; i++) {
+      const res = await call("GET", "/v1/conversations", carol);
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
+    assert.ok(limited, `expected a 429 in ${statuses}`);
+    assert.equal(limited.json.error?.code, "rate_limit_exceeded");
+    assert.ok(Number(limited.headers["retry-after"]) >= 1);
+  });
+});
