@@ -17,10 +17,10 @@ import { InvalidArgumentError, isHoldfastError, NotFoundError } from "../../stor
 import type { CreateSessionInput, Item, JsonObject, Session, SessionStore } from "../../store/types.ts";
 import { dropMarker, readVisibleTail, toItemInputs } from "./edit-log.ts";
 import { jsonEqual, toJsonObject } from "./json.ts";
+import { sessionIdFor } from "./session-ids.ts";
 
 /** Field of the stored item that holds the UIMessage as given. */
 export const UI_MESSAGE_FIELD = "ui_message";
-const SESSION_PREFIX = "conv_";
 const SAVE_ATTEMPTS = 20;
 
 /** Options of {@link createChat} and {@link saveChat} when they create the session. */
@@ -41,8 +41,8 @@ export async function createChat(
 
 /**
  * The chat's messages, oldest first. Throws `not_found` for an unknown chat.
- * A `chatId` without the `conv_` prefix (e.g. from the AI SDK's `generateId()`) is mapped to
- * `conv_<chatId>`.
+ * A `chatId` that is not a Holdfast id (e.g. from the AI SDK's `generateId()`) is mapped to one
+ * deterministically by `sessionIdFor`.
  */
 export async function loadChat<M extends UIMessage = UIMessage>(
   store: SessionStore,
@@ -119,12 +119,9 @@ export async function saveChat<M extends UIMessage = UIMessage>(
   }
 }
 
-/** The Holdfast session id of a chat id. */
+/** The Holdfast session id of a chat id (see `sessionIdFor`). */
 export function sessionIdOf(chatId: string): string {
-  if (typeof chatId !== "string" || chatId.length === 0) {
-    throw new InvalidArgumentError("chatId must be a non-empty string.", { param: "chatId" });
-  }
-  return chatId.startsWith(SESSION_PREFIX) ? chatId : SESSION_PREFIX + chatId;
+  return sessionIdFor(chatId, "chatId");
 }
 
 async function getOrCreate(

@@ -20,6 +20,7 @@ import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import type { CreateSessionInput, JsonObject, Session, SessionStore } from "../../store/types.ts";
 import { clearMarker, readVisibleTail, toItemInputs } from "./edit-log.ts";
 import { toJsonObject } from "./json.ts";
+import { sessionIdFor } from "./session-ids.ts";
 
 /** Field of the stored item holding LangChain's `StoredMessage`. */
 export const LANGCHAIN_FIELD = "langchain";
@@ -29,7 +30,7 @@ const ROLES: Record<string, string> = { human: "user", ai: "assistant", system: 
 export interface HoldfastChatMessageHistoryOptions {
   store: SessionStore;
   tenant: string;
-  /** Holdfast session id (`conv_…`, or any id that becomes `conv_<id>`); a new session when absent. */
+  /** Holdfast session id, or any id of yours (mapped by `sessionIdFor`); a new session when absent. */
   sessionId?: string;
   /** Session fields used when the history creates its session. */
   create?: Omit<CreateSessionInput, "id" | "items">;
@@ -55,11 +56,7 @@ export class HoldfastChatMessageHistory extends BaseListChatMessageHistory {
     this.#store = options.store;
     this.#tenant = options.tenant;
     this.#create = Object.freeze({ ...(options.create ?? {}) });
-    const id = options.sessionId;
-    if (id !== undefined && (typeof id !== "string" || id.length === 0)) {
-      throw new InvalidArgumentError("options.sessionId must be a non-empty string.", { param: "sessionId" });
-    }
-    this.#sessionId = id === undefined || id.startsWith("conv_") ? id : `conv_${id}`;
+    this.#sessionId = options.sessionId === undefined ? undefined : sessionIdFor(options.sessionId);
   }
 
   /** The Holdfast session id, creating the session on first use. */
