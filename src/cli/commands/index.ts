@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerCleanupCommand } from "./cleanup.ts";
 import { registerKeysCommand } from "./keys.ts";
 import { registerMockUpstreamCommand } from "./mock-upstream.ts";
 import { registerOpenClawCommand } from "./openclaw.ts";
@@ -16,4 +17,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerOpenClawCommand,
   registerMockUpstreamCommand,
   registerKeysCommand,
+  registerCleanupCommand,
 ];

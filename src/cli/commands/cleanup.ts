@@ -1,0 +1,180 @@
+/**
+ * `holdfast cleanup --dry-run|--enforce`: prints the lifecycle cleanup plan (src/lifecycle) as a
+ * table or JSON, and with `--enforce` applies exactly that plan through the sweeper (holding
+ * the lease, batched, logged). `--now` pins the planning instant, `--plan` enforces a plan saved
+ * from `--dry-run --json`.
+ */
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { loadServerConfig } from "../../config/load-config.ts";
+import {
+  type CleanupPlan,
+  createArchiver,
+  createFileActionLog,
+  createSweeper,
+  parseLifecycleConfig,
+  type SweepReport,
+} from "../../lifecycle/index.ts";
+import { createStore } from "../../store/create-store.ts";
+import { InvalidArgumentError } from "../../store/errors.ts";
+import { bytes, parseNow } from "./openclaw.ts";
+import { formatTable } from "./sessions.ts";
+
+interface CleanupFlags {
+  dryRun?: boolean;
+  enforce?: boolean;
+  store?: string;
+  config?: string;
+  tenant?: string;
+  json?: boolean;
+  now?: string;
+  plan?: string;
+  archiveDir?: string;
+  batchSize?: string;
+}
+
+function duration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)}s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)}m`;
+  if (ms < 86_400_000) return `${(ms / 3_600_000).toFixed(1)}h`;
+  return `${(ms / 86_400_000).toFixed(1)}d`;
+}
+
+function planText(plan: CleanupPlan, report: SweepReport | null): string {
+  const rows = plan.actions.map((a) => [
+    a.action,
+    a.tenant === "default" ? a.sessionId : `${a.tenant}/${a.sessionId}`,
+    a.owner ?? "-",
+    duration(a.ageMs),
+    `${a.items} items, ${bytes(a.bytes)}`,
+    a.reason,
+  ]);
+  const out = [
+    rows.length > 0
+      ? formatTable(["ACTION", "SESSION", "OWNER", "AGE", "SIZE", "REASON"], rows)
+      : "Nothing to clean up.",
+    "",
+  ];
+  const totals = Object.entries(plan.totals.byReason).map(([reason, t]) => [
+    reason,
+    String(t.sessions),
+    String(t.items),
+    bytes(t.bytes),
+  ]);
+  totals.push(["total", String(plan.totals.sessions), String(plan.totals.items), bytes(plan.totals.bytes)]);
+  out.push(formatTable(["REASON", "SESSIONS", "ITEMS", "FREED"], totals));
+  if (plan.pinned.sessions > 0) {
+    out.push(
+      "",
+      `Pinned (kept, counted in budgets): ${plan.pinned.sessions} session(s), ${bytes(plan.pinned.bytes)}`,
+    );
+  }
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
+  if (report) {
+    out.push(
+      "",
+      `Enforced: ${report.done} done, ${report.skipped} skipped (changed since planned), ${report.errors} failed, ` +
+        `${bytes(report.bytesFreed)} freed in ${report.durationMs} ms${report.leaseLost ? " — LEASE LOST, stopped early" : ""}`,
+    );
+  } else {
+    out.push("", "Dry run: nothing was changed. Run with --enforce to apply this plan.");
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** A progress bar on stderr, only on a terminal. */
+function progressBar(): (done: number, total: number) => void {
+  if (process.stderr.isTTY !== true) return () => {};
+  return (done, total) => {
+    const width = 30;
+    const filled = total === 0 ? width : Math.round((done / total) * width);
+    process.stderr.write(`\r\x1b[K[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}`);
+    if (done >= total) process.stderr.write("\r\x1b[K");
+  };
+}
+
+async function readPlan(path: string): Promise<CleanupPlan> {
+  try {
+    const value = JSON.parse(await readFile(path, "utf8")) as { plan?: CleanupPlan } & CleanupPlan;
+    const plan = value.plan ?? value;
+    if (!Array.isArray(plan.actions) || typeof plan.now !== "number") throw new Error("no actions");
+    return plan;
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `--plan '${path}' is not a plan written by 'holdfast cleanup --dry-run --json' (${(error as Error).message}).`,
+      { param: "plan" },
+    );
+  }
+}
+
+async function runCleanup(flags: CleanupFlags): Promise<void> {
+  if (Boolean(flags.dryRun) === Boolean(flags.enforce)) {
+    throw new InvalidArgumentError("Pass exactly one of --dry-run or --enforce.", { param: "mode" });
+  }
+  if (flags.plan !== undefined && !flags.enforce) {
+    throw new InvalidArgumentError("--plan is only used with --enforce.", { param: "plan" });
+  }
+  const config = await loadServerConfig({
+    flags: { store: flags.store, config: flags.config },
+    env: process.env,
+  });
+  const lifecycle = parseLifecycleConfig(config.file.lifecycle);
+  const batchSize = flags.batchSize === undefined ? lifecycle.sweeper.batchSize : Number(flags.batchSize);
+  const store = await createStore(config.store);
+  try {
+    const archiver = createArchiver(store, { dir: flags.archiveDir ?? lifecycle.archiveDir });
+    const sweeper = createSweeper({
+      store,
+      policy: lifecycle.policy,
+      archiver,
+      actionLog: createFileActionLog(lifecycle.actionLogPath),
+      batchSize,
+      maxOpsPerSecond: lifecycle.sweeper.maxOpsPerSecond,
+      pauseMs: lifecycle.sweeper.pauseMs,
+      leaseTtlMs: lifecycle.sweeper.leaseTtlMs,
+    });
+    const plan = flags.plan
+      ? await readPlan(flags.plan)
+      : await sweeper.plan({
+          tenant: flags.tenant,
+          now: flags.now === undefined ? undefined : parseNow(flags.now).getTime(),
+        });
+    const report = flags.enforce ? await sweeper.apply(plan, { onProgress: progressBar() }) : null;
+    if (flags.json) process.stdout.write(`${JSON.stringify(report ? { plan, report } : plan, null, 2)}\n`);
+    else process.stdout.write(planText(plan, report));
+    if (report?.leaseLost) process.exitCode = 4;
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerCleanupCommand(program: Command): void {
+  program
+    .command("cleanup")
+    .description(
+      "Preview (--dry-run) or apply (--enforce) the lifecycle policies: expiry, limits, budgets, archives.",
+    )
+    .option("--dry-run", "print what would happen, change nothing")
+    .option("--enforce", "apply the plan (holding the sweeper lease)")
+    .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
+    .option(
+      "-c, --config <file>",
+      "JSON or YAML config file with a 'lifecycle' section (env HOLDFAST_CONFIG)",
+    )
+    .option("-t, --tenant <tenant>", "only this tenant (default: every tenant)")
+    .option("--json", "print the plan (and with --enforce the report) as JSON")
+    .option("--now <iso>", "plan as of this instant (default: now)")
+    .option(
+      "--plan <file>",
+      "with --enforce: apply this plan (from --dry-run --json) instead of planning again",
+    )
+    .option("--archive-dir <dir>", "where archives go (default lifecycle.archive.dir or ./data/archives)")
+    .option("--batch-size <n>", "actions per batch (default lifecycle.sweeper.batch_size or 200)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ holdfast cleanup --dry-run --store sqlite:./data/holdfast.db\n  $ holdfast cleanup --dry-run --json > plan.json && holdfast cleanup --enforce --plan plan.json",
+    )
+    .action(async (flags: CleanupFlags) => {
+      await runCleanup(flags);
+    });
+}

@@ -1,0 +1,11 @@
+/** Lifecycle: retention policies, the cleanup planner, the sweeper, archives and quotas. */
+export * from "./action-log.ts";
+export * from "./archive-files.ts";
+export * from "./archiver.ts";
+export * from "./config.ts";
+export * from "./plan-types.ts";
+export * from "./planner.ts";
+export * from "./policy.ts";
+export * from "./quotas.ts";
+export * from "./reset-schedule.ts";
+export * from "./sweeper.ts";
