@@ -1,0 +1,155 @@
+/** The dashboard shell: sign-in, navigation, tenant picker and a hash router over the views. */
+import { api } from "./api.ts";
+import { announce, h } from "./dom.ts";
+import "./style.css";
+import { renderCleanup } from "./views/cleanup.ts";
+import { renderSession } from "./views/session.ts";
+import { renderSessions } from "./views/sessions.ts";
+import { renderSignIn } from "./views/signin.ts";
+import { renderUpstreams } from "./views/upstreams.ts";
+import { renderUsage } from "./views/usage.ts";
+
+export interface ViewContext {
+  tenant: string;
+  main: HTMLElement;
+  params: URLSearchParams;
+  navigate: (hash: string) => void;
+}
+
+const NAV = [
+  ["#/sessions", "Sessions"],
+  ["#/usage", "Usage"],
+  ["#/cleanup", "Cleanup"],
+  ["#/upstreams", "Upstreams"],
+] as const;
+
+const root = document.getElementById("app")!;
+let tenant = "default";
+
+async function start(): Promise<void> {
+  const state = await api.session().catch(() => null);
+  if (!state) {
+    root.replaceChildren(h("p", { class: "error", role: "alert" }, "The dashboard API is unreachable."));
+    return;
+  }
+  if (state.disabled) {
+    root.replaceChildren(
+      h(
+        "main",
+        { id: "main", class: "signin" },
+        h("h1", {}, "Dashboard disabled"),
+        h("p", {}, state.disabled),
+      ),
+    );
+    return;
+  }
+  if (!state.signedIn) {
+    renderSignIn(root, () => void start());
+    return;
+  }
+  await renderShell(state.devMode);
+}
+
+async function renderShell(devMode: boolean): Promise<void> {
+  const { tenants } = await api.get<{ tenants: string[] }>("tenants");
+  if (!tenants.includes(tenant)) tenant = tenants[0] ?? "default";
+  const tenantSelect = h(
+    "select",
+    { id: "tenant", onchange: () => void route() },
+    ...tenants.map((t) => h("option", { value: t, selected: t === tenant }, t)),
+  );
+  tenantSelect.addEventListener("change", () => {
+    tenant = tenantSelect.value;
+  });
+  const nav = h(
+    "nav",
+    { "aria-label": "Main" },
+    h("ul", {}, ...NAV.map(([href, label]) => h("li", {}, h("a", { href }, label)))),
+  );
+  const signOut = h(
+    "button",
+    {
+      type: "button",
+      class: "link",
+      onclick: async () => {
+        await api.signOut();
+        // The skip link must not touch the hash: the hash is the router's.
+        document.querySelector(".skip")?.addEventListener("click", (event) => {
+          event.preventDefault();
+          document.getElementById("main")?.focus();
+        });
+
+        void start();
+      },
+    },
+    "Sign out",
+  );
+  const header = h(
+    "header",
+    { class: "top" },
+    h("a", { class: "brand", href: "#/sessions" }, "Holdfast"),
+    nav,
+    h(
+      "div",
+      { class: "tools" },
+      h("label", { for: "tenant" }, "Tenant"),
+      tenantSelect,
+      devMode ? h("span", { class: "badge" }, "dev mode") : null,
+      devMode ? null : signOut,
+    ),
+  );
+  const main = h("main", { id: "main", tabindex: -1 });
+  const status = h("div", { id: "status", class: "status", role: "status", "aria-live": "polite" });
+  root.replaceChildren(header, status, main);
+  window.onhashchange = () => void route();
+  await route();
+}
+
+async function route(): Promise<void> {
+  const main = document.getElementById("main");
+  if (!main) return;
+  const raw = location.hash.slice(1) || "/sessions";
+  const [path = "/sessions", query = ""] = raw.split("?");
+  const params = new URLSearchParams(query);
+  for (const link of document.querySelectorAll("nav a")) {
+    const active = path.startsWith((link.getAttribute("href") ?? "").slice(1).replace(/s$/, ""));
+    if (active) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  announce("");
+  const ctx: ViewContext = { tenant, main, params, navigate: (hash) => (location.hash = hash) };
+  main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  try {
+    if (path.startsWith("/session/")) await renderSession(ctx, decodeURIComponent(path.slice(9)));
+    else if (path === "/usage") await renderUsage(ctx);
+    else if (path === "/cleanup") await renderCleanup(ctx);
+    else if (path === "/upstreams") await renderUpstreams(ctx);
+    else await renderSessions(ctx);
+    main.querySelector("h1")?.setAttribute("tabindex", "-1");
+    (main.querySelector("h1") as HTMLElement | null)?.focus();
+  } catch (error) {
+    const message = (error as Error).message;
+    if ((error as { status?: number }).status === 401) {
+      // The skip link must not touch the hash: the hash is the router's.
+      document.querySelector(".skip")?.addEventListener("click", (event) => {
+        event.preventDefault();
+        document.getElementById("main")?.focus();
+      });
+
+      void start();
+      return;
+    }
+    main.replaceChildren(
+      h("h1", {}, "Something went wrong"),
+      h("p", { class: "error", role: "alert" }, message),
+    );
+  }
+}
+
+// The skip link must not touch the hash: the hash is the router's.
+document.querySelector(".skip")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("main")?.focus();
+});
+
+void start();

@@ -1,0 +1,322 @@
+import { api, qs } from "../api.ts";
+import { announce, fmtNumber, fmtTime, fmtUsd, h } from "../dom.ts";
+import type { ViewContext } from "../main.ts";
+import type { SessionRow } from "./sessions.ts";
+
+interface Entry {
+  seq: number;
+  id: string;
+  kind: "message" | "tool_call" | "tool_output" | "summary" | "reasoning" | "other";
+  type: string;
+  role: string | null;
+  text: string;
+  tokens: number;
+  createdAt: number;
+  callId?: string;
+  name?: string;
+  arguments?: string;
+  covers?: { fromSeq: number; toSeq: number };
+}
+
+interface Turn {
+  responseId: string;
+  seq: number;
+  model: string;
+  servedBy: string | null;
+  status: string;
+  createdAt: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  costUsd: number | null;
+}
+
+interface SessionDetail {
+  session: SessionRow & { metadata: Record<string, string> };
+  entries: Entry[];
+  turns: Turn[];
+  truncatedBefore: boolean;
+  window: { maxTokens: number; tokens: number; fromSeq: number; truncated: boolean; seqs: number[] };
+}
+
+/** One session: the transcript as a chat, the next window, turns with tokens and cost, actions. */
+export async function renderSession(ctx: ViewContext, id: string): Promise<void> {
+  const windowTokens = ctx.params.get("windowTokens") ?? "8000";
+  const detail = await api.get<SessionDetail>(
+    `sessions/${encodeURIComponent(id)}${qs({ tenant: ctx.tenant, windowTokens })}`,
+  );
+  const { session, entries, turns } = detail;
+  const win = detail.window;
+  const inWindow = new Set(win.seqs);
+  const outputs = new Map(
+    entries.filter((e) => e.kind === "tool_output" && e.callId).map((e) => [e.callId!, e]),
+  );
+  const pairedOutputs = new Set<string>();
+  const compacted = new Set<number>();
+  for (const e of entries)
+    if (e.covers) for (let s = e.covers.fromSeq; s <= e.covers.toSeq; s++) compacted.add(s);
+
+  const marks = (e: Entry): HTMLElement =>
+    h(
+      "div",
+      { class: "meta" },
+      h("span", {}, `#${e.seq}`),
+      h("span", {}, `${fmtNumber(e.tokens)} tok`),
+      inWindow.has(e.seq)
+        ? h("span", { class: "badge ok" }, "in next window")
+        : h("span", { class: "badge" }, "not sent"),
+      compacted.has(e.seq) ? h("span", { class: "badge" }, "summarized") : null,
+    );
+
+  const chat = h("ol", { class: "chat", "aria-label": "Transcript" });
+  for (const e of entries) {
+    if (e.kind === "tool_output" && e.callId && pairedOutputs.has(e.callId)) continue;
+    if (e.kind === "message") {
+      chat.append(
+        h(
+          "li",
+          { class: `msg ${e.role ?? "other"}`, "data-seq": e.seq },
+          h("div", { class: "who" }, e.role ?? "message"),
+          h("div", { class: "text" }, e.text),
+          marks(e),
+        ),
+      );
+    } else if (e.kind === "tool_call") {
+      const out = e.callId ? outputs.get(e.callId) : undefined;
+      if (out && e.callId) pairedOutputs.add(e.callId);
+      chat.append(
+        h(
+          "li",
+          { class: "msg tool", "data-seq": e.seq },
+          h(
+            "details",
+            {},
+            h(
+              "summary",
+              {},
+              h("span", { class: "who" }, "tool call"),
+              " ",
+              h("code", {}, `${e.name ?? "?"}(${e.arguments ?? ""})`),
+              out ? "" : " — no output yet",
+            ),
+            out
+              ? h("div", {}, h("div", { class: "who" }, `output #${out.seq}`), h("pre", {}, out.text))
+              : null,
+          ),
+          marks(e),
+        ),
+      );
+    } else if (e.kind === "tool_output") {
+      chat.append(
+        h(
+          "li",
+          { class: "msg tool", "data-seq": e.seq },
+          h("div", { class: "who" }, "tool output (no call)"),
+          h("pre", {}, e.text),
+          marks(e),
+        ),
+      );
+    } else if (e.kind === "summary") {
+      const range = e.covers ? `replaces #${e.covers.fromSeq}–#${e.covers.toSeq}` : "summary";
+      chat.append(
+        h(
+          "li",
+          { class: "msg summary", "data-seq": e.seq },
+          h("div", { class: "who" }, `Summary — ${range}`),
+          h("div", { class: "text" }, e.text),
+          marks(e),
+        ),
+      );
+    } else if (e.kind === "reasoning") {
+      chat.append(
+        h(
+          "li",
+          { class: "msg reasoning", "data-seq": e.seq },
+          h("details", {}, h("summary", {}, "reasoning"), h("div", { class: "text" }, e.text)),
+          marks(e),
+        ),
+      );
+    } else {
+      chat.append(
+        h("li", { class: "msg other", "data-seq": e.seq }, h("div", { class: "who" }, e.type), marks(e)),
+      );
+    }
+  }
+
+  const totals = turns.reduce(
+    (t, x) => ({
+      input: t.input + x.inputTokens,
+      output: t.output + x.outputTokens,
+      cost: t.cost + (x.costUsd ?? 0),
+    }),
+    { input: 0, output: 0, cost: 0 },
+  );
+  const turnTable = h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      {},
+      h("caption", {}, "Turns"),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ...["Response", "Model", "Served by", "Status", "Input", "Output", "Cost", "At"].map((c) =>
+            h("th", { scope: "col" }, c),
+          ),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        ...turns.map((t) =>
+          h(
+            "tr",
+            {},
+            h("td", { class: "mono" }, t.responseId),
+            h("td", {}, t.model),
+            h("td", {}, t.servedBy ?? "—"),
+            h("td", {}, t.status),
+            h("td", { class: "num" }, fmtNumber(t.inputTokens)),
+            h("td", { class: "num" }, fmtNumber(t.outputTokens)),
+            h("td", { class: "num" }, fmtUsd(t.costUsd)),
+            h("td", {}, fmtTime(t.createdAt)),
+          ),
+        ),
+      ),
+      h(
+        "tfoot",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "row", colspan: 4 }, `Total (${turns.length} turns)`),
+          h("td", { class: "num" }, fmtNumber(totals.input)),
+          h("td", { class: "num" }, fmtNumber(totals.output)),
+          h("td", { class: "num" }, fmtUsd(totals.cost)),
+          h("td", {}),
+        ),
+      ),
+    ),
+  );
+
+  const base = `sessions/${encodeURIComponent(id)}`;
+  const actions = h(
+    "div",
+    { class: "actions" },
+    h(
+      "a",
+      {
+        class: "button",
+        href: `/ui/api/${base}/export${qs({ tenant: ctx.tenant })}`,
+        download: `${id}.jsonl`,
+      },
+      "Export JSONL",
+    ),
+    h(
+      "button",
+      {
+        type: "button",
+        onclick: async () => {
+          const { session: fork } = await api.post<{ session: SessionRow }>(
+            `${base}/fork${qs({ tenant: ctx.tenant })}`,
+          );
+          announce(`Forked into ${fork.id}.`);
+          ctx.navigate(`#/session/${fork.id}`);
+        },
+      },
+      "Fork",
+    ),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "danger",
+        onclick: async () => {
+          if (!window.confirm(`Delete session ${id}? This cannot be undone.`)) return;
+          await api.del(`${base}${qs({ tenant: ctx.tenant })}`);
+          announce(`Deleted ${id}.`);
+          ctx.navigate("#/sessions");
+        },
+      },
+      "Delete",
+    ),
+  );
+
+  const windowForm = h(
+    "form",
+    {
+      class: "inline",
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const value = (document.getElementById("window-tokens") as HTMLInputElement).value;
+        ctx.navigate(`#/session/${id}?windowTokens=${encodeURIComponent(value)}`);
+      },
+    },
+    h("label", { for: "window-tokens" }, "Window budget (tokens)"),
+    h("input", { id: "window-tokens", type: "number", min: 1, value: win.maxTokens }),
+    h("button", { type: "submit" }, "Recompute"),
+  );
+
+  const s = session;
+  ctx.main.replaceChildren(
+    h("p", {}, h("a", { href: "#/sessions" }, "← Sessions")),
+    h("h1", { class: "mono wrap" }, s.id),
+    h(
+      "dl",
+      { class: "facts" },
+      ...fact("Owner", s.owner ?? "—"),
+      ...fact("Labels", s.labels.join(", ") || "—"),
+      ...fact("Status", s.status),
+      ...fact("Items", fmtNumber(s.itemCount)),
+      ...fact("Tokens", fmtNumber(s.tokenCount)),
+      ...fact("Updated", fmtTime(s.updatedAt)),
+      ...fact("Cost", fmtUsd(totals.cost)),
+      ...(s.forkParent
+        ? [
+            h("dt", {}, "Forked from"),
+            h(
+              "dd",
+              {},
+              h("a", { href: `#/session/${s.forkParent.sessionId}`, class: "mono" }, s.forkParent.sessionId),
+              ` at #${s.forkParent.atSeq}`,
+            ),
+          ]
+        : []),
+    ),
+    actions,
+    h(
+      "section",
+      { "aria-labelledby": "win-h" },
+      h("h2", { id: "win-h" }, "Next window"),
+      h(
+        "p",
+        {},
+        `${fmtNumber(win.tokens)} of ${fmtNumber(win.maxTokens)} tokens, ${win.seqs.length} items from #${win.fromSeq}`,
+        win.truncated ? " — older items left out" : " — the whole history fits",
+        ".",
+      ),
+      windowForm,
+    ),
+    h(
+      "section",
+      { "aria-labelledby": "tr-h" },
+      h("h2", { id: "tr-h" }, "Transcript"),
+      detail.truncatedBefore ? h("p", { class: "muted" }, "Older items are not shown.") : null,
+      chat,
+    ),
+    h(
+      "section",
+      { "aria-labelledby": "turns-h" },
+      h("h2", { id: "turns-h" }, "Tokens and cost per turn"),
+      turns.length ? turnTable : h("p", { class: "muted" }, "No turns recorded."),
+    ),
+  );
+}
+
+function fact(label: string, value: string): HTMLElement[] {
+  return [h("dt", {}, label), h("dd", {}, value)];
+}
