@@ -8,6 +8,15 @@ import type { SessionStore } from "../../store/types.ts";
 import { createServer } from "../create-server.ts";
 import { registerTokenRoutes } from "./tokens.ts";
 
+interface TokenJson {
+  error?: { code: string; param: string | null };
+  access_token?: string;
+  refresh_token?: string;
+  token_type?: string;
+  expires_in?: number;
+  revoked_families?: number;
+}
+
 describe("token routes", () => {
   let store: SessionStore;
   let security: Security;
@@ -17,7 +26,7 @@ describe("token routes", () => {
     url: string,
     payload: object,
     token?: string,
-  ): Promise<{ status: number; json: Record<string, any> }> => {
+  ): Promise<{ status: number; json: TokenJson }> => {
     const res = await app.inject({
       method: "POST",
       url,
@@ -50,8 +59,8 @@ describe("token routes", () => {
     assert.equal(res.status, 200);
     assert.equal(res.json.token_type, "Bearer");
     assert.notEqual(res.json.refresh_token, first.refreshToken);
-    assert.ok(res.json.expires_in > 0 && res.json.expires_in <= 900);
-    assert.equal(await list(res.json.access_token), 200);
+    assert.ok((res.json.expires_in ?? 0) > 0 && (res.json.expires_in ?? 0) <= 900);
+    assert.equal(await list(res.json.access_token ?? ""), 200);
     // The next rotation works from the new token.
     const next = await call("/v1/auth/token", {
       grant_type: "refresh_token",
@@ -71,7 +80,7 @@ describe("token routes", () => {
       refresh_token: first.refreshToken,
     });
     assert.equal(reuse.status, 401);
-    assert.equal(reuse.json.error.code, "invalid_token");
+    assert.equal(reuse.json.error?.code, "invalid_token");
     const legit = await call("/v1/auth/token", {
       grant_type: "refresh_token",
       refresh_token: rotated.json.refresh_token,
@@ -82,7 +91,7 @@ describe("token routes", () => {
   test("bad grants: unknown grant type 400, malformed token 401", async () => {
     const bad = await call("/v1/auth/token", { grant_type: "password", refresh_token: "x" });
     assert.equal(bad.status, 400);
-    assert.equal(bad.json.error.param, "grant_type");
+    assert.equal(bad.json.error?.param, "grant_type");
     const malformed = await call("/v1/auth/token", { grant_type: "refresh_token", refresh_token: "nope" });
     assert.equal(malformed.status, 401);
   });
