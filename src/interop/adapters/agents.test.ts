@@ -94,6 +94,51 @@ for (const kind of ["memory", "sqlite"] as const) {
       assert.deepEqual(await again.getItems(2), items.slice(-2));
     });
 
+    it("the SDK runner persists a guardrail-blocked tool output through applyHistoryTransaction", async () => {
+      const getWeather = tool({
+        name: "get_weather",
+        description: "Weather for a city",
+        parameters: z.object({ city: z.string() }),
+        execute: async ({ city }) => `sunny in ${city}`,
+      });
+      const agent = new Agent({
+        name: "guarded",
+        model: createFakeModel(),
+        tools: [getWeather],
+        toolUseBehavior: "stop_on_first_tool",
+        outputGuardrails: [
+          {
+            name: "no-sun",
+            execute: async ({ agentOutput }) => ({
+              tripwireTriggered: String(agentOutput).includes("sunny"),
+              outputInfo: null,
+            }),
+          },
+        ],
+      });
+      const session = createAgentsSession(store, "t1");
+      const transactions: string[] = [];
+      const apply = session.applyHistoryTransaction.bind(session);
+      session.applyHistoryTransaction = async (args) => {
+        transactions.push(args.transaction.type);
+        await apply(args);
+        // A retried transaction (same operation id) must not write again.
+        await apply(args);
+      };
+      await assert.rejects(run(agent, "What is the weather?", { session }), {
+        name: "OutputGuardrailTripwireTriggered",
+      });
+      assert.deepEqual(transactions, ["append_items"]);
+      const items = (await session.getItems()) as Array<Record<string, unknown>>;
+      assert.deepEqual(
+        items.map((item) => item.type),
+        ["message", "function_call", "function_call_result"],
+      );
+      const raw = await store.readItems("t1", await session.getSessionId());
+      assert.equal(raw.length, 3);
+      assert.ok(!JSON.stringify(raw).includes("sunny"), "the blocked output never reaches the store");
+    });
+
     it("round-trips items losslessly, including ids and untyped messages", async () => {
       const session = createAgentsSession(store, "t1");
       const input = [user("hi"), said("hello", "msg_123"), { ...user("again"), providerData: { x: [1, 2] } }];
