@@ -25,6 +25,7 @@ import {
 } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import { PostgresAppender } from "./postgres-append.ts";
+import { createPostgresLifecycle } from "./postgres-lifecycle.ts";
 import {
   type PostgresDriverOptions,
   type ResolvedPostgresOptions,
@@ -87,6 +88,15 @@ class PgDriver implements PostgresDriver {
       quotedSchema: this.#s,
       schema: options.schema,
     });
+    // The optional LifecycleCapable methods (driver.ts) live in postgres-lifecycle.ts.
+    Object.assign(
+      this,
+      createPostgresLifecycle({
+        query: (q) => this.#db.query(q),
+        read: (q) => this.#db.read(q),
+        quotedSchema: this.#s,
+      }),
+    );
   }
 
   get migration(): MigrationResult {
