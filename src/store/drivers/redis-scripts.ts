@@ -14,9 +14,13 @@
  */
 
 const PRELUDE = `
+-- The session's five keys. Every function below reads K, so a batch can point it at each
+-- append's keys in turn (APPEND_BATCH); single-session scripts leave it at KEYS.
+local K = KEYS
+
 -- One read of everything a script needs from the session hash (nil when the session is missing).
 local function head()
-  local v = redis.call('HMGET', KEYS[1], 'lastActiveAt', 'idleTtlMs', 'expiresAt', 'version',
+  local v = redis.call('HMGET', K[1], 'lastActiveAt', 'idleTtlMs', 'expiresAt', 'version',
     'itemCount', 'tokenCount', 'itemBytes', 'ttl', 'createdAt', 'building', 'retainUntil')
   if not v[1] then return nil end
   return { last = tonumber(v[1]), idle = tonumber(v[2]), exp = tonumber(v[3]), version = tonumber(v[4]),
@@ -46,11 +50,11 @@ local function align_expiry(h, now, grace)
     local ttl = deadline - now + grace
     if ttl < 1 then ttl = 1 end
     ttl = fmt(ttl)
-    for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end
-    if h.ttl ~= '1' then redis.call('HSET', KEYS[1], 'ttl', '1') end
+    for i = 1, 5 do redis.call('PEXPIRE', K[i], ttl) end
+    if h.ttl ~= '1' then redis.call('HSET', K[1], 'ttl', '1') end
   elseif h.ttl == '1' then
-    for i = 1, 5 do redis.call('PERSIST', KEYS[i]) end
-    redis.call('HSET', KEYS[1], 'ttl', '0')
+    for i = 1, 5 do redis.call('PERSIST', K[i]) end
+    redis.call('HSET', K[1], 'ttl', '0')
   end
 end
 
@@ -73,9 +77,9 @@ local function push_items(h, at, n)
       ids[#ids + 1] = ARGV[a]
       ids[#ids + 1] = fmt(seq)
     end
-    redis.call('RPUSH', KEYS[2], unpack(encs))
-    redis.call('ZADD', KEYS[3], unpack(zs))
-    redis.call('HSET', KEYS[4], unpack(ids))
+    redis.call('RPUSH', K[2], unpack(encs))
+    redis.call('ZADD', K[3], unpack(zs))
+    redis.call('HSET', K[4], unpack(ids))
     i = stop
   end
   h.count = h.count + n
@@ -84,10 +88,10 @@ end
 
 -- Writes pushed counters back and, for a fork being built, keeps every key on the build TTL.
 local function save_counts(h, build_ttl)
-  redis.call('HSET', KEYS[1], 'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens),
+  redis.call('HSET', K[1], 'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens),
     'itemBytes', fmt(h.bytes), 'version', fmt(h.version))
   if build_ttl then
-    for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], build_ttl) end
+    for i = 1, 5 do redis.call('PEXPIRE', K[i], build_ttl) end
   end
 end
 `;
@@ -193,37 +197,74 @@ return {'ok'}
 `;
 
 /** ARGV: now, grace, expectedVersion|'', operationId|'', payloadHash, nItems, items… */
-const APPEND = `
-local now = tonumber(ARGV[1])
-local h = head()
-if not visible(h, now) then return {'nf'} end
-local op = ARGV[4]
-if op ~= '' then
-  local rec = redis.call('HGET', KEYS[5], op)
-  if rec then
-    local hash, first, last, ver = string.match(rec, '^(.*)|(%d+)|(%d+)|(%d+)$')
-    if hash ~= ARGV[5] then return {'idem'} end
-    return {'replay', tonumber(ver), tonumber(first), redis.call('LRANGE', KEYS[2], first - 1, last - 1)}
+/**
+ * One append whose arguments start after ARGV[a]: now, grace, expectedVersion, operationId,
+ * payloadHash, nItems, items…. Every check comes before the first write, so an append that
+ * is refused writes nothing.
+ */
+const APPEND_ONE = `
+local function append_one(a)
+  local now = tonumber(ARGV[a + 1])
+  local h = head()
+  if not visible(h, now) then return {'nf'} end
+  local op = ARGV[a + 4]
+  if op ~= '' then
+    local rec = redis.call('HGET', K[5], op)
+    if rec then
+      local hash, first, last, ver = string.match(rec, '^(.*)|(%d+)|(%d+)|(%d+)$')
+      if hash ~= ARGV[a + 5] then return {'idem'} end
+      return {'replay', tonumber(ver), tonumber(first), redis.call('LRANGE', K[2], first - 1, last - 1)}
+    end
   end
+  if ARGV[a + 3] ~= '' and tonumber(ARGV[a + 3]) ~= h.version then return {'ver', h.version} end
+  local n = tonumber(ARGV[a + 6])
+  local ids = {}
+  for k = 0, n - 1 do ids[k + 1] = ARGV[a + 7 + k * 4] end
+  local taken = redis.call('HMGET', K[4], unpack(ids))
+  for k = 1, n do
+    if taken[k] then return {'dup', ids[k]} end
+  end
+  local first, last = push_items(h, a + 7, n)
+  h.version = h.version + 1
+  h.last = now
+  redis.call('HSET', K[1], 'version', fmt(h.version), 'updatedAt', ARGV[a + 1], 'lastActiveAt', ARGV[a + 1],
+    'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens), 'itemBytes', fmt(h.bytes))
+  if op ~= '' then
+    redis.call('HSET', K[5], op, ARGV[a + 5] .. '|' .. string.format('%d|%d|%d', first, last, h.version))
+  end
+  align_expiry(h, now, tonumber(ARGV[a + 2]))
+  return {'ok', h.version, first, last}
 end
-if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= h.version then return {'ver', h.version} end
-local n = tonumber(ARGV[6])
-local ids = {}
-for k = 0, n - 1 do ids[k + 1] = ARGV[7 + k * 4] end
-local taken = redis.call('HMGET', KEYS[4], unpack(ids))
-for k = 1, n do
-  if taken[k] then return {'dup', ids[k]} end
+`;
+
+/** ARGV: now, grace, expectedVersion, operationId, payloadHash, nItems, items…. */
+const APPEND = `
+return append_one(0)
+`;
+
+/**
+ * Several appends in one script, each with its own five keys (KEYS[5j-4..5j]) and its own
+ * arguments laid out as for APPEND, after ARGV[1] = the number of appends. They run one after
+ * the other exactly as separate scripts would (each with its own version, duplicate-id and
+ * idempotency checks and its own reply); a Redis error inside one append becomes that
+ * append's {'err', message} reply instead of aborting the others. Standalone Redis only: on
+ * Cluster the keys of different sessions live in different slots.
+ */
+const APPEND_BATCH = `
+local m = tonumber(ARGV[1])
+local out = {}
+local a = 1
+for j = 1, m do
+  K = { KEYS[5 * j - 4], KEYS[5 * j - 3], KEYS[5 * j - 2], KEYS[5 * j - 1], KEYS[5 * j] }
+  local ok, reply = pcall(append_one, a)
+  if ok then
+    out[j] = reply
+  else
+    out[j] = { 'err', type(reply) == 'table' and tostring(reply.err) or tostring(reply) }
+  end
+  a = a + 6 + 4 * tonumber(ARGV[a + 6])
 end
-local first, last = push_items(h, 7, n)
-h.version = h.version + 1
-h.last = now
-redis.call('HSET', KEYS[1], 'version', fmt(h.version), 'updatedAt', ARGV[1], 'lastActiveAt', ARGV[1],
-  'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens), 'itemBytes', fmt(h.bytes))
-if op ~= '' then
-  redis.call('HSET', KEYS[5], op, ARGV[5] .. '|' .. string.format('%d|%d|%d', first, last, h.version))
-end
-align_expiry(h, now, tonumber(ARGV[2]))
-return {'ok', h.version, first, last}
+return out
 `;
 
 /** ARGV: now, grace, expectedVersion|'', field, value, … */
@@ -318,7 +359,7 @@ return {'ok', redis.call('LRANGE', KEYS[2], from - 1, to - 1)}
 /** Script name → Lua source (prelude included). All take the five session keys. */
 export const SCRIPTS = Object.freeze({
   hfCreate: PRELUDE + CREATE,
-  hfAppend: PRELUDE + APPEND,
+  hfAppend: PRELUDE + APPEND_ONE + APPEND,
   hfUpdate: PRELUDE + UPDATE,
   hfDelete: PRELUDE + DELETE,
   hfTouch: PRELUDE + TOUCH,
@@ -333,6 +374,9 @@ export const SCRIPTS = Object.freeze({
 });
 
 export type ScriptName = keyof typeof SCRIPTS;
+
+/** The batched append: its key count varies (5 per append), so it is defined without one. */
+export const APPEND_BATCH_SCRIPT = PRELUDE + APPEND_ONE + APPEND_BATCH;
 
 /** Keys every script declares (KEYS[1..5]). */
 export const SCRIPT_KEY_COUNT = 5;

@@ -5,6 +5,7 @@
  * goes through a per-tenant index (redis-list.ts). docs/store-redis.md has the layout and
  * its consistency guarantees.
  */
+
 import type {
   DriverAppend,
   DriverListQuery,
@@ -18,6 +19,7 @@ import type {
 } from "../driver.ts";
 import { ConflictError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
+import { AppendBatcher } from "./redis-append-batch.ts";
 import {
   changeFields,
   decodeSession,
@@ -51,7 +53,7 @@ import {
   type Reply,
   type ScriptRunner,
 } from "./redis-replica.ts";
-import { SCRIPT_KEY_COUNT, SCRIPTS, type ScriptName } from "./redis-scripts.ts";
+import { APPEND_BATCH_SCRIPT, SCRIPT_KEY_COUNT, SCRIPTS, type ScriptName } from "./redis-scripts.ts";
 import { isVisible, sessionBytes } from "./shared.ts";
 
 export type { RedisDriverOptions } from "./redis-connect.ts";
@@ -65,6 +67,8 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
   readonly #codec: ItemCodec;
   readonly #list: ListContext;
   readonly #copy: ScriptRunner;
+  /** Standalone Redis with auto-pipelining: one script call for all appends of a tick. */
+  readonly #batcher: AppendBatcher | null;
   /** Latest `now` the core passed in: putReplica gets none but must set expiry relative to it. */
   #lastNow = 0;
 
@@ -75,6 +79,14 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
     }
+    client.defineCommand("hfAppendBatch", { lua: APPEND_BATCH_SCRIPT });
+    this.#batcher =
+      config.cluster || !config.autoPipelining
+        ? null
+        : new AppendBatcher({
+            one: (keys, args) => this.#run("hfAppend", keys, args),
+            many: (keys, args) => this.#runBatch(keys, args),
+          });
     this.#copy = {
       run: (name, keys, args) => this.#run(name, keys, args),
       keys: (tenant, id) => this.#keys(tenant, id),
@@ -100,6 +112,13 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
     // One array argument (ioredis flattens it): a fork copies up to 4 args per item, past the
     // engine's limit on spread call arguments.
     return fn.call(this.#client, ...keys, args);
+  }
+
+  /** The batched append script: its key count leads the arguments (5 per append). */
+  async #runBatch(keys: string[], args: Arg[]): Promise<Reply[]> {
+    const fns = this.#client as unknown as Record<string, (...args: (Arg | Arg[])[]) => Promise<Reply[]>>;
+    const fn = fns[this.#codec.binary ? "hfAppendBatchBuffer" : "hfAppendBatch"]!;
+    return fn.call(this.#client, keys.length, ...keys, args);
   }
 
   /** Maps the script statuses every mutation shares; returns the reply when it is a success. */
@@ -212,15 +231,17 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
 
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
     return this.#guard(async () => {
+      const keys = this.#keys(tenant, id);
+      const args = [
+        options.now,
+        this.#config.expiryGraceMs,
+        options.expectedVersion ?? "",
+        options.operationId ?? "",
+        options.payloadHash,
+        ...itemArgs(this.#codec, items),
+      ];
       const reply = this.#check(
-        await this.#run("hfAppend", this.#keys(tenant, id), [
-          options.now,
-          this.#config.expiryGraceMs,
-          options.expectedVersion ?? "",
-          options.operationId ?? "",
-          options.payloadHash,
-          ...itemArgs(this.#codec, items),
-        ]),
+        await (this.#batcher ? this.#batcher.submit(keys, args) : this.#run("hfAppend", keys, args)),
         id,
         options.expectedVersion,
       );
