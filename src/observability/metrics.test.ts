@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { EventEmitter } from "node:events";
 import { after, describe, test } from "node:test";
 import Fastify from "fastify";
 import { createStore } from "../store/create-store.ts";
 import { createMetrics } from "./create-metrics.ts";
 import { recordTurn, registerMetrics } from "./metrics.ts";
 import { withStoreMetrics } from "./store-metrics.ts";
-import { observeRouter } from "./upstream-metrics.ts";
 
 async function scrape(app: ReturnType<typeof Fastify>): Promise<string> {
   const res = await app.inject({ method: "GET", url: "/metrics" });
@@ -123,30 +121,5 @@ describe("withStoreMetrics", () => {
     assert.ok(text.includes('holdfast_store_idempotent_replays_total{driver="memory"} 1'));
     assert.ok(!text.includes(session.id), "no session id in any label");
     await store.close();
-  });
-});
-
-describe("observeRouter", () => {
-  test("attempts, retries, failovers and breaker state per upstream", async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
-    const states: Record<string, string> = { a: "closed", b: "closed" };
-    const router = Object.assign(new EventEmitter(), { breakerStates: () => ({ ...states }) });
-    const stop = observeRouter(router as never, metrics);
-    router.emit("attempt", { provider: "a", model: "m", error: "upstream_timeout", retries: 2 });
-    router.emit("attempt", { provider: "b", model: "m", retries: 0 });
-    router.emit("attempt", { provider: "b", model: "m", error: "upstream_invalid_request", retries: 0 });
-    router.emit("breaker", { name: "a", from: "closed", to: "open" });
-    stop();
-    router.emit("attempt", { provider: "b", model: "m", retries: 0 });
-    const text = await metrics.registry.metrics();
-    assert.ok(text.includes('holdfast_upstream_attempts_total{upstream="a",outcome="upstream_timeout"} 1'));
-    assert.ok(text.includes('holdfast_upstream_attempts_total{upstream="b",outcome="ok"} 1'));
-    assert.ok(text.includes('holdfast_upstream_retries_total{upstream="a"} 2'));
-    assert.ok(text.includes('holdfast_upstream_failovers_total{upstream="a"} 1'));
-    assert.ok(!text.includes('holdfast_upstream_failovers_total{upstream="b"}'));
-    assert.ok(text.includes('holdfast_upstream_breaker_state{upstream="a",state="open"} 1'));
-    assert.ok(text.includes('holdfast_upstream_breaker_state{upstream="a",state="closed"} 0'));
-    assert.ok(text.includes('holdfast_upstream_breaker_state{upstream="b",state="closed"} 1'));
-    assert.ok(text.includes('holdfast_upstream_breaker_transitions_total{upstream="a",to="open"} 1'));
   });
 });
