@@ -113,25 +113,23 @@ export class HoldfastSessionStore extends Store {
     const desired = toJsonObject(data, "session");
     const idleTtlMs = this.#idleTtl(data);
     const base = this.#loaded.get(data);
-    if (base === undefined) {
-      // A new session (nothing loaded): create it; if it exists after all, overwrite like any Store.
-      try {
-        await this.#store.create(this.#tenant, {
-          id,
-          state: desired,
-          idleTtlMs,
-          labels: ["express-session"],
-        });
-        return;
-      } catch (error) {
-        if (!isHoldfastError(error) || error.code !== "conflict") throw error;
-      }
-      const current = await this.#store.get(this.#tenant, id);
-      return await this.#merge(id, { version: current.version, data: current.state }, desired, idleTtlMs);
-    }
-    await this.#merge(id, base, desired, idleTtlMs);
-    // The next save of this request merges against what it has just written.
+    if (base !== undefined) await this.#merge(id, base, desired, idleTtlMs);
+    else await this.#createOrOverwrite(id, desired, idleTtlMs);
+    // A later save in the same request (req.session.save() then more changes) patches against
+    // what this one wrote.
     this.#loaded.set(data, { version: -1, data: desired });
+  }
+
+  /** A new session (nothing loaded); if the id exists after all, overwrite it like any Store. */
+  async #createOrOverwrite(id: string, desired: JsonObject, idleTtlMs: number): Promise<void> {
+    try {
+      await this.#store.create(this.#tenant, { id, state: desired, idleTtlMs, labels: ["express-session"] });
+      return;
+    } catch (error) {
+      if (!isHoldfastError(error) || error.code !== "conflict") throw error;
+    }
+    const current = await this.#store.get(this.#tenant, id);
+    await this.#merge(id, { version: current.version, data: current.state }, desired, idleTtlMs);
   }
 
   async #merge(id: string, base: Base, desired: JsonObject, idleTtlMs: number): Promise<void> {
