@@ -80,14 +80,32 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   });
 }
 
-/** Stable JSON: keys sorted, so a retried payload hashes the same whatever its key order. */
+/**
+ * Stable JSON: keys sorted, so a retried payload hashes the same whatever its key order. The
+ * output is part of the stored idempotency records, so it must not change: `undefined` values
+ * become `null`, exactly as the first version (map/join) produced. Keys already in order, the
+ * usual case, skip the sort.
+ */
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
+    return `${out}]`;
   }
-  return JSON.stringify(value) ?? "null";
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    out += `${i === 0 ? "" : ","}${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`;
+  }
+  return `${out}}`;
 }
 
 class StoreCore implements SessionStore {
