@@ -12,6 +12,8 @@ export interface ServerSlot {
   port: number;
   url: string;
   child: ChildProcess | null;
+  /** True once the server answered its health check. */
+  ready: boolean;
   kills: number;
 }
 
@@ -55,7 +57,7 @@ export class ServerFleet {
   async start(count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
       const port = await freePort();
-      this.slots.push({ port, url: `http://127.0.0.1:${port}`, child: null, kills: 0 });
+      this.slots.push({ port, url: `http://127.0.0.1:${port}`, child: null, ready: false, kills: 0 });
     }
     await Promise.all(this.slots.map((slot) => this.#spawn(slot)));
   }
@@ -74,20 +76,38 @@ export class ServerFleet {
       if (this.#logs.length > 200) this.#logs.shift();
     });
     slot.child = child;
-    await waitHealthy(slot.url, child, 15_000);
+    await waitHealthy(slot.url, child, 30_000);
+    slot.ready = true;
   }
 
-  /** SIGKILLs the server in `index` and starts it again on the same port. */
-  async killAndRestart(index: number): Promise<void> {
-    const slot = this.slots[index];
-    if (!slot?.child) return;
-    const child = slot.child;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
-    slot.kills += 1;
-    slot.child = null;
-    await this.#spawn(slot);
+  readonly #restarts = new Set<Promise<void>>();
+
+  /**
+   * SIGKILLs a running server and starts it again on the same port in the background, so the
+   * next kill can come while it boots. Returns the index killed, or -1 when none is up.
+   */
+  async killOne(preferred: number): Promise<number> {
+    for (let k = 0; k < this.slots.length; k++) {
+      const index = (preferred + k) % this.slots.length;
+      const slot = this.slots[index]!;
+      const child = slot.child;
+      if (!child || child.exitCode !== null || !slot.ready) continue;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+      slot.kills += 1;
+      slot.child = null;
+      slot.ready = false;
+      const restart = this.#spawn(slot).finally(() => this.#restarts.delete(restart));
+      this.#restarts.add(restart);
+      return index;
+    }
+    return -1;
+  }
+
+  /** Waits for servers still booting after a kill. */
+  async settle(): Promise<void> {
+    await Promise.all(this.#restarts);
   }
 
   recentStderr(): string {
