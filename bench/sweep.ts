@@ -1,0 +1,245 @@
+/**
+ * `npm run bench:sweep [-- --stores sqlite,postgres] [--sessions 10000] [--items 100]
+ *   [--batch 25] [--archive-sessions 500] [--json]`
+ *
+ * The lifecycle sweeper under load (issue 7):
+ *   1. seeds `sessions × items` expired items (default 10,000 × 100 = 1,000,000) plus 200 live
+ *      sessions, on a temporary SQLite file and a throw-away Postgres schema;
+ *   2. measures live appends (one turn, concurrency 4) for 3 s: the baseline p50/p99;
+ *   3. plans and enforces the cleanup (delete on expiry) while the same load runs, and reports
+ *      the sweep time and the live p50/p99 during the sweep (targets: ≤ 5 s, p99 ≤ 2× baseline);
+ *   4. archives `archive-sessions` expired sessions of 100 items to gzip JSONL and restores
+ *      them: sessions/s both ways.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { createArchiver } from "../src/lifecycle/archiver.ts";
+import { parseLifecyclePolicy } from "../src/lifecycle/policy.ts";
+import { createSweeper } from "../src/lifecycle/sweeper.ts";
+import { createStore } from "../src/store/create-store.ts";
+import type { ItemInput, SessionStore } from "../src/store/types.ts";
+import { percentile } from "./lib/stats.ts";
+import { fmt, formatTable } from "./lib/table.ts";
+import { turn } from "./lib/turns.ts";
+
+const { values } = parseArgs({
+  options: {
+    stores: { type: "string", default: "sqlite,postgres" },
+    sessions: { type: "string", default: "10000" },
+    items: { type: "string", default: "100" },
+    batch: { type: "string", default: "25" },
+    pause: { type: "string", default: "0" },
+    "archive-sessions": { type: "string", default: "500" },
+    postgres: {
+      type: "string",
+      default: process.env.HOLDFAST_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test",
+    },
+    json: { type: "boolean", default: false },
+  },
+});
+const SESSIONS = Number(values.sessions);
+const ITEMS = Number(values.items);
+const BATCH = Number(values.batch);
+const PAUSE = Number(values.pause);
+const ARCHIVE_SESSIONS = Number(values["archive-sessions"]);
+const LIVE = 200;
+const TENANT = "bench";
+const DAY = 86_400_000;
+
+interface Figures {
+  store: string;
+  seedSeconds: number;
+  items: number;
+  planMs: number;
+  sweepMs: number;
+  sweptSessions: number;
+  baseline: { p50Ms: number; p99Ms: number; n: number };
+  during: { p50Ms: number; p99Ms: number; n: number };
+  p99Ratio: number;
+  archivePerSec: number;
+  restorePerSec: number;
+}
+
+function items(n: number, seed: number): ItemInput[] {
+  const out: ItemInput[] = [];
+  for (let i = 0; out.length < n; i++) out.push(...turn(seed + i));
+  return out.slice(0, n);
+}
+
+/** Appends of one turn to live sessions at fixed concurrency until `stop()`; latencies in ms. */
+function liveLoad(store: SessionStore, live: string[], concurrency = 4): { stop: () => Promise<number[]> } {
+  const latencies: number[] = [];
+  let running = true;
+  let n = 0;
+  const worker = async (): Promise<void> => {
+    while (running) {
+      const id = live[n++ % live.length]!;
+      const t = performance.now();
+      await store.append(TENANT, id, turn(n));
+      latencies.push(performance.now() - t);
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(workers);
+      return latencies;
+    },
+  };
+}
+
+async function seed(
+  store: SessionStore,
+  clock: { offset: number },
+  count: number,
+  perSession: number,
+): Promise<void> {
+  clock.offset = -DAY;
+  const body = items(perSession, 0);
+  const inFlight = new Set<Promise<unknown>>();
+  for (let i = 0; i < count; i++) {
+    const p = store.create(TENANT, { owner: `u${i % 1000}`, idleTtlMs: 3_600_000, items: body });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= 32) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  clock.offset = 0;
+}
+
+const summary = (l: number[]): { p50Ms: number; p99Ms: number; n: number } => ({
+  p50Ms: percentile(l, 50),
+  p99Ms: percentile(l, 99),
+  n: l.length,
+});
+
+async function run(kind: string, url: string): Promise<Figures> {
+  const clock = { offset: 0 };
+  const store = await createStore({ url, clock: () => Date.now() + clock.offset });
+  const archiveDir = mkdtempSync(join(tmpdir(), "holdfast-bench-archive-"));
+  try {
+    let t = performance.now();
+    await seed(store, clock, SESSIONS, ITEMS);
+    const seedSeconds = (performance.now() - t) / 1000;
+    const live: string[] = [];
+    for (let i = 0; i < LIVE; i++) live.push((await store.create(TENANT, { items: turn(i) })).id);
+
+    // Warm-up: the load runs once so the WAL checkpoints after seeding are not in the baseline.
+    const warmup = liveLoad(store, live);
+    await new Promise((r) => setTimeout(r, 2000));
+    await warmup.stop();
+    const baselineLoad = liveLoad(store, live);
+    await new Promise((r) => setTimeout(r, 3000));
+    const baseline = summary(await baselineLoad.stop());
+
+    const policy = parseLifecyclePolicy({ defaults: { on_expiry: "delete" } });
+    const sweeper = createSweeper({ store, policy, batchSize: BATCH, pauseMs: PAUSE });
+    t = performance.now();
+    const plan = await sweeper.plan();
+    const planMs = performance.now() - t;
+    const load = liveLoad(store, live);
+    await new Promise((r) => setTimeout(r, 200));
+    t = performance.now();
+    const report = await sweeper.apply(plan);
+    const sweepMs = performance.now() - t;
+    const during = summary(await load.stop());
+    if (report.done !== SESSIONS) throw new Error(`swept ${report.done} of ${SESSIONS} sessions`);
+
+    // Archive and restore throughput.
+    await seed(store, clock, ARCHIVE_SESSIONS, 100);
+    const archiver = createArchiver(store, { dir: archiveDir });
+    const archiving = createSweeper({ store, policy: parseLifecyclePolicy({}), archiver, batchSize: 100 });
+    const expired = await archiving.plan();
+    const archivePlan = {
+      ...expired,
+      actions: (await sweeper.plan()).actions.map((a) => ({ ...a, action: "archive" as const })),
+    };
+    t = performance.now();
+    const archived = await archiving.apply(archivePlan);
+    const archivePerSec = archived.done / ((performance.now() - t) / 1000);
+    t = performance.now();
+    const queue = [...archivePlan.actions];
+    const restoreWorker = async (): Promise<void> => {
+      for (let a = queue.shift(); a; a = queue.shift()) await archiver.restore(a.tenant, a.sessionId);
+    };
+    await Promise.all(Array.from({ length: 4 }, restoreWorker));
+    const restorePerSec = archivePlan.actions.length / ((performance.now() - t) / 1000);
+
+    return {
+      store: kind,
+      seedSeconds,
+      items: SESSIONS * ITEMS,
+      planMs,
+      sweepMs,
+      sweptSessions: report.done,
+      baseline,
+      during,
+      p99Ratio: during.p99Ms / baseline.p99Ms,
+      archivePerSec,
+      restorePerSec,
+    };
+  } finally {
+    await store.close();
+    rmSync(archiveDir, { recursive: true, force: true });
+  }
+}
+
+const results: Figures[] = [];
+for (const kind of values.stores.split(",")) {
+  if (kind === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "holdfast-bench-sweep-"));
+    try {
+      results.push(await run("sqlite", `sqlite:${join(dir, "sweep.db")}`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else if (kind === "postgres") {
+    const schema = `hf_sweep_${randomBytes(4).toString("hex")}`;
+    const base = values.postgres;
+    try {
+      results.push(await run("postgres", `${base}${base.includes("?") ? "&" : "?"}schema=${schema}`));
+    } finally {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    }
+  } else {
+    throw new Error(`--stores: unknown store '${kind}' (use sqlite, postgres)`);
+  }
+}
+
+if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+else {
+  process.stdout.write(
+    `${formatTable(
+      [
+        "store",
+        "expired items",
+        "sweep s",
+        "plan ms",
+        "live p50 ms base→sweep",
+        "live p99 ms base→sweep",
+        "p99 ×",
+        "archive/s",
+        "restore/s",
+      ],
+      results.map((r) => [
+        r.store,
+        String(r.items),
+        fmt(r.sweepMs / 1000, 2),
+        fmt(r.planMs, 0),
+        `${fmt(r.baseline.p50Ms, 2)} → ${fmt(r.during.p50Ms, 2)}`,
+        `${fmt(r.baseline.p99Ms, 2)} → ${fmt(r.during.p99Ms, 2)}`,
+        fmt(r.p99Ratio, 2),
+        fmt(r.archivePerSec, 0),
+        fmt(r.restorePerSec, 0),
+      ]),
+    )}\n(seeding took ${results.map((r) => `${r.store} ${fmt(r.seedSeconds, 0)} s`).join(", ")}; targets: sweep ≤ 5 s, p99 × ≤ 2)\n`,
+  );
+}
