@@ -63,6 +63,18 @@ describe("gateway through the openai SDK", () => {
     assert.equal(again.output_text, r.output_text);
     const inputs = await client.responses.inputItems.list(r.id);
     assert.equal(inputs.data.length, 1);
+    await client.responses.create({ model: "mock", input: "and again", conversation: conv.id });
+    const usage = (await client.get(`/conversations/${conv.id}/usage`)) as {
+      turns: { response_id: string; input_tokens: number }[];
+      total: { turns: number; input_tokens: number; output_tokens: number };
+    };
+    assert.equal(usage.total.turns, 2);
+    assert.equal(usage.turns[0]?.response_id, r.id);
+    assert.equal(
+      usage.total.input_tokens,
+      usage.turns.reduce((n, t) => n + t.input_tokens, 0),
+    );
+    assert.ok(usage.total.output_tokens > 0);
   });
 
   test("previous_response_id carries the history", async () => {

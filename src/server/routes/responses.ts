@@ -5,10 +5,12 @@
 import type { FastifyInstance } from "fastify";
 import { readInputItems, readResponse } from "../../engine/turn/response-reads.ts";
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
+import { conversationUsage } from "../../engine/turn/usage.ts";
 import type { JsonObject, SessionStore } from "../../store/types.ts";
 import { operationId } from "../preconditions.ts";
 import { settleUsage } from "../rate-limit.ts";
 import { ResponsesSse } from "../responses-sse.ts";
+import { conversationIdParams } from "../schemas.ts";
 import { streamSse } from "../sse-stream.ts";
 
 const responseIdParams = {
@@ -71,5 +73,11 @@ export function registerResponseRoutes(app: FastifyInstance, store: SessionStore
         has_more: false,
       };
     },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/conversations/:id/usage",
+    { schema: { params: conversationIdParams } },
+    async (request) => conversationUsage(store, request.tenant, request.params.id),
   );
 }
