@@ -1,0 +1,233 @@
+/**
+ * `npm run bench:gateway`: what the gateway adds on top of calling the upstream directly.
+ *
+ * The mock upstream and `holdfast serve` (SQLite store, API-key auth, per-key rate limits, o200k
+ * token counting, the usage/cost ledger) run as separate processes; the load generator (undici,
+ * keep-alive) runs here. For (1) direct to the mock, (2) Holdfast pass-through
+ * (/v1/chat/completions) and (3) Holdfast with conversations (/v1/responses, 4,096 conversations
+ * round-robin), each plain and streamed: req/s at concurrency 32, p50/p99 latency at a fixed
+ * 1,000 req/s and the added latency vs (1), streaming time-to-first-token and its overhead. Then
+ * the auth + rate-limit overhead in-process, and a CPU profile of (3) on a second, profiled
+ * Holdfast process. Everything runs on one shared 2-core machine: the 1-minute load average is
+ * recorded with each figure.
+ *
+ *   node bench/gateway.ts [--duration 10] [--warmup 1] [--concurrency 32] [--rate 1000]
+ *                         [--conversations 4096] [--only direct,conversation] [--no-profile]
+ *                         [--profile-duration 5] [--json]
+ */
+import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { type Child, tempDir } from "./gateway/children.ts";
+import { closedLoop, openLoop, type PhaseResult } from "./gateway/load.ts";
+import { measureAuthOverhead } from "./gateway/overhead.ts";
+import { type ProfileSummary, summarizeProfile } from "./gateway/profile.ts";
+import {
+  addedLatency,
+  type FixedRateFigures,
+  type GatewayReport,
+  renderText,
+  type ScenarioFigures,
+  type ThroughputFigures,
+  targets,
+} from "./gateway/report.ts";
+import {
+  createConversations,
+  type Fixture,
+  prepare,
+  SCENARIO_IDS,
+  type ScenarioId,
+  scenarios,
+  startHoldfast,
+} from "./gateway/setup.ts";
+import { nowUs, percentile } from "./lib/stats.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "1" },
+    concurrency: { type: "string", default: "32" },
+    rate: { type: "string", default: "1000" },
+    conversations: { type: "string", default: "4096" },
+    only: { type: "string" },
+    "no-profile": { type: "boolean", default: false },
+    "profile-duration": { type: "string", default: "5" },
+    "profile-scenario": { type: "string", default: "conversation" },
+    json: { type: "boolean", default: false },
+  },
+});
+
+function positive(name: string, raw: string | undefined): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--${name} must be a positive number; got '${raw}'.`);
+  return value;
+}
+
+const settings = {
+  duration: positive("duration", flags.duration),
+  warmup: Number(flags.warmup ?? 1),
+  concurrency: Math.round(positive("concurrency", flags.concurrency)),
+  rate: positive("rate", flags.rate),
+  conversations: Math.round(positive("conversations", flags.conversations)),
+  profile: !flags["no-profile"],
+  profileDuration: positive("profile-duration", flags["profile-duration"]),
+  profileScenario: (flags["profile-scenario"] ?? "conversation") as ScenarioId,
+};
+const only = flags.only ? new Set(flags.only.split(",").map((s) => s.trim())) : null;
+for (const id of [...(only ?? []), settings.profileScenario]) {
+  if (!(SCENARIO_IDS as readonly string[]).includes(id)) {
+    throw new Error(`--only: unknown scenario '${id}'; pick from ${SCENARIO_IDS.join(", ")}.`);
+  }
+}
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+const toMs = (us: number): number => us / 1000;
+
+/** Runs `run` while sampling the CPU time of the children; returns the result and CPU µs per completed request. */
+async function withCpu(
+  children: { holdfast: Child | null; mock: Child },
+  run: () => Promise<PhaseResult>,
+): Promise<{ result: PhaseResult; holdfast: number | null; mock: number }> {
+  const h0 = children.holdfast?.cpuUs() ?? 0;
+  const m0 = children.mock.cpuUs();
+  const result = await run();
+  const n = Math.max(1, result.totalOk);
+  return {
+    result,
+    holdfast: children.holdfast ? (children.holdfast.cpuUs() - h0) / n : null,
+    mock: (children.mock.cpuUs() - m0) / n,
+  };
+}
+
+async function runScenario(
+  id: ScenarioId,
+  fixture: Fixture,
+  holdfast: Child,
+  conversations: readonly string[],
+): Promise<ScenarioFigures> {
+  const scenario = scenarios(fixture.mock.url, holdfast.url, fixture.apiKey, conversations)[id];
+  const direct = id.startsWith("direct");
+  const children = { holdfast: direct ? null : holdfast, mock: fixture.mock };
+  log(`${scenario.name}: ${settings.concurrency} concurrent for ${settings.duration} s…`);
+  const closed = await withCpu(children, () =>
+    closedLoop(scenario, settings.concurrency, settings.duration * 1000, settings.warmup * 1000),
+  );
+  const throughput: ThroughputFigures = {
+    concurrency: settings.concurrency,
+    reqPerSec: closed.result.reqPerSec,
+    p50Ms: toMs(percentile(closed.result.latencies, 50)),
+    p99Ms: toMs(percentile(closed.result.latencies, 99)),
+    errors: closed.result.errors,
+    firstError: closed.result.firstError,
+    holdfastCpuUsPerReq: closed.holdfast,
+    mockCpuUsPerReq: closed.mock,
+    load1: loadavg()[0]!,
+  };
+  log(`  ${Math.round(throughput.reqPerSec)} req/s; now ${settings.rate} req/s for ${settings.duration} s…`);
+  const open = await openLoop(scenario, settings.rate, settings.duration * 1000);
+  const stream = scenario.firstTokenMarker !== null;
+  const fixedRate: FixedRateFigures = {
+    rate: settings.rate,
+    achievedPerSec: open.reqPerSec,
+    p50Ms: toMs(percentile(open.latencies, 50)),
+    p99Ms: toMs(percentile(open.latencies, 99)),
+    ttftP50Ms: stream ? toMs(percentile(open.ttfts, 50)) : null,
+    ttftP99Ms: stream ? toMs(percentile(open.ttfts, 99)) : null,
+    errors: open.errors,
+    firstError: open.firstError,
+    sendLagP99Ms: toMs(open.sendLagP99Us ?? 0),
+    load1: loadavg()[0]!,
+  };
+  log(`  p50 ${fixedRate.p50Ms.toFixed(2)} ms, p99 ${fixedRate.p99Ms.toFixed(2)} ms`);
+  for (const r of [closed.result, open])
+    if (r.firstError) log(`  errors: ${r.errors}, first: ${r.firstError}`);
+  return { id, name: scenario.name, throughput, fixedRate };
+}
+
+/** One scenario (default (3) non-streaming) against a second Holdfast process run under --cpu-prof. */
+async function profileTurns(
+  fixture: Fixture,
+  conversations: readonly string[],
+): Promise<ProfileSummary & { scenario: string }> {
+  const dir = tempDir("holdfast-bench-prof-");
+  const profiled = await startHoldfast(fixture, ["--cpu-prof", "--cpu-prof-dir", dir]);
+  const scenario = scenarios(fixture.mock.url, profiled.url, fixture.apiKey, conversations)[
+    settings.profileScenario
+  ];
+  let turns = 0;
+  let from = 0;
+  let to = 0;
+  try {
+    log(`profiling ${scenario.name} on a --cpu-prof Holdfast for ${settings.profileDuration} s…`);
+    // Warm up first, then count only the samples of the measured window.
+    await closedLoop(scenario, settings.concurrency, 1000, 0);
+    from = nowUs();
+    turns = (await closedLoop(scenario, settings.concurrency, settings.profileDuration * 1000, 0)).totalOk;
+    to = nowUs();
+  } finally {
+    // serve exits through process.exit on SIGTERM, which is when V8 writes the profile.
+    await profiled.stop();
+  }
+  return { scenario: scenario.name, ...summarizeProfile(dir, from, to, turns) };
+}
+
+async function main(): Promise<void> {
+  const began = nowUs();
+  const startedAt = new Date().toISOString();
+  const ids = SCENARIO_IDS.filter((id) => !only || only.has(id));
+  log(`preparing: mock upstream, API key, holdfast serve, ${settings.conversations} conversations…`);
+  const fixture = await prepare();
+  let holdfast: Child | null = await startHoldfast(fixture);
+  const conversations = await createConversations(holdfast.url, fixture.apiKey, settings.conversations);
+  const figures: ScenarioFigures[] = [];
+  try {
+    for (const id of ids) figures.push(await runScenario(id, fixture, holdfast, conversations));
+  } finally {
+    await holdfast.stop();
+    holdfast = null;
+  }
+  const profile =
+    settings.profile && !settings.profileScenario.startsWith("direct")
+      ? await profileTurns(fixture, conversations)
+      : null;
+  await fixture.mock.stop();
+  log("auth + rate limit overhead in-process…");
+  const file = JSON.parse(readFileSync(fixture.configFile, "utf8")) as Record<string, unknown>;
+  const overhead = await measureAuthOverhead(file);
+  const turnCpu = figures.find((f) => f.id === "conversation")?.throughput.holdfastCpuUsPerReq ?? null;
+  const partial = {
+    startedAt,
+    node: process.version,
+    cpus: cpus().length,
+    settings: { ...settings, only: only ? [...only] : null },
+    switchedOn: [
+      "API-key authentication (key created with `holdfast keys create`, verified on every request, 1 s cache)",
+      "rate limiting (per key: requests and tokens per minute, in-memory backend; reserve before and settle after every model call)",
+      "token counting at write time (o200k, every stored item)",
+      "usage/cost ledger (response record with usage and cost_usd appended with every turn of (3))",
+      "SQLite store (WAL), write-ahead append of the input and one atomic append of output + record per turn",
+    ],
+    switchedOff: [
+      "metrics: no /metrics hook is wired in createServer/createHoldfastApp yet (src/observability exists but is not registered)",
+      "encryption at rest (no HOLDFAST_KEYS)",
+      "request logging (log level warn; Fastify request logging is off by design)",
+    ],
+    scenarios: figures,
+    added: addedLatency(figures),
+    authOverhead: { ...overhead, shareOfTurnCpu: turnCpu === null ? null : overhead.overhead.p50 / turnCpu },
+    profile,
+    totalSeconds: (nowUs() - began) / 1e6,
+  };
+  const report: GatewayReport = { ...partial, targets: targets(partial) };
+  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderText(report)}\n`);
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (error) {
+  process.stderr.write(`bench:gateway failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+}

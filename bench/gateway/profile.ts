@@ -1,0 +1,116 @@
+/**
+ * Reads a V8 `.cpuprofile` written by `holdfast serve` under `--cpu-prof` and turns the samples
+ * taken while the load ran into CPU µs per turn: the top self-time frames and a split by area
+ * (store, engine, server, security, Fastify, undici, Node internals…). V8 stamps samples with the
+ * same monotonic clock as `process.hrtime`, so the load window recorded by the benchmark selects
+ * them exactly (start-up and shutdown are left out).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "./children.ts";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface Frame {
+  frame: string;
+  area: string;
+  /** Self CPU time per turn, µs. */
+  usPerTurn: number;
+  /** Share of the busy (non-idle) time in the window. */
+  share: number;
+}
+
+export interface ProfileSummary {
+  turns: number;
+  /** Busy CPU µs per turn (idle excluded). */
+  busyUsPerTurn: number;
+  top: Frame[];
+  areas: { area: string; usPerTurn: number; share: number }[];
+}
+
+/** Waiting in the event loop; `(program)` (native work outside JS: I/O, the HTTP parser) stays counted. */
+const IDLE = "(idle)";
+
+function location(url: string): string {
+  const path = url.replace(/^file:\/\//, "");
+  return path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path;
+}
+
+/** The part of the system a frame belongs to, from its script URL. */
+function areaOf(node: ProfileNode): string {
+  const { url, functionName } = node.callFrame;
+  if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
+  const path = location(url);
+  if (path.startsWith("node:"))
+    return path.startsWith("node:internal/deps/undici") ? "undici" : "node internals";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+  if (pkg) return pkg[1]!;
+  const src = /^src\/([^/]+)(?:\/([^/]+))?/.exec(path);
+  if (src)
+    return src[1] === "engine" || src[1] === "store" ? `src/${src[1]}/${src[2] ?? ""}` : `src/${src[1]}`;
+  return path;
+}
+
+/** Summarises the newest profile in `dir`, counting samples between `fromUs` and `toUs` (hrtime µs). */
+export function summarizeProfile(
+  dir: string,
+  fromUs: number,
+  toUs: number,
+  turns: number,
+  topN = 20,
+): ProfileSummary {
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .sort()
+    .at(-1);
+  if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
+  const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    // A sample's delta is the time since the previous one: charge it to this sample's frame.
+    if (t < fromUs || t > toUs) continue;
+    const id = profile.samples[i]!;
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const frames = new Map<string, { area: string; us: number }>();
+  const areas = new Map<string, number>();
+  let busy = 0;
+  for (const [id, us] of self) {
+    const node = byId.get(id)!;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === IDLE && url === "") continue;
+    busy += us;
+    const area = areaOf(node);
+    const name = `${functionName || "(anonymous)"}${url ? ` ${location(url)}:${lineNumber + 1}` : ""}`;
+    const entry = frames.get(name) ?? { area, us: 0 };
+    entry.us += us;
+    frames.set(name, entry);
+    areas.set(area, (areas.get(area) ?? 0) + us);
+  }
+  const perTurn = (us: number): number => us / Math.max(1, turns);
+  return {
+    turns,
+    busyUsPerTurn: perTurn(busy),
+    top: [...frames]
+      .sort((a, b) => b[1].us - a[1].us)
+      .slice(0, topN)
+      .map(([frame, { area, us }]) => ({ frame, area, usPerTurn: perTurn(us), share: us / busy })),
+    areas: [...areas]
+      .sort((a, b) => b[1] - a[1])
+      .map(([area, us]) => ({ area, usPerTurn: perTurn(us), share: us / busy })),
+  };
+}
