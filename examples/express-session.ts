@@ -62,14 +62,18 @@ app.get("/me", (req, res) => {
 const server = app.listen(0, "127.0.0.1");
 await new Promise<void>((resolve) => server.once("listening", resolve));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+// express-session sends the last byte of a response only once the session is saved: read the
+// whole body to know the save is done.
+async function get(path: string, cookie = ""): Promise<{ cookie: string; body: string }> {
+  const response = await fetch(`${base}${path}`, { headers: { cookie } });
+  const body = await response.text();
+  return { cookie: response.headers.get("set-cookie")?.split(";")[0] ?? cookie, body };
+}
+
 try {
-  const login = await fetch(`${base}/login`);
-  const cookie = login.headers.get("set-cookie")?.split(";")[0] ?? "";
-  await Promise.all([
-    fetch(`${base}/theme`, { headers: { cookie } }),
-    fetch(`${base}/cart`, { headers: { cookie } }),
-  ]);
-  const me = await (await fetch(`${base}/me`, { headers: { cookie } })).json();
+  const { cookie } = await get("/login");
+  await Promise.all([get("/theme", cookie), get("/cart", cookie)]);
+  const me = JSON.parse((await get("/me", cookie)).body);
   console.log(`session: ${JSON.stringify(me)}`);
   console.log("express-session: ok");
 } finally {

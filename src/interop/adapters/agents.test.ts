@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   Agent,
@@ -12,10 +9,10 @@ import {
   tool,
 } from "@openai/agents";
 import { z } from "zod";
-import { createStore } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
 import { createFakeModel } from "./agents/fake-model.ts";
 import { createAgentsSession, EDIT_MARKER_TYPE, HoldfastAgentsSession } from "./agents.ts";
+import { testStoreKinds } from "./test-stores.ts";
 
 setTracingDisabled(true);
 
@@ -29,22 +26,15 @@ const said = (text: string, id?: string): AgentInputItem =>
     ...(id ? { id } : {}),
   }) as AgentInputItem;
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "holdfast-agents-"));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-for (const kind of ["memory", "sqlite"] as const) {
-  describe(`HoldfastAgentsSession on ${kind}:`, () => {
+for (const kind of testStoreKinds("agents")) {
+  describe(`HoldfastAgentsSession on ${kind.name}`, () => {
     let store: SessionStore;
     before(async () => {
-      store = await createStore(kind === "memory" ? "memory:" : `sqlite:${join(dir, "agents.db")}`);
+      store = await kind.open();
     });
     after(async () => {
       await store.close();
+      await kind.cleanup();
     });
 
     it("carries a real two-turn Agent run with a function tool", async () => {

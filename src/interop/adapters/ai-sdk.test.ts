@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   convertToModelMessages,
@@ -12,10 +9,10 @@ import {
   validateUIMessages,
 } from "ai";
 import { MockLanguageModelV3 } from "ai/test";
-import { createStore } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
 import { createChat, loadChat, saveChat } from "./ai-sdk.ts";
 import { EDIT_MARKER_TYPE } from "./edit-log.ts";
+import { testStoreKinds } from "./test-stores.ts";
 
 function mockModel(reply: string): MockLanguageModelV3 {
   return new MockLanguageModelV3({
@@ -70,22 +67,15 @@ async function chatRoute(
   }
 }
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "holdfast-ai-sdk-"));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-for (const kind of ["memory", "sqlite"] as const) {
-  describe(`AI SDK chat persistence on ${kind}:`, () => {
+for (const kind of testStoreKinds("aisdk")) {
+  describe(`AI SDK chat persistence on ${kind.name}`, () => {
     let store: SessionStore;
     before(async () => {
-      store = await createStore(kind === "memory" ? "memory:" : `sqlite:${join(dir, "chat.db")}`);
+      store = await kind.open();
     });
     after(async () => {
       await store.close();
+      await kind.cleanup();
     });
 
     it("persists a two-turn streamText chat and loads valid UIMessages", async () => {

@@ -3,9 +3,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import express from "express";
 import session, { MemoryStore, type Store } from "express-session";
-import { createStore } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
 import { diffToMergePatch, HoldfastSessionStore, sessionIdOfSid } from "./express-session.ts";
+import { testStoreKinds } from "./test-stores.ts";
 
 declare module "express-session" {
   interface SessionData {
@@ -85,33 +85,36 @@ async function startApp(sessionStore: Store, parallel: number): Promise<App> {
   };
 }
 
+/**
+ * A GET whose body is read to the end: express-session holds back the last byte of a response
+ * until the session is saved, so only then is the save complete.
+ */
+async function request(
+  url: string,
+  cookie?: string,
+): Promise<{ status: number; cookie?: string; body: string }> {
+  const response = await fetch(url, cookie === undefined ? {} : { headers: { cookie } });
+  const body = await response.text();
+  return { status: response.status, cookie: response.headers.get("set-cookie")?.split(";")[0], body };
+}
+
 async function login(app: App): Promise<string> {
-  const response = await fetch(`${app.url}/init`);
-  const cookie = response.headers.get("set-cookie")?.split(";")[0];
+  const response = await request(`${app.url}/init`);
+  const cookie = response.cookie;
   assert.ok(cookie, "the app sets a session cookie");
   return cookie;
 }
 
 async function show(app: App, cookie: string): Promise<Record<string, unknown>> {
-  return (await (await fetch(`${app.url}/show`, { headers: { cookie } })).json()) as Record<string, unknown>;
+  return JSON.parse((await request(`${app.url}/show`, cookie)).body) as Record<string, unknown>;
 }
 
 async function parallelSets(app: App, cookie: string, keys: string[]): Promise<void> {
-  const responses = await Promise.all(
-    keys.map((key) => fetch(`${app.url}/set/${key}`, { headers: { cookie } })),
-  );
+  const responses = await Promise.all(keys.map((key) => request(`${app.url}/set/${key}`, cookie)));
   for (const response of responses) assert.equal(response.status, 200);
 }
 
-describe("express-session store", () => {
-  let store: SessionStore;
-  before(async () => {
-    store = await createStore("memory:");
-  });
-  after(async () => {
-    await store.close();
-  });
-
+describe("express-session stock MemoryStore", () => {
   it("documented contrast: the stock MemoryStore loses one of two parallel changes", async () => {
     const app = await startApp(new MemoryStore(), 2);
     try {
@@ -125,75 +128,90 @@ describe("express-session store", () => {
       await app.close();
     }
   });
+});
 
-  it("HoldfastSessionStore keeps both parallel changes (version check + three-way merge)", async () => {
-    const app = await startApp(new HoldfastSessionStore({ store, tenant: "web" }), 4);
-    try {
-      const cookie = await login(app);
-      await parallelSets(app, cookie, ["a", "b", "c", "d"]);
-      const data = await show(app, cookie);
-      assert.deepEqual([data.user, data.a, data.b, data.c, data.d], ["ada", true, true, true, true]);
-    } finally {
-      await app.close();
-    }
+for (const kind of testStoreKinds("express")) {
+  describe(`HoldfastSessionStore on ${kind.name}`, () => {
+    let store: SessionStore;
+    before(async () => {
+      store = await kind.open();
+    });
+    after(async () => {
+      await store.close();
+      await kind.cleanup();
+    });
+
+    it("HoldfastSessionStore keeps both parallel changes (version check + three-way merge)", async () => {
+      const app = await startApp(new HoldfastSessionStore({ store, tenant: "web" }), 4);
+      try {
+        const cookie = await login(app);
+        await parallelSets(app, cookie, ["a", "b", "c", "d"]);
+        const data = await show(app, cookie);
+        assert.deepEqual([data.user, data.a, data.b, data.c, data.d], ["ada", true, true, true, true]);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("merges a save that lands after another request's completed save", async () => {
+      const app = await startApp(new HoldfastSessionStore({ store, tenant: "web" }), 2);
+      try {
+        const cookie = await login(app);
+        // Both load first; b saves only once a's response (complete after its save) has arrived.
+        const b = request(`${app.url}/set/b?after=a-done`, cookie);
+        const a = await request(`${app.url}/set/a`, cookie);
+        assert.equal(a.status, 200);
+        app.open("a-done");
+        assert.equal((await b).status, 200);
+        const data = await show(app, cookie);
+        assert.deepEqual([data.user, data.a, data.b], ["ada", true, true]);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("maps the cookie maxAge to the session's idle TTL and hashes the sid", async () => {
+      const app = await startApp(new HoldfastSessionStore({ store, tenant: "ttl" }), 1);
+      try {
+        const cookie = await login(app);
+        const sid = decodeURIComponent(cookie.split("=")[1] ?? "")
+          .slice(2)
+          .split(".")[0];
+        assert.ok(sid);
+        const stored = await store.get("ttl", sessionIdOfSid(sid));
+        assert.equal(stored.idleTtlMs, 60_000);
+        assert.equal(stored.state.user, "ada");
+        assert.ok(!JSON.stringify(stored).includes(sid), "the raw sid is never stored");
+        // Logout deletes it; a later request does not bring it back.
+        await request(`${app.url}/logout`, cookie);
+        await assert.rejects(store.get("ttl", sessionIdOfSid(sid)), { code: "not_found" });
+        assert.deepEqual(await show(app, cookie), {});
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("does not resurrect a session destroyed while a request held it", async () => {
+      const sessionStore = new HoldfastSessionStore({ store, tenant: "race" });
+      const cookie = { originalMaxAge: 1000, maxAge: 1000, httpOnly: true, path: "/" };
+      await new Promise<void>((resolve, reject) =>
+        sessionStore.set("sid-1", { cookie } as never, (e) => (e ? reject(e) : resolve())),
+      );
+      const loaded = await new Promise<Record<string, unknown> | null | undefined>((resolve, reject) =>
+        sessionStore.get("sid-1", (e, s) => (e ? reject(e) : resolve(s as Record<string, unknown>))),
+      );
+      assert.ok(loaded);
+      await new Promise<void>((resolve) => sessionStore.destroy("sid-1", () => resolve()));
+      loaded.x = 1;
+      await new Promise<void>((resolve, reject) =>
+        sessionStore.set("sid-1", loaded as never, (e) => (e ? reject(e) : resolve())),
+      );
+      await assert.rejects(store.get("race", sessionIdOfSid("sid-1")), { code: "not_found" });
+    });
   });
+}
 
-  it("merges a save that lands after another request's completed save", async () => {
-    const app = await startApp(new HoldfastSessionStore({ store, tenant: "web" }), 2);
-    try {
-      const cookie = await login(app);
-      // Both load first; b saves only once a's response (sent after its save) has arrived.
-      const b = fetch(`${app.url}/set/b?after=a-done`, { headers: { cookie } });
-      const a = await fetch(`${app.url}/set/a`, { headers: { cookie } });
-      assert.equal(a.status, 200);
-      app.open("a-done");
-      assert.equal((await b).status, 200);
-      const data = await show(app, cookie);
-      assert.deepEqual([data.user, data.a, data.b], ["ada", true, true]);
-    } finally {
-      await app.close();
-    }
-  });
-
-  it("maps the cookie maxAge to the session's idle TTL and hashes the sid", async () => {
-    const app = await startApp(new HoldfastSessionStore({ store, tenant: "ttl" }), 1);
-    try {
-      const cookie = await login(app);
-      const sid = decodeURIComponent(cookie.split("=")[1] ?? "")
-        .slice(2)
-        .split(".")[0];
-      assert.ok(sid);
-      const stored = await store.get("ttl", sessionIdOfSid(sid));
-      assert.equal(stored.idleTtlMs, 60_000);
-      assert.equal(stored.state.user, "ada");
-      assert.ok(!JSON.stringify(stored).includes(sid), "the raw sid is never stored");
-      // Logout deletes it; a later request does not bring it back.
-      await fetch(`${app.url}/logout`, { headers: { cookie } });
-      await assert.rejects(store.get("ttl", sessionIdOfSid(sid)), { code: "not_found" });
-      assert.deepEqual(await show(app, cookie), {});
-    } finally {
-      await app.close();
-    }
-  });
-
-  it("does not resurrect a session destroyed while a request held it", async () => {
-    const sessionStore = new HoldfastSessionStore({ store, tenant: "race" });
-    const cookie = { originalMaxAge: 1000, maxAge: 1000, httpOnly: true, path: "/" };
-    await new Promise<void>((resolve, reject) =>
-      sessionStore.set("sid-1", { cookie } as never, (e) => (e ? reject(e) : resolve())),
-    );
-    const loaded = await new Promise<Record<string, unknown> | null | undefined>((resolve, reject) =>
-      sessionStore.get("sid-1", (e, s) => (e ? reject(e) : resolve(s as Record<string, unknown>))),
-    );
-    assert.ok(loaded);
-    await new Promise<void>((resolve) => sessionStore.destroy("sid-1", () => resolve()));
-    loaded.x = 1;
-    await new Promise<void>((resolve, reject) =>
-      sessionStore.set("sid-1", loaded as never, (e) => (e ? reject(e) : resolve())),
-    );
-    await assert.rejects(store.get("race", sessionIdOfSid("sid-1")), { code: "not_found" });
-  });
-
+describe("diffToMergePatch", () => {
   it("diffToMergePatch expresses additions, changes and removals", () => {
     assert.deepEqual(
       diffToMergePatch(
@@ -202,6 +220,6 @@ describe("express-session store", () => {
       ),
       { gone: null, a: 2, b: { d: null }, n: {} },
     );
-    assert.throws(() => new HoldfastSessionStore({ store, tenant: "" }), { code: "invalid_argument" });
+    assert.throws(() => new HoldfastSessionStore({ store: {} as SessionStore, tenant: "t" }), /store/);
   });
 });

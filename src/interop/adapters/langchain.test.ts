@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   AIMessage,
@@ -13,27 +10,20 @@ import {
 import { ChatPromptTemplate, MessagesPlaceholder } from "@langchain/core/prompts";
 import { RunnableWithMessageHistory } from "@langchain/core/runnables";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
-import { createStore } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
 import { EDIT_MARKER_TYPE } from "./edit-log.ts";
 import { HoldfastChatMessageHistory } from "./langchain.ts";
+import { testStoreKinds } from "./test-stores.ts";
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "holdfast-langchain-"));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-for (const kind of ["memory", "sqlite"] as const) {
-  describe(`HoldfastChatMessageHistory on ${kind}:`, () => {
+for (const kind of testStoreKinds("langchain")) {
+  describe(`HoldfastChatMessageHistory on ${kind.name}`, () => {
     let store: SessionStore;
     before(async () => {
-      store = await createStore(kind === "memory" ? "memory:" : `sqlite:${join(dir, "lc.db")}`);
+      store = await kind.open();
     });
     after(async () => {
       await store.close();
+      await kind.cleanup();
     });
 
     it("round-trips human, AI (with tool calls), tool and system messages", async () => {
