@@ -1,0 +1,193 @@
+/**
+ * Sending the outbox: entries go in queue order, each with its own idempotency key and
+ * `If-Match` on the version the cache last saw. A 409 means the conversation moved (another
+ * device wrote): the head is re-read and the entry is re-sent on it (a rebase) unless the app's
+ * `onConflict` hook says otherwise. A thrown fetch stops the run (offline); the key makes the
+ * retry safe even when the lost attempt did reach the server.
+ */
+import type { HoldfastClient } from "./client.ts";
+import type { ConversationCache } from "./conversation-cache.ts";
+import { HoldfastApiError, HoldfastClientError, isNetworkError } from "./errors.ts";
+import type { Outbox, QueuedAppend } from "./outbox.ts";
+import type { ConversationItem } from "./types.ts";
+
+/** What `onConflict` sees. */
+export interface ConflictContext {
+  conversationId: string;
+  /** The queued append that hit the conflict. */
+  entry: QueuedAppend;
+  /** The version the entry was sent against. */
+  expectedVersion: number | null;
+  /** The conversation's version now. */
+  serverVersion: number;
+  /** Items that reached the server since the cached view (written elsewhere). */
+  remoteItems: ConversationItem[];
+}
+
+/**
+ * `"rebase"`: send the same items on the new head (default). `"drop"`: remove the entry (the
+ * app decided it is obsolete). `{ items }`: send these items instead (an app-level merge).
+ */
+export type ConflictResolution = "rebase" | "drop" | { items: ConversationItem[] };
+export type ConflictHandler = (context: ConflictContext) => ConflictResolution | Promise<ConflictResolution>;
+
+export interface FlushResult {
+  sent: number;
+  rebased: number;
+  dropped: number;
+  /** Why the run stopped before the queue was empty, or `null` when everything sendable was sent. */
+  stoppedBy: "network" | "server" | "auth" | null;
+}
+
+export interface FlushContext {
+  client: HoldfastClient;
+  outbox: Outbox;
+  cache: ConversationCache;
+  onConflict: ConflictHandler;
+  onProgress?: () => void;
+}
+
+/** Rebases per entry per run: past this the conversation is too busy; the run stops and retries later. */
+const MAX_REBASES_PER_RUN = 8;
+
+/** Brings the cached conversation up to the server's head; returns the items that were new. */
+async function catchUp(
+  ctx: FlushContext,
+  id: string,
+): Promise<{ version: number; fresh: ConversationItem[] }> {
+  const conversation = await ctx.client.conversations.get(id);
+  const cached = await ctx.cache.get(id);
+  const lastId = cached?.items.at(-1)?.id;
+  let fresh: ConversationItem[];
+  let items: ConversationItem[];
+  if (cached && typeof lastId === "string") {
+    fresh = [];
+    let after: string | undefined = lastId;
+    for (;;) {
+      const page = await ctx.client.items.list(id, { after, order: "asc", limit: 100 });
+      fresh.push(...page.data);
+      if (!page.has_more || page.last_id === null) break;
+      after = page.last_id;
+    }
+    items = [...cached.items, ...fresh];
+  } else {
+    items = await ctx.client.items.listAll(id);
+    fresh = items.filter((item) => !cached?.items.some((known) => known.id === item.id));
+  }
+  await ctx.cache.put({ conversation, items, version: conversation.version });
+  return { version: conversation.version, fresh };
+}
+
+/** Sends everything sendable, in order; never drops an entry unless `onConflict` says so. */
+export async function flushOutbox(ctx: FlushContext): Promise<FlushResult> {
+  const result: FlushResult = { sent: 0, rebased: 0, dropped: 0, stoppedBy: null };
+  // Conversations whose earlier entry was refused: later entries wait, to keep their order.
+  const blocked = new Set<string>();
+  const rebasesThisRun = new Map<string, number>();
+  for (;;) {
+    const entries = await ctx.outbox.list();
+    for (const entry of entries) if (entry.error) blocked.add(entry.conversationId);
+    const entry = entries.find((candidate) => !candidate.error && !blocked.has(candidate.conversationId));
+    if (!entry) return result;
+    const id = entry.conversationId;
+    try {
+      const cached = await ctx.cache.get(id);
+      const expected = cached?.version ?? null;
+      const sent = await ctx.client.items.create(id, entry.items, {
+        idempotencyKey: entry.key,
+        ...(expected === null ? {} : { ifMatch: expected }),
+      });
+      if (sent.replayed || !cached || sent.version === null) {
+        // An earlier attempt landed but its answer was lost: the cache cannot know what came between.
+        await catchUp(ctx, id);
+      } else {
+        await ctx.cache.put({
+          conversation: { ...cached.conversation, version: sent.version },
+          items: [...cached.items, ...sent.data],
+          version: sent.version,
+        });
+      }
+      await ctx.outbox.remove(entry.key);
+      result.sent++;
+      ctx.onProgress?.();
+    } catch (error) {
+      if (isNetworkError(error)) {
+        result.stoppedBy = "network";
+        return result;
+      }
+      if (!(error instanceof HoldfastApiError)) {
+        // No refresh token, or the refresh was refused: the app must sign in again.
+        if (error instanceof HoldfastClientError) {
+          result.stoppedBy = "auth";
+          return result;
+        }
+        throw error;
+      }
+      if (error.status === 409 && error.code === "conflict") {
+        const count = (rebasesThisRun.get(entry.key) ?? 0) + 1;
+        rebasesThisRun.set(entry.key, count);
+        if (count > MAX_REBASES_PER_RUN) {
+          result.stoppedBy = "server";
+          return result;
+        }
+        const before = (await ctx.cache.get(id))?.version ?? null;
+        let head: { version: number; fresh: ConversationItem[] };
+        try {
+          head = await catchUp(ctx, id);
+        } catch (readError) {
+          if (isNetworkError(readError)) {
+            result.stoppedBy = "network";
+            return result;
+          }
+          throw readError;
+        }
+        const decision = await ctx.onConflict({
+          conversationId: id,
+          entry,
+          expectedVersion: before,
+          serverVersion: head.version,
+          remoteItems: head.fresh,
+        });
+        if (decision === "drop") {
+          await ctx.outbox.remove(entry.key);
+          result.dropped++;
+        } else if (decision === "rebase") {
+          await ctx.outbox.update(entry.key, (next) => ({ ...next, rebases: next.rebases + 1 }));
+          result.rebased++;
+        } else {
+          // A 409 on the version check means this key was never applied (keys are checked
+          // first), so new items may take a new key without risking a double write.
+          await ctx.outbox.update(entry.key, (next) => ({
+            ...next,
+            key: `${entry.key.replace(/~\d+$/, "")}~${next.rebases + 1}`,
+            items: structuredClone(decision.items),
+            rebases: next.rebases + 1,
+          }));
+          result.rebased++;
+        }
+        ctx.onProgress?.();
+        continue;
+      }
+      if (error.status === 401 || error.status === 403) {
+        result.stoppedBy = "auth";
+        return result;
+      }
+      if (
+        error.status >= 500 ||
+        error.status === 429 ||
+        error.status === 408 ||
+        error.code === "conversation_busy"
+      ) {
+        // Busy or failing server: keep the entry, retry later.
+        result.stoppedBy = "server";
+        return result;
+      }
+      // Refused for good (deleted conversation, invalid item): park it, never silently drop it.
+      await ctx.outbox.update(entry.key, (next) => ({
+        ...next,
+        error: { status: error.status, code: error.code, message: error.message },
+      }));
+      ctx.onProgress?.();
+    }
+  }
+}
