@@ -22,9 +22,29 @@ export interface MetricsOptions {
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const UPSTREAM_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
 
+/** The sweeper's cumulative counters (src/lifecycle `Sweeper.stats()`), read at scrape time. */
+export interface SweeperStatsSource {
+  stats(): {
+    runs: number;
+    actions: Record<string, number>;
+    skipped: number;
+    errors: number;
+    itemsRemoved: number;
+    bytesFreed: number;
+    lastRunAt: number | null;
+    lastDurationMs: number | null;
+  };
+}
+
+/** Sources read at scrape time; set by `observeSweeper`. */
+export interface ScrapeSources {
+  sweeper: SweeperStatsSource | null;
+}
+
 /** The registry and every instrument; pass it to `registerMetrics`, `withStoreMetrics`, … */
 export interface HoldfastMetrics {
   readonly registry: Registry;
+  readonly sources: ScrapeSources;
   readonly tenants: BoundedLabel;
   readonly models: BoundedLabel;
   readonly httpDuration: Histogram<"method" | "route" | "status_class">;
@@ -65,8 +85,11 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
   if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "holdfast_" });
   const registers = [registry];
+  const sources: ScrapeSources = { sweeper: null };
+  registerSweeperMetrics(registry, sources);
   return Object.freeze({
     registry,
+    sources,
     tenants: new BoundedLabel(maxTenants),
     models: new BoundedLabel(maxModels),
     httpDuration: new Histogram({
@@ -163,5 +186,65 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
       labelNames: ["tenant", "model"] as const,
       registers,
     }),
+  });
+}
+
+/** Sweeper counters mirror `Sweeper.stats()` at each scrape (absent until a sweeper is observed). */
+function registerSweeperMetrics(registry: Registry, sources: ScrapeSources): void {
+  const registers = [registry];
+  const stats = (): ReturnType<SweeperStatsSource["stats"]> | null => sources.sweeper?.stats() ?? null;
+  const mirror = (
+    name: string,
+    help: string,
+    read: (s: ReturnType<SweeperStatsSource["stats"]>) => number,
+  ): void => {
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = stats();
+        this.reset();
+        if (s) this.inc(read(s));
+      },
+    });
+  };
+  mirror("holdfast_sweeper_runs_total", "Sweeper runs (plans applied) by this process.", (s) => s.runs);
+  mirror(
+    "holdfast_sweeper_skipped_total",
+    "Planned actions skipped because the session changed.",
+    (s) => s.skipped,
+  );
+  mirror("holdfast_sweeper_errors_total", "Sweeper actions or runs that failed.", (s) => s.errors);
+  mirror("holdfast_sweeper_items_removed_total", "Items removed by the sweeper.", (s) => s.itemsRemoved);
+  mirror("holdfast_sweeper_freed_bytes_total", "Bytes freed by the sweeper.", (s) => s.bytesFreed);
+  new Counter({
+    name: "holdfast_sweeper_actions_total",
+    help: "Sweeper actions done, by action (delete, archive, reset, purge_archive).",
+    labelNames: ["action"] as const,
+    registers,
+    collect() {
+      const s = stats();
+      this.reset();
+      for (const [action, n] of Object.entries(s?.actions ?? {})) this.inc({ action }, n);
+    },
+  });
+  new Gauge({
+    name: "holdfast_sweeper_last_run_timestamp_seconds",
+    help: "When the last sweeper run finished (Unix seconds).",
+    registers,
+    collect() {
+      const at = stats()?.lastRunAt;
+      if (at != null) this.set(at / 1000);
+    },
+  });
+  new Gauge({
+    name: "holdfast_sweeper_last_run_duration_seconds",
+    help: "Duration of the last sweeper run.",
+    registers,
+    collect() {
+      const ms = stats()?.lastDurationMs;
+      if (ms != null) this.set(ms / 1000);
+    },
   });
 }

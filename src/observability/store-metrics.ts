@@ -42,6 +42,11 @@ class MeasuredStore implements SessionStore {
     return this.#inner.driverName;
   }
 
+  /** The wrapped store's driver, so lifecycle tools (sweeper, archiver) see through the decorator. */
+  get driver(): unknown {
+    return (this.#inner as { driver?: unknown }).driver ?? null;
+  }
+
   async #run<T>(operation: string, tenant: string, id: string | null, fn: () => Promise<T>): Promise<T> {
     const driver = this.#inner.driverName;
     const span: Span = tracer().startSpan(`store.${operation}`, {

@@ -36,6 +36,20 @@ function intParam(
   return n;
 }
 
+/** The tenants the dashboard offers. */
+export async function tenantsOf(options: DashboardOptions): Promise<readonly string[]> {
+  return options.tenants ? await options.tenants() : DEFAULT_TENANTS;
+}
+
+/** The `tenant` query parameter (default `default`), which must be one of the offered tenants. */
+export async function tenantOfRequest(options: DashboardOptions, request: FastifyRequest): Promise<string> {
+  const tenant = (request.query as Query).tenant ?? "default";
+  if (!(await tenantsOf(options)).includes(tenant)) {
+    throw new InvalidArgumentError(`Unknown tenant '${tenant.slice(0, 64)}'.`, { param: "tenant" });
+  }
+  return tenant;
+}
+
 /** The row the Sessions view shows: no state, no metadata values beyond what a list needs. */
 function sessionRow(s: Session): Record<string, unknown> {
   return {
@@ -63,15 +77,8 @@ export function registerDashboardApi(
 ): void {
   const { store, guard } = options;
   const config = { public: true };
-  const tenants = async (): Promise<readonly string[]> =>
-    options.tenants ? await options.tenants() : DEFAULT_TENANTS;
-  const tenantOf = async (request: FastifyRequest): Promise<string> => {
-    const tenant = (request.query as Query).tenant ?? "default";
-    if (!(await tenants()).includes(tenant)) {
-      throw new InvalidArgumentError(`Unknown tenant '${tenant.slice(0, 64)}'.`, { param: "tenant" });
-    }
-    return tenant;
-  };
+  const tenants = (): Promise<readonly string[]> => tenantsOf(options);
+  const tenantOf = (request: FastifyRequest): Promise<string> => tenantOfRequest(options, request);
   const sessionId = (request: FastifyRequest): string => {
     const id = (request.params as { id: string }).id;
     if (!SESSION_ID.test(id)) throw new NotFoundError(`No session '${id.slice(0, 64)}'.`);
@@ -190,12 +197,5 @@ export function registerDashboardApi(
   ui.get("/ui/api/upstreams", { config }, async (request) => {
     guard.require(request, false);
     return { upstreams: await upstreamHealth(options.metrics, options.upstreams) };
-  });
-
-  ui.get("/ui/api/cleanup", { config }, async (request) => {
-    guard.require(request, false);
-    const tenant = await tenantOf(request);
-    if (!options.cleanupPlan) return { available: false, plan: null };
-    return { available: true, plan: await options.cleanupPlan(tenant) };
   });
 }

@@ -9,9 +9,10 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HoldfastMetrics } from "../observability/create-metrics.ts";
 import { HoldfastError, InvalidArgumentError } from "../store/errors.ts";
-import type { JsonValue, SessionStore } from "../store/types.ts";
+import type { SessionStore } from "../store/types.ts";
 import { registerDashboardApi } from "./api.ts";
 import { CSRF_HEADER, createUiAuth, isLoopback, type UiAuth } from "./auth.ts";
+import { type DashboardSweeper, registerCleanupApi } from "./cleanup-api.ts";
 import { loadStaticFiles } from "./static-files.ts";
 import type { BreakerSource } from "./upstreams.ts";
 
@@ -27,8 +28,8 @@ export interface DashboardOptions {
   metrics?: HoldfastMetrics;
   /** Breaker states for the Upstreams view (the provider router). */
   upstreams?: BreakerSource;
-  /** The lifecycle dry-run plan for a tenant (Cleanup view); absent: the view says so. */
-  cleanupPlan?: (tenant: string) => Promise<JsonValue>;
+  /** The lifecycle sweeper (Cleanup view: dry-run plan, enforce); absent: the view says so. */
+  sweeper?: DashboardSweeper;
   /** Folder of the built SPA. Default `<package>/ui/dist`. */
   distDir?: string;
   env?: Readonly<Record<string, string | undefined>>;
@@ -114,6 +115,7 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       return { signedIn: false };
     });
     registerDashboardApi(ui, { ...options, guard });
+    registerCleanupApi(ui, { ...options, guard });
 
     ui.get("/ui", { config }, async (_request, reply) => reply.redirect("/ui/", 302));
     ui.get("/ui/*", { config }, async (request, reply) => serveFile(files, request, reply));

@@ -4,16 +4,22 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { createArchiver } from "../../src/lifecycle/archiver.ts";
+import { parseLifecyclePolicy } from "../../src/lifecycle/policy.ts";
+import { createSweeper } from "../../src/lifecycle/sweeper.ts";
 import { createMetrics } from "../../src/observability/create-metrics.ts";
 import { registerMetrics } from "../../src/observability/metrics.ts";
 import { withStoreMetrics } from "../../src/observability/store-metrics.ts";
+import { observeSweeper } from "../../src/observability/sweeper-metrics.ts";
 import { createServer } from "../../src/server/create-server.ts";
-import { createStore } from "../../src/store/create-store.ts";
+import { createSessionStore } from "../../src/store/core.ts";
+import { createMemoryDriver } from "../../src/store/drivers/memory.ts";
 import type { SessionStore } from "../../src/store/types.ts";
 import { registerDashboard } from "../../src/ui/server.ts";
 import { type Seeded, seedDashboardStore } from "../../src/ui/test-seed.ts";
@@ -27,6 +33,8 @@ let app: FastifyInstance;
 let browser: Browser;
 let base: string;
 let seeded: Seeded;
+let archiveDir: string;
+const STALE = 3;
 
 before(async () => {
   assert.ok(
@@ -35,9 +43,26 @@ before(async () => {
   );
   await mkdir(ARTIFACTS, { recursive: true });
   const metrics = createMetrics();
-  const raw = await createStore("memory:");
+  // A clock that can be set back: the stale sessions are created two days ago.
+  const clock = { offset: -2 * 86_400_000 };
+  const raw = createSessionStore(createMemoryDriver(), { clock: () => Date.now() + clock.offset });
+  for (let i = 0; i < STALE; i++) {
+    await raw.create("default", {
+      owner: "eve",
+      items: [{ content: { type: "message", role: "user", content: "old" } }],
+    });
+  }
+  clock.offset = 0;
   seeded = await seedDashboardStore(raw);
   store = withStoreMetrics(raw, metrics);
+  archiveDir = await mkdtemp(join(tmpdir(), "holdfast-ui-archive-"));
+  const archiver = createArchiver(store, { dir: archiveDir });
+  const sweeper = createSweeper({
+    store,
+    policy: parseLifecyclePolicy({ defaults: { idle_ttl: "1d" } }),
+    archiver,
+  });
+  observeSweeper(sweeper, metrics);
   app = await createServer({ store });
   registerMetrics(app, { metrics });
   registerDashboard(app, {
@@ -46,7 +71,7 @@ before(async () => {
     host: "127.0.0.1",
     metrics,
     upstreams: { breakerStates: () => ({ "openai-main": "closed", "anthropic-backup": "open" }) },
-    cleanupPlan: async (tenant) => ({ tenant, dryRun: true, sessionsToDelete: 3, bytesToFree: 12345 }),
+    sweeper,
     env: {},
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
@@ -72,6 +97,7 @@ after(async () => {
   await browser?.close();
   await app?.close();
   await store?.close();
+  if (archiveDir) await rm(archiveDir, { recursive: true, force: true });
 });
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -102,7 +128,7 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     assert.equal(cookie.sameSite, "Strict");
     assert.equal(cookie.secure, false, "plain-http loopback omits Secure");
     const rows = page.locator("tbody tr");
-    assert.equal(await rows.count(), seeded.sessionIds.length);
+    assert.equal(await rows.count(), seeded.sessionIds.length + STALE);
     await shot(page, "02-sessions");
 
     await page.getByLabel("Owner").fill("alice");
@@ -133,18 +159,31 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     await shot(page, "04-usage");
 
     await page.getByRole("link", { name: "Cleanup" }).click();
-    await page.getByText('"sessionsToDelete": 3').waitFor();
-    await shot(page, "05-cleanup");
+    await page.getByRole("heading", { name: "Cleanup", level: 1 }).waitFor();
+    const planRows = page.getByRole("table").filter({ hasText: "Reason" }).last().locator("tbody tr");
+    await planRows.first().waitFor();
+    assert.equal(await planRows.count(), STALE, "the dry run plans the three stale sessions");
+    await shot(page, "05-cleanup-plan");
+    await page.getByRole("button", { name: "Enforce…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Enforce the cleanup plan?" });
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByRole("button", { name: "Enforce…" }).click();
+    await dialog.getByRole("button", { name: "Enforce now" }).click();
+    await page.getByText(`Done: ${STALE} of ${STALE} actions`).first().waitFor();
+    await shot(page, "06-cleanup-enforced");
+    const metricsText = await (await fetch(`${base}/metrics`)).text();
+    assert.ok(metricsText.includes(`holdfast_sweeper_actions_total{action="archive"} ${STALE}`));
     await page.getByRole("link", { name: "Upstreams" }).click();
     await page.getByRole("cell", { name: "anthropic-backup" }).waitFor();
-    await shot(page, "06-upstreams");
+    await shot(page, "07-upstreams");
 
     await page.setViewportSize({ width: 375, height: 800 });
     await page.goto(`${base}/ui/#/session/${seeded.chatId}`);
     await page.getByRole("heading", { name: seeded.chatId }).waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `no horizontal page scroll on a narrow window (overflow ${overflow}px)`);
-    await shot(page, "07-narrow-session");
+    await shot(page, "08-narrow-session");
 
     assert.deepEqual(problems, [], "no console errors or CSP violations");
   } finally {
