@@ -49,8 +49,8 @@ describe("planCleanup", () => {
     const plan = planCleanup([fine, idle, old, ownTtl, pinned, t2], policy, NOW);
     const got = plan.actions.map((a) => [a.sessionId, a.action, a.reason]);
     assert.deepEqual(got, [
-      [idle.id, "delete", "idle_ttl"],
       [old.id, "delete", "absolute_ttl"],
+      [idle.id, "delete", "idle_ttl"],
       [ownTtl.id, "delete", "idle_ttl"],
       [t2.id, "archive", "idle_ttl"],
     ]);

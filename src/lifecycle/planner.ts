@@ -1,7 +1,7 @@
 /**
  * The cleanup planner: a pure function from a snapshot of sessions, a policy and an instant to
  * the list of actions the sweeper would take. Same inputs → same plan, byte for byte (sessions
- * are ordered by (tenant, id) and every tie is broken by id), which is what lets a dry run
+ * are ordered by (tenant, createdAt, id) and every tie is broken by id), which is what lets a dry run
  * promise exactly what an enforce at the same instant does.
  */
 import type { Session } from "../store/types.ts";
@@ -27,8 +27,16 @@ export function storedBytes(session: Session): number {
   return session.status === "archived" ? 0 : session.bytes;
 }
 
+/**
+ * Plan order: tenant, then creation time, then id. Creation order follows the storage order of
+ * most engines (row ids, heap pages), so a sweep deletes neighbouring rows batch after batch.
+ */
 const byKey = (a: Session, b: Session): number =>
-  a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  a.tenant < b.tenant
+    ? -1
+    : a.tenant > b.tenant
+      ? 1
+      : a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 /** Eviction order: least recently active first, ties by id. */
 const byIdle = (a: Session, b: Session): number => a.lastActiveAt - b.lastActiveAt || byKey(a, b);
 

@@ -99,6 +99,27 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
     s.db.exec(LSQL.leaseTable);
     leaseTable = true;
   };
+  /**
+   * A bulk purge runs in its own IMMEDIATE transaction instead of a group-commit savepoint: a
+   * savepoint journals every page it changes (~30% slower for 1,000s of rows). This is safe on
+   * the shared connection because the writer (and every read) runs its transactions
+   * synchronously from BEGIN to COMMIT, so none is open between two macrotasks; busy retries
+   * go through the driver's read path.
+   */
+  const exclusive = <T>(run: () => T): Promise<T> => {
+    if (s.db.isTransaction) return deps.write(run);
+    return deps.read(() => {
+      s.db.exec("BEGIN IMMEDIATE");
+      try {
+        const value = run();
+        s.db.exec("COMMIT");
+        return value;
+      } catch (error) {
+        if (s.db.isTransaction) s.db.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  };
   const clearItems = (rid: number): number => {
     const items = Number(s.get(SQL.deleteItems).run(rid).changes);
     s.get(SQL.deleteOperations).run(rid);
@@ -119,7 +140,7 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
     },
 
     purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult> {
-      return deps.write(() => {
+      return exclusive(() => {
         const result: PurgeResult = { sessions: 0, items: 0, bytes: 0, removed: [] };
         const head = s.get(LSQL.purgeHead);
         for (const t of targets) {
