@@ -40,6 +40,12 @@ export interface HoldfastApp {
   mode: "development" | "insecure" | "secure";
   encrypted: boolean;
   providers: string[];
+  /**
+   * Graceful stop: stop accepting, let turns and streams in flight finish for up to `deadlineMs`,
+   * then abort the rest (their partial output is committed as incomplete), then close the
+   * gateway's pools and the store (flushing pending writes). Resolves with the turns aborted.
+   */
+  shutdown(deadlineMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -116,8 +122,22 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       // Fastify's own "listening" lines are info-level; serve prints one start-up line instead.
       logger: { level: config.logLevel === "info" ? "warn" : config.logLevel },
     });
+    const shutdown = async (deadlineMs: number): Promise<number> => {
+      let aborted = 0;
+      const timer = setTimeout(() => {
+        aborted = app.abortInFlight("the server is shutting down");
+      }, deadlineMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(timer);
+      }
+      await close();
+      return aborted;
+    };
     closers.push(() => app.close());
     return {
+      shutdown,
       app,
       store,
       gateway,

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 import { type AuthResolverOptions, createAuthResolver } from "./auth.ts";
 import { handleClientError, handleError } from "./errors.ts";
+import { registerInFlight } from "./in-flight.ts";
 import { registerUnmatchedHandler } from "./method-not-allowed.ts";
 import { registerOwnerScope } from "./owner-scope.ts";
 import { registerRateLimits } from "./rate-limit.ts";
@@ -130,9 +131,10 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   registerConversationRoutes(app, config.store);
   registerItemRoutes(app, config.store);
   registerExtensionRoutes(app, config.store);
+  const inFlight = registerInFlight(app);
   if (options.gateway) {
-    registerResponseRoutes(app, config.store, options.gateway.engine);
-    registerChatCompletionRoutes(app, options.gateway.engine);
+    registerResponseRoutes(app, config.store, options.gateway.engine, inFlight);
+    registerChatCompletionRoutes(app, options.gateway.engine, inFlight);
     registerModelRoutes(app, options.gateway.models);
   }
   return app;

@@ -6,6 +6,7 @@ import { type Command, Option } from "commander";
 import { createHoldfastApp } from "../../app.ts";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { LOG_LEVELS, redactStoreUrl } from "../../config/values.ts";
+import { InvalidArgumentError } from "../../store/errors.ts";
 
 interface ServeFlags {
   port?: string;
@@ -16,6 +17,20 @@ interface ServeFlags {
   config?: string;
   archive?: string;
   insecure?: boolean;
+  shutdownTimeout?: string;
+}
+
+const DEFAULT_SHUTDOWN_MS = 10_000;
+
+function parseShutdownTimeout(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_SHUTDOWN_MS;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > 600_000) {
+    throw new InvalidArgumentError("--shutdown-timeout must be 0-600000 milliseconds.", {
+      param: "shutdown-timeout",
+    });
+  }
+  return ms;
 }
 
 function displayHost(host: string): string {
@@ -25,6 +40,7 @@ function displayHost(host: string): string {
 async function serve(flags: ServeFlags): Promise<void> {
   const config = await loadServerConfig({ flags, env: process.env, cwd: process.cwd() });
   const archive = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
+  const shutdownMs = parseShutdownTimeout(flags.shutdownTimeout ?? process.env.HOLDFAST_SHUTDOWN_TIMEOUT_MS);
   const holdfast = await createHoldfastApp({
     config,
     ...(archive ? { archive } : {}),
@@ -70,8 +86,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     stopping = true;
     void (async () => {
       try {
-        await holdfast.close();
-        if (config.logLevel !== "silent") process.stdout.write(`holdfast stopped (${signal})\n`);
+        const aborted = await holdfast.shutdown(shutdownMs);
+        if (config.logLevel !== "silent") {
+          const note = aborted > 0 ? `; ${aborted} turn(s) cut short and saved as incomplete` : "";
+          process.stdout.write(`holdfast stopped (${signal}${note})\n`);
+        }
         process.exit(0);
       } catch (error) {
         process.stderr.write(`holdfast: shutdown failed: ${(error as Error).message}\n`);
@@ -94,6 +113,10 @@ export function registerServeCommand(program: Command): void {
     .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
     .option("--archive <url>", "durable tier behind --store, which becomes a hot tier (env HOLDFAST_ARCHIVE)")
     .option("--insecure", "allow binding a non-loopback address without any API key")
+    .option(
+      "--shutdown-timeout <ms>",
+      "on SIGTERM/SIGINT, how long turns in flight may finish before they are cut short and saved as incomplete (env HOLDFAST_SHUTDOWN_TIMEOUT_MS, default 10000)",
+    )
     .option("--body-limit <size>", "largest request body, e.g. 1mb (env HOLDFAST_BODY_LIMIT, default 1mb)")
     .addOption(
       new Option("--log-level <level>", "log level (env HOLDFAST_LOG_LEVEL, default info)").choices(

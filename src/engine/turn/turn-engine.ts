@@ -289,7 +289,8 @@ export class TurnEngine {
       const final = result ?? tracker.partial(plan.request.model);
       const response = await this.#commit(plan, input, final, failure);
       settled = true;
-      if (failure) yield { type: "failed", response, error: failure };
+      // A turn cut short on purpose (client gone, server shutting down) is incomplete, not failed.
+      if (failure && failure.code !== "cancelled") yield { type: "failed", response, error: failure };
       else yield { type: "completed", response };
     } finally {
       // The consumer stopped early (client disconnected): keep what was produced, as incomplete.

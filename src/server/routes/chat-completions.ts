@@ -9,13 +9,18 @@ import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { checkSessionId, isPlainObject } from "../../store/validate.ts";
 import { ChatSse } from "../chat-sse.ts";
+import type { InFlight } from "../in-flight.ts";
 import { operationId } from "../preconditions.ts";
 import { settleUsage } from "../rate-limit.ts";
 import { streamSse } from "../sse-stream.ts";
 
 export const CONVERSATION_HEADER = "holdfast-conversation";
 
-export function registerChatCompletionRoutes(app: FastifyInstance, engine: TurnEngine): void {
+export function registerChatCompletionRoutes(
+  app: FastifyInstance,
+  engine: TurnEngine,
+  inFlight: InFlight,
+): void {
   app.post<{ Body: Record<string, unknown> }>(
     "/v1/chat/completions",
     { schema: { body: { type: "object" } } },
@@ -27,7 +32,7 @@ export function registerChatCompletionRoutes(app: FastifyInstance, engine: TurnE
           : checkSessionId(Array.isArray(header) ? header[0] : header, "Holdfast-Conversation");
       const body = chatRequestToResponses(request.body, conversationId);
       const key = operationId(request);
-      const controller = new AbortController();
+      const { controller, done } = inFlight.track();
       const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
       let final: JsonObject | null = null;
       try {
@@ -52,6 +57,7 @@ export function registerChatCompletionRoutes(app: FastifyInstance, engine: TurnE
         });
         return reply;
       } finally {
+        done();
         await settleUsage(request, final);
       }
     },

@@ -7,6 +7,7 @@ import { readInputItems, readResponse } from "../../engine/turn/response-reads.t
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import { conversationUsage } from "../../engine/turn/usage.ts";
 import type { JsonObject, SessionStore } from "../../store/types.ts";
+import type { InFlight } from "../in-flight.ts";
 import { operationId } from "../preconditions.ts";
 import { settleUsage } from "../rate-limit.ts";
 import { ResponsesSse } from "../responses-sse.ts";
@@ -21,13 +22,18 @@ const responseIdParams = {
 
 const objectBody = { type: "object" } as const;
 
-export function registerResponseRoutes(app: FastifyInstance, store: SessionStore, engine: TurnEngine): void {
+export function registerResponseRoutes(
+  app: FastifyInstance,
+  store: SessionStore,
+  engine: TurnEngine,
+  inFlight: InFlight,
+): void {
   app.post<{ Body: Record<string, unknown> }>(
     "/v1/responses",
     { schema: { body: objectBody } },
     async (request, reply) => {
       const key = operationId(request);
-      const controller = new AbortController();
+      const { controller, done } = inFlight.track();
       const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
       let final: JsonObject | null = null;
       try {
@@ -49,6 +55,7 @@ export function registerResponseRoutes(app: FastifyInstance, store: SessionStore
         });
         return reply;
       } finally {
+        done();
         await settleUsage(request, final);
       }
     },

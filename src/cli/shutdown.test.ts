@@ -1,0 +1,155 @@
+/**
+ * Graceful shutdown of the real binary: on SIGTERM the server stops accepting, lets streams in
+ * flight finish up to its deadline, cuts the rest short (committing their partial output as
+ * incomplete), closes the store and exits 0.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createMockUpstream } from "../mock-upstream/server.ts";
+import { createStore } from "../store/create-store.ts";
+import { startServe } from "./cli-helpers.ts";
+
+interface StreamResult {
+  events: string[];
+  text: string;
+}
+
+/** Opens a streaming turn; resolves `firstDelta` when text starts flowing and `done` at the end. */
+function openStream(
+  url: string,
+  conversation: string,
+): { firstDelta: Promise<void>; done: Promise<StreamResult> } {
+  let started!: () => void;
+  const firstDelta = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const done = (async () => {
+    const res = await fetch(`${url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "slow",
+        input: "tell me something about lighthouses please",
+        conversation,
+        stream: true,
+      }),
+    });
+    const events: string[] = [];
+    let text = "";
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const type = /^event: (.+)$/m.exec(block)?.[1];
+        if (!type) continue;
+        events.push(type);
+        if (type === "response.output_text.delta") {
+          text += JSON.parse(/^data: (.+)$/m.exec(block)![1]!).delta;
+          started();
+        }
+      }
+    }
+    return { events, text };
+  })();
+  return { firstDelta, done };
+}
+
+describe("holdfast serve: graceful shutdown", () => {
+  let dir: string;
+  let upstream: Awaited<ReturnType<typeof createMockUpstream>>;
+  let config: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hf-shutdown-"));
+    // Four tokens a second: a reply takes a few seconds, long enough to be caught mid-stream.
+    upstream = await createMockUpstream({ port: 0, tokensPerS: 4 });
+    config = path.join(dir, "holdfast.config.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        providers: [{ name: "up", type: "openai-chat", baseUrl: `${upstream.url}/v1` }],
+        routes: { slow: [{ provider: "up", model: "slow" }] },
+      }),
+    );
+  });
+  after(async () => {
+    await upstream.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const create = async (url: string): Promise<string> => {
+    const res = await fetch(`${url}/v1/conversations`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    return ((await res.json()) as { id: string }).id;
+  };
+
+  test("past the deadline, streams are cut short, saved as incomplete, and the process exits 0", async () => {
+    const db = path.join(dir, "cut.db");
+    const server = await startServe([
+      "--port",
+      "0",
+      "--store",
+      `sqlite:${db}`,
+      "--config",
+      config,
+      "--shutdown-timeout",
+      "300",
+    ]);
+    const conversations = [await create(server.url), await create(server.url)];
+    const streams = conversations.map((id) => openStream(server.url, id));
+    await Promise.all(streams.map((s) => s.firstDelta));
+    server.child.kill("SIGTERM");
+    const results = await Promise.all(streams.map((s) => s.done));
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /2 turn\(s\) cut short/);
+    await assert.rejects(fetch(`${server.url}/healthz`), "no longer accepting");
+    const store = await createStore(`sqlite:${db}`);
+    try {
+      for (const [i, id] of conversations.entries()) {
+        assert.equal(results[i]!.events.at(-1), "response.incomplete");
+        const items = await store.readItems("default", id);
+        const record = items.at(-1)!;
+        assert.equal(record.type, "response_record");
+        assert.equal(record.content.status, "incomplete");
+        const partial = items.find((item) => item.role === "assistant");
+        assert.ok(
+          partial && JSON.stringify(partial.content).includes(results[i]!.text.trim().split(" ")[0]!),
+        );
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("within the deadline, streams in flight finish normally before the exit", async () => {
+    const db = path.join(dir, "finish.db");
+    const server = await startServe([
+      "--port",
+      "0",
+      "--store",
+      `sqlite:${db}`,
+      "--config",
+      config,
+      "--shutdown-timeout",
+      "20000",
+    ]);
+    const stream = openStream(server.url, await create(server.url));
+    await stream.firstDelta;
+    server.child.kill("SIGTERM");
+    const result = await stream.done;
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.equal(result.events.at(-1), "response.completed");
+    assert.doesNotMatch(exit.stdout, /cut short/);
+  });
+});
