@@ -13,6 +13,7 @@ import type { DashboardGuard, DashboardOptions } from "./server.ts";
 import { buildTranscript } from "./transcript.ts";
 import { upstreamHealth } from "./upstreams.ts";
 import { collectUsage } from "./usage.ts";
+import { previewWindow } from "./window-preview.ts";
 
 const DEFAULT_TENANTS = ["default"] as const;
 const SESSION_ID = /^conv_[0-9a-f]{32}$/;
@@ -124,7 +125,9 @@ export function registerDashboardApi(
     const tenant = await tenantOf(request);
     const id = sessionId(request);
     const q = request.query as Query;
-    const windowTokens = intParam(q.windowTokens, "windowTokens", 1, 2_000_000, 8000);
+    const windowTokens = q.windowTokens
+      ? intParam(q.windowTokens, "windowTokens", 1, 2_000_000, 0)
+      : undefined;
     const session = await store.get(tenant, id);
     // The newest items first, then shown oldest first: long sessions open at their end.
     const items = [];
@@ -137,20 +140,19 @@ export function registerDashboardApi(
       beforeSeq = last.seq;
     }
     items.reverse();
-    const window = await store.readWindow(tenant, id, { maxTokens: windowTokens });
     const { entries, turns } = buildTranscript(items);
+    // The model of the latest turn decides the window unless the view asks for another.
+    const model = (q.model?.trim() || turns.at(-1)?.model) ?? null;
+    const window = await previewWindow(store, tenant, id, {
+      model,
+      ...(windowTokens !== undefined ? { maxInputTokens: windowTokens } : {}),
+    });
     return {
       session: { ...sessionRow(session), metadata: session.metadata },
       entries,
       turns,
       truncatedBefore: items[0] ? items[0].seq > 1 : false,
-      window: {
-        maxTokens: windowTokens,
-        tokens: window.tokens,
-        fromSeq: window.fromSeq,
-        truncated: window.truncated,
-        seqs: window.items.map((item) => item.seq),
-      },
+      window,
     };
   });
 

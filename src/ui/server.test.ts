@@ -71,7 +71,7 @@ describe("dashboard API", () => {
     assert.equal(paged.json().data.length, 5);
     assert.ok(paged.json().nextCursor);
     const one = await app.inject({
-      url: `/ui/api/sessions/${seeded.chatId}?windowTokens=100000`,
+      url: `/ui/api/sessions/${seeded.chatId}`,
       headers: { cookie },
     });
     assert.equal(one.statusCode, 200);
@@ -80,7 +80,17 @@ describe("dashboard API", () => {
     assert.ok(kinds.includes("tool_call") && kinds.includes("tool_output") && kinds.includes("summary"));
     assert.equal(body.turns.length, 2);
     assert.equal(body.turns[0].costUsd, 0.0012);
-    assert.ok(body.window.seqs.length > 0);
+    // The context engine's window for the latest turn's model: the summary stands in for #2–#5.
+    assert.equal(body.window.source, "engine");
+    assert.equal(body.window.model, "claude-sonnet-4-5");
+    assert.equal(body.window.summaryUsed, true);
+    assert.deepEqual(body.window.seqs, [1, 7, 8, 9]);
+    const plain = await app.inject({
+      url: `/ui/api/sessions/${seeded.chatId}?model=no-such-model&windowTokens=50`,
+      headers: { cookie },
+    });
+    assert.equal(plain.json().window.source, "store");
+    assert.match(plain.json().window.note, /not in the catalog/);
     const search = await app.inject({ url: `/ui/api/sessions?q=${seeded.forkId}`, headers: { cookie } });
     assert.equal(search.json().data[0].forkParent.sessionId, seeded.chatId);
   });
@@ -114,7 +124,7 @@ describe("dashboard API", () => {
     const { cookie, csrf } = await signIn();
     const usage = (await app.inject({ url: "/ui/api/usage?days=30", headers: { cookie } })).json();
     const models = new Set(usage.points.map((p: { model: string }) => p.model));
-    assert.ok(models.has("gpt-4o-mini") && models.has("claude-sonnet"));
+    assert.ok(models.has("gpt-4o-mini") && models.has("claude-sonnet-4-5"));
     assert.equal(usage.topSessions[0].id, seeded.chatId);
     assert.equal((await app.inject({ url: "/ui/api/upstreams", headers: { cookie } })).statusCode, 200);
     assert.equal((await app.inject({ url: "/ui/api/cleanup", headers: { cookie } })).json().available, false);

@@ -108,7 +108,7 @@ export async function seedDashboardStore(store: SessionStore, now = Date.now(), 
         content: [{ type: "output_text", text: "Light clothes and sunscreen." }],
       },
     },
-    { id: "resp_2", content: record("claude-sonnet", now - DAY, 510, 12, 0.0031, ["msg_a2"]) },
+    { id: "resp_2", content: record("claude-sonnet-4-5", now - DAY, 510, 12, 0.0031, ["msg_a2"]) },
   ]);
   const fork = await store.fork("default", chat.id, { atSeq: 3, owner: "bob", labels: ["experiment"] });
   const ids = [chat.id, fork.id];
@@ -130,7 +130,7 @@ export async function seedDashboardStore(store: SessionStore, now = Date.now(), 
       {
         id: `resp_f${i}`,
         content: record(
-          i % 2 ? "gpt-4o-mini" : "claude-sonnet",
+          i % 2 ? "gpt-4o-mini" : "claude-sonnet-4-5",
           now - (i % 5) * DAY,
           100 + i,
           20 + i,

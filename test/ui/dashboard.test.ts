@@ -140,6 +140,11 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     await transcript.getByText("What is the weather in Lisbon?").waitFor();
     await transcript.getByText("It is 21 °C and clear in Lisbon.").waitFor();
     await transcript.getByText(/Summary — replaces #2–#5/).waitFor();
+    const windowSummary = await page.locator(".window-summary").textContent();
+    assert.match(
+      windowSummary ?? "",
+      /for claude-sonnet-4-5: 4 items sent, 4 stored items left out \(a summary stands in/,
+    );
     // The tool output is folded under its call until opened.
     const output = transcript.getByText('{"temp_c":21,"sky":"clear"}');
     assert.equal(await output.isVisible(), false);

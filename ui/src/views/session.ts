@@ -36,18 +36,30 @@ interface SessionDetail {
   entries: Entry[];
   turns: Turn[];
   truncatedBefore: boolean;
-  window: { maxTokens: number; tokens: number; fromSeq: number; truncated: boolean; seqs: number[] };
+  window: {
+    source: "engine" | "store";
+    model: string | null;
+    budget: number;
+    tokens: number;
+    seqs: number[];
+    droppedCount: number;
+    summaryUsed: boolean;
+    pruned: { seq: number; action: string; tokensSaved: number }[];
+    note: string | null;
+  };
 }
 
 /** One session: the transcript as a chat, the next window, turns with tokens and cost, actions. */
 export async function renderSession(ctx: ViewContext, id: string): Promise<void> {
-  const windowTokens = ctx.params.get("windowTokens") ?? "8000";
+  const windowTokens = ctx.params.get("windowTokens") ?? "";
+  const windowModel = ctx.params.get("model") ?? "";
   const detail = await api.get<SessionDetail>(
-    `sessions/${encodeURIComponent(id)}${qs({ tenant: ctx.tenant, windowTokens })}`,
+    `sessions/${encodeURIComponent(id)}${qs({ tenant: ctx.tenant, windowTokens, model: windowModel })}`,
   );
   const { session, entries, turns } = detail;
   const win = detail.window;
   const inWindow = new Set(win.seqs);
+  const pruned = new Set(win.pruned.map((p) => p.seq));
   const outputs = new Map(
     entries.filter((e) => e.kind === "tool_output" && e.callId).map((e) => [e.callId!, e]),
   );
@@ -66,6 +78,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
         ? h("span", { class: "badge ok" }, "in next window")
         : h("span", { class: "badge" }, "not sent"),
       compacted.has(e.seq) ? h("span", { class: "badge" }, "summarized") : null,
+      pruned.has(e.seq) ? h("span", { class: "badge" }, "pruned") : null,
     );
 
   const chat = h("ol", { class: "chat", "aria-label": "Transcript" });
@@ -252,12 +265,23 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       class: "inline",
       onsubmit: (event: Event) => {
         event.preventDefault();
-        const value = (document.getElementById("window-tokens") as HTMLInputElement).value;
-        ctx.navigate(`#/session/${id}?windowTokens=${encodeURIComponent(value)}`);
+        const tokens = (document.getElementById("window-tokens") as HTMLInputElement).value;
+        const model = (document.getElementById("window-model") as HTMLInputElement).value.trim();
+        ctx.navigate(`#/session/${id}${qs({ model, windowTokens: tokens })}`);
       },
     },
-    h("label", { for: "window-tokens" }, "Window budget (tokens)"),
-    h("input", { id: "window-tokens", type: "number", min: 1, value: win.maxTokens }),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "window-model" }, "Model"),
+      h("input", { id: "window-model", value: win.model ?? "", placeholder: "latest turn's model" }),
+    ),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "window-tokens" }, "Input cap (tokens, optional)"),
+      h("input", { id: "window-tokens", type: "number", min: 1, value: windowTokens }),
+    ),
     h("button", { type: "submit" }, "Recompute"),
   );
 
@@ -294,11 +318,15 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       h("h2", { id: "win-h" }, "Next window"),
       h(
         "p",
-        {},
-        `${fmtNumber(win.tokens)} of ${fmtNumber(win.maxTokens)} tokens, ${win.seqs.length} items from #${win.fromSeq}`,
-        win.truncated ? " — older items left out" : " — the whole history fits",
+        { class: "window-summary" },
+        `${fmtNumber(win.tokens)} of ${fmtNumber(win.budget)} input tokens`,
+        win.model ? ` for ${win.model}` : "",
+        `: ${win.seqs.length} items sent, ${win.droppedCount} stored items left out`,
+        win.summaryUsed ? " (a summary stands in for older items)" : "",
+        win.pruned.length ? `, ${win.pruned.length} tool outputs pruned` : "",
         ".",
       ),
+      win.note ? h("p", { class: "muted" }, win.note) : "",
       windowForm,
     ),
     h(
