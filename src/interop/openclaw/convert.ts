@@ -8,6 +8,7 @@
  * session_info, custom) yield no item. Item ids derive from entry ids, so conversion is
  * deterministic and re-imports are recognisable.
  */
+import { createSummaryContent } from "../../engine/context/summary.ts";
 import type { ItemInput, JsonObject, JsonValue } from "../../store/types.ts";
 import { fitContent } from "./fit.ts";
 import type { TranscriptEntry } from "./transcript.ts";
@@ -138,14 +139,24 @@ export function convertPath(path: TranscriptEntry[], options: ConvertOptions = {
     } else if (entry.type === "compaction" && typeof entry.data.summary === "string") {
       const kept = path[firstKeptIndex(path, entry)];
       const firstKeptSeq = (kept && firstSeqOf.get(kept.id)) ?? items.length + 1;
-      const body: JsonObject = {
-        type: "summary",
-        content: [{ type: "summary_text", text: entry.data.summary }],
-        covers: { from_seq: 1, to_seq: firstKeptSeq - 1 },
-        source: "openclaw.compaction",
-      };
-      if (typeof entry.data.tokensBefore === "number") body.tokens_before = entry.data.tokensBefore;
-      bodies = [body];
+      const text = entry.data.summary;
+      const toSeq = firstKeptSeq - 1;
+      // The context engine's summary shape, so windows put it in place of what it covers. A
+      // compaction that kept everything covers nothing: its text stays as a plain context message.
+      bodies = [
+        toSeq >= 1
+          ? {
+              ...createSummaryContent({
+                summary: { goal: "", decisions: [], facts: [], openItems: [], recentContext: text },
+                covers: { fromSeq: 1, toSeq },
+                model: "openclaw",
+                tokens_before: typeof entry.data.tokensBefore === "number" ? entry.data.tokensBefore : 0,
+                tokens_after: 0,
+              }),
+              source: "openclaw.compaction",
+            }
+          : { type: "message", role: "user", content: [{ type: "input_text", text }] },
+      ];
     }
     firstSeqOf.set(entry.id, items.length + 1);
     const turnId =

@@ -6,9 +6,11 @@
  * compaction naming its first kept entry. Items OpenClaw has no form for become `custom` entries
  * (not model context), system/developer messages `custom_message` entries.
  */
+
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
+import { readCovers, readSummary, renderSummary } from "../../engine/context/summary.ts";
 import type { Item, JsonObject, JsonValue, Session, SessionStore } from "../../store/types.ts";
 import { sessionItems } from "../portable/export.ts";
 import { importedSessionId } from "./session-meta.ts";
@@ -178,12 +180,12 @@ class EntryWriter {
       };
       this.push(item, { type: "message", message }, [item.seq]);
     } else if (item.type === "summary") {
-      const text = ((c.content as unknown[]) ?? [])
-        .map(textOf)
-        .filter((t) => t !== null)
-        .join("\n");
-      const covers = (c.covers ?? {}) as Obj;
-      const kept = typeof covers.to_seq === "number" ? this.#entryOfSeq.get(covers.to_seq + 1) : undefined;
+      const summary = readSummary(c as JsonObject);
+      const plain =
+        !summary.goal && summary.decisions.length + summary.facts.length + summary.openItems.length === 0;
+      const text = plain ? summary.recentContext : renderSummary(summary);
+      const covers = readCovers(c as JsonObject);
+      const kept = covers ? this.#entryOfSeq.get(covers.toSeq + 1) : undefined;
       const body: Obj = { type: "compaction", summary: text, firstKeptEntryId: kept ?? null };
       if (typeof c.tokens_before === "number") body.tokensBefore = c.tokens_before;
       this.push(item, body, [item.seq]);

@@ -91,7 +91,7 @@ describe("openclaw import (fixture)", () => {
     assert.ok(main.labels.includes("agent:main:main"));
     const mainItems = await items(store, main.id);
     const summaries = mainItems.filter((i) => i.type === "summary");
-    const covers = summaries.map((s) => (s.content.covers as { to_seq: number }).to_seq);
+    const covers = summaries.map((s) => (s.content.covers as { toSeq: number }).toSeq);
     assert.equal(entryIdOf(mainItems[covers[1]!]!), "d7c61d22");
   });
 

@@ -73,7 +73,7 @@ describe("transcript parsing", () => {
       items.map((i) => i.content.type),
       ["message", "message", "summary", "message"],
     );
-    assert.deepEqual((items[2]!.content as { covers: object }).covers, { from_seq: 1, to_seq: 1 });
+    assert.deepEqual((items[2]!.content as { covers: object }).covers, { fromSeq: 1, toSeq: 1 });
   });
 
   it("follows the last entry's ancestors and pairs tool calls on that path only", async () => {
