@@ -4,6 +4,7 @@
  * fetch that can be switched off to simulate the network going away.
  */
 import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
 import { createGateway } from "../engine/gateway.ts";
 import { parseProvidersConfig } from "../engine/providers/config.ts";
 import { createProviderLayer } from "../engine/providers/create-providers.ts";
@@ -24,7 +25,9 @@ export interface TestServer {
 }
 
 /** A server as `holdfast serve` builds it in development mode (no keys: anonymous is `default`). */
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(
+  options: { extend?: (app: FastifyInstance) => void | Promise<void> } = {},
+): Promise<TestServer> {
   const store = await createStore("memory:");
   let offset = 0;
   const security = createSecurity({ store, clock: () => Date.now() + offset });
@@ -38,6 +41,7 @@ export async function startTestServer(): Promise<TestServer> {
     security: { security, development: true },
   });
   registerTokenRoutes(app, security);
+  await options.extend?.(app);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return {
