@@ -37,6 +37,10 @@ function intParam(
   return n;
 }
 
+function hours(value: string, name: string): number {
+  return intParam(value, name, 1, 24 * 3660, 1) * 3_600_000;
+}
+
 /** The tenants the dashboard offers. */
 export async function tenantsOf(options: DashboardOptions): Promise<readonly string[]> {
   return options.tenants ? await options.tenants() : DEFAULT_TENANTS;
@@ -113,6 +117,9 @@ export function registerDashboardApi(
       ...(q.owner ? { owner: q.owner } : {}),
       ...(q.label ? { label: q.label } : {}),
       ...(q.status ? { status: q.status as SessionStatus } : {}),
+      // Age filters in hours, relative to now so a bookmarked view stays meaningful.
+      ...(q.activeWithin ? { updatedAfter: Date.now() - hours(q.activeWithin, "activeWithin") } : {}),
+      ...(q.idleFor ? { updatedBefore: Date.now() - hours(q.idleFor, "idleFor") } : {}),
       order: q.order === "asc" ? "asc" : "desc",
       limit: intParam(q.limit, "limit", 1, 200, 50),
       ...(q.cursor ? { cursor: q.cursor } : {}),

@@ -67,6 +67,13 @@ describe("dashboard API", () => {
       list.json().data.map((s: { id: string }) => s.id),
       [seeded.chatId],
     );
+    const idle = await app.inject({ url: "/ui/api/sessions?idleFor=1", headers: { cookie } });
+    assert.equal(idle.json().data.length, 0, "every seeded session was active within the hour");
+    const recent = await app.inject({
+      url: "/ui/api/sessions?activeWithin=1&limit=200",
+      headers: { cookie },
+    });
+    assert.equal(recent.json().data.length, seeded.sessionIds.length);
     const paged = await app.inject({ url: "/ui/api/sessions?limit=5", headers: { cookie } });
     assert.equal(paged.json().data.length, 5);
     assert.ok(paged.json().nextCursor);

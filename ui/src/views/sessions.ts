@@ -38,6 +38,8 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
     label: p.get("label") ?? "",
     status: p.get("status") ?? "",
     order: p.get("order") === "asc" ? "asc" : "desc",
+    activeWithin: p.get("activeWithin") ?? "",
+    idleFor: p.get("idleFor") ?? "",
     q: p.get("q") ?? "",
   };
   const cursor = p.get("cursor") ?? "";
@@ -99,6 +101,8 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
         h("option", { value: "asc", selected: filters.order === "asc" }, "oldest first"),
       ),
     ),
+    ageSelect("activeWithin", "Active within", filters.activeWithin),
+    ageSelect("idleFor", "Idle for at least", filters.idleFor),
     h("button", { type: "submit" }, "Apply"),
   );
 
@@ -201,5 +205,27 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
           ),
         ),
     pager,
+  );
+}
+
+const AGES: ReadonlyArray<[string, string]> = [
+  ["", "any time"],
+  ["1", "1 hour"],
+  ["24", "1 day"],
+  ["168", "7 days"],
+  ["720", "30 days"],
+  ["2160", "90 days"],
+];
+
+function ageSelect(name: string, label: string, value: string): HTMLElement {
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: `f-${name}` }, label),
+    h(
+      "select",
+      { id: `f-${name}`, name },
+      ...AGES.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
+    ),
   );
 }
