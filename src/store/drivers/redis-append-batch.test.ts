@@ -128,4 +128,19 @@ describe("redis driver: appends batched per tick", () => {
       );
     });
   });
+
+  it("sends appends queued in the same tick as close() before closing", async () => {
+    const store = await createStore(`${URL}?prefix=${prefix}`);
+    const s = await store.create(T);
+    const pending = [store.append(T, s.id, [msg("one")]), store.append(T, s.id, [msg("two")])];
+    await store.close();
+    const results = await Promise.all(pending);
+    assert.deepEqual(
+      results.map((r) => r.firstSeq),
+      [1, 2],
+    );
+    await withStore(async (again) => {
+      assert.equal((await again.get(T, s.id)).itemCount, 2);
+    });
+  });
 });

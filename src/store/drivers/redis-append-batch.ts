@@ -48,11 +48,13 @@ export class AppendBatcher {
   submit(keys: SessionKeys, args: Arg[]): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       this.#queue.push({ keys, args, resolve, reject });
-      if (this.#queue.length === 1) process.nextTick(() => this.#flush());
+      if (this.#queue.length === 1) process.nextTick(() => this.flush());
     });
   }
 
-  #flush(): void {
+  /** Sends whatever is queued now (close() calls it so nothing queued is left behind). */
+  flush(): void {
+    if (this.#queue.length === 0) return;
     const queue = this.#queue;
     this.#queue = [];
     let batch: Pending[] = [];

@@ -378,6 +378,10 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
   }
 
   async close(): Promise<void> {
+    // Commands issued in this tick (appends waiting for their batch, auto-pipelined scripts)
+    // are written on the next tick; QUIT is not pipelined and would overtake them.
+    this.#batcher?.flush();
+    await new Promise((resolve) => setImmediate(resolve));
     try {
       await this.#client.quit();
     } catch {
