@@ -127,6 +127,13 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     assert.equal(cookie.httpOnly, true);
     assert.equal(cookie.sameSite, "Strict");
     assert.equal(cookie.secure, false, "plain-http loopback omits Secure");
+    // Keyboard: the first Tab reaches the skip link, Enter moves focus into the main region.
+    await page.reload();
+    await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
     const rows = page.locator("tbody tr");
     assert.equal(await rows.count(), seeded.sessionIds.length + STALE);
     await shot(page, "02-sessions");

@@ -25,6 +25,7 @@ const NAV = [
 
 const root = document.getElementById("app")!;
 let tenant = "default";
+let firstRoute = true;
 
 async function start(): Promise<void> {
   const state = await api.session().catch(() => null);
@@ -73,12 +74,6 @@ async function renderShell(devMode: boolean): Promise<void> {
       class: "link",
       onclick: async () => {
         await api.signOut();
-        // The skip link must not touch the hash: the hash is the router's.
-        document.querySelector(".skip")?.addEventListener("click", (event) => {
-          event.preventDefault();
-          document.getElementById("main")?.focus();
-        });
-
         void start();
       },
     },
@@ -126,16 +121,12 @@ async function route(): Promise<void> {
     else if (path === "/upstreams") await renderUpstreams(ctx);
     else await renderSessions(ctx);
     main.querySelector("h1")?.setAttribute("tabindex", "-1");
-    (main.querySelector("h1") as HTMLElement | null)?.focus();
+    // Focus follows navigation, but the first render leaves it at the top (skip link first).
+    if (!firstRoute) (main.querySelector("h1") as HTMLElement | null)?.focus();
+    firstRoute = false;
   } catch (error) {
     const message = (error as Error).message;
     if ((error as { status?: number }).status === 401) {
-      // The skip link must not touch the hash: the hash is the router's.
-      document.querySelector(".skip")?.addEventListener("click", (event) => {
-        event.preventDefault();
-        document.getElementById("main")?.focus();
-      });
-
       void start();
       return;
     }
