@@ -142,6 +142,41 @@ describe("sqlite schema", () => {
     db.close();
   });
 
+  it("upgrades a version-1 file to the (id, session_rid) item index, keeping lookups and uniqueness", async () => {
+    const path = join(dir, "v1.db");
+    const first = open(path);
+    const s = await first.create("t", { items: [{ id: "given-id", ...say("one") }, say("two")] });
+    const generated = (await first.readItems("t", s.id))[1]!.id;
+    await first.close();
+    // Turn the file back into what version 1 wrote.
+    const db = new DatabaseSync(path);
+    db.exec(
+      "DROP INDEX items_id_session; CREATE UNIQUE INDEX items_session_id ON items (session_rid, id); " +
+        "DELETE FROM schema_version WHERE version > 1",
+    );
+    db.close();
+    const store = open(path);
+    assert.equal((await store.getItem("t", s.id, "given-id")).seq, 1);
+    assert.equal((await store.getItem("t", s.id, generated)).seq, 2);
+    await assert.rejects(store.append("t", s.id, [{ id: "given-id", ...say("again") }]), {
+      code: "conflict",
+    });
+    const forked = await store.fork("t", s.id);
+    assert.equal((await store.getItem("t", forked.id, "given-id")).seq, 1);
+    await store.close();
+    const check = new DatabaseSync(path);
+    const indexes = check
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items' ORDER BY name")
+      .all()
+      .map((r) => r.name);
+    assert.deepEqual(indexes, ["items_id_session", "items_session_cum", "items_session_seq"]);
+    assert.equal(
+      (check.prepare("SELECT max(version) AS v FROM schema_version").get() as { v: number }).v,
+      SCHEMA_VERSION,
+    );
+    check.close();
+  });
+
   it("refuses a file written by a newer schema, saying what to do", () => {
     const path = join(dir, "newer.db");
     const db = new DatabaseSync(path);
@@ -188,6 +223,10 @@ describe("sqlite schema", () => {
       const detail = plan(sql, [...params]);
       assert.match(detail, /SEARCH items USING/, detail);
       assert.doesNotMatch(detail, /TEMP B-TREE/, detail);
+    }
+    for (const sql of [SQL.itemById, SQL.itemIdExists]) {
+      const detail = plan(sql, [1, "msg_x"]);
+      assert.match(detail, /USING (COVERING )?INDEX items_id_session \(id=\? AND session_rid=\?\)/, detail);
     }
     db.close();
   });
