@@ -183,3 +183,22 @@ describe("SSE parser", () => {
     ]);
   });
 });
+
+describe("SSE early exit", () => {
+  test("breaking out of a stream cancels the body", async () => {
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(new TextEncoder().encode("data: 1\n\n"));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    for await (const event of parseSse(body)) {
+      assert.equal(event.data, "1");
+      break;
+    }
+    assert.equal(cancelled, true);
+  });
+});

@@ -17,6 +17,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
   let buffer = "";
   let event = "";
   let data: string[] = [];
+  let finished = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -45,8 +46,12 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
       buffer = buffer.slice(start);
       if (done) break;
     }
+    finished = true;
     if (data.length > 0) yield { event: event || "message", data: data.join("\n") };
   } finally {
+    // The consumer stopped early (break, throw, abort): close the connection, or the server
+    // would keep generating (and billing) a turn nobody reads.
+    if (!finished) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }

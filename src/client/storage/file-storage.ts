@@ -10,9 +10,10 @@ import type { OfflineStorage } from "./types.ts";
 export async function createFileStorage(path: string): Promise<OfflineStorage> {
   if (typeof path !== "string" || path.length === 0)
     throw new Error("createFileStorage(path): path is required.");
-  let data: Record<string, string> = {};
+  // A Map, not an object: keys come from conversation ids, and `__proto__` must stay a plain key.
+  let data = new Map<string, string>();
   try {
-    data = JSON.parse(await readFile(path, "utf8")) as Record<string, string>;
+    data = new Map(Object.entries(JSON.parse(await readFile(path, "utf8")) as Record<string, string>));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
@@ -22,7 +23,7 @@ export async function createFileStorage(path: string): Promise<OfflineStorage> {
     const temp = `${path}.tmp`;
     const handle = await open(temp, "w");
     try {
-      await handle.writeFile(JSON.stringify(data));
+      await handle.writeFile(JSON.stringify(Object.fromEntries(data)));
       await handle.sync();
     } finally {
       await handle.close();
@@ -41,26 +42,23 @@ export async function createFileStorage(path: string): Promise<OfflineStorage> {
 
   return {
     get: async <T>(key: string): Promise<T | undefined> => {
-      const raw = data[key];
+      const raw = data.get(key);
       return raw === undefined ? undefined : (JSON.parse(raw) as T);
     },
     set: (key, value) => {
       const raw = JSON.stringify(value);
       return write(() => {
-        data[key] = raw;
+        data.set(key, raw);
       });
     },
     delete: (key) =>
       write(() => {
-        delete data[key];
+        data.delete(key);
       }),
-    keys: async (prefix) =>
-      Object.keys(data)
-        .filter((key) => key.startsWith(prefix))
-        .sort(),
+    keys: async (prefix) => [...data.keys()].filter((key) => key.startsWith(prefix)).sort(),
     clear: () =>
       write(() => {
-        data = {};
+        data = new Map();
       }),
     close: () => chain,
   };
