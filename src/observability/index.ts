@@ -9,7 +9,7 @@ export {
   requestIdFrom,
 } from "./logging.ts";
 export { type RegisterMetricsOptions, recordTurn, registerMetrics, type TurnUsage } from "./metrics.ts";
-export { withStoreMetrics } from "./store-metrics.ts";
+export { type StoreMetricsOptions, withStoreMetrics } from "./store-metrics.ts";
 export { observeSweeper } from "./sweeper-metrics.ts";
 export { failSpan, inSpan, registerTracing, TRACER_NAME, tracer } from "./tracing.ts";
 export { observeRouter, withProviderMetrics } from "./upstream-metrics.ts";

@@ -123,3 +123,26 @@ describe("withStoreMetrics", () => {
     await store.close();
   });
 });
+
+describe("withStoreMetrics turnsFromRecords", () => {
+  test("a committed response record counts its turn once; a replay does not", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const store = withStoreMetrics(await createStore("memory:"), metrics, { turnsFromRecords: true });
+    const session = await store.create("acme");
+    const record = {
+      type: "response_record",
+      model: "fast",
+      served_by: { provider: "openai", model: "gpt-4o-mini" },
+      usage: { input_tokens: 30, output_tokens: 7, cached_tokens: 0 },
+      cost_usd: 0.002,
+    };
+    const items = [{ id: "resp_1", content: record, tokens: 0 }];
+    await store.append("acme", session.id, items, { operationId: "turn-1" });
+    await store.append("acme", session.id, items, { operationId: "turn-1" });
+    const text = await metrics.registry.metrics();
+    assert.ok(text.includes('holdfast_turns_total{tenant="acme",model="gpt-4o-mini"} 1'), text);
+    assert.ok(text.includes('holdfast_tokens_total{tenant="acme",model="gpt-4o-mini",direction="input"} 30'));
+    assert.ok(text.includes('holdfast_cost_usd_total{tenant="acme",model="gpt-4o-mini"} 0.002'));
+    await store.close();
+  });
+});

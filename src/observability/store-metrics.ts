@@ -24,18 +24,33 @@ import type {
   WriteOptions,
 } from "../store/types.ts";
 import type { HoldfastMetrics } from "./create-metrics.ts";
+import { recordTurn } from "./metrics.ts";
 import { failSpan, tracer } from "./tracing.ts";
 
 /** Error codes that count as a concurrency or idempotency conflict. */
 const CONFLICT_CODES = new Set(["conflict", "idempotency_conflict", "version_conflict"]);
 
+export interface StoreMetricsOptions {
+  /**
+   * Count turns, tokens and cost from the response records the turn engine appends (one per
+   * persisted turn; replays are not counted), so the engine needs no metrics code. Turns with
+   * `store: false` write no record: report those with `recordTurn` — and then leave this off
+   * if the engine reports every turn, or they are counted twice. Default false.
+   */
+  turnsFromRecords?: boolean;
+}
+
+const RECORD_TYPE = "response_record";
+
 class MeasuredStore implements SessionStore {
   #inner: SessionStore;
   #metrics: HoldfastMetrics;
+  #turns: boolean;
 
-  constructor(inner: SessionStore, metrics: HoldfastMetrics) {
+  constructor(inner: SessionStore, metrics: HoldfastMetrics, options: StoreMetricsOptions) {
     this.#inner = inner;
     this.#metrics = metrics;
+    this.#turns = options.turnsFromRecords === true;
   }
 
   get driverName(): string {
@@ -100,7 +115,29 @@ class MeasuredStore implements SessionStore {
       this.#inner.append(tenant, id, items, options),
     );
     if (result.replayed) this.#metrics.storeReplays.inc({ driver: this.#inner.driverName });
+    else if (this.#turns) this.#countTurns(tenant, items);
     return result;
+  }
+
+  #countTurns(tenant: string, items: readonly ItemInput[]): void {
+    for (const item of items) {
+      const c = item.content;
+      if (c.type !== RECORD_TYPE) continue;
+      const usage = (c.usage ?? {}) as Record<string, unknown>;
+      const served = c.served_by as { model?: unknown } | null | undefined;
+      const model =
+        typeof served?.model === "string" && served.model ? served.model : String(c.model ?? "unknown");
+      recordTurn(this.#metrics, {
+        tenant,
+        model,
+        usage: {
+          input_tokens: Number(usage.input_tokens) || 0,
+          output_tokens: Number(usage.output_tokens) || 0,
+          cached_tokens: Number(usage.cached_tokens) || 0,
+        },
+        costUsd: typeof c.cost_usd === "number" ? c.cost_usd : null,
+      });
+    }
   }
   patchState(tenant: string, id: string, patch: JsonValue, options?: WriteOptions): Promise<Session> {
     return this.#run("patch_state", tenant, id, () => this.#inner.patchState(tenant, id, patch, options));
@@ -126,6 +163,10 @@ class MeasuredStore implements SessionStore {
 }
 
 /** Wraps `store` so every operation is measured and traced; the caller keeps owning `store`. */
-export function withStoreMetrics(store: SessionStore, metrics: HoldfastMetrics): SessionStore {
-  return new MeasuredStore(store, metrics);
+export function withStoreMetrics(
+  store: SessionStore,
+  metrics: HoldfastMetrics,
+  options: StoreMetricsOptions = {},
+): SessionStore {
+  return new MeasuredStore(store, metrics, options);
 }
