@@ -11,6 +11,7 @@ import { createSystemRecords } from "../../security/system-records.ts";
 import { createStore } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { SessionStore } from "../../store/types.ts";
+import { withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 
 const DEFAULT_STORE = "sqlite:./data/holdfast.db";
@@ -18,15 +19,6 @@ const DEFAULT_STORE = "sqlite:./data/holdfast.db";
 interface StoreFlags {
   store?: string;
   json?: boolean;
-}
-
-async function withStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
-  const store = await createStore(flags.store ?? process.env.HOLDFAST_STORE ?? DEFAULT_STORE);
-  try {
-    return await run(store);
-  } finally {
-    await store.close();
-  }
 }
 
 function iso(ms: number | null): string {

@@ -23,6 +23,7 @@ import {
 import { createStore } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { SessionStore } from "../../store/types.ts";
+import { storeOptions, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 
 interface StoreFlags {
@@ -48,26 +49,6 @@ export function parseNow(value: string | undefined): Date {
   if (Number.isNaN(d.getTime()))
     throw new InvalidArgumentError(`--now must be an ISO date (got '${value}').`, { param: "now" });
   return d;
-}
-
-export async function withStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
-  const config = await loadServerConfig({
-    flags: { store: flags.store, config: flags.config },
-    env: process.env,
-  });
-  const store = await createStore(config.store);
-  try {
-    return await run(store);
-  } finally {
-    await store.close();
-  }
-}
-
-export function storeOptions(command: Command): Command {
-  return command
-    .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
-    .option("-c, --config <file>", "JSON or YAML config file (env HOLDFAST_CONFIG)")
-    .option("-t, --tenant <tenant>", "tenant", "default");
 }
 
 /** Opens `path` for writing; a bad path becomes a usage error (exit 2) naming the file. */

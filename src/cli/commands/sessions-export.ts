@@ -13,7 +13,8 @@ import {
   type PortableProgress,
 } from "../../interop/portable/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import { bytes, openOutput, storeOptions, withStore } from "./openclaw.ts";
+import { storeOptions, withStore } from "../store-flags.ts";
+import { bytes, openOutput } from "./openclaw.ts";
 
 interface ExportFlags {
   store?: string;

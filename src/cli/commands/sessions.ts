@@ -10,6 +10,7 @@ import { toWireConversation, toWireItem } from "../../server/wire.ts";
 import { createStore, sqlitePath, storeScheme } from "../../store/create-store.ts";
 import { InvalidArgumentError, NotFoundError } from "../../store/errors.ts";
 import type { Item, ListOrder, Session, SessionStatus, SessionStore } from "../../store/types.ts";
+import { storeOptions, withStore } from "../store-flags.ts";
 
 interface StoreFlags {
   store?: string;
@@ -32,6 +33,11 @@ interface ShowFlags extends StoreFlags {
   json?: boolean;
 }
 
+/** These commands only read: a store that does not exist is an error, never created. */
+function readStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
+  return withStore(flags, run, { mustExist: true });
+}
+
 function intFlag(value: string, name: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) {
@@ -40,31 +46,6 @@ function intFlag(value: string, name: string, min: number, max: number): number 
     });
   }
   return n;
-}
-
-/** Reading must not create: an SQLite path that does not exist is a mistake, not an empty store. */
-function assertStoreExists(url: string): void {
-  if (storeScheme(url) !== "sqlite:") return;
-  const file = sqlitePath(url);
-  if (file !== ":memory:" && !existsSync(file)) {
-    throw new NotFoundError(`No SQLite store at '${file}'; check --store or HOLDFAST_STORE.`, {
-      param: "store",
-    });
-  }
-}
-
-async function withStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
-  const config = await loadServerConfig({
-    flags: { store: flags.store, config: flags.config },
-    env: process.env,
-  });
-  assertStoreExists(config.store);
-  const store = await createStore(config.store);
-  try {
-    return await run(store);
-  } finally {
-    await store.close();
-  }
 }
 
 function iso(ms: number): string {
@@ -115,7 +96,7 @@ function preview(item: Item): string {
 
 async function listSessions(flags: ListFlags): Promise<void> {
   const limit = intFlag(flags.limit, "--limit", 1, 1000);
-  const page = await withStore(flags, (store) =>
+  const page = await readStore(flags, (store) =>
     store.list(flags.tenant, {
       owner: flags.owner,
       label: flags.label,
@@ -143,7 +124,7 @@ async function listSessions(flags: ListFlags): Promise<void> {
 
 async function showSession(id: string, flags: ShowFlags): Promise<void> {
   const count = intFlag(flags.items, "--items", 0, 10_000);
-  const { session, items } = await withStore(flags, async (store) => {
+  const { session, items } = await readStore(flags, async (store) => {
     const session = await store.get(flags.tenant, id);
     const newest =
       count === 0 ? [] : await store.readItems(flags.tenant, id, { order: "desc", limit: count });
@@ -183,13 +164,6 @@ async function showSession(id: string, flags: ShowFlags): Promise<void> {
     );
   }
   process.stdout.write(`${out.join("\n")}\n`);
-}
-
-function storeOptions(command: Command): Command {
-  return command
-    .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
-    .option("-c, --config <file>", "JSON or YAML config file (env HOLDFAST_CONFIG)")
-    .option("-t, --tenant <tenant>", "tenant to read", "default");
 }
 
 export function registerSessionsCommand(program: Command): void {
