@@ -8,9 +8,7 @@ import { createApiKeys } from "../../security/api-keys.ts";
 import { rotateMasterKey } from "../../security/encryption/data-keys.ts";
 import { keyringFromEnv, loadKeyringFile } from "../../security/encryption/keyring.ts";
 import { createSystemRecords } from "../../security/system-records.ts";
-import { createStore } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import type { SessionStore } from "../../store/types.ts";
 import { withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 

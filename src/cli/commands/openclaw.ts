@@ -7,7 +7,6 @@ import { once } from "node:events";
 import { createWriteStream, renameSync, rmSync, type WriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
-import { loadServerConfig } from "../../config/load-config.ts";
 import {
   type AuditReport,
   applyCleanup,
@@ -20,9 +19,7 @@ import {
   type OpenClawImportReport,
   planCleanup,
 } from "../../interop/openclaw/index.ts";
-import { createStore } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import type { SessionStore } from "../../store/types.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 

@@ -3,12 +3,9 @@
  * library (no server needed). Output is a plain table, or the HTTP API's JSON with `--json`.
  */
 
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { loadServerConfig } from "../../config/load-config.ts";
 import { toWireConversation, toWireItem } from "../../server/wire.ts";
-import { createStore, sqlitePath, storeScheme } from "../../store/create-store.ts";
-import { InvalidArgumentError, NotFoundError } from "../../store/errors.ts";
+import { InvalidArgumentError } from "../../store/errors.ts";
 import type { Item, ListOrder, Session, SessionStatus, SessionStore } from "../../store/types.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 
