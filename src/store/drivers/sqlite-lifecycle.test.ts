@@ -14,3 +14,9 @@ testLifecycleCapability({
   open: async (clock) =>
     createSessionStore(createSqliteDriver({ path: join(dir, "lifecycle.db") }), { clock }),
 });
+
+// An in-memory database has one connection: purges run on it instead of the worker thread.
+testLifecycleCapability({
+  name: "sqlite (:memory:, purges on the driver's connection)",
+  open: async (clock) => createSessionStore(createSqliteDriver({ path: ":memory:" }), { clock }),
+});

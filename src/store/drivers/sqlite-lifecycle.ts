@@ -7,6 +7,8 @@
 import type { LifecycleCapable, LifecycleScanQuery, PurgeResult, PurgeTarget } from "../driver.ts";
 import type { Item, JsonObject, Session } from "../types.ts";
 import { checkLease, checkScanLimit } from "./lifecycle-shared.ts";
+import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
+import { SqlitePurgeWorker } from "./sqlite-purge-pool.ts";
 import { type Cell, rowToItem, rowToSession, type SessionRow, SQL } from "./sqlite-rows.ts";
 import type { SqliteStatements } from "./sqlite-statements.ts";
 
@@ -15,6 +17,10 @@ export interface SqliteLifecycleDeps {
   statements: SqliteStatements;
   write: <T>(job: () => T) => Promise<T>;
   read: <T>(run: () => T) => Promise<T>;
+  /** How long a purge waits for a locked database (ms). Default 5000. */
+  busyDeadlineMs?: number;
+  /** Default true for file databases; false purges on the driver's own connection. */
+  purgeOnWorker?: boolean;
 }
 
 const COLUMNS =
@@ -25,9 +31,6 @@ const LSQL = {
   items:
     "SELECT content, seq, id, tokens, bytes, turn_id, created_at FROM items WHERE session_rid = " +
     "(SELECT rid FROM sessions WHERE tenant = ? AND id = ?) AND seq > ? ORDER BY seq LIMIT ?",
-  purgeHead:
-    "SELECT rid, version, status, item_bytes, length(CAST(state AS BLOB)) AS state_bytes FROM sessions " +
-    "WHERE tenant = ? AND id = ?",
   stub:
     "UPDATE sessions SET status = 'archived', idle_ttl_ms = NULL, expires_at = NULL, version = version + 1, " +
     `updated_at = ? WHERE rid = ? RETURNING ${COLUMNS}`,
@@ -120,6 +123,12 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
       }
     });
   };
+  // File databases purge on a worker thread: bulk deletes and their checkpoints stay off the event loop.
+  const location = s.db.location();
+  const worker =
+    location && deps.purgeOnWorker !== false
+      ? new SqlitePurgeWorker(location, { busyTimeoutMs: deps.busyDeadlineMs ?? 5000 })
+      : null;
   const clearItems = (rid: number): number => {
     const items = Number(s.get(SQL.deleteItems).run(rid).changes);
     s.get(SQL.deleteOperations).run(rid);
@@ -140,22 +149,14 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
     },
 
     purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult> {
-      return exclusive(() => {
-        const result: PurgeResult = { sessions: 0, items: 0, bytes: 0, removed: [] };
-        const head = s.get(LSQL.purgeHead);
-        for (const t of targets) {
-          const row = head.get(t.tenant, t.id) as
-            | { rid: number; version: number; status: string; item_bytes: number; state_bytes: number }
-            | undefined;
-          if (!row || (t.version !== undefined && row.version !== t.version)) continue;
-          result.items += clearItems(row.rid);
-          s.get(SQL.deleteSession).run(row.rid);
-          result.sessions++;
-          result.bytes += (row.status === "archived" ? 0 : row.item_bytes) + row.state_bytes;
-          result.removed.push(`${t.tenant}\u0000${t.id}`);
-        }
-        return result;
-      });
+      if (targets.length === 0) return Promise.resolve({ sessions: 0, items: 0, bytes: 0, removed: [] });
+      if (worker) return worker.purge(targets);
+      return exclusive(() =>
+        purgeTargets(
+          preparePurge(s.db, (sql) => s.get(sql)),
+          targets,
+        ),
+      );
     },
 
     archiveStub(tenant, id, change): Promise<Session | null> {

@@ -1,0 +1,81 @@
+/**
+ * Runs SQLite bulk purges on a worker thread (sqlite-purge-worker.ts) for file databases. The
+ * worker starts on the first purge and stops by itself after `idleMs` without work, so a driver
+ * needs no extra close step and an idle process holds no thread. In-memory databases (one
+ * connection only) purge on the caller's connection instead.
+ */
+import { Worker } from "node:worker_threads";
+import type { PurgeResult, PurgeTarget } from "../driver.ts";
+import { UnavailableError } from "../errors.ts";
+
+interface Pending {
+  resolve: (result: PurgeResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export class SqlitePurgeWorker {
+  readonly #path: string;
+  readonly #busyTimeoutMs: number;
+  readonly #idleMs: number;
+  #worker: Worker | null = null;
+  #next = 1;
+  readonly #pending = new Map<number, Pending>();
+  #idle: NodeJS.Timeout | null = null;
+
+  constructor(path: string, options: { busyTimeoutMs: number; idleMs?: number }) {
+    this.#path = path;
+    this.#busyTimeoutMs = options.busyTimeoutMs;
+    this.#idleMs = options.idleMs ?? 1000;
+  }
+
+  purge(targets: PurgeTarget[]): Promise<PurgeResult> {
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
+    const worker = this.#start();
+    // Referenced only while a purge is pending: an idle worker never keeps the process alive.
+    worker.ref();
+    const id = this.#next++;
+    return new Promise<PurgeResult>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ id, targets });
+    });
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL("./sqlite-purge-worker.ts", import.meta.url), {
+      workerData: { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs },
+    });
+    worker.on("message", (m: { id: number; result?: PurgeResult; error?: { message: string } }) => {
+      const pending = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      if (m.error) pending?.reject(new UnavailableError(`The SQLite purge failed: ${m.error.message}`));
+      else pending?.resolve(m.result!);
+      if (this.#pending.size === 0) {
+        worker.unref();
+        this.#idle = setTimeout(() => this.stop(), this.#idleMs).unref();
+      }
+    });
+    worker.on("error", (error) => this.#fail(error));
+    worker.on("exit", () => {
+      if (this.#worker === worker) this.#worker = null;
+      this.#fail(new UnavailableError("The SQLite purge worker stopped; retry the sweep."));
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  #fail(error: unknown): void {
+    for (const p of this.#pending.values()) p.reject(error);
+    this.#pending.clear();
+  }
+
+  /** Stops the worker (its connection closes first); pending purges fail. */
+  stop(): void {
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = null;
+    const worker = this.#worker;
+    this.#worker = null;
+    if (worker) worker.postMessage("close");
+  }
+}
