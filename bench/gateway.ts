@@ -159,18 +159,21 @@ async function profileTurns(
   let turns = 0;
   let from = 0;
   let to = 0;
+  let cpu = 0;
   try {
     log(`profiling ${scenario.name} on a --cpu-prof Holdfast for ${settings.profileDuration} s…`);
     // Warm up first, then count only the samples of the measured window.
     await closedLoop(scenario, settings.concurrency, 1000, 0);
+    const cpu0 = profiled.cpuUs();
     from = nowUs();
     turns = (await closedLoop(scenario, settings.concurrency, settings.profileDuration * 1000, 0)).totalOk;
     to = nowUs();
+    cpu = profiled.cpuUs() - cpu0;
   } finally {
     // serve exits through process.exit on SIGTERM, which is when V8 writes the profile.
     await profiled.stop();
   }
-  return { scenario: scenario.name, ...summarizeProfile(dir, from, to, turns) };
+  return { scenario: scenario.name, ...summarizeProfile({ dir, fromUs: from, toUs: to, turns, cpuUs: cpu }) };
 }
 
 async function main(): Promise<void> {

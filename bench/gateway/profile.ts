@@ -33,8 +33,13 @@ export interface Frame {
 
 export interface ProfileSummary {
   turns: number;
-  /** Busy CPU µs per turn (idle excluded). */
-  busyUsPerTurn: number;
+  /** CPU µs per turn of the profiled process (from /proc, profiler overhead included). */
+  cpuUsPerTurn: number;
+  /**
+   * Sampled non-idle µs per turn. Higher than the CPU time on a busy machine: a sample counts
+   * as busy while the thread was runnable but descheduled. Frames are scaled to `cpuUsPerTurn`.
+   */
+  sampledUsPerTurn: number;
   top: Frame[];
   areas: { area: string; usPerTurn: number; share: number }[];
 }
@@ -62,14 +67,21 @@ function areaOf(node: ProfileNode): string {
   return path;
 }
 
-/** Summarises the newest profile in `dir`, counting samples between `fromUs` and `toUs` (hrtime µs). */
-export function summarizeProfile(
-  dir: string,
-  fromUs: number,
-  toUs: number,
-  turns: number,
-  topN = 20,
-): ProfileSummary {
+export interface SummarizeOptions {
+  dir: string;
+  /** The load window, in `process.hrtime` µs. */
+  fromUs: number;
+  toUs: number;
+  /** Turns completed in the window. */
+  turns: number;
+  /** CPU time the process used in the window (µs). */
+  cpuUs: number;
+  topN?: number;
+}
+
+/** Summarises the newest profile in `dir`, counting the samples of the load window. */
+export function summarizeProfile(options: SummarizeOptions): ProfileSummary {
+  const { dir, fromUs, toUs, turns, topN = 20 } = options;
   const file = readdirSync(dir)
     .filter((f) => f.endsWith(".cpuprofile"))
     .sort()
@@ -101,10 +113,13 @@ export function summarizeProfile(
     frames.set(name, entry);
     areas.set(area, (areas.get(area) ?? 0) + us);
   }
-  const perTurn = (us: number): number => us / Math.max(1, turns);
+  const cpuUsPerTurn = options.cpuUs / Math.max(1, turns);
+  // Shares come from the samples, magnitudes from the measured CPU time.
+  const perTurn = (us: number): number => (us / Math.max(1, busy)) * cpuUsPerTurn;
   return {
     turns,
-    busyUsPerTurn: perTurn(busy),
+    cpuUsPerTurn,
+    sampledUsPerTurn: busy / Math.max(1, turns),
     top: [...frames]
       .sort((a, b) => b[1].us - a[1].us)
       .slice(0, topN)

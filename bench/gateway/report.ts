@@ -164,7 +164,8 @@ export function renderText(report: GatewayReport): string {
         "load1",
       ],
       report.scenarios.map((s) => [
-        s.name,
+        // Above the closed-loop capacity the open loop measures queueing, not the gateway's cost.
+        s.throughput.reqPerSec < s.fixedRate.rate ? `${s.name} (saturated)` : s.name,
         fmt(s.fixedRate.achievedPerSec, 0),
         ms(s.fixedRate.p50Ms),
         ms(s.fixedRate.p99Ms),
@@ -175,6 +176,8 @@ export function renderText(report: GatewayReport): string {
         fmt(s.fixedRate.load1, 2),
       ]),
     ),
+    "(saturated): the rate is above what the scenario sustained at concurrency " +
+      `${report.settings.concurrency}, so its latencies are mostly queueing.`,
     "",
     "Added vs direct to the mock (same rate, same kind):",
     formatTable(
@@ -201,7 +204,7 @@ export function renderText(report: GatewayReport): string {
   if (prof) {
     parts.push(
       "",
-      `CPU profile of Holdfast, ${prof.scenario}: ${fmt(prof.busyUsPerTurn, 0)} µs busy CPU per turn over ${prof.turns} turns. By area:`,
+      `CPU profile of Holdfast, ${prof.scenario}: ${fmt(prof.cpuUsPerTurn, 0)} µs CPU per turn under the profiler (${fmt(prof.sampledUsPerTurn, 0)} µs sampled busy) over ${prof.turns} turns; µs below are shares of the CPU time. By area:`,
       formatTable(
         ["area", "µs/turn", "share"],
         prof.areas.slice(0, 14).map((a) => [a.area, fmt(a.usPerTurn), `${fmt(a.share * 100)}%`]),
