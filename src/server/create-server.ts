@@ -21,6 +21,7 @@ import { registerHealthRoutes } from "./routes/health.ts";
 import { registerItemRoutes } from "./routes/items.ts";
 import { registerModelRoutes, type ServedModel } from "./routes/models.ts";
 import { registerResponseRoutes } from "./routes/responses.ts";
+import { registerTokenRoutes } from "./routes/tokens.ts";
 import { defaultTenantResolver, registerTenantResolution, type TenantResolver } from "./tenant.ts";
 
 export interface ServerOptions {
@@ -125,6 +126,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   );
   if (options.security) {
     registerOwnerScope(app, config.store);
+    registerTokenRoutes(app, options.security.security);
     if (options.security.limiter) registerRateLimits(app, options.security.limiter);
   }
   registerHealthRoutes(app, config.store);

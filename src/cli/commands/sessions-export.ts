@@ -15,6 +15,7 @@ import {
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { bytes, openOutput } from "./openclaw.ts";
+import { sessionsGroup } from "./sessions.ts";
 
 interface ExportFlags {
   store?: string;
@@ -54,15 +55,8 @@ function progressPrinter(verb: string): { tick: (p: PortableProgress) => void; d
   };
 }
 
-function sessionsCommand(program: Command): Command {
-  return (
-    program.commands.find((c) => c.name() === "sessions") ??
-    program.command("sessions").description("Inspect, export and import the sessions in a store.")
-  );
-}
-
 export function registerSessionsExportCommands(program: Command): void {
-  const sessions = sessionsCommand(program);
+  const sessions = sessionsGroup(program);
 
   storeOptions(
     sessions

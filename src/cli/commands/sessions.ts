@@ -163,11 +163,16 @@ async function showSession(id: string, flags: ShowFlags): Promise<void> {
   process.stdout.write(`${out.join("\n")}\n`);
 }
 
-export function registerSessionsCommand(program: Command): void {
-  // Other modules add subcommands (export, import) to the same group; whoever runs first creates it.
-  const sessions =
+/** The `sessions` group; several modules add subcommands to it, whichever registers first creates it. */
+export function sessionsGroup(program: Command): Command {
+  return (
     program.commands.find((c) => c.name() === "sessions") ??
-    program.command("sessions").description("Inspect, export and import the sessions in a store.");
+    program.command("sessions").description("Inspect, change, export and import the sessions in a store.")
+  );
+}
+
+export function registerSessionsCommand(program: Command): void {
+  const sessions = sessionsGroup(program);
   storeOptions(sessions.command("ls").description("List sessions, newest first."))
     .option("--owner <owner>", "only sessions of this owner")
     .option("--label <label>", "only sessions carrying this label")

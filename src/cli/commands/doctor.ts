@@ -1,0 +1,120 @@
+/**
+ * `holdfast doctor`: checks what `serve` would need — configuration, store reachability and
+ * schema, providers and their API keys, API keys (or development mode), encryption keyring.
+ */
+import type { Command } from "commander";
+import { loadServerConfig } from "../../config/load-config.ts";
+import { redactStoreUrl } from "../../config/values.ts";
+import { apiKeyOf, parseProvidersConfig } from "../../engine/providers/config.ts";
+import { createSecurity } from "../../security/create-security.ts";
+import { keyringFromEnv } from "../../security/encryption/keyring.ts";
+import { hasActiveApiKeys } from "../../server/auth.ts";
+import { createStore } from "../../store/create-store.ts";
+import type { SessionStore } from "../../store/types.ts";
+import { formatTable } from "./sessions.ts";
+
+interface Check {
+  check: string;
+  status: "ok" | "warn" | "fail";
+  detail: string;
+}
+
+interface DoctorFlags {
+  store?: string;
+  config?: string;
+  host?: string;
+  json?: boolean;
+}
+
+async function attempt(
+  checks: Check[],
+  name: string,
+  run: () => Promise<string | { warn: string }>,
+): Promise<boolean> {
+  try {
+    const result = await run();
+    checks.push(
+      typeof result === "string"
+        ? { check: name, status: "ok", detail: result }
+        : { check: name, status: "warn", detail: result.warn },
+    );
+    return true;
+  } catch (error) {
+    checks.push({ check: name, status: "fail", detail: (error as Error).message });
+    return false;
+  }
+}
+
+export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
+  const checks: Check[] = [];
+  let config: Awaited<ReturnType<typeof loadServerConfig>> | undefined;
+  await attempt(checks, "config", async () => {
+    config = await loadServerConfig({
+      flags: { store: flags.store, config: flags.config, host: flags.host },
+      env: process.env,
+    });
+    return config.configFile ? `loaded ${config.configFile}` : "defaults and environment (no config file)";
+  });
+  if (!config) return checks;
+  const cfg = config;
+  let store: SessionStore | undefined;
+  await attempt(checks, "store", async () => {
+    store = await createStore(cfg.store);
+    await store.list("default", { limit: 1 });
+    return `${redactStoreUrl(cfg.store)} reachable (${store.driverName}), schema current`;
+  });
+  await attempt(checks, "providers", async () => {
+    const { providers, models, routes } = cfg.file;
+    const parsed = parseProvidersConfig({ providers, models, routes });
+    for (const p of parsed.providers) apiKeyOf(p);
+    const names = parsed.providers.map((p) => `${p.name} (${p.type})`).join(", ");
+    return parsed.providers.length === 1 ? { warn: `only the built-in mock model: ${names}` } : names;
+  });
+  if (store) {
+    const s = store;
+    await attempt(checks, "api keys", async () => {
+      if (await hasActiveApiKeys(createSecurity({ store: s })))
+        return "at least one active key: authentication required";
+      const loopback = /^(127\.|::1$|localhost$)/.test(cfg.host);
+      if (!loopback)
+        throw new Error(
+          `no API keys and host ${cfg.host} is not loopback: serve will refuse without --insecure`,
+        );
+      return { warn: "no API keys: serve runs in development mode on loopback" };
+    });
+    await s.close();
+  }
+  await attempt(checks, "encryption", async () => {
+    const keyring = keyringFromEnv(process.env);
+    return keyring
+      ? `keyring with active key '${keyring.active.kid}'`
+      : { warn: "off (set HOLDFAST_KEYS or HOLDFAST_KEY_FILE)" };
+  });
+  return checks;
+}
+
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command("doctor")
+    .description("Check configuration, store reachability and schema, providers, API keys and encryption.")
+    .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
+    .option("-c, --config <file>", "JSON or YAML config file (env HOLDFAST_CONFIG)")
+    .option("-H, --host <host>", "the address serve would bind (env HOLDFAST_HOST)")
+    .option("--json", "print the checks as JSON")
+    .addHelpText(
+      "after",
+      "\nExit 1 when any check fails (warnings do not).\n\nExamples:\n  $ holdfast doctor\n  $ holdfast doctor --store postgres://postgres@127.0.0.1/test --json",
+    )
+    .action(async (flags: DoctorFlags) => {
+      const checks = await runDoctor(flags);
+      if (flags.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `${formatTable(
+            ["CHECK", "STATUS", "DETAIL"],
+            checks.map((c) => [c.check, c.status, c.detail]),
+          )}\n`,
+        );
+      if (checks.some((c) => c.status === "fail")) process.exitCode = 1;
+    });
+}

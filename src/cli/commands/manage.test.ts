@@ -1,0 +1,136 @@
+/**
+ * `sessions rm|fork|compact`, `migrate` and `doctor` through the real binary.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { sessionChecksum } from "../../interop/migrate.ts";
+import { createStore } from "../../store/create-store.ts";
+import type { SessionStore } from "../../store/types.ts";
+import { runCli } from "../cli-helpers.ts";
+
+const say = (role: string, text: string) => ({
+  content: {
+    type: "message",
+    role,
+    content: [{ type: role === "assistant" ? "output_text" : "input_text", text }],
+  },
+});
+
+async function seed(url: string, sessions: number, turns: number): Promise<string[]> {
+  const store = await createStore(url);
+  const ids: string[] = [];
+  for (let s = 0; s < sessions; s++) {
+    const session = await store.create("default", { owner: `u${s}`, labels: ["seed"], state: { n: s } });
+    for (let t = 0; t < turns; t++) {
+      await store.append("default", session.id, [
+        say("user", `q${s}.${t} ${"words ".repeat(30)}`),
+        say("assistant", `a${s}.${t}`),
+      ]);
+    }
+    ids.push(session.id);
+  }
+  await store.close();
+  return ids;
+}
+
+async function withStore<T>(url: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
+  const store = await createStore(url);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe("sessions rm|fork|compact, migrate, doctor", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hf-manage-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test("fork, compact and rm change a session as asked", async () => {
+    const url = `sqlite:${path.join(dir, "manage.db")}`;
+    const [id] = await seed(url, 1, 10);
+    const fork = await runCli(["sessions", "fork", id!, "--at-seq", "4", "--json", "--store", url]);
+    assert.equal(fork.code, 0, fork.stderr);
+    const child = JSON.parse(fork.stdout) as { id: string; itemCount: number };
+    assert.equal(child.itemCount, 4);
+    const compacted = await runCli([
+      "sessions",
+      "compact",
+      id!,
+      "--keep-recent-tokens",
+      "50",
+      "--json",
+      "--store",
+      url,
+    ]);
+    assert.equal(compacted.code, 0, compacted.stderr);
+    assert.equal(JSON.parse(compacted.stdout).compacted, true);
+    await withStore(url, async (store) => {
+      const items = await store.readItems("default", id!, { limit: 100 });
+      assert.equal(items.at(-1)?.type, "summary");
+      assert.equal(items.length, 21, "the originals stay stored");
+    });
+    const removed = await runCli(["sessions", "rm", child.id, "--store", url]);
+    assert.equal(removed.code, 0, removed.stderr);
+    const again = await runCli(["sessions", "rm", child.id, "--store", url]);
+    assert.equal(again.code, 3, "a missing session exits 3");
+    const bad = await runCli(["sessions", "fork", id!, "--at-seq", "x", "--store", url]);
+    assert.equal(bad.code, 2);
+  });
+
+  test("migrate copies, verifies, and resumes after an interruption", async () => {
+    const from = `sqlite:${path.join(dir, "from.db")}`;
+    const to = `sqlite:${path.join(dir, "to.db")}`;
+    const ids = await seed(from, 4, 30);
+    // An interrupted earlier run: one session created with only part of its items.
+    await withStore(from, async (source) => {
+      const s = await source.get("default", ids[0]!);
+      const part = await source.readItems("default", s.id, { limit: 20 });
+      await withStore(to, async (target) => {
+        await target.create("default", { id: s.id, owner: s.owner, state: s.state });
+        await target.append(
+          "default",
+          s.id,
+          part.map((i) => ({ id: i.id, content: i.content, tokens: i.tokens })),
+        );
+      });
+    });
+    const first = await runCli(["migrate", "--from", from, "--to", to, "--json"]);
+    assert.equal(first.code, 0, first.stderr);
+    const report = JSON.parse(first.stdout) as { sessions: number; items: number; mismatches: unknown[] };
+    assert.equal(report.sessions, 4);
+    assert.equal(report.items, 4 * 60 - 20);
+    assert.deepEqual(report.mismatches, []);
+    for (const id of ids) {
+      const [a, b] = await Promise.all([
+        withStore(from, (s) => sessionChecksum(s, "default", id)),
+        withStore(to, (s) => sessionChecksum(s, "default", id)),
+      ]);
+      assert.deepEqual(b, a);
+    }
+    const rerun = await runCli(["migrate", "--from", from, "--to", to, "--json"]);
+    const second = JSON.parse(rerun.stdout) as { skipped: number; items: number };
+    assert.deepEqual([second.skipped, second.items], [4, 0]);
+    const same = await runCli(["migrate", "--from", from, "--to", from]);
+    assert.equal(same.code, 2);
+  });
+
+  test("doctor reports each check and fails on an unreachable store", async () => {
+    const ok = await runCli(["doctor", "--json", "--store", `sqlite:${path.join(dir, "doctor.db")}`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const checks = JSON.parse(ok.stdout) as { check: string; status: string }[];
+    assert.deepEqual(
+      checks.map((c) => c.check),
+      ["config", "store", "providers", "api keys", "encryption"],
+    );
+    const down = await runCli(["doctor", "--json", "--store", "postgres://postgres@127.0.0.1:1/test"]);
+    assert.equal(down.code, 1);
+    assert.equal((JSON.parse(down.stdout) as { check: string; status: string }[])[1]?.status, "fail");
+  });
+});

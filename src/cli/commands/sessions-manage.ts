@@ -1,0 +1,108 @@
+/**
+ * `holdfast sessions rm|fork|compact`: changes to one session, through the library.
+ */
+import type { Command } from "commander";
+import { getDefaultCatalog } from "../../engine/context/catalog.ts";
+import { compact } from "../../engine/context/compact.ts";
+import { InvalidArgumentError } from "../../store/errors.ts";
+import { type StoreFlags, storeOptions, withStore } from "../store-flags.ts";
+import { sessionsGroup } from "./sessions.ts";
+
+interface Flags extends StoreFlags {
+  tenant: string;
+  json?: boolean;
+}
+
+function print(flags: Flags, json: unknown, text: string): void {
+  process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+}
+
+function seqFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value))
+    throw new InvalidArgumentError(`--at-seq must be a whole number (got '${value}').`, { param: "at-seq" });
+  return Number(value);
+}
+
+export function registerSessionsManageCommands(program: Command): void {
+  const sessions = sessionsGroup(program);
+
+  storeOptions(
+    sessions
+      .command("rm <id...>")
+      .description("Delete sessions (their items and idempotency records go with them)."),
+  )
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ holdfast sessions rm conv_0123… conv_4567…\n  $ holdfast sessions rm conv_0123… --tenant acme --json",
+    )
+    .action(async (ids: string[], flags: Flags) => {
+      await withStore(
+        flags,
+        async (store) => {
+          for (const id of ids) await store.delete(flags.tenant, id);
+        },
+        { mustExist: true },
+      );
+      print(flags, { deleted: ids }, `deleted ${ids.length} session(s)`);
+    });
+
+  storeOptions(
+    sessions.command("fork <id>").description("Start a new session that shares the history up to a seq."),
+  )
+    .option("--at-seq <seq>", "last item to share (default: all)")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ holdfast sessions fork conv_0123…\n  $ holdfast sessions fork conv_0123… --at-seq 12 --json",
+    )
+    .action(async (id: string, flags: Flags & { atSeq?: string }) => {
+      const atSeq = seqFlag(flags.atSeq);
+      const child = await withStore(
+        flags,
+        (store) => store.fork(flags.tenant, id, atSeq === undefined ? {} : { atSeq }),
+        {
+          mustExist: true,
+        },
+      );
+      print(
+        flags,
+        child,
+        `${child.id} (fork of ${id} at seq ${child.forkParent?.atSeq}, ${child.itemCount} items)`,
+      );
+    });
+
+  storeOptions(
+    sessions
+      .command("compact <id>")
+      .description("Summarize the older part of a session into a summary item; the originals stay stored."),
+  )
+    .option("-m, --model <model>", "model whose window and tokenizer apply", "gpt-4o")
+    .option("--keep-recent-tokens <n>", "newest tokens left verbatim", "8000")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nUses the built-in deterministic summarizer (offline); the gateway compacts with the conversation's own model.\n\nExamples:\n  $ holdfast sessions compact conv_0123…\n  $ holdfast sessions compact conv_0123… --model claude-sonnet-4-5 --keep-recent-tokens 20000",
+    )
+    .action(async (id: string, flags: Flags & { model: string; keepRecentTokens: string }) => {
+      const keep = Number(flags.keepRecentTokens);
+      if (!Number.isSafeInteger(keep) || keep < 1) {
+        throw new InvalidArgumentError("--keep-recent-tokens must be a positive whole number.", {
+          param: "keep-recent-tokens",
+        });
+      }
+      const model = getDefaultCatalog().get(flags.model);
+      const result = await withStore(
+        flags,
+        (store) => compact(store, flags.tenant, id, { model, keepRecentTokens: keep }),
+        {
+          mustExist: true,
+        },
+      );
+      const text = result.compacted
+        ? `compacted seq ${result.covers?.fromSeq}-${result.covers?.toSeq}: ${result.tokensBefore} → ${result.tokensAfter} tokens`
+        : `nothing to compact: ${result.reason}`;
+      print(flags, result, text);
+    });
+}

@@ -1,0 +1,160 @@
+/**
+ * Live migration between any two stores (`holdfast migrate --from … --to …`). Sessions keep their
+ * ids; items are copied in pages, each page appended under an operation id derived from its
+ * position, so an interrupted migration resumes where it stopped and a repeated page replays
+ * instead of duplicating. Every session is verified afterwards: same item count and the same
+ * sha256 over its items' content, in order.
+ */
+import { createHash } from "node:crypto";
+import { ConflictError } from "../store/errors.ts";
+import type { Item, Session, SessionStore } from "../store/types.ts";
+
+export interface MigrateOptions {
+  tenants: readonly string[];
+  /** Items per append. Default 500. */
+  pageSize?: number;
+  onProgress?: (progress: MigrateProgress) => void;
+}
+
+export interface MigrateProgress {
+  tenant: string;
+  sessions: number;
+  items: number;
+  sessionId: string;
+}
+
+export interface SessionMismatch {
+  tenant: string;
+  sessionId: string;
+  reason: string;
+}
+
+export interface MigrateReport {
+  tenants: number;
+  sessions: number;
+  /** Sessions already complete in the target (a resumed run skips them). */
+  skipped: number;
+  items: number;
+  mismatches: SessionMismatch[];
+}
+
+async function* allSessions(store: SessionStore, tenant: string): AsyncGenerator<Session> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.list(tenant, { order: "asc", limit: 200, ...(cursor ? { cursor } : {}) });
+    yield* page.data;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+}
+
+async function* allItems(
+  store: SessionStore,
+  tenant: string,
+  id: string,
+  afterSeq = 0,
+  page = 1000,
+): AsyncGenerator<Item[]> {
+  for (let after = afterSeq; ; ) {
+    const items = await store.readItems(tenant, id, { afterSeq: after, limit: page });
+    if (items.length > 0) yield items;
+    if (items.length < page) return;
+    after = items.at(-1)!.seq;
+  }
+}
+
+/** sha256 over the items' content JSON, in seq order: equal stores give equal checksums. */
+export async function sessionChecksum(
+  store: SessionStore,
+  tenant: string,
+  id: string,
+): Promise<{ count: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let count = 0;
+  for await (const page of allItems(store, tenant, id)) {
+    for (const item of page) {
+      hash.update(`${item.id}\u0000${JSON.stringify(item.content)}\n`);
+      count += 1;
+    }
+  }
+  return { count, sha256: hash.digest("hex") };
+}
+
+async function ensureSession(target: SessionStore, tenant: string, source: Session): Promise<Session> {
+  try {
+    return await target.get(tenant, source.id);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "not_found") throw error;
+  }
+  try {
+    const created = await target.create(tenant, {
+      id: source.id,
+      owner: source.owner,
+      metadata: source.metadata,
+      labels: source.labels,
+      state: source.state,
+      idleTtlMs: source.idleTtlMs,
+      expiresAt: source.expiresAt,
+      pinned: source.pinned,
+    });
+    return source.status === created.status
+      ? created
+      : target.update(tenant, source.id, { status: source.status });
+  } catch (error) {
+    // Another migrator created it meanwhile: carry on with what is there.
+    if (error instanceof ConflictError) return target.get(tenant, source.id);
+    throw error;
+  }
+}
+
+export async function migrate(
+  source: SessionStore,
+  target: SessionStore,
+  options: MigrateOptions,
+): Promise<MigrateReport> {
+  const pageSize = options.pageSize ?? 500;
+  const report: MigrateReport = { tenants: 0, sessions: 0, skipped: 0, items: 0, mismatches: [] };
+  for (const tenant of options.tenants) {
+    report.tenants += 1;
+    for await (const session of allSessions(source, tenant)) {
+      const existing = await ensureSession(target, tenant, session);
+      if (existing.itemCount > session.itemCount) {
+        report.mismatches.push({
+          tenant,
+          sessionId: session.id,
+          reason: "the target holds more items than the source",
+        });
+        continue;
+      }
+      if (existing.itemCount === session.itemCount) report.skipped += 1;
+      // Resume after the last item the target already has; pages are keyed by their first seq.
+      for await (const page of allItems(source, tenant, session.id, existing.itemCount, pageSize)) {
+        await target.append(
+          tenant,
+          session.id,
+          page.map((item) => ({
+            id: item.id,
+            content: item.content,
+            tokens: item.tokens,
+            ...(item.turnId ? { turnId: item.turnId } : {}),
+          })),
+          { operationId: `hf-migrate:${page[0]!.seq}` },
+        );
+        report.items += page.length;
+      }
+      report.sessions += 1;
+      const [a, b] = await Promise.all([
+        sessionChecksum(source, tenant, session.id),
+        sessionChecksum(target, tenant, session.id),
+      ]);
+      if (a.count !== b.count || a.sha256 !== b.sha256) {
+        report.mismatches.push({
+          tenant,
+          sessionId: session.id,
+          reason: `items ${a.count} vs ${b.count}, checksums differ`,
+        });
+      }
+      options.onProgress?.({ tenant, sessions: report.sessions, items: report.items, sessionId: session.id });
+    }
+  }
+  return report;
+}
