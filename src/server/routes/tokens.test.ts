@@ -6,7 +6,6 @@ import { createSecurity, type Security } from "../../security/create-security.ts
 import { createStore } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
 import { createServer } from "../create-server.ts";
-import { registerTokenRoutes } from "./tokens.ts";
 
 interface TokenJson {
   error?: { code: string; param: string | null };
@@ -43,7 +42,6 @@ describe("token routes", () => {
     store = await createStore("memory:");
     security = createSecurity({ store });
     app = await createServer({ store, security: { security, development: false } });
-    registerTokenRoutes(app, security);
   });
   after(async () => {
     await app.close();
