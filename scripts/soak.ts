@@ -35,7 +35,16 @@ const { values } = parseArgs({
 });
 const DURATION = Number(values.duration);
 const CONCURRENCY = Number(values.concurrency);
-const KINDS = new Set(["TCPSocketWrap", "TCPServerWrap", "Timeout", "TLSWrap", "FSReqCallback", "PipeWrap"]);
+const KINDS = new Set([
+  "TCPSocketWrap",
+  "TCPServerWrap",
+  "Timeout",
+  "TLSWrap",
+  "FSReqCallback",
+  "PipeWrap",
+  "Worker",
+  "MessagePort",
+]);
 
 function resources(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -50,6 +59,9 @@ const rssMb = (): number => {
 };
 
 // Before anything is opened: after everything is closed again, nothing may be left above this.
+// stdout/stderr open their pipe handles lazily; open them now so they are part of the baseline.
+process.stdout.write("");
+process.stderr.write("");
 const baseline = resources();
 const dir = mkdtempSync(join(tmpdir(), "holdfast-soak-"));
 const storeUrl = values.store === "sqlite" ? `sqlite:${join(dir, "soak.db")}` : values.store;
