@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import Fastify from "fastify";
 import { currentRequestId, loggingOptions, registerRequestLogging, requestIdFrom } from "./logging.ts";
+import { scrub, splitRedactPaths } from "./redaction.ts";
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; raw: () => string } {
   const chunks: string[] = [];
@@ -94,5 +95,39 @@ describe("logging", () => {
     await app.close();
     assert.ok(!out.raw().includes("a@b.example"));
     assert.throws(() => loggingOptions({ redactPaths: [""] }), /redactPaths/);
+  });
+});
+
+describe("redaction", () => {
+  test("wildcard keys are scrubbed at any depth without mutating the logged object", async () => {
+    const out = capture();
+    const app = Fastify({ ...loggingOptions({ stream: out.stream, extraRedactPaths: ["*.ssn"] }) });
+    const logged = {
+      turn: { steps: [{ call: { arguments: '{"card":"4111"}', result: { output: CONTENT } } }] },
+      user: { profile: { ssn: "078-05-1120" } },
+      route: "/v1/responses",
+    };
+    const before = JSON.stringify(logged);
+    app.log.info(logged, "deep");
+    await app.close();
+    assert.equal(JSON.stringify(logged), before, "input not mutated");
+    const raw = out.raw();
+    assert.ok(raw.includes('"route":"/v1/responses"'), raw);
+    assert.ok(!raw.includes("4111") && !raw.includes("hunter2") && !raw.includes("078-05-1120"), raw);
+  });
+
+  test("paths split into exact pino paths and scrubbed key names", () => {
+    const { exactPaths, keys } = splitRedactPaths([
+      "req.headers.authorization",
+      "*.apiKey",
+      'headers["x-api-key"]',
+      "items[*].content",
+    ]);
+    assert.deepEqual(exactPaths, ["req.headers.authorization", 'headers["x-api-key"]']);
+    assert.deepEqual([...keys].sort(), ["apikey", "content"]);
+    const value = { a: 1, nested: { list: [{ ApiKey: "k" }] } };
+    assert.deepEqual(scrub(value, keys), { a: 1, nested: { list: [{ ApiKey: "[redacted]" }] } });
+    const clean = { a: { b: [1, 2] } };
+    assert.equal(scrub(clean, keys), clean, "nothing to redact: the same object, no copy");
   });
 });

@@ -12,6 +12,7 @@ import { type FastifyInstance, type FastifyServerOptions, LogController } from "
 import type { DestinationStream, LoggerOptions } from "pino";
 import { REDACT_PATHS, REDACTED } from "../security/redact.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
+import { scrub, splitRedactPaths } from "./redaction.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 /** Header name the engine should set on upstream calls (most providers log it). */
@@ -57,9 +58,14 @@ export function loggingOptions(options: LoggingOptions = {}): LoggingServerOptio
       });
     }
   }
+  const { exactPaths, keys } = splitRedactPaths(paths);
   const logger: LoggerOptions & { stream?: DestinationStream } = {
     level: options.level ?? "info",
-    redact: { paths, censor: REDACTED },
+    redact: { paths: exactPaths, censor: REDACTED },
+    formatters: {
+      log: (object) => scrub(object, keys) as Record<string, unknown>,
+      bindings: (bindings) => scrub(bindings, keys) as Record<string, unknown>,
+    },
     // Fastify's default request serializer logs the URL only; headers never reach a line unless
     // someone logs them, and then the paths above apply.
     ...(options.stream ? { stream: options.stream } : {}),
