@@ -14,6 +14,7 @@ import { registerInFlight } from "./in-flight.ts";
 import { registerUnmatchedHandler } from "./method-not-allowed.ts";
 import { registerOwnerScope } from "./owner-scope.ts";
 import { registerRateLimits } from "./rate-limit.ts";
+import { registerAdminKeyRoutes } from "./routes/admin-keys.ts";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.ts";
 import { registerConversationRoutes } from "./routes/conversations.ts";
 import { registerExtensionRoutes } from "./routes/extensions.ts";
@@ -127,6 +128,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   if (options.security) {
     registerOwnerScope(app, config.store);
     registerTokenRoutes(app, options.security.security);
+    registerAdminKeyRoutes(app, options.security.security);
     if (options.security.limiter) registerRateLimits(app, options.security.limiter);
   }
   registerHealthRoutes(app, config.store);

@@ -165,4 +165,29 @@ describe("security over HTTP", () => {
     assert.equal(limited.json.error?.code, "rate_limit_exceeded");
     assert.ok(Number(limited.headers["retry-after"]) >= 1);
   });
+
+  test("admin routes manage the caller's tenant keys; other tenants' keys are not_found", async () => {
+    const created = await call("POST", "/v1/admin/keys", keyA, { scopes: ["responses"], name: "ci" });
+    assert.equal(created.status, 200);
+    const secret = created.json.secret as string;
+    const keyId = (created.json.key as { keyId: string }).keyId;
+    assert.equal((await call("GET", "/v1/models", secret)).status, 200);
+    const listed = await call("GET", "/v1/admin/keys", keyA);
+    assert.ok((listed.json.data as { keyId: string }[]).some((k) => k.keyId === keyId));
+    assert.ok(!JSON.stringify(listed.json).includes(secret), "listing never shows a secret");
+    assert.equal((await call("POST", `/v1/admin/keys/${keyId}/revoke`, keyB, {})).status, 404);
+    assert.equal((await call("GET", "/v1/admin/keys", readOnlyA)).status, 403);
+    const rotated = await call("POST", `/v1/admin/keys/${keyId}/rotate`, keyA, {});
+    assert.equal(rotated.status, 200);
+    assert.equal((await call("GET", "/v1/models", secret)).status, 401, "the old secret stops working");
+    assert.equal((await call("GET", "/v1/models", rotated.json.secret as string)).status, 200);
+    const revoked = await call(
+      "POST",
+      `/v1/admin/keys/${(rotated.json.key as { keyId: string }).keyId}/revoke`,
+      keyA,
+      {},
+    );
+    assert.equal(revoked.status, 200);
+    assert.equal((await call("GET", "/v1/models", rotated.json.secret as string)).status, 401);
+  });
 });
