@@ -53,9 +53,11 @@ function resources(): Record<string, number> {
 }
 const total = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 const gc = (globalThis as { gc?: () => void }).gc;
-const rssMb = (): number => {
+/** RSS and retained JS heap (after a full GC when --expose-gc), in MB. */
+const memoryMb = (): { rss: number; heap: number } => {
   gc?.();
-  return process.memoryUsage().rss / 2 ** 20;
+  const m = process.memoryUsage();
+  return { rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20 };
 };
 
 // Before anything is opened: after everything is closed again, nothing may be left above this.
@@ -211,10 +213,13 @@ async function worker(until: number): Promise<void> {
 // Warm-up at full concurrency, so pools are at their working size before sampling starts.
 await Promise.all(Array.from({ length: CONCURRENCY }, () => worker(Date.now() + 2000)));
 const rss: number[] = [];
+const heap: number[] = [];
 const open: number[] = [];
 sweeper.start(2000);
 const sampler = setInterval(() => {
-  rss.push(rssMb());
+  const m = memoryMb();
+  rss.push(m.rss);
+  heap.push(m.heap);
   open.push(total(resources()));
 }, 1000);
 const started = Date.now();
@@ -234,14 +239,17 @@ for (let i = 0; i < 100 && total(after) > total(baseline); i++) {
   await delay(50);
   after = resources();
 }
+// Trends are judged on the second half: the first half is warm-up (caches, JIT, pools, heap).
 const q = Math.max(1, Math.floor(rss.length / 4));
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const early = mean(rss.slice(q, 2 * q));
+const early = mean(rss.slice(2 * q, 3 * q));
 const late = mean(rss.slice(-q));
 const rssGrowthMb = late - early;
+const heapEarly = mean(heap.slice(2 * q, 3 * q));
+const heapLate = mean(heap.slice(-q));
 const leakedHandles = Object.entries(after).filter(([k, v]) => v > (baseline[k] ?? 0));
 // Open handles during the run must not trend upward either (pools stay at their size).
-const openEarly = mean(open.slice(q, 2 * q));
+const openEarly = mean(open.slice(2 * q, 3 * q));
 const openLate = mean(open.slice(-q));
 const handleTrend = openLate > openEarly * 1.5 + 8;
 const requests = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -257,21 +265,24 @@ const report = {
   resources: { baseline, after, duringRun: { early: Math.round(openEarly), late: Math.round(openLate) } },
   rssMb: {
     first: Math.round(rss[0] ?? 0),
-    early: Math.round(early),
-    late: Math.round(late),
+    thirdQuarter: Math.round(early),
+    lastQuarter: Math.round(late),
     max: Math.round(Math.max(...rss)),
   },
+  heapAfterGcMb: { thirdQuarter: Math.round(heapEarly), lastQuarter: Math.round(heapLate) },
   gcExposed: gc !== undefined,
 };
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 
 rmSync(dir, { recursive: true, force: true });
 
-// An upward trend: the last quarter's mean RSS is >15% and >25 MB above the second quarter's.
-const rssLeak = rssGrowthMb > 25 && late > early * 1.15;
+// An upward trend: the last quarter's mean is well above the third quarter's (RSS: >15% and
+// >25 MB; retained heap: >10% and >10 MB).
+const rssLeak =
+  (rssGrowthMb > 25 && late > early * 1.15) || (heapLate - heapEarly > 10 && heapLate > heapEarly * 1.1);
 if (leakedHandles.length > 0 || rssLeak || handleTrend) {
   process.stderr.write(
-    `soak: LEAK — handles left after close: ${JSON.stringify(leakedHandles)}, open handles ${openEarly.toFixed(0)} → ${openLate.toFixed(0)}, RSS ${early.toFixed(0)} → ${late.toFixed(0)} MB\n`,
+    `soak: LEAK — handles left after close: ${JSON.stringify(leakedHandles)}, open handles ${openEarly.toFixed(0)} → ${openLate.toFixed(0)}, RSS ${early.toFixed(0)} → ${late.toFixed(0)} MB, heap ${heapEarly.toFixed(0)} → ${heapLate.toFixed(0)} MB\n`,
   );
   process.exit(1);
 }
