@@ -10,6 +10,16 @@ import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
 import { parseProvidersConfig } from "./engine/providers/config.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
+import {
+  createMetrics,
+  loggingOptions,
+  observeRouter,
+  registerMetrics,
+  registerRequestLogging,
+  registerTracing,
+  withProviderMetrics,
+  withStoreMetrics,
+} from "./observability/index.ts";
 import { createSecurity } from "./security/create-security.ts";
 import { keyringFromEnv } from "./security/encryption/keyring.ts";
 import { withEncryption } from "./security/encryption/with-encryption.ts";
@@ -22,6 +32,7 @@ import { createStore } from "./store/create-store.ts";
 import { InvalidArgumentError } from "./store/errors.ts";
 import type { SessionStore } from "./store/types.ts";
 import { isPlainObject } from "./store/validate.ts";
+import { registerDashboard } from "./ui/server.ts";
 
 export interface HoldfastAppOptions {
   config: ServerConfig;
@@ -87,7 +98,10 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       );
     }
     const keyring = keyringFromEnv(env);
-    const store = keyring ? withEncryption(base, { keyring }) : base;
+    const metrics = createMetrics();
+    const store = withStoreMetrics(keyring ? withEncryption(base, { keyring }) : base, metrics, {
+      turnsFromRecords: true,
+    });
 
     const rates = isPlainObject(config.file.rate_limits) ? config.file.rate_limits : {};
     let backend = createMemoryRateLimitBackend();
@@ -110,7 +124,12 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     });
 
     const { providers, models, routes } = config.file;
-    const layer = createProviderLayer(parseProvidersConfig({ providers, models, routes }, env));
+    const layer = createProviderLayer(parseProvidersConfig({ providers, models, routes }, env), {
+      env,
+      wrapProvider: (provider) => withProviderMetrics(provider, metrics),
+    });
+    const unobserveRouter = observeRouter(layer.router, metrics);
+    closers.push(async () => unobserveRouter());
     const gateway = createGateway({ store, providers: layer });
     closers.push(() => gateway.close());
 
@@ -119,9 +138,16 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       gateway: { engine: gateway.engine, models: gateway.models },
       security: { security, development: !keyed, limiter },
       bodyLimit: config.bodyLimit,
-      // Fastify's own "listening" lines are info-level; serve prints one start-up line instead.
-      logger: { level: config.logLevel === "info" ? "warn" : config.logLevel },
+      // Request ids, one line per request, secrets and content redacted (docs/observability.md).
+      logging: loggingOptions({ level: config.logLevel }),
     });
+    registerRequestLogging(app);
+    registerTracing(app);
+    registerMetrics(app, {
+      metrics,
+      ...(env.HOLDFAST_METRICS_TOKEN ? { bearerToken: env.HOLDFAST_METRICS_TOKEN } : {}),
+    });
+    registerDashboard(app, { store, host: config.host, metrics, upstreams: layer.router, env });
     const shutdown = async (deadlineMs: number): Promise<number> => {
       let aborted = 0;
       const timer = setTimeout(() => {

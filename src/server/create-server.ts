@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { TurnEngine } from "../engine/turn/turn-engine.ts";
+import type { LoggingServerOptions } from "../observability/logging.ts";
 import type { RateLimiter } from "../security/rate-limit/limiter.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -34,6 +35,8 @@ export interface ServerOptions {
   resolveTenant?: TenantResolver;
   /** Fastify/pino logger option. Default `false` (silent), so tests and embedders stay quiet. */
   logger?: FastifyServerOptions["logger"];
+  /** Structured logging (request ids, redaction): `loggingOptions()` from observability; replaces `logger`. */
+  logging?: LoggingServerOptions;
   /** The stateful gateway: `/v1/responses`, `/v1/chat/completions`, `/v1/models`. Absent: session API only. */
   gateway?: GatewayRoutesOptions;
   /**
@@ -58,7 +61,7 @@ const MAX_BODY_LIMIT = 1 << 30;
 
 function checkOptions(
   options: ServerOptions,
-): Readonly<Required<Omit<ServerOptions, "logger" | "gateway" | "security">>> {
+): Readonly<Required<Omit<ServerOptions, "logger" | "logging" | "gateway" | "security">>> {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgumentError("Server options are required.");
   const store = options.store;
@@ -94,6 +97,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     bodyLimit: config.bodyLimit,
     // One log line per request is the observability layer's job (metrics, traces), not the access log's.
     logController: new LogController({ disableRequestLogging: true }),
+    // A client gets 30 s to send its whole request: slow-body (slowloris) senders are cut off.
+    requestTimeout: 30_000,
     // Ids and cursors are short; a long URL is hostile or broken.
     routerOptions: { maxParamLength: 256 },
     // Bad URLs and over-long ids are rejected before routing; they get the same error body.
@@ -103,6 +108,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     onConstructorPoisoning: "error",
     // Bodies are validated strictly (no coercion, unknown fields rejected); queries are matched as strings.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
+    ...options.logging,
   });
   app.setErrorHandler(handleError);
   registerUnmatchedHandler(app);

@@ -16,6 +16,8 @@ import type { Provider } from "./types.ts";
 
 export interface ProviderLayerOptions {
   env?: Readonly<Record<string, string | undefined>>;
+  /** Wraps every adapter (metrics, traces) before the router sees it. */
+  wrapProvider?: (provider: Provider) => Provider;
   /** For tests: deterministic weights and jitter. */
   random?: () => number;
 }
@@ -36,13 +38,14 @@ export function createProviderLayer(
   options: ProviderLayerOptions = {},
 ): ProviderLayer {
   const env = options.env ?? process.env;
+  const wrap = options.wrapProvider ?? ((provider: Provider) => provider);
   const providers = new Map<string, Provider>();
   // One keep-alive pool per origin, shared by every provider pointing there (the first one's
   // connect timeout and size apply; headers/idle timeouts stay per provider).
   const pools = new Map<string, Pool>();
   for (const entry of config.providers) {
     if (entry.type === "mock") {
-      providers.set(entry.name, createMockProvider({ name: entry.name }));
+      providers.set(entry.name, wrap(createMockProvider({ name: entry.name })));
       continue;
     }
     const origin = new URL(entry.baseUrl).origin;
@@ -58,7 +61,7 @@ export function createProviderLayer(
       timeouts: entry.timeouts,
       pool,
     });
-    providers.set(entry.name, createAdapter(entry, http));
+    providers.set(entry.name, wrap(createAdapter(entry, http)));
   }
   const byName = new Map(config.providers.map((entry) => [entry.name, entry]));
   const router = new Router({

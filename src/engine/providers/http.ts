@@ -3,7 +3,9 @@
  * headers (time to first byte), body (whole non-streamed body) and idle (gap between streamed
  * chunks). Transport failures and error answers become typed provider errors.
  */
+
 import { Pool } from "undici";
+import { currentRequestId, REQUEST_ID_HEADER } from "../../observability/logging.ts";
 import {
   CancelledError,
   errorFromResponse,
@@ -86,13 +88,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const headers = { "content-type": "application/json", accept: "application/json", ...options.headers };
   const streamHeaders = { ...headers, accept: "text/event-stream" };
 
+  /** The id of the client request this call serves, so upstream logs can be joined with ours. */
+  function withRequestId(base: Record<string, string>): Record<string, string> {
+    const id = currentRequestId();
+    return id === undefined ? base : { ...base, [REQUEST_ID_HEADER]: id };
+  }
+
   async function send(path: string, body: unknown, stream: boolean, signal: AbortSignal | undefined) {
     if (signal?.aborted) throw new CancelledError(undefined, { provider });
     try {
       const response = await pool.request({
         method: "POST",
         path: prefix + path,
-        headers: stream ? streamHeaders : headers,
+        headers: withRequestId(stream ? streamHeaders : headers),
         body: JSON.stringify(body),
         // Per request, so providers sharing a pool keep their own timeouts.
         headersTimeout: timeouts.headersMs,
