@@ -35,6 +35,7 @@ import {
   createConversations,
   type Fixture,
   prepare,
+  probeMetrics,
   SCENARIO_IDS,
   type ScenarioId,
   scenarios,
@@ -54,6 +55,7 @@ const { values: flags } = parseArgs({
     "profile-duration": { type: "string", default: "5" },
     "profile-scenario": { type: "string", default: "conversation" },
     json: { type: "boolean", default: false },
+    "log-level": { type: "string", default: "warn" },
   },
 });
 
@@ -73,6 +75,7 @@ const settings = {
   profile: !flags["no-profile"],
   profileDuration: positive("profile-duration", flags["profile-duration"]),
   profileScenario: (flags["profile-scenario"] ?? "conversation") as ScenarioId,
+  logLevel: flags["log-level"] ?? "warn",
 };
 const only = flags.only ? new Set(flags.only.split(",").map((s) => s.trim())) : null;
 for (const id of [...(only ?? []), settings.profileScenario]) {
@@ -89,15 +92,18 @@ const toMs = (us: number): number => us / 1000;
 async function withCpu(
   children: { holdfast: Child | null; mock: Child },
   run: () => Promise<PhaseResult>,
-): Promise<{ result: PhaseResult; holdfast: number | null; mock: number }> {
+): Promise<{ result: PhaseResult; holdfast: number | null; mock: number; generator: number }> {
   const h0 = children.holdfast?.cpuUs() ?? 0;
   const m0 = children.mock.cpuUs();
+  const g0 = process.cpuUsage();
   const result = await run();
+  const g = process.cpuUsage(g0);
   const n = Math.max(1, result.totalOk);
   return {
     result,
     holdfast: children.holdfast ? (children.holdfast.cpuUs() - h0) / n : null,
     mock: (children.mock.cpuUs() - m0) / n,
+    generator: (g.user + g.system) / n,
   };
 }
 
@@ -123,6 +129,7 @@ async function runScenario(
     firstError: closed.result.firstError,
     holdfastCpuUsPerReq: closed.holdfast,
     mockCpuUsPerReq: closed.mock,
+    generatorCpuUsPerReq: closed.generator,
     load1: loadavg()[0]!,
   };
   log(`  ${Math.round(throughput.reqPerSec)} req/s; now ${settings.rate} req/s for ${settings.duration} s…`);
@@ -152,7 +159,7 @@ async function profileTurns(
   conversations: readonly string[],
 ): Promise<ProfileSummary & { scenario: string }> {
   const dir = tempDir("holdfast-bench-prof-");
-  const profiled = await startHoldfast(fixture, ["--cpu-prof", "--cpu-prof-dir", dir]);
+  const profiled = await startHoldfast(fixture, settings.logLevel, ["--cpu-prof", "--cpu-prof-dir", dir]);
   const scenario = scenarios(fixture.mock.url, profiled.url, fixture.apiKey, conversations)[
     settings.profileScenario
   ];
@@ -182,7 +189,8 @@ async function main(): Promise<void> {
   const ids = SCENARIO_IDS.filter((id) => !only || only.has(id));
   log(`preparing: mock upstream, API key, holdfast serve, ${settings.conversations} conversations…`);
   const fixture = await prepare();
-  let holdfast: Child | null = await startHoldfast(fixture);
+  let holdfast: Child | null = await startHoldfast(fixture, settings.logLevel);
+  const metricsOn = await probeMetrics(holdfast.url);
   const conversations = await createConversations(holdfast.url, fixture.apiKey, settings.conversations);
   const figures: ScenarioFigures[] = [];
   try {
@@ -211,11 +219,20 @@ async function main(): Promise<void> {
       "token counting at write time (o200k, every stored item)",
       "usage/cost ledger (response record with usage and cost_usd appended with every turn of (3))",
       "SQLite store (WAL), write-ahead append of the input and one atomic append of output + record per turn",
+      ...(metricsOn
+        ? ["Prometheus metrics (HTTP, store, upstream and turn metrics; GET /metrics answers)"]
+        : []),
+      ...(settings.logLevel === "info" || settings.logLevel === "debug" || settings.logLevel === "trace"
+        ? [`one log line per request (log level ${settings.logLevel})`]
+        : []),
     ],
     switchedOff: [
-      "metrics: no /metrics hook is wired in createServer/createHoldfastApp yet (src/observability exists but is not registered)",
+      ...(metricsOn ? [] : ["metrics: GET /metrics does not answer on this build"]),
+      ...(settings.logLevel === "info" || settings.logLevel === "debug" || settings.logLevel === "trace"
+        ? []
+        : [`per-request log lines (log level ${settings.logLevel}; --log-level info turns them on)`]),
       "encryption at rest (no HOLDFAST_KEYS)",
-      "request logging (log level warn; Fastify request logging is off by design)",
+      "OpenTelemetry export (no SDK registered: spans are no-ops)",
     ],
     scenarios: figures,
     added: addedLatency(figures),

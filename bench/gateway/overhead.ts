@@ -1,7 +1,7 @@
 /**
- * Auth + rate-limit overhead per request, in-process: the production app (`createHoldfastApp`, an
- * API key on its store, per-key rate limits) against a server over the same store and gateway
- * without the security options, both answering `GET /v1/models` through `app.inject` (no
+ * Auth + rate-limit overhead per request, in-process: two servers over the store and gateway of
+ * the production app (`createHoldfastApp`, an API key on its store), one with the security options
+ * (API keys, scopes, owner checks, per-key rate limits) and one without, both answering `GET /v1/models` through `app.inject` (no
  * sockets, so the difference is the hooks: header checks, bearer parsing, API key verification
  * with its 1 s cache, scope and owner checks, one rate-limit reservation). Rounds of the two
  * alternate so machine noise hits both alike.
@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { createHoldfastApp } from "../../src/app.ts";
 import type { ServerConfig } from "../../src/config/load-config.ts";
 import { createSecurity } from "../../src/security/create-security.ts";
+import { createRateLimiter } from "../../src/security/rate-limit/limiter.ts";
+import { createMemoryRateLimitBackend } from "../../src/security/rate-limit/memory-backend.ts";
 import { createServer } from "../../src/server/create-server.ts";
 import { createStore } from "../../src/store/create-store.ts";
 import { nowUs, percentile } from "../lib/stats.ts";
@@ -44,15 +46,27 @@ export async function measureAuthOverhead(file: Record<string, unknown>): Promis
     configFile: null,
     file,
   };
+  // The production wiring gives the store and gateway; both servers below share them and differ
+  // only in the security options, so metrics/logging hooks the app adds are in neither.
   const holdfast = await createHoldfastApp({ config, env: {} });
   if (holdfast.mode !== "secure") throw new Error(`expected a secured app, got ${holdfast.mode}`);
-  const plain = await createServer({
-    store: holdfast.store,
-    gateway: { engine: holdfast.gateway.engine, models: holdfast.gateway.models },
-    logger: false,
+  const gateway = { engine: holdfast.gateway.engine, models: holdfast.gateway.models };
+  const limits = file.rate_limits as { per_key: { requests_per_minute: number; tokens_per_minute: number } };
+  const limiter = createRateLimiter({
+    backend: createMemoryRateLimitBackend(),
+    perKey: {
+      requestsPerMinute: limits.per_key.requests_per_minute,
+      tokensPerMinute: limits.per_key.tokens_per_minute,
+    },
   });
+  const secure = await createServer({
+    store: holdfast.store,
+    gateway,
+    security: { security: createSecurity({ store: holdfast.store }), development: false, limiter },
+  });
+  const plain = await createServer({ store: holdfast.store, gateway });
   try {
-    await Promise.all([holdfast.app.ready(), plain.ready()]);
+    await Promise.all([secure.ready(), plain.ready()]);
     const secured: number[] = [];
     const open: number[] = [];
     const headers = { authorization: `Bearer ${secret}` };
@@ -64,11 +78,11 @@ export async function measureAuthOverhead(file: Record<string, unknown>): Promis
       into?.push(elapsed);
     };
     for (let i = 0; i < 500; i++) {
-      await once(holdfast.app, null);
+      await once(secure, null);
       await once(plain, null);
     }
     for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < PER_ROUND; i++) await once(holdfast.app, secured);
+      for (let i = 0; i < PER_ROUND; i++) await once(secure, secured);
       for (let i = 0; i < PER_ROUND; i++) await once(plain, open);
     }
     const s = { p50: percentile(secured, 50), p99: percentile(secured, 99) };
@@ -81,6 +95,7 @@ export async function measureAuthOverhead(file: Record<string, unknown>): Promis
     };
   } finally {
     await plain.close();
+    await secure.close();
     await holdfast.close();
   }
 }

@@ -63,7 +63,11 @@ export async function prepare(): Promise<Fixture> {
 }
 
 /** Starts `holdfast serve` on the fixture's store and config (optionally with Node flags such as --cpu-prof). */
-export function startHoldfast(fixture: Fixture, nodeFlags: readonly string[] = []): Promise<Child> {
+export function startHoldfast(
+  fixture: Fixture,
+  logLevel: string,
+  nodeFlags: readonly string[] = [],
+): Promise<Child> {
   return startChild({
     args: [
       "serve",
@@ -74,11 +78,25 @@ export function startHoldfast(fixture: Fixture, nodeFlags: readonly string[] = [
       "--config",
       fixture.configFile,
       "--log-level",
-      "warn",
+      logLevel,
     ],
     nodeFlags,
     ready: READY_SERVE,
   });
+}
+
+/** Whether the server exposes Prometheus metrics at `/metrics` (the observability hooks are on). */
+export async function probeMetrics(origin: string): Promise<boolean> {
+  const pool = new Pool(origin, { connections: 1 });
+  try {
+    const res = await pool.request({ method: "GET", path: "/metrics" });
+    const text = await res.body.text();
+    return res.statusCode === 200 && text.includes("# TYPE");
+  } catch {
+    return false;
+  } finally {
+    await pool.close();
+  }
 }
 
 /** Creates `count` conversations through the API (as the benchmark's key) and returns their ids. */
