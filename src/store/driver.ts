@@ -172,7 +172,10 @@ export interface LifecycleCapable {
   scanSessions(query: LifecycleScanQuery): Promise<Session[]>;
   /** Items of a session whether it is visible or not, ascending seq, after `afterSeq`. */
   scanItems(tenant: string, id: string, afterSeq: number, limit: number): Promise<Item[]>;
-  /** Removes the sessions with their items and operation records, in one transaction per call. */
+  /**
+   * Removes the sessions with their items and operation records. Each session goes atomically
+   * (row, items, operation records together); a large call may commit in several transactions.
+   */
   purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult>;
   /**
    * Turns the session into an archive stub if it is still at `version`: items and operation
