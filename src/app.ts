@@ -10,10 +10,22 @@ import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
 import { parseProvidersConfig } from "./engine/providers/config.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
+import { driverOf } from "./lifecycle/delegating-store.ts";
+import {
+  type Archiver,
+  createArchiver,
+  createFileActionLog,
+  createSweeper,
+  parseLifecycleConfig,
+  type Sweeper,
+  withArchives,
+  withQuotas,
+} from "./lifecycle/index.ts";
 import {
   createMetrics,
   loggingOptions,
   observeRouter,
+  observeSweeper,
   registerMetrics,
   registerRequestLogging,
   registerTracing,
@@ -29,6 +41,7 @@ import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
 import { createStore } from "./store/create-store.ts";
+import { isLifecycleCapable } from "./store/driver.ts";
 import { InvalidArgumentError } from "./store/errors.ts";
 import type { SessionStore } from "./store/types.ts";
 import { isPlainObject } from "./store/validate.ts";
@@ -99,9 +112,37 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     }
     const keyring = keyringFromEnv(env);
     const metrics = createMetrics();
-    const store = withStoreMetrics(keyring ? withEncryption(base, { keyring }) : base, metrics, {
+    const measured = withStoreMetrics(keyring ? withEncryption(base, { keyring }) : base, metrics, {
       turnsFromRecords: true,
     });
+
+    // Lifecycle: the sweeper works on the plain store (it moves rows, not plaintext) and runs only
+    // where the driver can scan, purge and lease (memory, SQLite, Postgres).
+    const lifecycle = parseLifecycleConfig(config.file.lifecycle);
+    const driver = driverOf(base);
+    let cleanup: { sweeper: Sweeper; archiver: Archiver } | undefined;
+    let store: SessionStore = measured;
+    if (driver && isLifecycleCapable(driver)) {
+      const archiver = createArchiver(base, { dir: lifecycle.archiveDir });
+      const sweeper = createSweeper({
+        store: base,
+        policy: lifecycle.policy,
+        archiver,
+        actionLog: createFileActionLog(lifecycle.actionLogPath),
+        batchSize: lifecycle.sweeper.batchSize,
+        maxOpsPerSecond: lifecycle.sweeper.maxOpsPerSecond,
+        pauseMs: lifecycle.sweeper.pauseMs,
+        leaseTtlMs: lifecycle.sweeper.leaseTtlMs,
+      });
+      const unobserve = observeSweeper(sweeper, metrics);
+      sweeper.start(lifecycle.sweeper.intervalMs);
+      closers.push(async () => {
+        unobserve();
+        await sweeper.stop();
+      });
+      cleanup = { sweeper, archiver };
+      store = withQuotas(withArchives(measured, archiver), { policy: lifecycle.policy });
+    }
 
     const rates = isPlainObject(config.file.rate_limits) ? config.file.rate_limits : {};
     let backend = createMemoryRateLimitBackend();
@@ -137,6 +178,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       store,
       gateway: { engine: gateway.engine, models: gateway.models },
       security: { security, development: !keyed, limiter },
+      ...(cleanup ? { lifecycle: cleanup } : {}),
       bodyLimit: config.bodyLimit,
       // Request ids, one line per request, secrets and content redacted (docs/observability.md).
       logging: loggingOptions({ level: config.logLevel }),
@@ -147,7 +189,14 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       metrics,
       ...(env.HOLDFAST_METRICS_TOKEN ? { bearerToken: env.HOLDFAST_METRICS_TOKEN } : {}),
     });
-    registerDashboard(app, { store, host: config.host, metrics, upstreams: layer.router, env });
+    registerDashboard(app, {
+      store,
+      host: config.host,
+      metrics,
+      upstreams: layer.router,
+      env,
+      ...(cleanup ? { sweeper: cleanup.sweeper } : {}),
+    });
     const shutdown = async (deadlineMs: number): Promise<number> => {
       let aborted = 0;
       const timer = setTimeout(() => {

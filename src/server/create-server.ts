@@ -15,6 +15,7 @@ import { registerInFlight } from "./in-flight.ts";
 import { registerUnmatchedHandler } from "./method-not-allowed.ts";
 import { registerOwnerScope } from "./owner-scope.ts";
 import { registerRateLimits } from "./rate-limit.ts";
+import { type CleanupRouteDeps, registerCleanupRoutes } from "./routes/admin-cleanup.ts";
 import { registerAdminKeyRoutes } from "./routes/admin-keys.ts";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.ts";
 import { registerConversationRoutes } from "./routes/conversations.ts";
@@ -44,6 +45,8 @@ export interface ServerOptions {
    * limits. Replaces `resolveTenant`. Absent: every request is tenant `default` (tests, embedding).
    */
   security?: SecurityRoutesOptions;
+  /** The lifecycle sweeper and archiver: admin cleanup routes and `POST …/restore`. */
+  lifecycle?: CleanupRouteDeps;
 }
 
 export interface SecurityRoutesOptions extends AuthResolverOptions {
@@ -61,7 +64,7 @@ const MAX_BODY_LIMIT = 1 << 30;
 
 function checkOptions(
   options: ServerOptions,
-): Readonly<Required<Omit<ServerOptions, "logger" | "logging" | "gateway" | "security">>> {
+): Readonly<Required<Omit<ServerOptions, "logger" | "logging" | "gateway" | "security" | "lifecycle">>> {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgumentError("Server options are required.");
   const store = options.store;
@@ -141,6 +144,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   registerConversationRoutes(app, config.store);
   registerItemRoutes(app, config.store);
   registerExtensionRoutes(app, config.store);
+  if (options.lifecycle) registerCleanupRoutes(app, options.lifecycle);
   const inFlight = registerInFlight(app);
   if (options.gateway) {
     registerResponseRoutes(app, config.store, options.gateway.engine, inFlight);

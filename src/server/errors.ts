@@ -30,6 +30,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   context_length_exceeded: 400,
   context_overflow: 400,
   conversation_busy: 409,
+  // Lifecycle: a session over its item/byte/token limit.
+  quota_exceeded: 413,
   cancelled: 400,
   upstream_invalid_request: 400,
   rate_limited: 429,
