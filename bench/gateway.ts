@@ -43,26 +43,37 @@ import {
 } from "./gateway/setup.ts";
 import { nowUs, percentile } from "./lib/stats.ts";
 
-const { values: flags } = parseArgs({
-  options: {
-    duration: { type: "string", default: "10" },
-    warmup: { type: "string", default: "1" },
-    concurrency: { type: "string", default: "32" },
-    rate: { type: "string", default: "1000" },
-    conversations: { type: "string", default: "4096" },
-    only: { type: "string" },
-    "no-profile": { type: "boolean", default: false },
-    "profile-duration": { type: "string", default: "5" },
-    "profile-scenario": { type: "string", default: "conversation" },
-    json: { type: "boolean", default: false },
-    "log-level": { type: "string", default: "warn" },
-  },
-});
+function usage(message: string): never {
+  process.stderr.write(`bench:gateway: ${message}\n`);
+  process.exit(2);
+}
+
+const OPTIONS = {
+  duration: { type: "string", default: "10" },
+  warmup: { type: "string", default: "1" },
+  concurrency: { type: "string", default: "32" },
+  rate: { type: "string", default: "1000" },
+  conversations: { type: "string", default: "4096" },
+  only: { type: "string" },
+  "no-profile": { type: "boolean", default: false },
+  "profile-duration": { type: "string", default: "5" },
+  "profile-scenario": { type: "string", default: "conversation" },
+  json: { type: "boolean", default: false },
+  "log-level": { type: "string", default: "warn" },
+} as const;
+
+function parseFlags() {
+  try {
+    return parseArgs({ options: OPTIONS }).values;
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+}
+const flags = parseFlags();
 
 function positive(name: string, raw: string | undefined): number {
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`--${name} must be a positive number; got '${raw}'.`);
+  if (!Number.isFinite(value) || value <= 0) usage(`--${name} must be a positive number; got '${raw}'.`);
   return value;
 }
 
@@ -80,7 +91,7 @@ const settings = {
 const only = flags.only ? new Set(flags.only.split(",").map((s) => s.trim())) : null;
 for (const id of [...(only ?? []), settings.profileScenario]) {
   if (!(SCENARIO_IDS as readonly string[]).includes(id)) {
-    throw new Error(`--only: unknown scenario '${id}'; pick from ${SCENARIO_IDS.join(", ")}.`);
+    usage(`--only/--profile-scenario: unknown scenario '${id}'; pick from ${SCENARIO_IDS.join(", ")}.`);
   }
 }
 const log = (line: string): void => {
