@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerBenchCommand } from "./bench.ts";
 import { registerCleanupCommand } from "./cleanup.ts";
 import { registerDoctorCommand } from "./doctor.ts";
 import { registerKeysCommand } from "./keys.ts";
@@ -20,6 +21,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerSessionsManageCommands,
   registerMigrateCommand,
   registerDoctorCommand,
+  registerBenchCommand,
   registerOpenClawCommand,
   registerMockUpstreamCommand,
   registerKeysCommand,

@@ -1,0 +1,26 @@
+/**
+ * `npm run bench` / `holdfast bench`: runs the benchmarks one after another (each in its own
+ * process, so none disturbs another's figures) and prints their output. Names select a subset.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const BENCHMARKS = ["store", "context", "security", "interop", "migrate", "sweep", "gateway"] as const;
+
+const dir = fileURLToPath(new URL(".", import.meta.url));
+const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith("-"));
+const unknown = asked.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `Unknown benchmark(s): ${unknown.join(", ")}. Choose from: ${BENCHMARKS.join(", ")}.\n`,
+  );
+  process.exit(2);
+}
+let failed = 0;
+for (const name of asked.length > 0 ? asked : BENCHMARKS) {
+  process.stdout.write(`\n=== bench:${name} ===\n`);
+  const run = spawnSync(process.execPath, [`${dir}${name}.ts`, ...passThrough], { stdio: "inherit" });
+  if (run.status !== 0) failed += 1;
+}
+process.exitCode = failed > 0 ? 1 : 0;

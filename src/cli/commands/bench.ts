@@ -1,0 +1,28 @@
+/**
+ * `holdfast bench [name...]`: runs the benchmarks shipped in bench/ (the same as `npm run bench`).
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+
+const RUN_ALL = fileURLToPath(new URL("../../../bench/run-all.ts", import.meta.url));
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command("bench [names...]")
+    .description(
+      "Run the benchmarks: store, context, security, interop, migrate, sweep, gateway (default: all).",
+    )
+    .option("--json", "ask each benchmark for JSON output")
+    .addHelpText(
+      "after",
+      "\nEach benchmark runs in its own process; figures and targets are in docs/benchmarks*.md.\n\nExamples:\n  $ holdfast bench store\n  $ holdfast bench store context --json",
+    )
+    .action(async (names: string[], flags: { json?: boolean }) => {
+      const child = spawn(process.execPath, [RUN_ALL, ...names, ...(flags.json ? ["--json"] : [])], {
+        stdio: "inherit",
+      });
+      const code = await new Promise<number>((resolve) => child.once("exit", (c) => resolve(c ?? 1)));
+      process.exitCode = code;
+    });
+}
