@@ -10,7 +10,6 @@ import { parseProvidersConfig } from "../engine/providers/config.ts";
 import { createProviderLayer } from "../engine/providers/create-providers.ts";
 import { createSecurity, type Security } from "../security/create-security.ts";
 import { createServer } from "../server/create-server.ts";
-import { registerTokenRoutes } from "../server/routes/tokens.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
 import type { FetchLike } from "./http.ts";
@@ -40,7 +39,6 @@ export async function startTestServer(
     gateway: { engine: gateway.engine, models: gateway.models },
     security: { security, development: true },
   });
-  registerTokenRoutes(app, security);
   await options.extend?.(app);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
