@@ -10,7 +10,6 @@ import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
 import { parseProvidersConfig } from "./engine/providers/config.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
-import { driverOf } from "./lifecycle/delegating-store.ts";
 import {
   type Archiver,
   createArchiver,
@@ -41,6 +40,7 @@ import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
 import { createStore } from "./store/create-store.ts";
+import { driverOf } from "./store/decorators/delegating-store.ts";
 import { isLifecycleCapable } from "./store/driver.ts";
 import { InvalidArgumentError } from "./store/errors.ts";
 import type { SessionStore } from "./store/types.ts";

@@ -4,6 +4,8 @@
  * stub with its archive. `withArchives(store, archiver)` restores archived sessions
  * transparently when they are read or written through the store.
  */
+
+import { DelegatingStore, driverOf } from "../store/decorators/delegating-store.ts";
 import {
   isLifecycleCapable,
   type LifecycleCapable,
@@ -23,7 +25,6 @@ import type {
   WindowQuery,
 } from "../store/types.ts";
 import { readArchive, removeArchive, writeArchive } from "./archive-files.ts";
-import { DelegatingStore, driverOf } from "./delegating-store.ts";
 
 export interface ArchiverOptions {
   /** Directory of the archive files (created on first use). */

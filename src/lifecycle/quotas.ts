@@ -4,6 +4,8 @@
  * metadata). Before rejecting it can call an injected compaction hook (e.g. the context
  * engine's compaction, or a fork-and-archive), then checks again.
  */
+
+import { DelegatingStore } from "../store/decorators/delegating-store.ts";
 import { HoldfastError } from "../store/errors.ts";
 import { estimateTokens } from "../store/tokens.ts";
 import type {
@@ -14,7 +16,6 @@ import type {
   Session,
   SessionStore,
 } from "../store/types.ts";
-import { DelegatingStore } from "./delegating-store.ts";
 import { type LifecyclePolicy, sessionPolicy } from "./policy.ts";
 
 /** Stable code `quota_exceeded`; the HTTP layer answers 413. */

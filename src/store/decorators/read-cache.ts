@@ -4,24 +4,8 @@
  * the entry only if the version still matches, so a write made by another instance is never
  * hidden behind a stale entry. Bounded by bytes (LRU). Values handed out are copies.
  */
-import type {
-  AppendOptions,
-  AppendResult,
-  CreateSessionInput,
-  ForkInput,
-  Item,
-  ItemInput,
-  JsonValue,
-  ListQuery,
-  Page,
-  ReadItemsQuery,
-  Session,
-  SessionStore,
-  UpdateSessionInput,
-  Window,
-  WindowQuery,
-  WriteOptions,
-} from "../types.ts";
+import type { Item, ReadItemsQuery, SessionStore, Window, WindowQuery, WriteOptions } from "../types.ts";
+import { DelegatingStore } from "./delegating-store.ts";
 import { ByteLru } from "./lru-bytes.ts";
 
 export interface ReadCacheOptions {
@@ -49,18 +33,13 @@ function itemsBytes(items: Item[]): number {
   return bytes;
 }
 
-class ReadCachedStore implements SessionStore {
-  readonly #inner: SessionStore;
+class ReadCachedStore extends DelegatingStore {
   readonly #cache: ByteLru<Cached<Window | Item[]>>;
   readonly stats: ReadCacheStats = { hits: 0, misses: 0, bytes: 0, entries: 0 };
 
   constructor(inner: SessionStore, options: ReadCacheOptions) {
-    this.#inner = inner;
+    super(inner);
     this.#cache = new ByteLru(options.maxBytes ?? 64 << 20);
-  }
-
-  get driverName(): string {
-    return this.#inner.driverName;
   }
 
   #prefix(tenant: string, id: string): string {
@@ -77,7 +56,7 @@ class ReadCachedStore implements SessionStore {
     key: string,
     load: () => Promise<{ version: number | null; value: T }>,
   ): Promise<T> {
-    const head = await this.#inner.get(tenant, id);
+    const head = await this.inner.get(tenant, id);
     const fullKey = this.#prefix(tenant, id) + key;
     const hit = this.#cache.get(fullKey) as Cached<T> | undefined;
     if (hit && hit.version === head.version) {
@@ -95,20 +74,20 @@ class ReadCachedStore implements SessionStore {
     return value;
   }
 
-  readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+  override readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
     return this.#cached(tenant, id, `w:${query?.maxTokens}`, async () => {
-      const window = await this.#inner.readWindow(tenant, id, query);
+      const window = await this.inner.readWindow(tenant, id, query);
       return { version: window.sessionVersion, value: window };
     });
   }
 
-  readItems(tenant: string, id: string, query: ReadItemsQuery = {}): Promise<Item[]> {
+  override readItems(tenant: string, id: string, query: ReadItemsQuery = {}): Promise<Item[]> {
     const key = `i:${query.afterSeq}:${query.beforeSeq}:${query.limit}:${query.order}`;
     return this.#cached(tenant, id, key, async () => {
       // Item pages carry no version; the page is attributable only if no write landed around it.
-      const before = await this.#inner.get(tenant, id);
-      const items = await this.#inner.readItems(tenant, id, query);
-      const after = await this.#inner.get(tenant, id);
+      const before = await this.inner.get(tenant, id);
+      const items = await this.inner.readItems(tenant, id, query);
+      const after = await this.inner.get(tenant, id);
       return { version: before.version === after.version ? before.version : null, value: items };
     });
   }
@@ -117,39 +96,9 @@ class ReadCachedStore implements SessionStore {
     this.#cache.deletePrefix(this.#prefix(tenant, id));
   }
 
-  create(tenant: string, input?: CreateSessionInput): Promise<Session> {
-    return this.#inner.create(tenant, input);
-  }
-  get(tenant: string, id: string): Promise<Session> {
-    return this.#inner.get(tenant, id);
-  }
-  list(tenant: string, query?: ListQuery): Promise<Page<Session>> {
-    return this.#inner.list(tenant, query);
-  }
-  update(tenant: string, id: string, patch: UpdateSessionInput, options?: WriteOptions): Promise<Session> {
-    return this.#inner.update(tenant, id, patch, options);
-  }
-  async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
-    await this.#inner.delete(tenant, id, options);
+  override async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
+    await this.inner.delete(tenant, id, options);
     this.#invalidate(tenant, id);
-  }
-  append(tenant: string, id: string, items: ItemInput[], options?: AppendOptions): Promise<AppendResult> {
-    return this.#inner.append(tenant, id, items, options);
-  }
-  patchState(tenant: string, id: string, patch: JsonValue, options?: WriteOptions): Promise<Session> {
-    return this.#inner.patchState(tenant, id, patch, options);
-  }
-  getItem(tenant: string, id: string, itemId: string): Promise<Item> {
-    return this.#inner.getItem(tenant, id, itemId);
-  }
-  fork(tenant: string, id: string, input?: ForkInput): Promise<Session> {
-    return this.#inner.fork(tenant, id, input);
-  }
-  touch(tenant: string, id: string): Promise<Session> {
-    return this.#inner.touch(tenant, id);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
   }
 }
 

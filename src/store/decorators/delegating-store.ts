@@ -1,9 +1,9 @@
 /**
- * A SessionStore that forwards every call to another one: the base of the lifecycle decorators
- * (quotas, transparent archive restore), which override only what they change. `driver` is
+ * A SessionStore that forwards every call to another one: the base of store decorators (read
+ * cache, quotas, transparent archive restore), which override only what they change. `driver` is
  * forwarded too, so tools that need driver capabilities see through decorators.
  */
-import type { StoreDriver } from "../store/driver.ts";
+import type { StoreDriver } from "../driver.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -21,7 +21,7 @@ import type {
   Window,
   WindowQuery,
   WriteOptions,
-} from "../store/types.ts";
+} from "../types.ts";
 
 /** The driver under a store (through any number of decorators), or null when it exposes none. */
 export function driverOf(store: SessionStore): StoreDriver | null {
