@@ -58,7 +58,8 @@ export async function planTurn(
   let persist = request.store;
 
   if (request.conversationId) {
-    sessionId = (await store.get(tenant, request.conversationId)).id;
+    // No read here: the write-ahead append of the input is the existence check (404 if missing).
+    sessionId = request.conversationId;
     persist = true;
   } else if (request.previousResponseId) {
     const record = await previousRecord(store, tenant, request.previousResponseId);
