@@ -5,10 +5,12 @@
  * value returned is the driver's own fresh copy.
  */
 import type { PreparedItem, StoreDriver } from "./driver.ts";
+import { canonicalJson, decodeCursor, encodeCursor } from "./encoding.ts";
 import { ConflictError, InvalidArgumentError, isHoldfastError, sessionNotFound } from "./errors.ts";
-import { newItemId, newSessionId, sha256 } from "./ids.ts";
+import { newSessionId, sha256 } from "./ids.ts";
 import { mergePatch } from "./merge-patch.ts";
-import { bytesToTokens, estimateTokens, type TokenCounter } from "./tokens.ts";
+import { prepareItems } from "./prepare-items.ts";
+import { estimateTokens, type TokenCounter } from "./tokens.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -45,7 +47,6 @@ import {
   checkTenant,
   checkVersion,
   isPlainObject,
-  LIMITS,
 } from "./validate.ts";
 import { pairSafeStart } from "./window-pairs.ts";
 
@@ -63,50 +64,6 @@ export interface StoreCoreOptions {
 }
 
 const DEFAULTS = { maxItemBytes: 1 << 20, maxStateBytes: 1 << 20, maxMergeRetries: 20 };
-
-function encodeCursor(session: Session): string {
-  return Buffer.from(JSON.stringify([session.createdAt, session.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (typeof createdAt === "number" && typeof id === "string") return { createdAt, id };
-  } catch {
-    // fall through to the error below
-  }
-  throw new InvalidArgumentError("The cursor is not one this store returned; start from the first page.", {
-    param: "cursor",
-  });
-}
-
-/**
- * Stable JSON: keys sorted, so a retried payload hashes the same whatever its key order. The
- * output is part of the stored idempotency records, so it must not change: `undefined` values
- * become `null`, exactly as the first version (map/join) produced. Keys already in order, the
- * usual case, skip the sort.
- */
-function canonicalJson(value: unknown): string {
-  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) {
-    let out = "[";
-    for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
-    return `${out}]`;
-  }
-  const keys = Object.keys(value);
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1]! > keys[i]!) {
-      keys.sort();
-      break;
-    }
-  }
-  let out = "{";
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    out += `${i === 0 ? "" : ","}${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`;
-  }
-  return `${out}}`;
-}
 
 class StoreCore implements SessionStore {
   readonly #driver: StoreDriver;
@@ -138,57 +95,9 @@ class StoreCore implements SessionStore {
   }
 
   #prepareItems(items: unknown, now: number): PreparedItem[] {
-    if (!Array.isArray(items)) throw new InvalidArgumentError("items must be an array.", { param: "items" });
-    if (items.length > LIMITS.itemsPerAppend) {
-      throw new InvalidArgumentError(`At most ${LIMITS.itemsPerAppend} items per append.`, {
-        param: "items",
-      });
-    }
-    const seen = new Set<string>();
-    return items.map((raw, index) => {
-      const param = `items[${index}]`;
-      if (!isPlainObject(raw)) throw new InvalidArgumentError(`${param} must be an object.`, { param });
-      const input = raw as unknown as ItemInput;
-      const { id: innerId, ...body } = checkJsonObject(input.content, `${param}.content`);
-      const type = body.type;
-      if (typeof type !== "string" || type.length === 0 || type.length > 64) {
-        throw new InvalidArgumentError(`${param}.content.type must be a non-empty string (e.g. "message").`, {
-          param: `${param}.content.type`,
-        });
-      }
-      const id = checkItemId(input.id ?? innerId ?? newItemId(type), `${param}.id`);
-      if (seen.has(id))
-        throw new InvalidArgumentError(`Item id '${id}' appears twice.`, { param: `${param}.id` });
-      seen.add(id);
-      const contentJson = JSON.stringify(body);
-      const bytes = Buffer.byteLength(contentJson);
-      checkSize(bytes, this.#options.maxItemBytes, `${param}`, param);
-      let tokens: number;
-      // The default estimate is a function of the serialized size we already have.
-      if (input.tokens === undefined)
-        tokens = this.#estimate ? bytesToTokens(bytes) : this.#countTokens(body);
-      else if (Number.isSafeInteger(input.tokens) && input.tokens >= 0) tokens = input.tokens;
-      else throw new InvalidArgumentError(`${param}.tokens must be a non-negative integer.`, { param });
-      const turnId = input.turnId ?? null;
-      if (turnId !== null && (typeof turnId !== "string" || turnId.length > 128)) {
-        throw new InvalidArgumentError(`${param}.turnId must be a string of at most 128 characters.`, {
-          param,
-        });
-      }
-      const str = (v: JsonValue | undefined): string | null => (typeof v === "string" ? v : null);
-      return {
-        id,
-        type,
-        role: str(body.role),
-        status: str(body.status),
-        callId: str(body.call_id),
-        content: body,
-        contentJson,
-        tokens,
-        bytes,
-        turnId,
-        createdAt: now,
-      };
+    return prepareItems(items, now, {
+      maxItemBytes: this.#options.maxItemBytes,
+      countTokens: this.#estimate ? null : this.#countTokens,
     });
   }
 
