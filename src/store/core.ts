@@ -6,9 +6,9 @@
  */
 import type { PreparedItem, StoreDriver } from "./driver.ts";
 import { canonicalJson, decodeCursor, encodeCursor } from "./encoding.ts";
-import { ConflictError, InvalidArgumentError, isHoldfastError, sessionNotFound } from "./errors.ts";
+import { InvalidArgumentError, sessionNotFound } from "./errors.ts";
 import { newSessionId, sha256 } from "./ids.ts";
-import { mergePatch } from "./merge-patch.ts";
+import { mergeStateWithRetry } from "./merge-patch.ts";
 import { prepareItems } from "./prepare-items.ts";
 import { estimateTokens, type TokenCounter } from "./tokens.ts";
 import type {
@@ -46,7 +46,6 @@ import {
   checkStatus,
   checkTenant,
   checkVersion,
-  isPlainObject,
 } from "./validate.ts";
 import { pairSafeStart } from "./window-pairs.ts";
 
@@ -238,33 +237,27 @@ class StoreCore implements SessionStore {
     checkTenant(tenant);
     checkSessionId(id);
     checkJson(patch, "state");
-    const expected = checkVersion(options.expectedVersion);
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.get(tenant, id);
-      if (expected !== undefined && current.version !== expected) {
-        throw new ConflictError(
-          `Session '${id}' is at version ${current.version}, not the expected ${expected}; re-read it and retry.`,
-          { param: "expected_version" },
-        );
-      }
-      const next = mergePatch(current.state, patch);
-      if (!isPlainObject(next)) {
-        throw new InvalidArgumentError("A state patch must leave state a JSON object.", { param: "state" });
-      }
-      checkSize(Buffer.byteLength(JSON.stringify(next)), this.#options.maxStateBytes, "state", "state");
-      try {
-        return await this.#driver.updateSession(
-          tenant,
-          id,
-          { state: next as Session["state"] },
-          { expectedVersion: current.version, now: this.#clock() },
-        );
-      } catch (error) {
-        // Without a caller's expectedVersion the merge is ours to redo on a fresh read.
-        const retry = expected === undefined && isHoldfastError(error) && error.code === "conflict";
-        if (!retry || attempt >= this.#options.maxMergeRetries) throw error;
-      }
-    }
+    return mergeStateWithRetry(
+      id,
+      patch,
+      checkVersion(options.expectedVersion),
+      this.#options.maxMergeRetries,
+      {
+        read: async () => {
+          const session = await this.get(tenant, id);
+          return { version: session.version, state: session.state, context: null };
+        },
+        write: (next, read) => {
+          checkSize(Buffer.byteLength(JSON.stringify(next)), this.#options.maxStateBytes, "state", "state");
+          return this.#driver.updateSession(
+            tenant,
+            id,
+            { state: next },
+            { expectedVersion: read.version, now: this.#clock() },
+          );
+        },
+      },
+    );
   }
 
   async readItems(tenant: string, id: string, query: ReadItemsQuery = {}): Promise<Item[]> {

@@ -7,9 +7,9 @@
  * data key (crypto-shredding): copies in backups become unreadable.
  */
 import { createHmac } from "node:crypto";
-import { ConflictError, InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
+import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { newItemId, newSessionId } from "../../store/ids.ts";
-import { mergePatch } from "../../store/merge-patch.ts";
+import { mergeStateWithRetry } from "../../store/merge-patch.ts";
 import { estimateTokens, type TokenCounter } from "../../store/tokens.ts";
 import type {
   AppendOptions,
@@ -285,32 +285,21 @@ class EncryptingStore implements EncryptedStore {
     checkTenant(tenant);
     checkSessionId(id);
     checkJson(patch, "state");
-    const expected = checkVersion(options.expectedVersion);
-    for (let attempt = 0; ; attempt++) {
-      const stored = await this.#inner.get(tenant, id);
-      const current = await this.#session(stored);
-      if (expected !== undefined && current.version !== expected) {
-        throw new ConflictError(
-          `Session '${id}' is at version ${current.version}, not the expected ${expected}; re-read it and retry.`,
-          { param: "expected_version" },
-        );
-      }
-      const next = mergePatch(current.state, patch);
-      if (!isPlainObject(next)) {
-        throw new InvalidArgumentError("A state patch must leave state a JSON object.", { param: "state" });
-      }
-      const keys = await this.#keys.ensure(tenant, id);
-      const sealed = encryptState(next as JsonObject, keys, tenant, id);
-      try {
-        const saved = await this.#inner.patchState(tenant, id, replacementPatch(stored.state, sealed), {
-          expectedVersion: current.version,
+    return mergeStateWithRetry(id, patch, checkVersion(options.expectedVersion), MAX_MERGE_RETRIES, {
+      read: async () => {
+        const stored = await this.#inner.get(tenant, id);
+        const current = await this.#session(stored);
+        return { version: current.version, state: current.state, context: stored };
+      },
+      write: async (next, read) => {
+        const keys = await this.#keys.ensure(tenant, id);
+        const sealed = encryptState(next, keys, tenant, id);
+        const saved = await this.#inner.patchState(tenant, id, replacementPatch(read.context.state, sealed), {
+          expectedVersion: read.version,
         });
-        return { ...saved, state: next as JsonObject };
-      } catch (error) {
-        const retry = expected === undefined && isHoldfastError(error) && error.code === "conflict";
-        if (!retry || attempt >= MAX_MERGE_RETRIES) throw error;
-      }
-    }
+        return { ...saved, state: next };
+      },
+    });
   }
 
   async readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]> {
