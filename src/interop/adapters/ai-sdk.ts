@@ -13,10 +13,11 @@
  * stored. Concurrent saves never interleave: each append carries the version it was computed from.
  */
 import type { UIMessage } from "ai";
-import { InvalidArgumentError, isHoldfastError, NotFoundError } from "../../store/errors.ts";
+import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import type { CreateSessionInput, Item, JsonObject, Session, SessionStore } from "../../store/types.ts";
 import { dropMarker, readVisibleTail, toItemInputs } from "./edit-log.ts";
 import { jsonEqual, toJsonObject } from "./json.ts";
+import { openOrCreateSession } from "./open-session.ts";
 import { sessionIdFor } from "./session-ids.ts";
 
 /** Field of the stored item that holds the UIMessage as given. */
@@ -130,17 +131,7 @@ async function getOrCreate(
   id: string,
   create: ChatCreateOptions,
 ): Promise<Session> {
-  try {
-    return await store.get(tenant, id);
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
-  }
-  try {
-    return await store.create(tenant, { ...create, id, labels: [...(create.labels ?? []), "ai-sdk"] });
-  } catch (error) {
-    if (isHoldfastError(error) && error.code === "conflict") return await store.get(tenant, id);
-    throw error;
-  }
+  return openOrCreateSession(store, tenant, id, { ...create, labels: [...(create.labels ?? []), "ai-sdk"] });
 }
 
 function toContent(message: UIMessage, param: string): JsonObject {

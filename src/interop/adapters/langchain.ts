@@ -16,10 +16,11 @@ import {
   mapStoredMessagesToChatMessages,
   type StoredMessage,
 } from "@langchain/core/messages";
-import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
+import { InvalidArgumentError } from "../../store/errors.ts";
 import type { CreateSessionInput, JsonObject, Session, SessionStore } from "../../store/types.ts";
 import { clearMarker, readVisibleTail, toItemInputs } from "./edit-log.ts";
 import { toJsonObject } from "./json.ts";
+import { openOrCreateSession } from "./open-session.ts";
 import { sessionIdFor } from "./session-ids.ts";
 
 /** Field of the stored item holding LangChain's `StoredMessage`. */
@@ -103,29 +104,13 @@ export class HoldfastChatMessageHistory extends BaseListChatMessageHistory {
   }
 
   async #open(): Promise<Session> {
-    const id = this.#sessionId;
-    if (id !== undefined) {
-      try {
-        return await this.#store.get(this.#tenant, id);
-      } catch (error) {
-        if (!isHoldfastError(error) || error.code !== "not_found") throw error;
-      }
-    }
     const labels = [...(this.#create.labels ?? []), "langchain"];
-    try {
-      const created = await this.#store.create(this.#tenant, {
-        ...this.#create,
-        labels,
-        ...(id ? { id } : {}),
-      });
-      this.#sessionId = created.id;
-      return created;
-    } catch (error) {
-      if (id !== undefined && isHoldfastError(error) && error.code === "conflict") {
-        return await this.#store.get(this.#tenant, id);
-      }
-      throw error;
-    }
+    const session = await openOrCreateSession(this.#store, this.#tenant, this.#sessionId, {
+      ...this.#create,
+      labels,
+    });
+    this.#sessionId = session.id;
+    return session;
   }
 }
 

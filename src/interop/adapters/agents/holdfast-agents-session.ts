@@ -12,6 +12,7 @@ import { sha256 } from "../../../store/ids.ts";
 import type { CreateSessionInput, Item, JsonObject, Session, SessionStore } from "../../../store/types.ts";
 import { clearMarker, dropMarker, readVisibleTail, toItemInputs } from "../edit-log.ts";
 import { canonicalJson, jsonEqual } from "../json.ts";
+import { openOrCreateSession } from "../open-session.ts";
 import { fromStoredItem, toStoredContent } from "./item-codec.ts";
 
 /** Options of {@link HoldfastAgentsSession}. */
@@ -180,25 +181,9 @@ export class HoldfastAgentsSession implements SessionHistoryTransactionAwareSess
   }
 
   async #open(): Promise<Session> {
-    const id = this.#sessionId;
-    if (id !== undefined) {
-      try {
-        return await this.#store.get(this.#tenant, id);
-      } catch (error) {
-        if (!isHoldfastError(error) || error.code !== "not_found") throw error;
-      }
-    }
-    try {
-      const created = await this.#store.create(this.#tenant, { ...this.#create, ...(id ? { id } : {}) });
-      this.#sessionId = created.id;
-      return created;
-    } catch (error) {
-      // Another process created the same id first: use theirs.
-      if (id !== undefined && isHoldfastError(error) && error.code === "conflict") {
-        return await this.#store.get(this.#tenant, id);
-      }
-      throw error;
-    }
+    const session = await openOrCreateSession(this.#store, this.#tenant, this.#sessionId, this.#create);
+    this.#sessionId = session.id;
+    return session;
   }
 
   async #head(): Promise<Session> {
