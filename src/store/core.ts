@@ -32,6 +32,7 @@ import type {
 import { LIST_ORDERS } from "./types.ts";
 import {
   assertObject,
+  checkExcludeTypes,
   checkItemId,
   checkJson,
   checkJsonObject,
@@ -296,7 +297,14 @@ class StoreCore implements SessionStore {
     if (typeof maxTokens !== "number" || !Number.isSafeInteger(maxTokens) || maxTokens < 0) {
       throw new InvalidArgumentError("maxTokens must be a non-negative integer.", { param: "max_tokens" });
     }
-    const { session, items } = await this.#driver.readWindow(tenant, id, maxTokens, this.#clock());
+    const exclude = checkExcludeTypes(query.excludeTypes);
+    const { session, items, startSeq } = await this.#driver.readWindow(
+      tenant,
+      id,
+      maxTokens,
+      this.#clock(),
+      exclude.length > 0 ? exclude : undefined,
+    );
     const start = pairSafeStart(items);
     const kept = start === 0 ? items : items.slice(start);
     let tokens = 0;
@@ -306,7 +314,8 @@ class StoreCore implements SessionStore {
       items: kept,
       tokens,
       fromSeq,
-      truncated: kept.length < session.itemCount,
+      // Older items were left out when the range starts after seq 1 or pairing cut its head.
+      truncated: start > 0 || (startSeq > 1 && session.itemCount > 0),
       sessionVersion: session.version,
     };
   }

@@ -66,9 +66,17 @@ export interface DriverWrite {
   now: number;
 }
 
+/** What a window needs of its session: no JSON columns to materialize. */
+export type WindowHead = Pick<Session, "version" | "itemCount">;
+
 export interface DriverWindow {
-  session: Session;
-  /** Items from the first seq whose suffix token sum fits `maxTokens`, ascending. */
+  session: WindowHead;
+  /**
+   * First seq of the range whose suffix token sum fits `maxTokens` (`itemCount + 1` when the
+   * range is empty). Items of excluded types inside the range are counted here but not returned.
+   */
+  startSeq: number;
+  /** Items of the range, ascending, without those whose type is in `excludeTypes`. */
   items: Item[];
 }
 
@@ -84,7 +92,17 @@ export interface StoreDriver {
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult>;
   readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]>;
   getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item>;
-  readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow>;
+  /**
+   * The window range is chosen by tokens over every item; `excludeTypes` only leaves items out of
+   * the answer (a driver should skip them before decoding: they are usually most of the bytes).
+   */
+  readWindow(
+    tenant: string,
+    id: string,
+    maxTokens: number,
+    now: number,
+    excludeTypes?: readonly string[],
+  ): Promise<DriverWindow>;
   /** Creates `child` holding copies of the parent's items 1..atSeq. */
   fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session>;
   /** Sets `lastActiveAt = now` without bumping the version. */

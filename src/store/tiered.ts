@@ -166,8 +166,14 @@ class TieredDriver implements StoreDriver {
     return this.#read(tenant, id, now, (d) => d.getItem(tenant, id, itemId, now));
   }
 
-  readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
-    return this.#read(tenant, id, now, (d) => d.readWindow(tenant, id, maxTokens, now));
+  readWindow(
+    tenant: string,
+    id: string,
+    maxTokens: number,
+    now: number,
+    excludeTypes?: readonly string[],
+  ): Promise<DriverWindow> {
+    return this.#read(tenant, id, now, (d) => d.readWindow(tenant, id, maxTokens, now, excludeTypes));
   }
 
   fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {

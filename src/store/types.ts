@@ -143,6 +143,12 @@ export interface ReadItemsQuery {
 
 export interface WindowQuery {
   maxTokens: number;
+  /**
+   * Item types left out of the answer (e.g. bookkeeping items never sent to a model). The range
+   * is still chosen by `maxTokens` over every item; excluded items only are not returned.
+   * At most 16 types.
+   */
+  excludeTypes?: readonly string[];
 }
 
 export interface Window {

@@ -15,6 +15,7 @@ export const LIMITS = Object.freeze({
   ownerChars: 256,
   itemsPerAppend: 1000,
   jsonDepth: 64,
+  excludeTypes: 16,
 });
 
 const TENANT_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -56,6 +57,30 @@ export function checkItemId(id: unknown, param = "item_id"): string {
     throw new InvalidArgumentError("Item ids are 1-128 letters, digits, '_' or '-'.", { param });
   }
   return id;
+}
+
+/** Item types a window leaves out: up to 16 distinct non-empty strings of ≤ 64 characters. */
+export function checkExcludeTypes(value: unknown, param = "exclude_types"): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > LIMITS.excludeTypes) {
+    throw new InvalidArgumentError(
+      `${param} must be an array of at most ${LIMITS.excludeTypes} item types.`,
+      {
+        param,
+      },
+    );
+  }
+  for (const type of value) {
+    if (typeof type !== "string" || type.length === 0 || type.length > 64) {
+      throw new InvalidArgumentError(
+        `${param} holds item types: non-empty strings of at most 64 characters.`,
+        {
+          param,
+        },
+      );
+    }
+  }
+  return [...new Set(value as string[])];
 }
 
 export function checkMetadata(metadata: unknown, param = "metadata"): Record<string, string> {

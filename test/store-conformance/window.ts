@@ -84,6 +84,76 @@ export function testWindowCases({ store, tenant }: ConformanceContext): void {
       );
     });
 
+    it("leaves excluded item types out, choosing the range over every item", async () => {
+      const t = tenant();
+      const s = await store().create(t);
+      const record = (n: number): ItemInput => ({ content: { type: "bookkeeping", n }, tokens: 0 });
+      await store().append(t, s.id, [
+        { ...message("user", "a"), tokens: 10 },
+        { ...message("assistant", "b"), tokens: 10 },
+        record(1),
+        { ...message("user", "c"), tokens: 10 },
+        { ...message("assistant", "d"), tokens: 10 },
+        record(2),
+      ]);
+      const all = await store().readWindow(t, s.id, { maxTokens: 100, excludeTypes: ["bookkeeping"] });
+      assert.deepEqual(
+        all.items.map((i) => i.seq),
+        [1, 2, 4, 5],
+      );
+      assert.equal(all.tokens, 40);
+      assert.equal(all.fromSeq, 1);
+      assert.equal(all.truncated, false);
+      assert.deepEqual(all.items[2]!.content, message("user", "c").content);
+      // 25 tokens: the range is seqs 3..6 (20 tokens, the record at seq 3 has none); 1 and 2 are left out.
+      const part = await store().readWindow(t, s.id, {
+        maxTokens: 25,
+        excludeTypes: ["bookkeeping", "other"],
+      });
+      assert.deepEqual(
+        part.items.map((i) => i.seq),
+        [4, 5],
+      );
+      assert.equal(part.truncated, true);
+      assert.equal(part.fromSeq, 4);
+      // The same range without exclusion holds the records too.
+      const plain = await store().readWindow(t, s.id, { maxTokens: 25 });
+      assert.deepEqual(
+        plain.items.map((i) => i.seq),
+        [3, 4, 5, 6],
+      );
+      // Exclusion starting the session: the range still starts at seq 1, nothing older was left out.
+      const s2 = await store().create(t);
+      await store().append(t, s2.id, [record(0), { ...message("user", "x"), tokens: 5 }]);
+      const w2 = await store().readWindow(t, s2.id, { maxTokens: 100, excludeTypes: ["bookkeeping"] });
+      assert.deepEqual(
+        w2.items.map((i) => i.seq),
+        [2],
+      );
+      assert.equal(w2.truncated, false);
+      const none = await store().readWindow(t, s2.id, {
+        maxTokens: 100,
+        excludeTypes: ["bookkeeping", "message"],
+      });
+      assert.deepEqual(none.items, []);
+      assert.equal(none.truncated, false);
+      await rejectsWithCode(
+        store().readWindow(t, s.id, { maxTokens: 10, excludeTypes: "x" as never }),
+        "invalid_argument",
+      );
+      await rejectsWithCode(
+        store().readWindow(t, s.id, { maxTokens: 10, excludeTypes: [""] }),
+        "invalid_argument",
+      );
+      await rejectsWithCode(
+        store().readWindow(t, s.id, {
+          maxTokens: 10,
+          excludeTypes: Array.from({ length: 17 }, (_, i) => `t${i}`),
+        }),
+        "invalid_argument",
+      );
+    });
+
     it("holds the invariants over random histories (property)", async () => {
       const t = tenant();
       const itemArb = fc.oneof(

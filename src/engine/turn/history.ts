@@ -18,6 +18,7 @@ import { NOT_SENT_ITEM_TYPES } from "./record.ts";
 const HEADROOM = 2;
 /** Pinned items (system prompts) are looked for among the first items of a session. */
 const HEAD_ITEMS = 16;
+const EXCLUDED_TYPES: readonly string[] = [...NOT_SENT_ITEM_TYPES];
 
 export interface TurnHistory {
   input: InputItem[];
@@ -65,7 +66,11 @@ async function storedItems(
       truncated: older[0]?.seq !== 1 && older.length > 0,
     };
   }
-  const window = await store.readWindow(tenant, sessionId, { maxTokens: budget * HEADROOM });
+  // Records are skipped by the store: they are most of a conversation's bytes and never sent.
+  const window = await store.readWindow(tenant, sessionId, {
+    maxTokens: budget * HEADROOM,
+    excludeTypes: EXCLUDED_TYPES,
+  });
   let items = window.items;
   if (window.fromSeq > 1 || (window.items.length === 0 && window.truncated)) {
     const head = await store.readItems(tenant, sessionId, { limit: HEAD_ITEMS });

@@ -75,7 +75,8 @@ class ReadCachedStore extends DelegatingStore {
   }
 
   override readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
-    return this.#cached(tenant, id, `w:${query?.maxTokens}`, async () => {
+    const excluded = query?.excludeTypes ? JSON.stringify(query.excludeTypes) : "";
+    return this.#cached(tenant, id, `w:${query?.maxTokens}:${excluded}`, async () => {
       const window = await this.inner.readWindow(tenant, id, query);
       return { version: window.sessionVersion, value: window };
     });

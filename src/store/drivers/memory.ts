@@ -283,7 +283,13 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     return toItem(item);
   }
 
-  async readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
+  async readWindow(
+    tenant: string,
+    id: string,
+    maxTokens: number,
+    now: number,
+    excludeTypes?: readonly string[],
+  ): Promise<DriverWindow> {
     const entry = this.#visible(tenant, id, now);
     const floor = entry.session.tokenCount - maxTokens;
     // Binary search for the first item whose running total reaches the floor; the window starts after it.
@@ -297,7 +303,9 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
       }
       lo += 1;
     }
-    return { session: this.#snapshot(entry), items: toItems(entry.items.slice(lo)) };
+    let range = entry.items.slice(lo);
+    if (excludeTypes) range = range.filter((item) => !excludeTypes.includes(item.type));
+    return { session: this.#snapshot(entry), startSeq: lo + 1, items: toItems(range) };
   }
 
   async fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {

@@ -281,7 +281,13 @@ RETURNING s.*`;
     return toItem(row, "i_");
   }
 
-  async readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
+  async readWindow(
+    tenant: string,
+    id: string,
+    maxTokens: number,
+    now: number,
+    excludeTypes?: readonly string[],
+  ): Promise<DriverWindow> {
     const rows = await this.#db.read({
       name: "hf_window",
       text: this.#sql.readWindow,
@@ -294,7 +300,10 @@ RETURNING s.*`;
     // The range starts at the first item whose running total reaches the floor; the window
     // begins just after it (the same rule as the memory driver's binary search).
     if (session.tokenCount - maxTokens > 0) items.shift();
-    return { session, items };
+    const startSeq = session.itemCount - items.length + 1;
+    // Excluded types are filtered after decoding here (the SQLite driver skips them in SQL).
+    const kept = excludeTypes ? items.filter((item) => !excludeTypes.includes(item.type)) : items;
+    return { session, startSeq, items: kept };
   }
 
   async fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {

@@ -302,12 +302,22 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
     });
   }
 
-  readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
+  readWindow(
+    tenant: string,
+    id: string,
+    maxTokens: number,
+    now: number,
+    excludeTypes?: readonly string[],
+  ): Promise<DriverWindow> {
     return this.#guard(async () => {
       this.#seen(now);
       const reply = this.#check(await this.#run("hfWindow", this.#keys(tenant, id), [now, maxTokens]), id);
       const session = decodeSession(pairsToRecord(reply[2] as Raw[]))!;
-      return { session, items: this.#decodeItems(reply[3] as Raw[], Number(reply[1])) };
+      const startSeq = Number(reply[1]);
+      const items = this.#decodeItems(reply[3] as Raw[], startSeq);
+      // Excluded types are filtered after decoding here (the SQLite driver skips them in SQL).
+      const kept = excludeTypes ? items.filter((item) => !excludeTypes.includes(item.type)) : items;
+      return { session, startSeq, items: kept };
     });
   }
 

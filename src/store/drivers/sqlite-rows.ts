@@ -94,6 +94,15 @@ export const SQL = {
     "turn_id, created_at FROM items WHERE session_rid = ? AND seq <= ? ORDER BY seq",
 } as const;
 
+/** Window rows in `rowToItem` order without `count` item types (bound after the rid and start). */
+export function windowItemsExcludingSql(count: number): string {
+  const marks = Array.from({ length: count }, () => "?").join(", ");
+  return (
+    "SELECT content, seq, id, tokens, bytes, turn_id, created_at FROM items " +
+    `WHERE session_rid = ? AND seq > ? AND type NOT IN (${marks}) ORDER BY seq`
+  );
+}
+
 /** Builds the keyset-paginated list query; the SQL text depends only on which filters are set. */
 export function listSql(query: DriverListQuery): { sql: string; params: Record<string, string | number> } {
   const where = ["tenant = $tenant", VISIBLE_SQL];

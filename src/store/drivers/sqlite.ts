@@ -29,6 +29,7 @@ import {
   rowVisible,
   type SessionRow,
   SQL,
+  windowItemsExcludingSql,
   windowRowsToItems,
 } from "./sqlite-rows.ts";
 import { migrate } from "./sqlite-schema.ts";
@@ -192,18 +193,33 @@ class SqliteDriver implements StoreDriver {
     });
   }
 
-  readWindow(tenant: string, id: string, maxTokens: number, now: number): Promise<DriverWindow> {
+  readWindow(
+    tenant: string,
+    id: string,
+    maxTokens: number,
+    now: number,
+    excludeTypes?: readonly string[],
+  ): Promise<DriverWindow> {
     return this.#snapshot(() => {
-      const row = this.#s.visibleRow(tenant, id, now);
-      const floor = row.token_count - maxTokens;
+      // The head only: a window needs the counters, not the JSON columns of the session row.
+      const head = this.#s.head(tenant, id, now);
+      const floor = head.token_count - maxTokens;
       // The window starts after the first item whose running total reaches the floor: one index seek.
       let after = 0;
       if (floor > 0) {
-        const start = this.#s.arrays(SQL.windowStart).get(row.rid, floor) as unknown as Cell[] | undefined;
-        after = (start?.[0] as number | undefined) ?? row.item_count;
+        const start = this.#s.arrays(SQL.windowStart).get(head.rid, floor) as unknown as Cell[] | undefined;
+        after = (start?.[0] as number | undefined) ?? head.item_count;
       }
-      const rows = this.#s.arrays(SQL.windowItems).all(row.rid, after) as unknown as Cell[][];
-      return { session: rowToSession(row), items: windowRowsToItems(rows, after + 1) };
+      const session = { version: head.version, itemCount: head.item_count };
+      if (excludeTypes) {
+        // Excluded rows are skipped by SQLite: their content is never copied out nor parsed.
+        const rows = this.#s
+          .arrays(windowItemsExcludingSql(excludeTypes.length))
+          .all(head.rid, after, ...excludeTypes) as unknown as Cell[][];
+        return { session, startSeq: after + 1, items: rows.map(rowToItem) };
+      }
+      const rows = this.#s.arrays(SQL.windowItems).all(head.rid, after) as unknown as Cell[][];
+      return { session, startSeq: after + 1, items: windowRowsToItems(rows, after + 1) };
     });
   }
 
