@@ -20,6 +20,7 @@ import {
   withArchives,
   withQuotas,
 } from "./lifecycle/index.ts";
+import { lifecycleNotices } from "./lifecycle/startup-notices.ts";
 import {
   createMetrics,
   loggingOptions,
@@ -64,6 +65,8 @@ export interface HoldfastApp {
   mode: "development" | "insecure" | "secure";
   encrypted: boolean;
   providers: string[];
+  /** Start-up warnings about the configuration (serve prints them to stderr). */
+  notices: string[];
   /**
    * Graceful stop: stop accepting, let turns and streams in flight finish for up to `deadlineMs`,
    * then abort the rest (their partial output is committed as incomplete), then close the
@@ -117,12 +120,14 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     });
 
     // Lifecycle: the sweeper works on the plain store (it moves rows, not plaintext) and runs only
-    // where the driver can scan, purge and lease (memory, SQLite, Postgres).
+    // where the driver can scan, purge and lease (memory, SQLite, Postgres, Redis, tiered over a capable durable tier).
     const lifecycle = parseLifecycleConfig(config.file.lifecycle);
     const driver = driverOf(base);
     let cleanup: { sweeper: Sweeper; archiver: Archiver } | undefined;
     let store: SessionStore = measured;
+    const notices: string[] = [];
     if (driver && isLifecycleCapable(driver)) {
+      notices.push(...lifecycleNotices(driver, lifecycle));
       const archiver = createArchiver(base, { dir: lifecycle.archiveDir });
       const sweeper = createSweeper({
         store: base,
@@ -219,6 +224,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       mode: keyed ? "secure" : loopback ? "development" : "insecure",
       encrypted: keyring !== null,
       providers: layer.config.providers.map((p) => p.name),
+      notices,
       close,
     };
   } catch (error) {

@@ -59,7 +59,7 @@ export function lifecycleDriver(store: SessionStore): StoreDriver & LifecycleCap
   const driver = driverOf(store);
   if (!driver || !isLifecycleCapable(driver)) {
     throw new InvalidArgumentError(
-      `The '${store.driverName}' store cannot run lifecycle cleanup (its driver has no LifecycleCapable support); use memory:, sqlite: or postgres://.`,
+      `The '${store.driverName}' store cannot run lifecycle cleanup (its driver has no LifecycleCapable support); use memory:, sqlite:, postgres:// or redis://.`,
       { param: "store" },
     );
   }

@@ -100,6 +100,38 @@ export function testLifecycleCapability(options: LifecycleConformanceOptions): v
       assert.deepEqual(seen, made.map((x) => x.id).sort());
     });
 
+    it("scans every tenant in ascending (tenant, id) order, paged by keyset", async () => {
+      const base = tenant();
+      const [t1, t2] = [`${base}-a`, `${base}-b`];
+      const made = [...(await seed(t2, 3)), ...(await seed(t1, 2))];
+      const seen: Session[] = [];
+      let afterKey: { tenant: string; id: string } | undefined = { tenant: base, id: "" };
+      for (;;) {
+        const page = await d().scanSessions({ limit: 2, after: afterKey });
+        if (page.length === 0) break;
+        seen.push(...page);
+        const last = page.at(-1)!;
+        afterKey = { tenant: last.tenant, id: last.id };
+        if (last.tenant > t2) break;
+      }
+      for (let i = 1; i < seen.length; i++) {
+        const [a, b] = [seen[i - 1]!, seen[i]!];
+        assert.ok(a.tenant < b.tenant || (a.tenant === b.tenant && a.id < b.id), "strictly ascending");
+      }
+      const ours = seen.filter((x) => x.tenant === t1 || x.tenant === t2).map((x) => `${x.tenant}/${x.id}`);
+      const expected = made.map((x) => `${x.tenant}/${x.id}`).sort();
+      assert.deepEqual(ours, expected);
+      const expired = await d().scanSessions({
+        expiredAt: clock.now,
+        limit: 10,
+        after: { tenant: t1, id: "" },
+      });
+      assert.ok(
+        expired.every((x) => x.tenant !== t1 && x.tenant !== t2),
+        "no seeded session is expired",
+      );
+    });
+
     it("reads the items of an expired session", async () => {
       const t = tenant();
       const [x] = await seed(t, 1, { idleTtlMs: 1000 });

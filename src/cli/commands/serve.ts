@@ -66,6 +66,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.stdout.write(
       `holdfast listening on ${url} (store ${store}${holdfast.encrypted ? ", encrypted" : ""}; providers: ${holdfast.providers.join(", ")})\n`,
     );
+    for (const notice of holdfast.notices) process.stderr.write(`holdfast: warning: ${notice}\n`);
     if (holdfast.mode === "development") {
       process.stdout.write(
         "holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. Create a key (holdfast keys create) to require authentication.\n",

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { Cluster } from "ioredis";
 import { type RedisClusterHandle, startRedisCluster } from "../../../test/redis-cluster/index.ts";
 import { testStoreConformance } from "../../../test/store-conformance/index.ts";
+import { testLifecycleCapability } from "../../../test/store-conformance/lifecycle-capability.ts";
 import { createSessionStore } from "../core.ts";
 import { createStore } from "../create-store.ts";
 import { createRedisDriver } from "./redis.ts";
@@ -26,6 +27,11 @@ function clusterUrl(): string {
 }
 
 testStoreConformance({
+  name: "redis cluster (3 masters)",
+  open: async (clock) => createSessionStore(await createRedisDriver({ url: clusterUrl() }), { clock }),
+});
+
+testLifecycleCapability({
   name: "redis cluster (3 masters)",
   open: async (clock) => createSessionStore(await createRedisDriver({ url: clusterUrl() }), { clock }),
 });

@@ -11,7 +11,7 @@ export interface RedisDriverOptions {
   /**
    * `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS) or
    * `redis+cluster://host:port,host:port` (`rediss+cluster://` for TLS). Query parameters
-   * `prefix`, `encoding` and `timeout` (ms) set the options below when not given explicitly.
+   * `prefix`, `encoding`, `timeout` (ms) and `expiry_grace_ms` set the options below when not given explicitly.
    */
   url: string;
   /** Key prefix, so several stores (or test runs) share one Redis. Default `hf`. */
@@ -118,7 +118,12 @@ export function resolveRedisConfig(options: RedisDriverOptions): RedisConfig {
       2000,
     ),
     connectTimeoutMs: positiveMs(options.connectTimeoutMs, "connectTimeoutMs", 3000),
-    expiryGraceMs: positiveMs(options.expiryGraceMs, "expiryGraceMs", 60_000),
+    // Lifecycle deployments that archive on expiry raise it above the sweeper interval (docs/store-redis.md).
+    expiryGraceMs: positiveMs(
+      options.expiryGraceMs ?? params.get("expiry_grace_ms") ?? undefined,
+      "expiryGraceMs",
+      60_000,
+    ),
     indexRepairGraceMs: positiveMs(options.indexRepairGraceMs, "indexRepairGraceMs", 60_000),
     autoPipelining: options.autoPipelining ?? true,
   });

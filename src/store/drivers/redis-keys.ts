@@ -37,3 +37,43 @@ export function parseIndexMember(member: string): { createdAt: number; id: strin
   const id = member.slice(bar + 1);
   return Number.isSafeInteger(createdAt) && id.length > 0 ? { createdAt, id } : null;
 }
+
+/**
+ * The tenant's lifecycle index: a zset, all scores 0, members `id createdAt` so lexicographic
+ * order is the lifecycle scan's id order (ids never contain a space, which sorts below every id
+ * character). Same slot as the listing index, kept in step with it.
+ */
+export function tenantIdsKey(prefix: string, tenant: string): string {
+  return `${prefix}:t:{${tenant}}:ids`;
+}
+
+/** Every tenant that ever had a session (a zset, lexicographic), for scans across tenants. */
+export function tenantsKey(prefix: string): string {
+  return `${prefix}:tenants`;
+}
+
+/** Set once the lifecycle indexes were rebuilt from the listing indexes (data written before they existed). */
+export function lifecycleIndexMarkerKey(prefix: string): string {
+  return `${prefix}:lifecycle-index`;
+}
+
+/** A sweeper lease: a hash {holder, expiresAt}. */
+export function leaseKey(prefix: string, name: string): string {
+  return `${prefix}:lease:{${name}}`;
+}
+
+export function idsMember(createdAt: number, id: string): string {
+  return `${id} ${String(createdAt).padStart(CREATED_WIDTH, "0")}`;
+}
+
+export function parseIdsMember(member: string): { createdAt: number; id: string } | null {
+  const space = member.indexOf(" ");
+  if (space < 1) return null;
+  const createdAt = Number(member.slice(space + 1));
+  return Number.isSafeInteger(createdAt) ? { createdAt, id: member.slice(0, space) } : null;
+}
+
+/** Exclusive lower bound of the ids index after session `id` (every `id …` member sorts below it). */
+export function idsAfter(id: string): string {
+  return `(${id}!`;
+}

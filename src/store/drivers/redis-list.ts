@@ -12,13 +12,24 @@
  *   older than `indexRepairGraceMs` are removed (a younger one may belong to a creation in
  *   flight, so it is only skipped).
  *
+ * Next to each listing entry the tenant keeps a lifecycle entry (`ids` zset, id order) and the
+ * store a tenant registry, both used by the sweeper's scans (redis-lifecycle.ts); they are
+ * added and removed with the listing entry.
+ *
  * Filters (owner, label, status, updated before/after) are applied to fetched sessions;
  * pages are fetched until the requested number of matches is found or the index ends.
  */
 import type { DriverListQuery } from "../driver.ts";
 import type { Session } from "../types.ts";
 import type { RedisClient } from "./redis-connect.ts";
-import { indexMember, parseIndexMember, tenantIndexKey } from "./redis-keys.ts";
+import {
+  idsMember,
+  indexMember,
+  parseIndexMember,
+  tenantIdsKey,
+  tenantIndexKey,
+  tenantsKey,
+} from "./redis-keys.ts";
 import { matchesListQuery } from "./shared.ts";
 
 export interface ListContext {
@@ -27,6 +38,8 @@ export interface ListContext {
   indexRepairGraceMs: number;
   /** Reads one session hash (null when missing). */
   readSession: (tenant: string, id: string) => Promise<Session | null>;
+  /** Tenants this process already put in the tenant registry (entries are never removed). */
+  knownTenants: Set<string>;
 }
 
 const MAX_BATCH = 1000;
@@ -70,20 +83,38 @@ export async function listTenantSessions(
         if (entry.createdAt <= query.now - ctx.indexRepairGraceMs) stale.push(members[i]!);
       } else if (matchesListQuery(session, query)) out.push(session);
     }
-    if (stale.length > 0) await ctx.client.zrem(key, ...stale);
+    if (stale.length > 0) await removeStale(ctx, tenant, stale);
     if (members.length < batch) break;
     bound = `(${members.at(-1)}`;
   }
   return out;
 }
 
-/** Adds the session's index entry (before the session is written). */
+/** Removes stale listing entries and the lifecycle-index entries of the same sessions. */
+async function removeStale(ctx: ListContext, tenant: string, members: string[]): Promise<void> {
+  const ids = members.flatMap((m) => {
+    const e = parseIndexMember(m);
+    return e ? [idsMember(e.createdAt, e.id)] : [];
+  });
+  await Promise.all([
+    ctx.client.zrem(tenantIndexKey(ctx.prefix, tenant), ...members),
+    ids.length > 0 ? ctx.client.zrem(tenantIdsKey(ctx.prefix, tenant), ...ids) : null,
+  ]);
+}
+
+/**
+ * Adds the session's index entries (before the session is written): the listing index, the
+ * lifecycle index (id order, for scans) and, once per process and tenant, the tenant registry.
+ */
 export async function addToIndex(ctx: ListContext, session: Session): Promise<void> {
-  await ctx.client.zadd(
-    tenantIndexKey(ctx.prefix, session.tenant),
-    0,
-    indexMember(session.createdAt, session.id),
-  );
+  const { tenant, createdAt, id } = session;
+  const known = ctx.knownTenants.has(tenant);
+  await Promise.all([
+    ctx.client.zadd(tenantIndexKey(ctx.prefix, tenant), 0, indexMember(createdAt, id)),
+    ctx.client.zadd(tenantIdsKey(ctx.prefix, tenant), 0, idsMember(createdAt, id)),
+    known ? null : ctx.client.zadd(tenantsKey(ctx.prefix), 0, tenant),
+  ]);
+  if (!known) ctx.knownTenants.add(tenant);
 }
 
 /** Removes a session's index entry (after the session is gone). */
@@ -93,5 +124,8 @@ export async function removeFromIndex(
   id: string,
   createdAt: number,
 ): Promise<void> {
-  await ctx.client.zrem(tenantIndexKey(ctx.prefix, tenant), indexMember(createdAt, id));
+  await Promise.all([
+    ctx.client.zrem(tenantIndexKey(ctx.prefix, tenant), indexMember(createdAt, id)),
+    ctx.client.zrem(tenantIdsKey(ctx.prefix, tenant), idsMember(createdAt, id)),
+  ]);
 }

@@ -13,7 +13,7 @@
  * idem (operation id reused with another payload) | exists | nif (no such item) | replay.
  */
 
-const PRELUDE = `
+export const PRELUDE = `
 -- The session's five keys. Every function below reads K, so a batch can point it at each
 -- append's keys in turn (APPEND_BATCH); single-session scripts leave it at KEYS.
 local K = KEYS

@@ -12,7 +12,11 @@ import type {
   DriverReadQuery,
   DriverWindow,
   DriverWrite,
+  LifecycleCapable,
+  LifecycleScanQuery,
   PreparedItem,
+  PurgeResult,
+  PurgeTarget,
   ReplicaTarget,
   SessionChanges,
   StoreDriver,
@@ -38,6 +42,13 @@ import {
   toStoreError,
 } from "./redis-connect.ts";
 import { type SessionKeys, sessionKeys } from "./redis-keys.ts";
+import { createRedisLifecycle } from "./redis-lifecycle.ts";
+import {
+  LEASE_SCRIPTS,
+  type LeaseScriptName,
+  LIFECYCLE_SCRIPTS,
+  type LifecycleScriptName,
+} from "./redis-lifecycle-scripts.ts";
 import { addToIndex, type ListContext, listTenantSessions, removeFromIndex } from "./redis-list.ts";
 import {
   type Arg,
@@ -60,8 +71,10 @@ export type { RedisDriverOptions } from "./redis-connect.ts";
 
 export const DRIVER_NAME = "redis";
 
-class RedisDriver implements StoreDriver, ReplicaTarget {
+class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
   readonly name = DRIVER_NAME;
+  /** Redis drops an expired session's keys this long after its deadline (lifecycle start-up notice). */
+  readonly nativeExpiryGraceMs: number;
   readonly #client: RedisClient;
   readonly #config: RedisConfig;
   readonly #codec: ItemCodec;
@@ -69,17 +82,24 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
   readonly #copy: ScriptRunner;
   /** Standalone Redis with auto-pipelining: one script call for all appends of a tick. */
   readonly #batcher: AppendBatcher | null;
+  readonly #lifecycle: LifecycleCapable;
   /** Latest `now` the core passed in: putReplica gets none but must set expiry relative to it. */
   #lastNow = 0;
 
   constructor(client: RedisClient, config: RedisConfig) {
     this.#client = client;
     this.#config = config;
+    this.nativeExpiryGraceMs = config.expiryGraceMs;
     this.#codec = itemCodec(config.encoding);
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
     }
     client.defineCommand("hfAppendBatch", { lua: APPEND_BATCH_SCRIPT });
+    for (const [name, lua] of Object.entries(LIFECYCLE_SCRIPTS)) {
+      client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
+    }
+    for (const [name, lua] of Object.entries(LEASE_SCRIPTS))
+      client.defineCommand(name, { numberOfKeys: 1, lua });
     this.#batcher =
       config.cluster || !config.autoPipelining
         ? null
@@ -98,7 +118,29 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
       prefix: config.prefix,
       indexRepairGraceMs: config.indexRepairGraceMs,
       readSession: (tenant, id) => this.#readSession(tenant, id),
+      knownTenants: new Set(),
     };
+    this.#lifecycle = createRedisLifecycle({
+      client,
+      prefix: config.prefix,
+      codec: this.#codec,
+      expiryGraceMs: config.expiryGraceMs,
+      indexRepairGraceMs: config.indexRepairGraceMs,
+      list: this.#list,
+      keys: (tenant, id) => this.#keys(tenant, id),
+      run: (name, keys, args) => this.#runLifecycle(name, keys, args),
+      lastNow: () => this.#lastNow,
+    });
+  }
+
+  /** Lifecycle and lease scripts reply with statuses and session fields only: plain strings. */
+  async #runLifecycle(
+    name: LifecycleScriptName | LeaseScriptName,
+    keys: string[],
+    args: Arg[],
+  ): Promise<Reply> {
+    const fns = this.#client as unknown as Record<string, (...args: (Arg | Arg[])[]) => Promise<Reply>>;
+    return fns[name]!.call(this.#client, ...keys, args);
   }
 
   #keys(tenant: string, id: string): SessionKeys {
@@ -385,6 +427,42 @@ class RedisDriver implements StoreDriver, ReplicaTarget {
       );
       return decodeSession(pairsToRecord(reply[1] as Raw[]))!;
     });
+  }
+
+  // LifecycleCapable (redis-lifecycle.ts): the sweeper's scans, purges, archive stubs and lease.
+
+  scanSessions(query: LifecycleScanQuery): Promise<Session[]> {
+    if (query.expiredAt !== undefined) this.#seen(query.expiredAt);
+    return this.#guard(() => this.#lifecycle.scanSessions(query));
+  }
+  scanItems(tenant: string, id: string, afterSeq: number, limit: number): Promise<Item[]> {
+    return this.#guard(() => this.#lifecycle.scanItems(tenant, id, afterSeq, limit));
+  }
+  purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult> {
+    return this.#guard(() => this.#lifecycle.purgeSessions(targets));
+  }
+  archiveStub(tenant: string, id: string, change: { version: number; now: number }): Promise<Session | null> {
+    this.#seen(change.now);
+    return this.#guard(() => this.#lifecycle.archiveStub(tenant, id, change));
+  }
+  restoreItems(
+    tenant: string,
+    id: string,
+    change: { version: number; items: Item[]; idleTtlMs: number | null; now: number },
+  ): Promise<Session | null> {
+    this.#seen(change.now);
+    return this.#guard(() => this.#lifecycle.restoreItems(tenant, id, change));
+  }
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    this.#seen(now);
+    return this.#guard(() => this.#lifecycle.acquireLease(name, holder, ttlMs, now));
+  }
+  renewLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    this.#seen(now);
+    return this.#guard(() => this.#lifecycle.renewLease(name, holder, ttlMs, now));
+  }
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.#guard(() => this.#lifecycle.releaseLease(name, holder));
   }
 
   async close(): Promise<void> {
