@@ -1,19 +1,67 @@
-/** AES-256-GCM sealing with associated data (node:crypto). Output: iv(12) | ciphertext | tag(16). */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+/**
+ * AES-256-GCM sealing with associated data (node:crypto). Output: iv(12) | ciphertext | tag(16).
+ *
+ * Speed matters here (one seal per appended item, one open per item read cold): handing
+ * node:crypto a raw Buffer key makes it import the key on every call (~3× the cost of the AES
+ * work itself for a small item), so each key is imported once as a KeyObject, cached beside the
+ * Buffer in a WeakMap (it lives exactly as long as the caller keeps the key: the data-key cache
+ * bounds and drops those). Random IVs come from a pooled CSPRNG buffer, never reused.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomFillSync,
+} from "node:crypto";
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+const IV_POOL_BYTES = 12 * 512;
 
-const SIV_KEYS = new WeakMap<Buffer, Buffer>();
+const KEY_OBJECTS = new WeakMap<Buffer, KeyObject>();
+const SIV_KEYS = new WeakMap<Buffer, KeyObject>();
+
+/** The imported form of `key`, made once per key. */
+function keyObject(key: Buffer): KeyObject {
+  let object = KEY_OBJECTS.get(key);
+  if (!object) {
+    object = createSecretKey(key);
+    KEY_OBJECTS.set(key, object);
+  }
+  return object;
+}
 
 /** A separate key for IV derivation, so the data key is used by exactly one primitive. */
-function sivKey(key: Buffer): Buffer {
+function sivKey(key: Buffer): KeyObject {
   let derived = SIV_KEYS.get(key);
   if (!derived) {
-    derived = createHmac("sha256", key).update("holdfast-siv-key").digest();
+    derived = createSecretKey(createHmac("sha256", key).update("holdfast-siv-key").digest());
     SIV_KEYS.set(key, derived);
   }
   return derived;
+}
+
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+
+/** 12 fresh random bytes: slices of a CSPRNG buffer refilled when used up (each byte used once). */
+function randomIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomFillSync(Buffer.allocUnsafe(IV_POOL_BYTES));
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
+}
+
+/** HMAC-SHA256 of `parts` under `key` (imported once), e.g. to derive ids from an operation id. */
+export function hmac(key: Buffer, ...parts: (string | Buffer)[]): Buffer {
+  const mac = createHmac("sha256", keyObject(key));
+  for (const part of parts) mac.update(part);
+  return mac.digest();
 }
 
 /**
@@ -29,21 +77,24 @@ export function seal(key: Buffer, plaintext: Buffer, aad: string, deterministic 
         .update(plaintext)
         .digest()
         .subarray(0, IV_BYTES)
-    : randomBytes(IV_BYTES);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
+    : randomIv();
+  const cipher = createCipheriv("aes-256-gcm", keyObject(key), iv);
   cipher.setAAD(Buffer.from(aad));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([iv, body, cipher.getAuthTag()]);
+  const out = Buffer.allocUnsafe(IV_BYTES + plaintext.length + TAG_BYTES);
+  iv.copy(out, 0);
+  let at = IV_BYTES + cipher.update(plaintext).copy(out, IV_BYTES);
+  at += cipher.final().copy(out, at);
+  cipher.getAuthTag().copy(out, at);
+  return out;
 }
 
 /** Opens a sealed buffer; throws (any Error) when the key, aad or bytes do not match. */
 export function open(key: Buffer, sealed: Buffer, aad: string): Buffer {
   if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error("sealed value too short");
-  const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, IV_BYTES));
+  const decipher = createDecipheriv("aes-256-gcm", keyObject(key), sealed.subarray(0, IV_BYTES));
   decipher.setAAD(Buffer.from(aad));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  return Buffer.concat([
-    decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
-    decipher.final(),
-  ]);
+  const body = decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES));
+  const rest = decipher.final();
+  return rest.length === 0 ? body : Buffer.concat([body, rest]);
 }

@@ -11,12 +11,14 @@ export interface PlaintextCacheOptions {
   maxBytes?: number;
 }
 
+export interface CachedText {
+  readonly blob: string;
+  readonly text: string;
+}
+
 export class PlaintextCache {
   readonly #maxBytes: number;
-  readonly #sessions = new Map<
-    string,
-    { entries: Map<string, { blob: string; text: string }>; bytes: number }
-  >();
+  readonly #sessions = new Map<string, { entries: Map<string, CachedText>; bytes: number }>();
   #bytes = 0;
 
   constructor(options: PlaintextCacheOptions = {}) {
@@ -27,18 +29,25 @@ export class PlaintextCache {
     return `${tenant}\u0000${sessionId}`;
   }
 
-  get(tenant: string, sessionId: string, itemId: string, blob: string): string | undefined {
+  /**
+   * One session's entries (item id → stored blob and its plaintext), marked recently used; the
+   * caller must compare the blob before using a text. Undefined when nothing is cached.
+   */
+  session(tenant: string, sessionId: string): ReadonlyMap<string, CachedText> | undefined {
     const key = this.#sessionKey(tenant, sessionId);
     const session = this.#sessions.get(key);
     if (!session) return undefined;
-    const hit = session.entries.get(itemId);
-    // The exact stored blob must match: any other bytes under this item id are a miss.
-    if (hit === undefined || hit.blob !== blob) return undefined;
     if (this.#sessions.size > 1) {
       this.#sessions.delete(key);
       this.#sessions.set(key, session);
     }
-    return hit.text;
+    return session.entries;
+  }
+
+  get(tenant: string, sessionId: string, itemId: string, blob: string): string | undefined {
+    const hit = this.session(tenant, sessionId)?.get(itemId);
+    // The exact stored blob must match: any other bytes under this item id are a miss.
+    return hit === undefined || hit.blob !== blob ? undefined : hit.text;
   }
 
   set(tenant: string, sessionId: string, itemId: string, blob: string, plaintext: string): void {

@@ -6,11 +6,10 @@
  * to the inner append), so windows and budgets work unchanged. Deleting a session destroys its
  * data key (crypto-shredding): copies in backups become unreadable.
  */
-import { createHmac } from "node:crypto";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { newItemId, newSessionId } from "../../store/ids.ts";
 import { mergeStateWithRetry } from "../../store/merge-patch.ts";
-import { estimateTokens, type TokenCounter } from "../../store/tokens.ts";
+import { bytesToTokens, estimateTokens, type TokenCounter } from "../../store/tokens.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -40,6 +39,7 @@ import {
 } from "../../store/validate.ts";
 import { DecryptionError } from "../errors.ts";
 import { createSystemRecords, type SystemRecords } from "../system-records.ts";
+import { hmac } from "./aead.ts";
 import {
   decryptState,
   ENC_FIELD,
@@ -58,6 +58,7 @@ import {
 } from "./data-keys.ts";
 import type { Keyring } from "./keyring.ts";
 import { PlaintextCache } from "./plaintext-cache.ts";
+import { cachedItem, WindowCache } from "./window-cache.ts";
 
 export interface EncryptionOptions {
   keyring: Keyring;
@@ -100,16 +101,20 @@ class EncryptingStore implements EncryptedStore {
   readonly #keyring: Keyring;
   readonly #keys: DataKeys;
   readonly #countTokens: TokenCounter;
+  readonly #estimate: boolean;
   readonly #plain: PlaintextCache;
+  readonly #windows: WindowCache;
 
   constructor(inner: SessionStore, options: EncryptionOptions) {
     this.#inner = inner;
     this.#keyring = options.keyring;
     this.#records = createSystemRecords(options.systemStore ?? inner);
     this.#countTokens = options.countTokens ?? estimateTokens;
+    this.#estimate = this.#countTokens === estimateTokens;
     this.#plain = new PlaintextCache(
       options.plaintextCacheBytes === undefined ? {} : { maxBytes: options.plaintextCacheBytes },
     );
+    this.#windows = new WindowCache(options.plaintextCacheBytes ?? 64 << 20);
     this.#keys = createDataKeys({
       records: this.#records,
       keyring: options.keyring,
@@ -147,28 +152,38 @@ class EncryptingStore implements EncryptedStore {
     return { ...session, state };
   }
 
-  /** Decrypts items: cached plaintext first, then one key lookup for the misses. */
-  async #items(tenant: string, sessionId: string, items: Item[]): Promise<Item[]> {
-    const out = items.slice();
-    const misses: number[] = [];
-    for (const [index, item] of items.entries()) {
+  /**
+   * Decrypts items in place (the inner store hands out fresh objects): cached plaintext first,
+   * then one key lookup for the misses. With `texts`, fills it with each item's plaintext JSON.
+   */
+  async #items(tenant: string, sessionId: string, items: Item[], texts?: string[]): Promise<Item[]> {
+    const cached = this.#plain.session(tenant, sessionId);
+    const misses: { index: number; blob: string }[] = [];
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index] as Item;
       const blob = item.content[ENC_FIELD];
-      if (typeof blob !== "string") continue;
-      const hit = this.#plain.get(tenant, sessionId, item.id, blob);
-      if (hit === undefined) misses.push(index);
-      else out[index] = { ...item, content: JSON.parse(hit) as JsonObject };
+      if (typeof blob !== "string") {
+        if (texts) texts[index] = JSON.stringify(item.content);
+        continue;
+      }
+      const hit = cached?.get(item.id);
+      // The exact stored blob must match: any other bytes under this item id are a miss.
+      if (hit !== undefined && hit.blob === blob) {
+        item.content = JSON.parse(hit.text) as JsonObject;
+        if (texts) texts[index] = hit.text;
+      } else misses.push({ index, blob });
     }
-    if (misses.length === 0) return out;
+    if (misses.length === 0) return items;
     await this.#opening(tenant, sessionId, async (lookup) => {
-      for (const index of misses) {
+      for (const { index, blob } of misses) {
         const item = items[index] as Item;
-        const blob = item.content[ENC_FIELD] as string;
         const text = await openItemText(item, blob, lookup, tenant);
         this.#plain.set(tenant, sessionId, item.id, blob, text);
-        out[index] = { ...item, content: JSON.parse(text) as JsonObject };
+        item.content = JSON.parse(text) as JsonObject;
+        if (texts) texts[index] = text;
       }
     });
-    return out;
+    return items;
   }
 
   /** Seals item bodies; anything malformed passes through untouched for the core to reject. */
@@ -197,7 +212,11 @@ class EncryptingStore implements EncryptedStore {
       );
       // Prefill the read cache: the append's own result and the next windows hit it.
       this.#plain.set(tenant, sessionId, id, stored[ENC_FIELD] as string, plaintext);
-      const sealed: ItemInput = { id, content: stored, tokens: raw.tokens ?? this.#countTokens(body) };
+      // The default estimate is a function of the serialized size, which is in hand.
+      const tokens =
+        raw.tokens ??
+        (this.#estimate ? bytesToTokens(Buffer.byteLength(plaintext)) : this.#countTokens(body));
+      const sealed: ItemInput = { id, content: stored, tokens };
       if (raw.turnId !== undefined) sealed.turnId = raw.turnId;
       return sealed;
     });
@@ -208,9 +227,7 @@ class EncryptingStore implements EncryptedStore {
     const random = newItemId(type);
     if (operationId === undefined || !key) return random;
     const prefix = random.slice(0, random.indexOf("_"));
-    const mac = createHmac("sha256", key)
-      .update(`hf-item-id\u0000${operationId}\u0000${index}`)
-      .digest("hex");
+    const mac = hmac(key, `hf-item-id\u0000${operationId}\u0000${index}`).toString("hex");
     return `${prefix}_${mac.slice(0, 32)}`;
   }
 
@@ -249,6 +266,7 @@ class EncryptingStore implements EncryptedStore {
   async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
     await this.#inner.delete(tenant, id, options);
     this.#plain.drop(tenant, id);
+    this.#windows.drop(tenant, id);
     await this.#keys.destroy(tenant, id);
   }
 
@@ -273,7 +291,18 @@ class EncryptingStore implements EncryptedStore {
       this.#seal(tenant, id, items, own, operationId),
       options,
     );
-    return { ...result, items: await this.#items(tenant, id, result.items) };
+    if (result.replayed || !this.#windows.enabled) {
+      return { ...result, items: await this.#items(tenant, id, result.items) };
+    }
+    const texts: string[] = [];
+    const decrypted = await this.#items(tenant, id, result.items, texts);
+    this.#windows.extend(
+      tenant,
+      id,
+      result,
+      decrypted.map((item, index) => cachedItem(item, texts[index] as string)),
+    );
+    return { ...result, items: decrypted };
   }
 
   async patchState(
@@ -313,8 +342,27 @@ class EncryptingStore implements EncryptedStore {
   }
 
   async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+    if (!this.#windows.enabled || !isPlainObject(query)) {
+      const window = await this.#inner.readWindow(tenant, id, query);
+      return { ...window, items: await this.#items(tenant, id, window.items) };
+    }
+    // The head (one small read) says whether the decrypted window kept for this session is current.
+    const head = await this.#inner.get(tenant, id);
+    const hit = this.#windows.get(tenant, id, query.maxTokens, head);
+    if (hit) return hit;
     const window = await this.#inner.readWindow(tenant, id, query);
-    return { ...window, items: await this.#items(tenant, id, window.items) };
+    const texts: string[] = [];
+    const items = await this.#items(tenant, id, window.items, texts);
+    if (window.sessionVersion === head.version) {
+      this.#windows.set(
+        tenant,
+        id,
+        query.maxTokens,
+        head,
+        items.map((item, index) => cachedItem(item, texts[index] as string)),
+      );
+    }
+    return { ...window, items };
   }
 
   async fork(tenant: string, id: string, input: ForkInput = {}): Promise<Session> {
@@ -360,6 +408,7 @@ class EncryptingStore implements EncryptedStore {
       } catch (error) {
         if (!(isHoldfastError(error) && error.code === "not_found")) throw error;
         this.#plain.drop(tenant, sessionId);
+        this.#windows.drop(tenant, sessionId);
         await this.#keys.destroy(tenant, sessionId);
         shredded++;
       }

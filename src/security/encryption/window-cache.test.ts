@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { describe, it } from "node:test";
+import { createSessionStore } from "../../store/core.ts";
+import { createMemoryDriver } from "../../store/drivers/memory.ts";
+import type { ItemInput, SessionStore, Window } from "../../store/types.ts";
+import { createKeyring } from "./keyring.ts";
+import { withEncryption } from "./with-encryption.ts";
+
+const keyring = createKeyring([{ kid: "k1", key: randomBytes(32) }]);
+
+/** Deterministic PRNG (mulberry32), so a failure replays. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What a window says, minus what legitimately differs between stores (sizes, write times). */
+function shape(window: Window): unknown {
+  return {
+    tokens: window.tokens,
+    fromSeq: window.fromSeq,
+    truncated: window.truncated,
+    sessionVersion: window.sessionVersion,
+    items: window.items.map((i) => [i.seq, i.id, i.type, i.role, i.status, i.tokens, i.turnId, i.content]),
+  };
+}
+
+let next = 0;
+function randomItems(rand: () => number): ItemInput[] {
+  const out: ItemInput[] = [];
+  const count = 1 + Math.floor(rand() * 3);
+  for (let k = 0; k < count; k++) {
+    const n = next++;
+    const tokens = Math.floor(rand() * 120);
+    const kind = rand();
+    if (kind < 0.2) {
+      // A call and (usually) its output in the same append; sometimes the output comes later.
+      out.push({
+        id: `fc_${n}`,
+        tokens,
+        content: { type: "function_call", call_id: `call_${n}`, name: "f", arguments: "{}" },
+      });
+      if (rand() < 0.7) {
+        out.push({
+          id: `fco_${n}`,
+          tokens: Math.floor(rand() * 120),
+          content: { type: "function_call_output", call_id: `call_${n}`, output: `out ${n}` },
+        });
+      }
+    } else {
+      out.push({
+        id: `msg_${n}`,
+        tokens,
+        content: {
+          type: "message",
+          role: kind < 0.6 ? "user" : "assistant",
+          content: [{ type: "input_text", text: `t${n}` }],
+        },
+      });
+    }
+  }
+  return out;
+}
+
+describe("encrypted windows kept per session version", () => {
+  it("match the plain store's windows through random appends and reads", async () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const rand = prng(seed);
+      const plain = createSessionStore(createMemoryDriver());
+      const enc = withEncryption(createSessionStore(createMemoryDriver()), { keyring });
+      const id = `conv_windowcache${seed}aaaaaaaa`;
+      await plain.create("t", { id });
+      await enc.create("t", { id });
+      for (let step = 0; step < 150; step++) {
+        const items = randomItems(rand);
+        await plain.append("t", id, items);
+        await enc.append("t", id, items);
+        // Mostly one budget (the cache's case), sometimes another (a miss), including 0.
+        const maxTokens = rand() < 0.85 ? 400 : [0, 60, 2000][Math.floor(rand() * 3)]!;
+        const reads = rand() < 0.3 ? 2 : 1;
+        for (let r = 0; r < reads; r++) {
+          const want = shape(await plain.readWindow("t", id, { maxTokens }));
+          assert.deepEqual(
+            shape(await enc.readWindow("t", id, { maxTokens })),
+            want,
+            `seed ${seed} step ${step}`,
+          );
+        }
+      }
+    }
+  });
+
+  it("never serves a window another instance has changed, and hands out fresh objects", async () => {
+    const inner: SessionStore = createSessionStore(createMemoryDriver());
+    const a = withEncryption(inner, { keyring });
+    const b = withEncryption(inner, { keyring });
+    const msg = (text: string): ItemInput => ({
+      content: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+    });
+    const s = await a.create("t", { items: [msg("one")] });
+    const texts = async (store: SessionStore) =>
+      (await store.readWindow("t", s.id, { maxTokens: 10_000 })).items.map(
+        (i) => (i.content.content as { text: string }[])[0]!.text,
+      );
+    assert.deepEqual(await texts(a), ["one"]);
+    await b.append("t", s.id, [msg("two")]);
+    assert.deepEqual(await texts(a), ["one", "two"]);
+    // a's own append follows b's: the kept window must not be carried over b's unseen write.
+    await b.append("t", s.id, [msg("three")]);
+    await a.append("t", s.id, [msg("four")]);
+    assert.deepEqual(await texts(a), ["one", "two", "three", "four"]);
+    await b.patchState("t", s.id, { x: 1 });
+    assert.deepEqual(await texts(a), ["one", "two", "three", "four"]);
+
+    const first = await a.readWindow("t", s.id, { maxTokens: 10_000 });
+    (first.items[0]!.content as { role: string }).role = "mutated";
+    first.items[0]!.tokens = -1;
+    const again = await a.readWindow("t", s.id, { maxTokens: 10_000 });
+    assert.equal(again.items[0]!.content.role, "user");
+    assert.notEqual(again.items[0]!.tokens, -1);
+
+    // Deleted and re-created under the same id by another instance: a different session.
+    await b.delete("t", s.id);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await b.create("t", { id: s.id, items: [msg("new")] });
+    await b.append("t", s.id, [msg("session")]);
+    await b.append("t", s.id, [msg("here")]);
+    await b.append("t", s.id, [msg("now")]);
+    await b.patchState("t", s.id, { y: 1 });
+    const fresh = await a.readWindow("t", s.id, { maxTokens: 10_000 });
+    assert.deepEqual(
+      fresh.items.map((i) => (i.content.content as { text: string }[])[0]!.text),
+      ["new", "session", "here", "now"],
+    );
+  });
+});
