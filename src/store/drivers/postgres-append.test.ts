@@ -9,6 +9,7 @@ import { createSessionStore } from "../core.ts";
 import type { HoldfastError } from "../errors.ts";
 import type { SessionStore } from "../types.ts";
 import { createPostgresDriver, type PostgresDriver } from "./postgres.ts";
+import { APPEND_LANES } from "./postgres-append.ts";
 import { dropSchema, schemaUrl, uniqueSchema } from "./postgres-test-support.ts";
 
 const schema = uniqueSchema("hf_batch");
@@ -99,6 +100,41 @@ describe("postgres driver: combined appends", () => {
       const [q, a] = await store.readItems(t, s.id, { afterSeq: r.value.firstSeq - 1, limit: 2 });
       assert.ok(JSON.stringify(q?.content).includes(`"q${n}"`));
       assert.ok(JSON.stringify(a?.content).includes(`"a${n}"`));
+    }
+  });
+
+  it("sends a tick's appends as batches shared by the lanes, none of them alone", async () => {
+    const t = "tenant-lanes";
+    const sessions = await Promise.all(Array.from({ length: 32 }, () => store.create(t)));
+    const before = driver.appendStats;
+    // 32 callers in one tick (the pool has 2 connections, so 2 lanes): two batches of 16 and
+    // no lone first append committed on its own.
+    const results = await Promise.all(sessions.map((s, n) => store.append(t, s.id, [msg(`m${n}`)])));
+    const after = driver.appendStats;
+    assert.deepEqual(
+      { batches: after.batches - before.batches, combined: after.combined - before.combined },
+      { batches: APPEND_LANES, combined: 32 },
+    );
+    assert.deepEqual(
+      results.map((r) => [r.firstSeq, r.version]),
+      sessions.map(() => [1, 2]),
+    );
+  });
+
+  it("sends appends queued in the same tick as close() before closing", async () => {
+    const own = uniqueSchema("hf_batch_close");
+    const d = await createPostgresDriver({ connectionString: schemaUrl(own), poolSize: 2 });
+    const s = createSessionStore(d);
+    try {
+      const session = await s.create("t");
+      const pending = [s.append("t", session.id, [msg("one")]), s.append("t", session.id, [msg("two")])];
+      await s.close();
+      assert.deepEqual(
+        (await Promise.all(pending)).map((r) => r.firstSeq),
+        [1, 2],
+      );
+    } finally {
+      await dropSchema(own);
     }
   });
 });

@@ -1,9 +1,10 @@
 /**
- * Appends for the Postgres driver, combined: while every connection is busy, appends from
- * concurrent callers queue up, and the next free connection sends them all as one
- * `append_batch` call — one transaction, one commit, one WAL flush. A caller's promise still
- * settles only after the commit that holds its items. Alone, an append is a single
- * `append_items` call, so an idle store pays nothing for this.
+ * Appends for the Postgres driver, combined: the appends of concurrent callers queue up and go
+ * as one `append_batch` call per batch — one transaction, one commit, one WAL flush for all of
+ * them. At most APPEND_LANES batches are in flight: while Postgres runs one, Node settles the
+ * previous and collects the next, so the two sides overlap instead of taking turns. A caller's
+ * promise still settles only after the commit that holds its items. Alone, an append is a
+ * single `append_items` call, so an idle store pays nothing for this.
  */
 import type { DriverAppend, PreparedItem } from "../driver.ts";
 import { ConflictError, HoldfastError, sessionNotFound, versionConflict } from "../errors.ts";
@@ -18,7 +19,7 @@ export interface AppenderOptions {
   query: (query: Query) => Promise<Row[]>;
   /** Same, for reads that may be retried. */
   read: (query: Query) => Promise<Row[]>;
-  /** Batches sent at once: one per pooled connection, so reads still queue fairly. */
+  /** Batches sent at once (at most one per pooled connection, so reads still get one). */
   maxInFlight: number;
   sql: Pick<Statements, "append" | "appendBatch" | "itemsBySeq">;
 }
@@ -41,6 +42,12 @@ function clampInt(n: number | undefined): number | null {
 
 /** Appends in one batch: enough to amortize a commit, small enough to keep latency flat. */
 const MAX_BATCH = 64;
+/**
+ * Batches in flight at once, whatever the pool size. Two let Postgres work on one batch while
+ * Node prepares the next and settles the last (overlap instead of alternation); more only
+ * split the same appends into more, smaller commits.
+ */
+export const APPEND_LANES = 2;
 
 function toItems(items: PreparedItem[], firstSeq: number): Item[] {
   return items.map((p, i) => ({
@@ -61,6 +68,7 @@ export class PostgresAppender {
   readonly #o: AppenderOptions;
   readonly #queue: Pending[] = [];
   #inFlight = 0;
+  #scheduled = false;
   readonly #stats = { batches: 0, combined: 0 };
 
   constructor(options: AppenderOptions) {
@@ -75,17 +83,38 @@ export class PostgresAppender {
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ tenant, id, items, options, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Pumps once the current tick's callers have all queued their appends (process.nextTick runs
+   * after the promise jobs): sending the first arrival at once would make it a commit of its
+   * own, and with 32 concurrent callers every free connection took one such lone append.
+   */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    process.nextTick(() => {
+      this.#scheduled = false;
       this.#pump();
     });
   }
 
+  /** Sends what is queued now, as far as lanes are free (the driver's close calls it). */
+  flush(): void {
+    this.#pump();
+  }
+
+  /** Shares what is queued evenly among the free lanes (at most MAX_BATCH appends each). */
   #pump(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#o.maxInFlight) {
-      const batch = this.#queue.splice(0, MAX_BATCH);
+      const free = this.#o.maxInFlight - this.#inFlight;
+      const batch = this.#queue.splice(0, Math.min(MAX_BATCH, Math.ceil(this.#queue.length / free)));
       this.#inFlight += 1;
       void this.#send(batch).finally(() => {
         this.#inFlight -= 1;
-        this.#pump();
+        this.#schedule();
       });
     }
   }

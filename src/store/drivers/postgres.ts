@@ -24,7 +24,7 @@ import {
   versionConflict,
 } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
-import { PostgresAppender } from "./postgres-append.ts";
+import { APPEND_LANES, PostgresAppender } from "./postgres-append.ts";
 import { createPostgresLifecycle } from "./postgres-lifecycle.ts";
 import {
   type PostgresDriverOptions,
@@ -80,7 +80,7 @@ class PgDriver implements PostgresDriver {
     this.#appender = new PostgresAppender({
       query: (q) => this.#db.query(q),
       read: (q) => this.#db.read(q),
-      maxInFlight: options.poolSize,
+      maxInFlight: Math.min(options.poolSize, APPEND_LANES),
       sql: this.#sql,
     });
     this.#stats = new PostgresStatsKeeper({
@@ -353,6 +353,8 @@ RETURNING s.*`;
 
   async close(): Promise<void> {
     this.#stats.stop();
+    // Appends queued in this tick are sent on the next one; a closing pool would refuse them.
+    this.#appender.flush();
     await this.#db.close();
   }
 }
