@@ -109,7 +109,7 @@ describe("redis driver: appends batched per tick", () => {
   it("splits a tick of many appends into several script calls and keeps them all", async () => {
     await withStore(async (store) => {
       const sessions = await Promise.all(Array.from({ length: 10 }, () => store.create(T)));
-      // 200 appends in one tick: more than one batch (64 appends per script call at most).
+      // 200 appends in one tick: many script calls (MAX_BATCH_APPENDS each), several in flight.
       const results = await Promise.all(
         Array.from({ length: 200 }, (_, i) => store.append(T, sessions[i % 10]!.id, [msg(`m${i}`)])),
       );

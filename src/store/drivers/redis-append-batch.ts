@@ -1,16 +1,25 @@
 /**
- * Appends issued in the same tick travel to standalone Redis as ONE script call
- * (APPEND_BATCH in redis-scripts.ts) instead of one `EVALSHA` each. Every append in the batch
- * keeps its own keys, checks and reply, and runs exactly as it would in its own script; only
- * the per-command cost is shared (ioredis spends ~10 µs of client CPU per command, Redis a
- * few µs per script call). Not used on Cluster, where different sessions live in different
- * slots and one script may only touch one slot.
+ * Appends issued in the same tick travel to standalone Redis as a few script calls
+ * (APPEND_BATCH in redis-scripts.ts, up to MAX_BATCH_APPENDS appends each) instead of one
+ * `EVALSHA` each. These calls bypass ioredis' auto-pipelining (redis-connect.ts), which keeps
+ * one pipeline in flight at a time: each is written to the socket at once, so several are in
+ * flight together. Every append in a batch keeps its own keys, checks and reply, and runs
+ * exactly as it would in its own script; only the per-command cost is shared (ioredis spends
+ * ~10 µs of client CPU per command, Redis a few µs per script call). Calls on one connection
+ * run in the order they were written, so appends to one session keep their order. Not used on
+ * Cluster, where different sessions live in different slots and one script may only touch one
+ * slot.
  */
 import type { SessionKeys } from "./redis-keys.ts";
 import type { Arg, Reply } from "./redis-replica.ts";
 
-/** Most appends per script call: bounds how long one call holds the Redis event loop. */
-export const MAX_BATCH_APPENDS = 64;
+/**
+ * Most appends per script call. A call leaves as soon as it is full, while later callers of
+ * the same tick are still being prepared, so Redis runs one call while Node encodes the next
+ * and decodes the last (overlap instead of alternation); small calls also keep the Redis event
+ * loop free for other clients.
+ */
+export const MAX_BATCH_APPENDS = 8;
 /** Most arguments per script call; an append bigger than this goes alone. */
 export const MAX_BATCH_ARGS = 4096;
 
@@ -39,6 +48,7 @@ function replyError(message: string): Error {
 export class AppendBatcher {
   readonly #runner: AppendBatchRunner;
   #queue: Pending[] = [];
+  #queuedArgs = 0;
 
   constructor(runner: AppendBatchRunner) {
     this.#runner = runner;
@@ -48,7 +58,9 @@ export class AppendBatcher {
   submit(keys: SessionKeys, args: Arg[]): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       this.#queue.push({ keys, args, resolve, reject });
-      if (this.#queue.length === 1) process.nextTick(() => this.flush());
+      this.#queuedArgs += args.length;
+      if (this.#queue.length >= MAX_BATCH_APPENDS || this.#queuedArgs >= MAX_BATCH_ARGS) this.flush();
+      else if (this.#queue.length === 1) process.nextTick(() => this.flush());
     });
   }
 
@@ -57,6 +69,7 @@ export class AppendBatcher {
     if (this.#queue.length === 0) return;
     const queue = this.#queue;
     this.#queue = [];
+    this.#queuedArgs = 0;
     let batch: Pending[] = [];
     let args = 0;
     for (const pending of queue) {

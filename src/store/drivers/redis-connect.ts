@@ -129,6 +129,9 @@ export function resolveRedisConfig(options: RedisDriverOptions): RedisConfig {
   });
 }
 
+/** Script commands sent by the append batcher on standalone Redis, outside auto-pipelining. */
+export const BATCHED_COMMANDS = Object.freeze(["hfAppend", "hfAppendBatch"] as const);
+
 /** Reconnects forever with a capped backoff: a Redis that comes back is used again automatically. */
 const retryStrategy = (times: number): number => Math.min(50 * times, 1000);
 
@@ -167,6 +170,9 @@ export async function connectRedis(config: RedisConfig): Promise<RedisClient> {
         lazyConnect: true,
         enableOfflineQueue: false,
         enableAutoPipelining: config.autoPipelining,
+        // The append batcher (redis-append-batch.ts) does its own batching; its script calls are
+        // written at once so several can be in flight (ioredis runs one auto-pipeline at a time).
+        autoPipeliningIgnoredCommands: [...BATCHED_COMMANDS],
       });
   // Background errors surface as rejected commands; without a listener they would crash the process.
   // The last one explains a failed start better than the generic "Connection is closed".
