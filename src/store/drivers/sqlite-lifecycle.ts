@@ -11,6 +11,7 @@ import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
 import { SqlitePurgeWorker } from "./sqlite-purge-pool.ts";
 import { type Cell, rowToItem, rowToSession, type SessionRow, SQL } from "./sqlite-rows.ts";
 import type { SqliteStatements } from "./sqlite-statements.ts";
+import { WriteGate } from "./sqlite-write-gate.ts";
 
 /** What the capability needs of the driver: its statements, its writer and its read path. */
 export interface SqliteLifecycleDeps {
@@ -21,6 +22,10 @@ export interface SqliteLifecycleDeps {
   busyDeadlineMs?: number;
   /** Default true for file databases; false purges on the driver's own connection. */
   purgeOnWorker?: boolean;
+  /** Shared with the driver's group-commit writer: live writes go before purge transactions. */
+  gate?: WriteGate;
+  /** The driver's `wal_autocheckpoint`, restored when the purge worker stops. Default 1000. */
+  checkpointPages?: number;
 }
 
 const COLUMNS =
@@ -125,9 +130,19 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
   };
   // File databases purge on a worker thread: bulk deletes and their checkpoints stay off the event loop.
   const location = s.db.location();
+  // While it runs, the worker checkpoints the WAL it grows, between its transactions: an
+  // automatic checkpoint on this connection would copy thousands of pages inside a live
+  // write's COMMIT, blocking the event loop.
+  const autoCheckpoint = (running: boolean): void => {
+    if (s.db.isOpen) s.db.exec(`PRAGMA wal_autocheckpoint = ${running ? 0 : (deps.checkpointPages ?? 1000)}`);
+  };
   const worker =
     location && deps.purgeOnWorker !== false
-      ? new SqlitePurgeWorker(location, { busyTimeoutMs: deps.busyDeadlineMs ?? 5000 })
+      ? new SqlitePurgeWorker(location, {
+          busyTimeoutMs: deps.busyDeadlineMs ?? 5000,
+          gate: deps.gate ?? new WriteGate(),
+          onRunning: autoCheckpoint,
+        })
       : null;
   const clearItems = (rid: number): number => {
     const items = Number(s.get(SQL.deleteItems).run(rid).changes);

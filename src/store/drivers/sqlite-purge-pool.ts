@@ -7,6 +7,7 @@
 import { Worker } from "node:worker_threads";
 import type { PurgeResult, PurgeTarget } from "../driver.ts";
 import { UnavailableError } from "../errors.ts";
+import type { WriteGate } from "./sqlite-write-gate.ts";
 
 interface Pending {
   resolve: (result: PurgeResult) => void;
@@ -17,14 +18,30 @@ export class SqlitePurgeWorker {
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #idleMs: number;
+  readonly #gate: WriteGate;
+  readonly #onRunning: (running: boolean) => void;
   #worker: Worker | null = null;
   #next = 1;
   readonly #pending = new Map<number, Pending>();
   #idle: NodeJS.Timeout | null = null;
 
-  constructor(path: string, options: { busyTimeoutMs: number; idleMs?: number }) {
+  /**
+   * `gate` is shared with the driver's group-commit writer; `onRunning` is told when the worker
+   * starts and stops (the driver's connection leaves WAL checkpoints to the worker meanwhile).
+   */
+  constructor(
+    path: string,
+    options: {
+      busyTimeoutMs: number;
+      gate: WriteGate;
+      onRunning?: (running: boolean) => void;
+      idleMs?: number;
+    },
+  ) {
     this.#path = path;
     this.#busyTimeoutMs = options.busyTimeoutMs;
+    this.#gate = options.gate;
+    this.#onRunning = options.onRunning ?? (() => {});
     this.#idleMs = options.idleMs ?? 1000;
   }
 
@@ -44,8 +61,9 @@ export class SqlitePurgeWorker {
   #start(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(new URL("./sqlite-purge-worker.ts", import.meta.url), {
-      workerData: { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs },
+      workerData: { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs, gate: this.#gate.buffer },
     });
+    this.#onRunning(true);
     worker.on("message", (m: { id: number; result?: PurgeResult; error?: { message: string } }) => {
       const pending = this.#pending.get(m.id);
       this.#pending.delete(m.id);
@@ -58,7 +76,12 @@ export class SqlitePurgeWorker {
     });
     worker.on("error", (error) => this.#fail(error));
     worker.on("exit", () => {
-      if (this.#worker === worker) this.#worker = null;
+      // A worker that died inside a transaction must not keep the live writer waiting.
+      this.#gate.reset();
+      if (this.#worker === worker) {
+        this.#worker = null;
+        this.#onRunning(false);
+      }
       this.#fail(new UnavailableError("The SQLite purge worker stopped; retry the sweep."));
     });
     this.#worker = worker;
@@ -76,6 +99,9 @@ export class SqlitePurgeWorker {
     this.#idle = null;
     const worker = this.#worker;
     this.#worker = null;
-    if (worker) worker.postMessage("close");
+    if (worker) {
+      worker.postMessage("close");
+      this.#onRunning(false);
+    }
   }
 }

@@ -3,80 +3,111 @@
  * thousands of rows (and the WAL checkpoints that follow) never blocks the event loop that
  * serves live traffic. A busy database is waited for inside the worker (blocking only this
  * thread).
+ *
+ * Live writes go first (sqlite-write-gate.ts): a purge transaction starts only while the
+ * group-commit writer has nothing queued, and commits at the next session boundary once it has
+ * (or after TX_BUDGET_MS). Every session is still removed whole: its row, items and operation
+ * records in one transaction.
  */
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { PurgeResult, PurgeTarget } from "../driver.ts";
 import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
+import { WriteGate } from "./sqlite-write-gate.ts";
 
-const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs: number };
+const { path, busyTimeoutMs, gate } = workerData as {
+  path: string;
+  busyTimeoutMs: number;
+  gate: SharedArrayBuffer;
+};
 // No SQLite busy handler: it sleeps up to 100 ms between tries, while the live writer frees
 // the lock every few ms. The worker polls every 0.2 ms instead (blocking only itself).
 const db = new DatabaseSync(path, { timeout: 0 });
+const writeGate = new WriteGate(gate);
 const pause = new Int32Array(new SharedArrayBuffer(4));
+/** Longest purge transaction: bounds the COMMIT (pages written) a live write may wait for. */
+const TX_BUDGET_MS = 4;
+/** Longest wait for a writer that never idles before a purge transaction starts anyway. */
+const PATIENCE_MS = 20;
+/** How often the purge checkpoints the WAL it grows (each checkpoint fsyncs twice). */
+const CHECKPOINT_EVERY_MS = 100;
 
 function isBusy(error: unknown): boolean {
   const code = (error as { errcode?: unknown }).errcode;
   return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
 }
 
-/** BEGIN IMMEDIATE, retried while another connection writes, until the deadline. */
+/**
+ * Takes the in-process gate, then BEGIN IMMEDIATE. Another process holding SQLite's lock is
+ * polled for until the deadline, with the gate released meanwhile (the live writer may use it).
+ */
 function begin(): void {
   const deadline = Date.now() + busyTimeoutMs;
   for (;;) {
+    writeGate.enter(PATIENCE_MS);
     try {
       db.exec("BEGIN IMMEDIATE");
       return;
     } catch (error) {
+      writeGate.exit();
       if (!isBusy(error) || Date.now() >= deadline) throw error;
       Atomics.wait(pause, 0, 0, 0.2);
     }
   }
 }
+
 db.exec("PRAGMA synchronous = NORMAL");
+// Checkpoints run here, between transactions (see checkpoint()), never inside a COMMIT that a
+// live write is waiting for; the driver's connection skips them while a purge runs.
+db.exec("PRAGMA wal_autocheckpoint = 0");
 const statements = preparePurge(db);
-const ROWS_PER_TX = 1000;
-const GAP_MS = 1;
-const countItems = db.prepare("SELECT item_count FROM sessions WHERE tenant = ? AND id = ?");
-/** The session's item count (0 when gone): sizes the transactions. */
-function itemCount(t: PurgeTarget): number {
-  const row = countItems.get(t.tenant, t.id) as { item_count: number } | undefined;
-  return row?.item_count ?? 0;
+const passiveCheckpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+let checkpointedAt = performance.now();
+
+/**
+ * A passive checkpoint (copies committed WAL pages into the file; takes no write lock, so the
+ * live writer goes on meanwhile) every CHECKPOINT_EVERY_MS of purging.
+ */
+function checkpoint(force: boolean): void {
+  if (!force && performance.now() - checkpointedAt < CHECKPOINT_EVERY_MS) return;
+  passiveCheckpoint.get();
+  checkpointedAt = performance.now();
 }
 
 parentPort?.on("message", (message: { id: number; targets: PurgeTarget[] } | "close") => {
   if (message === "close") {
-    db.close();
+    // The driver's connection resumes its automatic checkpoints once the worker is gone.
+    try {
+      checkpoint(true);
+    } finally {
+      db.close();
+    }
     parentPort?.close();
     return;
   }
   try {
-    // Short write transactions: each holds SQLite's single write lock for at most ~ROWS_PER_TX
-    // item rows (a few ms), then leaves a gap for the live writer. Every session is still
-    // removed whole (its row, items and operation records in one transaction).
     const result: PurgeResult = { sessions: 0, items: 0, bytes: 0, removed: [] };
+    const targets = message.targets;
     let i = 0;
-    while (i < message.targets.length) {
+    while (i < targets.length) {
       begin();
       try {
-        let rows = 0;
-        const chunk: PurgeTarget[] = [];
-        while (i < message.targets.length && (chunk.length === 0 || rows < ROWS_PER_TX)) {
-          const t = message.targets[i++]!;
-          chunk.push(t);
-          rows += itemCount(t);
-        }
-        const part = purgeTargets(statements, chunk);
+        const started = performance.now();
+        do {
+          const part = purgeTargets(statements, [targets[i++]!]);
+          result.sessions += part.sessions;
+          result.items += part.items;
+          result.bytes += part.bytes;
+          result.removed.push(...part.removed);
+        } while (i < targets.length && !writeGate.wanted() && performance.now() - started < TX_BUDGET_MS);
         db.exec("COMMIT");
-        result.sessions += part.sessions;
-        result.items += part.items;
-        result.bytes += part.bytes;
-        result.removed.push(...part.removed);
       } catch (error) {
         if (db.isTransaction) db.exec("ROLLBACK");
         throw error;
+      } finally {
+        writeGate.exit();
       }
-      if (i < message.targets.length) Atomics.wait(pause, 0, 0, GAP_MS);
+      checkpoint(false);
     }
     parentPort?.postMessage({ id: message.id, result });
   } catch (error) {

@@ -14,6 +14,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isHoldfastError, UnavailableError } from "../errors.ts";
+import type { WriteGate } from "./sqlite-write-gate.ts";
 
 interface Job {
   run: () => unknown;
@@ -29,7 +30,15 @@ export interface WriterOptions {
   busyDeadlineMs: number;
   /** Most jobs per transaction; the rest wait for the next one. */
   maxBatch: number;
+  /** Hands the write lock over with this process's purge worker (sqlite-write-gate.ts). */
+  gate?: WriteGate;
 }
+
+/**
+ * How long the writer waits for the purge worker's COMMIT before going to SQLite's own lock
+ * anyway (a purge transaction lasts a few ms; this only bounds a stuck worker).
+ */
+const GATE_PATIENCE_MS = 1000;
 
 /** SQLITE_BUSY (5) and SQLITE_LOCKED (6), including their extended codes. */
 export function isBusy(error: unknown): boolean {
@@ -117,6 +126,7 @@ export class GroupCommitWriter {
         ok: false,
         value: undefined,
       });
+      this.#options.gate?.want();
       this.#schedule();
     });
   }
@@ -137,6 +147,7 @@ export class GroupCommitWriter {
       this.#flushing = this.#flush().finally(() => {
         this.#flushing = null;
         if (this.#queue.length > 0) this.#schedule();
+        else this.#options.gate?.idle();
       });
     });
   }
@@ -145,23 +156,48 @@ export class GroupCommitWriter {
     const batch = this.#queue.splice(0, this.#options.maxBatch);
     const deadline = Date.now() + this.#options.busyDeadlineMs;
     for (let attempt = 0; ; attempt++) {
+      const gated = await this.#enterGate();
+      let committed = false;
+      let failed: unknown;
       try {
         this.#runBatch(batch);
-        break;
+        committed = true;
       } catch (error) {
-        if (isBusy(error) && Date.now() < deadline) {
-          await sleep(backoffMs(attempt));
-          continue;
-        }
-        const failure = isBusy(error) ? busyError(error, this.#options.busyDeadlineMs) : toStoreError(error);
-        for (const job of batch) job.reject(failure);
-        return;
+        failed = error;
+      } finally {
+        // Released before any backoff sleep: the purge may use the pause.
+        if (gated) this.#options.gate?.leave();
       }
+      if (committed) break;
+      if (isBusy(failed) && Date.now() < deadline) {
+        await sleep(backoffMs(attempt));
+        continue;
+      }
+      const failure = isBusy(failed) ? busyError(failed, this.#options.busyDeadlineMs) : toStoreError(failed);
+      for (const job of batch) job.reject(failure);
+      return;
     }
     for (const job of batch) {
       if (job.ok) job.resolve(job.value);
       else job.reject(job.value);
     }
+  }
+
+  /**
+   * Takes the in-process write gate, waiting without blocking the event loop while the purge
+   * worker is inside a transaction (it commits as soon as it sees `want`). False without a gate
+   * or after GATE_PATIENCE_MS: SQLite's own lock still serialises the two connections.
+   */
+  async #enterGate(): Promise<boolean> {
+    const gate = this.#options.gate;
+    if (!gate) return false;
+    const deadline = performance.now() + GATE_PATIENCE_MS;
+    while (!gate.tryEnter()) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      await gate.released(left);
+    }
+    return true;
   }
 
   /** One transaction, synchronously from BEGIN to COMMIT; throws (rolled back) only for the batch. */

@@ -34,6 +34,7 @@ import {
 } from "./sqlite-rows.ts";
 import { migrate } from "./sqlite-schema.ts";
 import { SqliteStatements } from "./sqlite-statements.ts";
+import { WriteGate } from "./sqlite-write-gate.ts";
 import { GroupCommitWriter, retryBusy } from "./sqlite-writer.ts";
 import { SqliteWrites } from "./sqlite-writes.ts";
 
@@ -107,9 +108,12 @@ class SqliteDriver implements StoreDriver {
     this.#writes = new SqliteWrites(this.#s);
     this.#begin = this.#s.get("BEGIN");
     this.#commit = this.#s.get("COMMIT");
+    // Hands SQLite's write lock over between this writer and the lifecycle's purge worker.
+    const gate = new WriteGate();
     this.#writer = new GroupCommitWriter(this.#db, {
       busyDeadlineMs: options.busyDeadlineMs,
       maxBatch: options.maxBatch,
+      gate,
     });
     // The optional LifecycleCapable methods (driver.ts) live in sqlite-lifecycle.ts.
     Object.assign(
@@ -118,6 +122,8 @@ class SqliteDriver implements StoreDriver {
         statements: this.#s,
         write: (job) => this.#writer.write(job),
         read: (run) => this.#read(run),
+        gate,
+        checkpointPages: options.checkpointPages,
       }),
     );
   }
