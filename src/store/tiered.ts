@@ -12,16 +12,21 @@
  * - replicas carry `retainUntil`, so the hot tier holds only active sessions and any replica a
  *   failed mirror could leave behind is bounded in age.
  */
-import type {
-  DriverAppend,
-  DriverListQuery,
-  DriverReadQuery,
-  DriverWindow,
-  DriverWrite,
-  PreparedItem,
-  ReplicaTarget,
-  SessionChanges,
-  StoreDriver,
+import {
+  type DriverAppend,
+  type DriverListQuery,
+  type DriverReadQuery,
+  type DriverWindow,
+  type DriverWrite,
+  isLifecycleCapable,
+  type LifecycleCapable,
+  type LifecycleScanQuery,
+  type PreparedItem,
+  type PurgeResult,
+  type PurgeTarget,
+  type ReplicaTarget,
+  type SessionChanges,
+  type StoreDriver,
 } from "./driver.ts";
 import { isHoldfastError } from "./errors.ts";
 import type { AppendResult, Item, Session } from "./types.ts";
@@ -63,6 +68,11 @@ class TieredDriver implements StoreDriver {
       if (!(isHoldfastError(error) && error.code === "not_found")) this.#onHotError(error);
       return undefined;
     }
+  }
+
+  /** Drops the hot replica of a session (subclasses call it after durable-tier writes). */
+  protected drop(tenant: string, id: string): Promise<void> {
+    return this.#drop(tenant, id);
   }
 
   async #drop(tenant: string, id: string): Promise<void> {
@@ -193,6 +203,74 @@ class TieredDriver implements StoreDriver {
   }
 }
 
+/**
+ * The lifecycle capability of a tiered store whose durable tier has one: the sweeper scans,
+ * purges, archives and leases on the durable tier (the source of truth, which holds every
+ * session), then drops the hot replicas of the sessions it changed, so the hot tier never
+ * serves a purged session or the items of an archive stub. Replicas the hot tier drops by
+ * itself (retainUntil, native expiry) need no sweeping.
+ */
+class TieredLifecycleDriver extends TieredDriver implements LifecycleCapable {
+  readonly #durable: StoreDriver & LifecycleCapable;
+
+  constructor(options: TieredDriverOptions, durable: StoreDriver & LifecycleCapable) {
+    super(options);
+    this.#durable = durable;
+  }
+
+  scanSessions(query: LifecycleScanQuery): Promise<Session[]> {
+    return this.#durable.scanSessions(query);
+  }
+  scanItems(tenant: string, id: string, afterSeq: number, limit: number): Promise<Item[]> {
+    return this.#durable.scanItems(tenant, id, afterSeq, limit);
+  }
+  async purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult> {
+    const result = await this.#durable.purgeSessions(targets);
+    await Promise.all(
+      result.removed.map((key) => {
+        const [tenant, id] = key.split("\u0000") as [string, string];
+        return this.drop(tenant, id);
+      }),
+    );
+    return result;
+  }
+  async archiveStub(
+    tenant: string,
+    id: string,
+    change: { version: number; now: number },
+  ): Promise<Session | null> {
+    try {
+      return await this.#durable.archiveStub(tenant, id, change);
+    } finally {
+      await this.drop(tenant, id);
+    }
+  }
+  async restoreItems(
+    tenant: string,
+    id: string,
+    change: { version: number; items: Item[]; idleTtlMs: number | null; now: number },
+  ): Promise<Session | null> {
+    try {
+      return await this.#durable.restoreItems(tenant, id, change);
+    } finally {
+      await this.drop(tenant, id);
+    }
+  }
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.#durable.acquireLease(name, holder, ttlMs, now);
+  }
+  renewLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.#durable.renewLease(name, holder, ttlMs, now);
+  }
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.#durable.releaseLease(name, holder);
+  }
+}
+
+/** A tiered driver; lifecycle-capable (sweeper, archives) when its durable tier is. */
 export function createTieredDriver(options: TieredDriverOptions): StoreDriver {
-  return new TieredDriver(options);
+  const durable = options.durable;
+  return isLifecycleCapable(durable)
+    ? new TieredLifecycleDriver(options, durable)
+    : new TieredDriver(options);
 }

@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
 import { archivePath } from "../../lifecycle/archive-files.ts";
 import type { CleanupPlan, SweepReport } from "../../lifecycle/index.ts";
 import { createSessionStore } from "../../store/core.ts";
+import { createStore } from "../../store/create-store.ts";
+import { dropSchema, schemaUrl, uniqueSchema } from "../../store/drivers/postgres-test-support.ts";
 import { createSqliteDriver } from "../../store/drivers/sqlite.ts";
 import { runCli } from "../cli-helpers.ts";
 
@@ -106,5 +110,48 @@ describe("holdfast cleanup", () => {
     assert.match(neither.stderr, /exactly one of --dry-run or --enforce/);
     const badPlan = await runCli([...base, "--enforce", "--plan", cfg]);
     assert.equal(badPlan.code, 2);
+  });
+});
+
+describe("holdfast cleanup on a tiered store (--store redis://… --archive postgres://…)", () => {
+  const schema = uniqueSchema();
+  const prefix = `hftest-${randomBytes(6).toString("hex")}`;
+  const redisUrl = `${process.env.HOLDFAST_TEST_REDIS ?? "redis://127.0.0.1:6379/0"}?prefix=${prefix}`;
+  const tieredCfg = join(dir, "tiered.yaml");
+  after(async () => {
+    const admin = new Redis(redisUrl);
+    const keys = await admin.keys(`${prefix}:*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+    await dropSchema(schema);
+  });
+
+  it("plans and enforces on the durable tier", async () => {
+    const now = T0;
+    const store = await createStore({ url: redisUrl, archive: schemaUrl(schema), clock: () => now });
+    const expired = await store.create("acme", { idleTtlMs: 36e5, items: [msg("old")] });
+    const live = await store.create("acme", { items: [msg("new")] });
+    await store.readItems("acme", expired.id); // a hot replica
+    await store.close();
+    writeFileSync(
+      tieredCfg,
+      `lifecycle:\n  defaults: { on_expiry: delete }\n  action_log: ${JSON.stringify(join(dir, "tiered-actions.jsonl"))}\n`,
+    );
+    const args = ["cleanup", "--store", redisUrl, "--archive", schemaUrl(schema), "--config", tieredCfg];
+    const run = await runCli([...args, "--now", NOW, "--enforce", "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const { plan, report } = JSON.parse(run.stdout) as { plan: CleanupPlan; report: SweepReport };
+    assert.deepEqual(
+      plan.actions.map((a) => [a.sessionId, a.action]),
+      [[expired.id, "delete"]],
+    );
+    assert.equal(report.done, 1);
+    const after = await createStore({ url: redisUrl, archive: schemaUrl(schema) });
+    try {
+      await assert.rejects(after.get("acme", expired.id), { code: "not_found" });
+      assert.equal((await after.get("acme", live.id)).itemCount, 1);
+    } finally {
+      await after.close();
+    }
   });
 });

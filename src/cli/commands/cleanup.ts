@@ -24,6 +24,7 @@ interface CleanupFlags {
   dryRun?: boolean;
   enforce?: boolean;
   store?: string;
+  archive?: string;
   config?: string;
   tenant?: string;
   json?: boolean;
@@ -120,7 +121,9 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
   });
   const lifecycle = parseLifecycleConfig(config.file.lifecycle);
   const batchSize = flags.batchSize === undefined ? lifecycle.sweeper.batchSize : Number(flags.batchSize);
-  const store = await createStore(config.store);
+  // A tiered store (--store redis://… --archive postgres://…) sweeps its durable tier and drops hot replicas.
+  const durable = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
+  const store = await createStore({ url: config.store, ...(durable ? { archive: durable } : {}) });
   try {
     const archiver = createArchiver(store, { dir: flags.archiveDir ?? lifecycle.archiveDir });
     const sweeper = createSweeper({
@@ -157,6 +160,10 @@ export function registerCleanupCommand(program: Command): void {
     .option("--dry-run", "print what would happen, change nothing")
     .option("--enforce", "apply the plan (holding the sweeper lease)")
     .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
+    .option(
+      "--archive <url>",
+      "durable tier behind --store, as given to holdfast serve (env HOLDFAST_ARCHIVE): the sweep acts on it and drops hot replicas",
+    )
     .option(
       "-c, --config <file>",
       "JSON or YAML config file with a 'lifecycle' section (env HOLDFAST_CONFIG)",
