@@ -25,8 +25,21 @@ interface Entry {
   createdAt: number;
   itemCount: number;
   maxTokens: number;
+  /** The query's excluded types, as a key ("" when none). */
+  exclude: string;
   items: CachedItem[];
+  truncated: boolean;
   bytes: number;
+}
+
+/**
+ * The cache key of a query's `excludeTypes` ("" when none), or null when it is not a list of
+ * strings: such a query goes to the store, which rejects it.
+ */
+export function excludeKey(types: unknown): string | null {
+  if (types === undefined) return "";
+  if (!Array.isArray(types) || !types.every((t) => typeof t === "string")) return null;
+  return types.length === 0 ? "" : JSON.stringify(types);
 }
 
 export interface SessionHead {
@@ -68,14 +81,21 @@ export class WindowCache {
   }
 
   /** A fresh window when the cached one belongs to exactly this head and budget. */
-  get(tenant: string, sessionId: string, maxTokens: number, head: SessionHead): Window | undefined {
+  get(
+    tenant: string,
+    sessionId: string,
+    maxTokens: number,
+    exclude: string,
+    head: SessionHead,
+  ): Window | undefined {
     const key = this.#key(tenant, sessionId);
     const entry = this.#entries.get(key);
     if (
       entry === undefined ||
       entry.version !== head.version ||
       entry.createdAt !== head.createdAt ||
-      entry.maxTokens !== maxTokens
+      entry.maxTokens !== maxTokens ||
+      entry.exclude !== exclude
     ) {
       return undefined;
     }
@@ -92,7 +112,7 @@ export class WindowCache {
       items,
       tokens,
       fromSeq: items[0]?.seq ?? 0,
-      truncated: items.length < entry.itemCount,
+      truncated: entry.truncated,
       sessionVersion: entry.version,
     };
   }
@@ -101,18 +121,20 @@ export class WindowCache {
   set(
     tenant: string,
     sessionId: string,
-    maxTokens: number,
+    query: { maxTokens: number; exclude: string },
     head: SessionHead & { itemCount: number },
-    items: CachedItem[],
+    window: { items: CachedItem[]; truncated: boolean },
   ): void {
     if (this.#maxBytes === 0) return;
     this.#put(this.#key(tenant, sessionId), {
       version: head.version,
       createdAt: head.createdAt,
       itemCount: head.itemCount,
-      maxTokens,
-      items,
-      bytes: itemsBytes(items),
+      maxTokens: query.maxTokens,
+      exclude: query.exclude,
+      items: window.items,
+      truncated: window.truncated,
+      bytes: itemsBytes(window.items),
     });
   }
 
@@ -131,7 +153,9 @@ export class WindowCache {
     const key = this.#key(tenant, sessionId);
     const entry = this.#entries.get(key);
     if (!entry) return;
+    // With excluded types the cached items are not the whole range; only the store can extend it.
     if (
+      entry.exclude !== "" ||
       result.version !== entry.version + 1 ||
       result.firstSeq !== entry.itemCount + 1 ||
       result.lastSeq !== entry.itemCount + appended.length
@@ -157,12 +181,17 @@ export class WindowCache {
     const raw = start === 0 ? all : all.slice(start);
     const safe = pairSafeStart(raw);
     const items = safe === 0 ? raw : raw.slice(safe);
+    // As the store says it: older items were left out when the range starts after seq 1 or
+    // pairing cut its head (an empty range starts after the last item).
+    const rangeStart = start === 0 ? 1 : (raw[0]?.meta.seq ?? result.lastSeq + 1);
     this.#put(key, {
       version: result.version,
       createdAt: entry.createdAt,
       itemCount: result.lastSeq,
       maxTokens: entry.maxTokens,
+      exclude: "",
       items,
+      truncated: safe > 0 || rangeStart > 1,
       bytes: itemsBytes(items),
     });
   }

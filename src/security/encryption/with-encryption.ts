@@ -58,7 +58,7 @@ import {
 } from "./data-keys.ts";
 import type { Keyring } from "./keyring.ts";
 import { PlaintextCache } from "./plaintext-cache.ts";
-import { cachedItem, WindowCache } from "./window-cache.ts";
+import { cachedItem, excludeKey, WindowCache } from "./window-cache.ts";
 
 export interface EncryptionOptions {
   keyring: Keyring;
@@ -342,25 +342,23 @@ class EncryptingStore implements EncryptedStore {
   }
 
   async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
-    if (!this.#windows.enabled || !isPlainObject(query)) {
+    const exclude = isPlainObject(query) ? excludeKey(query.excludeTypes) : null;
+    if (!this.#windows.enabled || exclude === null) {
       const window = await this.#inner.readWindow(tenant, id, query);
       return { ...window, items: await this.#items(tenant, id, window.items) };
     }
     // The head (one small read) says whether the decrypted window kept for this session is current.
     const head = await this.#inner.get(tenant, id);
-    const hit = this.#windows.get(tenant, id, query.maxTokens, head);
+    const hit = this.#windows.get(tenant, id, query.maxTokens, exclude, head);
     if (hit) return hit;
     const window = await this.#inner.readWindow(tenant, id, query);
     const texts: string[] = [];
     const items = await this.#items(tenant, id, window.items, texts);
     if (window.sessionVersion === head.version) {
-      this.#windows.set(
-        tenant,
-        id,
-        query.maxTokens,
-        head,
-        items.map((item, index) => cachedItem(item, texts[index] as string)),
-      );
+      this.#windows.set(tenant, id, { maxTokens: query.maxTokens, exclude }, head, {
+        items: items.map((item, index) => cachedItem(item, texts[index] as string)),
+        truncated: window.truncated,
+      });
     }
     return { ...window, items };
   }
