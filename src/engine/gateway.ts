@@ -3,6 +3,8 @@
  * fallback) and the model catalog (context windows, prices). A fallback to a model with a
  * smaller context window gets its input re-fitted with that model's token counter.
  */
+
+import { withWindowCache } from "../store/decorators/window-cache.ts";
 import type { SessionStore } from "../store/types.ts";
 import { pairSafeStart } from "../store/window-pairs.ts";
 import {
@@ -25,6 +27,12 @@ export interface GatewayOptions {
   busyPolicy?: BusyPolicy;
   /** Used for models neither the configuration nor the catalog knows. Default: a generic 128k-token model. */
   fallbackModel?: CatalogModel;
+  /**
+   * The turn engine's incremental window cache (store/decorators/window-cache.ts): conversation
+   * windows kept parsed in process, validated by session version on every read. Default 64 MiB;
+   * `false` turns it off.
+   */
+  windowCache?: false | { maxBytes?: number };
 }
 
 export interface Gateway {
@@ -141,7 +149,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     catalog,
     options.fallbackModel ?? unknownModel(catalog),
   );
-  const engine = new TurnEngine({ store: options.store, invoker, busyPolicy: options.busyPolicy });
+  const cache = options.windowCache;
+  const store = cache === false ? options.store : withWindowCache(options.store, cache ?? {});
+  const engine = new TurnEngine({ store, invoker, busyPolicy: options.busyPolicy });
   return {
     engine,
     models: () =>
