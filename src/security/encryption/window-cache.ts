@@ -8,16 +8,20 @@
  * is carried forward to the new version, but only when that append was the only change
  * (version + 1, first seq right after the known end); otherwise it is dropped. Handed-out items are
  * always fresh objects (parsed from the cached JSON text). LRU by bytes; delete drops a session.
+ *
+ * An entry holds the whole range the store chose (every item, as the store's window returns it
+ * without exclusions); items of the query's excluded types are kept without their text, only to
+ * carry the range forward, and are left out of the answer — as the store leaves them out.
  */
 import type { Item, Window } from "../../store/types.ts";
-import { pairSafeStart } from "../../store/window-pairs.ts";
+import { isCallItem, isOutputItem, pairSafeStart } from "../../store/window-pairs.ts";
 
-/** An item without its content, plus its plaintext JSON and clear call id (for pairing). */
+/** An item without its content, plus its plaintext JSON (null: excluded) and clear call id. */
 export interface CachedItem {
   meta: Omit<Item, "content">;
   type: string;
   callId: string | null;
-  text: string;
+  text: string | null;
 }
 
 interface Entry {
@@ -27,19 +31,25 @@ interface Entry {
   maxTokens: number;
   /** The query's excluded types, as a key ("" when none). */
   exclude: string;
-  items: CachedItem[];
+  range: CachedItem[];
   truncated: boolean;
   bytes: number;
 }
 
+export interface WindowKey {
+  maxTokens: number;
+  /** From `excludeKey`. */
+  exclude: string;
+}
+
 /**
- * The cache key of a query's `excludeTypes` ("" when none), or null when it is not a list of
- * strings: such a query goes to the store, which rejects it.
+ * The cache key of a (validated) `excludeTypes`: "" when none, or null when the cache cannot
+ * serve it — a call or output type changes how the store pairs the window's head.
  */
-export function excludeKey(types: unknown): string | null {
-  if (types === undefined) return "";
-  if (!Array.isArray(types) || !types.every((t) => typeof t === "string")) return null;
-  return types.length === 0 ? "" : JSON.stringify(types);
+export function excludeKey(types: readonly string[]): string | null {
+  if (types.length === 0) return "";
+  if (types.some((t) => isCallItem(t) || isOutputItem(t))) return null;
+  return JSON.stringify(types);
 }
 
 export interface SessionHead {
@@ -49,17 +59,29 @@ export interface SessionHead {
 
 const ITEM_OVERHEAD_BYTES = 160;
 
-/** A cache record of a decrypted item (copies its fields: the caller keeps the item). */
-export function cachedItem(item: Item, text: string): CachedItem {
+/** A cache record of an item (copies its fields: the caller keeps the item); text null: excluded. */
+export function cachedItem(item: Item, text: string | null): CachedItem {
   const { content, ...meta } = item;
   const callId = typeof content.call_id === "string" ? content.call_id : null;
   return { meta, type: item.type, callId, text };
 }
 
-function itemsBytes(items: readonly CachedItem[]): number {
+function rangeBytes(items: readonly CachedItem[]): number {
   let bytes = 0;
-  for (const item of items) bytes += 2 * item.text.length + ITEM_OVERHEAD_BYTES;
+  for (const item of items) bytes += 2 * (item.text?.length ?? 0) + ITEM_OVERHEAD_BYTES;
   return bytes;
+}
+
+/** The window a query sees of a range: excluded items left out, each item a fresh object. */
+export function windowOf(range: readonly CachedItem[], truncated: boolean, sessionVersion: number): Window {
+  const items: Item[] = [];
+  let tokens = 0;
+  for (const cached of range) {
+    if (cached.text === null) continue;
+    items.push({ ...cached.meta, content: JSON.parse(cached.text) } as Item);
+    tokens += cached.meta.tokens;
+  }
+  return { items, tokens, fromSeq: items[0]?.seq ?? 0, truncated, sessionVersion };
 }
 
 export class WindowCache {
@@ -80,50 +102,31 @@ export class WindowCache {
     return `${tenant}\u0000${sessionId}`;
   }
 
-  /** A fresh window when the cached one belongs to exactly this head and budget. */
-  get(
-    tenant: string,
-    sessionId: string,
-    maxTokens: number,
-    exclude: string,
-    head: SessionHead,
-  ): Window | undefined {
+  /** A fresh window when the cached one belongs to exactly this head and query. */
+  get(tenant: string, sessionId: string, query: WindowKey, head: SessionHead): Window | undefined {
     const key = this.#key(tenant, sessionId);
     const entry = this.#entries.get(key);
     if (
       entry === undefined ||
       entry.version !== head.version ||
       entry.createdAt !== head.createdAt ||
-      entry.maxTokens !== maxTokens ||
-      entry.exclude !== exclude
+      entry.maxTokens !== query.maxTokens ||
+      entry.exclude !== query.exclude
     ) {
       return undefined;
     }
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    const items = new Array<Item>(entry.items.length);
-    let tokens = 0;
-    for (let i = 0; i < items.length; i++) {
-      const cached = entry.items[i] as CachedItem;
-      items[i] = { ...cached.meta, content: JSON.parse(cached.text) } as Item;
-      tokens += cached.meta.tokens;
-    }
-    return {
-      items,
-      tokens,
-      fromSeq: items[0]?.seq ?? 0,
-      truncated: entry.truncated,
-      sessionVersion: entry.version,
-    };
+    return windowOf(entry.range, entry.truncated, entry.version);
   }
 
-  /** Keeps a window read at `head` (the caller checked window.sessionVersion === head.version). */
+  /** Keeps a range read at `head` (the caller checked the window's sessionVersion === head.version). */
   set(
     tenant: string,
     sessionId: string,
-    query: { maxTokens: number; exclude: string },
+    query: WindowKey,
     head: SessionHead & { itemCount: number },
-    window: { items: CachedItem[]; truncated: boolean },
+    window: { range: CachedItem[]; truncated: boolean },
   ): void {
     if (this.#maxBytes === 0) return;
     this.#put(this.#key(tenant, sessionId), {
@@ -132,30 +135,30 @@ export class WindowCache {
       itemCount: head.itemCount,
       maxTokens: query.maxTokens,
       exclude: query.exclude,
-      items: window.items,
+      range: window.range,
       truncated: window.truncated,
-      bytes: itemsBytes(window.items),
+      bytes: rangeBytes(window.range),
     });
   }
 
   /**
-   * Carries the entry forward over an append this process made: the new window is a suffix of
-   * the cached one plus the appended items, computed as the store does (longest suffix within
-   * the budget, then no orphan tool output at its start). Dropped when anything else may have
-   * changed or when the new window could reach back past what is cached.
+   * Carries the entry forward over an append this process made, as the store computes a window:
+   * the longest suffix of every item within the budget, then no orphan tool output at its head.
+   * Appends only move a range's start forward, so the new range is a suffix of the cached one
+   * plus the appended items (`excluded` tells which of those the entry's query leaves out).
+   * Dropped when anything else may have changed.
    */
   extend(
     tenant: string,
     sessionId: string,
     result: { version: number; firstSeq: number; lastSeq: number },
-    appended: CachedItem[],
+    appended: Item[],
+    texts: readonly string[],
   ): void {
     const key = this.#key(tenant, sessionId);
     const entry = this.#entries.get(key);
     if (!entry) return;
-    // With excluded types the cached items are not the whole range; only the store can extend it.
     if (
-      entry.exclude !== "" ||
       result.version !== entry.version + 1 ||
       result.firstSeq !== entry.itemCount + 1 ||
       result.lastSeq !== entry.itemCount + appended.length
@@ -163,7 +166,12 @@ export class WindowCache {
       this.#drop(key);
       return;
     }
-    const all = entry.items.concat(appended);
+    const excluded: ReadonlySet<string> = new Set(
+      entry.exclude === "" ? [] : (JSON.parse(entry.exclude) as string[]),
+    );
+    const all = entry.range.concat(
+      appended.map((item, i) => cachedItem(item, excluded.has(item.type) ? null : (texts[i] as string))),
+    );
     let start = all.length;
     let tokens = 0;
     while (start > 0) {
@@ -172,27 +180,21 @@ export class WindowCache {
       tokens = next;
       start--;
     }
-    // Everything cached fits and the cache does not hold the whole session: what precedes the
-    // cached items (e.g. a start trimmed at an orphan output) is the store's to tell; re-read.
-    if (start === 0 && entry.items.length < entry.itemCount) {
-      this.#drop(key);
-      return;
-    }
+    // The cached range already starts where the store's does or after its orphan-output cut;
+    // pairing the rest again gives the store's answer (an orphan stays an orphan).
     const raw = start === 0 ? all : all.slice(start);
     const safe = pairSafeStart(raw);
-    const items = safe === 0 ? raw : raw.slice(safe);
-    // As the store says it: older items were left out when the range starts after seq 1 or
-    // pairing cut its head (an empty range starts after the last item).
-    const rangeStart = start === 0 ? 1 : (raw[0]?.meta.seq ?? result.lastSeq + 1);
+    const range = safe === 0 ? raw : raw.slice(safe);
     this.#put(key, {
       version: result.version,
       createdAt: entry.createdAt,
       itemCount: result.lastSeq,
       maxTokens: entry.maxTokens,
-      exclude: "",
-      items,
-      truncated: safe > 0 || rangeStart > 1,
-      bytes: itemsBytes(items),
+      exclude: entry.exclude,
+      range,
+      // Older items are left out once the range starts after the cached one or pairing cuts it.
+      truncated: entry.truncated || start > 0 || safe > 0,
+      bytes: rangeBytes(range),
     });
   }
 

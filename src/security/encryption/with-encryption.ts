@@ -30,6 +30,7 @@ import type {
   WriteOptions,
 } from "../../store/types.ts";
 import {
+  checkExcludeTypes,
   checkJson,
   checkJsonObject,
   checkSessionId,
@@ -296,12 +297,7 @@ class EncryptingStore implements EncryptedStore {
     }
     const texts: string[] = [];
     const decrypted = await this.#items(tenant, id, result.items, texts);
-    this.#windows.extend(
-      tenant,
-      id,
-      result,
-      decrypted.map((item, index) => cachedItem(item, texts[index] as string)),
-    );
+    this.#windows.extend(tenant, id, result, decrypted, texts);
     return { ...result, items: decrypted };
   }
 
@@ -342,25 +338,46 @@ class EncryptingStore implements EncryptedStore {
   }
 
   async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
-    const exclude = isPlainObject(query) ? excludeKey(query.excludeTypes) : null;
-    if (!this.#windows.enabled || exclude === null) {
-      const window = await this.#inner.readWindow(tenant, id, query);
-      return { ...window, items: await this.#items(tenant, id, window.items) };
-    }
+    if (!this.#windows.enabled || !isPlainObject(query)) return this.#storeWindow(tenant, id, query);
+    checkTenant(tenant);
+    checkSessionId(id);
+    const types = checkExcludeTypes(query.excludeTypes);
+    const exclude = excludeKey(types);
+    if (exclude === null) return this.#storeWindow(tenant, id, query);
+    const key = { maxTokens: query.maxTokens, exclude };
     // The head (one small read) says whether the decrypted window kept for this session is current.
     const head = await this.#inner.get(tenant, id);
-    const hit = this.#windows.get(tenant, id, query.maxTokens, exclude, head);
+    const hit = this.#windows.get(tenant, id, key, head);
     if (hit) return hit;
-    const window = await this.#inner.readWindow(tenant, id, query);
+    // The whole range, so that it can be carried over appends: excluded items stay sealed and
+    // are left out of the answer (their types are not calls or outputs: pairing is unchanged).
+    const full = await this.#inner.readWindow(tenant, id, { maxTokens: query.maxTokens });
+    const excluded = new Set(types);
+    const items = excluded.size === 0 ? full.items : full.items.filter((i) => !excluded.has(i.type));
     const texts: string[] = [];
-    const items = await this.#items(tenant, id, window.items, texts);
-    if (window.sessionVersion === head.version) {
-      this.#windows.set(tenant, id, { maxTokens: query.maxTokens, exclude }, head, {
-        items: items.map((item, index) => cachedItem(item, texts[index] as string)),
-        truncated: window.truncated,
-      });
+    await this.#items(tenant, id, items, texts);
+    if (full.sessionVersion === head.version) {
+      let next = 0;
+      const range = full.items.map((item) =>
+        excluded.has(item.type) ? cachedItem(item, null) : cachedItem(item, texts[next++] as string),
+      );
+      this.#windows.set(tenant, id, key, head, { range, truncated: full.truncated });
     }
-    return { ...window, items };
+    let tokens = 0;
+    for (const item of items) tokens += item.tokens;
+    return {
+      items,
+      tokens,
+      fromSeq: items[0]?.seq ?? 0,
+      truncated: full.truncated,
+      sessionVersion: full.sessionVersion,
+    };
+  }
+
+  /** The store's window, decrypted (no window cache). */
+  async #storeWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+    const window = await this.#inner.readWindow(tenant, id, query);
+    return { ...window, items: await this.#items(tenant, id, window.items) };
   }
 
   async fork(tenant: string, id: string, input: ForkInput = {}): Promise<Session> {
