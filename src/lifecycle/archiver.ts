@@ -23,6 +23,7 @@ import type {
   SessionStore,
   Window,
   WindowQuery,
+  WriteOptions,
 } from "../store/types.ts";
 import { readArchive, removeArchive, writeArchive } from "./archive-files.ts";
 
@@ -183,6 +184,15 @@ class ArchiveRestoringStore extends DelegatingStore {
   override async getItem(tenant: string, id: string, itemId: string): Promise<Item> {
     await this.#ensure(tenant, id);
     return this.inner.getItem(tenant, id, itemId);
+  }
+  override async deleteItem(
+    tenant: string,
+    id: string,
+    itemId: string,
+    options?: WriteOptions,
+  ): Promise<Session> {
+    await this.#ensure(tenant, id);
+    return this.inner.deleteItem(tenant, id, itemId, options);
   }
   override async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
     await this.#ensure(tenant, id);

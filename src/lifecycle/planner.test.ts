@@ -20,6 +20,7 @@ function session(over: Partial<Session> = {}): Session {
     state: {},
     version: 3,
     itemCount: 10,
+    lastSeq: 10,
     tokenCount: 100,
     bytes: 1000,
     createdAt: NOW - 10 * H,

@@ -148,6 +148,9 @@ class MeasuredStore implements SessionStore {
   getItem(tenant: string, id: string, itemId: string): Promise<Item> {
     return this.#run("get_item", tenant, id, () => this.#inner.getItem(tenant, id, itemId));
   }
+  deleteItem(tenant: string, id: string, itemId: string, options?: WriteOptions): Promise<Session> {
+    return this.#run("delete_item", tenant, id, () => this.#inner.deleteItem(tenant, id, itemId, options));
+  }
   readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
     return this.#run("read_window", tenant, id, () => this.#inner.readWindow(tenant, id, query));
   }

@@ -4,6 +4,7 @@
  * Patch and window pairing — so a driver is only storage. Inputs are never mutated and every
  * value returned is the driver's own fresh copy.
  */
+import { deleteItemUnit } from "./delete-item.ts";
 import type { PreparedItem, StoreDriver } from "./driver.ts";
 import { canonicalJson, decodeCursor, encodeCursor } from "./encoding.ts";
 import { InvalidArgumentError, sessionNotFound } from "./errors.ts";
@@ -114,6 +115,7 @@ class StoreCore implements SessionStore {
       state: structuredClone(state),
       version: 1,
       itemCount: 0,
+      lastSeq: 0,
       tokenCount: 0,
       bytes: 0,
       createdAt: now,
@@ -289,6 +291,20 @@ class StoreCore implements SessionStore {
     return this.#driver.getItem(tenant, id, itemId, this.#clock());
   }
 
+  async deleteItem(tenant: string, id: string, itemId: string, options: WriteOptions = {}): Promise<Session> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    checkItemId(itemId);
+    return deleteItemUnit(this.#driver, {
+      tenant,
+      id,
+      itemId,
+      expectedVersion: checkVersion(options.expectedVersion),
+      now: this.#clock(),
+      retries: this.#options.maxMergeRetries,
+    });
+  }
+
   async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
     checkTenant(tenant);
     checkSessionId(id);
@@ -326,10 +342,10 @@ class StoreCore implements SessionStore {
     assertObject(input, "Fork input");
     const now = this.#clock();
     const parent = await this.get(tenant, id);
-    const atSeq = checkSeq(input.atSeq, "atSeq") ?? parent.itemCount;
-    if (atSeq > parent.itemCount) {
+    const atSeq = checkSeq(input.atSeq, "atSeq") ?? parent.lastSeq;
+    if (atSeq > parent.lastSeq) {
       throw new InvalidArgumentError(
-        `atSeq ${atSeq} is past the end of session '${id}' (${parent.itemCount} items).`,
+        `atSeq ${atSeq} is past the end of session '${id}' (last seq ${parent.lastSeq}).`,
         { param: "at_seq" },
       );
     }

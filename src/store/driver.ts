@@ -218,6 +218,26 @@ export interface LifecycleCapable {
   releaseLease(name: string, holder: string): Promise<void>;
 }
 
+/**
+ * Optional capability: deleting items. A driver keeps `lastSeq` as its seq high-water mark
+ * (appends continue after it) and never renumbers: the other items keep their seqs, windows
+ * and reads simply skip the gap. The core decides which ids go together (a call and its
+ * outputs); the driver removes exactly those, atomically.
+ */
+export interface ItemDeleteCapable {
+  /**
+   * Removes the items with these ids (all or none), bumps the version, sets `updatedAt = now`,
+   * lowers `itemCount`/`tokenCount`/`bytes` by exactly what was removed and keeps `lastSeq`.
+   * `not_found` when the session is invisible or any id is not in it; `conflict` when
+   * `expectedVersion` moved.
+   */
+  deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session>;
+}
+
+export function isItemDeleteCapable(driver: StoreDriver): driver is StoreDriver & ItemDeleteCapable {
+  return typeof (driver as Partial<ItemDeleteCapable>).deleteItems === "function";
+}
+
 export function isLifecycleCapable(driver: StoreDriver): driver is StoreDriver & LifecycleCapable {
   const d = driver as Partial<LifecycleCapable>;
   return typeof d.scanSessions === "function" && typeof d.purgeSessions === "function";

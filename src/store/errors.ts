@@ -70,6 +70,13 @@ export class UnavailableError extends HoldfastError {
   }
 }
 
+/** The store under a call lacks an optional capability (e.g. a driver that cannot delete items). */
+export class UnsupportedError extends HoldfastError {
+  constructor(message: string, options?: HoldfastErrorOptions) {
+    super("unsupported", message, options);
+  }
+}
+
 export function isHoldfastError(value: unknown): value is HoldfastError {
   return value instanceof HoldfastError;
 }

@@ -18,6 +18,8 @@ import {
   type DriverReadQuery,
   type DriverWindow,
   type DriverWrite,
+  type ItemDeleteCapable,
+  isItemDeleteCapable,
   isLifecycleCapable,
   type LifecycleCapable,
   type LifecycleScanQuery,
@@ -28,7 +30,7 @@ import {
   type SessionChanges,
   type StoreDriver,
 } from "./driver.ts";
-import { isHoldfastError } from "./errors.ts";
+import { isHoldfastError, UnsupportedError } from "./errors.ts";
 import type { AppendResult, Item, Session } from "./types.ts";
 
 export interface TieredDriverOptions {
@@ -42,7 +44,7 @@ export interface TieredDriverOptions {
 
 const HYDRATE_PAGE = 10_000;
 
-class TieredDriver implements StoreDriver {
+class TieredDriver implements StoreDriver, ItemDeleteCapable {
   readonly name: string;
   readonly #hot: StoreDriver & ReplicaTarget;
   readonly #durable: StoreDriver;
@@ -83,7 +85,8 @@ class TieredDriver implements StoreDriver {
     const session = await this.#durable.getSession(tenant, id, now);
     if (!session) return;
     const items: Item[] = [];
-    for (let after = 0; after < session.itemCount; ) {
+    // Seqs may have gaps (deleted items): page by seq up to lastSeq, count by itemCount.
+    for (let after = 0; after < session.lastSeq; ) {
       const page = await this.#durable.readItems(
         tenant,
         id,
@@ -166,6 +169,18 @@ class TieredDriver implements StoreDriver {
     );
     if (mirrored !== true) await this.#drop(tenant, id);
     return result;
+  }
+
+  async deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session> {
+    const durable = this.#durable;
+    if (!isItemDeleteCapable(durable)) {
+      throw new UnsupportedError(`The '${durable.name}' store cannot delete items.`);
+    }
+    try {
+      return await durable.deleteItems(tenant, id, itemIds, write);
+    } finally {
+      await this.#drop(tenant, id);
+    }
   }
 
   readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {

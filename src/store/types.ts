@@ -31,7 +31,13 @@ export interface Session {
   state: JsonObject;
   /** Bumped by every mutation; the unit of optimistic concurrency. */
   version: number;
+  /** Items stored now (deleted items are not counted). */
   itemCount: number;
+  /**
+   * Seq of the newest item ever appended: the next append starts at `lastSeq + 1`. Equals
+   * `itemCount` until an item is deleted; deleted seqs are never reused (other items keep theirs).
+   */
+  lastSeq: number;
   tokenCount: number;
   bytes: number;
   /** Epoch milliseconds. */
@@ -48,7 +54,7 @@ export interface Session {
 }
 
 export interface Item {
-  /** Dense 1-based position in the session. */
+  /** 1-based position in the session, dense at append; a deleted item leaves its seq unused. */
   seq: number;
   id: string;
   type: string;
@@ -179,6 +185,12 @@ export interface SessionStore {
   patchState(tenant: string, id: string, patch: JsonValue, options?: WriteOptions): Promise<Session>;
   readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]>;
   getItem(tenant: string, id: string, itemId: string): Promise<Item>;
+  /**
+   * Deletes one item; other items keep their seqs. A function call and its outputs go
+   * together (deleting either deletes the pair), so windows never hold half of one. Bumps the
+   * version; `not_found` for an unknown item.
+   */
+  deleteItem(tenant: string, id: string, itemId: string, options?: WriteOptions): Promise<Session>;
   readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window>;
   fork(tenant: string, id: string, input?: ForkInput): Promise<Session>;
   /** Marks the session active now, pushing back its idle expiry. */

@@ -8,6 +8,7 @@ import { after, before, describe } from "node:test";
 import type { JsonObject, SessionStore } from "../../src/store/types.ts";
 import { testAppendCases } from "./append.ts";
 import { testConcurrencyCases } from "./concurrency.ts";
+import { testDeleteItemCases } from "./delete-item.ts";
 import { testLifecycleCases } from "./lifecycle.ts";
 import { testListCases } from "./list.ts";
 import { testWindowCases } from "./window.ts";
@@ -53,6 +54,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
     testConcurrencyCases(ctx);
     testWindowCases(ctx);
     testListCases(ctx);
+    testDeleteItemCases(ctx);
   });
 }
 

@@ -337,6 +337,10 @@ class EncryptingStore implements EncryptedStore {
     return item;
   }
 
+  async deleteItem(tenant: string, id: string, itemId: string, options?: WriteOptions): Promise<Session> {
+    return this.#session(await this.#inner.deleteItem(tenant, id, itemId, options));
+  }
+
   async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
     if (!this.#windows.enabled || !isPlainObject(query)) return this.#storeWindow(tenant, id, query);
     checkTenant(tenant);

@@ -70,6 +70,9 @@ export class DelegatingStore implements SessionStore {
   getItem(tenant: string, id: string, itemId: string): Promise<Item> {
     return this.inner.getItem(tenant, id, itemId);
   }
+  deleteItem(tenant: string, id: string, itemId: string, options?: WriteOptions): Promise<Session> {
+    return this.inner.deleteItem(tenant, id, itemId, options);
+  }
   readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
     return this.inner.readWindow(tenant, id, query);
   }

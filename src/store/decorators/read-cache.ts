@@ -4,7 +4,15 @@
  * the entry only if the version still matches, so a write made by another instance is never
  * hidden behind a stale entry. Bounded by bytes (LRU). Values handed out are copies.
  */
-import type { Item, ReadItemsQuery, SessionStore, Window, WindowQuery, WriteOptions } from "../types.ts";
+import type {
+  Item,
+  ReadItemsQuery,
+  Session,
+  SessionStore,
+  Window,
+  WindowQuery,
+  WriteOptions,
+} from "../types.ts";
 import { DelegatingStore } from "./delegating-store.ts";
 import { ByteLru } from "./lru-bytes.ts";
 
@@ -95,6 +103,18 @@ class ReadCachedStore extends DelegatingStore {
 
   #invalidate(tenant: string, id: string): void {
     this.#cache.deletePrefix(this.#prefix(tenant, id));
+  }
+
+  override async deleteItem(
+    tenant: string,
+    id: string,
+    itemId: string,
+    options?: WriteOptions,
+  ): Promise<Session> {
+    // Entries are version-checked anyway; dropping them frees the bytes of pages that hold the item.
+    const session = await this.inner.deleteItem(tenant, id, itemId, options);
+    this.#invalidate(tenant, id);
+    return session;
   }
 
   override async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {

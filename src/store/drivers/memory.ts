@@ -11,6 +11,7 @@ import type {
   DriverReadQuery,
   DriverWindow,
   DriverWrite,
+  ItemDeleteCapable,
   PreparedItem,
   ReplicaTarget,
   SessionChanges,
@@ -114,12 +115,29 @@ function newEntry(session: Session, retainUntil: number | null): Entry {
   };
 }
 
+/** Index of the first stored item whose seq is at least `seq` (items are in seq order). */
+function lowerBound(items: StoredItem[], seq: number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (items[mid]!.seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Stored items with `from <= seq <= to`. */
+function seqRange(items: StoredItem[], from: number, to: number): StoredItem[] {
+  return items.slice(lowerBound(items, from), lowerBound(items, to + 1));
+}
+
 function alive(entry: Entry | undefined, now: number): entry is Entry {
   if (!entry || !isVisible(entry.session, now)) return false;
   return entry.retainUntil === null || entry.retainUntil > now;
 }
 
-class MemoryDriver implements StoreDriver, ReplicaTarget {
+class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
   readonly name = DRIVER_NAME;
   readonly #entries = new Map<string, Entry>();
 
@@ -157,7 +175,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
   }
 
   #push(entry: Entry, items: PreparedItem[]): void {
-    const first = entry.items.length + 1;
+    const first = entry.session.lastSeq + 1;
     this.#pushNumbered(
       entry,
       items.map((p, i) => storePrepared(p, first + i)),
@@ -247,23 +265,23 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
             { param: "operation_id", code: "idempotency_conflict" },
           );
         }
-        const replay = entry.items.slice(done.firstSeq - 1, done.lastSeq);
+        const replay = seqRange(entry.items, done.firstSeq, done.lastSeq);
         return { ...done, replayed: true, items: toItems(replay) };
       }
     }
     this.#checkVersion(entry, options.expectedVersion);
     this.#assertItemIdsFree(entry, items);
-    const firstSeq = entry.items.length + 1;
+    const firstSeq = entry.session.lastSeq + 1;
     this.#push(entry, items);
     const session = entry.session;
     session.version += 1;
     session.updatedAt = options.now;
     session.lastActiveAt = options.now;
-    const result = { version: session.version, firstSeq, lastSeq: entry.items.length };
+    const result = { version: session.version, firstSeq, lastSeq: session.lastSeq };
     if (options.operationId !== undefined) {
       entry.operations.set(options.operationId, { ...result, hash: options.payloadHash });
     }
-    return { ...result, replayed: false, items: toItems(entry.items.slice(firstSeq - 1)) };
+    return { ...result, replayed: false, items: toItems(entry.items.slice(-items.length)) };
   }
 
   async readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
@@ -313,18 +331,20 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     if (this.#entries.has(this.#key(tenant, child.id))) {
       throw new ConflictError(`A session with id '${child.id}' already exists.`, { param: "id" });
     }
-    if (atSeq > parent.items.length) {
-      throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
+    if (atSeq > parent.session.lastSeq) {
+      throw new ConflictError(`Session '${parentId}' has no seq ${atSeq}.`, { param: "at_seq" });
     }
     const entry = newEntry(child, null);
     // Stored items are never mutated once pushed, so parent and child may share them.
-    entry.items = parent.items.slice(0, atSeq);
-    entry.cumTokens = parent.cumTokens.slice(0, atSeq);
+    const count = lowerBound(parent.items, atSeq + 1);
+    entry.items = parent.items.slice(0, count);
+    entry.cumTokens = parent.cumTokens.slice(0, count);
     entry.items.forEach((item, index) => {
       entry.itemBytes += item.bytes;
       entry.itemIndex.set(item.id, index);
     });
-    entry.session.itemCount = atSeq;
+    entry.session.itemCount = count;
+    entry.session.lastSeq = atSeq;
     entry.session.tokenCount = entry.cumTokens.at(-1) ?? 0;
     this.#entries.set(this.#key(tenant, child.id), entry);
     return this.#snapshot(entry);
@@ -356,7 +376,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
     const entry = this.#entries.get(this.#key(tenant, id));
     const next = change.items[0]?.seq;
     if (!alive(entry, change.now) || entry.session.version !== change.fromVersion) return false;
-    if (next !== entry.items.length + 1) return false;
+    if (next !== entry.session.lastSeq + 1) return false;
     this.#pushNumbered(entry, change.items.map(storeItem));
     entry.session.tokenCount = entry.cumTokens.at(-1) ?? 0;
     Object.assign(entry.session, {
@@ -380,6 +400,34 @@ class MemoryDriver implements StoreDriver, ReplicaTarget {
       entry.itemBytes += item.bytes;
     }
     entry.session.itemCount = entry.items.length;
+    entry.session.lastSeq = Math.max(entry.session.lastSeq, entry.items.at(-1)?.seq ?? 0);
+  }
+
+  async deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session> {
+    const entry = this.#visible(tenant, id, write.now);
+    this.#checkVersion(entry, write.expectedVersion);
+    const doomed = new Set<number>();
+    for (const itemId of itemIds) {
+      const index = entry.itemIndex.get(itemId);
+      if (index === undefined) {
+        throw new NotFoundError(`No item '${itemId}' in session '${id}'.`, { param: "item_id" });
+      }
+      doomed.add(index);
+    }
+    const kept = entry.items.filter((_, index) => !doomed.has(index));
+    const lastSeq = entry.session.lastSeq;
+    entry.items = [];
+    entry.cumTokens = [];
+    entry.itemBytes = 0;
+    entry.itemIndex = new Map();
+    this.#pushNumbered(entry, kept);
+    Object.assign(entry.session, {
+      lastSeq,
+      tokenCount: entry.cumTokens.at(-1) ?? 0,
+      version: entry.session.version + 1,
+      updatedAt: write.now,
+    });
+    return this.#snapshot(entry);
   }
 
   async close(): Promise<void> {

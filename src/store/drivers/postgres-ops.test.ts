@@ -77,6 +77,7 @@ describe("postgres driver: migrations", () => {
             state: {},
             version: 1,
             itemCount: 0,
+            lastSeq: 0,
             tokenCount: 0,
             bytes: 0,
             createdAt: now,

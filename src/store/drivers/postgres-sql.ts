@@ -149,6 +149,7 @@ export function toSession(r: Record<string, unknown>): Session {
     state: JSON.parse(state),
     version: r.version as number,
     itemCount: r.item_count as number,
+    lastSeq: r.item_count as number,
     tokenCount: r.token_count as number,
     bytes: sessionBytes(r.item_bytes as number, state),
     createdAt: r.created_at as number,

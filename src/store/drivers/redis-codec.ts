@@ -179,7 +179,9 @@ export function decodeSession(fields: Record<string, string>): Session | null {
     labels: j("labels") as string[],
     state: j("state") as JsonObject,
     version: n("version"),
-    itemCount: n("itemCount"),
+    // `itemCount` is the seq high-water mark (appends continue after it); deleted items are counted apart.
+    itemCount: n("itemCount") - n("deletedItems"),
+    lastSeq: n("itemCount"),
     tokenCount: n("tokenCount"),
     bytes: sessionBytes(n("itemBytes"), fields.state ?? "{}"),
     createdAt: n("createdAt"),

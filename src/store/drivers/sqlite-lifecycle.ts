@@ -30,7 +30,8 @@ export interface SqliteLifecycleDeps {
 
 const COLUMNS =
   "rid, tenant, id, owner, metadata, labels, state, version, item_count, token_count, item_bytes, " +
-  "created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned, fork_parent_id, fork_at_seq";
+  "created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned, fork_parent_id, fork_at_seq, " +
+  "deleted_items";
 
 const LSQL = {
   items:
@@ -40,7 +41,8 @@ const LSQL = {
     "UPDATE sessions SET status = 'archived', idle_ttl_ms = NULL, expires_at = NULL, version = version + 1, " +
     `updated_at = ? WHERE rid = ? RETURNING ${COLUMNS}`,
   restore:
-    "UPDATE sessions SET status = 'active', idle_ttl_ms = ?, item_count = ?, token_count = ?, item_bytes = ?, " +
+    "UPDATE sessions SET status = 'active', idle_ttl_ms = ?, item_count = ?, deleted_items = ?, token_count = ?, " +
+    "item_bytes = ?, " +
     `version = version + 1, updated_at = ?, last_active_at = ? WHERE rid = ? RETURNING ${COLUMNS}`,
   leaseTable:
     "CREATE TABLE IF NOT EXISTS lifecycle_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, " +
@@ -191,6 +193,8 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
         const insert = s.get(SQL.insertItem);
         let cum = 0;
         let bytes = 0;
+        // Archived items keep their seqs (with the gaps of deleted ones); the high-water mark stays.
+        const lastSeq = Math.max(row.item_count, change.items.at(-1)?.seq ?? 0);
         for (const item of change.items) {
           cum += item.tokens;
           bytes += item.bytes;
@@ -213,7 +217,16 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
         }
         const updated = s
           .get(LSQL.restore)
-          .get(change.idleTtlMs, change.items.length, cum, bytes, change.now, change.now, row.rid);
+          .get(
+            change.idleTtlMs,
+            lastSeq,
+            lastSeq - change.items.length,
+            cum,
+            bytes,
+            change.now,
+            change.now,
+            row.rid,
+          );
         return rowToSession(updated as unknown as SessionRow);
       });
     },

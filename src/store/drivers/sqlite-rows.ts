@@ -11,7 +11,10 @@ export interface SessionHead {
   rid: number;
   id: string;
   version: number;
+  /** The seq high-water mark: the last seq ever assigned. */
   item_count: number;
+  /** Items deleted since; the session holds `item_count - deleted_items` items. */
+  deleted_items: number;
   token_count: number;
   item_bytes: number;
   last_active_at: number;
@@ -35,7 +38,8 @@ export interface SessionRow extends SessionHead {
 
 const SESSION_COLUMNS =
   "rid, tenant, id, owner, metadata, labels, state, version, item_count, token_count, item_bytes, " +
-  "created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned, fork_parent_id, fork_at_seq";
+  "created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned, fork_parent_id, fork_at_seq, " +
+  "deleted_items";
 
 /** The visibility rule of driver.ts, as SQL over a `sessions` row (`now` bound as `$now`). */
 const VISIBLE_SQL =
@@ -44,13 +48,14 @@ const VISIBLE_SQL =
 /** Every fixed SQL text of the driver (each prepared once). */
 export const SQL = {
   headByKey:
-    "SELECT rid, id, version, item_count, token_count, item_bytes, last_active_at, idle_ttl_ms, expires_at " +
+    "SELECT rid, id, version, item_count, deleted_items, token_count, item_bytes, last_active_at, idle_ttl_ms, " +
+    "expires_at " +
     "FROM sessions WHERE tenant = ? AND id = ?",
   sessionByKey: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND id = ?`,
   sessionByRid: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE rid = ?`,
   insertSession:
     `INSERT INTO sessions (${SESSION_COLUMNS.slice("rid, ".length)}) ` +
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
   updateSession:
     "UPDATE sessions SET owner = ?, metadata = ?, labels = ?, state = ?, idle_ttl_ms = ?, expires_at = ?, " +
     `pinned = ?, status = ?, version = version + 1, updated_at = ? WHERE rid = ? RETURNING ${SESSION_COLUMNS}`,
@@ -85,8 +90,11 @@ export const SQL = {
   /** Window rows need no seq: seq is dense, so it is the start plus the row's position. */
   windowItems:
     "SELECT content, id, tokens, bytes, turn_id, created_at FROM items WHERE session_rid = ? AND seq > ? ORDER BY seq",
+  /** Window rows of a session with deleted items: seqs have gaps, so each row brings its own. */
+  windowItemsWithSeq:
+    "SELECT content, seq, id, tokens, bytes, turn_id, created_at FROM items WHERE session_rid = ? AND seq > ? ORDER BY seq",
   prefixTotals:
-    "SELECT coalesce(max(cum_tokens), 0) AS tokens, coalesce(sum(bytes), 0) AS bytes FROM items " +
+    "SELECT coalesce(max(cum_tokens), 0) AS tokens, coalesce(sum(bytes), 0) AS bytes, count(*) AS count FROM items " +
     "WHERE session_rid = ? AND seq <= ?",
   copyPrefix:
     "INSERT INTO items (session_rid, seq, id, type, role, status, call_id, content, tokens, cum_tokens, bytes, " +
@@ -155,7 +163,8 @@ export function rowToSession(row: SessionRow): Session {
     labels: JSON.parse(row.labels) as string[],
     state: JSON.parse(row.state) as JsonObject,
     version: row.version,
-    itemCount: row.item_count,
+    itemCount: row.item_count - row.deleted_items,
+    lastSeq: row.item_count,
     tokenCount: row.token_count,
     bytes: sessionBytes(row.item_bytes, row.state),
     createdAt: row.created_at,
@@ -180,7 +189,7 @@ export function sessionParams(s: Session, counters: { itemBytes: number }): (str
     JSON.stringify(s.labels),
     JSON.stringify(s.state),
     s.version,
-    s.itemCount,
+    s.lastSeq,
     s.tokenCount,
     counters.itemBytes,
     s.createdAt,
@@ -192,6 +201,7 @@ export function sessionParams(s: Session, counters: { itemBytes: number }): (str
     s.pinned ? 1 : 0,
     s.forkParent?.sessionId ?? null,
     s.forkParent?.atSeq ?? null,
+    s.lastSeq - s.itemCount,
   ];
 }
 

@@ -86,6 +86,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX items_id_session ON items (id, session_rid);
   DROP INDEX items_session_id;
   `,
+  // 3: deleting items. `item_count` stays the seq high-water mark (appends continue after it, seqs
+  // are never reused); `deleted_items` counts the items removed since, so the session's item count
+  // is `item_count - deleted_items`.
+  `
+  ALTER TABLE sessions ADD COLUMN deleted_items INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** The schema version this code writes. */

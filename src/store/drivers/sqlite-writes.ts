@@ -105,7 +105,7 @@ export class SqliteWrites {
     }
     const version = session.version + (items.length > 0 ? 1 : 0);
     const rid = this.#insertSession(
-      { ...session, itemCount: items.length, tokenCount: tokens, version },
+      { ...session, itemCount: items.length, lastSeq: items.length, tokenCount: tokens, version },
       bytes,
     );
     this.#insertItems(rid, session.id, items, 0, 0);
@@ -194,10 +194,17 @@ export class SqliteWrites {
   fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Session {
     const parent = this.#s.head(tenant, parentId, now);
     if (atSeq > parent.item_count) {
-      throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
+      throw new ConflictError(`Session '${parentId}' has no seq ${atSeq}.`, { param: "at_seq" });
     }
-    const totals = this.#s.get(SQL.prefixTotals).get(parent.rid, atSeq) as { tokens: number; bytes: number };
-    const rid = this.#insertSession({ ...child, itemCount: atSeq, tokenCount: totals.tokens }, totals.bytes);
+    const totals = this.#s.get(SQL.prefixTotals).get(parent.rid, atSeq) as {
+      tokens: number;
+      bytes: number;
+      count: number;
+    };
+    const rid = this.#insertSession(
+      { ...child, itemCount: totals.count, lastSeq: atSeq, tokenCount: totals.tokens },
+      totals.bytes,
+    );
     this.#s.get(SQL.copyPrefix).run(rid, parent.rid, atSeq);
     return this.#sessionByRid(rid);
   }

@@ -20,6 +20,7 @@ import type {
 } from "../driver.ts";
 import { InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
+import { deleteSqliteItems } from "./sqlite-item-delete.ts";
 import { createSqliteLifecycle } from "./sqlite-lifecycle.ts";
 import {
   type Cell,
@@ -179,6 +180,10 @@ class SqliteDriver implements StoreDriver {
     return this.#writer.write(() => this.#writes.append(tenant, id, items, options));
   }
 
+  deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session> {
+    return this.#writer.write(() => deleteSqliteItems(this.#s, tenant, id, itemIds, write));
+  }
+
   readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
     return this.#snapshot(() => {
       const head = this.#s.head(tenant, id, now);
@@ -216,12 +221,18 @@ class SqliteDriver implements StoreDriver {
         const start = this.#s.arrays(SQL.windowStart).get(head.rid, floor) as unknown as Cell[] | undefined;
         after = (start?.[0] as number | undefined) ?? head.item_count;
       }
-      const session = { version: head.version, itemCount: head.item_count };
+      // item_count is the seq high-water mark; the session holds item_count - deleted_items items.
+      const session = { version: head.version, itemCount: head.item_count - head.deleted_items };
       if (excludeTypes) {
         // Excluded rows are skipped by SQLite: their content is never copied out nor parsed.
         const rows = this.#s
           .arrays(windowItemsExcludingSql(excludeTypes.length))
           .all(head.rid, after, ...excludeTypes) as unknown as Cell[][];
+        return { session, startSeq: after + 1, items: rows.map(rowToItem) };
+      }
+      if (head.deleted_items > 0) {
+        // Seqs have gaps: each row brings its own.
+        const rows = this.#s.arrays(SQL.windowItemsWithSeq).all(head.rid, after) as unknown as Cell[][];
         return { session, startSeq: after + 1, items: rows.map(rowToItem) };
       }
       const rows = this.#s.arrays(SQL.windowItems).all(head.rid, after) as unknown as Cell[][];
