@@ -152,7 +152,7 @@ describe("sqlite schema", () => {
     const db = new DatabaseSync(path);
     db.exec(
       "DROP INDEX items_id_session; CREATE UNIQUE INDEX items_session_id ON items (session_rid, id); " +
-        "DELETE FROM schema_version WHERE version > 1",
+        "ALTER TABLE sessions DROP COLUMN deleted_items; DELETE FROM schema_version WHERE version > 1",
     );
     db.close();
     const store = open(path);
