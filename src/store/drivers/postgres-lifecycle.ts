@@ -33,7 +33,7 @@ const cols = (a: string): string =>
     "item_bytes",
   ]
     .concat(["created_at", "updated_at", "last_active_at", "idle_ttl_ms", "expires_at", "status", "pinned"])
-    .concat(["fork_parent_id", "fork_parent_seq"])
+    .concat(["fork_parent_id", "fork_parent_seq", "deleted_items"])
     .map((c) => `${a}.${c}`)
     .join(", ");
 
@@ -76,7 +76,9 @@ FROM s WHERE x.sid = s.sid RETURNING ${cols("x")}`,
     sum(v.tokens) OVER (ORDER BY v.seq), v.turn_id, v.created_at
   FROM s, v
 )
-UPDATE ${s}.sessions x SET status = 'active', idle_ttl_ms = $4, item_count = cardinality($6::int[]),
+UPDATE ${s}.sessions x SET status = 'active', idle_ttl_ms = $4,
+  item_count = greatest(x.item_count, coalesce((SELECT max(seq) FROM v), 0)),
+  deleted_items = greatest(x.item_count, coalesce((SELECT max(seq) FROM v), 0)) - cardinality($6::int[]),
   token_count = (SELECT coalesce(sum(tokens), 0) FROM v), item_bytes = (SELECT coalesce(sum(bytes), 0) FROM v),
   version = x.version + 1, updated_at = $5, last_active_at = $5
 FROM s WHERE x.sid = s.sid RETURNING ${cols("x")}`,

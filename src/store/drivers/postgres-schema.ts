@@ -192,6 +192,9 @@ BEGIN
 END
 $fn$;
 `,
+  // 2: deleting items. item_count stays the seq high-water mark (appends continue after it, seqs
+  // are never reused); deleted_items counts the items removed since.
+  (s) => `ALTER TABLE ${s}.sessions ADD COLUMN deleted_items integer NOT NULL DEFAULT 0;`,
 ];
 
 /** The schema version this code writes and understands. */

@@ -13,7 +13,7 @@ function visible(alias: string, now: string): string {
 
 const SESSION_COLS = `s.id, s.tenant, s.owner, s.metadata, s.labels, s.state, s.version, s.item_count,
   s.token_count, s.item_bytes, s.created_at, s.updated_at, s.last_active_at, s.idle_ttl_ms,
-  s.expires_at, s.status, s.pinned, s.fork_parent_id, s.fork_parent_seq`;
+  s.expires_at, s.status, s.pinned, s.fork_parent_id, s.fork_parent_seq, s.deleted_items`;
 /**
  * Item lists travel as one JSON array of tuples: ~30% faster end to end than one row per item
  * (fewer protocol rows to parse), and `content::json` embeds the stored text verbatim.
@@ -91,18 +91,29 @@ WITH p AS (
 ), c AS (
   INSERT INTO ${s}.sessions (tenant, id, owner, metadata, labels, state, version, item_count, token_count,
     item_bytes, created_at, updated_at, last_active_at, idle_ttl_ms, expires_at, status, pinned,
-    fork_parent_id, fork_parent_seq)
+    fork_parent_id, fork_parent_seq, deleted_items)
   SELECT $1, $5, $6, $7, $8, $9, $10, $4, coalesce((SELECT max(cum_tokens) FROM src), 0),
-    coalesce((SELECT sum(bytes) FROM src), 0), $11, $12, $13, $14, $15, $16, $17, $2, $4
+    coalesce((SELECT sum(bytes) FROM src), 0), $11, $12, $13, $14, $15, $16, $17, $2, $4,
+    $4 - (SELECT count(*) FROM src)::integer
   FROM p WHERE p.item_count >= $4
-  RETURNING sid, token_count, item_bytes
+  RETURNING sid, token_count, item_bytes, deleted_items
 ), copied AS (
   INSERT INTO ${s}.items (sid, seq, id, type, role, status, call_id, content, tokens, bytes, cum_tokens, turn_id, created_at)
   SELECT c.sid, src.seq, src.id, src.type, src.role, src.status, src.call_id, src.content, src.tokens, src.bytes,
     src.cum_tokens, src.turn_id, src.created_at
   FROM c, src
 )
-SELECT (SELECT count(*) FROM p)::integer AS parents, c.token_count, c.item_bytes FROM (SELECT 1) one LEFT JOIN c ON true`,
+SELECT (SELECT count(*) FROM p)::integer AS parents, c.token_count, c.item_bytes, c.deleted_items
+FROM (SELECT 1) one LEFT JOIN c ON true`,
+    // Deleting items (ItemDeleteCapable), under the session row lock taken by headForUpdate.
+    deleteItemRows: `DELETE FROM ${s}.items WHERE sid = $1 AND id = ANY ($2::text[]) RETURNING id, seq, tokens, bytes`,
+    // Later items keep their seqs; their running totals drop by the tokens removed before them.
+    lowerCumTokens: `UPDATE ${s}.items x SET cum_tokens = x.cum_tokens - (
+  SELECT coalesce(sum(d.tokens), 0) FROM unnest($2::int[], $3::bigint[]) AS d(seq, tokens) WHERE d.seq < x.seq)
+WHERE x.sid = $1 AND x.seq > $4`,
+    bumpAfterDelete: `UPDATE ${s}.sessions s SET version = s.version + 1, deleted_items = s.deleted_items + $2,
+  token_count = s.token_count - $3, item_bytes = s.item_bytes - $4, updated_at = $5
+WHERE s.sid = $1 RETURNING ${SESSION_COLS}`,
   });
 }
 
@@ -148,7 +159,8 @@ export function toSession(r: Record<string, unknown>): Session {
     labels: r.labels as string[],
     state: JSON.parse(state),
     version: r.version as number,
-    itemCount: r.item_count as number,
+    // item_count is the seq high-water mark; deleted items are counted apart.
+    itemCount: (r.item_count as number) - (r.deleted_items as number),
     lastSeq: r.item_count as number,
     tokenCount: r.token_count as number,
     bytes: sessionBytes(r.item_bytes as number, state),

@@ -335,14 +335,66 @@ RETURNING s.*`;
     const r = rows[0] ?? {};
     if (r.parents === 0) throw sessionNotFound(parentId);
     if (r.token_count === null || r.token_count === undefined) {
-      throw new ConflictError(`Session '${parentId}' has fewer than ${atSeq} items.`, { param: "at_seq" });
+      throw new ConflictError(`Session '${parentId}' has no seq ${atSeq}.`, { param: "at_seq" });
     }
     return {
       ...structuredClone(child),
-      itemCount: atSeq,
+      itemCount: atSeq - (r.deleted_items as number),
+      lastSeq: atSeq,
       tokenCount: r.token_count as number,
       bytes: sessionBytes(r.item_bytes as number, stateJson),
     };
+  }
+
+  async deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session> {
+    this.#stats.noteWrites(itemIds.length + 1);
+    return this.#db.transaction(async (c) => {
+      const { rows } = await c.query({
+        name: "hf_head_lock",
+        text: this.#sql.headForUpdate,
+        values: [tenant, id, write.now],
+      });
+      const head = rows[0];
+      if (!head) throw sessionNotFound(id);
+      if (write.expectedVersion !== undefined && head.version !== write.expectedVersion) {
+        throw versionConflict(id, write.expectedVersion, head.version as number);
+      }
+      const removed = await c.query({
+        name: "hf_del_item_rows",
+        text: this.#sql.deleteItemRows,
+        values: [head.sid, itemIds],
+      });
+      const gone = removed.rows as { id: string; seq: number; tokens: number; bytes: number }[];
+      if (gone.length !== new Set(itemIds).size) {
+        // Throwing rolls the transaction back: all the items or none.
+        const missing = itemIds.find((itemId) => !gone.some((r) => r.id === itemId));
+        throw new NotFoundError(`No item '${missing}' in session '${id}'.`, { param: "item_id" });
+      }
+      let tokens = 0;
+      let bytes = 0;
+      for (const row of gone) {
+        tokens += Number(row.tokens);
+        bytes += Number(row.bytes);
+      }
+      if (tokens > 0) {
+        await c.query({
+          name: "hf_lower_cum",
+          text: this.#sql.lowerCumTokens,
+          values: [
+            head.sid,
+            gone.map((r) => r.seq),
+            gone.map((r) => r.tokens),
+            Math.min(...gone.map((r) => r.seq)),
+          ],
+        });
+      }
+      const bumped = await c.query({
+        name: "hf_bump_after_delete",
+        text: this.#sql.bumpAfterDelete,
+        values: [head.sid, gone.length, tokens, bytes, write.now],
+      });
+      return toSession(bumped.rows[0]!);
+    });
   }
 
   async touch(tenant: string, id: string, now: number): Promise<Session> {
