@@ -41,14 +41,30 @@ export function itemArgs(codec: ItemCodec, items: PreparedItem[]): Arg[] {
   return args;
 }
 
-/** The same for items that already carry their seq (copies of another tier's items). */
-export function numberedItemArgs(codec: ItemCodec, items: Item[]): Arg[] {
+/** The slot of a deleted item in a copy: an empty id, which push_items (Lua) stores as ''. */
+export const GAP_ARGS: readonly Arg[] = Object.freeze(["", 0, 0, ""]);
+
+/** The same for items that already carry their seq (copies of another tier's items); null is a gap. */
+export function numberedItemArgs(codec: ItemCodec, items: readonly (Item | null)[]): Arg[] {
   const args: Arg[] = [items.length];
   for (const item of items) {
+    if (item === null) {
+      args.push(...GAP_ARGS);
+      continue;
+    }
     const prepared: PreparedItem = { ...item, callId: null, contentJson: JSON.stringify(item.content) };
     args.push(item.id, item.tokens, item.bytes, codec.encode(prepared));
   }
   return args;
+}
+
+/** One slot per seq 1..lastSeq: the items at their seqs, null where an item was deleted. */
+function slotsOf(items: Item[], lastSeq: number): (Item | null)[] {
+  const size = Math.max(lastSeq, items.at(-1)?.seq ?? 0);
+  if (items.length === size) return items;
+  const slots = new Array<Item | null>(size).fill(null);
+  for (const item of items) slots[item.seq - 1] = item;
+  return slots;
 }
 
 /** Items an append just wrote, built from what the core prepared (fresh copies of the content). */
@@ -110,14 +126,15 @@ export async function putReplica(
     "retainUntil",
     JSON.stringify(retainUntil),
   ];
-  const whole = items.length <= COPY_CHUNK;
-  const first = numberedItemArgs(ctx.codec, items.slice(0, COPY_CHUNK));
+  const slots = slotsOf(items, session.lastSeq);
+  const whole = slots.length <= COPY_CHUNK;
+  const first = numberedItemArgs(ctx.codec, slots.slice(0, COPY_CHUNK));
   const mode = whole ? "whole" : COPY_BUILD_TTL_MS;
   const put = [now, ctx.expiryGraceMs, mode, fields.length, ...fields, ...first];
   expectOk(await ctx.run("hfReplicaPut", keys, put), "A replica");
   if (whole) return;
-  for (let from = COPY_CHUNK; from < items.length; from += COPY_CHUNK) {
-    await fillCopy(ctx, keys, numberedItemArgs(ctx.codec, items.slice(from, from + COPY_CHUNK)), "A replica");
+  for (let from = COPY_CHUNK; from < slots.length; from += COPY_CHUNK) {
+    await fillCopy(ctx, keys, numberedItemArgs(ctx.codec, slots.slice(from, from + COPY_CHUNK)), "A replica");
   }
   await finishCopy(ctx, keys, now, "A replica");
 }

@@ -59,7 +59,8 @@ local function align_expiry(h, now, grace)
 end
 
 -- Items come as 4 ARGV each from index at: id, tokens, bytes, encoded record. Updates h's counters;
--- the caller writes them to the session hash.
+-- the caller writes them to the session hash. An empty id is the gap of a deleted item (copies of
+-- a session with deleted items): its slot holds '' so every later item keeps its seq.
 local function push_items(h, at, n)
   local first = h.count + 1
   local i = 0
@@ -69,17 +70,24 @@ local function push_items(h, at, n)
     for k = i, stop - 1 do
       local a = at + k * 4
       local seq = first + k
-      h.tokens = h.tokens + tonumber(ARGV[a + 1])
-      h.bytes = h.bytes + tonumber(ARGV[a + 2])
-      encs[#encs + 1] = ARGV[a + 3]
-      zs[#zs + 1] = fmt(h.tokens)
-      zs[#zs + 1] = string.format('%012d', seq)
-      ids[#ids + 1] = ARGV[a]
-      ids[#ids + 1] = fmt(seq)
+      if ARGV[a] == '' then
+        encs[#encs + 1] = ''
+        h.gaps = (h.gaps or 0) + 1
+      else
+        h.tokens = h.tokens + tonumber(ARGV[a + 1])
+        h.bytes = h.bytes + tonumber(ARGV[a + 2])
+        encs[#encs + 1] = ARGV[a + 3]
+        zs[#zs + 1] = fmt(h.tokens)
+        zs[#zs + 1] = string.format('%012d', seq)
+        ids[#ids + 1] = ARGV[a]
+        ids[#ids + 1] = fmt(seq)
+      end
     end
     redis.call('RPUSH', K[2], unpack(encs))
-    redis.call('ZADD', K[3], unpack(zs))
-    redis.call('HSET', K[4], unpack(ids))
+    if #zs > 0 then
+      redis.call('ZADD', K[3], unpack(zs))
+      redis.call('HSET', K[4], unpack(ids))
+    end
     i = stop
   end
   h.count = h.count + n
@@ -88,6 +96,10 @@ end
 
 -- Writes pushed counters back and, for a fork being built, keeps every key on the build TTL.
 local function save_counts(h, build_ttl)
+  if h.gaps then
+    redis.call('HINCRBY', K[1], 'deletedItems', h.gaps)
+    h.gaps = nil
+  end
   redis.call('HSET', K[1], 'itemCount', fmt(h.count), 'tokenCount', fmt(h.tokens),
     'itemBytes', fmt(h.bytes), 'version', fmt(h.version))
   if build_ttl then
@@ -304,7 +316,10 @@ align_expiry(h, now, tonumber(ARGV[2]))
 return {'ok', redis.call('HGETALL', KEYS[1])}
 `;
 
-/** ARGV: now, afterSeq, beforeSeq|'', limit, order. Reply: ok, firstSeq, items (ascending). */
+/**
+ * ARGV: now, afterSeq, beforeSeq|'', limit, order. Reply: ok, firstSeq, items (ascending, one
+ * slot per seq from firstSeq; '' is the gap of a deleted item, which callers skip).
+ */
 const READ_ITEMS = `
 local h = head()
 if not visible(h, tonumber(ARGV[1])) then return {'nf'} end
@@ -313,8 +328,96 @@ local hi = h.count
 if ARGV[3] ~= '' then hi = math.min(hi, tonumber(ARGV[3]) - 1) end
 if lo > hi then return {'ok', lo, {}} end
 local limit = tonumber(ARGV[4])
-if ARGV[5] == 'desc' then lo = math.max(lo, hi - limit + 1) else hi = math.min(hi, lo + limit - 1) end
-return {'ok', lo, redis.call('LRANGE', KEYS[2], lo - 1, hi - 1)}
+if tonumber(redis.call('HGET', KEYS[1], 'deletedItems') or '0') == 0 then
+  if ARGV[5] == 'desc' then lo = math.max(lo, hi - limit + 1) else hi = math.min(hi, lo + limit - 1) end
+  return {'ok', lo, redis.call('LRANGE', KEYS[2], lo - 1, hi - 1)}
+end
+-- Gaps: read on until the page holds limit live items or the range ends.
+local need = limit
+if ARGV[5] ~= 'desc' then
+  local out = {}
+  local pos = lo
+  while pos <= hi and need > 0 do
+    local to = math.min(hi, pos + need - 1)
+    local chunk = redis.call('LRANGE', KEYS[2], pos - 1, to - 1)
+    for i = 1, #chunk do
+      out[#out + 1] = chunk[i]
+      if chunk[i] ~= '' then
+        need = need - 1
+        if need == 0 then break end
+      end
+    end
+    pos = to + 1
+  end
+  return {'ok', lo, out}
+end
+local rev = {}
+local pos = hi
+while pos >= lo and need > 0 do
+  local from = math.max(lo, pos - need + 1)
+  local chunk = redis.call('LRANGE', KEYS[2], from - 1, pos - 1)
+  for i = #chunk, 1, -1 do
+    rev[#rev + 1] = chunk[i]
+    if chunk[i] ~= '' then
+      need = need - 1
+      if need == 0 then break end
+    end
+  end
+  pos = from - 1
+end
+local out = {}
+for i = #rev, 1, -1 do out[#out + 1] = rev[i] end
+return {'ok', hi - #rev + 1, out}
+`;
+
+/**
+ * ARGV: now, grace, expectedVersion|'', nIds, ids…: deletes items (all or none). Each slot
+ * becomes '' so later items keep their seqs; their running totals in the cum zset drop by the
+ * removed tokens, so windows stay exact. itemCount stays the seq high-water mark and
+ * deletedItems counts the gaps. Reply: ok, session fields | nif, id.
+ */
+const DELETE_ITEMS = `
+local now = tonumber(ARGV[1])
+local h = head()
+if not visible(h, now) then return {'nf'} end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= h.version then return {'ver', h.version} end
+local n = tonumber(ARGV[4])
+local ids = {}
+for k = 1, n do ids[k] = ARGV[4 + k] end
+local seqs = redis.call('HMGET', K[4], unpack(ids))
+for k = 1, n do
+  if not seqs[k] then return {'nif', ids[k]} end
+end
+local deleted = 0
+for k = 1, n do
+  local seq = tonumber(seqs[k])
+  local raw = redis.call('LINDEX', K[2], seq - 1)
+  if raw and raw ~= '' then
+    -- The record's tuple: id, type, role, status, tokens, bytes, … (JSON or MessagePack).
+    local t
+    if string.byte(raw, 1) == 91 then t = cjson.decode(raw) else t = cmsgpack.unpack(raw) end
+    local tokens = tonumber(t[5])
+    h.tokens = h.tokens - tokens
+    h.bytes = h.bytes - tonumber(t[6])
+    deleted = deleted + 1
+    local member = string.format('%012d', seq)
+    if tokens > 0 then
+      local score = redis.call('ZSCORE', K[3], member)
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', K[3], score, '+inf')) do
+        if m > member then redis.call('ZINCRBY', K[3], fmt(-tokens), m) end
+      end
+    end
+    redis.call('ZREM', K[3], member)
+    redis.call('HDEL', K[4], ids[k])
+    redis.call('LSET', K[2], seq - 1, '')
+  end
+end
+h.version = h.version + 1
+redis.call('HINCRBY', K[1], 'deletedItems', deleted)
+redis.call('HSET', K[1], 'version', fmt(h.version), 'updatedAt', ARGV[1], 'tokenCount', fmt(h.tokens),
+  'itemBytes', fmt(h.bytes))
+align_expiry(h, now, tonumber(ARGV[2]))
+return {'ok', redis.call('HGETALL', K[1])}
 `;
 
 /** ARGV: now, itemId. Reply: ok, seq, item. */
@@ -365,6 +468,7 @@ export const SCRIPTS = Object.freeze({
   hfTouch: PRELUDE + TOUCH,
   hfReadItems: PRELUDE + READ_ITEMS,
   hfGetItem: PRELUDE + GET_ITEM,
+  hfDeleteItems: PRELUDE + DELETE_ITEMS,
   hfWindow: PRELUDE + WINDOW,
   hfForkRead: PRELUDE + FORK_READ,
   hfForkFill: PRELUDE + FORK_FILL,

@@ -12,6 +12,7 @@ import type {
   DriverReadQuery,
   DriverWindow,
   DriverWrite,
+  ItemDeleteCapable,
   LifecycleCapable,
   LifecycleScanQuery,
   PreparedItem,
@@ -58,6 +59,7 @@ import {
   COPY_CHUNK,
   fillCopy,
   finishCopy,
+  GAP_ARGS,
   itemArgs,
   putReplica,
   type ReplicaAppend,
@@ -71,7 +73,7 @@ export type { RedisDriverOptions } from "./redis-connect.ts";
 
 export const DRIVER_NAME = "redis";
 
-class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
+class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemDeleteCapable {
   readonly name = DRIVER_NAME;
   /** Redis drops an expired session's keys this long after its deadline (lifecycle start-up notice). */
   readonly nativeExpiryGraceMs: number;
@@ -212,7 +214,12 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
   }
 
   /** The session as created: the core's fresh object with counters over `items`. */
-  #created(session: Session, items: readonly { tokens: number; bytes: number }[], version: number): Session {
+  #created(
+    session: Session,
+    items: readonly { tokens: number; bytes: number }[],
+    version: number,
+    lastSeq: number,
+  ): Session {
     let tokens = 0;
     let bytes = 0;
     for (const p of items) {
@@ -222,6 +229,7 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
     const created = structuredClone(session);
     created.version = version;
     created.itemCount = items.length;
+    created.lastSeq = lastSeq;
     created.tokenCount = tokens;
     created.bytes = sessionBytes(bytes, JSON.stringify(session.state));
     return created;
@@ -229,7 +237,7 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
 
   async #createSession(session: Session, items: PreparedItem[]): Promise<Session> {
     await this.#create(session, itemArgs(this.#codec, items), "create");
-    return this.#created(session, items, items.length > 0 ? 2 : 1);
+    return this.#created(session, items, items.length > 0 ? 2 : 1, items.length);
   }
 
   getSession(tenant: string, id: string, now: number): Promise<Session | null> {
@@ -302,8 +310,9 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
       const version = Number(reply[1]);
       const firstSeq = Number(reply[2]);
       if (status === "replay") {
-        const replayed = this.#decodeItems(reply[3] as Raw[], firstSeq);
-        const lastSeq = firstSeq + replayed.length - 1;
+        const raws = reply[3] as Raw[];
+        const replayed = this.#decodeItems(raws, firstSeq);
+        const lastSeq = firstSeq + raws.length - 1;
         return { version, firstSeq, lastSeq, replayed: true, items: replayed };
       }
       const lastSeq = Number(reply[3]);
@@ -311,8 +320,34 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
     });
   }
 
+  /** One raw slot per seq from `firstSeq`; an empty slot is a deleted item and is skipped. */
   #decodeItems(raws: Raw[], firstSeq: number): Item[] {
-    return raws.map((raw, i) => this.#codec.decode(raw, firstSeq + i));
+    const items: Item[] = [];
+    for (let i = 0; i < raws.length; i++) {
+      const raw = raws[i]!;
+      if (raw.length > 0) items.push(this.#codec.decode(raw, firstSeq + i));
+    }
+    return items;
+  }
+
+  deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session> {
+    return this.#guard(async () => {
+      const reply = this.#check(
+        await this.#run("hfDeleteItems", this.#keys(tenant, id), [
+          write.now,
+          this.#config.expiryGraceMs,
+          write.expectedVersion ?? "",
+          itemIds.length,
+          ...itemIds,
+        ]),
+        id,
+        write.expectedVersion,
+      );
+      if (String(reply[0]) === "nif") {
+        throw new NotFoundError(`No item '${String(reply[1])}' in session '${id}'.`, { param: "item_id" });
+      }
+      return decodeSession(pairsToRecord(reply[1] as Raw[]))!;
+    });
   }
 
   readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
@@ -381,8 +416,14 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
         }
         const raws = reply[1] as Raw[];
         const args: Arg[] = [raws.length];
-        this.#decodeItems(raws, from).forEach((item, i) => {
-          args.push(item.id, item.tokens, item.bytes, raws[i]!);
+        raws.forEach((raw, i) => {
+          // A deleted item's slot is copied as a gap, so the child keeps the parent's seqs.
+          if (raw.length === 0) {
+            args.push(...GAP_ARGS);
+            return;
+          }
+          const item = this.#codec.decode(raw, from + i);
+          args.push(item.id, item.tokens, item.bytes, raw);
           sizes.push(item);
         });
         if (from === 1) await this.#create(child, args, atSeq <= COPY_CHUNK ? "fork" : COPY_BUILD_TTL_MS);
@@ -393,7 +434,7 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable {
         // A long copy may outlast the index repair grace; the entry is re-added when it is done.
         await addToIndex(this.#list, child);
       }
-      return this.#created(child, sizes, 1);
+      return this.#created(child, sizes, 1, atSeq);
     });
   }
 
