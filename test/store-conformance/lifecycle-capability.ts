@@ -208,6 +208,46 @@ export function testLifecycleCapability(options: LifecycleConformanceOptions): v
       );
     });
 
+    it("keeps the gaps of deleted items through scans, archive stubs, restores and purges", async () => {
+      const t = tenant();
+      const x = await s().create(t, {
+        idleTtlMs: 1000,
+        items: ["a", "b", "c", "d", "e"].map((text) => ({ ...message("user", text), tokens: 2 })),
+      });
+      const all = await s().readItems(t, x.id);
+      await s().deleteItem(t, x.id, all[1]!.id);
+      const head = await s().deleteItem(t, x.id, all[4]!.id);
+      const items = await d().scanItems(t, x.id, 0, 2);
+      assert.deepEqual(
+        items.map((i) => i.seq),
+        [1, 3],
+        "a scan page holds `limit` items, whatever the gaps",
+      );
+      assert.deepEqual(
+        (await d().scanItems(t, x.id, 1, 100)).map((i) => i.seq),
+        [3, 4],
+      );
+      const kept = await d().scanItems(t, x.id, 0, 100);
+      const stub = await d().archiveStub(t, x.id, { version: head.version, now: clock.now });
+      assert.ok(stub);
+      assert.deepEqual([stub.itemCount, stub.lastSeq, stub.tokenCount], [3, 5, 6]);
+      const restored = await d().restoreItems(t, x.id, {
+        version: stub.version,
+        items: kept,
+        idleTtlMs: 1000,
+        now: clock.now,
+      });
+      assert.ok(restored);
+      assert.deepEqual([restored.itemCount, restored.lastSeq, restored.tokenCount], [3, 5, 6]);
+      assert.deepEqual(await s().readItems(t, x.id), kept);
+      const appended = await s().append(t, x.id, [message("user", "f")]);
+      assert.equal(appended.firstSeq, 6, "seqs of deleted items are not reused after a restore");
+      const now = await s().get(t, x.id);
+      clock.now += 5000;
+      const purged = await d().purgeSessions([{ tenant: t, id: x.id, version: now.version }]);
+      assert.deepEqual([purged.sessions, purged.items], [1, 4]);
+    });
+
     it("grants a lease to one holder at a time; an expired lease can be taken over", async () => {
       const name = `sweeper-${randomBytes(4).toString("hex")}`;
       const now = clock.now;

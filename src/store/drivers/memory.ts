@@ -323,7 +323,9 @@ class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
     }
     let range = entry.items.slice(lo);
     if (excludeTypes) range = range.filter((item) => !excludeTypes.includes(item.type));
-    return { session: this.#snapshot(entry), startSeq: lo + 1, items: toItems(range) };
+    // Seqs may have gaps (deleted items): the range starts just after the boundary item's seq.
+    const startSeq = lo === 0 ? 1 : entry.items[lo - 1]!.seq + 1;
+    return { session: this.#snapshot(entry), startSeq, items: toItems(range) };
   }
 
   async fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {

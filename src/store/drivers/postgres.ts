@@ -299,8 +299,9 @@ RETURNING s.*`;
     const items = toItemList(first.items);
     // The range starts at the first item whose running total reaches the floor; the window
     // begins just after it (the same rule as the memory driver's binary search).
-    if (session.tokenCount - maxTokens > 0) items.shift();
-    const startSeq = session.itemCount - items.length + 1;
+    // Seqs may have gaps (deleted items): the range starts just after the boundary item's seq.
+    let startSeq = 1;
+    if (session.tokenCount - maxTokens > 0) startSeq = (items.shift()?.seq ?? session.lastSeq) + 1;
     // Excluded types are filtered after decoding here (the SQLite driver skips them in SQL).
     const kept = excludeTypes ? items.filter((item) => !excludeTypes.includes(item.type)) : items;
     return { session, startSeq, items: kept };

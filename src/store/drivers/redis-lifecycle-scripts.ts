@@ -21,7 +21,7 @@ local h = head()
 if not own(h) then return {'nf'} end
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= h.version then return {'ver'} end
 local v = redis.call('HMGET', KEYS[1], 'status', 'state')
-local n = redis.call('LLEN', KEYS[2])
+local n = redis.call('LLEN', KEYS[2]) - tonumber(redis.call('HGET', KEYS[1], 'deletedItems') or '0')
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return {'ok', h.created, n, v[1], fmt(h.bytes), v[2] or '{}'}
 `;
@@ -43,22 +43,31 @@ return {'ok', redis.call('HGETALL', KEYS[1])}
 
 /**
  * ARGV: version, now, grace, idleTtlMs|'null', nItems, items… (id, tokens, bytes, encoded).
- * Puts archived items back (seqs 1..n) into a stub still at `version`. Reply: ok, fields.
+ * Puts archived items back (at their seqs, gaps of deleted items kept) into a stub still at `version`. Reply: ok, fields.
  */
 const RESTORE = `
 local now = tonumber(ARGV[2])
 local h = head()
 if not own(h) then return {'nf'} end
 if h.version ~= tonumber(ARGV[1]) then return {'ver'} end
+-- Items come back at their seqs: gaps of deleted items as '' slots, padded to the stub's last seq.
+local keep = h.count
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 h.count, h.tokens, h.bytes = 0, 0, 0
 push_items(h, 6, tonumber(ARGV[5]))
+local gaps = h.gaps or 0
+h.gaps = nil
+while h.count < keep do
+  redis.call('RPUSH', KEYS[2], '')
+  h.count = h.count + 1
+  gaps = gaps + 1
+end
 h.version = h.version + 1
 h.last = now
 h.idle = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'status', 'active', 'idleTtlMs', ARGV[4], 'lastActiveAt', ARGV[2],
   'updatedAt', ARGV[2], 'version', fmt(h.version), 'itemCount', fmt(h.count),
-  'tokenCount', fmt(h.tokens), 'itemBytes', fmt(h.bytes))
+  'tokenCount', fmt(h.tokens), 'itemBytes', fmt(h.bytes), 'deletedItems', fmt(gaps))
 align_expiry(h, now, tonumber(ARGV[3]))
 return {'ok', redis.call('HGETALL', KEYS[1])}
 `;

@@ -33,7 +33,7 @@ import {
 import type { LeaseScriptName, LifecycleScriptName } from "./redis-lifecycle-scripts.ts";
 import type { ListContext } from "./redis-list.ts";
 import { removeFromIndex } from "./redis-list.ts";
-import { type Arg, numberedItemArgs, type Reply } from "./redis-replica.ts";
+import { type Arg, numberedItemArgs, type Reply, slotsOf } from "./redis-replica.ts";
 
 /** What the capability needs from the driver. */
 export interface RedisLifecycleContext {
@@ -176,11 +176,20 @@ export function createRedisLifecycle(ctx: RedisLifecycleContext): LifecycleCapab
 
     async scanItems(tenant: string, id: string, afterSeq: number, limit: number): Promise<Item[]> {
       const key = ctx.keys(tenant, id)[1];
-      const stop = afterSeq + limit - 1;
-      const raws: Raw[] = ctx.codec.binary
-        ? await client.lrangeBuffer(key, afterSeq, stop)
-        : await client.lrange(key, afterSeq, stop);
-      return raws.map((raw, i) => ctx.codec.decode(raw, afterSeq + 1 + i));
+      const items: Item[] = [];
+      // Slot i holds seq i + 1; '' is a deleted item's gap, so read on until `limit` items or the end.
+      for (let from = afterSeq; items.length < limit; ) {
+        const want = limit - items.length;
+        const raws: Raw[] = ctx.codec.binary
+          ? await client.lrangeBuffer(key, from, from + want - 1)
+          : await client.lrange(key, from, from + want - 1);
+        raws.forEach((raw, i) => {
+          if (raw.length > 0) items.push(ctx.codec.decode(raw, from + 1 + i));
+        });
+        if (raws.length < want) break;
+        from += want;
+      }
+      return items;
     },
 
     async purgeSessions(targets: PurgeTarget[]): Promise<PurgeResult> {
@@ -214,7 +223,8 @@ export function createRedisLifecycle(ctx: RedisLifecycleContext): LifecycleCapab
           change.now,
           ctx.expiryGraceMs,
           JSON.stringify(change.idleTtlMs),
-          ...numberedItemArgs(ctx.codec, change.items),
+          // Deleted items' seqs go back as gaps (the script pads up to the stub's last seq).
+          ...numberedItemArgs(ctx.codec, slotsOf(change.items, 0)),
         ]),
       );
     },

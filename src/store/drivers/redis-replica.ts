@@ -59,7 +59,7 @@ export function numberedItemArgs(codec: ItemCodec, items: readonly (Item | null)
 }
 
 /** One slot per seq 1..lastSeq: the items at their seqs, null where an item was deleted. */
-function slotsOf(items: Item[], lastSeq: number): (Item | null)[] {
+export function slotsOf(items: Item[], lastSeq: number): (Item | null)[] {
   const size = Math.max(lastSeq, items.at(-1)?.seq ?? 0);
   if (items.length === size) return items;
   const slots = new Array<Item | null>(size).fill(null);
