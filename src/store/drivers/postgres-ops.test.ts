@@ -109,6 +109,40 @@ describe("postgres driver: migrations", () => {
     await adminQuery(`INSERT INTO "${schema}".schema_version (version) VALUES ($1)`, [SCHEMA_VERSION + 1]);
     await rejectsWith(createStore(schemaUrl(schema)), "internal", /newer than this Holdfast/);
   });
+
+  it("the append functions use generic plans; ANALYZE skips the content and hash columns", async () => {
+    // A migration that replaces an append function (CREATE OR REPLACE) drops its SET clause:
+    // every call would then re-plan every statement again (docs/store-postgres.md).
+    const schema = freshSchema();
+    const driver = await createPostgresDriver({ connectionString: schemaUrl(schema) });
+    await driver.close();
+    const { rows: fns } = await adminQuery(
+      `SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = $1 AND p.proname IN ('append_items', 'append_batch') ORDER BY p.proname`,
+      [schema],
+    );
+    assert.deepEqual(
+      fns.map((r) => [r.proname, r.proconfig]),
+      [
+        ["append_batch", ["plan_cache_mode=force_generic_plan"]],
+        ["append_items", ["plan_cache_mode=force_generic_plan"]],
+      ],
+    );
+    const { rows: stats } = await adminQuery(
+      `SELECT c.relname, a.attname, a.attstattarget FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND (c.relname, a.attname) IN (('items', 'content'), ('operations', 'hash'))
+       ORDER BY c.relname`,
+      [schema],
+    );
+    assert.deepEqual(
+      stats.map((r) => [r.relname, r.attname, r.attstattarget]),
+      [
+        ["items", "content", 0],
+        ["operations", "hash", 0],
+      ],
+    );
+  });
 });
 
 describe("postgres driver: start-up errors name the problem", () => {
