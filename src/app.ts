@@ -15,6 +15,7 @@ import {
   createArchiver,
   createFileActionLog,
   createSweeper,
+  openArchiveBackend,
   parseLifecycleConfig,
   type Sweeper,
   withArchives,
@@ -128,7 +129,11 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     const notices: string[] = [];
     if (driver && isLifecycleCapable(driver)) {
       notices.push(...lifecycleNotices(driver, lifecycle));
-      const archiver = createArchiver(base, { dir: lifecycle.archiveDir });
+      const archives = await openArchiveBackend(lifecycle.archive);
+      notices.push(...archives.notices);
+      // Pushed before the sweeper's closer, so it runs after the sweeper stopped.
+      closers.push(() => archives.backend.close());
+      const archiver = createArchiver(base, { backend: archives.backend });
       const sweeper = createSweeper({
         store: base,
         policy: lifecycle.policy,

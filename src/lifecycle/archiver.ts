@@ -1,5 +1,6 @@
 /**
- * The archiver: moves a session's items into cold storage (archive-files.ts) and leaves a stub
+ * The archiver: moves a session's items into cold storage (an ArchiveBackend: a directory or a
+ * SQLite/Postgres table, see archive-backend.ts) and leaves a stub
  * (status `archived`, counters kept, items removed); restores a stub from its archive; purges a
  * stub with its archive. `withArchives(store, archiver)` restores archived sessions
  * transparently when they are read or written through the store.
@@ -25,11 +26,14 @@ import type {
   WindowQuery,
   WriteOptions,
 } from "../store/types.ts";
-import { readArchive, removeArchive, writeArchive } from "./archive-files.ts";
+import type { ArchiveBackend } from "./archive-backend.ts";
+import { createDirectoryArchiveBackend } from "./archive-files.ts";
 
 export interface ArchiverOptions {
-  /** Directory of the archive files (created on first use). */
-  dir: string;
+  /** Where archives go (archive-open.ts opens one from config); the caller closes it. */
+  backend?: ArchiveBackend;
+  /** Shorthand for a gzip `dir` backend in this directory (created on first use). */
+  dir?: string;
   /** Epoch ms; injectable for tests. Default `Date.now`. */
   clock?: () => number;
   /** Items read per page while archiving (default 1000). */
@@ -46,7 +50,7 @@ export interface ArchiveResult {
 }
 
 export interface Archiver {
-  readonly dir: string;
+  readonly backend: ArchiveBackend;
   /** Archives the session if it is still at `version` (any version when omitted). */
   archive(tenant: string, id: string, version?: number): Promise<ArchiveResult>;
   /** Restores an archived session; `not_found` unless it is an archived stub with an archive. */
@@ -82,18 +86,22 @@ async function* allItems(
   }
 }
 
-class DirectoryArchiver implements Archiver {
-  readonly dir: string;
+class StoreArchiver implements Archiver {
+  readonly backend: ArchiveBackend;
   readonly #store: SessionStore;
   readonly #driver: StoreDriver & LifecycleCapable;
   readonly #clock: () => number;
   readonly #pageSize: number;
 
   constructor(store: SessionStore, options: ArchiverOptions) {
-    if (typeof options.dir !== "string" || options.dir.length === 0) {
-      throw new InvalidArgumentError("Archiver option dir must be a directory path.", { param: "dir" });
+    if (options.backend) this.backend = options.backend;
+    else if (typeof options.dir === "string" && options.dir.length > 0) {
+      this.backend = createDirectoryArchiveBackend(options.dir);
+    } else {
+      throw new InvalidArgumentError("Archiver needs a backend or a dir (a directory path).", {
+        param: "dir",
+      });
     }
-    this.dir = options.dir;
     this.#store = store;
     this.#driver = lifecycleDriver(store);
     this.#clock = options.clock ?? Date.now;
@@ -106,8 +114,7 @@ class DirectoryArchiver implements Archiver {
     if (!session || session.status === "archived" || (version !== undefined && session.version !== version)) {
       return none;
     }
-    const file = await writeArchive(
-      this.dir,
+    const file = await this.backend.write(
       this.#store.driverName,
       session,
       allItems(this.#driver, tenant, id, this.#pageSize),
@@ -115,7 +122,7 @@ class DirectoryArchiver implements Archiver {
     const stub = await this.#driver.archiveStub(tenant, id, { version: session.version, now: this.#clock() });
     if (!stub) {
       // The session changed while its items were copied: the copy is stale, the session intact.
-      await removeArchive(this.dir, tenant, id);
+      await this.backend.remove(tenant, id);
       return none;
     }
     const itemBytes = session.bytes - Buffer.byteLength(JSON.stringify(session.state));
@@ -126,7 +133,7 @@ class DirectoryArchiver implements Archiver {
     const [stub] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
     if (!stub) throw sessionNotFound(id);
     if (stub.status !== "archived") return stub;
-    const block = await readArchive(this.dir, tenant, id);
+    const block = await this.backend.read(tenant, id);
     const restored = await this.#driver.restoreItems(tenant, id, {
       version: stub.version,
       items: block.items,
@@ -141,7 +148,7 @@ class DirectoryArchiver implements Archiver {
         param: "session_id",
       });
     }
-    await removeArchive(this.dir, tenant, id);
+    await this.backend.remove(tenant, id);
     return restored;
   }
 
@@ -149,7 +156,7 @@ class DirectoryArchiver implements Archiver {
     const result = await this.#driver.purgeSessions(targets);
     for (const key of result.removed) {
       const [tenant, id] = key.split("\u0000") as [string, string];
-      await removeArchive(this.dir, tenant, id);
+      await this.backend.remove(tenant, id);
     }
     return result;
   }
@@ -157,7 +164,7 @@ class DirectoryArchiver implements Archiver {
 
 /** Creates an archiver over `store` (its driver must be LifecycleCapable). */
 export function createArchiver(store: SessionStore, options: ArchiverOptions): Archiver {
-  return new DirectoryArchiver(store, Object.freeze({ ...options }));
+  return new StoreArchiver(store, Object.freeze({ ...options }));
 }
 
 /** Restores archived sessions on first use: reads and writes see the full session again. */

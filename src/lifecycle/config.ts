@@ -7,12 +7,16 @@
  *   defaults: { idle_ttl: 7d, on_expiry: archive, max_sessions_per_owner: 50 }
  *   tenants: { acme: { storage_budget: 5GB, reset: { hour: 4, time_zone: Europe/Paris } } }
  *   global_budget: 50GB
- *   archive: { dir: ./data/archives, retention: 90d }
+ *   archive: { backend: dir, dir: ./data/archives, compression: gzip, retention: 90d }
+ *   # or: archive: { backend: postgres, url: "postgres://…?schema=holdfast", compression: zstd }
+ *   # or: archive: { backend: sqlite, url: "sqlite:./data/archives.db" }
  *   action_log: ./data/lifecycle-actions.jsonl
  *   sweeper: { interval: 5m, batch_size: 200, max_ops_per_second: 2000, pause: 10ms, lease_ttl: 30s }
  * ```
  */
 import { InvalidArgumentError } from "../store/errors.ts";
+import { ARCHIVE_BACKENDS, type ArchiveBackendKind } from "./archive-backend.ts";
+import { ARCHIVE_COMPRESSIONS, type ArchiveCompression } from "./archive-format.ts";
 import { type LifecyclePolicy, parseLifecyclePolicy } from "./policy.ts";
 import { parseCount, parseDurationMs } from "./values.ts";
 
@@ -24,8 +28,20 @@ export interface SweeperSettings {
   leaseTtlMs: number;
 }
 
+/** Where archives go (archive-open.ts opens it). */
+export interface ArchiveSettings {
+  backend: ArchiveBackendKind;
+  /** The `dir` backend's directory. */
+  dir: string;
+  /** The table backends' database: `sqlite:<path>` or `postgres://…[?schema=]`. */
+  url: string | null;
+  compression: ArchiveCompression;
+}
+
 export interface LifecycleConfig {
   policy: LifecyclePolicy;
+  archive: ArchiveSettings;
+  /** `archive.dir` (kept for callers that only know directories). */
   archiveDir: string;
   actionLogPath: string;
   sweeper: SweeperSettings;
@@ -33,6 +49,7 @@ export interface LifecycleConfig {
 
 export const LIFECYCLE_DEFAULTS = Object.freeze({
   archiveDir: "./data/archives",
+  archiveSqliteUrl: "sqlite:./data/archives.db",
   actionLogPath: "./data/lifecycle-actions.jsonl",
   sweeper: Object.freeze({
     intervalMs: 300_000,
@@ -47,6 +64,52 @@ function str(value: unknown, name: string, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value === "string" && value.length > 0) return value;
   throw new InvalidArgumentError(`${name} must be a path (got ${JSON.stringify(value)}).`, { param: name });
+}
+
+function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (allowed.includes(value as T)) return value as T;
+  throw new InvalidArgumentError(
+    `${name} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)}).`,
+    {
+      param: name,
+    },
+  );
+}
+
+/** Validates `lifecycle.archive` (its `retention` belongs to the policy). */
+export function parseArchiveSettings(archive: Record<string, unknown>, name: string): ArchiveSettings {
+  const backend = oneOf(archive.backend, `${name}.backend`, ARCHIVE_BACKENDS, "dir");
+  const compression = oneOf(archive.compression, `${name}.compression`, ARCHIVE_COMPRESSIONS, "gzip");
+  const dir = str(archive.dir, `${name}.dir`, LIFECYCLE_DEFAULTS.archiveDir);
+  let url: string | null = null;
+  if (backend === "dir") {
+    if (archive.url !== undefined) {
+      throw new InvalidArgumentError(
+        `${name}.url is only read by the sqlite and postgres backends; set ${name}.backend, or remove url.`,
+        { param: `${name}.url` },
+      );
+    }
+  } else {
+    if (archive.dir !== undefined) {
+      throw new InvalidArgumentError(
+        `${name}.dir is only read by the dir backend; the ${backend} backend stores archives at ${name}.url.`,
+        { param: `${name}.dir` },
+      );
+    }
+    const example =
+      backend === "sqlite" ? "sqlite:./data/archives.db" : "postgres://user@host:5432/db?schema=holdfast";
+    const fallback = backend === "sqlite" ? LIFECYCLE_DEFAULTS.archiveSqliteUrl : undefined;
+    url = archive.url === undefined && fallback ? fallback : (archive.url as string);
+    const scheme = backend === "sqlite" ? /^sqlite:.+/ : /^postgres(ql)?:\/\/.+/;
+    if (typeof url !== "string" || !scheme.test(url)) {
+      throw new InvalidArgumentError(
+        `${name}.url must be a ${backend} URL like '${example}' for the ${backend} backend (got ${JSON.stringify(archive.url)}).`,
+        { param: `${name}.url` },
+      );
+    }
+  }
+  return Object.freeze({ backend, dir, url, compression });
 }
 
 /** Parses `section` (the `lifecycle` key of the config file; undefined → defaults, no limits). */
@@ -70,9 +133,11 @@ export function parseLifecycleConfig(section: unknown, name = "lifecycle"): Life
     }
   }
   const d = LIFECYCLE_DEFAULTS.sweeper;
+  const archiveSettings = parseArchiveSettings(archive, `${name}.archive`);
   return Object.freeze({
     policy,
-    archiveDir: str(archive.dir, `${name}.archive.dir`, LIFECYCLE_DEFAULTS.archiveDir),
+    archive: archiveSettings,
+    archiveDir: archiveSettings.dir,
     actionLogPath: str(raw.action_log, `${name}.action_log`, LIFECYCLE_DEFAULTS.actionLogPath),
     sweeper: Object.freeze({
       intervalMs:

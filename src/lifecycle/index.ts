@@ -1,6 +1,9 @@
 /** Lifecycle: retention policies, the cleanup planner, the sweeper, archives and quotas. */
 export * from "./action-log.ts";
+export * from "./archive-backend.ts";
 export * from "./archive-files.ts";
+export * from "./archive-format.ts";
+export * from "./archive-open.ts";
 export * from "./archiver.ts";
 export * from "./config.ts";
 export * from "./plan-types.ts";

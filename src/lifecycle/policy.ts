@@ -196,7 +196,7 @@ export function parseLifecyclePolicy(section: unknown, name = "lifecycle"): Life
       },
     );
   }
-  const archive = record(r.archive, `${name}.archive`, ["dir", "retention"]);
+  const archive = record(r.archive, `${name}.archive`, ["backend", "dir", "url", "compression", "retention"]);
   return Object.freeze({
     defaults,
     tenants: Object.freeze(tenants),

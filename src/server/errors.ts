@@ -32,6 +32,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   conversation_busy: 409,
   // Lifecycle: a session over its item/byte/token limit.
   quota_exceeded: 413,
+  // An archived session whose archive is damaged: the server's data, not the request, is at fault.
+  archive_corrupt: 500,
   cancelled: 400,
   upstream_invalid_request: 400,
   rate_limited: 429,

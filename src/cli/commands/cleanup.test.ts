@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { archivePath } from "../../lifecycle/archive-files.ts";
@@ -153,5 +154,52 @@ describe("holdfast cleanup on a tiered store (--store redis://… --archive post
     } finally {
       await after.close();
     }
+  });
+});
+
+describe("holdfast cleanup with a table archive backend", () => {
+  it("archives into the configured SQLite table with zstd, and reports a bad backend with exit 2", async () => {
+    const storeDb = join(dir, "table-store.db");
+    const archiveDb = join(dir, "table-archives.db");
+    let now = T0;
+    const store = createSessionStore(createSqliteDriver({ path: storeDb }), { clock: () => now });
+    const s = await store.create("acme", { idleTtlMs: 36e5, items: [msg("q"), msg("a")] });
+    now += 1;
+    await store.close();
+    const tableCfg = join(dir, "table.yaml");
+    writeFileSync(
+      tableCfg,
+      [
+        "lifecycle:",
+        "  archive:",
+        "    backend: sqlite",
+        `    url: ${JSON.stringify(`sqlite:${archiveDb}`)}`,
+        "    compression: zstd",
+        `  action_log: ${JSON.stringify(join(dir, "table-actions.jsonl"))}`,
+        "",
+      ].join("\n"),
+    );
+    const run = await runCli([
+      "cleanup",
+      "--store",
+      `sqlite:${storeDb}`,
+      "--config",
+      tableCfg,
+      "--now",
+      NOW,
+      "--enforce",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const db = new DatabaseSync(archiveDb);
+    const rows = db.prepare("SELECT session_id, compression, items FROM holdfast_archives").all();
+    db.close();
+    assert.deepEqual(
+      rows.map((r) => ({ ...r })),
+      [{ session_id: s.id, compression: "zstd", items: 2 }],
+    );
+    writeFileSync(tableCfg, "lifecycle:\n  archive: { backend: s3 }\n");
+    const bad = await runCli(["cleanup", "--store", `sqlite:${storeDb}`, "--config", tableCfg, "--dry-run"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /lifecycle\.archive\.backend must be one of dir, sqlite, postgres/);
   });
 });

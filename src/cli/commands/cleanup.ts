@@ -10,8 +10,10 @@ import { loadServerConfig } from "../../config/load-config.ts";
 import {
   type CleanupPlan,
   createArchiver,
+  createDirectoryArchiveBackend,
   createFileActionLog,
   createSweeper,
+  openArchiveBackend,
   parseLifecycleConfig,
   type SweepReport,
 } from "../../lifecycle/index.ts";
@@ -124,8 +126,17 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
   // A tiered store (--store redis://… --archive postgres://…) sweeps its durable tier and drops hot replicas.
   const durable = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
   const store = await createStore({ url: config.store, ...(durable ? { archive: durable } : {}) });
+  const archives = await openArchiveBackend(lifecycle.archive).catch(async (error) => {
+    await store.close();
+    throw error;
+  });
+  for (const notice of archives.notices) process.stderr.write(`holdfast: warning: ${notice}\n`);
+  // --archive-dir overrides the configured backend with a directory.
+  const backend = flags.archiveDir
+    ? createDirectoryArchiveBackend(flags.archiveDir, archives.backend.compression)
+    : archives.backend;
   try {
-    const archiver = createArchiver(store, { dir: flags.archiveDir ?? lifecycle.archiveDir });
+    const archiver = createArchiver(store, { backend });
     const sweeper = createSweeper({
       store,
       policy: lifecycle.policy,
@@ -147,6 +158,7 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
     else process.stdout.write(planText(plan, report));
     if (report?.leaseLost) process.exitCode = 4;
   } finally {
+    await archives.backend.close();
     await store.close();
   }
 }
@@ -175,7 +187,10 @@ export function registerCleanupCommand(program: Command): void {
       "--plan <file>",
       "with --enforce: apply this plan (from --dry-run --json) instead of planning again",
     )
-    .option("--archive-dir <dir>", "where archives go (default lifecycle.archive.dir or ./data/archives)")
+    .option(
+      "--archive-dir <dir>",
+      "archive to this directory instead of the configured lifecycle.archive backend (dir, sqlite or postgres table; default ./data/archives)",
+    )
     .option("--batch-size <n>", "actions per batch (default lifecycle.sweeper.batch_size or 200)")
     .addHelpText(
       "after",

@@ -1,0 +1,158 @@
+/**
+ * What every archive backend shares: the compression codecs (gzip everywhere, zstd where the
+ * runtime has it: Node >= 23.8), the portable-format lines of one archived session
+ * (docs/portable-format.md — the same lines `holdfast sessions export` writes), and reading an
+ * archive back with every kind of damage turned into one clear `archive_corrupt` error.
+ *
+ * Reading never trusts the configured compression: the codec is recognised from the data's
+ * magic bytes, so archives written before a compression change still restore.
+ */
+import { pipeline, Readable, type Transform } from "node:stream";
+import * as zlib from "node:zlib";
+import { PortableWriter } from "../interop/portable/format.ts";
+import { type PortableSessionBlock, readPortable } from "../interop/portable/reader.ts";
+import { HoldfastError } from "../store/errors.ts";
+import type { Item, Session } from "../store/types.ts";
+
+export const ARCHIVE_COMPRESSIONS = ["gzip", "zstd"] as const;
+export type ArchiveCompression = (typeof ARCHIVE_COMPRESSIONS)[number];
+
+/** The subset of node:zlib's zstd API used here (absent before Node 23.8). */
+interface ZstdApi {
+  createZstdCompress?: () => Transform;
+  createZstdDecompress?: () => Transform;
+}
+const zstd = zlib as unknown as ZstdApi;
+
+/** Whether this runtime can write and read zstd. */
+export function zstdAvailable(): boolean {
+  return typeof zstd.createZstdCompress === "function" && typeof zstd.createZstdDecompress === "function";
+}
+
+export function compressor(kind: ArchiveCompression): Transform {
+  if (kind === "zstd") {
+    if (!zstdAvailable()) throw new Error("zstd is not available in this Node.js runtime.");
+    return zstd.createZstdCompress!();
+  }
+  return zlib.createGzip({ level: 6 });
+}
+
+/** File name suffix of an archive in a directory. */
+export function archiveExtension(kind: ArchiveCompression): string {
+  return kind === "zstd" ? ".jsonl.zst" : ".jsonl.gz";
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+
+function startsWith(head: Buffer, magic: number[]): boolean {
+  return magic.every((b, i) => head[i] === b);
+}
+
+/** A stored archive is corrupt or unreadable; the stub and every other session are untouched. */
+export class ArchiveCorruptError extends HoldfastError {
+  constructor(id: string, where: string, reason: string, cause?: unknown) {
+    super(
+      "archive_corrupt",
+      `The archive of session '${id}' in ${where} is corrupt (${reason.replace(/\.+$/, "")}). The archived session is kept as it is; restore its archive from a backup, or purge it.`,
+      { param: "session_id", cause },
+    );
+  }
+
+  override get fault(): "caller" | "system" {
+    return "system";
+  }
+}
+
+/** The portable-format lines of one archived session (manifest, session, items, end, trailer). */
+export async function* archiveLines(
+  driver: string,
+  session: Session,
+  items: AsyncIterable<Item>,
+  onItem: () => void,
+): AsyncGenerator<string> {
+  const writer = new PortableWriter();
+  yield writer.manifest({ driver, tenant: session.tenant });
+  yield writer.session(session);
+  for await (const item of items) {
+    onItem();
+    yield writer.item(item);
+  }
+  yield writer.endSession();
+  yield writer.trailer().text;
+}
+
+/** Compresses the archive of one session into memory (table backends store it as one value). */
+export async function compressArchive(
+  kind: ArchiveCompression,
+  driver: string,
+  session: Session,
+  items: AsyncIterable<Item>,
+): Promise<{ data: Buffer; items: number }> {
+  let count = 0;
+  const chunks: Buffer[] = [];
+  const out = Readable.from(archiveLines(driver, session, items, () => count++)).pipe(compressor(kind));
+  for await (const chunk of out) chunks.push(chunk as Buffer);
+  return { data: Buffer.concat(chunks), items: count };
+}
+
+/**
+ * Reads the archive of session `id` from `chunks` (compressed bytes); `where` names the archive
+ * in error messages. Any damage (unknown codec, bad compressed data, checksum mismatch,
+ * truncation, another session) is an ArchiveCorruptError.
+ */
+export async function readArchiveData(
+  chunks: AsyncIterable<Buffer>,
+  id: string,
+  where: string,
+): Promise<PortableSessionBlock> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  let first: Buffer | undefined;
+  try {
+    const next = await iterator.next();
+    first = next.done ? Buffer.alloc(0) : next.value;
+  } catch (error) {
+    throw new ArchiveCorruptError(id, where, (error as Error).message, error);
+  }
+  const head = first;
+  const decompress = startsWith(head, GZIP_MAGIC)
+    ? zlib.createGunzip()
+    : startsWith(head, ZSTD_MAGIC)
+      ? zstdAvailable()
+        ? zstd.createZstdDecompress!()
+        : null
+      : undefined;
+  if (decompress === null) {
+    throw new ArchiveCorruptError(
+      id,
+      where,
+      "it is zstd-compressed and this Node.js has no zstd: use Node >= 23.8",
+    );
+  }
+  if (decompress === undefined) {
+    throw new ArchiveCorruptError(
+      id,
+      where,
+      head.length === 0 ? "it is empty" : "neither gzip nor zstd data",
+    );
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    yield head;
+    for (let n = await iterator.next(); !n.done; n = await iterator.next()) yield n.value;
+  }
+  const input = decompress;
+  // pipeline (not pipe) so a failing source (an I/O error) also fails the read below.
+  pipeline(Readable.from(all()), decompress, () => {});
+  try {
+    for await (const block of readPortable(input)) {
+      if (block.session.id === id) {
+        input.destroy();
+        return block;
+      }
+    }
+  } catch (error) {
+    input.destroy();
+    throw new ArchiveCorruptError(id, where, (error as Error).message, error);
+  }
+  throw new ArchiveCorruptError(id, where, `it does not hold session '${id}'`);
+}
