@@ -9,7 +9,7 @@
  * are exactly those the entry was built at. Every write bumps the version, so a write by another
  * instance (append, update, item removal, archive, delete and re-create) makes the entry miss.
  * An append through this decorator extends the entry only when its result proves nothing came
- * in between (its version is the entry's + 1 and its first seq the entry's count + 1).
+ * in between (its version is the entry's + 1 and its first seq the entry's last seq + 1).
  *
  * Exactness: windows are chosen by tokens over every item (excluded types included), so an
  * entry is kept only while it can answer exactly like the store: it is seeded from a read that
@@ -57,6 +57,8 @@ interface Entry {
   version: number;
   createdAt: number;
   itemCount: number;
+  /** The session's seq high-water mark (above itemCount once items were deleted). */
+  lastSeq: number;
   /** Tokens of every item of the session (excluded ones carry none, see above). */
   tokenCount: number;
   /** Every non-excluded item from seq 1, ascending, deep-frozen. */
@@ -129,7 +131,8 @@ class WindowCachedStore extends DelegatingStore {
     if (
       session.version !== entry.version ||
       session.createdAt !== entry.createdAt ||
-      session.itemCount !== entry.itemCount
+      session.itemCount !== entry.itemCount ||
+      session.lastSeq !== entry.lastSeq
     ) {
       this.stats.misses += 1;
       return this.#readThrough(tenant, id, query, exclude, true, session);
@@ -172,6 +175,7 @@ class WindowCachedStore extends DelegatingStore {
       version: session.version,
       createdAt: session.createdAt,
       itemCount: session.itemCount,
+      lastSeq: session.lastSeq,
       tokenCount: session.tokenCount,
       items,
       before,
@@ -191,7 +195,7 @@ class WindowCachedStore extends DelegatingStore {
     const entry = this.#cache.get(key);
     if (!entry) return result;
     const follows =
-      !result.replayed && result.version === entry.version + 1 && result.firstSeq === entry.itemCount + 1;
+      !result.replayed && result.version === entry.version + 1 && result.firstSeq === entry.lastSeq + 1;
     if (!follows || !this.#extend(entry, result)) this.#drop(tenant, id);
     else {
       this.stats.extended += 1;
@@ -219,7 +223,8 @@ class WindowCachedStore extends DelegatingStore {
     entry.items.push(...added);
     entry.before.push(...before);
     entry.version = result.version;
-    entry.itemCount = result.lastSeq;
+    entry.itemCount += result.items.length;
+    entry.lastSeq = result.lastSeq;
     entry.tokenCount = tokens;
     entry.bytes += bytes;
     return true;
@@ -246,6 +251,19 @@ class WindowCachedStore extends DelegatingStore {
   ): Promise<Session> {
     try {
       return await this.inner.patchState(tenant, id, patch, options);
+    } finally {
+      this.#drop(tenant, id);
+    }
+  }
+
+  override async deleteItem(
+    tenant: string,
+    id: string,
+    itemId: string,
+    options?: WriteOptions,
+  ): Promise<Session> {
+    try {
+      return await this.inner.deleteItem(tenant, id, itemId, options);
     } finally {
       this.#drop(tenant, id);
     }
