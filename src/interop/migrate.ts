@@ -79,6 +79,23 @@ export async function sessionChecksum(
   return { count, sha256: hash.digest("hex") };
 }
 
+/**
+ * The source seq to resume after, given the target's copy. The target holds the source's items
+ * in order but renumbered 1..n, so with gaps in the source (deleted items) its count is not a
+ * source seq: the source seq of the target's newest item is.
+ */
+async function resumeAfter(
+  source: SessionStore,
+  target: SessionStore,
+  tenant: string,
+  session: Session,
+  existing: Session,
+): Promise<number> {
+  if (existing.itemCount === 0 || session.lastSeq === session.itemCount) return existing.itemCount;
+  const [newest] = await target.readItems(tenant, session.id, { order: "desc", limit: 1 });
+  return newest ? (await source.getItem(tenant, session.id, newest.id)).seq : 0;
+}
+
 async function ensureSession(target: SessionStore, tenant: string, source: Session): Promise<Session> {
   try {
     return await target.get(tenant, source.id);
@@ -127,7 +144,8 @@ export async function migrate(
       }
       if (existing.itemCount === session.itemCount) report.skipped += 1;
       // Resume after the last item the target already has; pages are keyed by their first seq.
-      for await (const page of allItems(source, tenant, session.id, existing.itemCount, pageSize)) {
+      const after = await resumeAfter(source, target, tenant, session, existing);
+      for await (const page of allItems(source, tenant, session.id, after, pageSize)) {
         await target.append(
           tenant,
           session.id,

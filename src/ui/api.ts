@@ -138,7 +138,7 @@ export function registerDashboardApi(
     const session = await store.get(tenant, id);
     // The newest items first, then shown oldest first: long sessions open at their end.
     const items = [];
-    let beforeSeq = session.itemCount + 1;
+    let beforeSeq = session.lastSeq + 1;
     while (items.length < MAX_TRANSCRIPT_ITEMS && beforeSeq > 1) {
       const page = await store.readItems(tenant, id, { beforeSeq, order: "desc", limit: ITEM_PAGE });
       items.push(...page);

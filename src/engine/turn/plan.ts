@@ -68,7 +68,7 @@ export async function planTurn(
     if (!persist) {
       sessionId = parentId;
       historyUntilSeq = record.seq;
-    } else if (record.seq === parent.itemCount) {
+    } else if (record.seq === parent.lastSeq) {
       sessionId = parentId;
     } else {
       sessionId = await forkOnce(store, tenant, parentId, record.seq, derivedId);

@@ -51,7 +51,7 @@ export async function loadChat<M extends UIMessage = UIMessage>(
   chatId: string,
 ): Promise<M[]> {
   const session = await store.get(tenant, sessionIdOf(chatId));
-  const items = await readVisibleTail(store, tenant, session.id, session.itemCount);
+  const items = await readVisibleTail(store, tenant, session.id, session.lastSeq);
   // Items other writers added that are not messages (function calls of the gateway…) have no
   // UIMessage form; the AI SDK keeps tool activity inside assistant message parts instead.
   return items
@@ -96,7 +96,7 @@ export async function saveChat<M extends UIMessage = UIMessage>(
   const contents = input.messages.map((message, i) => toContent(message, `messages[${i}]`));
   for (let attempt = 1; ; attempt++) {
     const session = await getOrCreate(store, tenant, id, input.create ?? {});
-    const stored = await readVisibleTail(store, tenant, id, session.itemCount);
+    const stored = await readVisibleTail(store, tenant, id, session.lastSeq);
     let same = 0;
     while (
       same < stored.length &&

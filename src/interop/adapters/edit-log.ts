@@ -62,7 +62,7 @@ export async function collectVisibleTail(
   return visible.reverse();
 }
 
-/** The visible items of a session up to `newestSeq` (its itemCount when read), oldest first. */
+/** The visible items of a session up to `newestSeq` (its lastSeq when read), oldest first. */
 export function readVisibleTail(
   store: SessionStore,
   tenant: string,

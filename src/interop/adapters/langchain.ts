@@ -68,7 +68,7 @@ export class HoldfastChatMessageHistory extends BaseListChatMessageHistory {
   override async getMessages(): Promise<BaseMessage[]> {
     const { id } = await this.#ensure();
     const head = await this.#store.get(this.#tenant, id);
-    const items = await readVisibleTail(this.#store, this.#tenant, id, head.itemCount);
+    const items = await readVisibleTail(this.#store, this.#tenant, id, head.lastSeq);
     const stored = items.map((item) => item.content[LANGCHAIN_FIELD] as unknown as StoredMessage);
     return mapStoredMessagesToChatMessages(stored.filter((m) => m !== undefined && m !== null));
   }

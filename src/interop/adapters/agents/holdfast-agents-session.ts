@@ -192,7 +192,7 @@ export class HoldfastAgentsSession implements SessionHistoryTransactionAwareSess
   }
 
   #visibleTail(head: Session, limit: number): Promise<Item[]> {
-    return readVisibleTail(this.#store, this.#tenant, head.id, head.itemCount, limit, this.#pageSize);
+    return readVisibleTail(this.#store, this.#tenant, head.id, head.lastSeq, limit, this.#pageSize);
   }
 }
 
