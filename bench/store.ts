@@ -4,18 +4,21 @@
  * Measures every store URL through the public contract (`createStore(url)`), so a new driver
  * is benchmarked by adding its URL. Default stores: `memory:` and a temporary SQLite file.
  * Scenarios (each on its own fresh store / SQLite file):
- *   - appends of one turn (a user + an assistant message) per second, concurrency 1 and 32;
+ *   - appends of one turn (a user + an assistant message) per second, concurrency 1 and 32,
+ *     with the CPU time per turn of this process and, for a local Redis or Postgres, of the
+ *     server's processes (bench/lib/server-cpu.ts);
  *   - readWindow(maxTokens 8000) p50/p99 with 100, 10,000 and 100,000 stored items;
  *   - list (limit 20, newest first) p50 over 10,000 sessions;
  *   - 400 turns in one session (readWindow + append each): per-turn time near turn 10 and
  *     turn 400, and bytes on disk afterwards (SQLite: file + WAL after the closing checkpoint).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createStore } from "../src/store/create-store.ts";
 import type { ItemInput, SessionStore } from "../src/store/types.ts";
+import { processCpuUs, serverProcessName } from "./lib/server-cpu.ts";
 import { median, nowUs, percentile, type Rate, sample, throughput } from "./lib/stats.ts";
 import { defaultSqliteUrl, diskBytes, scenarioUrl } from "./lib/store-urls.ts";
 import { fmt, formatTable } from "./lib/table.ts";
@@ -27,9 +30,21 @@ const WINDOW_SIZES = [100, 10_000, 100_000] as const;
 const LIST_SESSIONS = 10_000;
 const TURNS = 400;
 
+/** Appends per second, plus CPU µs per turn: this process's and the database server's. */
+export interface AppendRate extends Rate {
+  clientCpuUsPerTurn: number;
+  /**
+   * CPU of every local `redis-server` / `postgres` process per turn (other clients of a shared
+   * server count too); null for in-process stores and servers the bench cannot see.
+   */
+  serverCpuUsPerTurn: number | null;
+  /** 1-minute load average when the run ended. */
+  loadAverage: number;
+}
+
 export interface StoreFigures {
   store: string;
-  appendTurnsPerSec: { c1: Rate; c32: Rate };
+  appendTurnsPerSec: { c1: AppendRate; c32: AppendRate };
   window: { items: number; windowItems: number; p50Us: number; p99Us: number }[];
   /** Median time to fork a session of 10,000 items (whole history). */
   fork10kUs: number;
@@ -57,13 +72,25 @@ async function withStore<T>(url: string, run: (store: SessionStore) => Promise<T
   }
 }
 
-async function appendRate(url: string, concurrency: number, durationMs: number): Promise<Rate> {
+async function appendRate(url: string, concurrency: number, durationMs: number): Promise<AppendRate> {
+  const server = serverProcessName(url);
   return withStore(scenarioUrl(url, `append-c${concurrency}`), async (store) => {
     const sessions = await Promise.all(Array.from({ length: concurrency }, () => store.create(TENANT)));
     let n = 0;
     const call = (w: number): Promise<unknown> => store.append(TENANT, sessions[w]!.id, turn(n++));
     await throughput(call, concurrency, Math.min(300, durationMs / 4)); // warm-up
-    return throughput(call, concurrency, durationMs);
+    const serverStart = server ? processCpuUs(server) : null;
+    const before = n;
+    const rate = await throughput(call, concurrency, durationMs);
+    const serverEnd = server ? processCpuUs(server) : null;
+    const turns = n - before;
+    return {
+      ...rate,
+      clientCpuUsPerTurn: 1e6 / rate.perCpuSec,
+      serverCpuUsPerTurn:
+        serverStart === null || serverEnd === null ? null : (serverEnd - serverStart) / turns,
+      loadAverage: loadavg()[0]!,
+    };
   });
 }
 
@@ -167,9 +194,16 @@ function printTable(results: StoreFigures[]): void {
     rows.push([label, ...results.map(pick), target]);
   };
   add("append turns/s, concurrency 1", (r) => fmt(r.appendTurnsPerSec.c1.perSec));
-  add("append turns/s, concurrency 32 (32 sessions)", (r) => fmt(r.appendTurnsPerSec.c32.perSec), "≥ 20,000");
+  add(
+    "append turns/s, concurrency 32 (32 sessions)",
+    (r) => fmt(r.appendTurnsPerSec.c32.perSec),
+    "SQLite ≥ 20,000, Redis ≥ 25,000, Postgres ≥ 5,000",
+  );
   add("  per CPU-second, concurrency 1", (r) => fmt(r.appendTurnsPerSec.c1.perCpuSec));
   add("  per CPU-second, concurrency 32", (r) => fmt(r.appendTurnsPerSec.c32.perCpuSec));
+  add("  server CPU µs per turn, concurrency 1", (r) => fmt(r.appendTurnsPerSec.c1.serverCpuUsPerTurn, 1));
+  add("  server CPU µs per turn, concurrency 32", (r) => fmt(r.appendTurnsPerSec.c32.serverCpuUsPerTurn, 1));
+  add("  load average (1 min) after concurrency 32", (r) => fmt(r.appendTurnsPerSec.c32.loadAverage, 1));
   WINDOW_SIZES.forEach((size, i) => {
     const w = (r: StoreFigures) => r.window[i]!;
     add(`window p50 µs @ ${size.toLocaleString("en-US")} items`, (r) => fmt(w(r).p50Us), "≤ 100");
