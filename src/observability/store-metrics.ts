@@ -160,6 +160,12 @@ class MeasuredStore implements SessionStore {
   touch(tenant: string, id: string): Promise<Session> {
     return this.#run("touch", tenant, id, () => this.#inner.touch(tenant, id));
   }
+  renewClaim(tenant: string, id: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.#run("renew_claim", tenant, id, () => this.#inner.renewClaim(tenant, id, holder, ttlMs));
+  }
+  releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    return this.#run("release_claim", tenant, id, () => this.#inner.releaseClaim(tenant, id, holder));
+  }
   close(): Promise<void> {
     return this.#inner.close();
   }

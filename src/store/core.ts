@@ -5,7 +5,7 @@
  * value returned is the driver's own fresh copy.
  */
 import { deleteItemUnit } from "./delete-item.ts";
-import type { PreparedItem, StoreDriver } from "./driver.ts";
+import type { DriverClaim, PreparedItem, StoreDriver } from "./driver.ts";
 import { canonicalJson, decodeCursor, encodeCursor } from "./encoding.ts";
 import { InvalidArgumentError, sessionNotFound } from "./errors.ts";
 import { newSessionId, sha256 } from "./ids.ts";
@@ -228,6 +228,7 @@ class StoreCore implements SessionStore {
       operationId,
       payloadHash: operationId === undefined ? "" : sha256(canonicalJson(items)),
       now,
+      ...(options.claim === undefined ? {} : { claim: driverClaim(options.claim, now) }),
     });
   }
 
@@ -373,9 +374,42 @@ class StoreCore implements SessionStore {
     return this.#driver.touch(tenant, id, this.#clock());
   }
 
+  async renewClaim(tenant: string, id: string, holder: string, ttlMs: number): Promise<boolean> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    const now = this.#clock();
+    const claim = driverClaim({ holder, ttlMs }, now);
+    return this.#driver.renewClaim(tenant, id, claim.holder, claim.until, now);
+  }
+
+  async releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    await this.#driver.releaseClaim(tenant, id, checkHolder(holder));
+  }
+
   async close(): Promise<void> {
     await this.#driver.close();
   }
+}
+
+const MAX_CLAIM_TTL_MS = 86_400_000;
+
+function checkHolder(holder: unknown): string {
+  if (typeof holder !== "string" || !/^[\x21-\x7e]{1,255}$/.test(holder)) {
+    throw new InvalidArgumentError("Claim holders are 1-255 printable ASCII characters.", {
+      param: "claim.holder",
+    });
+  }
+  return holder;
+}
+
+/** Validates a turn claim and turns its TTL into an absolute expiry on the core's clock. */
+function driverClaim(claim: unknown, now: number): DriverClaim {
+  assertObject(claim, "Claim");
+  const { holder, ttlMs, release } = claim as { holder?: unknown; ttlMs?: unknown; release?: unknown };
+  const ttl = checkPositiveInt(ttlMs, "claim.ttlMs", MAX_CLAIM_TTL_MS);
+  return { holder: checkHolder(holder), until: now + ttl, release: release === true };
 }
 
 /** Wraps a driver into the public SessionStore. */

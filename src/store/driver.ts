@@ -27,9 +27,25 @@ export interface PreparedItem {
   createdAt: number;
 }
 
+/** A turn claim as drivers see it: absolute expiry from the core's clock. */
+export interface DriverClaim {
+  holder: string;
+  /** Epoch ms the claim lasts until (ignored when `release`). */
+  until: number;
+  /** Leave the session unclaimed once the append commits. */
+  release: boolean;
+}
+
 export interface DriverAppend {
   expectedVersion?: number;
   operationId?: string;
+  /**
+   * Turn claim rule (types.ts AppendOptions.claim): right after the visibility check, another
+   * holder's claim with `until > now` fails the append with `conversation_busy` (errors.ts
+   * `conversationBusy`), writing nothing. Otherwise, once the append commits or replays, the
+   * claim is `holder` until `until`, or no claim at all with `release`. Same transaction.
+   */
+  claim?: DriverClaim;
   /** Hash of the items' payload; the same operation id with another hash is a conflict. */
   payloadHash: string;
   now: number;
@@ -107,6 +123,13 @@ export interface StoreDriver {
   fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session>;
   /** Sets `lastActiveAt = now` without bumping the version. */
   touch(tenant: string, id: string, now: number): Promise<Session>;
+  /**
+   * Sets the claim's expiry to `until` if `holder` holds it (expired or not: nobody took it
+   * over). False when it does not or the session is invisible at `now`. No version bump.
+   */
+  renewClaim(tenant: string, id: string, holder: string, until: number, now: number): Promise<boolean>;
+  /** Clears the claim if `holder` holds it. No version bump; a missing session is no error. */
+  releaseClaim(tenant: string, id: string, holder: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -91,3 +91,11 @@ export function versionConflict(id: string, expected: number, actual: number): C
     { param: "expected_version" },
   );
 }
+
+/** Another turn holds the conversation (turn claims, busy policy `reject` or a queue wait run out). */
+export function conversationBusy(id: string, detail = "retry when it completes"): ConflictError {
+  return new ConflictError(`Another response is in progress on conversation '${id}'; ${detail}.`, {
+    code: "conversation_busy",
+    param: "conversation",
+  });
+}

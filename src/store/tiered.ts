@@ -213,6 +213,15 @@ class TieredDriver implements StoreDriver, ItemDeleteCapable {
     }
   }
 
+  /** Claims live in the durable tier only (appends carry them there); replicas never see them. */
+  renewClaim(tenant: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
+    return this.#durable.renewClaim(tenant, id, holder, until, now);
+  }
+
+  releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    return this.#durable.releaseClaim(tenant, id, holder);
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([this.#hot.close(), this.#durable.close()]);
   }

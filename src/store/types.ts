@@ -125,9 +125,31 @@ export interface WriteOptions {
   expectedVersion?: number;
 }
 
+/**
+ * A turn's exclusive claim on a session, taken and given up by the turn's own appends so it
+ * costs no extra round trip. At most one holder's unexpired claim exists per session; appends
+ * without a claim ignore claims (they are not turns). A claim is not session data: taking,
+ * renewing or releasing one changes neither the version nor any timestamp.
+ */
+export interface TurnClaim {
+  /** Who holds it (one turn): 1-255 printable ASCII characters. */
+  holder: string;
+  /** How long the claim lasts from this append, ms (1 to 86,400,000). */
+  ttlMs: number;
+  /** The turn's last append: give the claim up once it commits. */
+  release?: boolean;
+}
+
 export interface AppendOptions extends WriteOptions {
   /** Retry key: the same id with the same items returns the first result and writes nothing. */
   operationId?: string;
+  /**
+   * Take (or keep) the session's turn claim with this append. Fails with 409
+   * `conversation_busy`, writing nothing, while another holder's claim is unexpired; otherwise
+   * the append (or its idempotent replay) commits with the claim held by `holder` until
+   * now + ttlMs, or released when `release` is set.
+   */
+  claim?: TurnClaim;
 }
 
 export interface AppendResult {
@@ -195,5 +217,13 @@ export interface SessionStore {
   fork(tenant: string, id: string, input?: ForkInput): Promise<Session>;
   /** Marks the session active now, pushing back its idle expiry. */
   touch(tenant: string, id: string): Promise<Session>;
+  /**
+   * Extends `holder`'s turn claim (see AppendOptions.claim) to now + ttlMs. False, changing
+   * nothing, when `holder` no longer holds it (released, taken over after expiring, or the
+   * session is gone).
+   */
+  renewClaim(tenant: string, id: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives up `holder`'s turn claim; nothing happens when it holds none or the session is gone. */
+  releaseClaim(tenant: string, id: string, holder: string): Promise<void>;
   close(): Promise<void>;
 }

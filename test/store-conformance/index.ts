@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe } from "node:test";
 import type { JsonObject, SessionStore } from "../../src/store/types.ts";
 import { testAppendCases } from "./append.ts";
+import { testClaimCases } from "./claims.ts";
 import { testConcurrencyCases } from "./concurrency.ts";
 import { testDeleteItemCases } from "./delete-item.ts";
 import { testLifecycleCases } from "./lifecycle.ts";
@@ -52,6 +53,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
     testLifecycleCases(ctx);
     testAppendCases(ctx);
     testConcurrencyCases(ctx);
+    testClaimCases(ctx);
     testWindowCases(ctx);
     testListCases(ctx);
     testDeleteItemCases(ctx);

@@ -408,6 +408,15 @@ class EncryptingStore implements EncryptedStore {
     return this.#session(await this.#inner.touch(tenant, id));
   }
 
+  /** Claims carry no content: they pass through (the append's claim option does too). */
+  renewClaim(tenant: string, id: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.#inner.renewClaim(tenant, id, holder, ttlMs);
+  }
+
+  releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    return this.#inner.releaseClaim(tenant, id, holder);
+  }
+
   async close(): Promise<void> {
     await this.#inner.close();
   }

@@ -82,6 +82,12 @@ export class DelegatingStore implements SessionStore {
   touch(tenant: string, id: string): Promise<Session> {
     return this.inner.touch(tenant, id);
   }
+  renewClaim(tenant: string, id: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.inner.renewClaim(tenant, id, holder, ttlMs);
+  }
+  releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    return this.inner.releaseClaim(tenant, id, holder);
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -17,7 +17,13 @@ import type {
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
-import { ConflictError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
+import {
+  ConflictError,
+  conversationBusy,
+  NotFoundError,
+  sessionNotFound,
+  versionConflict,
+} from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import { createMemoryLifecycle } from "./memory-lifecycle.ts";
 import { isVisible, matchesListQuery, sessionBytes } from "./shared.ts";
@@ -51,6 +57,8 @@ interface Entry {
   operations: Map<string, { hash: string; firstSeq: number; lastSeq: number; version: number }>;
   /** Replicas only: the copy is dropped once this passes. */
   retainUntil: number | null;
+  /** The turn claim (driver.ts DriverAppend.claim); not session data, never copied by fork. */
+  claim: { holder: string; until: number } | null;
 }
 
 function storePrepared(p: PreparedItem, seq: number): StoredItem {
@@ -112,6 +120,7 @@ function newEntry(session: Session, retainUntil: number | null): Entry {
     itemIndex: new Map(),
     operations: new Map(),
     retainUntil,
+    claim: null,
   };
 }
 
@@ -256,6 +265,11 @@ class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
     options: DriverAppend,
   ): Promise<AppendResult> {
     const entry = this.#visible(tenant, id, options.now);
+    const claim = options.claim;
+    if (claim) {
+      const held = entry.claim;
+      if (held && held.holder !== claim.holder && held.until > options.now) throw conversationBusy(id);
+    }
     if (options.operationId !== undefined) {
       const done = entry.operations.get(options.operationId);
       if (done) {
@@ -266,6 +280,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
           );
         }
         const replay = seqRange(entry.items, done.firstSeq, done.lastSeq);
+        if (claim) entry.claim = claim.release ? null : { holder: claim.holder, until: claim.until };
         return { ...done, replayed: true, items: toItems(replay) };
       }
     }
@@ -281,6 +296,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
     if (options.operationId !== undefined) {
       entry.operations.set(options.operationId, { ...result, hash: options.payloadHash });
     }
+    if (claim) entry.claim = claim.release ? null : { holder: claim.holder, until: claim.until };
     return { ...result, replayed: false, items: toItems(entry.items.slice(-items.length)) };
   }
 
@@ -356,6 +372,18 @@ class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
     const entry = this.#visible(tenant, id, now);
     entry.session.lastActiveAt = now;
     return this.#snapshot(entry);
+  }
+
+  async renewClaim(tenant: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
+    const entry = this.#entries.get(this.#key(tenant, id));
+    if (!alive(entry, now) || entry.claim?.holder !== holder) return false;
+    entry.claim.until = until;
+    return true;
+  }
+
+  async releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    const entry = this.#entries.get(this.#key(tenant, id));
+    if (entry?.claim?.holder === holder) entry.claim = null;
   }
 
   async putReplica(session: Session, items: Item[], retainUntil: number | null): Promise<void> {

@@ -7,7 +7,13 @@
  * single `append_items` call, so an idle store pays nothing for this.
  */
 import type { DriverAppend, PreparedItem } from "../driver.ts";
-import { ConflictError, HoldfastError, sessionNotFound, versionConflict } from "../errors.ts";
+import {
+  ConflictError,
+  conversationBusy,
+  HoldfastError,
+  sessionNotFound,
+  versionConflict,
+} from "../errors.ts";
 import type { AppendResult, Item } from "../types.ts";
 import { itemColumns, type Statements, toItem } from "./postgres-sql.ts";
 
@@ -21,7 +27,7 @@ export interface AppenderOptions {
   read: (query: Query) => Promise<Row[]>;
   /** Batches sent at once (at most one per pooled connection, so reads still get one). */
   maxInFlight: number;
-  sql: Pick<Statements, "append" | "appendBatch" | "itemsBySeq">;
+  sql: Pick<Statements, "append" | "appendBatch" | "appendClaimed" | "itemsBySeq">;
 }
 
 interface Pending {
@@ -119,7 +125,17 @@ export class PostgresAppender {
     }
   }
 
-  async #send(batch: Pending[]): Promise<void> {
+  async #send(all: Pending[]): Promise<void> {
+    // Claimed appends (a turn's first and last writes) go alone: append_batch has no claim check.
+    const claimed = all.filter((p) => p.options.claim !== undefined);
+    const batch = claimed.length === 0 ? all : all.filter((p) => p.options.claim === undefined);
+    if (claimed.length > 0) {
+      await Promise.all([
+        ...claimed.map((p) => this.#sendOne(p)),
+        batch.length > 0 ? this.#send(batch) : null,
+      ]);
+      return;
+    }
     if (batch.length === 1) {
       await this.#sendOne(batch[0]!);
       return;
@@ -162,11 +178,13 @@ export class PostgresAppender {
   }
 
   async #sendOne(p: Pending): Promise<void> {
+    const claim = p.options.claim;
     try {
       const rows = await this.#o.query({
-        name: "hf_append",
-        text: this.#o.sql.append,
+        name: claim ? "hf_append_claimed" : "hf_append",
+        text: claim ? this.#o.sql.appendClaimed : this.#o.sql.append,
         values: [
+          ...(claim ? [claim.holder, claim.until, claim.release] : []),
           p.tenant,
           p.id,
           p.options.now,
@@ -205,6 +223,8 @@ export class PostgresAppender {
         });
         return { version, firstSeq, lastSeq, replayed: true, items: rows.map((x) => toItem(x)) };
       }
+      case "busy":
+        throw conversationBusy(p.id);
       case "conflict":
         throw versionConflict(p.id, p.options.expectedVersion ?? 0, version);
       case "duplicate_item":

@@ -211,6 +211,46 @@ ALTER FUNCTION ${s}.append_batch(text[], text[], bigint[], integer[], text[], te
 ALTER TABLE ${s}.items ALTER COLUMN content SET STATISTICS 0;
 ALTER TABLE ${s}.operations ALTER COLUMN hash SET STATISTICS 0;
 `,
+  // 4: turn claims (driver.ts DriverAppend.claim) on the session row, so deleting or purging a
+  // session drops its claim. Nullable columns without a default: no table rewrite. append_claimed
+  // wraps append_items: under the session's row lock it refuses another holder's unexpired claim
+  // ('busy'), appends, and on success (or replay) leaves the claim taken or released — one round
+  // trip, like a plain append.
+  (s) => `
+ALTER TABLE ${s}.sessions ADD COLUMN claim_holder text, ADD COLUMN claim_until bigint;
+
+CREATE FUNCTION ${s}.append_claimed(
+  p_holder text, p_until bigint, p_release boolean,
+  p_tenant text, p_id text, p_now bigint, p_expected integer, p_op text, p_hash text,
+  p_ids text[], p_types text[], p_roles text[], p_statuses text[], p_call_ids text[],
+  p_contents text[], p_tokens bigint[], p_bytes bigint[], p_turn_ids text[], p_created bigint[]
+) RETURNS TABLE (outcome text, sid bigint, version integer, first_seq integer, last_seq integer)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  c record;
+  r record;
+BEGIN
+  SELECT x.sid, x.claim_holder, x.claim_until, x.last_active_at, x.idle_ttl_ms, x.expires_at
+    INTO c FROM ${s}.sessions x WHERE x.tenant = p_tenant AND x.id = p_id FOR UPDATE;
+  IF FOUND AND NOT ((c.idle_ttl_ms IS NOT NULL AND c.last_active_at + c.idle_ttl_ms <= p_now)
+       OR (c.expires_at IS NOT NULL AND c.expires_at <= p_now))
+     AND c.claim_holder IS NOT NULL AND c.claim_holder <> p_holder AND c.claim_until > p_now THEN
+    RETURN QUERY SELECT 'busy'::text, c.sid, NULL::integer, NULL::integer, NULL::integer;
+    RETURN;
+  END IF;
+  SELECT * INTO r FROM ${s}.append_items(p_tenant, p_id, p_now, p_expected, p_op, p_hash, p_ids, p_types,
+    p_roles, p_statuses, p_call_ids, p_contents, p_tokens, p_bytes, p_turn_ids, p_created);
+  IF r.outcome IN ('ok', 'replayed') THEN
+    UPDATE ${s}.sessions x
+      SET claim_holder = CASE WHEN p_release THEN NULL ELSE p_holder END,
+          claim_until = CASE WHEN p_release THEN NULL ELSE p_until END
+      WHERE x.sid = r.sid;
+  END IF;
+  RETURN QUERY SELECT r.outcome, r.sid, r.version, r.first_seq, r.last_seq;
+END
+$fn$ SET plan_cache_mode = force_generic_plan;
+`,
 ];
 
 /** The schema version this code writes and understands. */

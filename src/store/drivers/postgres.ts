@@ -404,6 +404,23 @@ RETURNING s.*`;
     return toSession(rows[0]);
   }
 
+  async renewClaim(tenant: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
+    const rows = await this.#db.query({
+      name: "hf_renew_claim",
+      text: this.#sql.renewClaim,
+      values: [tenant, id, holder, until, now],
+    });
+    return rows.length > 0;
+  }
+
+  async releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    await this.#db.query({
+      name: "hf_release_claim",
+      text: this.#sql.releaseClaim,
+      values: [tenant, id, holder],
+    });
+  }
+
   async close(): Promise<void> {
     this.#stats.stop();
     // Appends queued in this tick are sent on the next one; a closing pool would refuse them.

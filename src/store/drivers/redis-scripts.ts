@@ -279,6 +279,42 @@ end
 return out
 `;
 
+/**
+ * ARGV: holder, until, release ('1' or ''), then the append's arguments exactly as for APPEND.
+ * The turn claim (driver.ts DriverAppend.claim) lives in the session hash (claimHolder,
+ * claimUntil), so it expires and goes with the session's keys. Another holder's unexpired claim
+ * refuses the append ('busy') before anything is written; an append that commits or replays
+ * leaves the claim with the holder, or released.
+ */
+const APPEND_CLAIMED = `
+local now = tonumber(ARGV[4])
+if not visible(head(), now) then return {'nf'} end
+local c = redis.call('HMGET', K[1], 'claimHolder', 'claimUntil')
+if c[1] and c[1] ~= ARGV[1] and tonumber(c[2]) > now then return {'busy'} end
+local r = append_one(3)
+if r[1] == 'ok' or r[1] == 'replay' then
+  if ARGV[3] == '1' then redis.call('HDEL', K[1], 'claimHolder', 'claimUntil')
+  else redis.call('HSET', K[1], 'claimHolder', ARGV[1], 'claimUntil', ARGV[2]) end
+end
+return r
+`;
+
+/** ARGV: now, holder, until. Reply: 1 when the holder's claim was extended, else 0. */
+const CLAIM_RENEW = `
+if not visible(head(), tonumber(ARGV[1])) then return 0 end
+if redis.call('HGET', K[1], 'claimHolder') ~= ARGV[2] then return 0 end
+redis.call('HSET', K[1], 'claimUntil', ARGV[3])
+return 1
+`;
+
+/** ARGV: holder. Clears the claim when the holder has it. */
+const CLAIM_RELEASE = `
+if redis.call('HGET', K[1], 'claimHolder') == ARGV[1] then
+  redis.call('HDEL', K[1], 'claimHolder', 'claimUntil')
+end
+return 1
+`;
+
 /** ARGV: now, grace, expectedVersion|'', field, value, … */
 const UPDATE = `
 local now = tonumber(ARGV[1])
@@ -463,6 +499,9 @@ return {'ok', redis.call('LRANGE', KEYS[2], from - 1, to - 1)}
 export const SCRIPTS = Object.freeze({
   hfCreate: PRELUDE + CREATE,
   hfAppend: PRELUDE + APPEND_ONE + APPEND,
+  hfAppendClaimed: PRELUDE + APPEND_ONE + APPEND_CLAIMED,
+  hfClaimRenew: PRELUDE + CLAIM_RENEW,
+  hfClaimRelease: PRELUDE + CLAIM_RELEASE,
   hfUpdate: PRELUDE + UPDATE,
   hfDelete: PRELUDE + DELETE,
   hfTouch: PRELUDE + TOUCH,

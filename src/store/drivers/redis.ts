@@ -22,7 +22,13 @@ import type {
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
-import { ConflictError, NotFoundError, sessionNotFound, versionConflict } from "../errors.ts";
+import {
+  ConflictError,
+  conversationBusy,
+  NotFoundError,
+  sessionNotFound,
+  versionConflict,
+} from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import { AppendBatcher } from "./redis-append-batch.ts";
 import {
@@ -290,12 +296,16 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemD
         options.payloadHash,
         ...itemArgs(this.#codec, items),
       ];
-      const reply = this.#check(
-        await (this.#batcher ? this.#batcher.submit(keys, args) : this.#run("hfAppend", keys, args)),
-        id,
-        options.expectedVersion,
-      );
+      const claim = options.claim;
+      // A claimed append (a turn's first or last write) runs alone: the batch script has no claim check.
+      const sent = claim
+        ? this.#run("hfAppendClaimed", keys, [claim.holder, claim.until, claim.release ? "1" : "", ...args])
+        : this.#batcher
+          ? this.#batcher.submit(keys, args)
+          : this.#run("hfAppend", keys, args);
+      const reply = this.#check(await sent, id, options.expectedVersion);
       const status = String(reply[0]);
+      if (status === "busy") throw conversationBusy(id);
       if (status === "idem") {
         throw new ConflictError(
           `Operation id '${options.operationId}' was already used with a different payload.`,
@@ -504,6 +514,18 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemD
   }
   releaseLease(name: string, holder: string): Promise<void> {
     return this.#guard(() => this.#lifecycle.releaseLease(name, holder));
+  }
+
+  renewClaim(tenant: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
+    return this.#guard(
+      async () => Number(await this.#run("hfClaimRenew", this.#keys(tenant, id), [now, holder, until])) === 1,
+    );
+  }
+
+  releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    return this.#guard(async () => {
+      await this.#run("hfClaimRelease", this.#keys(tenant, id), [holder]);
+    });
   }
 
   async close(): Promise<void> {

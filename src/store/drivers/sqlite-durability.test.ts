@@ -152,7 +152,9 @@ describe("sqlite schema", () => {
     const db = new DatabaseSync(path);
     db.exec(
       "DROP INDEX items_id_session; CREATE UNIQUE INDEX items_session_id ON items (session_rid, id); " +
-        "ALTER TABLE sessions DROP COLUMN deleted_items; DELETE FROM schema_version WHERE version > 1",
+        "ALTER TABLE sessions DROP COLUMN deleted_items; " +
+        "ALTER TABLE sessions DROP COLUMN claim_holder; ALTER TABLE sessions DROP COLUMN claim_until; " +
+        "DELETE FROM schema_version WHERE version > 1",
     );
     db.close();
     const store = open(path);

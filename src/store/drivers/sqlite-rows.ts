@@ -66,6 +66,11 @@ export const SQL = {
   deleteSession: "DELETE FROM sessions WHERE rid = ?",
   deleteItems: "DELETE FROM items WHERE session_rid = ?",
   deleteOperations: "DELETE FROM operations WHERE session_rid = ?",
+  claimByRid: "SELECT claim_holder, claim_until FROM sessions WHERE rid = ?",
+  setClaim: "UPDATE sessions SET claim_holder = ?, claim_until = ? WHERE rid = ?",
+  renewClaim: "UPDATE sessions SET claim_until = ? WHERE rid = ? AND claim_holder = ?",
+  releaseClaim:
+    "UPDATE sessions SET claim_holder = NULL, claim_until = NULL WHERE tenant = ? AND id = ? AND claim_holder = ?",
   insertItem:
     "INSERT INTO items (session_rid, seq, id, type, role, status, call_id, content, tokens, cum_tokens, bytes, " +
     "turn_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -92,6 +92,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN deleted_items INTEGER NOT NULL DEFAULT 0;
   `,
+  // 4: the turn claim (driver.ts DriverAppend.claim) on the session row, so deleting or purging
+  // a session drops it too. Not session data: no read maps it into a Session.
+  `
+  ALTER TABLE sessions ADD COLUMN claim_holder TEXT;
+  ALTER TABLE sessions ADD COLUMN claim_until INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -3,8 +3,8 @@
  * transaction and savepoint (sqlite-writer.ts), so its reads of versions and idempotency
  * records and its writes are one atomic step, whichever process commits first.
  */
-import type { DriverAppend, DriverWrite, PreparedItem, SessionChanges } from "../driver.ts";
-import { ConflictError } from "../errors.ts";
+import type { DriverAppend, DriverClaim, DriverWrite, PreparedItem, SessionChanges } from "../driver.ts";
+import { ConflictError, conversationBusy, isHoldfastError } from "../errors.ts";
 import type { AppendResult, Session } from "../types.ts";
 import {
   type Cell,
@@ -142,10 +142,16 @@ export class SqliteWrites {
 
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): AppendResult {
     const head = this.#s.head(tenant, id, options.now);
+    const claim = options.claim;
+    if (claim) this.#checkClaim(head.rid, id, claim, options.now);
     const opId = options.operationId;
     if (opId !== undefined) {
       const done = this.#s.get(SQL.operation).get(head.rid, opId) as OperationRow | undefined;
-      if (done) return this.#replay(head, opId, done, options.payloadHash);
+      if (done) {
+        const replayed = this.#replay(head, opId, done, options.payloadHash);
+        if (claim) this.#setClaim(head.rid, claim);
+        return replayed;
+      }
     }
     checkVersion(head, options.expectedVersion);
     const firstSeq = head.item_count + 1;
@@ -162,8 +168,40 @@ export class SqliteWrites {
         .get(SQL.insertOperation)
         .run(head.rid, opId, options.payloadHash, version, firstSeq, lastSeq, options.now);
     }
+    if (claim) this.#setClaim(head.rid, claim);
     const result = items.map((p, i) => preparedToItem(p, firstSeq + i));
     return { version, firstSeq, lastSeq, replayed: false, items: result };
+  }
+
+  /** Another holder's unexpired claim refuses the append before anything is written. */
+  #checkClaim(rid: number, id: string, claim: DriverClaim, now: number): void {
+    const held = this.#s.get(SQL.claimByRid).get(rid) as {
+      claim_holder: string | null;
+      claim_until: number | null;
+    };
+    if (held.claim_holder !== null && held.claim_holder !== claim.holder && (held.claim_until ?? 0) > now) {
+      throw conversationBusy(id);
+    }
+  }
+
+  #setClaim(rid: number, claim: DriverClaim): void {
+    if (claim.release) this.#s.get(SQL.setClaim).run(null, null, rid);
+    else this.#s.get(SQL.setClaim).run(claim.holder, claim.until, rid);
+  }
+
+  renewClaim(tenant: string, id: string, holder: string, until: number, now: number): boolean {
+    let rid: number;
+    try {
+      rid = this.#s.head(tenant, id, now).rid;
+    } catch (error) {
+      if (isHoldfastError(error) && error.code === "not_found") return false;
+      throw error;
+    }
+    return Number(this.#s.get(SQL.renewClaim).run(until, rid, holder).changes) > 0;
+  }
+
+  releaseClaim(tenant: string, id: string, holder: string): void {
+    this.#s.get(SQL.releaseClaim).run(tenant, id, holder);
   }
 
   #replay(head: SessionHead, opId: string, done: OperationRow, payloadHash: string): AppendResult {

@@ -248,6 +248,14 @@ class SqliteDriver implements StoreDriver {
     return this.#writer.write(() => this.#writes.touch(tenant, id, now));
   }
 
+  renewClaim(tenant: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
+    return this.#writer.write(() => this.#writes.renewClaim(tenant, id, holder, until, now));
+  }
+
+  releaseClaim(tenant: string, id: string, holder: string): Promise<void> {
+    return this.#writer.write(() => this.#writes.releaseClaim(tenant, id, holder));
+  }
+
   async close(): Promise<void> {
     if (!this.#db.isOpen) return;
     await this.#writer.close();
