@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
+import { parseGatewayConfig } from "./config/gateway-config.ts";
 import type { ServerConfig } from "./config/load-config.ts";
 import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
@@ -123,6 +124,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     // Lifecycle: the sweeper works on the plain store (it moves rows, not plaintext) and runs only
     // where the driver can scan, purge and lease (memory, SQLite, Postgres, Redis, tiered over a capable durable tier).
     const lifecycle = parseLifecycleConfig(config.file.lifecycle);
+    const busy = parseGatewayConfig(config.file.gateway);
     const driver = driverOf(base);
     let cleanup: { sweeper: Sweeper; archiver: Archiver } | undefined;
     let store: SessionStore = measured;
@@ -181,7 +183,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     });
     const unobserveRouter = observeRouter(layer.router, metrics);
     closers.push(async () => unobserveRouter());
-    const gateway = createGateway({ store, providers: layer });
+    const gateway = createGateway({ store, providers: layer, ...busy });
     closers.push(() => gateway.close());
 
     const app = await createServer({

@@ -48,10 +48,13 @@ async function waitHealthy(url: string, child: ChildProcess, deadlineMs: number)
 export class ServerFleet {
   readonly slots: ServerSlot[] = [];
   readonly #store: string;
+  readonly #args: readonly string[];
   readonly #logs: string[] = [];
 
-  constructor(store: string) {
+  /** `args`: extra `holdfast serve` arguments, e.g. `["--config", file]`. */
+  constructor(store: string, args: readonly string[] = []) {
     this.#store = store;
+    this.#args = args;
   }
 
   async start(count: number): Promise<void> {
@@ -65,7 +68,7 @@ export class ServerFleet {
   async #spawn(slot: ServerSlot): Promise<void> {
     const child = spawn(
       process.execPath,
-      [BIN, "serve", "--port", String(slot.port), "--store", this.#store],
+      [BIN, "serve", "--port", String(slot.port), "--store", this.#store, ...this.#args],
       {
         stdio: ["ignore", "ignore", "pipe"],
         env: { ...process.env, HOLDFAST_LOG_LEVEL: "warn" },
@@ -83,10 +86,10 @@ export class ServerFleet {
   readonly #restarts = new Set<Promise<void>>();
 
   /**
-   * SIGKILLs a running server and starts it again on the same port in the background, so the
-   * next kill can come while it boots. Returns the index killed, or -1 when none is up.
+   * SIGKILLs a running server and (unless `restart` is false) starts it again on the same port in
+   * the background, so the next kill can come while it boots. Returns the index killed, or -1.
    */
-  async killOne(preferred: number): Promise<number> {
+  async killOne(preferred: number, restart = true): Promise<number> {
     for (let k = 0; k < this.slots.length; k++) {
       const index = (preferred + k) % this.slots.length;
       const slot = this.slots[index]!;
@@ -98,8 +101,9 @@ export class ServerFleet {
       slot.kills += 1;
       slot.child = null;
       slot.ready = false;
-      const restart = this.#spawn(slot).finally(() => this.#restarts.delete(restart));
-      this.#restarts.add(restart);
+      if (!restart) return index;
+      const restarting = this.#spawn(slot).finally(() => this.#restarts.delete(restarting));
+      this.#restarts.add(restarting);
       return index;
     }
     return -1;

@@ -25,6 +25,9 @@ export interface GatewayOptions {
   providers: ProviderLayer;
   catalog?: ModelCatalog;
   busyPolicy?: BusyPolicy;
+  /** See TurnEngineOptions: the store claim's TTL and the queue's longest wait, ms. */
+  busyClaimTtlMs?: number;
+  busyMaxWaitMs?: number;
   /** Used for models neither the configuration nor the catalog knows. Default: a generic 128k-token model. */
   fallbackModel?: CatalogModel;
   /**
@@ -151,7 +154,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   );
   const cache = options.windowCache;
   const store = cache === false ? options.store : withWindowCache(options.store, cache ?? {});
-  const engine = new TurnEngine({ store, invoker, busyPolicy: options.busyPolicy });
+  const engine = new TurnEngine({
+    store,
+    invoker,
+    busyPolicy: options.busyPolicy,
+    busyClaimTtlMs: options.busyClaimTtlMs,
+    busyMaxWaitMs: options.busyMaxWaitMs,
+  });
   return {
     engine,
     models: () =>

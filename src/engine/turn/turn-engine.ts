@@ -11,13 +11,14 @@ import type { ModelInfo } from "../context/catalog.ts";
 import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { InputItem, TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
-import { type BusyPolicy, ConversationLocks } from "./busy.ts";
+import { type BusyPolicy, type BusySettings, busySettings, ConversationLocks } from "./busy.ts";
 import { loadHistory, type TurnHistory } from "./history.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
 import { RECORD_TYPE, type ResponseRecord, toResponseObject, wireItem } from "./record.ts";
 import { parseResponseRequest } from "./request.ts";
 import { readResponse } from "./response-reads.ts";
 import { createModelSummarizer } from "./summarizer.ts";
+import { TurnClaim } from "./turn-claim.ts";
 
 /** What the engine needs from the provider layer (routing, fallback and retries live behind it). */
 export interface ModelInvoker {
@@ -33,6 +34,10 @@ export interface TurnEngineOptions {
   store: SessionStore;
   invoker: ModelInvoker;
   busyPolicy?: BusyPolicy;
+  /** Lifetime of a turn's claim on its conversation in the store, ms (default 15000; renewed while the turn runs). */
+  busyClaimTtlMs?: number;
+  /** Under `queue`, the longest a turn waits for its conversation before 409 `conversation_busy`, ms (default 60000). */
+  busyMaxWaitMs?: number;
   /** Tokens kept free besides the output budget (instructions, tool schemas, per-message overhead). Default 512. */
   reserveTokens?: number;
   /**
@@ -49,6 +54,14 @@ export interface TurnContext {
   signal?: AbortSignal;
 }
 
+/** How a turn holds its conversation: the in-process lock and the store claim across instances. */
+interface TurnGuard {
+  claim: TurnClaim | null;
+  /** Epoch ms after which a queued turn stops waiting. */
+  deadline: number;
+  unlock: () => void;
+}
+
 export type EngineEvent =
   | { type: "created"; response: JsonObject }
   | { type: "provider"; event: TurnEvent }
@@ -59,6 +72,7 @@ export class TurnEngine {
   readonly #store: SessionStore;
   readonly #invoker: ModelInvoker;
   readonly #locks: ConversationLocks;
+  readonly #busy: BusySettings;
   readonly #reserve: number;
   readonly #clock: () => number;
   readonly #compaction: { threshold: number; keepRecentShare: number } | null;
@@ -66,7 +80,12 @@ export class TurnEngine {
   constructor(options: TurnEngineOptions) {
     this.#store = options.store;
     this.#invoker = options.invoker;
-    this.#locks = new ConversationLocks(options.busyPolicy ?? "queue");
+    this.#busy = busySettings({
+      policy: options.busyPolicy,
+      claimTtlMs: options.busyClaimTtlMs,
+      maxWaitMs: options.busyMaxWaitMs,
+    });
+    this.#locks = new ConversationLocks(this.#busy.policy);
     this.#reserve = options.reserveTokens ?? 512;
     this.#clock = options.clock ?? Date.now;
     const c = options.compaction;
@@ -89,16 +108,38 @@ export class TurnEngine {
     return { plan, replay: null };
   }
 
-  async #lock(plan: TurnPlan): Promise<() => void> {
-    if (!plan.sessionId || !plan.persist) return () => {};
-    return this.#locks.acquire(`${plan.tenant}\u0000${plan.sessionId}`);
+  /** Same-instance turns queue in memory; the store claim (taken with the input) covers other instances. */
+  async #lock(plan: TurnPlan): Promise<TurnGuard> {
+    if (!plan.sessionId || !plan.persist) return { claim: null, deadline: 0, unlock: () => {} };
+    const deadline = Date.now() + this.#busy.maxWaitMs;
+    const unlock = await this.#locks.acquire(
+      `${plan.tenant}\u0000${plan.sessionId}`,
+      deadline,
+      plan.sessionId,
+    );
+    return { claim: new TurnClaim(this.#store, plan.tenant, plan.sessionId, this.#busy), deadline, unlock };
   }
 
-  async #writeInput(plan: TurnPlan): Promise<AppendResult | null> {
-    if (!plan.persist || !plan.sessionId) return null;
-    return this.#store.append(plan.tenant, plan.sessionId, plan.request.input, {
-      operationId: plan.operationIds.input,
-    });
+  /** Releases whatever the turn still holds, however it ended. */
+  async #unlock(guard: TurnGuard): Promise<void> {
+    try {
+      await guard.claim?.end();
+    } finally {
+      guard.unlock();
+    }
+  }
+
+  /**
+   * The write-ahead append of the input, which also claims the conversation. The window is read
+   * after it, so a turn that waited sees the previous turn's output.
+   */
+  async #writeInput(plan: TurnPlan, guard: TurnGuard): Promise<AppendResult | null> {
+    if (!plan.persist || !plan.sessionId || !guard.claim) return null;
+    return guard.claim.appendInput(
+      plan.request.input,
+      { operationId: plan.operationIds.input },
+      guard.deadline,
+    );
   }
 
   #limits(plan: TurnPlan): { model: ModelInfo; maxOutputTokens: number; budget: number } {
@@ -187,6 +228,7 @@ export class TurnEngine {
     plan: TurnPlan,
     input: AppendResult | null,
     result: TurnResult,
+    claim: TurnClaim | null,
     error?: HoldfastError,
   ): Promise<JsonObject> {
     const r = plan.request;
@@ -215,7 +257,14 @@ export class TurnEngine {
         ...outputs,
         { id: plan.responseId, content: record as unknown as JsonObject, tokens: 0 },
       ];
-      await this.#store.append(plan.tenant, plan.sessionId, items, { operationId: plan.operationIds.output });
+      const options = { operationId: plan.operationIds.output };
+      await this.#store.append(
+        plan.tenant,
+        plan.sessionId,
+        items,
+        claim ? claim.finalOptions(options) : options,
+      );
+      claim?.released();
     }
     return toResponseObject(
       plan.responseId,
@@ -228,15 +277,15 @@ export class TurnEngine {
   async respond(tenant: string, body: unknown, ctx: TurnContext = {}): Promise<JsonObject> {
     const { plan, replay } = await this.#plan(tenant, body, ctx);
     if (replay) return replay;
-    const release = await this.#lock(plan);
+    const guard = await this.#lock(plan);
     try {
-      const input = await this.#writeInput(plan);
+      const input = await this.#writeInput(plan, guard);
       const result = await this.#withOverflowRecovery(plan, (history) =>
         this.#invoker.complete(this.#turnRequest(plan, history.input, ctx.signal)),
       );
-      return await this.#commit(plan, input, result);
+      return await this.#commit(plan, input, result, guard.claim);
     } finally {
-      release();
+      await this.#unlock(guard);
     }
   }
 
@@ -251,13 +300,13 @@ export class TurnEngine {
       yield { type: "completed", response: replay };
       return;
     }
-    const release = await this.#lock(plan);
+    const guard = await this.#lock(plan);
     const tracker = new StreamTracker();
     let input: AppendResult | null = null;
     let started = false;
     let settled = false;
     try {
-      input = await this.#writeInput(plan);
+      input = await this.#writeInput(plan, guard);
       // Open the upstream before announcing the response: if every target fails before its first
       // event, the caller still gets a proper status instead of a stream that only says "failed".
       const opened = await this.#withOverflowRecovery(plan, async (history) => {
@@ -287,7 +336,7 @@ export class TurnEngine {
         await opened.iterator.return?.();
       }
       const final = result ?? tracker.partial(plan.request.model);
-      const response = await this.#commit(plan, input, final, failure);
+      const response = await this.#commit(plan, input, final, guard.claim, failure);
       settled = true;
       // A turn cut short on purpose (client gone, server shutting down) is incomplete, not failed.
       if (failure && failure.code !== "cancelled") yield { type: "failed", response, error: failure };
@@ -296,8 +345,8 @@ export class TurnEngine {
       // The consumer stopped early (client disconnected): keep what was produced, as incomplete.
       // A turn that never started streaming commits nothing, so a retry runs it afresh.
       if (started && !settled && input)
-        await this.#commit(plan, input, tracker.partial(plan.request.model)).catch(() => {});
-      release();
+        await this.#commit(plan, input, tracker.partial(plan.request.model), guard.claim).catch(() => {});
+      await this.#unlock(guard);
     }
   }
 }

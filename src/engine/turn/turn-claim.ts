@@ -1,0 +1,104 @@
+/**
+ * A turn's claim on its conversation across instances (store contract: AppendOptions.claim).
+ * It rides on writes the turn does anyway — the write-ahead append of the input takes it, the
+ * final append of outputs and record releases it — so a turn that finds the conversation free
+ * pays no extra round trip. Only a turn that outlives a third of the TTL renews it, and only a
+ * turn that ends without its final append (upstream failure before output, store error) sends
+ * an explicit release. A crashed instance's claim simply expires.
+ *
+ * Under `queue`, a turn refused because another instance holds the claim retries its input
+ * append with jittered backoff until its deadline (nothing is written while refused).
+ */
+import { randomUUID } from "node:crypto";
+import { isHoldfastError } from "../../store/errors.ts";
+import type { AppendOptions, AppendResult, ItemInput, SessionStore } from "../../store/types.ts";
+import { type BusySettings, queueTimeout } from "./busy.ts";
+
+const FIRST_BACKOFF_MS = 10;
+const MAX_BACKOFF_MS = 250;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class TurnClaim {
+  readonly holder = `turn_${randomUUID()}`;
+  readonly #store: SessionStore;
+  readonly #tenant: string;
+  readonly #id: string;
+  readonly #settings: BusySettings;
+  #held = false;
+  #renewer: NodeJS.Timeout | undefined;
+
+  constructor(store: SessionStore, tenant: string, id: string, settings: BusySettings) {
+    this.#store = store;
+    this.#tenant = tenant;
+    this.#id = id;
+    this.#settings = settings;
+  }
+
+  /**
+   * Appends the turn's input and takes the claim with it. While another instance's turn holds
+   * the conversation: `reject` fails at once, `queue` retries until `deadline` (epoch ms).
+   */
+  async appendInput(items: ItemInput[], options: AppendOptions, deadline: number): Promise<AppendResult> {
+    const started = Date.now();
+    const claim = { holder: this.holder, ttlMs: this.#settings.claimTtlMs };
+    for (let backoff = FIRST_BACKOFF_MS; ; backoff = Math.min(MAX_BACKOFF_MS, backoff * 2)) {
+      try {
+        const result = await this.#store.append(this.#tenant, this.#id, items, { ...options, claim });
+        this.#held = true;
+        this.#startRenewing();
+        return result;
+      } catch (error) {
+        if (!isHoldfastError(error) || error.code !== "conversation_busy") throw error;
+        if (this.#settings.policy === "reject") throw error;
+        // Jitter spreads instances polling one conversation, so they do not retry in lockstep.
+        const pause = Math.round(backoff * (0.5 + Math.random()));
+        if (Date.now() + pause >= deadline) throw queueTimeout(this.#id, Date.now() - started);
+        await sleep(pause);
+      }
+    }
+  }
+
+  /** Options of the turn's final append: it commits only while the claim is ours, then frees it. */
+  finalOptions(options: AppendOptions): AppendOptions {
+    if (!this.#held) return options;
+    return { ...options, claim: { holder: this.holder, ttlMs: this.#settings.claimTtlMs, release: true } };
+  }
+
+  /** The final append committed: the claim is gone with it. */
+  released(): void {
+    this.#held = false;
+    this.#stopRenewing();
+  }
+
+  /** However the turn ended: stop renewing and give the claim up if the final append did not. */
+  async end(): Promise<void> {
+    this.#stopRenewing();
+    if (!this.#held) return;
+    this.#held = false;
+    await this.#store.releaseClaim(this.#tenant, this.#id, this.holder).catch(() => {
+      // Unreachable store: the claim expires on its own after claimTtlMs.
+    });
+  }
+
+  #startRenewing(): void {
+    const every = Math.max(50, Math.floor(this.#settings.claimTtlMs / 3));
+    this.#renewer = setInterval(() => {
+      this.#store.renewClaim(this.#tenant, this.#id, this.holder, this.#settings.claimTtlMs).then(
+        (kept) => {
+          // Lost (expired and taken over): the final append will be refused, so stop trying.
+          if (!kept) this.#stopRenewing();
+        },
+        () => {
+          // A failed renewal is retried on the next tick; the TTL leaves two more tries.
+        },
+      );
+    }, every);
+    this.#renewer.unref();
+  }
+
+  #stopRenewing(): void {
+    if (this.#renewer) clearInterval(this.#renewer);
+    this.#renewer = undefined;
+  }
+}
