@@ -81,6 +81,17 @@ describe("security over HTTP", () => {
     assert.equal((await call("POST", "/v1/conversations", readOnlyA, {})).status, 403);
     const turn = await call("POST", "/v1/responses", readOnlyA, { model: "mock", input: "x" });
     assert.equal(turn.json.error?.code, "permission_denied");
+    const conv = await call("POST", "/v1/conversations", keyA, {
+      items: [{ role: "user", content: "keep" }],
+    });
+    const listed = await call("GET", `/v1/conversations/${conv.json.id}/items`, keyA);
+    const itemId = (listed.json.data as { id: string }[])[0]!.id;
+    const removal = await call("DELETE", `/v1/conversations/${conv.json.id}/items/${itemId}`, readOnlyA);
+    assert.equal(removal.json.error?.code, "permission_denied");
+    const response = await call("POST", "/v1/responses", keyA, { model: "mock", input: "x" });
+    const drop = await call("DELETE", `/v1/responses/${response.json.id}`, readOnlyA);
+    assert.equal(drop.json.error?.code, "permission_denied");
+    assert.equal((await call("GET", `/v1/responses/${response.json.id}`, keyA)).status, 200);
   });
 
   test("every route denies another tenant's conversation as not_found", async () => {
@@ -110,6 +121,8 @@ describe("security over HTTP", () => {
       ["POST", "/v1/responses", { model: "mock", input: "x", previous_response_id: responseId }],
       ["GET", `/v1/responses/${responseId}`],
       ["GET", `/v1/responses/${responseId}/input_items`],
+      ["DELETE", `/v1/conversations/${id}/items/${itemId}`],
+      ["DELETE", `/v1/responses/${responseId}`],
       [
         "POST",
         "/v1/chat/completions",
@@ -129,6 +142,8 @@ describe("security over HTTP", () => {
     const still = await call("GET", `/v1/conversations/${id}/items?order=asc`, keyA);
     assert.ok(!JSON.stringify(still.json).includes("intruder"));
     assert.equal((await call("GET", `/v1/conversations/${id}/state`, keyA)).json.pwned, undefined);
+    assert.equal((await call("GET", `/v1/conversations/${id}/items/${itemId}`, keyA)).status, 200);
+    assert.equal((await call("GET", `/v1/responses/${responseId}`, keyA)).status, 200);
   });
 
   test("end-user tokens reach only their own conversations", async () => {
@@ -145,6 +160,12 @@ describe("security over HTTP", () => {
     assert.equal(turn.status, 200);
     const theirs = await call("GET", `/v1/conversations/${mine.json.id}`, bob);
     assert.equal(theirs.json.error?.code, "permission_denied");
+    const own = await call("GET", `/v1/conversations/${mine.json.id}/items`, alice);
+    const itemId = (own.json.data as { id: string }[])[0]!.id;
+    const removal = await call("DELETE", `/v1/conversations/${mine.json.id}/items/${itemId}`, bob);
+    assert.equal(removal.json.error?.code, "permission_denied");
+    const drop = await call("DELETE", `/v1/responses/${turn.json.id}`, bob);
+    assert.equal(drop.json.error?.code, "permission_denied");
     const listed = await call("GET", "/v1/conversations", bob);
     assert.deepEqual(listed.json.data, []);
     const admin = await call("GET", `/v1/conversations/${mine.json.id}`, keyA);

@@ -1,6 +1,8 @@
 /**
  * Reads a stored response back: the record item (found by id in the session the id names) and
  * the output items committed with it, which sit immediately before it in the same append.
+ * Conversation items deleted since (DELETE …/items/{id}) are left out of its output and input
+ * lists; deleting the response itself removes only its record.
  */
 import { NotFoundError } from "../../store/errors.ts";
 import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
@@ -34,7 +36,9 @@ export async function readResponse(
           beforeSeq: item.seq,
           limit: count,
         });
-  return toResponseObject(responseId, record, outputs.map(wireItem));
+  // Seqs are never reused, so the range holds only this turn's outputs (minus any deleted since).
+  const named = new Set(record.output_item_ids);
+  return toResponseObject(responseId, record, outputs.filter((o) => named.has(o.id)).map(wireItem));
 }
 
 /** The input items of a stored response, in order (`GET /v1/responses/{id}/input_items`). */
@@ -46,6 +50,32 @@ export async function readInputItems(
   const item = await recordItem(store, tenant, responseId);
   const record = item.content as unknown as ResponseRecord;
   const sessionId = sessionOfResponse(responseId, "response_id");
-  const items = await Promise.all(record.input_item_ids.map((id) => store.getItem(tenant, sessionId, id)));
-  return items.map(wireItem);
+  const items = await Promise.all(
+    record.input_item_ids.map((id) =>
+      store.getItem(tenant, sessionId, id).catch((error: unknown) => {
+        // An input item deleted from the conversation since is simply no longer listed.
+        if ((error as { code?: string }).code === "not_found") return null;
+        throw error;
+      }),
+    ),
+  );
+  return items.filter((item) => item !== null).map(wireItem);
+}
+
+/**
+ * Deletes a stored response: its record item only. The conversation items the turn wrote
+ * (input and output) stay, as with OpenAI; afterwards the id is unknown to GET, input_items and
+ * `previous_response_id` (404).
+ */
+export async function deleteResponse(store: SessionStore, tenant: string, responseId: string): Promise<void> {
+  await recordItem(store, tenant, responseId);
+  await store
+    .deleteItem(tenant, sessionOfResponse(responseId, "response_id"), responseId)
+    .catch((error: unknown) => {
+      // Deleted by a concurrent call between the read and the delete: the same answer as unknown.
+      if ((error as { code?: string }).code === "not_found") {
+        throw new NotFoundError(`Response with id '${responseId}' not found.`, { param: "response_id" });
+      }
+      throw error;
+    });
 }

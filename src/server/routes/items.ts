@@ -1,7 +1,7 @@
 /**
- * `/v1/conversations/{id}/items`: OpenAI's list (cursor `after` = item id), create and
- * retrieve. Creates are atomic, idempotent with `Idempotency-Key` and optimistic with
- * `If-Match` / `expected_version`.
+ * `/v1/conversations/{id}/items`: OpenAI's list (cursor `after` = item id), create, retrieve
+ * and delete. Creates are atomic, idempotent with `Idempotency-Key`; creates and deletes are
+ * optimistic with `If-Match` / `expected_version`.
  */
 import type { FastifyInstance } from "fastify";
 import { HIDDEN_ITEM_TYPES } from "../../engine/turn/record.ts";
@@ -16,7 +16,7 @@ import {
   queryInt,
   writeQuery,
 } from "../schemas.ts";
-import { fromWireItem, toWireItem, type WireItem } from "../wire.ts";
+import { fromWireItem, toWireConversation, toWireItem, type WireItem } from "../wire.ts";
 
 type Params = { id: string };
 type ListQuery = { after?: string; limit?: string; order?: "asc" | "desc" };
@@ -93,6 +93,26 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
         throw new NotFoundError(`No item '${itemId}' in conversation '${id}'.`, { param: "item_id" });
       }
       return toWireItem(item);
+    },
+  );
+
+  // OpenAI answers with the conversation. A function call and its outputs go together (see
+  // SessionStore.deleteItem), so the windows of later turns stay valid.
+  app.delete<{ Params: Params & { item_id: string } }>(
+    "/v1/conversations/:id/items/:item_id",
+    { schema: { params: itemIdParams, querystring: writeQuery } },
+    async (request, reply) => {
+      const { id, item_id: itemId } = request.params;
+      // Bookkeeping items (response records, summaries) are not conversation items: 404 as for GET.
+      const item = await store.getItem(request.tenant, id, itemId);
+      if (HIDDEN_ITEM_TYPES.has(item.type)) {
+        throw new NotFoundError(`No item '${itemId}' in conversation '${id}'.`, { param: "item_id" });
+      }
+      const session = await store.deleteItem(request.tenant, id, itemId, {
+        expectedVersion: expectedVersion(request),
+      });
+      setVersion(reply, session.version);
+      return toWireConversation(session);
     },
   );
 }

@@ -3,7 +3,7 @@
  * the work; this file only translates HTTP.
  */
 import type { FastifyInstance } from "fastify";
-import { readInputItems, readResponse } from "../../engine/turn/response-reads.ts";
+import { deleteResponse, readInputItems, readResponse } from "../../engine/turn/response-reads.ts";
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import { conversationUsage } from "../../engine/turn/usage.ts";
 import type { JsonObject, SessionStore } from "../../store/types.ts";
@@ -65,6 +65,15 @@ export function registerResponseRoutes(
     "/v1/responses/:id",
     { schema: { params: responseIdParams } },
     async (request) => readResponse(store, request.tenant, request.params.id),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    "/v1/responses/:id",
+    { schema: { params: responseIdParams } },
+    async (request) => {
+      await deleteResponse(store, request.tenant, request.params.id);
+      return { id: request.params.id, object: "response", deleted: true };
+    },
   );
 
   app.get<{ Params: { id: string } }>(
