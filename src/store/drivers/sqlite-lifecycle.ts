@@ -24,8 +24,11 @@ export interface SqliteLifecycleDeps {
   purgeOnWorker?: boolean;
   /** Shared with the driver's group-commit writer: live writes go before purge transactions. */
   gate?: WriteGate;
-  /** The driver's `wal_autocheckpoint`, restored when the purge worker stops. Default 1000. */
-  checkpointPages?: number;
+  /**
+   * The driver's `wal_autocheckpoint`, restored when the purge worker stops (read at that time:
+   * 0 while the driver's background checkpointer runs). Default 1000.
+   */
+  checkpointPages?: number | (() => number);
 }
 
 const COLUMNS =
@@ -136,7 +139,8 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
   // automatic checkpoint on this connection would copy thousands of pages inside a live
   // write's COMMIT, blocking the event loop.
   const autoCheckpoint = (running: boolean): void => {
-    if (s.db.isOpen) s.db.exec(`PRAGMA wal_autocheckpoint = ${running ? 0 : (deps.checkpointPages ?? 1000)}`);
+    const pages = typeof deps.checkpointPages === "function" ? deps.checkpointPages() : deps.checkpointPages;
+    if (s.db.isOpen) s.db.exec(`PRAGMA wal_autocheckpoint = ${running ? 0 : (pages ?? 1000)}`);
   };
   const worker =
     location && deps.purgeOnWorker !== false

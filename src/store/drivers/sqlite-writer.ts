@@ -195,7 +195,14 @@ export class GroupCommitWriter {
     while (!gate.tryEnter()) {
       const left = deadline - performance.now();
       if (left <= 0) return false;
-      await gate.released(left);
+      // Atomics.waitAsync holds no reference on the event loop: without a timer, a process whose
+      // only other thread is the (unreferenced) checkpointer would exit with the write pending.
+      const alive = setTimeout(() => {}, left);
+      try {
+        await gate.released(left);
+      } finally {
+        clearTimeout(alive);
+      }
     }
     return true;
   }

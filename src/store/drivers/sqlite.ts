@@ -20,6 +20,7 @@ import type {
 } from "../driver.ts";
 import { InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
+import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
 import { deleteSqliteItems } from "./sqlite-item-delete.ts";
 import { createSqliteLifecycle } from "./sqlite-lifecycle.ts";
 import {
@@ -58,9 +59,24 @@ export interface SqliteDriverOptions {
    * Larger values copy hot pages to the database file less often, at the price of a bigger WAL.
    */
   checkpointPages?: number;
+  /**
+   * Where WAL checkpoints run (file databases). `background` (default): on a worker thread with
+   * its own connection, started by the first write — never inside a live COMMIT on the event
+   * loop; the WAL restarts once it holds `checkpointPages`. `inline`: SQLite's automatic
+   * checkpoint inside the COMMIT that crosses `checkpointPages`.
+   */
+  checkpoint?: "background" | "inline";
 }
 
-const DEFAULTS = { busyTimeoutMs: 5, busyDeadlineMs: 5000, maxBatch: 1000, checkpointPages: 1000 };
+const DEFAULTS = {
+  busyTimeoutMs: 5,
+  busyDeadlineMs: 5000,
+  maxBatch: 1000,
+  checkpointPages: 1000,
+  checkpoint: "background" as const,
+};
+/** The inline checkpoint behind the background one fires at this multiple of `checkpointPages`. */
+const BACKSTOP_FACTOR = 8;
 /** Opening may wait longer: the WAL switch and migrations run once, before any request. */
 const OPEN_BUSY_TIMEOUT_MS = 5000;
 
@@ -77,6 +93,17 @@ function intOption(value: unknown, name: string, fallback: number, min: number):
   return value;
 }
 
+function checkpointOption(value: unknown): "background" | "inline" {
+  if (value === undefined) return DEFAULTS.checkpoint;
+  if (value !== "background" && value !== "inline") {
+    throw new InvalidArgumentError(
+      `SQLite option checkpoint must be "background" or "inline" (got ${JSON.stringify(value)}).`,
+      { param: "checkpoint" },
+    );
+  }
+  return value;
+}
+
 class SqliteDriver implements StoreDriver {
   readonly name = DRIVER_NAME;
   readonly #db: DatabaseSync;
@@ -86,6 +113,7 @@ class SqliteDriver implements StoreDriver {
   readonly #writer: GroupCommitWriter;
   readonly #begin: StatementSync;
   readonly #commit: StatementSync;
+  readonly #checkpointer: SqliteCheckpointer | null;
 
   constructor(options: Readonly<Required<SqliteDriverOptions>>) {
     this.#options = options;
@@ -98,7 +126,6 @@ class SqliteDriver implements StoreDriver {
       this.#db.exec("PRAGMA synchronous = NORMAL");
       // Savepoint journals of the group commit stay in memory instead of spilling to temp files.
       this.#db.exec("PRAGMA temp_store = MEMORY");
-      this.#db.exec(`PRAGMA wal_autocheckpoint = ${options.checkpointPages}`);
       migrate(this.#db, options.path);
       this.#db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
     } catch (error) {
@@ -109,8 +136,26 @@ class SqliteDriver implements StoreDriver {
     this.#writes = new SqliteWrites(this.#s);
     this.#begin = this.#s.get("BEGIN");
     this.#commit = this.#s.get("COMMIT");
-    // Hands SQLite's write lock over between this writer and the lifecycle's purge worker.
+    // Hands SQLite's write lock over between this writer, the lifecycle's purge worker and the checkpointer.
     const gate = new WriteGate();
+    const location = this.#db.location();
+    this.#checkpointer =
+      location && options.checkpoint === "background"
+        ? new SqliteCheckpointer(location, {
+            gate,
+            resetPages: options.checkpointPages,
+            onStop: () => {
+              // The worker died: this connection checkpoints by itself again.
+              this.#checkpointerStopped = true;
+              this.#autoCheckpoint(this.#autoCheckpointPages());
+            },
+          })
+        : null;
+    this.#autoCheckpoint(this.#autoCheckpointPages());
+    // A WAL that grew past the backstop in a burst is cut back when it restarts.
+    if (this.#checkpointer) {
+      this.#db.exec(`PRAGMA journal_size_limit = ${options.checkpointPages * BACKSTOP_FACTOR * 4096}`);
+    }
     this.#writer = new GroupCommitWriter(this.#db, {
       busyDeadlineMs: options.busyDeadlineMs,
       maxBatch: options.maxBatch,
@@ -121,12 +166,34 @@ class SqliteDriver implements StoreDriver {
       this,
       createSqliteLifecycle({
         statements: this.#s,
-        write: (job) => this.#writer.write(job),
+        write: (job) => this.#write(job),
         read: (run) => this.#read(run),
         gate,
-        checkpointPages: options.checkpointPages,
+        checkpointPages: () => this.#autoCheckpointPages(),
       }),
     );
+  }
+
+  /**
+   * This connection's `wal_autocheckpoint`. With the background checkpointer, a backstop at
+   * BACKSTOP_FACTOR × `checkpointPages`: a starved worker (a saturated machine, a burst between
+   * two of its runs) can let the WAL grow, never without bound.
+   */
+  #autoCheckpointPages(): number {
+    const pages = this.#options.checkpointPages;
+    return this.#checkpointer && !this.#checkpointerStopped ? pages * BACKSTOP_FACTOR : pages;
+  }
+
+  #checkpointerStopped = false;
+
+  #autoCheckpoint(pages: number): void {
+    if (this.#db.isOpen) this.#db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+  }
+
+  /** Every write goes through here: the first one starts the background checkpointer. */
+  #write<T>(job: () => T): Promise<T> {
+    this.#checkpointer?.ensure();
+    return this.#writer.write(job);
   }
 
   /** A read of one statement; retried asynchronously while the file is locked. */
@@ -152,7 +219,7 @@ class SqliteDriver implements StoreDriver {
   }
 
   createSession(session: Session, items: PreparedItem[]): Promise<Session> {
-    return this.#writer.write(() => this.#writes.create(session, items));
+    return this.#write(() => this.#writes.create(session, items));
   }
 
   getSession(tenant: string, id: string, now: number): Promise<Session | null> {
@@ -169,19 +236,19 @@ class SqliteDriver implements StoreDriver {
   }
 
   updateSession(tenant: string, id: string, changes: SessionChanges, write: DriverWrite): Promise<Session> {
-    return this.#writer.write(() => this.#writes.update(tenant, id, changes, write));
+    return this.#write(() => this.#writes.update(tenant, id, changes, write));
   }
 
   deleteSession(tenant: string, id: string, write: DriverWrite): Promise<void> {
-    return this.#writer.write(() => this.#writes.delete(tenant, id, write));
+    return this.#write(() => this.#writes.delete(tenant, id, write));
   }
 
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
-    return this.#writer.write(() => this.#writes.append(tenant, id, items, options));
+    return this.#write(() => this.#writes.append(tenant, id, items, options));
   }
 
   deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session> {
-    return this.#writer.write(() => deleteSqliteItems(this.#s, tenant, id, itemIds, write));
+    return this.#write(() => deleteSqliteItems(this.#s, tenant, id, itemIds, write));
   }
 
   readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]> {
@@ -241,11 +308,11 @@ class SqliteDriver implements StoreDriver {
   }
 
   fork(tenant: string, parentId: string, atSeq: number, child: Session, now: number): Promise<Session> {
-    return this.#writer.write(() => this.#writes.fork(tenant, parentId, atSeq, child, now));
+    return this.#write(() => this.#writes.fork(tenant, parentId, atSeq, child, now));
   }
 
   touch(tenant: string, id: string, now: number): Promise<Session> {
-    return this.#writer.write(() => this.#writes.touch(tenant, id, now));
+    return this.#write(() => this.#writes.touch(tenant, id, now));
   }
 
   renewClaim(tenant: string, id: string, holder: string, until: number, now: number): Promise<boolean> {
@@ -259,6 +326,7 @@ class SqliteDriver implements StoreDriver {
   async close(): Promise<void> {
     if (!this.#db.isOpen) return;
     await this.#writer.close();
+    await this.#checkpointer?.stop();
     this.#s.clear();
     this.#db.close();
   }
@@ -278,6 +346,7 @@ export function createSqliteDriver(options: SqliteDriverOptions): StoreDriver {
       busyDeadlineMs: intOption(options.busyDeadlineMs, "busyDeadlineMs", DEFAULTS.busyDeadlineMs, 0),
       maxBatch: intOption(options.maxBatch, "maxBatch", DEFAULTS.maxBatch, 1),
       checkpointPages: intOption(options.checkpointPages, "checkpointPages", DEFAULTS.checkpointPages, 1),
+      checkpoint: checkpointOption(options.checkpoint),
     }),
   );
 }

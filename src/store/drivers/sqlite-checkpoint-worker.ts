@@ -1,0 +1,67 @@
+/**
+ * Worker thread of the SQLite background checkpointer (sqlite-checkpointer.ts): its own
+ * connection runs PASSIVE checkpoints every few ms, so copying WAL pages into the database file
+ * and its fsyncs never happen inside a live COMMIT on the event loop (they made 1–3% of commits
+ * take 5–100 ms: the gateway's p99).
+ *
+ * A passive checkpoint takes no write lock, so live writes go on meanwhile; but under steady
+ * writes it never catches up with the last frame, and SQLite restarts the WAL from its start
+ * only after a checkpoint that did. Once the WAL holds `resetPages` frames, a second checkpoint
+ * copies the frames written during the first with the group-commit writer held off by the
+ * in-process gate (sqlite-write-gate.ts, a few ms): the next write then restarts the WAL.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { parentPort, workerData } from "node:worker_threads";
+import { WriteGate } from "./sqlite-write-gate.ts";
+
+const { path, gate, everyMs, resetPages } = workerData as {
+  path: string;
+  gate: SharedArrayBuffer;
+  everyMs: number;
+  resetPages: number;
+};
+/** Longest wait for an idle writer before the finishing checkpoint takes the gate anyway. */
+const PATIENCE_MS = 20;
+
+const db = new DatabaseSync(path, { timeout: 0 });
+db.exec("PRAGMA synchronous = NORMAL");
+db.exec("PRAGMA wal_autocheckpoint = 0");
+const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+const writeGate = new WriteGate(gate);
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown }).errcode;
+  return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
+}
+
+function checkpoint(): void {
+  try {
+    const done = passive.get() as { busy: number; log: number; checkpointed: number };
+    // `log` is the WAL's size when this checkpoint started; the live writer has added frames
+    // since, so past `resetPages` the rest is copied with the writer held off.
+    if (done.log >= resetPages) {
+      writeGate.enter(PATIENCE_MS);
+      try {
+        passive.get();
+      } finally {
+        writeGate.exit();
+      }
+    }
+  } catch (error) {
+    // Another checkpointer (the purge worker, another process) is at it: next time.
+    if (!isBusy(error)) throw error;
+  }
+}
+
+const timer = setInterval(checkpoint, everyMs);
+
+parentPort?.on("message", (message: "close") => {
+  if (message !== "close") return;
+  clearInterval(timer);
+  try {
+    checkpoint();
+  } finally {
+    db.close();
+    parentPort?.close();
+  }
+});
