@@ -189,6 +189,47 @@ export function testClaimCases({ store, clock, tenant }: ConformanceContext): vo
       await store().append(t, again.id, [message("user", "c")], claim("turn-c"));
     });
 
+    it("claimed appends racing at once: one holder wins per session; other sessions and plain appends go on", async () => {
+      const t = tenant();
+      const a = (await store().create(t)).id;
+      const b = (await store().create(t)).id;
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 6 }, (_, i) =>
+          store().append(t, a, [message("user", `a${i}`)], claim(`h${i}`)),
+        ),
+        store().append(t, b, [message("user", "b")], claim("hb")),
+        store().append(t, b, [message("user", "plain")]),
+      ]);
+      const racers = results.slice(0, 6);
+      const won = racers.filter((r) => r.status === "fulfilled");
+      assert.equal(won.length, 1);
+      for (const r of racers) {
+        if (r.status === "rejected") assert.equal((r.reason as { code?: string }).code, "conversation_busy");
+      }
+      assert.deepEqual(
+        results.slice(6).map((r) => r.status),
+        ["fulfilled", "fulfilled"],
+      );
+      assert.equal((await store().get(t, a)).itemCount, 1);
+      assert.equal((await store().get(t, b)).itemCount, 2);
+      // The winner's release and the next claimer's take, sent together: the take either sees
+      // the claim still held (busy) or already released (wins), never both holders at once.
+      const winner = racers.findIndex((r) => r.status === "fulfilled");
+      const [release, take] = await Promise.allSettled([
+        store().append(t, a, [message("assistant", "done")], claim(`h${winner}`, true)),
+        store().append(t, a, [message("user", "next")], claim("h-next")),
+      ]);
+      assert.equal(release.status, "fulfilled");
+      if (take.status === "rejected") {
+        assert.equal((take.reason as { code?: string }).code, "conversation_busy");
+        await store().append(t, a, [message("user", "next")], claim("h-next"));
+      }
+      await rejectsWithCode(
+        store().append(t, a, [message("user", "x")], claim(`h${winner}`)),
+        "conversation_busy",
+      );
+    });
+
     it("rejects malformed claims", async () => {
       const { t, id } = await session();
       for (const bad of [

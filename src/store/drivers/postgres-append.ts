@@ -27,7 +27,7 @@ export interface AppenderOptions {
   read: (query: Query) => Promise<Row[]>;
   /** Batches sent at once (at most one per pooled connection, so reads still get one). */
   maxInFlight: number;
-  sql: Pick<Statements, "append" | "appendBatch" | "appendClaimed" | "itemsBySeq">;
+  sql: Pick<Statements, "append" | "appendBatch" | "appendClaimed" | "appendClaimedBatch" | "itemsBySeq">;
 }
 
 interface Pending {
@@ -125,17 +125,7 @@ export class PostgresAppender {
     }
   }
 
-  async #send(all: Pending[]): Promise<void> {
-    // Claimed appends (a turn's first and last writes) go alone: append_batch has no claim check.
-    const claimed = all.filter((p) => p.options.claim !== undefined);
-    const batch = claimed.length === 0 ? all : all.filter((p) => p.options.claim === undefined);
-    if (claimed.length > 0) {
-      await Promise.all([
-        ...claimed.map((p) => this.#sendOne(p)),
-        batch.length > 0 ? this.#send(batch) : null,
-      ]);
-      return;
-    }
+  async #send(batch: Pending[]): Promise<void> {
     if (batch.length === 1) {
       await this.#sendOne(batch[0]!);
       return;
@@ -146,13 +136,23 @@ export class PostgresAppender {
     const ordered = [...batch].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     this.#stats.batches += 1;
     this.#stats.combined += batch.length;
+    // A turn's claimed appends (its first and last writes) ride in append_claimed_batch, which
+    // takes each append's claim (null holder: a plain append) before its usual arguments.
+    const claimed = ordered.some((p) => p.options.claim !== undefined);
     let rows: Row[];
     try {
       const items = ordered.flatMap((p) => p.items);
       rows = await this.#o.query({
-        name: "hf_append_batch",
-        text: this.#o.sql.appendBatch,
+        name: claimed ? "hf_append_claimed_batch" : "hf_append_batch",
+        text: claimed ? this.#o.sql.appendClaimedBatch : this.#o.sql.appendBatch,
         values: [
+          ...(claimed
+            ? [
+                ordered.map((p) => p.options.claim?.holder ?? null),
+                ordered.map((p) => p.options.claim?.until ?? null),
+                ordered.map((p) => p.options.claim?.release ?? null),
+              ]
+            : []),
           ordered.map((p) => p.tenant),
           ordered.map((p) => p.id),
           ordered.map((p) => p.options.now),

@@ -251,6 +251,37 @@ BEGIN
 END
 $fn$ SET plan_cache_mode = force_generic_plan;
 `,
+  // 5: append_batch for batches holding turns' claimed appends: each append's claim (a null
+  // holder for a plain one) comes first, then append_batch's arguments.
+  (s) => `
+CREATE FUNCTION ${s}.append_claimed_batch(
+  p_holders text[], p_untils bigint[], p_releases boolean[],
+  p_tenants text[], p_sessions text[], p_nows bigint[], p_expected integer[], p_ops text[], p_hashes text[],
+  p_counts integer[], p_ids text[], p_types text[], p_roles text[], p_statuses text[], p_call_ids text[],
+  p_contents text[], p_tokens bigint[], p_bytes bigint[], p_turn_ids text[], p_created bigint[]
+) RETURNS TABLE (idx integer, outcome text, sid bigint, version integer, first_seq integer, last_seq integer)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  a integer := 1;
+  b integer;
+BEGIN
+  FOR k IN 1 .. cardinality(p_tenants) LOOP
+    b := a + p_counts[k] - 1;
+    IF p_holders[k] IS NULL THEN
+      RETURN QUERY SELECT k, r.* FROM ${s}.append_items(p_tenants[k], p_sessions[k], p_nows[k], p_expected[k],
+        p_ops[k], p_hashes[k], p_ids[a:b], p_types[a:b], p_roles[a:b], p_statuses[a:b], p_call_ids[a:b],
+        p_contents[a:b], p_tokens[a:b], p_bytes[a:b], p_turn_ids[a:b], p_created[a:b]) r;
+    ELSE
+      RETURN QUERY SELECT k, r.* FROM ${s}.append_claimed(p_holders[k], p_untils[k], p_releases[k],
+        p_tenants[k], p_sessions[k], p_nows[k], p_expected[k], p_ops[k], p_hashes[k], p_ids[a:b], p_types[a:b],
+        p_roles[a:b], p_statuses[a:b], p_call_ids[a:b], p_contents[a:b], p_tokens[a:b], p_bytes[a:b],
+        p_turn_ids[a:b], p_created[a:b]) r;
+    END IF;
+    a := b + 1;
+  END LOOP;
+END
+$fn$ SET plan_cache_mode = force_generic_plan;
+`,
 ];
 
 /** The schema version this code writes and understands. */

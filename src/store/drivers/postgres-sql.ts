@@ -50,6 +50,7 @@ FROM ins, unnest($9::text[], $20::text[], $21::text[], $22::text[], $23::text[],
     append: `SELECT * FROM ${s}.append_items(${params(16)})`,
     appendBatch: `SELECT * FROM ${s}.append_batch(${params(17)})`,
     appendClaimed: `SELECT * FROM ${s}.append_claimed(${params(19)})`,
+    appendClaimedBatch: `SELECT * FROM ${s}.append_claimed_batch(${params(20)})`,
     renewClaim: `UPDATE ${s}.sessions s SET claim_until = $4
 WHERE s.tenant = $1 AND s.id = $2 AND s.claim_holder = $3 AND ${visible("s", "$5")} RETURNING 1 AS renewed`,
     releaseClaim: `UPDATE ${s}.sessions s SET claim_holder = NULL, claim_until = NULL

@@ -26,16 +26,23 @@ export const MAX_BATCH_ARGS = 4096;
 interface Pending {
   keys: SessionKeys;
   args: Arg[];
+  /** A turn claim's holder, until, release ('1' or ''), or null for a plain append. */
+  claim: Arg[] | null;
   resolve: (reply: Reply) => void;
   reject: (error: unknown) => void;
 }
 
 /** How the batcher reaches Redis: the one-append script and the batch script. */
 export interface AppendBatchRunner {
-  one(keys: SessionKeys, args: Arg[]): Promise<Reply>;
+  /** One append: `hfAppend`, or `hfAppendClaimed` (claim triple first) when `claim` is given. */
+  one(keys: SessionKeys, args: Arg[], claim: Arg[] | null): Promise<Reply>;
   /** `keys`: 5 per append; `args`: the count, then each append's arguments. Replies in order. */
   many(keys: string[], args: Arg[]): Promise<Reply[]>;
+  /** Same, each append's arguments led by its claim triple (`''` holder: no claim). */
+  manyClaimed(keys: string[], args: Arg[]): Promise<Reply[]>;
 }
+
+const NO_CLAIM: readonly Arg[] = ["", "", ""];
 
 /** The reply of one append that failed inside the batch script, as the error ioredis would raise. */
 function replyError(message: string): Error {
@@ -54,11 +61,14 @@ export class AppendBatcher {
     this.#runner = runner;
   }
 
-  /** Queues one append (keys and arguments exactly as for `hfAppend`); resolves with its reply. */
-  submit(keys: SessionKeys, args: Arg[]): Promise<Reply> {
+  /**
+   * Queues one append (keys and arguments exactly as for `hfAppend`, plus the claim triple of
+   * `hfAppendClaimed` for a turn's claimed append); resolves with its reply.
+   */
+  submit(keys: SessionKeys, args: Arg[], claim: Arg[] | null = null): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
-      this.#queue.push({ keys, args, resolve, reject });
-      this.#queuedArgs += args.length;
+      this.#queue.push({ keys, args, claim, resolve, reject });
+      this.#queuedArgs += args.length + 3;
       if (this.#queue.length >= MAX_BATCH_APPENDS || this.#queuedArgs >= MAX_BATCH_ARGS) this.flush();
       else if (this.#queue.length === 1) process.nextTick(() => this.flush());
     });
@@ -73,7 +83,7 @@ export class AppendBatcher {
     let batch: Pending[] = [];
     let args = 0;
     for (const pending of queue) {
-      const size = pending.args.length;
+      const size = pending.args.length + 3;
       if (batch.length > 0 && (batch.length >= MAX_BATCH_APPENDS || args + size > MAX_BATCH_ARGS)) {
         this.#send(batch);
         batch = [];
@@ -88,16 +98,20 @@ export class AppendBatcher {
   #send(batch: Pending[]): void {
     if (batch.length === 1) {
       const [only] = batch as [Pending];
-      this.#runner.one(only.keys, only.args).then(only.resolve, only.reject);
+      this.#runner.one(only.keys, only.args, only.claim).then(only.resolve, only.reject);
       return;
     }
+    // Plain ticks keep the plain batch script; a tick with a turn's claimed append uses the one
+    // whose appends each carry a claim triple.
+    const claimed = batch.some((p) => p.claim !== null);
     const keys: string[] = [];
     const args: Arg[] = [batch.length];
     for (const pending of batch) {
       keys.push(...pending.keys);
+      if (claimed) for (const arg of pending.claim ?? NO_CLAIM) args.push(arg);
       for (const arg of pending.args) args.push(arg);
     }
-    this.#runner.many(keys, args).then(
+    (claimed ? this.#runner.manyClaimed(keys, args) : this.#runner.many(keys, args)).then(
       (replies) => {
         batch.forEach((pending, i) => {
           const reply = replies[i];

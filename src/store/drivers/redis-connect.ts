@@ -130,7 +130,12 @@ export function resolveRedisConfig(options: RedisDriverOptions): RedisConfig {
 }
 
 /** Script commands sent by the append batcher on standalone Redis, outside auto-pipelining. */
-export const BATCHED_COMMANDS = Object.freeze(["hfAppend", "hfAppendBatch"] as const);
+export const BATCHED_COMMANDS = Object.freeze([
+  "hfAppend",
+  "hfAppendBatch",
+  "hfAppendClaimed",
+  "hfAppendClaimedBatch",
+] as const);
 
 /** Reconnects forever with a capped backoff: a Redis that comes back is used again automatically. */
 const retryStrategy = (times: number): number => Math.min(50 * times, 1000);

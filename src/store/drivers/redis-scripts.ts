@@ -280,23 +280,53 @@ return out
 `;
 
 /**
- * ARGV: holder, until, release ('1' or ''), then the append's arguments exactly as for APPEND.
- * The turn claim (driver.ts DriverAppend.claim) lives in the session hash (claimHolder,
- * claimUntil), so it expires and goes with the session's keys. Another holder's unexpired claim
- * refuses the append ('busy') before anything is written; an append that commits or replays
- * leaves the claim with the holder, or released.
+ * One claimed append whose arguments start after ARGV[a]: holder, until, release ('1' or ''),
+ * then the append's arguments exactly as for APPEND. The turn claim (driver.ts
+ * DriverAppend.claim) lives in the session hash (claimHolder, claimUntil), so it expires and
+ * goes with the session's keys. Another holder's unexpired claim refuses the append ('busy')
+ * before anything is written; an append that commits or replays leaves the claim with the
+ * holder, or released.
  */
-const APPEND_CLAIMED = `
-local now = tonumber(ARGV[4])
-if not visible(head(), now) then return {'nf'} end
-local c = redis.call('HMGET', K[1], 'claimHolder', 'claimUntil')
-if c[1] and c[1] ~= ARGV[1] and tonumber(c[2]) > now then return {'busy'} end
-local r = append_one(3)
-if r[1] == 'ok' or r[1] == 'replay' then
-  if ARGV[3] == '1' then redis.call('HDEL', K[1], 'claimHolder', 'claimUntil')
-  else redis.call('HSET', K[1], 'claimHolder', ARGV[1], 'claimUntil', ARGV[2]) end
+const APPEND_CLAIMED_FN = `
+local function append_claimed(a)
+  local now = tonumber(ARGV[a + 4])
+  if not visible(head(), now) then return {'nf'} end
+  local c = redis.call('HMGET', K[1], 'claimHolder', 'claimUntil')
+  if c[1] and c[1] ~= ARGV[a + 1] and tonumber(c[2]) > now then return {'busy'} end
+  local r = append_one(a + 3)
+  if r[1] == 'ok' or r[1] == 'replay' then
+    if ARGV[a + 3] == '1' then redis.call('HDEL', K[1], 'claimHolder', 'claimUntil')
+    else redis.call('HSET', K[1], 'claimHolder', ARGV[a + 1], 'claimUntil', ARGV[a + 2]) end
+  end
+  return r
 end
-return r
+`;
+
+/** ARGV: holder, until, release, then the append's arguments as for APPEND. */
+const APPEND_CLAIMED = `
+return append_claimed(0)
+`;
+
+/**
+ * APPEND_BATCH for a tick that holds claimed appends: every append's arguments start with the
+ * claim triple (holder '' for a plain append), then its arguments as for APPEND.
+ */
+const APPEND_CLAIMED_BATCH = `
+local m = tonumber(ARGV[1])
+local out = {}
+local a = 1
+for j = 1, m do
+  K = { KEYS[5 * j - 4], KEYS[5 * j - 3], KEYS[5 * j - 2], KEYS[5 * j - 1], KEYS[5 * j] }
+  local ok, reply
+  if ARGV[a + 1] == '' then ok, reply = pcall(append_one, a + 3) else ok, reply = pcall(append_claimed, a) end
+  if ok then
+    out[j] = reply
+  else
+    out[j] = { 'err', type(reply) == 'table' and tostring(reply.err) or tostring(reply) }
+  end
+  a = a + 9 + 4 * tonumber(ARGV[a + 9])
+end
+return out
 `;
 
 /** ARGV: now, holder, until. Reply: 1 when the holder's claim was extended, else 0. */
@@ -499,7 +529,7 @@ return {'ok', redis.call('LRANGE', KEYS[2], from - 1, to - 1)}
 export const SCRIPTS = Object.freeze({
   hfCreate: PRELUDE + CREATE,
   hfAppend: PRELUDE + APPEND_ONE + APPEND,
-  hfAppendClaimed: PRELUDE + APPEND_ONE + APPEND_CLAIMED,
+  hfAppendClaimed: PRELUDE + APPEND_ONE + APPEND_CLAIMED_FN + APPEND_CLAIMED,
   hfClaimRenew: PRELUDE + CLAIM_RENEW,
   hfClaimRelease: PRELUDE + CLAIM_RELEASE,
   hfUpdate: PRELUDE + UPDATE,
@@ -520,6 +550,9 @@ export type ScriptName = keyof typeof SCRIPTS;
 
 /** The batched append: its key count varies (5 per append), so it is defined without one. */
 export const APPEND_BATCH_SCRIPT = PRELUDE + APPEND_ONE + APPEND_BATCH;
+
+/** The batched append of a tick with claimed appends (each append led by its claim triple). */
+export const APPEND_CLAIMED_BATCH_SCRIPT = PRELUDE + APPEND_ONE + APPEND_CLAIMED_FN + APPEND_CLAIMED_BATCH;
 
 /** Keys every script declares (KEYS[1..5]). */
 export const SCRIPT_KEY_COUNT = 5;

@@ -72,7 +72,13 @@ import {
   type Reply,
   type ScriptRunner,
 } from "./redis-replica.ts";
-import { APPEND_BATCH_SCRIPT, SCRIPT_KEY_COUNT, SCRIPTS, type ScriptName } from "./redis-scripts.ts";
+import {
+  APPEND_BATCH_SCRIPT,
+  APPEND_CLAIMED_BATCH_SCRIPT,
+  SCRIPT_KEY_COUNT,
+  SCRIPTS,
+  type ScriptName,
+} from "./redis-scripts.ts";
 import { isVisible, sessionBytes } from "./shared.ts";
 
 export type { RedisDriverOptions } from "./redis-connect.ts";
@@ -103,6 +109,7 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemD
       client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
     }
     client.defineCommand("hfAppendBatch", { lua: APPEND_BATCH_SCRIPT });
+    client.defineCommand("hfAppendClaimedBatch", { lua: APPEND_CLAIMED_BATCH_SCRIPT });
     for (const [name, lua] of Object.entries(LIFECYCLE_SCRIPTS)) {
       client.defineCommand(name, { numberOfKeys: SCRIPT_KEY_COUNT, lua });
     }
@@ -112,8 +119,12 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemD
       config.cluster || !config.autoPipelining
         ? null
         : new AppendBatcher({
-            one: (keys, args) => this.#run("hfAppend", keys, args),
-            many: (keys, args) => this.#runBatch(keys, args),
+            one: (keys, args, claim) =>
+              claim
+                ? this.#run("hfAppendClaimed", keys, [...claim, ...args])
+                : this.#run("hfAppend", keys, args),
+            many: (keys, args) => this.#runBatch("hfAppendBatch", keys, args),
+            manyClaimed: (keys, args) => this.#runBatch("hfAppendClaimedBatch", keys, args),
           });
     this.#copy = {
       run: (name, keys, args) => this.#run(name, keys, args),
@@ -165,9 +176,13 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemD
   }
 
   /** The batched append script: its key count leads the arguments (5 per append). */
-  async #runBatch(keys: string[], args: Arg[]): Promise<Reply[]> {
+  async #runBatch(
+    name: "hfAppendBatch" | "hfAppendClaimedBatch",
+    keys: string[],
+    args: Arg[],
+  ): Promise<Reply[]> {
     const fns = this.#client as unknown as Record<string, (...args: (Arg | Arg[])[]) => Promise<Reply[]>>;
-    const fn = fns[this.#codec.binary ? "hfAppendBatchBuffer" : "hfAppendBatch"]!;
+    const fn = fns[this.#codec.binary ? `${name}Buffer` : name]!;
     return fn.call(this.#client, keys.length, ...keys, args);
   }
 
@@ -296,12 +311,13 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemD
         options.payloadHash,
         ...itemArgs(this.#codec, items),
       ];
-      const claim = options.claim;
-      // A claimed append (a turn's first or last write) runs alone: the batch script has no claim check.
-      const sent = claim
-        ? this.#run("hfAppendClaimed", keys, [claim.holder, claim.until, claim.release ? "1" : "", ...args])
-        : this.#batcher
-          ? this.#batcher.submit(keys, args)
+      const c = options.claim;
+      // A turn's first and last appends carry its claim (hfAppendClaimed, or in a batch).
+      const claim = c ? [c.holder, c.until, c.release ? "1" : ""] : null;
+      const sent = this.#batcher
+        ? this.#batcher.submit(keys, args, claim)
+        : claim
+          ? this.#run("hfAppendClaimed", keys, [...claim, ...args])
           : this.#run("hfAppend", keys, args);
       const reply = this.#check(await sent, id, options.expectedVersion);
       const status = String(reply[0]);
