@@ -1,5 +1,5 @@
 /**
- * `npm run bench:store [-- --stores url1,url2] [--json] [--duration ms]`
+ * `npm run bench:store [-- --stores url1,url2] [--json] [--duration ms] [--no-encryption]`
  *
  * Measures every store URL through the public contract (`createStore(url)`), so a new driver
  * is benchmarked by adding its URL. Default stores: `memory:` and a temporary SQLite file.
@@ -10,7 +10,10 @@
  *   - readWindow(maxTokens 8000) p50/p99 with 100, 10,000 and 100,000 stored items;
  *   - list (limit 20, newest first) p50 over 10,000 sessions;
  *   - 400 turns in one session (readWindow + append each): per-turn time near turn 10 and
- *     turn 400, and bytes on disk afterwards (SQLite: file + WAL after the closing checkpoint).
+ *     turn 400, and bytes on disk afterwards (SQLite: file + WAL after the closing checkpoint);
+ *   - encryption at rest (`--no-encryption` skips it): append, 8k window and turn on the same
+ *     driver without and with `withEncryption`, interleaved A/B rounds in CPU µs per operation
+ *     (bench/lib/encryption-ab.ts); target: each under +10 % of the unencrypted figure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -18,6 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createStore } from "../src/store/create-store.ts";
 import type { ItemInput, SessionStore } from "../src/store/types.ts";
+import { type EncryptionFigures, encryptionOverhead } from "./lib/encryption-ab.ts";
 import { processCpuUs, serverProcessName } from "./lib/server-cpu.ts";
 import { median, nowUs, percentile, type Rate, sample, throughput } from "./lib/stats.ts";
 import { defaultSqliteUrl, diskBytes, scenarioUrl } from "./lib/store-urls.ts";
@@ -61,6 +65,8 @@ export interface StoreFigures {
     logicalBytes: number;
     diskBytes: number | null;
   };
+  /** Without and with encryption at rest (absent with --no-encryption). */
+  encryption?: EncryptionFigures;
 }
 
 async function withStore<T>(url: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
@@ -169,7 +175,12 @@ async function fourHundredTurns(url: string): Promise<StoreFigures["turns400"]> 
   };
 }
 
-async function benchStore(url: string, durationMs: number, samples: number): Promise<StoreFigures> {
+async function benchStore(
+  url: string,
+  durationMs: number,
+  samples: number,
+  encryption: boolean,
+): Promise<StoreFigures> {
   const c1 = await appendRate(url, 1, durationMs);
   const c32 = await appendRate(url, 32, durationMs);
   const { window, fork10kUs } = await windowLatency(url, samples);
@@ -185,7 +196,17 @@ async function benchStore(url: string, durationMs: number, samples: number): Pro
     windowRatio100kTo100: last / first,
     listP50Us,
     turns400,
+    ...(encryption ? { encryption: await encryptionOverhead(url) } : {}),
   };
+}
+
+/** `plain → encrypted (+x %)` for one encryption figure. */
+function overhead(r: StoreFigures, pick: (side: EncryptionFigures["plain"]) => number): string {
+  if (!r.encryption) return "—";
+  const plain = pick(r.encryption.plain);
+  const sealed = pick(r.encryption.encrypted);
+  const pct = ((sealed - plain) / plain) * 100;
+  return `${fmt(plain)} → ${fmt(sealed)} (${pct >= 0 ? "+" : ""}${pct.toFixed(0)} %)`;
 }
 
 function printTable(results: StoreFigures[]): void {
@@ -220,6 +241,15 @@ function printTable(results: StoreFigures[]): void {
   add("turn (window + append) µs near turn 400", (r) => fmt(r.turns400.turn400Us), "flat");
   add("session bytes after 400 turns", (r) => fmt(r.turns400.logicalBytes));
   add("bytes on disk after 400 turns", (r) => fmt(r.turns400.diskBytes), "≤ 1,048,576");
+  if (results.some((r) => r.encryption)) {
+    add("encryption: append CPU µs, plain → encrypted", (r) => overhead(r, (s) => s.appendCpuUs), "< +10 %");
+    add("encryption: 8k window CPU µs", (r) => overhead(r, (s) => s.windowCpuUs), "< +10 %");
+    add("encryption: turn (window + append) CPU µs", (r) => overhead(r, (s) => s.turnCpuUs));
+    add("encryption: append wall µs", (r) => overhead(r, (s) => s.appendUs));
+    add("encryption: 8k window wall µs", (r) => overhead(r, (s) => s.windowUs));
+    add("encryption: turn wall µs", (r) => overhead(r, (s) => s.turnUs));
+    add("encryption: 8k window CPU µs, caches off", (r) => fmt(r.encryption?.coldWindowCpuUs ?? Number.NaN));
+  }
   console.log(formatTable(["metric", ...results.map((r) => r.store), "target"], rows));
 }
 
@@ -230,7 +260,9 @@ async function main(): Promise<void> {
       json: { type: "boolean", default: false },
       duration: { type: "string", default: "2000" },
       samples: { type: "string", default: "2000" },
+      encryption: { type: "boolean", default: true },
     },
+    allowNegative: true,
   });
   const dir = mkdtempSync(join(tmpdir(), "holdfast-bench-"));
   const urls = values.stores ? values.stores.split(",").filter(Boolean) : ["memory:", defaultSqliteUrl(dir)];
@@ -238,7 +270,7 @@ async function main(): Promise<void> {
   try {
     for (const url of urls) {
       if (!values.json) console.error(`benchmarking ${url} …`);
-      results.push(await benchStore(url, Number(values.duration), Number(values.samples)));
+      results.push(await benchStore(url, Number(values.duration), Number(values.samples), values.encryption));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

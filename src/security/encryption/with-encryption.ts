@@ -58,7 +58,7 @@ import {
   type SessionKeys,
 } from "./data-keys.ts";
 import type { Keyring } from "./keyring.ts";
-import { PlaintextCache } from "./plaintext-cache.ts";
+import { type CachedText, PlaintextCache } from "./plaintext-cache.ts";
 import { cachedItem, excludeKey, WindowCache } from "./window-cache.ts";
 
 export interface EncryptionOptions {
@@ -157,7 +157,13 @@ class EncryptingStore implements EncryptedStore {
    * Decrypts items in place (the inner store hands out fresh objects): cached plaintext first,
    * then one key lookup for the misses. With `texts`, fills it with each item's plaintext JSON.
    */
-  async #items(tenant: string, sessionId: string, items: Item[], texts?: string[]): Promise<Item[]> {
+  async #items(
+    tenant: string,
+    sessionId: string,
+    items: Item[],
+    texts?: string[],
+    justSealed?: ReadonlyMap<string, CachedText>,
+  ): Promise<Item[]> {
     const cached = this.#plain.session(tenant, sessionId);
     const misses: { index: number; blob: string }[] = [];
     for (let index = 0; index < items.length; index++) {
@@ -167,7 +173,7 @@ class EncryptingStore implements EncryptedStore {
         if (texts) texts[index] = JSON.stringify(item.content);
         continue;
       }
-      const hit = cached?.get(item.id);
+      const hit = justSealed?.get(item.id) ?? cached?.get(item.id);
       // The exact stored blob must match: any other bytes under this item id are a miss.
       if (hit !== undefined && hit.blob === blob) {
         item.content = JSON.parse(hit.text) as JsonObject;
@@ -194,6 +200,7 @@ class EncryptingStore implements EncryptedStore {
     items: ItemInput[],
     keys: SessionKeys,
     operationId?: string,
+    sealedTexts?: Map<string, CachedText>,
   ): ItemInput[] {
     if (!Array.isArray(items)) return items;
     return items.map((raw, index) => {
@@ -211,8 +218,9 @@ class EncryptingStore implements EncryptedStore {
         id,
         operationId !== undefined,
       );
-      // Prefill the read cache: the append's own result and the next windows hit it.
-      this.#plain.set(tenant, sessionId, id, stored[ENC_FIELD] as string, plaintext);
+      // The append's own result is answered from the plaintext in hand (not the shared cache:
+      // the window cache carries what the next turns read).
+      sealedTexts?.set(id, { blob: stored[ENC_FIELD] as string, text: plaintext });
       // The default estimate is a function of the serialized size, which is in hand.
       const tokens =
         raw.tokens ??
@@ -286,17 +294,18 @@ class EncryptingStore implements EncryptedStore {
       own = await this.#keys.ensure(tenant, id);
     }
     const operationId = typeof options.operationId === "string" ? options.operationId : undefined;
+    const sealedTexts = new Map<string, CachedText>();
     const result = await this.#inner.append(
       tenant,
       id,
-      this.#seal(tenant, id, items, own, operationId),
+      this.#seal(tenant, id, items, own, operationId, sealedTexts),
       options,
     );
     if (result.replayed || !this.#windows.enabled) {
-      return { ...result, items: await this.#items(tenant, id, result.items) };
+      return { ...result, items: await this.#items(tenant, id, result.items, undefined, sealedTexts) };
     }
     const texts: string[] = [];
-    const decrypted = await this.#items(tenant, id, result.items, texts);
+    const decrypted = await this.#items(tenant, id, result.items, texts, sealedTexts);
     this.#windows.extend(tenant, id, result, decrypted, texts);
     return { ...result, items: decrypted };
   }
