@@ -117,7 +117,8 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     }
     const keyring = keyringFromEnv(env);
     const metrics = createMetrics();
-    const measured = withStoreMetrics(keyring ? withEncryption(base, { keyring }) : base, metrics, {
+    const encrypted = keyring ? withEncryption(base, { keyring }) : null;
+    const measured = withStoreMetrics(encrypted ?? base, metrics, {
       turnsFromRecords: true,
     });
 
@@ -145,6 +146,8 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         maxOpsPerSecond: lifecycle.sweeper.maxOpsPerSecond,
         pauseMs: lifecycle.sweeper.pauseMs,
         leaseTtlMs: lifecycle.sweeper.leaseTtlMs,
+        // Sessions the sweeper removes bypass the decorator: crypto-shred their data keys after.
+        ...(encrypted ? { afterSweep: () => encrypted.shredOrphanedKeys() } : {}),
       });
       const unobserve = observeSweeper(sweeper, metrics);
       sweeper.start(lifecycle.sweeper.intervalMs);

@@ -41,6 +41,11 @@ export interface SweeperOptions {
   pauseMs?: number;
   /** Archive/reset actions run at once within a batch (default 4). */
   concurrency?: number;
+  /**
+   * Runs after each sweep this sweeper applied that did something; e.g. the encryption
+   * decorator's `shredOrphanedKeys()`, since removed sessions bypass it. Errors count as sweep errors.
+   */
+  afterSweep?: (report: SweepReport) => Promise<unknown>;
 }
 
 export interface SweepReport {
@@ -106,7 +111,8 @@ function positive(value: number | undefined, name: string, fallback: number, min
 
 class LeaseSweeper implements Sweeper {
   readonly holder: string;
-  readonly #o: Required<Omit<SweeperOptions, "archiver" | "actionLog" | "maxOpsPerSecond">> & SweeperOptions;
+  readonly #o: Required<Omit<SweeperOptions, "archiver" | "actionLog" | "maxOpsPerSecond" | "afterSweep">> &
+    SweeperOptions;
   readonly #driver: StoreDriver & LifecycleCapable;
   readonly #stats: SweeperStats = {
     runs: 0,
@@ -282,12 +288,15 @@ class LeaseSweeper implements Sweeper {
 
   async sweepOnce(): Promise<SweepReport | null> {
     const plan = await this.plan();
+    let report: SweepReport;
     try {
-      return await this.apply(plan);
+      report = await this.apply(plan);
     } catch (error) {
       if (error instanceof LeaseHeldError) return null;
       throw error;
     }
+    if (report.done > 0 && this.#o.afterSweep) await this.#o.afterSweep(report);
+    return report;
   }
 
   start(intervalMs: number): void {

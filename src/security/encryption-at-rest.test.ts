@@ -5,7 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
+import { parseLifecyclePolicy } from "../lifecycle/policy.ts";
+import { createSweeper } from "../lifecycle/sweeper.ts";
+import { createSessionStore } from "../store/core.ts";
 import { createStore } from "../store/create-store.ts";
+import { createMemoryDriver } from "../store/drivers/memory.ts";
 import { estimateTokens } from "../store/tokens.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createKeyring, keyringFromEnv, parseKeyring } from "./encryption/keyring.ts";
@@ -148,6 +152,31 @@ describe("encryption at rest", () => {
     assert.deepEqual(await store.shredOrphanedKeys({ now: later }), { checked: 2, shredded: 1 });
     assert.equal((await inner.list("_hf_data_key")).data.length, 1);
     assert.ok(JSON.stringify(await store.readItems("acme", kept.id)).includes("stays"));
+  });
+
+  it("the lifecycle sweeper's afterSweep crypto-shreds the keys of the sessions it removed", async () => {
+    const clock = { now: Date.now() };
+    const inner = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    const store = withEncryption(inner, { keyring: createKeyring([k1]) });
+    const expiring = await store.create("acme", { idleTtlMs: 60_000, items: [msg("expires")] });
+    const kept = await store.create("acme", { items: [msg("stays")] });
+    clock.now += 3_600_000;
+    const shreds: { checked: number; shredded: number }[] = [];
+    const sweeper = createSweeper({
+      store: inner,
+      policy: parseLifecyclePolicy({ defaults: { on_expiry: "delete" } }),
+      clock: () => clock.now,
+      afterSweep: async () => shreds.push(await store.shredOrphanedKeys({ now: clock.now })),
+    });
+    const report = await sweeper.sweepOnce();
+    assert.ok(report && report.done >= 1, "the sweeper removed the expired session");
+    assert.deepEqual(shreds, [{ checked: 2, shredded: 1 }]);
+    const records = (await inner.list("_hf_data_key")).data;
+    assert.equal(records.length, 1);
+    await assert.rejects(inner.get("acme", expiring.id));
+    assert.ok(JSON.stringify(await store.readItems("acme", kept.id)).includes("stays"));
+    assert.equal(await sweeper.sweepOnce().then((r) => r?.done), 0);
+    assert.equal(shreds.length, 1, "a sweep that did nothing does not scan the keys");
   });
 
   it("forks: the child reads its inherited history and survives the parent's deletion", async () => {
