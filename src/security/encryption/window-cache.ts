@@ -29,9 +29,13 @@ interface Entry {
   createdAt: number;
   itemCount: number;
   maxTokens: number;
-  /** The query's excluded types, as a key ("" when none). */
+  /** The query's excluded types, as a key ("" when none), and as a set. */
   exclude: string;
+  excluded: ReadonlySet<string>;
   range: CachedItem[];
+  /** Sum of the range's tokens, and how many of its items are tool calls or outputs. */
+  tokens: number;
+  tools: number;
   truncated: boolean;
   bytes: number;
 }
@@ -66,10 +70,25 @@ export function cachedItem(item: Item, text: string | null): CachedItem {
   return { meta, type: item.type, callId, text };
 }
 
-function rangeBytes(items: readonly CachedItem[]): number {
+function itemBytes(item: CachedItem): number {
+  return 2 * (item.text?.length ?? 0) + ITEM_OVERHEAD_BYTES;
+}
+
+function isTool(item: CachedItem): boolean {
+  return isCallItem(item.type) || isOutputItem(item.type);
+}
+
+/** Tokens, bytes and tool items of a range. */
+function measure(range: readonly CachedItem[]): { tokens: number; bytes: number; tools: number } {
+  let tokens = 0;
   let bytes = 0;
-  for (const item of items) bytes += 2 * (item.text?.length ?? 0) + ITEM_OVERHEAD_BYTES;
-  return bytes;
+  let tools = 0;
+  for (const item of range) {
+    tokens += item.meta.tokens;
+    bytes += itemBytes(item);
+    if (isTool(item)) tools++;
+  }
+  return { tokens, bytes, tools };
 }
 
 /** The window a query sees of a range: excluded items left out, each item a fresh object. */
@@ -135,9 +154,10 @@ export class WindowCache {
       itemCount: head.itemCount,
       maxTokens: query.maxTokens,
       exclude: query.exclude,
+      excluded: new Set(query.exclude === "" ? [] : (JSON.parse(query.exclude) as string[])),
       range: window.range,
+      ...measure(window.range),
       truncated: window.truncated,
-      bytes: rangeBytes(window.range),
     });
   }
 
@@ -166,24 +186,29 @@ export class WindowCache {
       this.#drop(key);
       return;
     }
-    const excluded: ReadonlySet<string> = new Set(
-      entry.exclude === "" ? [] : (JSON.parse(entry.exclude) as string[]),
+    const added = appended.map((item, i) =>
+      cachedItem(item, entry.excluded.has(item.type) ? null : (texts[i] as string)),
     );
-    const all = entry.range.concat(
-      appended.map((item, i) => cachedItem(item, excluded.has(item.type) ? null : (texts[i] as string))),
-    );
-    let start = all.length;
-    let tokens = 0;
-    while (start > 0) {
-      const next = tokens + (all[start - 1] as CachedItem).meta.tokens;
-      if (next > entry.maxTokens) break;
-      tokens = next;
-      start--;
+    const all = entry.range.concat(added);
+    let { tokens, bytes, tools } = entry;
+    for (const item of added) {
+      tokens += item.meta.tokens;
+      bytes += itemBytes(item);
+      if (isTool(item)) tools++;
+    }
+    // The longest suffix within the budget: drop from the head until it fits (tokens ≥ 0).
+    let start = 0;
+    while (tokens > entry.maxTokens && start < all.length) {
+      const dropped = all[start++] as CachedItem;
+      tokens -= dropped.meta.tokens;
+      bytes -= itemBytes(dropped);
+      if (isTool(dropped)) tools--;
     }
     // The cached range already starts where the store's does or after its orphan-output cut;
-    // pairing the rest again gives the store's answer (an orphan stays an orphan).
+    // pairing the rest again gives the store's answer (an orphan stays an orphan). Without tool
+    // items there is nothing to pair.
     const raw = start === 0 ? all : all.slice(start);
-    const safe = pairSafeStart(raw);
+    const safe = tools === 0 ? 0 : pairSafeStart(raw);
     const range = safe === 0 ? raw : raw.slice(safe);
     this.#put(key, {
       version: result.version,
@@ -191,10 +216,11 @@ export class WindowCache {
       itemCount: result.lastSeq,
       maxTokens: entry.maxTokens,
       exclude: entry.exclude,
+      excluded: entry.excluded,
       range,
+      ...(safe === 0 ? { tokens, bytes, tools } : measure(range)),
       // Older items are left out once the range starts after the cached one or pairing cuts it.
       truncated: entry.truncated || start > 0 || safe > 0,
-      bytes: rangeBytes(range),
     });
   }
 
