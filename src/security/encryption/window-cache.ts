@@ -65,8 +65,19 @@ const ITEM_OVERHEAD_BYTES = 160;
 
 /** A cache record of an item (copies its fields: the caller keeps the item); text null: excluded. */
 export function cachedItem(item: Item, text: string | null): CachedItem {
-  const { content, ...meta } = item;
-  const callId = typeof content.call_id === "string" ? content.call_id : null;
+  const callId = typeof item.content.call_id === "string" ? item.content.call_id : null;
+  // Field by field (not a rest spread): one object shape, cheap to build and to read back.
+  const meta = {
+    seq: item.seq,
+    id: item.id,
+    type: item.type,
+    role: item.role,
+    status: item.status,
+    tokens: item.tokens,
+    bytes: item.bytes,
+    turnId: item.turnId,
+    createdAt: item.createdAt,
+  };
   return { meta, type: item.type, callId, text };
 }
 
@@ -97,7 +108,19 @@ export function windowOf(range: readonly CachedItem[], truncated: boolean, sessi
   let tokens = 0;
   for (const cached of range) {
     if (cached.text === null) continue;
-    items.push({ ...cached.meta, content: JSON.parse(cached.text) } as Item);
+    const m = cached.meta;
+    items.push({
+      seq: m.seq,
+      id: m.id,
+      type: m.type,
+      role: m.role,
+      status: m.status,
+      content: JSON.parse(cached.text),
+      tokens: m.tokens,
+      bytes: m.bytes,
+      turnId: m.turnId,
+      createdAt: m.createdAt,
+    });
     tokens += cached.meta.tokens;
   }
   return { items, tokens, fromSeq: items[0]?.seq ?? 0, truncated, sessionVersion };
