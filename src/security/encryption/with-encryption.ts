@@ -69,7 +69,10 @@ export interface EncryptionOptions {
   countTokens?: TokenCounter;
   /** Data-key cache lifetime for writes, ms (default 1000). */
   keyCacheTtlMs?: number;
-  /** Budget of the in-process cache of decrypted item bodies, bytes (default 64 MiB; 0 disables). */
+  /**
+   * Budget of each in-process plaintext cache — decrypted item bodies, and decrypted windows
+   * kept per session version — in bytes (default 64 MiB each; 0 disables both).
+   */
   plaintextCacheBytes?: number;
 }
 
