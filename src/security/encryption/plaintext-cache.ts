@@ -76,6 +76,16 @@ export class PlaintextCache {
     }
   }
 
+  dropItem(tenant: string, sessionId: string, itemId: string): void {
+    const session = this.#sessions.get(this.#sessionKey(tenant, sessionId));
+    const entry = session?.entries.get(itemId);
+    if (!session || !entry) return;
+    const bytes = 2 * (itemId.length + entry.blob.length + entry.text.length) + 96;
+    session.entries.delete(itemId);
+    session.bytes -= bytes;
+    this.#bytes -= bytes;
+  }
+
   drop(tenant: string, sessionId: string): void {
     this.#dropKey(this.#sessionKey(tenant, sessionId));
   }

@@ -123,6 +123,18 @@ describe("encrypted windows kept per session version", () => {
     await b.patchState("t", s.id, { x: 1 });
     assert.deepEqual(await texts(a), ["one", "two", "three", "four"]);
 
+    // Item deletions, here and on the other instance, show at once, and later appends stay right.
+    const ids = (await a.readWindow("t", s.id, { maxTokens: 10_000 })).items.map((i) => i.id);
+    await a.deleteItem("t", s.id, ids[1]!);
+    assert.deepEqual(await texts(a), ["one", "three", "four"]);
+    await a.append("t", s.id, [msg("five")]);
+    assert.deepEqual(await texts(a), ["one", "three", "four", "five"]);
+    await b.deleteItem("t", s.id, ids[2]!);
+    assert.deepEqual(await texts(a), ["one", "four", "five"]);
+    await a.append("t", s.id, [msg("six")]);
+    assert.deepEqual(await texts(a), ["one", "four", "five", "six"]);
+    assert.deepEqual(await texts(b), ["one", "four", "five", "six"]);
+
     const first = await a.readWindow("t", s.id, { maxTokens: 10_000 });
     (first.items[0]!.content as { role: string }).role = "mutated";
     first.items[0]!.tokens = -1;

@@ -185,7 +185,8 @@ export class WindowCache {
   }
 
   /**
-   * Carries the entry forward over an append this process made, as the store computes a window:
+   * Carries the entry forward over an append this process made (never for a session with deleted
+   * items: its count is below its last seq, so the first-seq check fails), as the store computes a window:
    * the longest suffix of every item within the budget, then no orphan tool output at its head.
    * Appends only move a range's start forward, so the new range is a suffix of the cached one
    * plus the appended items (`excluded` tells which of those the entry's query leaves out).

@@ -350,7 +350,12 @@ class EncryptingStore implements EncryptedStore {
   }
 
   async deleteItem(tenant: string, id: string, itemId: string, options?: WriteOptions): Promise<Session> {
-    return this.#session(await this.#inner.deleteItem(tenant, id, itemId, options));
+    const session = await this.#inner.deleteItem(tenant, id, itemId, options);
+    // The version moved (no cached window is served again), but a deleted item's plaintext
+    // should not linger in this process either.
+    this.#windows.drop(tenant, id);
+    this.#plain.dropItem(tenant, id, itemId);
+    return this.#session(session);
   }
 
   async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
