@@ -36,8 +36,22 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
   };
   request.raw.once("close", onClose);
   raw.once("close", onClose);
+  // Events produced in one macrotask (response.created + in_progress, the deltas of one upstream
+  // read) go out as one socket write at the end of it: one syscall instead of one per event.
+  let pending = "";
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending.length > 0 && !gone && !raw.writableEnded) raw.write(pending);
+    pending = "";
+  };
   const write = (chunk: string): void => {
-    if (!gone) raw.write(chunk);
+    if (gone) return;
+    pending += chunk;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   };
   try {
     if (!first.done) options.onEvent(first.value, write);
@@ -52,6 +66,7 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
   } finally {
     // Stopping early runs the generator's cleanup (commit of partial output, lock release).
     if (gone) await events.return(undefined);
+    flush();
     if (!raw.writableEnded) raw.end();
   }
 }
