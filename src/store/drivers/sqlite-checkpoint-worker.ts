@@ -39,7 +39,9 @@ function checkpoint(): void {
     const done = passive.get() as { busy: number; log: number; checkpointed: number };
     // `log` is the WAL's size when this checkpoint started; the live writer has added frames
     // since, so past `resetPages` the rest is copied with the writer held off.
-    if (done.log >= resetPages) {
+    // Not while a purge runs: the frames it adds during the first checkpoint would be copied
+    // with the live writer held off for tens of ms; the WAL restarts once the purge is over.
+    if (done.log >= resetPages && !writeGate.purging()) {
       writeGate.enter(PATIENCE_MS);
       try {
         passive.get();

@@ -26,9 +26,11 @@ export interface SqliteLifecycleDeps {
   gate?: WriteGate;
   /**
    * The driver's `wal_autocheckpoint`, restored when the purge worker stops (read at that time:
-   * 0 while the driver's background checkpointer runs). Default 1000.
+   * the backstop while the driver's background checkpointer runs). Default 1000.
    */
   checkpointPages?: number | (() => number);
+  /** True while the driver's background checkpointer runs (the purge then leaves checkpoints to it). */
+  backgroundCheckpoints?: () => boolean;
 }
 
 const COLUMNS =
@@ -135,12 +137,13 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
   };
   // File databases purge on a worker thread: bulk deletes and their checkpoints stay off the event loop.
   const location = s.db.location();
-  // While it runs, the worker checkpoints the WAL it grows, between its transactions: an
-  // automatic checkpoint on this connection would copy thousands of pages inside a live
-  // write's COMMIT, blocking the event loop.
+  // While a purge runs, the driver's background checkpointer copies the WAL it grows: this
+  // connection's backstop checkpoint would fire inside live COMMITs (a WAL that keeps growing
+  // under the purge never restarts), blocking the event loop. Inline mode keeps its checkpoints.
   const autoCheckpoint = (running: boolean): void => {
+    if (!s.db.isOpen || !deps.backgroundCheckpoints?.()) return;
     const pages = typeof deps.checkpointPages === "function" ? deps.checkpointPages() : deps.checkpointPages;
-    if (s.db.isOpen) s.db.exec(`PRAGMA wal_autocheckpoint = ${running ? 0 : (pages ?? 1000)}`);
+    s.db.exec(`PRAGMA wal_autocheckpoint = ${running ? 0 : (pages ?? 1000)}`);
   };
   const worker =
     location && deps.purgeOnWorker !== false

@@ -21,13 +21,16 @@ export class SqlitePurgeWorker {
   readonly #gate: WriteGate;
   readonly #onRunning: (running: boolean) => void;
   #worker: Worker | null = null;
+  /** Workers started and not yet exited (a stopping one may still be checkpointing). */
+  #live = 0;
   #next = 1;
   readonly #pending = new Map<number, Pending>();
   #idle: NodeJS.Timeout | null = null;
 
   /**
-   * `gate` is shared with the driver's group-commit writer; `onRunning` is told when the worker
-   * starts and stops (the driver's connection leaves WAL checkpoints to the worker meanwhile).
+   * `gate` is shared with the driver's group-commit writer; `onRunning` is told when a worker
+   * starts and when the last one exited (the driver's connection leaves WAL checkpoints to the
+   * worker's checkpointer thread meanwhile).
    */
   constructor(
     path: string,
@@ -63,7 +66,10 @@ export class SqlitePurgeWorker {
     const worker = new Worker(new URL("./sqlite-purge-worker.ts", import.meta.url), {
       workerData: { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs, gate: this.#gate.buffer },
     });
-    this.#onRunning(true);
+    if (this.#live++ === 0) {
+      this.#gate.setPurging(true);
+      this.#onRunning(true);
+    }
     worker.on("message", (m: { id: number; result?: PurgeResult; error?: { message: string } }) => {
       const pending = this.#pending.get(m.id);
       this.#pending.delete(m.id);
@@ -76,13 +82,15 @@ export class SqlitePurgeWorker {
     });
     worker.on("error", (error) => this.#fail(error));
     worker.on("exit", () => {
-      // A worker that died inside a transaction must not keep the live writer waiting.
-      this.#gate.reset();
-      if (this.#worker === worker) {
-        this.#worker = null;
+      const current = this.#worker === worker;
+      if (current) this.#worker = null;
+      if (--this.#live === 0) {
+        // A worker that died inside a transaction must not keep the live writer waiting.
+        this.#gate.reset();
+        this.#gate.setPurging(false);
         this.#onRunning(false);
       }
-      this.#fail(new UnavailableError("The SQLite purge worker stopped; retry the sweep."));
+      if (current) this.#fail(new UnavailableError("The SQLite purge worker stopped; retry the sweep."));
     });
     this.#worker = worker;
     return worker;
@@ -99,9 +107,9 @@ export class SqlitePurgeWorker {
     this.#idle = null;
     const worker = this.#worker;
     this.#worker = null;
-    if (worker) {
-      worker.postMessage("close");
-      this.#onRunning(false);
-    }
+    if (!worker) return;
+    // It finishes the purge in hand, then closes; queued ones are dropped.
+    this.#fail(new UnavailableError("The SQLite purge worker stopped; retry the sweep."));
+    worker.postMessage("close");
   }
 }

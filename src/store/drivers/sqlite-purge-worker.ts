@@ -29,8 +29,6 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 const TX_BUDGET_MS = 4;
 /** Longest wait for a writer that never idles before a purge transaction starts anyway. */
 const PATIENCE_MS = 20;
-/** How often the purge checkpoints the WAL it grows (each checkpoint fsyncs twice). */
-const CHECKPOINT_EVERY_MS = 100;
 
 function isBusy(error: unknown): boolean {
   const code = (error as { errcode?: unknown }).errcode;
@@ -57,31 +55,14 @@ function begin(): void {
 }
 
 db.exec("PRAGMA synchronous = NORMAL");
-// Checkpoints run here, between transactions (see checkpoint()), never inside a COMMIT that a
-// live write is waiting for; the driver's connection skips them while a purge runs.
+// No checkpoints on this connection: the driver's background checkpointer copies the WAL
+// (sqlite-checkpointer.ts), in inline mode the driver's connection does.
 db.exec("PRAGMA wal_autocheckpoint = 0");
 const statements = preparePurge(db);
-const passiveCheckpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-let checkpointedAt = performance.now();
-
-/**
- * A passive checkpoint (copies committed WAL pages into the file; takes no write lock, so the
- * live writer goes on meanwhile) every CHECKPOINT_EVERY_MS of purging.
- */
-function checkpoint(force: boolean): void {
-  if (!force && performance.now() - checkpointedAt < CHECKPOINT_EVERY_MS) return;
-  passiveCheckpoint.get();
-  checkpointedAt = performance.now();
-}
 
 parentPort?.on("message", (message: { id: number; targets: PurgeTarget[] } | "close") => {
   if (message === "close") {
-    // The driver's connection resumes its automatic checkpoints once the worker is gone.
-    try {
-      checkpoint(true);
-    } finally {
-      db.close();
-    }
+    db.close();
     parentPort?.close();
     return;
   }
@@ -107,7 +88,6 @@ parentPort?.on("message", (message: { id: number; targets: PurgeTarget[] } | "cl
       } finally {
         writeGate.exit();
       }
-      checkpoint(false);
     }
     parentPort?.postMessage({ id: message.id, result });
   } catch (error) {

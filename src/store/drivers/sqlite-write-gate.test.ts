@@ -73,6 +73,16 @@ describe("sqlite write gate", () => {
     side.exit();
   });
 
+  it("tells the checkpointer while a purge worker runs", () => {
+    const gate = new WriteGate();
+    const checkpointer = new WriteGate(gate.buffer);
+    assert.equal(checkpointer.purging(), false);
+    gate.setPurging(true);
+    assert.equal(checkpointer.purging(), true);
+    gate.setPurging(false);
+    assert.equal(checkpointer.purging(), false);
+  });
+
   it("reset frees a lock left by a dead worker", async () => {
     const { db } = open("reset.db");
     const gate = new WriteGate();

@@ -17,6 +17,8 @@
 
 const LOCK = 0;
 const WANT = 1;
+/** Set by the main thread while a purge worker lives (sqlite-purge-pool.ts). */
+const PURGING = 2;
 const FREE = 0;
 const MAIN = 1;
 const WORKER = 2;
@@ -25,7 +27,7 @@ export class WriteGate {
   readonly buffer: SharedArrayBuffer;
   readonly #cells: Int32Array;
 
-  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(12)) {
     this.buffer = buffer;
     this.#cells = new Int32Array(buffer);
   }
@@ -60,7 +62,20 @@ export class WriteGate {
     Atomics.notify(this.#cells, WANT);
   }
 
-  // --- worker thread (purge) ---
+  /** A purge worker runs (set by its pool, so a crashed worker cannot leave it set). */
+  setPurging(on: boolean): void {
+    Atomics.store(this.#cells, PURGING, on ? 1 : 0);
+  }
+
+  // --- worker threads (purge, checkpointer) ---
+
+  /**
+   * True while a purge worker runs: the checkpointer then never holds the writer off to finish
+   * a checkpoint (the purge keeps adding frames; the WAL restarts after the purge).
+   */
+  purging(): boolean {
+    return Atomics.load(this.#cells, PURGING) !== 0;
+  }
 
   /** True while the writer has jobs queued: the purge should commit now. */
   wanted(): boolean {

@@ -170,6 +170,7 @@ class SqliteDriver implements StoreDriver {
         read: (run) => this.#read(run),
         gate,
         checkpointPages: () => this.#autoCheckpointPages(),
+        backgroundCheckpoints: () => this.#checkpointer?.running === true,
       }),
     );
   }

@@ -1,0 +1,61 @@
+/**
+ * The SQLite purge worker's life cycle: the driver is told when it runs (it leaves WAL
+ * checkpoints to the worker's checkpointer meanwhile) and when it stopped by itself after
+ * being idle (with its checkpointer thread: the driver resumes automatic checkpoints).
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { after, describe, it } from "node:test";
+import { createSessionStore } from "../core.ts";
+import { createSqliteDriver } from "./sqlite.ts";
+import { SqlitePurgeWorker } from "./sqlite-purge-pool.ts";
+import { WriteGate } from "./sqlite-write-gate.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "holdfast-sqlite-purge-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("sqlite purge worker", () => {
+  it("tells the driver when it starts and when it stopped after being idle", async () => {
+    const path = join(dir, "purge.db");
+    const store = createSessionStore(createSqliteDriver({ path }));
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const items = Array.from({ length: 20 }, (_, n) => ({
+        content: { type: "message", role: "user", content: [{ type: "input_text", text: `m${n}` }] },
+      }));
+      ids.push((await store.create("t", { items })).id);
+    }
+    await store.close();
+
+    const events: boolean[] = [];
+    let stopped: () => void = () => {};
+    const idle = new Promise<void>((resolve) => {
+      stopped = resolve;
+    });
+    const worker = new SqlitePurgeWorker(path, {
+      busyTimeoutMs: 5000,
+      gate: new WriteGate(),
+      idleMs: 20,
+      onRunning: (running) => {
+        events.push(running);
+        if (!running) stopped();
+      },
+    });
+    const result = await worker.purge(ids.map((id) => ({ tenant: "t", id })));
+    assert.equal(result.sessions, 20);
+    assert.equal(result.items, 400);
+    await idle;
+    assert.deepEqual(events, [true, false], "told once when it started and once when it stopped");
+    // A purge after the stop starts a new worker (and tells the driver again).
+    assert.equal((await worker.purge([{ tenant: "t", id: ids[0]! }])).sessions, 0);
+    assert.deepEqual(events, [true, false, true]);
+    worker.stop();
+
+    const db = new DatabaseSync(path);
+    assert.equal((db.prepare("SELECT count(*) AS n FROM items").get() as { n: number }).n, 0);
+    db.close();
+  });
+});
