@@ -1,6 +1,7 @@
 /**
  * `npm run bench:sweep [-- --stores sqlite,postgres] [--sessions 10000] [--items 100]
- *   [--batch 25] [--rate 1000] [--archive-sessions 500] [--json]`
+ *   [--batch 25] [--rate 1000] [--archive-sessions 500] [--archive-backend dir|sqlite|postgres]
+ *   [--archive-compression gzip|zstd] [--json]`
  *
  * The lifecycle sweeper under load (issue 7):
  *   1. seeds `sessions × items` expired items (default 10,000 × 100 = 1,000,000) plus 200 live
@@ -8,7 +9,8 @@
  *   2. measures live appends (one turn, 1,000/s over 4 clients) for 3 s: the baseline p50/p99;
  *   3. plans and enforces the cleanup (delete on expiry) while the same load runs, and reports
  *      the sweep time and the live p50/p99 during the sweep (targets: ≤ 5 s, p99 ≤ 2× baseline);
- *   4. archives `archive-sessions` expired sessions of 100 items to gzip JSONL and restores
+ *   4. archives `archive-sessions` expired sessions of 100 items to compressed JSONL in the
+ *      chosen archive backend (a directory, a SQLite table or a Postgres table) and restores
  *      them: sessions/s both ways.
  */
 import { randomBytes } from "node:crypto";
@@ -17,7 +19,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { openArchiveBackend } from "../src/lifecycle/archive-open.ts";
 import { createArchiver } from "../src/lifecycle/archiver.ts";
+import { parseLifecycleConfig } from "../src/lifecycle/config.ts";
 import { parseLifecyclePolicy } from "../src/lifecycle/policy.ts";
 import { createSweeper } from "../src/lifecycle/sweeper.ts";
 import { createStore } from "../src/store/create-store.ts";
@@ -34,6 +38,8 @@ const { values } = parseArgs({
     batch: { type: "string", default: "25" },
     pause: { type: "string", default: "0" },
     "archive-sessions": { type: "string", default: "500" },
+    "archive-backend": { type: "string", default: "dir" },
+    "archive-compression": { type: "string", default: "gzip" },
     rate: { type: "string", default: "1000" },
     postgres: {
       type: "string",
@@ -48,6 +54,7 @@ const BATCH = Number(values.batch);
 const PAUSE = Number(values.pause);
 const ARCHIVE_SESSIONS = Number(values["archive-sessions"]);
 const RATE = Number(values.rate);
+const ARCHIVE_SCHEMA = `hf_sweep_archive_${randomBytes(4).toString("hex")}`;
 const LIVE = 200;
 const TENANT = "bench";
 const DAY = 86_400_000;
@@ -62,8 +69,19 @@ interface Figures {
   baseline: { p50Ms: number; p99Ms: number; n: number };
   during: { p50Ms: number; p99Ms: number; n: number };
   p99Ratio: number;
+  archiveBackend: string;
   archivePerSec: number;
   restorePerSec: number;
+}
+
+/** The archive backend `--archive-backend` names, in `dir` (a temporary directory). */
+function archiveSection(dir: string): unknown {
+  const backend = values["archive-backend"];
+  const compression = values["archive-compression"];
+  if (backend === "dir") return { backend, dir, compression };
+  if (backend === "sqlite") return { backend, url: `sqlite:${join(dir, "archives.db")}`, compression };
+  const base = values.postgres;
+  return { backend, url: `${base}${base.includes("?") ? "&" : "?"}schema=${ARCHIVE_SCHEMA}`, compression };
 }
 
 function items(n: number, seed: number): ItemInput[] {
@@ -162,7 +180,12 @@ async function run(kind: string, url: string): Promise<Figures> {
 
     // Archive and restore throughput.
     await seed(store, clock, ARCHIVE_SESSIONS, 100);
-    const archiver = createArchiver(store, { dir: archiveDir });
+    const settings = parseLifecycleConfig(
+      { archive: archiveSection(archiveDir) },
+      "--archive-backend",
+    ).archive;
+    const { backend } = await openArchiveBackend(settings);
+    const archiver = createArchiver(store, { backend });
     const archiving = createSweeper({ store, policy: parseLifecyclePolicy({}), archiver, batchSize: 100 });
     const expired = await archiving.plan();
     const archivePlan = {
@@ -179,6 +202,7 @@ async function run(kind: string, url: string): Promise<Figures> {
     };
     await Promise.all(Array.from({ length: 4 }, restoreWorker));
     const restorePerSec = archivePlan.actions.length / ((performance.now() - t) / 1000);
+    await backend.close();
 
     return {
       store: kind,
@@ -190,6 +214,7 @@ async function run(kind: string, url: string): Promise<Figures> {
       baseline,
       during,
       p99Ratio: during.p99Ms / baseline.p99Ms,
+      archiveBackend: `${backend.kind} ${backend.compression}`,
       archivePerSec,
       restorePerSec,
     };
@@ -224,6 +249,13 @@ for (const kind of values.stores.split(",")) {
   }
 }
 
+if (values["archive-backend"] === "postgres") {
+  const client = new pg.Client({ connectionString: values.postgres });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${ARCHIVE_SCHEMA}" CASCADE`);
+  await client.end();
+}
+
 if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
   process.stdout.write(
@@ -236,6 +268,7 @@ else {
         "live p50 ms base→sweep",
         "live p99 ms base→sweep",
         "p99 ×",
+        "archive backend",
         "archive/s",
         "restore/s",
       ],
@@ -247,6 +280,7 @@ else {
         `${fmt(r.baseline.p50Ms, 2)} → ${fmt(r.during.p50Ms, 2)}`,
         `${fmt(r.baseline.p99Ms, 2)} → ${fmt(r.during.p99Ms, 2)}`,
         fmt(r.p99Ratio, 2),
+        r.archiveBackend,
         fmt(r.archivePerSec, 0),
         fmt(r.restorePerSec, 0),
       ]),
