@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { testLifecycleCapability } from "../../../test/store-conformance/lifecycle-capability.ts";
+import { createMemoryActionLog } from "../../lifecycle/action-log.ts";
+import { createArchiver } from "../../lifecycle/archiver.ts";
+import { parseLifecyclePolicy } from "../../lifecycle/policy.ts";
+import { createSweeper } from "../../lifecycle/sweeper.ts";
 import { createSessionStore } from "../core.ts";
 import { isLifecycleCapable } from "../driver.ts";
 import { createRedisDriver } from "./redis.ts";
@@ -116,5 +123,62 @@ describe("redis expiry grace from the URL", () => {
       () => resolveRedisConfig({ url: "redis://127.0.0.1:6379/0?expiry_grace_ms=soon" }),
       /expiryGraceMs/,
     );
+  });
+});
+
+describe("the sweeper on Redis", () => {
+  const admin = new Redis(URL);
+  after(() => admin.quit());
+  const item = (text: string) => ({ content: { type: "message", role: "user", content: text } });
+
+  it("archives and deletes; sessions Redis expired by itself are skipped, never counted as removed", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const driver = await createRedisDriver({ url: `${URL}?prefix=${prefix}` });
+    const store = createSessionStore(driver, { clock: () => clock.now });
+    const dir = mkdtempSync(join(tmpdir(), "holdfast-redis-sweep-"));
+    try {
+      const t = `sw-${randomBytes(4).toString("hex")}`;
+      const del = { "lifecycle.on_expiry": "delete" };
+      const archived = await store.create(t, { idleTtlMs: 60_000, items: [item("a"), item("b")] });
+      const deleted = await store.create(t, { idleTtlMs: 60_000, metadata: del, items: [item("c")] });
+      const goneEarly = await store.create(t, { idleTtlMs: 60_000, metadata: del, items: [item("d")] });
+      const goneLate = await store.create(t, { idleTtlMs: 60_000, metadata: del, items: [item("e")] });
+      await store.create(t, { items: [item("live")] });
+      // Native expiry removed one session's keys before the sweeper planned…
+      await admin.del(...sessionKeys(prefix, t, goneEarly.id));
+      clock.now += 120_000;
+      const log = createMemoryActionLog();
+      const sweeper = createSweeper({
+        store,
+        policy: parseLifecyclePolicy({}),
+        archiver: createArchiver(store, { dir, clock: () => clock.now }),
+        actionLog: log,
+        clock: () => clock.now,
+      });
+      const plan = await sweeper.plan({ tenant: t });
+      assert.deepEqual(
+        plan.actions.map((a) => [a.sessionId, a.action]).sort(),
+        [
+          [archived.id, "archive"],
+          [deleted.id, "delete"],
+          [goneLate.id, "delete"],
+        ].sort(),
+      );
+      // …and another one between planning and enforcing.
+      await admin.del(...sessionKeys(prefix, t, goneLate.id));
+      const report = await sweeper.apply(plan);
+      assert.equal(report.done, 2);
+      assert.equal(report.skipped, 1);
+      assert.equal(report.itemsRemoved, 3, "2 archived + 1 deleted; nothing for what Redis removed");
+      const outcomes = Object.fromEntries(log.entries.map((e) => [e.sessionId, e.outcome]));
+      assert.deepEqual(outcomes, { [archived.id]: "done", [deleted.id]: "done", [goneLate.id]: "skipped" });
+      assert.equal((await store.get(t, archived.id)).status, "archived");
+      const restored = await createArchiver(store, { dir, clock: () => clock.now }).restore(t, archived.id);
+      assert.equal(restored.itemCount, 2);
+      assert.equal((await store.readItems(t, archived.id)).length, 2);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
