@@ -19,6 +19,22 @@ const msg = (text: string) => ({
 });
 
 describe("archiver", () => {
+  it("archives and restores a session with deleted items, seqs and counters unchanged", async () => {
+    const base = createSessionStore(createMemoryDriver());
+    const archiver = createArchiver(base, { dir, pageSize: 2 });
+    const s = await base.create("gaps", { items: ["a", "b", "c", "d", "e"].map(msg) });
+    const all = await base.readItems("gaps", s.id);
+    await base.deleteItem("gaps", s.id, all[1]!.id);
+    const head = await base.deleteItem("gaps", s.id, all[4]!.id);
+    const kept = await base.readItems("gaps", s.id);
+    const result = await archiver.archive("gaps", s.id, head.version);
+    assert.deepEqual([result.archived, result.items], [true, 3]);
+    const restored = await archiver.restore("gaps", s.id);
+    assert.deepEqual([restored.itemCount, restored.lastSeq, restored.tokenCount], [3, 5, head.tokenCount]);
+    assert.deepEqual(await base.readItems("gaps", s.id), kept);
+    assert.equal((await base.append("gaps", s.id, [msg("f")])).firstSeq, 6);
+  });
+
   it("archives an expired session to gzip portable JSONL, leaves a stub, restores it transparently", async () => {
     const clock = { now: Date.UTC(2026, 0, 1) };
     const base = createSessionStore(createMemoryDriver(), { clock: () => clock.now });

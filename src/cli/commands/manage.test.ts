@@ -84,6 +84,33 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     assert.equal(bad.code, 2);
   });
 
+  test("rm-item deletes items, keeps the other seqs, and exits 3 for an unknown item", async () => {
+    const url = `sqlite:${path.join(dir, "rm-item.db")}`;
+    const [id] = await seed(url, 1, 2);
+    const [first, second] = await withStore(url, (store) => store.readItems("default", id!));
+    const removed = await runCli([
+      "sessions",
+      "rm-item",
+      id!,
+      first!.id,
+      second!.id,
+      "--json",
+      "--store",
+      url,
+    ]);
+    assert.equal(removed.code, 0, removed.stderr);
+    const session = JSON.parse(removed.stdout) as { itemCount: number; lastSeq: number };
+    assert.deepEqual([session.itemCount, session.lastSeq], [2, 4]);
+    await withStore(url, async (store) => {
+      assert.deepEqual(
+        (await store.readItems("default", id!)).map((i) => i.seq),
+        [3, 4],
+      );
+    });
+    const again = await runCli(["sessions", "rm-item", id!, first!.id, "--store", url]);
+    assert.equal(again.code, 3, "an unknown item exits 3");
+  });
+
   test("migrate copies, verifies, and resumes after an interruption", async () => {
     const from = `sqlite:${path.join(dir, "from.db")}`;
     const to = `sqlite:${path.join(dir, "to.db")}`;

@@ -1,5 +1,5 @@
 /**
- * `holdfast sessions rm|fork|compact`: changes to one session, through the library.
+ * `holdfast sessions rm|rm-item|fork|compact`: changes to one session, through the library.
  */
 import type { Command } from "commander";
 import { getDefaultCatalog } from "../../engine/context/catalog.ts";
@@ -46,6 +46,35 @@ export function registerSessionsManageCommands(program: Command): void {
         { mustExist: true },
       );
       print(flags, { deleted: ids }, `deleted ${ids.length} session(s)`);
+    });
+
+  storeOptions(
+    sessions
+      .command("rm-item <id> <item_id...>")
+      .description(
+        "Delete items of a session; a function call and its outputs go together, other items keep their seqs.",
+      ),
+  )
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ holdfast sessions rm-item conv_0123… msg_4567…\n  $ holdfast sessions rm-item conv_0123… fc_89ab… --json",
+    )
+    .action(async (id: string, itemIds: string[], flags: Flags) => {
+      const session = await withStore(
+        flags,
+        async (store) => {
+          let after = await store.get(flags.tenant, id);
+          for (const itemId of itemIds) after = await store.deleteItem(flags.tenant, id, itemId);
+          return after;
+        },
+        { mustExist: true },
+      );
+      print(
+        flags,
+        session,
+        `deleted ${itemIds.length} item(s) of ${id}: ${session.itemCount} items (${session.tokenCount} tokens) left`,
+      );
     });
 
   storeOptions(
