@@ -1,5 +1,5 @@
 /**
- * Appends issued in one tick share one script call on standalone Redis (redis-append-batch.ts).
+ * Appends issued in one tick share batch-script calls on standalone Redis (redis-append-batch.ts).
  * Each must still get exactly the outcome it would get alone: its own version check,
  * duplicate-id check, idempotent replay and errors, in submission order.
  */

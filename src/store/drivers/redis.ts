@@ -94,7 +94,7 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemD
   readonly #codec: ItemCodec;
   readonly #list: ListContext;
   readonly #copy: ScriptRunner;
-  /** Standalone Redis with auto-pipelining: one script call for all appends of a tick. */
+  /** Standalone Redis with auto-pipelining: a tick's appends in batch-script calls of up to 8. */
   readonly #batcher: AppendBatcher | null;
   readonly #lifecycle: LifecycleCapable;
   /** Latest `now` the core passed in: putReplica gets none but must set expiry relative to it. */
