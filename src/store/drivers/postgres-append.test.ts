@@ -121,6 +121,21 @@ describe("postgres driver: combined appends", () => {
     );
   });
 
+  it("keeps one session's appends of a tick in one batch, in submission order", async () => {
+    const t = "tenant-order";
+    const sessions = await Promise.all(Array.from({ length: 10 }, () => store.create(t)));
+    // 3 appends per session, interleaved: the lanes split the tick, never a session.
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, n) => store.append(t, sessions[n % 10]!.id, [msg(`m${n}`)])),
+    );
+    for (let k = 0; k < 10; k++) {
+      assert.deepEqual(
+        [results[k]!.firstSeq, results[k + 10]!.firstSeq, results[k + 20]!.firstSeq],
+        [1, 2, 3],
+      );
+    }
+  });
+
   it("sends appends queued in the same tick as close() before closing", async () => {
     const own = uniqueSchema("hf_batch_close");
     const d = await createPostgresDriver({ connectionString: schemaUrl(own), poolSize: 2 });

@@ -55,6 +55,11 @@ const MAX_BATCH = 64;
  */
 export const APPEND_LANES = 2;
 
+/** Orders batches (lock order) and groups one session's appends. */
+function sessionKey(p: Pending): string {
+  return `${p.tenant}\u0000${p.id}`;
+}
+
 function toItems(items: PreparedItem[], firstSeq: number): Item[] {
   return items.map((p, i) => ({
     seq: firstSeq + i,
@@ -72,7 +77,7 @@ function toItems(items: PreparedItem[], firstSeq: number): Item[] {
 
 export class PostgresAppender {
   readonly #o: AppenderOptions;
-  readonly #queue: Pending[] = [];
+  #queue: Pending[] = [];
   #inFlight = 0;
   #scheduled = false;
   readonly #stats = { batches: 0, combined: 0 };
@@ -116,13 +121,31 @@ export class PostgresAppender {
   #pump(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#o.maxInFlight) {
       const free = this.#o.maxInFlight - this.#inFlight;
-      const batch = this.#queue.splice(0, Math.min(MAX_BATCH, Math.ceil(this.#queue.length / free)));
+      const batch = this.#take(Math.min(MAX_BATCH, Math.ceil(this.#queue.length / free)));
       this.#inFlight += 1;
       void this.#send(batch).finally(() => {
         this.#inFlight -= 1;
         this.#schedule();
       });
     }
+  }
+
+  /**
+   * The first `count` queued appends, plus the later queued appends to the same sessions (up to
+   * MAX_BATCH): one session's appends of a tick stay in one batch, in their order, instead of
+   * racing each other on two lanes.
+   */
+  #take(count: number): Pending[] {
+    const batch = this.#queue.splice(0, count);
+    if (this.#queue.length === 0) return batch;
+    const sessions = new Set(batch.map(sessionKey));
+    const rest: Pending[] = [];
+    for (const p of this.#queue) {
+      if (batch.length < MAX_BATCH && sessions.has(sessionKey(p))) batch.push(p);
+      else rest.push(p);
+    }
+    this.#queue = rest;
+    return batch;
   }
 
   async #send(batch: Pending[]): Promise<void> {
@@ -132,8 +155,11 @@ export class PostgresAppender {
     }
     // Lock order (tenant, id) for every batch everywhere: no two batches can wait on each other
     // in a cycle. The sort is stable, so appends to one session keep their arrival order.
-    const key = (p: Pending) => `${p.tenant}\u0000${p.id}`;
-    const ordered = [...batch].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    const ordered = [...batch].sort((a, b) => {
+      const ka = sessionKey(a);
+      const kb = sessionKey(b);
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
     this.#stats.batches += 1;
     this.#stats.combined += batch.length;
     // A turn's claimed appends (its first and last writes) ride in append_claimed_batch, which
