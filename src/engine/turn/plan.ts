@@ -25,6 +25,12 @@ export interface TurnPlan {
   historyUntilSeq: number | null;
   responseId: string;
   operationIds: { input?: string; output?: string };
+  /**
+   * Continuing `previous_response_id` in place: the session version the plan saw. The input
+   * append expects it, so a turn that queued behind another one on the same response does not
+   * append after that one's output (the engine plans it again, and it forks).
+   */
+  continuesVersion?: number;
 }
 
 /** Hex, because derived ids embed it where the id formats expect hex. */
@@ -55,6 +61,7 @@ export async function planTurn(
   const derivedId = hash ? `conv_${hash.slice(0, 32)}` : undefined;
   let sessionId: string | null = null;
   let historyUntilSeq: number | null = null;
+  let continuesVersion: number | undefined;
   let persist = request.store;
 
   if (request.conversationId) {
@@ -70,6 +77,7 @@ export async function planTurn(
       historyUntilSeq = record.seq;
     } else if (record.seq === parent.lastSeq) {
       sessionId = parentId;
+      continuesVersion = parent.version;
     } else {
       sessionId = await forkOnce(store, tenant, parentId, record.seq, derivedId);
     }
@@ -86,6 +94,7 @@ export async function planTurn(
     historyUntilSeq,
     responseId: hash ? responseIdForKey(owner, hash) : newResponseId(owner),
     operationIds: idempotencyKey ? { input: `${idempotencyKey}#in`, output: `${idempotencyKey}#out` } : {},
+    ...(continuesVersion === undefined ? {} : { continuesVersion }),
   };
 }
 

@@ -68,6 +68,27 @@ describe("busy policy across instances (one store, separate engines)", () => {
     );
   });
 
+  it("two turns continuing one response at once: the one that waited forks instead of following the other", async () => {
+    const store = await createStore("memory:");
+    const invokers = [slowInvoker(40), slowInvoker(40)];
+    const [a, b] = invokers.map((inv) => instance(store, inv)) as [TurnEngine, TurnEngine];
+    const first = await a.respond("t", { model: "mock", input: "root question" });
+    const sessionOf = (id: unknown) => `conv_${String(id).slice(21)}`;
+    const [x, y] = await Promise.all([
+      a.respond("t", { model: "mock", input: "branch x", previous_response_id: first.id }),
+      b.respond("t", { model: "mock", input: "branch y", previous_response_id: first.id }),
+    ]);
+    const sessions = new Set([sessionOf(x.id), sessionOf(y.id)]);
+    assert.equal(sessions.size, 2, "one continued the root session, the other forked");
+    assert.ok(sessions.has(sessionOf(first.id)));
+    // Neither branch saw the other: each request carried the root turn and its own input only.
+    for (const request of invokers.flatMap((inv) => inv.requests)) {
+      const text = JSON.stringify(request.input);
+      assert.ok(!(text.includes("branch x") && text.includes("branch y")), text);
+    }
+    for (const id of sessions) assert.equal(assertTurnsDoNotInterleave(await store.readItems("t", id)), 2);
+  });
+
   it("reject: a turn arriving on another instance while one runs gets conversation_busy and writes nothing", async () => {
     const store = await createStore("memory:");
     const conv = await store.create("t");

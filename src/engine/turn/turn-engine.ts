@@ -108,6 +108,34 @@ export class TurnEngine {
     return { plan, replay: null };
   }
 
+  /**
+   * Plans the turn, waits for its conversation and writes its input (taking the claim). A turn
+   * continuing `previous_response_id` in place appends only if nothing came after that response
+   * meanwhile (a turn that queued behind another with the same previous response); otherwise it
+   * is planned again and branches off as a fork, as if it had arrived second.
+   */
+  async #begin(
+    tenant: string,
+    body: unknown,
+    ctx: TurnContext,
+  ): Promise<
+    | { plan: TurnPlan; replay: JsonObject }
+    | { plan: TurnPlan; replay: null; guard: TurnGuard; input: AppendResult | null }
+  > {
+    for (let attempt = 1; ; attempt++) {
+      const { plan, replay } = await this.#plan(tenant, body, ctx);
+      if (replay) return { plan, replay };
+      const guard = await this.#lock(plan);
+      try {
+        return { plan, replay: null, guard, input: await this.#writeInput(plan, guard) };
+      } catch (error) {
+        await this.#unlock(guard);
+        const moved = plan.continuesVersion !== undefined && (error as { code?: string }).code === "conflict";
+        if (!moved || attempt >= 3) throw error;
+      }
+    }
+  }
+
   /** Same-instance turns queue in memory; the store claim (taken with the input) covers other instances. */
   async #lock(plan: TurnPlan): Promise<TurnGuard> {
     if (!plan.sessionId || !plan.persist) return { claim: null, deadline: 0, unlock: () => {} };
@@ -135,11 +163,11 @@ export class TurnEngine {
    */
   async #writeInput(plan: TurnPlan, guard: TurnGuard): Promise<AppendResult | null> {
     if (!plan.persist || !plan.sessionId || !guard.claim) return null;
-    return guard.claim.appendInput(
-      plan.request.input,
-      { operationId: plan.operationIds.input },
-      guard.deadline,
-    );
+    const options = {
+      operationId: plan.operationIds.input,
+      ...(plan.continuesVersion === undefined ? {} : { expectedVersion: plan.continuesVersion }),
+    };
+    return guard.claim.appendInput(plan.request.input, options, guard.deadline);
   }
 
   #limits(plan: TurnPlan): { model: ModelInfo; maxOutputTokens: number; budget: number } {
@@ -275,11 +303,10 @@ export class TurnEngine {
 
   /** Runs a non-streaming turn and returns the Responses API object. */
   async respond(tenant: string, body: unknown, ctx: TurnContext = {}): Promise<JsonObject> {
-    const { plan, replay } = await this.#plan(tenant, body, ctx);
-    if (replay) return replay;
-    const guard = await this.#lock(plan);
+    const begun = await this.#begin(tenant, body, ctx);
+    if (begun.replay) return begun.replay;
+    const { plan, guard, input } = begun;
     try {
-      const input = await this.#writeInput(plan, guard);
       const result = await this.#withOverflowRecovery(plan, (history) =>
         this.#invoker.complete(this.#turnRequest(plan, history.input, ctx.signal)),
       );
@@ -294,19 +321,18 @@ export class TurnEngine {
    * that awaits the first `next()` can still answer bad requests with a 4xx.
    */
   async *respondStream(tenant: string, body: unknown, ctx: TurnContext = {}): AsyncGenerator<EngineEvent> {
-    const { plan, replay } = await this.#plan(tenant, body, ctx);
-    if (replay) {
+    const begun = await this.#begin(tenant, body, ctx);
+    if (begun.replay) {
+      const replay = begun.replay;
       yield { type: "created", response: { ...replay, status: "in_progress", output: [] } };
       yield { type: "completed", response: replay };
       return;
     }
-    const guard = await this.#lock(plan);
+    const { plan, guard, input } = begun;
     const tracker = new StreamTracker();
-    let input: AppendResult | null = null;
     let started = false;
     let settled = false;
     try {
-      input = await this.#writeInput(plan, guard);
       // Open the upstream before announcing the response: if every target fails before its first
       // event, the caller still gets a proper status instead of a stream that only says "failed".
       const opened = await this.#withOverflowRecovery(plan, async (history) => {
