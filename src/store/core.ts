@@ -30,7 +30,7 @@ import type {
   WindowQuery,
   WriteOptions,
 } from "./types.ts";
-import { LIST_ORDERS } from "./types.ts";
+import { LIST_ORDERS, LIST_SORTS, type ListSort } from "./types.ts";
 import {
   assertObject,
   checkExcludeTypes,
@@ -152,6 +152,10 @@ class StoreCore implements SessionStore {
     if (!LIST_ORDERS.includes(order)) {
       throw new InvalidArgumentError("order must be 'asc' or 'desc'.", { param: "order" });
     }
+    const sort: ListSort = query.sort ?? "created";
+    if (!LIST_SORTS.includes(sort)) {
+      throw new InvalidArgumentError(`sort must be one of ${LIST_SORTS.join(", ")}.`, { param: "sort" });
+    }
     const limit = query.limit === undefined ? 20 : checkPositiveInt(query.limit, "limit", 1000);
     const rows = await this.#driver.listSessions(tenant, {
       owner: query.owner === undefined ? undefined : (checkOwner(query.owner) ?? undefined),
@@ -160,14 +164,20 @@ class StoreCore implements SessionStore {
       updatedBefore: checkOptionalTime(query.updatedBefore, "updatedBefore") ?? undefined,
       updatedAfter:
         query.updatedAfter === undefined ? undefined : (checkSeq(query.updatedAfter, "updatedAfter") ?? 0),
+      createdBefore: checkOptionalTime(query.createdBefore, "createdBefore") ?? undefined,
+      createdAfter: checkSeq(query.createdAfter, "createdAfter"),
+      minBytes: checkSeq(query.minBytes, "minBytes"),
+      maxBytes: checkSeq(query.maxBytes, "maxBytes"),
+      forkOf: query.forkOf === undefined ? undefined : checkSessionId(query.forkOf, "forkOf"),
+      sort,
       order,
       limit: limit + 1,
-      after: query.cursor === undefined ? undefined : decodeCursor(String(query.cursor)),
+      after: query.cursor === undefined ? undefined : decodeCursor(String(query.cursor), sort),
       now: this.#clock(),
     });
     const data = rows.slice(0, limit);
     const last = data.at(-1);
-    return { data, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return { data, nextCursor: rows.length > limit && last ? encodeCursor(last, sort) : null };
   }
 
   async update(

@@ -8,7 +8,7 @@
  * `(idleTtlMs == null || lastActiveAt + idleTtlMs > now) && (expiresAt == null || expiresAt > now)`.
  * An invisible session behaves exactly like a missing one.
  */
-import type { AppendResult, Item, JsonObject, ListOrder, Session, SessionStatus } from "./types.ts";
+import type { AppendResult, Item, JsonObject, ListOrder, ListSort, Session, SessionStatus } from "./types.ts";
 
 /** An item the core has fully prepared; the driver assigns `seq` and the running token total. */
 export interface PreparedItem {
@@ -57,11 +57,20 @@ export interface DriverListQuery {
   status?: SessionStatus;
   updatedBefore?: number;
   updatedAfter?: number;
+  createdBefore?: number;
+  createdAfter?: number;
+  /** Bounds on `Session.bytes` (item bytes plus state bytes), inclusive. */
+  minBytes?: number;
+  maxBytes?: number;
+  /** Only sessions whose `forkParent.sessionId` is this id. */
+  forkOf?: string;
+  /** Sort key: `createdAt`, `updatedAt`, `itemCount` or `bytes`, then `id` (see `sortValue`). */
+  sort: ListSort;
   order: ListOrder;
   /** Rows to return (the core asks one more than the page size to know if there is a next page). */
   limit: number;
-  /** Keyset position: return sessions strictly after it in `order` by (createdAt, id). */
-  after?: { createdAt: number; id: string };
+  /** Keyset position: return sessions strictly after it in `order` by (sort value, id). */
+  after?: { value: number; id: string };
   now: number;
 }
 

@@ -3,18 +3,33 @@
  * canonical JSON that idempotency payload hashes are computed over.
  */
 import { InvalidArgumentError } from "./errors.ts";
-import type { Session } from "./types.ts";
+import { sortValue } from "./list-sort.ts";
+import type { ListSort, Session } from "./types.ts";
 
-export function encodeCursor(session: Session): string {
-  return Buffer.from(JSON.stringify([session.createdAt, session.id])).toString("base64url");
+/**
+ * `[value, id]` for the default `created` sort (the format cursors always had, so old ones
+ * keep working), `[value, id, sort]` for the others: a cursor only continues the sort it came from.
+ */
+export function encodeCursor(session: Session, sort: ListSort = "created"): string {
+  const key =
+    sort === "created" ? [session.createdAt, session.id] : [sortValue(session, sort), session.id, sort];
+  return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
-export function decodeCursor(cursor: string): { createdAt: number; id: string } {
+export function decodeCursor(cursor: string, sort: ListSort = "created"): { value: number; id: string } {
+  let parsed: unknown[] | null = null;
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (typeof createdAt === "number" && typeof id === "string") return { createdAt, id };
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
   } catch {
     // fall through to the error below
+  }
+  if (Array.isArray(parsed) && typeof parsed[0] === "number" && typeof parsed[1] === "string") {
+    const from = parsed[2] ?? "created";
+    if (from === sort) return { value: parsed[0], id: parsed[1] };
+    throw new InvalidArgumentError(
+      `The cursor continues a list sorted by '${String(from).slice(0, 16)}', not '${sort}'; start from the first page.`,
+      { param: "cursor" },
+    );
   }
   throw new InvalidArgumentError("The cursor is not one this store returned; start from the first page.", {
     param: "cursor",

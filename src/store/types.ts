@@ -15,6 +15,13 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
 export const LIST_ORDERS = ["desc", "asc"] as const;
 export type ListOrder = (typeof LIST_ORDERS)[number];
 
+/**
+ * What a list is ordered by (then by id): creation time (default), last update, item count or
+ * byte size. Every sort is keyset-paginated, so pages stay consistent whatever the store size.
+ */
+export const LIST_SORTS = ["created", "updated", "items", "bytes"] as const;
+export type ListSort = (typeof LIST_SORTS)[number];
+
 export interface ForkParent {
   sessionId: string;
   atSeq: number;
@@ -107,7 +114,17 @@ export interface ListQuery {
   status?: SessionStatus;
   updatedBefore?: number;
   updatedAfter?: number;
-  /** By creation time: `desc` (newest first, default) or `asc`. */
+  /** Only sessions created strictly before / after this instant (epoch ms). */
+  createdBefore?: number;
+  createdAfter?: number;
+  /** Only sessions of at least / at most this many bytes (`Session.bytes`). */
+  minBytes?: number;
+  maxBytes?: number;
+  /** Only the direct forks of this session (`forkParent.sessionId`). */
+  forkOf?: string;
+  /** The sort key (default `created`); ties are broken by id. */
+  sort?: ListSort;
+  /** `desc` (largest / newest first, default) or `asc`. */
   order?: ListOrder;
   /** 1..1000, default 20. */
   limit?: number;

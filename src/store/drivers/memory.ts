@@ -26,7 +26,7 @@ import {
 } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import { createMemoryLifecycle } from "./memory-lifecycle.ts";
-import { isVisible, matchesListQuery, sessionBytes } from "./shared.ts";
+import { compareSessions, isVisible, matchesListQuery, sessionBytes } from "./shared.ts";
 
 export const DRIVER_NAME = "memory";
 
@@ -213,11 +213,13 @@ class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
 
   async listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {
     const sign = query.order === "asc" ? 1 : -1;
+    // `entry.session.bytes` is not kept current (snapshots compute it): size queries need it.
+    const sized = query.sort === "bytes" || query.minBytes !== undefined || query.maxBytes !== undefined;
     const rows = [...this.#entries.values()]
       .filter((e) => e.retainUntil === null || e.retainUntil > query.now)
-      .map((e) => e.session)
+      .map((e) => (sized ? { ...e.session, bytes: sessionBytes(e.itemBytes, e.stateJson) } : e.session))
       .filter((s) => s.tenant === tenant && matchesListQuery(s, query))
-      .sort((a, b) => sign * (a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+      .sort((a, b) => sign * compareSessions(a, b, query.sort));
     return rows.slice(0, query.limit).map((s) => this.#snapshot(this.#entries.get(this.#key(tenant, s.id))!));
   }
 

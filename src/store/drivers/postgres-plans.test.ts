@@ -85,15 +85,16 @@ describe("postgres driver: query plans stay on indexes", () => {
 
   const sql = buildStatements(s);
   const list = (q: Partial<DriverListQuery>) =>
-    buildListQuery(s, "t7", { order: "desc", limit: 21, now: NOW, ...q });
+    buildListQuery(s, "t7", { order: "desc", limit: 21, now: NOW, sort: "created", ...q });
 
   it("list: newest first, next page, by owner, by label, by status", async () => {
     for (const [name, q] of Object.entries({
       "list (newest first)": list({}),
-      "list (next page, keyset)": list({ after: { createdAt: NOW - 5_000_000, id: "conv_x" } }),
+      "list (next page, keyset)": list({ after: { value: NOW - 5_000_000, id: "conv_x" } }),
       "list by owner": list({ owner: "owner7" }),
       "list by label": list({ label: "vip" }),
       "list by status": list({ status: "archived" }),
+      "forks of a session": list({ forkOf: "conv_x" }),
     })) {
       assertIndexed(name, await plan(q.text, q.values));
     }

@@ -282,6 +282,13 @@ BEGIN
 END
 $fn$ SET plan_cache_mode = force_generic_plan;
 `,
+  // 6: a session's forks (dashboard session view) are one index range, in list order. The column
+  // never changes after creation, so counter updates stay HOT. (The list sorts by last update,
+  // items and bytes have no index on purpose: see SORT_SQL in postgres-sql.ts.)
+  (s) => `
+CREATE INDEX sessions_fork_idx ON ${s}.sessions (tenant, fork_parent_id, created_at, id)
+  WHERE fork_parent_id IS NOT NULL;
+`,
 ];
 
 /** The schema version this code writes and understands. */

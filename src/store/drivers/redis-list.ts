@@ -16,8 +16,13 @@
  * store a tenant registry, both used by the sweeper's scans (redis-lifecycle.ts); they are
  * added and removed with the listing entry.
  *
- * Filters (owner, label, status, updated before/after) are applied to fetched sessions;
+ * Filters (owner, label, status, update/creation time, size, fork parent) are applied to fetched sessions;
  * pages are fetched until the requested number of matches is found or the index ends.
+ *
+ * The index is ordered by creation time only. The other sorts (last update, item count, bytes)
+ * have no index here — keeping one would add a write to every append — so such a list reads
+ * every session of the tenant and sorts them: O(tenant sessions) per page, documented in
+ * docs/store-redis.md; use SQLite or Postgres for sorted dashboards over very large tenants.
  */
 import type { DriverListQuery } from "../driver.ts";
 import type { Session } from "../types.ts";
@@ -30,7 +35,7 @@ import {
   tenantIndexKey,
   tenantsKey,
 } from "./redis-keys.ts";
-import { matchesListQuery } from "./shared.ts";
+import { compareSessions, matchesListQuery } from "./shared.ts";
 
 export interface ListContext {
   client: RedisClient;
@@ -50,7 +55,11 @@ function hasFilters(q: DriverListQuery): boolean {
     q.label !== undefined ||
     q.status !== undefined ||
     q.updatedBefore !== undefined ||
-    q.updatedAfter !== undefined
+    q.updatedAfter !== undefined ||
+    q.createdBefore !== undefined ||
+    q.createdAfter !== undefined ||
+    q.minBytes !== undefined ||
+    q.maxBytes !== undefined
   );
 }
 
@@ -59,11 +68,12 @@ export async function listTenantSessions(
   tenant: string,
   query: DriverListQuery,
 ): Promise<Session[]> {
+  if (query.sort !== "created") return listSortedByScan(ctx, tenant, query);
   const key = tenantIndexKey(ctx.prefix, tenant);
   const asc = query.order === "asc";
   // Unfiltered pages are usually full on the first batch; filtered ones read ahead.
   const batch = Math.min(MAX_BATCH, hasFilters(query) ? Math.max(query.limit * 4, 100) : query.limit + 4);
-  let bound = query.after ? `(${indexMember(query.after.createdAt, query.after.id)}` : asc ? "-" : "+";
+  let bound = query.after ? `(${indexMember(query.after.value, query.after.id)}` : asc ? "-" : "+";
   const out: Session[] = [];
   while (out.length < query.limit) {
     const members = asc
@@ -88,6 +98,34 @@ export async function listTenantSessions(
     bound = `(${members.at(-1)}`;
   }
   return out;
+}
+
+/** A sort without an index: every session of the tenant (creation order), filtered, then sorted. */
+async function listSortedByScan(
+  ctx: ListContext,
+  tenant: string,
+  query: DriverListQuery,
+): Promise<Session[]> {
+  const all: Session[] = [];
+  let after: { value: number; id: string } | undefined;
+  for (;;) {
+    const page = await listTenantSessions(ctx, tenant, {
+      ...query,
+      sort: "created",
+      order: "asc",
+      after,
+      limit: MAX_BATCH,
+    });
+    all.push(...page);
+    const last = page.at(-1);
+    if (!last || page.length < MAX_BATCH) break;
+    after = { value: last.createdAt, id: last.id };
+  }
+  const sign = query.order === "asc" ? 1 : -1;
+  return all
+    .filter((s) => !query.after || sign * compareSessions(s, query.after, query.sort) > 0)
+    .sort((a, b) => sign * compareSessions(a, b, query.sort))
+    .slice(0, query.limit);
 }
 
 /** Removes stale listing entries and the lifecycle-index entries of the same sessions. */

@@ -3,7 +3,10 @@
  * import each other; they may all import this.)
  */
 import type { DriverListQuery } from "../driver.ts";
+import { compareSessions } from "../list-sort.ts";
 import type { Session } from "../types.ts";
+
+export { compareSessions, sortValue } from "../list-sort.ts";
 
 /** The visibility rule of the contract: expired sessions are invisible at once. */
 export function isVisible(
@@ -23,9 +26,13 @@ export function matchesListQuery(session: Session, query: DriverListQuery): bool
   if (query.status !== undefined && session.status !== query.status) return false;
   if (query.updatedBefore !== undefined && !(session.updatedAt < query.updatedBefore)) return false;
   if (query.updatedAfter !== undefined && !(session.updatedAt > query.updatedAfter)) return false;
+  if (query.createdBefore !== undefined && !(session.createdAt < query.createdBefore)) return false;
+  if (query.createdAfter !== undefined && !(session.createdAt > query.createdAfter)) return false;
+  if (query.minBytes !== undefined && session.bytes < query.minBytes) return false;
+  if (query.maxBytes !== undefined && session.bytes > query.maxBytes) return false;
+  if (query.forkOf !== undefined && session.forkParent?.sessionId !== query.forkOf) return false;
   if (query.after !== undefined) {
-    const { createdAt, id } = query.after;
-    const cmp = session.createdAt - createdAt || (session.id < id ? -1 : session.id > id ? 1 : 0);
+    const cmp = compareSessions(session, query.after, query.sort);
     if (query.order === "asc" ? cmp <= 0 : cmp >= 0) return false;
   }
   return true;

@@ -152,7 +152,7 @@ describe("sqlite schema", () => {
     const db = new DatabaseSync(path);
     db.exec(
       "DROP INDEX items_id_session; CREATE UNIQUE INDEX items_session_id ON items (session_rid, id); " +
-        "ALTER TABLE sessions DROP COLUMN deleted_items; " +
+        "DROP INDEX sessions_tenant_fork; ALTER TABLE sessions DROP COLUMN deleted_items; " +
         "ALTER TABLE sessions DROP COLUMN claim_holder; ALTER TABLE sessions DROP COLUMN claim_until; " +
         "DELETE FROM schema_version WHERE version > 1",
     );
@@ -172,6 +172,29 @@ describe("sqlite schema", () => {
       .all()
       .map((r) => r.name);
     assert.deepEqual(indexes, ["items_id_session", "items_session_cum", "items_session_seq"]);
+    // Migration 3: the forks index.
+    const forks = await (async () => {
+      const again = open(path);
+      try {
+        return (await again.list("t", { forkOf: s.id })).data.map((x) => x.id);
+      } finally {
+        await again.close();
+      }
+    })();
+    assert.deepEqual(forks, [forked.id]);
+    const sessionIndexes = check
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' AND name LIKE 'sessions_tenant_%' ORDER BY name",
+      )
+      .all()
+      .map((r) => r.name);
+    assert.deepEqual(sessionIndexes, [
+      "sessions_tenant_created",
+      "sessions_tenant_fork",
+      "sessions_tenant_id",
+      "sessions_tenant_owner",
+      "sessions_tenant_status",
+    ]);
     assert.equal(
       (check.prepare("SELECT max(version) AS v FROM schema_version").get() as { v: number }).v,
       SCHEMA_VERSION,
@@ -204,12 +227,15 @@ describe("sqlite schema", () => {
       const rows = Array.isArray(params) ? stmt.all(...(params as never[])) : stmt.all(params as never);
       return rows.map((r) => String(r.detail)).join("\n");
     };
-    const base = { order: "desc" as const, limit: 21, now: 1 };
+    const base = { order: "desc" as const, limit: 21, now: 1, sort: "created" as const };
     for (const query of [
       base,
       { ...base, owner: "o" },
       { ...base, status: "active" as const },
-      { ...base, order: "asc" as const, after: { createdAt: 1, id: "conv_x" } },
+      { ...base, order: "asc" as const, after: { value: 1, id: "conv_x" } },
+      { ...base, minBytes: 10, createdAfter: 5 },
+      { ...base, forkOf: "conv_x" },
+      { ...base, forkOf: "conv_x", order: "asc" as const, after: { value: 1, id: "conv_x" } },
     ]) {
       const { sql, params } = listSql(query);
       const detail = plan(sql, { ...params, tenant: "t" });

@@ -98,6 +98,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN claim_holder TEXT;
   ALTER TABLE sessions ADD COLUMN claim_until INTEGER;
   `,
+  // 5: a session's forks (dashboard session view) are one index range, in list order. The
+  // column never changes after creation, so appends never touch this index. (The list sorts by
+  // last update, items and bytes have no index on purpose: see SORT_SQL in sqlite-rows.ts.)
+  `
+  CREATE INDEX sessions_tenant_fork ON sessions (tenant, fork_parent_id, created_at, id)
+    WHERE fork_parent_id IS NOT NULL;
+  `,
 ];
 
 /** The schema version this code writes. */
