@@ -27,6 +27,7 @@ import {
   createMetrics,
   loggingOptions,
   observeRouter,
+  observeStorage,
   observeSweeper,
   registerMetrics,
   registerRequestLogging,
@@ -150,9 +151,11 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         ...(encrypted ? { afterSweep: () => encrypted.shredOrphanedKeys() } : {}),
       });
       const unobserve = observeSweeper(sweeper, metrics);
+      const unobserveStorage = observeStorage(base, metrics);
       sweeper.start(lifecycle.sweeper.intervalMs);
       closers.push(async () => {
         unobserve();
+        unobserveStorage();
         await sweeper.stop();
       });
       cleanup = { sweeper, archiver };

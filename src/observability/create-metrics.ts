@@ -7,6 +7,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { BoundedLabel } from "./bounded-label.ts";
+import type { StorageTotals, StorageTotalsSource } from "./storage-gauges.ts";
 
 export interface MetricsOptions {
   /** Collect Node's default metrics (event-loop lag, heap, GC, handles). Default true. */
@@ -36,9 +37,10 @@ export interface SweeperStatsSource {
   };
 }
 
-/** Sources read at scrape time; set by `observeSweeper`. */
+/** Sources read at scrape time; set by `observeSweeper` and `observeStorage`. */
 export interface ScrapeSources {
   sweeper: SweeperStatsSource | null;
+  storage: StorageTotalsSource | null;
 }
 
 /** The registry and every instrument; pass it to `registerMetrics`, `withStoreMetrics`, … */
@@ -85,8 +87,9 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
   if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "holdfast_" });
   const registers = [registry];
-  const sources: ScrapeSources = { sweeper: null };
+  const sources: ScrapeSources = { sweeper: null, storage: null };
   registerSweeperMetrics(registry, sources);
+  registerStorageGauges(registry, sources);
   return Object.freeze({
     registry,
     sources,
@@ -247,4 +250,28 @@ function registerSweeperMetrics(registry: Registry, sources: ScrapeSources): voi
       if (ms != null) this.set(ms / 1000);
     },
   });
+}
+
+/** Stored-data gauges from the cached storage totals (absent until `observeStorage`). */
+function registerStorageGauges(registry: Registry, sources: ScrapeSources): void {
+  const gauge = (name: string, help: string, read: (t: StorageTotals) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["tenant"] as const,
+      registers: [registry],
+      async collect() {
+        const totals = sources.storage ? await sources.storage.read() : null;
+        this.reset();
+        for (const [tenant, t] of totals ?? []) this.set({ tenant }, read(t));
+      },
+    });
+  };
+  gauge(
+    "holdfast_sessions_active",
+    "Visible sessions with status active, by tenant (refreshed at most every few seconds).",
+    (t) => t.sessionsActive,
+  );
+  gauge("holdfast_items_stored", "Items held in the store, by tenant.", (t) => t.items);
+  gauge("holdfast_bytes_stored", "Item and state bytes held in the store, by tenant.", (t) => t.bytes);
 }

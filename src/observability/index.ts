@@ -9,6 +9,12 @@ export {
   requestIdFrom,
 } from "./logging.ts";
 export { type RegisterMetricsOptions, recordTurn, registerMetrics, type TurnUsage } from "./metrics.ts";
+export {
+  type ObserveStorageOptions,
+  observeStorage,
+  type StorageTotals,
+  scanStorageTotals,
+} from "./storage-gauges.ts";
 export { type StoreMetricsOptions, withStoreMetrics } from "./store-metrics.ts";
 export { observeSweeper } from "./sweeper-metrics.ts";
 export { failSpan, inSpan, registerTracing, TRACER_NAME, tracer } from "./tracing.ts";

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { createSessionStore } from "../store/core.ts";
+import { createMemoryDriver } from "../store/drivers/memory.ts";
+import { createSqliteDriver } from "../store/drivers/sqlite.ts";
+import type { SessionStore } from "../store/types.ts";
+import { createMetrics } from "./create-metrics.ts";
+import { observeStorage } from "./storage-gauges.ts";
+import { withStoreMetrics } from "./store-metrics.ts";
+
+const item = (text: string) => ({ content: { type: "message", role: "user", content: text } });
+
+/** The value of `name{tenant="…"}` in a scrape, or null when the series is absent. */
+function sample(text: string, name: string, tenant: string): number | null {
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{tenant="${tenant}"} `));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : null;
+}
+
+async function seed(store: SessionStore, clock: { now: number }): Promise<number> {
+  const a = await store.create("acme", { items: [item("one"), item("two")] });
+  await store.create("acme", { items: [item("three")], idleTtlMs: 1000 });
+  const b = await store.create("beta", { items: [item("four")] });
+  await store.update("beta", b.id, { status: "archived" });
+  clock.now += 5000; // the idle session expires but is still stored until the sweeper runs
+  return a.bytes;
+}
+
+for (const [name, open] of [
+  ["memory", async () => ({ driver: createMemoryDriver(), dir: null as string | null })],
+  [
+    "sqlite",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "holdfast-storage-gauges-"));
+      return { driver: createSqliteDriver({ path: join(dir, "db.sqlite") }), dir };
+    },
+  ],
+] as const) {
+  test(`storage gauges by tenant, cached between scrapes (${name})`, async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const metrics = createMetrics({ defaultMetrics: false });
+    const { driver, dir } = await open();
+    const store = withStoreMetrics(createSessionStore(driver, { clock: () => clock.now }), metrics);
+    assert.equal(sample(await metrics.registry.metrics(), "holdfast_sessions_active", "acme"), null);
+    const stop = observeStorage(store, metrics, { maxAgeMs: 10_000, clock: () => clock.now });
+    const firstBytes = await seed(store, clock);
+
+    let text = await metrics.registry.metrics();
+    assert.equal(sample(text, "holdfast_sessions_active", "acme"), 1, text);
+    assert.equal(sample(text, "holdfast_items_stored", "acme"), 3);
+    const acmeBytes = sample(text, "holdfast_bytes_stored", "acme")!;
+    assert.ok(acmeBytes > firstBytes, `${acmeBytes} counts both acme sessions`);
+    assert.equal(sample(text, "holdfast_sessions_active", "beta"), 0, "an archive stub is not active");
+    assert.equal(sample(text, "holdfast_items_stored", "beta"), 0);
+
+    // Within maxAgeMs a scrape reuses the totals: a new session is not seen yet.
+    await store.create("acme", { items: [item("five")] });
+    text = await metrics.registry.metrics();
+    assert.equal(sample(text, "holdfast_sessions_active", "acme"), 1);
+    // Once stale, a scrape serves the old totals and refreshes in the background.
+    clock.now += 10_000;
+    await metrics.registry.metrics();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    text = await metrics.registry.metrics();
+    assert.equal(sample(text, "holdfast_sessions_active", "acme"), 2, text);
+    assert.equal(sample(text, "holdfast_items_stored", "acme"), 4);
+
+    stop();
+    assert.equal(sample(await metrics.registry.metrics(), "holdfast_items_stored", "acme"), null);
+    await store.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+}
+
+test("tenant labels stay bounded", async () => {
+  const metrics = createMetrics({ defaultMetrics: false, maxTenants: 2 });
+  const store = createSessionStore(createMemoryDriver());
+  for (const tenant of ["t1", "t2", "t3", "t4"]) await store.create(tenant, { items: [item(tenant)] });
+  observeStorage(store, metrics);
+  const text = await metrics.registry.metrics();
+  assert.equal(sample(text, "holdfast_sessions_active", "other"), 2, text);
+  assert.equal(sample(text, "holdfast_sessions_active", "t1"), 1);
+  assert.equal(sample(text, "holdfast_sessions_active", "t3"), null);
+  await store.close();
+});
