@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { Redis } from "ioredis";
 import { createSessionStore } from "../store/core.ts";
+import type { StoreDriver } from "../store/driver.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
+import { createPostgresDriver } from "../store/drivers/postgres.ts";
+import { dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
+import { createRedisDriver } from "../store/drivers/redis.ts";
 import { createSqliteDriver } from "../store/drivers/sqlite.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createMetrics } from "./create-metrics.ts";
@@ -28,20 +34,53 @@ async function seed(store: SessionStore, clock: { now: number }): Promise<number
   return a.bytes;
 }
 
-for (const [name, open] of [
-  ["memory", async () => ({ driver: createMemoryDriver(), dir: null as string | null })],
+const REDIS_URL = process.env.HOLDFAST_TEST_REDIS ?? "redis://127.0.0.1:6379/0";
+
+/** Every driver with the lifecycle capability, each isolated (temp file, schema, key prefix). */
+const DRIVERS: [string, () => Promise<{ driver: StoreDriver; cleanup: () => Promise<void> }>][] = [
+  ["memory", async () => ({ driver: createMemoryDriver(), cleanup: async () => {} })],
   [
     "sqlite",
     async () => {
       const dir = await mkdtemp(join(tmpdir(), "holdfast-storage-gauges-"));
-      return { driver: createSqliteDriver({ path: join(dir, "db.sqlite") }), dir };
+      return {
+        driver: createSqliteDriver({ path: join(dir, "db.sqlite") }),
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
     },
   ],
-] as const) {
+  [
+    "postgres",
+    async () => {
+      const schema = uniqueSchema("hf_gauges");
+      return {
+        driver: await createPostgresDriver({ connectionString: schemaUrl(schema) }),
+        cleanup: () => dropSchema(schema),
+      };
+    },
+  ],
+  [
+    "redis",
+    async () => {
+      const prefix = `hftest-gauges-${randomBytes(6).toString("hex")}`;
+      return {
+        driver: await createRedisDriver({ url: `${REDIS_URL}?prefix=${prefix}` }),
+        cleanup: async () => {
+          const redis = new Redis(REDIS_URL);
+          const keys = await redis.keys(`${prefix}:*`);
+          if (keys.length > 0) await redis.del(...keys);
+          await redis.quit();
+        },
+      };
+    },
+  ],
+];
+
+for (const [name, open] of DRIVERS) {
   test(`storage gauges by tenant, cached between scrapes (${name})`, async () => {
     const clock = { now: Date.UTC(2026, 0, 1) };
     const metrics = createMetrics({ defaultMetrics: false });
-    const { driver, dir } = await open();
+    const { driver, cleanup } = await open();
     const store = withStoreMetrics(createSessionStore(driver, { clock: () => clock.now }), metrics);
     assert.equal(sample(await metrics.registry.metrics(), "holdfast_sessions_active", "acme"), null);
     const stop = observeStorage(store, metrics, { maxAgeMs: 10_000, clock: () => clock.now });
@@ -70,7 +109,7 @@ for (const [name, open] of [
     stop();
     assert.equal(sample(await metrics.registry.metrics(), "holdfast_items_stored", "acme"), null);
     await store.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await cleanup();
   });
 }
 

@@ -4,7 +4,7 @@
  * same rows the sweeper plans from; counters only, no items are read), computed at most once per
  * `maxAgeMs`: a scrape reads the cached totals and, when they are stale, starts one refresh in the
  * background, so scrapes never queue full scans. Only the very first scrape waits for a scan.
- * Drivers without the lifecycle capability (Redis) publish no series.
+ * A driver without the lifecycle capability (all built-in ones have it) publishes no series.
  */
 
 import { driverOf } from "../store/decorators/delegating-store.ts";
