@@ -5,7 +5,16 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const BENCHMARKS = ["store", "context", "security", "interop", "migrate", "sweep", "gateway"] as const;
+export const BENCHMARKS = [
+  "store",
+  "context",
+  "security",
+  "interop",
+  "migrate",
+  "sweep",
+  "gateway",
+  "dashboard",
+] as const;
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
 const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -11,7 +11,7 @@ export function registerBenchCommand(program: Command): void {
   program
     .command("bench [names...]")
     .description(
-      "Run the benchmarks: store, context, security, interop, migrate, sweep, gateway (default: all).",
+      "Run the benchmarks: store, context, security, interop, migrate, sweep, gateway, dashboard (default: all).",
     )
     .option("--json", "ask each benchmark for JSON output")
     .addHelpText(

@@ -162,7 +162,7 @@ ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${param(q.limit)}`;
 
 /**
  * Each list sort key. `bytes` is `sessionBytes()`: item bytes plus the state's UTF-8 length. Only
- * `created` has an index; the others are a top-N sort of the tenant's rows (about 60–160 ms per page
+ * `created` has an index; the others are a top-N sort of the tenant's rows (about 70–140 ms per page
  * at 100,000 sessions, docs/observability.md): an index on a counter would make every append a
  * non-HOT update (measured: 94–98% HOT without such indexes, 0–17% with them).
  */

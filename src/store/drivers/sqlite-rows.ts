@@ -176,7 +176,7 @@ export function listSql(query: DriverListQuery): { sql: string; params: Record<s
 /**
  * The SQL of each list sort key. `bytes` is `sessionBytes()`: item bytes plus the UTF-8 length of
  * the state. Only `created` has an index; the others sort the tenant's rows (a top-N sort, about
- * 110 ms of CPU per page at 100,000 sessions, docs/observability.md) because an index on a counter
+ * 115–150 ms of CPU per page at 100,000 sessions, docs/observability.md) because an index on a counter
  * would be rewritten by every append: it measured as twice the append's CPU time.
  */
 export const SORT_SQL: Readonly<Record<ListSort, string>> = Object.freeze({
