@@ -1,6 +1,6 @@
 /**
  * The dashboard's JSON API under `/ui/api/**`: sessions (list, one session with its transcript,
- * window and turns, export, fork, delete), usage, upstreams and the cleanup plan. Every route
+ * window and turns, its forks, export, fork, compact, delete), usage, upstreams and the cleanup plan. Every route
  * needs a dashboard session; writes need the CSRF token too. Store errors reach the app's one
  * error handler unchanged.
  */
@@ -8,8 +8,10 @@ import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { exportChunks } from "../interop/portable/export.ts";
 import { InvalidArgumentError, NotFoundError } from "../store/errors.ts";
-import { SESSION_STATUSES, type Session, type SessionStatus } from "../store/types.ts";
+import type { Session } from "../store/types.ts";
+import { compactSession } from "./compact.ts";
 import type { DashboardGuard, DashboardOptions } from "./server.ts";
+import { intParam, listForDashboard, type Query } from "./session-list.ts";
 import { buildTranscript } from "./transcript.ts";
 import { upstreamHealth } from "./upstreams.ts";
 import { collectUsage } from "./usage.ts";
@@ -19,27 +21,6 @@ const DEFAULT_TENANTS = ["default"] as const;
 const SESSION_ID = /^conv_[0-9a-f]{32}$/;
 const ITEM_PAGE = 1000;
 const MAX_TRANSCRIPT_ITEMS = 5000;
-
-type Query = Record<string, string | undefined>;
-
-function intParam(
-  value: string | undefined,
-  name: string,
-  min: number,
-  max: number,
-  fallback: number,
-): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`, { param: name });
-  }
-  return n;
-}
-
-function hours(value: string, name: string): number {
-  return intParam(value, name, 1, 24 * 3660, 1) * 3_600_000;
-}
 
 /** The tenants the dashboard offers. */
 export async function tenantsOf(options: DashboardOptions): Promise<readonly string[]> {
@@ -108,23 +89,8 @@ export function registerDashboardApi(
       });
       return { data: found ? [sessionRow(found)] : [], nextCursor: null };
     }
-    if (q.status !== undefined && q.status !== "" && !SESSION_STATUSES.includes(q.status as SessionStatus)) {
-      throw new InvalidArgumentError(`status must be one of ${SESSION_STATUSES.join(", ")}.`, {
-        param: "status",
-      });
-    }
-    const page = await store.list(tenant, {
-      ...(q.owner ? { owner: q.owner } : {}),
-      ...(q.label ? { label: q.label } : {}),
-      ...(q.status ? { status: q.status as SessionStatus } : {}),
-      // Age filters in hours, relative to now so a bookmarked view stays meaningful.
-      ...(q.activeWithin ? { updatedAfter: Date.now() - hours(q.activeWithin, "activeWithin") } : {}),
-      ...(q.idleFor ? { updatedBefore: Date.now() - hours(q.idleFor, "idleFor") } : {}),
-      order: q.order === "asc" ? "asc" : "desc",
-      limit: intParam(q.limit, "limit", 1, 200, 50),
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-    });
-    return { data: page.data.map(sessionRow), nextCursor: page.nextCursor };
+    const page = await listForDashboard(store, tenant, q, Date.now());
+    return { ...page, data: page.data.map(sessionRow) };
   });
 
   ui.get("/ui/api/sessions/:id", { config }, async (request) => {
@@ -187,6 +153,26 @@ export function registerDashboardApi(
       atSeq === undefined ? {} : { atSeq: atSeq as number },
     );
     return { session: sessionRow(fork) };
+  });
+
+  ui.get("/ui/api/sessions/:id/forks", { config }, async (request) => {
+    guard.require(request, false);
+    const tenant = await tenantOf(request);
+    const q = request.query as Query;
+    const page = await store.list(tenant, {
+      forkOf: sessionId(request),
+      order: "asc",
+      limit: intParam(q.limit, "limit", 1, 200, 50),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    return { data: page.data.map(sessionRow), nextCursor: page.nextCursor };
+  });
+
+  ui.post("/ui/api/sessions/:id/compact", { config }, async (request) => {
+    guard.require(request, true);
+    const tenant = await tenantOf(request);
+    const result = await compactSession(store, tenant, sessionId(request), request.body, options.summarize);
+    return { result };
   });
 
   ui.delete("/ui/api/sessions/:id", { config }, async (request) => {

@@ -7,6 +7,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Summarizer } from "../engine/context/compact.ts";
 import type { HoldfastMetrics } from "../observability/create-metrics.ts";
 import { HoldfastError, InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -30,6 +31,8 @@ export interface DashboardOptions {
   upstreams?: BreakerSource;
   /** The lifecycle sweeper (Cleanup view: dry-run plan, enforce); absent: the view says so. */
   sweeper?: DashboardSweeper;
+  /** Summarizer for the session view's Compact button. Default: the built-in deterministic one (as the CLI). */
+  summarize?: Summarizer;
   /** Folder of the built SPA. Default `<package>/ui/dist`. */
   distDir?: string;
   env?: Readonly<Record<string, string | undefined>>;

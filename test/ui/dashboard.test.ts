@@ -138,6 +138,57 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     assert.equal(await rows.count(), seeded.sessionIds.length + STALE);
     await shot(page, "02-sessions");
 
+    // Sorting is the store's: by size, largest first, then smallest first (keyboard on the header).
+    const firstId = () => page.locator("tbody tr").first().locator("a").first().textContent();
+    const sizeHeader = page.getByRole("columnheader", { name: /Size/ });
+    await sizeHeader.getByRole("button").click();
+    await page.waitForFunction(() => location.hash.includes("sort=bytes"));
+    await page.locator('th[aria-sort="descending"]', { hasText: "Size" }).waitFor();
+    assert.equal(await firstId(), seeded.chatId, "the biggest session first");
+    await sizeHeader.getByRole("button").focus();
+    await page.keyboard.press("Enter");
+    await page.locator('th[aria-sort="ascending"]', { hasText: "Size" }).waitFor();
+    const smallest = (await store.list("default", { sort: "bytes", order: "asc", limit: 1 })).data[0]!;
+    assert.equal(await firstId(), smallest.id);
+    await shot(page, "02b-sessions-by-size");
+    // Across pages: 5 rows a page, items ascending; page 2 continues where page 1 ended.
+    await page.goto(`${base}/ui/#/sessions?sort=items&order=asc&limit=5`);
+    const byItems = (await store.list("default", { sort: "items", order: "asc", limit: 10 })).data;
+    await page.locator("tbody tr").first().waitFor();
+    const pageIds = () => page.locator("tbody tr td:first-child a").allTextContents();
+    assert.deepEqual(
+      await pageIds(),
+      byItems.slice(0, 5).map((s) => s.id),
+    );
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.waitForFunction((id) => !document.body.textContent?.includes(id), byItems[0]!.id);
+    assert.deepEqual(
+      await pageIds(),
+      byItems.slice(5, 10).map((s) => s.id),
+    );
+    await page.getByRole("button", { name: "← Previous" }).click();
+    await page.getByRole("link", { name: byItems[0]!.id }).waitFor();
+
+    // Filters: model (checks the sessions' turn records), size and age.
+    await page.goto(`${base}/ui/#/sessions`);
+    await page.getByLabel("Model").fill("claude-sonnet-4-5");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.getByText(/Model filter: checked \d+ sessions/).waitFor();
+    assert.equal(await page.locator("tbody tr").count(), 7, "the chat and six filler sessions used it");
+    await shot(page, "02c-sessions-model-filter");
+    await page.getByLabel("Model").fill("");
+    await page.getByLabel("Size at least").selectOption("1024");
+    await page.getByRole("button", { name: "Apply" }).click();
+    const big = (await store.list("default", { minBytes: 1024, limit: 100 })).data.length;
+    assert.ok(big > 0 && big < seeded.sessionIds.length);
+    await page.waitForFunction((n) => document.querySelectorAll("tbody tr").length === n, big);
+    await page.getByLabel("Size at least").selectOption("");
+    await page.getByLabel("Created before").selectOption("24");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForFunction((n) => document.querySelectorAll("tbody tr").length === n, STALE);
+    await shot(page, "02d-sessions-created-before");
+    await page.getByLabel("Created before").selectOption("");
+
     await page.getByLabel("Owner").fill("alice");
     await page.getByRole("button", { name: "Apply" }).click();
     await page.waitForFunction(() => document.querySelectorAll("tbody tr").length === 1);
@@ -161,6 +212,34 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     assert.equal(await turnRows.count(), 2);
     await page.getByRole("cell", { name: "$0.00430" }).waitFor(); // total cost of the two turns
     await shot(page, "03-session");
+
+    // Forks: the child fork is listed and links to it; the fork links back to its parent.
+    const forks = page.getByRole("list", { name: "Forks of this session" });
+    await forks.getByRole("link", { name: seeded.forkId }).click();
+    await page.getByRole("heading", { name: seeded.forkId }).waitFor();
+    await page.getByText("No forks of this session.").waitFor();
+    await page.getByRole("region", { name: "Forks" }).getByRole("link", { name: seeded.chatId }).click();
+    await page.getByRole("heading", { name: seeded.chatId }).waitFor();
+
+    // Compact, behind a confirmation: Cancel changes nothing, Compact now appends a summary.
+    const itemsBefore = (await store.get("default", seeded.chatId)).itemCount;
+    await page.getByLabel("Keep recent tokens").fill("1");
+    await page.getByRole("button", { name: "Compact…" }).click();
+    const compactDialog = page.getByRole("dialog", { name: "Compact this session?" });
+    await compactDialog.waitFor();
+    await shot(page, "03b-compact-confirm");
+    await compactDialog.getByRole("button", { name: "Cancel" }).click();
+    await compactDialog.waitFor({ state: "hidden" });
+    assert.equal((await store.get("default", seeded.chatId)).itemCount, itemsBefore);
+    await page.getByRole("button", { name: "Compact…" }).click();
+    await compactDialog.getByRole("button", { name: "Compact now" }).click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: /Compacted: [\d,]+ → [\d,]+ tokens/ })
+      .waitFor();
+    assert.equal((await store.get("default", seeded.chatId)).itemCount, itemsBefore + 1);
+    await page.locator(`.msg.summary[data-seq="${itemsBefore + 1}"]`).waitFor();
+    await shot(page, "03c-compacted");
 
     await page.getByRole("link", { name: "Usage" }).click();
     await page.getByRole("heading", { name: "Usage", level: 1 }).waitFor();
@@ -196,6 +275,11 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `no horizontal page scroll on a narrow window (overflow ${overflow}px)`);
     await shot(page, "08-narrow-session");
+    await page.goto(`${base}/ui/#/sessions?sort=updated`);
+    await page.locator("tbody tr").first().waitFor();
+    const listOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(listOverflow <= 1, `the sessions list fits a narrow window too (overflow ${listOverflow}px)`);
+    await shot(page, "09-narrow-sessions");
 
     assert.deepEqual(problems, [], "no console errors or CSP violations");
   } finally {

@@ -53,9 +53,14 @@ interface SessionDetail {
 export async function renderSession(ctx: ViewContext, id: string): Promise<void> {
   const windowTokens = ctx.params.get("windowTokens") ?? "";
   const windowModel = ctx.params.get("model") ?? "";
-  const detail = await api.get<SessionDetail>(
-    `sessions/${encodeURIComponent(id)}${qs({ tenant: ctx.tenant, windowTokens, model: windowModel })}`,
-  );
+  const [detail, forks] = await Promise.all([
+    api.get<SessionDetail>(
+      `sessions/${encodeURIComponent(id)}${qs({ tenant: ctx.tenant, windowTokens, model: windowModel })}`,
+    ),
+    api.get<{ data: SessionRow[]; nextCursor: string | null }>(
+      `sessions/${encodeURIComponent(id)}/forks${qs({ tenant: ctx.tenant, limit: 50 })}`,
+    ),
+  ]);
   const { session, entries, turns } = detail;
   const win = detail.window;
   const inWindow = new Set(win.seqs);
@@ -217,6 +222,42 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
   );
 
   const base = `sessions/${encodeURIComponent(id)}`;
+  const compactText = h("p", {});
+  const compactDialog = h("dialog", { "aria-labelledby": "compact-h" });
+  compactDialog.append(
+    h("h2", { id: "compact-h" }, "Compact this session?"),
+    compactText,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", onclick: () => compactDialog.close() }, "Cancel"),
+      h(
+        "button",
+        {
+          type: "button",
+          onclick: async () => {
+            compactDialog.close();
+            const keep = Number((document.getElementById("compact-keep") as HTMLInputElement).value);
+            const { result } = await api.post<{
+              result: {
+                compacted: boolean;
+                reason: string | null;
+                tokensBefore: number;
+                tokensAfter: number;
+              };
+            }>(`${base}/compact${qs({ tenant: ctx.tenant })}`, { keepRecentTokens: keep });
+            await renderSession(ctx, id);
+            announce(
+              result.compacted
+                ? `Compacted: ${fmtNumber(result.tokensBefore)} → ${fmtNumber(result.tokensAfter)} tokens.`
+                : `Nothing to compact: ${result.reason ?? "the session is already small"}.`,
+            );
+          },
+        },
+        "Compact now",
+      ),
+    ),
+  );
   const actions = h(
     "div",
     { class: "actions" },
@@ -242,6 +283,26 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
         },
       },
       "Fork",
+    ),
+    h(
+      "form",
+      {
+        class: "inline compact",
+        "aria-label": "Compact",
+        onsubmit: (event: Event) => {
+          event.preventDefault();
+          const keep = Number((document.getElementById("compact-keep") as HTMLInputElement).value);
+          compactText.textContent = `Items older than the newest ${fmtNumber(keep)} tokens are summarized into one summary item (the built-in summarizer, as “holdfast sessions compact” does). The originals stay stored; the next window starts from the summary.`;
+          compactDialog.showModal();
+        },
+      },
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "compact-keep" }, "Keep recent tokens"),
+        h("input", { id: "compact-keep", type: "number", min: 1, required: true, value: 8000 }),
+      ),
+      h("button", { type: "submit" }, "Compact…"),
     ),
     h(
       "button",
@@ -312,6 +373,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
         : []),
     ),
     actions,
+    compactDialog,
     h(
       "section",
       { "aria-labelledby": "win-h" },
@@ -328,6 +390,35 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       ),
       win.note ? h("p", { class: "muted" }, win.note) : "",
       windowForm,
+    ),
+    h(
+      "section",
+      { "aria-labelledby": "forks-h" },
+      h("h2", { id: "forks-h" }, "Forks"),
+      s.forkParent
+        ? h(
+            "p",
+            {},
+            "Forked from ",
+            h("a", { href: `#/session/${s.forkParent.sessionId}`, class: "mono" }, s.forkParent.sessionId),
+            ` at item #${s.forkParent.atSeq}.`,
+          )
+        : null,
+      forks.data.length === 0
+        ? h("p", { class: "muted" }, "No forks of this session.")
+        : h(
+            "ul",
+            { class: "forks", "aria-label": "Forks of this session" },
+            ...forks.data.map((f) =>
+              h(
+                "li",
+                {},
+                h("a", { href: `#/session/${f.id}`, class: "mono" }, f.id),
+                ` at #${f.forkParent?.atSeq ?? 0} — ${fmtNumber(f.itemCount)} items, created ${fmtTime(f.createdAt)}`,
+              ),
+            ),
+          ),
+      forks.nextCursor ? h("p", { class: "muted" }, "More than 50 forks; the first 50 are listed.") : null,
     ),
     h(
       "section",

@@ -16,36 +16,62 @@ export interface SessionRow {
   forkParent: { sessionId: string; atSeq: number } | null;
 }
 
-type SortKey = "createdAt" | "updatedAt" | "itemCount" | "tokenCount" | "bytes" | "owner";
+/** Server-side sort keys (store `ListQuery.sort`): sorting is correct across pages. */
+type SortKey = "created" | "updated" | "items" | "bytes";
+
+const SORT_LABELS: Readonly<Record<SortKey, string>> = {
+  created: "created",
+  updated: "last update",
+  items: "items",
+  bytes: "size",
+};
 
 const COLUMNS: ReadonlyArray<[SortKey | null, string]> = [
   [null, "Session"],
-  ["owner", "Owner"],
+  [null, "Owner"],
   [null, "Labels"],
   [null, "Status"],
-  ["itemCount", "Items"],
-  ["tokenCount", "Tokens"],
+  ["items", "Items"],
+  [null, "Tokens"],
   ["bytes", "Size"],
-  ["updatedAt", "Updated"],
-  ["createdAt", "Created"],
+  ["updated", "Updated"],
+  ["created", "Created"],
 ];
 
-/** Sessions: filters map to store.list (owner, label, status, order); cursor pagination; sort within the page. */
+const FILTERS = [
+  "q",
+  "owner",
+  "label",
+  "status",
+  "model",
+  "createdWithin",
+  "olderThan",
+  "activeWithin",
+  "idleFor",
+  "minBytes",
+  "maxBytes",
+  "sort",
+  "order",
+  // Page size (default 50); kept in the URL but not a form field.
+  "limit",
+] as const;
+type FilterName = (typeof FILTERS)[number];
+
+/**
+ * Sessions: every filter and the sort go to the server (store.list with keyset cursors), so a
+ * sorted listing is right across pages; Previous/Next keep the cursor trail in the URL.
+ */
 export async function renderSessions(ctx: ViewContext): Promise<void> {
   const p = ctx.params;
-  const filters = {
-    owner: p.get("owner") ?? "",
-    label: p.get("label") ?? "",
-    status: p.get("status") ?? "",
-    order: p.get("order") === "asc" ? "asc" : "desc",
-    activeWithin: p.get("activeWithin") ?? "",
-    idleFor: p.get("idleFor") ?? "",
-    q: p.get("q") ?? "",
-  };
+  const filters = Object.fromEntries(FILTERS.map((k) => [k, p.get(k) ?? ""])) as Record<FilterName, string>;
+  const sort: SortKey = (Object.keys(SORT_LABELS) as SortKey[]).includes(filters.sort as SortKey)
+    ? (filters.sort as SortKey)
+    : "created";
+  const order = filters.order === "asc" ? "asc" : "desc";
   const cursor = p.get("cursor") ?? "";
   const prev = p.getAll("prev");
-  const page = await api.get<{ data: SessionRow[]; nextCursor: string | null }>(
-    `sessions${qs({ tenant: ctx.tenant, ...filters, cursor, limit: 50 })}`,
+  const page = await api.get<{ data: SessionRow[]; nextCursor: string | null; scanned?: number }>(
+    `sessions${qs({ tenant: ctx.tenant, ...filters, cursor, limit: filters.limit || 50 })}`,
   );
   const go = (extra: Record<string, string | string[]>): void => {
     const search = new URLSearchParams();
@@ -55,120 +81,120 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
     ctx.navigate(`#/sessions?${search}`);
   };
 
-  const field = (name: keyof typeof filters, label: string, type = "text"): HTMLElement =>
+  const field = (name: FilterName, label: string, attrs: Record<string, string> = {}): HTMLElement =>
     h(
       "div",
       { class: "field" },
       h("label", { for: `f-${name}` }, label),
-      h("input", { id: `f-${name}`, name, type, value: filters[name] }),
+      h("input", { id: `f-${name}`, name, type: "text", value: filters[name], ...attrs }),
+    );
+  const select = (name: FilterName, label: string, options: ReadonlyArray<[string, string]>): HTMLElement =>
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: `f-${name}` }, label),
+      h(
+        "select",
+        { id: `f-${name}`, name },
+        ...options.map(([v, text]) => h("option", { value: v, selected: v === filters[name] }, text)),
+      ),
     );
   const form = h(
     "form",
     {
       class: "filters",
       role: "search",
+      "aria-label": "Filter and sort sessions",
       onsubmit: (event: Event) => {
         event.preventDefault();
         const data = new FormData(event.target as HTMLFormElement);
         const next: Record<string, string> = {};
         for (const [k, v] of data) next[k] = String(v).trim();
-        go(next);
+        // New filters start from the first page.
+        go({ ...next, cursor: "", prev: [] });
       },
     },
     field("q", "Session id"),
     field("owner", "Owner"),
     field("label", "Label"),
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: "f-status" }, "Status"),
-      h(
-        "select",
-        { id: "f-status", name: "status" },
-        ...["", "active", "archived"].map((v) =>
-          h("option", { value: v, selected: v === filters.status }, v || "any"),
-        ),
-      ),
+    select("status", "Status", [
+      ["", "any"],
+      ["active", "active"],
+      ["archived", "archived"],
+    ]),
+    field("model", "Model", { placeholder: "e.g. gpt-4o" }),
+    select("createdWithin", "Created within", AGES),
+    select("olderThan", "Created before", AGES_AGO),
+    select("activeWithin", "Active within", AGES),
+    select("idleFor", "Idle for at least", AGES),
+    select("minBytes", "Size at least", SIZES),
+    select("maxBytes", "Size at most", SIZES),
+    select(
+      "sort",
+      "Sort by",
+      (Object.entries(SORT_LABELS) as [SortKey, string][]).map(([k, v]) => [k === "created" ? "" : k, v]),
     ),
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: "f-order" }, "Created"),
-      h(
-        "select",
-        { id: "f-order", name: "order" },
-        h("option", { value: "desc", selected: filters.order === "desc" }, "newest first"),
-        h("option", { value: "asc", selected: filters.order === "asc" }, "oldest first"),
-      ),
-    ),
-    ageSelect("activeWithin", "Active within", filters.activeWithin),
-    ageSelect("idleFor", "Idle for at least", filters.idleFor),
+    select("order", "Order", [
+      ["", "descending"],
+      ["asc", "ascending"],
+    ]),
     h("button", { type: "submit" }, "Apply"),
   );
 
-  let sortKey: SortKey | null = null;
-  let sortDir: 1 | -1 = -1;
-  const tbody = h("tbody");
-  const headRow = h("tr");
-  const drawRows = (): void => {
-    const rows = [...page.data];
-    if (sortKey) {
-      const key = sortKey;
-      rows.sort((a, b) => {
-        const x = a[key] ?? "";
-        const y = b[key] ?? "";
-        return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
-      });
-    }
-    tbody.replaceChildren(
-      ...rows.map((row) =>
+  const headRow = h(
+    "tr",
+    {},
+    ...COLUMNS.map(([key, label]) => {
+      if (!key) return h("th", { scope: "col" }, label);
+      const current = sort === key;
+      const next = current && order === "desc" ? "asc" : "desc";
+      return h(
+        "th",
+        { scope: "col", "aria-sort": current ? (order === "asc" ? "ascending" : "descending") : "none" },
         h(
-          "tr",
-          {},
-          h(
-            "td",
-            {},
-            h("a", { href: `#/session/${row.id}`, class: "mono" }, row.id),
-            row.forkParent ? h("span", { class: "badge" }, "fork") : null,
-            row.pinned ? h("span", { class: "badge" }, "pinned") : null,
-          ),
-          h("td", {}, row.owner ?? "—"),
-          h("td", {}, ...row.labels.map((l) => h("span", { class: "chip" }, l))),
-          h("td", {}, row.status),
-          h("td", { class: "num" }, fmtNumber(row.itemCount)),
-          h("td", { class: "num" }, fmtNumber(row.tokenCount)),
-          h("td", { class: "num" }, fmtBytes(row.bytes)),
-          h("td", {}, fmtTime(row.updatedAt)),
-          h("td", {}, fmtTime(row.createdAt)),
+          "button",
+          {
+            type: "button",
+            class: "sort",
+            onclick: () =>
+              go({
+                sort: key === "created" ? "" : key,
+                order: next === "asc" ? "asc" : "",
+                cursor: "",
+                prev: [],
+              }),
+          },
+          label,
+          h("span", { "aria-hidden": "true" }, current ? (order === "asc" ? " ▲" : " ▼") : ""),
         ),
+      );
+    }),
+  );
+  const tbody = h(
+    "tbody",
+    {},
+    ...page.data.map((row) =>
+      h(
+        "tr",
+        {},
+        h(
+          "td",
+          {},
+          h("a", { href: `#/session/${row.id}`, class: "mono" }, row.id),
+          row.forkParent ? h("span", { class: "badge" }, "fork") : null,
+          row.pinned ? h("span", { class: "badge" }, "pinned") : null,
+        ),
+        h("td", {}, row.owner ?? "—"),
+        h("td", {}, ...row.labels.map((l) => h("span", { class: "chip" }, l))),
+        h("td", {}, row.status),
+        h("td", { class: "num" }, fmtNumber(row.itemCount)),
+        h("td", { class: "num" }, fmtNumber(row.tokenCount)),
+        h("td", { class: "num" }, fmtBytes(row.bytes)),
+        h("td", {}, fmtTime(row.updatedAt)),
+        h("td", {}, fmtTime(row.createdAt)),
       ),
-    );
-    headRow.replaceChildren(
-      ...COLUMNS.map(([key, label]) => {
-        if (!key) return h("th", { scope: "col" }, label);
-        const current = sortKey === key;
-        return h(
-          "th",
-          { scope: "col", "aria-sort": current ? (sortDir === 1 ? "ascending" : "descending") : "none" },
-          h(
-            "button",
-            {
-              type: "button",
-              class: "sort",
-              onclick: () => {
-                sortDir = current ? (sortDir === 1 ? -1 : 1) : -1;
-                sortKey = key;
-                drawRows();
-              },
-            },
-            label,
-            h("span", { "aria-hidden": "true" }, current ? (sortDir === 1 ? " ▲" : " ▼") : ""),
-          ),
-        );
-      }),
-    );
-  };
-  drawRows();
+    ),
+  );
 
   const pager = h(
     "div",
@@ -188,9 +214,19 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
         )
       : null,
   );
+  const scanNote =
+    page.scanned !== undefined
+      ? h(
+          "p",
+          { class: "muted", id: "model-scan" },
+          `Model filter: checked ${fmtNumber(page.scanned)} sessions (their latest turns) for this page` +
+            (page.nextCursor ? "; Next checks more." : "; no more sessions."),
+        )
+      : null;
   ctx.main.replaceChildren(
     h("h1", {}, "Sessions"),
     form,
+    scanNote ?? "",
     page.data.length === 0
       ? h("p", { class: "muted" }, "No sessions match.")
       : h(
@@ -199,7 +235,11 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
           h(
             "table",
             {},
-            h("caption", { class: "sr-only" }, "Sessions, sortable by column"),
+            h(
+              "caption",
+              { class: "sr-only" },
+              `Sessions sorted by ${SORT_LABELS[sort]}, ${order === "asc" ? "ascending" : "descending"}`,
+            ),
             h("thead", {}, headRow),
             tbody,
           ),
@@ -207,6 +247,24 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
     pager,
   );
 }
+
+const SIZES: ReadonlyArray<[string, string]> = [
+  ["", "any size"],
+  ["1024", "1 KB"],
+  ["10240", "10 KB"],
+  ["102400", "100 KB"],
+  ["1048576", "1 MB"],
+  ["10485760", "10 MB"],
+];
+
+const AGES_AGO: ReadonlyArray<[string, string]> = [
+  ["", "any time"],
+  ["1", "1 hour ago"],
+  ["24", "1 day ago"],
+  ["168", "7 days ago"],
+  ["720", "30 days ago"],
+  ["2160", "90 days ago"],
+];
 
 const AGES: ReadonlyArray<[string, string]> = [
   ["", "any time"],
@@ -216,16 +274,3 @@ const AGES: ReadonlyArray<[string, string]> = [
   ["720", "30 days"],
   ["2160", "90 days"],
 ];
-
-function ageSelect(name: string, label: string, value: string): HTMLElement {
-  return h(
-    "div",
-    { class: "field" },
-    h("label", { for: `f-${name}` }, label),
-    h(
-      "select",
-      { id: `f-${name}`, name },
-      ...AGES.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
-    ),
-  );
-}
