@@ -164,7 +164,7 @@ ORDER BY ${key} ${dir}, s.id ${dir} LIMIT ${param(q.limit)}`;
  * Each list sort key. `bytes` is `sessionBytes()`: item bytes plus the state's UTF-8 length. Only
  * `created` has an index; the others are a top-N sort of the tenant's rows (about 70–140 ms per page
  * at 100,000 sessions, docs/observability.md): an index on a counter would make every append a
- * non-HOT update (measured: 94–98% HOT without such indexes, 0–17% with them).
+ * non-HOT update (measured: 89–100% HOT without such indexes, 4–17% with them).
  */
 export const SORT_SQL: Readonly<Record<ListSort, string>> = Object.freeze({
   created: "s.created_at",
