@@ -241,6 +241,26 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     await page.locator(`.msg.summary[data-seq="${itemsBefore + 1}"]`).waitFor();
     await shot(page, "03c-compacted");
 
+    // Export, Fork and Delete work from the browser too.
+    const exportHref = await page.getByRole("link", { name: "Export JSONL" }).getAttribute("href");
+    const exported = await page.request.get(`${base}${exportHref}`);
+    assert.equal(exported.status(), 200);
+    assert.ok((await exported.text()).includes("Lisbon"));
+    await page.getByRole("button", { name: "Fork", exact: true }).click();
+    await page.waitForFunction(
+      (id) =>
+        /^conv_/.test(document.querySelector("h1")?.textContent ?? "") &&
+        !document.querySelector("h1")?.textContent?.includes(id),
+      seeded.chatId,
+    );
+    const forkedId = (await page.locator("h1").textContent()) ?? "";
+    assert.notEqual(forkedId, seeded.chatId);
+    assert.equal((await store.get("default", forkedId)).forkParent?.sessionId, seeded.chatId);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+    await assert.rejects(store.get("default", forkedId), { code: "not_found" });
+
     await page.getByRole("link", { name: "Usage" }).click();
     await page.getByRole("heading", { name: "Usage", level: 1 }).waitFor();
     const chart = page.getByRole("img", { name: /Cost per day by model/ });
