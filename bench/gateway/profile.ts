@@ -5,7 +5,7 @@
  * same monotonic clock as `process.hrtime`, so the load window recorded by the benchmark selects
  * them exactly (start-up and shutdown are left out).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./children.ts";
 
@@ -79,13 +79,18 @@ export interface SummarizeOptions {
   topN?: number;
 }
 
-/** Summarises the newest profile in `dir`, counting the samples of the load window. */
+/**
+ * Summarises the main thread's profile in `dir`, counting the samples of the load window.
+ * `--cpu-prof` writes one file per thread (the SQLite checkpoint worker has its own); the main
+ * thread's is the one with the most samples.
+ */
 export function summarizeProfile(options: SummarizeOptions): ProfileSummary {
   const { dir, fromUs, toUs, turns, topN = 20 } = options;
   const file = readdirSync(dir)
     .filter((f) => f.endsWith(".cpuprofile"))
-    .sort()
-    .at(-1);
+    .map((f) => ({ f, size: statSync(join(dir, f)).size }))
+    .sort((a, b) => a.size - b.size)
+    .at(-1)?.f;
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));

@@ -55,7 +55,32 @@ function checkpoint(): void {
   }
 }
 
-const timer = setInterval(checkpoint, everyMs);
+/**
+ * Checkpoints once `minPages` frames wait to be copied (or any after MAX_WAIT_MS): each
+ * checkpoint fsyncs twice and copies hot pages again, so checkpointing every tick of a slow
+ * trickle would cost more than SQLite's own every-`resetPages` schedule. `NOOP` only reports
+ * the WAL's state (SQLite ≥ 3.51; older versions treat it as PASSIVE, still correct).
+ */
+const noop = db.prepare("PRAGMA wal_checkpoint(NOOP)");
+const minPages = Math.max(1, Math.floor(resetPages / 4));
+const MAX_WAIT_MS = 1000;
+let checkpointedAt = performance.now();
+
+function tick(): void {
+  try {
+    const state = noop.get() as { log: number; checkpointed: number };
+    const waiting = state.log - state.checkpointed;
+    if (waiting <= 0) return;
+    if (waiting < minPages && performance.now() - checkpointedAt < MAX_WAIT_MS) return;
+  } catch (error) {
+    if (!isBusy(error)) throw error;
+    return;
+  }
+  checkpoint();
+  checkpointedAt = performance.now();
+}
+
+const timer = setInterval(tick, everyMs);
 
 parentPort?.on("message", (message: "close") => {
   if (message !== "close") return;

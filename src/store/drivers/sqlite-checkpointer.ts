@@ -7,8 +7,8 @@
 import { Worker } from "node:worker_threads";
 import type { WriteGate } from "./sqlite-write-gate.ts";
 
-/** How often the worker checkpoints (ms). */
-const EVERY_MS = 200;
+/** How often the worker looks at the WAL (ms; it checkpoints only once enough is waiting). */
+const EVERY_MS = 50;
 
 export class SqliteCheckpointer {
   readonly #path: string;
