@@ -17,10 +17,35 @@ function callIdOf(item: Item): string | null {
   return typeof id === "string" ? id : null;
 }
 
-/** Ids of every call and output item sharing `callId`, scanning the whole session once. */
-async function pairIds(driver: StoreDriver, tenant: string, id: string, callId: string, now: number) {
+/** Seq of the call `callId` before `seq`, scanning backwards (outputs follow their call); null if none. */
+async function callBefore(
+  driver: StoreDriver,
+  tenant: string,
+  id: string,
+  callId: string,
+  seq: number,
+  now: number,
+) {
+  for (let before = seq; ; ) {
+    const page = await driver.readItems(tenant, id, { beforeSeq: before, limit: PAGE, order: "desc" }, now);
+    const call = page.find((item) => isCallItem(item.type) && callIdOf(item) === callId);
+    if (call) return call.seq;
+    if (page.length < PAGE) return null;
+    before = page.at(-1)!.seq;
+  }
+}
+
+/** Ids of the call and output items sharing `callId` from `fromSeq` on. */
+async function pairIdsFrom(
+  driver: StoreDriver,
+  tenant: string,
+  id: string,
+  callId: string,
+  fromSeq: number,
+  now: number,
+) {
   const ids: string[] = [];
-  for (let after = 0; ; ) {
+  for (let after = fromSeq - 1; ; ) {
     const page = await driver.readItems(tenant, id, { afterSeq: after, limit: PAGE, order: "asc" }, now);
     for (const item of page) {
       if ((isCallItem(item.type) || isOutputItem(item.type)) && callIdOf(item) === callId) ids.push(item.id);
@@ -30,12 +55,18 @@ async function pairIds(driver: StoreDriver, tenant: string, id: string, callId: 
   }
 }
 
-/** The ids to delete with `itemId`: itself, plus its call/outputs when it belongs to a pair. */
+/**
+ * The ids to delete with `itemId`: itself, plus — when it belongs to a pair — its call and every
+ * output of that call (found from the call on; outputs never precede their call).
+ */
 async function unitOf(driver: StoreDriver, tenant: string, id: string, itemId: string, now: number) {
   const target = await driver.getItem(tenant, id, itemId, now);
   const callId = isCallItem(target.type) || isOutputItem(target.type) ? callIdOf(target) : null;
   if (callId === null) return [itemId];
-  const ids = await pairIds(driver, tenant, id, callId, now);
+  const from = isCallItem(target.type)
+    ? target.seq
+    : ((await callBefore(driver, tenant, id, callId, target.seq, now)) ?? target.seq);
+  const ids = await pairIdsFrom(driver, tenant, id, callId, from, now);
   return ids.includes(itemId) ? ids : [itemId, ...ids];
 }
 

@@ -122,6 +122,31 @@ export function testDeleteItemCases({ store, tenant }: ConformanceContext): void
       assert.deepEqual(seqs(window.items), [1, 4, 7]);
     });
 
+    it("finds the partner across parallel calls and long histories", async () => {
+      const t = tenant();
+      // More than one page (1,000 items) between the calls and their outputs.
+      const filler = (from: number) => Array.from({ length: 550 }, (_, i) => msg(`f${from + i}`, 1));
+      const s = await store().create(t, { items: [call("p1"), call("p2")] });
+      await store().append(t, s.id, filler(0));
+      await store().append(t, s.id, filler(550));
+      await store().append(t, s.id, [output("p1"), output("p2")]);
+      const [p1] = await allItems(store(), t, s.id);
+      const after = await store().deleteItem(t, s.id, p1!.id);
+      assert.deepEqual([after.itemCount, after.lastSeq], [1102, 1104]);
+      const tail = await store().readItems(t, s.id, { order: "desc", limit: 2 });
+      assert.deepEqual(
+        tail.map((i) => [i.seq, i.content.call_id ?? null]),
+        [
+          [1104, "p2"],
+          [1102, null],
+        ],
+      );
+      const byOutput = await store().deleteItem(t, s.id, tail[0]!.id);
+      assert.equal(byOutput.itemCount, 1100);
+      const [first] = await store().readItems(t, s.id, { limit: 1 });
+      assert.equal(first!.seq, 3, "both calls are gone with their outputs");
+    });
+
     it("deletes a call with no output yet on its own, and an output whose call is gone", async () => {
       const t = tenant();
       const s = await store().create(t, { items: [msg("q", 5), call("lonely")] });
