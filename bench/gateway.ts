@@ -9,7 +9,8 @@
  * 1,000 req/s and the added latency vs (1), streaming time-to-first-token and its overhead. Then
  * the auth + rate-limit overhead in-process, and a CPU profile of (3) on a second, profiled
  * Holdfast process. Everything runs on one shared 2-core machine: the 1-minute load average is
- * recorded with each figure.
+ * recorded with each figure. With HOLDFAST_KEYS (or HOLDFAST_KEY_FILE) in the environment the
+ * served store is encrypted at rest (the child inherits it), for an A/B of encryption.
  *
  *   node bench/gateway.ts [--duration 10] [--warmup 1] [--concurrency 32] [--rate 1000]
  *                         [--conversations 4096] [--only direct,conversation] [--no-profile]
@@ -219,6 +220,7 @@ async function main(): Promise<void> {
   const file = JSON.parse(readFileSync(fixture.configFile, "utf8")) as Record<string, unknown>;
   const overhead = await measureAuthOverhead(file);
   const turnCpu = figures.find((f) => f.id === "conversation")?.throughput.holdfastCpuUsPerReq ?? null;
+  const encrypted = Boolean(process.env.HOLDFAST_KEYS || process.env.HOLDFAST_KEY_FILE);
   const partial = {
     startedAt,
     node: process.version,
@@ -230,6 +232,7 @@ async function main(): Promise<void> {
       "token counting at write time (o200k, every stored item)",
       "usage/cost ledger (response record with usage and cost_usd appended with every turn of (3))",
       "SQLite store (WAL), write-ahead append of the input and one atomic append of output + record per turn",
+      ...(encrypted ? ["encryption at rest (HOLDFAST_KEYS set: the serve process inherits it)"] : []),
       ...(metricsOn
         ? ["Prometheus metrics (HTTP, store, upstream and turn metrics; GET /metrics answers)"]
         : []),
@@ -242,7 +245,7 @@ async function main(): Promise<void> {
       ...(settings.logLevel === "info" || settings.logLevel === "debug" || settings.logLevel === "trace"
         ? []
         : [`per-request log lines (log level ${settings.logLevel}; --log-level info turns them on)`]),
-      "encryption at rest (no HOLDFAST_KEYS)",
+      ...(encrypted ? [] : ["encryption at rest (no HOLDFAST_KEYS)"]),
       "OpenTelemetry export (no SDK registered: spans are no-ops)",
     ],
     scenarios: figures,

@@ -101,12 +101,15 @@ export function createDataKeys(options: {
   const ttl = options.cacheTtlMs ?? 1000;
   const maxCached = options.maxCached ?? 10_000;
   const clock = options.clock ?? Date.now;
-  const cache = new Map<string, { at: number; keys: SessionKeys }>();
+  // By tenant + session (no hash per lookup); `wrapped` is the record's key map as read, so a
+  // re-read that finds the same wrapped keys keeps the unwrapped ones (and their imported forms).
+  const cache = new Map<string, { at: number; keys: SessionKeys; wrapped: string }>();
+  const cacheKey = (tenant: string, sessionId: string): string => `${tenant}\u0000${sessionId}`;
 
-  function remember(recordKey: string, keys: SessionKeys): SessionKeys {
-    cache.delete(recordKey);
+  function remember(key: string, keys: SessionKeys, wrapped: string): SessionKeys {
+    cache.delete(key);
     if (cache.size >= maxCached) cache.delete(cache.keys().next().value as string);
-    cache.set(recordKey, { at: clock(), keys });
+    cache.set(key, { at: clock(), keys, wrapped });
     return keys;
   }
 
@@ -118,16 +121,23 @@ export function createDataKeys(options: {
     return keys;
   }
 
+  /** Caches a record just read or written; unchanged wrapped keys keep their unwrapped form. */
+  function rememberRecord(key: string, record: DataKeyRecord): SessionKeys {
+    const wrapped = JSON.stringify(record.keys);
+    const hit = cache.get(key);
+    return remember(key, hit?.wrapped === wrapped ? hit.keys : unwrapAll(record), wrapped);
+  }
+
   async function load(tenant: string, sessionId: string, fresh = false): Promise<SessionKeys> {
-    const recordKey = dataKeyRecordKey(tenant, sessionId);
-    const hit = cache.get(recordKey);
+    const key = cacheKey(tenant, sessionId);
+    const hit = cache.get(key);
     if (hit && !fresh && clock() - hit.at < ttl) return hit.keys;
-    const record = await records.get<DataKeyRecord>(DATA_KEY_KIND, recordKey);
+    const record = await records.get<DataKeyRecord>(DATA_KEY_KIND, dataKeyRecordKey(tenant, sessionId));
     if (!record) {
-      cache.delete(recordKey);
+      cache.delete(key);
       return new Map();
     }
-    return remember(recordKey, unwrapAll(record.data));
+    return rememberRecord(key, record.data);
   }
 
   async function merge(tenant: string, sessionId: string, add: SessionKeys): Promise<SessionKeys> {
@@ -143,7 +153,7 @@ export function createDataKeys(options: {
       return changed ? { tenant, sessionId, keys } : undefined;
     });
     if (!saved) return new Map();
-    return remember(recordKey, unwrapAll(saved.data));
+    return rememberRecord(cacheKey(tenant, sessionId), saved.data);
   }
 
   return Object.freeze({
@@ -155,9 +165,8 @@ export function createDataKeys(options: {
     },
     inherit: merge,
     async destroy(tenant: string, sessionId: string): Promise<void> {
-      const recordKey = dataKeyRecordKey(tenant, sessionId);
-      cache.delete(recordKey);
-      await records.delete(DATA_KEY_KIND, recordKey);
+      cache.delete(cacheKey(tenant, sessionId));
+      await records.delete(DATA_KEY_KIND, dataKeyRecordKey(tenant, sessionId));
     },
   });
 }
