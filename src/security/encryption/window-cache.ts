@@ -190,7 +190,7 @@ export class WindowCache {
    * the longest suffix of every item within the budget, then no orphan tool output at its head.
    * Appends only move a range's start forward, so the new range is a suffix of the cached one
    * plus the appended items (`excluded` tells which of those the entry's query leaves out).
-   * Dropped when anything else may have changed.
+   * Dropped when anything else may have changed. True when the entry was carried forward.
    */
   extend(
     tenant: string,
@@ -198,17 +198,17 @@ export class WindowCache {
     result: { version: number; firstSeq: number; lastSeq: number },
     appended: Item[],
     texts: readonly string[],
-  ): void {
+  ): boolean {
     const key = this.#key(tenant, sessionId);
     const entry = this.#entries.get(key);
-    if (!entry) return;
+    if (!entry) return false;
     if (
       result.version !== entry.version + 1 ||
       result.firstSeq !== entry.itemCount + 1 ||
       result.lastSeq !== entry.itemCount + appended.length
     ) {
       this.#drop(key);
-      return;
+      return false;
     }
     const added = appended.map((item, i) =>
       cachedItem(item, entry.excluded.has(item.type) ? null : (texts[i] as string)),
@@ -246,6 +246,7 @@ export class WindowCache {
       // Older items are left out once the range starts after the cached one or pairing cuts it.
       truncated: entry.truncated || start > 0 || safe > 0,
     });
+    return this.#entries.has(key);
   }
 
   drop(tenant: string, sessionId: string): void {

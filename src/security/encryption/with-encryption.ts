@@ -309,7 +309,12 @@ class EncryptingStore implements EncryptedStore {
     }
     const texts: string[] = [];
     const decrypted = await this.#items(tenant, id, result.items, texts, sealedTexts);
-    this.#windows.extend(tenant, id, result, decrypted, texts);
+    if (!this.#windows.extend(tenant, id, result, decrypted, texts)) {
+      // No window carries these items (e.g. the session's first turn here): keep their plaintext
+      // for the read that will fill one, instead of opening them again.
+      for (const [itemId, sealed] of sealedTexts)
+        this.#plain.set(tenant, id, itemId, sealed.blob, sealed.text);
+    }
     return { ...result, items: decrypted };
   }
 
