@@ -99,6 +99,7 @@ async function waitForItems(store: SessionStore, id: string, count: number): Pro
 /** Somewhere to send turns: real `holdfast serve` processes or in-process apps, two of them. */
 interface Instances {
   urls: string[];
+  apps: HoldfastApp[];
   stop(): Promise<void>;
 }
 
@@ -115,7 +116,7 @@ async function inProcess(storeUrl: string, policy: "queue" | "reject"): Promise<
     apps.push(holdfast);
     urls.push(await holdfast.app.listen({ port: 0, host: "127.0.0.1" }));
   }
-  return { urls, stop: async () => void (await Promise.all(apps.map((a) => a.shutdown(1000)))) };
+  return { urls, apps, stop: async () => void (await Promise.allSettled(apps.map((a) => a.shutdown(1000)))) };
 }
 
 async function burst(urls: string[], conv: string, n: number) {
@@ -180,6 +181,16 @@ function suite(
       assert.equal(ok + busy, 6, JSON.stringify(results));
       assert.ok(ok >= 1 && busy >= 1, JSON.stringify(results));
       assert.equal(assertTurnsDoNotInterleave(await store.readItems(TENANT, other.id, { limit: 1000 })), ok);
+
+      // Shutdown: a turn still streaming when its instance stops is cut short (committed as
+      // incomplete) and gives the conversation back at once, long before the claim would expire.
+      const third = await store.create(TENANT);
+      const running = await openStream(a, third.id, "cut short by shutdown", new AbortController().signal);
+      await waitForItems(store, third.id, 1);
+      const closing = instances.apps[0]!.shutdown(100);
+      await running.text();
+      assert.deepEqual(await turn(b, third.id, "after shutdown"), { status: 200, code: null });
+      await closing;
     });
 
     if (!processes) return;
