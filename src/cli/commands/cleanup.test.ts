@@ -201,5 +201,14 @@ describe("holdfast cleanup with a table archive backend", () => {
     const bad = await runCli(["cleanup", "--store", `sqlite:${storeDb}`, "--config", tableCfg, "--dry-run"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /lifecycle\.archive\.backend must be one of dir, sqlite, postgres/);
+    // --archive-dir replaces the configured backend: an unreachable archive database is not opened.
+    writeFileSync(
+      tableCfg,
+      "lifecycle:\n  archive: { backend: postgres, url: 'postgres://x@127.0.0.1:1/none' }\n",
+    );
+    const unreachable = ["cleanup", "--store", `sqlite:${storeDb}`, "--config", tableCfg, "--dry-run"];
+    assert.equal((await runCli(unreachable)).code, 5, "the configured backend is opened at start-up");
+    const overridden = await runCli([...unreachable, "--archive-dir", join(dir, "override")]);
+    assert.equal(overridden.code, 0, overridden.stderr);
   });
 });

@@ -10,7 +10,6 @@ import { loadServerConfig } from "../../config/load-config.ts";
 import {
   type CleanupPlan,
   createArchiver,
-  createDirectoryArchiveBackend,
   createFileActionLog,
   createSweeper,
   openArchiveBackend,
@@ -126,15 +125,16 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
   // A tiered store (--store redis://… --archive postgres://…) sweeps its durable tier and drops hot replicas.
   const durable = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
   const store = await createStore({ url: config.store, ...(durable ? { archive: durable } : {}) });
-  const archives = await openArchiveBackend(lifecycle.archive).catch(async (error) => {
+  // --archive-dir replaces the configured backend by a directory (the configured one is not opened).
+  const settings = flags.archiveDir
+    ? { ...lifecycle.archive, backend: "dir" as const, dir: flags.archiveDir, url: null }
+    : lifecycle.archive;
+  const archives = await openArchiveBackend(settings).catch(async (error) => {
     await store.close();
     throw error;
   });
   for (const notice of archives.notices) process.stderr.write(`holdfast: warning: ${notice}\n`);
-  // --archive-dir overrides the configured backend with a directory.
-  const backend = flags.archiveDir
-    ? createDirectoryArchiveBackend(flags.archiveDir, archives.backend.compression)
-    : archives.backend;
+  const backend = archives.backend;
   try {
     const archiver = createArchiver(store, { backend });
     const sweeper = createSweeper({
