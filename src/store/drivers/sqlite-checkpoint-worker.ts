@@ -34,18 +34,7 @@ function isBusy(error: unknown): boolean {
   return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
 }
 
-/** Checkpoint interval while a purge worker runs (ms). */
-const PURGE_EVERY_MS = 1000;
-let lastRun = 0;
-
 function checkpoint(): void {
-  // While a purge runs, checkpoints are spaced out: each one writes back and fsyncs the WAL the
-  // purge is growing (~700 MB per 1,000,000 items); every 200 ms, that slowed the purge's
-  // COMMITs, which live writes wait for (their p99 wait 2-4 -> ~12 ms). The frames stay in the
-  // WAL meanwhile (it cannot restart under a purge anyway); PURGE_EVERY_MS bounds how long the
-  // WAL goes unsynced (synchronous = NORMAL syncs it at checkpoints only).
-  if (writeGate.purging() && performance.now() - lastRun < PURGE_EVERY_MS) return;
-  lastRun = performance.now();
   try {
     const done = passive.get() as { busy: number; log: number; checkpointed: number };
     // `log` is the WAL's size when this checkpoint started; the live writer has added frames
@@ -75,6 +64,8 @@ function checkpoint(): void {
 const noop = db.prepare("PRAGMA wal_checkpoint(NOOP)");
 const minPages = resetPages;
 const MAX_WAIT_MS = 1000;
+/** Least time between two checkpoints while a purge worker runs (ms). */
+const PURGE_EVERY_MS = 1000;
 let checkpointedAt = performance.now();
 
 function tick(): void {
@@ -83,6 +74,12 @@ function tick(): void {
     const waiting = state.log - state.checkpointed;
     if (waiting <= 0) return;
     if (waiting < minPages && performance.now() - checkpointedAt < MAX_WAIT_MS) return;
+    // While a purge runs, at most once a second: each checkpoint writes back and fsyncs the WAL
+    // the purge is growing (~700 MB per 1,000,000 items); every 200 ms, that slowed the purge's
+    // COMMITs, which live writes wait for (their p99 wait 2-4 -> ~12 ms). The frames stay in the
+    // WAL meanwhile (it cannot restart under a purge anyway); PURGE_EVERY_MS bounds how long the
+    // WAL goes unsynced (synchronous = NORMAL syncs it at checkpoints only).
+    if (writeGate.purging() && performance.now() - checkpointedAt < PURGE_EVERY_MS) return;
   } catch (error) {
     if (!isBusy(error)) throw error;
     return;
