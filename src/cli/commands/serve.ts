@@ -58,26 +58,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     }
     throw error;
   }
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
-  const url = `http://${displayHost(config.host)}:${port}`;
-  if (config.logLevel !== "silent") {
-    const store = redactStoreUrl(config.store) + (archive ? ` > ${redactStoreUrl(archive)}` : "");
-    process.stdout.write(
-      `holdfast listening on ${url} (store ${store}${holdfast.encrypted ? ", encrypted" : ""}; providers: ${holdfast.providers.join(", ")})\n`,
-    );
-    for (const notice of holdfast.notices) process.stderr.write(`holdfast: warning: ${notice}\n`);
-    if (holdfast.mode === "development") {
-      process.stdout.write(
-        "holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. Create a key (holdfast keys create) to require authentication.\n",
-      );
-    } else if (holdfast.mode === "insecure") {
-      process.stdout.write(
-        `holdfast: INSECURE: serving ${config.host} without any API key because --insecure was given.\n`,
-      );
-    }
-  }
-
+  // Signal handlers before the "listening" line: a supervisor may signal as soon as it reads it.
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -101,6 +82,25 @@ async function serve(flags: ServeFlags): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://${displayHost(config.host)}:${port}`;
+  if (config.logLevel !== "silent") {
+    const store = redactStoreUrl(config.store) + (archive ? ` > ${redactStoreUrl(archive)}` : "");
+    process.stdout.write(
+      `holdfast listening on ${url} (store ${store}${holdfast.encrypted ? ", encrypted" : ""}; providers: ${holdfast.providers.join(", ")})\n`,
+    );
+    for (const notice of holdfast.notices) process.stderr.write(`holdfast: warning: ${notice}\n`);
+    if (holdfast.mode === "development") {
+      process.stdout.write(
+        "holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. Create a key (holdfast keys create) to require authentication.\n",
+      );
+    } else if (holdfast.mode === "insecure") {
+      process.stdout.write(
+        `holdfast: INSECURE: serving ${config.host} without any API key because --insecure was given.\n`,
+      );
+    }
+  }
 }
 
 export function registerServeCommand(program: Command): void {
