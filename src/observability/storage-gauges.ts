@@ -1,14 +1,20 @@
 /**
  * `observeStorage(store, metrics)`: the `holdfast_sessions_active`, `holdfast_items_stored` and
- * `holdfast_bytes_stored` gauges. They come from the lifecycle capability's session scan (the
- * same rows the sweeper plans from; counters only, no items are read), computed at most once per
- * `maxAgeMs`: a scrape reads the cached totals and, when they are stale, starts one refresh in the
+ * `holdfast_bytes_stored` gauges. They come from the driver's `storageTotals` aggregate (one
+ * GROUP BY over the session rows: SQLite, Postgres) or else from the lifecycle capability's
+ * session scan (the same rows the sweeper plans from; counters only, no items are read),
+ * computed at most once per `maxAgeMs`: a scrape reads the cached totals and, when they are stale, starts one refresh in the
  * background, so scrapes never queue full scans. Only the very first scrape waits for a scan.
  * A driver without the lifecycle capability (all built-in ones have it) publishes no series.
  */
 
 import { driverOf } from "../store/decorators/delegating-store.ts";
-import { isLifecycleCapable, type LifecycleCapable } from "../store/driver.ts";
+import {
+  hasStorageTotals,
+  isLifecycleCapable,
+  type LifecycleCapable,
+  type StorageTotalsCapable,
+} from "../store/driver.ts";
 import type { Session, SessionStore } from "../store/types.ts";
 import type { HoldfastMetrics } from "./create-metrics.ts";
 
@@ -70,6 +76,24 @@ export async function scanStorageTotals(
   }
 }
 
+/** The driver's aggregate, folded by (bounded) tenant label. */
+export async function aggregateStorageTotals(
+  driver: StorageTotalsCapable,
+  label: (tenant: string) => string,
+  now: number,
+): Promise<Map<string, StorageTotals>> {
+  const totals = new Map<string, StorageTotals>();
+  for (const row of await driver.storageTotals(now)) {
+    const key = label(row.tenant);
+    const t = totals.get(key) ?? { sessionsActive: 0, items: 0, bytes: 0 };
+    t.sessionsActive += row.sessionsActive;
+    t.items += row.items;
+    t.bytes += row.bytes;
+    totals.set(key, t);
+  }
+  return totals;
+}
+
 /**
  * Points the storage gauges at `store` (one store per registry). Returns a function that detaches
  * it; without a lifecycle-capable driver it attaches nothing.
@@ -89,12 +113,10 @@ export function observeStorage(
     inFlight ??= (async () => {
       const now = clock();
       try {
-        const totals = await scanStorageTotals(
-          driver,
-          (t) => metrics.tenants.value(t),
-          now,
-          options.pageSize,
-        );
+        const label = (t: string): string => metrics.tenants.value(t);
+        const totals = hasStorageTotals(driver)
+          ? await aggregateStorageTotals(driver, label, now)
+          : await scanStorageTotals(driver, label, now, options.pageSize);
         cached = { at: now, totals };
         return totals;
       } finally {

@@ -274,3 +274,28 @@ export function isLifecycleCapable(driver: StoreDriver): driver is StoreDriver &
   const d = driver as Partial<LifecycleCapable>;
   return typeof d.scanSessions === "function" && typeof d.purgeSessions === "function";
 }
+
+/** One tenant's stored totals (the storage gauges of src/observability). */
+export interface StorageTotalsRow {
+  tenant: string;
+  /** Sessions visible at `now` with status `active`. */
+  sessionsActive: number;
+  /** `itemCount` summed over sessions not archived (archive stubs hold no items). */
+  items: number;
+  /** `bytes` summed over sessions not archived. */
+  bytes: number;
+}
+
+/**
+ * Optional capability: the per-tenant totals in one aggregate query, so the storage gauges need
+ * not read every session into the process. Every tenant with a stored session has a row, visible
+ * or not (expired sessions count until purged). Without it, the gauges compute the same from
+ * `scanSessions`.
+ */
+export interface StorageTotalsCapable {
+  storageTotals(now: number): Promise<StorageTotalsRow[]>;
+}
+
+export function hasStorageTotals(driver: StoreDriver): driver is StoreDriver & StorageTotalsCapable {
+  return typeof (driver as Partial<StorageTotalsCapable>).storageTotals === "function";
+}

@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { isLifecycleCapable, type LifecycleCapable, type StoreDriver } from "../../src/store/driver.ts";
+import {
+  hasStorageTotals,
+  isLifecycleCapable,
+  type LifecycleCapable,
+  type StoreDriver,
+} from "../../src/store/driver.ts";
 import type { Session, SessionStore } from "../../src/store/types.ts";
 import { message } from "./index.ts";
 
@@ -130,6 +135,48 @@ export function testLifecycleCapability(options: LifecycleConformanceOptions): v
         expired.every((x) => x.tenant !== t1 && x.tenant !== t2),
         "no seeded session is expired",
       );
+    });
+
+    it("storage totals per tenant: active sessions, items and bytes not archived", async () => {
+      const t = tenant();
+      const a = await s().create(t, { items: [message("user", "one"), message("assistant", "two")] });
+      await s().patchState(t, a.id, { note: "é".repeat(40) });
+      const b = await s().create(t, { items: [message("user", "three")], idleTtlMs: 1000 });
+      const c = await s().create(t, { items: [message("user", "four")] });
+      await s().update(t, c.id, { status: "archived" });
+      const aNow = await s().get(t, a.id);
+      clock.now += 5000; // b expires but stays stored until purged
+      // What the gauges compute from a scan, for every driver.
+      const rows = await d().scanSessions({ tenant: t, limit: 100 });
+      assert.equal(rows.length, 3);
+      const live = (x: Session): boolean =>
+        (x.idleTtlMs === null || x.lastActiveAt + x.idleTtlMs > clock.now) &&
+        (x.expiresAt === null || x.expiresAt > clock.now);
+      const stored = rows.filter((x) => x.status !== "archived");
+      const expected = {
+        tenant: t,
+        sessionsActive: rows.filter((x) => x.status === "active" && live(x)).length,
+        items: stored.reduce((n, x) => n + x.itemCount, 0),
+        bytes: stored.reduce((n, x) => n + x.bytes, 0),
+      };
+      assert.deepEqual(expected, { tenant: t, sessionsActive: 1, items: 3, bytes: aNow.bytes + b.bytes });
+      // Drivers with the aggregate answer the same in one query.
+      const driver = d();
+      if (hasStorageTotals(driver)) {
+        const totals = await driver.storageTotals(clock.now);
+        assert.deepEqual(
+          totals.find((r) => r.tenant === t),
+          expected,
+        );
+        const other = tenant();
+        await s().create(other);
+        const again = await driver.storageTotals(clock.now);
+        assert.deepEqual(
+          again.find((r) => r.tenant === other),
+          { tenant: other, sessionsActive: 1, items: 0, bytes: 2 },
+          "an empty session's state `{}` is 2 bytes",
+        );
+      }
     });
 
     it("reads the items of an expired session", async () => {

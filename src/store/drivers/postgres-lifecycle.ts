@@ -5,7 +5,14 @@
  * trip; archive stubs and restores lock the session row; leases live in `lifecycle_leases`,
  * created on first use.
  */
-import type { LifecycleCapable, LifecycleScanQuery, PurgeResult, PurgeTarget } from "../driver.ts";
+import type {
+  LifecycleCapable,
+  LifecycleScanQuery,
+  PurgeResult,
+  PurgeTarget,
+  StorageTotalsCapable,
+  StorageTotalsRow,
+} from "../driver.ts";
 import type { Item, Session } from "../types.ts";
 import { checkLease, checkScanLimit } from "./lifecycle-shared.ts";
 import type { Query, Row } from "./postgres-pool.ts";
@@ -82,6 +89,14 @@ UPDATE ${s}.sessions x SET status = 'active', idle_ttl_ms = $4,
   token_count = (SELECT coalesce(sum(tokens), 0) FROM v), item_bytes = (SELECT coalesce(sum(bytes), 0) FROM v),
   version = x.version + 1, updated_at = $5, last_active_at = $5
 FROM s WHERE x.sid = s.sid RETURNING ${cols("x")}`,
+    // Per-tenant totals in one pass over the session rows (the storage gauges); bytes as
+    // sessionBytes() computes them.
+    totals: `SELECT tenant,
+  count(*) FILTER (WHERE status = 'active' AND (idle_ttl_ms IS NULL OR idle_deadline > $1)
+    AND (expires_at IS NULL OR expires_at > $1)) AS active,
+  coalesce(sum(item_count - deleted_items) FILTER (WHERE status <> 'archived'), 0) AS items,
+  coalesce(sum(item_bytes + octet_length(state)) FILTER (WHERE status <> 'archived'), 0) AS bytes
+FROM ${s}.sessions GROUP BY tenant ORDER BY tenant`,
     leaseTable: `CREATE TABLE IF NOT EXISTS ${s}.lifecycle_leases (
   name text PRIMARY KEY, holder text NOT NULL, expires_at bigint NOT NULL)`,
     acquire: `INSERT INTO ${s}.lifecycle_leases AS l (name, holder, expires_at) VALUES ($1, $2, $3)
@@ -128,7 +143,9 @@ function isCreateRace(error: unknown): boolean {
 }
 
 /** Builds the capability over the driver's connections. */
-export function createPostgresLifecycle(deps: PostgresLifecycleDeps): LifecycleCapable {
+export function createPostgresLifecycle(
+  deps: PostgresLifecycleDeps,
+): LifecycleCapable & StorageTotalsCapable {
   const sql = statements(deps.quotedSchema);
   let leaseTable: Promise<void> | null = null;
   const ensureLeaseTable = (): Promise<void> => {
@@ -143,6 +160,16 @@ export function createPostgresLifecycle(deps: PostgresLifecycleDeps): LifecycleC
   };
 
   return {
+    async storageTotals(now: number): Promise<StorageTotalsRow[]> {
+      const rows = await deps.read({ name: "hf_lc_totals", text: sql.totals, values: [now] });
+      return rows.map((r) => ({
+        tenant: r.tenant as string,
+        sessionsActive: Number(r.active),
+        items: Number(r.items),
+        bytes: Number(r.bytes),
+      }));
+    },
+
     async scanSessions(query: LifecycleScanQuery): Promise<Session[]> {
       checkScanLimit(query.limit);
       return (await deps.read(scanQuery(deps.quotedSchema, query))).map(toSession);

@@ -4,7 +4,14 @@
  * stubs and restores as jobs of the driver's group-commit writer (so each is one atomic part of
  * a transaction); leases in a `lifecycle_leases` table created on first use.
  */
-import type { LifecycleCapable, LifecycleScanQuery, PurgeResult, PurgeTarget } from "../driver.ts";
+import type {
+  LifecycleCapable,
+  LifecycleScanQuery,
+  PurgeResult,
+  PurgeTarget,
+  StorageTotalsCapable,
+  StorageTotalsRow,
+} from "../driver.ts";
 import type { Item, JsonObject, Session } from "../types.ts";
 import { checkLease, checkScanLimit } from "./lifecycle-shared.ts";
 import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
@@ -105,8 +112,19 @@ function scanSql(query: LifecycleScanQuery): { sql: string; params: Record<strin
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
+/**
+ * Per-tenant totals in one pass over the session rows (no items, no JSON parsed): the same
+ * figures `scanSessions` would give, `bytes` computed as `sessionBytes()` does.
+ */
+const STORAGE_TOTALS_SQL = `SELECT tenant,
+  sum(CASE WHEN status = 'active' AND (idle_ttl_ms IS NULL OR last_active_at + idle_ttl_ms > $now)
+    AND (expires_at IS NULL OR expires_at > $now) THEN 1 ELSE 0 END) AS sessionsActive,
+  sum(CASE WHEN status = 'archived' THEN 0 ELSE item_count - deleted_items END) AS items,
+  sum(CASE WHEN status = 'archived' THEN 0 ELSE item_bytes + length(CAST(state AS BLOB)) END) AS bytes
+FROM sessions GROUP BY tenant ORDER BY tenant`;
+
 /** Builds the capability over the driver's statements, writer and read path. */
-export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapable {
+export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapable & StorageTotalsCapable {
   const s = deps.statements;
   let leaseTable = false;
   const ensureLeaseTable = (): void => {
@@ -160,6 +178,17 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
   };
 
   return {
+    storageTotals(now: number): Promise<StorageTotalsRow[]> {
+      return deps.read(() =>
+        (s.get(STORAGE_TOTALS_SQL).all({ now }) as unknown as StorageTotalsRow[]).map((r) => ({
+          tenant: r.tenant,
+          sessionsActive: Number(r.sessionsActive),
+          items: Number(r.items),
+          bytes: Number(r.bytes),
+        })),
+      );
+    },
+
     scanSessions(query: LifecycleScanQuery): Promise<Session[]> {
       checkScanLimit(query.limit);
       const { sql, params } = scanSql(query);
