@@ -364,7 +364,11 @@ class EncryptingStore implements EncryptedStore {
   }
 
   async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
-    if (!this.#windows.enabled || !isPlainObject(query)) return this.#storeWindow(tenant, id, query);
+    const maxTokens = isPlainObject(query) ? query.maxTokens : undefined;
+    // Anything the store would reject goes to it, so errors and their order stay the store's.
+    if (!this.#windows.enabled || !Number.isSafeInteger(maxTokens) || (maxTokens as number) < 0) {
+      return this.#storeWindow(tenant, id, query);
+    }
     checkTenant(tenant);
     checkSessionId(id);
     const types = checkExcludeTypes(query.excludeTypes);
