@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sweep [-- --stores sqlite,postgres] [--sessions 10000] [--items 100]
+ * `npm run bench:sweep [-- --stores sqlite,postgres,redis] [--sessions 10000] [--items 100]
  *   [--batch 25] [--rate 1000] [--archive-sessions 500] [--archive-backend dir|sqlite|postgres]
  *   [--archive-compression gzip|zstd] [--json]`
  *
@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { openArchiveBackend } from "../src/lifecycle/archive-open.ts";
 import { createArchiver } from "../src/lifecycle/archiver.ts";
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     "archive-backend": { type: "string", default: "dir" },
     "archive-compression": { type: "string", default: "gzip" },
     rate: { type: "string", default: "1000" },
+    redis: { type: "string", default: process.env.HOLDFAST_TEST_REDIS ?? "redis://127.0.0.1:6379/0" },
     postgres: {
       type: "string",
       default: process.env.HOLDFAST_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -255,8 +257,21 @@ for (const kind of values.stores.split(",")) {
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await client.end();
     }
+  } else if (kind === "redis") {
+    // A throw-away key prefix on the given Redis (never FLUSHALL a shared one).
+    const prefix = `hf_sweep_${randomBytes(4).toString("hex")}`;
+    const base = values.redis;
+    try {
+      results.push(await run("redis", `${base}${base.includes("?") ? "&" : "?"}prefix=${prefix}`));
+    } finally {
+      const redis = new Redis(base);
+      for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) {
+        if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+      }
+      await redis.quit();
+    }
   } else {
-    throw new Error(`--stores: unknown store '${kind}' (use sqlite, postgres)`);
+    throw new Error(`--stores: unknown store '${kind}' (use sqlite, postgres, redis)`);
   }
 }
 
