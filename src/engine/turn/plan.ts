@@ -1,12 +1,13 @@
 /**
  * Decides where a turn lives: a named conversation; the session of `previous_response_id`
- * (continued when the response is its newest item, forked at the response otherwise); a new
+ * (continued when the response is its newest stored item — items deleted after it do not count —,
+ * forked at the response otherwise); a new
  * session of its own; or nowhere (`store: false`). With an idempotency key every id involved is
  * derived from the key, so a retried turn lands in the same place and finds its first result.
  */
 import { createHash } from "node:crypto";
 import { NotFoundError } from "../../store/errors.ts";
-import type { Item, SessionStore } from "../../store/types.ts";
+import type { Item, Session, SessionStore } from "../../store/types.ts";
 import { RECORD_TYPE } from "./record.ts";
 import type { ParsedResponseRequest } from "./request.ts";
 import { newResponseId, responseIdForKey, sessionOfResponse } from "./response-ids.ts";
@@ -51,6 +52,13 @@ async function previousRecord(store: SessionStore, tenant: string, responseId: s
   return record;
 }
 
+/** Seq of the session's newest stored item: `lastSeq`, unless the newest ones were deleted since. */
+async function newestSeq(store: SessionStore, tenant: string, session: Session): Promise<number> {
+  if (session.lastSeq === session.itemCount) return session.lastSeq;
+  const [newest] = await store.readItems(tenant, session.id, { order: "desc", limit: 1 });
+  return newest?.seq ?? 0;
+}
+
 export async function planTurn(
   store: SessionStore,
   tenant: string,
@@ -75,7 +83,7 @@ export async function planTurn(
     if (!persist) {
       sessionId = parentId;
       historyUntilSeq = record.seq;
-    } else if (record.seq === parent.lastSeq) {
+    } else if (record.seq === parent.lastSeq || record.seq === (await newestSeq(store, tenant, parent))) {
       sessionId = parentId;
       continuesVersion = parent.version;
     } else {
