@@ -136,6 +136,43 @@ describe("postgres driver: combined appends", () => {
     }
   });
 
+  it("redoes a failed batch's appends to one session one by one, in order", async () => {
+    const t = "tenant-redo";
+    const session = await store.create(t);
+    // A role with a NUL byte is refused by Postgres itself (no driver check): the whole batch
+    // rolls back and every append is redone alone. Redone side by side over the two pooled
+    // connections, the good appends raced for the row lock and committed in any order.
+    const now = Date.now();
+    const bad = driver.append(
+      t,
+      session.id,
+      [
+        {
+          id: "msg_bad",
+          type: "message",
+          role: "user\u0000",
+          status: null,
+          callId: null,
+          content: {},
+          contentJson: "{}",
+          tokens: 1,
+          bytes: 2,
+          turnId: null,
+          createdAt: now,
+        },
+      ],
+      { payloadHash: "", now },
+    );
+    const good = Array.from({ length: 12 }, (_, n) => store.append(t, session.id, [msg(`m${n}`)]));
+    const before = driver.appendStats.batches;
+    await assert.rejects(bad);
+    assert.deepEqual(
+      (await Promise.all(good)).map((r) => r.firstSeq),
+      Array.from({ length: 12 }, (_, n) => n + 1),
+    );
+    assert.equal(driver.appendStats.batches, before + 1, "expected the appends to travel as one batch");
+  });
+
   it("sends appends queued in the same tick as close() before closing", async () => {
     const own = uniqueSchema("hf_batch_close");
     const d = await createPostgresDriver({ connectionString: schemaUrl(own), poolSize: 2 });

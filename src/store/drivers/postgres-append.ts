@@ -60,6 +60,19 @@ function sessionKey(p: Pending): string {
   return `${p.tenant}\u0000${p.id}`;
 }
 
+/** Appends already sorted by session key, as runs of one session each (order kept). */
+function bySession(ordered: Pending[]): Pending[][] {
+  const runs: Pending[][] = [];
+  let key: string | undefined;
+  for (const p of ordered) {
+    const k = sessionKey(p);
+    if (k !== key) runs.push([]);
+    key = k;
+    runs[runs.length - 1]!.push(p);
+  }
+  return runs;
+}
+
 function toItems(items: PreparedItem[], firstSeq: number): Item[] {
   return items.map((p, i) => ({
     seq: firstSeq + i,
@@ -191,11 +204,17 @@ export class PostgresAppender {
       });
     } catch (error) {
       // The batch rolled back as a whole. Unless the database is unreachable (then every caller
-      // gets that error), redo each append alone so one failure stays with its caller.
+      // gets that error), redo each append alone so one failure stays with its caller. One
+      // session's appends are redone one after another, in their order: sent side by side they
+      // would race for the row lock on separate connections and could commit out of order.
       if (error instanceof HoldfastError && error.code === "unavailable") {
         for (const p of ordered) p.reject(error);
       } else {
-        await Promise.all(ordered.map((p) => this.#sendOne(p)));
+        await Promise.all(
+          bySession(ordered).map(async (appends) => {
+            for (const p of appends) await this.#sendOne(p);
+          }),
+        );
       }
       return;
     }
