@@ -125,6 +125,22 @@ describe("sqlite durability", () => {
     assert.equal((await again.get("t", s.id)).itemCount, 20);
     await again.close();
   });
+
+  it("close() called again while closing waits for the same close", async () => {
+    const path = join(dir, "close-twice.db");
+    const store = open(path);
+    const s = await store.create("t");
+    // The first close waits for the queued write and the checkpointer; the second used to find
+    // the handle still open, then close it a second time ("database is not open").
+    const pending = store.append("t", s.id, [say("queued")]);
+    const results = await Promise.allSettled([store.close(), store.close()]);
+    assert.deepEqual(
+      results.map((r) => (r.status === "rejected" ? String(r.reason) : r.status)),
+      ["fulfilled", "fulfilled"],
+    );
+    assert.equal((await pending).firstSeq, 1);
+    await store.close();
+  });
 });
 
 describe("sqlite schema", () => {

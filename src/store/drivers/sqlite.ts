@@ -324,7 +324,19 @@ class SqliteDriver implements StoreDriver {
     return this.#writer.write(() => this.#writes.releaseClaim(tenant, id, holder));
   }
 
-  async close(): Promise<void> {
+  #closed: Promise<void> | null = null;
+
+  /**
+   * Every call waits for the same close: a second call made while the first waited for queued
+   * writes or the checkpointer used to pass the open check too, then close the closed handle
+   * ("database is not open").
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
     if (!this.#db.isOpen) return;
     await this.#writer.close();
     await this.#checkpointer?.stop();
