@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startChild } from "../../../test/sqlite/run-child.ts";
 import { createSessionStore } from "../core.ts";
 import type { SessionStore } from "../types.ts";
@@ -60,6 +61,9 @@ describe("sqlite durability", () => {
   it("waits out a lock held by another connection, then fails with unavailable, never crashes", async () => {
     const path = join(dir, "busy.db");
     const store = open(path, { busyDeadlineMs: 150 });
+    // The default deadline (5 s) for the append that must still be retrying when the lock goes:
+    // with the 150 ms store, an event loop stalled for ~110 ms on a loaded machine gave up first.
+    const patient = open(path);
     const other = new DatabaseSync(path);
     try {
       const s = await store.create("t");
@@ -67,14 +71,18 @@ describe("sqlite durability", () => {
       await assert.rejects(store.append("t", s.id, [say("blocked")]), { code: "unavailable" });
       // WAL readers are not blocked by a writer.
       assert.equal((await store.get("t", s.id)).itemCount, 0);
-      // Released while the writer is still retrying: the append lands.
-      const pending = store.append("t", s.id, [say("later")]);
-      setTimeout(() => other.exec("COMMIT"), 40);
+      // Released while the writer is still retrying: the append lands. Released here, not from a
+      // timer: a timer could outlive this test and use `other` after the finally closed it.
+      const pending = patient.append("t", s.id, [say("later")]);
+      await sleep(40);
+      other.exec("COMMIT");
       assert.equal((await pending).firstSeq, 1);
+      // The store that gave up is not wedged.
+      assert.equal((await store.append("t", s.id, [say("after")])).firstSeq, 2);
     } finally {
       if (other.isTransaction) other.exec("ROLLBACK");
       other.close();
-      await store.close();
+      await Promise.all([store.close(), patient.close()]);
     }
   });
 
