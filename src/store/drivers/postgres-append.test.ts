@@ -136,6 +136,32 @@ describe("postgres driver: combined appends", () => {
     }
   });
 
+  it("holds a session's later appends until its batch in flight committed", async () => {
+    const t = "tenant-hold";
+    // Ids sort the sessions in each batch (lock order): session conv_zz-session comes last in its batch.
+    const light = await Promise.all(
+      Array.from({ length: 21 }, (_, n) => store.create(t, { id: `conv_a-${String(n).padStart(8, "0")}` })),
+    );
+    const heavy = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => store.create(t, { id: `conv_b-${String(n).padStart(8, "0")}` })),
+    );
+    const s = await store.create(t, { id: "conv_zz-session" });
+    const many = Array.from({ length: 40 }, (_, n) => msg(`h${n}`));
+    // One tick: lane 1 takes the 21 light appends, lane 2 the 20 heavy ones and 'first' last.
+    const tick1 = [
+      ...light.map((x) => store.append(t, x.id, [msg("l")])),
+      ...heavy.map((x) => store.append(t, x.id, many)),
+    ];
+    const first = store.append(t, s.id, [msg("first")]);
+    // A later tick, same caller, not awaited: it used to take lane 1 as soon as the light batch
+    // committed and lock conv_zz-session before the heavy batch got to it.
+    const second = await new Promise<Promise<unknown>>((resolve) =>
+      setImmediate(() => resolve(store.append(t, s.id, [msg("second")]))),
+    );
+    await Promise.all(tick1);
+    assert.deepEqual([(await first).firstSeq, ((await second) as { firstSeq: number }).firstSeq], [1, 2]);
+  });
+
   it("redoes a failed batch's appends to one session one by one, in order", async () => {
     const t = "tenant-redo";
     const session = await store.create(t);
@@ -185,6 +211,23 @@ describe("postgres driver: combined appends", () => {
         (await Promise.all(pending)).map((r) => r.firstSeq),
         [1, 2],
       );
+    } finally {
+      await dropSchema(own);
+    }
+  });
+  it("close() commits an append held behind its session's batch in flight, in order", async () => {
+    const own = uniqueSchema("hf_batch_close_held");
+    const d = await createPostgresDriver({ connectionString: schemaUrl(own), poolSize: 2 });
+    const s = createSessionStore(d);
+    try {
+      const session = await s.create("t");
+      const first = s.append("t", session.id, [msg("one")]);
+      // A tick later 'one' is in flight; 'two' waits for it, and close() waits for 'two'.
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = s.append("t", session.id, [msg("two")]);
+      await s.close();
+      assert.deepEqual([(await first).firstSeq, (await second).firstSeq], [1, 2]);
+      await assert.rejects(s.append("t", session.id, [msg("late")]), { code: "unavailable" });
     } finally {
       await dropSchema(own);
     }

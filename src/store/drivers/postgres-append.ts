@@ -12,6 +12,7 @@ import {
   conversationBusy,
   HoldfastError,
   sessionNotFound,
+  UnavailableError,
   versionConflict,
 } from "../errors.ts";
 import type { AppendResult, Item } from "../types.ts";
@@ -92,7 +93,16 @@ export class PostgresAppender {
   readonly #o: AppenderOptions;
   #queue: Pending[] = [];
   #inFlight = 0;
+  /**
+   * Sessions with a batch in flight. Their later appends wait for it instead of taking the
+   * other lane: sent side by side on two connections, they would race it for the session's
+   * row lock and could commit before it (one caller's appends out of order).
+   */
+  readonly #busy = new Set<string>();
   #scheduled = false;
+  #closed = false;
+  #drained: (() => void) | null = null;
+  #closing: Promise<void> | null = null;
   readonly #stats = { batches: 0, combined: 0 };
 
   constructor(options: AppenderOptions) {
@@ -105,6 +115,7 @@ export class PostgresAppender {
   }
 
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new UnavailableError("The Postgres store is closed."));
     return new Promise((resolve, reject) => {
       this.#queue.push({ tenant, id, items, options, resolve, reject });
       this.#schedule();
@@ -125,39 +136,54 @@ export class PostgresAppender {
     });
   }
 
-  /** Sends what is queued now, as far as lanes are free (the driver's close calls it). */
-  flush(): void {
-    this.#pump();
+  /**
+   * Refuses new appends, sends the queued ones (even those queued in this tick, which would go
+   * on the next) and resolves once every one of them settled: the driver's close() then ends
+   * the pool, which would refuse them.
+   */
+  close(): Promise<void> {
+    this.#closing ??= new Promise((resolve) => {
+      this.#closed = true;
+      this.#drained = resolve;
+      this.#pump();
+    });
+    return this.#closing;
   }
 
-  /** Shares what is queued evenly among the free lanes (at most MAX_BATCH appends each). */
+  /** Shares what can go now evenly among the free lanes (at most MAX_BATCH appends each). */
   #pump(): void {
-    while (this.#queue.length > 0 && this.#inFlight < this.#o.maxInFlight) {
-      const free = this.#o.maxInFlight - this.#inFlight;
-      const batch = this.#take(Math.min(MAX_BATCH, Math.ceil(this.#queue.length / free)));
+    while (this.#inFlight < this.#o.maxInFlight) {
+      const batch = this.#take(this.#o.maxInFlight - this.#inFlight);
+      if (batch.length === 0) break;
+      const sessions = new Set(batch.map(sessionKey));
+      for (const key of sessions) this.#busy.add(key);
       this.#inFlight += 1;
       void this.#send(batch).finally(() => {
+        for (const key of sessions) this.#busy.delete(key);
         this.#inFlight -= 1;
         this.#schedule();
       });
     }
+    if (this.#queue.length === 0 && this.#inFlight === 0) this.#drained?.();
   }
 
   /**
-   * The first `count` queued appends, plus the later queued appends to the same sessions (up to
-   * MAX_BATCH): one session's appends of a tick stay in one batch, in their order, instead of
-   * racing each other on two lanes.
+   * The next batch for one of `free` lanes: its share of the queued appends whose session has no
+   * batch in flight, plus the later queued appends to the same sessions (up to MAX_BATCH): one
+   * session's appends of a tick stay in one batch, in their order, instead of racing each other
+   * on two lanes.
    */
-  #take(count: number): Pending[] {
-    const batch = this.#queue.splice(0, count);
-    if (this.#queue.length === 0) return batch;
+  #take(free: number): Pending[] {
+    const ready =
+      this.#busy.size === 0 ? this.#queue : this.#queue.filter((p) => !this.#busy.has(sessionKey(p)));
+    if (ready.length === 0) return [];
+    const batch = ready.slice(0, Math.min(MAX_BATCH, Math.ceil(ready.length / free)));
     const sessions = new Set(batch.map(sessionKey));
-    const rest: Pending[] = [];
-    for (const p of this.#queue) {
-      if (batch.length < MAX_BATCH && sessions.has(sessionKey(p))) batch.push(p);
-      else rest.push(p);
+    for (let i = batch.length; i < ready.length && batch.length < MAX_BATCH; i++) {
+      if (sessions.has(sessionKey(ready[i]!))) batch.push(ready[i]!);
     }
-    this.#queue = rest;
+    const taken = new Set(batch);
+    this.#queue = this.#queue.filter((p) => !taken.has(p));
     return batch;
   }
 

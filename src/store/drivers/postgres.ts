@@ -423,8 +423,8 @@ RETURNING s.*`;
 
   async close(): Promise<void> {
     this.#stats.stop();
-    // Appends queued in this tick are sent on the next one; a closing pool would refuse them.
-    this.#appender.flush();
+    // Appends already queued are sent and settle first; a closing pool would refuse them.
+    await this.#appender.close();
     await this.#db.close();
   }
 }
