@@ -79,6 +79,9 @@ export interface HoldfastApp {
   close(): Promise<void>;
 }
 
+/** After the shutdown deadline, how long aborted turns' answers get to go out before connections are cut. */
+const SHUTDOWN_GRACE_MS = 1000;
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
 /** Counts stored tokens with o200k: exact for current OpenAI models, the calibration base for the others. */
@@ -217,13 +220,22 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     });
     const shutdown = async (deadlineMs: number): Promise<number> => {
       let aborted = 0;
+      let force: ReturnType<typeof setTimeout> | undefined;
       const timer = setTimeout(() => {
         aborted = app.abortInFlight("the server is shutting down");
+        // The aborted turns commit their partial output and answer; a connection still open a
+        // moment after that (a slow request body, a client not reading) is cut, so the deadline holds.
+        void app.inFlightSettled().then(() => {
+          if (!closed) force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        });
       }, deadlineMs);
+      let closed = false;
       try {
         await app.close();
       } finally {
+        closed = true;
         clearTimeout(timer);
+        clearTimeout(force);
       }
       await close();
       return aborted;

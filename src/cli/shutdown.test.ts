@@ -4,6 +4,7 @@
  * incomplete), closes the store and exits 0.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -126,6 +127,54 @@ describe("holdfast serve: graceful shutdown", () => {
           partial && JSON.stringify(partial.content).includes(results[i]!.text.trim().split(" ")[0]!),
         );
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a non-streamed turn in flight is cut short at the deadline and the exit follows at once", async () => {
+    const db = path.join(dir, "plain.db");
+    const server = await startServe([
+      "--port",
+      "0",
+      "--store",
+      `sqlite:${db}`,
+      "--config",
+      config,
+      "--shutdown-timeout",
+      "300",
+    ]);
+    const id = await create(server.url);
+    const reached = once(upstream.events, "request");
+    const answer = fetch(`${server.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "slow",
+        input: "tell me something about lighthouses please",
+        conversation: id,
+      }),
+    });
+    await reached;
+    const signalled = Date.now();
+    server.child.kill("SIGTERM");
+    const exit = await server.exited;
+    const took = Date.now() - signalled;
+    assert.equal(exit.code, 0, exit.stderr);
+    // Keep-alive connections and the aborted reply do not hold the exit: deadline + a small margin.
+    assert.ok(took < 300 + 2000, `exited ${took} ms after SIGTERM`);
+    assert.match(exit.stdout, /1 turn\(s\) cut short/);
+    const res = await answer;
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { status: string }).status, "incomplete");
+    const store = await createStore(`sqlite:${db}`);
+    try {
+      const items = await store.readItems("default", id);
+      assert.deepEqual(
+        items.map((item) => item.type),
+        ["message", "response_record"],
+      );
+      assert.equal(items[1]!.content.status, "incomplete");
     } finally {
       await store.close();
     }

@@ -19,8 +19,19 @@ export interface SseStreamOptions<T> {
 
 export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> {
   const { request, reply, controller, events } = options;
-  const first = await events.next();
   const raw = reply.raw;
+  let gone = false;
+  const onClose = (): void => {
+    if (raw.writableFinished) return;
+    gone = true;
+    controller.abort();
+  };
+  // Listening before the first event: a client that leaves while the upstream is still silent
+  // (latency, time to first token) cancels the upstream call as well. (The request's own 'close'
+  // fires as soon as its body is read, so only the response's, i.e. the socket's, counts here.)
+  raw.once("close", onClose);
+  const first = await events.next();
+  request.raw.once("close", onClose);
   reply.hijack();
   raw.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
@@ -28,14 +39,6 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });
-  let gone = false;
-  const onClose = (): void => {
-    if (raw.writableFinished) return;
-    gone = true;
-    controller.abort();
-  };
-  request.raw.once("close", onClose);
-  raw.once("close", onClose);
   // Events produced in one macrotask (response.created + in_progress, the deltas of one upstream
   // read) go out as one socket write at the end of it: one syscall instead of one per event.
   let pending = "";

@@ -307,9 +307,18 @@ export class TurnEngine {
     if (begun.replay) return begun.replay;
     const { plan, guard, input } = begun;
     try {
-      const result = await this.#withOverflowRecovery(plan, (history) =>
-        this.#invoker.complete(this.#turnRequest(plan, history.input, ctx.signal)),
-      );
+      let result: TurnResult;
+      try {
+        result = await this.#withOverflowRecovery(plan, (history) =>
+          this.#invoker.complete(this.#turnRequest(plan, history.input, ctx.signal)),
+        );
+      } catch (error) {
+        // Cut short on purpose (client gone, server shutting down): like a stream cut short, the
+        // turn is committed as incomplete, so the conversation does not keep an unanswered input.
+        // A non-streamed call reports nothing before its end, so nothing was produced or counted.
+        if (!ctx.signal?.aborted) throw error;
+        result = new StreamTracker().partial(plan.request.model);
+      }
       return await this.#commit(plan, input, result, guard.claim);
     } finally {
       await this.#unlock(guard);
@@ -340,8 +349,19 @@ export class TurnEngine {
           .stream(this.#turnRequest(plan, history.input, ctx.signal))
           [Symbol.asyncIterator]();
         return { iterator, first: await iterator.next() };
+      }).catch((error: unknown) => {
+        // Cut short on purpose before the upstream answered: committed as incomplete, as below.
+        if (ctx.signal?.aborted) return null;
+        throw error;
       });
       const pending = toResponseObject(plan.responseId, baseRecord(plan, this.#clock()), []);
+      if (!opened) {
+        const response = await this.#commit(plan, input, tracker.partial(plan.request.model), guard.claim);
+        settled = true;
+        yield { type: "created", response: pending };
+        yield { type: "completed", response };
+        return;
+      }
       started = true;
       yield { type: "created", response: pending };
       let result: TurnResult | null = null;

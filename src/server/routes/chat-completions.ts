@@ -9,7 +9,7 @@ import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { checkSessionId, isPlainObject } from "../../store/validate.ts";
 import { ChatSse } from "../chat-sse.ts";
-import type { InFlight } from "../in-flight.ts";
+import { abortOnDisconnect, type InFlight } from "../in-flight.ts";
 import { operationId } from "../preconditions.ts";
 import { settleUsage } from "../rate-limit.ts";
 import { streamSse } from "../sse-stream.ts";
@@ -37,7 +37,12 @@ export function registerChatCompletionRoutes(
       let final: JsonObject | null = null;
       try {
         if (request.body.stream !== true) {
-          final = await engine.respond(request.tenant, body, ctx);
+          const stopListening = abortOnDisconnect(reply, controller);
+          try {
+            final = await engine.respond(request.tenant, body, ctx);
+          } finally {
+            stopListening();
+          }
           return responseToChatCompletion(final);
         }
         const options = request.body.stream_options;

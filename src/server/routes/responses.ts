@@ -7,7 +7,7 @@ import { deleteResponse, readInputItems, readResponse } from "../../engine/turn/
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import { conversationUsage } from "../../engine/turn/usage.ts";
 import type { JsonObject, SessionStore } from "../../store/types.ts";
-import type { InFlight } from "../in-flight.ts";
+import { abortOnDisconnect, type InFlight } from "../in-flight.ts";
 import { operationId } from "../preconditions.ts";
 import { settleUsage } from "../rate-limit.ts";
 import { ResponsesSse } from "../responses-sse.ts";
@@ -38,7 +38,12 @@ export function registerResponseRoutes(
       let final: JsonObject | null = null;
       try {
         if (request.body.stream !== true) {
-          final = await engine.respond(request.tenant, request.body, ctx);
+          const stopListening = abortOnDisconnect(reply, controller);
+          try {
+            final = await engine.respond(request.tenant, request.body, ctx);
+          } finally {
+            stopListening();
+          }
           return final;
         }
         let translator: ResponsesSse | undefined;
