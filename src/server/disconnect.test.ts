@@ -7,9 +7,11 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Agent } from "undici";
 import { createHoldfastApp, type HoldfastApp } from "../app.ts";
 import { loadServerConfig } from "../config/index.ts";
 import { createMockUpstream, type MockUpstream } from "../mock-upstream/index.ts";
@@ -141,6 +143,45 @@ describe("client disconnect cancels the upstream call", () => {
       assert.equal((await transcript(holdfast, id)).length, 4);
     });
   }
+
+  test("a turn whose client left while it queued writes nothing and calls nobody", async () => {
+    const id = await createConversation(url);
+    const body = { model: "slow", input: "first", conversation: id };
+    const first = new AbortController();
+    const reached = once(upstream.events, "request");
+    const running = post(url, "/v1/responses", body, { signal: first.signal }).catch(() => null);
+    await reached;
+    const requests = upstream.stats().requests;
+    const second = new AbortController();
+    // On a connection of its own, to see the server notice the client leaving.
+    const own = new Agent();
+    const accepted = once(holdfast.app.server, "connection", {
+      signal: AbortSignal.timeout(3000),
+    }) as Promise<[Socket]>;
+    const queued = post(url, "/v1/responses", { ...body, input: "second" }, {
+      signal: second.signal,
+      dispatcher: own,
+    } as RequestInit);
+    const [socket] = await accepted;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const gone = once(socket, "close");
+    second.abort();
+    await assert.rejects(queued, { name: "AbortError" });
+    // The server has seen the second client go before the first turn ends and frees the queue.
+    await gone;
+    first.abort();
+    await running;
+    assert.deepEqual(await transcript(holdfast, id), ["message:user", "response_record:incomplete"]);
+    await own.close();
+    // Let the queued turn get its turn and give up.
+    const until = Date.now() + 3000;
+    while (holdfast.app.inFlightCount() > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(holdfast.app.inFlightCount(), 0);
+    assert.equal(upstream.stats().requests, requests);
+    assert.deepEqual(await transcript(holdfast, id), ["message:user", "response_record:incomplete"]);
+  });
 
   test("pass-through chat (no conversation) is cancelled too", async () => {
     const took = await abandon(url, "/v1/chat/completions", {

@@ -9,6 +9,7 @@ import { ITEM_ID_PATTERN, newItemId } from "../../store/ids.ts";
 import type { AppendResult, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
 import type { ModelInfo } from "../context/catalog.ts";
 import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
+import { CancelledError } from "../providers/errors.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { InputItem, TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
 import { type BusyPolicy, type BusySettings, busySettings, ConversationLocks } from "./busy.ts";
@@ -127,6 +128,9 @@ export class TurnEngine {
       if (replay) return { plan, replay };
       const guard = await this.#lock(plan);
       try {
+        // Cut short while it queued (client gone, shutdown): nothing is written, nothing is called.
+        if (ctx.signal?.aborted)
+          throw new CancelledError("The turn was cancelled while it waited for its conversation.");
         return { plan, replay: null, guard, input: await this.#writeInput(plan, guard) };
       } catch (error) {
         await this.#unlock(guard);
