@@ -32,9 +32,11 @@ describe("sqlite purge worker", () => {
 
     const events: boolean[] = [];
     let stopped: () => void = () => {};
-    const idle = new Promise<void>((resolve) => {
-      stopped = resolve;
-    });
+    const nextStop = () =>
+      new Promise<void>((resolve) => {
+        stopped = resolve;
+      });
+    const idle = nextStop();
     const worker = new SqlitePurgeWorker(path, {
       busyTimeoutMs: 5000,
       gate: new WriteGate(),
@@ -52,9 +54,14 @@ describe("sqlite purge worker", () => {
     // A purge after the stop starts a new worker (and tells the driver again).
     assert.equal((await worker.purge([{ tenant: "t", id: ids[0]! }])).sessions, 0);
     assert.deepEqual(events, [true, false, true]);
+    // stop() only asks the worker to close; its closing connection may still hold the file
+    // (the last connection's checkpoint), so wait until it has exited before reading.
+    const exited = nextStop();
     worker.stop();
+    await exited;
+    assert.deepEqual(events, [true, false, true, false]);
 
-    const db = new DatabaseSync(path);
+    const db = new DatabaseSync(path, { timeout: 5000 });
     assert.equal((db.prepare("SELECT count(*) AS n FROM items").get() as { n: number }).n, 0);
     db.close();
   });
