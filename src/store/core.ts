@@ -4,13 +4,15 @@
  * Patch and window pairing — so a driver is only storage. Inputs are never mutated and every
  * value returned is the driver's own fresh copy.
  */
+import { checkHolder, checkOperationId, driverClaim } from "./claim-checks.ts";
 import { deleteItemUnit } from "./delete-item.ts";
-import type { DriverClaim, PreparedItem, StoreDriver } from "./driver.ts";
-import { canonicalJson, decodeCursor, encodeCursor } from "./encoding.ts";
+import type { PreparedItem, StoreDriver } from "./driver.ts";
+import { canonicalJson, encodeCursor } from "./encoding.ts";
 import { InvalidArgumentError, sessionNotFound } from "./errors.ts";
 import { newSessionId, sha256 } from "./ids.ts";
 import { mergeStateWithRetry } from "./merge-patch.ts";
 import { prepareItems } from "./prepare-items.ts";
+import { checkOrder, driverListQuery } from "./query-checks.ts";
 import { estimateTokens, type TokenCounter } from "./tokens.ts";
 import type {
   AppendOptions,
@@ -30,7 +32,6 @@ import type {
   WindowQuery,
   WriteOptions,
 } from "./types.ts";
-import { LIST_ORDERS, LIST_SORTS, type ListSort } from "./types.ts";
 import {
   assertObject,
   checkExcludeTypes,
@@ -147,34 +148,8 @@ class StoreCore implements SessionStore {
 
   async list(tenant: string, query: ListQuery = {}): Promise<Page<Session>> {
     checkTenant(tenant);
-    assertObject(query, "List query");
-    const order = query.order ?? "desc";
-    if (!LIST_ORDERS.includes(order)) {
-      throw new InvalidArgumentError("order must be 'asc' or 'desc'.", { param: "order" });
-    }
-    const sort: ListSort = query.sort ?? "created";
-    if (!LIST_SORTS.includes(sort)) {
-      throw new InvalidArgumentError(`sort must be one of ${LIST_SORTS.join(", ")}.`, { param: "sort" });
-    }
-    const limit = query.limit === undefined ? 20 : checkPositiveInt(query.limit, "limit", 1000);
-    const rows = await this.#driver.listSessions(tenant, {
-      owner: query.owner === undefined ? undefined : (checkOwner(query.owner) ?? undefined),
-      label: query.label === undefined ? undefined : checkLabels([query.label], "label")[0],
-      status: query.status === undefined ? undefined : checkStatus(query.status),
-      updatedBefore: checkOptionalTime(query.updatedBefore, "updatedBefore") ?? undefined,
-      updatedAfter:
-        query.updatedAfter === undefined ? undefined : (checkSeq(query.updatedAfter, "updatedAfter") ?? 0),
-      createdBefore: checkOptionalTime(query.createdBefore, "createdBefore") ?? undefined,
-      createdAfter: checkSeq(query.createdAfter, "createdAfter"),
-      minBytes: checkSeq(query.minBytes, "minBytes"),
-      maxBytes: checkSeq(query.maxBytes, "maxBytes"),
-      forkOf: query.forkOf === undefined ? undefined : checkSessionId(query.forkOf, "forkOf"),
-      sort,
-      order,
-      limit: limit + 1,
-      after: query.cursor === undefined ? undefined : decodeCursor(String(query.cursor), sort),
-      now: this.#clock(),
-    });
+    const { sort, limit, driverQuery } = driverListQuery(query, this.#clock);
+    const rows = await this.#driver.listSessions(tenant, driverQuery);
     const data = rows.slice(0, limit);
     const last = data.at(-1);
     return { data, nextCursor: rows.length > limit && last ? encodeCursor(last, sort) : null };
@@ -224,15 +199,7 @@ class StoreCore implements SessionStore {
     const prepared = this.#prepareItems(items, now);
     if (prepared.length === 0)
       throw new InvalidArgumentError("Append at least one item.", { param: "items" });
-    const operationId = options.operationId;
-    if (
-      operationId !== undefined &&
-      (typeof operationId !== "string" || !/^[\x21-\x7e]{1,255}$/.test(operationId))
-    ) {
-      throw new InvalidArgumentError("Operation ids are 1-255 printable ASCII characters.", {
-        param: "operation_id",
-      });
-    }
+    const operationId = checkOperationId(options.operationId);
     return this.#driver.append(tenant, id, prepared, {
       expectedVersion: checkVersion(options.expectedVersion),
       operationId,
@@ -278,10 +245,7 @@ class StoreCore implements SessionStore {
     checkTenant(tenant);
     checkSessionId(id);
     assertObject(query, "Read query");
-    const order = query.order ?? "asc";
-    if (!LIST_ORDERS.includes(order)) {
-      throw new InvalidArgumentError("order must be 'asc' or 'desc'.", { param: "order" });
-    }
+    const order = checkOrder(query.order, "asc");
     return this.#driver.readItems(
       tenant,
       id,
@@ -401,25 +365,6 @@ class StoreCore implements SessionStore {
   async close(): Promise<void> {
     await this.#driver.close();
   }
-}
-
-const MAX_CLAIM_TTL_MS = 86_400_000;
-
-function checkHolder(holder: unknown): string {
-  if (typeof holder !== "string" || !/^[\x21-\x7e]{1,255}$/.test(holder)) {
-    throw new InvalidArgumentError("Claim holders are 1-255 printable ASCII characters.", {
-      param: "claim.holder",
-    });
-  }
-  return holder;
-}
-
-/** Validates a turn claim and turns its TTL into an absolute expiry on the core's clock. */
-function driverClaim(claim: unknown, now: number): DriverClaim {
-  assertObject(claim, "Claim");
-  const { holder, ttlMs, release } = claim as { holder?: unknown; ttlMs?: unknown; release?: unknown };
-  const ttl = checkPositiveInt(ttlMs, "claim.ttlMs", MAX_CLAIM_TTL_MS);
-  return { holder: checkHolder(holder), until: now + ttl, release: release === true };
 }
 
 /** Wraps a driver into the public SessionStore. */
