@@ -4,7 +4,8 @@
  * and version, inserts the batch and bumps the counters in one transaction (concurrent
  * appends share one transaction and one WAL flush, see postgres-append.ts); reads are single
  * statements served by indexes. Every call is bounded by timeouts, and a database that is
- * down or unreachable answers `unavailable` instead of hanging.
+ * down or unreachable answers `unavailable` instead of hanging. Update and delete writes that
+ * guard the session row live in postgres-guarded-writes.ts.
  */
 import type {
   DriverAppend,
@@ -16,15 +17,17 @@ import type {
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
-import {
-  ConflictError,
-  type HoldfastError,
-  NotFoundError,
-  sessionNotFound,
-  versionConflict,
-} from "../errors.ts";
+import { ConflictError, NotFoundError, sessionNotFound } from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import { APPEND_LANES, PostgresAppender } from "./postgres-append.ts";
+import {
+  clampInt,
+  deleteItemRows,
+  deleteSessionRows,
+  type GuardedWriteContext,
+  MAX_INT,
+  updateSessionRow,
+} from "./postgres-guarded-writes.ts";
 import { createPostgresLifecycle } from "./postgres-lifecycle.ts";
 import {
   type PostgresDriverOptions,
@@ -58,10 +61,6 @@ export interface PostgresDriver extends StoreDriver {
   readonly appendStats: { batches: number; combined: number };
 }
 
-/** Seq and version are `integer` columns; larger inputs are clamped (they can never match). */
-const MAX_INT = 2_147_483_647;
-const clampInt = (n: number | undefined): number | null => (n === undefined ? null : Math.min(n, MAX_INT));
-
 class PgDriver implements PostgresDriver {
   readonly name = DRIVER_NAME;
   readonly #db: PostgresConnections;
@@ -70,6 +69,7 @@ class PgDriver implements PostgresDriver {
   readonly #s: string;
   readonly #appender: PostgresAppender;
   readonly #stats: PostgresStatsKeeper;
+  readonly #guarded: GuardedWriteContext;
   #migration: MigrationResult = { from: 0, to: 0, applied: 0 };
 
   constructor(options: ResolvedPostgresOptions) {
@@ -77,6 +77,7 @@ class PgDriver implements PostgresDriver {
     this.#db = new PostgresConnections(options);
     this.#s = quoteIdent(options.schema);
     this.#sql = buildStatements(this.#s);
+    this.#guarded = { db: this.#db, sql: this.#sql, s: this.#s };
     this.#appender = new PostgresAppender({
       query: (q) => this.#db.query(q),
       read: (q) => this.#db.read(q),
@@ -177,72 +178,12 @@ class PgDriver implements PostgresDriver {
     return rows.map(toSession);
   }
 
-  async updateSession(
-    tenant: string,
-    id: string,
-    changes: SessionChanges,
-    write: DriverWrite,
-  ): Promise<Session> {
-    const values: unknown[] = [tenant, id, write.now];
-    const set: string[] = [];
-    const assign = (column: string, value: unknown): void => {
-      values.push(value);
-      set.push(`${column} = $${values.length}`);
-    };
-    if (changes.owner !== undefined) assign("owner", changes.owner);
-    if (changes.metadata !== undefined) assign("metadata", JSON.stringify(changes.metadata));
-    if (changes.labels !== undefined) assign("labels", changes.labels);
-    if (changes.idleTtlMs !== undefined) assign("idle_ttl_ms", changes.idleTtlMs);
-    if (changes.expiresAt !== undefined) assign("expires_at", changes.expiresAt);
-    if (changes.pinned !== undefined) assign("pinned", changes.pinned);
-    if (changes.status !== undefined) assign("status", changes.status);
-    if (changes.state !== undefined) assign("state", JSON.stringify(changes.state));
-    values.push(clampInt(write.expectedVersion));
-    const expected = `$${values.length}`;
-    const text = `UPDATE ${this.#s}.sessions s SET ${[...set, "version = s.version + 1", "updated_at = $3"].join(", ")}
-WHERE s.tenant = $1 AND s.id = $2
-  AND (s.idle_ttl_ms IS NULL OR s.idle_deadline > $3) AND (s.expires_at IS NULL OR s.expires_at > $3)
-  AND (${expected}::integer IS NULL OR s.version = ${expected}::integer)
-RETURNING s.*`;
-    const rows = await this.#db.query({ text, values });
-    if (rows[0]) return toSession(rows[0]);
-    throw await this.#writeFailure(tenant, id, write);
+  updateSession(tenant: string, id: string, changes: SessionChanges, write: DriverWrite): Promise<Session> {
+    return updateSessionRow(this.#guarded, tenant, id, changes, write);
   }
 
-  /** Why a guarded write touched no row: the session is invisible, or its version moved. */
-  async #writeFailure(tenant: string, id: string, write: DriverWrite): Promise<HoldfastError> {
-    const [head] = await this.#db.read({
-      name: "hf_head",
-      text: this.#sql.head,
-      values: [tenant, id, write.now],
-    });
-    if (!head) return sessionNotFound(id);
-    if (write.expectedVersion !== undefined && head.version !== write.expectedVersion) {
-      return versionConflict(id, write.expectedVersion, head.version as number);
-    }
-    return new ConflictError(`Session '${id}' changed during the write; retry.`, {
-      param: "expected_version",
-    });
-  }
-
-  async deleteSession(tenant: string, id: string, write: DriverWrite): Promise<void> {
-    // Lock the row first: statements after the lock see every append committed before it, so no
-    // item of a racing append is left behind.
-    await this.#db.transaction(async (c) => {
-      const { rows } = await c.query({
-        name: "hf_head_lock",
-        text: this.#sql.headForUpdate,
-        values: [tenant, id, write.now],
-      });
-      const head = rows[0];
-      if (!head) throw sessionNotFound(id);
-      if (write.expectedVersion !== undefined && head.version !== write.expectedVersion) {
-        throw versionConflict(id, write.expectedVersion, head.version as number);
-      }
-      await c.query({ name: "hf_del_items", text: this.#sql.deleteItems, values: [head.sid] });
-      await c.query({ name: "hf_del_ops", text: this.#sql.deleteOperations, values: [head.sid] });
-      await c.query({ name: "hf_del_session", text: this.#sql.deleteSession, values: [head.sid] });
-    });
+  deleteSession(tenant: string, id: string, write: DriverWrite): Promise<void> {
+    return deleteSessionRows(this.#guarded, tenant, id, write);
   }
 
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult> {
@@ -347,55 +288,9 @@ RETURNING s.*`;
     };
   }
 
-  async deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session> {
+  deleteItems(tenant: string, id: string, itemIds: string[], write: DriverWrite): Promise<Session> {
     this.#stats.noteWrites(itemIds.length + 1);
-    return this.#db.transaction(async (c) => {
-      const { rows } = await c.query({
-        name: "hf_head_lock",
-        text: this.#sql.headForUpdate,
-        values: [tenant, id, write.now],
-      });
-      const head = rows[0];
-      if (!head) throw sessionNotFound(id);
-      if (write.expectedVersion !== undefined && head.version !== write.expectedVersion) {
-        throw versionConflict(id, write.expectedVersion, head.version as number);
-      }
-      const removed = await c.query({
-        name: "hf_del_item_rows",
-        text: this.#sql.deleteItemRows,
-        values: [head.sid, itemIds],
-      });
-      const gone = removed.rows as { id: string; seq: number; tokens: number; bytes: number }[];
-      if (gone.length !== new Set(itemIds).size) {
-        // Throwing rolls the transaction back: all the items or none.
-        const missing = itemIds.find((itemId) => !gone.some((r) => r.id === itemId));
-        throw new NotFoundError(`No item '${missing}' in session '${id}'.`, { param: "item_id" });
-      }
-      let tokens = 0;
-      let bytes = 0;
-      for (const row of gone) {
-        tokens += Number(row.tokens);
-        bytes += Number(row.bytes);
-      }
-      if (tokens > 0) {
-        await c.query({
-          name: "hf_lower_cum",
-          text: this.#sql.lowerCumTokens,
-          values: [
-            head.sid,
-            gone.map((r) => r.seq),
-            gone.map((r) => r.tokens),
-            Math.min(...gone.map((r) => r.seq)),
-          ],
-        });
-      }
-      const bumped = await c.query({
-        name: "hf_bump_after_delete",
-        text: this.#sql.bumpAfterDelete,
-        values: [head.sid, gone.length, tokens, bytes, write.now],
-      });
-      return toSession(bumped.rows[0]!);
-    });
+    return deleteItemRows(this.#guarded, tenant, id, itemIds, write);
   }
 
   async touch(tenant: string, id: string, now: number): Promise<Session> {
