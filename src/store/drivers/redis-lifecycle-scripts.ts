@@ -5,7 +5,7 @@
  * Hot-tier replicas (`retainUntil` set) and copies still being built are not sessions of this
  * store: the scripts treat them as missing. Lease scripts take the one key of their lease.
  */
-import { PRELUDE } from "./redis-scripts.ts";
+import { PRELUDE } from "./redis-script-prelude.ts";
 
 /** A copy being built or a hot-tier replica reads as missing. */
 const OWN = `
