@@ -58,71 +58,55 @@ export class RateLimitedError extends ProviderError {
   }
 }
 
-/** The input does not fit the model's context window; the context engine compacts and retries. */
-export class ContextLengthExceededError extends ProviderError {
-  constructor(message: string, options?: ProviderErrorOptions) {
-    super(message, options, "context_length_exceeded");
-  }
+/** A failure a retry on the same target cannot fix; another target may still serve the request. */
+abstract class NotRetryableError extends ProviderError {
   override get retryable(): boolean {
     return false;
   }
+}
+
+/** A failure caused by the request itself: neither a retry nor another target helps, the caller must change it. */
+abstract class CallerFaultError extends NotRetryableError {
   override get fallback(): boolean {
     return false;
   }
   override get fault(): "caller" | "system" {
     return "caller";
+  }
+}
+
+/** The input does not fit the model's context window; the context engine compacts and retries. */
+export class ContextLengthExceededError extends CallerFaultError {
+  constructor(message: string, options?: ProviderErrorOptions) {
+    super(message, options, "context_length_exceeded");
   }
 }
 
 /** The upstream rejected the request as malformed (400/404/422…): another target would too. */
-export class UpstreamInvalidRequestError extends ProviderError {
+export class UpstreamInvalidRequestError extends CallerFaultError {
   constructor(message: string, options?: ProviderErrorOptions) {
     super(message, options, "upstream_invalid_request");
-  }
-  override get retryable(): boolean {
-    return false;
-  }
-  override get fallback(): boolean {
-    return false;
-  }
-  override get fault(): "caller" | "system" {
-    return "caller";
   }
 }
 
 /** 401/403 from the upstream: Holdfast's key for it is wrong. Another target may serve. */
-export class UpstreamAuthError extends ProviderError {
+export class UpstreamAuthError extends NotRetryableError {
   constructor(message: string, options?: ProviderErrorOptions) {
     super(message, options, "upstream_auth_error");
-  }
-  override get retryable(): boolean {
-    return false;
   }
 }
 
 /** The circuit breaker of this upstream is open: the request was not sent. */
-export class CircuitOpenError extends ProviderError {
+export class CircuitOpenError extends NotRetryableError {
   constructor(message: string, options?: ProviderErrorOptions) {
     super(message, options, "circuit_open");
-  }
-  override get retryable(): boolean {
-    return false;
   }
 }
 
 /** The caller aborted (`signal`). Never retried, never falls back. */
-export class CancelledError extends ProviderError {
+export class CancelledError extends CallerFaultError {
   constructor(message = "The request was cancelled by the caller.", options?: ProviderErrorOptions) {
     super(message, options, "cancelled");
-  }
-  override get retryable(): boolean {
-    return false;
-  }
-  override get fallback(): boolean {
-    return false;
-  }
-  override get fault(): "caller" | "system" {
-    return "caller";
   }
 }
 
