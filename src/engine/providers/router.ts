@@ -133,44 +133,21 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** One non-streamed turn along the route. */
   async complete(request: TurnRequest, options: RouteOptions = {}): Promise<RoutedResult> {
-    const attempts: AttemptRecord[] = [];
-    let lastError: ProviderError | undefined;
-    for (const [index, target] of this.plan(request.model).entries()) {
-      const targeted = await this.#targetRequest(request, target, index, options);
-      const provider = this.#provider(target);
-      const breaker = this.#breakers.get(target.provider)!;
-      let retries = 0;
+    const {
+      value: result,
+      target,
+      attempts,
+    } = await this.#walk(request, options, async (provider, targeted, breaker) => {
       try {
-        const result = await withRetry(
-          async () => {
-            if (!breaker.tryAcquire()) throw openCircuit(target);
-            try {
-              const value = await provider.complete(targeted);
-              breaker.onSuccess();
-              return value;
-            } catch (error) {
-              judge(breaker, error);
-              throw error;
-            }
-          },
-          this.#retry.get(target.provider) ?? DEFAULT_RETRY,
-          { signal: request.signal, random: this.#random, onRetry: () => retries++ },
-        );
-        this.#record(attempts, { provider: target.provider, model: target.model, retries });
-        return { result, target, attempts };
+        const value = await provider.complete(targeted);
+        breaker.onSuccess();
+        return value;
       } catch (error) {
-        const failure = mapErrorForRouter(error, target.provider);
-        lastError = failure;
-        this.#record(attempts, {
-          provider: target.provider,
-          model: target.model,
-          error: failure.code,
-          retries,
-        });
-        if (!failure.fallback) throw failure;
+        judge(breaker, error);
+        throw error;
       }
-    }
-    throw lastError;
+    });
+    return { result, target, attempts };
   }
 
   /**
@@ -178,6 +155,58 @@ export class Router extends EventEmitter<RouterEvents> {
    * back before that), rejects when every target failed.
    */
   async openStream(request: TurnRequest, options: RouteOptions = {}): Promise<RoutedStream> {
+    const {
+      value: opened,
+      target,
+      breaker,
+      attempts,
+    } = await this.#walk(request, options, async (provider, targeted, breaker, target) => {
+      const iterator = provider.stream(targeted)[Symbol.asyncIterator]();
+      try {
+        const first = await iterator.next();
+        if (first.done)
+          throw new ProviderError(`${target.provider} ended its stream without any event.`, {
+            provider: target.provider,
+          });
+        return { iterator, first: first.value };
+      } catch (error) {
+        judge(breaker, error);
+        await iterator.return?.().catch(() => {});
+        throw error;
+      }
+    });
+    const state: RelayState = { started: false, settled: false };
+    const events = relay(opened.iterator, opened.first, breaker, target, state);
+    const cancel = async (): Promise<void> => {
+      if (state.started) {
+        await events.return(undefined);
+        return;
+      }
+      // A generator that never started would skip its `finally`: release by hand.
+      state.started = true;
+      state.settled = true;
+      breaker.onNeutral();
+      await opened.iterator.return?.().catch(() => {});
+    };
+    return { target, attempts, events, cancel };
+  }
+
+  /**
+   * Walks the route for one turn: per target the breaker check and retries around `attempt`, one
+   * attempt record per target, falling back while the failure allows it; rejects with the last
+   * failure. `attempt` reports its outcome to the breaker itself: a completion succeeds on its
+   * result, a stream only once it ends (the relay does that).
+   */
+  async #walk<T>(
+    request: TurnRequest,
+    options: RouteOptions,
+    attempt: (
+      provider: Provider,
+      targeted: TurnRequest,
+      breaker: CircuitBreaker,
+      target: RouteTarget,
+    ) => Promise<T>,
+  ): Promise<{ value: T; target: RouteTarget; breaker: CircuitBreaker; attempts: AttemptRecord[] }> {
     const attempts: AttemptRecord[] = [];
     let lastError: ProviderError | undefined;
     for (const [index, target] of this.plan(request.model).entries()) {
@@ -186,41 +215,16 @@ export class Router extends EventEmitter<RouterEvents> {
       const breaker = this.#breakers.get(target.provider)!;
       let retries = 0;
       try {
-        const opened = await withRetry(
+        const value = await withRetry(
           async () => {
             if (!breaker.tryAcquire()) throw openCircuit(target);
-            const iterator = provider.stream(targeted)[Symbol.asyncIterator]();
-            try {
-              const first = await iterator.next();
-              if (first.done)
-                throw new ProviderError(`${target.provider} ended its stream without any event.`, {
-                  provider: target.provider,
-                });
-              return { iterator, first: first.value };
-            } catch (error) {
-              judge(breaker, error);
-              await iterator.return?.().catch(() => {});
-              throw error;
-            }
+            return attempt(provider, targeted, breaker, target);
           },
           this.#retry.get(target.provider) ?? DEFAULT_RETRY,
           { signal: request.signal, random: this.#random, onRetry: () => retries++ },
         );
         this.#record(attempts, { provider: target.provider, model: target.model, retries });
-        const state: RelayState = { started: false, settled: false };
-        const events = relay(opened.iterator, opened.first, breaker, target, state);
-        const cancel = async (): Promise<void> => {
-          if (state.started) {
-            await events.return(undefined);
-            return;
-          }
-          // A generator that never started would skip its `finally`: release by hand.
-          state.started = true;
-          state.settled = true;
-          breaker.onNeutral();
-          await opened.iterator.return?.().catch(() => {});
-        };
-        return { target, attempts, events, cancel };
+        return { value, target, breaker, attempts };
       } catch (error) {
         const failure = mapErrorForRouter(error, target.provider);
         lastError = failure;
