@@ -11,11 +11,32 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createMockUpstream } from "../mock-upstream/server.ts";
 import { createStore } from "../store/create-store.ts";
+import type { SessionStore } from "../store/types.ts";
 import { startServe } from "./cli-helpers.ts";
 
 interface StreamResult {
   events: string[];
   text: string;
+}
+
+/** The body of a turn on the slow route; the streamed and the non-streamed tests send the same one. */
+function turnBody(conversation: string, stream?: true): string {
+  return JSON.stringify({
+    model: "slow",
+    input: "tell me something about lighthouses please",
+    conversation,
+    ...(stream ? { stream } : {}),
+  });
+}
+
+/** Opens the SQLite store a finished server left behind, runs `check` on it and closes it. */
+async function inStore(db: string, check: (store: SessionStore) => Promise<void>): Promise<void> {
+  const store = await createStore(`sqlite:${db}`);
+  try {
+    await check(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /** Opens a streaming turn; resolves `firstDelta` when text starts flowing and `done` at the end. */
@@ -31,12 +52,7 @@ function openStream(
     const res = await fetch(`${url}/v1/responses`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "slow",
-        input: "tell me something about lighthouses please",
-        conversation,
-        stream: true,
-      }),
+      body: turnBody(conversation, true),
     });
     const events: string[] = [];
     let text = "";
@@ -93,8 +109,9 @@ describe("holdfast serve: graceful shutdown", () => {
     return ((await res.json()) as { id: string }).id;
   };
 
-  test("past the deadline, streams are cut short, saved as incomplete, and the process exits 0", async () => {
-    const db = path.join(dir, "cut.db");
+  /** Starts `holdfast serve` on a fresh SQLite file in the test folder with the given shutdown deadline. */
+  const serve = async (dbName: string, shutdownTimeoutMs: number) => {
+    const db = path.join(dir, dbName);
     const server = await startServe([
       "--port",
       "0",
@@ -103,8 +120,13 @@ describe("holdfast serve: graceful shutdown", () => {
       "--config",
       config,
       "--shutdown-timeout",
-      "300",
+      String(shutdownTimeoutMs),
     ]);
+    return { db, server };
+  };
+
+  test("past the deadline, streams are cut short, saved as incomplete, and the process exits 0", async () => {
+    const { db, server } = await serve("cut.db", 300);
     const conversations = [await create(server.url), await create(server.url)];
     const streams = conversations.map((id) => openStream(server.url, id));
     await Promise.all(streams.map((s) => s.firstDelta));
@@ -114,8 +136,7 @@ describe("holdfast serve: graceful shutdown", () => {
     assert.equal(exit.code, 0, exit.stderr);
     assert.match(exit.stdout, /2 turn\(s\) cut short/);
     await assert.rejects(fetch(`${server.url}/healthz`), "no longer accepting");
-    const store = await createStore(`sqlite:${db}`);
-    try {
+    await inStore(db, async (store) => {
       for (const [i, id] of conversations.entries()) {
         assert.equal(results[i]!.events.at(-1), "response.incomplete");
         const items = await store.readItems("default", id);
@@ -127,33 +148,17 @@ describe("holdfast serve: graceful shutdown", () => {
           partial && JSON.stringify(partial.content).includes(results[i]!.text.trim().split(" ")[0]!),
         );
       }
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   test("a non-streamed turn in flight is cut short at the deadline and the exit follows at once", async () => {
-    const db = path.join(dir, "plain.db");
-    const server = await startServe([
-      "--port",
-      "0",
-      "--store",
-      `sqlite:${db}`,
-      "--config",
-      config,
-      "--shutdown-timeout",
-      "300",
-    ]);
+    const { db, server } = await serve("plain.db", 300);
     const id = await create(server.url);
     const reached = once(upstream.events, "request");
     const answer = fetch(`${server.url}/v1/responses`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "slow",
-        input: "tell me something about lighthouses please",
-        conversation: id,
-      }),
+      body: turnBody(id),
     });
     await reached;
     const signalled = Date.now();
@@ -167,31 +172,18 @@ describe("holdfast serve: graceful shutdown", () => {
     const res = await answer;
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { status: string }).status, "incomplete");
-    const store = await createStore(`sqlite:${db}`);
-    try {
+    await inStore(db, async (store) => {
       const items = await store.readItems("default", id);
       assert.deepEqual(
         items.map((item) => item.type),
         ["message", "response_record"],
       );
       assert.equal(items[1]!.content.status, "incomplete");
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   test("within the deadline, streams in flight finish normally before the exit", async () => {
-    const db = path.join(dir, "finish.db");
-    const server = await startServe([
-      "--port",
-      "0",
-      "--store",
-      `sqlite:${db}`,
-      "--config",
-      config,
-      "--shutdown-timeout",
-      "20000",
-    ]);
+    const { server } = await serve("finish.db", 20000);
     const stream = openStream(server.url, await create(server.url));
     await stream.firstDelta;
     server.child.kill("SIGTERM");
