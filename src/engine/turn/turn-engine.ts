@@ -5,21 +5,22 @@
  * committed with status `incomplete` and the usage spent so far.
  */
 import { HoldfastError } from "../../store/errors.ts";
-import { ITEM_ID_PATTERN, newItemId } from "../../store/ids.ts";
 import type { AppendResult, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
 import type { ModelInfo } from "../context/catalog.ts";
 import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
 import { CancelledError } from "../providers/errors.ts";
 import { StreamTracker } from "../providers/output.ts";
-import type { InputItem, TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
+import type { TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
 import { type BusyPolicy, type BusySettings, busySettings, ConversationLocks } from "./busy.ts";
 import { loadHistory, type TurnHistory } from "./history.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
-import { RECORD_TYPE, type ResponseRecord, toResponseObject, wireItem } from "./record.ts";
+import { toResponseObject, wireItem } from "./record.ts";
 import { parseResponseRequest } from "./request.ts";
 import { readResponse } from "./response-reads.ts";
 import { createModelSummarizer } from "./summarizer.ts";
 import { TurnClaim } from "./turn-claim.ts";
+import { baseRecord, finalRecord, outputItems } from "./turn-records.ts";
+import { toTurnRequest } from "./upstream-request.ts";
 
 /** What the engine needs from the provider layer (routing, fallback and retries live behind it). */
 export interface ModelInvoker {
@@ -238,23 +239,6 @@ export class TurnEngine {
     }
   }
 
-  #turnRequest(plan: TurnPlan, input: InputItem[], signal: AbortSignal | undefined): TurnRequest {
-    const r = plan.request;
-    return {
-      model: r.model,
-      input,
-      ...(r.instructions !== null ? { instructions: r.instructions } : {}),
-      ...(r.tools.length > 0
-        ? { tools: r.tools, tool_choice: r.toolChoice, parallel_tool_calls: r.parallelToolCalls }
-        : {}),
-      ...(r.maxOutputTokens !== null ? { max_output_tokens: r.maxOutputTokens } : {}),
-      ...(r.temperature !== null ? { temperature: r.temperature } : {}),
-      ...(r.topP !== null ? { top_p: r.topP } : {}),
-      ...(r.user !== null ? { user: r.user } : {}),
-      ...(signal ? { signal } : {}),
-    };
-  }
-
   /** Appends outputs + the response record in one atomic append and returns the Response object. */
   async #commit(
     plan: TurnPlan,
@@ -263,27 +247,10 @@ export class TurnEngine {
     claim: TurnClaim | null,
     error?: HoldfastError,
   ): Promise<JsonObject> {
-    const r = plan.request;
-    const outputs: ItemInput[] = result.output.map((item) => {
-      const { id: upstreamId, ...body } = item as JsonObject;
-      // Keep the id the stream already showed the client, when it is one we can store.
-      const id =
-        typeof upstreamId === "string" && ITEM_ID_PATTERN.test(upstreamId)
-          ? upstreamId
-          : newItemId(String(body.type));
-      return { id, content: body as JsonObject };
-    });
-    const record: ResponseRecord = {
-      ...baseRecord(plan, this.#clock()),
-      status: error && result.output.length === 0 ? "failed" : result.status,
-      served_by: result.model ? { provider: "", model: result.model } : null,
-      input_item_ids: input?.items.map((i) => i.id) ?? [],
-      output_item_ids: outputs.map((o) => o.id!),
-      usage: { ...result.usage },
-      cost_usd: this.#invoker.cost?.(r.model, result.usage) ?? null,
-      incomplete_reason: result.status === "incomplete" ? (result.incomplete_reason ?? "interrupted") : null,
-      error: error ? { code: error.code, message: error.message } : null,
-    };
+    const outputs = outputItems(result);
+    const now = this.#clock();
+    const costUsd = this.#invoker.cost?.(plan.request.model, result.usage) ?? null;
+    const record = finalRecord(plan, now, input, outputs, result, costUsd, error);
     if (plan.persist && plan.sessionId) {
       const items: ItemInput[] = [
         ...outputs,
@@ -314,7 +281,7 @@ export class TurnEngine {
       let result: TurnResult;
       try {
         result = await this.#withOverflowRecovery(plan, (history) =>
-          this.#invoker.complete(this.#turnRequest(plan, history.input, ctx.signal)),
+          this.#invoker.complete(toTurnRequest(plan, history.input, ctx.signal)),
         );
       } catch (error) {
         // Cut short on purpose (client gone, server shutting down): like a stream cut short, the
@@ -350,7 +317,7 @@ export class TurnEngine {
       // event, the caller still gets a proper status instead of a stream that only says "failed".
       const opened = await this.#withOverflowRecovery(plan, async (history) => {
         const iterator = this.#invoker
-          .stream(this.#turnRequest(plan, history.input, ctx.signal))
+          .stream(toTurnRequest(plan, history.input, ctx.signal))
           [Symbol.asyncIterator]();
         return { iterator, first: await iterator.next() };
       }).catch((error: unknown) => {
@@ -399,35 +366,4 @@ export class TurnEngine {
       await this.#unlock(guard);
     }
   }
-}
-
-/** The record of a turn that has not produced anything yet (also the `in_progress` response). */
-function baseRecord(plan: TurnPlan, now: number): ResponseRecord {
-  const r = plan.request;
-  return {
-    type: RECORD_TYPE,
-    status: "in_progress",
-    model: r.model,
-    served_by: null,
-    created_at: Math.floor(now / 1000),
-    conversation_id: r.conversationId,
-    previous_response_id: r.previousResponseId,
-    instructions: r.instructions,
-    input_item_ids: [],
-    output_item_ids: [],
-    usage: { input_tokens: 0, output_tokens: 0, cached_tokens: 0 },
-    cost_usd: null,
-    metadata: r.metadata,
-    request: {
-      tools: r.tools as unknown as JsonObject[],
-      tool_choice: r.toolChoice as string | JsonObject,
-      parallel_tool_calls: r.parallelToolCalls,
-      max_output_tokens: r.maxOutputTokens,
-      temperature: r.temperature,
-      top_p: r.topP,
-      truncation: r.truncation,
-    },
-    incomplete_reason: null,
-    error: null,
-  };
 }

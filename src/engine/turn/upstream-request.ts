@@ -1,0 +1,25 @@
+/** Translates a planned turn into the provider-layer request sent upstream. */
+import type { InputItem, TurnRequest } from "../providers/types.ts";
+import type { TurnPlan } from "./plan.ts";
+
+/** The upstream request: the request's generation options plus the items the history produced. */
+export function toTurnRequest(
+  plan: TurnPlan,
+  input: InputItem[],
+  signal: AbortSignal | undefined,
+): TurnRequest {
+  const r = plan.request;
+  return {
+    model: r.model,
+    input,
+    ...(r.instructions !== null ? { instructions: r.instructions } : {}),
+    ...(r.tools.length > 0
+      ? { tools: r.tools, tool_choice: r.toolChoice, parallel_tool_calls: r.parallelToolCalls }
+      : {}),
+    ...(r.maxOutputTokens !== null ? { max_output_tokens: r.maxOutputTokens } : {}),
+    ...(r.temperature !== null ? { temperature: r.temperature } : {}),
+    ...(r.topP !== null ? { top_p: r.topP } : {}),
+    ...(r.user !== null ? { user: r.user } : {}),
+    ...(signal ? { signal } : {}),
+  };
+}
