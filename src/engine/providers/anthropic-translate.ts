@@ -5,7 +5,14 @@
  * requires strict user/assistant alternation starting with a user turn.
  */
 import { newItemId } from "../../store/ids.ts";
-import { buildResult, contentText, OutputBuilder, ZERO_USAGE } from "./output.ts";
+import {
+  buildResult,
+  closingEvents,
+  contentText,
+  OutputBuilder,
+  statusFromFinish,
+  ZERO_USAGE,
+} from "./output.ts";
 import {
   type FinishReason,
   isFunctionCallItem,
@@ -178,7 +185,7 @@ interface AnthropicResponse {
 export function fromAnthropicMessage(body: unknown, requestedModel: string): TurnResult {
   const message = body as AnthropicResponse;
   const finish = finishFromAnthropic(message.stop_reason);
-  const status = finish === "length" || finish === "content_filter" ? "incomplete" : "completed";
+  const status = statusFromFinish(finish);
   const output: OutputItem[] = [];
   for (const block of message.content ?? []) {
     if (block.type === "text" && block.text) {
@@ -285,19 +292,6 @@ export class AnthropicStreamTranslator {
   }
 
   #end(): TurnEvent[] {
-    const status =
-      this.#finish === "length" || this.#finish === "content_filter" ? "incomplete" : "completed";
-    const result = buildResult(
-      this.#id,
-      this.#model,
-      this.#builder.output(status),
-      this.#usage,
-      this.#finish,
-    );
-    return [
-      ...this.#builder.finishAll(status),
-      { type: "usage", usage: this.#usage },
-      { type: "done", result },
-    ];
+    return closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish);
   }
 }

@@ -3,7 +3,14 @@
  * message with `tool_calls`; outputs become `tool` messages; developer messages become `system`
  * (most OpenAI-compatible servers do not know the developer role); unknown items are dropped.
  */
-import { buildResult, contentText, OutputBuilder, ZERO_USAGE } from "./output.ts";
+import {
+  buildResult,
+  closingEvents,
+  contentText,
+  OutputBuilder,
+  statusFromFinish,
+  ZERO_USAGE,
+} from "./output.ts";
 import {
   type FinishReason,
   type InputItem,
@@ -158,7 +165,7 @@ export function fromChatCompletion(body: unknown, requestedModel: string): TurnR
     builder.appendArgs(index, call.function.arguments ?? "");
   }
   const finish = finishFromChat(choice?.finish_reason);
-  const status = finish === "length" || finish === "content_filter" ? "incomplete" : "completed";
+  const status = statusFromFinish(finish);
   return buildResult(
     completion.id ?? "",
     completion.model ?? requestedModel,
@@ -234,19 +241,6 @@ export class ChatStreamTranslator {
 
   /** Closing events once the upstream sent `[DONE]` (or ended). */
   end(): TurnEvent[] {
-    const status =
-      this.#finish === "length" || this.#finish === "content_filter" ? "incomplete" : "completed";
-    const result = buildResult(
-      this.#id,
-      this.#model,
-      this.#builder.output(status),
-      this.#usage,
-      this.#finish,
-    );
-    return [
-      ...this.#builder.finishAll(status),
-      { type: "usage", usage: this.#usage },
-      { type: "done", result },
-    ];
+    return closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish);
   }
 }

@@ -124,6 +124,11 @@ function toItem(slot: Slot, status: "in_progress" | "completed" | "incomplete"):
   };
 }
 
+/** The status a finish reason gives the turn and its items: `length` and `content_filter` leave it `incomplete`. */
+export function statusFromFinish(finish: FinishReason): "completed" | "incomplete" {
+  return finish === "length" || finish === "content_filter" ? "incomplete" : "completed";
+}
+
 /** Assembles a `TurnResult`; `length` and `content_filter` make it `incomplete`. */
 export function buildResult(
   id: string,
@@ -137,12 +142,25 @@ export function buildResult(
     model,
     output,
     usage,
-    status: finish === "length" || finish === "content_filter" ? "incomplete" : "completed",
+    status: statusFromFinish(finish),
     finish_reason: finish,
   };
   if (finish === "length") result.incomplete_reason = "max_output_tokens";
   if (finish === "content_filter") result.incomplete_reason = "content_filter";
   return result;
+}
+
+/** The last events of a translated stream: every open item finished, the usage, then `done` with the result. */
+export function closingEvents(
+  builder: OutputBuilder,
+  id: string,
+  model: string,
+  usage: Usage,
+  finish: FinishReason,
+): TurnEvent[] {
+  const status = statusFromFinish(finish);
+  const result = buildResult(id, model, builder.output(status), usage, finish);
+  return [...builder.finishAll(status), { type: "usage", usage }, { type: "done", result }];
 }
 
 /** Text of a message content (string or parts), parts joined without separator. */
