@@ -123,48 +123,33 @@ describe("holdfast openclaw (binary)", () => {
   });
 
   it("cleanup --enforce removes exactly what --dry-run listed", async () => {
+    // The same selection twice, first listed, then enforced: only the mode differs.
+    const cleanupJson = async (mode: "--dry-run" | "--enforce") =>
+      JSON.parse(
+        (
+          await holdfast(
+            "openclaw",
+            "cleanup",
+            fx.dir,
+            mode,
+            "--json",
+            "--orphans",
+            "--older-than",
+            "30d",
+            "--archives-older-than",
+            "30d",
+            "--stale-locks",
+            "--now",
+            NOW,
+          )
+        ).stdout,
+      );
     const usage = await holdfast("openclaw", "cleanup", fx.dir, "--now", NOW);
     assert.equal(usage.code, 2);
-    const dry = JSON.parse(
-      (
-        await holdfast(
-          "openclaw",
-          "cleanup",
-          fx.dir,
-          "--dry-run",
-          "--json",
-          "--orphans",
-          "--older-than",
-          "30d",
-          "--archives-older-than",
-          "30d",
-          "--stale-locks",
-          "--now",
-          NOW,
-        )
-      ).stdout,
-    );
+    const dry = await cleanupJson("--dry-run");
     assert.ok(dry.actions.length > 0);
     for (const a of dry.actions) assert.equal(existsSync(join(fx.dir, a.file)), true);
-    const enforced = JSON.parse(
-      (
-        await holdfast(
-          "openclaw",
-          "cleanup",
-          fx.dir,
-          "--enforce",
-          "--json",
-          "--orphans",
-          "--older-than",
-          "30d",
-          "--archives-older-than",
-          "30d",
-          "--stale-locks",
-          "--now",
-          NOW,
-        )
-      ).stdout,
-    );
+    const enforced = await cleanupJson("--enforce");
     assert.deepEqual(
       enforced.result.done.map((a: { file: string }) => a.file),
       dry.actions.map((a: { file: string }) => a.file),
