@@ -7,9 +7,9 @@
  * data key (crypto-shredding): copies in backups become unreadable.
  */
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
-import { newItemId, newSessionId } from "../../store/ids.ts";
+import { newSessionId } from "../../store/ids.ts";
 import { mergeStateWithRetry } from "../../store/merge-patch.ts";
-import { bytesToTokens, estimateTokens, type TokenCounter } from "../../store/tokens.ts";
+import { estimateTokens, type TokenCounter } from "../../store/tokens.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -17,7 +17,6 @@ import type {
   ForkInput,
   Item,
   ItemInput,
-  JsonObject,
   JsonValue,
   ListQuery,
   Page,
@@ -40,15 +39,7 @@ import {
 } from "../../store/validate.ts";
 import { DecryptionError } from "../errors.ts";
 import { createSystemRecords, type SystemRecords } from "../system-records.ts";
-import { hmac } from "./aead.ts";
-import {
-  decryptState,
-  ENC_FIELD,
-  encryptContent,
-  encryptState,
-  type KeyLookup,
-  openItemText,
-} from "./content-crypto.ts";
+import { decryptState, ENC_FIELD, encryptState, type KeyLookup } from "./content-crypto.ts";
 import {
   createDataKeys,
   DATA_KEY_KIND,
@@ -57,47 +48,16 @@ import {
   rotateMasterKey,
   type SessionKeys,
 } from "./data-keys.ts";
+import type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
+import { type Opening, openItems } from "./item-opening.ts";
+import { replacementPatch, sealItems } from "./item-sealing.ts";
 import type { Keyring } from "./keyring.ts";
 import { type CachedText, PlaintextCache } from "./plaintext-cache.ts";
 import { cachedItem, excludeKey, WindowCache } from "./window-cache.ts";
 
-export interface EncryptionOptions {
-  keyring: Keyring;
-  /** Where wrapped data keys live (default: the wrapped store itself, in tenant `_hf_data_key`). */
-  systemStore?: SessionStore;
-  /** Token counter applied to plaintext items that carry no `tokens` (default: estimateTokens). */
-  countTokens?: TokenCounter;
-  /** Data-key cache lifetime for writes, ms (default 1000). */
-  keyCacheTtlMs?: number;
-  /**
-   * Budget of each in-process plaintext cache — decrypted item bodies, and decrypted windows
-   * kept per session version — in bytes (default 64 MiB each; 0 disables both).
-   */
-  plaintextCacheBytes?: number;
-}
-
-export interface EncryptedStore extends SessionStore {
-  /** Re-wraps every data key under the keyring's active master key; items are untouched. */
-  rotateMasterKey(): Promise<{ records: number; rewrapped: number }>;
-  /**
-   * Crypto-shreds data keys whose session no longer exists (e.g. removed by the expiry sweeper,
-   * which bypasses this decorator). Only records older than `olderThanMs` (default 10 min) are
-   * considered, so a session being created right now keeps its key.
-   */
-  shredOrphanedKeys(options?: {
-    olderThanMs?: number;
-    now?: number;
-  }): Promise<{ checked: number; shredded: number }>;
-}
+export type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
 
 const MAX_MERGE_RETRIES = 20;
-
-/** A merge patch turning stored state `from` into exactly `to`. */
-function replacementPatch(from: JsonObject, to: JsonObject): JsonObject {
-  const patch: JsonObject = { ...to };
-  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
-  return patch;
-}
 
 class EncryptingStore implements EncryptedStore {
   readonly #inner: SessionStore;
@@ -156,47 +116,19 @@ class EncryptingStore implements EncryptedStore {
     return { ...session, state };
   }
 
-  /**
-   * Decrypts items in place (the inner store hands out fresh objects): cached plaintext first,
-   * then one key lookup for the misses. With `texts`, fills it with each item's plaintext JSON.
-   */
-  async #items(
+  /** Decrypts items in place; see openItems. */
+  #items(
     tenant: string,
     sessionId: string,
     items: Item[],
     texts?: string[],
     justSealed?: ReadonlyMap<string, CachedText>,
   ): Promise<Item[]> {
-    const cached = this.#plain.session(tenant, sessionId);
-    const misses: { index: number; blob: string }[] = [];
-    for (let index = 0; index < items.length; index++) {
-      const item = items[index] as Item;
-      const blob = item.content[ENC_FIELD];
-      if (typeof blob !== "string") {
-        if (texts) texts[index] = JSON.stringify(item.content);
-        continue;
-      }
-      const hit = justSealed?.get(item.id) ?? cached?.get(item.id);
-      // The exact stored blob must match: any other bytes under this item id are a miss.
-      if (hit !== undefined && hit.blob === blob) {
-        item.content = JSON.parse(hit.text) as JsonObject;
-        if (texts) texts[index] = hit.text;
-      } else misses.push({ index, blob });
-    }
-    if (misses.length === 0) return items;
-    await this.#opening(tenant, sessionId, async (lookup) => {
-      for (const { index, blob } of misses) {
-        const item = items[index] as Item;
-        const text = await openItemText(item, blob, lookup, tenant);
-        this.#plain.set(tenant, sessionId, item.id, blob, text);
-        item.content = JSON.parse(text) as JsonObject;
-        if (texts) texts[index] = text;
-      }
-    });
-    return items;
+    const opening = (run: Parameters<Opening>[0]) => this.#opening(tenant, sessionId, run);
+    return openItems(this.#plain, opening, tenant, sessionId, items, texts, justSealed);
   }
 
-  /** Seals item bodies; anything malformed passes through untouched for the core to reject. */
+  /** Seals item bodies under `keys`; see sealItems. */
   #seal(
     tenant: string,
     sessionId: string,
@@ -205,42 +137,8 @@ class EncryptingStore implements EncryptedStore {
     operationId?: string,
     sealedTexts?: Map<string, CachedText>,
   ): ItemInput[] {
-    if (!Array.isArray(items)) return items;
-    return items.map((raw, index) => {
-      if (!isPlainObject(raw) || !isPlainObject(raw.content)) return raw;
-      const { id: innerId, ...body } = checkJsonObject(raw.content, `items[${index}].content`);
-      const type = body.type;
-      if (typeof type !== "string" || type.length === 0) return raw;
-      const id = raw.id ?? innerId ?? this.#newItemId(type, keys.get(sessionId), operationId, index);
-      if (typeof id !== "string") return raw;
-      const { stored, plaintext } = encryptContent(
-        body,
-        keys,
-        tenant,
-        sessionId,
-        id,
-        operationId !== undefined,
-      );
-      // The append's own result is answered from the plaintext in hand (not the shared cache:
-      // the window cache carries what the next turns read).
-      sealedTexts?.set(id, { blob: stored[ENC_FIELD] as string, text: plaintext });
-      // The default estimate is a function of the serialized size, which is in hand.
-      const tokens =
-        raw.tokens ??
-        (this.#estimate ? bytesToTokens(Buffer.byteLength(plaintext)) : this.#countTokens(body));
-      const sealed: ItemInput = { id, content: stored, tokens };
-      if (raw.turnId !== undefined) sealed.turnId = raw.turnId;
-      return sealed;
-    });
-  }
-
-  /** With an operation id, generated item ids are derived from it so a retry hashes the same. */
-  #newItemId(type: string, key: Buffer | undefined, operationId: string | undefined, index: number): string {
-    const random = newItemId(type);
-    if (operationId === undefined || !key) return random;
-    const prefix = random.slice(0, random.indexOf("_"));
-    const mac = hmac(key, `hf-item-id\u0000${operationId}\u0000${index}`).toString("hex");
-    return `${prefix}_${mac.slice(0, 32)}`;
+    const countTokens = this.#estimate ? null : this.#countTokens;
+    return sealItems(tenant, sessionId, items, keys, countTokens, operationId, sealedTexts);
   }
 
   async create(tenant: string, input: CreateSessionInput = {}): Promise<Session> {

@@ -1,0 +1,34 @@
+/** The public contract of `withEncryption`: its options and the extra key-maintenance operations. */
+
+import type { TokenCounter } from "../../store/tokens.ts";
+import type { SessionStore } from "../../store/types.ts";
+import type { Keyring } from "./keyring.ts";
+
+export interface EncryptionOptions {
+  keyring: Keyring;
+  /** Where wrapped data keys live (default: the wrapped store itself, in tenant `_hf_data_key`). */
+  systemStore?: SessionStore;
+  /** Token counter applied to plaintext items that carry no `tokens` (default: estimateTokens). */
+  countTokens?: TokenCounter;
+  /** Data-key cache lifetime for writes, ms (default 1000). */
+  keyCacheTtlMs?: number;
+  /**
+   * Budget of each in-process plaintext cache — decrypted item bodies, and decrypted windows
+   * kept per session version — in bytes (default 64 MiB each; 0 disables both).
+   */
+  plaintextCacheBytes?: number;
+}
+
+export interface EncryptedStore extends SessionStore {
+  /** Re-wraps every data key under the keyring's active master key; items are untouched. */
+  rotateMasterKey(): Promise<{ records: number; rewrapped: number }>;
+  /**
+   * Crypto-shreds data keys whose session no longer exists (e.g. removed by the expiry sweeper,
+   * which bypasses this decorator). Only records older than `olderThanMs` (default 10 min) are
+   * considered, so a session being created right now keeps its key.
+   */
+  shredOrphanedKeys(options?: {
+    olderThanMs?: number;
+    now?: number;
+  }): Promise<{ checked: number; shredded: number }>;
+}

@@ -1,0 +1,75 @@
+/**
+ * The write path of `withEncryption`: item inputs sealed under their session's data key (token
+ * counts taken on the plaintext, ids derived from the operation id so a retry hashes the same),
+ * and the merge patch that swaps sealed state wholesale.
+ */
+import { newItemId } from "../../store/ids.ts";
+import { bytesToTokens, type TokenCounter } from "../../store/tokens.ts";
+import type { ItemInput, JsonObject } from "../../store/types.ts";
+import { checkJsonObject, isPlainObject } from "../../store/validate.ts";
+import { hmac } from "./aead.ts";
+import { ENC_FIELD, encryptContent } from "./content-crypto.ts";
+import type { SessionKeys } from "./data-keys.ts";
+import type { CachedText } from "./plaintext-cache.ts";
+
+/** A merge patch turning stored state `from` into exactly `to`. */
+export function replacementPatch(from: JsonObject, to: JsonObject): JsonObject {
+  const patch: JsonObject = { ...to };
+  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
+  return patch;
+}
+
+/**
+ * Seals item bodies; anything malformed passes through untouched for the core to reject.
+ * `countTokens` null means the default estimate, computed from the plaintext bytes in hand.
+ */
+export function sealItems(
+  tenant: string,
+  sessionId: string,
+  items: ItemInput[],
+  keys: SessionKeys,
+  countTokens: TokenCounter | null,
+  operationId?: string,
+  sealedTexts?: Map<string, CachedText>,
+): ItemInput[] {
+  if (!Array.isArray(items)) return items;
+  return items.map((raw, index) => {
+    if (!isPlainObject(raw) || !isPlainObject(raw.content)) return raw;
+    const { id: innerId, ...body } = checkJsonObject(raw.content, `items[${index}].content`);
+    const type = body.type;
+    if (typeof type !== "string" || type.length === 0) return raw;
+    const id = raw.id ?? innerId ?? sealedItemId(type, keys.get(sessionId), operationId, index);
+    if (typeof id !== "string") return raw;
+    const { stored, plaintext } = encryptContent(
+      body,
+      keys,
+      tenant,
+      sessionId,
+      id,
+      operationId !== undefined,
+    );
+    // The append's own result is answered from the plaintext in hand (not the shared cache:
+    // the window cache carries what the next turns read).
+    sealedTexts?.set(id, { blob: stored[ENC_FIELD] as string, text: plaintext });
+    // The default estimate is a function of the serialized size, which is in hand.
+    const tokens =
+      raw.tokens ?? (countTokens === null ? bytesToTokens(Buffer.byteLength(plaintext)) : countTokens(body));
+    const sealed: ItemInput = { id, content: stored, tokens };
+    if (raw.turnId !== undefined) sealed.turnId = raw.turnId;
+    return sealed;
+  });
+}
+
+/** With an operation id, generated item ids are derived from it so a retry hashes the same. */
+function sealedItemId(
+  type: string,
+  key: Buffer | undefined,
+  operationId: string | undefined,
+  index: number,
+): string {
+  const random = newItemId(type);
+  if (operationId === undefined || !key) return random;
+  const prefix = random.slice(0, random.indexOf("_"));
+  const mac = hmac(key, `hf-item-id\u0000${operationId}\u0000${index}`).toString("hex");
+  return `${prefix}_${mac.slice(0, 32)}`;
+}
