@@ -6,13 +6,11 @@ import type { FastifyInstance } from "fastify";
 import { deleteResponse, readInputItems, readResponse } from "../../engine/turn/response-reads.ts";
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import { conversationUsage } from "../../engine/turn/usage.ts";
-import type { JsonObject, SessionStore } from "../../store/types.ts";
-import { abortOnDisconnect, type InFlight } from "../in-flight.ts";
-import { operationId } from "../preconditions.ts";
-import { settleUsage } from "../rate-limit.ts";
+import type { SessionStore } from "../../store/types.ts";
+import type { InFlight } from "../in-flight.ts";
 import { ResponsesSse } from "../responses-sse.ts";
 import { conversationIdParams } from "../schemas.ts";
-import { streamSse } from "../sse-stream.ts";
+import { serveTurn } from "../serve-turn.ts";
 
 const responseIdParams = {
   type: "object",
@@ -32,37 +30,16 @@ export function registerResponseRoutes(
     "/v1/responses",
     { schema: { body: objectBody } },
     async (request, reply) => {
-      const key = operationId(request);
-      const { controller, done } = inFlight.track();
-      const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
-      let final: JsonObject | null = null;
-      try {
-        if (request.body.stream !== true) {
-          const stopListening = abortOnDisconnect(reply, controller);
-          try {
-            final = await engine.respond(request.tenant, request.body, ctx);
-          } finally {
-            stopListening();
-          }
-          return final;
-        }
-        let translator: ResponsesSse | undefined;
-        await streamSse({
-          request,
-          reply,
-          controller,
-          events: engine.respondStream(request.tenant, request.body, ctx),
-          onEvent: (event, write) => {
-            translator ??= new ResponsesSse(write);
-            translator.handle(event);
-            if (event.type === "completed" || event.type === "failed") final = event.response;
-          },
-        });
-        return reply;
-      } finally {
-        done();
-        await settleUsage(request, final);
-      }
+      return serveTurn({
+        request,
+        reply,
+        engine,
+        inFlight,
+        body: request.body,
+        stream: request.body.stream === true,
+        answer: (final) => final,
+        translator: (write) => new ResponsesSse(write),
+      });
     },
   );
 

@@ -1,0 +1,65 @@
+/**
+ * The HTTP side of one turn, shared by `/v1/responses` and `/v1/chat/completions`: in-flight
+ * tracking and idempotency key, then either a plain answer (cancelled when the client leaves) or
+ * a server-sent-event stream, and in both cases the rate-limit usage settled with the final response.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { EngineEvent, TurnEngine } from "../engine/turn/turn-engine.ts";
+import type { JsonObject } from "../store/types.ts";
+import { abortOnDisconnect, type InFlight } from "./in-flight.ts";
+import { operationId } from "./preconditions.ts";
+import { settleUsage } from "./rate-limit.ts";
+import { streamSse } from "./sse-stream.ts";
+
+export interface TurnRoute {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  engine: TurnEngine;
+  inFlight: InFlight;
+  /** The turn in the Responses API shape the engine takes. */
+  body: unknown;
+  /** Whether the caller asked for a stream. */
+  stream: boolean;
+  /** Puts a non-streamed turn's final response into the route's wire shape. */
+  answer: (final: JsonObject) => unknown;
+  /** Creates the route's event translator once the stream is open; `write` sends raw SSE text. */
+  translator: (write: (chunk: string) => void) => { handle(event: EngineEvent): void };
+  /** Written after the last event (e.g. `data: [DONE]`). */
+  trailer?: string;
+}
+
+export async function serveTurn(route: TurnRoute): Promise<unknown> {
+  const { request, reply, engine, body } = route;
+  const key = operationId(request);
+  const { controller, done } = route.inFlight.track();
+  const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
+  let final: JsonObject | null = null;
+  try {
+    if (!route.stream) {
+      const stopListening = abortOnDisconnect(reply, controller);
+      try {
+        final = await engine.respond(request.tenant, body, ctx);
+      } finally {
+        stopListening();
+      }
+      return route.answer(final);
+    }
+    let translator: { handle(event: EngineEvent): void } | undefined;
+    await streamSse({
+      request,
+      reply,
+      controller,
+      events: engine.respondStream(request.tenant, body, ctx),
+      onEvent: (event, write) => {
+        translator ??= route.translator(write);
+        translator.handle(event);
+        if (event.type === "completed" || event.type === "failed") final = event.response;
+      },
+      ...(route.trailer === undefined ? {} : { trailer: route.trailer }),
+    });
+    return reply;
+  } finally {
+    done();
+    await settleUsage(request, final);
+  }
+}
