@@ -1,6 +1,6 @@
 /**
  * Appends issued in the same tick travel to standalone Redis as a few script calls
- * (APPEND_BATCH in redis-scripts.ts, up to MAX_BATCH_APPENDS appends each) instead of one
+ * (APPEND_BATCH in redis-append-scripts.ts, up to MAX_BATCH_APPENDS appends each) instead of one
  * `EVALSHA` each. These calls bypass ioredis' auto-pipelining (redis-connect.ts), which keeps
  * one pipeline in flight at a time: each is written to the socket at once, so several are in
  * flight together. Every append in a batch keeps its own keys, checks and reply, and runs
