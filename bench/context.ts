@@ -13,8 +13,13 @@ import { createRandom, generateText, type TextKind } from "../src/engine/context
 import { createTokenCounter } from "../src/engine/context/token-counter.ts";
 import { createTextCounter, type TokenizerName } from "../src/engine/context/tokenizers.ts";
 import { type BuildWindowOptions, buildWindow } from "../src/engine/context/window.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 
-const json = process.argv.includes("--json");
+const { json } = parseBenchArgs(
+  "npm run bench:context --",
+  "Context-window building over a 100,000-item session and token-counting throughput per tokenizer.",
+  { json: { type: "boolean", default: false, help: "print the figures as JSON" } },
+);
 const ITEMS = 100_000;
 
 function percentile(sorted: number[], p: number): number {

@@ -20,28 +20,36 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { parseArgs } from "node:util";
 import pg from "pg";
 import { aggregateStorageTotals, scanStorageTotals } from "../src/observability/storage-gauges.ts";
 import { createStore } from "../src/store/create-store.ts";
 import { driverOf } from "../src/store/decorators/delegating-store.ts";
 import { hasStorageTotals, isLifecycleCapable } from "../src/store/driver.ts";
 import type { ListQuery, ListSort, SessionStore } from "../src/store/types.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 import { fmt, formatTable } from "./lib/table.ts";
 
-const { values } = parseArgs({
-  options: {
-    stores: { type: "string", default: "sqlite,postgres" },
-    sessions: { type: "string", default: "100000" },
-    runs: { type: "string", default: "5" },
-    "ab-sort-indexes": { type: "boolean", default: false },
+const values = parseBenchArgs(
+  "npm run bench:dashboard --",
+  "What the dashboard's Sessions pages and storage gauges cost on a large tenant.",
+  {
+    stores: { type: "string", default: "sqlite,postgres", value: "list", help: "stores to seed and time" },
+    sessions: { type: "string", default: "100000", value: "n", help: "sessions seeded in one tenant" },
+    runs: { type: "string", default: "5", value: "n", help: "repetitions per timed page" },
+    "ab-sort-indexes": {
+      type: "boolean",
+      default: false,
+      help: "also time the pages and appends with indexes for the updated/items/bytes sorts",
+    },
     postgres: {
       type: "string",
       default: process.env.HOLDFAST_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test",
+      value: "url",
+      help: "Postgres server (a throw-away schema is used)",
     },
-    json: { type: "boolean", default: false },
+    json: { type: "boolean", default: false, help: "print the figures as JSON" },
   },
-});
+);
 const SESSIONS = Number(values.sessions);
 const RUNS = Number(values.runs);
 const TENANT = "bench";

@@ -21,11 +21,11 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
-import { parseArgs } from "node:util";
 import { importStateDir } from "../src/interop/openclaw/import.ts";
 import { exportSessions, importSessions } from "../src/interop/portable/index.ts";
 import { createStore } from "../src/store/create-store.ts";
 import type { SessionStore } from "../src/store/types.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 
 const TENANT = "bench";
 const AGENTS = ["main", "research", "ops", "support"];
@@ -230,14 +230,26 @@ const MB = 1024 ** 2;
 const rate = (n: number, ms: number): number => Math.round((n / (ms / 1000)) * 10) / 10;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      size: { type: "string", default: "50MB" },
-      store: { type: "string", default: "sqlite" },
-      json: { type: "boolean" },
-      keep: { type: "boolean" },
+  const values = parseBenchArgs(
+    "npm run bench:interop --",
+    "OpenClaw import, portable export and portable import throughput on a generated state dir.",
+    {
+      size: {
+        type: "string",
+        default: "50MB",
+        value: "size",
+        help: "transcript bytes to generate (e.g. 50MB, 1GB)",
+      },
+      store: {
+        type: "string",
+        default: "sqlite",
+        value: "url",
+        help: "store per step: sqlite (a temporary file) or a URL",
+      },
+      json: { type: "boolean", default: false, help: "print the figures as JSON" },
+      keep: { type: "boolean", default: false, help: "keep the generated files and stores" },
     },
-  });
+  );
   const root = mkdtempSync(join(tmpdir(), "holdfast-bench-interop-"));
   try {
     const state = join(root, "state");

@@ -7,19 +7,26 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import pg from "pg";
 import { migrate } from "../src/interop/migrate.ts";
 import { createStore } from "../src/store/create-store.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 
-const { values } = parseArgs({
-  options: {
-    sessions: { type: "string", default: "1000" },
-    turns: { type: "string", default: "20" },
-    to: { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
-    json: { type: "boolean", default: false },
+const values = parseBenchArgs(
+  "npm run bench:migrate --",
+  "Live migration throughput, SQLite → Postgres, with the code `holdfast migrate` runs.",
+  {
+    sessions: { type: "string", default: "1000", value: "n", help: "sessions seeded in the SQLite source" },
+    turns: { type: "string", default: "20", value: "n", help: "turns per session" },
+    to: {
+      type: "string",
+      default: "postgres://postgres@127.0.0.1:5432/test",
+      value: "url",
+      help: "Postgres target (a throw-away schema is used)",
+    },
+    json: { type: "boolean", default: false, help: "print the figures as JSON" },
   },
-});
+);
 const sessions = Number(values.sessions);
 const turns = Number(values.turns);
 const schema = `hf_bench_migrate_${randomBytes(4).toString("hex")}`;

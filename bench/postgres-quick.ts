@@ -6,21 +6,28 @@
  * driver does) vs JSONB. Runs in a throw-away schema that it drops at the end.
  */
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
 import pg from "pg";
 import { createSessionStore } from "../src/store/core.ts";
 import { createPostgresDriver } from "../src/store/drivers/postgres.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 import { median, sample, throughput } from "./lib/stats.ts";
 import { turn } from "./lib/turns.ts";
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
-    pool: { type: "string", default: "10,32" },
-    duration: { type: "string", default: "3000" },
-    concurrency: { type: "string", default: "1,32" },
+const values = parseBenchArgs(
+  "node bench/postgres-quick.ts",
+  "Postgres append turns/s per pool size and concurrency, and TEXT vs JSONB item content.",
+  {
+    url: {
+      type: "string",
+      default: "postgres://postgres@127.0.0.1:5432/test",
+      value: "url",
+      help: "Postgres server",
+    },
+    pool: { type: "string", default: "10,32", value: "list", help: "pool sizes to try" },
+    duration: { type: "string", default: "3000", value: "ms", help: "length of each phase" },
+    concurrency: { type: "string", default: "1,32", value: "list", help: "concurrent appenders to try" },
   },
-});
+);
 const url = values.url;
 const durationMs = Number(values.duration);
 const schema = `hf_quick_${randomBytes(4).toString("hex")}`;

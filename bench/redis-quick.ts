@@ -9,10 +9,10 @@
  * far less. Uses its own key prefix and deletes its keys at the end.
  */
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { createStore } from "../src/store/create-store.ts";
 import type { ItemInput, SessionStore } from "../src/store/types.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 import { median, percentile } from "./lib/stats.ts";
 import { turn } from "./lib/turns.ts";
 
@@ -122,13 +122,15 @@ async function round(s: Setup, admin: Redis, ms: number): Promise<Round> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      url: { type: "string", default: "redis://127.0.0.1:6379/0" },
-      rounds: { type: "string", default: "5" },
-      duration: { type: "string", default: "1000" },
+  const values = parseBenchArgs(
+    "node bench/redis-quick.ts",
+    "Redis driver figures, JSON vs MessagePack item encoding, in interleaved rounds.",
+    {
+      url: { type: "string", default: "redis://127.0.0.1:6379/0", value: "url", help: "Redis server" },
+      rounds: { type: "string", default: "5", value: "n", help: "interleaved rounds per encoding" },
+      duration: { type: "string", default: "1000", value: "ms", help: "length of each phase" },
     },
-  });
+  );
   const url = values.url;
   const prefix = `hfquick-${randomBytes(4).toString("hex")}`;
   const admin = new Redis(url);

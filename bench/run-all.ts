@@ -17,6 +17,15 @@ export const BENCHMARKS = [
 ] as const;
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(
+    "Usage: npm run bench -- [name …] [flags]\n\n" +
+      "Runs the benchmarks one after another, each in its own process, and prints their output.\n" +
+      `Names select a subset: ${BENCHMARKS.join(", ")} (default: all).\n` +
+      "Flags are passed to every benchmark run (e.g. --json); each benchmark's own flags: npm run bench:<name> -- --help.\n",
+  );
+  process.exit(0);
+}
 const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const passThrough = process.argv.slice(2).filter((a) => a.startsWith("-"));
 const unknown = asked.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));

@@ -21,7 +21,14 @@ import { createMemoryRateLimitBackend } from "../src/security/rate-limit/memory-
 import { createSystemRecords } from "../src/security/system-records.ts";
 import { createStore } from "../src/store/create-store.ts";
 import type { SessionStore } from "../src/store/types.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 import { percentile, sample } from "./lib/stats.ts";
+
+const flags = parseBenchArgs(
+  "npm run bench:security --",
+  "Per-request cost of the security layer: API-key and JWT auth, rate limiting, encryption at rest.",
+  { json: { type: "boolean", default: false, help: "print the figures as JSON" } },
+);
 
 const N = Number(process.env.BENCH_N ?? 3000);
 const rows: string[][] = [];
@@ -188,6 +195,11 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const header = ["measure", "p50 µs", "p99 µs", "vs turn / overhead"];
+  if (flags.json) {
+    const figures = rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ""])));
+    console.log(JSON.stringify({ node: process.version, samples: N, figures }, null, 2));
+    return;
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   console.log([line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"));

@@ -18,9 +18,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { createStore } from "../src/store/create-store.ts";
 import type { ItemInput, SessionStore } from "../src/store/types.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 import { type EncryptionFigures, encryptionOverhead } from "./lib/encryption-ab.ts";
 import { processCpuUs, serverProcessName } from "./lib/server-cpu.ts";
 import { median, nowUs, percentile, type Rate, sample, throughput } from "./lib/stats.ts";
@@ -254,16 +254,21 @@ function printTable(results: StoreFigures[]): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      stores: { type: "string" },
-      json: { type: "boolean", default: false },
-      duration: { type: "string", default: "2000" },
-      samples: { type: "string", default: "2000" },
-      encryption: { type: "boolean", default: true },
+  const values = parseBenchArgs(
+    "npm run bench:store --",
+    "Store throughput, window latency, list, long-session and encryption-at-rest figures per store URL.",
+    {
+      stores: {
+        type: "string",
+        value: "url,url",
+        help: "store URLs to measure, comma-separated [default: memory: and a temporary SQLite file]",
+      },
+      json: { type: "boolean", default: false, help: "print the figures as JSON" },
+      duration: { type: "string", default: "2000", value: "ms", help: "length of each throughput phase" },
+      samples: { type: "string", default: "2000", value: "n", help: "window/list reads per latency figure" },
+      encryption: { type: "boolean", default: true, help: "run the encryption-at-rest A/B" },
     },
-    allowNegative: true,
-  });
+  );
   const dir = mkdtempSync(join(tmpdir(), "holdfast-bench-"));
   const urls = values.stores ? values.stores.split(",").filter(Boolean) : ["memory:", defaultSqliteUrl(dir)];
   const results: StoreFigures[] = [];
