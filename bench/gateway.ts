@@ -14,9 +14,13 @@
  *
  *   node bench/gateway.ts [--duration 10] [--warmup 1] [--concurrency 32] [--rate 1000]
  *                         [--conversations 4096] [--only direct,conversation] [--no-profile]
- *                         [--profile-duration 5] [--json]
+ *                         [--profile-duration 5] [--profile-scenario conversation]
+ *                         [--keep-profile <dir>] [--json]
+ *
+ * --keep-profile writes the profiled process's .cpuprofile files into <dir> (created if missing)
+ * and keeps them, for a closer look than the summary gives (otherwise they go with the temp dir).
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { type Child, tempDir } from "./gateway/children.ts";
@@ -59,6 +63,7 @@ const OPTIONS = {
   "no-profile": { type: "boolean", default: false },
   "profile-duration": { type: "string", default: "5" },
   "profile-scenario": { type: "string", default: "conversation" },
+  "keep-profile": { type: "string" },
   json: { type: "boolean", default: false },
   "log-level": { type: "string", default: "warn" },
 } as const;
@@ -87,6 +92,7 @@ const settings = {
   profile: !flags["no-profile"],
   profileDuration: positive("profile-duration", flags["profile-duration"]),
   profileScenario: (flags["profile-scenario"] ?? "conversation") as ScenarioId,
+  keepProfile: flags["keep-profile"] ?? null,
   logLevel: flags["log-level"] ?? "warn",
 };
 const only = flags.only ? new Set(flags.only.split(",").map((s) => s.trim())) : null;
@@ -170,7 +176,8 @@ async function profileTurns(
   fixture: Fixture,
   conversations: readonly string[],
 ): Promise<ProfileSummary & { scenario: string }> {
-  const dir = tempDir("holdfast-bench-prof-");
+  const dir = settings.keepProfile ?? tempDir("holdfast-bench-prof-");
+  mkdirSync(dir, { recursive: true });
   const profiled = await startHoldfast(fixture, settings.logLevel, ["--cpu-prof", "--cpu-prof-dir", dir]);
   const scenario = scenarios(fixture.mock.url, profiled.url, fixture.apiKey, conversations)[
     settings.profileScenario
