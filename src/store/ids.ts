@@ -7,7 +7,8 @@ import { createHash, randomFillSync } from "node:crypto";
 const POOL = Buffer.allocUnsafe(4096);
 let poolOffset = POOL.length;
 
-function randomHex(bytes: number): string {
+/** `bytes` random bytes from the CSPRNG as hex (pooled: see above). */
+export function randomHex(bytes: number): string {
   if (poolOffset + bytes > POOL.length) {
     randomFillSync(POOL);
     poolOffset = 0;
