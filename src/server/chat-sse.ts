@@ -12,6 +12,12 @@ export class ChatSse {
   #id = "";
   #model = "";
   #created = 0;
+  /**
+   * The serialized chunk up to its `delta`: id, object, created, model and system fingerprint
+   * are the same in every chunk of a stream, so each chunk serializes only its delta and finish
+   * reason. The text is byte for byte what `JSON.stringify(chatChunk(…))` gives.
+   */
+  #head = "";
   /** Output index of each function call → its position in `tool_calls`. */
   readonly #callIndex = new Map<number, number>();
 
@@ -21,7 +27,8 @@ export class ChatSse {
   }
 
   #send(delta: JsonObject, finish: string | null = null): void {
-    this.#data(chatChunk(this.#id, this.#model, this.#created, delta, finish));
+    const tail = finish === null ? "null" : JSON.stringify(finish);
+    this.#write(`${this.#head}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${tail}}]}\n\n`);
   }
 
   #data(payload: JsonObject): void {
@@ -33,6 +40,8 @@ export class ChatSse {
       this.#id = `chatcmpl-${String(event.response.id).slice(5)}`;
       this.#model = String(event.response.model);
       this.#created = event.response.created_at as number;
+      const full = JSON.stringify(chatChunk(this.#id, this.#model, this.#created, {}, null));
+      this.#head = `data: ${full.slice(0, full.lastIndexOf('"delta":') + '"delta":'.length)}`;
       this.#send({ role: "assistant", content: "" });
       return;
     }

@@ -19,16 +19,28 @@ export class ResponsesSse {
   }
 
   #emit(type: string, payload: JsonObject): void {
-    const data = JSON.stringify({ type, sequence_number: this.#sequence++, ...payload });
-    this.#write(`event: ${type}\ndata: ${data}\n\n`);
+    this.#emitJson(type, JSON.stringify(payload));
+  }
+
+  /**
+   * One event from its payload already serialized (a non-empty JSON object). The text is what
+   * `JSON.stringify({ type, sequence_number, ...payload })` gives, without copying the payload
+   * into a new object first, and lets one serialization of a response serve several events.
+   */
+  #emitJson(type: string, payload: string): void {
+    const head = `{"type":"${type}","sequence_number":${this.#sequence++},`;
+    this.#write(`event: ${type}\ndata: ${head}${payload.slice(1)}\n\n`);
   }
 
   handle(event: EngineEvent): void {
     switch (event.type) {
-      case "created":
-        this.#emit("response.created", { response: event.response });
-        this.#emit("response.in_progress", { response: event.response });
+      case "created": {
+        // Both events carry the same response: serialize it once.
+        const payload = `{"response":${JSON.stringify(event.response)}}`;
+        this.#emitJson("response.created", payload);
+        this.#emitJson("response.in_progress", payload);
         return;
+      }
       case "completed": {
         const status = event.response.status;
         this.#emit(status === "incomplete" ? "response.incomplete" : "response.completed", {
@@ -69,13 +81,11 @@ export class ResponsesSse {
       }
       case "text_delta":
         this.#text.set(event.output_index, (this.#text.get(event.output_index) ?? "") + event.delta);
-        this.#emit("response.output_text.delta", {
-          item_id: event.item_id,
-          output_index: event.output_index,
-          content_index: 0,
-          delta: event.delta,
-          logprobs: [],
-        });
+        // The most frequent event of a stream: its payload is written as text, not built as an object.
+        this.#emitJson(
+          "response.output_text.delta",
+          `{"item_id":${JSON.stringify(event.item_id)},"output_index":${JSON.stringify(event.output_index)},"content_index":0,"delta":${JSON.stringify(event.delta)},"logprobs":[]}`,
+        );
         return;
       case "function_call_arguments_delta":
         this.#emit("response.function_call_arguments.delta", {
