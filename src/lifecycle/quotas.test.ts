@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createSessionStore } from "../store/core.ts";
+import { DelegatingStore } from "../store/decorators/delegating-store.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
+import type { AppendOptions, AppendResult, ItemInput, Session, SessionStore } from "../store/types.ts";
 import { parseLifecyclePolicy } from "./policy.ts";
 import { QuotaExceededError, withQuotas } from "./quotas.ts";
 
@@ -63,4 +65,118 @@ describe("withQuotas", () => {
     assert.deepEqual(calls, [`${s.id}:items`]);
     await store.close();
   });
+
+  it("checks a session it already knows without reading it, and reads it when it moved meanwhile", async () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 5 } });
+    const inner = new Counting(createSessionStore(createMemoryDriver()));
+    const store = withQuotas(inner, { policy });
+    const s = await store.create("t", { items: [msg("a")] });
+    await store.append("t", s.id, [msg("b")]);
+    assert.equal(inner.gets, 1, "the first append reads the session");
+    await store.append("t", s.id, [msg("c")]);
+    await store.append("t", s.id, [msg("d")]);
+    assert.equal(inner.gets, 1, "the appends after it follow its version, unread");
+    // Another writer (here: the inner store directly) appends: the guard fails, the session is read again.
+    await inner.append("t", s.id, [msg("e")]);
+    await assert.rejects(store.append("t", s.id, [msg("f")]), { code: "quota_exceeded" });
+    assert.equal((await inner.get("t", s.id)).itemCount, 5, "nothing was written");
+    await store.close();
+  });
+
+  it("enforces a limit another writer set on a known session (its metadata changed the version)", async () => {
+    const policy = parseLifecyclePolicy({});
+    const inner = createSessionStore(createMemoryDriver());
+    const store = withQuotas(inner, { policy });
+    const s = await store.create("t");
+    await store.append("t", s.id, [msg("a")]);
+    await store.append("t", s.id, [msg("b")]);
+    await inner.update("t", s.id, { metadata: { "lifecycle.max_items": "2" } });
+    await assert.rejects(store.append("t", s.id, [msg("c")]), { code: "quota_exceeded", limit: "items" });
+    assert.equal((await inner.get("t", s.id)).itemCount, 2);
+    await store.close();
+  });
+
+  it("check and append are atomic: a write landing between them is caught, not let past the limit", async () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 3 } });
+    const inner = new Counting(createSessionStore(createMemoryDriver()));
+    const store = withQuotas(inner, { policy });
+    const s = await store.create("t", { items: [msg("a")] });
+    // Runs after the check and before the append: the session reaches its limit in between.
+    inner.beforeAppend = async () => {
+      inner.beforeAppend = null;
+      await inner.append("t", s.id, [msg("x"), msg("y")]);
+    };
+    await assert.rejects(store.append("t", s.id, [msg("b")]), { code: "quota_exceeded" });
+    assert.equal((await inner.get("t", s.id)).itemCount, 3);
+    await store.close();
+  });
+
+  it("a caller without expectedVersion never sees the guard's conflicts, even when it keeps losing races", async () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 100 } });
+    const inner = new Counting(createSessionStore(createMemoryDriver()));
+    const store = withQuotas(inner, { policy });
+    const s = await store.create("t");
+    let raced = 0;
+    inner.beforeAppend = async () => {
+      raced += 1;
+      await inner.update("t", s.id, { labels: [`l${raced}`] });
+    };
+    const result = await store.append("t", s.id, [msg("a")]);
+    assert.equal(result.lastSeq, 1);
+    assert.ok(raced >= 2, "the guarded attempts lost their races");
+    inner.beforeAppend = null;
+    // With the caller's own expectedVersion, a moved session is the caller's conflict as always.
+    await assert.rejects(store.append("t", s.id, [msg("b")], { expectedVersion: 1 }), { code: "conflict" });
+    await store.close();
+  });
+
+  it("a stale known session never rejects: room made by another writer is seen before rejecting", async () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 2 } });
+    const inner = createSessionStore(createMemoryDriver());
+    const store = withQuotas(inner, { policy });
+    const s = await store.create("t");
+    const first = await store.append("t", s.id, [msg("a"), msg("b")]);
+    await inner.deleteItem("t", s.id, first.items[0]!.id);
+    const result = await store.append("t", s.id, [msg("c")]);
+    assert.equal(result.lastSeq, 3);
+    await store.close();
+  });
+
+  it("counts exactly what the store counted, across appends and replays", async () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_bytes_per_session: "100kb" } });
+    const inner = createSessionStore(createMemoryDriver());
+    const store = withQuotas(inner, { policy });
+    const s = await store.create("t");
+    await store.append("t", s.id, [msg("a".repeat(40_000))], { operationId: "op1" });
+    await store.append("t", s.id, [msg("a".repeat(40_000))], { operationId: "op1" });
+    await store.append("t", s.id, [msg("b".repeat(40_000))]);
+    assert.equal((await inner.get("t", s.id)).itemCount, 2);
+    await assert.rejects(store.append("t", s.id, [msg("c".repeat(40_000))]), { limit: "bytes" });
+    await store.close();
+  });
 });
+
+/** Counts `get`s and can run a write of "another writer" right before each append. */
+class Counting extends DelegatingStore {
+  gets = 0;
+  beforeAppend: (() => Promise<void>) | null = null;
+
+  constructor(inner: SessionStore) {
+    super(inner);
+  }
+
+  override get(tenant: string, id: string): Promise<Session> {
+    this.gets += 1;
+    return this.inner.get(tenant, id);
+  }
+
+  override async append(
+    tenant: string,
+    id: string,
+    items: ItemInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    if (this.beforeAppend) await this.beforeAppend();
+    return this.inner.append(tenant, id, items, options);
+  }
+}

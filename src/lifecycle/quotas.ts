@@ -6,6 +6,7 @@
  */
 
 import { DelegatingStore } from "../store/decorators/delegating-store.ts";
+import { ByteLru } from "../store/decorators/lru-bytes.ts";
 import { HoldfastError } from "../store/errors.ts";
 import { estimateTokens } from "../store/tokens.ts";
 import type {
@@ -15,6 +16,7 @@ import type {
   ItemInput,
   Session,
   SessionStore,
+  WriteOptions,
 } from "../store/types.ts";
 import { type LifecyclePolicy, sessionPolicy } from "./policy.ts";
 
@@ -79,17 +81,72 @@ export function quotaBreach(
   return null;
 }
 
+/** A session's limits, resolved from the tenant policy and its metadata; null = no limit. */
+interface Limits {
+  items: number | null;
+  bytes: number | null;
+  tokens: number | null;
+}
+
+/**
+ * What the decorator knows of a session at `version`: its counters and limits. Exact while the
+ * version chain holds: an append through here guarded by `expectedVersion: version` commits only
+ * if nothing changed the session since (metadata, counters, deletion and re-creation included).
+ */
+interface Known {
+  version: number;
+  itemCount: number;
+  bytes: number;
+  tokenCount: number;
+  limits: Limits;
+}
+
+/** Sessions remembered (LRU); one entry is a few hundred bytes. */
+const KNOWN_SESSIONS = 10_000;
+/** Guarded attempts before an append that keeps losing races falls back to check-then-append. */
+const GUARDED_ATTEMPTS = 3;
+
+function limitsOf(policy: LifecyclePolicy, session: Session): Limits {
+  const p = sessionPolicy(policy, session);
+  return { items: p.maxItemsPerSession, bytes: p.maxBytesPerSession, tokens: p.maxTokensPerSession };
+}
+
+/** Only the parts of the delta a limit applies to are computed (serializing items is not free). */
+function breachOf(
+  known: Known,
+  items: readonly ItemInput[],
+): { kind: QuotaKind; would: number; limit: number } | null {
+  const { limits } = known;
+  if (limits.items !== null && known.itemCount + items.length > limits.items) {
+    return { kind: "items", would: known.itemCount + items.length, limit: limits.items };
+  }
+  if (limits.bytes === null && limits.tokens === null) return null;
+  const delta = deltaOf(items);
+  if (limits.bytes !== null && known.bytes + delta.bytes > limits.bytes) {
+    return { kind: "bytes", would: known.bytes + delta.bytes, limit: limits.bytes };
+  }
+  if (limits.tokens !== null && known.tokenCount + delta.tokens > limits.tokens) {
+    return { kind: "tokens", would: known.tokenCount + delta.tokens, limit: limits.tokens };
+  }
+  return null;
+}
+
+function isVersionConflict(error: unknown): boolean {
+  return error instanceof HoldfastError && error.code === "conflict" && error.param === "expected_version";
+}
+
 class QuotaStore extends DelegatingStore {
   readonly #options: QuotaOptions;
+  readonly #known = new ByteLru<Known>(KNOWN_SESSIONS);
 
   constructor(inner: SessionStore, options: QuotaOptions) {
     super(inner);
     this.#options = options;
   }
 
-  #reject(session: Session, breach: { kind: QuotaKind; would: number; limit: number }): never {
+  #reject(id: string, breach: { kind: QuotaKind; would: number; limit: number }): never {
     throw new QuotaExceededError(
-      `Session '${session.id}' would hold ${breach.would} ${breach.kind}, over its limit of ${breach.limit} ` +
+      `Session '${id}' would hold ${breach.would} ${breach.kind}, over its limit of ${breach.limit} ` +
         `(${SETTING[breach.kind]}). Start a new session, fork a shorter one, or raise the limit.`,
       breach.kind,
     );
@@ -106,27 +163,112 @@ class QuotaStore extends DelegatingStore {
         tokenCount: 0,
       };
       const breach = quotaBreach(this.#options.policy, empty as Session, deltaOf(input.items));
-      if (breach) this.#reject({ ...empty, id: input.id ?? "(new)" } as Session, breach);
+      if (breach) this.#reject(input.id ?? "(new)", breach);
     }
     return this.inner.create(tenant, input);
   }
 
+  async #read(tenant: string, id: string): Promise<{ known: Known; session: Session }> {
+    const session = await this.inner.get(tenant, id);
+    const known = {
+      version: session.version,
+      itemCount: session.itemCount,
+      bytes: session.bytes,
+      tokenCount: session.tokenCount,
+      limits: limitsOf(this.#options.policy, session),
+    };
+    return { known, session };
+  }
+
+  /**
+   * What the append is checked against. A breach is only ever acted on after a fresh read (what
+   * was remembered may be stale: another writer may have made room); then the compaction hook
+   * runs once and the limit is checked again on another read.
+   */
+  async #checked(tenant: string, id: string, known: Known | undefined, items: ItemInput[]): Promise<Known> {
+    let breach = known ? breachOf(known, items) : null;
+    if (!known || breach) {
+      const fresh = await this.#read(tenant, id);
+      known = fresh.known;
+      breach = breachOf(known, items);
+      if (breach && this.#options.compact) {
+        await this.#options.compact(tenant, fresh.session, breach.kind, deltaOf(items));
+        known = (await this.#read(tenant, id)).known;
+        breach = breachOf(known, items);
+      }
+    }
+    if (breach) this.#reject(id, breach);
+    return known;
+  }
+
+  /**
+   * Checks against what is known of the session (one `get` only when nothing is), then appends
+   * guarded by that version: the check and the append are one atomic step, and a session changed
+   * meanwhile (another writer, a metadata override, a restore) fails the guard and is read again.
+   * The caller's own `expectedVersion` is kept; a caller that gave none never sees the guard's
+   * conflicts (after GUARDED_ATTEMPTS lost races the append goes unguarded, as a plain
+   * check-then-append).
+   */
   override async append(
     tenant: string,
     id: string,
     items: ItemInput[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
-    const delta = deltaOf(items);
-    let session = await this.inner.get(tenant, id);
-    let breach = quotaBreach(this.#options.policy, session, delta);
-    if (breach && this.#options.compact) {
-      await this.#options.compact(tenant, session, breach.kind, delta);
-      session = await this.inner.get(tenant, id);
-      breach = quotaBreach(this.#options.policy, session, delta);
+    const key = `${tenant}\u0000${id}`;
+    const expected = options?.expectedVersion;
+    let known = this.#known.get(key);
+    for (let attempt = 1; ; attempt++) {
+      if (expected !== undefined && known?.version !== expected) known = undefined;
+      known = await this.#checked(tenant, id, known, items);
+      const guarded = expected === undefined && attempt <= GUARDED_ATTEMPTS;
+      let result: AppendResult;
+      try {
+        result = await this.inner.append(
+          tenant,
+          id,
+          items,
+          guarded ? { ...options, expectedVersion: known.version } : options,
+        );
+      } catch (error) {
+        this.#known.delete(key);
+        if (!guarded || !isVersionConflict(error)) throw error;
+        known = undefined;
+        continue;
+      }
+      this.#advance(key, known, result);
+      return result;
     }
-    if (breach) this.#reject(session, breach);
-    return this.inner.append(tenant, id, items, options);
+  }
+
+  override async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
+    this.#known.delete(`${tenant}\u0000${id}`);
+    return this.inner.delete(tenant, id, options);
+  }
+
+  /** Moves what is known along with an append that followed it directly; forgets it otherwise. */
+  #advance(key: string, known: Known, result: AppendResult): void {
+    if (result.replayed || result.version !== known.version + 1) {
+      this.#known.delete(key);
+      return;
+    }
+    let bytes = known.bytes;
+    let tokens = known.tokenCount;
+    for (const item of result.items) {
+      bytes += item.bytes;
+      tokens += item.tokens;
+    }
+    this.#known.set(
+      key,
+      {
+        version: result.version,
+        itemCount: known.itemCount + result.items.length,
+        bytes,
+        tokenCount: tokens,
+        limits: known.limits,
+      },
+      1,
+    );
   }
 }
 
