@@ -102,4 +102,17 @@ describe("window cache", () => {
     await cached.readWindow("t", big.id, { maxTokens: 1_000_000 });
     assert.ok(cached.stats.bytes <= 4096);
   });
+
+  it("keeps the store's own answers instead of copying them: an append's items are the window's", async () => {
+    const cached = withWindowCache(createSessionStore(createMemoryDriver()));
+    const s = await cached.create("t");
+    const q = { maxTokens: 1000 };
+    const seeded = await cached.readWindow("t", s.id, { maxTokens: 1000 });
+    assert.equal(seeded.items.length, 0);
+    const appended = await cached.append("t", s.id, [msg("one"), msg("two")]);
+    const w = await cached.readWindow("t", s.id, q);
+    assert.equal(cached.stats.hits, 1);
+    assert.equal(w.items[0], appended.items[0], "the appended item itself, not a copy");
+    assert.ok(Object.isFrozen(appended.items[1]!.content), "handed back frozen");
+  });
 });

@@ -17,7 +17,9 @@
  * whose window no longer reaches back to seq 1 are read through (uncached).
  *
  * Items handed out are deep-frozen and shared between reads (copying them would cost what the
- * cache saves); callers must not mutate them. Bounded by bytes (LRU).
+ * cache saves); callers must not mutate them. The items of an answer from the store (a read
+ * through, an append's result) are the store's own fresh copies: they are frozen in place and
+ * kept, so the caller gets them frozen too. Bounded by bytes (LRU).
  */
 import type {
   AppendOptions,
@@ -76,15 +78,6 @@ function deepFreeze<T>(value: T): T {
     for (const key in value) deepFreeze(value[key]);
   }
   return value;
-}
-
-/**
- * A private, frozen copy of an item. Content is JSON, so a JSON round trip copies it exactly,
- * at a third of structuredClone's cost for a small message (0.75 vs 2.2 µs).
- */
-function frozenCopy(item: Item): Item {
-  const copy: Item = { ...item, content: JSON.parse(JSON.stringify(item.content)) as Item["content"] };
-  return deepFreeze(copy);
 }
 
 function cacheable(query: WindowQuery): boolean {
@@ -168,7 +161,9 @@ class WindowCachedStore extends DelegatingStore {
       this.#drop(tenant, id);
       return window;
     }
-    const items = window.items.map(frozenCopy);
+    // The store's answer is its own fresh copy: frozen in place and shared, not copied again.
+    for (const item of window.items) deepFreeze(item);
+    const items = window.items.slice();
     const before: number[] = [];
     let running = 0;
     let bytes = ENTRY_OVERHEAD_BYTES;
@@ -223,7 +218,7 @@ class WindowCachedStore extends DelegatingStore {
         if (item.tokens !== 0) return false;
         continue;
       }
-      added.push(frozenCopy(item));
+      added.push(deepFreeze(item));
       before.push(tokens);
       tokens += item.tokens;
       bytes += item.bytes + ENTRY_OVERHEAD_BYTES;
