@@ -7,7 +7,9 @@ import { after, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { readPortable } from "../interop/portable/reader.ts";
 import { createSessionStore } from "../store/core.ts";
+import { DelegatingStore } from "../store/decorators/delegating-store.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
+import type { Session } from "../store/types.ts";
 import { archivePath } from "./archive-files.ts";
 import { createArchiver, withArchives } from "./archiver.ts";
 
@@ -92,4 +94,52 @@ describe("archiver", () => {
     await assert.rejects(archiver.restore("t", s.id), { code: "not_found" });
     await base.close();
   });
+
+  it("restores a stub on whichever operation reaches it first, and costs no read otherwise", async () => {
+    const base = createSessionStore(createMemoryDriver());
+    const archiver = createArchiver(base, { dir });
+    const counted = new CountingGets(base);
+    const store = withArchives(counted, archiver);
+    const live = await base.create("t", { items: [msg("a")] });
+    await store.append("t", live.id, [msg("b")]);
+    await store.readWindow("t", live.id, { maxTokens: 1000 });
+    await store.readItems("t", live.id);
+    await store.getItem("t", live.id, (await base.readItems("t", live.id))[0]!.id);
+    assert.equal(counted.gets, 0, "a session that is not archived is not read first");
+
+    const operations: Record<string, (id: string, first: string) => Promise<unknown>> = {
+      append: (id) => store.append("t", id, [msg("z")]),
+      readWindow: (id) => store.readWindow("t", id, { maxTokens: 1000 }),
+      readItems: (id) => store.readItems("t", id),
+      getItem: (id, first) => store.getItem("t", id, first),
+      deleteItem: (id, first) => store.deleteItem("t", id, first),
+    };
+    for (const [name, run] of Object.entries(operations)) {
+      const s = await base.create("t", { items: [msg("x"), msg("y")] });
+      const [first] = await base.readItems("t", s.id);
+      assert.equal((await archiver.archive("t", s.id)).archived, true);
+      await run(s.id, first!.id);
+      const after = await base.get("t", s.id);
+      assert.equal(after.status, "active", `${name} restored the stub`);
+      const expected = name === "append" ? 3 : name === "deleteItem" ? 1 : 2;
+      assert.equal(after.itemCount, expected, `${name} then did its work on the restored session`);
+    }
+    await assert.rejects(store.getItem("t", live.id, "msg_missing"), { code: "not_found" });
+    // Archived by a caller (status set, items in place, no archive): the caller's to undo.
+    const marked = await base.create("t", { items: [msg("m")] });
+    await base.update("t", marked.id, { status: "archived" });
+    await assert.rejects(store.append("t", marked.id, [msg("n")]), { code: "session_archived" });
+    assert.equal((await store.readItems("t", marked.id)).length, 1);
+    await store.close();
+  });
 });
+
+/** Counts the `get`s the decorator makes of the store under it. */
+class CountingGets extends DelegatingStore {
+  gets = 0;
+
+  override get(tenant: string, id: string): Promise<Session> {
+    this.gets += 1;
+    return this.inner.get(tenant, id);
+  }
+}

@@ -13,7 +13,7 @@ import {
   type PurgeResult,
   type StoreDriver,
 } from "../store/driver.ts";
-import { ConflictError, InvalidArgumentError, sessionNotFound } from "../store/errors.ts";
+import { ConflictError, InvalidArgumentError, isHoldfastError, sessionNotFound } from "../store/errors.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -167,7 +167,14 @@ export function createArchiver(store: SessionStore, options: ArchiverOptions): A
   return new StoreArchiver(store, Object.freeze({ ...options }));
 }
 
-/** Restores archived sessions on first use: reads and writes see the full session again. */
+/**
+ * Restores archived sessions on first use: reads and writes see the full session again, at no
+ * extra read while the session is not archived. An append to an archived session is refused by
+ * the driver (`session_archived`, nothing written): the session is restored and the append
+ * retried. A stub has no items, so a read of one answers empty (readItems, readWindow) or
+ * `not_found` (getItem, deleteItem): only such answers are checked with a `get`, and repeated
+ * after a restore.
+ */
 class ArchiveRestoringStore extends DelegatingStore {
   readonly #archiver: Archiver;
 
@@ -176,33 +183,46 @@ class ArchiveRestoringStore extends DelegatingStore {
     this.#archiver = archiver;
   }
 
-  async #ensure(tenant: string, id: string): Promise<Session> {
+  /** True when the session was an archived stub, now restored (the caller repeats its operation). */
+  async #restored(tenant: string, id: string): Promise<boolean> {
     const session = await this.inner.get(tenant, id);
-    return session.status === "archived" ? this.#archiver.restore(tenant, id) : session;
+    if (session.status !== "archived") return false;
+    await this.#archiver.restore(tenant, id);
+    return true;
+  }
+
+  /** Repeats `run` after a restore when its `not_found` may have come from a stub's missing items. */
+  async #orRestore<T>(tenant: string, id: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isHoldfastError(error) || error.code !== "not_found") throw error;
+      // A missing session stays this call's not_found; a failed restore is its own error.
+      const session = await this.inner.get(tenant, id).catch(() => null);
+      if (session?.status !== "archived") throw error;
+      await this.#archiver.restore(tenant, id);
+      return run();
+    }
   }
 
   override async get(tenant: string, id: string): Promise<Session> {
-    return this.#ensure(tenant, id);
+    const session = await this.inner.get(tenant, id);
+    return session.status === "archived" ? this.#archiver.restore(tenant, id) : session;
   }
   override async readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]> {
-    await this.#ensure(tenant, id);
+    const items = await this.inner.readItems(tenant, id, query);
+    if (items.length > 0 || !(await this.#restored(tenant, id))) return items;
     return this.inner.readItems(tenant, id, query);
   }
-  override async getItem(tenant: string, id: string, itemId: string): Promise<Item> {
-    await this.#ensure(tenant, id);
-    return this.inner.getItem(tenant, id, itemId);
+  override getItem(tenant: string, id: string, itemId: string): Promise<Item> {
+    return this.#orRestore(tenant, id, () => this.inner.getItem(tenant, id, itemId));
   }
-  override async deleteItem(
-    tenant: string,
-    id: string,
-    itemId: string,
-    options?: WriteOptions,
-  ): Promise<Session> {
-    await this.#ensure(tenant, id);
-    return this.inner.deleteItem(tenant, id, itemId, options);
+  override deleteItem(tenant: string, id: string, itemId: string, options?: WriteOptions): Promise<Session> {
+    return this.#orRestore(tenant, id, () => this.inner.deleteItem(tenant, id, itemId, options));
   }
   override async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
-    await this.#ensure(tenant, id);
+    const window = await this.inner.readWindow(tenant, id, query);
+    if (window.items.length > 0 || !(await this.#restored(tenant, id))) return window;
     return this.inner.readWindow(tenant, id, query);
   }
   override async append(
@@ -211,14 +231,23 @@ class ArchiveRestoringStore extends DelegatingStore {
     items: ItemInput[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
-    await this.#ensure(tenant, id);
-    return this.inner.append(tenant, id, items, options);
+    try {
+      return await this.inner.append(tenant, id, items, options);
+    } catch (error) {
+      if (!isHoldfastError(error) || error.code !== "session_archived") throw error;
+      await this.#archiver.restore(tenant, id).catch((failure: unknown) => {
+        // No archive: a caller set the status (the items are all here); that is the caller's to undo.
+        throw isHoldfastError(failure) && failure.code === "not_found" ? error : failure;
+      });
+      return this.inner.append(tenant, id, items, options);
+    }
   }
 }
 
 /**
  * Wraps `store` so a session archived by the sweeper is restored from cold storage the first
- * time it is read (get, items, window) or appended to. Costs one `get` per such call.
+ * time it is read (get, items, window) or appended to. A session that is not archived costs
+ * nothing extra, except a `get` after a read that found no items (see ArchiveRestoringStore).
  */
 export function withArchives(store: SessionStore, archiver: Archiver): SessionStore {
   return new ArchiveRestoringStore(store, archiver);

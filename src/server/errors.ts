@@ -32,6 +32,9 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   conversation_busy: 409,
   // Lifecycle: a session over its item/byte/token limit.
   quota_exceeded: 413,
+  // An append to an archived session the store could not restore (its status was set by a caller:
+  // there is no archive); the caller restores it or sets its status back to active.
+  session_archived: 409,
   // An archived session whose archive is damaged: the server's data, not the request, is at fault.
   archive_corrupt: 500,
   cancelled: 400,

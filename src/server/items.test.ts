@@ -111,4 +111,17 @@ describe("/v1/conversations/{id}/items", () => {
     assert.equal(missing.status, 404);
     assert.equal(missing.json.error.code, "not_found");
   });
+
+  test("appending to an archived conversation is 409 session_archived until it is active again", async () => {
+    const conv = (await t.call("POST", "/v1/conversations", { items: [userMessage("one")] })).json;
+    await t.call("POST", `/v1/conversations/${conv.id}`, { status: "archived" });
+    const refused = await t.call("POST", `/v1/conversations/${conv.id}/items`, {
+      items: [userMessage("two")],
+    });
+    assert.equal(refused.status, 409);
+    assert.equal(refused.json.error.code, "session_archived");
+    await t.call("POST", `/v1/conversations/${conv.id}`, { status: "active" });
+    const ok = await t.call("POST", `/v1/conversations/${conv.id}/items`, { items: [userMessage("two")] });
+    assert.equal(ok.status, 200);
+  });
 });

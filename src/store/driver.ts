@@ -114,6 +114,11 @@ export interface StoreDriver {
   updateSession(tenant: string, id: string, changes: SessionChanges, write: DriverWrite): Promise<Session>;
   /** Removes the session, its items and its operation records. `not_found` when invisible. */
   deleteSession(tenant: string, id: string, write: DriverWrite): Promise<void>;
+  /**
+   * After the visibility, claim and operation-id (replay) checks, a session whose status is
+   * `archived` refuses the append with `session_archived` (errors.ts SessionArchivedError),
+   * writing nothing: an archive stub's items are in cold storage, new seqs would follow them.
+   */
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): Promise<AppendResult>;
   readItems(tenant: string, id: string, query: DriverReadQuery, now: number): Promise<Item[]>;
   getItem(tenant: string, id: string, itemId: string, now: number): Promise<Item>;

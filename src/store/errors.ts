@@ -92,6 +92,22 @@ export function versionConflict(id: string, expected: number, actual: number): C
   );
 }
 
+/**
+ * An append reached a session whose status is `archived`: its items may be in cold storage
+ * (an archive stub), so appending would number new items after ones that are not there.
+ * `withArchives` restores the session and retries; without it, restore the session (or set its
+ * status back to `active`) first.
+ */
+export class SessionArchivedError extends HoldfastError {
+  constructor(id: string) {
+    super(
+      "session_archived",
+      `Session '${id}' is archived; restore it (or set its status to active) before appending to it.`,
+      { param: "session_id" },
+    );
+  }
+}
+
 /** Another turn holds the conversation (turn claims, busy policy `reject` or a queue wait run out). */
 export function conversationBusy(id: string, detail = "retry when it completes"): ConflictError {
   return new ConflictError(`Another response is in progress on conversation '${id}'; ${detail}.`, {

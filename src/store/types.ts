@@ -219,6 +219,7 @@ export interface SessionStore {
   list(tenant: string, query?: ListQuery): Promise<Page<Session>>;
   update(tenant: string, id: string, patch: UpdateSessionInput, options?: WriteOptions): Promise<Session>;
   delete(tenant: string, id: string, options?: WriteOptions): Promise<void>;
+  /** `session_archived` (nothing written) while the session's status is `archived`. */
   append(tenant: string, id: string, items: ItemInput[], options?: AppendOptions): Promise<AppendResult>;
   /** JSON Merge Patch (RFC 7386) on the session's `state`. */
   patchState(tenant: string, id: string, patch: JsonValue, options?: WriteOptions): Promise<Session>;

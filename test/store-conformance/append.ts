@@ -32,6 +32,26 @@ export function testAppendCases({ store, tenant }: ConformanceContext): void {
       assert.ok(got.bytes >= items.reduce((n, i) => n + i.bytes, 0));
     });
 
+    it("refuses appends to an archived session (writing nothing) until it is active again", async () => {
+      const t = tenant();
+      const s = await store().create(t);
+      const first = await store().append(t, s.id, [message("user", "one")], { operationId: "op-1" });
+      const archived = await store().update(t, s.id, { status: "archived" });
+      await rejectsWithCode(store().append(t, s.id, [message("user", "two")]), "session_archived");
+      await rejectsWithCode(
+        store().append(t, s.id, [message("user", "two")], { expectedVersion: archived.version }),
+        "session_archived",
+      );
+      const after = await store().get(t, s.id);
+      assert.deepEqual([after.version, after.itemCount], [archived.version, 1]);
+      const replay = await store().append(t, s.id, [message("user", "one")], { operationId: "op-1" });
+      assert.deepEqual([replay.replayed, replay.version], [true, first.version], "a replay still answers");
+      assert.equal((await store().readItems(t, s.id)).length, 1, "its items stay readable");
+      await store().update(t, s.id, { status: "active" });
+      const next = await store().append(t, s.id, [message("user", "two")]);
+      assert.equal(next.firstSeq, 2);
+    });
+
     it("keeps caller ids and token counts, and retrieves one item by id", async () => {
       const t = tenant();
       const s = await store().create(t);

@@ -236,6 +236,13 @@ export function testLifecycleCapability(options: LifecycleConformanceOptions): v
       const visible = await s().get(t, x!.id);
       assert.equal(visible.status, "archived");
       assert.deepEqual(await d().scanItems(t, x!.id, 0, 100), []);
+      // New seqs would follow items that are in cold storage: refused, nothing written.
+      await assert.rejects(s().append(t, x!.id, [message("user", "into the stub")]), {
+        code: "session_archived",
+      });
+      assert.equal((await s().get(t, x!.id)).version, stub.version);
+      assert.deepEqual(await s().readItems(t, x!.id), [], "a stub's reads answer empty");
+      assert.deepEqual((await s().readWindow(t, x!.id, { maxTokens: 1000 })).items, []);
       const restored = await d().restoreItems(t, x!.id, {
         version: stub.version,
         items,

@@ -18,7 +18,13 @@ import type {
   SessionChanges,
   StoreDriver,
 } from "../driver.ts";
-import { ConflictError, conversationBusy, sessionNotFound, versionConflict } from "../errors.ts";
+import {
+  ConflictError,
+  conversationBusy,
+  SessionArchivedError,
+  sessionNotFound,
+  versionConflict,
+} from "../errors.ts";
 import type { AppendResult, Item, Session } from "../types.ts";
 import {
   alive,
@@ -172,6 +178,7 @@ class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
         return { ...done, replayed: true, items: toItems(replay) };
       }
     }
+    if (entry.session.status === "archived") throw new SessionArchivedError(id);
     this.#checkVersion(entry, options.expectedVersion);
     this.#assertItemIdsFree(entry, items);
     const firstSeq = entry.session.lastSeq + 1;

@@ -11,6 +11,7 @@ import {
   ConflictError,
   conversationBusy,
   HoldfastError,
+  SessionArchivedError,
   sessionNotFound,
   UnavailableError,
   versionConflict,
@@ -296,6 +297,8 @@ export class PostgresAppender {
       }
       case "busy":
         throw conversationBusy(p.id);
+      case "archived":
+        throw new SessionArchivedError(p.id);
       case "conflict":
         throw versionConflict(p.id, p.options.expectedVersion ?? 0, version);
       case "duplicate_item":

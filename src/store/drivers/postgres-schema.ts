@@ -7,7 +7,9 @@
  * Text columns compared or ordered use COLLATE "C" so keyset order equals JavaScript's string
  * order (ids are ASCII), whatever the database's default collation.
  */
+
 import { HoldfastError } from "../errors.ts";
+import { refuseArchivedAppends } from "./postgres-archived-append.ts";
 
 /** Structural subset of a `pg` client: all migrations need. */
 export interface MigrationClient {
@@ -289,6 +291,8 @@ $fn$ SET plan_cache_mode = force_generic_plan;
 CREATE INDEX sessions_fork_idx ON ${s}.sessions (tenant, fork_parent_id, created_at, id)
   WHERE fork_parent_id IS NOT NULL;
 `,
+  // 7: an append to an archived session is refused ('archived'), see postgres-archived-append.ts.
+  refuseArchivedAppends,
 ];
 
 /** The schema version this code writes and understands. */

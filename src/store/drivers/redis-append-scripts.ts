@@ -22,6 +22,8 @@ local function append_one(a)
       return {'replay', tonumber(ver), tonumber(first), redis.call('LRANGE', K[2], first - 1, last - 1)}
     end
   end
+  -- An archived session's items may be in cold storage (a stub): new seqs would follow missing ones.
+  if h.status == 'archived' then return {'arch'} end
   if ARGV[a + 3] ~= '' and tonumber(ARGV[a + 3]) ~= h.version then return {'ver', h.version} end
   local n = tonumber(ARGV[a + 6])
   local ids = {}

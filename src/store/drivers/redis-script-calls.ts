@@ -2,7 +2,7 @@
  * How the Redis driver reaches its Lua scripts: registering them on the client, calling them
  * (ioredis' `…Buffer` variants for binary encodings), and the status check every operation shares.
  */
-import { sessionNotFound, versionConflict } from "../errors.ts";
+import { SessionArchivedError, sessionNotFound, versionConflict } from "../errors.ts";
 import type { RedisClient } from "./redis-connect.ts";
 import type { SessionKeys } from "./redis-keys.ts";
 import {
@@ -86,6 +86,7 @@ export class ScriptCalls {
 export function checkReply(reply: Reply, id: string, expected?: number): Reply {
   const status = String(reply[0]);
   if (status === "nf") throw sessionNotFound(id);
+  if (status === "arch") throw new SessionArchivedError(id);
   if (status === "ver") throw versionConflict(id, expected ?? 0, Number(reply[1]));
   return reply;
 }

@@ -11,11 +11,11 @@ local K = KEYS
 -- One read of everything a script needs from the session hash (nil when the session is missing).
 local function head()
   local v = redis.call('HMGET', K[1], 'lastActiveAt', 'idleTtlMs', 'expiresAt', 'version',
-    'itemCount', 'tokenCount', 'itemBytes', 'ttl', 'createdAt', 'building', 'retainUntil')
+    'itemCount', 'tokenCount', 'itemBytes', 'ttl', 'createdAt', 'building', 'retainUntil', 'status')
   if not v[1] then return nil end
   return { last = tonumber(v[1]), idle = tonumber(v[2]), exp = tonumber(v[3]), version = tonumber(v[4]),
     count = tonumber(v[5]), tokens = tonumber(v[6]), bytes = tonumber(v[7]), ttl = v[8], created = v[9],
-    building = v[10], retain = tonumber(v[11]) }
+    building = v[10], retain = tonumber(v[11]), status = v[12] }
 end
 
 -- A copy still being built (fork, replica) is invisible, like a missing session; so is a

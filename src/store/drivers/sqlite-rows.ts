@@ -20,6 +20,7 @@ export interface SessionHead {
   last_active_at: number;
   idle_ttl_ms: number | null;
   expires_at: number | null;
+  status: string;
 }
 
 export interface SessionRow extends SessionHead {
@@ -30,7 +31,6 @@ export interface SessionRow extends SessionHead {
   state: string;
   created_at: number;
   updated_at: number;
-  status: string;
   pinned: number;
   fork_parent_id: string | null;
   fork_at_seq: number | null;
@@ -49,7 +49,7 @@ const VISIBLE_SQL =
 export const SQL = {
   headByKey:
     "SELECT rid, id, version, item_count, deleted_items, token_count, item_bytes, last_active_at, idle_ttl_ms, " +
-    "expires_at " +
+    "expires_at, status " +
     "FROM sessions WHERE tenant = ? AND id = ?",
   sessionByKey: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND id = ?`,
   sessionByRid: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE rid = ?`,

@@ -4,7 +4,7 @@
  * records and its writes are one atomic step, whichever process commits first.
  */
 import type { DriverAppend, DriverClaim, DriverWrite, PreparedItem, SessionChanges } from "../driver.ts";
-import { ConflictError, conversationBusy, isHoldfastError } from "../errors.ts";
+import { ConflictError, conversationBusy, isHoldfastError, SessionArchivedError } from "../errors.ts";
 import type { AppendResult, Session } from "../types.ts";
 import {
   type Cell,
@@ -153,6 +153,7 @@ export class SqliteWrites {
         return replayed;
       }
     }
+    if (head.status === "archived") throw new SessionArchivedError(id);
     checkVersion(head, options.expectedVersion);
     const firstSeq = head.item_count + 1;
     const lastSeq = head.item_count + items.length;
