@@ -40,8 +40,10 @@ export function registerInFlight(app: FastifyInstance): InFlight {
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onResponse", async () => {
+  // A callback hook, not an async one: it runs for every request and has nothing to await.
+  app.addHook("onResponse", (_request, _reply, done) => {
     if (closing) setImmediate(() => app.server.closeIdleConnections());
+    done();
   });
   return {
     track() {

@@ -33,30 +33,36 @@ function conversationOf(request: FastifyRequest): string | null {
 }
 
 export function registerOwnerScope(app: FastifyInstance, store: SessionStore): void {
-  app.addHook("preHandler", async (request) => {
-    if (!restricted(request)) return;
-    const principal = request.principal!;
-    const path = request.routeOptions.url ?? "";
-    if (path === "/v1/conversations") {
-      if (request.method === "GET") (request.query as Record<string, string>).owner = principal.owner ?? "";
-      else if (isPlainObject(request.body)) {
-        if (principal.conversationId !== null)
-          throw new PermissionDeniedError("This token is limited to one conversation.");
-        request.body.owner = principal.owner;
-      }
-      return;
-    }
-    const conversation = conversationOf(request);
-    if (conversation === null) {
-      // A turn without a conversation would create one this user could not be tied to.
-      if (path === "/v1/responses" || path === "/v1/chat/completions") {
-        if (request.method === "POST" && principal.conversationId === null) return;
-      }
-      if (request.method !== "GET" || path !== "/v1/models") {
-        throw new PermissionDeniedError("End-user tokens may only reach their own conversations.");
-      }
-      return;
-    }
-    requireSessionAccess(principal, await store.get(request.tenant, conversation));
+  // API keys and development mode are never restricted: they pass without the promise an async
+  // hook costs on every request.
+  app.addHook("preHandler", (request, _reply, done) => {
+    if (!restricted(request)) return done();
+    checkOwner(request, store).then(() => done(), done);
   });
+}
+
+async function checkOwner(request: FastifyRequest, store: SessionStore): Promise<void> {
+  const principal = request.principal!;
+  const path = request.routeOptions.url ?? "";
+  if (path === "/v1/conversations") {
+    if (request.method === "GET") (request.query as Record<string, string>).owner = principal.owner ?? "";
+    else if (isPlainObject(request.body)) {
+      if (principal.conversationId !== null)
+        throw new PermissionDeniedError("This token is limited to one conversation.");
+      request.body.owner = principal.owner;
+    }
+    return;
+  }
+  const conversation = conversationOf(request);
+  if (conversation === null) {
+    // A turn without a conversation would create one this user could not be tied to.
+    if (path === "/v1/responses" || path === "/v1/chat/completions") {
+      if (request.method === "POST" && principal.conversationId === null) return;
+    }
+    if (request.method !== "GET" || path !== "/v1/models") {
+      throw new PermissionDeniedError("End-user tokens may only reach their own conversations.");
+    }
+    return;
+  }
+  requireSessionAccess(principal, await store.get(request.tenant, conversation));
 }
