@@ -14,31 +14,46 @@ export async function* parseSse(chunks: AsyncIterable<Uint8Array | string>): Asy
   const decoder = new TextDecoder("utf-8");
   let buffer = "";
   let event: string | undefined;
-  let data: string[] = [];
+  // The data lines joined by "\n" (undefined: none yet). Nearly every event has one data line,
+  // so this is a string rather than an array joined per event.
+  let data: string | undefined;
   for await (const chunk of chunks) {
     buffer += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
     let start = 0;
     for (let newline = buffer.indexOf("\n", start); newline !== -1; newline = buffer.indexOf("\n", start)) {
-      let line = buffer.slice(start, newline);
+      // Fields are read in place: only a value is sliced out of the buffer, never the whole line.
+      const end = newline > start && buffer.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
+      const lineStart = start;
       start = newline + 1;
-      if (line.endsWith("\r")) line = line.slice(0, -1);
-      if (line === "") {
-        if (data.length > 0) yield { event, data: data.join("\n") };
+      if (end === lineStart) {
+        if (data !== undefined) yield { event, data };
         event = undefined;
-        data = [];
+        data = undefined;
         continue;
       }
-      if (line.startsWith(":")) continue;
-      const colon = line.indexOf(":");
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? "" : line.slice(colon + 1);
-      if (value.startsWith(" ")) value = value.slice(1);
-      if (field === "data") data.push(value);
-      else if (field === "event") event = value;
+      if (buffer.charCodeAt(lineStart) === COLON) continue;
+      const colon = buffer.indexOf(":", lineStart);
+      const fieldEnd = colon === -1 || colon > end ? end : colon;
+      let valueStart = fieldEnd === end ? end : fieldEnd + 1;
+      if (valueStart < end && buffer.charCodeAt(valueStart) === SPACE) valueStart++;
+      const fieldLength = fieldEnd - lineStart;
+      if (fieldLength === 4 && buffer.startsWith("data", lineStart)) {
+        const value = buffer.slice(valueStart, end);
+        data = data === undefined ? value : `${data}\n${value}`;
+      } else if (fieldLength === 5 && buffer.startsWith("event", lineStart)) {
+        event = buffer.slice(valueStart, end);
+      }
     }
-    buffer = buffer.slice(start);
+    buffer = start === 0 ? buffer : buffer.slice(start);
   }
   // A stream that ends without the final blank line still delivers its last event.
-  if (buffer.length > 0 && buffer.startsWith("data:")) data.push(buffer.slice(5).trimStart());
-  if (data.length > 0) yield { event, data: data.join("\n") };
+  if (buffer.length > 0 && buffer.startsWith("data:")) {
+    const value = buffer.slice(5).trimStart();
+    data = data === undefined ? value : `${data}\n${value}`;
+  }
+  if (data !== undefined) yield { event, data };
 }
+
+const CR = 13;
+const COLON = 58;
+const SPACE = 32;

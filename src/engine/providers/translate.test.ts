@@ -248,3 +248,17 @@ test("the SSE parser handles CRLF, split chunks, comments and multi-line data", 
     { event: undefined, data: "last" },
   ]);
 });
+
+test("the SSE parser reads fields without a value, empty data lines and a CR split from its LF", async () => {
+  async function* chunks(): AsyncGenerator<string> {
+    yield "event:named\ndata\ndata:\ndata:  two spaces\r";
+    yield "\n\nretry: 10\nid: 7\ndata: a:b\n\nevent\ndata: x\n\n:only a comment\n\n";
+  }
+  const events = [];
+  for await (const event of parseSse(chunks())) events.push(event);
+  assert.deepEqual(events, [
+    { event: "named", data: "\n\n two spaces" },
+    { event: undefined, data: "a:b" },
+    { event: "", data: "x" },
+  ]);
+});
