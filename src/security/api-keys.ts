@@ -6,7 +6,7 @@
 import { InvalidArgumentError, NotFoundError } from "../store/errors.ts";
 import { InvalidApiKeyError } from "./errors.ts";
 import { type Principal, parseScopes, type Scope } from "./scopes.ts";
-import { constantTimeEqual, randomSecret, sha256Hex } from "./secrets.ts";
+import { digestsEqual, randomSecret, sha256Hex } from "./secrets.ts";
 import { mutateRecord, type SystemRecords } from "./system-records.ts";
 import { checkTenantName } from "./tenants.ts";
 
@@ -148,7 +148,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       cache.set(keyId, cached);
     }
     const record = cached.record;
-    if (!constantTimeEqual(record.hash, sha256Hex(secret))) throw new InvalidApiKeyError();
+    if (!digestsEqual(record.hash, sha256Hex(secret))) throw new InvalidApiKeyError();
     if (record.revoked || (record.expiresAt !== null && record.expiresAt <= now)) {
       throw new InvalidApiKeyError();
     }

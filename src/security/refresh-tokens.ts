@@ -13,7 +13,7 @@ import { endUserScopes } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { type OwnerRevocations, ownerKey } from "./revocations.ts";
 import type { Scope } from "./scopes.ts";
-import { constantTimeEqual, randomSecret, sha256Hex } from "./secrets.ts";
+import { digestsEqual, randomSecret, sha256Hex } from "./secrets.ts";
 import type { SystemRecords } from "./system-records.ts";
 
 const KIND = "refresh_family";
@@ -136,8 +136,8 @@ export function createRefreshTokens(options: {
         await setRevoked(familyId);
         throw new InvalidTokenError("The refresh token was revoked; sign in again.");
       }
-      if (!constantTimeEqual(family.current, hash)) {
-        if (family.used.some((old) => constantTimeEqual(old, hash))) {
+      if (!digestsEqual(family.current, hash)) {
+        if (family.used.some((old) => digestsEqual(old, hash))) {
           await setRevoked(familyId);
           throw new InvalidTokenError(
             "Refresh token reuse detected: every token of this sign-in is revoked.",

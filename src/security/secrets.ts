@@ -13,12 +13,13 @@ export function sha256Hex(text: string): string {
 }
 
 /**
- * Constant-time string equality. Both sides are hashed first so the comparison time depends on
- * neither content nor length (timingSafeEqual itself requires equal lengths).
+ * Constant-time equality of two digests (sha256Hex outputs: a stored hash and the hash of what
+ * was presented). They are uniform-length already, so they are compared byte for byte without
+ * hashing them again; a length mismatch (only a corrupt record) answers at once, which reveals
+ * nothing but that public length.
  */
-export function constantTimeEqual(a: string, b: string): boolean {
-  // The hex digests always have 64 characters; latin1 turns each into its 64 bytes without decoding.
-  const ha = Buffer.from(hash("sha256", a, "hex"), "latin1");
-  const hb = Buffer.from(hash("sha256", b, "hex"), "latin1");
-  return timingSafeEqual(ha, hb) && a.length === b.length;
+export function digestsEqual(a: string, b: string): boolean {
+  const ba = Buffer.from(a, "utf8");
+  const bb = Buffer.from(b, "utf8");
+  return ba.length === bb.length && timingSafeEqual(ba, bb);
 }
