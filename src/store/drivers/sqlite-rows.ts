@@ -23,6 +23,12 @@ export interface SessionHead {
   status: string;
 }
 
+/** The head an append starts with: the turn claim comes with it (one statement, not two). */
+export interface AppendHead extends SessionHead {
+  claim_holder: string | null;
+  claim_until: number | null;
+}
+
 export interface SessionRow extends SessionHead {
   tenant: string;
   owner: string | null;
@@ -66,7 +72,13 @@ export const SQL = {
   deleteSession: "DELETE FROM sessions WHERE rid = ?",
   deleteItems: "DELETE FROM items WHERE session_rid = ?",
   deleteOperations: "DELETE FROM operations WHERE session_rid = ?",
-  claimByRid: "SELECT claim_holder, claim_until FROM sessions WHERE rid = ?",
+  appendHeadByKey:
+    "SELECT rid, id, version, item_count, deleted_items, token_count, item_bytes, last_active_at, idle_ttl_ms, " +
+    "expires_at, status, claim_holder, claim_until FROM sessions WHERE tenant = ? AND id = ?",
+  /** bumpAfterAppend that also takes (or, with nulls, releases) the turn claim: one UPDATE of the row. */
+  bumpAfterClaimedAppend:
+    "UPDATE sessions SET version = ?, item_count = ?, token_count = ?, item_bytes = ?, updated_at = ?, " +
+    "last_active_at = ?, claim_holder = ?, claim_until = ? WHERE rid = ?",
   setClaim: "UPDATE sessions SET claim_holder = ?, claim_until = ? WHERE rid = ?",
   renewClaim: "UPDATE sessions SET claim_until = ? WHERE rid = ? AND claim_holder = ?",
   releaseClaim:

@@ -4,7 +4,7 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { sessionNotFound, versionConflict } from "../errors.ts";
-import { rowVisible, type SessionHead, type SessionRow, SQL } from "./sqlite-rows.ts";
+import { type AppendHead, rowVisible, type SessionHead, type SessionRow, SQL } from "./sqlite-rows.ts";
 
 /** Prepared statements cached by SQL text, and the session lookups writes and reads start with. */
 export class SqliteStatements {
@@ -40,6 +40,13 @@ export class SqliteStatements {
   /** The counters and expiry of a visible session (no JSON columns), or `not_found`. */
   head(tenant: string, id: string, now: number): SessionHead {
     const head = this.get(SQL.headByKey).get(tenant, id) as SessionHead | undefined;
+    if (!head || !rowVisible(head, now)) throw sessionNotFound(id);
+    return head;
+  }
+
+  /** `head` with the session's turn claim, for appends. */
+  appendHead(tenant: string, id: string, now: number): AppendHead {
+    const head = this.get(SQL.appendHeadByKey).get(tenant, id) as AppendHead | undefined;
     if (!head || !rowVisible(head, now)) throw sessionNotFound(id);
     return head;
   }

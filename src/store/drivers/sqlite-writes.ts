@@ -141,9 +141,17 @@ export class SqliteWrites {
   }
 
   append(tenant: string, id: string, items: PreparedItem[], options: DriverAppend): AppendResult {
-    const head = this.#s.head(tenant, id, options.now);
+    const head = this.#s.appendHead(tenant, id, options.now);
     const claim = options.claim;
-    if (claim) this.#checkClaim(head.rid, id, claim, options.now);
+    // Another holder's unexpired claim refuses the append before anything is written.
+    if (
+      claim &&
+      head.claim_holder !== null &&
+      head.claim_holder !== claim.holder &&
+      (head.claim_until ?? 0) > options.now
+    ) {
+      throw conversationBusy(id);
+    }
     const opId = options.operationId;
     if (opId !== undefined) {
       const done = this.#s.get(SQL.operation).get(head.rid, opId) as OperationRow | undefined;
@@ -161,28 +169,26 @@ export class SqliteWrites {
     for (const p of items) tokens += p.tokens;
     const bytes = this.#insertItems(head.rid, id, items, head.item_count, head.token_count);
     const version = head.version + 1;
-    this.#s
-      .get(SQL.bumpAfterAppend)
-      .run(version, lastSeq, tokens, head.item_bytes + bytes, options.now, options.now, head.rid);
+    const itemBytes = head.item_bytes + bytes;
+    if (claim) {
+      // Released by the turn's last append: holder and expiry both cleared.
+      const holder = claim.release ? null : claim.holder;
+      const until = claim.release ? null : claim.until;
+      this.#s
+        .get(SQL.bumpAfterClaimedAppend)
+        .run(version, lastSeq, tokens, itemBytes, options.now, options.now, holder, until, head.rid);
+    } else {
+      this.#s
+        .get(SQL.bumpAfterAppend)
+        .run(version, lastSeq, tokens, itemBytes, options.now, options.now, head.rid);
+    }
     if (opId !== undefined) {
       this.#s
         .get(SQL.insertOperation)
         .run(head.rid, opId, options.payloadHash, version, firstSeq, lastSeq, options.now);
     }
-    if (claim) this.#setClaim(head.rid, claim);
     const result = items.map((p, i) => preparedToItem(p, firstSeq + i));
     return { version, firstSeq, lastSeq, replayed: false, items: result };
-  }
-
-  /** Another holder's unexpired claim refuses the append before anything is written. */
-  #checkClaim(rid: number, id: string, claim: DriverClaim, now: number): void {
-    const held = this.#s.get(SQL.claimByRid).get(rid) as {
-      claim_holder: string | null;
-      claim_until: number | null;
-    };
-    if (held.claim_holder !== null && held.claim_holder !== claim.holder && (held.claim_until ?? 0) > now) {
-      throw conversationBusy(id);
-    }
   }
 
   #setClaim(rid: number, claim: DriverClaim): void {
