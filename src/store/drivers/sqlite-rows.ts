@@ -204,6 +204,59 @@ export function rowVisible(row: SessionHead, now: number): boolean {
   return row.expires_at === null || row.expires_at > now;
 }
 
+/*
+ * Session rows are read as arrays and mapped here: node:sqlite builds a row object property by
+ * property (6.8 µs for the 21 columns of a session row, measured), an array plus this literal
+ * costs 4.7 µs. The column orders are those of SESSION_COLUMNS and SQL.headByKey /
+ * SQL.appendHeadByKey.
+ */
+
+/** A `SESSION_COLUMNS` row read as an array → its row object. */
+export function arrayToRow(a: Cell[]): SessionRow {
+  return {
+    rid: a[0] as number,
+    tenant: a[1] as string,
+    id: a[2] as string,
+    owner: a[3] as string | null,
+    metadata: a[4] as string,
+    labels: a[5] as string,
+    state: a[6] as string,
+    version: a[7] as number,
+    item_count: a[8] as number,
+    token_count: a[9] as number,
+    item_bytes: a[10] as number,
+    created_at: a[11] as number,
+    updated_at: a[12] as number,
+    last_active_at: a[13] as number,
+    idle_ttl_ms: a[14] as number | null,
+    expires_at: a[15] as number | null,
+    status: a[16] as string,
+    pinned: a[17] as number,
+    fork_parent_id: a[18] as string | null,
+    fork_at_seq: a[19] as number | null,
+    deleted_items: a[20] as number,
+  };
+}
+
+/** A `SQL.appendHeadByKey` row read as an array → its head (the first 11 columns: `SQL.headByKey`). */
+export function arrayToHead(a: Cell[]): AppendHead {
+  return {
+    rid: a[0] as number,
+    id: a[1] as string,
+    version: a[2] as number,
+    item_count: a[3] as number,
+    deleted_items: a[4] as number,
+    token_count: a[5] as number,
+    item_bytes: a[6] as number,
+    last_active_at: a[7] as number,
+    idle_ttl_ms: a[8] as number | null,
+    expires_at: a[9] as number | null,
+    status: a[10] as string,
+    claim_holder: (a[11] ?? null) as string | null,
+    claim_until: (a[12] ?? null) as number | null,
+  };
+}
+
 /** A session row → a fresh `Session` (JSON columns parsed). */
 export function rowToSession(row: SessionRow): Session {
   return {

@@ -4,7 +4,16 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { sessionNotFound, versionConflict } from "../errors.ts";
-import { type AppendHead, rowVisible, type SessionHead, type SessionRow, SQL } from "./sqlite-rows.ts";
+import {
+  type AppendHead,
+  arrayToHead,
+  arrayToRow,
+  type Cell,
+  rowVisible,
+  type SessionHead,
+  type SessionRow,
+  SQL,
+} from "./sqlite-rows.ts";
 
 /** Prepared statements cached by SQL text, and the session lookups writes and reads start with. */
 export class SqliteStatements {
@@ -39,21 +48,24 @@ export class SqliteStatements {
 
   /** The counters and expiry of a visible session (no JSON columns), or `not_found`. */
   head(tenant: string, id: string, now: number): SessionHead {
-    const head = this.get(SQL.headByKey).get(tenant, id) as SessionHead | undefined;
+    const a = this.arrays(SQL.headByKey).get(tenant, id) as Cell[] | undefined;
+    const head = a && arrayToHead(a);
     if (!head || !rowVisible(head, now)) throw sessionNotFound(id);
     return head;
   }
 
   /** `head` with the session's turn claim, for appends. */
   appendHead(tenant: string, id: string, now: number): AppendHead {
-    const head = this.get(SQL.appendHeadByKey).get(tenant, id) as AppendHead | undefined;
+    const a = this.arrays(SQL.appendHeadByKey).get(tenant, id) as Cell[] | undefined;
+    const head = a && arrayToHead(a);
     if (!head || !rowVisible(head, now)) throw sessionNotFound(id);
     return head;
   }
 
   /** The whole row of a session, visible or not. */
   row(tenant: string, id: string): SessionRow | undefined {
-    return this.get(SQL.sessionByKey).get(tenant, id) as SessionRow | undefined;
+    const a = this.arrays(SQL.sessionByKey).get(tenant, id) as Cell[] | undefined;
+    return a && arrayToRow(a);
   }
 
   /** The whole row of a visible session, or `not_found`. */

@@ -7,6 +7,7 @@ import type { DriverAppend, DriverClaim, DriverWrite, PreparedItem, SessionChang
 import { ConflictError, conversationBusy, isHoldfastError, SessionArchivedError } from "../errors.ts";
 import type { AppendResult, Session } from "../types.ts";
 import {
+  arrayToRow,
   type Cell,
   preparedToItem,
   rowToItem,
@@ -93,7 +94,7 @@ export class SqliteWrites {
   }
 
   #sessionByRid(rid: number): Session {
-    return rowToSession(this.#s.get(SQL.sessionByRid).get(rid) as unknown as SessionRow);
+    return rowToSession(arrayToRow(this.#s.arrays(SQL.sessionByRid).get(rid) as unknown as Cell[]));
   }
 
   create(session: Session, items: PreparedItem[]): Session {

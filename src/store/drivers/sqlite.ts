@@ -24,12 +24,12 @@ import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
 import { deleteSqliteItems } from "./sqlite-item-delete.ts";
 import { createSqliteLifecycle } from "./sqlite-lifecycle.ts";
 import {
+  arrayToRow,
   type Cell,
   listSql,
   rowToItem,
   rowToSession,
   rowVisible,
-  type SessionRow,
   SQL,
   windowItemsExcludingSql,
   windowRowsToItems,
@@ -233,7 +233,9 @@ class SqliteDriver implements StoreDriver {
   listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {
     const { sql, params } = listSql(query);
     params.tenant = tenant;
-    return this.#read(() => (this.#s.get(sql).all(params) as unknown as SessionRow[]).map(rowToSession));
+    return this.#read(() =>
+      (this.#s.arrays(sql).all(params) as unknown as Cell[][]).map((a) => rowToSession(arrayToRow(a))),
+    );
   }
 
   updateSession(tenant: string, id: string, changes: SessionChanges, write: DriverWrite): Promise<Session> {
