@@ -18,6 +18,8 @@ import {
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** What `seal` adds to the plaintext: GCM is a stream mode, so the rest is exactly its bytes. */
+export const SEAL_OVERHEAD_BYTES = IV_BYTES + TAG_BYTES;
 const IV_POOL_BYTES = 12 * 512;
 
 const KEY_OBJECTS = new WeakMap<Buffer, KeyObject>();
@@ -65,11 +67,12 @@ export function hmac(key: Buffer, ...parts: (string | Buffer)[]): Buffer {
 }
 
 /**
- * Seals `plaintext` bound to `aad`. With `deterministic`, the IV is an HMAC of (aad, plaintext)
- * under the same key (the SIV construction): equal inputs give equal ciphertexts, which lets a
- * retried append hash identically for idempotency; distinct inputs get distinct IVs.
+ * Seals `plaintext` (a string is sealed as its UTF-8 bytes, without a Buffer copy first) bound
+ * to `aad`. With `deterministic`, the IV is an HMAC of (aad, plaintext) under the same key (the
+ * SIV construction): equal inputs give equal ciphertexts, which lets a retried append hash
+ * identically for idempotency; distinct inputs get distinct IVs.
  */
-export function seal(key: Buffer, plaintext: Buffer, aad: string, deterministic = false): Buffer {
+export function seal(key: Buffer, plaintext: Buffer | string, aad: string, deterministic = false): Buffer {
   const iv = deterministic
     ? createHmac("sha256", sivKey(key))
         .update(aad)
@@ -80,12 +83,12 @@ export function seal(key: Buffer, plaintext: Buffer, aad: string, deterministic 
     : randomIv();
   const cipher = createCipheriv("aes-256-gcm", keyObject(key), iv);
   cipher.setAAD(Buffer.from(aad));
-  const out = Buffer.allocUnsafe(IV_BYTES + plaintext.length + TAG_BYTES);
-  iv.copy(out, 0);
-  let at = IV_BYTES + cipher.update(plaintext).copy(out, IV_BYTES);
-  at += cipher.final().copy(out, at);
-  cipher.getAuthTag().copy(out, at);
-  return out;
+  const body = typeof plaintext === "string" ? cipher.update(plaintext, "utf8") : cipher.update(plaintext);
+  const rest = cipher.final(); // empty for GCM (a stream mode), kept for exactness
+  return Buffer.concat(
+    [iv, body, rest, cipher.getAuthTag()],
+    IV_BYTES + body.length + rest.length + TAG_BYTES,
+  );
 }
 
 /** Opens a sealed buffer; throws (any Error) when the key, aad or bytes do not match. */

@@ -10,11 +10,10 @@
  */
 import type { Item, JsonObject } from "../../store/types.ts";
 import { DecryptionError } from "../errors.ts";
-import { open, seal } from "./aead.ts";
+import { open, SEAL_OVERHEAD_BYTES, seal } from "./aead.ts";
 import type { SessionKeys } from "./data-keys.ts";
 
 export const ENC_FIELD = "hf_enc";
-const CLEAR_FIELDS = ["type", "role", "call_id", "status"] as const;
 const BLOB_PATTERN = /^1\.(conv_[A-Za-z0-9_-]{8,96})\.([A-Za-z0-9_-]+)$/;
 
 function itemAad(tenant: string, origin: string, itemId: string): string {
@@ -26,8 +25,7 @@ function stateAad(tenant: string, origin: string): string {
 }
 
 function sealBlob(key: Buffer, origin: string, json: string, aad: string, deterministic: boolean): string {
-  const sealed = seal(key, Buffer.from(json), aad, deterministic);
-  return `1.${origin}.${sealed.toString("base64url")}`;
+  return `1.${origin}.${seal(key, json, aad, deterministic).toString("base64url")}`;
 }
 
 /** Keys lookup that may refresh once (another instance may have added an inherited key). */
@@ -58,26 +56,43 @@ async function openBlob(
   }
 }
 
-/** Stored form of an item body (without its id), sealed under the session's own key, and the sealed JSON. */
-export function encryptContent(
-  body: JsonObject,
-  keys: SessionKeys,
-  tenant: string,
-  sessionId: string,
-  itemId: string,
-  deterministic: boolean,
-): { stored: JsonObject; plaintext: string } {
+/** What sealing items into one session needs, worked out once per append rather than per item. */
+export interface ItemSealer {
+  /** The session's own data key. */
+  readonly key: Buffer;
+  /** The item AAD up to the item id, and the blob up to the ciphertext. */
+  readonly aadPrefix: string;
+  readonly blobPrefix: string;
+}
+
+export function itemSealer(keys: SessionKeys, tenant: string, sessionId: string): ItemSealer {
   const key = keys.get(sessionId);
   if (!key) throw new DecryptionError(`Session '${sessionId}' has no data key to encrypt with.`);
+  return { key, aadPrefix: itemAad(tenant, sessionId, ""), blobPrefix: `1.${sessionId}.` };
+}
+
+/**
+ * Stored form of an item body (without its id), sealed under the session's own key, and the
+ * sealed JSON with its UTF-8 size (read off the ciphertext, not counted again).
+ */
+export function encryptContent(
+  body: JsonObject,
+  sealer: ItemSealer,
+  itemId: string,
+  deterministic: boolean,
+): { stored: JsonObject; plaintext: string; plaintextBytes: number } {
+  // Field by field rather than a loop over the names: named accesses stay monomorphic.
   const stored: JsonObject = {};
-  for (const field of CLEAR_FIELDS) {
-    const value = body[field];
-    if (typeof value === "string") stored[field] = value;
-  }
+  const { type, role, call_id, status } = body;
+  if (typeof type === "string") stored.type = type;
+  if (typeof role === "string") stored.role = role;
+  if (typeof call_id === "string") stored.call_id = call_id;
+  if (typeof status === "string") stored.status = status;
   // Deterministic for appends with an operation id, so a retry of the same payload hashes identically.
   const plaintext = JSON.stringify(body);
-  stored[ENC_FIELD] = sealBlob(key, sessionId, plaintext, itemAad(tenant, sessionId, itemId), deterministic);
-  return { stored, plaintext };
+  const sealed = seal(sealer.key, plaintext, sealer.aadPrefix + itemId, deterministic);
+  stored[ENC_FIELD] = sealer.blobPrefix + sealed.toString("base64url");
+  return { stored, plaintext, plaintextBytes: sealed.length - SEAL_OVERHEAD_BYTES };
 }
 
 /** The JSON text of an encrypted item's original body (`blob` is its `hf_enc`). */

@@ -80,6 +80,8 @@ export type SessionKeys = Map<string, Buffer>;
 export interface DataKeys {
   /** The session's keys, creating its own key when absent. */
   ensure(tenant: string, sessionId: string): Promise<SessionKeys>;
+  /** The session's keys when the cache holds them within its lifetime: a hot append needs no await. */
+  cached(tenant: string, sessionId: string): SessionKeys | undefined;
   /** The session's keys as stored (cached); `fresh` forces a reload. Empty when there is no record. */
   load(tenant: string, sessionId: string, fresh?: boolean): Promise<SessionKeys>;
   /** Adds `inherited` keys (e.g. a fork parent's) to the session's record. */
@@ -128,6 +130,11 @@ export function createDataKeys(options: {
     return remember(key, hit?.wrapped === wrapped ? hit.keys : unwrapAll(record), wrapped);
   }
 
+  function cached(tenant: string, sessionId: string): SessionKeys | undefined {
+    const hit = cache.get(cacheKey(tenant, sessionId));
+    return hit && clock() - hit.at < ttl ? hit.keys : undefined;
+  }
+
   async function load(tenant: string, sessionId: string, fresh = false): Promise<SessionKeys> {
     const key = cacheKey(tenant, sessionId);
     const hit = cache.get(key);
@@ -157,6 +164,7 @@ export function createDataKeys(options: {
   }
 
   return Object.freeze({
+    cached,
     load,
     async ensure(tenant: string, sessionId: string): Promise<SessionKeys> {
       const have = await load(tenant, sessionId);

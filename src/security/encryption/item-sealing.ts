@@ -5,10 +5,10 @@
  */
 import { newItemId } from "../../store/ids.ts";
 import { bytesToTokens, type TokenCounter } from "../../store/tokens.ts";
-import type { ItemInput, JsonObject } from "../../store/types.ts";
+import type { ItemInput, JsonObject, JsonValue } from "../../store/types.ts";
 import { checkJsonObject, isPlainObject } from "../../store/validate.ts";
 import { hmac } from "./aead.ts";
-import { ENC_FIELD, encryptContent } from "./content-crypto.ts";
+import { ENC_FIELD, encryptContent, type ItemSealer, itemSealer } from "./content-crypto.ts";
 import type { SessionKeys } from "./data-keys.ts";
 import type { CachedText } from "./plaintext-cache.ts";
 
@@ -19,9 +19,15 @@ export function replacementPatch(from: JsonObject, to: JsonObject): JsonObject {
   return patch;
 }
 
+/** An item an append sealed: its id, the stored blob and the plaintext JSON it seals. */
+export interface SealedText extends CachedText {
+  readonly id: string;
+}
+
 /**
  * Seals item bodies; anything malformed passes through untouched for the core to reject.
  * `countTokens` null means the default estimate, computed from the plaintext bytes in hand.
+ * `sealedTexts[i]`, when given, receives what input `i` was sealed as (nothing when it passed through).
  */
 export function sealItems(
   tenant: string,
@@ -30,30 +36,29 @@ export function sealItems(
   keys: SessionKeys,
   countTokens: TokenCounter | null,
   operationId?: string,
-  sealedTexts?: Map<string, CachedText>,
+  sealedTexts?: (SealedText | undefined)[],
 ): ItemInput[] {
   if (!Array.isArray(items)) return items;
+  const deterministic = operationId !== undefined;
+  let sealer: ItemSealer | undefined;
   return items.map((raw, index) => {
     if (!isPlainObject(raw) || !isPlainObject(raw.content)) return raw;
-    const { id: innerId, ...body } = checkJsonObject(raw.content, `items[${index}].content`);
+    const content = checkJsonObject(raw.content, `items[${index}].content`);
+    // The body is the content without its id: a copy only when there is an id to leave out.
+    let body = content;
+    let innerId: JsonValue | undefined;
+    if (Object.hasOwn(content, "id")) ({ id: innerId, ...body } = content);
     const type = body.type;
     if (typeof type !== "string" || type.length === 0) return raw;
     const id = raw.id ?? innerId ?? sealedItemId(type, keys.get(sessionId), operationId, index);
     if (typeof id !== "string") return raw;
-    const { stored, plaintext } = encryptContent(
-      body,
-      keys,
-      tenant,
-      sessionId,
-      id,
-      operationId !== undefined,
-    );
+    sealer ??= itemSealer(keys, tenant, sessionId);
+    const { stored, plaintext, plaintextBytes } = encryptContent(body, sealer, id, deterministic);
     // The append's own result is answered from the plaintext in hand (not the shared cache:
     // the window cache carries what the next turns read).
-    sealedTexts?.set(id, { blob: stored[ENC_FIELD] as string, text: plaintext });
+    if (sealedTexts) sealedTexts[index] = { id, blob: stored[ENC_FIELD] as string, text: plaintext };
     // The default estimate is a function of the serialized size, which is in hand.
-    const tokens =
-      raw.tokens ?? (countTokens === null ? bytesToTokens(Buffer.byteLength(plaintext)) : countTokens(body));
+    const tokens = raw.tokens ?? (countTokens === null ? bytesToTokens(plaintextBytes) : countTokens(body));
     const sealed: ItemInput = { id, content: stored, tokens };
     if (raw.turnId !== undefined) sealed.turnId = raw.turnId;
     return sealed;

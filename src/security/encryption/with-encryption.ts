@@ -49,10 +49,10 @@ import {
   type SessionKeys,
 } from "./data-keys.ts";
 import type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
-import { type Opening, openItems } from "./item-opening.ts";
-import { replacementPatch, sealItems } from "./item-sealing.ts";
+import { type Opening, openItems, openSealed } from "./item-opening.ts";
+import { replacementPatch, type SealedText, sealItems } from "./item-sealing.ts";
 import type { Keyring } from "./keyring.ts";
-import { type CachedText, PlaintextCache } from "./plaintext-cache.ts";
+import { PlaintextCache } from "./plaintext-cache.ts";
 import { cachedItem, excludeKey, WindowCache } from "./window-cache.ts";
 
 export type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
@@ -117,15 +117,9 @@ class EncryptingStore implements EncryptedStore {
   }
 
   /** Decrypts items in place; see openItems. */
-  #items(
-    tenant: string,
-    sessionId: string,
-    items: Item[],
-    texts?: string[],
-    justSealed?: ReadonlyMap<string, CachedText>,
-  ): Promise<Item[]> {
+  #items(tenant: string, sessionId: string, items: Item[], texts?: string[]): Promise<Item[]> {
     const opening = (run: Parameters<Opening>[0]) => this.#opening(tenant, sessionId, run);
-    return openItems(this.#plain, opening, tenant, sessionId, items, texts, justSealed);
+    return openItems(this.#plain, opening, tenant, sessionId, items, texts);
   }
 
   /** Seals item bodies under `keys`; see sealItems. */
@@ -135,7 +129,7 @@ class EncryptingStore implements EncryptedStore {
     items: ItemInput[],
     keys: SessionKeys,
     operationId?: string,
-    sealedTexts?: Map<string, CachedText>,
+    sealedTexts?: (SealedText | undefined)[],
   ): ItemInput[] {
     const countTokens = this.#estimate ? null : this.#countTokens;
     return sealItems(tenant, sessionId, items, keys, countTokens, operationId, sealedTexts);
@@ -189,29 +183,32 @@ class EncryptingStore implements EncryptedStore {
     checkTenant(tenant);
     checkSessionId(id);
     // Fail on a missing or foreign session before creating a key for it.
-    let own = await this.#keys.load(tenant, id);
+    let own = this.#keys.cached(tenant, id) ?? (await this.#keys.load(tenant, id));
     if (!own.has(id)) {
       await this.#inner.get(tenant, id);
       own = await this.#keys.ensure(tenant, id);
     }
     const operationId = typeof options.operationId === "string" ? options.operationId : undefined;
-    const sealedTexts = new Map<string, CachedText>();
+    const sealedTexts: (SealedText | undefined)[] = [];
     const result = await this.#inner.append(
       tenant,
       id,
       this.#seal(tenant, id, items, own, operationId, sealedTexts),
       options,
     );
-    if (result.replayed || !this.#windows.enabled) {
-      return { ...result, items: await this.#items(tenant, id, result.items, undefined, sealedTexts) };
-    }
+    // The store hands back the items just sealed (a replay: the same bytes, sealed deterministically);
+    // they are answered from the plaintext in hand, anything else is decrypted.
     const texts: string[] = [];
-    const decrypted = await this.#items(tenant, id, result.items, texts, sealedTexts);
+    const decrypted = openSealed(result.items, sealedTexts, texts)
+      ? result.items
+      : await this.#items(tenant, id, result.items, texts);
+    if (result.replayed || !this.#windows.enabled) return { ...result, items: decrypted };
     if (!this.#windows.extend(tenant, id, result, decrypted, texts)) {
       // No window carries these items (e.g. the session's first turn here): keep their plaintext
       // for the read that will fill one, instead of opening them again.
-      for (const [itemId, sealed] of sealedTexts)
-        this.#plain.set(tenant, id, itemId, sealed.blob, sealed.text);
+      for (const sealed of sealedTexts) {
+        if (sealed) this.#plain.set(tenant, id, sealed.id, sealed.blob, sealed.text);
+      }
     }
     return { ...result, items: decrypted };
   }
