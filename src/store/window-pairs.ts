@@ -29,11 +29,14 @@ export function isOutputItem(type: string): boolean {
   return OUTPUT_TYPES.has(type);
 }
 
-/** Index of the first item of the longest suffix of `items` that holds no orphan output. */
-export function pairSafeStart(items: readonly Pairable[]): number {
+/**
+ * Index of the first item of the longest suffix of `items` that holds no orphan output; with
+ * `from`, of `items` from that index on (the answer is an index of `items`, at least `from`).
+ */
+export function pairSafeStart(items: readonly Pairable[], from = 0): number {
   const seenCalls = new Set<string>();
-  let start = 0;
-  for (let i = 0; i < items.length; i++) {
+  let start = from;
+  for (let i = from; i < items.length; i++) {
     const item = items[i]!;
     const callId = callIdOf(item);
     if (CALL_TYPES.has(item.type)) {

@@ -32,8 +32,13 @@ interface Entry {
   /** The query's excluded types, as a key ("" when none), and as a set. */
   exclude: string;
   excluded: ReadonlySet<string>;
+  /**
+   * The window is `range[head..]`: items that left it are only skipped, and compacted away once
+   * they are most of the array, so carrying the window over an append does not move every item.
+   */
   range: CachedItem[];
-  /** Sum of the range's tokens, and how many of its items are tool calls or outputs. */
+  head: number;
+  /** Sum of the window's tokens, and how many of its items are tool calls or outputs. */
   tokens: number;
   tools: number;
   truncated: boolean;
@@ -89,12 +94,13 @@ function isTool(item: CachedItem): boolean {
   return isCallItem(item.type) || isOutputItem(item.type);
 }
 
-/** Tokens, bytes and tool items of a range. */
-function measure(range: readonly CachedItem[]): { tokens: number; bytes: number; tools: number } {
+/** Tokens, bytes and tool items of `range[from..]`. */
+function measure(range: readonly CachedItem[], from = 0): { tokens: number; bytes: number; tools: number } {
   let tokens = 0;
   let bytes = 0;
   let tools = 0;
-  for (const item of range) {
+  for (let i = from; i < range.length; i++) {
+    const item = range[i] as CachedItem;
     tokens += item.meta.tokens;
     bytes += itemBytes(item);
     if (isTool(item)) tools++;
@@ -102,11 +108,17 @@ function measure(range: readonly CachedItem[]): { tokens: number; bytes: number;
   return { tokens, bytes, tools };
 }
 
-/** The window a query sees of a range: excluded items left out, each item a fresh object. */
-export function windowOf(range: readonly CachedItem[], truncated: boolean, sessionVersion: number): Window {
+/** The window a query sees of `range[from..]`: excluded items left out, each item a fresh object. */
+export function windowOf(
+  range: readonly CachedItem[],
+  from: number,
+  truncated: boolean,
+  sessionVersion: number,
+): Window {
   const items: Item[] = [];
   let tokens = 0;
-  for (const cached of range) {
+  for (let i = from; i < range.length; i++) {
+    const cached = range[i] as CachedItem;
     if (cached.text === null) continue;
     const m = cached.meta;
     items.push({
@@ -159,7 +171,7 @@ export class WindowCache {
     }
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    return windowOf(entry.range, entry.truncated, entry.version);
+    return windowOf(entry.range, entry.head, entry.truncated, entry.version);
   }
 
   /** Keeps a range read at `head` (the caller checked the window's sessionVersion === head.version). */
@@ -179,6 +191,7 @@ export class WindowCache {
       exclude: query.exclude,
       excluded: new Set(query.exclude === "" ? [] : (JSON.parse(query.exclude) as string[])),
       range: window.range,
+      head: 0,
       ...measure(window.range),
       truncated: window.truncated,
     });
@@ -190,6 +203,8 @@ export class WindowCache {
    * the longest suffix of every item within the budget, then no orphan tool output at its head.
    * Appends only move a range's start forward, so the new range is a suffix of the cached one
    * plus the appended items (`excluded` tells which of those the entry's query leaves out).
+   * The entry is updated in place (its range is this cache's own array, never handed out): a
+   * hot session's turn costs the appended items, not a copy of the whole window.
    * Dropped when anything else may have changed. True when the entry was carried forward.
    */
   extend(
@@ -210,20 +225,20 @@ export class WindowCache {
       this.#drop(key);
       return false;
     }
-    const added = appended.map((item, i) =>
-      cachedItem(item, entry.excluded.has(item.type) ? null : (texts[i] as string)),
-    );
-    const all = entry.range.concat(added);
-    let { tokens, bytes, tools } = entry;
-    for (const item of added) {
-      tokens += item.meta.tokens;
-      bytes += itemBytes(item);
-      if (isTool(item)) tools++;
+    const range = entry.range;
+    const before = entry.bytes;
+    let { head, tokens, bytes, tools } = entry;
+    for (let i = 0; i < appended.length; i++) {
+      const item = appended[i] as Item;
+      const added = cachedItem(item, entry.excluded.has(item.type) ? null : (texts[i] as string));
+      range.push(added);
+      tokens += added.meta.tokens;
+      bytes += itemBytes(added);
+      if (isTool(added)) tools++;
     }
     // The longest suffix within the budget: drop from the head until it fits (tokens ≥ 0).
-    let start = 0;
-    while (tokens > entry.maxTokens && start < all.length) {
-      const dropped = all[start++] as CachedItem;
+    while (tokens > entry.maxTokens && head < range.length) {
+      const dropped = range[head++] as CachedItem;
       tokens -= dropped.meta.tokens;
       bytes -= itemBytes(dropped);
       if (isTool(dropped)) tools--;
@@ -231,21 +246,29 @@ export class WindowCache {
     // The cached range already starts where the store's does or after its orphan-output cut;
     // pairing the rest again gives the store's answer (an orphan stays an orphan). Without tool
     // items there is nothing to pair.
-    const raw = start === 0 ? all : all.slice(start);
-    const safe = tools === 0 ? 0 : pairSafeStart(raw);
-    const range = safe === 0 ? raw : raw.slice(safe);
-    this.#put(key, {
-      version: result.version,
-      createdAt: entry.createdAt,
-      itemCount: result.lastSeq,
-      maxTokens: entry.maxTokens,
-      exclude: entry.exclude,
-      excluded: entry.excluded,
-      range,
-      ...(safe === 0 ? { tokens, bytes, tools } : measure(range)),
-      // Older items are left out once the range starts after the cached one or pairing cuts it.
-      truncated: entry.truncated || start > 0 || safe > 0,
-    });
+    const safe = tools === 0 ? head : pairSafeStart(range, head);
+    if (safe > head) {
+      head = safe;
+      ({ tokens, bytes, tools } = measure(range, head));
+    }
+    // Older items are left out once the range starts after the cached one or pairing cuts it.
+    entry.truncated = entry.truncated || head > entry.head;
+    if (head >= 64 && 2 * head >= range.length) {
+      entry.range = range.slice(head);
+      head = 0;
+    }
+    entry.head = head;
+    entry.version = result.version;
+    entry.itemCount = result.lastSeq;
+    entry.tokens = tokens;
+    entry.bytes = bytes;
+    entry.tools = tools;
+    // Most recently used now; over budget, the oldest entries go (this one last, if alone too big).
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    this.#bytes += bytes - before;
+    if (bytes > this.#maxBytes) this.#drop(key);
+    this.#evict();
     return this.#entries.has(key);
   }
 
@@ -258,6 +281,11 @@ export class WindowCache {
     if (entry.bytes > this.#maxBytes) return;
     this.#entries.set(key, entry);
     this.#bytes += entry.bytes;
+    this.#evict();
+  }
+
+  /** Drops least recently used entries until the cache is within its budget. */
+  #evict(): void {
     while (this.#bytes > this.#maxBytes) {
       const oldest = this.#entries.keys().next().value as string;
       this.#drop(oldest);
