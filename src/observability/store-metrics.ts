@@ -5,6 +5,7 @@
  * It changes no behaviour: results and errors pass through untouched.
  */
 import { type Span, SpanKind } from "@opentelemetry/api";
+import { readHead } from "../store/decorators/delegating-store.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -17,6 +18,8 @@ import type {
   Page,
   ReadItemsQuery,
   Session,
+  SessionHeadInfo,
+  SessionHeadReadable,
   SessionStore,
   UpdateSessionInput,
   Window,
@@ -42,7 +45,7 @@ export interface StoreMetricsOptions {
 
 const RECORD_TYPE = "response_record";
 
-class MeasuredStore implements SessionStore {
+class MeasuredStore implements SessionStore, SessionHeadReadable {
   #inner: SessionStore;
   #metrics: HoldfastMetrics;
   #turns: boolean;
@@ -95,6 +98,9 @@ class MeasuredStore implements SessionStore {
   }
   get(tenant: string, id: string): Promise<Session> {
     return this.#run("get", tenant, id, () => this.#inner.get(tenant, id));
+  }
+  head(tenant: string, id: string): Promise<SessionHeadInfo> {
+    return this.#run("head", tenant, id, () => readHead(this.#inner, tenant, id));
   }
   list(tenant: string, query?: ListQuery): Promise<Page<Session>> {
     return this.#run("list", tenant, null, () => this.#inner.list(tenant, query));

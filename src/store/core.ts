@@ -6,7 +6,7 @@
  */
 import { checkHolder, checkOperationId, driverClaim } from "./claim-checks.ts";
 import { deleteItemUnit } from "./delete-item.ts";
-import type { PreparedItem, StoreDriver } from "./driver.ts";
+import { hasSessionHead, type PreparedItem, type StoreDriver } from "./driver.ts";
 import { canonicalJson, encodeCursor } from "./encoding.ts";
 import { InvalidArgumentError, sessionNotFound } from "./errors.ts";
 import { newSessionId, sha256 } from "./ids.ts";
@@ -26,6 +26,8 @@ import type {
   Page,
   ReadItemsQuery,
   Session,
+  SessionHeadInfo,
+  SessionHeadReadable,
   SessionStore,
   UpdateSessionInput,
   Window,
@@ -67,7 +69,7 @@ export interface StoreCoreOptions {
 
 const DEFAULTS = { maxItemBytes: 1 << 20, maxStateBytes: 1 << 20, maxMergeRetries: 20 };
 
-class StoreCore implements SessionStore {
+class StoreCore implements SessionStore, SessionHeadReadable {
   readonly #driver: StoreDriver;
   readonly #clock: () => number;
   readonly #countTokens: TokenCounter;
@@ -144,6 +146,29 @@ class StoreCore implements SessionStore {
     const session = await this.#driver.getSession(tenant, id, this.#clock());
     if (!session) throw sessionNotFound(id);
     return session;
+  }
+
+  async head(tenant: string, id: string): Promise<SessionHeadInfo> {
+    checkTenant(tenant);
+    checkSessionId(id);
+    const now = this.#clock();
+    const driver = this.#driver;
+    if (hasSessionHead(driver)) {
+      const head = await driver.getSessionHead(tenant, id, now);
+      if (!head) throw sessionNotFound(id);
+      return head;
+    }
+    const s = await driver.getSession(tenant, id, now);
+    if (!s) throw sessionNotFound(id);
+    return {
+      id: s.id,
+      version: s.version,
+      createdAt: s.createdAt,
+      itemCount: s.itemCount,
+      lastSeq: s.lastSeq,
+      tokenCount: s.tokenCount,
+      status: s.status,
+    };
   }
 
   async list(tenant: string, query: ListQuery = {}): Promise<Page<Session>> {

@@ -8,7 +8,16 @@
  * `(idleTtlMs == null || lastActiveAt + idleTtlMs > now) && (expiresAt == null || expiresAt > now)`.
  * An invisible session behaves exactly like a missing one.
  */
-import type { AppendResult, Item, JsonObject, ListOrder, ListSort, Session, SessionStatus } from "./types.ts";
+import type {
+  AppendResult,
+  Item,
+  JsonObject,
+  ListOrder,
+  ListSort,
+  Session,
+  SessionHeadInfo,
+  SessionStatus,
+} from "./types.ts";
 
 /** An item the core has fully prepared; the driver assigns `seq` and the running token total. */
 export interface PreparedItem {
@@ -273,6 +282,18 @@ export interface ItemDeleteCapable {
 
 export function isItemDeleteCapable(driver: StoreDriver): driver is StoreDriver & ItemDeleteCapable {
   return typeof (driver as Partial<ItemDeleteCapable>).deleteItems === "function";
+}
+
+/**
+ * Optional capability: a session's head (types.ts SessionHeadInfo) without its JSON columns.
+ * Same visibility rule as `getSession`. Without it the core reads the whole session.
+ */
+export interface SessionHeadCapable {
+  getSessionHead(tenant: string, id: string, now: number): Promise<SessionHeadInfo | null>;
+}
+
+export function hasSessionHead(driver: StoreDriver): driver is StoreDriver & SessionHeadCapable {
+  return typeof (driver as Partial<SessionHeadCapable>).getSessionHead === "function";
 }
 
 export function isLifecycleCapable(driver: StoreDriver): driver is StoreDriver & LifecycleCapable {

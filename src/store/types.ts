@@ -211,6 +211,28 @@ export interface ForkInput extends Omit<CreateSessionInput, "items"> {
   atSeq?: number;
 }
 
+/**
+ * What identifies a session's current state, for validating a cached view of it (a window): any
+ * write bumps `version`, and a session deleted and re-created under the same id has another
+ * `createdAt`. Read without the JSON columns where the driver can.
+ */
+export type SessionHeadInfo = Pick<
+  Session,
+  "id" | "version" | "createdAt" | "itemCount" | "lastSeq" | "tokenCount" | "status"
+>;
+
+/**
+ * Optional on a SessionStore (the core and the DelegatingStore decorators have it): the head of
+ * a visible session, or `not_found` exactly like `get`. Never restores an archived session.
+ */
+export interface SessionHeadReadable {
+  head(tenant: string, id: string): Promise<SessionHeadInfo>;
+}
+
+export function canReadHead(store: SessionStore): store is SessionStore & SessionHeadReadable {
+  return typeof (store as Partial<SessionHeadReadable>).head === "function";
+}
+
 /** The public contract every store (driver + core) satisfies. */
 export interface SessionStore {
   readonly driverName: string;

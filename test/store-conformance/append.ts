@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { readHead } from "../../src/store/decorators/delegating-store.ts";
 import { type ConformanceContext, message, rejectsWithCode } from "./index.ts";
 
-export function testAppendCases({ store, tenant }: ConformanceContext): void {
+export function testAppendCases({ store, tenant, clock }: ConformanceContext): void {
   describe("append", () => {
     it("assigns dense seq in commit order and bumps the version once per append", async () => {
       const t = tenant();
@@ -30,6 +31,30 @@ export function testAppendCases({ store, tenant }: ConformanceContext): void {
         items.reduce((n, i) => n + i.tokens, 0),
       );
       assert.ok(got.bytes >= items.reduce((n, i) => n + i.bytes, 0));
+    });
+
+    it("a session's head answers what get says of its state, and not_found like get", async () => {
+      const t = tenant();
+      const s = await store().create(t, { idleTtlMs: 60_000, metadata: { k: "v" }, state: { n: 1 } });
+      const appended = await store().append(t, s.id, [message("user", "one"), message("assistant", "two")]);
+      await store().deleteItem(t, s.id, appended.items[0]!.id);
+      await store().update(t, s.id, { status: "archived" });
+      const got = await store().get(t, s.id);
+      const head = await readHead(store(), t, s.id);
+      assert.deepEqual(head, {
+        id: got.id,
+        version: got.version,
+        createdAt: got.createdAt,
+        itemCount: got.itemCount,
+        lastSeq: got.lastSeq,
+        tokenCount: got.tokenCount,
+        status: "archived",
+      });
+      assert.deepEqual([head.itemCount, head.lastSeq], [1, 2]);
+      await rejectsWithCode(readHead(store(), tenant(), s.id), "not_found");
+      await rejectsWithCode(readHead(store(), t, "conv_missing000000"), "not_found");
+      clock.now += 60_000;
+      await rejectsWithCode(readHead(store(), t, s.id), "not_found");
     });
 
     it("refuses appends to an archived session (writing nothing) until it is active again", async () => {

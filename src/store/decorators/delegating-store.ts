@@ -4,23 +4,26 @@
  * forwarded too, so tools that need driver capabilities see through decorators.
  */
 import type { StoreDriver } from "../driver.ts";
-import type {
-  AppendOptions,
-  AppendResult,
-  CreateSessionInput,
-  ForkInput,
-  Item,
-  ItemInput,
-  JsonValue,
-  ListQuery,
-  Page,
-  ReadItemsQuery,
-  Session,
-  SessionStore,
-  UpdateSessionInput,
-  Window,
-  WindowQuery,
-  WriteOptions,
+import {
+  type AppendOptions,
+  type AppendResult,
+  type CreateSessionInput,
+  canReadHead,
+  type ForkInput,
+  type Item,
+  type ItemInput,
+  type JsonValue,
+  type ListQuery,
+  type Page,
+  type ReadItemsQuery,
+  type Session,
+  type SessionHeadInfo,
+  type SessionHeadReadable,
+  type SessionStore,
+  type UpdateSessionInput,
+  type Window,
+  type WindowQuery,
+  type WriteOptions,
 } from "../types.ts";
 
 /** The driver under a store (through any number of decorators), or null when it exposes none. */
@@ -28,7 +31,22 @@ export function driverOf(store: SessionStore): StoreDriver | null {
   return (store as { driver?: StoreDriver }).driver ?? null;
 }
 
-export class DelegatingStore implements SessionStore {
+/** `store`'s head, or the same fields of its `get` when it has no `head` (types.ts SessionHeadReadable). */
+export async function readHead(store: SessionStore, tenant: string, id: string): Promise<SessionHeadInfo> {
+  if (canReadHead(store)) return store.head(tenant, id);
+  const s = await store.get(tenant, id);
+  return {
+    id: s.id,
+    version: s.version,
+    createdAt: s.createdAt,
+    itemCount: s.itemCount,
+    lastSeq: s.lastSeq,
+    tokenCount: s.tokenCount,
+    status: s.status,
+  };
+}
+
+export class DelegatingStore implements SessionStore, SessionHeadReadable {
   protected readonly inner: SessionStore;
 
   constructor(inner: SessionStore) {
@@ -48,6 +66,9 @@ export class DelegatingStore implements SessionStore {
   }
   get(tenant: string, id: string): Promise<Session> {
     return this.inner.get(tenant, id);
+  }
+  head(tenant: string, id: string): Promise<SessionHeadInfo> {
+    return readHead(this.inner, tenant, id);
   }
   list(tenant: string, query?: ListQuery): Promise<Page<Session>> {
     return this.inner.list(tenant, query);

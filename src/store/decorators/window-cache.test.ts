@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import { testStoreConformance } from "../../../test/store-conformance/index.ts";
 import { createSessionStore } from "../core.ts";
 import { createMemoryDriver } from "../drivers/memory.ts";
+import type { Session, SessionHeadInfo } from "../types.ts";
+import { DelegatingStore } from "./delegating-store.ts";
 import { withWindowCache } from "./window-cache.ts";
 
 testStoreConformance({
@@ -115,4 +117,35 @@ describe("window cache", () => {
     assert.equal(w.items[0], appended.items[0], "the appended item itself, not a copy");
     assert.ok(Object.isFrozen(appended.items[1]!.content), "handed back frozen");
   });
+
+  it("validates a hit by the session's head, not a read of the whole session", async () => {
+    const counting = new CountingGets(createSessionStore(createMemoryDriver()));
+    const cached = withWindowCache(counting);
+    const s = await cached.create("t");
+    await cached.append("t", s.id, [msg("one")]);
+    const q = { maxTokens: 1000 };
+    await cached.readWindow("t", s.id, q);
+    await cached.append("t", s.id, [msg("two")]);
+    const w = await cached.readWindow("t", s.id, q);
+    assert.deepEqual(seqs(w.items), [1, 2]);
+    assert.equal(cached.stats.hits, 1);
+    assert.equal(counting.gets, 0);
+    assert.equal(counting.heads, 2, "one to seed, one to validate the hit");
+  });
 });
+
+/** Counts `get`s and `head`s reaching the store under the cache. */
+class CountingGets extends DelegatingStore {
+  gets = 0;
+  heads = 0;
+
+  override get(tenant: string, id: string): Promise<Session> {
+    this.gets += 1;
+    return this.inner.get(tenant, id);
+  }
+
+  override head(tenant: string, id: string): Promise<SessionHeadInfo> {
+    this.heads += 1;
+    return super.head(tenant, id);
+  }
+}

@@ -3,7 +3,8 @@
  * turn reads the conversation's window and then appends to it, so re-reading and re-parsing the
  * whole history each turn is most of a turn's store work. Here a session's window items are kept
  * parsed and extended by the appends that pass through this decorator; a read then costs one
- * session read (`get`) to validate the entry and no item read at all.
+ * read of the session's head (`head`, no JSON columns where the driver can; `get` on a store
+ * without it) to validate the entry and no item read at all.
  *
  * Validation: an entry is used only when the session's version, creation time and item count
  * are exactly those the entry was built at. Every write bumps the version, so a write by another
@@ -28,6 +29,7 @@ import type {
   ItemInput,
   JsonValue,
   Session,
+  SessionHeadInfo,
   SessionStore,
   UpdateSessionInput,
   Window,
@@ -35,7 +37,7 @@ import type {
   WriteOptions,
 } from "../types.ts";
 import { pairSafeStart } from "../window-pairs.ts";
-import { DelegatingStore } from "./delegating-store.ts";
+import { DelegatingStore, readHead } from "./delegating-store.ts";
 import { ByteLru } from "./lru-bytes.ts";
 
 export interface WindowCacheOptions {
@@ -129,7 +131,8 @@ class WindowCachedStore extends DelegatingStore {
       this.stats.misses += 1;
       return this.#readThrough(tenant, id, query, exclude, entry === undefined);
     }
-    const session = await this.inner.get(tenant, id);
+    // The head (no JSON columns where the driver can) is all the validation needs.
+    const session = await readHead(this.inner, tenant, id);
     if (
       session.version !== entry.version ||
       session.createdAt !== entry.createdAt ||
@@ -150,9 +153,9 @@ class WindowCachedStore extends DelegatingStore {
     query: WindowQuery,
     exclude: string,
     seed: boolean,
-    known?: Session,
+    known?: SessionHeadInfo,
   ): Promise<Window> {
-    const session = known ?? (seed ? await this.inner.get(tenant, id) : undefined);
+    const session = known ?? (seed ? await readHead(this.inner, tenant, id) : undefined);
     const window = await this.inner.readWindow(tenant, id, query);
     if (!seed || !session) return window;
     const exact =

@@ -57,6 +57,10 @@ export const SQL = {
     "SELECT rid, id, version, item_count, deleted_items, token_count, item_bytes, last_active_at, idle_ttl_ms, " +
     "expires_at, status " +
     "FROM sessions WHERE tenant = ? AND id = ?",
+  /** What SessionHeadInfo needs (and visibility), in `stampToHead` order. */
+  stampByKey:
+    "SELECT id, version, item_count, deleted_items, token_count, created_at, status, last_active_at, " +
+    "idle_ttl_ms, expires_at FROM sessions WHERE tenant = ? AND id = ?",
   sessionByKey: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant = ? AND id = ?`,
   sessionByRid: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE rid = ?`,
   insertSession:
@@ -199,7 +203,10 @@ export const SORT_SQL: Readonly<Record<ListSort, string>> = Object.freeze({
 });
 
 /** The visibility rule of driver.ts on a session row. */
-export function rowVisible(row: SessionHead, now: number): boolean {
+export function rowVisible(
+  row: Pick<SessionHead, "last_active_at" | "idle_ttl_ms" | "expires_at">,
+  now: number,
+): boolean {
   if (row.idle_ttl_ms !== null && row.last_active_at + row.idle_ttl_ms <= now) return false;
   return row.expires_at === null || row.expires_at > now;
 }

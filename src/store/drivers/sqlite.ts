@@ -19,7 +19,7 @@ import type {
   StoreDriver,
 } from "../driver.ts";
 import { InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
-import type { AppendResult, Item, Session } from "../types.ts";
+import type { AppendResult, Item, Session, SessionHeadInfo, SessionStatus } from "../types.ts";
 import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
 import { deleteSqliteItems } from "./sqlite-item-delete.ts";
 import { createSqliteLifecycle } from "./sqlite-lifecycle.ts";
@@ -227,6 +227,33 @@ class SqliteDriver implements StoreDriver {
     return this.#read(() => {
       const row = this.#s.row(tenant, id);
       return row && rowVisible(row, now) ? rowToSession(row) : null;
+    });
+  }
+
+  /** SessionHeadCapable: the fields a cache validates a session by, without its JSON columns. */
+  getSessionHead(tenant: string, id: string, now: number): Promise<SessionHeadInfo | null> {
+    return this.#read(() => {
+      const a = this.#s.arrays(SQL.stampByKey).get(tenant, id) as Cell[] | undefined;
+      if (!a) return null;
+      const [sid, version, itemCount, deleted, tokens, createdAt, status, lastActive, idleTtl, expiresAt] = a;
+      const visible = rowVisible(
+        {
+          last_active_at: lastActive as number,
+          idle_ttl_ms: idleTtl as number | null,
+          expires_at: expiresAt as number | null,
+        },
+        now,
+      );
+      if (!visible) return null;
+      return {
+        id: sid as string,
+        version: version as number,
+        createdAt: createdAt as number,
+        itemCount: (itemCount as number) - (deleted as number),
+        lastSeq: itemCount as number,
+        tokenCount: tokens as number,
+        status: status as SessionStatus,
+      };
     });
   }
 
