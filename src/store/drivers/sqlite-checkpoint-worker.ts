@@ -9,7 +9,14 @@
  * only after a checkpoint that did. Once the WAL holds `resetPages` frames, a second checkpoint
  * copies the frames written during the first with the group-commit writer held off by the
  * in-process gate (sqlite-write-gate.ts, a few ms): the next write then restarts the WAL.
+ *
+ * While a lifecycle purge runs, nothing is copied: the WAL is only synced to disk once a second
+ * (`synchronous = NORMAL` syncs it at checkpoints only). After the purge the backlog is copied,
+ * and the parent, which said "purged", is told "caught-up": the driver's connection gets its
+ * backstop checkpoint back only once that backstop no longer has the purge's WAL to copy inside a
+ * live COMMIT.
  */
+import { closeSync, fdatasyncSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import { WriteGate } from "./sqlite-write-gate.ts";
@@ -27,6 +34,8 @@ const db = new DatabaseSync(path, { timeout: 0 });
 db.exec("PRAGMA synchronous = NORMAL");
 db.exec("PRAGMA wal_autocheckpoint = 0");
 const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+/** `NOOP` only reports the WAL's state (SQLite ≥ 3.51; older versions treat it as PASSIVE, still correct). */
+const noop = db.prepare("PRAGMA wal_checkpoint(NOOP)");
 const writeGate = new WriteGate(gate);
 
 function isBusy(error: unknown): boolean {
@@ -34,13 +43,31 @@ function isBusy(error: unknown): boolean {
   return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
 }
 
+interface WalState {
+  log: number;
+  checkpointed: number;
+}
+
+/** Most catch-up checkpoints in a row before the finishing one. */
+const CATCH_UP_ROUNDS = 8;
+
 function checkpoint(): void {
   try {
-    const done = passive.get() as { busy: number; log: number; checkpointed: number };
+    const done = passive.get() as unknown as WalState;
     // `log` is the WAL's size when this checkpoint started; the live writer has added frames
-    // since, so past `resetPages` the rest is copied with the writer held off.
-    // Not while a purge runs: the frames it adds during the first checkpoint would be copied
-    // with the live writer held off for tens of ms; the WAL restarts once the purge is over.
+    // since. Copy them in more rounds without holding anyone off until one reaches the WAL's
+    // last frame: only such a checkpoint fsyncs the database file, for everything the rounds
+    // before it copied (after a 1,000,000-item sweep, ~170,000 frames: a 0.4 s fsync, traced),
+    // which is better done here than below with the writer held off. Each round copies what was
+    // written during the one before, so they shorten fast; under steady writes none may reach
+    // the end, and then the finishing checkpoint below fsyncs, as before.
+    let state = noop.get() as unknown as WalState;
+    for (let i = 0; i < CATCH_UP_ROUNDS && state.log > state.checkpointed; i++) {
+      passive.get();
+      state = noop.get() as unknown as WalState;
+    }
+    // Not while a purge runs: the frames it adds would be copied with the live writer held off
+    // for tens of ms; the WAL restarts once the purge is over.
     if (done.log >= resetPages && !writeGate.purging()) {
       writeGate.enter(PATIENCE_MS);
       try {
@@ -56,41 +83,80 @@ function checkpoint(): void {
 }
 
 /**
+ * Makes the WAL durable without copying it (what a checkpoint's first fsync does): fdatasync
+ * through a descriptor of our own, which flushes the file's pages whoever wrote them. SQLite
+ * keeps no POSIX locks on the -wal file (WAL locks live in -shm), so closing this descriptor
+ * cannot drop one — never do this with the main database file, whose locks it would drop. A
+ * missing WAL (not created yet, or deleted by the last close) has nothing to sync.
+ */
+function syncWal(): void {
+  let fd: number;
+  try {
+    fd = openSync(`${path}-wal`, "r");
+  } catch {
+    return;
+  }
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Checkpoints once `resetPages` frames wait to be copied (or any after MAX_WAIT_MS): each
  * checkpoint fsyncs twice and copies hot pages again, so checkpointing more often than SQLite's
- * own every-`resetPages` schedule costs more CPU (a quarter of it measured ~10% more per turn). `NOOP` only reports
- * the WAL's state (SQLite ≥ 3.51; older versions treat it as PASSIVE, still correct).
+ * own every-`resetPages` schedule costs more CPU (a quarter of it measured ~10% more per turn).
  */
-const noop = db.prepare("PRAGMA wal_checkpoint(NOOP)");
 const minPages = resetPages;
 const MAX_WAIT_MS = 1000;
-/** Least time between two checkpoints while a purge worker runs (ms). */
-const PURGE_EVERY_MS = 1000;
+/** Longest time the WAL goes unsynced while a purge worker runs (ms). */
+const PURGE_SYNC_MS = 1000;
 let checkpointedAt = performance.now();
+let syncedAt = performance.now();
+/** A purge ended (the parent said "purged") and the parent waits for "caught-up". */
+let afterPurge = false;
 
 function tick(): void {
   try {
-    const state = noop.get() as { log: number; checkpointed: number };
+    if (writeGate.purging()) {
+      // No checkpoints while a purge runs: each wrote back and fsynced the WAL the purge grows
+      // (~700 MB per 1,000,000 items) and slowed the purge's COMMITs that live writes wait for
+      // (a live write's p99 during the sweep ~2× higher with them, docs/lifecycle.md). The WAL
+      // cannot restart under a purge anyway. Syncing it once a second keeps what a power failure
+      // can lose of acknowledged writes to ~1 s, as checkpoints did.
+      if (performance.now() - syncedAt >= PURGE_SYNC_MS) {
+        syncWal();
+        syncedAt = performance.now();
+      }
+      return;
+    }
+    const state = noop.get() as unknown as WalState;
     const waiting = state.log - state.checkpointed;
-    if (waiting <= 0) return;
-    if (waiting < minPages && performance.now() - checkpointedAt < MAX_WAIT_MS) return;
-    // While a purge runs, at most once a second: each checkpoint writes back and fsyncs the WAL
-    // the purge is growing (~700 MB per 1,000,000 items); every 200 ms, that slowed the purge's
-    // COMMITs, which live writes wait for (their p99 wait 2-4 -> ~12 ms). The frames stay in the
-    // WAL meanwhile (it cannot restart under a purge anyway); PURGE_EVERY_MS bounds how long the
-    // WAL goes unsynced (synchronous = NORMAL syncs it at checkpoints only).
-    if (writeGate.purging() && performance.now() - checkpointedAt < PURGE_EVERY_MS) return;
+    if (waiting > 0 && (waiting >= minPages || performance.now() - checkpointedAt >= MAX_WAIT_MS)) {
+      checkpoint();
+      checkpointedAt = performance.now();
+      syncedAt = checkpointedAt;
+    }
+    if (afterPurge) {
+      const now = noop.get() as unknown as WalState;
+      if (now.log - now.checkpointed < resetPages) {
+        afterPurge = false;
+        parentPort?.postMessage("caught-up");
+      }
+    }
   } catch (error) {
     if (!isBusy(error)) throw error;
-    return;
   }
-  checkpoint();
-  checkpointedAt = performance.now();
 }
 
 const timer = setInterval(tick, everyMs);
 
-parentPort?.on("message", (message: "close") => {
+parentPort?.on("message", (message: "close" | "purged") => {
+  if (message === "purged") {
+    afterPurge = true;
+    return;
+  }
   if (message !== "close") return;
   clearInterval(timer);
   try {

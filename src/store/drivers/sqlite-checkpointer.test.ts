@@ -1,15 +1,20 @@
 /**
  * The background checkpointer: WAL pages reach the database file without any checkpoint on the
- * driver's connection, the connection keeps only a backstop, and close() stops the worker.
+ * driver's connection, the connection keeps only a backstop, and close() stops the worker;
+ * during a lifecycle purge nothing is copied and the backstop returns only once the purge's WAL
+ * has been copied.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createSessionStore } from "../core.ts";
 import { createSqliteDriver, type SqliteDriverOptions } from "./sqlite.ts";
+import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
+import { WriteGate } from "./sqlite-write-gate.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "holdfast-sqlite-ckpt-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,6 +52,49 @@ describe("sqlite background checkpointer", () => {
     );
     assert.equal(grown, false, "no checkpoint below checkpointPages");
     await store.close();
+  });
+
+  it("copies nothing while a purge runs and brings the backstop back once the purge's WAL is copied", async () => {
+    const path = join(dir, "purge.db");
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v TEXT)");
+    const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+    const wal = db.prepare("PRAGMA wal_checkpoint(NOOP)");
+    const state = () => wal.get() as { log: number; checkpointed: number };
+    const gate = new WriteGate();
+    const backstop: boolean[] = [];
+    let back: () => void = () => {};
+    const restored = new Promise<void>((resolve) => {
+      back = resolve;
+    });
+    let copiedWhenBack = false;
+    const checkpointer = new SqliteCheckpointer(path, {
+      gate,
+      resetPages: 10,
+      onStop: () => {},
+      backstop: (on) => {
+        backstop.push(on);
+        if (!on) return;
+        const s = state();
+        copiedWhenBack = s.log - s.checkpointed < 10;
+        back();
+      },
+    });
+    checkpointer.ensure();
+    gate.setPurging(true);
+    checkpointer.purging(true);
+    assert.deepEqual(backstop, [false], "the connection's backstop is off during the purge");
+    // ~4 MB of WAL written under the purge; before, a checkpoint copied it once a second.
+    for (let i = 0; i < 400; i++) insert.run("x".repeat(10_000));
+    await sleep(1500);
+    assert.equal(state().checkpointed, 0, "nothing copied while the purge runs");
+    gate.setPurging(false);
+    checkpointer.purging(false);
+    await restored;
+    assert.deepEqual(backstop, [false, true]);
+    assert.ok(copiedWhenBack, "the backstop returned only after the purge's WAL was copied");
+    await checkpointer.stop();
+    db.close();
   });
 
   it("rejects an unknown checkpoint mode", () => {

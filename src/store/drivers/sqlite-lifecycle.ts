@@ -32,12 +32,10 @@ export interface SqliteLifecycleDeps {
   /** Shared with the driver's group-commit writer: live writes go before purge transactions. */
   gate?: WriteGate;
   /**
-   * The driver's `wal_autocheckpoint`, restored when the purge worker stops (read at that time:
-   * the backstop while the driver's background checkpointer runs). Default 1000.
+   * Told when a purge worker starts and when the last one stopped: the driver's connection
+   * leaves WAL checkpoints to its background checkpointer meanwhile (sqlite.ts).
    */
-  checkpointPages?: number | (() => number);
-  /** True while the driver's background checkpointer runs (the purge then leaves checkpoints to it). */
-  backgroundCheckpoints?: () => boolean;
+  purgeRunning?: (running: boolean) => void;
 }
 
 const COLUMNS =
@@ -155,20 +153,12 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
   };
   // File databases purge on a worker thread: bulk deletes and their checkpoints stay off the event loop.
   const location = s.db.location();
-  // While a purge runs, the driver's background checkpointer copies the WAL it grows: this
-  // connection's backstop checkpoint would fire inside live COMMITs (a WAL that keeps growing
-  // under the purge never restarts), blocking the event loop. Inline mode keeps its checkpoints.
-  const autoCheckpoint = (running: boolean): void => {
-    if (!s.db.isOpen || !deps.backgroundCheckpoints?.()) return;
-    const pages = typeof deps.checkpointPages === "function" ? deps.checkpointPages() : deps.checkpointPages;
-    s.db.exec(`PRAGMA wal_autocheckpoint = ${running ? 0 : (pages ?? 1000)}`);
-  };
   const worker =
     location && deps.purgeOnWorker !== false
       ? new SqlitePurgeWorker(location, {
           busyTimeoutMs: deps.busyDeadlineMs ?? 5000,
           gate: deps.gate ?? new WriteGate(),
-          onRunning: autoCheckpoint,
+          onRunning: deps.purgeRunning,
         })
       : null;
   const clearItems = (rid: number): number => {

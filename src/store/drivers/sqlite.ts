@@ -149,6 +149,7 @@ class SqliteDriver implements StoreDriver {
               this.#checkpointerStopped = true;
               this.#autoCheckpoint(this.#autoCheckpointPages());
             },
+            backstop: (on) => this.#autoCheckpoint(on ? this.#autoCheckpointPages() : 0),
           })
         : null;
     this.#autoCheckpoint(this.#autoCheckpointPages());
@@ -169,8 +170,8 @@ class SqliteDriver implements StoreDriver {
         write: (job) => this.#write(job),
         read: (run) => this.#read(run),
         gate,
-        checkpointPages: () => this.#autoCheckpointPages(),
-        backgroundCheckpoints: () => this.#checkpointer?.running === true,
+        // The background checkpointer turns this connection's backstop off while a purge runs.
+        purgeRunning: (running) => this.#checkpointer?.purging(running),
       }),
     );
   }
