@@ -1,17 +1,22 @@
 /**
  * `npm run bench:sweep [-- --stores sqlite,postgres,redis] [--sessions 10000] [--items 100]
- *   [--batch 25] [--rate 1000] [--archive-sessions 500] [--archive-backend dir|sqlite|postgres]
- *   [--archive-compression gzip|zstd] [--json]`
+ *   [--batch 25] [--rate 1000] [--after 5] [--runs 1] [--archive-sessions 500]
+ *   [--archive-backend dir|sqlite|postgres] [--archive-compression gzip|zstd] [--json]`
  *
  * The lifecycle sweeper under load (issue 7):
  *   1. seeds `sessions × items` expired items (default 10,000 × 100 = 1,000,000) plus 200 live
  *      sessions, on a temporary SQLite file and a throw-away Postgres schema;
  *   2. measures live appends (one turn, 1,000/s over 4 clients) for 3 s: the baseline p50/p99;
  *   3. plans and enforces the cleanup (delete on expiry) while the same load runs, and reports
- *      the sweep time and the live p50/p99 during the sweep (targets: ≤ 5 s, p99 ≤ 2× baseline);
+ *      the sweep time and the live p50/p99 during the sweep (targets: ≤ 5 s, p99 ≤ 2× baseline),
+ *      then keeps the load on for `--after` seconds: the p99 and the slowest append once the
+ *      sweep is over (what the sweep leaves behind, e.g. copying its WAL, shows there);
  *   4. archives `archive-sessions` expired sessions of 100 items to compressed JSONL in the
  *      chosen archive backend (a directory, a SQLite table or a Postgres table) and restores
  *      them: sessions/s both ways.
+ * `--runs n` repeats all of it on fresh stores, store after store in turn (so the runs of every
+ * store interleave), and adds a row of medians: single runs of the p99 ratio swing by several×
+ * on a shared machine.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -28,7 +33,7 @@ import { createSweeper } from "../src/lifecycle/sweeper.ts";
 import { createStore } from "../src/store/create-store.ts";
 import type { ItemInput, SessionStore } from "../src/store/types.ts";
 import { percentile } from "./lib/stats.ts";
-import { fmt, formatTable } from "./lib/table.ts";
+import { type Figures, sweepTable } from "./lib/sweep-report.ts";
 import { turn } from "./lib/turns.ts";
 
 const { values } = parseArgs({
@@ -42,6 +47,8 @@ const { values } = parseArgs({
     "archive-backend": { type: "string", default: "dir" },
     "archive-compression": { type: "string", default: "gzip" },
     rate: { type: "string", default: "1000" },
+    after: { type: "string", default: "5" },
+    runs: { type: "string", default: "1" },
     redis: { type: "string", default: process.env.HOLDFAST_TEST_REDIS ?? "redis://127.0.0.1:6379/0" },
     postgres: {
       type: "string",
@@ -56,28 +63,12 @@ const BATCH = Number(values.batch);
 const PAUSE = Number(values.pause);
 const ARCHIVE_SESSIONS = Number(values["archive-sessions"]);
 const RATE = Number(values.rate);
+const AFTER_MS = Number(values.after) * 1000;
+const RUNS = Number(values.runs);
 const ARCHIVE_SCHEMA = `hf_sweep_archive_${randomBytes(4).toString("hex")}`;
 const LIVE = 200;
 const TENANT = "bench";
 const DAY = 86_400_000;
-
-interface Figures {
-  store: string;
-  seedSeconds: number;
-  items: number;
-  planMs: number;
-  sweepMs: number;
-  sweptSessions: number;
-  baseline: { p50Ms: number; p99Ms: number; n: number };
-  during: { p50Ms: number; p99Ms: number; n: number };
-  p99Ratio: number;
-  archiveBackend: string;
-  archivePerSec: number;
-  restorePerSec: number;
-  /** CPU ms of the bench process per archived / restored session. */
-  archiveCpuMs: number;
-  restoreCpuMs: number;
-}
 
 /** The archive backend `--archive-backend` names, in `dir` (a temporary directory). */
 function archiveSection(dir: string): unknown {
@@ -182,6 +173,12 @@ async function run(kind: string, url: string): Promise<Figures> {
     const sweepMs = performance.now() - t;
     const during = summary(await load.stop());
     if (report.done !== SESSIONS) throw new Error(`swept ${report.done} of ${SESSIONS} sessions`);
+    // The same load once the sweep is over: work the sweep deferred or left behind (on SQLite,
+    // copying the WAL it grew) must not simply move the stall out of the measured window.
+    const afterLoad = liveLoad(store, live);
+    await new Promise((r) => setTimeout(r, AFTER_MS));
+    const afterLatencies = await afterLoad.stop();
+    const after = { ...summary(afterLatencies), maxMs: Math.max(...afterLatencies) };
 
     // Archive and restore throughput.
     await seed(store, clock, ARCHIVE_SESSIONS, 100);
@@ -225,6 +222,7 @@ async function run(kind: string, url: string): Promise<Figures> {
       baseline,
       during,
       p99Ratio: during.p99Ms / baseline.p99Ms,
+      after,
       archiveBackend: `${backend.kind} ${backend.compression}`,
       archivePerSec,
       restorePerSec,
@@ -237,43 +235,50 @@ async function run(kind: string, url: string): Promise<Figures> {
   }
 }
 
-const results: Figures[] = [];
-for (const kind of values.stores.split(",")) {
-  if (kind === "sqlite") {
-    const dir = mkdtempSync(join(tmpdir(), "holdfast-bench-sweep-"));
-    try {
-      results.push(await run("sqlite", `sqlite:${join(dir, "sweep.db")}`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  } else if (kind === "postgres") {
-    const schema = `hf_sweep_${randomBytes(4).toString("hex")}`;
-    const base = values.postgres;
-    try {
-      results.push(await run("postgres", `${base}${base.includes("?") ? "&" : "?"}schema=${schema}`));
-    } finally {
-      const client = new pg.Client({ connectionString: base });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
-    }
-  } else if (kind === "redis") {
-    // A throw-away key prefix on the given Redis (never FLUSHALL a shared one).
-    const prefix = `hf_sweep_${randomBytes(4).toString("hex")}`;
-    const base = values.redis;
-    try {
-      results.push(await run("redis", `${base}${base.includes("?") ? "&" : "?"}prefix=${prefix}`));
-    } finally {
-      const redis = new Redis(base);
-      for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) {
-        if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+/** One run of every store in `--stores`. */
+async function runStores(): Promise<Figures[]> {
+  const out: Figures[] = [];
+  for (const kind of values.stores.split(",")) {
+    if (kind === "sqlite") {
+      const dir = mkdtempSync(join(tmpdir(), "holdfast-bench-sweep-"));
+      try {
+        out.push(await run("sqlite", `sqlite:${join(dir, "sweep.db")}`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      await redis.quit();
+    } else if (kind === "postgres") {
+      const schema = `hf_sweep_${randomBytes(4).toString("hex")}`;
+      const base = values.postgres;
+      try {
+        out.push(await run("postgres", `${base}${base.includes("?") ? "&" : "?"}schema=${schema}`));
+      } finally {
+        const client = new pg.Client({ connectionString: base });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.end();
+      }
+    } else if (kind === "redis") {
+      // A throw-away key prefix on the given Redis (never FLUSHALL a shared one).
+      const prefix = `hf_sweep_${randomBytes(4).toString("hex")}`;
+      const base = values.redis;
+      try {
+        out.push(await run("redis", `${base}${base.includes("?") ? "&" : "?"}prefix=${prefix}`));
+      } finally {
+        const redis = new Redis(base);
+        for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) {
+          if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+        }
+        await redis.quit();
+      }
+    } else {
+      throw new Error(`--stores: unknown store '${kind}' (use sqlite, postgres, redis)`);
     }
-  } else {
-    throw new Error(`--stores: unknown store '${kind}' (use sqlite, postgres, redis)`);
   }
+  return out;
 }
+
+const results: Figures[] = [];
+for (let run = 0; run < RUNS; run++) results.push(...(await runStores()));
 
 if (values["archive-backend"] === "postgres") {
   const client = new pg.Client({ connectionString: values.postgres });
@@ -282,36 +287,4 @@ if (values["archive-backend"] === "postgres") {
   await client.end();
 }
 
-if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-else {
-  process.stdout.write(
-    `${formatTable(
-      [
-        "store",
-        "expired items",
-        "sweep s",
-        "plan ms",
-        "live p50 ms base→sweep",
-        "live p99 ms base→sweep",
-        "p99 ×",
-        "archive backend",
-        "archive/s",
-        "restore/s",
-        "CPU ms/session archive, restore",
-      ],
-      results.map((r) => [
-        r.store,
-        String(r.items),
-        fmt(r.sweepMs / 1000, 2),
-        fmt(r.planMs, 0),
-        `${fmt(r.baseline.p50Ms, 2)} → ${fmt(r.during.p50Ms, 2)}`,
-        `${fmt(r.baseline.p99Ms, 2)} → ${fmt(r.during.p99Ms, 2)}`,
-        fmt(r.p99Ratio, 2),
-        r.archiveBackend,
-        fmt(r.archivePerSec, 0),
-        fmt(r.restorePerSec, 0),
-        `${fmt(r.archiveCpuMs, 2)}, ${fmt(r.restoreCpuMs, 2)}`,
-      ]),
-    )}\n(seeding took ${results.map((r) => `${r.store} ${fmt(r.seedSeconds, 0)} s`).join(", ")}; targets: sweep ≤ 5 s, p99 × ≤ 2)\n`,
-  );
-}
+process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : sweepTable(results));
