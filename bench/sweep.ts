@@ -22,7 +22,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { openArchiveBackend } from "../src/lifecycle/archive-open.ts";
@@ -32,31 +31,56 @@ import { parseLifecyclePolicy } from "../src/lifecycle/policy.ts";
 import { createSweeper } from "../src/lifecycle/sweeper.ts";
 import { createStore } from "../src/store/create-store.ts";
 import type { ItemInput, SessionStore } from "../src/store/types.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 import { percentile } from "./lib/stats.ts";
 import { type Figures, sweepTable } from "./lib/sweep-report.ts";
 import { turn } from "./lib/turns.ts";
 
-const { values } = parseArgs({
-  options: {
-    stores: { type: "string", default: "sqlite,postgres" },
-    sessions: { type: "string", default: "10000" },
-    items: { type: "string", default: "100" },
-    batch: { type: "string", default: "25" },
-    pause: { type: "string", default: "0" },
-    "archive-sessions": { type: "string", default: "500" },
-    "archive-backend": { type: "string", default: "dir" },
-    "archive-compression": { type: "string", default: "gzip" },
-    rate: { type: "string", default: "1000" },
-    after: { type: "string", default: "5" },
-    runs: { type: "string", default: "1" },
-    redis: { type: "string", default: process.env.HOLDFAST_TEST_REDIS ?? "redis://127.0.0.1:6379/0" },
+const values = parseBenchArgs(
+  "npm run bench:sweep --",
+  "The lifecycle sweeper under live load: sweep time and live append p50/p99 before, during and after " +
+    "deleting sessions × items expired items, then archive and restore throughput.",
+  {
+    stores: {
+      type: "string",
+      default: "sqlite,postgres",
+      help: "stores to measure: sqlite, postgres, redis",
+    },
+    sessions: { type: "string", default: "10000", value: "n", help: "expired sessions to seed" },
+    items: { type: "string", default: "100", value: "n", help: "items per expired session" },
+    batch: { type: "string", default: "25", value: "n", help: "sessions per sweep batch" },
+    pause: { type: "string", default: "0", value: "ms", help: "pause between sweep batches" },
+    rate: { type: "string", default: "1000", value: "n", help: "live appends per second (4 clients)" },
+    after: {
+      type: "string",
+      default: "5",
+      value: "s",
+      help: "seconds of live load measured after the sweep",
+    },
+    runs: { type: "string", default: "1", value: "n", help: "repeat on fresh stores, with a row of medians" },
+    "archive-sessions": {
+      type: "string",
+      default: "500",
+      value: "n",
+      help: "sessions archived and restored",
+    },
+    "archive-backend": { type: "string", default: "dir", help: "archive backend: dir, sqlite, postgres" },
+    "archive-compression": { type: "string", default: "gzip", help: "archive compression: gzip, zstd" },
+    redis: {
+      type: "string",
+      default: process.env.HOLDFAST_TEST_REDIS ?? "redis://127.0.0.1:6379/0",
+      value: "url",
+      help: "Redis for --stores redis (a throw-away key prefix)",
+    },
     postgres: {
       type: "string",
       default: process.env.HOLDFAST_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test",
+      value: "url",
+      help: "Postgres for --stores postgres (a throw-away schema)",
     },
-    json: { type: "boolean", default: false },
+    json: { type: "boolean", default: false, help: "print the figures as JSON" },
   },
-});
+);
 const SESSIONS = Number(values.sessions);
 const ITEMS = Number(values.items);
 const BATCH = Number(values.batch);

@@ -19,6 +19,7 @@ const SCRIPTS = [
   "dashboard",
   "postgres-quick",
   "redis-quick",
+  "sweep",
 ] as const;
 
 function run(script: string, args: string[]) {
