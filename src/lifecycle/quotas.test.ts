@@ -70,7 +70,8 @@ describe("withQuotas", () => {
     const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 5 } });
     const inner = new Counting(createSessionStore(createMemoryDriver()));
     const store = withQuotas(inner, { policy });
-    const s = await store.create("t", { items: [msg("a")] });
+    // Created past the decorator: unknown to it.
+    const s = await inner.create("t", { items: [msg("a")] });
     await store.append("t", s.id, [msg("b")]);
     assert.equal(inner.gets, 1, "the first append reads the session");
     await store.append("t", s.id, [msg("c")]);
@@ -152,6 +153,26 @@ describe("withQuotas", () => {
     await store.append("t", s.id, [msg("b".repeat(40_000))]);
     assert.equal((await inner.get("t", s.id)).itemCount, 2);
     await assert.rejects(store.append("t", s.id, [msg("c".repeat(40_000))]), { limit: "bytes" });
+    await store.close();
+  });
+});
+
+describe("withQuotas remembers sessions passing through", () => {
+  it("a session created, updated or read through it needs no read on its first append", async () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 3 } });
+    const inner = new Counting(createSessionStore(createMemoryDriver()));
+    const store = withQuotas(inner, { policy });
+    const created = await store.create("t", { items: [msg("a")] });
+    await store.append("t", created.id, [msg("b")]);
+    const updated = await inner.create("t");
+    await store.update("t", updated.id, { metadata: { "lifecycle.max_items": "1" } });
+    await store.append("t", updated.id, [msg("c")]);
+    await assert.rejects(store.append("t", updated.id, [msg("d")]), { code: "quota_exceeded" });
+    const gets = inner.gets;
+    const read = await inner.create("t");
+    await store.get("t", read.id);
+    await store.append("t", read.id, [msg("e")]);
+    assert.equal(inner.gets, gets + 1, "only the caller's own get");
     await store.close();
   });
 });

@@ -16,6 +16,7 @@ import type {
   ItemInput,
   Session,
   SessionStore,
+  UpdateSessionInput,
   WriteOptions,
 } from "../store/types.ts";
 import { type LifecyclePolicy, sessionPolicy } from "./policy.ts";
@@ -165,19 +166,44 @@ class QuotaStore extends DelegatingStore {
       const breach = quotaBreach(this.#options.policy, empty as Session, deltaOf(input.items));
       if (breach) this.#reject(input.id ?? "(new)", breach);
     }
-    return this.inner.create(tenant, input);
+    return this.#remember(tenant, await this.inner.create(tenant, input));
   }
 
-  async #read(tenant: string, id: string): Promise<{ known: Known; session: Session }> {
-    const session = await this.inner.get(tenant, id);
-    const known = {
+  /**
+   * A session passing through (created, read, updated) is what the session is at its version:
+   * remembered, so its first append here needs no read either (the version guard still applies).
+   */
+  #remember(tenant: string, session: Session): Session {
+    this.#known.set(`${tenant}\u0000${session.id}`, this.#knownOf(session), 1);
+    return session;
+  }
+
+  override async get(tenant: string, id: string): Promise<Session> {
+    return this.#remember(tenant, await this.inner.get(tenant, id));
+  }
+
+  override async update(
+    tenant: string,
+    id: string,
+    patch: UpdateSessionInput,
+    options?: WriteOptions,
+  ): Promise<Session> {
+    return this.#remember(tenant, await this.inner.update(tenant, id, patch, options));
+  }
+
+  #knownOf(session: Session): Known {
+    return {
       version: session.version,
       itemCount: session.itemCount,
       bytes: session.bytes,
       tokenCount: session.tokenCount,
       limits: limitsOf(this.#options.policy, session),
     };
-    return { known, session };
+  }
+
+  async #read(tenant: string, id: string): Promise<{ known: Known; session: Session }> {
+    const session = await this.inner.get(tenant, id);
+    return { known: this.#knownOf(session), session };
   }
 
   /**
