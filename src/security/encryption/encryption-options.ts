@@ -1,7 +1,7 @@
 /** The public contract of `withEncryption`: its options and the extra key-maintenance operations. */
 
 import type { TokenCounter } from "../../store/tokens.ts";
-import type { SessionStore } from "../../store/types.ts";
+import type { SessionHeadReadable, SessionStore } from "../../store/types.ts";
 import type { Keyring } from "./keyring.ts";
 
 export interface EncryptionOptions {
@@ -19,7 +19,7 @@ export interface EncryptionOptions {
   plaintextCacheBytes?: number;
 }
 
-export interface EncryptedStore extends SessionStore {
+export interface EncryptedStore extends SessionStore, SessionHeadReadable {
   /** Re-wraps every data key under the keyring's active master key; items are untouched. */
   rotateMasterKey(): Promise<{ records: number; rewrapped: number }>;
   /**

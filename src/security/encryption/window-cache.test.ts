@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { createSessionStore } from "../../store/core.ts";
+import { readHead } from "../../store/decorators/delegating-store.ts";
 import { createMemoryDriver } from "../../store/drivers/memory.ts";
 import type { ItemInput, SessionStore, Window } from "../../store/types.ts";
 import { createKeyring } from "./keyring.ts";
@@ -155,5 +156,30 @@ describe("encrypted windows kept per session version", () => {
       fresh.items.map((i) => (i.content.content as { text: string }[])[0]!.text),
       ["new", "session", "here", "now"],
     );
+  });
+
+  it("checks a kept window against the inner store's head, not a whole get, and offers head itself", async () => {
+    const inner = createSessionStore(createMemoryDriver());
+    const calls: string[] = [];
+    const counted = new Proxy(inner, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (name === "get" || name === "head") calls.push(name);
+          return value.apply(target, args);
+        };
+      },
+    });
+    const store = withEncryption(counted, { keyring });
+    const s = await store.create("t", {
+      items: [{ content: { type: "message", role: "user", content: [{ type: "input_text", text: "hi" }] } }],
+    });
+    await store.readWindow("t", s.id, { maxTokens: 1000 });
+    calls.length = 0;
+    const hit = await store.readWindow("t", s.id, { maxTokens: 1000 });
+    assert.equal(hit.items.length, 1);
+    assert.deepEqual(calls, ["head"]);
+    assert.deepEqual(await store.head("t", s.id), await readHead(inner, "t", s.id));
   });
 });

@@ -6,6 +6,8 @@
  * to the inner append), so windows and budgets work unchanged. Deleting a session destroys its
  * data key (crypto-shredding): copies in backups become unreadable.
  */
+
+import { readHead } from "../../store/decorators/delegating-store.ts";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { newSessionId } from "../../store/ids.ts";
 import { mergeStateWithRetry } from "../../store/merge-patch.ts";
@@ -22,6 +24,7 @@ import type {
   Page,
   ReadItemsQuery,
   Session,
+  SessionHeadInfo,
   SessionStore,
   UpdateSessionInput,
   Window,
@@ -153,6 +156,11 @@ class EncryptingStore implements EncryptedStore {
     return this.#session(await this.#inner.get(tenant, id));
   }
 
+  /** A head carries nothing sealed: the inner store's (or its `get`'s fields), without decryption. */
+  head(tenant: string, id: string): Promise<SessionHeadInfo> {
+    return readHead(this.#inner, tenant, id);
+  }
+
   async list(tenant: string, query?: ListQuery): Promise<Page<Session>> {
     const page = await this.#inner.list(tenant, query);
     return { ...page, data: await Promise.all(page.data.map((s) => this.#session(s))) };
@@ -270,8 +278,9 @@ class EncryptingStore implements EncryptedStore {
     const exclude = excludeKey(types);
     if (exclude === null) return this.#storeWindow(tenant, id, query);
     const key = { maxTokens: query.maxTokens, exclude };
-    // The head (one small read) says whether the decrypted window kept for this session is current.
-    const head = await this.#inner.get(tenant, id);
+    // The head (one small read, no JSON where the store can) says whether the decrypted window
+    // kept for this session is current.
+    const head = await readHead(this.#inner, tenant, id);
     const hit = this.#windows.get(tenant, id, key, head);
     if (hit) return hit;
     // The whole range, so that it can be carried over appends: excluded items stay sealed and
