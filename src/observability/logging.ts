@@ -92,10 +92,12 @@ export function currentRequestId(): string | undefined {
 
 /** Echoes `x-request-id`, scopes `currentRequestId()`, and logs one line per completed request. */
 export function registerRequestLogging(app: FastifyInstance): void {
-  app.addHook("onRequest", (request, _reply, done) => {
+  app.addHook("onRequest", (request, reply, done) => {
+    // Set here for answers that bypass onSend (server-sent event streams write their own head).
+    reply.header(REQUEST_ID_HEADER, request.id);
     requestIds.run(request.id, done);
   });
-  // onSend, not onRequest: refusals by earlier hooks (401, 429) carry the id too.
+  // Also onSend: refusals by hooks that run before this one (401, 429) carry the id too.
   app.addHook("onSend", (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     done(null, payload);

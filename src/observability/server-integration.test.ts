@@ -2,6 +2,9 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { test } from "node:test";
+import { createGateway } from "../engine/gateway.ts";
+import { parseProvidersConfig } from "../engine/providers/config.ts";
+import { createProviderLayer } from "../engine/providers/create-providers.ts";
 import { createServer } from "../server/create-server.ts";
 import { createStore } from "../store/create-store.ts";
 import { createMetrics } from "./create-metrics.ts";
@@ -55,6 +58,36 @@ test("createServer + metrics, tracing and request logging", async () => {
     assert.ok(!log.includes("a private question"));
   } finally {
     await app.close();
+    await store.close();
+  }
+});
+
+test("a streamed turn echoes x-request-id like every other answer", async () => {
+  const store = await createStore("memory:");
+  const gateway = createGateway({
+    store,
+    providers: createProviderLayer(parseProvidersConfig(undefined, {})),
+  });
+  const app = await createServer({
+    store,
+    gateway: { engine: gateway.engine, models: gateway.models },
+    logging: loggingOptions({ stream: new Writable({ write: (_c, _e, cb) => cb() }) }),
+  });
+  registerRequestLogging(app);
+  try {
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/responses",
+      payload: { model: "mock", input: "hello", stream: true },
+      headers: { "x-request-id": "stream-me-1" },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.match(String(res.headers["content-type"]), /^text\/event-stream/);
+    assert.ok(res.body.includes("response.completed"));
+    assert.equal(res.headers["x-request-id"], "stream-me-1");
+  } finally {
+    await app.close();
+    await gateway.close();
     await store.close();
   }
 });

@@ -34,6 +34,9 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
   request.raw.once("close", onClose);
   reply.hijack();
   raw.writeHead(200, {
+    // Headers hooks set on the reply (x-request-id) would otherwise go with onSend, which a
+    // hijacked reply skips.
+    ...definedHeaders(reply.getHeaders()),
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     connection: "keep-alive",
@@ -72,4 +75,13 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
     flush();
     if (!raw.writableEnded) raw.end();
   }
+}
+
+function definedHeaders(headers: Record<string, unknown>): Record<string, string | number | string[]> {
+  const out: Record<string, string | number | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === "string" || typeof value === "number" || Array.isArray(value))
+      out[name] = value as string | number | string[];
+  }
+  return out;
 }
