@@ -22,7 +22,6 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { parseArgs } from "node:util";
 import { type Child, tempDir } from "./gateway/children.ts";
 import { closedLoop, openLoop, type PhaseResult } from "./gateway/load.ts";
 import { measureAuthOverhead } from "./gateway/overhead.ts";
@@ -46,6 +45,7 @@ import {
   scenarios,
   startHoldfast,
 } from "./gateway/setup.ts";
+import { parseBenchArgs } from "./lib/args.ts";
 import { nowUs, percentile } from "./lib/stats.ts";
 
 function usage(message: string): never {
@@ -53,29 +53,56 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-const OPTIONS = {
-  duration: { type: "string", default: "10" },
-  warmup: { type: "string", default: "1" },
-  concurrency: { type: "string", default: "32" },
-  rate: { type: "string", default: "1000" },
-  conversations: { type: "string", default: "4096" },
-  only: { type: "string" },
-  "no-profile": { type: "boolean", default: false },
-  "profile-duration": { type: "string", default: "5" },
-  "profile-scenario": { type: "string", default: "conversation" },
-  "keep-profile": { type: "string" },
-  json: { type: "boolean", default: false },
-  "log-level": { type: "string", default: "warn" },
-} as const;
-
-function parseFlags() {
-  try {
-    return parseArgs({ options: OPTIONS }).values;
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-}
-const flags = parseFlags();
+const flags = parseBenchArgs(
+  "npm run bench:gateway --",
+  "What the gateway adds on top of calling the mock upstream directly: req/s at a concurrency, latency at a fixed rate, streaming TTFT, auth + rate-limit overhead and a CPU profile of one scenario.",
+  {
+    duration: { type: "string", default: "10", value: "s", help: "seconds per measured phase" },
+    warmup: {
+      type: "string",
+      default: "1",
+      value: "s",
+      help: "seconds of warm-up before each closed-loop phase",
+    },
+    concurrency: {
+      type: "string",
+      default: "32",
+      value: "n",
+      help: "requests in flight in the throughput phases",
+    },
+    rate: { type: "string", default: "1000", value: "req/s", help: "fixed rate of the latency phases" },
+    conversations: {
+      type: "string",
+      default: "4096",
+      value: "n",
+      help: "conversations (3) spreads its turns over",
+    },
+    only: {
+      type: "string",
+      value: "ids",
+      help: `scenarios to run, comma-separated: ${SCENARIO_IDS.join(", ")} [default: all]`,
+    },
+    profile: {
+      type: "boolean",
+      default: true,
+      help: "profile one scenario on a second, --cpu-prof Holdfast process",
+    },
+    "profile-duration": { type: "string", default: "5", value: "s", help: "seconds of the profiled run" },
+    "profile-scenario": {
+      type: "string",
+      default: "conversation",
+      value: "id",
+      help: "the scenario profiled",
+    },
+    "keep-profile": {
+      type: "string",
+      value: "dir",
+      help: "keep the profiled process's .cpuprofile files in <dir>",
+    },
+    json: { type: "boolean", default: false, help: "print the figures as JSON" },
+    "log-level": { type: "string", default: "warn", value: "level", help: "the served process's log level" },
+  },
+);
 
 function positive(name: string, raw: string | undefined): number {
   const value = Number(raw);
@@ -89,7 +116,7 @@ const settings = {
   concurrency: Math.round(positive("concurrency", flags.concurrency)),
   rate: positive("rate", flags.rate),
   conversations: Math.round(positive("conversations", flags.conversations)),
-  profile: !flags["no-profile"],
+  profile: flags.profile !== false,
   profileDuration: positive("profile-duration", flags["profile-duration"]),
   profileScenario: (flags["profile-scenario"] ?? "conversation") as ScenarioId,
   keepProfile: flags["keep-profile"] ?? null,

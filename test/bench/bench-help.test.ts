@@ -20,6 +20,7 @@ const SCRIPTS = [
   "postgres-quick",
   "redis-quick",
   "sweep",
+  "gateway",
 ] as const;
 
 function run(script: string, args: string[]) {
