@@ -130,6 +130,26 @@ describe("archiver", () => {
     await base.update("t", marked.id, { status: "archived" });
     await assert.rejects(store.append("t", marked.id, [msg("n")]), { code: "session_archived" });
     assert.equal((await store.readItems("t", marked.id)).length, 1);
+    const answered = await store.get("t", marked.id);
+    assert.deepEqual([answered.status, answered.itemCount], ["archived", 1], "get answers it as it is");
+    await store.close();
+  });
+
+  it("restores a stub before forking it, so the fork holds the whole history", async () => {
+    const base = createSessionStore(createMemoryDriver());
+    const archiver = createArchiver(base, { dir });
+    const store = withArchives(base, archiver);
+    const s = await base.create("t", { items: ["a", "b", "c"].map(msg) });
+    const items = await base.readItems("t", s.id);
+    assert.equal((await archiver.archive("t", s.id)).archived, true);
+    const fork = await store.fork("t", s.id, { atSeq: 2 });
+    assert.deepEqual(
+      (await base.readItems("t", fork.id)).map((i) => i.content),
+      items.slice(0, 2).map((i) => i.content),
+    );
+    assert.equal((await base.get("t", s.id)).status, "active", "the parent was restored");
+    const whole = await store.fork("t", s.id);
+    assert.equal(whole.itemCount, 3);
     await store.close();
   });
 });

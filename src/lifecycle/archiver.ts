@@ -17,6 +17,7 @@ import { ConflictError, InvalidArgumentError, isHoldfastError, sessionNotFound }
 import type {
   AppendOptions,
   AppendResult,
+  ForkInput,
   Item,
   ItemInput,
   ReadItemsQuery,
@@ -207,7 +208,17 @@ class ArchiveRestoringStore extends DelegatingStore {
 
   override async get(tenant: string, id: string): Promise<Session> {
     const session = await this.inner.get(tenant, id);
-    return session.status === "archived" ? this.#archiver.restore(tenant, id) : session;
+    if (session.status !== "archived") return session;
+    return this.#archiver.restore(tenant, id).catch((failure: unknown) => {
+      // No archive: a caller set the status and the items are all here; answer the session as it is.
+      if (isHoldfastError(failure) && failure.code === "not_found") return session;
+      throw failure;
+    });
+  }
+  /** A fork copies items: a stub holds none, so it is restored first (forks are rare: one `get`). */
+  override async fork(tenant: string, id: string, input?: ForkInput): Promise<Session> {
+    await this.get(tenant, id);
+    return this.inner.fork(tenant, id, input);
   }
   override async readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]> {
     const items = await this.inner.readItems(tenant, id, query);
