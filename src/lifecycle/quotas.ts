@@ -64,24 +64,6 @@ const SETTING: Record<QuotaKind, string> = {
   tokens: "max_tokens_per_session (metadata lifecycle.max_tokens)",
 };
 
-/** The first limit `session + delta` exceeds, with its numbers, or null. */
-export function quotaBreach(
-  policy: LifecyclePolicy,
-  session: Session,
-  delta: QuotaDelta,
-): { kind: QuotaKind; would: number; limit: number } | null {
-  const p = sessionPolicy(policy, session);
-  const checks: [QuotaKind, number, number | null][] = [
-    ["items", session.itemCount + delta.items, p.maxItemsPerSession],
-    ["bytes", session.bytes + delta.bytes, p.maxBytesPerSession],
-    ["tokens", session.tokenCount + delta.tokens, p.maxTokensPerSession],
-  ];
-  for (const [kind, would, limit] of checks) {
-    if (limit !== null && would > limit) return { kind, would, limit };
-  }
-  return null;
-}
-
 /** A session's limits, resolved from the tenant policy and its metadata; null = no limit. */
 interface Limits {
   items: number | null;
@@ -155,15 +137,10 @@ class QuotaStore extends DelegatingStore {
 
   override async create(tenant: string, input?: CreateSessionInput): Promise<Session> {
     if (input?.items && input.items.length > 0) {
-      const empty = {
-        tenant,
-        metadata: input.metadata ?? {},
-        idleTtlMs: null,
-        itemCount: 0,
-        bytes: 0,
-        tokenCount: 0,
-      };
-      const breach = quotaBreach(this.#options.policy, empty as Session, deltaOf(input.items));
+      // What sessionPolicy reads of the session about to be created.
+      const fresh = { tenant, metadata: input.metadata ?? {}, idleTtlMs: null };
+      const limits = limitsOf(this.#options.policy, fresh as Session);
+      const breach = breachOf({ version: 0, itemCount: 0, bytes: 0, tokenCount: 0, limits }, input.items);
       if (breach) this.#reject(input.id ?? "(new)", breach);
     }
     return this.#remember(tenant, await this.inner.create(tenant, input));

@@ -14,25 +14,26 @@ import { mergeStateWithRetry } from "./merge-patch.ts";
 import { prepareItems } from "./prepare-items.ts";
 import { checkOrder, driverListQuery } from "./query-checks.ts";
 import { estimateTokens, type TokenCounter } from "./tokens.ts";
-import type {
-  AppendOptions,
-  AppendResult,
-  CreateSessionInput,
-  ForkInput,
-  Item,
-  ItemInput,
-  JsonValue,
-  ListQuery,
-  Page,
-  ReadItemsQuery,
-  Session,
-  SessionHeadInfo,
-  SessionHeadReadable,
-  SessionStore,
-  UpdateSessionInput,
-  Window,
-  WindowQuery,
-  WriteOptions,
+import {
+  type AppendOptions,
+  type AppendResult,
+  type CreateSessionInput,
+  type ForkInput,
+  headOf,
+  type Item,
+  type ItemInput,
+  type JsonValue,
+  type ListQuery,
+  type Page,
+  type ReadItemsQuery,
+  type Session,
+  type SessionHeadInfo,
+  type SessionHeadReadable,
+  type SessionStore,
+  type UpdateSessionInput,
+  type Window,
+  type WindowQuery,
+  type WriteOptions,
 } from "./types.ts";
 import {
   assertObject,
@@ -160,15 +161,7 @@ class StoreCore implements SessionStore, SessionHeadReadable {
     }
     const s = await driver.getSession(tenant, id, now);
     if (!s) throw sessionNotFound(id);
-    return {
-      id: s.id,
-      version: s.version,
-      createdAt: s.createdAt,
-      itemCount: s.itemCount,
-      lastSeq: s.lastSeq,
-      tokenCount: s.tokenCount,
-      status: s.status,
-    };
+    return headOf(s);
   }
 
   async list(tenant: string, query: ListQuery = {}): Promise<Page<Session>> {

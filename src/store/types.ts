@@ -229,6 +229,19 @@ export interface SessionHeadReadable {
   head(tenant: string, id: string): Promise<SessionHeadInfo>;
 }
 
+/** A session's head fields (what `head` answers), taken from the whole session. */
+export function headOf(s: Session): SessionHeadInfo {
+  return {
+    id: s.id,
+    version: s.version,
+    createdAt: s.createdAt,
+    itemCount: s.itemCount,
+    lastSeq: s.lastSeq,
+    tokenCount: s.tokenCount,
+    status: s.status,
+  };
+}
+
 export function canReadHead(store: SessionStore): store is SessionStore & SessionHeadReadable {
   return typeof (store as Partial<SessionHeadReadable>).head === "function";
 }

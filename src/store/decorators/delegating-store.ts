@@ -10,6 +10,7 @@ import {
   type CreateSessionInput,
   canReadHead,
   type ForkInput,
+  headOf,
   type Item,
   type ItemInput,
   type JsonValue,
@@ -34,16 +35,7 @@ export function driverOf(store: SessionStore): StoreDriver | null {
 /** `store`'s head, or the same fields of its `get` when it has no `head` (types.ts SessionHeadReadable). */
 export async function readHead(store: SessionStore, tenant: string, id: string): Promise<SessionHeadInfo> {
   if (canReadHead(store)) return store.head(tenant, id);
-  const s = await store.get(tenant, id);
-  return {
-    id: s.id,
-    version: s.version,
-    createdAt: s.createdAt,
-    itemCount: s.itemCount,
-    lastSeq: s.lastSeq,
-    tokenCount: s.tokenCount,
-    status: s.status,
-  };
+  return headOf(await store.get(tenant, id));
 }
 
 export class DelegatingStore implements SessionStore, SessionHeadReadable {
