@@ -15,7 +15,8 @@
  *   node bench/gateway.ts [--duration 10] [--warmup 1] [--concurrency 32] [--rate 1000]
  *                         [--conversations 4096] [--only direct,conversation] [--no-profile]
  *                         [--profile-duration 5] [--profile-scenario conversation]
- *                         [--keep-profile <dir>] [--json]
+ *                         [--keep-profile <dir>] [--node-flags=<flags>] [--serve-output <file>]
+ *                         [--json]
  *
  * --keep-profile writes the profiled process's .cpuprofile files into <dir> (created if missing)
  * and keeps them, for a closer look than the summary gives (otherwise they go with the temp dir).
@@ -101,6 +102,16 @@ const flags = parseBenchArgs(
     },
     json: { type: "boolean", default: false, help: "print the figures as JSON" },
     "log-level": { type: "string", default: "warn", value: "level", help: "the served process's log level" },
+    "node-flags": {
+      type: "string",
+      value: "flags",
+      help: "extra Node/V8 flags for the served process, space-separated; write --node-flags=<flags> (e.g. --node-flags=--trace-gc-nvp)",
+    },
+    "serve-output": {
+      type: "string",
+      value: "file",
+      help: "append everything the measured served process prints to <file> (with --node-flags=--trace-gc-nvp: its GC trace)",
+    },
   },
 );
 
@@ -121,6 +132,8 @@ const settings = {
   profileScenario: (flags["profile-scenario"] ?? "conversation") as ScenarioId,
   keepProfile: flags["keep-profile"] ?? null,
   logLevel: flags["log-level"] ?? "warn",
+  nodeFlags: (flags["node-flags"] ?? "").split(" ").filter(Boolean),
+  serveOutput: flags["serve-output"],
 };
 const only = flags.only ? new Set(flags.only.split(",").map((s) => s.trim())) : null;
 for (const id of [...(only ?? []), settings.profileScenario]) {
@@ -235,7 +248,12 @@ async function main(): Promise<void> {
   const ids = SCENARIO_IDS.filter((id) => !only || only.has(id));
   log(`preparing: mock upstream, API key, holdfast serve, ${settings.conversations} conversations…`);
   const fixture = await prepare();
-  let holdfast: Child | null = await startHoldfast(fixture, settings.logLevel);
+  let holdfast: Child | null = await startHoldfast(
+    fixture,
+    settings.logLevel,
+    settings.nodeFlags,
+    settings.serveOutput,
+  );
   const metricsOn = await probeMetrics(holdfast.url);
   const conversations = await createConversations(holdfast.url, fixture.apiKey, settings.conversations);
   const figures: ScenarioFigures[] = [];

@@ -5,7 +5,7 @@
  * is interrupted.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -71,6 +71,8 @@ export interface StartOptions {
   nodeFlags?: readonly string[];
   /** Matches the start-up line; group 1 is the base URL. */
   ready: RegExp;
+  /** Also append everything the process prints to this file (e.g. its --trace-gc-nvp lines). */
+  outputFile?: string;
 }
 
 const TICKS_PER_SECOND = (() => {
@@ -102,6 +104,7 @@ export async function startChild(options: StartOptions): Promise<Child> {
   live.add(child);
   let output = "";
   const keep = (chunk: Buffer): void => {
+    if (options.outputFile) appendFileSync(options.outputFile, chunk);
     output = (output + chunk.toString("utf8")).slice(-8192);
   };
   child.stdout?.on("data", keep);

@@ -67,6 +67,7 @@ export function startHoldfast(
   fixture: Fixture,
   logLevel: string,
   nodeFlags: readonly string[] = [],
+  outputFile?: string,
 ): Promise<Child> {
   return startChild({
     args: [
@@ -82,6 +83,7 @@ export function startHoldfast(
     ],
     nodeFlags,
     ready: READY_SERVE,
+    ...(outputFile ? { outputFile } : {}),
   });
 }
 
