@@ -4,6 +4,11 @@
  * output, pinned items, and the latest summary. Indexes are cached per items array in a
  * WeakMap (collected with the array) and rebuilt when the array's length changed. Callers must
  * not edit a loaded array in place (appending is fine: the length changes).
+ *
+ * A caller that passes each array only once (the turn engine builds a fresh one per turn) asks
+ * for no caching: a WeakMap entry survives young-generation GCs (V8 scavenges keep the values of
+ * an old-space WeakMap alive, and the index holds its array), so every cached index of a one-shot
+ * array is promoted and becomes old-space garbage that only a mark-compact frees.
  */
 import type { Item } from "../../store/types.ts";
 import { callIdOf, isCall, isOutput, isPinned } from "./items.ts";
@@ -39,8 +44,9 @@ export interface WindowIndex {
 
 const cache = new WeakMap<readonly Item[], WindowIndex>();
 
-/** The index of `items`, from cache when the array is unchanged. */
-export function getWindowIndex(items: readonly Item[]): WindowIndex {
+/** The index of `items`, from cache when the array is unchanged; `cache: false` neither reads nor fills it. */
+export function getWindowIndex(items: readonly Item[], cacheIt = true): WindowIndex {
+  if (!cacheIt) return buildWindowIndex(items);
   const cached = cache.get(items);
   if (cached && cached.length === items.length) return cached;
   const index = buildWindowIndex(items);

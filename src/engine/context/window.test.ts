@@ -357,4 +357,28 @@ describe("buildWindow examples", () => {
     h.push({ ...(h[0] as Item), seq: 2, id: "i2" });
     assert.equal(buildWindow(h, { model: model(1000) }).items.length, 2);
   });
+
+  it("with cacheIndex false neither reads nor keeps a cached index", () => {
+    const three = (): Item[] =>
+      toHistory([
+        { kind: "user", tokens: 10 },
+        { kind: "assistant", tokens: 10 },
+        { kind: "user", tokens: 10 },
+      ]);
+    // Editing in place at the same length is what the cache cannot see: its index goes stale.
+    const grow = (items: Item[]): void => {
+      items[0] = { ...(items[0] as Item), tokens: 1000 };
+    };
+    const fit = { model: model(1000), maxInputTokens: 100 };
+    const h = three();
+    assert.equal(buildWindow(h, fit).items.length, 3);
+    grow(h);
+    assert.equal(buildWindow(h, fit).items.length, 3, "the default reuses the index built before the edit");
+    assert.equal(buildWindow(h, { ...fit, cacheIndex: false }).items.length, 2);
+    // An uncached call leaves nothing behind for the next cached one.
+    const other = three();
+    assert.equal(buildWindow(other, { ...fit, cacheIndex: false }).items.length, 3);
+    grow(other);
+    assert.equal(buildWindow(other, fit).items.length, 2);
+  });
 });

@@ -48,6 +48,12 @@ export interface BuildWindowOptions {
   alternation?: boolean;
   /** Pruning of old tool outputs (window only). `false` disables. Default: enabled with defaults. */
   pruning?: PruningOptions | boolean;
+  /**
+   * Keep the index of `items` for later calls with the same array (cached per array, rebuilt when
+   * its length changes). Default true; pass `false` for an array built for this one call: its
+   * cached index would outlive young-generation GCs and end up as old-space garbage.
+   */
+  cacheIndex?: boolean;
 }
 
 /** Loaded items (ascending seq), or an object holding them. */
@@ -242,7 +248,7 @@ export function buildWindow(input: WindowInput, options: BuildWindowOptions): Co
   const items = Array.isArray(input)
     ? (input as readonly Item[])
     : (input as { items: readonly Item[] }).items;
-  const index = getWindowIndex(items);
+  const index = getWindowIndex(items, options.cacheIndex !== false);
 
   const summaryTokens = index.summary >= 0 ? (items[index.summary] as Item).tokens : 0;
   const fixed = index.pinnedTokens + summaryTokens + (alternation ? OMITTED_TOKENS : 0);

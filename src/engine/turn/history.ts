@@ -97,6 +97,8 @@ export async function loadHistory(
     maxOutputTokens: options.maxOutputTokens,
     reserve: options.reserve,
     pruning: auto,
+    // `sendable` is built for this turn only; a cached index of it would be promoted garbage.
+    cacheIndex: false,
   });
   const truncated = loaded.truncated || (window.droppedCount > 0 && !window.summaryUsed);
   if (truncated && !auto) {
