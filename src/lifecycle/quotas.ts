@@ -249,7 +249,13 @@ class QuotaStore extends DelegatingStore {
     return this.inner.delete(tenant, id, options);
   }
 
-  /** Moves what is known along with an append that followed it directly; forgets it otherwise. */
+  /**
+   * Moves what is known along with an append that followed it directly; forgets it otherwise.
+   * In place: this runs twice per turn for every active session, and a new record each time
+   * would be promoted and then die in the old generation (see lru-bytes.ts). A concurrent append
+   * holding the same record already sent its version guard, and one that checks it afterwards
+   * sees exactly the state this append produced.
+   */
   #advance(key: string, known: Known, result: AppendResult): void {
     if (result.replayed || result.version !== known.version + 1) {
       this.#known.delete(key);
@@ -261,17 +267,11 @@ class QuotaStore extends DelegatingStore {
       bytes += item.bytes;
       tokens += item.tokens;
     }
-    this.#known.set(
-      key,
-      {
-        version: result.version,
-        itemCount: known.itemCount + result.items.length,
-        bytes,
-        tokenCount: tokens,
-        limits: known.limits,
-      },
-      1,
-    );
+    known.version = result.version;
+    known.itemCount += result.items.length;
+    known.bytes = bytes;
+    known.tokenCount = tokens;
+    this.#known.set(key, known, 1);
   }
 }
 

@@ -1,4 +1,5 @@
-/** In-process token buckets in a Map, bounded by LRU eviction (an evicted bucket restarts full). */
+/** In-process token buckets, bounded by LRU eviction (an evicted bucket restarts full). */
+import { ByteLru } from "../../store/decorators/lru-bytes.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { type BucketSpec, type RateLimitBackend, ratePerMs, type TakeResult } from "./backend.ts";
 
@@ -19,21 +20,20 @@ export function createMemoryRateLimitBackend(options: MemoryRateLimitOptions = {
     throw new InvalidArgumentError("maxKeys must be a positive integer.", { param: "maxKeys" });
   }
   const clock = options.clock ?? Date.now;
-  const buckets = new Map<string, Bucket>();
+  // One "byte" per bucket: at most maxKeys. Buckets are refilled in place and a hit only moves
+  // the bucket in the recency list, so a request allocates nothing here (see lru-bytes.ts).
+  let buckets = new ByteLru<Bucket>(maxKeys);
 
   function level(spec: BucketSpec, now: number): Bucket {
     const found = buckets.get(spec.key);
     if (found) {
-      buckets.delete(spec.key);
-      buckets.set(spec.key, found);
       const refill = Math.max(0, now - found.at) * ratePerMs(spec.capacity);
       found.tokens = Math.min(spec.capacity, found.tokens + refill);
       found.at = now;
       return found;
     }
     const fresh = { tokens: spec.capacity, at: now };
-    if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value as string);
-    buckets.set(spec.key, fresh);
+    buckets.set(spec.key, fresh, 1);
     return fresh;
   }
 
@@ -60,7 +60,7 @@ export function createMemoryRateLimitBackend(options: MemoryRateLimitOptions = {
       bucket.tokens = Math.min(spec.capacity, bucket.tokens + delta);
     },
     async close(): Promise<void> {
-      buckets.clear();
+      buckets = new ByteLru<Bucket>(maxKeys);
     },
   });
 }
