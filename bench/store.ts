@@ -13,7 +13,8 @@
  *     turn 400, and bytes on disk afterwards (SQLite: file + WAL after the closing checkpoint);
  *   - encryption at rest (`--no-encryption` skips it): append, 8k window and turn on the same
  *     driver without and with `withEncryption`, interleaved A/B rounds in CPU µs per operation
- *     (bench/lib/encryption-ab.ts); target: each under +10 % of the unencrypted figure.
+ *     (bench/lib/encryption-ab.ts); target: each under +10 % of the unencrypted figure. Beside
+ *     the append, its AEAD floor: the plain append plus the same two seals, measured in place.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -209,6 +210,15 @@ function overhead(r: StoreFigures, pick: (side: EncryptionFigures["plain"]) => n
   return `${fmt(plain)} → ${fmt(sealed)} (${pct >= 0 ? "+" : ""}${pct.toFixed(0)} %)`;
 }
 
+/** `plain → plain + seals (+x %)`: what the two AES-GCM seals alone add to an append, in place. */
+function sealFloor(r: StoreFigures): string {
+  if (!r.encryption) return "—";
+  const plain = r.encryption.plain.appendCpuUs;
+  const floor = r.encryption.sealFloorAppendCpuUs;
+  const pct = ((floor - plain) / plain) * 100;
+  return `${fmt(plain)} → ${fmt(floor)} (${pct >= 0 ? "+" : ""}${pct.toFixed(0)} %)`;
+}
+
 function printTable(results: StoreFigures[]): void {
   const rows: string[][] = [];
   const add = (label: string, pick: (r: StoreFigures) => string, target = ""): void => {
@@ -243,6 +253,7 @@ function printTable(results: StoreFigures[]): void {
   add("bytes on disk after 400 turns", (r) => fmt(r.turns400.diskBytes), "≤ 1,048,576");
   if (results.some((r) => r.encryption)) {
     add("encryption: append CPU µs, plain → encrypted", (r) => overhead(r, (s) => s.appendCpuUs), "< +10 %");
+    add("  AEAD floor: plain append + its 2 seals", sealFloor);
     add("encryption: 8k window CPU µs", (r) => overhead(r, (s) => s.windowCpuUs), "< +10 %");
     add("encryption: turn (window + append) CPU µs", (r) => overhead(r, (s) => s.turnCpuUs));
     add("encryption: append wall µs", (r) => overhead(r, (s) => s.appendUs));
