@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { createStore } from "../create-store.ts";
+import { readHead } from "../decorators/delegating-store.ts";
 import type { HoldfastError } from "../errors.ts";
 import { createPostgresDriver } from "./postgres.ts";
 import { SCHEMA_VERSION } from "./postgres-schema.ts";
@@ -287,6 +288,35 @@ describe("postgres driver: numbers beyond integer columns", () => {
         "conflict",
         /expected/,
       );
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("postgres driver: session head", () => {
+  it("answers a session's head without reading its JSON columns, not_found like get", async () => {
+    const schema = freshSchema();
+    let now = Date.UTC(2026, 0, 1);
+    const store = await createStore({ url: schemaUrl(schema), clock: () => now });
+    try {
+      const item = { content: { type: "message", role: "user", content: "hi" }, tokens: 5 };
+      const s = await store.create("t", { idleTtlMs: 60_000, items: [item, item] });
+      // State that is not JSON: get cannot decode the session; its head needs no JSON column.
+      await adminQuery(`UPDATE "${schema}".sessions SET state = '{not json' WHERE id = $1`, [s.id]);
+      await assert.rejects(store.get("t", s.id));
+      assert.deepEqual(await readHead(store, "t", s.id), {
+        id: s.id,
+        version: s.version,
+        createdAt: s.createdAt,
+        itemCount: 2,
+        lastSeq: 2,
+        tokenCount: 10,
+        status: "active",
+      });
+      await rejectsWith(readHead(store, "other", s.id), "not_found", /No session with id/);
+      now += 60_000;
+      await rejectsWith(readHead(store, "t", s.id), "not_found", /No session with id/);
     } finally {
       await store.close();
     }

@@ -15,10 +15,11 @@ import type {
   DriverWrite,
   PreparedItem,
   SessionChanges,
+  SessionHeadCapable,
   StoreDriver,
 } from "../driver.ts";
 import { ConflictError, NotFoundError, sessionNotFound } from "../errors.ts";
-import type { AppendResult, Item, Session } from "../types.ts";
+import type { AppendResult, Item, Session, SessionHeadInfo } from "../types.ts";
 import { APPEND_LANES, PostgresAppender } from "./postgres-append.ts";
 import {
   clampInt,
@@ -44,6 +45,7 @@ import {
   toItem,
   toItemList,
   toSession,
+  toSessionHead,
 } from "./postgres-sql.ts";
 import { PostgresStatsKeeper } from "./postgres-stats.ts";
 import { sessionBytes } from "./shared.ts";
@@ -53,7 +55,7 @@ export type { PostgresDriverOptions } from "./postgres-options.ts";
 export const DRIVER_NAME = "postgres";
 
 /** A Postgres driver also reports what its start-up migration did. */
-export interface PostgresDriver extends StoreDriver {
+export interface PostgresDriver extends StoreDriver, SessionHeadCapable {
   readonly migration: MigrationResult;
   /** The schema holding this store's tables. */
   readonly schema: string;
@@ -171,6 +173,19 @@ class PgDriver implements PostgresDriver {
       values: [tenant, id, now],
     });
     return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  /**
+   * SessionHeadCapable: the columns a cache validates a session by (an encrypted window read
+   * asks for them every turn), without the JSON columns `getSession` reads and parses.
+   */
+  async getSessionHead(tenant: string, id: string, now: number): Promise<SessionHeadInfo | null> {
+    const rows = await this.#db.read({
+      name: "hf_session_head",
+      text: this.#sql.getSessionHead,
+      values: [tenant, id, now],
+    });
+    return rows[0] ? toSessionHead(rows[0]) : null;
   }
 
   async listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {

@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { startRedisServer } from "../../../test/redis-cluster/index.ts";
 import { createSessionStore } from "../core.ts";
 import { createStore } from "../create-store.ts";
+import { readHead } from "../decorators/delegating-store.ts";
 import type { SessionStore } from "../types.ts";
 import { createRedisDriver } from "./redis.ts";
 import { indexMember, sessionKeys, tenantIndexKey } from "./redis-keys.ts";
@@ -317,6 +318,44 @@ describe("redis driver: several instances on one Redis", () => {
         assert.equal(head.version, 32);
         assert.equal(head.itemCount, 61);
       });
+    });
+  });
+});
+
+describe("redis driver: session head", () => {
+  it("answers a session's head from one HMGET, without its JSON fields, not_found like get", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    await withStore(clock, async (store) => {
+      const tenant = `t-${randomBytes(4).toString("hex")}`;
+      const s = await store.create(tenant, { idleTtlMs: 60_000, items: [msg("a"), msg("b")] });
+      const [meta] = sessionKeys(prefix, tenant, s.id);
+      // State that is not JSON: get cannot decode the session; its head needs no JSON field.
+      await admin.hset(meta, "state", "{not json");
+      await assert.rejects(store.get(tenant, s.id));
+      assert.deepEqual(await readHead(store, tenant, s.id), {
+        id: s.id,
+        version: s.version,
+        createdAt: s.createdAt,
+        itemCount: 2,
+        lastSeq: 2,
+        tokenCount: s.tokenCount,
+        status: "active",
+      });
+      const notFound = (error: Error & { code?: string }) => error.code === "not_found";
+      // A copy still being built and a hot-tier replica past its retention are not sessions.
+      await admin.hset(meta, "building", "1");
+      await assert.rejects(readHead(store, tenant, s.id), notFound);
+      await admin.hdel(meta, "building");
+      await admin.hset(meta, "retainUntil", String(clock.now));
+      await assert.rejects(readHead(store, tenant, s.id), notFound);
+      await admin.hset(meta, "retainUntil", "null");
+      await readHead(store, tenant, s.id);
+      // Another schema is refused, as get refuses it, rather than misread.
+      await admin.hset(meta, "schema", "0");
+      await assert.rejects(readHead(store, tenant, s.id), /Redis schema 0/);
+      await admin.hset(meta, "schema", "1");
+      clock.now += 60_000;
+      await assert.rejects(readHead(store, tenant, s.id), notFound);
     });
   });
 });

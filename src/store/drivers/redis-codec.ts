@@ -6,7 +6,7 @@
 import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
 import type { PreparedItem, SessionChanges } from "../driver.ts";
 import { HoldfastError } from "../errors.ts";
-import type { Item, JsonObject, Session } from "../types.ts";
+import type { Item, JsonObject, Session, SessionHeadInfo } from "../types.ts";
 import { sessionBytes } from "./shared.ts";
 
 export const ITEM_ENCODINGS = ["json", "msgpack"] as const;
@@ -160,15 +160,17 @@ export function pairsToRecord(flat: Raw[], from = 0): Record<string, string> {
   return out;
 }
 
+function unknownSchema(id: string, schema: string | undefined): HoldfastError {
+  return new HoldfastError(
+    "internal",
+    `Session '${id}' was stored with Redis schema ${schema ?? "?"}, this version reads ${SCHEMA_VERSION}; upgrade Holdfast.`,
+  );
+}
+
 /** Decodes a session hash; null for a missing (empty) hash or a fork still being copied. */
 export function decodeSession(fields: Record<string, string>): Session | null {
   if (fields.id === undefined || fields.building !== undefined) return null;
-  if (fields.schema !== SCHEMA_VERSION) {
-    throw new HoldfastError(
-      "internal",
-      `Session '${fields.id}' was stored with Redis schema ${fields.schema ?? "?"}, this version reads ${SCHEMA_VERSION}; upgrade Holdfast.`,
-    );
-  }
+  if (fields.schema !== SCHEMA_VERSION) throw unknownSchema(fields.id, fields.schema);
   const j = (f: string): unknown => JSON.parse(fields[f] ?? "null");
   const n = (f: string): number => Number(fields[f] ?? 0);
   return {
@@ -192,5 +194,51 @@ export function decodeSession(fields: Record<string, string>): Session | null {
     status: fields.status as Session["status"],
     pinned: fields.pinned === "1",
     forkParent: j("forkParent") as Session["forkParent"],
+  };
+}
+
+/** The hash fields `decodeHead` reads (one HMGET): no JSON field but the two that decide visibility. */
+export const HEAD_FIELDS = [
+  "id",
+  "building",
+  "schema",
+  "retainUntil",
+  "version",
+  "itemCount",
+  "deletedItems",
+  "tokenCount",
+  "createdAt",
+  "status",
+  "lastActiveAt",
+  "idleTtlMs",
+  "expiresAt",
+] as const;
+
+/**
+ * A session's head from the values of HEAD_FIELDS, by the rules of `decodeSession` and the
+ * driver's `getSession` (a replica past `retainUntil`, an expired or idle-timed-out session:
+ * null), without reading the session's metadata, labels or state.
+ */
+export function decodeHead(values: readonly (string | null)[], now: number): SessionHeadInfo | null {
+  const [id, building, schema, retainUntil, version, itemCount, deleted, tokens, createdAt, status, ...rest] =
+    values;
+  if (id === null || id === undefined || (building !== null && building !== undefined)) return null;
+  if (schema !== SCHEMA_VERSION) throw unknownSchema(id, schema ?? undefined);
+  // A replica's retention ("null" or absent on a session of this tier: NaN, never past).
+  if (Number(retainUntil ?? Number.NaN) <= now) return null;
+  const [lastActiveAt, idleTtlMs, expiresAt] = rest;
+  const idle = JSON.parse(idleTtlMs ?? "null") as number | null;
+  const expires = JSON.parse(expiresAt ?? "null") as number | null;
+  if (idle !== null && Number(lastActiveAt ?? 0) + idle <= now) return null;
+  if (expires !== null && expires <= now) return null;
+  const lastSeq = Number(itemCount ?? 0);
+  return {
+    id,
+    version: Number(version ?? 0),
+    createdAt: Number(createdAt ?? 0),
+    itemCount: lastSeq - Number(deleted ?? 0),
+    lastSeq,
+    tokenCount: Number(tokens ?? 0),
+    status: status as SessionHeadInfo["status"],
   };
 }

@@ -22,12 +22,13 @@ import type {
   PurgeTarget,
   ReplicaTarget,
   SessionChanges,
+  SessionHeadCapable,
   StoreDriver,
 } from "../driver.ts";
-import type { AppendResult, Item, Session } from "../types.ts";
+import type { AppendResult, Item, Session, SessionHeadInfo } from "../types.ts";
 import { type AppendSender, appendItems } from "./redis-append.ts";
 import { AppendBatcher } from "./redis-append-batch.ts";
-import { decodeSession, itemCodec } from "./redis-codec.ts";
+import { decodeHead, decodeSession, HEAD_FIELDS, itemCodec } from "./redis-codec.ts";
 import {
   connectRedis,
   type RedisClient,
@@ -50,7 +51,9 @@ export type { RedisDriverOptions } from "./redis-connect.ts";
 
 export const DRIVER_NAME = "redis";
 
-class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemDeleteCapable {
+class RedisDriver
+  implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemDeleteCapable, SessionHeadCapable
+{
   readonly name = DRIVER_NAME;
   /** Redis drops an expired session's keys this long after its deadline (lifecycle start-up notice). */
   readonly nativeExpiryGraceMs: number;
@@ -135,6 +138,18 @@ class RedisDriver implements StoreDriver, ReplicaTarget, LifecycleCapable, ItemD
       this.#seen(now);
       const session = await this.#readSession(tenant, id, now);
       return session && isVisible(session, now) ? session : null;
+    });
+  }
+
+  /**
+   * SessionHeadCapable: one HMGET of the fields a cache validates a session by (an encrypted
+   * window read asks for it every turn), instead of the whole hash and its JSON fields.
+   */
+  getSessionHead(tenant: string, id: string, now: number): Promise<SessionHeadInfo | null> {
+    return this.#guard(async () => {
+      this.#seen(now);
+      const values = await this.#client.hmget(this.#ops.keys(tenant, id)[0], ...HEAD_FIELDS);
+      return decodeHead(values, now);
     });
   }
 
