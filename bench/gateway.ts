@@ -16,14 +16,18 @@
  *                         [--conversations 4096] [--only direct,conversation] [--no-profile]
  *                         [--profile-duration 5] [--profile-scenario conversation]
  *                         [--keep-profile <dir>] [--node-flags=<flags>] [--serve-output <file>]
- *                         [--json]
+ *                         [--gc] [--json]
  *
  * --keep-profile writes the profiled process's .cpuprofile files into <dir> (created if missing)
  * and keeps them, for a closer look than the summary gives (otherwise they go with the temp dir).
+ * --gc runs the measured server with --trace-gc-nvp and reports its scavenges, their pauses, the
+ * bytes they promote per request and its mark-compacts during each Holdfast fixed-rate phase.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
 import { type Child, tempDir } from "./gateway/children.ts";
+import { fileMark, readSince, summarizeGcTrace } from "./gateway/gc-trace.ts";
 import { closedLoop, openLoop, type PhaseResult } from "./gateway/load.ts";
 import { measureAuthOverhead } from "./gateway/overhead.ts";
 import { type ProfileSummary, summarizeProfile } from "./gateway/profile.ts";
@@ -112,6 +116,11 @@ const flags = parseBenchArgs(
       value: "file",
       help: "append everything the measured served process prints to <file> (with --node-flags=--trace-gc-nvp: its GC trace)",
     },
+    gc: {
+      type: "boolean",
+      default: false,
+      help: "trace the measured server's GC (--trace-gc-nvp) and report scavenges, pauses, promoted KB per request and mark-compacts of each Holdfast fixed-rate phase",
+    },
   },
 );
 
@@ -134,7 +143,12 @@ const settings = {
   logLevel: flags["log-level"] ?? "warn",
   nodeFlags: (flags["node-flags"] ?? "").split(" ").filter(Boolean),
   serveOutput: flags["serve-output"],
+  gc: flags.gc === true,
 };
+if (settings.gc) {
+  if (!settings.nodeFlags.includes("--trace-gc-nvp")) settings.nodeFlags.push("--trace-gc-nvp");
+  settings.serveOutput ??= join(tempDir("holdfast-bench-gc-"), "serve-output.log");
+}
 const only = flags.only ? new Set(flags.only.split(",").map((s) => s.trim())) : null;
 for (const id of [...(only ?? []), settings.profileScenario]) {
   if (!(SCENARIO_IDS as readonly string[]).includes(id)) {
@@ -191,7 +205,12 @@ async function runScenario(
     load1: loadavg()[0]!,
   };
   log(`  ${Math.round(throughput.reqPerSec)} req/s; now ${settings.rate} req/s for ${settings.duration} s…`);
+  const traced = settings.gc && !direct ? settings.serveOutput : undefined;
+  const mark = traced ? fileMark(traced) : 0;
   const open = await openLoop(scenario, settings.rate, settings.duration * 1000);
+  // The last GC lines of the phase may still be in the pipe from the served process.
+  if (traced) await new Promise((resolve) => setTimeout(resolve, 200));
+  const gc = traced ? summarizeGcTrace(readSince(traced, mark), open.ok) : null;
   const stream = scenario.firstTokenMarker !== null;
   const fixedRate: FixedRateFigures = {
     rate: settings.rate,
@@ -204,6 +223,7 @@ async function runScenario(
     firstError: open.firstError,
     sendLagP99Ms: toMs(open.sendLagP99Us ?? 0),
     load1: loadavg()[0]!,
+    gc,
   };
   log(`  p50 ${fixedRate.p50Ms.toFixed(2)} ms, p99 ${fixedRate.p99Ms.toFixed(2)} ms`);
   for (const r of [closed.result, open])

@@ -1,5 +1,6 @@
 /** The gateway benchmark's result shape, derived figures (added latency, TTFT overhead, targets) and text tables. */
 import { fmt, formatTable } from "../lib/table.ts";
+import type { GcFigures } from "./gc-trace.ts";
 import type { OverheadResult } from "./overhead.ts";
 import type { ProfileSummary } from "./profile.ts";
 import type { ScenarioId } from "./setup.ts";
@@ -30,6 +31,8 @@ export interface FixedRateFigures {
   firstError: string | null;
   sendLagP99Ms: number;
   load1: number;
+  /** The served process's GC during this phase (--gc; null otherwise and for direct scenarios). */
+  gc: GcFigures | null;
 }
 
 export interface ScenarioFigures {
@@ -214,6 +217,40 @@ export function renderText(report: GatewayReport): string {
       ]),
     ),
   );
+  const traced = report.scenarios.filter((s) => s.fixedRate.gc);
+  if (traced.length > 0) {
+    parts.push(
+      "",
+      `GC of the served process during the fixed-rate phase (--trace-gc-nvp; per completed request):`,
+      formatTable(
+        [
+          "scenario",
+          "scavenges",
+          "pause p50 ms",
+          "pause max ms",
+          "pause total ms",
+          "promoted KB/req",
+          "survived KB/req",
+          "mark-compacts (pause ms)",
+        ],
+        traced.map((s) => {
+          const gc = s.fixedRate.gc as GcFigures;
+          return [
+            s.name,
+            String(gc.scavenges),
+            ms(gc.scavengePauseP50Ms),
+            ms(gc.scavengePauseMaxMs),
+            fmt(gc.scavengePauseTotalMs, 0),
+            fmt(gc.promotedKbPerReq, 2),
+            fmt(gc.survivedKbPerReq, 2),
+            gc.markCompacts === 0
+              ? "0"
+              : `${gc.markCompacts} (${gc.markCompactPausesMs.map((p) => fmt(p, 1)).join(", ")})`,
+          ];
+        }),
+      ),
+    );
+  }
   const auth = report.authOverhead;
   if (auth) {
     parts.push(
