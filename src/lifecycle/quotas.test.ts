@@ -131,6 +131,29 @@ describe("withQuotas", () => {
     await store.close();
   });
 
+  it("an append checked against a version sends that version, even when a concurrent append advanced the record since", async () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 4 } });
+    const inner = new Counting(createSessionStore(createMemoryDriver()));
+    const store = withQuotas(inner, { policy });
+    const s = await store.create("t", { items: [msg("a"), msg("b")] });
+    // B starts in the microtask queued just before A's append returns: B is checked against the
+    // remembered 2 items (2 + 2 fits the limit of 4), then A's record advances to 3 items, then B
+    // sends its append. B must be guarded by the version it was checked against: it conflicts,
+    // re-reads 3 items and is refused.
+    let b: Promise<AppendResult> | undefined;
+    inner.afterAppend = () => {
+      inner.afterAppend = null;
+      queueMicrotask(() => {
+        b = store.append("t", s.id, [msg("d"), msg("e")]);
+      });
+    };
+    await store.append("t", s.id, [msg("c")]);
+    assert.ok(b);
+    await assert.rejects(b, { code: "quota_exceeded", limit: "items" });
+    assert.equal((await inner.get("t", s.id)).itemCount, 3, "never over the limit");
+    await store.close();
+  });
+
   it("a stale known session never rejects: room made by another writer is seen before rejecting", async () => {
     const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 2 } });
     const inner = createSessionStore(createMemoryDriver());
@@ -181,6 +204,8 @@ describe("withQuotas remembers sessions passing through", () => {
 class Counting extends DelegatingStore {
   gets = 0;
   beforeAppend: (() => Promise<void>) | null = null;
+  /** Runs synchronously once the inner append succeeded, just before this append returns. */
+  afterAppend: (() => void) | null = null;
 
   constructor(inner: SessionStore) {
     super(inner);
@@ -198,6 +223,8 @@ class Counting extends DelegatingStore {
     options?: AppendOptions,
   ): Promise<AppendResult> {
     if (this.beforeAppend) await this.beforeAppend();
-    return this.inner.append(tenant, id, items, options);
+    const result = await this.inner.append(tenant, id, items, options);
+    this.afterAppend?.();
+    return result;
   }
 }

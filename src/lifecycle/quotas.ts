@@ -186,9 +186,16 @@ class QuotaStore extends DelegatingStore {
   /**
    * What the append is checked against. A breach is only ever acted on after a fresh read (what
    * was remembered may be stale: another writer may have made room); then the compaction hook
-   * runs once and the limit is checked again on another read.
+   * runs once and the limit is checked again on another read. Answers the record and the version
+   * it was checked at: the record is advanced in place by concurrent appends (see #advance), so
+   * by the time this resolves its `version` may already be past what the check saw.
    */
-  async #checked(tenant: string, id: string, known: Known | undefined, items: ItemInput[]): Promise<Known> {
+  async #checked(
+    tenant: string,
+    id: string,
+    known: Known | undefined,
+    items: ItemInput[],
+  ): Promise<{ known: Known; version: number }> {
     let breach = known ? breachOf(known, items) : null;
     if (!known || breach) {
       const fresh = await this.#read(tenant, id);
@@ -201,7 +208,7 @@ class QuotaStore extends DelegatingStore {
       }
     }
     if (breach) this.#reject(id, breach);
-    return known;
+    return { known, version: known.version };
   }
 
   /**
@@ -223,15 +230,17 @@ class QuotaStore extends DelegatingStore {
     let known = this.#known.get(key);
     for (let attempt = 1; ; attempt++) {
       if (expected !== undefined && known?.version !== expected) known = undefined;
-      known = await this.#checked(tenant, id, known, items);
+      const checked = await this.#checked(tenant, id, known, items);
+      known = checked.known;
       const guarded = expected === undefined && attempt <= GUARDED_ATTEMPTS;
       let result: AppendResult;
       try {
+        // Guarded by the version the check saw, never by the record's current one.
         result = await this.inner.append(
           tenant,
           id,
           items,
-          guarded ? { ...options, expectedVersion: known.version } : options,
+          guarded ? { ...options, expectedVersion: checked.version } : options,
         );
       } catch (error) {
         this.#known.delete(key);
@@ -239,7 +248,7 @@ class QuotaStore extends DelegatingStore {
         known = undefined;
         continue;
       }
-      this.#advance(key, known, result);
+      this.#advance(key, known, checked.version, result);
       return result;
     }
   }
@@ -253,11 +262,13 @@ class QuotaStore extends DelegatingStore {
    * Moves what is known along with an append that followed it directly; forgets it otherwise.
    * In place: this runs twice per turn for every active session, and a new record each time
    * would be promoted and then die in the old generation (see lru-bytes.ts). A concurrent append
-   * holding the same record already sent its version guard, and one that checks it afterwards
-   * sees exactly the state this append produced.
+   * checked against the same record is guarded by the version its check saw (#checked), so moving
+   * the record under it cannot let it past a limit; one that checks it afterwards sees exactly the
+   * state this append produced. Only a record still at the version this append was checked at is
+   * advanced; one another append moved meanwhile is forgotten.
    */
-  #advance(key: string, known: Known, result: AppendResult): void {
-    if (result.replayed || result.version !== known.version + 1) {
+  #advance(key: string, known: Known, checkedVersion: number, result: AppendResult): void {
+    if (result.replayed || known.version !== checkedVersion || result.version !== checkedVersion + 1) {
       this.#known.delete(key);
       return;
     }
