@@ -1,6 +1,6 @@
 /**
  * `npm run bench:sweep [-- --stores sqlite,postgres,redis] [--sessions 10000] [--items 100]
- *   [--batch 25] [--rate 1000] [--after 5] [--runs 1] [--archive-sessions 500]
+ *   [--batch 25] [--pause 0] [--pause-ratio 0] [--rate 1000] [--after 5] [--runs 1] [--archive-sessions 500]
  *   [--archive-backend dir|sqlite|postgres] [--archive-compression gzip|zstd] [--json]`
  *
  * The lifecycle sweeper under load (issue 7):
@@ -50,6 +50,12 @@ const values = parseBenchArgs(
     items: { type: "string", default: "100", value: "n", help: "items per expired session" },
     batch: { type: "string", default: "25", value: "n", help: "sessions per sweep batch" },
     pause: { type: "string", default: "0", value: "ms", help: "pause between sweep batches" },
+    "pause-ratio": {
+      type: "string",
+      default: "0",
+      value: "k",
+      help: "after a batch of t ms, pause k × t (the sweeper's pauseRatio)",
+    },
     rate: { type: "string", default: "1000", value: "n", help: "live appends per second (4 clients)" },
     after: {
       type: "string",
@@ -85,6 +91,7 @@ const SESSIONS = Number(values.sessions);
 const ITEMS = Number(values.items);
 const BATCH = Number(values.batch);
 const PAUSE = Number(values.pause);
+const PAUSE_RATIO = Number(values["pause-ratio"]);
 const ARCHIVE_SESSIONS = Number(values["archive-sessions"]);
 const RATE = Number(values.rate);
 const AFTER_MS = Number(values.after) * 1000;
@@ -186,7 +193,13 @@ async function run(kind: string, url: string): Promise<Figures> {
     const baseline = summary(await baselineLoad.stop());
 
     const policy = parseLifecyclePolicy({ defaults: { on_expiry: "delete" } });
-    const sweeper = createSweeper({ store, policy, batchSize: BATCH, pauseMs: PAUSE });
+    const sweeper = createSweeper({
+      store,
+      policy,
+      batchSize: BATCH,
+      pauseMs: PAUSE,
+      pauseRatio: PAUSE_RATIO,
+    });
     t = performance.now();
     const plan = await sweeper.plan();
     const planMs = performance.now() - t;

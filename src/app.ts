@@ -149,6 +149,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         batchSize: lifecycle.sweeper.batchSize,
         maxOpsPerSecond: lifecycle.sweeper.maxOpsPerSecond,
         pauseMs: lifecycle.sweeper.pauseMs,
+        pauseRatio: lifecycle.sweeper.pauseRatio,
         leaseTtlMs: lifecycle.sweeper.leaseTtlMs,
         // Sessions the sweeper removes bypass the decorator: crypto-shred their data keys after.
         ...(encrypted ? { afterSweep: () => encrypted.shredOrphanedKeys() } : {}),

@@ -11,7 +11,7 @@
  *   # or: archive: { backend: postgres, url: "postgres://…?schema=holdfast", compression: zstd }
  *   # or: archive: { backend: sqlite, url: "sqlite:./data/archives.db" }
  *   action_log: ./data/lifecycle-actions.jsonl
- *   sweeper: { interval: 5m, batch_size: 200, max_ops_per_second: 2000, pause: 10ms, lease_ttl: 30s }
+ *   sweeper: { interval: 5m, batch_size: 200, max_ops_per_second: 2000, pause: 10ms, pause_ratio: 0.5, lease_ttl: 30s }
  * ```
  */
 import { InvalidArgumentError } from "../store/errors.ts";
@@ -25,6 +25,8 @@ export interface SweeperSettings {
   batchSize: number;
   maxOpsPerSecond: number | null;
   pauseMs: number;
+  /** After a batch of t ms the sweeper pauses `pauseRatio × t` (at least `pauseMs`). */
+  pauseRatio: number;
   leaseTtlMs: number;
 }
 
@@ -56,6 +58,7 @@ export const LIFECYCLE_DEFAULTS = Object.freeze({
     batchSize: 200,
     maxOpsPerSecond: null,
     pauseMs: 10,
+    pauseRatio: 0,
     leaseTtlMs: 30_000,
   }),
 });
@@ -112,6 +115,14 @@ export function parseArchiveSettings(archive: Record<string, unknown>, name: str
   return Object.freeze({ backend, dir, url, compression });
 }
 
+/** A pause ratio: a finite number ≥ 0 (0 = no pause in proportion to the batch's time). */
+function ratio(value: unknown, name: string): number {
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
+  throw new InvalidArgumentError(`${name} must be a number ≥ 0, e.g. 0.5 (got ${JSON.stringify(value)}).`, {
+    param: name,
+  });
+}
+
 /** Parses `section` (the `lifecycle` key of the config file; undefined → defaults, no limits). */
 export function parseLifecycleConfig(section: unknown, name = "lifecycle"): LifecycleConfig {
   const policy = parseLifecyclePolicy(section, name);
@@ -121,7 +132,7 @@ export function parseLifecycleConfig(section: unknown, name = "lifecycle"): Life
   if (typeof sw !== "object" || Array.isArray(sw)) {
     throw new InvalidArgumentError(`${name}.sweeper must be an object.`, { param: `${name}.sweeper` });
   }
-  const known = ["interval", "batch_size", "max_ops_per_second", "pause", "lease_ttl"];
+  const known = ["interval", "batch_size", "max_ops_per_second", "pause", "pause_ratio", "lease_ttl"];
   for (const key of Object.keys(sw)) {
     if (!known.includes(key)) {
       throw new InvalidArgumentError(
@@ -154,6 +165,8 @@ export function parseLifecycleConfig(section: unknown, name = "lifecycle"): Life
           : sw.pause === 0
             ? 0
             : parseDurationMs(sw.pause, `${name}.sweeper.pause`),
+      pauseRatio:
+        sw.pause_ratio === undefined ? d.pauseRatio : ratio(sw.pause_ratio, `${name}.sweeper.pause_ratio`),
       leaseTtlMs:
         sw.lease_ttl === undefined
           ? d.leaseTtlMs

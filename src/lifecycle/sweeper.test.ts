@@ -10,6 +10,7 @@ import { createSqliteDriver } from "../store/drivers/sqlite.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createFileActionLog, createMemoryActionLog } from "./action-log.ts";
 import { createArchiver } from "./archiver.ts";
+import { parseLifecycleConfig } from "./config.ts";
 import { parseLifecyclePolicy } from "./policy.ts";
 import { createSweeper, LeaseHeldError } from "./sweeper.ts";
 
@@ -106,6 +107,40 @@ describe("sweeper", () => {
     assert.equal((await store.get("t", old.id)).itemCount, 2);
     assert.equal(log.entries[0]!.outcome, "skipped");
     await store.close();
+  });
+
+  it("pauses after each batch in proportion to the time the batch took (pauseRatio)", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = createSessionStore(createSqliteDriver({ path: join(dir, "pace.db") }), {
+      clock: () => clock.now,
+    });
+    try {
+      const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "delete" } });
+      for (let i = 0; i < 10; i++) await store.create("t", { items: [msg(`${i}`), msg(`${i}b`)] });
+      clock.now += 2 * H;
+      const waits: number[] = [];
+      const sleep = async (ms: number): Promise<void> => {
+        waits.push(ms);
+      };
+      const ratio = createSweeper({ store, policy, batchSize: 2, pauseRatio: 3, sleep });
+      const report = await ratio.apply(await ratio.plan());
+      assert.equal(report.done, 10);
+      // Five batches, a pause after each but the last, each worth 3× its batch's (non-zero) time.
+      assert.equal(waits.length, 4);
+      assert.ok(waits.every((w) => w > 0));
+      assert.ok(waits.reduce((a, b) => a + b, 0) <= 3 * (report.durationMs + 1));
+      // pauseMs stays the floor.
+      for (let i = 0; i < 4; i++) await store.create("t", { items: [msg(`${i}`)] });
+      clock.now += 2 * H;
+      waits.length = 0;
+      const floor = createSweeper({ store, policy, batchSize: 2, pauseMs: 50, pauseRatio: 0.001, sleep });
+      await floor.apply(await floor.plan());
+      assert.deepEqual(waits, [50]);
+    } finally {
+      await store.close();
+    }
+    assert.equal(parseLifecycleConfig({ sweeper: { pause_ratio: 0.5 } }).sweeper.pauseRatio, 0.5);
+    assert.throws(() => parseLifecycleConfig({ sweeper: { pause_ratio: -1 } }), /pause_ratio/);
   });
 
   it("lets one sweeper at a time hold the lease; a crashed holder's lease expires", async () => {

@@ -39,6 +39,14 @@ export interface SweeperOptions {
   maxOpsPerSecond?: number | null;
   /** Pause between batches (ms, default 0), so live traffic gets the store in between. */
   pauseMs?: number;
+  /**
+   * Pause after each batch in proportion to the time it took (default 0): after a batch of
+   * t ms the sweeper sleeps `pauseRatio × t` (at least `pauseMs`), so the share of time it
+   * keeps the store busy is 1 / (1 + pauseRatio) whatever the store, batch size or machine.
+   */
+  pauseRatio?: number;
+  /** How the sweeper sleeps between batches (tests observe the pacing through it). */
+  sleep?: (ms: number) => Promise<unknown>;
   /** Archive/reset actions run at once within a batch (default 4). */
   concurrency?: number;
   /**
@@ -111,7 +119,9 @@ function positive(value: number | undefined, name: string, fallback: number, min
 
 class LeaseSweeper implements Sweeper {
   readonly holder: string;
-  readonly #o: Required<Omit<SweeperOptions, "archiver" | "actionLog" | "maxOpsPerSecond" | "afterSweep">> &
+  readonly #o: Required<
+    Omit<SweeperOptions, "archiver" | "actionLog" | "maxOpsPerSecond" | "afterSweep" | "sleep">
+  > &
     SweeperOptions;
   readonly #driver: StoreDriver & LifecycleCapable;
   readonly #stats: SweeperStats = {
@@ -141,6 +151,7 @@ class LeaseSweeper implements Sweeper {
       leaseTtlMs: positive(options.leaseTtlMs, "leaseTtlMs", 30_000),
       batchSize: positive(options.batchSize, "batchSize", 200),
       pauseMs: positive(options.pauseMs, "pauseMs", 0, 0),
+      pauseRatio: positive(options.pauseRatio, "pauseRatio", 0, 0),
       concurrency: positive(options.concurrency, "concurrency", 4),
       maxOpsPerSecond:
         options.maxOpsPerSecond == null ? null : positive(options.maxOpsPerSecond, "maxOpsPerSecond", 0),
@@ -277,12 +288,16 @@ class LeaseSweeper implements Sweeper {
     }
   }
 
-  /** Sleeps so the sweep stays under maxOpsPerSecond and leaves pauseMs to live traffic. */
+  /**
+   * Sleeps so the sweep stays under maxOpsPerSecond and leaves live traffic at least pauseMs,
+   * and pauseRatio × the batch's own time: a slow batch (big sessions, a loaded store) earns a
+   * longer pause than a fixed one would give it.
+   */
   async #pace(ops: number, tookMs: number): Promise<void> {
-    const { maxOpsPerSecond, pauseMs } = this.#o;
+    const { maxOpsPerSecond, pauseMs, pauseRatio } = this.#o;
     const floor = maxOpsPerSecond ? (ops / maxOpsPerSecond) * 1000 - tookMs : 0;
-    const wait = Math.max(pauseMs, floor);
-    if (wait > 0) await sleep(wait);
+    const wait = Math.max(pauseMs, pauseRatio * tookMs, floor);
+    if (wait > 0) await (this.#o.sleep ?? sleep)(wait);
     else await new Promise<void>((resolve) => setImmediate(resolve));
   }
 

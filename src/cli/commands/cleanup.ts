@@ -145,6 +145,7 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
       batchSize,
       maxOpsPerSecond: lifecycle.sweeper.maxOpsPerSecond,
       pauseMs: lifecycle.sweeper.pauseMs,
+      pauseRatio: lifecycle.sweeper.pauseRatio,
       leaseTtlMs: lifecycle.sweeper.leaseTtlMs,
     });
     const plan = flags.plan
