@@ -201,22 +201,20 @@ async function benchStore(
   };
 }
 
+/** `before → after (+x %)`. */
+function change(before: number, after: number): string {
+  const pct = ((after - before) / before) * 100;
+  return `${fmt(before)} → ${fmt(after)} (${pct >= 0 ? "+" : ""}${pct.toFixed(0)} %)`;
+}
+
 /** `plain → encrypted (+x %)` for one encryption figure. */
 function overhead(r: StoreFigures, pick: (side: EncryptionFigures["plain"]) => number): string {
-  if (!r.encryption) return "—";
-  const plain = pick(r.encryption.plain);
-  const sealed = pick(r.encryption.encrypted);
-  const pct = ((sealed - plain) / plain) * 100;
-  return `${fmt(plain)} → ${fmt(sealed)} (${pct >= 0 ? "+" : ""}${pct.toFixed(0)} %)`;
+  return r.encryption ? change(pick(r.encryption.plain), pick(r.encryption.encrypted)) : "—";
 }
 
 /** `plain → plain + seals (+x %)`: what the two AES-GCM seals alone add to an append, in place. */
 function sealFloor(r: StoreFigures): string {
-  if (!r.encryption) return "—";
-  const plain = r.encryption.plain.appendCpuUs;
-  const floor = r.encryption.sealFloorAppendCpuUs;
-  const pct = ((floor - plain) / plain) * 100;
-  return `${fmt(plain)} → ${fmt(floor)} (${pct >= 0 ? "+" : ""}${pct.toFixed(0)} %)`;
+  return r.encryption ? change(r.encryption.plain.appendCpuUs, r.encryption.sealFloorAppendCpuUs) : "—";
 }
 
 function printTable(results: StoreFigures[]): void {

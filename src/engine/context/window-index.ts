@@ -44,7 +44,7 @@ export interface WindowIndex {
 
 const cache = new WeakMap<readonly Item[], WindowIndex>();
 
-/** The index of `items`, from cache when the array is unchanged; `cache: false` neither reads nor fills it. */
+/** The index of `items`, from cache when the array is unchanged; `cacheIt = false` neither reads nor fills the cache. */
 export function getWindowIndex(items: readonly Item[], cacheIt = true): WindowIndex {
   if (!cacheIt) return buildWindowIndex(items);
   const cached = cache.get(items);

@@ -7,7 +7,7 @@ import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpa
 import type { PreparedItem, SessionChanges } from "../driver.ts";
 import { HoldfastError } from "../errors.ts";
 import type { Item, JsonObject, Session, SessionHeadInfo } from "../types.ts";
-import { sessionBytes } from "./shared.ts";
+import { isVisible, sessionBytes } from "./shared.ts";
 
 export const ITEM_ENCODINGS = ["json", "msgpack"] as const;
 export type ItemEncoding = (typeof ITEM_ENCODINGS)[number];
@@ -227,10 +227,12 @@ export function decodeHead(values: readonly (string | null)[], now: number): Ses
   // A replica's retention ("null" or absent on a session of this tier: NaN, never past).
   if (Number(retainUntil ?? Number.NaN) <= now) return null;
   const [lastActiveAt, idleTtlMs, expiresAt] = rest;
-  const idle = JSON.parse(idleTtlMs ?? "null") as number | null;
-  const expires = JSON.parse(expiresAt ?? "null") as number | null;
-  if (idle !== null && Number(lastActiveAt ?? 0) + idle <= now) return null;
-  if (expires !== null && expires <= now) return null;
+  const deadlines = {
+    lastActiveAt: Number(lastActiveAt ?? 0),
+    idleTtlMs: JSON.parse(idleTtlMs ?? "null") as number | null,
+    expiresAt: JSON.parse(expiresAt ?? "null") as number | null,
+  };
+  if (!isVisible(deadlines, now)) return null;
   const lastSeq = Number(itemCount ?? 0);
   return {
     id,
