@@ -45,10 +45,12 @@ import {
   type Fixture,
   prepare,
   probeMetrics,
+  readWindowCache,
   SCENARIO_IDS,
   type ScenarioId,
   scenarios,
   startHoldfast,
+  type WindowCacheCounts,
 } from "./gateway/setup.ts";
 import { parseBenchArgs } from "./lib/args.ts";
 import { nowUs, percentile } from "./lib/stats.ts";
@@ -189,9 +191,12 @@ async function runScenario(
   const direct = id.startsWith("direct");
   const children = { holdfast: direct ? null : holdfast, mock: fixture.mock };
   log(`${scenario.name}: ${settings.concurrency} concurrent for ${settings.duration} s…`);
+  const conversational = id.startsWith("conversation");
+  const cache0 = conversational ? await readWindowCache(holdfast.url) : null;
   const closed = await withCpu(children, () =>
     closedLoop(scenario, settings.concurrency, settings.duration * 1000, settings.warmup * 1000),
   );
+  const cache1 = conversational ? await readWindowCache(holdfast.url) : null;
   const throughput: ThroughputFigures = {
     concurrency: settings.concurrency,
     reqPerSec: closed.result.reqPerSec,
@@ -208,6 +213,7 @@ async function runScenario(
   const traced = settings.gc && !direct ? settings.serveOutput : undefined;
   const mark = traced ? fileMark(traced) : 0;
   const open = await openLoop(scenario, settings.rate, settings.duration * 1000);
+  const cache2 = conversational ? await readWindowCache(holdfast.url) : null;
   // The last GC lines of the phase may still be in the pipe from the served process.
   if (traced) await new Promise((resolve) => setTimeout(resolve, 200));
   const gc = traced ? summarizeGcTrace(readSince(traced, mark), open.ok) : null;
@@ -228,7 +234,18 @@ async function runScenario(
   log(`  p50 ${fixedRate.p50Ms.toFixed(2)} ms, p99 ${fixedRate.p99Ms.toFixed(2)} ms`);
   for (const r of [closed.result, open])
     if (r.firstError) log(`  errors: ${r.errors}, first: ${r.firstError}`);
-  return { id, name: scenario.name, throughput, fixedRate };
+  const windowCacheHitRate = conversational
+    ? { closed: hitRate(cache0, cache1), fixedRate: hitRate(cache1, cache2) }
+    : null;
+  return { id, name: scenario.name, throughput, fixedRate, windowCacheHitRate };
+}
+
+/** Hits over window reads between two readings of the counters; null without both or without reads. */
+function hitRate(from: WindowCacheCounts | null, to: WindowCacheCounts | null): number | null {
+  if (!from || !to) return null;
+  const hits = to.hits - from.hits;
+  const reads = hits + to.misses - from.misses;
+  return reads > 0 ? hits / reads : null;
 }
 
 /** One scenario (default (3) non-streaming) against a second Holdfast process run under --cpu-prof. */

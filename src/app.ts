@@ -29,6 +29,7 @@ import {
   observeRouter,
   observeStorage,
   observeSweeper,
+  observeWindowCache,
   registerMetrics,
   registerRequestLogging,
   registerTracing,
@@ -129,7 +130,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     // Lifecycle: the sweeper works on the plain store (it moves rows, not plaintext) and runs only
     // where the driver can scan, purge and lease (memory, SQLite, Postgres, Redis, tiered over a capable durable tier).
     const lifecycle = parseLifecycleConfig(config.file.lifecycle);
-    const busy = parseGatewayConfig(config.file.gateway);
+    const { windowCacheBytes, ...busy } = parseGatewayConfig(config.file.gateway);
     const driver = driverOf(base);
     let cleanup: { sweeper: Sweeper; archiver: Archiver } | undefined;
     let store: SessionStore = measured;
@@ -193,8 +194,17 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     });
     const unobserveRouter = observeRouter(layer.router, metrics);
     closers.push(async () => unobserveRouter());
-    const gateway = createGateway({ store, providers: layer, ...busy });
+    const gateway = createGateway({
+      store,
+      providers: layer,
+      ...busy,
+      windowCache: windowCacheBytes === 0 ? false : { maxBytes: windowCacheBytes },
+    });
     closers.push(() => gateway.close());
+    if (gateway.windowCache) {
+      const unobserveWindowCache = observeWindowCache(gateway.windowCache, metrics);
+      closers.push(async () => unobserveWindowCache());
+    }
 
     const app = await createServer({
       store,

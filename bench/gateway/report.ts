@@ -40,6 +40,11 @@ export interface ScenarioFigures {
   name: string;
   throughput: ThroughputFigures;
   fixedRate: FixedRateFigures;
+  /**
+   * (3) only: share of the phase's window reads the served process answered from its window
+   * cache (hits / (hits + misses), from `holdfast_window_cache_*`); null where not measured.
+   */
+  windowCacheHitRate: { closed: number | null; fixedRate: number | null } | null;
 }
 
 /** Above this send lag (p99, ms) of either side, an added-latency figure is machine noise. */
@@ -217,6 +222,21 @@ export function renderText(report: GatewayReport): string {
       ]),
     ),
   );
+  const cached = report.scenarios.filter((s) => s.windowCacheHitRate);
+  if (cached.length > 0) {
+    const rate = (v: number | null): string => (v === null ? "–" : `${fmt(v * 100, 1)}%`);
+    parts.push(
+      "",
+      "Window cache of the served process (window reads answered without reading items; holdfast_window_cache_*):",
+      formatTable(
+        ["scenario", "closed loop hit rate", "fixed rate hit rate"],
+        cached.map((s) => {
+          const hit = s.windowCacheHitRate as { closed: number | null; fixedRate: number | null };
+          return [s.name, rate(hit.closed), rate(hit.fixedRate)];
+        }),
+      ),
+    );
+  }
   const traced = report.scenarios.filter((s) => s.fixedRate.gc);
   if (traced.length > 0) {
     parts.push(

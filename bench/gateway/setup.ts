@@ -87,6 +87,33 @@ export function startHoldfast(
   });
 }
 
+/** The served process's window cache counters (`holdfast_window_cache_*`), or null when absent. */
+export interface WindowCacheCounts {
+  hits: number;
+  misses: number;
+}
+
+/** Reads the window cache counters from `/metrics`; null when the build or config has none. */
+export async function readWindowCache(origin: string): Promise<WindowCacheCounts | null> {
+  const pool = new Pool(origin, { connections: 1 });
+  try {
+    const res = await pool.request({ method: "GET", path: "/metrics" });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return null;
+    const value = (name: string): number | null => {
+      const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+      return match ? Number(match[1]) : null;
+    };
+    const hits = value("holdfast_window_cache_hits_total");
+    const misses = value("holdfast_window_cache_misses_total");
+    return hits === null || misses === null ? null : { hits, misses };
+  } catch {
+    return null;
+  } finally {
+    await pool.close();
+  }
+}
+
 /** Whether the server exposes Prometheus metrics at `/metrics` (the observability hooks are on). */
 export async function probeMetrics(origin: string): Promise<boolean> {
   const pool = new Pool(origin, { connections: 1 });

@@ -3,12 +3,24 @@ import { describe, it } from "node:test";
 import { parseGatewayConfig } from "./gateway-config.ts";
 
 describe("gateway config", () => {
-  it("defaults to queue with a 15 s claim and a 60 s wait", () => {
+  it("defaults to queue with a 15 s claim and a 60 s wait, and a 64 MiB window cache", () => {
     assert.deepEqual(parseGatewayConfig(undefined), {
       busyPolicy: "queue",
       busyClaimTtlMs: 15_000,
       busyMaxWaitMs: 60_000,
+      windowCacheBytes: 64 * 1024 * 1024,
     });
+  });
+
+  it("reads the window cache size, or off", () => {
+    assert.equal(parseGatewayConfig({ window_cache: "256mb" }).windowCacheBytes, 256_000_000);
+    assert.equal(parseGatewayConfig({ window_cache: "1GiB" }).windowCacheBytes, 1024 ** 3);
+    assert.equal(parseGatewayConfig({ window_cache: 1_000_000 }).windowCacheBytes, 1_000_000);
+    for (const off of ["off", 0, "0", false]) {
+      assert.equal(parseGatewayConfig({ window_cache: off }).windowCacheBytes, 0, String(off));
+    }
+    assert.throws(() => parseGatewayConfig({ window_cache: "lots" }), /gateway\.window_cache/);
+    assert.throws(() => parseGatewayConfig({ window_cache: -5 }), /gateway\.window_cache/);
   });
 
   it("reads the busy settings, durations with units", () => {
@@ -18,6 +30,7 @@ describe("gateway config", () => {
         busyPolicy: "reject",
         busyClaimTtlMs: 2_000,
         busyMaxWaitMs: 500,
+        windowCacheBytes: 64 * 1024 * 1024,
       },
     );
   });

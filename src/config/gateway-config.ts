@@ -1,9 +1,11 @@
 /**
- * The `gateway` section of the config file: how turns racing on one conversation behave
- * (docs/configuration.md, docs/gateway.md). Unknown keys are refused so typos do not pass.
+ * The `gateway` section of the config file: how turns racing on one conversation behave and how
+ * much memory the turn engine's window cache may hold (docs/configuration.md, docs/gateway.md).
+ * Unknown keys are refused so typos do not pass.
  */
 import { BUSY_DEFAULTS, BUSY_POLICIES, type BusyPolicy } from "../engine/turn/busy.ts";
-import { parseDurationMs } from "../lifecycle/values.ts";
+import { parseDurationMs, parseSizeBytes } from "../lifecycle/values.ts";
+import { DEFAULT_WINDOW_CACHE_BYTES } from "../store/decorators/window-cache.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { isPlainObject } from "../store/validate.ts";
 
@@ -11,9 +13,18 @@ export interface GatewayConfig {
   busyPolicy: BusyPolicy;
   busyClaimTtlMs: number;
   busyMaxWaitMs: number;
+  /** Bytes of parsed conversation windows kept in process; 0 turns the cache off. */
+  windowCacheBytes: number;
 }
 
-const KEYS = ["busy_policy", "busy_claim_ttl", "busy_max_wait"] as const;
+const KEYS = ["busy_policy", "busy_claim_ttl", "busy_max_wait", "window_cache"] as const;
+
+/** `window_cache`: a size (`256mb`, bytes), or `0` / `false` / `"off"` for no cache. */
+function windowCacheBytes(value: unknown): number {
+  if (value === undefined) return DEFAULT_WINDOW_CACHE_BYTES;
+  if (value === 0 || value === false || value === "0" || value === "off") return 0;
+  return parseSizeBytes(value, "gateway.window_cache");
+}
 
 export function parseGatewayConfig(section: unknown): GatewayConfig {
   if (section === undefined || section === null) section = {};
@@ -51,5 +62,6 @@ export function parseGatewayConfig(section: unknown): GatewayConfig {
     busyPolicy: policy as BusyPolicy,
     busyClaimTtlMs: duration(section.busy_claim_ttl, "gateway.busy_claim_ttl", BUSY_DEFAULTS.claimTtlMs, 100),
     busyMaxWaitMs: duration(section.busy_max_wait, "gateway.busy_max_wait", BUSY_DEFAULTS.maxWaitMs, 1),
+    windowCacheBytes: windowCacheBytes(section.window_cache),
   });
 }

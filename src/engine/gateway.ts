@@ -4,7 +4,7 @@
  * smaller context window gets its input re-fitted with that model's token counter.
  */
 
-import { withWindowCache } from "../store/decorators/window-cache.ts";
+import { type WindowCacheStats, withWindowCache } from "../store/decorators/window-cache.ts";
 import type { SessionStore } from "../store/types.ts";
 import { pairSafeStart } from "../store/window-pairs.ts";
 import {
@@ -40,6 +40,8 @@ export interface GatewayOptions {
 
 export interface Gateway {
   engine: TurnEngine;
+  /** The window cache's live counters (hits, misses, bytes…); null when the cache is off. */
+  windowCache: WindowCacheStats | null;
   /** The models `/v1/models` lists: configured routes and models, plus `mock` when it serves. */
   models(): { id: string; ownedBy: string }[];
   close(): Promise<void>;
@@ -153,9 +155,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     options.fallbackModel ?? unknownModel(catalog),
   );
   const cache = options.windowCache;
-  const store = cache === false ? options.store : withWindowCache(options.store, cache ?? {});
+  const cached = cache === false ? null : withWindowCache(options.store, cache ?? {});
   const engine = new TurnEngine({
-    store,
+    store: cached ?? options.store,
     invoker,
     busyPolicy: options.busyPolicy,
     busyClaimTtlMs: options.busyClaimTtlMs,
@@ -163,6 +165,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   return {
     engine,
+    windowCache: cached?.stats ?? null,
     models: () =>
       listModels(options.providers.config).map((id) => ({
         id,

@@ -37,10 +37,20 @@ export interface SweeperStatsSource {
   };
 }
 
-/** Sources read at scrape time; set by `observeSweeper` and `observeStorage`. */
+/** The turn engine's window cache counters (store/decorators/window-cache.ts `stats`), read at scrape time. */
+export interface WindowCacheStatsSource {
+  readonly hits: number;
+  readonly misses: number;
+  readonly extended: number;
+  readonly bytes: number;
+  readonly entries: number;
+}
+
+/** Sources read at scrape time; set by `observeSweeper`, `observeStorage` and `observeWindowCache`. */
 export interface ScrapeSources {
   sweeper: SweeperStatsSource | null;
   storage: StorageTotalsSource | null;
+  windowCache: WindowCacheStatsSource | null;
 }
 
 /** The registry and every instrument; pass it to `registerMetrics`, `withStoreMetrics`, … */
@@ -87,8 +97,9 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
   if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "holdfast_" });
   const registers = [registry];
-  const sources: ScrapeSources = { sweeper: null, storage: null };
+  const sources: ScrapeSources = { sweeper: null, storage: null, windowCache: null };
   registerSweeperMetrics(registry, sources);
+  registerWindowCacheMetrics(registry, sources);
   registerStorageGauges(registry, sources);
   return Object.freeze({
     registry,
@@ -190,6 +201,55 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
       registers,
     }),
   });
+}
+
+/**
+ * Window cache counters and gauges mirror the cache's stats at each scrape (absent until a cache
+ * is observed). Hits over hits + misses is the share of turns that read no item from the store.
+ */
+function registerWindowCacheMetrics(registry: Registry, sources: ScrapeSources): void {
+  const registers = [registry];
+  const counter = (name: string, help: string, read: (s: WindowCacheStatsSource) => number): void => {
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = sources.windowCache;
+        this.reset();
+        if (s) this.inc(read(s));
+      },
+    });
+  };
+  const gauge = (name: string, help: string, read: (s: WindowCacheStatsSource) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = sources.windowCache;
+        this.reset();
+        if (s) this.set(read(s));
+      },
+    });
+  };
+  counter(
+    "holdfast_window_cache_hits_total",
+    "Window reads answered from the in-process window cache.",
+    (s) => s.hits,
+  );
+  counter(
+    "holdfast_window_cache_misses_total",
+    "Window reads that went to the store (no entry, or the session changed elsewhere).",
+    (s) => s.misses,
+  );
+  counter(
+    "holdfast_window_cache_extended_total",
+    "Appends that extended a cached window in place.",
+    (s) => s.extended,
+  );
+  gauge("holdfast_window_cache_bytes", "Item bytes held by the window cache.", (s) => s.bytes);
+  gauge("holdfast_window_cache_entries", "Conversations whose window the cache holds.", (s) => s.entries);
 }
 
 /** Sweeper counters mirror `Sweeper.stats()` at each scrape (absent until a sweeper is observed). */

@@ -19,3 +19,4 @@ export { type StoreMetricsOptions, withStoreMetrics } from "./store-metrics.ts";
 export { observeSweeper } from "./sweeper-metrics.ts";
 export { failSpan, inSpan, registerTracing, TRACER_NAME, tracer } from "./tracing.ts";
 export { observeRouter, withProviderMetrics } from "./upstream-metrics.ts";
+export { observeWindowCache } from "./window-cache-metrics.ts";

@@ -40,8 +40,11 @@ import { pairSafeStart } from "../window-pairs.ts";
 import { DelegatingStore, readHead } from "./delegating-store.ts";
 import { ByteLru } from "./lru-bytes.ts";
 
+/** The default bound of a window cache: 64 MiB of cached item bytes. */
+export const DEFAULT_WINDOW_CACHE_BYTES = 64 * 1024 * 1024;
+
 export interface WindowCacheOptions {
-  /** Upper bound of cached item bytes. Default 64 MiB. */
+  /** Upper bound of cached item bytes. Default `DEFAULT_WINDOW_CACHE_BYTES`. */
   maxBytes?: number;
 }
 
@@ -102,7 +105,7 @@ class WindowCachedStore extends DelegatingStore {
 
   constructor(inner: SessionStore, options: WindowCacheOptions) {
     super(inner);
-    this.#cache = new ByteLru(options.maxBytes ?? 64 << 20);
+    this.#cache = new ByteLru(options.maxBytes ?? DEFAULT_WINDOW_CACHE_BYTES);
   }
 
   #key(tenant: string, id: string): string {
