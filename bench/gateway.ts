@@ -53,6 +53,7 @@ import {
   type WindowCacheCounts,
 } from "./gateway/setup.ts";
 import { parseBenchArgs } from "./lib/args.ts";
+import { stealMeter } from "./lib/host-steal.ts";
 import { nowUs, percentile } from "./lib/stats.ts";
 
 function usage(message: string): never {
@@ -193,6 +194,7 @@ async function runScenario(
   log(`${scenario.name}: ${settings.concurrency} concurrent for ${settings.duration} s…`);
   const conversational = id.startsWith("conversation");
   const cache0 = conversational ? await readWindowCache(holdfast.url) : null;
+  const closedSteal = stealMeter();
   const closed = await withCpu(children, () =>
     closedLoop(scenario, settings.concurrency, settings.duration * 1000, settings.warmup * 1000),
   );
@@ -208,11 +210,14 @@ async function runScenario(
     mockCpuUsPerReq: closed.mock,
     generatorCpuUsPerReq: closed.generator,
     load1: loadavg()[0]!,
+    steal: closedSteal(),
   };
   log(`  ${Math.round(throughput.reqPerSec)} req/s; now ${settings.rate} req/s for ${settings.duration} s…`);
   const traced = settings.gc && !direct ? settings.serveOutput : undefined;
   const mark = traced ? fileMark(traced) : 0;
+  const openSteal = stealMeter();
   const open = await openLoop(scenario, settings.rate, settings.duration * 1000);
+  const openStealShare = openSteal();
   const cache2 = conversational ? await readWindowCache(holdfast.url) : null;
   // The last GC lines of the phase may still be in the pipe from the served process.
   if (traced) await new Promise((resolve) => setTimeout(resolve, 200));
@@ -229,6 +234,7 @@ async function runScenario(
     firstError: open.firstError,
     sendLagP99Ms: toMs(open.sendLagP99Us ?? 0),
     load1: loadavg()[0]!,
+    steal: openStealShare,
     gc,
   };
   log(`  p50 ${fixedRate.p50Ms.toFixed(2)} ms, p99 ${fixedRate.p99Ms.toFixed(2)} ms`);

@@ -18,6 +18,8 @@ export interface ThroughputFigures {
   /** CPU of the load generator (this process) per completed request (µs). */
   generatorCpuUsPerReq: number;
   load1: number;
+  /** Share of the machine's CPU time the hypervisor gave to other guests during the phase (0–1; null: unknown). */
+  steal: number | null;
 }
 
 export interface FixedRateFigures {
@@ -31,6 +33,8 @@ export interface FixedRateFigures {
   firstError: string | null;
   sendLagP99Ms: number;
   load1: number;
+  /** As in ThroughputFigures. */
+  steal: number | null;
   /** The served process's GC during this phase (--gc; null otherwise and for direct scenarios). */
   gc: GcFigures | null;
 }
@@ -146,6 +150,7 @@ export function targets(report: Omit<GatewayReport, "targets">): GatewayReport["
 }
 
 const ms = (v: number | null): string => (v === null ? "–" : fmt(v, 2));
+const pct = (v: number | null): string => (v === null ? "–" : `${fmt(v * 100, 1)}%`);
 
 /** The human-readable report (Markdown tables). */
 export function renderText(report: GatewayReport): string {
@@ -167,6 +172,7 @@ export function renderText(report: GatewayReport): string {
         "generator CPU µs/req",
         "errors",
         "load1",
+        "steal",
       ],
       report.scenarios.map((s) => [
         s.name,
@@ -178,6 +184,7 @@ export function renderText(report: GatewayReport): string {
         fmt(s.throughput.generatorCpuUsPerReq, 0),
         String(s.throughput.errors),
         fmt(s.throughput.load1, 2),
+        pct(s.throughput.steal),
       ]),
     ),
     "",
@@ -193,6 +200,7 @@ export function renderText(report: GatewayReport): string {
         "send lag p99",
         "errors",
         "load1",
+        "steal",
       ],
       report.scenarios.map((s) => [
         // Above the closed-loop capacity the open loop measures queueing, not the gateway's cost.
@@ -205,10 +213,13 @@ export function renderText(report: GatewayReport): string {
         ms(s.fixedRate.sendLagP99Ms),
         String(s.fixedRate.errors),
         fmt(s.fixedRate.load1, 2),
+        pct(s.fixedRate.steal),
       ]),
     ),
     "(saturated): the rate is above what the scenario sustained at concurrency " +
       `${report.settings.concurrency}, so its latencies are mostly queueing.`,
+    "steal: CPU time the hypervisor gave to other guests during the phase (/proc/stat); a few percent " +
+      "already slows every process of the run.",
     "",
     "Added vs direct to the mock (same rate, same kind):",
     formatTable(
@@ -224,7 +235,6 @@ export function renderText(report: GatewayReport): string {
   );
   const cached = report.scenarios.filter((s) => s.windowCacheHitRate);
   if (cached.length > 0) {
-    const rate = (v: number | null): string => (v === null ? "–" : `${fmt(v * 100, 1)}%`);
     parts.push(
       "",
       "Window cache of the served process (window reads answered without reading items; holdfast_window_cache_*):",
@@ -232,7 +242,7 @@ export function renderText(report: GatewayReport): string {
         ["scenario", "closed loop hit rate", "fixed rate hit rate"],
         cached.map((s) => {
           const hit = s.windowCacheHitRate as { closed: number | null; fixedRate: number | null };
-          return [s.name, rate(hit.closed), rate(hit.fixedRate)];
+          return [s.name, pct(hit.closed), pct(hit.fixedRate)];
         }),
       ),
     );
