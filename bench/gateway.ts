@@ -16,7 +16,7 @@
  *                         [--conversations 4096] [--only direct,conversation] [--no-profile]
  *                         [--profile-duration 5] [--profile-scenario conversation]
  *                         [--keep-profile <dir>] [--node-flags=<flags>] [--serve-output <file>]
- *                         [--gc] [--json]
+ *                         [--gc] [--window-cache <size>] [--json]
  *
  * --keep-profile writes the profiled process's .cpuprofile files into <dir> (created if missing)
  * and keeps them, for a closer look than the summary gives (otherwise they go with the temp dir).
@@ -119,6 +119,11 @@ const flags = parseBenchArgs(
       value: "file",
       help: "append everything the measured served process prints to <file> (with --node-flags=--trace-gc-nvp: its GC trace)",
     },
+    "window-cache": {
+      type: "string",
+      value: "size",
+      help: "the served config's gateway.window_cache (e.g. 64mb, off); default: the server's own default",
+    },
     gc: {
       type: "boolean",
       default: false,
@@ -147,6 +152,7 @@ const settings = {
   nodeFlags: (flags["node-flags"] ?? "").split(" ").filter(Boolean),
   serveOutput: flags["serve-output"],
   gc: flags.gc === true,
+  windowCache: flags["window-cache"],
 };
 if (settings.gc) {
   if (!settings.nodeFlags.includes("--trace-gc-nvp")) settings.nodeFlags.push("--trace-gc-nvp");
@@ -290,7 +296,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const ids = SCENARIO_IDS.filter((id) => !only || only.has(id));
   log(`preparing: mock upstream, API key, holdfast serve, ${settings.conversations} conversations…`);
-  const fixture = await prepare();
+  const fixture = await prepare(settings.windowCache);
   let holdfast: Child | null = await startHoldfast(
     fixture,
     settings.logLevel,
@@ -327,6 +333,7 @@ async function main(): Promise<void> {
       "token counting at write time (o200k, every stored item)",
       "usage/cost ledger (response record with usage and cost_usd appended with every turn of (3))",
       "SQLite store (WAL), write-ahead append of the input and one atomic append of output + record per turn",
+      `the turn engine's window cache (${settings.windowCache === undefined ? "the server's default size" : `gateway.window_cache: ${settings.windowCache}`})`,
       ...(encrypted ? ["encryption at rest (HOLDFAST_KEYS set: the serve process inherits it)"] : []),
       ...(metricsOn
         ? ["Prometheus metrics (HTTP, store, upstream and turn metrics; GET /metrics answers)"]

@@ -26,8 +26,11 @@ export interface Fixture {
   mock: Child;
 }
 
-/** Starts the mock upstream, writes the config and creates the API key. */
-export async function prepare(): Promise<Fixture> {
+/**
+ * Starts the mock upstream, writes the config and creates the API key. `windowCache`, when given,
+ * becomes the config's `gateway.window_cache` (a size or `off`); otherwise the server's default.
+ */
+export async function prepare(windowCache?: string): Promise<Fixture> {
   const dir = tempDir("holdfast-bench-gateway-");
   const mock = await startChild({ args: ["mock-upstream", "--port", "0"], ready: READY_MOCK });
   const store = `sqlite:${join(dir, "bench.db")}`;
@@ -44,6 +47,7 @@ export async function prepare(): Promise<Fixture> {
     routes: { [BENCH_MODEL]: [{ provider: "upstream", model: "mock" }] },
     // Limiting runs on every request, with limits no run of this benchmark reaches.
     rate_limits: { per_key: { requests_per_minute: 100_000_000, tokens_per_minute: 100_000_000_000 } },
+    ...(windowCache === undefined ? {} : { gateway: { window_cache: windowCache } }),
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const created = JSON.parse(

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { defaultWindowCacheBytes } from "../store/decorators/window-cache.ts";
 import { parseGatewayConfig } from "./gateway-config.ts";
 
 describe("gateway config", () => {
-  it("defaults to queue with a 15 s claim and a 60 s wait, and a 64 MiB window cache", () => {
+  it("defaults to queue with a 15 s claim and a 60 s wait, and a window cache sized to the heap", () => {
     assert.deepEqual(parseGatewayConfig(undefined), {
       busyPolicy: "queue",
       busyClaimTtlMs: 15_000,
       busyMaxWaitMs: 60_000,
-      windowCacheBytes: 64 * 1024 * 1024,
+      windowCacheBytes: defaultWindowCacheBytes(),
     });
   });
 
@@ -30,7 +31,7 @@ describe("gateway config", () => {
         busyPolicy: "reject",
         busyClaimTtlMs: 2_000,
         busyMaxWaitMs: 500,
-        windowCacheBytes: 64 * 1024 * 1024,
+        windowCacheBytes: defaultWindowCacheBytes(),
       },
     );
   });

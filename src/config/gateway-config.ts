@@ -5,7 +5,7 @@
  */
 import { BUSY_DEFAULTS, BUSY_POLICIES, type BusyPolicy } from "../engine/turn/busy.ts";
 import { parseDurationMs, parseSizeBytes } from "../lifecycle/values.ts";
-import { DEFAULT_WINDOW_CACHE_BYTES } from "../store/decorators/window-cache.ts";
+import { defaultWindowCacheBytes } from "../store/decorators/window-cache.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { isPlainObject } from "../store/validate.ts";
 
@@ -21,7 +21,7 @@ const KEYS = ["busy_policy", "busy_claim_ttl", "busy_max_wait", "window_cache"] 
 
 /** `window_cache`: a size (`256mb`, bytes), or `0` / `false` / `"off"` for no cache. */
 function windowCacheBytes(value: unknown): number {
-  if (value === undefined) return DEFAULT_WINDOW_CACHE_BYTES;
+  if (value === undefined) return defaultWindowCacheBytes();
   if (value === 0 || value === false || value === "0" || value === "off") return 0;
   return parseSizeBytes(value, "gateway.window_cache");
 }

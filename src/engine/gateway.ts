@@ -32,7 +32,8 @@ export interface GatewayOptions {
   fallbackModel?: CatalogModel;
   /**
    * The turn engine's incremental window cache (store/decorators/window-cache.ts): conversation
-   * windows kept parsed in process, validated by session version on every read. Default 64 MiB;
+   * windows kept parsed in process, validated by session version on every read. Default: an
+   * eighth of the heap limit, 16–256 MiB (`defaultWindowCacheBytes`);
    * `false` turns it off.
    */
   windowCache?: false | { maxBytes?: number };

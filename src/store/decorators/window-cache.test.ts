@@ -5,7 +5,7 @@ import { createSessionStore } from "../core.ts";
 import { createMemoryDriver } from "../drivers/memory.ts";
 import type { Session, SessionHeadInfo } from "../types.ts";
 import { DelegatingStore } from "./delegating-store.ts";
-import { withWindowCache } from "./window-cache.ts";
+import { defaultWindowCacheBytes, withWindowCache } from "./window-cache.ts";
 
 testStoreConformance({
   name: "memory + window cache",
@@ -21,6 +21,15 @@ const record = (n: number) => ({ content: { type: "record", n }, tokens: 0 });
 const seqs = (items: { seq: number }[]) => items.map((i) => i.seq);
 
 describe("window cache", () => {
+  it("defaults its bound to an eighth of the heap limit, within 16–256 MiB", () => {
+    const mib = 1024 * 1024;
+    assert.equal(defaultWindowCacheBytes(512 * mib), 64 * mib);
+    assert.equal(defaultWindowCacheBytes(4288 * mib), 256 * mib);
+    assert.equal(defaultWindowCacheBytes(64 * mib), 16 * mib);
+    const here = defaultWindowCacheBytes();
+    assert.ok(here >= 16 * mib && here <= 256 * mib, String(here));
+  });
+
   it("extends its entry with appends made through it and answers like the store", async () => {
     const shared = createSessionStore(createMemoryDriver());
     const cached = withWindowCache(shared);

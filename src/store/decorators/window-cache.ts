@@ -22,6 +22,7 @@
  * through, an append's result) are the store's own fresh copies: they are frozen in place and
  * kept, so the caller gets them frozen too. Bounded by bytes (LRU).
  */
+import { getHeapStatistics } from "node:v8";
 import type {
   AppendOptions,
   AppendResult,
@@ -40,11 +41,21 @@ import { pairSafeStart } from "../window-pairs.ts";
 import { DelegatingStore, readHead } from "./delegating-store.ts";
 import { ByteLru } from "./lru-bytes.ts";
 
-/** The default bound of a window cache: 64 MiB of cached item bytes. */
-export const DEFAULT_WINDOW_CACHE_BYTES = 64 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+/**
+ * The default bound of a window cache: an eighth of the V8 heap limit, from 16 MiB to 256 MiB
+ * (256 MiB on a machine with a few GB of memory, 64 MiB in a container whose heap limit is 512
+ * MB). It evicts the least recently used conversation, so a bound just below the windows of the
+ * conversations in use misses on nearly every turn: the old fixed 64 MiB did that for 4,096
+ * conversations of ~30 turns (docs/benchmarks-gateway.md).
+ */
+export function defaultWindowCacheBytes(heapLimitBytes = getHeapStatistics().heap_size_limit): number {
+  return Math.min(256 * MIB, Math.max(16 * MIB, Math.floor(heapLimitBytes / 8)));
+}
 
 export interface WindowCacheOptions {
-  /** Upper bound of cached item bytes. Default `DEFAULT_WINDOW_CACHE_BYTES`. */
+  /** Upper bound of cached item bytes. Default `defaultWindowCacheBytes()`. */
   maxBytes?: number;
 }
 
@@ -105,7 +116,7 @@ class WindowCachedStore extends DelegatingStore {
 
   constructor(inner: SessionStore, options: WindowCacheOptions) {
     super(inner);
-    this.#cache = new ByteLru(options.maxBytes ?? DEFAULT_WINDOW_CACHE_BYTES);
+    this.#cache = new ByteLru(options.maxBytes ?? defaultWindowCacheBytes());
   }
 
   #key(tenant: string, id: string): string {
