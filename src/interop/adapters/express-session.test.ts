@@ -191,6 +191,21 @@ for (const kind of testStoreKinds("express")) {
       }
     });
 
+    it("rounds the cookie's originalMaxAge up to whole seconds (express-session may hand 59999 for 60000)", async () => {
+      const sessionStore = new HoldfastSessionStore({ store, tenant: "round" });
+      for (const [sid, originalMaxAge, expected] of [
+        ["sid-a", 59_999, 60_000],
+        ["sid-b", 60_000, 60_000],
+        ["sid-c", 1, 1000],
+      ] as const) {
+        const cookie = { originalMaxAge, maxAge: originalMaxAge, httpOnly: true, path: "/" };
+        await new Promise<void>((resolve, reject) =>
+          sessionStore.set(sid, { cookie } as never, (e) => (e ? reject(e) : resolve())),
+        );
+        assert.equal((await store.get("round", sessionIdOfSid(sid))).idleTtlMs, expected, sid);
+      }
+    });
+
     it("does not resurrect a session destroyed while a request held it", async () => {
       const sessionStore = new HoldfastSessionStore({ store, tenant: "race" });
       const cookie = { originalMaxAge: 1000, maxAge: 1000, httpOnly: true, path: "/" };

@@ -10,9 +10,10 @@
  * the same patch to the current data — a three-way merge — and retries. Changes to different
  * keys all survive; two changes to the same key: the later write wins, as before.
  *
- * TTL: the Holdfast session's `idleTtlMs` is the cookie's `originalMaxAge` (express-session
- * pushes the cookie's expiry to "now + maxAge" on every request, which is exactly an idle TTL),
- * `touch` bumps it, and an expired session is invisible at once (store invariant).
+ * TTL: the Holdfast session's `idleTtlMs` is the cookie's `originalMaxAge` rounded up to whole
+ * seconds (express-session pushes the cookie's expiry to "now + maxAge" on every request, which
+ * is exactly an idle TTL), `touch` bumps it, and an expired session is invisible at once (store
+ * invariant).
  */
 import session, { type SessionData, Store } from "express-session";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
@@ -183,7 +184,10 @@ export class HoldfastSessionStore extends Store {
 
   #idleTtl(data: SessionData): number {
     const maxAge = data.cookie?.originalMaxAge;
-    return typeof maxAge === "number" && maxAge > 0 ? Math.ceil(maxAge) : this.#ttlMs;
+    // Rounded up to whole seconds: express-session derives a new cookie's originalMaxAge from a
+    // getter (expiry minus now), so `maxAge: 60000` sometimes arrives as 59999; unrounded, such a
+    // session's TTL would differ by a millisecond from request to request (and cost an update).
+    return typeof maxAge === "number" && maxAge > 0 ? Math.ceil(maxAge / 1000) * 1000 : this.#ttlMs;
   }
 }
 
