@@ -101,7 +101,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         method: "POST",
         path: prefix + path,
         headers: withRequestId(stream ? streamHeaders : headers),
-        body: JSON.stringify(body),
+        // A Buffer rather than the string: undici's request handler keeps the body it was given
+        // until the response ends, and a string is the whole serialized window on the JS heap
+        // for the length of a stream (scavenges copy and promote it). undici would make this same
+        // Buffer from the string; its bytes live outside the heap.
+        body: Buffer.from(JSON.stringify(body)),
         // Per request, so providers sharing a pool keep their own timeouts.
         headersTimeout: timeouts.headersMs,
         bodyTimeout: timeouts.idleMs,
