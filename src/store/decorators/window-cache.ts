@@ -45,8 +45,8 @@ const MIB = 1024 * 1024;
 
 /**
  * The default bound of a window cache: an eighth of the V8 heap limit, from 16 MiB to 256 MiB
- * (256 MiB on a machine with a few GB of memory, 64 MiB in a container whose heap limit is 512
- * MB). It evicts the least recently used conversation, so a bound just below the windows of the
+ * (256 MiB on a machine with a few GB of memory, 88 MiB under `--max-old-space-size=512`, whose
+ * heap limit is 704 MiB). It evicts the least recently used conversation, so a bound just below the windows of the
  * conversations in use misses on nearly every turn: the old fixed 64 MiB did that for 4,096
  * conversations of ~30 turns (docs/benchmarks-gateway.md).
  */
