@@ -97,20 +97,13 @@ export interface WindowCacheCounts {
   misses: number;
 }
 
-/** Reads the window cache counters from `/metrics`; null when the build or config has none. */
-export async function readWindowCache(origin: string): Promise<WindowCacheCounts | null> {
+/** The server's `/metrics` text; null when it does not answer 200. */
+async function metricsText(origin: string): Promise<string | null> {
   const pool = new Pool(origin, { connections: 1 });
   try {
     const res = await pool.request({ method: "GET", path: "/metrics" });
     const text = await res.body.text();
-    if (res.statusCode !== 200) return null;
-    const value = (name: string): number | null => {
-      const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-      return match ? Number(match[1]) : null;
-    };
-    const hits = value("holdfast_window_cache_hits_total");
-    const misses = value("holdfast_window_cache_misses_total");
-    return hits === null || misses === null ? null : { hits, misses };
+    return res.statusCode === 200 ? text : null;
   } catch {
     return null;
   } finally {
@@ -118,18 +111,22 @@ export async function readWindowCache(origin: string): Promise<WindowCacheCounts
   }
 }
 
+/** Reads the window cache counters from `/metrics`; null when the build or config has none. */
+export async function readWindowCache(origin: string): Promise<WindowCacheCounts | null> {
+  const text = await metricsText(origin);
+  if (text === null) return null;
+  const value = (name: string): number | null => {
+    const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+    return match ? Number(match[1]) : null;
+  };
+  const hits = value("holdfast_window_cache_hits_total");
+  const misses = value("holdfast_window_cache_misses_total");
+  return hits === null || misses === null ? null : { hits, misses };
+}
+
 /** Whether the server exposes Prometheus metrics at `/metrics` (the observability hooks are on). */
 export async function probeMetrics(origin: string): Promise<boolean> {
-  const pool = new Pool(origin, { connections: 1 });
-  try {
-    const res = await pool.request({ method: "GET", path: "/metrics" });
-    const text = await res.body.text();
-    return res.statusCode === 200 && text.includes("# TYPE");
-  } catch {
-    return false;
-  } finally {
-    await pool.close();
-  }
+  return (await metricsText(origin))?.includes("# TYPE") ?? false;
 }
 
 /** Creates `count` conversations through the API (as the benchmark's key) and returns their ids. */

@@ -203,36 +203,56 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
   });
 }
 
+/** A counter set at each scrape to what `read` gives of `source()` (no sample while it is null). */
+function mirrorCounter<S>(
+  registry: Registry,
+  source: () => S | null,
+  name: string,
+  help: string,
+  read: (s: S) => number,
+): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const s = source();
+      this.reset();
+      if (s) this.inc(read(s));
+    },
+  });
+}
+
+/** A gauge set at each scrape to what `read` gives of `source()` (no sample while it is null). */
+function mirrorGauge<S>(
+  registry: Registry,
+  source: () => S | null,
+  name: string,
+  help: string,
+  read: (s: S) => number,
+): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const s = source();
+      this.reset();
+      if (s) this.set(read(s));
+    },
+  });
+}
+
 /**
  * Window cache counters and gauges mirror the cache's stats at each scrape (absent until a cache
  * is observed). Hits over hits + misses is the share of turns that read no item from the store.
  */
 function registerWindowCacheMetrics(registry: Registry, sources: ScrapeSources): void {
-  const registers = [registry];
-  const counter = (name: string, help: string, read: (s: WindowCacheStatsSource) => number): void => {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const s = sources.windowCache;
-        this.reset();
-        if (s) this.inc(read(s));
-      },
-    });
-  };
-  const gauge = (name: string, help: string, read: (s: WindowCacheStatsSource) => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        const s = sources.windowCache;
-        this.reset();
-        if (s) this.set(read(s));
-      },
-    });
-  };
+  const stats = (): WindowCacheStatsSource | null => sources.windowCache;
+  const counter = (name: string, help: string, read: (s: WindowCacheStatsSource) => number): void =>
+    mirrorCounter(registry, stats, name, help, read);
+  const gauge = (name: string, help: string, read: (s: WindowCacheStatsSource) => number): void =>
+    mirrorGauge(registry, stats, name, help, read);
   counter(
     "holdfast_window_cache_hits_total",
     "Window reads answered from the in-process window cache.",
@@ -260,18 +280,7 @@ function registerSweeperMetrics(registry: Registry, sources: ScrapeSources): voi
     name: string,
     help: string,
     read: (s: ReturnType<SweeperStatsSource["stats"]>) => number,
-  ): void => {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const s = stats();
-        this.reset();
-        if (s) this.inc(read(s));
-      },
-    });
-  };
+  ): void => mirrorCounter(registry, stats, name, help, read);
   mirror("holdfast_sweeper_runs_total", "Sweeper runs (plans applied) by this process.", (s) => s.runs);
   mirror(
     "holdfast_sweeper_skipped_total",

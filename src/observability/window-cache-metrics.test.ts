@@ -30,18 +30,24 @@ async function start(gateway: object): Promise<HoldfastApp> {
   return createHoldfastApp({ config: loaded, env: {} });
 }
 
-/** Three turns of the built-in mock model on one new conversation. */
-async function threeTurns(holdfast: HoldfastApp): Promise<void> {
-  const created = await holdfast.app.inject({ method: "POST", url: "/v1/conversations", payload: {} });
-  assert.equal(created.statusCode, 200, created.body);
-  const conversation = created.json().id as string;
-  for (let i = 0; i < 3; i++) {
-    const res = await holdfast.app.inject({
-      method: "POST",
-      url: "/v1/responses",
-      payload: { model: "mock", conversation, input: `turn ${i}` },
-    });
-    assert.equal(res.statusCode, 200, res.body);
+/** Starts a server with `gateway`, runs three mock turns on one new conversation, returns /metrics. */
+async function metricsAfterThreeTurns(gateway: object): Promise<string> {
+  const holdfast = await start(gateway);
+  try {
+    const created = await holdfast.app.inject({ method: "POST", url: "/v1/conversations", payload: {} });
+    assert.equal(created.statusCode, 200, created.body);
+    const conversation = created.json().id as string;
+    for (let i = 0; i < 3; i++) {
+      const res = await holdfast.app.inject({
+        method: "POST",
+        url: "/v1/responses",
+        payload: { model: "mock", conversation, input: `turn ${i}` },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+    }
+    return (await holdfast.app.inject({ url: "/metrics" })).body;
+  } finally {
+    await holdfast.close();
   }
 }
 
@@ -53,44 +59,26 @@ function sample(text: string, name: string): number {
 
 describe("window cache metrics", () => {
   test("count hits, misses and extensions and show the bytes and entries held", async () => {
-    const holdfast = await start({});
-    try {
-      await threeTurns(holdfast);
-      const text = (await holdfast.app.inject({ url: "/metrics" })).body;
-      // The first turn's read misses (nothing cached) and seeds the entry; its appends extend it,
-      // so the next two turns read their windows from the cache.
-      assert.equal(sample(text, "holdfast_window_cache_misses_total"), 1);
-      assert.equal(sample(text, "holdfast_window_cache_hits_total"), 2);
-      assert.ok(sample(text, "holdfast_window_cache_extended_total") >= 3, text);
-      assert.equal(sample(text, "holdfast_window_cache_entries"), 1);
-      assert.ok(sample(text, "holdfast_window_cache_bytes") > 0);
-    } finally {
-      await holdfast.close();
-    }
+    const text = await metricsAfterThreeTurns({});
+    // The first turn's read misses (nothing cached) and seeds the entry; its appends extend it,
+    // so the next two turns read their windows from the cache.
+    assert.equal(sample(text, "holdfast_window_cache_misses_total"), 1);
+    assert.equal(sample(text, "holdfast_window_cache_hits_total"), 2);
+    assert.ok(sample(text, "holdfast_window_cache_extended_total") >= 3, text);
+    assert.equal(sample(text, "holdfast_window_cache_entries"), 1);
+    assert.ok(sample(text, "holdfast_window_cache_bytes") > 0);
   });
 
   test("gateway.window_cache: off reads every window from the store and reports nothing cached", async () => {
-    const holdfast = await start({ window_cache: "off" });
-    try {
-      await threeTurns(holdfast);
-      const text = (await holdfast.app.inject({ url: "/metrics" })).body;
-      assert.equal(sample(text, "holdfast_window_cache_hits_total"), 0);
-      assert.equal(sample(text, "holdfast_window_cache_entries"), 0);
-    } finally {
-      await holdfast.close();
-    }
+    const text = await metricsAfterThreeTurns({ window_cache: "off" });
+    assert.equal(sample(text, "holdfast_window_cache_hits_total"), 0);
+    assert.equal(sample(text, "holdfast_window_cache_entries"), 0);
   });
 
   test("a cache too small for one window keeps nothing and answers from the store", async () => {
-    const holdfast = await start({ window_cache: "1kb" });
-    try {
-      await threeTurns(holdfast);
-      const text = (await holdfast.app.inject({ url: "/metrics" })).body;
-      assert.equal(sample(text, "holdfast_window_cache_hits_total"), 0);
-      assert.equal(sample(text, "holdfast_window_cache_misses_total"), 3);
-      assert.ok(sample(text, "holdfast_window_cache_bytes") <= 1000, text);
-    } finally {
-      await holdfast.close();
-    }
+    const text = await metricsAfterThreeTurns({ window_cache: "1kb" });
+    assert.equal(sample(text, "holdfast_window_cache_hits_total"), 0);
+    assert.equal(sample(text, "holdfast_window_cache_misses_total"), 3);
+    assert.ok(sample(text, "holdfast_window_cache_bytes") <= 1000, text);
   });
 });

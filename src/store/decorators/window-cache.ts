@@ -46,9 +46,9 @@ const MIB = 1024 * 1024;
 /**
  * The default bound of a window cache: an eighth of the V8 heap limit, from 16 MiB to 256 MiB
  * (256 MiB on a machine with a few GB of memory, 88 MiB under `--max-old-space-size=512`, whose
- * heap limit is 704 MiB). It evicts the least recently used conversation, so a bound just below the windows of the
- * conversations in use misses on nearly every turn: the old fixed 64 MiB did that for 4,096
- * conversations of ~30 turns (docs/benchmarks-gateway.md).
+ * heap limit is 704 MiB). It evicts the least recently used conversation, so a bound just below
+ * the windows of the conversations in use misses on nearly every turn: the old fixed 64 MiB did
+ * that for 4,096 conversations of ~20 turns (docs/benchmarks-gateway.md).
  */
 export function defaultWindowCacheBytes(heapLimitBytes = getHeapStatistics().heap_size_limit): number {
   return Math.min(256 * MIB, Math.max(16 * MIB, Math.floor(heapLimitBytes / 8)));

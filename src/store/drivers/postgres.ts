@@ -166,26 +166,29 @@ class PgDriver implements PostgresDriver {
     };
   }
 
-  async getSession(tenant: string, id: string, now: number): Promise<Session | null> {
-    const rows = await this.#db.read({
-      name: "hf_get",
-      text: this.#sql.getSession,
-      values: [tenant, id, now],
-    });
-    return rows[0] ? toSession(rows[0]) : null;
+  /** One visible session's row by a named statement taking (tenant, id, now), mapped; null if none. */
+  async #sessionRow<T>(
+    name: string,
+    text: string,
+    tenant: string,
+    id: string,
+    now: number,
+    map: (row: Record<string, unknown>) => T,
+  ): Promise<T | null> {
+    const rows = await this.#db.read({ name, text, values: [tenant, id, now] });
+    return rows[0] ? map(rows[0]) : null;
+  }
+
+  getSession(tenant: string, id: string, now: number): Promise<Session | null> {
+    return this.#sessionRow("hf_get", this.#sql.getSession, tenant, id, now, toSession);
   }
 
   /**
    * SessionHeadCapable: the columns a cache validates a session by (an encrypted window read
    * asks for them every turn), without the JSON columns `getSession` reads and parses.
    */
-  async getSessionHead(tenant: string, id: string, now: number): Promise<SessionHeadInfo | null> {
-    const rows = await this.#db.read({
-      name: "hf_session_head",
-      text: this.#sql.getSessionHead,
-      values: [tenant, id, now],
-    });
-    return rows[0] ? toSessionHead(rows[0]) : null;
+  getSessionHead(tenant: string, id: string, now: number): Promise<SessionHeadInfo | null> {
+    return this.#sessionRow("hf_session_head", this.#sql.getSessionHead, tenant, id, now, toSessionHead);
   }
 
   async listSessions(tenant: string, query: DriverListQuery): Promise<Session[]> {
