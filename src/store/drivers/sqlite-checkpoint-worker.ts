@@ -10,8 +10,10 @@
  * copies the frames written during the first with the group-commit writer held off by the
  * in-process gate (sqlite-write-gate.ts, a few ms): the next write then restarts the WAL.
  *
- * While a lifecycle purge runs, nothing is copied: the WAL is only synced to disk once a second
- * (`synchronous = NORMAL` syncs it at checkpoints only). After the purge the backlog is copied,
+ * While a lifecycle purge runs, this worker copies nothing: the purge worker checkpoints between
+ * its own transactions (sqlite-purge-wal.ts), which reaches the WAL's last frame and lets the WAL
+ * start over; here the WAL is only synced to disk once a second (`synchronous = NORMAL` syncs it
+ * at checkpoints only). After the purge what is left is copied,
  * and the parent, which said "purged", is told "caught-up": the driver's connection gets its
  * backstop checkpoint back only once that backstop no longer has the purge's WAL to copy inside a
  * live COMMIT.
@@ -67,7 +69,7 @@ function checkpoint(): void {
       state = noop.get() as unknown as WalState;
     }
     // Not while a purge runs: the frames it adds would be copied with the live writer held off
-    // for tens of ms; the WAL restarts once the purge is over.
+    // for tens of ms; the purge restarts the WAL itself (sqlite-purge-wal.ts).
     if (done.log >= resetPages && !writeGate.purging()) {
       writeGate.enter(PATIENCE_MS);
       try {
@@ -120,11 +122,12 @@ let afterPurge = false;
 function tick(): void {
   try {
     if (writeGate.purging()) {
-      // No checkpoints while a purge runs: each wrote back and fsynced the WAL the purge grows
-      // (~700 MB per 1,000,000 items) and slowed the purge's COMMITs that live writes wait for
-      // (a live write's p99 during the sweep ~2× higher with them, docs/lifecycle.md). The WAL
-      // cannot restart under a purge anyway. Syncing it once a second keeps what a power failure
-      // can lose of acknowledged writes to ~1 s, as checkpoints did.
+      // No checkpoints from here while a purge runs: racing the purge's transactions, they
+      // never reached the WAL's last frame (so the WAL never started over), wrote back and
+      // fsynced what the purge grew and slowed the purge's COMMITs that live writes wait for
+      // (docs/lifecycle.md). The purge checkpoints between its own transactions instead
+      // (sqlite-purge-wal.ts). Syncing the WAL once a second keeps what a power failure can lose
+      // of acknowledged writes to ~1 s, as checkpoints did.
       if (performance.now() - syncedAt >= PURGE_SYNC_MS) {
         syncWal();
         syncedAt = performance.now();

@@ -20,6 +20,7 @@ export class SqlitePurgeWorker {
   readonly #idleMs: number;
   readonly #gate: WriteGate;
   readonly #onRunning: (running: boolean) => void;
+  readonly #walBudgetBytes: number | undefined;
   #worker: Worker | null = null;
   /** Workers started and not yet exited (a stopping one may still be checkpointing). */
   #live = 0;
@@ -39,6 +40,8 @@ export class SqlitePurgeWorker {
       gate: WriteGate;
       onRunning?: (running: boolean) => void;
       idleMs?: number;
+      /** WAL the purge writes between two of its checkpoints (sqlite-purge-wal.ts; tests shrink it). */
+      walBudgetBytes?: number;
     },
   ) {
     this.#path = path;
@@ -46,6 +49,7 @@ export class SqlitePurgeWorker {
     this.#gate = options.gate;
     this.#onRunning = options.onRunning ?? (() => {});
     this.#idleMs = options.idleMs ?? 1000;
+    this.#walBudgetBytes = options.walBudgetBytes;
   }
 
   purge(targets: PurgeTarget[]): Promise<PurgeResult> {
@@ -64,7 +68,12 @@ export class SqlitePurgeWorker {
   #start(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(new URL("./sqlite-purge-worker.ts", import.meta.url), {
-      workerData: { path: this.#path, busyTimeoutMs: this.#busyTimeoutMs, gate: this.#gate.buffer },
+      workerData: {
+        path: this.#path,
+        busyTimeoutMs: this.#busyTimeoutMs,
+        gate: this.#gate.buffer,
+        walBudgetBytes: this.#walBudgetBytes,
+      },
     });
     if (this.#live++ === 0) {
       this.#gate.setPurging(true);

@@ -8,17 +8,23 @@
  * group-commit writer has nothing queued, and commits at the next session boundary once it has
  * (or after TX_BUDGET_MS). Every session is still removed whole: its row, items and operation
  * records in one transaction.
+ *
+ * The WAL is kept short by the purge itself: every ~WAL_BUDGET_BYTES it checkpoints between two
+ * of its transactions (wal-budget below), so the next writer restarts the WAL and the purge's
+ * COMMITs overwrite frames already in the file instead of growing it by ~1 GB per 1,000,000 items.
  */
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { PurgeResult, PurgeTarget } from "../driver.ts";
 import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
+import { WalBudget } from "./sqlite-purge-wal.ts";
 import { WriteGate } from "./sqlite-write-gate.ts";
 
-const { path, busyTimeoutMs, gate } = workerData as {
+const { path, busyTimeoutMs, gate, walBudgetBytes } = workerData as {
   path: string;
   busyTimeoutMs: number;
   gate: SharedArrayBuffer;
+  walBudgetBytes: number | undefined;
 };
 // No SQLite busy handler: it sleeps up to 100 ms between tries, while the live writer frees
 // the lock every few ms. The worker polls every 0.2 ms instead (blocking only itself).
@@ -62,6 +68,7 @@ db.exec("PRAGMA synchronous = NORMAL");
 // (sqlite-checkpointer.ts), in inline mode the driver's connection does.
 db.exec("PRAGMA wal_autocheckpoint = 0");
 const statements = preparePurge(db);
+const walBudget = new WalBudget(db, writeGate, isBusy, walBudgetBytes);
 
 parentPort?.on("message", (message: { id: number; targets: PurgeTarget[] } | "close") => {
   if (message === "close") {
@@ -74,6 +81,8 @@ parentPort?.on("message", (message: { id: number; targets: PurgeTarget[] } | "cl
     const targets = message.targets;
     let i = 0;
     while (i < targets.length) {
+      const itemsBefore = result.items;
+      const bytesBefore = result.bytes;
       begin();
       try {
         const started = performance.now();
@@ -91,6 +100,7 @@ parentPort?.on("message", (message: { id: number; targets: PurgeTarget[] } | "cl
       } finally {
         writeGate.exit();
       }
+      walBudget.spent(result.items - itemsBefore, result.bytes - bytesBefore);
     }
     parentPort?.postMessage({ id: message.id, result });
   } catch (error) {

@@ -71,7 +71,7 @@ export class WriteGate {
 
   /**
    * True while a purge worker runs: the checkpointer then never holds the writer off to finish
-   * a checkpoint (the purge keeps adding frames; the WAL restarts after the purge).
+   * a checkpoint (the purge keeps adding frames, and checkpoints between its own transactions).
    */
   purging(): boolean {
     return Atomics.load(this.#cells, PURGING) !== 0;
