@@ -5,7 +5,7 @@
  * alive. If the worker fails, `onStop` restores the connection's automatic checkpoints.
  *
  * While a lifecycle purge runs (`purging`), the connection's backstop checkpoint is off
- * (`backstop(false)`): the purge lets the WAL grow by up to ~32 MB between its own checkpoints
+ * (`backstop(false)`): the purge lets the WAL grow by ~16 MB between its own checkpoints
  * (sqlite-purge-wal.ts), so it would fire inside live COMMITs. It comes back (`backstop(true)`) only once the worker has copied the WAL
  * the purge left behind: restored at once, the first live COMMIT copied that backlog inline —
  * a 0.7–2.5 s stall of the event loop after a 1,000,000-item sweep.
