@@ -26,9 +26,9 @@ import type { WriteGate } from "./sqlite-write-gate.ts";
  */
 export const WAL_BUDGET_BYTES = 16 * 1024 * 1024;
 /**
- * Estimated WAL bytes per purged item beyond its own bytes: its index entries, the table and
- * index pages it shares with other sessions that each one-session transaction writes again
- * (~1.2 KB per 390-byte item measured), hence twice (bytes + 200).
+ * What a purged item adds to the WAL is estimated as twice (its bytes + this, for its index
+ * entries): each one-session transaction writes again the table and index pages it shares with
+ * its neighbours (measured: ~1.2 KB of WAL per 390-byte item).
  */
 const INDEX_BYTES_PER_ITEM = 200;
 /** PASSIVE rounds before the last one holds the live writer off. */

@@ -10,7 +10,7 @@
  * records in one transaction.
  *
  * The WAL is kept short by the purge itself: every ~WAL_BUDGET_BYTES it checkpoints between two
- * of its transactions (wal-budget below), so the next writer restarts the WAL and the purge's
+ * of its transactions (sqlite-purge-wal.ts), so the next writer restarts the WAL and the purge's
  * COMMITs overwrite frames already in the file instead of growing it by ~1 GB per 1,000,000 items.
  */
 import { DatabaseSync } from "node:sqlite";
@@ -64,8 +64,9 @@ function begin(): void {
 }
 
 db.exec("PRAGMA synchronous = NORMAL");
-// No checkpoints on this connection: the driver's background checkpointer copies the WAL
-// (sqlite-checkpointer.ts), in inline mode the driver's connection does.
+// No automatic checkpoints inside this connection's COMMITs: it checkpoints between its own
+// transactions (WalBudget); the driver's background checkpointer copies what is left after the
+// purge (sqlite-checkpointer.ts), in inline mode the driver's connection does.
 db.exec("PRAGMA wal_autocheckpoint = 0");
 const statements = preparePurge(db);
 const walBudget = new WalBudget(db, writeGate, isBusy, walBudgetBytes);
