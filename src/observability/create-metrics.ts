@@ -203,42 +203,40 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
   });
 }
 
-/** A counter set at each scrape to what `read` gives of `source()` (no sample while it is null). */
-function mirrorCounter<S>(
+/**
+ * A counter or gauge set at each scrape to what `read` gives of `source()` (no sample while it is
+ * null): both kinds are reset, then a counter is incremented and a gauge set to the value.
+ */
+function mirrorMetric<S>(
   registry: Registry,
+  kind: "counter" | "gauge",
   source: () => S | null,
   name: string,
   help: string,
   read: (s: S) => number,
 ): void {
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const s = source();
-      this.reset();
-      if (s) this.inc(read(s));
-    },
-  });
-}
-
-/** A gauge set at each scrape to what `read` gives of `source()` (no sample while it is null). */
-function mirrorGauge<S>(
-  registry: Registry,
-  source: () => S | null,
-  name: string,
-  help: string,
-  read: (s: S) => number,
-): void {
+  const value = (): number | null => {
+    const s = source();
+    return s ? read(s) : null;
+  };
+  const config = { name, help, registers: [registry] };
+  if (kind === "counter") {
+    new Counter({
+      ...config,
+      collect() {
+        this.reset();
+        const v = value();
+        if (v !== null) this.inc(v);
+      },
+    });
+    return;
+  }
   new Gauge({
-    name,
-    help,
-    registers: [registry],
+    ...config,
     collect() {
-      const s = source();
       this.reset();
-      if (s) this.set(read(s));
+      const v = value();
+      if (v !== null) this.set(v);
     },
   });
 }
@@ -250,9 +248,9 @@ function mirrorGauge<S>(
 function registerWindowCacheMetrics(registry: Registry, sources: ScrapeSources): void {
   const stats = (): WindowCacheStatsSource | null => sources.windowCache;
   const counter = (name: string, help: string, read: (s: WindowCacheStatsSource) => number): void =>
-    mirrorCounter(registry, stats, name, help, read);
+    mirrorMetric(registry, "counter", stats, name, help, read);
   const gauge = (name: string, help: string, read: (s: WindowCacheStatsSource) => number): void =>
-    mirrorGauge(registry, stats, name, help, read);
+    mirrorMetric(registry, "gauge", stats, name, help, read);
   counter(
     "holdfast_window_cache_hits_total",
     "Window reads answered from the in-process window cache.",
@@ -280,7 +278,7 @@ function registerSweeperMetrics(registry: Registry, sources: ScrapeSources): voi
     name: string,
     help: string,
     read: (s: ReturnType<SweeperStatsSource["stats"]>) => number,
-  ): void => mirrorCounter(registry, stats, name, help, read);
+  ): void => mirrorMetric(registry, "counter", stats, name, help, read);
   mirror("holdfast_sweeper_runs_total", "Sweeper runs (plans applied) by this process.", (s) => s.runs);
   mirror(
     "holdfast_sweeper_skipped_total",

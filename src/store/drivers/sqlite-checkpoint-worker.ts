@@ -22,6 +22,7 @@ import { closeSync, fdatasyncSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import { WriteGate } from "./sqlite-write-gate.ts";
+import { isBusy } from "./sqlite-writer.ts";
 
 const { path, gate, everyMs, resetPages } = workerData as {
   path: string;
@@ -39,11 +40,6 @@ const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
 /** `NOOP` only reports the WAL's state (SQLite ≥ 3.51; older versions treat it as PASSIVE, still correct). */
 const noop = db.prepare("PRAGMA wal_checkpoint(NOOP)");
 const writeGate = new WriteGate(gate);
-
-function isBusy(error: unknown): boolean {
-  const code = (error as { errcode?: unknown }).errcode;
-  return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
-}
 
 interface WalState {
   log: number;

@@ -43,14 +43,12 @@ function open(name: string) {
   return { purge, write, wal, close };
 }
 
-const neverBusy = () => false;
-
 describe("sqlite purge WAL budget", () => {
   it("leaves the WAL alone until its budget is spent", () => {
     const db = open("below.db");
     db.write(200);
     const before = db.wal();
-    const budget = new WalBudget(db.purge, new WriteGate(), neverBusy, 1_000_000);
+    const budget = new WalBudget(db.purge, new WriteGate(), 1_000_000);
     budget.spent(100, 100_000); // 2 × (100,000 + 100 × 200) = 240,000 bytes: under 1,000,000
     assert.deepEqual(db.wal(), before, "nothing copied");
     assert.ok(before.checkpointed < before.log);
@@ -60,7 +58,7 @@ describe("sqlite purge WAL budget", () => {
   it("copies the whole WAL once the budget is spent, and the next write restarts it", () => {
     const db = open("spent.db");
     db.write(200);
-    const budget = new WalBudget(db.purge, new WriteGate(), neverBusy, 1_000_000);
+    const budget = new WalBudget(db.purge, new WriteGate(), 1_000_000);
     budget.spent(100, 300_000); // 2 × (300,000 + 20,000) = 640,000
     const written = db.wal().log;
     budget.spent(100, 300_000); // 1,280,000 in all: spent
@@ -80,7 +78,7 @@ describe("sqlite purge WAL budget", () => {
     const db = open("gate.db");
     db.write(50);
     const gate = new WriteGate();
-    new WalBudget(db.purge, gate, neverBusy, 1).checkpoint();
+    new WalBudget(db.purge, gate, 1).checkpoint();
     assert.ok(gate.tryEnter(), "the live writer can take the gate");
     gate.leave();
     db.close();

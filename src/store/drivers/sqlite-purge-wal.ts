@@ -18,6 +18,7 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { WriteGate } from "./sqlite-write-gate.ts";
+import { isBusy } from "./sqlite-writer.ts";
 
 /**
  * WAL written between two checkpoints of the purge (estimated, see `spent`), by default. Of the
@@ -45,19 +46,12 @@ interface CheckpointResult {
 export class WalBudget {
   readonly #gate: WriteGate;
   readonly #passive: StatementSync;
-  readonly #isBusy: (error: unknown) => boolean;
   readonly #budget: number;
   #written = 0;
 
-  constructor(
-    db: DatabaseSync,
-    gate: WriteGate,
-    isBusy: (error: unknown) => boolean,
-    budgetBytes: number = WAL_BUDGET_BYTES,
-  ) {
+  constructor(db: DatabaseSync, gate: WriteGate, budgetBytes: number = WAL_BUDGET_BYTES) {
     this.#gate = gate;
     this.#passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-    this.#isBusy = isBusy;
     this.#budget = budgetBytes;
   }
 
@@ -89,7 +83,7 @@ export class WalBudget {
       }
     } catch (error) {
       // Another connection is checkpointing: the WAL gets copied either way.
-      if (!this.#isBusy(error)) throw error;
+      if (!isBusy(error)) throw error;
     }
   }
 

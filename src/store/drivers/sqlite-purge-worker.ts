@@ -19,6 +19,7 @@ import type { PurgeResult, PurgeTarget } from "../driver.ts";
 import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
 import { WalBudget } from "./sqlite-purge-wal.ts";
 import { WriteGate } from "./sqlite-write-gate.ts";
+import { isBusy } from "./sqlite-writer.ts";
 
 const { path, busyTimeoutMs, gate, walBudgetBytes } = workerData as {
   path: string;
@@ -38,11 +39,6 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 const TX_BUDGET_MS = 1;
 /** Longest wait for a writer that never idles before a purge transaction starts anyway. */
 const PATIENCE_MS = 20;
-
-function isBusy(error: unknown): boolean {
-  const code = (error as { errcode?: unknown }).errcode;
-  return typeof code === "number" && ((code & 0xff) === 5 || (code & 0xff) === 6);
-}
 
 /**
  * Takes the in-process gate, then BEGIN IMMEDIATE. Another process holding SQLite's lock is
@@ -69,7 +65,7 @@ db.exec("PRAGMA synchronous = NORMAL");
 // purge (sqlite-checkpointer.ts), in inline mode the driver's connection does.
 db.exec("PRAGMA wal_autocheckpoint = 0");
 const statements = preparePurge(db);
-const walBudget = new WalBudget(db, writeGate, isBusy, walBudgetBytes);
+const walBudget = new WalBudget(db, writeGate, walBudgetBytes);
 
 parentPort?.on("message", (message: { id: number; targets: PurgeTarget[] } | "close") => {
   if (message === "close") {
