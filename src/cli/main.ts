@@ -4,13 +4,17 @@
  */
 import { Command } from "commander";
 import { COMMANDS } from "./commands/index.ts";
-import { runCommand } from "./run.ts";
+import { EXIT_CODES, formatUsageError, runCommand } from "./run.ts";
 
 const program = new Command()
   .name("holdfast")
   .description("Durable, bounded, private sessions for AI agents, and a stateful OpenAI-compatible gateway.")
   .version(process.env.npm_package_version ?? "0.1.0", "-v, --version")
   .showHelpAfterError("(run with --help for usage)")
+  // Commander exits 1 on a usage error; ours is 2, like every other bad input (--help and
+  // --version stay 0). Subcommands inherit both settings because they are made after this.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage))
+  .configureOutput({ outputError: (text, write) => write(formatUsageError(text)) })
   .addHelpText(
     "after",
     `

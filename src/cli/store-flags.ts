@@ -14,13 +14,23 @@ export interface StoreFlags {
   config?: string;
 }
 
-/** Reading must not create: an SQLite path that does not exist is a mistake, not an empty store. */
-export function assertStoreExists(url: string): void {
+/** The variable behind a store flag, for messages. */
+const ENV_OF_FLAG: Record<string, string> = {
+  "--store": " or HOLDFAST_STORE",
+  "--archive": " or HOLDFAST_ARCHIVE",
+};
+
+/**
+ * Reading must not create: an SQLite path that does not exist is a mistake, not an empty store.
+ * `flag` is the option that named the URL (`--from` for migrate).
+ */
+export function assertStoreExists(url: string, flag = "--store"): void {
   if (storeScheme(url) !== "sqlite:") return;
   const file = sqlitePath(url);
   if (file !== ":memory:" && !existsSync(file)) {
-    throw new NotFoundError(`No SQLite store at '${file}'; check --store or HOLDFAST_STORE.`, {
-      param: "store",
+    const env = ENV_OF_FLAG[flag] ?? "";
+    throw new NotFoundError(`No SQLite store at '${file}'; check ${flag}${env}.`, {
+      param: flag.replace(/^--/, ""),
     });
   }
 }
@@ -50,10 +60,18 @@ export async function withStore<T>(
   }
 }
 
+/** `--store` and `--config`, as `.option(...STORE_OPTION)`. */
+export const STORE_OPTION = [
+  "-s, --store <url>",
+  "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)",
+] as const;
+export const CONFIG_OPTION = [
+  "-c, --config <file>",
+  "JSON or YAML config file (env HOLDFAST_CONFIG)",
+] as const;
+
 /** Adds `--store`, `--config` and (unless `tenant: false`) `--tenant` to a command. */
 export function storeOptions(command: Command, options: { tenant?: boolean } = {}): Command {
-  command
-    .option("-s, --store <url>", "store URL (env HOLDFAST_STORE, default sqlite:./data/holdfast.db)")
-    .option("-c, --config <file>", "JSON or YAML config file (env HOLDFAST_CONFIG)");
+  command.option(...STORE_OPTION).option(...CONFIG_OPTION);
   return options.tenant === false ? command : command.option("-t, --tenant <tenant>", "tenant", "default");
 }

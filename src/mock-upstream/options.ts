@@ -62,6 +62,12 @@ export function resolveMockOptions(input: MockUpstreamOptions = {}): ResolvedMoc
       );
     }
   }
+  if (!Number.isInteger(options.port) || options.port > 65_535) {
+    throw new InvalidArgumentError(
+      `Mock upstream option port must be a whole number from 0 to 65535; got ${options.port}.`,
+      { param: "port" },
+    );
+  }
   for (const key of ["errorRate", "hangRate", "cutStreamRate"] as const) {
     const value = options[key];
     if (typeof value !== "number" || !(value >= 0 && value <= 1)) {

@@ -18,6 +18,7 @@ import {
 } from "../../lifecycle/index.ts";
 import { createStore } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { assertStoreExists } from "../store-flags.ts";
 import { bytes, parseNow } from "./openclaw.ts";
 import { formatTable } from "./sessions.ts";
 
@@ -124,6 +125,8 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
   const batchSize = flags.batchSize === undefined ? lifecycle.sweeper.batchSize : Number(flags.batchSize);
   // A tiered store (--store redis://… --archive postgres://…) sweeps its durable tier and drops hot replicas.
   const durable = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
+  assertStoreExists(config.store);
+  if (durable) assertStoreExists(durable, "--archive");
   const store = await createStore({ url: config.store, ...(durable ? { archive: durable } : {}) });
   // --archive-dir replaces the configured backend by a directory (the configured one is not opened).
   const settings = flags.archiveDir

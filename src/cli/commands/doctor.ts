@@ -2,6 +2,7 @@
  * `holdfast doctor`: checks what `serve` would need — configuration, store reachability and
  * schema, providers and their API keys, API keys (or development mode), encryption keyring.
  */
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { redactStoreUrl } from "../../config/values.ts";
@@ -9,9 +10,16 @@ import { apiKeyOf, parseProvidersConfig } from "../../engine/providers/config.ts
 import { createSecurity } from "../../security/create-security.ts";
 import { keyringFromEnv } from "../../security/encryption/keyring.ts";
 import { hasActiveApiKeys } from "../../server/auth.ts";
-import { createStore } from "../../store/create-store.ts";
+import { createStore, sqlitePath, storeScheme } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
 import { formatTable } from "./sessions.ts";
+
+/** False only for an `sqlite:` URL naming a file that does not exist. */
+function sqliteStoreExists(url: string): boolean {
+  if (storeScheme(url) !== "sqlite:") return true;
+  const file = sqlitePath(url);
+  return file === ":memory:" || existsSync(file);
+}
 
 interface Check {
   check: string;
@@ -58,7 +66,13 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
   if (!config) return checks;
   const cfg = config;
   let store: SessionStore | undefined;
+  let fresh = false;
   await attempt(checks, "store", async () => {
+    // A check must not create the SQLite file it checks (a mistyped path would then look fine).
+    if (!sqliteStoreExists(cfg.store)) {
+      fresh = true;
+      return { warn: `${redactStoreUrl(cfg.store)} does not exist yet: serve creates it on its first start` };
+    }
     store = await createStore(cfg.store);
     await store.list("default", { limit: 1 });
     return `${redactStoreUrl(cfg.store)} reachable (${store.driverName}), schema current`;
@@ -70,10 +84,10 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
     const names = parsed.providers.map((p) => `${p.name} (${p.type})`).join(", ");
     return parsed.providers.length === 1 ? { warn: `only the built-in mock model: ${names}` } : names;
   });
-  if (store) {
+  if (store || fresh) {
     const s = store;
     await attempt(checks, "api keys", async () => {
-      if (await hasActiveApiKeys(createSecurity({ store: s })))
+      if (s && (await hasActiveApiKeys(createSecurity({ store: s }))))
         return "at least one active key: authentication required";
       const loopback = /^(127\.|::1$|localhost$)/.test(cfg.host);
       if (!loopback)
@@ -82,7 +96,7 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
         );
       return { warn: "no API keys: serve runs in development mode on loopback" };
     });
-    await s.close();
+    await s?.close();
   }
   await attempt(checks, "encryption", async () => {
     const keyring = keyringFromEnv(process.env);

@@ -9,13 +9,16 @@ import { rotateMasterKey } from "../../security/encryption/data-keys.ts";
 import { keyringFromEnv, loadKeyringFile } from "../../security/encryption/keyring.ts";
 import { createSystemRecords } from "../../security/system-records.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import { withStore } from "../store-flags.ts";
+import { CONFIG_OPTION, STORE_OPTION, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 
 const DEFAULT_STORE = "sqlite:./data/holdfast.db";
+/** Only `create` may start a new SQLite store; the others on a mistyped path exit 3. */
+const EXISTING = { mustExist: true } as const;
 
 interface StoreFlags {
   store?: string;
+  config?: string;
   json?: boolean;
 }
 
@@ -44,10 +47,15 @@ function print(flags: StoreFlags, json: unknown, text: string): void {
   process.stdout.write(`${flags.json ? JSON.stringify(json, null, 2) : text}\n`);
 }
 
-function nonNegativeInt(value: string | undefined, name: string): number | undefined {
+/** A whole-number flag of at least `min` (`--expires-in-days 0` would make a key born expired). */
+function wholeNumber(value: string | undefined, name: string, min: 0 | 1): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value))
-    throw new InvalidArgumentError(`${name} must be a non-negative integer (got '${value}').`);
+  if (!/^\d+$/.test(value) || Number(value) < min) {
+    const kind = min === 0 ? "a non-negative" : "a positive";
+    throw new InvalidArgumentError(`${name} must be ${kind} integer (got '${value}').`, {
+      param: name.slice(2),
+    });
+  }
   return Number(value);
 }
 
@@ -66,12 +74,9 @@ Examples:
   $ HOLDFAST_KEYS="k2:<new base64>,k1:<old base64>" holdfast keys rotate-master
 
 Scopes: conversations:read, conversations:write, responses, admin (admin implies all).
-Store: --store URL, else HOLDFAST_STORE, else ${DEFAULT_STORE}.`,
+Store: --store URL, else HOLDFAST_STORE, else the config file's store (--config, HOLDFAST_CONFIG or
+./holdfast.config.{json,yaml,yml}), else ${DEFAULT_STORE}.`,
     );
-  const storeOption = [
-    "--store <url>",
-    "store URL (default: HOLDFAST_STORE or sqlite:./data/holdfast.db)",
-  ] as const;
 
   keys
     .command("create")
@@ -80,13 +85,18 @@ Store: --store URL, else HOLDFAST_STORE, else ${DEFAULT_STORE}.`,
     .requiredOption("--scopes <list>", "comma-separated scopes")
     .option("--name <name>", "a label for the key")
     .option("--expires-in-days <days>", "expire the key after this many days")
-    .option(...storeOption)
+    .addHelpText(
+      "after",
+      `\nExample:\n  $ holdfast keys create --tenant acme --scopes conversations:read,conversations:write,responses --name backend`,
+    )
+    .option(...STORE_OPTION)
+    .option(...CONFIG_OPTION)
     .option("--json", "print JSON")
     .action(
       async (
         flags: StoreFlags & { tenant: string; scopes: string; name?: string; expiresInDays?: string },
       ) => {
-        const days = nonNegativeInt(flags.expiresInDays, "--expires-in-days");
+        const days = wholeNumber(flags.expiresInDays, "--expires-in-days", 1);
         const created = await withStore(flags, (store) =>
           createApiKeys({ records: createSystemRecords(store) }).create({
             tenant: flags.tenant,
@@ -107,11 +117,15 @@ Store: --store URL, else HOLDFAST_STORE, else ${DEFAULT_STORE}.`,
     .command("list")
     .description("List a tenant's API keys (never their secrets).")
     .requiredOption("--tenant <tenant>", "tenant")
-    .option(...storeOption)
+    .addHelpText("after", `\nExample:\n  $ holdfast keys list --tenant acme --json`)
+    .option(...STORE_OPTION)
+    .option(...CONFIG_OPTION)
     .option("--json", "print JSON")
     .action(async (flags: StoreFlags & { tenant: string }) => {
-      const list = await withStore(flags, (store) =>
-        createApiKeys({ records: createSystemRecords(store) }).list(flags.tenant),
+      const list = await withStore(
+        flags,
+        (store) => createApiKeys({ records: createSystemRecords(store) }).list(flags.tenant),
+        EXISTING,
       );
       print(
         flags,
@@ -128,11 +142,15 @@ Store: --store URL, else HOLDFAST_STORE, else ${DEFAULT_STORE}.`,
   keys
     .command("revoke <keyId>")
     .description("Revoke an API key; every instance refuses it within a second.")
-    .option(...storeOption)
+    .addHelpText("after", `\nExample:\n  $ holdfast keys revoke key_0123456789abcdef01234567`)
+    .option(...STORE_OPTION)
+    .option(...CONFIG_OPTION)
     .option("--json", "print JSON")
     .action(async (keyId: string, flags: StoreFlags) => {
-      const key = await withStore(flags, (store) =>
-        createApiKeys({ records: createSystemRecords(store) }).revoke(keyId),
+      const key = await withStore(
+        flags,
+        (store) => createApiKeys({ records: createSystemRecords(store) }).revoke(keyId),
+        EXISTING,
       );
       print(flags, key, `Revoked ${key.keyId} (${key.prefix}, tenant '${key.tenant}').`);
     });
@@ -141,12 +159,20 @@ Store: --store URL, else HOLDFAST_STORE, else ${DEFAULT_STORE}.`,
     .command("rotate <keyId>")
     .description("Replace a key with a new secret (same tenant, scopes, name); the old one is revoked.")
     .option("--grace-seconds <s>", "keep the old key valid this long instead of revoking it at once")
-    .option(...storeOption)
+    .addHelpText(
+      "after",
+      `\nExample:\n  $ holdfast keys rotate key_0123456789abcdef01234567 --grace-seconds 3600`,
+    )
+    .option(...STORE_OPTION)
+    .option(...CONFIG_OPTION)
     .option("--json", "print JSON")
     .action(async (keyId: string, flags: StoreFlags & { graceSeconds?: string }) => {
-      const grace = nonNegativeInt(flags.graceSeconds, "--grace-seconds") ?? 0;
-      const created = await withStore(flags, (store) =>
-        createApiKeys({ records: createSystemRecords(store) }).rotate(keyId, { graceMs: grace * 1000 }),
+      const grace = wholeNumber(flags.graceSeconds, "--grace-seconds", 0) ?? 0;
+      const created = await withStore(
+        flags,
+        (store) =>
+          createApiKeys({ records: createSystemRecords(store) }).rotate(keyId, { graceMs: grace * 1000 }),
+        EXISTING,
       );
       print(
         flags,
@@ -161,7 +187,12 @@ Store: --store URL, else HOLDFAST_STORE, else ${DEFAULT_STORE}.`,
       "Re-wrap every session data key under the newest master key (HOLDFAST_KEYS or HOLDFAST_KEY_FILE, newest first). Items are not touched.",
     )
     .option("--key-file <path>", "read the keyring from this file instead of the environment")
-    .option(...storeOption)
+    .addHelpText(
+      "after",
+      `\nExample:\n  $ HOLDFAST_KEYS="k2:<new base64>,k1:<old base64>" holdfast keys rotate-master`,
+    )
+    .option(...STORE_OPTION)
+    .option(...CONFIG_OPTION)
     .option("--json", "print JSON")
     .action(async (flags: StoreFlags & { keyFile?: string }) => {
       const keyring = flags.keyFile ? loadKeyringFile(flags.keyFile) : keyringFromEnv();
@@ -170,8 +201,10 @@ Store: --store URL, else HOLDFAST_STORE, else ${DEFAULT_STORE}.`,
           "No keyring: set HOLDFAST_KEYS='newkid:base64,oldkid:base64' (newest first) or HOLDFAST_KEY_FILE, or pass --key-file.",
         );
       }
-      const result = await withStore(flags, (store) =>
-        rotateMasterKey({ records: createSystemRecords(store), keyring }),
+      const result = await withStore(
+        flags,
+        (store) => rotateMasterKey({ records: createSystemRecords(store), keyring }),
+        EXISTING,
       );
       print(
         flags,

@@ -2,9 +2,10 @@
  * `holdfast migrate --from <url> --to <url>`: copies every session of the given tenants, with
  * progress, verifies counts and checksums, and resumes after an interruption.
  */
-import type { Command } from "commander";
+import path from "node:path";
+import { type Command, Option } from "commander";
 import { migrate } from "../../interop/migrate.ts";
-import { createStore, storeScheme } from "../../store/create-store.ts";
+import { createStore, sqlitePath, storeScheme } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { assertStoreExists } from "../store-flags.ts";
 
@@ -19,11 +20,19 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The same URL, or two spellings of one SQLite file (`sqlite:./a.db`, `sqlite:/abs/a.db`). */
+function sameStore(from: string, to: string): boolean {
+  if (from === to) return true;
+  if (storeScheme(from) !== "sqlite:" || storeScheme(to) !== "sqlite:") return false;
+  const [a, b] = [sqlitePath(from), sqlitePath(to)];
+  return a !== ":memory:" && path.resolve(a) === path.resolve(b);
+}
+
 async function run(flags: MigrateFlags): Promise<void> {
-  if (storeScheme(flags.from) === storeScheme(flags.to) && flags.from === flags.to) {
+  if (sameStore(flags.from, flags.to)) {
     throw new InvalidArgumentError("--from and --to name the same store.", { param: "to" });
   }
-  assertStoreExists(flags.from);
+  assertStoreExists(flags.from, "--from");
   const tenants = flags.tenant.length > 0 ? flags.tenant : ["default"];
   const source = await createStore(flags.from);
   try {
@@ -64,7 +73,11 @@ export function registerMigrateCommand(program: Command): void {
     )
     .requiredOption("--from <url>", "source store URL")
     .requiredOption("--to <url>", "target store URL")
-    .option("-t, --tenant <tenant>", "tenant to copy (repeatable; default: default)", collect, [])
+    .addOption(
+      new Option("-t, --tenant <tenant>", "tenant to copy (repeatable)")
+        .argParser(collect)
+        .default([], "default"),
+    )
     .option("--json", "print the report as JSON")
     .addHelpText(
       "after",

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { createMockUpstream } from "../../mock-upstream/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { listenError } from "../listen-error.ts";
 
 interface MockUpstreamFlags {
   port: string;
@@ -28,8 +29,9 @@ function number(value: string, flag: string): number {
 }
 
 async function run(flags: MockUpstreamFlags): Promise<void> {
+  const port = number(flags.port, "port");
   const mock = await createMockUpstream({
-    port: number(flags.port, "port"),
+    port,
     host: flags.host,
     latencyMs: number(flags.latencyMs, "latency-ms"),
     ttftMs: number(flags.ttftMs, "ttft-ms"),
@@ -39,6 +41,8 @@ async function run(flags: MockUpstreamFlags): Promise<void> {
     cutStreamRate: number(flags.cutStreamRate, "cut-stream-rate"),
     seed: number(flags.seed, "seed"),
     retryAfterMs: number(flags.retryAfterMs, "retry-after-ms"),
+  }).catch((error: unknown) => {
+    throw listenError(error, flags.host, port);
   });
   process.stdout.write(
     `holdfast mock upstream listening on ${mock.url} (OpenAI: ${mock.url}/v1, Anthropic: ${mock.url})\n`,

@@ -3,9 +3,6 @@
  * Reports are tables by default and the library's JSON with `--json`.
  */
 
-import { once } from "node:events";
-import { createWriteStream, renameSync, rmSync, type WriteStream } from "node:fs";
-import { finished } from "node:stream/promises";
 import type { Command } from "commander";
 import {
   type AuditReport,
@@ -20,6 +17,7 @@ import {
   planCleanup,
 } from "../../interop/openclaw/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 
@@ -46,17 +44,6 @@ export function parseNow(value: string | undefined): Date {
   if (Number.isNaN(d.getTime()))
     throw new InvalidArgumentError(`--now must be an ISO date (got '${value}').`, { param: "now" });
   return d;
-}
-
-/** Opens `path` for writing; a bad path becomes a usage error (exit 2) naming the file. */
-export async function openOutput(path: string): Promise<WriteStream> {
-  const out = createWriteStream(path);
-  try {
-    await once(out, "open");
-  } catch (error) {
-    throw new InvalidArgumentError(`Cannot write '${path}': ${(error as Error).message}`, { param: "out" });
-  }
-  return out;
 }
 
 export function bytes(n: number): string {
@@ -257,27 +244,21 @@ export function registerOpenClawCommand(program: Command): void {
       "\nExample:\n  $ holdfast openclaw export conv_0123… --store sqlite:./data/holdfast.db --out 4e9f….jsonl",
     )
     .action(async (sessionId: string, flags: StoreFlags & { out: string }) => {
-      await withStore(flags, async (store) => {
-        if (flags.out === "-") {
-          await exportTranscript(store, flags.tenant, sessionId, process.stdout);
-          return;
-        }
-        // Write beside the target and rename, so a failed export never leaves a partial transcript.
-        const tmp = `${flags.out}.${process.pid}.tmp`;
-        const out = await openOutput(tmp);
-        try {
-          const summary = await exportTranscript(store, flags.tenant, sessionId, out);
-          out.end();
-          await finished(out);
-          renameSync(tmp, flags.out);
+      await withStore(
+        flags,
+        async (store) => {
+          if (flags.out === "-") {
+            await exportTranscript(store, flags.tenant, sessionId, process.stdout);
+            return;
+          }
+          const summary = await writeOutputFile(flags.out, (out) =>
+            exportTranscript(store, flags.tenant, sessionId, out),
+          );
           process.stderr.write(
             `wrote ${summary.entries} entries (${summary.items} items, ${bytes(summary.bytes)}) to ${flags.out}\n`,
           );
-        } catch (error) {
-          out.destroy();
-          rmSync(tmp, { force: true });
-          throw error;
-        }
-      });
+        },
+        { mustExist: true },
+      );
     });
 }

@@ -7,6 +7,7 @@ import { createHoldfastApp } from "../../app.ts";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { LOG_LEVELS, redactStoreUrl } from "../../config/values.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { listenError } from "../listen-error.ts";
 
 interface ServeFlags {
   port?: string;
@@ -51,12 +52,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await holdfast.close();
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-      throw new Error(
-        `Port ${config.port} on ${config.host} is already in use; pick another with --port or HOLDFAST_PORT.`,
-      );
-    }
-    throw error;
+    throw listenError(error, config.host, config.port, { port: "HOLDFAST_PORT", host: "HOLDFAST_HOST" });
   }
   // Signal handlers before the "listening" line: a supervisor may signal as soon as it reads it.
   let stopping = false;

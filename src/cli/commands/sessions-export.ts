@@ -3,8 +3,7 @@
  * as subcommands of the `sessions` command (created here if no other module made it).
  */
 
-import { createReadStream, existsSync, renameSync, rmSync } from "node:fs";
-import { finished } from "node:stream/promises";
+import { createReadStream, statSync } from "node:fs";
 import type { Command } from "commander";
 import {
   type ConflictPolicy,
@@ -13,8 +12,9 @@ import {
   type PortableProgress,
 } from "../../interop/portable/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
-import { bytes, openOutput } from "./openclaw.ts";
+import { bytes } from "./openclaw.ts";
 import { sessionsGroup } from "./sessions.ts";
 
 interface ExportFlags {
@@ -82,26 +82,20 @@ export function registerSessionsExportCommands(program: Command): void {
           }
         : { filter: { owner: flags.owner, label: flags.label } };
       const progress = progressPrinter("exporting");
-      const summary = await withStore(flags, async (store) => {
-        if (flags.out === "-")
-          return exportSessions(store, flags.tenant, selection, process.stdout, {
-            onProgress: progress.tick,
-          });
-        // Write beside the target and rename, so a failed export never leaves a plausible partial file.
-        const tmp = `${flags.out}.${process.pid}.tmp`;
-        const out = await openOutput(tmp);
-        try {
-          const s = await exportSessions(store, flags.tenant, selection, out, { onProgress: progress.tick });
-          out.end();
-          await finished(out);
-          renameSync(tmp, flags.out);
-          return s;
-        } catch (error) {
-          out.destroy();
-          rmSync(tmp, { force: true });
-          throw error;
-        }
-      });
+      // A mistyped SQLite path must not pass for an empty store and give an empty backup.
+      const summary = await withStore(
+        flags,
+        async (store) => {
+          if (flags.out === "-")
+            return exportSessions(store, flags.tenant, selection, process.stdout, {
+              onProgress: progress.tick,
+            });
+          return writeOutputFile(flags.out, (out) =>
+            exportSessions(store, flags.tenant, selection, out, { onProgress: progress.tick }),
+          );
+        },
+        { mustExist: true },
+      );
       progress.done();
       const text = flags.json
         ? `${JSON.stringify(summary, null, 2)}\n`
@@ -126,9 +120,11 @@ export function registerSessionsExportCommands(program: Command): void {
           param: "on-conflict",
         });
       }
-      if (file !== "-" && !existsSync(file)) {
+      // A directory is refused too; a pipe (`<(gunzip -c backup.jsonl.gz)`) is fine.
+      const stat = file === "-" ? undefined : statSync(file, { throwIfNoEntry: false });
+      if (file !== "-" && (stat === undefined || stat.isDirectory())) {
         throw new InvalidArgumentError(
-          `No file '${file}': pass an export written by 'holdfast sessions export', or - for stdin.`,
+          `${stat ? `'${file}' is a directory` : `No file '${file}'`}: pass an export written by 'holdfast sessions export', or - for stdin.`,
           { param: "file" },
         );
       }

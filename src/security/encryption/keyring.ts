@@ -60,7 +60,17 @@ export function createKeyring(keys: readonly MasterKey[]): Keyring {
 
 /** Reads a key file (same format as HOLDFAST_KEYS). */
 export function loadKeyringFile(path: string): Keyring {
-  return parseKeyring(readFileSync(path, "utf8"), path);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new InvalidArgumentError(
+      `Cannot read the key file '${path}' (${reason}); check the path given by --key-file or HOLDFAST_KEY_FILE.`,
+      { param: "key_file", cause: error },
+    );
+  }
+  return parseKeyring(text, path);
 }
 
 /** The keyring from `HOLDFAST_KEYS` or `HOLDFAST_KEY_FILE`, or null when neither is set. */

@@ -5,9 +5,7 @@
  * writes share one transaction. Reads run directly; those needing more than one statement run
  * in a read transaction, so they see one snapshot even while other processes write the file.
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type {
   DriverAppend,
   DriverListQuery,
@@ -23,6 +21,7 @@ import type { AppendResult, Item, Session, SessionHeadInfo, SessionStatus } from
 import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
 import { deleteSqliteItems } from "./sqlite-item-delete.ts";
 import { createSqliteLifecycle } from "./sqlite-lifecycle.ts";
+import { openSqliteFile, sqliteOpenError } from "./sqlite-open.ts";
 import {
   arrayToRow,
   type Cell,
@@ -117,10 +116,7 @@ class SqliteDriver implements StoreDriver {
 
   constructor(options: Readonly<Required<SqliteDriverOptions>>) {
     this.#options = options;
-    if (options.path !== ":memory:" && !options.path.startsWith("file:")) {
-      mkdirSync(dirname(options.path), { recursive: true });
-    }
-    this.#db = new DatabaseSync(options.path, { timeout: OPEN_BUSY_TIMEOUT_MS });
+    this.#db = openSqliteFile(options.path, OPEN_BUSY_TIMEOUT_MS);
     try {
       this.#db.exec("PRAGMA journal_mode = WAL");
       this.#db.exec("PRAGMA synchronous = NORMAL");
@@ -130,7 +126,7 @@ class SqliteDriver implements StoreDriver {
       this.#db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
     } catch (error) {
       this.#db.close();
-      throw error;
+      throw sqliteOpenError(options.path, error);
     }
     this.#s = new SqliteStatements(this.#db);
     this.#writes = new SqliteWrites(this.#s);

@@ -1,0 +1,34 @@
+/**
+ * A failed `listen` (serve, mock-upstream) as an error that says which flag to change, instead
+ * of Node's bare `listen EADDRNOTAVAIL: address not available 10.0.0.9`.
+ */
+import { InvalidArgumentError } from "../store/errors.ts";
+
+/** `env` names the variables behind --port and --host, when the command reads them. */
+export function listenError(
+  error: unknown,
+  host: string,
+  port: number,
+  env?: { port: string; host: string },
+): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const portFlag = env ? `--port or ${env.port}` : "--port";
+  const hostFlag = env ? `--host or ${env.host}` : "--host";
+  if (code === "EADDRINUSE") {
+    // Not the caller's input as such (another process holds it): a plain failure, exit 1.
+    return new Error(`Port ${port} on ${host} is already in use; pick another with ${portFlag}.`);
+  }
+  if (code === "EACCES") {
+    return new InvalidArgumentError(
+      `Not allowed to listen on port ${port} (EACCES); pick one above 1023 with ${portFlag}.`,
+      { param: "port" },
+    );
+  }
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new InvalidArgumentError(
+      `Cannot listen on ${host} (${code}): not an address of this machine; pick another with ${hostFlag}.`,
+      { param: "host" },
+    );
+  }
+  return error;
+}

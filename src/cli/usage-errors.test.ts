@@ -1,0 +1,120 @@
+/**
+ * Rejections through the real binary: every one exits with its documented code and prints one
+ * `holdfast: <message> [<code>]` line, never commander's exit 1 or a bare Node error.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { runCli } from "./cli-helpers.ts";
+
+const SUBCOMMANDS = [
+  ["serve"],
+  ["sessions"],
+  ...["ls", "show", "export", "import", "rm", "rm-item", "fork", "compact"].map((c) => ["sessions", c]),
+  ["migrate"],
+  ["doctor"],
+  ["bench"],
+  ["mock-upstream"],
+  ["cleanup"],
+  ["keys"],
+  ...["create", "list", "revoke", "rotate", "rotate-master"].map((c) => ["keys", c]),
+  ["openclaw"],
+  ...["audit", "import", "cleanup", "export"].map((c) => ["openclaw", c]),
+];
+
+describe("CLI usage errors and rejections", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "holdfast-usage-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test("--help of every command and subcommand exits 0 with examples", async () => {
+    const runs = await Promise.all(SUBCOMMANDS.map((args) => runCli([...args, "--help"])));
+    for (const [i, res] of runs.entries()) {
+      assert.equal(res.code, 0, `${SUBCOMMANDS[i]?.join(" ")}: ${res.stderr}`);
+      assert.match(res.stdout, /^Usage: holdfast /);
+      // The groups list their subcommands; every command that runs shows how.
+      if (!["sessions", "openclaw"].includes(SUBCOMMANDS[i]?.join(" ") ?? "")) {
+        assert.match(res.stdout, /\nExamples?:\n {2}\$ /, SUBCOMMANDS[i]?.join(" "));
+      }
+    }
+  });
+
+  test("commander's usage errors exit 2 in the CLI's error format", async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["sessions", "ls", "--jsn"],
+        /^holdfast: unknown option '--jsn' \[invalid_argument\]\n\(Did you mean --json\?\)/,
+      ],
+      [["sessions", "show"], /^holdfast: missing required argument 'id' \[invalid_argument\]/],
+      [["nosuch"], /^holdfast: unknown command 'nosuch' \[invalid_argument\]/],
+      [["migrate", "--from", "memory:"], /^holdfast: required option '--to <url>' not specified/],
+      [["serve", "--log-level", "loud"], /argument 'loud' is invalid\. Allowed choices are/],
+      [["sessions", "ls", "a"], /^holdfast: too many arguments for 'ls'/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => runCli(args)));
+    for (const [i, res] of runs.entries()) {
+      const [args, message] = cases[i] ?? [[], /./];
+      assert.equal(res.code, 2, args.join(" "));
+      assert.match(res.stderr, message);
+      assert.equal(res.stdout, "");
+    }
+    const bare = await runCli(["sessions"]);
+    assert.equal(bare.code, 2, "a group without its subcommand prints its help and exits 2");
+    assert.match(bare.stderr, /Usage: holdfast sessions/);
+    assert.equal((await runCli(["--version"])).code, 0);
+  });
+
+  test("keys: an unreadable --key-file and --expires-in-days 0 exit 2; --config names the store", async () => {
+    const store = `sqlite:${path.join(dir, "keys.db")}`;
+    const noFile = await runCli([
+      "keys",
+      "rotate-master",
+      "--key-file",
+      path.join(dir, "none"),
+      "--store",
+      store,
+    ]);
+    assert.equal(noFile.code, 2);
+    assert.match(noFile.stderr, /Cannot read the key file '.*none' \(ENOENT\).*\[invalid_argument\]/);
+    const createKey = (...flags: string[]) =>
+      runCli(["keys", "create", "--tenant", "a", "--scopes", "admin", "--store", store, ...flags]);
+    const born = await createKey("--expires-in-days", "0");
+    assert.equal(born.code, 2);
+    assert.match(born.stderr, /--expires-in-days must be a positive integer/);
+    const created = await createKey("--json");
+    assert.equal(created.code, 0, created.stderr);
+    const config = path.join(dir, "keys.yaml");
+    await writeFile(config, `store:\n  url: ${JSON.stringify(store)}\n`);
+    const listed = await runCli(["keys", "list", "--tenant", "a", "--json", "--config", config]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(JSON.parse(listed.stdout)[0].keyId, JSON.parse(created.stdout).keyId);
+  });
+
+  test("mock-upstream and serve: a port out of range or a foreign --host exit 2 naming the flag", async () => {
+    const port = await runCli(["mock-upstream", "--port", "70000"]);
+    assert.equal(port.code, 2);
+    assert.match(
+      port.stderr,
+      /port must be a whole number from 0 to 65535; got 70000\. \[invalid_argument\]/,
+    );
+    // 192.0.2.1 is TEST-NET-1: never an address of this machine.
+    const host = await runCli([
+      "serve",
+      "--host",
+      "192.0.2.1",
+      "--port",
+      "0",
+      "--store",
+      "memory:",
+      "--insecure",
+    ]);
+    assert.equal(host.code, 2, host.stderr);
+    assert.match(host.stderr, /Cannot listen on 192\.0\.2\.1 \(EADDRNOTAVAIL\).*--host or HOLDFAST_HOST/);
+    const mockHost = await runCli(["mock-upstream", "--host", "192.0.2.1", "--port", "0"]);
+    assert.equal(mockHost.code, 2, mockHost.stderr);
+  });
+});
