@@ -110,6 +110,7 @@ for (const driver of TEST_STORES) {
       const api = keys();
       await assert.rejects(api.create({ tenant: "_hf_keys", scopes: ["admin"] }), code("invalid_argument"));
       await assert.rejects(api.create({ tenant: "acme", scopes: ["root"] }), /Unknown scope 'root'/);
+      await assert.rejects(api.create({ tenant: "acme", scopes: ["root"] }), code("invalid_argument"));
       await assert.rejects(api.revoke("key_000000000000000000000000"), code("not_found"));
       await assert.rejects(api.revoke("nope"), code("invalid_argument"));
     });

@@ -1,4 +1,5 @@
 /** Scopes, principals and the checks routes apply to them. */
+import { InvalidArgumentError } from "../store/errors.ts";
 import { PermissionDeniedError } from "./errors.ts";
 
 /** Every scope a credential can carry; `admin` implies all the others within its tenant. */
@@ -38,9 +39,13 @@ export function parseScopes(input: string | readonly string[]): Scope[] {
   const out: Scope[] = [];
   for (const scope of list) {
     if (!isScope(scope)) {
-      throw new PermissionDeniedError(`Unknown scope '${scope}'; use ${SCOPES.join(", ")}.`, {
-        param: "scopes",
-      });
+      // A bad scope name is a bad argument (400), not a denied permission.
+      throw new InvalidArgumentError(
+        `Unknown scope '${String(scope).slice(0, 64)}'; use ${SCOPES.join(", ")}.`,
+        {
+          param: "scopes",
+        },
+      );
     }
     if (!out.includes(scope)) out.push(scope);
   }

@@ -211,4 +211,14 @@ describe("security over HTTP", () => {
     assert.equal(revoked.status, 200);
     assert.equal((await call("GET", "/v1/models", rotated.json.secret as string)).status, 401);
   });
+
+  test("a bad key to create is 400 invalid_argument and creates nothing", async () => {
+    const before = ((await call("GET", "/v1/admin/keys", keyA)).json.data as unknown[]).length;
+    for (const body of [{ scopes: ["root"] }, { scopes: ["admin"], expires_at: 9e15 }]) {
+      const res = await call("POST", "/v1/admin/keys", keyA, body);
+      assert.equal(res.status, 400, JSON.stringify(res.json));
+      assert.equal(res.json.error?.code, "invalid_argument");
+    }
+    assert.equal(((await call("GET", "/v1/admin/keys", keyA)).json.data as unknown[]).length, before);
+  });
 });

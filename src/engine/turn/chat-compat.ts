@@ -112,7 +112,7 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   if (tools) out.tools = tools;
   if (toolChoice !== undefined) out.tool_choice = toolChoice as JsonObject;
   if (maxTokens !== undefined) out.max_output_tokens = maxTokens as number;
-  for (const key of ["temperature", "top_p", "user", "parallel_tool_calls", "metadata"] as const) {
+  for (const key of ["temperature", "top_p", "user", "parallel_tool_calls", "metadata", "stream"] as const) {
     if (body[key] !== undefined) out[key] = body[key] as JsonObject;
   }
   return out;

@@ -4,12 +4,13 @@
  * engine fits it to the model: the latest summary stands in for what it covers, old tool
  * outputs are pruned, call/output pairs stay whole, and Anthropic's alternation holds.
  */
-import { HoldfastError } from "../../store/errors.ts";
+import { HoldfastError, InvalidArgumentError } from "../../store/errors.ts";
 import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
 import type { ModelInfo as CatalogModel } from "../context/catalog.ts";
-import { isPinned } from "../context/items.ts";
+import { callIdOf, isCall, isOutput, isPinned } from "../context/items.ts";
 import { isSummaryItem, readCovers, toModelInput } from "../context/summary.ts";
 import { buildWindow } from "../context/window.ts";
+import { buildWindowIndex, ROLE_EXCLUDED } from "../context/window-index.ts";
 import type { InputItem } from "../providers/types.ts";
 import type { TurnPlan } from "./plan.ts";
 import { NOT_SENT_ITEM_TYPES } from "./record.ts";
@@ -102,6 +103,10 @@ export async function loadHistory(
   });
   const truncated = loaded.truncated || (window.droppedCount > 0 && !window.summaryUsed);
   if (truncated && !auto) {
+    if (!loaded.truncated && !window.summaryUsed) {
+      const unpaired = unpairedError(sendable, window.droppedCount);
+      if (unpaired) throw unpaired;
+    }
     throw new HoldfastError(
       "context_length_exceeded",
       `The conversation does not fit the ${budget} input tokens ${model.id} leaves after ${options.maxOutputTokens} output tokens; ` +
@@ -111,6 +116,26 @@ export async function loadHistory(
   }
   const input = toModelInput(window.items, model.summaryRole) as JsonObject[] as unknown as InputItem[];
   return { input, uncoveredTokens: uncoveredTokens(sendable), truncated };
+}
+
+/**
+ * When everything a window left out is a call without its output or an output without its call
+ * (which no provider accepts), the conversation fits; it is its pairing the caller must fix.
+ */
+function unpairedError(items: readonly Item[], dropped: number): InvalidArgumentError | null {
+  const index = buildWindowIndex(items);
+  if (index.excludedCount === 0 || index.excludedCount !== dropped) return null;
+  const at = index.roles.indexOf(ROLE_EXCLUDED);
+  const item = items[at];
+  if (!item || !(isCall(item) || isOutput(item))) return null;
+  const what = `${item.type} '${item.id}' (call_id '${callIdOf(item) ?? "none"}')`;
+  const fix = isCall(item)
+    ? "has no output after it: send its function_call_output as input, or delete the call"
+    : "answers no call before it: delete it";
+  return new InvalidArgumentError(
+    `The conversation's ${what} ${fix} (DELETE /v1/conversations/{id}/items/{item_id}), or set truncation to "auto" to leave it out.`,
+    { param: "input" },
+  );
 }
 
 function uncoveredTokens(items: readonly Item[]): number {

@@ -4,10 +4,11 @@
  */
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
-import { isPlainObject } from "../../store/validate.ts";
+import { checkItemId, isPlainObject, LIMITS } from "../../store/validate.ts";
 
 const INPUT_ROLES = new Set(["user", "system", "developer", "assistant"]);
 const ACCEPTED_TYPES = new Set(["message", "function_call", "function_call_output", "reasoning"]);
+const TEXT_PARTS = new Set(["input_text", "output_text"]);
 
 function textPart(role: string, text: string): JsonObject {
   return { type: role === "assistant" ? "output_text" : "input_text", text };
@@ -35,6 +36,11 @@ function normalizeMessage(raw: Record<string, unknown>, param: string): JsonObje
         param: `${param}.content[${i}].type`,
       });
     }
+    if (TEXT_PARTS.has(part.type) && typeof part.text !== "string") {
+      throw new InvalidArgumentError(`${param}.content[${i}].text must be a string.`, {
+        param: `${param}.content[${i}].text`,
+      });
+    }
   }
   return {
     type: "message",
@@ -52,13 +58,32 @@ function requireString(raw: Record<string, unknown>, key: string, param: string)
   }
 }
 
-/** Returns item bodies (without ids unless the caller gave them) ready for `store.append`. */
+/** A supplied item id, checked now: the store would refuse it only after the turn wrote a session. */
+function itemId(raw: Record<string, unknown>, param: string, seen: Set<string>): string | undefined {
+  if (typeof raw.id !== "string") return undefined;
+  const id = checkItemId(raw.id, `${param}.id`);
+  if (seen.has(id))
+    throw new InvalidArgumentError(`Item id '${id}' appears twice in input.`, { param: `${param}.id` });
+  seen.add(id);
+  return id;
+}
+
+/**
+ * Returns item bodies (without ids unless the caller gave them) ready for `store.append`, with
+ * everything the store checks per item (ids, at least one item) checked before a turn writes.
+ */
 export function normalizeInput(input: unknown): { id?: string; content: JsonObject }[] {
   if (typeof input === "string")
     return [{ content: normalizeMessage({ role: "user", content: input }, "input") }];
   if (!Array.isArray(input)) {
     throw new InvalidArgumentError("input must be a string or an array of items.", { param: "input" });
   }
+  if (input.length === 0 || input.length > LIMITS.itemsPerAppend) {
+    throw new InvalidArgumentError(`input must hold 1 to ${LIMITS.itemsPerAppend} items.`, {
+      param: "input",
+    });
+  }
+  const seen = new Set<string>();
   return input.map((raw, index) => {
     const param = `input[${index}]`;
     if (!isPlainObject(raw)) throw new InvalidArgumentError(`${param} must be an object.`, { param });
@@ -69,7 +94,7 @@ export function normalizeInput(input: unknown): { id?: string; content: JsonObje
         { param: `${param}.type` },
       );
     }
-    const id = typeof raw.id === "string" ? raw.id : undefined;
+    const id = itemId(raw, param, seen);
     if (type === "message") return { id, content: normalizeMessage(raw, param) };
     if (type === "function_call") {
       requireString(raw, "call_id", param);

@@ -11,6 +11,7 @@ import type { Item, Session, SessionStore } from "../../store/types.ts";
 import { RECORD_TYPE } from "./record.ts";
 import type { ParsedResponseRequest } from "./request.ts";
 import { newResponseId, responseIdForKey, sessionOfResponse } from "./response-ids.ts";
+import { checkStoredCalls, rejectWithoutHistory, unmatchedOutputs } from "./tool-pairs.ts";
 
 /** Sessions created for responses without a conversation carry this label. */
 export const RESPONSES_LABEL = "hf.responses";
@@ -71,14 +72,20 @@ export async function planTurn(
   let historyUntilSeq: number | null = null;
   let continuesVersion: number | undefined;
   let persist = request.store;
+  // Tool outputs are checked against the history before anything (a session, a fork, the
+  // input) is written; only a turn whose outputs answer stored calls reads for it.
+  const unmatched = unmatchedOutputs(request.input);
+  const retry = idempotencyKey !== undefined;
 
   if (request.conversationId) {
     // No read here: the write-ahead append of the input is the existence check (404 if missing).
     sessionId = request.conversationId;
     persist = true;
+    await checkStoredCalls(store, tenant, sessionId, unmatched, { retry });
   } else if (request.previousResponseId) {
     const record = await previousRecord(store, tenant, request.previousResponseId);
     const parentId = sessionOfResponse(request.previousResponseId);
+    await checkStoredCalls(store, tenant, parentId, unmatched, { untilSeq: record.seq, retry });
     const parent = await store.get(tenant, parentId);
     if (!persist) {
       sessionId = parentId;
@@ -89,8 +96,9 @@ export async function planTurn(
     } else {
       sessionId = await forkOnce(store, tenant, parentId, record.seq, derivedId);
     }
-  } else if (persist) {
-    sessionId = await createOnce(store, tenant, derivedId);
+  } else {
+    rejectWithoutHistory(unmatched);
+    if (persist) sessionId = await createOnce(store, tenant, derivedId);
   }
 
   const owner = sessionId ?? `conv_${"0".repeat(32)}`;

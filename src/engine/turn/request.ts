@@ -8,6 +8,7 @@ import type { JsonObject } from "../../store/types.ts";
 import { checkMetadata, checkSessionId, isPlainObject } from "../../store/validate.ts";
 import type { FunctionTool, ToolChoice } from "../providers/types.ts";
 import { normalizeInput } from "./input.ts";
+import { sessionOfResponse } from "./response-ids.ts";
 
 export interface ParsedResponseRequest {
   model: string;
@@ -32,9 +33,29 @@ function bad(message: string, param: string): never {
   throw new InvalidArgumentError(message, { param });
 }
 
+/** The JSON Schema keywords whose shape providers check; anything else is passed on as given. */
+function checkParameters(schema: Record<string, unknown>, param: string): void {
+  if (schema.type !== undefined && schema.type !== "object")
+    bad(`${param}.type must be "object".`, `${param}.type`);
+  if (schema.properties !== undefined && !isPlainObject(schema.properties)) {
+    bad(`${param}.properties must be an object of JSON Schemas.`, `${param}.properties`);
+  }
+  const required = schema.required;
+  if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === "string"))) {
+    bad(`${param}.required must be an array of property names.`, `${param}.required`);
+  }
+}
+
+function optionalBoolean(body: Record<string, unknown>, key: string): void {
+  const value = body[key];
+  if (value !== undefined && value !== null && typeof value !== "boolean")
+    bad(`${key} must be a boolean.`, key);
+}
+
 function parseTools(raw: unknown): FunctionTool[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) bad("tools must be an array.", "tools");
+  const names = new Set<string>();
   return raw.map((tool, i) => {
     const param = `tools[${i}]`;
     if (!isPlainObject(tool) || tool.type !== "function") {
@@ -46,16 +67,13 @@ function parseTools(raw: unknown): FunctionTool[] {
     if (typeof tool.name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(tool.name)) {
       bad(`${param}.name must be 1-64 letters, digits, '_' or '-'.`, `${param}.name`);
     }
+    if (names.has(tool.name as string))
+      bad(`${param}.name '${tool.name}' appears twice in tools.`, `${param}.name`);
+    names.add(tool.name as string);
     if (tool.parameters !== undefined && tool.parameters !== null && !isPlainObject(tool.parameters)) {
       bad(`${param}.parameters must be a JSON Schema object.`, `${param}.parameters`);
     }
-    if (
-      isPlainObject(tool.parameters) &&
-      tool.parameters.type !== undefined &&
-      tool.parameters.type !== "object"
-    ) {
-      bad(`${param}.parameters.type must be "object".`, `${param}.parameters.type`);
-    }
+    if (isPlainObject(tool.parameters)) checkParameters(tool.parameters, `${param}.parameters`);
     if (tool.description !== undefined && typeof tool.description !== "string") {
       bad(`${param}.description must be a string.`, `${param}.description`);
     }
@@ -114,14 +132,15 @@ export function parseResponseRequest(body: unknown): ParsedResponseRequest {
   if (previous !== undefined && previous !== null && typeof previous !== "string") {
     bad("previous_response_id must be a string.", "previous_response_id");
   }
+  // "" included: a malformed id is refused here, not read as "no previous response".
+  if (typeof previous === "string") sessionOfResponse(previous);
   if (conversationId && previous) {
     bad("Use either conversation or previous_response_id, not both.", "previous_response_id");
   }
   const truncation = body.truncation ?? "disabled";
   if (truncation !== "auto" && truncation !== "disabled")
     bad('truncation must be "auto" or "disabled".', "truncation");
-  if (body.store !== undefined && body.store !== null && typeof body.store !== "boolean")
-    bad("store must be a boolean.", "store");
+  optionalBoolean(body, "store");
   if (
     body.instructions !== undefined &&
     body.instructions !== null &&
@@ -131,6 +150,8 @@ export function parseResponseRequest(body: unknown): ParsedResponseRequest {
   }
   if (body.user !== undefined && body.user !== null && typeof body.user !== "string")
     bad("user must be a string.", "user");
+  optionalBoolean(body, "stream");
+  optionalBoolean(body, "parallel_tool_calls");
   const tools = parseTools(body.tools);
   return {
     model: body.model as string,

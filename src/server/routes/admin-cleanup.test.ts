@@ -68,4 +68,41 @@ describe("admin cleanup routes", () => {
     await app.close();
     await store.close();
   });
+
+  it("refuses a malformed plan with 400 before acting, and restores any valid conversation id", async () => {
+    const store = createSessionStore(createMemoryDriver());
+    const archiver = createArchiver(store, { dir });
+    const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h" } });
+    const app = await createServer({ store });
+    registerCleanupRoutes(app, { sweeper: createSweeper({ store, policy, archiver }), archiver });
+    const session = await store.create("default", { items: [msg("a")] });
+    const action = { tenant: "default", sessionId: session.id, version: session.version, action: "delete" };
+    for (const actions of [
+      [null],
+      ["x"],
+      [{ ...action, action: "explode" }],
+      [{ ...action, sessionId: "x" }],
+    ]) {
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/admin/cleanup/enforce",
+        payload: { plan: { now: 1, actions } },
+      });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(res.json().error.code, "invalid_argument");
+    }
+    const far = await app.inject({
+      method: "POST",
+      url: "/v1/admin/cleanup/enforce",
+      payload: { now: 9e18 },
+    });
+    assert.equal(far.statusCode, 400, far.body);
+    assert.equal((await store.get("default", session.id)).itemCount, 1, "nothing was acted on");
+    assert.equal((await app.inject({ url: "/v1/admin/cleanup/stats" })).json().errors, 0);
+    // Ids are the store's (`conv_` + 8-96 characters), not only the generated hex form.
+    const custom = await app.inject({ method: "POST", url: "/v1/conversations/conv_imported-1/restore" });
+    assert.equal(custom.statusCode, 404, custom.body);
+    await app.close();
+    await store.close();
+  });
 });

@@ -13,9 +13,9 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Archiver } from "../../lifecycle/archiver.ts";
-import type { CleanupPlan, PlannedAction } from "../../lifecycle/plan-types.ts";
+import { CLEANUP_ACTIONS, type CleanupPlan, type PlannedAction } from "../../lifecycle/plan-types.ts";
 import type { Sweeper } from "../../lifecycle/sweeper.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
+import { conversationIdParams } from "../schemas.ts";
 import { toWireConversation } from "../wire.ts";
 
 export interface CleanupRouteDeps {
@@ -29,38 +29,38 @@ const nowQuery = {
   properties: { now: { type: "string", pattern: "^[0-9]{1,15}$" } },
 } as const;
 
+/** Epoch ms up to the last instant a Date can hold. */
+const epochMs = { type: "integer", minimum: 0, maximum: 8_640_000_000_000_000 } as const;
+
+/** A planned action as GET …/plan returns it; the fields the sweeper acts on are checked. */
+const plannedAction = {
+  type: "object",
+  required: ["action", "tenant", "sessionId", "version"],
+  properties: {
+    action: { type: "string", enum: CLEANUP_ACTIONS },
+    tenant: { type: "string", minLength: 1, maxLength: 64 },
+    sessionId: conversationIdParams.properties.id,
+    version: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  },
+} as const;
+
 const enforceBody = {
   type: "object",
   additionalProperties: false,
   properties: {
-    now: { type: "integer", minimum: 0 },
+    now: epochMs,
     plan: {
       type: "object",
       required: ["now", "actions"],
-      properties: { now: { type: "integer" }, actions: { type: "array", maxItems: 100_000 } },
+      properties: { now: epochMs, actions: { type: "array", maxItems: 100_000, items: plannedAction } },
     },
   },
 } as const;
 
-const idParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", pattern: "^conv_[0-9a-f]{32}$" } },
-} as const;
-
-/** A submitted plan, reduced to the caller's tenant (a client never acts on another tenant). */
+/** A submitted plan (its actions checked by the schema), reduced to the caller's tenant. */
 function ownPlan(plan: CleanupPlan, tenant: string): CleanupPlan {
-  const actions = (plan.actions as PlannedAction[]).filter((a) => a?.tenant === tenant);
-  for (const a of actions) {
-    if (typeof a.sessionId !== "string" || typeof a.version !== "number" || typeof a.action !== "string") {
-      throw new InvalidArgumentError(
-        "plan.actions must be the actions of a plan from GET /v1/admin/cleanup/plan.",
-        {
-          param: "plan",
-        },
-      );
-    }
-  }
+  // A client never acts on another tenant: such actions are dropped.
+  const actions = (plan.actions as PlannedAction[]).filter((a) => a.tenant === tenant);
   return { ...plan, tenant, actions };
 }
 
@@ -92,7 +92,7 @@ export function registerCleanupRoutes(app: FastifyInstance, deps: CleanupRouteDe
 
   app.post<{ Params: { id: string } }>(
     "/v1/conversations/:id/restore",
-    { schema: { params: idParams } },
+    { schema: { params: conversationIdParams } },
     async (request) => toWireConversation(await deps.archiver.restore(request.tenant, request.params.id)),
   );
 }

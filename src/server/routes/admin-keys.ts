@@ -20,7 +20,8 @@ const createBody = {
   properties: {
     scopes: { type: "array", items: { type: "string", maxLength: 64 }, minItems: 1, maxItems: 8 },
     name: { type: "string", maxLength: 128 },
-    expires_at: { type: "integer", minimum: 1 },
+    // Unix seconds, up to the last instant a Date can hold (as for conversations' expires_at).
+    expires_at: { type: "integer", minimum: 1, maximum: 8_640_000_000_000 },
   },
 } as const;
 
