@@ -14,6 +14,13 @@ export interface StoreFlags {
   config?: string;
 }
 
+/** The file of an `sqlite:` URL that does not exist, else null (other schemes, `:memory:`). */
+export function missingSqliteFile(url: string): string | null {
+  if (storeScheme(url) !== "sqlite:") return null;
+  const file = sqlitePath(url);
+  return file === ":memory:" || existsSync(file) ? null : file;
+}
+
 /** The variable behind a store flag, for messages. */
 const ENV_OF_FLAG: Record<string, string> = {
   "--store": " or HOLDFAST_STORE",
@@ -25,9 +32,8 @@ const ENV_OF_FLAG: Record<string, string> = {
  * `flag` is the option that named the URL (`--from` for migrate).
  */
 export function assertStoreExists(url: string, flag = "--store"): void {
-  if (storeScheme(url) !== "sqlite:") return;
-  const file = sqlitePath(url);
-  if (file !== ":memory:" && !existsSync(file)) {
+  const file = missingSqliteFile(url);
+  if (file !== null) {
     const env = ENV_OF_FLAG[flag] ?? "";
     throw new NotFoundError(`No SQLite store at '${file}'; check ${flag}${env}.`, {
       param: flag.replace(/^--/, ""),

@@ -2,7 +2,6 @@
  * `holdfast doctor`: checks what `serve` would need — configuration, store reachability and
  * schema, providers and their API keys, API keys (or development mode), encryption keyring.
  */
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { redactStoreUrl } from "../../config/values.ts";
@@ -10,16 +9,10 @@ import { apiKeyOf, parseProvidersConfig } from "../../engine/providers/config.ts
 import { createSecurity } from "../../security/create-security.ts";
 import { keyringFromEnv } from "../../security/encryption/keyring.ts";
 import { hasActiveApiKeys } from "../../server/auth.ts";
-import { createStore, sqlitePath, storeScheme } from "../../store/create-store.ts";
+import { createStore } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
+import { missingSqliteFile } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
-
-/** False only for an `sqlite:` URL naming a file that does not exist. */
-function sqliteStoreExists(url: string): boolean {
-  if (storeScheme(url) !== "sqlite:") return true;
-  const file = sqlitePath(url);
-  return file === ":memory:" || existsSync(file);
-}
 
 interface Check {
   check: string;
@@ -69,7 +62,7 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
   let fresh = false;
   await attempt(checks, "store", async () => {
     // A check must not create the SQLite file it checks (a mistyped path would then look fine).
-    if (!sqliteStoreExists(cfg.store)) {
+    if (missingSqliteFile(cfg.store) !== null) {
       fresh = true;
       return { warn: `${redactStoreUrl(cfg.store)} does not exist yet: serve creates it on its first start` };
     }

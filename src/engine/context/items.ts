@@ -39,7 +39,7 @@ export function isOutput(item: Item): boolean {
   return OUTPUT_TYPES.has(item.type);
 }
 
-export function callIdOf(item: Item): string | null {
+export function callIdOf(item: Pick<Item, "content">): string | null {
   const id = item.content.call_id;
   return typeof id === "string" ? id : null;
 }

@@ -8,6 +8,7 @@
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject, SessionStore } from "../../store/types.ts";
 import { isCallItem, isOutputItem } from "../../store/window-pairs.ts";
+import { callIdOf } from "../context/items.ts";
 
 /** An output of the input whose call is not in the input: it must be stored before it. */
 export interface UnmatchedOutput {
@@ -21,10 +22,6 @@ const PAGE = 32;
  * (the window decides), so a long history costs a bad request at most this many items.
  */
 const MAX_SCAN = 2_000;
-
-function callIdOf(content: JsonObject): string | null {
-  return typeof content.call_id === "string" ? content.call_id : null;
-}
 
 function rejectOutput(index: number, callId: string, why: string): never {
   throw new InvalidArgumentError(`input[${index}] answers call_id '${callId.slice(0, 80)}', ${why}`, {
@@ -40,9 +37,9 @@ export function unmatchedOutputs(input: readonly { content: JsonObject }[]): Unm
   const pending = new Map<string, number>();
   const answered = new Set<string>();
   const unmatched: UnmatchedOutput[] = [];
-  input.forEach(({ content }, index) => {
-    const type = String(content.type);
-    const callId = callIdOf(content);
+  input.forEach((entry, index) => {
+    const type = String(entry.content.type);
+    const callId = callIdOf(entry);
     if (callId === null) return;
     if (isCallItem(type)) {
       if (pending.has(callId) || answered.has(callId)) {
@@ -98,7 +95,7 @@ export async function checkStoredCalls(
     if (scanned >= MAX_SCAN) return;
     const page = await store.readItems(tenant, sessionId, { order: "desc", limit: PAGE, beforeSeq });
     for (const item of page) {
-      const callId = callIdOf(item.content);
+      const callId = callIdOf(item);
       const index = callId === null ? undefined : waiting.get(callId);
       if (index === undefined || callId === null) continue;
       if (isCallItem(item.type)) waiting.delete(callId);
