@@ -3,6 +3,7 @@
  * list and fields (owner, labels, TTLs, pinned, state on create).
  */
 import type { FastifyInstance } from "fastify";
+import { checkNewItems } from "../../engine/turn/new-items.ts";
 import type {
   CreateSessionInput,
   JsonObject,
@@ -70,7 +71,10 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
       const input: CreateSessionInput = { ...toSessionFields(body) };
       if (body.metadata) input.metadata = body.metadata;
       if (body.state !== undefined) input.state = body.state;
-      if (body.items !== undefined) input.items = body.items.map(fromWireItem);
+      if (body.items !== undefined) {
+        await checkNewItems(store, request.tenant, null, body.items);
+        input.items = body.items.map(fromWireItem);
+      }
       const session = await store.create(request.tenant, input);
       setVersion(reply, session.version);
       return toWireConversation(session);

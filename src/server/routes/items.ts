@@ -4,6 +4,7 @@
  * optimistic with `If-Match` / `expected_version`.
  */
 import type { FastifyInstance } from "fastify";
+import { checkNewItems } from "../../engine/turn/new-items.ts";
 import { HIDDEN_ITEM_TYPES } from "../../engine/turn/record.ts";
 import { NotFoundError } from "../../store/errors.ts";
 import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
@@ -68,15 +69,10 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
     "/v1/conversations/:id/items",
     { schema: { params: conversationIdParams, body: appendItemsBody, querystring: writeQuery } },
     async (request, reply) => {
-      const result = await store.append(
-        request.tenant,
-        request.params.id,
-        request.body.items.map(fromWireItem),
-        {
-          expectedVersion: expectedVersion(request),
-          operationId: operationId(request),
-        },
-      );
+      const { tenant, body, params } = request;
+      const options = { expectedVersion: expectedVersion(request), operationId: operationId(request) };
+      await checkNewItems(store, tenant, params.id, body.items, { retry: options.operationId !== undefined });
+      const result = await store.append(tenant, params.id, body.items.map(fromWireItem), options);
       setVersion(reply, result.version);
       if (result.replayed) reply.header("idempotent-replayed", "true");
       return itemList(result.items.map(toWireItem), false);
