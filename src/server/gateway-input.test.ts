@@ -99,6 +99,14 @@ describe("bad turn input is refused before anything is written", () => {
     await refused("/v1/responses", { ...turn, parallel_tool_calls: "no" }, "parallel_tool_calls");
     const chat = { model: "mock", messages: [{ role: "user", content: "hi" }] };
     await refused("/v1/chat/completions", { ...chat, stream: 1 }, "stream");
+    // Chat's token limits are named as the client sent them, not as the Responses field they become.
+    await refused("/v1/chat/completions", { ...chat, max_tokens: -1 }, "max_tokens");
+    await refused("/v1/chat/completions", { ...chat, max_tokens: "64" }, "max_tokens");
+    await refused(
+      "/v1/chat/completions",
+      { ...chat, max_completion_tokens: 0, max_tokens: 64 },
+      "max_completion_tokens",
+    );
     const tool = (parameters: object) => ({ type: "function", name: "f", parameters });
     await refused(
       "/v1/responses",
