@@ -40,6 +40,9 @@ describe("/v1/conversations/{id}/items", () => {
     );
     const missing = await t.call("GET", `/v1/conversations/${id}/items?after=msg_nope`);
     assert.equal(missing.status, 404);
+    assert.equal(missing.json.error.param, "after", "the 404 names the query field the client sent");
+    const gone = await t.call("GET", "/v1/conversations/conv_ffffffffffffffff/items?after=msg_nope");
+    assert.equal(gone.json.error.param, "session_id", "an unknown conversation is still named as such");
   });
 
   test("limit outside 1..100 is a 400 naming limit", async () => {

@@ -33,6 +33,25 @@ export function itemList(data: WireItem[], hasMore: boolean): object {
   };
 }
 
+/**
+ * The item a request names in a field other than the path (`after`, `at_item_id`): when it is
+ * missing, the 404 names that field, not the store's `item_id` the client never sent.
+ */
+export async function itemNamedBy(
+  store: SessionStore,
+  tenant: string,
+  sessionId: string,
+  itemId: string,
+  param: string,
+): Promise<Item> {
+  try {
+    return await store.getItem(tenant, sessionId, itemId);
+  } catch (error) {
+    if (!(error instanceof NotFoundError) || error.param !== "item_id") throw error;
+    throw new NotFoundError(`${param}: no item '${itemId}' in conversation '${sessionId}'.`, { param });
+  }
+}
+
 export function registerItemRoutes(app: FastifyInstance, store: SessionStore): void {
   app.get<{ Params: Params; Querystring: ListQuery }>(
     "/v1/conversations/:id/items",
@@ -45,7 +64,7 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
       const cursor =
         request.query.after === undefined
           ? undefined
-          : await store.getItem(request.tenant, id, request.query.after);
+          : await itemNamedBy(store, request.tenant, id, request.query.after, "after");
       // Response records live in the transcript but are not conversation items: skip them,
       // reading on until the page is full.
       const rows: Item[] = [];
