@@ -3,6 +3,7 @@
  * form `{ role, content: "text" }`) into stored item bodies in canonical Responses shape, and
  * checks items as both a turn's input and an item create (`…/items`) require them.
  */
+import { checkNoControlChars } from "../../security/hostile-input.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { checkItemId, isPlainObject, LIMITS } from "../../store/validate.ts";
@@ -10,6 +11,8 @@ import { checkItemId, isPlainObject, LIMITS } from "../../store/validate.ts";
 const INPUT_ROLES = new Set(["user", "system", "developer", "assistant"]);
 const ACCEPTED_TYPES = new Set(["message", "function_call", "function_call_output", "reasoning"]);
 const TEXT_PARTS = new Set(["input_text", "output_text"]);
+/** OpenAI's item statuses; an item is stored and sent upstream with its status as given. */
+const STATUSES = new Set(["in_progress", "completed", "incomplete"]);
 
 function textPart(role: string, text: string): JsonObject {
   return { type: role === "assistant" ? "output_text" : "input_text", text };
@@ -55,12 +58,15 @@ function normalizeMessage(raw: Record<string, unknown>): JsonObject {
   };
 }
 
+/** `call_id` and `name` are names: stored as columns, so without control characters. */
 function requireString(raw: Record<string, unknown>, key: string, param: string): void {
-  if (typeof raw[key] !== "string" || (raw[key] as string).length === 0) {
+  const value = raw[key];
+  if (typeof value !== "string" || value.length === 0) {
     throw new InvalidArgumentError(`${param}.${key} must be a non-empty string.`, {
       param: `${param}.${key}`,
     });
   }
+  checkNoControlChars(value, `${param}.${key}`);
 }
 
 /** A supplied item id, checked now: the store would refuse it only after the turn wrote a session. */
@@ -95,6 +101,11 @@ function checkItem(
     );
   }
   const id = itemId(raw, param, seen, list);
+  if (raw.status !== undefined && raw.status !== null && !STATUSES.has(raw.status as string)) {
+    throw new InvalidArgumentError(`${param}.status must be in_progress, completed or incomplete.`, {
+      param: `${param}.status`,
+    });
+  }
   if (type === "message") checkMessage(raw, param);
   if (type === "function_call") {
     requireString(raw, "call_id", param);

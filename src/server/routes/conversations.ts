@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { checkNewItems } from "../../engine/turn/new-items.ts";
+import { checkNoControlChars } from "../../security/hostile-input.ts";
 import type {
   CreateSessionInput,
   JsonObject,
@@ -34,7 +35,7 @@ interface HoldfastFields {
 /** Wire fields → store fields; `expires_at` is unix seconds on the wire, ms in the store. */
 export function toSessionFields(body: HoldfastFields): UpdateSessionInput {
   const out: UpdateSessionInput = {};
-  if (body.owner !== undefined) out.owner = body.owner;
+  if (body.owner !== undefined) out.owner = body.owner && checkNoControlChars(body.owner, "owner");
   if (body.labels !== undefined) out.labels = body.labels;
   if (body.idle_ttl_ms !== undefined) out.idleTtlMs = body.idle_ttl_ms;
   if (body.expires_at !== undefined) out.expiresAt = body.expires_at === null ? null : body.expires_at * 1000;
@@ -89,7 +90,7 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
       const before = queryInt(q.updated_before, "updated_before", 0, SECONDS_MAX);
       const after = queryInt(q.updated_after, "updated_after", 0, SECONDS_MAX);
       const page = await store.list(request.tenant, {
-        owner: q.owner,
+        owner: q.owner && checkNoControlChars(q.owner, "owner"),
         label: q.label,
         status: q.status,
         updatedBefore: before === undefined ? undefined : Math.max(1, before * 1000),
