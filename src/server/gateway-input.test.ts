@@ -121,6 +121,38 @@ describe("bad turn input is refused before anything is written", () => {
     await refused("/v1/responses", { ...turn, tools: [tool({}), tool({})] }, "tools[1].name");
   });
 
+  test("input_items takes OpenAI's list parameters and refuses bad ones", async () => {
+    const input = ["a", "b", "c"].map((text, i) => ({ id: `in_${i}`, role: "user", content: text }));
+    const r = (await t.call("POST", "/v1/responses", { model: "mock", input })).json;
+    const url = `/v1/responses/${r.id}/input_items`;
+    const ids = async (query: string) =>
+      (await t.call("GET", `${url}${query}`)).json.data.map((i: { id: string }) => i.id);
+    assert.deepEqual(await ids(""), ["in_2", "in_1", "in_0"], "newest first by default, as OpenAI");
+    assert.deepEqual(await ids("?order=asc&limit=2"), ["in_0", "in_1"]);
+    const page = await t.call("GET", `${url}?order=asc&limit=2&after=in_1`);
+    assert.deepEqual(
+      page.json.data.map((i: { id: string }) => i.id),
+      ["in_2"],
+    );
+    assert.equal(page.json.has_more, false);
+    assert.equal((await t.call("GET", `${url}?limit=1`)).json.has_more, true);
+    for (const [query, param] of [
+      ["?limit=0", "limit"],
+      ["?limit=101", "limit"],
+      ["?limit=abc", "limit"],
+      ["?order=sideways", "order"],
+      ["?after=a%20b", "after"],
+      ["?bogus=1", "bogus"],
+    ]) {
+      const res = await t.call("GET", `${url}${query}`);
+      assert.equal(res.status, 400, query);
+      assert.equal(res.json.error.param, param, query);
+    }
+    const unknown = await t.call("GET", `${url}?after=in_9`);
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.error.param, "after");
+  });
+
   test("a stored call left unanswered is named, not reported as a context overflow", async () => {
     const conv = (await t.call("POST", "/v1/conversations", {})).json.id;
     const turn = { model: "mock", tools: TOOLS, conversation: conv };
