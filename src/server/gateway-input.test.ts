@@ -90,6 +90,11 @@ describe("bad turn input is refused before anything is written", () => {
     await refused("/v1/responses", { model: "mock", input: [] }, "input");
     const part = { role: "user", content: [{ type: "input_text", text: 5 }] };
     await refused("/v1/responses", { model: "mock", input: [part] }, "input[0].content[0].text");
+    // Nesting past the store's limit: refused as input[i], before the turn creates its session.
+    const deep = JSON.parse(`${"[".repeat(70)}${"]".repeat(70)}`);
+    const call = { type: "function_call", call_id: "c", name: "f", arguments: "{}", extra: deep };
+    const answer = { type: "function_call_output", call_id: "c", output: "x" };
+    await refused("/v1/responses", { model: "mock", input: [call, answer] }, "input[0]");
   });
 
   test("options of the wrong type or shape are 400, never read as something else", async () => {

@@ -6,7 +6,7 @@
 import { checkNoControlChars } from "../../security/hostile-input.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
-import { checkItemId, isPlainObject, LIMITS } from "../../store/validate.ts";
+import { checkItemId, checkJson, isPlainObject, LIMITS } from "../../store/validate.ts";
 
 const INPUT_ROLES = new Set(["user", "system", "developer", "assistant"]);
 const ACCEPTED_TYPES = new Set(["message", "function_call", "function_call_output", "reasoning"]);
@@ -93,6 +93,8 @@ function checkItem(
 ): { raw: Record<string, unknown>; type: string; id: string | undefined } {
   const param = `${list}[${index}]`;
   if (!isPlainObject(raw)) throw new InvalidArgumentError(`${param} must be an object.`, { param });
+  // The store's nesting limit, checked before a turn creates its session (and named input[i]).
+  checkJson(raw, param);
   const type = raw.type ?? "message";
   if (typeof type !== "string" || !ACCEPTED_TYPES.has(type)) {
     throw new InvalidArgumentError(
