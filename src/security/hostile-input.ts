@@ -111,6 +111,26 @@ export function checkIdempotencyKey(value: unknown): string {
   return value;
 }
 
+/**
+ * Rejects C0 control characters and DEL in a string that names something (an owner, a call id)
+ * and becomes a database column: none belongs in a name, and Postgres cannot store NUL at all
+ * (a 500 after a session was created, not a 400 before anything was written).
+ */
+export function checkNoControlChars(value: string, param: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) {
+      throw new InvalidArgumentError(
+        `${param} must not contain control characters (U+0000-U+001F, U+007F).`,
+        {
+          param,
+        },
+      );
+    }
+  }
+  return value;
+}
+
 /** Rejects a body larger than `max` bytes (for streams read by hand; Fastify has `bodyLimit`). */
 export function checkBodySize(bytes: number, max: number = INPUT_LIMITS.bodyBytes): void {
   if (bytes > max) {

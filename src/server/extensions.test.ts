@@ -118,5 +118,8 @@ describe("Holdfast extensions: window, state, fork", () => {
     assert.equal(both.status, 400);
     const missing = await t.call("POST", "/v1/conversations/conv_0000000000000000/fork", {});
     assert.equal(missing.status, 404);
+    const noItem = await t.call("POST", `/v1/conversations/${conv.id}/fork`, { at_item_id: "msg_x" });
+    assert.equal(noItem.status, 404);
+    assert.equal(noItem.json.error.param, "at_item_id");
   });
 });

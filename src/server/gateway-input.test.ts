@@ -90,6 +90,11 @@ describe("bad turn input is refused before anything is written", () => {
     await refused("/v1/responses", { model: "mock", input: [] }, "input");
     const part = { role: "user", content: [{ type: "input_text", text: 5 }] };
     await refused("/v1/responses", { model: "mock", input: [part] }, "input[0].content[0].text");
+    // Nesting past the store's limit: refused as input[i], before the turn creates its session.
+    const deep = JSON.parse(`${"[".repeat(70)}${"]".repeat(70)}`);
+    const call = { type: "function_call", call_id: "c", name: "f", arguments: "{}", extra: deep };
+    const answer = { type: "function_call_output", call_id: "c", output: "x" };
+    await refused("/v1/responses", { model: "mock", input: [call, answer] }, "input[0]");
   });
 
   test("options of the wrong type or shape are 400, never read as something else", async () => {
@@ -99,6 +104,14 @@ describe("bad turn input is refused before anything is written", () => {
     await refused("/v1/responses", { ...turn, parallel_tool_calls: "no" }, "parallel_tool_calls");
     const chat = { model: "mock", messages: [{ role: "user", content: "hi" }] };
     await refused("/v1/chat/completions", { ...chat, stream: 1 }, "stream");
+    // Chat's token limits are named as the client sent them, not as the Responses field they become.
+    await refused("/v1/chat/completions", { ...chat, max_tokens: -1 }, "max_tokens");
+    await refused("/v1/chat/completions", { ...chat, max_tokens: "64" }, "max_tokens");
+    await refused(
+      "/v1/chat/completions",
+      { ...chat, max_completion_tokens: 0, max_tokens: 64 },
+      "max_completion_tokens",
+    );
     const tool = (parameters: object) => ({ type: "function", name: "f", parameters });
     await refused(
       "/v1/responses",
@@ -111,6 +124,38 @@ describe("bad turn input is refused before anything is written", () => {
       "tools[0].parameters.required",
     );
     await refused("/v1/responses", { ...turn, tools: [tool({}), tool({})] }, "tools[1].name");
+  });
+
+  test("input_items takes OpenAI's list parameters and refuses bad ones", async () => {
+    const input = ["a", "b", "c"].map((text, i) => ({ id: `in_${i}`, role: "user", content: text }));
+    const r = (await t.call("POST", "/v1/responses", { model: "mock", input })).json;
+    const url = `/v1/responses/${r.id}/input_items`;
+    const ids = async (query: string) =>
+      (await t.call("GET", `${url}${query}`)).json.data.map((i: { id: string }) => i.id);
+    assert.deepEqual(await ids(""), ["in_2", "in_1", "in_0"], "newest first by default, as OpenAI");
+    assert.deepEqual(await ids("?order=asc&limit=2"), ["in_0", "in_1"]);
+    const page = await t.call("GET", `${url}?order=asc&limit=2&after=in_1`);
+    assert.deepEqual(
+      page.json.data.map((i: { id: string }) => i.id),
+      ["in_2"],
+    );
+    assert.equal(page.json.has_more, false);
+    assert.equal((await t.call("GET", `${url}?limit=1`)).json.has_more, true);
+    for (const [query, param] of [
+      ["?limit=0", "limit"],
+      ["?limit=101", "limit"],
+      ["?limit=abc", "limit"],
+      ["?order=sideways", "order"],
+      ["?after=a%20b", "after"],
+      ["?bogus=1", "bogus"],
+    ]) {
+      const res = await t.call("GET", `${url}${query}`);
+      assert.equal(res.status, 400, query);
+      assert.equal(res.json.error.param, param, query);
+    }
+    const unknown = await t.call("GET", `${url}?after=in_9`);
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.error.param, "after");
   });
 
   test("a stored call left unanswered is named, not reported as a context overflow", async () => {

@@ -40,6 +40,9 @@ describe("/v1/conversations/{id}/items", () => {
     );
     const missing = await t.call("GET", `/v1/conversations/${id}/items?after=msg_nope`);
     assert.equal(missing.status, 404);
+    assert.equal(missing.json.error.param, "after", "the 404 names the query field the client sent");
+    const gone = await t.call("GET", "/v1/conversations/conv_ffffffffffffffff/items?after=msg_nope");
+    assert.equal(gone.json.error.param, "session_id", "an unknown conversation is still named as such");
   });
 
   test("limit outside 1..100 is a 400 naming limit", async () => {
@@ -102,6 +105,74 @@ describe("/v1/conversations/{id}/items", () => {
       items: [userMessage("x")],
     });
     assert.equal(unknown.status, 404);
+  });
+
+  test("create refuses what a turn's input refuses, naming items[i], and writes none of the items", async () => {
+    const conv = (await t.call("POST", "/v1/conversations", { items: [userMessage("keep")] })).json.id;
+    const snapshot = async () => JSON.stringify((await t.call("GET", `/v1/conversations/${conv}`)).json);
+    const before = await snapshot();
+    const five = (bad: object) => [1, 2, bad, 4, 5].map((n) => (n === bad ? bad : userMessage(`m${n}`)));
+    const cases: [object, string][] = [
+      [{ type: "bogus" }, "items[2].type"],
+      // Bookkeeping items are the gateway's own: a client must not forge a response record or a summary.
+      [{ type: "response_record", usage: "x" }, "items[2].type"],
+      [{ type: "summary", summary: 5 }, "items[2].type"],
+      [{ role: "wizard", content: "x" }, "items[2].role"],
+      [{ role: "user", content: 5 }, "items[2].content"],
+      [{ role: "user" }, "items[2].content"],
+      [{ role: "user", content: [{ type: "input_text", text: 5 }] }, "items[2].content[0].text"],
+      [{ role: "user", content: [{ text: "x" }] }, "items[2].content[0].type"],
+      [{ type: "function_call", call_id: "c", arguments: "{}" }, "items[2].name"],
+      [{ type: "function_call", call_id: "c", name: "f", arguments: {} }, "items[2].arguments"],
+      [{ type: "function_call_output", call_id: "c" }, "items[2].output"],
+      [{ type: "function_call_output", output: "x" }, "items[2].call_id"],
+      [{ id: "bad id", ...userMessage("x") }, "items[2].id"],
+    ];
+    for (const [bad, param] of cases) {
+      const res = await t.call("POST", `/v1/conversations/${conv}/items`, { items: five(bad) });
+      assert.equal(res.status, 400, `${JSON.stringify(bad)}: ${JSON.stringify(res.json)}`);
+      assert.equal(res.json.error.code, "invalid_argument");
+      assert.equal(res.json.error.param, param, JSON.stringify(bad));
+    }
+    assert.equal(await snapshot(), before, "no rejected create wrote anything");
+    const count = (await t.store.list("default", { limit: 1000 })).data.length;
+    const created = await t.call("POST", "/v1/conversations", {
+      items: five({ role: "wizard", content: "x" }),
+    });
+    assert.equal(created.status, 400);
+    assert.equal(created.json.error.param, "items[2].role");
+    assert.equal(
+      (await t.store.list("default", { limit: 1000 })).data.length,
+      count,
+      "no conversation created",
+    );
+  });
+
+  test("a call may wait for its output; an output must answer a call before it, once", async () => {
+    const conv = (await t.call("POST", "/v1/conversations", {})).json.id;
+    const url = `/v1/conversations/${conv}/items`;
+    const call = (id: string) => ({ type: "function_call", call_id: id, name: "f", arguments: "{}" });
+    const output = (id: string) => ({ type: "function_call_output", call_id: id, output: "ok" });
+    assert.equal((await t.call("POST", url, { items: [call("c1")] })).status, 200, "a call alone is stored");
+    const orphan = await t.call("POST", url, { items: [userMessage("x"), output("nope")] });
+    assert.equal(orphan.status, 400);
+    assert.equal(orphan.json.error.param, "items[1].call_id");
+    const key = { "idempotency-key": "answer-c1" };
+    const answered = await t.call("POST", url, { items: [output("c1")] }, key);
+    assert.equal(answered.status, 200, JSON.stringify(answered.json));
+    const replay = await t.call("POST", url, { items: [output("c1")] }, key);
+    assert.equal(replay.headers["idempotent-replayed"], "true", "a retried answer replays");
+    const twice = await t.call("POST", url, { items: [output("c1")] });
+    assert.equal(twice.status, 400);
+    assert.match(twice.json.error.message, /already has a function_call_output/);
+    const inOne = await t.call("POST", url, { items: [call("c2"), output("c2"), output("c2")] });
+    assert.equal(inOne.json.error.param, "items[2].call_id");
+    const fresh = await t.call("POST", "/v1/conversations", { items: [output("c1")] });
+    assert.equal(fresh.status, 400);
+    assert.equal(fresh.json.error.param, "items[0].call_id");
+    const paired = await t.call("POST", "/v1/conversations", { items: [call("c3"), output("c3")] });
+    assert.equal(paired.status, 200);
+    assert.equal((await t.call("GET", `/v1/conversations/${conv}`)).json.item_count, 2);
   });
 
   test("retrieve one item by id; unknown item is 404", async () => {

@@ -24,8 +24,12 @@ export interface TestResponse {
   json: any;
 }
 
+/**
+ * An app over `options.store` (which `close()` then closes too), or over a fresh memory store.
+ * `store` is always the one the app serves, so a test can check what a request wrote.
+ */
 export async function openTestApp(options: Partial<ServerOptions> = {}): Promise<TestApp> {
-  const store = await createStore("memory:");
+  const store = options.store ?? (await createStore("memory:"));
   const app = await createServer({ store, ...options });
   const call: TestApp["call"] = async (method, url, body, headers = {}) => {
     const res = await app.inject({

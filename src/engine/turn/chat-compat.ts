@@ -7,6 +7,7 @@
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { isPlainObject } from "../../store/validate.ts";
+import { checkMaxOutputTokens } from "./request.ts";
 
 function bad(message: string, param: string): never {
   throw new InvalidArgumentError(message, { param });
@@ -96,7 +97,9 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
   const { instructions, input } = chatMessagesToInput(body.messages);
   const tools = chatToolsToResponses(body.tools);
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  // Checked here so the error names the field the client sent, not max_output_tokens.
+  const maxKey = body.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+  const maxTokens = checkMaxOutputTokens(body[maxKey], maxKey);
   let toolChoice = body.tool_choice;
   if (isPlainObject(toolChoice) && isPlainObject(toolChoice.function)) {
     toolChoice = { type: "function", name: toolChoice.function.name as string };
@@ -111,7 +114,7 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   if (conversationId) out.conversation = conversationId;
   if (tools) out.tools = tools;
   if (toolChoice !== undefined) out.tool_choice = toolChoice as JsonObject;
-  if (maxTokens !== undefined) out.max_output_tokens = maxTokens as number;
+  if (maxTokens !== null) out.max_output_tokens = maxTokens;
   for (const key of ["temperature", "top_p", "user", "parallel_tool_calls", "metadata", "stream"] as const) {
     if (body[key] !== undefined) out[key] = body[key] as JsonObject;
   }

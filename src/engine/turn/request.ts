@@ -118,6 +118,11 @@ function optionalNumber(
   return raw;
 }
 
+/** `max_output_tokens`, or the Chat Completions field (`param`) that becomes it. */
+export function checkMaxOutputTokens(raw: unknown, param = "max_output_tokens"): number | null {
+  return optionalNumber(raw, param, 16, 1_000_000, true);
+}
+
 export function parseResponseRequest(body: unknown): ParsedResponseRequest {
   if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
   if (typeof body.model !== "string" || body.model.length === 0) bad("model is required.", "model");
@@ -161,7 +166,7 @@ export function parseResponseRequest(body: unknown): ParsedResponseRequest {
     previousResponseId: (previous as string | undefined) ?? null,
     store: body.store !== false,
     truncation,
-    maxOutputTokens: optionalNumber(body.max_output_tokens, "max_output_tokens", 16, 1_000_000, true),
+    maxOutputTokens: checkMaxOutputTokens(body.max_output_tokens),
     tools,
     toolChoice: parseToolChoice(body.tool_choice, tools),
     parallelToolCalls: body.parallel_tool_calls !== false,

@@ -16,6 +16,16 @@ export interface UnmatchedOutput {
   callId: string;
 }
 
+export interface PairOptions {
+  /** The list the items came from, as errors name it: `input` (a turn, the default) or `items`. */
+  list?: string;
+  /**
+   * Whether a call may come without its output. An item create (`…/items`) may store a call the
+   * client answers later, as OpenAI allows; a turn's input may not (the model would see no result).
+   */
+  openCalls?: boolean;
+}
+
 const PAGE = 32;
 /**
  * How far back a stored call is looked for. A call further back than this is not judged here
@@ -23,9 +33,9 @@ const PAGE = 32;
  */
 const MAX_SCAN = 2_000;
 
-function rejectOutput(index: number, callId: string, why: string): never {
-  throw new InvalidArgumentError(`input[${index}] answers call_id '${callId.slice(0, 80)}', ${why}`, {
-    param: `input[${index}].call_id`,
+function rejectOutput(list: string, index: number, callId: string, why: string): never {
+  throw new InvalidArgumentError(`${list}[${index}] answers call_id '${callId.slice(0, 80)}', ${why}`, {
+    param: `${list}[${index}].call_id`,
   });
 }
 
@@ -33,7 +43,11 @@ function rejectOutput(index: number, callId: string, why: string): never {
  * Pairs the input's own calls and outputs; throws for a call without an output after it, or a
  * call answered twice. Returns the outputs whose calls must come from the stored history.
  */
-export function unmatchedOutputs(input: readonly { content: JsonObject }[]): UnmatchedOutput[] {
+export function unmatchedOutputs(
+  input: readonly { content: JsonObject }[],
+  options: PairOptions = {},
+): UnmatchedOutput[] {
+  const list = options.list ?? "input";
   const pending = new Map<string, number>();
   const answered = new Set<string>();
   const unmatched: UnmatchedOutput[] = [];
@@ -43,35 +57,46 @@ export function unmatchedOutputs(input: readonly { content: JsonObject }[]): Unm
     if (callId === null) return;
     if (isCallItem(type)) {
       if (pending.has(callId) || answered.has(callId)) {
-        throw new InvalidArgumentError(`input[${index}] reuses call_id '${callId.slice(0, 80)}'.`, {
-          param: `input[${index}].call_id`,
+        throw new InvalidArgumentError(`${list}[${index}] reuses call_id '${callId.slice(0, 80)}'.`, {
+          param: `${list}[${index}].call_id`,
         });
       }
       pending.set(callId, index);
     } else if (isOutputItem(type)) {
       if (pending.delete(callId)) answered.add(callId);
       else if (answered.has(callId) || unmatched.some((u) => u.callId === callId)) {
-        rejectOutput(index, callId, "which an earlier item of input already answers.");
+        rejectOutput(list, index, callId, `which an earlier item of ${list} already answers.`);
       } else unmatched.push({ index, callId });
     }
   });
-  for (const [callId, index] of pending) {
+  for (const [callId, index] of options.openCalls ? [] : pending) {
     throw new InvalidArgumentError(
-      `input[${index}] is a function_call (call_id '${callId.slice(0, 80)}') without its function_call_output after it in input; send each call together with its output.`,
-      { param: `input[${index}].call_id` },
+      `${list}[${index}] is a function_call (call_id '${callId.slice(0, 80)}') without its function_call_output after it in ${list}; send each call together with its output.`,
+      { param: `${list}[${index}].call_id` },
     );
   }
   return unmatched;
 }
 
-/** For a turn without stored history: an output whose call is not in the input answers nothing. */
-export function rejectWithoutHistory(unmatched: readonly UnmatchedOutput[]): void {
+const TURN_HINT =
+  "and the turn has no history: give the conversation or previous_response_id whose response made the call.";
+
+/**
+ * For items without stored history (a turn starting a conversation, a conversation created with
+ * items): an output whose call is not in the list answers nothing. `hint` says what to do instead.
+ */
+export function rejectWithoutHistory(
+  unmatched: readonly UnmatchedOutput[],
+  options: { list?: string; hint?: string } = {},
+): void {
   const first = unmatched[0];
+  const list = options.list ?? "input";
   if (first) {
     rejectOutput(
+      list,
       first.index,
       first.callId,
-      "but input holds no function_call with that call_id and the turn has no history: give the conversation or previous_response_id whose response made the call.",
+      `but ${list} holds no function_call with that call_id before it ${options.hint ?? TURN_HINT}`,
     );
   }
 }
@@ -86,9 +111,10 @@ export async function checkStoredCalls(
   tenant: string,
   sessionId: string,
   unmatched: readonly UnmatchedOutput[],
-  options: { untilSeq?: number; retry?: boolean } = {},
+  options: { untilSeq?: number; retry?: boolean; list?: string } = {},
 ): Promise<void> {
   if (unmatched.length === 0) return;
+  const list = options.list ?? "input";
   const waiting = new Map(unmatched.map((u) => [u.callId, u.index]));
   let beforeSeq = options.untilSeq === undefined ? undefined : options.untilSeq + 1;
   for (let scanned = 0; waiting.size > 0; ) {
@@ -100,7 +126,7 @@ export async function checkStoredCalls(
       if (index === undefined || callId === null) continue;
       if (isCallItem(item.type)) waiting.delete(callId);
       else if (isOutputItem(item.type) && !options.retry) {
-        rejectOutput(index, callId, "which already has a function_call_output in the conversation.");
+        rejectOutput(list, index, callId, "which already has a function_call_output in the conversation.");
       }
     }
     scanned += page.length;
@@ -111,6 +137,7 @@ export async function checkStoredCalls(
   const [callId, index] = waiting.entries().next().value ?? [];
   if (callId !== undefined && index !== undefined) {
     rejectOutput(
+      list,
       index,
       callId,
       "but no function_call with that call_id is in the conversation: send outputs only for the calls a response made.",

@@ -3,6 +3,8 @@
  * list and fields (owner, labels, TTLs, pinned, state on create).
  */
 import type { FastifyInstance } from "fastify";
+import { checkNewItems } from "../../engine/turn/new-items.ts";
+import { checkNoControlChars } from "../../security/hostile-input.ts";
 import type {
   CreateSessionInput,
   JsonObject,
@@ -33,7 +35,7 @@ interface HoldfastFields {
 /** Wire fields → store fields; `expires_at` is unix seconds on the wire, ms in the store. */
 export function toSessionFields(body: HoldfastFields): UpdateSessionInput {
   const out: UpdateSessionInput = {};
-  if (body.owner !== undefined) out.owner = body.owner;
+  if (body.owner !== undefined) out.owner = body.owner && checkNoControlChars(body.owner, "owner");
   if (body.labels !== undefined) out.labels = body.labels;
   if (body.idle_ttl_ms !== undefined) out.idleTtlMs = body.idle_ttl_ms;
   if (body.expires_at !== undefined) out.expiresAt = body.expires_at === null ? null : body.expires_at * 1000;
@@ -70,7 +72,10 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
       const input: CreateSessionInput = { ...toSessionFields(body) };
       if (body.metadata) input.metadata = body.metadata;
       if (body.state !== undefined) input.state = body.state;
-      if (body.items !== undefined) input.items = body.items.map(fromWireItem);
+      if (body.items !== undefined) {
+        await checkNewItems(store, request.tenant, null, body.items);
+        input.items = body.items.map(fromWireItem);
+      }
       const session = await store.create(request.tenant, input);
       setVersion(reply, session.version);
       return toWireConversation(session);
@@ -85,7 +90,7 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
       const before = queryInt(q.updated_before, "updated_before", 0, SECONDS_MAX);
       const after = queryInt(q.updated_after, "updated_after", 0, SECONDS_MAX);
       const page = await store.list(request.tenant, {
-        owner: q.owner,
+        owner: q.owner && checkNoControlChars(q.owner, "owner"),
         label: q.label,
         status: q.status,
         updatedBefore: before === undefined ? undefined : Math.max(1, before * 1000),

@@ -9,6 +9,7 @@ import { expectedVersion, notModified, setVersion } from "../preconditions.ts";
 import { conversationIdParams, emptyQuery, forkBody, queryInt, windowQuery, writeQuery } from "../schemas.ts";
 import { toWireConversation, toWireItem } from "../wire.ts";
 import { toSessionFields } from "./conversations.ts";
+import { itemNamedBy } from "./items.ts";
 
 type Params = { id: string };
 type ForkBody = Parameters<typeof toSessionFields>[0] & {
@@ -84,7 +85,7 @@ export function registerExtensionRoutes(app: FastifyInstance, store: SessionStor
         if (body.at_seq !== undefined) {
           throw new InvalidArgumentError("Send at_seq or at_item_id, not both.", { param: "at_item_id" });
         }
-        const item = await store.getItem(tenant, request.params.id, body.at_item_id);
+        const item = await itemNamedBy(store, tenant, request.params.id, body.at_item_id, "at_item_id");
         input.atSeq = item.seq;
       }
       const session = await store.fork(tenant, request.params.id, input);

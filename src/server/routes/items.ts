@@ -4,6 +4,7 @@
  * optimistic with `If-Match` / `expected_version`.
  */
 import type { FastifyInstance } from "fastify";
+import { checkNewItems } from "../../engine/turn/new-items.ts";
 import { HIDDEN_ITEM_TYPES } from "../../engine/turn/record.ts";
 import { NotFoundError } from "../../store/errors.ts";
 import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
@@ -32,6 +33,25 @@ export function itemList(data: WireItem[], hasMore: boolean): object {
   };
 }
 
+/**
+ * The item a request names in a field other than the path (`after`, `at_item_id`): when it is
+ * missing, the 404 names that field, not the store's `item_id` the client never sent.
+ */
+export async function itemNamedBy(
+  store: SessionStore,
+  tenant: string,
+  sessionId: string,
+  itemId: string,
+  param: string,
+): Promise<Item> {
+  try {
+    return await store.getItem(tenant, sessionId, itemId);
+  } catch (error) {
+    if (!(error instanceof NotFoundError) || error.param !== "item_id") throw error;
+    throw new NotFoundError(`${param}: no item '${itemId}' in conversation '${sessionId}'.`, { param });
+  }
+}
+
 export function registerItemRoutes(app: FastifyInstance, store: SessionStore): void {
   app.get<{ Params: Params; Querystring: ListQuery }>(
     "/v1/conversations/:id/items",
@@ -44,7 +64,7 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
       const cursor =
         request.query.after === undefined
           ? undefined
-          : await store.getItem(request.tenant, id, request.query.after);
+          : await itemNamedBy(store, request.tenant, id, request.query.after, "after");
       // Response records live in the transcript but are not conversation items: skip them,
       // reading on until the page is full.
       const rows: Item[] = [];
@@ -68,15 +88,10 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
     "/v1/conversations/:id/items",
     { schema: { params: conversationIdParams, body: appendItemsBody, querystring: writeQuery } },
     async (request, reply) => {
-      const result = await store.append(
-        request.tenant,
-        request.params.id,
-        request.body.items.map(fromWireItem),
-        {
-          expectedVersion: expectedVersion(request),
-          operationId: operationId(request),
-        },
-      );
+      const { tenant, body, params } = request;
+      const options = { expectedVersion: expectedVersion(request), operationId: operationId(request) };
+      await checkNewItems(store, tenant, params.id, body.items, { retry: options.operationId !== undefined });
+      const result = await store.append(tenant, params.id, body.items.map(fromWireItem), options);
       setVersion(reply, result.version);
       if (result.replayed) reply.header("idempotent-replayed", "true");
       return itemList(result.items.map(toWireItem), false);

@@ -6,11 +6,14 @@ import type { FastifyInstance } from "fastify";
 import { deleteResponse, readInputItems, readResponse } from "../../engine/turn/response-reads.ts";
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import { conversationUsage } from "../../engine/turn/usage.ts";
+import { NotFoundError } from "../../store/errors.ts";
 import type { SessionStore } from "../../store/types.ts";
 import type { InFlight } from "../in-flight.ts";
 import { ResponsesSse } from "../responses-sse.ts";
-import { conversationIdParams } from "../schemas.ts";
+import { conversationIdParams, listItemsQuery, queryInt } from "../schemas.ts";
 import { serveTurn } from "../serve-turn.ts";
+import type { WireItem } from "../wire.ts";
+import { itemList } from "./items.ts";
 
 const responseIdParams = {
   type: "object",
@@ -58,18 +61,28 @@ export function registerResponseRoutes(
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  // OpenAI's list parameters, as for conversation items: newest first, 20 per page, `after` an item id.
+  app.get<{
+    Params: { id: string };
+    Querystring: { after?: string; limit?: string; order?: "asc" | "desc" };
+  }>(
     "/v1/responses/:id/input_items",
-    { schema: { params: responseIdParams } },
+    { schema: { params: responseIdParams, querystring: listItemsQuery } },
     async (request) => {
-      const data = await readInputItems(store, request.tenant, request.params.id);
-      return {
-        object: "list",
-        data,
-        first_id: data[0]?.id ?? null,
-        last_id: data.at(-1)?.id ?? null,
-        has_more: false,
-      };
+      const { after, order = "desc" } = request.query;
+      const limit = queryInt(request.query.limit, "limit", 1, 100) ?? 20;
+      const all = (await readInputItems(store, request.tenant, request.params.id)) as WireItem[];
+      if (order === "desc") all.reverse();
+      let start = 0;
+      if (after !== undefined) {
+        start = all.findIndex((item) => item.id === after) + 1;
+        if (start === 0) {
+          throw new NotFoundError(`after: no input item '${after}' in response '${request.params.id}'.`, {
+            param: "after",
+          });
+        }
+      }
+      return itemList(all.slice(start, start + limit), start + limit < all.length);
     },
   );
 

@@ -8,6 +8,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Security } from "../../security/create-security.ts";
 import { PermissionDeniedError } from "../../security/errors.ts";
+import { checkNoControlChars } from "../../security/hostile-input.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { checkOwner } from "../../store/validate.ts";
 
@@ -72,6 +73,7 @@ export function registerTokenRoutes(app: FastifyInstance, security: Security): v
           throw new PermissionDeniedError("Logging out needs an end-user token or an admin key.");
         }
         owner = checkOwner(request.body.owner ?? null);
+        if (owner !== null) checkNoControlChars(owner, "owner");
         if (owner === null) {
           throw new InvalidArgumentError("owner is required with an API key.", { param: "owner" });
         }
