@@ -114,6 +114,47 @@ describe("holdfast cleanup", () => {
   });
 });
 
+describe("holdfast cleanup and API keys", () => {
+  it("never deletes API keys (system records) under an idle TTL or an owner limit", async () => {
+    const keysDb = join(dir, "keys.db");
+    const store = `sqlite:${keysDb}`;
+    for (let i = 0; i < 2; i++) {
+      const created = await runCli([
+        "keys",
+        "create",
+        "--tenant",
+        "acme",
+        "--scopes",
+        "admin",
+        "--store",
+        store,
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+    }
+    const keysCfg = join(dir, "keys.yaml");
+    writeFileSync(
+      keysCfg,
+      `lifecycle:\n  defaults: { idle_ttl: 1h, on_expiry: delete, max_sessions_per_owner: 1 }\n  action_log: ${JSON.stringify(join(dir, "keys-actions.jsonl"))}\n`,
+    );
+    const later = new Date(Date.now() + 365 * 864e5).toISOString();
+    const run = await runCli([
+      "cleanup",
+      "--store",
+      store,
+      "--config",
+      keysCfg,
+      "--now",
+      later,
+      "--enforce",
+      "--json",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual((JSON.parse(run.stdout) as { plan: CleanupPlan }).plan.actions, []);
+    const list = await runCli(["keys", "list", "--tenant", "acme", "--json", "--store", store]);
+    assert.equal((JSON.parse(list.stdout) as unknown[]).length, 2);
+  });
+});
+
 describe("holdfast cleanup on a tiered store (--store redis://… --archive postgres://…)", () => {
   const schema = uniqueSchema();
   const prefix = `hftest-${randomBytes(6).toString("hex")}`;
