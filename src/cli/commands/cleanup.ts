@@ -18,6 +18,7 @@ import {
 } from "../../lifecycle/index.ts";
 import { createStore } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { intFlag } from "../flag-values.ts";
 import { assertStoreExists } from "../store-flags.ts";
 import { bytes, parseNow } from "./openclaw.ts";
 import { formatTable } from "./sessions.ts";
@@ -122,7 +123,8 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
     env: process.env,
   });
   const lifecycle = parseLifecycleConfig(config.file.lifecycle);
-  const batchSize = flags.batchSize === undefined ? lifecycle.sweeper.batchSize : Number(flags.batchSize);
+  const batchSize =
+    flags.batchSize === undefined ? lifecycle.sweeper.batchSize : intFlag(flags.batchSize, "--batch-size", 1);
   // A tiered store (--store redis://… --archive postgres://…) sweeps its durable tier and drops hot replicas.
   const durable = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
   assertStoreExists(config.store);

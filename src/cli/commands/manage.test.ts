@@ -82,6 +82,12 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     assert.equal(again.code, 3, "a missing session exits 3");
     const bad = await runCli(["sessions", "fork", id!, "--at-seq", "x", "--store", url]);
     assert.equal(bad.code, 2);
+    const past = await runCli(["sessions", "fork", id!, "--at-seq", "9999", "--store", url]);
+    assert.equal(past.code, 2);
+    assert.match(past.stderr, /^holdfast: --at-seq 9999 is past the end of session/, "the flag, not atSeq");
+    const hex = await runCli(["sessions", "compact", id!, "--keep-recent-tokens", "0x10", "--store", url]);
+    assert.equal(hex.code, 2);
+    assert.match(hex.stderr, /--keep-recent-tokens must be a whole number of at least 1 \(got '0x10'\)/);
   });
 
   test("rm-item deletes items, keeps the other seqs, and exits 3 for an unknown item", async () => {

@@ -12,6 +12,7 @@ import {
   type PortableProgress,
 } from "../../interop/portable/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { withFlagNames } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { bytes } from "./openclaw.ts";
@@ -130,11 +131,13 @@ export function registerSessionsExportCommands(program: Command): void {
       }
       const input = file === "-" ? process.stdin : createReadStream(file);
       const progress = progressPrinter("importing");
-      const summary = await withStore(flags, (store) =>
-        importSessions(store, flags.tenant, input, {
-          onConflict: flags.onConflict as ConflictPolicy,
-          onProgress: progress.tick,
-        }),
+      const summary = await withFlagNames({ 'onConflict "skip"': "--on-conflict skip" }, () =>
+        withStore(flags, (store) =>
+          importSessions(store, flags.tenant, input, {
+            onConflict: flags.onConflict as ConflictPolicy,
+            onProgress: progress.tick,
+          }),
+        ),
       );
       progress.done();
       if (flags.json)
