@@ -13,6 +13,7 @@ import {
   createFileActionLog,
   createSweeper,
   openArchiveBackend,
+  parseCleanupPlan,
   parseLifecycleConfig,
   type SweepReport,
 } from "../../lifecycle/index.ts";
@@ -98,16 +99,21 @@ function progressBar(): (done: number, total: number) => void {
 }
 
 async function readPlan(path: string): Promise<CleanupPlan> {
+  let value: unknown;
   try {
-    const value = JSON.parse(await readFile(path, "utf8")) as { plan?: CleanupPlan } & CleanupPlan;
-    const plan = value.plan ?? value;
-    if (!Array.isArray(plan.actions) || typeof plan.now !== "number") throw new Error("no actions");
-    return plan;
+    value = JSON.parse(await readFile(path, "utf8"));
   } catch (error) {
     throw new InvalidArgumentError(
       `--plan '${path}' is not a plan written by 'holdfast cleanup --dry-run --json' (${(error as Error).message}).`,
       { param: "plan" },
     );
+  }
+  try {
+    return parseCleanupPlan(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`--plan '${path}': ${(error as Error).message} Nothing was applied.`, {
+      param: "plan",
+    });
   }
 }
 
@@ -117,6 +123,18 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
   }
   if (flags.plan !== undefined && !flags.enforce) {
     throw new InvalidArgumentError("--plan is only used with --enforce.", { param: "plan" });
+  }
+  // A saved plan already fixes its instant and tenants: these would be silently ignored.
+  for (const [flag, value] of [
+    ["--tenant", flags.tenant],
+    ["--now", flags.now],
+  ] as const) {
+    if (flags.plan !== undefined && value !== undefined) {
+      throw new InvalidArgumentError(
+        `--plan applies the saved plan as it is; ${flag} cannot change it (plan again with --dry-run ${flag} … --json).`,
+        { param: flag.slice(2) },
+      );
+    }
   }
   const config = await loadServerConfig({
     flags: { store: flags.store, config: flags.config },
@@ -163,6 +181,7 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
     if (flags.json) process.stdout.write(`${JSON.stringify(report ? { plan, report } : plan, null, 2)}\n`);
     else process.stdout.write(planText(plan, report));
     if (report?.leaseLost) process.exitCode = 4;
+    else if (report && report.errors > 0) process.exitCode = 1;
   } finally {
     await archives.backend.close();
     await store.close();
