@@ -3,7 +3,7 @@ import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { createStore } from "../../store/create-store.ts";
 import type { ItemInput, SessionStore } from "../../store/types.ts";
-import { exportSessions, importSessions, sessionItems } from "./index.ts";
+import { exportSessions, importSessions, PortableWriter, sessionItems } from "./index.ts";
 
 const T = "acme";
 
@@ -127,6 +127,27 @@ describe("portable format", () => {
       importSessions(dst2, T, Readable.from([withoutTrailer])),
       /ends without its trailer/,
     );
+  });
+
+  it("rejects a session id that appears twice in one file, even with --on-conflict skip", async () => {
+    const src = await createStore("memory:");
+    const [a] = await seed(src);
+    const session = await src.get(T, a!);
+    // Two copies with different items and a trailer that matches them: a well-formed file otherwise.
+    const w = new PortableWriter();
+    let text = w.manifest({ driver: "memory", tenant: T });
+    for (const take of [3, 1]) {
+      text += w.session(session);
+      for (const item of (await src.readItems(T, a!)).slice(0, take)) text += w.item(item);
+      text += w.endSession();
+    }
+    text += w.trailer().text;
+    const dst = await createStore("memory:");
+    await assert.rejects(importSessions(dst, T, Readable.from([text]), { onConflict: "skip" }), {
+      code: "invalid_argument",
+      message: new RegExp(`line 7: session '${a}' appears twice \\(first on line 2\\)`),
+    });
+    assert.equal((await dst.get(T, a!)).itemCount, 3, "the first copy, whole; the second is not merged");
   });
 
   it("rejects unknown format versions with a clear message", async () => {
