@@ -68,6 +68,47 @@ describe("CLI usage errors and rejections", () => {
     assert.equal((await runCli(["--version"])).code, 0);
   });
 
+  test("with --json an error is one JSON line on stderr: code, message, param", async () => {
+    const store = `sqlite:${path.join(dir, "json-errors.db")}`;
+    await runCli(["keys", "create", "--tenant", "a", "--scopes", "admin", "--store", store]);
+    const cases: [string[], number, Record<string, unknown>][] = [
+      [
+        ["sessions", "show", "conv_00000000000000000000000000000000", "--json", "--store", store],
+        3,
+        { code: "not_found", param: "session_id" },
+      ],
+      [["cleanup", "--json", "--store", store], 2, { code: "invalid_argument", param: "mode" }],
+      [
+        ["sessions", "ls", "--jsn", "--json"],
+        2,
+        { code: "invalid_argument", message: "unknown option '--jsn'", hint: "(Did you mean --json?)" },
+      ],
+      [["sessions", "ls", "--json", "--store", path.join(dir, "none.db")], 2, { code: "invalid_argument" }],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => runCli(args)));
+    for (const [i, res] of runs.entries()) {
+      const [args, code, fields] = cases[i] ?? [[], 0, {}];
+      assert.equal(res.code, code, args.join(" "));
+      assert.equal(res.stdout, "");
+      assert.equal(res.stderr.split("\n").length, 2, `one line: ${res.stderr}`);
+      const { error } = JSON.parse(res.stderr) as { error: Record<string, unknown> };
+      assert.equal(typeof error.message, "string");
+      for (const [k, v] of Object.entries(fields)) assert.equal(error[k], v, `${args.join(" ")}: ${k}`);
+    }
+    const text = await runCli([
+      "sessions",
+      "show",
+      "conv_00000000000000000000000000000000",
+      "--store",
+      store,
+    ]);
+    assert.match(
+      text.stderr,
+      /^holdfast: No session with id .* \[not_found\]\n$/,
+      "without --json: the text line",
+    );
+  });
+
   test("keys: an unreadable --key-file and --expires-in-days 0 exit 2; --config names the store", async () => {
     const store = `sqlite:${path.join(dir, "keys.db")}`;
     const noFile = await runCli([
