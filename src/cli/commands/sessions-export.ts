@@ -107,13 +107,15 @@ export function registerSessionsExportCommands(program: Command): void {
   storeOptions(
     sessions
       .command("import <file>")
-      .description("Import a portable JSONL export (verifies every checksum; - reads stdin)."),
+      .description(
+        "Import a portable JSONL export, plain or gzip/zstd-compressed (verifies every checksum; - reads stdin).",
+      ),
   )
     .option("--on-conflict <policy>", "when a session id exists: skip or fail", "fail")
     .option("--json", "print a JSON summary")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl --on-conflict skip --json",
+      "\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
     )
     .action(async (file: string, flags: ImportFlags) => {
       if (flags.onConflict !== "skip" && flags.onConflict !== "fail") {

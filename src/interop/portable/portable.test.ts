@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import { createStore } from "../../store/create-store.ts";
 import type { ItemInput, SessionStore } from "../../store/types.ts";
 import { exportSessions, importSessions, PortableWriter, sessionItems } from "./index.ts";
@@ -148,6 +149,21 @@ describe("portable format", () => {
       message: new RegExp(`line 7: session '${a}' appears twice \\(first on line 2\\)`),
     });
     assert.equal((await dst.get(T, a!)).itemCount, 3, "the first copy, whole; the second is not merged");
+  });
+
+  it("imports a gzip-compressed export; a truncated one fails naming the damage", async () => {
+    const src = await createStore("memory:");
+    const ids = await seed(src);
+    const gz = gzipSync(await exportText(src));
+    const dst = await createStore("memory:");
+    const summary = await importSessions(dst, T, Readable.from([gz.subarray(0, 10), gz.subarray(10)]));
+    assert.equal(summary.imported, 3);
+    for (const id of ids) assert.deepEqual(await dump(dst, id), await dump(src, id));
+    const cut = await createStore("memory:");
+    await assert.rejects(importSessions(cut, T, Readable.from([gz.subarray(0, gz.length - 20)])), {
+      code: "invalid_argument",
+      message: /^Portable file: the gzip data is damaged or truncated \(unexpected end of file\)/,
+    });
   });
 
   it("rejects unknown format versions with a clear message", async () => {
