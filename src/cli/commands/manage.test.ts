@@ -121,12 +121,12 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     const from = `sqlite:${path.join(dir, "from.db")}`;
     const to = `sqlite:${path.join(dir, "to.db")}`;
     const ids = await seed(from, 4, 30);
-    // An interrupted earlier run: one session created with only part of its items.
+    // An interrupted earlier run: one session created (as migrate creates it) with only part of its items.
     await withStore(from, async (source) => {
       const s = await source.get("default", ids[0]!);
       const part = await source.readItems("default", s.id, { limit: 20 });
       await withStore(to, async (target) => {
-        await target.create("default", { id: s.id, owner: s.owner, state: s.state });
+        await target.create("default", { id: s.id, owner: s.owner, labels: s.labels, state: s.state });
         await target.append(
           "default",
           s.id,
