@@ -73,14 +73,23 @@ describe("holdfast CLI (real binary)", () => {
     assert.match(res.stderr, /--port must be a port number/);
   });
 
-  test("serve on a port in use exits 1 with a message saying what to change", async () => {
+  test("serve and mock-upstream on a port in use exit 2 with a message naming --port", async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = blocker.address() as AddressInfo;
       const res = await runCli(["serve", "--port", String(port), "--store", "memory:"]);
-      assert.equal(res.code, 1);
-      assert.match(res.stderr, /already in use; pick another with --port/);
+      assert.equal(res.code, 2);
+      assert.match(
+        res.stderr,
+        /^holdfast: Port \d+ on 127\.0\.0\.1 is already in use; pick another with --port or HOLDFAST_PORT \(0 picks a free one\)\. \[invalid_argument\]\n$/,
+      );
+      const mock = await runCli(["mock-upstream", "--port", String(port)]);
+      assert.equal(mock.code, 2);
+      assert.match(
+        mock.stderr,
+        /already in use; pick another with --port \(0 picks a free one\)\. \[invalid_argument\]/,
+      );
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }

@@ -15,8 +15,11 @@ export function listenError(
   const portFlag = env ? `--port or ${env.port}` : "--port";
   const hostFlag = env ? `--host or ${env.host}` : "--host";
   if (code === "EADDRINUSE") {
-    // Not the caller's input as such (another process holds it): a plain failure, exit 1.
-    return new Error(`Port ${port} on ${host} is already in use; pick another with ${portFlag}.`);
+    // Another process holds it, but the fix is the caller's: another --port (exit 2, like EACCES).
+    return new InvalidArgumentError(
+      `Port ${port} on ${host} is already in use; pick another with ${portFlag} (0 picks a free one).`,
+      { param: "port" },
+    );
   }
   if (code === "EACCES") {
     return new InvalidArgumentError(

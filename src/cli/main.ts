@@ -4,17 +4,20 @@
  */
 import { Command } from "commander";
 import { COMMANDS } from "./commands/index.ts";
-import { EXIT_CODES, formatUsageError, runCommand } from "./run.ts";
+import { EXIT_CODES, formatUsageError, runCommand, wantsJson } from "./run.ts";
+
+const json = wantsJson(process.argv.slice(2));
 
 const program = new Command()
   .name("holdfast")
   .description("Durable, bounded, private sessions for AI agents, and a stateful OpenAI-compatible gateway.")
   .version(process.env.npm_package_version ?? "0.1.0", "-v, --version")
-  .showHelpAfterError("(run with --help for usage)")
+  // With --json, stderr stays one JSON line a program can parse.
+  .showHelpAfterError(json ? false : "(run with --help for usage)")
   // Commander exits 1 on a usage error; ours is 2, like every other bad input (--help and
   // --version stay 0). Subcommands inherit both settings because they are made after this.
   .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage))
-  .configureOutput({ outputError: (text, write) => write(formatUsageError(text)) })
+  .configureOutput({ outputError: (text, write) => write(formatUsageError(text, json)) })
   .addHelpText(
     "after",
     `
@@ -28,4 +31,4 @@ Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 conflict, 5 st
 
 for (const register of COMMANDS) register(program);
 
-await runCommand(() => program.parseAsync(process.argv));
+await runCommand(() => program.parseAsync(process.argv), { json });

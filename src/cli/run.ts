@@ -24,25 +24,57 @@ export function exitCodeFor(error: unknown): number {
   return error.fault === "caller" ? EXIT_CODES.usage : EXIT_CODES.failure;
 }
 
+/** Whether the command line asks for JSON (`--json` before any `--`): its errors are JSON then too. */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/**
+ * One error on stderr: `holdfast: <message> [<code>]`, or with `--json` one line a program can
+ * parse, `{"error":{"code","message","param"}}` (the HTTP API's error fields; `hint` for commander's
+ * `(Did you mean …?)`).
+ */
+function errorText(
+  error: { code: string | null; message: string; param?: string | null; hint?: string },
+  json: boolean,
+): string {
+  if (json) {
+    const { code, message, param = null, hint } = error;
+    return `${JSON.stringify({ error: { code, message, param, ...(hint ? { hint } : {}) } })}\n`;
+  }
+  const code = error.code === null ? "" : ` [${error.code}]`;
+  return `holdfast: ${error.message}${code}\n${error.hint ? `${error.hint}\n` : ""}`;
+}
+
 /**
  * Commander's `error: unknown option '--x'` (and any `(Did you mean …?)` line after it) in the
  * CLI's format, `holdfast: <message> [<code>]`. Used as commander's `outputError`.
  */
-export function formatUsageError(text: string): string {
+export function formatUsageError(text: string, json = false): string {
   const [first = "", ...rest] = text
     .replace(/^error: /, "")
     .trimEnd()
     .split("\n");
-  return `${[`holdfast: ${first} [${USAGE_ERROR_CODE}]`, ...rest].join("\n")}\n`;
+  const hint = rest.join("\n");
+  return errorText({ code: USAGE_ERROR_CODE, message: first, ...(hint ? { hint } : {}) }, json);
 }
 
-export async function runCommand(run: () => Promise<unknown>): Promise<void> {
+export async function runCommand(
+  run: () => Promise<unknown>,
+  options: { json?: boolean } = {},
+): Promise<void> {
   try {
     await run();
   } catch (error) {
-    const code = isHoldfastError(error) ? ` [${error.code}]` : "";
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`holdfast: ${message}${code}\n`);
+    const holdfast = isHoldfastError(error) ? error : null;
+    process.stderr.write(
+      errorText(
+        { code: holdfast?.code ?? null, message, param: holdfast?.param ?? null },
+        options.json === true,
+      ),
+    );
     if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exitCode = exitCodeFor(error);
   }

@@ -68,6 +68,47 @@ describe("CLI usage errors and rejections", () => {
     assert.equal((await runCli(["--version"])).code, 0);
   });
 
+  test("with --json an error is one JSON line on stderr: code, message, param", async () => {
+    const store = `sqlite:${path.join(dir, "json-errors.db")}`;
+    await runCli(["keys", "create", "--tenant", "a", "--scopes", "admin", "--store", store]);
+    const cases: [string[], number, Record<string, unknown>][] = [
+      [
+        ["sessions", "show", "conv_00000000000000000000000000000000", "--json", "--store", store],
+        3,
+        { code: "not_found", param: "session_id" },
+      ],
+      [["cleanup", "--json", "--store", store], 2, { code: "invalid_argument", param: "mode" }],
+      [
+        ["sessions", "ls", "--jsn", "--json"],
+        2,
+        { code: "invalid_argument", message: "unknown option '--jsn'", hint: "(Did you mean --json?)" },
+      ],
+      [["sessions", "ls", "--json", "--store", path.join(dir, "none.db")], 2, { code: "invalid_argument" }],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => runCli(args)));
+    for (const [i, res] of runs.entries()) {
+      const [args, code, fields] = cases[i] ?? [[], 0, {}];
+      assert.equal(res.code, code, args.join(" "));
+      assert.equal(res.stdout, "");
+      assert.equal(res.stderr.split("\n").length, 2, `one line: ${res.stderr}`);
+      const { error } = JSON.parse(res.stderr) as { error: Record<string, unknown> };
+      assert.equal(typeof error.message, "string");
+      for (const [k, v] of Object.entries(fields)) assert.equal(error[k], v, `${args.join(" ")}: ${k}`);
+    }
+    const text = await runCli([
+      "sessions",
+      "show",
+      "conv_00000000000000000000000000000000",
+      "--store",
+      store,
+    ]);
+    assert.match(
+      text.stderr,
+      /^holdfast: No session with id .* \[not_found\]\n$/,
+      "without --json: the text line",
+    );
+  });
+
   test("keys: an unreadable --key-file and --expires-in-days 0 exit 2; --config names the store", async () => {
     const store = `sqlite:${path.join(dir, "keys.db")}`;
     const noFile = await runCli([
@@ -84,7 +125,7 @@ describe("CLI usage errors and rejections", () => {
       runCli(["keys", "create", "--tenant", "a", "--scopes", "admin", "--store", store, ...flags]);
     const born = await createKey("--expires-in-days", "0");
     assert.equal(born.code, 2);
-    assert.match(born.stderr, /--expires-in-days must be a positive integer/);
+    assert.match(born.stderr, /--expires-in-days must be an integer from 1 to 3650 \(got '0'\)/);
     const created = await createKey("--json");
     assert.equal(created.code, 0, created.stderr);
     const config = path.join(dir, "keys.yaml");
@@ -94,12 +135,79 @@ describe("CLI usage errors and rejections", () => {
     assert.equal(JSON.parse(listed.stdout)[0].keyId, JSON.parse(created.stdout).keyId);
   });
 
+  test("errors name the CLI's flags, never the library options behind them", async () => {
+    const store = `sqlite:${path.join(dir, "flags.db")}`;
+    const exportFile = path.join(dir, "flags.jsonl");
+    const created = await runCli([
+      "keys",
+      "create",
+      "--tenant",
+      "a",
+      "--scopes",
+      "admin",
+      "--store",
+      store,
+      "--json",
+    ]);
+    const keyId = JSON.parse(created.stdout).keyId as string;
+    // A portable file with one session, imported twice.
+    await writeFile(
+      exportFile,
+      (await runCli(["sessions", "export", "--store", store, "--tenant", "_hf_api_key"])).stdout,
+    );
+    const importArgs = [
+      "sessions",
+      "import",
+      exportFile,
+      "--store",
+      `sqlite:${path.join(dir, "flags-to.db")}`,
+    ];
+    assert.equal((await runCli(importArgs)).code, 0);
+    const cases: [string[], RegExp][] = [
+      [["mock-upstream", "--error-rate", "2"], /--error-rate must be between 0 and 1; got 2\./],
+      [
+        ["mock-upstream", "--error-rate", "0.5", "--hang-rate", "0.6"],
+        /--error-rate \+ --hang-rate \+ --cut-stream-rate must not exceed 1\./,
+      ],
+      [["mock-upstream", "--latency-ms", "-1"], /--latency-ms must be a number >= 0; got -1\./],
+      [importArgs, /already exists in the target; import with --on-conflict skip/],
+      [["openclaw", "cleanup", dir, "--dry-run", "--include-live"], /--include-live needs --older-than/],
+      [
+        ["cleanup", "--dry-run", "--store", store, "--batch-size", "0"],
+        /--batch-size must be a whole number of at least 1 \(got '0'\)/,
+      ],
+      [
+        ["cleanup", "--dry-run", "--store", store, "--batch-size", "1.5"],
+        /--batch-size must be a whole number/,
+      ],
+      [
+        ["keys", "rotate", keyId, "--store", store, "--grace-seconds", "99999999999999"],
+        /--grace-seconds must be an integer from 0 to 315360000/,
+      ],
+      [
+        ["sessions", "ls", "--store", store, "--status", "gone"],
+        /'--status <status>' argument 'gone' is invalid\. Allowed choices are active, archived/,
+      ],
+      [["sessions", "ls", "--store", store, "--order", "up"], /Allowed choices are desc, asc/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => runCli(args)));
+    for (const [i, res] of runs.entries()) {
+      const [args, message] = cases[i] ?? [[], /./];
+      assert.match(res.stderr, message, args.join(" "));
+      assert.doesNotMatch(
+        res.stderr,
+        /errorRate|hangRate|latencyMs|onConflict|includeLive|olderThanMs|batchSize|graceMs/,
+      );
+      assert.equal(res.code, args.includes("import") ? 4 : 2, `${args.join(" ")}: ${res.stderr}`);
+    }
+  });
+
   test("mock-upstream and serve: a port out of range or a foreign --host exit 2 naming the flag", async () => {
     const port = await runCli(["mock-upstream", "--port", "70000"]);
     assert.equal(port.code, 2);
     assert.match(
       port.stderr,
-      /port must be a whole number from 0 to 65535; got 70000\. \[invalid_argument\]/,
+      /option --port must be a whole number from 0 to 65535; got 70000\. \[invalid_argument\]/,
     );
     // 192.0.2.1 is TEST-NET-1: never an address of this machine.
     const host = await runCli([

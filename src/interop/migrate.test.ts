@@ -24,3 +24,28 @@ test("migrate resumes by source seq when the source has gaps of deleted items", 
   assert.equal((await target.get("t", s.id)).itemCount, 4);
   await Promise.all([source.close(), target.close()]);
 });
+
+test("migrate counts only sessions it did not copy as already complete, and reports a stale copy's fields", async () => {
+  const source = await createStore("memory:");
+  const target = await createStore("memory:");
+  const empty = await source.create("t", { state: { n: 1 } });
+  const full = await source.create("t", { labels: ["a"], items: ["x"].map(say) });
+  const first = await migrate(source, target, { tenants: ["t"] });
+  assert.equal(first.sessions, 2);
+  assert.equal(first.skipped, 0, "an empty session just copied is not 'already complete'");
+  const again = await migrate(source, target, { tenants: ["t"] });
+  assert.equal(again.skipped, 2);
+  assert.deepEqual(again.mismatches, []);
+  // Changed in the source after it was copied: the re-run must not call it equal.
+  await source.patchState("t", empty.id, { n: 2 });
+  await source.update("t", full.id, { labels: ["b"], metadata: { k: "v" } });
+  const stale = await migrate(source, target, { tenants: ["t"] });
+  assert.deepEqual(
+    stale.mismatches.map((m) => [m.sessionId, m.reason]),
+    [
+      [empty.id, "the target's copy differs in state; delete it there and migrate again"],
+      [full.id, "the target's copy differs in metadata, labels; delete it there and migrate again"],
+    ],
+  );
+  await Promise.all([source.close(), target.close()]);
+});

@@ -6,6 +6,7 @@
  * sha256 over its items' content, in order.
  */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../store/encoding.ts";
 import { ConflictError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
 
@@ -96,9 +97,31 @@ async function resumeAfter(
   return newest ? (await source.getItem(tenant, session.id, newest.id)).seq : 0;
 }
 
-async function ensureSession(target: SessionStore, tenant: string, source: Session): Promise<Session> {
+/** The session fields a copy keeps (the target assigns version, timestamps and fork parent). */
+const KEPT_FIELDS = [
+  "owner",
+  "metadata",
+  "labels",
+  "state",
+  "status",
+  "pinned",
+  "idleTtlMs",
+  "expiresAt",
+] as const;
+
+/** The kept fields whose values differ between the source session and the target's copy. */
+function differingFields(a: Session, b: Session): string[] {
+  return KEPT_FIELDS.filter((f) => canonicalJson(a[f]) !== canonicalJson(b[f]));
+}
+
+/** The target's copy of `source` (created, without items, when missing) and whether it was new. */
+async function ensureSession(
+  target: SessionStore,
+  tenant: string,
+  source: Session,
+): Promise<{ session: Session; created: boolean }> {
   try {
-    return await target.get(tenant, source.id);
+    return { session: await target.get(tenant, source.id), created: false };
   } catch (error) {
     if ((error as { code?: string }).code !== "not_found") throw error;
   }
@@ -113,12 +136,15 @@ async function ensureSession(target: SessionStore, tenant: string, source: Sessi
       expiresAt: source.expiresAt,
       pinned: source.pinned,
     });
-    return source.status === created.status
-      ? created
-      : target.update(tenant, source.id, { status: source.status });
+    const session =
+      source.status === created.status
+        ? created
+        : await target.update(tenant, source.id, { status: source.status });
+    return { session, created: true };
   } catch (error) {
     // Another migrator created it meanwhile: carry on with what is there.
-    if (error instanceof ConflictError) return target.get(tenant, source.id);
+    if (error instanceof ConflictError)
+      return { session: await target.get(tenant, source.id), created: false };
     throw error;
   }
 }
@@ -133,7 +159,18 @@ export async function migrate(
   for (const tenant of options.tenants) {
     report.tenants += 1;
     for await (const session of allSessions(source, tenant)) {
-      const existing = await ensureSession(target, tenant, session);
+      const { session: existing, created } = await ensureSession(target, tenant, session);
+      // A copy made earlier keeps the fields it had then: a session changed since, or another
+      // session under the same id, must not pass for "all equal".
+      const fields = created ? [] : differingFields(session, existing);
+      if (fields.length > 0) {
+        report.mismatches.push({
+          tenant,
+          sessionId: session.id,
+          reason: `the target's copy differs in ${fields.join(", ")}; delete it there and migrate again`,
+        });
+        continue;
+      }
       if (existing.itemCount > session.itemCount) {
         report.mismatches.push({
           tenant,
@@ -142,7 +179,7 @@ export async function migrate(
         });
         continue;
       }
-      if (existing.itemCount === session.itemCount) report.skipped += 1;
+      if (!created && existing.itemCount === session.itemCount) report.skipped += 1;
       // Resume after the last item the target already has; pages are keyed by their first seq.
       const after = await resumeAfter(source, target, tenant, session, existing);
       for await (const page of allItems(source, tenant, session.id, after, pageSize)) {

@@ -9,44 +9,24 @@
  */
 import { pipeline, Readable, type Transform } from "node:stream";
 import * as zlib from "node:zlib";
+import { codecOf, createZstdCompress, decompressor, zstdAvailable } from "../interop/portable/compression.ts";
 import { PortableWriter } from "../interop/portable/format.ts";
 import { type PortableSessionBlock, readPortable } from "../interop/portable/reader.ts";
 import { HoldfastError } from "../store/errors.ts";
 import type { Item, Session } from "../store/types.ts";
 
+export { zstdAvailable };
+
 export const ARCHIVE_COMPRESSIONS = ["gzip", "zstd"] as const;
 export type ArchiveCompression = (typeof ARCHIVE_COMPRESSIONS)[number];
 
-/** The subset of node:zlib's zstd API used here (absent before Node 23.8). */
-interface ZstdApi {
-  createZstdCompress?: () => Transform;
-  createZstdDecompress?: () => Transform;
-}
-const zstd = zlib as unknown as ZstdApi;
-
-/** Whether this runtime can write and read zstd. */
-export function zstdAvailable(): boolean {
-  return typeof zstd.createZstdCompress === "function" && typeof zstd.createZstdDecompress === "function";
-}
-
 export function compressor(kind: ArchiveCompression): Transform {
-  if (kind === "zstd") {
-    if (!zstdAvailable()) throw new Error("zstd is not available in this Node.js runtime.");
-    return zstd.createZstdCompress!();
-  }
-  return zlib.createGzip({ level: 6 });
+  return kind === "zstd" ? createZstdCompress() : zlib.createGzip({ level: 6 });
 }
 
 /** File name suffix of an archive in a directory. */
 export function archiveExtension(kind: ArchiveCompression): string {
   return kind === "zstd" ? ".jsonl.zst" : ".jsonl.gz";
-}
-
-const GZIP_MAGIC = [0x1f, 0x8b];
-const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
-
-function startsWith(head: Buffer, magic: number[]): boolean {
-  return magic.every((b, i) => head[i] === b);
 }
 
 /** A stored archive is corrupt or unreadable; the stub and every other session are untouched. */
@@ -115,13 +95,8 @@ export async function readArchiveData(
     throw new ArchiveCorruptError(id, where, (error as Error).message, error);
   }
   const head = first;
-  const decompress = startsWith(head, GZIP_MAGIC)
-    ? zlib.createGunzip()
-    : startsWith(head, ZSTD_MAGIC)
-      ? zstdAvailable()
-        ? zstd.createZstdDecompress!()
-        : null
-      : undefined;
+  const codec = codecOf(head);
+  const decompress = codec === null ? undefined : decompressor(codec);
   if (decompress === null) {
     throw new ArchiveCorruptError(
       id,

@@ -6,6 +6,7 @@ export * from "./archive-format.ts";
 export * from "./archive-open.ts";
 export * from "./archiver.ts";
 export * from "./config.ts";
+export * from "./plan-file.ts";
 export * from "./plan-types.ts";
 export * from "./planner.ts";
 export * from "./policy.ts";

@@ -176,6 +176,34 @@ describe("planCleanup", () => {
   });
 });
 
+describe("planCleanup and system records", () => {
+  it("applies no policy, owner limit, reset or budget to the reserved _hf tenants, only their own expiry", () => {
+    const policy = parseLifecyclePolicy({
+      defaults: {
+        idle_ttl: "1h",
+        absolute_ttl: "2h",
+        on_expiry: "archive",
+        max_sessions_per_owner: 1,
+        storage_budget: "1kb",
+        reset: { hour: 4 },
+      },
+      global_budget: "1kb",
+    });
+    const old = { createdAt: NOW - 100 * H, lastActiveAt: NOW - 100 * H, itemCount: 0, bytes: 5000 };
+    const keyA = session({ ...old, tenant: "_hf_api_key", owner: "acme" });
+    const keyB = session({ ...old, tenant: "_hf_api_key", owner: "acme" });
+    const dataKey = session({ ...old, tenant: "_hf_data_key" });
+    const expiredKey = session({ ...old, tenant: "_hf_api_key", owner: "acme", expiresAt: NOW - H });
+    const plan = planCleanup([keyA, keyB, dataKey, expiredKey], policy, NOW);
+    assert.deepEqual(
+      plan.actions.map((a) => [a.sessionId, a.action, a.reason]),
+      [[expiredKey.id, "delete", "absolute_ttl"]],
+    );
+    assert.deepEqual(plan.usage, { before: {}, after: {} }, "system records count in no budget");
+    assert.deepEqual(plan.warnings, []);
+  });
+});
+
 describe("lastResetAt", () => {
   it("finds the last local reset hour across daylight saving changes", () => {
     const paris = { hour: 4, timeZone: "Europe/Paris" };

@@ -4,6 +4,7 @@
  * are ordered by (tenant, createdAt, id) and every tie is broken by id), which is what lets a dry run
  * promise exactly what an enforce at the same instant does.
  */
+import { isReservedTenant } from "../security/system-records.ts";
 import type { Session } from "../store/types.ts";
 import {
   addTo,
@@ -39,6 +40,27 @@ const byKey = (a: Session, b: Session): number =>
       : a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 /** Eviction order: least recently active first, ties by id. */
 const byIdle = (a: Session, b: Session): number => a.lastActiveAt - b.lastActiveAt || byKey(a, b);
+
+/**
+ * System records (API keys, signing and data keys, token families… in the reserved `_hf*`
+ * tenants) are not conversations: no retention rule, owner limit, reset or budget applies to them
+ * (an idle TTL would delete every API key, a data key lost is its session's content lost). Only
+ * their own `expiresAt`/`idleTtlMs` remove them, which the store already hides them at.
+ */
+function systemRecordPolicy(s: Session): SessionPolicy {
+  return {
+    idleTtlMs: s.idleTtlMs,
+    absoluteTtlMs: null,
+    maxSessionsPerOwner: null,
+    maxItemsPerSession: null,
+    maxBytesPerSession: null,
+    maxTokensPerSession: null,
+    budgetBytes: null,
+    onExpiry: "delete",
+    reset: null,
+    invalidOverrides: [],
+  };
+}
 
 /** Why a session must go on its own terms (expiry, reset), or null. */
 function ownVerdict(
@@ -98,10 +120,15 @@ export function planCleanup(
     addTo(plan.totals, items, bytes);
     addTo(tallyOf(plan.totals.byReason, reason), items, bytes);
     addTo(tallyOf(plan.totals.byAction, action), items, bytes);
-    plan.usage.after[s.tenant] = (plan.usage.after[s.tenant] ?? 0) - bytes;
+    if (!isReservedTenant(s.tenant)) plan.usage.after[s.tenant] = (plan.usage.after[s.tenant] ?? 0) - bytes;
   };
 
   for (const s of sessions) {
+    if (isReservedTenant(s.tenant)) {
+      const verdict = ownVerdict(s, systemRecordPolicy(s), now);
+      if (verdict) act(s, verdict.action, verdict.reason);
+      continue;
+    }
     plan.usage.before[s.tenant] = (plan.usage.before[s.tenant] ?? 0) + storedBytes(s);
     plan.usage.after[s.tenant] = (plan.usage.after[s.tenant] ?? 0) + storedBytes(s);
     if (s.pinned) {

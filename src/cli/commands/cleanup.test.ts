@@ -103,14 +103,143 @@ describe("holdfast cleanup", () => {
   it("enforces a saved plan with --plan and rejects bad usage with exit code 2", async () => {
     const planFile = join(dir, "plan.json");
     writeFileSync(planFile, (await runCli([...base, "--dry-run", "--json", "--tenant", "acme"])).stdout);
-    const applied = await runCli([...base, "--enforce", "--plan", planFile]);
+    // The plan fixes its own instant: no --now with --plan.
+    const applied = await runCli([
+      "cleanup",
+      "--store",
+      `sqlite:${db}`,
+      "--config",
+      cfg,
+      "--enforce",
+      "--plan",
+      planFile,
+    ]);
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /Enforced: \d+ done/);
     const neither = await runCli(["cleanup", "--store", `sqlite:${db}`]);
     assert.equal(neither.code, 2);
     assert.match(neither.stderr, /exactly one of --dry-run or --enforce/);
-    const badPlan = await runCli([...base, "--enforce", "--plan", cfg]);
+    const badPlan = await runCli(["cleanup", "--store", `sqlite:${db}`, "--enforce", "--plan", cfg]);
     assert.equal(badPlan.code, 2);
+    assert.match(badPlan.stderr, /is not a plan written by 'holdfast cleanup --dry-run --json'/);
+  });
+});
+
+describe("holdfast cleanup --plan", () => {
+  it("refuses a tampered plan before applying any of it, refuses --tenant/--now, and exits 1 when actions fail", async () => {
+    const planDb = join(dir, "plan-check.db");
+    let now = T0;
+    const store = createSessionStore(createSqliteDriver({ path: planDb }), { clock: () => now });
+    for (let i = 0; i < 3; i++) await store.create("default", { idleTtlMs: 36e5, items: [msg(`x${i}`)] });
+    now += 1;
+    await store.close();
+    const planCfg = join(dir, "plan-check.yaml");
+    writeFileSync(
+      planCfg,
+      `lifecycle:\n  defaults: { on_expiry: archive }\n  action_log: ${JSON.stringify(join(dir, "plan-check.jsonl"))}\n`,
+    );
+    const args = ["cleanup", "--store", `sqlite:${planDb}`, "--config", planCfg];
+    const dry = await runCli([...args, "--now", NOW, "--dry-run", "--json"]);
+    const plan = JSON.parse(dry.stdout) as CleanupPlan;
+    assert.equal(plan.actions.length, 3);
+    const planFile = join(dir, "tampered.json");
+    const tampered: [unknown, RegExp][] = [
+      [
+        { ...plan, actions: [plan.actions[0], { ...plan.actions[1], action: "nuke" }] },
+        /plan\.actions\[1\]\.action must be one of/,
+      ],
+      [
+        { ...plan, actions: [plan.actions[0], { ...plan.actions[1], version: "x" }] },
+        /plan\.actions\[1\]\.version must be an integer/,
+      ],
+      [
+        { ...plan, actions: [plan.actions[0], { x: 1 }] },
+        /plan\.actions\[1\]\.action must be one of .* \(got nothing\)/,
+      ],
+      [
+        { ...plan, actions: [plan.actions[0], plan.actions[0]] },
+        /plan\.actions\[1\]\.sessionId must be a session no other action names/,
+      ],
+    ];
+    for (const [value, message] of tampered) {
+      writeFileSync(planFile, JSON.stringify(value));
+      const run = await runCli([...args, "--enforce", "--plan", planFile]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.match(run.stderr, /Nothing was applied\./);
+    }
+    writeFileSync(planFile, JSON.stringify(plan));
+    for (const extra of [
+      ["--tenant", "default"],
+      ["--now", NOW],
+    ]) {
+      const run = await runCli([...args, "--enforce", "--plan", planFile, ...extra]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(`--plan applies the saved plan as it is; ${extra[0]} cannot change it`),
+      );
+    }
+    const check = await runCli([...args, "--now", NOW, "--dry-run", "--json"]);
+    assert.deepEqual(JSON.parse(check.stdout), plan, "nothing was applied");
+
+    // An edited plan (one action dropped) is applied with its totals recomputed.
+    writeFileSync(planFile, JSON.stringify({ ...plan, actions: plan.actions.slice(1) }));
+    writeFileSync(join(dir, "blocker"), "a file where the archive directory should be");
+    const failed = await runCli([
+      ...args,
+      "--enforce",
+      "--plan",
+      planFile,
+      "--json",
+      "--archive-dir",
+      join(dir, "blocker", "x"),
+    ]);
+    assert.equal(failed.code, 1, "failed actions are a failure");
+    const out = JSON.parse(failed.stdout) as { plan: CleanupPlan; report: SweepReport };
+    assert.equal(out.plan.totals.sessions, 2);
+    assert.equal(out.report.errors, 2);
+  });
+});
+
+describe("holdfast cleanup and API keys", () => {
+  it("never deletes API keys (system records) under an idle TTL or an owner limit", async () => {
+    const keysDb = join(dir, "keys.db");
+    const store = `sqlite:${keysDb}`;
+    for (let i = 0; i < 2; i++) {
+      const created = await runCli([
+        "keys",
+        "create",
+        "--tenant",
+        "acme",
+        "--scopes",
+        "admin",
+        "--store",
+        store,
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+    }
+    const keysCfg = join(dir, "keys.yaml");
+    writeFileSync(
+      keysCfg,
+      `lifecycle:\n  defaults: { idle_ttl: 1h, on_expiry: delete, max_sessions_per_owner: 1 }\n  action_log: ${JSON.stringify(join(dir, "keys-actions.jsonl"))}\n`,
+    );
+    const later = new Date(Date.now() + 365 * 864e5).toISOString();
+    const run = await runCli([
+      "cleanup",
+      "--store",
+      store,
+      "--config",
+      keysCfg,
+      "--now",
+      later,
+      "--enforce",
+      "--json",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual((JSON.parse(run.stdout) as { plan: CleanupPlan }).plan.actions, []);
+    const list = await runCli(["keys", "list", "--tenant", "acme", "--json", "--store", store]);
+    assert.equal((JSON.parse(list.stdout) as unknown[]).length, 2);
   });
 });
 

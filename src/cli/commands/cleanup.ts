@@ -13,11 +13,13 @@ import {
   createFileActionLog,
   createSweeper,
   openArchiveBackend,
+  parseCleanupPlan,
   parseLifecycleConfig,
   type SweepReport,
 } from "../../lifecycle/index.ts";
 import { createStore } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { intFlag } from "../flag-values.ts";
 import { assertStoreExists } from "../store-flags.ts";
 import { bytes, parseNow } from "./openclaw.ts";
 import { formatTable } from "./sessions.ts";
@@ -97,16 +99,21 @@ function progressBar(): (done: number, total: number) => void {
 }
 
 async function readPlan(path: string): Promise<CleanupPlan> {
+  let value: unknown;
   try {
-    const value = JSON.parse(await readFile(path, "utf8")) as { plan?: CleanupPlan } & CleanupPlan;
-    const plan = value.plan ?? value;
-    if (!Array.isArray(plan.actions) || typeof plan.now !== "number") throw new Error("no actions");
-    return plan;
+    value = JSON.parse(await readFile(path, "utf8"));
   } catch (error) {
     throw new InvalidArgumentError(
       `--plan '${path}' is not a plan written by 'holdfast cleanup --dry-run --json' (${(error as Error).message}).`,
       { param: "plan" },
     );
+  }
+  try {
+    return parseCleanupPlan(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`--plan '${path}': ${(error as Error).message} Nothing was applied.`, {
+      param: "plan",
+    });
   }
 }
 
@@ -117,12 +124,25 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
   if (flags.plan !== undefined && !flags.enforce) {
     throw new InvalidArgumentError("--plan is only used with --enforce.", { param: "plan" });
   }
+  // A saved plan already fixes its instant and tenants: these would be silently ignored.
+  for (const [flag, value] of [
+    ["--tenant", flags.tenant],
+    ["--now", flags.now],
+  ] as const) {
+    if (flags.plan !== undefined && value !== undefined) {
+      throw new InvalidArgumentError(
+        `--plan applies the saved plan as it is; ${flag} cannot change it (plan again with --dry-run ${flag} … --json).`,
+        { param: flag.slice(2) },
+      );
+    }
+  }
   const config = await loadServerConfig({
     flags: { store: flags.store, config: flags.config },
     env: process.env,
   });
   const lifecycle = parseLifecycleConfig(config.file.lifecycle);
-  const batchSize = flags.batchSize === undefined ? lifecycle.sweeper.batchSize : Number(flags.batchSize);
+  const batchSize =
+    flags.batchSize === undefined ? lifecycle.sweeper.batchSize : intFlag(flags.batchSize, "--batch-size", 1);
   // A tiered store (--store redis://… --archive postgres://…) sweeps its durable tier and drops hot replicas.
   const durable = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
   assertStoreExists(config.store);
@@ -161,6 +181,7 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
     if (flags.json) process.stdout.write(`${JSON.stringify(report ? { plan, report } : plan, null, 2)}\n`);
     else process.stdout.write(planText(plan, report));
     if (report?.leaseLost) process.exitCode = 4;
+    else if (report && report.errors > 0) process.exitCode = 1;
   } finally {
     await archives.backend.close();
     await store.close();

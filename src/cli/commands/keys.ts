@@ -9,6 +9,7 @@ import { rotateMasterKey } from "../../security/encryption/data-keys.ts";
 import { keyringFromEnv, loadKeyringFile } from "../../security/encryption/keyring.ts";
 import { createSystemRecords } from "../../security/system-records.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { intFlag } from "../flag-values.ts";
 import { CONFIG_OPTION, STORE_OPTION, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 
@@ -47,17 +48,9 @@ function print(flags: StoreFlags, json: unknown, text: string): void {
   process.stdout.write(`${flags.json ? JSON.stringify(json, null, 2) : text}\n`);
 }
 
-/** A whole-number flag of at least `min` (`--expires-in-days 0` would make a key born expired). */
-function wholeNumber(value: string | undefined, name: string, min: 0 | 1): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) {
-    const kind = min === 0 ? "a non-negative" : "a positive";
-    throw new InvalidArgumentError(`${name} must be ${kind} integer (got '${value}').`, {
-      param: name.slice(2),
-    });
-  }
-  return Number(value);
-}
+/** Longest --expires-in-days and --grace-seconds: ten years. */
+const MAX_DAYS = 3650;
+const MAX_GRACE_SECONDS = MAX_DAYS * 86_400;
 
 export function registerKeysCommand(program: Command): void {
   const keys = program
@@ -96,7 +89,11 @@ Store: --store URL, else HOLDFAST_STORE, else the config file's store (--config,
       async (
         flags: StoreFlags & { tenant: string; scopes: string; name?: string; expiresInDays?: string },
       ) => {
-        const days = wholeNumber(flags.expiresInDays, "--expires-in-days", 1);
+        // 0 would make a key born expired.
+        const days =
+          flags.expiresInDays === undefined
+            ? undefined
+            : intFlag(flags.expiresInDays, "--expires-in-days", 1, MAX_DAYS);
         const created = await withStore(flags, (store) =>
           createApiKeys({ records: createSystemRecords(store) }).create({
             tenant: flags.tenant,
@@ -167,7 +164,10 @@ Store: --store URL, else HOLDFAST_STORE, else the config file's store (--config,
     .option(...CONFIG_OPTION)
     .option("--json", "print JSON")
     .action(async (keyId: string, flags: StoreFlags & { graceSeconds?: string }) => {
-      const grace = wholeNumber(flags.graceSeconds, "--grace-seconds", 0) ?? 0;
+      const grace =
+        flags.graceSeconds === undefined
+          ? 0
+          : intFlag(flags.graceSeconds, "--grace-seconds", 0, MAX_GRACE_SECONDS);
       const created = await withStore(
         flags,
         (store) =>

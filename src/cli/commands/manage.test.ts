@@ -82,6 +82,12 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     assert.equal(again.code, 3, "a missing session exits 3");
     const bad = await runCli(["sessions", "fork", id!, "--at-seq", "x", "--store", url]);
     assert.equal(bad.code, 2);
+    const past = await runCli(["sessions", "fork", id!, "--at-seq", "9999", "--store", url]);
+    assert.equal(past.code, 2);
+    assert.match(past.stderr, /^holdfast: --at-seq 9999 is past the end of session/, "the flag, not atSeq");
+    const hex = await runCli(["sessions", "compact", id!, "--keep-recent-tokens", "0x10", "--store", url]);
+    assert.equal(hex.code, 2);
+    assert.match(hex.stderr, /--keep-recent-tokens must be a whole number of at least 1 \(got '0x10'\)/);
   });
 
   test("rm-item deletes items, keeps the other seqs, and exits 3 for an unknown item", async () => {
@@ -115,12 +121,12 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     const from = `sqlite:${path.join(dir, "from.db")}`;
     const to = `sqlite:${path.join(dir, "to.db")}`;
     const ids = await seed(from, 4, 30);
-    // An interrupted earlier run: one session created with only part of its items.
+    // An interrupted earlier run: one session created (as migrate creates it) with only part of its items.
     await withStore(from, async (source) => {
       const s = await source.get("default", ids[0]!);
       const part = await source.readItems("default", s.id, { limit: 20 });
       await withStore(to, async (target) => {
-        await target.create("default", { id: s.id, owner: s.owner, state: s.state });
+        await target.create("default", { id: s.id, owner: s.owner, labels: s.labels, state: s.state });
         await target.append(
           "default",
           s.id,

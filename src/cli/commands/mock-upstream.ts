@@ -5,7 +5,22 @@
 import type { Command } from "commander";
 import { createMockUpstream } from "../../mock-upstream/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { inFlagNames } from "../flag-values.ts";
 import { listenError } from "../listen-error.ts";
+
+/** The options of createMockUpstream the flags set, for its errors. */
+const FLAG_NAMES = {
+  port: "--port",
+  host: "--host",
+  latencyMs: "--latency-ms",
+  ttftMs: "--ttft-ms",
+  tokensPerS: "--tokens-per-s",
+  errorRate: "--error-rate",
+  hangRate: "--hang-rate",
+  cutStreamRate: "--cut-stream-rate",
+  seed: "--seed",
+  retryAfterMs: "--retry-after-ms",
+} as const;
 
 interface MockUpstreamFlags {
   port: string;
@@ -42,7 +57,7 @@ async function run(flags: MockUpstreamFlags): Promise<void> {
     seed: number(flags.seed, "seed"),
     retryAfterMs: number(flags.retryAfterMs, "retry-after-ms"),
   }).catch((error: unknown) => {
-    throw listenError(error, flags.host, port);
+    throw listenError(inFlagNames(error, FLAG_NAMES), flags.host, port);
   });
   process.stdout.write(
     `holdfast mock upstream listening on ${mock.url} (OpenAI: ${mock.url}/v1, Anthropic: ${mock.url})\n`,

@@ -17,6 +17,7 @@ import {
   planCleanup,
 } from "../../interop/openclaw/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { withFlagNames } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
@@ -221,7 +222,14 @@ export function registerOpenClawCommand(program: Command): void {
       if (Boolean(flags.dryRun) === Boolean(flags.enforce)) {
         throw new InvalidArgumentError("Pass exactly one of --dry-run or --enforce.", { param: "dry-run" });
       }
-      const plan = planCleanup(stateDir, cleanupOptions(flags));
+      const plan = await withFlagNames(
+        {
+          includeLive: "--include-live",
+          olderThanMs: "--older-than",
+          archivesOlderThanMs: "--archives-older-than",
+        },
+        () => planCleanup(stateDir, cleanupOptions(flags)),
+      );
       if (flags.dryRun) {
         if (flags.json) printJson(plan);
         else process.stdout.write(planText(plan, false));

@@ -12,6 +12,7 @@ import {
   type PortableProgress,
 } from "../../interop/portable/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { withFlagNames } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { bytes } from "./openclaw.ts";
@@ -106,13 +107,15 @@ export function registerSessionsExportCommands(program: Command): void {
   storeOptions(
     sessions
       .command("import <file>")
-      .description("Import a portable JSONL export (verifies every checksum; - reads stdin)."),
+      .description(
+        "Import a portable JSONL export, plain or gzip/zstd-compressed (verifies every checksum; - reads stdin).",
+      ),
   )
     .option("--on-conflict <policy>", "when a session id exists: skip or fail", "fail")
     .option("--json", "print a JSON summary")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl --on-conflict skip --json",
+      "\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
     )
     .action(async (file: string, flags: ImportFlags) => {
       if (flags.onConflict !== "skip" && flags.onConflict !== "fail") {
@@ -130,11 +133,13 @@ export function registerSessionsExportCommands(program: Command): void {
       }
       const input = file === "-" ? process.stdin : createReadStream(file);
       const progress = progressPrinter("importing");
-      const summary = await withStore(flags, (store) =>
-        importSessions(store, flags.tenant, input, {
-          onConflict: flags.onConflict as ConflictPolicy,
-          onProgress: progress.tick,
-        }),
+      const summary = await withFlagNames({ 'onConflict "skip"': "--on-conflict skip" }, () =>
+        withStore(flags, (store) =>
+          importSessions(store, flags.tenant, input, {
+            onConflict: flags.onConflict as ConflictPolicy,
+            onProgress: progress.tick,
+          }),
+        ),
       );
       progress.done();
       if (flags.json)

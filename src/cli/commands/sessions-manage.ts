@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { getDefaultCatalog } from "../../engine/context/catalog.ts";
 import { compact } from "../../engine/context/compact.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
+import { type FlagNames, inFlagTerms, intFlag, withFlagNames } from "../flag-values.ts";
 import { type StoreFlags, storeOptions, withStore } from "../store-flags.ts";
 import { sessionsGroup } from "./sessions.ts";
 
@@ -17,12 +17,8 @@ function print(flags: Flags, json: unknown, text: string): void {
   process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 }
 
-function seqFlag(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value))
-    throw new InvalidArgumentError(`--at-seq must be a whole number (got '${value}').`, { param: "at-seq" });
-  return Number(value);
-}
+/** The library options behind `fork --at-seq` and `compact --keep-recent-tokens`, for its words. */
+const FLAG_NAMES: FlagNames = { atSeq: "--at-seq", keepRecentTokens: "--keep-recent-tokens" };
 
 export function registerSessionsManageCommands(program: Command): void {
   const sessions = sessionsGroup(program);
@@ -87,13 +83,11 @@ export function registerSessionsManageCommands(program: Command): void {
       "\nExamples:\n  $ holdfast sessions fork conv_0123…\n  $ holdfast sessions fork conv_0123… --at-seq 12 --json",
     )
     .action(async (id: string, flags: Flags & { atSeq?: string }) => {
-      const atSeq = seqFlag(flags.atSeq);
-      const child = await withStore(
-        flags,
-        (store) => store.fork(flags.tenant, id, atSeq === undefined ? {} : { atSeq }),
-        {
+      const atSeq = flags.atSeq === undefined ? undefined : intFlag(flags.atSeq, "--at-seq", 0);
+      const child = await withFlagNames(FLAG_NAMES, () =>
+        withStore(flags, (store) => store.fork(flags.tenant, id, atSeq === undefined ? {} : { atSeq }), {
           mustExist: true,
-        },
+        }),
       );
       print(
         flags,
@@ -115,23 +109,17 @@ export function registerSessionsManageCommands(program: Command): void {
       "\nUses the built-in deterministic summarizer (offline); the gateway compacts with the conversation's own model.\n\nExamples:\n  $ holdfast sessions compact conv_0123…\n  $ holdfast sessions compact conv_0123… --model claude-sonnet-4-5 --keep-recent-tokens 20000",
     )
     .action(async (id: string, flags: Flags & { model: string; keepRecentTokens: string }) => {
-      const keep = Number(flags.keepRecentTokens);
-      if (!Number.isSafeInteger(keep) || keep < 1) {
-        throw new InvalidArgumentError("--keep-recent-tokens must be a positive whole number.", {
-          param: "keep-recent-tokens",
-        });
-      }
+      const keep = intFlag(flags.keepRecentTokens, "--keep-recent-tokens", 1);
       const model = getDefaultCatalog().get(flags.model);
-      const result = await withStore(
-        flags,
-        (store) => compact(store, flags.tenant, id, { model, keepRecentTokens: keep }),
-        {
+      const result = await withFlagNames(FLAG_NAMES, () =>
+        withStore(flags, (store) => compact(store, flags.tenant, id, { model, keepRecentTokens: keep }), {
           mustExist: true,
-        },
+        }),
       );
+      const reason = result.reason === null ? null : inFlagTerms(result.reason, FLAG_NAMES);
       const text = result.compacted
         ? `compacted seq ${result.covers?.fromSeq}-${result.covers?.toSeq}: ${result.tokensBefore} → ${result.tokensAfter} tokens`
-        : `nothing to compact: ${result.reason}`;
-      print(flags, result, text);
+        : `nothing to compact: ${reason}`;
+      print(flags, { ...result, reason }, text);
     });
 }

@@ -3,10 +3,18 @@
  * library (no server needed). Output is a plain table, or the HTTP API's JSON with `--json`.
  */
 
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { toWireConversation, toWireItem } from "../../server/wire.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
-import type { Item, ListOrder, Session, SessionStatus, SessionStore } from "../../store/types.ts";
+import {
+  type Item,
+  LIST_ORDERS,
+  type ListOrder,
+  SESSION_STATUSES,
+  type Session,
+  type SessionStatus,
+  type SessionStore,
+} from "../../store/types.ts";
+import { intFlag } from "../flag-values.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 
 interface StoreFlags {
@@ -33,16 +41,6 @@ interface ShowFlags extends StoreFlags {
 /** These commands only read: a store that does not exist is an error, never created. */
 function readStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
   return withStore(flags, run, { mustExist: true });
-}
-
-function intFlag(value: string, name: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (got '${value}').`, {
-      param: name,
-    });
-  }
-  return n;
 }
 
 function iso(ms: number): string {
@@ -176,9 +174,11 @@ export function registerSessionsCommand(program: Command): void {
   storeOptions(sessions.command("ls").description("List sessions, newest first."))
     .option("--owner <owner>", "only sessions of this owner")
     .option("--label <label>", "only sessions carrying this label")
-    .option("--status <status>", "only active or archived sessions")
+    .addOption(new Option("--status <status>", "only active or archived sessions").choices(SESSION_STATUSES))
     .option("-n, --limit <n>", "sessions per page (1-1000)", "20")
-    .option("--order <order>", "desc (newest first) or asc", "desc")
+    .addOption(
+      new Option("--order <order>", "desc (newest first) or asc").choices(LIST_ORDERS).default("desc"),
+    )
     .option("--after <cursor>", "continue after this cursor (printed at the end of a full page)")
     .option("--json", "print JSON like GET /v1/conversations")
     .addHelpText(

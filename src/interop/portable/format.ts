@@ -64,8 +64,9 @@ export type PortableLine = ManifestLine | SessionLine | ItemLine | SessionEndLin
 
 /** A file that is not a complete, intact portable export. */
 export class PortableFormatError extends InvalidArgumentError {
-  constructor(message: string, line: number) {
-    super(`Portable file, line ${line}: ${message}`, { param: "file" });
+  /** `line` is null when the damage is not in a line (compressed data that does not decompress). */
+  constructor(message: string, line: number | null) {
+    super(`Portable file${line === null ? "" : `, line ${line}`}: ${message}`, { param: "file" });
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * `importSessions`: reads a portable export and recreates its sessions in a store through the
+ * `importSessions`: reads a portable export (plain, or gzip/zstd-compressed) and recreates its sessions in a store through the
  * SessionStore contract. Each session is written only after its checksum verified; it is created
  * with its first 1,000 items in one atomic call and, past that, completed by appends carrying
  * operation ids — if one fails the partial session is deleted, so nothing half-imported stays.
@@ -11,6 +11,7 @@ import type { Readable } from "node:stream";
 import { ConflictError, isHoldfastError } from "../../store/errors.ts";
 import type { Item, ItemInput, SessionStore } from "../../store/types.ts";
 import { LIMITS } from "../../store/validate.ts";
+import { decompressed } from "./compression.ts";
 import type { PortableProgress } from "./export.ts";
 import type { ManifestLine } from "./format.ts";
 import { type PortableSessionBlock, readPortable } from "./reader.ts";
@@ -96,7 +97,7 @@ export async function importSessions(
   const onConflict = options.onConflict ?? "fail";
   const summary: ImportSummary = { manifest: null, imported: 0, skipped: 0, skippedIds: [], items: 0 };
   let bytes = 0;
-  const blocks = readPortable(readable, {
+  const blocks = readPortable(decompressed(readable), {
     onManifest: (m) => {
       summary.manifest = m;
     },

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import { createStore } from "../../store/create-store.ts";
 import type { ItemInput, SessionStore } from "../../store/types.ts";
-import { exportSessions, importSessions, sessionItems } from "./index.ts";
+import { exportSessions, importSessions, PortableWriter, sessionItems } from "./index.ts";
 
 const T = "acme";
 
@@ -127,6 +128,42 @@ describe("portable format", () => {
       importSessions(dst2, T, Readable.from([withoutTrailer])),
       /ends without its trailer/,
     );
+  });
+
+  it("rejects a session id that appears twice in one file, even with --on-conflict skip", async () => {
+    const src = await createStore("memory:");
+    const [a] = await seed(src);
+    const session = await src.get(T, a!);
+    // Two copies with different items and a trailer that matches them: a well-formed file otherwise.
+    const w = new PortableWriter();
+    let text = w.manifest({ driver: "memory", tenant: T });
+    for (const take of [3, 1]) {
+      text += w.session(session);
+      for (const item of (await src.readItems(T, a!)).slice(0, take)) text += w.item(item);
+      text += w.endSession();
+    }
+    text += w.trailer().text;
+    const dst = await createStore("memory:");
+    await assert.rejects(importSessions(dst, T, Readable.from([text]), { onConflict: "skip" }), {
+      code: "invalid_argument",
+      message: new RegExp(`line 7: session '${a}' appears twice \\(first on line 2\\)`),
+    });
+    assert.equal((await dst.get(T, a!)).itemCount, 3, "the first copy, whole; the second is not merged");
+  });
+
+  it("imports a gzip-compressed export; a truncated one fails naming the damage", async () => {
+    const src = await createStore("memory:");
+    const ids = await seed(src);
+    const gz = gzipSync(await exportText(src));
+    const dst = await createStore("memory:");
+    const summary = await importSessions(dst, T, Readable.from([gz.subarray(0, 10), gz.subarray(10)]));
+    assert.equal(summary.imported, 3);
+    for (const id of ids) assert.deepEqual(await dump(dst, id), await dump(src, id));
+    const cut = await createStore("memory:");
+    await assert.rejects(importSessions(cut, T, Readable.from([gz.subarray(0, gz.length - 20)])), {
+      code: "invalid_argument",
+      message: /^Portable file: the gzip data is damaged or truncated \(unexpected end of file\)/,
+    });
   });
 
   it("rejects unknown format versions with a clear message", async () => {

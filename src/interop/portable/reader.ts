@@ -62,6 +62,8 @@ export async function* readPortable(
   let sessions = 0;
   let items = 0;
   let trailerSeen = false;
+  // Line of each session id: a second copy would be skipped as "existing" or fail as a conflict.
+  const seen = new Map<string, number>();
   for await (const { text, terminated } of readLines(input)) {
     lineNo++;
     if (!terminated) {
@@ -84,6 +86,14 @@ export async function* readPortable(
         if (!isPlainObject(value.session) || typeof value.session.id !== "string") {
           throw new PortableFormatError("session line without a session object.", lineNo);
         }
+        const first = seen.get(value.session.id);
+        if (first !== undefined) {
+          throw new PortableFormatError(
+            `session '${value.session.id}' appears twice (first on line ${first}); the file was edited or concatenated: keep one copy.`,
+            lineNo,
+          );
+        }
+        seen.set(value.session.id, lineNo);
         current = { session: value.session as unknown as Session, items: [], hash: createHash("sha256") };
         break;
       }
