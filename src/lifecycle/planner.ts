@@ -15,7 +15,13 @@ import {
   type PlannedAction,
   tallyOf,
 } from "./plan-types.ts";
-import { type LifecyclePolicy, type SessionPolicy, sessionPolicy, tenantPolicy } from "./policy.ts";
+import {
+  type LifecyclePolicy,
+  NO_POLICY,
+  type SessionPolicy,
+  sessionPolicy,
+  tenantPolicy,
+} from "./policy.ts";
 import { lastResetAt } from "./reset-schedule.ts";
 
 export interface PlanOptions {
@@ -48,18 +54,7 @@ const byIdle = (a: Session, b: Session): number => a.lastActiveAt - b.lastActive
  * their own `expiresAt`/`idleTtlMs` remove them, which the store already hides them at.
  */
 function systemRecordPolicy(s: Session): SessionPolicy {
-  return {
-    idleTtlMs: s.idleTtlMs,
-    absoluteTtlMs: null,
-    maxSessionsPerOwner: null,
-    maxItemsPerSession: null,
-    maxBytesPerSession: null,
-    maxTokensPerSession: null,
-    budgetBytes: null,
-    onExpiry: "delete",
-    reset: null,
-    invalidOverrides: [],
-  };
+  return { ...NO_POLICY, idleTtlMs: s.idleTtlMs, onExpiry: "delete", invalidOverrides: [] };
 }
 
 /** Why a session must go on its own terms (expiry, reset), or null. */

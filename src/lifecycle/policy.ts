@@ -75,7 +75,8 @@ const TOP_KEYS = [
   "action_log",
 ] as const;
 
-const EMPTY: TenantPolicy = Object.freeze({
+/** No rule at all: what a tenant without settings starts from. */
+export const NO_POLICY: TenantPolicy = Object.freeze({
   idleTtlMs: null,
   absoluteTtlMs: null,
   maxSessionsPerOwner: null,
@@ -175,7 +176,7 @@ function parseTenant(value: unknown, name: string, base: TenantPolicy): TenantPo
  */
 export function parseLifecyclePolicy(section: unknown, name = "lifecycle"): LifecyclePolicy {
   const r = record(section, name, TOP_KEYS);
-  const defaults = parseTenant(r.defaults, `${name}.defaults`, EMPTY);
+  const defaults = parseTenant(r.defaults, `${name}.defaults`, NO_POLICY);
   const tenantsRaw = record(
     r.tenants,
     `${name}.tenants`,
