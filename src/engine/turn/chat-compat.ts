@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { isPlainObject } from "../../store/validate.ts";
-import { checkMaxOutputTokens } from "./request.ts";
+import { checkMaxOutputTokens, FROM_CHAT } from "./request.ts";
 
 function bad(message: string, param: string): never {
   throw new InvalidArgumentError(message, { param });
@@ -99,7 +99,7 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   const tools = chatToolsToResponses(body.tools);
   // Checked here so the error names the field the client sent, not max_output_tokens.
   const maxKey = body.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
-  const maxTokens = checkMaxOutputTokens(body[maxKey], maxKey);
+  const maxTokens = checkMaxOutputTokens(body[maxKey], maxKey, "chat");
   let toolChoice = body.tool_choice;
   if (isPlainObject(toolChoice) && isPlainObject(toolChoice.function)) {
     toolChoice = { type: "function", name: toolChoice.function.name as string };
@@ -118,6 +118,8 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   for (const key of ["temperature", "top_p", "user", "parallel_tool_calls", "metadata", "stream"] as const) {
     if (body[key] !== undefined) out[key] = body[key] as JsonObject;
   }
+  // Chat's own limits (max_tokens from 1, not Responses' 16) apply when the engine parses it.
+  Object.defineProperty(out, FROM_CHAT, { value: true });
   return out;
 }
 

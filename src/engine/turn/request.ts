@@ -118,13 +118,27 @@ function optionalNumber(
   return raw;
 }
 
+/**
+ * Marks a body translated from a Chat Completions request (a symbol, so no JSON body can carry
+ * it): the checks that differ between the two APIs follow the API the client called.
+ */
+export const FROM_CHAT = Symbol("holdfast.fromChat");
+
+/** The smallest output limit each API accepts: Responses' `max_output_tokens` 16, Chat's `max_tokens` 1. */
+const MIN_OUTPUT_TOKENS = { responses: 16, chat: 1 } as const;
+
 /** `max_output_tokens`, or the Chat Completions field (`param`) that becomes it. */
-export function checkMaxOutputTokens(raw: unknown, param = "max_output_tokens"): number | null {
-  return optionalNumber(raw, param, 16, 1_000_000, true);
+export function checkMaxOutputTokens(
+  raw: unknown,
+  param = "max_output_tokens",
+  api: keyof typeof MIN_OUTPUT_TOKENS = "responses",
+): number | null {
+  return optionalNumber(raw, param, MIN_OUTPUT_TOKENS[api], 1_000_000, true);
 }
 
 export function parseResponseRequest(body: unknown): ParsedResponseRequest {
   if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
+  const api = (body as { [FROM_CHAT]?: boolean })[FROM_CHAT] === true ? "chat" : "responses";
   if (typeof body.model !== "string" || body.model.length === 0) bad("model is required.", "model");
   if (body.input === undefined) bad("input is required (a string or an array of items).", "input");
   const conversation = body.conversation;
@@ -166,7 +180,7 @@ export function parseResponseRequest(body: unknown): ParsedResponseRequest {
     previousResponseId: (previous as string | undefined) ?? null,
     store: body.store !== false,
     truncation,
-    maxOutputTokens: checkMaxOutputTokens(body.max_output_tokens),
+    maxOutputTokens: checkMaxOutputTokens(body.max_output_tokens, "max_output_tokens", api),
     tools,
     toolChoice: parseToolChoice(body.tool_choice, tools),
     parallelToolCalls: body.parallel_tool_calls !== false,
