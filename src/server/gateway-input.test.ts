@@ -112,6 +112,12 @@ describe("bad turn input is refused before anything is written", () => {
       { ...chat, max_completion_tokens: 0, max_tokens: 64 },
       "max_completion_tokens",
     );
+    // Chat accepts any limit from 1, as OpenAI's Chat API does; Responses keeps its minimum of 16.
+    for (const key of ["max_tokens", "max_completion_tokens"]) {
+      const ok = await t.call("POST", "/v1/chat/completions", { ...chat, [key]: 1 });
+      assert.equal(ok.status, 200, `${key}: ${JSON.stringify(ok.json)}`);
+    }
+    await refused("/v1/responses", { ...turn, max_output_tokens: 15 }, "max_output_tokens");
     const tool = (parameters: object) => ({ type: "function", name: "f", parameters });
     await refused(
       "/v1/responses",

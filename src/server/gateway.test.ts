@@ -61,6 +61,14 @@ describe("gateway through the openai SDK", () => {
     );
     const again = await client.responses.retrieve(r.id);
     assert.equal(again.output_text, r.output_text);
+    // Retrieve-as-a-stream is refused with a 400 naming stream, not answered with JSON an SSE parser drops.
+    await assert.rejects(client.responses.retrieve(r.id, { stream: true }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+      assert.equal(error.code, "invalid_argument");
+      assert.equal(error.param, "stream");
+      return true;
+    });
+    assert.equal((await client.responses.retrieve(r.id, { stream: false })).id, r.id);
     const inputs = await client.responses.inputItems.list(r.id);
     assert.equal(inputs.data.length, 1);
     await client.responses.create({ model: "mock", input: "and again", conversation: conv.id });

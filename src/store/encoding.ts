@@ -3,6 +3,7 @@
  * canonical JSON that idempotency payload hashes are computed over.
  */
 import { InvalidArgumentError } from "./errors.ts";
+import { SESSION_ID_PATTERN } from "./ids.ts";
 import { sortValue } from "./list-sort.ts";
 import type { ListSort, Session } from "./types.ts";
 
@@ -16,6 +17,12 @@ export function encodeCursor(session: Session, sort: ListSort = "created"): stri
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
+/**
+ * The position a cursor holds. Only what `encodeCursor` can produce passes: sort values are
+ * non-negative safe integers (milliseconds, counts, bytes) and ids match the session-id pattern.
+ * Anything else (1e308, 1.5, -1, an id with a NUL) is the same 400 as garbage: Postgres cannot
+ * bind such a value as a bigint or text, which made a forged cursor a 500 there.
+ */
 export function decodeCursor(cursor: string, sort: ListSort = "created"): { value: number; id: string } {
   let parsed: unknown[] | null = null;
   try {
@@ -23,9 +30,15 @@ export function decodeCursor(cursor: string, sort: ListSort = "created"): { valu
   } catch {
     // fall through to the error below
   }
-  if (Array.isArray(parsed) && typeof parsed[0] === "number" && typeof parsed[1] === "string") {
+  if (
+    Array.isArray(parsed) &&
+    Number.isSafeInteger(parsed[0]) &&
+    (parsed[0] as number) >= 0 &&
+    typeof parsed[1] === "string" &&
+    SESSION_ID_PATTERN.test(parsed[1])
+  ) {
     const from = parsed[2] ?? "created";
-    if (from === sort) return { value: parsed[0], id: parsed[1] };
+    if (from === sort) return { value: parsed[0] as number, id: parsed[1] };
     throw new InvalidArgumentError(
       `The cursor continues a list sorted by '${String(from).slice(0, 16)}', not '${sort}'; start from the first page.`,
       { param: "cursor" },

@@ -16,6 +16,11 @@ export const LIMITS = Object.freeze({
   itemsPerAppend: 1000,
   jsonDepth: 64,
   excludeTypes: 16,
+  /**
+   * The largest item a store accepts by default (serialized JSON bytes of its content, id left
+   * out): `StoreCoreOptions.maxItemBytes`'s default, which callers check against before writing.
+   */
+  itemBytes: 1 << 20,
 });
 
 const TENANT_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;

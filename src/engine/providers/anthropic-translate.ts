@@ -68,6 +68,7 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
   if (request.temperature !== undefined) body.temperature = Math.min(1, request.temperature);
   if (request.top_p !== undefined) body.top_p = request.top_p;
   if (request.user !== undefined) body.metadata = { user_id: request.user };
+  // `text` (structured outputs, verbosity) and `reasoning` have no Messages equivalent: left out.
   if (stream) body.stream = true;
   return body;
 }

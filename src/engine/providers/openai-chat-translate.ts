@@ -17,6 +17,7 @@ import {
   isFunctionCallItem,
   isFunctionCallOutputItem,
   isMessageItem,
+  type TextFormat,
   type TurnEvent,
   type TurnRequest,
   type TurnResult,
@@ -60,11 +61,22 @@ export function toChatBody(request: TurnRequest, stream: boolean): Record<string
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.top_p !== undefined) body.top_p = request.top_p;
   if (request.user !== undefined) body.user = request.user;
+  const format = request.text?.format;
+  if (format !== undefined) body.response_format = toResponseFormat(format);
+  if (request.text?.verbosity !== undefined) body.verbosity = request.text.verbosity;
+  if (request.reasoning?.effort !== undefined) body.reasoning_effort = request.reasoning.effort;
   if (stream) {
     body.stream = true;
     body.stream_options = { include_usage: true };
   }
   return body;
+}
+
+/** Responses `text.format` → Chat `response_format` (a schema nests under `json_schema` there). */
+function toResponseFormat(format: TextFormat): Record<string, unknown> {
+  if (format.type !== "json_schema") return { type: format.type };
+  const { type, ...jsonSchema } = format;
+  return { type, json_schema: jsonSchema };
 }
 
 export function toChatMessages(request: TurnRequest): ChatMessage[] {

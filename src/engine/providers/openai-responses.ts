@@ -57,6 +57,8 @@ export function toResponsesBody(request: TurnRequest, stream: boolean): Record<s
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.top_p !== undefined) body.top_p = request.top_p;
   if (request.user !== undefined) body.user = request.user;
+  if (request.text !== undefined) body.text = request.text;
+  if (request.reasoning !== undefined) body.reasoning = request.reasoning;
   if (stream) body.stream = true;
   return body;
 }

@@ -80,6 +80,36 @@ export interface FunctionTool {
 
 export type ToolChoice = "auto" | "none" | "required" | { type: "function"; name: string };
 
+/** The output format (Responses `text.format`): plain text, any JSON object, or JSON matching a schema. */
+export type TextFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | {
+      type: "json_schema";
+      name: string;
+      /** The JSON Schema the output must match. */
+      schema: Record<string, unknown>;
+      strict?: boolean;
+      description?: string;
+    };
+
+export const VERBOSITIES = ["low", "medium", "high"] as const;
+
+/** Responses `text`: the output format and verbosity. */
+export interface TextConfig {
+  format?: TextFormat;
+  verbosity?: (typeof VERBOSITIES)[number];
+}
+
+export const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"] as const;
+export const REASONING_SUMMARIES = ["auto", "concise", "detailed"] as const;
+
+/** Responses `reasoning`: how hard a reasoning model thinks, and the summary of it it returns. */
+export interface ReasoningConfig {
+  effort?: (typeof REASONING_EFFORTS)[number];
+  summary?: (typeof REASONING_SUMMARIES)[number];
+}
+
 /** One model call, provider-neutral. Field names follow the Responses API. */
 export interface TurnRequest {
   /** The upstream model name (after routing). */
@@ -94,6 +124,10 @@ export interface TurnRequest {
   top_p?: number;
   /** Forwarded to upstreams that understand it (OpenAI `user`, Anthropic `metadata.user_id`). */
   user?: string;
+  /** Structured outputs and verbosity: OpenAI adapters only (Chat: `response_format`, `verbosity`). */
+  text?: TextConfig;
+  /** OpenAI adapters only (Chat: `reasoning_effort`; the summary has no Chat field). */
+  reasoning?: ReasoningConfig;
   /** Cancels the upstream request at once. */
   signal?: AbortSignal;
 }

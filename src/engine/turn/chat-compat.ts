@@ -7,7 +7,8 @@
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { isPlainObject } from "../../store/validate.ts";
-import { checkMaxOutputTokens } from "./request.ts";
+import { REASONING_EFFORTS, type TextFormat, VERBOSITIES } from "../providers/types.ts";
+import { checkMaxOutputTokens, FROM_CHAT, optionalEnum, parseTextFormat } from "./request.ts";
 
 function bad(message: string, param: string): never {
   throw new InvalidArgumentError(message, { param });
@@ -92,6 +93,45 @@ export function chatToolsToResponses(tools: unknown): JsonObject[] | undefined {
   });
 }
 
+/**
+ * Chat `response_format` → Responses `text.format`: the same formats, with a schema's fields
+ * nested under `json_schema` in Chat and flat in Responses. Errors name the Chat fields.
+ */
+export function chatResponseFormat(raw: unknown): TextFormat {
+  if (isPlainObject(raw) && raw.type === "json_schema") {
+    for (const key of Object.keys(raw)) {
+      if (key !== "type" && key !== "json_schema") {
+        bad(
+          `response_format.${key.slice(0, 64)} is not supported; use response_format.json_schema.`,
+          `response_format.${key}`,
+        );
+      }
+    }
+    if (!isPlainObject(raw.json_schema)) {
+      bad("response_format.json_schema must be { name, schema, strict }.", "response_format.json_schema");
+    }
+    return parseTextFormat({ ...raw.json_schema, type: "json_schema" }, "response_format.json_schema");
+  }
+  return parseTextFormat(raw, "response_format");
+}
+
+/**
+ * Chat `n`: one choice only. A conversation can take only one reply, and a stateless turn
+ * returns the one the engine produced; more would be silently dropped, so they are refused.
+ */
+function checkChoices(raw: unknown, conversationId: string | null): void {
+  if (raw === undefined || raw === null || raw === 1) return;
+  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 1 || raw > 128) {
+    bad("n must be an integer from 1 to 128.", "n");
+  }
+  bad(
+    conversationId
+      ? "n must be 1 on a conversation: only one choice can be appended to it."
+      : "n must be 1: this gateway returns one choice per request; send several requests for more.",
+    "n",
+  );
+}
+
 /** Translates the parts of a chat request the Responses turn understands. */
 export function chatRequestToResponses(body: unknown, conversationId: string | null): JsonObject {
   if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
@@ -99,7 +139,14 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   const tools = chatToolsToResponses(body.tools);
   // Checked here so the error names the field the client sent, not max_output_tokens.
   const maxKey = body.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
-  const maxTokens = checkMaxOutputTokens(body[maxKey], maxKey);
+  const maxTokens = checkMaxOutputTokens(body[maxKey], maxKey, "chat");
+  checkChoices(body.n, conversationId);
+  const format =
+    body.response_format === undefined || body.response_format === null
+      ? null
+      : chatResponseFormat(body.response_format);
+  const verbosity = optionalEnum(body.verbosity, VERBOSITIES, "verbosity");
+  const effort = optionalEnum(body.reasoning_effort, REASONING_EFFORTS, "reasoning_effort");
   let toolChoice = body.tool_choice;
   if (isPlainObject(toolChoice) && isPlainObject(toolChoice.function)) {
     toolChoice = { type: "function", name: toolChoice.function.name as string };
@@ -115,9 +162,16 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   if (tools) out.tools = tools;
   if (toolChoice !== undefined) out.tool_choice = toolChoice as JsonObject;
   if (maxTokens !== null) out.max_output_tokens = maxTokens;
+  if (format !== null || verbosity !== null) {
+    const text = { ...(format === null ? {} : { format }), ...(verbosity === null ? {} : { verbosity }) };
+    out.text = text as JsonObject;
+  }
+  if (effort !== null) out.reasoning = { effort };
   for (const key of ["temperature", "top_p", "user", "parallel_tool_calls", "metadata", "stream"] as const) {
     if (body[key] !== undefined) out[key] = body[key] as JsonObject;
   }
+  // Chat's own limits (max_tokens from 1, not Responses' 16) apply when the engine parses it.
+  Object.defineProperty(out, FROM_CHAT, { value: true });
   return out;
 }
 

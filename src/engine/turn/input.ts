@@ -6,7 +6,7 @@
 import { checkNoControlChars } from "../../security/hostile-input.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
-import { checkItemId, checkJson, isPlainObject, LIMITS } from "../../store/validate.ts";
+import { checkItemId, checkJson, checkSize, isPlainObject, LIMITS } from "../../store/validate.ts";
 
 const INPUT_ROLES = new Set(["user", "system", "developer", "assistant"]);
 const ACCEPTED_TYPES = new Set(["message", "function_call", "function_call_output", "reasoning"]);
@@ -160,4 +160,21 @@ export function normalizeInput(input: unknown): { id?: string; content: JsonObje
     const { id: _drop, ...body } = raw;
     return { id, content: body as JsonObject };
   });
+}
+
+/**
+ * The store's per-item size limit (see `LIMITS.itemBytes`), measured as the store measures it,
+ * checked before a turn writes anything: the store refuses such an item only at the input
+ * append, after a turn without a conversation had created its session. Same code as the store's
+ * refusal (`payload_too_large`), named `${list}[i]`.
+ */
+export function checkItemSizes(
+  items: readonly { content: JsonObject }[],
+  maxBytes: number,
+  list: string,
+): void {
+  for (const [index, item] of items.entries()) {
+    const param = `${list}[${index}]`;
+    checkSize(Buffer.byteLength(JSON.stringify(item.content)), maxBytes, param, param);
+  }
 }

@@ -44,6 +44,9 @@ export interface ResponseRecord {
     temperature: number | null;
     top_p: number | null;
     truncation: "auto" | "disabled";
+    /** `text` and `reasoning` as requested; absent on records written before they were kept. */
+    text?: JsonObject | null;
+    reasoning?: JsonObject | null;
   };
   incomplete_reason: string | null;
   error: { code: string; message: string } | null;
@@ -71,10 +74,13 @@ export function toResponseObject(id: string, record: ResponseRecord, output: Jso
     parallel_tool_calls: record.request.parallel_tool_calls,
     previous_response_id: record.previous_response_id,
     conversation: record.conversation_id ? { id: record.conversation_id } : null,
-    reasoning: { effort: null, summary: null },
+    reasoning: {
+      effort: record.request.reasoning?.effort ?? null,
+      summary: record.request.reasoning?.summary ?? null,
+    },
     store: true,
     temperature: record.request.temperature,
-    text: { format: { type: "text" } },
+    text: { format: { type: "text" }, ...record.request.text },
     tool_choice: record.request.tool_choice,
     tools: record.request.tools,
     top_p: record.request.top_p,

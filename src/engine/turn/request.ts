@@ -5,8 +5,17 @@
  */
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
-import { checkMetadata, checkSessionId, isPlainObject } from "../../store/validate.ts";
-import type { FunctionTool, ToolChoice } from "../providers/types.ts";
+import { checkJson, checkMetadata, checkSessionId, isPlainObject } from "../../store/validate.ts";
+import {
+  type FunctionTool,
+  REASONING_EFFORTS,
+  REASONING_SUMMARIES,
+  type ReasoningConfig,
+  type TextConfig,
+  type TextFormat,
+  type ToolChoice,
+  VERBOSITIES,
+} from "../providers/types.ts";
 import { normalizeInput } from "./input.ts";
 import { sessionOfResponse } from "./response-ids.ts";
 
@@ -27,6 +36,10 @@ export interface ParsedResponseRequest {
   topP: number | null;
   user: string | null;
   stream: boolean;
+  /** `text` (output format, verbosity); null when the request set none. */
+  text: TextConfig | null;
+  /** `reasoning` (effort, summary); null when the request set none. */
+  reasoning: ReasoningConfig | null;
 }
 
 function bad(message: string, param: string): never {
@@ -118,13 +131,115 @@ function optionalNumber(
   return raw;
 }
 
+/** Refuses keys of `raw` (the object at `param`) outside `keys`: an option is never silently dropped. */
+function onlyKeys(raw: Record<string, unknown>, keys: readonly string[], param: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!keys.includes(key)) {
+      bad(
+        `${param}.${key.slice(0, 64)} is not supported; ${param} takes ${keys.join(", ")}.`,
+        `${param}.${key}`,
+      );
+    }
+  }
+}
+
+/** One of `values`, or null when absent (`null` included, as OpenAI's SDK sends it). */
+export function optionalEnum<T extends string>(raw: unknown, values: readonly T[], param: string): T | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== "string" || !values.includes(raw as T))
+    bad(`${param} must be one of ${values.join(", ")}.`, param);
+  return raw as T;
+}
+
+/** Where a format's schema sits in the stored response record (record.request.text.format.schema). */
+const SCHEMA_DEPTH_IN_RECORD = 4;
+
+/**
+ * A Responses `text.format` (or a chat `response_format` flattened to that shape, named by
+ * `param`): `{type: "text"}`, `{type: "json_object"}` or `{type: "json_schema", name, schema,
+ * strict, description}`.
+ */
+export function parseTextFormat(raw: unknown, param: string): TextFormat {
+  if (!isPlainObject(raw)) {
+    bad(
+      `${param} must be {type: "text"}, {type: "json_object"} or {type: "json_schema", name, schema, strict}.`,
+      param,
+    );
+  }
+  const type = raw.type;
+  if (type === "text" || type === "json_object") {
+    onlyKeys(raw, ["type"], param);
+    return { type };
+  }
+  if (type !== "json_schema")
+    bad(`${param}.type must be "text", "json_object" or "json_schema".`, `${param}.type`);
+  onlyKeys(raw, ["type", "name", "schema", "strict", "description"], param);
+  if (typeof raw.name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(raw.name)) {
+    bad(`${param}.name must be 1-64 letters, digits, '_' or '-'.`, `${param}.name`);
+  }
+  if (!isPlainObject(raw.schema)) bad(`${param}.schema must be a JSON Schema object.`, `${param}.schema`);
+  // Stored with the response: within the store's nesting limit there, checked before anything is written.
+  checkJson(raw.schema, `${param}.schema`, SCHEMA_DEPTH_IN_RECORD);
+  if (raw.strict !== undefined && raw.strict !== null && typeof raw.strict !== "boolean") {
+    bad(`${param}.strict must be a boolean.`, `${param}.strict`);
+  }
+  if (raw.description !== undefined && raw.description !== null && typeof raw.description !== "string") {
+    bad(`${param}.description must be a string.`, `${param}.description`);
+  }
+  return {
+    type,
+    name: raw.name as string,
+    schema: raw.schema,
+    ...(typeof raw.strict === "boolean" ? { strict: raw.strict } : {}),
+    ...(typeof raw.description === "string" ? { description: raw.description } : {}),
+  };
+}
+
+function parseText(raw: unknown): TextConfig | null {
+  if (raw === undefined || raw === null) return null;
+  if (!isPlainObject(raw)) bad("text must be an object: { format, verbosity }.", "text");
+  onlyKeys(raw, ["format", "verbosity"], "text");
+  const verbosity = optionalEnum(raw.verbosity, VERBOSITIES, "text.verbosity");
+  return {
+    ...(raw.format === undefined || raw.format === null
+      ? {}
+      : { format: parseTextFormat(raw.format, "text.format") }),
+    ...(verbosity === null ? {} : { verbosity }),
+  };
+}
+
+function parseReasoning(raw: unknown): ReasoningConfig | null {
+  if (raw === undefined || raw === null) return null;
+  if (!isPlainObject(raw)) bad("reasoning must be an object: { effort, summary }.", "reasoning");
+  onlyKeys(raw, ["effort", "summary", "generate_summary"], "reasoning");
+  const effort = optionalEnum(raw.effort, REASONING_EFFORTS, "reasoning.effort");
+  // `generate_summary` is the deprecated name of `summary`.
+  const summaryKey = raw.summary === undefined || raw.summary === null ? "generate_summary" : "summary";
+  const summary = optionalEnum(raw[summaryKey], REASONING_SUMMARIES, `reasoning.${summaryKey}`);
+  return { ...(effort === null ? {} : { effort }), ...(summary === null ? {} : { summary }) };
+}
+
+/**
+ * Marks a body translated from a Chat Completions request (a symbol, so no JSON body can carry
+ * it): the checks that differ between the two APIs follow the API the client called.
+ */
+export const FROM_CHAT = Symbol("holdfast.fromChat");
+
+/** The smallest output limit each API accepts: Responses' `max_output_tokens` 16, Chat's `max_tokens` 1. */
+const MIN_OUTPUT_TOKENS = { responses: 16, chat: 1 } as const;
+
 /** `max_output_tokens`, or the Chat Completions field (`param`) that becomes it. */
-export function checkMaxOutputTokens(raw: unknown, param = "max_output_tokens"): number | null {
-  return optionalNumber(raw, param, 16, 1_000_000, true);
+export function checkMaxOutputTokens(
+  raw: unknown,
+  param = "max_output_tokens",
+  api: keyof typeof MIN_OUTPUT_TOKENS = "responses",
+): number | null {
+  return optionalNumber(raw, param, MIN_OUTPUT_TOKENS[api], 1_000_000, true);
 }
 
 export function parseResponseRequest(body: unknown): ParsedResponseRequest {
   if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
+  const api = (body as { [FROM_CHAT]?: boolean })[FROM_CHAT] === true ? "chat" : "responses";
   if (typeof body.model !== "string" || body.model.length === 0) bad("model is required.", "model");
   if (body.input === undefined) bad("input is required (a string or an array of items).", "input");
   const conversation = body.conversation;
@@ -166,7 +281,7 @@ export function parseResponseRequest(body: unknown): ParsedResponseRequest {
     previousResponseId: (previous as string | undefined) ?? null,
     store: body.store !== false,
     truncation,
-    maxOutputTokens: checkMaxOutputTokens(body.max_output_tokens),
+    maxOutputTokens: checkMaxOutputTokens(body.max_output_tokens, "max_output_tokens", api),
     tools,
     toolChoice: parseToolChoice(body.tool_choice, tools),
     parallelToolCalls: body.parallel_tool_calls !== false,
@@ -175,5 +290,7 @@ export function parseResponseRequest(body: unknown): ParsedResponseRequest {
     topP: optionalNumber(body.top_p, "top_p", 0, 1),
     user: (body.user as string | undefined) ?? null,
     stream: body.stream === true,
+    text: parseText(body.text),
+    reasoning: parseReasoning(body.reasoning),
   };
 }

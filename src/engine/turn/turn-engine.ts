@@ -6,6 +6,7 @@
  */
 import { HoldfastError } from "../../store/errors.ts";
 import type { AppendResult, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
+import { LIMITS } from "../../store/validate.ts";
 import type { ModelInfo } from "../context/catalog.ts";
 import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
 import { CancelledError } from "../providers/errors.ts";
@@ -13,6 +14,7 @@ import { StreamTracker } from "../providers/output.ts";
 import type { TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
 import { type BusyPolicy, type BusySettings, busySettings, ConversationLocks } from "./busy.ts";
 import { loadHistory, type TurnHistory } from "./history.ts";
+import { checkItemSizes } from "./input.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
 import { toResponseObject, wireItem } from "./record.ts";
 import { parseResponseRequest } from "./request.ts";
@@ -48,6 +50,11 @@ export interface TurnEngineOptions {
    * context-length rejection is answered by compacting and retrying once. `false` disables both.
    */
   compaction?: false | { threshold?: number; keepRecentShare?: number };
+  /**
+   * The store's largest item (its `maxItemBytes`; default `LIMITS.itemBytes`, the store's own
+   * default). Larger input items are refused before the turn writes anything.
+   */
+  maxItemBytes?: number;
   clock?: () => number;
 }
 
@@ -76,6 +83,7 @@ export class TurnEngine {
   readonly #locks: ConversationLocks;
   readonly #busy: BusySettings;
   readonly #reserve: number;
+  readonly #maxItemBytes: number;
   readonly #clock: () => number;
   readonly #compaction: { threshold: number; keepRecentShare: number } | null;
 
@@ -89,6 +97,7 @@ export class TurnEngine {
     });
     this.#locks = new ConversationLocks(this.#busy.policy);
     this.#reserve = options.reserveTokens ?? 512;
+    this.#maxItemBytes = options.maxItemBytes ?? LIMITS.itemBytes;
     this.#clock = options.clock ?? Date.now;
     const c = options.compaction;
     this.#compaction =
@@ -101,6 +110,7 @@ export class TurnEngine {
     ctx: TurnContext,
   ): Promise<{ plan: TurnPlan; replay: JsonObject | null }> {
     const request = parseResponseRequest(body);
+    checkItemSizes(request.input, this.#maxItemBytes, "input");
     this.#invoker.describe(request.model);
     const plan = await planTurn(this.#store, tenant, request, ctx.idempotencyKey);
     if (ctx.idempotencyKey && plan.sessionId && plan.persist) {

@@ -70,6 +70,8 @@ export function baseRecord(plan: TurnPlan, now: number): ResponseRecord {
       temperature: r.temperature,
       top_p: r.topP,
       truncation: r.truncation,
+      text: r.text as JsonObject | null,
+      reasoning: r.reasoning as JsonObject | null,
     },
     incomplete_reason: null,
     error: null,

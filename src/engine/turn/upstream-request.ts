@@ -20,6 +20,8 @@ export function toTurnRequest(
     ...(r.temperature !== null ? { temperature: r.temperature } : {}),
     ...(r.topP !== null ? { top_p: r.topP } : {}),
     ...(r.user !== null ? { user: r.user } : {}),
+    ...(r.text !== null && Object.keys(r.text).length > 0 ? { text: r.text } : {}),
+    ...(r.reasoning !== null && Object.keys(r.reasoning).length > 0 ? { reasoning: r.reasoning } : {}),
     ...(signal ? { signal } : {}),
   };
 }

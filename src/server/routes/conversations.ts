@@ -12,7 +12,8 @@ import type {
   SessionStore,
   UpdateSessionInput,
 } from "../../store/types.ts";
-import { expectedVersion, notModified, setVersion } from "../preconditions.ts";
+import { createOnce } from "../create-once.ts";
+import { expectedVersion, notModified, operationId, setVersion } from "../preconditions.ts";
 import {
   conversationIdParams,
   createConversationBody,
@@ -76,8 +77,16 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
         await checkNewItems(store, request.tenant, null, body.items);
         input.items = body.items.map(fromWireItem);
       }
-      const session = await store.create(request.tenant, input);
+      const key = operationId(request);
+      if (key === undefined) {
+        const session = await store.create(request.tenant, input);
+        setVersion(reply, session.version);
+        return toWireConversation(session);
+      }
+      const owner = request.principal?.owner ?? null;
+      const { session, replayed } = await createOnce(store, request.tenant, input, key, owner);
       setVersion(reply, session.version);
+      if (replayed) reply.header("idempotent-replayed", "true");
       return toWireConversation(session);
     },
   );

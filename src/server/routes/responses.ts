@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { deleteResponse, readInputItems, readResponse } from "../../engine/turn/response-reads.ts";
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import { conversationUsage } from "../../engine/turn/usage.ts";
-import { NotFoundError } from "../../store/errors.ts";
+import { InvalidArgumentError, NotFoundError } from "../../store/errors.ts";
 import type { SessionStore } from "../../store/types.ts";
 import type { InFlight } from "../in-flight.ts";
 import { ResponsesSse } from "../responses-sse.ts";
@@ -46,10 +46,21 @@ export function registerResponseRoutes(
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  // OpenAI's `stream=true` replays a response's events; a stored one here is always finished, so
+  // it is refused rather than answered with JSON the caller's SSE parser would not read.
+  app.get<{ Params: { id: string }; Querystring: { stream?: unknown } }>(
     "/v1/responses/:id",
     { schema: { params: responseIdParams } },
-    async (request) => readResponse(store, request.tenant, request.params.id),
+    async (request) => {
+      const stream = request.query.stream;
+      if (stream !== undefined && stream !== "false") {
+        throw new InvalidArgumentError(
+          "stream: retrieving a response as a stream of events is not supported; retrieve it without stream (a stored response is complete).",
+          { param: "stream" },
+        );
+      }
+      return readResponse(store, request.tenant, request.params.id);
+    },
   );
 
   app.delete<{ Params: { id: string } }>(
