@@ -52,6 +52,7 @@ import {
   checkStatus,
   checkTenant,
   checkVersion,
+  LIMITS,
 } from "./validate.ts";
 import { pairSafeStart } from "./window-pairs.ts";
 
@@ -68,7 +69,7 @@ export interface StoreCoreOptions {
   maxMergeRetries?: number;
 }
 
-const DEFAULTS = { maxItemBytes: 1 << 20, maxStateBytes: 1 << 20, maxMergeRetries: 20 };
+const DEFAULTS = { maxItemBytes: LIMITS.itemBytes, maxStateBytes: 1 << 20, maxMergeRetries: 20 };
 
 class StoreCore implements SessionStore, SessionHeadReadable {
   readonly #driver: StoreDriver;
