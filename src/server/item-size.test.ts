@@ -69,4 +69,40 @@ describe("an input item larger than the store accepts", () => {
     const ok = await t.call("POST", "/v1/responses", { model: "mock", input: "hi", conversation: conv });
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
   });
+
+  test("a request whose response record would not fit is refused before the model is called", async () => {
+    const conv = (await t.call("POST", "/v1/conversations", {})).json.id;
+    const tool = (i: number) => ({
+      type: "function",
+      name: `tool_${i}`,
+      description: "d".repeat(100_000),
+      parameters: { type: "object", properties: {} },
+    });
+    const cases = [
+      [{ tools: Array.from({ length: 11 }, (_, i) => tool(i)) }, "tools"],
+      [{ instructions: "i".repeat(LIMITS.itemBytes) }, "instructions"],
+    ] as const;
+    for (const [extra, param] of cases) {
+      const res = await t.call("POST", "/v1/responses", {
+        model: "mock",
+        input: "hi",
+        conversation: conv,
+        ...extra,
+      });
+      assert.equal(res.status, 413, JSON.stringify(res.json).slice(0, 300));
+      assert.equal(res.json.error.code, "payload_too_large");
+      assert.equal(res.json.error.param, param);
+      assert.match(res.json.error.message, /response record/);
+      assert.equal((await store.get("default", conv)).itemCount, 0, `${param}: nothing was appended`);
+    }
+    // Big, but with room for the record: answered and stored.
+    const fits = await t.call("POST", "/v1/responses", {
+      model: "mock",
+      input: "hi",
+      conversation: conv,
+      tools: Array.from({ length: 9 }, (_, i) => tool(i)),
+    });
+    assert.equal(fits.status, 200, JSON.stringify(fits.json).slice(0, 300));
+    assert.equal((await store.get("default", conv)).itemCount, 3);
+  });
 });

@@ -17,6 +17,7 @@ import { loadHistory, type TurnHistory } from "./history.ts";
 import { checkItemSizes } from "./input.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
 import { toResponseObject, wireItem } from "./record.ts";
+import { checkRecordSize } from "./record-size.ts";
 import { parseResponseRequest } from "./request.ts";
 import { readResponse } from "./response-reads.ts";
 import { createModelSummarizer } from "./summarizer.ts";
@@ -111,6 +112,7 @@ export class TurnEngine {
   ): Promise<{ plan: TurnPlan; replay: JsonObject | null }> {
     const request = parseResponseRequest(body);
     checkItemSizes(request.input, this.#maxItemBytes, "input");
+    checkRecordSize(request, this.#maxItemBytes);
     this.#invoker.describe(request.model);
     const plan = await planTurn(this.#store, tenant, request, ctx.idempotencyKey);
     if (ctx.idempotencyKey && plan.sessionId && plan.persist) {
