@@ -286,6 +286,7 @@ describe("structured outputs and reasoning options reach the upstream", () => {
       modalities: ["text"],
       prediction: null,
       audio: null,
+      functions: [],
       prompt_cache_retention: "24h",
     });
     for await (const _ of streamed);

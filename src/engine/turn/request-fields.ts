@@ -179,6 +179,15 @@ const refusedIfTrue = (why: string): FieldRule => ({
   },
 });
 
+/** Refused unless an empty array (its default). */
+const refusedUnlessEmpty = (why: string): FieldRule => ({
+  does: "refused",
+  check: (value, param) => {
+    if (!Array.isArray(value) || value.length > 0)
+      bad(`${param} is not supported: ${why}; send [] or leave it out.`, param);
+  },
+});
+
 const NO_LOGPROBS = "the turn's output carries no log probabilities";
 /** `top_logprobs` 0-20; only 0 (none) can be honoured. */
 const TOP_LOGPROBS: FieldRule = {
@@ -234,16 +243,7 @@ export const RESPONSES_FIELDS: Readonly<Record<string, FieldRule>> = {
   background: refusedIfTrue("turns run in the foreground; stream for long ones"),
   prompt: refused("stored prompt templates are not available; send instructions and input"),
   top_logprobs: TOP_LOGPROBS,
-  context_management: {
-    does: "refused",
-    check: (value, param) => {
-      if (!Array.isArray(value) || value.length > 0)
-        bad(
-          `${param} is not supported: use truncation "auto" (Holdfast fits and compacts the context).`,
-          param,
-        );
-    },
-  },
+  context_management: refusedUnlessEmpty('use truncation "auto" (Holdfast fits and compacts the context)'),
   moderation: refused("the gateway runs no moderation"),
   image: refused("only function tools are supported, so no image generation"),
   access_programs: refused("no access programs are available through this gateway"),
@@ -294,7 +294,7 @@ export const CHAT_FIELDS: Readonly<Record<string, FieldRule>> = {
   },
   audio: refused("the gateway produces text only"),
   prediction: refused("predicted outputs are not passed to the upstream; send the request without it"),
-  functions: refused("use tools (functions is the deprecated form)"),
+  functions: refusedUnlessEmpty("use tools (functions is the deprecated form)"),
   function_call: refused("use tool_choice (function_call is the deprecated form)"),
   web_search_options: refused("only function tools are supported, so no web search"),
   moderation: refused("the gateway runs no moderation"),
