@@ -2,9 +2,11 @@
  * Request options that change what the model produces are passed on, never silently dropped:
  * `text.format` (structured outputs), `text.verbosity` and `reasoning` on `/v1/responses`, and
  * `response_format`, `verbosity`, `reasoning_effort` on chat, translated per upstream API and
- * echoed on the stored response. Through the official `openai` SDK; a recording proxy in front
- * of the mock upstream shows what each adapter sent.
- */
+ * echoed on the stored response; the sampling extras (`stop`, `seed`, penalties, `logit_bias`,
+ * `service_tier`, `prompt_cache_key`, `safety_identifier`, `include`) reach the upstream APIs that
+ * take them, and options the gateway cannot honour (`logprobs`, audio, `background`, `prompt`…)
+ * are a 400 naming them. Through the official `openai` SDK; a recording proxy in front of the
+ * mock upstream shows what each adapter sent. */
 import assert from "node:assert/strict";
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -169,61 +171,214 @@ describe("structured outputs and reasoning options reach the upstream", () => {
     assert.equal(items.data.length, 2, "one choice appended");
   });
 
+  /** `run` is a 400 invalid_argument naming `param`, and nothing was written: no session, `conv` empty. */
+  const refused = async (run: () => Promise<unknown>, param: string, conv: string) => {
+    const count = (await t.store.list("default", { limit: 1000 })).data.length;
+    await assert.rejects(run(), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+      assert.equal(error.code, "invalid_argument");
+      assert.equal(error.param, param);
+      return true;
+    });
+    assert.equal((await t.store.list("default", { limit: 1000 })).data.length, count);
+    assert.equal((await t.store.get("default", conv)).itemCount, 0);
+  };
+  const responses = (extra: object) => () =>
+    client.responses.create({
+      model: "chat/m",
+      input: "hi",
+      ...extra,
+    } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
+  const chat =
+    (extra: object, headers = {}) =>
+    () =>
+      client.chat.completions.create(
+        {
+          model: "chat/m",
+          messages: [{ role: "user", content: "hi" }],
+          ...extra,
+        } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+        { headers },
+      );
+
   test("bad shapes are 400 naming the field, and write nothing", async () => {
-    const conv = await client.conversations.create({});
-    const refused = async (run: () => Promise<unknown>, param: string) => {
-      const count = (await t.store.list("default", { limit: 1000 })).data.length;
-      await assert.rejects(run(), (error: unknown) => {
-        assert.ok(error instanceof OpenAI.BadRequestError, String(error));
-        assert.equal(error.code, "invalid_argument");
-        assert.equal(error.param, param);
-        return true;
-      });
-      assert.equal((await t.store.list("default", { limit: 1000 })).data.length, count);
-      assert.equal((await t.store.get("default", conv.id)).itemCount, 0);
-    };
-    const responses = (extra: object) => () =>
-      client.responses.create({
-        model: "chat/m",
-        input: "hi",
-        ...extra,
-      } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
-    await refused(responses({ text: "json" }), "text");
-    await refused(responses({ text: { format: { type: "xml" } } }), "text.format.type");
-    await refused(responses({ text: { format: { ...FORMAT, name: "a b" } } }), "text.format.name");
-    await refused(responses({ text: { format: { type: "json_schema", name: "a" } } }), "text.format.schema");
-    await refused(responses({ text: { format: { ...FORMAT, strict: "yes" } } }), "text.format.strict");
-    await refused(responses({ text: { format: { type: "text", schema: {} } } }), "text.format.schema");
-    await refused(responses({ text: { verbosity: "loud" } }), "text.verbosity");
-    await refused(responses({ text: { formats: FORMAT } }), "text.formats");
-    await refused(responses({ reasoning: "high" }), "reasoning");
-    await refused(responses({ reasoning: { effort: "extreme" } }), "reasoning.effort");
-    await refused(responses({ reasoning: { summary: "long" } }), "reasoning.summary");
+    const { id: conv } = await client.conversations.create({});
+    await refused(responses({ text: "json" }), "text", conv);
+    await refused(responses({ text: { format: { type: "xml" } } }), "text.format.type", conv);
+    await refused(responses({ text: { format: { ...FORMAT, name: "a b" } } }), "text.format.name", conv);
     await refused(
-      responses({ text: { format: { type: "xml" } }, conversation: conv.id }),
-      "text.format.type",
+      responses({ text: { format: { type: "json_schema", name: "a" } } }),
+      "text.format.schema",
+      conv,
     );
-    const chat =
-      (extra: object, headers = {}) =>
-      () =>
-        client.chat.completions.create(
-          {
-            model: "chat/m",
-            messages: [{ role: "user", content: "hi" }],
-            ...extra,
-          } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
-          { headers },
-        );
-    await refused(chat({ response_format: { type: "json_schema" } }), "response_format.json_schema");
+    await refused(responses({ text: { format: { ...FORMAT, strict: "yes" } } }), "text.format.strict", conv);
+    await refused(responses({ text: { format: { type: "text", schema: {} } } }), "text.format.schema", conv);
+    await refused(responses({ text: { verbosity: "loud" } }), "text.verbosity", conv);
+    await refused(responses({ text: { formats: FORMAT } }), "text.formats", conv);
+    await refused(responses({ reasoning: "high" }), "reasoning", conv);
+    await refused(responses({ reasoning: { effort: "extreme" } }), "reasoning.effort", conv);
+    await refused(responses({ reasoning: { summary: "long" } }), "reasoning.summary", conv);
+    await refused(
+      responses({ text: { format: { type: "xml" } }, conversation: conv }),
+      "text.format.type",
+      conv,
+    );
+    await refused(chat({ response_format: { type: "json_schema" } }), "response_format.json_schema", conv);
     await refused(
       chat({ response_format: { type: "json_schema", json_schema: { name: "a", schema: 5 } } }),
       "response_format.json_schema.schema",
+      conv,
     );
-    await refused(chat({ response_format: { type: "yaml" } }), "response_format.type");
-    await refused(chat({ reasoning_effort: "extreme" }), "reasoning_effort");
-    await refused(chat({ verbosity: 3 }), "verbosity");
-    await refused(chat({ n: 0 }), "n");
-    await refused(chat({ n: 2 }), "n");
-    await refused(chat({ n: 2 }, { "Holdfast-Conversation": conv.id }), "n");
+    await refused(chat({ response_format: { type: "yaml" } }), "response_format.type", conv);
+    await refused(chat({ reasoning_effort: "extreme" }), "reasoning_effort", conv);
+    await refused(chat({ verbosity: 3 }), "verbosity", conv);
+    await refused(chat({ n: 0 }), "n", conv);
+    await refused(chat({ n: 2 }), "n", conv);
+    await refused(chat({ n: 2 }, { "Holdfast-Conversation": conv }), "n", conv);
+  });
+
+  const EXTRAS = {
+    service_tier: "flex",
+    prompt_cache_key: "cache-1",
+    safety_identifier: "user-1",
+  } as const;
+  const CHAT_ONLY = {
+    stop: ["END", "STOP"],
+    seed: 7,
+    presence_penalty: 0.5,
+    frequency_penalty: -0.5,
+    logit_bias: { "50256": -100 },
+  };
+  const has = (body: object, keys: string[]) => keys.filter((key) => key in body);
+
+  test("chat: stop, seed, penalties, logit_bias and OpenAI's hints reach each upstream in its API's form", async () => {
+    const messages = [{ role: "user" as const, content: "hi" }];
+    await client.chat.completions.create({ model: "chat/m", messages, ...CHAT_ONLY, ...EXTRAS });
+    const sent = last("/chat/completions");
+    for (const [key, value] of Object.entries({ ...CHAT_ONLY, ...EXTRAS }))
+      assert.deepEqual(sent[key], value, key);
+
+    await client.chat.completions.create({ model: "chat/m", messages, stop: "END" });
+    assert.deepEqual(last("/chat/completions").stop, ["END"]);
+
+    // The Responses API has no stop, seed, penalties or logit_bias: only the hints go.
+    await client.chat.completions.create({ model: "resp/m", messages, ...CHAT_ONLY, ...EXTRAS });
+    const viaResponses = last("/responses");
+    assert.deepEqual(has(viaResponses, Object.keys(CHAT_ONLY)), []);
+    for (const [key, value] of Object.entries(EXTRAS)) assert.equal(viaResponses[key], value, key);
+
+    // Anthropic: stop_sequences, and the safety identifier as its user id; nothing else of these.
+    await client.chat.completions.create({ model: "claude/m", messages, ...CHAT_ONLY, ...EXTRAS, user: "u" });
+    const viaClaude = last("/v1/messages");
+    assert.deepEqual(viaClaude.stop_sequences, ["END", "STOP"]);
+    assert.deepEqual(viaClaude.metadata, { user_id: "user-1" });
+    assert.deepEqual(has(viaClaude, [...Object.keys(CHAT_ONLY), ...Object.keys(EXTRAS)]), []);
+
+    // Defaults of the refused fields, and the ignored ones, are accepted; nothing of them is sent.
+    const streamed = await client.chat.completions.create({
+      model: "chat/m",
+      messages,
+      stream: true,
+      stream_options: { include_usage: true, include_obfuscation: false },
+      store: true,
+      logprobs: false,
+      top_logprobs: 0,
+      modalities: ["text"],
+      prediction: null,
+      audio: null,
+      functions: [],
+      prompt_cache_retention: "24h",
+    });
+    for await (const _ of streamed);
+    assert.deepEqual(has(last("/chat/completions"), ["store", "logprobs", "top_logprobs", "modalities"]), []);
+  });
+
+  test("responses: service_tier, prompt_cache_key, safety_identifier and include, per adapter", async () => {
+    const options = {
+      input: "hi",
+      ...EXTRAS,
+      include: [
+        "reasoning.encrypted_content",
+        "message.input_image.image_url",
+      ] as OpenAI.Responses.ResponseIncludable[],
+    };
+    await client.responses.create({ model: "resp/m", ...options });
+    const sent = last("/responses");
+    for (const [key, value] of Object.entries(EXTRAS)) assert.equal(sent[key], value, key);
+    assert.deepEqual(sent.include, ["reasoning.encrypted_content"], "only what the upstream produces");
+
+    await client.responses.create({ model: "chat/m", ...options });
+    const viaChat = last("/chat/completions");
+    for (const [key, value] of Object.entries(EXTRAS)) assert.equal(viaChat[key], value, key);
+    assert.equal("include" in viaChat, false);
+
+    await client.responses.create({ model: "claude/m", ...options });
+    assert.deepEqual(last("/v1/messages").metadata, { user_id: "user-1" });
+
+    // Defaults of the refused fields and the ignored ones pass; without extras nothing is sent.
+    await client.responses.create({
+      model: "resp/m",
+      input: "hi",
+      background: false,
+      top_logprobs: 0,
+      include: [],
+      prompt: null,
+      max_tool_calls: 3,
+      context_management: [],
+      prompt_cache_retention: "in_memory",
+    });
+    assert.deepEqual(
+      has(last("/responses"), [
+        "include",
+        "background",
+        "top_logprobs",
+        "max_tool_calls",
+        ...Object.keys(EXTRAS),
+      ]),
+      [],
+    );
+  });
+
+  test("options the gateway cannot honour, or malformed, are 400 naming them and write nothing", async () => {
+    const { id: conv } = await client.conversations.create({});
+    const onConv = { "Holdfast-Conversation": conv };
+    await refused(chat({ stop: ["a", "b", "c", "d", "e"] }), "stop", conv);
+    await refused(chat({ stop: [""] }), "stop", conv);
+    await refused(chat({ seed: 1.5 }), "seed", conv);
+    await refused(chat({ presence_penalty: 3 }), "presence_penalty", conv);
+    await refused(chat({ frequency_penalty: "high" }), "frequency_penalty", conv);
+    await refused(chat({ logit_bias: { hello: 1 } }), "logit_bias", conv);
+    await refused(chat({ logit_bias: { "50256": 101 } }), "logit_bias.50256", conv);
+    await refused(chat({ service_tier: "gold" }), "service_tier", conv);
+    await refused(chat({ safety_identifier: "x".repeat(129) }), "safety_identifier", conv);
+    await refused(chat({ prompt_cache_key: 5 }), "prompt_cache_key", conv);
+    await refused(chat({ logprobs: true }), "logprobs", conv);
+    await refused(chat({ logprobs: true }, onConv), "logprobs", conv);
+    await refused(chat({ top_logprobs: 2 }), "top_logprobs", conv);
+    await refused(chat({ modalities: ["text", "audio"] }), "modalities", conv);
+    await refused(chat({ audio: { voice: "alloy", format: "mp3" } }), "audio", conv);
+    await refused(chat({ prediction: { type: "content", content: "x" } }, onConv), "prediction", conv);
+    await refused(chat({ functions: [{ name: "f" }] }), "functions", conv);
+    await refused(chat({ web_search_options: {} }), "web_search_options", conv);
+    await refused(chat({ store: "yes" }), "store", conv);
+    await refused(chat({ max_tokens: 10, max_completion_tokens: 20 }), "max_tokens", conv);
+    await refused(chat({ stream_options: { include_usage: "yes" } }), "stream_options.include_usage", conv);
+    await refused(chat({ stream: true, logprobs: true }, onConv), "logprobs", conv);
+
+    await refused(responses({ background: true }), "background", conv);
+    await refused(responses({ background: true, conversation: conv }), "background", conv);
+    await refused(responses({ prompt: { id: "pmpt_1" } }), "prompt", conv);
+    await refused(responses({ top_logprobs: 3 }), "top_logprobs", conv);
+    await refused(responses({ include: ["message.output_text.logprobs"] }), "include[0]", conv);
+    await refused(responses({ include: ["reasoning.encrypted_content", "nope"] }), "include[1]", conv);
+    await refused(responses({ include: "reasoning.encrypted_content" }), "include", conv);
+    await refused(responses({ service_tier: "gold", conversation: conv }), "service_tier", conv);
+    await refused(responses({ context_management: [{ type: "compaction" }] }), "context_management", conv);
+    await refused(responses({ moderation: {} }), "moderation", conv);
+    await refused(responses({ stream_options: { obfuscate: true } }), "stream_options.obfuscate", conv);
+    await refused(responses({ stream: true, prompt: { id: "pmpt_1" }, conversation: conv }), "prompt", conv);
+    // Chat-only fields are not Responses fields: unknown there, and ignored as before.
+    await client.responses.create({ model: "chat/m", input: "hi", seed: "x" } as never);
+    assert.equal("seed" in last("/chat/completions"), false);
   });
 });

@@ -67,8 +67,13 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
   }
   if (request.temperature !== undefined) body.temperature = Math.min(1, request.temperature);
   if (request.top_p !== undefined) body.top_p = request.top_p;
-  if (request.user !== undefined) body.metadata = { user_id: request.user };
-  // `text` (structured outputs, verbosity) and `reasoning` have no Messages equivalent: left out.
+  // `safety_identifier` is what `user` became in OpenAI's APIs; Anthropic has one user id for both.
+  const userId = request.sampling?.safety_identifier ?? request.user;
+  if (userId !== undefined) body.metadata = { user_id: userId };
+  if (request.sampling?.stop !== undefined) body.stop_sequences = request.sampling.stop;
+  // No Messages equivalent, left out: `text` (structured outputs, verbosity), `reasoning`, and of
+  // `sampling` seed, penalties, logit_bias, prompt_cache_key, include and service_tier (Anthropic's
+  // tiers, auto / standard_only, are not OpenAI's).
   if (stream) body.stream = true;
   return body;
 }

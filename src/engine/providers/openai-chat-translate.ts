@@ -12,6 +12,7 @@ import {
   ZERO_USAGE,
 } from "./output.ts";
 import {
+  copySampling,
   type FinishReason,
   type InputItem,
   isFunctionCallItem,
@@ -35,6 +36,18 @@ export interface ChatMessage {
   tool_calls?: ChatToolCall[];
   tool_call_id?: string;
 }
+
+/** What Chat Completions takes of `SamplingExtras` (all but Responses' `include`), under the same names. */
+const CHAT_SAMPLING = [
+  "stop",
+  "seed",
+  "presence_penalty",
+  "frequency_penalty",
+  "logit_bias",
+  "service_tier",
+  "prompt_cache_key",
+  "safety_identifier",
+] as const;
 
 /** Builds the Chat Completions request body. */
 export function toChatBody(request: TurnRequest, stream: boolean): Record<string, unknown> {
@@ -65,6 +78,7 @@ export function toChatBody(request: TurnRequest, stream: boolean): Record<string
   if (format !== undefined) body.response_format = toResponseFormat(format);
   if (request.text?.verbosity !== undefined) body.verbosity = request.text.verbosity;
   if (request.reasoning?.effort !== undefined) body.reasoning_effort = request.reasoning.effort;
+  copySampling(body, request.sampling, CHAT_SAMPLING);
   if (stream) {
     body.stream = true;
     body.stream_options = { include_usage: true };

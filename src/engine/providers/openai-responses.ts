@@ -6,15 +6,16 @@
 import { ContextLengthExceededError, isContextLengthMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
 import { ZERO_USAGE } from "./output.ts";
-import type {
-  FinishReason,
-  InputItem,
-  OutputItem,
-  Provider,
-  TurnEvent,
-  TurnRequest,
-  TurnResult,
-  Usage,
+import {
+  copySampling,
+  type FinishReason,
+  type InputItem,
+  type OutputItem,
+  type Provider,
+  type TurnEvent,
+  type TurnRequest,
+  type TurnResult,
+  type Usage,
 } from "./types.ts";
 
 export interface OpenAIResponsesProviderOptions {
@@ -41,6 +42,12 @@ export function createOpenAIResponsesProvider(options: OpenAIResponsesProviderOp
   };
 }
 
+/**
+ * What the Responses API takes of `SamplingExtras`; it has no `stop`, `seed`, penalties or
+ * `logit_bias`, so those (Chat Completions options) are left out.
+ */
+const RESPONSES_SAMPLING = ["service_tier", "prompt_cache_key", "safety_identifier", "include"] as const;
+
 const ID_STRIPPED = new Set(["message", "function_call", "function_call_output"]);
 
 export function toResponsesBody(request: TurnRequest, stream: boolean): Record<string, unknown> {
@@ -59,6 +66,7 @@ export function toResponsesBody(request: TurnRequest, stream: boolean): Record<s
   if (request.user !== undefined) body.user = request.user;
   if (request.text !== undefined) body.text = request.text;
   if (request.reasoning !== undefined) body.reasoning = request.reasoning;
+  copySampling(body, request.sampling, RESPONSES_SAMPLING);
   if (stream) body.stream = true;
   return body;
 }

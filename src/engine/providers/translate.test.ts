@@ -8,9 +8,10 @@ import {
   toAnthropicBody,
 } from "./anthropic-translate.ts";
 import { ChatStreamTranslator, fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
+import { toResponsesBody } from "./openai-responses.ts";
 import { parseSse } from "./sse.ts";
 import { outputText, WEATHER_TOOL } from "./test-support.ts";
-import type { FunctionCallItem, InputItem, TurnEvent } from "./types.ts";
+import type { FunctionCallItem, InputItem, SamplingExtras, TurnEvent } from "./types.ts";
 
 const history: InputItem[] = [
   { type: "message", role: "developer", content: "Answer in French." },
@@ -181,6 +182,44 @@ test("items → Chat Completions: calls grouped on the assistant message, output
     { role: "tool", tool_call_id: "c2", content: "rain" },
     { role: "user", content: "Thanks" },
   ]);
+});
+
+test("sampling extras: each API gets the ones it has, under its own names", () => {
+  const sampling: SamplingExtras = {
+    stop: ["END"],
+    seed: 1,
+    presence_penalty: 0.1,
+    frequency_penalty: 0.2,
+    logit_bias: { "7": 5 },
+    service_tier: "priority",
+    prompt_cache_key: "k",
+    safety_identifier: "s",
+    include: ["reasoning.encrypted_content"],
+  };
+  const request = { model: "m", input: history, user: "u", sampling };
+  const { include: _, ...chatSide } = sampling;
+  const chat = toChatBody(request, false);
+  assert.deepEqual(Object.fromEntries(Object.keys(chatSide).map((k) => [k, chat[k]])), chatSide);
+  assert.equal("include" in chat, false);
+  const responses = toResponsesBody(request, false);
+  assert.deepEqual(
+    ["stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias"].filter((k) => k in responses),
+    [],
+  );
+  assert.deepEqual(
+    [responses.service_tier, responses.prompt_cache_key, responses.safety_identifier, responses.include],
+    ["priority", "k", "s", ["reasoning.encrypted_content"]],
+  );
+  const anthropic = toAnthropicBody(request, false);
+  assert.deepEqual(anthropic.stop_sequences, ["END"]);
+  assert.deepEqual(anthropic.metadata, { user_id: "s" });
+  assert.deepEqual(
+    Object.keys(sampling).filter((k) => k in anthropic),
+    [],
+  );
+  assert.deepEqual(toAnthropicBody({ model: "m", input: history, user: "u" }, false).metadata, {
+    user_id: "u",
+  });
 });
 
 test("Chat Completions → items, plain and streamed tool call deltas", () => {

@@ -110,6 +110,46 @@ export interface ReasoningConfig {
   summary?: (typeof REASONING_SUMMARIES)[number];
 }
 
+export const SERVICE_TIERS = ["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"] as const;
+/** The `include` values an upstream can produce for Holdfast (the Responses adapter sends them). */
+export const CARRIED_INCLUDES = ["reasoning.encrypted_content"] as const;
+
+/**
+ * Generation options beyond the common ones, each sent only to the upstream APIs that take it
+ * (see each adapter): Chat Completions' sampling fields, OpenAI's routing and caching hints, and
+ * the Responses `include` values an upstream produces. Checked by type and range before a turn.
+ */
+export interface SamplingExtras {
+  /** Up to 4 non-empty sequences (Chat `stop`, Anthropic `stop_sequences`; Responses has none). */
+  stop?: string[];
+  /** Chat only. */
+  seed?: number;
+  /** -2..2, Chat only. */
+  presence_penalty?: number;
+  /** -2..2, Chat only. */
+  frequency_penalty?: number;
+  /** Token id → -100..100, Chat only. */
+  logit_bias?: Record<string, number>;
+  /** OpenAI APIs (Chat and Responses); Anthropic's tiers mean something else. */
+  service_tier?: (typeof SERVICE_TIERS)[number];
+  /** OpenAI APIs. */
+  prompt_cache_key?: string;
+  /** OpenAI APIs; Anthropic `metadata.user_id` (in place of `user`). */
+  safety_identifier?: string;
+  /** Responses only. */
+  include?: (typeof CARRIED_INCLUDES)[number][];
+}
+
+/** Copies the `keys` of `sampling` that are set onto an upstream body, under the same names. */
+export function copySampling(
+  body: Record<string, unknown>,
+  sampling: SamplingExtras | undefined,
+  keys: readonly (keyof SamplingExtras)[],
+): void {
+  if (sampling === undefined) return;
+  for (const key of keys) if (sampling[key] !== undefined) body[key] = sampling[key];
+}
+
 /** One model call, provider-neutral. Field names follow the Responses API. */
 export interface TurnRequest {
   /** The upstream model name (after routing). */
@@ -128,6 +168,8 @@ export interface TurnRequest {
   text?: TextConfig;
   /** OpenAI adapters only (Chat: `reasoning_effort`; the summary has no Chat field). */
   reasoning?: ReasoningConfig;
+  /** Options only some upstream APIs take; each adapter sends what its API has. */
+  sampling?: SamplingExtras;
   /** Cancels the upstream request at once. */
   signal?: AbortSignal;
 }

@@ -4,15 +4,11 @@
  * `chat.completion` (or `chat.completion.chunk`s when streaming). One turn path serves both
  * APIs, so a conversation can be continued from either.
  */
-import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { isPlainObject } from "../../store/validate.ts";
 import { REASONING_EFFORTS, type TextFormat, VERBOSITIES } from "../providers/types.ts";
-import { checkMaxOutputTokens, FROM_CHAT, optionalEnum, parseTextFormat } from "./request.ts";
-
-function bad(message: string, param: string): never {
-  throw new InvalidArgumentError(message, { param });
-}
+import { checkMaxOutputTokens, FROM_CHAT, parseTextFormat } from "./request.ts";
+import { bad, carriedFields, checkFields, optionalEnum } from "./request-fields.ts";
 
 function textOf(content: unknown, param: string): string {
   if (typeof content === "string") return content;
@@ -132,14 +128,32 @@ function checkChoices(raw: unknown, conversationId: string | null): void {
   );
 }
 
-/** Translates the parts of a chat request the Responses turn understands. */
+/**
+ * `max_completion_tokens`, or its deprecated name `max_tokens`; both are checked, and both with
+ * different values are refused rather than one of them dropped. Named as the client sent them.
+ */
+function chatMaxTokens(body: Record<string, unknown>): number | null {
+  const max = checkMaxOutputTokens(body.max_completion_tokens, "max_completion_tokens", "chat");
+  const legacy = checkMaxOutputTokens(body.max_tokens, "max_tokens", "chat");
+  if (max !== null && legacy !== null && max !== legacy) {
+    bad(
+      "max_tokens and max_completion_tokens differ; send max_completion_tokens only (max_tokens is its deprecated name).",
+      "max_tokens",
+    );
+  }
+  return max ?? legacy;
+}
+
+/**
+ * Translates a chat request into the Responses shape the turn parses. Every field is in
+ * request-fields.ts's chat table: refused values are refused here, carried ones keep their name.
+ */
 export function chatRequestToResponses(body: unknown, conversationId: string | null): JsonObject {
   if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
+  checkFields(body, "chat");
   const { instructions, input } = chatMessagesToInput(body.messages);
   const tools = chatToolsToResponses(body.tools);
-  // Checked here so the error names the field the client sent, not max_output_tokens.
-  const maxKey = body.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
-  const maxTokens = checkMaxOutputTokens(body[maxKey], maxKey, "chat");
+  const maxTokens = chatMaxTokens(body);
   checkChoices(body.n, conversationId);
   const format =
     body.response_format === undefined || body.response_format === null
@@ -170,6 +184,7 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   for (const key of ["temperature", "top_p", "user", "parallel_tool_calls", "metadata", "stream"] as const) {
     if (body[key] !== undefined) out[key] = body[key] as JsonObject;
   }
+  for (const key of carriedFields("chat")) if (body[key] !== undefined) out[key] = body[key] as JsonObject;
   // Chat's own limits (max_tokens from 1, not Responses' 16) apply when the engine parses it.
   Object.defineProperty(out, FROM_CHAT, { value: true });
   return out;

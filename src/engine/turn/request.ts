@@ -3,7 +3,6 @@
  * Schema cannot express (tool schemas, conflicting options) are checked here, with messages
  * that name the field.
  */
-import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { checkJson, checkMetadata, checkSessionId, isPlainObject } from "../../store/validate.ts";
 import {
@@ -11,12 +10,14 @@ import {
   REASONING_EFFORTS,
   REASONING_SUMMARIES,
   type ReasoningConfig,
+  type SamplingExtras,
   type TextConfig,
   type TextFormat,
   type ToolChoice,
   VERBOSITIES,
 } from "../providers/types.ts";
 import { normalizeInput } from "./input.ts";
+import { bad, checkFields, onlyKeys, optionalEnum, optionalNumber, parseSampling } from "./request-fields.ts";
 import { sessionOfResponse } from "./response-ids.ts";
 
 export interface ParsedResponseRequest {
@@ -40,10 +41,8 @@ export interface ParsedResponseRequest {
   text: TextConfig | null;
   /** `reasoning` (effort, summary); null when the request set none. */
   reasoning: ReasoningConfig | null;
-}
-
-function bad(message: string, param: string): never {
-  throw new InvalidArgumentError(message, { param });
+  /** Options carried only to the upstream APIs that take them; null when the request set none. */
+  sampling: SamplingExtras | null;
 }
 
 /** The JSON Schema keywords whose shape providers check; anything else is passed on as given. */
@@ -109,46 +108,6 @@ function parseToolChoice(raw: unknown, tools: FunctionTool[]): ToolChoice {
     return { type: "function", name: raw.name };
   }
   return bad('tool_choice must be "auto", "none", "required" or { type: "function", name }.', "tool_choice");
-}
-
-function optionalNumber(
-  raw: unknown,
-  param: string,
-  min: number,
-  max: number,
-  integer = false,
-): number | null {
-  if (raw === undefined || raw === null) return null;
-  if (
-    typeof raw !== "number" ||
-    !Number.isFinite(raw) ||
-    raw < min ||
-    raw > max ||
-    (integer && !Number.isInteger(raw))
-  ) {
-    bad(`${param} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}.`, param);
-  }
-  return raw;
-}
-
-/** Refuses keys of `raw` (the object at `param`) outside `keys`: an option is never silently dropped. */
-function onlyKeys(raw: Record<string, unknown>, keys: readonly string[], param: string): void {
-  for (const key of Object.keys(raw)) {
-    if (!keys.includes(key)) {
-      bad(
-        `${param}.${key.slice(0, 64)} is not supported; ${param} takes ${keys.join(", ")}.`,
-        `${param}.${key}`,
-      );
-    }
-  }
-}
-
-/** One of `values`, or null when absent (`null` included, as OpenAI's SDK sends it). */
-export function optionalEnum<T extends string>(raw: unknown, values: readonly T[], param: string): T | null {
-  if (raw === undefined || raw === null) return null;
-  if (typeof raw !== "string" || !values.includes(raw as T))
-    bad(`${param} must be one of ${values.join(", ")}.`, param);
-  return raw as T;
 }
 
 /** Where a format's schema sits in the stored response record (record.request.text.format.schema). */
@@ -240,6 +199,8 @@ export function checkMaxOutputTokens(
 export function parseResponseRequest(body: unknown): ParsedResponseRequest {
   if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
   const api = (body as { [FROM_CHAT]?: boolean })[FROM_CHAT] === true ? "chat" : "responses";
+  // A chat body was checked against the chat fields before it was translated.
+  if (api === "responses") checkFields(body, api);
   if (typeof body.model !== "string" || body.model.length === 0) bad("model is required.", "model");
   if (body.input === undefined) bad("input is required (a string or an array of items).", "input");
   const conversation = body.conversation;
@@ -292,5 +253,6 @@ export function parseResponseRequest(body: unknown): ParsedResponseRequest {
     stream: body.stream === true,
     text: parseText(body.text),
     reasoning: parseReasoning(body.reasoning),
+    sampling: parseSampling(body, api),
   };
 }

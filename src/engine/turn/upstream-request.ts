@@ -22,6 +22,7 @@ export function toTurnRequest(
     ...(r.user !== null ? { user: r.user } : {}),
     ...(r.text !== null && Object.keys(r.text).length > 0 ? { text: r.text } : {}),
     ...(r.reasoning !== null && Object.keys(r.reasoning).length > 0 ? { reasoning: r.reasoning } : {}),
+    ...(r.sampling !== null ? { sampling: r.sampling } : {}),
     ...(signal ? { signal } : {}),
   };
 }
