@@ -123,6 +123,35 @@ describe("holdfast cleanup", () => {
     assert.equal(badPlan.code, 2);
     assert.match(badPlan.stderr, /is not a plan written by 'holdfast cleanup --dry-run --json'/);
   });
+
+  it("takes an ISO 8601 timestamp, a date or epoch ms; a loose date string exits 2 naming --now", async () => {
+    const args = ["cleanup", "--store", `sqlite:${db}`, "--config", cfg, "--dry-run", "--json"];
+    const iso = await runCli([...args, "--now", NOW]);
+    assert.equal(iso.code, 0, iso.stderr);
+    const epoch = await runCli([...args, "--now", String(Date.parse(NOW))]);
+    assert.equal(epoch.code, 0, epoch.stderr);
+    assert.deepEqual(JSON.parse(epoch.stdout), JSON.parse(iso.stdout), "epoch ms = the same instant");
+    const offset = await runCli([
+      ...args,
+      "--now",
+      "2026-01-01T04:00:00+02:00", // NOW, 2026-01-01T02:00:00Z
+    ]);
+    assert.equal(offset.code, 0, offset.stderr);
+    assert.deepEqual(JSON.parse(offset.stdout), JSON.parse(iso.stdout), "an offset is the same instant");
+    const day = await runCli([...args, "--now", NOW.slice(0, 10)]);
+    assert.equal(day.code, 0, day.stderr);
+    for (const loose of ["5", "2026", "Jan 1 2026", "2026-02-30", "2026-01-01T02:00:00", "123456789"]) {
+      const run = await runCli([...args.slice(0, -1), "--now", loose]);
+      assert.equal(run.code, 2, `--now ${loose}: ${run.stderr}`);
+      assert.equal(run.stdout, "", "no plan");
+      assert.match(
+        run.stderr,
+        /^holdfast: --now must be an ISO 8601 timestamp such as 2026-11-21T10:00:00Z .* or epoch milliseconds .*\(got '.*'\)\. \[invalid_argument\]\n$/,
+      );
+    }
+    const json = await runCli([...args, "--now", "5"]);
+    assert.equal(JSON.parse(json.stderr).error.param, "now");
+  });
 });
 
 describe("holdfast cleanup --plan", () => {

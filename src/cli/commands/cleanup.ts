@@ -136,6 +136,8 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
       );
     }
   }
+  // Checked before the store is opened: a loose --now (`5`, `Nov 21`) is refused, never guessed at.
+  const now = flags.now === undefined ? undefined : parseNow(flags.now).getTime();
   const config = await loadServerConfig({
     flags: { store: flags.store, config: flags.config },
     env: process.env,
@@ -175,7 +177,7 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
       ? await readPlan(flags.plan)
       : await sweeper.plan({
           tenant: flags.tenant,
-          now: flags.now === undefined ? undefined : parseNow(flags.now).getTime(),
+          now,
         });
     const report = flags.enforce ? await sweeper.apply(plan, { onProgress: progressBar() }) : null;
     if (flags.json) process.stdout.write(`${JSON.stringify(report ? { plan, report } : plan, null, 2)}\n`);
@@ -207,7 +209,10 @@ export function registerCleanupCommand(program: Command): void {
     )
     .option("-t, --tenant <tenant>", "only this tenant (default: every tenant)")
     .option("--json", "print the plan (and with --enforce the report) as JSON")
-    .option("--now <iso>", "plan as of this instant (default: now)")
+    .option(
+      "--now <instant>",
+      "plan as of this instant: ISO 8601 (2026-11-21T10:00:00Z, 2026-11-21) or epoch ms (default: now)",
+    )
     .option(
       "--plan <file>",
       "with --enforce: apply this plan (from --dry-run --json) instead of planning again",

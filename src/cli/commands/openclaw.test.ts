@@ -47,6 +47,24 @@ describe("holdfast openclaw (binary)", () => {
   });
   after(() => fx.cleanup());
 
+  it("--now takes an ISO 8601 timestamp or epoch ms; a loose date string exits 2 naming --now", async () => {
+    const epoch = await holdfast("openclaw", "audit", fx.dir, "--json", "--now", String(Date.parse(NOW)));
+    assert.equal(epoch.code, 0, epoch.stderr);
+    assert.equal(JSON.parse(epoch.stdout).referenceDate, new Date(NOW).toISOString());
+    for (const args of [
+      ["audit", fx.dir, "--now", "5"],
+      ["cleanup", fx.dir, "--dry-run", "--now", "Nov 1 2026"],
+    ]) {
+      const run = await holdfast("openclaw", ...args);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stdout, "");
+      assert.match(
+        run.stderr,
+        /^holdfast: --now must be an ISO 8601 timestamp such as 2026-11-21T10:00:00Z /,
+      );
+    }
+  });
+
   it("audit --json matches EXPECTED.json", async () => {
     const run = await holdfast("openclaw", "audit", fx.dir, "--json", "--now", NOW);
     assert.equal(run.code, 0, run.stderr);

@@ -17,7 +17,7 @@ import {
   planCleanup,
 } from "../../interop/openclaw/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import { withFlagNames } from "../flag-values.ts";
+import { instantFlag, withFlagNames } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
@@ -39,12 +39,9 @@ export function parseDuration(value: string, name: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** `--now` as a Date (see `instantFlag`), or the current instant when it is not given. */
 export function parseNow(value: string | undefined): Date {
-  if (value === undefined) return new Date();
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime()))
-    throw new InvalidArgumentError(`--now must be an ISO date (got '${value}').`, { param: "now" });
-  return d;
+  return value === undefined ? new Date() : instantFlag(value, "--now");
 }
 
 export function bytes(n: number): string {
@@ -160,7 +157,10 @@ export function registerOpenClawCommand(program: Command): void {
       "Disk usage per artifact class, stale locks, missing transcripts, torn lines, unpaired tool calls.",
     )
     .option("--json", "print the full report as JSON")
-    .option("--now <iso>", "reference date for ages (default: now)")
+    .option(
+      "--now <instant>",
+      "reference date for ages: ISO 8601 (2026-11-21T10:00:00Z, 2026-11-21) or epoch ms (default: now)",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  $ holdfast openclaw audit ~/.openclaw\n  $ holdfast openclaw audit ~/.openclaw --json --now 2026-11-01T00:00:00Z",
@@ -213,7 +213,10 @@ export function registerOpenClawCommand(program: Command): void {
     .option("--stale-locks", "lock files older than 30 minutes")
     .option("--include-live", "also live transcripts older than --older-than, with their index entries")
     .option("--json", "print the plan (and result) as JSON")
-    .option("--now <iso>", "reference date for ages (default: now)")
+    .option(
+      "--now <instant>",
+      "reference date for ages: ISO 8601 (2026-11-21T10:00:00Z, 2026-11-21) or epoch ms (default: now)",
+    )
     .addHelpText(
       "after",
       "\nWithout retention options: --older-than 30d --archives-older-than 30d --stale-locks.\n\nExamples:\n  $ holdfast openclaw cleanup ~/.openclaw --dry-run\n  $ holdfast openclaw cleanup ~/.openclaw --enforce --archives-older-than 14d --orphans",
