@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli } from "./cli-helpers.ts";
+import { runCommand } from "./run.ts";
 
 const SUBCOMMANDS = [
   ["serve"],
@@ -107,6 +108,30 @@ describe("CLI usage errors and rejections", () => {
       /^holdfast: No session with id .* \[not_found\]\n$/,
       "without --json: the text line",
     );
+  });
+
+  test("an unexpected error exits 1 with the stable code internal_error and its message", async () => {
+    const printed: string[] = [];
+    const write = process.stderr.write;
+    const exitCode = process.exitCode;
+    const fail = async (json: boolean, error: unknown) => {
+      process.stderr.write = ((chunk: string) => printed.push(chunk) > 0) as typeof write;
+      try {
+        await runCommand(() => Promise.reject(error), { json });
+        return process.exitCode;
+      } finally {
+        process.stderr.write = write;
+        process.exitCode = exitCode;
+      }
+    };
+    assert.equal(await fail(true, new TypeError("boom")), 1);
+    assert.equal(await fail(false, new TypeError("boom")), 1);
+    assert.equal(await fail(true, "a string"), 1);
+    assert.deepEqual(JSON.parse(printed[0] ?? ""), {
+      error: { code: "internal_error", message: "boom", param: null },
+    });
+    assert.equal(printed[1], "holdfast: boom [internal_error]\n");
+    assert.equal(JSON.parse(printed[2] ?? "").error.code, "internal_error");
   });
 
   test("keys: an unreadable --key-file and --expires-in-days 0 exit 2; --config names the store", async () => {
