@@ -81,10 +81,17 @@ export function inFlagTerms(text: string, names: FlagNames): string {
   return out;
 }
 
+/** How `inFlagNames` rewords beyond the names: `dropPrefix` removes a library's own lead-in. */
+export interface RewordOptions {
+  /** Removed from the start of the message, e.g. /^Mock upstream options? / (the flag then leads). */
+  dropPrefix?: RegExp;
+}
+
 /** The same error, worded in the command's flag names (its code, and so its exit code, kept). */
-export function inFlagNames(error: unknown, names: FlagNames): unknown {
+export function inFlagNames(error: unknown, names: FlagNames, options: RewordOptions = {}): unknown {
   if (!isHoldfastError(error)) return error;
-  const message = inFlagTerms(error.message, names);
+  const worded = inFlagTerms(error.message, names);
+  const message = options.dropPrefix ? worded.replace(options.dropPrefix, "") : worded;
   if (message === error.message) return error;
   const flag = error.param === null ? undefined : names[error.param];
   const param = flag?.startsWith("--") ? flag.slice(2) : (error.param ?? undefined);

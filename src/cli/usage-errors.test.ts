@@ -189,12 +189,12 @@ describe("CLI usage errors and rejections", () => {
     ];
     assert.equal((await runCli(importArgs)).code, 0);
     const cases: [string[], RegExp][] = [
-      [["mock-upstream", "--error-rate", "2"], /--error-rate must be between 0 and 1; got 2\./],
+      [["mock-upstream", "--error-rate", "2"], /^holdfast: --error-rate must be between 0 and 1; got 2\./],
       [
         ["mock-upstream", "--error-rate", "0.5", "--hang-rate", "0.6"],
-        /--error-rate \+ --hang-rate \+ --cut-stream-rate must not exceed 1\./,
+        /^holdfast: --error-rate \+ --hang-rate \+ --cut-stream-rate must not exceed 1\./,
       ],
-      [["mock-upstream", "--latency-ms", "-1"], /--latency-ms must be a number >= 0; got -1\./],
+      [["mock-upstream", "--latency-ms", "-1"], /^holdfast: --latency-ms must be a number >= 0; got -1\./],
       [importArgs, /already exists in the target; import with --on-conflict skip/],
       [["openclaw", "cleanup", dir, "--dry-run", "--include-live"], /--include-live needs --older-than/],
       [
@@ -232,7 +232,7 @@ describe("CLI usage errors and rejections", () => {
     assert.equal(port.code, 2);
     assert.match(
       port.stderr,
-      /option --port must be a whole number from 0 to 65535; got 70000\. \[invalid_argument\]/,
+      /^holdfast: --port must be a whole number from 0 to 65535; got 70000\. \[invalid_argument\]/,
     );
     // 192.0.2.1 is TEST-NET-1: never an address of this machine.
     const host = await runCli([
