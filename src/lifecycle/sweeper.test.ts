@@ -143,6 +143,32 @@ describe("sweeper", () => {
     assert.throws(() => parseLifecycleConfig({ sweeper: { pause_ratio: -1 } }), /pause_ratio/);
   });
 
+  it("refuses a batchSize or concurrency that is not a whole number ≥ 1, naming the option", async () => {
+    const store = createSessionStore(createMemoryDriver());
+    try {
+      const policy = parseLifecyclePolicy({});
+      for (const [option, value] of [
+        ["batchSize", 1.5],
+        ["batchSize", 0.5],
+        ["batchSize", 0],
+        ["batchSize", -2],
+        ["batchSize", Number.NaN],
+        ["batchSize", Number.POSITIVE_INFINITY],
+        ["batchSize", 2 ** 60],
+        ["concurrency", 2.5],
+      ] as const) {
+        assert.throws(() => createSweeper({ store, policy, [option]: value }), {
+          code: "invalid_argument",
+          param: option,
+          message: `Sweeper option ${option} must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER} (got ${value}).`,
+        });
+      }
+      assert.equal(createSweeper({ store, policy, batchSize: 1, concurrency: 1 }).holder.length > 0, true);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("lets one sweeper at a time hold the lease; a crashed holder's lease expires", async () => {
     const file = join(dir, "lease.db");
     const clock = { now: Date.UTC(2026, 0, 1) };

@@ -33,7 +33,7 @@ export interface SweeperOptions {
   leaseName?: string;
   /** Default 30 s; renewed after each batch once a third of it has passed. */
   leaseTtlMs?: number;
-  /** Actions per batch (default 200). */
+  /** Actions per batch: a whole number ≥ 1 (default 200). */
   batchSize?: number;
   /** Most actions per second (default: unlimited). */
   maxOpsPerSecond?: number | null;
@@ -47,7 +47,7 @@ export interface SweeperOptions {
   pauseRatio?: number;
   /** How the sweeper sleeps between batches (tests observe the pacing through it). */
   sleep?: (ms: number) => Promise<unknown>;
-  /** Archive/reset actions run at once within a batch (default 4). */
+  /** Archive/reset actions run at once within a batch: a whole number ≥ 1 (default 4). */
   concurrency?: number;
   /**
    * Runs after each sweep this sweeper applied that did something; e.g. the encryption
@@ -117,6 +117,18 @@ function positive(value: number | undefined, name: string, fallback: number, min
   return value;
 }
 
+/** A count (batch size, concurrency): a whole number from `min`, never a fraction `slice` would truncate. */
+function count(value: number | undefined, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(
+      `Sweeper option ${name} must be a whole number from ${min} to ${Number.MAX_SAFE_INTEGER} (got ${value}).`,
+      { param: name },
+    );
+  }
+  return value;
+}
+
 class LeaseSweeper implements Sweeper {
   readonly holder: string;
   readonly #o: Required<
@@ -149,10 +161,10 @@ class LeaseSweeper implements Sweeper {
       holder: this.holder,
       leaseName: options.leaseName ?? "holdfast-sweeper",
       leaseTtlMs: positive(options.leaseTtlMs, "leaseTtlMs", 30_000),
-      batchSize: positive(options.batchSize, "batchSize", 200),
+      batchSize: count(options.batchSize, "batchSize", 200),
       pauseMs: positive(options.pauseMs, "pauseMs", 0, 0),
       pauseRatio: positive(options.pauseRatio, "pauseRatio", 0, 0),
-      concurrency: positive(options.concurrency, "concurrency", 4),
+      concurrency: count(options.concurrency, "concurrency", 4),
       maxOpsPerSecond:
         options.maxOpsPerSecond == null ? null : positive(options.maxOpsPerSecond, "maxOpsPerSecond", 0),
     });
