@@ -13,6 +13,7 @@ import { ConflictError, InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 import type { ActionLog, ActionLogEntry } from "./action-log.ts";
 import { type Archiver, lifecycleDriver } from "./archiver.ts";
+import { checkSystemRecordActions } from "./plan-file.ts";
 import type { CleanupPlan, PlannedAction } from "./plan-types.ts";
 import { planCleanup } from "./planner.ts";
 import type { LifecyclePolicy } from "./policy.ts";
@@ -97,7 +98,11 @@ export class LeaseHeldError extends ConflictError {
 export interface Sweeper {
   readonly holder: string;
   plan(options?: { tenant?: string; now?: number }): Promise<CleanupPlan>;
-  /** Applies `plan` under the lease; throws LeaseHeldError when another sweeper holds it. */
+  /**
+   * Applies `plan` under the lease; throws LeaseHeldError when another sweeper holds it, and
+   * InvalidArgumentError (applying nothing) when an action on a system record is not that
+   * record's own expiry (`checkSystemRecordActions`).
+   */
   apply(plan: CleanupPlan, options?: ApplyOptions): Promise<SweepReport>;
   /** Plans and applies once; null when another sweeper holds the lease. */
   sweepOnce(): Promise<SweepReport | null>;
@@ -178,6 +183,8 @@ class LeaseSweeper implements Sweeper {
 
   async apply(plan: CleanupPlan, options: ApplyOptions = {}): Promise<SweepReport> {
     const o = this.#o;
+    // Before the lease and any action: a refused plan applies nothing.
+    await checkSystemRecordActions(this.#driver, plan, o.clock());
     if (!(await this.#driver.acquireLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock()))) {
       this.#stats.leaseDenied++;
       throw new LeaseHeldError(o.leaseName);

@@ -15,10 +15,11 @@ import {
   openArchiveBackend,
   parseCleanupPlan,
   parseLifecycleConfig,
+  type Sweeper,
   type SweepReport,
 } from "../../lifecycle/index.ts";
 import { createStore } from "../../store/create-store.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
+import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { intFlag } from "../flag-values.ts";
 import { assertStoreExists } from "../store-flags.ts";
 import { bytes, parseNow } from "./openclaw.ts";
@@ -117,6 +118,20 @@ async function readPlan(path: string): Promise<CleanupPlan> {
   }
 }
 
+/** Applies `plan`; a plan the sweeper refuses (nothing applied) is named by its --plan file. */
+async function applyPlan(
+  sweeper: Sweeper,
+  plan: CleanupPlan,
+  file: string | undefined,
+): Promise<SweepReport> {
+  try {
+    return await sweeper.apply(plan, { onProgress: progressBar() });
+  } catch (error) {
+    if (file === undefined || !isHoldfastError(error) || error.param !== "plan") throw error;
+    throw new InvalidArgumentError(`--plan '${file}': ${error.message}`, { param: "plan", cause: error });
+  }
+}
+
 async function runCleanup(flags: CleanupFlags): Promise<void> {
   if (Boolean(flags.dryRun) === Boolean(flags.enforce)) {
     throw new InvalidArgumentError("Pass exactly one of --dry-run or --enforce.", { param: "mode" });
@@ -179,7 +194,7 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
           tenant: flags.tenant,
           now,
         });
-    const report = flags.enforce ? await sweeper.apply(plan, { onProgress: progressBar() }) : null;
+    const report = flags.enforce ? await applyPlan(sweeper, plan, flags.plan) : null;
     if (flags.json) process.stdout.write(`${JSON.stringify(report ? { plan, report } : plan, null, 2)}\n`);
     else process.stdout.write(planText(plan, report));
     if (report?.leaseLost) process.exitCode = 4;
