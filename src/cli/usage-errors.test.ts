@@ -195,7 +195,10 @@ describe("CLI usage errors and rejections", () => {
         /^holdfast: --error-rate \+ --hang-rate \+ --cut-stream-rate must not exceed 1\./,
       ],
       [["mock-upstream", "--latency-ms", "-1"], /^holdfast: --latency-ms must be a number >= 0; got -1\./],
-      [importArgs, /already exists in the target; import with --on-conflict skip/],
+      [
+        importArgs,
+        /already exist in the target: 'conv_\w+'; nothing was imported\. Import with --on-conflict skip/,
+      ],
       [["openclaw", "cleanup", dir, "--dry-run", "--include-live"], /--include-live needs --older-than/],
       [
         ["cleanup", "--dry-run", "--store", store, "--batch-size", "0"],
