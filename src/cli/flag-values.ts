@@ -95,6 +95,15 @@ export function inFlagNames(error: unknown, names: FlagNames, options: RewordOpt
   if (message === error.message) return error;
   const flag = error.param === null ? undefined : names[error.param];
   const param = flag?.startsWith("--") ? flag.slice(2) : (error.param ?? undefined);
+  return withMessage(error, message, param);
+}
+
+/** `error` with another message: its code (and so its exit code), param and retry hint kept. */
+export function withMessage(
+  error: HoldfastError,
+  message: string,
+  param: string | undefined = error.param ?? undefined,
+): HoldfastError {
   return new HoldfastError(error.code, message, {
     cause: error,
     ...(param === undefined ? {} : { param }),

@@ -16,8 +16,8 @@ import {
   type OpenClawImportReport,
   planCleanup,
 } from "../../interop/openclaw/index.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
-import { instantFlag, withFlagNames } from "../flag-values.ts";
+import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
+import { instantFlag, withFlagNames, withMessage } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
@@ -89,6 +89,16 @@ function auditText(report: AuditReport): string {
     `${t.agents} agent(s), ${t.entries} index entries, ${t.files} files, ${bytes(t.bytes)}; ${t.staleLocks} stale lock(s), ${t.entriesMissingTranscript} missing transcript(s), ${t.tornLines} torn line(s), ${t.unansweredToolCalls} unanswered tool call(s), ${t.orphanToolResults} orphan result(s)`,
   );
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * What stopped an import (a store outage, an unreadable transcript) with what it leaves: the
+ * sessions before it stay imported, and a re-run finds them and finishes (the import is idempotent).
+ */
+function stoppedAfter(error: unknown, done: number): unknown {
+  if (done === 0 || !(error instanceof Error)) return error;
+  const message = `${error.message} (the import stopped after ${done} session(s) of the index, and those it imported stay; fix this and run it again: it leaves what is already imported as it is and imports the rest)`;
+  return isHoldfastError(error) ? withMessage(error, message) : new Error(message, { cause: error });
 }
 
 function notes(report: OpenClawImportReport): string {
@@ -195,7 +205,10 @@ export function registerOpenClawCommand(program: Command): void {
               );
           },
         }),
-      );
+      ).catch((error: unknown) => {
+        if (tty) process.stderr.write("\r\x1b[K");
+        throw stoppedAfter(error, n);
+      });
       if (tty) process.stderr.write("\r\x1b[K");
       if (flags.json) printJson(report);
       else process.stdout.write(importText(report));
