@@ -16,6 +16,9 @@ export const EXIT_CODES = Object.freeze({
 /** The code printed with commander's own usage errors (unknown option, missing argument…). */
 const USAGE_ERROR_CODE = "invalid_argument";
 
+/** The code printed with an unexpected error (not a HoldfastError): exit 1, its message kept. */
+export const INTERNAL_ERROR_CODE = "internal_error";
+
 export function exitCodeFor(error: unknown): number {
   if (!isHoldfastError(error)) return EXIT_CODES.failure;
   if (error.code === "not_found") return EXIT_CODES.notFound;
@@ -36,15 +39,14 @@ export function wantsJson(argv: readonly string[]): boolean {
  * `(Did you mean …?)`).
  */
 function errorText(
-  error: { code: string | null; message: string; param?: string | null; hint?: string },
+  error: { code: string; message: string; param?: string | null; hint?: string },
   json: boolean,
 ): string {
   if (json) {
     const { code, message, param = null, hint } = error;
     return `${JSON.stringify({ error: { code, message, param, ...(hint ? { hint } : {}) } })}\n`;
   }
-  const code = error.code === null ? "" : ` [${error.code}]`;
-  return `holdfast: ${error.message}${code}\n${error.hint ? `${error.hint}\n` : ""}`;
+  return `holdfast: ${error.message} [${error.code}]\n${error.hint ? `${error.hint}\n` : ""}`;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function runCommand(
     const holdfast = isHoldfastError(error) ? error : null;
     process.stderr.write(
       errorText(
-        { code: holdfast?.code ?? null, message, param: holdfast?.param ?? null },
+        { code: holdfast?.code ?? INTERNAL_ERROR_CODE, message, param: holdfast?.param ?? null },
         options.json === true,
       ),
     );

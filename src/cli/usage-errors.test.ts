@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli } from "./cli-helpers.ts";
+import { runCommand } from "./run.ts";
 
 const SUBCOMMANDS = [
   ["serve"],
@@ -109,6 +110,30 @@ describe("CLI usage errors and rejections", () => {
     );
   });
 
+  test("an unexpected error exits 1 with the stable code internal_error and its message", async () => {
+    const printed: string[] = [];
+    const write = process.stderr.write;
+    const exitCode = process.exitCode;
+    const fail = async (json: boolean, error: unknown) => {
+      process.stderr.write = ((chunk: string) => printed.push(chunk) > 0) as typeof write;
+      try {
+        await runCommand(() => Promise.reject(error), { json });
+        return process.exitCode;
+      } finally {
+        process.stderr.write = write;
+        process.exitCode = exitCode;
+      }
+    };
+    assert.equal(await fail(true, new TypeError("boom")), 1);
+    assert.equal(await fail(false, new TypeError("boom")), 1);
+    assert.equal(await fail(true, "a string"), 1);
+    assert.deepEqual(JSON.parse(printed[0] ?? ""), {
+      error: { code: "internal_error", message: "boom", param: null },
+    });
+    assert.equal(printed[1], "holdfast: boom [internal_error]\n");
+    assert.equal(JSON.parse(printed[2] ?? "").error.code, "internal_error");
+  });
+
   test("keys: an unreadable --key-file and --expires-in-days 0 exit 2; --config names the store", async () => {
     const store = `sqlite:${path.join(dir, "keys.db")}`;
     const noFile = await runCli([
@@ -164,13 +189,16 @@ describe("CLI usage errors and rejections", () => {
     ];
     assert.equal((await runCli(importArgs)).code, 0);
     const cases: [string[], RegExp][] = [
-      [["mock-upstream", "--error-rate", "2"], /--error-rate must be between 0 and 1; got 2\./],
+      [["mock-upstream", "--error-rate", "2"], /^holdfast: --error-rate must be between 0 and 1; got 2\./],
       [
         ["mock-upstream", "--error-rate", "0.5", "--hang-rate", "0.6"],
-        /--error-rate \+ --hang-rate \+ --cut-stream-rate must not exceed 1\./,
+        /^holdfast: --error-rate \+ --hang-rate \+ --cut-stream-rate must not exceed 1\./,
       ],
-      [["mock-upstream", "--latency-ms", "-1"], /--latency-ms must be a number >= 0; got -1\./],
-      [importArgs, /already exists in the target; import with --on-conflict skip/],
+      [["mock-upstream", "--latency-ms", "-1"], /^holdfast: --latency-ms must be a number >= 0; got -1\./],
+      [
+        importArgs,
+        /already exist in the target: 'conv_\w+'; nothing was imported\. Import with --on-conflict skip/,
+      ],
       [["openclaw", "cleanup", dir, "--dry-run", "--include-live"], /--include-live needs --older-than/],
       [
         ["cleanup", "--dry-run", "--store", store, "--batch-size", "0"],
@@ -207,7 +235,7 @@ describe("CLI usage errors and rejections", () => {
     assert.equal(port.code, 2);
     assert.match(
       port.stderr,
-      /option --port must be a whole number from 0 to 65535; got 70000\. \[invalid_argument\]/,
+      /^holdfast: --port must be a whole number from 0 to 65535; got 70000\. \[invalid_argument\]/,
     );
     // 192.0.2.1 is TEST-NET-1: never an address of this machine.
     const host = await runCli([

@@ -5,6 +5,8 @@
  * action or a missing version must not half-apply a plan), and the totals are recomputed from the
  * actions that remain.
  */
+import { isReservedTenant } from "../security/system-records.ts";
+import type { LifecycleCapable } from "../store/driver.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { checkSessionId, checkTenant, isPlainObject } from "../store/validate.ts";
 import {
@@ -17,6 +19,7 @@ import {
   type Tally,
   tallyOf,
 } from "./plan-types.ts";
+import { isPlannableAction, SYSTEM_RECORD_ACTIONS, systemRecordVerdict } from "./planner.ts";
 
 /** The last instant a `Date` holds. */
 const MAX_EPOCH_MS = 8_640_000_000_000_000;
@@ -70,6 +73,46 @@ function parseAction(value: unknown, path: string): PlannedAction {
   };
 }
 
+const APPLIED_NOTHING = " Nothing was applied.";
+
+/** Why action `i`, on a system record, is refused (`detail` adds what the record itself says). */
+function systemRecordRefusal(a: PlannedAction, i: number, detail = "", after = ""): InvalidArgumentError {
+  const allowed = SYSTEM_RECORD_ACTIONS.map((ok) => `${ok.action} for ${ok.reason}`).join(" or ");
+  return new InvalidArgumentError(
+    `plan.actions[${i}] would ${a.action} session ${a.sessionId} of the reserved tenant '${a.tenant}' for ${a.reason}: ` +
+      `it holds a Holdfast system record (an API key, signing or data key…), which only its own expiry removes ` +
+      `(${allowed})${detail}. Drop this action or plan again with --dry-run --json.${after}`,
+    { param: "plan" },
+  );
+}
+
+/**
+ * Checks the plan's actions on system records (reserved `_hf*` tenants) against the records
+ * themselves, before anything is applied: each must be what the planner plans for that record, a
+ * delete for its own expiry or idle TTL, passed both at the plan's instant and at `now` (a plan
+ * dated in the future does not expire an API key early). A record that is gone or changed since
+ * the plan (another version) passes: the sweeper's version guard skips it. `invalid_argument`
+ * naming `plan.actions[i]` otherwise. One read per such action; other actions cost nothing.
+ */
+export async function checkSystemRecordActions(
+  driver: LifecycleCapable,
+  plan: CleanupPlan,
+  now: number,
+): Promise<void> {
+  for (const [i, a] of plan.actions.entries()) {
+    if (!isReservedTenant(a.tenant)) continue;
+    if (!isPlannableAction(a)) throw systemRecordRefusal(a, i, "", APPLIED_NOTHING);
+    const [record] = await driver.scanSessions({ tenant: a.tenant, id: a.sessionId, limit: 1 });
+    if (record === undefined || record.version !== a.version) continue;
+    const verdict = systemRecordVerdict(record, Math.min(plan.now, now));
+    if (verdict?.action !== a.action || verdict.reason !== a.reason) {
+      const expiry = verdict === null ? "has not expired" : `expired by ${verdict.reason}`;
+      const detail = `, and this record ${expiry} (its own TTLs, at the plan's instant and now)`;
+      throw systemRecordRefusal(a, i, detail, APPLIED_NOTHING);
+    }
+  }
+}
+
 function isTally(value: unknown): value is Tally {
   return (
     isPlainObject(value) &&
@@ -92,6 +135,11 @@ export function parseCleanupPlan(input: unknown): CleanupPlan {
   const tenant = raw === null ? null : checked("plan.tenant", () => checkTenant(raw));
   if (!Array.isArray(value.actions)) return fail("plan.actions", "an array", value.actions);
   const actions = value.actions.map((a, i) => parseAction(a, `plan.actions[${i}]`));
+  // A plan saved before system records were left alone (or edited by hand) may name an API key or
+  // a data key with a retention action: only their own expiry removes them.
+  for (const [i, a] of actions.entries()) {
+    if (!isPlannableAction(a)) throw systemRecordRefusal(a, i);
+  }
   const seen = new Set<string>();
   for (const [i, a] of actions.entries()) {
     const key = `${a.tenant}\u0000${a.sessionId}`;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Session } from "../store/types.ts";
-import { planCleanup } from "./planner.ts";
+import { isPlannableAction, planCleanup } from "./planner.ts";
 import { parseLifecyclePolicy } from "./policy.ts";
 import { lastResetAt } from "./reset-schedule.ts";
 
@@ -199,6 +199,7 @@ describe("planCleanup and system records", () => {
       plan.actions.map((a) => [a.sessionId, a.action, a.reason]),
       [[expiredKey.id, "delete", "absolute_ttl"]],
     );
+    assert.ok(plan.actions.every(isPlannableAction), "what a saved plan may hold for a system record");
     assert.deepEqual(plan.usage, { before: {}, after: {} }, "system records count in no budget");
     assert.deepEqual(plan.warnings, []);
   });

@@ -47,6 +47,21 @@ const byKey = (a: Session, b: Session): number =>
 /** Eviction order: least recently active first, ties by id. */
 const byIdle = (a: Session, b: Session): number => a.lastActiveAt - b.lastActiveAt || byKey(a, b);
 
+/** The only actions the planner plans on a system record: its own expiry, as a delete. */
+export const SYSTEM_RECORD_ACTIONS: readonly Readonly<Pick<PlannedAction, "action" | "reason">>[] =
+  Object.freeze([
+    { action: "delete", reason: "absolute_ttl" },
+    { action: "delete", reason: "idle_ttl" },
+  ]);
+
+/** Whether `a` is an action the planner may plan for its session (always, outside `_hf*` tenants). */
+export function isPlannableAction(a: Pick<PlannedAction, "tenant" | "action" | "reason">): boolean {
+  return (
+    !isReservedTenant(a.tenant) ||
+    SYSTEM_RECORD_ACTIONS.some((ok) => ok.action === a.action && ok.reason === a.reason)
+  );
+}
+
 /**
  * System records (API keys, signing and data keys, token families… in the reserved `_hf*`
  * tenants) are not conversations: no retention rule, owner limit, reset or budget applies to them
@@ -71,6 +86,14 @@ function ownVerdict(
     return { action: "reset", reason: "reset_schedule" };
   }
   return null;
+}
+
+/** What the planner plans for the system record `s` (reserved `_hf*` tenant) at `now`, or null. */
+export function systemRecordVerdict(
+  s: Session,
+  now: number,
+): { action: CleanupAction; reason: CleanupReason } | null {
+  return ownVerdict(s, systemRecordPolicy(s), now);
 }
 
 /** Computes the cleanup plan. Pure: reads nothing but its arguments, mutates nothing. */
@@ -120,7 +143,7 @@ export function planCleanup(
 
   for (const s of sessions) {
     if (isReservedTenant(s.tenant)) {
-      const verdict = ownVerdict(s, systemRecordPolicy(s), now);
+      const verdict = systemRecordVerdict(s, now);
       if (verdict) act(s, verdict.action, verdict.reason);
       continue;
     }

@@ -3,14 +3,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { createSystemRecords, systemRecordId } from "../security/system-records.ts";
 import { createSessionStore } from "../store/core.ts";
 import { isLifecycleCapable, type StoreDriver } from "../store/driver.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
 import { createSqliteDriver } from "../store/drivers/sqlite.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createFileActionLog, createMemoryActionLog } from "./action-log.ts";
-import { createArchiver } from "./archiver.ts";
+import { createArchiver, lifecycleDriver } from "./archiver.ts";
 import { parseLifecycleConfig } from "./config.ts";
+import { parseCleanupPlan } from "./plan-file.ts";
+import type { CleanupAction, CleanupPlan, CleanupReason, PlannedAction } from "./plan-types.ts";
 import { parseLifecyclePolicy } from "./policy.ts";
 import { createSweeper, LeaseHeldError } from "./sweeper.ts";
 
@@ -141,6 +144,114 @@ describe("sweeper", () => {
     }
     assert.equal(parseLifecycleConfig({ sweeper: { pause_ratio: 0.5 } }).sweeper.pauseRatio, 0.5);
     assert.throws(() => parseLifecycleConfig({ sweeper: { pause_ratio: -1 } }), /pause_ratio/);
+  });
+
+  it("refuses a batchSize or concurrency that is not a whole number ≥ 1, naming the option", async () => {
+    const store = createSessionStore(createMemoryDriver());
+    try {
+      const policy = parseLifecyclePolicy({});
+      for (const [option, value] of [
+        ["batchSize", 1.5],
+        ["batchSize", 0.5],
+        ["batchSize", 0],
+        ["batchSize", -2],
+        ["batchSize", Number.NaN],
+        ["batchSize", Number.POSITIVE_INFINITY],
+        ["batchSize", 2 ** 60],
+        ["concurrency", 2.5],
+      ] as const) {
+        assert.throws(() => createSweeper({ store, policy, [option]: value }), {
+          code: "invalid_argument",
+          param: option,
+          message: `Sweeper option ${option} must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER} (got ${value}).`,
+        });
+      }
+      assert.equal(createSweeper({ store, policy, batchSize: 1, concurrency: 1 }).holder.length > 0, true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("applies nothing of a plan that acts on a system record other than by its own expiry", async () => {
+    const T = Date.UTC(2026, 0, 1);
+    const clock = { now: T };
+    const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    try {
+      const records = createSystemRecords(store);
+      await records.create("api_key", "k1", { x: 1 }, { index: "acme" });
+      await records.create("api_key", "k2", { x: 2 }, { expiresAt: T + H });
+      const chat = await store.create("acme", { idleTtlMs: H, items: [msg("q")] });
+      clock.now = T + 2 * H;
+      const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "delete" } });
+      const sweeper = createSweeper({ store, policy, clock: () => clock.now });
+      const fresh = await sweeper.plan();
+      assert.deepEqual(
+        fresh.actions.map((a) => [a.tenant, a.sessionId, a.action, a.reason]),
+        [
+          ["_hf_api_key", systemRecordId("api_key", "k2"), "delete", "absolute_ttl"],
+          ["acme", chat.id, "delete", "idle_ttl"],
+        ],
+      );
+      const [expiredKey, chatAction] = fresh.actions as [PlannedAction, PlannedAction];
+      const [k1] = await lifecycleDriver(store).scanSessions({
+        tenant: "_hf_api_key",
+        id: systemRecordId("api_key", "k1"),
+        limit: 1,
+      });
+      assert.ok(k1);
+      const forged = (action: CleanupAction, reason: CleanupReason): CleanupPlan => ({
+        ...fresh,
+        actions: [
+          chatAction,
+          { ...chatAction, tenant: k1.tenant, sessionId: k1.id, version: k1.version, action, reason },
+        ],
+      });
+      // Refused when the file is read (any action but a delete for the record's own expiry)…
+      for (const [action, reason] of [
+        ["archive", "owner_limit"],
+        ["delete", "tenant_budget"],
+        ["reset", "reset_schedule"],
+      ] as const) {
+        const message = new RegExp(
+          `^plan\\.actions\\[1\\] would ${action} session ${k1.id} of the reserved tenant '_hf_api_key' for ${reason}: `,
+        );
+        assert.throws(() => parseCleanupPlan(JSON.parse(JSON.stringify(forged(action, reason)))), {
+          message,
+        });
+        await assert.rejects(sweeper.apply(forged(action, reason)), { code: "invalid_argument", message });
+      }
+      // …and when applied: what an older planner made of `defaults: { idle_ttl: 1h }`, on a key
+      // with no idle TTL of its own, is read back fine but refused against the record.
+      const idle = forged("delete", "idle_ttl");
+      assert.equal(parseCleanupPlan(JSON.parse(JSON.stringify(idle))).actions.length, 2);
+      await assert.rejects(sweeper.apply(idle), (error: Error & { code?: string; param?: string }) => {
+        assert.equal(error.code, "invalid_argument");
+        assert.equal(error.param, "plan");
+        assert.match(
+          error.message,
+          /^plan\.actions\[1\] would delete .* for idle_ttl: .*this record has not expired/,
+        );
+        assert.match(error.message, /Nothing was applied\.$/);
+        return true;
+      });
+      // A plan dated after the clock does not expire a record early.
+      clock.now = T;
+      await assert.rejects(
+        sweeper.apply({ ...fresh, actions: [expiredKey] }),
+        /plan\.actions\[0\] .*this record has not expired/,
+      );
+      clock.now = T + 2 * H;
+      const [kept] = await lifecycleDriver(store).scanSessions({ tenant: "acme", id: chat.id, limit: 1 });
+      assert.equal(kept?.version, chatAction.version, "nothing was applied");
+      // The planner's own plan (the key past its expiresAt, the idle chat) applies.
+      const report = await sweeper.apply(fresh);
+      assert.equal(report.done, 2);
+      assert.notEqual(await records.get("api_key", "k1"), null);
+      const [gone] = await lifecycleDriver(store).scanSessions({ id: expiredKey.sessionId, limit: 1 });
+      assert.equal(gone, undefined);
+    } finally {
+      await store.close();
+    }
   });
 
   it("lets one sweeper at a time hold the lease; a crashed holder's lease expires", async () => {

@@ -13,6 +13,7 @@ import { ConflictError, InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 import type { ActionLog, ActionLogEntry } from "./action-log.ts";
 import { type Archiver, lifecycleDriver } from "./archiver.ts";
+import { checkSystemRecordActions } from "./plan-file.ts";
 import type { CleanupPlan, PlannedAction } from "./plan-types.ts";
 import { planCleanup } from "./planner.ts";
 import type { LifecyclePolicy } from "./policy.ts";
@@ -33,7 +34,7 @@ export interface SweeperOptions {
   leaseName?: string;
   /** Default 30 s; renewed after each batch once a third of it has passed. */
   leaseTtlMs?: number;
-  /** Actions per batch (default 200). */
+  /** Actions per batch: a whole number ≥ 1 (default 200). */
   batchSize?: number;
   /** Most actions per second (default: unlimited). */
   maxOpsPerSecond?: number | null;
@@ -47,7 +48,7 @@ export interface SweeperOptions {
   pauseRatio?: number;
   /** How the sweeper sleeps between batches (tests observe the pacing through it). */
   sleep?: (ms: number) => Promise<unknown>;
-  /** Archive/reset actions run at once within a batch (default 4). */
+  /** Archive/reset actions run at once within a batch: a whole number ≥ 1 (default 4). */
   concurrency?: number;
   /**
    * Runs after each sweep this sweeper applied that did something; e.g. the encryption
@@ -97,7 +98,11 @@ export class LeaseHeldError extends ConflictError {
 export interface Sweeper {
   readonly holder: string;
   plan(options?: { tenant?: string; now?: number }): Promise<CleanupPlan>;
-  /** Applies `plan` under the lease; throws LeaseHeldError when another sweeper holds it. */
+  /**
+   * Applies `plan` under the lease; throws LeaseHeldError when another sweeper holds it, and
+   * InvalidArgumentError (applying nothing) when an action on a system record is not that
+   * record's own expiry (`checkSystemRecordActions`).
+   */
   apply(plan: CleanupPlan, options?: ApplyOptions): Promise<SweepReport>;
   /** Plans and applies once; null when another sweeper holds the lease. */
   sweepOnce(): Promise<SweepReport | null>;
@@ -113,6 +118,18 @@ function positive(value: number | undefined, name: string, fallback: number, min
     throw new InvalidArgumentError(`Sweeper option ${name} must be a number ≥ ${min} (got ${value}).`, {
       param: name,
     });
+  }
+  return value;
+}
+
+/** A count (batch size, concurrency): a whole number from `min`, never a fraction `slice` would truncate. */
+function count(value: number | undefined, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(
+      `Sweeper option ${name} must be a whole number from ${min} to ${Number.MAX_SAFE_INTEGER} (got ${value}).`,
+      { param: name },
+    );
   }
   return value;
 }
@@ -149,10 +166,10 @@ class LeaseSweeper implements Sweeper {
       holder: this.holder,
       leaseName: options.leaseName ?? "holdfast-sweeper",
       leaseTtlMs: positive(options.leaseTtlMs, "leaseTtlMs", 30_000),
-      batchSize: positive(options.batchSize, "batchSize", 200),
+      batchSize: count(options.batchSize, "batchSize", 200),
       pauseMs: positive(options.pauseMs, "pauseMs", 0, 0),
       pauseRatio: positive(options.pauseRatio, "pauseRatio", 0, 0),
-      concurrency: positive(options.concurrency, "concurrency", 4),
+      concurrency: count(options.concurrency, "concurrency", 4),
       maxOpsPerSecond:
         options.maxOpsPerSecond == null ? null : positive(options.maxOpsPerSecond, "maxOpsPerSecond", 0),
     });
@@ -166,6 +183,8 @@ class LeaseSweeper implements Sweeper {
 
   async apply(plan: CleanupPlan, options: ApplyOptions = {}): Promise<SweepReport> {
     const o = this.#o;
+    // Before the lease and any action: a refused plan applies nothing.
+    await checkSystemRecordActions(this.#driver, plan, o.clock());
     if (!(await this.#driver.acquireLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock()))) {
       this.#stats.leaseDenied++;
       throw new LeaseHeldError(o.leaseName);

@@ -75,7 +75,11 @@ test("chaos is replayable: the same seed gives the same sequence of outcomes", a
 });
 
 test("options are validated naming the option", () => {
-  assert.throws(() => resolveMockOptions({ errorRate: 1.5 }), /errorRate must be between 0 and 1/);
+  // Library users read the library's names; the CLI rewords this to "--error-rate must…".
+  assert.throws(() => resolveMockOptions({ errorRate: 1.5 }), {
+    code: "invalid_argument",
+    message: /^Mock upstream option errorRate must be between 0 and 1/,
+  });
   assert.throws(() => resolveMockOptions({ errorRate: 0.6, hangRate: 0.6 }), /must not exceed 1/);
   assert.throws(() => resolveMockOptions({ latencyMs: -1 }), /latencyMs/);
   assert.throws(() => resolveMockOptions({ script: ["explode"] }), /script entry 'explode'/);

@@ -7,6 +7,7 @@ import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { archivePath } from "../../lifecycle/archive-files.ts";
+import { lifecycleDriver } from "../../lifecycle/archiver.ts";
 import type { CleanupPlan, SweepReport } from "../../lifecycle/index.ts";
 import { createSessionStore } from "../../store/core.ts";
 import { createStore } from "../../store/create-store.ts";
@@ -123,6 +124,35 @@ describe("holdfast cleanup", () => {
     assert.equal(badPlan.code, 2);
     assert.match(badPlan.stderr, /is not a plan written by 'holdfast cleanup --dry-run --json'/);
   });
+
+  it("takes an ISO 8601 timestamp, a date or epoch ms; a loose date string exits 2 naming --now", async () => {
+    const args = ["cleanup", "--store", `sqlite:${db}`, "--config", cfg, "--dry-run", "--json"];
+    const iso = await runCli([...args, "--now", NOW]);
+    assert.equal(iso.code, 0, iso.stderr);
+    const epoch = await runCli([...args, "--now", String(Date.parse(NOW))]);
+    assert.equal(epoch.code, 0, epoch.stderr);
+    assert.deepEqual(JSON.parse(epoch.stdout), JSON.parse(iso.stdout), "epoch ms = the same instant");
+    const offset = await runCli([
+      ...args,
+      "--now",
+      "2026-01-01T04:00:00+02:00", // NOW, 2026-01-01T02:00:00Z
+    ]);
+    assert.equal(offset.code, 0, offset.stderr);
+    assert.deepEqual(JSON.parse(offset.stdout), JSON.parse(iso.stdout), "an offset is the same instant");
+    const day = await runCli([...args, "--now", NOW.slice(0, 10)]);
+    assert.equal(day.code, 0, day.stderr);
+    for (const loose of ["5", "2026", "Jan 1 2026", "2026-02-30", "2026-01-01T02:00:00", "123456789"]) {
+      const run = await runCli([...args.slice(0, -1), "--now", loose]);
+      assert.equal(run.code, 2, `--now ${loose}: ${run.stderr}`);
+      assert.equal(run.stdout, "", "no plan");
+      assert.match(
+        run.stderr,
+        /^holdfast: --now must be an ISO 8601 timestamp such as 2026-11-21T10:00:00Z .* or epoch milliseconds .*\(got '.*'\)\. \[invalid_argument\]\n$/,
+      );
+    }
+    const json = await runCli([...args, "--now", "5"]);
+    assert.equal(JSON.parse(json.stderr).error.param, "now");
+  });
 });
 
 describe("holdfast cleanup --plan", () => {
@@ -202,23 +232,17 @@ describe("holdfast cleanup --plan", () => {
   });
 });
 
+/** An API key of tenant acme (a system record in `_hf_api_key`), through the real binary. */
+async function createKey(store: string): Promise<void> {
+  const created = await runCli(["keys", "create", "--tenant", "acme", "--scopes", "admin", "--store", store]);
+  assert.equal(created.code, 0, created.stderr);
+}
+
 describe("holdfast cleanup and API keys", () => {
   it("never deletes API keys (system records) under an idle TTL or an owner limit", async () => {
     const keysDb = join(dir, "keys.db");
     const store = `sqlite:${keysDb}`;
-    for (let i = 0; i < 2; i++) {
-      const created = await runCli([
-        "keys",
-        "create",
-        "--tenant",
-        "acme",
-        "--scopes",
-        "admin",
-        "--store",
-        store,
-      ]);
-      assert.equal(created.code, 0, created.stderr);
-    }
+    for (let i = 0; i < 2; i++) await createKey(store);
     const keysCfg = join(dir, "keys.yaml");
     writeFileSync(
       keysCfg,
@@ -240,6 +264,69 @@ describe("holdfast cleanup and API keys", () => {
     assert.deepEqual((JSON.parse(run.stdout) as { plan: CleanupPlan }).plan.actions, []);
     const list = await runCli(["keys", "list", "--tenant", "acme", "--json", "--store", store]);
     assert.equal((JSON.parse(list.stdout) as unknown[]).length, 2);
+  });
+});
+
+describe("holdfast cleanup --enforce --plan and API keys", () => {
+  it("refuses a plan acting on an API key other than by its own expiry, naming the action, applying nothing", async () => {
+    const keysDb = join(dir, "plan-keys.db");
+    const store = `sqlite:${keysDb}`;
+    await createKey(store);
+    const opened = await createStore(store);
+    const chat = await opened.create("acme", { idleTtlMs: 1, items: [msg("old")] });
+    const [key] = await lifecycleDriver(opened).scanSessions({ tenant: "_hf_api_key", limit: 1 });
+    await opened.close();
+    assert.ok(key);
+    const planCfg = join(dir, "plan-keys.yaml");
+    writeFileSync(
+      planCfg,
+      `lifecycle:\n  defaults: { on_expiry: delete }\n  action_log: ${JSON.stringify(join(dir, "plan-keys.jsonl"))}\n`,
+    );
+    const args = ["cleanup", "--store", store, "--config", planCfg];
+    const later = new Date(Date.now() + 864e5).toISOString();
+    const dry = await runCli([...args, "--now", later, "--dry-run", "--json"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = JSON.parse(dry.stdout) as CleanupPlan;
+    assert.deepEqual(
+      plan.actions.map((a) => a.sessionId),
+      [chat.id],
+    );
+    const chatAction = plan.actions[0]!;
+    const onKey = {
+      ...chatAction,
+      tenant: key.tenant,
+      sessionId: key.id,
+      version: key.version,
+      owner: key.owner,
+    };
+    const planFile = join(dir, "plan-keys.json");
+    for (const [action, reason, message] of [
+      // What a plan saved before system records were left alone could hold.
+      [
+        "archive",
+        "owner_limit",
+        /^holdfast: --plan '.*': plan\.actions\[1\] would archive session conv_\w+ of the reserved tenant '_hf_api_key' for owner_limit: .*Nothing was applied\. \[invalid_argument\]\n$/,
+      ],
+      [
+        "delete",
+        "idle_ttl",
+        /^holdfast: --plan '.*': plan\.actions\[1\] would delete .* for idle_ttl: .*this record has not expired.*Nothing was applied\. \[invalid_argument\]\n$/,
+      ],
+    ] as const) {
+      writeFileSync(
+        planFile,
+        JSON.stringify({ ...plan, actions: [chatAction, { ...onKey, action, reason }] }),
+      );
+      const run = await runCli([...args, "--enforce", "--plan", planFile]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.equal(run.stdout, "");
+    }
+    assert.equal(existsSync(join(dir, "plan-keys.jsonl")), false, "no action was logged");
+    const again = await runCli([...args, "--now", later, "--dry-run", "--json"]);
+    assert.deepEqual(JSON.parse(again.stdout), plan, "nothing was applied");
+    const list = await runCli(["keys", "list", "--tenant", "acme", "--json", "--store", store]);
+    assert.equal((JSON.parse(list.stdout) as unknown[]).length, 1);
   });
 });
 

@@ -15,10 +15,11 @@ import {
   openArchiveBackend,
   parseCleanupPlan,
   parseLifecycleConfig,
+  type Sweeper,
   type SweepReport,
 } from "../../lifecycle/index.ts";
 import { createStore } from "../../store/create-store.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
+import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { intFlag } from "../flag-values.ts";
 import { assertStoreExists } from "../store-flags.ts";
 import { bytes, parseNow } from "./openclaw.ts";
@@ -117,6 +118,20 @@ async function readPlan(path: string): Promise<CleanupPlan> {
   }
 }
 
+/** Applies `plan`; a plan the sweeper refuses (nothing applied) is named by its --plan file. */
+async function applyPlan(
+  sweeper: Sweeper,
+  plan: CleanupPlan,
+  file: string | undefined,
+): Promise<SweepReport> {
+  try {
+    return await sweeper.apply(plan, { onProgress: progressBar() });
+  } catch (error) {
+    if (file === undefined || !isHoldfastError(error) || error.param !== "plan") throw error;
+    throw new InvalidArgumentError(`--plan '${file}': ${error.message}`, { param: "plan", cause: error });
+  }
+}
+
 async function runCleanup(flags: CleanupFlags): Promise<void> {
   if (Boolean(flags.dryRun) === Boolean(flags.enforce)) {
     throw new InvalidArgumentError("Pass exactly one of --dry-run or --enforce.", { param: "mode" });
@@ -136,6 +151,8 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
       );
     }
   }
+  // Checked before the store is opened: a loose --now (`5`, `Nov 21`) is refused, never guessed at.
+  const now = flags.now === undefined ? undefined : parseNow(flags.now).getTime();
   const config = await loadServerConfig({
     flags: { store: flags.store, config: flags.config },
     env: process.env,
@@ -175,9 +192,9 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
       ? await readPlan(flags.plan)
       : await sweeper.plan({
           tenant: flags.tenant,
-          now: flags.now === undefined ? undefined : parseNow(flags.now).getTime(),
+          now,
         });
-    const report = flags.enforce ? await sweeper.apply(plan, { onProgress: progressBar() }) : null;
+    const report = flags.enforce ? await applyPlan(sweeper, plan, flags.plan) : null;
     if (flags.json) process.stdout.write(`${JSON.stringify(report ? { plan, report } : plan, null, 2)}\n`);
     else process.stdout.write(planText(plan, report));
     if (report?.leaseLost) process.exitCode = 4;
@@ -207,7 +224,10 @@ export function registerCleanupCommand(program: Command): void {
     )
     .option("-t, --tenant <tenant>", "only this tenant (default: every tenant)")
     .option("--json", "print the plan (and with --enforce the report) as JSON")
-    .option("--now <iso>", "plan as of this instant (default: now)")
+    .option(
+      "--now <instant>",
+      "plan as of this instant: ISO 8601 (2026-11-21T10:00:00Z, 2026-11-21) or epoch ms (default: now)",
+    )
     .option(
       "--plan <file>",
       "with --enforce: apply this plan (from --dry-run --json) instead of planning again",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -11,6 +11,7 @@ import { createKeyring } from "../../security/encryption/keyring.ts";
 import { withEncryption } from "../../security/encryption/with-encryption.ts";
 import { createSystemRecords } from "../../security/system-records.ts";
 import { createStore } from "../../store/create-store.ts";
+import { MAX_DAYS, MAX_GRACE_SECONDS } from "./keys.ts";
 
 const run = promisify(execFile);
 const MAIN = join(import.meta.dirname, "..", "main.ts");
@@ -85,5 +86,12 @@ describe("holdfast keys", () => {
       (error: { code?: number; stderr?: string }) =>
         error.code === 2 && /No keyring/.test(error.stderr ?? ""),
     );
+  });
+
+  it("docs/security.md states the caps the flags enforce", () => {
+    const doc = readFileSync(join(import.meta.dirname, "..", "..", "..", "docs", "security.md"), "utf8");
+    const flat = doc.replace(/\s+/g, " ");
+    assert.match(flat, new RegExp(`\`--expires-in-days\` is a whole number from 1 to ${MAX_DAYS}\\b`));
+    assert.match(flat, new RegExp(`\`--grace-seconds\` one from 0 to ${MAX_GRACE_SECONDS}\\b`));
   });
 });

@@ -49,8 +49,8 @@ function print(flags: StoreFlags, json: unknown, text: string): void {
 }
 
 /** Longest --expires-in-days and --grace-seconds: ten years. */
-const MAX_DAYS = 3650;
-const MAX_GRACE_SECONDS = MAX_DAYS * 86_400;
+export const MAX_DAYS = 3650;
+export const MAX_GRACE_SECONDS = MAX_DAYS * 86_400;
 
 export function registerKeysCommand(program: Command): void {
   const keys = program
@@ -77,7 +77,7 @@ Store: --store URL, else HOLDFAST_STORE, else the config file's store (--config,
     .requiredOption("--tenant <tenant>", "tenant the key belongs to")
     .requiredOption("--scopes <list>", "comma-separated scopes")
     .option("--name <name>", "a label for the key")
-    .option("--expires-in-days <days>", "expire the key after this many days")
+    .option("--expires-in-days <days>", "expire the key after this many days (1 to 3650)")
     .addHelpText(
       "after",
       `\nExample:\n  $ holdfast keys create --tenant acme --scopes conversations:read,conversations:write,responses --name backend`,
@@ -155,7 +155,10 @@ Store: --store URL, else HOLDFAST_STORE, else the config file's store (--config,
   keys
     .command("rotate <keyId>")
     .description("Replace a key with a new secret (same tenant, scopes, name); the old one is revoked.")
-    .option("--grace-seconds <s>", "keep the old key valid this long instead of revoking it at once")
+    .option(
+      "--grace-seconds <s>",
+      "keep the old key valid this long instead of revoking it at once (0 to 315360000, ten years)",
+    )
     .addHelpText(
       "after",
       `\nExample:\n  $ holdfast keys rotate key_0123456789abcdef01234567 --grace-seconds 3600`,

@@ -22,6 +22,9 @@ const FLAG_NAMES = {
   retryAfterMs: "--retry-after-ms",
 } as const;
 
+/** The library says "Mock upstream option errorRate must…"; the CLI says "--error-rate must…". */
+const LIBRARY_PREFIX = /^Mock upstream options? (?=--)/;
+
 interface MockUpstreamFlags {
   port: string;
   host: string;
@@ -57,7 +60,7 @@ async function run(flags: MockUpstreamFlags): Promise<void> {
     seed: number(flags.seed, "seed"),
     retryAfterMs: number(flags.retryAfterMs, "retry-after-ms"),
   }).catch((error: unknown) => {
-    throw listenError(inFlagNames(error, FLAG_NAMES), flags.host, port);
+    throw listenError(inFlagNames(error, FLAG_NAMES, { dropPrefix: LIBRARY_PREFIX }), flags.host, port);
   });
   process.stdout.write(
     `holdfast mock upstream listening on ${mock.url} (OpenAI: ${mock.url}/v1, Anthropic: ${mock.url})\n`,

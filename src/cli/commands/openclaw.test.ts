@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -46,6 +46,53 @@ describe("holdfast openclaw (binary)", () => {
     store = `sqlite:${join(fx.dir, "..", "holdfast.db")}`;
   });
   after(() => fx.cleanup());
+
+  it("--now takes an ISO 8601 timestamp or epoch ms; a loose date string exits 2 naming --now", async () => {
+    const epoch = await holdfast("openclaw", "audit", fx.dir, "--json", "--now", String(Date.parse(NOW)));
+    assert.equal(epoch.code, 0, epoch.stderr);
+    assert.equal(JSON.parse(epoch.stdout).referenceDate, new Date(NOW).toISOString());
+    for (const args of [
+      ["audit", fx.dir, "--now", "5"],
+      ["cleanup", fx.dir, "--dry-run", "--now", "Nov 1 2026"],
+    ]) {
+      const run = await holdfast("openclaw", ...args);
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(run.stdout, "");
+      assert.match(
+        run.stderr,
+        /^holdfast: --now must be an ISO 8601 timestamp such as 2026-11-21T10:00:00Z /,
+      );
+    }
+  });
+
+  it("import stopped part-way says how far it got and that a re-run finishes", async () => {
+    const own = copyFixture();
+    try {
+      // Transcripts the import cannot read stop it after the agents before them.
+      const research = join(own.dir, "agents", "research", "sessions");
+      for (const name of readdirSync(research).filter((f) => f.endsWith(".jsonl"))) {
+        rmSync(join(research, name));
+        mkdirSync(join(research, name));
+      }
+      const db = `sqlite:${join(own.dir, "..", "stopped.db")}`;
+      const run = await holdfast("openclaw", "import", own.dir, "--store", db);
+      assert.equal(run.code, 1, run.stderr);
+      const done =
+        /the import stopped after (\d+) session\(s\) of the index, and those it imported stay; fix this and run it again/.exec(
+          run.stderr,
+        );
+      assert.ok(done, run.stderr);
+      const s = await createStore(db);
+      try {
+        const stored = (await s.list("default", { limit: 100 })).data.length;
+        assert.ok(stored > 0 && Number(done[1]) > 0, `${stored} stored`);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      own.cleanup();
+    }
+  });
 
   it("audit --json matches EXPECTED.json", async () => {
     const run = await holdfast("openclaw", "audit", fx.dir, "--json", "--now", NOW);

@@ -16,8 +16,8 @@ import {
   type OpenClawImportReport,
   planCleanup,
 } from "../../interop/openclaw/index.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
-import { withFlagNames } from "../flag-values.ts";
+import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
+import { instantFlag, withFlagNames, withMessage } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
@@ -39,12 +39,9 @@ export function parseDuration(value: string, name: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** `--now` as a Date (see `instantFlag`), or the current instant when it is not given. */
 export function parseNow(value: string | undefined): Date {
-  if (value === undefined) return new Date();
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime()))
-    throw new InvalidArgumentError(`--now must be an ISO date (got '${value}').`, { param: "now" });
-  return d;
+  return value === undefined ? new Date() : instantFlag(value, "--now");
 }
 
 export function bytes(n: number): string {
@@ -92,6 +89,16 @@ function auditText(report: AuditReport): string {
     `${t.agents} agent(s), ${t.entries} index entries, ${t.files} files, ${bytes(t.bytes)}; ${t.staleLocks} stale lock(s), ${t.entriesMissingTranscript} missing transcript(s), ${t.tornLines} torn line(s), ${t.unansweredToolCalls} unanswered tool call(s), ${t.orphanToolResults} orphan result(s)`,
   );
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * What stopped an import (a store outage, an unreadable transcript) with what it leaves: the
+ * sessions before it stay imported, and a re-run finds them and finishes (the import is idempotent).
+ */
+function stoppedAfter(error: unknown, done: number): unknown {
+  if (done === 0 || !(error instanceof Error)) return error;
+  const message = `${error.message} (the import stopped after ${done} session(s) of the index, and those it imported stay; fix this and run it again: it leaves what is already imported as it is and imports the rest)`;
+  return isHoldfastError(error) ? withMessage(error, message) : new Error(message, { cause: error });
 }
 
 function notes(report: OpenClawImportReport): string {
@@ -160,7 +167,10 @@ export function registerOpenClawCommand(program: Command): void {
       "Disk usage per artifact class, stale locks, missing transcripts, torn lines, unpaired tool calls.",
     )
     .option("--json", "print the full report as JSON")
-    .option("--now <iso>", "reference date for ages (default: now)")
+    .option(
+      "--now <instant>",
+      "reference date for ages: ISO 8601 (2026-11-21T10:00:00Z, 2026-11-21) or epoch ms (default: now)",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  $ holdfast openclaw audit ~/.openclaw\n  $ holdfast openclaw audit ~/.openclaw --json --now 2026-11-01T00:00:00Z",
@@ -195,7 +205,10 @@ export function registerOpenClawCommand(program: Command): void {
               );
           },
         }),
-      );
+      ).catch((error: unknown) => {
+        if (tty) process.stderr.write("\r\x1b[K");
+        throw stoppedAfter(error, n);
+      });
       if (tty) process.stderr.write("\r\x1b[K");
       if (flags.json) printJson(report);
       else process.stdout.write(importText(report));
@@ -213,7 +226,10 @@ export function registerOpenClawCommand(program: Command): void {
     .option("--stale-locks", "lock files older than 30 minutes")
     .option("--include-live", "also live transcripts older than --older-than, with their index entries")
     .option("--json", "print the plan (and result) as JSON")
-    .option("--now <iso>", "reference date for ages (default: now)")
+    .option(
+      "--now <instant>",
+      "reference date for ages: ISO 8601 (2026-11-21T10:00:00Z, 2026-11-21) or epoch ms (default: now)",
+    )
     .addHelpText(
       "after",
       "\nWithout retention options: --older-than 30d --archives-older-than 30d --stale-locks.\n\nExamples:\n  $ holdfast openclaw cleanup ~/.openclaw --dry-run\n  $ holdfast openclaw cleanup ~/.openclaw --enforce --archives-older-than 14d --orphans",

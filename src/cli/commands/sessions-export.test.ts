@@ -81,6 +81,46 @@ describe("holdfast sessions export|import (binary)", () => {
     assert.deepEqual(items(copy.stdout), items(readFileSync(file, "utf8")));
   });
 
+  it("--on-conflict fail imports nothing from a file when any of its sessions exists; from stdin it says what stays", async () => {
+    const file = join(dir, "conflict.jsonl");
+    const exp = await holdfast("sessions", "export", "--store", src, "--out", file);
+    assert.equal(exp.code, 0, exp.stderr);
+    const dst = `sqlite:${join(dir, "conflict.db")}`;
+    const only = (id: string) => holdfast("sessions", "export", "--store", src, "--ids", id);
+    const third = join(dir, "third.jsonl");
+    writeFileSync(third, (await only(ids[2]!)).stdout);
+    assert.equal((await holdfast("sessions", "import", third, "--store", dst)).code, 0);
+    const stored = async (): Promise<string[]> => {
+      const store = await createStore(dst);
+      try {
+        return (await store.list("default", { limit: 100 })).data.map((s) => s.id).sort();
+      } finally {
+        await store.close();
+      }
+    };
+    const run = await holdfast("sessions", "import", file, "--store", dst);
+    assert.equal(run.code, 4, run.stderr);
+    assert.equal(
+      run.stderr,
+      `holdfast: 1 session(s) of the file already exist in the target: '${ids[2]}'; nothing was imported. Import with --on-conflict skip to keep them and import the others. [conflict]\n`,
+    );
+    assert.deepEqual(await stored(), [ids[2]], "nothing was imported");
+    const json = await holdfast("sessions", "import", file, "--store", dst, "--json");
+    assert.deepEqual(JSON.parse(json.stderr).error.param, "id");
+    // stdin is read once: the sessions before the conflict are imported, and the error says so.
+    const piped = await promisify(execFile)("/bin/sh", [
+      "-c",
+      `"${NODE}" "${BIN}" sessions import - --store "${dst}" < "${file}"; echo "exit $?" >&2`,
+    ]);
+    assert.match(
+      piped.stderr,
+      new RegExp(
+        `^holdfast: Session '${ids[2]}' already exists in the target; the 2 session\\(s\\) before it in the file were imported and stay\\. Import with --on-conflict skip to keep it and import the rest\\. \\[conflict\\]\nexit 4\n$`,
+      ),
+    );
+    assert.deepEqual(await stored(), ids.slice(0, 3).sort());
+  });
+
   it("rejects a truncated file with exit code 2 and imports nothing of the cut session", async () => {
     const text = (await holdfast("sessions", "export", "--store", src, "--ids", ids.join(","))).stdout;
     const file = join(dir, "cut.jsonl");

@@ -138,6 +138,8 @@ export function registerSessionsExportCommands(program: Command): void {
           importSessions(store, flags.tenant, input, {
             onConflict: flags.onConflict as ConflictPolicy,
             onProgress: progress.tick,
+            // A regular file is read twice with --on-conflict fail: a conflict then imports nothing.
+            ...(stat?.isFile() ? { reopen: () => createReadStream(file) } : {}),
           }),
         ),
       );

@@ -23,7 +23,19 @@ export interface ImportOptions {
   /** What to do when a session id already exists in the target: keep it (`skip`) or stop (`fail`, default). */
   onConflict?: ConflictPolicy;
   onProgress?: (progress: PortableProgress & { skipped: number }) => void;
+  /**
+   * Opens the same input again from its start (a regular file; a stream cannot be read twice).
+   * With `onConflict: "fail"` the import then reads it twice: a first pass checks every session id
+   * of the file against the target, so a conflict imports nothing.
+   * Without it a conflict stops the import after the sessions before it, and the error says how many.
+   */
+  reopen?: () => Readable | AsyncIterable<Buffer | string>;
 }
+
+/** How many conflicting ids an error lists before "and N more". */
+const LISTED_IDS = 5;
+/** Existence reads in flight at once during the first pass. */
+const CHECKS_AT_ONCE = 16;
 
 export interface ImportSummary {
   manifest: ManifestLine | null;
@@ -47,6 +59,38 @@ async function exists(store: SessionStore, tenant: string, id: string): Promise<
     if (isHoldfastError(error) && error.code === "not_found") return false;
     throw error;
   }
+}
+
+/**
+ * The ids of `input`'s sessions that already exist in `tenant`. Damage ends the list: the import
+ * itself then writes the sessions before it and stops there, as it does without a first pass.
+ */
+async function takenIds(
+  store: SessionStore,
+  tenant: string,
+  input: Readable | AsyncIterable<Buffer | string>,
+): Promise<string[]> {
+  const ids: string[] = [];
+  try {
+    for await (const block of readPortable(decompressed(input))) ids.push(block.session.id);
+  } catch (error) {
+    if (!isHoldfastError(error) || error.fault !== "caller") throw error;
+  }
+  const taken: string[] = [];
+  for (let i = 0; i < ids.length; i += CHECKS_AT_ONCE) {
+    const batch = ids.slice(i, i + CHECKS_AT_ONCE);
+    const found = await Promise.all(batch.map((id) => exists(store, tenant, id)));
+    taken.push(...batch.filter((_, j) => found[j]));
+  }
+  return taken;
+}
+
+function listIds(ids: readonly string[]): string {
+  const shown = ids
+    .slice(0, LISTED_IDS)
+    .map((id) => `'${id}'`)
+    .join(", ");
+  return ids.length > LISTED_IDS ? `${shown} and ${ids.length - LISTED_IDS} more` : shown;
 }
 
 /** Creates the session with its items; false when its id is already taken. */
@@ -95,6 +139,16 @@ export async function importSessions(
   options: ImportOptions = {},
 ): Promise<ImportSummary> {
   const onConflict = options.onConflict ?? "fail";
+  if (onConflict === "fail" && options.reopen) {
+    const taken = await takenIds(store, tenant, options.reopen());
+    if (taken.length > 0) {
+      throw new ConflictError(
+        `${taken.length} session(s) of the file already exist in the target: ${listIds(taken)}; nothing was imported. ` +
+          `Import with onConflict "skip" to keep them and import the others.`,
+        { param: "id" },
+      );
+    }
+  }
   const summary: ImportSummary = { manifest: null, imported: 0, skipped: 0, skippedIds: [], items: 0 };
   let bytes = 0;
   const blocks = readPortable(decompressed(readable), {
@@ -112,8 +166,15 @@ export async function importSessions(
       summary.items += block.items.length;
       for (const item of block.items) bytes += item.bytes;
     } else if (onConflict === "fail") {
+      // Reached without a first pass (a stream), or for a session the first pass could not see
+      // (invisible: expired, not yet swept) or one written since: say what stays imported.
+      const before =
+        summary.imported === 0
+          ? "nothing was imported"
+          : `the ${summary.imported} session(s) before it in the file were imported and stay`;
       throw new ConflictError(
-        `Session '${block.session.id}' already exists in the target; import with onConflict "skip" to keep it.`,
+        `Session '${block.session.id}' already exists in the target; ${before}. ` +
+          `Import with onConflict "skip" to keep it${summary.imported === 0 ? "" : " and import the rest"}.`,
         { param: "id" },
       );
     } else {

@@ -103,6 +103,37 @@ describe("portable format", () => {
     assert.equal(again.skipped, 3);
   });
 
+  it("with reopen and onConflict fail, a conflict anywhere in the file imports nothing, naming the ids", async () => {
+    const src = await createStore("memory:");
+    const [a, b, c] = await seed(src);
+    const text = await exportText(src);
+    const dst = await createStore("memory:");
+    await importSessions(dst, T, Readable.from([await exportText(src, [b!])]));
+    const reopen = () => Readable.from([text]);
+    await assert.rejects(importSessions(dst, T, reopen(), { reopen }), {
+      code: "conflict",
+      param: "id",
+      message: `1 session(s) of the file already exist in the target: '${b}'; nothing was imported. Import with onConflict "skip" to keep them and import the others.`,
+    });
+    for (const id of [a!, c!]) await assert.rejects(dst.get(T, id), { code: "not_found" });
+    // A stream is read once: the error says what stays imported.
+    await assert.rejects(importSessions(dst, T, Readable.from([text])), {
+      code: "conflict",
+      message: `Session '${b}' already exists in the target; the 1 session(s) before it in the file were imported and stay. Import with onConflict "skip" to keep it and import the rest.`,
+    });
+    assert.equal((await dst.get(T, a!)).itemCount, 3);
+    await assert.rejects(dst.get(T, c!), { code: "not_found" });
+    // Many conflicts: the first five, then a count.
+    const many = await createStore("memory:");
+    for (let i = 0; i < 7; i++) await many.create(T, {});
+    const all = await exportText(many);
+    const again = () => Readable.from([all]);
+    await assert.rejects(importSessions(many, T, again(), { reopen: again }), {
+      message:
+        /^7 session\(s\) of the file already exist in the target: ('conv_\w+', ){4}'conv_\w+' and 2 more; nothing was imported\./,
+    });
+  });
+
   it("rejects a corrupted item and writes nothing of that session", async () => {
     const src = await createStore("memory:");
     const [a] = await seed(src);
