@@ -192,6 +192,33 @@ for (const driver of TEST_STORES) {
       await a.refreshTokens.refresh(fresh.refreshToken);
     });
 
+    it("refuses an empty conversation or a control character in the owner instead of minting", async () => {
+      const a = instance(store, clock);
+      // "" is not "no conversation": it used to mint a token that reached every conversation.
+      for (const bad of [{ owner: "ivy", conversationId: "" }, { owner: "i\u0000vy" }, { owner: "i\nvy" }]) {
+        await assert.rejects(a.accessTokens.mint("acme", bad), /session id|control characters/);
+        await assert.rejects(a.refreshTokens.issue("acme", bad), /session id|control characters/);
+      }
+      await assert.rejects(a.refreshTokens.issue("_hf_api_key", { owner: "ivy" }), /reserved/);
+      const open = await a.accessTokens.mint("acme", { owner: "ivy", conversationId: null });
+      assert.equal((await a.accessTokens.verify(open.token)).conversationId, null);
+    });
+
+    it("voids tokens and sign-ins issued in the same millisecond as log out everywhere", async () => {
+      const a = instance(store, clock);
+      clock.now += 5;
+      const { token } = await a.accessTokens.mint("acme", { owner: "jay" });
+      const session = await a.refreshTokens.issue("acme", { owner: "jay" });
+      await a.accessTokens.verify(token); // cached as verified
+      await a.revocations.revokeAll("acme", "jay"); // same clock.now as the mint
+      await assert.rejects(a.accessTokens.verify(token), /revoked/);
+      await assert.rejects(a.accessTokens.verify(session.accessToken), /revoked/);
+      await assert.rejects(a.refreshTokens.refresh(session.refreshToken), /revoked/);
+      clock.now += 1;
+      const later = await a.refreshTokens.issue("acme", { owner: "jay" });
+      assert.equal((await a.accessTokens.verify(later.accessToken)).owner, "jay");
+    });
+
     it("authenticates bearer headers by credential shape", async () => {
       const a = instance(store, clock);
       const auth = createAuthenticator({ accessTokens: a.accessTokens });
