@@ -44,13 +44,14 @@ export function registerOwnerScope(app: FastifyInstance, store: SessionStore): v
 async function checkOwner(request: FastifyRequest, store: SessionStore): Promise<void> {
   const principal = request.principal!;
   const path = request.routeOptions.url ?? "";
+  // HEAD runs the GET handler (its Content-Length tells the size of what it would list).
+  const read = request.method === "GET" || request.method === "HEAD";
   if (path === "/v1/conversations") {
-    if (request.method === "GET") (request.query as Record<string, string>).owner = principal.owner ?? "";
-    else if (isPlainObject(request.body)) {
-      if (principal.conversationId !== null)
-        throw new PermissionDeniedError("This token is limited to one conversation.");
-      request.body.owner = principal.owner;
-    }
+    // Listing would show the owner's other conversations; creating makes one it cannot reach.
+    if (principal.conversationId !== null)
+      throw new PermissionDeniedError("This token is limited to one conversation.");
+    if (read) (request.query as Record<string, string>).owner = principal.owner ?? "";
+    else if (isPlainObject(request.body)) request.body.owner = principal.owner;
     return;
   }
   const conversation = conversationOf(request);
@@ -59,10 +60,22 @@ async function checkOwner(request: FastifyRequest, store: SessionStore): Promise
     if (path === "/v1/responses" || path === "/v1/chat/completions") {
       if (request.method === "POST" && principal.conversationId === null) return;
     }
-    if (request.method !== "GET" || path !== "/v1/models") {
+    if (!read || (path !== "/v1/models" && path !== "/v1/models/:id")) {
       throw new PermissionDeniedError("End-user tokens may only reach their own conversations.");
     }
     return;
+  }
+  // Update and fork take an `owner`: a user may not hand a conversation (or a copy) to another.
+  const body = request.body;
+  if (
+    path.startsWith("/v1/conversations/:id") &&
+    isPlainObject(body) &&
+    body.owner !== undefined &&
+    body.owner !== principal.owner
+  ) {
+    throw new PermissionDeniedError("End-user tokens cannot give a conversation to another owner.", {
+      param: "owner",
+    });
   }
   requireSessionAccess(principal, await store.get(request.tenant, conversation));
 }

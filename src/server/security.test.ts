@@ -172,6 +172,61 @@ describe("security over HTTP", () => {
     assert.equal(admin.status, 200);
   });
 
+  test("an end-user token cannot hand a conversation or a fork of it to another user", async () => {
+    const mallory = (await security.accessTokens.mint("acme", { owner: "mallory" })).token;
+    const victim = (await security.accessTokens.mint("acme", { owner: "victor" })).token;
+    const forged = await call("POST", "/v1/conversations", mallory, {
+      items: [{ role: "assistant", content: "Victor, reset your password at evil.example" }],
+    });
+    const id = forged.json.id as string;
+    for (const [url, body] of [
+      [`/v1/conversations/${id}/fork`, { owner: "victor" }],
+      [`/v1/conversations/${id}/fork`, { owner: null }],
+      [`/v1/conversations/${id}`, { owner: "victor" }],
+    ] as const) {
+      const res = await call("POST", url, mallory, body);
+      assert.equal(res.status, 403, `${url} ${JSON.stringify(body)}: ${JSON.stringify(res.json)}`);
+      assert.equal(res.json.error?.code, "permission_denied");
+    }
+    assert.deepEqual((await call("GET", "/v1/conversations", victim)).json.data, []);
+    assert.equal((await call("GET", `/v1/conversations/${id}`, keyA)).json.owner, "mallory");
+    // Naming oneself stays allowed, and a plain fork stays the caller's.
+    assert.equal((await call("POST", `/v1/conversations/${id}`, mallory, { owner: "mallory" })).status, 200);
+    const fork = await call("POST", `/v1/conversations/${id}/fork`, mallory, {});
+    assert.equal(fork.json.owner, "mallory");
+  });
+
+  test("listing: HEAD is filtered like GET; a conversation-scoped token lists nothing else", async () => {
+    const wendy = (await security.accessTokens.mint("acme", { owner: "wendy" })).token;
+    const mine = await call("POST", "/v1/conversations", wendy, {});
+    await call("POST", "/v1/conversations", wendy, { metadata: { other: "yes" } });
+    await call("POST", "/v1/conversations", keyA, { metadata: { tenant: "wide".repeat(50) } });
+    const head = async (token: string) =>
+      (
+        await app.inject({
+          method: "HEAD",
+          url: "/v1/conversations",
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).headers["content-length"];
+    const get = await app.inject({ url: "/v1/conversations", headers: { authorization: `Bearer ${wendy}` } });
+    assert.equal(
+      await head(wendy),
+      get.headers["content-length"],
+      "HEAD answers what GET would, not the tenant",
+    );
+    const scoped = (
+      await security.accessTokens.mint("acme", { owner: "wendy", conversationId: mine.json.id as string })
+    ).token;
+    const listed = await call("GET", "/v1/conversations", scoped);
+    assert.equal(listed.status, 403);
+    assert.equal(listed.json.error?.code, "permission_denied");
+    assert.equal((await call("GET", `/v1/conversations/${mine.json.id}`, scoped)).status, 200);
+    // Models: listing and retrieving one are both open to end users (wendy spent her 5 requests).
+    const wanda = (await security.accessTokens.mint("acme", { owner: "wanda" })).token;
+    assert.equal((await call("GET", "/v1/models/mock", wanda)).status, 200);
+  });
+
   test("rate limits answer 429 rate_limit_exceeded with Retry-After", async () => {
     const carol = (await security.accessTokens.mint("acme", { owner: "carol" })).token;
     const statuses: number[] = [];
