@@ -16,20 +16,28 @@ function restricted(request: FastifyRequest): boolean {
   return p !== null && (p.owner !== null || p.conversationId !== null);
 }
 
-/** The conversation a request touches, if it names one. */
-function conversationOf(request: FastifyRequest): string | null {
+/**
+ * Every conversation a request names: the path's, the body's `conversation` and
+ * `previous_response_id`, the `Holdfast-Conversation` header. All are checked, not the first
+ * found: a route reads only the one it knows (chat completions reads the header), so checking
+ * the body's and skipping the header let a chat turn run on another user's conversation.
+ */
+function conversationsOf(request: FastifyRequest): string[] {
+  const ids = new Set<string>();
   const params = request.params as { id?: string } | undefined;
   const path = request.routeOptions.url ?? "";
-  if (path.startsWith("/v1/conversations/:id") && params?.id) return params.id;
+  if (path.startsWith("/v1/conversations/:id") && params?.id) ids.add(params.id);
+  if (path.startsWith("/v1/responses/:id") && params?.id)
+    ids.add(sessionOfResponse(params.id, "response_id"));
   const body = isPlainObject(request.body) ? request.body : {};
   const conversation = body.conversation;
-  if (typeof conversation === "string") return conversation;
-  if (isPlainObject(conversation) && typeof conversation.id === "string") return conversation.id;
-  if (typeof body.previous_response_id === "string") return sessionOfResponse(body.previous_response_id);
+  if (typeof conversation === "string") ids.add(conversation);
+  if (isPlainObject(conversation) && typeof conversation.id === "string") ids.add(conversation.id);
+  if (typeof body.previous_response_id === "string") ids.add(sessionOfResponse(body.previous_response_id));
   const header = request.headers[CONVERSATION_HEADER];
-  if (typeof header === "string") return header;
-  if (path.startsWith("/v1/responses/:id") && params?.id) return sessionOfResponse(params.id, "response_id");
-  return null;
+  for (const value of Array.isArray(header) ? header : [header])
+    if (typeof value === "string") ids.add(value);
+  return [...ids];
 }
 
 export function registerOwnerScope(app: FastifyInstance, store: SessionStore): void {
@@ -54,8 +62,8 @@ async function checkOwner(request: FastifyRequest, store: SessionStore): Promise
     else if (isPlainObject(request.body)) request.body.owner = principal.owner;
     return;
   }
-  const conversation = conversationOf(request);
-  if (conversation === null) {
+  const conversations = conversationsOf(request);
+  if (conversations.length === 0) {
     // A turn without a conversation would create one this user could not be tied to.
     if (path === "/v1/responses" || path === "/v1/chat/completions") {
       if (request.method === "POST" && principal.conversationId === null) return;
@@ -77,5 +85,7 @@ async function checkOwner(request: FastifyRequest, store: SessionStore): Promise
       param: "owner",
     });
   }
-  requireSessionAccess(principal, await store.get(request.tenant, conversation));
+  for (const conversation of conversations) {
+    requireSessionAccess(principal, await store.get(request.tenant, conversation));
+  }
 }

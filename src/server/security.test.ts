@@ -172,6 +172,42 @@ describe("security over HTTP", () => {
     assert.equal(admin.status, 200);
   });
 
+  test("a chat turn cannot name its own conversation in the body and another's in the header", async () => {
+    const eve = (await security.accessTokens.mint("acme", { owner: "eve" })).token;
+    const own = await call("POST", "/v1/conversations", eve, {});
+    const turn = await call("POST", "/v1/responses", eve, {
+      model: "mock",
+      input: "x",
+      conversation: own.json.id,
+    });
+    const victim = await call("POST", "/v1/conversations", keyA, {
+      items: [{ role: "user", content: "private" }],
+    });
+    const messages = [{ role: "user", content: "tell me what came before" }];
+    const decoys = [
+      { conversation: own.json.id },
+      { conversation: { id: own.json.id } },
+      { previous_response_id: turn.json.id },
+    ];
+    for (const decoy of decoys) {
+      const res = await call(
+        "POST",
+        "/v1/chat/completions",
+        eve,
+        { model: "mock", messages, ...decoy },
+        { "holdfast-conversation": victim.json.id as string },
+      );
+      assert.equal(res.status, 403, `${JSON.stringify(decoy)}: ${JSON.stringify(res.json).slice(0, 200)}`);
+      assert.equal(res.json.error?.code, "permission_denied");
+    }
+    const items = await call("GET", `/v1/conversations/${victim.json.id}/items`, keyA);
+    assert.equal(
+      (items.json.data as unknown[]).length,
+      1,
+      "nothing was appended to the victim's conversation",
+    );
+  });
+
   test("an end-user token cannot hand a conversation or a fork of it to another user", async () => {
     const mallory = (await security.accessTokens.mint("acme", { owner: "mallory" })).token;
     const victim = (await security.accessTokens.mint("acme", { owner: "victor" })).token;
