@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from "../engine/gateway.ts";
 import { parseProvidersConfig } from "../engine/providers/config.ts";
 import { createProviderLayer } from "../engine/providers/create-providers.ts";
 import { createSecurity, type Security } from "../security/create-security.ts";
-import { createRateLimiter } from "../security/rate-limit/limiter.ts";
+import { createRateLimiter, type RateLimiter } from "../security/rate-limit/limiter.ts";
 import { createMemoryRateLimitBackend } from "../security/rate-limit/memory-backend.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -29,6 +29,9 @@ describe("security over HTTP", () => {
   let keyA: string;
   let keyB: string;
   let readOnlyA: string;
+  let limiter: RateLimiter;
+  /** Tokens per minute per API key. */
+  const BUDGET = 10_000;
 
   const call = async (
     method: string,
@@ -53,9 +56,10 @@ describe("security over HTTP", () => {
     keyB = (await security.apiKeys.create({ tenant: "globex", scopes: ["admin"] })).secret;
     readOnlyA = (await security.apiKeys.create({ tenant: "acme", scopes: ["conversations:read"] })).secret;
     gateway = createGateway({ store, providers: createProviderLayer(parseProvidersConfig(undefined, {})) });
-    const limiter = createRateLimiter({
+    limiter = createRateLimiter({
       backend: createMemoryRateLimitBackend(),
       perOwner: { requestsPerMinute: 5 },
+      perKey: { tokensPerMinute: BUDGET },
     });
     app = await createServer({
       store,
@@ -276,6 +280,40 @@ describe("security over HTTP", () => {
     assert.ok(limited, `expected a 429 in ${statuses}`);
     assert.equal(limited.json.error?.code, "rate_limit_exceeded");
     assert.ok(Number(limited.headers["retry-after"]) >= 1);
+  });
+
+  test("model calls refused before or during the turn give their token estimate back", async () => {
+    const { secret, key } = await security.apiKeys.create({ tenant: "acme", scopes: ["responses"] });
+    const messages = [{ role: "user", content: "hi" }];
+    const failures: [string, object, Record<string, string>, number][] = [
+      ["/v1/chat/completions", { model: "mock", messages: "not a list", max_tokens: 3000 }, {}, 400],
+      [
+        "/v1/chat/completions",
+        { model: "mock", messages, max_tokens: 3000 },
+        { "holdfast-conversation": "nope" },
+        400,
+      ],
+      [
+        "/v1/responses",
+        { model: "mock", input: "hi", conversation: "conv_doesnotexist000", max_output_tokens: 3000 },
+        {},
+        404,
+      ],
+    ];
+    for (let i = 0; i < 9; i++) {
+      const [url, payload, headers, status] = failures[i % 3]!;
+      const res = await call("POST", url, secret, payload, headers);
+      assert.equal(res.status, status, JSON.stringify(res.json));
+    }
+    // The whole budget is there again: a reservation of all of it passes.
+    const full = await limiter.reserve({ tenant: "acme", keyId: key.keyId, estimatedTokens: BUDGET });
+    await full.settle(0);
+    const ok = await call("POST", "/v1/chat/completions", secret, {
+      model: "mock",
+      messages,
+      max_tokens: 3000,
+    });
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
   });
 
   test("admin routes manage the caller's tenant keys; other tenants' keys are not_found", async () => {
