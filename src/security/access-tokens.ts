@@ -8,6 +8,7 @@ import { decodeJwt, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } 
 import { InvalidArgumentError } from "../store/errors.ts";
 import { checkOwner, checkSessionId, checkTenant } from "../store/validate.ts";
 import { InvalidTokenError } from "./errors.ts";
+import { checkNoControlChars } from "./hostile-input.ts";
 import type { OwnerRevocations } from "./revocations.ts";
 import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
 import { SIGNING_ALGORITHM, type SigningKeys } from "./signing-keys.ts";
@@ -62,6 +63,24 @@ function checkTtl(value: number, param: string): number {
   return value;
 }
 
+/**
+ * The owner (`sub`) of an end-user token: 1-256 characters without control characters, as the
+ * HTTP routes require of every owner (so the token's user can be listed and logged out).
+ */
+export function checkTokenOwner(value: unknown): string {
+  const owner = checkOwner(value);
+  if (owner === null) throw new InvalidArgumentError("owner is required.", { param: "owner" });
+  return checkNoControlChars(owner, "owner");
+}
+
+/**
+ * The conversation a token is limited to, or null for none (absent or null). Any other value
+ * must be a conversation id: an empty string is refused, not read as "no limit".
+ */
+export function checkTokenConversation(value: unknown): string | null {
+  return value === undefined || value === null ? null : checkSessionId(value, "conversationId");
+}
+
 /** Scopes of a token: never `admin`, which stays with API keys. */
 export function endUserScopes(input: readonly string[] | undefined): Scope[] {
   const scopes = input === undefined ? [...END_USER_SCOPES] : parseScopes(input);
@@ -85,9 +104,8 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
 
   async function mint(tenant: string, input: MintInput): Promise<MintedToken> {
     checkTenantName(tenant);
-    const owner = checkOwner(input.owner);
-    if (owner === null) throw new InvalidArgumentError("owner is required.", { param: "owner" });
-    const conversationId = input.conversationId ? checkSessionId(input.conversationId) : null;
+    const owner = checkTokenOwner(input.owner);
+    const conversationId = checkTokenConversation(input.conversationId);
     const scopes = endUserScopes(input.scopes);
     const ttl = checkTtl(input.ttlSeconds ?? defaultTtl, "ttlSeconds");
     const nowMs = clock();
@@ -114,7 +132,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
         throw new InvalidTokenError("The access token has expired.");
       }
       const { tenant, owner } = hit.principal;
-      if (hit.issuedMs < (await revocations.notBefore(tenant, owner as string))) {
+      if (hit.issuedMs <= (await revocations.notBefore(tenant, owner as string))) {
         throw new InvalidTokenError("The access token was revoked; sign in again.");
       }
       return hit.principal;
@@ -149,7 +167,8 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
     const tenant = payload.tenant as string;
     const owner = payload.sub as string;
     const issuedMs = typeof payload.iat_ms === "number" ? payload.iat_ms : (payload.iat ?? 0) * 1000;
-    if (issuedMs < (await revocations.notBefore(tenant, owner))) {
+    // `<=`: a token minted in the same millisecond as "log out everywhere" was issued "so far".
+    if (issuedMs <= (await revocations.notBefore(tenant, owner))) {
       throw new InvalidTokenError("The access token was revoked; sign in again.");
     }
     let scopes: Scope[];

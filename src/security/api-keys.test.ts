@@ -106,6 +106,30 @@ for (const driver of TEST_STORES) {
       await assert.rejects(api.rotate(first.key.keyId), code("invalid_argument"));
     });
 
+    it("a retried rotation during the grace period is refused, not a successor dying with the grace", async () => {
+      const api = keys();
+      const first = await api.create({ tenant: "rot2", scopes: ["responses"] });
+      const second = await api.rotate(first.key.keyId, { graceMs: 60_000 });
+      await assert.rejects(api.rotate(first.key.keyId, { graceMs: 60_000 }), /already rotated to/);
+      assert.equal((await api.get(second.key.keyId)).expiresAt, null, "the successor keeps no expiry");
+      assert.equal((await api.list("rot2")).length, 2, "no third key");
+      // Concurrent rotations: one successor wins, the loser's key is revoked at once.
+      const [a, b] = await Promise.allSettled([api.rotate(second.key.keyId), api.rotate(second.key.keyId)]);
+      assert.equal([a, b].filter((r) => r.status === "fulfilled").length, 1);
+      const live = (await api.list("rot2")).filter((k) => !k.revoked && k.rotatedTo === null);
+      assert.equal(live.length, 1);
+    });
+
+    it("refuses to create a key that is already expired", async () => {
+      const api = keys();
+      for (const expiresAt of [clock.now, clock.now - 1, 1, Number.NaN, 1.5e12 + 0.5]) {
+        await assert.rejects(api.create({ tenant: "exp", scopes: ["responses"], expiresAt }), /expiresAt/);
+      }
+      const ok = await api.create({ tenant: "exp", scopes: ["responses"], expiresAt: clock.now + 1000 });
+      assert.equal((await api.authenticate(ok.secret)).keyId, ok.key.keyId);
+      assert.equal((await api.list("exp")).length, 1);
+    });
+
     it("refuses reserved tenants, unknown scopes and unknown key ids", async () => {
       const api = keys();
       await assert.rejects(api.create({ tenant: "_hf_keys", scopes: ["admin"] }), code("invalid_argument"));

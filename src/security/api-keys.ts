@@ -76,6 +76,13 @@ export function keyIdFor(secret: string): string {
   return `key_${sha256Hex(`holdfast-key-id\u0000${secret}`).slice(0, 24)}`;
 }
 
+function alreadyRotated(keyId: string, successor: string | null): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `API key '${keyId}' was already rotated to '${successor}'; rotate that key instead.`,
+    { param: "key_id" },
+  );
+}
+
 function info(record: ApiKeyRecord): ApiKeyInfo {
   const { hash: _hash, ...rest } = record;
   return rest;
@@ -116,6 +123,13 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     if (input.name !== undefined && (typeof input.name !== "string" || input.name.length > 128)) {
       throw new InvalidArgumentError("Key names are strings of at most 128 characters.", { param: "name" });
     }
+    const expiresAt = input.expiresAt ?? null;
+    // A key born expired (a past instant, a typo in seconds instead of ms) authenticates nothing.
+    if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= clock())) {
+      throw new InvalidArgumentError("expiresAt must be a future instant (epoch ms) or null.", {
+        param: "expires_at",
+      });
+    }
     const secret = `${API_KEY_PREFIX}${randomSecret(32)}`;
     const record: ApiKeyRecord = {
       keyId: keyIdFor(secret),
@@ -125,7 +139,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       prefix: `${secret.slice(0, 8)}…`,
       createdAt: clock(),
       lastUsedAt: null,
-      expiresAt: input.expiresAt ?? null,
+      expiresAt,
       revoked: false,
       rotatedTo: null,
       hash: sha256Hex(secret),
@@ -188,6 +202,16 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     async rotate(keyId: string, opts: { graceMs?: number } = {}): Promise<CreatedApiKey> {
       const old = await load(keyId);
       if (old.revoked) throw new InvalidArgumentError(`API key '${keyId}' is revoked; create a new one.`);
+      // A rotated key in its grace period carries the grace end as its expiry: a successor made
+      // from it would inherit that and die with it (a retried rotate did exactly this).
+      if (old.rotatedTo !== null) {
+        throw alreadyRotated(keyId, old.rotatedTo);
+      }
+      if (old.expiresAt !== null && old.expiresAt <= clock()) {
+        throw new InvalidArgumentError(`API key '${keyId}' has expired; create a new one.`, {
+          param: "key_id",
+        });
+      }
       const graceMs = opts.graceMs ?? 0;
       if (!Number.isSafeInteger(graceMs) || graceMs < 0) {
         throw new InvalidArgumentError("graceMs must be a non-negative integer.", { param: "grace_ms" });
@@ -199,11 +223,16 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         expiresAt: old.expiresAt,
       });
       const until = clock() + graceMs;
-      await change(keyId, (r) =>
-        graceMs === 0
+      const saved = await change(keyId, (r) => {
+        if (r.rotatedTo !== null) return r; // a concurrent rotation won
+        return graceMs === 0
           ? { ...r, revoked: true, rotatedTo: created.key.keyId }
-          : { ...r, expiresAt: Math.min(r.expiresAt ?? until, until), rotatedTo: created.key.keyId },
-      );
+          : { ...r, expiresAt: Math.min(r.expiresAt ?? until, until), rotatedTo: created.key.keyId };
+      });
+      if (saved.rotatedTo !== created.key.keyId) {
+        await change(created.key.keyId, (r) => ({ ...r, revoked: true }));
+        throw alreadyRotated(keyId, saved.rotatedTo);
+      }
       return created;
     },
   });

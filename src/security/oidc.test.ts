@@ -76,6 +76,7 @@ describe("external identity providers (OIDC)", () => {
     await assert.rejects(oidc.verify(wrongAud), InvalidTokenError);
     await assert.rejects(oidc.verify(await sign({ sub: "u" }, strangerKey)), InvalidTokenError);
     await assert.rejects(oidc.verify(await sign({})), InvalidTokenError);
+    await assert.rejects(oidc.verify(await sign({ sub: "u\u0000x" })), /control characters/);
     const expired = await new SignJWT({ sub: "u" })
       .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
       .setIssuer(ISSUER)

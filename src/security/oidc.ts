@@ -5,6 +5,7 @@
  */
 import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from "jose";
 import { InvalidArgumentError } from "../store/errors.ts";
+import { checkTokenOwner } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
 import { checkTenantName } from "./tenants.ts";
@@ -93,16 +94,22 @@ export function createOidcVerifier(options: {
       } catch (error) {
         throw new InvalidTokenError("The identity provider's token is invalid or expired.", { cause: error });
       }
-      const sub = payload.sub;
-      if (typeof sub !== "string" || sub.length === 0 || sub.length > 256) {
-        throw new InvalidTokenError("The token's subject is missing or too long.");
+      let owner: string;
+      try {
+        // The subject becomes the owner: the same rules as every owner on the HTTP API (no control
+        // characters), or its user could neither create a conversation nor be logged out.
+        owner = checkTokenOwner(payload.sub);
+      } catch (error) {
+        throw new InvalidTokenError("The token's subject is missing, too long or has control characters.", {
+          cause: error,
+        });
       }
       return {
         kind: "oidc",
         tenant: provider.config.tenant,
         scopes: provider.scopes,
         keyId: null,
-        owner: sub,
+        owner,
         conversationId: null,
       };
     },

@@ -6,15 +6,16 @@
  * outstanding access tokens stop verifying too.
  */
 import { randomBytes } from "node:crypto";
-import { InvalidArgumentError, isHoldfastError } from "../store/errors.ts";
-import { checkOwner, checkSessionId, checkTenant } from "../store/validate.ts";
+import { isHoldfastError } from "../store/errors.ts";
+import { checkTenant } from "../store/validate.ts";
 import type { AccessTokens } from "./access-tokens.ts";
-import { endUserScopes } from "./access-tokens.ts";
+import { checkTokenConversation, checkTokenOwner, endUserScopes } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { type OwnerRevocations, ownerKey } from "./revocations.ts";
 import type { Scope } from "./scopes.ts";
 import { digestsEqual, randomSecret, sha256Hex } from "./secrets.ts";
 import type { SystemRecords } from "./system-records.ts";
+import { checkTenantName } from "./tenants.ts";
 
 const KIND = "refresh_family";
 const TOKEN_PATTERN = /^hfr_([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
@@ -103,15 +104,15 @@ export function createRefreshTokens(options: {
 
   const api: RefreshTokens = {
     async issue(tenant, input) {
-      checkTenant(tenant);
-      const owner = checkOwner(input.owner);
-      if (owner === null) throw new InvalidArgumentError("owner is required.", { param: "owner" });
+      // Before anything is written: a reserved tenant would otherwise leave a family behind.
+      checkTenantName(tenant);
+      const owner = checkTokenOwner(input.owner);
       const secret = randomSecret(32);
       const family: Family = {
         familyId: randomBytes(16).toString("hex"),
         tenant,
         owner,
-        conversationId: input.conversationId ? checkSessionId(input.conversationId) : null,
+        conversationId: checkTokenConversation(input.conversationId),
         scopes: endUserScopes(input.scopes),
         current: sha256Hex(secret),
         used: [],
@@ -132,7 +133,8 @@ export function createRefreshTokens(options: {
       }
       const family = record.data;
       if (family.revoked) throw new InvalidTokenError("The refresh token was revoked; sign in again.");
-      if (family.createdAt < (await revocations.notBefore(family.tenant, family.owner))) {
+      // A sign-in started in the very millisecond of a "log out everywhere" is revoked too.
+      if (family.createdAt <= (await revocations.notBefore(family.tenant, family.owner))) {
         await setRevoked(familyId);
         throw new InvalidTokenError("The refresh token was revoked; sign in again.");
       }

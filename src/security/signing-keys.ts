@@ -59,10 +59,13 @@ export function createSigningKeys(options: {
   clock?: () => number;
   /** How long loaded keys are trusted before a reload (ms, default 300 000). */
   cacheTtlMs?: number;
+  /** Most tenants whose keys are kept in memory (default 10 000; the least recently loaded goes). */
+  maxCachedTenants?: number;
 }): SigningKeys {
   const { records } = options;
   const clock = options.clock ?? Date.now;
   const ttl = options.cacheTtlMs ?? 300_000;
+  const maxTenants = options.maxCachedTenants ?? 10_000;
   const cache = new Map<
     string,
     { at: number; keys: StoredKey[]; imported: Map<string, { priv: CryptoKey; pub: CryptoKey }> }
@@ -98,6 +101,16 @@ export function createSigningKeys(options: {
     if (hit && !fresh && clock() - hit.at < ttl) return hit.keys;
     const record = await records.get<TenantKeys>(KIND, tenant);
     const keys = record?.data.keys ?? [];
+    // Verification loads the tenant an unverified token claims: without a bound, tokens forged
+    // with ever new tenant names grew this map by one entry per request, for good.
+    cache.delete(tenant);
+    if (cache.size >= maxTenants) {
+      for (const name of cache.keys()) {
+        if (configured.has(name)) continue;
+        cache.delete(name);
+        break;
+      }
+    }
     cache.set(tenant, { at: clock(), keys, imported: hit?.imported ?? new Map() });
     return keys;
   }

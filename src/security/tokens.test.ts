@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { base64url, SignJWT } from "jose";
+import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createAccessTokens } from "./access-tokens.ts";
 import { createAuthenticator } from "./authenticate.ts";
@@ -192,6 +193,33 @@ for (const driver of TEST_STORES) {
       await a.refreshTokens.refresh(fresh.refreshToken);
     });
 
+    it("refuses an empty conversation or a control character in the owner instead of minting", async () => {
+      const a = instance(store, clock);
+      // "" is not "no conversation": it used to mint a token that reached every conversation.
+      for (const bad of [{ owner: "ivy", conversationId: "" }, { owner: "i\u0000vy" }, { owner: "i\nvy" }]) {
+        await assert.rejects(a.accessTokens.mint("acme", bad), /session id|control characters/);
+        await assert.rejects(a.refreshTokens.issue("acme", bad), /session id|control characters/);
+      }
+      await assert.rejects(a.refreshTokens.issue("_hf_api_key", { owner: "ivy" }), /reserved/);
+      const open = await a.accessTokens.mint("acme", { owner: "ivy", conversationId: null });
+      assert.equal((await a.accessTokens.verify(open.token)).conversationId, null);
+    });
+
+    it("voids tokens and sign-ins issued in the same millisecond as log out everywhere", async () => {
+      const a = instance(store, clock);
+      clock.now += 5;
+      const { token } = await a.accessTokens.mint("acme", { owner: "jay" });
+      const session = await a.refreshTokens.issue("acme", { owner: "jay" });
+      await a.accessTokens.verify(token); // cached as verified
+      await a.revocations.revokeAll("acme", "jay"); // same clock.now as the mint
+      await assert.rejects(a.accessTokens.verify(token), /revoked/);
+      await assert.rejects(a.accessTokens.verify(session.accessToken), /revoked/);
+      await assert.rejects(a.refreshTokens.refresh(session.refreshToken), /revoked/);
+      clock.now += 1;
+      const later = await a.refreshTokens.issue("acme", { owner: "jay" });
+      assert.equal((await a.accessTokens.verify(later.accessToken)).owner, "jay");
+    });
+
     it("authenticates bearer headers by credential shape", async () => {
       const a = instance(store, clock);
       const auth = createAuthenticator({ accessTokens: a.accessTokens });
@@ -210,3 +238,37 @@ for (const driver of TEST_STORES) {
     });
   });
 }
+
+describe("signing-key cache", () => {
+  it("stays bounded however many tenants forged tokens claim", async () => {
+    const store = await createStore("memory:");
+    const records = createSystemRecords(store);
+    let reads = 0;
+    const counted = {
+      ...records,
+      get: ((kind, key) => {
+        reads++;
+        return records.get(kind, key);
+      }) as typeof records.get,
+    };
+    const keys = createSigningKeys({ records: counted, maxCachedTenants: 2 });
+    const clock = { now: Date.now() };
+    const revocations = createOwnerRevocations({ records, clock: () => clock.now });
+    const tokens = createAccessTokens({ signingKeys: keys, revocations, issuer: ISSUER });
+    const { token } = await tokens.mint("acme", { owner: "kim" });
+    // Tokens claiming tenants that have no keys: each one is a cache entry until evicted.
+    const [header, payload] = token.split(".");
+    const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString());
+    for (const tenant of ["t1", "t2", "t3"]) {
+      const forged = `${header}.${base64url.encode(JSON.stringify({ ...claims, tenant }))}.AAAA`;
+      await assert.rejects(tokens.verify(forged), InvalidTokenError);
+    }
+    reads = 0;
+    await keys.active("acme"); // acme was evicted by t2 and t3: read again
+    assert.equal(reads, 1);
+    reads = 0;
+    await keys.active("acme");
+    assert.equal(reads, 0, "a tenant in the cache costs no read");
+    await store.close();
+  });
+});

@@ -16,20 +16,28 @@ function restricted(request: FastifyRequest): boolean {
   return p !== null && (p.owner !== null || p.conversationId !== null);
 }
 
-/** The conversation a request touches, if it names one. */
-function conversationOf(request: FastifyRequest): string | null {
+/**
+ * Every conversation a request names: the path's, the body's `conversation` and
+ * `previous_response_id`, the `Holdfast-Conversation` header. All are checked, not the first
+ * found: a route reads only the one it knows (chat completions reads the header), so checking
+ * the body's and skipping the header let a chat turn run on another user's conversation.
+ */
+function conversationsOf(request: FastifyRequest): string[] {
+  const ids = new Set<string>();
   const params = request.params as { id?: string } | undefined;
   const path = request.routeOptions.url ?? "";
-  if (path.startsWith("/v1/conversations/:id") && params?.id) return params.id;
+  if (path.startsWith("/v1/conversations/:id") && params?.id) ids.add(params.id);
+  if (path.startsWith("/v1/responses/:id") && params?.id)
+    ids.add(sessionOfResponse(params.id, "response_id"));
   const body = isPlainObject(request.body) ? request.body : {};
   const conversation = body.conversation;
-  if (typeof conversation === "string") return conversation;
-  if (isPlainObject(conversation) && typeof conversation.id === "string") return conversation.id;
-  if (typeof body.previous_response_id === "string") return sessionOfResponse(body.previous_response_id);
+  if (typeof conversation === "string") ids.add(conversation);
+  if (isPlainObject(conversation) && typeof conversation.id === "string") ids.add(conversation.id);
+  if (typeof body.previous_response_id === "string") ids.add(sessionOfResponse(body.previous_response_id));
   const header = request.headers[CONVERSATION_HEADER];
-  if (typeof header === "string") return header;
-  if (path.startsWith("/v1/responses/:id") && params?.id) return sessionOfResponse(params.id, "response_id");
-  return null;
+  for (const value of Array.isArray(header) ? header : [header])
+    if (typeof value === "string") ids.add(value);
+  return [...ids];
 }
 
 export function registerOwnerScope(app: FastifyInstance, store: SessionStore): void {
@@ -44,25 +52,40 @@ export function registerOwnerScope(app: FastifyInstance, store: SessionStore): v
 async function checkOwner(request: FastifyRequest, store: SessionStore): Promise<void> {
   const principal = request.principal!;
   const path = request.routeOptions.url ?? "";
+  // HEAD runs the GET handler (its Content-Length tells the size of what it would list).
+  const read = request.method === "GET" || request.method === "HEAD";
   if (path === "/v1/conversations") {
-    if (request.method === "GET") (request.query as Record<string, string>).owner = principal.owner ?? "";
-    else if (isPlainObject(request.body)) {
-      if (principal.conversationId !== null)
-        throw new PermissionDeniedError("This token is limited to one conversation.");
-      request.body.owner = principal.owner;
-    }
+    // Listing would show the owner's other conversations; creating makes one it cannot reach.
+    if (principal.conversationId !== null)
+      throw new PermissionDeniedError("This token is limited to one conversation.");
+    if (read) (request.query as Record<string, string>).owner = principal.owner ?? "";
+    else if (isPlainObject(request.body)) request.body.owner = principal.owner;
     return;
   }
-  const conversation = conversationOf(request);
-  if (conversation === null) {
+  const conversations = conversationsOf(request);
+  if (conversations.length === 0) {
     // A turn without a conversation would create one this user could not be tied to.
     if (path === "/v1/responses" || path === "/v1/chat/completions") {
       if (request.method === "POST" && principal.conversationId === null) return;
     }
-    if (request.method !== "GET" || path !== "/v1/models") {
+    if (!read || (path !== "/v1/models" && path !== "/v1/models/:id")) {
       throw new PermissionDeniedError("End-user tokens may only reach their own conversations.");
     }
     return;
   }
-  requireSessionAccess(principal, await store.get(request.tenant, conversation));
+  // Update and fork take an `owner`: a user may not hand a conversation (or a copy) to another.
+  const body = request.body;
+  if (
+    path.startsWith("/v1/conversations/:id") &&
+    isPlainObject(body) &&
+    body.owner !== undefined &&
+    body.owner !== principal.owner
+  ) {
+    throw new PermissionDeniedError("End-user tokens cannot give a conversation to another owner.", {
+      param: "owner",
+    });
+  }
+  for (const conversation of conversations) {
+    requireSessionAccess(principal, await store.get(request.tenant, conversation));
+  }
 }

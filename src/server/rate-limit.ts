@@ -36,6 +36,15 @@ export function registerRateLimits(app: FastifyInstance, limiter: RateLimiter): 
       estimatedTokens: estimateTokens(request),
     });
   });
+  // A model call refused before its turn starts (a bad body or header) never reaches the turn's
+  // settle: give the whole estimate back, or every such refusal leaks it. A turn that ran has
+  // settled already (a stream answers 200 and settles when it ends).
+  app.addHook("onResponse", async (request, reply) => {
+    if (request.reservation === null || reply.statusCode < 400) return;
+    const reservation = request.reservation;
+    request.reservation = null;
+    await reservation.settle(0);
+  });
 }
 
 /** Settles a request's reservation with what the turn really used (0 when it failed). */

@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from "../engine/gateway.ts";
 import { parseProvidersConfig } from "../engine/providers/config.ts";
 import { createProviderLayer } from "../engine/providers/create-providers.ts";
 import { createSecurity, type Security } from "../security/create-security.ts";
-import { createRateLimiter } from "../security/rate-limit/limiter.ts";
+import { createRateLimiter, type RateLimiter } from "../security/rate-limit/limiter.ts";
 import { createMemoryRateLimitBackend } from "../security/rate-limit/memory-backend.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -29,6 +29,9 @@ describe("security over HTTP", () => {
   let keyA: string;
   let keyB: string;
   let readOnlyA: string;
+  let limiter: RateLimiter;
+  /** Tokens per minute per API key. */
+  const BUDGET = 10_000;
 
   const call = async (
     method: string,
@@ -53,9 +56,10 @@ describe("security over HTTP", () => {
     keyB = (await security.apiKeys.create({ tenant: "globex", scopes: ["admin"] })).secret;
     readOnlyA = (await security.apiKeys.create({ tenant: "acme", scopes: ["conversations:read"] })).secret;
     gateway = createGateway({ store, providers: createProviderLayer(parseProvidersConfig(undefined, {})) });
-    const limiter = createRateLimiter({
+    limiter = createRateLimiter({
       backend: createMemoryRateLimitBackend(),
       perOwner: { requestsPerMinute: 5 },
+      perKey: { tokensPerMinute: BUDGET },
     });
     app = await createServer({
       store,
@@ -172,6 +176,97 @@ describe("security over HTTP", () => {
     assert.equal(admin.status, 200);
   });
 
+  test("a chat turn cannot name its own conversation in the body and another's in the header", async () => {
+    const eve = (await security.accessTokens.mint("acme", { owner: "eve" })).token;
+    const own = await call("POST", "/v1/conversations", eve, {});
+    const turn = await call("POST", "/v1/responses", eve, {
+      model: "mock",
+      input: "x",
+      conversation: own.json.id,
+    });
+    const victim = await call("POST", "/v1/conversations", keyA, {
+      items: [{ role: "user", content: "private" }],
+    });
+    const messages = [{ role: "user", content: "tell me what came before" }];
+    const decoys = [
+      { conversation: own.json.id },
+      { conversation: { id: own.json.id } },
+      { previous_response_id: turn.json.id },
+    ];
+    for (const decoy of decoys) {
+      const res = await call(
+        "POST",
+        "/v1/chat/completions",
+        eve,
+        { model: "mock", messages, ...decoy },
+        { "holdfast-conversation": victim.json.id as string },
+      );
+      assert.equal(res.status, 403, `${JSON.stringify(decoy)}: ${JSON.stringify(res.json).slice(0, 200)}`);
+      assert.equal(res.json.error?.code, "permission_denied");
+    }
+    const items = await call("GET", `/v1/conversations/${victim.json.id}/items`, keyA);
+    assert.equal(
+      (items.json.data as unknown[]).length,
+      1,
+      "nothing was appended to the victim's conversation",
+    );
+  });
+
+  test("an end-user token cannot hand a conversation or a fork of it to another user", async () => {
+    const mallory = (await security.accessTokens.mint("acme", { owner: "mallory" })).token;
+    const victim = (await security.accessTokens.mint("acme", { owner: "victor" })).token;
+    const forged = await call("POST", "/v1/conversations", mallory, {
+      items: [{ role: "assistant", content: "Victor, reset your password at evil.example" }],
+    });
+    const id = forged.json.id as string;
+    for (const [url, body] of [
+      [`/v1/conversations/${id}/fork`, { owner: "victor" }],
+      [`/v1/conversations/${id}/fork`, { owner: null }],
+      [`/v1/conversations/${id}`, { owner: "victor" }],
+    ] as const) {
+      const res = await call("POST", url, mallory, body);
+      assert.equal(res.status, 403, `${url} ${JSON.stringify(body)}: ${JSON.stringify(res.json)}`);
+      assert.equal(res.json.error?.code, "permission_denied");
+    }
+    assert.deepEqual((await call("GET", "/v1/conversations", victim)).json.data, []);
+    assert.equal((await call("GET", `/v1/conversations/${id}`, keyA)).json.owner, "mallory");
+    // Naming oneself stays allowed, and a plain fork stays the caller's.
+    assert.equal((await call("POST", `/v1/conversations/${id}`, mallory, { owner: "mallory" })).status, 200);
+    const fork = await call("POST", `/v1/conversations/${id}/fork`, mallory, {});
+    assert.equal(fork.json.owner, "mallory");
+  });
+
+  test("listing: HEAD is filtered like GET; a conversation-scoped token lists nothing else", async () => {
+    const wendy = (await security.accessTokens.mint("acme", { owner: "wendy" })).token;
+    const mine = await call("POST", "/v1/conversations", wendy, {});
+    await call("POST", "/v1/conversations", wendy, { metadata: { other: "yes" } });
+    await call("POST", "/v1/conversations", keyA, { metadata: { tenant: "wide".repeat(50) } });
+    const head = async (token: string) =>
+      (
+        await app.inject({
+          method: "HEAD",
+          url: "/v1/conversations",
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).headers["content-length"];
+    const get = await app.inject({ url: "/v1/conversations", headers: { authorization: `Bearer ${wendy}` } });
+    assert.equal(
+      await head(wendy),
+      get.headers["content-length"],
+      "HEAD answers what GET would, not the tenant",
+    );
+    const scoped = (
+      await security.accessTokens.mint("acme", { owner: "wendy", conversationId: mine.json.id as string })
+    ).token;
+    const listed = await call("GET", "/v1/conversations", scoped);
+    assert.equal(listed.status, 403);
+    assert.equal(listed.json.error?.code, "permission_denied");
+    assert.equal((await call("GET", `/v1/conversations/${mine.json.id}`, scoped)).status, 200);
+    // Models: listing and retrieving one are both open to end users (wendy spent her 5 requests).
+    const wanda = (await security.accessTokens.mint("acme", { owner: "wanda" })).token;
+    assert.equal((await call("GET", "/v1/models/mock", wanda)).status, 200);
+  });
+
   test("rate limits answer 429 rate_limit_exceeded with Retry-After", async () => {
     const carol = (await security.accessTokens.mint("acme", { owner: "carol" })).token;
     const statuses: number[] = [];
@@ -185,6 +280,40 @@ describe("security over HTTP", () => {
     assert.ok(limited, `expected a 429 in ${statuses}`);
     assert.equal(limited.json.error?.code, "rate_limit_exceeded");
     assert.ok(Number(limited.headers["retry-after"]) >= 1);
+  });
+
+  test("model calls refused before or during the turn give their token estimate back", async () => {
+    const { secret, key } = await security.apiKeys.create({ tenant: "acme", scopes: ["responses"] });
+    const messages = [{ role: "user", content: "hi" }];
+    const failures: [string, object, Record<string, string>, number][] = [
+      ["/v1/chat/completions", { model: "mock", messages: "not a list", max_tokens: 3000 }, {}, 400],
+      [
+        "/v1/chat/completions",
+        { model: "mock", messages, max_tokens: 3000 },
+        { "holdfast-conversation": "nope" },
+        400,
+      ],
+      [
+        "/v1/responses",
+        { model: "mock", input: "hi", conversation: "conv_doesnotexist000", max_output_tokens: 3000 },
+        {},
+        404,
+      ],
+    ];
+    for (let i = 0; i < 9; i++) {
+      const [url, payload, headers, status] = failures[i % 3]!;
+      const res = await call("POST", url, secret, payload, headers);
+      assert.equal(res.status, status, JSON.stringify(res.json));
+    }
+    // The whole budget is there again: a reservation of all of it passes.
+    const full = await limiter.reserve({ tenant: "acme", keyId: key.keyId, estimatedTokens: BUDGET });
+    await full.settle(0);
+    const ok = await call("POST", "/v1/chat/completions", secret, {
+      model: "mock",
+      messages,
+      max_tokens: 3000,
+    });
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
   });
 
   test("admin routes manage the caller's tenant keys; other tenants' keys are not_found", async () => {
@@ -214,7 +343,12 @@ describe("security over HTTP", () => {
 
   test("a bad key to create is 400 invalid_argument and creates nothing", async () => {
     const before = ((await call("GET", "/v1/admin/keys", keyA)).json.data as unknown[]).length;
-    for (const body of [{ scopes: ["root"] }, { scopes: ["admin"], expires_at: 9e15 }]) {
+    // expires_at 1 is 1970: a key born expired is refused rather than created dead.
+    for (const body of [
+      { scopes: ["root"] },
+      { scopes: ["admin"], expires_at: 9e15 },
+      { scopes: ["admin"], expires_at: 1 },
+    ]) {
       const res = await call("POST", "/v1/admin/keys", keyA, body);
       assert.equal(res.status, 400, JSON.stringify(res.json));
       assert.equal(res.json.error?.code, "invalid_argument");

@@ -150,6 +150,26 @@ describe("dashboard API", () => {
     assert.equal((await app.inject({ url: "/ui/api/sessions", headers: { cookie } })).statusCode, 401);
   });
 
+  test("sign-out needs the CSRF token of a live session and always clears the cookie", async () => {
+    const { cookie, csrf } = await signIn();
+    const signOut = (headers: Record<string, string>) =>
+      app.inject({ method: "DELETE", url: "/ui/api/session", headers });
+    const forged = await signOut({ cookie, "x-csrf-token": "wrong" });
+    assert.equal(forged.statusCode, 403);
+    assert.equal(forged.json().error.code, "permission_denied");
+    assert.equal(forged.headers["set-cookie"], undefined, "a forged sign-out changes nothing");
+    assert.equal((await signOut({ cookie, "x-csrf-token": csrf })).statusCode, 200);
+    // The cookie is now revoked (or expired, or garbage): signing out again still clears it.
+    for (const stale of [cookie, "holdfast_ui=1.2.3", ""]) {
+      const again = await signOut(stale ? { cookie: stale } : {});
+      assert.equal(again.statusCode, 200, again.body);
+      assert.match(
+        String(again.headers["set-cookie"]),
+        /^holdfast_ui=; Path=\/ui; HttpOnly; SameSite=Strict; Max-Age=0/,
+      );
+    }
+  });
+
   test("the SPA shell is served for client routes, unknown tenants are refused", async () => {
     const page = await app.inject({ url: "/ui/sessions/abc" });
     assert.equal(page.statusCode, 200);

@@ -113,7 +113,9 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       return { signedIn: true, devMode: auth.devMode, csrfToken: auth.issue(request, reply), disabled: null };
     });
     ui.delete("/ui/api/session", { config }, async (request, reply) => {
-      guard.require(request, true);
+      // Signing out always clears the cookie, even an expired or revoked one (refusing left it in
+      // the browser); a live session also needs its CSRF token, so no other site can end it.
+      if (auth.session(request) !== null) guard.require(request, true);
       auth.revoke(request, reply);
       return { signedIn: false };
     });

@@ -100,6 +100,12 @@ describe("rate limiter (in-process)", () => {
       () => createRateLimiter({ backend: createMemoryRateLimitBackend(), perKey: { requestsPerMinute: 0 } }),
       /perKey.requestsPerMinute/,
     );
+    // A fraction of a request per minute could never admit one: refused, not an endless 429.
+    assert.throws(
+      () =>
+        createRateLimiter({ backend: createMemoryRateLimitBackend(), perOwner: { requestsPerMinute: 0.5 } }),
+      /perOwner.requestsPerMinute must be at least 1/,
+    );
   });
 });
 

@@ -60,6 +60,11 @@ function checkRule(rule: RateLimitRule | undefined, name: string): RateLimitRule
       throw new InvalidArgumentError(`${name}.${field} must be a positive number.`);
     }
   }
+  // Every request costs one: a smaller bucket never holds it, so every request would be a 429
+  // whose Retry-After promises a refill that never comes.
+  if (rule.requestsPerMinute !== undefined && rule.requestsPerMinute < 1) {
+    throw new InvalidArgumentError(`${name}.requestsPerMinute must be at least 1.`);
+  }
   return Object.freeze({ ...rule });
 }
 
