@@ -40,12 +40,13 @@ test("migrate counts only sessions it did not copy as already complete, and repo
   await source.patchState("t", empty.id, { n: 2 });
   await source.update("t", full.id, { labels: ["b"], metadata: { k: "v" } });
   const stale = await migrate(source, target, { tenants: ["t"] });
+  // Both were created in one millisecond maybe, so their order is the ids': compare as sets.
   assert.deepEqual(
-    stale.mismatches.map((m) => [m.sessionId, m.reason]),
+    stale.mismatches.map((m) => [m.sessionId, m.reason]).sort(),
     [
       [empty.id, "the target's copy differs in state; delete it there and migrate again"],
       [full.id, "the target's copy differs in metadata, labels; delete it there and migrate again"],
-    ],
+    ].sort(),
   );
   await Promise.all([source.close(), target.close()]);
 });

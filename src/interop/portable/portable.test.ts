@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
+import { setTimeout } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
 import { createStore } from "../../store/create-store.ts";
 import type { ItemInput, SessionStore } from "../../store/types.ts";
@@ -32,8 +33,11 @@ async function seed(store: SessionStore): Promise<string[]> {
   const many: ItemInput[] = [];
   for (let i = 0; i < 1500; i++)
     many.push({ content: { type: "message", role: "user", content: `m${i}`, z: { b: 1, a: i } } });
+  // Sessions export in creation order, ties broken by random id: a, b, c must not share a millisecond.
+  await setTimeout(2);
   const b = await store.create(T, { items: many.slice(0, 1000) });
   await store.append(T, b.id, many.slice(1000));
+  await setTimeout(2);
   const c = await store.create(T, {});
   await store.update(T, c.id, { status: "archived" });
   return [a.id, b.id, c.id];
