@@ -135,6 +135,28 @@ describe("offline client", () => {
     await offline.close();
   });
 
+  test("an append refused for an item id that already exists is parked, not rebased forever", async () => {
+    const { offline } = setup();
+    const item = (text: string) => [{ id: "msg_fixed", type: "message", role: "user", content: text }];
+    const id = (await offline.create({ items: item("first") })).conversation.id;
+    const refused = await offline.append(id, item("again"));
+    await offline.append(id, user("behind it"));
+    const result = await offline.flush();
+    assert.deepEqual(result, { sent: 0, rebased: 0, dropped: 0, stoppedBy: null });
+    const [parked, waiting] = await offline.pending(id);
+    assert.equal(parked?.key, refused.key);
+    assert.deepEqual(
+      { status: parked?.error?.status, code: parked?.error?.code },
+      { status: 409, code: "conflict" },
+    );
+    assert.equal(waiting?.error, undefined, "the next entry of the conversation waits behind it");
+    assert.deepEqual(await offline.status(), { online: true, pending: 1, failed: 1 });
+    await offline.discard(refused.key);
+    assert.equal((await offline.flush()).sent, 1);
+    assert.deepEqual(texts(await direct.items.listAll(id)), ["first", "behind it"]);
+    await offline.close();
+  });
+
   test("the queue survives a restart (file storage) and is sent exactly once", async () => {
     const dir = await mkdtemp(join(tmpdir(), "holdfast-client-"));
     try {
