@@ -140,6 +140,28 @@ describe("holdfast client", () => {
     assert.equal(refreshCalls, 2);
   });
 
+  test("a network failure during the refresh is a HoldfastNetworkError and keeps the tokens", async () => {
+    const pair = await server.security.refreshTokens.issue("default", { owner: "eve" });
+    let offline = false;
+    const user = createHoldfastClient({
+      baseUrl: server.baseUrl,
+      tokens: { accessToken: pair.accessToken, refreshToken: pair.refreshToken },
+      // The 401 arrives, then the network drops before the refresh goes out.
+      fetch: (input, init) => {
+        if (offline && input.endsWith("/v1/auth/token")) throw new TypeError("fetch failed");
+        return fetch(input, init);
+      },
+    });
+    const mine = await user.conversations.create();
+    server.advance(3600_000);
+    offline = true;
+    await assert.rejects(user.conversations.get(mine.id), HoldfastNetworkError);
+    assert.equal(user.auth.tokens.accessToken, pair.accessToken);
+    offline = false;
+    assert.equal((await user.conversations.get(mine.id)).id, mine.id);
+    assert.equal(user.auth.tokens.refreshCount, 2);
+  });
+
   test("a refused refresh ends the sign-in (tokens cleared)", async () => {
     const pair = await server.security.refreshTokens.issue("default", { owner: "bob" });
     await server.security.refreshTokens.revoke(pair.refreshToken);

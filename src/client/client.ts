@@ -4,7 +4,7 @@
  * Browser-safe: no Node imports.
  */
 import { type ClientTokens, TokenManager } from "./auth.ts";
-import { HoldfastApiError, HoldfastClientError } from "./errors.ts";
+import { HoldfastApiError, HoldfastClientError, HoldfastNetworkError } from "./errors.ts";
 import { type FetchLike, HttpTransport } from "./http.ts";
 import { parseSse } from "./sse.ts";
 import type {
@@ -118,11 +118,23 @@ export function createHoldfastClient(options: HoldfastClientOptions): HoldfastCl
     onTokens: options.onTokens,
     refresh: async (refreshToken) => {
       // Sent without the bearer: the refresh token is the credential, and a 401 here must not recurse.
-      const response = await fetchImpl(`${options.baseUrl.replace(/\/+$/, "")}/v1/auth/token`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify({ grant_type: "refresh_token", refresh_token: refreshToken }),
-      });
+      const url = `${options.baseUrl.replace(/\/+$/, "")}/v1/auth/token`;
+      let response: Response;
+      try {
+        response = await fetchImpl(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify({ grant_type: "refresh_token", refresh_token: refreshToken }),
+        });
+      } catch (error) {
+        // Offline mid-refresh: a network error like any other (queue and retry), tokens kept.
+        throw new HoldfastNetworkError(
+          `Could not reach ${url} to refresh the access token: ${String(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
       const body = (await response.json().catch(() => ({}))) as {
         access_token?: string;
         refresh_token?: string;

@@ -229,6 +229,37 @@ describe("offline client", () => {
     await offline.close();
   });
 
+  test("the network dropping during a token refresh stops the flush as offline; the queue waits", async () => {
+    const pair = await server.security.refreshTokens.issue("default", { owner: "ivy" });
+    let refreshDown = false;
+    const client = createHoldfastClient({
+      baseUrl: server.baseUrl,
+      tokens: { accessToken: pair.accessToken, refreshToken: pair.refreshToken },
+      fetch: (input, init) => {
+        if (refreshDown && input.endsWith("/v1/auth/token")) throw new TypeError("fetch failed");
+        return fetch(input, init);
+      },
+    });
+    const offline = createOfflineClient({
+      client,
+      storage: createMemoryStorage(),
+      retryDelayMs: 0,
+      events: null,
+    });
+    const id = (await offline.create()).conversation.id;
+    server.advance(3600_000);
+    refreshDown = true;
+    await offline.append(id, user("queued"));
+    const result = await offline.flush();
+    assert.equal(result.stoppedBy, "network");
+    assert.equal((await offline.status()).online, false);
+    assert.equal((await offline.pending(id)).length, 1);
+    refreshDown = false;
+    assert.equal((await offline.flush()).sent, 1);
+    assert.deepEqual(texts(await direct.items.listAll(id)), ["queued"]);
+    await offline.close();
+  });
+
   test("logout while offline still wipes local data", async () => {
     const { net, offline, storage } = setup();
     const id = (await offline.create()).conversation.id;
