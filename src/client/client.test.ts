@@ -206,6 +206,66 @@ describe("SSE parser", () => {
   });
 });
 
+describe("streams cut by the network", () => {
+  const sse = (type: string, n: number) =>
+    `event: ${type}\ndata: {"type":"${type}","sequence_number":${n}}\n\n`;
+  /** A client whose fetch answers with `chunks`, then ends the body (or fails it with `fail`). */
+  const clientWith = (chunks: string[], fail?: Error) =>
+    createHoldfastClient({
+      baseUrl: "http://holdfast.invalid",
+      fetch: async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+              if (fail) controller.error(fail);
+              else controller.close();
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+    });
+  const read = async (client: HoldfastClient) => {
+    const types: string[] = [];
+    for await (const event of client.responses.stream({ model: "mock", input: "x" })) types.push(event.type);
+    return types;
+  };
+
+  test("a body that ends before the turn's last event is a HoldfastNetworkError, not a turn", async () => {
+    const cut = clientWith([sse("response.created", 0), sse("response.output_text.delta", 1)]);
+    await assert.rejects(read(cut), HoldfastNetworkError);
+    // Cut in the middle of an event: the half event is not dispatched either.
+    const half = clientWith([
+      sse("response.created", 0),
+      'event: response.completed\ndata: {"type":"response.co',
+    ]);
+    await assert.rejects(read(half), HoldfastNetworkError);
+    const whole = clientWith([sse("response.created", 0), sse("response.completed", 1)]);
+    assert.deepEqual(await read(whole), ["response.created", "response.completed"]);
+    const failed = clientWith([sse("response.created", 0), sse("response.failed", 1)]);
+    assert.deepEqual(await read(failed), ["response.created", "response.failed"]);
+  });
+
+  test("a body that fails mid-read (connection reset) is a HoldfastNetworkError", async () => {
+    const reset = clientWith([sse("response.created", 0)], new TypeError("terminated"));
+    await assert.rejects(read(reset), HoldfastNetworkError);
+  });
+
+  test("an event the body ends in the middle of is discarded", async () => {
+    const events = [];
+    for await (const event of parseSse(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("data: 1\n\ndata: 2\ndata: 3\n"));
+          controller.close();
+        },
+      }),
+    ))
+      events.push(event.data);
+    assert.deepEqual(events, ["1"]);
+  });
+});
+
 describe("SSE early exit", () => {
   test("breaking out of a stream cancels the body", async () => {
     let cancelled = false;
