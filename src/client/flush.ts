@@ -125,7 +125,7 @@ export async function flushOutbox(ctx: FlushContext): Promise<FlushResult> {
       }
       // The version check only: a 409 for an item id that already exists is refused for good
       // below, or every run would re-read, rebase and be refused again, blocking the queue.
-      if (isConflictError(error)) {
+      if (isConflictError(error as unknown)) {
         const count = (rebasesThisRun.get(entry.key) ?? 0) + 1;
         rebasesThisRun.set(entry.key, count);
         if (count > MAX_REBASES_PER_RUN) {
