@@ -157,6 +157,16 @@ describe("offline client", () => {
     await offline.close();
   });
 
+  test("opening a conversation deleted on the server drops it from the cache", async () => {
+    const { offline } = setup();
+    const id = (await offline.create()).conversation.id;
+    await direct.conversations.delete(id);
+    await assert.rejects(offline.open(id), { status: 404, code: "not_found" });
+    assert.equal(await offline.view(id), undefined);
+    assert.deepEqual(await offline.cachedIds(), []);
+    await offline.close();
+  });
+
   test("the queue survives a restart (file storage) and is sent exactly once", async () => {
     const dir = await mkdtemp(join(tmpdir(), "holdfast-client-"));
     try {
