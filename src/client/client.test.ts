@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { createHoldfastClient, type HoldfastClient } from "./client.ts";
 import { HoldfastApiError, HoldfastNetworkError } from "./errors.ts";
 import { parseSse } from "./sse.ts";
-import { startTestServer, type TestServer, texts } from "./test-support.ts";
+import { signedInClient, startTestServer, type TestServer, texts } from "./test-support.ts";
 
 describe("holdfast client", () => {
   let server: TestServer;
@@ -141,23 +141,14 @@ describe("holdfast client", () => {
   });
 
   test("a network failure during the refresh is a HoldfastNetworkError and keeps the tokens", async () => {
-    const pair = await server.security.refreshTokens.issue("default", { owner: "eve" });
-    let offline = false;
-    const user = createHoldfastClient({
-      baseUrl: server.baseUrl,
-      tokens: { accessToken: pair.accessToken, refreshToken: pair.refreshToken },
-      // The 401 arrives, then the network drops before the refresh goes out.
-      fetch: (input, init) => {
-        if (offline && input.endsWith("/v1/auth/token")) throw new TypeError("fetch failed");
-        return fetch(input, init);
-      },
-    });
+    const { client: user, accessToken, refresh } = await signedInClient(server, "eve");
     const mine = await user.conversations.create();
     server.advance(3600_000);
-    offline = true;
+    // The 401 arrives, then the network drops before the refresh goes out.
+    refresh.down = true;
     await assert.rejects(user.conversations.get(mine.id), HoldfastNetworkError);
-    assert.equal(user.auth.tokens.accessToken, pair.accessToken);
-    offline = false;
+    assert.equal(user.auth.tokens.accessToken, accessToken);
+    refresh.down = false;
     assert.equal((await user.conversations.get(mine.id)).id, mine.id);
     assert.equal(user.auth.tokens.refreshCount, 2);
   });

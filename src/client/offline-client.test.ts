@@ -14,7 +14,7 @@ import type { ConflictContext } from "./flush.ts";
 import { createOfflineClient, type OfflineClientOptions } from "./offline-client.ts";
 import { createFileStorage } from "./storage/file-storage.ts";
 import { createMemoryStorage } from "./storage/memory-storage.ts";
-import { createFlakyFetch, startTestServer, type TestServer, texts } from "./test-support.ts";
+import { createFlakyFetch, signedInClient, startTestServer, type TestServer, texts } from "./test-support.ts";
 
 const user = (text: string) => [{ role: "user", content: text }];
 
@@ -240,16 +240,7 @@ describe("offline client", () => {
   });
 
   test("the network dropping during a token refresh stops the flush as offline; the queue waits", async () => {
-    const pair = await server.security.refreshTokens.issue("default", { owner: "ivy" });
-    let refreshDown = false;
-    const client = createHoldfastClient({
-      baseUrl: server.baseUrl,
-      tokens: { accessToken: pair.accessToken, refreshToken: pair.refreshToken },
-      fetch: (input, init) => {
-        if (refreshDown && input.endsWith("/v1/auth/token")) throw new TypeError("fetch failed");
-        return fetch(input, init);
-      },
-    });
+    const { client, refresh } = await signedInClient(server, "ivy");
     const offline = createOfflineClient({
       client,
       storage: createMemoryStorage(),
@@ -258,13 +249,13 @@ describe("offline client", () => {
     });
     const id = (await offline.create()).conversation.id;
     server.advance(3600_000);
-    refreshDown = true;
+    refresh.down = true;
     await offline.append(id, user("queued"));
     const result = await offline.flush();
     assert.equal(result.stoppedBy, "network");
     assert.equal((await offline.status()).online, false);
     assert.equal((await offline.pending(id)).length, 1);
-    refreshDown = false;
+    refresh.down = false;
     assert.equal((await offline.flush()).sent, 1);
     assert.deepEqual(texts(await direct.items.listAll(id)), ["queued"]);
     await offline.close();

@@ -25,6 +25,16 @@ async function contract(storage: OfflineStorage): Promise<void> {
   assert.deepEqual(await storage.keys(""), []);
 }
 
+/** Runs `body` with a fresh temp dir, removed afterwards. */
+async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "holdfast-client-fs-"));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe("offline storage adapters", () => {
   test("memory", () => contract(createMemoryStorage()));
 
@@ -44,9 +54,8 @@ describe("offline storage adapters", () => {
     }
   });
 
-  test("JSON file: two storages writing the same file at once never fail or tear it", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "holdfast-client-fs-"));
-    try {
+  test("JSON file: two storages writing the same file at once never fail or tear it", () =>
+    inTempDir(async (dir) => {
       const path = join(dir, "store.json");
       const a = await createFileStorage(path);
       const b = await createFileStorage(path);
@@ -58,14 +67,10 @@ describe("offline storage adapters", () => {
       );
       JSON.parse(await readFile(path, "utf8"));
       assert.deepEqual(await readdir(dir), ["store.json"], "no temp file left behind");
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test("JSON file: a truncated or foreign file is a clear error and is left as is", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "holdfast-client-fs-"));
-    try {
+  test("JSON file: a truncated or foreign file is a clear error and is left as is", () =>
+    inTempDir(async (dir) => {
       const path = join(dir, "store.json");
       for (const text of ['{"q/1":"{\\"key\\":\\"hf-1', "", "[1,2]", '{"q/1":{"not":"a string"}}']) {
         await writeFile(path, text);
@@ -76,8 +81,5 @@ describe("offline storage adapters", () => {
         });
         assert.equal(await readFile(path, "utf8"), text);
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
