@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { createHoldfastClient, type HoldfastClient } from "./client.ts";
 import { HoldfastApiError, HoldfastNetworkError } from "./errors.ts";
 import { parseSse } from "./sse.ts";
-import { startTestServer, type TestServer, texts } from "./test-support.ts";
+import { signedInClient, startTestServer, type TestServer, texts } from "./test-support.ts";
 
 describe("holdfast client", () => {
   let server: TestServer;
@@ -140,6 +140,19 @@ describe("holdfast client", () => {
     assert.equal(refreshCalls, 2);
   });
 
+  test("a network failure during the refresh is a HoldfastNetworkError and keeps the tokens", async () => {
+    const { client: user, accessToken, refresh } = await signedInClient(server, "eve");
+    const mine = await user.conversations.create();
+    server.advance(3600_000);
+    // The 401 arrives, then the network drops before the refresh goes out.
+    refresh.down = true;
+    await assert.rejects(user.conversations.get(mine.id), HoldfastNetworkError);
+    assert.equal(user.auth.tokens.accessToken, accessToken);
+    refresh.down = false;
+    assert.equal((await user.conversations.get(mine.id)).id, mine.id);
+    assert.equal(user.auth.tokens.refreshCount, 2);
+  });
+
   test("a refused refresh ends the sign-in (tokens cleared)", async () => {
     const pair = await server.security.refreshTokens.issue("default", { owner: "bob" });
     await server.security.refreshTokens.revoke(pair.refreshToken);
@@ -181,6 +194,66 @@ describe("SSE parser", () => {
       { event: "message", data: "x\ny" },
       { event: "b", data: "é" },
     ]);
+  });
+});
+
+describe("streams cut by the network", () => {
+  const sse = (type: string, n: number) =>
+    `event: ${type}\ndata: {"type":"${type}","sequence_number":${n}}\n\n`;
+  /** A client whose fetch answers with `chunks`, then ends the body (or fails it with `fail`). */
+  const clientWith = (chunks: string[], fail?: Error) =>
+    createHoldfastClient({
+      baseUrl: "http://holdfast.invalid",
+      fetch: async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+              if (fail) controller.error(fail);
+              else controller.close();
+            },
+          }),
+          { headers: { "content-type": "text/event-stream" } },
+        ),
+    });
+  const read = async (client: HoldfastClient) => {
+    const types: string[] = [];
+    for await (const event of client.responses.stream({ model: "mock", input: "x" })) types.push(event.type);
+    return types;
+  };
+
+  test("a body that ends before the turn's last event is a HoldfastNetworkError, not a turn", async () => {
+    const cut = clientWith([sse("response.created", 0), sse("response.output_text.delta", 1)]);
+    await assert.rejects(read(cut), HoldfastNetworkError);
+    // Cut in the middle of an event: the half event is not dispatched either.
+    const half = clientWith([
+      sse("response.created", 0),
+      'event: response.completed\ndata: {"type":"response.co',
+    ]);
+    await assert.rejects(read(half), HoldfastNetworkError);
+    const whole = clientWith([sse("response.created", 0), sse("response.completed", 1)]);
+    assert.deepEqual(await read(whole), ["response.created", "response.completed"]);
+    const failed = clientWith([sse("response.created", 0), sse("response.failed", 1)]);
+    assert.deepEqual(await read(failed), ["response.created", "response.failed"]);
+  });
+
+  test("a body that fails mid-read (connection reset) is a HoldfastNetworkError", async () => {
+    const reset = clientWith([sse("response.created", 0)], new TypeError("terminated"));
+    await assert.rejects(read(reset), HoldfastNetworkError);
+  });
+
+  test("an event the body ends in the middle of is discarded", async () => {
+    const events = [];
+    for await (const event of parseSse(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("data: 1\n\ndata: 2\ndata: 3\n"));
+          controller.close();
+        },
+      }),
+    ))
+      events.push(event.data);
+    assert.deepEqual(events, ["1"]);
   });
 });
 

@@ -4,7 +4,7 @@
  * Browser-safe: no Node imports.
  */
 import { type ClientTokens, TokenManager } from "./auth.ts";
-import { HoldfastApiError, HoldfastClientError } from "./errors.ts";
+import { HoldfastApiError, HoldfastClientError, HoldfastNetworkError } from "./errors.ts";
 import { type FetchLike, HttpTransport } from "./http.ts";
 import { parseSse } from "./sse.ts";
 import type {
@@ -97,6 +97,9 @@ export interface HoldfastClient {
 
 const enc = encodeURIComponent;
 
+/** The events a turn's stream ends with; a body that ends before one of them was cut. */
+const TERMINAL_EVENTS = new Set(["response.completed", "response.failed", "response.incomplete", "error"]);
+
 function conditional(
   options: WriteOptions | undefined,
   extra: Record<string, string> = {},
@@ -118,11 +121,23 @@ export function createHoldfastClient(options: HoldfastClientOptions): HoldfastCl
     onTokens: options.onTokens,
     refresh: async (refreshToken) => {
       // Sent without the bearer: the refresh token is the credential, and a 401 here must not recurse.
-      const response = await fetchImpl(`${options.baseUrl.replace(/\/+$/, "")}/v1/auth/token`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify({ grant_type: "refresh_token", refresh_token: refreshToken }),
-      });
+      const url = `${options.baseUrl.replace(/\/+$/, "")}/v1/auth/token`;
+      let response: Response;
+      try {
+        response = await fetchImpl(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify({ grant_type: "refresh_token", refresh_token: refreshToken }),
+        });
+      } catch (error) {
+        // Offline mid-refresh: a network error like any other (queue and retry), tokens kept.
+        throw new HoldfastNetworkError(
+          `Could not reach ${url} to refresh the access token: ${String(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
       const body = (await response.json().catch(() => ({}))) as {
         access_token?: string;
         refresh_token?: string;
@@ -150,10 +165,36 @@ export function createHoldfastClient(options: HoldfastClientOptions): HoldfastCl
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (!response.body) throw new HoldfastClientError("invalid_response", "The stream has no body.");
-    for await (const event of parseSse(response.body)) {
-      if (event.data === "[DONE]") return;
-      const parsed = JSON.parse(event.data) as ResponseStreamEvent;
-      yield parsed;
+    let ended = false;
+    try {
+      for await (const event of parseSse(response.body)) {
+        if (event.data === "[DONE]") return;
+        let parsed: ResponseStreamEvent;
+        try {
+          parsed = JSON.parse(event.data) as ResponseStreamEvent;
+        } catch (error) {
+          throw new HoldfastClientError(
+            "invalid_response",
+            `A stream event is not JSON: ${event.data.slice(0, 80)}`,
+            {
+              cause: error,
+            },
+          );
+        }
+        if (TERMINAL_EVENTS.has(parsed.type)) ended = true;
+        yield parsed;
+      }
+    } catch (error) {
+      // The body failed mid-read (connection reset, a proxy timing out): a network error, unless
+      // the caller aborted.
+      if (opts.signal?.aborted || error instanceof HoldfastClientError) throw error;
+      throw new HoldfastNetworkError(`The stream was cut: ${String(error)}`, { cause: error });
+    }
+    if (!ended) {
+      // A clean end of the body before the turn's last event is a cut connection, not a turn.
+      throw new HoldfastNetworkError(
+        "The stream ended before the turn's last event (response.completed, .failed or .incomplete): the connection was cut. The turn may still have been stored: re-read the conversation.",
+      );
     }
   }
 

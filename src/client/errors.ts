@@ -43,7 +43,17 @@ export function isNetworkError(error: unknown): error is HoldfastNetworkError {
   return error instanceof HoldfastNetworkError;
 }
 
-/** Whether an error is the server's 409: the conversation moved (another device wrote to it). */
+/**
+ * Whether an error is the server's 409 `conflict` on the version check: the conversation moved
+ * (another device wrote to it), so re-read and retry. Other 409s are not: `conversation_busy`
+ * (retry later as is), `idempotency_conflict`, or an item id that already exists (`param:
+ * "items.id"`), which no re-read fixes.
+ */
 export function isConflictError(error: unknown): error is HoldfastApiError {
-  return error instanceof HoldfastApiError && error.status === 409;
+  return (
+    error instanceof HoldfastApiError &&
+    error.status === 409 &&
+    error.code === "conflict" &&
+    error.param === "expected_version"
+  );
 }

@@ -7,7 +7,7 @@
  */
 import type { HoldfastClient } from "./client.ts";
 import type { ConversationCache } from "./conversation-cache.ts";
-import { HoldfastApiError, HoldfastClientError, isNetworkError } from "./errors.ts";
+import { HoldfastApiError, HoldfastClientError, isConflictError, isNetworkError } from "./errors.ts";
 import type { Outbox, QueuedAppend } from "./outbox.ts";
 import type { ConversationItem } from "./types.ts";
 
@@ -123,7 +123,9 @@ export async function flushOutbox(ctx: FlushContext): Promise<FlushResult> {
         }
         throw error;
       }
-      if (error.status === 409 && error.code === "conflict") {
+      // The version check only: a 409 for an item id that already exists is refused for good
+      // below, or every run would re-read, rebase and be refused again, blocking the queue.
+      if (isConflictError(error as unknown)) {
         const count = (rebasesThisRun.get(entry.key) ?? 0) + 1;
         rebasesThisRun.set(entry.key, count);
         if (count > MAX_REBASES_PER_RUN) {

@@ -14,7 +14,7 @@ import type { ConflictContext } from "./flush.ts";
 import { createOfflineClient, type OfflineClientOptions } from "./offline-client.ts";
 import { createFileStorage } from "./storage/file-storage.ts";
 import { createMemoryStorage } from "./storage/memory-storage.ts";
-import { createFlakyFetch, startTestServer, type TestServer, texts } from "./test-support.ts";
+import { createFlakyFetch, signedInClient, startTestServer, type TestServer, texts } from "./test-support.ts";
 
 const user = (text: string) => [{ role: "user", content: text }];
 
@@ -135,6 +135,38 @@ describe("offline client", () => {
     await offline.close();
   });
 
+  test("an append refused for an item id that already exists is parked, not rebased forever", async () => {
+    const { offline } = setup();
+    const item = (text: string) => [{ id: "msg_fixed", type: "message", role: "user", content: text }];
+    const id = (await offline.create({ items: item("first") })).conversation.id;
+    const refused = await offline.append(id, item("again"));
+    await offline.append(id, user("behind it"));
+    const result = await offline.flush();
+    assert.deepEqual(result, { sent: 0, rebased: 0, dropped: 0, stoppedBy: null });
+    const [parked, waiting] = await offline.pending(id);
+    assert.equal(parked?.key, refused.key);
+    assert.deepEqual(
+      { status: parked?.error?.status, code: parked?.error?.code },
+      { status: 409, code: "conflict" },
+    );
+    assert.equal(waiting?.error, undefined, "the next entry of the conversation waits behind it");
+    assert.deepEqual(await offline.status(), { online: true, pending: 1, failed: 1 });
+    await offline.discard(refused.key);
+    assert.equal((await offline.flush()).sent, 1);
+    assert.deepEqual(texts(await direct.items.listAll(id)), ["first", "behind it"]);
+    await offline.close();
+  });
+
+  test("opening a conversation deleted on the server drops it from the cache", async () => {
+    const { offline } = setup();
+    const id = (await offline.create()).conversation.id;
+    await direct.conversations.delete(id);
+    await assert.rejects(offline.open(id), { status: 404, code: "not_found" });
+    assert.equal(await offline.view(id), undefined);
+    assert.deepEqual(await offline.cachedIds(), []);
+    await offline.close();
+  });
+
   test("the queue survives a restart (file storage) and is sent exactly once", async () => {
     const dir = await mkdtemp(join(tmpdir(), "holdfast-client-"));
     try {
@@ -204,6 +236,28 @@ describe("offline client", () => {
       body: JSON.stringify({ grant_type: "refresh_token", refresh_token: pair.refreshToken }),
     });
     assert.equal(reuse.status, 401);
+    await offline.close();
+  });
+
+  test("the network dropping during a token refresh stops the flush as offline; the queue waits", async () => {
+    const { client, refresh } = await signedInClient(server, "ivy");
+    const offline = createOfflineClient({
+      client,
+      storage: createMemoryStorage(),
+      retryDelayMs: 0,
+      events: null,
+    });
+    const id = (await offline.create()).conversation.id;
+    server.advance(3600_000);
+    refresh.down = true;
+    await offline.append(id, user("queued"));
+    const result = await offline.flush();
+    assert.equal(result.stoppedBy, "network");
+    assert.equal((await offline.status()).online, false);
+    assert.equal((await offline.pending(id)).length, 1);
+    refresh.down = false;
+    assert.equal((await offline.flush()).sent, 1);
+    assert.deepEqual(texts(await direct.items.listAll(id)), ["queued"]);
     await offline.close();
   });
 

@@ -6,7 +6,7 @@
  */
 import type { HoldfastClient } from "./client.ts";
 import { ConversationCache } from "./conversation-cache.ts";
-import { HoldfastClientError, isNetworkError } from "./errors.ts";
+import { HoldfastApiError, HoldfastClientError, isNetworkError } from "./errors.ts";
 import { type ConflictHandler, type FlushResult, flushOutbox } from "./flush.ts";
 import { Outbox, type QueuedAppend } from "./outbox.ts";
 import type { OfflineStorage } from "./storage/types.ts";
@@ -174,6 +174,12 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
         void api.flush();
         return (await viewOf(id, false)) as ConversationView;
       } catch (error) {
+        if (error instanceof HoldfastApiError && error.status === 404) {
+          // Deleted on the server (or by another device): the cached copy must not live on as if
+          // it still existed. Queued appends to it stay, and are parked with the 404 when sent.
+          await cache.remove(id);
+          notify();
+        }
         if (!isNetworkError(error)) throw error;
         online = false;
         notify();

@@ -1,7 +1,8 @@
 /**
  * Server-sent events over a fetch body stream (no EventSource: it cannot POST or send headers).
  * Follows the WHATWG parsing rules that matter here: `\n`, `\r\n` or `\r` line ends, `data:`
- * lines joined by `\n`, one optional space after the colon, comments (`:`) ignored.
+ * lines joined by `\n`, one optional space after the colon, comments (`:`) ignored, an event
+ * the body ends in the middle of discarded.
  */
 
 /** One event: its `event:` name (default `message`) and its data. */
@@ -46,8 +47,9 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
       buffer = buffer.slice(start);
       if (done) break;
     }
+    // An event not closed by a blank line when the body ends was cut: it is discarded (as the
+    // WHATWG rules say), never dispatched with part of its data.
     finished = true;
-    if (data.length > 0) yield { event: event || "message", data: data.join("\n") };
   } finally {
     // The consumer stopped early (break, throw, abort): close the connection, or the server
     // would keep generating (and billing) a turn nobody reads.

@@ -12,6 +12,7 @@ import { createSecurity, type Security } from "../security/create-security.ts";
 import { createServer } from "../server/create-server.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
+import { createHoldfastClient, type HoldfastClient } from "./client.ts";
 import type { FetchLike } from "./http.ts";
 
 export interface TestServer {
@@ -97,4 +98,25 @@ export function texts(items: readonly { content?: unknown }[]): string[] {
     if (Array.isArray(content)) return content.map((part) => (part as { text?: string }).text ?? "").join("");
     return "";
   });
+}
+
+/**
+ * A client signed in as `owner` (access + refresh token) whose token refreshes fail like a lost
+ * network while `refresh.down` is true; every other request goes through.
+ */
+export async function signedInClient(
+  server: TestServer,
+  owner: string,
+): Promise<{ client: HoldfastClient; accessToken: string; refresh: { down: boolean } }> {
+  const pair = await server.security.refreshTokens.issue("default", { owner });
+  const refresh = { down: false };
+  const client = createHoldfastClient({
+    baseUrl: server.baseUrl,
+    tokens: { accessToken: pair.accessToken, refreshToken: pair.refreshToken },
+    fetch: (input, init) => {
+      if (refresh.down && input.endsWith("/v1/auth/token")) throw new TypeError("fetch failed");
+      return fetch(input, init);
+    },
+  });
+  return { client, accessToken: pair.accessToken, refresh };
 }

@@ -65,27 +65,39 @@ describe("holdfast openclaw (binary)", () => {
     }
   });
 
-  it("import stopped part-way says how far it got and that a re-run finishes", async () => {
+  it("import reports unreadable transcripts as failed sessions, imports the rest and exits 1", async () => {
     const own = copyFixture();
     try {
-      // Transcripts the import cannot read stop it after the agents before them.
+      // Directories where the research agent's transcripts should be.
       const research = join(own.dir, "agents", "research", "sessions");
-      for (const name of readdirSync(research).filter((f) => f.endsWith(".jsonl"))) {
+      const names = readdirSync(research).filter((f) => f.endsWith(".jsonl"));
+      for (const name of names) {
         rmSync(join(research, name));
         mkdirSync(join(research, name));
       }
-      const db = `sqlite:${join(own.dir, "..", "stopped.db")}`;
-      const run = await holdfast("openclaw", "import", own.dir, "--store", db);
+      const db = `sqlite:${join(own.dir, "..", "unreadable.db")}`;
+      const run = await holdfast("openclaw", "import", own.dir, "--store", db, "--json");
       assert.equal(run.code, 1, run.stderr);
-      const done =
-        /the import stopped after (\d+) session\(s\) of the index, and those it imported stay; fix this and run it again/.exec(
-          run.stderr,
-        );
-      assert.ok(done, run.stderr);
+      assert.equal(run.stderr, "");
+      const report = JSON.parse(run.stdout);
+      const failed = report.sessions.filter((s: { status: string }) => s.status === "failed");
+      assert.ok(failed.length > 0);
+      assert.equal(report.totals.failed, failed.length);
+      for (const f of failed) {
+        assert.equal(f.agentId, "research");
+        assert.match(f.note, /^transcript .+\.jsonl could not be read: EISDIR/);
+      }
+      assert.equal(report.totals.created, 11 - failed.length);
+      const table = await holdfast("openclaw", "import", own.dir, "--store", db);
+      assert.equal(table.code, 1, table.stderr);
+      assert.match(table.stdout, new RegExp(`${failed.length} failed;`));
+      assert.match(table.stdout, /\n {2}failed agent:research:main: transcript .+ could not be read: EISDIR/);
       const s = await createStore(db);
       try {
-        const stored = (await s.list("default", { limit: 100 })).data.length;
-        assert.ok(stored > 0 && Number(done[1]) > 0, `${stored} stored`);
+        assert.equal(
+          (await s.list("default", { limit: 100 })).data.length,
+          report.totals.created + report.totals.forks,
+        );
       } finally {
         await s.close();
       }

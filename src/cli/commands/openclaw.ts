@@ -92,7 +92,7 @@ function auditText(report: AuditReport): string {
 }
 
 /**
- * What stopped an import (a store outage, an unreadable transcript) with what it leaves: the
+ * What stopped an import (a store outage) with what it leaves: the
  * sessions before it stay imported, and a re-run finds them and finishes (the import is idempotent).
  */
 function stoppedAfter(error: unknown, done: number): unknown {
@@ -212,6 +212,8 @@ export function registerOpenClawCommand(program: Command): void {
       if (tty) process.stderr.write("\r\x1b[K");
       if (flags.json) printJson(report);
       else process.stdout.write(importText(report));
+      // The report is complete either way; the exit code tells a script that sessions failed.
+      if (report.totals.failed > 0) process.exitCode = 1;
     });
 
   oc.command("cleanup <stateDir>")

@@ -1,6 +1,6 @@
 /** The storage contract, run against every Node adapter (IndexedDB runs in the Chromium e2e). */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -25,6 +25,16 @@ async function contract(storage: OfflineStorage): Promise<void> {
   assert.deepEqual(await storage.keys(""), []);
 }
 
+/** Runs `body` with a fresh temp dir, removed afterwards. */
+async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "holdfast-client-fs-"));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe("offline storage adapters", () => {
   test("memory", () => contract(createMemoryStorage()));
 
@@ -43,4 +53,33 @@ describe("offline storage adapters", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test("JSON file: two storages writing the same file at once never fail or tear it", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      const a = await createFileStorage(path);
+      const b = await createFileStorage(path);
+      const writes = Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).set(`q/${i}`, "x".repeat(20_000)));
+      const results = await Promise.allSettled(writes);
+      assert.deepEqual(
+        results.filter((r) => r.status === "rejected"),
+        [],
+      );
+      JSON.parse(await readFile(path, "utf8"));
+      assert.deepEqual(await readdir(dir), ["store.json"], "no temp file left behind");
+    }));
+
+  test("JSON file: a truncated or foreign file is a clear error and is left as is", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      for (const text of ['{"q/1":"{\\"key\\":\\"hf-1', "", "[1,2]", '{"q/1":{"not":"a string"}}']) {
+        await writeFile(path, text);
+        await assert.rejects(createFileStorage(path), (error: Error) => {
+          assert.match(error.message, /is not a Holdfast offline storage file .* left as is/);
+          assert.ok(error.message.includes(path));
+          return true;
+        });
+        assert.equal(await readFile(path, "utf8"), text);
+      }
+    }));
 });

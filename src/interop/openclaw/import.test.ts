@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -168,6 +168,63 @@ describe("openclaw import (fixture)", () => {
       const back = convertPath(activePath(parsed.entries)).items.map((i) => i.content);
       const stored = (await items(store, id)).map((i) => i.content);
       assert.deepEqual(back, stored, key);
+    }
+  });
+});
+
+describe("openclaw import (unreadable transcripts)", () => {
+  it("reports each unreadable transcript as a failed session with the reason and imports the rest", async () => {
+    const fx = copyFixture();
+    try {
+      const transcripts = (Object.entries(fx.expected.agents) as [string, Expected][]).flatMap(
+        ([agentId, agent]) =>
+          (Object.entries(agent.entries) as [string, Expected][])
+            .filter(([, e]) => e.transcript !== null)
+            .map(([key, e]) => ({ agentId, key, path: join(fx.dir, e.transcript as string) })),
+      );
+      const [dir, binary, torn, noRead] = transcripts;
+      // A directory where the file should be.
+      rmSync(dir!.path);
+      mkdirSync(dir!.path);
+      // Bytes that are not UTF-8 in the middle of a line: refused, not turned into U+FFFD.
+      const text = readFileSync(binary!.path);
+      const cut = text.indexOf(10) + 30;
+      writeFileSync(
+        binary!.path,
+        Buffer.concat([text.subarray(0, cut), Buffer.from([0xff]), text.subarray(cut)]),
+      );
+      // A crash mid-append that cut a character in two is a torn last line, not a failure.
+      appendFileSync(
+        torn!.path,
+        Buffer.concat([Buffer.from('{"type":"message","x":"caf'), Buffer.from([0xc3])]),
+      );
+      // No read permission (root reads it anyway).
+      const asRoot = process.getuid?.() === 0;
+      if (!asRoot) chmodSync(noRead!.path, 0o000);
+
+      const store = await createStore("memory:");
+      const report = await importStateDir(store, fx.dir);
+      const failed = report.sessions.filter((s) => s.status === "failed");
+      const byKey = (k: { agentId: string; key: string }) =>
+        report.sessions.find((s) => s.agentId === k.agentId && s.key === k.key)!;
+      assert.equal(byKey(dir!).status, "failed");
+      assert.match(byKey(dir!).note!, /could not be read: EISDIR/);
+      assert.equal(byKey(binary!).status, "failed");
+      assert.match(byKey(binary!).note!, /could not be read: not valid UTF-8/);
+      assert.equal(byKey(torn!).status, "created");
+      assert.equal(
+        byKey(torn!).tornLines.length,
+        1 + (fx.expected.agents[torn!.agentId].entries[torn!.key].tornLines as number),
+      );
+      if (!asRoot) assert.match(byKey(noRead!).note!, /could not be read: EACCES/);
+      assert.equal(report.totals.failed, failed.length);
+      assert.equal(failed.length, asRoot ? 2 : 3);
+      // Everything else went in.
+      assert.equal(report.totals.created, 11 - failed.length);
+      assert.equal(report.totals.missing, 1);
+      for (const f of failed) await assert.rejects(store.get(T, f.sessionId), { code: "not_found" });
+    } finally {
+      fx.cleanup();
     }
   });
 });

@@ -208,7 +208,20 @@ async function importEntry(
   const empty = { items: 0, written: 0, tornLines: [], truncatedItems: 0, forks: [] };
   if (!existsSync(file))
     return { ...base, ...empty, status: "missing", note: `transcript ${entry.fileName} not found` };
-  const parsed = await parseTranscriptFile(file);
+  let parsed: ParsedTranscript;
+  try {
+    parsed = await parseTranscriptFile(file, { strictUtf8: true });
+  } catch (error) {
+    // A directory where the file should be, no read permission, bytes that are not UTF-8: this
+    // session fails, the others are still imported.
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      ...base,
+      ...empty,
+      status: "failed",
+      note: `transcript ${entry.fileName} could not be read: ${reason}`,
+    };
+  }
   const path = activePath(parsed.entries);
   const { items, seqAfter, truncated } = convertPath(path, { maxItemBytes: ctx.maxItemBytes });
   const state = (): ReturnType<typeof sessionState> =>
@@ -251,8 +264,9 @@ async function importEntry(
 }
 
 /**
- * Imports every index entry of every agent of `stateDir`. A session the store rejects (a caller
- * fault such as an invalid value) is reported `failed` and the run goes on; a store outage stops it.
+ * Imports every index entry of every agent of `stateDir`. A session whose transcript cannot be
+ * read (a directory, no permission, not UTF-8) or that the store rejects (a caller fault such as
+ * an invalid value) is reported `failed` with the reason and the run goes on; a store outage stops it.
  */
 export async function importStateDir(
   store: SessionStore,

@@ -46,14 +46,44 @@ function versionOf(header: Record<string, unknown> | null): FormatVersion {
   return v === 2 || v === 3 ? v : 1;
 }
 
+export interface ParseOptions {
+  /**
+   * Throw on bytes that are not UTF-8 instead of decoding them as U+FFFD (which would change the
+   * text silently). A character cut off at the very end of the file (a torn last line) is not an
+   * error: that line is torn like any other.
+   */
+  strictUtf8?: boolean;
+}
+
+/** `input` as is, throwing once a byte sequence that is not UTF-8 has gone through. */
+async function* checkedUtf8(
+  input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+): AsyncGenerator<Buffer | string> {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let offset = 0;
+  for await (const chunk of input) {
+    if (typeof chunk !== "string") {
+      try {
+        decoder.decode(chunk, { stream: true });
+      } catch {
+        throw new Error(`not valid UTF-8 (in the bytes ${offset}–${offset + chunk.length})`);
+      }
+      offset += chunk.length;
+    }
+    yield chunk;
+  }
+}
+
 /** Parses transcript lines from a stream (constant memory per line). */
 export async function parseTranscriptStream(
   input: Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+  options: ParseOptions = {},
 ): Promise<ParsedTranscript> {
   const result: ParsedTranscript = { header: null, formatVersion: 1, entries: [], tornLines: [], bytes: 0 };
   let line = -1;
   let previous: string | null = null;
-  for await (const { text } of readLines(input)) {
+  const source = options.strictUtf8 ? checkedUtf8(input) : input;
+  for await (const { text } of readLines(source)) {
     line++;
     result.bytes += Buffer.byteLength(text) + 1;
     const trimmed = text.endsWith("\r") ? text.slice(0, -1) : text;
@@ -84,8 +114,11 @@ export async function parseTranscriptStream(
 }
 
 /** Parses the transcript at `path`. */
-export async function parseTranscriptFile(path: string): Promise<ParsedTranscript> {
-  return parseTranscriptStream(createReadStream(path));
+export async function parseTranscriptFile(
+  path: string,
+  options: ParseOptions = {},
+): Promise<ParsedTranscript> {
+  return parseTranscriptStream(createReadStream(path), options);
 }
 
 /** Parses transcript text already in memory. */
