@@ -17,7 +17,7 @@ import { createServer } from "./create-server.ts";
 
 interface Call {
   status: number;
-  json: { error?: { code: string }; id?: string; [key: string]: unknown };
+  json: { error?: { code: string; message?: string }; id?: string; [key: string]: unknown };
   headers: Record<string, unknown>;
 }
 
@@ -324,6 +324,22 @@ describe("security over HTTP", () => {
     // Models: listing and retrieving one are both open to end users (wendy spent her 5 requests).
     const wanda = (await security.accessTokens.mint("acme", { owner: "wanda" })).token;
     assert.equal((await call("GET", "/v1/models/mock", wanda)).status, 200);
+  });
+
+  test("a conversation-scoped token cannot fork its conversation", async () => {
+    const mine = await call("POST", "/v1/conversations", keyA, {
+      owner: "xena",
+      items: [{ role: "user", content: "hi" }],
+    });
+    const id = mine.json.id as string;
+    const scoped = (await security.accessTokens.mint("acme", { owner: "xena", conversationId: id })).token;
+    const fork = await call("POST", `/v1/conversations/${id}/fork`, scoped, {});
+    assert.equal(fork.status, 403, JSON.stringify(fork.json));
+    assert.equal(fork.json.error?.code, "permission_denied");
+    assert.match(fork.json.error?.message ?? "", /conversation-scoped token/);
+    const forks = await call("GET", `/v1/conversations?owner=xena`, keyA);
+    assert.equal((forks.json.data as unknown[]).length, 1, "no fork was made");
+    assert.equal((await call("GET", `/v1/conversations/${id}`, scoped)).status, 200);
   });
 
   test("rate limits answer 429 rate_limit_exceeded with Retry-After", async () => {
