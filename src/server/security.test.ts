@@ -17,7 +17,7 @@ import { createServer } from "./create-server.ts";
 
 interface Call {
   status: number;
-  json: { error?: { code: string; message?: string }; id?: string; [key: string]: unknown };
+  json: { error?: { code: string; message?: string; type?: string }; id?: string; [key: string]: unknown };
   headers: Record<string, unknown>;
 }
 
@@ -354,6 +354,7 @@ describe("security over HTTP", () => {
     assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
     assert.ok(limited, `expected a 429 in ${statuses}`);
     assert.equal(limited.json.error?.code, "rate_limit_exceeded");
+    assert.equal(limited.json.error?.type, "requests", "OpenAI's type names the limit hit");
     assert.ok(Number(limited.headers["retry-after"]) >= 1);
   });
 
