@@ -2,10 +2,12 @@
  * End-user access tokens: short-lived JWTs signed with the tenant's Ed25519 key (EdDSA).
  * Verification pins the algorithm list (so `alg: none` and HS256-with-the-public-key forgeries
  * fail), requires iss/aud/exp/iat/sub/tenant, selects the key by the token's tenant and `kid`,
- * and rejects tokens issued before the owner's revocation instant (`notBefore`).
+ * and rejects tokens issued before the owner's revocation instant (`notBefore`). A store that
+ * fails while the signing keys load is the server's fault (503 `unavailable`), never a 401: a
+ * client told its token is invalid signs in again for nothing.
  */
 import { decodeJwt, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { InvalidArgumentError } from "../store/errors.ts";
+import { InvalidArgumentError, isHoldfastError, UnavailableError } from "../store/errors.ts";
 import { checkOwner, checkSessionId, checkTenant } from "../store/validate.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { checkNoControlChars } from "./hostile-input.ts";
@@ -90,6 +92,17 @@ export function endUserScopes(input: readonly string[] | undefined): Scope[] {
   return scopes;
 }
 
+/**
+ * A failure loading signing keys: a store's typed error as it is (its system faults pass through
+ * verification), anything else (a driver's raw connection error) as `unavailable`.
+ */
+function keysUnavailable(error: unknown): unknown {
+  if (isHoldfastError(error)) return error;
+  return new UnavailableError("The token's signing keys could not be loaded; retry shortly.", {
+    cause: error,
+  });
+}
+
 export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   const { signingKeys, revocations } = options;
   if (typeof options.issuer !== "string" || options.issuer.length === 0) {
@@ -146,7 +159,10 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
           if (typeof header.kid !== "string" || typeof claimed.tenant !== "string") {
             throw new InvalidTokenError("The token has no key id or tenant.");
           }
-          const key = await signingKeys.verificationKey(checkTenant(claimed.tenant), header.kid);
+          const tenant = checkTenant(claimed.tenant);
+          const key = await signingKeys.verificationKey(tenant, header.kid).catch((error: unknown) => {
+            throw keysUnavailable(error);
+          });
           if (!key) throw new InvalidTokenError("The token was signed by an unknown key.");
           return key;
         },
@@ -160,6 +176,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
       ));
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;
+      if (isHoldfastError(error) && error.fault === "system") throw error;
       if (error instanceof joseErrors.JWTExpired)
         throw new InvalidTokenError("The access token has expired.");
       throw new InvalidTokenError("The access token is invalid.", { cause: error });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { base64url, SignJWT } from "jose";
 import { createStore } from "../store/create-store.ts";
+import { UnavailableError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createAccessTokens } from "./access-tokens.ts";
 import { createAuthenticator } from "./authenticate.ts";
@@ -269,6 +270,42 @@ describe("signing-key cache", () => {
     reads = 0;
     await keys.active("acme");
     assert.equal(reads, 0, "a tenant in the cache costs no read");
+    await store.close();
+  });
+});
+
+describe("access-token verification over a failing store", () => {
+  it("is 503 unavailable, not 401 invalid_token, when the signing keys cannot be read", async () => {
+    const store = await createStore("memory:");
+    let failure: Error | null = null;
+    // The store answers until told to fail; then every read throws as a driver would.
+    const flaky = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (failure && (name === "get" || name === "list")) return Promise.reject(failure);
+          return value.apply(target, args);
+        };
+      },
+    });
+    const clock = { now: Date.now() };
+    const { token } = await instance(flaky, clock).accessTokens.mint("acme", { owner: "zoe" });
+    for (const thrown of [new Error("ECONNREFUSED 127.0.0.1:5432"), new UnavailableError("Store is down.")]) {
+      failure = thrown;
+      // A fresh instance: nothing cached, so verification must read the tenant's keys.
+      const error = await instance(flaky, clock)
+        .accessTokens.verify(token)
+        .then(
+          () => assert.fail("verified without its keys"),
+          (e: unknown) => e,
+        );
+      assert.ok(!(error instanceof InvalidTokenError), `a store failure became ${String(error)}`);
+      assert.equal((error as { code?: string }).code, "unavailable");
+      assert.equal((error as { fault?: string }).fault, "system", "the server's fault: a 5xx");
+    }
+    failure = null;
+    assert.equal((await instance(flaky, clock).accessTokens.verify(token)).owner, "zoe");
     await store.close();
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, test } from "node:test";
+import { RateLimitError } from "../security/errors.ts";
 import {
   ConflictError,
   HoldfastError,
@@ -35,6 +36,26 @@ describe("errors → responses", () => {
       toErrorResponse(new UnavailableError("down", { retryAfterSeconds: 7 })).headers["retry-after"],
       "7",
     );
+  });
+
+  test("429s name the limit hit in `type` as OpenAI does, keeping code rate_limit_exceeded", () => {
+    for (const [limit, type] of [
+      ["key:requests", "requests"],
+      ["owner:requests", "requests"],
+      ["key:tokens", "tokens"],
+      ["owner:tokens", "tokens"],
+      ["tenant:spend", "spend"],
+    ]) {
+      const res = toErrorResponse(new RateLimitError("slow down", limit!, 2));
+      assert.equal(res.status, 429);
+      assert.deepEqual(res.body.error, {
+        type,
+        code: "rate_limit_exceeded",
+        message: "slow down",
+        param: null,
+      });
+      assert.equal(res.headers["retry-after"], "2");
+    }
   });
 
   test("unexpected errors are 500 server_error without leaking their message", () => {

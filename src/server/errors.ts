@@ -6,7 +6,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { SECURITY_HTTP_STATUS } from "../security/errors.ts";
+import { RateLimitError, SECURITY_HTTP_STATUS } from "../security/errors.ts";
 import { isHoldfastError } from "../store/errors.ts";
 
 /** HTTP status per stable error code. Codes ending in `_conflict` are 409 as well. */
@@ -139,11 +139,21 @@ function fromFastify(error: FastifyError): ErrorResponse {
   return errorResponse(500, "internal", "The server failed to process the request.", null);
 }
 
+/**
+ * OpenAI's 429 names the limit that was hit in `type`: `requests` or `tokens` (per minute). The
+ * daily spend cap is neither: `spend`.
+ */
+function rateLimitType(limit: string): string {
+  const kind = limit.slice(limit.indexOf(":") + 1);
+  return kind === "tokens" || kind === "spend" ? kind : "requests";
+}
+
 /** Maps any thrown value to the response the client gets. Pure, so it is tested on its own. */
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (isHoldfastError(error)) {
     const status = statusFor(error.code, error.fault);
     const response = errorResponse(status, error.code, error.message, error.param);
+    if (error instanceof RateLimitError) response.body.error.type = rateLimitType(error.limit);
     if (status >= 500 && error.code === "internal") response.body.error.message = "Internal server error.";
     if (error.retryAfterSeconds !== null) response.headers["retry-after"] = String(error.retryAfterSeconds);
     return response;

@@ -62,6 +62,12 @@ async function checkOwner(request: FastifyRequest, store: SessionStore): Promise
     else if (isPlainObject(request.body)) request.body.owner = principal.owner;
     return;
   }
+  if (principal.conversationId !== null && path === "/v1/conversations/:id/fork") {
+    // The fork would be a new conversation of the owner's that this very token cannot reach.
+    throw new PermissionDeniedError(
+      "A conversation-scoped token cannot fork its conversation; use a token of the user.",
+    );
+  }
   const conversations = conversationsOf(request);
   if (conversations.length === 0) {
     // A turn without a conversation would create one this user could not be tied to.

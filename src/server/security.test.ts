@@ -17,7 +17,7 @@ import { createServer } from "./create-server.ts";
 
 interface Call {
   status: number;
-  json: { error?: { code: string }; id?: string; [key: string]: unknown };
+  json: { error?: { code: string; message?: string; type?: string }; id?: string; [key: string]: unknown };
   headers: Record<string, unknown>;
 }
 
@@ -176,6 +176,65 @@ describe("security over HTTP", () => {
     assert.equal(admin.status, 200);
   });
 
+  test("a turn without a conversation belongs to its end user; chaining and forking keep it theirs", async () => {
+    const kim = (await security.accessTokens.mint("acme", { owner: "kim" })).token;
+    const lou = (await security.accessTokens.mint("acme", { owner: "lou" })).token;
+    const conversationOf = (responseId: string) => `conv_${responseId.slice("resp_".length + 16)}`;
+    const first = await call("POST", "/v1/responses", kim, { model: "mock", input: "hello" });
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    const id = first.json.id as string;
+    assert.equal((await call("GET", `/v1/responses/${id}`, kim)).status, 200);
+    assert.equal((await call("GET", `/v1/responses/${id}/input_items`, kim)).status, 200);
+    const next = await call("POST", "/v1/responses", kim, {
+      model: "mock",
+      input: "and then?",
+      previous_response_id: id,
+    });
+    assert.equal(next.status, 200, JSON.stringify(next.json));
+    assert.equal(conversationOf(next.json.id as string), conversationOf(id), "continued in place");
+    // The first response is no longer the newest: chaining from it again forks.
+    const branch = await call("POST", "/v1/responses", kim, {
+      model: "mock",
+      input: "or else?",
+      previous_response_id: id,
+    });
+    assert.equal(branch.status, 200, JSON.stringify(branch.json));
+    const fork = conversationOf(branch.json.id as string);
+    assert.notEqual(fork, conversationOf(id));
+    for (const conversation of [conversationOf(id), fork]) {
+      assert.equal((await call("GET", `/v1/conversations/${conversation}`, keyA)).json.owner, "kim");
+    }
+    for (const url of [`/v1/responses/${id}`, `/v1/responses/${id}/input_items`]) {
+      assert.equal((await call("GET", url, lou)).json.error?.code, "permission_denied", url);
+    }
+    const chained = await call("POST", "/v1/responses", lou, {
+      model: "mock",
+      input: "x",
+      previous_response_id: id,
+    });
+    assert.equal(chained.json.error?.code, "permission_denied");
+  });
+
+  test("the same Idempotency-Key and body from two end users are two turns; a retry replays", async () => {
+    const ida = (await security.accessTokens.mint("acme", { owner: "ida" })).token;
+    const jon = (await security.accessTokens.mint("acme", { owner: "jon" })).token;
+    const body = { model: "mock", input: "the same words" };
+    const headers = { "idempotency-key": "shared-key-1" };
+    const hers = await call("POST", "/v1/responses", ida, body, headers);
+    const his = await call("POST", "/v1/responses", jon, body, headers);
+    assert.equal(hers.status, 200, JSON.stringify(hers.json));
+    assert.equal(his.status, 200, JSON.stringify(his.json));
+    assert.notEqual(his.json.id, hers.json.id, "jon got ida's response");
+    const retry = await call("POST", "/v1/responses", ida, body, headers);
+    assert.equal(retry.json.id, hers.json.id, "ida's retry replays her response");
+    assert.equal((await call("GET", `/v1/responses/${his.json.id}`, jon)).status, 200);
+    assert.equal((await call("GET", `/v1/responses/${hers.json.id}`, jon)).status, 403);
+    // An API key's keyed turn derives its ids as before (no owner in the hash): its retry replays.
+    const keyed = await call("POST", "/v1/responses", keyA, body, headers);
+    assert.notEqual(keyed.json.id, hers.json.id);
+    assert.equal((await call("POST", "/v1/responses", keyA, body, headers)).json.id, keyed.json.id);
+  });
+
   test("a chat turn cannot name its own conversation in the body and another's in the header", async () => {
     const eve = (await security.accessTokens.mint("acme", { owner: "eve" })).token;
     const own = await call("POST", "/v1/conversations", eve, {});
@@ -267,6 +326,22 @@ describe("security over HTTP", () => {
     assert.equal((await call("GET", "/v1/models/mock", wanda)).status, 200);
   });
 
+  test("a conversation-scoped token cannot fork its conversation", async () => {
+    const mine = await call("POST", "/v1/conversations", keyA, {
+      owner: "xena",
+      items: [{ role: "user", content: "hi" }],
+    });
+    const id = mine.json.id as string;
+    const scoped = (await security.accessTokens.mint("acme", { owner: "xena", conversationId: id })).token;
+    const fork = await call("POST", `/v1/conversations/${id}/fork`, scoped, {});
+    assert.equal(fork.status, 403, JSON.stringify(fork.json));
+    assert.equal(fork.json.error?.code, "permission_denied");
+    assert.match(fork.json.error?.message ?? "", /conversation-scoped token/);
+    const forks = await call("GET", `/v1/conversations?owner=xena`, keyA);
+    assert.equal((forks.json.data as unknown[]).length, 1, "no fork was made");
+    assert.equal((await call("GET", `/v1/conversations/${id}`, scoped)).status, 200);
+  });
+
   test("rate limits answer 429 rate_limit_exceeded with Retry-After", async () => {
     const carol = (await security.accessTokens.mint("acme", { owner: "carol" })).token;
     const statuses: number[] = [];
@@ -279,6 +354,7 @@ describe("security over HTTP", () => {
     assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
     assert.ok(limited, `expected a 429 in ${statuses}`);
     assert.equal(limited.json.error?.code, "rate_limit_exceeded");
+    assert.equal(limited.json.error?.type, "requests", "OpenAI's type names the limit hit");
     assert.ok(Number(limited.headers["retry-after"]) >= 1);
   });
 

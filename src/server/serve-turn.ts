@@ -32,7 +32,12 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
   const { request, reply, engine, body } = route;
   const key = operationId(request);
   const { controller, done } = route.inFlight.track();
-  const ctx = { signal: controller.signal, ...(key ? { idempotencyKey: key } : {}) };
+  // The end user owns the sessions the turn creates, and keys its idempotency ids.
+  const ctx = {
+    signal: controller.signal,
+    owner: request.principal?.owner ?? null,
+    ...(key ? { idempotencyKey: key } : {}),
+  };
   let final: JsonObject | null = null;
   try {
     if (!route.stream) {

@@ -2,10 +2,13 @@
  * Dashboard sign-in: an admin key exchanged for a signed, expiring cookie (HttpOnly,
  * SameSite=Strict, Secure except on plain-http loopback) and a CSRF token derived from it. The
  * cookie is stateless (HMAC over expiry and nonce with a key derived from the admin key), so it
- * works across instances that share the admin key; sign-out revokes it on this instance.
+ * works across instances that share the admin key; sign-out revokes it on this instance. Failed
+ * sign-ins are limited per client address, so the admin key cannot be guessed at request speed.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { RateLimitError } from "../security/errors.ts";
+import { createMemoryRateLimitBackend } from "../security/rate-limit/memory-backend.ts";
 
 export const COOKIE_NAME = "holdfast_ui";
 export const CSRF_HEADER = "x-csrf-token";
@@ -42,7 +45,8 @@ function b64(buffer: Buffer): string {
   return buffer.toString("base64url");
 }
 
-function safeEqual(a: string, b: string): boolean {
+/** Compares in constant time for equal lengths (secrets: a MAC, the CSRF token). */
+export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
@@ -115,6 +119,38 @@ export function createUiAuth(options: UiAuthOptions): UiAuth {
         "set-cookie",
         `${COOKIE_NAME}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0${secureFlag(request)}`,
       );
+    },
+  });
+}
+
+/** Failed dashboard sign-ins allowed per client address per minute (a token bucket: 1 back every 6 s). */
+export const SIGN_IN_FAILURES_PER_MINUTE = 10;
+
+export interface SignInLimiter {
+  /**
+   * Counts a sign-in attempt from `address`: throws 429 `rate_limit_exceeded` (with Retry-After)
+   * when its failures used the minute up — even for the right key. Returns the refund to call
+   * when the attempt succeeds, so only failures count.
+   */
+  attempt(address: string): Promise<() => Promise<void>>;
+}
+
+/** In-process, per instance: each instance lets an address fail `perMinute` times a minute. */
+export function createSignInLimiter(perMinute = SIGN_IN_FAILURES_PER_MINUTE): SignInLimiter {
+  // Bounded: addresses beyond it evict the least recent (which then restart with a full bucket).
+  const backend = createMemoryRateLimitBackend({ maxKeys: 10_000 });
+  return Object.freeze({
+    async attempt(address: string): Promise<() => Promise<void>> {
+      const bucket = { key: `ui-sign-in:${address}`, capacity: perMinute, cost: 1 };
+      const taken = await backend.take([bucket]);
+      if (!taken.ok) {
+        throw new RateLimitError(
+          "Too many failed dashboard sign-ins from this address; retry after the indicated delay.",
+          "address:requests",
+          taken.retryAfterMs / 1000,
+        );
+      }
+      return () => backend.adjust(bucket, 1);
     },
   });
 }

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, mock, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import { handleError } from "../server/errors.ts";
 import { createStore } from "../store/create-store.ts";
@@ -57,6 +59,47 @@ describe("dashboard API", () => {
     assert.match(header, /SameSite=Strict/);
     assert.match(header, /Secure/, "inject does not come from a loopback socket");
     assert.equal(res.headers["content-security-policy"]?.toString().includes("default-src 'self'"), true);
+  });
+
+  test("sign-in: failed attempts are limited per client address, then 429 with Retry-After", async () => {
+    const attempt = (key: string, remoteAddress: string) =>
+      app.inject({ method: "POST", url: "/ui/api/session", payload: { key }, remoteAddress });
+    // Successful sign-ins do not count.
+    for (let i = 0; i < 15; i++) assert.equal((await attempt(KEY, "198.51.100.1")).statusCode, 200);
+    for (let i = 0; i < 10; i++) assert.equal((await attempt(`guess-${i}`, "198.51.100.2")).statusCode, 401);
+    const limited = await attempt("guess-10", "198.51.100.2");
+    assert.equal(limited.statusCode, 429);
+    assert.equal(limited.json().error.code, "rate_limit_exceeded");
+    assert.ok(Number(limited.headers["retry-after"]) >= 1);
+    assert.equal((await attempt(KEY, "198.51.100.2")).statusCode, 429, "locked out, even with the key");
+    assert.equal((await attempt(KEY, "198.51.100.3")).statusCode, 200, "other addresses are not");
+  });
+
+  test("the CSRF token is compared in constant time", async () => {
+    const { cookie, csrf } = await signIn();
+    const compared: Buffer[][] = [];
+    const spy = mock.method(crypto, "timingSafeEqual", (a: Buffer, b: Buffer) => {
+      compared.push([Buffer.from(a), Buffer.from(b)]);
+      return a.length === b.length && a.equals(b);
+    });
+    syncBuiltinESMExports();
+    try {
+      // Signing out of a live session is a write that needs the token, and changes no data.
+      const res = await app.inject({
+        method: "DELETE",
+        url: "/ui/api/session",
+        headers: { cookie, "x-csrf-token": csrf },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+    } finally {
+      spy.mock.restore();
+      syncBuiltinESMExports();
+    }
+    const token = Buffer.from(csrf);
+    assert.ok(
+      compared.some((pair) => pair.some((b) => b.equals(token))),
+      "the CSRF header went through timingSafeEqual",
+    );
   });
 
   test("sessions list, filters and one session with transcript, window and turns", async () => {

@@ -12,7 +12,14 @@ import type { HoldfastMetrics } from "../observability/create-metrics.ts";
 import { HoldfastError, InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 import { registerDashboardApi } from "./api.ts";
-import { CSRF_HEADER, createUiAuth, isLoopback, type UiAuth } from "./auth.ts";
+import {
+  CSRF_HEADER,
+  createSignInLimiter,
+  createUiAuth,
+  isLoopback,
+  safeEqual,
+  type UiAuth,
+} from "./auth.ts";
 import { type DashboardSweeper, registerCleanupApi } from "./cleanup-api.ts";
 import { loadStaticFiles } from "./static-files.ts";
 import type { BreakerSource } from "./upstreams.ts";
@@ -79,6 +86,7 @@ function checkOptions(options: DashboardOptions): { adminKey: string | null; dis
 export function registerDashboard(app: FastifyInstance, options: DashboardOptions): void {
   const { adminKey, disabledReason } = checkOptions(options);
   const auth = createUiAuth({ adminKey });
+  const signIns = createSignInLimiter();
   const files = loadStaticFiles(options.distDir ?? DEFAULT_DIST_DIR);
   const guard: DashboardGuard = {
     auth,
@@ -86,7 +94,8 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       if (disabledReason) throw new HoldfastError("unavailable", disabledReason);
       const csrf = auth.session(request);
       if (csrf === null) throw new HoldfastError("unauthenticated", "Sign in to the dashboard first.");
-      if (write && request.headers[CSRF_HEADER] !== csrf) {
+      const sent = request.headers[CSRF_HEADER];
+      if (write && (typeof sent !== "string" || !safeEqual(sent, csrf))) {
         throw new HoldfastError("permission_denied", `Missing or wrong ${CSRF_HEADER} header.`);
       }
     },
@@ -108,8 +117,11 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
     });
     ui.post("/ui/api/session", { config }, async (request, reply) => {
       if (disabledReason) throw new HoldfastError("unavailable", disabledReason);
+      // Dev mode has no key to guess; with one, each address may fail a few times a minute.
+      const succeeded = auth.devMode ? null : await signIns.attempt(request.ip);
       const key = (request.body as { key?: unknown } | null)?.key;
       if (!auth.checkKey(key)) throw new HoldfastError("unauthenticated", "Wrong admin key.");
+      await succeeded?.();
       return { signedIn: true, devMode: auth.devMode, csrfToken: auth.issue(request, reply), disabled: null };
     });
     ui.delete("/ui/api/session", { config }, async (request, reply) => {

@@ -3,7 +3,8 @@
  * (continued when the response is its newest stored item — items deleted after it do not count —,
  * forked at the response otherwise); a new
  * session of its own; or nowhere (`store: false`). With an idempotency key every id involved is
- * derived from the key, so a retried turn lands in the same place and finds its first result.
+ * derived from the key (per tenant and end user), so a retried turn lands in the same place and
+ * finds its first result. A session the turn creates or forks belongs to the caller's end user.
  */
 import { createHash } from "node:crypto";
 import { NotFoundError } from "../../store/errors.ts";
@@ -35,9 +36,15 @@ export interface TurnPlan {
   continuesVersion?: number;
 }
 
-/** Hex, because derived ids embed it where the id formats expect hex. */
-function keyHash(tenant: string, key: string): string {
-  return createHash("sha256").update(`${tenant}\u0000${key}`).digest("hex");
+/**
+ * Hex, because derived ids embed it where the id formats expect hex. Per end user: two users of a
+ * tenant sending the same key must not land on each other's turn. Without an owner (API keys) it
+ * is the hash it always was, so retries spanning an upgrade still replay; the owner's form has one
+ * more separator, and keys and tenants carry no NUL, so the two forms never meet.
+ */
+function keyHash(tenant: string, owner: string | null, key: string): string {
+  const input = owner === null ? `${tenant}\u0000${key}` : `${tenant}\u0000${owner}\u0000${key}`;
+  return createHash("sha256").update(input).digest("hex");
 }
 
 async function previousRecord(store: SessionStore, tenant: string, responseId: string): Promise<Item> {
@@ -65,8 +72,10 @@ export async function planTurn(
   tenant: string,
   request: ParsedResponseRequest,
   idempotencyKey: string | undefined,
+  /** The caller's end user (a token's `sub`), or null for API keys: owns what the turn creates. */
+  owner: string | null = null,
 ): Promise<TurnPlan> {
-  const hash = idempotencyKey === undefined ? null : keyHash(tenant, idempotencyKey);
+  const hash = idempotencyKey === undefined ? null : keyHash(tenant, owner, idempotencyKey);
   const derivedId = hash ? `conv_${hash.slice(0, 32)}` : undefined;
   let sessionId: string | null = null;
   let historyUntilSeq: number | null = null;
@@ -94,30 +103,35 @@ export async function planTurn(
       sessionId = parentId;
       continuesVersion = parent.version;
     } else {
-      sessionId = await forkOnce(store, tenant, parentId, record.seq, derivedId);
+      sessionId = await forkOnce(store, tenant, parentId, record.seq, derivedId, owner);
     }
   } else {
     rejectWithoutHistory(unmatched);
-    if (persist) sessionId = await createOnce(store, tenant, derivedId);
+    if (persist) sessionId = await createOnce(store, tenant, derivedId, owner);
   }
 
-  const owner = sessionId ?? `conv_${"0".repeat(32)}`;
+  const home = sessionId ?? `conv_${"0".repeat(32)}`;
   return {
     tenant,
     request,
     sessionId,
     persist,
     historyUntilSeq,
-    responseId: hash ? responseIdForKey(owner, hash) : newResponseId(owner),
+    responseId: hash ? responseIdForKey(home, hash) : newResponseId(home),
     operationIds: idempotencyKey ? { input: `${idempotencyKey}#in`, output: `${idempotencyKey}#out` } : {},
     ...(continuesVersion === undefined ? {} : { continuesVersion }),
   };
 }
 
 /** Creates the turn's own session; with a derived id a retry finds the one it created before. */
-async function createOnce(store: SessionStore, tenant: string, id: string | undefined): Promise<string> {
+async function createOnce(
+  store: SessionStore,
+  tenant: string,
+  id: string | undefined,
+  owner: string | null,
+): Promise<string> {
   try {
-    return (await store.create(tenant, { id, labels: [RESPONSES_LABEL] })).id;
+    return (await store.create(tenant, { id, owner, labels: [RESPONSES_LABEL] })).id;
   } catch (error) {
     if (id && (error as { code?: string }).code === "conflict") return id;
     throw error;
@@ -130,9 +144,12 @@ async function forkOnce(
   parentId: string,
   atSeq: number,
   id: string | undefined,
+  owner: string | null,
 ): Promise<string> {
+  // Without an owner (API keys) the fork keeps its parent's, as a conversation fork does.
+  const input = { id, atSeq, labels: [RESPONSES_LABEL], ...(owner === null ? {} : { owner }) };
   try {
-    return (await store.fork(tenant, parentId, { id, atSeq, labels: [RESPONSES_LABEL] })).id;
+    return (await store.fork(tenant, parentId, input)).id;
   } catch (error) {
     if (id && (error as { code?: string }).code === "conflict") return id;
     throw error;

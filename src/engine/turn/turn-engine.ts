@@ -61,6 +61,11 @@ export interface TurnEngineOptions {
 
 export interface TurnContext {
   idempotencyKey?: string;
+  /**
+   * The caller's end user (an access token's `sub`); null or absent for API keys. Sessions the
+   * turn creates or forks belong to it, and ids derived from `idempotencyKey` are per owner.
+   */
+  owner?: string | null;
   signal?: AbortSignal;
 }
 
@@ -114,7 +119,7 @@ export class TurnEngine {
     checkItemSizes(request.input, this.#maxItemBytes, "input");
     checkRecordSize(request, this.#maxItemBytes);
     this.#invoker.describe(request.model);
-    const plan = await planTurn(this.#store, tenant, request, ctx.idempotencyKey);
+    const plan = await planTurn(this.#store, tenant, request, ctx.idempotencyKey, ctx.owner ?? null);
     if (ctx.idempotencyKey && plan.sessionId && plan.persist) {
       const replay = await readResponse(this.#store, tenant, plan.responseId).catch(() => null);
       return { plan, replay };

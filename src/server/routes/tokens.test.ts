@@ -8,7 +8,7 @@ import type { SessionStore } from "../../store/types.ts";
 import { createServer } from "../create-server.ts";
 
 interface TokenJson {
-  error?: { code: string; param: string | null };
+  error?: { code: string; param: string | null; message: string };
   access_token?: string;
   refresh_token?: string;
   token_type?: string;
@@ -116,5 +116,19 @@ describe("token routes", () => {
     assert.equal((await call("/v1/auth/logout", {})).status, 401);
     const a = await security.refreshTokens.issue("acme", { owner: "eve" });
     assert.equal((await call("/v1/auth/logout", { owner: "frank" }, a.accessToken)).status, 403);
+  });
+
+  test("a conversation-scoped token cannot log its user out everywhere", async () => {
+    const signIn = await security.refreshTokens.issue("acme", { owner: "gus" });
+    const scoped = await security.accessTokens.mint("acme", {
+      owner: "gus",
+      conversationId: "conv_0123456789abcdef",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const res = await call("/v1/auth/logout", {}, scoped.token);
+    assert.equal(res.status, 403);
+    assert.equal(res.json.error?.code, "permission_denied");
+    assert.match(res.json.error?.message ?? "", /conversation-scoped token/);
+    assert.equal(await list(signIn.accessToken), 200, "the user's sign-in is untouched");
   });
 });

@@ -79,6 +79,11 @@ export function registerTokenRoutes(app: FastifyInstance, security: Security): v
         }
       } else if (request.body.owner !== undefined && request.body.owner !== owner) {
         throw new PermissionDeniedError("An end-user token can only log out its own user.");
+      } else if (principal.conversationId !== null) {
+        // A token handed to one conversation's context must not end every sign-in of its user.
+        throw new PermissionDeniedError(
+          "A conversation-scoped token cannot log its user out everywhere; use a token of the user.",
+        );
       }
       const { families } = await security.refreshTokens.logoutEverywhere(principal.tenant, owner);
       return { object: "auth.logout", owner, revoked_families: families };
