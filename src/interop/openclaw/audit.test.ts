@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { auditStateDir } from "./audit.ts";
 import { copyFixture, type Expected } from "./test-fixture.ts";
@@ -58,5 +60,50 @@ describe("openclaw audit (fixture)", () => {
     const late = await auditStateDir(fx.dir, { now: new Date("2027-06-01T00:00:00Z") });
     for (const agent of Object.values(late.agents))
       for (const f of agent.files) assert.equal(f.olderThan30Days, true);
+  });
+});
+
+describe("openclaw audit (unreadable transcripts)", () => {
+  it("reports each unreadable transcript as an entry with a problem and audits the rest", async () => {
+    const fx = copyFixture();
+    try {
+      const transcripts = (Object.entries(fx.expected.agents) as [string, Expected][]).flatMap(
+        ([agentId, agent]) =>
+          (Object.entries(agent.entries) as [string, Expected][])
+            .filter(([, e]) => e.transcript !== null)
+            .map(([key, e]) => ({ agentId, key, path: join(fx.dir, e.transcript as string) })),
+      );
+      const [dir, binary] = transcripts;
+      // A directory where the file should be.
+      rmSync(dir!.path);
+      mkdirSync(dir!.path);
+      // Bytes that are not UTF-8: an import fails this session, so the audit names it.
+      const text = readFileSync(binary!.path);
+      const cut = text.indexOf(10) + 30;
+      writeFileSync(
+        binary!.path,
+        Buffer.concat([text.subarray(0, cut), Buffer.from([0xff]), text.subarray(cut)]),
+      );
+
+      const report = await auditStateDir(fx.dir, { now: new Date(fx.expected.referenceDate) });
+      const entry = (k: { agentId: string; key: string }) => report.agents[k.agentId]!.entries[k.key]!;
+      assert.match(entry(dir!).problem ?? "", /^transcript .+ could not be read: EISDIR/);
+      assert.match(entry(binary!).problem ?? "", /could not be read: not valid UTF-8/);
+      for (const k of [dir!, binary!]) {
+        assert.equal(entry(k).transcript, fx.expected.agents[k.agentId].entries[k.key].transcript);
+        assert.equal(entry(k).totalEntries, 0);
+        assert.ok(report.agents[k.agentId]!.audit.entriesUnreadableTranscript.includes(k.key));
+      }
+      assert.equal(report.totals.entriesUnreadableTranscript, 2);
+      assert.equal(report.totals.entries, fx.expected.totals.entries, "every entry is reported");
+      // The others are audited as before.
+      for (const k of transcripts.slice(2)) {
+        const e = fx.expected.agents[k.agentId].entries[k.key];
+        assert.equal(entry(k).problem, null);
+        assert.equal(entry(k).totalEntries, e.totalEntries, k.key);
+      }
+    } finally {
+      fx.cleanup();
+    }
   });
 });

@@ -1,14 +1,15 @@
 /**
  * `auditStateDir`: what an OpenClaw state dir holds and what is wrong with it — disk usage per
  * artifact class, stale and live locks, index entries whose transcript is missing, torn lines,
- * tool calls left without results on the active branch and orphan results. Read-only. Ages are
- * measured against an injectable reference date, never the wall clock alone.
+ * tool calls left without results on the active branch and orphan results, transcripts that cannot
+ * be read (an entry with a `problem`; the audit goes on). Read-only. Ages are measured against an
+ * injectable reference date, never the wall clock alone.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ARTIFACT_CLASSES, type ArtifactClass, classifyFile, type LockInfo, readLock } from "./artifacts.ts";
 import { type AgentDir, findAgentDirs, type IndexEntry, keyKind, readSessionIndex } from "./state-dir.ts";
-import { parseTranscriptFile } from "./transcript.ts";
+import { type ParsedTranscript, parseTranscriptFile } from "./transcript.ts";
 import { analyzeTranscript } from "./tree.ts";
 
 export const DAY_MS = 86_400_000;
@@ -39,6 +40,11 @@ export interface EntryReport {
   hasBranches: boolean;
   unansweredToolCalls: string[];
   tornLineNumbers: number[];
+  /**
+   * Why the transcript could not be read (a directory where the file should be, no permission,
+   * bytes that are not UTF-8 — what `openclaw import` fails the session for), else null.
+   */
+  problem: string | null;
 }
 
 export interface FileReport {
@@ -64,6 +70,8 @@ export interface AgentAudit {
     staleLocks: Omit<LockInfo, "stale">[];
     liveLocks: Omit<LockInfo, "stale">[];
     entriesMissingTranscript: string[];
+    /** Keys of entries whose transcript exists but cannot be read (see `EntryReport.problem`). */
+    entriesUnreadableTranscript: string[];
   };
   files: FileReport[];
 }
@@ -81,6 +89,7 @@ export interface AuditReport {
     orphanToolResults: number;
     staleLocks: number;
     entriesMissingTranscript: number;
+    entriesUnreadableTranscript: number;
   };
   agents: Record<string, AgentAudit>;
 }
@@ -98,6 +107,7 @@ const EMPTY_ENTRY = {
   hasBranches: false,
   unansweredToolCalls: [],
   tornLineNumbers: [],
+  problem: null,
 } as const;
 
 async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry): Promise<EntryReport> {
@@ -117,11 +127,27 @@ async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry):
       unansweredToolCalls: [],
       tornLineNumbers: [],
     };
-  const parsed = await parseTranscriptFile(path);
+  const transcript = relative(stateDir, path).split("\\").join("/");
+  let parsed: ParsedTranscript;
+  try {
+    // Strict as import reads it, so the audit names the sessions an import would fail.
+    parsed = await parseTranscriptFile(path, { strictUtf8: true });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      ...base,
+      transcript,
+      ...EMPTY_ENTRY,
+      activePathIds: [],
+      unansweredToolCalls: [],
+      tornLineNumbers: [],
+      problem: `transcript ${entry.fileName} could not be read: ${reason}`,
+    };
+  }
   const a = analyzeTranscript(parsed);
   return {
     ...base,
-    transcript: relative(stateDir, path).split("\\").join("/"),
+    transcript,
     formatVersion: parsed.formatVersion,
     totalEntries: parsed.entries.length,
     tornLines: parsed.tornLines.length,
@@ -134,6 +160,7 @@ async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry):
     hasBranches: a.hasBranches,
     unansweredToolCalls: a.unansweredToolCallIds,
     tornLineNumbers: parsed.tornLines,
+    problem: null,
   };
 }
 
@@ -177,6 +204,7 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
       orphanToolResults: 0,
       staleLocks: 0,
       entriesMissingTranscript: 0,
+      entriesUnreadableTranscript: 0,
     },
     agents: {},
   };
@@ -206,11 +234,20 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
     const missing = Object.entries(entries)
       .filter(([, e]) => e.transcript === null)
       .map(([k]) => k);
+    const unreadable = Object.entries(entries)
+      .filter(([, e]) => e.problem !== null)
+      .map(([k]) => k);
     report.agents[agent.agentId] = {
       sessionsDir: relative(stateDir, agent.dir).split("\\").join("/") || ".",
       indexError: index.error,
       entries,
-      audit: { artifacts, staleLocks, liveLocks, entriesMissingTranscript: missing },
+      audit: {
+        artifacts,
+        staleLocks,
+        liveLocks,
+        entriesMissingTranscript: missing,
+        entriesUnreadableTranscript: unreadable,
+      },
       files: files.map(({ mtimeMs: _m, ...f }) => f),
     };
     const t = report.totals;
@@ -225,6 +262,7 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
     }
     t.staleLocks += staleLocks.length;
     t.entriesMissingTranscript += missing.length;
+    t.entriesUnreadableTranscript += unreadable.length;
   }
   return report;
 }
