@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { auditStateDir } from "./audit.ts";
-import { copyFixture, type Expected } from "./test-fixture.ts";
+import { copyFixture, damageTranscripts, type Expected } from "./test-fixture.ts";
 
 const ENTRY_FIELDS = [
   "sessionId",
@@ -67,23 +65,9 @@ describe("openclaw audit (unreadable transcripts)", () => {
   it("reports each unreadable transcript as an entry with a problem and audits the rest", async () => {
     const fx = copyFixture();
     try {
-      const transcripts = (Object.entries(fx.expected.agents) as [string, Expected][]).flatMap(
-        ([agentId, agent]) =>
-          (Object.entries(agent.entries) as [string, Expected][])
-            .filter(([, e]) => e.transcript !== null)
-            .map(([key, e]) => ({ agentId, key, path: join(fx.dir, e.transcript as string) })),
-      );
+      // A directory and a transcript that is not UTF-8 (an import fails it, so the audit names it).
+      const transcripts = damageTranscripts(fx);
       const [dir, binary] = transcripts;
-      // A directory where the file should be.
-      rmSync(dir!.path);
-      mkdirSync(dir!.path);
-      // Bytes that are not UTF-8: an import fails this session, so the audit names it.
-      const text = readFileSync(binary!.path);
-      const cut = text.indexOf(10) + 30;
-      writeFileSync(
-        binary!.path,
-        Buffer.concat([text.subarray(0, cut), Buffer.from([0xff]), text.subarray(cut)]),
-      );
 
       const report = await auditStateDir(fx.dir, { now: new Date(fx.expected.referenceDate) });
       const entry = (k: { agentId: string; key: string }) => report.agents[k.agentId]!.entries[k.key]!;

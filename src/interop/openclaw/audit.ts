@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ARTIFACT_CLASSES, type ArtifactClass, classifyFile, type LockInfo, readLock } from "./artifacts.ts";
 import { type AgentDir, findAgentDirs, type IndexEntry, keyKind, readSessionIndex } from "./state-dir.ts";
-import { type ParsedTranscript, parseTranscriptFile } from "./transcript.ts";
+import { readTranscriptFile } from "./transcript.ts";
 import { analyzeTranscript } from "./tree.ts";
 
 export const DAY_MS = 86_400_000;
@@ -94,21 +94,25 @@ export interface AuditReport {
   agents: Record<string, AgentAudit>;
 }
 
-const EMPTY_ENTRY = {
-  formatVersion: null,
-  totalEntries: 0,
-  tornLines: 0,
-  activePathIds: [],
-  contextMessageCount: 0,
-  toolCallsOnPath: 0,
-  toolResultsOnPath: 0,
-  orphanToolResultsOnPath: 0,
-  compactionsOnPath: 0,
-  hasBranches: false,
-  unansweredToolCalls: [],
-  tornLineNumbers: [],
-  problem: null,
-} as const;
+/** The counts of an entry whose transcript was not read (fresh arrays: reports are mutable). */
+function emptyEntry(transcript: string | null, problem: string | null) {
+  return {
+    transcript,
+    formatVersion: null,
+    totalEntries: 0,
+    tornLines: 0,
+    activePathIds: [],
+    contextMessageCount: 0,
+    toolCallsOnPath: 0,
+    toolResultsOnPath: 0,
+    orphanToolResultsOnPath: 0,
+    compactionsOnPath: 0,
+    hasBranches: false,
+    unansweredToolCalls: [],
+    tornLineNumbers: [],
+    problem,
+  };
+}
 
 async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry): Promise<EntryReport> {
   const path = join(agent.dir, entry.fileName);
@@ -118,32 +122,12 @@ async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry):
     keyKind: keyKind(entry.key),
     updatedAt: typeof updated === "number" ? new Date(updated).toISOString() : null,
   };
-  if (!existsSync(path))
-    return {
-      ...base,
-      transcript: null,
-      ...EMPTY_ENTRY,
-      activePathIds: [],
-      unansweredToolCalls: [],
-      tornLineNumbers: [],
-    };
+  if (!existsSync(path)) return { ...base, ...emptyEntry(null, null) };
   const transcript = relative(stateDir, path).split("\\").join("/");
-  let parsed: ParsedTranscript;
-  try {
-    // Strict as import reads it, so the audit names the sessions an import would fail.
-    parsed = await parseTranscriptFile(path, { strictUtf8: true });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    return {
-      ...base,
-      transcript,
-      ...EMPTY_ENTRY,
-      activePathIds: [],
-      unansweredToolCalls: [],
-      tornLineNumbers: [],
-      problem: `transcript ${entry.fileName} could not be read: ${reason}`,
-    };
-  }
+  // Read as import reads it, so the audit names the sessions an import would fail.
+  const read = await readTranscriptFile(path, entry.fileName);
+  if ("problem" in read) return { ...base, ...emptyEntry(transcript, read.problem) };
+  const { parsed } = read;
   const a = analyzeTranscript(parsed);
   return {
     ...base,
