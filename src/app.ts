@@ -212,6 +212,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       security: { security, development: !keyed, limiter },
       ...(cleanup ? { lifecycle: cleanup } : {}),
       bodyLimit: config.bodyLimit,
+      ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
       // Request ids, one line per request, secrets and content redacted (docs/observability.md).
       logging: loggingOptions({ level: config.logLevel }),
     });

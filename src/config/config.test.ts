@@ -58,6 +58,28 @@ describe("loadServerConfig", () => {
     assert.deepEqual(config.file.providers, []);
   });
 
+  test("trust_proxy: off by default; true, a hop count or addresses from flag, env or file", async () => {
+    assert.equal((await loadServerConfig({ cwd: dir, env: {} })).trustProxy, false);
+    const file = path.join(dir, "proxy.yaml");
+    await writeFile(file, "server:\n  trust_proxy: [10.0.0.0/8, '::1']\n");
+    const env = { HOLDFAST_CONFIG: "proxy.yaml" };
+    assert.equal((await loadServerConfig({ cwd: dir, env })).trustProxy, "10.0.0.0/8,::1");
+    const load = (value: string | boolean, from: "flag" | "env") =>
+      loadServerConfig({
+        cwd: dir,
+        env: from === "env" ? { ...env, HOLDFAST_TRUST_PROXY: String(value) } : env,
+        flags: from === "flag" ? { trustProxy: value } : {},
+      }).then((c) => c.trustProxy);
+    assert.equal(await load(true, "flag"), true, "--trust-proxy alone");
+    assert.equal(await load("2", "flag"), 2);
+    assert.equal(await load("false", "env"), false);
+    assert.equal(await load("true", "env"), true);
+    assert.equal(await load(" loopback , 192.168.0.1 ", "env"), "loopback,192.168.0.1");
+    for (const bad of ["0", "proxy.example", "10.0.0.0/33", "1.2.3.4,", ""]) {
+      await assert.rejects(load(bad, "flag"), /--trust-proxy must be true, false, a hop count/, bad);
+    }
+  });
+
   test("invalid values are rejected with a message naming the setting and its source", async () => {
     await assert.rejects(
       loadServerConfig({ cwd: dir, env: {}, flags: { port: "99999" } }),

@@ -8,7 +8,16 @@ import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { InvalidArgumentError } from "../store/errors.ts";
-import { type LogLevel, parseBytes, parseHost, parseLogLevel, parsePort, parseStoreUrl } from "./values.ts";
+import {
+  type LogLevel,
+  parseBytes,
+  parseHost,
+  parseLogLevel,
+  parsePort,
+  parseStoreUrl,
+  parseTrustProxy,
+  type TrustProxy,
+} from "./values.ts";
 
 export const CONFIG_DEFAULTS = Object.freeze({
   port: 7430,
@@ -16,6 +25,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   store: "sqlite:./data/holdfast.db",
   bodyLimit: 1 << 20,
   logLevel: "info" as LogLevel,
+  trustProxy: false as TrustProxy,
 });
 
 export const CONFIG_FILE_NAMES = [
@@ -42,7 +52,7 @@ export const CONFIG_SECTIONS = [
   "observability",
 ] as const;
 
-const SERVER_KEYS = ["port", "host", "body_limit", "log_level"] as const;
+const SERVER_KEYS = ["port", "host", "body_limit", "log_level", "trust_proxy"] as const;
 
 /** Flag values as commander hands them over (all optional strings). */
 export interface ConfigFlags {
@@ -51,6 +61,8 @@ export interface ConfigFlags {
   store?: string;
   bodyLimit?: string;
   logLevel?: string;
+  /** `--trust-proxy` alone is `true`; with a value, a hop count or addresses. */
+  trustProxy?: string | boolean;
   config?: string;
 }
 
@@ -67,6 +79,11 @@ export interface ServerConfig {
   store: string;
   bodyLimit: number;
   logLevel: LogLevel;
+  /**
+   * Fastify's `trustProxy`: whose `X-Forwarded-For` decides the client address. Default off
+   * (always set by `loadServerConfig`; optional for configs built by hand).
+   */
+  trustProxy?: TrustProxy;
   /** The config file read, or null when none. */
   configFile: string | null;
   /** The whole parsed file (empty object when none), for sections other features own. */
@@ -172,7 +189,7 @@ export async function loadServerConfig(options: LoadConfigOptions = {}): Promise
 
   // Each setting: the first source that has it wins, and its parser is told that source's name.
   const pick = <T>(
-    flag: string | undefined,
+    flag: string | boolean | undefined,
     flagName: string,
     envName: string,
     fileValue: unknown,
@@ -232,6 +249,15 @@ export async function loadServerConfig(options: LoadConfigOptions = {}): Promise
       "server.log_level",
       CONFIG_DEFAULTS.logLevel,
       parseLogLevel,
+    ),
+    trustProxy: pick(
+      flags.trustProxy,
+      "--trust-proxy",
+      "HOLDFAST_TRUST_PROXY",
+      server.trust_proxy,
+      "server.trust_proxy",
+      CONFIG_DEFAULTS.trustProxy,
+      parseTrustProxy,
     ),
     configFile,
     file: Object.freeze(file),

@@ -3,6 +3,7 @@
  * name the user wrote (`--port`, `HOLDFAST_PORT`, `server.port in ./holdfast.yaml`) so every
  * message says exactly which setting to fix.
  */
+import { isIP } from "node:net";
 import { InvalidArgumentError } from "../store/errors.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -64,6 +65,48 @@ export function parseBytes(value: unknown, name: string, min: number, max: numbe
     fail(name, `a size from ${min} to ${max} bytes (e.g. 1048576, 512kb, 1mb)`, value, "body_limit");
   }
   return n;
+}
+
+/** What Fastify's `trustProxy` takes: off, every hop, a hop count, or trusted addresses (comma-separated). */
+export type TrustProxy = boolean | number | string;
+
+const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
+function trustedAddress(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
+  return bits >= 0 && bits <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Which proxies' `X-Forwarded-For` (and `-Proto`, `-Host`) to believe: `true`/`false`, a hop
+ * count (`1`: the nearest proxy), or addresses and CIDRs such as `10.0.0.0/8, ::1` (also
+ * `loopback`, `linklocal`, `uniquelocal`), as Fastify's `trustProxy`. A list comes back as one
+ * comma-separated string.
+ */
+export function parseTrustProxy(value: unknown, name: string): TrustProxy {
+  const what =
+    "true, false, a hop count (1, 2, …) or a comma-separated list of proxy addresses/CIDRs such as 10.0.0.0/8, ::1 or loopback";
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") {
+    if (!Number.isInteger(value) || value < 1 || value > 255) fail(name, what, value, "trust_proxy");
+    return value;
+  }
+  const entries = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : null;
+  if (entries === null) fail(name, what, value, "trust_proxy");
+  const list = entries.map((entry) => (typeof entry === "string" ? entry.trim() : ""));
+  if (list.length === 1) {
+    const one = list[0]!.toLowerCase();
+    if (one === "true") return true;
+    if (one === "false") return false;
+    if (/^\d+$/.test(one)) return parseTrustProxy(Number(one), name);
+  }
+  if (list.length === 0 || !list.every(trustedAddress)) fail(name, what, value, "trust_proxy");
+  return list.join(",");
 }
 
 export function parseLogLevel(value: unknown, name: string): LogLevel {

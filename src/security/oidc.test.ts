@@ -22,6 +22,23 @@ describe("external identity providers (OIDC)", () => {
     const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
     server = createServer((req, res) => {
       requests++;
+      if (req.url === "/down.json") {
+        res.writeHead(500).end("upstream trouble");
+        return;
+      }
+      if (req.url === "/html.json") {
+        res.writeHead(200, { "content-type": "text/html" }).end("<html>sign in</html>");
+        return;
+      }
+      if (req.url === "/empty.json") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ nope: [] }));
+        return;
+      }
+      if (req.url === "/close.json") {
+        req.socket.destroy();
+        return;
+      }
+      if (req.url === "/hang.json") return; // never answers; closed by closeAllConnections
       if (req.url !== "/jwks.json") {
         res.writeHead(404).end();
         return;
@@ -93,6 +110,36 @@ describe("external identity providers (OIDC)", () => {
     await assert.rejects(oidc.verify(unknown), /not a configured identity provider/);
     const none = `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${(await sign({ sub: "u" })).split(".")[1]}.`;
     await assert.rejects(oidc.verify(none), InvalidTokenError);
+  });
+
+  it("a JWKS that cannot be fetched is 503 unavailable with a retry hint, not 401", async () => {
+    const base = jwksUrl.replace("/jwks.json", "");
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const refused = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/jwks.json`;
+    await new Promise((resolve) => closed.close(resolve));
+    const token = await sign({ sub: "u" });
+    for (const url of ["down", "html", "empty", "close", "hang"]
+      .map((p) => `${base}/${p}.json`)
+      .concat(refused)) {
+      const oidc = createOidcVerifier({
+        providers: [{ issuer: ISSUER, jwksUrl: url, audience: "holdfast-api", tenant: "acme" }],
+        jwksTimeoutMs: 200,
+      });
+      const auth = createAuthenticator({ oidc });
+      await assert.rejects(auth.authenticate({ authorization: `Bearer ${token}` }), (error: unknown) => {
+        const e = error as { code?: string; retryAfterSeconds?: number; message?: string };
+        assert.equal(e.code, "unavailable", `${url}: ${e.message}`);
+        assert.equal(e.retryAfterSeconds, 1);
+        return true;
+      });
+    }
+    // Reachable keys: a token they do not verify stays 401, an unknown key id included.
+    const oidc = createOidcVerifier({
+      providers: [{ issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" }],
+    });
+    await assert.rejects(oidc.verify(await sign({ sub: "u" }, strangerKey)), InvalidTokenError);
+    await assert.rejects(oidc.verify(await sign({ sub: "u" }, signingKey, "idp-unknown")), InvalidTokenError);
   });
 
   it("validates provider configuration at construction", () => {

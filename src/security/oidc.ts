@@ -1,10 +1,19 @@
 /**
  * External identity providers: OIDC access tokens accepted by issuer + JWKS URL + audience from
  * configuration. The provider is picked by the token's (unverified) `iss`, then everything is
- * verified against that provider only: its JWKS, its audience, its pinned algorithms.
+ * verified against that provider only: its JWKS, its audience, its pinned algorithms. A JWKS that
+ * cannot be fetched (timeout, refused connection, non-200, not a key set) is the infrastructure's
+ * fault: 503 `unavailable`, never a 401 that sends the client to refresh a token that may be fine.
  */
-import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from "jose";
-import { InvalidArgumentError } from "../store/errors.ts";
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+} from "jose";
+import { InvalidArgumentError, isHoldfastError, UnavailableError } from "../store/errors.ts";
 import { checkTokenOwner } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
@@ -35,12 +44,41 @@ interface Provider {
   config: OidcProviderConfig;
   algorithms: string[];
   scopes: Scope[];
-  jwks: ReturnType<typeof createRemoteJWKSet>;
+  jwks: JWTVerifyGetKey;
+}
+
+/**
+ * Whether a key lookup failed for want of the key set rather than because of the token: the fetch
+ * timed out or failed (a raw network error), answered other than 200 or not JSON (jose's generic
+ * error), or was no key set. No matching key, several, an unsupported one stay the token's fault.
+ */
+function jwksUnreachable(error: unknown): boolean {
+  if (!(error instanceof joseErrors.JOSEError)) return true;
+  return (
+    error instanceof joseErrors.JWKSTimeout ||
+    error instanceof joseErrors.JWKSInvalid ||
+    error.code === joseErrors.JOSEError.code
+  );
+}
+
+/** The provider's key set, a failure to get it turned into `unavailable`. */
+function remoteKeys(config: OidcProviderConfig, timeoutMs: number): JWTVerifyGetKey {
+  const jwks = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: timeoutMs });
+  return (header, token) =>
+    jwks(header, token).catch((error: unknown) => {
+      if (!jwksUnreachable(error)) throw error;
+      throw new UnavailableError(
+        `The identity provider's keys (${config.issuer}) could not be fetched; retry shortly.`,
+        { cause: error },
+      );
+    });
 }
 
 export function createOidcVerifier(options: {
   providers: readonly OidcProviderConfig[];
   clock?: () => number;
+  /** How long a JWKS fetch may take before verification fails with 503 (default 5 000 ms). */
+  jwksTimeoutMs?: number;
 }): OidcVerifier {
   const clock = options.clock ?? Date.now;
   const providers = new Map<string, Provider>();
@@ -65,7 +103,7 @@ export function createOidcVerifier(options: {
       config: Object.freeze({ ...config }),
       algorithms,
       scopes,
-      jwks: createRemoteJWKSet(new URL(config.jwksUrl)),
+      jwks: remoteKeys(config, options.jwksTimeoutMs ?? 5000),
     });
   }
 
@@ -92,6 +130,7 @@ export function createOidcVerifier(options: {
           currentDate: new Date(clock()),
         }));
       } catch (error) {
+        if (isHoldfastError(error) && error.fault === "system") throw error;
         throw new InvalidTokenError("The identity provider's token is invalid or expired.", { cause: error });
       }
       let owner: string;

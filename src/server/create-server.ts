@@ -32,6 +32,12 @@ export interface ServerOptions {
   store: SessionStore;
   /** Largest accepted request body in bytes; larger bodies get 413. Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * Fastify's `trustProxy`: `true` (every hop), a hop count, or trusted proxy addresses/CIDRs
+   * (comma-separated or a list). Then `X-Forwarded-For` gives `request.ip` (the dashboard's
+   * sign-in limit) and `X-Forwarded-Proto` the protocol. Default off: the socket's peer.
+   */
+  trustProxy?: boolean | number | string | string[];
   /** Picks the tenant of each request. Default: every request is tenant `default`. */
   resolveTenant?: TenantResolver;
   /** Fastify/pino logger option. Default `false` (silent), so tests and embedders stay quiet. */
@@ -64,7 +70,9 @@ const MAX_BODY_LIMIT = 1 << 30;
 
 function checkOptions(
   options: ServerOptions,
-): Readonly<Required<Omit<ServerOptions, "logger" | "logging" | "gateway" | "security" | "lifecycle">>> {
+): Readonly<
+  Required<Omit<ServerOptions, "logger" | "logging" | "gateway" | "security" | "lifecycle" | "trustProxy">>
+> {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgumentError("Server options are required.");
   const store = options.store;
@@ -90,6 +98,22 @@ function checkOptions(
 }
 
 /**
+ * Fastify's `trustProxy`, with a hop count as Express reads one (the nearest `hops` proxies are
+ * trusted): Fastify 5 treats a number as "trust nothing", so it is given as a function.
+ */
+function trustProxyOption(
+  value: boolean | number | string | string[],
+): boolean | string | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value !== "number") return value;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError("options.trustProxy as a hop count must be a whole number.", {
+      param: "trustProxy",
+    });
+  }
+  return (_address, hop) => hop < value;
+}
+
+/**
  * Builds the Fastify app with every route registered. It is not yet `ready()`, so callers (the
  * gateway, tests) may register more routes before `listen()` or `inject()`.
  */
@@ -98,6 +122,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimit,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: trustProxyOption(options.trustProxy) }),
     // One log line per request is the observability layer's job (metrics, traces), not the access log's.
     logController: new LogController({ disableRequestLogging: true }),
     // A client gets 30 s to send its whole request: slow-body (slowloris) senders are cut off.

@@ -342,6 +342,40 @@ describe("security over HTTP", () => {
     assert.equal((await call("GET", `/v1/conversations/${id}`, scoped)).status, 200);
   });
 
+  test("a conversation-scoped token cannot fork through a turn on an older response", async () => {
+    const id = (await call("POST", "/v1/conversations", keyA, { owner: "yuri" })).json.id as string;
+    const turn = { model: "mock", conversation: id };
+    const first = await call("POST", "/v1/responses", keyA, { ...turn, input: "one" });
+    const second = await call("POST", "/v1/responses", keyA, { ...turn, input: "two" });
+    const scoped = (await security.accessTokens.mint("acme", { owner: "yuri", conversationId: id })).token;
+    const before = (await store.get("acme", id)).version;
+    for (const stream of [false, true]) {
+      const fork = await call("POST", "/v1/responses", scoped, {
+        model: "mock",
+        input: "branch",
+        previous_response_id: first.json.id,
+        stream,
+      });
+      assert.equal(fork.status, 403, JSON.stringify(fork.json));
+      assert.equal(fork.json.error?.code, "permission_denied");
+      assert.match(fork.json.error?.message ?? "", /newest response/);
+    }
+    const yuris = await store.list("acme", { owner: "yuri" });
+    assert.deepEqual(
+      yuris.data.map((s) => s.id),
+      [id],
+      "no fork was made",
+    );
+    assert.equal((await store.get("acme", id)).version, before, "nothing was written");
+    const next = await call("POST", "/v1/responses", scoped, {
+      model: "mock",
+      input: "three",
+      previous_response_id: second.json.id,
+    });
+    assert.equal(next.status, 200, "the newest response is continued in place");
+    assert.equal((await store.list("acme", { owner: "yuri" })).data.length, 1);
+  });
+
   test("rate limits answer 429 rate_limit_exceeded with Retry-After", async () => {
     const carol = (await security.accessTokens.mint("acme", { owner: "carol" })).token;
     const statuses: number[] = [];

@@ -32,10 +32,12 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
   const { request, reply, engine, body } = route;
   const key = operationId(request);
   const { controller, done } = route.inFlight.track();
-  // The end user owns the sessions the turn creates, and keys its idempotency ids.
+  // The end user owns the sessions the turn creates, and keys its idempotency ids; a token
+  // scoped to one conversation may not create or fork another.
   const ctx = {
     signal: controller.signal,
     owner: request.principal?.owner ?? null,
+    conversationScope: request.principal?.conversationId ?? null,
     ...(key ? { idempotencyKey: key } : {}),
   };
   let final: JsonObject | null = null;

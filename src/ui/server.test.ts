@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, mock, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
+import { createServer } from "../server/create-server.ts";
 import { handleError } from "../server/errors.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -240,5 +241,52 @@ describe("dashboard modes", () => {
     await open.close();
     assert.throws(() => registerDashboard(Fastify(), { store, adminKey: "short" }), /adminKey/);
     await store.close();
+  });
+});
+
+describe("dashboard sign-in limit behind a reverse proxy (trustProxy)", () => {
+  let store: SessionStore;
+  let dist: string;
+  before(async () => {
+    store = await createStore("memory:");
+    dist = await mkdtemp(join(tmpdir(), "holdfast-ui-proxy-"));
+    await writeFile(join(dist, "index.html"), "<!doctype html><title>Holdfast</title>");
+  });
+  after(async () => {
+    await store.close();
+    await rm(dist, { recursive: true, force: true });
+  });
+
+  /** Ten failures forwarded for one client, then what another forwarded client gets. */
+  async function otherClientAfterLockout(trustProxy?: boolean | number | string): Promise<number> {
+    const app = await createServer({ store, ...(trustProxy === undefined ? {} : { trustProxy }) });
+    registerDashboard(app, { store, adminKey: KEY, host: "0.0.0.0", distDir: dist, env: {} });
+    try {
+      const attempt = (key: string, client: string) =>
+        app.inject({
+          method: "POST",
+          url: "/ui/api/session",
+          payload: { key },
+          remoteAddress: "127.0.0.1",
+          headers: { "x-forwarded-for": client },
+        });
+      for (let i = 0; i < 10; i++) await attempt(`guess-${i}`, "203.0.113.7");
+      assert.equal((await attempt("guess-10", "203.0.113.7")).statusCode, 429, "the guesser is limited");
+      return (await attempt(KEY, "203.0.113.8")).statusCode;
+    } finally {
+      await app.close();
+    }
+  }
+
+  test("off (default): X-Forwarded-For is ignored, every client shares the proxy's budget", async () => {
+    assert.equal(await otherClientAfterLockout(), 429);
+    assert.equal(await otherClientAfterLockout(false), 429);
+    assert.equal(await otherClientAfterLockout("10.0.0.0/8"), 429, "the peer is not a trusted proxy");
+  });
+
+  test("on: X-Forwarded-For decides the client address", async () => {
+    assert.equal(await otherClientAfterLockout(true), 200);
+    assert.equal(await otherClientAfterLockout(1), 200, "a hop count");
+    assert.equal(await otherClientAfterLockout("10.0.0.0/8, 127.0.0.1"), 200, "the peer is listed");
   });
 });

@@ -92,6 +92,20 @@ describe("holdfast openclaw (binary)", () => {
       assert.equal(table.code, 1, table.stderr);
       assert.match(table.stdout, new RegExp(`${failed.length} failed;`));
       assert.match(table.stdout, /\n {2}failed agent:research:main: transcript .+ could not be read: EISDIR/);
+      // The audit reads on past them too, naming each with its problem (and still exits 0).
+      const audit = await holdfast("openclaw", "audit", own.dir, "--json", "--now", NOW);
+      assert.equal(audit.code, 0, audit.stderr);
+      const audited = JSON.parse(audit.stdout).agents.research;
+      assert.equal(audited.audit.entriesUnreadableTranscript.length, failed.length);
+      for (const key of audited.audit.entriesUnreadableTranscript)
+        assert.match(audited.entries[key].problem, /could not be read: EISDIR/);
+      const auditTable = await holdfast("openclaw", "audit", own.dir, "--now", NOW);
+      assert.equal(auditTable.code, 0, auditTable.stderr);
+      assert.match(
+        auditTable.stdout,
+        /\n {2}unreadable agent:research:main: transcript .+ could not be read: EISDIR/,
+      );
+      assert.match(auditTable.stdout, new RegExp(`${failed.length} unreadable,`));
       const s = await createStore(db);
       try {
         assert.equal(

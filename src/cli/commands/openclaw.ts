@@ -74,6 +74,7 @@ function auditText(report: AuditReport): string {
     for (const l of agent.audit.liveLocks) out.push(`  live lock ${l.file} (pid ${l.pid ?? "?"})`);
     for (const k of agent.audit.entriesMissingTranscript) out.push(`  missing transcript for ${k}`);
     for (const [key, e] of Object.entries(agent.entries)) {
+      if (e.problem !== null) out.push(`  unreadable ${key}: ${e.problem}`);
       if (e.tornLines > 0) out.push(`  ${e.tornLines} torn line(s) in ${e.transcript} (${key})`);
       if (e.unansweredToolCalls.length > 0)
         out.push(
@@ -86,7 +87,7 @@ function auditText(report: AuditReport): string {
   const t = report.totals;
   out.push(
     "",
-    `${t.agents} agent(s), ${t.entries} index entries, ${t.files} files, ${bytes(t.bytes)}; ${t.staleLocks} stale lock(s), ${t.entriesMissingTranscript} missing transcript(s), ${t.tornLines} torn line(s), ${t.unansweredToolCalls} unanswered tool call(s), ${t.orphanToolResults} orphan result(s)`,
+    `${t.agents} agent(s), ${t.entries} index entries, ${t.files} files, ${bytes(t.bytes)}; ${t.staleLocks} stale lock(s), ${t.entriesMissingTranscript} missing transcript(s), ${t.entriesUnreadableTranscript} unreadable, ${t.tornLines} torn line(s), ${t.unansweredToolCalls} unanswered tool call(s), ${t.orphanToolResults} orphan result(s)`,
   );
   return `${out.join("\n")}\n`;
 }

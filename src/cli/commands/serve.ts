@@ -15,6 +15,7 @@ interface ServeFlags {
   store?: string;
   bodyLimit?: string;
   logLevel?: string;
+  trustProxy?: string | boolean;
   config?: string;
   archive?: string;
   insecure?: boolean;
@@ -115,6 +116,10 @@ export function registerServeCommand(program: Command): void {
       "on SIGTERM/SIGINT, how long turns in flight may finish before they are cut short and saved as incomplete (env HOLDFAST_SHUTDOWN_TIMEOUT_MS, default 10000)",
     )
     .option("--body-limit <size>", "largest request body, e.g. 1mb (env HOLDFAST_BODY_LIMIT, default 1mb)")
+    .option(
+      "--trust-proxy [hops|addresses]",
+      "behind a reverse proxy: take the client address from X-Forwarded-For — alone trusts every hop; a hop count, or the proxies' addresses/CIDRs comma-separated (env HOLDFAST_TRUST_PROXY, default off)",
+    )
     .addOption(
       new Option("--log-level <level>", "log level (env HOLDFAST_LOG_LEVEL, default info)").choices(
         LOG_LEVELS,
@@ -135,6 +140,7 @@ Examples:
   $ holdfast serve --store redis://127.0.0.1:6379 --archive postgres://postgres@127.0.0.1/test
   $ HOLDFAST_KEYS="k1:$(openssl rand -base64 32)" holdfast serve   # encryption at rest
   $ holdfast serve --store memory:
+  $ holdfast serve --host 0.0.0.0 --trust-proxy 10.0.0.0/8   # behind a reverse proxy on 10.x
   $ HOLDFAST_STORE=sqlite:/var/lib/holdfast/h.db holdfast serve
   $ npm start -- --port 9000`,
     )

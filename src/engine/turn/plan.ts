@@ -5,8 +5,11 @@
  * session of its own; or nowhere (`store: false`). With an idempotency key every id involved is
  * derived from the key (per tenant and end user), so a retried turn lands in the same place and
  * finds its first result. A session the turn creates or forks belongs to the caller's end user.
+ * A caller scoped to one conversation (a conversation-scoped token) may only write to that one:
+ * a turn that would create or fork a session is refused before anything is written.
  */
 import { createHash } from "node:crypto";
+import { PermissionDeniedError } from "../../security/errors.ts";
 import { NotFoundError } from "../../store/errors.ts";
 import type { Item, Session, SessionStore } from "../../store/types.ts";
 import { RECORD_TYPE } from "./record.ts";
@@ -74,6 +77,8 @@ export async function planTurn(
   idempotencyKey: string | undefined,
   /** The caller's end user (a token's `sub`), or null for API keys: owns what the turn creates. */
   owner: string | null = null,
+  /** The one conversation the caller may write to (a conversation-scoped token's), or null. */
+  scope: string | null = null,
 ): Promise<TurnPlan> {
   const hash = idempotencyKey === undefined ? null : keyHash(tenant, owner, idempotencyKey);
   const derivedId = hash ? `conv_${hash.slice(0, 32)}` : undefined;
@@ -90,6 +95,7 @@ export async function planTurn(
     // No read here: the write-ahead append of the input is the existence check (404 if missing).
     sessionId = request.conversationId;
     persist = true;
+    if (scope !== null && sessionId !== scope) throw outOfScope();
     await checkStoredCalls(store, tenant, sessionId, unmatched, { retry });
   } else if (request.previousResponseId) {
     const record = await previousRecord(store, tenant, request.previousResponseId);
@@ -103,10 +109,12 @@ export async function planTurn(
       sessionId = parentId;
       continuesVersion = parent.version;
     } else {
+      if (scope !== null) throw outOfScope();
       sessionId = await forkOnce(store, tenant, parentId, record.seq, derivedId, owner);
     }
   } else {
     rejectWithoutHistory(unmatched);
+    if (persist && scope !== null) throw outOfScope();
     if (persist) sessionId = await createOnce(store, tenant, derivedId, owner);
   }
 
@@ -121,6 +129,14 @@ export async function planTurn(
     operationIds: idempotencyKey ? { input: `${idempotencyKey}#in`, output: `${idempotencyKey}#out` } : {},
     ...(continuesVersion === undefined ? {} : { continuesVersion }),
   };
+}
+
+/** A turn of a conversation-scoped caller that would write to a session other than its own. */
+function outOfScope(): PermissionDeniedError {
+  return new PermissionDeniedError(
+    "A conversation-scoped token can only continue its conversation at its newest response; " +
+      "use the conversation id or a token of the user.",
+  );
 }
 
 /** Creates the turn's own session; with a derived id a retry finds the one it created before. */

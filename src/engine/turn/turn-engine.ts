@@ -66,6 +66,11 @@ export interface TurnContext {
    * turn creates or forks belong to it, and ids derived from `idempotencyKey` are per owner.
    */
   owner?: string | null;
+  /**
+   * The one conversation the caller may write to (a conversation-scoped token's); null or absent
+   * for callers that may reach more. A turn that would create or fork a session is refused (403).
+   */
+  conversationScope?: string | null;
   signal?: AbortSignal;
 }
 
@@ -119,7 +124,14 @@ export class TurnEngine {
     checkItemSizes(request.input, this.#maxItemBytes, "input");
     checkRecordSize(request, this.#maxItemBytes);
     this.#invoker.describe(request.model);
-    const plan = await planTurn(this.#store, tenant, request, ctx.idempotencyKey, ctx.owner ?? null);
+    const plan = await planTurn(
+      this.#store,
+      tenant,
+      request,
+      ctx.idempotencyKey,
+      ctx.owner ?? null,
+      ctx.conversationScope ?? null,
+    );
     if (ctx.idempotencyKey && plan.sessionId && plan.persist) {
       const replay = await readResponse(this.#store, tenant, plan.responseId).catch(() => null);
       return { plan, replay };

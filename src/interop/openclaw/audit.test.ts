@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { auditStateDir } from "./audit.ts";
-import { copyFixture, type Expected } from "./test-fixture.ts";
+import { copyFixture, damageTranscripts, type Expected } from "./test-fixture.ts";
 
 const ENTRY_FIELDS = [
   "sessionId",
@@ -58,5 +58,36 @@ describe("openclaw audit (fixture)", () => {
     const late = await auditStateDir(fx.dir, { now: new Date("2027-06-01T00:00:00Z") });
     for (const agent of Object.values(late.agents))
       for (const f of agent.files) assert.equal(f.olderThan30Days, true);
+  });
+});
+
+describe("openclaw audit (unreadable transcripts)", () => {
+  it("reports each unreadable transcript as an entry with a problem and audits the rest", async () => {
+    const fx = copyFixture();
+    try {
+      // A directory and a transcript that is not UTF-8 (an import fails it, so the audit names it).
+      const transcripts = damageTranscripts(fx);
+      const [dir, binary] = transcripts;
+
+      const report = await auditStateDir(fx.dir, { now: new Date(fx.expected.referenceDate) });
+      const entry = (k: { agentId: string; key: string }) => report.agents[k.agentId]!.entries[k.key]!;
+      assert.match(entry(dir!).problem ?? "", /^transcript .+ could not be read: EISDIR/);
+      assert.match(entry(binary!).problem ?? "", /could not be read: not valid UTF-8/);
+      for (const k of [dir!, binary!]) {
+        assert.equal(entry(k).transcript, fx.expected.agents[k.agentId].entries[k.key].transcript);
+        assert.equal(entry(k).totalEntries, 0);
+        assert.ok(report.agents[k.agentId]!.audit.entriesUnreadableTranscript.includes(k.key));
+      }
+      assert.equal(report.totals.entriesUnreadableTranscript, 2);
+      assert.equal(report.totals.entries, fx.expected.totals.entries, "every entry is reported");
+      // The others are audited as before.
+      for (const k of transcripts.slice(2)) {
+        const e = fx.expected.agents[k.agentId].entries[k.key];
+        assert.equal(entry(k).problem, null);
+        assert.equal(entry(k).totalEntries, e.totalEntries, k.key);
+      }
+    } finally {
+      fx.cleanup();
+    }
   });
 });

@@ -1,14 +1,15 @@
 /**
  * `auditStateDir`: what an OpenClaw state dir holds and what is wrong with it — disk usage per
  * artifact class, stale and live locks, index entries whose transcript is missing, torn lines,
- * tool calls left without results on the active branch and orphan results. Read-only. Ages are
- * measured against an injectable reference date, never the wall clock alone.
+ * tool calls left without results on the active branch and orphan results, transcripts that cannot
+ * be read (an entry with a `problem`; the audit goes on). Read-only. Ages are measured against an
+ * injectable reference date, never the wall clock alone.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ARTIFACT_CLASSES, type ArtifactClass, classifyFile, type LockInfo, readLock } from "./artifacts.ts";
 import { type AgentDir, findAgentDirs, type IndexEntry, keyKind, readSessionIndex } from "./state-dir.ts";
-import { parseTranscriptFile } from "./transcript.ts";
+import { readTranscriptFile } from "./transcript.ts";
 import { analyzeTranscript } from "./tree.ts";
 
 export const DAY_MS = 86_400_000;
@@ -39,6 +40,11 @@ export interface EntryReport {
   hasBranches: boolean;
   unansweredToolCalls: string[];
   tornLineNumbers: number[];
+  /**
+   * Why the transcript could not be read (a directory where the file should be, no permission,
+   * bytes that are not UTF-8 — what `openclaw import` fails the session for), else null.
+   */
+  problem: string | null;
 }
 
 export interface FileReport {
@@ -64,6 +70,8 @@ export interface AgentAudit {
     staleLocks: Omit<LockInfo, "stale">[];
     liveLocks: Omit<LockInfo, "stale">[];
     entriesMissingTranscript: string[];
+    /** Keys of entries whose transcript exists but cannot be read (see `EntryReport.problem`). */
+    entriesUnreadableTranscript: string[];
   };
   files: FileReport[];
 }
@@ -81,24 +89,30 @@ export interface AuditReport {
     orphanToolResults: number;
     staleLocks: number;
     entriesMissingTranscript: number;
+    entriesUnreadableTranscript: number;
   };
   agents: Record<string, AgentAudit>;
 }
 
-const EMPTY_ENTRY = {
-  formatVersion: null,
-  totalEntries: 0,
-  tornLines: 0,
-  activePathIds: [],
-  contextMessageCount: 0,
-  toolCallsOnPath: 0,
-  toolResultsOnPath: 0,
-  orphanToolResultsOnPath: 0,
-  compactionsOnPath: 0,
-  hasBranches: false,
-  unansweredToolCalls: [],
-  tornLineNumbers: [],
-} as const;
+/** The counts of an entry whose transcript was not read (fresh arrays: reports are mutable). */
+function emptyEntry(transcript: string | null, problem: string | null) {
+  return {
+    transcript,
+    formatVersion: null,
+    totalEntries: 0,
+    tornLines: 0,
+    activePathIds: [],
+    contextMessageCount: 0,
+    toolCallsOnPath: 0,
+    toolResultsOnPath: 0,
+    orphanToolResultsOnPath: 0,
+    compactionsOnPath: 0,
+    hasBranches: false,
+    unansweredToolCalls: [],
+    tornLineNumbers: [],
+    problem,
+  };
+}
 
 async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry): Promise<EntryReport> {
   const path = join(agent.dir, entry.fileName);
@@ -108,20 +122,16 @@ async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry):
     keyKind: keyKind(entry.key),
     updatedAt: typeof updated === "number" ? new Date(updated).toISOString() : null,
   };
-  if (!existsSync(path))
-    return {
-      ...base,
-      transcript: null,
-      ...EMPTY_ENTRY,
-      activePathIds: [],
-      unansweredToolCalls: [],
-      tornLineNumbers: [],
-    };
-  const parsed = await parseTranscriptFile(path);
+  if (!existsSync(path)) return { ...base, ...emptyEntry(null, null) };
+  const transcript = relative(stateDir, path).split("\\").join("/");
+  // Read as import reads it, so the audit names the sessions an import would fail.
+  const read = await readTranscriptFile(path, entry.fileName);
+  if ("problem" in read) return { ...base, ...emptyEntry(transcript, read.problem) };
+  const { parsed } = read;
   const a = analyzeTranscript(parsed);
   return {
     ...base,
-    transcript: relative(stateDir, path).split("\\").join("/"),
+    transcript,
     formatVersion: parsed.formatVersion,
     totalEntries: parsed.entries.length,
     tornLines: parsed.tornLines.length,
@@ -134,6 +144,7 @@ async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry):
     hasBranches: a.hasBranches,
     unansweredToolCalls: a.unansweredToolCallIds,
     tornLineNumbers: parsed.tornLines,
+    problem: null,
   };
 }
 
@@ -177,6 +188,7 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
       orphanToolResults: 0,
       staleLocks: 0,
       entriesMissingTranscript: 0,
+      entriesUnreadableTranscript: 0,
     },
     agents: {},
   };
@@ -206,11 +218,20 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
     const missing = Object.entries(entries)
       .filter(([, e]) => e.transcript === null)
       .map(([k]) => k);
+    const unreadable = Object.entries(entries)
+      .filter(([, e]) => e.problem !== null)
+      .map(([k]) => k);
     report.agents[agent.agentId] = {
       sessionsDir: relative(stateDir, agent.dir).split("\\").join("/") || ".",
       indexError: index.error,
       entries,
-      audit: { artifacts, staleLocks, liveLocks, entriesMissingTranscript: missing },
+      audit: {
+        artifacts,
+        staleLocks,
+        liveLocks,
+        entriesMissingTranscript: missing,
+        entriesUnreadableTranscript: unreadable,
+      },
       files: files.map(({ mtimeMs: _m, ...f }) => f),
     };
     const t = report.totals;
@@ -225,6 +246,7 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
     }
     t.staleLocks += staleLocks.length;
     t.entriesMissingTranscript += missing.length;
+    t.entriesUnreadableTranscript += unreadable.length;
   }
   return report;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -10,7 +10,7 @@ import { convertPath } from "./convert.ts";
 import { exportTranscript } from "./export.ts";
 import { importStateDir } from "./import.ts";
 import { importedSessionId } from "./session-meta.ts";
-import { copyFixture, type Expected } from "./test-fixture.ts";
+import { copyFixture, damageTranscripts, type Expected } from "./test-fixture.ts";
 import { parseTranscriptText } from "./transcript.ts";
 import { activePath } from "./tree.ts";
 
@@ -176,23 +176,9 @@ describe("openclaw import (unreadable transcripts)", () => {
   it("reports each unreadable transcript as a failed session with the reason and imports the rest", async () => {
     const fx = copyFixture();
     try {
-      const transcripts = (Object.entries(fx.expected.agents) as [string, Expected][]).flatMap(
-        ([agentId, agent]) =>
-          (Object.entries(agent.entries) as [string, Expected][])
-            .filter(([, e]) => e.transcript !== null)
-            .map(([key, e]) => ({ agentId, key, path: join(fx.dir, e.transcript as string) })),
-      );
-      const [dir, binary, torn, noRead] = transcripts;
-      // A directory where the file should be.
-      rmSync(dir!.path);
-      mkdirSync(dir!.path);
-      // Bytes that are not UTF-8 in the middle of a line: refused, not turned into U+FFFD.
-      const text = readFileSync(binary!.path);
-      const cut = text.indexOf(10) + 30;
-      writeFileSync(
-        binary!.path,
-        Buffer.concat([text.subarray(0, cut), Buffer.from([0xff]), text.subarray(cut)]),
-      );
+      // A directory where the file should be; bytes that are not UTF-8 in the middle of a line
+      // (refused, not turned into U+FFFD).
+      const [dir, binary, torn, noRead] = damageTranscripts(fx);
       // A crash mid-append that cut a character in two is a torn last line, not a failure.
       appendFileSync(
         torn!.path,

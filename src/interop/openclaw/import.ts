@@ -21,7 +21,7 @@ import {
   sessionState,
 } from "./session-meta.ts";
 import { type AgentDir, findAgentDirs, type IndexEntry, readSessionIndex } from "./state-dir.ts";
-import { type ParsedTranscript, parseTranscriptFile, type TranscriptEntry } from "./transcript.ts";
+import { type ParsedTranscript, readTranscriptFile, type TranscriptEntry } from "./transcript.ts";
 import { activePath, analyzeTranscript } from "./tree.ts";
 
 export type ImportStatus = "created" | "appended" | "unchanged" | "diverged" | "missing" | "failed";
@@ -208,20 +208,11 @@ async function importEntry(
   const empty = { items: 0, written: 0, tornLines: [], truncatedItems: 0, forks: [] };
   if (!existsSync(file))
     return { ...base, ...empty, status: "missing", note: `transcript ${entry.fileName} not found` };
-  let parsed: ParsedTranscript;
-  try {
-    parsed = await parseTranscriptFile(file, { strictUtf8: true });
-  } catch (error) {
-    // A directory where the file should be, no read permission, bytes that are not UTF-8: this
-    // session fails, the others are still imported.
-    const reason = error instanceof Error ? error.message : String(error);
-    return {
-      ...base,
-      ...empty,
-      status: "failed",
-      note: `transcript ${entry.fileName} could not be read: ${reason}`,
-    };
-  }
+  const read = await readTranscriptFile(file, entry.fileName);
+  // A directory where the file should be, no read permission, bytes that are not UTF-8: this
+  // session fails, the others are still imported.
+  if ("problem" in read) return { ...base, ...empty, status: "failed", note: read.problem };
+  const { parsed } = read;
   const path = activePath(parsed.entries);
   const { items, seqAfter, truncated } = convertPath(path, { maxItemBytes: ctx.maxItemBytes });
   const state = (): ReturnType<typeof sessionState> =>

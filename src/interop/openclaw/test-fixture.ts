@@ -5,12 +5,14 @@
 import {
   chmodSync,
   cpSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
   utimesSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -58,4 +60,31 @@ export function copyFixture(): { dir: string; expected: Expected; cleanup: () =>
     }
   }
   return { dir, expected, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * Every index entry of a fixture copy that has a transcript, with the transcript's path; the first
+ * two transcripts are made unreadable: a directory where the first file was, and a byte that is
+ * not UTF-8 in the middle of the second one's second line.
+ */
+export function damageTranscripts(fx: {
+  dir: string;
+  expected: Expected;
+}): { agentId: string; key: string; path: string }[] {
+  const transcripts = (Object.entries(fx.expected.agents) as [string, Expected][]).flatMap(
+    ([agentId, agent]) =>
+      (Object.entries(agent.entries) as [string, Expected][])
+        .filter(([, e]) => e.transcript !== null)
+        .map(([key, e]) => ({ agentId, key, path: join(fx.dir, e.transcript as string) })),
+  );
+  const [dir, binary] = transcripts;
+  rmSync(dir!.path);
+  mkdirSync(dir!.path);
+  const text = readFileSync(binary!.path);
+  const cut = text.indexOf(10) + 30;
+  writeFileSync(
+    binary!.path,
+    Buffer.concat([text.subarray(0, cut), Buffer.from([0xff]), text.subarray(cut)]),
+  );
+  return transcripts;
 }

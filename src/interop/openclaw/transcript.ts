@@ -121,6 +121,23 @@ export async function parseTranscriptFile(
   return parseTranscriptStream(createReadStream(path), options);
 }
 
+/**
+ * Reads a transcript as `import` does (strict UTF-8). What keeps it from being read — a directory
+ * where the file should be, no read permission, bytes that are not UTF-8 — comes back as a
+ * sentence naming the file, so one bad transcript is reported and the caller goes on.
+ */
+export async function readTranscriptFile(
+  path: string,
+  fileName: string,
+): Promise<{ parsed: ParsedTranscript } | { problem: string }> {
+  try {
+    return { parsed: await parseTranscriptFile(path, { strictUtf8: true }) };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { problem: `transcript ${fileName} could not be read: ${reason}` };
+  }
+}
+
 /** Parses transcript text already in memory. */
 export function parseTranscriptText(text: string): Promise<ParsedTranscript> {
   return parseTranscriptStream([text]);
