@@ -111,9 +111,19 @@ export function checkMetadata(metadata: unknown, param = "metadata"): Record<str
         { param: `${param}.${key}` },
       );
     }
-    out[key] = value;
+    setOwn(out, key, value);
   }
   return out;
+}
+
+/**
+ * `target[key] = value` that keeps `__proto__` an ordinary own key: plain assignment would call
+ * the prototype setter instead, silently dropping the pair (or re-parenting the object).
+ */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else target[key] = value;
 }
 
 export function checkLabels(labels: unknown, param = "labels"): string[] {
