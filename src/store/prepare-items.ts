@@ -6,8 +6,15 @@ import type { PreparedItem } from "./driver.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { newItemId } from "./ids.ts";
 import { bytesToTokens, type TokenCounter } from "./tokens.ts";
-import type { ItemInput, JsonValue } from "./types.ts";
-import { checkItemId, checkJsonObject, checkSize, isPlainObject, LIMITS } from "./validate.ts";
+import type { ItemInput } from "./types.ts";
+import {
+  checkItemId,
+  checkJsonObject,
+  checkSize,
+  checkStorableText,
+  isPlainObject,
+  LIMITS,
+} from "./validate.ts";
 
 export interface PrepareOptions {
   maxItemBytes: number;
@@ -34,6 +41,7 @@ export function prepareItems(items: unknown, now: number, options: PrepareOption
         param: `${param}.content.type`,
       });
     }
+    checkStorableText(type, `${param}.content.type`);
     const id = checkItemId(input.id ?? innerId ?? newItemId(type), `${param}.id`);
     if (seen.has(id))
       throw new InvalidArgumentError(`Item id '${id}' appears twice.`, { param: `${param}.id` });
@@ -53,13 +61,18 @@ export function prepareItems(items: unknown, now: number, options: PrepareOption
         param,
       });
     }
-    const str = (v: JsonValue | undefined): string | null => (typeof v === "string" ? v : null);
+    if (turnId !== null) checkStorableText(turnId, `${param}.turnId`);
+    // Drivers keep these in plain text columns (content keeps them too, escaped in its JSON).
+    const str = (field: string): string | null => {
+      const v = body[field];
+      return typeof v === "string" ? checkStorableText(v, `${param}.content.${field}`) : null;
+    };
     return {
       id,
       type,
-      role: str(body.role),
-      status: str(body.status),
-      callId: str(body.call_id),
+      role: str("role"),
+      status: str("status"),
+      callId: str("call_id"),
       content: body,
       contentJson,
       tokens,

@@ -84,6 +84,7 @@ export function checkExcludeTypes(value: unknown, param = "exclude_types"): stri
         },
       );
     }
+    checkStorableText(type, param);
   }
   return [...new Set(value as string[])];
 }
@@ -126,6 +127,25 @@ export function setOwn<T>(target: Record<string, T>, key: string, value: T): voi
   } else target[key] = value;
 }
 
+/**
+ * True for text every driver stores and gives back unchanged in a plain text column: no NUL
+ * (Postgres `text` refuses it) and no lone surrogate (SQLite and Postgres store UTF-8, which
+ * turns one into U+FFFD). JSON columns escape both, so content, state and metadata may hold them.
+ */
+export function isStorableText(value: string): boolean {
+  return !value.includes("\u0000") && value.isWellFormed();
+}
+
+/** `value` unless it holds what `isStorableText` refuses; the message names `param`. */
+export function checkStorableText(value: string, param: string): string {
+  if (!isStorableText(value)) {
+    throw new InvalidArgumentError(`${param} must not contain NUL characters or unpaired surrogates.`, {
+      param,
+    });
+  }
+  return value;
+}
+
 export function checkLabels(labels: unknown, param = "labels"): string[] {
   if (!Array.isArray(labels))
     throw new InvalidArgumentError("Labels must be an array of strings.", { param });
@@ -150,7 +170,7 @@ export function checkOwner(owner: unknown): string | null {
       param: "owner",
     });
   }
-  return owner;
+  return checkStorableText(owner, "owner");
 }
 
 export function checkStatus(status: unknown): SessionStatus {
