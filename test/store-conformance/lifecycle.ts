@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { Session } from "../../src/store/types.ts";
 import { type ConformanceContext, deepFreeze, message, rejectsWithCode } from "./index.ts";
 
 export function testLifecycleCases({ store, clock, tenant }: ConformanceContext): void {
@@ -36,6 +37,34 @@ export function testLifecycleCases({ store, clock, tenant }: ConformanceContext)
           [2, "assistant"],
         ],
       );
+    });
+
+    it("every write answers the session exactly as a get right after it reads it", async () => {
+      const t = tenant();
+      const same = async (written: Session) => assert.deepEqual(await store().get(t, written.id), written);
+      const s = await store().create(t, {
+        items: [message("user", "hi"), message("assistant", "hello")],
+        state: { b: 1, a: 2 },
+        metadata: { z: "1", a: "2" },
+        labels: ["z", "a", "z"],
+        owner: "o",
+        pinned: true,
+        idleTtlMs: 600_000,
+      });
+      assert.deepEqual([s.itemCount, s.lastSeq, s.version], [2, 2, 2]);
+      await same(s);
+      clock.now += 5;
+      await same(await store().update(t, s.id, { labels: ["x"], expiresAt: clock.now + 600_000 }));
+      clock.now += 5;
+      await same(await store().patchState(t, s.id, { a: null, c: [1] }));
+      clock.now += 5;
+      await same(await store().touch(t, s.id));
+      clock.now += 5;
+      const [first] = await store().readItems(t, s.id);
+      await same(await store().deleteItem(t, s.id, first!.id));
+      clock.now += 5;
+      await same(await store().fork(t, s.id));
+      await same(await store().fork(t, s.id, { atSeq: 1, owner: null, state: {} }));
     });
 
     it("rejects a duplicate session id with conflict", async () => {
