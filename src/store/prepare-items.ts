@@ -53,8 +53,13 @@ export function prepareItems(items: unknown, now: number, options: PrepareOption
     // The default estimate is a function of the serialized size we already have.
     if (input.tokens === undefined)
       tokens = options.countTokens === null ? bytesToTokens(bytes) : options.countTokens(body);
-    else if (Number.isSafeInteger(input.tokens) && input.tokens >= 0) tokens = input.tokens;
-    else throw new InvalidArgumentError(`${param}.tokens must be a non-negative integer.`, { param });
+    else if (Number.isSafeInteger(input.tokens) && input.tokens >= 0 && input.tokens <= LIMITS.itemTokens)
+      tokens = input.tokens;
+    else {
+      throw new InvalidArgumentError(`${param}.tokens must be an integer from 0 to ${LIMITS.itemTokens}.`, {
+        param,
+      });
+    }
     const turnId = input.turnId ?? null;
     if (turnId !== null && (typeof turnId !== "string" || turnId.length > 128)) {
       throw new InvalidArgumentError(`${param}.turnId must be a string of at most 128 characters.`, {

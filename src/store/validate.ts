@@ -14,6 +14,12 @@ export const LIMITS = Object.freeze({
   labelChars: 64,
   ownerChars: 256,
   itemsPerAppend: 1000,
+  /**
+   * Largest token count of one item (2^31 - 1). Bounded so a session's token total, summed by
+   * every driver, stays an exact JavaScript number: SQLite refuses to read back a total past
+   * 2^53, which made the session and its tenant's lists unreadable.
+   */
+  itemTokens: 2 ** 31 - 1,
   jsonDepth: 64,
   excludeTypes: 16,
   /**

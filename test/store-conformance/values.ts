@@ -77,6 +77,22 @@ export function testValueCases({ store, tenant }: ConformanceContext): void {
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
     });
 
+    it("bounds an item's token count, so session totals stay exact and readable", async () => {
+      const t = tenant();
+      const most = 2 ** 31 - 1;
+      const s = await store().create(t, { items: [{ ...message("user", "a"), tokens: most }] });
+      for (const tokens of [most + 1, Number.MAX_SAFE_INTEGER, -1, 1.5]) {
+        await rejectsWithCode(
+          store().append(t, s.id, [{ ...message("user", "b"), tokens }]),
+          "invalid_argument",
+        );
+      }
+      await store().append(t, s.id, [{ ...message("user", "c"), tokens: most }]);
+      assert.equal((await store().get(t, s.id)).tokenCount, 2 * most);
+      assert.equal((await store().list(t)).data[0]?.tokenCount, 2 * most);
+      assert.equal((await store().readWindow(t, s.id, { maxTokens: most })).tokens, most);
+    });
+
     it("refuses NUL and lone surrogates in fields stored as plain text, writing nothing", async () => {
       const t = tenant();
       for (const bad of ["a\u0000b", "a\ud800", "\udc00b"]) {
