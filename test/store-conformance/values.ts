@@ -98,12 +98,13 @@ export function testValueCases({ store, tenant }: ConformanceContext): void {
       for (const bad of ["a\u0000b", "a\ud800", "\udc00b"]) {
         await rejectsWithCode(store().create(t, { owner: bad }), "invalid_argument");
         await rejectsWithCode(store().list(t, { owner: bad }), "invalid_argument");
-        for (const content of [
+        const contents: JsonObject[] = [
           { type: bad },
           { type: "message", role: bad },
           { type: "message", status: bad },
           { type: "function_call", call_id: bad, name: "f", arguments: "{}" },
-        ]) {
+        ];
+        for (const content of contents) {
           await rejectsWithCode(store().create(t, { items: [{ content }] }), "invalid_argument");
         }
         await rejectsWithCode(
