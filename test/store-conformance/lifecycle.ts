@@ -172,6 +172,19 @@ export function testLifecycleCases({ store, clock, tenant }: ConformanceContext)
       assert.equal(again?.content.role, "user");
     });
 
+    it("an expiry already past on create or update hides the session at once", async () => {
+      const t = tenant();
+      const past = await store().create(t, { expiresAt: clock.now - 1 });
+      const now = await store().create(t, { expiresAt: clock.now });
+      await rejectsWithCode(store().get(t, past.id), "not_found");
+      await rejectsWithCode(store().get(t, now.id), "not_found");
+      const live = await store().create(t, { items: [message("user", "x")] });
+      await store().update(t, live.id, { expiresAt: clock.now - 1000 });
+      await rejectsWithCode(store().readItems(t, live.id), "not_found");
+      await rejectsWithCode(store().update(t, live.id, { expiresAt: null }), "not_found");
+      assert.deepEqual((await store().list(t)).data, []);
+    });
+
     it("hides expired sessions at once (idle TTL, touch, absolute expiry)", async () => {
       const t = tenant();
       const s = await store().create(t, { idleTtlMs: 60_000 });
