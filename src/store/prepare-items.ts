@@ -3,10 +3,10 @@
  * id, type, role, status and call id pulled out, serialized once, sized, and token-counted.
  */
 import type { PreparedItem } from "./driver.ts";
-import { InvalidArgumentError } from "./errors.ts";
+import { HoldfastError, InvalidArgumentError } from "./errors.ts";
 import { newItemId } from "./ids.ts";
 import { bytesToTokens, type TokenCounter } from "./tokens.ts";
-import type { ItemInput } from "./types.ts";
+import type { ItemInput, JsonObject } from "./types.ts";
 import {
   checkItemId,
   checkJsonObject,
@@ -20,6 +20,20 @@ export interface PrepareOptions {
   maxItemBytes: number;
   /** Counts an item's tokens when the caller gives none; null: the byte-size estimate. */
   countTokens: TokenCounter | null;
+}
+
+/**
+ * The configured counter's answer as a stored token count: a fraction is rounded up; anything but
+ * a number from 0 to the item limit is the counter's bug, refused before a write (drivers stored
+ * such values differently: NaN broke Redis reads, 1.5 was a Postgres error and 1 in a Redis total).
+ */
+function counted(count: TokenCounter, body: JsonObject, param: string): number {
+  const n = count(body);
+  if (typeof n === "number" && n >= 0 && n <= LIMITS.itemTokens) return Math.ceil(n);
+  throw new HoldfastError(
+    "internal",
+    `The store's token counter answered ${String(n).slice(0, 32)} for ${param}; it must answer a number from 0 to ${LIMITS.itemTokens}.`,
+  );
 }
 
 export function prepareItems(items: unknown, now: number, options: PrepareOptions): PreparedItem[] {
@@ -52,7 +66,8 @@ export function prepareItems(items: unknown, now: number, options: PrepareOption
     let tokens: number;
     // The default estimate is a function of the serialized size we already have.
     if (input.tokens === undefined)
-      tokens = options.countTokens === null ? bytesToTokens(bytes) : options.countTokens(body);
+      tokens =
+        options.countTokens === null ? bytesToTokens(bytes) : counted(options.countTokens, body, param);
     else if (Number.isSafeInteger(input.tokens) && input.tokens >= 0 && input.tokens <= LIMITS.itemTokens)
       tokens = input.tokens;
     else {
