@@ -147,6 +147,28 @@ export function testLifecycleCases({ store, clock, tenant }: ConformanceContext)
       assert.equal(q.state.z, 1);
     });
 
+    it("merge patches: nested nulls, whole arrays, scalars to objects; the size limit applies to the result", async () => {
+      const t = tenant();
+      const s = await store().create(t, { state: { a: { b: { c: 1, d: 2 } }, arr: [1, 2, 3], s: "x" } });
+      const p = await store().patchState(t, s.id, {
+        a: { b: { c: null, e: { f: null } } },
+        arr: [{ x: null }],
+        s: { y: 1 },
+        absent: null,
+      });
+      assert.deepEqual(p.state, { a: { b: { d: 2, e: {} } }, arr: [{ x: null }], s: { y: 1 } });
+      assert.equal((await store().patchState(t, s.id, {})).version, p.version + 1);
+      await rejectsWithCode(store().patchState(t, s.id, null), "invalid_argument");
+      await rejectsWithCode(store().patchState(t, s.id, "text"), "invalid_argument");
+      const half = "x".repeat(600_000);
+      const big = await store().patchState(t, s.id, { big: half });
+      await rejectsWithCode(store().patchState(t, s.id, { more: half }), "payload_too_large");
+      await rejectsWithCode(store().create(t, { state: { a: half, b: half } }), "payload_too_large");
+      const after = await store().get(t, s.id);
+      assert.equal(after.version, big.version);
+      assert.equal(after.state.more, undefined);
+    });
+
     it("never mutates inputs and hands out copies", async () => {
       const t = tenant();
       const input = deepFreeze({
