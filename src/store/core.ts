@@ -59,7 +59,11 @@ import { pairSafeStart } from "./window-pairs.ts";
 export interface StoreCoreOptions {
   /** Milliseconds since the epoch; injectable so tests control expiry. Default `Date.now`. */
   clock?: () => number;
-  /** Token count of one item when the caller gives none. Default: a byte-based estimate. */
+  /**
+   * Token count of one item when the caller gives none. Default: a byte-based estimate. A
+   * fraction is rounded up; an answer that is not a number from 0 to 2^31 - 1 fails the write
+   * with `internal`, writing nothing.
+   */
   countTokens?: TokenCounter;
   /** Largest accepted item (serialized JSON bytes). Default 1 MiB. */
   maxItemBytes?: number;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, isHoldfastError, versionConflict } from "./errors.ts";
 import type { JsonObject, JsonValue, Session } from "./types.ts";
-import { isPlainObject } from "./validate.ts";
+import { isPlainObject, setOwn } from "./validate.ts";
 
 /**
  * JSON Merge Patch (RFC 7386). Returns a new value; neither input is mutated.
@@ -11,7 +11,8 @@ export function mergePatch(target: JsonValue, patch: JsonValue): JsonValue {
   const result: JsonObject = isPlainObject(target) ? { ...(target as JsonObject) } : {};
   for (const [key, value] of Object.entries(patch as JsonObject)) {
     if (value === null) delete result[key];
-    else result[key] = mergePatch(result[key] ?? null, value);
+    // Own members only: `result[key]` of an absent `__proto__` or `constructor` is inherited.
+    else setOwn(result, key, mergePatch(Object.hasOwn(result, key) ? (result[key] ?? null) : null, value));
   }
   return result;
 }

@@ -14,6 +14,12 @@ export const LIMITS = Object.freeze({
   labelChars: 64,
   ownerChars: 256,
   itemsPerAppend: 1000,
+  /**
+   * Largest token count of one item (2^31 - 1). Bounded so a session's token total, summed by
+   * every driver, stays an exact JavaScript number: SQLite refuses to read back a total past
+   * 2^53, which made the session and its tenant's lists unreadable.
+   */
+  itemTokens: 2 ** 31 - 1,
   jsonDepth: 64,
   excludeTypes: 16,
   /**
@@ -84,6 +90,7 @@ export function checkExcludeTypes(value: unknown, param = "exclude_types"): stri
         },
       );
     }
+    checkStorableText(type, param);
   }
   return [...new Set(value as string[])];
 }
@@ -111,9 +118,38 @@ export function checkMetadata(metadata: unknown, param = "metadata"): Record<str
         { param: `${param}.${key}` },
       );
     }
-    out[key] = value;
+    setOwn(out, key, value);
   }
   return out;
+}
+
+/**
+ * `target[key] = value` that keeps `__proto__` an ordinary own key: plain assignment would call
+ * the prototype setter instead, silently dropping the pair (or re-parenting the object).
+ */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else target[key] = value;
+}
+
+/**
+ * True for text every driver stores and gives back unchanged in a plain text column: no NUL
+ * (Postgres `text` refuses it) and no lone surrogate (SQLite and Postgres store UTF-8, which
+ * turns one into U+FFFD). JSON columns escape both, so content, state and metadata may hold them.
+ */
+export function isStorableText(value: string): boolean {
+  return !value.includes("\u0000") && value.isWellFormed();
+}
+
+/** `value` unless it holds what `isStorableText` refuses; the message names `param`. */
+export function checkStorableText(value: string, param: string): string {
+  if (!isStorableText(value)) {
+    throw new InvalidArgumentError(`${param} must not contain NUL characters or unpaired surrogates.`, {
+      param,
+    });
+  }
+  return value;
 }
 
 export function checkLabels(labels: unknown, param = "labels"): string[] {
@@ -140,7 +176,7 @@ export function checkOwner(owner: unknown): string | null {
       param: "owner",
     });
   }
-  return owner;
+  return checkStorableText(owner, "owner");
 }
 
 export function checkStatus(status: unknown): SessionStatus {

@@ -141,6 +141,19 @@ export function testAppendCases({ store, tenant, clock }: ConformanceContext): v
       assert.equal(r.replayed, false);
     });
 
+    it("forgets operation ids with their session: a re-created id and a fork start afresh", async () => {
+      const t = tenant();
+      const s = await store().create(t, { id: "conv_recreated_ops" });
+      await store().append(t, s.id, [message("user", "x")], { operationId: "op" });
+      const fork = await store().fork(t, s.id);
+      const inFork = await store().append(t, fork.id, [message("user", "x")], { operationId: "op" });
+      assert.deepEqual([inFork.replayed, inFork.firstSeq], [false, 2]);
+      await store().delete(t, s.id);
+      await store().create(t, { id: s.id });
+      const again = await store().append(t, s.id, [message("user", "y")], { operationId: "op" });
+      assert.deepEqual([again.replayed, again.firstSeq, again.version], [false, 1, 2]);
+    });
+
     it("rejects a moved version with conflict and writes nothing", async () => {
       const t = tenant();
       const s = await store().create(t);

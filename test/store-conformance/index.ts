@@ -12,6 +12,7 @@ import { testConcurrencyCases } from "./concurrency.ts";
 import { testDeleteItemCases } from "./delete-item.ts";
 import { testLifecycleCases } from "./lifecycle.ts";
 import { testListCases } from "./list.ts";
+import { testValueCases } from "./values.ts";
 import { testWindowCases } from "./window.ts";
 
 export interface ConformanceClock {
@@ -57,6 +58,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
     testWindowCases(ctx);
     testListCases(ctx);
     testDeleteItemCases(ctx);
+    testValueCases(ctx);
   });
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { Session } from "../../src/store/types.ts";
 import { type ConformanceContext, deepFreeze, message, rejectsWithCode } from "./index.ts";
 
 export function testLifecycleCases({ store, clock, tenant }: ConformanceContext): void {
@@ -36,6 +37,34 @@ export function testLifecycleCases({ store, clock, tenant }: ConformanceContext)
           [2, "assistant"],
         ],
       );
+    });
+
+    it("every write answers the session exactly as a get right after it reads it", async () => {
+      const t = tenant();
+      const same = async (written: Session) => assert.deepEqual(await store().get(t, written.id), written);
+      const s = await store().create(t, {
+        items: [message("user", "hi"), message("assistant", "hello")],
+        state: { b: 1, a: 2 },
+        metadata: { z: "1", a: "2" },
+        labels: ["z", "a", "z"],
+        owner: "o",
+        pinned: true,
+        idleTtlMs: 600_000,
+      });
+      assert.deepEqual([s.itemCount, s.lastSeq, s.version], [2, 2, 2]);
+      await same(s);
+      clock.now += 5;
+      await same(await store().update(t, s.id, { labels: ["x"], expiresAt: clock.now + 600_000 }));
+      clock.now += 5;
+      await same(await store().patchState(t, s.id, { a: null, c: [1] }));
+      clock.now += 5;
+      await same(await store().touch(t, s.id));
+      clock.now += 5;
+      const [first] = await store().readItems(t, s.id);
+      await same(await store().deleteItem(t, s.id, first!.id));
+      clock.now += 5;
+      await same(await store().fork(t, s.id));
+      await same(await store().fork(t, s.id, { atSeq: 1, owner: null, state: {} }));
     });
 
     it("rejects a duplicate session id with conflict", async () => {
@@ -118,6 +147,28 @@ export function testLifecycleCases({ store, clock, tenant }: ConformanceContext)
       assert.equal(q.state.z, 1);
     });
 
+    it("merge patches: nested nulls, whole arrays, scalars to objects; the size limit applies to the result", async () => {
+      const t = tenant();
+      const s = await store().create(t, { state: { a: { b: { c: 1, d: 2 } }, arr: [1, 2, 3], s: "x" } });
+      const p = await store().patchState(t, s.id, {
+        a: { b: { c: null, e: { f: null } } },
+        arr: [{ x: null }],
+        s: { y: 1 },
+        absent: null,
+      });
+      assert.deepEqual(p.state, { a: { b: { d: 2, e: {} } }, arr: [{ x: null }], s: { y: 1 } });
+      assert.equal((await store().patchState(t, s.id, {})).version, p.version + 1);
+      await rejectsWithCode(store().patchState(t, s.id, null), "invalid_argument");
+      await rejectsWithCode(store().patchState(t, s.id, "text"), "invalid_argument");
+      const half = "x".repeat(600_000);
+      const big = await store().patchState(t, s.id, { big: half });
+      await rejectsWithCode(store().patchState(t, s.id, { more: half }), "payload_too_large");
+      await rejectsWithCode(store().create(t, { state: { a: half, b: half } }), "payload_too_large");
+      const after = await store().get(t, s.id);
+      assert.equal(after.version, big.version);
+      assert.equal(after.state.more, undefined);
+    });
+
     it("never mutates inputs and hands out copies", async () => {
       const t = tenant();
       const input = deepFreeze({
@@ -141,6 +192,19 @@ export function testLifecycleCases({ store, clock, tenant }: ConformanceContext)
       (first.content as Record<string, unknown>).role = "hacked";
       const [again] = await store().readItems(t, s.id);
       assert.equal(again?.content.role, "user");
+    });
+
+    it("an expiry already past on create or update hides the session at once", async () => {
+      const t = tenant();
+      const past = await store().create(t, { expiresAt: clock.now - 1 });
+      const now = await store().create(t, { expiresAt: clock.now });
+      await rejectsWithCode(store().get(t, past.id), "not_found");
+      await rejectsWithCode(store().get(t, now.id), "not_found");
+      const live = await store().create(t, { items: [message("user", "x")] });
+      await store().update(t, live.id, { expiresAt: clock.now - 1000 });
+      await rejectsWithCode(store().readItems(t, live.id), "not_found");
+      await rejectsWithCode(store().update(t, live.id, { expiresAt: null }), "not_found");
+      assert.deepEqual((await store().list(t)).data, []);
     });
 
     it("hides expired sessions at once (idle TTL, touch, absolute expiry)", async () => {

@@ -161,6 +161,7 @@ class PgDriver implements PostgresDriver {
       ...structuredClone(session),
       version,
       itemCount: items.length,
+      lastSeq: items.length,
       tokenCount,
       bytes: sessionBytes(itemBytes, stateJson),
     };

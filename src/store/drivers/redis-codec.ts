@@ -81,7 +81,11 @@ const jsonCodec: ItemCodec = Object.freeze({
 const msgpackCodec: ItemCodec = Object.freeze({
   name: "msgpack" as const,
   binary: true,
-  encode(p: PreparedItem): Buffer {
+  encode(p: PreparedItem): Raw {
+    // @msgpack/msgpack refuses to decode a `__proto__` key, which would make the item unreadable:
+    // such items are stored as JSON, which `decode` reads in either mode. The test may match a
+    // string value too; that item is then only stored as JSON.
+    if (p.contentJson.includes('"__proto__":')) return jsonCodec.encode(p);
     const tuple: ItemTuple = [
       p.id,
       p.type,

@@ -62,7 +62,15 @@ for k = 1, n do
   if raw and raw ~= '' then
     -- The record's tuple: id, type, role, status, tokens, bytes, … (JSON or MessagePack).
     local t
-    if string.byte(raw, 1) == 91 then t = cjson.decode(raw) else t = cmsgpack.unpack(raw) end
+    if string.byte(raw, 1) == 91 then
+      local ok, decoded = pcall(cjson.decode, raw)
+      -- cjson refuses an unpaired surrogate escape (JSON.stringify writes one for a lone
+      -- surrogate); blanking every surrogate escape keeps the JSON valid and the numbers read.
+      if not ok then decoded = cjson.decode((string.gsub(raw, '\\\\u[dD][89a-fA-F]%x%x', '\\\\u0000'))) end
+      t = decoded
+    else
+      t = cmsgpack.unpack(raw)
+    end
     local tokens = tonumber(t[5])
     h.tokens = h.tokens - tokens
     h.bytes = h.bytes - tonumber(t[6])
