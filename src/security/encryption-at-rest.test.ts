@@ -141,6 +141,16 @@ describe("encryption at rest", () => {
     assert.equal((await system.list("_hf_data_key")).data.length, 0);
   });
 
+  it("re-sealing a state written before encryption leaves none of its keys in clear, inherited names included", async () => {
+    const inner = await createStore("memory:");
+    const state = { constructor: SECRET_TEXT, toString: "x", a: 1 };
+    const plain = await inner.create("acme", { state });
+    const store = withEncryption(inner, { keyring: createKeyring([k1]) });
+    await store.patchState("acme", plain.id, { b: 2 });
+    assert.deepEqual(Object.keys((await inner.get("acme", plain.id)).state), ["hf_enc"]);
+    assert.deepEqual((await store.get("acme", plain.id)).state, { ...state, b: 2 });
+  });
+
   it("shreds the keys of sessions removed behind its back (expiry sweeper), sparing young records", async () => {
     const inner = await createStore("memory:");
     const store = withEncryption(inner, { keyring: createKeyring([k1]) });

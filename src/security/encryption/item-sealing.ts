@@ -15,7 +15,8 @@ import type { CachedText } from "./plaintext-cache.ts";
 /** A merge patch turning stored state `from` into exactly `to`. */
 export function replacementPatch(from: JsonObject, to: JsonObject): JsonObject {
   const patch: JsonObject = { ...to };
-  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
+  // Own keys only: `"constructor" in to` is true for every object, which would leave such a key behind.
+  for (const key of Object.keys(from)) if (!Object.hasOwn(to, key)) patch[key] = null;
   return patch;
 }
 
