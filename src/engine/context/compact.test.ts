@@ -205,19 +205,17 @@ describe("compact", () => {
       message("user", "word ".repeat(200)),
     ]);
     const version = (await store.get(TENANT, id)).version;
-    const verbose: Summarizer = async () => ({
-      goal: "A very long goal. ".repeat(100),
+    const run = (summarize: Summarizer) =>
+      compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 210, summarize });
+    const goal = "A very long goal. ".repeat(100);
+    // Before: the 1,000-token summary replacing ~15 tokens was appended anyway.
+    const result = await run(async () => ({
+      goal,
       decisions: [],
       facts: [],
       openItems: [],
       recentContext: "",
-    });
-    // Before: the 1,000-token summary replacing ~15 tokens was appended anyway.
-    const result = await compact(store, TENANT, id, {
-      model: "gpt-4o",
-      keepRecentTokens: 210,
-      summarize: verbose,
-    });
+    }));
     assert.equal(result.compacted, false);
     assert.match(result.reason ?? "", /not smaller/);
     assert.ok(result.tokensAfter >= result.tokensBefore);
@@ -225,22 +223,12 @@ describe("compact", () => {
     const failing: Summarizer = async () => {
       throw new Error("summarizer down");
     };
-    await assert.rejects(
-      compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 210, summarize: failing }),
-      /summarizer down/,
-    );
+    await assert.rejects(run(failing), /summarizer down/);
     const empty = (async () => undefined) as unknown as Summarizer;
-    await assert.rejects(
-      compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 210, summarize: empty }),
-      { code: "internal", message: /no summary object/ },
-    );
+    await assert.rejects(run(empty), { code: "internal", message: /no summary object/ });
     // A partial summary object (missing lists) is completed instead of throwing a TypeError.
     const partial = (async () => ({ goal: "g" })) as unknown as Summarizer;
-    const small = await compact(store, TENANT, id, {
-      model: "gpt-4o",
-      keepRecentTokens: 210,
-      summarize: partial,
-    });
+    const small = await run(partial);
     assert.equal(small.compacted, false);
     assert.match(small.reason ?? "", /not smaller/);
     assert.equal((await store.get(TENANT, id)).version, version);
