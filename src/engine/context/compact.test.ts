@@ -119,7 +119,7 @@ describe("compact", () => {
       }
       return { goal: "g", decisions: [], facts: [], openItems: [], recentContext: "" };
     };
-    const result = await compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 3000, summarize });
+    const result = await compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 2100, summarize });
     assert.equal(result.compacted, true);
     assert.equal(result.attempts, 2);
     const items = await allItems(store, id);
@@ -188,6 +188,51 @@ describe("compact", () => {
       ),
       { numRuns: 25, seed: 99 },
     );
+  });
+
+  it("appends nothing when the summary is not smaller than the range, or the summarizer fails", async () => {
+    const store = await createStore("memory:");
+    const session = await store.create(TENANT);
+    const id = session.id;
+    const count = createTokenCounter("gpt-4o");
+    const message = (role: string, text: string) => {
+      const content = { type: "message", role, content: [{ type: "input_text", text }] };
+      return { content, tokens: count(content) };
+    };
+    await store.append(TENANT, id, [
+      message("user", "hi"),
+      message("assistant", "hello"),
+      message("user", "word ".repeat(200)),
+    ]);
+    const version = (await store.get(TENANT, id)).version;
+    const run = (summarize: Summarizer) =>
+      compact(store, TENANT, id, { model: "gpt-4o", keepRecentTokens: 210, summarize });
+    const goal = "A very long goal. ".repeat(100);
+    // Before: the 1,000-token summary replacing ~15 tokens was appended anyway.
+    const result = await run(async () => ({
+      goal,
+      decisions: [],
+      facts: [],
+      openItems: [],
+      recentContext: "",
+    }));
+    assert.equal(result.compacted, false);
+    assert.match(result.reason ?? "", /not smaller/);
+    assert.ok(result.tokensAfter >= result.tokensBefore);
+    // A summarizer that throws, or returns no object, appends nothing.
+    const failing: Summarizer = async () => {
+      throw new Error("summarizer down");
+    };
+    await assert.rejects(run(failing), /summarizer down/);
+    const empty = (async () => undefined) as unknown as Summarizer;
+    await assert.rejects(run(empty), { code: "internal", message: /no summary object/ });
+    // A partial summary object (missing lists) is completed instead of throwing a TypeError.
+    const partial = (async () => ({ goal: "g" })) as unknown as Summarizer;
+    const small = await run(partial);
+    assert.equal(small.compacted, false);
+    assert.match(small.reason ?? "", /not smaller/);
+    assert.equal((await store.get(TENANT, id)).version, version);
+    await store.close();
   });
 
   it("does nothing when everything is recent", async () => {

@@ -7,9 +7,10 @@
 import { createHash } from "node:crypto";
 import { ConflictError, HoldfastError, InvalidArgumentError } from "../../store/errors.ts";
 import type { TokenCounter } from "../../store/tokens.ts";
-import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
+import type { Item, JsonObject, JsonValue, SessionStore } from "../../store/types.ts";
 import { type ModelCatalog, type ModelInfo, resolveModel } from "./catalog.ts";
 import { isContextOverflowError } from "./errors.ts";
+import { isObject } from "./items.ts";
 import { createMockSummarizer } from "./mock-summarizer.ts";
 import { hardClear, PRUNING_DEFAULTS, softTrim } from "./prune.ts";
 import {
@@ -221,7 +222,18 @@ export async function compact(
       maxOutputTokens: summaryMax,
     };
     if (options.instructions !== undefined) request.instructions = options.instructions;
-    summary = await summarize(request);
+    const result: unknown = await summarize(request);
+    if (!isObject(result as JsonValue)) {
+      throw new HoldfastError(
+        "internal",
+        "The summarizer returned no summary object; nothing was appended.",
+        {
+          param: "summarize",
+        },
+      );
+    }
+    // Missing or mistyped fields become empty ones instead of a TypeError or a malformed item.
+    summary = readSummary({ summary: result as JsonObject });
   }
   const covers = {
     fromSeq: previousItem ? (readCovers(previousItem.content)?.fromSeq ?? 1) : (items[0] as Item).seq,
@@ -236,6 +248,18 @@ export async function compact(
     tokens_after: 0,
   });
   const tokensAfter = countTokens(draft);
+  if (tokensAfter >= tokensBefore) {
+    // Appending it would make every later window bigger, not smaller (and overflow recovery
+    // would retry a call that cannot fit).
+    return {
+      ...noop(
+        `the summary (${tokensAfter} tokens) is not smaller than what it replaces (${tokensBefore} tokens)`,
+      ),
+      tokensBefore,
+      tokensAfter,
+      chunks: chunks.length,
+    };
+  }
   const content = { ...draft, tokens_after: tokensAfter };
   const operationId = operationIdFor(sessionId, content);
 

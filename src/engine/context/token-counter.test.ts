@@ -5,7 +5,7 @@ import { estimateTextTokens } from "./estimate.ts";
 import { fileTokens, imageDimensions, openaiImageTokens, sniffDimensions } from "./media.ts";
 import { createRandom, generateText, TEXT_KINDS } from "./synthetic-text.ts";
 import { createTokenCounter } from "./token-counter.ts";
-import { createTextCounter } from "./tokenizers.ts";
+import { createTextCounter, MAX_RUN } from "./tokenizers.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -35,6 +35,27 @@ describe("token counting", () => {
     const text = "The quick brown fox jumps over the lazy dog. ".repeat(10);
     assert.equal(capped(text), Math.ceil(estimateTextTokens(text)));
     assert.ok(Math.abs(capped(text) - exact(text)) / exact(text) < 0.15);
+  });
+
+  it("counts long runs (one huge pre-token) in linear time, and ordinary text exactly as before", () => {
+    const o200k = require("gpt-tokenizer/cjs/encoding/o200k_base");
+    const count = createTextCounter("o200k_base");
+    // Before: BPE was quadratic in a run's length (200,000 × "a" took ~25 s, "漢" minutes).
+    const started = performance.now();
+    for (const unit of ["a", " ", "!", "\n", "漢", "😀", "!/\n/\n"]) {
+      const text = unit.repeat(Math.floor(200_000 / unit.length));
+      const n = count(text);
+      assert.ok(n > 0 && n <= text.length, `${JSON.stringify(unit)}: ${n}`);
+    }
+    assert.ok(performance.now() - started < 10_000, `took ${Math.round(performance.now() - started)} ms`);
+    // A run cut into pieces costs at most one extra token per cut.
+    const run = "x".repeat(3000);
+    assert.ok(Math.abs(count(run) - o200k.countTokens(run)) <= Math.ceil(run.length / MAX_RUN));
+    // Around a long run, pieces end at word boundaries: the prose is counted exactly.
+    const prose = "The quick brown fox jumps over the lazy dog, twice. ".repeat(40);
+    const mixed = `${prose}${"=".repeat(2000)}\n${prose}`;
+    assert.equal(count(mixed), o200k.countTokens(prose) * 2 + count(`${"=".repeat(2000)}\n`));
+    assert.equal(count(prose), o200k.countTokens(prose));
   });
 
   it("counts items: message overhead, calls, outputs, summaries", () => {

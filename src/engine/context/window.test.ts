@@ -301,6 +301,17 @@ describe("buildWindow examples", () => {
     assert.ok(!w.pruning.some((p) => p.seq === 3));
   });
 
+  it("a window exactly at the budget under a tokenScale reports tokens = budget (no float round-up)", () => {
+    // 170 × 1.1 is 187.00000000000003 in floating point; before, tokens was 188 > budget 187.
+    const h = toHistory([{ kind: "user", tokens: 170 }]);
+    assert.equal(h[0]?.tokens, 170);
+    const w = buildWindow(h, { model: model(287), tokenScale: 1.1, pruning: false });
+    assert.equal(w.budget, 187);
+    assert.equal(w.items.length, 1);
+    assert.equal(w.tokens, 187);
+    assert.deepEqual(checkWindowInvariants(h, w), []);
+  });
+
   it("throws context_overflow saying by how much", () => {
     const big = toHistory([{ kind: "user", tokens: 1000 }]);
     assert.throws(

@@ -228,6 +228,15 @@ function newestUnitCost(index: WindowIndex, minK: number, o: ResolvedPruning): n
 }
 
 /**
+ * Stored tokens × tokenScale, rounded up, without float noise: 170 × 1.1 is 187.00000000000003,
+ * which must not round up to 188 (the selection allowed exactly floor(budget / scale)).
+ */
+function scaled(tokens: number, scale: number): number {
+  const value = tokens * scale;
+  return Math.ceil(value - value * 1e-12);
+}
+
+/**
  * Fits loaded items to a model's input budget. Throws `context_overflow` (ContextOverflowError)
  * when pinned items, the summary and the newest unit cannot fit, saying by how many tokens.
  */
@@ -256,11 +265,7 @@ export function buildWindow(input: WindowInput, options: BuildWindowOptions): Co
   const minK = firstCutAtOrAfter(index, index.firstUncovered);
   const hasUnits = minK < index.cutCount - 1;
   const overflow = (): ContextOverflowError =>
-    new ContextOverflowError(
-      Math.ceil((fixed + newestUnitCost(index, minK, pruning)) * scale),
-      budget,
-      detail,
-    );
+    new ContextOverflowError(scaled(fixed + newestUnitCost(index, minK, pruning), scale), budget, detail);
   if (raw < 0) throw overflow();
 
   let selection = selectPlain(index, raw, minK);
@@ -314,7 +319,7 @@ export function buildWindow(input: WindowInput, options: BuildWindowOptions): Co
   }
   return {
     items: final,
-    tokens: Math.ceil(used * scale),
+    tokens: scaled(used, scale),
     budget,
     droppedCount: index.length - sentStored,
     summaryUsed: summaryItem !== null,

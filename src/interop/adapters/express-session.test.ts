@@ -206,6 +206,36 @@ for (const kind of testStoreKinds("express")) {
       }
     });
 
+    it("destroys a session saved or touched with a cookie that has already expired", async () => {
+      const sessionStore = new HoldfastSessionStore({ store, tenant: "expired" });
+      const call = (fn: (cb: (e?: unknown, v?: unknown) => void) => void) =>
+        new Promise<unknown>((resolve, reject) => fn((e, v) => (e ? reject(e) : resolve(v))));
+      const live = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000), path: "/" };
+      const past = new Date(Date.now() - 1000);
+      const expired = { originalMaxAge: -1000, expires: past, path: "/" };
+      // Before: stored with the 1-day default TTL and loaded again by the next request.
+      await call((cb) => sessionStore.set("sid-new", { cookie: expired, user: "ada" } as never, cb));
+      assert.equal(await call((cb) => sessionStore.get("sid-new", cb)), null);
+      await assert.rejects(store.get("expired", sessionIdOfSid("sid-new")), { code: "not_found" });
+      for (const [sid, write] of [
+        ["sid-set", (cb: never) => sessionStore.set("sid-set", { cookie: expired } as never, cb)],
+        [
+          "sid-touch",
+          (cb: never) =>
+            sessionStore.touch(
+              "sid-touch",
+              { cookie: { ...expired, expires: past.toISOString() } } as never,
+              cb,
+            ),
+        ],
+      ] as const) {
+        await call((cb) => sessionStore.set(sid, { cookie: live, user: "ada" } as never, cb));
+        assert.ok(await call((cb) => sessionStore.get(sid, cb)));
+        await call(write as never);
+        assert.equal(await call((cb) => sessionStore.get(sid, cb)), null, sid);
+      }
+    });
+
     it("does not resurrect a session destroyed while a request held it", async () => {
       const sessionStore = new HoldfastSessionStore({ store, tenant: "race" });
       const cookie = { originalMaxAge: 1000, maxAge: 1000, httpOnly: true, path: "/" };

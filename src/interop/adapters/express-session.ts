@@ -110,6 +110,9 @@ export class HoldfastSessionStore extends Store {
   }
 
   async #set(sid: string, data: SessionData): Promise<void> {
+    // A cookie that has already expired (e.g. `cookie.expires` set in the past to end a session):
+    // destroy, like connect-redis and the stock MemoryStore, instead of keeping it for `ttlMs`.
+    if (hasExpired(data)) return await this.#destroy(sid);
     const id = sessionIdOfSid(sid);
     const desired = toJsonObject(data, "session");
     const idleTtlMs = this.#idleTtl(data);
@@ -172,6 +175,7 @@ export class HoldfastSessionStore extends Store {
   }
 
   async #touch(sid: string, data: SessionData): Promise<void> {
+    if (hasExpired(data)) return await this.#destroy(sid);
     const id = sessionIdOfSid(sid);
     try {
       const touched = await this.#store.touch(this.#tenant, id);
@@ -212,6 +216,14 @@ export function diffToMergePatch(base: JsonObject, desired: JsonObject): JsonObj
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Whether the session's cookie has an expiry date that has passed. */
+function hasExpired(data: SessionData): boolean {
+  const expires = data?.cookie?.expires as Date | string | null | undefined;
+  if (expires === null || expires === undefined) return false;
+  const at = new Date(expires).getTime();
+  return Number.isFinite(at) && at <= Date.now();
 }
 
 function isNotFound(error: unknown): boolean {
