@@ -267,4 +267,11 @@ describe("diffToMergePatch", () => {
     );
     assert.throws(() => new HoldfastSessionStore({ store: {} as SessionStore, tenant: "t" }), /store/);
   });
+
+  it("removes keys named like Object.prototype's members", () => {
+    assert.deepEqual(diffToMergePatch({ constructor: 1, toString: "x", a: 1 }, { a: 1 }), {
+      constructor: null,
+      toString: null,
+    });
+  });
 });

@@ -201,7 +201,8 @@ export class HoldfastSessionStore extends Store {
  */
 export function diffToMergePatch(base: JsonObject, desired: JsonObject): JsonObject {
   const patch: JsonObject = {};
-  for (const key of Object.keys(base)) if (!(key in desired)) patch[key] = null;
+  // Own keys only: `"toString" in desired` is true for every object.
+  for (const key of Object.keys(base)) if (!Object.hasOwn(desired, key)) patch[key] = null;
   for (const [key, value] of Object.entries(desired)) {
     const before = base[key];
     if (isObject(before) && isObject(value)) {
