@@ -134,7 +134,17 @@ class StoreArchiver implements Archiver {
     const [stub] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
     if (!stub) throw sessionNotFound(id);
     if (stub.status !== "archived") return stub;
-    const block = await this.backend.read(tenant, id);
+    let block: Awaited<ReturnType<ArchiveBackend["read"]>>;
+    try {
+      block = await this.backend.read(tenant, id);
+    } catch (error) {
+      // Another restore may have won the race and removed the archive since the stub was read.
+      if (!isHoldfastError(error) || error.code !== "not_found") throw error;
+      const [now] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
+      if (!now) throw sessionNotFound(id);
+      if (now.version !== stub.version && now.status === "active") return now;
+      throw error;
+    }
     const restored = await this.#driver.restoreItems(tenant, id, {
       version: stub.version,
       items: block.items,
@@ -144,7 +154,8 @@ class StoreArchiver implements Archiver {
     if (!restored) {
       // Another restore won the race; its result is what the caller wants.
       const [now] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
-      if (now && now.status === "active") return now;
+      if (!now) throw sessionNotFound(id);
+      if (now.status === "active") return now;
       throw new ConflictError(`Session '${id}' changed while it was being restored; retry.`, {
         param: "session_id",
       });
