@@ -289,6 +289,45 @@ describe("sweeper", () => {
     await b.close();
   });
 
+  it("keeps its lease through a pause longer than the lease, and applies no batch once it was taken meanwhile", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "delete" } });
+    const driver = lifecycleDriver(store);
+    const run = async (stall: number): Promise<{ done: number; leaseLost: boolean; taken: number }> => {
+      for (let i = 0; i < 9; i++) await store.create("t", { items: [msg(`${i}`)] });
+      clock.now += 2 * H;
+      let taken = 0;
+      // Each pause moves the clock on, then another instance tries to take the lease.
+      const sleep = async (ms: number): Promise<void> => {
+        clock.now += ms + stall;
+        if (await driver.acquireLease("holdfast-sweeper", "B", 1000, clock.now)) {
+          taken++;
+          await driver.releaseLease("holdfast-sweeper", "B");
+          if (stall > 0) await driver.acquireLease("holdfast-sweeper", "B", 1000, clock.now);
+        }
+      };
+      // 1 action per second with 3 per batch: a 3 s pause, three times the lease's 1 s.
+      const sweeper = createSweeper({
+        store,
+        policy,
+        holder: "A",
+        clock: () => clock.now,
+        batchSize: 3,
+        leaseTtlMs: 1000,
+        maxOpsPerSecond: 1,
+        sleep,
+      });
+      const report = await sweeper.apply(await sweeper.plan());
+      await driver.releaseLease("holdfast-sweeper", "B");
+      return { done: report.done, leaseLost: report.leaseLost, taken };
+    };
+    assert.deepEqual(await run(0), { done: 9, leaseLost: false, taken: 0 }, "renewed during the pause");
+    // The process stalls past the lease in a pause: B takes over, A applies nothing more.
+    assert.deepEqual(await run(5000), { done: 3, leaseLost: true, taken: 1 });
+    await store.close();
+  });
+
   it("stops when its lease was taken over mid-run and writes the action log file", async () => {
     const clock = { now: Date.UTC(2026, 0, 1) };
     const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });

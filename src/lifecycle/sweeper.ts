@@ -32,7 +32,7 @@ export interface SweeperOptions {
   holder?: string;
   /** Default `holdfast-sweeper`. */
   leaseName?: string;
-  /** Default 30 s; renewed after each batch once a third of it has passed. */
+  /** Default 30 s; renewed after each batch, during pauses and before a batch once a third of it has passed. */
   leaseTtlMs?: number;
   /** Actions per batch: a whole number ≥ 1 (default 200). */
   batchSize?: number;
@@ -200,7 +200,18 @@ class LeaseSweeper implements Sweeper {
       leaseLost: false,
       durationMs: 0,
     };
-    let renewedAt = o.clock();
+    const lease = { renewedAt: o.clock() };
+    /** Renews the lease once a third of it has passed; false (and the report says so) once lost. */
+    const keepLease = async (): Promise<boolean> => {
+      if (o.clock() - lease.renewedAt < o.leaseTtlMs / 3) return true;
+      if (await this.#driver.renewLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock())) {
+        lease.renewedAt = o.clock();
+        return true;
+      }
+      report.leaseLost = true;
+      this.#stats.leaseLost++;
+      return false;
+    };
     try {
       for (let i = 0; i < plan.actions.length; i += o.batchSize) {
         const batchStart = performance.now();
@@ -210,15 +221,11 @@ class LeaseSweeper implements Sweeper {
         this.#count(entries, report);
         options.onProgress?.(Math.min(i + o.batchSize, plan.actions.length), plan.actions.length);
         if (i + o.batchSize >= plan.actions.length) break;
-        if (o.clock() - renewedAt >= o.leaseTtlMs / 3) {
-          if (!(await this.#driver.renewLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock()))) {
-            report.leaseLost = true;
-            this.#stats.leaseLost++;
-            break;
-          }
-          renewedAt = o.clock();
-        }
-        await this.#pace(batch.length, performance.now() - batchStart);
+        if (!(await keepLease())) break;
+        // The pause may outlast the lease: it is slept in slices, the lease renewed in between, and
+        // checked once more before the next batch (another sweeper may have taken it meanwhile).
+        if (!(await this.#pace(batch.length, performance.now() - batchStart, keepLease))) break;
+        if (!(await keepLease())) break;
       }
     } finally {
       if (!report.leaseLost) await this.#driver.releaseLease(o.leaseName, this.holder);
@@ -312,12 +319,20 @@ class LeaseSweeper implements Sweeper {
    * and pauseRatio × the batch's own time: a slow batch (big sessions, a loaded store) earns a
    * longer pause than a fixed one would give it.
    */
-  async #pace(ops: number, tookMs: number): Promise<void> {
-    const { maxOpsPerSecond, pauseMs, pauseRatio } = this.#o;
+  async #pace(ops: number, tookMs: number, keepLease: () => Promise<boolean>): Promise<boolean> {
+    const { maxOpsPerSecond, pauseMs, pauseRatio, leaseTtlMs } = this.#o;
     const floor = maxOpsPerSecond ? (ops / maxOpsPerSecond) * 1000 - tookMs : 0;
     const wait = Math.max(pauseMs, pauseRatio * tookMs, floor);
-    if (wait > 0) await (this.#o.sleep ?? sleep)(wait);
-    else await new Promise<void>((resolve) => setImmediate(resolve));
+    if (wait <= 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return true;
+    }
+    const slice = leaseTtlMs / 3;
+    for (let left = wait; left > 0; left -= slice) {
+      await (this.#o.sleep ?? sleep)(Math.min(left, slice));
+      if (left > slice && !(await keepLease())) return false;
+    }
+    return true;
   }
 
   async sweepOnce(): Promise<SweepReport | null> {
