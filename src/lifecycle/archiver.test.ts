@@ -178,6 +178,19 @@ describe("archiver", () => {
     await store.close();
   });
 
+  it("deleting an archived session deletes its archive too", async () => {
+    const base = createSessionStore(createMemoryDriver());
+    const archiver = createArchiver(base, { dir });
+    const store = withArchives(base, archiver);
+    const s = await base.create("t", { items: [msg("secret")] });
+    assert.equal((await archiver.archive("t", s.id)).archived, true);
+    await store.delete("t", s.id);
+    await assert.rejects(base.get("t", s.id), { code: "not_found" });
+    assert.equal(existsSync(archivePath(dir, "t", s.id)), false, "no content left in cold storage");
+    await assert.rejects(archiver.backend.read("t", s.id), { code: "not_found" });
+    await store.close();
+  });
+
   it("restores a stub before forking it, so the fork holds the whole history", async () => {
     const base = createSessionStore(createMemoryDriver());
     const archiver = createArchiver(base, { dir });

@@ -247,6 +247,11 @@ class ArchiveRestoringStore extends DelegatingStore {
     if (window.items.length > 0 || !(await this.#restored(tenant, id))) return window;
     return this.inner.readWindow(tenant, id, query);
   }
+  /** A deleted session leaves nothing behind: its archive (if it was a stub) goes with it. */
+  override async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
+    await this.inner.delete(tenant, id, options);
+    await this.#archiver.backend.remove(tenant, id);
+  }
   override async append(
     tenant: string,
     id: string,
@@ -268,8 +273,9 @@ class ArchiveRestoringStore extends DelegatingStore {
 
 /**
  * Wraps `store` so a session archived by the sweeper is restored from cold storage the first
- * time it is read (get, items, window) or appended to. A session that is not archived costs
- * nothing extra, except a `get` after a read that found no items (see ArchiveRestoringStore).
+ * time it is read (get, items, window) or appended to, and deletes a deleted session's archive. A
+ * session that is not archived costs nothing extra, except a `get` after a read that found no
+ * items (see ArchiveRestoringStore) and an archive removal (a no-op) after a delete.
  */
 export function withArchives(store: SessionStore, archiver: Archiver): SessionStore {
   return new ArchiveRestoringStore(store, archiver);
