@@ -328,6 +328,37 @@ describe("sweeper", () => {
     await store.close();
   });
 
+  it("stop() ends a background sweep after its current batch, cuts its pause short and releases the lease", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "delete" } });
+    for (let i = 0; i < 6; i++) await store.create("t", { items: [msg(`${i}`)] });
+    clock.now += 2 * H;
+    const log = createMemoryActionLog();
+    // 2 actions per batch with a 200 s pause after each.
+    const sweeper = createSweeper({
+      store,
+      policy,
+      holder: "A",
+      clock: () => clock.now,
+      batchSize: 2,
+      pauseMs: 200_000,
+      actionLog: log,
+    });
+    sweeper.start(1);
+    while (log.entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const stopped = await Promise.race([
+      sweeper.stop().then(() => "stopped"),
+      new Promise((resolve) => setTimeout(resolve, 5000, "still sweeping").unref()).then(String),
+    ]);
+    assert.equal(stopped, "stopped", "SIGTERM does not wait out the sweep");
+    assert.equal(log.entries.length, 2, "the batch in progress finished, no other started");
+    assert.equal((await store.list("t")).data.length, 4);
+    assert.equal(await lifecycleDriver(store).acquireLease("holdfast-sweeper", "B", 1000, clock.now), true);
+    await lifecycleDriver(store).releaseLease("holdfast-sweeper", "B");
+    await store.close();
+  });
+
   it("stops when its lease was taken over mid-run and writes the action log file", async () => {
     const clock = { now: Date.UTC(2026, 0, 1) };
     const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
