@@ -10,7 +10,8 @@ import { createSessionStore } from "../store/core.ts";
 import { DelegatingStore } from "../store/decorators/delegating-store.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
 import type { Session } from "../store/types.ts";
-import { archivePath } from "./archive-files.ts";
+import type { ArchiveBackend } from "./archive-backend.ts";
+import { archivePath, createDirectoryArchiveBackend } from "./archive-files.ts";
 import { createArchiver, withArchives } from "./archiver.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "holdfast-archiver-"));
@@ -132,6 +133,61 @@ describe("archiver", () => {
     assert.equal((await store.readItems("t", marked.id)).length, 1);
     const answered = await store.get("t", marked.id);
     assert.deepEqual([answered.status, answered.itemCount], ["archived", 1], "get answers it as it is");
+    await store.close();
+  });
+
+  it("a restore that lost the race to another restore answers the restored session, and an append waiting on it lands", async () => {
+    const base = createSessionStore(createMemoryDriver());
+    const files = createDirectoryArchiveBackend(join(dir, "race"));
+    // The first read waits until released: its restore has seen the stub, then another restore wins.
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reads = 0;
+    const backend: ArchiveBackend = {
+      kind: files.kind,
+      location: files.location,
+      compression: files.compression,
+      write: (driver, session, items) => files.write(driver, session, items),
+      read: async (tenant, id) => {
+        if (reads++ === 0) await held;
+        return files.read(tenant, id);
+      },
+      remove: (tenant, id) => files.remove(tenant, id),
+      close: () => files.close(),
+    };
+    const archiver = createArchiver(base, { backend });
+    const store = withArchives(base, archiver);
+    const s = await base.create("t", { items: [msg("a"), msg("b")] });
+    assert.equal((await archiver.archive("t", s.id)).archived, true);
+
+    const appending = store.append("t", s.id, [msg("c")]);
+    while (reads === 0) await new Promise((resolve) => setImmediate(resolve));
+    const winner = await archiver.restore("t", s.id);
+    assert.equal(winner.status, "active");
+    release();
+    const appended = await appending;
+    assert.equal(appended.firstSeq, 3, "the append landed after the restored items");
+    const items = await base.readItems("t", s.id);
+    assert.deepEqual(
+      items.map((i) => i.seq),
+      [1, 2, 3],
+      "restored exactly once, no duplicate and no lost append",
+    );
+    await store.close();
+  });
+
+  it("deleting an archived session deletes its archive too", async () => {
+    const base = createSessionStore(createMemoryDriver());
+    const archiver = createArchiver(base, { dir });
+    const store = withArchives(base, archiver);
+    const s = await base.create("t", { items: [msg("secret")] });
+    assert.equal((await archiver.archive("t", s.id)).archived, true);
+    await store.delete("t", s.id);
+    await assert.rejects(base.get("t", s.id), { code: "not_found" });
+    assert.equal(existsSync(archivePath(dir, "t", s.id)), false, "no content left in cold storage");
+    await assert.rejects(archiver.backend.read("t", s.id), { code: "not_found" });
     await store.close();
   });
 

@@ -134,7 +134,17 @@ class StoreArchiver implements Archiver {
     const [stub] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
     if (!stub) throw sessionNotFound(id);
     if (stub.status !== "archived") return stub;
-    const block = await this.backend.read(tenant, id);
+    let block: Awaited<ReturnType<ArchiveBackend["read"]>>;
+    try {
+      block = await this.backend.read(tenant, id);
+    } catch (error) {
+      // Another restore may have won the race and removed the archive since the stub was read.
+      if (!isHoldfastError(error) || error.code !== "not_found") throw error;
+      const [now] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
+      if (!now) throw sessionNotFound(id);
+      if (now.version !== stub.version && now.status === "active") return now;
+      throw error;
+    }
     const restored = await this.#driver.restoreItems(tenant, id, {
       version: stub.version,
       items: block.items,
@@ -144,7 +154,8 @@ class StoreArchiver implements Archiver {
     if (!restored) {
       // Another restore won the race; its result is what the caller wants.
       const [now] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
-      if (now && now.status === "active") return now;
+      if (!now) throw sessionNotFound(id);
+      if (now.status === "active") return now;
       throw new ConflictError(`Session '${id}' changed while it was being restored; retry.`, {
         param: "session_id",
       });
@@ -236,6 +247,11 @@ class ArchiveRestoringStore extends DelegatingStore {
     if (window.items.length > 0 || !(await this.#restored(tenant, id))) return window;
     return this.inner.readWindow(tenant, id, query);
   }
+  /** A deleted session leaves nothing behind: its archive (if it was a stub) goes with it. */
+  override async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
+    await this.inner.delete(tenant, id, options);
+    await this.#archiver.backend.remove(tenant, id);
+  }
   override async append(
     tenant: string,
     id: string,
@@ -257,8 +273,9 @@ class ArchiveRestoringStore extends DelegatingStore {
 
 /**
  * Wraps `store` so a session archived by the sweeper is restored from cold storage the first
- * time it is read (get, items, window) or appended to. A session that is not archived costs
- * nothing extra, except a `get` after a read that found no items (see ArchiveRestoringStore).
+ * time it is read (get, items, window) or appended to, and deletes a deleted session's archive. A
+ * session that is not archived costs nothing extra, except a `get` after a read that found no
+ * items (see ArchiveRestoringStore) and an archive removal (a no-op) after a delete.
  */
 export function withArchives(store: SessionStore, archiver: Archiver): SessionStore {
   return new ArchiveRestoringStore(store, archiver);

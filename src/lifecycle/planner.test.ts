@@ -221,6 +221,18 @@ describe("lastResetAt", () => {
     );
   });
 
+  it("resets once at the first 02:00 when Berlin's clocks go back, and at 03:00 when 02:00 is skipped", () => {
+    const berlin = { hour: 2, timeZone: "Europe/Berlin" };
+    // 25 October 2026: 03:00 CEST (01:00 UTC) goes back to 02:00 CET; 02:00 happens at 00:00 and 01:00 UTC.
+    assert.equal(lastResetAt(berlin, Date.UTC(2026, 9, 25, 0, 30)), Date.UTC(2026, 9, 25, 0));
+    assert.equal(lastResetAt(berlin, Date.UTC(2026, 9, 25, 1, 30)), Date.UTC(2026, 9, 25, 0));
+    assert.equal(lastResetAt(berlin, Date.UTC(2026, 9, 26, 12)), Date.UTC(2026, 9, 26, 1));
+    // 29 March 2026: 02:00 CET (01:00 UTC) jumps to 03:00 CEST; the reset happens at that instant.
+    assert.equal(lastResetAt(berlin, Date.UTC(2026, 2, 29, 0, 30)), Date.UTC(2026, 2, 28, 1));
+    assert.equal(lastResetAt(berlin, Date.UTC(2026, 2, 29, 1)), Date.UTC(2026, 2, 29, 1));
+    assert.equal(lastResetAt(berlin, Date.UTC(2026, 2, 30, 12)), Date.UTC(2026, 2, 30, 0));
+  });
+
   it("rejects unknown time zones and hours when the policy is parsed", () => {
     assert.throws(() => parseLifecyclePolicy({ defaults: { reset: { hour: 4, time_zone: "Mars/Base" } } }), {
       code: "invalid_argument",

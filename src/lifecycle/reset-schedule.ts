@@ -38,12 +38,18 @@ function wallClock(instant: number, timeZone: string): number {
   return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
 }
 
-/** The instant at which the wall clock of `timeZone` shows `wall` (fields given as UTC epoch ms). */
+/**
+ * The instant at which the wall clock of `timeZone` shows `wall` (fields given as UTC epoch ms).
+ * A wall time that occurs twice (the hour repeated when clocks go back) is its first occurrence,
+ * so a daily reset happens once that day, not an hour late; one that does not occur (the hour
+ * skipped when clocks go forward) is shifted forward by the gap, as clocks are (02:30 → 03:30).
+ */
 function instantOf(wall: number, timeZone: string): number {
-  let guess = wall - (wallClock(wall, timeZone) - wall);
-  // A second pass settles guesses that straddle a UTC-offset change.
-  guess = wall - (wallClock(guess, timeZone) - guess);
-  return guess;
+  // The UTC offsets in force around `wall` (at most two: before and after a change that day).
+  const before = wallClock(wall - 864e5 / 2, timeZone) - (wall - 864e5 / 2);
+  const after = wallClock(wall + 864e5 / 2, timeZone) - (wall + 864e5 / 2);
+  const matches = [wall - before, wall - after].filter((t) => wallClock(t, timeZone) === wall);
+  return matches.length > 0 ? Math.min(...matches) : wall - before;
 }
 
 /** The most recent reset instant at or before `now`. */

@@ -24,6 +24,24 @@ const msg = (text: string) => ({
   content: { type: "message", role: "user", content: [{ type: "input_text", text }] },
 });
 
+/** A memory store holding `n` sessions 2 h idle, a policy deleting them after 1 h idle, and the clock. */
+async function idleSessions(n: number) {
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+  const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "delete" } });
+  for (let i = 0; i < n; i++) await store.create("t", { items: [msg(`${i}`)] });
+  clock.now += 2 * H;
+  return { clock, store, policy };
+}
+
+/** Sweeper options for holder A: batches of 3 under a 1 s lease. */
+const shortLease = (clock: { now: number }) => ({
+  holder: "A",
+  clock: () => clock.now,
+  batchSize: 3,
+  leaseTtlMs: 1000,
+});
+
 async function seed(store: SessionStore, clock: { now: number }): Promise<void> {
   for (let i = 0; i < 30; i++) {
     clock.now += 1000;
@@ -289,20 +307,65 @@ describe("sweeper", () => {
     await b.close();
   });
 
-  it("stops when its lease was taken over mid-run and writes the action log file", async () => {
-    const clock = { now: Date.UTC(2026, 0, 1) };
-    const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
-    const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "delete" } });
-    for (let i = 0; i < 10; i++) await store.create("t", { items: [msg(`${i}`)] });
-    clock.now += 2 * H;
-    const logFile = join(dir, "actions.jsonl");
+  it("keeps its lease through a pause longer than the lease, and applies no batch once it was taken meanwhile", async () => {
+    const run = async (stall: number): Promise<{ done: number; leaseLost: boolean; taken: number }> => {
+      const { clock, store, policy } = await idleSessions(9);
+      const driver = lifecycleDriver(store);
+      let taken = 0;
+      // Each pause moves the clock on, then another instance tries to take the lease.
+      const sleep = async (ms: number): Promise<void> => {
+        clock.now += ms + stall;
+        if (await driver.acquireLease("holdfast-sweeper", "B", 1000, clock.now)) {
+          taken++;
+          await driver.releaseLease("holdfast-sweeper", "B");
+          if (stall > 0) await driver.acquireLease("holdfast-sweeper", "B", 1000, clock.now);
+        }
+      };
+      // 1 action per second with 3 per batch: a 3 s pause, three times the lease's 1 s.
+      const sweeper = createSweeper({ store, policy, ...shortLease(clock), maxOpsPerSecond: 1, sleep });
+      const report = await sweeper.apply(await sweeper.plan());
+      await store.close();
+      return { done: report.done, leaseLost: report.leaseLost, taken };
+    };
+    assert.deepEqual(await run(0), { done: 9, leaseLost: false, taken: 0 }, "renewed during the pause");
+    // The process stalls past the lease in a pause: B takes over, A applies nothing more.
+    assert.deepEqual(await run(5000), { done: 3, leaseLost: true, taken: 1 });
+  });
+
+  it("stop() ends a background sweep after its current batch, cuts its pause short and releases the lease", async () => {
+    const { clock, store, policy } = await idleSessions(6);
+    const log = createMemoryActionLog();
+    // 2 actions per batch with a 200 s pause after each.
     const sweeper = createSweeper({
       store,
       policy,
       holder: "A",
       clock: () => clock.now,
-      batchSize: 3,
-      leaseTtlMs: 1000,
+      batchSize: 2,
+      pauseMs: 200_000,
+      actionLog: log,
+    });
+    sweeper.start(1);
+    while (log.entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const stopped = await Promise.race([
+      sweeper.stop().then(() => "stopped"),
+      new Promise((resolve) => setTimeout(resolve, 5000, "still sweeping").unref()).then(String),
+    ]);
+    assert.equal(stopped, "stopped", "SIGTERM does not wait out the sweep");
+    assert.equal(log.entries.length, 2, "the batch in progress finished, no other started");
+    assert.equal((await store.list("t")).data.length, 4);
+    assert.equal(await lifecycleDriver(store).acquireLease("holdfast-sweeper", "B", 1000, clock.now), true);
+    await lifecycleDriver(store).releaseLease("holdfast-sweeper", "B");
+    await store.close();
+  });
+
+  it("stops when its lease was taken over mid-run and writes the action log file", async () => {
+    const { clock, store, policy } = await idleSessions(10);
+    const logFile = join(dir, "actions.jsonl");
+    const sweeper = createSweeper({
+      store,
+      policy,
+      ...shortLease(clock),
       actionLog: createFileActionLog(logFile),
     });
     const driver = (store as unknown as { driver: StoreDriver }).driver;

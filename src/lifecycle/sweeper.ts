@@ -32,7 +32,7 @@ export interface SweeperOptions {
   holder?: string;
   /** Default `holdfast-sweeper`. */
   leaseName?: string;
-  /** Default 30 s; renewed after each batch once a third of it has passed. */
+  /** Default 30 s; renewed after each batch, during pauses and before a batch once a third of it has passed. */
   leaseTtlMs?: number;
   /** Actions per batch: a whole number ≥ 1 (default 200). */
   batchSize?: number;
@@ -108,6 +108,10 @@ export interface Sweeper {
   sweepOnce(): Promise<SweepReport | null>;
   /** Sweeps every `intervalMs` in the background until `stop()`. */
   start(intervalMs: number): void;
+  /**
+   * Stops the background sweeps; a sweep in progress (background or `apply`) ends after its
+   * current batch, its pause cut short, and releases the lease. Resolves once it has.
+   */
   stop(): Promise<void>;
   stats(): SweeperStats;
 }
@@ -156,6 +160,8 @@ class LeaseSweeper implements Sweeper {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<unknown> | null = null;
   #stopping = false;
+  /** Aborted by `stop()`: a sweep in progress ends after its current batch, its pause cut short. */
+  #halt = new AbortController();
 
   constructor(options: SweeperOptions) {
     this.#driver = lifecycleDriver(options.store);
@@ -190,6 +196,7 @@ class LeaseSweeper implements Sweeper {
       throw new LeaseHeldError(o.leaseName);
     }
     const started = performance.now();
+    const halt = this.#halt.signal;
     const report: SweepReport = {
       planned: plan.actions.length,
       done: 0,
@@ -200,7 +207,18 @@ class LeaseSweeper implements Sweeper {
       leaseLost: false,
       durationMs: 0,
     };
-    let renewedAt = o.clock();
+    const lease = { renewedAt: o.clock() };
+    /** Renews the lease once a third of it has passed; false (and the report says so) once lost. */
+    const keepLease = async (): Promise<boolean> => {
+      if (o.clock() - lease.renewedAt < o.leaseTtlMs / 3) return true;
+      if (await this.#driver.renewLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock())) {
+        lease.renewedAt = o.clock();
+        return true;
+      }
+      report.leaseLost = true;
+      this.#stats.leaseLost++;
+      return false;
+    };
     try {
       for (let i = 0; i < plan.actions.length; i += o.batchSize) {
         const batchStart = performance.now();
@@ -209,16 +227,12 @@ class LeaseSweeper implements Sweeper {
         await o.actionLog?.record(entries);
         this.#count(entries, report);
         options.onProgress?.(Math.min(i + o.batchSize, plan.actions.length), plan.actions.length);
-        if (i + o.batchSize >= plan.actions.length) break;
-        if (o.clock() - renewedAt >= o.leaseTtlMs / 3) {
-          if (!(await this.#driver.renewLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock()))) {
-            report.leaseLost = true;
-            this.#stats.leaseLost++;
-            break;
-          }
-          renewedAt = o.clock();
-        }
-        await this.#pace(batch.length, performance.now() - batchStart);
+        if (i + o.batchSize >= plan.actions.length || halt.aborted) break;
+        if (!(await keepLease())) break;
+        // The pause may outlast the lease: it is slept in slices, the lease renewed in between, and
+        // checked once more before the next batch (another sweeper may have taken it meanwhile).
+        if (!(await this.#pace(batch.length, performance.now() - batchStart, keepLease, halt))) break;
+        if (halt.aborted || !(await keepLease())) break;
       }
     } finally {
       if (!report.leaseLost) await this.#driver.releaseLease(o.leaseName, this.holder);
@@ -312,12 +326,41 @@ class LeaseSweeper implements Sweeper {
    * and pauseRatio × the batch's own time: a slow batch (big sessions, a loaded store) earns a
    * longer pause than a fixed one would give it.
    */
-  async #pace(ops: number, tookMs: number): Promise<void> {
-    const { maxOpsPerSecond, pauseMs, pauseRatio } = this.#o;
+  async #pace(
+    ops: number,
+    tookMs: number,
+    keepLease: () => Promise<boolean>,
+    halt: AbortSignal,
+  ): Promise<boolean> {
+    const { maxOpsPerSecond, pauseMs, pauseRatio, leaseTtlMs } = this.#o;
     const floor = maxOpsPerSecond ? (ops / maxOpsPerSecond) * 1000 - tookMs : 0;
     const wait = Math.max(pauseMs, pauseRatio * tookMs, floor);
-    if (wait > 0) await (this.#o.sleep ?? sleep)(wait);
-    else await new Promise<void>((resolve) => setImmediate(resolve));
+    if (wait <= 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return true;
+    }
+    const slice = leaseTtlMs / 3;
+    let wake = (): void => {};
+    const halted = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    halt.addEventListener("abort", wake, { once: true });
+    try {
+      for (let left = wait; left > 0; left -= slice) {
+        if (halt.aborted) return false;
+        const ms = Math.min(left, slice);
+        // The default sleep is cancelled too, so no timer keeps a stopping process alive.
+        const nap = this.#o.sleep
+          ? this.#o.sleep(ms)
+          : sleep(ms, undefined, { signal: halt }).catch(() => {});
+        await Promise.race([nap, halted]);
+        if (halt.aborted) return false;
+        if (left > slice && !(await keepLease())) return false;
+      }
+      return true;
+    } finally {
+      halt.removeEventListener("abort", wake);
+    }
   }
 
   async sweepOnce(): Promise<SweepReport | null> {
@@ -354,7 +397,13 @@ class LeaseSweeper implements Sweeper {
     this.#stopping = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    await this.#running;
+    this.#halt.abort();
+    try {
+      await this.#running;
+    } finally {
+      // Sweeps started after stop() (a CLI or admin apply) run to the end again.
+      this.#halt = new AbortController();
+    }
   }
 
   stats(): SweeperStats {
