@@ -31,11 +31,24 @@ export interface Dimensions {
   height: number;
 }
 
+/**
+ * Largest image side the formulas price, in pixels. No provider documents a cap on the size a
+ * part may claim (Gemini tiles any size, OpenAI and Anthropic scale down), so claimed or sniffed
+ * sizes are clamped to this: an image never costs more than a 16,384 × 16,384 one.
+ */
+export const MAX_IMAGE_SIDE = 16_384;
+
+/** Dimensions clamped to 1..MAX_IMAGE_SIDE per side (non-finite sizes count as the maximum). */
+export function clampDimensions(dims: Dimensions): Dimensions {
+  const side = (n: number) => (n >= 1 ? Math.min(n, MAX_IMAGE_SIDE) : Number.isNaN(n) ? MAX_IMAGE_SIDE : 1);
+  return { width: side(dims.width), height: side(dims.height) };
+}
+
 /** OpenAI's tile formula: fit in 2048², shortest side to 768, 170 per 512-px tile + 85. */
 export function openaiImageTokens(dims: Dimensions | null, detail: string): number {
   if (detail === "low") return MEDIA_COSTS.openaiLow;
   if (dims === null) return MEDIA_COSTS.openaiUnknown;
-  let { width, height } = dims;
+  let { width, height } = clampDimensions(dims);
   const fit = Math.min(1, 2048 / Math.max(width, height));
   width *= fit;
   height *= fit;
@@ -48,14 +61,20 @@ export function openaiImageTokens(dims: Dimensions | null, detail: string): numb
 /** Anthropic: width × height / 750, after scaling to at most 1568 px on the long side. */
 export function anthropicImageTokens(dims: Dimensions | null): number {
   if (dims === null) return MEDIA_COSTS.anthropicUnknown;
-  const scale = Math.min(1, 1568 / Math.max(dims.width, dims.height));
-  return Math.min(MEDIA_COSTS.anthropicUnknown, Math.ceil((dims.width * scale * dims.height * scale) / 750));
+  const { width, height } = clampDimensions(dims);
+  const scale = Math.min(1, 1568 / Math.max(width, height));
+  return Math.min(MEDIA_COSTS.anthropicUnknown, Math.ceil((width * scale * height * scale) / 750));
 }
 
-/** Google: 258 for images up to 384 px on both sides, else 258 per 768×768 tile. */
+/**
+ * Google: 258 for images up to 384 px on both sides, else 258 per 768×768 tile. Gemini documents
+ * no tile limit, so the size is clamped to MAX_IMAGE_SIDE (at most 22 × 22 tiles, 124,872).
+ */
 export function googleImageTokens(dims: Dimensions | null): number {
-  if (dims === null || (dims.width <= 384 && dims.height <= 384)) return MEDIA_COSTS.googleTile;
-  return MEDIA_COSTS.googleTile * Math.ceil(dims.width / 768) * Math.ceil(dims.height / 768);
+  if (dims === null) return MEDIA_COSTS.googleTile;
+  const { width, height } = clampDimensions(dims);
+  if (width <= 384 && height <= 384) return MEDIA_COSTS.googleTile;
+  return MEDIA_COSTS.googleTile * Math.ceil(width / 768) * Math.ceil(height / 768);
 }
 
 function decodeHead(dataUrl: string, bytes: number): Buffer | null {

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
 import { estimateTextTokens } from "./estimate.ts";
-import { fileTokens, imageDimensions, openaiImageTokens, sniffDimensions } from "./media.ts";
+import {
+  anthropicImageTokens,
+  fileTokens,
+  googleImageTokens,
+  imageDimensions,
+  MAX_IMAGE_SIDE,
+  openaiImageTokens,
+  sniffDimensions,
+} from "./media.ts";
 import { createRandom, generateText, TEXT_KINDS } from "./synthetic-text.ts";
 import { createTokenCounter } from "./token-counter.ts";
 import { createTextCounter, MAX_RUN } from "./tokenizers.ts";
@@ -112,6 +120,33 @@ describe("token counting", () => {
       content: [{ type: "input_image", image_url: png(512, 512), detail: "high" }],
     };
     assert.equal(count(image), 4 + 170 + 85); // small images are not upscaled
+  });
+
+  it("clamps claimed image sizes: a 1e9-px or infinite image costs no more than a 16,384-px one", () => {
+    const huge = { width: 1e9, height: 1e9 };
+    const max = { width: MAX_IMAGE_SIDE, height: MAX_IMAGE_SIDE };
+    // Before: Google cost ~4.4e14 tokens, and Infinity gave NaN for OpenAI and Anthropic.
+    assert.equal(googleImageTokens(huge), 258 * 22 * 22);
+    assert.equal(googleImageTokens(max), 258 * 22 * 22);
+    assert.equal(googleImageTokens({ width: 1e9, height: 10 }), 258 * 22);
+    assert.equal(googleImageTokens({ width: 1000, height: 800 }), 258 * 4, "ordinary sizes unchanged");
+    for (const dims of [huge, { width: Infinity, height: Infinity }, { width: Infinity, height: 5 }]) {
+      for (const n of [
+        googleImageTokens(dims),
+        anthropicImageTokens(dims),
+        openaiImageTokens(dims, "high"),
+      ]) {
+        assert.ok(Number.isFinite(n) && n > 0 && n <= 258 * 22 * 22, `${JSON.stringify(dims)}: ${n}`);
+      }
+    }
+    assert.equal(anthropicImageTokens({ width: Infinity, height: Infinity }), 1600);
+    const gemini = createTokenCounter("gemini-2.5-pro");
+    const body = {
+      type: "message",
+      role: "user",
+      content: [{ type: "input_image", width: 1e9, height: 1e9 }],
+    };
+    assert.ok(gemini(body) < 130_000, String(gemini(body)));
   });
 
   it("prices files by pages or by their text", () => {
