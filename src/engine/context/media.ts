@@ -31,11 +31,24 @@ export interface Dimensions {
   height: number;
 }
 
+/**
+ * Largest image side the formulas price, in pixels. No provider documents a cap on the size a
+ * part may claim (Gemini tiles any size, OpenAI and Anthropic scale down), so claimed or sniffed
+ * sizes are clamped to this: an image never costs more than a 16,384 × 16,384 one.
+ */
+export const MAX_IMAGE_SIDE = 16_384;
+
+/** Dimensions clamped to 1..MAX_IMAGE_SIDE per side (non-finite sizes count as the maximum). */
+export function clampDimensions(dims: Dimensions): Dimensions {
+  const side = (n: number) => (n >= 1 ? Math.min(n, MAX_IMAGE_SIDE) : Number.isNaN(n) ? MAX_IMAGE_SIDE : 1);
+  return { width: side(dims.width), height: side(dims.height) };
+}
+
 /** OpenAI's tile formula: fit in 2048², shortest side to 768, 170 per 512-px tile + 85. */
 export function openaiImageTokens(dims: Dimensions | null, detail: string): number {
   if (detail === "low") return MEDIA_COSTS.openaiLow;
   if (dims === null) return MEDIA_COSTS.openaiUnknown;
-  let { width, height } = dims;
+  let { width, height } = clampDimensions(dims);
   const fit = Math.min(1, 2048 / Math.max(width, height));
   width *= fit;
   height *= fit;
@@ -48,22 +61,38 @@ export function openaiImageTokens(dims: Dimensions | null, detail: string): numb
 /** Anthropic: width × height / 750, after scaling to at most 1568 px on the long side. */
 export function anthropicImageTokens(dims: Dimensions | null): number {
   if (dims === null) return MEDIA_COSTS.anthropicUnknown;
-  const scale = Math.min(1, 1568 / Math.max(dims.width, dims.height));
-  return Math.min(MEDIA_COSTS.anthropicUnknown, Math.ceil((dims.width * scale * dims.height * scale) / 750));
+  const { width, height } = clampDimensions(dims);
+  const scale = Math.min(1, 1568 / Math.max(width, height));
+  return Math.min(MEDIA_COSTS.anthropicUnknown, Math.ceil((width * scale * height * scale) / 750));
 }
 
-/** Google: 258 for images up to 384 px on both sides, else 258 per 768×768 tile. */
+/**
+ * Google: 258 for images up to 384 px on both sides, else 258 per 768×768 tile. Gemini documents
+ * no tile limit, so the size is clamped to MAX_IMAGE_SIDE (at most 22 × 22 tiles, 124,872).
+ */
 export function googleImageTokens(dims: Dimensions | null): number {
-  if (dims === null || (dims.width <= 384 && dims.height <= 384)) return MEDIA_COSTS.googleTile;
-  return MEDIA_COSTS.googleTile * Math.ceil(dims.width / 768) * Math.ceil(dims.height / 768);
+  if (dims === null) return MEDIA_COSTS.googleTile;
+  const { width, height } = clampDimensions(dims);
+  if (width <= 384 && height <= 384) return MEDIA_COSTS.googleTile;
+  return MEDIA_COSTS.googleTile * Math.ceil(width / 768) * Math.ceil(height / 768);
 }
 
-function decodeHead(dataUrl: string, bytes: number): Buffer | null {
-  const comma = dataUrl.indexOf(",");
-  if (!dataUrl.startsWith("data:") || comma < 0 || !dataUrl.slice(0, comma).endsWith(";base64")) return null;
-  // 4 base64 chars per 3 bytes; cut on a 4-char boundary.
-  const chars = Math.ceil(bytes / 3) * 4;
-  return Buffer.from(dataUrl.slice(comma + 1, comma + 1 + chars), "base64");
+// 64 KiB covers JPEG files whose EXIF/ICC segments precede the frame header.
+const HEAD_BYTES = 65536;
+// 4 base64 chars per 3 bytes; cut on a 4-char boundary.
+const HEAD_CHARS = Math.ceil(HEAD_BYTES / 3) * 4;
+
+/** Dimensions from the header of base64 image data (no `data:` prefix), or null. */
+export function base64Dimensions(base64: string, start = 0): Dimensions | null {
+  const dims = sniffDimensions(Buffer.from(base64.slice(start, start + HEAD_CHARS), "base64"));
+  return dims !== null && dims.width > 0 && dims.height > 0 ? dims : null;
+}
+
+/** Dimensions from a base64 `data:` URL's image header; null for other URLs. */
+export function dataUrlDimensions(url: string): Dimensions | null {
+  const comma = url.indexOf(",");
+  if (!url.startsWith("data:") || comma < 0 || !url.slice(0, comma).endsWith(";base64")) return null;
+  return base64Dimensions(url, comma + 1);
 }
 
 function jpegDimensions(b: Buffer): Dimensions | null {
@@ -102,27 +131,83 @@ export function sniffDimensions(b: Buffer): Dimensions | null {
   return null;
 }
 
+/** Explicit `width`/`height` of a part, or null. */
+function claimedDimensions(part: JsonObject): Dimensions | null {
+  const { width, height } = part;
+  return typeof width === "number" && typeof height === "number" && width > 0 && height > 0
+    ? { width, height }
+    : null;
+}
+
 /** Dimensions of an `input_image` part: explicit `width`/`height`, else its data URL header. */
 export function imageDimensions(part: JsonObject): Dimensions | null {
-  const { width, height } = part;
-  if (typeof width === "number" && typeof height === "number" && width > 0 && height > 0) {
-    return { width, height };
-  }
   const url = part.image_url;
-  if (typeof url !== "string") return null;
-  // 64 KiB covers JPEG files whose EXIF/ICC segments precede the frame header.
-  const head = decodeHead(url, 65536);
-  if (head === null) return null;
-  const dims = sniffDimensions(head);
-  return dims !== null && dims.width > 0 && dims.height > 0 ? dims : null;
+  return claimedDimensions(part) ?? (typeof url === "string" ? dataUrlDimensions(url) : null);
+}
+
+/** Tokens of an image of known (or unknown: null) size for a family. */
+export function imageCost(dims: Dimensions | null, family: ImageFamily, detail: unknown): number {
+  if (family === "anthropic") return anthropicImageTokens(dims);
+  if (family === "google") return googleImageTokens(dims);
+  return openaiImageTokens(dims, typeof detail === "string" ? detail : "auto");
 }
 
 /** Tokens of one `input_image` part for a family. */
 export function imageTokens(part: JsonObject, family: ImageFamily): number {
-  const dims = imageDimensions(part);
-  if (family === "anthropic") return anthropicImageTokens(dims);
-  if (family === "google") return googleImageTokens(dims);
-  return openaiImageTokens(dims, typeof part.detail === "string" ? part.detail : "auto");
+  return imageCost(imageDimensions(part), family, part.detail);
+}
+
+/** Chat Completions `{type: "image_url", image_url: {url, detail}}` (or a bare URL string). */
+export function chatImageTokens(part: JsonObject, family: ImageFamily): number {
+  const inner = part.image_url;
+  const url = isRecord(inner) ? inner.url : inner;
+  const detail = isRecord(inner) && inner.detail !== undefined ? inner.detail : part.detail;
+  const dims = claimedDimensions(part) ?? (typeof url === "string" ? dataUrlDimensions(url) : null);
+  return imageCost(dims, family, detail);
+}
+
+/** Anthropic `{type: "image", source: {type: "base64", data} | {type: "url", url} | …}`. */
+export function sourceImageTokens(part: JsonObject, family: ImageFamily): number {
+  const source = part.source;
+  let dims = claimedDimensions(part);
+  if (dims === null && isRecord(source)) {
+    if (typeof source.data === "string") dims = base64Dimensions(source.data);
+    else if (typeof source.url === "string") dims = dataUrlDimensions(source.url);
+  }
+  return imageCost(dims, family, part.detail);
+}
+
+function isRecord(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Strings this long made only of base64 characters are taken for binary payloads. */
+export const OPAQUE_BINARY_MIN_CHARS = 512;
+const BASE64_CHARS = /^[A-Za-z0-9+/_\r\n-]+={0,2}$/;
+
+function isBinaryField(key: string, value: string): boolean {
+  return (
+    key === "data" ||
+    value.startsWith("data:") ||
+    (value.length >= OPAQUE_BINARY_MIN_CHARS && BASE64_CHARS.test(value))
+  );
+}
+
+/**
+ * A content part of a type the counter does not know: its JSON without binary payloads (`data`
+ * fields, `data:` URLs, long base64 strings), counted as text, plus `fileUnknown` per payload
+ * left out. Never 0, and never the text cost of an inline image.
+ */
+export function opaquePartTokens(part: JsonObject, countText: (text: string) => number): number {
+  let payloads = 0;
+  const json = JSON.stringify(part, (key, value) => {
+    if (typeof value === "string" && isBinaryField(key, value)) {
+      payloads++;
+      return undefined;
+    }
+    return value;
+  });
+  return countText(json) + payloads * MEDIA_COSTS.fileUnknown;
 }
 
 const PDF_PAGE = /\/Type\s*\/Page(?![a-z])/g;

@@ -1,8 +1,18 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
+import type { JsonValue } from "../../store/types.ts";
 import { estimateTextTokens } from "./estimate.ts";
-import { fileTokens, imageDimensions, openaiImageTokens, sniffDimensions } from "./media.ts";
+import {
+  anthropicImageTokens,
+  fileTokens,
+  googleImageTokens,
+  imageDimensions,
+  MAX_IMAGE_SIDE,
+  MEDIA_COSTS,
+  openaiImageTokens,
+  sniffDimensions,
+} from "./media.ts";
 import { createRandom, generateText, TEXT_KINDS } from "./synthetic-text.ts";
 import { createTokenCounter } from "./token-counter.ts";
 import { createTextCounter, MAX_RUN } from "./tokenizers.ts";
@@ -112,6 +122,136 @@ describe("token counting", () => {
       content: [{ type: "input_image", image_url: png(512, 512), detail: "high" }],
     };
     assert.equal(count(image), 4 + 170 + 85); // small images are not upscaled
+  });
+
+  it("clamps claimed image sizes: a 1e9-px or infinite image costs no more than a 16,384-px one", () => {
+    const huge = { width: 1e9, height: 1e9 };
+    const max = { width: MAX_IMAGE_SIDE, height: MAX_IMAGE_SIDE };
+    // Before: Google cost ~4.4e14 tokens, and Infinity gave NaN for OpenAI and Anthropic.
+    assert.equal(googleImageTokens(huge), 258 * 22 * 22);
+    assert.equal(googleImageTokens(max), 258 * 22 * 22);
+    assert.equal(googleImageTokens({ width: 1e9, height: 10 }), 258 * 22);
+    assert.equal(googleImageTokens({ width: 1000, height: 800 }), 258 * 4, "ordinary sizes unchanged");
+    for (const dims of [huge, { width: Infinity, height: Infinity }, { width: Infinity, height: 5 }]) {
+      for (const n of [
+        googleImageTokens(dims),
+        anthropicImageTokens(dims),
+        openaiImageTokens(dims, "high"),
+      ]) {
+        assert.ok(Number.isFinite(n) && n > 0 && n <= 258 * 22 * 22, `${JSON.stringify(dims)}: ${n}`);
+      }
+    }
+    assert.equal(anthropicImageTokens({ width: Infinity, height: Infinity }), 1600);
+    const gemini = createTokenCounter("gemini-2.5-pro");
+    const body = {
+      type: "message",
+      role: "user",
+      content: [{ type: "input_image", width: 1e9, height: 1e9 }],
+    };
+    assert.ok(gemini(body) < 130_000, String(gemini(body)));
+  });
+
+  it("counts Chat Completions and Anthropic part shapes like their Responses equivalents", () => {
+    const gpt = createTokenCounter("gpt-4o");
+    const claude = createTokenCounter("claude-sonnet-4-5");
+    const text = createTextCounter("o200k_base");
+    const msg = (...content: JsonValue[]) => ({ type: "message", role: "user", content });
+    const pdf = `data:application/pdf;base64,${Buffer.from("%PDF-1.4\n<< /Type /Page >>\n<< /Type /Page >>").toString("base64")}`;
+    const image = png(1024, 1024);
+    const base64 = image.split(",")[1] as string;
+    // Before: every part below but `input_audio` cost 0 tokens.
+    const same: Array<[JsonValue, JsonValue]> = [
+      [
+        { type: "image_url", image_url: { url: image, detail: "high" } },
+        { type: "input_image", image_url: image, detail: "high" },
+      ],
+      [
+        { type: "image_url", image_url: { url: "https://x/y.png", detail: "low" } },
+        { type: "input_image", image_url: "https://x/y.png", detail: "low" },
+      ],
+      [
+        { type: "image_url", image_url: "https://x/y.png" },
+        { type: "input_image", image_url: "https://x/y.png" },
+      ],
+      [
+        { type: "image", source: { type: "base64", media_type: "image/png", data: base64 } },
+        { type: "input_image", image_url: image },
+      ],
+      [
+        { type: "image", source: { type: "url", url: "https://x/y.png" } },
+        { type: "input_image", image_url: "https://x/y.png" },
+      ],
+      [
+        { type: "file", file: { file_data: pdf, filename: "a.pdf" } },
+        { type: "input_file", file_data: pdf, filename: "a.pdf" },
+      ],
+      [
+        { type: "file", file: { file_id: "file_1" } },
+        { type: "input_file", file_id: "file_1" },
+      ],
+      [
+        {
+          type: "document",
+          source: { type: "base64", media_type: "application/pdf", data: pdf.split(",")[1] as string },
+        },
+        { type: "input_file", file_data: pdf },
+      ],
+      [
+        { type: "document", source: { type: "url", url: "https://x/a.pdf" } },
+        { type: "input_file", file_url: "https://x/a.pdf" },
+      ],
+      [
+        { type: "document", source: { type: "text", media_type: "text/plain", data: "Plain notes." } },
+        { type: "input_text", text: "Plain notes." },
+      ],
+      [
+        { type: "document", source: { type: "content", content: [{ type: "text", text: "Inner." }] } },
+        { type: "input_text", text: "Inner." },
+      ],
+      [
+        { type: "text", text: "hello there" },
+        { type: "input_text", text: "hello there" },
+      ],
+      [
+        { type: "refusal", refusal: "I can't." },
+        { type: "input_text", text: "I can't." },
+      ],
+      [
+        { type: "output_audio", transcript: "Hi, how can I help?" },
+        { type: "output_text", text: "Hi, how can I help?" },
+      ],
+      [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }, { type: "input_audio" }],
+    ];
+    for (const [shape, responses] of same) {
+      for (const count of [gpt, claude]) {
+        const n = count(msg(shape));
+        assert.equal(n, count(msg(responses)), JSON.stringify(shape).slice(0, 120));
+        assert.ok(n > 5, JSON.stringify(shape).slice(0, 120));
+      }
+    }
+    assert.equal(gpt(msg({ type: "file", file: { file_data: pdf } })), 4 + 3000);
+    assert.equal(gpt(msg({ type: "image_url", image_url: { url: image, detail: "high" } })), 4 + 765);
+    assert.equal(gpt(msg({ type: "text", text: "hello there" })), 4 + text("hello there"));
+  });
+
+  it("counts unknown part types by their strings, never 0 and never an inline image as text", () => {
+    const gpt = createTokenCounter("gpt-4o");
+    const msg = (part: JsonValue) => ({ type: "message", role: "user", content: [part] });
+    const note = { type: "custom_note", body: "Remember the milk and the eggs.", tags: ["shopping"] };
+    // Before: 4 (the overhead only).
+    assert.ok(gpt(msg(note)) >= 4 + createTextCounter("o200k_base")("Remember the milk and the eggs."));
+    assert.ok(gpt(msg({ type: "mystery" })) > 4);
+    const blob = Buffer.alloc(1_000_000, 7).toString("base64");
+    const blobParts: JsonValue[] = [
+      { type: "sticker", data: blob, caption: "cat" },
+      { type: "sticker", url: `data:image/png;base64,${blob}` },
+      { type: "sticker", source: { type: "base64", data: blob } },
+      { type: "sticker", payload: blob },
+    ];
+    for (const part of blobParts) {
+      const n = gpt(msg(part));
+      assert.ok(n >= 4 + MEDIA_COSTS.fileUnknown && n < 4 + MEDIA_COSTS.fileUnknown + 50, `${n}`);
+    }
   });
 
   it("prices files by pages or by their text", () => {

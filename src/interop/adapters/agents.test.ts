@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import {
   Agent,
   type AgentInputItem,
   isSessionHistoryTransactionAwareSession,
+  MemorySession,
   run,
   setTracingDisabled,
   tool,
@@ -12,6 +14,7 @@ import { z } from "zod";
 import type { SessionStore } from "../../store/types.ts";
 import { createFakeModel } from "./agents/fake-model.ts";
 import { createAgentsSession, EDIT_MARKER_TYPE, HoldfastAgentsSession } from "./agents.ts";
+import { sessionIdFor } from "./session-ids.ts";
 import { testStoreKinds } from "./test-stores.ts";
 
 setTracingDisabled(true);
@@ -136,6 +139,40 @@ for (const kind of testStoreKinds("agents")) {
       assert.deepEqual(await session.getItems(), input);
       assert.deepEqual(await session.getItems(0), []);
       assert.deepEqual(await session.getItems(10), input);
+    });
+
+    it("getItems(limit) matches the SDK's MemorySession for undefined, NaN, fractional and ≤ 0 limits", async () => {
+      const input = [user("a"), user("b"), user("c"), user("d")];
+      const session = createAgentsSession(store, "t1", { pageSize: 2 });
+      await session.addItems(input);
+      const memory = new MemorySession({ initialItems: input });
+      for (const limit of [undefined, Number.NaN, 0, -1, -0.5, 0.5, 1, 2.5, 4, 10, Infinity, -Infinity]) {
+        assert.deepEqual(await session.getItems(limit), await memory.getItems(limit), `limit ${limit}`);
+      }
+      // Before: getItems(NaN) returned [] where MemorySession returns every item.
+      assert.deepEqual(await session.getItems(Number.NaN), input);
+    });
+
+    it("accepts any SDK session id (UUIDs), mapped like the other adapters; conv_ ids stay", async () => {
+      const uuid = randomUUID();
+      const a = createAgentsSession(store, "t1", { sessionId: uuid });
+      await a.addItems([user("hi")]); // before: a UUID was refused as an invalid session id
+      assert.equal(await a.getSessionId(), `conv_${uuid}`);
+      const b = createAgentsSession(store, "t1", { sessionId: uuid });
+      assert.deepEqual(await b.getItems(), [user("hi")]);
+      const odd = createAgentsSession(store, "t1", { sessionId: "user 42" });
+      await odd.addItems([user("x")]);
+      assert.equal(await odd.getSessionId(), sessionIdFor("user 42"));
+      const held = createAgentsSession(store, "t1", { sessionId: await a.getSessionId() });
+      assert.equal(await held.getSessionId(), `conv_${uuid}`);
+      assert.throws(() => createAgentsSession(store, "t1", { sessionId: "" }), { code: "invalid_argument" });
+    });
+
+    it("clearSession on a session that does not exist creates nothing", async () => {
+      const id = randomUUID();
+      await createAgentsSession(store, "t-clear", { sessionId: id }).clearSession();
+      await createAgentsSession(store, "t-clear").clearSession();
+      assert.deepEqual((await store.list("t-clear")).data, []);
     });
 
     it("popItem hides the newest item and keeps it in the store", async () => {

@@ -87,6 +87,17 @@ for (const kind of testStoreKinds("langchain")) {
       );
     });
 
+    it("clear() on a history that was never used creates no session", async () => {
+      // Before: clear() created the session (and then found nothing to hide).
+      await new HoldfastChatMessageHistory({ store, tenant: "t-clear", sessionId: "never-used" }).clear();
+      await new HoldfastChatMessageHistory({ store, tenant: "t-clear" }).clear();
+      assert.deepEqual((await store.list("t-clear")).data, []);
+      const used = new HoldfastChatMessageHistory({ store, tenant: "t-clear", sessionId: "never-used" });
+      await used.addUserMessage("hi");
+      await new HoldfastChatMessageHistory({ store, tenant: "t-clear", sessionId: "never-used" }).clear();
+      assert.deepEqual(await used.getMessages(), []);
+    });
+
     it("works with RunnableWithMessageHistory over two turns", async () => {
       const model = new FakeListChatModel({ responses: ["Hello Ada.", "Your name is Ada."] });
       const prompt = ChatPromptTemplate.fromMessages([

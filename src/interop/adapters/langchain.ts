@@ -20,7 +20,7 @@ import { InvalidArgumentError } from "../../store/errors.ts";
 import type { CreateSessionInput, JsonObject, Session, SessionStore } from "../../store/types.ts";
 import { clearMarker, readVisibleTail, toItemInputs } from "./edit-log.ts";
 import { toJsonObject } from "./json.ts";
-import { openOrCreateSession } from "./open-session.ts";
+import { findSession, openOrCreateSession } from "./open-session.ts";
 import { sessionIdFor } from "./session-ids.ts";
 
 /** Field of the stored item holding LangChain's `StoredMessage`. */
@@ -87,12 +87,20 @@ export class HoldfastChatMessageHistory extends BaseListChatMessageHistory {
     await this.#store.append(this.#tenant, id, toItemInputs(contents));
   }
 
-  /** Hides every message so far (a clear marker); the session and its id stay. */
+  /**
+   * Hides every message so far (a clear marker); the session and its id stay. A session that
+   * does not exist yet is not created: there is nothing to clear.
+   */
   override async clear(): Promise<void> {
-    const { id } = await this.#ensure();
-    const head = await this.#store.get(this.#tenant, id);
-    if (head.itemCount === 0) return;
-    await this.#store.append(this.#tenant, id, toItemInputs([clearMarker()]));
+    const head = await this.#existing();
+    if (head === undefined || head.itemCount === 0) return;
+    await this.#store.append(this.#tenant, head.id, toItemInputs([clearMarker()]));
+  }
+
+  async #existing(): Promise<Session | undefined> {
+    if (this.#ensured !== undefined) return await this.#store.get(this.#tenant, (await this.#ensured).id);
+    if (this.#sessionId === undefined) return undefined;
+    return await findSession(this.#store, this.#tenant, this.#sessionId);
   }
 
   #ensure(): Promise<Session> {

@@ -12,7 +12,8 @@ import { sha256 } from "../../../store/ids.ts";
 import type { CreateSessionInput, Item, JsonObject, Session, SessionStore } from "../../../store/types.ts";
 import { clearMarker, dropMarker, readVisibleTail, toItemInputs } from "../edit-log.ts";
 import { canonicalJson, jsonEqual } from "../json.ts";
-import { openOrCreateSession } from "../open-session.ts";
+import { findSession, openOrCreateSession } from "../open-session.ts";
+import { sessionIdFor } from "../session-ids.ts";
 import { fromStoredItem, toStoredContent } from "./item-codec.ts";
 
 /** Options of {@link HoldfastAgentsSession}. */
@@ -21,7 +22,10 @@ export interface HoldfastAgentsSessionOptions {
   store: SessionStore;
   /** Tenant the session belongs to. */
   tenant: string;
-  /** An existing (or to-be-created) Holdfast session id (`conv_…`); a new one is created when absent. */
+  /**
+   * Holdfast session id (`conv_…`, used as is) or any id of yours, e.g. the SDK's UUIDs (mapped
+   * by `sessionIdFor`, like the LangChain and AI SDK adapters); a new session when absent.
+   */
   sessionId?: string;
   /** Fields for the session when the adapter creates it (owner, labels, TTLs, metadata…). */
   create?: Omit<CreateSessionInput, "id" | "items">;
@@ -63,7 +67,7 @@ export class HoldfastAgentsSession implements SessionHistoryTransactionAwareSess
     this.#maxAttempts = positiveInt(options.maxAttempts ?? 20, "maxAttempts");
     this.#store = options.store;
     this.#tenant = options.tenant;
-    this.#sessionId = options.sessionId;
+    this.#sessionId = options.sessionId === undefined ? undefined : sessionIdFor(options.sessionId);
     this.#create = Object.freeze({ ...(options.create ?? {}) });
   }
 
@@ -72,11 +76,15 @@ export class HoldfastAgentsSession implements SessionHistoryTransactionAwareSess
     return (await this.#ensure()).id;
   }
 
-  /** The most recent `limit` visible items (all when absent), oldest first. */
+  /**
+   * The most recent `limit` visible items, oldest first. Like the SDK's `MemorySession`: all when
+   * `limit` is undefined or NaN, none when it is ≤ 0, and a fractional limit is rounded up.
+   */
   async getItems(limit?: number): Promise<AgentInputItem[]> {
     if (limit !== undefined && limit <= 0) return [];
     const head = await this.#head();
-    const tail = await this.#visibleTail(head, limit ?? Number.POSITIVE_INFINITY);
+    const all = limit === undefined || Number.isNaN(limit);
+    const tail = await this.#visibleTail(head, all ? Number.POSITIVE_INFINITY : Math.ceil(limit));
     return tail.map((item) => fromStoredItem(item) as unknown as AgentInputItem);
   }
 
@@ -109,11 +117,13 @@ export class HoldfastAgentsSession implements SessionHistoryTransactionAwareSess
     }
   }
 
-  /** Hides every item so far (a clear marker); the Holdfast session and its id stay. */
+  /**
+   * Hides every item so far (a clear marker); the Holdfast session and its id stay. A session that
+   * does not exist yet is not created.
+   */
   async clearSession(): Promise<void> {
-    if (this.#sessionId === undefined && this.#ensured === undefined) return;
-    const head = await this.#head();
-    if (head.itemCount === 0) return;
+    const head = await this.#existing();
+    if (head === undefined || head.itemCount === 0) return;
     await this.#store.append(this.#tenant, head.id, toItemInputs([clearMarker()]));
   }
 
@@ -184,6 +194,12 @@ export class HoldfastAgentsSession implements SessionHistoryTransactionAwareSess
     const session = await openOrCreateSession(this.#store, this.#tenant, this.#sessionId, this.#create);
     this.#sessionId = session.id;
     return session;
+  }
+
+  async #existing(): Promise<Session | undefined> {
+    if (this.#ensured !== undefined) return await this.#head();
+    if (this.#sessionId === undefined) return undefined;
+    return await findSession(this.#store, this.#tenant, this.#sessionId);
   }
 
   async #head(): Promise<Session> {
