@@ -4,7 +4,7 @@
  * failing backend loses nothing, archives survive a compression change.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -217,6 +217,39 @@ for (const c of CASES) {
     }
   });
 }
+
+it("dir: two writes of one session in the same millisecond both land, leaving no temporary file", async (t) => {
+  const dir = join(root, "same-ms");
+  const base = createSessionStore(createMemoryDriver());
+  const s = await seed(base, "same-ms", 40);
+  const items = await base.readItems(s.tenant, s.id);
+  const { backend } = await openArchiveBackend({ backend: "dir", dir, url: null, compression: "gzip" });
+  async function* slowly() {
+    for (const item of items) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yield item;
+    }
+  }
+  t.mock.method(Date, "now", () => 1_700_000_000_000);
+  try {
+    const written = await Promise.all([
+      backend.write("memory", s, slowly()),
+      backend.write("memory", s, slowly()),
+    ]);
+    assert.deepEqual(
+      written.map((w) => w.items),
+      [40, 40],
+    );
+  } finally {
+    t.mock.restoreAll();
+  }
+  assert.equal((await backend.read(s.tenant, s.id)).items.length, 40);
+  assert.deepEqual(
+    readdirSync(join(dir, encodeURIComponent(s.tenant))).filter((f) => f.endsWith(".tmp")),
+    [],
+  );
+  await backend.close();
+});
 
 describe("archive configuration", () => {
   it("falls back from zstd to gzip with a notice when the runtime has no zstd", async () => {

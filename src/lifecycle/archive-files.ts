@@ -4,6 +4,7 @@
  * `<dir>/<tenant>/<session id>.jsonl.gz` (or `.jsonl.zst`). Files are written to a temporary
  * name and renamed, so a crash never leaves a plausible partial archive.
  */
+import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -56,7 +57,9 @@ class DirectoryArchiveBackend implements ArchiveBackend {
   async write(driver: string, session: Session, items: AsyncIterable<Item>): Promise<ArchiveWritten> {
     const path = archivePath(this.#dir, session.tenant, session.id, this.compression);
     await mkdir(join(this.#dir, encodeURIComponent(session.tenant)), { recursive: true });
-    const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    // A random name: two writes of one session at once (same process, same millisecond) must
+    // not share a temporary file.
+    const tmp = `${path}.${randomUUID()}.tmp`;
     let count = 0;
     try {
       await pipeline(
