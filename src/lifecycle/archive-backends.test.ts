@@ -14,10 +14,11 @@ import { createMemoryDriver } from "../store/drivers/memory.ts";
 import { adminQuery, dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createMemoryActionLog } from "./action-log.ts";
+import type { ArchiveBackend } from "./archive-backend.ts";
 import { archivePath } from "./archive-files.ts";
 import type { ArchiveCompression } from "./archive-format.ts";
 import { openArchiveBackend } from "./archive-open.ts";
-import { createArchiver, withArchives } from "./archiver.ts";
+import { type ArchiveResult, createArchiver, withArchives } from "./archiver.ts";
 import { type ArchiveSettings, parseLifecycleConfig } from "./config.ts";
 import { parseLifecyclePolicy } from "./policy.ts";
 import { createSweeper } from "./sweeper.ts";
@@ -166,6 +167,44 @@ for (const c of CASES) {
           const stub = await base.get(s.tenant, s.id);
           assert.equal(stub.status, "archived");
           assert.equal(stub.itemCount, 50, "the stub is untouched");
+        } finally {
+          await backend.close();
+        }
+      });
+
+      it("a restore removes only the archive it restored, not one a sweep wrote since", async () => {
+        const { clock, base, backend } = await setup();
+        // A sweep archives the session again between restoreItems and the removal of the archive.
+        let rearchived = null as Promise<ArchiveResult> | null;
+        const racing: ArchiveBackend = {
+          kind: backend.kind,
+          location: backend.location,
+          compression: backend.compression,
+          write: (driver, session, items) => backend.write(driver, session, items),
+          read: (tenant, id) => backend.read(tenant, id),
+          remove: async (tenant, id, only) => {
+            rearchived ??= archiver.archive(tenant, id);
+            await rearchived;
+            return backend.remove(tenant, id, only);
+          },
+          close: () => backend.close(),
+        };
+        const archiver = createArchiver(base, { backend: racing, clock: () => clock.now, pageSize: 3 });
+        try {
+          const s = await seed(base, `race-${compression}`, 5);
+          const items = await base.readItems(s.tenant, s.id);
+          clock.now += 120_000;
+          assert.equal((await archiver.archive(s.tenant, s.id)).archived, true);
+          const restored = await archiver.restore(s.tenant, s.id);
+          assert.equal(restored.status, "active");
+          assert.equal((await rearchived)?.archived, true);
+          const stub = await base.get(s.tenant, s.id);
+          assert.equal(stub.status, "archived", "the sweep archived it again");
+          const kept = await backend.read(s.tenant, s.id);
+          assert.equal(kept.session.version, restored.version, "the new archive survived the restore");
+          assert.equal((await archiver.restore(s.tenant, s.id)).itemCount, 5);
+          assert.deepEqual(await base.readItems(s.tenant, s.id), items);
+          await assert.rejects(backend.read(s.tenant, s.id), { code: "not_found" }, "then removed");
         } finally {
           await backend.close();
         }
