@@ -28,6 +28,7 @@ export class TokenManager {
   #inflight: Promise<ClientTokens> | null = null;
   readonly #refresh: RefreshFunction;
   readonly #onTokens: TokenManagerOptions["onTokens"];
+  readonly #setListeners = new Set<(tokens: ClientTokens | null) => void>();
   /** How many refresh requests were actually sent (observability and tests). */
   refreshCount = 0;
 
@@ -45,7 +46,26 @@ export class TokenManager {
     return typeof this.#tokens?.refreshToken === "string";
   }
 
+  /** Sets the tokens from outside (a sign-in, `auth.setTokens`, a logout), then tells `onSet` listeners. */
   async set(tokens: ClientTokens | null): Promise<void> {
+    try {
+      await this.#apply(tokens);
+    } finally {
+      const current = this.#tokens ? { ...this.#tokens } : null;
+      for (const listener of this.#setListeners) listener(current);
+    }
+  }
+
+  /**
+   * Calls `listener` after every `set` (not after a refresh's rotation): e.g. the offline client
+   * resumes its queue when the app signs in again. Returns the unsubscribe function.
+   */
+  onSet(listener: (tokens: ClientTokens | null) => void): () => void {
+    this.#setListeners.add(listener);
+    return () => this.#setListeners.delete(listener);
+  }
+
+  async #apply(tokens: ClientTokens | null): Promise<void> {
     this.#tokens = tokens ? { ...tokens } : null;
     await this.#onTokens?.(this.#tokens);
   }
@@ -70,13 +90,13 @@ export class TokenManager {
       this.refreshCount++;
       this.#inflight = this.#refresh(refreshToken)
         .then(async (next) => {
-          await this.set(next);
+          await this.#apply(next);
           return next;
         })
         .catch(async (error: unknown) => {
           // A refused refresh ends the sign-in; a network failure keeps the tokens for later.
           if (error instanceof HoldfastApiError && (error.status === 400 || error.status === 401)) {
-            await this.set(null);
+            await this.#apply(null);
           }
           throw error;
         })

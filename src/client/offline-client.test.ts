@@ -36,6 +36,18 @@ describe("offline client", () => {
     return { net, client, storage, offline };
   }
 
+  /** A client signed in as `owner` over a flaky network, with the token pair it started from. */
+  async function signedInFlaky(owner: string) {
+    const pair = await server.security.refreshTokens.issue("default", { owner });
+    const net = createFlakyFetch();
+    const client = createHoldfastClient({
+      baseUrl: server.baseUrl,
+      fetch: net.fetch,
+      tokens: { accessToken: pair.accessToken, refreshToken: pair.refreshToken },
+    });
+    return { pair, net, client };
+  }
+
   test("appends made offline are sent in order, once each, when the network returns", async () => {
     const { net, offline } = setup();
     const conv = await offline.create();
@@ -150,7 +162,7 @@ describe("offline client", () => {
       { status: 409, code: "conflict" },
     );
     assert.equal(waiting?.error, undefined, "the next entry of the conversation waits behind it");
-    assert.deepEqual(await offline.status(), { online: true, pending: 1, failed: 1 });
+    assert.deepEqual(await offline.status(), { online: true, pending: 1, failed: 1, authRequired: false });
     await offline.discard(refused.key);
     assert.equal((await offline.flush()).sent, 1);
     assert.deepEqual(texts(await direct.items.listAll(id)), ["first", "behind it"]);
@@ -211,13 +223,7 @@ describe("offline client", () => {
   });
 
   test("logout revokes on the server and wipes the cache and the queue", async () => {
-    const pair = await server.security.refreshTokens.issue("default", { owner: "zoe" });
-    const net = createFlakyFetch();
-    const client = createHoldfastClient({
-      baseUrl: server.baseUrl,
-      fetch: net.fetch,
-      tokens: { accessToken: pair.accessToken, refreshToken: pair.refreshToken },
-    });
+    const { pair, net, client } = await signedInFlaky("zoe");
     const storage = createMemoryStorage();
     const offline = createOfflineClient({ client, storage, retryDelayMs: 0, events: null });
     const id = (await offline.create()).conversation.id;
@@ -258,6 +264,49 @@ describe("offline client", () => {
     refresh.down = false;
     assert.equal((await offline.flush()).sent, 1);
     assert.deepEqual(texts(await direct.items.listAll(id)), ["queued"]);
+    await offline.close();
+  });
+
+  test("a refused refresh stops retries and reports authRequired until new tokens are set, then resumes", async () => {
+    const { pair, net, client } = await signedInFlaky("uma");
+    const offline = createOfflineClient({
+      client,
+      storage: createMemoryStorage(),
+      retryDelayMs: 2,
+      events: null,
+    });
+    const seen: boolean[] = [];
+    offline.subscribe((status) => seen.push(status.authRequired));
+    const id = (await offline.create()).conversation.id;
+    // Another device spent the refresh token: the client's copy is refused (the sign-in is over).
+    const spent = await fetch(`${server.baseUrl}/v1/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ grant_type: "refresh_token", refresh_token: pair.refreshToken }),
+    });
+    assert.equal(spent.status, 200);
+    server.advance(3600_000);
+    await offline.append(id, user("after the sign-in ended"));
+    const result = await offline.flush();
+    assert.equal(result.stoppedBy, "auth");
+    assert.equal(client.auth.tokens.accessToken, null);
+    assert.deepEqual(await offline.status(), { online: true, pending: 1, failed: 0, authRequired: true });
+    const requests = net.log.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(net.log.length, requests, "no retries while waiting for a sign-in");
+    offline.setOnline(true);
+    await offline.append(id, user("still queued"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(net.log.length, requests, "neither the network event nor a new entry retries");
+    assert.equal(seen.at(-1), true, "subscribers saw authRequired");
+
+    const again = await server.security.refreshTokens.issue("default", { owner: "uma" });
+    await client.auth.setTokens({ accessToken: again.accessToken, refreshToken: again.refreshToken });
+    for (let i = 0; i < 200 && (await offline.status()).pending > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.deepEqual(await offline.status(), { online: true, pending: 0, failed: 0, authRequired: false });
+    assert.deepEqual(texts(await direct.items.listAll(id)), ["after the sign-in ended", "still queued"]);
     await offline.close();
   });
 

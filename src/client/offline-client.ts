@@ -41,6 +41,12 @@ export interface OfflineStatus {
   pending: number;
   /** Entries the server refused for good (they wait for `retry` or `discard`). */
   failed: number;
+  /**
+   * The server refused the credentials and no refresh could fix them (a refused refresh token: the
+   * user must sign in again). Sending waits — no retries — until new tokens are set
+   * (`client.auth.setTokens`), then resumes by itself.
+   */
+  authRequired: boolean;
 }
 
 export interface OfflineClient {
@@ -101,6 +107,11 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
   let timer: ReturnType<typeof setTimeout> | null = null;
   let backoff = retryDelay;
   let closed = false;
+  /** Sending waits for new tokens (see OfflineStatus.authRequired). */
+  let authRequired = false;
+  /** Tokens the app set since the current run started (a run failing on the old ones retries them). */
+  let tokensSet = false;
+  let retryNow = false;
 
   const events =
     options.events === undefined
@@ -112,11 +123,20 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
   const onOffline = (): void => api.setOnline(false);
   events?.addEventListener("online", onOnline);
   events?.addEventListener("offline", onOffline);
+  const stopTokens = client.auth?.tokens?.onSet?.((tokens) => {
+    if (tokens === null) return;
+    tokensSet = true;
+    if (!authRequired) return;
+    authRequired = false;
+    backoff = retryDelay;
+    notify();
+    void api.flush();
+  });
 
   async function status(): Promise<OfflineStatus> {
     const entries = await outbox.list();
     const failed = entries.filter((entry) => entry.error !== undefined).length;
-    return { online, pending: entries.length - failed, failed };
+    return { online, pending: entries.length - failed, failed, authRequired };
   }
 
   function notify(): void {
@@ -124,6 +144,11 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
     void status().then((snapshot) => {
       for (const listener of listeners) listener(snapshot);
     });
+  }
+
+  /** A flush the app did not ask for (a new entry, the network back): not while waiting for tokens. */
+  function autoFlush(): void {
+    if (!authRequired) void api.flush();
   }
 
   function scheduleRetry(): void {
@@ -151,13 +176,20 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
 
   async function runFlush(): Promise<FlushResult> {
     await outbox.ready();
+    tokensSet = false;
     const result = await flushOutbox({ client, outbox, cache, onConflict, onProgress: notify });
     if (result.stoppedBy === "network") {
       online = false;
       scheduleRetry();
     } else if (result.stoppedBy === null) {
       online = true;
+      authRequired = false;
       backoff = retryDelay;
+    } else if (result.stoppedBy === "auth") {
+      // Retrying cannot help until the app sets new tokens (its onSet listener resumes sending),
+      // unless it set them while this run was failing with the old ones.
+      if (tokensSet) retryNow = true;
+      else authRequired = true;
     } else {
       scheduleRetry();
     }
@@ -171,7 +203,7 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
       try {
         await load(id);
         online = true;
-        void api.flush();
+        autoFlush();
         return (await viewOf(id, false)) as ConversationView;
       } catch (error) {
         if (error instanceof HoldfastApiError && error.status === 404) {
@@ -209,7 +241,7 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
       };
       await outbox.enqueue(entry);
       notify();
-      if (online) void api.flush();
+      if (online) autoFlush();
       return entry;
     },
 
@@ -230,8 +262,9 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
         let result: FlushResult;
         do {
           again = false;
+          retryNow = false;
           result = await once();
-        } while (again && result.stoppedBy === null && !closed);
+        } while (((again && result.stoppedBy === null) || retryNow) && !closed);
         return result;
       })().finally(() => {
         running = null;
@@ -273,7 +306,7 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
       notify();
       if (value) {
         backoff = retryDelay;
-        void api.flush();
+        autoFlush();
       }
     },
 
@@ -288,12 +321,14 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
         await storage.clear();
         outbox.reset();
         cache.reset();
+        authRequired = false;
         notify();
       }
     },
 
     async close() {
       closed = true;
+      stopTokens?.();
       if (timer !== null) clearTimeout(timer);
       timer = null;
       events?.removeEventListener("online", onOnline);

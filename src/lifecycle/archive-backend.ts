@@ -30,7 +30,12 @@ export interface ArchiveBackend {
   write(driver: string, session: Session, items: AsyncIterable<Item>): Promise<ArchiveWritten>;
   /** Reads and verifies one archive; `not_found` when there is none, `archive_corrupt` when damaged. */
   read(tenant: string, id: string): Promise<PortableSessionBlock>;
-  /** Removes one archive (no error when it is already gone). */
-  remove(tenant: string, id: string): Promise<void>;
+  /**
+   * Removes one archive (no error when it is already gone). With `version`, only the archive of
+   * the session at that version (`session.version` when it was written, what `read` answers in
+   * `session.version`): an archive written since, by another sweep, stays. Archives written
+   * before this condition existed carry no version in table backends and are removed.
+   */
+  remove(tenant: string, id: string, only?: { version: number }): Promise<void>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * failing backend loses nothing, archives survive a compression change.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -14,10 +14,11 @@ import { createMemoryDriver } from "../store/drivers/memory.ts";
 import { adminQuery, dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createMemoryActionLog } from "./action-log.ts";
+import type { ArchiveBackend } from "./archive-backend.ts";
 import { archivePath } from "./archive-files.ts";
 import type { ArchiveCompression } from "./archive-format.ts";
 import { openArchiveBackend } from "./archive-open.ts";
-import { createArchiver, withArchives } from "./archiver.ts";
+import { type ArchiveResult, createArchiver, withArchives } from "./archiver.ts";
 import { type ArchiveSettings, parseLifecycleConfig } from "./config.ts";
 import { parseLifecyclePolicy } from "./policy.ts";
 import { createSweeper } from "./sweeper.ts";
@@ -171,6 +172,44 @@ for (const c of CASES) {
         }
       });
 
+      it("a restore removes only the archive it restored, not one a sweep wrote since", async () => {
+        const { clock, base, backend } = await setup();
+        // A sweep archives the session again between restoreItems and the removal of the archive.
+        let rearchived = null as Promise<ArchiveResult> | null;
+        const racing: ArchiveBackend = {
+          kind: backend.kind,
+          location: backend.location,
+          compression: backend.compression,
+          write: (driver, session, items) => backend.write(driver, session, items),
+          read: (tenant, id) => backend.read(tenant, id),
+          remove: async (tenant, id, only) => {
+            rearchived ??= archiver.archive(tenant, id);
+            await rearchived;
+            return backend.remove(tenant, id, only);
+          },
+          close: () => backend.close(),
+        };
+        const archiver = createArchiver(base, { backend: racing, clock: () => clock.now, pageSize: 3 });
+        try {
+          const s = await seed(base, `race-${compression}`, 5);
+          const items = await base.readItems(s.tenant, s.id);
+          clock.now += 120_000;
+          assert.equal((await archiver.archive(s.tenant, s.id)).archived, true);
+          const restored = await archiver.restore(s.tenant, s.id);
+          assert.equal(restored.status, "active");
+          assert.equal((await rearchived)?.archived, true);
+          const stub = await base.get(s.tenant, s.id);
+          assert.equal(stub.status, "archived", "the sweep archived it again");
+          const kept = await backend.read(s.tenant, s.id);
+          assert.equal(kept.session.version, restored.version, "the new archive survived the restore");
+          assert.equal((await archiver.restore(s.tenant, s.id)).itemCount, 5);
+          assert.deepEqual(await base.readItems(s.tenant, s.id), items);
+          await assert.rejects(backend.read(s.tenant, s.id), { code: "not_found" }, "then removed");
+        } finally {
+          await backend.close();
+        }
+      });
+
       it("loses nothing when the backend fails mid-archive", async () => {
         const { clock, base, backend, archiver } = await setup();
         const s = await seed(base, `f-${compression}`, 4);
@@ -217,6 +256,39 @@ for (const c of CASES) {
     }
   });
 }
+
+it("dir: two writes of one session in the same millisecond both land, leaving no temporary file", async (t) => {
+  const dir = join(root, "same-ms");
+  const base = createSessionStore(createMemoryDriver());
+  const s = await seed(base, "same-ms", 40);
+  const items = await base.readItems(s.tenant, s.id);
+  const { backend } = await openArchiveBackend({ backend: "dir", dir, url: null, compression: "gzip" });
+  async function* slowly() {
+    for (const item of items) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yield item;
+    }
+  }
+  t.mock.method(Date, "now", () => 1_700_000_000_000);
+  try {
+    const written = await Promise.all([
+      backend.write("memory", s, slowly()),
+      backend.write("memory", s, slowly()),
+    ]);
+    assert.deepEqual(
+      written.map((w) => w.items),
+      [40, 40],
+    );
+  } finally {
+    t.mock.restoreAll();
+  }
+  assert.equal((await backend.read(s.tenant, s.id)).items.length, 40);
+  assert.deepEqual(
+    readdirSync(join(dir, encodeURIComponent(s.tenant))).filter((f) => f.endsWith(".tmp")),
+    [],
+  );
+  await backend.close();
+});
 
 describe("archive configuration", () => {
   it("falls back from zstd to gzip with a notice when the runtime has no zstd", async () => {

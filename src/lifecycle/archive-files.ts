@@ -4,8 +4,9 @@
  * `<dir>/<tenant>/<session id>.jsonl.gz` (or `.jsonl.zst`). Files are written to a temporary
  * name and renamed, so a crash never leaves a plausible partial archive.
  */
+import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { link, mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -56,7 +57,9 @@ class DirectoryArchiveBackend implements ArchiveBackend {
   async write(driver: string, session: Session, items: AsyncIterable<Item>): Promise<ArchiveWritten> {
     const path = archivePath(this.#dir, session.tenant, session.id, this.compression);
     await mkdir(join(this.#dir, encodeURIComponent(session.tenant)), { recursive: true });
-    const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    // A random name: two writes of one session at once (same process, same millisecond) must
+    // not share a temporary file.
+    const tmp = `${path}.${randomUUID()}.tmp`;
     let count = 0;
     try {
       await pipeline(
@@ -87,9 +90,33 @@ class DirectoryArchiveBackend implements ArchiveBackend {
     throw new NotFoundError(`No archive of session '${id}' in '${this.#dir}'.`, { param: "session_id" });
   }
 
-  async remove(tenant: string, id: string): Promise<void> {
-    for (const kind of ARCHIVE_COMPRESSIONS)
-      await rm(archivePath(this.#dir, tenant, id, kind), { force: true });
+  async remove(tenant: string, id: string, only?: { version: number }): Promise<void> {
+    for (const kind of ARCHIVE_COMPRESSIONS) {
+      const path = archivePath(this.#dir, tenant, id, kind);
+      if (!only) {
+        await rm(path, { force: true });
+        continue;
+      }
+      // Claim the file (a rename is atomic), then look at whose archive it is: one written since
+      // (another sweep re-archived the session) goes back, unless a newer one took its place.
+      const claimed = `${path}.${randomUUID()}.removing`;
+      try {
+        await rename(path, claimed);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw error;
+      }
+      const version = await readArchiveData(createReadStream(claimed), id, `'${path}'`).then(
+        (block) => block.session.version,
+        () => null,
+      );
+      if (version !== only.version) {
+        await link(claimed, path).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== "EEXIST") throw error;
+        });
+      }
+      await rm(claimed, { force: true });
+    }
   }
 
   async close(): Promise<void> {}

@@ -27,6 +27,8 @@ function migrations(s: string): string[] {
       data bytea NOT NULL,
       PRIMARY KEY (tenant, session_id)
     )`,
+    // The session's version in the archive: a restore removes only the archive it restored.
+    `ALTER TABLE ${s}.holdfast_archives ADD COLUMN session_version bigint`,
   ];
 }
 
@@ -55,11 +57,12 @@ class PostgresArchiveBackend implements ArchiveBackend {
   async write(driver: string, session: Session, items: AsyncIterable<Item>): Promise<ArchiveWritten> {
     const { data, items: count } = await compressArchive(this.compression, driver, session, items);
     await this.#pool.query(
-      `INSERT INTO ${this.#table} (tenant, session_id, compression, items, archived_at, data)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO ${this.#table} (tenant, session_id, compression, items, archived_at, data, session_version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (tenant, session_id) DO UPDATE SET compression = excluded.compression,
-         items = excluded.items, archived_at = excluded.archived_at, data = excluded.data`,
-      [session.tenant, session.id, this.compression, count, Date.now(), data],
+         items = excluded.items, archived_at = excluded.archived_at, data = excluded.data,
+         session_version = excluded.session_version`,
+      [session.tenant, session.id, this.compression, count, Date.now(), data, session.version],
     );
     return { compressedBytes: data.length, items: count };
   }
@@ -81,8 +84,19 @@ class PostgresArchiveBackend implements ArchiveBackend {
     );
   }
 
-  async remove(tenant: string, id: string): Promise<void> {
-    await this.#pool.query(`DELETE FROM ${this.#table} WHERE tenant = $1 AND session_id = $2`, [tenant, id]);
+  async remove(tenant: string, id: string, only?: { version: number }): Promise<void> {
+    if (!only) {
+      await this.#pool.query(`DELETE FROM ${this.#table} WHERE tenant = $1 AND session_id = $2`, [
+        tenant,
+        id,
+      ]);
+      return;
+    }
+    await this.#pool.query(
+      `DELETE FROM ${this.#table} WHERE tenant = $1 AND session_id = $2
+         AND (session_version IS NULL OR session_version = $3)`,
+      [tenant, id, only.version],
+    );
   }
 
   async close(): Promise<void> {

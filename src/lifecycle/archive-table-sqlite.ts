@@ -26,6 +26,8 @@ export const ARCHIVE_TABLE_MIGRATIONS: readonly string[] = [
     data BLOB NOT NULL,
     PRIMARY KEY (tenant, session_id)
   ) WITHOUT ROWID`,
+  // The session's version in the archive: a restore removes only the archive it restored.
+  "ALTER TABLE holdfast_archives ADD COLUMN session_version INTEGER",
 ];
 
 class SqliteArchiveBackend implements ArchiveBackend {
@@ -73,12 +75,13 @@ class SqliteArchiveBackend implements ArchiveBackend {
     const { data, items: count } = await compressArchive(this.compression, driver, session, items);
     this.#db
       .prepare(
-        `INSERT INTO holdfast_archives (tenant, session_id, compression, items, archived_at, data)
-         VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO holdfast_archives (tenant, session_id, compression, items, archived_at, data, session_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (tenant, session_id) DO UPDATE SET compression = excluded.compression,
-           items = excluded.items, archived_at = excluded.archived_at, data = excluded.data`,
+           items = excluded.items, archived_at = excluded.archived_at, data = excluded.data,
+           session_version = excluded.session_version`,
       )
-      .run(session.tenant, session.id, this.compression, count, Date.now(), data);
+      .run(session.tenant, session.id, this.compression, count, Date.now(), data, session.version);
     return { compressedBytes: data.length, items: count };
   }
 
@@ -98,8 +101,16 @@ class SqliteArchiveBackend implements ArchiveBackend {
     );
   }
 
-  async remove(tenant: string, id: string): Promise<void> {
-    this.#db.prepare("DELETE FROM holdfast_archives WHERE tenant = ? AND session_id = ?").run(tenant, id);
+  async remove(tenant: string, id: string, only?: { version: number }): Promise<void> {
+    if (!only) {
+      this.#db.prepare("DELETE FROM holdfast_archives WHERE tenant = ? AND session_id = ?").run(tenant, id);
+      return;
+    }
+    this.#db
+      .prepare(
+        "DELETE FROM holdfast_archives WHERE tenant = ? AND session_id = ? AND (session_version IS NULL OR session_version = ?)",
+      )
+      .run(tenant, id, only.version);
   }
 
   async close(): Promise<void> {

@@ -154,7 +154,7 @@ describe("archiver", () => {
         if (reads++ === 0) await held;
         return files.read(tenant, id);
       },
-      remove: (tenant, id) => files.remove(tenant, id),
+      remove: (tenant, id, only) => files.remove(tenant, id, only),
       close: () => files.close(),
     };
     const archiver = createArchiver(base, { backend });

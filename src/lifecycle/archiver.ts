@@ -123,7 +123,7 @@ class StoreArchiver implements Archiver {
     const stub = await this.#driver.archiveStub(tenant, id, { version: session.version, now: this.#clock() });
     if (!stub) {
       // The session changed while its items were copied: the copy is stale, the session intact.
-      await this.backend.remove(tenant, id);
+      await this.backend.remove(tenant, id, { version: session.version });
       return none;
     }
     const itemBytes = session.bytes - Buffer.byteLength(JSON.stringify(session.state));
@@ -160,7 +160,9 @@ class StoreArchiver implements Archiver {
         param: "session_id",
       });
     }
-    await this.backend.remove(tenant, id);
+    // Only the archive just restored: a sweep may have archived the session again since
+    // restoreItems, and that new archive is the only copy of its items.
+    await this.backend.remove(tenant, id, { version: block.session.version });
     return restored;
   }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Session } from "../store/types.ts";
 import { isPlannableAction, planCleanup } from "./planner.ts";
-import { parseLifecyclePolicy } from "./policy.ts";
+import { parseLifecyclePolicy, SESSION_OVERRIDE_KEYS, sessionPolicy } from "./policy.ts";
 import { lastResetAt } from "./reset-schedule.ts";
 
 const NOW = Date.UTC(2026, 5, 15, 12);
@@ -78,6 +78,32 @@ describe("planCleanup", () => {
     );
     assert.equal(plan.warnings.length, 1);
     assert.match(plan.warnings[0]!, /lifecycle\.idle_ttl/);
+  });
+
+  it("reports empty, null and non-decimal overrides as invalid instead of reading them as 0", () => {
+    const policy = parseLifecyclePolicy({
+      defaults: { idle_ttl: "2h", max_items_per_session: 50, reset: { hour: 4 } },
+    });
+    const K = SESSION_OVERRIDE_KEYS;
+    for (const key of [K.reset, K.idleTtl, K.absoluteTtl, K.maxItems, K.maxBytes, K.maxTokens]) {
+      for (const raw of ["", " ", null, "0x4", "4e0", "true"]) {
+        const s = session({ metadata: { [key]: raw as string } });
+        const p = sessionPolicy(policy, s);
+        assert.deepEqual(p.invalidOverrides, [key], `${key}=${JSON.stringify(raw)}`);
+        assert.deepEqual(
+          p.reset,
+          { hour: 4, timeZone: "UTC" },
+          `${key}=${JSON.stringify(raw)} keeps the tenant's reset`,
+        );
+      }
+    }
+    assert.deepEqual(sessionPolicy(policy, session({ metadata: { [K.reset]: "0" } })).reset, {
+      hour: 0,
+      timeZone: "UTC",
+    });
+    assert.deepEqual(sessionPolicy(policy, session({ metadata: { [K.reset]: " 23 " } })).reset?.hour, 23);
+    const plan = planCleanup([session({ metadata: { [K.reset]: "" } })], policy, NOW);
+    assert.match(plan.warnings[0] ?? "", /lifecycle\.reset' is not valid/);
   });
 
   it("evicts the oldest idle sessions of an owner over the limit; pinned ones count but stay", () => {

@@ -241,7 +241,13 @@ export function sessionPolicy(policy: LifecyclePolicy, session: Session): Sessio
   const resetHour = pick(
     K.reset,
     (v, n) => {
-      const hour = Number(v);
+      // Digits only: Number("") and Number(null) are 0, Number("0x4") is 4, none of them an hour.
+      const hour =
+        typeof v === "number"
+          ? v
+          : typeof v === "string" && /^\s*\d{1,2}\s*$/.test(v)
+            ? Number(v)
+            : Number.NaN;
       if (!Number.isInteger(hour) || hour < 0 || hour > 23) throw new InvalidArgumentError(`${n}: 0..23`);
       return { hour, timeZone: base.reset?.timeZone ?? "UTC" };
     },

@@ -8,6 +8,7 @@ import { loadServerConfig } from "../../config/load-config.ts";
 import { LOG_LEVELS, redactStoreUrl } from "../../config/values.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { listenError } from "../listen-error.ts";
+import { tieredStoreNotices } from "./serve-notices.ts";
 
 interface ServeFlags {
   port?: string;
@@ -87,7 +88,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.stdout.write(
       `holdfast listening on ${url} (store ${store}${holdfast.encrypted ? ", encrypted" : ""}; providers: ${holdfast.providers.join(", ")})\n`,
     );
-    for (const notice of holdfast.notices) process.stderr.write(`holdfast: warning: ${notice}\n`);
+    for (const notice of [...holdfast.notices, ...tieredStoreNotices(config.store, archive)])
+      process.stderr.write(`holdfast: warning: ${notice}\n`);
     if (holdfast.mode === "development") {
       process.stdout.write(
         "holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. Create a key (holdfast keys create) to require authentication.\n",
