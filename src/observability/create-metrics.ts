@@ -59,6 +59,8 @@ export interface HoldfastMetrics {
   readonly sources: ScrapeSources;
   readonly tenants: BoundedLabel;
   readonly models: BoundedLabel;
+  /** Error codes of failed store and upstream calls (`outcome`), which drivers and providers choose. */
+  readonly outcomes: BoundedLabel;
   readonly httpDuration: Histogram<"method" | "route" | "status_class">;
   readonly httpRateLimited: Counter<"route">;
   readonly storeDuration: Histogram<"driver" | "operation" | "outcome">;
@@ -89,6 +91,9 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
   return v;
 }
 
+/** Distinct error codes kept per process; the typed codes of store and providers are far fewer. */
+const MAX_OUTCOMES = 64;
+
 /** Creates a fresh registry with every Holdfast metric registered on it. */
 export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
   const maxTenants = positiveInt(options.maxTenants, 200, "maxTenants");
@@ -106,6 +111,7 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
     sources,
     tenants: new BoundedLabel(maxTenants),
     models: new BoundedLabel(maxModels),
+    outcomes: new BoundedLabel(MAX_OUTCOMES),
     httpDuration: new Histogram({
       name: "holdfast_http_request_duration_seconds",
       help: "HTTP request duration by route pattern and status class.",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import Fastify from "fastify";
+import { handleError } from "../server/errors.ts";
 import { currentRequestId, loggingOptions, registerRequestLogging, requestIdFrom } from "./logging.ts";
 import { scrub, splitRedactPaths } from "./redaction.ts";
 
@@ -48,6 +49,37 @@ describe("logging", () => {
     assert.ok(raw.includes("incoming") && raw.includes("[redacted]"), raw);
     assert.ok(!raw.includes(SECRET), "secret leaked");
     assert.ok(!raw.includes("hunter2"), "content leaked");
+  });
+
+  test("credentials echoed in error messages, causes and log messages are redacted", async () => {
+    const apiKey = `hf_${"A1b2C3d4".repeat(5)}xyz`;
+    const upstreamKey = "sk-proj-Zz9Yy8Xx7Ww6Vv5Uu4Tt3";
+    const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+    const refresh = "hfr_fam0123456789.SeCrEtRefreshPart_0123456789";
+    const dbPassword = "pg-Pa55word-9876";
+    const out = capture();
+    const app = Fastify({ ...loggingOptions({ stream: out.stream }) });
+    app.setErrorHandler(handleError);
+    registerRequestLogging(app);
+    app.get("/boom", async (request) => {
+      request.log.warn(`retrying with Authorization: Bearer ${jwt} and ${refresh}`);
+      const cause = new Error(`connect ECONNREFUSED postgres://holdfast:${dbPassword}@db:5432/hf`);
+      const error = new Error(
+        `openai answered 401 (invalid_api_key): Incorrect API key provided: ${upstreamKey}; request had Bearer ${apiKey}`,
+        { cause },
+      );
+      (error as Error & { url?: string }).url = `https://up.example/v1?api_key=${upstreamKey}&x=1`;
+      throw error;
+    });
+    const res = await app.inject({ url: "/boom" });
+    assert.equal(res.statusCode, 500);
+    await app.close();
+    const raw = out.raw();
+    assert.match(raw, /ECONNREFUSED/, "the error is still logged");
+    assert.match(raw, /Incorrect API key provided/, "the message around the secret stays");
+    for (const secret of [apiKey, upstreamKey, jwt, refresh, dbPassword, "Zz9Yy8Xx7Ww6"]) {
+      assert.ok(!raw.includes(secret), `leaked ${secret}: ${raw}`);
+    }
   });
 
   test("request id from x-request-id on every line, echoed, and readable in the async flow", async () => {

@@ -9,10 +9,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
-import type { DestinationStream, LoggerOptions } from "pino";
+import { type DestinationStream, type LoggerOptions, stdSerializers } from "pino";
 import { REDACT_PATHS, REDACTED } from "../security/redact.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
-import { scrub, splitRedactPaths } from "./redaction.ts";
+import { redactSecrets, redactStrings, scrub, splitRedactPaths } from "./redaction.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 /** Header name the engine should set on upstream calls (most providers log it). */
@@ -65,6 +65,18 @@ export function loggingOptions(options: LoggingOptions = {}): LoggingServerOptio
     formatters: {
       log: (object) => scrub(object, keys) as Record<string, unknown>,
       bindings: (bindings) => scrub(bindings, keys) as Record<string, unknown>,
+    },
+    // Errors echo what they were given (an upstream's body quoting the key, a connection string):
+    // their message, stack, causes and properties lose anything credential-shaped. So do
+    // messages, which callers build from the same strings.
+    serializers: {
+      err: (error: Error) => redactStrings(stdSerializers.err(error), keys) as Record<string, unknown>,
+    },
+    hooks: {
+      logMethod(args, method) {
+        const redacted = args.map((arg) => (typeof arg === "string" ? redactSecrets(arg) : arg));
+        return method.apply(this, redacted as Parameters<typeof method>);
+      },
     },
     // Fastify's default request serializer logs the URL only; headers never reach a line unless
     // someone logs them, and then the paths above apply.

@@ -5,6 +5,7 @@ import { createStore } from "../store/create-store.ts";
 import { createMetrics } from "./create-metrics.ts";
 import { recordTurn, registerMetrics } from "./metrics.ts";
 import { withStoreMetrics } from "./store-metrics.ts";
+import { withProviderMetrics } from "./upstream-metrics.ts";
 
 async function scrape(app: ReturnType<typeof Fastify>): Promise<string> {
   const res = await app.inject({ method: "GET", url: "/metrics" });
@@ -144,5 +145,56 @@ describe("withStoreMetrics turnsFromRecords", () => {
     assert.ok(text.includes('holdfast_tokens_total{tenant="acme",model="gpt-4o-mini",direction="input"} 30'));
     assert.ok(text.includes('holdfast_cost_usd_total{tenant="acme",model="gpt-4o-mini"} 0.002'));
     await store.close();
+  });
+});
+
+describe("label values taken from requests and errors stay bounded", () => {
+  test("an overlong model or tenant name is recorded as other, not kept as a label", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const huge = `gpt-${"x".repeat(100_000)}`;
+    recordTurn(metrics, {
+      tenant: `t-${"y".repeat(10_000)}`,
+      model: huge,
+      usage: { input_tokens: 1, output_tokens: 1 },
+    });
+    const text = await metrics.registry.metrics();
+    assert.ok(text.includes('holdfast_turns_total{tenant="other",model="other"} 1'), text.slice(0, 500));
+    assert.ok(text.length < 20_000, `exposition grew to ${text.length} characters`);
+  });
+
+  test("thousands of distinct error codes from a store or an upstream add a bounded number of series", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const inner = await createStore("memory:");
+    let n = 0;
+    inner.get = async () => {
+      throw Object.assign(new Error("refused"), { code: `code_${n++}` });
+    };
+    const store = withStoreMetrics(inner, metrics);
+    const provider = withProviderMetrics(
+      {
+        name: "main",
+        type: "mock",
+        close: async () => {},
+        complete: async () => {
+          throw Object.assign(new Error("upstream says no"), { code: `upstream code ${n++}` });
+        },
+        stream: () => {
+          throw new Error("unused");
+        },
+      } as unknown as Parameters<typeof withProviderMetrics>[0],
+      metrics,
+    );
+    for (let i = 0; i < 2000; i++) {
+      await assert.rejects(store.get("t1", "conv_00000000000000000000000000000000"));
+      await assert.rejects(provider.complete({ model: "m" } as never));
+    }
+    const text = await metrics.registry.metrics();
+    const storeSeries = seriesOf(text, "holdfast_store_operation_duration_seconds_count");
+    const upstreamSeries = seriesOf(text, "holdfast_upstream_request_duration_seconds_count");
+    assert.ok(storeSeries.length <= 65, `${storeSeries.length} store series`);
+    assert.ok(upstreamSeries.length <= 65, `${upstreamSeries.length} upstream series`);
+    assert.ok(storeSeries.some((line) => line.includes('outcome="other"')));
+    assert.ok(!text.includes("upstream code"), "a code that is not an identifier is recorded as error");
+    await inner.close();
   });
 });

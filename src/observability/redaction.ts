@@ -73,3 +73,40 @@ export function scrub(value: unknown, keys: ReadonlySet<string>, depth = 0): unk
   }
   return out ?? value;
 }
+
+/**
+ * Credentials a message can echo: Holdfast keys and refresh tokens, provider keys, bearer and
+ * basic credentials, JWTs, URL user-info and secret-looking query parameters. Errors quote them
+ * (an upstream's "Incorrect API key provided: sk-…", a driver's connection string), so their
+ * text is passed through this before it is written.
+ */
+const SECRET_PATTERNS: readonly [RegExp, string][] = [
+  [/\b(Bearer|Basic)[ \t]+[^\s"',;]+/gi, `$1 ${REDACTED}`],
+  [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  [/\b(hfr?_|sk-|sk_|rk_|pk_|xai-|gsk_|AIza)[A-Za-z0-9_.-]{8,}/g, `$1${REDACTED}`],
+  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi, `$1${REDACTED}@`],
+  [
+    /\b((?:api[_-]?key|access[_-]?token|refresh[_-]?token|token|secret|password|passwd)["']?\s*[=:]\s*["']?)[^\s&"',;]+/gi,
+    `$1${REDACTED}`,
+  ],
+];
+
+/** `text` with every credential-shaped substring replaced by the censor. */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/** Every string of a plain value passed through `redactSecrets` (keys in `keys` censored), to `MAX_DEPTH`. */
+export function redactStrings(value: unknown, keys: ReadonlySet<string>, depth = 0): unknown {
+  if (typeof value === "string") return redactSecrets(value);
+  if (value === null || typeof value !== "object") return value;
+  if (depth >= MAX_DEPTH) return REDACTED;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, keys, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] = keys.has(key.toLowerCase()) ? REDACTED : redactStrings(v, keys, depth + 1);
+  }
+  return out;
+}

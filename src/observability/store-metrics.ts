@@ -26,6 +26,7 @@ import type {
   WindowQuery,
   WriteOptions,
 } from "../store/types.ts";
+import { errorOutcome } from "./bounded-label.ts";
 import type { HoldfastMetrics } from "./create-metrics.ts";
 import { recordTurn } from "./metrics.ts";
 import { failSpan, tracer } from "./tracing.ts";
@@ -81,8 +82,7 @@ class MeasuredStore implements SessionStore, SessionHeadReadable {
     try {
       return await fn();
     } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      outcome = typeof code === "string" && code.length <= 40 ? code : "error";
+      outcome = errorOutcome(error, this.#metrics.outcomes);
       if (CONFLICT_CODES.has(outcome)) this.#metrics.storeConflicts.inc({ driver, operation });
       failSpan(span, error);
       throw error;

@@ -7,6 +7,7 @@
 import { SpanKind } from "@opentelemetry/api";
 import type { AttemptRecord, Router } from "../engine/providers/router.ts";
 import type { Provider, TurnEvent, TurnRequest, TurnResult } from "../engine/providers/types.ts";
+import { errorOutcome } from "./bounded-label.ts";
 import type { HoldfastMetrics } from "./create-metrics.ts";
 import { failSpan, tracer } from "./tracing.ts";
 
@@ -35,7 +36,9 @@ export function observeRouter(router: ObservedRouter, metrics: HoldfastMetrics):
   for (const [upstream, state] of Object.entries(router.breakerStates())) setState(upstream, state);
   const onAttempt = (record: AttemptRecord): void => {
     const upstream = record.provider;
-    metrics.upstreamAttempts.inc({ upstream, outcome: record.error ?? "ok" });
+    const outcome =
+      record.error === undefined ? "ok" : errorOutcome({ code: record.error }, metrics.outcomes);
+    metrics.upstreamAttempts.inc({ upstream, outcome });
     if (record.retries > 0) metrics.upstreamRetries.inc({ upstream }, record.retries);
     if (record.error !== undefined && !NO_FAILOVER_CODES.has(record.error)) {
       metrics.upstreamFailovers.inc({ upstream });
@@ -79,11 +82,6 @@ function usageAttributes(result: TurnResult): Record<string, string | number> {
   };
 }
 
-function outcomeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.length <= 40 ? code : "error";
-}
-
 /** Wraps a provider so each call is timed and traced; behaviour and errors are unchanged. */
 export function withProviderMetrics(provider: Provider, metrics: HoldfastMetrics): Provider {
   const upstream = provider.name;
@@ -103,7 +101,7 @@ export function withProviderMetrics(provider: Provider, metrics: HoldfastMetrics
         span.setAttributes(usageAttributes(result));
         return result;
       } catch (error) {
-        outcome = outcomeOf(error);
+        outcome = errorOutcome(error, metrics.outcomes);
         failSpan(span, error);
         throw error;
       } finally {
@@ -131,7 +129,7 @@ export function withProviderMetrics(provider: Provider, metrics: HoldfastMetrics
               yield event;
             }
           } catch (error) {
-            outcome = outcomeOf(error);
+            outcome = errorOutcome(error, metrics.outcomes);
             failSpan(span, error);
             throw error;
           } finally {

@@ -214,6 +214,54 @@ describe("dashboard API", () => {
     }
   });
 
+  test("API answers, errors and exports are never cached and carry the security headers", async () => {
+    const { cookie } = await signIn();
+    const urls = [
+      "/ui/api/session",
+      "/ui/api/sessions",
+      `/ui/api/sessions/${seeded.chatId}`,
+      `/ui/api/sessions/${seeded.chatId}/export`,
+      "/ui/api/usage",
+      "/ui/api/cleanup",
+      "/ui/api/nope",
+      "/ui/api/sessions?tenant=other",
+    ];
+    for (const url of urls) {
+      for (const headers of [{ cookie }, {}]) {
+        const res = await app.inject({ url, headers });
+        assert.equal(res.headers["cache-control"], "no-store", `${url} ${res.statusCode}`);
+        assert.equal(res.headers["x-content-type-options"], "nosniff", url);
+        assert.equal(res.headers["x-frame-options"], "DENY", url);
+        assert.match(String(res.headers["content-security-policy"]), /frame-ancestors 'none'/, url);
+      }
+    }
+    const shell = await app.inject({ url: "/ui/" });
+    assert.equal(shell.headers["cache-control"], "no-cache");
+    assert.match(String(shell.headers["content-security-policy"]), /script-src 'self';/);
+    assert.equal(shell.headers["referrer-policy"], "no-referrer");
+  });
+
+  test("static files: encoded traversal, backslashes and NUL never leave the built folder", async () => {
+    for (const url of [
+      "/ui/..%2f..%2fetc/passwd",
+      "/ui/%2e%2e/%2e%2e/etc/passwd",
+      "/ui/assets/..%2f..%2f..%2fpackage.json",
+      "/ui/assets/..%5c..%5cpackage.json",
+      "/ui/assets/%00.js",
+      "/ui/assets/x.js%00.html",
+      "/ui/..%5c..%5c..%5cetc%5cpasswd",
+    ]) {
+      const res = await app.inject({ url });
+      assert.ok(
+        res.statusCode === 404 || res.statusCode === 200 || res.statusCode === 400,
+        `${url} ${res.statusCode}`,
+      );
+      assert.doesNotMatch(res.body, /root:|"name": "holdfast"/, url);
+      if (res.statusCode === 200) assert.match(res.body, /<title>Holdfast<\/title>/, url);
+      else assert.equal(res.headers["content-type"], "application/json; charset=utf-8", url);
+    }
+  });
+
   test("the SPA shell is served for client routes, unknown tenants are refused", async () => {
     const page = await app.inject({ url: "/ui/sessions/abc" });
     assert.equal(page.statusCode, 200);

@@ -103,8 +103,13 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
   const config = { public: true };
 
   app.register(async (ui) => {
-    ui.addHook("onSend", async (_request, reply, payload) => {
+    ui.addHook("onSend", async (request, reply, payload) => {
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+      // API answers carry transcripts, metadata and the CSRF token: no browser or proxy may keep
+      // them (errors and exports too). Only the static files set their own cache policy.
+      if (request.url.startsWith("/ui/api/")) {
+        reply.header("cache-control", "no-store");
+      }
       return payload;
     });
 

@@ -35,6 +35,9 @@ let base: string;
 let seeded: Seeded;
 let archiveDir: string;
 const STALE = 3;
+/** Markup and script URLs stored by users or models: every view must show them as text. */
+const XSS = "<img src=x onerror=window.__xss=1>";
+const JS_URL = "javascript:window.__xss=2";
 
 before(async () => {
   assert.ok(
@@ -70,7 +73,9 @@ before(async () => {
     adminKey: ADMIN_KEY,
     host: "127.0.0.1",
     metrics,
-    upstreams: { breakerStates: () => ({ "openai-main": "closed", "anthropic-backup": "open" }) },
+    upstreams: {
+      breakerStates: () => ({ "openai-main": "closed", "anthropic-backup": "open", [XSS]: "half-open" }),
+    },
     sweeper,
     env: {},
   });
@@ -304,5 +309,95 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     assert.deepEqual(problems, [], "no console errors or CSP violations");
   } finally {
     await context.close();
+  }
+});
+
+test("stored markup and javascript: URLs are shown as text in every view, never run", async () => {
+  const hostile = await store.create("default", {
+    owner: `${XSS}"'`,
+    labels: ["xss-probe"],
+    metadata: { note: XSS, link: JS_URL, "<b>key</b>": `<script>window.__xss=3</script>` },
+  });
+  await store.append("default", hostile.id, [
+    {
+      content: {
+        type: "message",
+        role: "user",
+        content: [
+          { type: "input_text", text: `${XSS}<svg onload=window.__xss=4>` },
+          { type: "input_image", image_url: JS_URL },
+        ],
+      },
+    },
+    {
+      id: "fc_x",
+      content: { type: "function_call", name: XSS, call_id: "call_x", arguments: `{"a":"${JS_URL}"}` },
+    },
+    { content: { type: "function_call_output", call_id: "call_x", output: XSS } },
+    { content: { type: `${XSS}`, text: XSS } },
+    {
+      id: "resp_x",
+      content: {
+        type: "response_record",
+        status: "failed",
+        model: XSS,
+        served_by: { provider: XSS, model: XSS },
+        created_at: Math.floor(Date.now() / 1000),
+        usage: { input_tokens: 5, output_tokens: 1, cached_tokens: 0 },
+        cost_usd: 0.001,
+        output_item_ids: [],
+        error: { code: "upstream_error", message: XSS },
+      },
+    },
+  ]);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  const probe = async (where: string): Promise<void> => {
+    assert.equal(await page.evaluate(() => (window as { __xss?: unknown }).__xss), undefined, where);
+    const injected = await page.evaluate(
+      () =>
+        document.querySelectorAll(
+          "main img, main svg[onload], main script, [onerror], a[href^='javascript:' i], [src^='javascript:' i]",
+        ).length,
+    );
+    assert.equal(injected, 0, `no element built from stored markup in ${where}`);
+  };
+  try {
+    await page.goto(`${base}/ui/`);
+    await page.getByLabel("Admin key").fill(ADMIN_KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+    await page.getByText(`${XSS}"'`).first().waitFor();
+    await probe("sessions");
+    await page.goto(`${base}/ui/#/session/${hostile.id}`);
+    await page.getByRole("heading", { name: hostile.id }).waitFor();
+    for (const literal of [`${XSS}<svg onload=window.__xss=4>`, `${XSS}(`, JS_URL]) {
+      await page.getByText(literal, { exact: false }).first().waitFor();
+    }
+    // Closed <details> hide tool calls: open every one so their content is rendered too.
+    await page.evaluate(() => {
+      document.querySelectorAll("details").forEach((d) => {
+        d.open = true;
+      });
+    });
+    await probe("session");
+    for (const [hash, heading] of [
+      ["#/usage", "Usage"],
+      ["#/cleanup", "Cleanup"],
+      ["#/upstreams", "Upstreams"],
+    ] as const) {
+      await page.goto(`${base}/ui/${hash}`);
+      await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+      await page.waitForLoadState("networkidle");
+      await probe(heading);
+    }
+    await page.getByRole("cell", { name: XSS }).waitFor();
+    await shot(page, "10-stored-markup");
+    assert.deepEqual(problems, [], "no page errors");
+  } finally {
+    await context.close();
+    await store.delete("default", hostile.id);
   }
 });
