@@ -52,7 +52,9 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
     messages,
   };
   if (system) body.system = system;
-  if (request.tools && request.tools.length > 0 && request.tool_choice !== "none") {
+  if (request.tools && request.tools.length > 0) {
+    // With `none` the tools are still sent: Anthropic refuses a history holding tool_use /
+    // tool_result blocks when the request defines no tools; `{type:"none"}` forbids calling them.
     body.tools = request.tools.map((tool) => ({
       name: tool.name,
       ...(tool.description === undefined ? {} : { description: tool.description }),
@@ -60,7 +62,8 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
     }));
     const choice = request.tool_choice;
     const disableParallel = request.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {};
-    if (choice === "required") body.tool_choice = { type: "any", ...disableParallel };
+    if (choice === "none") body.tool_choice = { type: "none" };
+    else if (choice === "required") body.tool_choice = { type: "any", ...disableParallel };
     else if (typeof choice === "object")
       body.tool_choice = { type: "tool", name: choice.name, ...disableParallel };
     else if (request.parallel_tool_calls === false) body.tool_choice = { type: "auto", ...disableParallel };

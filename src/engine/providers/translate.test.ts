@@ -64,6 +64,31 @@ test("items → Anthropic: system hoisted, tool_use/tool_result blocks, strict a
   ]);
 });
 
+test("items → Anthropic: tool_choice none keeps the tools (a history with tool blocks needs them), as {type:none}", () => {
+  const body = toAnthropicBody(
+    {
+      model: "claude-x",
+      input: history,
+      tools: [WEATHER_TOOL],
+      tool_choice: "none",
+      parallel_tool_calls: false,
+    },
+    false,
+  );
+  assert.equal((body.tools as unknown[]).length, 1);
+  assert.deepEqual(body.tool_choice, { type: "none" });
+  const named = toAnthropicBody(
+    {
+      model: "claude-x",
+      input: history,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: "function", name: "get_weather" },
+    },
+    false,
+  );
+  assert.deepEqual(named.tool_choice, { type: "tool", name: "get_weather" });
+});
+
 test("items → Anthropic: a history starting with the assistant gets a user turn first; empty text dropped", () => {
   const body = toAnthropicBody(
     {
