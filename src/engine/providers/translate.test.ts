@@ -89,6 +89,49 @@ test("items → Anthropic: tool_choice none keeps the tools (a history with tool
   assert.deepEqual(named.tool_choice, { type: "tool", name: "get_weather" });
 });
 
+test("items → Anthropic: a tool output with an image keeps it as tool_result image blocks", () => {
+  const body = toAnthropicBody(
+    {
+      model: "claude-x",
+      input: [
+        { type: "message", role: "user", content: "Screenshot?" },
+        { type: "function_call", call_id: "c1", name: "screenshot", arguments: "{}" },
+        {
+          type: "function_call_output",
+          call_id: "c1",
+          output: [
+            { type: "input_text", text: "Here:" },
+            { type: "input_image", image_url: "data:image/png;base64,iVBOR" },
+            { type: "input_image", image_url: "https://example.com/a.png" },
+          ],
+        },
+        {
+          type: "function_call_output",
+          call_id: "c2",
+          output: [
+            { type: "input_text", text: "plain " },
+            { type: "input_text", text: "parts" },
+          ],
+        },
+      ],
+    },
+    false,
+  );
+  const messages = body.messages as Array<{ role: string; content: unknown[] }>;
+  assert.deepEqual(messages[2]!.content, [
+    {
+      type: "tool_result",
+      tool_use_id: "c1",
+      content: [
+        { type: "text", text: "Here:" },
+        { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBOR" } },
+        { type: "image", source: { type: "url", url: "https://example.com/a.png" } },
+      ],
+    },
+    { type: "tool_result", tool_use_id: "c2", content: "plain parts" },
+  ]);
+});
+
 test("items → Anthropic: a history starting with the assistant gets a user turn first; empty text dropped", () => {
   const body = toAnthropicBody(
     {
