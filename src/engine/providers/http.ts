@@ -152,7 +152,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           if (!response.body.destroyed) {
             // Idle timeout still bounds the drain; an unfinished stream is cut at once.
             if (completed) await response.body.dump({ limit: 65_536 }).catch(() => {});
-            else response.body.destroy();
+            else {
+              // undici destroys an unfinished body with an AbortError 'error' event, and nothing
+              // listens any more: unhandled, it would take the process down.
+              response.body.on("error", ignore);
+              response.body.destroy();
+            }
           }
         }
       })();
@@ -170,6 +175,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
   };
 }
+
+function ignore(): void {}
 
 export function statsOf(pool: Pool): PoolStats {
   const { connected, free, pending, running, size } = pool.stats;
