@@ -11,7 +11,13 @@ import { ChatStreamTranslator, fromChatCompletion, toChatBody } from "./openai-c
 import { toResponsesBody } from "./openai-responses.ts";
 import { parseSse } from "./sse.ts";
 import { outputText, WEATHER_TOOL } from "./test-support.ts";
-import type { FunctionCallItem, InputItem, SamplingExtras, TurnEvent } from "./types.ts";
+import type {
+  FunctionCallItem,
+  FunctionCallOutputItem,
+  InputItem,
+  SamplingExtras,
+  TurnEvent,
+} from "./types.ts";
 
 const history: InputItem[] = [
   { type: "message", role: "developer", content: "Answer in French." },
@@ -90,33 +96,25 @@ test("items → Anthropic: tool_choice none keeps the tools (a history with tool
 });
 
 test("items → Anthropic: a tool output with an image keeps it as tool_result image blocks", () => {
-  const body = toAnthropicBody(
-    {
-      model: "claude-x",
-      input: [
-        { type: "message", role: "user", content: "Screenshot?" },
-        { type: "function_call", call_id: "c1", name: "screenshot", arguments: "{}" },
-        {
-          type: "function_call_output",
-          call_id: "c1",
-          output: [
-            { type: "input_text", text: "Here:" },
-            { type: "input_image", image_url: "data:image/png;base64,iVBOR" },
-            { type: "input_image", image_url: "https://example.com/a.png" },
-          ],
-        },
-        {
-          type: "function_call_output",
-          call_id: "c2",
-          output: [
-            { type: "input_text", text: "plain " },
-            { type: "input_text", text: "parts" },
-          ],
-        },
-      ],
-    },
-    false,
-  );
+  const text = (value: string) => ({ type: "input_text" as const, text: value });
+  const image = (url: string) => ({ type: "input_image" as const, image_url: url });
+  const output = (callId: string, parts: FunctionCallOutputItem["output"]): InputItem => ({
+    type: "function_call_output",
+    call_id: callId,
+    output: parts,
+  });
+  const screenshot = [
+    text("Here:"),
+    image("data:image/png;base64,iVBOR"),
+    image("https://example.com/a.png"),
+  ];
+  const input: InputItem[] = [
+    { type: "message", role: "user", content: "Screenshot?" },
+    { type: "function_call", call_id: "c1", name: "screenshot", arguments: "{}" },
+    output("c1", screenshot),
+    output("c2", [text("plain "), text("parts")]),
+  ];
+  const body = toAnthropicBody({ model: "claude-x", input }, false);
   const messages = body.messages as Array<{ role: string; content: unknown[] }>;
   assert.deepEqual(messages[2]!.content, [
     {
