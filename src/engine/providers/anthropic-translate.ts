@@ -32,7 +32,10 @@ export type AnthropicBlock =
       source: { type: "url"; url: string } | { type: "base64"; media_type: string; data: string };
     }
   | { type: "tool_use"; id: string; name: string; input: unknown }
-  | { type: "tool_result"; tool_use_id: string; content: string };
+  | { type: "tool_result"; tool_use_id: string; content: string | ToolResultBlock[] };
+
+/** What a `tool_result` may hold besides a plain string: text and image blocks. */
+type ToolResultBlock = Extract<AnthropicBlock, { type: "text" | "image" }>;
 
 export interface AnthropicMessage {
   role: "user" | "assistant";
@@ -52,7 +55,9 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
     messages,
   };
   if (system) body.system = system;
-  if (request.tools && request.tools.length > 0 && request.tool_choice !== "none") {
+  if (request.tools && request.tools.length > 0) {
+    // With `none` the tools are still sent: Anthropic refuses a history holding tool_use /
+    // tool_result blocks when the request defines no tools; `{type:"none"}` forbids calling them.
     body.tools = request.tools.map((tool) => ({
       name: tool.name,
       ...(tool.description === undefined ? {} : { description: tool.description }),
@@ -60,7 +65,8 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
     }));
     const choice = request.tool_choice;
     const disableParallel = request.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {};
-    if (choice === "required") body.tool_choice = { type: "any", ...disableParallel };
+    if (choice === "none") body.tool_choice = { type: "none" };
+    else if (choice === "required") body.tool_choice = { type: "any", ...disableParallel };
     else if (typeof choice === "object")
       body.tool_choice = { type: "tool", name: choice.name, ...disableParallel };
     else if (request.parallel_tool_calls === false) body.tool_choice = { type: "auto", ...disableParallel };
@@ -105,8 +111,11 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
         input: parseArguments(item.arguments),
       });
     } else if (isFunctionCallOutputItem(item)) {
-      const output = typeof item.output === "string" ? item.output : contentText(item.output);
-      push("user", { type: "tool_result", tool_use_id: item.call_id, content: output });
+      push("user", {
+        type: "tool_result",
+        tool_use_id: item.call_id,
+        content: toolResultContent(item.output),
+      });
     }
   }
   for (const message of messages) {
@@ -118,6 +127,18 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
   if (messages[0]?.role === "assistant")
     messages.unshift({ role: "user", content: [{ type: "text", text: CONTINUATION_TEXT }] });
   return { system: system.join("\n\n"), messages };
+}
+
+/** A tool output as `tool_result` content: a string, or text and image blocks when it has images. */
+function toolResultContent(output: unknown): string | ToolResultBlock[] {
+  if (typeof output === "string") return output;
+  const hasImage =
+    Array.isArray(output) && output.some((part) => (part as { type?: unknown }).type === "input_image");
+  if (!hasImage) return contentText(output);
+  // Anthropic rejects empty text blocks here as in messages.
+  return userBlocks(output).filter(
+    (block) => block.type !== "text" || block.text !== "",
+  ) as ToolResultBlock[];
 }
 
 function userBlocks(content: unknown): AnthropicBlock[] {

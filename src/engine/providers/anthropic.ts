@@ -56,7 +56,7 @@ async function* streamMessages(
           : payload.error?.type === "rate_limit_error"
             ? 429
             : 500;
-      throw errorFromResponse(name, status, event.data, undefined);
+      throw errorFromResponse(name, status, http.redact(event.data), undefined);
     }
     const translated = translator.push(payload);
     if (translator.stopped) events.complete();

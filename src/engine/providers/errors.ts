@@ -138,15 +138,20 @@ export function parseErrorBody(text: string): { code?: string; type?: string; me
       string,
       unknown
     >;
-    const message = typeof error.message === "string" ? error.message : text.slice(0, 500);
+    const message = typeof error.message === "string" ? clipMessage(error.message) : clipMessage(text);
     return {
       ...(typeof error.code === "string" ? { code: error.code } : {}),
       ...(typeof error.type === "string" ? { type: error.type } : {}),
       message,
     };
   } catch {
-    return { message: text.slice(0, 500) || "(empty body)" };
+    return { message: clipMessage(text) || "(empty body)" };
   }
+}
+
+/** Upstream text kept in an error message: the first 500 characters, marked when cut. */
+export function clipMessage(text: string): string {
+  return text.length > 500 ? `${text.slice(0, 500)}… (${text.length} characters)` : text;
 }
 
 /** Maps an upstream error answer to a typed error; the upstream status stays in the message. */

@@ -74,8 +74,43 @@ export interface HttpClient {
   postJson(path: string, body: unknown, signal?: AbortSignal): Promise<unknown>;
   /** POSTs JSON and resolves once 2xx headers arrived with the SSE events of the body. */
   postStream(path: string, body: unknown, signal?: AbortSignal): Promise<SseStream>;
+  /**
+   * `text` with this client's credentials (API key headers) masked: upstream error text goes into
+   * messages the client and the logs see, and some upstreams echo the key they were sent.
+   */
+  redact(text: string): string;
   stats(): PoolStats;
   close(): Promise<void>;
+}
+
+/** Headers whose values are credentials, masked wherever upstream error text repeats them. */
+const SECRET_HEADERS = new Set([
+  "authorization",
+  "proxy-authorization",
+  "x-api-key",
+  "api-key",
+  "x-goog-api-key",
+]);
+/** The error body read from an upstream answering >= 400; the rest is dropped (the message keeps 500 chars). */
+const MAX_ERROR_BODY = 16_384;
+
+/** The credentials in `headers`: each secret header's value and, for `Bearer x` / `Basic x`, `x` alone. */
+export function secretsOf(headers: Readonly<Record<string, string>>): string[] {
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (!SECRET_HEADERS.has(name.toLowerCase())) continue;
+    const token = /^(?:bearer|basic)\s+(.+)$/i.exec(value.trim())?.[1] ?? value.trim();
+    // Very short values would mask ordinary words; no real key is that short.
+    if (token.length >= 8) secrets.push(token);
+  }
+  return secrets;
+}
+
+/** `text` with every occurrence of each secret replaced by `[redacted]`. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, "[redacted]");
+  return out;
 }
 
 /** Creates the pooled client for one upstream. */
@@ -87,6 +122,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const pool = options.pool ?? createPool(url.origin, options);
   const headers = { "content-type": "application/json", accept: "application/json", ...options.headers };
   const streamHeaders = { ...headers, accept: "text/event-stream" };
+  const secrets = secretsOf(options.headers);
+  const redact = (text: string): string => redactSecrets(text, secrets);
 
   /** The id of the client request this call serves, so upstream logs can be joined with ours. */
   function withRequestId(base: Record<string, string>): Record<string, string> {
@@ -112,7 +149,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         ...(signal ? { signal } : {}),
       });
       if (response.statusCode >= 400) {
-        const text = await response.body.text();
+        const text = redact(await readErrorBody(response.body));
         throw errorFromResponse(provider, response.statusCode, text, parseRetryAfter(response.headers));
       }
       return response;
@@ -152,7 +189,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           if (!response.body.destroyed) {
             // Idle timeout still bounds the drain; an unfinished stream is cut at once.
             if (completed) await response.body.dump({ limit: 65_536 }).catch(() => {});
-            else response.body.destroy();
+            else {
+              // undici destroys an unfinished body with an AbortError 'error' event, and nothing
+              // listens any more: unhandled, it would take the process down.
+              response.body.on("error", ignore);
+              response.body.destroy();
+            }
           }
         }
       })();
@@ -162,6 +204,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         },
       });
     },
+    redact,
     stats() {
       return statsOf(pool);
     },
@@ -169,6 +212,26 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       if (owned) await pool.destroy();
     },
   };
+}
+
+function ignore(): void {}
+
+/** The first `MAX_ERROR_BODY` bytes of an error answer; a longer body is cut (its socket is dropped). */
+async function readErrorBody(
+  body: AsyncIterable<Buffer> & { destroy(): unknown; on(event: "error", listener: () => void): unknown },
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= MAX_ERROR_BODY) {
+      body.on("error", ignore); // the AbortError of an unfinished body, as for streams
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString("utf8", 0, Math.min(size, MAX_ERROR_BODY));
 }
 
 export function statsOf(pool: Pool): PoolStats {

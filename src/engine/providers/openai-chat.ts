@@ -2,7 +2,7 @@
  * Adapter for any OpenAI-compatible Chat Completions endpoint (OpenAI, Groq, Together, vLLM,
  * Ollama, OpenRouter…): `POST {baseUrl}/chat/completions`, streaming with usage.
  */
-import { ProviderError } from "./errors.ts";
+import { clipMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
 import { ChatStreamTranslator, fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
 import type { Provider, TurnEvent, TurnRequest } from "./types.ts";
@@ -51,9 +51,10 @@ async function* streamChat(name: string, http: HttpClient, request: TurnRequest)
     }
     const error = (chunk as { error?: { message?: unknown } }).error;
     if (error)
-      throw new ProviderError(`${name} failed mid-stream: ${String(error.message ?? "unknown error")}`, {
-        provider: name,
-      });
+      throw new ProviderError(
+        `${name} failed mid-stream: ${clipMessage(http.redact(String(error.message ?? "unknown error")))}`,
+        { provider: name },
+      );
     // for-of, not yield*: yield* over an array in an async generator costs 2.5x per event.
     for (const translated of translator.push(chunk as Parameters<ChatStreamTranslator["push"]>[0]))
       yield translated;

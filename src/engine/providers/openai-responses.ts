@@ -3,7 +3,7 @@
  * owns the transcript, so requests go out with `store: false` and without item ids (ids of items
  * the upstream never stored would be rejected as unknown references).
  */
-import { ContextLengthExceededError, isContextLengthMessage, ProviderError } from "./errors.ts";
+import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
 import { ZERO_USAGE } from "./output.ts";
 import {
@@ -31,7 +31,7 @@ export function createOpenAIResponsesProvider(options: OpenAIResponsesProviderOp
     type: "openai-responses",
     async complete(request) {
       const body = await http.postJson("/responses", toResponsesBody(request, false), request.signal);
-      return fromResponse(name, body, request.model);
+      return fromResponse(name, body, request.model, http.redact);
     },
     stream(request) {
       return streamResponses(name, http, request);
@@ -101,9 +101,14 @@ function usageOf(usage: ResponsesBody["usage"]): Usage {
 }
 
 /** Translates a Responses object (`response.completed` payload or non-streamed body). */
-export function fromResponse(provider: string, raw: unknown, requestedModel: string): TurnResult {
+export function fromResponse(
+  provider: string,
+  raw: unknown,
+  requestedModel: string,
+  redact: (text: string) => string = (text) => text,
+): TurnResult {
   const body = raw as ResponsesBody;
-  if (body.status === "failed" || body.error) throw failure(provider, body.error);
+  if (body.status === "failed" || body.error) throw failure(provider, body.error, redact);
   const output = body.output ?? [];
   const reason = body.incomplete_details?.reason;
   const finish: FinishReason =
@@ -131,8 +136,10 @@ export function fromResponse(provider: string, raw: unknown, requestedModel: str
 function failure(
   provider: string,
   error: { code?: string; message?: string } | null | undefined,
+  redact: (text: string) => string,
 ): ProviderError {
-  const message = `${provider} failed the response${error?.code ? ` (${error.code})` : ""}: ${error?.message ?? "unknown error"}`;
+  const text = clipMessage(redact(error?.message ?? "unknown error"));
+  const message = `${provider} failed the response${error?.code ? ` (${error.code})` : ""}: ${text}`;
   if (isContextLengthMessage(error?.code, error?.message ?? ""))
     return new ContextLengthExceededError(message, { provider });
   return new ProviderError(message, { provider });
@@ -197,19 +204,20 @@ async function* streamResponses(
         break;
       case "response.completed":
       case "response.incomplete": {
-        const result = fromResponse(name, payload.response, request.model);
+        const result = fromResponse(name, payload.response, request.model, http.redact);
         events.complete();
         yield { type: "usage", usage: result.usage };
         yield { type: "done", result };
         return;
       }
       case "response.failed":
-        throw failure(name, payload.response?.error);
+        throw failure(name, payload.response?.error, http.redact);
       case "error":
-        throw failure(name, {
-          ...(payload.code ? { code: payload.code } : {}),
-          message: payload.message ?? "",
-        });
+        throw failure(
+          name,
+          { ...(payload.code ? { code: payload.code } : {}), message: payload.message ?? "" },
+          http.redact,
+        );
       default:
         break;
     }

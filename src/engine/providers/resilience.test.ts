@@ -1,12 +1,16 @@
 /** Retries (honouring retry-after), backoff, circuit breaker transitions, timeouts. */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { createMockUpstream } from "../../mock-upstream/index.ts";
+import { createAnthropicProvider } from "./anthropic.ts";
 import { type BreakerTransition, CircuitBreaker } from "./circuit-breaker.ts";
 import { errorFromResponse, ProviderError, parseRetryAfter, UpstreamInvalidRequestError } from "./errors.ts";
 import { createHttpClient, DEFAULT_TIMEOUTS } from "./http.ts";
+import { createOpenAIChatProvider } from "./openai-chat.ts";
 import { backoffDelay, DEFAULT_RETRY, withRetry } from "./retry.ts";
-import { layerOf } from "./test-support.ts";
+import { collect, layerOf } from "./test-support.ts";
 import type { InputItem } from "./types.ts";
 
 const input: InputItem[] = [{ type: "message", role: "user", content: "hi" }];
@@ -235,5 +239,77 @@ test("body timeout: headers arrive but the whole body does not come in time", as
   } finally {
     await http.close();
     await mock.close();
+  }
+});
+
+test("upstream error text never carries the API key, and a huge error body is cut", async () => {
+  const key = "sk-holdfast-test-0123456789abcdef";
+  const server = createServer((req, res) => {
+    const sent = String(req.headers.authorization ?? req.headers["x-api-key"] ?? "");
+    if (req.url === "/v1/chat/completions") {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          error: { message: `Incorrect API key provided: ${sent}.`, code: "invalid_api_key" },
+        }),
+      );
+    } else if (req.url === "/v2/chat/completions") {
+      res.writeHead(502, { "content-type": "text/html" });
+      res.end(`<html>${"x".repeat(1_000_000)} ${sent}</html>`);
+    } else {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const error = { type: "error", error: { type: "overloaded_error", message: `key ${sent} overloaded` } };
+      res.end(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = (path: string, headers: Record<string, string>) =>
+    createHttpClient({ provider: "up", baseUrl: `${base}${path}`, headers, timeouts: DEFAULT_TIMEOUTS });
+  const chat = client("/v1", { authorization: `Bearer ${key}` });
+  const html = client("/v2", { authorization: `Bearer ${key}` });
+  const claude = client("", { "x-api-key": key });
+  try {
+    const noKey = (error: ProviderError): boolean => {
+      assert.ok(!error.message.includes(key), error.message.slice(0, 300));
+      assert.ok(!String(error.stack).includes(key));
+      return true;
+    };
+    await assert.rejects(
+      createOpenAIChatProvider({ name: "up", http: chat }).complete({ model: "m", input }),
+      (error: ProviderError) => {
+        assert.equal(error.code, "upstream_auth_error");
+        assert.match(
+          error.message,
+          /answered 401 \(invalid_api_key\): Incorrect API key provided: Bearer \[redacted\]\./,
+        );
+        return noKey(error);
+      },
+    );
+    await assert.rejects(
+      createOpenAIChatProvider({ name: "up", http: html }).complete({ model: "m", input }),
+      (error: ProviderError) => {
+        assert.equal(error.code, "upstream_error");
+        assert.ok(error.message.length < 700, `message of ${error.message.length} chars`);
+        return noKey(error);
+      },
+    );
+    const long = errorFromResponse(
+      "up",
+      500,
+      JSON.stringify({ error: { message: "y".repeat(100_000) } }),
+      undefined,
+    );
+    assert.match(long.message, /^up answered 500: y{500}… \(100000 characters\)$/);
+    const stream = createAnthropicProvider({ name: "up", http: claude }).stream({ model: "m", input });
+    await assert.rejects(collect(stream), (error: ProviderError) => {
+      assert.equal(error.status, 529);
+      assert.match(error.message, /key \[redacted\] overloaded/);
+      return noKey(error);
+    });
+  } finally {
+    await Promise.all([chat.close(), html.close(), claude.close()]);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 });

@@ -11,7 +11,13 @@ import { ChatStreamTranslator, fromChatCompletion, toChatBody } from "./openai-c
 import { toResponsesBody } from "./openai-responses.ts";
 import { parseSse } from "./sse.ts";
 import { outputText, WEATHER_TOOL } from "./test-support.ts";
-import type { FunctionCallItem, InputItem, SamplingExtras, TurnEvent } from "./types.ts";
+import type {
+  FunctionCallItem,
+  FunctionCallOutputItem,
+  InputItem,
+  SamplingExtras,
+  TurnEvent,
+} from "./types.ts";
 
 const history: InputItem[] = [
   { type: "message", role: "developer", content: "Answer in French." },
@@ -61,6 +67,66 @@ test("items → Anthropic: system hoisted, tool_use/tool_result blocks, strict a
         { type: "text", text: "Thanks" },
       ],
     },
+  ]);
+});
+
+test("items → Anthropic: tool_choice none keeps the tools (a history with tool blocks needs them), as {type:none}", () => {
+  const body = toAnthropicBody(
+    {
+      model: "claude-x",
+      input: history,
+      tools: [WEATHER_TOOL],
+      tool_choice: "none",
+      parallel_tool_calls: false,
+    },
+    false,
+  );
+  assert.equal((body.tools as unknown[]).length, 1);
+  assert.deepEqual(body.tool_choice, { type: "none" });
+  const named = toAnthropicBody(
+    {
+      model: "claude-x",
+      input: history,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: "function", name: "get_weather" },
+    },
+    false,
+  );
+  assert.deepEqual(named.tool_choice, { type: "tool", name: "get_weather" });
+});
+
+test("items → Anthropic: a tool output with an image keeps it as tool_result image blocks", () => {
+  const text = (value: string) => ({ type: "input_text" as const, text: value });
+  const image = (url: string) => ({ type: "input_image" as const, image_url: url });
+  const output = (callId: string, parts: FunctionCallOutputItem["output"]): InputItem => ({
+    type: "function_call_output",
+    call_id: callId,
+    output: parts,
+  });
+  const screenshot = [
+    text("Here:"),
+    image("data:image/png;base64,iVBOR"),
+    image("https://example.com/a.png"),
+  ];
+  const input: InputItem[] = [
+    { type: "message", role: "user", content: "Screenshot?" },
+    { type: "function_call", call_id: "c1", name: "screenshot", arguments: "{}" },
+    output("c1", screenshot),
+    output("c2", [text("plain "), text("parts")]),
+  ];
+  const body = toAnthropicBody({ model: "claude-x", input }, false);
+  const messages = body.messages as Array<{ role: string; content: unknown[] }>;
+  assert.deepEqual(messages[2]!.content, [
+    {
+      type: "tool_result",
+      tool_use_id: "c1",
+      content: [
+        { type: "text", text: "Here:" },
+        { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBOR" } },
+        { type: "image", source: { type: "url", url: "https://example.com/a.png" } },
+      ],
+    },
+    { type: "tool_result", tool_use_id: "c2", content: "plain parts" },
   ]);
 });
 
