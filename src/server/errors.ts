@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { RateLimitError, SECURITY_HTTP_STATUS } from "../security/errors.ts";
 import { isHoldfastError } from "../store/errors.ts";
+import { API_RESPONSE_HEADERS } from "./response-headers.ts";
 
 /** HTTP status per stable error code. Codes ending in `_conflict` are 409 as well. */
 export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
@@ -166,7 +167,11 @@ export function toErrorResponse(error: unknown): ErrorResponse {
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const response = toErrorResponse(error);
   if (response.status >= 500) request.log.error({ err: error }, "request failed");
-  return reply.code(response.status).headers(response.headers).send(response.body);
+  return reply
+    .code(response.status)
+    .headers(API_RESPONSE_HEADERS)
+    .headers(response.headers)
+    .send(response.body);
 }
 
 /**
@@ -185,7 +190,7 @@ export function handleClientError(error: NodeJS.ErrnoException, socket: Socket):
   const body = JSON.stringify(response.body);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
   socket.destroy();
