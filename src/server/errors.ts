@@ -6,6 +6,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { summarizeError } from "../observability/error-summary.ts";
 import { RateLimitError, SECURITY_HTTP_STATUS } from "../security/errors.ts";
 import { isHoldfastError } from "../store/errors.ts";
 import { API_RESPONSE_HEADERS } from "./response-headers.ts";
@@ -163,10 +164,14 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   return errorResponse(500, "internal", "The server failed to process the request.", null);
 }
 
-/** Fastify error handler: logs system faults (never request content), replies with the body. */
+/**
+ * Fastify error handler: logs system faults, replies with the body. The log gets the error's
+ * summary (class, code, status, param, message length, frames), never its message: messages of
+ * upstream and driver errors quote request content.
+ */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const response = toErrorResponse(error);
-  if (response.status >= 500) request.log.error({ err: error }, "request failed");
+  if (response.status >= 500) request.log.error({ err: summarizeError(error) }, "request failed");
   return reply
     .code(response.status)
     .headers(API_RESPONSE_HEADERS)
