@@ -9,9 +9,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
-import { type DestinationStream, type LoggerOptions, stdSerializers } from "pino";
+import type { DestinationStream, LoggerOptions } from "pino";
 import { REDACT_PATHS, REDACTED } from "../security/redact.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
+import { summarizeError } from "./error-summary.ts";
 import { redactSecrets, redactStrings, scrub, splitRedactPaths } from "./redaction.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -66,11 +67,12 @@ export function loggingOptions(options: LoggingOptions = {}): LoggingServerOptio
       log: (object) => scrub(object, keys) as Record<string, unknown>,
       bindings: (bindings) => scrub(bindings, keys) as Record<string, unknown>,
     },
-    // Errors echo what they were given (an upstream's body quoting the key, a connection string):
-    // their message, stack, causes and properties lose anything credential-shaped. So do
-    // messages, which callers build from the same strings.
+    // Errors echo what they were given (an upstream's body quoting the prompt or the key, a
+    // driver's rejected value, a connection string): a logged error is its summary — class,
+    // code, status, param, message length, stack frames, causes — never its message. Log
+    // messages, which callers build from the same strings, lose anything credential-shaped.
     serializers: {
-      err: (error: Error) => redactStrings(stdSerializers.err(error), keys) as Record<string, unknown>,
+      err: (error: unknown) => redactStrings(summarizeError(error), keys) as Record<string, unknown>,
     },
     hooks: {
       logMethod(args, method) {

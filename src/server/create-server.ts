@@ -15,6 +15,7 @@ import { registerInFlight } from "./in-flight.ts";
 import { registerUnmatchedHandler } from "./method-not-allowed.ts";
 import { registerOwnerScope } from "./owner-scope.ts";
 import { registerRateLimits } from "./rate-limit.ts";
+import { registerResponseHeaders } from "./response-headers.ts";
 import { type CleanupRouteDeps, registerCleanupRoutes } from "./routes/admin-cleanup.ts";
 import { registerAdminKeyRoutes } from "./routes/admin-keys.ts";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.ts";
@@ -139,6 +140,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     ...options.logging,
   });
   app.setErrorHandler(handleError);
+  registerResponseHeaders(app);
   registerUnmatchedHandler(app);
   // RFC 7396 bodies are JSON; parse them with the same hardened parser (no __proto__ pollution).
   app.addContentTypeParser(

@@ -6,8 +6,10 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { summarizeError } from "../observability/error-summary.ts";
 import { RateLimitError, SECURITY_HTTP_STATUS } from "../security/errors.ts";
 import { isHoldfastError } from "../store/errors.ts";
+import { API_RESPONSE_HEADERS } from "./response-headers.ts";
 
 /** HTTP status per stable error code. Codes ending in `_conflict` are 409 as well. */
 export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
@@ -162,11 +164,19 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   return errorResponse(500, "internal", "The server failed to process the request.", null);
 }
 
-/** Fastify error handler: logs system faults (never request content), replies with the body. */
+/**
+ * Fastify error handler: logs system faults, replies with the body. The log gets the error's
+ * summary (class, code, status, param, message length, frames), never its message: messages of
+ * upstream and driver errors quote request content.
+ */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const response = toErrorResponse(error);
-  if (response.status >= 500) request.log.error({ err: error }, "request failed");
-  return reply.code(response.status).headers(response.headers).send(response.body);
+  if (response.status >= 500) request.log.error({ err: summarizeError(error) }, "request failed");
+  return reply
+    .code(response.status)
+    .headers(API_RESPONSE_HEADERS)
+    .headers(response.headers)
+    .send(response.body);
 }
 
 /**
@@ -185,7 +195,7 @@ export function handleClientError(error: NodeJS.ErrnoException, socket: Socket):
   const body = JSON.stringify(response.body);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
   socket.destroy();

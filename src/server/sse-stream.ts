@@ -5,6 +5,7 @@
  * iterator, whose own cleanup commits what was produced.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { API_CACHE_CONTROL } from "./response-headers.ts";
 
 export interface SseStreamOptions<T> {
   request: FastifyRequest;
@@ -38,7 +39,7 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
     // hijacked reply skips.
     ...definedHeaders(reply.getHeaders()),
     "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
+    "cache-control": API_CACHE_CONTROL,
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });
