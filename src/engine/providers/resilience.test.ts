@@ -115,13 +115,14 @@ test("error mapping keeps the upstream status and detects context-length bodies"
   assert.equal(errorFromResponse("p", 401, "{}", undefined).code, "upstream_auth_error");
 });
 
+/** A breaker open for 1,000 ms after `failureThreshold` failures, one probe, on `clock.now`. */
+function fakeClockBreaker(failureThreshold: number, clock: { now: number }): CircuitBreaker {
+  return new CircuitBreaker("up", { failureThreshold, openMs: 1000, halfOpenMaxCalls: 1 }, () => clock.now);
+}
+
 test("circuit breaker: closed → open → half-open → closed, and half-open failure re-opens", () => {
-  let now = 0;
-  const breaker = new CircuitBreaker(
-    "up",
-    { failureThreshold: 3, openMs: 1000, halfOpenMaxCalls: 1 },
-    () => now,
-  );
+  const clock = { now: 0 };
+  const breaker = fakeClockBreaker(3, clock);
   const transitions: string[] = [];
   breaker.on("state", (t: BreakerTransition) => transitions.push(`${t.from}>${t.to}`));
   const acquire = () => {
@@ -134,13 +135,13 @@ test("circuit breaker: closed → open → half-open → closed, and half-open f
   for (let i = 0; i < 3; i++) breaker.onFailure(acquire());
   assert.equal(breaker.state, "open");
   assert.equal(breaker.tryAcquire(), undefined);
-  now = 1000;
+  clock.now = 1000;
   assert.equal(breaker.state, "half-open");
   const trial = acquire();
   assert.equal(breaker.tryAcquire(), undefined, "only one trial at a time");
   breaker.onFailure(trial);
   assert.equal(breaker.state, "open");
-  now = 2500;
+  clock.now = 2500;
   breaker.onSuccess(acquire());
   assert.equal(breaker.state, "closed");
   assert.deepEqual(transitions, [
@@ -153,12 +154,8 @@ test("circuit breaker: closed → open → half-open → closed, and half-open f
 });
 
 test("circuit breaker: outcomes of requests that started before it opened do not touch the half-open probe", () => {
-  let now = 0;
-  const breaker = new CircuitBreaker(
-    "up",
-    { failureThreshold: 2, openMs: 1000, halfOpenMaxCalls: 1 },
-    () => now,
-  );
+  const clock = { now: 0 };
+  const breaker = fakeClockBreaker(2, clock);
   // Six requests in flight while closed; two fail and open the circuit.
   const [a, b, c, d, e, f] = [1, 2, 3, 4, 5, 6].map(() => breaker.tryAcquire());
   assert.ok(a && b && c && d && e && f);
@@ -167,7 +164,7 @@ test("circuit breaker: outcomes of requests that started before it opened do not
   assert.equal(breaker.state, "open");
   breaker.onFailure(c); // stale while open: nothing changes
   assert.equal(breaker.state, "open");
-  now = 1000;
+  clock.now = 1000;
   const probe = breaker.tryAcquire();
   assert.ok(probe);
   // A late cancel must not free the probe slot, a late success must not close the circuit.
