@@ -3,6 +3,12 @@
  * open it. Open: requests are refused for `openMs`. Half-open: up to `halfOpenMaxCalls` trial
  * requests; `successThreshold` successes close it, any failure opens it again. Only system faults
  * count (a 400 or a cancel says nothing about the upstream's health).
+ *
+ * Every `tryAcquire` hands out a ticket stamped with the breaker's generation (bumped on every state
+ * change); the outcome is reported with that ticket, once. An outcome whose ticket is from an
+ * earlier generation is stale and ignored: a request that started before the circuit opened neither
+ * frees nor settles the half-open probe, and a late failure from an earlier closed period does not
+ * count toward opening the current one (the failures that opened it were already counted).
  */
 import { EventEmitter } from "node:events";
 import { InvalidArgumentError } from "../../store/errors.ts";
@@ -53,6 +59,14 @@ export interface BreakerTransition {
   to: BreakerState;
 }
 
+/** A reserved slot: report its outcome once with `onSuccess`, `onFailure` or `onCancel`. */
+export interface BreakerTicket {
+  /** The breaker's generation when the slot was reserved. */
+  readonly generation: number;
+  /** The state the slot was reserved in (`half-open`: a trial request). */
+  readonly state: "closed" | "half-open";
+}
+
 /** Emits `state` with a `BreakerTransition` on every change. */
 export class CircuitBreaker extends EventEmitter<{ state: [BreakerTransition] }> {
   readonly name: string;
@@ -62,6 +76,9 @@ export class CircuitBreaker extends EventEmitter<{ state: [BreakerTransition] }>
   #successes = 0;
   #openedAt = 0;
   #trials = 0;
+  #generation = 0;
+  /** Tickets handed out and not yet reported. */
+  #outstanding = new WeakSet<BreakerTicket>();
   #now: () => number;
 
   constructor(name: string, options: Partial<CircuitBreakerOptions> = {}, now: () => number = Date.now) {
@@ -78,16 +95,21 @@ export class CircuitBreaker extends EventEmitter<{ state: [BreakerTransition] }>
     return this.#state;
   }
 
-  /** Asks to send a request; `true` reserves a slot (then call `onSuccess` or `onFailure` exactly once). */
-  tryAcquire(): boolean {
+  /** Asks to send a request; a ticket reserves a slot (report its outcome once), `undefined` refuses. */
+  tryAcquire(): BreakerTicket | undefined {
     const state = this.state;
-    if (state === "closed") return true;
-    if (state === "open" || this.#trials >= this.options.halfOpenMaxCalls) return false;
-    this.#trials++;
-    return true;
+    if (state === "open") return undefined;
+    if (state === "half-open") {
+      if (this.#trials >= this.options.halfOpenMaxCalls) return undefined;
+      this.#trials++;
+    }
+    const ticket: BreakerTicket = Object.freeze({ generation: this.#generation, state });
+    this.#outstanding.add(ticket);
+    return ticket;
   }
 
-  onSuccess(): void {
+  onSuccess(ticket: BreakerTicket): void {
+    if (!this.#current(ticket)) return;
     if (this.#state === "half-open") {
       this.#trials = Math.max(0, this.#trials - 1);
       if (++this.#successes >= this.options.successThreshold) this.#move("closed");
@@ -96,7 +118,8 @@ export class CircuitBreaker extends EventEmitter<{ state: [BreakerTransition] }>
     this.#failures = 0;
   }
 
-  onFailure(): void {
+  onFailure(ticket: BreakerTicket): void {
+    if (!this.#current(ticket)) return;
     if (this.#state === "half-open") {
       this.#trials = Math.max(0, this.#trials - 1);
       this.#open();
@@ -106,8 +129,15 @@ export class CircuitBreaker extends EventEmitter<{ state: [BreakerTransition] }>
   }
 
   /** Releases a reserved slot without judging the upstream (caller errors, cancels). */
-  onNeutral(): void {
+  onCancel(ticket: BreakerTicket): void {
+    if (!this.#current(ticket)) return;
     if (this.#state === "half-open") this.#trials = Math.max(0, this.#trials - 1);
+  }
+
+  /** Consumes the ticket; `true` when it was outstanding and is from the current generation. */
+  #current(ticket: BreakerTicket): boolean {
+    if (!this.#outstanding.delete(ticket)) return false;
+    return ticket.generation === this.#generation;
   }
 
   #open(): void {
@@ -118,6 +148,7 @@ export class CircuitBreaker extends EventEmitter<{ state: [BreakerTransition] }>
   #move(to: BreakerState): void {
     const from = this.#state;
     this.#state = to;
+    if (from !== to) this.#generation++;
     this.#failures = 0;
     this.#successes = 0;
     if (to !== "half-open") this.#trials = 0;

@@ -115,36 +115,34 @@ test("error mapping keeps the upstream status and detects context-length bodies"
   assert.equal(errorFromResponse("p", 401, "{}", undefined).code, "upstream_auth_error");
 });
 
+/** A breaker open for 1,000 ms after `failureThreshold` failures, one probe, on `clock.now`. */
+function fakeClockBreaker(failureThreshold: number, clock: { now: number }): CircuitBreaker {
+  return new CircuitBreaker("up", { failureThreshold, openMs: 1000, halfOpenMaxCalls: 1 }, () => clock.now);
+}
+
 test("circuit breaker: closed → open → half-open → closed, and half-open failure re-opens", () => {
-  let now = 0;
-  const breaker = new CircuitBreaker(
-    "up",
-    { failureThreshold: 3, openMs: 1000, halfOpenMaxCalls: 1 },
-    () => now,
-  );
+  const clock = { now: 0 };
+  const breaker = fakeClockBreaker(3, clock);
   const transitions: string[] = [];
   breaker.on("state", (t: BreakerTransition) => transitions.push(`${t.from}>${t.to}`));
-  for (let i = 0; i < 2; i++) {
-    assert.ok(breaker.tryAcquire());
-    breaker.onFailure();
-  }
-  assert.ok(breaker.tryAcquire());
-  breaker.onSuccess(); // a success resets the consecutive count
-  for (let i = 0; i < 3; i++) {
-    assert.ok(breaker.tryAcquire());
-    breaker.onFailure();
-  }
+  const acquire = () => {
+    const ticket = breaker.tryAcquire();
+    assert.ok(ticket);
+    return ticket;
+  };
+  for (let i = 0; i < 2; i++) breaker.onFailure(acquire());
+  breaker.onSuccess(acquire()); // a success resets the consecutive count
+  for (let i = 0; i < 3; i++) breaker.onFailure(acquire());
   assert.equal(breaker.state, "open");
-  assert.equal(breaker.tryAcquire(), false);
-  now = 1000;
+  assert.equal(breaker.tryAcquire(), undefined);
+  clock.now = 1000;
   assert.equal(breaker.state, "half-open");
-  assert.ok(breaker.tryAcquire());
-  assert.equal(breaker.tryAcquire(), false, "only one trial at a time");
-  breaker.onFailure();
+  const trial = acquire();
+  assert.equal(breaker.tryAcquire(), undefined, "only one trial at a time");
+  breaker.onFailure(trial);
   assert.equal(breaker.state, "open");
-  now = 2500;
-  assert.ok(breaker.tryAcquire());
-  breaker.onSuccess();
+  clock.now = 2500;
+  breaker.onSuccess(acquire());
   assert.equal(breaker.state, "closed");
   assert.deepEqual(transitions, [
     "closed>open",
@@ -153,6 +151,41 @@ test("circuit breaker: closed → open → half-open → closed, and half-open f
     "open>half-open",
     "half-open>closed",
   ]);
+});
+
+test("circuit breaker: outcomes of requests that started before it opened do not touch the half-open probe", () => {
+  const clock = { now: 0 };
+  const breaker = fakeClockBreaker(2, clock);
+  // Six requests in flight while closed; two fail and open the circuit.
+  const [a, b, c, d, e, f] = [1, 2, 3, 4, 5, 6].map(() => breaker.tryAcquire());
+  assert.ok(a && b && c && d && e && f);
+  breaker.onFailure(a);
+  breaker.onFailure(b);
+  assert.equal(breaker.state, "open");
+  breaker.onFailure(c); // stale while open: nothing changes
+  assert.equal(breaker.state, "open");
+  clock.now = 1000;
+  const probe = breaker.tryAcquire();
+  assert.ok(probe);
+  // A late cancel must not free the probe slot, a late success must not close the circuit.
+  breaker.onCancel(d);
+  assert.equal(breaker.tryAcquire(), undefined, "no second probe while the first runs");
+  breaker.onSuccess(e);
+  assert.equal(breaker.state, "half-open");
+  assert.equal(breaker.tryAcquire(), undefined);
+  // A ticket reports once: a second report of the probe's outcome is ignored.
+  breaker.onSuccess(probe);
+  assert.equal(breaker.state, "closed");
+  breaker.onFailure(probe);
+  breaker.onFailure(probe);
+  assert.equal(breaker.state, "closed");
+  // A stale failure from before the circuit opened does not count toward opening it again.
+  const fresh = breaker.tryAcquire();
+  assert.ok(fresh);
+  assert.equal(fresh.state, "closed");
+  breaker.onFailure(fresh);
+  breaker.onFailure(f);
+  assert.equal(breaker.state, "closed");
 });
 
 test("breaker options are validated naming the option", () => {

@@ -7,7 +7,12 @@
  */
 import { EventEmitter } from "node:events";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import { type BreakerTransition, CircuitBreaker, type CircuitBreakerOptions } from "./circuit-breaker.ts";
+import {
+  type BreakerTicket,
+  type BreakerTransition,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from "./circuit-breaker.ts";
 import {
   CancelledError,
   CircuitOpenError,
@@ -137,13 +142,13 @@ export class Router extends EventEmitter<RouterEvents> {
       value: result,
       target,
       attempts,
-    } = await this.#walk(request, options, async (provider, targeted, breaker) => {
+    } = await this.#walk(request, options, async (provider, targeted, slot) => {
       try {
         const value = await provider.complete(targeted);
-        breaker.onSuccess();
+        slot.breaker.onSuccess(slot.ticket);
         return value;
       } catch (error) {
-        judge(breaker, error);
+        judge(slot, error);
         throw error;
       }
     });
@@ -158,9 +163,9 @@ export class Router extends EventEmitter<RouterEvents> {
     const {
       value: opened,
       target,
-      breaker,
+      slot,
       attempts,
-    } = await this.#walk(request, options, async (provider, targeted, breaker, target) => {
+    } = await this.#walk(request, options, async (provider, targeted, slot, target) => {
       const iterator = provider.stream(targeted)[Symbol.asyncIterator]();
       try {
         const first = await iterator.next();
@@ -170,13 +175,13 @@ export class Router extends EventEmitter<RouterEvents> {
           });
         return { iterator, first: first.value };
       } catch (error) {
-        judge(breaker, error);
+        judge(slot, error);
         await iterator.return?.().catch(() => {});
         throw error;
       }
     });
     const state: RelayState = { started: false, settled: false };
-    const events = relay(opened.iterator, opened.first, breaker, target, state);
+    const events = relay(opened.iterator, opened.first, slot, target, state);
     const cancel = async (): Promise<void> => {
       if (state.started) {
         await events.return(undefined);
@@ -185,7 +190,7 @@ export class Router extends EventEmitter<RouterEvents> {
       // A generator that never started would skip its `finally`: release by hand.
       state.started = true;
       state.settled = true;
-      breaker.onNeutral();
+      slot.breaker.onCancel(slot.ticket);
       await opened.iterator.return?.().catch(() => {});
     };
     return { target, attempts, events, cancel };
@@ -195,7 +200,8 @@ export class Router extends EventEmitter<RouterEvents> {
    * Walks the route for one turn: per target the breaker check and retries around `attempt`, one
    * attempt record per target, falling back while the failure allows it; rejects with the last
    * failure. `attempt` reports its outcome to the breaker itself: a completion succeeds on its
-   * result, a stream only once it ends (the relay does that).
+   * result, a stream only once it ends (the relay does that), always with the ticket of its own
+   * acquire (a retry acquires anew).
    */
   async #walk<T>(
     request: TurnRequest,
@@ -203,10 +209,10 @@ export class Router extends EventEmitter<RouterEvents> {
     attempt: (
       provider: Provider,
       targeted: TurnRequest,
-      breaker: CircuitBreaker,
+      slot: BreakerSlot,
       target: RouteTarget,
     ) => Promise<T>,
-  ): Promise<{ value: T; target: RouteTarget; breaker: CircuitBreaker; attempts: AttemptRecord[] }> {
+  ): Promise<{ value: T; target: RouteTarget; slot: BreakerSlot; attempts: AttemptRecord[] }> {
     const attempts: AttemptRecord[] = [];
     let lastError: ProviderError | undefined;
     for (const [index, target] of this.plan(request.model).entries()) {
@@ -215,16 +221,18 @@ export class Router extends EventEmitter<RouterEvents> {
       const breaker = this.#breakers.get(target.provider)!;
       let retries = 0;
       try {
-        const value = await withRetry(
+        const { value, slot } = await withRetry(
           async () => {
-            if (!breaker.tryAcquire()) throw openCircuit(target);
-            return attempt(provider, targeted, breaker, target);
+            const ticket = breaker.tryAcquire();
+            if (!ticket) throw openCircuit(target);
+            const slot: BreakerSlot = { breaker, ticket };
+            return { value: await attempt(provider, targeted, slot, target), slot };
           },
           this.#retry.get(target.provider) ?? DEFAULT_RETRY,
           { signal: request.signal, random: this.#random, onRetry: () => retries++ },
         );
         this.#record(attempts, { provider: target.provider, model: target.model, retries });
-        return { value, target, breaker, attempts };
+        return { value, target, slot, attempts };
       } catch (error) {
         const failure = mapErrorForRouter(error, target.provider);
         lastError = failure;
@@ -268,6 +276,12 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 }
 
+/** A breaker and the ticket of one acquire: outcomes are reported with the ticket they belong to. */
+interface BreakerSlot {
+  breaker: CircuitBreaker;
+  ticket: BreakerTicket;
+}
+
 interface RelayState {
   started: boolean;
   settled: boolean;
@@ -276,7 +290,7 @@ interface RelayState {
 async function* relay(
   iterator: AsyncIterator<TurnEvent>,
   first: TurnEvent,
-  breaker: CircuitBreaker,
+  slot: BreakerSlot,
   target: RouteTarget,
   state: RelayState,
 ): AsyncGenerator<TurnEvent> {
@@ -290,7 +304,7 @@ async function* relay(
       yield event;
       if (event.type === "done") {
         state.settled = true;
-        breaker.onSuccess();
+        slot.breaker.onSuccess(slot.ticket);
         return;
       }
       const next = await iterator.next();
@@ -299,7 +313,7 @@ async function* relay(
     }
   } catch (error) {
     state.settled = true;
-    judge(breaker, error);
+    judge(slot, error);
     yield {
       type: "error",
       error: mapErrorForRouter(error, target.provider),
@@ -307,15 +321,15 @@ async function* relay(
     };
   } finally {
     // The consumer stopped early: cancel the upstream request and free the breaker slot.
-    if (!state.settled) breaker.onNeutral();
+    if (!state.settled) slot.breaker.onCancel(slot.ticket);
     await iterator.return?.().catch(() => {});
   }
 }
 
-function judge(breaker: CircuitBreaker, error: unknown): void {
+function judge(slot: BreakerSlot, error: unknown): void {
   if (isProviderError(error) && error.code === "circuit_open") return;
-  if (isProviderError(error) && error.fault === "caller") breaker.onNeutral();
-  else breaker.onFailure();
+  if (isProviderError(error) && error.fault === "caller") slot.breaker.onCancel(slot.ticket);
+  else slot.breaker.onFailure(slot.ticket);
 }
 
 function openCircuit(target: RouteTarget): CircuitOpenError {

@@ -28,6 +28,8 @@ export interface TurnHistory {
    * it covers (the automatic compaction signal; covered originals do not count).
    */
   uncoveredTokens: number;
+  /** Tokens of `input` as the window counted them (the usage estimate when the upstream reports none). */
+  tokens: number;
   /** Whether stored items were left out (older than the window, or pruned away). */
   truncated: boolean;
 }
@@ -115,7 +117,7 @@ export async function loadHistory(
     );
   }
   const input = toModelInput(window.items, model.summaryRole) as JsonObject[] as unknown as InputItem[];
-  return { input, uncoveredTokens: uncoveredTokens(sendable), truncated };
+  return { input, uncoveredTokens: uncoveredTokens(sendable), tokens: window.tokens, truncated };
 }
 
 /**

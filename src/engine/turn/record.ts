@@ -20,6 +20,8 @@ export interface UsageRecord {
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;
+  /** Holdfast extension: the upstream reported no usage and Holdfast estimated it. */
+  estimated?: true;
 }
 
 export interface ResponseRecord {
@@ -91,6 +93,7 @@ export function toResponseObject(id: string, record: ResponseRecord, output: Jso
       output_tokens: usage.output_tokens,
       output_tokens_details: { reasoning_tokens: 0 },
       total_tokens: usage.input_tokens + usage.output_tokens,
+      ...(usage.estimated ? { estimated: true } : {}),
     },
     metadata: record.metadata,
     user: null,

@@ -8,6 +8,7 @@ import type { TurnEvent, TurnRequest } from "../providers/types.ts";
 import { RESPONSES_LABEL } from "./plan.ts";
 import { readInputItems, readResponse } from "./response-reads.ts";
 import { type EngineEvent, type ModelInvoker, TurnEngine } from "./turn-engine.ts";
+import { conversationUsage } from "./usage.ts";
 
 function mockInvoker(overrides: Partial<ModelInvoker> = {}): ModelInvoker & { requests: TurnRequest[] } {
   const provider = createMockProvider();
@@ -279,5 +280,60 @@ describe("turn engine", () => {
     ).length;
     assert.equal(summaries, before + 1, "the overflow was answered by compacting once");
     assert.equal(overflowOnce, false);
+  });
+  it("estimates usage an upstream did not report, streamed and not, and prices the estimate", async () => {
+    const provider = createMockProvider();
+    const zero = { input_tokens: 0, output_tokens: 0, cached_tokens: 0 };
+    // An upstream that reports no usage (a Chat Completions server without include_usage).
+    async function* withoutUsage(request: TurnRequest): AsyncGenerator<TurnEvent> {
+      for await (const event of provider.stream(request)) {
+        if (event.type === "usage") continue;
+        yield event.type === "done" ? { ...event, result: { ...event.result, usage: zero } } : event;
+      }
+    }
+    const cost = (_model: string, usage: { input_tokens: number; output_tokens: number }) =>
+      usage.input_tokens * 1e-6 + usage.output_tokens * 2e-6;
+    const { store, engine } = await setup({
+      complete: async (request) => ({ ...(await provider.complete(request)), usage: zero }),
+      stream: withoutUsage,
+      cost,
+    });
+    const conv = await store.create("t");
+    const input = "tell me something about the weather in several words";
+    const plain = await engine.respond("t", {
+      model: "mock",
+      input,
+      conversation: conv.id,
+      instructions: "Be brief.",
+    });
+    let streamed: JsonObject | undefined;
+    for await (const event of engine.respondStream("t", { model: "mock", input, conversation: conv.id })) {
+      if (event.type === "completed") streamed = event.response;
+    }
+    assert.ok(streamed);
+    for (const response of [plain, streamed]) {
+      const usage = response.usage as JsonObject;
+      assert.equal(usage.estimated, true);
+      assert.ok((usage.input_tokens as number) > 0, JSON.stringify(usage));
+      assert.ok((usage.output_tokens as number) > 0, JSON.stringify(usage));
+      assert.equal(usage.total_tokens, (usage.input_tokens as number) + (usage.output_tokens as number));
+    }
+    // The second turn sent the first turn's items too.
+    assert.ok((streamed.usage as JsonObject).input_tokens! > (plain.usage as JsonObject).input_tokens!);
+    const ledger = await conversationUsage(store, "t", conv.id);
+    assert.equal(ledger.turns.length, 2);
+    for (const [i, turn] of ledger.turns.entries()) {
+      const usage = ([plain, streamed][i] as JsonObject).usage as JsonObject;
+      assert.equal(turn.estimated, true);
+      assert.equal(turn.input_tokens, usage.input_tokens);
+      assert.equal(turn.output_tokens, usage.output_tokens);
+      assert.equal(turn.cost_usd, cost("mock", turn));
+      assert.ok((turn.cost_usd ?? 0) > 0);
+    }
+    // Reported usage is recorded as reported, with no estimate mark.
+    const reported = await setup({ cost });
+    const r = await reported.engine.respond("t", { model: "mock", input });
+    assert.equal((r.usage as JsonObject).estimated, undefined);
+    assert.ok(((r.usage as JsonObject).input_tokens as number) > 0);
   });
 });

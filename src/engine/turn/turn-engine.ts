@@ -24,6 +24,7 @@ import { createModelSummarizer } from "./summarizer.ts";
 import { TurnClaim } from "./turn-claim.ts";
 import { baseRecord, finalRecord, outputItems } from "./turn-records.ts";
 import { toTurnRequest } from "./upstream-request.ts";
+import { estimateUsage, type SentInput, usageMissing } from "./usage-estimate.ts";
 
 /** What the engine needs from the provider layer (routing, fallback and retries live behind it). */
 export interface ModelInvoker {
@@ -274,12 +275,17 @@ export class TurnEngine {
     input: AppendResult | null,
     result: TurnResult,
     claim: TurnClaim | null,
+    sent: SentInput | null,
     error?: HoldfastError,
   ): Promise<JsonObject> {
     const outputs = outputItems(result);
     const now = this.#clock();
-    const costUsd = this.#invoker.cost?.(plan.request.model, result.usage) ?? null;
-    const record = finalRecord(plan, now, input, outputs, result, costUsd, error);
+    // Counting only when the upstream left usage out: a turn with reported usage pays nothing here.
+    const usage = usageMissing(result)
+      ? estimateUsage(result, this.#invoker.describe(plan.request.model), sent)
+      : result.usage;
+    const costUsd = this.#invoker.cost?.(plan.request.model, usage) ?? null;
+    const record = finalRecord(plan, now, input, outputs, result, usage, costUsd, error);
     if (plan.persist && plan.sessionId) {
       const items: ItemInput[] = [
         ...outputs,
@@ -306,12 +312,14 @@ export class TurnEngine {
     const begun = await this.#begin(tenant, body, ctx);
     if (begun.replay) return begun.replay;
     const { plan, guard, input } = begun;
+    let sent: SentInput | null = null;
     try {
       let result: TurnResult;
       try {
-        result = await this.#withOverflowRecovery(plan, (history) =>
-          this.#invoker.complete(toTurnRequest(plan, history.input, ctx.signal)),
-        );
+        result = await this.#withOverflowRecovery(plan, (history) => {
+          sent = sentInput(plan, history);
+          return this.#invoker.complete(toTurnRequest(plan, history.input, ctx.signal));
+        });
       } catch (error) {
         // Cut short on purpose (client gone, server shutting down): like a stream cut short, the
         // turn is committed as incomplete, so the conversation does not keep an unanswered input.
@@ -319,7 +327,7 @@ export class TurnEngine {
         if (!ctx.signal?.aborted) throw error;
         result = new StreamTracker().partial(plan.request.model);
       }
-      return await this.#commit(plan, input, result, guard.claim);
+      return await this.#commit(plan, input, result, guard.claim, sent);
     } finally {
       await this.#unlock(guard);
     }
@@ -339,12 +347,14 @@ export class TurnEngine {
     }
     const { plan, guard, input } = begun;
     const tracker = new StreamTracker();
+    let sent: SentInput | null = null;
     let started = false;
     let settled = false;
     try {
       // Open the upstream before announcing the response: if every target fails before its first
       // event, the caller still gets a proper status instead of a stream that only says "failed".
       const opened = await this.#withOverflowRecovery(plan, async (history) => {
+        sent = sentInput(plan, history);
         const iterator = this.#invoker
           .stream(toTurnRequest(plan, history.input, ctx.signal))
           [Symbol.asyncIterator]();
@@ -356,7 +366,13 @@ export class TurnEngine {
       });
       const pending = toResponseObject(plan.responseId, baseRecord(plan, this.#clock()), []);
       if (!opened) {
-        const response = await this.#commit(plan, input, tracker.partial(plan.request.model), guard.claim);
+        const response = await this.#commit(
+          plan,
+          input,
+          tracker.partial(plan.request.model),
+          guard.claim,
+          sent,
+        );
         settled = true;
         yield { type: "created", response: pending };
         yield { type: "completed", response };
@@ -382,7 +398,7 @@ export class TurnEngine {
         await opened.iterator.return?.();
       }
       const final = result ?? tracker.partial(plan.request.model);
-      const response = await this.#commit(plan, input, final, guard.claim, failure);
+      const response = await this.#commit(plan, input, final, guard.claim, sent, failure);
       settled = true;
       // A turn cut short on purpose (client gone, server shutting down) is incomplete, not failed.
       if (failure && failure.code !== "cancelled") yield { type: "failed", response, error: failure };
@@ -391,8 +407,15 @@ export class TurnEngine {
       // The consumer stopped early (client disconnected): keep what was produced, as incomplete.
       // A turn that never started streaming commits nothing, so a retry runs it afresh.
       if (started && !settled && input)
-        await this.#commit(plan, input, tracker.partial(plan.request.model), guard.claim).catch(() => {});
+        await this.#commit(plan, input, tracker.partial(plan.request.model), guard.claim, sent).catch(
+          () => {},
+        );
       await this.#unlock(guard);
     }
   }
+}
+
+/** What a turn sent upstream, kept for the usage estimate. */
+function sentInput(plan: TurnPlan, history: TurnHistory): SentInput {
+  return { tokens: history.tokens, instructions: plan.request.instructions };
 }

@@ -7,7 +7,7 @@ import { ITEM_ID_PATTERN, newItemId } from "../../store/ids.ts";
 import type { AppendResult, ItemInput, JsonObject } from "../../store/types.ts";
 import type { TurnResult } from "../providers/types.ts";
 import type { TurnPlan } from "./plan.ts";
-import { RECORD_TYPE, type ResponseRecord } from "./record.ts";
+import { RECORD_TYPE, type ResponseRecord, type UsageRecord } from "./record.ts";
 
 /** The provider's output items, ready to append. */
 export function outputItems(result: TurnResult): ItemInput[] {
@@ -29,6 +29,7 @@ export function finalRecord(
   input: AppendResult | null,
   outputs: ItemInput[],
   result: TurnResult,
+  usage: UsageRecord,
   costUsd: number | null,
   error: HoldfastError | undefined,
 ): ResponseRecord {
@@ -38,7 +39,7 @@ export function finalRecord(
     served_by: result.model ? { provider: "", model: result.model } : null,
     input_item_ids: input?.items.map((i) => i.id) ?? [],
     output_item_ids: outputs.map((o) => o.id!),
-    usage: { ...result.usage },
+    usage: { ...usage },
     cost_usd: costUsd,
     incomplete_reason: result.status === "incomplete" ? (result.incomplete_reason ?? "interrupted") : null,
     error: error ? { code: error.code, message: error.message } : null,

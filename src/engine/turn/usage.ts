@@ -14,6 +14,8 @@ export interface TurnUsage {
   cached_tokens: number;
   output_tokens: number;
   cost_usd: number | null;
+  /** Holdfast extension: the upstream reported no usage for this turn; the counts are Holdfast's estimate. */
+  estimated?: true;
 }
 
 export interface ConversationUsage {
@@ -51,6 +53,7 @@ export async function conversationUsage(
         cached_tokens: record.usage.cached_tokens,
         output_tokens: record.usage.output_tokens,
         cost_usd: record.cost_usd,
+        ...(record.usage.estimated ? { estimated: true as const } : {}),
       });
     }
     if (page.length < PAGE) break;

@@ -1,0 +1,45 @@
+/**
+ * Usage the upstream did not report, estimated. A Chat Completions server that ignores
+ * `stream_options.include_usage`, or a stream cut before its usage chunk, leaves the counts at
+ * zero; recording that would undercount the ledger and the spend cap. A side counts as unreported
+ * when it is zero while the turn produced output (any request the upstream answered has input
+ * tokens, any output has output tokens). Input is then the window the engine sent (its token counts
+ * are already known) plus the instructions, output the output items counted with the model's token
+ * counter. Only turns that need it pay for the counting.
+ */
+import type { JsonObject } from "../../store/types.ts";
+import type { ModelInfo } from "../context/catalog.ts";
+import { createModelTextCounter, createTokenCounter } from "../context/token-counter.ts";
+import type { TurnResult, Usage } from "../providers/types.ts";
+
+/** Usage as recorded: `estimated` is set (a Holdfast extension) when Holdfast counted it itself. */
+export interface RecordedUsage extends Usage {
+  estimated?: true;
+}
+
+/** What was sent upstream, for the input estimate. */
+export interface SentInput {
+  /** Tokens of the window sent. */
+  tokens: number;
+  instructions: string | null;
+}
+
+/** Whether the upstream left a side of the usage unreported. */
+export function usageMissing(result: TurnResult): boolean {
+  return result.output.length > 0 && (result.usage.input_tokens === 0 || result.usage.output_tokens === 0);
+}
+
+/** The result's usage with its unreported sides estimated (cached tokens stay as reported). */
+export function estimateUsage(result: TurnResult, model: ModelInfo, sent: SentInput | null): RecordedUsage {
+  const usage = result.usage;
+  let input = usage.input_tokens;
+  if (input === 0 && sent) {
+    input = sent.tokens + (sent.instructions ? createModelTextCounter(model)(sent.instructions) : 0);
+  }
+  let output = usage.output_tokens;
+  if (output === 0) {
+    const count = createTokenCounter(model);
+    for (const item of result.output) output += count(item as unknown as JsonObject);
+  }
+  return { input_tokens: input, output_tokens: output, cached_tokens: usage.cached_tokens, estimated: true };
+}
