@@ -225,9 +225,12 @@ export class ChatStreamTranslator {
   #usage: Usage = { ...ZERO_USAGE };
   #id = "";
   #model: string;
+  readonly #toolNames: readonly string[];
 
-  constructor(model: string) {
+  /** `toolNames`: the tools the request declared, which tell a name's next piece from a repeat of it. */
+  constructor(model: string, toolNames: readonly string[] = []) {
     this.#model = model;
+    this.#toolNames = toolNames;
   }
 
   push(chunk: ChatChunk): TurnEvent[] {
@@ -257,7 +260,8 @@ export class ChatStreamTranslator {
         this.#calls.set(key, index);
         events.push(added);
       } else if (delta.function?.name) {
-        this.#builder.setCallName(index, delta.function.name);
+        const name = this.#builder.callName(index);
+        this.#builder.setCallName(index, joinCallName(name, delta.function.name, this.#toolNames));
       }
       if (delta.function?.arguments) events.push(this.#builder.appendArgs(index, delta.function.arguments));
     }
@@ -269,4 +273,16 @@ export class ChatStreamTranslator {
   end(): TurnEvent[] {
     return closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish);
   }
+}
+
+/**
+ * A call's name after one more delta. OpenAI sends the name once, but some OpenAI-compatible
+ * servers (vLLM, Ollama versions) repeat the whole name in every chunk: a piece the name already
+ * ends with is such a repeat ("get_weather" + "get_weather" stays "get_weather"), unless the
+ * joined name starts a declared tool's name (a real split such as "ab" + "b" of "abb").
+ */
+export function joinCallName(name: string, piece: string, toolNames: readonly string[]): string {
+  const joined = name + piece;
+  if (!name.endsWith(piece)) return joined;
+  return toolNames.some((tool) => tool.startsWith(joined)) ? joined : name;
 }

@@ -74,10 +74,14 @@ export class OutputBuilder {
     };
   }
 
+  /** A call's name so far. */
+  callName(index: number): string {
+    return this.#slot(index, "call").name;
+  }
+
   /** Sets a call's name when it arrives after the call was opened (Chat Completions deltas). */
   setCallName(index: number, name: string): void {
-    const slot = this.#slot(index, "call");
-    slot.name += name;
+    this.#slot(index, "call").name = name;
   }
 
   /** `item_done` for one slot (once). */
