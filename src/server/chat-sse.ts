@@ -2,7 +2,7 @@
  * Translates turn-engine events into `chat.completion.chunk` server-sent events, the stream
  * shape of Chat Completions (`data: {…}` lines, then `data: [DONE]`).
  */
-import { chatChunk, chatFinishReason } from "../engine/turn/chat-compat.ts";
+import { chatChunk, chatFinishReason, chatUsage } from "../engine/turn/chat-compat.ts";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
 
@@ -57,11 +57,7 @@ export class ChatSse {
         this.#data({
           ...chatChunk(this.#id, this.#model, this.#created, {}, null),
           choices: [],
-          usage: {
-            prompt_tokens: usage.input_tokens as number,
-            completion_tokens: usage.output_tokens as number,
-            total_tokens: usage.total_tokens as number,
-          },
+          usage: chatUsage(usage),
         });
       }
       return;

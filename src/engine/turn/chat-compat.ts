@@ -239,15 +239,24 @@ export function responseToChatCompletion(response: JsonObject): JsonObject {
         finish_reason: finishReason(response),
       },
     ],
-    usage: {
-      prompt_tokens: usage.input_tokens as number,
-      completion_tokens: usage.output_tokens as number,
-      total_tokens: usage.total_tokens as number,
-      prompt_tokens_details: {
-        cached_tokens: (usage.input_tokens_details as JsonObject)?.cached_tokens ?? 0,
-      },
-    },
+    usage: chatUsage(usage),
     system_fingerprint: null,
+  };
+}
+
+/**
+ * A Response object's `usage` in Chat Completions' shape, streamed or not. `estimated: true`
+ * (the Holdfast extension the Response object carries) says the upstream reported none.
+ */
+export function chatUsage(usage: JsonObject): JsonObject {
+  return {
+    prompt_tokens: usage.input_tokens as number,
+    completion_tokens: usage.output_tokens as number,
+    total_tokens: usage.total_tokens as number,
+    prompt_tokens_details: {
+      cached_tokens: (usage.input_tokens_details as JsonObject)?.cached_tokens ?? 0,
+    },
+    ...(usage.estimated === true ? { estimated: true } : {}),
   };
 }
 
