@@ -190,11 +190,16 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   return out;
 }
 
+/**
+ * Chat's `finish_reason` for a Response: a filtered answer is `content_filter`, any other
+ * incomplete one `length` (cut: max tokens, paused, interrupted).
+ */
 function finishReason(response: JsonObject): string {
   const output = (response.output as JsonObject[]) ?? [];
   if (output.some((o) => o.type === "function_call")) return "tool_calls";
-  if (response.status === "incomplete") return "length";
-  return "stop";
+  if (response.status !== "incomplete") return "stop";
+  const details = response.incomplete_details as JsonObject | null | undefined;
+  return details?.reason === "content_filter" ? "content_filter" : "length";
 }
 
 function messageText(output: JsonObject[]): string {
