@@ -219,8 +219,10 @@ interface ChatChunk {
 export class ChatStreamTranslator {
   #builder = new OutputBuilder();
   #messageIndex: number | undefined;
-  /** upstream tool_call index → output index */
-  #calls = new Map<number, number>();
+  /** upstream tool_call key (see `#callKey`) → output index */
+  #calls = new Map<string, number>();
+  /** The key of the call opened last: where a delta with neither index nor id belongs. */
+  #lastCall: string | undefined;
   #finish: FinishReason = "stop";
   #usage: Usage = { ...ZERO_USAGE };
   #id = "";
@@ -250,14 +252,16 @@ export class ChatStreamTranslator {
       events.push(this.#builder.appendText(this.#messageIndex, text));
     }
     for (const delta of choice.delta?.tool_calls ?? []) {
-      const key = delta.index ?? 0;
+      const key = this.#callKey(delta);
       let index = this.#calls.get(key);
       if (index === undefined) {
         // The text message (if any) is complete once the tool calls begin.
         if (this.#messageIndex !== undefined) events.push(...this.#builder.finish(this.#messageIndex));
-        const [opened, added] = this.#builder.addCall(delta.id ?? `call_${key}`, delta.function?.name ?? "");
+        const callId = delta.id ?? `call_${this.#calls.size}`;
+        const [opened, added] = this.#builder.addCall(callId, delta.function?.name ?? "");
         index = opened;
         this.#calls.set(key, index);
+        this.#lastCall = key;
         events.push(added);
       } else if (delta.function?.name) {
         const name = this.#builder.callName(index);
@@ -267,6 +271,18 @@ export class ChatStreamTranslator {
     }
     if (choice.finish_reason) this.#finish = finishFromChat(choice.finish_reason);
     return events;
+  }
+
+  /**
+   * Which call a delta belongs to. OpenAI numbers every delta with `index`; some compatible
+   * servers (Gemini's endpoint, Ollama versions) leave it out, and reading a missing index as 0
+   * merged their parallel calls into one (names and arguments concatenated). Without an index, a
+   * new `id` opens a new call and a delta with neither continues the call opened last.
+   */
+  #callKey(delta: { index?: number; id?: string }): string {
+    if (typeof delta.index === "number") return `index:${delta.index}`;
+    if (delta.id) return `id:${delta.id}`;
+    return this.#lastCall ?? "index:0";
   }
 
   /** Closing events once the upstream sent `[DONE]` (or ended). */

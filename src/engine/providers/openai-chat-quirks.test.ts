@@ -1,6 +1,7 @@
 /**
- * Tool call names in Chat Completions streams: OpenAI sends a call's name once, some
- * OpenAI-compatible servers (vLLM, Ollama versions) repeat it whole in every delta chunk.
+ * Tool calls in Chat Completions streams from OpenAI-compatible servers that differ from OpenAI:
+ * a call's name repeated whole in every delta chunk (vLLM, Ollama versions), and deltas without
+ * `index` (Gemini's endpoint, Ollama versions).
  */
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -83,4 +84,52 @@ test("through the adapter over HTTP: a repeating server's call keeps its name", 
     await http.close();
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+/** Final output of a translated stream. */
+function outputOf(chunks: object[]): FunctionCallItem[] {
+  const translator = new ChatStreamTranslator("m");
+  const events = [...chunks.flatMap((chunk) => translator.push(chunk)), ...translator.end()];
+  const done = events.at(-1);
+  assert.equal(done?.type, "done");
+  return done?.type === "done" ? (done.result.output as FunctionCallItem[]) : [];
+}
+
+const calls = (...deltas: object[]) => ({ choices: [{ delta: { tool_calls: deltas } }] });
+
+test("parallel calls without index stay apart: a new id opens a call, a delta with no id continues the last", () => {
+  // Ollama: each call whole, in one chunk or one per chunk, no index.
+  const whole = outputOf([
+    calls(
+      { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+      { id: "call_b", type: "function", function: { name: "get_time", arguments: '{"tz":"CET"}' } },
+    ),
+    calls({
+      id: "call_c",
+      type: "function",
+      function: { name: "get_weather", arguments: '{"city":"Rome"}' },
+    }),
+    { choices: [{ delta: {}, finish_reason: "tool_calls" }] },
+  ]);
+  assert.deepEqual(
+    whole.map((c) => [c.call_id, c.name, c.arguments]),
+    [
+      ["call_a", "get_weather", '{"city":"Paris"}'],
+      ["call_b", "get_time", '{"tz":"CET"}'],
+      ["call_c", "get_weather", '{"city":"Rome"}'],
+    ],
+  );
+  // Gemini-style: the id on the first delta only, argument pieces after it without index or id.
+  const pieces = outputOf([
+    calls({ id: "call_a", function: { name: "get_weather", arguments: '{"city":' } }),
+    calls({ function: { arguments: '"Oslo"}' } }),
+    calls({ id: "call_b", function: { name: "get_time", arguments: "{}" } }),
+  ]);
+  assert.deepEqual(
+    pieces.map((c) => [c.call_id, c.name, c.arguments]),
+    [
+      ["call_a", "get_weather", '{"city":"Oslo"}'],
+      ["call_b", "get_time", "{}"],
+    ],
+  );
 });
