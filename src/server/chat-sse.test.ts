@@ -21,7 +21,8 @@ function joinedCalls(chunks: string[]): { id?: string; name: string; arguments: 
     const data = JSON.parse(chunk.replace(/^data: /, "")) as JsonObject;
     const delta = ((data.choices as JsonObject[])[0]?.delta ?? {}) as JsonObject;
     for (const call of (delta.tool_calls as JsonObject[] | undefined) ?? []) {
-      const slot = (calls[call.index as number] ??= { name: "", arguments: "" });
+      calls[call.index as number] ??= { name: "", arguments: "" };
+      const slot = calls[call.index as number]!;
       if (typeof call.id === "string") slot.id = call.id;
       const fn = (call.function ?? {}) as JsonObject;
       slot.name += (fn.name as string | undefined) ?? "";
