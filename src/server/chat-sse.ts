@@ -2,7 +2,7 @@
  * Translates turn-engine events into `chat.completion.chunk` server-sent events, the stream
  * shape of Chat Completions (`data: {…}` lines, then `data: [DONE]`).
  */
-import { chatChunk, chatFinishReason } from "../engine/turn/chat-compat.ts";
+import { chatChunk, chatFinishReason, chatUsage } from "../engine/turn/chat-compat.ts";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
 
@@ -20,6 +20,8 @@ export class ChatSse {
   #head = "";
   /** Output index of each function call → its position in `tool_calls`. */
   readonly #callIndex = new Map<number, number>();
+  /** Output index of each function call → the name its first chunk announced. */
+  readonly #announced = new Map<number, string>();
 
   constructor(write: (chunk: string) => void, includeUsage: boolean) {
     this.#write = write;
@@ -57,11 +59,7 @@ export class ChatSse {
         this.#data({
           ...chatChunk(this.#id, this.#model, this.#created, {}, null),
           choices: [],
-          usage: {
-            prompt_tokens: usage.input_tokens as number,
-            completion_tokens: usage.output_tokens as number,
-            total_tokens: usage.total_tokens as number,
-          },
+          usage: chatUsage(usage),
         });
       }
       return;
@@ -72,6 +70,7 @@ export class ChatSse {
       const index = this.#callIndex.size;
       this.#callIndex.set(e.output_index, index);
       const item = e.item as unknown as JsonObject;
+      this.#announced.set(e.output_index, item.name as string);
       this.#send({
         tool_calls: [
           {
@@ -85,6 +84,16 @@ export class ChatSse {
     } else if (e.type === "function_call_arguments_delta") {
       const index = this.#callIndex.get(e.output_index) ?? 0;
       this.#send({ tool_calls: [{ index, function: { arguments: e.delta } }] });
+    } else if (e.type === "item_done" && e.item.type === "function_call") {
+      // An upstream that sends a call's name after opening it (some compatible servers do) left
+      // the first chunk with part of the name or none: the rest follows, as chat clients join
+      // name pieces the way they join arguments.
+      const announced = this.#announced.get(e.output_index) ?? "";
+      const name = (e.item as unknown as JsonObject).name as string;
+      if (name !== announced && name.startsWith(announced)) {
+        const index = this.#callIndex.get(e.output_index) ?? 0;
+        this.#send({ tool_calls: [{ index, function: { name: name.slice(announced.length) } }] });
+      }
     }
   }
 }

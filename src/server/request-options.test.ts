@@ -152,6 +152,71 @@ describe("structured outputs and reasoning options reach the upstream", () => {
     assert.deepEqual(plain.reasoning, { effort: null, summary: null });
   });
 
+  test("the Response object echoes the request's routing, caching and identity fields, everywhere", async () => {
+    const { id: conv } = await client.conversations.create({});
+    const asked = {
+      service_tier: "flex" as const,
+      prompt_cache_key: "cache-7",
+      safety_identifier: "user-hash-1",
+      user: "end-user-1",
+      max_tool_calls: 3,
+    };
+    const expected = { ...asked, top_logprobs: 0, background: false, store: true };
+    const echoed = (r: OpenAI.Responses.Response) =>
+      Object.fromEntries(Object.keys(expected).map((key) => [key, r[key as keyof typeof r]]));
+    const created = await client.responses.create({
+      model: "chat/m",
+      input: "hi",
+      conversation: conv,
+      ...asked,
+    });
+    assert.deepEqual(echoed(created), expected);
+    assert.deepEqual(echoed(await client.responses.retrieve(created.id)), expected);
+    const stream = await client.responses.create({
+      model: "resp/m",
+      input: "hi",
+      conversation: conv,
+      stream: true,
+      ...asked,
+    });
+    const events: OpenAI.Responses.Response[] = [];
+    for await (const event of stream)
+      if (event.type === "response.created" || event.type === "response.completed")
+        events.push(event.response);
+    assert.equal(events.length, 2);
+    for (const response of events) assert.deepEqual(echoed(response), expected);
+
+    // Without them: OpenAI's defaults; and store: false is echoed as false.
+    const plain = await client.responses.create({ model: "chat/m", input: "hi", store: false });
+    assert.deepEqual(echoed(plain), {
+      service_tier: "auto",
+      prompt_cache_key: null,
+      safety_identifier: null,
+      user: null,
+      max_tool_calls: null,
+      top_logprobs: 0,
+      background: false,
+      store: false,
+    });
+  });
+
+  // Within the body limit (1 MiB), but over what the response record has room for (store item limit 1 MiB).
+  test("a user or prompt_cache_key too large to keep with the response is refused before the turn", async () => {
+    const { id: conv } = await client.conversations.create({});
+    for (const key of ["user", "prompt_cache_key"]) {
+      const res = await t.call("POST", "/v1/responses", {
+        model: "chat/m",
+        input: "hi",
+        conversation: conv,
+        [key]: "x".repeat(1_040_000),
+      });
+      assert.equal(res.status, 413, JSON.stringify(res.json));
+      assert.equal(res.json.error.param, key);
+    }
+    const items = await client.conversations.items.list(conv);
+    assert.equal(items.data.length, 0, "nothing was written");
+  });
+
   test("chat: response_format and reasoning_effort, to either OpenAI API", async () => {
     const messages = [{ role: "user" as const, content: "hi" }];
     const options = { messages, response_format: CHAT_FORMAT, reasoning_effort: "high" as const };

@@ -107,7 +107,12 @@ describe("SSE wire text", () => {
         `data: ${JSON.stringify({
           ...chatChunk(id, model, created, {}, null),
           choices: [],
-          usage: { prompt_tokens: 23, completion_tokens: 16, total_tokens: 39 },
+          usage: {
+            prompt_tokens: 23,
+            completion_tokens: 16,
+            total_tokens: 39,
+            prompt_tokens_details: { cached_tokens: 0 },
+          },
         })}\n\n`,
       ];
       assert.deepEqual(chunks, expected);

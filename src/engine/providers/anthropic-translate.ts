@@ -197,6 +197,9 @@ export function finishFromAnthropic(reason: unknown): FinishReason {
   if (reason === "max_tokens" || reason === "model_context_window_exceeded") return "length";
   if (reason === "tool_use") return "tool_calls";
   if (reason === "refusal") return "content_filter";
+  // A long turn paused (server tools, long thinking): the content so far is kept, and the turn is
+  // incomplete so the client knows to ask for the rest, not completed as if the answer were whole.
+  if (reason === "pause_turn") return "paused";
   return "stop";
 }
 

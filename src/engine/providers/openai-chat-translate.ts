@@ -219,15 +219,20 @@ interface ChatChunk {
 export class ChatStreamTranslator {
   #builder = new OutputBuilder();
   #messageIndex: number | undefined;
-  /** upstream tool_call index → output index */
-  #calls = new Map<number, number>();
+  /** upstream tool_call key (see `#callKey`) → output index */
+  #calls = new Map<string, number>();
+  /** The key of the call opened last: where a delta with neither index nor id belongs. */
+  #lastCall: string | undefined;
   #finish: FinishReason = "stop";
   #usage: Usage = { ...ZERO_USAGE };
   #id = "";
   #model: string;
+  readonly #toolNames: readonly string[];
 
-  constructor(model: string) {
+  /** `toolNames`: the tools the request declared, which tell a name's next piece from a repeat of it. */
+  constructor(model: string, toolNames: readonly string[] = []) {
     this.#model = model;
+    this.#toolNames = toolNames;
   }
 
   push(chunk: ChatChunk): TurnEvent[] {
@@ -247,17 +252,20 @@ export class ChatStreamTranslator {
       events.push(this.#builder.appendText(this.#messageIndex, text));
     }
     for (const delta of choice.delta?.tool_calls ?? []) {
-      const key = delta.index ?? 0;
+      const key = this.#callKey(delta);
       let index = this.#calls.get(key);
       if (index === undefined) {
         // The text message (if any) is complete once the tool calls begin.
         if (this.#messageIndex !== undefined) events.push(...this.#builder.finish(this.#messageIndex));
-        const [opened, added] = this.#builder.addCall(delta.id ?? `call_${key}`, delta.function?.name ?? "");
+        const callId = delta.id ?? `call_${this.#calls.size}`;
+        const [opened, added] = this.#builder.addCall(callId, delta.function?.name ?? "");
         index = opened;
         this.#calls.set(key, index);
+        this.#lastCall = key;
         events.push(added);
       } else if (delta.function?.name) {
-        this.#builder.setCallName(index, delta.function.name);
+        const name = this.#builder.callName(index);
+        this.#builder.setCallName(index, joinCallName(name, delta.function.name, this.#toolNames));
       }
       if (delta.function?.arguments) events.push(this.#builder.appendArgs(index, delta.function.arguments));
     }
@@ -265,8 +273,32 @@ export class ChatStreamTranslator {
     return events;
   }
 
+  /**
+   * Which call a delta belongs to. OpenAI numbers every delta with `index`; some compatible
+   * servers (Gemini's endpoint, Ollama versions) leave it out, and reading a missing index as 0
+   * merged their parallel calls into one (names and arguments concatenated). Without an index, a
+   * new `id` opens a new call and a delta with neither continues the call opened last.
+   */
+  #callKey(delta: { index?: number; id?: string }): string {
+    if (typeof delta.index === "number") return `index:${delta.index}`;
+    if (delta.id) return `id:${delta.id}`;
+    return this.#lastCall ?? "index:0";
+  }
+
   /** Closing events once the upstream sent `[DONE]` (or ended). */
   end(): TurnEvent[] {
     return closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish);
   }
+}
+
+/**
+ * A call's name after one more delta. OpenAI sends the name once, but some OpenAI-compatible
+ * servers (vLLM, Ollama versions) repeat the whole name in every chunk: a piece the name already
+ * ends with is such a repeat ("get_weather" + "get_weather" stays "get_weather"), unless the
+ * joined name starts a declared tool's name (a real split such as "ab" + "b" of "abb").
+ */
+export function joinCallName(name: string, piece: string, toolNames: readonly string[]): string {
+  const joined = name + piece;
+  if (!name.endsWith(piece)) return joined;
+  return toolNames.some((tool) => tool.startsWith(joined)) ? joined : name;
 }

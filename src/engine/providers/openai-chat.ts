@@ -33,7 +33,10 @@ export function createOpenAIChatProvider(options: OpenAIChatProviderOptions): Pr
 
 async function* streamChat(name: string, http: HttpClient, request: TurnRequest): AsyncGenerator<TurnEvent> {
   const events = await http.postStream("/chat/completions", toChatBody(request, true), request.signal);
-  const translator = new ChatStreamTranslator(request.model);
+  const translator = new ChatStreamTranslator(
+    request.model,
+    (request.tools ?? []).map((tool) => tool.name),
+  );
   let finished = false;
   for await (const event of events) {
     if (event.data === "[DONE]") {

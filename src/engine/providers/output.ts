@@ -74,10 +74,14 @@ export class OutputBuilder {
     };
   }
 
+  /** A call's name so far. */
+  callName(index: number): string {
+    return this.#slot(index, "call").name;
+  }
+
   /** Sets a call's name when it arrives after the call was opened (Chat Completions deltas). */
   setCallName(index: number, name: string): void {
-    const slot = this.#slot(index, "call");
-    slot.name += name;
+    this.#slot(index, "call").name = name;
   }
 
   /** `item_done` for one slot (once). */
@@ -124,12 +128,19 @@ function toItem(slot: Slot, status: "in_progress" | "completed" | "incomplete"):
   };
 }
 
-/** The status a finish reason gives the turn and its items: `length` and `content_filter` leave it `incomplete`. */
+/** The reason an unfinished answer gives its incomplete turn. */
+const INCOMPLETE_REASONS: Partial<Record<FinishReason, NonNullable<TurnResult["incomplete_reason"]>>> = {
+  length: "max_output_tokens",
+  content_filter: "content_filter",
+  paused: "paused",
+};
+
+/** The status a finish reason gives the turn and its items: `length`, `content_filter` and `paused` leave it `incomplete`. */
 export function statusFromFinish(finish: FinishReason): "completed" | "incomplete" {
-  return finish === "length" || finish === "content_filter" ? "incomplete" : "completed";
+  return INCOMPLETE_REASONS[finish] === undefined ? "completed" : "incomplete";
 }
 
-/** Assembles a `TurnResult`; `length` and `content_filter` make it `incomplete`. */
+/** Assembles a `TurnResult`; `length`, `content_filter` and `paused` make it `incomplete`. */
 export function buildResult(
   id: string,
   model: string,
@@ -145,8 +156,8 @@ export function buildResult(
     status: statusFromFinish(finish),
     finish_reason: finish,
   };
-  if (finish === "length") result.incomplete_reason = "max_output_tokens";
-  if (finish === "content_filter") result.incomplete_reason = "content_filter";
+  const reason = INCOMPLETE_REASONS[finish];
+  if (reason !== undefined) result.incomplete_reason = reason;
   return result;
 }
 

@@ -219,6 +219,39 @@ test("Anthropic stream → events: input_json_delta reassembled, usage from mess
   );
 });
 
+test("Anthropic pause_turn: the content so far is kept and the turn is incomplete (paused), streamed or not", () => {
+  const plain = fromAnthropicMessage(
+    {
+      id: "msg_3",
+      model: "claude-x",
+      content: [{ type: "text", text: "Searching, part one." }],
+      stop_reason: "pause_turn",
+      usage: { input_tokens: 10, output_tokens: 4 },
+    },
+    "claude-x",
+  );
+  assert.deepEqual(
+    [plain.status, plain.finish_reason, plain.incomplete_reason],
+    ["incomplete", "paused", "paused"],
+  );
+  assert.equal(outputText(plain.output), "Searching, part one.");
+
+  const translator = new AnthropicStreamTranslator("claude-x");
+  const events = [
+    { type: "message_start", message: { id: "msg_4", model: "claude-x", usage: { input_tokens: 10 } } },
+    { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+    { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Part one." } },
+    { type: "content_block_stop", index: 0 },
+    { type: "message_delta", delta: { stop_reason: "pause_turn" }, usage: { output_tokens: 3 } },
+    { type: "message_stop" },
+  ].flatMap((event) => translator.push(event));
+  const done = events.at(-1);
+  assert.equal(done?.type, "done");
+  if (done?.type !== "done") return;
+  assert.deepEqual([done.result.status, done.result.incomplete_reason], ["incomplete", "paused"]);
+  assert.equal(outputText(done.result.output), "Part one.");
+});
+
 test("items → Chat Completions: calls grouped on the assistant message, outputs as tool messages", () => {
   const body = toChatBody(
     {

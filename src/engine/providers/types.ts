@@ -187,6 +187,8 @@ export const FINISH_REASONS = [
   "length",
   "tool_calls",
   "content_filter",
+  /** The upstream paused a long turn and expects to be asked to continue (Anthropic `pause_turn`). */
+  "paused",
   "cancelled",
   "error",
 ] as const;
@@ -202,7 +204,7 @@ export interface TurnResult {
   status: "completed" | "incomplete";
   finish_reason: FinishReason;
   /** Set when `status` is `incomplete`. */
-  incomplete_reason?: "max_output_tokens" | "content_filter" | "interrupted";
+  incomplete_reason?: "max_output_tokens" | "content_filter" | "paused" | "interrupted";
 }
 
 /**

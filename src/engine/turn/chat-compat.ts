@@ -190,11 +190,16 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   return out;
 }
 
+/**
+ * Chat's `finish_reason` for a Response: a filtered answer is `content_filter`, any other
+ * incomplete one `length` (cut: max tokens, paused, interrupted).
+ */
 function finishReason(response: JsonObject): string {
   const output = (response.output as JsonObject[]) ?? [];
   if (output.some((o) => o.type === "function_call")) return "tool_calls";
-  if (response.status === "incomplete") return "length";
-  return "stop";
+  if (response.status !== "incomplete") return "stop";
+  const details = response.incomplete_details as JsonObject | null | undefined;
+  return details?.reason === "content_filter" ? "content_filter" : "length";
 }
 
 function messageText(output: JsonObject[]): string {
@@ -239,15 +244,24 @@ export function responseToChatCompletion(response: JsonObject): JsonObject {
         finish_reason: finishReason(response),
       },
     ],
-    usage: {
-      prompt_tokens: usage.input_tokens as number,
-      completion_tokens: usage.output_tokens as number,
-      total_tokens: usage.total_tokens as number,
-      prompt_tokens_details: {
-        cached_tokens: (usage.input_tokens_details as JsonObject)?.cached_tokens ?? 0,
-      },
-    },
+    usage: chatUsage(usage),
     system_fingerprint: null,
+  };
+}
+
+/**
+ * A Response object's `usage` in Chat Completions' shape, streamed or not. `estimated: true`
+ * (the Holdfast extension the Response object carries) says the upstream reported none.
+ */
+export function chatUsage(usage: JsonObject): JsonObject {
+  return {
+    prompt_tokens: usage.input_tokens as number,
+    completion_tokens: usage.output_tokens as number,
+    total_tokens: usage.total_tokens as number,
+    prompt_tokens_details: {
+      cached_tokens: (usage.input_tokens_details as JsonObject)?.cached_tokens ?? 0,
+    },
+    ...(usage.estimated === true ? { estimated: true } : {}),
   };
 }
 

@@ -12,7 +12,12 @@ const RECORD_MARGIN_BYTES = 16 * 1024;
 /** One input item's id in `input_item_ids`, quotes and comma included (ids are ≤ 64 bytes). */
 const INPUT_ID_BYTES = 67;
 
-type RecordedParts = Pick<ParsedResponseRequest, "input" | "instructions" | "tools" | "text">;
+type RecordedParts = Pick<
+  ParsedResponseRequest,
+  "input" | "instructions" | "tools" | "text" | "user" | "sampling"
+>;
+
+const bytesOf = (value: string | null | undefined): number => (value ? Buffer.byteLength(value) : 0);
 
 export function checkRecordSize(request: RecordedParts, maxItemBytes: number): void {
   const budget = maxItemBytes - RECORD_MARGIN_BYTES - request.input.length * INPUT_ID_BYTES;
@@ -21,6 +26,9 @@ export function checkRecordSize(request: RecordedParts, maxItemBytes: number): v
     // Serialized only when present: most turns carry no tools and no text format.
     ["tools", request.tools.length === 0 ? 0 : Buffer.byteLength(JSON.stringify(request.tools))],
     ["text", request.text === null ? 0 : Buffer.byteLength(JSON.stringify(request.text))],
+    // Echoed on the Response object; neither has a length limit of its own.
+    ["user", bytesOf(request.user)],
+    ["prompt_cache_key", bytesOf(request.sampling?.prompt_cache_key)],
   ];
   const total = parts.reduce((sum, [, bytes]) => sum + bytes, 0);
   if (total <= budget) return;

@@ -49,6 +49,16 @@ export interface ResponseRecord {
     /** `text` and `reasoning` as requested; absent on records written before they were kept. */
     text?: JsonObject | null;
     reasoning?: JsonObject | null;
+    /**
+     * Echoed as OpenAI echoes them; absent on records written before they were kept (the
+     * Response object then shows OpenAI's defaults).
+     */
+    store?: boolean;
+    user?: string | null;
+    max_tool_calls?: number | null;
+    service_tier?: string | null;
+    prompt_cache_key?: string | null;
+    safety_identifier?: string | null;
   };
   incomplete_reason: string | null;
   error: { code: string; message: string } | null;
@@ -62,29 +72,38 @@ export function wireItem(item: Pick<Item, "id" | "content">): JsonObject {
 /** The Responses API object for a record and its output items. */
 export function toResponseObject(id: string, record: ResponseRecord, output: JsonObject[]): JsonObject {
   const usage = record.usage;
+  const request = record.request;
   return {
     id,
     object: "response",
     created_at: record.created_at,
     status: record.status,
+    background: false,
     error: record.error,
     incomplete_details: record.incomplete_reason ? { reason: record.incomplete_reason } : null,
     instructions: record.instructions,
-    max_output_tokens: record.request.max_output_tokens,
+    max_output_tokens: request.max_output_tokens,
+    max_tool_calls: request.max_tool_calls ?? null,
     model: record.model,
     output,
     parallel_tool_calls: record.request.parallel_tool_calls,
     previous_response_id: record.previous_response_id,
+    prompt_cache_key: request.prompt_cache_key ?? null,
+    safety_identifier: request.safety_identifier ?? null,
+    // The tier asked for ("auto", OpenAI's default, when none was): the upstream's answer is not kept.
+    service_tier: request.service_tier ?? "auto",
     conversation: record.conversation_id ? { id: record.conversation_id } : null,
     reasoning: {
       effort: record.request.reasoning?.effort ?? null,
       summary: record.request.reasoning?.summary ?? null,
     },
-    store: true,
+    store: request.store ?? true,
     temperature: record.request.temperature,
     text: { format: { type: "text" }, ...record.request.text },
     tool_choice: record.request.tool_choice,
     tools: record.request.tools,
+    // Only 0 is accepted (request-fields.ts): the output carries no log probabilities.
+    top_logprobs: 0,
     top_p: record.request.top_p,
     truncation: record.request.truncation,
     usage: {
@@ -96,6 +115,6 @@ export function toResponseObject(id: string, record: ResponseRecord, output: Jso
       ...(usage.estimated ? { estimated: true } : {}),
     },
     metadata: record.metadata,
-    user: null,
+    user: request.user ?? null,
   };
 }

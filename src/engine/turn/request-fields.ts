@@ -234,7 +234,8 @@ export const RESPONSES_FIELDS: Readonly<Record<string, FieldRule>> = {
   prompt_cache_key: CARRIED,
   safety_identifier: CARRIED,
   include: CARRIED,
-  // Limits calls to built-in tools, which this gateway does not offer (only function tools).
+  // Limits calls to built-in tools, which this gateway does not offer (only function tools);
+  // echoed on the Response object.
   max_tool_calls: ignored((value, param) => optionalNumber(value, param, 0, 1_000_000, true)),
   // Stream obfuscation is not added by this gateway.
   stream_options: ignored(objectCheck(["include_obfuscation"], true)),

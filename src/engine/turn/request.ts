@@ -37,6 +37,8 @@ export interface ParsedResponseRequest {
   topP: number | null;
   user: string | null;
   stream: boolean;
+  /** Echoed on the Response object; it limits built-in tools, which this gateway does not offer. */
+  maxToolCalls: number | null;
   /** `text` (output format, verbosity); null when the request set none. */
   text: TextConfig | null;
   /** `reasoning` (effort, summary); null when the request set none. */
@@ -251,6 +253,8 @@ export function parseResponseRequest(body: unknown): ParsedResponseRequest {
     topP: optionalNumber(body.top_p, "top_p", 0, 1),
     user: (body.user as string | undefined) ?? null,
     stream: body.stream === true,
+    // Checked with the Responses fields (request-fields.ts); absent from translated chat bodies.
+    maxToolCalls: typeof body.max_tool_calls === "number" ? body.max_tool_calls : null,
     text: parseText(body.text),
     reasoning: parseReasoning(body.reasoning),
     sampling: parseSampling(body, api),

@@ -1,0 +1,135 @@
+/**
+ * Tool calls in Chat Completions streams from OpenAI-compatible servers that differ from OpenAI:
+ * a call's name repeated whole in every delta chunk (vLLM, Ollama versions), and deltas without
+ * `index` (Gemini's endpoint, Ollama versions).
+ */
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { createHttpClient, DEFAULT_TIMEOUTS } from "./http.ts";
+import { createOpenAIChatProvider } from "./openai-chat.ts";
+import { ChatStreamTranslator, joinCallName } from "./openai-chat-translate.ts";
+import { collect, WEATHER_TOOL } from "./test-support.ts";
+import type { FunctionCallItem } from "./types.ts";
+
+/** A call streamed the vLLM way: id, type and the full name in every chunk. */
+const REPEATING_CHUNKS = [
+  { id: "c", choices: [{ delta: { role: "assistant", content: null } }] },
+  ...['{"city":', '"Paris"', "}"].map((args) => ({
+    id: "c",
+    choices: [
+      {
+        delta: {
+          tool_calls: [
+            { index: 0, id: "call_1", type: "function", function: { name: "get_weather", arguments: args } },
+          ],
+        },
+      },
+    ],
+  })),
+  { id: "c", choices: [{ delta: {}, finish_reason: "tool_calls" }] },
+  { id: "c", choices: [], usage: { prompt_tokens: 9, completion_tokens: 5 } },
+];
+
+test("a name repeated whole in every delta is the name once, not concatenated", () => {
+  const translator = new ChatStreamTranslator("m");
+  const events = [...REPEATING_CHUNKS.flatMap((chunk) => translator.push(chunk)), ...translator.end()];
+  const done = events.at(-1);
+  assert.equal(done?.type, "done");
+  if (done?.type !== "done") return;
+  const [call] = done.result.output as FunctionCallItem[];
+  assert.equal(call?.name, "get_weather");
+  assert.equal(call?.arguments, '{"city":"Paris"}');
+});
+
+test("joinCallName: pieces join, repeats do not, a declared name decides a piece that could be either", () => {
+  assert.equal(joinCallName("get_", "weather", []), "get_weather");
+  assert.equal(joinCallName("get_weather", "get_weather", []), "get_weather");
+  assert.equal(joinCallName("get_weather", "weather", []), "get_weather");
+  // "ab" + "b" could repeat the tail or continue the name: the declared tool "abb" says continue.
+  assert.equal(joinCallName("ab", "b", ["abb"]), "abb");
+  assert.equal(joinCallName("ab", "b", ["ab"]), "ab");
+});
+
+test("through the adapter over HTTP: a repeating server's call keeps its name", async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    for (const chunk of REPEATING_CHUNKS) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    res.end("data: [DONE]\n\n");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const http = createHttpClient({
+    provider: "vllm",
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    headers: {},
+    timeouts: DEFAULT_TIMEOUTS,
+  });
+  try {
+    const provider = createOpenAIChatProvider({ name: "vllm", http });
+    const run = await collect(
+      provider.stream({
+        model: "m",
+        input: [{ type: "message", role: "user", content: "Weather in Paris?" }],
+        tools: [WEATHER_TOOL],
+      }),
+    );
+    assert.equal(run.error, undefined);
+    const [call] = (run.result?.output ?? []) as FunctionCallItem[];
+    assert.deepEqual(
+      [call?.name, call?.call_id, call?.arguments],
+      ["get_weather", "call_1", '{"city":"Paris"}'],
+    );
+  } finally {
+    await http.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** Final output of a translated stream. */
+function outputOf(chunks: object[]): FunctionCallItem[] {
+  const translator = new ChatStreamTranslator("m");
+  const events = [...chunks.flatMap((chunk) => translator.push(chunk)), ...translator.end()];
+  const done = events.at(-1);
+  assert.equal(done?.type, "done");
+  return done?.type === "done" ? (done.result.output as FunctionCallItem[]) : [];
+}
+
+const calls = (...deltas: object[]) => ({ choices: [{ delta: { tool_calls: deltas } }] });
+
+test("parallel calls without index stay apart: a new id opens a call, a delta with no id continues the last", () => {
+  // Ollama: each call whole, in one chunk or one per chunk, no index.
+  const whole = outputOf([
+    calls(
+      { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+      { id: "call_b", type: "function", function: { name: "get_time", arguments: '{"tz":"CET"}' } },
+    ),
+    calls({
+      id: "call_c",
+      type: "function",
+      function: { name: "get_weather", arguments: '{"city":"Rome"}' },
+    }),
+    { choices: [{ delta: {}, finish_reason: "tool_calls" }] },
+  ]);
+  assert.deepEqual(
+    whole.map((c) => [c.call_id, c.name, c.arguments]),
+    [
+      ["call_a", "get_weather", '{"city":"Paris"}'],
+      ["call_b", "get_time", '{"tz":"CET"}'],
+      ["call_c", "get_weather", '{"city":"Rome"}'],
+    ],
+  );
+  // Gemini-style: the id on the first delta only, argument pieces after it without index or id.
+  const pieces = outputOf([
+    calls({ id: "call_a", function: { name: "get_weather", arguments: '{"city":' } }),
+    calls({ function: { arguments: '"Oslo"}' } }),
+    calls({ id: "call_b", function: { name: "get_time", arguments: "{}" } }),
+  ]);
+  assert.deepEqual(
+    pieces.map((c) => [c.call_id, c.name, c.arguments]),
+    [
+      ["call_a", "get_weather", '{"city":"Oslo"}'],
+      ["call_b", "get_time", "{}"],
+    ],
+  );
+});
