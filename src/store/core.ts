@@ -38,6 +38,7 @@ import {
 import {
   assertObject,
   checkExcludeTypes,
+  checkFutureExpiry,
   checkItemId,
   checkJson,
   checkJsonObject,
@@ -131,7 +132,7 @@ class StoreCore implements SessionStore, SessionHeadReadable {
       updatedAt: now,
       lastActiveAt: now,
       idleTtlMs: checkOptionalTime(input.idleTtlMs, "idleTtlMs"),
-      expiresAt: checkOptionalTime(input.expiresAt, "expiresAt"),
+      expiresAt: checkFutureExpiry(input.expiresAt, now),
       status: "active",
       pinned: input.pinned === undefined ? false : Boolean(input.pinned),
       forkParent: null,

@@ -92,6 +92,7 @@ export interface CreateSessionInput {
   labels?: string[];
   state?: JsonObject;
   idleTtlMs?: number | null;
+  /** Absolute expiry (epoch ms), later than now: one already reached is `invalid_argument` (`expires_at`). */
   expiresAt?: number | null;
   pinned?: boolean;
   /** Initial items, appended atomically with the creation. */
@@ -103,6 +104,7 @@ export interface UpdateSessionInput {
   metadata?: Record<string, string>;
   labels?: string[];
   idleTtlMs?: number | null;
+  /** Absolute expiry (epoch ms); one already reached expires the session at once (later reads: `not_found`). */
   expiresAt?: number | null;
   pinned?: boolean;
   status?: SessionStatus;
