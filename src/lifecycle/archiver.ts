@@ -29,6 +29,8 @@ import type {
 } from "../store/types.ts";
 import type { ArchiveBackend } from "./archive-backend.ts";
 import { createDirectoryArchiveBackend } from "./archive-files.ts";
+import { ArchiveCorruptError } from "./archive-format.ts";
+import { unrestorableItem } from "./archived-items.ts";
 
 export interface ArchiverOptions {
   /** Where archives go (archive-open.ts opens one from config); the caller closes it. */
@@ -145,6 +147,9 @@ class StoreArchiver implements Archiver {
       if (now.version !== stub.version && now.status === "active") return now;
       throw error;
     }
+    // Checked here, not by the driver: a database refusal would be a bare 500 naming nothing.
+    const problem = unrestorableItem(block.items);
+    if (problem) throw new ArchiveCorruptError(id, this.backend.location, problem);
     const restored = await this.#driver.restoreItems(tenant, id, {
       version: stub.version,
       items: block.items,
