@@ -191,6 +191,35 @@ describe("archiver", () => {
     await store.close();
   });
 
+  it("setting a stub's status to active restores it first: the items come back, the archive goes", async () => {
+    const base = createSessionStore(createMemoryDriver());
+    const archiver = createArchiver(base, { dir });
+    const store = withArchives(base, archiver);
+    for (const guarded of [false, true]) {
+      const s = await base.create("reactivate", { items: ["a", "b"].map(msg) });
+      const items = await base.readItems("reactivate", s.id);
+      await archiver.archive("reactivate", s.id);
+      const [stub] = (await base.list("reactivate", { status: "archived" })).data;
+      assert.equal(stub?.id, s.id);
+      const updated = await store.update(
+        "reactivate",
+        s.id,
+        { status: "active", labels: ["back"] },
+        guarded ? { expectedVersion: stub.version } : {},
+      );
+      assert.deepEqual([updated.status, updated.labels, updated.itemCount], ["active", ["back"], 2]);
+      assert.deepEqual(await store.readItems("reactivate", s.id), items, "the history is back");
+      assert.equal(existsSync(archivePath(dir, "reactivate", s.id)), false, "no orphaned archive");
+      assert.equal((await store.append("reactivate", s.id, [msg("c")])).firstSeq, 3);
+    }
+    // A stale guard still conflicts.
+    const s = await base.create("reactivate", { items: [msg("x")] });
+    await archiver.archive("reactivate", s.id);
+    await assert.rejects(store.update("reactivate", s.id, { status: "active" }, { expectedVersion: 1 }), {
+      code: "conflict",
+    });
+  });
+
   it("restores a stub before forking it, so the fork holds the whole history", async () => {
     const base = createSessionStore(createMemoryDriver());
     const archiver = createArchiver(base, { dir });

@@ -23,12 +23,15 @@ import type {
   ReadItemsQuery,
   Session,
   SessionStore,
+  UpdateSessionInput,
   Window,
   WindowQuery,
   WriteOptions,
 } from "../store/types.ts";
 import type { ArchiveBackend } from "./archive-backend.ts";
 import { createDirectoryArchiveBackend } from "./archive-files.ts";
+import { ArchiveCorruptError } from "./archive-format.ts";
+import { unrestorableItem } from "./archived-items.ts";
 
 export interface ArchiverOptions {
   /** Where archives go (archive-open.ts opens one from config); the caller closes it. */
@@ -145,6 +148,9 @@ class StoreArchiver implements Archiver {
       if (now.version !== stub.version && now.status === "active") return now;
       throw error;
     }
+    // Checked here, not by the driver: a database refusal would be a bare 500 naming nothing.
+    const problem = unrestorableItem(block.items);
+    if (problem) throw new ArchiveCorruptError(id, this.backend.location, problem);
     const restored = await this.#driver.restoreItems(tenant, id, {
       version: stub.version,
       items: block.items,
@@ -248,6 +254,35 @@ class ArchiveRestoringStore extends DelegatingStore {
     const window = await this.inner.readWindow(tenant, id, query);
     if (window.items.length > 0 || !(await this.#restored(tenant, id))) return window;
     return this.inner.readWindow(tenant, id, query);
+  }
+  /**
+   * Setting a stub's status back to `active` restores it first: the update alone would leave an
+   * active session without its items (reads then find none and nothing restores it) and the
+   * archive orphaned. The restore is this decorator's own write, so an `expectedVersion` naming
+   * the stub's version is carried over to the restored session's.
+   */
+  override async update(
+    tenant: string,
+    id: string,
+    patch: UpdateSessionInput,
+    options: WriteOptions = {},
+  ): Promise<Session> {
+    if (patch?.status !== "active") return this.inner.update(tenant, id, patch, options);
+    const stub = await this.inner.get(tenant, id);
+    if (stub.status !== "archived") return this.inner.update(tenant, id, patch, options);
+    let restored: Session;
+    try {
+      restored = await this.#archiver.restore(tenant, id);
+    } catch (failure) {
+      // No archive: a caller set the status and the items are all here.
+      if (isHoldfastError(failure) && failure.code === "not_found") {
+        return this.inner.update(tenant, id, patch, options);
+      }
+      throw failure;
+    }
+    const expectedVersion =
+      options.expectedVersion === stub.version ? restored.version : options.expectedVersion;
+    return this.inner.update(tenant, id, patch, { ...options, expectedVersion });
   }
   /** A deleted session leaves nothing behind: its archive (if it was a stub) goes with it. */
   override async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {

@@ -43,6 +43,17 @@ describe("/v1/conversations", () => {
     assert.deepEqual(res.json().metadata, {});
   });
 
+  test("create with an expires_at already past is 400 naming expires_at, and creates nothing", async () => {
+    const before = (await t.call("GET", "/v1/conversations?limit=100")).json.data.length;
+    for (const expires_at of [1, Math.floor(Date.now() / 1000) - 60]) {
+      const res = await t.call("POST", "/v1/conversations", { expires_at, items: [userMessage("hi")] });
+      assert.equal(res.status, 400, JSON.stringify(res.json));
+      assert.equal(res.json.error.code, "invalid_argument");
+      assert.equal(res.json.error.param, "expires_at");
+    }
+    assert.equal((await t.call("GET", "/v1/conversations?limit=100")).json.data.length, before);
+  });
+
   test("create accepts OpenAI's easy message shape and stores a canonical message item", async () => {
     const created = await t.call("POST", "/v1/conversations", {
       items: [{ role: "user", content: "hello" }],

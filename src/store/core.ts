@@ -38,6 +38,7 @@ import {
 import {
   assertObject,
   checkExcludeTypes,
+  checkFutureExpiry,
   checkItemId,
   checkJson,
   checkJsonObject,
@@ -131,7 +132,7 @@ class StoreCore implements SessionStore, SessionHeadReadable {
       updatedAt: now,
       lastActiveAt: now,
       idleTtlMs: checkOptionalTime(input.idleTtlMs, "idleTtlMs"),
-      expiresAt: checkOptionalTime(input.expiresAt, "expiresAt"),
+      expiresAt: checkFutureExpiry(input.expiresAt, now),
       status: "active",
       pinned: input.pinned === undefined ? false : Boolean(input.pinned),
       forkParent: null,
@@ -171,11 +172,11 @@ class StoreCore implements SessionStore, SessionHeadReadable {
 
   async list(tenant: string, query: ListQuery = {}): Promise<Page<Session>> {
     checkTenant(tenant);
-    const { sort, limit, driverQuery } = driverListQuery(query, this.#clock);
+    const { sort, limit, asOf, driverQuery } = driverListQuery(query, this.#clock);
     const rows = await this.#driver.listSessions(tenant, driverQuery);
     const data = rows.slice(0, limit);
     const last = data.at(-1);
-    return { data, nextCursor: rows.length > limit && last ? encodeCursor(last, sort) : null };
+    return { data, nextCursor: rows.length > limit && last ? encodeCursor(last, sort, asOf) : null };
   }
 
   async update(

@@ -7,13 +7,24 @@ import { SESSION_ID_PATTERN } from "./ids.ts";
 import { sortValue } from "./list-sort.ts";
 import type { ListSort, Session } from "./types.ts";
 
+/** A list position: the keyset (sort value, id), and for the changing sorts the paging run's start. */
+export interface CursorPosition {
+  value: number;
+  id: string;
+  /** When the run's first page was read (epoch ms); absent for `created` and older cursors. */
+  asOf?: number;
+}
+
 /**
  * `[value, id]` for the default `created` sort (the format cursors always had, so old ones
- * keep working), `[value, id, sort]` for the others: a cursor only continues the sort it came from.
+ * keep working), `[value, id, sort, asOf]` for the others: a cursor only continues the sort it
+ * came from, and carries when its run began (see `driverListQuery`).
  */
-export function encodeCursor(session: Session, sort: ListSort = "created"): string {
+export function encodeCursor(session: Session, sort: ListSort = "created", asOf?: number): string {
   const key =
-    sort === "created" ? [session.createdAt, session.id] : [sortValue(session, sort), session.id, sort];
+    sort === "created"
+      ? [session.createdAt, session.id]
+      : [sortValue(session, sort), session.id, sort, ...(asOf === undefined ? [] : [asOf])];
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
@@ -23,7 +34,7 @@ export function encodeCursor(session: Session, sort: ListSort = "created"): stri
  * Anything else (1e308, 1.5, -1, an id with a NUL) is the same 400 as garbage: Postgres cannot
  * bind such a value as a bigint or text, which made a forged cursor a 500 there.
  */
-export function decodeCursor(cursor: string, sort: ListSort = "created"): { value: number; id: string } {
+export function decodeCursor(cursor: string, sort: ListSort = "created"): CursorPosition {
   let parsed: unknown[] | null = null;
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
@@ -35,10 +46,15 @@ export function decodeCursor(cursor: string, sort: ListSort = "created"): { valu
     Number.isSafeInteger(parsed[0]) &&
     (parsed[0] as number) >= 0 &&
     typeof parsed[1] === "string" &&
-    SESSION_ID_PATTERN.test(parsed[1])
+    SESSION_ID_PATTERN.test(parsed[1]) &&
+    (parsed[3] === undefined || (Number.isSafeInteger(parsed[3]) && (parsed[3] as number) >= 0))
   ) {
     const from = parsed[2] ?? "created";
-    if (from === sort) return { value: parsed[0] as number, id: parsed[1] };
+    if (from === sort) {
+      const position: CursorPosition = { value: parsed[0] as number, id: parsed[1] };
+      if (parsed[3] !== undefined) position.asOf = parsed[3] as number;
+      return position;
+    }
     throw new InvalidArgumentError(
       `The cursor continues a list sorted by '${String(from).slice(0, 16)}', not '${sort}'; start from the first page.`,
       { param: "cursor" },

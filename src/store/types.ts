@@ -18,6 +18,14 @@ export type ListOrder = (typeof LIST_ORDERS)[number];
 /**
  * What a list is ordered by (then by id): creation time (default), last update, item count or
  * byte size. Every sort is keyset-paginated, so pages stay consistent whatever the store size.
+ *
+ * Paging while sessions are written: with `created` every session that exists throughout the
+ * run is listed exactly once. `updated`, `items` and `bytes` change with writes, so a run over
+ * them is a view as of its first page: the later pages leave out sessions updated since
+ * (`updatedAt` past the first page's time). A session unchanged since the run began is listed
+ * exactly once; one written meanwhile at most once (if a page before the write listed it) —
+ * never twice, except when written within the very millisecond the first page was read, or
+ * stamped by a writer whose clock is behind the lister's. Start a new run to see changes.
  */
 export const LIST_SORTS = ["created", "updated", "items", "bytes"] as const;
 export type ListSort = (typeof LIST_SORTS)[number];
@@ -92,6 +100,7 @@ export interface CreateSessionInput {
   labels?: string[];
   state?: JsonObject;
   idleTtlMs?: number | null;
+  /** Absolute expiry (epoch ms), later than now: one already reached is `invalid_argument` (`expires_at`). */
   expiresAt?: number | null;
   pinned?: boolean;
   /** Initial items, appended atomically with the creation. */
@@ -103,6 +112,7 @@ export interface UpdateSessionInput {
   metadata?: Record<string, string>;
   labels?: string[];
   idleTtlMs?: number | null;
+  /** Absolute expiry (epoch ms); one already reached expires the session at once (later reads: `not_found`). */
   expiresAt?: number | null;
   pinned?: boolean;
   status?: SessionStatus;
@@ -122,7 +132,7 @@ export interface ListQuery {
   maxBytes?: number;
   /** Only the direct forks of this session (`forkParent.sessionId`). */
   forkOf?: string;
-  /** The sort key (default `created`); ties are broken by id. */
+  /** The sort key (default `created`); ties are broken by id. See `LIST_SORTS` for paging while writes happen. */
   sort?: ListSort;
   /** `desc` (largest / newest first, default) or `asc`. */
   order?: ListOrder;

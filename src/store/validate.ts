@@ -196,6 +196,23 @@ export function checkOptionalTime(value: unknown, param: string): number | null 
   return value;
 }
 
+/**
+ * A new session's `expiresAt`: none, or a time after `now`. An expiry already reached would hide
+ * the session the moment it is created — the caller would get a success and then `not_found` —
+ * so it is refused. (An update may still set a past expiry: that expires the session at once.)
+ */
+export function checkFutureExpiry(value: unknown, now: number): number | null {
+  const expiresAt = checkOptionalTime(value, "expiresAt");
+  if (expiresAt !== null && expiresAt <= now) {
+    throw new InvalidArgumentError(
+      `expires_at (${new Date(expiresAt).toISOString()}) is not in the future (now ${new Date(now).toISOString()}); ` +
+        "a new session's expiry must be later than now, or null for none.",
+      { param: "expires_at" },
+    );
+  }
+  return expiresAt;
+}
+
 export function checkPositiveInt(value: unknown, param: string, max: number): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) {
     throw new InvalidArgumentError(`${param} must be an integer from 1 to ${max}.`, { param });

@@ -194,17 +194,34 @@ export function testLifecycleCases({ store, clock, tenant }: ConformanceContext)
       assert.equal(again?.content.role, "user");
     });
 
-    it("an expiry already past on create or update hides the session at once", async () => {
+    it("refuses a new session whose expiry is already reached; an update to a past expiry hides it at once", async () => {
       const t = tenant();
-      const past = await store().create(t, { expiresAt: clock.now - 1 });
-      const now = await store().create(t, { expiresAt: clock.now });
-      await rejectsWithCode(store().get(t, past.id), "not_found");
-      await rejectsWithCode(store().get(t, now.id), "not_found");
+      const id = "conv_expired_on_arrival";
+      for (const expiresAt of [clock.now - 1, clock.now]) {
+        await assert.rejects(store().create(t, { id, expiresAt, items: [message("user", "x")] }), (error) => {
+          const e = error as { code?: string; param?: string };
+          assert.equal(e.code, "invalid_argument", String(error));
+          assert.equal(e.param, "expires_at");
+          return true;
+        });
+      }
+      // Nothing was written: the id is still free and the tenant lists nothing.
+      assert.deepEqual((await store().list(t)).data, []);
+      const parent = await store().create(t, { id, expiresAt: clock.now + 1 });
+      assert.equal(parent.expiresAt, clock.now + 1);
+      await rejectsWithCode(store().fork(t, parent.id, { expiresAt: clock.now }), "invalid_argument");
+      assert.deepEqual(
+        (await store().list(t)).data.map((s) => s.id),
+        [parent.id],
+      );
       const live = await store().create(t, { items: [message("user", "x")] });
       await store().update(t, live.id, { expiresAt: clock.now - 1000 });
       await rejectsWithCode(store().readItems(t, live.id), "not_found");
       await rejectsWithCode(store().update(t, live.id, { expiresAt: null }), "not_found");
-      assert.deepEqual((await store().list(t)).data, []);
+      assert.deepEqual(
+        (await store().list(t)).data.map((s) => s.id),
+        [parent.id],
+      );
     });
 
     it("hides expired sessions at once (idle TTL, touch, absolute expiry)", async () => {

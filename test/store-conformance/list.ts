@@ -120,6 +120,51 @@ export function testListCases({ store, clock, tenant }: ConformanceContext): voi
       );
     });
 
+    it("a paging run over a changing sort lists no session twice, and every unchanged one once", async () => {
+      // Keys that change between pages move sessions past the cursor. The guarantee: each
+      // session not written during the run appears exactly once; one written meanwhile at most once.
+      for (const sort of ["updated", "items", "bytes"] as const) {
+        for (const order of ["asc", "desc"] as const) {
+          const t = tenant();
+          const made: Session[] = [];
+          for (let i = 0; i < 9; i++) {
+            const items = Array.from({ length: 1 + (i % 4) }, (_, k) => message("user", `m${i}-${k}`));
+            made.push(await store().create(t, { items }));
+            clock.now += 1;
+          }
+          const changed = new Set<string>();
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          for (let pages = 0; pages < 20; pages++) {
+            const page = await store().list(t, { sort, order, limit: 2, cursor });
+            seen.push(...page.data.map((s) => s.id));
+            clock.now += 1;
+            // On the first pages, grow every listed session (it moves ahead in asc) and shrink an
+            // unlisted one (it moves back in asc): both cross the cursor. Later pages write nothing.
+            for (const s of pages < 2 ? page.data : []) {
+              await store().append(t, s.id, [message("user", "grown"), message("user", "again")]);
+              changed.add(s.id);
+            }
+            const unlisted = made.find((m) => !seen.includes(m.id) && !changed.has(m.id));
+            if (unlisted && pages < 2) {
+              const [first] = await store().readItems(t, unlisted.id, { limit: 1 });
+              await store().deleteItem(t, unlisted.id, first!.id);
+              changed.add(unlisted.id);
+            }
+            clock.now += 1;
+            if (!page.nextCursor) break;
+            cursor = page.nextCursor;
+          }
+          const label = `${sort} ${order}`;
+          assert.ok(made.length - changed.size >= 3, `${label}: some sessions stay unchanged`);
+          assert.equal(new Set(seen).size, seen.length, `${label}: a session was listed twice`);
+          for (const m of made) {
+            if (!changed.has(m.id)) assert.ok(seen.includes(m.id), `${label}: unchanged ${m.id} skipped`);
+          }
+        }
+      }
+    });
+
     it("lists the direct forks of a session", async () => {
       const t = tenant();
       const parent = await store().create(t, { items: [message("user", "a"), message("user", "b")] });

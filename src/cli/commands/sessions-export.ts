@@ -148,7 +148,9 @@ export function registerSessionsExportCommands(program: Command): void {
         process.stdout.write(`${JSON.stringify({ ...summary, manifest: summary.manifest }, null, 2)}\n`);
       else
         process.stdout.write(
-          `imported ${summary.imported} session(s) with ${summary.items} item(s); skipped ${summary.skipped} existing\n`,
+          `imported ${summary.imported} session(s) with ${summary.items} item(s); skipped ${summary.skipped} existing` +
+            (summary.expiredIds.length > 0 ? `; left out ${summary.expiredIds.length} already expired` : "") +
+            "\n",
         );
     });
 }

@@ -42,6 +42,11 @@ export interface ImportSummary {
   imported: number;
   skipped: number;
   skippedIds: string[];
+  /**
+   * Sessions of the file whose `expiresAt` has passed: the target refuses to create a session
+   * that would be expired on arrival, so they are left out (they stay readable in the file).
+   */
+  expiredIds: string[];
   items: number;
 }
 
@@ -93,12 +98,12 @@ function listIds(ids: readonly string[]): string {
   return ids.length > LISTED_IDS ? `${shown} and ${ids.length - LISTED_IDS} more` : shown;
 }
 
-/** Creates the session with its items; false when its id is already taken. */
+/** Creates the session with its items; `taken` when its id already exists, `expired` when its expiry passed. */
 async function writeSession(
   store: SessionStore,
   tenant: string,
   block: PortableSessionBlock,
-): Promise<boolean> {
+): Promise<"written" | "taken" | "expired"> {
   const { session, items } = block;
   const chunk = LIMITS.itemsPerAppend;
   try {
@@ -114,7 +119,10 @@ async function writeSession(
       items: items.slice(0, chunk).map(toInput),
     });
   } catch (error) {
-    if (isHoldfastError(error) && error.code === "conflict" && error.param === "id") return false;
+    if (isHoldfastError(error) && error.code === "conflict" && error.param === "id") return "taken";
+    // The store's own clock decides: nothing was written.
+    if (isHoldfastError(error) && error.code === "invalid_argument" && error.param === "expires_at")
+      return "expired";
     throw error;
   }
   try {
@@ -128,7 +136,7 @@ async function writeSession(
     await store.delete(tenant, session.id).catch(() => undefined);
     throw error;
   }
-  return true;
+  return "written";
 }
 
 /** Imports every verified session of `readable` into `tenant`; see the module comment for guarantees. */
@@ -149,7 +157,14 @@ export async function importSessions(
       );
     }
   }
-  const summary: ImportSummary = { manifest: null, imported: 0, skipped: 0, skippedIds: [], items: 0 };
+  const summary: ImportSummary = {
+    manifest: null,
+    imported: 0,
+    skipped: 0,
+    skippedIds: [],
+    expiredIds: [],
+    items: 0,
+  };
   let bytes = 0;
   const blocks = readPortable(decompressed(readable), {
     onManifest: (m) => {
@@ -159,9 +174,11 @@ export async function importSessions(
   for await (const block of blocks) {
     // The get catches the usual case early; the create's own conflict covers a session that is
     // invisible (expired, not yet swept) but still holds its id.
-    const written =
-      !(await exists(store, tenant, block.session.id)) && (await writeSession(store, tenant, block));
-    if (written) {
+    const outcome = (await exists(store, tenant, block.session.id))
+      ? "taken"
+      : await writeSession(store, tenant, block);
+    if (outcome === "expired") summary.expiredIds.push(block.session.id);
+    else if (outcome === "written") {
       summary.imported++;
       summary.items += block.items.length;
       for (const item of block.items) bytes += item.bytes;

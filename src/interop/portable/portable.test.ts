@@ -3,7 +3,9 @@ import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { setTimeout } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
+import { createSessionStore } from "../../store/core.ts";
 import { createStore } from "../../store/create-store.ts";
+import { createMemoryDriver } from "../../store/drivers/memory.ts";
 import type { ItemInput, SessionStore } from "../../store/types.ts";
 import { exportSessions, importSessions, PortableWriter, sessionItems } from "./index.ts";
 
@@ -136,6 +138,27 @@ describe("portable format", () => {
       message:
         /^7 session\(s\) of the file already exist in the target: ('conv_\w+', ){4}'conv_\w+' and 2 more; nothing was imported\./,
     });
+  });
+
+  it("leaves out sessions whose expiry passed since the export, and imports the rest", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const src = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    const dst = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    const soon = await src.create(T, { expiresAt: clock.now + 1000, items: [{ content: { type: "x" } }] });
+    clock.now += 1;
+    const kept = await src.create(T, { expiresAt: clock.now + 60_000, items: [{ content: { type: "y" } }] });
+    const text = await exportText(src);
+    clock.now += 5000;
+    for (const onConflict of ["fail", "skip"] as const) {
+      const summary = await importSessions(dst, T, Readable.from([text]), { onConflict });
+      assert.deepEqual(summary.expiredIds, [soon.id], onConflict);
+      assert.equal(summary.imported + summary.skipped, 1);
+      assert.equal(summary.items, summary.imported);
+    }
+    assert.deepEqual(
+      (await dst.list(T)).data.map((s) => s.id),
+      [kept.id],
+    );
   });
 
   it("rejects a corrupted item and writes nothing of that session", async () => {
