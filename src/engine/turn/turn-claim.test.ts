@@ -184,4 +184,36 @@ describe("busy policy across instances (one store, separate engines)", () => {
     );
     assert.equal(assertTurnsDoNotInterleave(await store.readItems("t", conv.id)), 2);
   });
+
+  it("a retry with the same idempotency key while the turn runs waits and returns its result; one upstream call", async () => {
+    const store = await createStore("memory:");
+    const conv = await store.create("t");
+    const invokers = [slowInvoker(50), slowInvoker(50)];
+    const [a, b] = invokers.map((inv) => instance(store, inv)) as [TurnEngine, TurnEngine];
+    const body = { model: "mock", input: "once", conversation: conv.id };
+    const first = a.respond("t", body, { idempotencyKey: "retry-1" });
+    await sleep(10);
+    // The client gave up waiting and retried: on the same instance and on another one.
+    const [original, sameInstance, otherInstance] = await Promise.all([
+      first,
+      a.respond("t", body, { idempotencyKey: "retry-1" }),
+      b.respond("t", body, { idempotencyKey: "retry-1" }),
+    ]);
+    assert.equal(sameInstance.id, original.id);
+    assert.equal(otherInstance.id, original.id);
+    assert.deepEqual(sameInstance.output, original.output);
+    assert.deepEqual(otherInstance.output, original.output);
+    assert.equal(
+      invokers[0]!.requests.length + invokers[1]!.requests.length,
+      1,
+      "the upstream was called once",
+    );
+    assert.equal(assertTurnsDoNotInterleave(await store.readItems("t", conv.id)), 1);
+    // The conversation is free again.
+    const reject = instance(store, slowInvoker(0), { busyPolicy: "reject" });
+    assert.equal(
+      await code(reject.respond("t", { model: "mock", input: "next", conversation: conv.id })),
+      "ok",
+    );
+  });
 });
