@@ -176,6 +176,9 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         maxRetriesPerRequest: 2,
         commandTimeout: 2000,
       });
+      // Outages surface as rejected commands (503 unavailable); without a listener ioredis would
+      // also print every reconnection failure to stderr.
+      redis.on("error", () => {});
       closers.push(() => redis.quit());
       backend = createRedisRateLimitBackend({ redis });
     }

@@ -4,6 +4,7 @@
  * the output cap) before the call, settled with the real usage afterwards.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { summarizeError } from "../observability/error-summary.ts";
 import type { RateLimiter, Reservation } from "../security/rate-limit/limiter.ts";
 import { isPlainObject } from "../store/validate.ts";
 
@@ -43,8 +44,25 @@ export function registerRateLimits(app: FastifyInstance, limiter: RateLimiter): 
     if (request.reservation === null || reply.statusCode < 400) return;
     const reservation = request.reservation;
     request.reservation = null;
-    await reservation.settle(0);
+    await settleQuietly(request, reservation, 0);
   });
+}
+
+/**
+ * Settling only corrects a bucket by the estimate's error, after the turn is committed (or
+ * refused): a backend that cannot be reached then (the shared Redis went down) must not turn
+ * the turn's answer into an error — a client retrying it would run the turn twice.
+ */
+async function settleQuietly(
+  request: FastifyRequest,
+  reservation: Reservation,
+  tokens: number,
+): Promise<void> {
+  try {
+    await reservation.settle(tokens);
+  } catch (error) {
+    request.log.warn({ err: summarizeError(error) }, "rate-limit usage not settled");
+  }
 }
 
 /** Settles a request's reservation with what the turn really used (0 when it failed). */
@@ -53,6 +71,7 @@ export async function settleUsage(
   response: { usage?: unknown } | null,
 ): Promise<void> {
   const usage = response?.usage as { total_tokens?: number } | undefined;
-  await request.reservation?.settle(usage?.total_tokens ?? 0);
+  const reservation = request.reservation;
   request.reservation = null;
+  if (reservation) await settleQuietly(request, reservation, usage?.total_tokens ?? 0);
 }

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { assertTurnsDoNotInterleave } from "../../../test/support/transcript.ts";
 import { createStore } from "../../store/create-store.ts";
-import { HoldfastError } from "../../store/errors.ts";
+import { HoldfastError, UnavailableError } from "../../store/errors.ts";
 import type { SessionStore } from "../../store/types.ts";
 import { getDefaultCatalog } from "../context/catalog.ts";
 import { createMockProvider } from "../providers/mock.ts";
@@ -183,5 +183,67 @@ describe("busy policy across instances (one store, separate engines)", () => {
       "ok",
     );
     assert.equal(assertTurnsDoNotInterleave(await store.readItems("t", conv.id)), 2);
+  });
+
+  it("a retry with the same idempotency key while the turn runs waits and returns its result; one upstream call", async () => {
+    const store = await createStore("memory:");
+    const conv = await store.create("t");
+    const invokers = [slowInvoker(50), slowInvoker(50)];
+    const [a, b] = invokers.map((inv) => instance(store, inv)) as [TurnEngine, TurnEngine];
+    const body = { model: "mock", input: "once", conversation: conv.id };
+    const first = a.respond("t", body, { idempotencyKey: "retry-1" });
+    await sleep(10);
+    // The client gave up waiting and retried: on the same instance and on another one.
+    const [original, sameInstance, otherInstance] = await Promise.all([
+      first,
+      a.respond("t", body, { idempotencyKey: "retry-1" }),
+      b.respond("t", body, { idempotencyKey: "retry-1" }),
+    ]);
+    assert.equal(sameInstance.id, original.id);
+    assert.equal(otherInstance.id, original.id);
+    assert.deepEqual(sameInstance.output, original.output);
+    assert.deepEqual(otherInstance.output, original.output);
+    assert.equal(
+      invokers[0]!.requests.length + invokers[1]!.requests.length,
+      1,
+      "the upstream was called once",
+    );
+    assert.equal(assertTurnsDoNotInterleave(await store.readItems("t", conv.id)), 1);
+    // The conversation is free again.
+    const reject = instance(store, slowInvoker(0), { busyPolicy: "reject" });
+    assert.equal(
+      await code(reject.respond("t", { model: "mock", input: "next", conversation: conv.id })),
+      "ok",
+    );
+  });
+
+  it("an input append whose answer was lost (it committed, with the claim) gives the claim back", async () => {
+    const store = await createStore("memory:");
+    const conv = await store.create("t");
+    // The store commits the first append, then its answer is lost (a dropped connection after
+    // the commit): the turn fails `unavailable` though its claim was taken.
+    let lose = true;
+    const lossy = new Proxy(store, {
+      get(target, name, receiver) {
+        if (name !== "append") {
+          const value = Reflect.get(target, name, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+        return async (...args: Parameters<SessionStore["append"]>) => {
+          const result = await target.append(...args);
+          if (!lose) return result;
+          lose = false;
+          throw new UnavailableError("The store's answer was lost.");
+        };
+      },
+    });
+    const a = instance(lossy, slowInvoker(0), { busyPolicy: "reject", busyClaimTtlMs: 60_000 });
+    assert.equal(
+      await code(a.respond("t", { model: "mock", input: "lost", conversation: conv.id })),
+      "unavailable",
+    );
+    // Another instance may run the next turn now, not only once the 60 s claim expired.
+    const b = instance(store, slowInvoker(0), { busyPolicy: "reject" });
+    assert.equal(await code(b.respond("t", { model: "mock", input: "next", conversation: conv.id })), "ok");
   });
 });

@@ -26,6 +26,8 @@ export class TurnClaim {
   readonly #id: string;
   readonly #settings: BusySettings;
   #held = false;
+  /** The input append failed without an answer saying it was refused: the claim may be ours. */
+  #maybeHeld = false;
   #renewer: NodeJS.Timeout | undefined;
 
   constructor(store: SessionStore, tenant: string, id: string, settings: BusySettings) {
@@ -49,7 +51,15 @@ export class TurnClaim {
         this.#startRenewing();
         return result;
       } catch (error) {
-        if (!isHoldfastError(error) || error.code !== "conversation_busy") throw error;
+        if (!isHoldfastError(error) || error.code !== "conversation_busy") {
+          // Unless the store refused it, the append may have committed (and taken the claim)
+          // with only its answer lost: end() then releases it instead of letting it block the
+          // conversation for a whole TTL.
+          if (!isHoldfastError(error) || error.code === "unavailable" || error.code === "internal") {
+            this.#maybeHeld = true;
+          }
+          throw error;
+        }
         if (this.#settings.policy === "reject") throw error;
         // Jitter spreads instances polling one conversation, so they do not retry in lockstep.
         const pause = Math.round(backoff * (0.5 + Math.random()));
@@ -74,8 +84,9 @@ export class TurnClaim {
   /** However the turn ended: stop renewing and give the claim up if the final append did not. */
   async end(): Promise<void> {
     this.#stopRenewing();
-    if (!this.#held) return;
+    if (!this.#held && !this.#maybeHeld) return;
     this.#held = false;
+    this.#maybeHeld = false;
     await this.#store.releaseClaim(this.#tenant, this.#id, this.holder).catch(() => {
       // Unreachable store: the claim expires on its own after claimTtlMs.
     });

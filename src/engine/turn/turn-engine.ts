@@ -162,7 +162,18 @@ export class TurnEngine {
         // Cut short while it queued (client gone, shutdown): nothing is written, nothing is called.
         if (ctx.signal?.aborted)
           throw new CancelledError("The turn was cancelled while it waited for its conversation.");
-        return { plan, replay: null, guard, input: await this.#writeInput(plan, guard) };
+        const input = await this.#writeInput(plan, guard);
+        // A retry that waited behind the turn it repeats (same idempotency key, this instance or
+        // another): that turn committed meanwhile, so answer with it instead of calling the
+        // upstream again. A replayed input without a response is a turn that died mid-way: run it.
+        if (input?.replayed && ctx.idempotencyKey) {
+          const replay = await readResponse(this.#store, tenant, plan.responseId).catch(() => null);
+          if (replay) {
+            await this.#unlock(guard);
+            return { plan, replay };
+          }
+        }
+        return { plan, replay: null, guard, input };
       } catch (error) {
         await this.#unlock(guard);
         const moved = plan.continuesVersion !== undefined && (error as { code?: string }).code === "conflict";

@@ -4,6 +4,7 @@
  * one limit. Keys carry a `{tenant}` hash tag (all buckets of a check share a Cluster slot).
  */
 import type { Redis } from "ioredis";
+import { UnavailableError } from "../../store/errors.ts";
 import type { BucketSpec, RateLimitBackend, TakeResult } from "./backend.ts";
 
 /** KEYS: buckets. ARGV: capacity, cost per bucket. Returns {0,0} or {index (1-based), retryAfterMs}. */
@@ -64,6 +65,17 @@ export interface RedisRateLimitOptions {
   closeClient?: boolean;
 }
 
+/**
+ * A limit that cannot be checked is the server's fault and passes once Redis is back: a typed
+ * `unavailable` (503, retry later), not the client's raw error (an `internal` 500).
+ */
+function unavailable(error: unknown): UnavailableError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new UnavailableError(`The rate-limit Redis is unavailable (${reason}); retry shortly.`, {
+    cause: error,
+  });
+}
+
 export function createRedisRateLimitBackend(options: RedisRateLimitOptions): RateLimitBackend {
   const { redis } = options;
   const prefix = options.prefix ?? "holdfast:rl:";
@@ -78,11 +90,15 @@ export function createRedisRateLimitBackend(options: RedisRateLimitOptions): Rat
       const args: (string | number)[] = [];
       for (const spec of specs) args.push(`${prefix}${spec.key}`);
       for (const spec of specs) args.push(spec.capacity, spec.cost);
-      const [index, retryAfterMs] = await client.hfRateTake(specs.length, ...args);
+      const [index, retryAfterMs] = await client.hfRateTake(specs.length, ...args).catch((error: unknown) => {
+        throw unavailable(error);
+      });
       return index === 0 ? { ok: true } : { ok: false, index: index - 1, retryAfterMs };
     },
     async adjust(spec: BucketSpec, delta: number): Promise<void> {
-      await client.hfRateAdjust(`${prefix}${spec.key}`, spec.capacity, delta);
+      await client.hfRateAdjust(`${prefix}${spec.key}`, spec.capacity, delta).catch((error: unknown) => {
+        throw unavailable(error);
+      });
     },
     async close(): Promise<void> {
       if (options.closeClient) await redis.quit();

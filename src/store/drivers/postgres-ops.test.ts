@@ -262,6 +262,59 @@ describe("postgres driver: unavailability at run time", () => {
   });
 });
 
+describe("postgres driver: connections dropped mid-statement", () => {
+  it("a connection cut while a statement runs: unavailable (no crash), then the pool recovers", async () => {
+    const schema = freshSchema();
+    await (await createPostgresDriver({ connectionString: schemaUrl(schema) })).close();
+    const proxy = await startProxy();
+    const store = await createStore(`postgres://postgres@127.0.0.1:${proxy.port}/test?schema=${schema}`);
+    const t = "tenant-cut";
+    const [one, two] = [await store.create(t), await store.create(t)];
+    // Both sessions' rows are locked elsewhere, so the append and the delete (a transaction) are
+    // still running on their connections when the network drops them.
+    const locker = await import("pg").then(
+      (pg) => new pg.default.Client({ connectionString: TEST_POSTGRES_URL }),
+    );
+    await locker.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query(`SELECT 1 FROM "${schema}".sessions WHERE id = ANY($1) FOR UPDATE`, [
+        [one.id, two.id],
+      ]);
+      const append = store.append(t, one.id, [{ content: { type: "message", role: "user", content: "x" } }], {
+        operationId: "cut-append",
+      });
+      const removal = store.delete(t, two.id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      proxy.cut();
+      await Promise.all([
+        rejectsWith(append, "unavailable", /unavailable/),
+        rejectsWith(removal, "unavailable", /unavailable/),
+      ]);
+    } finally {
+      await locker.query("ROLLBACK");
+      await locker.end();
+    }
+    try {
+      // The server may still have committed the cut statements once the locks were gone: the
+      // outcome is unknown to the caller, and a retry with the operation id settles it.
+      const retried = await store.append(
+        t,
+        one.id,
+        [{ content: { type: "message", role: "user", content: "x" } }],
+        { operationId: "cut-append" },
+      );
+      assert.equal(retried.lastSeq, 1);
+      assert.equal((await store.get(t, one.id)).itemCount, 1);
+      await store.delete(t, two.id).catch((error: HoldfastError) => assert.equal(error.code, "not_found"));
+      await assert.rejects(store.get(t, two.id), { code: "not_found" });
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+});
+
 describe("postgres driver: numbers beyond integer columns", () => {
   it("a huge seq or expected version behaves like any other mismatch, not an internal error", async () => {
     const schema = freshSchema();

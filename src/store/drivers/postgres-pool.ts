@@ -49,12 +49,18 @@ export class PostgresConnections {
   /** First connection and schema migration; failures name their cause and close the pool. */
   async migrate(): Promise<MigrationResult> {
     let client: pg.PoolClient | undefined;
+    const onLost = (): void => {
+      // The migration's statement fails with the cause (see #withClient).
+    };
     try {
       client = await this.#pool.connect();
+      client.on("error", onLost);
       const result = await migratePostgres(client, this.#options.schema);
+      client.off("error", onLost);
       client.release();
       return result;
     } catch (error) {
+      client?.off("error", onLost);
       client?.release(true);
       this.#closing = true;
       await this.#pool.end().catch(() => {});
@@ -81,12 +87,22 @@ export class PostgresConnections {
     } catch (error) {
       throw toStoreError(error, this.#options.target);
     }
+    // pg emits 'error' on a checked-out client whose connection drops (even while a statement
+    // runs, which fails too); the pool listens only while the client is idle, and an 'error'
+    // event nobody listens to would crash the process. The failed statement reports the loss.
+    let lost: Error | undefined;
+    const onLost = (error: Error): void => {
+      lost = error;
+    };
+    client.on("error", onLost);
     try {
       const result = await fn(client);
-      client.release();
+      client.off("error", onLost);
+      client.release(lost);
       return result;
     } catch (error) {
-      client.release(isConnectionError(error) ? (error as Error) : undefined);
+      client.off("error", onLost);
+      client.release(lost ?? (isConnectionError(error) ? (error as Error) : undefined));
       throw toStoreError(error, this.#options.target);
     }
   }

@@ -35,12 +35,14 @@ export async function dropSchema(schema: string): Promise<void> {
   await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
 
-/** A loopback TCP proxy to the test server that a test can freeze (a silent network) and thaw. */
+/** A loopback TCP proxy to the test server that a test can freeze (a silent network), thaw and cut. */
 export interface TestProxy {
   port: number;
   /** Stops forwarding in both directions: the peer sees no error, only silence. */
   freeze(): void;
   thaw(): void;
+  /** Drops every connection open now (both sides see it close); new ones are still forwarded. */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,9 @@ export async function startProxy(): Promise<TestProxy> {
     },
     thaw: () => {
       frozen = false;
+    },
+    cut: () => {
+      for (const s of sockets) s.destroy();
     },
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
@@ -127,6 +127,78 @@ describe("redis driver: start-up and outages", () => {
       }
     } finally {
       await server.stop();
+    }
+  });
+});
+
+/**
+ * A loopback proxy to Redis that can swallow replies (the commands still reach Redis and run)
+ * and cut every open connection: a write whose answer is lost with its connection.
+ */
+async function startReplyEatingProxy(target: string) {
+  const { hostname, port } = new globalThis.URL(target);
+  const sockets = new Set<Socket>();
+  let mute = false;
+  const server = createServer((inbound) => {
+    const outbound = connect(Number(port || 6379), hostname);
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on("error", () => s.destroy());
+      s.on("close", () => sockets.delete(s));
+    }
+    inbound.on("data", (chunk) => outbound.write(chunk));
+    outbound.on("data", (chunk) => {
+      if (!mute) inbound.write(chunk);
+    });
+    inbound.on("close", () => outbound.destroy());
+    outbound.on("close", () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}/0`,
+    mute: (on: boolean) => {
+      mute = on;
+    },
+    cut: () => {
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("redis driver: a connection lost with a write's answer", () => {
+  it("answers unavailable (not a 409 from running the write twice); a retry with the operation id lands once", async () => {
+    const proxy = await startReplyEatingProxy(URL);
+    const store = await createStore({ url: `${proxy.url}?prefix=${prefix}` });
+    try {
+      const s = await store.create("t-lost");
+      const other = await store.create("t-lost");
+      proxy.mute(true);
+      const plain = store.append("t-lost", s.id, [msg("plain")]);
+      const removal = store.delete("t-lost", other.id);
+      await sleep(200);
+      proxy.cut();
+      proxy.mute(false);
+      for (const outcome of await Promise.allSettled([plain, removal])) {
+        assert.equal(outcome.status, "rejected");
+        assert.equal((outcome.reason as { code?: string }).code, "unavailable", String(outcome.reason));
+      }
+      // Both ran once on Redis: the append's item is there once, the session is gone.
+      assert.equal((await store.get("t-lost", s.id)).itemCount, 1);
+      await assert.rejects(store.get("t-lost", other.id), { code: "not_found" });
+
+      proxy.mute(true);
+      const keyed = store.append("t-lost", s.id, [msg("keyed")], { operationId: "lost-answer" });
+      await sleep(200);
+      proxy.cut();
+      proxy.mute(false);
+      await assert.rejects(keyed, { code: "unavailable" });
+      const retried = await store.append("t-lost", s.id, [msg("keyed")], { operationId: "lost-answer" });
+      assert.equal(retried.replayed, true);
+      assert.equal((await store.get("t-lost", s.id)).itemCount, 2);
+    } finally {
+      await store.close();
+      await proxy.close();
     }
   });
 });

@@ -148,6 +148,11 @@ function nodeOptions(config: RedisConfig): RedisOptions {
     connectTimeout: config.connectTimeoutMs,
     commandTimeout: config.commandTimeoutMs,
     maxRetriesPerRequest: 1,
+    // A command in flight when the connection drops may have run: sending it again after the
+    // reconnection ran an append twice (its second run refused its own items as duplicates, a
+    // 409 for a write that had committed). It fails `unavailable` instead; callers retry with
+    // their operation id, which makes the retry exact.
+    autoResendUnfulfilledCommands: false,
     retryStrategy,
   };
 }
