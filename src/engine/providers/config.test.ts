@@ -153,3 +153,45 @@ test("a missing API key variable fails at start-up, naming the variable", () => 
   assert.throws(() => createProviderLayer(config, { env: {} }), /MY_KEY/);
   assert.equal(apiKeyOf(config.providers[0]!, { MY_KEY: "k" }), "k");
 });
+
+test("a misspelt key anywhere in the section is refused, naming it and the known keys", () => {
+  const typos: Array<[unknown, RegExp]> = [
+    [
+      { providers: [{ name: "x", type: "openai-chat", baseURL: "http://h/v1" }] },
+      /providers\[0\]\.baseURL is not a known setting; use name, type, baseUrl, apiKeyEnv/,
+    ],
+    [
+      { providers: [{ name: "x", type: "openai-chat", api_key_env: "K" }] },
+      /providers\[0\]\.api_key_env is not a known setting/,
+    ],
+    [
+      { providers: [{ name: "x", type: "anthropic", retry: { maxRetry: 0 } }] },
+      /providers\[0\]\.retry\.maxRetry is not a known setting; use maxRetries/,
+    ],
+    [
+      { providers: [{ name: "x", type: "anthropic", breaker: { threshold: 1 } }] },
+      /providers\[0\]\.breaker\.threshold is not a known setting; use failureThreshold/,
+    ],
+    [{ retry: { max_retries: 1 } }, /retry\.max_retries is not a known setting/],
+    [{ models: { m: { context_window: 8192 } } }, /models\.m\.context_window is not a known setting/],
+    [
+      { models: { m: { pricing: { input: 1, output: 2, cached: 0.5 } } } },
+      /models\.m\.pricing\.cached is not a known setting; use input, output, cachedInput/,
+    ],
+    [
+      { routes: { fast: [{ provider: "mock", model: "m", weigth: 3 }] } },
+      /routes\.fast\[0\]\.weigth is not a known setting; use provider, model, weight/,
+    ],
+    [
+      { routes: { fast: { targets: [{ provider: "mock", model: "m" }], strategy: "x" } } },
+      /routes\.fast\.strategy is not a known setting; use targets/,
+    ],
+  ];
+  for (const [raw, message] of typos) {
+    assert.throws(
+      () => parseProvidersConfig(raw, {}),
+      (error: Error) => error instanceof InvalidArgumentError && message.test(error.message),
+      JSON.stringify(raw),
+    );
+  }
+});

@@ -5,9 +5,9 @@
  * and the built-in `mock` provider always exists, so an empty config serves every model offline.
  */
 import { InvalidArgumentError } from "../../store/errors.ts";
-import { breakerOptions, type CircuitBreakerOptions } from "./circuit-breaker.ts";
+import { breakerOptions, type CircuitBreakerOptions, DEFAULT_BREAKER } from "./circuit-breaker.ts";
 import { DEFAULT_TIMEOUTS, type TimeoutOptions } from "./http.ts";
-import { type RetryOptions, retryOptions } from "./retry.ts";
+import { DEFAULT_RETRY, type RetryOptions, retryOptions } from "./retry.ts";
 import type { RouteTarget } from "./router.ts";
 import { PROVIDER_TYPES, type ProviderType } from "./types.ts";
 
@@ -50,14 +50,35 @@ const DEFAULT_BASE_URLS: Record<ProviderType, string> = {
 
 export const MOCK_PROVIDER = "mock";
 
+// The keys each entry may hold: any other is a typo (`baseURL`, `weigth`) that would otherwise be
+// dropped without a word and leave the default in place, e.g. requests sent to api.openai.com.
+const SECTION_KEYS = ["providers", "models", "routes", "retry", "breaker", "defaultProvider"];
+const PROVIDER_KEYS = [
+  "name",
+  "type",
+  "baseUrl",
+  "apiKeyEnv",
+  "headers",
+  "timeouts",
+  "maxConnections",
+  "retry",
+  "breaker",
+];
+const MODEL_KEYS = ["contextWindow", "maxOutputTokens", "pricing"];
+const PRICING_KEYS = ["input", "output", "cachedInput"];
+const ROUTE_KEYS = ["targets"];
+const TARGET_KEYS = ["provider", "model", "weight"];
+const RETRY_KEYS = Object.keys(DEFAULT_RETRY);
+const BREAKER_KEYS = Object.keys(DEFAULT_BREAKER);
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Parses and validates the section; `raw` may be undefined (zero-config). */
 export function parseProvidersConfig(raw: unknown, env: Env = process.env): ProvidersConfig {
-  const section = raw === undefined || raw === null ? {} : object(raw, "providers config");
+  const section = raw === undefined || raw === null ? {} : object(raw, "providers config", SECTION_KEYS);
   const defaults = {
-    retry: section.retry === undefined ? undefined : object(section.retry, "retry"),
-    breaker: section.breaker === undefined ? undefined : object(section.breaker, "breaker"),
+    retry: section.retry === undefined ? undefined : object(section.retry, "retry", RETRY_KEYS),
+    breaker: section.breaker === undefined ? undefined : object(section.breaker, "breaker", BREAKER_KEYS),
   };
   const listed = section.providers === undefined ? [] : array(section.providers, "providers");
   const providers =
@@ -81,7 +102,7 @@ export function parseProvidersConfig(raw: unknown, env: Env = process.env): Prov
   for (const [alias, value] of Object.entries(rawRoutes)) {
     const list = Array.isArray(value)
       ? value
-      : array(object(value, `routes.${alias}`).targets, `routes.${alias}.targets`);
+      : array(object(value, `routes.${alias}`, ROUTE_KEYS).targets, `routes.${alias}.targets`);
     if (list.length === 0) fail(`routes.${alias}`, "needs at least one target");
     routes[alias] = Object.freeze(
       list.map((target, i) => routeTarget(target, `routes.${alias}[${i}]`, names)),
@@ -176,7 +197,7 @@ interface Defaults {
 }
 
 function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): ProviderConfig {
-  const entry = object(raw, where);
+  const entry = object(raw, where, PROVIDER_KEYS);
   const name = string(entry.name, `${where}.name`);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
     fail(`${where}.name`, "must be 1-64 letters, digits, '_', '.' or '-'");
@@ -218,13 +239,16 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
   const maxConnections =
     entry.maxConnections === undefined ? 256 : positiveInt(entry.maxConnections, `${where}.maxConnections`);
   const retry = retryOptions(
-    { ...defaults.retry, ...(entry.retry === undefined ? {} : object(entry.retry, `${where}.retry`)) },
+    {
+      ...defaults.retry,
+      ...(entry.retry === undefined ? {} : object(entry.retry, `${where}.retry`, RETRY_KEYS)),
+    },
     `${where}.retry`,
   );
   const breaker = breakerOptions(
     {
       ...defaults.breaker,
-      ...(entry.breaker === undefined ? {} : object(entry.breaker, `${where}.breaker`)),
+      ...(entry.breaker === undefined ? {} : object(entry.breaker, `${where}.breaker`, BREAKER_KEYS)),
     },
     `${where}.breaker`,
   );
@@ -242,7 +266,7 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
 }
 
 function model(raw: unknown, where: string): ModelConfig {
-  const entry = object(raw, where);
+  const entry = object(raw, where, MODEL_KEYS);
   const contextWindow =
     entry.contextWindow === undefined ? null : positiveInt(entry.contextWindow, `${where}.contextWindow`);
   const maxOutputTokens =
@@ -251,7 +275,7 @@ function model(raw: unknown, where: string): ModelConfig {
       : positiveInt(entry.maxOutputTokens, `${where}.maxOutputTokens`);
   let pricing: ModelConfig["pricing"] = null;
   if (entry.pricing !== undefined) {
-    const price = object(entry.pricing, `${where}.pricing`);
+    const price = object(entry.pricing, `${where}.pricing`, PRICING_KEYS);
     const input = nonNegative(price.input, `${where}.pricing.input`);
     const output = nonNegative(price.output, `${where}.pricing.output`);
     const cachedInput =
@@ -264,7 +288,7 @@ function model(raw: unknown, where: string): ModelConfig {
 }
 
 function routeTarget(raw: unknown, where: string, providers: Set<string>): RouteTarget {
-  const entry = object(raw, where);
+  const entry = object(raw, where, TARGET_KEYS);
   const name = string(entry.provider, `${where}.provider`);
   if (!providers.has(name) && name !== MOCK_PROVIDER)
     fail(`${where}.provider`, `names '${name}', which is not a configured provider`);
@@ -282,8 +306,12 @@ function fail(param: string, what: string): never {
   throw new InvalidArgumentError(`Invalid configuration: ${param} ${what}.`, { param });
 }
 
-function object(value: unknown, where: string): Record<string, unknown> {
+/** `value` as an object; with `keys`, a key outside them fails naming it and the known ones. */
+function object(value: unknown, where: string, keys?: readonly string[]): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) fail(where, "must be an object");
+  const unknown = keys ? Object.keys(value).find((key) => !keys.includes(key)) : undefined;
+  if (keys && unknown !== undefined)
+    fail(`${where}.${unknown}`, `is not a known setting; use ${keys.join(", ")}`);
   return value as Record<string, unknown>;
 }
 
