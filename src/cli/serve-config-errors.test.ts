@@ -22,6 +22,16 @@ const CASES: Case[] = [
     file: { providers: [{ name: "local", type: "openai-chat", baseURL: "http://127.0.0.1:1/v1" }] },
     message: /providers\[0\]\.baseURL is not a known setting/,
   },
+  {
+    name: "a base URL from the environment that is not a URL",
+    env: { OPENAI_BASE_URL: "not a url" },
+    message: /OPENAI_BASE_URL must be an http\(s\) URL/,
+  },
+  {
+    name: "an API key with a line break inside",
+    env: { OPENAI_API_KEY: "sk-ab\ncdefgh" },
+    message: /OPENAI_API_KEY holds characters an HTTP header cannot carry/,
+  },
 ];
 
 describe("serve refuses a bad configuration at start-up", () => {

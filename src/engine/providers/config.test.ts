@@ -195,3 +195,42 @@ test("a misspelt key anywhere in the section is refused, naming it and the known
     );
   }
 });
+
+test("environment values: surrounding whitespace is dropped, a bad base URL or key fails at start-up naming the variable", async () => {
+  const env = { OPENAI_API_KEY: "sk-abcdefgh\n", OPENAI_BASE_URL: " http://127.0.0.1:1/v1\n" };
+  const config = parseProvidersConfig(undefined, env);
+  assert.equal(config.providers[0]?.baseUrl, "http://127.0.0.1:1/v1");
+  assert.equal(apiKeyOf(config.providers[0]!, env), "sk-abcdefgh");
+  // The key is sent as it is meant: the request reaches the network (nothing listens on port 1).
+  const layer = createProviderLayer(config, { env });
+  try {
+    await assert.rejects(
+      layer.router.complete({ model: "m", input: [{ type: "message", role: "user", content: "hi" }] }),
+      (error: Error) => !/authorization/.test(error.message),
+    );
+  } finally {
+    await layer.close();
+  }
+  for (const [bad, message] of [
+    [{ OPENAI_BASE_URL: "not a url" }, /OPENAI_BASE_URL must be an http\(s\) URL such as/],
+    [{ OPENAI_BASE_URL: "localhost:11434/v1" }, /OPENAI_BASE_URL must be an http\(s\) URL/],
+    [{ ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: "api.anthropic.com" }, /ANTHROPIC_BASE_URL must be/],
+  ] as const) {
+    assert.throws(
+      () => parseProvidersConfig(undefined, bad),
+      (error: Error) => error instanceof InvalidArgumentError && message.test(error.message),
+    );
+  }
+  const keyed = parseProvidersConfig(undefined, { OPENAI_API_KEY: "sk-ab\ncdefgh" });
+  assert.throws(
+    () => createProviderLayer(keyed, { env: { OPENAI_API_KEY: "sk-ab\ncdefgh" } }),
+    (error: Error) =>
+      error instanceof InvalidArgumentError &&
+      /OPENAI_API_KEY holds characters an HTTP header cannot carry/.test(error.message),
+  );
+  // Only whitespace counts as unset: no provider from it.
+  assert.deepEqual(
+    parseProvidersConfig(undefined, { OPENAI_API_KEY: " \n" }).providers.map((p) => p.name),
+    ["mock"],
+  );
+});

@@ -149,14 +149,26 @@ export function listModels(config: ProvidersConfig): string[] {
   return [...new Set([...Object.keys(config.routes), ...Object.keys(config.models), MOCK_PROVIDER])].sort();
 }
 
-/** Reads a provider's API key from its env variable; throws naming the variable when unset. */
+/**
+ * Reads a provider's API key from its env variable, without surrounding whitespace (a key pasted
+ * from a file or a secret store often ends in a newline); throws naming the variable when unset
+ * or when the key could not be sent in a header, rather than failing every request later.
+ */
 export function apiKeyOf(config: ProviderConfig, env: Env = process.env): string | null {
   if (config.apiKeyEnv === null) return null;
-  const key = env[config.apiKeyEnv];
+  const key = env[config.apiKeyEnv]?.trim();
   if (key === undefined || key === "") {
     fail(
       `providers.${config.name}.apiKeyEnv`,
       `names ${config.apiKeyEnv}, which is not set in the environment`,
+    );
+  }
+  // Header values are visible ASCII and spaces: anything else (a line break, a tab inside, a
+  // character from a copied document) makes every upstream request fail before it is sent.
+  if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(key)) {
+    fail(
+      config.apiKeyEnv,
+      "holds characters an HTTP header cannot carry (a line break, a control or non-ASCII character); set it to the key alone",
     );
   }
   return key;
@@ -164,21 +176,26 @@ export function apiKeyOf(config: ProviderConfig, env: Env = process.env): string
 
 function fromEnv(env: Env, defaults: Defaults): ProviderConfig[] {
   const providers: ProviderConfig[] = [];
-  if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) {
-    const baseUrl = env.OPENAI_BASE_URL || DEFAULT_BASE_URLS["openai-responses"];
+  if (env.OPENAI_API_KEY?.trim() || env.OPENAI_BASE_URL?.trim()) {
+    const baseUrl = envUrl(env, "OPENAI_BASE_URL", DEFAULT_BASE_URLS["openai-responses"]);
     // OpenAI itself speaks the Responses API; compatible servers (Ollama, vLLM, Groq…) only Chat Completions.
     const type = new URL(baseUrl).hostname === "api.openai.com" ? "openai-responses" : "openai-chat";
     providers.push(
       provider(
-        { name: "openai", type, baseUrl, ...(env.OPENAI_API_KEY ? { apiKeyEnv: "OPENAI_API_KEY" } : {}) },
+        {
+          name: "openai",
+          type,
+          baseUrl,
+          ...(env.OPENAI_API_KEY?.trim() ? { apiKeyEnv: "OPENAI_API_KEY" } : {}),
+        },
         "OPENAI_BASE_URL",
         defaults,
         env,
       ),
     );
   }
-  if (env.ANTHROPIC_API_KEY) {
-    const baseUrl = env.ANTHROPIC_BASE_URL || DEFAULT_BASE_URLS.anthropic;
+  if (env.ANTHROPIC_API_KEY?.trim()) {
+    const baseUrl = envUrl(env, "ANTHROPIC_BASE_URL", DEFAULT_BASE_URLS.anthropic);
     providers.push(
       provider(
         { name: "anthropic", type: "anthropic", baseUrl, apiKeyEnv: "ANTHROPIC_API_KEY" },
@@ -189,6 +206,25 @@ function fromEnv(env: Env, defaults: Defaults): ProviderConfig[] {
     );
   }
   return providers;
+}
+
+/** A base URL from the environment, trimmed (a pasted value often ends in a newline), else `fallback`. */
+function envUrl(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  if (!isHttpUrl(value)) {
+    fail(name, `must be an http(s) URL such as http://localhost:11434/v1; got '${value.slice(0, 200)}'`);
+  }
+  return value;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
 }
 
 interface Defaults {
@@ -207,14 +243,7 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
   const providerType = type as ProviderType;
   const baseUrl =
     entry.baseUrl === undefined ? DEFAULT_BASE_URLS[providerType] : string(entry.baseUrl, `${where}.baseUrl`);
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
-    fail(`${where}.baseUrl`, `must be an http(s) URL; got '${baseUrl}'`);
+  if (!isHttpUrl(baseUrl)) fail(`${where}.baseUrl`, `must be an http(s) URL; got '${baseUrl}'`);
   const apiKeyEnv = entry.apiKeyEnv === undefined ? null : string(entry.apiKeyEnv, `${where}.apiKeyEnv`);
   if (apiKeyEnv !== null && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv)) {
     fail(
