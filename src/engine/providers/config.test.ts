@@ -129,6 +129,15 @@ const BAD: Array<[unknown, RegExp]> = [
     /routes\.fast\[0\]\.weight must be a positive number/,
   ],
   [{ models: { m: { contextWindow: "big" } } }, /models\.m\.contextWindow must be a positive integer/],
+  // Past a Node timer's limit the timer fires after 1 ms: every request would time out at once.
+  [
+    { providers: [{ name: "x", type: "anthropic", timeouts: { bodyMs: 3_000_000_000 } }] },
+    /providers\[0\]\.timeouts\.bodyMs must be at most 2147483647 ms/,
+  ],
+  [
+    { providers: [{ name: "x", type: "anthropic", retry: { maxDelayMs: 3_000_000_000 } }] },
+    /providers\[0\]\.retry\.maxDelayMs must be a non-negative integer of at most 2147483647 ms/,
+  ],
 ];
 
 test("bad sections are rejected with a message naming the field", () => {

@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { breakerOptions, type CircuitBreakerOptions, DEFAULT_BREAKER } from "./circuit-breaker.ts";
 import { DEFAULT_TIMEOUTS, type TimeoutOptions } from "./http.ts";
-import { DEFAULT_RETRY, type RetryOptions, retryOptions } from "./retry.ts";
+import { DEFAULT_RETRY, MAX_TIMER_MS, type RetryOptions, retryOptions } from "./retry.ts";
 import type { RouteTarget } from "./router.ts";
 import { PROVIDER_TYPES, type ProviderType } from "./types.ts";
 
@@ -262,7 +262,10 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
     for (const [key, value] of Object.entries(given)) {
       if (!(key in DEFAULT_TIMEOUTS))
         fail(`${where}.timeouts.${key}`, `is not a timeout; use ${Object.keys(DEFAULT_TIMEOUTS).join(", ")}`);
-      timeouts[key as keyof TimeoutOptions] = positiveInt(value, `${where}.timeouts.${key}`);
+      const ms = positiveInt(value, `${where}.timeouts.${key}`);
+      if (ms > MAX_TIMER_MS)
+        fail(`${where}.timeouts.${key}`, `must be at most ${MAX_TIMER_MS} ms (about 24 days); got ${ms}`);
+      timeouts[key as keyof TimeoutOptions] = ms;
     }
   }
   const maxConnections =
