@@ -23,6 +23,21 @@ const CASES: Case[] = [
     message: /providers\[0\]\.baseURL is not a known setting/,
   },
   {
+    name: "a rate_limits section that is not an object",
+    file: { rate_limits: "yes" },
+    message: /rate_limits must be an object/,
+  },
+  {
+    name: "a misspelt rate_limits key",
+    file: { rate_limits: { per_kye: { requests_per_minute: 5 } } },
+    message: /rate_limits\.per_kye is not a setting/,
+  },
+  {
+    name: "a rate limit that is not a number",
+    file: { rate_limits: { per_key: { requests_per_minute: "abc" } } },
+    message: /rate_limits\.per_key\.requests_per_minute must be a number of at least 1/,
+  },
+  {
     name: "a base URL from the environment that is not a URL",
     env: { OPENAI_BASE_URL: "not a url" },
     message: /OPENAI_BASE_URL must be an http\(s\) URL/,
