@@ -10,7 +10,7 @@ import type { ServerConfig } from "./config/load-config.ts";
 import { parseRateLimitsConfig } from "./config/rate-limits-config.ts";
 import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
-import { parseProvidersConfig } from "./engine/providers/config.ts";
+import { parseProvidersConfig, providersSectionOf } from "./engine/providers/config.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
 import {
   type Archiver,
@@ -176,8 +176,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       ...(perOwner ? { perOwner } : {}),
     });
 
-    const { providers, models, routes } = config.file;
-    const layer = createProviderLayer(parseProvidersConfig({ providers, models, routes }, env), {
+    const layer = createProviderLayer(parseProvidersConfig(providersSectionOf(config.file), env), {
       env,
       wrapProvider: (provider) => withProviderMetrics(provider, metrics),
     });

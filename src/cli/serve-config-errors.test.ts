@@ -23,6 +23,12 @@ const CASES: Case[] = [
     message: /providers\[0\]\.baseURL is not a known setting/,
   },
   {
+    // The documented top-level provider defaults are read, so their values are checked.
+    name: "a defaultProvider that names no provider",
+    file: { retry: { maxRetries: 1 }, breaker: { openMs: 5000 }, defaultProvider: "nope" },
+    message: /defaultProvider names 'nope', which is not a configured provider/,
+  },
+  {
     name: "a rate_limits section that is not an object",
     file: { rate_limits: "yes" },
     message: /rate_limits must be an object/,

@@ -44,6 +44,10 @@ export const CONFIG_SECTIONS = [
   "providers",
   "models",
   "routes",
+  // Provider defaults and the model no route names (docs/providers.md, "Configuration").
+  "retry",
+  "breaker",
+  "defaultProvider",
   "gateway",
   "security",
   "rate_limits",

@@ -52,7 +52,16 @@ export const MOCK_PROVIDER = "mock";
 
 // The keys each entry may hold: any other is a typo (`baseURL`, `weigth`) that would otherwise be
 // dropped without a word and leave the default in place, e.g. requests sent to api.openai.com.
-const SECTION_KEYS = ["providers", "models", "routes", "retry", "breaker", "defaultProvider"];
+/** The config file's top-level sections this layer reads (docs/providers.md, "Configuration"). */
+export const PROVIDER_SECTIONS = [
+  "providers",
+  "models",
+  "routes",
+  "retry",
+  "breaker",
+  "defaultProvider",
+] as const;
+const SECTION_KEYS: readonly string[] = PROVIDER_SECTIONS;
 const PROVIDER_KEYS = [
   "name",
   "type",
@@ -72,6 +81,13 @@ const RETRY_KEYS = Object.keys(DEFAULT_RETRY);
 const BREAKER_KEYS = Object.keys(DEFAULT_BREAKER);
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The sections of a whole config file that `parseProvidersConfig` reads, those the file has. */
+export function providersSectionOf(file: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(
+    PROVIDER_SECTIONS.filter((key) => file[key] !== undefined).map((key) => [key, file[key]]),
+  );
+}
 
 /** Parses and validates the section; `raw` may be undefined (zero-config). */
 export function parseProvidersConfig(raw: unknown, env: Env = process.env): ProvidersConfig {
