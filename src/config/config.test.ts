@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -138,6 +138,30 @@ describe("loadServerConfig", () => {
     await assert.rejects(
       loadServerConfig({ cwd: dir, env: {}, flags: { config: "missing.yaml" } }),
       /--config: config file .* does not exist/,
+    );
+  });
+
+  test("a store section without its url, or with another key, is refused rather than using the default store", async () => {
+    const file = path.join(dir, "store.yaml");
+    for (const [text, message] of [
+      ["store: {}\n", /'store' needs a 'url' in config file/],
+      ['store: { uri: "memory:" }\n', /Unknown option 'store\.uri' in config file/],
+    ] as const) {
+      await writeFile(file, text);
+      await assert.rejects(loadServerConfig({ cwd: dir, env: {}, flags: { config: file } }), message);
+    }
+  });
+
+  test("a config file that is a directory: the message names no variable nobody set", async () => {
+    const sub = await mkdtemp(path.join(dir, "dir-"));
+    await mkdir(path.join(sub, "holdfast.config.yaml"));
+    await assert.rejects(loadServerConfig({ cwd: sub, env: {} }), (error: Error) => {
+      assert.match(error.message, /^Config file '.*holdfast\.config\.yaml' is a directory, not a file\.$/);
+      return true;
+    });
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: { HOLDFAST_CONFIG: sub } }),
+      /HOLDFAST_CONFIG: config file '.*' is a directory, not a file\.$/,
     );
   });
 
