@@ -7,9 +7,10 @@ import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { parseGatewayConfig } from "./config/gateway-config.ts";
 import type { ServerConfig } from "./config/load-config.ts";
+import { parseRateLimitsConfig } from "./config/rate-limits-config.ts";
 import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
-import { parseProvidersConfig } from "./engine/providers/config.ts";
+import { parseProvidersConfig, providersSectionOf } from "./engine/providers/config.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
 import {
   type Archiver,
@@ -39,7 +40,7 @@ import {
 import { createSecurity } from "./security/create-security.ts";
 import { keyringFromEnv } from "./security/encryption/keyring.ts";
 import { withEncryption } from "./security/encryption/with-encryption.ts";
-import { createRateLimiter, type RateLimitRule } from "./security/rate-limit/limiter.ts";
+import { createRateLimiter } from "./security/rate-limit/limiter.ts";
 import { createMemoryRateLimitBackend } from "./security/rate-limit/memory-backend.ts";
 import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend.ts";
 import { hasActiveApiKeys } from "./server/auth.ts";
@@ -49,7 +50,6 @@ import { driverOf } from "./store/decorators/delegating-store.ts";
 import { isLifecycleCapable } from "./store/driver.ts";
 import { InvalidArgumentError } from "./store/errors.ts";
 import type { SessionStore } from "./store/types.ts";
-import { isPlainObject } from "./store/validate.ts";
 import { registerDashboard } from "./ui/server.ts";
 
 export interface HoldfastAppOptions {
@@ -87,15 +87,6 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
 /** Counts stored tokens with o200k: exact for current OpenAI models, the calibration base for the others. */
 const DEFAULT_COUNTING_MODEL = "gpt-4o";
-
-function rule(raw: unknown, path: string): RateLimitRule | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (!isPlainObject(raw)) throw new InvalidArgumentError(`${path} must be an object.`, { param: path });
-  const out: RateLimitRule = {};
-  if (raw.requests_per_minute !== undefined) out.requestsPerMinute = Number(raw.requests_per_minute);
-  if (raw.tokens_per_minute !== undefined) out.tokensPerMinute = Number(raw.tokens_per_minute);
-  return out;
-}
 
 export async function createHoldfastApp(options: HoldfastAppOptions): Promise<HoldfastApp> {
   const { config } = options;
@@ -167,9 +158,9 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       store = withQuotas(withArchives(measured, archiver), { policy: lifecycle.policy });
     }
 
-    const rates = isPlainObject(config.file.rate_limits) ? config.file.rate_limits : {};
+    const { redis: redisFromFile, perKey, perOwner } = parseRateLimitsConfig(config.file.rate_limits);
     let backend = createMemoryRateLimitBackend();
-    const redisUrl = typeof rates.redis === "string" ? rates.redis : env.HOLDFAST_RATE_LIMIT_REDIS;
+    const redisUrl = redisFromFile ?? env.HOLDFAST_RATE_LIMIT_REDIS;
     if (redisUrl) {
       const redis = new Redis(redisUrl, {
         lazyConnect: false,
@@ -182,16 +173,13 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       closers.push(() => redis.quit());
       backend = createRedisRateLimitBackend({ redis });
     }
-    const perKey = rule(rates.per_key, "rate_limits.per_key");
-    const perOwner = rule(rates.per_owner, "rate_limits.per_owner");
     const limiter = createRateLimiter({
       backend,
       ...(perKey ? { perKey } : {}),
       ...(perOwner ? { perOwner } : {}),
     });
 
-    const { providers, models, routes } = config.file;
-    const layer = createProviderLayer(parseProvidersConfig({ providers, models, routes }, env), {
+    const layer = createProviderLayer(parseProvidersConfig(providersSectionOf(config.file), env), {
       env,
       wrapProvider: (provider) => withProviderMetrics(provider, metrics),
     });

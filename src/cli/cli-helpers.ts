@@ -22,10 +22,15 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env ?? {}) });
+    const child = spawn(NODE, [BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: cleanEnv(options.env ?? {}),
+      // Killed (SIGTERM) past it: a command that should have failed at once but kept running.
+      ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parseProvidersConfig, providersSectionOf } from "../engine/providers/config.ts";
 import { CONFIG_DEFAULTS, loadServerConfig } from "./load-config.ts";
 import { parseBytes, redactStoreUrl } from "./values.ts";
 
@@ -56,6 +58,24 @@ describe("loadServerConfig", () => {
     assert.equal(config.store, "memory:");
     assert.equal(config.configFile, path.join(sub, "holdfast.config.json"));
     assert.deepEqual(config.file.providers, []);
+  });
+
+  test("the providers example of docs/providers.md is a config file serve accepts", async () => {
+    const docs = await readFile(
+      path.join(path.dirname(fileURLToPath(import.meta.url)), "../../docs/providers.md"),
+      "utf8",
+    );
+    const section = docs.slice(docs.indexOf("## Configuration (`config.ts`)"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(yaml?.includes("defaultProvider"), "the example sets retry, breaker and defaultProvider");
+    const file = path.join(dir, "providers.yaml");
+    await writeFile(file, yaml ?? "");
+    const config = await loadServerConfig({ cwd: dir, env: {}, flags: { config: file } });
+    const env = { OPENAI_API_KEY: "k", GROQ_API_KEY: "k", ANTHROPIC_API_KEY: "k" };
+    const parsed = parseProvidersConfig(providersSectionOf(config.file), env);
+    assert.equal(parsed.defaultProvider, "openai");
+    assert.equal(parsed.providers.find((p) => p.name === "claude")?.breaker.failureThreshold, 5);
+    assert.equal(parsed.providers.find((p) => p.name === "groq")?.retry.maxRetries, 1);
   });
 
   test("trust_proxy: off by default; true, a hop count or addresses from flag, env or file", async () => {
@@ -118,6 +138,30 @@ describe("loadServerConfig", () => {
     await assert.rejects(
       loadServerConfig({ cwd: dir, env: {}, flags: { config: "missing.yaml" } }),
       /--config: config file .* does not exist/,
+    );
+  });
+
+  test("a store section without its url, or with another key, is refused rather than using the default store", async () => {
+    const file = path.join(dir, "store.yaml");
+    for (const [text, message] of [
+      ["store: {}\n", /'store' needs a 'url' in config file/],
+      ['store: { uri: "memory:" }\n', /Unknown option 'store\.uri' in config file/],
+    ] as const) {
+      await writeFile(file, text);
+      await assert.rejects(loadServerConfig({ cwd: dir, env: {}, flags: { config: file } }), message);
+    }
+  });
+
+  test("a config file that is a directory: the message names no variable nobody set", async () => {
+    const sub = await mkdtemp(path.join(dir, "dir-"));
+    await mkdir(path.join(sub, "holdfast.config.yaml"));
+    await assert.rejects(loadServerConfig({ cwd: sub, env: {} }), (error: Error) => {
+      assert.match(error.message, /^Config file '.*holdfast\.config\.yaml' is a directory, not a file\.$/);
+      return true;
+    });
+    await assert.rejects(
+      loadServerConfig({ cwd: dir, env: { HOLDFAST_CONFIG: sub } }),
+      /HOLDFAST_CONFIG: config file '.*' is a directory, not a file\.$/,
     );
   });
 

@@ -44,6 +44,10 @@ export const CONFIG_SECTIONS = [
   "providers",
   "models",
   "routes",
+  // Provider defaults and the model no route names (docs/providers.md, "Configuration").
+  "retry",
+  "breaker",
+  "defaultProvider",
   "gateway",
   "security",
   "rate_limits",
@@ -90,13 +94,19 @@ export interface ServerConfig {
   file: Readonly<Record<string, unknown>>;
 }
 
-async function readConfigFile(file: string, name: string): Promise<Record<string, unknown>> {
+async function readConfigFile(file: string, name: string | null): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
-    throw new InvalidArgumentError(`${name}: config file '${file}' ${reason}.`, {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT"
+        ? "does not exist"
+        : code === "EISDIR"
+          ? "is a directory, not a file"
+          : "cannot be read";
+    throw new InvalidArgumentError(`${name ? `${name}: config` : "Config"} file '${file}' ${reason}.`, {
       param: "config",
       cause: error,
     });
@@ -167,11 +177,20 @@ function fileServerSection(file: Record<string, unknown>, where: string): Record
   return server as Record<string, unknown>;
 }
 
-function fileStore(file: Record<string, unknown>): unknown {
+function fileStore(file: Record<string, unknown>, where: string): unknown {
   const store = file.store;
-  // `store: { url }` leaves room for store options (encryption, cache) next to the URL.
-  if (typeof store === "object" && store !== null && !Array.isArray(store))
+  // `store: { url }` leaves room for store options (encryption, cache) next to the URL. Without a
+  // `url` (a typo such as `uri`), the default store would be used silently: the data lands elsewhere.
+  if (typeof store === "object" && store !== null && !Array.isArray(store)) {
+    const unknown = Object.keys(store).find((key) => key !== "url");
+    if (unknown !== undefined || (store as { url?: unknown }).url === undefined) {
+      throw new InvalidArgumentError(
+        `${unknown === undefined ? "'store' needs a 'url'" : `Unknown option 'store.${unknown}'`} in ${where}; write store: "<url>" or store: { url: "<url>" }.`,
+        { param: "store" },
+      );
+    }
     return (store as { url?: unknown }).url;
+  }
   return store;
 }
 
@@ -181,7 +200,8 @@ export async function loadServerConfig(options: LoadConfigOptions = {}): Promise
   const env = options.env ?? {};
   const cwd = options.cwd ?? process.cwd();
   const explicit = flags.config ?? env.HOLDFAST_CONFIG;
-  const configName = flags.config !== undefined ? "--config" : "HOLDFAST_CONFIG";
+  // Null: the file was found in the working directory, not named by anyone.
+  const configName = flags.config !== undefined ? "--config" : explicit ? "HOLDFAST_CONFIG" : null;
   const configFile = explicit ? path.resolve(cwd, explicit) : await findDefaultFile(cwd);
   const file = configFile ? await readConfigFile(configFile, configName) : {};
   const where = `config file '${configFile}'`;
@@ -227,7 +247,7 @@ export async function loadServerConfig(options: LoadConfigOptions = {}): Promise
       flags.store,
       "--store",
       "HOLDFAST_STORE",
-      fileStore(file),
+      fileStore(file, where),
       "store",
       CONFIG_DEFAULTS.store,
       parseStoreUrl,

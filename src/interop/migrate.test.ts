@@ -50,3 +50,32 @@ test("migrate counts only sessions it did not copy as already complete, and repo
   );
   await Promise.all([source.close(), target.close()]);
 });
+
+test("migrate copies an archived session's items, then its status; a copy left archived and short is finished", async () => {
+  const source = await createStore("memory:");
+  const target = await createStore("memory:");
+  const s = await source.create("t", { items: ["a", "b", "c"].map(say) });
+  await source.update("t", s.id, { status: "archived" });
+  const report = await migrate(source, target, { tenants: ["t"], pageSize: 2 });
+  assert.deepEqual(report.mismatches, []);
+  assert.equal(report.items, 3);
+  const copy = await target.get("t", s.id);
+  assert.deepEqual([copy.status, copy.itemCount], ["archived", 3]);
+  assert.deepEqual(await sessionChecksum(target, "t", s.id), await sessionChecksum(source, "t", s.id));
+  // A re-run finds it complete.
+  const again = await migrate(source, target, { tenants: ["t"] });
+  assert.deepEqual([again.skipped, again.items, again.mismatches.length], [1, 0, 0]);
+
+  // A copy an earlier run left archived with part of the items (or active, cut short before the
+  // status was copied) is completed, not reported as differing.
+  const partial = await createStore("memory:");
+  const [first] = await source.readItems("t", s.id, { limit: 1 });
+  await partial.create("t", { id: s.id, items: [{ id: first!.id, content: first!.content }] });
+  await partial.update("t", s.id, { status: "archived" });
+  const resumed = await migrate(source, partial, { tenants: ["t"] });
+  assert.deepEqual(resumed.mismatches, []);
+  assert.equal(resumed.items, 2);
+  const done = await partial.get("t", s.id);
+  assert.deepEqual([done.status, done.itemCount], ["archived", 3]);
+  await Promise.all([source.close(), target.close(), partial.close()]);
+});

@@ -97,17 +97,12 @@ async function resumeAfter(
   return newest ? (await source.getItem(tenant, session.id, newest.id)).seq : 0;
 }
 
-/** The session fields a copy keeps (the target assigns version, timestamps and fork parent). */
-const KEPT_FIELDS = [
-  "owner",
-  "metadata",
-  "labels",
-  "state",
-  "status",
-  "pinned",
-  "idleTtlMs",
-  "expiresAt",
-] as const;
+/**
+ * The session fields a copy keeps (the target assigns version, timestamps and fork parent).
+ * `status` is not among them: it is set after the items (an archived session refuses appends),
+ * so a copy cut short before that differs only there and is finished by the next run.
+ */
+const KEPT_FIELDS = ["owner", "metadata", "labels", "state", "pinned", "idleTtlMs", "expiresAt"] as const;
 
 /** The kept fields whose values differ between the source session and the target's copy. */
 function differingFields(a: Session, b: Session): string[] {
@@ -126,7 +121,8 @@ async function ensureSession(
     if ((error as { code?: string }).code !== "not_found") throw error;
   }
   try {
-    const created = await target.create(tenant, {
+    // Created active: the status is copied once the items are in (see KEPT_FIELDS).
+    const session = await target.create(tenant, {
       id: source.id,
       owner: source.owner,
       metadata: source.metadata,
@@ -136,10 +132,6 @@ async function ensureSession(
       expiresAt: source.expiresAt,
       pinned: source.pinned,
     });
-    const session =
-      source.status === created.status
-        ? created
-        : await target.update(tenant, source.id, { status: source.status });
     return { session, created: true };
   } catch (error) {
     // Another migrator created it meanwhile: carry on with what is there.
@@ -179,7 +171,11 @@ export async function migrate(
         });
         continue;
       }
-      if (!created && existing.itemCount === session.itemCount) report.skipped += 1;
+      const complete = existing.itemCount === session.itemCount;
+      if (!created && complete && existing.status === session.status) report.skipped += 1;
+      // An archived copy refuses appends: reopen it for the items still missing.
+      if (!complete && existing.status === "archived")
+        await target.update(tenant, session.id, { status: "active" });
       // Resume after the last item the target already has; pages are keyed by their first seq.
       const after = await resumeAfter(source, target, tenant, session, existing);
       for await (const page of allItems(source, tenant, session.id, after, pageSize)) {
@@ -196,6 +192,8 @@ export async function migrate(
         );
         report.items += page.length;
       }
+      if ((await target.get(tenant, session.id)).status !== session.status)
+        await target.update(tenant, session.id, { status: session.status });
       report.sessions += 1;
       const [a, b] = await Promise.all([
         sessionChecksum(source, tenant, session.id),

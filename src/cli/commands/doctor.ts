@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { redactStoreUrl } from "../../config/values.ts";
-import { apiKeyOf, parseProvidersConfig } from "../../engine/providers/config.ts";
+import { apiKeyOf, parseProvidersConfig, providersSectionOf } from "../../engine/providers/config.ts";
 import { createSecurity } from "../../security/create-security.ts";
 import { keyringFromEnv } from "../../security/encryption/keyring.ts";
 import { hasActiveApiKeys } from "../../server/auth.ts";
@@ -71,8 +71,7 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
     return `${redactStoreUrl(cfg.store)} reachable (${store.driverName}), schema current`;
   });
   await attempt(checks, "providers", async () => {
-    const { providers, models, routes } = cfg.file;
-    const parsed = parseProvidersConfig({ providers, models, routes });
+    const parsed = parseProvidersConfig(providersSectionOf(cfg.file));
     for (const p of parsed.providers) apiKeyOf(p);
     const names = parsed.providers.map((p) => `${p.name} (${p.type})`).join(", ");
     return parsed.providers.length === 1 ? { warn: `only the built-in mock model: ${names}` } : names;

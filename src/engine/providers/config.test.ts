@@ -129,6 +129,15 @@ const BAD: Array<[unknown, RegExp]> = [
     /routes\.fast\[0\]\.weight must be a positive number/,
   ],
   [{ models: { m: { contextWindow: "big" } } }, /models\.m\.contextWindow must be a positive integer/],
+  // Past a Node timer's limit the timer fires after 1 ms: every request would time out at once.
+  [
+    { providers: [{ name: "x", type: "anthropic", timeouts: { bodyMs: 3_000_000_000 } }] },
+    /providers\[0\]\.timeouts\.bodyMs must be at most 2147483647 ms/,
+  ],
+  [
+    { providers: [{ name: "x", type: "anthropic", retry: { maxDelayMs: 3_000_000_000 } }] },
+    /providers\[0\]\.retry\.maxDelayMs must be a non-negative integer of at most 2147483647 ms/,
+  ],
 ];
 
 test("bad sections are rejected with a message naming the field", () => {
@@ -152,4 +161,85 @@ test("a missing API key variable fails at start-up, naming the variable", () => 
   assert.throws(() => apiKeyOf(config.providers[0]!, {}), /apiKeyEnv names MY_KEY, which is not set/);
   assert.throws(() => createProviderLayer(config, { env: {} }), /MY_KEY/);
   assert.equal(apiKeyOf(config.providers[0]!, { MY_KEY: "k" }), "k");
+});
+
+test("a misspelt key anywhere in the section is refused, naming it and the known keys", () => {
+  const typos: Array<[unknown, RegExp]> = [
+    [
+      { providers: [{ name: "x", type: "openai-chat", baseURL: "http://h/v1" }] },
+      /providers\[0\]\.baseURL is not a known setting; use name, type, baseUrl, apiKeyEnv/,
+    ],
+    [
+      { providers: [{ name: "x", type: "openai-chat", api_key_env: "K" }] },
+      /providers\[0\]\.api_key_env is not a known setting/,
+    ],
+    [
+      { providers: [{ name: "x", type: "anthropic", retry: { maxRetry: 0 } }] },
+      /providers\[0\]\.retry\.maxRetry is not a known setting; use maxRetries/,
+    ],
+    [
+      { providers: [{ name: "x", type: "anthropic", breaker: { threshold: 1 } }] },
+      /providers\[0\]\.breaker\.threshold is not a known setting; use failureThreshold/,
+    ],
+    [{ retry: { max_retries: 1 } }, /retry\.max_retries is not a known setting/],
+    [{ models: { m: { context_window: 8192 } } }, /models\.m\.context_window is not a known setting/],
+    [
+      { models: { m: { pricing: { input: 1, output: 2, cached: 0.5 } } } },
+      /models\.m\.pricing\.cached is not a known setting; use input, output, cachedInput/,
+    ],
+    [
+      { routes: { fast: [{ provider: "mock", model: "m", weigth: 3 }] } },
+      /routes\.fast\[0\]\.weigth is not a known setting; use provider, model, weight/,
+    ],
+    [
+      { routes: { fast: { targets: [{ provider: "mock", model: "m" }], strategy: "x" } } },
+      /routes\.fast\.strategy is not a known setting; use targets/,
+    ],
+  ];
+  for (const [raw, message] of typos) {
+    assert.throws(
+      () => parseProvidersConfig(raw, {}),
+      (error: Error) => error instanceof InvalidArgumentError && message.test(error.message),
+      JSON.stringify(raw),
+    );
+  }
+});
+
+test("environment values: surrounding whitespace is dropped, a bad base URL or key fails at start-up naming the variable", async () => {
+  const env = { OPENAI_API_KEY: "sk-abcdefgh\n", OPENAI_BASE_URL: " http://127.0.0.1:1/v1\n" };
+  const config = parseProvidersConfig(undefined, env);
+  assert.equal(config.providers[0]?.baseUrl, "http://127.0.0.1:1/v1");
+  assert.equal(apiKeyOf(config.providers[0]!, env), "sk-abcdefgh");
+  // The key is sent as it is meant: the request reaches the network (nothing listens on port 1).
+  const layer = createProviderLayer(config, { env });
+  try {
+    await assert.rejects(
+      layer.router.complete({ model: "m", input: [{ type: "message", role: "user", content: "hi" }] }),
+      (error: Error) => !/authorization/.test(error.message),
+    );
+  } finally {
+    await layer.close();
+  }
+  for (const [bad, message] of [
+    [{ OPENAI_BASE_URL: "not a url" }, /OPENAI_BASE_URL must be an http\(s\) URL such as/],
+    [{ OPENAI_BASE_URL: "localhost:11434/v1" }, /OPENAI_BASE_URL must be an http\(s\) URL/],
+    [{ ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: "api.anthropic.com" }, /ANTHROPIC_BASE_URL must be/],
+  ] as const) {
+    assert.throws(
+      () => parseProvidersConfig(undefined, bad),
+      (error: Error) => error instanceof InvalidArgumentError && message.test(error.message),
+    );
+  }
+  const keyed = parseProvidersConfig(undefined, { OPENAI_API_KEY: "sk-ab\ncdefgh" });
+  assert.throws(
+    () => createProviderLayer(keyed, { env: { OPENAI_API_KEY: "sk-ab\ncdefgh" } }),
+    (error: Error) =>
+      error instanceof InvalidArgumentError &&
+      /OPENAI_API_KEY holds characters an HTTP header cannot carry/.test(error.message),
+  );
+  // Only whitespace counts as unset: no provider from it.
+  assert.deepEqual(
+    parseProvidersConfig(undefined, { OPENAI_API_KEY: " \n" }).providers.map((p) => p.name),
+    ["mock"],
+  );
 });

@@ -5,9 +5,9 @@
  * and the built-in `mock` provider always exists, so an empty config serves every model offline.
  */
 import { InvalidArgumentError } from "../../store/errors.ts";
-import { breakerOptions, type CircuitBreakerOptions } from "./circuit-breaker.ts";
+import { breakerOptions, type CircuitBreakerOptions, DEFAULT_BREAKER } from "./circuit-breaker.ts";
 import { DEFAULT_TIMEOUTS, type TimeoutOptions } from "./http.ts";
-import { type RetryOptions, retryOptions } from "./retry.ts";
+import { DEFAULT_RETRY, MAX_TIMER_MS, type RetryOptions, retryOptions } from "./retry.ts";
 import type { RouteTarget } from "./router.ts";
 import { PROVIDER_TYPES, type ProviderType } from "./types.ts";
 
@@ -50,14 +50,51 @@ const DEFAULT_BASE_URLS: Record<ProviderType, string> = {
 
 export const MOCK_PROVIDER = "mock";
 
+// The keys each entry may hold: any other is a typo (`baseURL`, `weigth`) that would otherwise be
+// dropped without a word and leave the default in place, e.g. requests sent to api.openai.com.
+/** The config file's top-level sections this layer reads (docs/providers.md, "Configuration"). */
+export const PROVIDER_SECTIONS = [
+  "providers",
+  "models",
+  "routes",
+  "retry",
+  "breaker",
+  "defaultProvider",
+] as const;
+const SECTION_KEYS: readonly string[] = PROVIDER_SECTIONS;
+const PROVIDER_KEYS = [
+  "name",
+  "type",
+  "baseUrl",
+  "apiKeyEnv",
+  "headers",
+  "timeouts",
+  "maxConnections",
+  "retry",
+  "breaker",
+];
+const MODEL_KEYS = ["contextWindow", "maxOutputTokens", "pricing"];
+const PRICING_KEYS = ["input", "output", "cachedInput"];
+const ROUTE_KEYS = ["targets"];
+const TARGET_KEYS = ["provider", "model", "weight"];
+const RETRY_KEYS = Object.keys(DEFAULT_RETRY);
+const BREAKER_KEYS = Object.keys(DEFAULT_BREAKER);
+
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The sections of a whole config file that `parseProvidersConfig` reads, those the file has. */
+export function providersSectionOf(file: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(
+    PROVIDER_SECTIONS.filter((key) => file[key] !== undefined).map((key) => [key, file[key]]),
+  );
+}
 
 /** Parses and validates the section; `raw` may be undefined (zero-config). */
 export function parseProvidersConfig(raw: unknown, env: Env = process.env): ProvidersConfig {
-  const section = raw === undefined || raw === null ? {} : object(raw, "providers config");
+  const section = raw === undefined || raw === null ? {} : object(raw, "providers config", SECTION_KEYS);
   const defaults = {
-    retry: section.retry === undefined ? undefined : object(section.retry, "retry"),
-    breaker: section.breaker === undefined ? undefined : object(section.breaker, "breaker"),
+    retry: section.retry === undefined ? undefined : object(section.retry, "retry", RETRY_KEYS),
+    breaker: section.breaker === undefined ? undefined : object(section.breaker, "breaker", BREAKER_KEYS),
   };
   const listed = section.providers === undefined ? [] : array(section.providers, "providers");
   const providers =
@@ -81,7 +118,7 @@ export function parseProvidersConfig(raw: unknown, env: Env = process.env): Prov
   for (const [alias, value] of Object.entries(rawRoutes)) {
     const list = Array.isArray(value)
       ? value
-      : array(object(value, `routes.${alias}`).targets, `routes.${alias}.targets`);
+      : array(object(value, `routes.${alias}`, ROUTE_KEYS).targets, `routes.${alias}.targets`);
     if (list.length === 0) fail(`routes.${alias}`, "needs at least one target");
     routes[alias] = Object.freeze(
       list.map((target, i) => routeTarget(target, `routes.${alias}[${i}]`, names)),
@@ -128,14 +165,26 @@ export function listModels(config: ProvidersConfig): string[] {
   return [...new Set([...Object.keys(config.routes), ...Object.keys(config.models), MOCK_PROVIDER])].sort();
 }
 
-/** Reads a provider's API key from its env variable; throws naming the variable when unset. */
+/**
+ * Reads a provider's API key from its env variable, without surrounding whitespace (a key pasted
+ * from a file or a secret store often ends in a newline); throws naming the variable when unset
+ * or when the key could not be sent in a header, rather than failing every request later.
+ */
 export function apiKeyOf(config: ProviderConfig, env: Env = process.env): string | null {
   if (config.apiKeyEnv === null) return null;
-  const key = env[config.apiKeyEnv];
+  const key = env[config.apiKeyEnv]?.trim();
   if (key === undefined || key === "") {
     fail(
       `providers.${config.name}.apiKeyEnv`,
       `names ${config.apiKeyEnv}, which is not set in the environment`,
+    );
+  }
+  // Header values are visible ASCII and spaces: anything else (a line break, a tab inside, a
+  // character from a copied document) makes every upstream request fail before it is sent.
+  if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(key)) {
+    fail(
+      config.apiKeyEnv,
+      "holds characters an HTTP header cannot carry (a line break, a control or non-ASCII character); set it to the key alone",
     );
   }
   return key;
@@ -143,21 +192,26 @@ export function apiKeyOf(config: ProviderConfig, env: Env = process.env): string
 
 function fromEnv(env: Env, defaults: Defaults): ProviderConfig[] {
   const providers: ProviderConfig[] = [];
-  if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) {
-    const baseUrl = env.OPENAI_BASE_URL || DEFAULT_BASE_URLS["openai-responses"];
+  if (env.OPENAI_API_KEY?.trim() || env.OPENAI_BASE_URL?.trim()) {
+    const baseUrl = envUrl(env, "OPENAI_BASE_URL", DEFAULT_BASE_URLS["openai-responses"]);
     // OpenAI itself speaks the Responses API; compatible servers (Ollama, vLLM, Groq…) only Chat Completions.
     const type = new URL(baseUrl).hostname === "api.openai.com" ? "openai-responses" : "openai-chat";
     providers.push(
       provider(
-        { name: "openai", type, baseUrl, ...(env.OPENAI_API_KEY ? { apiKeyEnv: "OPENAI_API_KEY" } : {}) },
+        {
+          name: "openai",
+          type,
+          baseUrl,
+          ...(env.OPENAI_API_KEY?.trim() ? { apiKeyEnv: "OPENAI_API_KEY" } : {}),
+        },
         "OPENAI_BASE_URL",
         defaults,
         env,
       ),
     );
   }
-  if (env.ANTHROPIC_API_KEY) {
-    const baseUrl = env.ANTHROPIC_BASE_URL || DEFAULT_BASE_URLS.anthropic;
+  if (env.ANTHROPIC_API_KEY?.trim()) {
+    const baseUrl = envUrl(env, "ANTHROPIC_BASE_URL", DEFAULT_BASE_URLS.anthropic);
     providers.push(
       provider(
         { name: "anthropic", type: "anthropic", baseUrl, apiKeyEnv: "ANTHROPIC_API_KEY" },
@@ -170,13 +224,32 @@ function fromEnv(env: Env, defaults: Defaults): ProviderConfig[] {
   return providers;
 }
 
+/** A base URL from the environment, trimmed (a pasted value often ends in a newline), else `fallback`. */
+function envUrl(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  if (!value) return fallback;
+  if (!isHttpUrl(value)) {
+    fail(name, `must be an http(s) URL such as http://localhost:11434/v1; got '${value.slice(0, 200)}'`);
+  }
+  return value;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 interface Defaults {
   retry: Record<string, unknown> | undefined;
   breaker: Record<string, unknown> | undefined;
 }
 
 function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): ProviderConfig {
-  const entry = object(raw, where);
+  const entry = object(raw, where, PROVIDER_KEYS);
   const name = string(entry.name, `${where}.name`);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
     fail(`${where}.name`, "must be 1-64 letters, digits, '_', '.' or '-'");
@@ -186,14 +259,7 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
   const providerType = type as ProviderType;
   const baseUrl =
     entry.baseUrl === undefined ? DEFAULT_BASE_URLS[providerType] : string(entry.baseUrl, `${where}.baseUrl`);
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
-    fail(`${where}.baseUrl`, `must be an http(s) URL; got '${baseUrl}'`);
+  if (!isHttpUrl(baseUrl)) fail(`${where}.baseUrl`, `must be an http(s) URL; got '${baseUrl}'`);
   const apiKeyEnv = entry.apiKeyEnv === undefined ? null : string(entry.apiKeyEnv, `${where}.apiKeyEnv`);
   if (apiKeyEnv !== null && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv)) {
     fail(
@@ -212,19 +278,25 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
     for (const [key, value] of Object.entries(given)) {
       if (!(key in DEFAULT_TIMEOUTS))
         fail(`${where}.timeouts.${key}`, `is not a timeout; use ${Object.keys(DEFAULT_TIMEOUTS).join(", ")}`);
-      timeouts[key as keyof TimeoutOptions] = positiveInt(value, `${where}.timeouts.${key}`);
+      const ms = positiveInt(value, `${where}.timeouts.${key}`);
+      if (ms > MAX_TIMER_MS)
+        fail(`${where}.timeouts.${key}`, `must be at most ${MAX_TIMER_MS} ms (about 24 days); got ${ms}`);
+      timeouts[key as keyof TimeoutOptions] = ms;
     }
   }
   const maxConnections =
     entry.maxConnections === undefined ? 256 : positiveInt(entry.maxConnections, `${where}.maxConnections`);
   const retry = retryOptions(
-    { ...defaults.retry, ...(entry.retry === undefined ? {} : object(entry.retry, `${where}.retry`)) },
+    {
+      ...defaults.retry,
+      ...(entry.retry === undefined ? {} : object(entry.retry, `${where}.retry`, RETRY_KEYS)),
+    },
     `${where}.retry`,
   );
   const breaker = breakerOptions(
     {
       ...defaults.breaker,
-      ...(entry.breaker === undefined ? {} : object(entry.breaker, `${where}.breaker`)),
+      ...(entry.breaker === undefined ? {} : object(entry.breaker, `${where}.breaker`, BREAKER_KEYS)),
     },
     `${where}.breaker`,
   );
@@ -242,7 +314,7 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
 }
 
 function model(raw: unknown, where: string): ModelConfig {
-  const entry = object(raw, where);
+  const entry = object(raw, where, MODEL_KEYS);
   const contextWindow =
     entry.contextWindow === undefined ? null : positiveInt(entry.contextWindow, `${where}.contextWindow`);
   const maxOutputTokens =
@@ -251,7 +323,7 @@ function model(raw: unknown, where: string): ModelConfig {
       : positiveInt(entry.maxOutputTokens, `${where}.maxOutputTokens`);
   let pricing: ModelConfig["pricing"] = null;
   if (entry.pricing !== undefined) {
-    const price = object(entry.pricing, `${where}.pricing`);
+    const price = object(entry.pricing, `${where}.pricing`, PRICING_KEYS);
     const input = nonNegative(price.input, `${where}.pricing.input`);
     const output = nonNegative(price.output, `${where}.pricing.output`);
     const cachedInput =
@@ -264,7 +336,7 @@ function model(raw: unknown, where: string): ModelConfig {
 }
 
 function routeTarget(raw: unknown, where: string, providers: Set<string>): RouteTarget {
-  const entry = object(raw, where);
+  const entry = object(raw, where, TARGET_KEYS);
   const name = string(entry.provider, `${where}.provider`);
   if (!providers.has(name) && name !== MOCK_PROVIDER)
     fail(`${where}.provider`, `names '${name}', which is not a configured provider`);
@@ -282,8 +354,12 @@ function fail(param: string, what: string): never {
   throw new InvalidArgumentError(`Invalid configuration: ${param} ${what}.`, { param });
 }
 
-function object(value: unknown, where: string): Record<string, unknown> {
+/** `value` as an object; with `keys`, a key outside them fails naming it and the known ones. */
+function object(value: unknown, where: string, keys?: readonly string[]): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) fail(where, "must be an object");
+  const unknown = keys ? Object.keys(value).find((key) => !keys.includes(key)) : undefined;
+  if (keys && unknown !== undefined)
+    fail(`${where}.${unknown}`, `is not a known setting; use ${keys.join(", ")}`);
   return value as Record<string, unknown>;
 }
 

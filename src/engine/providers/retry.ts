@@ -20,6 +20,12 @@ export interface RetryOptions {
   maxRetryAfterMs: number;
 }
 
+/**
+ * The longest delay a Node timer takes (about 24.8 days): a longer one fires after 1 ms instead,
+ * so a huge timeout or backoff would time out or retry at once rather than wait.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({
   maxRetries: 2,
   baseDelayMs: 200,
@@ -32,9 +38,10 @@ export function retryOptions(input: Partial<RetryOptions> = {}, where = "retry")
   const options = { ...DEFAULT_RETRY, ...input };
   for (const key of Object.keys(DEFAULT_RETRY) as Array<keyof RetryOptions>) {
     const value = options[key];
-    if (!Number.isInteger(value) || value < 0) {
+    const max = key === "maxRetries" ? Number.MAX_SAFE_INTEGER : MAX_TIMER_MS;
+    if (!Number.isInteger(value) || value < 0 || value > max) {
       throw new InvalidArgumentError(
-        `${where}.${key} must be a non-negative integer, got ${JSON.stringify(value)}.`,
+        `${where}.${key} must be a non-negative integer${key === "maxRetries" ? "" : ` of at most ${MAX_TIMER_MS} ms`}, got ${JSON.stringify(value)}.`,
         {
           param: `${where}.${key}`,
         },

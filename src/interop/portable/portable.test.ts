@@ -170,6 +170,29 @@ describe("portable format", () => {
     await assert.rejects(dst.get(T, a!), { code: "not_found" });
   });
 
+  it("a file with Windows line endings or a byte order mark says so, not 'corrupted'; a wrong count says which", async () => {
+    const src = await createStore("memory:");
+    await seed(src);
+    const text = await exportText(src);
+    const dst = await createStore("memory:");
+    await assert.rejects(importSessions(dst, T, Readable.from([text.replaceAll("\n", "\r\n")])), {
+      code: "invalid_argument",
+      message: /^Portable file, line 1: the line ends in \\r\\n \(Windows line endings.*dos2unix/,
+    });
+    await assert.rejects(importSessions(dst, T, Readable.from([`\uFEFF${text}`])), {
+      message: /^Portable file, line 1: the file starts with a byte order mark/,
+    });
+    const lines = text.split("\n");
+    const end = lines.findIndex((line) => line.includes('"session_end"'));
+    lines[end] = lines[end]!.replace('"items":3', '"items":4');
+    await assert.rejects(importSessions(dst, T, Readable.from([lines.join("\n")])), {
+      message: new RegExp(
+        `^Portable file, line ${end + 1}: session '.*' has 3 item\\(s\\) where its session_end says 4`,
+      ),
+    });
+    assert.equal((await dst.list(T)).data.length, 0);
+  });
+
   it("detects truncation inside a session and between sessions", async () => {
     const src = await createStore("memory:");
     const [a, b] = await seed(src);

@@ -74,6 +74,19 @@ export async function* readPortable(
     }
     if (trailerSeen) throw new PortableFormatError("content after the trailer line.", lineNo);
     if (text.length === 0) throw new PortableFormatError("empty line.", lineNo);
+    // Both come from a text tool, not from damage: say which, so the fix is a conversion back.
+    if (text.endsWith("\r")) {
+      throw new PortableFormatError(
+        "the line ends in \\r\\n (Windows line endings, e.g. from git's autocrlf or a text editor): the checksums cover the \\n-terminated lines; convert the file back to \\n line endings (dos2unix) and import again.",
+        lineNo,
+      );
+    }
+    if (lineNo === 1 && text.startsWith("\uFEFF")) {
+      throw new PortableFormatError(
+        "the file starts with a byte order mark (added by a text editor); remove it and import again.",
+        lineNo,
+      );
+    }
     const value = parseLine(text, lineNo);
     if (!manifest) {
       manifest = checkManifest(value, lineNo);
@@ -113,7 +126,9 @@ export async function* readPortable(
         const digest = current.hash.digest("hex");
         if (value.items !== current.items.length || value.sha256 !== digest) {
           throw new PortableFormatError(
-            `session '${current.session.id}' does not match its checksum (${current.items.length} items read, ${String(value.items)} expected); the file is corrupted.`,
+            value.items !== current.items.length
+              ? `session '${current.session.id}' has ${current.items.length} item(s) where its session_end says ${String(value.items)}; the file is corrupted.`
+              : `session '${current.session.id}' does not match its checksum: an item line was changed; the file is corrupted.`,
             lineNo,
           );
         }

@@ -1,0 +1,80 @@
+/**
+ * `holdfast serve` with a bad configuration, through the real binary: each case must stop at
+ * start-up with exit code 2 and one line naming the setting, never start serving nor crash later.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { runCli } from "./cli-helpers.ts";
+
+interface Case {
+  name: string;
+  file?: unknown;
+  env?: Record<string, string>;
+  message: RegExp;
+}
+
+const CASES: Case[] = [
+  {
+    name: "a misspelt provider key",
+    file: { providers: [{ name: "local", type: "openai-chat", baseURL: "http://127.0.0.1:1/v1" }] },
+    message: /providers\[0\]\.baseURL is not a known setting/,
+  },
+  {
+    // The documented top-level provider defaults are read, so their values are checked.
+    name: "a defaultProvider that names no provider",
+    file: { retry: { maxRetries: 1 }, breaker: { openMs: 5000 }, defaultProvider: "nope" },
+    message: /defaultProvider names 'nope', which is not a configured provider/,
+  },
+  {
+    name: "a rate_limits section that is not an object",
+    file: { rate_limits: "yes" },
+    message: /rate_limits must be an object/,
+  },
+  {
+    name: "a misspelt rate_limits key",
+    file: { rate_limits: { per_kye: { requests_per_minute: 5 } } },
+    message: /rate_limits\.per_kye is not a setting/,
+  },
+  {
+    name: "a rate limit that is not a number",
+    file: { rate_limits: { per_key: { requests_per_minute: "abc" } } },
+    message: /rate_limits\.per_key\.requests_per_minute must be a number of at least 1/,
+  },
+  {
+    name: "a base URL from the environment that is not a URL",
+    env: { OPENAI_BASE_URL: "not a url" },
+    message: /OPENAI_BASE_URL must be an http\(s\) URL/,
+  },
+  {
+    name: "an API key with a line break inside",
+    env: { OPENAI_API_KEY: "sk-ab\ncdefgh" },
+    message: /OPENAI_API_KEY holds characters an HTTP header cannot carry/,
+  },
+];
+
+describe("serve refuses a bad configuration at start-up", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "holdfast-config-errors-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  for (const [i, c] of CASES.entries()) {
+    test(c.name, async () => {
+      const args = ["serve", "--port", "0", "--store", "memory:", "--log-level", "silent"];
+      if (c.file !== undefined) {
+        const file = path.join(dir, `case-${i}.json`);
+        await writeFile(file, JSON.stringify(c.file));
+        args.push("--config", file);
+      }
+      // A server that started would run until killed; the timeout turns that into a failure.
+      const res = await runCli(args, { env: c.env ?? {}, timeoutMs: 15_000 });
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, /^holdfast: .* \[invalid_argument\]\n$/);
+      assert.match(res.stderr, c.message);
+    });
+  }
+});

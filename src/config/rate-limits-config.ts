@@ -1,0 +1,66 @@
+/**
+ * The `rate_limits` section of the config file: per-key and per-owner budgets and the Redis that
+ * shares them between instances (docs/configuration.md). Validated at start-up with messages
+ * naming the key as written in the file; unknown keys are refused so typos do not pass.
+ */
+import type { RateLimitRule } from "../security/rate-limit/limiter.ts";
+import { InvalidArgumentError } from "../store/errors.ts";
+import { isPlainObject } from "../store/validate.ts";
+
+export interface RateLimitsConfig {
+  /** Redis URL holding the buckets (shared by instances); absent: in process. */
+  redis?: string;
+  perKey?: RateLimitRule;
+  perOwner?: RateLimitRule;
+}
+
+const KEYS = ["redis", "per_key", "per_owner"] as const;
+const RULE_KEYS = ["requests_per_minute", "tokens_per_minute"] as const;
+
+function fail(param: string, what: string): never {
+  throw new InvalidArgumentError(`${param} ${what}.`, { param });
+}
+
+function unknownKey(section: Record<string, unknown>, keys: readonly string[], where: string): void {
+  const unknown = Object.keys(section).find((key) => !keys.includes(key));
+  if (unknown !== undefined) fail(`${where}.${unknown}`, `is not a setting; use one of ${keys.join(", ")}`);
+}
+
+function perMinute(value: unknown, where: string, min: number): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
+    fail(where, `must be a number of at least ${min} (got ${JSON.stringify(value) ?? String(value)})`);
+  }
+  return value;
+}
+
+function rule(raw: unknown, where: string): RateLimitRule | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isPlainObject(raw)) fail(where, "must be an object with requests_per_minute and/or tokens_per_minute");
+  unknownKey(raw, RULE_KEYS, where);
+  // Every request costs one: a bucket below one request never admits any.
+  const requests = perMinute(raw.requests_per_minute, `${where}.requests_per_minute`, 1);
+  const tokens = perMinute(raw.tokens_per_minute, `${where}.tokens_per_minute`, Number.MIN_VALUE);
+  return {
+    ...(requests === undefined ? {} : { requestsPerMinute: requests }),
+    ...(tokens === undefined ? {} : { tokensPerMinute: tokens }),
+  };
+}
+
+/** Parses `section` (undefined or null: no limits, buckets in process). */
+export function parseRateLimitsConfig(section: unknown): RateLimitsConfig {
+  if (section === undefined || section === null) return Object.freeze({});
+  if (!isPlainObject(section)) fail("rate_limits", "must be an object with per_key, per_owner and/or redis");
+  unknownKey(section, KEYS, "rate_limits");
+  const { redis } = section;
+  if (redis !== undefined && (typeof redis !== "string" || !/^rediss?:\/\/\S+$/i.test(redis.trim()))) {
+    fail("rate_limits.redis", "must be a redis:// or rediss:// URL");
+  }
+  const perKey = rule(section.per_key, "rate_limits.per_key");
+  const perOwner = rule(section.per_owner, "rate_limits.per_owner");
+  return Object.freeze({
+    ...(typeof redis === "string" ? { redis: redis.trim() } : {}),
+    ...(perKey ? { perKey } : {}),
+    ...(perOwner ? { perOwner } : {}),
+  });
+}
