@@ -169,3 +169,28 @@ test("a call named after it was opened is announced with its name, before its de
     assert.equal(positions.filter(([type]) => type === "item_added").length, 1);
   }
 });
+
+test("text before a tool call is done with the status of the final output (incomplete when cut by length)", () => {
+  for (const [reason, status] of [
+    ["length", "incomplete"],
+    ["tool_calls", "completed"],
+  ] as const) {
+    const translator = new ChatStreamTranslator("m");
+    const events = [
+      { choices: [{ delta: { content: "Checking the weather." } }] },
+      calls({ index: 0, id: "call_a", function: { name: "get_weather", arguments: '{"city":' } }),
+      { choices: [{ delta: {}, finish_reason: reason }] },
+    ].flatMap((chunk) => translator.push(chunk));
+    events.push(...translator.end());
+    const done = events.at(-1);
+    assert.equal(done?.type, "done");
+    if (done?.type !== "done") return;
+    const finished = events.flatMap((e) => (e.type === "item_done" ? [e.item] : []));
+    assert.deepEqual(finished, done.result.output, reason);
+    assert.deepEqual(
+      finished.map((item) => (item as { status?: string }).status),
+      [status, status],
+      reason,
+    );
+  }
+});

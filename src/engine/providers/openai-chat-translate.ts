@@ -263,8 +263,8 @@ export class ChatStreamTranslator {
       const key = this.#callKey(delta);
       let index = this.#calls.get(key);
       if (index === undefined) {
-        // The text message (if any) is complete once the tool calls begin.
-        if (this.#messageIndex !== undefined) events.push(...this.#builder.finish(this.#messageIndex));
+        // The text message (if any) stays open until the finish reason: `length` or
+        // `content_filter` make it `incomplete`, and its `item_done` must say so.
         this.#announce(events);
         const callId = delta.id ?? `call_${this.#calls.size}`;
         index = this.#builder.openCall(callId, delta.function?.name ?? "");
