@@ -5,6 +5,7 @@
 import { chatChunk, chatFinishReason, chatUsage } from "../engine/turn/chat-compat.ts";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
+import type { ErrorBody } from "./errors.ts";
 
 export class ChatSse {
   readonly #write: (chunk: string) => void;
@@ -35,6 +36,11 @@ export class ChatSse {
 
   #data(payload: JsonObject): void {
     this.#write(`data: ${JSON.stringify(payload)}\n\n`);
+  }
+
+  /** The stream failed after it opened: an error chunk, as OpenAI sends one mid-stream (the SDK throws it). */
+  error(error: ErrorBody["error"]): void {
+    this.#data({ error: { ...error } });
   }
 
   handle(event: EngineEvent): void {

@@ -5,6 +5,7 @@
  */
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
+import type { ErrorBody } from "./errors.ts";
 
 export type SseWrite = (chunk: string) => void;
 
@@ -61,6 +62,14 @@ export class ResponsesSse {
         this.#provider(event.event);
         return;
     }
+  }
+
+  /**
+   * OpenAI's `error` event: the stream failed after it opened and no `response.failed` could be
+   * built (nothing was committed). It ends the stream with the next `sequence_number`.
+   */
+  error(error: ErrorBody["error"]): void {
+    this.#emit("error", { code: error.code, message: error.message, param: error.param });
   }
 
   #provider(event: Extract<EngineEvent, { type: "provider" }>["event"]): void {

@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EngineEvent, TurnEngine } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
+import type { ErrorBody } from "./errors.ts";
 import { abortOnDisconnect, type InFlight } from "./in-flight.ts";
 import { operationId } from "./preconditions.ts";
 import { settleUsage } from "./rate-limit.ts";
@@ -23,9 +24,16 @@ export interface TurnRoute {
   /** Puts a non-streamed turn's final response into the route's wire shape. */
   answer: (final: JsonObject) => unknown;
   /** Creates the route's event translator once the stream is open; `write` sends raw SSE text. */
-  translator: (write: (chunk: string) => void) => { handle(event: EngineEvent): void };
+  translator: (write: (chunk: string) => void) => TurnTranslator;
   /** Written after the last event (e.g. `data: [DONE]`). */
   trailer?: string;
+}
+
+/** Writes a turn's events in a route's stream shape. */
+export interface TurnTranslator {
+  handle(event: EngineEvent): void;
+  /** The terminal error event of a stream that failed after it opened. */
+  error(error: ErrorBody["error"]): void;
 }
 
 export async function serveTurn(route: TurnRoute): Promise<unknown> {
@@ -51,7 +59,7 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
       }
       return route.answer(final);
     }
-    let translator: { handle(event: EngineEvent): void } | undefined;
+    let translator: TurnTranslator | undefined;
     await streamSse({
       request,
       reply,
@@ -61,6 +69,10 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
         translator ??= route.translator(write);
         translator.handle(event);
         if (event.type === "completed" || event.type === "failed") final = event.response;
+      },
+      onError: (error, write) => {
+        translator ??= route.translator(write);
+        translator.error(error);
       },
       ...(route.trailer === undefined ? {} : { trailer: route.trailer }),
     });

@@ -5,6 +5,8 @@
  * iterator, whose own cleanup commits what was produced.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { summarizeError } from "../observability/error-summary.ts";
+import { type ErrorBody, toErrorResponse } from "./errors.ts";
 import { API_CACHE_CONTROL } from "./response-headers.ts";
 
 export interface SseStreamOptions<T> {
@@ -16,6 +18,12 @@ export interface SseStreamOptions<T> {
   onEvent: (event: T, write: (chunk: string) => void) => void;
   /** Written after the last event (e.g. `data: [DONE]`). */
   trailer?: string;
+  /**
+   * Writes the terminal error event when the iterator throws once the stream is open (the status
+   * line is gone; a stream that just stopped would leave the client waiting for an end it never
+   * gets). `error` is the OpenAI-shaped error the same failure would have answered as JSON.
+   */
+  onError: (error: ErrorBody["error"], write: (chunk: string) => void) => void;
 }
 
 export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> {
@@ -63,11 +71,18 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
   try {
     if (!first.done) options.onEvent(first.value, write);
     if (first.done) return;
-    for (;;) {
-      if (gone) break;
-      const next = await events.next();
-      if (next.done) break;
-      options.onEvent(next.value, write);
+    try {
+      for (;;) {
+        if (gone) break;
+        const next = await events.next();
+        if (next.done) break;
+        options.onEvent(next.value, write);
+      }
+    } catch (error) {
+      if (gone) throw error;
+      const response = toErrorResponse(error);
+      if (response.status >= 500) request.log.error({ err: summarizeError(error) }, "stream failed");
+      options.onError(response.body.error, write);
     }
     if (options.trailer && !gone) write(options.trailer);
   } finally {

@@ -305,10 +305,11 @@ export class AnthropicStreamTranslator {
           return [this.#builder.appendArgs(index, event.delta.partial_json ?? "")];
         return [];
       }
-      case "content_block_stop": {
-        const index = this.#blocks.get(event.index ?? 0);
-        return index === undefined ? [] : this.#builder.finish(index);
-      }
+      case "content_block_stop":
+        // A block's `item_done` waits for the stop reason (message_delta): `max_tokens` or
+        // `pause_turn` make the turn and all its items `incomplete`, and an item announced done as
+        // `completed` would contradict the final response. `closingEvents` finishes them all.
+        return [];
       case "message_delta":
         if (event.delta?.stop_reason) this.#finish = finishFromAnthropic(event.delta.stop_reason);
         this.#usage = usageFromAnthropic(event.usage, this.#usage);

@@ -133,3 +133,64 @@ test("parallel calls without index stay apart: a new id opens a call, a delta wi
     ],
   );
 });
+
+test("a call named after it was opened is announced with its name, before its deltas and in order", () => {
+  const translator = new ChatStreamTranslator("m", ["get_weather", "get_time"]);
+  const events = [
+    // The id first, the name in pieces after it, then the arguments.
+    calls({ index: 0, id: "call_a", type: "function", function: { arguments: "" } }),
+    calls({ index: 0, function: { name: "get_" } }),
+    calls({ index: 0, function: { name: "weather" } }),
+    calls({ index: 0, function: { arguments: '{"city":"Oslo"}' } }),
+    // A second call named late whose arguments never come before the next call opens.
+    calls({ index: 1, id: "call_b", function: {} }),
+    calls({ index: 1, function: { name: "get_time" } }),
+    // A third call named late with no arguments at all before the end.
+    calls({ index: 2, id: "call_c", function: {} }),
+    calls({ index: 2, function: { name: "get_weather" } }),
+    { choices: [{ delta: {}, finish_reason: "tool_calls" }] },
+  ].flatMap((chunk) => translator.push(chunk));
+  events.push(...translator.end());
+  const added = events.filter((e) => e.type === "item_added");
+  assert.deepEqual(
+    added.map((e) => (e.type === "item_added" ? [e.output_index, (e.item as FunctionCallItem).name] : [])),
+    [
+      [0, "get_weather"],
+      [1, "get_time"],
+      [2, "get_weather"],
+    ],
+  );
+  // Each call's added event comes before its deltas and its done event.
+  for (const index of [0, 1, 2]) {
+    const positions = events.flatMap((e, at) =>
+      "output_index" in e && e.output_index === index ? [[e.type, at] as const] : [],
+    );
+    assert.equal(positions[0]?.[0], "item_added", `call ${index} opens with item_added`);
+    assert.equal(positions.filter(([type]) => type === "item_added").length, 1);
+  }
+});
+
+test("text before a tool call is done with the status of the final output (incomplete when cut by length)", () => {
+  for (const [reason, status] of [
+    ["length", "incomplete"],
+    ["tool_calls", "completed"],
+  ] as const) {
+    const translator = new ChatStreamTranslator("m");
+    const events = [
+      { choices: [{ delta: { content: "Checking the weather." } }] },
+      calls({ index: 0, id: "call_a", function: { name: "get_weather", arguments: '{"city":' } }),
+      { choices: [{ delta: {}, finish_reason: reason }] },
+    ].flatMap((chunk) => translator.push(chunk));
+    events.push(...translator.end());
+    const done = events.at(-1);
+    assert.equal(done?.type, "done");
+    if (done?.type !== "done") return;
+    const finished = events.flatMap((e) => (e.type === "item_done" ? [e.item] : []));
+    assert.deepEqual(finished, done.result.output, reason);
+    assert.deepEqual(
+      finished.map((item) => (item as { status?: string }).status),
+      [status, status],
+      reason,
+    );
+  }
+});

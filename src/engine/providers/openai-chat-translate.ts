@@ -223,6 +223,13 @@ export class ChatStreamTranslator {
   #calls = new Map<string, number>();
   /** The key of the call opened last: where a delta with neither index nor id belongs. */
   #lastCall: string | undefined;
+  /**
+   * Calls opened but not yet announced (`item_added`), in index order. Some servers send a call's
+   * name in later deltas than its id; clients (the Agents SDK) read the name from
+   * `response.output_item.added`, so the event waits for the call's first arguments, the next
+   * item or the end, by when the name has arrived.
+   */
+  #unannounced: number[] = [];
   #finish: FinishReason = "stop";
   #usage: Usage = { ...ZERO_USAGE };
   #id = "";
@@ -245,6 +252,7 @@ export class ChatStreamTranslator {
     const text = choice.delta?.content ?? choice.delta?.refusal;
     if (text) {
       if (this.#messageIndex === undefined) {
+        this.#announce(events);
         const [index, added] = this.#builder.addMessage();
         this.#messageIndex = index;
         events.push(added);
@@ -255,19 +263,22 @@ export class ChatStreamTranslator {
       const key = this.#callKey(delta);
       let index = this.#calls.get(key);
       if (index === undefined) {
-        // The text message (if any) is complete once the tool calls begin.
-        if (this.#messageIndex !== undefined) events.push(...this.#builder.finish(this.#messageIndex));
+        // The text message (if any) stays open until the finish reason: `length` or
+        // `content_filter` make it `incomplete`, and its `item_done` must say so.
+        this.#announce(events);
         const callId = delta.id ?? `call_${this.#calls.size}`;
-        const [opened, added] = this.#builder.addCall(callId, delta.function?.name ?? "");
-        index = opened;
+        index = this.#builder.openCall(callId, delta.function?.name ?? "");
         this.#calls.set(key, index);
         this.#lastCall = key;
-        events.push(added);
+        this.#unannounced.push(index);
       } else if (delta.function?.name) {
         const name = this.#builder.callName(index);
         this.#builder.setCallName(index, joinCallName(name, delta.function.name, this.#toolNames));
       }
-      if (delta.function?.arguments) events.push(this.#builder.appendArgs(index, delta.function.arguments));
+      if (delta.function?.arguments) {
+        this.#announce(events);
+        events.push(this.#builder.appendArgs(index, delta.function.arguments));
+      }
     }
     if (choice.finish_reason) this.#finish = finishFromChat(choice.finish_reason);
     return events;
@@ -287,7 +298,16 @@ export class ChatStreamTranslator {
 
   /** Closing events once the upstream sent `[DONE]` (or ended). */
   end(): TurnEvent[] {
-    return closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish);
+    const events: TurnEvent[] = [];
+    this.#announce(events);
+    events.push(...closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish));
+    return events;
+  }
+
+  /** Pushes the `item_added` events of the calls still unannounced, in index order. */
+  #announce(events: TurnEvent[]): void {
+    for (const index of this.#unannounced) events.push(this.#builder.announce(index));
+    this.#unannounced = [];
   }
 }
 

@@ -50,6 +50,15 @@ export class OutputBuilder {
 
   /** Opens a function call; returns its output index and the `item_added` event. */
   addCall(callId: string, name: string): [number, TurnEvent] {
+    const index = this.openCall(callId, name);
+    return [index, this.announce(index)];
+  }
+
+  /**
+   * Opens a function call without its `item_added` event, for an upstream that may name the call
+   * after opening it: `announce` gives the event once the name is known.
+   */
+  openCall(callId: string, name: string): number {
     const slot: CallSlot = {
       kind: "call",
       id: newItemId("function_call"),
@@ -58,8 +67,14 @@ export class OutputBuilder {
       args: "",
       done: false,
     };
-    const index = this.#slots.push(slot) - 1;
-    return [index, { type: "item_added", output_index: index, item: toItem(slot, "in_progress") }];
+    return this.#slots.push(slot) - 1;
+  }
+
+  /** The `item_added` event of a slot as it stands (in progress, with the name known so far). */
+  announce(index: number): TurnEvent {
+    const slot = this.#slots[index];
+    if (!slot) throw new Error(`Output slot ${index} does not exist.`);
+    return { type: "item_added", output_index: index, item: toItem(slot, "in_progress") };
   }
 
   appendArgs(index: number, delta: string): TurnEvent {

@@ -400,3 +400,44 @@ test("the SSE parser reads fields without a value, empty data lines and a CR spl
     { event: "", data: "x" },
   ]);
 });
+
+test("Anthropic stream: the items' done events carry the status of the final output (incomplete on max_tokens)", () => {
+  for (const [stopReason, status] of [
+    ["max_tokens", "incomplete"],
+    ["pause_turn", "incomplete"],
+    ["model_context_window_exceeded", "incomplete"],
+    ["end_turn", "completed"],
+  ] as const) {
+    const translator = new AnthropicStreamTranslator("claude-x");
+    const events = [
+      { type: "message_start", message: { id: "msg_5", model: "claude-x", usage: { input_tokens: 10 } } },
+      { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Let me look." } },
+      { type: "content_block_stop", index: 0 },
+      {
+        type: "content_block_start",
+        index: 1,
+        content_block: { type: "tool_use", id: "toolu_5", name: "get_weather", input: {} },
+      },
+      {
+        type: "content_block_delta",
+        index: 1,
+        delta: { type: "input_json_delta", partial_json: '{"city":' },
+      },
+      { type: "content_block_stop", index: 1 },
+      { type: "message_delta", delta: { stop_reason: stopReason }, usage: { output_tokens: 3 } },
+      { type: "message_stop" },
+    ].flatMap((event) => translator.push(event));
+    const done = events.at(-1);
+    assert.equal(done?.type, "done");
+    if (done?.type !== "done") return;
+    assert.equal(done.result.status, status, stopReason);
+    const finished = events.flatMap((e) => (e.type === "item_done" ? [e.item] : []));
+    assert.deepEqual(finished, done.result.output, `${stopReason}: item_done items equal the final output`);
+    assert.deepEqual(
+      finished.map((item) => (item as { status?: string }).status),
+      [status, status],
+      stopReason,
+    );
+  }
+});

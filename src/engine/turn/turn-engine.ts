@@ -18,6 +18,7 @@ import { checkItemSizes } from "./input.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
 import { toResponseObject, wireItem } from "./record.ts";
 import { checkRecordSize } from "./record-size.ts";
+import { replayEvents } from "./replay-events.ts";
 import { parseResponseRequest } from "./request.ts";
 import { readResponse } from "./response-reads.ts";
 import { createModelSummarizer } from "./summarizer.ts";
@@ -353,6 +354,7 @@ export class TurnEngine {
     if (begun.replay) {
       const replay = begun.replay;
       yield { type: "created", response: { ...replay, status: "in_progress", output: [] } };
+      for (const event of replayEvents(replay.output as JsonObject[])) yield { type: "provider", event };
       yield { type: "completed", response: replay };
       return;
     }

@@ -1,0 +1,51 @@
+/**
+ * A stored response replayed as a stream (a retry with the same `Idempotency-Key`): its output
+ * items as the provider events that produced them, so the replay carries the content too. A chat
+ * client reads the answer only from deltas, and a Responses client that renders
+ * `response.output_text.delta` would otherwise get an empty answer on its retry.
+ */
+
+import type { JsonObject } from "../../store/types.ts";
+import { contentText } from "../providers/output.ts";
+import type { OutputItem, TurnEvent } from "../providers/types.ts";
+
+/** `item_added`, one delta with the whole text or arguments, and `item_done`, per stored output item. */
+export function replayEvents(output: readonly JsonObject[]): TurnEvent[] {
+  return output.flatMap((stored, index): TurnEvent[] => {
+    const item = stored as unknown as OutputItem;
+    const id = String(item.id ?? "");
+    if (item.type === "message") {
+      const text = contentText(item.content);
+      return [
+        { type: "item_added", output_index: index, item: { ...item, status: "in_progress", content: [] } },
+        ...(text === ""
+          ? []
+          : [{ type: "text_delta" as const, output_index: index, item_id: id, delta: text }]),
+        { type: "item_done", output_index: index, item },
+      ];
+    }
+    if (item.type === "function_call") {
+      const args = String(item.arguments ?? "");
+      const callId = String(item.call_id ?? "");
+      return [
+        { type: "item_added", output_index: index, item: { ...item, status: "in_progress", arguments: "" } },
+        ...(args === ""
+          ? []
+          : [
+              {
+                type: "function_call_arguments_delta" as const,
+                output_index: index,
+                item_id: id,
+                call_id: callId,
+                delta: args,
+              },
+            ]),
+        { type: "item_done", output_index: index, item },
+      ];
+    }
+    return [
+      { type: "item_added", output_index: index, item },
+      { type: "item_done", output_index: index, item },
+    ];
+  });
+}
