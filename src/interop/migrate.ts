@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../store/encoding.ts";
-import { ConflictError } from "../store/errors.ts";
+import { ConflictError, isHoldfastError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
 
 export interface MigrateOptions {
@@ -30,6 +30,12 @@ export interface SessionMismatch {
   reason: string;
 }
 
+/** A session left out because its expiry passed while the migration ran. */
+export interface ExpiredSession {
+  tenant: string;
+  sessionId: string;
+}
+
 export interface MigrateReport {
   tenants: number;
   sessions: number;
@@ -37,6 +43,11 @@ export interface MigrateReport {
   skipped: number;
   items: number;
   mismatches: SessionMismatch[];
+  /**
+   * Sessions listed in the source that expired before the target could hold them (the target
+   * refuses a create whose expiry has passed): left out, not copied, not a mismatch.
+   */
+  expired: ExpiredSession[];
 }
 
 async function* allSessions(store: SessionStore, tenant: string): AsyncGenerator<Session> {
@@ -109,12 +120,15 @@ function differingFields(a: Session, b: Session): string[] {
   return KEPT_FIELDS.filter((f) => canonicalJson(a[f]) !== canonicalJson(b[f]));
 }
 
-/** The target's copy of `source` (created, without items, when missing) and whether it was new. */
+/**
+ * The target's copy of `source` (created, without items, when missing) and whether it was new;
+ * `"expired"` when the session's expiry passed since it was listed.
+ */
 async function ensureSession(
   target: SessionStore,
   tenant: string,
   source: Session,
-): Promise<{ session: Session; created: boolean }> {
+): Promise<{ session: Session; created: boolean } | "expired"> {
   try {
     return { session: await target.get(tenant, source.id), created: false };
   } catch (error) {
@@ -134,9 +148,20 @@ async function ensureSession(
     });
     return { session, created: true };
   } catch (error) {
-    // Another migrator created it meanwhile: carry on with what is there.
-    if (error instanceof ConflictError)
-      return { session: await target.get(tenant, source.id), created: false };
+    // The target's own clock decides: nothing was written.
+    if (isHoldfastError(error) && error.code === "invalid_argument" && error.param === "expires_at")
+      return "expired";
+    // Another migrator created it meanwhile: carry on with what is there. Invisible there
+    // (not_found after the conflict) is a copy that has expired since, not yet swept.
+    if (error instanceof ConflictError) {
+      try {
+        return { session: await target.get(tenant, source.id), created: false };
+      } catch (getError) {
+        if (source.expiresAt !== null && isHoldfastError(getError) && getError.code === "not_found")
+          return "expired";
+        throw getError;
+      }
+    }
     throw error;
   }
 }
@@ -147,11 +172,23 @@ export async function migrate(
   options: MigrateOptions,
 ): Promise<MigrateReport> {
   const pageSize = options.pageSize ?? 500;
-  const report: MigrateReport = { tenants: 0, sessions: 0, skipped: 0, items: 0, mismatches: [] };
+  const report: MigrateReport = {
+    tenants: 0,
+    sessions: 0,
+    skipped: 0,
+    items: 0,
+    mismatches: [],
+    expired: [],
+  };
   for (const tenant of options.tenants) {
     report.tenants += 1;
     for await (const session of allSessions(source, tenant)) {
-      const { session: existing, created } = await ensureSession(target, tenant, session);
+      const ensured = await ensureSession(target, tenant, session);
+      if (ensured === "expired") {
+        report.expired.push({ tenant, sessionId: session.id });
+        continue;
+      }
+      const { session: existing, created } = ensured;
       // A copy made earlier keeps the fields it had then: a session changed since, or another
       // session under the same id, must not pass for "all equal".
       const fields = created ? [] : differingFields(session, existing);

@@ -66,7 +66,17 @@ describe("registerMetrics", () => {
   test("a bearer token protects /metrics when configured", async () => {
     const guarded = Fastify();
     registerMetrics(guarded, { metrics: createMetrics({ defaultMetrics: false }), bearerToken: "t0ken" });
-    assert.equal((await guarded.inject({ url: "/metrics" })).statusCode, 401);
+    const missing = await guarded.inject({ url: "/metrics" });
+    assert.equal(missing.statusCode, 401);
+    // The API's documented code and shape, and the scheme to use.
+    assert.equal(missing.json().error.code, "unauthenticated");
+    assert.equal(missing.json().error.type, "invalid_request_error");
+    assert.match(missing.json().error.message, /Authorization: Bearer/);
+    assert.equal(missing.headers["www-authenticate"], "Bearer");
+    for (const authorization of ["Bearer t0ke", "Bearer t0ken ", "Bearer t0kenX", "bearer t0ken", "t0ken"]) {
+      const wrong = await guarded.inject({ url: "/metrics", headers: { authorization } });
+      assert.equal(wrong.statusCode, 401, authorization);
+    }
     const ok = await guarded.inject({ url: "/metrics", headers: { authorization: "Bearer t0ken" } });
     assert.equal(ok.statusCode, 200);
     await guarded.close();

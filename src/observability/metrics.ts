@@ -2,6 +2,7 @@
  * `registerMetrics(app, { metrics })`: HTTP duration hooks and `GET /metrics` in the Prometheus
  * text format, plus `recordTurn()` for the engine to report usage and cost after each turn.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HoldfastMetrics } from "./create-metrics.ts";
 
@@ -37,14 +38,23 @@ export function registerMetrics(app: FastifyInstance, options: RegisterMetricsOp
     observe(metrics, request as Timed, reply);
     done();
   });
+  const expected = options.bearerToken === undefined ? null : sha256(`Bearer ${options.bearerToken}`);
   app.get(path, { config: { public: true } }, async (request, reply) => {
-    if (
-      options.bearerToken !== undefined &&
-      request.headers.authorization !== `Bearer ${options.bearerToken}`
-    ) {
+    // Digests of equal length, compared in constant time: the answer's timing says nothing of
+    // how much of a guess was right.
+    if (expected !== null && !timingSafeEqual(sha256(request.headers.authorization ?? ""), expected)) {
+      // Answered here, in the API's error shape, so the route works on any Fastify instance.
       return reply
         .code(401)
-        .send({ error: { message: "A bearer token is required.", code: "unauthorized" } });
+        .header("www-authenticate", "Bearer")
+        .send({
+          error: {
+            type: "invalid_request_error",
+            code: "unauthenticated",
+            message: `${path} requires 'Authorization: Bearer <token>' with the metrics token the server was started with (HOLDFAST_METRICS_TOKEN for holdfast serve).`,
+            param: null,
+          },
+        });
     }
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
@@ -62,6 +72,10 @@ function observe(metrics: HoldfastMetrics, request: Timed, reply: FastifyReply):
     seconds,
   );
   if (reply.statusCode === 429) metrics.httpRateLimited.inc({ route });
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
 }
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Redis } from "ioredis";
+import { startRedisServer } from "../../test/redis-cluster/index.ts";
 import { createSessionStore } from "../store/core.ts";
 import type { StoreDriver } from "../store/driver.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
@@ -123,4 +124,38 @@ test("tenant labels stay bounded", async () => {
   assert.equal(sample(text, "holdfast_sessions_active", "t1"), 1);
   assert.equal(sample(text, "holdfast_sessions_active", "t3"), null);
   await store.close();
+});
+
+test("a store that is down fails no scrape: no storage series until it is back", async () => {
+  const server = await startRedisServer();
+  const metrics = createMetrics({ defaultMetrics: false });
+  const store = withStoreMetrics(createSessionStore(await createRedisDriver({ url: server.url })), metrics);
+  try {
+    await store.create("acme", { items: [item("one")] });
+    observeStorage(store, metrics);
+    await server.kill();
+    const down = await metrics.registry.metrics();
+    assert.ok(
+      down.includes(
+        'holdfast_store_operation_duration_seconds_count{driver="redis",operation="create",outcome="ok"} 1',
+      ),
+      down,
+    );
+    assert.equal(sample(down, "holdfast_items_stored", "acme"), null);
+    await server.restart();
+    // The restarted server may have lost the data (no persistence): write once it answers again.
+    for (let i = 0; i < 100; i++) {
+      const written = await store.create("acme", { items: [item("two")] }).then(
+        () => true,
+        () => false,
+      );
+      if (written) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const back = await metrics.registry.metrics();
+    assert.ok((sample(back, "holdfast_items_stored", "acme") ?? 0) >= 1, back);
+  } finally {
+    await store.close();
+    await server.stop();
+  }
 });

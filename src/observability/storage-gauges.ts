@@ -4,7 +4,8 @@
  * GROUP BY over the session rows: SQLite, Postgres) or else from the lifecycle capability's
  * session scan (the same rows the sweeper plans from; counters only, no items are read),
  * computed at most once per `maxAgeMs`: a scrape reads the cached totals and, when they are stale, starts one refresh in the
- * background, so scrapes never queue full scans. Only the very first scrape waits for a scan.
+ * background, so scrapes never queue full scans. Only the very first scrape waits for a scan
+ * (and, when it fails, publishes no storage series rather than failing).
  * A driver without the lifecycle capability (all built-in ones have it) publishes no series.
  */
 
@@ -41,6 +42,8 @@ export interface ObserveStorageOptions {
   pageSize?: number;
   clock?: () => number;
 }
+
+const NO_TOTALS: ReadonlyMap<string, StorageTotals> = new Map();
 
 function visible(s: Session, now: number): boolean {
   if (s.idleTtlMs !== null && s.lastActiveAt + s.idleTtlMs <= now) return false;
@@ -127,7 +130,9 @@ export function observeStorage(
   };
   const source: StorageTotalsSource = {
     async read() {
-      if (!cached) return refresh();
+      // A store that is down must not fail the whole scrape (the other metrics matter most during
+      // an outage): no storage series until a refresh succeeds; the next scrape tries again.
+      if (!cached) return refresh().catch(() => NO_TOTALS);
       if (clock() - cached.at >= maxAgeMs) {
         // Serve the previous totals; a failed background refresh is retried by the next scrape.
         refresh().catch(() => {});

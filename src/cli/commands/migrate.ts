@@ -51,8 +51,12 @@ async function run(flags: MigrateFlags): Promise<void> {
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         process.stdout.write(
-          `migrated ${report.sessions} sessions (${report.skipped} already complete) and ${report.items} items across ${report.tenants} tenant(s); verified: ${report.mismatches.length === 0 ? "all equal" : `${report.mismatches.length} mismatch(es)`}\n`,
+          `migrated ${report.sessions} sessions (${report.skipped} already complete) and ${report.items} items across ${report.tenants} tenant(s)` +
+            (report.expired.length > 0 ? `; left out ${report.expired.length} already expired` : "") +
+            `; verified: ${report.mismatches.length === 0 ? "all equal" : `${report.mismatches.length} mismatch(es)`}\n`,
         );
+        for (const e of report.expired)
+          process.stdout.write(`left out ${e.tenant}/${e.sessionId}: expired during the migration\n`);
         for (const m of report.mismatches)
           process.stdout.write(`mismatch ${m.tenant}/${m.sessionId}: ${m.reason}\n`);
       }
@@ -83,7 +87,8 @@ export function registerMigrateCommand(program: Command): void {
       "after",
       `
 Sessions keep their ids; items are appended in pages under deterministic operation ids, so an
-interrupted migration resumes where it stopped when run again. Exit 1 if verification fails.
+interrupted migration resumes where it stopped when run again. A session that expires before
+the target holds it is left out and reported. Exit 1 if verification fails.
 
 Examples:
   $ holdfast migrate --from sqlite:./data/holdfast.db --to postgres://postgres@127.0.0.1/test

@@ -7,6 +7,7 @@
  * data key (crypto-shredding): copies in backups become unreadable.
  */
 
+import { randomBytes } from "node:crypto";
 import { readHead } from "../../store/decorators/delegating-store.ts";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { newSessionId } from "../../store/ids.ts";
@@ -144,12 +145,49 @@ class EncryptingStore implements EncryptedStore {
     const items = (input as CreateSessionInput).items;
     const id = input.id === undefined ? newSessionId() : checkSessionId(input.id, "id");
     const state = input.state === undefined ? undefined : checkJsonObject(input.state, "state");
-    const keys = await this.#keys.ensure(tenant, id);
-    const sealed: CreateSessionInput = { ...input, id };
-    if (state !== undefined && Object.keys(state).length > 0)
-      sealed.state = encryptState(state, keys, tenant, id);
-    if (items !== undefined) sealed.items = this.#seal(tenant, id, items, keys);
-    return this.#session(await this.#inner.create(tenant, sealed));
+    // The key record is written before the sealed session: a crash between the two leaves a key
+    // without a session (shredOrphanedKeys removes it), never a session no key opens.
+    const found = await this.#keys.load(tenant, id);
+    const own = found.has(id) ? null : randomBytes(32);
+    const keys = own ? await this.#keys.inherit(tenant, id, new Map([[id, own]])) : found;
+    // Made here, not found (nor written by a concurrent create of the same id first).
+    const fresh = own !== null && keys.get(id)?.equals(own) === true;
+    let created: Session;
+    try {
+      const sealed: CreateSessionInput = { ...input, id };
+      if (state !== undefined && Object.keys(state).length > 0)
+        sealed.state = encryptState(state, keys, tenant, id);
+      if (items !== undefined) sealed.items = this.#seal(tenant, id, items, keys);
+      created = await this.#inner.create(tenant, sealed);
+    } catch (error) {
+      if (fresh) await this.#dropRefusedKey(tenant, id, keys, error);
+      throw error;
+    }
+    // A key found rather than made may be a concurrent create's that was refused and is being
+    // dropped (#dropRefusedKey): this session was sealed with it, so the record must keep it.
+    if (!fresh) await this.#keys.inherit(tenant, id, keys);
+    return this.#session(created);
+  }
+
+  /**
+   * Removes the key a refused create made, so that it leaves nothing behind. A conflict keeps it
+   * (the id is held; its session may be sealed with this key). Another create of the same id
+   * that loaded this key and succeeded meanwhile is put right: by the check here when it finished
+   * first, or by its own re-check (in create) when it finishes later.
+   */
+  async #dropRefusedKey(tenant: string, id: string, keys: SessionKeys, error: unknown): Promise<void> {
+    if (isHoldfastError(error) && error.code === "conflict") return;
+    try {
+      await this.#keys.destroy(tenant, id);
+      const gone = await this.#inner.get(tenant, id).then(
+        () => false,
+        (getError) => isHoldfastError(getError) && getError.code === "not_found",
+      );
+      if (!gone) await this.#keys.inherit(tenant, id, keys);
+    } catch {
+      // Best effort: a key left behind is an orphan that shredOrphanedKeys removes; the caller
+      // gets the create's own error.
+    }
   }
 
   async get(tenant: string, id: string): Promise<Session> {

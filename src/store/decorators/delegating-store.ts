@@ -1,5 +1,5 @@
 /**
- * A SessionStore that forwards every call to another one: the base of store decorators (read
+ * A SessionStore that forwards every call to another one: the base of store decorators (window
  * cache, quotas, transparent archive restore), which override only what they change. `driver` is
  * forwarded too, so tools that need driver capabilities see through decorators.
  */
