@@ -95,6 +95,13 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   const close = async (): Promise<void> => {
     for (const fn of closers.reverse()) await fn().catch(() => {});
   };
+  // Every config section (and the keyring) is checked before the store is opened: a mistake found
+  // after it would stop the start having already created a new SQLite file (or schema) for nothing.
+  const lifecycle = parseLifecycleConfig(config.file.lifecycle);
+  const { windowCacheBytes, ...busy } = parseGatewayConfig(config.file.gateway);
+  const { redis: redisFromFile, perKey, perOwner } = parseRateLimitsConfig(config.file.rate_limits);
+  const providersConfig = parseProvidersConfig(providersSectionOf(config.file), env);
+  const keyring = keyringFromEnv(env);
   try {
     const base = await createStore({
       url: config.store,
@@ -111,7 +118,6 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         { param: "host" },
       );
     }
-    const keyring = keyringFromEnv(env);
     const metrics = createMetrics();
     const encrypted = keyring ? withEncryption(base, { keyring }) : null;
     const measured = withStoreMetrics(encrypted ?? base, metrics, {
@@ -120,8 +126,6 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
 
     // Lifecycle: the sweeper works on the plain store (it moves rows, not plaintext) and runs only
     // where the driver can scan, purge and lease (memory, SQLite, Postgres, Redis, tiered over a capable durable tier).
-    const lifecycle = parseLifecycleConfig(config.file.lifecycle);
-    const { windowCacheBytes, ...busy } = parseGatewayConfig(config.file.gateway);
     const driver = driverOf(base);
     let cleanup: { sweeper: Sweeper; archiver: Archiver } | undefined;
     let store: SessionStore = measured;
@@ -158,7 +162,6 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       store = withQuotas(withArchives(measured, archiver), { policy: lifecycle.policy });
     }
 
-    const { redis: redisFromFile, perKey, perOwner } = parseRateLimitsConfig(config.file.rate_limits);
     let backend = createMemoryRateLimitBackend();
     const redisUrl = redisFromFile ?? env.HOLDFAST_RATE_LIMIT_REDIS;
     if (redisUrl) {
@@ -179,7 +182,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       ...(perOwner ? { perOwner } : {}),
     });
 
-    const layer = createProviderLayer(parseProvidersConfig(providersSectionOf(config.file), env), {
+    const layer = createProviderLayer(providersConfig, {
       env,
       wrapProvider: (provider) => withProviderMetrics(provider, metrics),
     });

@@ -35,8 +35,9 @@ export const CONFIG_FILE_NAMES = [
 ] as const;
 
 /**
- * Top-level sections a config file may hold. `server` and `store` are read here; the others
- * belong to later features (gateway, security, lifecycle…), which add their names as they land.
+ * Top-level sections a config file may hold. `server` and `store` are read here; the others by
+ * their features (gateway, lifecycle…); `security`, `encryption` and `observability` by nothing
+ * yet (UNREAD_SECTIONS).
  */
 export const CONFIG_SECTIONS = [
   "server",
@@ -55,6 +56,28 @@ export const CONFIG_SECTIONS = [
   "lifecycle",
   "observability",
 ] as const;
+
+/**
+ * Sections nothing reads yet, with where the real settings are. One with content is refused: a
+ * user who writes `encryption: { keys: … }` must not believe encryption is on.
+ */
+const UNREAD_SECTIONS: Readonly<Record<string, string>> = {
+  security:
+    "API keys are made with 'holdfast keys create', the dashboard's admin key is HOLDFAST_ADMIN_KEY and rate limits are the 'rate_limits' section (docs/security.md)",
+  encryption:
+    "encryption at rest is turned on by the HOLDFAST_KEYS or HOLDFAST_KEY_FILE environment variable (docs/security.md)",
+  observability:
+    "the log level is server.log_level (--log-level, HOLDFAST_LOG_LEVEL) and /metrics takes a bearer token from HOLDFAST_METRICS_TOKEN (docs/observability.md)",
+};
+
+/** True for a section left empty (`encryption:`, `encryption: {}`): nothing a user could rely on. */
+function isEmptySection(value: unknown): boolean {
+  return (
+    value === null ||
+    value === undefined ||
+    (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0)
+  );
+}
 
 const SERVER_KEYS = ["port", "host", "body_limit", "log_level", "trust_proxy"] as const;
 
@@ -140,6 +163,13 @@ async function readConfigFile(file: string, name: string | null): Promise<Record
         {
           param: "config",
         },
+      );
+    }
+    const elsewhere = UNREAD_SECTIONS[key];
+    if (elsewhere !== undefined && !isEmptySection(record[key])) {
+      throw new InvalidArgumentError(
+        `Section '${key}' in config file '${file}' is not read by Holdfast, so its settings would have no effect: ${elsewhere}. Remove the section.`,
+        { param: key },
       );
     }
   }

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { createDirectoryArchiveBackend } from "../lifecycle/archive-files.ts";
+import { createArchiver } from "../lifecycle/archiver.ts";
 import { createStore } from "../store/create-store.ts";
+import { dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
 import { migrate, sessionChecksum } from "./migrate.ts";
 
 const say = (text: string) => ({ content: { type: "message", role: "user", content: text } });
@@ -111,4 +117,69 @@ test("migrate leaves out a session whose earlier copy in the target has expired 
   assert.deepEqual(second.expired, [{ tenant: "t", sessionId: s.id }]);
   assert.deepEqual([second.sessions, second.mismatches], [0, []]);
   await Promise.all([source.close(), target.close()]);
+});
+
+test("migrate copies a session the lifecycle archived from its archive, or reports it; never an empty copy", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "holdfast-migrate-archived-"));
+  const schema = uniqueSchema();
+  const source = await createStore(`sqlite:${join(dir, "source.db")}`);
+  const backend = createDirectoryArchiveBackend(join(dir, "archives"));
+  try {
+    const s = await source.create("t", { labels: ["x"], items: ["a", "b", "c"].map(say) });
+    const [, b] = await source.readItems("t", s.id);
+    await source.deleteItem("t", s.id, b!.id); // a gap: the archive keeps seqs 1 and 3
+    const items = await source.readItems("t", s.id);
+    const kept = await sessionChecksum(source, "t", s.id);
+    assert.equal((await createArchiver(source, { backend }).archive("t", s.id)).archived, true);
+    assert.deepEqual(await source.readItems("t", s.id), [], "a stub: the items are in the archive");
+
+    // Without the archive: reported, and nothing is written to the target.
+    const blind = await createStore("memory:");
+    const refused = await migrate(source, blind, { tenants: ["t"] });
+    assert.equal(refused.mismatches.length, 1);
+    assert.equal(refused.mismatches[0]!.sessionId, s.id);
+    assert.match(
+      refused.mismatches[0]!.reason,
+      /archived by the lifecycle archiver: its 2 item\(s\) are in the archive backend/,
+    );
+    await assert.rejects(blind.get("t", s.id), { code: "not_found" });
+    await blind.close();
+
+    // With it: the items, verified against the archive, into SQLite and Postgres targets.
+    for (const url of [`sqlite:${join(dir, "target.db")}`, schemaUrl(schema)]) {
+      const target = await createStore(url);
+      try {
+        const readArchive = (tenant: string, id: string) => backend.read(tenant, id);
+        const report = await migrate(source, target, { tenants: ["t"], pageSize: 1, readArchive });
+        assert.deepEqual(report.mismatches, [], url);
+        assert.equal(report.items, 2);
+        const copy = await target.get("t", s.id);
+        assert.deepEqual([copy.status, copy.itemCount, copy.labels], ["archived", 2, ["x"]]);
+        assert.deepEqual(
+          (await target.readItems("t", s.id)).map((i) => [i.id, i.content]),
+          items.map((i) => [i.id, i.content]),
+        );
+        assert.deepEqual(await sessionChecksum(target, "t", s.id), kept);
+        const again = await migrate(source, target, { tenants: ["t"], readArchive });
+        assert.deepEqual([again.skipped, again.items, again.mismatches.length], [1, 0, 0]);
+      } finally {
+        await target.close();
+      }
+    }
+
+    // An archive that is not where it was looked for is reported, not taken for an empty session.
+    const elsewhere = createDirectoryArchiveBackend(join(dir, "elsewhere"));
+    const other = await createStore("memory:");
+    const lost = await migrate(source, other, {
+      tenants: ["t"],
+      readArchive: (tenant, id) => elsewhere.read(tenant, id),
+    });
+    await other.close();
+    assert.equal(lost.mismatches.length, 1);
+    assert.match(lost.mismatches[0]!.reason, /its archive cannot be read: No archive of session/);
+  } finally {
+    await source.close();
+    await dropSchema(schema);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,6 +4,11 @@
  * position, so an interrupted migration resumes where it stopped and a repeated page replays
  * instead of duplicating. Every session is verified afterwards: same item count and the same
  * sha256 over its items' content, in order.
+ *
+ * A session the lifecycle archiver turned into a stub (status `archived`, counters kept, items in
+ * its archive backend) has no items in the store: they are read from its archive (`readArchive`)
+ * and the copy is an archived session holding them. Without `readArchive` such a session is
+ * reported as a mismatch and not copied, never passed over as an empty one.
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../store/encoding.ts";
@@ -15,6 +20,11 @@ export interface MigrateOptions {
   /** Items per append. Default 500. */
   pageSize?: number;
   onProgress?: (progress: MigrateProgress) => void;
+  /**
+   * The items of a source session the lifecycle archiver moved to cold storage (an archive
+   * backend's `read`). Its `not_found` or `archive_corrupt` is reported as that session's mismatch.
+   */
+  readArchive?: (tenant: string, id: string) => Promise<{ items: Item[] }>;
 }
 
 export interface MigrateProgress {
@@ -74,21 +84,63 @@ async function* allItems(
   }
 }
 
-/** sha256 over the items' content JSON, in seq order: equal stores give equal checksums. */
-export async function sessionChecksum(
-  store: SessionStore,
-  tenant: string,
-  id: string,
+/** sha256 over pages of items' content JSON, in seq order. */
+async function checksumOf(
+  pages: AsyncIterable<Item[]> | Iterable<Item[]>,
 ): Promise<{ count: number; sha256: string }> {
   const hash = createHash("sha256");
   let count = 0;
-  for await (const page of allItems(store, tenant, id)) {
+  for await (const page of pages) {
     for (const item of page) {
       hash.update(`${item.id}\u0000${JSON.stringify(item.content)}\n`);
       count += 1;
     }
   }
   return { count, sha256: hash.digest("hex") };
+}
+
+/** sha256 over the items' content JSON, in seq order: equal stores give equal checksums. */
+export function sessionChecksum(
+  store: SessionStore,
+  tenant: string,
+  id: string,
+): Promise<{ count: number; sha256: string }> {
+  return checksumOf(allItems(store, tenant, id));
+}
+
+/**
+ * A stub left by the lifecycle archiver: archived, counting items the store no longer holds.
+ * (A session whose status a caller set to `archived` keeps its items.)
+ */
+async function isArchiveStub(store: SessionStore, tenant: string, session: Session): Promise<boolean> {
+  if (session.status !== "archived" || session.itemCount === 0) return false;
+  return (await store.readItems(tenant, session.id, { limit: 1 })).length === 0;
+}
+
+/** `items` in pages of `size`. */
+function* pagesOf(items: Item[], size: number): Generator<Item[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/**
+ * The archived items of a stub, or the reason they cannot be copied: no `readArchive`, or an
+ * archive that is missing or damaged (other failures, an unreachable backend, stop the run).
+ */
+async function archivedItems(
+  options: MigrateOptions,
+  tenant: string,
+  session: Session,
+): Promise<Item[] | string> {
+  const moved = `archived by the lifecycle archiver: its ${session.itemCount} item(s) are in the archive backend, not in the store`;
+  if (!options.readArchive)
+    return `${moved}; name the source's lifecycle.archive (--config) so they are read from there, or restore the session first`;
+  try {
+    return (await options.readArchive(tenant, session.id)).items;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "not_found" && code !== "archive_corrupt") throw error;
+    return `${moved}, and its archive cannot be read: ${(error as Error).message}`;
+  }
 }
 
 /**
@@ -183,6 +235,14 @@ export async function migrate(
   for (const tenant of options.tenants) {
     report.tenants += 1;
     for await (const session of allSessions(source, tenant)) {
+      // A stub's items come from its archive; when they cannot, nothing is copied.
+      const archived = (await isArchiveStub(source, tenant, session))
+        ? await archivedItems(options, tenant, session)
+        : null;
+      if (typeof archived === "string") {
+        report.mismatches.push({ tenant, sessionId: session.id, reason: archived });
+        continue;
+      }
       const ensured = await ensureSession(target, tenant, session);
       if (ensured === "expired") {
         report.expired.push({ tenant, sessionId: session.id });
@@ -214,8 +274,17 @@ export async function migrate(
       if (!complete && existing.status === "archived")
         await target.update(tenant, session.id, { status: "active" });
       // Resume after the last item the target already has; pages are keyed by their first seq.
-      const after = await resumeAfter(source, target, tenant, session, existing);
-      for await (const page of allItems(source, tenant, session.id, after, pageSize)) {
+      // The target holds a prefix of the archived items in order, so those are skipped by count.
+      const pages = archived
+        ? pagesOf(archived.slice(existing.itemCount), pageSize)
+        : allItems(
+            source,
+            tenant,
+            session.id,
+            await resumeAfter(source, target, tenant, session, existing),
+            pageSize,
+          );
+      for await (const page of pages) {
         await target.append(
           tenant,
           session.id,
@@ -233,7 +302,7 @@ export async function migrate(
         await target.update(tenant, session.id, { status: session.status });
       report.sessions += 1;
       const [a, b] = await Promise.all([
-        sessionChecksum(source, tenant, session.id),
+        archived ? checksumOf([archived]) : sessionChecksum(source, tenant, session.id),
         sessionChecksum(target, tenant, session.id),
       ]);
       if (a.count !== b.count || a.sha256 !== b.sha256) {

@@ -4,15 +4,19 @@
  */
 import path from "node:path";
 import { type Command, Option } from "commander";
+import { loadServerConfig } from "../../config/load-config.ts";
 import { migrate } from "../../interop/migrate.ts";
 import { createStore, sqlitePath, storeScheme } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { archiveReader } from "../archive-reader.ts";
 import { assertStoreExists } from "../store-flags.ts";
 
 interface MigrateFlags {
   from: string;
   to: string;
   tenant: string[];
+  config?: string;
+  archiveDir?: string;
   json?: boolean;
 }
 
@@ -34,6 +38,10 @@ async function run(flags: MigrateFlags): Promise<void> {
   }
   assertStoreExists(flags.from, "--from");
   const tenants = flags.tenant.length > 0 ? flags.tenant : ["default"];
+  // The source's archive backend, checked before any store is opened: sessions archived by the
+  // lifecycle keep their items there.
+  const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
+  const archives = archiveReader(file, flags.archiveDir);
   const source = await createStore(flags.from);
   try {
     const target = await createStore(flags.to);
@@ -41,6 +49,7 @@ async function run(flags: MigrateFlags): Promise<void> {
       const tty = process.stderr.isTTY === true;
       const report = await migrate(source, target, {
         tenants,
+        readArchive: (tenant, id) => archives.read(tenant, id),
         onProgress: (p) => {
           const line = `migrating ${p.tenant}: ${p.sessions} sessions, ${p.items} items copied`;
           if (tty) process.stderr.write(`\r${line}`);
@@ -66,6 +75,7 @@ async function run(flags: MigrateFlags): Promise<void> {
     }
   } finally {
     await source.close();
+    await archives.close();
   }
 }
 
@@ -82,13 +92,24 @@ export function registerMigrateCommand(program: Command): void {
         .argParser(collect)
         .default([], "default"),
     )
+    .option(
+      "-c, --config <file>",
+      "JSON or YAML config file whose lifecycle.archive holds the source's archived sessions (env HOLDFAST_CONFIG)",
+    )
+    .option(
+      "--archive-dir <dir>",
+      "read archived sessions from this directory instead of the configured lifecycle.archive (default ./data/archives)",
+    )
     .option("--json", "print the report as JSON")
     .addHelpText(
       "after",
       `
 Sessions keep their ids; items are appended in pages under deterministic operation ids, so an
 interrupted migration resumes where it stopped when run again. A session that expires before
-the target holds it is left out and reported. Exit 1 if verification fails.
+the target holds it is left out and reported. Sessions the lifecycle archived keep their items
+in the archive backend (lifecycle.archive in --config): they are read from there and copied as
+archived sessions holding their items; one whose archive cannot be read is reported.
+Exit 1 if verification fails.
 
 Examples:
   $ holdfast migrate --from sqlite:./data/holdfast.db --to postgres://postgres@127.0.0.1/test

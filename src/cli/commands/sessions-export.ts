@@ -5,6 +5,7 @@
 
 import { createReadStream, statSync } from "node:fs";
 import type { Command } from "commander";
+import { loadServerConfig } from "../../config/load-config.ts";
 import {
   type ConflictPolicy,
   exportSessions,
@@ -12,6 +13,7 @@ import {
   type PortableProgress,
 } from "../../interop/portable/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { archiveReader } from "../archive-reader.ts";
 import { withFlagNames } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
@@ -26,6 +28,7 @@ interface ExportFlags {
   ids?: string;
   owner?: string;
   label?: string;
+  archiveDir?: string;
   json?: boolean;
 }
 
@@ -68,10 +71,14 @@ export function registerSessionsExportCommands(program: Command): void {
     .option("--ids <ids>", "comma-separated session ids (default: every session of the tenant)")
     .option("--owner <owner>", "only sessions of this owner")
     .option("--label <label>", "only sessions carrying this label")
+    .option(
+      "--archive-dir <dir>",
+      "read archived sessions from this directory instead of the configured lifecycle.archive (default ./data/archives)",
+    )
     .option("--json", "print a JSON summary (to stderr when the export goes to stdout)")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
+      "\nSessions the lifecycle archived are exported with their items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); one whose archive cannot be read fails the export.\n\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
     )
     .action(async (flags: ExportFlags) => {
       const selection = flags.ids
@@ -83,20 +90,25 @@ export function registerSessionsExportCommands(program: Command): void {
           }
         : { filter: { owner: flags.owner, label: flags.label } };
       const progress = progressPrinter("exporting");
+      // Archived sessions' items are in the archive backend: a backup without them would lose them.
+      const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
+      const archives = archiveReader(file, flags.archiveDir);
+      const options = {
+        onProgress: progress.tick,
+        readArchive: (tenant: string, id: string) => archives.read(tenant, id),
+      };
       // A mistyped SQLite path must not pass for an empty store and give an empty backup.
       const summary = await withStore(
         flags,
         async (store) => {
           if (flags.out === "-")
-            return exportSessions(store, flags.tenant, selection, process.stdout, {
-              onProgress: progress.tick,
-            });
+            return exportSessions(store, flags.tenant, selection, process.stdout, options);
           return writeOutputFile(flags.out, (out) =>
-            exportSessions(store, flags.tenant, selection, out, { onProgress: progress.tick }),
+            exportSessions(store, flags.tenant, selection, out, options),
           );
         },
         { mustExist: true },
-      );
+      ).finally(() => archives.close());
       progress.done();
       const text = flags.json
         ? `${JSON.stringify(summary, null, 2)}\n`

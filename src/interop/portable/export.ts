@@ -5,6 +5,7 @@
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
+import { ConflictError } from "../../store/errors.ts";
 import type { Item, ListQuery, Session, SessionStore } from "../../store/types.ts";
 import { PortableWriter } from "./format.ts";
 
@@ -26,6 +27,11 @@ export interface ExportOptions {
   onProgress?: (progress: PortableProgress) => void;
   /** Manifest timestamp; injectable for reproducible files. */
   now?: Date;
+  /**
+   * The items of a session the lifecycle archiver moved to cold storage (an archive backend's
+   * `read`). Without it an export that meets such a stub fails rather than write it without them.
+   */
+  readArchive?: (tenant: string, id: string) => Promise<{ items: Item[] }>;
 }
 
 export interface ExportSummary extends PortableProgress {
@@ -64,6 +70,32 @@ export async function* sessionItems(store: SessionStore, tenant: string, id: str
   }
 }
 
+/**
+ * A session's items: from the store, or for a stub the lifecycle archiver left (archived,
+ * counting items the store no longer holds) from its archive.
+ */
+async function* exportedItems(
+  store: SessionStore,
+  tenant: string,
+  session: Session,
+  readArchive: ExportOptions["readArchive"],
+): AsyncGenerator<Item> {
+  let any = false;
+  for await (const item of sessionItems(store, tenant, session.id)) {
+    any = true;
+    yield item;
+  }
+  if (any || session.status !== "archived" || session.itemCount === 0) return;
+  if (!readArchive) {
+    throw new ConflictError(
+      `Session '${session.id}' was archived by the lifecycle archiver: its ${session.itemCount} item(s) are in the archive backend, not in the store. ` +
+        "Export with readArchive (CLI: --config naming that lifecycle.archive, or --archive-dir), or restore the session first.",
+      { param: "session_id" },
+    );
+  }
+  yield* (await readArchive(tenant, session.id)).items;
+}
+
 /** The export as an async iterable of text chunks (lines grouped up to ~64 KB). */
 export async function* exportChunks(
   store: SessionStore,
@@ -82,7 +114,7 @@ export async function* exportChunks(
   };
   for await (const session of selectSessions(store, tenant, selection)) {
     buffer += writer.session(session);
-    for await (const item of sessionItems(store, tenant, session.id)) {
+    for await (const item of exportedItems(store, tenant, session, options.readArchive)) {
       buffer += writer.item(item);
       progress.items++;
       if (buffer.length >= CHUNK_BYTES) yield flush();
