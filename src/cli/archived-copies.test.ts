@@ -1,6 +1,7 @@
 /**
- * `holdfast migrate` and `holdfast sessions export` on a store where the lifecycle archived a
- * session: its items are in the archive backend, and a copy without them is silent data loss.
+ * `holdfast migrate`, `holdfast sessions export` and `holdfast openclaw export` on a store where
+ * the lifecycle archived a session: its items are in the archive backend, and a copy without them
+ * is silent data loss.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -94,5 +95,41 @@ describe("copying a store holding a session the lifecycle archived (binary)", ()
     assert.equal(res.code, 3, res.stderr);
     assert.match(res.stderr, new RegExp(`Session '${id}' was archived by the lifecycle, but directory`));
     assert.throws(() => readFileSync(out));
+  });
+
+  it("openclaw export writes its items as transcript entries, read from the configured archive", async () => {
+    const out = join(dir, "openclaw.jsonl");
+    const res = await runCli(["openclaw", "export", id, "--store", source, "--config", config, "--out", out]);
+    assert.equal(res.code, 0, res.stderr);
+    const lines = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(lines[0].type, "session");
+    assert.deepEqual(
+      lines.slice(1).map((l) => [l.message.role, l.message.content[0].text]),
+      [
+        ["user", "a"],
+        ["user", "b"],
+        ["user", "c"],
+      ],
+    );
+  });
+
+  it("openclaw export fails naming the session when its archive is not found, writing nothing", async () => {
+    const out = join(dir, "lost-openclaw.jsonl");
+    const res = await runCli(
+      ["openclaw", "export", id, "--store", source, "--archive-dir", join(dir, "none"), "--out", out],
+      { cwd: dir },
+    );
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, new RegExp(`Session '${id}' was archived by the lifecycle, but directory`));
+    assert.throws(() => readFileSync(out));
+    const stdout = await runCli(
+      ["openclaw", "export", id, "--store", source, "--archive-dir", join(dir, "none"), "--out", "-"],
+      { cwd: dir },
+    );
+    assert.equal(stdout.code, 3, stdout.stderr);
+    assert.equal(stdout.stdout, "");
   });
 });

@@ -4,6 +4,7 @@
  */
 
 import type { Command } from "commander";
+import { loadServerConfig } from "../../config/load-config.ts";
 import {
   type AuditReport,
   applyCleanup,
@@ -17,6 +18,7 @@ import {
   planCleanup,
 } from "../../interop/openclaw/index.ts";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
+import { archiveReader } from "../archive-reader.ts";
 import { instantFlag, withFlagNames, withMessage } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { storeOptions, withStore } from "../store-flags.ts";
@@ -266,26 +268,34 @@ export function registerOpenClawCommand(program: Command): void {
     oc.command("export <sessionId>").description("Write a Holdfast session as an OpenClaw v3 transcript."),
   )
     .requiredOption("-o, --out <file>", "output file (.jsonl), or - for stdout")
+    .option(
+      "--archive-dir <dir>",
+      "read an archived session from this directory instead of the configured lifecycle.archive (default ./data/archives)",
+    )
     .addHelpText(
       "after",
-      "\nExample:\n  $ holdfast openclaw export conv_0123… --store sqlite:./data/holdfast.db --out 4e9f….jsonl",
+      "\nA session the lifecycle archived is exported with its items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); if its archive cannot be read, nothing is written.\n\nExample:\n  $ holdfast openclaw export conv_0123… --store sqlite:./data/holdfast.db --out 4e9f….jsonl",
     )
-    .action(async (sessionId: string, flags: StoreFlags & { out: string }) => {
+    .action(async (sessionId: string, flags: StoreFlags & { out: string; archiveDir?: string }) => {
+      // An archived session's items are in the archive backend: a transcript without them would lose them.
+      const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
+      const archives = archiveReader(file, flags.archiveDir);
+      const options = { readArchive: (tenant: string, id: string) => archives.read(tenant, id) };
       await withStore(
         flags,
         async (store) => {
           if (flags.out === "-") {
-            await exportTranscript(store, flags.tenant, sessionId, process.stdout);
+            await exportTranscript(store, flags.tenant, sessionId, process.stdout, options);
             return;
           }
           const summary = await writeOutputFile(flags.out, (out) =>
-            exportTranscript(store, flags.tenant, sessionId, out),
+            exportTranscript(store, flags.tenant, sessionId, out, options),
           );
           process.stderr.write(
             `wrote ${summary.entries} entries (${summary.items} items, ${bytes(summary.bytes)}) to ${flags.out}\n`,
           );
         },
         { mustExist: true },
-      );
+      ).finally(() => archives.close());
     });
 }

@@ -11,6 +11,7 @@
 import { createSummaryContent } from "../../engine/context/summary.ts";
 import type { ItemInput, JsonObject, JsonValue } from "../../store/types.ts";
 import { fitContent } from "./fit.ts";
+import { ToolPairing } from "./tool-pairing.ts";
 import type { TranscriptEntry } from "./transcript.ts";
 import { blocksOf, firstKeptIndex, messageOf } from "./tree.ts";
 
@@ -111,6 +112,7 @@ export function convertPath(path: TranscriptEntry[], options: ConvertOptions = {
   let truncated = 0;
   const seqAfter = new Map<string, number>();
   const firstSeqOf = new Map<string, number>();
+  const pairing = new ToolPairing();
   for (const entry of path) {
     let bodies: JsonObject[] = [];
     if (entry.type === "message") bodies = messageItems(entry);
@@ -137,6 +139,8 @@ export function convertPath(path: TranscriptEntry[], options: ConvertOptions = {
         ]),
       ];
     } else if (entry.type === "compaction" && typeof entry.data.summary === "string") {
+      // Settled first, so outputs it adds fall inside the range the summary covers, with their calls.
+      pairing.settle(items);
       const kept = path[firstKeptIndex(path, entry)];
       const firstKeptSeq = (kept && firstSeqOf.get(kept.id)) ?? items.length + 1;
       const text = entry.data.summary;
@@ -158,10 +162,13 @@ export function convertPath(path: TranscriptEntry[], options: ConvertOptions = {
           : { type: "message", role: "user", content: [{ type: "input_text", text }] },
       ];
     }
+    const isResult = entry.type === "message" && messageOf(entry)?.role === "toolResult";
+    if (!isResult && bodies.length > 0) pairing.settle(items);
     firstSeqOf.set(entry.id, items.length + 1);
     const turnId =
       entry.type === "message" && messageOf(entry)?.role === "assistant" ? `oc:${entry.id}` : undefined;
-    bodies.forEach((body, k) => {
+    bodies.forEach((raw, k) => {
+      const { body, hold } = pairing.place(raw, itemId(entry.id, k));
       let content = body;
       if (options.maxItemBytes !== undefined) {
         const fitted = fitContent(body, options.maxItemBytes);
@@ -170,9 +177,12 @@ export function convertPath(path: TranscriptEntry[], options: ConvertOptions = {
       }
       const input: ItemInput = { id: itemId(entry.id, k), content };
       if (turnId) input.turnId = turnId;
-      items.push(input);
+      if (hold) pairing.hold(input);
+      else items.push(input);
     });
+    pairing.release(items);
     seqAfter.set(entry.id, items.length);
   }
+  pairing.release(items, true);
   return { items, seqAfter, truncated };
 }

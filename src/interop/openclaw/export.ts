@@ -12,8 +12,16 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { readCovers, readSummary, renderSummary } from "../../engine/context/summary.ts";
 import type { Item, JsonObject, JsonValue, Session, SessionStore } from "../../store/types.ts";
-import { sessionItems } from "../portable/export.ts";
+import { type ExportOptions, exportedItems } from "../portable/export.ts";
 import { importedSessionId } from "./session-meta.ts";
+
+export interface TranscriptExportOptions {
+  /**
+   * The items of a session the lifecycle archiver moved to cold storage (an archive backend's
+   * `read`). Without it, exporting such a stub fails rather than write a transcript without them.
+   */
+  readArchive?: ExportOptions["readArchive"];
+}
 
 export interface TranscriptExportSummary {
   entries: number;
@@ -215,12 +223,17 @@ export function transcriptHeader(session: Session): JsonObject {
   };
 }
 
-/** Streams session `id` of `tenant` to `writable` as a v3 transcript (the writable is not ended). */
+/**
+ * Streams session `id` of `tenant` to `writable` as a v3 transcript (the writable is not ended).
+ * Nothing is written before the first page of items is read, so a stub whose archive cannot be
+ * read fails without leaving a lone header on the writable.
+ */
 export async function exportTranscript(
   store: SessionStore,
   tenant: string,
   id: string,
   writable: Writable,
+  options: TranscriptExportOptions = {},
 ): Promise<TranscriptExportSummary> {
   const session = await store.get(tenant, id);
   const w = new EntryWriter(session);
@@ -235,9 +248,9 @@ export async function exportTranscript(
     w.lines.length = 0;
     await write(text);
   };
-  await write(`${JSON.stringify(transcriptHeader(session))}\n`);
+  w.lines.push(`${JSON.stringify(transcriptHeader(session))}\n`);
   let group: Item[] = [];
-  for await (const item of sessionItems(store, tenant, id)) {
+  for await (const item of exportedItems(store, tenant, session, options.readArchive)) {
     summary.items++;
     const sameTurn = group.length > 0 && (item.turnId ?? null) === (group[0]!.turnId ?? null);
     if (isAssistantSide(item) && (group.length === 0 || sameTurn)) {

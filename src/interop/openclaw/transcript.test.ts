@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { convertPath } from "./convert.ts";
-import { parseTranscriptText } from "./transcript.ts";
+import { parseTranscriptFile, parseTranscriptText } from "./transcript.ts";
 import { analyzeTranscript } from "./tree.ts";
 
 const header = (v?: number): string =>
@@ -42,6 +45,60 @@ describe("transcript parsing", () => {
       t.entries.map((e) => e.id),
       ["a", "c"],
     );
+  });
+
+  it("reads the header behind a byte order mark, blank lines or CRLF (it was torn and the file read as v1)", async () => {
+    const texts = {
+      bom: `\uFEFF${header(3)}\n${msg("a", null, user("hi"))}\n`,
+      blankFirst: `\n\n${header(3)}\n${msg("a", null, user("hi"))}\n`,
+      crlf: `\r\n${header(3)}\r\n${msg("a", null, user("hi"))}\r\n`,
+      bomCrlf: `\uFEFF${header(3)}\r\n${msg("a", null, user("hi"))}`,
+    };
+    for (const [name, text] of Object.entries(texts)) {
+      const t = await parseTranscriptText(text);
+      assert.equal(t.formatVersion, 3, name);
+      assert.equal(t.header?.id, "s", name);
+      assert.deepEqual(t.tornLines, [], name);
+      assert.deepEqual(
+        t.entries.map((e) => e.id),
+        ["a"],
+        name,
+      );
+    }
+  });
+
+  it("reads a BOM-prefixed header from a file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "oc-bom-"));
+    const file = join(dir, "s.jsonl");
+    writeFileSync(file, `\uFEFF${header(2)}\n${msg("a", null, user("hi"))}\n`);
+    const t = await parseTranscriptFile(file, { strictUtf8: true });
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(t.formatVersion, 2);
+    assert.deepEqual(t.tornLines, []);
+  });
+
+  it("resolves a v1 firstKeptEntryIndex the way pi counted, past blank and torn lines", async () => {
+    const v1 = (m: object): string => JSON.stringify({ type: "message", timestamp: "t", message: m });
+    const t = await parseTranscriptText(
+      [
+        "",
+        header(),
+        v1(user("a")),
+        '{"torn',
+        v1(user("b")),
+        // pi's loader index: header 0, a 1, b 2, compaction 3 — keeps "b".
+        JSON.stringify({ type: "compaction", summary: "S", firstKeptEntryIndex: 2 }),
+        v1(user("c")),
+      ].join("\n"),
+    );
+    assert.equal(t.header?.type, "session");
+    const items = convertPath(analyzeTranscript(t).path).items;
+    assert.deepEqual(
+      items.map((i) => i.content.type),
+      ["message", "message", "summary", "message"],
+    );
+    // The summary covers "a" only; "b" is kept.
+    assert.deepEqual((items[2]!.content as { covers: object }).covers, { fromSeq: 1, toSeq: 1 });
   });
 
   it("keeps U+2028 inside a line (no readline splitting)", async () => {

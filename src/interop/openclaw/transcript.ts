@@ -1,9 +1,11 @@
 /**
  * Parses an OpenClaw (pi) session transcript, format v1–v3: a `session` header line, then one
  * entry per line. v2/v3 entries carry `id`/`parentId` and form a tree; v1 files are linear and
- * their entries are identified by their 0-based line number (header = 0), the index v1
- * compactions use in `firstKeptEntryIndex`. Unparsable lines (a crash mid-append) are skipped and
- * counted as torn, never fatal.
+ * their entries are identified by their 0-based line number (header = 0); a v1 compaction's
+ * `firstKeptEntryIndex` counts parsable lines only (`index`), as pi's loader did. Unparsable lines (a crash mid-append) are skipped and
+ * counted as torn, never fatal. Like pi's loader, blank lines are skipped, CRLF is accepted, and the
+ * header is the first parsable line even when blank or torn lines come before it; a byte order
+ * mark at the start of the file (an editor's) is dropped rather than tearing the header.
  */
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
@@ -19,6 +21,11 @@ export interface TranscriptEntry {
   type: string;
   /** 0-based line number in the file. */
   line: number;
+  /**
+   * Position among the parsable lines (header = 0): what pi's v1 loader indexed, so
+   * what a v1 `firstKeptEntryIndex` means when blank or torn lines came before.
+   */
+  index: number;
   /** The whole parsed line. */
   data: Record<string, unknown>;
 }
@@ -31,6 +38,8 @@ export interface ParsedTranscript {
   tornLines: number[];
   bytes: number;
 }
+
+const BOM = "\uFEFF";
 
 function parseObject(text: string): Record<string, unknown> | null {
   try {
@@ -81,19 +90,22 @@ export async function parseTranscriptStream(
 ): Promise<ParsedTranscript> {
   const result: ParsedTranscript = { header: null, formatVersion: 1, entries: [], tornLines: [], bytes: 0 };
   let line = -1;
+  let parsedLines = 0;
   let previous: string | null = null;
   const source = options.strictUtf8 ? checkedUtf8(input) : input;
   for await (const { text } of readLines(source)) {
     line++;
     result.bytes += Buffer.byteLength(text) + 1;
-    const trimmed = text.endsWith("\r") ? text.slice(0, -1) : text;
+    const unmarked = line === 0 && text.startsWith(BOM) ? text.slice(BOM.length) : text;
+    const trimmed = unmarked.endsWith("\r") ? unmarked.slice(0, -1) : unmarked;
     if (trimmed.trim().length === 0) continue;
     const data = parseObject(trimmed);
+    const index = data ? parsedLines++ : -1;
     if (!data) {
       result.tornLines.push(line);
       continue;
     }
-    if (line === 0 && data.type === "session") {
+    if (index === 0 && data.type === "session") {
       result.header = data;
       result.formatVersion = versionOf(data);
       continue;
@@ -107,7 +119,7 @@ export async function parseTranscriptStream(
       id = typeof data.id === "string" ? data.id : `line-${line}`;
       parentId = typeof data.parentId === "string" ? data.parentId : null;
     }
-    result.entries.push({ id, parentId, type: data.type as string, line, data });
+    result.entries.push({ id, parentId, type: data.type as string, line, index, data });
     previous = id;
   }
   return result;

@@ -51,8 +51,13 @@ export function isContextEntry(entry: TranscriptEntry): boolean {
 export function firstKeptIndex(path: TranscriptEntry[], compaction: TranscriptEntry): number {
   const id = compaction.data.firstKeptEntryId;
   const index = compaction.data.firstKeptEntryIndex;
-  const target = typeof id === "string" ? id : typeof index === "number" ? String(index) : null;
-  const found = target === null ? -1 : path.findIndex((e) => e.id === target);
+  // pi's v1 index counts parsed lines, not file lines: blank and torn lines do not shift it.
+  const found =
+    typeof id === "string"
+      ? path.findIndex((e) => e.id === id)
+      : typeof index === "number"
+        ? path.findIndex((e) => e.index === index)
+        : -1;
   // A kept entry missing from the path keeps nothing before the compaction (pi does the same).
   return found === -1 ? path.indexOf(compaction) : found;
 }

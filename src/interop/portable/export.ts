@@ -72,9 +72,10 @@ export async function* sessionItems(store: SessionStore, tenant: string, id: str
 
 /**
  * A session's items: from the store, or for a stub the lifecycle archiver left (archived,
- * counting items the store no longer holds) from its archive.
+ * counting items the store no longer holds) from its archive. Every export of a session's items
+ * (portable, OpenClaw transcript) reads them through here, so none writes a stub without them.
  */
-async function* exportedItems(
+export async function* exportedItems(
   store: SessionStore,
   tenant: string,
   session: Session,
