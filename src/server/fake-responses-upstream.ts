@@ -16,9 +16,9 @@ export interface FakeResponsesUpstream {
   close: () => Promise<void>;
 }
 
-/** Starts an upstream answering request `n` (0-based) with the output items `output(n)`. */
+/** Starts an upstream answering request `n` (0-based) with the output items `output(n, body)`. */
 export async function startFakeResponsesUpstream(
-  output: (n: number) => FakeItem[],
+  output: (n: number, body: Record<string, unknown>) => FakeItem[],
 ): Promise<FakeResponsesUpstream> {
   const seen: Record<string, unknown>[] = [];
   const server: Server = createServer((req, res) => {
@@ -28,7 +28,7 @@ export async function startFakeResponsesUpstream(
     });
     req.on("end", () => {
       const body = JSON.parse(raw) as Record<string, unknown>;
-      const items = output(seen.length);
+      const items = output(seen.length, body);
       seen.push(body);
       const response = {
         id: "resp_fake",
