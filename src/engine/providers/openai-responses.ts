@@ -217,6 +217,14 @@ async function* streamResponses(
           delta: payload.delta ?? "",
         };
         break;
+      case "response.refusal.delta":
+        yield {
+          type: "refusal_delta",
+          output_index: index,
+          item_id: ids.of(index, "message"),
+          delta: payload.delta ?? "",
+        };
+        break;
       case "response.function_call_arguments.delta":
         yield {
           type: "function_call_arguments_delta",
