@@ -54,18 +54,21 @@ export class ChatSse {
       return;
     }
     if (event.type === "completed" || event.type === "failed") {
-      this.#send({}, event.type === "failed" ? "stop" : chatFinishReason(event.response));
-      if (event.type === "failed") {
-        this.#data({
-          error: { type: "server_error", code: event.error.code, message: event.error.message, param: null },
-        });
-      }
+      // A failed turn did not stop normally: no finish_reason, as OpenAI's failed streams carry
+      // none; the error chunk ends it, after the usage (spent all the same), so the SDK, which
+      // throws at the error, has read the usage first.
+      if (event.type === "completed") this.#send({}, chatFinishReason(event.response));
       if (this.#includeUsage) {
         const usage = event.response.usage as JsonObject;
         this.#data({
           ...chatChunk(this.#id, this.#model, this.#created, {}, null),
           choices: [],
           usage: chatUsage(usage),
+        });
+      }
+      if (event.type === "failed") {
+        this.#data({
+          error: { type: "server_error", code: event.error.code, message: event.error.message, param: null },
         });
       }
       return;
