@@ -70,8 +70,8 @@ export class ResponsesSse {
   }
 
   /**
-   * OpenAI's `error` event: the stream failed after it opened and no `response.failed` could be
-   * built (nothing was committed). It ends the stream with the next `sequence_number`.
+   * OpenAI's `error` event: the stream failed after it opened with a failure of Holdfast's own
+   * (its commit), not the upstream's. It ends the stream with the next `sequence_number`.
    */
   error(error: ErrorBody["error"]): void {
     this.#emit("error", { code: error.code, message: error.message, param: error.param });
