@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
+import { HoldfastError } from "../store/errors.ts";
 import type { JsonObject } from "../store/types.ts";
 import { ChatSse } from "./chat-sse.ts";
 
@@ -55,4 +56,33 @@ test("a call whose name the upstream sent after opening it reaches chat clients 
   assert.deepEqual(joinedCalls(chunks), [
     { id: "call_1", name: "get_weather", arguments: '{"city":"Oslo"}' },
   ]);
+});
+
+test("a failed turn claims no normal stop: its usage, then the error chunk, and no finish_reason", () => {
+  const events: EngineEvent[] = [
+    { type: "created", response: response("in_progress") },
+    { type: "provider", event: { type: "text_delta", output_index: 0, item_id: "msg_1", delta: "Hel" } },
+    {
+      type: "failed",
+      response: response("failed"),
+      error: new HoldfastError("upstream_error", "The upstream closed the stream."),
+    },
+  ];
+  const chunks: string[] = [];
+  const sse = new ChatSse((chunk) => chunks.push(chunk), true);
+  for (const event of events) sse.handle(event);
+  const data = chunks.map((chunk) => JSON.parse(chunk.replace(/^data: /, "")) as JsonObject);
+  const finishes = data.flatMap((d) =>
+    ((d.choices as JsonObject[] | undefined) ?? []).map((c) => c.finish_reason),
+  );
+  assert.deepEqual(finishes, [null, null], "no chunk carries a finish_reason");
+  assert.deepEqual((data.at(-2)?.usage as JsonObject | undefined)?.total_tokens, 2);
+  assert.deepEqual(data.at(-1), {
+    error: {
+      type: "server_error",
+      code: "upstream_error",
+      message: "The upstream closed the stream.",
+      param: null,
+    },
+  });
 });

@@ -54,12 +54,10 @@ export class ChatSse {
       return;
     }
     if (event.type === "completed" || event.type === "failed") {
-      this.#send({}, event.type === "failed" ? "stop" : chatFinishReason(event.response));
-      if (event.type === "failed") {
-        this.#data({
-          error: { type: "server_error", code: event.error.code, message: event.error.message, param: null },
-        });
-      }
+      // A failed turn did not stop normally: no finish_reason, as OpenAI's failed streams carry
+      // none; the error chunk ends it, after the usage (spent all the same), so the SDK, which
+      // throws at the error, has read the usage first.
+      if (event.type === "completed") this.#send({}, chatFinishReason(event.response));
       if (this.#includeUsage) {
         const usage = event.response.usage as JsonObject;
         this.#data({
@@ -68,10 +66,17 @@ export class ChatSse {
           usage: chatUsage(usage),
         });
       }
+      if (event.type === "failed") {
+        this.#data({
+          error: { type: "server_error", code: event.error.code, message: event.error.message, param: null },
+        });
+      }
       return;
     }
     const e = event.event;
     if (e.type === "text_delta") this.#send({ content: e.delta });
+    // Chat Completions streams a refusal in its own delta field, as OpenAI does.
+    else if (e.type === "refusal_delta") this.#send({ refusal: e.delta });
     else if (e.type === "item_added" && e.item.type === "function_call") {
       const index = this.#callIndex.size;
       this.#callIndex.set(e.output_index, index);

@@ -3,6 +3,7 @@
  * (`response.created`, `response.output_text.delta`, …, `response.completed`), numbering them
  * with `sequence_number` as OpenAI does.
  */
+import { appendDelta, contentPart, type StreamedPart } from "../engine/providers/output.ts";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
 import type { ErrorBody } from "./errors.ts";
@@ -12,8 +13,12 @@ export type SseWrite = (chunk: string) => void;
 export class ResponsesSse {
   readonly #write: SseWrite;
   #sequence = 0;
-  /** Text accumulated per output index, for the `.done` events. */
-  readonly #text = new Map<number, string>();
+  /**
+   * Content parts of each open message, per output index, for the `.done` events. A part is
+   * announced (`response.content_part.added`) with its first delta, when its kind is known: text,
+   * or a refusal, which OpenAI streams as a part of its own (`response.refusal.delta`).
+   */
+  readonly #parts = new Map<number, StreamedPart[]>();
 
   constructor(write: SseWrite) {
     this.#write = write;
@@ -65,8 +70,8 @@ export class ResponsesSse {
   }
 
   /**
-   * OpenAI's `error` event: the stream failed after it opened and no `response.failed` could be
-   * built (nothing was committed). It ends the stream with the next `sequence_number`.
+   * OpenAI's `error` event: the stream failed after it opened with a failure of Holdfast's own
+   * (its commit), not the upstream's. It ends the stream with the next `sequence_number`.
    */
   error(error: ErrorBody["error"]): void {
     this.#emit("error", { code: error.code, message: error.message, param: error.param });
@@ -77,25 +82,24 @@ export class ResponsesSse {
       case "item_added": {
         const item = event.item as unknown as JsonObject;
         this.#emit("response.output_item.added", { output_index: event.output_index, item });
-        if (item.type === "message") {
-          this.#text.set(event.output_index, "");
-          this.#emit("response.content_part.added", {
-            item_id: item.id as string,
-            output_index: event.output_index,
-            content_index: 0,
-            part: { type: "output_text", text: "", annotations: [] },
-          });
-        }
+        if (item.type === "message") this.#parts.set(event.output_index, []);
         return;
       }
       case "text_delta":
-        this.#text.set(event.output_index, (this.#text.get(event.output_index) ?? "") + event.delta);
-        // The most frequent event of a stream: its payload is written as text, not built as an object.
-        this.#emitJson(
-          "response.output_text.delta",
-          `{"item_id":${JSON.stringify(event.item_id)},"output_index":${JSON.stringify(event.output_index)},"content_index":0,"delta":${JSON.stringify(event.delta)},"logprobs":[]}`,
+      case "refusal_delta": {
+        const refusal = event.type === "refusal_delta";
+        const index = this.#open(
+          event.output_index,
+          event.item_id,
+          refusal ? "refusal" : "output_text",
+          event.delta,
         );
+        const head = `{"item_id":${JSON.stringify(event.item_id)},"output_index":${JSON.stringify(event.output_index)},"content_index":${index},"delta":${JSON.stringify(event.delta)}`;
+        // The most frequent event of a stream: its payload is written as text, not built as an object.
+        if (refusal) this.#emitJson("response.refusal.delta", `${head}}`);
+        else this.#emitJson("response.output_text.delta", `${head},"logprobs":[]}`);
         return;
+      }
       case "function_call_arguments_delta":
         this.#emit("response.function_call_arguments.delta", {
           item_id: event.item_id,
@@ -106,13 +110,23 @@ export class ResponsesSse {
       case "item_done": {
         const item = event.item as unknown as JsonObject;
         if (item.type === "message") {
-          const text = this.#text.get(event.output_index) ?? "";
-          const base = { item_id: item.id as string, output_index: event.output_index, content_index: 0 };
-          this.#emit("response.output_text.done", { ...base, text, logprobs: [] });
-          this.#emit("response.content_part.done", {
-            ...base,
-            part: { type: "output_text", text, annotations: [] },
-          });
+          const parts = this.#parts.get(event.output_index) ?? [];
+          this.#parts.delete(event.output_index);
+          // A message without any delta still has its (empty) text part, as OpenAI's do.
+          if (parts.length === 0) this.#open(event.output_index, item.id as string, "output_text", "", parts);
+          for (const [index, part] of parts.entries()) {
+            const base = {
+              item_id: item.id as string,
+              output_index: event.output_index,
+              content_index: index,
+            };
+            if (part.type === "refusal") this.#emit("response.refusal.done", { ...base, refusal: part.text });
+            else this.#emit("response.output_text.done", { ...base, text: part.text, logprobs: [] });
+            this.#emit("response.content_part.done", {
+              ...base,
+              part: contentPart(part) as unknown as JsonObject,
+            });
+          }
         } else if (item.type === "function_call") {
           this.#emit("response.function_call_arguments.done", {
             item_id: item.id as string,
@@ -126,5 +140,37 @@ export class ResponsesSse {
       default:
         return;
     }
+  }
+
+  /**
+   * Adds a delta to a message's parts, announcing the part it opens; returns its content index.
+   * `parts` is given for a message whose parts were already taken out of the map.
+   */
+  #open(
+    outputIndex: number,
+    itemId: string,
+    type: StreamedPart["type"],
+    delta: string,
+    parts: StreamedPart[] = this.#partsOf(outputIndex),
+  ): number {
+    const { index, opened } = appendDelta(parts, type, delta);
+    if (opened) {
+      this.#emit("response.content_part.added", {
+        item_id: itemId,
+        output_index: outputIndex,
+        content_index: index,
+        part: contentPart({ type, text: "" }) as unknown as JsonObject,
+      });
+    }
+    return index;
+  }
+
+  #partsOf(outputIndex: number): StreamedPart[] {
+    let parts = this.#parts.get(outputIndex);
+    if (parts === undefined) {
+      parts = [];
+      this.#parts.set(outputIndex, parts);
+    }
+    return parts;
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EngineEvent, TurnEngine } from "../engine/turn/turn-engine.ts";
+import { summarizeError } from "../observability/error-summary.ts";
 import type { JsonObject } from "../store/types.ts";
 import type { ErrorBody } from "./errors.ts";
 import { abortOnDisconnect, type InFlight } from "./in-flight.ts";
@@ -46,6 +47,10 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
     signal: controller.signal,
     owner: request.principal?.owner ?? null,
     conversationScope: request.principal?.conversationId ?? null,
+    // Whatever the client is told (it may be gone), an answer the store refused is the operator's
+    // to know of: the store's limit may be too small for the models served.
+    onCommitError: (error: unknown) =>
+      request.log.error({ err: summarizeError(error) }, "turn commit failed"),
     ...(key ? { idempotencyKey: key } : {}),
   };
   let final: JsonObject | null = null;

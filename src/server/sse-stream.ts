@@ -21,7 +21,8 @@ export interface SseStreamOptions<T> {
   /**
    * Writes the terminal error event when the iterator throws once the stream is open (the status
    * line is gone; a stream that just stopped would leave the client waiting for an end it never
-   * gets). `error` is the OpenAI-shaped error the same failure would have answered as JSON.
+   * gets). `error` is the OpenAI-shaped error the same failure would have answered as JSON,
+   * with `param` null.
    */
   onError: (error: ErrorBody["error"], write: (chunk: string) => void) => void;
 }
@@ -82,7 +83,9 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
       if (gone) throw error;
       const response = toErrorResponse(error);
       if (response.status >= 500) request.log.error({ err: summarizeError(error) }, "stream failed");
-      options.onError(response.body.error, write);
+      // The request was checked before the first event: no field of it is at fault now, and a
+      // param named further down (the store's `items[0]`) means nothing to the client.
+      options.onError({ ...response.body.error, param: null }, write);
     }
     if (options.trailer && !gone) write(options.trailer);
   } finally {

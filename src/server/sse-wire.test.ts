@@ -90,8 +90,19 @@ describe("SSE wire text", () => {
           ],
         }),
         chunk({ tool_calls: [{ index: 0, function: { arguments: '{"q":"\u00e9"}' } }] }),
-        // A completed turn that ends with a tool call finishes with "tool_calls"; a failed one with "stop".
-        chunk({}, end === "failed" ? "stop" : "tool_calls"),
+        // A completed turn that ends with a tool call finishes with "tool_calls"; a failed one
+        // claims no finish at all: its usage, then the error chunk.
+        ...(end === "failed" ? [] : [chunk({}, "tool_calls")]),
+        `data: ${JSON.stringify({
+          ...chatChunk(id, model, created, {}, null),
+          choices: [],
+          usage: {
+            prompt_tokens: 23,
+            completion_tokens: 16,
+            total_tokens: 39,
+            prompt_tokens_details: { cached_tokens: 0 },
+          },
+        })}\n\n`,
         ...(end === "failed"
           ? [
               `data: ${JSON.stringify({
@@ -104,16 +115,6 @@ describe("SSE wire text", () => {
               })}\n\n`,
             ]
           : []),
-        `data: ${JSON.stringify({
-          ...chatChunk(id, model, created, {}, null),
-          choices: [],
-          usage: {
-            prompt_tokens: 23,
-            completion_tokens: 16,
-            total_tokens: 39,
-            prompt_tokens_details: { cached_tokens: 0 },
-          },
-        })}\n\n`,
       ];
       assert.deepEqual(chunks, expected);
     });

@@ -1,8 +1,11 @@
 /**
  * Adapter for the OpenAI Responses API: `POST {baseUrl}/responses`, nearly a pass-through. Holdfast
  * owns the transcript, so requests go out with `store: false` and without item ids (ids of items
- * the upstream never stored would be rejected as unknown references).
+ * the upstream never stored would be rejected as unknown references). For the same reason output
+ * items get Holdfast's own ids: the upstream's are never sent back, and some upstreams reuse them
+ * across responses (a clash in the conversation) or leave them out.
  */
+import { newItemId } from "../../store/ids.ts";
 import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
 import { ZERO_USAGE } from "./output.ts";
@@ -31,7 +34,7 @@ export function createOpenAIResponsesProvider(options: OpenAIResponsesProviderOp
     type: "openai-responses",
     async complete(request) {
       const body = await http.postJson("/responses", toResponsesBody(request, false), request.signal);
-      return fromResponse(name, body, request.model, http.redact);
+      return fromResponse(name, body, request.model, http.redact, new OwnIds());
     },
     stream(request) {
       return streamResponses(name, http, request);
@@ -100,16 +103,39 @@ function usageOf(usage: ResponsesBody["usage"]): Usage {
   };
 }
 
+/**
+ * Holdfast's id for each output index, minted when the item first shows up (`item_added`, or the
+ * final output of a non-streamed response), so the stream and the result name an item alike.
+ */
+class OwnIds {
+  readonly #ids = new Map<number, string>();
+
+  of(index: number, type: string): string {
+    let id = this.#ids.get(index);
+    if (id === undefined) {
+      id = newItemId(type);
+      this.#ids.set(index, id);
+    }
+    return id;
+  }
+
+  /** The item with its upstream id (if any) replaced by Holdfast's. */
+  apply(index: number, item: OutputItem): OutputItem {
+    return { ...item, id: this.of(index, String(item.type)) };
+  }
+}
+
 /** Translates a Responses object (`response.completed` payload or non-streamed body). */
-export function fromResponse(
+function fromResponse(
   provider: string,
   raw: unknown,
   requestedModel: string,
-  redact: (text: string) => string = (text) => text,
+  redact: (text: string) => string,
+  ids: OwnIds,
 ): TurnResult {
   const body = raw as ResponsesBody;
   if (body.status === "failed" || body.error) throw failure(provider, body.error, redact);
-  const output = body.output ?? [];
+  const output = (body.output ?? []).map((item, index) => ids.apply(index, item));
   const reason = body.incomplete_details?.reason;
   const finish: FinishReason =
     body.status === "incomplete"
@@ -163,6 +189,7 @@ async function* streamResponses(
 ): AsyncGenerator<TurnEvent> {
   const events = await http.postStream("/responses", toResponsesBody(request, true), request.signal);
   const callIds = new Map<number, string>();
+  const ids = new OwnIds();
   for await (const event of events) {
     if (event.data === "[DONE]") break;
     let payload: StreamPayload;
@@ -179,14 +206,22 @@ async function* streamResponses(
       case "response.output_item.added":
         if (payload.item) {
           if (payload.item.type === "function_call") callIds.set(index, String(payload.item.call_id ?? ""));
-          yield { type: "item_added", output_index: index, item: payload.item };
+          yield { type: "item_added", output_index: index, item: ids.apply(index, payload.item) };
         }
         break;
       case "response.output_text.delta":
         yield {
           type: "text_delta",
           output_index: index,
-          item_id: payload.item_id ?? "",
+          item_id: ids.of(index, "message"),
+          delta: payload.delta ?? "",
+        };
+        break;
+      case "response.refusal.delta":
+        yield {
+          type: "refusal_delta",
+          output_index: index,
+          item_id: ids.of(index, "message"),
           delta: payload.delta ?? "",
         };
         break;
@@ -194,17 +229,18 @@ async function* streamResponses(
         yield {
           type: "function_call_arguments_delta",
           output_index: index,
-          item_id: payload.item_id ?? "",
+          item_id: ids.of(index, "function_call"),
           call_id: callIds.get(index) ?? "",
           delta: payload.delta ?? "",
         };
         break;
       case "response.output_item.done":
-        if (payload.item) yield { type: "item_done", output_index: index, item: payload.item };
+        if (payload.item)
+          yield { type: "item_done", output_index: index, item: ids.apply(index, payload.item) };
         break;
       case "response.completed":
       case "response.incomplete": {
-        const result = fromResponse(name, payload.response, request.model, http.redact);
+        const result = fromResponse(name, payload.response, request.model, http.redact, ids);
         events.complete();
         yield { type: "usage", usage: result.usage };
         yield { type: "done", result };

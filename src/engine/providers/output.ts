@@ -4,7 +4,7 @@
  * item ids and the final items consistent between the streamed events and the result.
  */
 import { newItemId } from "../../store/ids.ts";
-import type { FinishReason, OutputItem, TurnEvent, TurnResult, Usage } from "./types.ts";
+import type { ContentPart, FinishReason, OutputItem, TurnEvent, TurnResult, Usage } from "./types.ts";
 
 interface MessageSlot {
   kind: "message";
@@ -202,13 +202,46 @@ export function contentText(content: unknown): string {
   return text;
 }
 
+/** A message's content as streamed so far: consecutive deltas of one kind make one part. */
+export interface StreamedPart {
+  type: "output_text" | "refusal";
+  text: string;
+}
+
+/**
+ * Adds a delta to a message's streamed parts: to the last part if it is of the same kind, else
+ * to a new one (`opened`). Returns the part and its `content_index`.
+ */
+export function appendDelta(
+  parts: StreamedPart[],
+  type: StreamedPart["type"],
+  delta: string,
+): { part: StreamedPart; index: number; opened: boolean } {
+  const last = parts.at(-1);
+  if (last?.type === type) {
+    last.text += delta;
+    return { part: last, index: parts.length - 1, opened: false };
+  }
+  const part = { type, text: delta };
+  return { part, index: parts.push(part) - 1, opened: true };
+}
+
+/** A streamed part as a message content part: `output_text` with its text, or `refusal`. */
+export function contentPart(part: StreamedPart): ContentPart {
+  return part.type === "refusal"
+    ? { type: "refusal", refusal: part.text }
+    : { type: "output_text", text: part.text, annotations: [] };
+}
+
 /**
  * Tracks a stream's events so the router can report a partial result (status `incomplete`,
  * reason `interrupted`) when the stream fails after events were delivered.
  */
 export class StreamTracker {
   #items = new Map<number, OutputItem>();
-  #text = new Map<number, string>();
+  /** Arguments of open function calls, parts of open messages, per output index. */
+  #args = new Map<number, string>();
+  #parts = new Map<number, StreamedPart[]>();
   #usage: Usage = { ...ZERO_USAGE };
 
   push(event: TurnEvent): void {
@@ -217,12 +250,19 @@ export class StreamTracker {
         this.#items.set(event.output_index, event.item);
         break;
       case "text_delta":
+      case "refusal_delta": {
+        const parts = this.#parts.get(event.output_index) ?? [];
+        appendDelta(parts, event.type === "text_delta" ? "output_text" : "refusal", event.delta);
+        this.#parts.set(event.output_index, parts);
+        break;
+      }
       case "function_call_arguments_delta":
-        this.#text.set(event.output_index, (this.#text.get(event.output_index) ?? "") + event.delta);
+        this.#args.set(event.output_index, (this.#args.get(event.output_index) ?? "") + event.delta);
         break;
       case "item_done":
         this.#items.set(event.output_index, event.item);
-        this.#text.delete(event.output_index);
+        this.#args.delete(event.output_index);
+        this.#parts.delete(event.output_index);
         break;
       case "usage":
         this.#usage = event.usage;
@@ -236,14 +276,13 @@ export class StreamTracker {
     const indexes = [...this.#items.keys()].sort((a, b) => a - b);
     const output = indexes.map((index) => {
       const item = this.#items.get(index)!;
-      const pending = this.#text.get(index);
-      if (pending === undefined) return item;
-      if (item.type === "function_call") return { ...item, arguments: pending, status: "incomplete" };
-      return {
-        ...item,
-        status: "incomplete",
-        content: [{ type: "output_text", text: pending, annotations: [] }],
-      };
+      const args = this.#args.get(index);
+      if (item.type === "function_call" && args !== undefined) {
+        return { ...item, arguments: args, status: "incomplete" };
+      }
+      const parts = this.#parts.get(index);
+      if (parts === undefined) return item;
+      return { ...item, status: "incomplete", content: parts.map(contentPart) };
     }) as OutputItem[];
     return {
       id: "",

@@ -215,6 +215,8 @@ export interface TurnResult {
 export type TurnEvent =
   | { type: "item_added"; output_index: number; item: OutputItem }
   | { type: "text_delta"; output_index: number; item_id: string; delta: string }
+  /** A piece of a message's `refusal` part (the model declined; Responses `response.refusal.delta`). */
+  | { type: "refusal_delta"; output_index: number; item_id: string; delta: string }
   | {
       type: "function_call_arguments_delta";
       output_index: number;

@@ -202,11 +202,12 @@ function finishReason(response: JsonObject): string {
   return details?.reason === "content_filter" ? "content_filter" : "length";
 }
 
-function messageText(output: JsonObject[]): string {
+/** The joined `text` (or, with `field` "refusal", `refusal`) of the output's message parts. */
+function messageText(output: JsonObject[], field: "text" | "refusal" = "text"): string {
   return output
     .filter((o) => o.type === "message")
     .flatMap((o) => (o.content as JsonObject[]) ?? [])
-    .map((p) => (typeof p.text === "string" ? p.text : ""))
+    .map((p) => (typeof p[field] === "string" ? p[field] : ""))
     .join("");
 }
 
@@ -226,6 +227,7 @@ export function responseToChatCompletion(response: JsonObject): JsonObject {
   const usage = response.usage as JsonObject;
   const calls = toolCalls(output);
   const text = messageText(output);
+  const refusal = messageText(output, "refusal");
   return {
     id: `chatcmpl-${String(response.id).slice(5)}`,
     object: "chat.completion",
@@ -236,8 +238,9 @@ export function responseToChatCompletion(response: JsonObject): JsonObject {
         index: 0,
         message: {
           role: "assistant",
-          content: text.length > 0 || calls.length === 0 ? text : null,
-          refusal: null,
+          // OpenAI's refusal leaves `content` null, as a reply of calls alone does.
+          content: text.length > 0 || (calls.length === 0 && refusal.length === 0) ? text : null,
+          refusal: refusal.length > 0 ? refusal : null,
           ...(calls.length > 0 ? { tool_calls: calls } : {}),
         },
         logprobs: null,

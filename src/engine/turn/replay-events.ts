@@ -15,12 +15,9 @@ export function replayEvents(output: readonly JsonObject[]): TurnEvent[] {
     const item = stored as unknown as OutputItem;
     const id = String(item.id ?? "");
     if (item.type === "message") {
-      const text = contentText(item.content);
       return [
         { type: "item_added", output_index: index, item: { ...item, status: "in_progress", content: [] } },
-        ...(text === ""
-          ? []
-          : [{ type: "text_delta" as const, output_index: index, item_id: id, delta: text }]),
+        ...messageDeltas(item.content, index, id),
         { type: "item_done", output_index: index, item },
       ];
     }
@@ -47,5 +44,16 @@ export function replayEvents(output: readonly JsonObject[]): TurnEvent[] {
       { type: "item_added", output_index: index, item },
       { type: "item_done", output_index: index, item },
     ];
+  });
+}
+
+/** One delta per non-empty part: text as `text_delta`, a refusal as `refusal_delta`. */
+function messageDeltas(content: unknown, index: number, id: string): TurnEvent[] {
+  const parts = Array.isArray(content) ? (content as JsonObject[]) : [{ text: contentText(content) }];
+  return parts.flatMap((part): TurnEvent[] => {
+    const refusal = typeof part.refusal === "string" && typeof part.text !== "string";
+    const delta = refusal ? String(part.refusal) : typeof part.text === "string" ? part.text : "";
+    if (delta === "") return [];
+    return [{ type: refusal ? "refusal_delta" : "text_delta", output_index: index, item_id: id, delta }];
   });
 }

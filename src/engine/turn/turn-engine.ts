@@ -13,6 +13,7 @@ import { CancelledError } from "../providers/errors.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
 import { type BusyPolicy, type BusySettings, busySettings, ConversationLocks } from "./busy.ts";
+import { commitFailure } from "./commit-failure.ts";
 import { loadHistory, type TurnHistory } from "./history.ts";
 import { checkItemSizes } from "./input.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
@@ -25,7 +26,7 @@ import { createModelSummarizer } from "./summarizer.ts";
 import { TurnClaim } from "./turn-claim.ts";
 import { baseRecord, finalRecord, outputItems } from "./turn-records.ts";
 import { toTurnRequest } from "./upstream-request.ts";
-import { estimateUsage, type SentInput, usageMissing } from "./usage-estimate.ts";
+import { estimateUsage, type RecordedUsage, type SentInput, usageMissing } from "./usage-estimate.ts";
 
 /** What the engine needs from the provider layer (routing, fallback and retries live behind it). */
 export interface ModelInvoker {
@@ -74,6 +75,11 @@ export interface TurnContext {
    */
   conversationScope?: string | null;
   signal?: AbortSignal;
+  /**
+   * Told when a turn's answer could not be stored (the store refused the commit): the caller
+   * logs it. The turn also fails with the reason, unless its client is gone and nobody hears it.
+   */
+  onCommitError?: (error: unknown) => void;
 }
 
 /** How a turn holds its conversation: the in-process lock and the store claim across instances. */
@@ -281,6 +287,14 @@ export class TurnEngine {
     }
   }
 
+  /** The turn's usage as recorded. */
+  #usage(plan: TurnPlan, result: TurnResult, sent: SentInput | null): RecordedUsage {
+    // Counting only when the upstream left usage out: a turn with reported usage pays nothing here.
+    return usageMissing(result)
+      ? estimateUsage(result, this.#invoker.describe(plan.request.model), sent)
+      : result.usage;
+  }
+
   /** Appends outputs + the response record in one atomic append and returns the Response object. */
   async #commit(
     plan: TurnPlan,
@@ -292,10 +306,7 @@ export class TurnEngine {
   ): Promise<JsonObject> {
     const outputs = outputItems(result);
     const now = this.#clock();
-    // Counting only when the upstream left usage out: a turn with reported usage pays nothing here.
-    const usage = usageMissing(result)
-      ? estimateUsage(result, this.#invoker.describe(plan.request.model), sent)
-      : result.usage;
+    const usage = this.#usage(plan, result, sent);
     const costUsd = this.#invoker.cost?.(plan.request.model, usage) ?? null;
     const record = finalRecord(plan, now, input, outputs, result, usage, costUsd, error);
     if (plan.persist && plan.sessionId) {
@@ -319,6 +330,43 @@ export class TurnEngine {
     );
   }
 
+  /**
+   * Commits the turn. When the store refuses its output (an answer larger than it keeps in one
+   * item, a store error), the record alone is committed as `failed`, with the error and the usage
+   * spent: the turn stays visible (`GET /v1/responses/{id}`, the usage ledger) and the
+   * conversation holds no part of the answer, so no call is left without its output for later
+   * turns to trip on. Throws the reason, worded for a gateway client, once the caller was told.
+   */
+  async #settle(
+    plan: TurnPlan,
+    input: AppendResult | null,
+    result: TurnResult,
+    ctx: TurnContext,
+    claim: TurnClaim | null,
+    sent: SentInput | null,
+    error?: HoldfastError,
+  ): Promise<JsonObject> {
+    try {
+      return await this.#commit(plan, input, result, claim, sent, error);
+    } catch (cause) {
+      ctx.onCommitError?.(cause);
+      const failure = commitFailure(cause, result.output.length);
+      const empty: TurnResult = {
+        id: result.id,
+        model: result.model,
+        output: [],
+        // Spent all the same: counted from the answer, which the record-only commit leaves out.
+        usage: this.#usage(plan, result, sent),
+        status: "completed",
+        finish_reason: "error",
+      };
+      await this.#commit(plan, input, empty, claim, sent, failure).catch((again: unknown) => {
+        ctx.onCommitError?.(again);
+      });
+      throw failure;
+    }
+  }
+
   /** Runs a non-streaming turn and returns the Responses API object. */
   async respond(tenant: string, body: unknown, ctx: TurnContext = {}): Promise<JsonObject> {
     const begun = await this.#begin(tenant, body, ctx);
@@ -339,7 +387,7 @@ export class TurnEngine {
         if (!ctx.signal?.aborted) throw error;
         result = new StreamTracker().partial(plan.request.model);
       }
-      return await this.#commit(plan, input, result, guard.claim, sent);
+      return await this.#settle(plan, input, result, ctx, guard.claim, sent);
     } finally {
       await this.#unlock(guard);
     }
@@ -379,14 +427,15 @@ export class TurnEngine {
       });
       const pending = toResponseObject(plan.responseId, baseRecord(plan, this.#clock()), []);
       if (!opened) {
-        const response = await this.#commit(
+        settled = true;
+        const response = await this.#settle(
           plan,
           input,
           tracker.partial(plan.request.model),
+          ctx,
           guard.claim,
           sent,
         );
-        settled = true;
         yield { type: "created", response: pending };
         yield { type: "completed", response };
         return;
@@ -411,18 +460,21 @@ export class TurnEngine {
         await opened.iterator.return?.();
       }
       const final = result ?? tracker.partial(plan.request.model);
-      const response = await this.#commit(plan, input, final, guard.claim, sent, failure);
+      // #settle answers for its own failure: nothing is committed again below.
       settled = true;
+      const response = await this.#settle(plan, input, final, ctx, guard.claim, sent, failure);
       // A turn cut short on purpose (client gone, server shutting down) is incomplete, not failed.
       if (failure && failure.code !== "cancelled") yield { type: "failed", response, error: failure };
       else yield { type: "completed", response };
     } finally {
       // The consumer stopped early (client disconnected): keep what was produced, as incomplete.
       // A turn that never started streaming commits nothing, so a retry runs it afresh.
-      if (started && !settled && input)
-        await this.#commit(plan, input, tracker.partial(plan.request.model), guard.claim, sent).catch(
+      if (started && !settled && input) {
+        // Nobody is left to tell of a failure: #settle has reported it through ctx.onCommitError.
+        await this.#settle(plan, input, tracker.partial(plan.request.model), ctx, guard.claim, sent).catch(
           () => {},
         );
+      }
       await this.#unlock(guard);
     }
   }

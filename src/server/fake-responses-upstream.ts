@@ -1,0 +1,110 @@
+/**
+ * A Responses API upstream for tests whose output a test chooses per request (the shipped mock
+ * upstream always mints fresh ids and answers with text or one call). It speaks the wire as
+ * OpenAI does, streamed or not; items keep exactly the `id` the test gives them, or none.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type FakeItem = Record<string, unknown>;
+
+export interface FakeResponsesUpstream {
+  /** `http://127.0.0.1:port/v1` */
+  baseUrl: string;
+  /** Request bodies received, in order. */
+  seen: Record<string, unknown>[];
+  close: () => Promise<void>;
+}
+
+/** Starts an upstream answering request `n` (0-based) with the output items `output(n, body)`. */
+export async function startFakeResponsesUpstream(
+  output: (n: number, body: Record<string, unknown>) => FakeItem[],
+): Promise<FakeResponsesUpstream> {
+  const seen: Record<string, unknown>[] = [];
+  const server: Server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (chunk: Buffer) => {
+      raw += chunk.toString();
+    });
+    req.on("end", () => {
+      const body = JSON.parse(raw) as Record<string, unknown>;
+      const items = output(seen.length, body);
+      seen.push(body);
+      const response = {
+        id: "resp_fake",
+        object: "response",
+        created_at: 1_700_000_000,
+        status: "completed",
+        model: String(body.model),
+        error: null,
+        incomplete_details: null,
+        output: items,
+        usage: { input_tokens: 5, output_tokens: 3, input_tokens_details: { cached_tokens: 0 } },
+      };
+      if (body.stream !== true) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(response));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      let sequence = 0;
+      const send = (type: string, data: Record<string, unknown>): void => {
+        res.write(
+          `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`,
+        );
+      };
+      send("response.created", { response: { ...response, status: "in_progress", output: [] } });
+      for (const [index, item] of items.entries()) streamItem(send, item, index);
+      send("response.completed", { response });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    seen,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+type Send = (type: string, data: Record<string, unknown>) => void;
+
+/** One output item's events as OpenAI streams them: added, content parts and their deltas, done. */
+function streamItem(send: Send, item: FakeItem, index: number): void {
+  const ref = { ...(item.id === undefined ? {} : { item_id: item.id }), output_index: index };
+  if (item.type === "message") {
+    send("response.output_item.added", {
+      output_index: index,
+      item: { ...item, status: "in_progress", content: [] },
+    });
+    const parts = item.content as Array<{ type: string; text?: string; refusal?: string }>;
+    parts.forEach((part, contentIndex) => {
+      const at = { ...ref, content_index: contentIndex };
+      const refusal = part.type === "refusal";
+      send("response.content_part.added", {
+        ...at,
+        part: refusal ? { type: "refusal", refusal: "" } : { ...part, text: "" },
+      });
+      const text = (refusal ? part.refusal : part.text) ?? "";
+      for (const piece of [text.slice(0, 3), text.slice(3)]) {
+        send(refusal ? "response.refusal.delta" : "response.output_text.delta", { ...at, delta: piece });
+      }
+      send(refusal ? "response.refusal.done" : "response.output_text.done", {
+        ...at,
+        ...(refusal ? { refusal: text } : { text }),
+      });
+      send("response.content_part.done", { ...at, part });
+    });
+  } else if (item.type === "function_call") {
+    send("response.output_item.added", {
+      output_index: index,
+      item: { ...item, arguments: "", status: "in_progress" },
+    });
+    send("response.function_call_arguments.delta", { ...ref, delta: item.arguments });
+    send("response.function_call_arguments.done", { ...ref, arguments: item.arguments });
+  } else {
+    send("response.output_item.added", { output_index: index, item });
+  }
+  send("response.output_item.done", { output_index: index, item });
+}
