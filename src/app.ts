@@ -60,6 +60,11 @@ export interface HoldfastAppOptions {
   /** Allow binding a non-loopback address without any API key. */
   insecure?: boolean;
   env?: Record<string, string | undefined>;
+  /**
+   * Aborting it stops the start at once (a SIGTERM while the store connects): what was opened is
+   * closed and the promise rejects with the signal's reason, without waiting for a stuck connect.
+   */
+  signal?: AbortSignal;
 }
 
 export interface HoldfastApp {
@@ -88,6 +93,37 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
 /** Counts stored tokens with o200k: exact for current OpenAI models, the calibration base for the others. */
 const DEFAULT_COUNTING_MODEL = "gpt-4o";
+
+/**
+ * `pending`, or a rejection with the signal's reason as soon as `signal` aborts: a store that
+ * accepted the connection and never answers must not hold a stop request. Whatever `pending`
+ * opens after that is handed to `dispose`.
+ */
+function unlessAborted<T>(
+  pending: Promise<T>,
+  signal: AbortSignal | undefined,
+  dispose?: (value: T) => Promise<unknown>,
+): Promise<T> {
+  if (!signal) return pending;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      pending.then((value) => dispose?.(value)).catch(() => {});
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
 
 function noKeysError(host: string): InvalidArgumentError {
   return new InvalidArgumentError(
@@ -124,19 +160,27 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   // A store that does not exist yet holds no keys: refused before it would be created for nothing.
   const tiers = [config.store, ...(options.archive ? [options.archive] : [])];
   if (mustHaveKeys && tiers.every(isNewStore)) throw noKeysError(config.host);
+  const { signal } = options;
+  signal?.throwIfAborted();
   try {
     // The archive backend first: a wrong archive URL must not leave a new store file behind.
     // Opened for every store: all built-in drivers can sweep (a custom one that cannot leaves it unused).
-    const archives = await openArchiveBackend(lifecycle.archive);
+    const archives = await unlessAborted(openArchiveBackend(lifecycle.archive), signal, (opened) =>
+      opened.backend.close(),
+    );
     closers.push(() => archives.backend.close());
-    const base = await createStore({
-      url: config.store,
-      ...(options.archive ? { archive: options.archive } : {}),
-      countTokens: createTokenCounter(DEFAULT_COUNTING_MODEL),
-    });
+    const base = await unlessAborted(
+      createStore({
+        url: config.store,
+        ...(options.archive ? { archive: options.archive } : {}),
+        countTokens: createTokenCounter(DEFAULT_COUNTING_MODEL),
+      }),
+      signal,
+      (opened) => opened.close(),
+    );
     closers.push(() => base.close());
     const security = createSecurity({ store: base });
-    const keyed = await hasActiveApiKeys(security);
+    const keyed = await unlessAborted(hasActiveApiKeys(security), signal);
     if (!keyed && mustHaveKeys) throw noKeysError(config.host);
     const metrics = createMetrics();
     const encrypted = keyring ? withEncryption(base, { keyring }) : null;
@@ -218,6 +262,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       closers.push(async () => unobserveWindowCache());
     }
 
+    signal?.throwIfAborted();
     const app = await createServer({
       store,
       gateway: { engine: gateway.engine, models: gateway.models },
