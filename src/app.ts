@@ -3,6 +3,7 @@
  * (keys, tokens, rate limits; development mode only on loopback without keys), the provider
  * layer and the gateway, and the HTTP server over all of it. The CLI only calls this.
  */
+import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { parseGatewayConfig } from "./config/gateway-config.ts";
@@ -45,7 +46,7 @@ import { createMemoryRateLimitBackend } from "./security/rate-limit/memory-backe
 import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend.ts";
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
-import { createStore } from "./store/create-store.ts";
+import { createStore, sqlitePath, storeScheme } from "./store/create-store.ts";
 import { driverOf } from "./store/decorators/delegating-store.ts";
 import { isLifecycleCapable } from "./store/driver.ts";
 import { InvalidArgumentError } from "./store/errors.ts";
@@ -59,6 +60,11 @@ export interface HoldfastAppOptions {
   /** Allow binding a non-loopback address without any API key. */
   insecure?: boolean;
   env?: Record<string, string | undefined>;
+  /**
+   * Aborting it stops the start at once (a SIGTERM while the store connects): what was opened is
+   * closed and the promise rejects with the signal's reason, without waiting for a stuck connect.
+   */
+  signal?: AbortSignal;
 }
 
 export interface HoldfastApp {
@@ -88,6 +94,53 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 /** Counts stored tokens with o200k: exact for current OpenAI models, the calibration base for the others. */
 const DEFAULT_COUNTING_MODEL = "gpt-4o";
 
+/**
+ * `pending`, or a rejection with the signal's reason as soon as `signal` aborts: a store that
+ * accepted the connection and never answers must not hold a stop request. Whatever `pending`
+ * opens after that is handed to `dispose`.
+ */
+function unlessAborted<T>(
+  pending: Promise<T>,
+  signal: AbortSignal | undefined,
+  dispose?: (value: T) => Promise<unknown>,
+): Promise<T> {
+  if (!signal) return pending;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      pending.then((value) => dispose?.(value)).catch(() => {});
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function noKeysError(host: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Refusing to serve ${host} without API keys: create one with 'holdfast keys create --tenant <t> --scopes responses,conversations:read,conversations:write', bind to 127.0.0.1, or pass --insecure.`,
+    { param: "host" },
+  );
+}
+
+/** A store URL that names nothing existing (`memory:`, a SQLite file not yet there): it holds no API keys. */
+function isNewStore(url: string): boolean {
+  const scheme = storeScheme(url);
+  if (scheme === "memory:") return true;
+  if (scheme !== "sqlite:") return false;
+  const path = sqlitePath(url);
+  return path === ":memory:" || !existsSync(path);
+}
+
 export async function createHoldfastApp(options: HoldfastAppOptions): Promise<HoldfastApp> {
   const { config } = options;
   const env = options.env ?? process.env;
@@ -102,22 +155,33 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   const { redis: redisFromFile, perKey, perOwner } = parseRateLimitsConfig(config.file.rate_limits);
   const providersConfig = parseProvidersConfig(providersSectionOf(config.file), env);
   const keyring = keyringFromEnv(env);
+  const loopback = LOOPBACK.test(config.host);
+  const mustHaveKeys = !loopback && !options.insecure;
+  // A store that does not exist yet holds no keys: refused before it would be created for nothing.
+  const tiers = [config.store, ...(options.archive ? [options.archive] : [])];
+  if (mustHaveKeys && tiers.every(isNewStore)) throw noKeysError(config.host);
+  const { signal } = options;
+  signal?.throwIfAborted();
   try {
-    const base = await createStore({
-      url: config.store,
-      ...(options.archive ? { archive: options.archive } : {}),
-      countTokens: createTokenCounter(DEFAULT_COUNTING_MODEL),
-    });
+    // The archive backend first: a wrong archive URL must not leave a new store file behind.
+    // Opened for every store: all built-in drivers can sweep (a custom one that cannot leaves it unused).
+    const archives = await unlessAborted(openArchiveBackend(lifecycle.archive), signal, (opened) =>
+      opened.backend.close(),
+    );
+    closers.push(() => archives.backend.close());
+    const base = await unlessAborted(
+      createStore({
+        url: config.store,
+        ...(options.archive ? { archive: options.archive } : {}),
+        countTokens: createTokenCounter(DEFAULT_COUNTING_MODEL),
+      }),
+      signal,
+      (opened) => opened.close(),
+    );
     closers.push(() => base.close());
     const security = createSecurity({ store: base });
-    const keyed = await hasActiveApiKeys(security);
-    const loopback = LOOPBACK.test(config.host);
-    if (!keyed && !loopback && !options.insecure) {
-      throw new InvalidArgumentError(
-        `Refusing to serve ${config.host} without API keys: create one with 'holdfast keys create --tenant <t> --scopes responses,conversations:read,conversations:write', bind to 127.0.0.1, or pass --insecure.`,
-        { param: "host" },
-      );
-    }
+    const keyed = await unlessAborted(hasActiveApiKeys(security), signal);
+    if (!keyed && mustHaveKeys) throw noKeysError(config.host);
     const metrics = createMetrics();
     const encrypted = keyring ? withEncryption(base, { keyring }) : null;
     const measured = withStoreMetrics(encrypted ?? base, metrics, {
@@ -132,10 +196,8 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     const notices: string[] = [];
     if (driver && isLifecycleCapable(driver)) {
       notices.push(...lifecycleNotices(driver, lifecycle));
-      const archives = await openArchiveBackend(lifecycle.archive);
       notices.push(...archives.notices);
-      // Pushed before the sweeper's closer, so it runs after the sweeper stopped.
-      closers.push(() => archives.backend.close());
+      // The archive backend's closer was pushed before the sweeper's, so it runs after the sweeper stopped.
       const archiver = createArchiver(base, { backend: archives.backend });
       const sweeper = createSweeper({
         store: base,
@@ -200,6 +262,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       closers.push(async () => unobserveWindowCache());
     }
 
+    signal?.throwIfAborted();
     const app = await createServer({
       store,
       gateway: { engine: gateway.engine, models: gateway.models },

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Redis } from "ioredis";
 import { startRedisServer } from "../../test/redis-cluster/index.ts";
+import { createSecurity } from "../security/create-security.ts";
 import { createSessionStore } from "../store/core.ts";
 import type { StoreDriver } from "../store/driver.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
@@ -124,6 +125,32 @@ test("tenant labels stay bounded", async () => {
   assert.equal(sample(text, "holdfast_sessions_active", "t1"), 1);
   assert.equal(sample(text, "holdfast_sessions_active", "t3"), null);
   await store.close();
+});
+
+test("system tenants (_hf_*) take none of the maxTenants slots: real tenants keep their labels", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "holdfast-storage-gauges-system-"));
+  try {
+    // The scan (memory) and the aggregate (SQLite) both see system tenants first: they sort first.
+    for (const driver of [createMemoryDriver(), createSqliteDriver({ path: join(dir, "db.sqlite") })]) {
+      const metrics = createMetrics({ defaultMetrics: false, maxTenants: 2 });
+      const store = createSessionStore(driver);
+      const security = createSecurity({ store });
+      await security.apiKeys.create({ tenant: "acme", scopes: ["admin"] });
+      await security.apiKeys.create({ tenant: "beta", scopes: ["admin"] });
+      for (const tenant of ["acme", "beta"]) await store.create(tenant, { items: [item(tenant)] });
+      const stop = observeStorage(store, metrics);
+      const text = await metrics.registry.metrics();
+      assert.equal(sample(text, "holdfast_sessions_active", "acme"), 1, `${driver.name}: ${text}`);
+      assert.equal(sample(text, "holdfast_sessions_active", "beta"), 1, driver.name);
+      assert.equal(sample(text, "holdfast_sessions_active", "other"), null, driver.name);
+      // The system records are still counted, under their own tenant names.
+      assert.equal(sample(text, "holdfast_sessions_active", "_hf_api_key"), 2, driver.name);
+      stop();
+      await store.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test("a store that is down fails no scrape: no storage series until it is back", async () => {

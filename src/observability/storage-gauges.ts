@@ -9,6 +9,7 @@
  * A driver without the lifecycle capability (all built-in ones have it) publishes no series.
  */
 
+import { isReservedTenant } from "../security/system-records.ts";
 import { driverOf } from "../store/decorators/delegating-store.ts";
 import {
   hasStorageTotals,
@@ -17,6 +18,7 @@ import {
   type StorageTotalsCapable,
 } from "../store/driver.ts";
 import type { Session, SessionStore } from "../store/types.ts";
+import { MAX_LABEL_LENGTH } from "./bounded-label.ts";
 import type { HoldfastMetrics } from "./create-metrics.ts";
 
 /** Totals for one tenant label value. */
@@ -98,6 +100,18 @@ export async function aggregateStorageTotals(
 }
 
 /**
+ * The `tenant` label of a stored session. System tenants (`_hf_api_key`, `_hf_data_key`…: the
+ * records of keys and tokens) keep their own names outside the `maxTenants` cap: only Holdfast
+ * writes them, one per record kind, and they sort before every lowercase tenant, so counting them
+ * took the first of the 200 slots and pushed real tenants into `other`.
+ */
+function tenantLabel(metrics: HoldfastMetrics, tenant: string): string {
+  return isReservedTenant(tenant) && tenant.length <= MAX_LABEL_LENGTH
+    ? tenant
+    : metrics.tenants.value(tenant);
+}
+
+/**
  * Points the storage gauges at `store` (one store per registry). Returns a function that detaches
  * it; without a lifecycle-capable driver it attaches nothing.
  */
@@ -116,7 +130,7 @@ export function observeStorage(
     inFlight ??= (async () => {
       const now = clock();
       try {
-        const label = (t: string): string => metrics.tenants.value(t);
+        const label = (t: string): string => tenantLabel(metrics, t);
         const totals = hasStorageTotals(driver)
           ? await aggregateStorageTotals(driver, label, now)
           : await scanStorageTotals(driver, label, now, options.pageSize);

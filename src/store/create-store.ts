@@ -63,14 +63,14 @@ export async function createStore(urlOrOptions: string | CreateStoreOptions): Pr
       },
     );
   }
+  // Known not to hold replicas: refused before opening, which would create a SQLite file or schema for nothing.
+  const coldDriver = NOT_HOT_TIERS[storeScheme(options.url)];
+  if (options.archive !== undefined && coldDriver !== undefined) throw notHotTier(coldDriver);
   const hot = await openDriver(options.url, "store");
   if (options.archive === undefined) return createSessionStore(hot, options);
   if (!isReplicaTarget(hot)) {
     await hot.close();
-    throw new InvalidArgumentError(
-      `The '${hot.name}' driver cannot be a hot tier (it cannot hold replicas); use memory: or redis:// with --archive.`,
-      { param: "store" },
-    );
+    throw notHotTier(hot.name);
   }
   const durable = await openDriver(options.archive, "archive").catch(async (error) => {
     await hot.close();
@@ -78,6 +78,20 @@ export async function createStore(urlOrOptions: string | CreateStoreOptions): Pr
   });
   const tiered = createTieredDriver({ hot, durable, hotRetentionMs: options.hotRetentionMs });
   return createSessionStore(tiered, options);
+}
+
+/** Schemes of the built-in drivers that cannot hold replicas (see `isReplicaTarget`), to their names. */
+const NOT_HOT_TIERS: Readonly<Record<string, string>> = {
+  "sqlite:": "sqlite",
+  "postgres:": "postgres",
+  "postgresql:": "postgres",
+};
+
+function notHotTier(driver: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `The '${driver}' driver cannot be a hot tier (it cannot hold replicas); use memory: or redis:// with --archive.`,
+    { param: "store" },
+  );
 }
 
 async function openDriver(url: string, param: string): Promise<StoreDriver> {

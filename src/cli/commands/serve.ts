@@ -1,9 +1,9 @@
 /**
  * `holdfast serve`: loads the configuration, opens the store, starts the HTTP server and
- * shuts both down cleanly on SIGINT/SIGTERM (exit 0).
+ * shuts both down cleanly on SIGINT/SIGTERM (exit 0), also when the signal comes during start-up.
  */
 import { type Command, Option } from "commander";
-import { createHoldfastApp } from "../../app.ts";
+import { createHoldfastApp, type HoldfastApp } from "../../app.ts";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { LOG_LEVELS, redactStoreUrl } from "../../config/values.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
@@ -36,27 +36,20 @@ function parseShutdownTimeout(raw: string | undefined): number {
   return ms;
 }
 
+function exitStopped(signal: NodeJS.Signals, note: string, quiet: boolean): never {
+  if (!quiet) process.stdout.write(`holdfast stopped (${signal}${note})\n`);
+  process.exit(0);
+}
+
 function displayHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const config = await loadServerConfig({ flags, env: process.env, cwd: process.cwd() });
-  const archive = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
-  const shutdownMs = parseShutdownTimeout(flags.shutdownTimeout ?? process.env.HOLDFAST_SHUTDOWN_TIMEOUT_MS);
-  const holdfast = await createHoldfastApp({
-    config,
-    ...(archive ? { archive } : {}),
-    insecure: flags.insecure === true,
-  });
-  const { app } = holdfast;
-  try {
-    await app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    await holdfast.close();
-    throw listenError(error, config.host, config.port, { port: "HOLDFAST_PORT", host: "HOLDFAST_HOST" });
-  }
-  // Signal handlers before the "listening" line: a supervisor may signal as soon as it reads it.
+  // Signal handlers first: a supervisor may stop the process while the store still connects or
+  // migrates, and that stop is as clean as any other (exit 0), not a kill by the signal (143).
+  const startup = new AbortController();
+  let running: { holdfast: HoldfastApp; shutdownMs: number; quiet: boolean } | undefined;
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -64,22 +57,58 @@ async function serve(flags: ServeFlags): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    // Still starting: the start-up below stops, closes what it opened and exits.
+    if (!running) {
+      startup.abort(signal);
+      return;
+    }
+    const { holdfast, shutdownMs, quiet } = running;
     void (async () => {
       try {
         const aborted = await holdfast.shutdown(shutdownMs);
-        if (config.logLevel !== "silent") {
-          const note = aborted > 0 ? `; ${aborted} turn(s) cut short and saved as incomplete` : "";
-          process.stdout.write(`holdfast stopped (${signal}${note})\n`);
-        }
-        process.exit(0);
+        const note = aborted > 0 ? `; ${aborted} turn(s) cut short and saved as incomplete` : "";
+        exitStopped(signal, note, quiet);
       } catch (error) {
         process.stderr.write(`holdfast: shutdown failed: ${(error as Error).message}\n`);
         process.exit(1);
       }
     })();
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+
+  const config = await loadServerConfig({ flags, env: process.env, cwd: process.cwd() });
+  const archive = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
+  const shutdownMs = parseShutdownTimeout(flags.shutdownTimeout ?? process.env.HOLDFAST_SHUTDOWN_TIMEOUT_MS);
+  const quiet = config.logLevel === "silent";
+  const stoppedDuringStartup = (): never =>
+    exitStopped(startup.signal.reason as NodeJS.Signals, " during start-up", quiet);
+  let holdfast: HoldfastApp;
+  try {
+    holdfast = await createHoldfastApp({
+      config,
+      ...(archive ? { archive } : {}),
+      insecure: flags.insecure === true,
+      signal: startup.signal,
+    });
+  } catch (error) {
+    if (startup.signal.aborted) stoppedDuringStartup();
+    throw error;
+  }
+  const { app } = holdfast;
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await holdfast.close();
+    if (startup.signal.aborted) stoppedDuringStartup();
+    throw listenError(error, config.host, config.port, { port: "HOLDFAST_PORT", host: "HOLDFAST_HOST" });
+  }
+  if (startup.signal.aborted) {
+    await holdfast.shutdown(0);
+    stoppedDuringStartup();
+  }
+  // Before the "listening" line: a supervisor may signal as soon as it reads it.
+  running = { holdfast, shutdownMs, quiet };
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://${displayHost(config.host)}:${port}`;

@@ -1,6 +1,7 @@
 /** The providers/models/routes configuration: validation messages, env zero-config, route resolution. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { createMockUpstream } from "../../mock-upstream/index.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { apiKeyOf, listModels, parseProvidersConfig, resolveTargets } from "./config.ts";
 import { createProviderLayer } from "./create-providers.ts";
@@ -129,6 +130,17 @@ const BAD: Array<[unknown, RegExp]> = [
     /routes\.fast\[0\]\.weight must be a positive number/,
   ],
   [{ models: { m: { contextWindow: "big" } } }, /models\.m\.contextWindow must be a positive integer/],
+  // 1e300 is an "integer" to Number.isInteger: budgets computed from it were no longer exact.
+  [{ models: { m: { contextWindow: 1e300 } } }, /models\.m\.contextWindow must be at most 2147483647 tokens/],
+  [
+    { models: { m: { maxOutputTokens: 2 ** 31 } } },
+    /models\.m\.maxOutputTokens must be at most 2147483647 tokens/,
+  ],
+  [
+    { providers: [{ name: "x", type: "anthropic", retry: { maxRetries: 1_000_000 } }] },
+    /providers\[0\]\.retry\.maxRetries must be a non-negative integer of at most 10, got 1000000/,
+  ],
+  [{ retry: { maxRetries: 11 } }, /retry\.maxRetries must be a non-negative integer of at most 10/],
   // Past a Node timer's limit the timer fires after 1 ms: every request would time out at once.
   [
     { providers: [{ name: "x", type: "anthropic", timeouts: { bodyMs: 3_000_000_000 } }] },
@@ -243,3 +255,76 @@ test("environment values: surrounding whitespace is dropped, a bad base URL or k
     ["mock"],
   );
 });
+
+test("a base URL with a query string, a fragment or credentials is refused (only origin and path are ever used)", () => {
+  const bad: Array<[string, RegExp]> = [
+    ["https://proxy.example/v1?api-version=2024-01-01", /must not carry a query string/],
+    ["https://proxy.example/v1?", /must not carry a query string/],
+    ["https://proxy.example/v1#frag", /must not carry a fragment/],
+    ["https://user:secret@proxy.example/v1", /must not carry credentials \(user:pass@\)/],
+    ["https://user@proxy.example/v1", /must not carry credentials/],
+  ];
+  for (const [baseUrl, message] of bad) {
+    for (const type of ["openai-chat", "anthropic"]) {
+      assert.throws(
+        () => parseProvidersConfig({ providers: [{ name: "x", type, baseUrl }] }, {}),
+        (error: Error) =>
+          error instanceof InvalidArgumentError &&
+          error.message.startsWith("Invalid configuration: providers[0].baseUrl ") &&
+          message.test(error.message),
+        `${type} ${baseUrl}`,
+      );
+    }
+    assert.throws(
+      () => parseProvidersConfig(undefined, { OPENAI_BASE_URL: baseUrl }),
+      (error: Error) =>
+        error instanceof InvalidArgumentError && /OPENAI_BASE_URL must not carry/.test(error.message),
+    );
+    assert.throws(
+      () => parseProvidersConfig(undefined, { ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: baseUrl }),
+      (error: Error) =>
+        error instanceof InvalidArgumentError && /ANTHROPIC_BASE_URL must not carry/.test(error.message),
+    );
+  }
+});
+
+test("an Anthropic base URL works with or without a trailing /v1 (the OpenAI convention users copy)", async () => {
+  const mock = await createMockUpstream();
+  try {
+    await anthropicRootForms(mock.url);
+  } finally {
+    await mock.close();
+  }
+});
+
+async function anthropicRootForms(root: string): Promise<void> {
+  const forms = [root, `${root}/`, `${root}/v1`, `${root}/v1/`];
+  const config = parseProvidersConfig(
+    { providers: forms.map((baseUrl, i) => ({ name: `a${i}`, type: "anthropic", baseUrl })) },
+    {},
+  );
+  assert.deepEqual(
+    config.providers.filter((p) => p.type === "anthropic").map((p) => p.baseUrl),
+    [root, root, root, root],
+  );
+  const fromEnv = parseProvidersConfig(undefined, {
+    ANTHROPIC_API_KEY: "k",
+    ANTHROPIC_BASE_URL: `${root}/v1`,
+  });
+  assert.equal(fromEnv.providers[0]?.baseUrl, root);
+  // An OpenAI base URL keeps its /v1: there it is part of the API root (`{baseUrl}/chat/completions`).
+  const openai = parseProvidersConfig(undefined, { OPENAI_BASE_URL: `${root}/v1` });
+  assert.equal(openai.providers[0]?.baseUrl, `${root}/v1`);
+  const layer = createProviderLayer(config, { env: {} });
+  try {
+    for (const name of ["a0", "a2", "a3"]) {
+      const result = await layer.providers.get(name)!.complete({
+        model: "mock",
+        input: [{ type: "message", role: "user", content: "hello there" }],
+      });
+      assert.equal(result.status, "completed", name);
+    }
+  } finally {
+    await layer.close();
+  }
+}

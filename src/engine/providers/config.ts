@@ -231,6 +231,8 @@ function envUrl(env: Env, name: string, fallback: string): string {
   if (!isHttpUrl(value)) {
     fail(name, `must be an http(s) URL such as http://localhost:11434/v1; got '${value.slice(0, 200)}'`);
   }
+  const problem = baseUrlProblem(value);
+  if (problem !== null) fail(name, problem);
   return value;
 }
 
@@ -241,6 +243,30 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What a base URL holds that requests would silently lose: only its origin and path are used,
+ * so a query string (`?api-version=…`), a fragment or `user:pass@` credentials never reach the
+ * upstream. Refused at start-up rather than failing (or sending no credentials) at request time.
+ */
+function baseUrlProblem(value: string): string | null {
+  const url = new URL(value);
+  if (url.username !== "" || url.password !== "")
+    return "must not carry credentials (user:pass@); put the key in the variable apiKeyEnv names, or extra headers in headers";
+  if (url.search !== "" || value.includes("?"))
+    return "must not carry a query string (it would be dropped from every request); use headers for extra settings";
+  if (url.hash !== "" || value.includes("#")) return "must not carry a fragment (#…)";
+  return null;
+}
+
+/**
+ * Anthropic's root without a trailing `/v1`: the adapter posts to `{baseUrl}/v1/messages`, as the
+ * Anthropic SDKs do with ANTHROPIC_BASE_URL, but many users copy the OpenAI convention of a base
+ * URL ending in `/v1`; both forms mean the same root (else every request went to `/v1/v1/messages`).
+ */
+function anthropicRoot(value: string): string {
+  return value.replace(/\/+$/, "").replace(/\/v1$/, "");
 }
 
 interface Defaults {
@@ -257,9 +283,12 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
   if (!(PROVIDER_TYPES as readonly string[]).includes(type))
     fail(`${where}.type`, `must be one of ${PROVIDER_TYPES.join(", ")}; got '${type}'`);
   const providerType = type as ProviderType;
-  const baseUrl =
+  const givenUrl =
     entry.baseUrl === undefined ? DEFAULT_BASE_URLS[providerType] : string(entry.baseUrl, `${where}.baseUrl`);
-  if (!isHttpUrl(baseUrl)) fail(`${where}.baseUrl`, `must be an http(s) URL; got '${baseUrl}'`);
+  if (!isHttpUrl(givenUrl)) fail(`${where}.baseUrl`, `must be an http(s) URL; got '${givenUrl}'`);
+  const problem = baseUrlProblem(givenUrl);
+  if (problem !== null) fail(`${where}.baseUrl`, problem);
+  const baseUrl = providerType === "anthropic" ? anthropicRoot(givenUrl) : givenUrl;
   const apiKeyEnv = entry.apiKeyEnv === undefined ? null : string(entry.apiKeyEnv, `${where}.apiKeyEnv`);
   if (apiKeyEnv !== null && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv)) {
     fail(
@@ -313,14 +342,20 @@ function provider(raw: unknown, where: string, defaults: Defaults, _env: Env): P
   };
 }
 
+/**
+ * The most tokens a model setting may name: far above any real context window, and small enough
+ * that budgets computed from it stay exact integers (1e300 passed as an "integer" before).
+ */
+export const MAX_MODEL_TOKENS = 2 ** 31 - 1;
+
 function model(raw: unknown, where: string): ModelConfig {
   const entry = object(raw, where, MODEL_KEYS);
   const contextWindow =
-    entry.contextWindow === undefined ? null : positiveInt(entry.contextWindow, `${where}.contextWindow`);
+    entry.contextWindow === undefined ? null : tokenCount(entry.contextWindow, `${where}.contextWindow`);
   const maxOutputTokens =
     entry.maxOutputTokens === undefined
       ? null
-      : positiveInt(entry.maxOutputTokens, `${where}.maxOutputTokens`);
+      : tokenCount(entry.maxOutputTokens, `${where}.maxOutputTokens`);
   let pricing: ModelConfig["pricing"] = null;
   if (entry.pricing !== undefined) {
     const price = object(entry.pricing, `${where}.pricing`, PRICING_KEYS);
@@ -377,6 +412,12 @@ function positiveInt(value: unknown, where: string): number {
   if (!Number.isInteger(value) || (value as number) <= 0)
     fail(where, `must be a positive integer; got ${JSON.stringify(value)}`);
   return value as number;
+}
+
+function tokenCount(value: unknown, where: string): number {
+  const count = positiveInt(value, where);
+  if (count > MAX_MODEL_TOKENS) fail(where, `must be at most ${MAX_MODEL_TOKENS} tokens; got ${count}`);
+  return count;
 }
 
 function nonNegative(value: unknown, where: string): number {

@@ -26,6 +26,12 @@ export interface RetryOptions {
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * The most retries a provider may make after the first attempt: each one holds the caller's turn
+ * (and its session lock) for another backoff, so a larger count only turns an outage into a hang.
+ */
+export const MAX_RETRIES = 10;
+
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({
   maxRetries: 2,
   baseDelayMs: 200,
@@ -38,10 +44,10 @@ export function retryOptions(input: Partial<RetryOptions> = {}, where = "retry")
   const options = { ...DEFAULT_RETRY, ...input };
   for (const key of Object.keys(DEFAULT_RETRY) as Array<keyof RetryOptions>) {
     const value = options[key];
-    const max = key === "maxRetries" ? Number.MAX_SAFE_INTEGER : MAX_TIMER_MS;
+    const max = key === "maxRetries" ? MAX_RETRIES : MAX_TIMER_MS;
     if (!Number.isInteger(value) || value < 0 || value > max) {
       throw new InvalidArgumentError(
-        `${where}.${key} must be a non-negative integer${key === "maxRetries" ? "" : ` of at most ${MAX_TIMER_MS} ms`}, got ${JSON.stringify(value)}.`,
+        `${where}.${key} must be a non-negative integer${key === "maxRetries" ? ` of at most ${MAX_RETRIES}` : ` of at most ${MAX_TIMER_MS} ms`}, got ${JSON.stringify(value)}.`,
         {
           param: `${where}.${key}`,
         },
