@@ -1,6 +1,6 @@
 /**
  * The Redis client behind shared rate limits (`rate_limits.redis`): a single server or a Redis
- * Cluster, every command bounded in time.
+ * Cluster, every command bounded in time, and a command whose connection dropped never sent again.
  */
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 
@@ -34,8 +34,15 @@ function nodeOptions(target: RateLimitRedisTarget, options: RateLimitRedisOption
     password: target.password,
     tls: target.tls ? {} : undefined,
     connectTimeout: options.connectTimeoutMs ?? 3000,
+    // Without it a command lost with its connection (never re-sent, below) would wait for ever.
     commandTimeout: options.commandTimeoutMs ?? 2000,
     maxRetriesPerRequest: 2,
+    // A check in flight when its connection drops may have run. Sent again after the reconnection
+    // it took its tokens twice (an early 429 for a client within its limit), and a check that had
+    // already answered 503 on its timeout still took them later. Not re-sent, the check answers
+    // 503 and the client's retry is charged once: a lost take costs at most one retried request,
+    // a doubled one silently halves the limit. A lost settlement is only logged.
+    autoResendUnfulfilledCommands: false,
     retryStrategy,
   };
 }
