@@ -5,9 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
 import { parseGatewayConfig } from "./config/gateway-config.ts";
 import type { ServerConfig } from "./config/load-config.ts";
+import { parseRateLimitRedis } from "./config/rate-limit-redis.ts";
 import { parseRateLimitsConfig } from "./config/rate-limits-config.ts";
 import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
@@ -44,6 +44,7 @@ import { withEncryption } from "./security/encryption/with-encryption.ts";
 import { createRateLimiter } from "./security/rate-limit/limiter.ts";
 import { createMemoryRateLimitBackend } from "./security/rate-limit/memory-backend.ts";
 import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend.ts";
+import { createRateLimitRedisClient, waitUntilReady } from "./security/rate-limit/redis-client.ts";
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
 import { createStore, sqlitePath, storeScheme } from "./store/create-store.ts";
@@ -88,6 +89,9 @@ export interface HoldfastApp {
 
 /** After the shutdown deadline, how long aborted turns' answers get to go out before connections are cut. */
 const SHUTDOWN_GRACE_MS = 1000;
+
+/** How long start-up waits for the rate-limit Redis before going on with a notice. */
+const RATE_LIMIT_REDIS_WAIT_MS = 3000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
@@ -152,7 +156,12 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   // after it would stop the start having already created a new SQLite file (or schema) for nothing.
   const lifecycle = parseLifecycleConfig(config.file.lifecycle);
   const { windowCacheBytes, ...busy } = parseGatewayConfig(config.file.gateway);
-  const { redis: redisFromFile, perKey, perOwner } = parseRateLimitsConfig(config.file.rate_limits);
+  const { perKey, perOwner } = parseRateLimitsConfig(config.file.rate_limits);
+  const rateLimitRedis = parseRateLimitRedis(
+    config.file.rate_limits,
+    env,
+    config.configFile ? `config file '${config.configFile}'` : undefined,
+  );
   const providersConfig = parseProvidersConfig(providersSectionOf(config.file), env);
   const keyring = keyringFromEnv(env);
   const loopback = LOOPBACK.test(config.host);
@@ -225,17 +234,18 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     }
 
     let backend = createMemoryRateLimitBackend();
-    const redisUrl = redisFromFile ?? env.HOLDFAST_RATE_LIMIT_REDIS;
-    if (redisUrl) {
-      const redis = new Redis(redisUrl, {
-        lazyConnect: false,
-        maxRetriesPerRequest: 2,
-        commandTimeout: 2000,
-      });
-      // Outages surface as rejected commands (503 unavailable); without a listener ioredis would
-      // also print every reconnection failure to stderr.
-      redis.on("error", () => {});
-      closers.push(() => redis.quit());
+    if (rateLimitRedis) {
+      const redis = createRateLimitRedisClient(rateLimitRedis);
+      // Not quit(): against a Redis that is down it waits for reconnection attempts; nothing
+      // pending matters once the server has stopped.
+      closers.push(async () => redis.disconnect());
+      // Not reachable yet is no reason to refuse to start: checks answer 503 until it is.
+      if (!(await waitUntilReady(redis, RATE_LIMIT_REDIS_WAIT_MS))) {
+        const where = rateLimitRedis.nodes.map((n) => `${n.host}:${n.port}`).join(",");
+        notices.push(
+          `rate_limits.redis: ${rateLimitRedis.cluster ? "Redis Cluster" : "Redis"} at ${where} is not reachable yet; rate-limited requests answer 503 until it is.`,
+        );
+      }
       backend = createRedisRateLimitBackend({ redis });
     }
     const limiter = createRateLimiter({

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { parseRateLimitsConfig } from "./rate-limits-config.ts";
 
-test("rules and the Redis URL parse into the limiter's options", () => {
+test("rules parse into the limiter's options (the Redis URL is rate-limit-redis.ts's)", () => {
   assert.deepEqual(parseRateLimitsConfig(undefined), {});
   assert.deepEqual(
     parseRateLimitsConfig({
@@ -13,7 +13,6 @@ test("rules and the Redis URL parse into the limiter's options", () => {
       per_owner: { tokens_per_minute: 2000 },
     }),
     {
-      redis: "redis://127.0.0.1:6379",
       perKey: { requestsPerMinute: 60, tokensPerMinute: 1e5 },
       perOwner: { tokensPerMinute: 2000 },
     },
@@ -41,8 +40,6 @@ test("a bad section, key or value is refused naming it as written in the file", 
       /^rate_limits\.per_owner\.requests_per_minute must be a number of at least 1/,
     ],
     [{ per_key: { tokens_per_minute: 0 } }, /^rate_limits\.per_key\.tokens_per_minute must be/],
-    [{ redis: 6379 }, /^rate_limits\.redis must be a redis:\/\/ or rediss:\/\/ URL/],
-    [{ redis: "127.0.0.1:6379" }, /^rate_limits\.redis must be/],
   ];
   for (const [section, message] of bad) {
     assert.throws(

@@ -1,15 +1,14 @@
 /**
- * The `rate_limits` section of the config file: per-key and per-owner budgets and the Redis that
- * shares them between instances (docs/configuration.md). Validated at start-up with messages
- * naming the key as written in the file; unknown keys are refused so typos do not pass.
+ * The `rate_limits` section of the config file: per-key and per-owner budgets (docs/configuration.md).
+ * Validated at start-up with messages naming the key as written in the file; unknown keys are
+ * refused so typos do not pass. Its `redis` URL (shared buckets, Cluster included) is parsed by
+ * rate-limit-redis.ts, where the environment variable that overrides it is read too.
  */
 import type { RateLimitRule } from "../security/rate-limit/limiter.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { isPlainObject } from "../store/validate.ts";
 
 export interface RateLimitsConfig {
-  /** Redis URL holding the buckets (shared by instances); absent: in process. */
-  redis?: string;
   perKey?: RateLimitRule;
   perOwner?: RateLimitRule;
 }
@@ -52,14 +51,9 @@ export function parseRateLimitsConfig(section: unknown): RateLimitsConfig {
   if (section === undefined || section === null) return Object.freeze({});
   if (!isPlainObject(section)) fail("rate_limits", "must be an object with per_key, per_owner and/or redis");
   unknownKey(section, KEYS, "rate_limits");
-  const { redis } = section;
-  if (redis !== undefined && (typeof redis !== "string" || !/^rediss?:\/\/\S+$/i.test(redis.trim()))) {
-    fail("rate_limits.redis", "must be a redis:// or rediss:// URL");
-  }
   const perKey = rule(section.per_key, "rate_limits.per_key");
   const perOwner = rule(section.per_owner, "rate_limits.per_owner");
   return Object.freeze({
-    ...(typeof redis === "string" ? { redis: redis.trim() } : {}),
     ...(perKey ? { perKey } : {}),
     ...(perOwner ? { perOwner } : {}),
   });

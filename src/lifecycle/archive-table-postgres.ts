@@ -37,7 +37,8 @@ function redact(url: URL): string {
   const copy = new URL(url.href);
   copy.password = "";
   copy.username = copy.username ? "…" : "";
-  return copy.href;
+  // URL encodes the ellipsis; messages show it as written.
+  return copy.href.replace("%E2%80%A6", "…");
 }
 
 class PostgresArchiveBackend implements ArchiveBackend {
@@ -104,6 +105,22 @@ class PostgresArchiveBackend implements ArchiveBackend {
   }
 }
 
+/** SQLSTATE classes of a connection that failed or went away, and of a server shutting down. */
+const CONNECTION_LOST = /^(08|57P)/;
+
+/** A migration that failed because the database went away is `unavailable`, naming the archive database. */
+function migrationError(error: unknown, where: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  const lost =
+    (typeof code === "string" && CONNECTION_LOST.test(code)) ||
+    /Connection terminated|ECONNRESET|EPIPE|not queryable/i.test(String((error as Error)?.message));
+  if (!lost) return error;
+  return new UnavailableError(
+    `Lost the connection to the archive database ${where} while creating its table: ${(error as Error).message}. Check that the database is reachable and start again.`,
+    { param: "lifecycle.archive.url", cause: error },
+  );
+}
+
 /**
  * Connects to `url` (`postgres://…[?schema=name]`), applies pending migrations and returns the
  * backend; fails at once with a message naming the problem.
@@ -140,6 +157,10 @@ export async function createPostgresArchiveBackend(
       cause: error,
     });
   });
+  // pg emits 'error' on a checked-out client whose connection drops (the pool listens only while
+  // it is idle); unheard, the event crashed the process. The statement running fails with the cause.
+  const onLost = (): void => {};
+  client.on("error", onLost);
   try {
     await client.query("BEGIN");
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${schema}.holdfast_archives`]);
@@ -161,10 +182,12 @@ export async function createPostgresArchiveBackend(
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    client.release();
+    client.off("error", onLost);
+    client.release(true);
     await pool.end();
-    throw error;
+    throw migrationError(error, where);
   }
+  client.off("error", onLost);
   client.release();
   return new PostgresArchiveBackend(pool, schema, where, compression);
 }

@@ -359,6 +359,62 @@ describe("sweeper", () => {
     await store.close();
   });
 
+  it("keeps its lease through a batch that runs longer than the lease: no second sweeper gets in", async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = createSessionStore(createMemoryDriver(), { clock: () => clock.now });
+    const policy = parseLifecyclePolicy({ defaults: { idle_ttl: "1h", on_expiry: "archive" } });
+    for (let i = 0; i < 8; i++) await store.create("t", { items: [msg(`${i}`)] });
+    const real = createArchiver(store, { dir: join(dir, "long-batch") });
+    // Archives of big sessions on a loaded store: each takes a third of the lease, so one batch
+    // of 8 runs for about 2.7 leases.
+    const LEASE_MS = 300;
+    let started = false;
+    const slow = {
+      ...real,
+      backend: real.backend,
+      archive: async (tenant: string, id: string, version?: number) => {
+        started = true;
+        await new Promise((resolve) => setTimeout(resolve, LEASE_MS / 3));
+        return real.archive(tenant, id, version);
+      },
+      restore: (tenant: string, id: string) => real.restore(tenant, id),
+      purge: (targets: { tenant: string; id: string; version?: number }[]) => real.purge(targets),
+    };
+    const sweeper = createSweeper({
+      store,
+      policy,
+      archiver: slow,
+      holder: "A",
+      batchSize: 8,
+      concurrency: 1,
+      leaseTtlMs: LEASE_MS,
+    });
+    const driver = lifecycleDriver(store);
+    const plan = await sweeper.plan();
+    assert.equal(plan.actions.length, 8);
+    // Once A is applying, B tries to take the lease all along, as a second instance's sweeper would.
+    let taken = 0;
+    let sweeping = true;
+    const rival = (async () => {
+      while (sweeping && !started) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (sweeping) {
+        if (await driver.acquireLease("holdfast-sweeper", "B", LEASE_MS, Date.now())) taken++;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    const report = await sweeper.apply(plan).finally(() => {
+      sweeping = false;
+    });
+    await rival;
+    assert.deepEqual(
+      { done: report.done, leaseLost: report.leaseLost, taken },
+      { done: 8, leaseLost: false, taken: 0 },
+    );
+    // Released at the end: B gets it at once.
+    assert.equal(await driver.acquireLease("holdfast-sweeper", "B", LEASE_MS, Date.now()), true);
+    await store.close();
+  });
+
   it("stops when its lease was taken over mid-run and writes the action log file", async () => {
     const { clock, store, policy } = await idleSessions(10);
     const logFile = join(dir, "actions.jsonl");

@@ -32,7 +32,7 @@ export interface SweeperOptions {
   holder?: string;
   /** Default `holdfast-sweeper`. */
   leaseName?: string;
-  /** Default 30 s; renewed after each batch, during pauses and before a batch once a third of it has passed. */
+  /** Default 30 s; renewed every third of it: while a batch runs, during pauses and between batches. */
   leaseTtlMs?: number;
   /** Actions per batch: a whole number ≥ 1 (default 200). */
   batchSize?: number;
@@ -207,10 +207,11 @@ class LeaseSweeper implements Sweeper {
       leaseLost: false,
       durationMs: 0,
     };
-    const lease = { renewedAt: o.clock() };
-    /** Renews the lease once a third of it has passed; false (and the report says so) once lost. */
-    const keepLease = async (): Promise<boolean> => {
-      if (o.clock() - lease.renewedAt < o.leaseTtlMs / 3) return true;
+    const lease: { renewedAt: number; renewing: Promise<boolean> | null } = {
+      renewedAt: o.clock(),
+      renewing: null,
+    };
+    const renew = async (): Promise<boolean> => {
       if (await this.#driver.renewLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock())) {
         lease.renewedAt = o.clock();
         return true;
@@ -219,11 +220,23 @@ class LeaseSweeper implements Sweeper {
       this.#stats.leaseLost++;
       return false;
     };
+    /**
+     * Renews the lease once a third of it has passed; false (and the report says so) once lost.
+     * Callers racing (the in-batch heartbeat and the loop) share one renewal.
+     */
+    const keepLease = (): Promise<boolean> => {
+      if (report.leaseLost) return Promise.resolve(false);
+      if (o.clock() - lease.renewedAt < o.leaseTtlMs / 3) return Promise.resolve(true);
+      lease.renewing ??= renew().finally(() => {
+        lease.renewing = null;
+      });
+      return lease.renewing;
+    };
     try {
       for (let i = 0; i < plan.actions.length; i += o.batchSize) {
         const batchStart = performance.now();
         const batch = plan.actions.slice(i, i + o.batchSize);
-        const entries = await this.#applyBatch(batch);
+        const entries = await this.#duringBatch(keepLease, () => this.#applyBatch(batch, keepLease));
         await o.actionLog?.record(entries);
         this.#count(entries, report);
         options.onProgress?.(Math.min(i + o.batchSize, plan.actions.length), plan.actions.length);
@@ -244,7 +257,24 @@ class LeaseSweeper implements Sweeper {
     return report;
   }
 
-  async #applyBatch(batch: PlannedAction[]): Promise<ActionLogEntry[]> {
+  /**
+   * Runs a batch while renewing the lease every third of its TTL: one batch can outlast the lease
+   * (200 archives of big sessions on a loaded store), and a lease expired mid-batch let a second
+   * sweeper start while this one was still applying. A renewal that fails here is reported by the
+   * loop's next check.
+   */
+  async #duringBatch<T>(keepLease: () => Promise<boolean>, run: () => Promise<T>): Promise<T> {
+    const heartbeat = setInterval(() => {
+      keepLease().catch(() => {});
+    }, this.#o.leaseTtlMs / 3);
+    try {
+      return await run();
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #applyBatch(batch: PlannedAction[], keepLease: () => Promise<boolean>): Promise<ActionLogEntry[]> {
     const deletes = batch.filter((a) => a.action === "delete");
     const entries: ActionLogEntry[] = [];
     const at = (): string => new Date(this.#o.clock()).toISOString();
@@ -273,6 +303,9 @@ class LeaseSweeper implements Sweeper {
       }
     };
     for (let i = 0; i < others.length; i += this.#o.concurrency) {
+      // Lost mid-batch (another sweeper took over), or not renewable now: the rest of the batch
+      // waits for the next sweep. What this batch applied is still logged (so no throw here).
+      if (!(await keepLease().catch(() => false))) break;
       await Promise.all(others.slice(i, i + this.#o.concurrency).map(one));
     }
     // The log follows the plan's order, whatever order the batch was applied in.

@@ -13,6 +13,7 @@ export type { BucketSpec, RateLimitBackend, TakeResult } from "./rate-limit/back
 export * from "./rate-limit/limiter.ts";
 export * from "./rate-limit/memory-backend.ts";
 export * from "./rate-limit/redis-backend.ts";
+export * from "./rate-limit/redis-client.ts";
 export * from "./redact.ts";
 export * from "./refresh-tokens.ts";
 export * from "./revocations.ts";

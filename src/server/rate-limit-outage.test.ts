@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
 import { type RedisServerHandle, startRedisServer } from "../../test/redis-cluster/index.ts";
+import { parseRateLimitRedis } from "../config/rate-limit-redis.ts";
 import { createGateway, type Gateway } from "../engine/gateway.ts";
 import { parseProvidersConfig } from "../engine/providers/config.ts";
 import { createProviderLayer } from "../engine/providers/create-providers.ts";
@@ -15,6 +15,10 @@ import { createMockUpstream, type MockUpstream } from "../mock-upstream/index.ts
 import { createSecurity } from "../security/create-security.ts";
 import { createRateLimiter } from "../security/rate-limit/limiter.ts";
 import { createRedisRateLimitBackend } from "../security/rate-limit/redis-backend.ts";
+import {
+  createRateLimitRedisClient,
+  type RateLimitRedisClient,
+} from "../security/rate-limit/redis-client.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createServer } from "./create-server.ts";
@@ -23,7 +27,7 @@ const UPSTREAM_LATENCY_MS = 800;
 
 describe("rate limits in Redis: Redis outage", () => {
   let redisServer: RedisServerHandle;
-  let redis: Redis;
+  let redis: RateLimitRedisClient;
   let upstream: MockUpstream;
   let store: SessionStore;
   let gateway: Gateway;
@@ -33,8 +37,7 @@ describe("rate limits in Redis: Redis outage", () => {
   before(async () => {
     redisServer = await startRedisServer();
     // As app.ts builds it for `rate_limits.redis`.
-    redis = new Redis(redisServer.url, { lazyConnect: false, maxRetriesPerRequest: 2, commandTimeout: 2000 });
-    redis.on("error", () => {});
+    redis = createRateLimitRedisClient(parseRateLimitRedis({ redis: redisServer.url }, {})!);
     upstream = await createMockUpstream({ latencyMs: UPSTREAM_LATENCY_MS });
     store = await createStore("memory:");
     const security = createSecurity({ store });

@@ -3,7 +3,7 @@
  * bucket atomically using the Redis server clock, so any number of Holdfast instances enforce
  * one limit. Keys carry a `{tenant}` hash tag (all buckets of a check share a Cluster slot).
  */
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { UnavailableError } from "../../store/errors.ts";
 import type { BucketSpec, RateLimitBackend, TakeResult } from "./backend.ts";
 
@@ -57,8 +57,11 @@ interface ScriptedRedis {
 }
 
 export interface RedisRateLimitOptions {
-  /** An ioredis client (or Cluster). The caller owns it unless `closeClient`. */
-  redis: Redis;
+  /**
+   * An ioredis client or Cluster (`createRateLimitRedisClient` builds one). The caller owns it
+   * unless `closeClient`.
+   */
+  redis: Redis | Cluster;
   /** Prefix of every key, e.g. `holdfast:rl:`. */
   prefix?: string;
   /** Quit the client on `close()` (default false). */
@@ -79,7 +82,7 @@ function unavailable(error: unknown): UnavailableError {
 export function createRedisRateLimitBackend(options: RedisRateLimitOptions): RateLimitBackend {
   const { redis } = options;
   const prefix = options.prefix ?? "holdfast:rl:";
-  const client = redis as unknown as Redis & ScriptedRedis;
+  const client = redis as unknown as (Redis | Cluster) & ScriptedRedis;
   if (typeof client.hfRateTake !== "function") {
     redis.defineCommand("hfRateTake", { lua: TAKE });
     redis.defineCommand("hfRateAdjust", { lua: ADJUST, numberOfKeys: 1 });

@@ -78,12 +78,56 @@ export function toStoreError(error: unknown, target: string): HoldfastError {
   return new HoldfastError("internal", `Postgres error: ${e.message ?? String(error)}`, { cause: error });
 }
 
+/** A statement stopped by a time limit: `statement_timeout` (57014), `lock_timeout` (55P03) or pg's `query_timeout`. */
+function isTimeout(error: unknown): boolean {
+  const e = (error ?? {}) as PgLikeError;
+  return e.code === "57014" || e.code === "55P03" || e.message === "Query read timeout";
+}
+
+/**
+ * The migration waited for the schema's advisory lock until a time limit stopped it: another
+ * instance (or a session) held the lock, migrating the same schema, for longer than that.
+ */
+export class MigrationLockWaitError extends Error {
+  readonly schema: string;
+  constructor(schema: string, cause: unknown) {
+    super(`Timed out waiting for the migration lock of schema '${schema}'`, { cause });
+    this.name = new.target.name;
+    this.schema = schema;
+  }
+}
+
+/** Wraps a failure of the lock wait that is a timeout, so start-up says what it waited for. */
+export function lockWaitError(error: unknown, schema: string): unknown {
+  return isTimeout(error) ? new MigrationLockWaitError(schema, error) : error;
+}
+
 /**
  * Explains why the first connection failed: the host, the credentials or the database. Config
  * mistakes are `invalid_argument` (fix the URL); an unreachable server is `unavailable`.
  */
-export function describeStartupError(error: unknown, target: string): HoldfastError {
+export function describeStartupError(
+  error: unknown,
+  target: string,
+  statementTimeoutMs?: number,
+): HoldfastError {
   if (isHoldfastError(error)) return error;
+  const limit = statementTimeoutMs === undefined ? "" : ` (${statementTimeoutMs} ms)`;
+  // Before the connection checks: a timeout is transient, yet "host unreachable" would send the
+  // operator after the network while the server answered all along.
+  if (error instanceof MigrationLockWaitError) {
+    const cause = error.cause as PgLikeError | undefined;
+    return new UnavailableError(
+      `Postgres schema '${error.schema}' at ${target}: waited for another instance's schema migration (it holds the migration lock) until the statement timeout${limit} stopped the wait (${cause?.message ?? "timeout"}). Start again once that migration has finished; if migrations take longer, raise statement_timeout_ms in the store URL. The holder is the session with a granted advisory lock in pg_locks.`,
+      { param: "store", cause: error },
+    );
+  }
+  if (isTimeout(error)) {
+    return new UnavailableError(
+      `Postgres schema migration at ${target} was stopped by a time limit${limit}: ${(error as Error).message}. The server is reachable; a migration step ran longer than that (slow, or waiting on a lock another session holds on the schema). Raise statement_timeout_ms in the store URL, or end that session, and start again.`,
+      { param: "store", cause: error },
+    );
+  }
   const e = (error ?? {}) as PgLikeError;
   const detail = e.message ?? String(error);
   switch (e.code) {

@@ -100,6 +100,64 @@ describe("postgres driver: migrations", () => {
     }
   });
 
+  it("an instance that times out waiting for another's migration says so, not 'host unreachable'", async () => {
+    const schema = freshSchema();
+    // The first instance takes the migration lock, then waits on a schema another session is
+    // still creating (uncommitted): it holds the lock for as long as that session wants.
+    const pg = (await import("pg")).default;
+    const blocker = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await blocker.connect();
+    let first: Promise<unknown> | undefined;
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query(`CREATE SCHEMA "${schema}"`);
+      first = createStore(schemaUrl(schema));
+      const holding = async (): Promise<boolean> =>
+        (
+          await adminQuery(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+            [`CREATE SCHEMA IF NOT EXISTS "${schema}"%`],
+          )
+        ).rowCount === 1;
+      for (let i = 0; i < 100 && !(await holding()); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(await holding(), "the first instance never got to hold the migration lock");
+      await rejectsWith(
+        createStore(`${schemaUrl(schema)}&statement_timeout_ms=300`),
+        "unavailable",
+        new RegExp(
+          `^Postgres schema '${schema}' at \\S+: waited for another instance's schema migration \\(it holds the migration lock\\) until the statement timeout \\(300 ms\\).*Start again once that migration has finished; if migrations take longer, raise statement_timeout_ms`,
+        ),
+      );
+    } finally {
+      await blocker.query("ROLLBACK");
+      await blocker.end();
+    }
+    // The lock holder goes on once the schema is free, and the waiter's next start finds it done.
+    await ((await first) as { close(): Promise<void> }).close();
+    const again = await createStore(`${schemaUrl(schema)}&statement_timeout_ms=300`);
+    await again.close();
+  });
+
+  it("a migration step stopped by the statement timeout says so, not 'host unreachable'", async () => {
+    const schema = freshSchema();
+    const pg = (await import("pg")).default;
+    const blocker = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await blocker.connect();
+    try {
+      // Another session is creating the schema (uncommitted): the migration's CREATE SCHEMA waits.
+      await blocker.query("BEGIN");
+      await blocker.query(`CREATE SCHEMA "${schema}"`);
+      await rejectsWith(
+        createStore(`${schemaUrl(schema)}&statement_timeout_ms=300`),
+        "unavailable",
+        /^Postgres schema migration at \S+ was stopped by a time limit \(300 ms\): canceling statement due to statement timeout\. The server is reachable.*Raise statement_timeout_ms/,
+      );
+    } finally {
+      await blocker.query("ROLLBACK");
+      await blocker.end();
+    }
+  });
+
   it("a second start finds nothing to do; a schema newer than the code is refused", async () => {
     const schema = freshSchema();
     const first = await createPostgresDriver({ connectionString: schemaUrl(schema) });

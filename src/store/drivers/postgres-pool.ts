@@ -64,7 +64,7 @@ export class PostgresConnections {
       client?.release(true);
       this.#closing = true;
       await this.#pool.end().catch(() => {});
-      throw describeStartupError(error, this.#options.target);
+      throw describeStartupError(error, this.#options.target, this.#options.statementTimeoutMs);
     }
   }
 

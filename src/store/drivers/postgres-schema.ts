@@ -10,6 +10,7 @@
 
 import { HoldfastError } from "../errors.ts";
 import { refuseArchivedAppends } from "./postgres-archived-append.ts";
+import { lockWaitError } from "./postgres-errors.ts";
 
 /** Structural subset of a `pg` client: all migrations need. */
 export interface MigrationClient {
@@ -306,7 +307,11 @@ export async function migratePostgres(client: MigrationClient, schema: string): 
   const s = quoteIdent(schema);
   await client.query("BEGIN");
   try {
-    await client.query("SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", [LOCK_CLASS, schema]);
+    await client
+      .query("SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", [LOCK_CLASS, schema])
+      .catch((error: unknown) => {
+        throw lockWaitError(error, schema);
+      });
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${s}.schema_version (

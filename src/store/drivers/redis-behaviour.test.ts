@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import { createServer } from "node:net";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { startRedisServer } from "../../../test/redis-cluster/index.ts";
+import { startReplyEatingProxy } from "../../../test/support/reply-eating-proxy.ts";
 import { createSessionStore } from "../core.ts";
 import { createStore } from "../create-store.ts";
 import { readHead } from "../decorators/delegating-store.ts";
@@ -130,41 +131,6 @@ describe("redis driver: start-up and outages", () => {
     }
   });
 });
-
-/**
- * A loopback proxy to Redis that can swallow replies (the commands still reach Redis and run)
- * and cut every open connection: a write whose answer is lost with its connection.
- */
-async function startReplyEatingProxy(target: string) {
-  const { hostname, port } = new globalThis.URL(target);
-  const sockets = new Set<Socket>();
-  let mute = false;
-  const server = createServer((inbound) => {
-    const outbound = connect(Number(port || 6379), hostname);
-    for (const s of [inbound, outbound]) {
-      sockets.add(s);
-      s.on("error", () => s.destroy());
-      s.on("close", () => sockets.delete(s));
-    }
-    inbound.on("data", (chunk) => outbound.write(chunk));
-    outbound.on("data", (chunk) => {
-      if (!mute) inbound.write(chunk);
-    });
-    inbound.on("close", () => outbound.destroy());
-    outbound.on("close", () => inbound.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}/0`,
-    mute: (on: boolean) => {
-      mute = on;
-    },
-    cut: () => {
-      for (const s of sockets) s.destroy();
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe("redis driver: a connection lost with a write's answer", () => {
   it("answers unavailable (not a 409 from running the write twice); a retry with the operation id lands once", async () => {
