@@ -6,22 +6,17 @@
  * `output_text` part that ended empty while the final item held a refusal.
  */
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import OpenAI from "openai";
-import { createGateway, type Gateway } from "../engine/gateway.ts";
-import { parseProvidersConfig } from "../engine/providers/config.ts";
-import { createProviderLayer } from "../engine/providers/create-providers.ts";
+import type OpenAI from "openai";
 import { createStore } from "../store/create-store.ts";
 import { type FakeResponsesUpstream, startFakeResponsesUpstream } from "./fake-responses-upstream.ts";
-import { openTestApp, type TestApp } from "./test-helpers.ts";
+import { openSdkGateway } from "./sdk-test-gateway.ts";
 
 const REFUSAL = "I'm sorry, I can't help with that.";
 
 describe("a refusal from a Responses upstream", () => {
   let upstream: FakeResponsesUpstream;
-  let gateway: Gateway;
-  let t: TestApp;
+  let close: () => Promise<void>;
   let client: OpenAI;
 
   before(async () => {
@@ -35,19 +30,12 @@ describe("a refusal from a Responses upstream", () => {
       },
     ]);
     const store = await createStore("memory:");
-    const providers = parseProvidersConfig(
-      { providers: [{ name: "resp", type: "openai-responses", baseUrl: upstream.baseUrl }] },
-      {},
-    );
-    gateway = createGateway({ store, providers: createProviderLayer(providers, { env: {} }) });
-    t = await openTestApp({ store, gateway: { engine: gateway.engine, models: gateway.models } });
-    await t.app.listen({ host: "127.0.0.1", port: 0 });
-    const { port } = t.app.server.address() as AddressInfo;
-    client = new OpenAI({ apiKey: "unused", baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    ({ client, close } = await openSdkGateway(store, {
+      providers: [{ name: "resp", type: "openai-responses", baseUrl: upstream.baseUrl }],
+    }));
   });
   after(async () => {
-    await t.close();
-    await gateway.close();
+    await close();
     await upstream.close();
   });
 

@@ -12,12 +12,10 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { createGateway, type Gateway } from "../engine/gateway.ts";
-import { parseProvidersConfig } from "../engine/providers/config.ts";
-import { createProviderLayer } from "../engine/providers/create-providers.ts";
 import { createMockUpstream, type MockUpstream } from "../mock-upstream/index.ts";
 import { createStore } from "../store/create-store.ts";
-import { openTestApp, type TestApp } from "./test-helpers.ts";
+import { openSdkGateway } from "./sdk-test-gateway.ts";
+import type { TestApp } from "./test-helpers.ts";
 
 interface Recorded {
   path: string;
@@ -61,7 +59,7 @@ const CHAT_FORMAT = {
 describe("structured outputs and reasoning options reach the upstream", () => {
   let mock: MockUpstream;
   let proxy: Awaited<ReturnType<typeof recordingProxy>>;
-  let gateway: Gateway;
+  let close: () => Promise<void>;
   let t: TestApp;
   let client: OpenAI;
   const last = (path: string) => {
@@ -74,25 +72,16 @@ describe("structured outputs and reasoning options reach the upstream", () => {
     mock = await createMockUpstream();
     proxy = await recordingProxy(mock.url);
     const store = await createStore("memory:");
-    const providers = parseProvidersConfig(
-      {
-        providers: [
-          { name: "chat", type: "openai-chat", baseUrl: `${proxy.url}/v1` },
-          { name: "resp", type: "openai-responses", baseUrl: `${proxy.url}/v1` },
-          { name: "claude", type: "anthropic", baseUrl: proxy.url },
-        ],
-      },
-      {},
-    );
-    gateway = createGateway({ store, providers: createProviderLayer(providers, { env: {} }) });
-    t = await openTestApp({ store, gateway: { engine: gateway.engine, models: gateway.models } });
-    await t.app.listen({ host: "127.0.0.1", port: 0 });
-    const { port } = t.app.server.address() as AddressInfo;
-    client = new OpenAI({ apiKey: "unused", baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    ({ client, t, close } = await openSdkGateway(store, {
+      providers: [
+        { name: "chat", type: "openai-chat", baseUrl: `${proxy.url}/v1` },
+        { name: "resp", type: "openai-responses", baseUrl: `${proxy.url}/v1` },
+        { name: "claude", type: "anthropic", baseUrl: proxy.url },
+      ],
+    }));
   });
   after(async () => {
-    await gateway.close();
-    await t.close();
+    await close();
     await new Promise((resolve) => proxy.server.close(resolve));
     await mock.close();
   });

@@ -6,14 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { createGateway, type Gateway } from "../engine/gateway.ts";
-import { parseProvidersConfig } from "../engine/providers/config.ts";
-import { createProviderLayer } from "../engine/providers/create-providers.ts";
 import { createStore } from "../store/create-store.ts";
-import { openTestApp, type TestApp } from "./test-helpers.ts";
+import { listenLocal, openSdkGateway } from "./sdk-test-gateway.ts";
+import type { TestApp } from "./test-helpers.ts";
 
 const MAX_ITEM_BYTES = 24 * 1024;
 const PIECE = "0123456789".repeat(100);
@@ -34,28 +31,20 @@ function longAnswerUpstream(): Server {
 
 describe("a stream that fails after it opened", () => {
   let upstream: Server;
-  let gateway: Gateway;
+  let close: () => Promise<void>;
   let t: TestApp;
   let client: OpenAI;
 
   before(async () => {
     upstream = longAnswerUpstream();
-    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
-    const { port: upstreamPort } = upstream.address() as AddressInfo;
+    const upstreamPort = await listenLocal(upstream);
     const store = await createStore({ url: "memory:", maxItemBytes: MAX_ITEM_BYTES });
-    const providers = parseProvidersConfig(
-      { providers: [{ name: "chat", type: "openai-chat", baseUrl: `http://127.0.0.1:${upstreamPort}/v1` }] },
-      {},
-    );
-    gateway = createGateway({ store, providers: createProviderLayer(providers, { env: {} }) });
-    t = await openTestApp({ store, gateway: { engine: gateway.engine, models: gateway.models } });
-    await t.app.listen({ host: "127.0.0.1", port: 0 });
-    const { port } = t.app.server.address() as AddressInfo;
-    client = new OpenAI({ apiKey: "unused", baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    ({ client, t, close } = await openSdkGateway(store, {
+      providers: [{ name: "chat", type: "openai-chat", baseUrl: `http://127.0.0.1:${upstreamPort}/v1` }],
+    }));
   });
   after(async () => {
-    await t.close();
-    await gateway.close();
+    await close();
     await new Promise((resolve) => upstream.close(resolve));
   });
 

@@ -4,14 +4,10 @@
  * official `openai` SDK's stream helpers (a chat client has nothing but the deltas).
  */
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import OpenAI from "openai";
-import { createGateway, type Gateway } from "../engine/gateway.ts";
-import { parseProvidersConfig } from "../engine/providers/config.ts";
-import { createProviderLayer } from "../engine/providers/create-providers.ts";
+import type OpenAI from "openai";
 import { createStore } from "../store/create-store.ts";
-import { openTestApp, type TestApp } from "./test-helpers.ts";
+import { openSdkGateway } from "./sdk-test-gateway.ts";
 
 const tools = [
   {
@@ -23,21 +19,15 @@ const tools = [
 ];
 
 describe("a streamed turn replayed by Idempotency-Key", () => {
-  let gateway: Gateway;
-  let t: TestApp;
+  let close: () => Promise<void>;
   let client: OpenAI;
 
   before(async () => {
     const store = await createStore("memory:");
-    gateway = createGateway({ store, providers: createProviderLayer(parseProvidersConfig(undefined, {})) });
-    t = await openTestApp({ store, gateway: { engine: gateway.engine, models: gateway.models } });
-    await t.app.listen({ host: "127.0.0.1", port: 0 });
-    const { port } = t.app.server.address() as AddressInfo;
-    client = new OpenAI({ apiKey: "unused", baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    ({ client, close } = await openSdkGateway(store));
   });
   after(async () => {
-    await t.close();
-    await gateway.close();
+    await close();
   });
 
   test("Responses: the replay streams the same text, arguments and final response", async () => {
