@@ -1,5 +1,5 @@
 /** Runs the real `holdfast` binary (bin/holdfast.js on the pinned Node) for the CLI tests. */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,27 +20,35 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/** Spawns the binary; `output()` answers what it has printed so far. */
+export function spawnCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): { child: ChildProcessWithoutNullStreams; output: () => { stdout: string; stderr: string } } {
+  const child = spawn(NODE, [BIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: cleanEnv(options.env ?? {}),
+    // Killed (SIGTERM) past it: a command that should have failed at once but kept running.
+    ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+  });
+  const printed = { stdout: "", stderr: "" };
+  child.stdout.on("data", (d) => {
+    printed.stdout += d;
+  });
+  child.stderr.on("data", (d) => {
+    printed.stderr += d;
+  });
+  return { child, output: () => ({ ...printed }) };
+}
+
 export function runCli(
   args: string[],
   options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [BIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: cleanEnv(options.env ?? {}),
-      // Killed (SIGTERM) past it: a command that should have failed at once but kept running.
-      ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
+    const { child, output } = spawnCli(args, options);
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("close", (code) => resolve({ code, ...output() }));
   });
 }
 

@@ -4,7 +4,6 @@
  * by the signal (exit 143) because the handlers came only after `listen`.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -12,7 +11,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type CliResult, ROOT } from "./cli-helpers.ts";
+import { type CliResult, spawnCli } from "./cli-helpers.ts";
 
 /** A TCP server that accepts connections and never answers: a database stuck at the handshake. */
 async function silentServer(): Promise<{ server: Server; port: number; connected: Promise<Socket> }> {
@@ -34,24 +33,7 @@ async function signalDuringStartup(
   signal: NodeJS.Signals,
   connected: Promise<Socket>,
 ): Promise<CliResult & { signal: NodeJS.Signals | null; socketClosed: boolean }> {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith("HOLDFAST_")) delete env[key];
-  const child = spawn(
-    path.join(ROOT, "node_modules/.bin/node"),
-    [path.join(ROOT, "bin/holdfast.js"), "serve", ...args],
-    {
-      cwd: ROOT,
-      env,
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
+  const { child, output } = spawnCli(["serve", ...args]);
   const exited = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
   const socket = await connected;
   const closed = once(socket, "close");
@@ -64,7 +46,7 @@ async function signalDuringStartup(
     closed.then(() => true),
     new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
   ]);
-  return { code, signal: by, stdout, stderr, socketClosed };
+  return { code, signal: by, ...output(), socketClosed };
 }
 
 describe("serve: a signal during start-up", () => {
