@@ -18,7 +18,8 @@ import { listModels, resolveTargets } from "./providers/config.ts";
 import type { ProviderLayer } from "./providers/create-providers.ts";
 import type { InputItem, TurnEvent, TurnRequest, Usage } from "./providers/types.ts";
 import type { BusyPolicy } from "./turn/busy.ts";
-import { type ModelInvoker, TurnEngine } from "./turn/turn-engine.ts";
+import { TurnEngine } from "./turn/turn-engine.ts";
+import type { ModelInvoker } from "./turn/turn-types.ts";
 
 export interface GatewayOptions {
   store: SessionStore;

@@ -6,7 +6,8 @@ import { getDefaultCatalog } from "../context/catalog.ts";
 import { ProviderError } from "../providers/errors.ts";
 import { createMockProvider } from "../providers/mock.ts";
 import { unmatchedOutputs } from "./tool-pairs.ts";
-import { type ModelInvoker, TurnEngine } from "./turn-engine.ts";
+import { TurnEngine } from "./turn-engine.ts";
+import type { ModelInvoker } from "./turn-types.ts";
 
 const call = (id: string) => ({
   content: { type: "function_call", call_id: id, name: "f", arguments: "{}" },

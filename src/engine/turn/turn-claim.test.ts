@@ -13,7 +13,8 @@ import type { SessionStore } from "../../store/types.ts";
 import { getDefaultCatalog } from "../context/catalog.ts";
 import { createMockProvider } from "../providers/mock.ts";
 import type { TurnRequest } from "../providers/types.ts";
-import { type ModelInvoker, TurnEngine, type TurnEngineOptions } from "./turn-engine.ts";
+import { TurnEngine, type TurnEngineOptions } from "./turn-engine.ts";
+import type { ModelInvoker } from "./turn-types.ts";
 
 function slowInvoker(latencyMs: number, fail = false): ModelInvoker & { requests: TurnRequest[] } {
   const provider = createMockProvider();

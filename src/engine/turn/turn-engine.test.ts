@@ -7,7 +7,8 @@ import { createMockProvider } from "../providers/mock.ts";
 import type { TurnEvent, TurnRequest } from "../providers/types.ts";
 import { RESPONSES_LABEL } from "./plan.ts";
 import { readInputItems, readResponse } from "./response-reads.ts";
-import { type EngineEvent, type ModelInvoker, TurnEngine } from "./turn-engine.ts";
+import { type EngineEvent, TurnEngine } from "./turn-engine.ts";
+import type { ModelInvoker } from "./turn-types.ts";
 import { conversationUsage } from "./usage.ts";
 
 function mockInvoker(overrides: Partial<ModelInvoker> = {}): ModelInvoker & { requests: TurnRequest[] } {

@@ -1,0 +1,113 @@
+/**
+ * Storing a turn's outcome: its output items and response record in one atomic append, and,
+ * when the store refuses that, the record alone as `failed`, so the turn and its usage stay
+ * visible and the conversation keeps no half of the answer.
+ */
+import type { HoldfastError } from "../../store/errors.ts";
+import type { AppendResult, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
+import type { TurnResult } from "../providers/types.ts";
+import { commitFailure } from "./commit-failure.ts";
+import type { TurnHistory } from "./history.ts";
+import type { TurnPlan } from "./plan.ts";
+import { toResponseObject, wireItem } from "./record.ts";
+import type { TurnClaim } from "./turn-claim.ts";
+import { finalRecord, outputItems } from "./turn-records.ts";
+import type { ModelInvoker, TurnContext } from "./turn-types.ts";
+import { estimateUsage, type RecordedUsage, type SentInput, usageMissing } from "./usage-estimate.ts";
+
+export class TurnCommitter {
+  readonly #store: SessionStore;
+  readonly #invoker: ModelInvoker;
+  readonly #clock: () => number;
+
+  constructor(store: SessionStore, invoker: ModelInvoker, clock: () => number) {
+    this.#store = store;
+    this.#invoker = invoker;
+    this.#clock = clock;
+  }
+
+  /**
+   * Commits the turn. When the store refuses its output (an answer larger than it keeps in one
+   * item, a store error), the record alone is committed as `failed`, with the error and the usage
+   * spent: the turn stays visible (`GET /v1/responses/{id}`, the usage ledger) and the
+   * conversation holds no part of the answer, so no call is left without its output for later
+   * turns to trip on. Throws the reason, worded for a gateway client, once the caller was told.
+   */
+  async settle(
+    plan: TurnPlan,
+    input: AppendResult | null,
+    result: TurnResult,
+    ctx: TurnContext,
+    claim: TurnClaim | null,
+    sent: SentInput | null,
+    error?: HoldfastError,
+  ): Promise<JsonObject> {
+    try {
+      return await this.#commit(plan, input, result, claim, sent, error);
+    } catch (cause) {
+      ctx.onCommitError?.(cause);
+      const failure = commitFailure(cause, result.output.length);
+      const empty: TurnResult = {
+        id: result.id,
+        model: result.model,
+        output: [],
+        // Spent all the same: counted from the answer, which the record-only commit leaves out.
+        usage: this.#usage(plan, result, sent),
+        status: "completed",
+        finish_reason: "error",
+      };
+      await this.#commit(plan, input, empty, claim, sent, failure).catch((again: unknown) => {
+        ctx.onCommitError?.(again);
+      });
+      throw failure;
+    }
+  }
+
+  /** Appends outputs + the response record in one atomic append and returns the Response object. */
+  async #commit(
+    plan: TurnPlan,
+    input: AppendResult | null,
+    result: TurnResult,
+    claim: TurnClaim | null,
+    sent: SentInput | null,
+    error?: HoldfastError,
+  ): Promise<JsonObject> {
+    const outputs = outputItems(result);
+    const now = this.#clock();
+    const usage = this.#usage(plan, result, sent);
+    const costUsd = this.#invoker.cost?.(plan.request.model, usage) ?? null;
+    const record = finalRecord(plan, now, input, outputs, result, usage, costUsd, error);
+    if (plan.persist && plan.sessionId) {
+      const items: ItemInput[] = [
+        ...outputs,
+        { id: plan.responseId, content: record as unknown as JsonObject, tokens: 0 },
+      ];
+      const options = { operationId: plan.operationIds.output };
+      await this.#store.append(
+        plan.tenant,
+        plan.sessionId,
+        items,
+        claim ? claim.finalOptions(options) : options,
+      );
+      claim?.released();
+    }
+    return toResponseObject(
+      plan.responseId,
+      record,
+      outputs.map((o) => wireItem({ id: o.id!, content: o.content })),
+    );
+  }
+
+  /** The turn's usage as recorded. */
+  #usage(plan: TurnPlan, result: TurnResult, sent: SentInput | null): RecordedUsage {
+    // Counting only when the upstream left usage out: a turn with reported usage pays nothing here.
+    return usageMissing(result)
+      ? estimateUsage(result, this.#invoker.describe(plan.request.model), sent)
+      : result.usage;
+  }
+}
+
+/** What a turn sent upstream, kept for the usage estimate. */
+export function sentInput(plan: TurnPlan, history: TurnHistory): SentInput {
+  return { tokens: history.tokens, instructions: plan.request.instructions };
+}

@@ -1,0 +1,37 @@
+/**
+ * The two contracts a turn runs against, shared by the engine's parts: the provider layer
+ * (`ModelInvoker`) and the caller (`TurnContext`).
+ */
+
+import type { ModelInfo } from "../context/catalog.ts";
+import type { TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
+
+/** What the engine needs from the provider layer (routing, fallback and retries live behind it). */
+export interface ModelInvoker {
+  /** The catalog entry for a requested model (limits, tokenizer, quirks); throws `model_not_found` if nobody serves it. */
+  describe(model: string): ModelInfo;
+  complete(request: TurnRequest): Promise<TurnResult>;
+  stream(request: TurnRequest): AsyncIterable<TurnEvent>;
+  /** Cost in USD of a turn's usage, or null when the model has no prices. */
+  cost?(model: string, usage: Usage): number | null;
+}
+
+export interface TurnContext {
+  idempotencyKey?: string;
+  /**
+   * The caller's end user (an access token's `sub`); null or absent for API keys. Sessions the
+   * turn creates or forks belong to it, and ids derived from `idempotencyKey` are per owner.
+   */
+  owner?: string | null;
+  /**
+   * The one conversation the caller may write to (a conversation-scoped token's); null or absent
+   * for callers that may reach more. A turn that would create or fork a session is refused (403).
+   */
+  conversationScope?: string | null;
+  signal?: AbortSignal;
+  /**
+   * Told when a turn's answer could not be stored (the store refused the commit): the caller
+   * logs it. The turn also fails with the reason, unless its client is gone and nobody hears it.
+   */
+  onCommitError?: (error: unknown) => void;
+}

@@ -1,0 +1,96 @@
+/**
+ * The history a turn sends upstream: loaded from the store, compacted first when the stored
+ * window nears the model's input budget, and compacted and retried once when the provider
+ * rejects the call as too long for its context.
+ */
+import type { SessionStore } from "../../store/types.ts";
+import type { ModelInfo } from "../context/catalog.ts";
+import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
+import { loadHistory, type TurnHistory } from "./history.ts";
+import type { TurnPlan } from "./plan.ts";
+import { createModelSummarizer } from "./summarizer.ts";
+import type { ModelInvoker } from "./turn-types.ts";
+
+/** Automatic compaction as the engine was configured; `false` turns it off. */
+export type CompactionOption = false | { threshold?: number; keepRecentShare?: number } | undefined;
+
+export class TurnWindow {
+  readonly #store: SessionStore;
+  readonly #invoker: ModelInvoker;
+  readonly #reserve: number;
+  readonly #compaction: { threshold: number; keepRecentShare: number } | null;
+
+  constructor(store: SessionStore, invoker: ModelInvoker, reserve: number, compaction: CompactionOption) {
+    this.#store = store;
+    this.#invoker = invoker;
+    this.#reserve = reserve;
+    this.#compaction =
+      compaction === false
+        ? null
+        : { threshold: compaction?.threshold ?? 0.8, keepRecentShare: compaction?.keepRecentShare ?? 0.25 };
+  }
+
+  /** Runs `call`; on a context-length rejection compacts the conversation and runs it once more. */
+  async withOverflowRecovery<T>(plan: TurnPlan, call: (history: TurnHistory) => Promise<T>): Promise<T> {
+    const history = await this.#history(plan);
+    try {
+      return await call(history);
+    } catch (error) {
+      if (!isContextLengthError(error) || !this.#compactable(plan)) throw error;
+      const { model, maxOutputTokens, budget } = this.#limits(plan);
+      if (!(await this.#compact(plan, model, budget))) throw error;
+      return call(await loadHistory(this.#store, plan, model, { maxOutputTokens, reserve: this.#reserve }));
+    }
+  }
+
+  #limits(plan: TurnPlan): { model: ModelInfo; maxOutputTokens: number; budget: number } {
+    const model = this.#invoker.describe(plan.request.model);
+    const maxOutputTokens = plan.request.maxOutputTokens ?? model.maxOutputTokens;
+    return {
+      model,
+      maxOutputTokens,
+      budget: Math.max(1, model.contextWindow - maxOutputTokens - this.#reserve),
+    };
+  }
+
+  /** The items sent upstream; compacts first when the stored window nears the model's budget. */
+  async #history(plan: TurnPlan): Promise<TurnHistory> {
+    const { model, maxOutputTokens, budget } = this.#limits(plan);
+    const options = { maxOutputTokens, reserve: this.#reserve };
+    const history = await loadHistory(this.#store, plan, model, options);
+    const auto = this.#compaction;
+    if (
+      !auto ||
+      !this.#compactable(plan) ||
+      !shouldCompact(history.uncoveredTokens, model, auto.threshold, { maxOutputTokens })
+    ) {
+      return history;
+    }
+    await this.#compact(plan, model, budget);
+    return loadHistory(this.#store, plan, model, options);
+  }
+
+  #compactable(plan: TurnPlan): boolean {
+    return (
+      this.#compaction !== null && plan.persist && plan.sessionId !== null && plan.historyUntilSeq === null
+    );
+  }
+
+  /** Summarizes the older part of the conversation; false when there was nothing to fold. */
+  async #compact(plan: TurnPlan, model: ModelInfo, budget: number): Promise<boolean> {
+    const keep = Math.max(1, Math.floor(budget * (this.#compaction?.keepRecentShare ?? 0.25)));
+    // Sized from the model, so small context windows still leave the summarizer room to work.
+    const summaryMaxTokens = Math.max(64, Math.min(4096, Math.floor(model.contextWindow / 4)));
+    const result = await compact(this.#store, plan.tenant, plan.sessionId!, {
+      model,
+      keepRecentTokens: keep,
+      summaryMaxTokens,
+      maxChunkTokens: Math.max(
+        128,
+        Math.min(model.contextWindow - summaryMaxTokens - 2048, Math.floor(model.contextWindow / 2)),
+      ),
+      summarize: createModelSummarizer((r) => this.#invoker.complete(r), plan.request.model),
+    });
+    return result.compacted;
+  }
+}
