@@ -1,24 +1,26 @@
 /**
  * The sweeper: plans (planner.ts) and applies cleanup plans in bounded, rate-limited batches
- * while holding a lease, so exactly one instance sweeps at a time; a crashed sweeper's lease
- * expires after `leaseTtlMs`. Every action is recorded in the action log and counted in
- * `stats()`. Actions carry the version they were planned at: a session that changed since is
- * skipped, never removed on stale information.
+ * (sweep-pacing.ts) while holding a lease (sweep-lease.ts), so exactly one instance sweeps at a
+ * time; a crashed sweeper's lease expires after `leaseTtlMs`. Each batch (sweep-batch.ts) is
+ * recorded in the action log and counted in `stats()`.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { LifecycleCapable, StoreDriver } from "../store/driver.ts";
-import { ConflictError, InvalidArgumentError } from "../store/errors.ts";
+import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 import type { ActionLog, ActionLogEntry } from "./action-log.ts";
 import { type Archiver, lifecycleDriver } from "./archiver.ts";
 import { checkSystemRecordActions } from "./plan-file.ts";
-import type { CleanupPlan, PlannedAction } from "./plan-types.ts";
+import type { CleanupPlan } from "./plan-types.ts";
 import { planCleanup } from "./planner.ts";
 import type { LifecyclePolicy } from "./policy.ts";
 import { collectSnapshot } from "./snapshot.ts";
-import { applyAction } from "./sweep-actions.ts";
+import { applyBatch } from "./sweep-batch.ts";
+import { LeaseHeldError, SweepLease } from "./sweep-lease.ts";
+import { pauseAfterBatch } from "./sweep-pacing.ts";
+
+export { LeaseHeldError } from "./sweep-lease.ts";
 
 export interface SweeperOptions {
   store: SessionStore;
@@ -84,15 +86,6 @@ export interface SweeperStats {
 
 export interface ApplyOptions {
   onProgress?: (done: number, total: number) => void;
-}
-
-/** Raised when another sweeper holds the lease (CLI exit code 6, HTTP 409). */
-export class LeaseHeldError extends ConflictError {
-  constructor(name: string) {
-    super(`Another sweeper holds the '${name}' lease; retry once it finishes (or its lease expires).`, {
-      code: "lease_conflict",
-    });
-  }
 }
 
 export interface Sweeper {
@@ -191,12 +184,6 @@ class LeaseSweeper implements Sweeper {
     const o = this.#o;
     // Before the lease and any action: a refused plan applies nothing.
     await checkSystemRecordActions(this.#driver, plan, o.clock());
-    if (!(await this.#driver.acquireLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock()))) {
-      this.#stats.leaseDenied++;
-      throw new LeaseHeldError(o.leaseName);
-    }
-    const started = performance.now();
-    const halt = this.#halt.signal;
     const report: SweepReport = {
       planned: plan.actions.length,
       done: 0,
@@ -207,132 +194,40 @@ class LeaseSweeper implements Sweeper {
       leaseLost: false,
       durationMs: 0,
     };
-    const lease: { renewedAt: number; renewing: Promise<boolean> | null } = {
-      renewedAt: o.clock(),
-      renewing: null,
-    };
-    const renew = async (): Promise<boolean> => {
-      if (await this.#driver.renewLease(o.leaseName, this.holder, o.leaseTtlMs, o.clock())) {
-        lease.renewedAt = o.clock();
-        return true;
-      }
+    const terms = { name: o.leaseName, holder: this.holder, ttlMs: o.leaseTtlMs, clock: o.clock };
+    const lease = await SweepLease.acquire(this.#driver, terms, () => {
       report.leaseLost = true;
       this.#stats.leaseLost++;
-      return false;
-    };
-    /**
-     * Renews the lease once a third of it has passed; false (and the report says so) once lost.
-     * Callers racing (the in-batch heartbeat and the loop) share one renewal.
-     */
-    const keepLease = (): Promise<boolean> => {
-      if (report.leaseLost) return Promise.resolve(false);
-      if (o.clock() - lease.renewedAt < o.leaseTtlMs / 3) return Promise.resolve(true);
-      lease.renewing ??= renew().finally(() => {
-        lease.renewing = null;
-      });
-      return lease.renewing;
-    };
+    });
+    if (lease === null) {
+      this.#stats.leaseDenied++;
+      throw new LeaseHeldError(o.leaseName);
+    }
+    const started = performance.now();
+    const halt = this.#halt.signal;
     try {
       for (let i = 0; i < plan.actions.length; i += o.batchSize) {
         const batchStart = performance.now();
         const batch = plan.actions.slice(i, i + o.batchSize);
-        const entries = await this.#duringBatch(keepLease, () => this.#applyBatch(batch, keepLease));
+        const entries = await lease.during(() => applyBatch(batch, this.#driver, this.#o, lease));
         await o.actionLog?.record(entries);
         this.#count(entries, report);
         options.onProgress?.(Math.min(i + o.batchSize, plan.actions.length), plan.actions.length);
         if (i + o.batchSize >= plan.actions.length || halt.aborted) break;
-        if (!(await keepLease())) break;
+        if (!(await lease.keep())) break;
         // The pause may outlast the lease: it is slept in slices, the lease renewed in between, and
         // checked once more before the next batch (another sweeper may have taken it meanwhile).
-        if (!(await this.#pace(batch.length, performance.now() - batchStart, keepLease, halt))) break;
-        if (halt.aborted || !(await keepLease())) break;
+        if (!(await pauseAfterBatch(batch.length, performance.now() - batchStart, o, lease, halt))) break;
+        if (halt.aborted || !(await lease.keep())) break;
       }
     } finally {
-      if (!report.leaseLost) await this.#driver.releaseLease(o.leaseName, this.holder);
+      await lease.release();
       report.durationMs = Math.round(performance.now() - started);
       this.#stats.runs++;
       this.#stats.lastRunAt = o.clock();
       this.#stats.lastDurationMs = report.durationMs;
     }
     return report;
-  }
-
-  /**
-   * Runs a batch while renewing the lease every third of its TTL: one batch can outlast the lease
-   * (200 archives of big sessions on a loaded store), and a lease expired mid-batch let a second
-   * sweeper start while this one was still applying. A renewal that fails here is reported by the
-   * loop's next check.
-   */
-  async #duringBatch<T>(keepLease: () => Promise<boolean>, run: () => Promise<T>): Promise<T> {
-    const heartbeat = setInterval(() => {
-      keepLease().catch(() => {});
-    }, this.#o.leaseTtlMs / 3);
-    try {
-      return await run();
-    } finally {
-      clearInterval(heartbeat);
-    }
-  }
-
-  async #applyBatch(batch: PlannedAction[], keepLease: () => Promise<boolean>): Promise<ActionLogEntry[]> {
-    const deletes = batch.filter((a) => a.action === "delete");
-    const entries: ActionLogEntry[] = [];
-    const at = (): string => new Date(this.#o.clock()).toISOString();
-    if (deletes.length > 0) {
-      // Plain deletes go to the driver in one bulk purge: one transaction for the whole batch.
-      const result = await this.#driver.purgeSessions(
-        deletes.map((a) => ({ tenant: a.tenant, id: a.sessionId, version: a.version })),
-      );
-      const removed = new Set(result.removed);
-      for (const a of deletes) {
-        const done = removed.has(`${a.tenant}\u0000${a.sessionId}`);
-        entries.push(this.#entry(a, at(), done ? "done" : "skipped", done ? a.items : 0, done ? a.bytes : 0));
-      }
-    }
-    // Archives wait on file I/O (gzip, fsync): a few run at once.
-    const others = batch.filter((a) => a.action !== "delete");
-    const one = async (a: PlannedAction): Promise<void> => {
-      try {
-        const outcome = await applyAction(a, { store: this.#o.store, archiver: this.#o.archiver });
-        entries.push({
-          ...this.#entry(a, at(), outcome.outcome, outcome.items, outcome.bytes),
-          ...outcome.extra,
-        });
-      } catch (error) {
-        entries.push({ ...this.#entry(a, at(), "error", 0, 0), error: (error as Error).message });
-      }
-    };
-    for (let i = 0; i < others.length; i += this.#o.concurrency) {
-      // Lost mid-batch (another sweeper took over), or not renewable now: the rest of the batch
-      // waits for the next sweep. What this batch applied is still logged (so no throw here).
-      if (!(await keepLease().catch(() => false))) break;
-      await Promise.all(others.slice(i, i + this.#o.concurrency).map(one));
-    }
-    // The log follows the plan's order, whatever order the batch was applied in.
-    const order = new Map(batch.map((a, i) => [`${a.tenant}\u0000${a.sessionId}`, i]));
-    const rank = (e: ActionLogEntry): number => order.get(`${e.tenant}\u0000${e.sessionId}`) ?? 0;
-    return entries.sort((x, y) => rank(x) - rank(y));
-  }
-
-  #entry(
-    a: PlannedAction,
-    at: string,
-    outcome: ActionLogEntry["outcome"],
-    items: number,
-    bytes: number,
-  ): ActionLogEntry {
-    return {
-      at,
-      action: a.action,
-      reason: a.reason,
-      tenant: a.tenant,
-      sessionId: a.sessionId,
-      owner: a.owner,
-      outcome,
-      items,
-      bytesFreed: bytes,
-      holder: this.holder,
-    };
   }
 
   #count(entries: ActionLogEntry[], report: SweepReport): void {
@@ -351,48 +246,6 @@ class LeaseSweeper implements Sweeper {
       report.bytesFreed += e.bytesFreed;
       this.#stats.itemsRemoved += e.items;
       this.#stats.bytesFreed += e.bytesFreed;
-    }
-  }
-
-  /**
-   * Sleeps so the sweep stays under maxOpsPerSecond and leaves live traffic at least pauseMs,
-   * and pauseRatio × the batch's own time: a slow batch (big sessions, a loaded store) earns a
-   * longer pause than a fixed one would give it.
-   */
-  async #pace(
-    ops: number,
-    tookMs: number,
-    keepLease: () => Promise<boolean>,
-    halt: AbortSignal,
-  ): Promise<boolean> {
-    const { maxOpsPerSecond, pauseMs, pauseRatio, leaseTtlMs } = this.#o;
-    const floor = maxOpsPerSecond ? (ops / maxOpsPerSecond) * 1000 - tookMs : 0;
-    const wait = Math.max(pauseMs, pauseRatio * tookMs, floor);
-    if (wait <= 0) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return true;
-    }
-    const slice = leaseTtlMs / 3;
-    let wake = (): void => {};
-    const halted = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    halt.addEventListener("abort", wake, { once: true });
-    try {
-      for (let left = wait; left > 0; left -= slice) {
-        if (halt.aborted) return false;
-        const ms = Math.min(left, slice);
-        // The default sleep is cancelled too, so no timer keeps a stopping process alive.
-        const nap = this.#o.sleep
-          ? this.#o.sleep(ms)
-          : sleep(ms, undefined, { signal: halt }).catch(() => {});
-        await Promise.race([nap, halted]);
-        if (halt.aborted) return false;
-        if (left > slice && !(await keepLease())) return false;
-      }
-      return true;
-    } finally {
-      halt.removeEventListener("abort", wake);
     }
   }
 
