@@ -6,6 +6,7 @@
  * (pages found in inline PDF data) or per file.
  */
 import type { JsonObject } from "../../store/types.ts";
+import { isPlainObject } from "../../store/validate.ts";
 
 export const IMAGE_FAMILIES = ["openai", "anthropic", "google"] as const;
 export type ImageFamily = (typeof IMAGE_FAMILIES)[number];
@@ -160,8 +161,8 @@ export function imageTokens(part: JsonObject, family: ImageFamily): number {
 /** Chat Completions `{type: "image_url", image_url: {url, detail}}` (or a bare URL string). */
 export function chatImageTokens(part: JsonObject, family: ImageFamily): number {
   const inner = part.image_url;
-  const url = isRecord(inner) ? inner.url : inner;
-  const detail = isRecord(inner) && inner.detail !== undefined ? inner.detail : part.detail;
+  const url = isPlainObject(inner) ? inner.url : inner;
+  const detail = isPlainObject(inner) && inner.detail !== undefined ? inner.detail : part.detail;
   const dims = claimedDimensions(part) ?? (typeof url === "string" ? dataUrlDimensions(url) : null);
   return imageCost(dims, family, detail);
 }
@@ -170,15 +171,11 @@ export function chatImageTokens(part: JsonObject, family: ImageFamily): number {
 export function sourceImageTokens(part: JsonObject, family: ImageFamily): number {
   const source = part.source;
   let dims = claimedDimensions(part);
-  if (dims === null && isRecord(source)) {
+  if (dims === null && isPlainObject(source)) {
     if (typeof source.data === "string") dims = base64Dimensions(source.data);
     else if (typeof source.url === "string") dims = dataUrlDimensions(source.url);
   }
   return imageCost(dims, family, part.detail);
-}
-
-function isRecord(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Strings this long made only of base64 characters are taken for binary payloads. */
