@@ -40,7 +40,7 @@ export interface Dimensions {
 export const MAX_IMAGE_SIDE = 16_384;
 
 /** Dimensions clamped to 1..MAX_IMAGE_SIDE per side (non-finite sizes count as the maximum). */
-export function clampDimensions(dims: Dimensions): Dimensions {
+function clampDimensions(dims: Dimensions): Dimensions {
   const side = (n: number) => (n >= 1 ? Math.min(n, MAX_IMAGE_SIDE) : Number.isNaN(n) ? MAX_IMAGE_SIDE : 1);
   return { width: side(dims.width), height: side(dims.height) };
 }
@@ -84,13 +84,13 @@ const HEAD_BYTES = 65536;
 const HEAD_CHARS = Math.ceil(HEAD_BYTES / 3) * 4;
 
 /** Dimensions from the header of base64 image data (no `data:` prefix), or null. */
-export function base64Dimensions(base64: string, start = 0): Dimensions | null {
+function base64Dimensions(base64: string, start = 0): Dimensions | null {
   const dims = sniffDimensions(Buffer.from(base64.slice(start, start + HEAD_CHARS), "base64"));
   return dims !== null && dims.width > 0 && dims.height > 0 ? dims : null;
 }
 
 /** Dimensions from a base64 `data:` URL's image header; null for other URLs. */
-export function dataUrlDimensions(url: string): Dimensions | null {
+function dataUrlDimensions(url: string): Dimensions | null {
   const comma = url.indexOf(",");
   if (!url.startsWith("data:") || comma < 0 || !url.slice(0, comma).endsWith(";base64")) return null;
   return base64Dimensions(url, comma + 1);
@@ -147,7 +147,7 @@ export function imageDimensions(part: JsonObject): Dimensions | null {
 }
 
 /** Tokens of an image of known (or unknown: null) size for a family. */
-export function imageCost(dims: Dimensions | null, family: ImageFamily, detail: unknown): number {
+function imageCost(dims: Dimensions | null, family: ImageFamily, detail: unknown): number {
   if (family === "anthropic") return anthropicImageTokens(dims);
   if (family === "google") return googleImageTokens(dims);
   return openaiImageTokens(dims, typeof detail === "string" ? detail : "auto");

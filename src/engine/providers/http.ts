@@ -95,7 +95,7 @@ const SECRET_HEADERS = new Set([
 const MAX_ERROR_BODY = 16_384;
 
 /** The credentials in `headers`: each secret header's value and, for `Bearer x` / `Basic x`, `x` alone. */
-export function secretsOf(headers: Readonly<Record<string, string>>): string[] {
+function secretsOf(headers: Readonly<Record<string, string>>): string[] {
   const secrets: string[] = [];
   for (const [name, value] of Object.entries(headers)) {
     if (!SECRET_HEADERS.has(name.toLowerCase())) continue;
