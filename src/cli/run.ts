@@ -17,7 +17,7 @@ export const EXIT_CODES = Object.freeze({
 const USAGE_ERROR_CODE = "invalid_argument";
 
 /** The code printed with an unexpected error (not a HoldfastError): exit 1, its message kept. */
-export const INTERNAL_ERROR_CODE = "internal_error";
+const INTERNAL_ERROR_CODE = "internal_error";
 
 export function exitCodeFor(error: unknown): number {
   if (!isHoldfastError(error)) return EXIT_CODES.failure;

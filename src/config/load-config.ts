@@ -8,6 +8,7 @@ import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { InvalidArgumentError } from "../store/errors.ts";
+import { PROVIDER_SECTIONS } from "./sections.ts";
 import {
   type LogLevel,
   parseBytes,
@@ -42,13 +43,7 @@ export const CONFIG_FILE_NAMES = [
 export const CONFIG_SECTIONS = [
   "server",
   "store",
-  "providers",
-  "models",
-  "routes",
-  // Provider defaults and the model no route names (docs/providers.md, "Configuration").
-  "retry",
-  "breaker",
-  "defaultProvider",
+  ...PROVIDER_SECTIONS,
   "gateway",
   "security",
   "rate_limits",

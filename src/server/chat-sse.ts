@@ -67,8 +67,11 @@ export class ChatSse {
         });
       }
       if (event.type === "failed") {
-        this.#data({
-          error: { type: "server_error", code: event.error.code, message: event.error.message, param: null },
+        this.error({
+          type: "server_error",
+          code: event.error.code,
+          message: event.error.message,
+          param: null,
         });
       }
       return;

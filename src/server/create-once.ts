@@ -13,7 +13,7 @@ import { sha256 } from "../store/ids.ts";
 import type { CreateSessionInput, Session, SessionStore } from "../store/types.ts";
 
 /** The id a keyed create uses: distinct from turn-derived ids, and per end user within a tenant. */
-export function idForKey(tenant: string, owner: string | null, key: string): string {
+function idForKey(tenant: string, owner: string | null, key: string): string {
   return `conv_${sha256(`conversations.create\u0000${tenant}\u0000${owner ?? ""}\u0000${key}`).slice(0, 32)}`;
 }
 

@@ -164,6 +164,11 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   return errorResponse(500, "internal", "The server failed to process the request.", null);
 }
 
+/** API_RESPONSE_HEADERS as raw header lines, for answers written to the socket by hand. */
+const RAW_API_HEADERS = Object.entries(API_RESPONSE_HEADERS)
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join("");
+
 /**
  * Fastify error handler: logs system faults, replies with the body. The log gets the error's
  * summary (class, code, status, param, message length, frames), never its message: messages of
@@ -195,7 +200,7 @@ export function handleClientError(error: NodeJS.ErrnoException, socket: Socket):
   const body = JSON.stringify(response.body);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status]}\r\nConnection: close\r\nContent-Type: application/json\r\n${RAW_API_HEADERS}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
   socket.destroy();

@@ -18,8 +18,7 @@ export const API_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.fre
 
 export function registerResponseHeaders(app: FastifyInstance): void {
   app.addHook("onRequest", (_request, reply, done) => {
-    reply.header("cache-control", API_CACHE_CONTROL);
-    reply.header("x-content-type-options", "nosniff");
+    reply.headers(API_RESPONSE_HEADERS);
     done();
   });
 }

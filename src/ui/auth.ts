@@ -124,7 +124,7 @@ export function createUiAuth(options: UiAuthOptions): UiAuth {
 }
 
 /** Failed dashboard sign-ins allowed per client address per minute (a token bucket: 1 back every 6 s). */
-export const SIGN_IN_FAILURES_PER_MINUTE = 10;
+const SIGN_IN_FAILURES_PER_MINUTE = 10;
 
 export interface SignInLimiter {
   /**

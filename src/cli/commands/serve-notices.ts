@@ -5,7 +5,7 @@
 import { storeScheme } from "../../store/create-store.ts";
 
 /** How long a tiered store keeps a replica in its hot tier (createStore's default). */
-export const DEFAULT_HOT_RETENTION_MS = 15 * 60_000;
+const DEFAULT_HOT_RETENTION_MS = 15 * 60_000;
 
 const SHARED_SCHEMES = new Set([
   "postgres:",

@@ -6,6 +6,7 @@
  * (pages found in inline PDF data) or per file.
  */
 import type { JsonObject } from "../../store/types.ts";
+import { isPlainObject } from "../../store/validate.ts";
 
 export const IMAGE_FAMILIES = ["openai", "anthropic", "google"] as const;
 export type ImageFamily = (typeof IMAGE_FAMILIES)[number];
@@ -39,7 +40,7 @@ export interface Dimensions {
 export const MAX_IMAGE_SIDE = 16_384;
 
 /** Dimensions clamped to 1..MAX_IMAGE_SIDE per side (non-finite sizes count as the maximum). */
-export function clampDimensions(dims: Dimensions): Dimensions {
+function clampDimensions(dims: Dimensions): Dimensions {
   const side = (n: number) => (n >= 1 ? Math.min(n, MAX_IMAGE_SIDE) : Number.isNaN(n) ? MAX_IMAGE_SIDE : 1);
   return { width: side(dims.width), height: side(dims.height) };
 }
@@ -83,13 +84,13 @@ const HEAD_BYTES = 65536;
 const HEAD_CHARS = Math.ceil(HEAD_BYTES / 3) * 4;
 
 /** Dimensions from the header of base64 image data (no `data:` prefix), or null. */
-export function base64Dimensions(base64: string, start = 0): Dimensions | null {
+function base64Dimensions(base64: string, start = 0): Dimensions | null {
   const dims = sniffDimensions(Buffer.from(base64.slice(start, start + HEAD_CHARS), "base64"));
   return dims !== null && dims.width > 0 && dims.height > 0 ? dims : null;
 }
 
 /** Dimensions from a base64 `data:` URL's image header; null for other URLs. */
-export function dataUrlDimensions(url: string): Dimensions | null {
+function dataUrlDimensions(url: string): Dimensions | null {
   const comma = url.indexOf(",");
   if (!url.startsWith("data:") || comma < 0 || !url.slice(0, comma).endsWith(";base64")) return null;
   return base64Dimensions(url, comma + 1);
@@ -146,7 +147,7 @@ export function imageDimensions(part: JsonObject): Dimensions | null {
 }
 
 /** Tokens of an image of known (or unknown: null) size for a family. */
-export function imageCost(dims: Dimensions | null, family: ImageFamily, detail: unknown): number {
+function imageCost(dims: Dimensions | null, family: ImageFamily, detail: unknown): number {
   if (family === "anthropic") return anthropicImageTokens(dims);
   if (family === "google") return googleImageTokens(dims);
   return openaiImageTokens(dims, typeof detail === "string" ? detail : "auto");
@@ -160,8 +161,8 @@ export function imageTokens(part: JsonObject, family: ImageFamily): number {
 /** Chat Completions `{type: "image_url", image_url: {url, detail}}` (or a bare URL string). */
 export function chatImageTokens(part: JsonObject, family: ImageFamily): number {
   const inner = part.image_url;
-  const url = isRecord(inner) ? inner.url : inner;
-  const detail = isRecord(inner) && inner.detail !== undefined ? inner.detail : part.detail;
+  const url = isPlainObject(inner) ? inner.url : inner;
+  const detail = isPlainObject(inner) && inner.detail !== undefined ? inner.detail : part.detail;
   const dims = claimedDimensions(part) ?? (typeof url === "string" ? dataUrlDimensions(url) : null);
   return imageCost(dims, family, detail);
 }
@@ -170,15 +171,11 @@ export function chatImageTokens(part: JsonObject, family: ImageFamily): number {
 export function sourceImageTokens(part: JsonObject, family: ImageFamily): number {
   const source = part.source;
   let dims = claimedDimensions(part);
-  if (dims === null && isRecord(source)) {
+  if (dims === null && isPlainObject(source)) {
     if (typeof source.data === "string") dims = base64Dimensions(source.data);
     else if (typeof source.url === "string") dims = dataUrlDimensions(source.url);
   }
   return imageCost(dims, family, part.detail);
-}
-
-function isRecord(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Strings this long made only of base64 characters are taken for binary payloads. */

@@ -95,7 +95,7 @@ const SECRET_HEADERS = new Set([
 const MAX_ERROR_BODY = 16_384;
 
 /** The credentials in `headers`: each secret header's value and, for `Bearer x` / `Basic x`, `x` alone. */
-export function secretsOf(headers: Readonly<Record<string, string>>): string[] {
+function secretsOf(headers: Readonly<Record<string, string>>): string[] {
   const secrets: string[] = [];
   for (const [name, value] of Object.entries(headers)) {
     if (!SECRET_HEADERS.has(name.toLowerCase())) continue;
@@ -107,7 +107,7 @@ export function secretsOf(headers: Readonly<Record<string, string>>): string[] {
 }
 
 /** `text` with every occurrence of each secret replaced by `[redacted]`. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
+function maskSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, "[redacted]");
   return out;
@@ -123,7 +123,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const headers = { "content-type": "application/json", accept: "application/json", ...options.headers };
   const streamHeaders = { ...headers, accept: "text/event-stream" };
   const secrets = secretsOf(options.headers);
-  const redact = (text: string): string => redactSecrets(text, secrets);
+  const redact = (text: string): string => maskSecrets(text, secrets);
 
   /** The id of the client request this call serves, so upstream logs can be joined with ours. */
   function withRequestId(base: Record<string, string>): Record<string, string> {

@@ -30,7 +30,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  * The most retries a provider may make after the first attempt: each one holds the caller's turn
  * (and its session lock) for another backoff, so a larger count only turns an outage into a hang.
  */
-export const MAX_RETRIES = 10;
+const MAX_RETRIES = 10;
 
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({
   maxRetries: 2,

@@ -93,7 +93,7 @@ export function chatToolsToResponses(tools: unknown): JsonObject[] | undefined {
  * Chat `response_format` → Responses `text.format`: the same formats, with a schema's fields
  * nested under `json_schema` in Chat and flat in Responses. Errors name the Chat fields.
  */
-export function chatResponseFormat(raw: unknown): TextFormat {
+function chatResponseFormat(raw: unknown): TextFormat {
   if (isPlainObject(raw) && raw.type === "json_schema") {
     for (const key of Object.keys(raw)) {
       if (key !== "type" && key !== "json_schema") {

@@ -211,7 +211,7 @@ const CACHE_OPTIONS = ignored((value, param) => {
 });
 
 /** `POST /v1/responses`. */
-export const RESPONSES_FIELDS: Readonly<Record<string, FieldRule>> = {
+const RESPONSES_FIELDS: Readonly<Record<string, FieldRule>> = {
   model: PARSED,
   input: PARSED,
   instructions: PARSED,
@@ -251,7 +251,7 @@ export const RESPONSES_FIELDS: Readonly<Record<string, FieldRule>> = {
 };
 
 /** `POST /v1/chat/completions` (translated to the Responses shape by chat-compat.ts). */
-export const CHAT_FIELDS: Readonly<Record<string, FieldRule>> = {
+const CHAT_FIELDS: Readonly<Record<string, FieldRule>> = {
   model: PARSED,
   messages: PARSED,
   max_tokens: PARSED,
