@@ -4,6 +4,7 @@
  * nothing configured, the environment (env-providers.ts) supplies providers, and the built-in
  * `mock` provider always exists, so an empty config serves every model offline.
  */
+import { PROVIDER_SECTIONS } from "../../config/sections.ts";
 import { failConfig, readArray, readObject, readString } from "./config-fields.ts";
 import { type Env, providersFromEnv } from "./env-providers.ts";
 import { type ModelConfig, parseModels, parseRoutes } from "./models-routes.ts";
@@ -28,15 +29,6 @@ export interface ProvidersConfig {
   defaultProvider: string;
 }
 
-/** The config file's top-level sections this layer reads (docs/providers.md, "Configuration"). */
-export const PROVIDER_SECTIONS = [
-  "providers",
-  "models",
-  "routes",
-  "retry",
-  "breaker",
-  "defaultProvider",
-] as const;
 const SECTION_KEYS: readonly string[] = PROVIDER_SECTIONS;
 
 /** The sections of a whole config file that `parseProvidersConfig` reads, those the file has. */
