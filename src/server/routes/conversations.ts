@@ -3,6 +3,7 @@
  * list and fields (owner, labels, TTLs, pinned, state on create).
  */
 import type { FastifyInstance } from "fastify";
+import { createConversationOnce } from "../../engine/create-conversation-once.ts";
 import { checkNewItems } from "../../engine/turn/new-items.ts";
 import { checkNoControlChars } from "../../security/hostile-input.ts";
 import type {
@@ -12,7 +13,6 @@ import type {
   SessionStore,
   UpdateSessionInput,
 } from "../../store/types.ts";
-import { createOnce } from "../create-once.ts";
 import { expectedVersion, notModified, operationId, setVersion } from "../preconditions.ts";
 import {
   conversationIdParams,
@@ -84,7 +84,7 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
         return toWireConversation(session);
       }
       const owner = request.principal?.owner ?? null;
-      const { session, replayed } = await createOnce(store, request.tenant, input, key, owner);
+      const { session, replayed } = await createConversationOnce(store, request.tenant, input, key, owner);
       setVersion(reply, session.version);
       if (replayed) reply.header("idempotent-replayed", "true");
       return toWireConversation(session);

@@ -53,7 +53,7 @@ async function isCreationOf(
 }
 
 /** Creates the conversation, or finds the one an earlier attempt with the same key created. */
-export async function createOnce(
+export async function createConversationOnce(
   store: SessionStore,
   tenant: string,
   input: CreateSessionInput,
