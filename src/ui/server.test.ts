@@ -192,6 +192,13 @@ describe("dashboard API", () => {
     });
     assert.equal(out.statusCode, 200);
     assert.equal((await app.inject({ url: "/ui/api/sessions", headers: { cookie } })).statusCode, 401);
+    // The revoked cookie with anything appended is not a fresh, unrevoked session.
+    for (const variant of [`${cookie}.x`, `${cookie}.`, `${cookie}..`]) {
+      const res = await app.inject({ url: "/ui/api/sessions", headers: { cookie: variant } });
+      assert.equal(res.statusCode, 401, variant);
+      const state = await app.inject({ url: "/ui/api/session", headers: { cookie: variant } });
+      assert.equal(state.json().signedIn, false, variant);
+    }
   });
 
   test("sign-out needs the CSRF token of a live session and always clears the cookie", async () => {
