@@ -126,6 +126,11 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
         )
       : "",
     h(
+      "p",
+      { class: "muted" },
+      "Archived sessions are not counted: their items are in cold storage, and reading them would restore them.",
+    ),
+    h(
       "details",
       {},
       h("summary", {}, "Chart data as a table"),
