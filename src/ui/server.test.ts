@@ -269,6 +269,23 @@ describe("dashboard API", () => {
     }
   });
 
+  test("a repeated query parameter is a 400 naming it, never a 500", async () => {
+    const { cookie } = await signIn();
+    for (const [url, param] of [
+      ["/ui/api/sessions?q=a&q=b", "q"],
+      ["/ui/api/sessions?model=a&model=b", "model"],
+      [`/ui/api/sessions/${seeded.chatId}?model=gpt-4o&model=x`, "model"],
+      ["/ui/api/sessions?order=asc&order=desc", "order"],
+      ["/ui/api/usage?days=7&days=30", "days"],
+      ["/ui/api/cleanup?tenant=default&tenant=default", "tenant"],
+    ] as const) {
+      const res = await app.inject({ url, headers: { cookie } });
+      assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      assert.equal(res.json().error.code, "invalid_argument", url);
+      assert.equal(res.json().error.param, param, url);
+    }
+  });
+
   test("the SPA shell is served for client routes, unknown tenants are refused", async () => {
     const page = await app.inject({ url: "/ui/sessions/abc" });
     assert.equal(page.statusCode, 200);
