@@ -1,6 +1,6 @@
 /** The dashboard shell: sign-in, navigation, tenant picker and a hash router over the views. */
 import { api } from "./api.ts";
-import { announce, h } from "./dom.ts";
+import { action, announce, h } from "./dom.ts";
 import "./style.css";
 import { renderCleanup } from "./views/cleanup.ts";
 import { renderSession } from "./views/session.ts";
@@ -78,10 +78,10 @@ async function renderShell(devMode: boolean): Promise<void> {
     {
       type: "button",
       class: "link",
-      onclick: async () => {
+      onclick: action(async () => {
         await api.signOut();
         void start();
-      },
+      }),
     },
     "Sign out",
   );
