@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { exportChunks } from "../interop/portable/export.ts";
 import { InvalidArgumentError, NotFoundError } from "../store/errors.ts";
+import { SESSION_ID_PATTERN } from "../store/ids.ts";
 import type { Session } from "../store/types.ts";
 import { compactSession } from "./compact.ts";
 import type { DashboardGuard, DashboardOptions } from "./server.ts";
@@ -18,7 +19,9 @@ import { collectUsage } from "./usage.ts";
 import { previewWindow } from "./window-preview.ts";
 
 const DEFAULT_TENANTS = ["default"] as const;
-const SESSION_ID = /^conv_[0-9a-f]{32}$/;
+// Every id the store accepts, not only the ones it generates: adapters and imports give ids
+// such as `conv_h_<sha256>` or `conv_<framework id>`, and those sessions must open too.
+const SESSION_ID = SESSION_ID_PATTERN;
 const ITEM_PAGE = 1000;
 const MAX_TRANSCRIPT_ITEMS = 5000;
 
@@ -82,11 +85,14 @@ export function registerDashboardApi(
     const q = request.query as Query;
     const search = q.q?.trim();
     // An id typed in the search box opens that session: one read, whatever the store size.
-    if (search && SESSION_ID.test(search)) {
-      const found = await store.get(tenant, search).catch((error: { code?: string }) => {
-        if (error.code === "not_found") return null;
-        throw error;
-      });
+    // Text that cannot be an id matches nothing (it used to be ignored: every session listed).
+    if (search) {
+      const found = SESSION_ID.test(search)
+        ? await store.get(tenant, search).catch((error: { code?: string }) => {
+            if (error.code === "not_found") return null;
+            throw error;
+          })
+        : null;
       return { data: found ? [sessionRow(found)] : [], nextCursor: null };
     }
     const page = await listForDashboard(store, tenant, q, Date.now());

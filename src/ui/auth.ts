@@ -83,8 +83,12 @@ export function createUiAuth(options: UiAuthOptions): UiAuth {
 
   const verify = (cookie: string | null): string | null => {
     if (!cookie) return null;
-    const [exp, nonce, mac] = cookie.split(".");
-    if (!exp || !nonce || !mac || !safeEqual(mac, sign(`${exp}.${nonce}`))) return null;
+    // Exactly three parts: with a fourth ignored, a revoked cookie plus ".x" was a new, unrevoked
+    // string carrying the same valid MAC (sign-out could be undone by anyone holding the cookie).
+    const parts = cookie.split(".");
+    if (parts.length !== 3) return null;
+    const [exp, nonce, mac] = parts as [string, string, string];
+    if (!/^\d+$/.test(exp) || !nonce || !safeEqual(mac, sign(`${exp}.${nonce}`))) return null;
     if (Number(exp) <= now() || revoked.has(cookie)) return null;
     return cookie;
   };

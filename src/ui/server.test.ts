@@ -192,6 +192,13 @@ describe("dashboard API", () => {
     });
     assert.equal(out.statusCode, 200);
     assert.equal((await app.inject({ url: "/ui/api/sessions", headers: { cookie } })).statusCode, 401);
+    // The revoked cookie with anything appended is not a fresh, unrevoked session.
+    for (const variant of [`${cookie}.x`, `${cookie}.`, `${cookie}..`]) {
+      const res = await app.inject({ url: "/ui/api/sessions", headers: { cookie: variant } });
+      assert.equal(res.statusCode, 401, variant);
+      const state = await app.inject({ url: "/ui/api/session", headers: { cookie: variant } });
+      assert.equal(state.json().signedIn, false, variant);
+    }
   });
 
   test("sign-out needs the CSRF token of a live session and always clears the cookie", async () => {
@@ -259,6 +266,23 @@ describe("dashboard API", () => {
       assert.doesNotMatch(res.body, /root:|"name": "holdfast"/, url);
       if (res.statusCode === 200) assert.match(res.body, /<title>Holdfast<\/title>/, url);
       else assert.equal(res.headers["content-type"], "application/json; charset=utf-8", url);
+    }
+  });
+
+  test("a repeated query parameter is a 400 naming it, never a 500", async () => {
+    const { cookie } = await signIn();
+    for (const [url, param] of [
+      ["/ui/api/sessions?q=a&q=b", "q"],
+      ["/ui/api/sessions?model=a&model=b", "model"],
+      [`/ui/api/sessions/${seeded.chatId}?model=gpt-4o&model=x`, "model"],
+      ["/ui/api/sessions?order=asc&order=desc", "order"],
+      ["/ui/api/usage?days=7&days=30", "days"],
+      ["/ui/api/cleanup?tenant=default&tenant=default", "tenant"],
+    ] as const) {
+      const res = await app.inject({ url, headers: { cookie } });
+      assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      assert.equal(res.json().error.code, "invalid_argument", url);
+      assert.equal(res.json().error.param, param, url);
     }
   });
 

@@ -113,6 +113,19 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
       return payload;
     });
 
+    // Every dashboard query parameter is one string: a repeated one (`?q=a&q=b`) arrives as an
+    // array, which the routes would call string methods on (a 500) or pass on to the store.
+    ui.addHook("preValidation", async (request) => {
+      if (!request.url.startsWith("/ui/api/")) return;
+      for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+        if (typeof value !== "string") {
+          throw new InvalidArgumentError(`Query parameter '${name.slice(0, 64)}' must be given once.`, {
+            param: name.slice(0, 64),
+          });
+        }
+      }
+    });
+
     ui.get("/ui/api/session", { config }, async (request, reply) => {
       if (disabledReason) return { signedIn: false, devMode: false, disabled: disabledReason };
       let csrf = auth.session(request);

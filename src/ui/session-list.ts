@@ -6,6 +6,7 @@
  * It walks store pages in the chosen sort and keeps the sessions whose recent turns (among their
  * last `MODEL_RECENT_ITEMS` items) used that model, reading at most `MODEL_SCAN_SESSIONS`
  * sessions per request; the answer says how many were checked and gives a cursor to go on.
+ * Archived sessions never match it (reading them would restore them).
  */
 import { InvalidArgumentError } from "../store/errors.ts";
 import {
@@ -95,9 +96,13 @@ export function listQueryOf(q: Query, now: number): ListQuery {
   };
 }
 
-/** True when one of the session's recent turns asked for or was served by `model`. */
+/**
+ * True when one of the session's recent turns asked for or was served by `model`. An archived
+ * session is not read: its items are in cold storage, and the served store restores a session
+ * on read, so a filtered listing would undo the sweeper's work for every archived session it checked.
+ */
 async function usedModel(store: SessionStore, session: Session, model: string): Promise<boolean> {
-  if (session.itemCount === 0) return false;
+  if (session.itemCount === 0 || session.status === "archived") return false;
   const items = await store.readItems(session.tenant, session.id, {
     order: "desc",
     limit: MODEL_RECENT_ITEMS,

@@ -148,4 +148,41 @@ describe("dashboard sessions API: sorts, filters, forks, compact", () => {
     const again = await app.inject({ method: "POST", url, headers, payload: { keepRecentTokens: 1 } });
     assert.equal(again.json().result.compacted, false, "nothing new to fold");
   });
+
+  test("sessions with any id the store accepts open, are found by id, fork and delete", async () => {
+    // What the adapters give (src/interop/adapters/session-ids.ts): a framework id, or a hash.
+    const ids = ["conv_my-chat_2024-0001", `conv_h_${"ab12".repeat(16)}`];
+    for (const id of ids) {
+      await store.create("default", {
+        id,
+        items: [{ content: { type: "message", role: "user", content: "hi" } }],
+      });
+      const one = await get(`/ui/api/sessions/${id}`);
+      assert.equal(one.statusCode, 200, one.body);
+      assert.equal(one.json().session.id, id);
+      assert.equal(one.json().entries[0].text, "hi");
+      assert.deepEqual(
+        (await get(`/ui/api/sessions?q=${id}`)).json().data.map((r: Row) => r.id),
+        [id],
+      );
+      assert.equal((await get(`/ui/api/sessions/${id}/forks`)).statusCode, 200);
+      assert.equal((await get(`/ui/api/sessions/${id}/export`)).statusCode, 200);
+      const headers = { cookie, "x-csrf-token": csrf };
+      const fork = await app.inject({
+        method: "POST",
+        url: `/ui/api/sessions/${id}/fork`,
+        headers,
+        payload: {},
+      });
+      assert.equal(fork.statusCode, 200, fork.body);
+      await store.delete("default", fork.json().session.id);
+      const del = await app.inject({ method: "DELETE", url: `/ui/api/sessions/${id}`, headers });
+      assert.equal(del.statusCode, 200, del.body);
+    }
+    // Text that cannot be an id finds nothing, rather than being ignored (every session listed).
+    const miss = await get("/ui/api/sessions?q=alice");
+    assert.equal(miss.statusCode, 200);
+    assert.deepEqual(miss.json(), { data: [], nextCursor: null });
+    assert.equal((await get("/ui/api/sessions/conv_x")).statusCode, 404);
+  });
 });

@@ -1,7 +1,9 @@
 /**
  * Usage over time for the dashboard, read from the response records of the most recently
  * created sessions (a bounded scan: `maxSessions` per tenant, `maxItems` in all), so the view
- * stays fast on large stores; the answer says when it was cut short.
+ * stays fast on large stores; the answer says when it was cut short. Only active sessions are
+ * read: the served store restores an archived session on read, so reading archived ones would
+ * undo the sweeper's work for every session archived in the period.
  */
 import { sessionItems } from "../interop/portable/export.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -58,7 +60,12 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
     let cursor: string | undefined;
     let seen = 0;
     scan: do {
-      const page = await store.list(tenant, { updatedAfter: query.since - 1, limit: 100, cursor });
+      const page = await store.list(tenant, {
+        status: "active",
+        updatedAfter: query.since - 1,
+        limit: 100,
+        cursor,
+      });
       for (const session of page.data) {
         if (seen >= maxSessions || scannedItems >= maxItems) {
           partial = true;

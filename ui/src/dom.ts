@@ -63,3 +63,18 @@ export function announce(text: string, kind: "info" | "error" = "info"): void {
   region.textContent = text;
   region.className = `status ${kind}`;
 }
+
+/**
+ * A button's async action: a failure (a 404 after someone else deleted the session, a 401 after
+ * the sign-in expired, a 409) is announced as an error instead of being lost as an unhandled
+ * rejection while the page shows nothing.
+ */
+export function action(run: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await run();
+    } catch (error) {
+      announce((error as Error).message || "The action failed.", "error");
+    }
+  };
+}

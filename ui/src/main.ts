@@ -1,6 +1,6 @@
 /** The dashboard shell: sign-in, navigation, tenant picker and a hash router over the views. */
 import { api } from "./api.ts";
-import { announce, h } from "./dom.ts";
+import { action, announce, h } from "./dom.ts";
 import "./style.css";
 import { renderCleanup } from "./views/cleanup.ts";
 import { renderSession } from "./views/session.ts";
@@ -25,6 +25,7 @@ const NAV = [
 
 const root = document.getElementById("app")!;
 let tenant = "default";
+let knownTenants: string[] = [];
 let firstRoute = true;
 
 async function start(): Promise<void> {
@@ -53,15 +54,20 @@ async function start(): Promise<void> {
 
 async function renderShell(devMode: boolean): Promise<void> {
   const { tenants } = await api.get<{ tenants: string[] }>("tenants");
+  knownTenants = tenants;
   if (!tenants.includes(tenant)) tenant = tenants[0] ?? "default";
+  // The tenant is set before the view renders: the view reads it once, when it starts.
   const tenantSelect = h(
     "select",
-    { id: "tenant", onchange: () => void route() },
+    {
+      id: "tenant",
+      onchange: (event: Event) => {
+        tenant = (event.target as HTMLSelectElement).value;
+        void route();
+      },
+    },
     ...tenants.map((t) => h("option", { value: t, selected: t === tenant }, t)),
   );
-  tenantSelect.addEventListener("change", () => {
-    tenant = tenantSelect.value;
-  });
   const nav = h(
     "nav",
     { "aria-label": "Main" },
@@ -72,10 +78,10 @@ async function renderShell(devMode: boolean): Promise<void> {
     {
       type: "button",
       class: "link",
-      onclick: async () => {
+      onclick: action(async () => {
         await api.signOut();
         void start();
-      },
+      }),
     },
     "Sign out",
   );
@@ -106,6 +112,13 @@ async function route(): Promise<void> {
   const raw = location.hash.slice(1) || "/sessions";
   const [path = "/sessions", query = ""] = raw.split("?");
   const params = new URLSearchParams(query);
+  // A link may name its tenant (Usage lists sessions of every tenant): it becomes the current one.
+  const linked = params.get("tenant");
+  if (linked && linked !== tenant && knownTenants.includes(linked)) {
+    tenant = linked;
+    const select = document.getElementById("tenant") as HTMLSelectElement | null;
+    if (select) select.value = linked;
+  }
   for (const link of document.querySelectorAll("nav a")) {
     const active = path.startsWith((link.getAttribute("href") ?? "").slice(1).replace(/s$/, ""));
     if (active) link.setAttribute("aria-current", "page");

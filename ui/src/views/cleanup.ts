@@ -1,5 +1,5 @@
 import { api, qs } from "../api.ts";
-import { fmtBytes, fmtNumber, fmtTime, h } from "../dom.ts";
+import { action, fmtBytes, fmtNumber, fmtTime, h } from "../dom.ts";
 import type { ViewContext } from "../main.ts";
 
 interface Tally {
@@ -111,7 +111,7 @@ export async function renderCleanup(ctx: ViewContext): Promise<void> {
         {
           type: "button",
           class: "danger",
-          onclick: async () => {
+          onclick: action(async () => {
             dialog.close();
             const { report } = await api.post<{ report: Report }>(
               `cleanup/enforce${qs({ tenant: ctx.tenant })}`,
@@ -119,7 +119,7 @@ export async function renderCleanup(ctx: ViewContext): Promise<void> {
             );
             const text = `Done: ${report.done} of ${report.planned} actions, ${report.skipped} skipped, ${report.errors} errors, ${fmtBytes(report.bytesFreed)} freed.`;
             result.replaceChildren(h("p", { class: "report" }, text));
-          },
+          }),
         },
         "Enforce now",
       ),

@@ -1,5 +1,5 @@
 import { api, qs } from "../api.ts";
-import { announce, fmtNumber, fmtTime, fmtUsd, h } from "../dom.ts";
+import { action, announce, fmtNumber, fmtTime, fmtUsd, h } from "../dom.ts";
 import type { ViewContext } from "../main.ts";
 import type { SessionRow } from "./sessions.ts";
 
@@ -235,7 +235,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
         "button",
         {
           type: "button",
-          onclick: async () => {
+          onclick: action(async () => {
             compactDialog.close();
             const keep = Number((document.getElementById("compact-keep") as HTMLInputElement).value);
             const { result } = await api.post<{
@@ -252,7 +252,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
                 ? `Compacted: ${fmtNumber(result.tokensBefore)} → ${fmtNumber(result.tokensAfter)} tokens.`
                 : `Nothing to compact: ${result.reason ?? "the session is already small"}.`,
             );
-          },
+          }),
         },
         "Compact now",
       ),
@@ -274,13 +274,13 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       "button",
       {
         type: "button",
-        onclick: async () => {
+        onclick: action(async () => {
           const { session: fork } = await api.post<{ session: SessionRow }>(
             `${base}/fork${qs({ tenant: ctx.tenant })}`,
           );
           announce(`Forked into ${fork.id}.`);
           ctx.navigate(`#/session/${fork.id}`);
-        },
+        }),
       },
       "Fork",
     ),
@@ -309,12 +309,12 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       {
         type: "button",
         class: "danger",
-        onclick: async () => {
+        onclick: action(async () => {
           if (!window.confirm(`Delete session ${id}? This cannot be undone.`)) return;
           await api.del(`${base}${qs({ tenant: ctx.tenant })}`);
           announce(`Deleted ${id}.`);
           ctx.navigate("#/sessions");
-        },
+        }),
       },
       "Delete",
     ),

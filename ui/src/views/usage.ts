@@ -126,6 +126,11 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
         )
       : "",
     h(
+      "p",
+      { class: "muted" },
+      "Archived sessions are not counted: their items are in cold storage, and reading them would restore them.",
+    ),
+    h(
       "details",
       {},
       h("summary", {}, "Chart data as a table"),
@@ -191,7 +196,11 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
             h(
               "tr",
               {},
-              h("td", {}, h("a", { href: `#/session/${t.id}`, class: "mono" }, t.id)),
+              h(
+                "td",
+                {},
+                h("a", { href: `#/session/${t.id}${qs({ tenant: t.tenant })}`, class: "mono" }, t.id),
+              ),
               h("td", {}, t.tenant),
               h("td", {}, t.owner ?? "—"),
               h("td", { class: "num" }, t.turns),

@@ -1,0 +1,80 @@
+/**
+ * The dashboard's scans never restore archived sessions: the served store (`withArchives`)
+ * restores a session on read, so the Usage view and the Sessions model filter would undo the
+ * sweeper's work for every archived session they looked at. Opening one session may restore it
+ * (an explicit read); listing and aggregating must not.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import Fastify, { type FastifyInstance } from "fastify";
+import { createDirectoryArchiveBackend } from "../lifecycle/archive-files.ts";
+import { type Archiver, createArchiver, withArchives } from "../lifecycle/archiver.ts";
+import { handleError } from "../server/errors.ts";
+import { createStore } from "../store/create-store.ts";
+import type { SessionStore } from "../store/types.ts";
+import { registerDashboard } from "./server.ts";
+import { type Seeded, seedDashboardStore } from "./test-seed.ts";
+
+const KEY = "admin-key-0123456789abcdef";
+
+describe("dashboard scans leave archived sessions archived", () => {
+  let dir: string;
+  let base: SessionStore;
+  let archiver: Archiver;
+  let app: FastifyInstance;
+  let cookie: string;
+  let seeded: Seeded;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "holdfast-ui-archived-reads-"));
+    await writeFile(join(dir, "index.html"), "<!doctype html><title>Holdfast</title>");
+    base = await createStore("memory:");
+    seeded = await seedDashboardStore(base);
+    archiver = createArchiver(base, { backend: createDirectoryArchiveBackend(join(dir, "archives")) });
+    app = Fastify();
+    app.setErrorHandler(handleError);
+    const store = withArchives(base, archiver);
+    registerDashboard(app, { store, adminKey: KEY, host: "0.0.0.0", distDir: dir, env: {} });
+    await app.ready();
+    const signIn = await app.inject({ method: "POST", url: "/ui/api/session", payload: { key: KEY } });
+    cookie = String(signIn.headers["set-cookie"]).split(";")[0]!;
+  });
+  after(async () => {
+    await app.close();
+    await archiver.backend.close();
+    await base.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function archive(id: string): Promise<void> {
+    assert.equal((await archiver.archive("default", id)).archived, true);
+  }
+  const statusOf = async (id: string) => (await base.get("default", id)).status;
+
+  test("Usage counts active sessions and does not restore archived ones", async () => {
+    await archive(seeded.chatId);
+    const res = await app.inject({ url: "/ui/api/usage?days=30", headers: { cookie } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(await statusOf(seeded.chatId), "archived", "the usage scan restored it");
+    const ids = res.json().topSessions.map((s: { id: string }) => s.id);
+    assert.ok(ids.length > 0 && !ids.includes(seeded.chatId));
+  });
+
+  test("the model filter skips archived sessions instead of restoring them", async () => {
+    const other = seeded.sessionIds[2]!;
+    await archive(other);
+    const res = await app.inject({ url: "/ui/api/sessions?model=claude-sonnet-4-5", headers: { cookie } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(await statusOf(other), "archived", "the model filter restored it");
+    assert.ok(res.json().data.length > 0, "active sessions still match");
+    // Opening the session is an explicit read: that one restores it.
+    assert.equal(
+      (await app.inject({ url: `/ui/api/sessions/${other}`, headers: { cookie } })).statusCode,
+      200,
+    );
+    assert.equal(await statusOf(other), "active");
+  });
+});

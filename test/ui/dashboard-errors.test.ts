@@ -1,0 +1,147 @@
+/**
+ * The dashboard's buttons when the API refuses, in a real browser (Debian's Chromium via
+ * playwright-core): the session was deleted meanwhile (404) or the sign-in ended (401). The
+ * page must say why, in the status region, not drop the error as an unhandled rejection.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { FastifyInstance } from "fastify";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { createArchiver } from "../../src/lifecycle/archiver.ts";
+import { parseLifecyclePolicy } from "../../src/lifecycle/policy.ts";
+import { createSweeper } from "../../src/lifecycle/sweeper.ts";
+import { createServer } from "../../src/server/create-server.ts";
+import { createSessionStore } from "../../src/store/core.ts";
+import { createMemoryDriver } from "../../src/store/drivers/memory.ts";
+import type { SessionStore } from "../../src/store/types.ts";
+import { registerDashboard } from "../../src/ui/server.ts";
+
+const CHROMIUM = process.env.HOLDFAST_CHROMIUM ?? "/usr/bin/chromium";
+const ADMIN_KEY = "dashboard-test-admin-key-0003";
+
+let store: SessionStore;
+let app: FastifyInstance;
+let browser: Browser;
+let base: string;
+let archiveDir: string;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (set HOLDFAST_CHROMIUM).`);
+  // Two sessions idle for two days: the cleanup plan has actions to enforce.
+  const clock = { offset: -2 * 86_400_000 };
+  store = createSessionStore(createMemoryDriver(), { clock: () => Date.now() + clock.offset });
+  for (let i = 0; i < 2; i++) {
+    await store.create("default", {
+      items: [{ content: { type: "message", role: "user", content: "old" } }],
+    });
+  }
+  clock.offset = 0;
+  archiveDir = await mkdtemp(join(tmpdir(), "holdfast-ui-errors-"));
+  const sweeper = createSweeper({
+    store,
+    policy: parseLifecyclePolicy({ defaults: { idle_ttl: "1d" } }),
+    archiver: createArchiver(store, { dir: archiveDir }),
+  });
+  app = await createServer({ store });
+  registerDashboard(app, { store, adminKey: ADMIN_KEY, host: "127.0.0.1", sweeper, env: {} });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  assert.ok(address && typeof address === "object");
+  base = `http://127.0.0.1:${address.port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await store?.close();
+  if (archiveDir) await rm(archiveDir, { recursive: true, force: true });
+});
+
+async function signedInPage(): Promise<{ page: Page; pageErrors: string[] }> {
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  await page.goto(`${base}/ui/`);
+  await page.getByLabel("Admin key").fill(ADMIN_KEY);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+  return { page, pageErrors };
+}
+
+const statusText = (page: Page) => page.locator("#status.error");
+
+test("Fork, Compact and Delete on a session deleted meanwhile say so", async () => {
+  const { page, pageErrors } = await signedInPage();
+  try {
+    const gone = await store.create("default", {
+      items: [{ content: { type: "message", role: "user", content: "soon gone" } }],
+    });
+    await page.goto(`${base}/ui/#/session/${gone.id}`);
+    await page.getByRole("heading", { name: gone.id }).waitFor();
+    await store.delete("default", gone.id);
+
+    // Each button in turn, the status region emptied before: each failure is announced by its own.
+    const refused = async (click: () => Promise<void>, what: string): Promise<void> => {
+      await page.evaluate(() => {
+        const status = document.getElementById("status");
+        if (status) status.textContent = "";
+      });
+      await click();
+      await statusText(page)
+        .filter({ hasText: `No session with id '${gone.id}'` })
+        .waitFor({ timeout: 5000 })
+        .catch(() => assert.fail(`${what}: no error shown`));
+    };
+    await refused(() => page.getByRole("button", { name: "Fork", exact: true }).click(), "Fork");
+    await refused(async () => {
+      await page.getByRole("button", { name: "Compact…" }).click();
+      await page
+        .getByRole("dialog", { name: "Compact this session?" })
+        .getByRole("button", { name: "Compact now" })
+        .click();
+    }, "Compact");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await refused(() => page.getByRole("button", { name: "Delete" }).click(), "Delete");
+    assert.deepEqual(pageErrors, [], "no unhandled rejection");
+  } finally {
+    await page.close();
+  }
+});
+
+test("Enforce after the sign-in ended says to sign in", async () => {
+  const { page, pageErrors } = await signedInPage();
+  try {
+    await page.getByRole("link", { name: "Cleanup" }).click();
+    await page.getByRole("heading", { name: "Cleanup", level: 1 }).waitFor();
+    // Signed out elsewhere (another tab): the cookie is revoked.
+    const { csrfToken } = await (await page.request.get(`${base}/ui/api/session`)).json();
+    const out = await page.request.delete(`${base}/ui/api/session`, {
+      headers: { "x-csrf-token": csrfToken },
+    });
+    assert.equal(out.status(), 200);
+    await page.getByRole("button", { name: "Enforce…" }).click();
+    await page
+      .getByRole("dialog", { name: "Enforce the cleanup plan?" })
+      .getByRole("button", { name: "Enforce now" })
+      .click();
+    await statusText(page).filter({ hasText: "Sign in to the dashboard first." }).waitFor({ timeout: 5000 });
+    assert.equal((await store.list("default", { status: "archived" })).data.length, 0, "nothing enforced");
+    assert.deepEqual(pageErrors, [], "no unhandled rejection");
+  } finally {
+    await page.close();
+  }
+});

@@ -1,0 +1,122 @@
+/**
+ * The dashboard with two tenants, in a real browser (Debian's Chromium via playwright-core):
+ * the tenant picker shows the tenant just picked, and Usage's top sessions (every tenant's) open
+ * in their own tenant.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { after, before, test } from "node:test";
+import type { FastifyInstance } from "fastify";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { createServer } from "../../src/server/create-server.ts";
+import { createStore } from "../../src/store/create-store.ts";
+import type { SessionStore } from "../../src/store/types.ts";
+import { registerDashboard } from "../../src/ui/server.ts";
+import { type Seeded, seedDashboardStore } from "../../src/ui/test-seed.ts";
+
+const CHROMIUM = process.env.HOLDFAST_CHROMIUM ?? "/usr/bin/chromium";
+const ADMIN_KEY = "dashboard-test-admin-key-0002";
+
+let store: SessionStore;
+let app: FastifyInstance;
+let browser: Browser;
+let base: string;
+let seeded: Seeded;
+let acmeId: string;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (set HOLDFAST_CHROMIUM).`);
+  store = await createStore("memory:");
+  seeded = await seedDashboardStore(store, Date.now(), 2);
+  const acme = await store.create("acme", { owner: "acme-owner" });
+  acmeId = acme.id;
+  await store.append("acme", acme.id, [
+    { content: { type: "message", role: "user", content: "Hello from acme" } },
+    {
+      id: "resp_acme",
+      content: {
+        type: "response_record",
+        status: "completed",
+        model: "gpt-4o",
+        created_at: Math.floor(Date.now() / 1000),
+        usage: { input_tokens: 90_000, output_tokens: 10, cached_tokens: 0 },
+        // The costliest session of all tenants: first in Usage's top sessions.
+        cost_usd: 9.5,
+        output_item_ids: [],
+      },
+    },
+  ]);
+  app = await createServer({ store });
+  registerDashboard(app, {
+    store,
+    adminKey: ADMIN_KEY,
+    host: "127.0.0.1",
+    tenants: () => ["default", "acme"],
+    env: {},
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  assert.ok(address && typeof address === "object");
+  base = `http://127.0.0.1:${address.port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  await store?.close();
+});
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto(`${base}/ui/`);
+  await page.getByLabel("Admin key").fill(ADMIN_KEY);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+}
+
+const rowIds = (page: Page) => page.locator("tbody tr td:first-child a").allTextContents();
+
+test("picking a tenant shows that tenant's sessions, not the one picked before", async () => {
+  const page = await browser.newPage();
+  try {
+    await signIn(page);
+    assert.ok((await rowIds(page)).includes(seeded.chatId));
+    await page.getByLabel("Tenant").selectOption("acme");
+    await page.getByRole("link", { name: acmeId }).waitFor({ timeout: 5000 });
+    assert.deepEqual(await rowIds(page), [acmeId]);
+    await page.getByLabel("Tenant").selectOption("default");
+    await page.getByRole("link", { name: seeded.chatId }).waitFor({ timeout: 5000 });
+    assert.ok(!(await rowIds(page)).includes(acmeId));
+  } finally {
+    await page.close();
+  }
+});
+
+test("Usage's top sessions open in their own tenant", async () => {
+  const page = await browser.newPage();
+  try {
+    await signIn(page);
+    await page.getByRole("link", { name: "Usage" }).click();
+    await page.getByRole("heading", { name: "Usage", level: 1 }).waitFor();
+    await page.getByRole("link", { name: acmeId }).click();
+    await page.getByRole("heading", { name: acmeId }).waitFor({ timeout: 5000 });
+    await page.getByText("Hello from acme").waitFor();
+    assert.equal(await page.getByLabel("Tenant").inputValue(), "acme", "the picker follows the link");
+    // A default-tenant session from the same table opens in the default tenant again.
+    await page.getByRole("link", { name: "Usage" }).click();
+    await page.getByRole("link", { name: seeded.chatId }).click();
+    await page.getByRole("heading", { name: seeded.chatId }).waitFor({ timeout: 5000 });
+    assert.equal(await page.getByLabel("Tenant").inputValue(), "default");
+  } finally {
+    await page.close();
+  }
+});
