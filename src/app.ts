@@ -52,6 +52,7 @@ import { driverOf } from "./store/decorators/delegating-store.ts";
 import { isLifecycleCapable } from "./store/driver.ts";
 import { InvalidArgumentError } from "./store/errors.ts";
 import type { SessionStore } from "./store/types.ts";
+import { servedTenants } from "./ui/served-tenants.ts";
 import { registerDashboard } from "./ui/server.ts";
 
 export interface HoldfastAppOptions {
@@ -292,6 +293,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     registerDashboard(app, {
       store,
       host: config.host,
+      tenants: servedTenants(security),
       metrics,
       upstreams: layer.router,
       env,
