@@ -2,8 +2,10 @@
  * Adapter for the OpenAI Responses API: `POST {baseUrl}/responses`, nearly a pass-through. Holdfast
  * owns the transcript, so requests go out with `store: false` and without item ids (ids of items
  * the upstream never stored would be rejected as unknown references). For the same reason output
- * items get Holdfast's own ids: the upstream's are never sent back, and some upstreams reuse them
- * across responses (a clash in the conversation) or leave them out.
+ * items get Holdfast's own ids: some upstreams reuse theirs across responses (a clash in the
+ * conversation) or leave them out. One upstream id does go back: a reasoning item's, kept in the
+ * item's `holdfast` marker (`upstream_id`), because OpenAI binds `encrypted_content` to it; the
+ * context engine's `toModelInput` restores it as the id of an item with encrypted content.
  */
 import { newItemId } from "../../store/ids.ts";
 import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
@@ -119,9 +121,11 @@ class OwnIds {
     return id;
   }
 
-  /** The item with its upstream id (if any) replaced by Holdfast's. */
+  /** The item with its upstream id (if any) replaced by Holdfast's; a reasoning item's is kept. */
   apply(index: number, item: OutputItem): OutputItem {
-    return { ...item, id: this.of(index, String(item.type)) };
+    const id = this.of(index, String(item.type));
+    if (item.type !== "reasoning" || typeof item.id !== "string" || item.id === "") return { ...item, id };
+    return { ...item, id, holdfast: { upstream_id: item.id } };
   }
 }
 
