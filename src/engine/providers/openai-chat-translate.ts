@@ -181,10 +181,13 @@ export function fromChatCompletion(body: unknown, requestedModel: string): TurnR
   const completion = body as ChatCompletion;
   const choice = completion.choices?.[0];
   const builder = new OutputBuilder();
-  const text = choice?.message?.content ?? choice?.message?.refusal ?? "";
-  if (text !== "") {
+  const text = choice?.message?.content ?? "";
+  const refusal = choice?.message?.refusal ?? "";
+  if (text !== "" || refusal !== "") {
     const [index] = builder.addMessage();
-    builder.appendText(index, text);
+    if (text !== "") builder.appendText(index, text);
+    // OpenAI's refusal (`content` null): a `refusal` part, as the Responses API gives it.
+    if (refusal !== "") builder.appendRefusal(index, refusal);
   }
   for (const call of choice?.message?.tool_calls ?? []) {
     const [index] = builder.addCall(call.id, call.function.name);
@@ -249,16 +252,10 @@ export class ChatStreamTranslator {
     if (chunk.usage) this.#usage = usageFromChat(chunk.usage);
     const choice = chunk.choices?.[0];
     if (!choice) return events;
-    const text = choice.delta?.content ?? choice.delta?.refusal;
-    if (text) {
-      if (this.#messageIndex === undefined) {
-        this.#announce(events);
-        const [index, added] = this.#builder.addMessage();
-        this.#messageIndex = index;
-        events.push(added);
-      }
-      events.push(this.#builder.appendText(this.#messageIndex, text));
-    }
+    const text = choice.delta?.content;
+    if (text) events.push(this.#builder.appendText(this.#message(events), text));
+    const refusal = choice.delta?.refusal;
+    if (refusal) events.push(this.#builder.appendRefusal(this.#message(events), refusal));
     for (const delta of choice.delta?.tool_calls ?? []) {
       const key = this.#callKey(delta);
       let index = this.#calls.get(key);
@@ -282,6 +279,17 @@ export class ChatStreamTranslator {
     }
     if (choice.finish_reason) this.#finish = finishFromChat(choice.finish_reason);
     return events;
+  }
+
+  /** The output index of the reply's message, opened (and announced in `events`) at its first delta. */
+  #message(events: TurnEvent[]): number {
+    if (this.#messageIndex === undefined) {
+      this.#announce(events);
+      const [index, added] = this.#builder.addMessage();
+      this.#messageIndex = index;
+      events.push(added);
+    }
+    return this.#messageIndex;
   }
 
   /**
