@@ -8,6 +8,7 @@ import {
   closingEvents,
   contentText,
   OutputBuilder,
+  reportedTier,
   statusFromFinish,
   ZERO_USAGE,
 } from "./output.ts";
@@ -169,6 +170,7 @@ export function finishFromChat(reason: unknown): FinishReason {
 interface ChatCompletion {
   id?: string;
   model?: string;
+  service_tier?: unknown;
   choices?: Array<{
     message?: { content?: string | null; refusal?: string | null; tool_calls?: ChatToolCall[] };
     finish_reason?: string | null;
@@ -195,18 +197,22 @@ export function fromChatCompletion(body: unknown, requestedModel: string): TurnR
   }
   const finish = finishFromChat(choice?.finish_reason);
   const status = statusFromFinish(finish);
-  return buildResult(
+  const result = buildResult(
     completion.id ?? "",
     completion.model ?? requestedModel,
     builder.output(status),
     usageFromChat(completion.usage),
     finish,
   );
+  const tier = reportedTier(completion.service_tier);
+  if (tier !== undefined) result.service_tier = tier;
+  return result;
 }
 
 interface ChatChunk {
   id?: string;
   model?: string;
+  service_tier?: unknown;
   choices?: Array<{
     delta?: {
       content?: string | null;
@@ -237,6 +243,8 @@ export class ChatStreamTranslator {
   #usage: Usage = { ...ZERO_USAGE };
   #id = "";
   #model: string;
+  /** The tier the chunks report (OpenAI repeats it in every chunk). */
+  #tier: string | undefined;
   readonly #toolNames: readonly string[];
 
   /** `toolNames`: the tools the request declared, which tell a name's next piece from a repeat of it. */
@@ -250,6 +258,7 @@ export class ChatStreamTranslator {
     if (chunk.id) this.#id = chunk.id;
     if (chunk.model) this.#model = chunk.model;
     if (chunk.usage) this.#usage = usageFromChat(chunk.usage);
+    this.#tier = reportedTier(chunk.service_tier) ?? this.#tier;
     const choice = chunk.choices?.[0];
     if (!choice) return events;
     const text = choice.delta?.content;
@@ -309,6 +318,8 @@ export class ChatStreamTranslator {
     const events: TurnEvent[] = [];
     this.#announce(events);
     events.push(...closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish));
+    const done = events.at(-1);
+    if (done?.type === "done" && this.#tier !== undefined) done.result.service_tier = this.#tier;
     return events;
   }
 

@@ -10,7 +10,7 @@
 import { newItemId } from "../../store/ids.ts";
 import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
-import { ZERO_USAGE } from "./output.ts";
+import { reportedTier, ZERO_USAGE } from "./output.ts";
 import {
   copySampling,
   type FinishReason,
@@ -94,6 +94,7 @@ interface ResponsesBody {
   };
   incomplete_details?: { reason?: string } | null;
   error?: { code?: string; message?: string } | null;
+  service_tier?: unknown;
 }
 
 function usageOf(usage: ResponsesBody["usage"]): Usage {
@@ -160,6 +161,8 @@ function fromResponse(
   if (result.status === "incomplete") {
     result.incomplete_reason = reason === "content_filter" ? "content_filter" : "max_output_tokens";
   }
+  const tier = reportedTier(body.service_tier);
+  if (tier !== undefined) result.service_tier = tier;
   return result;
 }
 

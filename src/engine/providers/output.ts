@@ -189,6 +189,14 @@ export function buildResult(
   return result;
 }
 
+/**
+ * The `service_tier` an OpenAI upstream reported, when it is one worth reporting on: a short
+ * non-empty string (a tier name such as `default`, `flex`, `priority`); anything else is none.
+ */
+export function reportedTier(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 && value.length <= 64 ? value : undefined;
+}
+
 /** The last events of a translated stream: every open item finished, the usage, then `done` with the result. */
 export function closingEvents(
   builder: OutputBuilder,
