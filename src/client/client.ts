@@ -73,7 +73,10 @@ export interface HoldfastClient {
       body: JsonObject,
       options?: { idempotencyKey?: string; signal?: AbortSignal },
     ): Promise<ResponseObject>;
-    /** Streams the turn's events; the last one is `response.completed` (or `.failed`). */
+    /**
+     * Streams the turn's events; the last one is `response.completed` (or `.incomplete`, `.failed`,
+     * or `error` when the turn failed after part of its answer was stored as incomplete).
+     */
     stream(
       body: JsonObject,
       options?: { idempotencyKey?: string; signal?: AbortSignal },
@@ -193,7 +196,7 @@ export function createHoldfastClient(options: HoldfastClientOptions): HoldfastCl
     if (!ended) {
       // A clean end of the body before the turn's last event is a cut connection, not a turn.
       throw new HoldfastNetworkError(
-        "The stream ended before the turn's last event (response.completed, .failed or .incomplete): the connection was cut. The turn may still have been stored: re-read the conversation.",
+        "The stream ended before the turn's last event (response.completed, .failed, .incomplete or error): the connection was cut. The turn may still have been stored: re-read the conversation.",
       );
     }
   }

@@ -2,7 +2,7 @@
  * Translates turn-engine events into `chat.completion.chunk` server-sent events, the stream
  * shape of Chat Completions (`data: {…}` lines, then `data: [DONE]`).
  */
-import { chatChunk, chatFinishReason, chatUsage } from "../engine/turn/chat-compat.ts";
+import { chatChunk, chatFinishReason, chatServiceTier, chatUsage } from "../engine/turn/chat-compat.ts";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
 import type { ErrorBody } from "./errors.ts";
@@ -29,6 +29,12 @@ export class ChatSse {
     this.#includeUsage = includeUsage;
   }
 
+  /** The serialized chunk head (see `#head`), with the upstream's `service_tier` once known. */
+  #setHead(serviceTier?: string): void {
+    const full = JSON.stringify(chatChunk(this.#id, this.#model, this.#created, {}, null, serviceTier));
+    this.#head = `data: ${full.slice(0, full.lastIndexOf('"delta":') + '"delta":'.length)}`;
+  }
+
   #send(delta: JsonObject, finish: string | null = null): void {
     const tail = finish === null ? "null" : JSON.stringify(finish);
     this.#write(`${this.#head}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${tail}}]}\n\n`);
@@ -48,12 +54,15 @@ export class ChatSse {
       this.#id = `chatcmpl-${String(event.response.id).slice(5)}`;
       this.#model = String(event.response.model);
       this.#created = event.response.created_at as number;
-      const full = JSON.stringify(chatChunk(this.#id, this.#model, this.#created, {}, null));
-      this.#head = `data: ${full.slice(0, full.lastIndexOf('"delta":') + '"delta":'.length)}`;
+      this.#setHead();
       this.#send({ role: "assistant", content: "" });
       return;
     }
     if (event.type === "completed" || event.type === "failed") {
+      // OpenAI names the tier in every chunk; Holdfast knows the upstream's only now, so the
+      // closing chunks carry it (and none do when the upstream reported none).
+      const tier = chatServiceTier(event.response).service_tier;
+      if (tier !== undefined) this.#setHead(tier);
       // A failed turn did not stop normally: no finish_reason, as OpenAI's failed streams carry
       // none; the error chunk ends it, after the usage (spent all the same), so the SDK, which
       // throws at the error, has read the usage first.
@@ -61,7 +70,7 @@ export class ChatSse {
       if (this.#includeUsage) {
         const usage = event.response.usage as JsonObject;
         this.#data({
-          ...chatChunk(this.#id, this.#model, this.#created, {}, null),
+          ...chatChunk(this.#id, this.#model, this.#created, {}, null, tier),
           choices: [],
           usage: chatUsage(usage),
         });

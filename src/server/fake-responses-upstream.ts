@@ -16,9 +16,13 @@ export interface FakeResponsesUpstream {
   close: () => Promise<void>;
 }
 
-/** Starts an upstream answering request `n` (0-based) with the output items `output(n, body)`. */
+/**
+ * Starts an upstream answering request `n` (0-based) with the output items `output(n, body)`;
+ * `fields(n)` adds to (or overrides) the fields of its Response object (e.g. `service_tier`).
+ */
 export async function startFakeResponsesUpstream(
   output: (n: number, body: Record<string, unknown>) => FakeItem[],
+  fields: (n: number) => Record<string, unknown> = () => ({}),
 ): Promise<FakeResponsesUpstream> {
   const seen: Record<string, unknown>[] = [];
   const server: Server = createServer((req, res) => {
@@ -29,6 +33,7 @@ export async function startFakeResponsesUpstream(
     req.on("end", () => {
       const body = JSON.parse(raw) as Record<string, unknown>;
       const items = output(seen.length, body);
+      const extra = fields(seen.length);
       seen.push(body);
       const response = {
         id: "resp_fake",
@@ -40,6 +45,7 @@ export async function startFakeResponsesUpstream(
         incomplete_details: null,
         output: items,
         usage: { input_tokens: 5, output_tokens: 3, input_tokens_details: { cached_tokens: 0 } },
+        ...extra,
       };
       if (body.stream !== true) {
         res.writeHead(200, { "content-type": "application/json" });

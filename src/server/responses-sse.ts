@@ -55,12 +55,22 @@ export class ResponsesSse {
         return;
       }
       case "failed":
+        // The stream ends as the response is stored. A turn that produced part of its answer is
+        // kept as `incomplete` (interrupted, with the error): a `response.failed` would contradict
+        // `GET /v1/responses/{id}`, and a `response.incomplete` would pass for an answer cut by
+        // its token limit, so it ends with OpenAI's `error` event, which claims no status and
+        // which SDKs raise. A turn that produced nothing is stored as `failed`, and says so.
+        if (event.response.status !== "failed") {
+          this.error({
+            type: "server_error",
+            code: event.error.code,
+            message: event.error.message,
+            param: null,
+          });
+          return;
+        }
         this.#emit("response.failed", {
-          response: {
-            ...event.response,
-            status: "failed",
-            error: { code: event.error.code, message: event.error.message },
-          },
+          response: { ...event.response, error: { code: event.error.code, message: event.error.message } },
         });
         return;
       case "provider":

@@ -31,7 +31,13 @@ const doneMessage = {
 const call = { type: "function_call", id: "fc_1", call_id: "call_1", name: "lookup", arguments: "" };
 const doneCall = { ...call, arguments: '{"q":"\u00e9"}', status: "completed" };
 
-function turn(end: "completed" | "failed"): EngineEvent[] {
+/**
+ * How the turn ends: completed; failed mid-stream with part of its answer kept (the response is
+ * stored `incomplete`); or failed and stored `failed`.
+ */
+type End = "completed" | "interrupted" | "failed";
+
+function turn(end: End): EngineEvent[] {
   const provider = (event: unknown): EngineEvent => ({ type: "provider", event }) as EngineEvent;
   return [
     { type: "created", response: response("in_progress") },
@@ -52,7 +58,13 @@ function turn(end: "completed" | "failed"): EngineEvent[] {
       ? { type: "completed", response: response("completed", [doneMessage, doneCall]) }
       : {
           type: "failed",
-          response: response("incomplete", [doneMessage]),
+          response:
+            end === "interrupted"
+              ? response("incomplete", [doneMessage])
+              : {
+                  ...response("failed"),
+                  error: { code: "upstream_error", message: "the upstream went away" },
+                },
           error: new HoldfastError("upstream_error", "the upstream went away"),
         },
   ];
@@ -69,7 +81,7 @@ function written(
 }
 
 describe("SSE wire text", () => {
-  for (const end of ["completed", "failed"] as const) {
+  for (const end of ["completed", "interrupted", "failed"] as const) {
     test(`chat.completion.chunk events equal their serialized chunk objects (${end})`, () => {
       const chunks = written((write) => {
         const sse = new ChatSse(write, true);
@@ -92,7 +104,7 @@ describe("SSE wire text", () => {
         chunk({ tool_calls: [{ index: 0, function: { arguments: '{"q":"\u00e9"}' } }] }),
         // A completed turn that ends with a tool call finishes with "tool_calls"; a failed one
         // claims no finish at all: its usage, then the error chunk.
-        ...(end === "failed" ? [] : [chunk({}, "tool_calls")]),
+        ...(end === "completed" ? [chunk({}, "tool_calls")] : []),
         `data: ${JSON.stringify({
           ...chatChunk(id, model, created, {}, null),
           choices: [],
@@ -103,7 +115,7 @@ describe("SSE wire text", () => {
             prompt_tokens_details: { cached_tokens: 0 },
           },
         })}\n\n`,
-        ...(end === "failed"
+        ...(end !== "completed"
           ? [
               `data: ${JSON.stringify({
                 error: {
@@ -160,13 +172,10 @@ describe("SSE wire text", () => {
         event("response.output_item.done", { output_index: 1, item: doneCall }),
         end === "completed"
           ? event("response.completed", { response: last.response })
-          : event("response.failed", {
-              response: {
-                ...last.response,
-                status: "failed",
-                error: { code: "upstream_error", message: "the upstream went away" },
-              },
-            }),
+          : end === "interrupted"
+            ? // Stored incomplete: OpenAI's error event, not a response.failed the record contradicts.
+              event("error", { code: "upstream_error", message: "the upstream went away", param: null })
+            : event("response.failed", { response: last.response }),
       ];
       assert.deepEqual(chunks, expected);
     });

@@ -31,6 +31,21 @@ export const PINNED_ROLES: ReadonlySet<string> = new Set(["system", "developer"]
  */
 export const PIN_FIELD = "holdfast";
 
+/**
+ * The id an upstream gave a reasoning item that Holdfast stores under its own id, kept in the
+ * marker: `"holdfast": { "upstream_id": "rs_…" }`. OpenAI binds a reasoning item's
+ * `encrypted_content` to the id it issued it under and refuses it under any other, so an item with
+ * encrypted content goes back to the model under that id (`toModelInput`). Without encrypted
+ * content there is nothing to bind: such an item is sent without an id, as every other item is.
+ */
+export function replayIdOf(content: JsonObject): string | null {
+  if (content.type !== "reasoning" || typeof content.encrypted_content !== "string") return null;
+  const marker = content[PIN_FIELD];
+  if (!isObject(marker)) return null;
+  const id = marker.upstream_id;
+  return typeof id === "string" && id !== "" ? id : null;
+}
+
 export function isCall(item: Item): boolean {
   return CALL_TYPES.has(item.type);
 }

@@ -4,7 +4,7 @@
  * developer (OpenAI) or user (Anthropic, Google) message through `summaryToMessage`.
  */
 import type { Item, JsonObject, JsonValue } from "../../store/types.ts";
-import { isObject } from "./items.ts";
+import { isObject, PIN_FIELD, replayIdOf } from "./items.ts";
 
 /** The structured summary a summarizer returns. */
 export interface StructuredSummary {
@@ -116,7 +116,8 @@ export function summaryToMessage(content: JsonObject, role: "developer" | "user"
 
 /**
  * Converts window items to what a provider receives: summary items become messages and the
- * Holdfast pin marker is removed. Other items pass through untouched (same object).
+ * Holdfast marker is removed — an encrypted reasoning item getting back, as `id`, the upstream id
+ * the marker kept (`replayIdOf`). Other items pass through untouched (same object).
  */
 export function toModelInput(
   items: readonly Item[],
@@ -124,9 +125,10 @@ export function toModelInput(
 ): JsonObject[] {
   return items.map((item) => {
     if (item.type === SUMMARY_TYPE) return summaryToMessage(item.content, summaryRole);
-    if ("holdfast" in item.content) {
-      const { holdfast: _marker, ...rest } = item.content;
-      return rest;
+    if (PIN_FIELD in item.content) {
+      const { [PIN_FIELD]: _marker, ...rest } = item.content;
+      const id = replayIdOf(item.content);
+      return id === null ? rest : { id, ...rest };
     }
     return item.content;
   });

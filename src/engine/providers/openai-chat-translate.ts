@@ -8,6 +8,7 @@ import {
   closingEvents,
   contentText,
   OutputBuilder,
+  reportedTier,
   statusFromFinish,
   ZERO_USAGE,
 } from "./output.ts";
@@ -169,6 +170,7 @@ export function finishFromChat(reason: unknown): FinishReason {
 interface ChatCompletion {
   id?: string;
   model?: string;
+  service_tier?: unknown;
   choices?: Array<{
     message?: { content?: string | null; refusal?: string | null; tool_calls?: ChatToolCall[] };
     finish_reason?: string | null;
@@ -181,10 +183,13 @@ export function fromChatCompletion(body: unknown, requestedModel: string): TurnR
   const completion = body as ChatCompletion;
   const choice = completion.choices?.[0];
   const builder = new OutputBuilder();
-  const text = choice?.message?.content ?? choice?.message?.refusal ?? "";
-  if (text !== "") {
+  const text = choice?.message?.content ?? "";
+  const refusal = choice?.message?.refusal ?? "";
+  if (text !== "" || refusal !== "") {
     const [index] = builder.addMessage();
-    builder.appendText(index, text);
+    if (text !== "") builder.appendText(index, text);
+    // OpenAI's refusal (`content` null): a `refusal` part, as the Responses API gives it.
+    if (refusal !== "") builder.appendRefusal(index, refusal);
   }
   for (const call of choice?.message?.tool_calls ?? []) {
     const [index] = builder.addCall(call.id, call.function.name);
@@ -192,18 +197,22 @@ export function fromChatCompletion(body: unknown, requestedModel: string): TurnR
   }
   const finish = finishFromChat(choice?.finish_reason);
   const status = statusFromFinish(finish);
-  return buildResult(
+  const result = buildResult(
     completion.id ?? "",
     completion.model ?? requestedModel,
     builder.output(status),
     usageFromChat(completion.usage),
     finish,
   );
+  const tier = reportedTier(completion.service_tier);
+  if (tier !== undefined) result.service_tier = tier;
+  return result;
 }
 
 interface ChatChunk {
   id?: string;
   model?: string;
+  service_tier?: unknown;
   choices?: Array<{
     delta?: {
       content?: string | null;
@@ -234,6 +243,8 @@ export class ChatStreamTranslator {
   #usage: Usage = { ...ZERO_USAGE };
   #id = "";
   #model: string;
+  /** The tier the chunks report (OpenAI repeats it in every chunk). */
+  #tier: string | undefined;
   readonly #toolNames: readonly string[];
 
   /** `toolNames`: the tools the request declared, which tell a name's next piece from a repeat of it. */
@@ -247,18 +258,13 @@ export class ChatStreamTranslator {
     if (chunk.id) this.#id = chunk.id;
     if (chunk.model) this.#model = chunk.model;
     if (chunk.usage) this.#usage = usageFromChat(chunk.usage);
+    this.#tier = reportedTier(chunk.service_tier) ?? this.#tier;
     const choice = chunk.choices?.[0];
     if (!choice) return events;
-    const text = choice.delta?.content ?? choice.delta?.refusal;
-    if (text) {
-      if (this.#messageIndex === undefined) {
-        this.#announce(events);
-        const [index, added] = this.#builder.addMessage();
-        this.#messageIndex = index;
-        events.push(added);
-      }
-      events.push(this.#builder.appendText(this.#messageIndex, text));
-    }
+    const text = choice.delta?.content;
+    if (text) events.push(this.#builder.appendText(this.#message(events), text));
+    const refusal = choice.delta?.refusal;
+    if (refusal) events.push(this.#builder.appendRefusal(this.#message(events), refusal));
     for (const delta of choice.delta?.tool_calls ?? []) {
       const key = this.#callKey(delta);
       let index = this.#calls.get(key);
@@ -284,6 +290,17 @@ export class ChatStreamTranslator {
     return events;
   }
 
+  /** The output index of the reply's message, opened (and announced in `events`) at its first delta. */
+  #message(events: TurnEvent[]): number {
+    if (this.#messageIndex === undefined) {
+      this.#announce(events);
+      const [index, added] = this.#builder.addMessage();
+      this.#messageIndex = index;
+      events.push(added);
+    }
+    return this.#messageIndex;
+  }
+
   /**
    * Which call a delta belongs to. OpenAI numbers every delta with `index`; some compatible
    * servers (Gemini's endpoint, Ollama versions) leave it out, and reading a missing index as 0
@@ -301,6 +318,8 @@ export class ChatStreamTranslator {
     const events: TurnEvent[] = [];
     this.#announce(events);
     events.push(...closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish));
+    const done = events.at(-1);
+    if (done?.type === "done" && this.#tier !== undefined) done.result.service_tier = this.#tier;
     return events;
   }
 

@@ -2,13 +2,15 @@
  * Adapter for the OpenAI Responses API: `POST {baseUrl}/responses`, nearly a pass-through. Holdfast
  * owns the transcript, so requests go out with `store: false` and without item ids (ids of items
  * the upstream never stored would be rejected as unknown references). For the same reason output
- * items get Holdfast's own ids: the upstream's are never sent back, and some upstreams reuse them
- * across responses (a clash in the conversation) or leave them out.
+ * items get Holdfast's own ids: some upstreams reuse theirs across responses (a clash in the
+ * conversation) or leave them out. One upstream id does go back: a reasoning item's, kept in the
+ * item's `holdfast` marker (`upstream_id`), because OpenAI binds `encrypted_content` to it; the
+ * context engine's `toModelInput` restores it as the id of an item with encrypted content.
  */
 import { newItemId } from "../../store/ids.ts";
 import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
-import { ZERO_USAGE } from "./output.ts";
+import { reportedTier, ZERO_USAGE } from "./output.ts";
 import {
   copySampling,
   type FinishReason,
@@ -92,6 +94,7 @@ interface ResponsesBody {
   };
   incomplete_details?: { reason?: string } | null;
   error?: { code?: string; message?: string } | null;
+  service_tier?: unknown;
 }
 
 function usageOf(usage: ResponsesBody["usage"]): Usage {
@@ -119,9 +122,11 @@ class OwnIds {
     return id;
   }
 
-  /** The item with its upstream id (if any) replaced by Holdfast's. */
+  /** The item with its upstream id (if any) replaced by Holdfast's; a reasoning item's is kept. */
   apply(index: number, item: OutputItem): OutputItem {
-    return { ...item, id: this.of(index, String(item.type)) };
+    const id = this.of(index, String(item.type));
+    if (item.type !== "reasoning" || typeof item.id !== "string" || item.id === "") return { ...item, id };
+    return { ...item, id, holdfast: { upstream_id: item.id } };
   }
 }
 
@@ -156,6 +161,8 @@ function fromResponse(
   if (result.status === "incomplete") {
     result.incomplete_reason = reason === "content_filter" ? "content_filter" : "max_output_tokens";
   }
+  const tier = reportedTier(body.service_tier);
+  if (tier !== undefined) result.service_tier = tier;
   return result;
 }
 

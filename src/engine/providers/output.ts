@@ -9,7 +9,8 @@ import type { ContentPart, FinishReason, OutputItem, TurnEvent, TurnResult, Usag
 interface MessageSlot {
   kind: "message";
   id: string;
-  text: string;
+  /** Text and refusal, as streamed: consecutive deltas of one kind make one part. */
+  parts: StreamedPart[];
   done: boolean;
 }
 interface CallSlot {
@@ -37,15 +38,22 @@ export class OutputBuilder {
 
   /** Opens an assistant message; returns its output index and the `item_added` event. */
   addMessage(): [number, TurnEvent] {
-    const slot: MessageSlot = { kind: "message", id: newItemId("message"), text: "", done: false };
+    const slot: MessageSlot = { kind: "message", id: newItemId("message"), parts: [], done: false };
     const index = this.#slots.push(slot) - 1;
     return [index, { type: "item_added", output_index: index, item: toItem(slot, "in_progress") }];
   }
 
   appendText(index: number, delta: string): TurnEvent {
     const slot = this.#slot(index, "message");
-    slot.text += delta;
+    appendDelta(slot.parts, "output_text", delta);
     return { type: "text_delta", output_index: index, item_id: slot.id, delta };
+  }
+
+  /** A piece of the model's refusal (Chat Completions `refusal`): a `refusal` part of the message. */
+  appendRefusal(index: number, delta: string): TurnEvent {
+    const slot = this.#slot(index, "message");
+    appendDelta(slot.parts, "refusal", delta);
+    return { type: "refusal_delta", output_index: index, item_id: slot.id, delta };
   }
 
   /** Opens a function call; returns its output index and the `item_added` event. */
@@ -130,7 +138,12 @@ function toItem(slot: Slot, status: "in_progress" | "completed" | "incomplete"):
       id: slot.id,
       role: "assistant",
       status,
-      content: status === "in_progress" ? [] : [{ type: "output_text", text: slot.text, annotations: [] }],
+      content:
+        status === "in_progress"
+          ? []
+          : slot.parts.length === 0
+            ? [{ type: "output_text", text: "", annotations: [] }]
+            : slot.parts.map(contentPart),
     };
   }
   return {
@@ -174,6 +187,14 @@ export function buildResult(
   const reason = INCOMPLETE_REASONS[finish];
   if (reason !== undefined) result.incomplete_reason = reason;
   return result;
+}
+
+/**
+ * The `service_tier` an OpenAI upstream reported, when it is one worth reporting on: a short
+ * non-empty string (a tier name such as `default`, `flex`, `priority`); anything else is none.
+ */
+export function reportedTier(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 && value.length <= 64 ? value : undefined;
 }
 
 /** The last events of a translated stream: every open item finished, the usage, then `done` with the result. */

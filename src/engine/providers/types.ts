@@ -205,6 +205,11 @@ export interface TurnResult {
   finish_reason: FinishReason;
   /** Set when `status` is `incomplete`. */
   incomplete_reason?: "max_output_tokens" | "content_filter" | "paused" | "interrupted";
+  /**
+   * The service tier the upstream reports having served the turn on (OpenAI APIs), which may
+   * differ from the one asked for; absent when it reports none.
+   */
+  service_tier?: string;
 }
 
 /**

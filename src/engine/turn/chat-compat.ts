@@ -7,6 +7,7 @@
 import type { JsonObject } from "../../store/types.ts";
 import { isPlainObject } from "../../store/validate.ts";
 import { REASONING_EFFORTS, type TextFormat, VERBOSITIES } from "../providers/types.ts";
+import { reportedServiceTier } from "./record.ts";
 import { checkMaxOutputTokens, FROM_CHAT, parseTextFormat } from "./request.ts";
 import { bad, carriedFields, checkFields, optionalEnum } from "./request-fields.ts";
 
@@ -248,8 +249,15 @@ export function responseToChatCompletion(response: JsonObject): JsonObject {
       },
     ],
     usage: chatUsage(usage),
+    ...chatServiceTier(response),
     system_fingerprint: null,
   };
+}
+
+/** `service_tier` of a chat completion: the upstream's, when it reported one (else none, as before). */
+export function chatServiceTier(response: JsonObject): { service_tier?: string } {
+  const tier = reportedServiceTier(response);
+  return tier === undefined ? {} : { service_tier: tier };
 }
 
 /**
@@ -268,19 +276,21 @@ export function chatUsage(usage: JsonObject): JsonObject {
   };
 }
 
-/** One `chat.completion.chunk` with the given delta. */
+/** One `chat.completion.chunk` with the given delta (and `service_tier`, once the upstream reported it). */
 export function chatChunk(
   id: string,
   model: string,
   created: number,
   delta: JsonObject,
   finish: string | null,
+  serviceTier?: string,
 ): JsonObject {
   return {
     id,
     object: "chat.completion.chunk",
     created,
     model,
+    ...(serviceTier === undefined ? {} : { service_tier: serviceTier }),
     system_fingerprint: null,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   };

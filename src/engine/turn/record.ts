@@ -62,6 +62,11 @@ export interface ResponseRecord {
   };
   incomplete_reason: string | null;
   error: { code: string; message: string } | null;
+  /**
+   * The service tier the upstream reported having served the turn on; absent when it reported
+   * none (and on records written before it was kept): the Response then shows the one asked for.
+   */
+  service_tier?: string;
 }
 
 /** Output/input items on the wire: the stored body with its id first. */
@@ -69,8 +74,27 @@ export function wireItem(item: Pick<Item, "id" | "content">): JsonObject {
   return { id: item.id, ...item.content };
 }
 
+/**
+ * The tier the upstream reported, per Response object built here. The Response always shows a
+ * tier (the one asked for when the upstream said none), so its JSON cannot tell a reported tier
+ * from an echo; a chat completion, which carried no `service_tier` before the upstream's was kept,
+ * shows one only when reported (`reportedServiceTier`).
+ */
+const reportedTiers = new WeakMap<JsonObject, string>();
+
+/** The tier the upstream reported for a Response object `toResponseObject` built, if it did. */
+export function reportedServiceTier(response: JsonObject): string | undefined {
+  return reportedTiers.get(response);
+}
+
 /** The Responses API object for a record and its output items. */
 export function toResponseObject(id: string, record: ResponseRecord, output: JsonObject[]): JsonObject {
+  const response = responseObject(id, record, output);
+  if (record.service_tier !== undefined) reportedTiers.set(response, record.service_tier);
+  return response;
+}
+
+function responseObject(id: string, record: ResponseRecord, output: JsonObject[]): JsonObject {
   const usage = record.usage;
   const request = record.request;
   return {
@@ -90,8 +114,9 @@ export function toResponseObject(id: string, record: ResponseRecord, output: Jso
     previous_response_id: record.previous_response_id,
     prompt_cache_key: request.prompt_cache_key ?? null,
     safety_identifier: request.safety_identifier ?? null,
-    // The tier asked for ("auto", OpenAI's default, when none was): the upstream's answer is not kept.
-    service_tier: request.service_tier ?? "auto",
+    // As OpenAI's: the tier the upstream served it on, when it said; else the one asked for
+    // ("auto", OpenAI's default, when none was).
+    service_tier: record.service_tier ?? request.service_tier ?? "auto",
     conversation: record.conversation_id ? { id: record.conversation_id } : null,
     reasoning: {
       effort: record.request.reasoning?.effort ?? null,

@@ -43,6 +43,7 @@ export function finalRecord(
     cost_usd: costUsd,
     incomplete_reason: result.status === "incomplete" ? (result.incomplete_reason ?? "interrupted") : null,
     error: error ? { code: error.code, message: error.message } : null,
+    ...(result.service_tier === undefined ? {} : { service_tier: result.service_tier }),
   };
 }
 
