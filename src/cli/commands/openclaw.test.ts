@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { convertPath } from "../../interop/openclaw/convert.ts";
 import { importedSessionId } from "../../interop/openclaw/session-meta.ts";
-import { copyFixture, type Expected } from "../../interop/openclaw/test-fixture.ts";
+import { copyFixture, type Expected, writeStateDir } from "../../interop/openclaw/test-fixture.ts";
 import { parseTranscriptText } from "../../interop/openclaw/transcript.ts";
 import { activePath } from "../../interop/openclaw/tree.ts";
 import { createStore } from "../../store/create-store.ts";
@@ -115,6 +115,38 @@ describe("holdfast openclaw (binary)", () => {
       } finally {
         await s.close();
       }
+    } finally {
+      own.cleanup();
+    }
+  });
+
+  it("import names an entry id used twice as a warning, in the table and in --json, and exits 0", async () => {
+    const entry = (id: string, parentId: string | null, text: string): string =>
+      JSON.stringify({
+        type: "message",
+        id,
+        parentId,
+        timestamp: "t",
+        message: { role: "user", content: text },
+      });
+    const own = writeStateDir({
+      s1: [entry("a", null, "one"), entry("b", "a", "two"), entry("b", "a", "again")],
+    });
+    try {
+      const db = `sqlite:${join(own.dir, "dup.db")}`;
+      const json = await holdfast("openclaw", "import", own.dir, "--store", db, "--json");
+      assert.equal(json.code, 0, json.stderr);
+      const report = JSON.parse(json.stdout);
+      assert.deepEqual(report.totals.warnings, { duplicate_entry_id: 1 });
+      assert.equal(report.sessions[0].warnings[0].code, "duplicate_entry_id");
+      assert.equal(report.sessions[0].forks.length, 1);
+      const table = await holdfast("openclaw", "import", own.dir, "--store", db);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /1 warning\(s\) \(1 duplicate_entry_id\)/);
+      assert.match(
+        table.stdout,
+        /\n {2}warning agent:main:s1: duplicate_entry_id: entry id 'b' at line 3 was already used at line 2; both are imported, this one as 'b~2'/,
+      );
     } finally {
       own.cleanup();
     }

@@ -106,7 +106,18 @@ function stoppedAfter(error: unknown, done: number): unknown {
 
 function notes(report: OpenClawImportReport): string {
   const lines = report.sessions.filter((s) => s.note).map((s) => `\n  ${s.status} ${s.key}: ${s.note}`);
+  for (const s of report.sessions)
+    for (const w of s.warnings) lines.push(`\n  warning ${s.key}: ${w.code}: ${w.message}`);
   return lines.join("");
+}
+
+/** `2 warning(s) (1 duplicate_entry_id, …)`: the codes that occurred, with their counts. */
+function warningTotals(counts: Record<string, number>): string {
+  const named = Object.entries(counts).filter(([, n]) => n > 0);
+  const total = named.reduce((sum, [, n]) => sum + n, 0);
+  return total === 0
+    ? "0 warnings"
+    : `${total} warning(s) (${named.map(([code, n]) => `${n} ${code}`).join(", ")})`;
 }
 
 function importText(report: OpenClawImportReport): string {
@@ -119,9 +130,10 @@ function importText(report: OpenClawImportReport): string {
     String(s.written),
     String(s.forks.length),
     String(s.tornLines.length),
+    String(s.warnings.length),
   ]);
   const t = report.totals;
-  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed; ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk${notes(report)}\n`;
+  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN", "WARN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed; ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk, ${warningTotals(t.warnings)}${notes(report)}\n`;
 }
 
 function planText(plan: CleanupPlan, enforced: boolean): string {

@@ -23,6 +23,7 @@ import {
 import { type AgentDir, findAgentDirs, type IndexEntry, readSessionIndex } from "./state-dir.ts";
 import { type ParsedTranscript, readTranscriptFile, type TranscriptEntry } from "./transcript.ts";
 import { activePath, analyzeTranscript } from "./tree.ts";
+import { duplicateWarnings, type ImportWarning, type ImportWarningCode, noWarnings } from "./warnings.ts";
 
 export type ImportStatus = "created" | "appended" | "unchanged" | "diverged" | "missing" | "failed";
 
@@ -47,6 +48,8 @@ export interface SessionImportResult {
   /** Items shrunk to fit the store's item size limit (large tool outputs, images). */
   truncatedItems: number;
   forks: ForkImportResult[];
+  /** What the import changed or left out of the transcript, entry by entry (see warnings.ts). */
+  warnings: ImportWarning[];
   note?: string;
 }
 
@@ -67,6 +70,8 @@ export interface OpenClawImportReport {
     itemsWritten: number;
     tornLines: number;
     truncatedItems: number;
+    /** Warnings of all sessions, by code. */
+    warnings: Record<ImportWarningCode, number>;
   };
 }
 
@@ -205,7 +210,7 @@ async function importEntry(
   const id = importedSessionId(agent.agentId, entry.sessionId);
   const base = { agentId: agent.agentId, key: entry.key, openclawSessionId: entry.sessionId, sessionId: id };
   const file = join(agent.dir, entry.fileName);
-  const empty = { items: 0, written: 0, tornLines: [], truncatedItems: 0, forks: [] };
+  const empty = { items: 0, written: 0, tornLines: [], truncatedItems: 0, forks: [], warnings: [] };
   if (!existsSync(file))
     return { ...base, ...empty, status: "missing", note: `transcript ${entry.fileName} not found` };
   const read = await readTranscriptFile(file, entry.fileName);
@@ -248,6 +253,7 @@ async function importEntry(
     tornLines: parsed.tornLines,
     truncatedItems: truncated,
     forks,
+    warnings: duplicateWarnings(parsed),
   };
   if (status === "diverged")
     result.note = "the stored session is not a prefix of the transcript's active branch; left as is";
@@ -284,6 +290,7 @@ export async function importStateDir(
       itemsWritten: 0,
       tornLines: 0,
       truncatedItems: 0,
+      warnings: noWarnings(),
     },
   };
   for (const agent of findAgentDirs(stateDir)) {
@@ -304,6 +311,7 @@ export async function importStateDir(
           tornLines: [],
           truncatedItems: 0,
           forks: [],
+          warnings: [],
           note: `${error.code}: ${error.message}`,
         };
       }
@@ -315,6 +323,7 @@ export async function importStateDir(
       t.forks += result.forks.filter((f) => f.sessionId !== null).length;
       t.tornLines += result.tornLines.length;
       t.truncatedItems += result.truncatedItems;
+      for (const w of result.warnings) t.warnings[w.code]++;
       options.onSession?.(result);
     }
   }

@@ -9,3 +9,4 @@ export { branchLabel, importedForkId, importedSessionId } from "./session-meta.t
 export { findAgentDirs, keyKind, readSessionIndex, resolveTranscriptName } from "./state-dir.ts";
 export * from "./transcript.ts";
 export { activePath, analyzeTranscript, type TranscriptAnalysis } from "./tree.ts";
+export { type ImportWarning, type ImportWarningCode, WARNING_CODES } from "./warnings.ts";
