@@ -137,7 +137,7 @@ describe("holdfast openclaw (binary)", () => {
       const json = await holdfast("openclaw", "import", own.dir, "--store", db, "--json");
       assert.equal(json.code, 0, json.stderr);
       const report = JSON.parse(json.stdout);
-      assert.deepEqual(report.totals.warnings, { duplicate_entry_id: 1 });
+      assert.equal(report.totals.warnings.duplicate_entry_id, 1);
       assert.equal(report.sessions[0].warnings[0].code, "duplicate_entry_id");
       assert.equal(report.sessions[0].forks.length, 1);
       const table = await holdfast("openclaw", "import", own.dir, "--store", db);
@@ -146,6 +146,47 @@ describe("holdfast openclaw (binary)", () => {
       assert.match(
         table.stdout,
         /\n {2}warning agent:main:s1: duplicate_entry_id: entry id 'b' at line 3 was already used at line 2; both are imported, this one as 'b~2'/,
+      );
+    } finally {
+      own.cleanup();
+    }
+  });
+
+  it("import names messages of unknown roles and content it skipped, in the table and in --json, and exits 0", async () => {
+    const entry = (id: string, parentId: string | null, message: object): string =>
+      JSON.stringify({ type: "message", id, parentId, timestamp: "t", message });
+    const own = writeStateDir({
+      s1: [
+        entry("a", null, { role: "user", content: "hi" }),
+        entry("b", "a", { role: "notification", text: "battery low" }),
+        entry("c", "b", { role: "user", content: [{ type: "audio", data: "AAAA" }] }),
+      ],
+    });
+    try {
+      const db = `sqlite:${join(own.dir, "unknown.db")}`;
+      const json = await holdfast("openclaw", "import", own.dir, "--store", db, "--json");
+      assert.equal(json.code, 0, json.stderr);
+      const report = JSON.parse(json.stdout);
+      assert.equal(report.sessions[0].items, 1);
+      assert.deepEqual(
+        report.sessions[0].warnings.map((w: { code: string; entryId: string }) => [w.code, w.entryId]),
+        [
+          ["unknown_role", "b"],
+          ["unknown_content", "c"],
+        ],
+      );
+      assert.equal(report.totals.warnings.unknown_role, 1);
+      assert.equal(report.totals.warnings.unknown_content, 1);
+      const table = await holdfast("openclaw", "import", own.dir, "--store", db);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /2 warning\(s\) \(1 unknown_role, 1 unknown_content\)/);
+      assert.match(
+        table.stdout,
+        /\n {2}warning agent:main:s1: unknown_role: role 'notification' is not one Holdfast knows: message skipped/,
+      );
+      assert.match(
+        table.stdout,
+        /\n {2}warning agent:main:s1: unknown_content: message skipped: it held only content Holdfast cannot carry \('audio'\)/,
       );
     } finally {
       own.cleanup();

@@ -23,7 +23,13 @@ import {
 import { type AgentDir, findAgentDirs, type IndexEntry, readSessionIndex } from "./state-dir.ts";
 import { type ParsedTranscript, readTranscriptFile, type TranscriptEntry } from "./transcript.ts";
 import { activePath, analyzeTranscript } from "./tree.ts";
-import { duplicateWarnings, type ImportWarning, type ImportWarningCode, noWarnings } from "./warnings.ts";
+import {
+  duplicateWarnings,
+  type ImportWarning,
+  type ImportWarningCode,
+  mergeWarnings,
+  noWarnings,
+} from "./warnings.ts";
 
 export type ImportStatus = "created" | "appended" | "unchanged" | "diverged" | "missing" | "failed";
 
@@ -161,6 +167,7 @@ async function importForks(
   parsed: ParsedTranscript,
   path: TranscriptEntry[],
   seqAfter: Map<string, number>,
+  warnings: ImportWarning[],
 ): Promise<ForkImportResult[]> {
   const { store, tenant } = ctx;
   const results: ForkImportResult[] = [];
@@ -171,7 +178,9 @@ async function importForks(
     const atSeq = point ? (seqAfter.get(point.id) ?? 0) : 0;
     const prefix = point ? path.slice(0, path.indexOf(point) + 1) : [];
     // Converting the whole chain keeps seqs (and compaction ranges) those of the fork.
-    const items = convertPath([...prefix, ...chain], { maxItemBytes: ctx.maxItemBytes }).items.slice(atSeq);
+    const converted = convertPath([...prefix, ...chain], { maxItemBytes: ctx.maxItemBytes });
+    warnings.push(...converted.warnings);
+    const items = converted.items.slice(atSeq);
     const id = importedForkId(agentId, entry.sessionId, leaf.id);
     const result: ForkImportResult = {
       sessionId: null,
@@ -219,7 +228,7 @@ async function importEntry(
   if ("problem" in read) return { ...base, ...empty, status: "failed", note: read.problem };
   const { parsed } = read;
   const path = activePath(parsed.entries);
-  const { items, seqAfter, truncated } = convertPath(path, { maxItemBytes: ctx.maxItemBytes });
+  const { items, seqAfter, truncated, warnings } = convertPath(path, { maxItemBytes: ctx.maxItemBytes });
   const state = (): ReturnType<typeof sessionState> =>
     sessionState(agent.agentId, entry, parsed, path, relative(ctx.stateDir, file));
   const op = `openclaw:${id}`;
@@ -244,7 +253,7 @@ async function importEntry(
   const forks =
     status === "diverged"
       ? []
-      : await importForks(ctx, session, agent.agentId, entry, parsed, path, seqAfter);
+      : await importForks(ctx, session, agent.agentId, entry, parsed, path, seqAfter, warnings);
   const result: SessionImportResult = {
     ...base,
     status,
@@ -253,7 +262,7 @@ async function importEntry(
     tornLines: parsed.tornLines,
     truncatedItems: truncated,
     forks,
-    warnings: duplicateWarnings(parsed),
+    warnings: mergeWarnings([...duplicateWarnings(parsed), ...warnings]),
   };
   if (status === "diverged")
     result.note = "the stored session is not a prefix of the transcript's active branch; left as is";
