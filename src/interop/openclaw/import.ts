@@ -5,12 +5,12 @@
  * writes nothing; a transcript that only grew gets the new items
  * appended; one whose active branch changed under an earlier import is reported `diverged`.
  */
-import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { isHoldfastError } from "../../store/errors.ts";
 import type { ItemInput, Session, SessionStore } from "../../store/types.ts";
 import { LIMITS } from "../../store/validate.ts";
 import { sessionItems } from "../portable/export.ts";
+import { checkInside, realStateDir } from "./containment.ts";
 import { convertPath } from "./convert.ts";
 import {
   branchLabel,
@@ -20,7 +20,13 @@ import {
   sessionMetadata,
   sessionState,
 } from "./session-meta.ts";
-import { type AgentDir, findAgentDirs, type IndexEntry, readSessionIndex } from "./state-dir.ts";
+import {
+  type AgentDir,
+  type IndexEntry,
+  readSessionIndex,
+  type SkippedPath,
+  scanStateDir,
+} from "./state-dir.ts";
 import { type ParsedTranscript, readTranscriptFile, type TranscriptEntry } from "./transcript.ts";
 import { activePath, analyzeTranscript } from "./tree.ts";
 import {
@@ -71,11 +77,18 @@ export interface OpenClawImportOptions {
 export interface OpenClawImportReport {
   tenant: string;
   sessions: SessionImportResult[];
+  /**
+   * What kept sessions from being read that is no single index entry: an agent's sessions dir or
+   * index that is a symbolic link leading out of the state dir (not followed), an index that is
+   * missing, empty or not JSON. Paths are relative to the state dir.
+   */
+  problems: SkippedPath[];
   totals: Record<ImportStatus, number> & {
     forks: number;
     itemsWritten: number;
     tornLines: number;
     truncatedItems: number;
+    problems: number;
     /** Warnings of all sessions, by code. */
     warnings: Record<ImportWarningCode, number>;
   };
@@ -156,6 +169,8 @@ interface ImportContext {
   store: SessionStore;
   tenant: string;
   stateDir: string;
+  /** The state dir with its links resolved: transcripts must lie inside it. */
+  root: string;
   maxItemBytes: number;
 }
 
@@ -220,8 +235,10 @@ async function importEntry(
   const base = { agentId: agent.agentId, key: entry.key, openclawSessionId: entry.sessionId, sessionId: id };
   const file = join(agent.dir, entry.fileName);
   const empty = { items: 0, written: 0, tornLines: [], truncatedItems: 0, forks: [], warnings: [] };
-  if (!existsSync(file))
-    return { ...base, ...empty, status: "missing", note: `transcript ${entry.fileName} not found` };
+  // A transcript that is a symbolic link out of the state dir is not read: reported, not imported.
+  const where = checkInside(ctx.root, file, `transcript ${entry.fileName}`);
+  if (where.kind === "missing") return { ...base, ...empty, status: "missing", note: where.problem };
+  if (where.kind === "outside") return { ...base, ...empty, status: "failed", note: where.problem };
   const read = await readTranscriptFile(file, entry.fileName);
   // A directory where the file should be, no read permission, bytes that are not UTF-8: this
   // session fails, the others are still imported.
@@ -271,23 +288,28 @@ async function importEntry(
 
 /**
  * Imports every index entry of every agent of `stateDir`. A session whose transcript cannot be
- * read (a directory, no permission, not UTF-8) or that the store rejects (a caller fault such as
- * an invalid value) is reported `failed` with the reason and the run goes on; a store outage stops it.
+ * read (a directory, no permission, not UTF-8, a symbolic link leading out of the state dir) or
+ * that the store rejects (a caller fault such as an invalid value) is reported `failed` with the
+ * reason, one whose transcript is not there `missing`, and the run goes on; an agent whose index
+ * or sessions dir could not be read is one of the report's `problems`. A store outage stops it.
  */
 export async function importStateDir(
   store: SessionStore,
   stateDir: string,
   options: OpenClawImportOptions = {},
 ): Promise<OpenClawImportReport> {
+  const scan = scanStateDir(stateDir);
   const ctx: ImportContext = {
     store,
     tenant: options.tenant ?? "default",
     stateDir,
+    root: realStateDir(stateDir),
     maxItemBytes: options.maxItemBytes ?? 1 << 20,
   };
   const report: OpenClawImportReport = {
     tenant: ctx.tenant,
     sessions: [],
+    problems: [...scan.skipped],
     totals: {
       created: 0,
       appended: 0,
@@ -299,11 +321,20 @@ export async function importStateDir(
       itemsWritten: 0,
       tornLines: 0,
       truncatedItems: 0,
+      problems: 0,
       warnings: noWarnings(),
     },
   };
-  for (const agent of findAgentDirs(stateDir)) {
-    for (const entry of readSessionIndex(agent.dir).entries) {
+  for (const agent of scan.agents) {
+    const index = readSessionIndex(agent.dir, stateDir);
+    if (index.error !== null) {
+      const path = relative(stateDir, join(agent.dir, "sessions.json")).split("\\").join("/");
+      report.problems.push({
+        path,
+        problem: `${index.error}; no session of agent ${agent.agentId} was imported`,
+      });
+    }
+    for (const entry of index.entries) {
       let result: SessionImportResult;
       try {
         result = await importEntry(ctx, agent, entry);
@@ -336,5 +367,6 @@ export async function importStateDir(
       options.onSession?.(result);
     }
   }
+  report.totals.problems = report.problems.length;
   return report;
 }
