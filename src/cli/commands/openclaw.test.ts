@@ -3,13 +3,23 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { convertPath } from "../../interop/openclaw/convert.ts";
 import { importedSessionId } from "../../interop/openclaw/session-meta.ts";
-import { copyFixture, type Expected } from "../../interop/openclaw/test-fixture.ts";
+import { copyFixture, type Expected, writeStateDir } from "../../interop/openclaw/test-fixture.ts";
 import { parseTranscriptText } from "../../interop/openclaw/transcript.ts";
 import { activePath } from "../../interop/openclaw/tree.ts";
 import { createStore } from "../../store/create-store.ts";
@@ -90,7 +100,7 @@ describe("holdfast openclaw (binary)", () => {
       assert.equal(report.totals.created, 11 - failed.length);
       const table = await holdfast("openclaw", "import", own.dir, "--store", db);
       assert.equal(table.code, 1, table.stderr);
-      assert.match(table.stdout, new RegExp(`${failed.length} failed;`));
+      assert.match(table.stdout, new RegExp(`${failed.length} failed, 0 problem\\(s\\);`));
       assert.match(table.stdout, /\n {2}failed agent:research:main: transcript .+ could not be read: EISDIR/);
       // The audit reads on past them too, naming each with its problem (and still exits 0).
       const audit = await holdfast("openclaw", "audit", own.dir, "--json", "--now", NOW);
@@ -117,6 +127,151 @@ describe("holdfast openclaw (binary)", () => {
       }
     } finally {
       own.cleanup();
+    }
+  });
+
+  it("import names an entry id used twice as a warning, in the table and in --json, and exits 0", async () => {
+    const entry = (id: string, parentId: string | null, text: string): string =>
+      JSON.stringify({
+        type: "message",
+        id,
+        parentId,
+        timestamp: "t",
+        message: { role: "user", content: text },
+      });
+    const own = writeStateDir({
+      s1: [entry("a", null, "one"), entry("b", "a", "two"), entry("b", "a", "again")],
+    });
+    try {
+      const db = `sqlite:${join(own.dir, "dup.db")}`;
+      const json = await holdfast("openclaw", "import", own.dir, "--store", db, "--json");
+      assert.equal(json.code, 0, json.stderr);
+      const report = JSON.parse(json.stdout);
+      assert.equal(report.totals.warnings.duplicate_entry_id, 1);
+      assert.equal(report.sessions[0].warnings[0].code, "duplicate_entry_id");
+      assert.equal(report.sessions[0].forks.length, 1);
+      const table = await holdfast("openclaw", "import", own.dir, "--store", db);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /1 warning\(s\) \(1 duplicate_entry_id\)/);
+      assert.match(
+        table.stdout,
+        /\n {2}warning agent:main:s1: duplicate_entry_id: entry id 'b' at line 3 was already used at line 2; both are imported, this one as 'b~2'/,
+      );
+    } finally {
+      own.cleanup();
+    }
+  });
+
+  it("import names messages of unknown roles and content it skipped, in the table and in --json, and exits 0", async () => {
+    const entry = (id: string, parentId: string | null, message: object): string =>
+      JSON.stringify({ type: "message", id, parentId, timestamp: "t", message });
+    const own = writeStateDir({
+      s1: [
+        entry("a", null, { role: "user", content: "hi" }),
+        entry("b", "a", { role: "notification", text: "battery low" }),
+        entry("c", "b", { role: "user", content: [{ type: "audio", data: "AAAA" }] }),
+      ],
+    });
+    try {
+      const db = `sqlite:${join(own.dir, "unknown.db")}`;
+      const json = await holdfast("openclaw", "import", own.dir, "--store", db, "--json");
+      assert.equal(json.code, 0, json.stderr);
+      const report = JSON.parse(json.stdout);
+      assert.equal(report.sessions[0].items, 1);
+      assert.deepEqual(
+        report.sessions[0].warnings.map((w: { code: string; entryId: string }) => [w.code, w.entryId]),
+        [
+          ["unknown_role", "b"],
+          ["unknown_content", "c"],
+        ],
+      );
+      assert.equal(report.totals.warnings.unknown_role, 1);
+      assert.equal(report.totals.warnings.unknown_content, 1);
+      const table = await holdfast("openclaw", "import", own.dir, "--store", db);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /2 warning\(s\) \(1 unknown_role, 1 unknown_content\)/);
+      assert.match(
+        table.stdout,
+        /\n {2}warning agent:main:s1: unknown_role: role 'notification' is not one Holdfast knows: message skipped/,
+      );
+      assert.match(
+        table.stdout,
+        /\n {2}warning agent:main:s1: unknown_content: message skipped: it held only content Holdfast cannot carry \('audio'\)/,
+      );
+    } finally {
+      own.cleanup();
+    }
+  });
+
+  it("import reports links out of the state dir and missing transcripts, imports the rest and exits 1", async () => {
+    const entry = JSON.stringify({
+      type: "message",
+      id: "a",
+      parentId: null,
+      message: { role: "user", content: "hi" },
+    });
+    const own = writeStateDir({ s1: [entry] });
+    const outside = mkdtempSync(join(tmpdir(), "holdfast-openclaw-outside-"));
+    try {
+      writeFileSync(join(outside, "x.jsonl"), `${entry}\n`);
+      symlinkSync(join(outside, "x.jsonl"), join(own.sessions, "s2.jsonl"));
+      writeFileSync(
+        join(own.sessions, "sessions.json"),
+        JSON.stringify({
+          "agent:main:s1": { sessionId: "s1" },
+          "agent:main:s2": { sessionId: "s2" },
+          "agent:main:s3": { sessionId: "s3" },
+        }),
+      );
+      symlinkSync(outside, join(own.dir, "agents", "elsewhere"));
+      const db = `sqlite:${join(own.dir, "links.db")}`;
+      const json = await holdfast("openclaw", "import", own.dir, "--store", db, "--json");
+      assert.equal(json.code, 1, json.stderr);
+      assert.equal(json.stderr, "");
+      const report = JSON.parse(json.stdout);
+      assert.deepEqual(
+        report.sessions.map((s: { key: string; status: string }) => [s.key, s.status]),
+        [
+          ["agent:main:s1", "created"],
+          ["agent:main:s2", "failed"],
+          ["agent:main:s3", "missing"],
+        ],
+      );
+      assert.match(
+        report.sessions[1].note,
+        /^transcript s2\.jsonl leads to .+ through a symbolic link, outside the state directory; not followed$/,
+      );
+      assert.deepEqual(
+        report.problems.map((p: { path: string }) => p.path),
+        ["agents/elsewhere"],
+      );
+      assert.equal(report.totals.problems, 1);
+      const table = await holdfast("openclaw", "import", own.dir, "--store", db);
+      assert.equal(table.code, 1, table.stderr);
+      assert.match(
+        table.stdout,
+        /0 created, 0 appended, 1 unchanged, 0 diverged, 1 missing, 1 failed, 1 problem\(s\);/,
+      );
+      assert.match(
+        table.stdout,
+        /\n {2}problem agents\/elsewhere: agents\/elsewhere leads to .+; not followed/,
+      );
+      assert.match(
+        table.stdout,
+        /\n {2}failed agent:main:s2: transcript s2\.jsonl leads to .+; not followed/,
+      );
+      assert.match(table.stdout, /\n {2}missing agent:main:s3: transcript s3\.jsonl not found/);
+      const audit = await holdfast("openclaw", "audit", own.dir, "--now", NOW);
+      assert.equal(audit.code, 0, audit.stderr);
+      assert.match(audit.stdout, /\nnot followed agents\/elsewhere: .+; not followed\n/);
+      assert.match(
+        audit.stdout,
+        /\n {2}unreadable agent:main:s2: transcript s2\.jsonl leads to .+; not followed/,
+      );
+      assert.match(audit.stdout, /\n {2}missing transcript for agent:main:s3/);
+    } finally {
+      own.cleanup();
+      rmSync(outside, { recursive: true, force: true });
     }
   });
 
@@ -155,9 +310,10 @@ describe("holdfast openclaw (binary)", () => {
   });
 
   it("import is idempotent and export writes a transcript that reads back to the same items", async () => {
-    const first = JSON.parse(
-      (await holdfast("openclaw", "import", fx.dir, "--store", store, "--json")).stdout,
-    );
+    const run1 = await holdfast("openclaw", "import", fx.dir, "--store", store, "--json");
+    // The fixture's index names one transcript that is not there: the import is partial.
+    assert.equal(run1.code, 1, run1.stderr);
+    const first = JSON.parse(run1.stdout);
     assert.equal(first.totals.created, 11);
     assert.equal(first.totals.missing, 1);
     const second = JSON.parse(

@@ -59,6 +59,7 @@ function printJson(value: unknown): void {
 
 function auditText(report: AuditReport): string {
   const out: string[] = [`OpenClaw state ${report.stateDir} (ages at ${report.referenceDate})`];
+  for (const p of report.skipped) out.push(`not followed ${p.path}: ${p.problem}`);
   for (const [agentId, agent] of Object.entries(report.agents)) {
     out.push(
       "",
@@ -105,8 +106,20 @@ function stoppedAfter(error: unknown, done: number): unknown {
 }
 
 function notes(report: OpenClawImportReport): string {
-  const lines = report.sessions.filter((s) => s.note).map((s) => `\n  ${s.status} ${s.key}: ${s.note}`);
+  const lines = report.problems.map((p) => `\n  problem ${p.path}: ${p.problem}`);
+  for (const s of report.sessions) if (s.note) lines.push(`\n  ${s.status} ${s.key}: ${s.note}`);
+  for (const s of report.sessions)
+    for (const w of s.warnings) lines.push(`\n  warning ${s.key}: ${w.code}: ${w.message}`);
   return lines.join("");
+}
+
+/** `2 warning(s) (1 duplicate_entry_id, …)`: the codes that occurred, with their counts. */
+function warningTotals(counts: Record<string, number>): string {
+  const named = Object.entries(counts).filter(([, n]) => n > 0);
+  const total = named.reduce((sum, [, n]) => sum + n, 0);
+  return total === 0
+    ? "0 warnings"
+    : `${total} warning(s) (${named.map(([code, n]) => `${n} ${code}`).join(", ")})`;
 }
 
 function importText(report: OpenClawImportReport): string {
@@ -119,9 +132,10 @@ function importText(report: OpenClawImportReport): string {
     String(s.written),
     String(s.forks.length),
     String(s.tornLines.length),
+    String(s.warnings.length),
   ]);
   const t = report.totals;
-  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed; ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk${notes(report)}\n`;
+  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN", "WARN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed, ${t.problems} problem(s); ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk, ${warningTotals(t.warnings)}${notes(report)}\n`;
 }
 
 function planText(plan: CleanupPlan, enforced: boolean): string {
@@ -192,7 +206,7 @@ export function registerOpenClawCommand(program: Command): void {
     .option("--json", "print the per-session report as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ holdfast openclaw import ~/.openclaw --store sqlite:./data/holdfast.db\n  $ holdfast openclaw import ~/.openclaw --tenant alice --json",
+      "\nExits 1 after the report when a session failed or its transcript is missing, or an agent's index or\nsessions dir was not read (symbolic links are not followed out of the state dir); warnings do not.\n\nExamples:\n  $ holdfast openclaw import ~/.openclaw --store sqlite:./data/holdfast.db\n  $ holdfast openclaw import ~/.openclaw --tenant alice --json",
     )
     .action(async (stateDir: string, flags: StoreFlags & { json?: boolean }) => {
       const tty = process.stderr.isTTY === true;
@@ -215,8 +229,10 @@ export function registerOpenClawCommand(program: Command): void {
       if (tty) process.stderr.write("\r\x1b[K");
       if (flags.json) printJson(report);
       else process.stdout.write(importText(report));
-      // The report is complete either way; the exit code tells a script that sessions failed.
-      if (report.totals.failed > 0) process.exitCode = 1;
+      // The report is complete either way; the exit code tells a script that not everything the
+      // state dir names was imported (sessions failed or missing, an index or dir not read).
+      const t = report.totals;
+      if (t.failed + t.missing + t.problems > 0) process.exitCode = 1;
     });
 
   oc.command("cleanup <stateDir>")

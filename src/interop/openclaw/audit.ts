@@ -5,10 +5,18 @@
  * be read (an entry with a `problem`; the audit goes on). Read-only. Ages are measured against an
  * injectable reference date, never the wall clock alone.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ARTIFACT_CLASSES, type ArtifactClass, classifyFile, type LockInfo, readLock } from "./artifacts.ts";
-import { type AgentDir, findAgentDirs, type IndexEntry, keyKind, readSessionIndex } from "./state-dir.ts";
+import { checkInside, realStateDir } from "./containment.ts";
+import {
+  type AgentDir,
+  type IndexEntry,
+  keyKind,
+  readSessionIndex,
+  type SkippedPath,
+  scanStateDir,
+} from "./state-dir.ts";
 import { readTranscriptFile } from "./transcript.ts";
 import { analyzeTranscript } from "./tree.ts";
 
@@ -42,7 +50,8 @@ export interface EntryReport {
   tornLineNumbers: number[];
   /**
    * Why the transcript could not be read (a directory where the file should be, no permission,
-   * bytes that are not UTF-8 — what `openclaw import` fails the session for), else null.
+   * bytes that are not UTF-8, a symbolic link leading out of the state dir — what `openclaw
+   * import` fails the session for), else null.
    */
   problem: string | null;
 }
@@ -92,6 +101,8 @@ export interface AuditReport {
     entriesUnreadableTranscript: number;
   };
   agents: Record<string, AgentAudit>;
+  /** Agent and sessions dirs not followed: symbolic links leading out of the state dir. */
+  skipped: SkippedPath[];
 }
 
 /** The counts of an entry whose transcript was not read (fresh arrays: reports are mutable). */
@@ -114,7 +125,12 @@ function emptyEntry(transcript: string | null, problem: string | null) {
   };
 }
 
-async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry): Promise<EntryReport> {
+async function auditEntry(
+  stateDir: string,
+  root: string,
+  agent: AgentDir,
+  entry: IndexEntry,
+): Promise<EntryReport> {
   const path = join(agent.dir, entry.fileName);
   const updated = entry.data.updatedAt;
   const base = {
@@ -122,8 +138,11 @@ async function auditEntry(stateDir: string, agent: AgentDir, entry: IndexEntry):
     keyKind: keyKind(entry.key),
     updatedAt: typeof updated === "number" ? new Date(updated).toISOString() : null,
   };
-  if (!existsSync(path)) return { ...base, ...emptyEntry(null, null) };
+  const where = checkInside(root, path, `transcript ${entry.fileName}`);
+  if (where.kind === "missing") return { ...base, ...emptyEntry(null, null) };
   const transcript = relative(stateDir, path).split("\\").join("/");
+  // Not followed out of the state dir, as import does not follow it.
+  if (where.kind === "outside") return { ...base, ...emptyEntry(transcript, where.problem) };
   // Read as import reads it, so the audit names the sessions an import would fail.
   const read = await readTranscriptFile(path, entry.fileName);
   if ("problem" in read) return { ...base, ...emptyEntry(transcript, read.problem) };
@@ -191,12 +210,16 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
       entriesUnreadableTranscript: 0,
     },
     agents: {},
+    skipped: [],
   };
-  for (const agent of findAgentDirs(stateDir)) {
-    const index = readSessionIndex(agent.dir);
+  const scan = scanStateDir(stateDir);
+  const root = realStateDir(stateDir);
+  report.skipped = scan.skipped;
+  for (const agent of scan.agents) {
+    const index = readSessionIndex(agent.dir, stateDir);
     const referenced = new Set(index.entries.map((e) => e.fileName));
     const entries: Record<string, EntryReport> = {};
-    for (const entry of index.entries) entries[entry.key] = await auditEntry(stateDir, agent, entry);
+    for (const entry of index.entries) entries[entry.key] = await auditEntry(stateDir, root, agent, entry);
     const files = listArtifacts(agent, referenced, now);
     const artifacts = Object.fromEntries(
       ARTIFACT_CLASSES.map((c) => [c, { count: 0, bytes: 0, olderThan30Days: 0 }]),

@@ -86,7 +86,7 @@ export function planCleanup(stateDir: string, options: CleanupOptions = {}): Cle
   const staleLockMs = options.staleLockMs ?? 30 * 60_000;
   const actions: CleanupAction[] = [];
   for (const agent of findAgentDirs(stateDir)) {
-    const index = readSessionIndex(agent.dir);
+    const index = readSessionIndex(agent.dir, stateDir);
     const byFile = new Map(index.entries.map((e) => [e.fileName, e.key]));
     for (const f of listArtifacts(agent, new Set(byFile.keys()), now)) {
       const age = now - f.mtimeMs;

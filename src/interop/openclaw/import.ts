@@ -5,12 +5,12 @@
  * writes nothing; a transcript that only grew gets the new items
  * appended; one whose active branch changed under an earlier import is reported `diverged`.
  */
-import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { isHoldfastError } from "../../store/errors.ts";
 import type { ItemInput, Session, SessionStore } from "../../store/types.ts";
 import { LIMITS } from "../../store/validate.ts";
 import { sessionItems } from "../portable/export.ts";
+import { checkInside, realStateDir } from "./containment.ts";
 import { convertPath } from "./convert.ts";
 import {
   branchLabel,
@@ -20,9 +20,22 @@ import {
   sessionMetadata,
   sessionState,
 } from "./session-meta.ts";
-import { type AgentDir, findAgentDirs, type IndexEntry, readSessionIndex } from "./state-dir.ts";
+import {
+  type AgentDir,
+  type IndexEntry,
+  readSessionIndex,
+  type SkippedPath,
+  scanStateDir,
+} from "./state-dir.ts";
 import { type ParsedTranscript, readTranscriptFile, type TranscriptEntry } from "./transcript.ts";
 import { activePath, analyzeTranscript } from "./tree.ts";
+import {
+  duplicateWarnings,
+  type ImportWarning,
+  type ImportWarningCode,
+  mergeWarnings,
+  noWarnings,
+} from "./warnings.ts";
 
 export type ImportStatus = "created" | "appended" | "unchanged" | "diverged" | "missing" | "failed";
 
@@ -47,6 +60,8 @@ export interface SessionImportResult {
   /** Items shrunk to fit the store's item size limit (large tool outputs, images). */
   truncatedItems: number;
   forks: ForkImportResult[];
+  /** What the import changed or left out of the transcript, entry by entry (see warnings.ts). */
+  warnings: ImportWarning[];
   note?: string;
 }
 
@@ -62,11 +77,20 @@ export interface OpenClawImportOptions {
 export interface OpenClawImportReport {
   tenant: string;
   sessions: SessionImportResult[];
+  /**
+   * What kept sessions from being read that is no single index entry: an agent's sessions dir or
+   * index that is a symbolic link leading out of the state dir (not followed), an index that is
+   * missing, empty or not JSON. Paths are relative to the state dir.
+   */
+  problems: SkippedPath[];
   totals: Record<ImportStatus, number> & {
     forks: number;
     itemsWritten: number;
     tornLines: number;
     truncatedItems: number;
+    problems: number;
+    /** Warnings of all sessions, by code. */
+    warnings: Record<ImportWarningCode, number>;
   };
 }
 
@@ -145,6 +169,8 @@ interface ImportContext {
   store: SessionStore;
   tenant: string;
   stateDir: string;
+  /** The state dir with its links resolved: transcripts must lie inside it. */
+  root: string;
   maxItemBytes: number;
 }
 
@@ -156,6 +182,7 @@ async function importForks(
   parsed: ParsedTranscript,
   path: TranscriptEntry[],
   seqAfter: Map<string, number>,
+  warnings: ImportWarning[],
 ): Promise<ForkImportResult[]> {
   const { store, tenant } = ctx;
   const results: ForkImportResult[] = [];
@@ -166,7 +193,9 @@ async function importForks(
     const atSeq = point ? (seqAfter.get(point.id) ?? 0) : 0;
     const prefix = point ? path.slice(0, path.indexOf(point) + 1) : [];
     // Converting the whole chain keeps seqs (and compaction ranges) those of the fork.
-    const items = convertPath([...prefix, ...chain], { maxItemBytes: ctx.maxItemBytes }).items.slice(atSeq);
+    const converted = convertPath([...prefix, ...chain], { maxItemBytes: ctx.maxItemBytes });
+    warnings.push(...converted.warnings);
+    const items = converted.items.slice(atSeq);
     const id = importedForkId(agentId, entry.sessionId, leaf.id);
     const result: ForkImportResult = {
       sessionId: null,
@@ -205,16 +234,18 @@ async function importEntry(
   const id = importedSessionId(agent.agentId, entry.sessionId);
   const base = { agentId: agent.agentId, key: entry.key, openclawSessionId: entry.sessionId, sessionId: id };
   const file = join(agent.dir, entry.fileName);
-  const empty = { items: 0, written: 0, tornLines: [], truncatedItems: 0, forks: [] };
-  if (!existsSync(file))
-    return { ...base, ...empty, status: "missing", note: `transcript ${entry.fileName} not found` };
+  const empty = { items: 0, written: 0, tornLines: [], truncatedItems: 0, forks: [], warnings: [] };
+  // A transcript that is a symbolic link out of the state dir is not read: reported, not imported.
+  const where = checkInside(ctx.root, file, `transcript ${entry.fileName}`);
+  if (where.kind === "missing") return { ...base, ...empty, status: "missing", note: where.problem };
+  if (where.kind === "outside") return { ...base, ...empty, status: "failed", note: where.problem };
   const read = await readTranscriptFile(file, entry.fileName);
   // A directory where the file should be, no read permission, bytes that are not UTF-8: this
   // session fails, the others are still imported.
   if ("problem" in read) return { ...base, ...empty, status: "failed", note: read.problem };
   const { parsed } = read;
   const path = activePath(parsed.entries);
-  const { items, seqAfter, truncated } = convertPath(path, { maxItemBytes: ctx.maxItemBytes });
+  const { items, seqAfter, truncated, warnings } = convertPath(path, { maxItemBytes: ctx.maxItemBytes });
   const state = (): ReturnType<typeof sessionState> =>
     sessionState(agent.agentId, entry, parsed, path, relative(ctx.stateDir, file));
   const op = `openclaw:${id}`;
@@ -239,7 +270,7 @@ async function importEntry(
   const forks =
     status === "diverged"
       ? []
-      : await importForks(ctx, session, agent.agentId, entry, parsed, path, seqAfter);
+      : await importForks(ctx, session, agent.agentId, entry, parsed, path, seqAfter, warnings);
   const result: SessionImportResult = {
     ...base,
     status,
@@ -248,6 +279,7 @@ async function importEntry(
     tornLines: parsed.tornLines,
     truncatedItems: truncated,
     forks,
+    warnings: mergeWarnings([...duplicateWarnings(parsed), ...warnings]),
   };
   if (status === "diverged")
     result.note = "the stored session is not a prefix of the transcript's active branch; left as is";
@@ -256,23 +288,28 @@ async function importEntry(
 
 /**
  * Imports every index entry of every agent of `stateDir`. A session whose transcript cannot be
- * read (a directory, no permission, not UTF-8) or that the store rejects (a caller fault such as
- * an invalid value) is reported `failed` with the reason and the run goes on; a store outage stops it.
+ * read (a directory, no permission, not UTF-8, a symbolic link leading out of the state dir) or
+ * that the store rejects (a caller fault such as an invalid value) is reported `failed` with the
+ * reason, one whose transcript is not there `missing`, and the run goes on; an agent whose index
+ * or sessions dir could not be read is one of the report's `problems`. A store outage stops it.
  */
 export async function importStateDir(
   store: SessionStore,
   stateDir: string,
   options: OpenClawImportOptions = {},
 ): Promise<OpenClawImportReport> {
+  const scan = scanStateDir(stateDir);
   const ctx: ImportContext = {
     store,
     tenant: options.tenant ?? "default",
     stateDir,
+    root: realStateDir(stateDir),
     maxItemBytes: options.maxItemBytes ?? 1 << 20,
   };
   const report: OpenClawImportReport = {
     tenant: ctx.tenant,
     sessions: [],
+    problems: [...scan.skipped],
     totals: {
       created: 0,
       appended: 0,
@@ -284,10 +321,20 @@ export async function importStateDir(
       itemsWritten: 0,
       tornLines: 0,
       truncatedItems: 0,
+      problems: 0,
+      warnings: noWarnings(),
     },
   };
-  for (const agent of findAgentDirs(stateDir)) {
-    for (const entry of readSessionIndex(agent.dir).entries) {
+  for (const agent of scan.agents) {
+    const index = readSessionIndex(agent.dir, stateDir);
+    if (index.error !== null) {
+      const path = relative(stateDir, join(agent.dir, "sessions.json")).split("\\").join("/");
+      report.problems.push({
+        path,
+        problem: `${index.error}; no session of agent ${agent.agentId} was imported`,
+      });
+    }
+    for (const entry of index.entries) {
       let result: SessionImportResult;
       try {
         result = await importEntry(ctx, agent, entry);
@@ -304,6 +351,7 @@ export async function importStateDir(
           tornLines: [],
           truncatedItems: 0,
           forks: [],
+          warnings: [],
           note: `${error.code}: ${error.message}`,
         };
       }
@@ -315,8 +363,10 @@ export async function importStateDir(
       t.forks += result.forks.filter((f) => f.sessionId !== null).length;
       t.tornLines += result.tornLines.length;
       t.truncatedItems += result.truncatedItems;
+      for (const w of result.warnings) t.warnings[w.code]++;
       options.onSession?.(result);
     }
   }
+  report.totals.problems = report.problems.length;
   return report;
 }

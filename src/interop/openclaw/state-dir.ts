@@ -3,12 +3,14 @@
  * `sessions.json` index (session key → entry) and the transcripts beside it. Also accepts a
  * single sessions directory. Index paths are resolved the way OpenClaw does after a move: an
  * absolute or relative `sessionFile` (even under another home or the legacy `~/.clawdbot`) by its
- * basename inside the sessions dir, no `sessionFile` as `<sessionId>.jsonl`.
+ * basename inside the sessions dir, no `sessionFile` as `<sessionId>.jsonl`. Symbolic links are
+ * followed only while they stay inside the state dir (see containment.ts).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { isPlainObject } from "../../store/validate.ts";
+import { checkInside, realStateDir } from "./containment.ts";
 
 export interface AgentDir {
   agentId: string;
@@ -30,9 +32,51 @@ export interface SessionIndex {
   error: string | null;
 }
 
-/** Lists the agents' sessions directories of a state dir (or the dir itself if it is one). */
-export function findAgentDirs(stateDir: string): AgentDir[] {
-  if (!existsSync(stateDir) || !statSync(stateDir).isDirectory()) {
+/** Something in the state dir that was not followed, with why (a link leading out of it). */
+export interface SkippedPath {
+  /** Relative to the state dir. */
+  path: string;
+  problem: string;
+}
+
+export interface StateDirScan {
+  agents: AgentDir[];
+  /** Agent and sessions dirs not followed: symbolic links that lead out of the state dir. */
+  skipped: SkippedPath[];
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The agents' sessions dirs under `agents/`, following links only while they stay inside `root`. */
+function scanAgents(agents: string, root: string, skipped: SkippedPath[]): AgentDir[] {
+  const found: AgentDir[] = [];
+  const dirents = readdirSync(agents, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const d of dirents) {
+    if (!d.isDirectory() && !d.isSymbolicLink()) continue;
+    const label = `agents/${d.name}`;
+    const agent = checkInside(root, join(agents, d.name), label);
+    if (agent.kind === "outside") skipped.push({ path: label, problem: agent.problem });
+    const dir = join(agents, d.name, "sessions");
+    if (agent.kind !== "inside" || !isDirectory(join(agents, d.name)) || !existsSync(dir)) continue;
+    const sessions = checkInside(root, dir, `${label}/sessions`);
+    if (sessions.kind === "outside") skipped.push({ path: `${label}/sessions`, problem: sessions.problem });
+    else if (isDirectory(dir)) found.push({ agentId: d.name, dir });
+  }
+  return found.sort((a, b) => a.agentId.localeCompare(b.agentId));
+}
+
+/**
+ * The agents' sessions directories of a state dir (or the dir itself if it is one), and the agent
+ * or sessions dirs left out because they are symbolic links leading out of the state dir.
+ */
+export function scanStateDir(stateDir: string): StateDirScan {
+  if (!isDirectory(stateDir)) {
     throw new InvalidArgumentError(
       `'${stateDir}' is not a directory; pass an OpenClaw state dir (e.g. ~/.openclaw).`,
       {
@@ -40,15 +84,17 @@ export function findAgentDirs(stateDir: string): AgentDir[] {
       },
     );
   }
+  const root = realStateDir(stateDir);
+  const skipped: SkippedPath[] = [];
   const agents = join(stateDir, "agents");
   if (existsSync(agents)) {
-    return readdirSync(agents, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(agents, d.name, "sessions")))
-      .map((d) => ({ agentId: d.name, dir: join(agents, d.name, "sessions") }))
-      .sort((a, b) => a.agentId.localeCompare(b.agentId));
+    const check = checkInside(root, agents, "agents");
+    if (check.kind === "outside")
+      return { agents: [], skipped: [{ path: "agents", problem: check.problem }] };
+    return { agents: scanAgents(agents, root, skipped), skipped };
   }
   if (existsSync(join(stateDir, "sessions.json"))) {
-    return [{ agentId: basename(dirname(stateDir)) || "main", dir: stateDir }];
+    return { agents: [{ agentId: basename(dirname(stateDir)) || "main", dir: stateDir }], skipped };
   }
   throw new InvalidArgumentError(
     `'${stateDir}' has no agents/<id>/sessions directories and no sessions.json.`,
@@ -58,6 +104,11 @@ export function findAgentDirs(stateDir: string): AgentDir[] {
   );
 }
 
+/** Lists the agents' sessions directories of a state dir (or the dir itself if it is one); see `scanStateDir`. */
+export function findAgentDirs(stateDir: string): AgentDir[] {
+  return scanStateDir(stateDir).agents;
+}
+
 /** Transcript file name for an index entry. */
 export function resolveTranscriptName(data: Record<string, unknown>, sessionId: string): string {
   const file = data.sessionFile;
@@ -65,9 +116,16 @@ export function resolveTranscriptName(data: Record<string, unknown>, sessionId: 
   return `${sessionId}.jsonl`;
 }
 
-/** Reads `sessions.json` of a sessions dir; never throws on a damaged index, it reports it. */
-export function readSessionIndex(dir: string): SessionIndex {
+/**
+ * Reads `sessions.json` of a sessions dir; never throws on a damaged index, it reports it. Given
+ * the state dir, an index that is a symbolic link leading out of it is reported, not read.
+ */
+export function readSessionIndex(dir: string, stateDir?: string): SessionIndex {
   const path = join(dir, "sessions.json");
+  if (stateDir !== undefined) {
+    const check = checkInside(realStateDir(stateDir), path, "sessions.json");
+    if (check.kind === "outside") return { entries: [], error: check.problem };
+  }
   let value: unknown;
   try {
     const text = readFileSync(path, "utf8");

@@ -88,3 +88,25 @@ export function damageTranscripts(fx: {
   );
   return transcripts;
 }
+
+/**
+ * A state dir with one agent, `main`, whose index names `agent:main:<sessionId>` → `<sessionId>.jsonl`
+ * for each transcript given (its lines after a v3 header).
+ */
+export function writeStateDir(transcripts: Record<string, string[]>): {
+  dir: string;
+  sessions: string;
+  cleanup: () => void;
+} {
+  const dir = mkdtempSync(join(tmpdir(), "holdfast-openclaw-"));
+  const sessions = join(dir, "agents", "main", "sessions");
+  mkdirSync(sessions, { recursive: true });
+  const index: Record<string, { sessionId: string; sessionFile: string }> = {};
+  for (const [sessionId, lines] of Object.entries(transcripts)) {
+    index[`agent:main:${sessionId}`] = { sessionId, sessionFile: `${sessionId}.jsonl` };
+    const header = JSON.stringify({ type: "session", version: 3, id: sessionId, timestamp: "t", cwd: "/" });
+    writeFileSync(join(sessions, `${sessionId}.jsonl`), `${[header, ...lines].join("\n")}\n`);
+  }
+  writeFileSync(join(sessions, "sessions.json"), JSON.stringify(index));
+  return { dir, sessions, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}

@@ -6,6 +6,14 @@
  * counted as torn, never fatal. Like pi's loader, blank lines are skipped, CRLF is accepted, and the
  * header is the first parsable line even when blank or torn lines come before it; a byte order
  * mark at the start of the file (an editor's) is dropped rather than tearing the header.
+ *
+ * Repeated v2/v3 entry ids. pi never writes one (its ids are checked against the file's), but two
+ * processes appending to one file, or a first write retried after a failure, can. pi's own index
+ * keeps the last entry of an id, so an earlier one vanishes, and its children with it. Here nothing
+ * vanishes: a line that repeats an earlier entry exactly (same id, same content) is the same entry
+ * written twice and is skipped; an entry that reuses an id with other content is kept under
+ * `<id>~<n>` (its n-th use), and a `parentId` names the nearest entry above it with that id (a
+ * child is always appended after its parent). Every repeat is listed in `duplicates`.
  */
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
@@ -30,12 +38,25 @@ export interface TranscriptEntry {
   data: Record<string, unknown>;
 }
 
+/** A v2/v3 entry whose id an earlier entry of the file already had. */
+export interface DuplicateEntry {
+  /** The id as written. */
+  id: string;
+  /** 0-based line of the repeat, and of the first entry with this id. */
+  line: number;
+  firstLine: number;
+  /** The id it is known by here (`<id>~<n>`), or null when it repeated an entry exactly and was skipped. */
+  keptAs: string | null;
+}
+
 export interface ParsedTranscript {
   header: Record<string, unknown> | null;
   formatVersion: FormatVersion;
   entries: TranscriptEntry[];
   /** 0-based line numbers of lines that did not parse. */
   tornLines: number[];
+  /** Entries whose id was already taken (v2/v3), in file order. */
+  duplicates: DuplicateEntry[];
   bytes: number;
 }
 
@@ -83,12 +104,60 @@ async function* checkedUtf8(
   }
 }
 
+/**
+ * The ids of a v2/v3 file so far: which entry a `parentId` names (the nearest above with that id)
+ * and what a repeated id becomes.
+ */
+class EntryIds {
+  /** Own id → the entries that carried it, in file order. */
+  private readonly seen = new Map<string, TranscriptEntry[]>();
+
+  /** The unique id of the entry `parentId` names, as seen from the line being read. */
+  parent(parentId: string): string {
+    return this.seen.get(parentId)?.at(-1)?.id ?? parentId;
+  }
+
+  /**
+   * Registers `entry` (its `id` still the one written): returns false when it repeats an earlier
+   * entry exactly (skip it), else renames a reused id and returns true.
+   */
+  add(entry: TranscriptEntry, duplicates: DuplicateEntry[]): boolean {
+    const own = entry.id;
+    const earlier = this.seen.get(own);
+    if (!earlier) {
+      this.seen.set(own, [entry]);
+      return true;
+    }
+    const text = JSON.stringify(entry.data);
+    const same = earlier.find((e) => JSON.stringify(e.data) === text);
+    const firstLine = earlier[0]!.line;
+    if (same) {
+      // Children below this line name the copy that was kept.
+      earlier.push(same);
+      duplicates.push({ id: own, line: entry.line, firstLine, keptAs: null });
+      return false;
+    }
+    entry.id = `${own}~${earlier.length + 1}`;
+    earlier.push(entry);
+    duplicates.push({ id: own, line: entry.line, firstLine, keptAs: entry.id });
+    return true;
+  }
+}
+
 /** Parses transcript lines from a stream (constant memory per line). */
 export async function parseTranscriptStream(
   input: Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   options: ParseOptions = {},
 ): Promise<ParsedTranscript> {
-  const result: ParsedTranscript = { header: null, formatVersion: 1, entries: [], tornLines: [], bytes: 0 };
+  const result: ParsedTranscript = {
+    header: null,
+    formatVersion: 1,
+    entries: [],
+    tornLines: [],
+    duplicates: [],
+    bytes: 0,
+  };
+  const ids = new EntryIds();
   let line = -1;
   let parsedLines = 0;
   let previous: string | null = null;
@@ -110,17 +179,22 @@ export async function parseTranscriptStream(
       result.formatVersion = versionOf(data);
       continue;
     }
-    let id: string;
-    let parentId: string | null;
+    const type = data.type as string;
     if (result.formatVersion === 1) {
-      id = String(line);
-      parentId = previous;
-    } else {
-      id = typeof data.id === "string" ? data.id : `line-${line}`;
-      parentId = typeof data.parentId === "string" ? data.parentId : null;
+      const id = String(line);
+      result.entries.push({ id, parentId: previous, type, line, index, data });
+      previous = id;
+      continue;
     }
-    result.entries.push({ id, parentId, type: data.type as string, line, index, data });
-    previous = id;
+    // The parent is resolved before this entry is registered: an entry naming its own id as
+    // parent names the earlier entry of that id, not itself.
+    const parentId = typeof data.parentId === "string" ? ids.parent(data.parentId) : null;
+    if (typeof data.id !== "string") {
+      result.entries.push({ id: `line-${line}`, parentId, type, line, index, data });
+      continue;
+    }
+    const entry: TranscriptEntry = { id: data.id, parentId, type, line, index, data };
+    if (ids.add(entry, result.duplicates)) result.entries.push(entry);
   }
   return result;
 }

@@ -52,9 +52,10 @@ export function firstKeptIndex(path: TranscriptEntry[], compaction: TranscriptEn
   const id = compaction.data.firstKeptEntryId;
   const index = compaction.data.firstKeptEntryIndex;
   // pi's v1 index counts parsed lines, not file lines: blank and torn lines do not shift it.
+  // The id as written: an entry that reused an id is `<id>~<n>` here (see transcript.ts).
   const found =
     typeof id === "string"
-      ? path.findIndex((e) => e.id === id)
+      ? path.findIndex((e) => (typeof e.data.id === "string" ? e.data.id : e.id) === id)
       : typeof index === "number"
         ? path.findIndex((e) => e.index === index)
         : -1;
