@@ -36,7 +36,8 @@ export const PIN_FIELD = "holdfast";
  * marker: `"holdfast": { "upstream_id": "rs_…" }`. OpenAI binds a reasoning item's
  * `encrypted_content` to the id it issued it under and refuses it under any other, so an item with
  * encrypted content goes back to the model under that id (`toModelInput`). Without encrypted
- * content there is nothing to bind: such an item is sent without an id, as every other item is.
+ * content there is nothing to bind and no id is restored (the Responses adapter leaves such an
+ * item out: with `store: false` an upstream has nothing to look it up by).
  */
 export function replayIdOf(content: JsonObject): string | null {
   if (content.type !== "reasoning" || typeof content.encrypted_content !== "string") return null;
