@@ -47,6 +47,21 @@ export function replayIdOf(content: JsonObject): string | null {
   return typeof id === "string" && id !== "" ? id : null;
 }
 
+/**
+ * A reasoning item a client supplies under an id (one it copied from an upstream's output into
+ * `input`, or adds to a conversation) with that id also kept as its upstream id, so that its
+ * `encrypted_content` goes back under the id the upstream bound it to; the id stays the item's
+ * Holdfast id too. An upstream id the marker already holds (the item came from Holdfast's own
+ * output, marker and all) is the upstream's and stays. Other items are returned as they are.
+ */
+export function keepUpstreamId<T extends { id?: string; content: JsonObject }>(item: T): T {
+  const { id, content } = item;
+  if (id === undefined || id === "" || content.type !== "reasoning") return item;
+  const marker = isObject(content[PIN_FIELD]) ? content[PIN_FIELD] : {};
+  if (typeof marker.upstream_id === "string" && marker.upstream_id !== "") return item;
+  return { ...item, content: { ...content, [PIN_FIELD]: { ...marker, upstream_id: id } } };
+}
+
 export function isCall(item: Item): boolean {
   return CALL_TYPES.has(item.type);
 }
