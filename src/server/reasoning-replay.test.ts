@@ -3,7 +3,9 @@
  * binds a reasoning item's `encrypted_content` to that id ("Encrypted content item_id did not match
  * the target item id"); Holdfast stores the item under its own id (upstreams reuse or omit theirs),
  * and used to send it back with no id at all. The upstream's id is kept in the item's `holdfast`
- * marker and restored on the way out; other upstream types still never see reasoning items.
+ * marker and restored on the way out. A reasoning item without encrypted content or without an
+ * upstream id is left out (OpenAI refuses it either way, and used to get it); other upstream types
+ * still never see reasoning items.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -19,14 +21,20 @@ import { openSdkGateway } from "./sdk-test-gateway.ts";
 
 type Body = Record<string, unknown>;
 
-/** Turn `n`: a reasoning item (encrypted unless `plain`) with a fresh upstream id, then text. */
-function answer(n: number, plain: boolean) {
+/**
+ * How the upstream's reasoning comes: encrypted under a fresh id, `plain` (the client did not
+ * include `reasoning.encrypted_content`), or encrypted but with no id (`anonymous`).
+ */
+type Reasoning = "encrypted" | "plain" | "anonymous";
+
+/** Turn `n`: a reasoning item as `kind` says, then text. */
+function answer(n: number, kind: Reasoning) {
   return [
     {
       type: "reasoning",
-      id: `rs_up${n}`,
-      summary: [],
-      ...(plain ? {} : { encrypted_content: `enc-${n}` }),
+      ...(kind === "anonymous" ? {} : { id: `rs_up${n}` }),
+      summary: [{ type: "summary_text", text: `thought ${n}` }],
+      ...(kind === "plain" ? {} : { encrypted_content: `enc-${n}` }),
     },
     {
       type: "message",
@@ -46,11 +54,11 @@ describe("reasoning items replayed to a Responses upstream", () => {
   let upstream: FakeResponsesUpstream;
   let close: () => Promise<void>;
   let client: OpenAI;
-  /** Whether the next answers carry no encrypted_content (the client did not include it). */
-  let plain = false;
+  /** How the next answers' reasoning comes. */
+  let kind: Reasoning = "encrypted";
 
   before(async () => {
-    upstream = await startFakeResponsesUpstream((n) => answer(n, plain));
+    upstream = await startFakeResponsesUpstream((n) => answer(n, kind));
     const store = await createStore("memory:");
     ({ client, close } = await openSdkGateway(store, {
       providers: [{ name: "resp", type: "openai-responses", baseUrl: upstream.baseUrl }],
@@ -62,7 +70,7 @@ describe("reasoning items replayed to a Responses upstream", () => {
   });
 
   test("encrypted reasoning goes back under the upstream's id, streamed turns or not", async () => {
-    plain = false;
+    kind = "encrypted";
     const conv = await client.conversations.create({});
     const include = ["reasoning.encrypted_content" as const];
     const first = upstream.seen.length;
@@ -80,7 +88,12 @@ describe("reasoning items replayed to a Responses upstream", () => {
 
     const n = first;
     assert.deepEqual(reasoningSent(upstream.seen[n + 1]), [
-      { id: `rs_up${n}`, type: "reasoning", summary: [], encrypted_content: `enc-${n}` },
+      {
+        id: `rs_up${n}`,
+        type: "reasoning",
+        summary: [{ type: "summary_text", text: `thought ${n}` }],
+        encrypted_content: `enc-${n}`,
+      },
     ]);
     assert.deepEqual(
       reasoningSent(upstream.seen[n + 2]).map((item) => [item.id, item.encrypted_content]),
@@ -93,14 +106,32 @@ describe("reasoning items replayed to a Responses upstream", () => {
     for (const item of reasoningSent(upstream.seen[n + 2])) assert.equal("holdfast" in item, false);
   });
 
-  test("reasoning without encrypted_content still goes without an id (store: false keeps nothing to refer to)", async () => {
-    plain = true;
-    const conv = await client.conversations.create({});
-    const first = upstream.seen.length;
-    await client.responses.create({ model: "resp/m", input: "q0", conversation: conv.id });
-    await client.responses.create({ model: "resp/m", input: "q1", conversation: conv.id });
-    assert.deepEqual(reasoningSent(upstream.seen[first + 1]), [{ type: "reasoning", summary: [] }]);
-  });
+  // Without encrypted content, OpenAI can use the item neither with an id (store: false: "Item
+  // with id 'rs_…' not found") nor without one (the id is required); encrypted content without
+  // the id it is bound to cannot be verified. Either failed this turn and every later one.
+  for (const left of ["plain", "anonymous"] as const)
+    test(`${left} reasoning is left out of later requests, the rest of the history goes`, async () => {
+      kind = left;
+      const conv = await client.conversations.create({});
+      const first = upstream.seen.length;
+      await client.responses.create({ model: "resp/m", input: "q0", conversation: conv.id });
+      const stream = client.responses.stream({ model: "resp/m", input: "q1", conversation: conv.id });
+      await stream.finalResponse();
+      const sent = upstream.seen[first + 1];
+      assert.deepEqual(reasoningSent(sent), []);
+      const texts = ((sent?.input ?? []) as Body[]).map((item) => [item.type, item.role]);
+      assert.deepEqual(texts, [
+        ["message", "user"],
+        ["message", "assistant"],
+        ["message", "user"],
+      ]);
+      const stored = await client.conversations.items.list(conv.id, { order: "asc" });
+      assert.equal(
+        stored.data.filter((item) => item.type === "reasoning").length,
+        2,
+        "the transcript keeps them",
+      );
+    });
 });
 
 test("Chat Completions and Anthropic upstreams still get no reasoning item", () => {

@@ -133,3 +133,29 @@ for (const [type, start] of Object.entries(UPSTREAMS))
       }
     });
   });
+
+// Chat Completions has an assistant `refusal` field, but the openai-chat adapter serves any
+// OpenAI-compatible server, and strict ones refuse message fields they do not know (Gemini's
+// endpoint even `refusal: null`): a refusal once in the history would fail every later turn of the
+// conversation. The refused turn goes back as the assistant's content, which every server takes.
+test("a refusal in the history goes to a Chat Completions upstream as the assistant's content", async () => {
+  const upstream = await startFakeChatUpstream((n) =>
+    n === 0 ? { content: null, refusal: REFUSAL } : { content: "fine" },
+  );
+  const { client, close } = await openSdkGateway(await createStore("memory:"), {
+    providers: [{ name: "chat", type: "openai-chat", baseUrl: upstream.baseUrl }],
+  });
+  try {
+    const conv = await client.conversations.create({});
+    await client.responses.create({ model: "chat/m", input: "bad", conversation: conv.id });
+    await client.responses.create({ model: "chat/m", input: "fine?", conversation: conv.id });
+    assert.deepEqual(upstream.seen[1]?.messages, [
+      { role: "user", content: "bad" },
+      { role: "assistant", content: REFUSAL },
+      { role: "user", content: "fine?" },
+    ]);
+  } finally {
+    await close();
+    await upstream.close();
+  }
+});

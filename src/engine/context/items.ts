@@ -36,7 +36,8 @@ export const PIN_FIELD = "holdfast";
  * marker: `"holdfast": { "upstream_id": "rs_…" }`. OpenAI binds a reasoning item's
  * `encrypted_content` to the id it issued it under and refuses it under any other, so an item with
  * encrypted content goes back to the model under that id (`toModelInput`). Without encrypted
- * content there is nothing to bind: such an item is sent without an id, as every other item is.
+ * content there is nothing to bind and no id is restored (the Responses adapter leaves such an
+ * item out: with `store: false` an upstream has nothing to look it up by).
  */
 export function replayIdOf(content: JsonObject): string | null {
   if (content.type !== "reasoning" || typeof content.encrypted_content !== "string") return null;
@@ -44,6 +45,21 @@ export function replayIdOf(content: JsonObject): string | null {
   if (!isObject(marker)) return null;
   const id = marker.upstream_id;
   return typeof id === "string" && id !== "" ? id : null;
+}
+
+/**
+ * A reasoning item a client supplies under an id (one it copied from an upstream's output into
+ * `input`, or adds to a conversation) with that id also kept as its upstream id, so that its
+ * `encrypted_content` goes back under the id the upstream bound it to; the id stays the item's
+ * Holdfast id too. An upstream id the marker already holds (the item came from Holdfast's own
+ * output, marker and all) is the upstream's and stays. Other items are returned as they are.
+ */
+export function keepUpstreamId<T extends { id?: string; content: JsonObject }>(item: T): T {
+  const { id, content } = item;
+  if (id === undefined || id === "" || content.type !== "reasoning") return item;
+  const marker = isObject(content[PIN_FIELD]) ? content[PIN_FIELD] : {};
+  if (typeof marker.upstream_id === "string" && marker.upstream_id !== "") return item;
+  return { ...item, content: { ...content, [PIN_FIELD]: { ...marker, upstream_id: id } } };
 }
 
 export function isCall(item: Item): boolean {

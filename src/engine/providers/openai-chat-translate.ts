@@ -104,6 +104,9 @@ export function toChatMessages(request: TurnRequest): ChatMessage[] {
 function appendItem(messages: ChatMessage[], item: InputItem): void {
   if (isMessageItem(item)) {
     if (item.role === "user") messages.push({ role: "user", content: userContent(item.content) });
+    // A refusal part goes as content text, not as the assistant `refusal` field: OpenAI-compatible
+    // servers that validate strictly refuse message fields they do not know, which would fail
+    // every later turn of a conversation that once held a refusal.
     else if (item.role === "assistant")
       messages.push({ role: "assistant", content: contentText(item.content) });
     else messages.push({ role: "system", content: contentText(item.content) });

@@ -5,7 +5,8 @@
  * items get Holdfast's own ids: some upstreams reuse theirs across responses (a clash in the
  * conversation) or leave them out. One upstream id does go back: a reasoning item's, kept in the
  * item's `holdfast` marker (`upstream_id`), because OpenAI binds `encrypted_content` to it; the
- * context engine's `toModelInput` restores it as the id of an item with encrypted content.
+ * context engine's `toModelInput` restores it as the id of an item with encrypted content. A
+ * reasoning item without both is left out of the request (`isReplayable`).
  */
 import { newItemId } from "../../store/ids.ts";
 import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
@@ -58,7 +59,7 @@ const ID_STRIPPED = new Set(["message", "function_call", "function_call_output"]
 export function toResponsesBody(request: TurnRequest, stream: boolean): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model: request.model,
-    input: request.input.map(stripId),
+    input: request.input.filter(isReplayable).map(stripId),
     store: false,
   };
   if (request.instructions) body.instructions = request.instructions;
@@ -74,6 +75,21 @@ export function toResponsesBody(request: TurnRequest, stream: boolean): Record<s
   copySampling(body, request.sampling, RESPONSES_SAMPLING);
   if (stream) body.stream = true;
   return body;
+}
+
+/**
+ * Whether an item can go back to a Responses upstream. A reasoning item can only with its
+ * `encrypted_content` and the id it was issued under (OpenAI binds the two). Without encrypted
+ * content, an id would name an item the upstream never stored (`store: false`: "Item with id
+ * 'rs_…' not found"), and no id makes an invalid item (the id is required); encrypted content
+ * without its id cannot be verified. Any of these fails the turn — and every later turn of the
+ * conversation, which holds the item — so such an item is left out, as the Chat Completions and
+ * Anthropic adapters leave out every reasoning item.
+ */
+function isReplayable(item: InputItem): boolean {
+  if (item.type !== "reasoning") return true;
+  const { id, encrypted_content: encrypted } = item as InputItem & { encrypted_content?: unknown };
+  return typeof encrypted === "string" && encrypted !== "" && typeof id === "string" && id !== "";
 }
 
 function stripId(item: InputItem): InputItem {

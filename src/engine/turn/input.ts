@@ -7,6 +7,7 @@ import { checkNoControlChars } from "../../security/hostile-input.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { checkItemId, checkJson, checkSize, isPlainObject, LIMITS } from "../../store/validate.ts";
+import { keepUpstreamId } from "../context/items.ts";
 
 const INPUT_ROLES = new Set(["user", "system", "developer", "assistant"]);
 const ACCEPTED_TYPES = new Set(["message", "function_call", "function_call_output", "reasoning"]);
@@ -141,7 +142,8 @@ export function checkItems(items: readonly unknown[], list: string): void {
 
 /**
  * Returns item bodies (without ids unless the caller gave them) ready for `store.append`, with
- * everything the store checks per item (ids, at least one item) checked before a turn writes.
+ * everything the store checks per item (ids, at least one item) checked before a turn writes. A
+ * reasoning item's given id is also kept as its upstream id (`keepUpstreamId`).
  */
 export function normalizeInput(input: unknown): { id?: string; content: JsonObject }[] {
   if (typeof input === "string") return [{ content: normalizeMessage({ role: "user", content: input }) }];
@@ -158,7 +160,7 @@ export function normalizeInput(input: unknown): { id?: string; content: JsonObje
     const { raw, type, id } = checkItem(entry, "input", index, seen);
     if (type === "message") return { id, content: normalizeMessage(raw) };
     const { id: _drop, ...body } = raw;
-    return { id, content: body as JsonObject };
+    return keepUpstreamId({ id, content: body as JsonObject });
   });
 }
 

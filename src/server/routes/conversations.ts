@@ -3,6 +3,7 @@
  * list and fields (owner, labels, TTLs, pinned, state on create).
  */
 import type { FastifyInstance } from "fastify";
+import { keepUpstreamId } from "../../engine/context/items.ts";
 import { createConversationOnce } from "../../engine/create-conversation-once.ts";
 import { checkNewItems } from "../../engine/turn/new-items.ts";
 import { checkNoControlChars } from "../../security/hostile-input.ts";
@@ -75,7 +76,7 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
       if (body.state !== undefined) input.state = body.state;
       if (body.items !== undefined) {
         await checkNewItems(store, request.tenant, null, body.items);
-        input.items = body.items.map(fromWireItem);
+        input.items = body.items.map((raw) => keepUpstreamId(fromWireItem(raw)));
       }
       const key = operationId(request);
       if (key === undefined) {

@@ -4,6 +4,7 @@
  * optimistic with `If-Match` / `expected_version`.
  */
 import type { FastifyInstance } from "fastify";
+import { keepUpstreamId } from "../../engine/context/items.ts";
 import { checkNewItems } from "../../engine/turn/new-items.ts";
 import { HIDDEN_ITEM_TYPES } from "../../engine/turn/record.ts";
 import { NotFoundError } from "../../store/errors.ts";
@@ -91,7 +92,12 @@ export function registerItemRoutes(app: FastifyInstance, store: SessionStore): v
       const { tenant, body, params } = request;
       const options = { expectedVersion: expectedVersion(request), operationId: operationId(request) };
       await checkNewItems(store, tenant, params.id, body.items, { retry: options.operationId !== undefined });
-      const result = await store.append(tenant, params.id, body.items.map(fromWireItem), options);
+      const result = await store.append(
+        tenant,
+        params.id,
+        body.items.map((raw) => keepUpstreamId(fromWireItem(raw))),
+        options,
+      );
       setVersion(reply, result.version);
       if (result.replayed) reply.header("idempotent-replayed", "true");
       return itemList(result.items.map(toWireItem), false);
