@@ -2,7 +2,7 @@
  * `sessions rm|fork|compact`, `migrate` and `doctor` through the real binary.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -165,5 +165,25 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     const down = await runCli(["doctor", "--json", "--store", "postgres://postgres@127.0.0.1:1/test"]);
     assert.equal(down.code, 1);
     assert.equal((JSON.parse(down.stdout) as { check: string; status: string }[])[1]?.status, "fail");
+  });
+
+  test("doctor fails the config check on every section serve refuses to start with", async () => {
+    const cases: [string, string, RegExp][] = [
+      ["gateway.json", '{"gateway":{"busy_policy":"quue"}}', /gateway\.busy_policy/],
+      ["lifecycle.json", '{"lifecycle":{"archive":{"backend":"dirr"}}}', /lifecycle\.archive\.backend/],
+      ["limits.json", '{"rate_limits":{"per_key":{"requests_per_minute":"x"}}}', /rate_limits\.per_key/],
+    ];
+    const store = `sqlite:${path.join(dir, "doctor-config.db")}`;
+    for (const [name, text, named] of cases) {
+      const file = path.join(dir, name);
+      await writeFile(file, text);
+      const doctor = await runCli(["doctor", "--json", "--config", file, "--store", store]);
+      assert.equal(doctor.code, 1, `${name}: ${doctor.stdout}`);
+      const config = (JSON.parse(doctor.stdout) as { check: string; status: string; detail: string }[])[0];
+      assert.equal(config?.status, "fail", name);
+      assert.match(config?.detail ?? "", named);
+      const serve = await runCli(["serve", "--port", "0", "--config", file, "--store", store]);
+      assert.equal(serve.code, 2, `${name}: serve refuses the same file`);
+    }
   });
 });
