@@ -131,7 +131,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       process.stderr.write(`holdfast: warning: ${notice}\n`);
     if (holdfast.mode === "development") {
       process.stdout.write(
-        "holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. Create a key (holdfast keys create) to require authentication.\n",
+        `holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. To require authentication, create a key (it takes effect within a second): holdfast keys create --store ${redactStoreUrl(config.store)} --tenant default --scopes conversations:read,conversations:write,responses\n`,
       );
     } else if (holdfast.mode === "insecure") {
       process.stdout.write(
