@@ -57,8 +57,16 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     const [id] = await seed(url, 1, 10);
     const fork = await runCli(["sessions", "fork", id!, "--at-seq", "4", "--json", "--store", url]);
     assert.equal(fork.code, 0, fork.stderr);
-    const child = JSON.parse(fork.stdout) as { id: string; itemCount: number };
-    assert.equal(child.itemCount, 4);
+    // The HTTP API's conversation object, as POST …/fork answers it (and sessions show --json prints).
+    const child = JSON.parse(fork.stdout) as {
+      id: string;
+      object: string;
+      item_count: number;
+      fork_parent: unknown;
+    };
+    assert.equal(child.object, "conversation");
+    assert.equal(child.item_count, 4);
+    assert.deepEqual(child.fork_parent, { id, at_seq: 4 });
     const compacted = await runCli([
       "sessions",
       "compact",
@@ -105,8 +113,8 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
       url,
     ]);
     assert.equal(removed.code, 0, removed.stderr);
-    const session = JSON.parse(removed.stdout) as { itemCount: number; lastSeq: number };
-    assert.deepEqual([session.itemCount, session.lastSeq], [2, 4]);
+    const session = JSON.parse(removed.stdout) as { id: string; object: string; item_count: number };
+    assert.deepEqual([session.id, session.object, session.item_count], [id, "conversation", 2]);
     await withStore(url, async (store) => {
       assert.deepEqual(
         (await store.readItems("default", id!)).map((i) => i.seq),
