@@ -5,13 +5,10 @@
  */
 import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
-import { parseGatewayConfig } from "./config/gateway-config.ts";
+import { parseAppSections } from "./app-sections.ts";
 import type { ServerConfig } from "./config/load-config.ts";
-import { parseRateLimitRedis } from "./config/rate-limit-redis.ts";
-import { parseRateLimitsConfig } from "./config/rate-limits-config.ts";
 import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
-import { parseProvidersConfig, providersSectionOf } from "./engine/providers/config.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
 import {
   type Archiver,
@@ -19,7 +16,6 @@ import {
   createFileActionLog,
   createSweeper,
   openArchiveBackend,
-  parseLifecycleConfig,
   type Sweeper,
   withArchives,
   withQuotas,
@@ -39,7 +35,6 @@ import {
   withStoreMetrics,
 } from "./observability/index.ts";
 import { createSecurity } from "./security/create-security.ts";
-import { keyringFromEnv } from "./security/encryption/keyring.ts";
 import { withEncryption } from "./security/encryption/with-encryption.ts";
 import { createRateLimiter } from "./security/rate-limit/limiter.ts";
 import { createMemoryRateLimitBackend } from "./security/rate-limit/memory-backend.ts";
@@ -155,16 +150,10 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   };
   // Every config section (and the keyring) is checked before the store is opened: a mistake found
   // after it would stop the start having already created a new SQLite file (or schema) for nothing.
-  const lifecycle = parseLifecycleConfig(config.file.lifecycle);
-  const { windowCacheBytes, ...busy } = parseGatewayConfig(config.file.gateway);
-  const { perKey, perOwner } = parseRateLimitsConfig(config.file.rate_limits);
-  const rateLimitRedis = parseRateLimitRedis(
-    config.file.rate_limits,
-    env,
-    config.configFile ? `config file '${config.configFile}'` : undefined,
-  );
-  const providersConfig = parseProvidersConfig(providersSectionOf(config.file), env);
-  const keyring = keyringFromEnv(env);
+  const sections = parseAppSections(config, env);
+  const { lifecycle, rateLimitRedis, keyring, providers: providersConfig } = sections;
+  const { windowCacheBytes, ...busy } = sections.gateway;
+  const { perKey, perOwner } = sections.rateLimits;
   const loopback = LOOPBACK.test(config.host);
   const mustHaveKeys = !loopback && !options.insecure;
   // A store that does not exist yet holds no keys: refused before it would be created for nothing.

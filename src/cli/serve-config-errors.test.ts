@@ -53,6 +53,11 @@ const CASES: Case[] = [
     env: { OPENAI_API_KEY: "sk-ab\ncdefgh" },
     message: /OPENAI_API_KEY holds characters an HTTP header cannot carry/,
   },
+  {
+    name: "a shutdown timeout from the environment that is not a number",
+    env: { HOLDFAST_SHUTDOWN_TIMEOUT_MS: "abc" },
+    message: /HOLDFAST_SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds .* \(got 'abc'\)/,
+  },
 ];
 
 describe("serve refuses a bad configuration at start-up", () => {

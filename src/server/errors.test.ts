@@ -175,6 +175,23 @@ describe("errors → responses", () => {
     }
   });
 
+  test("an unknown field or a value outside a list is named in the message, with what to send", async () => {
+    const t = await openTestApp();
+    try {
+      const extra = await t.call("POST", "/v1/conversations", { metdata: { topic: "x" } });
+      assert.equal(extra.status, 400);
+      assert.equal(extra.json.error.param, "metdata");
+      assert.match(extra.json.error.message, /^Unknown body field 'metdata': remove it/);
+      const created = await t.call("POST", "/v1/conversations", {});
+      const status = await t.call("POST", `/v1/conversations/${created.json.id}`, { status: "archivd" });
+      assert.equal(status.status, 400);
+      assert.equal(status.json.error.param, "status");
+      assert.equal(status.json.error.message, 'Invalid body: status must be one of "active", "archived".');
+    } finally {
+      await t.close();
+    }
+  });
+
   test("createServer rejects bad options with messages naming them", async () => {
     const { createServer } = await import("./create-server.ts");
     const t = await openTestApp();

@@ -94,15 +94,31 @@ function validationParam(error: FastifyError): string | null {
   return path || null;
 }
 
+/**
+ * What to fix, in the request's terms. Ajv's own words for the two commonest mistakes ("must NOT
+ * have additional properties", "must be equal to one of the allowed values") name neither the
+ * field nor the values it takes; the others ("must be integer", "must have required property 'x'")
+ * do, after the field's path.
+ */
+function validationMessage(error: FastifyError, param: string | null): string {
+  const where = error.validationContext ?? "request";
+  const first = error.validation?.[0];
+  const params = (first?.params ?? {}) as { allowedValues?: unknown[] };
+  if (first?.keyword === "additionalProperties" && param !== null) {
+    const what = where === "querystring" ? "query parameter" : `${where} field`;
+    return `Unknown ${what} '${param}': remove it (docs/http-api.md lists what this route takes).`;
+  }
+  if (first?.keyword === "enum" && Array.isArray(params.allowedValues) && param !== null) {
+    const allowed = params.allowedValues.map((v) => JSON.stringify(v)).join(", ");
+    return `Invalid ${where}: ${param} must be one of ${allowed}.`;
+  }
+  return `Invalid ${where}: ${error.message}`;
+}
+
 function fromFastify(error: FastifyError): ErrorResponse {
   if (error.validation) {
-    const where = error.validationContext ?? "request";
-    return errorResponse(
-      400,
-      "invalid_argument",
-      `Invalid ${where}: ${error.message}`,
-      validationParam(error),
-    );
+    const param = validationParam(error);
+    return errorResponse(400, "invalid_argument", validationMessage(error, param), param);
   }
   const status = typeof error.statusCode === "number" ? error.statusCode : 500;
   switch (error.code) {

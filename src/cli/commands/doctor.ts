@@ -3,6 +3,7 @@
  * schema, providers and their API keys, API keys (or development mode), encryption keyring.
  */
 import type { Command } from "commander";
+import { parseServeSections } from "../../app-sections.ts";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { redactStoreUrl } from "../../config/values.ts";
 import { apiKeyOf, parseProvidersConfig, providersSectionOf } from "../../engine/providers/config.ts";
@@ -54,6 +55,8 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
       flags: { store: flags.store, config: flags.config, host: flags.host },
       env: process.env,
     });
+    // The sections serve refuses to start with (providers and the keyring have their own rows).
+    parseServeSections(config, process.env);
     return config.configFile ? `loaded ${config.configFile}` : "defaults and environment (no config file)";
   });
   if (!config) return checks;
@@ -71,7 +74,7 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
     return `${redactStoreUrl(cfg.store)} reachable (${store.driverName}), schema current`;
   });
   await attempt(checks, "providers", async () => {
-    const parsed = parseProvidersConfig(providersSectionOf(cfg.file));
+    const parsed = parseProvidersConfig(providersSectionOf(cfg.file), process.env);
     for (const p of parsed.providers) apiKeyOf(p);
     const names = parsed.providers.map((p) => `${p.name} (${p.type})`).join(", ");
     return parsed.providers.length === 1 ? { warn: `only the built-in mock model: ${names}` } : names;

@@ -2,7 +2,7 @@
  * `sessions rm|fork|compact`, `migrate` and `doctor` through the real binary.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -57,8 +57,16 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     const [id] = await seed(url, 1, 10);
     const fork = await runCli(["sessions", "fork", id!, "--at-seq", "4", "--json", "--store", url]);
     assert.equal(fork.code, 0, fork.stderr);
-    const child = JSON.parse(fork.stdout) as { id: string; itemCount: number };
-    assert.equal(child.itemCount, 4);
+    // The HTTP API's conversation object, as POST …/fork answers it (and sessions show --json prints).
+    const child = JSON.parse(fork.stdout) as {
+      id: string;
+      object: string;
+      item_count: number;
+      fork_parent: unknown;
+    };
+    assert.equal(child.object, "conversation");
+    assert.equal(child.item_count, 4);
+    assert.deepEqual(child.fork_parent, { id, at_seq: 4 });
     const compacted = await runCli([
       "sessions",
       "compact",
@@ -105,8 +113,8 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
       url,
     ]);
     assert.equal(removed.code, 0, removed.stderr);
-    const session = JSON.parse(removed.stdout) as { itemCount: number; lastSeq: number };
-    assert.deepEqual([session.itemCount, session.lastSeq], [2, 4]);
+    const session = JSON.parse(removed.stdout) as { id: string; object: string; item_count: number };
+    assert.deepEqual([session.id, session.object, session.item_count], [id, "conversation", 2]);
     await withStore(url, async (store) => {
       assert.deepEqual(
         (await store.readItems("default", id!)).map((i) => i.seq),
@@ -165,5 +173,25 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     const down = await runCli(["doctor", "--json", "--store", "postgres://postgres@127.0.0.1:1/test"]);
     assert.equal(down.code, 1);
     assert.equal((JSON.parse(down.stdout) as { check: string; status: string }[])[1]?.status, "fail");
+  });
+
+  test("doctor fails the config check on every section serve refuses to start with", async () => {
+    const cases: [string, string, RegExp][] = [
+      ["gateway.json", '{"gateway":{"busy_policy":"quue"}}', /gateway\.busy_policy/],
+      ["lifecycle.json", '{"lifecycle":{"archive":{"backend":"dirr"}}}', /lifecycle\.archive\.backend/],
+      ["limits.json", '{"rate_limits":{"per_key":{"requests_per_minute":"x"}}}', /rate_limits\.per_key/],
+    ];
+    const store = `sqlite:${path.join(dir, "doctor-config.db")}`;
+    for (const [name, text, named] of cases) {
+      const file = path.join(dir, name);
+      await writeFile(file, text);
+      const doctor = await runCli(["doctor", "--json", "--config", file, "--store", store]);
+      assert.equal(doctor.code, 1, `${name}: ${doctor.stdout}`);
+      const config = (JSON.parse(doctor.stdout) as { check: string; status: string; detail: string }[])[0];
+      assert.equal(config?.status, "fail", name);
+      assert.match(config?.detail ?? "", named);
+      const serve = await runCli(["serve", "--port", "0", "--config", file, "--store", store]);
+      assert.equal(serve.code, 2, `${name}: serve refuses the same file`);
+    }
   });
 });

@@ -349,6 +349,21 @@ describe("holdfast openclaw (binary)", () => {
       out,
     );
     assert.equal(missing.code, 3);
+    // --json: the summary on stdout beside a file, on stderr when the transcript takes stdout.
+    const json = await holdfast("openclaw", "export", id, "--store", store, "--out", out, "--json");
+    assert.equal(json.code, 0, json.stderr);
+    const summary = JSON.parse(json.stdout) as {
+      sessionId: string;
+      out: string;
+      entries: number;
+      bytes: number;
+    };
+    assert.deepEqual([summary.sessionId, summary.out], [id, out]);
+    assert.equal(summary.bytes, readFileSync(out).length);
+    const piped = await holdfast("openclaw", "export", id, "--store", store, "--out", "-", "--json");
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, readFileSync(out, "utf8"), "stdout holds the transcript alone");
+    assert.equal((JSON.parse(piped.stderr) as { entries: number }).entries, summary.entries);
   });
 
   it("cleanup --enforce removes exactly what --dry-run listed", async () => {

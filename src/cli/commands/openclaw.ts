@@ -283,35 +283,42 @@ export function registerOpenClawCommand(program: Command): void {
   storeOptions(
     oc.command("export <sessionId>").description("Write a Holdfast session as an OpenClaw v3 transcript."),
   )
-    .requiredOption("-o, --out <file>", "output file (.jsonl), or - for stdout")
+    .requiredOption("-o, --out <file>", "output file (.jsonl), or - for stdout (required)")
     .option(
       "--archive-dir <dir>",
       "read an archived session from this directory instead of the configured lifecycle.archive (default ./data/archives)",
     )
+    .option("--json", "print a JSON summary (to stderr when the transcript goes to stdout)")
     .addHelpText(
       "after",
-      "\nA session the lifecycle archived is exported with its items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); if its archive cannot be read, nothing is written.\n\nExample:\n  $ holdfast openclaw export conv_0123… --store sqlite:./data/holdfast.db --out 4e9f….jsonl",
+      "\nA session the lifecycle archived is exported with its items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); if its archive cannot be read, nothing is written.\n\nExamples:\n  $ holdfast openclaw export conv_0123… --store sqlite:./data/holdfast.db --out 4e9f….jsonl\n  $ holdfast openclaw export conv_0123… --out - --json > 4e9f….jsonl",
     )
-    .action(async (sessionId: string, flags: StoreFlags & { out: string; archiveDir?: string }) => {
-      // An archived session's items are in the archive backend: a transcript without them would lose them.
-      const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
-      const archives = archiveReader(file, flags.archiveDir);
-      const options = { readArchive: (tenant: string, id: string) => archives.read(tenant, id) };
-      await withStore(
-        flags,
-        async (store) => {
-          if (flags.out === "-") {
-            await exportTranscript(store, flags.tenant, sessionId, process.stdout, options);
-            return;
-          }
-          const summary = await writeOutputFile(flags.out, (out) =>
-            exportTranscript(store, flags.tenant, sessionId, out, options),
-          );
+    .action(
+      async (sessionId: string, flags: StoreFlags & { out: string; archiveDir?: string; json?: boolean }) => {
+        // An archived session's items are in the archive backend: a transcript without them would lose them.
+        const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
+        const archives = archiveReader(file, flags.archiveDir);
+        const options = { readArchive: (tenant: string, id: string) => archives.read(tenant, id) };
+        const summary = await withStore(
+          flags,
+          async (store) => {
+            if (flags.out === "-")
+              return exportTranscript(store, flags.tenant, sessionId, process.stdout, options);
+            return writeOutputFile(flags.out, (out) =>
+              exportTranscript(store, flags.tenant, sessionId, out, options),
+            );
+          },
+          { mustExist: true },
+        ).finally(() => archives.close());
+        if (flags.json) {
+          // As sessions export --json: on stdout, unless the transcript itself is there.
+          const text = `${JSON.stringify({ sessionId, out: flags.out, ...summary }, null, 2)}\n`;
+          (flags.out === "-" ? process.stderr : process.stdout).write(text);
+        } else if (flags.out !== "-") {
           process.stderr.write(
             `wrote ${summary.entries} entries (${summary.items} items, ${bytes(summary.bytes)}) to ${flags.out}\n`,
           );
-        },
-        { mustExist: true },
-      ).finally(() => archives.close());
-    });
+        }
+      },
+    );
 }

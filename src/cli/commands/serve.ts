@@ -25,13 +25,23 @@ interface ServeFlags {
 
 const DEFAULT_SHUTDOWN_MS = 10_000;
 
-function parseShutdownTimeout(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_SHUTDOWN_MS;
-  const ms = Number(raw);
-  if (!Number.isSafeInteger(ms) || ms < 0 || ms > 600_000) {
-    throw new InvalidArgumentError("--shutdown-timeout must be 0-600000 milliseconds.", {
-      param: "shutdown-timeout",
-    });
+/**
+ * `--shutdown-timeout`, else `HOLDFAST_SHUTDOWN_TIMEOUT_MS` (empty counts as unset, as for every
+ * variable), else the default; a bad value names the one it came from.
+ */
+export function shutdownTimeoutMs(flag: string | undefined, env: string | undefined): number {
+  if (flag !== undefined) return milliseconds(flag, "--shutdown-timeout");
+  if (env === undefined || env === "") return DEFAULT_SHUTDOWN_MS;
+  return milliseconds(env, "HOLDFAST_SHUTDOWN_TIMEOUT_MS");
+}
+
+function milliseconds(raw: string, name: string): number {
+  const ms = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms > 600_000) {
+    throw new InvalidArgumentError(
+      `${name} must be a whole number of milliseconds from 0 to 600000 (got '${raw}').`,
+      { param: "shutdown-timeout" },
+    );
   }
   return ms;
 }
@@ -79,7 +89,7 @@ async function serve(flags: ServeFlags): Promise<void> {
 
   const config = await loadServerConfig({ flags, env: process.env, cwd: process.cwd() });
   const archive = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
-  const shutdownMs = parseShutdownTimeout(flags.shutdownTimeout ?? process.env.HOLDFAST_SHUTDOWN_TIMEOUT_MS);
+  const shutdownMs = shutdownTimeoutMs(flags.shutdownTimeout, process.env.HOLDFAST_SHUTDOWN_TIMEOUT_MS);
   const quiet = config.logLevel === "silent";
   const stoppedDuringStartup = (): never =>
     exitStopped(startup.signal.reason as NodeJS.Signals, " during start-up", quiet);
@@ -121,7 +131,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       process.stderr.write(`holdfast: warning: ${notice}\n`);
     if (holdfast.mode === "development") {
       process.stdout.write(
-        "holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. Create a key (holdfast keys create) to require authentication.\n",
+        `holdfast: DEVELOPMENT MODE: no API keys exist, so requests without one act for tenant 'default' with full access. To require authentication, create a key (it takes effect within a second): holdfast keys create --store ${redactStoreUrl(config.store)} --tenant default --scopes conversations:read,conversations:write,responses\n`,
       );
     } else if (holdfast.mode === "insecure") {
       process.stdout.write(

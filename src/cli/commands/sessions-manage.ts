@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { getDefaultCatalog } from "../../engine/context/catalog.ts";
 import { compact } from "../../engine/context/compact.ts";
+import { toWireConversation } from "../../server/wire.ts";
 import { type FlagNames, inFlagTerms, intFlag, withFlagNames } from "../flag-values.ts";
 import { type StoreFlags, storeOptions, withStore } from "../store-flags.ts";
 import { sessionsGroup } from "./sessions.ts";
@@ -66,9 +67,10 @@ export function registerSessionsManageCommands(program: Command): void {
         },
         { mustExist: true },
       );
+      // --json prints what the HTTP API answers (DELETE …/items/{item_id}: the conversation after it).
       print(
         flags,
-        session,
+        toWireConversation(session),
         `deleted ${itemIds.length} item(s) of ${id}: ${session.itemCount} items (${session.tokenCount} tokens) left`,
       );
     });
@@ -89,9 +91,10 @@ export function registerSessionsManageCommands(program: Command): void {
           mustExist: true,
         }),
       );
+      // --json prints what POST /v1/conversations/{id}/fork answers: the new conversation.
       print(
         flags,
-        child,
+        toWireConversation(child),
         `${child.id} (fork of ${id} at seq ${child.forkParent?.atSeq}, ${child.itemCount} items)`,
       );
     });

@@ -89,6 +89,31 @@ function preview(item: Item): string {
   return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
 }
 
+/** A value as a POSIX shell reads it back: bare when it is plain, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The command that prints the next page: the cursor alone would list another store, tenant or
+ * filter than this page's (a cursor is a position within one listing), so every flag given comes too.
+ */
+export function nextPageCommand(flags: ListFlags, cursor: string): string {
+  const args: [string, string | undefined][] = [
+    ["--store", flags.store],
+    ["--config", flags.config],
+    ["--tenant", flags.tenant === "default" ? undefined : flags.tenant],
+    ["--owner", flags.owner],
+    ["--label", flags.label],
+    ["--status", flags.status],
+    ["--order", flags.order === "desc" ? undefined : flags.order],
+    ["--limit", flags.limit === "20" ? undefined : flags.limit],
+    ["--after", cursor],
+  ];
+  const given = args.filter((arg): arg is [string, string] => arg[1] !== undefined);
+  return ["holdfast sessions ls", ...given.map(([flag, value]) => `${flag} ${shellWord(value)}`)].join(" ");
+}
+
 async function listSessions(flags: ListFlags): Promise<void> {
   const limit = intFlag(flags.limit, "--limit", 1, 1000);
   const page = await readStore(flags, (store) =>
@@ -114,7 +139,7 @@ async function listSessions(flags: ListFlags): Promise<void> {
   }
   const header = ["ID", "OWNER", "ITEMS", "TOKENS", "VERSION", "STATUS", "UPDATED", "LABELS"];
   process.stdout.write(`${formatTable(header, page.data.map(sessionRow))}\n`);
-  if (page.nextCursor) process.stdout.write(`More: holdfast sessions ls --after ${page.nextCursor}\n`);
+  if (page.nextCursor) process.stdout.write(`More: ${nextPageCommand(flags, page.nextCursor)}\n`);
 }
 
 async function showSession(id: string, flags: ShowFlags): Promise<void> {

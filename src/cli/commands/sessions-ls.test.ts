@@ -1,0 +1,63 @@
+/**
+ * `sessions ls` paging through the real binary: the "More:" line is a command that, run as
+ * printed, lists the next page of the same listing (store, tenant, filters, page size, order).
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createStore } from "../../store/create-store.ts";
+import { runCli } from "../cli-helpers.ts";
+
+/** The arguments of a "More: holdfast …" line (its words are plain: no quoting to undo). */
+function moreArgs(stdout: string): string[] {
+  const line = stdout.split("\n").find((l) => l.startsWith("More: holdfast "));
+  assert.ok(line, `a More: line in\n${stdout}`);
+  return line.slice("More: holdfast ".length).split(" ");
+}
+
+describe("sessions ls pages", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hf-ls-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test("the More: command lists the next page of the same store, tenant and filter", async () => {
+    const url = `sqlite:${path.join(dir, "paged.db")}`;
+    const store = await createStore(url);
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        ids.push((await store.create("acme", { owner: "alice", labels: ["paged"] })).id);
+        await store.create("acme", { owner: "bob" });
+      }
+    } finally {
+      await store.close();
+    }
+    const first = await runCli(
+      ["sessions", "ls", "--store", url, "--tenant", "acme", "--owner", "alice", "--order", "asc", "-n", "1"],
+      { cwd: dir },
+    );
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(ids[0]!));
+    // Run from a directory without ./data/holdfast.db: the store must come from the printed line.
+    const second = await runCli(moreArgs(first.stdout), { cwd: dir });
+    assert.equal(second.code, 0, second.stderr);
+    const listed = second.stdout.split("\n").filter((l) => l.startsWith("conv_"));
+    assert.deepEqual(
+      listed.map((l) => l.split(/\s+/)[0]),
+      [ids[1]],
+      "one session (the page size), alice's second in creation order",
+    );
+    const third = await runCli(moreArgs(second.stdout), { cwd: dir });
+    assert.deepEqual(
+      third.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("conv_"))
+        .map((l) => l.split(/\s+/)[0]),
+      [ids[2]],
+    );
+  });
+});
