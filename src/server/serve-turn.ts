@@ -37,6 +37,13 @@ export interface TurnTranslator {
   error(error: ErrorBody["error"]): void;
 }
 
+/** Provider events that carry output tokens: the first of them is a stream's first token. */
+const TOKEN_EVENTS: ReadonlySet<string> = new Set([
+  "text_delta",
+  "refusal_delta",
+  "function_call_arguments_delta",
+]);
+
 export async function serveTurn(route: TurnRoute): Promise<unknown> {
   const { request, reply, engine, body } = route;
   const key = operationId(request);
@@ -75,6 +82,7 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
         translator.handle(event);
         if (event.type === "completed" || event.type === "failed") final = event.response;
       },
+      firstToken: (event) => event.type === "provider" && TOKEN_EVENTS.has(event.event.type),
       onError: (error, write) => {
         translator ??= route.translator(write);
         translator.error(error);

@@ -41,3 +41,44 @@ test("the error event of a stream that failed after it opened names no param", a
     await app.close();
   }
 });
+
+test("the first token goes out at once; the events after it in the same macrotask share one write", async () => {
+  const app = Fastify();
+  const writes: string[] = [];
+  let sentBeforeLast: string | null = null;
+  app.get("/stream", async (request, reply) => {
+    const raw = reply.raw;
+    const write = raw.write.bind(raw) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    raw.write = ((chunk: unknown, ...rest: unknown[]) => {
+      writes.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof raw.write;
+    async function* events(): AsyncGenerator<string> {
+      yield "created";
+      yield "token 1";
+      yield "token 2";
+      // Still the macrotask of the events above, as a turn's commit follows its upstream's last read.
+      sentBeforeLast = writes.join("");
+      yield "completed";
+    }
+    await streamSse({
+      request,
+      reply,
+      controller: new AbortController(),
+      events: events(),
+      onEvent: (event, write) => write(`data: ${event}\n\n`),
+      firstToken: (event) => event.startsWith("token"),
+      onError: () => {},
+    });
+    return reply;
+  });
+  try {
+    const res = await app.inject({ method: "GET", url: "/stream" });
+    assert.equal(res.statusCode, 200);
+    assert.equal(sentBeforeLast, "data: created\n\ndata: token 1\n\n");
+    assert.deepEqual(writes, ["data: created\n\ndata: token 1\n\n", "data: token 2\n\ndata: completed\n\n"]);
+    assert.equal(res.body, writes.join(""));
+  } finally {
+    await app.close();
+  }
+});

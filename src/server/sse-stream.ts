@@ -16,6 +16,13 @@ export interface SseStreamOptions<T> {
   events: AsyncGenerator<T>;
   /** Writes one event; `write` sends raw SSE text. */
   onEvent: (event: T, write: (chunk: string) => void) => void;
+  /**
+   * Whether an event carries the stream's first token: what it writes goes out at once, with
+   * everything before it, instead of at the end of the macrotask. An upstream read holding the
+   * whole answer is followed in that macrotask by the rest of its events and the start of the
+   * turn's commit, which the time to first token would otherwise include. Later events coalesce.
+   */
+  firstToken?: (event: T) => boolean;
   /** Written after the last event (e.g. `data: [DONE]`). */
   trailer?: string;
   /**
@@ -54,12 +61,16 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
   });
   // Events produced in one macrotask (response.created + in_progress, the deltas of one upstream
   // read) go out as one socket write at the end of it: one syscall instead of one per event.
+  // The stream's first token does not wait for the end of its macrotask (`firstToken`).
   let pending = "";
   let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
+  const send = (): void => {
     if (pending.length > 0 && !gone && !raw.writableEnded) raw.write(pending);
     pending = "";
+  };
+  const flush = (): void => {
+    scheduled = false;
+    send();
   };
   const write = (chunk: string): void => {
     if (gone) return;
@@ -69,15 +80,23 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
       setImmediate(flush);
     }
   };
+  let tokenSent = options.firstToken === undefined;
+  const handle = (event: T): void => {
+    options.onEvent(event, write);
+    if (tokenSent || !options.firstToken?.(event)) return;
+    tokenSent = true;
+    // The macrotask's own flush stays scheduled, for whatever the rest of it writes.
+    send();
+  };
   try {
-    if (!first.done) options.onEvent(first.value, write);
+    if (!first.done) handle(first.value);
     if (first.done) return;
     try {
       for (;;) {
         if (gone) break;
         const next = await events.next();
         if (next.done) break;
-        options.onEvent(next.value, write);
+        handle(next.value);
       }
     } catch (error) {
       if (gone) throw error;
