@@ -21,6 +21,7 @@ import {
   openArchiveBackend,
   parseLifecycleConfig,
   type Sweeper,
+  sqliteArchiveFile,
   withArchives,
   withQuotas,
 } from "./lifecycle/index.ts";
@@ -47,7 +48,8 @@ import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend
 import { createRateLimitRedisClient, waitUntilReady } from "./security/rate-limit/redis-client.ts";
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
-import { createStore, sqlitePath, storeScheme } from "./store/create-store.ts";
+import { noteMissingFiles, sqliteStoreFile } from "./start-files.ts";
+import { checkStoreUrls, createStore, storeScheme } from "./store/create-store.ts";
 import { driverOf } from "./store/decorators/delegating-store.ts";
 import { isLifecycleCapable } from "./store/driver.ts";
 import { InvalidArgumentError } from "./store/errors.ts";
@@ -141,8 +143,8 @@ function isNewStore(url: string): boolean {
   const scheme = storeScheme(url);
   if (scheme === "memory:") return true;
   if (scheme !== "sqlite:") return false;
-  const path = sqlitePath(url);
-  return path === ":memory:" || !existsSync(path);
+  const file = sqliteStoreFile(url);
+  return file === null || !existsSync(file);
 }
 
 export async function createHoldfastApp(options: HoldfastAppOptions): Promise<HoldfastApp> {
@@ -166,11 +168,20 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   const keyring = keyringFromEnv(env);
   const loopback = LOOPBACK.test(config.host);
   const mustHaveKeys = !loopback && !options.insecure;
+  // The refusals that need no connection come before anything is opened or created.
+  checkStoreUrls(config.store, options.archive);
   // A store that does not exist yet holds no keys: refused before it would be created for nothing.
-  const tiers = [config.store, ...(options.archive ? [options.archive] : [])];
-  if (mustHaveKeys && tiers.every(isNewStore)) throw noKeysError(config.host);
+  // With --archive the keys are the durable tier's (the tiered store lists from it), whatever the
+  // hot tier holds: a new durable tier is refused without connecting to the hot one.
+  if (mustHaveKeys && isNewStore(options.archive ?? config.store)) throw noKeysError(config.host);
   const { signal } = options;
   signal?.throwIfAborted();
+  // What a start that fails further on must remove: the SQLite files it would create.
+  const created = noteMissingFiles([
+    sqliteStoreFile(config.store),
+    ...(options.archive ? [sqliteStoreFile(options.archive)] : []),
+    sqliteArchiveFile(lifecycle.archive),
+  ]);
   try {
     // The archive backend first: a wrong archive URL must not leave a new store file behind.
     // Opened for every store: all built-in drivers can sweep (a custom one that cannot leaves it unused).
@@ -333,6 +344,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     };
   } catch (error) {
     await close();
+    await created.remove();
     throw error;
   }
 }
