@@ -7,7 +7,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type RedisClusterHandle, startRedisCluster } from "../test/redis-cluster/index.ts";
+import {
+  type RedisClusterHandle,
+  type RedisServerHandle,
+  startRedisCluster,
+  startRedisServer,
+} from "../test/redis-cluster/index.ts";
 import { createHoldfastApp, type HoldfastApp } from "./app.ts";
 import type { ServerConfig } from "./config/load-config.ts";
 import { createSecurity } from "./security/create-security.ts";
@@ -41,6 +46,57 @@ describe("rate_limits.redis at start-up", () => {
         message: /^HOLDFAST_RATE_LIMIT_REDIS lists several hosts: use redis\+cluster/,
       },
     );
+  });
+});
+
+describe("rate_limits.redis unreachable at start-up", () => {
+  let redis: RedisServerHandle;
+  let holdfast: HoldfastApp | undefined;
+  before(async () => {
+    redis = await startRedisServer();
+    await redis.kill(true); // down when the server starts: its port refuses connections
+  });
+  after(async () => {
+    await holdfast?.close();
+    await redis?.stop();
+  });
+
+  test("the start does not wait for it; /readyz answers 503 naming it until it connects, then 200", async () => {
+    const started = Date.now();
+    holdfast = await createHoldfastApp({
+      config: config({ redis: redis.url, per_key: { requests_per_minute: 3 } }),
+      env: {},
+    });
+    // It used to wait 3000 ms for it, then start anyway.
+    const took = Date.now() - started;
+    assert.ok(took < 3000, `started in ${took} ms`);
+    assert.deepEqual(
+      holdfast.notices.filter((n) => n.startsWith("rate_limits")),
+      [
+        `rate_limits.redis (Redis at 127.0.0.1:${redis.port}) is not reachable yet; /readyz and rate-limited requests answer 503 until it is.`,
+      ],
+    );
+    const down = await holdfast.app.inject({ method: "GET", url: "/readyz" });
+    assert.equal(down.statusCode, 503, down.body);
+    assert.equal(down.headers["retry-after"], "1");
+    const { error } = down.json() as { error: { code: string; message: string } };
+    assert.equal(error.code, "unavailable");
+    assert.match(
+      error.message,
+      new RegExp(`^Not ready: rate_limits\\.redis \\(Redis at 127\\.0\\.0\\.1:${redis.port}\\) `),
+    );
+    assert.equal((await holdfast.app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
+
+    await redis.restart();
+    const deadline = Date.now() + 15_000;
+    let ready = down;
+    while (Date.now() < deadline) {
+      ready = await holdfast.app.inject({ method: "GET", url: "/readyz" });
+      if (ready.statusCode === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(ready.statusCode, 200, ready.body);
+    assert.deepEqual(ready.json(), { status: "ready", store: "memory" });
   });
 });
 

@@ -17,6 +17,7 @@ import {
   createSweeper,
   openArchiveBackend,
   type Sweeper,
+  sqliteArchiveFile,
   withArchives,
   withQuotas,
 } from "./lifecycle/index.ts";
@@ -39,10 +40,16 @@ import { withEncryption } from "./security/encryption/with-encryption.ts";
 import { createRateLimiter } from "./security/rate-limit/limiter.ts";
 import { createMemoryRateLimitBackend } from "./security/rate-limit/memory-backend.ts";
 import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend.ts";
-import { createRateLimitRedisClient, waitUntilReady } from "./security/rate-limit/redis-client.ts";
+import {
+  createRateLimitRedisClient,
+  firstConnection,
+  rateLimitRedisProblem,
+} from "./security/rate-limit/redis-client.ts";
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
-import { createStore, sqlitePath, storeScheme } from "./store/create-store.ts";
+import type { ReadinessCheck } from "./server/routes/health.ts";
+import { noteMissingFiles, sqliteStoreFile } from "./start-files.ts";
+import { checkStoreUrls, createStore, storeScheme } from "./store/create-store.ts";
 import { driverOf } from "./store/decorators/delegating-store.ts";
 import { isLifecycleCapable } from "./store/driver.ts";
 import { InvalidArgumentError } from "./store/errors.ts";
@@ -86,8 +93,8 @@ export interface HoldfastApp {
 /** After the shutdown deadline, how long aborted turns' answers get to go out before connections are cut. */
 const SHUTDOWN_GRACE_MS = 1000;
 
-/** How long start-up waits for the rate-limit Redis before going on with a notice. */
-const RATE_LIMIT_REDIS_WAIT_MS = 3000;
+/** Bound on the rate-limit Redis's first connection attempt at start-up (its connect timeout). */
+const RATE_LIMIT_REDIS_CONNECT_MS = 3000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
@@ -137,8 +144,8 @@ function isNewStore(url: string): boolean {
   const scheme = storeScheme(url);
   if (scheme === "memory:") return true;
   if (scheme !== "sqlite:") return false;
-  const path = sqlitePath(url);
-  return path === ":memory:" || !existsSync(path);
+  const file = sqliteStoreFile(url);
+  return file === null || !existsSync(file);
 }
 
 export async function createHoldfastApp(options: HoldfastAppOptions): Promise<HoldfastApp> {
@@ -156,11 +163,20 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   const { perKey, perOwner } = sections.rateLimits;
   const loopback = LOOPBACK.test(config.host);
   const mustHaveKeys = !loopback && !options.insecure;
+  // The refusals that need no connection come before anything is opened or created.
+  checkStoreUrls(config.store, options.archive);
   // A store that does not exist yet holds no keys: refused before it would be created for nothing.
-  const tiers = [config.store, ...(options.archive ? [options.archive] : [])];
-  if (mustHaveKeys && tiers.every(isNewStore)) throw noKeysError(config.host);
+  // With --archive the keys are the durable tier's (the tiered store lists from it), whatever the
+  // hot tier holds: a new durable tier is refused without connecting to the hot one.
+  if (mustHaveKeys && isNewStore(options.archive ?? config.store)) throw noKeysError(config.host);
   const { signal } = options;
   signal?.throwIfAborted();
+  // What a start that fails further on must remove: the SQLite files it would create.
+  const created = noteMissingFiles([
+    sqliteStoreFile(config.store),
+    ...(options.archive ? [sqliteStoreFile(options.archive)] : []),
+    sqliteArchiveFile(lifecycle.archive),
+  ]);
   try {
     // The archive backend first: a wrong archive URL must not leave a new store file behind.
     // Opened for every store: all built-in drivers can sweep (a custom one that cannot leaves it unused).
@@ -224,18 +240,23 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     }
 
     let backend = createMemoryRateLimitBackend();
+    const readiness: ReadinessCheck[] = [];
     if (rateLimitRedis) {
       const redis = createRateLimitRedisClient(rateLimitRedis);
       // Not quit(): against a Redis that is down it waits for reconnection attempts; nothing
       // pending matters once the server has stopped.
       closers.push(async () => redis.disconnect());
-      // Not reachable yet is no reason to refuse to start: checks answer 503 until it is.
-      if (!(await waitUntilReady(redis, RATE_LIMIT_REDIS_WAIT_MS))) {
-        const where = rateLimitRedis.nodes.map((n) => `${n.host}:${n.port}`).join(",");
+      // Not reachable is no reason to refuse to start (the start needs nothing from it): like the
+      // store once running, it is what /readyz reports, 503 naming it until it answers, and
+      // rate-limited requests answer 503 meanwhile. Only its first connection attempt is waited
+      // for, so a reachable one serves the first requests; a refused one costs no wait.
+      const where = rateLimitRedis.nodes.map((n) => `${n.host}:${n.port}`).join(",");
+      const name = `rate_limits.redis (${rateLimitRedis.cluster ? "Redis Cluster" : "Redis"} at ${where})`;
+      readiness.push({ name, problem: () => rateLimitRedisProblem(redis) });
+      if (!(await unlessAborted(firstConnection(redis, RATE_LIMIT_REDIS_CONNECT_MS), signal)))
         notices.push(
-          `rate_limits.redis: ${rateLimitRedis.cluster ? "Redis Cluster" : "Redis"} at ${where} is not reachable yet; rate-limited requests answer 503 until it is.`,
+          `${name} is not reachable yet; /readyz and rate-limited requests answer 503 until it is.`,
         );
-      }
       backend = createRedisRateLimitBackend({ redis });
     }
     const limiter = createRateLimiter({
@@ -268,6 +289,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       gateway: { engine: gateway.engine, models: gateway.models },
       security: { security, development: !keyed, limiter },
       ...(cleanup ? { lifecycle: cleanup } : {}),
+      readiness,
       bodyLimit: config.bodyLimit,
       ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
       // Request ids, one line per request, secrets and content redacted (docs/observability.md).
@@ -324,6 +346,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     };
   } catch (error) {
     await close();
+    await created.remove();
     throw error;
   }
 }

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
 import { runCli } from "./cli-helpers.ts";
 
 const CASES: { section: string; file?: unknown; env?: Record<string, string>; message: RegExp }[] = [
@@ -46,8 +47,23 @@ describe("serve checks every config section before it creates the store", () => 
   }
 });
 
+/** The durable tier of the tiered start-ups below: an existing Postgres server, no API keys in it. */
+const durableSchema = uniqueSchema();
+/** Nothing listens on port 1: a store there cannot be opened (refused at once). */
+const UNREACHABLE_REDIS = "redis://127.0.0.1:1";
+const REDIS = process.env.HOLDFAST_TEST_REDIS ?? "redis://127.0.0.1:6379";
+/** `lifecycle.archive` in a SQLite file of its own at `db`: opened before the store. */
+const sqliteArchiveAt = (db: string) => ({
+  lifecycle: { archive: { backend: "sqlite", url: `sqlite:${db}` } },
+});
+
 /** Start-ups refused for something other than a config section: none may create the store either. */
-const REFUSALS: { name: string; args: (db: string) => string[]; file?: unknown; message: RegExp }[] = [
+const REFUSALS: {
+  name: string;
+  args: (db: string) => string[];
+  file?: (db: string) => unknown;
+  message: RegExp;
+}[] = [
   {
     name: "a non-loopback host without API keys",
     args: (db) => ["--host", "0.0.0.0", "--store", `sqlite:${db}`],
@@ -67,8 +83,35 @@ const REFUSALS: { name: string; args: (db: string) => string[]; file?: unknown; 
     // Nothing listens on port 1: the archive backend cannot connect.
     name: "an archive backend that cannot be opened",
     args: (db) => ["--store", `sqlite:${db}`],
-    file: { lifecycle: { archive: { backend: "postgres", url: "postgres://postgres@127.0.0.1:1/test" } } },
+    file: () => ({
+      lifecycle: { archive: { backend: "postgres", url: "postgres://postgres@127.0.0.1:1/test" } },
+    }),
     message: /Cannot reach the archive database/,
+  },
+  {
+    // Refused before connecting: the hot tier is never reached (nothing listens there).
+    name: "a non-loopback host without API keys, tiered over a Redis and a new SQLite file",
+    args: (db) => ["--host", "0.0.0.0", "--store", UNREACHABLE_REDIS, "--archive", `sqlite:${db}`],
+    message: /Refusing to serve 0\.0\.0\.0 without API keys/,
+  },
+  {
+    name: "a Postgres hot tier, with a SQLite archive backend",
+    args: () => ["--store", schemaUrl(durableSchema), "--archive", "memory:"],
+    file: sqliteArchiveAt,
+    message: /The 'postgres' driver cannot be a hot tier/,
+  },
+  {
+    name: "a store that cannot be opened, with a SQLite archive backend",
+    args: () => ["--store", UNREACHABLE_REDIS, "--archive", schemaUrl(durableSchema)],
+    file: sqliteArchiveAt,
+    message: /127\.0\.0\.1:1/,
+  },
+  {
+    // Keys could be in the existing durable tier: known only once it is open, then refused.
+    name: "a non-loopback host without API keys over an existing Redis and Postgres, with a SQLite archive backend",
+    args: () => ["--host", "0.0.0.0", "--store", REDIS, "--archive", schemaUrl(durableSchema)],
+    file: sqliteArchiveAt,
+    message: /Refusing to serve 0\.0\.0\.0 without API keys/,
   },
 ];
 
@@ -77,7 +120,10 @@ describe("a refused serve start creates no store file", () => {
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "holdfast-refused-no-store-"));
   });
-  after(() => rm(dir, { recursive: true, force: true }));
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await dropSchema(durableSchema);
+  });
 
   for (const [i, c] of REFUSALS.entries()) {
     test(c.name, async () => {
@@ -85,7 +131,7 @@ describe("a refused serve start creates no store file", () => {
       const args = ["serve", "--port", "0", "--log-level", "silent", ...c.args(db)];
       if (c.file !== undefined) {
         const file = path.join(dir, `refusal-${i}.json`);
-        await writeFile(file, JSON.stringify(c.file));
+        await writeFile(file, JSON.stringify(c.file(db)));
         args.push("--config", file);
       }
       const res = await runCli(args, { timeoutMs: 15_000 });

@@ -9,11 +9,15 @@
  * its archive backend) has no items in the store: they are read from its archive (`readArchive`)
  * and the copy is an archived session holding them. Without `readArchive` such a session is
  * reported as a mismatch and not copied, never passed over as an empty one.
+ *
+ * A session deleted or expired while its items are being copied (in the source, or its copy in
+ * the target) is left out and reported, and the half copy this run made is removed: the run goes
+ * on with the other sessions instead of stopping on its `not_found`.
  */
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../store/encoding.ts";
-import { ConflictError, isHoldfastError } from "../store/errors.ts";
+import { isHoldfastError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
+import { differingFields, ensureSession } from "./migrate-target.ts";
 
 export interface MigrateOptions {
   tenants: readonly string[];
@@ -32,6 +36,11 @@ export interface MigrateProgress {
   sessions: number;
   items: number;
   sessionId: string;
+  /**
+   * Set when this session was left out instead of copied: `expired` before the target could
+   * create it, `vanished` (deleted or expired) while its items were being copied.
+   */
+  leftOut?: "expired" | "vanished";
 }
 
 export interface SessionMismatch {
@@ -46,6 +55,14 @@ export interface ExpiredSession {
   sessionId: string;
 }
 
+/** A session deleted or expired while its items were being copied. */
+export interface VanishedSession {
+  tenant: string;
+  sessionId: string;
+  /** Where it went missing: the source session, or the copy in the target. */
+  gone: "source" | "target";
+}
+
 export interface MigrateReport {
   tenants: number;
   sessions: number;
@@ -58,6 +75,11 @@ export interface MigrateReport {
    * refuses a create whose expiry has passed): left out, not copied, not a mismatch.
    */
   expired: ExpiredSession[];
+  /**
+   * Sessions deleted or expired (in the source, or their copy in the target) while their items
+   * were being copied: left out, and the partial copy this run had made removed from the target.
+   */
+  vanished: VanishedSession[];
 }
 
 async function* allSessions(store: SessionStore, tenant: string): AsyncGenerator<Session> {
@@ -160,62 +182,139 @@ async function resumeAfter(
   return newest ? (await source.getItem(tenant, session.id, newest.id)).seq : 0;
 }
 
-/**
- * The session fields a copy keeps (the target assigns version, timestamps and fork parent).
- * `status` is not among them: it is set after the items (an archived session refuses appends),
- * so a copy cut short before that differs only there and is finished by the next run.
- */
-const KEPT_FIELDS = ["owner", "metadata", "labels", "state", "pinned", "idleTtlMs", "expiresAt"] as const;
+/** What one session's copy did to the target, for undoing it when the session vanishes midway. */
+interface Attempt {
+  /** The target's copy was created by this run or was short of items: a half copy if cut off. */
+  partial: boolean;
+  /** Items appended to the target for this session (counted in the report once it is copied). */
+  items: number;
+}
 
-/** The kept fields whose values differ between the source session and the target's copy. */
-function differingFields(a: Session, b: Session): string[] {
-  return KEPT_FIELDS.filter((f) => canonicalJson(a[f]) !== canonicalJson(b[f]));
+/** Copies one listed session into the target, verified, and records the outcome in `report`. */
+async function copySession(
+  source: SessionStore,
+  target: SessionStore,
+  tenant: string,
+  session: Session,
+  options: MigrateOptions,
+  report: MigrateReport,
+  attempt: Attempt,
+): Promise<void> {
+  const pageSize = options.pageSize ?? 500;
+  // A stub's items come from its archive; when they cannot, nothing is copied.
+  const archived = (await isArchiveStub(source, tenant, session))
+    ? await archivedItems(options, tenant, session)
+    : null;
+  if (typeof archived === "string") {
+    report.mismatches.push({ tenant, sessionId: session.id, reason: archived });
+    return;
+  }
+  const ensured = await ensureSession(target, tenant, session);
+  if (ensured === "expired") {
+    report.expired.push({ tenant, sessionId: session.id });
+    options.onProgress?.({ ...progressOf(report, tenant, session.id), leftOut: "expired" });
+    return;
+  }
+  const { session: existing, created } = ensured;
+  // A copy made earlier keeps the fields it had then: a session changed since, or another
+  // session under the same id, must not pass for "all equal".
+  const fields = created ? [] : differingFields(session, existing);
+  if (fields.length > 0) {
+    report.mismatches.push({
+      tenant,
+      sessionId: session.id,
+      reason: `the target's copy differs in ${fields.join(", ")}; delete it there and migrate again`,
+    });
+    return;
+  }
+  if (existing.itemCount > session.itemCount) {
+    report.mismatches.push({
+      tenant,
+      sessionId: session.id,
+      reason: "the target holds more items than the source",
+    });
+    return;
+  }
+  const complete = existing.itemCount === session.itemCount;
+  attempt.partial = created || !complete;
+  // An archived copy refuses appends: reopen it for the items still missing.
+  if (!complete && existing.status === "archived")
+    await target.update(tenant, session.id, { status: "active" });
+  // Resume after the last item the target already has; pages are keyed by their first seq.
+  // The target holds a prefix of the archived items in order, so those are skipped by count.
+  const pages = archived
+    ? pagesOf(archived.slice(existing.itemCount), pageSize)
+    : allItems(
+        source,
+        tenant,
+        session.id,
+        await resumeAfter(source, target, tenant, session, existing),
+        pageSize,
+      );
+  for await (const page of pages) {
+    await target.append(
+      tenant,
+      session.id,
+      page.map((item) => ({
+        id: item.id,
+        content: item.content,
+        tokens: item.tokens,
+        ...(item.turnId ? { turnId: item.turnId } : {}),
+      })),
+      { operationId: `hf-migrate:${page[0]!.seq}` },
+    );
+    attempt.items += page.length;
+  }
+  if ((await target.get(tenant, session.id)).status !== session.status)
+    await target.update(tenant, session.id, { status: session.status });
+  const [a, b] = await Promise.all([
+    archived ? checksumOf([archived]) : sessionChecksum(source, tenant, session.id),
+    sessionChecksum(target, tenant, session.id),
+  ]);
+  if (!created && complete && existing.status === session.status) report.skipped += 1;
+  report.sessions += 1;
+  report.items += attempt.items;
+  if (a.count !== b.count || a.sha256 !== b.sha256) {
+    report.mismatches.push({
+      tenant,
+      sessionId: session.id,
+      reason: `items ${a.count} vs ${b.count}, checksums differ`,
+    });
+  }
+  options.onProgress?.(progressOf(report, tenant, session.id));
+}
+
+function progressOf(report: MigrateReport, tenant: string, sessionId: string): MigrateProgress {
+  return { tenant, sessions: report.sessions, items: report.items, sessionId };
+}
+
+function isNotFound(error: unknown): boolean {
+  return isHoldfastError(error) && error.code === "not_found";
 }
 
 /**
- * The target's copy of `source` (created, without items, when missing) and whether it was new;
- * `"expired"` when the session's expiry passed since it was listed.
+ * Where the session went, after a `not_found` in the middle of its copy: gone from the source
+ * (deleted, or expired), or its copy gone from the target; `null` when both are still there (the
+ * `not_found` was about something else and stops the run).
  */
-async function ensureSession(
+async function vanishedFrom(
+  source: SessionStore,
   target: SessionStore,
   tenant: string,
-  source: Session,
-): Promise<{ session: Session; created: boolean } | "expired"> {
-  try {
-    return { session: await target.get(tenant, source.id), created: false };
-  } catch (error) {
-    if ((error as { code?: string }).code !== "not_found") throw error;
-  }
-  try {
-    // Created active: the status is copied once the items are in (see KEPT_FIELDS).
-    const session = await target.create(tenant, {
-      id: source.id,
-      owner: source.owner,
-      metadata: source.metadata,
-      labels: source.labels,
-      state: source.state,
-      idleTtlMs: source.idleTtlMs,
-      expiresAt: source.expiresAt,
-      pinned: source.pinned,
-    });
-    return { session, created: true };
-  } catch (error) {
-    // The target's own clock decides: nothing was written.
-    if (isHoldfastError(error) && error.code === "invalid_argument" && error.param === "expires_at")
-      return "expired";
-    // Another migrator created it meanwhile: carry on with what is there. Invisible there
-    // (not_found after the conflict) is a copy that has expired since, not yet swept.
-    if (error instanceof ConflictError) {
-      try {
-        return { session: await target.get(tenant, source.id), created: false };
-      } catch (getError) {
-        if (source.expiresAt !== null && isHoldfastError(getError) && getError.code === "not_found")
-          return "expired";
-        throw getError;
-      }
+  id: string,
+): Promise<"source" | "target" | null> {
+  for (const [side, store] of [
+    ["source", source],
+    ["target", target],
+  ] as const) {
+    try {
+      await store.get(tenant, id);
+    } catch (error) {
+      if (isNotFound(error)) return side;
+      throw error;
     }
-    throw error;
   }
+  return null;
 }
 
 export async function migrate(
@@ -223,7 +322,6 @@ export async function migrate(
   target: SessionStore,
   options: MigrateOptions,
 ): Promise<MigrateReport> {
-  const pageSize = options.pageSize ?? 500;
   const report: MigrateReport = {
     tenants: 0,
     sessions: 0,
@@ -231,89 +329,29 @@ export async function migrate(
     items: 0,
     mismatches: [],
     expired: [],
+    vanished: [],
   };
   for (const tenant of options.tenants) {
     report.tenants += 1;
     for await (const session of allSessions(source, tenant)) {
-      // A stub's items come from its archive; when they cannot, nothing is copied.
-      const archived = (await isArchiveStub(source, tenant, session))
-        ? await archivedItems(options, tenant, session)
-        : null;
-      if (typeof archived === "string") {
-        report.mismatches.push({ tenant, sessionId: session.id, reason: archived });
-        continue;
+      const attempt: Attempt = { partial: false, items: 0 };
+      try {
+        await copySession(source, target, tenant, session, options, report, attempt);
+      } catch (error) {
+        // Deleted or expired while its items were copied: nothing left to copy it from (or to).
+        const gone = isNotFound(error) ? await vanishedFrom(source, target, tenant, session.id) : null;
+        if (gone === null) throw error;
+        // The pages already appended would pass for a session on their own: remove them. A
+        // complete copy from an earlier run is left as it was.
+        if (attempt.partial) await target.delete(tenant, session.id).catch(ignoreNotFound);
+        report.vanished.push({ tenant, sessionId: session.id, gone });
+        options.onProgress?.({ ...progressOf(report, tenant, session.id), leftOut: "vanished" });
       }
-      const ensured = await ensureSession(target, tenant, session);
-      if (ensured === "expired") {
-        report.expired.push({ tenant, sessionId: session.id });
-        continue;
-      }
-      const { session: existing, created } = ensured;
-      // A copy made earlier keeps the fields it had then: a session changed since, or another
-      // session under the same id, must not pass for "all equal".
-      const fields = created ? [] : differingFields(session, existing);
-      if (fields.length > 0) {
-        report.mismatches.push({
-          tenant,
-          sessionId: session.id,
-          reason: `the target's copy differs in ${fields.join(", ")}; delete it there and migrate again`,
-        });
-        continue;
-      }
-      if (existing.itemCount > session.itemCount) {
-        report.mismatches.push({
-          tenant,
-          sessionId: session.id,
-          reason: "the target holds more items than the source",
-        });
-        continue;
-      }
-      const complete = existing.itemCount === session.itemCount;
-      if (!created && complete && existing.status === session.status) report.skipped += 1;
-      // An archived copy refuses appends: reopen it for the items still missing.
-      if (!complete && existing.status === "archived")
-        await target.update(tenant, session.id, { status: "active" });
-      // Resume after the last item the target already has; pages are keyed by their first seq.
-      // The target holds a prefix of the archived items in order, so those are skipped by count.
-      const pages = archived
-        ? pagesOf(archived.slice(existing.itemCount), pageSize)
-        : allItems(
-            source,
-            tenant,
-            session.id,
-            await resumeAfter(source, target, tenant, session, existing),
-            pageSize,
-          );
-      for await (const page of pages) {
-        await target.append(
-          tenant,
-          session.id,
-          page.map((item) => ({
-            id: item.id,
-            content: item.content,
-            tokens: item.tokens,
-            ...(item.turnId ? { turnId: item.turnId } : {}),
-          })),
-          { operationId: `hf-migrate:${page[0]!.seq}` },
-        );
-        report.items += page.length;
-      }
-      if ((await target.get(tenant, session.id)).status !== session.status)
-        await target.update(tenant, session.id, { status: session.status });
-      report.sessions += 1;
-      const [a, b] = await Promise.all([
-        archived ? checksumOf([archived]) : sessionChecksum(source, tenant, session.id),
-        sessionChecksum(target, tenant, session.id),
-      ]);
-      if (a.count !== b.count || a.sha256 !== b.sha256) {
-        report.mismatches.push({
-          tenant,
-          sessionId: session.id,
-          reason: `items ${a.count} vs ${b.count}, checksums differ`,
-        });
-      }
-      options.onProgress?.({ tenant, sessions: report.sessions, items: report.items, sessionId: session.id });
     }
   }
   return report;
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!isNotFound(error)) throw error;
 }

@@ -22,6 +22,11 @@ export interface OpenArchiveOptions {
   zstd?: boolean;
 }
 
+/** The file a `sqlite` archive backend opens (and creates when missing), else null. */
+export function sqliteArchiveFile(settings: ArchiveSettings): string | null {
+  return settings.backend === "sqlite" ? settings.url!.slice("sqlite:".length) : null;
+}
+
 export async function openArchiveBackend(
   settings: ArchiveSettings,
   options: OpenArchiveOptions = {},
@@ -38,7 +43,7 @@ export async function openArchiveBackend(
     settings.backend === "dir"
       ? createDirectoryArchiveBackend(settings.dir, compression)
       : settings.backend === "sqlite"
-        ? createSqliteArchiveBackend(settings.url!.slice("sqlite:".length), compression)
+        ? createSqliteArchiveBackend(sqliteArchiveFile(settings)!, compression)
         : await createPostgresArchiveBackend(settings.url!, compression);
   return { backend, notices };
 }

@@ -21,7 +21,7 @@ import { registerAdminKeyRoutes } from "./routes/admin-keys.ts";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.ts";
 import { registerConversationRoutes } from "./routes/conversations.ts";
 import { registerExtensionRoutes } from "./routes/extensions.ts";
-import { registerHealthRoutes } from "./routes/health.ts";
+import { type ReadinessCheck, registerHealthRoutes } from "./routes/health.ts";
 import { registerItemRoutes } from "./routes/items.ts";
 import { registerModelRoutes, type ServedModel } from "./routes/models.ts";
 import { registerResponseRoutes } from "./routes/responses.ts";
@@ -54,6 +54,8 @@ export interface ServerOptions {
   security?: SecurityRoutesOptions;
   /** The lifecycle sweeper and archiver: admin cleanup routes and `POST …/restore`. */
   lifecycle?: CleanupRouteDeps;
+  /** Dependencies `/readyz` requires besides the store (the rate-limit Redis). */
+  readiness?: readonly ReadinessCheck[];
 }
 
 export interface SecurityRoutesOptions extends AuthResolverOptions {
@@ -72,7 +74,12 @@ const MAX_BODY_LIMIT = 1 << 30;
 function checkOptions(
   options: ServerOptions,
 ): Readonly<
-  Required<Omit<ServerOptions, "logger" | "logging" | "gateway" | "security" | "lifecycle" | "trustProxy">>
+  Required<
+    Omit<
+      ServerOptions,
+      "logger" | "logging" | "gateway" | "security" | "lifecycle" | "trustProxy" | "readiness"
+    >
+  >
 > {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgumentError("Server options are required.");
@@ -167,7 +174,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     registerAdminKeyRoutes(app, options.security.security);
     if (options.security.limiter) registerRateLimits(app, options.security.limiter);
   }
-  registerHealthRoutes(app, config.store);
+  registerHealthRoutes(app, config.store, options.readiness);
   registerConversationRoutes(app, config.store);
   registerItemRoutes(app, config.store);
   registerExtensionRoutes(app, config.store);

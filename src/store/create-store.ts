@@ -63,9 +63,8 @@ export async function createStore(urlOrOptions: string | CreateStoreOptions): Pr
       },
     );
   }
-  // Known not to hold replicas: refused before opening, which would create a SQLite file or schema for nothing.
-  const coldDriver = NOT_HOT_TIERS[storeScheme(options.url)];
-  if (options.archive !== undefined && coldDriver !== undefined) throw notHotTier(coldDriver);
+  // Refused before opening, which would create a SQLite file or schema for nothing.
+  checkStoreUrls(options.url, options.archive);
   const hot = await openDriver(options.url, "store");
   if (options.archive === undefined) return createSessionStore(hot, options);
   if (!isReplicaTarget(hot)) {
@@ -94,7 +93,7 @@ function notHotTier(driver: string): InvalidArgumentError {
   );
 }
 
-async function openDriver(url: string, param: string): Promise<StoreDriver> {
+function driverFactory(url: string, param: string): DriverFactory {
   const factory = DRIVERS[storeScheme(url)];
   if (!factory) {
     throw new InvalidArgumentError(
@@ -102,5 +101,21 @@ async function openDriver(url: string, param: string): Promise<StoreDriver> {
       { param },
     );
   }
-  return factory(url);
+  return factory;
+}
+
+/**
+ * The refusals `createStore` makes without connecting: an unknown scheme, and a hot tier of a
+ * driver known not to hold replicas. A caller that opens something else first (serve's archive
+ * backend) makes them before that, so a refused start opens nothing.
+ */
+export function checkStoreUrls(url: string, archive?: string): void {
+  const coldDriver = NOT_HOT_TIERS[storeScheme(url)];
+  if (archive !== undefined && coldDriver !== undefined) throw notHotTier(coldDriver);
+  driverFactory(url, "store");
+  if (archive !== undefined) driverFactory(archive, "archive");
+}
+
+function openDriver(url: string, param: string): Promise<StoreDriver> {
+  return driverFactory(url, param)(url);
 }

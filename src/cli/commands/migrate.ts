@@ -10,6 +10,7 @@ import { createStore, sqlitePath, storeScheme } from "../../store/create-store.t
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { assertStoreExists } from "../store-flags.ts";
+import { leftOutLine, progressLine, reportText } from "./migrate-report.ts";
 
 interface MigrateFlags {
   from: string;
@@ -51,24 +52,20 @@ async function run(flags: MigrateFlags): Promise<void> {
         tenants,
         readArchive: (tenant, id) => archives.read(tenant, id),
         onProgress: (p) => {
-          const line = `migrating ${p.tenant}: ${p.sessions} sessions, ${p.items} items copied`;
+          // A session left out is said at once, on a line of its own (the count comes at the end).
+          if (p.leftOut) {
+            process.stderr.write(
+              `${tty ? "\r\x1b[K" : ""}${leftOutLine(p.tenant, p.sessionId, p.leftOut)}\n`,
+            );
+            return;
+          }
+          const line = progressLine(p);
           if (tty) process.stderr.write(`\r${line}`);
           else if (p.sessions % 100 === 0) process.stderr.write(`${line}\n`);
         },
       });
       if (tty) process.stderr.write("\n");
-      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else {
-        process.stdout.write(
-          `migrated ${report.sessions} sessions (${report.skipped} already complete) and ${report.items} items across ${report.tenants} tenant(s)` +
-            (report.expired.length > 0 ? `; left out ${report.expired.length} already expired` : "") +
-            `; verified: ${report.mismatches.length === 0 ? "all equal" : `${report.mismatches.length} mismatch(es)`}\n`,
-        );
-        for (const e of report.expired)
-          process.stdout.write(`left out ${e.tenant}/${e.sessionId}: expired during the migration\n`);
-        for (const m of report.mismatches)
-          process.stdout.write(`mismatch ${m.tenant}/${m.sessionId}: ${m.reason}\n`);
-      }
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : reportText(report));
       if (report.mismatches.length > 0) process.exitCode = 1;
     } finally {
       await target.close();
@@ -106,10 +103,12 @@ export function registerMigrateCommand(program: Command): void {
       `
 Sessions keep their ids; items are appended in pages under deterministic operation ids, so an
 interrupted migration resumes where it stopped when run again. A session that expires before
-the target holds it is left out and reported. Sessions the lifecycle archived keep their items
-in the archive backend (lifecycle.archive in --config): they are read from there and copied as
-archived sessions holding their items; one whose archive cannot be read is reported.
-Exit 1 if verification fails.
+the target holds it, or is deleted or expires while its items are copied, is left out and
+reported (its partial copy removed from the target), and the others are still copied. Sessions
+the lifecycle archived keep their items in the archive backend (lifecycle.archive in --config):
+they are read from there and copied as archived sessions holding their items; one whose archive
+cannot be read is reported.
+Exit 1 if verification fails; a session left out is not a failure.
 
 Examples:
   $ holdfast migrate --from sqlite:./data/holdfast.db --to postgres://postgres@127.0.0.1/test

@@ -77,17 +77,36 @@ export function createRateLimitRedisClient(
   return client;
 }
 
-/** Resolves true once the client is ready, false if it is not within `ms` (it keeps trying). */
-export function waitUntilReady(client: RateLimitRedisClient, ms: number): Promise<boolean> {
+/**
+ * The outcome of the client's first connection attempt: true once it is ready, false as soon as
+ * the attempt fails (a refused or unresolvable address answers at once), or after `ms` (a silent
+ * network). It keeps trying in the background either way.
+ */
+export function firstConnection(client: RateLimitRedisClient, ms: number): Promise<boolean> {
   if (client.status === "ready") return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ready: boolean): void => {
       clearTimeout(timer);
       client.off("ready", onReady);
+      client.off("error", onFailure);
+      client.off("end", onFailure);
       resolve(ready);
     };
     const onReady = (): void => done(true);
-    const timer = setTimeout(() => done(false), ms);
+    const onFailure = (): void => done(false);
+    const timer = setTimeout(onFailure, ms);
     client.once("ready", onReady);
+    client.once("error", onFailure);
+    client.once("end", onFailure);
   });
+}
+
+/**
+ * Why the client cannot take checks now (`is not connected` while it connects or reconnects), or
+ * null once it answered a PING: `/readyz` reports the first as not ready.
+ */
+export async function rateLimitRedisProblem(client: RateLimitRedisClient): Promise<string | null> {
+  if (client.status !== "ready") return `is not connected (${client.status})`;
+  await client.ping();
+  return null;
 }
