@@ -5,7 +5,7 @@
  * be read (an entry with a `problem`; the audit goes on). Read-only. Ages are measured against an
  * injectable reference date, never the wall clock alone.
  */
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ARTIFACT_CLASSES, type ArtifactClass, classifyFile, type LockInfo, readLock } from "./artifacts.ts";
 import { checkInside, realStateDir } from "./containment.ts";
@@ -62,6 +62,8 @@ export interface FileReport {
   bytes: number;
   mtime: string;
   olderThan30Days: boolean;
+  /** Set when the file is a symbolic link (inside the state dir): its target, relative to the state dir. */
+  symlink?: string;
 }
 
 export interface ClassUsage {
@@ -101,7 +103,10 @@ export interface AuditReport {
     entriesUnreadableTranscript: number;
   };
   agents: Record<string, AgentAudit>;
-  /** Agent and sessions dirs not followed: symbolic links leading out of the state dir. */
+  /**
+   * What was not followed: agent and sessions dirs, and files of a sessions dir, that are symbolic
+   * links leading out of the state dir (or, for files, to nothing).
+   */
   skipped: SkippedPath[];
 }
 
@@ -167,27 +172,66 @@ async function auditEntry(
   };
 }
 
-/** Lists the regular files of a sessions dir with their class, size and age. */
+/** What `listArtifacts` found in a sessions dir. */
+export interface ArtifactListing {
+  files: (FileReport & { mtimeMs: number })[];
+  /** Symbolic links not followed: leading out of the state dir, or to nothing. */
+  skipped: SkippedPath[];
+}
+
+/**
+ * Lists the files of a sessions dir with their class, size and age. A symbolic link that stays
+ * inside the state dir is listed like a file (its target's size and mtime, `symlink` naming the
+ * target); one leading out of it, or to nothing, is not followed and is listed in `skipped`.
+ */
 export function listArtifacts(
+  stateDir: string,
   agent: AgentDir,
   referenced: ReadonlySet<string>,
   now: number,
-): (FileReport & { mtimeMs: number })[] {
+): ArtifactListing {
   const cutoff = now - 30 * DAY_MS;
-  return readdirSync(agent.dir, { withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => {
-      const st = statSync(join(agent.dir, d.name));
-      return {
-        name: d.name,
-        class: classifyFile(d.name, referenced),
-        bytes: st.size,
-        mtime: new Date(st.mtimeMs).toISOString(),
-        mtimeMs: st.mtimeMs,
-        olderThan30Days: st.mtimeMs < cutoff,
-      };
-    })
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const root = realStateDir(stateDir);
+  const files: ArtifactListing["files"] = [];
+  const skipped: SkippedPath[] = [];
+  for (const d of readdirSync(agent.dir, { withFileTypes: true })) {
+    if (!d.isFile() && !d.isSymbolicLink()) continue;
+    const path = join(agent.dir, d.name);
+    let symlink: string | undefined;
+    if (d.isSymbolicLink()) {
+      const label = relative(stateDir, path).split("\\").join("/");
+      const where = checkInside(root, path, label);
+      if (where.kind !== "inside") {
+        skipped.push({ path: label, problem: where.problem });
+        continue;
+      }
+      try {
+        symlink = relative(root, realpathSync(path)).split("\\").join("/");
+      } catch {
+        continue;
+      }
+    }
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(path);
+    } catch {
+      continue;
+    }
+    // A link to a directory is a directory: not a file of this dir.
+    if (!st.isFile()) continue;
+    files.push({
+      name: d.name,
+      class: classifyFile(d.name, referenced),
+      bytes: st.size,
+      mtime: new Date(st.mtimeMs).toISOString(),
+      mtimeMs: st.mtimeMs,
+      olderThan30Days: st.mtimeMs < cutoff,
+      ...(symlink === undefined ? {} : { symlink }),
+    });
+  }
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, skipped };
 }
 
 /** Audits every agent of `stateDir`. */
@@ -214,13 +258,14 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
   };
   const scan = scanStateDir(stateDir);
   const root = realStateDir(stateDir);
-  report.skipped = scan.skipped;
+  report.skipped = [...scan.skipped];
   for (const agent of scan.agents) {
     const index = readSessionIndex(agent.dir, stateDir);
     const referenced = new Set(index.entries.map((e) => e.fileName));
     const entries: Record<string, EntryReport> = {};
     for (const entry of index.entries) entries[entry.key] = await auditEntry(stateDir, root, agent, entry);
-    const files = listArtifacts(agent, referenced, now);
+    const { files, skipped } = listArtifacts(stateDir, agent, referenced, now);
+    report.skipped.push(...skipped);
     const artifacts = Object.fromEntries(
       ARTIFACT_CLASSES.map((c) => [c, { count: 0, bytes: 0, olderThan30Days: 0 }]),
     ) as AgentAudit["audit"]["artifacts"];
