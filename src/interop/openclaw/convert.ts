@@ -37,7 +37,8 @@ export interface ConvertOptions {
   maxItemBytes?: number;
 }
 
-function itemId(entryId: string, k: number): string {
+/** The id of the k-th item made of entry `entryId`. */
+export function itemId(entryId: string, k: number): string {
   return `oc_${entryId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 100)}_${k}`;
 }
 

@@ -120,6 +120,7 @@ describe("openclaw import of unknown roles and content types", () => {
         unknown_role: 1,
         unknown_content: 5,
         excluded_from_context: 1,
+        not_imported: 0,
       });
     } finally {
       await store.close();
