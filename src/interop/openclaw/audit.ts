@@ -2,8 +2,9 @@
  * `auditStateDir`: what an OpenClaw state dir holds and what is wrong with it — disk usage per
  * artifact class, stale and live locks, index entries whose transcript is missing, torn lines,
  * tool calls left without results on the active branch and orphan results, transcripts that cannot
- * be read (an entry with a `problem`; the audit goes on). Read-only. Ages are measured against an
- * injectable reference date, never the wall clock alone.
+ * be read (an entry with a `problem`; the audit goes on), and what an import would warn about each
+ * transcript (it is parsed in full anyway; the warnings only add a pass over its entries).
+ * Read-only. Ages are measured against an injectable reference date, never the wall clock alone.
  */
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -18,7 +19,9 @@ import {
   scanStateDir,
 } from "./state-dir.ts";
 import { readTranscriptFile } from "./transcript.ts";
+import { transcriptWarnings } from "./transcript-warnings.ts";
 import { analyzeTranscript } from "./tree.ts";
+import { type ImportWarning, type ImportWarningCode, noWarnings } from "./warnings.ts";
 
 export const DAY_MS = 86_400_000;
 
@@ -48,6 +51,11 @@ export interface EntryReport {
   hasBranches: boolean;
   unansweredToolCalls: string[];
   tornLineNumbers: number[];
+  /**
+   * What `openclaw import` would warn about this transcript (repeated entry ids, messages or
+   * content no item carries, entries left in the transcript), in file order; see docs/openclaw.md.
+   */
+  warnings: ImportWarning[];
   /**
    * Why the transcript could not be read (a directory where the file should be, no permission,
    * bytes that are not UTF-8, a symbolic link leading out of the state dir — what `openclaw
@@ -101,6 +109,8 @@ export interface AuditReport {
     staleLocks: number;
     entriesMissingTranscript: number;
     entriesUnreadableTranscript: number;
+    /** Entries' `warnings`, by code. */
+    warnings: Record<ImportWarningCode, number>;
   };
   agents: Record<string, AgentAudit>;
   /**
@@ -126,6 +136,7 @@ function emptyEntry(transcript: string | null, problem: string | null) {
     hasBranches: false,
     unansweredToolCalls: [],
     tornLineNumbers: [],
+    warnings: [],
     problem,
   };
 }
@@ -168,6 +179,7 @@ async function auditEntry(
     hasBranches: a.hasBranches,
     unansweredToolCalls: a.unansweredToolCallIds,
     tornLineNumbers: parsed.tornLines,
+    warnings: transcriptWarnings(parsed, a),
     problem: null,
   };
 }
@@ -252,6 +264,7 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
       staleLocks: 0,
       entriesMissingTranscript: 0,
       entriesUnreadableTranscript: 0,
+      warnings: noWarnings(),
     },
     agents: {},
     skipped: [],
@@ -311,6 +324,7 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
       t.tornLines += e.tornLines;
       t.unansweredToolCalls += e.unansweredToolCalls.length;
       t.orphanToolResults += e.orphanToolResultsOnPath;
+      for (const w of e.warnings) t.warnings[w.code]++;
     }
     t.staleLocks += staleLocks.length;
     t.entriesMissingTranscript += missing.length;

@@ -12,7 +12,7 @@ import { createStore } from "../../store/create-store.ts";
 import { exportTranscript } from "./export.ts";
 import { importStateDir } from "./import.ts";
 import { transcriptLabels } from "./session-meta.ts";
-import { writeStateDir } from "./test-fixture.ts";
+import { assertAuditWarnsAsImport, writeStateDir } from "./test-fixture.ts";
 import { parseTranscriptText } from "./transcript.ts";
 
 const entry = (id: string, parentId: string | null, fields: object): string =>
@@ -77,6 +77,8 @@ describe("openclaw bookkeeping entries", () => {
         ],
       );
       assert.equal(report.totals.warnings.not_imported, 3);
+      // The audit names the same warnings without importing.
+      await assertAuditWarnsAsImport(fx.dir, report);
 
       const state = (await store.get("default", session.sessionId)).state.openclaw as Record<string, unknown>;
       // pi's resolved labels: the one on `b` was cleared by a later label entry without a label.
