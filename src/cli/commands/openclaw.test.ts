@@ -203,6 +203,63 @@ describe("holdfast openclaw (binary)", () => {
     }
   });
 
+  it("audit reports the warnings import would give, a branch's too, counted, in the table and in --json", async () => {
+    const line = (id: string, parentId: string | null, fields: object): string =>
+      JSON.stringify({ id, parentId, timestamp: "t", ...fields });
+    const say = (role: string, content: unknown) => ({ role, content });
+    // `d` is a branch (a fork on import), `e` the active leaf; `b` is used twice.
+    const own = writeStateDir({
+      s: [
+        line("a", null, { type: "message", message: say("user", "hi") }),
+        line("b", "a", { type: "message", message: say("assistant", [{ type: "text", text: "yo" }]) }),
+        line("d", "b", { type: "message", message: { role: "notification", text: "battery low" } }),
+        line("c", "b", {
+          type: "message",
+          message: say("user", [
+            { type: "audio", data: "AAAA" },
+            { type: "text", text: "x" },
+          ]),
+        }),
+        line("b", "c", { type: "message", message: say("user", "again") }),
+        line("e", "b", { type: "custom", customType: "openclaw.cache-ttl", data: {} }),
+      ],
+    });
+    try {
+      const audit = await holdfast("openclaw", "audit", own.dir, "--json", "--now", NOW);
+      assert.equal(audit.code, 0, audit.stderr);
+      const got = JSON.parse(audit.stdout);
+      const db = `sqlite:${join(own.dir, "warn.db")}`;
+      const imported = JSON.parse(
+        (await holdfast("openclaw", "import", own.dir, "--store", db, "--json")).stdout,
+      );
+      assert.equal(imported.sessions[0].forks.length, 1);
+      const warnings = imported.sessions[0].warnings;
+      assert.deepEqual(
+        warnings.map((w: { code: string; entryId: string }) => [w.code, w.entryId]),
+        [
+          ["unknown_role", "d"],
+          ["unknown_content", "c"],
+          ["duplicate_entry_id", "b"],
+          ["not_imported", "e"],
+        ],
+      );
+      assert.deepEqual(got.agents.main.entries["agent:main:s"].warnings, warnings);
+      assert.deepEqual(got.totals.warnings, imported.totals.warnings);
+      const table = await holdfast("openclaw", "audit", own.dir, "--now", NOW);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(
+        table.stdout,
+        /\n {2}warning agent:main:s: unknown_role: role 'notification' is not one Holdfast knows: message skipped\n/,
+      );
+      assert.match(
+        table.stdout,
+        /4 warning\(s\) \(1 duplicate_entry_id, 1 unknown_role, 1 unknown_content, 1 not_imported\)\n$/,
+      );
+    } finally {
+      own.cleanup();
+    }
+  });
+
   it("import reports links out of the state dir and missing transcripts, imports the rest and exits 1", async () => {
     const entry = JSON.stringify({
       type: "message",

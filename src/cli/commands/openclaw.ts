@@ -85,12 +85,13 @@ function auditText(report: AuditReport): string {
         );
       if (e.orphanToolResultsOnPath > 0)
         out.push(`  ${e.orphanToolResultsOnPath} orphan tool result(s) on the active branch of ${key}`);
+      for (const w of e.warnings) out.push(`  warning ${key}: ${w.code}: ${w.message}`);
     }
   }
   const t = report.totals;
   out.push(
     "",
-    `${t.agents} agent(s), ${t.entries} index entries, ${t.files} files, ${bytes(t.bytes)}; ${t.staleLocks} stale lock(s), ${t.entriesMissingTranscript} missing transcript(s), ${t.entriesUnreadableTranscript} unreadable, ${t.tornLines} torn line(s), ${t.unansweredToolCalls} unanswered tool call(s), ${t.orphanToolResults} orphan result(s)`,
+    `${t.agents} agent(s), ${t.entries} index entries, ${t.files} files, ${bytes(t.bytes)}; ${t.staleLocks} stale lock(s), ${t.entriesMissingTranscript} missing transcript(s), ${t.entriesUnreadableTranscript} unreadable, ${t.tornLines} torn line(s), ${t.unansweredToolCalls} unanswered tool call(s), ${t.orphanToolResults} orphan result(s), ${warningTotals(t.warnings)}`,
   );
   return `${out.join("\n")}\n`;
 }

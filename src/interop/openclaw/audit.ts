@@ -2,10 +2,11 @@
  * `auditStateDir`: what an OpenClaw state dir holds and what is wrong with it — disk usage per
  * artifact class, stale and live locks, index entries whose transcript is missing, torn lines,
  * tool calls left without results on the active branch and orphan results, transcripts that cannot
- * be read (an entry with a `problem`; the audit goes on). Read-only. Ages are measured against an
- * injectable reference date, never the wall clock alone.
+ * be read (an entry with a `problem`; the audit goes on), and what an import would warn about each
+ * transcript (it is parsed in full anyway; the warnings only add a pass over its entries).
+ * Read-only. Ages are measured against an injectable reference date, never the wall clock alone.
  */
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ARTIFACT_CLASSES, type ArtifactClass, classifyFile, type LockInfo, readLock } from "./artifacts.ts";
 import { checkInside, realStateDir } from "./containment.ts";
@@ -18,7 +19,9 @@ import {
   scanStateDir,
 } from "./state-dir.ts";
 import { readTranscriptFile } from "./transcript.ts";
+import { transcriptWarnings } from "./transcript-warnings.ts";
 import { analyzeTranscript } from "./tree.ts";
+import { type ImportWarning, type ImportWarningCode, noWarnings } from "./warnings.ts";
 
 export const DAY_MS = 86_400_000;
 
@@ -49,6 +52,11 @@ export interface EntryReport {
   unansweredToolCalls: string[];
   tornLineNumbers: number[];
   /**
+   * What `openclaw import` would warn about this transcript (repeated entry ids, messages or
+   * content no item carries, entries left in the transcript), in file order; see docs/openclaw.md.
+   */
+  warnings: ImportWarning[];
+  /**
    * Why the transcript could not be read (a directory where the file should be, no permission,
    * bytes that are not UTF-8, a symbolic link leading out of the state dir — what `openclaw
    * import` fails the session for), else null.
@@ -62,6 +70,8 @@ export interface FileReport {
   bytes: number;
   mtime: string;
   olderThan30Days: boolean;
+  /** Set when the file is a symbolic link (inside the state dir): its target, relative to the state dir. */
+  symlink?: string;
 }
 
 export interface ClassUsage {
@@ -99,9 +109,14 @@ export interface AuditReport {
     staleLocks: number;
     entriesMissingTranscript: number;
     entriesUnreadableTranscript: number;
+    /** Entries' `warnings`, by code. */
+    warnings: Record<ImportWarningCode, number>;
   };
   agents: Record<string, AgentAudit>;
-  /** Agent and sessions dirs not followed: symbolic links leading out of the state dir. */
+  /**
+   * What was not followed: agent and sessions dirs, and files of a sessions dir, that are symbolic
+   * links leading out of the state dir (or, for files, to nothing).
+   */
   skipped: SkippedPath[];
 }
 
@@ -121,6 +136,7 @@ function emptyEntry(transcript: string | null, problem: string | null) {
     hasBranches: false,
     unansweredToolCalls: [],
     tornLineNumbers: [],
+    warnings: [],
     problem,
   };
 }
@@ -163,31 +179,71 @@ async function auditEntry(
     hasBranches: a.hasBranches,
     unansweredToolCalls: a.unansweredToolCallIds,
     tornLineNumbers: parsed.tornLines,
+    warnings: transcriptWarnings(parsed, a),
     problem: null,
   };
 }
 
-/** Lists the regular files of a sessions dir with their class, size and age. */
+/** What `listArtifacts` found in a sessions dir. */
+export interface ArtifactListing {
+  files: (FileReport & { mtimeMs: number })[];
+  /** Symbolic links not followed: leading out of the state dir, or to nothing. */
+  skipped: SkippedPath[];
+}
+
+/**
+ * Lists the files of a sessions dir with their class, size and age. A symbolic link that stays
+ * inside the state dir is listed like a file (its target's size and mtime, `symlink` naming the
+ * target); one leading out of it, or to nothing, is not followed and is listed in `skipped`.
+ */
 export function listArtifacts(
+  stateDir: string,
   agent: AgentDir,
   referenced: ReadonlySet<string>,
   now: number,
-): (FileReport & { mtimeMs: number })[] {
+): ArtifactListing {
   const cutoff = now - 30 * DAY_MS;
-  return readdirSync(agent.dir, { withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => {
-      const st = statSync(join(agent.dir, d.name));
-      return {
-        name: d.name,
-        class: classifyFile(d.name, referenced),
-        bytes: st.size,
-        mtime: new Date(st.mtimeMs).toISOString(),
-        mtimeMs: st.mtimeMs,
-        olderThan30Days: st.mtimeMs < cutoff,
-      };
-    })
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const root = realStateDir(stateDir);
+  const files: ArtifactListing["files"] = [];
+  const skipped: SkippedPath[] = [];
+  for (const d of readdirSync(agent.dir, { withFileTypes: true })) {
+    if (!d.isFile() && !d.isSymbolicLink()) continue;
+    const path = join(agent.dir, d.name);
+    let symlink: string | undefined;
+    if (d.isSymbolicLink()) {
+      const label = relative(stateDir, path).split("\\").join("/");
+      const where = checkInside(root, path, label);
+      if (where.kind !== "inside") {
+        skipped.push({ path: label, problem: where.problem });
+        continue;
+      }
+      try {
+        symlink = relative(root, realpathSync(path)).split("\\").join("/");
+      } catch {
+        continue;
+      }
+    }
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(path);
+    } catch {
+      continue;
+    }
+    // A link to a directory is a directory: not a file of this dir.
+    if (!st.isFile()) continue;
+    files.push({
+      name: d.name,
+      class: classifyFile(d.name, referenced),
+      bytes: st.size,
+      mtime: new Date(st.mtimeMs).toISOString(),
+      mtimeMs: st.mtimeMs,
+      olderThan30Days: st.mtimeMs < cutoff,
+      ...(symlink === undefined ? {} : { symlink }),
+    });
+  }
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, skipped };
 }
 
 /** Audits every agent of `stateDir`. */
@@ -208,19 +264,21 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
       staleLocks: 0,
       entriesMissingTranscript: 0,
       entriesUnreadableTranscript: 0,
+      warnings: noWarnings(),
     },
     agents: {},
     skipped: [],
   };
   const scan = scanStateDir(stateDir);
   const root = realStateDir(stateDir);
-  report.skipped = scan.skipped;
+  report.skipped = [...scan.skipped];
   for (const agent of scan.agents) {
     const index = readSessionIndex(agent.dir, stateDir);
     const referenced = new Set(index.entries.map((e) => e.fileName));
     const entries: Record<string, EntryReport> = {};
     for (const entry of index.entries) entries[entry.key] = await auditEntry(stateDir, root, agent, entry);
-    const files = listArtifacts(agent, referenced, now);
+    const { files, skipped } = listArtifacts(stateDir, agent, referenced, now);
+    report.skipped.push(...skipped);
     const artifacts = Object.fromEntries(
       ARTIFACT_CLASSES.map((c) => [c, { count: 0, bytes: 0, olderThan30Days: 0 }]),
     ) as AgentAudit["audit"]["artifacts"];
@@ -266,6 +324,7 @@ export async function auditStateDir(stateDir: string, options: AuditOptions = {}
       t.tornLines += e.tornLines;
       t.unansweredToolCalls += e.unansweredToolCalls.length;
       t.orphanToolResults += e.orphanToolResultsOnPath;
+      for (const w of e.warnings) t.warnings[w.code]++;
     }
     t.staleLocks += staleLocks.length;
     t.entriesMissingTranscript += missing.length;

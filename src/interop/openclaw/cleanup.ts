@@ -88,7 +88,9 @@ export function planCleanup(stateDir: string, options: CleanupOptions = {}): Cle
   for (const agent of findAgentDirs(stateDir)) {
     const index = readSessionIndex(agent.dir, stateDir);
     const byFile = new Map(index.entries.map((e) => [e.fileName, e.key]));
-    for (const f of listArtifacts(agent, new Set(byFile.keys()), now)) {
+    for (const f of listArtifacts(stateDir, agent, new Set(byFile.keys()), now).files) {
+      // Removing a link would free nothing of its target: symbolic links are left alone.
+      if (f.symlink !== undefined) continue;
       const age = now - f.mtimeMs;
       const base = {
         action: "delete" as const,

@@ -37,8 +37,32 @@ export interface ConvertOptions {
   maxItemBytes?: number;
 }
 
-function itemId(entryId: string, k: number): string {
+/** The id of the k-th item made of entry `entryId`. */
+export function itemId(entryId: string, k: number): string {
   return `oc_${entryId.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 100)}_${k}`;
+}
+
+/** Records warnings about `entry` in `warnings`, naming it by its id as written. */
+function noteFor(entry: TranscriptEntry, warnings: ImportWarning[]): Note {
+  return (code, message) =>
+    warnings.push({
+      code,
+      entryId: typeof entry.data.id === "string" ? entry.data.id : entry.id,
+      line: entry.line,
+      message,
+    });
+}
+
+/**
+ * The warnings converting `entry` gives, without keeping its items: what a message or custom
+ * message holds that no item carries (the other entry types give none; see warnings.ts for those
+ * an import leaves in the transcript).
+ */
+export function entryWarnings(entry: TranscriptEntry): ImportWarning[] {
+  const warnings: ImportWarning[] = [];
+  if (entry.type === "message") messageItems(messageOf(entry), noteFor(entry, warnings));
+  else if (entry.type === "custom_message") customMessageItems(entry.data.content, noteFor(entry, warnings));
+  return warnings;
 }
 
 /** Converts a path (root → leaf) into items; seq n is `items[n - 1]`. */
@@ -50,13 +74,7 @@ export function convertPath(path: TranscriptEntry[], options: ConvertOptions = {
   const pairing = new ToolPairing();
   const warnings: ImportWarning[] = [];
   for (const entry of path) {
-    const note: Note = (code, message) =>
-      warnings.push({
-        code,
-        entryId: typeof entry.data.id === "string" ? entry.data.id : entry.id,
-        line: entry.line,
-        message,
-      });
+    const note = noteFor(entry, warnings);
     let bodies: JsonObject[] = [];
     if (entry.type === "message") bodies = messageItems(messageOf(entry), note);
     else if (entry.type === "custom_message") bodies = customMessageItems(entry.data.content, note);

@@ -10,7 +10,7 @@ import type { Item } from "../../store/types.ts";
 import { sessionItems } from "../portable/export.ts";
 import { importStateDir } from "./import.ts";
 import { importedSessionId } from "./session-meta.ts";
-import { writeStateDir } from "./test-fixture.ts";
+import { assertAuditWarnsAsImport, writeStateDir } from "./test-fixture.ts";
 import { parseTranscriptText } from "./transcript.ts";
 import { analyzeTranscript } from "./tree.ts";
 
@@ -126,6 +126,8 @@ describe("openclaw transcripts with a repeated entry id", () => {
         ],
       );
       assert.equal(report.totals.warnings.duplicate_entry_id, 4);
+      // The audit names the same warnings without importing.
+      await assertAuditWarnsAsImport(fx.dir, report);
 
       const again = await importStateDir(store, fx.dir);
       assert.equal(again.totals.unchanged, 3);

@@ -4,7 +4,8 @@
  * of one turn (reasoning, assistant messages, function calls) become one assistant message with
  * thinking/text/toolCall blocks; outputs become toolResult messages; a `summary` item becomes a
  * compaction naming its first kept entry. Items OpenClaw has no form for become `custom` entries
- * (not model context), system/developer messages `custom_message` entries.
+ * (not model context), system/developer messages `custom_message` entries. The labels of an
+ * imported transcript (kept in its state) are written again at the end, on their targets' entries.
  */
 
 import { createHash } from "node:crypto";
@@ -12,7 +13,9 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { readCovers, readSummary, renderSummary } from "../../engine/context/summary.ts";
 import type { Item, JsonObject, JsonValue, Session, SessionStore } from "../../store/types.ts";
+import { isPlainObject } from "../../store/validate.ts";
 import { type ExportOptions, exportedItems } from "../portable/export.ts";
+import { itemId } from "./convert.ts";
 import { importedSessionId } from "./session-meta.ts";
 
 export interface TranscriptExportOptions {
@@ -74,8 +77,10 @@ function isAssistantSide(item: Item): boolean {
 class EntryWriter {
   readonly #ids = new Set<string>();
   readonly #entryOfSeq = new Map<number, string>();
+  readonly #entryOfItem = new Map<string, string>();
   readonly #toolNames = new Map<string, string>();
   #parent: string | null = null;
+  #timestamp: string | null = null;
   readonly lines: string[] = [];
   entries = 0;
 
@@ -93,19 +98,42 @@ class EntryWriter {
     return id;
   }
 
-  push(first: Item, body: Obj, seqs: number[]): void {
+  push(items: Item[], body: Obj): void {
+    const first = items[0]!;
     const id = this.#id(`${this.session.id}:${first.id}`);
-    for (const s of seqs) this.#entryOfSeq.set(s, id);
-    const entry = {
-      type: body.type,
-      id,
-      parentId: this.#parent,
-      timestamp: new Date(first.createdAt).toISOString(),
-      ...body,
-    };
+    for (const item of items) {
+      this.#entryOfSeq.set(item.seq, id);
+      this.#entryOfItem.set(item.id, id);
+    }
+    this.#write(id, new Date(first.createdAt).toISOString(), body);
+  }
+
+  #write(id: string, timestamp: string, body: Obj): void {
+    const entry = { type: body.type, id, parentId: this.#parent, timestamp, ...body };
     this.lines.push(`${JSON.stringify(entry)}\n`);
     this.#parent = id;
+    this.#timestamp = timestamp;
     this.entries++;
+  }
+
+  /**
+   * The labels of an imported transcript (state `openclaw.labels`, target entry id → label) as
+   * `label` entries at the end, as pi writes them when it copies a branch to a new file: each on
+   * the entry now holding its target's items. A label on an entry that made no item is left out.
+   */
+  labels(): void {
+    const labels = (this.session.state.openclaw as Obj | undefined)?.labels;
+    if (!isPlainObject(labels)) return;
+    for (const [target, label] of Object.entries(labels)) {
+      const targetId = this.#entryOfItem.get(itemId(target, 0));
+      if (typeof label !== "string" || !label || !targetId) continue;
+      const id = this.#id(`${this.session.id}:label:${target}`);
+      this.#write(id, this.#timestamp ?? new Date(this.session.createdAt).toISOString(), {
+        type: "label",
+        targetId,
+        label,
+      });
+    }
   }
 
   assistant(group: Item[]): void {
@@ -149,11 +177,7 @@ class EntryWriter {
       stopReason: content.some((b) => b.type === "toolCall") ? "toolUse" : "stop",
       timestamp: group[0]!.createdAt,
     };
-    this.push(
-      group[0]!,
-      { type: "message", message },
-      group.map((i) => i.seq),
-    );
+    this.push(group, { type: "message", message });
   }
 
   single(item: Item): void {
@@ -164,17 +188,17 @@ class EntryWriter {
         const text = blocksFrom(c.content)
           .map((b) => String(b.text ?? ""))
           .join("\n");
-        this.push(
-          item,
-          { type: "custom_message", customType: `holdfast.${item.role}`, content: text, display: false },
-          [item.seq],
-        );
+        this.push([item], {
+          type: "custom_message",
+          customType: `holdfast.${item.role}`,
+          content: text,
+          display: false,
+        });
       } else {
-        this.push(
-          item,
-          { type: "message", message: { role: "user", content: blocksFrom(c.content), timestamp: ts } },
-          [item.seq],
-        );
+        this.push([item], {
+          type: "message",
+          message: { role: "user", content: blocksFrom(c.content), timestamp: ts },
+        });
       }
     } else if (item.type === "function_call_output") {
       const callId = String(c.call_id);
@@ -186,7 +210,7 @@ class EntryWriter {
         isError: false,
         timestamp: ts,
       };
-      this.push(item, { type: "message", message }, [item.seq]);
+      this.push([item], { type: "message", message });
     } else if (item.type === "summary") {
       const summary = readSummary(c as JsonObject);
       const plain =
@@ -196,9 +220,9 @@ class EntryWriter {
       const kept = covers ? this.#entryOfSeq.get(covers.toSeq + 1) : undefined;
       const body: Obj = { type: "compaction", summary: text, firstKeptEntryId: kept ?? null };
       if (typeof c.tokens_before === "number") body.tokensBefore = c.tokens_before;
-      this.push(item, body, [item.seq]);
+      this.push([item], body);
     } else {
-      this.push(item, { type: "custom", customType: "holdfast.item", data: c as JsonValue }, [item.seq]);
+      this.push([item], { type: "custom", customType: "holdfast.item", data: c as JsonValue });
     }
   }
 }
@@ -264,6 +288,7 @@ export async function exportTranscript(
     if (w.lines.length >= 256) await flush();
   }
   if (group.length > 0) w.assistant(group);
+  w.labels();
   await flush();
   summary.entries = w.entries;
   return summary;

@@ -34,6 +34,7 @@ import {
   type ImportWarning,
   type ImportWarningCode,
   mergeWarnings,
+  notImportedWarnings,
   noWarnings,
 } from "./warnings.ts";
 
@@ -279,7 +280,7 @@ async function importEntry(
     tornLines: parsed.tornLines,
     truncatedItems: truncated,
     forks,
-    warnings: mergeWarnings([...duplicateWarnings(parsed), ...warnings]),
+    warnings: mergeWarnings([...duplicateWarnings(parsed), ...notImportedWarnings(parsed), ...warnings]),
   };
   if (status === "diverged")
     result.note = "the stored session is not a prefix of the transcript's active branch; left as is";

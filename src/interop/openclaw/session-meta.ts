@@ -98,6 +98,43 @@ export function usageOf(path: TranscriptEntry[]): {
   return { usage, cost, models: [...models.values()] };
 }
 
+/**
+ * The labels pi resolves from a transcript's `label` entries (user bookmarks on entries), target
+ * id → label: every label entry in file order, a later one replacing an earlier one's label and
+ * one without a label clearing it. A target id names the nearest entry above with that id, as a
+ * `parentId` does (an id used twice is `<id>~<n>` here).
+ */
+export function transcriptLabels(parsed: ParsedTranscript): Record<string, string> {
+  const labels: Record<string, string> = {};
+  const latest = new Map<string, string>();
+  for (const e of parsed.entries) {
+    if (e.type === "label" && typeof e.data.targetId === "string") {
+      const target = latest.get(e.data.targetId) ?? e.data.targetId;
+      if (typeof e.data.label === "string" && e.data.label) labels[target] = e.data.label;
+      else delete labels[target];
+    }
+    if (typeof e.data.id === "string") latest.set(e.data.id, e.id);
+  }
+  return labels;
+}
+
+/** The model pi would run the path's next turn with: the last `model_change` or assistant message. */
+export function currentModel(path: TranscriptEntry[]): JsonObject | null {
+  let model: JsonObject | null = null;
+  for (const e of path) {
+    if (
+      e.type === "model_change" &&
+      typeof e.data.provider === "string" &&
+      typeof e.data.modelId === "string"
+    )
+      model = { provider: e.data.provider, modelId: e.data.modelId };
+    const m = messageOf(e);
+    if (m?.role === "assistant" && typeof m.provider === "string" && typeof m.model === "string")
+      model = { provider: m.provider, modelId: m.model };
+  }
+  return model;
+}
+
 /** The `state` of an imported session. */
 export function sessionState(
   agentId: string,
@@ -125,6 +162,8 @@ export function sessionState(
       activeLeafId: path.at(-1)?.id ?? null,
       sessionName,
       thinkingLevel,
+      model: currentModel(path),
+      labels: transcriptLabels(parsed),
       usage: { ...usage, cost },
       models,
       tornLines: parsed.tornLines,

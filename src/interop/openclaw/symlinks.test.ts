@@ -136,7 +136,13 @@ describe("openclaw state dirs with symbolic links and missing transcripts", () =
       const audit = await auditStateDir(fx.dir);
       assert.deepEqual(
         audit.skipped.map((p) => p.path),
-        ["agents/far/sessions", "agents/linked"],
+        [
+          "agents/far/sessions",
+          "agents/linked",
+          "agents/idx/sessions/sessions.json",
+          "agents/main/sessions/dangling.jsonl",
+          "agents/main/sessions/escape.jsonl",
+        ],
       );
       assert.deepEqual(Object.keys(audit.agents).sort(), ["alias", "idx", "main", "torn"]);
       assert.match(audit.agents.idx!.indexError!, /^sessions\.json leads to .+; not followed$/);
@@ -154,6 +160,45 @@ describe("openclaw state dirs with symbolic links and missing transcripts", () =
       );
     } finally {
       await store.close();
+      fx.cleanup();
+    }
+  });
+
+  it("audit lists a file linked from inside the state dir like a file and names the links it did not follow", async () => {
+    const fx = layout();
+    try {
+      const audit = await auditStateDir(fx.dir);
+      const main = audit.agents.main!;
+      const inner = main.files.find((f) => f.name === "inner.jsonl");
+      assert.deepEqual(inner && { class: inner.class, bytes: inner.bytes, symlink: inner.symlink }, {
+        class: "liveTranscript",
+        bytes: transcript("linked from inside").length,
+        symlink: "kept/inner.jsonl",
+      });
+      assert.equal(main.files.find((f) => f.name === "plain.jsonl")?.symlink, undefined);
+      assert.deepEqual(
+        main.files.map((f) => f.name),
+        ["inner.jsonl", "plain.jsonl", "sessions.json"],
+      );
+      assert.equal(main.audit.artifacts.liveTranscript.count, 2);
+      assert.deepEqual(
+        audit.skipped.filter((p) => p.path.startsWith("agents/main/")),
+        [
+          {
+            path: "agents/main/sessions/dangling.jsonl",
+            problem: `agents/main/sessions/dangling.jsonl is a symbolic link to ${join(fx.outside, "gone.jsonl")}, which does not exist`,
+          },
+          {
+            path: "agents/main/sessions/escape.jsonl",
+            problem: `agents/main/sessions/escape.jsonl leads to ${join(fx.outside, "secret.jsonl")} through a symbolic link, outside the state directory; not followed`,
+          },
+        ],
+      );
+      // Cleanup leaves links alone: deleting one frees nothing of its target.
+      const plan = planCleanup(fx.dir, { orphans: true, includeLive: true, olderThanMs: 0 });
+      assert.ok(plan.actions.some((a) => a.file === "agents/main/sessions/plain.jsonl"));
+      assert.ok(plan.actions.every((a) => !/(inner|escape|dangling)\.jsonl$/.test(a.file)));
+    } finally {
       fx.cleanup();
     }
   });

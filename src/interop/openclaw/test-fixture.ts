@@ -2,6 +2,7 @@
  * Test helper: a private copy of the shared OpenClaw fixture with the file mtimes of
  * EXPECTED.json restored (git does not keep mtimes). Not part of the library surface.
  */
+import assert from "node:assert/strict";
 import {
   chmodSync,
   cpSync,
@@ -16,6 +17,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { auditStateDir } from "./audit.ts";
+import type { OpenClawImportReport } from "./import.ts";
 
 /** The shared fixture (override with HOLDFAST_OPENCLAW_FIXTURE). */
 export const FIXTURE_DIR =
@@ -109,4 +112,16 @@ export function writeStateDir(transcripts: Record<string, string[]>): {
   }
   writeFileSync(join(sessions, "sessions.json"), JSON.stringify(index));
   return { dir, sessions, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Asserts that the audit of `dir` gives every session the warnings `report` (its import) gave. */
+export async function assertAuditWarnsAsImport(dir: string, report: OpenClawImportReport): Promise<void> {
+  const audit = await auditStateDir(dir);
+  for (const s of report.sessions)
+    assert.deepEqual(
+      audit.agents[s.agentId]?.entries[s.key]?.warnings,
+      s.warnings,
+      `audit warnings of ${s.key}`,
+    );
+  assert.deepEqual(audit.totals.warnings, report.totals.warnings);
 }

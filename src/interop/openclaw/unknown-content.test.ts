@@ -9,7 +9,7 @@ import { createStore } from "../../store/create-store.ts";
 import type { Item } from "../../store/types.ts";
 import { sessionItems } from "../portable/export.ts";
 import { importStateDir } from "./import.ts";
-import { writeStateDir } from "./test-fixture.ts";
+import { assertAuditWarnsAsImport, writeStateDir } from "./test-fixture.ts";
 
 const entry = (id: string, parentId: string | null, fields: object): string =>
   JSON.stringify({ id, parentId, timestamp: "2026-01-01T00:00:00Z", ...fields });
@@ -120,7 +120,10 @@ describe("openclaw import of unknown roles and content types", () => {
         unknown_role: 1,
         unknown_content: 5,
         excluded_from_context: 1,
+        not_imported: 0,
       });
+      // The audit names the same warnings without importing.
+      await assertAuditWarnsAsImport(fx.dir, report);
     } finally {
       await store.close();
       fx.cleanup();
