@@ -255,6 +255,12 @@ describe("holdfast openclaw (binary)", () => {
         table.stdout,
         /4 warning\(s\) \(1 duplicate_entry_id, 1 unknown_role, 1 unknown_content, 1 not_imported\)\n$/,
       );
+      // Bookkeeping left out is one line per kind across sessions, not one per session.
+      assert.match(
+        table.stdout,
+        /\n {2}not imported, left in the transcripts \(.*\): .* in 1 session\(s\)\n/,
+      );
+      assert.doesNotMatch(table.stdout, /warning agent:main:s: not_imported/);
     } finally {
       own.cleanup();
     }

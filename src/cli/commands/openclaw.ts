@@ -13,6 +13,7 @@ import {
   type CleanupPlan,
   DEFAULT_CLEANUP,
   exportTranscript,
+  type ImportWarning,
   importStateDir,
   type OpenClawImportReport,
   planCleanup,
@@ -85,9 +86,15 @@ function auditText(report: AuditReport): string {
         );
       if (e.orphanToolResultsOnPath > 0)
         out.push(`  ${e.orphanToolResultsOnPath} orphan tool result(s) on the active branch of ${key}`);
-      for (const w of e.warnings) out.push(`  warning ${key}: ${w.code}: ${w.message}`);
     }
   }
+  out.push(
+    ...warningLines(
+      Object.entries(report.agents).flatMap(([, a]) =>
+        Object.entries(a.entries).map(([key, e]) => ({ key, warnings: e.warnings })),
+      ),
+    ),
+  );
   const t = report.totals;
   out.push(
     "",
@@ -109,9 +116,31 @@ function stoppedAfter(error: unknown, done: number): unknown {
 function notes(report: OpenClawImportReport): string {
   const lines = report.problems.map((p) => `\n  problem ${p.path}: ${p.problem}`);
   for (const s of report.sessions) if (s.note) lines.push(`\n  ${s.status} ${s.key}: ${s.note}`);
-  for (const s of report.sessions)
-    for (const w of s.warnings) lines.push(`\n  warning ${s.key}: ${w.code}: ${w.message}`);
+  for (const line of warningLines(report.sessions)) lines.push(`\n${line}`);
   return lines.join("");
+}
+
+/**
+ * One line per warning, but `not_imported` ones (OpenClaw writes bookkeeping entries such as
+ * `openclaw.cache-ttl` after every turn, so nearly every session has some) are folded into one line
+ * per kind of entry across sessions; `--json` keeps each with its session.
+ */
+function warningLines(sessions: readonly { key: string; warnings: readonly ImportWarning[] }[]): string[] {
+  const lines: string[] = [];
+  const notImported = new Map<string, number>();
+  for (const s of sessions) {
+    for (const w of s.warnings) {
+      if (w.code === "not_imported" && w.kind) notImported.set(w.kind, (notImported.get(w.kind) ?? 0) + 1);
+      else lines.push(`  warning ${s.key}: ${w.code}: ${w.message}`);
+    }
+  }
+  if (notImported.size > 0) {
+    const kinds = [...notImported].map(([kind, n]) => `${kind} in ${n} session(s)`).join(", ");
+    lines.push(
+      `  not imported, left in the transcripts (extension state, not model context; --json names each): ${kinds}`,
+    );
+  }
+  return lines;
 }
 
 /** `2 warning(s) (1 duplicate_entry_id, …)`: the codes that occurred, with their counts. */

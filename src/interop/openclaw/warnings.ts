@@ -25,6 +25,8 @@ export interface ImportWarning {
   /** 0-based line of the entry in the transcript. */
   line: number;
   message: string;
+  /** `not_imported` only: the kind of entry left out (`custom 'openclaw.cache-ttl'`, `type 'x'`). */
+  kind?: string;
 }
 
 /** A count of zero for every code (the report's `totals.warnings`). */
@@ -76,7 +78,7 @@ export function notImportedWarnings(parsed: ParsedTranscript): ImportWarning[] {
     if (seen) seen.count++;
     else kinds.set(kind, { first: e, count: 1 });
   }
-  return [...kinds.values()].map(({ first, count }) => {
+  return [...kinds].map(([kind, { first, count }]) => {
     const entries = count === 1 ? "entry" : "entries";
     const what =
       first.type === "custom"
@@ -84,6 +86,7 @@ export function notImportedWarnings(parsed: ParsedTranscript): ImportWarning[] {
         : `${count} ${entries} of type '${first.type}', which Holdfast does not know,`;
     return {
       code: "not_imported" as const,
+      kind,
       entryId: typeof first.data.id === "string" ? first.data.id : first.id,
       line: first.line,
       message: `${what} not imported, left in the transcript; the first at line ${first.line}`,
