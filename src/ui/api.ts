@@ -12,7 +12,7 @@ import { SESSION_ID_PATTERN } from "../store/ids.ts";
 import type { Session } from "../store/types.ts";
 import { compactSession } from "./compact.ts";
 import type { DashboardGuard, DashboardOptions } from "./server.ts";
-import { intParam, listForDashboard, type Query } from "./session-list.ts";
+import { intParam, listForDashboard, listQueryOf, type Query } from "./session-list.ts";
 import { buildTranscript } from "./transcript.ts";
 import { upstreamHealth } from "./upstreams.ts";
 import { collectUsage } from "./usage.ts";
@@ -83,6 +83,8 @@ export function registerDashboardApi(
     guard.require(request, false);
     const tenant = await tenantOf(request);
     const q = request.query as Query;
+    // Checked even when `q` names an id and the filters go unused: a bad value is a 400 either way.
+    const query = listQueryOf(q, Date.now());
     const search = q.q?.trim();
     // An id typed in the search box opens that session: one read, whatever the store size.
     // Text that cannot be an id matches nothing (it used to be ignored: every session listed).
@@ -95,7 +97,7 @@ export function registerDashboardApi(
         : null;
       return { data: found ? [sessionRow(found)] : [], nextCursor: null };
     }
-    const page = await listForDashboard(store, tenant, q, Date.now());
+    const page = await listForDashboard(store, tenant, q, query);
     return { ...page, data: page.data.map(sessionRow) };
   });
 

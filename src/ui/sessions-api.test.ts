@@ -149,6 +149,34 @@ describe("dashboard sessions API: sorts, filters, forks, compact", () => {
     assert.equal(again.json().result.compacted, false, "nothing new to fold");
   });
 
+  test("numeric query parameters are plain decimal integers, else a 400 naming them", async () => {
+    const one = `/ui/api/sessions/${seeded.chatId}`;
+    const routes: [string, string][] = [
+      ["/ui/api/sessions", "limit"],
+      ["/ui/api/sessions", "activeWithin"],
+      ["/ui/api/sessions", "idleFor"],
+      ["/ui/api/sessions", "createdWithin"],
+      ["/ui/api/sessions", "olderThan"],
+      ["/ui/api/sessions", "minBytes"],
+      ["/ui/api/sessions", "maxBytes"],
+      [`/ui/api/sessions?q=${seeded.chatId}`, "limit"],
+      [one, "windowTokens"],
+      [`${one}/forks`, "limit"],
+      ["/ui/api/usage", "days"],
+    ];
+    for (const [route, param] of routes) {
+      const join = route.includes("?") ? "&" : "?";
+      assert.equal((await get(`${route}${join}${param}=16`)).statusCode, 200, `${route} ${param}=16`);
+      for (const value of ["1e2", "0x10", "0b11", "0o7", "16.0", "+16", "-0", "%2016", "16%20", "1_6"]) {
+        const res = await get(`${route}${join}${param}=${value}`);
+        assert.equal(res.statusCode, 400, `${route} ${param}=${value}: ${res.body}`);
+        assert.equal(res.json().error.code, "invalid_argument");
+        assert.equal(res.json().error.param, param, `${route} ${param}=${value}`);
+        assert.match(res.json().error.message, /decimal digits/);
+      }
+    }
+  });
+
   test("sessions with any id the store accepts open, are found by id, fork and delete", async () => {
     // What the adapters give (src/interop/adapters/session-ids.ts): a framework id, or a hash.
     const ids = ["conv_my-chat_2024-0001", `conv_h_${"ab12".repeat(16)}`];
