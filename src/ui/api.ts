@@ -10,6 +10,7 @@ import { exportChunks } from "../interop/portable/export.ts";
 import { InvalidArgumentError, NotFoundError } from "../store/errors.ts";
 import { SESSION_ID_PATTERN } from "../store/ids.ts";
 import type { Session } from "../store/types.ts";
+import { bodyObject } from "./body.ts";
 import { compactSession } from "./compact.ts";
 import type { DashboardGuard, DashboardOptions } from "./server.ts";
 import { intParam, listForDashboard, listQueryOf, type Query } from "./session-list.ts";
@@ -151,7 +152,7 @@ export function registerDashboardApi(
   ui.post("/ui/api/sessions/:id/fork", { config }, async (request) => {
     guard.require(request, true);
     const tenant = await tenantOf(request);
-    const atSeq = (request.body as { atSeq?: unknown } | null)?.atSeq;
+    const { atSeq } = bodyObject(request.body, ["atSeq"]);
     if (atSeq !== undefined && (!Number.isSafeInteger(atSeq) || (atSeq as number) < 0)) {
       throw new InvalidArgumentError("atSeq must be a non-negative integer.", { param: "atSeq" });
     }
