@@ -401,3 +401,37 @@ test("stored markup and javascript: URLs are shown as text in every view, never 
     await store.delete("default", hostile.id);
   }
 });
+
+test("a transcript too big for one answer says how many older items it left out", async () => {
+  // 80 messages of about 38 KB (two UTF-8 bytes a character): past the answer's byte budget.
+  const big = await store.create("default", { labels: ["big-transcript"] });
+  await store.append(
+    "default",
+    big.id,
+    Array.from({ length: 80 }, (_, i) => ({
+      tokens: 1,
+      content: { type: "message", role: "user", content: `#${i + 1} ${"é".repeat(19_000)}` },
+    })),
+  );
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${base}/ui/`);
+    await page.getByLabel("Admin key").fill(ADMIN_KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+    await page.goto(`${base}/ui/#/session/${big.id}`);
+    await page.getByRole("heading", { name: big.id }).waitFor();
+    const shown = await page.locator(".chat > li").count();
+    assert.ok(shown > 0 && shown < 80, `${shown} items shown`);
+    const note = await page.locator("#transcript-omitted").textContent();
+    assert.match(
+      note ?? "",
+      new RegExp(`^${80 - shown} older items are not shown.*Export JSONL has every item`),
+    );
+    await page.locator(`.msg[data-seq="80"]`).waitFor();
+    await page.getByText("Cost (items shown)").waitFor();
+  } finally {
+    await page.close();
+    await store.delete("default", big.id);
+  }
+});
