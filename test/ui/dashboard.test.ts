@@ -261,13 +261,20 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     const forkedId = (await page.locator("h1").textContent()) ?? "";
     assert.notEqual(forkedId, seeded.chatId);
     assert.equal((await store.get("default", forkedId)).forkParent?.sessionId, seeded.chatId);
+    // Fork and Delete open another view: their result stays on the status line across that
+    // navigation (the view is rendered by now), and the next navigation clears it.
+    const status = page.locator("#status");
+    assert.equal(await status.textContent(), `Forked into ${forkedId}.`);
     page.once("dialog", (dialog) => void dialog.accept());
     await page.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+    await page.locator("tbody tr").first().waitFor();
+    assert.equal(await status.textContent(), `Deleted ${forkedId}.`);
     await assert.rejects(store.get("default", forkedId), { code: "not_found" });
 
     await page.getByRole("link", { name: "Usage" }).click();
     await page.getByRole("heading", { name: "Usage", level: 1 }).waitFor();
+    assert.equal(await status.textContent(), "", "the next navigation clears it");
     const chart = page.getByRole("img", { name: /Cost per day by model/ });
     await chart.waitFor();
     assert.ok((await chart.locator("rect.bar").count()) >= 3, "bars are drawn");

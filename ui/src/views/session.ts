@@ -280,7 +280,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
             `${base}/fork${qs({ tenant: ctx.tenant })}`,
           );
           announce(`Forked into ${fork.id}.`);
-          ctx.navigate(`#/session/${fork.id}`);
+          ctx.navigate(`#/session/${fork.id}`, { keepStatus: true });
         }),
       },
       "Fork",
@@ -314,7 +314,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
           if (!window.confirm(`Delete session ${id}? This cannot be undone.`)) return;
           await api.del(`${base}${qs({ tenant: ctx.tenant })}`);
           announce(`Deleted ${id}.`);
-          ctx.navigate("#/sessions");
+          ctx.navigate("#/sessions", { keepStatus: true });
         }),
       },
       "Delete",
