@@ -7,6 +7,7 @@ import { InvalidArgumentError } from "../store/errors.ts";
 import { LIMITS } from "../store/validate.ts";
 
 const INT = "^[0-9]{1,15}$";
+const DECIMAL = /^[0-9]{1,16}$/;
 
 export const conversationIdParams = {
   type: "object",
@@ -141,7 +142,11 @@ export const windowQuery = {
 
 export const emptyQuery = { type: "object", additionalProperties: false, properties: {} } as const;
 
-/** A validated integer query value, checked against its range with a message naming it. */
+/**
+ * An integer query value: decimal digits only, within its range, else a message naming it. The
+ * digits are checked here and not only by the routes' schemas: `Number()` alone takes `1e2`,
+ * `0x10`, `" 5"` and `""` (as 0), and callers without a schema (the dashboard's API) use this too.
+ */
 export function queryInt(
   value: string | undefined,
   param: string,
@@ -149,9 +154,11 @@ export function queryInt(
   max: number,
 ): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  const n = DECIMAL.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`${param} must be an integer from ${min} to ${max}.`, { param });
+    throw new InvalidArgumentError(`${param} must be an integer from ${min} to ${max}, in decimal digits.`, {
+      param,
+    });
   }
   return n;
 }

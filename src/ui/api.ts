@@ -10,10 +10,11 @@ import { exportChunks } from "../interop/portable/export.ts";
 import { InvalidArgumentError, NotFoundError } from "../store/errors.ts";
 import { SESSION_ID_PATTERN } from "../store/ids.ts";
 import type { Session } from "../store/types.ts";
+import { bodyObject } from "./body.ts";
 import { compactSession } from "./compact.ts";
 import type { DashboardGuard, DashboardOptions } from "./server.ts";
-import { intParam, listForDashboard, type Query } from "./session-list.ts";
-import { buildTranscript } from "./transcript.ts";
+import { intParam, listForDashboard, listQueryOf, type Query } from "./session-list.ts";
+import { loadTranscript } from "./transcript-page.ts";
 import { upstreamHealth } from "./upstreams.ts";
 import { collectUsage } from "./usage.ts";
 import { previewWindow } from "./window-preview.ts";
@@ -22,8 +23,6 @@ const DEFAULT_TENANTS = ["default"] as const;
 // Every id the store accepts, not only the ones it generates: adapters and imports give ids
 // such as `conv_h_<sha256>` or `conv_<framework id>`, and those sessions must open too.
 const SESSION_ID = SESSION_ID_PATTERN;
-const ITEM_PAGE = 1000;
-const MAX_TRANSCRIPT_ITEMS = 5000;
 
 /** The tenants the dashboard offers. */
 export async function tenantsOf(options: DashboardOptions): Promise<readonly string[]> {
@@ -83,6 +82,8 @@ export function registerDashboardApi(
     guard.require(request, false);
     const tenant = await tenantOf(request);
     const q = request.query as Query;
+    // Checked even when `q` names an id and the filters go unused: a bad value is a 400 either way.
+    const query = listQueryOf(q, Date.now());
     const search = q.q?.trim();
     // An id typed in the search box opens that session: one read, whatever the store size.
     // Text that cannot be an id matches nothing (it used to be ignored: every session listed).
@@ -95,7 +96,7 @@ export function registerDashboardApi(
         : null;
       return { data: found ? [sessionRow(found)] : [], nextCursor: null };
     }
-    const page = await listForDashboard(store, tenant, q, Date.now());
+    const page = await listForDashboard(store, tenant, q, query);
     return { ...page, data: page.data.map(sessionRow) };
   });
 
@@ -108,18 +109,7 @@ export function registerDashboardApi(
       ? intParam(q.windowTokens, "windowTokens", 1, 2_000_000, 0)
       : undefined;
     const session = await store.get(tenant, id);
-    // The newest items first, then shown oldest first: long sessions open at their end.
-    const items = [];
-    let beforeSeq = session.lastSeq + 1;
-    while (items.length < MAX_TRANSCRIPT_ITEMS && beforeSeq > 1) {
-      const page = await store.readItems(tenant, id, { beforeSeq, order: "desc", limit: ITEM_PAGE });
-      items.push(...page);
-      const last = page.at(-1);
-      if (!last || page.length < ITEM_PAGE) break;
-      beforeSeq = last.seq;
-    }
-    items.reverse();
-    const { entries, turns } = buildTranscript(items);
+    const { entries, turns, omittedItems } = await loadTranscript(store, session);
     // The model of the latest turn decides the window unless the view asks for another.
     const model = (q.model?.trim() || turns.at(-1)?.model) ?? null;
     const window = await previewWindow(store, tenant, id, {
@@ -130,7 +120,8 @@ export function registerDashboardApi(
       session: { ...sessionRow(session), metadata: session.metadata },
       entries,
       turns,
-      truncatedBefore: items[0] ? items[0].seq > 1 : false,
+      truncatedBefore: omittedItems > 0,
+      omittedItems,
       window,
     };
   });
@@ -149,7 +140,7 @@ export function registerDashboardApi(
   ui.post("/ui/api/sessions/:id/fork", { config }, async (request) => {
     guard.require(request, true);
     const tenant = await tenantOf(request);
-    const atSeq = (request.body as { atSeq?: unknown } | null)?.atSeq;
+    const { atSeq } = bodyObject(request.body, ["atSeq"]);
     if (atSeq !== undefined && (!Number.isSafeInteger(atSeq) || (atSeq as number) < 0)) {
       throw new InvalidArgumentError("atSeq must be a non-negative integer.", { param: "atSeq" });
     }

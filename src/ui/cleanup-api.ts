@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import type { Sweeper } from "../lifecycle/sweeper.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { tenantOfRequest } from "./api.ts";
+import { bodyObject } from "./body.ts";
 import type { DashboardGuard, DashboardOptions } from "./server.ts";
 
 /** What the dashboard uses of the sweeper. */
@@ -49,7 +50,7 @@ export function registerCleanupApi(
     const tenant = await tenantOfRequest(options, request);
     if (!sweeper)
       throw new InvalidArgumentError("No sweeper is configured on this server.", { param: "sweeper" });
-    const now = (request.body as { now?: unknown } | null)?.now;
+    const { now } = bodyObject(request.body, ["now"]);
     if (!Number.isSafeInteger(now) || (now as number) <= 0 || (now as number) > Date.now() + 60_000) {
       throw new InvalidArgumentError("now must be the `now` of the previewed plan (epoch ms).", {
         param: "now",

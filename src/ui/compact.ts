@@ -8,6 +8,7 @@ import { getDefaultCatalog } from "../engine/context/catalog.ts";
 import { type CompactResult, compact, type Summarizer } from "../engine/context/compact.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
+import { bodyObject } from "./body.ts";
 import { toTurn } from "./transcript.ts";
 
 /** Newest tokens left verbatim unless the request says otherwise (the CLI's default). */
@@ -33,10 +34,7 @@ export async function compactSession(
   body: unknown,
   summarize?: Summarizer,
 ): Promise<CompactResult> {
-  const b = (body ?? {}) as { model?: unknown; keepRecentTokens?: unknown };
-  if (typeof b !== "object" || Array.isArray(b)) {
-    throw new InvalidArgumentError("The body must be an object.", { param: "body" });
-  }
+  const b = bodyObject(body, ["keepRecentTokens", "model"]);
   const keep = b.keepRecentTokens ?? DEFAULT_KEEP_RECENT_TOKENS;
   if (!Number.isSafeInteger(keep) || (keep as number) < 1) {
     throw new InvalidArgumentError("keepRecentTokens must be a positive integer.", {

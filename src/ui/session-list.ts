@@ -8,6 +8,7 @@
  * sessions per request; the answer says how many were checked and gives a cursor to go on.
  * Archived sessions never match it (reading them would restore them).
  */
+import { queryInt } from "../server/schemas.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import {
   LIST_SORTS,
@@ -36,7 +37,10 @@ export interface SessionListPage {
   scanned?: number;
 }
 
-/** An integer query parameter within bounds, or `fallback` when absent. */
+/**
+ * An integer query parameter within bounds, or `fallback` when absent or empty: decimal digits
+ * only, as the HTTP API takes them (`1e2`, `0x10`, `-0` or `5.0` are a 400 naming it).
+ */
 export function intParam(
   value: string | undefined,
   name: string,
@@ -44,12 +48,7 @@ export function intParam(
   max: number,
   fallback: number,
 ): number {
-  if (value === undefined || value === "") return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`, { param: name });
-  }
-  return n;
+  return queryInt(value === "" ? undefined : value, name, min, max) ?? fallback;
 }
 
 /** A relative age in hours (1 hour to 10 years) as an instant before `now`. */
@@ -115,14 +114,13 @@ async function usedModel(store: SessionStore, session: Session, model: string): 
   return false;
 }
 
-/** One page of the Sessions view. */
+/** One page of the Sessions view: `query` is `listQueryOf(q)`, `q` gives the model filter. */
 export async function listForDashboard(
   store: SessionStore,
   tenant: string,
   q: Query,
-  now: number,
+  query: ListQuery,
 ): Promise<SessionListPage> {
-  const query = listQueryOf(q, now);
   const model = q.model?.trim();
   if (!model) {
     const page = await store.list(tenant, query);

@@ -149,6 +149,110 @@ describe("dashboard sessions API: sorts, filters, forks, compact", () => {
     assert.equal(again.json().result.compacted, false, "nothing new to fold");
   });
 
+  test("numeric query parameters are plain decimal integers, else a 400 naming them", async () => {
+    const one = `/ui/api/sessions/${seeded.chatId}`;
+    const routes: [string, string][] = [
+      ["/ui/api/sessions", "limit"],
+      ["/ui/api/sessions", "activeWithin"],
+      ["/ui/api/sessions", "idleFor"],
+      ["/ui/api/sessions", "createdWithin"],
+      ["/ui/api/sessions", "olderThan"],
+      ["/ui/api/sessions", "minBytes"],
+      ["/ui/api/sessions", "maxBytes"],
+      [`/ui/api/sessions?q=${seeded.chatId}`, "limit"],
+      [one, "windowTokens"],
+      [`${one}/forks`, "limit"],
+      ["/ui/api/usage", "days"],
+    ];
+    for (const [route, param] of routes) {
+      const join = route.includes("?") ? "&" : "?";
+      assert.equal((await get(`${route}${join}${param}=16`)).statusCode, 200, `${route} ${param}=16`);
+      for (const value of ["1e2", "0x10", "0b11", "0o7", "16.0", "+16", "-0", "%2016", "16%20", "1_6"]) {
+        const res = await get(`${route}${join}${param}=${value}`);
+        assert.equal(res.statusCode, 400, `${route} ${param}=${value}: ${res.body}`);
+        assert.equal(res.json().error.code, "invalid_argument");
+        assert.equal(res.json().error.param, param, `${route} ${param}=${value}`);
+        assert.match(res.json().error.message, /decimal digits/);
+      }
+    }
+  });
+
+  test("fork, compact and enforce refuse a body that is not an object or has an unknown or mistyped field", async () => {
+    const headers = { cookie, "x-csrf-token": csrf, "content-type": "application/json" };
+    const post = (url: string, payload: string) => app.inject({ method: "POST", url, headers, payload });
+    const forksBefore = (await store.list("default", { forkOf: seeded.chatId, limit: 200 })).data.length;
+    const itemsBefore = (await store.get("default", seeded.chatId)).itemCount;
+    const notObjects = ['"x"', "[1]", "5", "null", "true"];
+    const cases: [string, string, string][] = [
+      ...notObjects.map((body): [string, string, string] => ["fork", body, "body"]),
+      ["fork", '{"at_seq":2}', "at_seq"],
+      ["fork", '{"atSeq":"2"}', "atSeq"],
+      ["fork", '{"atSeq":-1}', "atSeq"],
+      ...notObjects.map((body): [string, string, string] => ["compact", body, "body"]),
+      ["compact", '{"keepRecent":1}', "keepRecent"],
+      ["compact", '{"keepRecentTokens":"1"}', "keepRecentTokens"],
+      ["compact", '{"model":5}', "model"],
+    ];
+    for (const [route, body, param] of cases) {
+      const res = await post(`/ui/api/sessions/${seeded.chatId}/${route}`, body);
+      assert.equal(res.statusCode, 400, `${route} ${body}: ${res.body}`);
+      assert.equal(res.json().error.code, "invalid_argument", `${route} ${body}`);
+      assert.equal(res.json().error.param, param, `${route} ${body}`);
+    }
+    const forksAfter = (await store.list("default", { forkOf: seeded.chatId, limit: 200 })).data.length;
+    assert.equal(forksAfter, forksBefore, "no fork was made");
+    assert.equal((await store.get("default", seeded.chatId)).itemCount, itemsBefore, "nothing compacted");
+    // No body at all is still an empty one: fork at the end.
+    const bare = await app.inject({
+      method: "POST",
+      url: `/ui/api/sessions/${seeded.chatId}/fork`,
+      headers: { cookie, "x-csrf-token": csrf },
+    });
+    assert.equal(bare.statusCode, 200, bare.body);
+    await store.delete("default", bare.json().session.id);
+
+    // Enforce, on an instance with a sweeper that must never be reached.
+    const unreachable = async (): Promise<never> => assert.fail("the sweeper was reached");
+    const withSweeper = Fastify();
+    withSweeper.setErrorHandler(handleError);
+    registerDashboard(withSweeper, {
+      store,
+      adminKey: KEY,
+      host: "0.0.0.0",
+      distDir: dist,
+      env: {},
+      sweeper: { plan: unreachable, apply: unreachable, stats: () => assert.fail("stats") },
+    });
+    try {
+      const signIn = await withSweeper.inject({
+        method: "POST",
+        url: "/ui/api/session",
+        payload: { key: KEY },
+      });
+      const auth = {
+        cookie: String(signIn.headers["set-cookie"]).split(";")[0]!,
+        "x-csrf-token": signIn.json().csrfToken,
+        "content-type": "application/json",
+      };
+      for (const [body, param] of [
+        ...notObjects.map((b) => [b, "body"]),
+        [`{"now":${Date.now()},"dryRun":true}`, "dryRun"],
+        ['{"now":"1"}', "now"],
+      ]) {
+        const res = await withSweeper.inject({
+          method: "POST",
+          url: "/ui/api/cleanup/enforce",
+          headers: auth,
+          payload: body!,
+        });
+        assert.equal(res.statusCode, 400, `enforce ${body}: ${res.body}`);
+        assert.equal(res.json().error.param, param, `enforce ${body}`);
+      }
+    } finally {
+      await withSweeper.close();
+    }
+  });
+
   test("sessions with any id the store accepts open, are found by id, fork and delete", async () => {
     // What the adapters give (src/interop/adapters/session-ids.ts): a framework id, or a hash.
     const ids = ["conv_my-chat_2024-0001", `conv_h_${"ab12".repeat(16)}`];

@@ -159,18 +159,3 @@ export function toTurn(item: Item): TurnSummary | null {
     outputItemIds: Array.isArray(c.output_item_ids) ? c.output_item_ids.map((v) => str(v)) : [],
   };
 }
-
-/** Splits stored items into transcript entries and turns. */
-export function buildTranscript(items: readonly Item[]): {
-  entries: TranscriptEntry[];
-  turns: TurnSummary[];
-} {
-  const entries: TranscriptEntry[] = [];
-  const turns: TurnSummary[] = [];
-  for (const item of items) {
-    const turn = toTurn(item);
-    if (turn) turns.push(turn);
-    else entries.push(toEntry(item));
-  }
-  return { entries, turns };
-}

@@ -261,13 +261,20 @@ test("sign in, sessions, a transcript, usage chart, cleanup plan and upstreams",
     const forkedId = (await page.locator("h1").textContent()) ?? "";
     assert.notEqual(forkedId, seeded.chatId);
     assert.equal((await store.get("default", forkedId)).forkParent?.sessionId, seeded.chatId);
+    // Fork and Delete open another view: their result stays on the status line across that
+    // navigation (the view is rendered by now), and the next navigation clears it.
+    const status = page.locator("#status");
+    assert.equal(await status.textContent(), `Forked into ${forkedId}.`);
     page.once("dialog", (dialog) => void dialog.accept());
     await page.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+    await page.locator("tbody tr").first().waitFor();
+    assert.equal(await status.textContent(), `Deleted ${forkedId}.`);
     await assert.rejects(store.get("default", forkedId), { code: "not_found" });
 
     await page.getByRole("link", { name: "Usage" }).click();
     await page.getByRole("heading", { name: "Usage", level: 1 }).waitFor();
+    assert.equal(await status.textContent(), "", "the next navigation clears it");
     const chart = page.getByRole("img", { name: /Cost per day by model/ });
     await chart.waitFor();
     assert.ok((await chart.locator("rect.bar").count()) >= 3, "bars are drawn");
@@ -399,5 +406,39 @@ test("stored markup and javascript: URLs are shown as text in every view, never 
   } finally {
     await context.close();
     await store.delete("default", hostile.id);
+  }
+});
+
+test("a transcript too big for one answer says how many older items it left out", async () => {
+  // 80 messages of about 38 KB (two UTF-8 bytes a character): past the answer's byte budget.
+  const big = await store.create("default", { labels: ["big-transcript"] });
+  await store.append(
+    "default",
+    big.id,
+    Array.from({ length: 80 }, (_, i) => ({
+      tokens: 1,
+      content: { type: "message", role: "user", content: `#${i + 1} ${"é".repeat(19_000)}` },
+    })),
+  );
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${base}/ui/`);
+    await page.getByLabel("Admin key").fill(ADMIN_KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+    await page.goto(`${base}/ui/#/session/${big.id}`);
+    await page.getByRole("heading", { name: big.id }).waitFor();
+    const shown = await page.locator(".chat > li").count();
+    assert.ok(shown > 0 && shown < 80, `${shown} items shown`);
+    const note = await page.locator("#transcript-omitted").textContent();
+    assert.match(
+      note ?? "",
+      new RegExp(`^${80 - shown} older items are not shown.*Export JSONL has every item`),
+    );
+    await page.locator(`.msg[data-seq="80"]`).waitFor();
+    await page.getByText("Cost (items shown)").waitFor();
+  } finally {
+    await page.close();
+    await store.delete("default", big.id);
   }
 });

@@ -13,7 +13,11 @@ export interface ViewContext {
   tenant: string;
   main: HTMLElement;
   params: URLSearchParams;
-  navigate: (hash: string) => void;
+  /**
+   * Goes to `hash`. `keepStatus` keeps the status line across this one navigation: an action that
+   * opens another view (Fork, Delete) reports its result there, and routing would clear it.
+   */
+  navigate: (hash: string, options?: { keepStatus?: boolean }) => void;
 }
 
 const NAV = [
@@ -27,6 +31,14 @@ const root = document.getElementById("app")!;
 let tenant = "default";
 let knownTenants: string[] = [];
 let firstRoute = true;
+/** Set by a navigation that keeps the status line; the route it causes clears the flag instead. */
+let keepStatus = false;
+
+function navigate(hash: string, options: { keepStatus?: boolean } = {}): void {
+  // An unchanged hash routes nowhere, so it must not leave the flag for a later navigation.
+  keepStatus = options.keepStatus === true && location.hash !== hash;
+  location.hash = hash;
+}
 
 async function start(): Promise<void> {
   const state = await api.session().catch(() => null);
@@ -124,8 +136,9 @@ async function route(): Promise<void> {
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  announce("");
-  const ctx: ViewContext = { tenant, main, params, navigate: (hash) => (location.hash = hash) };
+  if (keepStatus) keepStatus = false;
+  else announce("");
+  const ctx: ViewContext = { tenant, main, params, navigate };
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
     if (path.startsWith("/session/")) await renderSession(ctx, decodeURIComponent(path.slice(9)));

@@ -35,7 +35,8 @@ interface SessionDetail {
   session: SessionRow & { metadata: Record<string, string> };
   entries: Entry[];
   turns: Turn[];
-  truncatedBefore: boolean;
+  /** Older items the answer left out (it holds the newest items up to a count and size limit). */
+  omittedItems: number;
   window: {
     source: "engine" | "store";
     model: string | null;
@@ -279,7 +280,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
             `${base}/fork${qs({ tenant: ctx.tenant })}`,
           );
           announce(`Forked into ${fork.id}.`);
-          ctx.navigate(`#/session/${fork.id}`);
+          ctx.navigate(`#/session/${fork.id}`, { keepStatus: true });
         }),
       },
       "Fork",
@@ -313,7 +314,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
           if (!window.confirm(`Delete session ${id}? This cannot be undone.`)) return;
           await api.del(`${base}${qs({ tenant: ctx.tenant })}`);
           announce(`Deleted ${id}.`);
-          ctx.navigate("#/sessions");
+          ctx.navigate("#/sessions", { keepStatus: true });
         }),
       },
       "Delete",
@@ -359,7 +360,8 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       ...fact("Items", fmtNumber(s.itemCount)),
       ...fact("Tokens", fmtNumber(s.tokenCount)),
       ...fact("Updated", fmtTime(s.updatedAt)),
-      ...fact("Cost", fmtUsd(totals.cost)),
+      // The turns of the items shown: older ones left out are not counted.
+      ...fact(detail.omittedItems > 0 ? "Cost (items shown)" : "Cost", fmtUsd(totals.cost)),
       ...(s.forkParent
         ? [
             h("dt", {}, "Forked from"),
@@ -424,7 +426,13 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       "section",
       { "aria-labelledby": "tr-h" },
       h("h2", { id: "tr-h" }, "Transcript"),
-      detail.truncatedBefore ? h("p", { class: "muted" }, "Older items are not shown.") : null,
+      detail.omittedItems > 0
+        ? h(
+            "p",
+            { class: "muted", id: "transcript-omitted" },
+            `${fmtNumber(detail.omittedItems)} older ${detail.omittedItems === 1 ? "item is" : "items are"} not shown: the view loads the newest items up to a size limit, and the turns and cost below cover those only. Export JSONL has every item.`,
+          )
+        : null,
       chat,
     ),
     h(
