@@ -62,6 +62,33 @@ describe("dashboard API", () => {
     assert.equal(res.headers["content-security-policy"]?.toString().includes("default-src 'self'"), true);
   });
 
+  test("sign-in: a body that is not {key: string} is 400 naming it, and no failed attempt", async () => {
+    const remoteAddress = "198.51.100.77";
+    for (const payload of ["nope", [KEY], { key: 42 }, {}, { key: KEY, extra: 1 }]) {
+      const res = await app.inject({
+        method: "POST",
+        url: "/ui/api/session",
+        headers: { "content-type": "application/json" },
+        payload: JSON.stringify(payload),
+        remoteAddress,
+      });
+      assert.equal(res.statusCode, 400, `${JSON.stringify(payload)}: ${res.body}`);
+      assert.equal(res.json().error.code, "invalid_argument");
+      assert.match(res.json().error.param, /^(body|key|extra)$/);
+    }
+    // Ten bad bodies later, the address has all its attempts left: the key still signs in.
+    for (let i = 0; i < 10; i++) {
+      await app.inject({ method: "POST", url: "/ui/api/session", payload: { key: 1 }, remoteAddress });
+    }
+    const res = await app.inject({
+      method: "POST",
+      url: "/ui/api/session",
+      payload: { key: KEY },
+      remoteAddress,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+  });
+
   test("sign-in: failed attempts are limited per client address, then 429 with Retry-After", async () => {
     const attempt = (key: string, remoteAddress: string) =>
       app.inject({ method: "POST", url: "/ui/api/session", payload: { key }, remoteAddress });

@@ -20,6 +20,7 @@ import {
   safeEqual,
   type UiAuth,
 } from "./auth.ts";
+import { bodyObject } from "./body.ts";
 import { type DashboardSweeper, registerCleanupApi } from "./cleanup-api.ts";
 import { loadStaticFiles } from "./static-files.ts";
 import type { BreakerSource } from "./upstreams.ts";
@@ -136,8 +137,12 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
     ui.post("/ui/api/session", { config }, async (request, reply) => {
       if (disabledReason) throw new HoldfastError("unavailable", disabledReason);
       // Dev mode has no key to guess; with one, each address may fail a few times a minute.
+      // A body that is no sign-in at all is a 400 that does not count as a failed attempt.
+      const { key } = bodyObject(request.body, ["key"]);
+      if (!auth.devMode && typeof key !== "string") {
+        throw new InvalidArgumentError('The body must be {"key": "<admin key>"}.', { param: "key" });
+      }
       const succeeded = auth.devMode ? null : await signIns.attempt(request.ip);
-      const key = (request.body as { key?: unknown } | null)?.key;
       if (!auth.checkKey(key)) throw new HoldfastError("unauthenticated", "Wrong admin key.");
       await succeeded?.();
       return { signedIn: true, devMode: auth.devMode, csrfToken: auth.issue(request, reply), disabled: null };
