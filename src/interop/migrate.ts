@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import { isHoldfastError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
+import { resumeAfter } from "./migrate-resume.ts";
 import { differingFields, ensureSession } from "./migrate-target.ts";
 
 export interface MigrateOptions {
@@ -163,23 +164,6 @@ async function archivedItems(
     if (code !== "not_found" && code !== "archive_corrupt") throw error;
     return `${moved}, and its archive cannot be read: ${(error as Error).message}`;
   }
-}
-
-/**
- * The source seq to resume after, given the target's copy. The target holds the source's items
- * in order but renumbered 1..n, so with gaps in the source (deleted items) its count is not a
- * source seq: the source seq of the target's newest item is.
- */
-async function resumeAfter(
-  source: SessionStore,
-  target: SessionStore,
-  tenant: string,
-  session: Session,
-  existing: Session,
-): Promise<number> {
-  if (existing.itemCount === 0 || session.lastSeq === session.itemCount) return existing.itemCount;
-  const [newest] = await target.readItems(tenant, session.id, { order: "desc", limit: 1 });
-  return newest ? (await source.getItem(tenant, session.id, newest.id)).seq : 0;
 }
 
 /** What one session's copy did to the target, for undoing it when the session vanishes midway. */
