@@ -1,9 +1,34 @@
 /**
  * Where `migrate` resumes the copy of a session an earlier run left short: after the source seq
- * of the newest item the target's copy holds.
+ * of the newest item the target's copy holds; and whether that copy is already complete.
  */
 import { isHoldfastError } from "../store/errors.ts";
 import type { Session, SessionStore } from "../store/types.ts";
+
+/**
+ * The source seq to resume after, and whether the target's copy already holds every item of the
+ * listed source session. Without deleted items in the source equal counts say so; with them they
+ * do not: an item copied, then deleted in the source, can stand in for a newer one not copied yet
+ * (which an archived copy would refuse). There the listed session is complete only when it holds
+ * nothing after the resume point.
+ */
+export async function resumePoint(
+  source: SessionStore,
+  target: SessionStore,
+  tenant: string,
+  session: Session,
+  existing: Session,
+): Promise<{ after: number; complete: boolean }> {
+  const after = await resumeAfter(source, target, tenant, session, existing);
+  const sameCount = existing.itemCount === session.itemCount;
+  if (!sameCount || session.lastSeq === session.itemCount) return { after, complete: sameCount };
+  const [next] = await source.readItems(tenant, session.id, {
+    afterSeq: after,
+    beforeSeq: session.lastSeq + 1,
+    limit: 1,
+  });
+  return { after, complete: next === undefined };
+}
 
 /**
  * The source seq to resume after, given the target's copy. The target holds the source's items
@@ -13,7 +38,7 @@ import type { Session, SessionStore } from "../store/types.ts";
  * source's items in seq order and a deleted seq is never reused, so the source's items after that
  * one are exactly those not copied yet (none twice, none passed over). None left: all of them.
  */
-export async function resumeAfter(
+async function resumeAfter(
   source: SessionStore,
   target: SessionStore,
   tenant: string,

@@ -73,6 +73,31 @@ test("migrate resumes after the source deleted the newest items the target copie
   }
 });
 
+test("migrate does not take equal counts for a complete copy when the source deleted a copied item and gained one", async () => {
+  const source = await createStore("memory:");
+  const target = await createStore("memory:");
+  const s = await source.create("t", { items: ["a", "b", "c"].map(say) });
+  await source.update("t", s.id, { status: "archived" });
+  assert.equal((await migrate(source, target, { tenants: ["t"] })).items, 3);
+  // Reopened in the source, b deleted and d added: 3 items on both sides, not the same ones.
+  await source.update("t", s.id, { status: "active" });
+  const copied = await source.readItems("t", s.id);
+  await source.deleteItem("t", s.id, copied[1]!.id);
+  const { items: added } = await source.append("t", s.id, ["d"].map(say));
+  const again = await migrate(source, target, { tenants: ["t"] });
+  // d is copied (the archived copy reopened for it, not refusing it), and nothing is "complete".
+  assert.deepEqual([again.items, again.skipped], [1, 0]);
+  assert.deepEqual(
+    (await target.readItems("t", s.id)).map((i) => i.id),
+    [...copied, ...added].map((i) => i.id),
+  );
+  assert.equal((await target.get("t", s.id)).status, "active");
+  assert.deepEqual(again.mismatches, [
+    { tenant: "t", sessionId: s.id, reason: "items 3 vs 4, checksums differ" },
+  ]);
+  await Promise.all([source.close(), target.close()]);
+});
+
 test("migrate counts only sessions it did not copy as already complete, and reports a stale copy's fields", async () => {
   const source = await createStore("memory:");
   const target = await createStore("memory:");

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { isHoldfastError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
-import { resumeAfter } from "./migrate-resume.ts";
+import { resumePoint } from "./migrate-resume.ts";
 import { differingFields, ensureSession } from "./migrate-target.ts";
 
 export interface MigrateOptions {
@@ -219,22 +219,18 @@ async function copySession(
     });
     return;
   }
-  const complete = existing.itemCount === session.itemCount;
+  // Resume after the last item the target already has; pages are keyed by their first seq.
+  // The target holds a prefix of the archived items in order, so those are skipped by count.
+  const { after, complete } = archived
+    ? { after: existing.itemCount, complete: existing.itemCount === session.itemCount }
+    : await resumePoint(source, target, tenant, session, existing);
   attempt.partial = created || !complete;
   // An archived copy refuses appends: reopen it for the items still missing.
   if (!complete && existing.status === "archived")
     await target.update(tenant, session.id, { status: "active" });
-  // Resume after the last item the target already has; pages are keyed by their first seq.
-  // The target holds a prefix of the archived items in order, so those are skipped by count.
   const pages = archived
-    ? pagesOf(archived.slice(existing.itemCount), pageSize)
-    : allItems(
-        source,
-        tenant,
-        session.id,
-        await resumeAfter(source, target, tenant, session, existing),
-        pageSize,
-      );
+    ? pagesOf(archived.slice(after), pageSize)
+    : allItems(source, tenant, session.id, after, pageSize);
   for await (const page of pages) {
     await target.append(
       tenant,
