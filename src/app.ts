@@ -88,6 +88,12 @@ export interface HoldfastApp {
    */
   shutdown(deadlineMs: number): Promise<number>;
   close(): Promise<void>;
+  /**
+   * For a start that fails after this returned (its `listen`): closes everything, then removes the
+   * SQLite store and archive files (and directories) this start created, as a start failing in
+   * here does. Files that existed before are left as they were.
+   */
+  discard(): Promise<void>;
 }
 
 /** After the shutdown deadline, how long aborted turns' answers get to go out before connections are cut. */
@@ -343,6 +349,10 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       providers: layer.config.providers.map((p) => p.name),
       notices,
       close,
+      discard: async () => {
+        await close();
+        await created.remove();
+      },
     };
   } catch (error) {
     await close();

@@ -5,9 +5,12 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { createStore } from "../store/create-store.ts";
 import { dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
 import { runCli } from "./cli-helpers.ts";
 
@@ -140,5 +143,39 @@ describe("a refused serve start creates no store file", () => {
       assert.match(res.stderr, c.message);
       assert.equal(existsSync(path.dirname(db)), false, "no store file nor directory was created");
     });
+  }
+});
+
+test("a serve whose port is in use removes the store and archive files it created, and only those", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "holdfast-port-in-use-"));
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = blocker.address() as AddressInfo;
+    const serveOn = async (db: string) => {
+      const config = path.join(dir, "archive.json");
+      await writeFile(config, JSON.stringify(sqliteArchiveAt(path.join(dir, "archive", "archive.db"))));
+      const args = ["serve", "--port", String(port), "--store", `sqlite:${db}`, "--config", config];
+      const res = await runCli(args, { timeoutMs: 15_000 });
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, /is already in use; pick another with --port/);
+    };
+    // New: the store opened (and the archive file created) before the listen failed are removed.
+    const fresh = path.join(dir, "new", "holdfast.db");
+    await serveOn(fresh);
+    assert.equal(existsSync(path.dirname(fresh)), false, "no store file nor directory is left");
+    assert.equal(existsSync(path.join(dir, "archive")), false, "no archive file nor directory is left");
+    // Existing: kept, with what it holds.
+    const kept = path.join(dir, "holdfast.db");
+    const store = await createStore(`sqlite:${kept}`);
+    const s = await store.create("default", {});
+    await store.close();
+    await serveOn(kept);
+    const reopened = await createStore(`sqlite:${kept}`);
+    assert.equal((await reopened.get("default", s.id)).id, s.id);
+    await reopened.close();
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -7,6 +7,7 @@ import { createDirectoryArchiveBackend } from "../lifecycle/archive-files.ts";
 import { createArchiver } from "../lifecycle/archiver.ts";
 import { createStore } from "../store/create-store.ts";
 import { dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
+import type { SessionStore } from "../store/types.ts";
 import { migrate, sessionChecksum } from "./migrate.ts";
 
 const say = (text: string) => ({ content: { type: "message", role: "user", content: text } });
@@ -28,6 +29,72 @@ test("migrate resumes by source seq when the source has gaps of deleted items", 
   assert.equal(second.items, 2);
   assert.deepEqual(await sessionChecksum(target, "t", s.id), await sessionChecksum(source, "t", s.id));
   assert.equal((await target.get("t", s.id)).itemCount, 4);
+  await Promise.all([source.close(), target.close()]);
+});
+
+/** `store` whose appends fail after the first `n`: a migration cut off midway. */
+function cutOffAfter(store: SessionStore, n: number): SessionStore {
+  let left = n;
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== "function") return value;
+      if (key !== "append") return value.bind(target);
+      return (...args: Parameters<SessionStore["append"]>) => {
+        if (left === 0) return Promise.reject(new Error("cut off"));
+        left -= 1;
+        return target.append(...args);
+      };
+    },
+  });
+}
+
+test("migrate resumes after the source deleted the newest items the target copied, none twice or skipped", async () => {
+  for (const deleted of [["b"], ["a", "b"]]) {
+    const source = await createStore("memory:");
+    const target = await createStore("memory:");
+    const s = await source.create("t", { items: ["a", "b", "c", "d", "e"].map(say) });
+    const items = await source.readItems("t", s.id);
+    const idOf = (text: string) => items.find((i) => JSON.stringify(i.content).includes(`"${text}"`))!.id;
+    await assert.rejects(migrate(source, cutOffAfter(target, 2), { tenants: ["t"], pageSize: 1 }), /cut off/);
+    assert.equal((await target.get("t", s.id)).itemCount, 2, "a and b were copied");
+    for (const text of deleted) await source.deleteItem("t", s.id, idOf(text));
+    const resumed = await migrate(source, target, { tenants: ["t"], pageSize: 1 });
+    assert.equal(resumed.items, 3, `${deleted}: c, d and e are copied, once`);
+    assert.deepEqual(
+      (await target.readItems("t", s.id)).map((i) => i.id),
+      items.map((i) => i.id),
+    );
+    // The copy still holds what the source deleted since: told, not passed for equal.
+    assert.deepEqual(resumed.mismatches, [
+      { tenant: "t", sessionId: s.id, reason: `items ${5 - deleted.length} vs 5, checksums differ` },
+    ]);
+    await Promise.all([source.close(), target.close()]);
+  }
+});
+
+test("migrate does not take equal counts for a complete copy when the source deleted a copied item and gained one", async () => {
+  const source = await createStore("memory:");
+  const target = await createStore("memory:");
+  const s = await source.create("t", { items: ["a", "b", "c"].map(say) });
+  await source.update("t", s.id, { status: "archived" });
+  assert.equal((await migrate(source, target, { tenants: ["t"] })).items, 3);
+  // Reopened in the source, b deleted and d added: 3 items on both sides, not the same ones.
+  await source.update("t", s.id, { status: "active" });
+  const copied = await source.readItems("t", s.id);
+  await source.deleteItem("t", s.id, copied[1]!.id);
+  const { items: added } = await source.append("t", s.id, ["d"].map(say));
+  const again = await migrate(source, target, { tenants: ["t"] });
+  // d is copied (the archived copy reopened for it, not refusing it), and nothing is "complete".
+  assert.deepEqual([again.items, again.skipped], [1, 0]);
+  assert.deepEqual(
+    (await target.readItems("t", s.id)).map((i) => i.id),
+    [...copied, ...added].map((i) => i.id),
+  );
+  assert.equal((await target.get("t", s.id)).status, "active");
+  assert.deepEqual(again.mismatches, [
+    { tenant: "t", sessionId: s.id, reason: "items 3 vs 4, checksums differ" },
+  ]);
   await Promise.all([source.close(), target.close()]);
 });
 

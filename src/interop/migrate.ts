@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import { isHoldfastError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
+import { resumePoint } from "./migrate-resume.ts";
 import { differingFields, ensureSession } from "./migrate-target.ts";
 
 export interface MigrateOptions {
@@ -165,23 +166,6 @@ async function archivedItems(
   }
 }
 
-/**
- * The source seq to resume after, given the target's copy. The target holds the source's items
- * in order but renumbered 1..n, so with gaps in the source (deleted items) its count is not a
- * source seq: the source seq of the target's newest item is.
- */
-async function resumeAfter(
-  source: SessionStore,
-  target: SessionStore,
-  tenant: string,
-  session: Session,
-  existing: Session,
-): Promise<number> {
-  if (existing.itemCount === 0 || session.lastSeq === session.itemCount) return existing.itemCount;
-  const [newest] = await target.readItems(tenant, session.id, { order: "desc", limit: 1 });
-  return newest ? (await source.getItem(tenant, session.id, newest.id)).seq : 0;
-}
-
 /** What one session's copy did to the target, for undoing it when the session vanishes midway. */
 interface Attempt {
   /** The target's copy was created by this run or was short of items: a half copy if cut off. */
@@ -235,22 +219,18 @@ async function copySession(
     });
     return;
   }
-  const complete = existing.itemCount === session.itemCount;
+  // Resume after the last item the target already has; pages are keyed by their first seq.
+  // The target holds a prefix of the archived items in order, so those are skipped by count.
+  const { after, complete } = archived
+    ? { after: existing.itemCount, complete: existing.itemCount === session.itemCount }
+    : await resumePoint(source, target, tenant, session, existing);
   attempt.partial = created || !complete;
   // An archived copy refuses appends: reopen it for the items still missing.
   if (!complete && existing.status === "archived")
     await target.update(tenant, session.id, { status: "active" });
-  // Resume after the last item the target already has; pages are keyed by their first seq.
-  // The target holds a prefix of the archived items in order, so those are skipped by count.
   const pages = archived
-    ? pagesOf(archived.slice(existing.itemCount), pageSize)
-    : allItems(
-        source,
-        tenant,
-        session.id,
-        await resumeAfter(source, target, tenant, session, existing),
-        pageSize,
-      );
+    ? pagesOf(archived.slice(after), pageSize)
+    : allItems(source, tenant, session.id, after, pageSize);
   for await (const page of pages) {
     await target.append(
       tenant,

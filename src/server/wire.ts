@@ -3,7 +3,7 @@
  * (snake_case, unix seconds) plus Holdfast's extra fields. Nothing here decides anything; it only
  * renames and converts units, so the gateway can reuse it for `/v1/responses`.
  */
-import type { Item, ItemInput, JsonObject, JsonValue, Session } from "../store/types.ts";
+import type { Item, ItemInput, JsonObject, JsonValue, Page, Session } from "../store/types.ts";
 
 /** A conversation as the HTTP API returns it. */
 export interface WireConversation {
@@ -56,6 +56,28 @@ export function toWireConversation(session: Session): WireConversation {
       session.forkParent === null
         ? null
         : { id: session.forkParent.sessionId, at_seq: session.forkParent.atSeq },
+  };
+}
+
+/** A page of conversations as `GET /v1/conversations` returns it (and `sessions ls --json` prints it). */
+export interface WireConversationList {
+  object: "list";
+  data: WireConversation[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+export function toWireConversationList(page: Page<Session>): WireConversationList {
+  const data = page.data.map(toWireConversation);
+  return {
+    object: "list",
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: page.nextCursor !== null,
+    next_cursor: page.nextCursor,
   };
 }
 

@@ -123,6 +123,19 @@ describe("holdfast cleanup", () => {
     const badPlan = await runCli(["cleanup", "--store", `sqlite:${db}`, "--enforce", "--plan", cfg]);
     assert.equal(badPlan.code, 2);
     assert.match(badPlan.stderr, /is not a plan written by 'holdfast cleanup --dry-run --json'/);
+    // A plan file that is not there (or not a file) is named as such, not as a file of the wrong kind.
+    for (const [file, reason] of [
+      [join(dir, "no-such-plan.json"), "does not exist"],
+      [dir, "is a directory, not a file"],
+    ] as const) {
+      const run = await runCli(["cleanup", "--store", `sqlite:${db}`, "--enforce", "--plan", file, "--json"]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.deepEqual(JSON.parse(run.stderr).error, {
+        code: "invalid_argument",
+        message: `--plan '${file}' ${reason}; save a plan with 'holdfast cleanup --dry-run --json > plan.json'.`,
+        param: "plan",
+      });
+    }
   });
 
   it("takes an ISO 8601 timestamp, a date or epoch ms; a loose date string exits 2 naming --now", async () => {

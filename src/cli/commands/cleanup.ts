@@ -99,10 +99,27 @@ function progressBar(): (done: number, total: number) => void {
   };
 }
 
+/** Why a file could not be read, as said of a missing input (docs/cli.md: bad input, exit 2). */
+function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "does not exist";
+  if (code === "EISDIR") return "is a directory, not a file";
+  return `cannot be read (${(error as Error).message})`;
+}
+
 async function readPlan(path: string): Promise<CleanupPlan> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `--plan '${path}' ${unreadable(error)}; save a plan with 'holdfast cleanup --dry-run --json > plan.json'.`,
+      { param: "plan", cause: error },
+    );
+  }
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(path, "utf8"));
+    value = JSON.parse(text);
   } catch (error) {
     throw new InvalidArgumentError(
       `--plan '${path}' is not a plan written by 'holdfast cleanup --dry-run --json' (${(error as Error).message}).`,
@@ -153,6 +170,8 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
   }
   // Checked before the store is opened: a loose --now (`5`, `Nov 21`) is refused, never guessed at.
   const now = flags.now === undefined ? undefined : parseNow(flags.now).getTime();
+  // So is a --plan that is missing or is no plan: nothing is opened (or created) for it.
+  const saved = flags.plan === undefined ? undefined : await readPlan(flags.plan);
   const config = await loadServerConfig({
     flags: { store: flags.store, config: flags.config },
     env: process.env,
@@ -188,12 +207,7 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
       pauseRatio: lifecycle.sweeper.pauseRatio,
       leaseTtlMs: lifecycle.sweeper.leaseTtlMs,
     });
-    const plan = flags.plan
-      ? await readPlan(flags.plan)
-      : await sweeper.plan({
-          tenant: flags.tenant,
-          now,
-        });
+    const plan = saved ?? (await sweeper.plan({ tenant: flags.tenant, now }));
     const report = flags.enforce ? await applyPlan(sweeper, plan, flags.plan) : null;
     if (flags.json) process.stdout.write(`${JSON.stringify(report ? { plan, report } : plan, null, 2)}\n`);
     else process.stdout.write(planText(plan, report));

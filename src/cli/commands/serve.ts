@@ -109,7 +109,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    await holdfast.close();
+    // Not started: the SQLite files this start created go too, as for a failure inside the app.
+    await holdfast.discard();
     if (startup.signal.aborted) stoppedDuringStartup();
     throw listenError(error, config.host, config.port, { port: "HOLDFAST_PORT", host: "HOLDFAST_HOST" });
   }

@@ -7,6 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { createHoldfastApp } from "../../app.ts";
+import { loadServerConfig } from "../../config/index.ts";
 import { createStore } from "../../store/create-store.ts";
 import { runCli } from "../cli-helpers.ts";
 
@@ -59,5 +61,42 @@ describe("sessions ls pages", () => {
         .map((l) => l.split(/\s+/)[0]),
       [ids[2]],
     );
+  });
+
+  test("--json prints GET /v1/conversations' list object, field for field, on every page", async () => {
+    const url = `sqlite:${path.join(dir, "json.db")}`;
+    const store = await createStore(url);
+    try {
+      for (let i = 0; i < 3; i++) await store.create("default", { owner: "carol", labels: [`n${i}`] });
+    } finally {
+      await store.close();
+    }
+    const config = await loadServerConfig({ flags: { store: url, logLevel: "silent" }, env: {} });
+    const holdfast = await createHoldfastApp({ config, env: {} });
+    try {
+      let cursor: string | null = null;
+      for (const pageSize of [2, 2]) {
+        const query: string = `limit=${pageSize}${cursor ? `&after=${encodeURIComponent(cursor)}` : ""}`;
+        const http = await holdfast.app.inject({ url: `/v1/conversations?${query}` });
+        assert.equal(http.statusCode, 200, http.body);
+        const args = ["sessions", "ls", "--store", url, "--json", "-n", String(pageSize)];
+        const cli = await runCli(cursor ? [...args, "--after", cursor] : args, { cwd: dir });
+        assert.equal(cli.code, 0, cli.stderr);
+        const listed = JSON.parse(cli.stdout);
+        assert.deepEqual(listed, http.json());
+        assert.deepEqual(Object.keys(listed), [
+          "object",
+          "data",
+          "first_id",
+          "last_id",
+          "has_more",
+          "next_cursor",
+        ]);
+        cursor = listed.next_cursor;
+      }
+      assert.equal(cursor, null, "two pages of 2 hold the 3 sessions");
+    } finally {
+      await holdfast.close();
+    }
   });
 });

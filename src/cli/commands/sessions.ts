@@ -4,7 +4,7 @@
  */
 
 import { type Command, Option } from "commander";
-import { toWireConversation, toWireItem } from "../../server/wire.ts";
+import { toWireConversation, toWireConversationList, toWireItem } from "../../server/wire.ts";
 import {
   type Item,
   LIST_ORDERS,
@@ -127,10 +127,8 @@ async function listSessions(flags: ListFlags): Promise<void> {
     }),
   );
   if (flags.json) {
-    const data = page.data.map(toWireConversation);
-    process.stdout.write(
-      `${JSON.stringify({ object: "list", data, has_more: page.nextCursor !== null, next_cursor: page.nextCursor }, null, 2)}\n`,
-    );
+    // The HTTP list's own builder: the two shapes cannot drift apart.
+    process.stdout.write(`${JSON.stringify(toWireConversationList(page), null, 2)}\n`);
     return;
   }
   if (page.data.length === 0) {

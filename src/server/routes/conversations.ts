@@ -24,7 +24,7 @@ import {
   updateConversationBody,
   writeQuery,
 } from "../schemas.ts";
-import { fromWireItem, toWireConversation } from "../wire.ts";
+import { fromWireItem, toWireConversation, toWireConversationList } from "../wire.ts";
 
 interface HoldfastFields {
   owner?: string | null;
@@ -109,15 +109,7 @@ export function registerConversationRoutes(app: FastifyInstance, store: SessionS
         limit: queryInt(q.limit, "limit", 1, 1000),
         cursor: q.after,
       });
-      const data = page.data.map(toWireConversation);
-      return {
-        object: "list",
-        data,
-        first_id: data[0]?.id ?? null,
-        last_id: data.at(-1)?.id ?? null,
-        has_more: page.nextCursor !== null,
-        next_cursor: page.nextCursor,
-      };
+      return toWireConversationList(page);
     },
   );
 
