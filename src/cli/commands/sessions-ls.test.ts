@@ -34,6 +34,8 @@ describe("sessions ls pages", () => {
       for (let i = 0; i < 3; i++) {
         ids.push((await store.create("acme", { owner: "alice", labels: ["paged"] })).id);
         await store.create("acme", { owner: "bob" });
+        // Creation order is by millisecond (then id): a tie would order alice's two by random id.
+        await new Promise((resolve) => setTimeout(resolve, 3));
       }
     } finally {
       await store.close();
