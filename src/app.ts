@@ -159,7 +159,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   const env = options.env ?? process.env;
   const closers: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
-    for (const fn of closers.reverse()) await fn().catch(() => {});
+    for (const fn of [...closers].reverse()) await fn().catch(() => {});
   };
   // Every config section (and the keyring) is checked before the store is opened: a mistake found
   // after it would stop the start having already created a new SQLite file (or schema) for nothing.
