@@ -8,23 +8,13 @@
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { buildDemoAssets } from "../../examples/chat-demo/assets.ts";
 import { createHoldfastClient } from "../../src/client/client.ts";
 import { startTestServer, type TestServer, texts } from "../../src/client/test-support.ts";
+import { launchChromium } from "../ui/browser.ts";
 
 const ARTIFACTS = "test-artifacts/client-e2e";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 describe("chat demo offline in Chromium", () => {
   let server: TestServer;
   let browser: Browser;
@@ -54,7 +44,7 @@ describe("chat demo offline in Chromium", () => {
       },
     });
     await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -4,13 +4,12 @@
  * page must say why, in the status region, not drop the error as an unhandled rejection.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createArchiver } from "../../src/lifecycle/archiver.ts";
 import { parseLifecyclePolicy } from "../../src/lifecycle/policy.ts";
 import { createSweeper } from "../../src/lifecycle/sweeper.ts";
@@ -19,8 +18,8 @@ import { createSessionStore } from "../../src/store/core.ts";
 import { createMemoryDriver } from "../../src/store/drivers/memory.ts";
 import type { SessionStore } from "../../src/store/types.ts";
 import { registerDashboard } from "../../src/ui/server.ts";
+import { launchChromium, listenBase, signIn as signInAs } from "./browser.ts";
 
-const CHROMIUM = process.env.HOLDFAST_CHROMIUM ?? "/usr/bin/chromium";
 const ADMIN_KEY = "dashboard-test-admin-key-0003";
 
 let store: SessionStore;
@@ -30,7 +29,6 @@ let base: string;
 let archiveDir: string;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (set HOLDFAST_CHROMIUM).`);
   // Two sessions idle for two days: the cleanup plan has actions to enforce.
   const clock = { offset: -2 * 86_400_000 };
   store = createSessionStore(createMemoryDriver(), { clock: () => Date.now() + clock.offset });
@@ -48,20 +46,8 @@ before(async () => {
   });
   app = await createServer({ store });
   registerDashboard(app, { store, adminKey: ADMIN_KEY, host: "127.0.0.1", sweeper, env: {} });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const address = app.server.address();
-  assert.ok(address && typeof address === "object");
-  base = `http://127.0.0.1:${address.port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-    ],
-  });
+  base = await listenBase(app);
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -75,10 +61,7 @@ async function signedInPage(): Promise<{ page: Page; pageErrors: string[] }> {
   const page = await browser.newPage();
   const pageErrors: string[] = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
-  await page.goto(`${base}/ui/`);
-  await page.getByLabel("Admin key").fill(ADMIN_KEY);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
+  await signInAs(page, base, ADMIN_KEY);
   return { page, pageErrors };
 }
 

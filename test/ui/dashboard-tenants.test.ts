@@ -4,17 +4,16 @@
  * in their own tenant.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { after, before, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createServer } from "../../src/server/create-server.ts";
 import { createStore } from "../../src/store/create-store.ts";
 import type { SessionStore } from "../../src/store/types.ts";
 import { registerDashboard } from "../../src/ui/server.ts";
 import { type Seeded, seedDashboardStore } from "../../src/ui/test-seed.ts";
+import { launchChromium, listenBase, signIn as signInAs } from "./browser.ts";
 
-const CHROMIUM = process.env.HOLDFAST_CHROMIUM ?? "/usr/bin/chromium";
 const ADMIN_KEY = "dashboard-test-admin-key-0002";
 
 let store: SessionStore;
@@ -25,7 +24,6 @@ let seeded: Seeded;
 let acmeId: string;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (set HOLDFAST_CHROMIUM).`);
   store = await createStore("memory:");
   seeded = await seedDashboardStore(store, Date.now(), 2);
   const acme = await store.create("acme", { owner: "acme-owner" });
@@ -54,20 +52,8 @@ before(async () => {
     tenants: () => ["default", "acme"],
     env: {},
   });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const address = app.server.address();
-  assert.ok(address && typeof address === "object");
-  base = `http://127.0.0.1:${address.port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-    ],
-  });
+  base = await listenBase(app);
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -76,12 +62,7 @@ after(async () => {
   await store?.close();
 });
 
-async function signIn(page: Page): Promise<void> {
-  await page.goto(`${base}/ui/`);
-  await page.getByLabel("Admin key").fill(ADMIN_KEY);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Sessions", level: 1 }).waitFor();
-}
+const signIn = (page: Page) => signInAs(page, base, ADMIN_KEY);
 
 const rowIds = (page: Page) => page.locator("tbody tr td:first-child a").allTextContents();
 

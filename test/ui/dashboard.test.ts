@@ -3,13 +3,12 @@
  * in-process on 127.0.0.1:0 with a seeded memory store. Screenshots go to test-artifacts/ui/.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createArchiver } from "../../src/lifecycle/archiver.ts";
 import { parseLifecyclePolicy } from "../../src/lifecycle/policy.ts";
 import { createSweeper } from "../../src/lifecycle/sweeper.ts";
@@ -23,8 +22,8 @@ import { createMemoryDriver } from "../../src/store/drivers/memory.ts";
 import type { SessionStore } from "../../src/store/types.ts";
 import { registerDashboard } from "../../src/ui/server.ts";
 import { type Seeded, seedDashboardStore } from "../../src/ui/test-seed.ts";
+import { launchChromium, listenBase } from "./browser.ts";
 
-const CHROMIUM = process.env.HOLDFAST_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(import.meta.dirname, "..", "..", "test-artifacts", "ui");
 const ADMIN_KEY = "dashboard-test-admin-key-0001";
 
@@ -40,10 +39,6 @@ const XSS = "<img src=x onerror=window.__xss=1>";
 const JS_URL = "javascript:window.__xss=2";
 
 before(async () => {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set HOLDFAST_CHROMIUM).`,
-  );
   await mkdir(ARTIFACTS, { recursive: true });
   const metrics = createMetrics();
   // A clock that can be set back: the stale sessions are created two days ago.
@@ -79,23 +74,8 @@ before(async () => {
     sweeper,
     env: {},
   });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const address = app.server.address();
-  assert.ok(address && typeof address === "object");
-  base = `http://127.0.0.1:${address.port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  base = await listenBase(app);
+  browser = await launchChromium();
 });
 
 after(async () => {
