@@ -3,8 +3,7 @@
  * upstream always answers with text or one call). It speaks the wire as OpenAI does: a
  * `chat.completion`, or chunks (each text split in two deltas) with a usage chunk and `[DONE]`.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type FakeUpstreamServer, startFakeUpstreamServer } from "./fake-upstream-server.ts";
 
 export interface FakeChatAnswer {
   content?: string | null;
@@ -14,72 +13,50 @@ export interface FakeChatAnswer {
   service_tier?: string;
 }
 
-export interface FakeChatUpstream {
-  /** `http://127.0.0.1:port/v1` */
-  baseUrl: string;
-  /** Request bodies received, in order. */
-  seen: Record<string, unknown>[];
-  close: () => Promise<void>;
-}
+export type FakeChatUpstream = FakeUpstreamServer;
 
 /** Starts an upstream answering request `n` (0-based) with `answer(n, body)`. */
 export async function startFakeChatUpstream(
   answer: (n: number, body: Record<string, unknown>) => FakeChatAnswer,
 ): Promise<FakeChatUpstream> {
-  const seen: Record<string, unknown>[] = [];
-  const server: Server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (chunk: Buffer) => {
-      raw += chunk.toString();
-    });
-    req.on("end", () => {
-      const body = JSON.parse(raw) as Record<string, unknown>;
-      const reply = answer(seen.length, body);
-      seen.push(body);
-      const head = {
-        id: "chatcmpl-fake",
-        created: 1_700_000_000,
-        model: String(body.model),
-        ...(reply.service_tier === undefined ? {} : { service_tier: reply.service_tier }),
-      };
-      const usage = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
-      const finish = reply.finish_reason ?? "stop";
-      if (body.stream !== true) {
-        const message = { role: "assistant", content: reply.content ?? null, refusal: reply.refusal ?? null };
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({
-            ...head,
-            object: "chat.completion",
-            choices: [{ index: 0, message, finish_reason: finish }],
-            usage,
-          }),
-        );
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      const send = (choices: unknown[], extra: Record<string, unknown> = {}): void => {
-        res.write(
-          `data: ${JSON.stringify({ ...head, object: "chat.completion.chunk", choices, ...extra })}\n\n`,
-        );
-      };
-      send([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
-      for (const field of ["content", "refusal"] as const) {
-        const text = reply[field];
-        if (!text) continue;
-        for (const piece of [text.slice(0, 3), text.slice(3)])
-          send([{ index: 0, delta: { [field]: piece }, finish_reason: null }]);
-      }
-      send([{ index: 0, delta: {}, finish_reason: finish }]);
-      send([], { usage });
-      res.end("data: [DONE]\n\n");
-    });
+  return startFakeUpstreamServer((n, body, res) => {
+    const reply = answer(n, body);
+    const head = {
+      id: "chatcmpl-fake",
+      created: 1_700_000_000,
+      model: String(body.model),
+      ...(reply.service_tier === undefined ? {} : { service_tier: reply.service_tier }),
+    };
+    const usage = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
+    const finish = reply.finish_reason ?? "stop";
+    if (body.stream !== true) {
+      const message = { role: "assistant", content: reply.content ?? null, refusal: reply.refusal ?? null };
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          ...head,
+          object: "chat.completion",
+          choices: [{ index: 0, message, finish_reason: finish }],
+          usage,
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    const send = (choices: unknown[], extra: Record<string, unknown> = {}): void => {
+      res.write(
+        `data: ${JSON.stringify({ ...head, object: "chat.completion.chunk", choices, ...extra })}\n\n`,
+      );
+    };
+    send([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
+    for (const field of ["content", "refusal"] as const) {
+      const text = reply[field];
+      if (!text) continue;
+      for (const piece of [text.slice(0, 3), text.slice(3)])
+        send([{ index: 0, delta: { [field]: piece }, finish_reason: null }]);
+    }
+    send([{ index: 0, delta: {}, finish_reason: finish }]);
+    send([], { usage });
+    res.end("data: [DONE]\n\n");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    seen,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }

@@ -3,18 +3,11 @@
  * upstream always mints fresh ids and answers with text or one call). It speaks the wire as
  * OpenAI does, streamed or not; items keep exactly the `id` the test gives them, or none.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type FakeUpstreamServer, startFakeUpstreamServer } from "./fake-upstream-server.ts";
 
 export type FakeItem = Record<string, unknown>;
 
-export interface FakeResponsesUpstream {
-  /** `http://127.0.0.1:port/v1` */
-  baseUrl: string;
-  /** Request bodies received, in order. */
-  seen: Record<string, unknown>[];
-  close: () => Promise<void>;
-}
+export type FakeResponsesUpstream = FakeUpstreamServer;
 
 /**
  * Starts an upstream answering request `n` (0-based) with the output items `output(n, body)`;
@@ -24,54 +17,38 @@ export async function startFakeResponsesUpstream(
   output: (n: number, body: Record<string, unknown>) => FakeItem[],
   fields: (n: number) => Record<string, unknown> = () => ({}),
 ): Promise<FakeResponsesUpstream> {
-  const seen: Record<string, unknown>[] = [];
-  const server: Server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (chunk: Buffer) => {
-      raw += chunk.toString();
-    });
-    req.on("end", () => {
-      const body = JSON.parse(raw) as Record<string, unknown>;
-      const items = output(seen.length, body);
-      const extra = fields(seen.length);
-      seen.push(body);
-      const response = {
-        id: "resp_fake",
-        object: "response",
-        created_at: 1_700_000_000,
-        status: "completed",
-        model: String(body.model),
-        error: null,
-        incomplete_details: null,
-        output: items,
-        usage: { input_tokens: 5, output_tokens: 3, input_tokens_details: { cached_tokens: 0 } },
-        ...extra,
-      };
-      if (body.stream !== true) {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(response));
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      let sequence = 0;
-      const send = (type: string, data: Record<string, unknown>): void => {
-        res.write(
-          `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`,
-        );
-      };
-      send("response.created", { response: { ...response, status: "in_progress", output: [] } });
-      for (const [index, item] of items.entries()) streamItem(send, item, index);
-      send("response.completed", { response });
-      res.end();
-    });
+  return startFakeUpstreamServer((n, body, res) => {
+    const items = output(n, body);
+    const extra = fields(n);
+    const response = {
+      id: "resp_fake",
+      object: "response",
+      created_at: 1_700_000_000,
+      status: "completed",
+      model: String(body.model),
+      error: null,
+      incomplete_details: null,
+      output: items,
+      usage: { input_tokens: 5, output_tokens: 3, input_tokens_details: { cached_tokens: 0 } },
+      ...extra,
+    };
+    if (body.stream !== true) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(response));
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    let sequence = 0;
+    const send = (type: string, data: Record<string, unknown>): void => {
+      res.write(
+        `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`,
+      );
+    };
+    send("response.created", { response: { ...response, status: "in_progress", output: [] } });
+    for (const [index, item] of items.entries()) streamItem(send, item, index);
+    send("response.completed", { response });
+    res.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    seen,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }
 
 type Send = (type: string, data: Record<string, unknown>) => void;

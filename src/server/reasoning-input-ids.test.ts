@@ -9,9 +9,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type OpenAI from "openai";
-import { createStore } from "../store/create-store.ts";
 import { type FakeResponsesUpstream, startFakeResponsesUpstream } from "./fake-responses-upstream.ts";
-import { openSdkGateway } from "./sdk-test-gateway.ts";
+import { openSdkGatewayOverResponses } from "./sdk-test-gateway.ts";
 
 type Body = Record<string, unknown>;
 
@@ -47,15 +46,9 @@ describe("reasoning items a client supplies, to a Responses upstream", () => {
         content: [{ type: "output_text", text: `answer ${n}`, annotations: [] }],
       },
     ]);
-    const store = await createStore("memory:");
-    ({ client, close } = await openSdkGateway(store, {
-      providers: [{ name: "resp", type: "openai-responses", baseUrl: upstream.baseUrl }],
-    }));
+    ({ client, close } = await openSdkGatewayOverResponses(upstream));
   });
-  after(async () => {
-    await close();
-    await upstream.close();
-  });
+  after(() => close());
 
   test("copied into input: sent under the client's id, on this turn and the next", async () => {
     const conv = await client.conversations.create({});

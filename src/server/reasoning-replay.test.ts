@@ -14,10 +14,9 @@ import { toModelInput } from "../engine/context/summary.ts";
 import { toAnthropicBody } from "../engine/providers/anthropic-translate.ts";
 import { toChatBody } from "../engine/providers/openai-chat-translate.ts";
 import type { InputItem } from "../engine/providers/types.ts";
-import { createStore } from "../store/create-store.ts";
 import type { Item, JsonObject } from "../store/types.ts";
 import { type FakeResponsesUpstream, startFakeResponsesUpstream } from "./fake-responses-upstream.ts";
-import { openSdkGateway } from "./sdk-test-gateway.ts";
+import { openSdkGatewayOverResponses } from "./sdk-test-gateway.ts";
 
 type Body = Record<string, unknown>;
 
@@ -59,15 +58,9 @@ describe("reasoning items replayed to a Responses upstream", () => {
 
   before(async () => {
     upstream = await startFakeResponsesUpstream((n) => answer(n, kind));
-    const store = await createStore("memory:");
-    ({ client, close } = await openSdkGateway(store, {
-      providers: [{ name: "resp", type: "openai-responses", baseUrl: upstream.baseUrl }],
-    }));
+    ({ client, close } = await openSdkGatewayOverResponses(upstream));
   });
-  after(async () => {
-    await close();
-    await upstream.close();
-  });
+  after(() => close());
 
   test("encrypted reasoning goes back under the upstream's id, streamed turns or not", async () => {
     kind = "encrypted";

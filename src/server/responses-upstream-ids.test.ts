@@ -7,13 +7,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type OpenAI from "openai";
-import { createStore } from "../store/create-store.ts";
 import {
   type FakeItem,
   type FakeResponsesUpstream,
   startFakeResponsesUpstream,
 } from "./fake-responses-upstream.ts";
-import { openSdkGateway } from "./sdk-test-gateway.ts";
+import { openSdkGatewayOverResponses } from "./sdk-test-gateway.ts";
 
 /** The same ids in every response (`fixed`), or none at all (`none`). */
 function answer(ids: "fixed" | "none", n: number): FakeItem[] {
@@ -38,15 +37,9 @@ for (const ids of ["fixed", "none"] as const) {
 
     before(async () => {
       upstream = await startFakeResponsesUpstream((n) => answer(ids, n));
-      const store = await createStore("memory:");
-      ({ client, close } = await openSdkGateway(store, {
-        providers: [{ name: "resp", type: "openai-responses", baseUrl: upstream.baseUrl }],
-      }));
+      ({ client, close } = await openSdkGatewayOverResponses(upstream));
     });
-    after(async () => {
-      await close();
-      await upstream.close();
-    });
+    after(() => close());
 
     test("every turn of a conversation is answered and stored, streamed or not", async () => {
       const conv = await client.conversations.create({});

@@ -8,6 +8,7 @@ import OpenAI from "openai";
 import { createGateway } from "../engine/gateway.ts";
 import { parseProvidersConfig } from "../engine/providers/config.ts";
 import { createProviderLayer } from "../engine/providers/create-providers.ts";
+import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
 import { openTestApp, type TestApp } from "./test-helpers.ts";
 
@@ -33,6 +34,26 @@ export async function openSdkGateway(store: SessionStore, providers?: unknown): 
     close: async () => {
       await t.close();
       await gateway.close();
+    },
+  };
+}
+
+/**
+ * The SDK over a gateway on a memory store whose one provider, `resp` (an `openai-responses`
+ * upstream), is the fake `upstream` (model `resp/<name>`); `close` closes both.
+ */
+export async function openSdkGatewayOverResponses(upstream: {
+  baseUrl: string;
+  close: () => Promise<void>;
+}): Promise<SdkGateway> {
+  const gateway = await openSdkGateway(await createStore("memory:"), {
+    providers: [{ name: "resp", type: "openai-responses", baseUrl: upstream.baseUrl }],
+  });
+  return {
+    ...gateway,
+    close: async () => {
+      await gateway.close();
+      await upstream.close();
     },
   };
 }
