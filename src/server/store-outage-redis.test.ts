@@ -81,6 +81,7 @@ describe("two instances over Redis, one loses its connection mid-turn", () => {
       failed.body.error?.message ?? "",
       /^The turn's answer could not be stored: Redis is unavailable/,
     );
+    assert.equal(failed.headers.get("retry-after"), "1");
     assert.ok(failed.ms < UPSTREAM_LATENCY_MS + 2_500, `answered in ${failed.ms} ms`);
 
     const ready = await cutOff.call("GET", "/readyz");
