@@ -1,6 +1,7 @@
 /**
  * A loopback proxy to Redis that can swallow replies (the commands still reach Redis and run)
- * and cut every open connection: a write whose answer is lost with its connection.
+ * and cut every open connection: a write whose answer is lost with its connection. Taken down,
+ * it cuts and refuses every connection: one instance's Redis link is gone while Redis serves others.
  */
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 
@@ -11,6 +12,8 @@ export interface ReplyEatingProxy {
   mute(on: boolean): void;
   /** Destroys every open connection (clients see their connection drop and reconnect). */
   cut(): void;
+  /** While down, open connections are cut and new ones closed at once; up again, it forwards. */
+  down(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -18,7 +21,12 @@ export async function startReplyEatingProxy(target: string): Promise<ReplyEating
   const { hostname, port } = new globalThis.URL(target);
   const sockets = new Set<Socket>();
   let mute = false;
+  let down = false;
   const server = createServer((inbound) => {
+    if (down) {
+      inbound.destroy();
+      return;
+    }
     const outbound = connect(Number(port || 6379), hostname);
     for (const s of [inbound, outbound]) {
       sockets.add(s);
@@ -40,6 +48,10 @@ export async function startReplyEatingProxy(target: string): Promise<ReplyEating
     },
     cut: () => {
       for (const s of sockets) s.destroy();
+    },
+    down: (on: boolean) => {
+      down = on;
+      if (on) for (const s of sockets) s.destroy();
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

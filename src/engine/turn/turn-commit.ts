@@ -1,7 +1,8 @@
 /**
  * Storing a turn's outcome: its output items and response record in one atomic append, and,
  * when the store refuses that, the record alone as `failed`, so the turn and its usage stay
- * visible and the conversation keeps no half of the answer.
+ * visible and the conversation keeps no half of the answer. A store that is unavailable gets
+ * nothing more: the turn's retry runs it again.
  */
 import type { HoldfastError } from "../../store/errors.ts";
 import type { AppendResult, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
@@ -28,7 +29,7 @@ export class TurnCommitter {
 
   /**
    * Commits the turn. When the store refuses its output (an answer larger than it keeps in one
-   * item, a store error), the record alone is committed as `failed`, with the error and the usage
+   * item, a store error other than `unavailable`), the record alone is committed as `failed`, with the error and the usage
    * spent: the turn stays visible (`GET /v1/responses/{id}`, the usage ledger) and the
    * conversation holds no part of the answer, so no call is left without its output for later
    * turns to trip on. Throws the reason, worded for a gateway client, once the caller was told.
@@ -47,6 +48,11 @@ export class TurnCommitter {
     } catch (cause) {
       ctx.onCommitError?.(cause);
       const failure = commitFailure(cause, result.output.length);
+      // A store that did not answer refused nothing: the client is told to retry, so nothing more
+      // is written. The input stays unanswered and a retry with the same idempotency key runs the
+      // turn again (or, if the append did commit unseen, finds its answer). A `failed` record here
+      // would be what that retry gets back: a permanent failure for a transient outage.
+      if (failure.code === "unavailable") throw failure;
       const empty: TurnResult = {
         id: result.id,
         model: result.model,
