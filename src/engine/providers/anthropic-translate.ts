@@ -261,6 +261,8 @@ export class AnthropicStreamTranslator {
   #builder = new OutputBuilder();
   /** Anthropic block index → output index (thinking blocks have none). */
   #blocks = new Map<number, number>();
+  /** Output indexes of the tool_use blocks that have not streamed any input JSON yet. */
+  #emptyCalls = new Set<number>();
   #usage: Usage = { ...ZERO_USAGE };
   #finish: FinishReason = "stop";
   #id = "";
@@ -292,6 +294,7 @@ export class AnthropicStreamTranslator {
         if (block?.type === "tool_use") {
           const [index, added] = this.#builder.addCall(block.id ?? "", block.name ?? "");
           this.#blocks.set(event.index ?? 0, index);
+          this.#emptyCalls.add(index);
           return [added];
         }
         return [];
@@ -301,15 +304,24 @@ export class AnthropicStreamTranslator {
         if (index === undefined) return [];
         if (event.delta?.type === "text_delta")
           return [this.#builder.appendText(index, event.delta.text ?? "")];
-        if (event.delta?.type === "input_json_delta")
-          return [this.#builder.appendArgs(index, event.delta.partial_json ?? "")];
+        if (event.delta?.type === "input_json_delta") {
+          const json = event.delta.partial_json ?? "";
+          if (json !== "") this.#emptyCalls.delete(index);
+          return [this.#builder.appendArgs(index, json)];
+        }
         return [];
       }
-      case "content_block_stop":
+      case "content_block_stop": {
         // A block's `item_done` waits for the stop reason (message_delta): `max_tokens` or
         // `pause_turn` make the turn and all its items `incomplete`, and an item announced done as
         // `completed` would contradict the final response. `closingEvents` finishes them all.
-        return [];
+        // A tool without parameters streams no input JSON (or one empty `partial_json`): its
+        // arguments are `{}`, as the non-streamed answer's `input` says, not "" (which is not JSON
+        // and which clients fail to parse). Sent as a delta, so clients adding deltas up get it too.
+        const index = this.#blocks.get(event.index ?? 0);
+        if (index === undefined || !this.#emptyCalls.delete(index)) return [];
+        return [this.#builder.appendArgs(index, "{}")];
+      }
       case "message_delta":
         if (event.delta?.stop_reason) this.#finish = finishFromAnthropic(event.delta.stop_reason);
         this.#usage = usageFromAnthropic(event.usage, this.#usage);
