@@ -42,7 +42,7 @@ export interface AnthropicMessage {
   content: AnthropicBlock[];
 }
 
-/** Anthropic requires `max_tokens`; this is used when the request sets none. */
+/** Anthropic requires `max_tokens`; this is used when the request sets neither it nor `output_limit`. */
 export const DEFAULT_MAX_TOKENS = 4096;
 /** Anthropic rejects a conversation that starts with the assistant; this user turn is put first. */
 export const CONTINUATION_TEXT = "(continuing the conversation)";
@@ -51,7 +51,8 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
   const { system, messages } = toAnthropicMessages(request);
   const body: Record<string, unknown> = {
     model: request.model,
-    max_tokens: request.max_output_tokens ?? DEFAULT_MAX_TOKENS,
+    // Without a client limit an OpenAI model may answer up to its own limit: so may Claude.
+    max_tokens: request.max_output_tokens ?? request.output_limit ?? DEFAULT_MAX_TOKENS,
     messages,
   };
   if (system) body.system = system;
