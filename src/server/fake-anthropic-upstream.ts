@@ -27,6 +27,8 @@ export interface FakeAnthropicAnswer {
   /** Default: `tool_use` when the content holds one, else `end_turn`. */
   stop_reason?: string;
   usage?: FakeAnthropicUsage;
+  /** Streamed: the `message_delta` event's usage (default: `{output_tokens}` of `usage`). */
+  deltaUsage?: Record<string, number | null>;
   /** Streamed: an `error` event (e.g. `overloaded_error`) after this many blocks, instead of the end. */
   streamError?: { type: string; message: string; afterBlocks: number };
   /** An HTTP error answer instead of a message. */
@@ -84,7 +86,7 @@ export async function startFakeAnthropicUpstream(
     }
     send("message_delta", {
       delta: { stop_reason: stop, stop_sequence: null },
-      usage: { output_tokens: usage.output_tokens },
+      usage: reply.deltaUsage ?? { output_tokens: usage.output_tokens },
     });
     send("message_stop", {});
     res.end();

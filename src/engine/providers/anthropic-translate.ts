@@ -5,14 +5,7 @@
  * requires strict user/assistant alternation starting with a user turn.
  */
 import { newItemId } from "../../store/ids.ts";
-import {
-  buildResult,
-  closingEvents,
-  contentText,
-  OutputBuilder,
-  statusFromFinish,
-  ZERO_USAGE,
-} from "./output.ts";
+import { buildResult, closingEvents, contentText, OutputBuilder, statusFromFinish } from "./output.ts";
 import {
   type FinishReason,
   isFunctionCallItem,
@@ -173,24 +166,43 @@ function parseArguments(text: string): unknown {
 }
 
 interface AnthropicUsage {
-  input_tokens?: number;
-  output_tokens?: number;
+  input_tokens?: number | null;
+  output_tokens?: number | null;
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
 }
 
+const USAGE_FIELDS = [
+  "input_tokens",
+  "output_tokens",
+  "cache_read_input_tokens",
+  "cache_creation_input_tokens",
+] as const;
+
+/**
+ * Folds a stream event's usage into the counts so far. Each field is cumulative and may be
+ * missing or null (`message_delta` often has only `output_tokens`; proxies send the input
+ * fields as null): such a field keeps its count from `message_start`.
+ */
+export function mergeAnthropicUsage(
+  counts: AnthropicUsage,
+  usage: AnthropicUsage | undefined,
+): AnthropicUsage {
+  const merged = { ...counts };
+  for (const field of USAGE_FIELDS) {
+    const value = usage?.[field];
+    if (typeof value === "number") merged[field] = value;
+  }
+  return merged;
+}
+
 /** Anthropic counts cached input separately; OpenAI semantics include it in `input_tokens`. */
-export function usageFromAnthropic(usage: AnthropicUsage | undefined, previous: Usage = ZERO_USAGE): Usage {
-  if (!usage) return { ...previous };
-  const cached = usage.cache_read_input_tokens ?? 0;
-  const input =
-    usage.input_tokens === undefined
-      ? previous.input_tokens
-      : usage.input_tokens + cached + (usage.cache_creation_input_tokens ?? 0);
+export function usageFromAnthropic(usage: AnthropicUsage | undefined): Usage {
+  const cached = usage?.cache_read_input_tokens ?? 0;
   return {
-    input_tokens: input,
-    output_tokens: usage.output_tokens ?? previous.output_tokens,
-    cached_tokens: usage.input_tokens === undefined ? previous.cached_tokens : cached,
+    input_tokens: (usage?.input_tokens ?? 0) + cached + (usage?.cache_creation_input_tokens ?? 0),
+    output_tokens: usage?.output_tokens ?? 0,
+    cached_tokens: cached,
   };
 }
 
@@ -264,7 +276,8 @@ export class AnthropicStreamTranslator {
   #blocks = new Map<number, number>();
   /** Output indexes of the tool_use blocks that have not streamed any input JSON yet. */
   #emptyCalls = new Set<number>();
-  #usage: Usage = { ...ZERO_USAGE };
+  /** Anthropic's usage counts so far (message_start, then message_delta). */
+  #usage: AnthropicUsage = {};
   #finish: FinishReason = "stop";
   #id = "";
   #model: string;
@@ -283,7 +296,7 @@ export class AnthropicStreamTranslator {
       case "message_start":
         this.#id = event.message?.id ?? "";
         this.#model = event.message?.model ?? this.#model;
-        this.#usage = usageFromAnthropic(event.message?.usage, this.#usage);
+        this.#usage = mergeAnthropicUsage(this.#usage, event.message?.usage);
         return [];
       case "content_block_start": {
         const block = event.content_block;
@@ -325,7 +338,7 @@ export class AnthropicStreamTranslator {
       }
       case "message_delta":
         if (event.delta?.stop_reason) this.#finish = finishFromAnthropic(event.delta.stop_reason);
-        this.#usage = usageFromAnthropic(event.usage, this.#usage);
+        this.#usage = mergeAnthropicUsage(this.#usage, event.usage);
         return [];
       case "message_stop":
         this.#stopped = true;
@@ -336,6 +349,6 @@ export class AnthropicStreamTranslator {
   }
 
   #end(): TurnEvent[] {
-    return closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish);
+    return closingEvents(this.#builder, this.#id, this.#model, usageFromAnthropic(this.#usage), this.#finish);
   }
 }
