@@ -135,12 +135,17 @@ class RouterInvoker implements ModelInvoker {
     return kept.slice(pairSafeStart(kept as never));
   };
 
+  /** The limit the turn's window reserved output tokens for (`describe`), also for a fallback's model. */
+  #outputLimit = (model: string): number => this.describe(model).maxOutputTokens;
+
   async complete(request: TurnRequest) {
-    return (await this.#layer.router.complete(request, { refit: this.#refit })).result;
+    const options = { refit: this.#refit, outputLimit: this.#outputLimit };
+    return (await this.#layer.router.complete(request, options)).result;
   }
 
   async *stream(request: TurnRequest): AsyncGenerator<TurnEvent> {
-    const routed = await this.#layer.router.openStream(request, { refit: this.#refit });
+    const options = { refit: this.#refit, outputLimit: this.#outputLimit };
+    const routed = await this.#layer.router.openStream(request, options);
     try {
       yield* routed.events;
     } finally {

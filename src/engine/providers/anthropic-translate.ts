@@ -5,14 +5,7 @@
  * requires strict user/assistant alternation starting with a user turn.
  */
 import { newItemId } from "../../store/ids.ts";
-import {
-  buildResult,
-  closingEvents,
-  contentText,
-  OutputBuilder,
-  statusFromFinish,
-  ZERO_USAGE,
-} from "./output.ts";
+import { buildResult, closingEvents, contentText, OutputBuilder, statusFromFinish } from "./output.ts";
 import {
   type FinishReason,
   isFunctionCallItem,
@@ -42,7 +35,7 @@ export interface AnthropicMessage {
   content: AnthropicBlock[];
 }
 
-/** Anthropic requires `max_tokens`; this is used when the request sets none. */
+/** Anthropic requires `max_tokens`; this is used when the request sets neither it nor `output_limit`. */
 export const DEFAULT_MAX_TOKENS = 4096;
 /** Anthropic rejects a conversation that starts with the assistant; this user turn is put first. */
 export const CONTINUATION_TEXT = "(continuing the conversation)";
@@ -51,7 +44,8 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
   const { system, messages } = toAnthropicMessages(request);
   const body: Record<string, unknown> = {
     model: request.model,
-    max_tokens: request.max_output_tokens ?? DEFAULT_MAX_TOKENS,
+    // Without a client limit an OpenAI model may answer up to its own limit: so may Claude.
+    max_tokens: request.max_output_tokens ?? request.output_limit ?? DEFAULT_MAX_TOKENS,
     messages,
   };
   if (system) body.system = system;
@@ -172,24 +166,43 @@ function parseArguments(text: string): unknown {
 }
 
 interface AnthropicUsage {
-  input_tokens?: number;
-  output_tokens?: number;
+  input_tokens?: number | null;
+  output_tokens?: number | null;
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
 }
 
+const USAGE_FIELDS = [
+  "input_tokens",
+  "output_tokens",
+  "cache_read_input_tokens",
+  "cache_creation_input_tokens",
+] as const;
+
+/**
+ * Folds a stream event's usage into the counts so far. Each field is cumulative and may be
+ * missing or null (`message_delta` often has only `output_tokens`; proxies send the input
+ * fields as null): such a field keeps its count from `message_start`.
+ */
+export function mergeAnthropicUsage(
+  counts: AnthropicUsage,
+  usage: AnthropicUsage | undefined,
+): AnthropicUsage {
+  const merged = { ...counts };
+  for (const field of USAGE_FIELDS) {
+    const value = usage?.[field];
+    if (typeof value === "number") merged[field] = value;
+  }
+  return merged;
+}
+
 /** Anthropic counts cached input separately; OpenAI semantics include it in `input_tokens`. */
-export function usageFromAnthropic(usage: AnthropicUsage | undefined, previous: Usage = ZERO_USAGE): Usage {
-  if (!usage) return { ...previous };
-  const cached = usage.cache_read_input_tokens ?? 0;
-  const input =
-    usage.input_tokens === undefined
-      ? previous.input_tokens
-      : usage.input_tokens + cached + (usage.cache_creation_input_tokens ?? 0);
+export function usageFromAnthropic(usage: AnthropicUsage | undefined): Usage {
+  const cached = usage?.cache_read_input_tokens ?? 0;
   return {
-    input_tokens: input,
-    output_tokens: usage.output_tokens ?? previous.output_tokens,
-    cached_tokens: usage.input_tokens === undefined ? previous.cached_tokens : cached,
+    input_tokens: (usage?.input_tokens ?? 0) + cached + (usage?.cache_creation_input_tokens ?? 0),
+    output_tokens: usage?.output_tokens ?? 0,
+    cached_tokens: cached,
   };
 }
 
@@ -261,7 +274,10 @@ export class AnthropicStreamTranslator {
   #builder = new OutputBuilder();
   /** Anthropic block index → output index (thinking blocks have none). */
   #blocks = new Map<number, number>();
-  #usage: Usage = { ...ZERO_USAGE };
+  /** Output indexes of the tool_use blocks that have not streamed any input JSON yet. */
+  #emptyCalls = new Set<number>();
+  /** Anthropic's usage counts so far (message_start, then message_delta). */
+  #usage: AnthropicUsage = {};
   #finish: FinishReason = "stop";
   #id = "";
   #model: string;
@@ -280,7 +296,7 @@ export class AnthropicStreamTranslator {
       case "message_start":
         this.#id = event.message?.id ?? "";
         this.#model = event.message?.model ?? this.#model;
-        this.#usage = usageFromAnthropic(event.message?.usage, this.#usage);
+        this.#usage = mergeAnthropicUsage(this.#usage, event.message?.usage);
         return [];
       case "content_block_start": {
         const block = event.content_block;
@@ -292,6 +308,7 @@ export class AnthropicStreamTranslator {
         if (block?.type === "tool_use") {
           const [index, added] = this.#builder.addCall(block.id ?? "", block.name ?? "");
           this.#blocks.set(event.index ?? 0, index);
+          this.#emptyCalls.add(index);
           return [added];
         }
         return [];
@@ -301,18 +318,27 @@ export class AnthropicStreamTranslator {
         if (index === undefined) return [];
         if (event.delta?.type === "text_delta")
           return [this.#builder.appendText(index, event.delta.text ?? "")];
-        if (event.delta?.type === "input_json_delta")
-          return [this.#builder.appendArgs(index, event.delta.partial_json ?? "")];
+        if (event.delta?.type === "input_json_delta") {
+          const json = event.delta.partial_json ?? "";
+          if (json !== "") this.#emptyCalls.delete(index);
+          return [this.#builder.appendArgs(index, json)];
+        }
         return [];
       }
-      case "content_block_stop":
+      case "content_block_stop": {
         // A block's `item_done` waits for the stop reason (message_delta): `max_tokens` or
         // `pause_turn` make the turn and all its items `incomplete`, and an item announced done as
         // `completed` would contradict the final response. `closingEvents` finishes them all.
-        return [];
+        // A tool without parameters streams no input JSON (or one empty `partial_json`): its
+        // arguments are `{}`, as the non-streamed answer's `input` says, not "" (which is not JSON
+        // and which clients fail to parse). Sent as a delta, so clients adding deltas up get it too.
+        const index = this.#blocks.get(event.index ?? 0);
+        if (index === undefined || !this.#emptyCalls.delete(index)) return [];
+        return [this.#builder.appendArgs(index, "{}")];
+      }
       case "message_delta":
         if (event.delta?.stop_reason) this.#finish = finishFromAnthropic(event.delta.stop_reason);
-        this.#usage = usageFromAnthropic(event.usage, this.#usage);
+        this.#usage = mergeAnthropicUsage(this.#usage, event.usage);
         return [];
       case "message_stop":
         this.#stopped = true;
@@ -323,6 +349,6 @@ export class AnthropicStreamTranslator {
   }
 
   #end(): TurnEvent[] {
-    return closingEvents(this.#builder, this.#id, this.#model, this.#usage, this.#finish);
+    return closingEvents(this.#builder, this.#id, this.#model, usageFromAnthropic(this.#usage), this.#finish);
   }
 }

@@ -13,6 +13,22 @@ export interface AnthropicProviderOptions {
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 
+/**
+ * The HTTP status of each Anthropic error type, for an `error` event inside a 200 stream: an
+ * invalid request there is the caller's fault (not retried, a 400) as it would be before the stream.
+ */
+const ERROR_STATUS: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
 /** Creates an Anthropic Messages adapter over a pooled HTTP client. */
 export function createAnthropicProvider(options: AnthropicProviderOptions): Provider {
   const { name, http } = options;
@@ -50,12 +66,7 @@ async function* streamMessages(
     }
     if (payload.type === "error") {
       // Errors inside a 200 stream (e.g. overloaded_error) carry the status Anthropic would have used.
-      const status =
-        payload.error?.type === "overloaded_error"
-          ? 529
-          : payload.error?.type === "rate_limit_error"
-            ? 429
-            : 500;
+      const status = ERROR_STATUS[payload.error?.type ?? ""] ?? 500;
       throw errorFromResponse(name, status, http.redact(event.data), undefined);
     }
     const translated = translator.push(payload);

@@ -61,6 +61,11 @@ export interface RouterOptions {
 
 export interface RouteOptions {
   refit?: RefitInput;
+  /**
+   * The output token limit of a model (the requested one for the first target, a fallback
+   * target's own after), sent as the request's `output_limit`.
+   */
+  outputLimit?: (model: string) => number | undefined;
 }
 
 export interface RoutedResult {
@@ -257,7 +262,13 @@ export class Router extends EventEmitter<RouterEvents> {
     if (request.signal?.aborted) throw new CancelledError();
     const input =
       index > 0 && options.refit ? await options.refit(request.input, target.model, target) : request.input;
-    return { ...request, model: target.model, input };
+    const limit = options.outputLimit?.(index > 0 ? target.model : request.model);
+    return {
+      ...request,
+      model: target.model,
+      input,
+      ...(limit === undefined ? {} : { output_limit: limit }),
+    };
   }
 
   #provider(target: RouteTarget): Provider {

@@ -160,6 +160,12 @@ export interface TurnRequest {
   tool_choice?: ToolChoice;
   parallel_tool_calls?: boolean;
   max_output_tokens?: number;
+  /**
+   * The model's output token limit (configuration, then catalog), set by the gateway per target:
+   * what an API that requires a maximum (Anthropic's `max_tokens`) is sent when
+   * `max_output_tokens` is unset, so the answer may be as long as the window reserved for it.
+   */
+  output_limit?: number;
   temperature?: number;
   top_p?: number;
   /** Forwarded to upstreams that understand it (OpenAI `user`, Anthropic `metadata.user_id`). */

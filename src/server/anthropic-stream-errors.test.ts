@@ -1,0 +1,82 @@
+/**
+ * `error` events inside an Anthropic stream (the HTTP answer was already 200). They carry the
+ * status Anthropic would have answered with: every type but overloaded and rate-limit errors used
+ * to count as a 500, so an invalid request refused in the stream was retried (three requests
+ * upstream) and answered 502, where the same refusal before the stream is one request and a 400.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type OpenAI from "openai";
+import {
+  type FakeAnthropicAnswer,
+  type FakeAnthropicUpstream,
+  openSdkGatewayOverAnthropic,
+  startFakeAnthropicUpstream,
+} from "./fake-anthropic-upstream.ts";
+import type { TestApp } from "./test-helpers.ts";
+
+const MODEL = "claude/claude-sonnet-4-5";
+
+describe("error events inside an Anthropic stream", () => {
+  const answers: FakeAnthropicAnswer[] = [];
+  let upstream: FakeAnthropicUpstream;
+  let client: OpenAI;
+  let t: TestApp;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    upstream = await startFakeAnthropicUpstream(() => answers.shift() ?? { content: [] });
+    ({ client, t, close } = await openSdkGatewayOverAnthropic(upstream, {
+      retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      breaker: { failureThreshold: 100 },
+    }));
+  });
+  after(() => close());
+
+  const streamed = (input: string) =>
+    t.app.inject({ method: "POST", url: "/v1/responses", payload: { model: MODEL, input, stream: true } });
+
+  test("an invalid_request_error before any content is a 400, not retried", async () => {
+    const before = upstream.seen.length;
+    const error = { type: "invalid_request_error", message: "messages.0: bad block", afterBlocks: 0 };
+    for (let i = 0; i < 3; i++) answers.push({ content: [{ type: "text", text: "x" }], streamError: error });
+    const res = await streamed("hi");
+    answers.length = 0;
+    assert.equal(res.statusCode, 400, res.body);
+    const body = res.json() as { error: { code: string; message: string } };
+    assert.equal(body.error.code, "upstream_invalid_request");
+    assert.match(body.error.message, /claude answered 400 \(invalid_request_error\): messages\.0: bad block/);
+    assert.equal(upstream.seen.length - before, 1, "sent once");
+  });
+
+  test("an overloaded_error before any content is retried, then a 502 naming 529", async () => {
+    const before = upstream.seen.length;
+    const error = { type: "overloaded_error", message: "Overloaded", afterBlocks: 0 };
+    for (let i = 0; i < 3; i++) answers.push({ content: [{ type: "text", text: "x" }], streamError: error });
+    const res = await streamed("hi");
+    assert.equal(res.statusCode, 502, res.body);
+    assert.match(res.body, /claude answered 529 \(overloaded_error\): Overloaded/);
+    assert.equal(upstream.seen.length - before, 3, "first try and two retries");
+  });
+
+  test("an overloaded_error after some text ends the stream with an error; the partial is stored incomplete", async () => {
+    const conv = await client.conversations.create({});
+    answers.push({
+      content: [
+        { type: "text", text: "The first part." },
+        { type: "text", text: "Never sent." },
+      ],
+      streamError: { type: "overloaded_error", message: "Overloaded", afterBlocks: 1 },
+    });
+    const stream = client.responses.stream({ model: MODEL, input: "tell me", conversation: conv.id });
+    let id = "";
+    stream.on("response.created", (event) => {
+      id = event.response.id;
+    });
+    await assert.rejects(stream.finalResponse(), /claude answered 529 \(overloaded_error\)/);
+    const stored = await client.responses.retrieve(id);
+    assert.equal(stored.status, "incomplete");
+    assert.deepEqual(stored.incomplete_details, { reason: "interrupted" });
+    assert.equal(stored.output_text, "The first part.");
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Usage through an Anthropic upstream: cache reads and writes count as input (OpenAI semantics),
+ * cache reads as `cached_tokens`. Streamed, the counts are cumulative per field: `message_delta`
+ * may repeat the input counts, leave some out, or (through proxies) send them as null. A null or
+ * missing cache field in `message_delta` used to reset the counts from `message_start`: input
+ * tokens reported as 0 (null) or without the cached ones, and no cached tokens.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type OpenAI from "openai";
+import {
+  type FakeAnthropicAnswer,
+  type FakeAnthropicUpstream,
+  openSdkGatewayOverAnthropic,
+  startFakeAnthropicUpstream,
+} from "./fake-anthropic-upstream.ts";
+
+const usage = {
+  input_tokens: 10,
+  cache_read_input_tokens: 100,
+  cache_creation_input_tokens: 50,
+  output_tokens: 7,
+};
+const expected = { input_tokens: 160, cached_tokens: 100, output_tokens: 7, total_tokens: 167 };
+
+describe("usage through an Anthropic upstream", () => {
+  const answers: FakeAnthropicAnswer[] = [];
+  let upstream: FakeAnthropicUpstream;
+  let client: OpenAI;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    upstream = await startFakeAnthropicUpstream(() => answers.shift() ?? { content: [] });
+    ({ client, close } = await openSdkGatewayOverAnthropic(upstream));
+  });
+  after(() => close());
+
+  const check = (response: OpenAI.Responses.Response): void => {
+    assert.deepEqual(
+      {
+        input_tokens: response.usage?.input_tokens,
+        cached_tokens: response.usage?.input_tokens_details.cached_tokens,
+        output_tokens: response.usage?.output_tokens,
+        total_tokens: response.usage?.total_tokens,
+      },
+      expected,
+    );
+  };
+
+  test("not streamed: cache reads and writes are input, reads are cached", async () => {
+    answers.push({ content: [{ type: "text", text: "hi" }], usage });
+    check(await client.responses.create({ model: "claude/claude-sonnet-4-5", input: "hi" }));
+  });
+
+  const deltas: Array<[string, Record<string, number | null> | undefined]> = [
+    ["only output_tokens", undefined],
+    ["every count repeated", usage],
+    ["input_tokens repeated, cache counts left out", { input_tokens: 10, output_tokens: 7 }],
+    [
+      "input counts null",
+      {
+        input_tokens: null,
+        cache_read_input_tokens: null,
+        cache_creation_input_tokens: null,
+        output_tokens: 7,
+      },
+    ],
+  ];
+  for (const [name, deltaUsage] of deltas) {
+    test(`streamed, message_delta with ${name}: the counts of message_start are kept`, async () => {
+      answers.push({
+        content: [{ type: "text", text: "hi" }],
+        usage,
+        ...(deltaUsage === undefined ? {} : { deltaUsage }),
+      });
+      check(
+        await client.responses.stream({ model: "claude/claude-sonnet-4-5", input: "hi" }).finalResponse(),
+      );
+    });
+  }
+});
