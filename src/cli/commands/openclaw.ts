@@ -165,7 +165,7 @@ function importText(report: OpenClawImportReport): string {
     String(s.warnings.length),
   ]);
   const t = report.totals;
-  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN", "WARN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed, ${t.problems} problem(s); ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk, ${warningTotals(t.warnings)}${notes(report)}\n`;
+  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN", "WARN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.updated} updated, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed, ${t.problems} problem(s); ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk, ${warningTotals(t.warnings)}${notes(report)}\n`;
 }
 
 function planText(plan: CleanupPlan, enforced: boolean): string {
