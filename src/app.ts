@@ -89,9 +89,10 @@ export interface HoldfastApp {
   shutdown(deadlineMs: number): Promise<number>;
   close(): Promise<void>;
   /**
-   * For a start that fails after this returned (its `listen`): closes everything, then removes the
-   * SQLite store and archive files (and directories) this start created, as a start failing in
-   * here does. Files that existed before are left as they were.
+   * For a start that fails or is stopped after this returned (its `listen`): closes everything,
+   * then removes the SQLite store and archive files (and directories) this start created, as a
+   * start failing in here does — unless the app has served a request, which may have written to
+   * them (they are kept then). Files that existed before are left as they were.
    */
   discard(): Promise<void>;
 }
@@ -301,6 +302,12 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       // Request ids, one line per request, secrets and content redacted (docs/observability.md).
       logging: loggingOptions({ level: config.logLevel }),
     });
+    // Until a request comes, nothing but the start itself has written to the store: discard() may remove it.
+    let served = false;
+    app.addHook("onRequest", (_request, _reply, done) => {
+      served = true;
+      done();
+    });
     registerRequestLogging(app);
     registerTracing(app);
     registerMetrics(app, {
@@ -351,7 +358,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       close,
       discard: async () => {
         await close();
-        await created.remove();
+        if (!served) await created.remove();
       },
     };
   } catch (error) {
