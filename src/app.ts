@@ -3,6 +3,7 @@
  * (keys, tokens, rate limits; development mode only on loopback without keys), the provider
  * layer and the gateway, and the HTTP server over all of it. The CLI only calls this.
  */
+
 import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { parseAppSections } from "./app-sections.ts";
@@ -10,6 +11,7 @@ import type { ServerConfig } from "./config/load-config.ts";
 import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
+import { type ArchivedItemsReader, archivedItemsReader } from "./lifecycle/archive-peek.ts";
 import {
   type Archiver,
   createArchiver,
@@ -213,7 +215,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     // Lifecycle: the sweeper works on the plain store (it moves rows, not plaintext) and runs only
     // where the driver can scan, purge and lease (memory, SQLite, Postgres, Redis, tiered over a capable durable tier).
     const driver = driverOf(base);
-    let cleanup: { sweeper: Sweeper; archiver: Archiver } | undefined;
+    let cleanup: { sweeper: Sweeper; archiver: Archiver; archivedItems: ArchivedItemsReader } | undefined;
     let store: SessionStore = measured;
     const notices: string[] = [];
     if (driver && isLifecycleCapable(driver)) {
@@ -242,7 +244,12 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         unobserveStorage();
         await sweeper.stop();
       });
-      cleanup = { sweeper, archiver };
+      // Archives hold the base store's items (sealed when encrypted): Usage opens them without a restore.
+      const archivedItems = archivedItemsReader(
+        archives.backend,
+        encrypted ? (tenant, id, items) => encrypted.openItems(tenant, id, items) : undefined,
+      );
+      cleanup = { sweeper, archiver, archivedItems };
       store = withQuotas(withArchives(measured, archiver), { policy: lifecycle.policy });
     }
 
@@ -295,7 +302,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       store,
       gateway: { engine: gateway.engine, models: gateway.models },
       security: { security, development: !keyed, limiter },
-      ...(cleanup ? { lifecycle: cleanup } : {}),
+      ...(cleanup ? { lifecycle: { sweeper: cleanup.sweeper, archiver: cleanup.archiver } } : {}),
       readiness,
       bodyLimit: config.bodyLimit,
       ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
@@ -321,7 +328,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       metrics,
       upstreams: layer.router,
       env,
-      ...(cleanup ? { sweeper: cleanup.sweeper } : {}),
+      ...(cleanup ? { sweeper: cleanup.sweeper, archivedItems: cleanup.archivedItems } : {}),
     });
     const shutdown = async (deadlineMs: number): Promise<number> => {
       let aborted = 0;
