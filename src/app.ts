@@ -3,6 +3,7 @@
  * (keys, tokens, rate limits; development mode only on loopback without keys), the provider
  * layer and the gateway, and the HTTP server over all of it. The CLI only calls this.
  */
+
 import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { parseAppSections } from "./app-sections.ts";
@@ -10,6 +11,7 @@ import type { ServerConfig } from "./config/load-config.ts";
 import { createTokenCounter } from "./engine/context/token-counter.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
+import { type ArchivedItemsReader, archivedItemsReader } from "./lifecycle/archive-peek.ts";
 import {
   type Archiver,
   createArchiver,
@@ -89,9 +91,10 @@ export interface HoldfastApp {
   shutdown(deadlineMs: number): Promise<number>;
   close(): Promise<void>;
   /**
-   * For a start that fails after this returned (its `listen`): closes everything, then removes the
-   * SQLite store and archive files (and directories) this start created, as a start failing in
-   * here does. Files that existed before are left as they were.
+   * For a start that fails or is stopped after this returned (its `listen`): closes everything,
+   * then removes the SQLite store and archive files (and directories) this start created, as a
+   * start failing in here does — unless the app has served a request, which may have written to
+   * them (they are kept then). Files that existed before are left as they were.
    */
   discard(): Promise<void>;
 }
@@ -212,7 +215,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     // Lifecycle: the sweeper works on the plain store (it moves rows, not plaintext) and runs only
     // where the driver can scan, purge and lease (memory, SQLite, Postgres, Redis, tiered over a capable durable tier).
     const driver = driverOf(base);
-    let cleanup: { sweeper: Sweeper; archiver: Archiver } | undefined;
+    let cleanup: { sweeper: Sweeper; archiver: Archiver; archivedItems: ArchivedItemsReader } | undefined;
     let store: SessionStore = measured;
     const notices: string[] = [];
     if (driver && isLifecycleCapable(driver)) {
@@ -241,7 +244,12 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         unobserveStorage();
         await sweeper.stop();
       });
-      cleanup = { sweeper, archiver };
+      // Archives hold the base store's items (sealed when encrypted): Usage opens them without a restore.
+      const archivedItems = archivedItemsReader(
+        archives.backend,
+        encrypted ? (tenant, id, items) => encrypted.openItems(tenant, id, items) : undefined,
+      );
+      cleanup = { sweeper, archiver, archivedItems };
       store = withQuotas(withArchives(measured, archiver), { policy: lifecycle.policy });
     }
 
@@ -294,12 +302,18 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       store,
       gateway: { engine: gateway.engine, models: gateway.models },
       security: { security, development: !keyed, limiter },
-      ...(cleanup ? { lifecycle: cleanup } : {}),
+      ...(cleanup ? { lifecycle: { sweeper: cleanup.sweeper, archiver: cleanup.archiver } } : {}),
       readiness,
       bodyLimit: config.bodyLimit,
       ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
       // Request ids, one line per request, secrets and content redacted (docs/observability.md).
       logging: loggingOptions({ level: config.logLevel }),
+    });
+    // Until a request comes, nothing but the start itself has written to the store: discard() may remove it.
+    let served = false;
+    app.addHook("onRequest", (_request, _reply, done) => {
+      served = true;
+      done();
     });
     registerRequestLogging(app);
     registerTracing(app);
@@ -314,7 +328,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       metrics,
       upstreams: layer.router,
       env,
-      ...(cleanup ? { sweeper: cleanup.sweeper } : {}),
+      ...(cleanup ? { sweeper: cleanup.sweeper, archivedItems: cleanup.archivedItems } : {}),
     });
     const shutdown = async (deadlineMs: number): Promise<number> => {
       let aborted = 0;
@@ -351,7 +365,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       close,
       discard: async () => {
         await close();
-        await created.remove();
+        if (!served) await created.remove();
       },
     };
   } catch (error) {

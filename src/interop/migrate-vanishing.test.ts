@@ -104,3 +104,45 @@ test("migrate leaves out a session deleted or expired while its items are copied
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("migrate reports an item the source deleted after it was copied as deleted in the source, not a mismatch, and removes it from the copy", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "holdfast-migrate-deleted-item-"));
+  const schema = uniqueSchema();
+  const source = await createStore(`sqlite:${join(dir, "source.db")}`);
+  const target = await createStore(schemaUrl(schema));
+  try {
+    const session = await source.create("t", { items: ["a", "b", "c"].map(say) });
+    const [first] = await source.readItems("t", session.id, { limit: 1 });
+    // Deleted once the first page (pageSize 1: that item) is in the target.
+    const actions = new Map([
+      [session.id, () => source.deleteItem("t", session.id, first!.id).then(() => {})],
+    ]);
+    const report = await migrate(interleaving(source, actions), target, { tenants: ["t"], pageSize: 1 });
+    assert.equal(actions.size, 0, "the deletion ran mid-copy");
+    assert.deepEqual(report.mismatches, []);
+    assert.deepEqual(report.deletedInSource, [{ tenant: "t", sessionId: session.id, itemIds: [first!.id] }]);
+    assert.deepEqual([report.sessions, report.vanished], [1, []]);
+    assert.deepEqual(
+      await sessionChecksum(target, "t", session.id),
+      await sessionChecksum(source, "t", session.id),
+    );
+
+    // A copy made by an earlier run, holding an item the source deleted since: the same on a re-run.
+    const [b] = await source.readItems("t", session.id, { limit: 1 });
+    await source.deleteItem("t", session.id, b!.id);
+    const again = await migrate(source, target, { tenants: ["t"], pageSize: 1 });
+    assert.deepEqual(again.mismatches, []);
+    assert.deepEqual(again.deletedInSource, [{ tenant: "t", sessionId: session.id, itemIds: [b!.id] }]);
+    assert.deepEqual(
+      await sessionChecksum(target, "t", session.id),
+      await sessionChecksum(source, "t", session.id),
+    );
+    // In step now: nothing to remove, the copy is complete.
+    const third = await migrate(source, target, { tenants: ["t"] });
+    assert.deepEqual([third.deletedInSource, third.mismatches, third.skipped], [[], [], 1]);
+  } finally {
+    await Promise.all([source.close(), target.close()]);
+    await dropSchema(schema);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -12,11 +12,14 @@
  *
  * A session deleted or expired while its items are being copied (in the source, or its copy in
  * the target) is left out and reported, and the half copy this run made is removed: the run goes
- * on with the other sessions instead of stopping on its `not_found`.
+ * on with the other sessions instead of stopping on its `not_found`. Items the source deleted
+ * after they were copied (by this run or an interrupted earlier one) are removed from the copy
+ * too and reported as deleted in the source, not as a mismatch (migrate-deleted-items.ts).
  */
 import { createHash } from "node:crypto";
 import { isHoldfastError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
+import { dropItemsDeletedInSource } from "./migrate-deleted-items.ts";
 import { resumePoint } from "./migrate-resume.ts";
 import { differingFields, ensureSession } from "./migrate-target.ts";
 
@@ -56,6 +59,14 @@ export interface ExpiredSession {
   sessionId: string;
 }
 
+/** Items of a session that the source deleted after they were copied. */
+export interface DeletedItems {
+  tenant: string;
+  sessionId: string;
+  /** Their ids; they were removed from the copy too. */
+  itemIds: string[];
+}
+
 /** A session deleted or expired while its items were being copied. */
 export interface VanishedSession {
   tenant: string;
@@ -81,6 +92,12 @@ export interface MigrateReport {
    * were being copied: left out, and the partial copy this run had made removed from the target.
    */
   vanished: VanishedSession[];
+  /**
+   * Items the source deleted after they had been copied (while this run copied the session, or
+   * since an interrupted run did): removed from the copy as well, so it equals the source again;
+   * not a mismatch.
+   */
+  deletedInSource: DeletedItems[];
 }
 
 async function* allSessions(store: SessionStore, tenant: string): AsyncGenerator<Session> {
@@ -199,10 +216,10 @@ async function copySession(
     options.onProgress?.({ ...progressOf(report, tenant, session.id), leftOut: "expired" });
     return;
   }
-  const { session: existing, created } = ensured;
+  const { created } = ensured;
   // A copy made earlier keeps the fields it had then: a session changed since, or another
   // session under the same id, must not pass for "all equal".
-  const fields = created ? [] : differingFields(session, existing);
+  const fields = created ? [] : differingFields(session, ensured.session);
   if (fields.length > 0) {
     report.mismatches.push({
       tenant,
@@ -211,13 +228,24 @@ async function copySession(
     });
     return;
   }
+  // Items a source deletion left over in the copy: what the source deleted after they were copied.
+  const deleted: string[] = [];
+  const dropDeleted = async (): Promise<boolean> => {
+    const dropped = archived ? null : await dropItemsDeletedInSource(source, target, tenant, session.id);
+    if (dropped) deleted.push(...dropped);
+    return dropped !== null;
+  };
+  let existing = ensured.session;
   if (existing.itemCount > session.itemCount) {
-    report.mismatches.push({
-      tenant,
-      sessionId: session.id,
-      reason: "the target holds more items than the source",
-    });
-    return;
+    if (!(await dropDeleted())) {
+      report.mismatches.push({
+        tenant,
+        sessionId: session.id,
+        reason: "the target holds more items than the source",
+      });
+      return;
+    }
+    existing = await target.get(tenant, session.id);
   }
   // Resume after the last item the target already has; pages are keyed by their first seq.
   // The target holds a prefix of the archived items in order, so those are skipped by count.
@@ -247,11 +275,16 @@ async function copySession(
   }
   if ((await target.get(tenant, session.id)).status !== session.status)
     await target.update(tenant, session.id, { status: session.status });
-  const [a, b] = await Promise.all([
-    archived ? checksumOf([archived]) : sessionChecksum(source, tenant, session.id),
-    sessionChecksum(target, tenant, session.id),
-  ]);
-  if (!created && complete && existing.status === session.status) report.skipped += 1;
+  const verify = () =>
+    Promise.all([
+      archived ? checksumOf([archived]) : sessionChecksum(source, tenant, session.id),
+      sessionChecksum(target, tenant, session.id),
+    ]);
+  let [a, b] = await verify();
+  // A copied item the source deleted since is the source's change, not a faulty copy.
+  if ((a.count !== b.count || a.sha256 !== b.sha256) && (await dropDeleted())) [a, b] = await verify();
+  if (deleted.length > 0) report.deletedInSource.push({ tenant, sessionId: session.id, itemIds: deleted });
+  if (!created && complete && existing.status === session.status && deleted.length === 0) report.skipped += 1;
   report.sessions += 1;
   report.items += attempt.items;
   if (a.count !== b.count || a.sha256 !== b.sha256) {
@@ -310,6 +343,7 @@ export async function migrate(
     mismatches: [],
     expired: [],
     vanished: [],
+    deletedInSource: [],
   };
   for (const tenant of options.tenants) {
     report.tenants += 1;

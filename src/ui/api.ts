@@ -183,7 +183,9 @@ export function registerDashboardApi(
     guard.require(request, false);
     const days = intParam((request.query as Query).days, "days", 1, 366, 30);
     const since = Date.now() - days * 86_400_000;
-    return { days, ...(await collectUsage(store, { tenants: await tenants(), since })) };
+    const archivedItems = options.archivedItems;
+    const query = { tenants: await tenants(), since, ...(archivedItems ? { archivedItems } : {}) };
+    return { days, ...(await collectUsage(store, query)) };
   });
 
   ui.get("/ui/api/upstreams", { config }, async (request) => {

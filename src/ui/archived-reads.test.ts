@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createDirectoryArchiveBackend } from "../lifecycle/archive-files.ts";
+import { archivedItemsReader } from "../lifecycle/archive-peek.ts";
 import { type Archiver, createArchiver, withArchives } from "../lifecycle/archiver.ts";
 import { handleError } from "../server/errors.ts";
 import { createStore } from "../store/create-store.ts";
@@ -54,13 +55,43 @@ describe("dashboard scans leave archived sessions archived", () => {
   }
   const statusOf = async (id: string) => (await base.get("default", id)).status;
 
-  test("Usage counts active sessions and does not restore archived ones", async () => {
+  test("Usage without an archive reader does not restore archived sessions, and says how many it left out", async () => {
     await archive(seeded.chatId);
     const res = await app.inject({ url: "/ui/api/usage?days=30", headers: { cookie } });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(await statusOf(seeded.chatId), "archived", "the usage scan restored it");
-    const ids = res.json().topSessions.map((s: { id: string }) => s.id);
+    const report = res.json();
+    const ids = report.topSessions.map((s: { id: string }) => s.id);
     assert.ok(ids.length > 0 && !ids.includes(seeded.chatId));
+    assert.deepEqual([report.archivedSessions, report.archivedExcluded], [0, 1]);
+  });
+
+  test("Usage with the archive reader counts an archived session's turns from its archive, leaving it archived", async () => {
+    const reading = Fastify();
+    reading.setErrorHandler(handleError);
+    registerDashboard(reading, {
+      store: withArchives(base, archiver),
+      archivedItems: archivedItemsReader(archiver.backend),
+      adminKey: KEY,
+      host: "0.0.0.0",
+      distDir: dir,
+      env: {},
+    });
+    try {
+      const signIn = await reading.inject({ method: "POST", url: "/ui/api/session", payload: { key: KEY } });
+      const session = String(signIn.headers["set-cookie"]).split(";")[0]!;
+      const res = await reading.inject({ url: "/ui/api/usage?days=30", headers: { cookie: session } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(await statusOf(seeded.chatId), "archived", "the usage scan restored it");
+      const report = res.json();
+      const chat = report.topSessions.find((s: { id: string }) => s.id === seeded.chatId);
+      // The seeded chat's two turns: 420 + 35 and 510 + 12 tokens, $0.0012 + $0.0031.
+      assert.deepEqual(chat && [chat.turns, chat.tokens, Number(chat.costUsd.toFixed(4))], [2, 977, 0.0043]);
+      assert.ok(report.archivedSessions >= 1);
+      assert.equal(report.archivedExcluded, 0);
+    } finally {
+      await reading.close();
+    }
   });
 
   test("the model filter skips archived sessions instead of restoring them", async () => {

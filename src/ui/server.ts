@@ -4,10 +4,12 @@
  * resolution (`public`) and use their own cookie session; state-changing routes also need the
  * CSRF token. Without an admin key the dashboard runs in dev mode only when bound to loopback.
  */
+
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Summarizer } from "../engine/context/compact.ts";
+import type { ArchivedItemsReader } from "../lifecycle/archive-peek.ts";
 import type { HoldfastMetrics } from "../observability/create-metrics.ts";
 import { HoldfastError, InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -37,6 +39,11 @@ export interface DashboardOptions {
   metrics?: HoldfastMetrics;
   /** Breaker states for the Upstreams view (the provider router). */
   upstreams?: BreakerSource;
+  /**
+   * Reads an archived session's items from its archive without restoring it (lifecycle
+   * `archivedItemsReader`), so Usage counts archived sessions; absent: Usage leaves them out and says how many.
+   */
+  archivedItems?: ArchivedItemsReader;
   /** The lifecycle sweeper (Cleanup view: dry-run plan, enforce); absent: the view says so. */
   sweeper?: DashboardSweeper;
   /** Summarizer for the session view's Compact button. Default: the built-in deterministic one (as the CLI). */

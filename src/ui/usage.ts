@@ -1,12 +1,17 @@
 /**
  * Usage over time for the dashboard, read from the response records of the most recently
  * created sessions (a bounded scan: `maxSessions` per tenant, `maxItems` in all), so the view
- * stays fast on large stores; the answer says when it was cut short. Only active sessions are
- * read: the served store restores an archived session on read, so reading archived ones would
- * undo the sweeper's work for every session archived in the period.
+ * stays fast on large stores; the answer says when it was cut short. Sessions the lifecycle
+ * archived count too: their turns are read from their archives (`archivedItems`), never through
+ * the served store, which would restore each one and undo the sweeper's work. Archived sessions
+ * that cannot be read that way (no reader given, an archive missing or damaged) are left out and
+ * counted in `archivedExcluded`, so the view can say so.
  */
+
 import { sessionItems } from "../interop/portable/export.ts";
-import type { SessionStore } from "../store/types.ts";
+import type { ArchivedItemsReader } from "../lifecycle/archive-peek.ts";
+import { isHoldfastError } from "../store/errors.ts";
+import type { Item, Session, SessionStore } from "../store/types.ts";
 import { toTurn } from "./transcript.ts";
 
 export interface UsagePoint {
@@ -36,6 +41,10 @@ export interface UsageReport {
   scannedItems: number;
   /** True when the scan limits left sessions or items out. */
   partial: boolean;
+  /** Archived sessions scanned (their turns read from their archives, not restored). */
+  archivedSessions: number;
+  /** Archived sessions in the period whose turns are not counted: no archive reader, or an archive that cannot be read. */
+  archivedExcluded: number;
 }
 
 export interface UsageQuery {
@@ -45,6 +54,62 @@ export interface UsageQuery {
   maxSessions?: number;
   maxItems?: number;
   top?: number;
+  /** Reads an archived session's items without restoring it; without it archived sessions are excluded (and counted). */
+  archivedItems?: ArchivedItemsReader;
+}
+
+const PAGE = 1000;
+
+/**
+ * The items of a session whose status is `archived` but whose items are still in the store (a
+ * caller set the status): read up to its item count, so no read comes back empty, which the
+ * served store would take for a stub to restore.
+ */
+async function* itemsKeptInStore(
+  store: SessionStore,
+  tenant: string,
+  session: Session,
+): AsyncGenerator<Item> {
+  let afterSeq = 0;
+  for (let left = session.itemCount; left > 0; ) {
+    const page = await store.readItems(tenant, session.id, { afterSeq, limit: Math.min(PAGE, left) });
+    if (page.length === 0) return;
+    yield* page;
+    left -= page.length;
+    afterSeq = page.at(-1)!.seq;
+  }
+}
+
+function isMissingOrDamaged(error: unknown): boolean {
+  return isHoldfastError(error) && (error.code === "not_found" || error.code === "archive_corrupt");
+}
+
+/**
+ * An archived session's items without restoring it: from its archive, or from the store when it
+ * has none because a caller set the status (the items never left); `null` when they cannot be read.
+ */
+async function archivedSessionItems(
+  store: SessionStore,
+  tenant: string,
+  session: Session,
+  read: ArchivedItemsReader | undefined,
+): Promise<Item[] | null> {
+  if (session.itemCount === 0) return [];
+  if (!read) return null;
+  try {
+    return await read(tenant, session.id);
+  } catch (error) {
+    if (!isMissingOrDamaged(error)) throw error;
+  }
+  try {
+    // A stub whose archive is gone answers not_found here (its restore fails): nothing is changed.
+    const items: Item[] = [];
+    for await (const item of itemsKeptInStore(store, tenant, session)) items.push(item);
+    return items.length > 0 ? items : null;
+  } catch (error) {
+    if (!isMissingOrDamaged(error)) throw error;
+    return null;
+  }
 }
 
 /** Aggregates turns by UTC day, tenant and model, and ranks sessions by cost. */
@@ -56,12 +121,14 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
   let scannedSessions = 0;
   let scannedItems = 0;
   let partial = false;
+  let archivedSessions = 0;
+  let archivedExcluded = 0;
   for (const tenant of query.tenants) {
     let cursor: string | undefined;
     let seen = 0;
     scan: do {
+      // Every status: a stub's updatedAt is when it was archived, after its last turn.
       const page = await store.list(tenant, {
-        status: "active",
         updatedAfter: query.since - 1,
         limit: 100,
         cursor,
@@ -70,6 +137,16 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
         if (seen >= maxSessions || scannedItems >= maxItems) {
           partial = true;
           break scan;
+        }
+        let items: AsyncIterable<Item> | Iterable<Item> = sessionItems(store, tenant, session.id);
+        if (session.status === "archived") {
+          const archived = await archivedSessionItems(store, tenant, session, query.archivedItems);
+          if (archived === null) {
+            archivedExcluded++;
+            continue;
+          }
+          archivedSessions++;
+          items = archived;
         }
         seen++;
         scannedSessions++;
@@ -81,7 +158,7 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
           tokens: 0,
           costUsd: 0,
         };
-        for await (const item of sessionItems(store, tenant, session.id)) {
+        for await (const item of items) {
           scannedItems++;
           const turn = toTurn(item);
           if (!turn || turn.createdAt < query.since) continue;
@@ -118,5 +195,7 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
     scannedSessions,
     scannedItems,
     partial,
+    archivedSessions,
+    archivedExcluded,
   };
 }

@@ -15,6 +15,10 @@ export function leftOutLine(tenant: string, sessionId: string, why: "expired" | 
     : `left out ${tenant}/${sessionId}: deleted or expired while its items were copied; its partial copy was removed`;
 }
 
+function deletedCount(report: MigrateReport): number {
+  return report.deletedInSource.reduce((n, d) => n + d.itemIds.length, 0);
+}
+
 export function reportText(report: MigrateReport): string {
   const lines = [
     `migrated ${report.sessions} sessions (${report.skipped} already complete) and ${report.items} items across ${report.tenants} tenant(s)` +
@@ -22,9 +26,16 @@ export function reportText(report: MigrateReport): string {
       (report.vanished.length > 0
         ? `; left out ${report.vanished.length} deleted or expired while being copied`
         : "") +
+      (report.deletedInSource.length > 0
+        ? `; ${deletedCount(report)} item(s) deleted in the source after being copied, removed from the copy`
+        : "") +
       `; verified: ${report.mismatches.length === 0 ? "all equal" : `${report.mismatches.length} mismatch(es)`}`,
     ...report.expired.map((e) => leftOutLine(e.tenant, e.sessionId, "expired")),
     ...report.vanished.map((v) => leftOutLine(v.tenant, v.sessionId, "vanished")),
+    ...report.deletedInSource.map(
+      (d) =>
+        `deleted in the source ${d.tenant}/${d.sessionId}: ${d.itemIds.join(", ")} (after being copied; removed from the copy too)`,
+    ),
     ...report.mismatches.map((m) => `mismatch ${m.tenant}/${m.sessionId}: ${m.reason}`),
   ];
   return `${lines.join("\n")}\n`;

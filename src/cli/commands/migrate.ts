@@ -104,7 +104,9 @@ export function registerMigrateCommand(program: Command): void {
 Sessions keep their ids; items are appended in pages under deterministic operation ids, so an
 interrupted migration resumes where it stopped when run again. A session that expires before
 the target holds it, or is deleted or expires while its items are copied, is left out and
-reported (its partial copy removed from the target), and the others are still copied. Sessions
+reported (its partial copy removed from the target), and the others are still copied. An item
+the source deletes after it was copied is removed from the copy too and reported (not a
+mismatch). Sessions
 the lifecycle archived keep their items in the archive backend (lifecycle.archive in --config):
 they are read from there and copied as archived sessions holding their items; one whose archive
 cannot be read is reported.

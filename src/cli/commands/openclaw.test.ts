@@ -313,7 +313,7 @@ describe("holdfast openclaw (binary)", () => {
       assert.equal(table.code, 1, table.stderr);
       assert.match(
         table.stdout,
-        /0 created, 0 appended, 1 unchanged, 0 diverged, 1 missing, 1 failed, 1 problem\(s\);/,
+        /0 created, 0 appended, 0 updated, 1 unchanged, 0 diverged, 1 missing, 1 failed, 1 problem\(s\);/,
       );
       assert.match(
         table.stdout,

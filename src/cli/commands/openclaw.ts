@@ -165,7 +165,7 @@ function importText(report: OpenClawImportReport): string {
     String(s.warnings.length),
   ]);
   const t = report.totals;
-  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN", "WARN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed, ${t.problems} problem(s); ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk, ${warningTotals(t.warnings)}${notes(report)}\n`;
+  return `${formatTable(["STATUS", "AGENT", "KEY", "SESSION", "ITEMS", "WRITTEN", "FORKS", "TORN", "WARN"], rows)}\n\n${t.created} created, ${t.appended} appended, ${t.updated} updated, ${t.unchanged} unchanged, ${t.diverged} diverged, ${t.missing} missing, ${t.failed} failed, ${t.problems} problem(s); ${t.forks} fork(s), ${t.itemsWritten} item(s) written, ${t.tornLines} torn line(s) skipped, ${t.truncatedItems} oversized item(s) shrunk, ${warningTotals(t.warnings)}${notes(report)}\n`;
 }
 
 function planText(plan: CleanupPlan, enforced: boolean): string {
@@ -236,7 +236,7 @@ export function registerOpenClawCommand(program: Command): void {
     .option("--json", "print the per-session report as JSON")
     .addHelpText(
       "after",
-      "\nExits 1 after the report when a session failed or its transcript is missing, or an agent's index or\nsessions dir was not read (symbolic links are not followed out of the state dir); warnings do not.\n\nExamples:\n  $ holdfast openclaw import ~/.openclaw --store sqlite:./data/holdfast.db\n  $ holdfast openclaw import ~/.openclaw --tenant alice --json",
+      "\nExits 1 after the report when a session failed or its transcript is missing, or an agent's index or\nsessions dir was not read (a symbolic link out of the state dir is not followed; one to nothing is reported); warnings do not.\n\nExamples:\n  $ holdfast openclaw import ~/.openclaw --store sqlite:./data/holdfast.db\n  $ holdfast openclaw import ~/.openclaw --tenant alice --json",
     )
     .action(async (stateDir: string, flags: StoreFlags & { json?: boolean }) => {
       const tty = process.stderr.isTTY === true;

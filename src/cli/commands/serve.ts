@@ -114,8 +114,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (startup.signal.aborted) stoppedDuringStartup();
     throw listenError(error, config.host, config.port, { port: "HOLDFAST_PORT", host: "HOLDFAST_HOST" });
   }
+  // Stopped while binding: the start never said it is listening, so it ends like a start stopped
+  // (or failed) earlier, removing the SQLite files it created — unless a request was served on
+  // the port meanwhile (discard keeps them then). Once the "listening" line is out, they stay.
   if (startup.signal.aborted) {
-    await holdfast.shutdown(0);
+    await holdfast.discard();
     stoppedDuringStartup();
   }
   // Before the "listening" line: a supervisor may signal as soon as it reads it.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, chmodSync } from "node:fs";
+import { appendFileSync, chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -156,6 +156,50 @@ describe("openclaw import (fixture)", () => {
     assert.equal(r.status, "appended");
     assert.equal(r.written, 1);
     assert.equal(grown.totals.unchanged, 10);
+  });
+
+  it("updates a session whose label or model changed with no new items, and only that one", async () => {
+    const key = "agent:research:main";
+    const indexFile = join(fx.dir, "agents", "research", "sessions", "sessions.json");
+    const index = JSON.parse(readFileSync(indexFile, "utf8"));
+    const id = importedSessionId("research", index[key].sessionId);
+    // Metadata the import does not own is the user's: a re-import keeps it.
+    const own = await store.get(T, id);
+    await store.update(T, id, { metadata: { ...own.metadata, team: "search" } });
+    const before = await store.list(T, { limit: 100 });
+    index[key] = { ...index[key], label: "Quarterly research", model: "gpt-5.5" };
+    writeFileSync(indexFile, JSON.stringify(index));
+
+    const report = await importStateDir(store, fx.dir);
+    const r = report.sessions.find((s) => s.key === key)!;
+    assert.deepEqual([r.status, r.written], ["updated", 0]);
+    assert.deepEqual(
+      [report.totals.updated, report.totals.unchanged, report.totals.itemsWritten],
+      [1, 10, 0],
+    );
+    const session = await store.get(T, id);
+    assert.equal(session.metadata.openclaw_label, "Quarterly research");
+    assert.equal(session.metadata.openclaw_model, "gpt-5.5");
+    assert.equal(session.metadata.team, "search");
+    const entry = (session.state.openclaw as { entry: Record<string, unknown> }).entry;
+    assert.deepEqual([entry.label, entry.model], ["Quarterly research", "gpt-5.5"]);
+    // Nothing else was written to, and a label taken away again is taken away in the store.
+    const versions = (list: { data: { id: string; version: number }[] }) =>
+      list.data.filter((s) => s.id !== id).map((s) => [s.id, s.version]);
+    assert.deepEqual(versions(await store.list(T, { limit: 100 })), versions(before));
+    delete index[key].label;
+    writeFileSync(indexFile, JSON.stringify(index));
+    assert.equal(
+      (await importStateDir(store, fx.dir)).sessions.find((s) => s.key === key)!.status,
+      "updated",
+    );
+    const unlabelled = await store.get(T, id);
+    assert.equal(unlabelled.metadata.openclaw_label, undefined);
+    assert.equal((unlabelled.state.openclaw as { entry: Record<string, unknown> }).entry.label, undefined);
+    // Once in step, a re-import writes nothing.
+    const again = await importStateDir(store, fx.dir);
+    assert.equal(again.totals.unchanged, 11);
+    assert.equal((await store.get(T, id)).version, unlabelled.version);
   });
 
   it("exports a session as a v3 transcript that parses back to the same items", async () => {

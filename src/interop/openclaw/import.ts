@@ -3,7 +3,8 @@
  * branch as a session with a deterministic id, every other branch as a fork (also with a
  * deterministic id) taken at its branch point. Idempotent: a re-import finds the same ids and
  * writes nothing; a transcript that only grew gets the new items
- * appended; one whose active branch changed under an earlier import is reported `diverged`.
+ * appended; a session whose label or model changed (no new items) gets its metadata and state
+ * updated; one whose active branch changed under an earlier import is reported `diverged`.
  */
 import { join, relative } from "node:path";
 import { isHoldfastError } from "../../store/errors.ts";
@@ -20,6 +21,7 @@ import {
   sessionMetadata,
   sessionState,
 } from "./session-meta.ts";
+import { syncDescription } from "./session-sync.ts";
 import {
   type AgentDir,
   type IndexEntry,
@@ -38,7 +40,18 @@ import {
   noWarnings,
 } from "./warnings.ts";
 
-export type ImportStatus = "created" | "appended" | "unchanged" | "diverged" | "missing" | "failed";
+/**
+ * `updated`: the same items, but the index entry or transcript now describes the session
+ * differently (its label, model, …), and the stored metadata and state were brought up to date.
+ */
+export type ImportStatus =
+  | "created"
+  | "appended"
+  | "updated"
+  | "unchanged"
+  | "diverged"
+  | "missing"
+  | "failed";
 
 export interface ForkImportResult {
   sessionId: string | null;
@@ -266,7 +279,15 @@ async function importEntry(
     written = items.length;
   } else {
     ({ status, written } = await reconcile(store, tenant, id, 0, items, op));
-    if (status === "appended") await store.patchState(tenant, id, state());
+    if (status === "appended" || status === "unchanged") {
+      const metadata = sessionMetadata(agent.agentId, entry, parsed);
+      const described = await syncDescription(store, session, metadata, state());
+      if (described) {
+        if (status === "unchanged") status = "updated";
+        // New forks copy the parent's metadata: the updated one.
+        session = await store.get(tenant, id);
+      }
+    }
   }
   const forks =
     status === "diverged"
@@ -314,6 +335,7 @@ export async function importStateDir(
     totals: {
       created: 0,
       appended: 0,
+      updated: 0,
       unchanged: 0,
       diverged: 0,
       missing: 0,

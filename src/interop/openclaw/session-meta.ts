@@ -40,6 +40,20 @@ export function sessionLabels(agentId: string, key: string): string[] {
   return ["openclaw", `openclaw-agent:${agentId}`, key].filter(isValidLabel);
 }
 
+/** The metadata keys `sessionMetadata` writes: a re-import replaces these and keeps the others. */
+export const OPENCLAW_METADATA_KEYS: ReadonlySet<string> = new Set([
+  "openclaw_agent",
+  "openclaw_key",
+  "openclaw_session_id",
+  "openclaw_kind",
+  "openclaw_format",
+  "openclaw_chat_type",
+  "openclaw_model",
+  "openclaw_provider",
+  "openclaw_label",
+  "openclaw_updated_at",
+]);
+
 export function sessionMetadata(
   agentId: string,
   entry: IndexEntry,

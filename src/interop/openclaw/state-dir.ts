@@ -6,7 +6,7 @@
  * basename inside the sessions dir, no `sessionFile` as `<sessionId>.jsonl`. Symbolic links are
  * followed only while they stay inside the state dir (see containment.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { isPlainObject } from "../../store/validate.ts";
@@ -53,6 +53,14 @@ function isDirectory(path: string): boolean {
   }
 }
 
+function isSymbolicLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** The agents' sessions dirs under `agents/`, following links only while they stay inside `root`. */
 function scanAgents(agents: string, root: string, skipped: SkippedPath[]): AgentDir[] {
   const found: AgentDir[] = [];
@@ -60,12 +68,17 @@ function scanAgents(agents: string, root: string, skipped: SkippedPath[]): Agent
   for (const d of dirents) {
     if (!d.isDirectory() && !d.isSymbolicLink()) continue;
     const label = `agents/${d.name}`;
+    // Only entries that are there reach this check, so a `missing` one is a link to nothing: its
+    // sessions cannot be read, which the report must say (an agent dir left out in silence looks
+    // like an agent with no sessions).
     const agent = checkInside(root, join(agents, d.name), label);
-    if (agent.kind === "outside") skipped.push({ path: label, problem: agent.problem });
+    if (agent.kind !== "inside") skipped.push({ path: label, problem: agent.problem });
     const dir = join(agents, d.name, "sessions");
-    if (agent.kind !== "inside" || !isDirectory(join(agents, d.name)) || !existsSync(dir)) continue;
+    if (agent.kind !== "inside" || !isDirectory(join(agents, d.name))) continue;
     const sessions = checkInside(root, dir, `${label}/sessions`);
-    if (sessions.kind === "outside") skipped.push({ path: `${label}/sessions`, problem: sessions.problem });
+    // No sessions dir at all is an agent without sessions; a link to nothing is a problem.
+    if (sessions.kind === "missing" && !isSymbolicLink(dir)) continue;
+    if (sessions.kind !== "inside") skipped.push({ path: `${label}/sessions`, problem: sessions.problem });
     else if (isDirectory(dir)) found.push({ agentId: d.name, dir });
   }
   return found.sort((a, b) => a.agentId.localeCompare(b.agentId));

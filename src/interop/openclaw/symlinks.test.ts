@@ -202,4 +202,38 @@ describe("openclaw state dirs with symbolic links and missing transcripts", () =
       fx.cleanup();
     }
   });
+
+  it("reports an agent dir or sessions dir that is a symbolic link to nothing, instead of passing over it", async () => {
+    const fx = writeStateDir({ kept: [] });
+    const gone = join(fx.dir, "removed-agent");
+    symlinkSync(gone, join(fx.dir, "agents", "ghost"));
+    mkdirSync(join(fx.dir, "agents", "hollow"));
+    symlinkSync(join(gone, "sessions"), join(fx.dir, "agents", "hollow", "sessions"));
+    // An agent dir without any sessions dir is an agent with no sessions, not a problem.
+    mkdirSync(join(fx.dir, "agents", "fresh"));
+    const expected = [
+      {
+        path: "agents/ghost",
+        problem: `agents/ghost is a symbolic link to ${gone}, which does not exist`,
+      },
+      {
+        path: "agents/hollow/sessions",
+        problem: `agents/hollow/sessions is a symbolic link to ${join(gone, "sessions")}, which does not exist`,
+      },
+    ];
+    const store = await createStore("memory:");
+    try {
+      const report = await importStateDir(store, fx.dir);
+      assert.deepEqual(report.problems, expected);
+      assert.equal(report.totals.problems, 2);
+      assert.deepEqual(
+        report.sessions.map((s) => [s.key, s.status]),
+        [["agent:main:kept", "created"]],
+      );
+      assert.deepEqual((await auditStateDir(fx.dir)).skipped, expected);
+    } finally {
+      await store.close();
+      fx.cleanup();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 /** The public contract of `withEncryption`: its options and the extra key-maintenance operations. */
 
 import type { TokenCounter } from "../../store/tokens.ts";
-import type { SessionHeadReadable, SessionStore } from "../../store/types.ts";
+import type { Item, SessionHeadReadable, SessionStore } from "../../store/types.ts";
 import type { Keyring } from "./keyring.ts";
 
 export interface EncryptionOptions {
@@ -20,6 +20,11 @@ export interface EncryptionOptions {
 }
 
 export interface EncryptedStore extends SessionStore, SessionHeadReadable {
+  /**
+   * Decrypts items of session `sessionId` read past this store (its archive, say: the archiver
+   * copies the sealed items) with the session's data key, in place; plaintext items pass as they are.
+   */
+  openItems(tenant: string, sessionId: string, items: Item[]): Promise<Item[]>;
   /** Re-wraps every data key under the keyring's active master key; items are untouched. */
   rotateMasterKey(): Promise<{ records: number; rewrapped: number }>;
   /**

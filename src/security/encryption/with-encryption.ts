@@ -306,6 +306,12 @@ class EncryptingStore implements EncryptedStore {
     return { checked, shredded };
   }
 
+  openItems(tenant: string, sessionId: string, items: Item[]): Promise<Item[]> {
+    checkTenant(tenant);
+    checkSessionId(sessionId);
+    return this.#opener.items(tenant, sessionId, items);
+  }
+
   rotateMasterKey(): Promise<{ records: number; rewrapped: number }> {
     return rotateMasterKey({ records: this.#records, keyring: this.#keyring });
   }

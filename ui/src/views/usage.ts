@@ -27,6 +27,8 @@ interface UsageReport {
   scannedSessions: number;
   scannedItems: number;
   partial: boolean;
+  archivedSessions: number;
+  archivedExcluded: number;
 }
 
 type Metric = "cost" | "tokens";
@@ -125,11 +127,20 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
           `Read from the ${fmtNumber(report.scannedSessions)} most recently active sessions (${fmtNumber(report.scannedItems)} items); older ones are not counted.`,
         )
       : "",
-    h(
-      "p",
-      { class: "muted" },
-      "Archived sessions are not counted: their items are in cold storage, and reading them would restore them.",
-    ),
+    report.archivedSessions > 0
+      ? h(
+          "p",
+          { class: "muted" },
+          `Includes ${fmtNumber(report.archivedSessions)} archived session(s), read from their archives (they stay archived).`,
+        )
+      : "",
+    report.archivedExcluded > 0
+      ? h(
+          "p",
+          { class: "warnings" },
+          `${fmtNumber(report.archivedExcluded)} archived session(s) are not counted: their archives could not be read without restoring them.`,
+        )
+      : "",
     h(
       "details",
       {},

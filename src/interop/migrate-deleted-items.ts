@@ -1,0 +1,40 @@
+/**
+ * Items the source deleted after `migrate` copied them. The copy reads the source's items in seq
+ * order, so an item deleted once its page was appended stays in the target: the copy then holds
+ * one item the source no longer has, and verification would call it a mismatch although the copy
+ * was faithful when made. Such items are removed from the copy too, so it equals the source.
+ */
+import type { Item, SessionStore } from "../store/types.ts";
+
+async function* itemsOf(store: SessionStore, tenant: string, id: string): AsyncGenerator<Item> {
+  const page = 1000;
+  for (let after = 0; ; ) {
+    const items = await store.readItems(tenant, id, { afterSeq: after, limit: page });
+    yield* items;
+    if (items.length < page) return;
+    after = items.at(-1)!.seq;
+  }
+}
+
+/**
+ * Removes from the target's copy of session `id` the items the source no longer holds, and answers
+ * their ids; `null` (nothing removed) when there are none, or when they are more than the source has
+ * ever deleted (`lastSeq - itemCount`, its seqs never reused): then they did not come from the
+ * source, and the difference is the caller's mismatch. The caller verifies the copy afterwards.
+ */
+export async function dropItemsDeletedInSource(
+  source: SessionStore,
+  target: SessionStore,
+  tenant: string,
+  id: string,
+): Promise<string[] | null> {
+  const held = new Set<string>();
+  for await (const item of itemsOf(source, tenant, id)) held.add(item.id);
+  const gone: string[] = [];
+  for await (const item of itemsOf(target, tenant, id)) if (!held.has(item.id)) gone.push(item.id);
+  if (gone.length === 0) return null;
+  const now = await source.get(tenant, id);
+  if (gone.length > now.lastSeq - now.itemCount) return null;
+  for (const itemId of gone) await target.deleteItem(tenant, id, itemId);
+  return gone;
+}
