@@ -107,6 +107,7 @@ interface ResponsesBody {
     input_tokens?: number;
     output_tokens?: number;
     input_tokens_details?: { cached_tokens?: number } | null;
+    output_tokens_details?: { reasoning_tokens?: number } | null;
   };
   incomplete_details?: { reason?: string } | null;
   error?: { code?: string; message?: string } | null;
@@ -115,10 +116,12 @@ interface ResponsesBody {
 
 function usageOf(usage: ResponsesBody["usage"]): Usage {
   if (!usage) return { ...ZERO_USAGE };
+  const reasoning = usage.output_tokens_details?.reasoning_tokens;
   return {
     input_tokens: usage.input_tokens ?? 0,
     output_tokens: usage.output_tokens ?? 0,
     cached_tokens: usage.input_tokens_details?.cached_tokens ?? 0,
+    ...(typeof reasoning === "number" && reasoning > 0 ? { reasoning_tokens: reasoning } : {}),
   };
 }
 

@@ -20,6 +20,8 @@ export interface UsageRecord {
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;
+  /** Output tokens spent reasoning, as the upstream reported them; absent when it reported none. */
+  reasoning_tokens?: number;
   /** Holdfast extension: the upstream reported no usage and Holdfast estimated it. */
   estimated?: true;
 }
@@ -135,7 +137,7 @@ function responseObject(id: string, record: ResponseRecord, output: JsonObject[]
       input_tokens: usage.input_tokens,
       input_tokens_details: { cached_tokens: usage.cached_tokens },
       output_tokens: usage.output_tokens,
-      output_tokens_details: { reasoning_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: usage.reasoning_tokens ?? 0 },
       total_tokens: usage.input_tokens + usage.output_tokens,
       ...(usage.estimated ? { estimated: true } : {}),
     },
