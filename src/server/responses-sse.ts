@@ -3,6 +3,7 @@
  * (`response.created`, `response.output_text.delta`, …, `response.completed`), numbering them
  * with `sequence_number` as OpenAI does.
  */
+import { withoutUpstreamId } from "../engine/context/items.ts";
 import { appendDelta, contentPart, type StreamedPart } from "../engine/providers/output.ts";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
@@ -92,7 +93,7 @@ export class ResponsesSse {
   #provider(event: Extract<EngineEvent, { type: "provider" }>["event"]): void {
     switch (event.type) {
       case "item_added": {
-        const item = event.item as unknown as JsonObject;
+        const item = withoutUpstreamId(event.item as unknown as JsonObject);
         this.#emit("response.output_item.added", { output_index: event.output_index, item });
         if (item.type === "message") this.#parts.set(event.output_index, []);
         return;
@@ -130,7 +131,7 @@ export class ResponsesSse {
         });
         return;
       case "item_done": {
-        const item = event.item as unknown as JsonObject;
+        const item = withoutUpstreamId(event.item as unknown as JsonObject);
         if (item.type === "message") {
           const parts = this.#parts.get(event.output_index) ?? [];
           this.#parts.delete(event.output_index);

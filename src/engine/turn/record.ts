@@ -4,6 +4,7 @@
  * `GET /v1/responses/{id}` returns is rebuilt from it and the items it names.
  */
 import type { Item, JsonObject } from "../../store/types.ts";
+import { withoutUpstreamId } from "../context/items.ts";
 
 export const RECORD_TYPE = "response_record";
 
@@ -71,9 +72,9 @@ export interface ResponseRecord {
   service_tier?: string;
 }
 
-/** Output/input items on the wire: the stored body with its id first. */
+/** Output/input items on the wire: the stored body with its id first (and no upstream id: `withoutUpstreamId`). */
 export function wireItem(item: Pick<Item, "id" | "content">): JsonObject {
-  return { id: item.id, ...item.content };
+  return { id: item.id, ...withoutUpstreamId(item.content) };
 }
 
 /**
