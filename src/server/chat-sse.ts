@@ -89,6 +89,8 @@ export class ChatSse {
     if (e.type === "text_delta") this.#send({ content: e.delta });
     // Chat Completions streams a refusal in its own delta field, as OpenAI does.
     else if (e.type === "refusal_delta") this.#send({ refusal: e.delta });
+    // Reasoning as the OpenAI-compatible servers that stream it send it (vLLM, DeepSeek, Ollama…).
+    else if (e.type === "reasoning_delta") this.#send({ reasoning_content: e.delta });
     else if (e.type === "item_added" && e.item.type === "function_call") {
       const index = this.#callIndex.size;
       this.#callIndex.set(e.output_index, index);

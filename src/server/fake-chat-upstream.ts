@@ -8,6 +8,11 @@ import { type FakeUpstreamServer, startFakeUpstreamServer } from "./fake-upstrea
 export interface FakeChatAnswer {
   content?: string | null;
   refusal?: string | null;
+  /** The model's reasoning, under the field vLLM and DeepSeek use, or (`reasoning`) OpenRouter's. */
+  reasoning_content?: string;
+  reasoning?: string;
+  /** Reported as `completion_tokens_details.reasoning_tokens` when given. */
+  reasoning_tokens?: number;
   finish_reason?: string;
   /** Sent on the completion (every chunk when streamed), as OpenAI reports the tier it used. */
   service_tier?: string;
@@ -27,10 +32,26 @@ export async function startFakeChatUpstream(
       model: String(body.model),
       ...(reply.service_tier === undefined ? {} : { service_tier: reply.service_tier }),
     };
-    const usage = { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
+    const usage = {
+      prompt_tokens: 5,
+      completion_tokens: 3,
+      total_tokens: 8,
+      ...(reply.reasoning_tokens === undefined
+        ? {}
+        : { completion_tokens_details: { reasoning_tokens: reply.reasoning_tokens } }),
+    };
+    const reasoning = {
+      ...(reply.reasoning_content === undefined ? {} : { reasoning_content: reply.reasoning_content }),
+      ...(reply.reasoning === undefined ? {} : { reasoning: reply.reasoning }),
+    };
     const finish = reply.finish_reason ?? "stop";
     if (body.stream !== true) {
-      const message = { role: "assistant", content: reply.content ?? null, refusal: reply.refusal ?? null };
+      const message = {
+        role: "assistant",
+        content: reply.content ?? null,
+        refusal: reply.refusal ?? null,
+        ...reasoning,
+      };
       res.writeHead(200, { "content-type": "application/json" });
       res.end(
         JSON.stringify({
@@ -49,6 +70,10 @@ export async function startFakeChatUpstream(
       );
     };
     send([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
+    // Reasoning streams before the answer, with `content: ""` beside it as DeepSeek sends it.
+    for (const [field, text] of Object.entries(reasoning))
+      for (const piece of [text.slice(0, 3), text.slice(3)])
+        send([{ index: 0, delta: { content: "", [field]: piece }, finish_reason: null }]);
     for (const field of ["content", "refusal"] as const) {
       const text = reply[field];
       if (!text) continue;

@@ -74,7 +74,8 @@ describe("reasoning items replayed to a Responses upstream", () => {
       include,
     });
     const shown = r0.output.find((item) => item.type === "reasoning");
-    assert.match(String(shown?.id), /^rs_[0-9a-f]{32}$/, "the client sees Holdfast's id");
+    // Holdfast's own id (unique whatever the upstream's), which carries the upstream's.
+    assert.match(String(shown?.id), new RegExp(`^rs_up${upstream.seen.length - 1}-hf[0-9a-f]{16}$`));
     const stream = client.responses.stream({ model: "resp/m", input: "q1", conversation: conv.id, include });
     await stream.finalResponse();
     await client.responses.create({ model: "resp/m", input: "q2", conversation: conv.id, include });

@@ -3,6 +3,7 @@
  * (`response.created`, `response.output_text.delta`, …, `response.completed`), numbering them
  * with `sequence_number` as OpenAI does.
  */
+import { withoutUpstreamId } from "../engine/context/items.ts";
 import { appendDelta, contentPart, type StreamedPart } from "../engine/providers/output.ts";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
@@ -19,6 +20,8 @@ export class ResponsesSse {
    * or a refusal, which OpenAI streams as a part of its own (`response.refusal.delta`).
    */
   readonly #parts = new Map<number, StreamedPart[]>();
+  /** Text of each reasoning item streamed so far (one `reasoning_text` part), per output index. */
+  readonly #reasoning = new Map<number, string>();
 
   constructor(write: SseWrite) {
     this.#write = write;
@@ -90,7 +93,7 @@ export class ResponsesSse {
   #provider(event: Extract<EngineEvent, { type: "provider" }>["event"]): void {
     switch (event.type) {
       case "item_added": {
-        const item = event.item as unknown as JsonObject;
+        const item = withoutUpstreamId(event.item as unknown as JsonObject);
         this.#emit("response.output_item.added", { output_index: event.output_index, item });
         if (item.type === "message") this.#parts.set(event.output_index, []);
         return;
@@ -110,6 +113,16 @@ export class ResponsesSse {
         else this.#emitJson("response.output_text.delta", `${head},"logprobs":[]}`);
         return;
       }
+      case "reasoning_delta": {
+        const base = { item_id: event.item_id, output_index: event.output_index, content_index: 0 };
+        const text = this.#reasoning.get(event.output_index);
+        if (text === undefined) {
+          this.#emit("response.content_part.added", { ...base, part: { type: "reasoning_text", text: "" } });
+        }
+        this.#reasoning.set(event.output_index, (text ?? "") + event.delta);
+        this.#emit("response.reasoning_text.delta", { ...base, delta: event.delta });
+        return;
+      }
       case "function_call_arguments_delta":
         this.#emit("response.function_call_arguments.delta", {
           item_id: event.item_id,
@@ -118,7 +131,7 @@ export class ResponsesSse {
         });
         return;
       case "item_done": {
-        const item = event.item as unknown as JsonObject;
+        const item = withoutUpstreamId(event.item as unknown as JsonObject);
         if (item.type === "message") {
           const parts = this.#parts.get(event.output_index) ?? [];
           this.#parts.delete(event.output_index);
@@ -137,6 +150,8 @@ export class ResponsesSse {
               part: contentPart(part) as unknown as JsonObject,
             });
           }
+        } else if (item.type === "reasoning") {
+          this.#reasoningDone(event.output_index, item);
         } else if (item.type === "function_call") {
           this.#emit("response.function_call_arguments.done", {
             item_id: item.id as string,
@@ -150,6 +165,16 @@ export class ResponsesSse {
       default:
         return;
     }
+  }
+
+  /** The `.done` events of a reasoning item's streamed text (none when no text was streamed). */
+  #reasoningDone(outputIndex: number, item: JsonObject): void {
+    const text = this.#reasoning.get(outputIndex);
+    if (text === undefined) return;
+    this.#reasoning.delete(outputIndex);
+    const base = { item_id: item.id as string, output_index: outputIndex, content_index: 0 };
+    this.#emit("response.reasoning_text.done", { ...base, text });
+    this.#emit("response.content_part.done", { ...base, part: { type: "reasoning_text", text } });
   }
 
   /**

@@ -41,6 +41,7 @@ export interface TurnTranslator {
 const TOKEN_EVENTS: ReadonlySet<string> = new Set([
   "text_delta",
   "refusal_delta",
+  "reasoning_delta",
   "function_call_arguments_delta",
 ]);
 

@@ -113,6 +113,7 @@ describe("SSE wire text", () => {
             completion_tokens: 16,
             total_tokens: 39,
             prompt_tokens_details: { cached_tokens: 0 },
+            completion_tokens_details: { reasoning_tokens: 0 },
           },
         })}\n\n`,
         ...(end !== "completed"

@@ -3,6 +3,7 @@
  * (snake_case, unix seconds) plus Holdfast's extra fields. Nothing here decides anything; it only
  * renames and converts units, so the gateway can reuse it for `/v1/responses`.
  */
+import { wireItem } from "../engine/turn/record.ts";
 import type { Item, ItemInput, JsonObject, JsonValue, Page, Session } from "../store/types.ts";
 
 /** A conversation as the HTTP API returns it. */
@@ -82,7 +83,7 @@ export function toWireConversationList(page: Page<Session>): WireConversationLis
 }
 
 export function toWireItem(item: Item): WireItem {
-  return { id: item.id, ...item.content };
+  return wireItem(item) as WireItem;
 }
 
 /**

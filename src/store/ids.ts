@@ -52,6 +52,25 @@ export function newItemId(type: string): string {
   return `${prefix}_${lastMs.toString(16).padStart(12, "0")}${randomHex(10)}`;
 }
 
+/** What `newBoundItemId` adds to the id it carries: `-hf` and 64 random bits. */
+const BOUND_SUFFIX = /-hf[0-9a-f]{16}$/;
+const BOUND_SUFFIX_LENGTH = "-hf".length + 16;
+
+/**
+ * A fresh item id that carries another id (`<id>-hf<16 hex>`), recoverable with `boundIdOf`: for
+ * an item whose id must go back somewhere (an upstream's reasoning id) but cannot be the item's
+ * own, since the other id need not be unique. Null when the other id does not fit an item id.
+ */
+export function newBoundItemId(bound: string): string | null {
+  const id = `${bound}-hf${randomHex(8)}`;
+  return ITEM_ID_PATTERN.test(id) && bound.length > 0 ? id : null;
+}
+
+/** The id a `newBoundItemId` id carries, or null for any other id. */
+export function boundIdOf(id: string): string | null {
+  return id.length > BOUND_SUFFIX_LENGTH && BOUND_SUFFIX.test(id) ? id.slice(0, -BOUND_SUFFIX_LENGTH) : null;
+}
+
 export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("base64url");
 }

@@ -130,8 +130,9 @@ export function toEntry(item: Item): TranscriptEntry {
       return { ...base, kind: "summary", text: clip(summaryText(c.summary)), ...(covers ? { covers } : {}) };
     }
     case "reasoning": {
-      const parts = Array.isArray(c.summary) ? c.summary : [];
-      return { ...base, kind: "reasoning", text: clip(contentText(parts)) };
+      // A summary (OpenAI's), else the reasoning text itself (an OpenAI-compatible Chat server's).
+      const summary = contentText(Array.isArray(c.summary) ? c.summary : []);
+      return { ...base, kind: "reasoning", text: clip(summary || contentText(c.content)) };
     }
     default:
       return { ...base, kind: "other", text: "" };

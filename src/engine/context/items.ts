@@ -3,6 +3,7 @@
  * (`Item.content`); this file is the one place that knows which fields matter for windows:
  * roles, call ids, pin markers and the Holdfast `summary` item.
  */
+import { boundIdOf } from "../../store/ids.ts";
 import type { Item, JsonObject, JsonValue } from "../../store/types.ts";
 
 /** Item types that carry a tool call; their output must follow them in any window. */
@@ -49,17 +50,32 @@ export function replayIdOf(content: JsonObject): string | null {
 
 /**
  * A reasoning item a client supplies under an id (one it copied from an upstream's output into
- * `input`, or adds to a conversation) with that id also kept as its upstream id, so that its
- * `encrypted_content` goes back under the id the upstream bound it to; the id stays the item's
- * Holdfast id too. An upstream id the marker already holds (the item came from Holdfast's own
- * output, marker and all) is the upstream's and stays. Other items are returned as they are.
+ * `input`, or adds to a conversation) with its upstream id kept, so that its `encrypted_content`
+ * goes back under the id the upstream bound it to; the id stays the item's Holdfast id too. The
+ * upstream id is the one Holdfast's own id for the item carries (the item came from Holdfast's
+ * output: see `newBoundItemId`), else the id itself (copied from the upstream's output). An
+ * upstream id the marker already holds stays. Other items are returned as they are.
  */
 export function keepUpstreamId<T extends { id?: string; content: JsonObject }>(item: T): T {
   const { id, content } = item;
   if (id === undefined || id === "" || content.type !== "reasoning") return item;
   const marker = isObject(content[PIN_FIELD]) ? content[PIN_FIELD] : {};
   if (typeof marker.upstream_id === "string" && marker.upstream_id !== "") return item;
-  return { ...item, content: { ...content, [PIN_FIELD]: { ...marker, upstream_id: id } } };
+  const upstreamId = boundIdOf(id) ?? id;
+  return { ...item, content: { ...content, [PIN_FIELD]: { ...marker, upstream_id: upstreamId } } };
+}
+
+/**
+ * An item's body as clients see it: without the upstream id its marker keeps (Holdfast's
+ * bookkeeping, not OpenAI's item shape; the item's id carries it back). A marker left empty goes
+ * too; a pin stays. The same object when there is nothing to hide.
+ */
+export function withoutUpstreamId(content: JsonObject): JsonObject {
+  const marker = content[PIN_FIELD];
+  if (!isObject(marker) || !("upstream_id" in marker)) return content;
+  const { upstream_id: _hidden, ...kept } = marker;
+  const { [PIN_FIELD]: _marker, ...rest } = content;
+  return Object.keys(kept).length === 0 ? rest : { ...rest, [PIN_FIELD]: kept };
 }
 
 export function isCall(item: Item): boolean {

@@ -152,15 +152,35 @@ interface ChatUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
   prompt_tokens_details?: { cached_tokens?: number } | null;
+  completion_tokens_details?: { reasoning_tokens?: number } | null;
 }
 
 export function usageFromChat(usage: ChatUsage | null | undefined): Usage {
   if (!usage) return { ...ZERO_USAGE };
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
   return {
     input_tokens: usage.prompt_tokens ?? 0,
     output_tokens: usage.completion_tokens ?? 0,
     cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    ...(typeof reasoning === "number" && reasoning > 0 ? { reasoning_tokens: reasoning } : {}),
   };
+}
+
+/**
+ * The reasoning text of a message or delta. OpenAI-compatible servers that show a model's
+ * reasoning (vLLM, DeepSeek, SGLang, Ollama, OpenRouter, Groq, LM Studio) put it beside
+ * `content`, as `reasoning_content` or `reasoning`; one server sends one of them, and a server
+ * sending both means the same text, so `reasoning` counts only without `reasoning_content`.
+ */
+export function reasoningOf(message: ChatReasoning | null | undefined): string {
+  const text = message?.reasoning_content;
+  if (typeof text === "string" && text !== "") return text;
+  return typeof message?.reasoning === "string" ? message.reasoning : "";
+}
+
+interface ChatReasoning {
+  reasoning_content?: unknown;
+  reasoning?: unknown;
 }
 
 export function finishFromChat(reason: unknown): FinishReason {
@@ -175,7 +195,11 @@ interface ChatCompletion {
   model?: string;
   service_tier?: unknown;
   choices?: Array<{
-    message?: { content?: string | null; refusal?: string | null; tool_calls?: ChatToolCall[] };
+    message?: ChatReasoning & {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: ChatToolCall[];
+    };
     finish_reason?: string | null;
   }>;
   usage?: ChatUsage | null;
@@ -186,6 +210,9 @@ export function fromChatCompletion(body: unknown, requestedModel: string): TurnR
   const completion = body as ChatCompletion;
   const choice = completion.choices?.[0];
   const builder = new OutputBuilder();
+  // The reasoning comes first, as the Responses API puts its reasoning item before the answer.
+  const reasoning = reasoningOf(choice?.message);
+  if (reasoning !== "") builder.appendReasoning(builder.addReasoning()[0], reasoning);
   const text = choice?.message?.content ?? "";
   const refusal = choice?.message?.refusal ?? "";
   if (text !== "" || refusal !== "") {
@@ -217,7 +244,7 @@ interface ChatChunk {
   model?: string;
   service_tier?: unknown;
   choices?: Array<{
-    delta?: {
+    delta?: ChatReasoning & {
       content?: string | null;
       refusal?: string | null;
       tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>;
@@ -231,6 +258,8 @@ interface ChatChunk {
 export class ChatStreamTranslator {
   #builder = new OutputBuilder();
   #messageIndex: number | undefined;
+  /** The output index of the reasoning item being streamed, until the answer after it starts. */
+  #reasoningIndex: number | undefined;
   /** upstream tool_call key (see `#callKey`) → output index */
   #calls = new Map<string, number>();
   /** The key of the call opened last: where a delta with neither index nor id belongs. */
@@ -264,6 +293,8 @@ export class ChatStreamTranslator {
     this.#tier = reportedTier(chunk.service_tier) ?? this.#tier;
     const choice = chunk.choices?.[0];
     if (!choice) return events;
+    const reasoning = reasoningOf(choice.delta);
+    if (reasoning !== "") events.push(this.#builder.appendReasoning(this.#reasoning(events), reasoning));
     const text = choice.delta?.content;
     if (text) events.push(this.#builder.appendText(this.#message(events), text));
     const refusal = choice.delta?.refusal;
@@ -274,6 +305,7 @@ export class ChatStreamTranslator {
       if (index === undefined) {
         // The text message (if any) stays open until the finish reason: `length` or
         // `content_filter` make it `incomplete`, and its `item_done` must say so.
+        this.#closeReasoning(events);
         this.#announce(events);
         const callId = delta.id ?? `call_${this.#calls.size}`;
         index = this.#builder.openCall(callId, delta.function?.name ?? "");
@@ -296,12 +328,34 @@ export class ChatStreamTranslator {
   /** The output index of the reply's message, opened (and announced in `events`) at its first delta. */
   #message(events: TurnEvent[]): number {
     if (this.#messageIndex === undefined) {
+      this.#closeReasoning(events);
       this.#announce(events);
       const [index, added] = this.#builder.addMessage();
       this.#messageIndex = index;
       events.push(added);
     }
     return this.#messageIndex;
+  }
+
+  /** The output index of the reasoning item being streamed, opened (and announced) at its first delta. */
+  #reasoning(events: TurnEvent[]): number {
+    if (this.#reasoningIndex === undefined) {
+      this.#announce(events);
+      const [index, added] = this.#builder.addReasoning();
+      this.#reasoningIndex = index;
+      events.push(added);
+    }
+    return this.#reasoningIndex;
+  }
+
+  /**
+   * Ends the reasoning item as the answer starts: Responses clients read a reasoning item as done
+   * before the next item is added. Reasoning that comes back later opens an item of its own.
+   */
+  #closeReasoning(events: TurnEvent[]): void {
+    if (this.#reasoningIndex === undefined) return;
+    events.push(...this.#builder.finish(this.#reasoningIndex));
+    this.#reasoningIndex = undefined;
   }
 
   /**

@@ -8,7 +8,7 @@
  * context engine's `toModelInput` restores it as the id of an item with encrypted content. A
  * reasoning item without both is left out of the request (`isReplayable`).
  */
-import { newItemId } from "../../store/ids.ts";
+import { newBoundItemId, newItemId } from "../../store/ids.ts";
 import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
 import { reportedTier, ZERO_USAGE } from "./output.ts";
@@ -107,6 +107,7 @@ interface ResponsesBody {
     input_tokens?: number;
     output_tokens?: number;
     input_tokens_details?: { cached_tokens?: number } | null;
+    output_tokens_details?: { reasoning_tokens?: number } | null;
   };
   incomplete_details?: { reason?: string } | null;
   error?: { code?: string; message?: string } | null;
@@ -115,10 +116,12 @@ interface ResponsesBody {
 
 function usageOf(usage: ResponsesBody["usage"]): Usage {
   if (!usage) return { ...ZERO_USAGE };
+  const reasoning = usage.output_tokens_details?.reasoning_tokens;
   return {
     input_tokens: usage.input_tokens ?? 0,
     output_tokens: usage.output_tokens ?? 0,
     cached_tokens: usage.input_tokens_details?.cached_tokens ?? 0,
+    ...(typeof reasoning === "number" && reasoning > 0 ? { reasoning_tokens: reasoning } : {}),
   };
 }
 
@@ -129,19 +132,25 @@ function usageOf(usage: ResponsesBody["usage"]): Usage {
 class OwnIds {
   readonly #ids = new Map<number, string>();
 
-  of(index: number, type: string): string {
+  of(index: number, type: string, upstreamId?: string): string {
     let id = this.#ids.get(index);
     if (id === undefined) {
-      id = newItemId(type);
+      id = (upstreamId === undefined ? null : newBoundItemId(upstreamId)) ?? newItemId(type);
       this.#ids.set(index, id);
     }
     return id;
   }
 
-  /** The item with its upstream id (if any) replaced by Holdfast's; a reasoning item's is kept. */
+  /**
+   * The item with its upstream id (if any) replaced by Holdfast's. A reasoning item's upstream id
+   * is kept in its marker, and its Holdfast id carries it too (`newBoundItemId`): clients never
+   * see the marker, and a client sending the item back (`input: [...output, …]`) gives the id it
+   * was shown, from which `keepUpstreamId` recovers the one the upstream bound the item to.
+   */
   apply(index: number, item: OutputItem): OutputItem {
-    const id = this.of(index, String(item.type));
-    if (item.type !== "reasoning" || typeof item.id !== "string" || item.id === "") return { ...item, id };
+    if (item.type !== "reasoning" || typeof item.id !== "string" || item.id === "")
+      return { ...item, id: this.of(index, String(item.type)) };
+    const id = this.of(index, "reasoning", item.id);
     return { ...item, id, holdfast: { upstream_id: item.id } };
   }
 }

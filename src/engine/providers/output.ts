@@ -21,7 +21,14 @@ interface CallSlot {
   args: string;
   done: boolean;
 }
-type Slot = MessageSlot | CallSlot;
+/** The model's reasoning as text (Chat Completions `reasoning_content`): one `reasoning_text` part. */
+interface ReasoningSlot {
+  kind: "reasoning";
+  id: string;
+  text: string;
+  done: boolean;
+}
+type Slot = MessageSlot | CallSlot | ReasoningSlot;
 
 export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
   input_tokens: 0,
@@ -54,6 +61,19 @@ export class OutputBuilder {
     const slot = this.#slot(index, "message");
     appendDelta(slot.parts, "refusal", delta);
     return { type: "refusal_delta", output_index: index, item_id: slot.id, delta };
+  }
+
+  /** Opens a reasoning item (its text comes with `appendReasoning`); returns its index and `item_added`. */
+  addReasoning(): [number, TurnEvent] {
+    const slot: ReasoningSlot = { kind: "reasoning", id: newItemId("reasoning"), text: "", done: false };
+    const index = this.#slots.push(slot) - 1;
+    return [index, { type: "item_added", output_index: index, item: toItem(slot, "in_progress") }];
+  }
+
+  appendReasoning(index: number, delta: string): TurnEvent {
+    const slot = this.#slot(index, "reasoning");
+    slot.text += delta;
+    return { type: "reasoning_delta", output_index: index, item_id: slot.id, delta };
   }
 
   /** Opens a function call; returns its output index and the `item_added` event. */
@@ -132,6 +152,8 @@ export class OutputBuilder {
 }
 
 function toItem(slot: Slot, status: "in_progress" | "completed" | "incomplete"): OutputItem {
+  if (slot.kind === "reasoning")
+    return reasoningItem(slot.id, status === "in_progress" ? null : slot.text, status);
   if (slot.kind === "message") {
     return {
       type: "message",
@@ -152,6 +174,24 @@ function toItem(slot: Slot, status: "in_progress" | "completed" | "incomplete"):
     call_id: slot.callId,
     name: slot.name,
     arguments: status === "in_progress" ? "" : slot.args,
+    status,
+  };
+}
+
+/**
+ * A reasoning item in the Responses API's shape for readable reasoning (`content` of
+ * `reasoning_text`, no summary); `text` null: the item as announced, before its text.
+ */
+export function reasoningItem(
+  id: string,
+  text: string | null,
+  status: "in_progress" | "completed" | "incomplete",
+): OutputItem {
+  return {
+    type: "reasoning",
+    id,
+    summary: [],
+    content: text === null ? [] : [{ type: "reasoning_text", text }],
     status,
   };
 }
@@ -263,6 +303,8 @@ export class StreamTracker {
   /** Arguments of open function calls, parts of open messages, per output index. */
   #args = new Map<number, string>();
   #parts = new Map<number, StreamedPart[]>();
+  /** Text of open reasoning items, per output index. */
+  #reasoning = new Map<number, string>();
   #usage: Usage = { ...ZERO_USAGE };
 
   push(event: TurnEvent): void {
@@ -277,6 +319,12 @@ export class StreamTracker {
         this.#parts.set(event.output_index, parts);
         break;
       }
+      case "reasoning_delta":
+        this.#reasoning.set(
+          event.output_index,
+          (this.#reasoning.get(event.output_index) ?? "") + event.delta,
+        );
+        break;
       case "function_call_arguments_delta":
         this.#args.set(event.output_index, (this.#args.get(event.output_index) ?? "") + event.delta);
         break;
@@ -284,6 +332,7 @@ export class StreamTracker {
         this.#items.set(event.output_index, event.item);
         this.#args.delete(event.output_index);
         this.#parts.delete(event.output_index);
+        this.#reasoning.delete(event.output_index);
         break;
       case "usage":
         this.#usage = event.usage;
@@ -300,6 +349,10 @@ export class StreamTracker {
       const args = this.#args.get(index);
       if (item.type === "function_call" && args !== undefined) {
         return { ...item, arguments: args, status: "incomplete" };
+      }
+      const reasoning = this.#reasoning.get(index);
+      if (item.type === "reasoning" && reasoning !== undefined) {
+        return reasoningItem(String(item.id), reasoning, "incomplete");
       }
       const parts = this.#parts.get(index);
       if (parts === undefined) return item;

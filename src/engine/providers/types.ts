@@ -186,6 +186,8 @@ export interface Usage {
   output_tokens: number;
   /** Input tokens served from the provider's prompt cache. */
   cached_tokens: number;
+  /** Output tokens the model spent reasoning (included in `output_tokens`), when the upstream reports them. */
+  reasoning_tokens?: number;
 }
 
 export const FINISH_REASONS = [
@@ -228,6 +230,8 @@ export type TurnEvent =
   | { type: "text_delta"; output_index: number; item_id: string; delta: string }
   /** A piece of a message's `refusal` part (the model declined; Responses `response.refusal.delta`). */
   | { type: "refusal_delta"; output_index: number; item_id: string; delta: string }
+  /** A piece of a reasoning item's `reasoning_text` (Responses `response.reasoning_text.delta`). */
+  | { type: "reasoning_delta"; output_index: number; item_id: string; delta: string }
   | {
       type: "function_call_arguments_delta";
       output_index: number;

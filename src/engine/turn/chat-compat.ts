@@ -212,6 +212,19 @@ function messageText(output: JsonObject[], field: "text" | "refusal" = "text"): 
     .join("");
 }
 
+/**
+ * The readable reasoning of the output (its reasoning items' `reasoning_text` parts), for Chat
+ * Completions' `reasoning_content`, the field the OpenAI-compatible servers that produce it use.
+ * Summaries and encrypted reasoning (a Responses upstream's) are not the model's reasoning text.
+ */
+function reasoningText(output: JsonObject[]): string {
+  return output
+    .filter((o) => o.type === "reasoning")
+    .flatMap((o) => (Array.isArray(o.content) ? (o.content as JsonObject[]) : []))
+    .map((p) => (p.type === "reasoning_text" && typeof p.text === "string" ? p.text : ""))
+    .join("");
+}
+
 function toolCalls(output: JsonObject[]): JsonObject[] {
   return output
     .filter((o) => o.type === "function_call")
@@ -229,6 +242,7 @@ export function responseToChatCompletion(response: JsonObject): JsonObject {
   const calls = toolCalls(output);
   const text = messageText(output);
   const refusal = messageText(output, "refusal");
+  const reasoning = reasoningText(output);
   return {
     id: `chatcmpl-${String(response.id).slice(5)}`,
     object: "chat.completion",
@@ -242,6 +256,7 @@ export function responseToChatCompletion(response: JsonObject): JsonObject {
           // OpenAI's refusal leaves `content` null, as a reply of calls alone does.
           content: text.length > 0 || (calls.length === 0 && refusal.length === 0) ? text : null,
           refusal: refusal.length > 0 ? refusal : null,
+          ...(reasoning.length > 0 ? { reasoning_content: reasoning } : {}),
           ...(calls.length > 0 ? { tool_calls: calls } : {}),
         },
         logprobs: null,
@@ -271,6 +286,9 @@ export function chatUsage(usage: JsonObject): JsonObject {
     total_tokens: usage.total_tokens as number,
     prompt_tokens_details: {
       cached_tokens: (usage.input_tokens_details as JsonObject)?.cached_tokens ?? 0,
+    },
+    completion_tokens_details: {
+      reasoning_tokens: (usage.output_tokens_details as JsonObject)?.reasoning_tokens ?? 0,
     },
     ...(usage.estimated === true ? { estimated: true } : {}),
   };

@@ -4,6 +4,7 @@
  * `GET /v1/responses/{id}` returns is rebuilt from it and the items it names.
  */
 import type { Item, JsonObject } from "../../store/types.ts";
+import { withoutUpstreamId } from "../context/items.ts";
 
 export const RECORD_TYPE = "response_record";
 
@@ -20,6 +21,8 @@ export interface UsageRecord {
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;
+  /** Output tokens spent reasoning, as the upstream reported them; absent when it reported none. */
+  reasoning_tokens?: number;
   /** Holdfast extension: the upstream reported no usage and Holdfast estimated it. */
   estimated?: true;
 }
@@ -69,9 +72,9 @@ export interface ResponseRecord {
   service_tier?: string;
 }
 
-/** Output/input items on the wire: the stored body with its id first. */
+/** Output/input items on the wire: the stored body with its id first (and no upstream id: `withoutUpstreamId`). */
 export function wireItem(item: Pick<Item, "id" | "content">): JsonObject {
-  return { id: item.id, ...item.content };
+  return { id: item.id, ...withoutUpstreamId(item.content) };
 }
 
 /**
@@ -135,7 +138,7 @@ function responseObject(id: string, record: ResponseRecord, output: JsonObject[]
       input_tokens: usage.input_tokens,
       input_tokens_details: { cached_tokens: usage.cached_tokens },
       output_tokens: usage.output_tokens,
-      output_tokens_details: { reasoning_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: usage.reasoning_tokens ?? 0 },
       total_tokens: usage.input_tokens + usage.output_tokens,
       ...(usage.estimated ? { estimated: true } : {}),
     },

@@ -40,11 +40,28 @@ export function replayEvents(output: readonly JsonObject[]): TurnEvent[] {
         { type: "item_done", output_index: index, item },
       ];
     }
+    const reasoning = reasoningText(item);
+    if (reasoning !== null) {
+      return [
+        { type: "item_added", output_index: index, item: { ...item, status: "in_progress", content: [] } },
+        { type: "reasoning_delta", output_index: index, item_id: id, delta: reasoning },
+        { type: "item_done", output_index: index, item },
+      ];
+    }
     return [
       { type: "item_added", output_index: index, item },
       { type: "item_done", output_index: index, item },
     ];
   });
+}
+
+/** A reasoning item's readable text (its `reasoning_text` parts), or null when it has none. */
+function reasoningText(item: OutputItem): string | null {
+  if (item.type !== "reasoning" || !Array.isArray(item.content)) return null;
+  const text = (item.content as JsonObject[])
+    .map((part) => (part.type === "reasoning_text" && typeof part.text === "string" ? part.text : ""))
+    .join("");
+  return text === "" ? null : text;
 }
 
 /** One delta per non-empty part: text as `text_delta`, a refusal as `refusal_delta`. */

@@ -41,5 +41,11 @@ export function estimateUsage(result: TurnResult, model: ModelInfo, sent: SentIn
     const count = createTokenCounter(model);
     for (const item of result.output) output += count(item as unknown as JsonObject);
   }
-  return { input_tokens: input, output_tokens: output, cached_tokens: usage.cached_tokens, estimated: true };
+  return {
+    input_tokens: input,
+    output_tokens: output,
+    cached_tokens: usage.cached_tokens,
+    ...(usage.reasoning_tokens === undefined ? {} : { reasoning_tokens: usage.reasoning_tokens }),
+    estimated: true,
+  };
 }
