@@ -21,11 +21,12 @@ interface CacheIndex {
 }
 
 const INDEX_KEY = "cache-index";
+const utf8 = new TextEncoder();
 const PREFIX = "c/";
 
 export interface ConversationCacheOptions {
   storage: OfflineStorage;
-  /** Budget for all cached conversations, in bytes of their JSON (default 5 MiB). */
+  /** Budget for all cached conversations, in UTF-8 bytes of their JSON (default 5 MiB). */
   budgetBytes?: number;
   /** Conversations that must stay (those with queued writes). */
   isPinned?: (conversationId: string) => boolean;
@@ -81,7 +82,8 @@ export class ConversationCache {
   put(record: CachedConversation): Promise<void> {
     return this.#serial(async () => {
       const id = record.conversation.id;
-      const bytes = JSON.stringify(record).length;
+      // Bytes of UTF-8, as the budget says: `.length` counts UTF-16 units, a third of the bytes of CJK text.
+      const bytes = utf8.encode(JSON.stringify(record)).byteLength;
       await this.#storage.set(PREFIX + id, record);
       const index = await this.#loadIndex();
       index.entries[id] = { bytes, used: ++index.tick };

@@ -20,14 +20,18 @@ export class HoldfastApiError extends HoldfastClientError {
   readonly status: number;
   readonly type: string;
   readonly param: string | null;
+  /** How long the server asked to wait before trying again (`Retry-After` on a 429 or 503), in ms. */
+  readonly retryAfterMs: number | null;
   constructor(
     status: number,
     body: { type?: string; code?: string; message?: string; param?: string | null },
+    options: { retryAfterMs?: number | null } = {},
   ) {
     super(body.code ?? `http_${status}`, body.message ?? `HTTP ${status}`);
     this.status = status;
     this.type = body.type ?? "api_error";
     this.param = body.param ?? null;
+    this.retryAfterMs = options.retryAfterMs ?? null;
   }
 }
 

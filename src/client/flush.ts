@@ -37,6 +37,8 @@ export interface FlushResult {
   dropped: number;
   /** Why the run stopped before the queue was empty, or `null` when everything sendable was sent. */
   stoppedBy: "network" | "server" | "auth" | null;
+  /** Set when the server stopped the run with `Retry-After`: nothing is sent before it passed (ms). */
+  retryAfterMs?: number;
 }
 
 export interface FlushContext {
@@ -180,8 +182,9 @@ export async function flushOutbox(ctx: FlushContext): Promise<FlushResult> {
         error.status === 408 ||
         error.code === "conversation_busy"
       ) {
-        // Busy or failing server: keep the entry, retry later.
+        // Busy or failing server: keep the entry, retry later (not before it asked).
         result.stoppedBy = "server";
+        if (error.retryAfterMs !== null) result.retryAfterMs = error.retryAfterMs;
         return result;
       }
       // Refused for good (deleted conversation, invalid item): park it, never silently drop it.

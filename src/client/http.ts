@@ -100,6 +100,20 @@ function queryString(query: RequestOptions["query"]): string {
   return text ? `?${text}` : "";
 }
 
+/**
+ * `retry-after-ms`, or `Retry-After` as delay-seconds or an HTTP date, in ms; `null` when absent
+ * or unreadable. A date in the past means "now" (0).
+ */
+export function parseRetryAfter(headers: Headers, now = Date.now()): number | null {
+  const ms = headers.get("retry-after-ms")?.trim();
+  if (ms && /^\d+(\.\d+)?$/.test(ms)) return Math.ceil(Number(ms));
+  const value = headers.get("retry-after")?.trim();
+  if (!value) return null;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
 async function toApiError(response: Response): Promise<HoldfastApiError> {
   let body: { error?: { type?: string; code?: string; message?: string; param?: string | null } } = {};
   try {
@@ -107,5 +121,7 @@ async function toApiError(response: Response): Promise<HoldfastApiError> {
   } catch {
     // Not JSON (a proxy's HTML page): the status alone must do.
   }
-  return new HoldfastApiError(response.status, body.error ?? {});
+  return new HoldfastApiError(response.status, body.error ?? {}, {
+    retryAfterMs: parseRetryAfter(response.headers),
+  });
 }

@@ -112,6 +112,8 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
   /** Tokens the app set since the current run started (a run failing on the old ones retries them). */
   let tokensSet = false;
   let retryNow = false;
+  /** Epoch ms before which the server asked not to be sent anything (`Retry-After`). */
+  let notBefore = 0;
 
   const events =
     options.events === undefined
@@ -146,17 +148,26 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
     });
   }
 
-  /** A flush the app did not ask for (a new entry, the network back): not while waiting for tokens. */
+  /**
+   * A flush the app did not ask for (a new entry, the network back): not while waiting for
+   * tokens, nor before the server's `Retry-After` passed (the retry timer sends then).
+   */
   function autoFlush(): void {
-    if (!authRequired) void api.flush();
+    if (!authRequired && Date.now() >= notBefore) void api.flush();
   }
 
-  function scheduleRetry(): void {
-    if (closed || retryDelay <= 0 || timer !== null) return;
-    timer = setTimeout(() => {
-      timer = null;
-      void api.flush();
-    }, backoff);
+  /** Retries after the backoff, and never before `waitAtLeastMs` (the server's `Retry-After`). */
+  function scheduleRetry(waitAtLeastMs = 0): void {
+    if (closed) return;
+    if (waitAtLeastMs > 0) notBefore = Date.now() + waitAtLeastMs;
+    if (retryDelay <= 0 || timer !== null) return;
+    timer = setTimeout(
+      () => {
+        timer = null;
+        void api.flush();
+      },
+      Math.max(backoff, waitAtLeastMs),
+    );
     backoff = Math.min(backoff * 2, 30_000);
   }
 
@@ -185,13 +196,14 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
       online = true;
       authRequired = false;
       backoff = retryDelay;
+      notBefore = 0;
     } else if (result.stoppedBy === "auth") {
       // Retrying cannot help until the app sets new tokens (its onSet listener resumes sending),
       // unless it set them while this run was failing with the old ones.
       if (tokensSet) retryNow = true;
       else authRequired = true;
     } else {
-      scheduleRetry();
+      scheduleRetry(result.retryAfterMs ?? 0);
     }
     notify();
     return result;

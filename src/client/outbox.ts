@@ -69,12 +69,21 @@ export class Outbox {
       .map(([, entry]) => structuredClone(entry));
   }
 
-  /** Replaces an entry in place (same position), e.g. after a rebase or a refusal. */
+  /**
+   * Replaces an entry in place (same position), e.g. after a rebase or a refusal. The change
+   * applies to the stored entry, re-read now: another tab or process sharing the storage may
+   * have changed it, or sent and removed it — then it must stay removed, not come back.
+   */
   async update(key: string, change: (entry: QueuedAppend) => QueuedAppend): Promise<void> {
     const entries = await this.#load();
     for (const [storageKey, entry] of entries) {
       if (entry.key !== key) continue;
-      const next = change(structuredClone(entry));
+      const stored = await this.#storage.get<QueuedAppend>(storageKey);
+      if (stored === undefined) {
+        entries.delete(storageKey);
+        return;
+      }
+      const next = change(stored);
       await this.#storage.set(storageKey, next);
       entries.set(storageKey, next);
       return;

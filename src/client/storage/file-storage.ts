@@ -2,10 +2,27 @@
  * Node-only storage: one JSON file, rewritten atomically (temp file + fsync + rename) on every
  * change, so a crash leaves the old or the new content, never a torn file. Meant for CLIs and
  * small apps; not imported by the browser build.
+ *
+ * Several processes may share the file (a CLI and a daemon, two workers). Each write takes the
+ * lock file `<path>.lock`, re-reads the file, applies only its own change (one key set or
+ * deleted) and renames the result into place: a write never replaces what another process wrote
+ * with a stale copy. Reads check the file's identity (inode, size, mtime) and re-read it when
+ * another process changed it.
  */
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { type FileLockOptions, withFileLock } from "./file-lock.ts";
 import type { OfflineStorage } from "./types.ts";
+
+export interface FileStorageOptions {
+  /** How long a write waits for another process's lock before it fails (ms), default 10 000. */
+  lockTimeoutMs?: number;
+  /**
+   * A lock older than this is taken over even if its holder's pid is alive (ms), default
+   * 30 000. A lock of a dead process on this host is taken over at once.
+   */
+  lockStaleMs?: number;
+}
 
 /**
  * The stored map. A file that is not one (truncated, or written by something else) is an error
@@ -33,29 +50,64 @@ function parseFile(path: string, text: string): Map<string, string> {
   return new Map(Object.entries(value as Record<string, string>));
 }
 
+async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
+/** Which version of the file is on disk: every write renames a new file (a new inode) into place. */
+async function identity(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
 /** Opens (or starts) the file-backed storage at `path`. */
-export async function createFileStorage(path: string): Promise<OfflineStorage> {
+export async function createFileStorage(
+  path: string,
+  options: FileStorageOptions = {},
+): Promise<OfflineStorage> {
   if (typeof path !== "string" || path.length === 0)
     throw new Error("createFileStorage(path): path is required.");
+  const lockPath = `${path}.lock`;
+  const lockOptions: FileLockOptions = {
+    ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
+    ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
+  };
   // A Map, not an object: keys come from conversation ids, and `__proto__` must stay a plain key.
   let data = new Map<string, string>();
+  /** The file text `data` was parsed from or written as (`null`: no file), and its identity. */
   let text: string | null = null;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  if (text !== null) data = parseFile(path, text);
-  let chain: Promise<void> = Promise.resolve();
+  let seen: string | null = null;
 
-  async function persist(): Promise<void> {
+  /** Brings `data` up to the file on disk (another process may have written). */
+  async function refresh(): Promise<void> {
+    const current = await identity(path);
+    if (current !== null && current === seen) return;
+    const next = await readIfExists(path);
+    if (next !== text) data = next === null ? new Map() : parseFile(path, next);
+    text = next;
+    // Taken before the read: if the file changed in between, the next read just reads again.
+    seen = current;
+  }
+  await refresh();
+
+  async function persist(content: string): Promise<void> {
     // A temp name of its own: another storage on the same file (a second process, or this one
     // opened twice) writing `<path>.tmp` at the same time would rename or truncate ours.
     const temp = `${path}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`;
     try {
       const handle = await open(temp, "wx");
       try {
-        await handle.writeFile(JSON.stringify(Object.fromEntries(data)));
+        await handle.writeFile(content);
         await handle.sync();
       } finally {
         await handle.close();
@@ -66,36 +118,61 @@ export async function createFileStorage(path: string): Promise<OfflineStorage> {
       throw error;
     }
   }
-  // Writes are serialised: two overlapping renames could otherwise land out of order.
-  const write = (change: () => void): Promise<void> => {
-    const next = chain.then(() => {
-      change();
-      return persist();
-    });
+
+  // Everything runs in order: two overlapping renames could land out of order, and a read
+  // after a write must see it.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(task: () => Promise<T>): Promise<T> => {
+    const next = chain.then(task);
     chain = next.catch(() => {});
     return next;
   };
 
+  /** Applies `change` to the file as it is now, under the lock: never to a stale copy. */
+  const write = (change: (map: Map<string, string>) => void): Promise<void> =>
+    serial(() =>
+      withFileLock(lockPath, lockOptions, async () => {
+        const onDisk = await readIfExists(path);
+        // A copy: if the write fails, `data` still mirrors the file.
+        const next = new Map(onDisk === null ? [] : onDisk === text ? data : parseFile(path, onDisk));
+        change(next);
+        const content = JSON.stringify(Object.fromEntries(next));
+        await persist(content);
+        data = next;
+        text = content;
+        seen = await identity(path);
+      }),
+    );
+
+  const read = <T>(task: () => T): Promise<T> =>
+    serial(async () => {
+      await refresh();
+      return task();
+    });
+
   return {
-    get: async <T>(key: string): Promise<T | undefined> => {
-      const raw = data.get(key);
-      return raw === undefined ? undefined : (JSON.parse(raw) as T);
-    },
+    get: <T>(key: string): Promise<T | undefined> =>
+      read(() => {
+        const raw = data.get(key);
+        return raw === undefined ? undefined : (JSON.parse(raw) as T);
+      }),
     set: (key, value) => {
       const raw = JSON.stringify(value);
-      return write(() => {
-        data.set(key, raw);
+      return write((map) => {
+        map.set(key, raw);
       });
     },
     delete: (key) =>
-      write(() => {
-        data.delete(key);
+      write((map) => {
+        map.delete(key);
       }),
-    keys: async (prefix) => [...data.keys()].filter((key) => key.startsWith(prefix)).sort(),
+    keys: (prefix) => read(() => [...data.keys()].filter((key) => key.startsWith(prefix)).sort()),
     clear: () =>
-      write(() => {
-        data = new Map();
+      write((map) => {
+        map.clear();
       }),
-    close: () => chain,
+    close: async () => {
+      await chain;
+    },
   };
 }

@@ -54,7 +54,7 @@ describe("offline storage adapters", () => {
     }
   });
 
-  test("JSON file: two storages writing the same file at once never fail or tear it", () =>
+  test("JSON file: two storages writing the same file at once never fail, tear it or lose a write", () =>
     inTempDir(async (dir) => {
       const path = join(dir, "store.json");
       const a = await createFileStorage(path);
@@ -65,8 +65,9 @@ describe("offline storage adapters", () => {
         results.filter((r) => r.status === "rejected"),
         [],
       );
-      JSON.parse(await readFile(path, "utf8"));
-      assert.deepEqual(await readdir(dir), ["store.json"], "no temp file left behind");
+      assert.equal(Object.keys(JSON.parse(await readFile(path, "utf8"))).length, 40, "every write kept");
+      assert.equal((await a.keys("q/")).length, 40, "each storage sees the other's writes");
+      assert.deepEqual(await readdir(dir), ["store.json"], "no temp or lock file left behind");
     }));
 
   test("JSON file: a truncated or foreign file is a clear error and is left as is", () =>
@@ -81,5 +82,11 @@ describe("offline storage adapters", () => {
         });
         assert.equal(await readFile(path, "utf8"), text);
       }
+      // Damaged after it was opened (another program): the next write refuses too, leaving it.
+      await writeFile(path, "{}");
+      const storage = await createFileStorage(path);
+      await writeFile(path, '{"q/1":');
+      await assert.rejects(storage.set("q/2", "x"), /is not a Holdfast offline storage file/);
+      assert.equal(await readFile(path, "utf8"), '{"q/1":');
     }));
 });

@@ -1,0 +1,133 @@
+/**
+ * Several processes on one file storage (a CLI and a daemon, two workers): every write of each
+ * must survive the others' — in particular queued appends, which are the user's unsent messages.
+ * Uses real child processes, because the failure was one process's rename replacing the file
+ * with its own stale view.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { createFileStorage } from "./file-storage.ts";
+
+const storageModule = pathToFileURL(join(import.meta.dirname, "file-storage.ts")).href;
+
+/** Runs `source` (an ES module body) in a child Node process; resolves with its exit code and stderr. */
+function runChild(source: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", source, "--", ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk);
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+}
+
+/** A child that queues `count` entries under `q/<name>-<i>`, one durable write at a time. */
+const writer = `
+import { createFileStorage } from ${JSON.stringify(storageModule)};
+const [path, name, count] = process.argv.slice(-3);
+const storage = await createFileStorage(path);
+for (let i = 0; i < Number(count); i++) {
+  await storage.set(\`q/\${name}-\${String(i).padStart(3, "0")}\`, { text: \`\${name} message \${i}\`, pad: "x".repeat(2000) });
+}
+await storage.close();
+`;
+
+/** A pid that belonged to a process that has exited (a crashed lock holder). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  const pid = child.pid;
+  await new Promise((resolve) => child.on("close", resolve));
+  assert.equal(typeof pid, "number");
+  return pid as number;
+}
+
+async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "holdfast-client-procs-"));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe("file storage shared by several processes", () => {
+  test("two processes writing at once: nothing either wrote is lost", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      const count = 40;
+      const runs = await Promise.all([
+        runChild(writer, [path, "a", String(count)]),
+        runChild(writer, [path, "b", String(count)]),
+      ]);
+      for (const run of runs) assert.equal(run.code, 0, run.stderr);
+      const storage = await createFileStorage(path);
+      const keys = await storage.keys("q/");
+      assert.equal(keys.length, 2 * count, `expected every queued entry, got ${keys.length}`);
+      assert.deepEqual(await storage.get("q/a-007"), { text: "a message 7", pad: "x".repeat(2000) });
+      assert.deepEqual(await storage.get("q/b-039"), { text: "b message 39", pad: "x".repeat(2000) });
+      assert.deepEqual(await readdir(dir), ["store.json"], "no lock or temp file left behind");
+    }));
+
+  test("a storage sees what another process wrote since it was opened, and keeps it", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      const daemon = await createFileStorage(path);
+      await daemon.set("q/daemon-1", "mine");
+      const run = await runChild(writer, [path, "cli", "2"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(await daemon.keys("q/"), ["q/cli-000", "q/cli-001", "q/daemon-1"]);
+      await daemon.delete("q/cli-000");
+      await daemon.set("q/daemon-2", "mine too");
+      const reopened = await createFileStorage(path);
+      assert.deepEqual(await reopened.keys("q/"), ["q/cli-001", "q/daemon-1", "q/daemon-2"]);
+    }));
+
+  test("a lock left by a crashed process is taken over at once", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      const pid = await deadPid();
+      const owner = { pid, host: hostname(), token: `${pid}-crashed`, at: Date.now() };
+      await writeFile(`${path}.lock`, JSON.stringify(owner));
+      const storage = await createFileStorage(path, { lockTimeoutMs: 2000 });
+      const started = Date.now();
+      await storage.set("q/1", "after the crash");
+      assert.ok(Date.now() - started < 1500, "did not wait for the dead holder");
+      assert.deepEqual(await readdir(dir), ["store.json"]);
+    }));
+
+  test("a lock held by a live process is waited for; past the timeout, a clear error", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      const owner = { pid: process.pid, host: hostname(), token: "live-holder", at: Date.now() };
+      await writeFile(`${path}.lock`, JSON.stringify(owner));
+      const storage = await createFileStorage(path, { lockTimeoutMs: 300 });
+      await assert.rejects(storage.set("q/1", "x"), (error: Error) => {
+        assert.match(error.message, /store\.json\.lock/);
+        assert.match(error.message, new RegExp(`pid ${process.pid}`));
+        return true;
+      });
+      // The holder lets go: the next write goes through, and the failed one left nothing behind.
+      await rm(`${path}.lock`);
+      await storage.set("q/2", "y");
+      assert.deepEqual(await storage.keys("q/"), ["q/2"]);
+    }));
+
+  test("a lock older than lockStaleMs is taken over even if its pid looks alive (a reused pid)", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      const owner = { pid: process.pid, host: hostname(), token: "reused-pid", at: Date.now() };
+      await writeFile(`${path}.lock`, JSON.stringify(owner));
+      const storage = await createFileStorage(path, { lockTimeoutMs: 5000, lockStaleMs: 200 });
+      await storage.set("q/1", "x");
+      assert.deepEqual(await storage.keys("q/"), ["q/1"]);
+    }));
+});
