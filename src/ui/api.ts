@@ -96,7 +96,7 @@ export function registerDashboardApi(
         : null;
       return { data: found ? [sessionRow(found)] : [], nextCursor: null };
     }
-    const page = await listForDashboard(store, tenant, q, query);
+    const page = await listForDashboard(store, tenant, q, query, options.archivedItems);
     return { ...page, data: page.data.map(sessionRow) };
   });
 

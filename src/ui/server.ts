@@ -41,7 +41,8 @@ export interface DashboardOptions {
   upstreams?: BreakerSource;
   /**
    * Reads an archived session's items from its archive without restoring it (lifecycle
-   * `archivedItemsReader`), so Usage counts archived sessions; absent: Usage leaves them out and says how many.
+   * `archivedItemsReader`), so Usage counts archived sessions and the Sessions model filter checks
+   * them; absent: Usage leaves them out and says how many, and the model filter does not match them.
    */
   archivedItems?: ArchivedItemsReader;
   /** The lifecycle sweeper (Cleanup view: dry-run plan, enforce); absent: the view says so. */
