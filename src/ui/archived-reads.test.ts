@@ -75,6 +75,7 @@ describe("dashboard scans leave archived sessions archived", () => {
     registerDashboard(reading, {
       store: withArchives(base, archiver),
       archivedItems: archivedItemsReader(archiver.backend),
+      peekSession: (tenant, id) => base.get(tenant, id),
       adminKey: KEY,
       host: "0.0.0.0",
       distDir: dir,
@@ -134,6 +135,20 @@ describe("dashboard scans leave archived sessions archived", () => {
       assert.deepEqual([await statusOf(marked), await statusOf(lost)], ["archived", "archived"]);
     });
     await base.update("default", marked, { status: "active" });
+  });
+
+  test("searching an archived session's id lists it as archived without restoring it", async () => {
+    const id = seeded.sessionIds[9]!;
+    await archive(id);
+    await withServeOptions(async (get) => {
+      const res = await get(`/ui/api/sessions?q=${id}`);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(
+        res.json().data.map((s: { id: string; status: string }) => [s.id, s.status]),
+        [[id, "archived"]],
+      );
+      assert.equal(await statusOf(id), "archived", "the search restored it");
+    });
   });
 
   test("the model filter skips archived sessions instead of restoring them", async () => {
