@@ -328,7 +328,14 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       metrics,
       upstreams: layer.router,
       env,
-      ...(cleanup ? { sweeper: cleanup.sweeper, archivedItems: cleanup.archivedItems } : {}),
+      ...(cleanup
+        ? {
+            sweeper: cleanup.sweeper,
+            archivedItems: cleanup.archivedItems,
+            // The store under the restore-on-read layer: the id search lists a stub as it is.
+            peekSession: (tenant: string, id: string) => measured.get(tenant, id),
+          }
+        : {}),
     });
     const shutdown = async (deadlineMs: number): Promise<number> => {
       let aborted = 0;

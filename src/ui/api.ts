@@ -85,18 +85,20 @@ export function registerDashboardApi(
     // Checked even when `q` names an id and the filters go unused: a bad value is a 400 either way.
     const query = listQueryOf(q, Date.now());
     const search = q.q?.trim();
-    // An id typed in the search box opens that session: one read, whatever the store size.
+    // An id typed in the search box lists that session: one read, whatever the store size.
     // Text that cannot be an id matches nothing (it used to be ignored: every session listed).
+    // A listing must not restore an archived session: the record is read without it when it can be.
     if (search) {
+      const read = options.peekSession ?? ((t: string, id: string) => store.get(t, id));
       const found = SESSION_ID.test(search)
-        ? await store.get(tenant, search).catch((error: { code?: string }) => {
+        ? await read(tenant, search).catch((error: { code?: string }) => {
             if (error.code === "not_found") return null;
             throw error;
           })
         : null;
       return { data: found ? [sessionRow(found)] : [], nextCursor: null };
     }
-    const page = await listForDashboard(store, tenant, q, query);
+    const page = await listForDashboard(store, tenant, q, query, options.archivedItems);
     return { ...page, data: page.data.map(sessionRow) };
   });
 

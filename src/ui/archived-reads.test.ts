@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from "fastify";
 import { createDirectoryArchiveBackend } from "../lifecycle/archive-files.ts";
 import { archivedItemsReader } from "../lifecycle/archive-peek.ts";
 import { type Archiver, createArchiver, withArchives } from "../lifecycle/archiver.ts";
@@ -66,12 +66,16 @@ describe("dashboard scans leave archived sessions archived", () => {
     assert.deepEqual([report.archivedSessions, report.archivedExcluded], [0, 1]);
   });
 
-  test("Usage with the archive reader counts an archived session's turns from its archive, leaving it archived", async () => {
+  /** A second dashboard over the same store, with the options `holdfast serve` passes when the lifecycle runs. */
+  async function withServeOptions(
+    check: (get: (url: string) => Promise<LightMyRequestResponse>) => Promise<void>,
+  ): Promise<void> {
     const reading = Fastify();
     reading.setErrorHandler(handleError);
     registerDashboard(reading, {
       store: withArchives(base, archiver),
       archivedItems: archivedItemsReader(archiver.backend),
+      peekSession: (tenant, id) => base.get(tenant, id),
       adminKey: KEY,
       host: "0.0.0.0",
       distDir: dir,
@@ -80,7 +84,15 @@ describe("dashboard scans leave archived sessions archived", () => {
     try {
       const signIn = await reading.inject({ method: "POST", url: "/ui/api/session", payload: { key: KEY } });
       const session = String(signIn.headers["set-cookie"]).split(";")[0]!;
-      const res = await reading.inject({ url: "/ui/api/usage?days=30", headers: { cookie: session } });
+      await check((url) => reading.inject({ url, headers: { cookie: session } }));
+    } finally {
+      await reading.close();
+    }
+  }
+
+  test("Usage with the archive reader counts an archived session's turns from its archive, leaving it archived", async () => {
+    await withServeOptions(async (get) => {
+      const res = await get("/ui/api/usage?days=30");
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(await statusOf(seeded.chatId), "archived", "the usage scan restored it");
       const report = res.json();
@@ -89,9 +101,54 @@ describe("dashboard scans leave archived sessions archived", () => {
       assert.deepEqual(chat && [chat.turns, chat.tokens, Number(chat.costUsd.toFixed(4))], [2, 977, 0.0043]);
       assert.ok(report.archivedSessions >= 1);
       assert.equal(report.archivedExcluded, 0);
-    } finally {
-      await reading.close();
-    }
+    });
+  });
+
+  test("with the archive reader the model filter finds archived sessions in their archives, leaving them archived", async () => {
+    const claude = seeded.sessionIds[4]!; // filler 2: a claude-sonnet-4-5 turn
+    const mini = seeded.sessionIds[5]!; // filler 3: a gpt-4o-mini turn
+    await archive(claude);
+    await archive(mini);
+    await withServeOptions(async (get) => {
+      const res = await get("/ui/api/sessions?model=claude-sonnet-4-5&limit=200");
+      assert.equal(res.statusCode, 200, res.body);
+      const ids = res.json().data.map((s: { id: string }) => s.id);
+      assert.ok(ids.includes(claude), "the archived claude session matches");
+      assert.ok(!ids.includes(mini), "the archived gpt-4o-mini session does not");
+      assert.equal(res.json().archivedUnchecked, 0);
+      assert.deepEqual([await statusOf(claude), await statusOf(mini)], ["archived", "archived"]);
+    });
+  });
+
+  test("the model filter reads a session a caller marked archived from the store, and skips one whose archive is gone", async () => {
+    const marked = seeded.sessionIds[6]!; // filler 4: claude-sonnet-4-5, status set by hand, items in place
+    const lost = seeded.sessionIds[8]!; // filler 6: claude-sonnet-4-5, archived, then its archive removed
+    await base.update("default", marked, { status: "archived" });
+    await archive(lost);
+    await archiver.backend.remove("default", lost);
+    await withServeOptions(async (get) => {
+      const res = await get("/ui/api/sessions?model=claude-sonnet-4-5&limit=200");
+      assert.equal(res.statusCode, 200, res.body);
+      const ids = res.json().data.map((s: { id: string }) => s.id);
+      assert.ok(ids.includes(marked) && !ids.includes(lost), JSON.stringify(ids));
+      assert.equal(res.json().archivedUnchecked, 1);
+      assert.deepEqual([await statusOf(marked), await statusOf(lost)], ["archived", "archived"]);
+    });
+    await base.update("default", marked, { status: "active" });
+  });
+
+  test("searching an archived session's id lists it as archived without restoring it", async () => {
+    const id = seeded.sessionIds[9]!;
+    await archive(id);
+    await withServeOptions(async (get) => {
+      const res = await get(`/ui/api/sessions?q=${id}`);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(
+        res.json().data.map((s: { id: string; status: string }) => [s.id, s.status]),
+        [[id, "archived"]],
+      );
+      assert.equal(await statusOf(id), "archived", "the search restored it");
+    });
   });
 
   test("the model filter skips archived sessions instead of restoring them", async () => {
@@ -101,6 +158,7 @@ describe("dashboard scans leave archived sessions archived", () => {
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(await statusOf(other), "archived", "the model filter restored it");
     assert.ok(res.json().data.length > 0, "active sessions still match");
+    assert.ok(res.json().archivedUnchecked >= 1, "it says how many archived sessions it could not check");
     // Opening the session is an explicit read: that one restores it.
     assert.equal(
       (await app.inject({ url: `/ui/api/sessions/${other}`, headers: { cookie } })).statusCode,

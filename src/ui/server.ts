@@ -12,7 +12,7 @@ import type { Summarizer } from "../engine/context/compact.ts";
 import type { ArchivedItemsReader } from "../lifecycle/archive-peek.ts";
 import type { HoldfastMetrics } from "../observability/create-metrics.ts";
 import { HoldfastError, InvalidArgumentError } from "../store/errors.ts";
-import type { SessionStore } from "../store/types.ts";
+import type { Session, SessionStore } from "../store/types.ts";
 import { registerDashboardApi } from "./api.ts";
 import {
   CSRF_HEADER,
@@ -41,9 +41,16 @@ export interface DashboardOptions {
   upstreams?: BreakerSource;
   /**
    * Reads an archived session's items from its archive without restoring it (lifecycle
-   * `archivedItemsReader`), so Usage counts archived sessions; absent: Usage leaves them out and says how many.
+   * `archivedItemsReader`), so Usage counts archived sessions and the Sessions model filter checks
+   * them; absent: Usage leaves them out and says how many, and the model filter does not match them.
    */
   archivedItems?: ArchivedItemsReader;
+  /**
+   * Reads a session's record as stored, without restoring an archived one (the store under
+   * `withArchives`), for the Sessions view's id search; absent: the search reads through `store`,
+   * which restores an archived session.
+   */
+  peekSession?: (tenant: string, id: string) => Promise<Session>;
   /** The lifecycle sweeper (Cleanup view: dry-run plan, enforce); absent: the view says so. */
   sweeper?: DashboardSweeper;
   /** Summarizer for the session view's Compact button. Default: the built-in deterministic one (as the CLI). */

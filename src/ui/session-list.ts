@@ -6,11 +6,15 @@
  * It walks store pages in the chosen sort and keeps the sessions whose recent turns (among their
  * last `MODEL_RECENT_ITEMS` items) used that model, reading at most `MODEL_SCAN_SESSIONS`
  * sessions per request; the answer says how many were checked and gives a cursor to go on.
- * Archived sessions never match it (reading them would restore them).
+ * An archived session is checked in its archive (`archivedItems`), never through the served
+ * store, which would restore it; without a reader, or when its archive cannot be read, it does
+ * not match and is counted in `archivedUnchecked`.
  */
+import type { ArchivedItemsReader } from "../lifecycle/archive-peek.ts";
 import { queryInt } from "../server/schemas.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import {
+  type Item,
   LIST_SORTS,
   type ListQuery,
   type ListSort,
@@ -19,6 +23,7 @@ import {
   type SessionStatus,
   type SessionStore,
 } from "../store/types.ts";
+import { archivedSessionItems } from "./archived-session-items.ts";
 import { toTurn } from "./transcript.ts";
 
 /** Sessions a model-filtered request checks at most. */
@@ -35,6 +40,8 @@ export interface SessionListPage {
   nextCursor: string | null;
   /** Model filter only: sessions checked by this request. */
   scanned?: number;
+  /** Model filter only: archived sessions among them whose items could not be read without restoring them. */
+  archivedUnchecked?: number;
 }
 
 /**
@@ -95,17 +102,8 @@ export function listQueryOf(q: Query, now: number): ListQuery {
   };
 }
 
-/**
- * True when one of the session's recent turns asked for or was served by `model`. An archived
- * session is not read: its items are in cold storage, and the served store restores a session
- * on read, so a filtered listing would undo the sweeper's work for every archived session it checked.
- */
-async function usedModel(store: SessionStore, session: Session, model: string): Promise<boolean> {
-  if (session.itemCount === 0 || session.status === "archived") return false;
-  const items = await store.readItems(session.tenant, session.id, {
-    order: "desc",
-    limit: MODEL_RECENT_ITEMS,
-  });
+/** True when one of `items` is a turn record that asked for or was served by `model`. */
+function hasTurnOf(items: readonly Item[], model: string): boolean {
   for (const item of items) {
     const turn = toTurn(item);
     if (!turn) continue;
@@ -114,12 +112,43 @@ async function usedModel(store: SessionStore, session: Session, model: string): 
   return false;
 }
 
-/** One page of the Sessions view: `query` is `listQueryOf(q)`, `q` gives the model filter. */
+/** True when one of the recent turns of a session that is not archived used `model`. */
+async function usedModel(store: SessionStore, session: Session, model: string): Promise<boolean> {
+  if (session.itemCount === 0) return false;
+  const items = await store.readItems(session.tenant, session.id, {
+    order: "desc",
+    limit: MODEL_RECENT_ITEMS,
+  });
+  return hasTurnOf(items, model);
+}
+
+/**
+ * The same for an archived session, read from its archive: the served store restores a session
+ * on read, so a filtered listing would undo the sweeper's work for every archived session it
+ * checked. `null` when it cannot be read without a restore.
+ */
+async function archivedUsedModel(
+  store: SessionStore,
+  session: Session,
+  model: string,
+  read: ArchivedItemsReader | undefined,
+): Promise<boolean | null> {
+  const items = await archivedSessionItems(store, session.tenant, session, read, {
+    newest: MODEL_RECENT_ITEMS,
+  });
+  return items === null ? null : hasTurnOf(items, model);
+}
+
+/**
+ * One page of the Sessions view: `query` is `listQueryOf(q)`, `q` gives the model filter,
+ * `archivedItems` reads archived sessions' items for it without restoring them.
+ */
 export async function listForDashboard(
   store: SessionStore,
   tenant: string,
   q: Query,
   query: ListQuery,
+  archivedItems?: ArchivedItemsReader,
 ): Promise<SessionListPage> {
   const model = q.model?.trim();
   if (!model) {
@@ -130,6 +159,7 @@ export async function listForDashboard(
   const data: Session[] = [];
   let cursor = query.cursor;
   let scanned = 0;
+  let archivedUnchecked = 0;
   // Whole store pages are consumed, so the cursor always continues after the last checked session.
   while (data.length < limit && scanned < MODEL_SCAN_SESSIONS) {
     const page = await store.list(tenant, {
@@ -138,10 +168,18 @@ export async function listForDashboard(
       ...(cursor ? { cursor } : {}),
     });
     scanned += page.data.length;
-    const hits = await Promise.all(page.data.map((s) => usedModel(store, s, model)));
-    data.push(...page.data.filter((_, i) => hits[i]));
+    const hits: (boolean | null)[] = await Promise.all(
+      page.data.map((s) => (s.status === "archived" ? false : usedModel(store, s, model))),
+    );
+    // One archive at a time: each is read whole (and decompressed), however long the session.
+    for (const [i, session] of page.data.entries()) {
+      if (session.status !== "archived") continue;
+      hits[i] = await archivedUsedModel(store, session, model, archivedItems);
+      if (hits[i] === null) archivedUnchecked++;
+    }
+    data.push(...page.data.filter((_, i) => hits[i] === true));
     cursor = page.nextCursor ?? undefined;
     if (!cursor) break;
   }
-  return { data, nextCursor: cursor ?? null, scanned };
+  return { data, nextCursor: cursor ?? null, scanned, archivedUnchecked };
 }

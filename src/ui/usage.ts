@@ -10,8 +10,8 @@
 
 import { sessionItems } from "../interop/portable/export.ts";
 import type { ArchivedItemsReader } from "../lifecycle/archive-peek.ts";
-import { isHoldfastError } from "../store/errors.ts";
-import type { Item, Session, SessionStore } from "../store/types.ts";
+import type { Item, SessionStore } from "../store/types.ts";
+import { archivedSessionItems } from "./archived-session-items.ts";
 import { toTurn } from "./transcript.ts";
 
 export interface UsagePoint {
@@ -56,60 +56,6 @@ export interface UsageQuery {
   top?: number;
   /** Reads an archived session's items without restoring it; without it archived sessions are excluded (and counted). */
   archivedItems?: ArchivedItemsReader;
-}
-
-const PAGE = 1000;
-
-/**
- * The items of a session whose status is `archived` but whose items are still in the store (a
- * caller set the status): read up to its item count, so no read comes back empty, which the
- * served store would take for a stub to restore.
- */
-async function* itemsKeptInStore(
-  store: SessionStore,
-  tenant: string,
-  session: Session,
-): AsyncGenerator<Item> {
-  let afterSeq = 0;
-  for (let left = session.itemCount; left > 0; ) {
-    const page = await store.readItems(tenant, session.id, { afterSeq, limit: Math.min(PAGE, left) });
-    if (page.length === 0) return;
-    yield* page;
-    left -= page.length;
-    afterSeq = page.at(-1)!.seq;
-  }
-}
-
-function isMissingOrDamaged(error: unknown): boolean {
-  return isHoldfastError(error) && (error.code === "not_found" || error.code === "archive_corrupt");
-}
-
-/**
- * An archived session's items without restoring it: from its archive, or from the store when it
- * has none because a caller set the status (the items never left); `null` when they cannot be read.
- */
-async function archivedSessionItems(
-  store: SessionStore,
-  tenant: string,
-  session: Session,
-  read: ArchivedItemsReader | undefined,
-): Promise<Item[] | null> {
-  if (session.itemCount === 0) return [];
-  if (!read) return null;
-  try {
-    return await read(tenant, session.id);
-  } catch (error) {
-    if (!isMissingOrDamaged(error)) throw error;
-  }
-  try {
-    // A stub whose archive is gone answers not_found here (its restore fails): nothing is changed.
-    const items: Item[] = [];
-    for await (const item of itemsKeptInStore(store, tenant, session)) items.push(item);
-    return items.length > 0 ? items : null;
-  } catch (error) {
-    if (!isMissingOrDamaged(error)) throw error;
-    return null;
-  }
 }
 
 /** Aggregates turns by UTC day, tenant and model, and ranks sessions by cost. */

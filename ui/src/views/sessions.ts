@@ -70,9 +70,12 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
   const order = filters.order === "asc" ? "asc" : "desc";
   const cursor = p.get("cursor") ?? "";
   const prev = p.getAll("prev");
-  const page = await api.get<{ data: SessionRow[]; nextCursor: string | null; scanned?: number }>(
-    `sessions${qs({ tenant: ctx.tenant, ...filters, cursor, limit: filters.limit || 50 })}`,
-  );
+  const page = await api.get<{
+    data: SessionRow[];
+    nextCursor: string | null;
+    scanned?: number;
+    archivedUnchecked?: number;
+  }>(`sessions${qs({ tenant: ctx.tenant, ...filters, cursor, limit: filters.limit || 50 })}`);
   const go = (extra: Record<string, string | string[]>): void => {
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries({ ...filters, ...extra })) {
@@ -220,7 +223,10 @@ export async function renderSessions(ctx: ViewContext): Promise<void> {
           "p",
           { class: "muted", id: "model-scan" },
           `Model filter: checked ${fmtNumber(page.scanned)} sessions (their latest turns) for this page` +
-            (page.nextCursor ? "; Next checks more." : "; no more sessions."),
+            (page.nextCursor ? "; Next checks more." : "; no more sessions.") +
+            (page.archivedUnchecked
+              ? ` ${fmtNumber(page.archivedUnchecked)} archived session(s) among them could not be read without restoring them and are not listed.`
+              : ""),
         )
       : null;
   ctx.main.replaceChildren(
