@@ -5,6 +5,7 @@
  * requires strict user/assistant alternation starting with a user turn.
  */
 import { newItemId } from "../../store/ids.ts";
+import { type AnthropicBlock, toolResultContent, userBlocks } from "./anthropic-content.ts";
 import { buildResult, closingEvents, contentText, OutputBuilder, statusFromFinish } from "./output.ts";
 import {
   type FinishReason,
@@ -18,17 +19,7 @@ import {
   type Usage,
 } from "./types.ts";
 
-export type AnthropicBlock =
-  | { type: "text"; text: string }
-  | {
-      type: "image";
-      source: { type: "url"; url: string } | { type: "base64"; media_type: string; data: string };
-    }
-  | { type: "tool_use"; id: string; name: string; input: unknown }
-  | { type: "tool_result"; tool_use_id: string; content: string | ToolResultBlock[] };
-
-/** What a `tool_result` may hold besides a plain string: text and image blocks. */
-type ToolResultBlock = Extract<AnthropicBlock, { type: "text" | "image" }>;
+export type { AnthropicBlock } from "./anthropic-content.ts";
 
 export interface AnthropicMessage {
   role: "user" | "assistant";
@@ -87,13 +78,13 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
     if (last?.role === role) last.content.push(block);
     else messages.push({ role, content: [block] });
   };
-  for (const item of request.input) {
+  for (const [index, item] of request.input.entries()) {
     if (isMessageItem(item)) {
       if (item.role === "system" || item.role === "developer") {
         const text = contentText(item.content);
         if (text) system.push(text);
       } else if (item.role === "user") {
-        for (const block of userBlocks(item.content)) push("user", block);
+        for (const block of userBlocks(item.content, `input[${index}].content`)) push("user", block);
       } else {
         push("assistant", { type: "text", text: contentText(item.content) });
       }
@@ -108,7 +99,7 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
       push("user", {
         type: "tool_result",
         tool_use_id: item.call_id,
-        content: toolResultContent(item.output),
+        content: toolResultContent(item.output, `input[${index}].output`),
       });
     }
   }
@@ -121,38 +112,6 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
   if (messages[0]?.role === "assistant")
     messages.unshift({ role: "user", content: [{ type: "text", text: CONTINUATION_TEXT }] });
   return { system: system.join("\n\n"), messages };
-}
-
-/** A tool output as `tool_result` content: a string, or text and image blocks when it has images. */
-function toolResultContent(output: unknown): string | ToolResultBlock[] {
-  if (typeof output === "string") return output;
-  const hasImage =
-    Array.isArray(output) && output.some((part) => (part as { type?: unknown }).type === "input_image");
-  if (!hasImage) return contentText(output);
-  // Anthropic rejects empty text blocks here as in messages.
-  return userBlocks(output).filter(
-    (block) => block.type !== "text" || block.text !== "",
-  ) as ToolResultBlock[];
-}
-
-function userBlocks(content: unknown): AnthropicBlock[] {
-  if (typeof content === "string") return [{ type: "text", text: content }];
-  if (!Array.isArray(content)) return [];
-  return content.flatMap((part): AnthropicBlock[] => {
-    const p = part as { type?: unknown; text?: unknown; image_url?: unknown };
-    if (p.type === "input_image" && typeof p.image_url === "string") {
-      const data = /^data:([^;]+);base64,(.*)$/s.exec(p.image_url);
-      return [
-        {
-          type: "image",
-          source: data
-            ? { type: "base64", media_type: data[1]!, data: data[2]! }
-            : { type: "url", url: p.image_url },
-        },
-      ];
-    }
-    return typeof p.text === "string" ? [{ type: "text", text: p.text }] : [];
-  });
 }
 
 function parseArguments(text: string): unknown {

@@ -89,6 +89,20 @@ export class UpstreamInvalidRequestError extends CallerFaultError {
   }
 }
 
+/**
+ * The input holds a content part this upstream's API cannot receive (an OpenAI `file_id` sent to
+ * Anthropic, a file type it cannot read). Refused before the request is sent, never dropped; the
+ * caller must change the part, though another target of the route (another API) may take it.
+ */
+export class UnsupportedContentError extends NotRetryableError {
+  constructor(message: string, options?: ProviderErrorOptions) {
+    super(message, options, "unsupported_content");
+  }
+  override get fault(): "caller" | "system" {
+    return "caller";
+  }
+}
+
 /** 401/403 from the upstream: Holdfast's key for it is wrong. Another target may serve. */
 export class UpstreamAuthError extends NotRetryableError {
   constructor(message: string, options?: ProviderErrorOptions) {
