@@ -56,8 +56,12 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
       body.tool_choice = { type: "tool", name: choice.name, ...disableParallel };
     else if (request.parallel_tool_calls === false) body.tool_choice = { type: "auto", ...disableParallel };
   }
+  // OpenAI's range is 0-2, Anthropic's 0-1: clamped, not scaled, so the common values (0-1) mean
+  // the same on both APIs and a route falling back between them samples alike (docs/providers.md).
   if (request.temperature !== undefined) body.temperature = Math.min(1, request.temperature);
-  if (request.top_p !== undefined) body.top_p = request.top_p;
+  // Claude 4.5 models and later refuse `temperature` with `top_p` (400), and Anthropic advises
+  // setting only one: with both, temperature is kept.
+  else if (request.top_p !== undefined) body.top_p = request.top_p;
   // `safety_identifier` is what `user` became in OpenAI's APIs; Anthropic has one user id for both.
   const userId = request.sampling?.safety_identifier ?? request.user;
   if (userId !== undefined) body.metadata = { user_id: userId };
