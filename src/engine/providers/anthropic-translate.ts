@@ -162,10 +162,13 @@ export function mergeAnthropicUsage(
 /** Anthropic counts cached input separately; OpenAI semantics include it in `input_tokens`. */
 export function usageFromAnthropic(usage: AnthropicUsage | undefined): Usage {
   const cached = usage?.cache_read_input_tokens ?? 0;
+  const written = usage?.cache_creation_input_tokens ?? 0;
   return {
-    input_tokens: (usage?.input_tokens ?? 0) + cached + (usage?.cache_creation_input_tokens ?? 0),
+    input_tokens: (usage?.input_tokens ?? 0) + cached + written,
     output_tokens: usage?.output_tokens ?? 0,
     cached_tokens: cached,
+    // Kept for the cost ledger: a cache write is priced above plain input.
+    ...(written > 0 ? { cache_write_tokens: written } : {}),
   };
 }
 

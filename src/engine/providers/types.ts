@@ -186,6 +186,11 @@ export interface Usage {
   output_tokens: number;
   /** Input tokens served from the provider's prompt cache. */
   cached_tokens: number;
+  /**
+   * Input tokens written to the provider's prompt cache (Anthropic's `cache_creation_input_tokens`),
+   * included in `input_tokens`; absent when none. Priced apart: a write costs more than plain input.
+   */
+  cache_write_tokens?: number;
 }
 
 export const FINISH_REASONS = [
