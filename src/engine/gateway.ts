@@ -12,6 +12,7 @@ import {
   costOf,
   getDefaultCatalog,
   type ModelCatalog,
+  priceUsage,
 } from "./context/catalog.ts";
 import { createTokenCounter } from "./context/token-counter.ts";
 import { listModels, resolveTargets } from "./providers/config.ts";
@@ -102,17 +103,10 @@ class RouterInvoker implements ModelInvoker {
     const tokens = {
       inputTokens: usage.input_tokens,
       cachedInputTokens: usage.cached_tokens,
+      cacheWriteTokens: usage.cache_write_tokens ?? 0,
       outputTokens: usage.output_tokens,
     };
-    if (pricing) {
-      const cached = Math.min(usage.cached_tokens, usage.input_tokens);
-      return (
-        ((usage.input_tokens - cached) * pricing.input +
-          cached * pricing.cachedInput +
-          usage.output_tokens * pricing.output) /
-        1_000_000
-      );
-    }
+    if (pricing) return priceUsage(pricing, tokens);
     const entry = catalogEntry(this.#catalog, model);
     return entry?.prices ? costOf(entry, tokens) : null;
   }

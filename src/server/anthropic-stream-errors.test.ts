@@ -49,6 +49,32 @@ describe("error events inside an Anthropic stream", () => {
     assert.equal(upstream.seen.length - before, 1, "sent once");
   });
 
+  // A billing failure (no credit on Holdfast's Anthropic account) is the operator's to fix: it was a
+  // 500 in the stream (retried, upstream_error) and a 400 before it (blamed on the caller's request).
+  const billing = { type: "billing_error", message: "Your credit balance is too low." };
+  for (const where of ["in the stream", "as the HTTP answer"] as const) {
+    test(`a billing_error ${where} is a 502 upstream_auth_error naming 402, not retried`, async () => {
+      const before = upstream.seen.length;
+      for (let i = 0; i < 3; i++) {
+        answers.push(
+          where === "in the stream"
+            ? { content: [{ type: "text", text: "x" }], streamError: { ...billing, afterBlocks: 0 } }
+            : { httpError: { status: 402, ...billing } },
+        );
+      }
+      const res = await streamed("hi");
+      answers.length = 0;
+      assert.equal(res.statusCode, 502, res.body);
+      const body = res.json() as { error: { code: string; message: string } };
+      assert.equal(body.error.code, "upstream_auth_error");
+      assert.match(
+        body.error.message,
+        /claude answered 402 \(billing_error\): Your credit balance is too low/,
+      );
+      assert.equal(upstream.seen.length - before, 1, "sent once");
+    });
+  }
+
   test("an overloaded_error before any content is retried, then a 502 naming 529", async () => {
     const before = upstream.seen.length;
     const error = { type: "overloaded_error", message: "Overloaded", afterBlocks: 0 };

@@ -14,6 +14,7 @@ import {
   openSdkGatewayOverAnthropic,
   startFakeAnthropicUpstream,
 } from "./fake-anthropic-upstream.ts";
+import type { TestApp } from "./test-helpers.ts";
 
 const usage = {
   input_tokens: 10,
@@ -78,4 +79,53 @@ describe("usage through an Anthropic upstream", () => {
       );
     });
   }
+});
+
+/**
+ * The cost of cache writes. Anthropic charges input written to its prompt cache above plain input
+ * (1.25x for the 5-minute cache); they were priced as plain input, so cost was underestimated.
+ */
+describe("the cost of Anthropic cache writes", () => {
+  const answers: FakeAnthropicAnswer[] = [];
+  let upstream: FakeAnthropicUpstream;
+  let client: OpenAI;
+  let t: TestApp;
+  let close: () => Promise<void>;
+  const written = { input_tokens: 100, cache_creation_input_tokens: 10_000, output_tokens: 20 };
+
+  before(async () => {
+    upstream = await startFakeAnthropicUpstream(() => answers.shift() ?? { content: [] });
+    ({ client, t, close } = await openSdkGatewayOverAnthropic(
+      upstream,
+      {},
+      {
+        "claude/claude-haiku-4-5": { pricing: { input: 1, output: 2, cachedInput: 0.5, cacheWrite: 4 } },
+      },
+    ));
+  });
+  after(() => close());
+
+  const turnCost = async (model: string, stream: boolean): Promise<number> => {
+    const conv = await client.conversations.create({});
+    answers.push({ content: [{ type: "text", text: "hi" }], usage: written });
+    if (stream) {
+      await client.responses.stream({ model, input: "hi", conversation: conv.id }).finalResponse();
+    } else await client.responses.create({ model, input: "hi", conversation: conv.id });
+    const res = await t.app.inject({ method: "GET", url: `/v1/conversations/${conv.id}/usage` });
+    const ledger = res.json() as { turns: Array<{ cost_usd: number }> };
+    return ledger.turns[0]!.cost_usd;
+  };
+  const near = (actual: number, expected: number) =>
+    assert.ok(Math.abs(actual - expected) < 1e-12, `cost ${actual}, expected ${expected}`);
+
+  for (const stream of [false, true]) {
+    test(`the catalog's cache-write price (${stream ? "streamed" : "not streamed"})`, async () => {
+      // claude-sonnet-4-5: input 3, cache write 3.75, output 15 USD per 1M tokens.
+      near(await turnCost("claude/claude-sonnet-4-5", stream), (100 * 3 + 10_000 * 3.75 + 20 * 15) / 1e6);
+    });
+  }
+
+  test("a configured cacheWrite price", async () => {
+    near(await turnCost("claude/claude-haiku-4-5", false), (100 * 1 + 10_000 * 4 + 20 * 2) / 1e6);
+  });
 });

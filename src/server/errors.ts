@@ -41,6 +41,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   archive_corrupt: 500,
   cancelled: 400,
   upstream_invalid_request: 400,
+  unsupported_content: 400,
   rate_limited: 429,
   upstream_error: 502,
   upstream_auth_error: 502,

@@ -66,7 +66,12 @@ describe("model catalog", () => {
     assert.equal(llama.prices?.output, 0.79);
     assert.equal(llama.maxOutputTokens, 8192);
     assert.equal(catalog.get("my-finetune").prices, null);
-    assert.deepEqual(catalog.get("gpt-4o").prices, { input: 2, cachedInput: 1.25, output: 10 });
+    assert.deepEqual(catalog.get("gpt-4o").prices, {
+      input: 2,
+      cachedInput: 1.25,
+      cacheWrite: null,
+      output: 10,
+    });
     assert.equal(getDefaultCatalog().get("gpt-4o").prices?.input, 2.5, "the shipped catalog is not changed");
   });
 
@@ -95,6 +100,13 @@ describe("model catalog", () => {
       () =>
         createModelCatalog({ models: { "gpt-4o": { prices: { input: -1, output: 1, cachedInput: null } } } }),
       /models\.gpt-4o\.prices\.input/,
+    );
+    assert.throws(
+      () =>
+        createModelCatalog({
+          models: { "gpt-4o": { prices: { input: 1, cachedInput: null, output: 1, cacheWrite: -2 } } },
+        }),
+      /models\.gpt-4o\.prices\.cacheWrite must be a non-negative number of USD per 1M tokens or null/,
     );
   });
 

@@ -8,10 +8,15 @@ import data from "./catalog/models.json" with { type: "json" };
 import { IMAGE_FAMILIES, type ImageFamily } from "./media.ts";
 import { TOKENIZERS, type TokenizerName } from "./tokenizers.ts";
 
-/** USD per 1M tokens. `cachedInput` is null when the provider has no cached-input price. */
+/**
+ * USD per 1M tokens. `cachedInput` is null when the provider has no cached-input price;
+ * `cacheWrite` (input written to the prompt cache, Anthropic's 1.25x of input for the default
+ * 5-minute cache) is null when the provider does not charge writes apart: priced as `input`.
+ */
 export interface ModelPrices {
   input: number;
   cachedInput: number | null;
+  cacheWrite?: number | null;
   output: number;
 }
 
@@ -113,6 +118,7 @@ export function validateModel(raw: unknown, path: string): ModelInfo {
     prices = Object.freeze({
       input: price(p.input, `${path}.prices.input`, false) as number,
       cachedInput: price(p.cachedInput ?? null, `${path}.prices.cachedInput`, true),
+      cacheWrite: price(p.cacheWrite ?? null, `${path}.prices.cacheWrite`, true),
       output: price(p.output, `${path}.prices.output`, false) as number,
     });
   }
@@ -249,15 +255,36 @@ export function resolveModel(model: string | ModelInfo, catalog?: ModelCatalog):
 /** Cost in USD of a usage record under a model's prices (0 when prices are unknown). */
 export function costOf(
   model: ModelInfo,
-  usage: { inputTokens: number; cachedInputTokens?: number; outputTokens: number },
+  usage: { inputTokens: number; cachedInputTokens?: number; cacheWriteTokens?: number; outputTokens: number },
 ): number {
   const p = model.prices;
   if (!p) return 0;
+  return priceUsage(
+    {
+      input: p.input,
+      cachedInput: p.cachedInput ?? p.input,
+      cacheWrite: p.cacheWrite ?? p.input,
+      output: p.output,
+    },
+    usage,
+  );
+}
+
+/**
+ * USD of a usage under per-1M prices. `inputTokens` includes the cached and cache-write tokens
+ * (OpenAI semantics), each priced at its own rate; the rest at `input`.
+ */
+export function priceUsage(
+  prices: { input: number; cachedInput: number; cacheWrite: number; output: number },
+  usage: { inputTokens: number; cachedInputTokens?: number; cacheWriteTokens?: number; outputTokens: number },
+): number {
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
+  const written = Math.min(usage.cacheWriteTokens ?? 0, usage.inputTokens - cached);
   return (
-    ((usage.inputTokens - cached) * p.input +
-      cached * (p.cachedInput ?? p.input) +
-      usage.outputTokens * p.output) /
+    ((usage.inputTokens - cached - written) * prices.input +
+      cached * prices.cachedInput +
+      written * prices.cacheWrite +
+      usage.outputTokens * prices.output) /
     1_000_000
   );
 }

@@ -5,6 +5,7 @@
  * requires strict user/assistant alternation starting with a user turn.
  */
 import { newItemId } from "../../store/ids.ts";
+import { type AnthropicBlock, toolResultContent, userBlocks } from "./anthropic-content.ts";
 import { buildResult, closingEvents, contentText, OutputBuilder, statusFromFinish } from "./output.ts";
 import {
   type FinishReason,
@@ -18,17 +19,7 @@ import {
   type Usage,
 } from "./types.ts";
 
-export type AnthropicBlock =
-  | { type: "text"; text: string }
-  | {
-      type: "image";
-      source: { type: "url"; url: string } | { type: "base64"; media_type: string; data: string };
-    }
-  | { type: "tool_use"; id: string; name: string; input: unknown }
-  | { type: "tool_result"; tool_use_id: string; content: string | ToolResultBlock[] };
-
-/** What a `tool_result` may hold besides a plain string: text and image blocks. */
-type ToolResultBlock = Extract<AnthropicBlock, { type: "text" | "image" }>;
+export type { AnthropicBlock } from "./anthropic-content.ts";
 
 export interface AnthropicMessage {
   role: "user" | "assistant";
@@ -65,8 +56,12 @@ export function toAnthropicBody(request: TurnRequest, stream: boolean): Record<s
       body.tool_choice = { type: "tool", name: choice.name, ...disableParallel };
     else if (request.parallel_tool_calls === false) body.tool_choice = { type: "auto", ...disableParallel };
   }
+  // OpenAI's range is 0-2, Anthropic's 0-1: clamped, not scaled, so the common values (0-1) mean
+  // the same on both APIs and a route falling back between them samples alike (docs/providers.md).
   if (request.temperature !== undefined) body.temperature = Math.min(1, request.temperature);
-  if (request.top_p !== undefined) body.top_p = request.top_p;
+  // Claude 4.5 models and later refuse `temperature` with `top_p` (400), and Anthropic advises
+  // setting only one: with both, temperature is kept.
+  else if (request.top_p !== undefined) body.top_p = request.top_p;
   // `safety_identifier` is what `user` became in OpenAI's APIs; Anthropic has one user id for both.
   const userId = request.sampling?.safety_identifier ?? request.user;
   if (userId !== undefined) body.metadata = { user_id: userId };
@@ -87,13 +82,13 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
     if (last?.role === role) last.content.push(block);
     else messages.push({ role, content: [block] });
   };
-  for (const item of request.input) {
+  for (const [index, item] of request.input.entries()) {
     if (isMessageItem(item)) {
       if (item.role === "system" || item.role === "developer") {
         const text = contentText(item.content);
         if (text) system.push(text);
       } else if (item.role === "user") {
-        for (const block of userBlocks(item.content)) push("user", block);
+        for (const block of userBlocks(item.content, `input[${index}].content`)) push("user", block);
       } else {
         push("assistant", { type: "text", text: contentText(item.content) });
       }
@@ -108,7 +103,7 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
       push("user", {
         type: "tool_result",
         tool_use_id: item.call_id,
-        content: toolResultContent(item.output),
+        content: toolResultContent(item.output, `input[${index}].output`),
       });
     }
   }
@@ -121,38 +116,6 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
   if (messages[0]?.role === "assistant")
     messages.unshift({ role: "user", content: [{ type: "text", text: CONTINUATION_TEXT }] });
   return { system: system.join("\n\n"), messages };
-}
-
-/** A tool output as `tool_result` content: a string, or text and image blocks when it has images. */
-function toolResultContent(output: unknown): string | ToolResultBlock[] {
-  if (typeof output === "string") return output;
-  const hasImage =
-    Array.isArray(output) && output.some((part) => (part as { type?: unknown }).type === "input_image");
-  if (!hasImage) return contentText(output);
-  // Anthropic rejects empty text blocks here as in messages.
-  return userBlocks(output).filter(
-    (block) => block.type !== "text" || block.text !== "",
-  ) as ToolResultBlock[];
-}
-
-function userBlocks(content: unknown): AnthropicBlock[] {
-  if (typeof content === "string") return [{ type: "text", text: content }];
-  if (!Array.isArray(content)) return [];
-  return content.flatMap((part): AnthropicBlock[] => {
-    const p = part as { type?: unknown; text?: unknown; image_url?: unknown };
-    if (p.type === "input_image" && typeof p.image_url === "string") {
-      const data = /^data:([^;]+);base64,(.*)$/s.exec(p.image_url);
-      return [
-        {
-          type: "image",
-          source: data
-            ? { type: "base64", media_type: data[1]!, data: data[2]! }
-            : { type: "url", url: p.image_url },
-        },
-      ];
-    }
-    return typeof p.text === "string" ? [{ type: "text", text: p.text }] : [];
-  });
 }
 
 function parseArguments(text: string): unknown {
@@ -199,10 +162,13 @@ export function mergeAnthropicUsage(
 /** Anthropic counts cached input separately; OpenAI semantics include it in `input_tokens`. */
 export function usageFromAnthropic(usage: AnthropicUsage | undefined): Usage {
   const cached = usage?.cache_read_input_tokens ?? 0;
+  const written = usage?.cache_creation_input_tokens ?? 0;
   return {
-    input_tokens: (usage?.input_tokens ?? 0) + cached + (usage?.cache_creation_input_tokens ?? 0),
+    input_tokens: (usage?.input_tokens ?? 0) + cached + written,
     output_tokens: usage?.output_tokens ?? 0,
     cached_tokens: cached,
+    // Kept for the cost ledger: a cache write is priced above plain input.
+    ...(written > 0 ? { cache_write_tokens: written } : {}),
   };
 }
 

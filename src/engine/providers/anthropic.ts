@@ -20,6 +20,7 @@ export const ANTHROPIC_VERSION = "2023-06-01";
 const ERROR_STATUS: Readonly<Record<string, number>> = {
   invalid_request_error: 400,
   authentication_error: 401,
+  billing_error: 402,
   permission_error: 403,
   not_found_error: 404,
   request_too_large: 413,

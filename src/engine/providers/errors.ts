@@ -89,7 +89,21 @@ export class UpstreamInvalidRequestError extends CallerFaultError {
   }
 }
 
-/** 401/403 from the upstream: Holdfast's key for it is wrong. Another target may serve. */
+/**
+ * The input holds a content part this upstream's API cannot receive (an OpenAI `file_id` sent to
+ * Anthropic, a file type it cannot read). Refused before the request is sent, never dropped; the
+ * caller must change the part, though another target of the route (another API) may take it.
+ */
+export class UnsupportedContentError extends NotRetryableError {
+  constructor(message: string, options?: ProviderErrorOptions) {
+    super(message, options, "unsupported_content");
+  }
+  override get fault(): "caller" | "system" {
+    return "caller";
+  }
+}
+
+/** 401/402/403 from the upstream: Holdfast's key for it is wrong, or its account cannot pay. Another target may serve. */
 export class UpstreamAuthError extends NotRetryableError {
   constructor(message: string, options?: ProviderErrorOptions) {
     super(message, options, "upstream_auth_error");
@@ -173,7 +187,9 @@ export function errorFromResponse(
   }
   if (status === 429) return new RateLimitedError(detail, options);
   if (status === 408) return new UpstreamTimeoutError(detail, options);
-  if (status === 401 || status === 403) return new UpstreamAuthError(detail, options);
+  // 402: the account behind Holdfast's key cannot pay (Anthropic's billing_error, OpenRouter's
+  // credits) — as a wrong key, neither the caller's fault nor fixed by a retry; another target may serve.
+  if (status === 401 || status === 402 || status === 403) return new UpstreamAuthError(detail, options);
   if (status === 409 || status >= 500) return new ProviderError(detail, options);
   return new UpstreamInvalidRequestError(detail, options);
 }

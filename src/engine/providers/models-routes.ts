@@ -18,7 +18,7 @@ export interface ModelConfig {
   contextWindow: number | null;
   maxOutputTokens: number | null;
   /** USD per million tokens. */
-  pricing: Readonly<{ input: number; output: number; cachedInput: number }> | null;
+  pricing: Readonly<{ input: number; output: number; cachedInput: number; cacheWrite: number }> | null;
 }
 
 /**
@@ -28,7 +28,7 @@ export interface ModelConfig {
 export const MAX_MODEL_TOKENS = 2 ** 31 - 1;
 
 const MODEL_KEYS = ["contextWindow", "maxOutputTokens", "pricing"];
-const PRICING_KEYS = ["input", "output", "cachedInput"];
+const PRICING_KEYS = ["input", "output", "cachedInput", "cacheWrite"];
 const ROUTE_KEYS = ["targets"];
 const TARGET_KEYS = ["provider", "model", "weight"];
 
@@ -76,7 +76,11 @@ function parseModel(raw: unknown, where: string): ModelConfig {
       price.cachedInput === undefined
         ? input
         : readNonNegative(price.cachedInput, `${where}.pricing.cachedInput`);
-    pricing = Object.freeze({ input, output, cachedInput });
+    const cacheWrite =
+      price.cacheWrite === undefined
+        ? input
+        : readNonNegative(price.cacheWrite, `${where}.pricing.cacheWrite`);
+    pricing = Object.freeze({ input, output, cachedInput, cacheWrite });
   }
   return Object.freeze({ contextWindow, maxOutputTokens, pricing });
 }

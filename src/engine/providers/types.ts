@@ -188,6 +188,11 @@ export interface Usage {
   cached_tokens: number;
   /** Output tokens the model spent reasoning (included in `output_tokens`), when the upstream reports them. */
   reasoning_tokens?: number;
+  /**
+   * Input tokens written to the provider's prompt cache (Anthropic's `cache_creation_input_tokens`),
+   * included in `input_tokens`; absent when none. Priced apart: a write costs more than plain input.
+   */
+  cache_write_tokens?: number;
 }
 
 export const FINISH_REASONS = [

@@ -1,0 +1,146 @@
+/**
+ * Responses content parts → Anthropic content blocks: text, images and files. A part the Messages
+ * API cannot receive is refused (`UnsupportedContentError`, a 400 naming the part), never
+ * dropped: Claude would answer as if the image or document had not been sent.
+ */
+
+import { UnsupportedContentError } from "./errors.ts";
+import { contentText } from "./output.ts";
+
+type BlockSource =
+  | { type: "url"; url: string }
+  | { type: "base64"; media_type: string; data: string }
+  | { type: "text"; media_type: "text/plain"; data: string };
+
+export type AnthropicBlock =
+  | { type: "text"; text: string }
+  | { type: "image"; source: Exclude<BlockSource, { type: "text" }> }
+  | { type: "document"; source: BlockSource; title?: string }
+  | { type: "tool_use"; id: string; name: string; input: unknown }
+  | { type: "tool_result"; tool_use_id: string; content: string | ToolResultBlock[] };
+
+/** What a `tool_result` may hold besides a plain string: text, image and document blocks. */
+export type ToolResultBlock = Extract<AnthropicBlock, { type: "text" | "image" | "document" }>;
+
+interface Part {
+  type?: unknown;
+  text?: unknown;
+  image_url?: unknown;
+  file_id?: unknown;
+  file_data?: unknown;
+  file_url?: unknown;
+  filename?: unknown;
+}
+
+const OPENAI_FILE_ID =
+  "Anthropic cannot read files uploaded to OpenAI (a file_id); send the content inline instead";
+
+/** A user message's content as blocks; `param` names it (`input[2].content`) for refusals. */
+export function userBlocks(content: unknown, param: string): AnthropicBlock[] {
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  if (!Array.isArray(content)) return [];
+  return content.map((part, i) => partBlock(part as Part, `${param}[${i}]`));
+}
+
+/** A tool output as `tool_result` content: a string, or blocks when it holds images or files. */
+export function toolResultContent(output: unknown, param: string): string | ToolResultBlock[] {
+  if (typeof output === "string") return output;
+  const hasMedia =
+    Array.isArray(output) &&
+    output.some((part) => {
+      const type = (part as Part).type;
+      return type === "input_image" || type === "input_file";
+    });
+  if (!hasMedia) return contentText(output);
+  // Anthropic rejects empty text blocks here as in messages.
+  return userBlocks(output, param).filter(
+    (block) => block.type !== "text" || block.text !== "",
+  ) as ToolResultBlock[];
+}
+
+function partBlock(p: Part, param: string): AnthropicBlock {
+  if (p.type === "input_image") return imageBlock(p, param);
+  if (p.type === "input_file") return documentBlock(p, param);
+  if (typeof p.text === "string") return { type: "text", text: p.text };
+  const type = typeof p.type === "string" ? `'${p.type.slice(0, 64)}'` : "without a type";
+  throw new UnsupportedContentError(
+    `${param}: a content part ${type} cannot be sent to Anthropic; it takes input_text, input_image (an image_url) and input_file (file_data or file_url).`,
+    { param },
+  );
+}
+
+function imageBlock(p: Part, param: string): AnthropicBlock {
+  if (typeof p.image_url !== "string") {
+    const why = typeof p.file_id === "string" ? OPENAI_FILE_ID : "it has no image_url";
+    throw new UnsupportedContentError(
+      `${param}: this input_image cannot be sent to Anthropic: ${why}. Give image_url as an https URL or a base64 data: URL.`,
+      { param },
+    );
+  }
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(p.image_url);
+  return {
+    type: "image",
+    source: data
+      ? { type: "base64", media_type: data[1]!, data: data[2]! }
+      : { type: "url", url: p.image_url },
+  };
+}
+
+const FIX_FILE =
+  "Give file_data (a base64 PDF or text file, e.g. data:application/pdf;base64,…) or file_url (a PDF's https URL).";
+
+/** An `input_file` as a `document`: a PDF (inline or by URL) or a plain text file. */
+function documentBlock(p: Part, param: string): AnthropicBlock {
+  const title = typeof p.filename === "string" && p.filename !== "" ? { title: p.filename } : {};
+  if (typeof p.file_data === "string") {
+    return { type: "document", source: inlineDocument(p.file_data, p.filename, param), ...title };
+  }
+  if (typeof p.file_url === "string") {
+    return { type: "document", source: { type: "url", url: p.file_url }, ...title };
+  }
+  const why = typeof p.file_id === "string" ? OPENAI_FILE_ID : "it has neither file_data nor file_url";
+  throw new UnsupportedContentError(
+    `${param}: this input_file cannot be sent to Anthropic: ${why}. ${FIX_FILE}`,
+    {
+      param,
+    },
+  );
+}
+
+/**
+ * `file_data` is a `data:` URL or bare base64 (as OpenAI takes it). Anthropic reads PDFs as
+ * base64 and other documents only as plain text: `text/*` files are decoded and sent as text.
+ */
+function inlineDocument(fileData: string, filename: unknown, param: string): BlockSource {
+  const url = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(fileData);
+  const base64 = url ? url[3]! : fileData;
+  const declared = url?.[1]?.toLowerCase() ?? "";
+  const bytes = url && !url[2] ? Buffer.from(percentDecoded(base64), "utf8") : Buffer.from(base64, "base64");
+  const isPdf =
+    declared === "application/pdf" ||
+    bytes.toString("latin1", 0, 5) === "%PDF-" ||
+    (declared === "" && typeof filename === "string" && /\.pdf$/i.test(filename));
+  if (isPdf) return { type: "base64", media_type: "application/pdf", data: bytes.toString("base64") };
+  const isText =
+    declared.startsWith("text/") ||
+    (declared === "" &&
+      typeof filename === "string" &&
+      /\.(txt|md|markdown|csv|tsv|json|ya?ml|xml|html?|log)$/i.test(filename));
+  if (isText) return { type: "text", media_type: "text/plain", data: bytes.toString("utf8") };
+  const what = declared
+    ? `a ${declared.slice(0, 100)} file`
+    : "a file of unknown type (no data: media type, no known file name extension)";
+  throw new UnsupportedContentError(
+    `${param}: this input_file is ${what}; Anthropic reads only PDF and plain text documents. Convert it to PDF or text.`,
+    { param },
+  );
+}
+
+/** A `data:` URL's percent-encoded (not base64) payload; kept as given when it is not valid. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Images and files sent to Claude. `input_file` parts and images given only by `file_id` used to
+ * be dropped without a word, so Claude answered without the document the client sent. PDFs and
+ * text files now reach it as `document` blocks; what the Messages API cannot receive (an OpenAI
+ * `file_id`, a .docx) is a 400 naming the part, and the upstream is not called.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  type FakeAnthropicUpstream,
+  openSdkGatewayOverAnthropic,
+  startFakeAnthropicUpstream,
+} from "./fake-anthropic-upstream.ts";
+import type { TestApp } from "./test-helpers.ts";
+
+const MODEL = "claude/claude-sonnet-4-5";
+const PDF = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Page >> endobj\n%%EOF").toString("base64");
+
+describe("files and images sent to an Anthropic upstream", () => {
+  let upstream: FakeAnthropicUpstream;
+  let t: TestApp;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    upstream = await startFakeAnthropicUpstream(() => ({ content: [{ type: "text", text: "Read it." }] }));
+    ({ t, close } = await openSdkGatewayOverAnthropic(upstream));
+  });
+  after(() => close());
+
+  const send = (content: unknown[], stream = false) =>
+    t.app.inject({
+      method: "POST",
+      url: "/v1/responses",
+      payload: { model: MODEL, stream, input: [{ role: "user", content }] },
+    });
+  const lastUserBlocks = () => {
+    const messages = upstream.seen.at(-1)!.messages as Array<{ content: unknown[] }>;
+    return messages.at(-1)!.content;
+  };
+
+  test("a base64 PDF in file_data becomes a document block", async () => {
+    const res = await send([
+      { type: "input_text", text: "Summarize this." },
+      { type: "input_file", filename: "report.pdf", file_data: `data:application/pdf;base64,${PDF}` },
+    ]);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(lastUserBlocks(), [
+      { type: "text", text: "Summarize this." },
+      {
+        type: "document",
+        source: { type: "base64", media_type: "application/pdf", data: PDF },
+        title: "report.pdf",
+      },
+    ]);
+  });
+
+  test("bare base64 is recognized as a PDF by its bytes; a text file is sent as text", async () => {
+    const notes = Buffer.from("line one\nline two").toString("base64");
+    const res = await send(
+      [
+        { type: "input_file", file_data: PDF },
+        { type: "input_file", filename: "notes.txt", file_data: `data:text/plain;base64,${notes}` },
+      ],
+      true,
+    );
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(lastUserBlocks(), [
+      { type: "document", source: { type: "base64", media_type: "application/pdf", data: PDF } },
+      {
+        type: "document",
+        source: { type: "text", media_type: "text/plain", data: "line one\nline two" },
+        title: "notes.txt",
+      },
+    ]);
+  });
+
+  test("a file_url becomes a document with a url source", async () => {
+    const res = await send([{ type: "input_file", file_url: "https://example.com/paper.pdf" }]);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(lastUserBlocks(), [
+      { type: "document", source: { type: "url", url: "https://example.com/paper.pdf" } },
+    ]);
+  });
+
+  test("a file inside a tool output reaches the tool_result", async () => {
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/v1/responses",
+      payload: {
+        model: MODEL,
+        tools: [{ type: "function", name: "fetch", parameters: { type: "object", properties: {} } }],
+        input: [
+          { role: "user", content: "fetch it" },
+          { type: "function_call", call_id: "call_1", name: "fetch", arguments: "{}" },
+          {
+            type: "function_call_output",
+            call_id: "call_1",
+            output: [
+              { type: "input_text", text: "Here:" },
+              { type: "input_file", file_data: `data:application/pdf;base64,${PDF}` },
+            ],
+          },
+        ],
+      },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(lastUserBlocks(), [
+      {
+        type: "tool_result",
+        tool_use_id: "call_1",
+        content: [
+          { type: "text", text: "Here:" },
+          { type: "document", source: { type: "base64", media_type: "application/pdf", data: PDF } },
+        ],
+      },
+    ]);
+  });
+
+  const refusals: Array<[string, unknown, RegExp]> = [
+    ["an input_file given by file_id", { type: "input_file", file_id: "file-abc123" }, /file_id/],
+    ["an input_image given by file_id", { type: "input_image", file_id: "file-abc123" }, /file_id/],
+    [
+      "a file Anthropic cannot read",
+      {
+        type: "input_file",
+        filename: "a.docx",
+        file_data:
+          "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,UEsDBA==",
+      },
+      /only PDF and plain text/,
+    ],
+    [
+      "an unknown part type",
+      { type: "input_audio", input_audio: { data: "AAAA", format: "wav" } },
+      /input_audio/,
+    ],
+  ];
+  for (const [what, part, message] of refusals) {
+    for (const stream of [false, true]) {
+      test(`${what} is a 400 naming the part, not sent (${stream ? "streamed" : "not streamed"})`, async () => {
+        const before = upstream.seen.length;
+        const res = await send([{ type: "input_text", text: "Look." }, part], stream);
+        assert.equal(res.statusCode, 400, res.body);
+        const body = res.json() as { error: { code: string; param: string; message: string } };
+        assert.equal(body.error.code, "unsupported_content");
+        assert.equal(body.error.param, "input[0].content[1]");
+        assert.match(body.error.message, message);
+        assert.equal(upstream.seen.length, before, "the upstream was not called");
+      });
+    }
+  }
+});
+
+describe("non-text content parts on the Chat Completions route", () => {
+  let upstream: FakeAnthropicUpstream;
+  let t: TestApp;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    upstream = await startFakeAnthropicUpstream(() => ({ content: [{ type: "text", text: "ok" }] }));
+    ({ t, close } = await openSdkGatewayOverAnthropic(upstream));
+  });
+  after(() => close());
+
+  const parts: unknown[] = [
+    { type: "image_url", image_url: { url: "https://example.com/a.png" } },
+    { type: "file", file: { file_id: "file-abc123" } },
+    { type: "input_audio", input_audio: { data: "AAAA", format: "wav" } },
+  ];
+  for (const part of parts) {
+    test(`a '${(part as { type: string }).type}' part is a 400 naming it, not dropped`, async () => {
+      const before = upstream.seen.length;
+      const res = await t.app.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        payload: {
+          model: MODEL,
+          messages: [{ role: "user", content: [{ type: "text", text: "Look." }, part] }],
+        },
+      });
+      assert.equal(res.statusCode, 400, res.body);
+      const body = res.json() as { error: { param: string; message: string } };
+      assert.equal(body.error.param, "messages[0].content[1]");
+      assert.match(body.error.message, /only text content parts/);
+      assert.equal(upstream.seen.length, before);
+    });
+  }
+});
