@@ -89,5 +89,27 @@ export function testConcurrencyCases({ store, tenant }: ConformanceContext): voi
       const state = (await store().get(t, s.id)).state;
       assert.equal(Object.keys(state).length, 20);
     });
+
+    it("a read racing the delete of its session answers the data or not_found, never another error", async () => {
+      const t = tenant();
+      const reads: [string, (id: string, itemId: string) => Promise<unknown>][] = [
+        ["get", (id) => store().get(t, id)],
+        ["readItems", (id) => store().readItems(t, id)],
+        ["getItem", (id, itemId) => store().getItem(t, id, itemId)],
+        ["readWindow", (id) => store().readWindow(t, id, { maxTokens: 1000 })],
+        ["list", () => store().list(t)],
+      ];
+      for (const [name, read] of reads) {
+        const s = await store().create(t, { state: { note: "sealed when encrypted" } });
+        const { items } = await store().append(t, s.id, [message("user", "doomed")]);
+        const [answer] = await Promise.allSettled([read(s.id, items[0]!.id), store().delete(t, s.id)]);
+        if (answer.status === "rejected")
+          assert.equal(
+            (answer.reason as HoldfastError).code,
+            "not_found",
+            `${name}: ${String(answer.reason)}`,
+          );
+      }
+    });
   });
 }
