@@ -271,9 +271,13 @@ class EncryptingStore implements EncryptedStore {
     if (!isPlainObject(input)) return this.#inner.fork(tenant, id, input as ForkInput);
     const { state, ...rest } = input;
     const override = state === undefined ? undefined : checkJsonObject(state, "state");
-    const child = await this.#inner.fork(tenant, id, rest);
     // The child's copied items and state stay sealed under the parent's keys: it inherits them.
-    const keys = await this.#keys.inherit(tenant, child.id, await this.#keys.load(tenant, id, true));
+    // They are read before the copy too: a delete of the parent racing this fork may destroy them
+    // right after the copy, which would leave the child sealed for good.
+    const before = await this.#keys.load(tenant, id, true);
+    const child = await this.#inner.fork(tenant, id, rest);
+    const after = await this.#keys.load(tenant, id, true);
+    const keys = await this.#keys.inherit(tenant, child.id, new Map([...before, ...after]));
     if (override === undefined) return this.#opener.session(child);
     const withOwn = keys.has(child.id) ? keys : await this.#keys.ensure(tenant, child.id);
     const saved = await this.#inner.patchState(
