@@ -46,8 +46,8 @@ const openRedis = async (clock?: () => number): Promise<SessionStore> =>
     { keyring },
   );
 
-testStoreConformance({ name: "postgres + encryption", open: openPostgres });
-testStoreConformance({ name: "redis + encryption", open: openRedis });
+testStoreConformance({ name: "postgres + encryption", sealed: true, open: openPostgres });
+testStoreConformance({ name: "redis + encryption", sealed: true, open: openRedis });
 
 const msg = (text: string) => ({
   content: { type: "message", role: "user", content: [{ type: "input_text", text }] },

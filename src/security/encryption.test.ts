@@ -16,11 +16,13 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 testStoreConformance({
   name: "memory + encryption",
+  sealed: true,
   open: async (clock) => withEncryption(createSessionStore(createMemoryDriver(), { clock }), { keyring }),
 });
 
 testStoreConformance({
   name: "sqlite + encryption",
+  sealed: true,
   open: async (clock) =>
     withEncryption(createSessionStore(createSqliteDriver({ path: join(dir, "enc.db") }), { clock }), {
       keyring,

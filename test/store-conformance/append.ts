@@ -110,6 +110,8 @@ export function testAppendCases({ store, tenant, clock }: ConformanceContext): v
       await store().append(t, s.id, [message("assistant", "between")]);
       const again = await store().append(t, s.id, [message("user", "once")], { operationId: "op-1" });
       assert.equal(again.replayed, true);
+      // The answer of an append, nothing of the store's own record (such as its payload hash).
+      assert.deepEqual(Object.keys(again).sort(), ["firstSeq", "items", "lastSeq", "replayed", "version"]);
       assert.deepEqual(
         [again.version, again.firstSeq, again.lastSeq],
         [first.version, first.firstSeq, first.lastSeq],

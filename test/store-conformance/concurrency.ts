@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { HoldfastError } from "../../src/store/errors.ts";
-import { type ConformanceContext, message } from "./index.ts";
+import { type ConformanceContext, message, rejectsWithCode } from "./index.ts";
 
 const APPENDERS = 50;
 
@@ -88,6 +88,59 @@ export function testConcurrencyCases({ store, tenant }: ConformanceContext): voi
       await Promise.all(Array.from({ length: 20 }, (_, i) => store().patchState(t, s.id, { [`k${i}`]: i })));
       const state = (await store().get(t, s.id)).state;
       assert.equal(Object.keys(state).length, 20);
+    });
+
+    it("a fork racing the delete of its parent leaves a readable child, or fails with not_found and leaves none", async () => {
+      const t = tenant();
+      // Each round lets the delete start a few steps later, so it lands at every point of the fork.
+      for (let delay = 0; delay < 12; delay++) {
+        const parent = await store().create(t, {
+          state: { note: "copied" },
+          items: [message("user", "copied")],
+        });
+        const childId = `conv_forkrace${String(delay).padStart(4, "0")}`;
+        const deleting = (async () => {
+          for (let step = 0; step < delay; step++) await Promise.resolve();
+          await store().delete(t, parent.id);
+        })();
+        const [fork] = await Promise.allSettled([store().fork(t, parent.id, { id: childId }), deleting]);
+        if (fork.status === "rejected") {
+          assert.equal(
+            (fork.reason as HoldfastError).code,
+            "not_found",
+            `round ${delay}: ${String(fork.reason)}`,
+          );
+          await rejectsWithCode(store().get(t, childId), "not_found");
+          continue;
+        }
+        assert.deepEqual((await store().get(t, childId)).state, { note: "copied" }, `round ${delay}`);
+        assert.deepEqual(
+          (await store().readItems(t, childId)).map((i) => i.content),
+          [message("user", "copied").content],
+        );
+      }
+    });
+
+    it("a read racing the delete of its session answers the data or not_found, never another error", async () => {
+      const t = tenant();
+      const reads: [string, (id: string, itemId: string) => Promise<unknown>][] = [
+        ["get", (id) => store().get(t, id)],
+        ["readItems", (id) => store().readItems(t, id)],
+        ["getItem", (id, itemId) => store().getItem(t, id, itemId)],
+        ["readWindow", (id) => store().readWindow(t, id, { maxTokens: 1000 })],
+        ["list", () => store().list(t)],
+      ];
+      for (const [name, read] of reads) {
+        const s = await store().create(t, { state: { note: "sealed when encrypted" } });
+        const { items } = await store().append(t, s.id, [message("user", "doomed")]);
+        const [answer] = await Promise.allSettled([read(s.id, items[0]!.id), store().delete(t, s.id)]);
+        if (answer.status === "rejected")
+          assert.equal(
+            (answer.reason as HoldfastError).code,
+            "not_found",
+            `${name}: ${String(answer.reason)}`,
+          );
+      }
     });
   });
 }

@@ -12,6 +12,7 @@ import { testConcurrencyCases } from "./concurrency.ts";
 import { testDeleteItemCases } from "./delete-item.ts";
 import { testLifecycleCases } from "./lifecycle.ts";
 import { testListCases } from "./list.ts";
+import { testModelCases } from "./model/index.ts";
 import { testValueCases } from "./values.ts";
 import { testWindowCases } from "./window.ts";
 
@@ -24,6 +25,8 @@ export interface ConformanceOptions {
   name: string;
   /** Opens a store whose core reads time from `clock.now`. */
   open: (clock: () => number) => Promise<SessionStore>;
+  /** The store encrypts contents (withEncryption): byte sizes are the ciphertext's, not the JSON's. */
+  sealed?: boolean;
 }
 
 /** What every case file receives: the open store, a clock to move, a fresh tenant per case. */
@@ -31,6 +34,8 @@ export interface ConformanceContext {
   store: () => SessionStore;
   clock: ConformanceClock;
   tenant: () => string;
+  /** See ConformanceOptions.sealed. */
+  sealed: boolean;
 }
 
 export function testStoreConformance(options: ConformanceOptions): void {
@@ -50,6 +55,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
       },
       clock,
       tenant: () => `t-${randomBytes(6).toString("hex")}`,
+      sealed: options.sealed ?? false,
     };
     testLifecycleCases(ctx);
     testAppendCases(ctx);
@@ -59,6 +65,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
     testListCases(ctx);
     testDeleteItemCases(ctx);
     testValueCases(ctx);
+    testModelCases(ctx);
   });
 }
 

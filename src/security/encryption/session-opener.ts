@@ -1,8 +1,11 @@
 /**
  * Opening what `withEncryption` sealed for one session (its state, its items) with the session's
  * data keys, retrying once with freshly loaded keys when a decryption fails, because another
- * instance may have re-keyed the session since the keys were cached here.
+ * instance may have re-keyed the session since the keys were cached here. When it still fails
+ * because the session was deleted meanwhile (its keys destroyed after its ciphertext was read),
+ * the answer is `not_found`, as for a read just after the delete.
  */
+import { sessionNotFound } from "../../store/errors.ts";
 import type { Item, Session } from "../../store/types.ts";
 import { DecryptionError } from "../errors.ts";
 import { decryptState, ENC_FIELD, type KeyLookup } from "./content-crypto.ts";
@@ -13,10 +16,17 @@ import type { PlaintextCache } from "./plaintext-cache.ts";
 export class SessionOpener {
   readonly #keys: DataKeys;
   readonly #plain: PlaintextCache;
+  readonly #isGone: (tenant: string, sessionId: string) => Promise<boolean>;
 
-  constructor(keys: DataKeys, plain: PlaintextCache) {
+  /** `isGone`: whether the session no longer exists (the inner store answers `not_found`). */
+  constructor(
+    keys: DataKeys,
+    plain: PlaintextCache,
+    isGone: (tenant: string, sessionId: string) => Promise<boolean>,
+  ) {
     this.#keys = keys;
     this.#plain = plain;
+    this.#isGone = isGone;
   }
 
   /** The session with its state decrypted (a session without sealed state is returned as is). */
@@ -41,14 +51,23 @@ export class SessionOpener {
     };
   }
 
-  /** Runs a decryption; on failure retries once with freshly loaded keys (another instance may have re-keyed). */
+  /**
+   * Runs a decryption; on failure retries once with freshly loaded keys (another instance may have
+   * re-keyed). A failure of the session deleted meanwhile is `not_found`, not a system fault.
+   */
   async #opening<T>(tenant: string, sessionId: string, run: (lookup: KeyLookup) => Promise<T>): Promise<T> {
     try {
       return await run(this.#lookup(tenant, sessionId));
     } catch (error) {
       if (!(error instanceof DecryptionError)) throw error;
       await this.#keys.load(tenant, sessionId, true);
-      return run(this.#lookup(tenant, sessionId));
+      try {
+        return await run(this.#lookup(tenant, sessionId));
+      } catch (again) {
+        if (again instanceof DecryptionError && (await this.#isGone(tenant, sessionId)))
+          throw sessionNotFound(sessionId);
+        throw again;
+      }
     }
   }
 }

@@ -66,6 +66,12 @@ export type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts"
 
 const MAX_MERGE_RETRIES = 20;
 
+/** null for a session that turned out to be gone (`not_found`); any other error is thrown. */
+function unlessGone(error: unknown): null {
+  if (isHoldfastError(error) && error.code === "not_found") return null;
+  throw error;
+}
+
 class EncryptingStore implements EncryptedStore {
   readonly #inner: SessionStore;
   readonly #records: SystemRecords;
@@ -92,11 +98,22 @@ class EncryptingStore implements EncryptedStore {
       keyring: options.keyring,
       ...(options.keyCacheTtlMs === undefined ? {} : { cacheTtlMs: options.keyCacheTtlMs }),
     });
-    this.#opener = new SessionOpener(this.#keys, this.#plain);
+    this.#opener = new SessionOpener(this.#keys, this.#plain, (tenant, id) => this.#isGone(tenant, id));
   }
 
   get driverName(): string {
     return this.#inner.driverName;
+  }
+
+  /** Whether the inner store no longer has the session (deleted, expired). */
+  async #isGone(tenant: string, id: string): Promise<boolean> {
+    try {
+      await readHead(this.#inner, tenant, id);
+      return false;
+    } catch (error) {
+      if (isHoldfastError(error) && error.code === "not_found") return true;
+      throw error;
+    }
   }
 
   /** Seals item bodies under `keys`; see sealItems. */
@@ -139,7 +156,9 @@ class EncryptingStore implements EncryptedStore {
 
   async list(tenant: string, query?: ListQuery): Promise<Page<Session>> {
     const page = await this.#inner.list(tenant, query);
-    return { ...page, data: await Promise.all(page.data.map((s) => this.#opener.session(s))) };
+    // A session deleted while the page was opened is left out, as a list just after the delete would.
+    const opened = await Promise.all(page.data.map((s) => this.#opener.session(s).catch(unlessGone)));
+    return { ...page, data: opened.filter((s): s is Session => s !== null) };
   }
 
   async update(
@@ -252,9 +271,13 @@ class EncryptingStore implements EncryptedStore {
     if (!isPlainObject(input)) return this.#inner.fork(tenant, id, input as ForkInput);
     const { state, ...rest } = input;
     const override = state === undefined ? undefined : checkJsonObject(state, "state");
-    const child = await this.#inner.fork(tenant, id, rest);
     // The child's copied items and state stay sealed under the parent's keys: it inherits them.
-    const keys = await this.#keys.inherit(tenant, child.id, await this.#keys.load(tenant, id, true));
+    // They are read before the copy too: a delete of the parent racing this fork may destroy them
+    // right after the copy, which would leave the child sealed for good.
+    const before = await this.#keys.load(tenant, id, true);
+    const child = await this.#inner.fork(tenant, id, rest);
+    const after = await this.#keys.load(tenant, id, true);
+    const keys = await this.#keys.inherit(tenant, child.id, new Map([...before, ...after]));
     if (override === undefined) return this.#opener.session(child);
     const withOwn = keys.has(child.id) ? keys : await this.#keys.ensure(tenant, child.id);
     const saved = await this.#inner.patchState(

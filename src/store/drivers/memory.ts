@@ -175,7 +175,9 @@ class MemoryDriver implements StoreDriver, ReplicaTarget, ItemDeleteCapable {
         }
         const replay = seqRange(entry.items, done.firstSeq, done.lastSeq);
         applyClaim(entry, claim);
-        return { ...done, replayed: true, items: toItems(replay) };
+        // The answer of the first append, not the record: its payload hash is the store's own.
+        const { version, firstSeq, lastSeq } = done;
+        return { version, firstSeq, lastSeq, replayed: true, items: toItems(replay) };
       }
     }
     if (entry.session.status === "archived") throw new SessionArchivedError(id);
