@@ -4,7 +4,7 @@
  */
 import type { PreparedItem } from "./driver.ts";
 import { HoldfastError, InvalidArgumentError } from "./errors.ts";
-import { newItemId } from "./ids.ts";
+import { ITEM_ID_PATTERN, newItemId } from "./ids.ts";
 import { bytesToTokens, type TokenCounter } from "./tokens.ts";
 import type { ItemInput, JsonObject } from "./types.ts";
 import {
@@ -13,6 +13,7 @@ import {
   checkSize,
   checkStorableText,
   isPlainObject,
+  isStorableText,
   LIMITS,
 } from "./validate.ts";
 
@@ -22,18 +23,28 @@ export interface PrepareOptions {
   countTokens: TokenCounter | null;
 }
 
+/** Names item `index` in errors. Built only on the way to a refusal: this runs for every stored item. */
+const itemParam = (index: number): string => `items[${index}]`;
+
 /**
  * The configured counter's answer as a stored token count: a fraction is rounded up; anything but
  * a number from 0 to the item limit is the counter's bug, refused before a write (drivers stored
  * such values differently: NaN broke Redis reads, 1.5 was a Postgres error and 1 in a Redis total).
  */
-function counted(count: TokenCounter, body: JsonObject, param: string): number {
+function counted(count: TokenCounter, body: JsonObject, index: number): number {
   const n = count(body);
   if (typeof n === "number" && n >= 0 && n <= LIMITS.itemTokens) return Math.ceil(n);
   throw new HoldfastError(
     "internal",
-    `The store's token counter answered ${String(n).slice(0, 32)} for ${param}; it must answer a number from 0 to ${LIMITS.itemTokens}.`,
+    `The store's token counter answered ${String(n).slice(0, 32)} for ${itemParam(index)}; it must answer a number from 0 to ${LIMITS.itemTokens}.`,
   );
+}
+
+/** A text column (role, status, call id): drivers keep it in plain text, content keeps it escaped in its JSON. */
+function textColumn(body: JsonObject, field: string, index: number): string | null {
+  const v = body[field];
+  if (typeof v !== "string") return null;
+  return isStorableText(v) ? v : checkStorableText(v, `${itemParam(index)}.content.${field}`);
 }
 
 export function prepareItems(items: unknown, now: number, options: PrepareOptions): PreparedItem[] {
@@ -45,54 +56,63 @@ export function prepareItems(items: unknown, now: number, options: PrepareOption
   }
   const seen = new Set<string>();
   return items.map((raw, index) => {
-    const param = `items[${index}]`;
-    if (!isPlainObject(raw)) throw new InvalidArgumentError(`${param} must be an object.`, { param });
+    if (!isPlainObject(raw)) {
+      const param = itemParam(index);
+      throw new InvalidArgumentError(`${param} must be an object.`, { param });
+    }
     const input = raw as unknown as ItemInput;
-    const { id: innerId, ...body } = checkJsonObject(input.content, `${param}.content`);
+    const { id: innerId, ...body } = checkJsonObject(input.content, `${itemParam(index)}.content`);
     const type = body.type;
     if (typeof type !== "string" || type.length === 0 || type.length > 64) {
-      throw new InvalidArgumentError(`${param}.content.type must be a non-empty string (e.g. "message").`, {
-        param: `${param}.content.type`,
-      });
+      throw new InvalidArgumentError(
+        `${itemParam(index)}.content.type must be a non-empty string (e.g. "message").`,
+        { param: `${itemParam(index)}.content.type` },
+      );
     }
-    checkStorableText(type, `${param}.content.type`);
-    const id = checkItemId(input.id ?? innerId ?? newItemId(type), `${param}.id`);
+    if (!isStorableText(type)) checkStorableText(type, `${itemParam(index)}.content.type`);
+    const given = input.id ?? innerId ?? newItemId(type);
+    const id =
+      typeof given === "string" && ITEM_ID_PATTERN.test(given)
+        ? given
+        : checkItemId(given, `${itemParam(index)}.id`);
     if (seen.has(id))
-      throw new InvalidArgumentError(`Item id '${id}' appears twice.`, { param: `${param}.id` });
+      throw new InvalidArgumentError(`Item id '${id}' appears twice.`, { param: `${itemParam(index)}.id` });
     seen.add(id);
     const contentJson = JSON.stringify(body);
     const bytes = Buffer.byteLength(contentJson);
-    checkSize(bytes, options.maxItemBytes, `${param}`, param);
+    if (bytes > options.maxItemBytes)
+      checkSize(bytes, options.maxItemBytes, itemParam(index), itemParam(index));
     let tokens: number;
     // The default estimate is a function of the serialized size we already have.
     if (input.tokens === undefined)
       tokens =
-        options.countTokens === null ? bytesToTokens(bytes) : counted(options.countTokens, body, param);
+        options.countTokens === null ? bytesToTokens(bytes) : counted(options.countTokens, body, index);
     else if (Number.isSafeInteger(input.tokens) && input.tokens >= 0 && input.tokens <= LIMITS.itemTokens)
       tokens = input.tokens;
     else {
-      throw new InvalidArgumentError(`${param}.tokens must be an integer from 0 to ${LIMITS.itemTokens}.`, {
-        param,
-      });
+      throw new InvalidArgumentError(
+        `${itemParam(index)}.tokens must be an integer from 0 to ${LIMITS.itemTokens}.`,
+        {
+          param: itemParam(index),
+        },
+      );
     }
     const turnId = input.turnId ?? null;
     if (turnId !== null && (typeof turnId !== "string" || turnId.length > 128)) {
-      throw new InvalidArgumentError(`${param}.turnId must be a string of at most 128 characters.`, {
-        param,
-      });
+      throw new InvalidArgumentError(
+        `${itemParam(index)}.turnId must be a string of at most 128 characters.`,
+        {
+          param: itemParam(index),
+        },
+      );
     }
-    if (turnId !== null) checkStorableText(turnId, `${param}.turnId`);
-    // Drivers keep these in plain text columns (content keeps them too, escaped in its JSON).
-    const str = (field: string): string | null => {
-      const v = body[field];
-      return typeof v === "string" ? checkStorableText(v, `${param}.content.${field}`) : null;
-    };
+    if (turnId !== null && !isStorableText(turnId)) checkStorableText(turnId, `${itemParam(index)}.turnId`);
     return {
       id,
       type,
-      role: str("role"),
-      status: str("status"),
-      callId: str("call_id"),
+      role: textColumn(body, "role", index),
+      status: textColumn(body, "status", index),
+      callId: textColumn(body, "call_id", index),
       content: body,
       contentJson,
       tokens,

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { checkItemId, checkJson, checkSize, isPlainObject, LIMITS } from "../../store/validate.ts";
 import { keepUpstreamId } from "../context/items.ts";
+import { jsonFitsIn } from "./json-bound.ts";
 
 const INPUT_ROLES = new Set(["user", "system", "developer", "assistant"]);
 const ACCEPTED_TYPES = new Set(["message", "function_call", "function_call_output", "reasoning"]);
@@ -175,8 +176,11 @@ export function checkItemSizes(
   maxBytes: number,
   list: string,
 ): void {
-  for (const [index, item] of items.entries()) {
+  for (let index = 0; index < items.length; index++) {
+    const content = (items[index] as { content: JsonObject }).content;
+    // Serialized (and named) only when it might be over: the store serializes it when it writes it.
+    if (jsonFitsIn(content, maxBytes)) continue;
     const param = `${list}[${index}]`;
-    checkSize(Buffer.byteLength(JSON.stringify(item.content)), maxBytes, param, param);
+    checkSize(Buffer.byteLength(JSON.stringify(content)), maxBytes, param, param);
   }
 }

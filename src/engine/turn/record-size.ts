@@ -5,6 +5,7 @@
  * record cannot fit is refused before anything is written or any model is paid.
  */
 import { PayloadTooLargeError } from "../../store/errors.ts";
+import { jsonFitsIn } from "./json-bound.ts";
 import type { ParsedResponseRequest } from "./request.ts";
 
 /** Room for the record's own fields: status, usage, output ids, metadata (≤ 16 × 576 bytes). */
@@ -21,6 +22,11 @@ const bytesOf = (value: string | null | undefined): number => (value ? Buffer.by
 
 export function checkRecordSize(request: RecordedParts, maxItemBytes: number): void {
   const budget = maxItemBytes - RECORD_MARGIN_BYTES - request.input.length * INPUT_ID_BYTES;
+  // Tools and text format are serialized (and every part listed) only when the record might not
+  // fit: the store serializes them in the record when it writes it.
+  const strings =
+    bytesOf(request.instructions) + bytesOf(request.user) + bytesOf(request.sampling?.prompt_cache_key);
+  if (strings <= budget && jsonFitsIn([request.tools, request.text], budget - strings)) return;
   const parts: [param: string, bytes: number][] = [
     ["instructions", request.instructions === null ? 0 : Buffer.byteLength(request.instructions)],
     // Serialized only when present: most turns carry no tools and no text format.
