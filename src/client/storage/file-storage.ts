@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { type FileLockOptions, withFileLock } from "./file-lock.ts";
-import type { OfflineStorage } from "./types.ts";
+import { mapTransaction, type OfflineStorage } from "./types.ts";
 
 export interface FileStorageOptions {
   /** How long a write waits for another process's lock before it fails (ms), default 10 000. */
@@ -129,18 +129,20 @@ export async function createFileStorage(
   };
 
   /** Applies `change` to the file as it is now, under the lock: never to a stale copy. */
-  const write = (change: (map: Map<string, string>) => void): Promise<void> =>
+  const write = <R = void>(change: (map: Map<string, string>) => R): Promise<R> =>
     serial(() =>
       withFileLock(lockPath, lockOptions, async () => {
         const onDisk = await readIfExists(path);
         // A copy: if the write fails, `data` still mirrors the file.
         const next = new Map(onDisk === null ? [] : onDisk === text ? data : parseFile(path, onDisk));
-        change(next);
+        const result = change(next);
         const content = JSON.stringify(Object.fromEntries(next));
-        await persist(content);
+        // Nothing changed (an update that found nothing to do): no rewrite, no fsync.
+        if (content !== onDisk) await persist(content);
         data = next;
         text = content;
         seen = await identity(path);
+        return result;
       }),
     );
 
@@ -166,6 +168,7 @@ export async function createFileStorage(
       write((map) => {
         map.delete(key);
       }),
+    update: (change) => write((map) => change(mapTransaction(map))),
     keys: (prefix) => read(() => [...data.keys()].filter((key) => key.startsWith(prefix)).sort()),
     clear: () =>
       write((map) => {
