@@ -11,7 +11,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { type FileLockOptions, withFileLock } from "./file-lock.ts";
+import { DEFAULT_STALE_MS, type FileLockOptions, withFileLock } from "./file-lock.ts";
+import { removeLeftoverTemps } from "./temp-cleanup.ts";
 import { mapTransaction, type OfflineStorage } from "./types.ts";
 
 export interface FileStorageOptions {
@@ -98,6 +99,8 @@ export async function createFileStorage(
     // Taken before the read: if the file changed in between, the next read just reads again.
     seen = current;
   }
+  // Temp files of writes and lock attempts that crashed would otherwise stay forever.
+  await removeLeftoverTemps(path, options.lockStaleMs ?? DEFAULT_STALE_MS);
   await refresh();
 
   async function persist(content: string): Promise<void> {
@@ -148,6 +151,8 @@ export async function createFileStorage(
 
   const read = <T>(task: () => T): Promise<T> =>
     serial(async () => {
+      // Temp files of writes and lock attempts that crashed would otherwise stay forever.
+      await removeLeftoverTemps(path, options.lockStaleMs ?? DEFAULT_STALE_MS);
       await refresh();
       return task();
     });
