@@ -10,7 +10,8 @@
  * another process changed it.
  */
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { type FileHandle, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
 import { DEFAULT_STALE_MS, type FileLockOptions, withFileLock } from "./file-lock.ts";
 import { removeLeftoverTemps } from "./temp-cleanup.ts";
 import { mapTransaction, type OfflineStorage } from "./types.ts";
@@ -71,6 +72,35 @@ async function identity(path: string): Promise<string | null> {
   }
 }
 
+/** Set once the platform refused to open or sync a directory (Windows): not tried again. */
+let directorySyncUnsupported = false;
+
+/** fsyncs a directory, where the platform allows it (POSIX); elsewhere the rename is all there is. */
+async function syncDirectory(dir: string): Promise<void> {
+  if (directorySyncUnsupported) return;
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, "r");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EISDIR" || code === "EPERM" || code === "EACCES") {
+      directorySyncUnsupported = true;
+      return;
+    }
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some file systems cannot fsync a directory; the write itself has succeeded.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EINVAL" && code !== "ENOTSUP" && code !== "EBADF") throw error;
+    directorySyncUnsupported = true;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Opens (or starts) the file-backed storage at `path`. */
 export async function createFileStorage(
   path: string,
@@ -120,6 +150,9 @@ export async function createFileStorage(
       await unlink(temp).catch(() => {});
       throw error;
     }
+    // The rename is an entry in the directory: until the directory is synced too, a power cut
+    // can bring back the previous file (a queued message gone, or a sent one back in the queue).
+    await syncDirectory(dirname(path));
   }
 
   // Everything runs in order: two overlapping renames could land out of order, and a read
