@@ -4,7 +4,7 @@
  * has to read the conversations themselves. Conversations with queued writes are never evicted:
  * their version is the base the queue is sent against.
  */
-import type { OfflineStorage } from "./storage/types.ts";
+import type { OfflineStorage, StorageTransaction } from "./storage/types.ts";
 import type { Conversation, ConversationItem } from "./types.ts";
 
 /** One cached conversation: its head and its items in ascending order. */
@@ -36,8 +36,7 @@ export class ConversationCache {
   readonly #storage: OfflineStorage;
   readonly #budget: number;
   readonly #isPinned: (id: string) => boolean;
-  #index: CacheIndex | null = null;
-  // Index updates are read-modify-write: one at a time.
+  // This process's changes go one at a time (the fallback without `storage.update` needs it).
   #chain: Promise<unknown> = Promise.resolve();
 
   constructor(options: ConversationCacheOptions) {
@@ -52,13 +51,13 @@ export class ConversationCache {
 
   /** Bytes the cache holds now, by its index. */
   async usedBytes(): Promise<number> {
-    const index = await this.#loadIndex();
+    const index = await this.#readIndex();
     return Object.values(index.entries).reduce((sum, entry) => sum + entry.bytes, 0);
   }
 
   /** Cached conversation ids, most recently used first. */
   async ids(): Promise<string[]> {
-    const index = await this.#loadIndex();
+    const index = await this.#readIndex();
     return Object.entries(index.entries)
       .sort((a, b) => b[1].used - a[1].used)
       .map(([id]) => id);
@@ -68,11 +67,13 @@ export class ConversationCache {
   get(id: string): Promise<CachedConversation | undefined> {
     return this.#serial(async () => {
       const record = await this.#storage.get<CachedConversation>(PREFIX + id);
-      const index = await this.#loadIndex();
-      const entry = index.entries[id];
-      if (record && entry) {
-        entry.used = ++index.tick;
-        await this.#storage.set(INDEX_KEY, index);
+      if (record) {
+        await this.#updateIndex((index) => {
+          const entry = index.entries[id];
+          if (!entry) return false;
+          entry.used = ++index.tick;
+          return true;
+        });
       }
       return record;
     });
@@ -85,40 +86,68 @@ export class ConversationCache {
       // Bytes of UTF-8, as the budget says: `.length` counts UTF-16 units, a third of the bytes of CJK text.
       const bytes = utf8.encode(JSON.stringify(record)).byteLength;
       await this.#storage.set(PREFIX + id, record);
-      const index = await this.#loadIndex();
-      index.entries[id] = { bytes, used: ++index.tick };
-      let total = Object.values(index.entries).reduce((sum, entry) => sum + entry.bytes, 0);
-      const victims = Object.entries(index.entries)
-        .filter(([other]) => other !== id && !this.#isPinned(other))
-        .sort((a, b) => a[1].used - b[1].used);
-      for (const [victim, entry] of victims) {
-        if (total <= this.#budget) break;
-        await this.#storage.delete(PREFIX + victim);
-        delete index.entries[victim];
-        total -= entry.bytes;
-      }
-      await this.#storage.set(INDEX_KEY, index);
+      await this.#updateIndex((index, values) => {
+        index.entries[id] = { bytes, used: ++index.tick };
+        let total = Object.values(index.entries).reduce((sum, entry) => sum + entry.bytes, 0);
+        const victims = Object.entries(index.entries)
+          .filter(([other]) => other !== id && !this.#isPinned(other))
+          .sort((a, b) => a[1].used - b[1].used);
+        for (const [victim, entry] of victims) {
+          if (total <= this.#budget) break;
+          values.delete(PREFIX + victim);
+          delete index.entries[victim];
+          total -= entry.bytes;
+        }
+        return true;
+      });
     });
   }
 
   /** Forgets one conversation (deleted on the server). */
   remove(id: string): Promise<void> {
-    return this.#serial(async () => {
-      await this.#storage.delete(PREFIX + id);
-      const index = await this.#loadIndex();
-      delete index.entries[id];
-      await this.#storage.set(INDEX_KEY, index);
+    return this.#serial(() =>
+      this.#updateIndex((index, values) => {
+        values.delete(PREFIX + id);
+        delete index.entries[id];
+        return true;
+      }),
+    );
+  }
+
+  /** Kept for callers from when the index was held in memory: nothing is, so nothing to drop. */
+  reset(): void {}
+
+  async #readIndex(): Promise<CacheIndex> {
+    return (await this.#storage.get<CacheIndex>(INDEX_KEY)) ?? emptyIndex();
+  }
+
+  /**
+   * Applies `change` to the index as stored now, with the record deletions it makes, in one
+   * step: several processes share one file storage, and a copy of the index read earlier would
+   * drop what the others added since (never evicted, missing from `ids()`). `change` returns
+   * whether it changed anything.
+   */
+  async #updateIndex(change: (index: CacheIndex, values: StorageTransaction) => boolean): Promise<void> {
+    const apply = (values: StorageTransaction): void => {
+      const index = values.get<CacheIndex>(INDEX_KEY) ?? emptyIndex();
+      if (change(index, values)) values.set(INDEX_KEY, index);
+    };
+    if (this.#storage.update) {
+      await this.#storage.update(apply);
+      return;
+    }
+    // An adapter without an atomic update: read, change, write back (safe while one process writes).
+    const index = await this.#storage.get(INDEX_KEY);
+    const writes = new Map<string, { value: unknown } | null>();
+    apply({
+      get: <T>(key: string) => (key === INDEX_KEY ? structuredClone(index) : undefined) as T | undefined,
+      set: (key, value) => writes.set(key, { value }),
+      delete: (key) => writes.set(key, null),
     });
-  }
-
-  /** Drops the in-memory index (after the storage was cleared). */
-  reset(): void {
-    this.#index = null;
-  }
-
-  async #loadIndex(): Promise<CacheIndex> {
-    this.#index ??= (await this.#storage.get<CacheIndex>(INDEX_KEY)) ?? { tick: 0, entries: {} };
-    return this.#index;
+    for (const [key, write] of writes) {
+      if (write === null) await this.#storage.delete(key);
+      else await this.#storage.set(key, write.value);
+    }
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {
@@ -126,4 +155,8 @@ export class ConversationCache {
     this.#chain = next.catch(() => {});
     return next;
   }
+}
+
+function emptyIndex(): CacheIndex {
+  return { tick: 0, entries: {} };
 }

@@ -6,7 +6,7 @@
  * retry safe even when the lost attempt did reach the server.
  */
 import type { HoldfastClient } from "./client.ts";
-import type { ConversationCache } from "./conversation-cache.ts";
+import type { CachedConversation, ConversationCache } from "./conversation-cache.ts";
 import { HoldfastApiError, HoldfastClientError, isConflictError, isNetworkError } from "./errors.ts";
 import type { Outbox, QueuedAppend } from "./outbox.ts";
 import type { ConversationItem } from "./types.ts";
@@ -39,6 +39,11 @@ export interface FlushResult {
   stoppedBy: "network" | "server" | "auth" | null;
   /** Set when the server stopped the run with `Retry-After`: nothing is sent before it passed (ms). */
   retryAfterMs?: number;
+  /**
+   * Conversations whose appends were delivered but whose cached view could not be re-read after
+   * (offline again, or a 4xx on the read): the view lags until the next `open(id)` or send.
+   */
+  staleCache: string[];
 }
 
 export interface FlushContext {
@@ -51,6 +56,8 @@ export interface FlushContext {
 
 /** Rebases per entry per run: past this the conversation is too busy; the run stops and retries later. */
 const MAX_REBASES_PER_RUN = 8;
+
+type AppendResult = Awaited<ReturnType<HoldfastClient["items"]["create"]>>;
 
 /** Brings the cached conversation up to the server's head; returns the items that were new. */
 async function catchUp(
@@ -82,7 +89,7 @@ async function catchUp(
 
 /** Sends everything sendable, in order; never drops an entry unless `onConflict` says so. */
 export async function flushOutbox(ctx: FlushContext): Promise<FlushResult> {
-  const result: FlushResult = { sent: 0, rebased: 0, dropped: 0, stoppedBy: null };
+  const result: FlushResult = { sent: 0, rebased: 0, dropped: 0, stoppedBy: null, staleCache: [] };
   // Conversations whose earlier entry was refused: later entries wait, to keep their order.
   const blocked = new Set<string>();
   const rebasesThisRun = new Map<string, number>();
@@ -92,26 +99,15 @@ export async function flushOutbox(ctx: FlushContext): Promise<FlushResult> {
     const entry = entries.find((candidate) => !candidate.error && !blocked.has(candidate.conversationId));
     if (!entry) return result;
     const id = entry.conversationId;
+    let delivered: AppendResult;
+    let cached: CachedConversation | undefined;
     try {
-      const cached = await ctx.cache.get(id);
+      cached = await ctx.cache.get(id);
       const expected = cached?.version ?? null;
-      const sent = await ctx.client.items.create(id, entry.items, {
+      delivered = await ctx.client.items.create(id, entry.items, {
         idempotencyKey: entry.key,
         ...(expected === null ? {} : { ifMatch: expected }),
       });
-      if (sent.replayed || !cached || sent.version === null) {
-        // An earlier attempt landed but its answer was lost: the cache cannot know what came between.
-        await catchUp(ctx, id);
-      } else {
-        await ctx.cache.put({
-          conversation: { ...cached.conversation, version: sent.version },
-          items: [...cached.items, ...sent.data],
-          version: sent.version,
-        });
-      }
-      await ctx.outbox.remove(entry.key);
-      result.sent++;
-      ctx.onProgress?.();
     } catch (error) {
       if (isNetworkError(error)) {
         result.stoppedBy = "network";
@@ -193,6 +189,47 @@ export async function flushOutbox(ctx: FlushContext): Promise<FlushResult> {
         error: { status: error.status, code: error.code, message: error.message },
       }));
       ctx.onProgress?.();
+      continue;
+    }
+    // Delivered: it leaves the queue whatever happens next. Re-reading the conversation may
+    // still fail (offline again, a 404 or 403 on the read): that leaves the cached view stale,
+    // not the entry undelivered — parking it would show a sent message as failed, and a resend
+    // would write it twice.
+    await ctx.outbox.remove(entry.key);
+    result.sent++;
+    ctx.onProgress?.();
+    try {
+      await refreshAfterSend(ctx, id, cached, delivered);
+    } catch (error) {
+      // Unknown failures (a storage fault) are not the server's answer: they still surface.
+      if (
+        !isNetworkError(error) &&
+        !(error instanceof HoldfastApiError) &&
+        !(error instanceof HoldfastClientError)
+      ) {
+        throw error;
+      }
+      // The next send on it goes with the old version: a 409, a re-read, a rebase. Never a duplicate.
+      if (!result.staleCache.includes(id)) result.staleCache.push(id);
     }
   }
+}
+
+/** Brings the cache up to what the send wrote: the returned items, or a re-read when they are unknown. */
+async function refreshAfterSend(
+  ctx: FlushContext,
+  id: string,
+  cached: CachedConversation | undefined,
+  sent: AppendResult,
+): Promise<void> {
+  if (sent.replayed || !cached || sent.version === null) {
+    // An earlier attempt landed but its answer was lost: the cache cannot know what came between.
+    await catchUp(ctx, id);
+    return;
+  }
+  await ctx.cache.put({
+    conversation: { ...cached.conversation, version: sent.version },
+    items: [...cached.items, ...sent.data],
+    version: sent.version,
+  });
 }

@@ -32,5 +32,5 @@ export type { QueuedAppend } from "./outbox.ts";
 export { parseSse, type SseEvent } from "./sse.ts";
 export { createIndexedDbStorage, type IndexedDbStorageOptions } from "./storage/indexeddb-storage.ts";
 export { createMemoryStorage } from "./storage/memory-storage.ts";
-export type { OfflineStorage } from "./storage/types.ts";
+export type { OfflineStorage, StorageTransaction } from "./storage/types.ts";
 export type * from "./types.ts";

@@ -69,7 +69,7 @@ describe("offline client", () => {
     );
     net.mode = "up";
     const result = await offline.flush();
-    assert.deepEqual(result, { sent: 3, rebased: 0, dropped: 0, stoppedBy: null });
+    assert.deepEqual(result, { sent: 3, rebased: 0, dropped: 0, stoppedBy: null, staleCache: [] });
     assert.deepEqual(texts(await direct.items.listAll(id)), ["m1", "m2", "m3", "m4"]);
     const view = await offline.view(id);
     assert.deepEqual(texts(view?.items ?? []), ["m1", "m2", "m3", "m4"]);
@@ -154,7 +154,7 @@ describe("offline client", () => {
     const refused = await offline.append(id, item("again"));
     await offline.append(id, user("behind it"));
     const result = await offline.flush();
-    assert.deepEqual(result, { sent: 0, rebased: 0, dropped: 0, stoppedBy: null });
+    assert.deepEqual(result, { sent: 0, rebased: 0, dropped: 0, stoppedBy: null, staleCache: [] });
     const [parked, waiting] = await offline.pending(id);
     assert.equal(parked?.key, refused.key);
     assert.deepEqual(

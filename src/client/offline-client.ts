@@ -85,6 +85,17 @@ function newKey(): string {
   return `hf-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/** Two passes of one flush as one result: counts add up, the later pass says why it stopped. */
+function addRuns(earlier: FlushResult, later: FlushResult): FlushResult {
+  return {
+    ...later,
+    sent: earlier.sent + later.sent,
+    rebased: earlier.rebased + later.rebased,
+    dropped: earlier.dropped + later.dropped,
+    staleCache: [...new Set([...earlier.staleCache, ...later.staleCache])],
+  };
+}
+
 /** Creates the offline layer over a client and a storage. */
 export function createOfflineClient(options: OfflineClientOptions): OfflineClient {
   const { client, storage } = options;
@@ -272,12 +283,15 @@ export function createOfflineClient(options: OfflineClientOptions): OfflineClien
         locks ? (locks.request("holdfast-outbox", runFlush) as unknown as Promise<FlushResult>) : runFlush();
       running = (async () => {
         let result: FlushResult;
+        let total: FlushResult | null = null;
         do {
           again = false;
           retryNow = false;
           result = await once();
+          // The caller sees everything this flush did, not only its last pass.
+          total = total === null ? result : addRuns(total, result);
         } while (((again && result.stoppedBy === null) || retryNow) && !closed);
-        return result;
+        return total;
       })().finally(() => {
         running = null;
       });

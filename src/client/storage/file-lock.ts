@@ -17,6 +17,9 @@ export interface FileLockOptions {
   staleMs?: number;
 }
 
+/** A lock (or a lock's temp file) older than this belongs to no live holder (ms). */
+export const DEFAULT_STALE_MS = 30_000;
+
 interface LockOwner {
   pid: number;
   host: string;
@@ -40,7 +43,7 @@ function parseOwner(text: string): LockOwner | null {
 }
 
 /** `kill(pid, 0)` checks existence without signalling; EPERM means it exists but is not ours. */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -97,7 +100,7 @@ export async function withFileLock<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const staleMs = options.staleMs ?? 30_000;
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   const token = `${process.pid}-${randomBytes(8).toString("hex")}`;
   const owner: LockOwner = { pid: process.pid, host: hostname(), token, at: Date.now() };
   const temp = `${lockPath}.${token}.tmp`;
@@ -110,6 +113,13 @@ export async function withFileLock<T>(
         await link(temp, lockPath);
         break;
       } catch (error) {
+        if (errorCode(error) === "ENOENT") {
+          // Our owner file was removed as a leftover (a wait longer than the stale period): again.
+          await writeFile(temp, JSON.stringify(owner), { flag: "wx" }).catch((again: unknown) => {
+            if (errorCode(again) !== "EEXIST") throw again;
+          });
+          continue;
+        }
         if (errorCode(error) !== "EEXIST") throw error;
       }
       const held = await clearIfStale(lockPath, staleMs);

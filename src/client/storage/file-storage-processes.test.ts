@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -101,6 +101,47 @@ describe("file storage shared by several processes", () => {
       const started = Date.now();
       await storage.set("q/1", "after the crash");
       assert.ok(Date.now() - started < 1500, "did not wait for the dead holder");
+      assert.deepEqual(await readdir(dir), ["store.json"]);
+    }));
+
+  test("temp files left by crashed writes and lock attempts are removed on open; live ones stay", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      await writeFile(path, JSON.stringify({ "q/1": JSON.stringify("kept") }));
+      const dead = await deadPid();
+      const live = process.pid;
+      const leftovers = [
+        `store.json.${dead}-0a1b2c3d4e5f.tmp`,
+        `store.json.lock.${dead}-0011223344556677.tmp`,
+      ];
+      const oldButLive = `store.json.${live}-aaaaaaaaaaaa.tmp`;
+      const kept = [
+        `store.json.${live}-bbbbbbbbbbbb.tmp`, // a write of a live process, in progress
+        `store.json.lock.${live}-cccccccccccccccc.tmp`, // a live process waiting for the lock
+        `other.json.${dead}-0a1b2c3d4e5f.tmp`, // another storage's
+        "store.json.notes.tmp", // not a name the storage makes
+      ];
+      for (const name of [...leftovers, oldButLive, ...kept]) await writeFile(join(dir, name), "{}");
+      const past = new Date(Date.now() - 60_000);
+      await utimes(join(dir, oldButLive), past, past);
+      const storage = await createFileStorage(path, { lockStaleMs: 30_000 });
+      assert.deepEqual((await readdir(dir)).sort(), ["store.json", ...kept].sort());
+      assert.equal(await storage.get("q/1"), "kept");
+    }));
+
+  test("a writer waiting for the lock survives its temp owner file being removed as a leftover", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      const owner = { pid: process.pid, host: hostname(), token: "live-holder", at: Date.now() };
+      await writeFile(`${path}.lock`, JSON.stringify(owner));
+      const storage = await createFileStorage(path, { lockTimeoutMs: 5000 });
+      const waiting = storage.set("q/1", "x");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // What another process's open does to a waiter older than the stale period.
+      for (const name of await readdir(dir)) if (name.endsWith(".tmp")) await rm(join(dir, name));
+      await rm(`${path}.lock`);
+      await waiting;
+      assert.deepEqual(await storage.keys("q/"), ["q/1"]);
       assert.deepEqual(await readdir(dir), ["store.json"]);
     }));
 

@@ -10,9 +10,11 @@
  * another process changed it.
  */
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { type FileLockOptions, withFileLock } from "./file-lock.ts";
-import type { OfflineStorage } from "./types.ts";
+import { type FileHandle, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import { DEFAULT_STALE_MS, type FileLockOptions, withFileLock } from "./file-lock.ts";
+import { removeLeftoverTemps } from "./temp-cleanup.ts";
+import { mapTransaction, type OfflineStorage } from "./types.ts";
 
 export interface FileStorageOptions {
   /** How long a write waits for another process's lock before it fails (ms), default 10 000. */
@@ -70,6 +72,35 @@ async function identity(path: string): Promise<string | null> {
   }
 }
 
+/** Set once the platform refused to open or sync a directory (Windows): not tried again. */
+let directorySyncUnsupported = false;
+
+/** fsyncs a directory, where the platform allows it (POSIX); elsewhere the rename is all there is. */
+async function syncDirectory(dir: string): Promise<void> {
+  if (directorySyncUnsupported) return;
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, "r");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EISDIR" || code === "EPERM" || code === "EACCES") {
+      directorySyncUnsupported = true;
+      return;
+    }
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some file systems cannot fsync a directory; the write itself has succeeded.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EINVAL" && code !== "ENOTSUP" && code !== "EBADF") throw error;
+    directorySyncUnsupported = true;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Opens (or starts) the file-backed storage at `path`. */
 export async function createFileStorage(
   path: string,
@@ -98,6 +129,8 @@ export async function createFileStorage(
     // Taken before the read: if the file changed in between, the next read just reads again.
     seen = current;
   }
+  // Temp files of writes and lock attempts that crashed would otherwise stay forever.
+  await removeLeftoverTemps(path, options.lockStaleMs ?? DEFAULT_STALE_MS);
   await refresh();
 
   async function persist(content: string): Promise<void> {
@@ -117,6 +150,9 @@ export async function createFileStorage(
       await unlink(temp).catch(() => {});
       throw error;
     }
+    // The rename is an entry in the directory: until the directory is synced too, a power cut
+    // can bring back the previous file (a queued message gone, or a sent one back in the queue).
+    await syncDirectory(dirname(path));
   }
 
   // Everything runs in order: two overlapping renames could land out of order, and a read
@@ -129,23 +165,27 @@ export async function createFileStorage(
   };
 
   /** Applies `change` to the file as it is now, under the lock: never to a stale copy. */
-  const write = (change: (map: Map<string, string>) => void): Promise<void> =>
+  const write = <R = void>(change: (map: Map<string, string>) => R): Promise<R> =>
     serial(() =>
       withFileLock(lockPath, lockOptions, async () => {
         const onDisk = await readIfExists(path);
         // A copy: if the write fails, `data` still mirrors the file.
         const next = new Map(onDisk === null ? [] : onDisk === text ? data : parseFile(path, onDisk));
-        change(next);
+        const result = change(next);
         const content = JSON.stringify(Object.fromEntries(next));
-        await persist(content);
+        // Nothing changed (an update that found nothing to do): no rewrite, no fsync.
+        if (content !== onDisk) await persist(content);
         data = next;
         text = content;
         seen = await identity(path);
+        return result;
       }),
     );
 
   const read = <T>(task: () => T): Promise<T> =>
     serial(async () => {
+      // Temp files of writes and lock attempts that crashed would otherwise stay forever.
+      await removeLeftoverTemps(path, options.lockStaleMs ?? DEFAULT_STALE_MS);
       await refresh();
       return task();
     });
@@ -166,6 +206,7 @@ export async function createFileStorage(
       write((map) => {
         map.delete(key);
       }),
+    update: (change) => write((map) => change(mapTransaction(map))),
     keys: (prefix) => read(() => [...data.keys()].filter((key) => key.startsWith(prefix)).sort()),
     clear: () =>
       write((map) => {

@@ -1,5 +1,5 @@
 /** In-memory storage (Node, tests, private browsing): values are JSON copies, gone with the process. */
-import type { OfflineStorage } from "./types.ts";
+import { mapTransaction, type OfflineStorage } from "./types.ts";
 
 /** Creates an empty in-memory storage. */
 export function createMemoryStorage(): OfflineStorage {
@@ -16,6 +16,8 @@ export function createMemoryStorage(): OfflineStorage {
       map.delete(key);
     },
     keys: async (prefix) => [...map.keys()].filter((key) => key.startsWith(prefix)).sort(),
+    // One thread, and `change` is synchronous: nothing can interleave.
+    update: async (change) => change(mapTransaction(map)),
     clear: async () => {
       map.clear();
     },

@@ -21,6 +21,16 @@ async function contract(storage: OfflineStorage): Promise<void> {
   await storage.delete("q/1");
   assert.equal(await storage.get("q/1"), undefined);
   assert.deepEqual(await storage.keys("q/"), ["q/2"]);
+  // update: one step over the stored values, several keys at once, returning what `change` returns.
+  const seen = await storage.update?.((values) => {
+    const before = values.get<{ items: number[] }>("q/2");
+    values.set("q/3", { from: before?.items.length });
+    values.delete("q/2");
+    return before?.items.length;
+  });
+  assert.equal(seen, 2);
+  assert.deepEqual(await storage.keys("q/"), ["q/3"]);
+  assert.deepEqual(await storage.get("q/3"), { from: 2 });
   await storage.clear();
   assert.deepEqual(await storage.keys(""), []);
 }
