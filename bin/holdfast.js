@@ -1,11 +1,18 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is TypeScript run directly by Node's type stripping.
-// npm scripts and `npx holdfast` put the pinned Node 24 (the `node` devDependency) first on PATH.
+// Thin launcher. In the repository the CLI runs from its TypeScript sources (Node's type stripping;
+// npm scripts and `npx holdfast` put the pinned Node 24, the `node` devDependency, first on PATH).
+// The npm package ships no sources but the compiled dist/ (Node refuses to strip types under
+// node_modules), so an installed holdfast runs that.
+import { existsSync } from "node:fs";
+
+// The SQLite driver needs node:sqlite APIs (DatabaseSync#location, #isTransaction, setReturnArrays, the
+// `timeout` option) that Node 22 has from 22.16; location() came in 24.0 and no 23.x release has it.
 const [major, minor] = process.versions.node.split(".").map(Number);
-if (major < 22 || (major === 22 && minor < 13)) {
+if (major < 22 || (major === 22 && minor < 16) || major === 23) {
   process.stderr.write(
-    `holdfast needs Node >= 22.13 (this is ${process.version}). Run it through npm (npm start, npx holdfast) to use the pinned Node 24.\n`,
+    `holdfast needs Node 22.16+ or 24+ (this is ${process.version}). In the holdfast repository, run it through npm (npm start, npx holdfast) to use the pinned Node 24.\n`,
   );
   process.exit(1);
 }
-await import("../src/cli/main.ts");
+const sources = new URL("../src/cli/main.ts", import.meta.url);
+await import(existsSync(sources) ? sources.href : "../dist/cli/main.js");

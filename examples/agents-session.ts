@@ -2,7 +2,7 @@
  * OpenAI Agents SDK + Holdfast: a two-turn agent run with a function tool, history in SQLite.
  * Offline: the model is a tiny deterministic fake; swap in `model: "gpt-4.1"` for a real one.
  *
- *   node_modules/.bin/node examples/agents-session.ts
+ *   node_modules/.bin/node --conditions=holdfast-source examples/agents-session.ts
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -2,7 +2,7 @@
  * Vercel AI SDK + Holdfast: the "Chatbot Message Persistence" pattern (createChat, loadChat,
  * saveChat in onFinish) with streamText. Offline: the model is the AI SDK's MockLanguageModelV3.
  *
- *   node_modules/.bin/node examples/ai-sdk-chat.ts
+ *   node_modules/.bin/node --conditions=holdfast-source examples/ai-sdk-chat.ts
  */
 import {
   convertToModelMessages,

@@ -2,7 +2,7 @@
  * express-session + Holdfast: two parallel requests change different keys of one session and
  * both changes survive (the stock MemoryStore keeps only the later one). Sessions in SQLite.
  *
- *   node_modules/.bin/node examples/express-session.ts
+ *   node_modules/.bin/node --conditions=holdfast-source examples/express-session.ts
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";

@@ -2,7 +2,7 @@
  * LangChain.js + Holdfast: RunnableWithMessageHistory over a HoldfastChatMessageHistory.
  * Offline: the model is LangChain's FakeListChatModel.
  *
- *   node_modules/.bin/node examples/langchain-history.ts
+ *   node_modules/.bin/node --conditions=holdfast-source examples/langchain-history.ts
  */
 import { ChatPromptTemplate, MessagesPlaceholder } from "@langchain/core/prompts";
 import { RunnableWithMessageHistory } from "@langchain/core/runnables";

@@ -2,9 +2,13 @@
  * `holdfast bench [name...]`: runs the benchmarks shipped in bench/ (the same as `npm run bench`).
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { NotFoundError } from "../../store/errors.ts";
 
+// The same path from src/cli/commands/ and from the compiled dist/cli/commands/. bench/ is not in the
+// npm package (TypeScript that Node will not run from node_modules), only in the repository.
 const RUN_ALL = fileURLToPath(new URL("../../../bench/run-all.ts", import.meta.url));
 
 export function registerBenchCommand(program: Command): void {
@@ -19,6 +23,11 @@ export function registerBenchCommand(program: Command): void {
       "\nEach benchmark runs in its own process; figures and targets are in docs/benchmarks*.md.\n\nExamples:\n  $ holdfast bench store\n  $ holdfast bench store context --json",
     )
     .action(async (names: string[], flags: { json?: boolean }) => {
+      if (!existsSync(RUN_ALL)) {
+        throw new NotFoundError(
+          "The benchmarks are not part of the installed package: run them from a clone of the holdfast repository (npm install, then npm run bench).",
+        );
+      }
       const child = spawn(process.execPath, [RUN_ALL, ...names, ...(flags.json ? ["--json"] : [])], {
         stdio: "inherit",
       });

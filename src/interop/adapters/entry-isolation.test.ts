@@ -6,7 +6,10 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const FRAMEWORKS = /^(@openai\/agents|ai$|ai\/|@langchain\/|express$|express-session$)/;
 
-/** Lists the framework packages resolved while importing `specifier` in a fresh process. */
+/**
+ * Lists the framework packages resolved while importing `specifier` in a fresh process, from the
+ * sources (the `holdfast-source` export condition; without it the package resolves to dist/).
+ */
 function frameworksLoadedBy(specifier: string): string[] {
   const script = `
     import { registerHooks } from "node:module";
@@ -15,10 +18,14 @@ function frameworksLoadedBy(specifier: string): string[] {
     await import(${JSON.stringify(specifier)});
     console.log(JSON.stringify([...seen].filter((s) => ${FRAMEWORKS}.test(s))));
   `;
-  const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
+  const result = spawnSync(
+    process.execPath,
+    ["--conditions=holdfast-source", "--input-type=module", "-e", script],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "[]") as string[];
 }

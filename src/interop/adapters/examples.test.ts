@@ -4,6 +4,8 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+// The examples import "holdfast/..." as an app does; this condition resolves it to src/, not dist/.
+const FROM_SOURCES = "--conditions=holdfast-source";
 
 const EXAMPLES: Array<[file: string, expected: RegExp[]]> = [
   ["examples/agents-session.ts", [/^turn 1: Weather report: sunny in Oslo$/m, /^agents-session: ok$/m]],
@@ -17,7 +19,10 @@ const EXAMPLES: Array<[file: string, expected: RegExp[]]> = [
 
 function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [FROM_SOURCES, file], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {

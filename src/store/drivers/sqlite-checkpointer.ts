@@ -11,6 +11,7 @@
  * a 0.7–2.5 s stall of the event loop after a 1,000,000-item sweep.
  */
 import { Worker } from "node:worker_threads";
+import { siblingWorkerUrl } from "./sqlite-worker-url.ts";
 import type { WriteGate } from "./sqlite-write-gate.ts";
 
 /** How often the worker looks at the WAL (ms; it checkpoints only once enough is waiting). */
@@ -46,7 +47,7 @@ export class SqliteCheckpointer {
   /** Starts the worker unless it runs (or ran and stopped). Cheap: called before every write. */
   ensure(): void {
     if (this.#worker || this.#stopped) return;
-    const worker = new Worker(new URL("./sqlite-checkpoint-worker.ts", import.meta.url), {
+    const worker = new Worker(siblingWorkerUrl(import.meta.url, "sqlite-checkpoint-worker"), {
       workerData: {
         path: this.#path,
         gate: this.#gate.buffer,

@@ -7,6 +7,7 @@
 import { Worker } from "node:worker_threads";
 import type { PurgeResult, PurgeTarget } from "../driver.ts";
 import { UnavailableError } from "../errors.ts";
+import { siblingWorkerUrl } from "./sqlite-worker-url.ts";
 import type { WriteGate } from "./sqlite-write-gate.ts";
 
 interface Pending {
@@ -67,7 +68,7 @@ export class SqlitePurgeWorker {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("./sqlite-purge-worker.ts", import.meta.url), {
+    const worker = new Worker(siblingWorkerUrl(import.meta.url, "sqlite-purge-worker"), {
       workerData: {
         path: this.#path,
         busyTimeoutMs: this.#busyTimeoutMs,
