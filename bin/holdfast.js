@@ -5,12 +5,10 @@
 // node_modules), so an installed holdfast runs that.
 import { existsSync } from "node:fs";
 
-// The SQLite driver needs node:sqlite APIs (DatabaseSync#location, #isTransaction, setReturnArrays, the
-// `timeout` option) that Node 22 has from 22.16; location() came in 24.0 and no 23.x release has it.
 const [major, minor] = process.versions.node.split(".").map(Number);
-if (major < 22 || (major === 22 && minor < 16) || major === 23) {
+if (major < 22 || (major === 22 && minor < 13)) {
   process.stderr.write(
-    `holdfast needs Node 22.16+ or 24+ (this is ${process.version}). In the holdfast repository, run it through npm (npm start, npx holdfast) to use the pinned Node 24.\n`,
+    `holdfast needs Node >= 22.13 (this is ${process.version}). In the holdfast repository, run it through npm (npm start, npx holdfast) to use the pinned Node 24.\n`,
   );
   process.exit(1);
 }
