@@ -6,7 +6,7 @@
  */
 
 import { contentText } from "./output.ts";
-import { noteOrRefuse, partLabel, type Unsendable } from "./unsendable.ts";
+import { isUnsendable, noteOrRefuse, partLabel, type Unsendable } from "./unsendable.ts";
 
 type BlockSource =
   | { type: "url"; url: string }
@@ -45,7 +45,7 @@ export function userBlocks(content: unknown, param: string | null): AnthropicBlo
   if (!Array.isArray(content)) return [];
   return content.map((part, i) => {
     const block = partBlock(part as Part);
-    if (!("label" in block)) return block;
+    if (!isUnsendable(block)) return block;
     return { type: "text", text: noteOrRefuse(block, param === null ? null : `${param}[${i}]`) };
   });
 }
@@ -102,7 +102,7 @@ function documentBlock(p: Part): AnthropicBlock | Unsendable {
   const title = typeof p.filename === "string" && p.filename !== "" ? { title: p.filename } : {};
   if (typeof p.file_data === "string") {
     const source = inlineDocument(p.file_data, p.filename);
-    if ("label" in source) return { ...source, label: partLabel(p) };
+    if (isUnsendable(source)) return { ...source, label: partLabel(p) };
     return { type: "document", source, ...title };
   }
   if (typeof p.file_url === "string") {

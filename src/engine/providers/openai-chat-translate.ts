@@ -3,6 +3,7 @@
  * message with `tool_calls`; outputs become `tool` messages; developer messages become `system`
  * (most OpenAI-compatible servers do not know the developer role); unknown items are dropped.
  */
+import { chatToolContent, chatUserContent } from "./openai-chat-content.ts";
 import {
   buildResult,
   contentText,
@@ -23,6 +24,7 @@ import {
   type TurnResult,
   type Usage,
 } from "./types.ts";
+import { requestIndex } from "./unsendable.ts";
 
 export interface ChatToolCall {
   id: string;
@@ -95,13 +97,18 @@ function toResponseFormat(format: TextFormat): Record<string, unknown> {
 export function toChatMessages(request: TurnRequest): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (request.instructions) messages.push({ role: "system", content: request.instructions });
-  for (const item of request.input) appendItem(messages, item);
+  for (const [index, item] of request.input.entries()) {
+    // Where the client sent it, for refusals; null in history, whose unsendable parts become notes.
+    const origin = requestIndex(request, index);
+    appendItem(messages, item, (field) => (origin === null ? null : `input[${origin}].${field}`));
+  }
   return messages;
 }
 
-function appendItem(messages: ChatMessage[], item: InputItem): void {
+function appendItem(messages: ChatMessage[], item: InputItem, param: (field: string) => string | null): void {
   if (isMessageItem(item)) {
-    if (item.role === "user") messages.push({ role: "user", content: userContent(item.content) });
+    if (item.role === "user")
+      messages.push({ role: "user", content: chatUserContent(item.content, param("content")) });
     // A refusal part goes as content text, not as the assistant `refusal` field: OpenAI-compatible
     // servers that validate strictly refuse message fields they do not know, which would fail
     // every later turn of a conversation that once held a refusal.
@@ -125,25 +132,12 @@ function appendItem(messages: ChatMessage[], item: InputItem): void {
     return;
   }
   if (isFunctionCallOutputItem(item)) {
-    const output = typeof item.output === "string" ? item.output : contentText(item.output);
-    messages.push({ role: "tool", tool_call_id: item.call_id, content: output });
+    messages.push({
+      role: "tool",
+      tool_call_id: item.call_id,
+      content: chatToolContent(item.output, param("output")),
+    });
   }
-}
-
-function userContent(content: unknown): ChatMessage["content"] {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  const hasImage = content.some((part) => (part as { type?: unknown }).type === "input_image");
-  if (!hasImage) return contentText(content);
-  return content.flatMap((part): Array<Record<string, unknown>> => {
-    const p = part as { type?: unknown; text?: unknown; image_url?: unknown; detail?: unknown };
-    if (p.type === "input_image" && typeof p.image_url === "string") {
-      return [
-        { type: "image_url", image_url: { url: p.image_url, ...(p.detail ? { detail: p.detail } : {}) } },
-      ];
-    }
-    return typeof p.text === "string" ? [{ type: "text", text: p.text }] : [];
-  });
 }
 
 export interface ChatUsage {

@@ -22,6 +22,11 @@ export interface Unsendable {
   fix: string;
 }
 
+/** Tells an `Unsendable` from a translated part in a translator's result. */
+export function isUnsendable(value: object): value is Unsendable {
+  return "label" in value && "reason" in value && "fix" in value;
+}
+
 /** The label of a part of type `type`: its file name when it has one. */
 export function partLabel(part: { type?: unknown; filename?: unknown }): string {
   const type = typeof part.type === "string" ? part.type.slice(0, 64) : "";
