@@ -1,11 +1,12 @@
 /**
  * Responses content parts → Anthropic content blocks: text, images and files. A part the Messages
- * API cannot receive is refused (`UnsupportedContentError`, a 400 naming the part), never
- * dropped: Claude would answer as if the image or document had not been sent.
+ * API cannot receive is never dropped (Claude would answer as if the image or document had not
+ * been sent): in the request's own input it is refused, a 400 naming the part; in history it
+ * becomes a text note saying what was left out (unsendable.ts).
  */
 
-import { UnsupportedContentError } from "./errors.ts";
 import { contentText } from "./output.ts";
+import { isUnsendable, noteOrRefuse, partLabel, type Unsendable } from "./unsendable.ts";
 
 type BlockSource =
   | { type: "url"; url: string }
@@ -32,18 +33,25 @@ interface Part {
   filename?: unknown;
 }
 
-const OPENAI_FILE_ID =
-  "Anthropic cannot read files uploaded to OpenAI (a file_id); send the content inline instead";
+const OPENAI_FILE_ID = "Anthropic cannot read files uploaded to OpenAI (a file_id)";
 
-/** A user message's content as blocks; `param` names it (`input[2].content`) for refusals. */
-export function userBlocks(content: unknown, param: string): AnthropicBlock[] {
+/**
+ * A user message's content as blocks. `param` names it in the client's request
+ * (`input[2].content`) when it is the request's own, for refusals; null for history, whose parts
+ * Anthropic cannot take become notes.
+ */
+export function userBlocks(content: unknown, param: string | null): AnthropicBlock[] {
   if (typeof content === "string") return [{ type: "text", text: content }];
   if (!Array.isArray(content)) return [];
-  return content.map((part, i) => partBlock(part as Part, `${param}[${i}]`));
+  return content.map((part, i) => {
+    const block = partBlock(part as Part);
+    if (!isUnsendable(block)) return block;
+    return { type: "text", text: noteOrRefuse(block, param === null ? null : `${param}[${i}]`) };
+  });
 }
 
 /** A tool output as `tool_result` content: a string, or blocks when it holds images or files. */
-export function toolResultContent(output: unknown, param: string): string | ToolResultBlock[] {
+export function toolResultContent(output: unknown, param: string | null): string | ToolResultBlock[] {
   if (typeof output === "string") return output;
   const hasMedia =
     Array.isArray(output) &&
@@ -58,24 +66,24 @@ export function toolResultContent(output: unknown, param: string): string | Tool
   ) as ToolResultBlock[];
 }
 
-function partBlock(p: Part, param: string): AnthropicBlock {
-  if (p.type === "input_image") return imageBlock(p, param);
-  if (p.type === "input_file") return documentBlock(p, param);
+function partBlock(p: Part): AnthropicBlock | Unsendable {
+  if (p.type === "input_image") return imageBlock(p);
+  if (p.type === "input_file") return documentBlock(p);
   if (typeof p.text === "string") return { type: "text", text: p.text };
-  const type = typeof p.type === "string" ? `'${p.type.slice(0, 64)}'` : "without a type";
-  throw new UnsupportedContentError(
-    `${param}: a content part ${type} cannot be sent to Anthropic; it takes input_text, input_image (an image_url) and input_file (file_data or file_url).`,
-    { param },
-  );
+  return {
+    label: partLabel(p),
+    reason: "Anthropic has no content block for it",
+    fix: "Anthropic takes input_text, input_image (an image_url) and input_file (file_data or file_url).",
+  };
 }
 
-function imageBlock(p: Part, param: string): AnthropicBlock {
+function imageBlock(p: Part): AnthropicBlock | Unsendable {
   if (typeof p.image_url !== "string") {
-    const why = typeof p.file_id === "string" ? OPENAI_FILE_ID : "it has no image_url";
-    throw new UnsupportedContentError(
-      `${param}: this input_image cannot be sent to Anthropic: ${why}. Give image_url as an https URL or a base64 data: URL.`,
-      { param },
-    );
+    return {
+      label: partLabel(p),
+      reason: typeof p.file_id === "string" ? OPENAI_FILE_ID : "it has no image_url",
+      fix: "Give image_url as an https URL or a base64 data: URL.",
+    };
   }
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(p.image_url);
   return {
@@ -90,28 +98,28 @@ const FIX_FILE =
   "Give file_data (a base64 PDF or text file, e.g. data:application/pdf;base64,…) or file_url (a PDF's https URL).";
 
 /** An `input_file` as a `document`: a PDF (inline or by URL) or a plain text file. */
-function documentBlock(p: Part, param: string): AnthropicBlock {
+function documentBlock(p: Part): AnthropicBlock | Unsendable {
   const title = typeof p.filename === "string" && p.filename !== "" ? { title: p.filename } : {};
   if (typeof p.file_data === "string") {
-    return { type: "document", source: inlineDocument(p.file_data, p.filename, param), ...title };
+    const source = inlineDocument(p.file_data, p.filename);
+    if (isUnsendable(source)) return { ...source, label: partLabel(p) };
+    return { type: "document", source, ...title };
   }
   if (typeof p.file_url === "string") {
     return { type: "document", source: { type: "url", url: p.file_url }, ...title };
   }
-  const why = typeof p.file_id === "string" ? OPENAI_FILE_ID : "it has neither file_data nor file_url";
-  throw new UnsupportedContentError(
-    `${param}: this input_file cannot be sent to Anthropic: ${why}. ${FIX_FILE}`,
-    {
-      param,
-    },
-  );
+  return {
+    label: partLabel(p),
+    reason: typeof p.file_id === "string" ? OPENAI_FILE_ID : "it has neither file_data nor file_url",
+    fix: FIX_FILE,
+  };
 }
 
 /**
  * `file_data` is a `data:` URL or bare base64 (as OpenAI takes it). Anthropic reads PDFs as
  * base64 and other documents only as plain text: `text/*` files are decoded and sent as text.
  */
-function inlineDocument(fileData: string, filename: unknown, param: string): BlockSource {
+function inlineDocument(fileData: string, filename: unknown): BlockSource | Unsendable {
   const url = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(fileData);
   const base64 = url ? url[3]! : fileData;
   const declared = url?.[1]?.toLowerCase() ?? "";
@@ -127,13 +135,14 @@ function inlineDocument(fileData: string, filename: unknown, param: string): Blo
       typeof filename === "string" &&
       /\.(txt|md|markdown|csv|tsv|json|ya?ml|xml|html?|log)$/i.test(filename));
   if (isText) return { type: "text", media_type: "text/plain", data: bytes.toString("utf8") };
-  const what = declared
-    ? `a ${declared.slice(0, 100)} file`
-    : "a file of unknown type (no data: media type, no known file name extension)";
-  throw new UnsupportedContentError(
-    `${param}: this input_file is ${what}; Anthropic reads only PDF and plain text documents. Convert it to PDF or text.`,
-    { param },
-  );
+  return {
+    label: "input_file",
+    reason: "Anthropic reads only PDF and plain text documents",
+    detail: declared
+      ? `this is a ${declared.slice(0, 100)} file`
+      : "this file has no data: media type and no known file name extension",
+    fix: "Convert it to PDF or text.",
+  };
 }
 
 /** A `data:` URL's percent-encoded (not base64) payload; kept as given when it is not valid. */

@@ -18,6 +18,7 @@ import {
   type TurnResult,
   type Usage,
 } from "./types.ts";
+import { requestIndex } from "./unsendable.ts";
 
 export type { AnthropicBlock } from "./anthropic-content.ts";
 
@@ -83,12 +84,15 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
     else messages.push({ role, content: [block] });
   };
   for (const [index, item] of request.input.entries()) {
+    // Where the client sent it, for refusals; null in history, whose unsendable parts become notes.
+    const origin = requestIndex(request, index);
+    const param = (field: string): string | null => (origin === null ? null : `input[${origin}].${field}`);
     if (isMessageItem(item)) {
       if (item.role === "system" || item.role === "developer") {
         const text = contentText(item.content);
         if (text) system.push(text);
       } else if (item.role === "user") {
-        for (const block of userBlocks(item.content, `input[${index}].content`)) push("user", block);
+        for (const block of userBlocks(item.content, param("content"))) push("user", block);
       } else {
         push("assistant", { type: "text", text: contentText(item.content) });
       }
@@ -103,7 +107,7 @@ export function toAnthropicMessages(request: TurnRequest): { system: string; mes
       push("user", {
         type: "tool_result",
         tool_use_id: item.call_id,
-        content: toolResultContent(item.output, `input[${index}].output`),
+        content: toolResultContent(item.output, param("output")),
       });
     }
   }

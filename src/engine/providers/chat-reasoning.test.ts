@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { toAnthropicBody } from "./anthropic-translate.ts";
-import { ChatStreamTranslator, fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
+import { ChatStreamTranslator } from "./openai-chat-stream.ts";
+import { fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
 import { toResponsesBody } from "./openai-responses.ts";
 import { StreamTracker } from "./output.ts";
 import type { InputItem, TurnEvent } from "./types.ts";

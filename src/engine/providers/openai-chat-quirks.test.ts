@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { createHttpClient, DEFAULT_TIMEOUTS } from "./http.ts";
 import { createOpenAIChatProvider } from "./openai-chat.ts";
-import { ChatStreamTranslator, joinCallName } from "./openai-chat-translate.ts";
+import { ChatStreamTranslator, joinCallName } from "./openai-chat-stream.ts";
 import { collect, WEATHER_TOOL } from "./test-support.ts";
 import type { FunctionCallItem } from "./types.ts";
 

@@ -4,7 +4,8 @@
  */
 import { clipMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
-import { ChatStreamTranslator, fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
+import { ChatStreamTranslator } from "./openai-chat-stream.ts";
+import { fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
 import type { Provider, TurnEvent, TurnRequest } from "./types.ts";
 
 export interface OpenAIChatProviderOptions {

@@ -87,6 +87,24 @@ test("refit is called with the fallback model before the fallback is tried", asy
   assert.equal(outputText(result.output), 'You said: "fitted" (1 words).');
 });
 
+test("a refit keeps input_origin with the items it kept: the fallback refuses the request's own part at its index", async () => {
+  const { router } = await setup(["error:502"]);
+  const image = { type: "input_image", file_id: "file-abc123" } as never;
+  const request = {
+    model: "smart",
+    input: [
+      { type: "message", role: "user", content: "old history" },
+      { type: "message", role: "user", content: [image] },
+    ] as InputItem[],
+    // The second item is the client's input[1]; the first is history.
+    input_origin: [null, 1],
+  };
+  await assert.rejects(
+    router.complete(request, { refit: (items) => items.slice(1) }),
+    (error: ProviderError) => error.code === "unsupported_content" && error.param === "input[1].content[0]",
+  );
+});
+
 test("a context-length error does not fall back (the context engine compacts instead)", async () => {
   const { router } = await setup(["context"]);
   const before = secondary.stats().requests;

@@ -260,13 +260,14 @@ export class Router extends EventEmitter<RouterEvents> {
     options: RouteOptions,
   ): Promise<TurnRequest> {
     if (request.signal?.aborted) throw new CancelledError();
-    const input =
-      index > 0 && options.refit ? await options.refit(request.input, target.model, target) : request.input;
+    const refit = index > 0 && options.refit;
+    const input = refit ? await refit(request.input, target.model, target) : request.input;
     const limit = options.outputLimit?.(index > 0 ? target.model : request.model);
     return {
       ...request,
       model: target.model,
       input,
+      ...(refit && request.input_origin ? { input_origin: refitOrigin(request, input) } : {}),
       ...(limit === undefined ? {} : { output_limit: limit }),
     };
   }
@@ -285,6 +286,16 @@ export class Router extends EventEmitter<RouterEvents> {
     attempts.push(record);
     this.emit("attempt", record);
   }
+}
+
+/**
+ * `input_origin` for the items a refit kept. A refit keeps (a subset of) the same item objects,
+ * so each is found by identity; an item it made anew counts as history (a note, never a refusal
+ * pointing at the wrong place).
+ */
+function refitOrigin(request: TurnRequest, kept: readonly InputItem[]): (number | null)[] {
+  const origin = new Map(request.input.map((item, i) => [item, request.input_origin?.[i] ?? null]));
+  return kept.map((item) => origin.get(item) ?? null);
 }
 
 /** A breaker and the ticket of one acquire: outcomes are reported with the ticket they belong to. */

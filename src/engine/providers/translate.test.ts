@@ -7,7 +7,8 @@ import {
   fromAnthropicMessage,
   toAnthropicBody,
 } from "./anthropic-translate.ts";
-import { ChatStreamTranslator, fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
+import { ChatStreamTranslator } from "./openai-chat-stream.ts";
+import { fromChatCompletion, toChatBody } from "./openai-chat-translate.ts";
 import { toResponsesBody } from "./openai-responses.ts";
 import { parseSse } from "./sse.ts";
 import { outputText, WEATHER_TOOL } from "./test-support.ts";

@@ -14,7 +14,7 @@ export interface TextPart {
   text: string;
   annotations?: unknown[];
 }
-/** An image part (user messages). Adapters that cannot carry images drop it. */
+/** An image part (user messages). Adapters that cannot carry it refuse it or leave a note (unsendable.ts). */
 export interface ImagePart {
   type: "input_image";
   image_url?: string;
@@ -155,6 +155,14 @@ export interface TurnRequest {
   /** The upstream model name (after routing). */
   model: string;
   input: readonly InputItem[];
+  /**
+   * For each item of `input`, its index in the client's request `input`, or null for history
+   * (items earlier turns stored, a summary, a placeholder). Set by the turn engine, kept by the
+   * router through a fallback's re-fitting. Adapters refuse a part their API cannot take only in
+   * the request's own items, with a `param` pointing into the client's request; in history they
+   * replace it with a note (unsendable.ts). Absent: every item is the caller's own, at its index.
+   */
+  input_origin?: readonly (number | null)[];
   instructions?: string;
   tools?: readonly FunctionTool[];
   tool_choice?: ToolChoice;

@@ -32,11 +32,21 @@ export interface TurnHistory {
   tokens: number;
   /** Whether stored items were left out (older than the window, or pruned away). */
   truncated: boolean;
+  /**
+   * For each item of `input`, its index in the request's `input`, or null for history: what
+   * providers refuse with a `param` into the request, and what they only leave a note for.
+   */
+  origin: (number | null)[];
+}
+
+/** Seq of the pseudo item standing for the request's input item `i` when the turn writes nothing. */
+function pseudoSeq(plan: TurnPlan, i: number): number {
+  return Number.MAX_SAFE_INTEGER - plan.request.input.length + i;
 }
 
 function pseudoItems(plan: TurnPlan): Item[] {
   return plan.request.input.map((input, i) => ({
-    seq: Number.MAX_SAFE_INTEGER - plan.request.input.length + i,
+    seq: pseudoSeq(plan, i),
     id: input.id ?? `input_${i}`,
     type: String(input.content.type),
     role: typeof input.content.role === "string" ? input.content.role : null,
@@ -85,11 +95,19 @@ async function storedItems(
   return { items, truncated: window.truncated };
 }
 
+/** How a history is loaded: the output and reserve it leaves room for, and where the turn's input was written. */
+export interface HistoryOptions {
+  maxOutputTokens: number;
+  reserve: number;
+  /** The seqs the write-ahead append gave the request's input items, in order; null when nothing was written. */
+  inputSeqs: readonly number[] | null;
+}
+
 export async function loadHistory(
   store: SessionStore,
   plan: TurnPlan,
   model: CatalogModel,
-  options: { maxOutputTokens: number; reserve: number },
+  options: HistoryOptions,
 ): Promise<TurnHistory> {
   const budget = Math.max(0, model.contextWindow - options.maxOutputTokens - options.reserve);
   const loaded = await storedItems(store, plan, budget);
@@ -117,7 +135,24 @@ export async function loadHistory(
     );
   }
   const input = toModelInput(window.items, model.summaryRole) as JsonObject[] as unknown as InputItem[];
-  return { input, uncoveredTokens: uncoveredTokens(sendable), tokens: window.tokens, truncated };
+  const origin = originOf(window.items, ownSeqs(plan, options.inputSeqs));
+  return { input, uncoveredTokens: uncoveredTokens(sendable), tokens: window.tokens, truncated, origin };
+}
+
+/** Seq → index in the request's input, for the request's own items among those loaded. */
+function ownSeqs(plan: TurnPlan, inputSeqs: readonly number[] | null): Map<number, number> {
+  // Without a write (no session, or store:false reading history) the input is pseudo items.
+  const written = plan.persist && plan.sessionId !== null && plan.historyUntilSeq === null;
+  const seqs = written ? (inputSeqs ?? []) : plan.request.input.map((_, i) => pseudoSeq(plan, i));
+  return new Map(seqs.map((seq, i) => [seq, i]));
+}
+
+/**
+ * Each window item's index in the request's input, by seq: items are kept in order but may be
+ * dropped (too old, alternation) or copied (pruned), and summaries and placeholders are history.
+ */
+function originOf(items: readonly Item[], own: ReadonlyMap<number, number>): (number | null)[] {
+  return items.map((item) => own.get(item.seq) ?? null);
 }
 
 /**

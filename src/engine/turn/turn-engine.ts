@@ -6,7 +6,7 @@
  * starting a turn (turn-start.ts), its window (turn-window.ts), its commit (turn-commit.ts).
  */
 import { HoldfastError } from "../../store/errors.ts";
-import type { JsonObject, SessionStore } from "../../store/types.ts";
+import type { AppendResult, JsonObject, SessionStore } from "../../store/types.ts";
 import { LIMITS } from "../../store/validate.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { TurnEvent, TurnResult } from "../providers/types.ts";
@@ -81,9 +81,9 @@ export class TurnEngine {
     try {
       let result: TurnResult;
       try {
-        result = await this.#window.withOverflowRecovery(plan, (history) => {
+        result = await this.#window.withOverflowRecovery(plan, inputSeqs(input), (history) => {
           sent = sentInput(plan, history);
-          return this.#invoker.complete(toTurnRequest(plan, history.input, ctx.signal));
+          return this.#invoker.complete(toTurnRequest(plan, history, ctx.signal));
         });
       } catch (error) {
         // Cut short on purpose (client gone, server shutting down): like a stream cut short, the
@@ -120,10 +120,10 @@ export class TurnEngine {
       // Open the upstream before announcing the response: if every target fails before its first
       // event, the caller still gets a proper status instead of a stream that only says "failed".
       const opened = await this.#window
-        .withOverflowRecovery(plan, async (history) => {
+        .withOverflowRecovery(plan, inputSeqs(input), async (history) => {
           sent = sentInput(plan, history);
           const iterator = this.#invoker
-            .stream(toTurnRequest(plan, history.input, ctx.signal))
+            .stream(toTurnRequest(plan, history, ctx.signal))
             [Symbol.asyncIterator]();
           return { iterator, first: await iterator.next() };
         })
@@ -185,4 +185,14 @@ export class TurnEngine {
       await releaseGuard(guard);
     }
   }
+}
+
+/**
+ * Where the write-ahead append put the request's input items, in order (an append takes
+ * consecutive seqs; a replayed one may have lost items deleted since, so not its `items`); null
+ * when nothing was written.
+ */
+function inputSeqs(input: AppendResult | null): number[] | null {
+  if (!input) return null;
+  return Array.from({ length: input.lastSeq - input.firstSeq + 1 }, (_, i) => input.firstSeq + i);
 }

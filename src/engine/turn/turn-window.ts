@@ -30,16 +30,25 @@ export class TurnWindow {
         : { threshold: compaction?.threshold ?? 0.8, keepRecentShare: compaction?.keepRecentShare ?? 0.25 };
   }
 
-  /** Runs `call`; on a context-length rejection compacts the conversation and runs it once more. */
-  async withOverflowRecovery<T>(plan: TurnPlan, call: (history: TurnHistory) => Promise<T>): Promise<T> {
-    const history = await this.#history(plan);
+  /**
+   * Runs `call`; on a context-length rejection compacts the conversation and runs it once more.
+   * `inputSeqs`: where the write-ahead append put the request's input (null when nothing was
+   * written), so the history can tell the request's own items from the conversation's.
+   */
+  async withOverflowRecovery<T>(
+    plan: TurnPlan,
+    inputSeqs: readonly number[] | null,
+    call: (history: TurnHistory) => Promise<T>,
+  ): Promise<T> {
+    const history = await this.#history(plan, inputSeqs);
     try {
       return await call(history);
     } catch (error) {
       if (!isContextLengthError(error) || !this.#compactable(plan)) throw error;
       const { model, maxOutputTokens, budget } = this.#limits(plan);
       if (!(await this.#compact(plan, model, budget))) throw error;
-      return call(await loadHistory(this.#store, plan, model, { maxOutputTokens, reserve: this.#reserve }));
+      const options = { maxOutputTokens, reserve: this.#reserve, inputSeqs };
+      return call(await loadHistory(this.#store, plan, model, options));
     }
   }
 
@@ -54,9 +63,9 @@ export class TurnWindow {
   }
 
   /** The items sent upstream; compacts first when the stored window nears the model's budget. */
-  async #history(plan: TurnPlan): Promise<TurnHistory> {
+  async #history(plan: TurnPlan, inputSeqs: readonly number[] | null): Promise<TurnHistory> {
     const { model, maxOutputTokens, budget } = this.#limits(plan);
-    const options = { maxOutputTokens, reserve: this.#reserve };
+    const options = { maxOutputTokens, reserve: this.#reserve, inputSeqs };
     const history = await loadHistory(this.#store, plan, model, options);
     const auto = this.#compaction;
     if (

@@ -1,17 +1,19 @@
 /** Translates a planned turn into the provider-layer request sent upstream. */
-import type { InputItem, TurnRequest } from "../providers/types.ts";
+import type { TurnRequest } from "../providers/types.ts";
+import type { TurnHistory } from "./history.ts";
 import type { TurnPlan } from "./plan.ts";
 
 /** The upstream request: the request's generation options plus the items the history produced. */
 export function toTurnRequest(
   plan: TurnPlan,
-  input: InputItem[],
+  history: Pick<TurnHistory, "input" | "origin">,
   signal: AbortSignal | undefined,
 ): TurnRequest {
   const r = plan.request;
   return {
     model: r.model,
-    input,
+    input: history.input,
+    input_origin: history.origin,
     ...(r.instructions !== null ? { instructions: r.instructions } : {}),
     ...(r.tools.length > 0
       ? { tools: r.tools, tool_choice: r.toolChoice, parallel_tool_calls: r.parallelToolCalls }
