@@ -78,16 +78,36 @@ export class Outbox {
     const entries = await this.#load();
     for (const [storageKey, entry] of entries) {
       if (entry.key !== key) continue;
-      const stored = await this.#storage.get<QueuedAppend>(storageKey);
-      if (stored === undefined) {
-        entries.delete(storageKey);
-        return;
-      }
-      const next = change(stored);
-      await this.#storage.set(storageKey, next);
-      entries.set(storageKey, next);
+      const next = await this.#changeStored(storageKey, change);
+      if (next === undefined) entries.delete(storageKey);
+      else entries.set(storageKey, next);
       return;
     }
+  }
+
+  /**
+   * Applies `change` to the stored entry and stores the result; `undefined` when it is gone.
+   * In one step when the storage can (`update`): with a separate read and write, another process
+   * could send and remove the entry in between, and the write would bring it back.
+   */
+  async #changeStored(
+    storageKey: string,
+    change: (entry: QueuedAppend) => QueuedAppend,
+  ): Promise<QueuedAppend | undefined> {
+    if (this.#storage.update) {
+      return this.#storage.update((values) => {
+        const stored = values.get<QueuedAppend>(storageKey);
+        if (stored === undefined) return undefined;
+        const next = change(stored);
+        values.set(storageKey, next);
+        return next;
+      });
+    }
+    const stored = await this.#storage.get<QueuedAppend>(storageKey);
+    if (stored === undefined) return undefined;
+    const next = change(stored);
+    await this.#storage.set(storageKey, next);
+    return next;
   }
 
   async remove(key: string): Promise<void> {

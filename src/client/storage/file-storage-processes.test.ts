@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -104,7 +104,7 @@ describe("file storage shared by several processes", () => {
       assert.deepEqual(await readdir(dir), ["store.json"]);
     }));
 
-  test("temp files left by crashed writes and lock attempts are removed on open; live ones stay", () =>
+  test("temp files left by crashed writes and lock attempts are removed on open (lock free); live ones stay", () =>
     inTempDir(async (dir) => {
       const path = join(dir, "store.json");
       await writeFile(path, JSON.stringify({ "q/1": JSON.stringify("kept") }));
@@ -127,6 +127,35 @@ describe("file storage shared by several processes", () => {
       const storage = await createFileStorage(path, { lockStaleMs: 30_000 });
       assert.deepEqual((await readdir(dir)).sort(), ["store.json", ...kept].sort());
       assert.equal(await storage.get("q/1"), "kept");
+    }));
+
+  test("a write in progress on another host keeps its temp file; a crash's leftover goes with the next write", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "store.json");
+      await writeFile(path, JSON.stringify({ "q/1": JSON.stringify("before") }));
+      // Another host (or container) sharing the directory, mid-write: it holds the lock and has
+      // written its temp file. Its pid means nothing here: to this host it looks dead.
+      const theirs = `store.json.${await deadPid()}-0a1b2c3d4e5f.tmp`;
+      const lock = { pid: 1, host: `not-${hostname()}`, token: "other-host-writer", at: Date.now() };
+      await writeFile(`${path}.lock`, JSON.stringify(lock));
+      await writeFile(join(dir, theirs), JSON.stringify({ "q/1": JSON.stringify("theirs") }));
+      const storage = await createFileStorage(path, { lockTimeoutMs: 5000 });
+      assert.equal(await storage.get("q/1"), "before");
+      assert.deepEqual(await storage.keys("q/"), ["q/1"]);
+      assert.ok(
+        (await readdir(dir)).includes(theirs),
+        "the other host's write in progress kept its temp file",
+      );
+      // It finishes: its rename lands, its lock goes; this storage sees it and writes after it.
+      await rename(join(dir, theirs), path);
+      await rm(`${path}.lock`);
+      assert.equal(await storage.get("q/1"), "theirs");
+      // A crash's leftover (a dead pid, no lock held) is removed by the next write.
+      const leftover = `store.json.${await deadPid()}-ffeeddccbbaa.tmp`;
+      await writeFile(join(dir, leftover), "{}");
+      await storage.set("q/2", "mine");
+      assert.deepEqual(await readdir(dir), ["store.json"]);
+      assert.deepEqual(await storage.keys("q/"), ["q/1", "q/2"]);
     }));
 
   test("a writer waiting for the lock survives its temp owner file being removed as a leftover", () =>

@@ -129,8 +129,17 @@ export async function createFileStorage(
     // Taken before the read: if the file changed in between, the next read just reads again.
     seen = current;
   }
-  // Temp files of writes and lock attempts that crashed would otherwise stay forever.
-  await removeLeftoverTemps(path, options.lockStaleMs ?? DEFAULT_STALE_MS);
+  /**
+   * Removes the temp files of writes and lock attempts that crashed (they would stay forever).
+   * Only ever under the lock: every write makes its temp file while holding it, so none found
+   * then is a write in progress — one on another host sharing the directory, say, whose pid
+   * this host cannot see and would take for dead. Best effort: a leftover that cannot be removed
+   * is no reason to fail a write or an open.
+   */
+  const removeLeftovers = (): Promise<unknown> =>
+    removeLeftoverTemps(path, options.lockStaleMs ?? DEFAULT_STALE_MS).catch(() => {});
+  // At open only if the lock is free now: a write holding it cleans up itself.
+  await withFileLock(lockPath, { ...lockOptions, timeoutMs: 0 }, removeLeftovers).catch(() => {});
   await refresh();
 
   async function persist(content: string): Promise<void> {
@@ -168,6 +177,7 @@ export async function createFileStorage(
   const write = <R = void>(change: (map: Map<string, string>) => R): Promise<R> =>
     serial(() =>
       withFileLock(lockPath, lockOptions, async () => {
+        await removeLeftovers();
         const onDisk = await readIfExists(path);
         // A copy: if the write fails, `data` still mirrors the file.
         const next = new Map(onDisk === null ? [] : onDisk === text ? data : parseFile(path, onDisk));
@@ -184,8 +194,6 @@ export async function createFileStorage(
 
   const read = <T>(task: () => T): Promise<T> =>
     serial(async () => {
-      // Temp files of writes and lock attempts that crashed would otherwise stay forever.
-      await removeLeftoverTemps(path, options.lockStaleMs ?? DEFAULT_STALE_MS);
       await refresh();
       return task();
     });

@@ -2,7 +2,9 @@
  * Temp files a crash left next to a file storage: `<path>.<pid>-<hex>.tmp` (a write that died
  * before its rename) and `<path>.lock.<pid>-<hex>.tmp` (a lock attempt that died before it
  * removed its owner file). Nothing else ever removes them, so they pile up, each as large as the
- * storage file. They are removed when a storage is opened, if their process is gone.
+ * storage file. The storage removes them while it holds the file's lock (file-storage.ts): a
+ * write makes its temp file only while holding it, so none found then is a write in progress,
+ * even one on another host whose pid means nothing here.
  */
 import { readdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
