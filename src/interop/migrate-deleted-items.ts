@@ -2,7 +2,9 @@
  * Items the source deleted after `migrate` copied them. The copy reads the source's items in seq
  * order, so an item deleted once its page was appended stays in the target: the copy then holds
  * one item the source no longer has, and verification would call it a mismatch although the copy
- * was faithful when made. Such items are removed from the copy too, so it equals the source.
+ * was faithful when made. The item ids alone cannot tell such an item from one written to the
+ * target since (an app already on the target, a catch-up run after cut-over), so they are removed
+ * only when the caller asks (`holdfast migrate --prune-deleted`); otherwise they stay and are named.
  */
 import type { Item, SessionStore } from "../store/types.ts";
 
@@ -17,12 +19,11 @@ async function* itemsOf(store: SessionStore, tenant: string, id: string): AsyncG
 }
 
 /**
- * Removes from the target's copy of session `id` the items the source no longer holds, and answers
- * their ids; `null` (nothing removed) when there are none, or when they are more than the source has
- * ever deleted (`lastSeq - itemCount`, its seqs never reused): then they did not come from the
- * source, and the difference is the caller's mismatch. The caller verifies the copy afterwards.
+ * The ids of the items the target's copy of session `id` holds and the source no longer does;
+ * `null` when there are none, or when they are more than the source has ever deleted
+ * (`lastSeq - itemCount`, its seqs never reused): then they cannot all have come from the source.
  */
-export async function dropItemsDeletedInSource(
+export async function itemsDeletedInSource(
   source: SessionStore,
   target: SessionStore,
   tenant: string,
@@ -35,6 +36,5 @@ export async function dropItemsDeletedInSource(
   if (gone.length === 0) return null;
   const now = await source.get(tenant, id);
   if (gone.length > now.lastSeq - now.itemCount) return null;
-  for (const itemId of gone) await target.deleteItem(tenant, id, itemId);
   return gone;
 }

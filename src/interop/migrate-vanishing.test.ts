@@ -105,7 +105,7 @@ test("migrate leaves out a session deleted or expired while its items are copied
   }
 });
 
-test("migrate reports an item the source deleted after it was copied as deleted in the source, not a mismatch, and removes it from the copy", async () => {
+test("migrate --prune-deleted reports an item the source deleted after it was copied as deleted in the source, not a mismatch, and removes it from the copy", async () => {
   const dir = mkdtempSync(join(tmpdir(), "holdfast-migrate-deleted-item-"));
   const schema = uniqueSchema();
   const source = await createStore(`sqlite:${join(dir, "source.db")}`);
@@ -117,7 +117,11 @@ test("migrate reports an item the source deleted after it was copied as deleted 
     const actions = new Map([
       [session.id, () => source.deleteItem("t", session.id, first!.id).then(() => {})],
     ]);
-    const report = await migrate(interleaving(source, actions), target, { tenants: ["t"], pageSize: 1 });
+    const report = await migrate(interleaving(source, actions), target, {
+      tenants: ["t"],
+      pageSize: 1,
+      pruneDeleted: true,
+    });
     assert.equal(actions.size, 0, "the deletion ran mid-copy");
     assert.deepEqual(report.mismatches, []);
     assert.deepEqual(report.deletedInSource, [{ tenant: "t", sessionId: session.id, itemIds: [first!.id] }]);
@@ -130,7 +134,7 @@ test("migrate reports an item the source deleted after it was copied as deleted 
     // A copy made by an earlier run, holding an item the source deleted since: the same on a re-run.
     const [b] = await source.readItems("t", session.id, { limit: 1 });
     await source.deleteItem("t", session.id, b!.id);
-    const again = await migrate(source, target, { tenants: ["t"], pageSize: 1 });
+    const again = await migrate(source, target, { tenants: ["t"], pageSize: 1, pruneDeleted: true });
     assert.deepEqual(again.mismatches, []);
     assert.deepEqual(again.deletedInSource, [{ tenant: "t", sessionId: session.id, itemIds: [b!.id] }]);
     assert.deepEqual(

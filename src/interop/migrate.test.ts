@@ -59,7 +59,7 @@ test("migrate resumes after the source deleted the newest items the target copie
     await assert.rejects(migrate(source, cutOffAfter(target, 2), { tenants: ["t"], pageSize: 1 }), /cut off/);
     assert.equal((await target.get("t", s.id)).itemCount, 2, "a and b were copied");
     for (const text of deleted) await source.deleteItem("t", s.id, idOf(text));
-    const resumed = await migrate(source, target, { tenants: ["t"], pageSize: 1 });
+    const resumed = await migrate(source, target, { tenants: ["t"], pageSize: 1, pruneDeleted: true });
     assert.equal(resumed.items, 3, `${deleted}: c, d and e are copied, once`);
     // What the source deleted since it was copied goes from the copy too: told as such, not a mismatch.
     const gone = deleted.map(idOf);
@@ -73,6 +73,42 @@ test("migrate resumes after the source deleted the newest items the target copie
   }
 });
 
+test("migrate keeps in the copy an item the source no longer has unless told to prune, and names it", async () => {
+  const source = await createStore("memory:");
+  const target = await createStore("memory:");
+  const s = await source.create("t", { items: ["a", "b"].map(say) });
+  assert.equal((await migrate(source, target, { tenants: ["t"] })).items, 2);
+  const [a, b] = await source.readItems("t", s.id);
+  // Cut over: the application now writes to the target; the source deleted a (say, a clean-up).
+  await source.deleteItem("t", s.id, a!.id);
+  const { items: written } = await target.append("t", s.id, ["c"].map(say));
+  // A catch-up run cannot tell a (copied, then deleted in the source) from c (the app's): both stay.
+  const again = await migrate(source, target, { tenants: ["t"] });
+  assert.deepEqual(
+    (await target.readItems("t", s.id)).map((i) => i.id),
+    [a!.id, b!.id, written[0]!.id],
+  );
+  assert.deepEqual(again.deletedInSource, []);
+  assert.equal(again.mismatches.length, 1);
+  assert.match(again.mismatches[0]!.reason, /the target holds more items than the source/);
+  // One deletion in the source cannot account for two foreign items: none is offered for pruning.
+  assert.doesNotMatch(again.mismatches[0]!.reason, /--prune-deleted/);
+  // Without the app's write, the one item the source deleted is named, with the way to remove it.
+  await target.deleteItem("t", s.id, written[0]!.id);
+  const named = await migrate(source, target, { tenants: ["t"] });
+  assert.match(
+    named.mismatches[0]!.reason,
+    new RegExp(`1 item\\(s\\) the source no longer has \\(${a!.id}\\).*--prune-deleted`),
+  );
+  assert.equal((await target.readItems("t", s.id)).length, 2, "kept");
+  const pruned = await migrate(source, target, { tenants: ["t"], pruneDeleted: true });
+  assert.deepEqual(
+    [pruned.mismatches, pruned.deletedInSource],
+    [[], [{ tenant: "t", sessionId: s.id, itemIds: [a!.id] }]],
+  );
+  await Promise.all([source.close(), target.close()]);
+});
+
 test("migrate does not take equal counts for a complete copy when the source deleted a copied item and gained one", async () => {
   const source = await createStore("memory:");
   const target = await createStore("memory:");
@@ -84,7 +120,7 @@ test("migrate does not take equal counts for a complete copy when the source del
   const copied = await source.readItems("t", s.id);
   await source.deleteItem("t", s.id, copied[1]!.id);
   const { items: added } = await source.append("t", s.id, ["d"].map(say));
-  const again = await migrate(source, target, { tenants: ["t"] });
+  const again = await migrate(source, target, { tenants: ["t"], pruneDeleted: true });
   // d is copied (the archived copy reopened for it, not refusing it), and nothing is "complete".
   assert.deepEqual([again.items, again.skipped], [1, 0]);
   // b, deleted in the source after it was copied, goes from the copy too.

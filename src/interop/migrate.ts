@@ -19,7 +19,7 @@
 import { createHash } from "node:crypto";
 import { isHoldfastError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
-import { dropItemsDeletedInSource } from "./migrate-deleted-items.ts";
+import { itemsDeletedInSource } from "./migrate-deleted-items.ts";
 import { resumePoint } from "./migrate-resume.ts";
 import { differingFields, ensureSession } from "./migrate-target.ts";
 
@@ -33,6 +33,12 @@ export interface MigrateOptions {
    * backend's `read`). Its `not_found` or `archive_corrupt` is reported as that session's mismatch.
    */
   readArchive?: (tenant: string, id: string) => Promise<{ items: Item[] }>;
+  /**
+   * Remove from a copy the items the source deleted after they were copied (reported in
+   * `deletedInSource`). Off by default: such items cannot be told apart from items written to the
+   * target since, so without it they stay and the session is a mismatch naming them.
+   */
+  pruneDeleted?: boolean;
 }
 
 export interface MigrateProgress {
@@ -230,10 +236,17 @@ async function copySession(
   }
   // Items a source deletion left over in the copy: what the source deleted after they were copied.
   const deleted: string[] = [];
+  let kept: string[] = [];
   const dropDeleted = async (): Promise<boolean> => {
-    const dropped = archived ? null : await dropItemsDeletedInSource(source, target, tenant, session.id);
-    if (dropped) deleted.push(...dropped);
-    return dropped !== null;
+    const gone = archived ? null : await itemsDeletedInSource(source, target, tenant, session.id);
+    if (!gone) return false;
+    if (!options.pruneDeleted) {
+      kept = gone;
+      return false;
+    }
+    for (const itemId of gone) await target.deleteItem(tenant, session.id, itemId);
+    deleted.push(...gone);
+    return true;
   };
   let existing = ensured.session;
   if (existing.itemCount > session.itemCount) {
@@ -241,7 +254,7 @@ async function copySession(
       report.mismatches.push({
         tenant,
         sessionId: session.id,
-        reason: "the target holds more items than the source",
+        reason: `the target holds more items than the source${keptNote(kept)}`,
       });
       return;
     }
@@ -291,10 +304,17 @@ async function copySession(
     report.mismatches.push({
       tenant,
       sessionId: session.id,
-      reason: `items ${a.count} vs ${b.count}, checksums differ`,
+      reason: `items ${a.count} vs ${b.count}, checksums differ${keptNote(kept)}`,
     });
   }
   options.onProgress?.(progressOf(report, tenant, session.id));
+}
+
+/** What a mismatch says of copied items the source no longer holds, left in the target. */
+function keptNote(kept: readonly string[]): string {
+  if (kept.length === 0) return "";
+  const named = kept.slice(0, 5).join(", ") + (kept.length > 5 ? `, … (${kept.length} in all)` : "");
+  return `; the target holds ${kept.length} item(s) the source no longer has (${named}): deleted in the source after they were copied, or written to the target since. Re-run with --prune-deleted to remove them from the target`;
 }
 
 function progressOf(report: MigrateReport, tenant: string, sessionId: string): MigrateProgress {

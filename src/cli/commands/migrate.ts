@@ -18,6 +18,7 @@ interface MigrateFlags {
   tenant: string[];
   config?: string;
   archiveDir?: string;
+  pruneDeleted?: boolean;
   json?: boolean;
 }
 
@@ -51,6 +52,7 @@ async function run(flags: MigrateFlags): Promise<void> {
       const report = await migrate(source, target, {
         tenants,
         readArchive: (tenant, id) => archives.read(tenant, id),
+        pruneDeleted: flags.pruneDeleted === true,
         onProgress: (p) => {
           // A session left out is said at once, on a line of its own (the count comes at the end).
           if (p.leftOut) {
@@ -97,6 +99,10 @@ export function registerMigrateCommand(program: Command): void {
       "--archive-dir <dir>",
       "read archived sessions from this directory instead of the configured lifecycle.archive (default ./data/archives)",
     )
+    .option(
+      "--prune-deleted",
+      "remove from the target's copies the items the source deleted after they were copied (off: they stay, and the session is a mismatch naming them)",
+    )
     .option("--json", "print the report as JSON")
     .addHelpText(
       "after",
@@ -105,8 +111,9 @@ Sessions keep their ids; items are appended in pages under deterministic operati
 interrupted migration resumes where it stopped when run again. A session that expires before
 the target holds it, or is deleted or expires while its items are copied, is left out and
 reported (its partial copy removed from the target), and the others are still copied. An item
-the source deletes after it was copied is removed from the copy too and reported (not a
-mismatch). Sessions
+the source deleted after it was copied stays in the copy and makes the session a mismatch naming
+it: it cannot be told apart from an item written to the target since. With --prune-deleted it is
+removed from the copy and reported (not a mismatch). Sessions
 the lifecycle archived keep their items in the archive backend (lifecycle.archive in --config):
 they are read from there and copied as archived sessions holding their items; one whose archive
 cannot be read is reported.
@@ -114,7 +121,8 @@ Exit 1 if verification fails; a session left out is not a failure.
 
 Examples:
   $ holdfast migrate --from sqlite:./data/holdfast.db --to postgres://postgres@127.0.0.1/test
-  $ holdfast migrate --from sqlite:a.db --to redis://127.0.0.1:6379 --tenant acme --tenant globex --json`,
+  $ holdfast migrate --from sqlite:a.db --to redis://127.0.0.1:6379 --tenant acme --tenant globex --json
+  $ holdfast migrate --from sqlite:a.db --to postgres://postgres@127.0.0.1/test --prune-deleted`,
     )
     .action(run);
 }
