@@ -10,19 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createHoldfastApp } from "./app.ts";
-import type { ServerConfig } from "./config/load-config.ts";
-
-function config(store: string): ServerConfig {
-  return {
-    port: 0,
-    host: "127.0.0.1",
-    store,
-    bodyLimit: 1 << 20,
-    logLevel: "silent",
-    configFile: null,
-    file: {},
-  };
-}
+import { testServerConfig } from "./config/test-server-config.ts";
 
 describe("HoldfastApp.discard()", () => {
   let dir: string;
@@ -33,7 +21,10 @@ describe("HoldfastApp.discard()", () => {
 
   test("removes the SQLite store the start created while no request was served", async () => {
     const db = path.join(dir, "unused", "holdfast.db");
-    const holdfast = await createHoldfastApp({ config: config(`sqlite:${db}`), env: {} });
+    const holdfast = await createHoldfastApp({
+      config: testServerConfig({ store: `sqlite:${db}` }),
+      env: {},
+    });
     assert.equal(existsSync(db), true);
     await holdfast.discard();
     assert.equal(existsSync(path.dirname(db)), false);
@@ -41,7 +32,10 @@ describe("HoldfastApp.discard()", () => {
 
   test("keeps it once a request was served: it holds what that request wrote", async () => {
     const db = path.join(dir, "used", "holdfast.db");
-    const holdfast = await createHoldfastApp({ config: config(`sqlite:${db}`), env: {} });
+    const holdfast = await createHoldfastApp({
+      config: testServerConfig({ store: `sqlite:${db}` }),
+      env: {},
+    });
     const created = await holdfast.app.inject({ method: "POST", url: "/v1/conversations", payload: {} });
     assert.equal(created.statusCode, 200, created.body);
     await holdfast.discard();

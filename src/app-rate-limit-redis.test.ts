@@ -15,19 +15,12 @@ import {
 } from "../test/redis-cluster/index.ts";
 import { createHoldfastApp, type HoldfastApp } from "./app.ts";
 import type { ServerConfig } from "./config/load-config.ts";
+import { testServerConfig } from "./config/test-server-config.ts";
 import { createSecurity } from "./security/create-security.ts";
 import { createStore } from "./store/create-store.ts";
 
 function config(rateLimits: object, store = "memory:"): ServerConfig {
-  return {
-    port: 0,
-    host: "127.0.0.1",
-    store,
-    bodyLimit: 1 << 20,
-    logLevel: "silent",
-    configFile: "/srv/holdfast.yaml",
-    file: { rate_limits: rateLimits },
-  };
+  return testServerConfig({ store, configFile: "/srv/holdfast.yaml", file: { rate_limits: rateLimits } });
 }
 
 describe("rate_limits.redis at start-up", () => {

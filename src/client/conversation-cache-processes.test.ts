@@ -4,16 +4,13 @@
  * cached — every conversation stays listed (and so can be evicted), and the budget holds.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { importSpecifier, inTempDir, runModuleChild } from "./child-process-test-support.ts";
 import { ConversationCache } from "./conversation-cache.ts";
 import { createFileStorage } from "./storage/file-storage.ts";
 
-const here = (file: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, file)).href);
+const here = (file: string) => importSpecifier(import.meta.dirname, file);
 
 /** Caches `count` conversations `<name>-<i>`, reading each back once (a recency update) as an app would. */
 const cacher = `
@@ -30,24 +27,11 @@ for (let i = 0; i < Number(count); i++) {
 await storage.close();
 `;
 
-function runChild(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", cacher, "--", ...args], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += String(chunk);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
+const runChild = (args: string[]) => runModuleChild(cacher, args);
 
 describe("conversation cache shared by processes", () => {
-  test("two processes caching at once: the index lists every conversation either cached", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "holdfast-client-cache-"));
-    try {
+  test("two processes caching at once: the index lists every conversation either cached", () =>
+    inTempDir("holdfast-client-cache-", async (dir) => {
       const path = join(dir, "offline.json");
       const count = 25;
       const runs = await Promise.all([
@@ -64,14 +48,10 @@ describe("conversation cache shared by processes", () => {
         records.map((key) => key.slice(2)).sort(),
         "none dropped from the index",
       );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test("two processes over a small budget: what the index does not list is not stored, and the budget holds", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "holdfast-client-cache-"));
-    try {
+  test("two processes over a small budget: what the index does not list is not stored, and the budget holds", () =>
+    inTempDir("holdfast-client-cache-", async (dir) => {
       const path = join(dir, "offline.json");
       const budget = 6000; // about ten conversations of ~560 bytes
       const runs = await Promise.all([
@@ -86,8 +66,5 @@ describe("conversation cache shared by processes", () => {
       const json = await Promise.all(stored.map(async (id) => JSON.stringify(await storage.get(`c/${id}`))));
       const bytes = json.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
       assert.ok(bytes <= budget, `stored ${bytes} bytes over a budget of ${budget}`);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });

@@ -3,18 +3,17 @@
  * network returns, every message of both is sent, once, each process's in its own order.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { importSpecifier, runModuleChild } from "./child-process-test-support.ts";
 import { createHoldfastClient } from "./client.ts";
 import { createOfflineClient } from "./offline-client.ts";
 import { createFileStorage } from "./storage/file-storage.ts";
 import { startTestServer, type TestServer, texts } from "./test-support.ts";
 
-const here = (file: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, file)).href);
+const here = (file: string) => importSpecifier(import.meta.dirname, file);
 
 /** Queues `count` messages `<name>-<i>` while the server cannot be reached (port 1 refuses). */
 const offlineWriter = `
@@ -32,19 +31,7 @@ await offline.close();
 await storage.close();
 `;
 
-function runChild(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", offlineWriter, "--", ...args], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += String(chunk);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
+const runChild = (args: string[]) => runModuleChild(offlineWriter, args);
 
 describe("offline queue shared by processes", () => {
   let server: TestServer;

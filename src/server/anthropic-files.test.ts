@@ -5,36 +5,23 @@
  * `file_id`, a .docx) is a 400 naming the part, and the upstream is not called.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import {
-  type FakeAnthropicUpstream,
-  openSdkGatewayOverAnthropic,
-  startFakeAnthropicUpstream,
-} from "./fake-anthropic-upstream.ts";
-import type { TestApp } from "./test-helpers.ts";
+import { describe, test } from "node:test";
+import { anthropicGatewayPerSuite } from "./fake-anthropic-upstream.ts";
 
 const MODEL = "claude/claude-sonnet-4-5";
 const PDF = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Page >> endobj\n%%EOF").toString("base64");
 
 describe("files and images sent to an Anthropic upstream", () => {
-  let upstream: FakeAnthropicUpstream;
-  let t: TestApp;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    upstream = await startFakeAnthropicUpstream(() => ({ content: [{ type: "text", text: "Read it." }] }));
-    ({ t, close } = await openSdkGatewayOverAnthropic(upstream));
-  });
-  after(() => close());
+  const claude = anthropicGatewayPerSuite(() => ({ content: [{ type: "text", text: "Read it." }] }));
 
   const send = (content: unknown[], stream = false) =>
-    t.app.inject({
+    claude.t.app.inject({
       method: "POST",
       url: "/v1/responses",
       payload: { model: MODEL, stream, input: [{ role: "user", content }] },
     });
   const lastUserBlocks = () => {
-    const messages = upstream.seen.at(-1)!.messages as Array<{ content: unknown[] }>;
+    const messages = claude.upstream.seen.at(-1)!.messages as Array<{ content: unknown[] }>;
     return messages.at(-1)!.content;
   };
 
@@ -83,7 +70,7 @@ describe("files and images sent to an Anthropic upstream", () => {
   });
 
   test("a file inside a tool output reaches the tool_result", async () => {
-    const res = await t.app.inject({
+    const res = await claude.t.app.inject({
       method: "POST",
       url: "/v1/responses",
       payload: {
@@ -138,29 +125,21 @@ describe("files and images sent to an Anthropic upstream", () => {
   for (const [what, part, message] of refusals) {
     for (const stream of [false, true]) {
       test(`${what} is a 400 naming the part, not sent (${stream ? "streamed" : "not streamed"})`, async () => {
-        const before = upstream.seen.length;
+        const before = claude.upstream.seen.length;
         const res = await send([{ type: "input_text", text: "Look." }, part], stream);
         assert.equal(res.statusCode, 400, res.body);
         const body = res.json() as { error: { code: string; param: string; message: string } };
         assert.equal(body.error.code, "unsupported_content");
         assert.equal(body.error.param, "input[0].content[1]");
         assert.match(body.error.message, message);
-        assert.equal(upstream.seen.length, before, "the upstream was not called");
+        assert.equal(claude.upstream.seen.length, before, "the upstream was not called");
       });
     }
   }
 });
 
 describe("non-text content parts on the Chat Completions route", () => {
-  let upstream: FakeAnthropicUpstream;
-  let t: TestApp;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    upstream = await startFakeAnthropicUpstream(() => ({ content: [{ type: "text", text: "ok" }] }));
-    ({ t, close } = await openSdkGatewayOverAnthropic(upstream));
-  });
-  after(() => close());
+  const claude = anthropicGatewayPerSuite(() => ({ content: [{ type: "text", text: "ok" }] }));
 
   const parts: unknown[] = [
     { type: "image_url", image_url: { url: "https://example.com/a.png" } },
@@ -169,8 +148,8 @@ describe("non-text content parts on the Chat Completions route", () => {
   ];
   for (const part of parts) {
     test(`a '${(part as { type: string }).type}' part is a 400 naming it, not dropped`, async () => {
-      const before = upstream.seen.length;
-      const res = await t.app.inject({
+      const before = claude.upstream.seen.length;
+      const res = await claude.t.app.inject({
         method: "POST",
         url: "/v1/chat/completions",
         payload: {
@@ -182,7 +161,7 @@ describe("non-text content parts on the Chat Completions route", () => {
       const body = res.json() as { error: { param: string; message: string } };
       assert.equal(body.error.param, "messages[0].content[1]");
       assert.match(body.error.message, /only text content parts/);
-      assert.equal(upstream.seen.length, before);
+      assert.equal(claude.upstream.seen.length, before);
     });
   }
 });

@@ -5,35 +5,22 @@
  * is clamped to 1, not scaled (docs/providers.md says why).
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import {
-  type FakeAnthropicUpstream,
-  openSdkGatewayOverAnthropic,
-  startFakeAnthropicUpstream,
-} from "./fake-anthropic-upstream.ts";
-import type { TestApp } from "./test-helpers.ts";
+import { describe, test } from "node:test";
+import { anthropicGatewayPerSuite } from "./fake-anthropic-upstream.ts";
 
 const MODEL = "claude/claude-sonnet-4-5";
 
 describe("temperature and top_p sent to an Anthropic upstream", () => {
-  let upstream: FakeAnthropicUpstream;
-  let t: TestApp;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    upstream = await startFakeAnthropicUpstream(() => ({ content: [{ type: "text", text: "ok" }] }));
-    ({ t, close } = await openSdkGatewayOverAnthropic(upstream));
-  });
-  after(() => close());
+  const claude = anthropicGatewayPerSuite(() => ({ content: [{ type: "text", text: "ok" }] }));
 
   const sent = async (fields: Record<string, unknown>, stream = false) => {
-    const res = await t.app.inject({
+    const res = await claude.t.app.inject({
       method: "POST",
       url: "/v1/responses",
       payload: { model: MODEL, input: "hi", stream, ...fields },
     });
     assert.equal(res.statusCode, 200, res.body);
-    const body = upstream.seen.at(-1)!;
+    const body = claude.upstream.seen.at(-1)!;
     return { temperature: body.temperature, top_p: body.top_p };
   };
 

@@ -5,39 +5,27 @@
  * upstream) and answered 502, where the same refusal before the stream is one request and a 400.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type OpenAI from "openai";
-import {
-  type FakeAnthropicAnswer,
-  type FakeAnthropicUpstream,
-  openSdkGatewayOverAnthropic,
-  startFakeAnthropicUpstream,
-} from "./fake-anthropic-upstream.ts";
-import type { TestApp } from "./test-helpers.ts";
+import { describe, test } from "node:test";
+import { anthropicGatewayPerSuite, type FakeAnthropicAnswer } from "./fake-anthropic-upstream.ts";
 
 const MODEL = "claude/claude-sonnet-4-5";
 
 describe("error events inside an Anthropic stream", () => {
   const answers: FakeAnthropicAnswer[] = [];
-  let upstream: FakeAnthropicUpstream;
-  let client: OpenAI;
-  let t: TestApp;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    upstream = await startFakeAnthropicUpstream(() => answers.shift() ?? { content: [] });
-    ({ client, t, close } = await openSdkGatewayOverAnthropic(upstream, {
-      retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 1 },
-      breaker: { failureThreshold: 100 },
-    }));
+  const claude = anthropicGatewayPerSuite(() => answers.shift() ?? { content: [] }, {
+    retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 1 },
+    breaker: { failureThreshold: 100 },
   });
-  after(() => close());
 
   const streamed = (input: string) =>
-    t.app.inject({ method: "POST", url: "/v1/responses", payload: { model: MODEL, input, stream: true } });
+    claude.t.app.inject({
+      method: "POST",
+      url: "/v1/responses",
+      payload: { model: MODEL, input, stream: true },
+    });
 
   test("an invalid_request_error before any content is a 400, not retried", async () => {
-    const before = upstream.seen.length;
+    const before = claude.upstream.seen.length;
     const error = { type: "invalid_request_error", message: "messages.0: bad block", afterBlocks: 0 };
     for (let i = 0; i < 3; i++) answers.push({ content: [{ type: "text", text: "x" }], streamError: error });
     const res = await streamed("hi");
@@ -46,7 +34,7 @@ describe("error events inside an Anthropic stream", () => {
     const body = res.json() as { error: { code: string; message: string } };
     assert.equal(body.error.code, "upstream_invalid_request");
     assert.match(body.error.message, /claude answered 400 \(invalid_request_error\): messages\.0: bad block/);
-    assert.equal(upstream.seen.length - before, 1, "sent once");
+    assert.equal(claude.upstream.seen.length - before, 1, "sent once");
   });
 
   // A billing failure (no credit on Holdfast's Anthropic account) is the operator's to fix: it was a
@@ -54,7 +42,7 @@ describe("error events inside an Anthropic stream", () => {
   const billing = { type: "billing_error", message: "Your credit balance is too low." };
   for (const where of ["in the stream", "as the HTTP answer"] as const) {
     test(`a billing_error ${where} is a 502 upstream_auth_error naming 402, not retried`, async () => {
-      const before = upstream.seen.length;
+      const before = claude.upstream.seen.length;
       for (let i = 0; i < 3; i++) {
         answers.push(
           where === "in the stream"
@@ -71,22 +59,22 @@ describe("error events inside an Anthropic stream", () => {
         body.error.message,
         /claude answered 402 \(billing_error\): Your credit balance is too low/,
       );
-      assert.equal(upstream.seen.length - before, 1, "sent once");
+      assert.equal(claude.upstream.seen.length - before, 1, "sent once");
     });
   }
 
   test("an overloaded_error before any content is retried, then a 502 naming 529", async () => {
-    const before = upstream.seen.length;
+    const before = claude.upstream.seen.length;
     const error = { type: "overloaded_error", message: "Overloaded", afterBlocks: 0 };
     for (let i = 0; i < 3; i++) answers.push({ content: [{ type: "text", text: "x" }], streamError: error });
     const res = await streamed("hi");
     assert.equal(res.statusCode, 502, res.body);
     assert.match(res.body, /claude answered 529 \(overloaded_error\): Overloaded/);
-    assert.equal(upstream.seen.length - before, 3, "first try and two retries");
+    assert.equal(claude.upstream.seen.length - before, 3, "first try and two retries");
   });
 
   test("an overloaded_error after some text ends the stream with an error; the partial is stored incomplete", async () => {
-    const conv = await client.conversations.create({});
+    const conv = await claude.client.conversations.create({});
     answers.push({
       content: [
         { type: "text", text: "The first part." },
@@ -94,13 +82,13 @@ describe("error events inside an Anthropic stream", () => {
       ],
       streamError: { type: "overloaded_error", message: "Overloaded", afterBlocks: 1 },
     });
-    const stream = client.responses.stream({ model: MODEL, input: "tell me", conversation: conv.id });
+    const stream = claude.client.responses.stream({ model: MODEL, input: "tell me", conversation: conv.id });
     let id = "";
     stream.on("response.created", (event) => {
       id = event.response.id;
     });
     await assert.rejects(stream.finalResponse(), /claude answered 529 \(overloaded_error\)/);
-    const stored = await client.responses.retrieve(id);
+    const stored = await claude.client.responses.retrieve(id);
     assert.equal(stored.status, "incomplete");
     assert.deepEqual(stored.incomplete_details, { reason: "interrupted" });
     assert.equal(stored.output_text, "The first part.");

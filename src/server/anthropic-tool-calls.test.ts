@@ -5,14 +5,12 @@
  * Agents SDK could not run the tool) while the same answer non-streamed said "{}".
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type OpenAI from "openai";
 import {
+  anthropicGatewayPerSuite,
   type FakeAnthropicAnswer,
   type FakeAnthropicBlock,
-  type FakeAnthropicUpstream,
-  openSdkGatewayOverAnthropic,
-  startFakeAnthropicUpstream,
 } from "./fake-anthropic-upstream.ts";
 
 const MODEL = "claude/claude-sonnet-4-5";
@@ -35,19 +33,11 @@ const calls: FakeAnthropicBlock[] = [
 
 describe("tool calls through an Anthropic upstream", () => {
   const answers: FakeAnthropicAnswer[] = [];
-  let upstream: FakeAnthropicUpstream;
-  let client: OpenAI;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    upstream = await startFakeAnthropicUpstream(() => answers.shift() ?? { content: [] });
-    ({ client, close } = await openSdkGatewayOverAnthropic(upstream));
-  });
-  after(() => close());
+  const claude = anthropicGatewayPerSuite(() => answers.shift() ?? { content: [] });
 
   for (const stream of [false, true]) {
     test(`${stream ? "streamed" : "not streamed"}: parallel calls after text, a call without input has arguments "{}", outputs go back as tool_result`, async () => {
-      const conv = await client.conversations.create({});
+      const conv = await claude.client.conversations.create({});
       answers.push({ content: calls });
       const request = {
         model: MODEL,
@@ -58,13 +48,13 @@ describe("tool calls through an Anthropic upstream", () => {
       let response: OpenAI.Responses.Response;
       const deltas = new Map<string, string>();
       if (stream) {
-        const events = client.responses.stream(request);
+        const events = claude.client.responses.stream(request);
         events.on("response.function_call_arguments.delta", (event) => {
           deltas.set(event.item_id, (deltas.get(event.item_id) ?? "") + event.delta);
         });
         response = await events.finalResponse();
       } else {
-        response = await client.responses.create(request);
+        response = await claude.client.responses.create(request);
       }
       assert.equal(response.status, "completed");
       assert.equal(response.output_text, "Let me check.");
@@ -84,7 +74,7 @@ describe("tool calls through an Anthropic upstream", () => {
           "the deltas add up to the arguments",
         );
       }
-      const stored = (await client.conversations.items.list(conv.id, { order: "asc" })).data;
+      const stored = (await claude.client.conversations.items.list(conv.id, { order: "asc" })).data;
       const storedCalls = stored.filter((item) => item.type === "function_call");
       assert.deepEqual(
         storedCalls.map((item) => item.arguments),
@@ -92,7 +82,7 @@ describe("tool calls through an Anthropic upstream", () => {
       );
 
       answers.push({ content: [{ type: "text", text: "Noon, and sunny." }] });
-      const next = await client.responses.create({
+      const next = await claude.client.responses.create({
         model: MODEL,
         tools,
         conversation: conv.id,
@@ -106,7 +96,7 @@ describe("tool calls through an Anthropic upstream", () => {
         ],
       });
       assert.equal(next.output_text, "Noon, and sunny.");
-      assert.deepEqual(upstream.seen.at(-1)?.messages, [
+      assert.deepEqual(claude.upstream.seen.at(-1)?.messages, [
         { role: "user", content: [{ type: "text", text: "What time is it, and the weather in Paris?" }] },
         {
           role: "assistant",
@@ -129,7 +119,7 @@ describe("tool calls through an Anthropic upstream", () => {
 
   test('Chat Completions streamed: the deltas of a call without input add up to "{}"', async () => {
     answers.push({ content: [{ type: "tool_use", id: "toolu_now", name: "now", input: {} }] });
-    const chunks = await client.chat.completions.create({
+    const chunks = await claude.client.chat.completions.create({
       model: MODEL,
       stream: true,
       messages: [{ role: "user", content: "What time is it?" }],

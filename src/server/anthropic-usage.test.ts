@@ -6,15 +6,9 @@
  * tokens reported as 0 (null) or without the cached ones, and no cached tokens.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type OpenAI from "openai";
-import {
-  type FakeAnthropicAnswer,
-  type FakeAnthropicUpstream,
-  openSdkGatewayOverAnthropic,
-  startFakeAnthropicUpstream,
-} from "./fake-anthropic-upstream.ts";
-import type { TestApp } from "./test-helpers.ts";
+import { anthropicGatewayPerSuite, type FakeAnthropicAnswer } from "./fake-anthropic-upstream.ts";
 
 const usage = {
   input_tokens: 10,
@@ -26,15 +20,7 @@ const expected = { input_tokens: 160, cached_tokens: 100, output_tokens: 7, tota
 
 describe("usage through an Anthropic upstream", () => {
   const answers: FakeAnthropicAnswer[] = [];
-  let upstream: FakeAnthropicUpstream;
-  let client: OpenAI;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    upstream = await startFakeAnthropicUpstream(() => answers.shift() ?? { content: [] });
-    ({ client, close } = await openSdkGatewayOverAnthropic(upstream));
-  });
-  after(() => close());
+  const claude = anthropicGatewayPerSuite(() => answers.shift() ?? { content: [] });
 
   const check = (response: OpenAI.Responses.Response): void => {
     assert.deepEqual(
@@ -50,7 +36,7 @@ describe("usage through an Anthropic upstream", () => {
 
   test("not streamed: cache reads and writes are input, reads are cached", async () => {
     answers.push({ content: [{ type: "text", text: "hi" }], usage });
-    check(await client.responses.create({ model: "claude/claude-sonnet-4-5", input: "hi" }));
+    check(await claude.client.responses.create({ model: "claude/claude-sonnet-4-5", input: "hi" }));
   });
 
   const deltas: Array<[string, Record<string, number | null> | undefined]> = [
@@ -75,7 +61,9 @@ describe("usage through an Anthropic upstream", () => {
         ...(deltaUsage === undefined ? {} : { deltaUsage }),
       });
       check(
-        await client.responses.stream({ model: "claude/claude-sonnet-4-5", input: "hi" }).finalResponse(),
+        await claude.client.responses
+          .stream({ model: "claude/claude-sonnet-4-5", input: "hi" })
+          .finalResponse(),
       );
     });
   }
@@ -87,31 +75,22 @@ describe("usage through an Anthropic upstream", () => {
  */
 describe("the cost of Anthropic cache writes", () => {
   const answers: FakeAnthropicAnswer[] = [];
-  let upstream: FakeAnthropicUpstream;
-  let client: OpenAI;
-  let t: TestApp;
-  let close: () => Promise<void>;
   const written = { input_tokens: 100, cache_creation_input_tokens: 10_000, output_tokens: 20 };
-
-  before(async () => {
-    upstream = await startFakeAnthropicUpstream(() => answers.shift() ?? { content: [] });
-    ({ client, t, close } = await openSdkGatewayOverAnthropic(
-      upstream,
-      {},
-      {
-        "claude/claude-haiku-4-5": { pricing: { input: 1, output: 2, cachedInput: 0.5, cacheWrite: 4 } },
-      },
-    ));
-  });
-  after(() => close());
+  const claude = anthropicGatewayPerSuite(
+    () => answers.shift() ?? { content: [] },
+    {},
+    {
+      "claude/claude-haiku-4-5": { pricing: { input: 1, output: 2, cachedInput: 0.5, cacheWrite: 4 } },
+    },
+  );
 
   const turnCost = async (model: string, stream: boolean): Promise<number> => {
-    const conv = await client.conversations.create({});
+    const conv = await claude.client.conversations.create({});
     answers.push({ content: [{ type: "text", text: "hi" }], usage: written });
     if (stream) {
-      await client.responses.stream({ model, input: "hi", conversation: conv.id }).finalResponse();
-    } else await client.responses.create({ model, input: "hi", conversation: conv.id });
-    const res = await t.app.inject({ method: "GET", url: `/v1/conversations/${conv.id}/usage` });
+      await claude.client.responses.stream({ model, input: "hi", conversation: conv.id }).finalResponse();
+    } else await claude.client.responses.create({ model, input: "hi", conversation: conv.id });
+    const res = await claude.t.app.inject({ method: "GET", url: `/v1/conversations/${conv.id}/usage` });
     const ledger = res.json() as { turns: Array<{ cost_usd: number }> };
     return ledger.turns[0]!.cost_usd;
   };

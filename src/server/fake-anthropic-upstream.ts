@@ -6,9 +6,12 @@
  * `error` event mid-stream, or an HTTP error with Anthropic's error body.
  */
 
+import { after, before } from "node:test";
+import type OpenAI from "openai";
 import { createStore } from "../store/create-store.ts";
 import { type FakeUpstreamServer, startFakeUpstreamServer } from "./fake-upstream-server.ts";
 import { openSdkGateway, type SdkGateway } from "./sdk-test-gateway.ts";
+import type { TestApp } from "./test-helpers.ts";
 
 export type FakeAnthropicBlock =
   | { type: "text"; text: string }
@@ -134,6 +137,46 @@ export async function openSdkGatewayOverAnthropic(
     close: async () => {
       await gateway.close();
       await upstream.close();
+    },
+  };
+}
+
+/** The fake upstream and the gateway over it of one `describe`; readable once its `before` has run. */
+export interface AnthropicSuiteGateway {
+  readonly upstream: FakeAnthropicUpstream;
+  readonly client: OpenAI;
+  readonly t: TestApp;
+}
+
+/**
+ * For the `describe` it is called in: starts a fake upstream answering with `answer` and
+ * `openSdkGatewayOverAnthropic` over it in a `before` hook, closes both in an `after` hook.
+ * `providerFields` and `models` are as for `openSdkGatewayOverAnthropic`.
+ */
+export function anthropicGatewayPerSuite(
+  answer: (n: number, body: Record<string, unknown>) => FakeAnthropicAnswer,
+  providerFields: Record<string, unknown> = {},
+  models?: Record<string, unknown>,
+): AnthropicSuiteGateway {
+  let opened: (SdkGateway & { upstream: FakeAnthropicUpstream }) | undefined;
+  before(async () => {
+    const upstream = await startFakeAnthropicUpstream(answer);
+    opened = { ...(await openSdkGatewayOverAnthropic(upstream, providerFields, models)), upstream };
+  });
+  after(() => opened?.close());
+  const current = () => {
+    if (!opened) throw new Error("the suite's gateway opens in its before hook: read it inside a test");
+    return opened;
+  };
+  return {
+    get upstream() {
+      return current().upstream;
+    },
+    get client() {
+      return current().client;
+    },
+    get t() {
+      return current().t;
     },
   };
 }

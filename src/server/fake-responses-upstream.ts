@@ -91,3 +91,21 @@ function streamItem(send: Send, item: FakeItem, index: number): void {
   }
   send("response.output_item.done", { output_index: index, item });
 }
+
+/** The assistant message answering request `n`: id `msg_up<n>`, text `answer <n>`. */
+export function fakeAnswerMessage(n: number): FakeItem {
+  return {
+    type: "message",
+    id: `msg_up${n}`,
+    role: "assistant",
+    status: "completed",
+    content: [{ type: "output_text", text: `answer ${n}`, annotations: [] }],
+  };
+}
+
+/** The reasoning items in a request the upstream saw, as `[id, encrypted_content]` pairs. */
+export function reasoningSent(body: Record<string, unknown> | undefined): [unknown, unknown][] {
+  return ((body?.input ?? []) as FakeItem[])
+    .filter((item) => item.type === "reasoning")
+    .map((item) => [item.id, item.encrypted_content]);
+}

@@ -9,10 +9,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type OpenAI from "openai";
-import { type FakeResponsesUpstream, startFakeResponsesUpstream } from "./fake-responses-upstream.ts";
+import {
+  type FakeResponsesUpstream,
+  fakeAnswerMessage,
+  reasoningSent,
+  startFakeResponsesUpstream,
+} from "./fake-responses-upstream.ts";
 import { openSdkGatewayOverResponses } from "./sdk-test-gateway.ts";
-
-type Body = Record<string, unknown>;
 
 /** Reasoning as OpenAI returns it with `include: ["reasoning.encrypted_content"]`. */
 function openaiReasoning(id: string) {
@@ -24,28 +27,13 @@ function openaiReasoning(id: string) {
   };
 }
 
-function reasoningSent(body: Body | undefined): [unknown, unknown][] {
-  return ((body?.input ?? []) as Body[])
-    .filter((item) => item.type === "reasoning")
-    .map((item) => [item.id, item.encrypted_content]);
-}
-
 describe("reasoning items a client supplies, to a Responses upstream", () => {
   let upstream: FakeResponsesUpstream;
   let close: () => Promise<void>;
   let client: OpenAI;
 
   before(async () => {
-    upstream = await startFakeResponsesUpstream((n) => [
-      openaiReasoning(`rs_up${n}`),
-      {
-        type: "message",
-        id: `msg_up${n}`,
-        role: "assistant",
-        status: "completed",
-        content: [{ type: "output_text", text: `answer ${n}`, annotations: [] }],
-      },
-    ]);
+    upstream = await startFakeResponsesUpstream((n) => [openaiReasoning(`rs_up${n}`), fakeAnswerMessage(n)]);
     ({ client, close } = await openSdkGatewayOverResponses(upstream));
   });
   after(() => close());

@@ -12,17 +12,15 @@ import { after, before, describe, test } from "node:test";
 import type OpenAI from "openai";
 import { withoutUpstreamId } from "../engine/context/items.ts";
 import { boundIdOf, newBoundItemId } from "../store/ids.ts";
-import { type FakeResponsesUpstream, startFakeResponsesUpstream } from "./fake-responses-upstream.ts";
+import {
+  type FakeResponsesUpstream,
+  fakeAnswerMessage,
+  reasoningSent,
+  startFakeResponsesUpstream,
+} from "./fake-responses-upstream.ts";
 import { openSdkGatewayOverResponses } from "./sdk-test-gateway.ts";
 
-type Body = Record<string, unknown>;
 const include = ["reasoning.encrypted_content" as const];
-
-function reasoningSent(body: Body | undefined): [unknown, unknown][] {
-  return ((body?.input ?? []) as Body[])
-    .filter((item) => item.type === "reasoning")
-    .map((item) => [item.id, item.encrypted_content]);
-}
 
 /** Output items sent back as input, as clients do (the SDK types the two lists apart). */
 function asInput(output: OpenAI.Responses.ResponseOutputItem[]): OpenAI.Responses.ResponseInputItem[] {
@@ -48,13 +46,7 @@ describe("the reasoning marker on the wire", () => {
         summary: [{ type: "summary_text", text: `thought ${n}` }],
         encrypted_content: `enc-${n}`,
       },
-      {
-        type: "message",
-        id: `msg_up${n}`,
-        role: "assistant",
-        status: "completed",
-        content: [{ type: "output_text", text: `answer ${n}`, annotations: [] }],
-      },
+      fakeAnswerMessage(n),
     ]);
     ({ client, close } = await openSdkGatewayOverResponses(upstream));
   });

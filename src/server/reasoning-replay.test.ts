@@ -15,7 +15,11 @@ import { toAnthropicBody } from "../engine/providers/anthropic-translate.ts";
 import { toChatBody } from "../engine/providers/openai-chat-translate.ts";
 import type { InputItem } from "../engine/providers/types.ts";
 import type { Item, JsonObject } from "../store/types.ts";
-import { type FakeResponsesUpstream, startFakeResponsesUpstream } from "./fake-responses-upstream.ts";
+import {
+  type FakeResponsesUpstream,
+  fakeAnswerMessage,
+  startFakeResponsesUpstream,
+} from "./fake-responses-upstream.ts";
 import { openSdkGatewayOverResponses } from "./sdk-test-gateway.ts";
 
 type Body = Record<string, unknown>;
@@ -35,13 +39,7 @@ function answer(n: number, kind: Reasoning) {
       summary: [{ type: "summary_text", text: `thought ${n}` }],
       ...(kind === "plain" ? {} : { encrypted_content: `enc-${n}` }),
     },
-    {
-      type: "message",
-      id: `msg_up${n}`,
-      role: "assistant",
-      status: "completed",
-      content: [{ type: "output_text", text: `answer ${n}`, annotations: [] }],
-    },
+    fakeAnswerMessage(n),
   ];
 }
 

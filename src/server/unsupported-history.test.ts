@@ -7,14 +7,9 @@
  * short text note saying what was left out and why.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import OpenAI from "openai";
-import {
-  type FakeAnthropicUpstream,
-  openSdkGatewayOverAnthropic,
-  startFakeAnthropicUpstream,
-} from "./fake-anthropic-upstream.ts";
-import type { SdkGateway } from "./sdk-test-gateway.ts";
+import { anthropicGatewayPerSuite } from "./fake-anthropic-upstream.ts";
 
 const MODEL = "claude/claude-sonnet-4-5";
 const DOCX = {
@@ -25,46 +20,43 @@ const DOCX = {
 
 type Block = { type: string; text?: string; content?: unknown };
 
-describe("a part Anthropic cannot take, in a conversation", () => {
-  let upstream: FakeAnthropicUpstream;
-  let gateway: SdkGateway;
+/** Sends `request` to the Responses API and answers the error it was refused with. */
+async function refusal(client: OpenAI, request: unknown): Promise<InstanceType<typeof OpenAI.APIError>> {
+  const error = await client.responses.create(request as never).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof OpenAI.APIError, String(error));
+  return error;
+}
 
-  before(async () => {
-    upstream = await startFakeAnthropicUpstream(() => ({ content: [{ type: "text", text: "ok" }] }));
-    gateway = await openSdkGatewayOverAnthropic(upstream);
-  });
-  after(() => gateway.close());
+describe("a part Anthropic cannot take, in a conversation", () => {
+  const claude = anthropicGatewayPerSuite(() => ({ content: [{ type: "text", text: "ok" }] }));
 
   const allBlocks = (): Block[] =>
-    (upstream.seen.at(-1)!.messages as Array<{ content: Block[] }>).flatMap((m) => m.content);
+    (claude.upstream.seen.at(-1)!.messages as Array<{ content: Block[] }>).flatMap((m) => m.content);
 
   for (const stream of [false, true]) {
     test(`the refused turn is a 400 pointing into the request; later turns go on (${stream ? "streamed" : "not streamed"})`, async () => {
-      const { client } = gateway;
+      const { client } = claude;
       const conv = await client.conversations.create({});
       await client.responses.create({ model: MODEL, conversation: conv.id, input: "Hello." });
 
-      const refused = await client.responses
-        .create({
-          model: MODEL,
-          conversation: conv.id,
-          stream: false,
-          input: [
-            { role: "user", content: "First this." },
-            { role: "user", content: [{ type: "input_text", text: "Read it." }, DOCX] },
-          ],
-        } as never)
-        .then(
-          () => null,
-          (error: unknown) => error,
-        );
-      assert.ok(refused instanceof OpenAI.APIError, String(refused));
+      const refused = await refusal(client, {
+        model: MODEL,
+        conversation: conv.id,
+        stream: false,
+        input: [
+          { role: "user", content: "First this." },
+          { role: "user", content: [{ type: "input_text", text: "Read it." }, DOCX] },
+        ],
+      });
       assert.equal(refused.status, 400);
       assert.equal((refused.error as { code?: string }).code, "unsupported_content");
       // The client's second input item, not the fourth item sent upstream.
       assert.equal((refused.error as { param?: string }).param, "input[1].content[1]");
 
-      const seenBefore = upstream.seen.length;
+      const seenBefore = claude.upstream.seen.length;
       let text = "";
       if (stream) {
         const events = await client.responses.create({
@@ -84,7 +76,7 @@ describe("a part Anthropic cannot take, in a conversation", () => {
         text = answer.output_text;
       }
       assert.equal(text, "ok");
-      assert.equal(upstream.seen.length, seenBefore + 1);
+      assert.equal(claude.upstream.seen.length, seenBefore + 1);
       const texts = allBlocks().map((b) => b.text);
       assert.ok(
         texts.includes(
@@ -97,7 +89,7 @@ describe("a part Anthropic cannot take, in a conversation", () => {
   }
 
   test("parts stored by other means (an OpenAI file_id image, a tool output's file) become notes, not refusals", async () => {
-    const { client } = gateway;
+    const { client } = claude;
     const conv = await client.conversations.create({
       items: [
         {
@@ -141,49 +133,37 @@ describe("a part Anthropic cannot take, in a conversation", () => {
   });
 
   test("store: false after a stored response: the request's own part is refused at its index", async () => {
-    const { client } = gateway;
+    const { client } = claude;
     const first = await client.responses.create({ model: MODEL, input: "Hello." });
-    const before = upstream.seen.length;
-    const error = await client.responses
-      .create({
-        model: MODEL,
-        store: false,
-        previous_response_id: first.id,
-        input: [{ role: "user", content: [{ type: "input_text", text: "Read it." }, DOCX] }],
-      } as never)
-      .then(
-        () => null,
-        (e: unknown) => e,
-      );
-    assert.ok(error instanceof OpenAI.APIError, String(error));
+    const before = claude.upstream.seen.length;
+    const error = await refusal(client, {
+      model: MODEL,
+      store: false,
+      previous_response_id: first.id,
+      input: [{ role: "user", content: [{ type: "input_text", text: "Read it." }, DOCX] }],
+    });
     assert.equal(error.status, 400);
     assert.equal((error.error as { param?: string }).param, "input[0].content[1]");
     assert.match(error.message, /report\.docx.*only PDF and plain text documents/);
-    assert.equal(upstream.seen.length, before, "the upstream was not called");
+    assert.equal(claude.upstream.seen.length, before, "the upstream was not called");
   });
 
   test("the same part in the request's own input after history is refused with the request's index", async () => {
-    const { client } = gateway;
+    const { client } = claude;
     const conv = await client.conversations.create({
       items: [
         { type: "message", role: "user", content: "one" },
         { type: "message", role: "assistant", content: "two" },
       ],
     });
-    const before = upstream.seen.length;
-    const error = await client.responses
-      .create({
-        model: MODEL,
-        conversation: conv.id,
-        input: [{ role: "user", content: [{ type: "input_image", file_id: "file-abc123", detail: "auto" }] }],
-      } as never)
-      .then(
-        () => null,
-        (e: unknown) => e,
-      );
-    assert.ok(error instanceof OpenAI.APIError, String(error));
+    const before = claude.upstream.seen.length;
+    const error = await refusal(client, {
+      model: MODEL,
+      conversation: conv.id,
+      input: [{ role: "user", content: [{ type: "input_image", file_id: "file-abc123", detail: "auto" }] }],
+    });
     assert.equal(error.status, 400);
     assert.equal((error.error as { param?: string }).param, "input[0].content[0]");
-    assert.equal(upstream.seen.length, before, "the upstream was not called");
+    assert.equal(claude.upstream.seen.length, before, "the upstream was not called");
   });
 });

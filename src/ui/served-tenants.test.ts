@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { createHoldfastApp } from "../app.ts";
+import { testServerConfig } from "../config/test-server-config.ts";
 import { createSecurity } from "../security/create-security.ts";
 import { createStore } from "../store/create-store.ts";
 import { servedTenants } from "./served-tenants.ts";
@@ -51,15 +52,7 @@ describe("holdfast serve's dashboard", () => {
     await seed.close();
     const adminKey = "dashboard-admin-key-for-this-test";
     const served = await createHoldfastApp({
-      config: {
-        port: 0,
-        host: "127.0.0.1",
-        store: url,
-        bodyLimit: 1 << 20,
-        logLevel: "silent",
-        configFile: null,
-        file: {},
-      },
+      config: testServerConfig({ store: url }),
       env: { HOLDFAST_ADMIN_KEY: adminKey },
     });
     try {

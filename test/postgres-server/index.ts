@@ -8,10 +8,10 @@
 import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { chown, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../support/free-port.ts";
 
 const run = promisify(execFile);
 
@@ -31,17 +31,6 @@ function binDir(): string {
   const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
   if (versions[0] === undefined) throw new Error(`No Postgres binaries under ${root}.`);
   return join(root, versions[0], "bin");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 /** Runs a Postgres binary, as the `postgres` user when we are root. */

@@ -6,33 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, rename, rm, utimes, writeFile } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
+import { readdir, rename, rm, utimes, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { importSpecifier, inTempDir, runModuleChild } from "../child-process-test-support.ts";
 import { createFileStorage } from "./file-storage.ts";
 
-const storageModule = pathToFileURL(join(import.meta.dirname, "file-storage.ts")).href;
-
-/** Runs `source` (an ES module body) in a child Node process; resolves with its exit code and stderr. */
-function runChild(source: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", source, "--", ...args], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += String(chunk);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
+const storageModule = importSpecifier(import.meta.dirname, "file-storage.ts");
 
 /** A child that queues `count` entries under `q/<name>-<i>`, one durable write at a time. */
 const writer = `
-import { createFileStorage } from ${JSON.stringify(storageModule)};
+import { createFileStorage } from ${storageModule};
 const [path, name, count] = process.argv.slice(-3);
 const storage = await createFileStorage(path);
 for (let i = 0; i < Number(count); i++) {
@@ -50,23 +35,14 @@ async function deadPid(): Promise<number> {
   return pid as number;
 }
 
-async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "holdfast-client-procs-"));
-  try {
-    await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 describe("file storage shared by several processes", () => {
   test("two processes writing at once: nothing either wrote is lost", () =>
-    inTempDir(async (dir) => {
+    inTempDir("holdfast-client-procs-", async (dir) => {
       const path = join(dir, "store.json");
       const count = 40;
       const runs = await Promise.all([
-        runChild(writer, [path, "a", String(count)]),
-        runChild(writer, [path, "b", String(count)]),
+        runModuleChild(writer, [path, "a", String(count)]),
+        runModuleChild(writer, [path, "b", String(count)]),
       ]);
       for (const run of runs) assert.equal(run.code, 0, run.stderr);
       const storage = await createFileStorage(path);
@@ -78,11 +54,11 @@ describe("file storage shared by several processes", () => {
     }));
 
   test("a storage sees what another process wrote since it was opened, and keeps it", () =>
-    inTempDir(async (dir) => {
+    inTempDir("holdfast-client-procs-", async (dir) => {
       const path = join(dir, "store.json");
       const daemon = await createFileStorage(path);
       await daemon.set("q/daemon-1", "mine");
-      const run = await runChild(writer, [path, "cli", "2"]);
+      const run = await runModuleChild(writer, [path, "cli", "2"]);
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(await daemon.keys("q/"), ["q/cli-000", "q/cli-001", "q/daemon-1"]);
       await daemon.delete("q/cli-000");
@@ -92,7 +68,7 @@ describe("file storage shared by several processes", () => {
     }));
 
   test("a lock left by a crashed process is taken over at once", () =>
-    inTempDir(async (dir) => {
+    inTempDir("holdfast-client-procs-", async (dir) => {
       const path = join(dir, "store.json");
       const pid = await deadPid();
       const owner = { pid, host: hostname(), token: `${pid}-crashed`, at: Date.now() };
@@ -105,7 +81,7 @@ describe("file storage shared by several processes", () => {
     }));
 
   test("temp files left by crashed writes and lock attempts are removed on open (lock free); live ones stay", () =>
-    inTempDir(async (dir) => {
+    inTempDir("holdfast-client-procs-", async (dir) => {
       const path = join(dir, "store.json");
       await writeFile(path, JSON.stringify({ "q/1": JSON.stringify("kept") }));
       const dead = await deadPid();
@@ -130,7 +106,7 @@ describe("file storage shared by several processes", () => {
     }));
 
   test("a write in progress on another host keeps its temp file; a crash's leftover goes with the next write", () =>
-    inTempDir(async (dir) => {
+    inTempDir("holdfast-client-procs-", async (dir) => {
       const path = join(dir, "store.json");
       await writeFile(path, JSON.stringify({ "q/1": JSON.stringify("before") }));
       // Another host (or container) sharing the directory, mid-write: it holds the lock and has
@@ -159,7 +135,7 @@ describe("file storage shared by several processes", () => {
     }));
 
   test("a writer waiting for the lock survives its temp owner file being removed as a leftover", () =>
-    inTempDir(async (dir) => {
+    inTempDir("holdfast-client-procs-", async (dir) => {
       const path = join(dir, "store.json");
       const owner = { pid: process.pid, host: hostname(), token: "live-holder", at: Date.now() };
       await writeFile(`${path}.lock`, JSON.stringify(owner));
@@ -175,7 +151,7 @@ describe("file storage shared by several processes", () => {
     }));
 
   test("a lock held by a live process is waited for; past the timeout, a clear error", () =>
-    inTempDir(async (dir) => {
+    inTempDir("holdfast-client-procs-", async (dir) => {
       const path = join(dir, "store.json");
       const owner = { pid: process.pid, host: hostname(), token: "live-holder", at: Date.now() };
       await writeFile(`${path}.lock`, JSON.stringify(owner));
@@ -192,7 +168,7 @@ describe("file storage shared by several processes", () => {
     }));
 
   test("a lock older than lockStaleMs is taken over even if its pid looks alive (a reused pid)", () =>
-    inTempDir(async (dir) => {
+    inTempDir("holdfast-client-procs-", async (dir) => {
       const path = join(dir, "store.json");
       const owner = { pid: process.pid, host: hostname(), token: "reused-pid", at: Date.now() };
       await writeFile(`${path}.lock`, JSON.stringify(owner));
