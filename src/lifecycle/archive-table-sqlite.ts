@@ -35,6 +35,8 @@ class SqliteArchiveBackend implements ArchiveBackend {
   readonly location: string;
   readonly compression: ArchiveCompression;
   readonly #db: DatabaseSync;
+  /** Node before 22.15 has no `DatabaseSync#isOpen`. */
+  #closed = false;
 
   constructor(path: string, compression: ArchiveCompression) {
     this.location = `SQLite '${path}' (table holdfast_archives)`;
@@ -114,7 +116,9 @@ class SqliteArchiveBackend implements ArchiveBackend {
   }
 
   async close(): Promise<void> {
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
   }
 }
 

@@ -14,6 +14,7 @@ import type {
 } from "../driver.ts";
 import type { Item, JsonObject, Session } from "../types.ts";
 import { checkLease, checkScanLimit } from "./lifecycle-shared.ts";
+import { databaseLocation, inTransaction, rollbackIfOpen } from "./sqlite-compat.ts";
 import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
 import { SqlitePurgeWorker } from "./sqlite-purge-pool.ts";
 import { type Cell, rowToItem, rowToSession, type SessionRow, SQL } from "./sqlite-rows.ts";
@@ -138,7 +139,7 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
    * go through the driver's read path.
    */
   const exclusive = <T>(run: () => T): Promise<T> => {
-    if (s.db.isTransaction) return deps.write(run);
+    if (inTransaction(s.db)) return deps.write(run);
     return deps.read(() => {
       s.db.exec("BEGIN IMMEDIATE");
       try {
@@ -146,13 +147,13 @@ export function createSqliteLifecycle(deps: SqliteLifecycleDeps): LifecycleCapab
         s.db.exec("COMMIT");
         return value;
       } catch (error) {
-        if (s.db.isTransaction) s.db.exec("ROLLBACK");
+        rollbackIfOpen(s.db);
         throw error;
       }
     });
   };
   // File databases purge on a worker thread: bulk deletes and their checkpoints stay off the event loop.
-  const location = s.db.location();
+  const location = databaseLocation(s.db);
   const worker =
     location && deps.purgeOnWorker !== false
       ? new SqlitePurgeWorker(location, {

@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { InvalidArgumentError } from "../errors.ts";
+import { setBusyTimeout } from "./sqlite-compat.ts";
 
 /** SQLite result codes (https://sqlite.org/rescode.html) that mean "this path is not usable". */
 const SQLITE_CANTOPEN = 14;
@@ -27,7 +28,9 @@ export function openSqliteFile(path: string, timeout: number): DatabaseSync {
     }
   }
   try {
-    return new DatabaseSync(path, { timeout });
+    const db = new DatabaseSync(path);
+    setBusyTimeout(db, timeout);
+    return db;
   } catch (error) {
     throw sqliteOpenError(path, error);
   }

@@ -16,6 +16,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { PurgeResult, PurgeTarget } from "../driver.ts";
+import { rollbackIfOpen } from "./sqlite-compat.ts";
 import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
 import { WalBudget } from "./sqlite-purge-wal.ts";
 import { WriteGate } from "./sqlite-write-gate.ts";
@@ -92,7 +93,7 @@ parentPort?.on("message", (message: { id: number; targets: PurgeTarget[] } | "cl
         } while (i < targets.length && !writeGate.wanted() && performance.now() - started < TX_BUDGET_MS);
         db.exec("COMMIT");
       } catch (error) {
-        if (db.isTransaction) db.exec("ROLLBACK");
+        rollbackIfOpen(db);
         throw error;
       } finally {
         writeGate.exit();

@@ -4,6 +4,7 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { sessionNotFound, versionConflict } from "../errors.ts";
+import { type ArrayRowStatement, returningArrays } from "./sqlite-compat.ts";
 import {
   type AppendHead,
   arrayToHead,
@@ -19,6 +20,7 @@ import {
 export class SqliteStatements {
   readonly db: DatabaseSync;
   readonly #cache = new Map<string, StatementSync>();
+  readonly #arrays = new Map<string, ArrayRowStatement>();
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -35,13 +37,11 @@ export class SqliteStatements {
   }
 
   /** The cached statement for `sql` returning rows as arrays: cheaper when reading many rows. */
-  arrays(sql: string): StatementSync {
-    const key = `\u0000arrays ${sql}`;
-    let stmt = this.#cache.get(key);
+  arrays(sql: string): ArrayRowStatement {
+    let stmt = this.#arrays.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare(sql);
-      stmt.setReturnArrays(true);
-      this.#cache.set(key, stmt);
+      stmt = returningArrays(this.db.prepare(sql));
+      this.#arrays.set(sql, stmt);
     }
     return stmt;
   }
@@ -77,6 +77,7 @@ export class SqliteStatements {
 
   clear(): void {
     this.#cache.clear();
+    this.#arrays.clear();
   }
 }
 

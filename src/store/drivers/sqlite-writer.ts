@@ -14,6 +14,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isHoldfastError, UnavailableError } from "../errors.ts";
+import { rollbackIfOpen } from "./sqlite-compat.ts";
 import type { WriteGate } from "./sqlite-write-gate.ts";
 
 interface Job {
@@ -234,7 +235,7 @@ export class GroupCommitWriter {
       }
       this.#commit.run();
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      rollbackIfOpen(this.#db);
       throw error;
     }
   }

@@ -19,6 +19,7 @@ import type {
 import { InvalidArgumentError, NotFoundError, UnavailableError } from "../errors.ts";
 import type { AppendResult, Item, Session, SessionHeadInfo, SessionStatus } from "../types.ts";
 import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
+import { closeDatabase, databaseLocation, isDatabaseOpen, rollbackIfOpen } from "./sqlite-compat.ts";
 import { deleteSqliteItems } from "./sqlite-item-delete.ts";
 import { createSqliteLifecycle } from "./sqlite-lifecycle.ts";
 import { openSqliteFile, sqliteOpenError } from "./sqlite-open.ts";
@@ -125,7 +126,7 @@ class SqliteDriver implements StoreDriver {
       migrate(this.#db, options.path);
       this.#db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs}`);
     } catch (error) {
-      this.#db.close();
+      closeDatabase(this.#db);
       throw sqliteOpenError(options.path, error);
     }
     this.#s = new SqliteStatements(this.#db);
@@ -134,7 +135,7 @@ class SqliteDriver implements StoreDriver {
     this.#commit = this.#s.get("COMMIT");
     // Hands SQLite's write lock over between this writer, the lifecycle's purge worker and the checkpointer.
     const gate = new WriteGate();
-    const location = this.#db.location();
+    const location = databaseLocation(this.#db);
     this.#checkpointer =
       location && options.checkpoint === "background"
         ? new SqliteCheckpointer(location, {
@@ -185,7 +186,7 @@ class SqliteDriver implements StoreDriver {
   #checkpointerStopped = false;
 
   #autoCheckpoint(pages: number): void {
-    if (this.#db.isOpen) this.#db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+    if (isDatabaseOpen(this.#db)) this.#db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
   }
 
   /** Every write goes through here: the first one starts the background checkpointer. */
@@ -196,7 +197,7 @@ class SqliteDriver implements StoreDriver {
 
   /** A read of one statement; retried asynchronously while the file is locked. */
   #read<T>(run: () => T): Promise<T> {
-    if (!this.#db.isOpen)
+    if (!isDatabaseOpen(this.#db))
       return Promise.reject(new UnavailableError("The SQLite store is closed; open a new one."));
     return retryBusy(run, this.#options.busyDeadlineMs);
   }
@@ -210,7 +211,7 @@ class SqliteDriver implements StoreDriver {
         this.#commit.run();
         return value;
       } catch (error) {
-        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        rollbackIfOpen(this.#db);
         throw error;
       }
     });
@@ -363,11 +364,11 @@ class SqliteDriver implements StoreDriver {
   }
 
   async #close(): Promise<void> {
-    if (!this.#db.isOpen) return;
+    if (!isDatabaseOpen(this.#db)) return;
     await this.#writer.close();
     await this.#checkpointer?.stop();
     this.#s.clear();
-    this.#db.close();
+    closeDatabase(this.#db);
   }
 }
 

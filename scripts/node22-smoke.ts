@@ -1,0 +1,103 @@
+/**
+ * `npm run test:node22`: the oldest Node `engines` allows (22.13.0, from the npm registry's `node-<os>-<arch>`
+ * package) runs the packed, installed holdfast: import, a SQLite store (create, append, window, purge-free
+ * delete), then `holdfast serve --port 0` answering a mock turn. Not part of `npm test` (it downloads Node
+ * and installs the package); exits 1 on any failure.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+
+const VERSION = process.env.HOLDFAST_OLD_NODE ?? "22.13.0";
+const ROOT = join(import.meta.dirname, "..");
+const dir = mkdtempSync(join(tmpdir(), "holdfast-node22-"));
+
+function run(command: string, args: string[], cwd: string, env = process.env): string {
+  return execFileSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+}
+
+try {
+  // The old Node, unpacked from the registry (nodejs.org need not be reachable).
+  const nodePackage = `node-${process.platform}-${process.arch}@${VERSION}`;
+  run("npm", ["pack", "--silent", nodePackage], dir);
+  const nodeTarball = readdirSync(dir).find((name) => name.endsWith(".tgz"));
+  if (!nodeTarball) throw new Error(`npm pack ${nodePackage} wrote no tarball`);
+  mkdirSync(join(dir, "node"));
+  run("tar", ["xzf", join(dir, nodeTarball), "-C", join(dir, "node")], dir);
+  const oldNode = join(dir, "node", "package", "bin", "node");
+  const version = run(oldNode, ["--version"], dir).trim();
+  if (version !== `v${VERSION}`) throw new Error(`expected Node v${VERSION}, got ${version}`);
+
+  // holdfast as a user installs it (npm pack builds dist/), into an app run by the old Node.
+  const packed = join(dir, "packed");
+  mkdirSync(packed);
+  run("npm", ["pack", "--silent", "--pack-destination", packed], ROOT);
+  const tarball = readdirSync(packed).find((name) => name.endsWith(".tgz"));
+  if (!tarball) throw new Error("npm pack wrote no holdfast tarball");
+  const app = join(dir, "app");
+  mkdirSync(app);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+  run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", join(packed, tarball)], app);
+  const env = { ...process.env, PATH: `${dirname(oldNode)}${delimiter}${process.env.PATH ?? ""}` };
+
+  writeFileSync(
+    join(app, "store.mjs"),
+    `import { createStore } from "holdfast";
+const store = await createStore("sqlite:./data/smoke.db");
+const s = await store.create("t", {});
+await store.append("t", s.id, [{ content: { type: "message", role: "user", content: "hello" } }]);
+await store.append("t", s.id, [{ content: { type: "message", role: "assistant", content: "hi" } }]);
+const w = await store.readWindow("t", s.id, { maxTokens: 1000 });
+if (w.items.length !== 2 || w.items[1].content.content !== "hi") throw new Error("window: " + JSON.stringify(w));
+if ((await store.readItems("t", s.id, {})).length !== 2) throw new Error("readItems");
+await store.delete("t", s.id);
+await store.close();
+console.log("store ok on", process.version);
+`,
+  );
+  process.stdout.write(run(oldNode, ["store.mjs"], app, env));
+
+  const child = spawn(
+    join(app, "node_modules", ".bin", "holdfast"),
+    ["serve", "--port", "0", "--store", "sqlite:./data/serve.db"],
+    {
+      cwd: app,
+      env,
+    },
+  );
+  let output = "";
+  child.stderr.on("data", (d) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (d) => {
+        output += d;
+        const match = /listening on (http:\/\/\S+)/.exec(output);
+        if (match?.[1]) resolve(match[1]);
+      });
+      void exited.then((code) => reject(new Error(`serve exited early (${code}): ${output}`)));
+    });
+    const response = await fetch(`${url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "mock", input: "hello", store: true }),
+    });
+    const body = (await response.json()) as { status?: string };
+    if (response.status !== 200 || body.status !== "completed") {
+      throw new Error(`mock turn: ${response.status} ${JSON.stringify(body)}`);
+    }
+    console.log(`serve ok on ${version}: a mock turn completed`);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const code = await exited;
+  if (code !== 0) throw new Error(`serve exited with ${code}: ${output}`);
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
