@@ -87,7 +87,9 @@ describe("the installed npm package", () => {
       const entries = ["holdfast", "holdfast/store", "holdfast/server", "holdfast/client",
         "holdfast/client/file-storage", "holdfast/portable", "holdfast/openclaw",
         "holdfast/adapters/agents", "holdfast/adapters/ai-sdk",
-        "holdfast/adapters/langchain", "holdfast/adapters/express-session"];
+        "holdfast/adapters/langchain", "holdfast/adapters/express-session", "holdfast/security",
+        "holdfast/observability", "holdfast/dashboard", "holdfast/providers", "holdfast/config",
+        "holdfast/mock-upstream"];
       const out = {};
       for (const entry of entries) {
         try { out[entry] = Object.keys(await import(entry)).length > 0 ? "ok" : "empty"; }
