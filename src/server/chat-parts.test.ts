@@ -107,6 +107,17 @@ describe("content parts on the Chat Completions route, to a Chat Completions ups
     assert.deepEqual(messages()[0], { role: "user", content: asSent });
   });
 
+  test("an image as large as the body limit allows fits the window of a stateless turn", async () => {
+    // Counted as text, its base64 was ~180k tokens: every such request was refused (context_overflow).
+    const big = `data:image/png;base64,${"A".repeat(700 * 1024)}`;
+    const answer = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: big } }] }],
+    });
+    assert.equal(answer.choices[0]?.message.content, "ok");
+    assert.equal((messages()[0]!.content as Array<{ type: string }>)[0]?.type, "image_url");
+  });
+
   test("an assistant message's refusal (as a completion returns it) is kept, not dropped", async () => {
     await client.chat.completions.create({
       model: MODEL,
