@@ -138,30 +138,97 @@ describe("files and images sent to an Anthropic upstream", () => {
   }
 });
 
-describe("non-text content parts on the Chat Completions route", () => {
+describe("content parts on the Chat Completions route, to an Anthropic upstream", () => {
   const claude = anthropicGatewayPerSuite(() => ({ content: [{ type: "text", text: "ok" }] }));
-
-  const parts: unknown[] = [
-    { type: "image_url", image_url: { url: "https://example.com/a.png" } },
-    { type: "file", file: { file_id: "file-abc123" } },
-    { type: "input_audio", input_audio: { data: "AAAA", format: "wav" } },
-  ];
-  for (const part of parts) {
-    test(`a '${(part as { type: string }).type}' part is a 400 naming it, not dropped`, async () => {
-      const before = claude.upstream.seen.length;
-      const res = await claude.t.app.inject({
-        method: "POST",
-        url: "/v1/chat/completions",
-        payload: {
-          model: MODEL,
-          messages: [{ role: "user", content: [{ type: "text", text: "Look." }, part] }],
-        },
-      });
-      assert.equal(res.statusCode, 400, res.body);
-      const body = res.json() as { error: { param: string; message: string } };
-      assert.equal(body.error.param, "messages[0].content[1]");
-      assert.match(body.error.message, /only text content parts/);
-      assert.equal(claude.upstream.seen.length, before);
+  const chat = (messages: unknown[], stream = false, headers: Record<string, string> = {}) =>
+    claude.t.app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      headers,
+      payload: { model: MODEL, stream, messages },
     });
+  const lastUserBlocks = () => {
+    const messages = claude.upstream.seen.at(-1)!.messages as Array<{ content: unknown[] }>;
+    return messages.at(-1)!.content;
+  };
+  const png = Buffer.from("not really a png").toString("base64");
+
+  test("image_url and file parts become image and document blocks", async () => {
+    const res = await chat([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Look." },
+          { type: "image_url", image_url: { url: `data:image/png;base64,${png}`, detail: "high" } },
+          { type: "image_url", image_url: { url: "https://example.com/a.png" } },
+          { type: "file", file: { file_data: `data:application/pdf;base64,${PDF}`, filename: "r.pdf" } },
+        ],
+      },
+    ]);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(lastUserBlocks(), [
+      { type: "text", text: "Look." },
+      { type: "image", source: { type: "base64", media_type: "image/png", data: png } },
+      { type: "image", source: { type: "url", url: "https://example.com/a.png" } },
+      {
+        type: "document",
+        source: { type: "base64", media_type: "application/pdf", data: PDF },
+        title: "r.pdf",
+      },
+    ]);
+  });
+
+  // Before: the gateway's own 400 ("only text content parts"); now the adapter's, named in `messages`.
+  const refused: Array<[string, unknown, RegExp]> = [
+    ["a file given by file_id", { type: "file", file: { file_id: "file-abc123" } }, /file_id/],
+    ["audio", { type: "input_audio", input_audio: { data: "AAAA", format: "wav" } }, /input_audio/],
+  ];
+  for (const [what, part, message] of refused) {
+    for (const stream of [false, true]) {
+      test(`${what} Anthropic cannot take is a 400 naming the message part (${stream ? "streamed" : "not streamed"})`, async () => {
+        const before = claude.upstream.seen.length;
+        const calls = [{ id: "c1", type: "function", function: { name: "f", arguments: "{}" } }];
+        // Items and messages differ: system messages are no items, the assistant's one is two.
+        const res = await chat(
+          [
+            { role: "system", content: "Be brief." },
+            { role: "developer", content: "Be kind." },
+            { role: "user", content: "Call f." },
+            { role: "assistant", content: "Calling.", tool_calls: calls },
+            { role: "tool", tool_call_id: "c1", content: "done" },
+            { role: "user", content: [{ type: "text", text: "Look." }, part] },
+          ],
+          stream,
+        );
+        assert.equal(res.statusCode, 400, res.body);
+        const body = res.json() as { error: { code: string; param: string; message: string } };
+        assert.equal(body.error.code, "unsupported_content");
+        assert.equal(body.error.param, "messages[5].content[1]");
+        assert.match(body.error.message, /^messages\[5\]\.content\[1\]: this /);
+        assert.match(body.error.message, message);
+        assert.equal(claude.upstream.seen.length, before, "the upstream was not called");
+      });
+    }
   }
+
+  test("in a conversation, a refused part is a note on the next turn", async () => {
+    const conv = await claude.client.conversations.create();
+    const headers = { "holdfast-conversation": conv.id };
+    const part = { type: "file", file: { file_id: "file-abc123", filename: "a.pdf" } };
+    const refusedRes = await chat(
+      [{ role: "user", content: [{ type: "text", text: "Read." }, part] }],
+      false,
+      headers,
+    );
+    assert.equal(refusedRes.statusCode, 400, refusedRes.body);
+    assert.equal((refusedRes.json() as { error: { param: string } }).error.param, "messages[0].content[1]");
+    const res = await chat([{ role: "user", content: "Go on." }], false, headers);
+    assert.equal(res.statusCode, 200, res.body);
+    const first = (claude.upstream.seen.at(-1)!.messages as Array<{ content: Array<{ text?: string }> }>)[0]!;
+    assert.equal(first.content[0]?.text, "Read.");
+    assert.match(
+      first.content[1]?.text ?? "",
+      /^\[input_file "a\.pdf" left out: Anthropic cannot read files uploaded to OpenAI/,
+    );
+  });
 });

@@ -52,7 +52,9 @@ describe("bad turn input is refused before anything is written", () => {
     await refused("/v1/responses", { ...turn, input: [output("nope")] }, "input[0].call_id");
     await refused("/v1/responses", { ...turn, input: [output("nope")], store: false }, "input[0].call_id");
     const chat = { model: "mock", messages: [{ role: "tool", tool_call_id: "nope", content: "x" }] };
-    await refused("/v1/chat/completions", chat, "input[0].call_id", { "holdfast-conversation": conv });
+    await refused("/v1/chat/completions", chat, "messages[0].tool_call_id", {
+      "holdfast-conversation": conv,
+    });
     // The refused outputs were not stored: a plain turn on the conversation still runs.
     const ok = await t.call("POST", "/v1/responses", { ...turn, input: "hello", conversation: conv });
     assert.equal(ok.status, 200, JSON.stringify(ok.json));

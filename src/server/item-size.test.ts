@@ -49,7 +49,7 @@ describe("an input item larger than the store accepts", () => {
     for (const [url, body, param] of [
       ["/v1/responses", { model: "mock", input: big }, "input[0]"],
       ["/v1/responses", { model: "mock", input: [small, { role: "user", content: big }] }, "input[1]"],
-      ["/v1/chat/completions", { model: "mock", messages: [{ role: "user", content: big }] }, "input[0]"],
+      ["/v1/chat/completions", { model: "mock", messages: [{ role: "user", content: big }] }, "messages[0]"],
     ] as const) {
       const res = await t.call("POST", url, body);
       assert.equal(res.status, 413, `${url}: ${JSON.stringify(res.json).slice(0, 300)}`);

@@ -7,45 +7,52 @@
 import type { JsonObject } from "../../store/types.ts";
 import { isPlainObject } from "../../store/validate.ts";
 import { REASONING_EFFORTS, type TextFormat, VERBOSITIES } from "../providers/types.ts";
+import { chatAssistantParts, chatText, chatUserParts } from "./chat-content.ts";
+import type { ChatSource } from "./chat-params.ts";
 import { reportedServiceTier } from "./record.ts";
 import { checkMaxOutputTokens, FROM_CHAT, parseTextFormat } from "./request.ts";
 import { bad, carriedFields, checkFields, optionalEnum } from "./request-fields.ts";
 
-function textOf(content: unknown, param: string): string {
-  if (typeof content === "string") return content;
-  if (content === null || content === undefined) return "";
-  if (Array.isArray(content)) {
-    return content
-      .map((part, i) => {
-        if (isPlainObject(part) && part.type === "text" && typeof part.text === "string") return part.text;
-        return bad(`${param}[${i}]: only text content parts are supported.`, `${param}[${i}]`);
-      })
-      .join("");
-  }
-  return bad(`${param} must be a string or an array of text parts.`, param);
+/** The translated input items, and where each came from (for errors named in the chat request). */
+export interface ChatInput {
+  instructions: string | null;
+  input: JsonObject[];
+  /** `sources[i]` is where `input[i]` came from. */
+  sources: ChatSource[];
 }
 
+const MESSAGE_FIELDS = { content: "content", role: "role" } as const;
+const CALL_FIELDS = { call_id: "id", name: "function.name", arguments: "function.arguments" } as const;
+const TOOL_FIELDS = { call_id: "tool_call_id", output: "content" } as const;
+
 /** Converts chat `messages` into Responses input items and instructions. */
-export function chatMessagesToInput(messages: unknown): { instructions: string | null; input: JsonObject[] } {
+export function chatMessagesToInput(messages: unknown): ChatInput {
   if (!Array.isArray(messages) || messages.length === 0)
     bad("messages must be a non-empty array.", "messages");
   const instructions: string[] = [];
   const input: JsonObject[] = [];
+  const sources: ChatSource[] = [];
+  const push = (item: JsonObject, source: ChatSource): void => {
+    input.push(item);
+    sources.push(source);
+  };
   messages.forEach((raw, i) => {
     const param = `messages[${i}]`;
     if (!isPlainObject(raw)) bad(`${param} must be an object.`, param);
     const role = raw.role;
+    const partsKept = Array.isArray(raw.content) && raw.content.length > 0;
+    const source = { path: param, fields: MESSAGE_FIELDS, partsKept };
     if (role === "system" || role === "developer") {
-      instructions.push(textOf(raw.content, `${param}.content`));
+      instructions.push(chatText(raw.content, `${param}.content`, role));
     } else if (role === "user") {
-      input.push({
-        type: "message",
-        role: "user",
-        content: [{ type: "input_text", text: textOf(raw.content, `${param}.content`) }],
-      });
+      push(
+        { type: "message", role: "user", content: chatUserParts(raw.content, `${param}.content`) },
+        source,
+      );
     } else if (role === "assistant") {
-      const text = textOf(raw.content, `${param}.content`);
-      if (text) input.push({ type: "message", role: "assistant", content: [{ type: "output_text", text }] });
+      const content = chatAssistantParts(raw, param);
+      if (content.some((p) => p.text !== "" || p.type === "refusal"))
+        push({ type: "message", role: "assistant", content }, source);
       const calls = raw.tool_calls ?? [];
       if (!Array.isArray(calls)) bad(`${param}.tool_calls must be an array.`, `${param}.tool_calls`);
       calls.forEach((call, k) => {
@@ -56,26 +63,28 @@ export function chatMessagesToInput(messages: unknown): { instructions: string |
             `${param}.tool_calls[${k}]`,
           );
         }
-        input.push({
+        const item: JsonObject = {
           type: "function_call",
           call_id: call.id as string,
           name: fn.name as string,
           arguments: typeof fn.arguments === "string" ? fn.arguments : "{}",
-        });
+        };
+        push(item, { path: `${param}.tool_calls[${k}]`, fields: CALL_FIELDS, partsKept: false });
       });
     } else if (role === "tool") {
       if (typeof raw.tool_call_id !== "string")
         bad(`${param}.tool_call_id is required for tool messages.`, `${param}.tool_call_id`);
-      input.push({
+      const item: JsonObject = {
         type: "function_call_output",
         call_id: raw.tool_call_id,
-        output: textOf(raw.content, `${param}.content`),
-      });
+        output: chatText(raw.content, `${param}.content`, "tool"),
+      };
+      push(item, { path: param, fields: TOOL_FIELDS, partsKept: false });
     } else {
       bad(`${param}.role must be system, developer, user, assistant or tool.`, `${param}.role`);
     }
   });
-  return { instructions: instructions.length > 0 ? instructions.join("\n\n") : null, input };
+  return { instructions: instructions.length > 0 ? instructions.join("\n\n") : null, input, sources };
 }
 
 /** Chat tools (`{type:"function", function:{name, parameters}}`) → Responses function tools. */
@@ -148,11 +157,15 @@ function chatMaxTokens(body: Record<string, unknown>): number | null {
 /**
  * Translates a chat request into the Responses shape the turn parses. Every field is in
  * request-fields.ts's chat table: refused values are refused here, carried ones keep their name.
+ * `sources` says where each input item came from, to name the turn's errors (`toChatError`).
  */
-export function chatRequestToResponses(body: unknown, conversationId: string | null): JsonObject {
+export function chatRequestToResponses(
+  body: unknown,
+  conversationId: string | null,
+): { body: JsonObject; sources: ChatSource[] } {
   if (!isPlainObject(body)) bad("The request body must be a JSON object.", "body");
   checkFields(body, "chat");
-  const { instructions, input } = chatMessagesToInput(body.messages);
+  const { instructions, input, sources } = chatMessagesToInput(body.messages);
   const tools = chatToolsToResponses(body.tools);
   const maxTokens = chatMaxTokens(body);
   checkChoices(body.n, conversationId);
@@ -188,7 +201,7 @@ export function chatRequestToResponses(body: unknown, conversationId: string | n
   for (const key of carriedFields("chat")) if (body[key] !== undefined) out[key] = body[key] as JsonObject;
   // Chat's own limits (max_tokens from 1, not Responses' 16) apply when the engine parses it.
   Object.defineProperty(out, FROM_CHAT, { value: true });
-  return out;
+  return { body: out, sources };
 }
 
 /**

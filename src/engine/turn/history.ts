@@ -6,9 +6,11 @@
  */
 import { HoldfastError, InvalidArgumentError } from "../../store/errors.ts";
 import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
+import { isPlainObject } from "../../store/validate.ts";
 import type { ModelInfo as CatalogModel } from "../context/catalog.ts";
 import { callIdOf, isCall, isOutput, isPinned } from "../context/items.ts";
 import { isSummaryItem, readCovers, toModelInput } from "../context/summary.ts";
+import { createTokenCounter } from "../context/token-counter.ts";
 import { buildWindow } from "../context/window.ts";
 import { buildWindowIndex, ROLE_EXCLUDED } from "../context/window-index.ts";
 import type { InputItem } from "../providers/types.ts";
@@ -44,7 +46,34 @@ function pseudoSeq(plan: TurnPlan, i: number): number {
   return Number.MAX_SAFE_INTEGER - plan.request.input.length + i;
 }
 
-function pseudoItems(plan: TurnPlan): Item[] {
+/** Text part types: an item made only of these is counted by its JSON length, as the store estimates. */
+const TEXT_PART_TYPES: ReadonlySet<string> = new Set([
+  "input_text",
+  "output_text",
+  "text",
+  "refusal",
+  "reasoning_text",
+  "summary_text",
+]);
+
+function hasMedia(parts: unknown): boolean {
+  return (
+    Array.isArray(parts) && parts.some((p) => isPlainObject(p) && !TEXT_PART_TYPES.has(p.type as string))
+  );
+}
+
+/**
+ * Tokens of a request item no store counted (the turn writes nothing). Text: the store's estimate,
+ * JSON length / 4. With an image, file or audio part, the model's counter: base64 counted as text
+ * is a token per 4 bytes (a 700 KB photo, 179k tokens) and would fail any window the model reads
+ * the image in (a few hundred tokens).
+ */
+function pseudoTokens(content: JsonObject, model: CatalogModel): number {
+  if (hasMedia(content.content) || hasMedia(content.output)) return createTokenCounter(model)(content);
+  return Math.ceil(JSON.stringify(content).length / 4);
+}
+
+function pseudoItems(plan: TurnPlan, model: CatalogModel): Item[] {
   return plan.request.input.map((input, i) => ({
     seq: pseudoSeq(plan, i),
     id: input.id ?? `input_${i}`,
@@ -52,7 +81,7 @@ function pseudoItems(plan: TurnPlan): Item[] {
     role: typeof input.content.role === "string" ? input.content.role : null,
     status: null,
     content: input.content,
-    tokens: Math.ceil(JSON.stringify(input.content).length / 4),
+    tokens: pseudoTokens(input.content, model),
     bytes: 0,
     turnId: null,
     createdAt: 0,
@@ -62,10 +91,11 @@ function pseudoItems(plan: TurnPlan): Item[] {
 async function storedItems(
   store: SessionStore,
   plan: TurnPlan,
+  model: CatalogModel,
   budget: number,
 ): Promise<{ items: Item[]; truncated: boolean }> {
   const { tenant, sessionId } = plan;
-  if (!sessionId) return { items: pseudoItems(plan), truncated: false };
+  if (!sessionId) return { items: pseudoItems(plan, model), truncated: false };
   if (plan.historyUntilSeq !== null) {
     // store:false continuing a response: history up to it (read-only), then this request's input.
     const older = await store.readItems(tenant, sessionId, {
@@ -75,7 +105,7 @@ async function storedItems(
     });
     older.reverse();
     return {
-      items: [...older, ...pseudoItems(plan)],
+      items: [...older, ...pseudoItems(plan, model)],
       truncated: older[0]?.seq !== 1 && older.length > 0,
     };
   }
@@ -110,7 +140,7 @@ export async function loadHistory(
   options: HistoryOptions,
 ): Promise<TurnHistory> {
   const budget = Math.max(0, model.contextWindow - options.maxOutputTokens - options.reserve);
-  const loaded = await storedItems(store, plan, budget);
+  const loaded = await storedItems(store, plan, model, budget);
   const sendable = loaded.items.filter((i) => !NOT_SENT_ITEM_TYPES.has(i.type));
   const auto = plan.request.truncation === "auto";
   const window = buildWindow(sendable, {

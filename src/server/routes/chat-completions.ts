@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { chatRequestToResponses, responseToChatCompletion } from "../../engine/turn/chat-compat.ts";
+import { toChatError } from "../../engine/turn/chat-params.ts";
 import type { TurnEngine } from "../../engine/turn/turn-engine.ts";
 import { checkSessionId, isPlainObject } from "../../store/validate.ts";
 import { ChatSse } from "../chat-sse.ts";
@@ -27,20 +28,26 @@ export function registerChatCompletionRoutes(
         header === undefined
           ? null
           : checkSessionId(Array.isArray(header) ? header[0] : header, "Holdfast-Conversation");
-      const body = chatRequestToResponses(request.body, conversationId);
+      const { body, sources } = chatRequestToResponses(request.body, conversationId);
       const options = request.body.stream_options;
       const includeUsage = isPlainObject(options) && options.include_usage === true;
-      return serveTurn({
-        request,
-        reply,
-        engine,
-        inFlight,
-        body,
-        stream: request.body.stream === true,
-        answer: responseToChatCompletion,
-        translator: (write) => new ChatSse(write, includeUsage),
-        trailer: "data: [DONE]\n\n",
-      });
+      try {
+        return await serveTurn({
+          request,
+          reply,
+          engine,
+          inFlight,
+          body,
+          stream: request.body.stream === true,
+          answer: responseToChatCompletion,
+          translator: (write) => new ChatSse(write, includeUsage),
+          trailer: "data: [DONE]\n\n",
+        });
+      } catch (error) {
+        // The turn names the translated body's `input[i]`; the client sent `messages[m]`. (A
+        // stream fails here only before it opens: once open, its error event carries no param.)
+        throw toChatError(error, sources);
+      }
     },
   );
 }

@@ -1,0 +1,48 @@
+/**
+ * Errors of a chat request named as the client sent it. The turn runs on the translated Responses
+ * body, so what it refuses (a part an upstream cannot take, an item over the store's size limit)
+ * names `input[i]…`; on the Chat route that is `messages[m]…`, the message the item came from.
+ */
+import { type HoldfastError, isHoldfastError } from "../../store/errors.ts";
+
+/** Where one translated input item came from in the chat request. */
+export interface ChatSource {
+  /** `messages[2]`, or `messages[1].tool_calls[0]` for a function call. */
+  path: string;
+  /** The item's fields by the chat field (under `path`) they came from. */
+  fields: Readonly<Record<string, string>>;
+  /** Whether part `j` of the item's `content` is part `j` of the message's content array. */
+  partsKept: boolean;
+}
+
+const ITEM_PARAM = /^input\[(\d+)\](?:\.([a-z_]+)(.*))?$/;
+
+/** `param` of the translated body (`input[3].content[1]`) as the chat request's (`messages[4].content[1]`). */
+export function chatParam(param: string, sources: readonly ChatSource[]): string {
+  if (param === "input") return "messages";
+  const match = ITEM_PARAM.exec(param);
+  const source = match ? sources[Number(match[1])] : undefined;
+  if (!match || !source) return param;
+  const [, , field, rest = ""] = match;
+  if (field === undefined) return source.path;
+  if (field === "content" && source.partsKept) return `${source.path}.content${rest}`;
+  const mapped = source.fields[field];
+  return mapped === undefined ? source.path : `${source.path}.${mapped}`;
+}
+
+/**
+ * `error` with its `param` (and the same name in its message) translated by `chatParam`: a copy of
+ * the same class, so its code, status and fault are unchanged. Other errors are returned as they are.
+ */
+export function toChatError(error: unknown, sources: readonly ChatSource[]): unknown {
+  if (!isHoldfastError(error) || error.param === null || !error.param.startsWith("input")) return error;
+  const param = chatParam(error.param, sources);
+  if (param === error.param) return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as HoldfastError;
+  Object.defineProperties(copy, Object.getOwnPropertyDescriptors(error));
+  // A bare `input` is also a word of messages (`input tokens`): only an item's path is renamed there.
+  const message = error.param === "input" ? error.message : error.message.replaceAll(error.param, param);
+  Object.defineProperty(copy, "param", { value: param, enumerable: true });
+  Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true });
+  return copy;
+}
