@@ -49,12 +49,17 @@ export class ServerFleet {
   readonly slots: ServerSlot[] = [];
   readonly #store: string;
   readonly #args: readonly string[];
+  readonly #env: Readonly<Record<string, string>>;
   readonly #logs: string[] = [];
 
-  /** `args`: extra `holdfast serve` arguments, e.g. `["--config", file]`. */
-  constructor(store: string, args: readonly string[] = []) {
+  /**
+   * `args`: extra `holdfast serve` arguments, e.g. `["--config", file]`; `env`: extra environment
+   * variables of the servers, e.g. `{ HOLDFAST_KEYS }`.
+   */
+  constructor(store: string, args: readonly string[] = [], env: Readonly<Record<string, string>> = {}) {
     this.#store = store;
     this.#args = args;
+    this.#env = env;
   }
 
   async start(count: number): Promise<void> {
@@ -71,7 +76,7 @@ export class ServerFleet {
       [BIN, "serve", "--port", String(slot.port), "--store", this.#store, ...this.#args],
       {
         stdio: ["ignore", "ignore", "pipe"],
-        env: { ...process.env, HOLDFAST_LOG_LEVEL: "warn" },
+        env: { ...process.env, HOLDFAST_LOG_LEVEL: "warn", ...this.#env },
       },
     );
     child.stderr?.on("data", (chunk: Buffer) => {
