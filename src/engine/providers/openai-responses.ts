@@ -8,7 +8,7 @@
  * context engine's `toModelInput` restores it as the id of an item with encrypted content. A
  * reasoning item without both is left out of the request (`isReplayable`).
  */
-import { newBoundItemId, newItemId } from "../../store/ids.ts";
+import { newBoundItemId, newItemId, newUnboundItemId } from "../../store/ids.ts";
 import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
 import { reportedTier, ZERO_USAGE } from "./output.ts";
@@ -135,7 +135,11 @@ class OwnIds {
   of(index: number, type: string, upstreamId?: string): string {
     let id = this.#ids.get(index);
     if (id === undefined) {
-      id = (upstreamId === undefined ? null : newBoundItemId(upstreamId)) ?? newItemId(type);
+      // A reasoning id that cannot carry the upstream's says so, so that a client sending the item
+      // back does not have it taken for the upstream's id (`keepUpstreamId`).
+      id =
+        (upstreamId === undefined ? null : newBoundItemId(upstreamId)) ??
+        (type === "reasoning" ? newUnboundItemId(type) : newItemId(type));
       this.#ids.set(index, id);
     }
     return id;
