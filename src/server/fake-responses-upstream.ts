@@ -12,12 +12,15 @@ export type FakeResponsesUpstream = FakeUpstreamServer;
 /**
  * Starts an upstream answering request `n` (0-based) with the output items `output(n, body)`;
  * `fields(n)` adds to (or overrides) the fields of its Response object (e.g. `service_tier`).
+ * A streamed answer awaits `hold(n)` after each reasoning item's deltas, before the item is done:
+ * a test holds the stream there to see what has reached its client meanwhile.
  */
 export async function startFakeResponsesUpstream(
   output: (n: number, body: Record<string, unknown>) => FakeItem[],
   fields: (n: number) => Record<string, unknown> = () => ({}),
+  hold: (n: number) => Promise<void> = async () => {},
 ): Promise<FakeResponsesUpstream> {
-  return startFakeUpstreamServer((n, body, res) => {
+  return startFakeUpstreamServer(async (n, body, res) => {
     const items = output(n, body);
     const extra = fields(n);
     const response = {
@@ -45,7 +48,13 @@ export async function startFakeResponsesUpstream(
       );
     };
     send("response.created", { response: { ...response, status: "in_progress", output: [] } });
-    for (const [index, item] of items.entries()) streamItem(send, item, index);
+    for (const [index, item] of items.entries()) {
+      if (item.type === "reasoning") {
+        streamReasoning(send, item, index);
+        await hold(n);
+        send("response.output_item.done", { output_index: index, item });
+      } else streamItem(send, item, index);
+    }
     send("response.completed", { response });
     res.end();
   });
@@ -90,6 +99,37 @@ function streamItem(send: Send, item: FakeItem, index: number): void {
     send("response.output_item.added", { output_index: index, item });
   }
   send("response.output_item.done", { output_index: index, item });
+}
+
+/**
+ * A reasoning item's events as OpenAI streams them: added with no text, then each summary part
+ * (`reasoning_summary_part.added`, text deltas, `.done`s) and each `reasoning_text` part
+ * (`content_part.added`, `reasoning_text.delta`s, `.done`s); `output_item.done` is sent apart.
+ */
+function streamReasoning(send: Send, item: FakeItem, index: number): void {
+  const ref = { ...(item.id === undefined ? {} : { item_id: item.id }), output_index: index };
+  const summary = (item.summary ?? []) as Array<{ type: string; text: string }>;
+  const content = item.content as Array<{ type: string; text: string }> | undefined;
+  send("response.output_item.added", {
+    output_index: index,
+    item: { ...item, summary: [], ...(content === undefined ? {} : { content: [] }) },
+  });
+  summary.forEach((part, summaryIndex) => {
+    const at = { ...ref, summary_index: summaryIndex };
+    send("response.reasoning_summary_part.added", { ...at, part: { ...part, text: "" } });
+    for (const piece of [part.text.slice(0, 3), part.text.slice(3)])
+      send("response.reasoning_summary_text.delta", { ...at, delta: piece });
+    send("response.reasoning_summary_text.done", { ...at, text: part.text });
+    send("response.reasoning_summary_part.done", { ...at, part });
+  });
+  (content ?? []).forEach((part, contentIndex) => {
+    const at = { ...ref, content_index: contentIndex };
+    send("response.content_part.added", { ...at, part: { ...part, text: "" } });
+    for (const piece of [part.text.slice(0, 3), part.text.slice(3)])
+      send("response.reasoning_text.delta", { ...at, delta: piece });
+    send("response.reasoning_text.done", { ...at, text: part.text });
+    send("response.content_part.done", { ...at, part });
+  });
 }
 
 /** The assistant message answering request `n`: id `msg_up<n>`, text `answer <n>`. */

@@ -5,6 +5,7 @@
  */
 import { withoutUpstreamId } from "../engine/context/items.ts";
 import { appendDelta, contentPart, type StreamedPart } from "../engine/providers/output.ts";
+import { type ReasoningDelta, ReasoningParts } from "../engine/providers/reasoning-parts.ts";
 import type { EngineEvent } from "../engine/turn/turn-engine.ts";
 import type { JsonObject } from "../store/types.ts";
 import type { ErrorBody } from "./errors.ts";
@@ -20,8 +21,8 @@ export class ResponsesSse {
    * or a refusal, which OpenAI streams as a part of its own (`response.refusal.delta`).
    */
   readonly #parts = new Map<number, StreamedPart[]>();
-  /** Text of each reasoning item streamed so far (one `reasoning_text` part), per output index. */
-  readonly #reasoning = new Map<number, string>();
+  /** Summary and text parts of each reasoning item streamed so far, per output index. */
+  readonly #reasoning = new Map<number, ReasoningParts>();
 
   constructor(write: SseWrite) {
     this.#write = write;
@@ -113,16 +114,10 @@ export class ResponsesSse {
         else this.#emitJson("response.output_text.delta", `${head},"logprobs":[]}`);
         return;
       }
-      case "reasoning_delta": {
-        const base = { item_id: event.item_id, output_index: event.output_index, content_index: 0 };
-        const text = this.#reasoning.get(event.output_index);
-        if (text === undefined) {
-          this.#emit("response.content_part.added", { ...base, part: { type: "reasoning_text", text: "" } });
-        }
-        this.#reasoning.set(event.output_index, (text ?? "") + event.delta);
-        this.#emit("response.reasoning_text.delta", { ...base, delta: event.delta });
+      case "reasoning_delta":
+      case "reasoning_summary_delta":
+        this.#reasoningDelta(event);
         return;
-      }
       case "function_call_arguments_delta":
         this.#emit("response.function_call_arguments.delta", {
           item_id: event.item_id,
@@ -167,14 +162,81 @@ export class ResponsesSse {
     }
   }
 
-  /** The `.done` events of a reasoning item's streamed text (none when no text was streamed). */
+  /**
+   * A piece of a reasoning item's summary or text, as OpenAI streams them: a part is announced
+   * with its first delta (`reasoning_summary_part.added`, or `content_part.added` for a
+   * `reasoning_text` part), and a new part closes the earlier ones of its kind, as OpenAI
+   * finishes one summary part before it starts the next.
+   */
+  #reasoningDelta(event: ReasoningDelta): void {
+    let parts = this.#reasoning.get(event.output_index);
+    if (parts === undefined) {
+      parts = new ReasoningParts();
+      this.#reasoning.set(event.output_index, parts);
+    }
+    const { kind, index, opened } = parts.append(event);
+    const base = { item_id: event.item_id, output_index: event.output_index };
+    if (kind === "summary") {
+      if (opened) {
+        this.#closeReasoning(event.item_id, event.output_index, parts, index);
+        this.#emit("response.reasoning_summary_part.added", {
+          ...base,
+          summary_index: index,
+          part: { type: "summary_text", text: "" },
+        });
+      }
+      this.#emit("response.reasoning_summary_text.delta", {
+        ...base,
+        summary_index: index,
+        delta: event.delta,
+      });
+      return;
+    }
+    if (opened) {
+      this.#closeReasoning(event.item_id, event.output_index, parts, undefined, index);
+      this.#emit("response.content_part.added", {
+        ...base,
+        content_index: index,
+        part: { type: "reasoning_text", text: "" },
+      });
+    }
+    this.#emit("response.reasoning_text.delta", { ...base, content_index: index, delta: event.delta });
+  }
+
+  /** The `.done` events of a reasoning item's streamed parts still open (none when nothing streamed). */
   #reasoningDone(outputIndex: number, item: JsonObject): void {
-    const text = this.#reasoning.get(outputIndex);
-    if (text === undefined) return;
+    const parts = this.#reasoning.get(outputIndex);
+    if (parts === undefined) return;
     this.#reasoning.delete(outputIndex);
-    const base = { item_id: item.id as string, output_index: outputIndex, content_index: 0 };
-    this.#emit("response.reasoning_text.done", { ...base, text });
-    this.#emit("response.content_part.done", { ...base, part: { type: "reasoning_text", text } });
+    this.#closeReasoning(item.id as string, outputIndex, parts);
+  }
+
+  /** Closes the open summary parts before `summaryBefore` and text parts before `contentBefore` (all by default). */
+  #closeReasoning(
+    itemId: string,
+    outputIndex: number,
+    parts: ReasoningParts,
+    summaryBefore = parts.summary.length,
+    contentBefore = parts.content.length,
+  ): void {
+    const base = { item_id: itemId, output_index: outputIndex };
+    for (const [index, part] of parts.summary.entries()) {
+      if (part.done || index >= summaryBefore) continue;
+      part.done = true;
+      const at = { ...base, summary_index: index };
+      this.#emit("response.reasoning_summary_text.done", { ...at, text: part.text });
+      this.#emit("response.reasoning_summary_part.done", {
+        ...at,
+        part: { type: "summary_text", text: part.text },
+      });
+    }
+    for (const [index, part] of parts.content.entries()) {
+      if (part.done || index >= contentBefore) continue;
+      part.done = true;
+      const at = { ...base, content_index: index };
+      this.#emit("response.reasoning_text.done", { ...at, text: part.text });
+      this.#emit("response.content_part.done", { ...at, part: { type: "reasoning_text", text: part.text } });
+    }
   }
 
   /**

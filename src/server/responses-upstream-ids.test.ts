@@ -72,8 +72,12 @@ for (const ids of ["fixed", "none"] as const) {
       const stored = items.filter((_, i) => i % 3 !== 0).map((item) => String(item.id));
       assert.deepEqual(stored, shown, "the ids shown are the ids stored");
       assert.equal(new Set(stored).size, stored.length);
-      // A reasoning item's id carries the upstream's (see reasoning-marker.test.ts).
-      const own = ids === "fixed" ? /^(msg_[0-9a-f]{32}|rs_1-hf[0-9a-f]{16})$/ : /^(rs|msg)_[0-9a-f]{32}$/;
+      // A reasoning item's id carries the upstream's (see reasoning-marker.test.ts), or says it
+      // carries none (see reasoning-long-ids.test.ts).
+      const own =
+        ids === "fixed"
+          ? /^(msg_[0-9a-f]{32}|rs_1-hf[0-9a-f]{16})$/
+          : /^(msg_[0-9a-f]{32}|rs_[0-9a-f]{32}-hn[0-9a-f]{16})$/;
       for (const id of stored) assert.match(id, own);
     });
   });

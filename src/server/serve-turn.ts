@@ -42,6 +42,7 @@ const TOKEN_EVENTS: ReadonlySet<string> = new Set([
   "text_delta",
   "refusal_delta",
   "reasoning_delta",
+  "reasoning_summary_delta",
   "function_call_arguments_delta",
 ]);
 

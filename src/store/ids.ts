@@ -66,6 +66,27 @@ export function newBoundItemId(bound: string): string | null {
   return ITEM_ID_PATTERN.test(id) && bound.length > 0 ? id : null;
 }
 
+/** What `newUnboundItemId` adds to a fresh id: `-hn` ("no binding") and 64 random bits. */
+const UNBOUND_SUFFIX = /-hn[0-9a-f]{16}$/;
+
+/**
+ * A fresh item id that says it carries no other id (`<fresh id>-hn<16 hex>`): for an item that
+ * should carry one (an upstream's reasoning id, see `newBoundItemId`) but cannot — the other id is
+ * too long to fit an item id with the suffix (more than 109 characters), holds characters an item
+ * id may not, or is missing. An id cannot hold a longer one, and Holdfast keeps no index from
+ * which a shorter token (a hash) could be resolved back to it in any conversation a client sends
+ * the item to; so the id says instead that it names no upstream item (`isUnboundItemId`), and is
+ * never taken for the upstream's own.
+ */
+export function newUnboundItemId(type: string): string {
+  return `${newItemId(type)}-hn${randomHex(8)}`;
+}
+
+/** Whether `id` was minted by `newUnboundItemId`: it carries no upstream id and is none. */
+export function isUnboundItemId(id: string): boolean {
+  return UNBOUND_SUFFIX.test(id);
+}
+
 /** The id a `newBoundItemId` id carries, or null for any other id. */
 export function boundIdOf(id: string): string | null {
   return id.length > BOUND_SUFFIX_LENGTH && BOUND_SUFFIX.test(id) ? id.slice(0, -BOUND_SUFFIX_LENGTH) : null;

@@ -3,7 +3,7 @@
  * (`Item.content`); this file is the one place that knows which fields matter for windows:
  * roles, call ids, pin markers and the Holdfast `summary` item.
  */
-import { boundIdOf } from "../../store/ids.ts";
+import { boundIdOf, isUnboundItemId } from "../../store/ids.ts";
 import type { Item, JsonObject, JsonValue } from "../../store/types.ts";
 
 /** Item types that carry a tool call; their output must follow them in any window. */
@@ -61,6 +61,10 @@ export function keepUpstreamId<T extends { id?: string; content: JsonObject }>(i
   if (id === undefined || id === "" || content.type !== "reasoning") return item;
   const marker = isObject(content[PIN_FIELD]) ? content[PIN_FIELD] : {};
   if (typeof marker.upstream_id === "string" && marker.upstream_id !== "") return item;
+  // An id Holdfast minted for an upstream item whose id it could not carry names no upstream item:
+  // without an upstream id the item is left out of requests, rather than sent under a wrong id
+  // the upstream refuses (and with it every later turn of a conversation that holds it).
+  if (isUnboundItemId(id)) return item;
   const upstreamId = boundIdOf(id) ?? id;
   return { ...item, content: { ...content, [PIN_FIELD]: { ...marker, upstream_id: upstreamId } } };
 }

@@ -115,12 +115,8 @@ export function countItemTokens(content: JsonObject, c: Counting, overhead: numb
     case "computer_call_output":
     case "local_shell_call_output":
       return overhead + CALL_OVERHEAD + contentTokens(content.output, c);
-    case "reasoning": {
-      // Only the readable summary is re-sent as text; encrypted content is opaque and is not
-      // counted as input by OpenAI beyond its summary.
-      const summary = content.summary;
-      return overhead + (Array.isArray(summary) ? contentTokens(summary, c) : 0);
-    }
+    case "reasoning":
+      return overhead + reasoningTokens(content, c);
     case "summary":
       return overhead + c.text(renderSummary(readSummary(content), readCovers(content) ?? undefined));
     default: {
@@ -128,6 +124,23 @@ export function countItemTokens(content: JsonObject, c: Counting, overhead: numb
       return overhead + c.text(JSON.stringify(rest));
     }
   }
+}
+
+/**
+ * A reasoning item's readable text: its `summary` parts and its `content` (`reasoning_text`
+ * parts: the model's reasoning as text, from gpt-oss, DeepSeek, vLLM… — often far longer than a
+ * summary; it was left uncounted, so a window holding such items was larger than counted, and an
+ * estimated output left out the reasoning the model wrote). `encrypted_content` is not counted:
+ * it is the same reasoning sealed, its size says little about its tokens (ciphertext, base64,
+ * framing), and OpenAI's reported input tokens do not grow with an earlier turn's blobs — counting
+ * their bytes overstated windows by as much as the blobs (about 1.5 KB each).
+ */
+function reasoningTokens(content: JsonObject, c: Counting): number {
+  const { summary, content: parts } = content;
+  return (
+    (Array.isArray(summary) ? contentTokens(summary, c) : 0) +
+    (Array.isArray(parts) ? contentTokens(parts, c) : 0)
+  );
 }
 
 /**

@@ -8,7 +8,7 @@
  * context engine's `toModelInput` restores it as the id of an item with encrypted content. A
  * reasoning item without both is left out of the request (`isReplayable`).
  */
-import { newBoundItemId, newItemId } from "../../store/ids.ts";
+import { newBoundItemId, newItemId, newUnboundItemId } from "../../store/ids.ts";
 import { ContextLengthExceededError, clipMessage, isContextLengthMessage, ProviderError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
 import { reportedTier, ZERO_USAGE } from "./output.ts";
@@ -135,7 +135,11 @@ class OwnIds {
   of(index: number, type: string, upstreamId?: string): string {
     let id = this.#ids.get(index);
     if (id === undefined) {
-      id = (upstreamId === undefined ? null : newBoundItemId(upstreamId)) ?? newItemId(type);
+      // A reasoning id that cannot carry the upstream's says so, so that a client sending the item
+      // back does not have it taken for the upstream's id (`keepUpstreamId`).
+      id =
+        (upstreamId === undefined ? null : newBoundItemId(upstreamId)) ??
+        (type === "reasoning" ? newUnboundItemId(type) : newItemId(type));
       this.#ids.set(index, id);
     }
     return id;
@@ -209,6 +213,8 @@ interface StreamPayload {
   item_id?: string;
   item?: OutputItem;
   delta?: string;
+  summary_index?: number;
+  content_index?: number;
   response?: ResponsesBody;
   code?: string;
   message?: string;
@@ -257,6 +263,26 @@ async function* streamResponses(
           delta: payload.delta ?? "",
         };
         break;
+      // Reasoning streams under Holdfast's id for the item (the bound one), part by part; the
+      // gateway derives the parts' `.added` / `.done` events, as it does a message's.
+      case "response.reasoning_summary_text.delta":
+        yield {
+          type: "reasoning_summary_delta",
+          output_index: index,
+          item_id: ids.of(index, "reasoning"),
+          summary_index: partIndex(payload.summary_index),
+          delta: payload.delta ?? "",
+        };
+        break;
+      case "response.reasoning_text.delta":
+        yield {
+          type: "reasoning_delta",
+          output_index: index,
+          item_id: ids.of(index, "reasoning"),
+          content_index: partIndex(payload.content_index),
+          delta: payload.delta ?? "",
+        };
+        break;
       case "response.function_call_arguments.delta":
         yield {
           type: "function_call_arguments_delta",
@@ -291,4 +317,9 @@ async function* streamResponses(
     }
   }
   throw new ProviderError(`${name} closed the stream before response.completed.`, { provider: name });
+}
+
+/** A part index from the wire: a non-negative integer, else 0 (a server that numbers none has one part). */
+function partIndex(value: unknown): number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : 0;
 }

@@ -4,6 +4,7 @@
  * item ids and the final items consistent between the streamed events and the result.
  */
 import { newItemId } from "../../store/ids.ts";
+import { ReasoningParts } from "./reasoning-parts.ts";
 import type { ContentPart, FinishReason, OutputItem, TurnEvent, TurnResult, Usage } from "./types.ts";
 
 interface MessageSlot {
@@ -303,8 +304,8 @@ export class StreamTracker {
   /** Arguments of open function calls, parts of open messages, per output index. */
   #args = new Map<number, string>();
   #parts = new Map<number, StreamedPart[]>();
-  /** Text of open reasoning items, per output index. */
-  #reasoning = new Map<number, string>();
+  /** Summary and text parts of open reasoning items, per output index. */
+  #reasoning = new Map<number, ReasoningParts>();
   #usage: Usage = { ...ZERO_USAGE };
 
   push(event: TurnEvent): void {
@@ -320,11 +321,15 @@ export class StreamTracker {
         break;
       }
       case "reasoning_delta":
-        this.#reasoning.set(
-          event.output_index,
-          (this.#reasoning.get(event.output_index) ?? "") + event.delta,
-        );
+      case "reasoning_summary_delta": {
+        let parts = this.#reasoning.get(event.output_index);
+        if (parts === undefined) {
+          parts = new ReasoningParts();
+          this.#reasoning.set(event.output_index, parts);
+        }
+        parts.append(event);
         break;
+      }
       case "function_call_arguments_delta":
         this.#args.set(event.output_index, (this.#args.get(event.output_index) ?? "") + event.delta);
         break;
@@ -351,8 +356,10 @@ export class StreamTracker {
         return { ...item, arguments: args, status: "incomplete" };
       }
       const reasoning = this.#reasoning.get(index);
+      // The item as announced (a Responses upstream's keeps its upstream id in its marker) with
+      // the summary and text streamed so far.
       if (item.type === "reasoning" && reasoning !== undefined) {
-        return reasoningItem(String(item.id), reasoning, "incomplete");
+        return { ...reasoning.fill(item), status: "incomplete" };
       }
       const parts = this.#parts.get(index);
       if (parts === undefined) return item;

@@ -243,8 +243,22 @@ export type TurnEvent =
   | { type: "text_delta"; output_index: number; item_id: string; delta: string }
   /** A piece of a message's `refusal` part (the model declined; Responses `response.refusal.delta`). */
   | { type: "refusal_delta"; output_index: number; item_id: string; delta: string }
-  /** A piece of a reasoning item's `reasoning_text` (Responses `response.reasoning_text.delta`). */
-  | { type: "reasoning_delta"; output_index: number; item_id: string; delta: string }
+  /**
+   * A piece of a reasoning item's readable reasoning, its `reasoning_text` part `content_index`
+   * (0 when absent) (Responses `response.reasoning_text.delta`, Chat `reasoning_content`).
+   */
+  | { type: "reasoning_delta"; output_index: number; item_id: string; delta: string; content_index?: number }
+  /**
+   * A piece of a reasoning item's summary, its `summary_text` part `summary_index` (Responses
+   * `response.reasoning_summary_text.delta`; only a Responses upstream makes summaries).
+   */
+  | {
+      type: "reasoning_summary_delta";
+      output_index: number;
+      item_id: string;
+      summary_index: number;
+      delta: string;
+    }
   | {
       type: "function_call_arguments_delta";
       output_index: number;

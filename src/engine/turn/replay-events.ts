@@ -40,11 +40,17 @@ export function replayEvents(output: readonly JsonObject[]): TurnEvent[] {
         { type: "item_done", output_index: index, item },
       ];
     }
-    const reasoning = reasoningText(item);
-    if (reasoning !== null) {
+    const reasoning = item.type === "reasoning" ? reasoningDeltas(stored, index, id) : [];
+    if (reasoning.length > 0) {
+      const announced = {
+        ...item,
+        status: "in_progress",
+        summary: [],
+        ...(Array.isArray(stored.content) ? { content: [] } : {}),
+      };
       return [
-        { type: "item_added", output_index: index, item: { ...item, status: "in_progress", content: [] } },
-        { type: "reasoning_delta", output_index: index, item_id: id, delta: reasoning },
+        { type: "item_added", output_index: index, item: announced },
+        ...reasoning,
         { type: "item_done", output_index: index, item },
       ];
     }
@@ -55,13 +61,35 @@ export function replayEvents(output: readonly JsonObject[]): TurnEvent[] {
   });
 }
 
-/** A reasoning item's readable text (its `reasoning_text` parts), or null when it has none. */
-function reasoningText(item: OutputItem): string | null {
-  if (item.type !== "reasoning" || !Array.isArray(item.content)) return null;
-  const text = (item.content as JsonObject[])
-    .map((part) => (part.type === "reasoning_text" && typeof part.text === "string" ? part.text : ""))
-    .join("");
-  return text === "" ? null : text;
+/**
+ * One delta per part of a reasoning item, summary parts then `reasoning_text` parts, each at its
+ * own index (an empty part too, so the indexes stay those of the stored item).
+ */
+function reasoningDeltas(item: JsonObject, index: number, id: string): TurnEvent[] {
+  const texts = (parts: unknown): string[] =>
+    Array.isArray(parts)
+      ? (parts as JsonObject[]).map((p) => (typeof p.text === "string" ? p.text : ""))
+      : [];
+  return [
+    ...texts(item.summary).map(
+      (delta, summary): TurnEvent => ({
+        type: "reasoning_summary_delta",
+        output_index: index,
+        item_id: id,
+        summary_index: summary,
+        delta,
+      }),
+    ),
+    ...texts(item.content).map(
+      (delta, content): TurnEvent => ({
+        type: "reasoning_delta",
+        output_index: index,
+        item_id: id,
+        content_index: content,
+        delta,
+      }),
+    ),
+  ];
 }
 
 /** One delta per non-empty part: text as `text_delta`, a refusal as `refusal_delta`. */
