@@ -193,11 +193,15 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       opened.backend.close(),
     );
     closers.push(() => archives.backend.close());
+    // One counter for both paths: with a keyring the decorator counts the plaintext before sealing,
+    // and must count it as the plain store would (not by its bytes: an image or a reasoning
+    // item's encrypted_content would fill the window).
+    const countTokens = createTokenCounter(DEFAULT_COUNTING_MODEL);
     const base = await unlessAborted(
       createStore({
         url: config.store,
         ...(options.archive ? { archive: options.archive } : {}),
-        countTokens: createTokenCounter(DEFAULT_COUNTING_MODEL),
+        countTokens,
       }),
       signal,
       (opened) => opened.close(),
@@ -207,7 +211,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     const keyed = await unlessAborted(hasActiveApiKeys(security), signal);
     if (!keyed && mustHaveKeys) throw noKeysError(config.host);
     const metrics = createMetrics();
-    const encrypted = keyring ? withEncryption(base, { keyring }) : null;
+    const encrypted = keyring ? withEncryption(base, { keyring, countTokens }) : null;
     const measured = withStoreMetrics(encrypted ?? base, metrics, {
       turnsFromRecords: true,
     });
