@@ -193,11 +193,12 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       opened.backend.close(),
     );
     closers.push(() => archives.backend.close());
+    const countTokens = createTokenCounter(DEFAULT_COUNTING_MODEL);
     const base = await unlessAborted(
       createStore({
         url: config.store,
         ...(options.archive ? { archive: options.archive } : {}),
-        countTokens: createTokenCounter(DEFAULT_COUNTING_MODEL),
+        countTokens,
       }),
       signal,
       (opened) => opened.close(),
@@ -207,7 +208,8 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     const keyed = await unlessAborted(hasActiveApiKeys(security), signal);
     if (!keyed && mustHaveKeys) throw noKeysError(config.host);
     const metrics = createMetrics();
-    const encrypted = keyring ? withEncryption(base, { keyring }) : null;
+    // The decorator counts the plaintext itself (the store sees ciphertext): the same counter.
+    const encrypted = keyring ? withEncryption(base, { keyring, countTokens }) : null;
     const measured = withStoreMetrics(encrypted ?? base, metrics, {
       turnsFromRecords: true,
     });
