@@ -193,9 +193,6 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       opened.backend.close(),
     );
     closers.push(() => archives.backend.close());
-    // One counter for both paths: with a keyring the decorator counts the plaintext before sealing,
-    // and must count it as the plain store would (not by its bytes: an image or a reasoning
-    // item's encrypted_content would fill the window).
     const countTokens = createTokenCounter(DEFAULT_COUNTING_MODEL);
     const base = await unlessAborted(
       createStore({
@@ -211,6 +208,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     const keyed = await unlessAborted(hasActiveApiKeys(security), signal);
     if (!keyed && mustHaveKeys) throw noKeysError(config.host);
     const metrics = createMetrics();
+    // The decorator counts the plaintext itself (the store sees ciphertext): the same counter.
     const encrypted = keyring ? withEncryption(base, { keyring, countTokens }) : null;
     const measured = withStoreMetrics(encrypted ?? base, metrics, {
       turnsFromRecords: true,

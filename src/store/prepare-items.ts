@@ -5,7 +5,7 @@
 import type { PreparedItem } from "./driver.ts";
 import { HoldfastError, InvalidArgumentError } from "./errors.ts";
 import { ITEM_ID_PATTERN, newItemId } from "./ids.ts";
-import { bytesToTokens, type TokenCounter } from "./tokens.ts";
+import { estimateTokensOfJson, type TokenCounter } from "./tokens.ts";
 import type { ItemInput, JsonObject } from "./types.ts";
 import {
   checkItemId,
@@ -19,7 +19,7 @@ import {
 
 export interface PrepareOptions {
   maxItemBytes: number;
-  /** Counts an item's tokens when the caller gives none; null: the byte-size estimate. */
+  /** Counts an item's tokens when the caller gives none; null: the default estimate (tokens.ts). */
   countTokens: TokenCounter | null;
 }
 
@@ -83,10 +83,12 @@ export function prepareItems(items: unknown, now: number, options: PrepareOption
     if (bytes > options.maxItemBytes)
       checkSize(bytes, options.maxItemBytes, itemParam(index), itemParam(index));
     let tokens: number;
-    // The default estimate is a function of the serialized size we already have.
+    // The default estimate starts from the serialized size we already have.
     if (input.tokens === undefined)
       tokens =
-        options.countTokens === null ? bytesToTokens(bytes) : counted(options.countTokens, body, index);
+        options.countTokens === null
+          ? estimateTokensOfJson(body, bytes)
+          : counted(options.countTokens, body, index);
     else if (Number.isSafeInteger(input.tokens) && input.tokens >= 0 && input.tokens <= LIMITS.itemTokens)
       tokens = input.tokens;
     else {

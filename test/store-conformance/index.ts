@@ -12,6 +12,7 @@ import { testConcurrencyCases } from "./concurrency.ts";
 import { testDeleteItemCases } from "./delete-item.ts";
 import { testLifecycleCases } from "./lifecycle.ts";
 import { testListCases } from "./list.ts";
+import { testMediaCases } from "./media.ts";
 import { testModelCases } from "./model/index.ts";
 import { testValueCases } from "./values.ts";
 import { testWindowCases } from "./window.ts";
@@ -62,6 +63,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
     testConcurrencyCases(ctx);
     testClaimCases(ctx);
     testWindowCases(ctx);
+    testMediaCases(ctx);
     testListCases(ctx);
     testDeleteItemCases(ctx);
     testValueCases(ctx);

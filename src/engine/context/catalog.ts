@@ -4,8 +4,8 @@
  * `provider/model` prefixes and dated snapshots (`gpt-4o-2024-05-13` → `gpt-4o`).
  */
 import { InvalidArgumentError, NotFoundError } from "../../store/errors.ts";
+import { IMAGE_FAMILIES, type ImageFamily } from "../../store/media-tokens.ts";
 import data from "./catalog/models.json" with { type: "json" };
-import { IMAGE_FAMILIES, type ImageFamily } from "./media.ts";
 import { TOKENIZERS, type TokenizerName } from "./tokenizers.ts";
 
 /**

@@ -1,4 +1,6 @@
 /** The context engine: token accounting, model catalog, budgeted windows, pruning, compaction. */
+
+export { fileTokens, imageTokens, MEDIA_COSTS, openaiImageTokens } from "../../store/media-tokens.ts";
 export {
   CATALOG_PRICES_DATE,
   costOf,
@@ -27,7 +29,6 @@ export { ContextOverflowError, isContextOverflowError } from "./errors.ts";
 export { estimateTextTokens } from "./estimate.ts";
 export { checkWindowInvariants, type WindowLike } from "./invariants.ts";
 export { isPinned, PIN_FIELD, pinContent } from "./items.ts";
-export { fileTokens, imageTokens, MEDIA_COSTS, openaiImageTokens } from "./media.ts";
 export { createMockSummarizer } from "./mock-summarizer.ts";
 export { PRUNING_DEFAULTS, type PruningOptions, type PruningReport } from "./prune.ts";
 export {

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
-import type { JsonValue } from "../../store/types.ts";
-import { estimateTextTokens } from "./estimate.ts";
 import {
   anthropicImageTokens,
   fileTokens,
@@ -12,7 +10,9 @@ import {
   MEDIA_COSTS,
   openaiImageTokens,
   sniffDimensions,
-} from "./media.ts";
+} from "../../store/media-tokens.ts";
+import type { JsonValue } from "../../store/types.ts";
+import { estimateTextTokens } from "./estimate.ts";
 import { createRandom, generateText, TEXT_KINDS } from "./synthetic-text.ts";
 import { createTokenCounter } from "./token-counter.ts";
 import { createTextCounter, MAX_RUN } from "./tokenizers.ts";

@@ -5,18 +5,16 @@
  * a fixed framing overhead (role markers, call ids).
  */
 
+import {
+  type ImageFamily,
+  isTextSource,
+  mediaPartTokens,
+  opaquePartTokens,
+} from "../../store/media-tokens.ts";
 import type { TokenCounter } from "../../store/tokens.ts";
 import type { JsonObject, JsonValue } from "../../store/types.ts";
 import { type ModelCatalog, type ModelInfo, resolveModel } from "./catalog.ts";
 import { isObject } from "./items.ts";
-import {
-  chatImageTokens,
-  fileTokens,
-  type ImageFamily,
-  imageTokens,
-  opaquePartTokens,
-  sourceImageTokens,
-} from "./media.ts";
 import { readCovers, readSummary, renderSummary } from "./summary.ts";
 import { createTextCounter, type TextCounter } from "./tokenizers.ts";
 
@@ -35,13 +33,11 @@ interface Counting {
   images: ImageFamily;
 }
 
-/** Flat cost of audio. Not modelled: providers bill audio by duration; this keeps budgets safe. */
-const AUDIO_TOKENS = 1000;
-
 /**
  * One content part, in the shapes of the three APIs Holdfast stores: Responses (`input_text`,
  * `input_image`, …), Chat Completions (`text`, `image_url`, `file`, `input_audio`) and Anthropic
- * (`image`, `document`). Text parts come first: they are the hot path.
+ * (`image`, `document`). Text parts come first: they are the hot path. Media are priced by the
+ * store's shared rules (store/media-tokens.ts), which the store's default estimate uses too.
  */
 function partTokens(part: JsonValue, c: Counting): number {
   if (typeof part === "string") return c.text(part);
@@ -56,34 +52,17 @@ function partTokens(part: JsonValue, c: Counting): number {
       const text = part.text ?? part.refusal;
       return typeof text === "string" ? c.text(text) : 0;
     }
-    case "input_image":
-      return imageTokens(part, c.images);
-    case "image_url":
-      return chatImageTokens(part, c.images);
-    case "image":
-      return isObject(part.source) ? sourceImageTokens(part, c.images) : opaquePartTokens(part, c.text);
-    case "input_file":
-      return fileTokens(part, c.text);
-    case "file":
-      return isObject(part.file) ? fileTokens(part.file, c.text) : opaquePartTokens(part, c.text);
     case "document":
-      return documentTokens(part, c);
-    case "input_audio":
-      return AUDIO_TOKENS;
-    case "output_audio":
-      return typeof part.transcript === "string" ? c.text(part.transcript) : AUDIO_TOKENS;
-    default:
-      return opaquePartTokens(part, c.text);
+      if (isObject(part.source) && isTextSource(part.source)) return textSourceTokens(part.source, c);
+      break;
   }
+  return mediaPartTokens(part, c.images, c.text) ?? opaquePartTokens(part, c.text);
 }
 
-/** Anthropic `document`: its text when inline text or content, else priced like `input_file`. */
-function documentTokens(part: JsonObject, c: Counting): number {
-  const source = part.source;
-  if (!isObject(source)) return opaquePartTokens(part, c.text);
+/** An Anthropic document whose source is text, or content parts: counted as what it holds. */
+function textSourceTokens(source: JsonObject, c: Counting): number {
   if (source.type === "text" && typeof source.data === "string") return c.text(source.data);
-  if (source.type === "content") return contentTokens(source.content, c);
-  return fileTokens(typeof source.data === "string" ? { file_data: source.data } : {}, c.text);
+  return contentTokens(source.content, c);
 }
 
 function contentTokens(value: JsonValue | undefined, c: Counting): number {

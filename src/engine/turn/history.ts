@@ -5,6 +5,7 @@
  * outputs are pruned, call/output pairs stay whole, and Anthropic's alternation holds.
  */
 import { HoldfastError, InvalidArgumentError } from "../../store/errors.ts";
+import { TEXT_PART_TYPES } from "../../store/tokens.ts";
 import type { Item, JsonObject, SessionStore } from "../../store/types.ts";
 import { isPlainObject } from "../../store/validate.ts";
 import type { ModelInfo as CatalogModel } from "../context/catalog.ts";
@@ -45,16 +46,6 @@ export interface TurnHistory {
 function pseudoSeq(plan: TurnPlan, i: number): number {
   return Number.MAX_SAFE_INTEGER - plan.request.input.length + i;
 }
-
-/** Text part types: an item made only of these is counted by its JSON length, as the store estimates. */
-const TEXT_PART_TYPES: ReadonlySet<string> = new Set([
-  "input_text",
-  "output_text",
-  "text",
-  "refusal",
-  "reasoning_text",
-  "summary_text",
-]);
 
 function hasMedia(parts: unknown): boolean {
   return (

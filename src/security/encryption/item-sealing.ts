@@ -4,7 +4,7 @@
  * and the merge patch that swaps sealed state wholesale.
  */
 import { newItemId } from "../../store/ids.ts";
-import { bytesToTokens, type TokenCounter } from "../../store/tokens.ts";
+import { estimateTokensOfJson, type TokenCounter } from "../../store/tokens.ts";
 import type { ItemInput, JsonObject, JsonValue } from "../../store/types.ts";
 import { checkJsonObject, isPlainObject } from "../../store/validate.ts";
 import { hmac } from "./aead.ts";
@@ -58,8 +58,9 @@ export function sealItems(
     // The append's own result is answered from the plaintext in hand (not the shared cache:
     // the window cache carries what the next turns read).
     if (sealedTexts) sealedTexts[index] = { id, blob: stored[ENC_FIELD] as string, text: plaintext };
-    // The default estimate is a function of the serialized size, which is in hand.
-    const tokens = raw.tokens ?? (countTokens === null ? bytesToTokens(plaintextBytes) : countTokens(body));
+    // The default estimate (the store's, media priced alike) starts from the serialized size in hand.
+    const tokens =
+      raw.tokens ?? (countTokens === null ? estimateTokensOfJson(body, plaintextBytes) : countTokens(body));
     const sealed: ItemInput = { id, content: stored, tokens };
     if (raw.turnId !== undefined) sealed.turnId = raw.turnId;
     return sealed;

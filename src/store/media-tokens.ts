@@ -1,12 +1,14 @@
 /**
- * Token rules for images and files, per provider family. Image dimensions come from optional
+ * Token rules for images, files and audio, per provider family, shared by the context engine's
+ * model counters and the store's default estimate (tokens.ts) so both price a media part alike.
+ * Pure and dependency-free: the store must stay light. Image dimensions come from optional
  * `width`/`height` fields on the part or from the header of a base64 `data:` URL (PNG, GIF,
  * JPEG, WebP); when they are unknown (a remote URL or a `file_id`) a documented fixed cost is
  * used. Files cannot be counted without their text, so they cost a fixed amount per PDF page
  * (pages found in inline PDF data) or per file.
  */
-import type { JsonObject } from "../../store/types.ts";
-import { isPlainObject } from "../../store/validate.ts";
+import type { JsonObject } from "./types.ts";
+import { isPlainObject } from "./validate.ts";
 
 export const IMAGE_FAMILIES = ["openai", "anthropic", "google"] as const;
 export type ImageFamily = (typeof IMAGE_FAMILIES)[number];
@@ -25,6 +27,8 @@ export const MEDIA_COSTS = Object.freeze({
   pdfPage: 1500,
   /** A file whose content is not inline (file_id / file_url). */
   fileUnknown: 1500,
+  /** Audio, flat: providers bill it by duration, which is not modelled; this keeps budgets safe. */
+  audio: 1000,
 });
 
 export interface Dimensions {
@@ -178,6 +182,46 @@ export function sourceImageTokens(part: JsonObject, family: ImageFamily): number
   return imageCost(dims, family, part.detail);
 }
 
+/** Counts the tokens of a plain string (a file's decoded text, an audio transcript). */
+export type CountText = (text: string) => number;
+
+/**
+ * Tokens of one media part — an image, file or audio part in the Responses (`input_image`,
+ * `input_file`, `input_audio`, `output_audio`), Chat Completions (`image_url`, `file`) or
+ * Anthropic (`image`, `document`) shape — or null for any other part: text, an Anthropic
+ * document holding text (`source.type` "text" or "content"), or a type priced as opaque.
+ */
+export function mediaPartTokens(part: JsonObject, family: ImageFamily, countText: CountText): number | null {
+  switch (part.type) {
+    case "input_image":
+      return imageTokens(part, family);
+    case "image_url":
+      return chatImageTokens(part, family);
+    case "image":
+      return isPlainObject(part.source) ? sourceImageTokens(part, family) : null;
+    case "input_file":
+      return fileTokens(part, countText);
+    case "file":
+      return isPlainObject(part.file) ? fileTokens(part.file, countText) : null;
+    case "document": {
+      const source = part.source;
+      if (!isPlainObject(source) || isTextSource(source)) return null;
+      return fileTokens(typeof source.data === "string" ? { file_data: source.data } : {}, countText);
+    }
+    case "input_audio":
+      return MEDIA_COSTS.audio;
+    case "output_audio":
+      return typeof part.transcript === "string" ? countText(part.transcript) : MEDIA_COSTS.audio;
+    default:
+      return null;
+  }
+}
+
+/** An Anthropic document source that is text the model reads as such, not a file to price. */
+export function isTextSource(source: JsonObject): boolean {
+  return (source.type === "text" && typeof source.data === "string") || source.type === "content";
+}
+
 /** Strings this long made only of base64 characters are taken for binary payloads. */
 export const OPAQUE_BINARY_MIN_CHARS = 512;
 const BASE64_CHARS = /^[A-Za-z0-9+/_\r\n-]+={0,2}$/;
@@ -195,7 +239,7 @@ function isBinaryField(key: string, value: string): boolean {
  * fields, `data:` URLs, long base64 strings), counted as text, plus `fileUnknown` per payload
  * left out. Never 0, and never the text cost of an inline image.
  */
-export function opaquePartTokens(part: JsonObject, countText: (text: string) => number): number {
+export function opaquePartTokens(part: JsonObject, countText: CountText): number {
   let payloads = 0;
   const json = JSON.stringify(part, (key, value) => {
     if (typeof value === "string" && isBinaryField(key, value)) {
@@ -207,13 +251,36 @@ export function opaquePartTokens(part: JsonObject, countText: (text: string) => 
   return countText(json) + payloads * MEDIA_COSTS.fileUnknown;
 }
 
+/**
+ * The binary payloads `opaquePartTokens` leaves out of a part (same rule, same traversal order),
+ * as their count and UTF-8 size: for counters that already hold the part's serialized size.
+ */
+export function opaquePayloads(part: JsonObject): { count: number; bytes: number } {
+  let count = 0;
+  let bytes = 0;
+  const visit = (key: string, value: unknown): void => {
+    if (typeof value === "string") {
+      if (isBinaryField(key, value)) {
+        count++;
+        bytes += Buffer.byteLength(value);
+      }
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) visit(String(i), value[i]);
+    } else if (isPlainObject(value)) {
+      for (const k of Object.keys(value)) visit(k, value[k]);
+    }
+  };
+  visit("", part);
+  return { count, bytes };
+}
+
 const PDF_PAGE = /\/Type\s*\/Page(?![a-z])/g;
 
 /**
  * Tokens of one `input_file` part. Inline PDFs cost `pdfPage` per page found; other inline
  * data is decoded and counted as text; files by reference cost `fileUnknown`.
  */
-export function fileTokens(part: JsonObject, countText: (text: string) => number): number {
+export function fileTokens(part: JsonObject, countText: CountText): number {
   const data = part.file_data;
   if (typeof data !== "string") return MEDIA_COSTS.fileUnknown;
   const comma = data.startsWith("data:") ? data.indexOf(",") : -1;
