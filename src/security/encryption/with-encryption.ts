@@ -9,6 +9,7 @@
  * window read (window-read.ts), sealing (item-sealing.ts).
  */
 
+import { appendArguments } from "../../store/append-arguments.ts";
 import { readHead } from "../../store/decorators/delegating-store.ts";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { newSessionId } from "../../store/ids.ts";
@@ -65,6 +66,14 @@ import { readWindowCached } from "./window-read.ts";
 export type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
 
 const MAX_MERGE_RETRIES = 20;
+
+/**
+ * The plain store's append checks, before its session is known to exist. Item sizes are left out:
+ * the inner store limits the sealed form, which needs the session's key.
+ */
+function checkAppend(items: ItemInput[], options: AppendOptions): void {
+  appendArguments(items, options, Date.now(), { maxItemBytes: Number.POSITIVE_INFINITY, countTokens: null });
+}
 
 /** null for a session that turned out to be gone (`not_found`); any other error is thrown. */
 function unlessGone(error: unknown): null {
@@ -188,7 +197,12 @@ class EncryptingStore implements EncryptedStore {
     // Fail on a missing or foreign session before creating a key for it.
     let own = this.#keys.cached(tenant, id) ?? (await this.#keys.load(tenant, id));
     if (!own.has(id)) {
-      await this.#inner.get(tenant, id);
+      await this.#inner.get(tenant, id).catch((error: unknown) => {
+        // The plain store checks the arguments before it looks the session up: a bad append to a
+        // missing session is `invalid_argument` there, so here too. Only this failure path pays.
+        if (isHoldfastError(error) && error.code === "not_found") checkAppend(items, options);
+        throw error;
+      });
       own = await this.#keys.ensure(tenant, id);
     }
     const operationId = typeof options.operationId === "string" ? options.operationId : undefined;
