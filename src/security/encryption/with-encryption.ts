@@ -288,7 +288,14 @@ class EncryptingStore implements EncryptedStore {
     // The child's copied items and state stay sealed under the parent's keys: it inherits them.
     // They are read before the copy too: a delete of the parent racing this fork may destroy them
     // right after the copy, which would leave the child sealed for good.
-    const before = await this.#keys.load(tenant, id, true);
+    let before = await this.#keys.load(tenant, id, true);
+    if (!before.has(id)) {
+      // A never-written fork has no key of its own: an append racing this fork would make one and
+      // seal under it, and a delete racing it would destroy that key before the read below, so
+      // the child would copy an item no key of it opens. Made here first, both reads see it.
+      await readHead(this.#inner, tenant, id);
+      before = await this.#keys.ensure(tenant, id);
+    }
     const child = await this.#inner.fork(tenant, id, rest);
     const after = await this.#keys.load(tenant, id, true);
     const keys = await this.#keys.inherit(tenant, child.id, new Map([...before, ...after]));
