@@ -104,6 +104,7 @@ class RouterInvoker implements ModelInvoker {
       inputTokens: usage.input_tokens,
       cachedInputTokens: usage.cached_tokens,
       cacheWriteTokens: usage.cache_write_tokens ?? 0,
+      cacheWrite1hTokens: usage.cache_write_1h_tokens ?? 0,
       outputTokens: usage.output_tokens,
     };
     if (pricing) return priceUsage(pricing, tokens);

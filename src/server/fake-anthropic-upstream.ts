@@ -23,6 +23,8 @@ export interface FakeAnthropicUsage {
   output_tokens: number;
   cache_creation_input_tokens?: number;
   cache_read_input_tokens?: number;
+  /** The split of `cache_creation_input_tokens` by cache lifetime. */
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
 export interface FakeAnthropicAnswer {
@@ -31,7 +33,7 @@ export interface FakeAnthropicAnswer {
   stop_reason?: string;
   usage?: FakeAnthropicUsage;
   /** Streamed: the `message_delta` event's usage (default: `{output_tokens}` of `usage`). */
-  deltaUsage?: Record<string, number | null>;
+  deltaUsage?: Record<string, number | null | Record<string, number | null>>;
   /** Streamed: an `error` event (e.g. `overloaded_error`) after this many blocks, instead of the end. */
   streamError?: { type: string; message: string; afterBlocks: number };
   /** An HTTP error answer instead of a message. */

@@ -4,14 +4,15 @@
  * Patch and window pairing — so a driver is only storage. Inputs are never mutated and every
  * value returned is the driver's own fresh copy.
  */
-import { checkHolder, checkOperationId, driverClaim } from "./claim-checks.ts";
+import { appendArguments } from "./append-arguments.ts";
+import { checkHolder, driverClaim } from "./claim-checks.ts";
 import { deleteItemUnit } from "./delete-item.ts";
 import { hasSessionHead, type PreparedItem, type StoreDriver } from "./driver.ts";
 import { canonicalJson, encodeCursor } from "./encoding.ts";
 import { InvalidArgumentError, sessionNotFound } from "./errors.ts";
 import { newSessionId, sha256 } from "./ids.ts";
 import { mergeStateWithRetry } from "./merge-patch.ts";
-import { prepareItems } from "./prepare-items.ts";
+import { type PrepareOptions, prepareItems } from "./prepare-items.ts";
 import { checkOrder, driverListQuery } from "./query-checks.ts";
 import { estimateTokens, type TokenCounter } from "./tokens.ts";
 import {
@@ -105,11 +106,15 @@ class StoreCore implements SessionStore, SessionHeadReadable {
     return this.#driver;
   }
 
-  #prepareItems(items: unknown, now: number): PreparedItem[] {
-    return prepareItems(items, now, {
+  #prepareOptions(): PrepareOptions {
+    return {
       maxItemBytes: this.#options.maxItemBytes,
       countTokens: this.#estimate ? null : this.#countTokens,
-    });
+    };
+  }
+
+  #prepareItems(items: unknown, now: number): PreparedItem[] {
+    return prepareItems(items, now, this.#prepareOptions());
   }
 
   #newSession(tenant: string, input: CreateSessionInput, now: number): Session {
@@ -220,16 +225,13 @@ class StoreCore implements SessionStore, SessionHeadReadable {
     checkTenant(tenant);
     checkSessionId(id);
     const now = this.#clock();
-    const prepared = this.#prepareItems(items, now);
-    if (prepared.length === 0)
-      throw new InvalidArgumentError("Append at least one item.", { param: "items" });
-    const operationId = checkOperationId(options.operationId);
-    return this.#driver.append(tenant, id, prepared, {
-      expectedVersion: checkVersion(options.expectedVersion),
-      operationId,
-      payloadHash: operationId === undefined ? "" : sha256(canonicalJson(items)),
+    const args = appendArguments(items, options, now, this.#prepareOptions());
+    return this.#driver.append(tenant, id, args.items, {
+      expectedVersion: args.expectedVersion,
+      operationId: args.operationId,
+      payloadHash: args.operationId === undefined ? "" : sha256(canonicalJson(items)),
       now,
-      ...(options.claim === undefined ? {} : { claim: driverClaim(options.claim, now) }),
+      ...(args.claim === undefined ? {} : { claim: args.claim }),
     });
   }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readHead } from "../../src/store/decorators/delegating-store.ts";
+import type { AppendOptions, ItemInput } from "../../src/store/types.ts";
 import { type ConformanceContext, message, rejectsWithCode } from "./index.ts";
 
 export function testAppendCases({ store, tenant, clock }: ConformanceContext): void {
@@ -227,6 +228,37 @@ export function testAppendCases({ store, tenant, clock }: ConformanceContext): v
       assert.equal((await store().get(t, child.id)).itemCount, 3);
       const named = await store().fork(t, parent.id, { id: "conv_forknamed0001", atSeq: 1 });
       assert.equal(named.id, "conv_forknamed0001");
+    });
+
+    it("checks its arguments before its session: a bad append is invalid_argument even where the session is missing", async () => {
+      const t = tenant();
+      const other = tenant();
+      const deleted = await store().create(t);
+      await store().delete(t, deleted.id);
+      const foreign = await store().create(other);
+      const ok = message("user", "ok");
+      const bad: Array<[string, ItemInput[], AppendOptions]> = [
+        ["an item without a type", [ok, { content: { role: "user" } }], {}],
+        ["an empty batch", [], {}],
+        ["a bad operation id", [ok], { operationId: "" }],
+        ["a bad expected version", [ok], { expectedVersion: -1 }],
+        ["a bad claim", [ok], { claim: { holder: "", ttlMs: 1_000 } }],
+      ];
+      const targets = [
+        ["missing", "conv_missing000000"],
+        ["deleted", deleted.id],
+        ["another tenant's", foreign.id],
+      ] as const;
+      for (const [which, id] of targets) {
+        for (const [what, items, options] of bad) {
+          await assert.rejects(store().append(t, id, items, options), (error: { code?: string }) => {
+            assert.equal(error.code, "invalid_argument", `${what} to a ${which} session: ${String(error)}`);
+            return true;
+          });
+        }
+        await rejectsWithCode(store().append(t, id, [ok]), "not_found");
+      }
+      assert.equal((await store().get(other, foreign.id)).itemCount, 0);
     });
   });
 }

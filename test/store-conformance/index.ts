@@ -10,6 +10,7 @@ import { testAppendCases } from "./append.ts";
 import { testClaimCases } from "./claims.ts";
 import { testConcurrencyCases } from "./concurrency.ts";
 import { testDeleteItemCases } from "./delete-item.ts";
+import { testForkRaceCases } from "./fork-races.ts";
 import { testLifecycleCases } from "./lifecycle.ts";
 import { testListCases } from "./list.ts";
 import { testMediaCases } from "./media.ts";
@@ -61,6 +62,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
     testLifecycleCases(ctx);
     testAppendCases(ctx);
     testConcurrencyCases(ctx);
+    testForkRaceCases(ctx);
     testClaimCases(ctx);
     testWindowCases(ctx);
     testMediaCases(ctx);

@@ -70,6 +70,7 @@ describe("model catalog", () => {
       input: 2,
       cachedInput: 1.25,
       cacheWrite: null,
+      cacheWrite1h: null,
       output: 10,
     });
     assert.equal(getDefaultCatalog().get("gpt-4o").prices?.input, 2.5, "the shipped catalog is not changed");
@@ -117,5 +118,28 @@ describe("model catalog", () => {
       1.25 + 0.625 + 1,
     );
     assert.equal(costOf(getDefaultCatalog().get("gpt-oss-20b"), { inputTokens: 10, outputTokens: 10 }), 0);
+  });
+
+  it("prices 1-hour cache writes at cacheWrite1h, 2x input when unset", () => {
+    const usage = {
+      inputTokens: 1_000_000,
+      cacheWriteTokens: 600_000,
+      cacheWrite1hTokens: 400_000,
+      outputTokens: 0,
+    };
+    // claude-sonnet-4-5: input 3, 5-minute write 3.75, 1-hour write 6 (derived).
+    const sonnet = getDefaultCatalog().get("claude-sonnet-4-5");
+    const near = (actual: number, expected: number) =>
+      assert.ok(Math.abs(actual - expected) < 1e-9, `${actual}`);
+    near(costOf(sonnet, usage), 0.4 * 3 + 0.2 * 3.75 + 0.4 * 6);
+    const priced = createModelCatalog({
+      models: { "claude-sonnet-4-5": { prices: { cacheWrite1h: 5 } as never } },
+    });
+    near(costOf(priced.get("claude-sonnet-4-5"), usage), 0.4 * 3 + 0.2 * 3.75 + 0.4 * 5);
+    assert.throws(
+      () =>
+        createModelCatalog({ models: { "claude-sonnet-4-5": { prices: { cacheWrite1h: "2x" } as never } } }),
+      /models\.claude-sonnet-4-5\.prices\.cacheWrite1h must be a non-negative number/,
+    );
   });
 });

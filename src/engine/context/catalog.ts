@@ -12,11 +12,14 @@ import { TOKENIZERS, type TokenizerName } from "./tokenizers.ts";
  * USD per 1M tokens. `cachedInput` is null when the provider has no cached-input price;
  * `cacheWrite` (input written to the prompt cache, Anthropic's 1.25x of input for the default
  * 5-minute cache) is null when the provider does not charge writes apart: priced as `input`.
+ * `cacheWrite1h` prices writes to Anthropic's 1-hour cache; null or absent means 2x `input`,
+ * Anthropic's 1-hour multiplier (only Anthropic reports 1-hour writes).
  */
 export interface ModelPrices {
   input: number;
   cachedInput: number | null;
   cacheWrite?: number | null;
+  cacheWrite1h?: number | null;
   output: number;
 }
 
@@ -119,6 +122,7 @@ export function validateModel(raw: unknown, path: string): ModelInfo {
       input: price(p.input, `${path}.prices.input`, false) as number,
       cachedInput: price(p.cachedInput ?? null, `${path}.prices.cachedInput`, true),
       cacheWrite: price(p.cacheWrite ?? null, `${path}.prices.cacheWrite`, true),
+      cacheWrite1h: price(p.cacheWrite1h ?? null, `${path}.prices.cacheWrite1h`, true),
       output: price(p.output, `${path}.prices.output`, false) as number,
     });
   }
@@ -252,11 +256,21 @@ export function resolveModel(model: string | ModelInfo, catalog?: ModelCatalog):
   return (catalog ?? getDefaultCatalog()).get(model);
 }
 
+/** Token counts as the cost functions take them (see `priceUsage`). */
+export interface PricedUsage {
+  inputTokens: number;
+  cachedInputTokens?: number;
+  cacheWriteTokens?: number;
+  /** The part of `cacheWriteTokens` written to a 1-hour cache. */
+  cacheWrite1hTokens?: number;
+  outputTokens: number;
+}
+
+/** Anthropic's price of a 1-hour cache write, as a multiple of input (5-minute writes: 1.25). */
+export const CACHE_WRITE_1H_FACTOR = 2;
+
 /** Cost in USD of a usage record under a model's prices (0 when prices are unknown). */
-export function costOf(
-  model: ModelInfo,
-  usage: { inputTokens: number; cachedInputTokens?: number; cacheWriteTokens?: number; outputTokens: number },
-): number {
+export function costOf(model: ModelInfo, usage: PricedUsage): number {
   const p = model.prices;
   if (!p) return 0;
   return priceUsage(
@@ -264,6 +278,7 @@ export function costOf(
       input: p.input,
       cachedInput: p.cachedInput ?? p.input,
       cacheWrite: p.cacheWrite ?? p.input,
+      cacheWrite1h: p.cacheWrite1h ?? CACHE_WRITE_1H_FACTOR * p.input,
       output: p.output,
     },
     usage,
@@ -272,18 +287,21 @@ export function costOf(
 
 /**
  * USD of a usage under per-1M prices. `inputTokens` includes the cached and cache-write tokens
- * (OpenAI semantics), each priced at its own rate; the rest at `input`.
+ * (OpenAI semantics), each priced at its own rate; the rest at `input`. Of the cache writes, the
+ * 1-hour ones are priced at `cacheWrite1h`, the others (5-minute) at `cacheWrite`.
  */
 export function priceUsage(
-  prices: { input: number; cachedInput: number; cacheWrite: number; output: number },
-  usage: { inputTokens: number; cachedInputTokens?: number; cacheWriteTokens?: number; outputTokens: number },
+  prices: { input: number; cachedInput: number; cacheWrite: number; cacheWrite1h: number; output: number },
+  usage: PricedUsage,
 ): number {
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
   const written = Math.min(usage.cacheWriteTokens ?? 0, usage.inputTokens - cached);
+  const writtenHour = Math.min(usage.cacheWrite1hTokens ?? 0, written);
   return (
     ((usage.inputTokens - cached - written) * prices.input +
       cached * prices.cachedInput +
-      written * prices.cacheWrite +
+      (written - writtenHour) * prices.cacheWrite +
+      writtenHour * prices.cacheWrite1h +
       usage.outputTokens * prices.output) /
     1_000_000
   );

@@ -132,11 +132,18 @@ function parseArguments(text: string): unknown {
   }
 }
 
+/** The split of `cache_creation_input_tokens` by cache lifetime (each part priced differently). */
+interface AnthropicCacheCreation {
+  ephemeral_5m_input_tokens?: number | null;
+  ephemeral_1h_input_tokens?: number | null;
+}
+
 interface AnthropicUsage {
   input_tokens?: number | null;
   output_tokens?: number | null;
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
+  cache_creation?: AnthropicCacheCreation | null;
 }
 
 const USAGE_FIELDS = [
@@ -146,10 +153,13 @@ const USAGE_FIELDS = [
   "cache_creation_input_tokens",
 ] as const;
 
+const CACHE_CREATION_FIELDS = ["ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"] as const;
+
 /**
  * Folds a stream event's usage into the counts so far. Each field is cumulative and may be
  * missing or null (`message_delta` often has only `output_tokens`; proxies send the input
- * fields as null): such a field keeps its count from `message_start`.
+ * fields as null): such a field keeps its count from `message_start`. The `cache_creation`
+ * split folds the same way, field by field.
  */
 export function mergeAnthropicUsage(
   counts: AnthropicUsage,
@@ -160,20 +170,39 @@ export function mergeAnthropicUsage(
     const value = usage?.[field];
     if (typeof value === "number") merged[field] = value;
   }
+  const split = usage?.cache_creation;
+  if (split && typeof split === "object") {
+    const creation = { ...counts.cache_creation };
+    for (const field of CACHE_CREATION_FIELDS) {
+      const value = split[field];
+      if (typeof value === "number") creation[field] = value;
+    }
+    merged.cache_creation = creation;
+  }
   return merged;
 }
 
 /** Anthropic counts cached input separately; OpenAI semantics include it in `input_tokens`. */
 export function usageFromAnthropic(usage: AnthropicUsage | undefined): Usage {
   const cached = usage?.cache_read_input_tokens ?? 0;
-  const written = usage?.cache_creation_input_tokens ?? 0;
+  const split = usage?.cache_creation;
+  const hour = count(split?.ephemeral_1h_input_tokens);
+  // The total is the reported one; without it, the split's parts add up to it.
+  const written = usage?.cache_creation_input_tokens ?? count(split?.ephemeral_5m_input_tokens) + hour;
+  // 1-hour writes cost more than 5-minute ones (2x input against 1.25x): the ledger prices them apart.
+  const writtenHour = Math.min(hour, written);
   return {
     input_tokens: (usage?.input_tokens ?? 0) + cached + written,
     output_tokens: usage?.output_tokens ?? 0,
     cached_tokens: cached,
     // Kept for the cost ledger: a cache write is priced above plain input.
     ...(written > 0 ? { cache_write_tokens: written } : {}),
+    ...(writtenHour > 0 ? { cache_write_1h_tokens: writtenHour } : {}),
   };
+}
+
+function count(value: number | null | undefined): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0;
 }
 
 export function finishFromAnthropic(reason: unknown): FinishReason {

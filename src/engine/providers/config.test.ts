@@ -82,7 +82,7 @@ test("a full section parses: timeouts, retry/breaker defaults and overrides, mod
   assert.deepEqual(config.models["llama-3"], {
     contextWindow: 8192,
     maxOutputTokens: null,
-    pricing: { input: 0.05, output: 0.08, cachedInput: 0.05, cacheWrite: 0.05 },
+    pricing: { input: 0.05, output: 0.08, cachedInput: 0.05, cacheWrite: 0.05, cacheWrite1h: 0.1 },
   });
   assert.equal(resolveTargets(config, "fast").length, 2);
   assert.deepEqual(resolveTargets(config, "safe"), [{ provider: "claude", model: "claude-sonnet" }]);
@@ -197,7 +197,7 @@ test("a misspelt key anywhere in the section is refused, naming it and the known
     [{ models: { m: { context_window: 8192 } } }, /models\.m\.context_window is not a known setting/],
     [
       { models: { m: { pricing: { input: 1, output: 2, cached: 0.5 } } } },
-      /models\.m\.pricing\.cached is not a known setting; use input, output, cachedInput, cacheWrite/,
+      /models\.m\.pricing\.cached is not a known setting; use input, output, cachedInput, cacheWrite, cacheWrite1h/,
     ],
     [
       { routes: { fast: [{ provider: "mock", model: "m", weigth: 3 }] } },

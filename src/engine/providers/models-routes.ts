@@ -18,7 +18,13 @@ export interface ModelConfig {
   contextWindow: number | null;
   maxOutputTokens: number | null;
   /** USD per million tokens. */
-  pricing: Readonly<{ input: number; output: number; cachedInput: number; cacheWrite: number }> | null;
+  pricing: Readonly<{
+    input: number;
+    output: number;
+    cachedInput: number;
+    cacheWrite: number;
+    cacheWrite1h: number;
+  }> | null;
 }
 
 /**
@@ -28,7 +34,7 @@ export interface ModelConfig {
 export const MAX_MODEL_TOKENS = 2 ** 31 - 1;
 
 const MODEL_KEYS = ["contextWindow", "maxOutputTokens", "pricing"];
-const PRICING_KEYS = ["input", "output", "cachedInput", "cacheWrite"];
+const PRICING_KEYS = ["input", "output", "cachedInput", "cacheWrite", "cacheWrite1h"];
 const ROUTE_KEYS = ["targets"];
 const TARGET_KEYS = ["provider", "model", "weight"];
 
@@ -80,7 +86,12 @@ function parseModel(raw: unknown, where: string): ModelConfig {
       price.cacheWrite === undefined
         ? input
         : readNonNegative(price.cacheWrite, `${where}.pricing.cacheWrite`);
-    pricing = Object.freeze({ input, output, cachedInput, cacheWrite });
+    // Anthropic's 1-hour writes cost 2x input; only Anthropic reports them apart.
+    const cacheWrite1h =
+      price.cacheWrite1h === undefined
+        ? 2 * input
+        : readNonNegative(price.cacheWrite1h, `${where}.pricing.cacheWrite1h`);
+    pricing = Object.freeze({ input, output, cachedInput, cacheWrite, cacheWrite1h });
   }
   return Object.freeze({ contextWindow, maxOutputTokens, pricing });
 }

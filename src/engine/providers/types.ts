@@ -201,6 +201,11 @@ export interface Usage {
    * included in `input_tokens`; absent when none. Priced apart: a write costs more than plain input.
    */
   cache_write_tokens?: number;
+  /**
+   * The part of `cache_write_tokens` written to a 1-hour cache (Anthropic's
+   * `cache_creation.ephemeral_1h_input_tokens`); absent when none. The rest are 5-minute writes.
+   */
+  cache_write_1h_tokens?: number;
 }
 
 export const FINISH_REASONS = [

@@ -9,6 +9,7 @@
  * window read (window-read.ts), sealing (item-sealing.ts).
  */
 
+import { appendArguments } from "../../store/append-arguments.ts";
 import { readHead } from "../../store/decorators/delegating-store.ts";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { newSessionId } from "../../store/ids.ts";
@@ -65,6 +66,14 @@ import { readWindowCached } from "./window-read.ts";
 export type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
 
 const MAX_MERGE_RETRIES = 20;
+
+/**
+ * The plain store's append checks, before its session is known to exist. Item sizes are left out:
+ * the inner store limits the sealed form, which needs the session's key.
+ */
+function checkAppend(items: ItemInput[], options: AppendOptions): void {
+  appendArguments(items, options, Date.now(), { maxItemBytes: Number.POSITIVE_INFINITY, countTokens: null });
+}
 
 /** null for a session that turned out to be gone (`not_found`); any other error is thrown. */
 function unlessGone(error: unknown): null {
@@ -188,7 +197,12 @@ class EncryptingStore implements EncryptedStore {
     // Fail on a missing or foreign session before creating a key for it.
     let own = this.#keys.cached(tenant, id) ?? (await this.#keys.load(tenant, id));
     if (!own.has(id)) {
-      await this.#inner.get(tenant, id);
+      await this.#inner.get(tenant, id).catch((error: unknown) => {
+        // The plain store checks the arguments before it looks the session up: a bad append to a
+        // missing session is `invalid_argument` there, so here too. Only this failure path pays.
+        if (isHoldfastError(error) && error.code === "not_found") checkAppend(items, options);
+        throw error;
+      });
       own = await this.#keys.ensure(tenant, id);
     }
     const operationId = typeof options.operationId === "string" ? options.operationId : undefined;
@@ -274,7 +288,14 @@ class EncryptingStore implements EncryptedStore {
     // The child's copied items and state stay sealed under the parent's keys: it inherits them.
     // They are read before the copy too: a delete of the parent racing this fork may destroy them
     // right after the copy, which would leave the child sealed for good.
-    const before = await this.#keys.load(tenant, id, true);
+    let before = await this.#keys.load(tenant, id, true);
+    if (!before.has(id)) {
+      // A never-written fork has no key of its own: an append racing this fork would make one and
+      // seal under it, and a delete racing it would destroy that key before the read below, so
+      // the child would copy an item no key of it opens. Made here first, both reads see it.
+      await readHead(this.#inner, tenant, id);
+      before = await this.#keys.ensure(tenant, id);
+    }
     const child = await this.#inner.fork(tenant, id, rest);
     const after = await this.#keys.load(tenant, id, true);
     const keys = await this.#keys.inherit(tenant, child.id, new Map([...before, ...after]));

@@ -78,6 +78,28 @@ export function toStoreError(error: unknown, target: string): HoldfastError {
   return new HoldfastError("internal", `Postgres error: ${e.message ?? String(error)}`, { cause: error });
 }
 
+/**
+ * pg-pool's error when a checkout waited past `connectionTimeoutMillis` in its queue. The queue
+ * holds a caller while the pool is full: every connection checked out, or some still opening.
+ */
+export function isCheckoutWait(error: unknown): boolean {
+  return (error as PgLikeError | null)?.message === "timeout exceeded when trying to connect";
+}
+
+/**
+ * Every pooled connection stayed busy for the whole checkout wait. Still `unavailable` (retrying
+ * later can succeed), but the server answered all along: "could not connect" sent operators after
+ * the network while the pool was too small for the load, or calls held their connections long.
+ */
+export class PoolExhaustedError extends UnavailableError {
+  constructor(target: string, poolSize: number, waitedMs: number, cause: unknown) {
+    super(
+      `Postgres at ${target}: the connection pool is exhausted: all ${poolSize} connections (pool_size) stayed busy and this call waited ${waitedMs} ms (connect_timeout_ms) without getting one. The server is reachable; the load, or slow calls and lock waits, hold every connection. Raise pool_size in the store URL (mind the server's max_connections over all instances), or connect_timeout_ms to wait longer; retry shortly.`,
+      { cause },
+    );
+  }
+}
+
 /** A statement stopped by a time limit: `statement_timeout` (57014), `lock_timeout` (55P03) or pg's `query_timeout`. */
 function isTimeout(error: unknown): boolean {
   const e = (error ?? {}) as PgLikeError;

@@ -6,7 +6,13 @@
  */
 import pg from "pg";
 import { HoldfastError, UnavailableError } from "../errors.ts";
-import { describeStartupError, isConnectionError, toStoreError } from "./postgres-errors.ts";
+import {
+  describeStartupError,
+  isCheckoutWait,
+  isConnectionError,
+  PoolExhaustedError,
+  toStoreError,
+} from "./postgres-errors.ts";
 import type { ResolvedPostgresOptions } from "./postgres-options.ts";
 import { type MigrationResult, migratePostgres } from "./postgres-schema.ts";
 
@@ -25,6 +31,8 @@ export class PostgresConnections {
   readonly #options: ResolvedPostgresOptions;
   #closing = false;
   #inflight = 0;
+  /** Connections checked out and connected (not those still opening): the pool is exhausted at poolSize. */
+  #busy = 0;
   #drained: (() => void) | undefined;
 
   constructor(options: ResolvedPostgresOptions) {
@@ -85,8 +93,14 @@ export class PostgresConnections {
     try {
       client = await this.#pool.connect();
     } catch (error) {
+      // Full of busy connections, not of ones still opening (a network that is down): say so.
+      if (isCheckoutWait(error) && this.#busy >= this.#options.poolSize) {
+        const { target, poolSize, connectTimeoutMs } = this.#options;
+        throw new PoolExhaustedError(target, poolSize, connectTimeoutMs, error);
+      }
       throw toStoreError(error, this.#options.target);
     }
+    this.#busy += 1;
     // pg emits 'error' on a checked-out client whose connection drops (even while a statement
     // runs, which fails too); the pool listens only while the client is idle, and an 'error'
     // event nobody listens to would crash the process. The failed statement reports the loss.
@@ -98,10 +112,12 @@ export class PostgresConnections {
     try {
       const result = await fn(client);
       client.off("error", onLost);
+      this.#busy -= 1;
       client.release(lost);
       return result;
     } catch (error) {
       client.off("error", onLost);
+      this.#busy -= 1;
       client.release(lost ?? (isConnectionError(error) ? (error as Error) : undefined));
       throw toStoreError(error, this.#options.target);
     }
@@ -111,12 +127,16 @@ export class PostgresConnections {
     return this.with(async (c) => (await c.query(query)).rows);
   }
 
-  /** A read may be retried once on a dropped connection: it changes nothing. */
+  /**
+   * A read may be retried once on a dropped connection: it changes nothing. Not when the pool was
+   * exhausted: a second wait in the same queue would double the caller's wait and the queue.
+   */
   async read(query: Query): Promise<Row[]> {
     try {
       return await this.query(query);
     } catch (error) {
       if (!(error instanceof HoldfastError && error.code === "unavailable") || this.#closing) throw error;
+      if (error instanceof PoolExhaustedError) throw error;
       return this.query(query);
     }
   }
