@@ -81,8 +81,11 @@ export class TurnCommitter {
     const outputs = outputItems(result);
     const now = this.#clock();
     const usage = this.#usage(plan, result, sent);
-    const costUsd = this.#invoker.cost?.(plan.request.model, usage) ?? null;
-    const record = finalRecord(plan, now, input, outputs, result, usage, costUsd, error);
+    // Priced at the model that ran: a route alias has no price of its own, and a fallback target
+    // bills at its own rates, not at those of the target the route tried first.
+    const served = sent?.target;
+    const costUsd = this.#invoker.cost?.(plan.request.model, usage, served) ?? null;
+    const record = finalRecord(plan, now, input, outputs, result, usage, costUsd, error, served);
     if (plan.persist && plan.sessionId) {
       const items: ItemInput[] = [
         ...outputs,

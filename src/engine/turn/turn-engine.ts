@@ -11,6 +11,7 @@ import { LIMITS } from "../../store/validate.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { TurnEvent, TurnResult } from "../providers/types.ts";
 import { type BusyPolicy, busySettings } from "./busy.ts";
+import type { TurnPlan } from "./plan.ts";
 import { toResponseObject } from "./record.ts";
 import { replayEvents } from "./replay-events.ts";
 import { sentInput, TurnCommitter } from "./turn-commit.ts";
@@ -82,15 +83,18 @@ export class TurnEngine {
       let result: TurnResult;
       try {
         result = await this.#window.withOverflowRecovery(plan, inputSeqs(input), (history) => {
-          sent = sentInput(plan, history);
-          return this.#invoker.complete(toTurnRequest(plan, history, ctx.signal));
+          const current = sentInput(plan, history);
+          sent = current;
+          return this.#invoker.complete(toTurnRequest(plan, history, ctx.signal), (target) => {
+            current.target = target;
+          });
         });
       } catch (error) {
         // Cut short on purpose (client gone, server shutting down): like a stream cut short, the
         // turn is committed as incomplete, so the conversation does not keep an unanswered input.
         // A non-streamed call reports nothing before its end, so nothing was produced or counted.
         if (!ctx.signal?.aborted) throw error;
-        result = new StreamTracker().partial(plan.request.model);
+        result = new StreamTracker().partial(servedModel(plan, sent));
       }
       return await this.#committer.settle(plan, input, result, ctx, guard.claim, sent);
     } finally {
@@ -121,9 +125,12 @@ export class TurnEngine {
       // event, the caller still gets a proper status instead of a stream that only says "failed".
       const opened = await this.#window
         .withOverflowRecovery(plan, inputSeqs(input), async (history) => {
-          sent = sentInput(plan, history);
+          const current = sentInput(plan, history);
+          sent = current;
           const iterator = this.#invoker
-            .stream(toTurnRequest(plan, history, ctx.signal))
+            .stream(toTurnRequest(plan, history, ctx.signal), (target) => {
+              current.target = target;
+            })
             [Symbol.asyncIterator]();
           return { iterator, first: await iterator.next() };
         })
@@ -138,7 +145,7 @@ export class TurnEngine {
         const response = await this.#committer.settle(
           plan,
           input,
-          tracker.partial(plan.request.model),
+          tracker.partial(servedModel(plan, sent)),
           ctx,
           guard.claim,
           sent,
@@ -166,7 +173,7 @@ export class TurnEngine {
       } finally {
         await opened.iterator.return?.();
       }
-      const final = result ?? tracker.partial(plan.request.model);
+      const final = result ?? tracker.partial(servedModel(plan, sent));
       // settle answers for its own failure: nothing is committed again below.
       settled = true;
       const response = await this.#committer.settle(plan, input, final, ctx, guard.claim, sent, failure);
@@ -179,12 +186,17 @@ export class TurnEngine {
       if (started && !settled && input) {
         // Nobody is left to tell of a failure: settle has reported it through ctx.onCommitError.
         await this.#committer
-          .settle(plan, input, tracker.partial(plan.request.model), ctx, guard.claim, sent)
+          .settle(plan, input, tracker.partial(servedModel(plan, sent)), ctx, guard.claim, sent)
           .catch(() => {});
       }
       await releaseGuard(guard);
     }
   }
+}
+
+/** The model a partial result is credited to: the target serving the turn, else the one asked for. */
+function servedModel(plan: TurnPlan, sent: SentInput | null): string {
+  return sent?.target?.model ?? plan.request.model;
 }
 
 /**
