@@ -17,7 +17,7 @@ import { replayEvents } from "./replay-events.ts";
 import { sentInput, TurnCommitter } from "./turn-commit.ts";
 import { baseRecord } from "./turn-records.ts";
 import { releaseGuard, TurnStarter } from "./turn-start.ts";
-import type { ModelInvoker, TurnContext } from "./turn-types.ts";
+import type { FinishedTurn, ModelInvoker, TurnContext } from "./turn-types.ts";
 import { TurnWindow } from "./turn-window.ts";
 import { toTurnRequest } from "./upstream-request.ts";
 import type { SentInput } from "./usage-estimate.ts";
@@ -44,6 +44,12 @@ export interface TurnEngineOptions {
    */
   maxItemBytes?: number;
   clock?: () => number;
+  /**
+   * Told of every turn committed (or, storing nothing, finished) with its usage and cost; not of
+   * replays. Response records count stored turns already (`withStoreMetrics` with
+   * `turnsFromRecords`): this is where turns that write no record are seen.
+   */
+  onTurn?: (turn: FinishedTurn) => void;
 }
 
 export type EngineEvent =
@@ -70,7 +76,7 @@ export class TurnEngine {
     });
     this.#starter = new TurnStarter(store, invoker, busy, options.maxItemBytes ?? LIMITS.itemBytes);
     this.#window = new TurnWindow(store, invoker, options.reserveTokens ?? 512, options.compaction);
-    this.#committer = new TurnCommitter(store, invoker, this.#clock);
+    this.#committer = new TurnCommitter(store, invoker, this.#clock, options.onTurn);
   }
 
   /** Runs a non-streaming turn and returns the Responses API object. */

@@ -49,4 +49,21 @@ export interface TurnContext {
    * logs it. The turn also fails with the reason, unless its client is gone and nobody hears it.
    */
   onCommitError?: (error: unknown) => void;
+  /**
+   * Told once the usage a turn spent upstream is known (estimated when unreported), whether or
+   * not the store then takes it: the caller settles its token budget with it. Never called for
+   * a replay, which called no model, nor for a turn that failed before any model answered.
+   */
+  onSpent?: (usage: Usage) => void;
+}
+
+/** A turn the engine finished and, when it persists, committed: what metrics count. */
+export interface FinishedTurn {
+  tenant: string;
+  /** The model that served it (the requested one when none did). */
+  model: string;
+  usage: Usage & { estimated?: true };
+  costUsd: number | null;
+  /** Whether a response record holds it (false for `store: false` and stateless chat turns). */
+  stored: boolean;
 }
