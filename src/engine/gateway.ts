@@ -19,7 +19,7 @@ import { listModels, resolveTargets } from "./providers/config.ts";
 import type { ProviderLayer } from "./providers/create-providers.ts";
 import type { InputItem, TurnEvent, TurnRequest, Usage } from "./providers/types.ts";
 import type { BusyPolicy } from "./turn/busy.ts";
-import { TurnEngine } from "./turn/turn-engine.ts";
+import { TurnEngine, type TurnEngineOptions } from "./turn/turn-engine.ts";
 import type { ModelInvoker, OnServed, ServedTarget } from "./turn/turn-types.ts";
 
 export interface GatewayOptions {
@@ -39,6 +39,8 @@ export interface GatewayOptions {
    * `false` turns it off.
    */
   windowCache?: false | { maxBytes?: number };
+  /** Told of every turn finished, with its usage and cost (see TurnEngineOptions.onTurn). */
+  onTurn?: TurnEngineOptions["onTurn"];
 }
 
 export interface Gateway {
@@ -179,6 +181,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     busyPolicy: options.busyPolicy,
     busyClaimTtlMs: options.busyClaimTtlMs,
     busyMaxWaitMs: options.busyMaxWaitMs,
+    ...(options.onTurn ? { onTurn: options.onTurn } : {}),
   });
   return {
     engine,
