@@ -32,7 +32,7 @@ export function usageMissing(result: TurnResult): boolean {
   return result.output.length > 0 && (result.usage.input_tokens === 0 || result.usage.output_tokens === 0);
 }
 
-/** The result's usage with its unreported sides estimated (cached tokens stay as reported). */
+/** The result's usage with its unreported sides estimated (cached and cache-write tokens stay as reported). */
 export function estimateUsage(result: TurnResult, model: ModelInfo, sent: SentInput | null): RecordedUsage {
   const usage = result.usage;
   let input = usage.input_tokens;
@@ -49,6 +49,8 @@ export function estimateUsage(result: TurnResult, model: ModelInfo, sent: SentIn
     output_tokens: output,
     cached_tokens: usage.cached_tokens,
     ...(usage.reasoning_tokens === undefined ? {} : { reasoning_tokens: usage.reasoning_tokens }),
+    // Reported before the cut (Anthropic's message_start): a cache write is priced above input.
+    ...(usage.cache_write_tokens === undefined ? {} : { cache_write_tokens: usage.cache_write_tokens }),
     estimated: true,
   };
 }
