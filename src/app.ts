@@ -31,6 +31,7 @@ import {
   observeStorage,
   observeSweeper,
   observeWindowCache,
+  recordTurn,
   registerMetrics,
   registerRequestLogging,
   registerTracing,
@@ -292,6 +293,17 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       providers: layer,
       ...busy,
       windowCache: windowCacheBytes === 0 ? false : { maxBytes: windowCacheBytes },
+      // Stored turns are counted from their response records (turnsFromRecords above); turns that
+      // write none (`store: false`, stateless chat) would otherwise spend unseen.
+      onTurn: (turn) => {
+        if (turn.stored) return;
+        recordTurn(metrics, {
+          tenant: turn.tenant,
+          model: turn.model,
+          usage: turn.usage,
+          costUsd: turn.costUsd,
+        });
+      },
     });
     closers.push(() => gateway.close());
     if (gateway.windowCache) {

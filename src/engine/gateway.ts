@@ -19,8 +19,8 @@ import { listModels, resolveTargets } from "./providers/config.ts";
 import type { ProviderLayer } from "./providers/create-providers.ts";
 import type { InputItem, TurnEvent, TurnRequest, Usage } from "./providers/types.ts";
 import type { BusyPolicy } from "./turn/busy.ts";
-import { TurnEngine } from "./turn/turn-engine.ts";
-import type { ModelInvoker } from "./turn/turn-types.ts";
+import { TurnEngine, type TurnEngineOptions } from "./turn/turn-engine.ts";
+import type { ModelInvoker, OnServed, ServedTarget } from "./turn/turn-types.ts";
 
 export interface GatewayOptions {
   store: SessionStore;
@@ -39,6 +39,8 @@ export interface GatewayOptions {
    * `false` turns it off.
    */
   windowCache?: false | { maxBytes?: number };
+  /** Told of every turn finished, with its usage and cost (see TurnEngineOptions.onTurn). */
+  onTurn?: TurnEngineOptions["onTurn"];
 }
 
 export interface Gateway {
@@ -98,8 +100,14 @@ class RouterInvoker implements ModelInvoker {
     };
   }
 
-  cost(model: string, usage: Usage): number | null {
-    const pricing = this.#layer.config.models[model]?.pricing;
+  /**
+   * Prices at the target that served the turn: its configured pricing (under its model name or
+   * `provider/model`), else its catalog prices; only when it has neither, a pricing configured
+   * for the requested name (an operator may price a route alias). Never the catalog prices of the
+   * requested name: a route named after one model that fell back to another would bill the first
+   * model's rates. Without a served target (a custom invoker), the requested model's prices.
+   */
+  cost(requested: string, usage: Usage, served?: ServedTarget): number | null {
     const tokens = {
       inputTokens: usage.input_tokens,
       cachedInputTokens: usage.cached_tokens,
@@ -107,9 +115,16 @@ class RouterInvoker implements ModelInvoker {
       cacheWrite1hTokens: usage.cache_write_1h_tokens ?? 0,
       outputTokens: usage.output_tokens,
     };
-    if (pricing) return priceUsage(pricing, tokens);
-    const entry = catalogEntry(this.#catalog, model);
-    return entry?.prices ? costOf(entry, tokens) : null;
+    const models = this.#layer.config.models;
+    const names = served ? [served.model, `${served.provider}/${served.model}`] : [requested];
+    for (const name of names) {
+      const pricing = models[name]?.pricing;
+      if (pricing) return priceUsage(pricing, tokens);
+    }
+    const entry = catalogEntry(this.#catalog, served?.model ?? requested);
+    if (entry?.prices) return costOf(entry, tokens);
+    const aliasPricing = served ? models[requested]?.pricing : undefined;
+    return aliasPricing ? priceUsage(aliasPricing, tokens) : null;
   }
 
   /** Keeps the newest items that fit the fallback model's window, pairs whole. */
@@ -133,14 +148,17 @@ class RouterInvoker implements ModelInvoker {
   /** The limit the turn's window reserved output tokens for (`describe`), also for a fallback's model. */
   #outputLimit = (model: string): number => this.describe(model).maxOutputTokens;
 
-  async complete(request: TurnRequest) {
+  async complete(request: TurnRequest, onServed?: OnServed) {
     const options = { refit: this.#refit, outputLimit: this.#outputLimit };
-    return (await this.#layer.router.complete(request, options)).result;
+    const routed = await this.#layer.router.complete(request, options);
+    onServed?.({ provider: routed.target.provider, model: routed.target.model });
+    return routed.result;
   }
 
-  async *stream(request: TurnRequest): AsyncGenerator<TurnEvent> {
+  async *stream(request: TurnRequest, onServed?: OnServed): AsyncGenerator<TurnEvent> {
     const options = { refit: this.#refit, outputLimit: this.#outputLimit };
     const routed = await this.#layer.router.openStream(request, options);
+    onServed?.({ provider: routed.target.provider, model: routed.target.model });
     try {
       yield* routed.events;
     } finally {
@@ -164,6 +182,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     busyPolicy: options.busyPolicy,
     busyClaimTtlMs: options.busyClaimTtlMs,
     busyMaxWaitMs: options.busyMaxWaitMs,
+    ...(options.onTurn ? { onTurn: options.onTurn } : {}),
   });
   return {
     engine,

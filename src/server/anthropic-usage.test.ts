@@ -107,4 +107,31 @@ describe("the cost of Anthropic cache writes", () => {
   test("a configured cacheWrite price", async () => {
     near(await turnCost("claude/claude-haiku-4-5", false), (100 * 1 + 10_000 * 4 + 20 * 2) / 1e6);
   });
+
+  // The input counts come with `message_start`: a stream cut before `message_delta` used to record
+  // an estimate of the window instead, without the cache writes (priced as plain input).
+  test("a stream cut after its first block keeps the reported input and cache writes", async () => {
+    const conv = await claude.client.conversations.create({});
+    answers.push({
+      content: [
+        { type: "text", text: "Partial answer" },
+        { type: "text", text: "never sent" },
+      ],
+      usage: written,
+      streamError: { type: "overloaded_error", message: "Overloaded", afterBlocks: 1 },
+    });
+    const stream = claude.client.responses.stream({
+      model: "claude/claude-haiku-4-5",
+      input: "hi",
+      conversation: conv.id,
+    });
+    await assert.rejects(stream.finalResponse());
+    const res = await claude.t.app.inject({ method: "GET", url: `/v1/conversations/${conv.id}/usage` });
+    const turn = (res.json() as { turns: Array<Record<string, number | boolean>> }).turns[0]!;
+    assert.equal(turn.input_tokens, 10_100);
+    assert.equal(turn.estimated, true, "the output side is estimated");
+    const output = turn.output_tokens as number;
+    assert.ok(output > 0);
+    near(turn.cost_usd as number, (100 * 1 + 10_000 * 4 + output * 2) / 1e6);
+  });
 });

@@ -65,13 +65,12 @@ async function settleQuietly(
   }
 }
 
-/** Settles a request's reservation with what the turn really used (0 when it failed). */
-export async function settleUsage(
-  request: FastifyRequest,
-  response: { usage?: unknown } | null,
-): Promise<void> {
-  const usage = response?.usage as { total_tokens?: number } | undefined;
+/**
+ * Settles a request's reservation with the tokens its turn spent upstream (0 when no model
+ * answered, and for a replay, which called none).
+ */
+export async function settleUsage(request: FastifyRequest, tokens: number): Promise<void> {
   const reservation = request.reservation;
   request.reservation = null;
-  if (reservation) await settleQuietly(request, reservation, usage?.total_tokens ?? 0);
+  if (reservation) await settleQuietly(request, reservation, tokens);
 }

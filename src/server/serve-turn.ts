@@ -1,7 +1,7 @@
 /**
  * The HTTP side of one turn, shared by `/v1/responses` and `/v1/chat/completions`: in-flight
  * tracking and idempotency key, then either a plain answer (cancelled when the client leaves) or
- * a server-sent-event stream, and in both cases the rate-limit usage settled with the final response.
+ * a server-sent-event stream, and in both cases the rate-limit usage settled with what the turn spent.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EngineEvent, TurnEngine } from "../engine/turn/turn-engine.ts";
@@ -50,6 +50,10 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
   const { request, reply, engine, body } = route;
   const key = operationId(request);
   const { controller, done } = route.inFlight.track();
+  // What the turn spent upstream, told by the engine: not read from the answer, which for an
+  // idempotent replay is the first turn's (that call is settled already) and for a stream the
+  // client left is never seen here.
+  let spentTokens = 0;
   // The end user owns the sessions the turn creates, and keys its idempotency ids; a token
   // scoped to one conversation may not create or fork another.
   const ctx = {
@@ -60,18 +64,20 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
     // to know of: the store's limit may be too small for the models served.
     onCommitError: (error: unknown) =>
       request.log.error({ err: summarizeError(error) }, "turn commit failed"),
+    onSpent: (usage: { input_tokens: number; output_tokens: number }) => {
+      spentTokens = usage.input_tokens + usage.output_tokens;
+    },
     ...(key ? { idempotencyKey: key } : {}),
   };
-  let final: JsonObject | null = null;
   try {
     if (!route.stream) {
       const stopListening = abortOnDisconnect(reply, controller);
       try {
-        final = await engine.respond(request.tenant, body, ctx);
+        const final = await engine.respond(request.tenant, body, ctx);
+        return route.answer(final);
       } finally {
         stopListening();
       }
-      return route.answer(final);
     }
     let translator: TurnTranslator | undefined;
     await streamSse({
@@ -82,7 +88,6 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
       onEvent: (event, write) => {
         translator ??= route.translator(write);
         translator.handle(event);
-        if (event.type === "completed" || event.type === "failed") final = event.response;
       },
       firstToken: (event) => event.type === "provider" && TOKEN_EVENTS.has(event.event.type),
       onError: (error, write) => {
@@ -94,6 +99,6 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
     return reply;
   } finally {
     done();
-    await settleUsage(request, final);
+    await settleUsage(request, spentTokens);
   }
 }

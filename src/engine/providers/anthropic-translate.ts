@@ -281,6 +281,8 @@ export class AnthropicStreamTranslator {
   #id = "";
   #model: string;
   #stopped = false;
+  /** Whether the input counts of `message_start` went out as a `usage` event. */
+  #inputReported = false;
 
   constructor(model: string) {
     this.#model = model;
@@ -291,6 +293,20 @@ export class AnthropicStreamTranslator {
   }
 
   push(event: AnthropicStreamEvent): TurnEvent[] {
+    const events = this.#translate(event);
+    // `message_start` carries the exact input counts (cache reads and writes included): pass them
+    // on with the first output event, so a stream cut before `message_delta` keeps them (and the
+    // cache-write price) instead of an estimate. Not before it: a stream that produced no output
+    // event can still fall back to another target (router.ts).
+    if (this.#inputReported || events.length === 0 || this.#stopped) return events;
+    this.#inputReported = true;
+    // Output 0: `message_start`'s output count (1) is no count of what a cut stream produced, and
+    // an unreported output is estimated from the partial output instead (usage-estimate.ts).
+    const usage = { ...usageFromAnthropic(this.#usage), output_tokens: 0 };
+    return usage.input_tokens > 0 ? [{ type: "usage", usage }, ...events] : events;
+  }
+
+  #translate(event: AnthropicStreamEvent): TurnEvent[] {
     switch (event.type) {
       case "message_start":
         this.#id = event.message?.id ?? "";

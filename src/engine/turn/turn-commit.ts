@@ -13,18 +13,25 @@ import type { TurnPlan } from "./plan.ts";
 import { toResponseObject, wireItem } from "./record.ts";
 import type { TurnClaim } from "./turn-claim.ts";
 import { finalRecord, outputItems } from "./turn-records.ts";
-import type { ModelInvoker, TurnContext } from "./turn-types.ts";
+import type { FinishedTurn, ModelInvoker, TurnContext } from "./turn-types.ts";
 import { estimateUsage, type RecordedUsage, type SentInput, usageMissing } from "./usage-estimate.ts";
 
 export class TurnCommitter {
   readonly #store: SessionStore;
   readonly #invoker: ModelInvoker;
   readonly #clock: () => number;
+  readonly #onTurn: ((turn: FinishedTurn) => void) | undefined;
 
-  constructor(store: SessionStore, invoker: ModelInvoker, clock: () => number) {
+  constructor(
+    store: SessionStore,
+    invoker: ModelInvoker,
+    clock: () => number,
+    onTurn?: (turn: FinishedTurn) => void,
+  ) {
     this.#store = store;
     this.#invoker = invoker;
     this.#clock = clock;
+    this.#onTurn = onTurn;
   }
 
   /**
@@ -43,8 +50,11 @@ export class TurnCommitter {
     sent: SentInput | null,
     error?: HoldfastError,
   ): Promise<JsonObject> {
+    const usage = this.#usage(plan, result, sent);
+    // Spent whether or not the store takes it: the caller settles its token budget with it.
+    ctx.onSpent?.(usage);
     try {
-      return await this.#commit(plan, input, result, claim, sent, error);
+      return await this.#commit(plan, input, result, usage, claim, sent, error);
     } catch (cause) {
       ctx.onCommitError?.(cause);
       const failure = commitFailure(cause, result.output.length);
@@ -58,11 +68,11 @@ export class TurnCommitter {
         model: result.model,
         output: [],
         // Spent all the same: counted from the answer, which the record-only commit leaves out.
-        usage: this.#usage(plan, result, sent),
+        usage,
         status: "completed",
         finish_reason: "error",
       };
-      await this.#commit(plan, input, empty, claim, sent, failure).catch((again: unknown) => {
+      await this.#commit(plan, input, empty, usage, claim, sent, failure).catch((again: unknown) => {
         ctx.onCommitError?.(again);
       });
       throw failure;
@@ -74,15 +84,18 @@ export class TurnCommitter {
     plan: TurnPlan,
     input: AppendResult | null,
     result: TurnResult,
+    usage: RecordedUsage,
     claim: TurnClaim | null,
     sent: SentInput | null,
     error?: HoldfastError,
   ): Promise<JsonObject> {
     const outputs = outputItems(result);
     const now = this.#clock();
-    const usage = this.#usage(plan, result, sent);
-    const costUsd = this.#invoker.cost?.(plan.request.model, usage) ?? null;
-    const record = finalRecord(plan, now, input, outputs, result, usage, costUsd, error);
+    // Priced at the model that ran: a route alias has no price of its own, and a fallback target
+    // bills at its own rates, not at those of the target the route tried first.
+    const served = sent?.target;
+    const costUsd = this.#invoker.cost?.(plan.request.model, usage, served) ?? null;
+    const record = finalRecord(plan, now, input, outputs, result, usage, costUsd, error, served);
     if (plan.persist && plan.sessionId) {
       const items: ItemInput[] = [
         ...outputs,
@@ -97,6 +110,13 @@ export class TurnCommitter {
       );
       claim?.released();
     }
+    this.#onTurn?.({
+      tenant: plan.tenant,
+      model: record.served_by?.model || plan.request.model,
+      usage,
+      costUsd,
+      stored: plan.persist && plan.sessionId !== null,
+    });
     return toResponseObject(
       plan.responseId,
       record,

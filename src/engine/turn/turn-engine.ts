@@ -11,12 +11,13 @@ import { LIMITS } from "../../store/validate.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { TurnEvent, TurnResult } from "../providers/types.ts";
 import { type BusyPolicy, busySettings } from "./busy.ts";
+import type { TurnPlan } from "./plan.ts";
 import { toResponseObject } from "./record.ts";
 import { replayEvents } from "./replay-events.ts";
 import { sentInput, TurnCommitter } from "./turn-commit.ts";
 import { baseRecord } from "./turn-records.ts";
 import { releaseGuard, TurnStarter } from "./turn-start.ts";
-import type { ModelInvoker, TurnContext } from "./turn-types.ts";
+import type { FinishedTurn, ModelInvoker, TurnContext } from "./turn-types.ts";
 import { TurnWindow } from "./turn-window.ts";
 import { toTurnRequest } from "./upstream-request.ts";
 import type { SentInput } from "./usage-estimate.ts";
@@ -43,6 +44,12 @@ export interface TurnEngineOptions {
    */
   maxItemBytes?: number;
   clock?: () => number;
+  /**
+   * Told of every turn committed (or, storing nothing, finished) with its usage and cost; not of
+   * replays. Response records count stored turns already (`withStoreMetrics` with
+   * `turnsFromRecords`): this is where turns that write no record are seen.
+   */
+  onTurn?: (turn: FinishedTurn) => void;
 }
 
 export type EngineEvent =
@@ -69,7 +76,7 @@ export class TurnEngine {
     });
     this.#starter = new TurnStarter(store, invoker, busy, options.maxItemBytes ?? LIMITS.itemBytes);
     this.#window = new TurnWindow(store, invoker, options.reserveTokens ?? 512, options.compaction);
-    this.#committer = new TurnCommitter(store, invoker, this.#clock);
+    this.#committer = new TurnCommitter(store, invoker, this.#clock, options.onTurn);
   }
 
   /** Runs a non-streaming turn and returns the Responses API object. */
@@ -82,15 +89,18 @@ export class TurnEngine {
       let result: TurnResult;
       try {
         result = await this.#window.withOverflowRecovery(plan, inputSeqs(input), (history) => {
-          sent = sentInput(plan, history);
-          return this.#invoker.complete(toTurnRequest(plan, history, ctx.signal));
+          const current = sentInput(plan, history);
+          sent = current;
+          return this.#invoker.complete(toTurnRequest(plan, history, ctx.signal), (target) => {
+            current.target = target;
+          });
         });
       } catch (error) {
         // Cut short on purpose (client gone, server shutting down): like a stream cut short, the
         // turn is committed as incomplete, so the conversation does not keep an unanswered input.
         // A non-streamed call reports nothing before its end, so nothing was produced or counted.
         if (!ctx.signal?.aborted) throw error;
-        result = new StreamTracker().partial(plan.request.model);
+        result = new StreamTracker().partial(servedModel(plan, sent));
       }
       return await this.#committer.settle(plan, input, result, ctx, guard.claim, sent);
     } finally {
@@ -121,9 +131,12 @@ export class TurnEngine {
       // event, the caller still gets a proper status instead of a stream that only says "failed".
       const opened = await this.#window
         .withOverflowRecovery(plan, inputSeqs(input), async (history) => {
-          sent = sentInput(plan, history);
+          const current = sentInput(plan, history);
+          sent = current;
           const iterator = this.#invoker
-            .stream(toTurnRequest(plan, history, ctx.signal))
+            .stream(toTurnRequest(plan, history, ctx.signal), (target) => {
+              current.target = target;
+            })
             [Symbol.asyncIterator]();
           return { iterator, first: await iterator.next() };
         })
@@ -138,7 +151,7 @@ export class TurnEngine {
         const response = await this.#committer.settle(
           plan,
           input,
-          tracker.partial(plan.request.model),
+          tracker.partial(servedModel(plan, sent)),
           ctx,
           guard.claim,
           sent,
@@ -166,7 +179,7 @@ export class TurnEngine {
       } finally {
         await opened.iterator.return?.();
       }
-      const final = result ?? tracker.partial(plan.request.model);
+      const final = result ?? tracker.partial(servedModel(plan, sent));
       // settle answers for its own failure: nothing is committed again below.
       settled = true;
       const response = await this.#committer.settle(plan, input, final, ctx, guard.claim, sent, failure);
@@ -179,12 +192,17 @@ export class TurnEngine {
       if (started && !settled && input) {
         // Nobody is left to tell of a failure: settle has reported it through ctx.onCommitError.
         await this.#committer
-          .settle(plan, input, tracker.partial(plan.request.model), ctx, guard.claim, sent)
+          .settle(plan, input, tracker.partial(servedModel(plan, sent)), ctx, guard.claim, sent)
           .catch(() => {});
       }
       await releaseGuard(guard);
     }
   }
+}
+
+/** The model a partial result is credited to: the target serving the turn, else the one asked for. */
+function servedModel(plan: TurnPlan, sent: SentInput | null): string {
+  return sent?.target?.model ?? plan.request.model;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { AppendResult, ItemInput, JsonObject } from "../../store/types.ts";
 import type { TurnResult } from "../providers/types.ts";
 import type { TurnPlan } from "./plan.ts";
 import { RECORD_TYPE, type ResponseRecord, type UsageRecord } from "./record.ts";
+import type { ServedTarget } from "./turn-types.ts";
 
 /** The provider's output items, ready to append. */
 export function outputItems(result: TurnResult): ItemInput[] {
@@ -32,11 +33,13 @@ export function finalRecord(
   usage: UsageRecord,
   costUsd: number | null,
   error: HoldfastError | undefined,
+  served?: ServedTarget,
 ): ResponseRecord {
+  const model = result.model || served?.model;
   return {
     ...baseRecord(plan, now),
     status: error && result.output.length === 0 ? "failed" : result.status,
-    served_by: result.model ? { provider: "", model: result.model } : null,
+    served_by: model ? { provider: served?.provider ?? "", model } : null,
     input_item_ids: input?.items.map((i) => i.id) ?? [],
     output_item_ids: outputs.map((o) => o.id!),
     usage: { ...usage },

@@ -6,14 +6,29 @@
 import type { ModelInfo } from "../context/catalog.ts";
 import type { TurnEvent, TurnRequest, TurnResult, Usage } from "../providers/types.ts";
 
+/** The route target (provider and upstream model) that answered a call, after any fallback. */
+export interface ServedTarget {
+  provider: string;
+  model: string;
+}
+
+/**
+ * Told which target serves a call once the route picked it (a stream: before its first event),
+ * so a turn is priced at the model that ran, not at the alias it asked for.
+ */
+export type OnServed = (target: ServedTarget) => void;
+
 /** What the engine needs from the provider layer (routing, fallback and retries live behind it). */
 export interface ModelInvoker {
   /** The catalog entry for a requested model (limits, tokenizer, quirks); throws `model_not_found` if nobody serves it. */
   describe(model: string): ModelInfo;
-  complete(request: TurnRequest): Promise<TurnResult>;
-  stream(request: TurnRequest): AsyncIterable<TurnEvent>;
-  /** Cost in USD of a turn's usage, or null when the model has no prices. */
-  cost?(model: string, usage: Usage): number | null;
+  complete(request: TurnRequest, onServed?: OnServed): Promise<TurnResult>;
+  stream(request: TurnRequest, onServed?: OnServed): AsyncIterable<TurnEvent>;
+  /**
+   * Cost in USD of a turn's usage, or null when no price applies: at the prices of `served`, the
+   * route target that answered, when known; else at those of the `requested` model.
+   */
+  cost?(requested: string, usage: Usage, served?: ServedTarget): number | null;
 }
 
 export interface TurnContext {
@@ -34,4 +49,21 @@ export interface TurnContext {
    * logs it. The turn also fails with the reason, unless its client is gone and nobody hears it.
    */
   onCommitError?: (error: unknown) => void;
+  /**
+   * Told once the usage a turn spent upstream is known (estimated when unreported), whether or
+   * not the store then takes it: the caller settles its token budget with it. Never called for
+   * a replay, which called no model, nor for a turn that failed before any model answered.
+   */
+  onSpent?: (usage: Usage) => void;
+}
+
+/** A turn the engine finished and, when it persists, committed: what metrics count. */
+export interface FinishedTurn {
+  tenant: string;
+  /** The model that served it (the requested one when none did). */
+  model: string;
+  usage: Usage & { estimated?: true };
+  costUsd: number | null;
+  /** Whether a response record holds it (false for `store: false` and stateless chat turns). */
+  stored: boolean;
 }

@@ -11,17 +11,20 @@ import type { JsonObject } from "../../store/types.ts";
 import type { ModelInfo } from "../context/catalog.ts";
 import { createModelTextCounter, createTokenCounter } from "../context/token-counter.ts";
 import type { TurnResult, Usage } from "../providers/types.ts";
+import type { ServedTarget } from "./turn-types.ts";
 
 /** Usage as recorded: `estimated` is set (a Holdfast extension) when Holdfast counted it itself. */
 export interface RecordedUsage extends Usage {
   estimated?: true;
 }
 
-/** What was sent upstream, for the input estimate. */
+/** What was sent upstream, for the input estimate, and where it went. */
 export interface SentInput {
   /** Tokens of the window sent. */
   tokens: number;
   instructions: string | null;
+  /** The route target that served it, once the route picked one (what the turn is priced at). */
+  target?: ServedTarget;
 }
 
 /** Whether the upstream left a side of the usage unreported. */
@@ -51,6 +54,8 @@ export function estimateUsage(result: TurnResult, model: ModelInfo, sent: SentIn
       ? {}
       : { cache_write_1h_tokens: usage.cache_write_1h_tokens }),
     ...(usage.reasoning_tokens === undefined ? {} : { reasoning_tokens: usage.reasoning_tokens }),
+    // Reported before the cut (Anthropic's message_start): a cache write is priced above input.
+    ...(usage.cache_write_tokens === undefined ? {} : { cache_write_tokens: usage.cache_write_tokens }),
     estimated: true,
   };
 }
