@@ -1,11 +1,13 @@
 /**
  * Rate limits and token budgets per API key and per end user. Every request takes one request
- * token; model calls also reserve an estimate of their tokens (prompt from the body size plus
- * the output cap) before the call, settled with the real usage afterwards.
+ * token; model calls also reserve an estimate of their tokens (prompt from the body size, media
+ * parts at their cost, plus the output cap) before the call, settled with the real usage afterwards.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { summarizeError } from "../observability/error-summary.ts";
 import type { RateLimiter, Reservation } from "../security/rate-limit/limiter.ts";
+import { mediaOfItems } from "../store/tokens.ts";
+import type { JsonValue } from "../store/types.ts";
 import { isPlainObject } from "../store/validate.ts";
 
 declare module "fastify" {
@@ -18,12 +20,22 @@ declare module "fastify" {
 const MODEL_ROUTES = new Set(["/v1/responses", "/v1/chat/completions"]);
 const DEFAULT_OUTPUT_ESTIMATE = 1024;
 
+/**
+ * Below this size a body is estimated by its length alone. Above it, it may carry images, files
+ * or audio, whose base64 would reserve ~180,000 tokens for a 700 KB photo that costs ~800: their
+ * bytes are taken out and their cost put in (the store's estimate, media-tokens.ts).
+ */
+const MEDIA_SCAN_BYTES = 16 * 1024;
+
 function estimateTokens(request: FastifyRequest): number {
   if (request.method !== "POST" || !MODEL_ROUTES.has(request.routeOptions.url ?? "")) return 0;
   const body = isPlainObject(request.body) ? request.body : {};
   const output = body.max_output_tokens ?? body.max_completion_tokens ?? body.max_tokens;
+  const outputTokens = typeof output === "number" ? output : DEFAULT_OUTPUT_ESTIMATE;
   const promptBytes = Number(request.headers["content-length"] ?? 0);
-  return Math.ceil(promptBytes / 4) + (typeof output === "number" ? output : DEFAULT_OUTPUT_ESTIMATE);
+  if (!(promptBytes >= MEDIA_SCAN_BYTES)) return Math.ceil(promptBytes / 4) + outputTokens;
+  const media = mediaOfItems((body.input ?? body.messages) as JsonValue | undefined);
+  return Math.ceil(Math.max(0, promptBytes - media.bytes) / 4) + Math.ceil(media.tokens) + outputTokens;
 }
 
 export function registerRateLimits(app: FastifyInstance, limiter: RateLimiter): void {

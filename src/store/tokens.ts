@@ -38,12 +38,28 @@ export function estimateTokensOfJson(content: JsonObject, bytes: number): number
   return bytesToTokens(Math.max(0, bytes - media.bytes)) + Math.ceil(media.tokens);
 }
 
+/**
+ * What the media parts of a list of items (Responses `input` items or Chat `messages`) weigh in
+ * their JSON and cost instead: for an estimate made from a request's size before it is parsed
+ * into items (the rate limiter's reservation), so a photo reserves its cost, not its base64.
+ */
+export function mediaOfItems(items: JsonValue | undefined): MediaTally {
+  const media: MediaTally = { bytes: 0, tokens: 0 };
+  if (!Array.isArray(items)) return media;
+  for (const item of items) {
+    if (!isPlainObject(item)) continue;
+    tallyMedia(item.content, media);
+    tallyMedia(item.output, media);
+  }
+  return media;
+}
+
 /** About 4 bytes per token. */
 function bytesToTokens(bytes: number): number {
   return Math.ceil(bytes / 4);
 }
 
-interface MediaTally {
+export interface MediaTally {
   /** UTF-8 bytes of the strings left out of the byte estimate. */
   bytes: number;
   /** What those parts cost instead. */
