@@ -31,6 +31,7 @@ import {
   observeStorage,
   observeSweeper,
   observeWindowCache,
+  recordCompaction,
   recordTurn,
   registerMetrics,
   registerRequestLogging,
@@ -303,6 +304,11 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
           usage: turn.usage,
           costUsd: turn.costUsd,
         });
+      },
+      // Likewise compaction: the stored ones are on their turn's record; a turn that failed after
+      // compacting wrote none, and its summarizer calls were paid all the same.
+      onCompaction: (spend) => {
+        if (!spend.stored) recordCompaction(metrics, spend);
       },
     });
     closers.push(() => gateway.close());

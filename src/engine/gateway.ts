@@ -41,6 +41,8 @@ export interface GatewayOptions {
   windowCache?: false | { maxBytes?: number };
   /** Told of every turn finished, with its usage and cost (see TurnEngineOptions.onTurn). */
   onTurn?: TurnEngineOptions["onTurn"];
+  /** Told of what each turn's compaction spent on summarizer calls (see TurnEngineOptions.onCompaction). */
+  onCompaction?: TurnEngineOptions["onCompaction"];
 }
 
 export interface Gateway {
@@ -183,6 +185,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     busyClaimTtlMs: options.busyClaimTtlMs,
     busyMaxWaitMs: options.busyMaxWaitMs,
     ...(options.onTurn ? { onTurn: options.onTurn } : {}),
+    ...(options.onCompaction ? { onCompaction: options.onCompaction } : {}),
   });
   return {
     engine,

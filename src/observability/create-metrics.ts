@@ -76,6 +76,10 @@ export interface HoldfastMetrics {
   readonly turns: Counter<"tenant" | "model">;
   readonly tokens: Counter<"tenant" | "model" | "direction">;
   readonly cost: Counter<"tenant" | "model">;
+  /** The compaction share of `tokens` / `cost`, and its summarizer calls (`recordCompaction`). */
+  readonly compactionCalls: Counter<"tenant" | "model">;
+  readonly compactionTokens: Counter<"tenant" | "model" | "direction">;
+  readonly compactionCost: Counter<"tenant" | "model">;
 }
 
 function positiveInt(value: number | undefined, fallback: number, name: string): number {
@@ -203,6 +207,24 @@ export function createMetrics(options: MetricsOptions = {}): HoldfastMetrics {
     cost: new Counter({
       name: "holdfast_cost_usd_total",
       help: "Upstream cost in US dollars by tenant and model.",
+      labelNames: ["tenant", "model"] as const,
+      registers,
+    }),
+    compactionCalls: new Counter({
+      name: "holdfast_compaction_calls_total",
+      help: "Summarizer model calls made by the gateway's compaction, by tenant and model.",
+      labelNames: ["tenant", "model"] as const,
+      registers,
+    }),
+    compactionTokens: new Counter({
+      name: "holdfast_compaction_tokens_total",
+      help: "Tokens of compaction's summarizer calls (also in holdfast_tokens_total) by tenant, model and direction.",
+      labelNames: ["tenant", "model", "direction"] as const,
+      registers,
+    }),
+    compactionCost: new Counter({
+      name: "holdfast_compaction_cost_usd_total",
+      help: "Cost of compaction's summarizer calls in US dollars (also in holdfast_cost_usd_total) by tenant and model.",
       labelNames: ["tenant", "model"] as const,
       registers,
     }),

@@ -8,7 +8,14 @@ export {
   registerRequestLogging,
   requestIdFrom,
 } from "./logging.ts";
-export { type RegisterMetricsOptions, recordTurn, registerMetrics, type TurnUsage } from "./metrics.ts";
+export {
+  type CompactionUsage,
+  type RegisterMetricsOptions,
+  recordCompaction,
+  recordTurn,
+  registerMetrics,
+  type TurnUsage,
+} from "./metrics.ts";
 export {
   type ObserveStorageOptions,
   observeStorage,

@@ -106,6 +106,40 @@ export function recordTurn(metrics: HoldfastMetrics, turn: TurnUsage): void {
   }
 }
 
+/** What a turn's compaction spent on summarizer calls (the engine's `onCompaction`). */
+export interface CompactionUsage {
+  tenant: string;
+  /** The model that served the summarizer calls. */
+  model: string;
+  calls: number;
+  usage: { input_tokens: number; output_tokens: number; cached_tokens?: number };
+  costUsd?: number | null;
+}
+
+/**
+ * Counts compaction's summarizer calls: their tokens and cost in the totals every upstream call
+ * adds to (`holdfast_tokens_total`, `holdfast_cost_usd_total`) and in the compaction share beside
+ * them; never in `holdfast_turns_total` (they are not turns).
+ */
+export function recordCompaction(metrics: HoldfastMetrics, spend: CompactionUsage): void {
+  const labels = { tenant: metrics.tenants.value(spend.tenant), model: metrics.models.value(spend.model) };
+  if (Number.isFinite(spend.calls) && spend.calls > 0) metrics.compactionCalls.inc(labels, spend.calls);
+  const directions: [string, number][] = [
+    ["input", spend.usage.input_tokens],
+    ["output", spend.usage.output_tokens],
+    ["cached", spend.usage.cached_tokens ?? 0],
+  ];
+  for (const [direction, n] of directions) {
+    addTokens(metrics, labels, direction, n);
+    if (Number.isFinite(n) && n > 0) metrics.compactionTokens.inc({ ...labels, direction }, n);
+  }
+  const cost = spend.costUsd;
+  if (typeof cost === "number" && Number.isFinite(cost) && cost > 0) {
+    metrics.cost.inc(labels, cost);
+    metrics.compactionCost.inc(labels, cost);
+  }
+}
+
 function addTokens(
   metrics: HoldfastMetrics,
   labels: { tenant: string; model: string },

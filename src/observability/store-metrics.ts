@@ -28,7 +28,7 @@ import type {
 } from "../store/types.ts";
 import { errorOutcome } from "./bounded-label.ts";
 import type { HoldfastMetrics } from "./create-metrics.ts";
-import { recordTurn } from "./metrics.ts";
+import { recordCompaction, recordTurn } from "./metrics.ts";
 import { failSpan, tracer } from "./tracing.ts";
 
 /** Error codes that count as a concurrency or idempotency conflict. */
@@ -37,7 +37,8 @@ const CONFLICT_CODES = new Set(["conflict", "idempotency_conflict", "version_con
 export interface StoreMetricsOptions {
   /**
    * Count turns, tokens and cost from the response records the turn engine appends (one per
-   * persisted turn; replays are not counted), so the engine needs no metrics code. Turns with
+   * persisted turn; replays are not counted), so the engine needs no metrics code; the
+   * compaction a record carries too (`recordCompaction`). Turns with
    * `store: false` write no record: report those with `recordTurn` — and then leave this off
    * if the engine reports every turn, or they are counted twice. Default false.
    */
@@ -143,6 +144,21 @@ class MeasuredStore implements SessionStore, SessionHeadReadable {
         },
         costUsd: typeof c.cost_usd === "number" ? c.cost_usd : null,
       });
+      // The summarizer calls of the compaction the turn triggered: spent upstream, not a turn.
+      const compaction = c.compaction as Record<string, unknown> | null | undefined;
+      if (compaction && typeof compaction === "object") {
+        recordCompaction(this.#metrics, {
+          tenant,
+          model: typeof compaction.model === "string" && compaction.model ? compaction.model : model,
+          calls: Number(compaction.calls) || 0,
+          usage: {
+            input_tokens: Number(compaction.input_tokens) || 0,
+            output_tokens: Number(compaction.output_tokens) || 0,
+            cached_tokens: Number(compaction.cached_tokens) || 0,
+          },
+          costUsd: typeof compaction.cost_usd === "number" ? compaction.cost_usd : null,
+        });
+      }
     }
   }
   patchState(tenant: string, id: string, patch: JsonValue, options?: WriteOptions): Promise<Session> {

@@ -16,6 +16,8 @@ export interface FakeChatAnswer {
   finish_reason?: string;
   /** Sent on the completion (every chunk when streamed), as OpenAI reports the tier it used. */
   service_tier?: string;
+  /** The usage reported; default 5 prompt and 3 completion tokens. `null` reports none. */
+  usage?: { prompt_tokens: number; completion_tokens: number } | null;
 }
 
 export type FakeChatUpstream = FakeUpstreamServer;
@@ -32,10 +34,10 @@ export async function startFakeChatUpstream(
       model: String(body.model),
       ...(reply.service_tier === undefined ? {} : { service_tier: reply.service_tier }),
     };
-    const usage = {
-      prompt_tokens: 5,
-      completion_tokens: 3,
-      total_tokens: 8,
+    const counts = reply.usage === undefined ? { prompt_tokens: 5, completion_tokens: 3 } : reply.usage;
+    const usage = counts && {
+      ...counts,
+      total_tokens: counts.prompt_tokens + counts.completion_tokens,
       ...(reply.reasoning_tokens === undefined
         ? {}
         : { completion_tokens_details: { reasoning_tokens: reply.reasoning_tokens } }),
@@ -58,7 +60,7 @@ export async function startFakeChatUpstream(
           ...head,
           object: "chat.completion",
           choices: [{ index: 0, message, finish_reason: finish }],
-          usage,
+          ...(usage ? { usage } : {}),
         }),
       );
       return;
@@ -81,7 +83,7 @@ export async function startFakeChatUpstream(
         send([{ index: 0, delta: { [field]: piece }, finish_reason: null }]);
     }
     send([{ index: 0, delta: {}, finish_reason: finish }]);
-    send([], { usage });
+    if (usage) send([], { usage });
     res.end("data: [DONE]\n\n");
   });
 }

@@ -10,33 +10,11 @@ import { createGateway, type Gateway } from "../engine/gateway.ts";
 import { parseProvidersConfig } from "../engine/providers/config.ts";
 import { createProviderLayer } from "../engine/providers/create-providers.ts";
 import { createSecurity } from "../security/create-security.ts";
-import type { BucketSpec, RateLimitBackend } from "../security/rate-limit/backend.ts";
 import { createRateLimiter } from "../security/rate-limit/limiter.ts";
-import { createMemoryRateLimitBackend } from "../security/rate-limit/memory-backend.ts";
 import { createStore } from "../store/create-store.ts";
+import { countingBackend } from "./counting-rate-limit-backend.ts";
 import { createServer } from "./create-server.ts";
 import { type FakeUpstreamServer, startFakeUpstreamServer } from "./fake-upstream-server.ts";
-
-/** The in-process backend, keeping the net tokens taken from token buckets (takes minus refunds). */
-function countingBackend(): RateLimitBackend & { net: () => number } {
-  const inner = createMemoryRateLimitBackend({ clock: () => 0 });
-  let net = 0;
-  const tokens = (spec: BucketSpec): boolean => spec.key.endsWith(":tpm");
-  return {
-    name: "counting",
-    async take(specs) {
-      const result = await inner.take(specs);
-      if (result.ok) for (const spec of specs) if (tokens(spec)) net += spec.cost;
-      return result;
-    },
-    async adjust(spec, delta) {
-      if (tokens(spec)) net -= delta;
-      await inner.adjust(spec, delta);
-    },
-    close: () => inner.close(),
-    net: () => net,
-  };
-}
 
 describe("token reservations settle at what the turn spent", () => {
   let upstream: FakeUpstreamServer;

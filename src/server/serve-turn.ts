@@ -64,8 +64,9 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
     // to know of: the store's limit may be too small for the models served.
     onCommitError: (error: unknown) =>
       request.log.error({ err: summarizeError(error) }, "turn commit failed"),
+    // Told of the turn's own call and, apart, of its compaction's summarizer calls: both are spent.
     onSpent: (usage: { input_tokens: number; output_tokens: number }) => {
-      spentTokens = usage.input_tokens + usage.output_tokens;
+      spentTokens += usage.input_tokens + usage.output_tokens;
     },
     ...(key ? { idempotencyKey: key } : {}),
   };

@@ -5,6 +5,7 @@
  */
 import type { Item, JsonObject } from "../../store/types.ts";
 import { withoutUpstreamId } from "../context/items.ts";
+import type { CompactionRecord } from "./compaction-spend.ts";
 
 export const RECORD_TYPE = "response_record";
 
@@ -40,6 +41,12 @@ export interface ResponseRecord {
   output_item_ids: string[];
   usage: UsageRecord;
   cost_usd: number | null;
+  /**
+   * Holdfast extension: what the compaction this turn triggered spent on summarizer calls, apart
+   * from `usage` and `cost_usd` (the turn's own call, which the Responses `usage` shows). Absent
+   * when the turn made no summarizer call.
+   */
+  compaction?: CompactionRecord;
   metadata: Record<string, string>;
   request: {
     tools: JsonObject[];

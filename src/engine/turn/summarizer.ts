@@ -7,6 +7,17 @@ import type { SummarizeRequest, Summarizer } from "../context/compact.ts";
 import type { StructuredSummary } from "../context/summary.ts";
 import { contentText } from "../providers/output.ts";
 import type { TurnRequest, TurnResult } from "../providers/types.ts";
+import type { OnServed, ServedTarget } from "./turn-types.ts";
+
+/** What one summarizer call sent and got back, for its usage and price. */
+export interface SummarizerCall {
+  result: TurnResult;
+  /** The route target that served it, when the invoker said. */
+  served: ServedTarget | null;
+  /** The prompt text and instructions it sent (the input estimate when usage is unreported). */
+  prompt: string;
+  instructions: string;
+}
 
 const INSTRUCTIONS = `You compact a long conversation between a user, an assistant and its tools.
 Reply with one JSON object and nothing else:
@@ -50,18 +61,30 @@ export function parseSummary(text: string): StructuredSummary {
   return { goal: "", decisions: [], facts: [], openItems: [], recentContext: text.trim() };
 }
 
-/** `complete` is the gateway's model call (routing and fallback included). */
+/**
+ * `complete` is the gateway's model call (routing and fallback included). `onCall` is told of
+ * every call answered, so what compaction spends is accounted like a turn's own call.
+ */
 export function createModelSummarizer(
-  complete: (request: TurnRequest) => Promise<TurnResult>,
+  complete: (request: TurnRequest, onServed?: OnServed) => Promise<TurnResult>,
   model: string,
+  onCall?: (call: SummarizerCall) => void,
 ): Summarizer {
   return async (request) => {
-    const result = await complete({
-      model,
-      instructions: INSTRUCTIONS,
-      input: [{ type: "message", role: "user", content: [{ type: "input_text", text: render(request) }] }],
-      max_output_tokens: request.maxOutputTokens,
-    });
+    const prompt = render(request);
+    let served: ServedTarget | null = null;
+    const result = await complete(
+      {
+        model,
+        instructions: INSTRUCTIONS,
+        input: [{ type: "message", role: "user", content: [{ type: "input_text", text: prompt }] }],
+        max_output_tokens: request.maxOutputTokens,
+      },
+      (target) => {
+        served = target;
+      },
+    );
+    onCall?.({ result, served, prompt, instructions: INSTRUCTIONS });
     const text = result.output
       .filter((o) => o.type === "message")
       .map((o) => contentText((o as { content?: unknown }).content))

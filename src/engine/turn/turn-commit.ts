@@ -8,6 +8,7 @@ import type { HoldfastError } from "../../store/errors.ts";
 import type { AppendResult, ItemInput, JsonObject, SessionStore } from "../../store/types.ts";
 import type { TurnResult } from "../providers/types.ts";
 import { commitFailure } from "./commit-failure.ts";
+import type { CompactionTally } from "./compaction-spend.ts";
 import type { TurnHistory } from "./history.ts";
 import type { TurnPlan } from "./plan.ts";
 import { toResponseObject, wireItem } from "./record.ts";
@@ -40,6 +41,7 @@ export class TurnCommitter {
    * spent: the turn stays visible (`GET /v1/responses/{id}`, the usage ledger) and the
    * conversation holds no part of the answer, so no call is left without its output for later
    * turns to trip on. Throws the reason, worded for a gateway client, once the caller was told.
+   * The record carries what the turn's compaction spent (`tally`), reported once it is stored.
    */
   async settle(
     plan: TurnPlan,
@@ -48,13 +50,14 @@ export class TurnCommitter {
     ctx: TurnContext,
     claim: TurnClaim | null,
     sent: SentInput | null,
+    tally: CompactionTally,
     error?: HoldfastError,
   ): Promise<JsonObject> {
     const usage = this.#usage(plan, result, sent);
     // Spent whether or not the store takes it: the caller settles its token budget with it.
     ctx.onSpent?.(usage);
     try {
-      return await this.#commit(plan, input, result, usage, claim, sent, error);
+      return await this.#commit(plan, input, result, usage, claim, sent, tally, error);
     } catch (cause) {
       ctx.onCommitError?.(cause);
       const failure = commitFailure(cause, result.output.length);
@@ -72,7 +75,7 @@ export class TurnCommitter {
         status: "completed",
         finish_reason: "error",
       };
-      await this.#commit(plan, input, empty, usage, claim, sent, failure).catch((again: unknown) => {
+      await this.#commit(plan, input, empty, usage, claim, sent, tally, failure).catch((again: unknown) => {
         ctx.onCommitError?.(again);
       });
       throw failure;
@@ -87,6 +90,7 @@ export class TurnCommitter {
     usage: RecordedUsage,
     claim: TurnClaim | null,
     sent: SentInput | null,
+    tally: CompactionTally,
     error?: HoldfastError,
   ): Promise<JsonObject> {
     const outputs = outputItems(result);
@@ -95,7 +99,18 @@ export class TurnCommitter {
     // bills at its own rates, not at those of the target the route tried first.
     const served = sent?.target;
     const costUsd = this.#invoker.cost?.(plan.request.model, usage, served) ?? null;
-    const record = finalRecord(plan, now, input, outputs, result, usage, costUsd, error, served);
+    const record = finalRecord(
+      plan,
+      now,
+      input,
+      outputs,
+      result,
+      usage,
+      costUsd,
+      error,
+      served,
+      tally.record,
+    );
     if (plan.persist && plan.sessionId) {
       const items: ItemInput[] = [
         ...outputs,
@@ -110,6 +125,7 @@ export class TurnCommitter {
       );
       claim?.released();
     }
+    tally.report(plan.persist && plan.sessionId !== null);
     this.#onTurn?.({
       tenant: plan.tenant,
       model: record.served_by?.model || plan.request.model,

@@ -11,6 +11,7 @@ import { LIMITS } from "../../store/validate.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { TurnEvent, TurnResult } from "../providers/types.ts";
 import { type BusyPolicy, busySettings } from "./busy.ts";
+import { type CompactionSpend, CompactionTally, compactionUsage } from "./compaction-spend.ts";
 import type { TurnPlan } from "./plan.ts";
 import { toResponseObject } from "./record.ts";
 import { replayEvents } from "./replay-events.ts";
@@ -50,6 +51,13 @@ export interface TurnEngineOptions {
    * `turnsFromRecords`): this is where turns that write no record are seen.
    */
   onTurn?: (turn: FinishedTurn) => void;
+  /**
+   * Told of what a turn's compaction spent on summarizer calls (automatic or overflow recovery),
+   * once per turn that made any, apart from `onTurn`'s `costUsd` (the turn's own call): when its
+   * response record is committed (`stored`), or when the turn ends without one. Never for a replay.
+   * Spend caps add it to the turns' cost; `turnsFromRecords` counts the stored ones already.
+   */
+  onCompaction?: (spend: CompactionSpend) => void;
 }
 
 export type EngineEvent =
@@ -64,6 +72,7 @@ export class TurnEngine {
   readonly #starter: TurnStarter;
   readonly #window: TurnWindow;
   readonly #committer: TurnCommitter;
+  readonly #onCompaction: ((spend: CompactionSpend) => void) | undefined;
 
   constructor(options: TurnEngineOptions) {
     const { store, invoker } = options;
@@ -77,6 +86,26 @@ export class TurnEngine {
     this.#starter = new TurnStarter(store, invoker, busy, options.maxItemBytes ?? LIMITS.itemBytes);
     this.#window = new TurnWindow(store, invoker, options.reserveTokens ?? 512, options.compaction);
     this.#committer = new TurnCommitter(store, invoker, this.#clock, options.onTurn);
+    this.#onCompaction = options.onCompaction;
+  }
+
+  /** Adds up a turn's compaction calls; tells the caller's token budget and `onCompaction` once. */
+  #tally(plan: TurnPlan, ctx: TurnContext): CompactionTally {
+    return new CompactionTally((record, stored) => {
+      const usage = compactionUsage(record);
+      ctx.onSpent?.(usage);
+      this.#onCompaction?.({
+        tenant: plan.tenant,
+        // Only a turn on a stored conversation compacts (turn-window.ts).
+        sessionId: plan.sessionId ?? "",
+        responseId: plan.responseId,
+        model: record.model,
+        calls: record.calls,
+        usage,
+        costUsd: record.cost_usd,
+        stored,
+      });
+    });
   }
 
   /** Runs a non-streaming turn and returns the Responses API object. */
@@ -84,11 +113,12 @@ export class TurnEngine {
     const begun = await this.#starter.begin(tenant, body, ctx);
     if (begun.replay) return begun.replay;
     const { plan, guard, input } = begun;
+    const tally = this.#tally(plan, ctx);
     let sent: SentInput | null = null;
     try {
       let result: TurnResult;
       try {
-        result = await this.#window.withOverflowRecovery(plan, inputSeqs(input), (history) => {
+        result = await this.#window.withOverflowRecovery(plan, inputSeqs(input), tally, (history) => {
           const current = sentInput(plan, history);
           sent = current;
           return this.#invoker.complete(toTurnRequest(plan, history, ctx.signal), (target) => {
@@ -102,8 +132,10 @@ export class TurnEngine {
         if (!ctx.signal?.aborted) throw error;
         result = new StreamTracker().partial(servedModel(plan, sent));
       }
-      return await this.#committer.settle(plan, input, result, ctx, guard.claim, sent);
+      return await this.#committer.settle(plan, input, result, ctx, guard.claim, sent, tally);
     } finally {
+      // A turn that failed after compacting wrote no record: its summarizer calls were paid all the same.
+      tally.report(false);
       await releaseGuard(guard);
     }
   }
@@ -122,6 +154,7 @@ export class TurnEngine {
       return;
     }
     const { plan, guard, input } = begun;
+    const tally = this.#tally(plan, ctx);
     const tracker = new StreamTracker();
     let sent: SentInput | null = null;
     let started = false;
@@ -130,7 +163,7 @@ export class TurnEngine {
       // Open the upstream before announcing the response: if every target fails before its first
       // event, the caller still gets a proper status instead of a stream that only says "failed".
       const opened = await this.#window
-        .withOverflowRecovery(plan, inputSeqs(input), async (history) => {
+        .withOverflowRecovery(plan, inputSeqs(input), tally, async (history) => {
           const current = sentInput(plan, history);
           sent = current;
           const iterator = this.#invoker
@@ -155,6 +188,7 @@ export class TurnEngine {
           ctx,
           guard.claim,
           sent,
+          tally,
         );
         yield { type: "created", response: pending };
         yield { type: "completed", response };
@@ -182,7 +216,16 @@ export class TurnEngine {
       const final = result ?? tracker.partial(servedModel(plan, sent));
       // settle answers for its own failure: nothing is committed again below.
       settled = true;
-      const response = await this.#committer.settle(plan, input, final, ctx, guard.claim, sent, failure);
+      const response = await this.#committer.settle(
+        plan,
+        input,
+        final,
+        ctx,
+        guard.claim,
+        sent,
+        tally,
+        failure,
+      );
       // A turn cut short on purpose (client gone, server shutting down) is incomplete, not failed.
       if (failure && failure.code !== "cancelled") yield { type: "failed", response, error: failure };
       else yield { type: "completed", response };
@@ -192,9 +235,10 @@ export class TurnEngine {
       if (started && !settled && input) {
         // Nobody is left to tell of a failure: settle has reported it through ctx.onCommitError.
         await this.#committer
-          .settle(plan, input, tracker.partial(servedModel(plan, sent)), ctx, guard.claim, sent)
+          .settle(plan, input, tracker.partial(servedModel(plan, sent)), ctx, guard.claim, sent, tally)
           .catch(() => {});
       }
+      tally.report(false);
       await releaseGuard(guard);
     }
   }

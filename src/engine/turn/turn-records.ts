@@ -6,6 +6,7 @@ import type { HoldfastError } from "../../store/errors.ts";
 import { ITEM_ID_PATTERN, newItemId } from "../../store/ids.ts";
 import type { AppendResult, ItemInput, JsonObject } from "../../store/types.ts";
 import type { TurnResult } from "../providers/types.ts";
+import type { CompactionRecord } from "./compaction-spend.ts";
 import type { TurnPlan } from "./plan.ts";
 import { RECORD_TYPE, type ResponseRecord, type UsageRecord } from "./record.ts";
 import type { ServedTarget } from "./turn-types.ts";
@@ -34,6 +35,7 @@ export function finalRecord(
   costUsd: number | null,
   error: HoldfastError | undefined,
   served?: ServedTarget,
+  compaction?: CompactionRecord | null,
 ): ResponseRecord {
   const model = result.model || served?.model;
   return {
@@ -47,6 +49,7 @@ export function finalRecord(
     incomplete_reason: result.status === "incomplete" ? (result.incomplete_reason ?? "interrupted") : null,
     error: error ? { code: error.code, message: error.message } : null,
     ...(result.service_tier === undefined ? {} : { service_tier: result.service_tier }),
+    ...(compaction ? { compaction: { ...compaction } } : {}),
   };
 }
 

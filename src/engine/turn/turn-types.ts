@@ -51,8 +51,10 @@ export interface TurnContext {
   onCommitError?: (error: unknown) => void;
   /**
    * Told once the usage a turn spent upstream is known (estimated when unreported), whether or
-   * not the store then takes it: the caller settles its token budget with it. Never called for
-   * a replay, which called no model, nor for a turn that failed before any model answered.
+   * not the store then takes it: the caller settles its token budget with it. Called once for the
+   * turn's own call and once more for its compaction's summarizer calls, if it made any (also
+   * when the turn then failed): add them up. Never called for a replay, which called no model,
+   * nor for a turn that failed before any model answered.
    */
   onSpent?: (usage: Usage) => void;
 }

@@ -6,10 +6,13 @@
 import type { SessionStore } from "../../store/types.ts";
 import type { ModelInfo } from "../context/catalog.ts";
 import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
+import { createModelTextCounter } from "../context/token-counter.ts";
+import type { CompactionCall, CompactionTally } from "./compaction-spend.ts";
 import { loadHistory, type TurnHistory } from "./history.ts";
 import type { TurnPlan } from "./plan.ts";
-import { createModelSummarizer } from "./summarizer.ts";
+import { createModelSummarizer, type SummarizerCall } from "./summarizer.ts";
 import type { ModelInvoker } from "./turn-types.ts";
+import { estimateUsage, usageMissing } from "./usage-estimate.ts";
 
 /** Automatic compaction as the engine was configured; `false` turns it off. */
 export type CompactionOption = false | { threshold?: number; keepRecentShare?: number } | undefined;
@@ -34,19 +37,21 @@ export class TurnWindow {
    * Runs `call`; on a context-length rejection compacts the conversation and runs it once more.
    * `inputSeqs`: where the write-ahead append put the request's input (null when nothing was
    * written), so the history can tell the request's own items from the conversation's.
+   * `tally` adds up what the summarizer calls of its compactions spend.
    */
   async withOverflowRecovery<T>(
     plan: TurnPlan,
     inputSeqs: readonly number[] | null,
+    tally: CompactionTally,
     call: (history: TurnHistory) => Promise<T>,
   ): Promise<T> {
-    const history = await this.#history(plan, inputSeqs);
+    const history = await this.#history(plan, inputSeqs, tally);
     try {
       return await call(history);
     } catch (error) {
       if (!isContextLengthError(error) || !this.#compactable(plan)) throw error;
       const { model, maxOutputTokens, budget } = this.#limits(plan);
-      if (!(await this.#compact(plan, model, budget))) throw error;
+      if (!(await this.#compact(plan, model, budget, tally))) throw error;
       const options = { maxOutputTokens, reserve: this.#reserve, inputSeqs };
       return call(await loadHistory(this.#store, plan, model, options));
     }
@@ -63,7 +68,11 @@ export class TurnWindow {
   }
 
   /** The items sent upstream; compacts first when the stored window nears the model's budget. */
-  async #history(plan: TurnPlan, inputSeqs: readonly number[] | null): Promise<TurnHistory> {
+  async #history(
+    plan: TurnPlan,
+    inputSeqs: readonly number[] | null,
+    tally: CompactionTally,
+  ): Promise<TurnHistory> {
     const { model, maxOutputTokens, budget } = this.#limits(plan);
     const options = { maxOutputTokens, reserve: this.#reserve, inputSeqs };
     const history = await loadHistory(this.#store, plan, model, options);
@@ -75,7 +84,7 @@ export class TurnWindow {
     ) {
       return history;
     }
-    await this.#compact(plan, model, budget);
+    await this.#compact(plan, model, budget, tally);
     return loadHistory(this.#store, plan, model, options);
   }
 
@@ -86,7 +95,7 @@ export class TurnWindow {
   }
 
   /** Summarizes the older part of the conversation; false when there was nothing to fold. */
-  async #compact(plan: TurnPlan, model: ModelInfo, budget: number): Promise<boolean> {
+  async #compact(plan: TurnPlan, model: ModelInfo, budget: number, tally: CompactionTally): Promise<boolean> {
     const keep = Math.max(1, Math.floor(budget * (this.#compaction?.keepRecentShare ?? 0.25)));
     // Sized from the model, so small context windows still leave the summarizer room to work.
     const summaryMaxTokens = Math.max(64, Math.min(4096, Math.floor(model.contextWindow / 4)));
@@ -98,8 +107,34 @@ export class TurnWindow {
         128,
         Math.min(model.contextWindow - summaryMaxTokens - 2048, Math.floor(model.contextWindow / 2)),
       ),
-      summarize: createModelSummarizer((r) => this.#invoker.complete(r), plan.request.model),
+      summarize: createModelSummarizer(
+        (r, onServed) => this.#invoker.complete(r, onServed),
+        plan.request.model,
+        (call) => tally.add(this.#priced(plan, model, call)),
+      ),
     });
     return result.compacted;
+  }
+
+  /**
+   * One summarizer call's usage, estimated when the upstream reported none (as a turn's is), and
+   * its cost at the model that served it. Counted whether or not its summary is then appended:
+   * the call was paid for either way (a summary no smaller than its range, a lost race).
+   */
+  #priced(plan: TurnPlan, model: ModelInfo, call: SummarizerCall): CompactionCall {
+    const usage = usageMissing(call.result)
+      ? estimateUsage(call.result, model, {
+          tokens: createModelTextCounter(model)(call.prompt),
+          instructions: call.instructions,
+        })
+      : call.result.usage;
+    const served = call.served ?? undefined;
+    const costUsd = this.#invoker.cost?.(plan.request.model, usage, served) ?? null;
+    return {
+      usage,
+      costUsd,
+      served: call.served,
+      model: call.result.model || call.served?.model || plan.request.model,
+    };
   }
 }

@@ -1,8 +1,10 @@
 /**
  * The usage ledger of a conversation: every turn's response record carries its usage and cost,
- * so the ledger is the records read back in order. Totals add them up.
+ * and what the compaction it triggered spent, so the ledger is the records read back in order.
+ * Totals add them up: all that was spent, with the compaction share broken out.
  */
 import type { SessionStore } from "../../store/types.ts";
+import type { CompactionRecord } from "./compaction-spend.ts";
 import { RECORD_TYPE, type ResponseRecord } from "./record.ts";
 
 export interface TurnUsage {
@@ -16,19 +18,37 @@ export interface TurnUsage {
   cost_usd: number | null;
   /** Holdfast extension: the upstream reported no usage for this turn; the counts are Holdfast's estimate. */
   estimated?: true;
+  /**
+   * The summarizer calls of the compaction this turn triggered (automatic or overflow recovery),
+   * apart from the turn's own counts above; absent when it made none.
+   */
+  compaction?: CompactionUsage;
+}
+
+export interface CompactionUsage {
+  calls: number;
+  /** The model that served them. */
+  model: string;
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+  estimated?: true;
+}
+
+interface Counts {
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
 }
 
 export interface ConversationUsage {
   object: "conversation.usage";
   conversation_id: string;
   turns: TurnUsage[];
-  total: {
-    turns: number;
-    input_tokens: number;
-    cached_tokens: number;
-    output_tokens: number;
-    cost_usd: number;
-  };
+  /** Everything spent: the turns' own calls plus their compaction, whose share `compaction` gives. */
+  total: Counts & { turns: number; compaction: Counts & { calls: number } };
 }
 
 const PAGE = 1000;
@@ -54,17 +74,40 @@ export async function conversationUsage(
         output_tokens: record.usage.output_tokens,
         cost_usd: record.cost_usd,
         ...(record.usage.estimated ? { estimated: true as const } : {}),
+        ...(record.compaction ? { compaction: compactionEntry(record.compaction) } : {}),
       });
     }
     if (page.length < PAGE) break;
     after = page.at(-1)!.seq;
   }
+  const compaction = { calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, cost_usd: 0 };
   const total = { turns: turns.length, input_tokens: 0, cached_tokens: 0, output_tokens: 0, cost_usd: 0 };
   for (const t of turns) {
-    total.input_tokens += t.input_tokens;
-    total.cached_tokens += t.cached_tokens;
-    total.output_tokens += t.output_tokens;
-    total.cost_usd += t.cost_usd ?? 0;
+    add(total, t);
+    if (!t.compaction) continue;
+    add(total, t.compaction);
+    add(compaction, t.compaction);
+    compaction.calls += t.compaction.calls;
   }
-  return { object: "conversation.usage", conversation_id: id, turns, total };
+  return { object: "conversation.usage", conversation_id: id, turns, total: { ...total, compaction } };
+}
+
+function add(to: Counts, from: Omit<Counts, "cost_usd"> & { cost_usd: number | null }): void {
+  to.input_tokens += from.input_tokens;
+  to.cached_tokens += from.cached_tokens;
+  to.output_tokens += from.output_tokens;
+  to.cost_usd += from.cost_usd ?? 0;
+}
+
+/** A record's compaction entry as the ledger lists it . */
+function compactionEntry(c: CompactionRecord): CompactionUsage {
+  return {
+    calls: c.calls,
+    model: c.model,
+    input_tokens: c.input_tokens,
+    cached_tokens: c.cached_tokens,
+    output_tokens: c.output_tokens,
+    cost_usd: c.cost_usd,
+    ...(c.estimated ? { estimated: true as const } : {}),
+  };
 }
