@@ -130,6 +130,35 @@ describe("daily spend cap", () => {
     );
   });
 
+  for (const [name, backend] of [
+    ["memory", () => createMemoryRateLimitBackend()],
+    ["Redis", () => createRedisRateLimitBackend({ redis, prefix })],
+  ] as const) {
+    it(`a call refused for its spend takes nothing from the buckets (${name})`, async () => {
+      const counter = backend();
+      const tenant = `t-${randomBytes(4).toString("hex")}`;
+      const spend = createDailySpend({ counter, perDayUsd: 1 });
+      const limiter = createRateLimiter({
+        backend: counter,
+        perKey: { requestsPerMinute: 2, tokensPerMinute: 100 },
+        spendCap: spend.spendCap,
+      });
+      spend.record({ tenant, costUsd: 2 });
+      await spend.flush();
+      for (let i = 0; i < 5; i++) {
+        const error = await refusal(limiter.reserve({ tenant, keyId: "k", estimatedTokens: 100 }));
+        assert.equal(error.limit, "tenant:spend");
+      }
+      // The key's 2 requests and 100 tokens are all still there.
+      await limiter.reserve({ tenant, keyId: "k", estimatedTokens: 100, callsModel: false });
+      await limiter.reserve({ tenant, keyId: "k", callsModel: false });
+      assert.equal(
+        (await refusal(limiter.reserve({ tenant, keyId: "k", callsModel: false }))).limit,
+        "key:requests",
+      );
+    });
+  }
+
   it("through Redis, two instances add to and enforce one total", async () => {
     const tenant = `t-${randomBytes(4).toString("hex")}`;
     const instances = [0, 1].map(() => {

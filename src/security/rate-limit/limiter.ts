@@ -109,7 +109,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   return Object.freeze({
     async reserve(input: ReserveInput): Promise<Reservation> {
       const estimate = Math.max(0, Math.ceil(input.estimatedTokens ?? 0));
-      if (spendCap && input.callsModel !== false) await checkSpend(spendCap, input.tenant, clock);
+      // Asked before the buckets and awaited with them: over Redis the spend read and the bucket
+      // script travel together, one round trip rather than two.
+      const spend =
+        spendCap && input.callsModel !== false ? checkSpend(spendCap, input.tenant, clock) : undefined;
       const specs: BucketSpec[] = [];
       const names: string[] = [];
       const tokenBuckets: { spec: BucketSpec; taken: number }[] = [];
@@ -137,8 +140,20 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       };
       add(perKey, "key", input.keyId);
       add(perOwner, "owner", input.owner);
-      if (specs.length === 0) return NOOP;
-      const result = await backend.take(specs);
+      if (specs.length === 0) {
+        await spend;
+        return NOOP;
+      }
+      const [spent, taken] = await Promise.allSettled([spend, backend.take(specs)]);
+      if (spent.status === "rejected") {
+        // Refused for its spend: what the buckets gave goes back, as if they were never asked.
+        if (taken.status === "fulfilled" && taken.value.ok) {
+          await Promise.all(specs.map((spec) => backend.adjust(spec, spec.cost))).catch(() => {});
+        }
+        throw spent.reason;
+      }
+      if (taken.status === "rejected") throw taken.reason;
+      const result = taken.value;
       if (!result.ok) {
         const limit = names[result.index] ?? "unknown";
         throw new RateLimitError(
