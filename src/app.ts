@@ -6,6 +6,7 @@
 
 import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
+import { openServeRateLimits } from "./app-rate-limits.ts";
 import { parseAppSections } from "./app-sections.ts";
 import type { ServerConfig } from "./config/load-config.ts";
 import { createTokenCounter } from "./engine/context/token-counter.ts";
@@ -41,17 +42,8 @@ import {
 } from "./observability/index.ts";
 import { createSecurity } from "./security/create-security.ts";
 import { withEncryption } from "./security/encryption/with-encryption.ts";
-import { createRateLimiter } from "./security/rate-limit/limiter.ts";
-import { createMemoryRateLimitBackend } from "./security/rate-limit/memory-backend.ts";
-import { createRedisRateLimitBackend } from "./security/rate-limit/redis-backend.ts";
-import {
-  createRateLimitRedisClient,
-  firstConnection,
-  rateLimitRedisProblem,
-} from "./security/rate-limit/redis-client.ts";
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
-import type { ReadinessCheck } from "./server/routes/health.ts";
 import { noteMissingFiles, sqliteStoreFile } from "./start-files.ts";
 import { checkStoreUrls, createStore, storeScheme } from "./store/create-store.ts";
 import { driverOf } from "./store/decorators/delegating-store.ts";
@@ -60,6 +52,7 @@ import { InvalidArgumentError } from "./store/errors.ts";
 import type { SessionStore } from "./store/types.ts";
 import { servedTenants } from "./ui/served-tenants.ts";
 import { registerDashboard } from "./ui/server.ts";
+import { unlessAborted } from "./unless-aborted.ts";
 
 export interface HoldfastAppOptions {
   config: ServerConfig;
@@ -104,44 +97,10 @@ export interface HoldfastApp {
 /** After the shutdown deadline, how long aborted turns' answers get to go out before connections are cut. */
 const SHUTDOWN_GRACE_MS = 1000;
 
-/** Bound on the rate-limit Redis's first connection attempt at start-up (its connect timeout). */
-const RATE_LIMIT_REDIS_CONNECT_MS = 3000;
-
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
 /** Counts stored tokens with o200k: exact for current OpenAI models, the calibration base for the others. */
 const DEFAULT_COUNTING_MODEL = "gpt-4o";
-
-/**
- * `pending`, or a rejection with the signal's reason as soon as `signal` aborts: a store that
- * accepted the connection and never answers must not hold a stop request. Whatever `pending`
- * opens after that is handed to `dispose`.
- */
-function unlessAborted<T>(
-  pending: Promise<T>,
-  signal: AbortSignal | undefined,
-  dispose?: (value: T) => Promise<unknown>,
-): Promise<T> {
-  if (!signal) return pending;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      pending.then((value) => dispose?.(value)).catch(() => {});
-      reject(signal.reason);
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 function noKeysError(host: string): InvalidArgumentError {
   return new InvalidArgumentError(
@@ -171,7 +130,6 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   const sections = parseAppSections(config, env);
   const { lifecycle, rateLimitRedis, keyring, providers: providersConfig } = sections;
   const { windowCacheBytes, ...busy } = sections.gateway;
-  const { perKey, perOwner } = sections.rateLimits;
   const loopback = LOOPBACK.test(config.host);
   const mustHaveKeys = !loopback && !options.insecure;
   // The refusals that need no connection come before anything is opened or created.
@@ -257,31 +215,13 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       store = withQuotas(withArchives(measured, archiver), { policy: lifecycle.policy });
     }
 
-    let backend = createMemoryRateLimitBackend();
-    const readiness: ReadinessCheck[] = [];
-    if (rateLimitRedis) {
-      const redis = createRateLimitRedisClient(rateLimitRedis);
-      // Not quit(): against a Redis that is down it waits for reconnection attempts; nothing
-      // pending matters once the server has stopped.
-      closers.push(async () => redis.disconnect());
-      // Not reachable is no reason to refuse to start (the start needs nothing from it): like the
-      // store once running, it is what /readyz reports, 503 naming it until it answers, and
-      // rate-limited requests answer 503 meanwhile. Only its first connection attempt is waited
-      // for, so a reachable one serves the first requests; a refused one costs no wait.
-      const where = rateLimitRedis.nodes.map((n) => `${n.host}:${n.port}`).join(",");
-      const name = `rate_limits.redis (${rateLimitRedis.cluster ? "Redis Cluster" : "Redis"} at ${where})`;
-      readiness.push({ name, problem: () => rateLimitRedisProblem(redis) });
-      if (!(await unlessAborted(firstConnection(redis, RATE_LIMIT_REDIS_CONNECT_MS), signal)))
-        notices.push(
-          `${name} is not reachable yet; /readyz and rate-limited requests answer 503 until it is.`,
-        );
-      backend = createRedisRateLimitBackend({ redis });
-    }
-    const limiter = createRateLimiter({
-      backend,
-      ...(perKey ? { perKey } : {}),
-      ...(perOwner ? { perOwner } : {}),
+    const rateLimits = await openServeRateLimits({
+      config: sections.rateLimits,
+      redis: rateLimitRedis,
+      closers,
+      signal,
     });
+    notices.push(...rateLimits.notices);
 
     const layer = createProviderLayer(providersConfig, {
       env,
@@ -297,6 +237,8 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       // Stored turns are counted from their response records (turnsFromRecords above); turns that
       // write none (`store: false`, stateless chat) would otherwise spend unseen.
       onTurn: (turn) => {
+        // Every turn, stored or not, counts against its tenant's daily spend cap (never a replay).
+        rateLimits.recordTurn(turn);
         if (turn.stored) return;
         recordTurn(metrics, {
           tenant: turn.tenant,
@@ -308,6 +250,8 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       // Likewise compaction: the stored ones are on their turn's record; a turn that failed after
       // compacting wrote none, and its summarizer calls were paid all the same.
       onCompaction: (spend) => {
+        // Summarizer calls are spend too: the daily cap counts them, stored or not (never a replay).
+        rateLimits.recordTurn(spend);
         if (!spend.stored) recordCompaction(metrics, spend);
       },
     });
@@ -321,9 +265,9 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     const app = await createServer({
       store,
       gateway: { engine: gateway.engine, models: gateway.models },
-      security: { security, development: !keyed, limiter },
+      security: { security, development: !keyed, limiter: rateLimits.limiter },
       ...(cleanup ? { lifecycle: { sweeper: cleanup.sweeper, archiver: cleanup.archiver } } : {}),
-      readiness,
+      readiness: rateLimits.readiness,
       bodyLimit: config.bodyLimit,
       ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
       // Request ids, one line per request, secrets and content redacted (docs/observability.md).
@@ -335,6 +279,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       served = true;
       done();
     });
+    rateLimits.useLogger(app.log);
     registerRequestLogging(app);
     registerTracing(app);
     registerMetrics(app, {

@@ -27,8 +27,12 @@ const DEFAULT_OUTPUT_ESTIMATE = 1024;
  */
 const MEDIA_SCAN_BYTES = 16 * 1024;
 
+function callsModel(request: FastifyRequest): boolean {
+  return request.method === "POST" && MODEL_ROUTES.has(request.routeOptions.url ?? "");
+}
+
 function estimateTokens(request: FastifyRequest): number {
-  if (request.method !== "POST" || !MODEL_ROUTES.has(request.routeOptions.url ?? "")) return 0;
+  if (!callsModel(request)) return 0;
   const body = isPlainObject(request.body) ? request.body : {};
   const output = body.max_output_tokens ?? body.max_completion_tokens ?? body.max_tokens;
   const outputTokens = typeof output === "number" ? output : DEFAULT_OUTPUT_ESTIMATE;
@@ -47,6 +51,8 @@ export function registerRateLimits(app: FastifyInstance, limiter: RateLimiter): 
       keyId: principal.keyId,
       owner: principal.owner,
       estimatedTokens: estimateTokens(request),
+      // The daily spend cap stops model calls only: reading or deleting conversations spends nothing.
+      callsModel: callsModel(request),
     });
   });
   // A model call refused before its turn starts (a bad body or header) never reaches the turn's

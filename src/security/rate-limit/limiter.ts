@@ -21,6 +21,8 @@ export interface SpendCap {
   limit: (tenant: string) => number | null;
   /** What the tenant has spent today (UTC), from the usage ledger. */
   spentToday: (tenant: string) => Promise<number>;
+  /** The unit the refusal names the cap in (e.g. `USD`); none by default. */
+  unit?: string;
 }
 
 export interface RateLimiterOptions {
@@ -39,6 +41,11 @@ export interface ReserveInput {
   owner?: string | null;
   /** Expected tokens of the call (prompt + max output); 0 for requests that call no model. */
   estimatedTokens?: number;
+  /**
+   * Whether the request calls a model (default true). The spend cap refuses only those: a
+   * tenant over its day's budget can still read, export and delete its conversations.
+   */
+  callsModel?: boolean;
 }
 
 export interface Reservation {
@@ -73,6 +80,26 @@ function bucketKey(tenant: string, scope: string, id: string, what: string): str
   return `{${tenant}}:${scope}:${id}:${what}`;
 }
 
+/** Money as a refusal names it: at most 6 decimals, no float noise (0.30000000000000004). */
+function amount(value: number, unit: string | undefined): string {
+  const shown = String(Number(value.toFixed(6)));
+  return unit ? `${shown} ${unit}` : shown;
+}
+
+async function checkSpend(spendCap: SpendCap, tenant: string, clock: () => number): Promise<void> {
+  const cap = spendCap.limit(tenant);
+  if (cap === null) return;
+  const spent = await spendCap.spentToday(tenant);
+  if (spent < cap) return;
+  const now = clock();
+  const midnight = Math.ceil((now + 1) / 86_400_000) * 86_400_000;
+  throw new RateLimitError(
+    `Tenant '${tenant}' reached its daily spend cap of ${amount(cap, spendCap.unit)} (spent ${amount(spent, spendCap.unit)} today); it resets at 00:00 UTC.`,
+    "tenant:spend",
+    (midnight - now) / 1000,
+  );
+}
+
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { backend, spendCap } = options;
   const perKey = checkRule(options.perKey, "perKey");
@@ -82,18 +109,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   return Object.freeze({
     async reserve(input: ReserveInput): Promise<Reservation> {
       const estimate = Math.max(0, Math.ceil(input.estimatedTokens ?? 0));
-      if (spendCap) {
-        const cap = spendCap.limit(input.tenant);
-        if (cap !== null && (await spendCap.spentToday(input.tenant)) >= cap) {
-          const now = clock();
-          const midnight = Math.ceil((now + 1) / 86_400_000) * 86_400_000;
-          throw new RateLimitError(
-            `Tenant '${input.tenant}' reached its daily spend cap; it resets at 00:00 UTC.`,
-            "tenant:spend",
-            (midnight - now) / 1000,
-          );
-        }
-      }
+      // Asked before the buckets and awaited with them: over Redis the spend read and the bucket
+      // script travel together, one round trip rather than two.
+      const spend =
+        spendCap && input.callsModel !== false ? checkSpend(spendCap, input.tenant, clock) : undefined;
       const specs: BucketSpec[] = [];
       const names: string[] = [];
       const tokenBuckets: { spec: BucketSpec; taken: number }[] = [];
@@ -121,8 +140,20 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       };
       add(perKey, "key", input.keyId);
       add(perOwner, "owner", input.owner);
-      if (specs.length === 0) return NOOP;
-      const result = await backend.take(specs);
+      if (specs.length === 0) {
+        await spend;
+        return NOOP;
+      }
+      const [spent, taken] = await Promise.allSettled([spend, backend.take(specs)]);
+      if (spent.status === "rejected") {
+        // Refused for its spend: what the buckets gave goes back, as if they were never asked.
+        if (taken.status === "fulfilled" && taken.value.ok) {
+          await Promise.all(specs.map((spec) => backend.adjust(spec, spec.cost))).catch(() => {});
+        }
+        throw spent.reason;
+      }
+      if (taken.status === "rejected") throw taken.reason;
+      const result = taken.value;
       if (!result.ok) {
         const limit = names[result.index] ?? "unknown";
         throw new RateLimitError(

@@ -2,10 +2,19 @@
  * Shared token buckets in Redis: ONE Lua script per check reads, refills and takes from every
  * bucket atomically using the Redis server clock, so any number of Holdfast instances enforce
  * one limit. Keys carry a `{tenant}` hash tag (all buckets of a check share a Cluster slot).
+ * The daily spend totals live beside them: `{tenant}:spend:YYYY-MM-DD`, integer nano-dollars.
  */
 import type { Cluster, Redis } from "ioredis";
 import { UnavailableError } from "../../store/errors.ts";
-import type { BucketSpec, RateLimitBackend, TakeResult } from "./backend.ts";
+import {
+  type BucketSpec,
+  checkSpendDay,
+  type RateLimitBackend,
+  SPEND_UNITS_PER_USD,
+  type SpendCounter,
+  spendUnits,
+  type TakeResult,
+} from "./backend.ts";
 
 /** KEYS: buckets. ARGV: capacity, cost per bucket. Returns {0,0} or {index (1-based), retryAfterMs}. */
 const TAKE = `
@@ -51,9 +60,24 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((cap - tokens) / rate) + 1000)
 return 1
 `;
 
+/**
+ * KEYS[1]: a tenant's spend total for one day. ARGV: nano-dollars, TTL in seconds. INCRBY on
+ * integers, not INCRBYFLOAT on dollars: a float total drifts (and INCRBYFLOAT rounds to 17
+ * digits). The TTL is renewed on every add, so a day's total outlives its day.
+ */
+const ADD_SPEND = `
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return total
+`;
+
+/** A day's total is kept two days past its last add: it is only read on its own day. */
+const SPEND_TTL_SECONDS = 2 * 86_400;
+
 interface ScriptedRedis {
   hfRateTake(numKeys: number, ...args: (string | number)[]): Promise<[number, number]>;
   hfRateAdjust(key: string, capacity: number, delta: number): Promise<number>;
+  hfSpendAdd(key: string, units: number, ttlSeconds: number): Promise<number>;
 }
 
 export interface RedisRateLimitOptions {
@@ -79,7 +103,7 @@ function unavailable(error: unknown): UnavailableError {
   });
 }
 
-export function createRedisRateLimitBackend(options: RedisRateLimitOptions): RateLimitBackend {
+export function createRedisRateLimitBackend(options: RedisRateLimitOptions): RateLimitBackend & SpendCounter {
   const { redis } = options;
   const prefix = options.prefix ?? "holdfast:rl:";
   const client = redis as unknown as (Redis | Cluster) & ScriptedRedis;
@@ -87,6 +111,12 @@ export function createRedisRateLimitBackend(options: RedisRateLimitOptions): Rat
     redis.defineCommand("hfRateTake", { lua: TAKE });
     redis.defineCommand("hfRateAdjust", { lua: ADJUST, numberOfKeys: 1 });
   }
+  if (typeof client.hfSpendAdd !== "function") {
+    redis.defineCommand("hfSpendAdd", { lua: ADD_SPEND, numberOfKeys: 1 });
+  }
+  // The same `{tenant}` hash tag as the buckets: a Cluster keeps a tenant's keys in one slot.
+  const spendKey = (tenant: string, day: string): string =>
+    `${prefix}{${tenant}}:spend:${checkSpendDay(day)}`;
   return Object.freeze({
     name: "redis",
     async take(specs: readonly BucketSpec[]): Promise<TakeResult> {
@@ -102,6 +132,21 @@ export function createRedisRateLimitBackend(options: RedisRateLimitOptions): Rat
       await client.hfRateAdjust(`${prefix}${spec.key}`, spec.capacity, delta).catch((error: unknown) => {
         throw unavailable(error);
       });
+    },
+    async addSpend(tenant: string, day: string, usd: number): Promise<void> {
+      const key = spendKey(tenant, day);
+      const units = spendUnits(usd);
+      if (units === 0) return;
+      await client.hfSpendAdd(key, units, SPEND_TTL_SECONDS).catch((error: unknown) => {
+        throw unavailable(error);
+      });
+    },
+    async spentOn(tenant: string, day: string): Promise<number> {
+      const key = spendKey(tenant, day);
+      const total = await redis.get(key).catch((error: unknown) => {
+        throw unavailable(error);
+      });
+      return total === null ? 0 : Number(total) / SPEND_UNITS_PER_USD;
     },
     async close(): Promise<void> {
       if (options.closeClient) await redis.quit();
