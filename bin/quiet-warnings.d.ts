@@ -1,0 +1,2 @@
+/** See quiet-warnings.js. */
+export declare function quietStabilityNotices(): () => void;
