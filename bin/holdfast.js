@@ -4,7 +4,6 @@
 // The npm package ships no sources but the compiled dist/ (Node refuses to strip types under
 // node_modules), so an installed holdfast runs that.
 import { existsSync } from "node:fs";
-import { quietStabilityNotices } from "./quiet-warnings.js";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 13)) {
@@ -13,7 +12,5 @@ if (major < 22 || (major === 22 && minor < 13)) {
   );
   process.exit(1);
 }
-// Before the CLI's modules load: Node 22 warns on the first import of node:sqlite.
-quietStabilityNotices();
 const sources = new URL("../src/cli/main.ts", import.meta.url);
 await import(existsSync(sources) ? sources.href : "../dist/cli/main.js");

@@ -1,2 +1,0 @@
-/** See quiet-warnings.js. */
-export declare function quietStabilityNotices(): () => void;
