@@ -1,10 +1,11 @@
 /**
  * `npm run test:node22`: the oldest Node `engines` allows (22.13.0, from the npm registry's `node-<os>-<arch>`
  * package) runs the packed, installed holdfast: import, a SQLite store (create, append, window, purge-free
- * delete), then `holdfast serve --port 0` answering a mock turn. Not part of `npm test` (it downloads Node
- * and installs the package); exits 1 on any failure.
+ * delete), a `holdfast cleanup --enforce` that deletes expired sessions through the SQLite purge worker
+ * (the sweeper's bulk delete path, a worker thread), then `holdfast serve --port 0` answering a mock turn.
+ * Not part of `npm test` (it downloads Node and installs the package); exits 1 on any failure.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -58,14 +59,59 @@ console.log("store ok on", process.version);
   );
   process.stdout.write(run(oldNode, ["store.mjs"], app, env));
 
-  const child = spawn(
-    join(app, "node_modules", ".bin", "holdfast"),
-    ["serve", "--port", "0", "--store", "sqlite:./data/serve.db"],
-    {
-      cwd: app,
-      env,
-    },
+  // The sweeper's purge: expired sessions deleted on the purge worker thread, the live one kept.
+  writeFileSync(join(app, "holdfast.yaml"), "lifecycle:\n  defaults:\n    on_expiry: delete\n");
+  writeFileSync(
+    join(app, "expire.mjs"),
+    `import { createStore } from "holdfast";
+const store = await createStore("sqlite:./data/sweep.db");
+const items = Array.from({ length: 20 }, (_, n) => ({ content: { type: "message", role: "user", content: "m" + n } }));
+for (let i = 0; i < 30; i++) await store.create("t", { idleTtlMs: 500, items });
+const live = await store.create("t", { items: items.slice(0, 1) });
+await store.close();
+console.log(live.id);
+`,
   );
+  const live = run(oldNode, ["expire.mjs"], app, env).trim();
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const holdfast = join(app, "node_modules", ".bin", "holdfast");
+  const sweep = [
+    "cleanup",
+    "--enforce",
+    "--json",
+    "--config",
+    "holdfast.yaml",
+    "--store",
+    "sqlite:./data/sweep.db",
+  ];
+  const swept = spawnSync(holdfast, sweep, { cwd: app, env, encoding: "utf8" });
+  if (swept.status !== 0) throw new Error(`cleanup (${swept.status}): ${swept.stderr}`);
+  const { report } = JSON.parse(swept.stdout) as {
+    report: { done: number; errors: number; itemsRemoved: number };
+  };
+  if (report.done !== 30 || report.errors !== 0 || report.itemsRemoved !== 600) {
+    throw new Error(`cleanup: ${JSON.stringify(report)}`);
+  }
+  writeFileSync(
+    join(app, "swept.mjs"),
+    `import { DatabaseSync } from "node:sqlite";
+// Physically gone (expired sessions are invisible through the store before any sweep).
+const db = new DatabaseSync("./data/sweep.db");
+const sessions = db.prepare("SELECT id FROM sessions").all().map((row) => row.id);
+const items = db.prepare("SELECT count(*) AS n FROM items").get().n;
+if (sessions.join() !== process.argv[2] || items !== 1) throw new Error("left: " + sessions + ", " + items + " items");
+db.close();
+`,
+  );
+  run(oldNode, ["swept.mjs", live], app, env);
+  console.log(
+    `cleanup ok on ${version}: 30 expired sessions (600 items) purged by the purge worker, the live one kept`,
+  );
+
+  const child = spawn(holdfast, ["serve", "--port", "0", "--store", "sqlite:./data/serve.db"], {
+    cwd: app,
+    env,
+  });
   let output = "";
   child.stderr.on("data", (d) => {
     output += d;

@@ -43,7 +43,8 @@ describe("serve: the SQLite store a stopped start created", () => {
     test(`${signal} while the server binds its port: exit 0, and the new store and its directory are removed`, async () => {
       const db = path.join(dir, `binding-${signal}`, "holdfast.db");
       const { child, output } = spawnCli(["serve", "--port", "0", "--store", `sqlite:${db}`], {
-        env: { NODE_OPTIONS: `--import=${preload}` },
+        // Added to the caller's NODE_OPTIONS (on Node 22.13: --experimental-strip-types).
+        env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${preload}`.trim() },
       });
       const exited = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
       while (!output().stderr.includes(LISTEN_CALLED)) {

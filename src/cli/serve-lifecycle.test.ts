@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { zstdAvailable } from "../lifecycle/archive-format.ts";
 import { createStore } from "../store/create-store.ts";
 import { dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
 import { startServe } from "./cli-helpers.ts";
@@ -82,7 +83,8 @@ describe("holdfast serve with lifecycle", () => {
         await new Promise((r) => setTimeout(r, 100));
         rows = archivedRows(archives);
       }
-      assert.deepEqual(rows, [{ session_id: s.id, compression: "zstd" }]);
+      // Node 22.13–22.14 has no zstd: serve falls back to gzip.
+      assert.deepEqual(rows, [{ session_id: s.id, compression: zstdAvailable() ? "zstd" : "gzip" }]);
       const res = await fetch(`${server.url}/v1/conversations/${s.id}/items`);
       assert.equal(res.status, 200);
       const body = (await res.json()) as { data: unknown[] };
@@ -93,7 +95,12 @@ describe("holdfast serve with lifecycle", () => {
     }
     const result = await server.exited;
     assert.equal(result.code, 0, result.stderr);
-    assert.doesNotMatch(result.stderr, /warning/, "a tiered store has no native-expiry risk");
+    // On Node < 22.15 the zstd-to-gzip notice is a warning too.
+    assert.doesNotMatch(
+      result.stderr,
+      /warning: .*removes expired sessions itself/,
+      "a tiered store has no native-expiry risk",
+    );
   });
 
   it("warns on a plain Redis store whose native expiry would beat the sweeper", async () => {

@@ -1,6 +1,6 @@
 /**
  * What every archive backend shares: the compression codecs (gzip everywhere, zstd where the
- * runtime has it: Node >= 23.8), the portable-format lines of one archived session
+ * runtime has it: Node >= 22.15, or >= 23.8 on the 23 line), the portable-format lines of one archived session
  * (docs/portable-format.md — the same lines `holdfast sessions export` writes), and reading an
  * archive back with every kind of damage turned into one clear `archive_corrupt` error.
  *
@@ -101,7 +101,7 @@ export async function readArchiveData(
     throw new ArchiveCorruptError(
       id,
       where,
-      "it is zstd-compressed and this Node.js has no zstd: use Node >= 23.8",
+      "it is zstd-compressed and this Node.js has no zstd: use Node >= 22.15 (or >= 23.8 on the 23 line)",
     );
   }
   if (decompress === undefined) {

@@ -1,7 +1,7 @@
 /**
  * Opens the archive backend the `lifecycle.archive` config names, validated at start-up: a
  * table backend connects and migrates now, so a wrong URL fails the start, not the first sweep.
- * zstd on a runtime without it (Node < 23.8) falls back to gzip with a notice: archives stay
+ * zstd on a runtime without it (Node 22.13–22.14, or 23.0–23.7) falls back to gzip with a notice: archives stay
  * readable either way (reads recognise the codec).
  */
 import type { ArchiveBackend } from "./archive-backend.ts";
@@ -36,7 +36,7 @@ export async function openArchiveBackend(
   if (compression === "zstd" && !(options.zstd ?? zstdAvailable())) {
     compression = "gzip";
     notices.push(
-      `lifecycle.archive.compression is zstd but this Node.js (${process.version}) has no zstd (Node >= 23.8 does); archiving with gzip instead.`,
+      `lifecycle.archive.compression is zstd but this Node.js (${process.version}) has no zstd (Node >= 22.15 and >= 23.8 do); archiving with gzip instead.`,
     );
   }
   const backend =

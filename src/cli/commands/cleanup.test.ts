@@ -7,6 +7,7 @@ import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { archivePath } from "../../lifecycle/archive-files.ts";
+import { zstdAvailable } from "../../lifecycle/archive-format.ts";
 import { lifecycleDriver } from "../../lifecycle/archiver.ts";
 import type { CleanupPlan, SweepReport } from "../../lifecycle/index.ts";
 import { createSessionStore } from "../../store/core.ts";
@@ -424,7 +425,7 @@ describe("holdfast cleanup with a table archive backend", () => {
     db.close();
     assert.deepEqual(
       rows.map((r) => ({ ...r })),
-      [{ session_id: s.id, compression: "zstd", items: 2 }],
+      [{ session_id: s.id, compression: zstdAvailable() ? "zstd" : "gzip", items: 2 }], // gzip: Node < 22.15
     );
     writeFileSync(tableCfg, "lifecycle:\n  archive: { backend: s3 }\n");
     const bad = await runCli(["cleanup", "--store", `sqlite:${storeDb}`, "--config", tableCfg, "--dry-run"]);

@@ -253,7 +253,7 @@ export function registerCleanupCommand(program: Command): void {
     .option("--batch-size <n>", "actions per batch (default lifecycle.sweeper.batch_size or 200)")
     .addHelpText(
       "after",
-      "\nArchives go where the config's lifecycle.archive says: backend dir (default), sqlite or postgres (a table),\ncompression gzip (default) or zstd (Node >= 23.8); see docs/lifecycle.md.\n\nExamples:\n  $ holdfast cleanup --dry-run --store sqlite:./data/holdfast.db\n  $ holdfast cleanup --dry-run --json > plan.json && holdfast cleanup --enforce --plan plan.json\n  $ holdfast cleanup --enforce --store redis://127.0.0.1:6379 --archive postgres://postgres@127.0.0.1/holdfast",
+      "\nArchives go where the config's lifecycle.archive says: backend dir (default), sqlite or postgres (a table),\ncompression gzip (default) or zstd (Node >= 22.15); see docs/lifecycle.md.\n\nExamples:\n  $ holdfast cleanup --dry-run --store sqlite:./data/holdfast.db\n  $ holdfast cleanup --dry-run --json > plan.json && holdfast cleanup --enforce --plan plan.json\n  $ holdfast cleanup --enforce --store redis://127.0.0.1:6379 --archive postgres://postgres@127.0.0.1/holdfast",
     )
     .action(async (flags: CleanupFlags) => {
       await runCleanup(flags);

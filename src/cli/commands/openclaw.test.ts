@@ -25,7 +25,7 @@ import { activePath } from "../../interop/openclaw/tree.ts";
 import { createStore } from "../../store/create-store.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
-const NODE = join(ROOT, "node_modules/.bin/node");
+const NODE = process.execPath; // the Node running the tests (see cli-helpers.ts)
 const BIN = join(ROOT, "bin/holdfast.js");
 const NOW = "2026-11-01T00:00:00Z";
 

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { createStore } from "../../store/create-store.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
-const NODE = join(ROOT, "node_modules/.bin/node");
+const NODE = process.execPath; // the Node running the tests (see cli-helpers.ts)
 const BIN = join(ROOT, "bin/holdfast.js");
 
 async function holdfast(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -7,7 +7,7 @@ import { pipeline, Readable, type Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { PortableFormatError } from "./format.ts";
 
-/** The subset of node:zlib's zstd API used here (absent before Node 23.8). */
+/** The subset of node:zlib's zstd API used here (added in Node 22.15 and 23.8). */
 interface ZstdApi {
   createZstdCompress?: () => Transform;
   createZstdDecompress?: () => Transform;
@@ -66,7 +66,7 @@ export async function* decompressed(
   const transform = decompressor(codec);
   if (transform === null) {
     throw new PortableFormatError(
-      "the file is zstd-compressed and this Node.js has no zstd: use Node >= 23.8, or decompress it first (zstd -dc).",
+      "the file is zstd-compressed and this Node.js has no zstd: use Node >= 22.15 (or >= 23.8 on the 23 line), or decompress it first (zstd -dc).",
       null,
     );
   }

@@ -21,6 +21,7 @@
 import { closeSync, fdatasyncSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
+import { walStateReader } from "./sqlite-compat.ts";
 import { WriteGate } from "./sqlite-write-gate.ts";
 import { isBusy } from "./sqlite-writer.ts";
 
@@ -37,21 +38,16 @@ const db = new DatabaseSync(path, { timeout: 0 });
 db.exec("PRAGMA synchronous = NORMAL");
 db.exec("PRAGMA wal_autocheckpoint = 0");
 const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-/** `NOOP` only reports the WAL's state (SQLite ≥ 3.51; older versions treat it as PASSIVE, still correct). */
-const noop = db.prepare("PRAGMA wal_checkpoint(NOOP)");
+/** Reports the WAL's state without copying (an older SQLite's NOOP would copy: sqlite-compat.ts). */
+const walState = walStateReader(db, path);
 const writeGate = new WriteGate(gate);
-
-interface WalState {
-  log: number;
-  checkpointed: number;
-}
 
 /** Most catch-up checkpoints in a row before the finishing one. */
 const CATCH_UP_ROUNDS = 8;
 
 function checkpoint(): void {
   try {
-    const done = passive.get() as unknown as WalState;
+    const done = passive.get() as unknown as { log: number };
     // `log` is the WAL's size when this checkpoint started; the live writer has added frames
     // since. Copy them in more rounds without holding anyone off until one reaches the WAL's
     // last frame: only such a checkpoint fsyncs the database file, for everything the rounds
@@ -59,10 +55,10 @@ function checkpoint(): void {
     // which is better done here than below with the writer held off. Each round copies what was
     // written during the one before, so they shorten fast; under steady writes none may reach
     // the end, and then the finishing checkpoint below fsyncs, as before.
-    let state = noop.get() as unknown as WalState;
+    let state = walState();
     for (let i = 0; i < CATCH_UP_ROUNDS && state.log > state.checkpointed; i++) {
       passive.get();
-      state = noop.get() as unknown as WalState;
+      state = walState();
     }
     // Not while a purge runs: the frames it adds would be copied with the live writer held off
     // for tens of ms; the purge restarts the WAL itself (sqlite-purge-wal.ts).
@@ -130,7 +126,7 @@ function tick(): void {
       }
       return;
     }
-    const state = noop.get() as unknown as WalState;
+    const state = walState();
     const waiting = state.log - state.checkpointed;
     if (waiting > 0 && (waiting >= minPages || performance.now() - checkpointedAt >= MAX_WAIT_MS)) {
       checkpoint();
@@ -138,7 +134,7 @@ function tick(): void {
       syncedAt = checkpointedAt;
     }
     if (afterPurge) {
-      const now = noop.get() as unknown as WalState;
+      const now = walState();
       if (now.log - now.checkpointed < resetPages) {
         afterPurge = false;
         parentPort?.postMessage("caught-up");

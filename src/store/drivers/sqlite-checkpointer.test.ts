@@ -11,9 +11,11 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { held } from "../../../test/support/held.ts";
 import { createSessionStore } from "../core.ts";
 import { createSqliteDriver, type SqliteDriverOptions } from "./sqlite.ts";
 import { SqliteCheckpointer } from "./sqlite-checkpointer.ts";
+import { walStateReader } from "./sqlite-compat.ts";
 import { WriteGate } from "./sqlite-write-gate.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "holdfast-sqlite-ckpt-"));
@@ -59,8 +61,7 @@ describe("sqlite background checkpointer", () => {
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v TEXT)");
     const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
-    const wal = db.prepare("PRAGMA wal_checkpoint(NOOP)");
-    const state = () => wal.get() as { log: number; checkpointed: number };
+    const state = walStateReader(db, path); // copies nothing, whatever the SQLite version
     const gate = new WriteGate();
     const backstop: boolean[] = [];
     let back: () => void = () => {};
@@ -90,11 +91,37 @@ describe("sqlite background checkpointer", () => {
     assert.equal(state().checkpointed, 0, "nothing copied while the purge runs");
     gate.setPurging(false);
     checkpointer.purging(false);
-    await restored;
+    await held(restored);
     assert.deepEqual(backstop, [false, true]);
     assert.ok(copiedWhenBack, "the backstop returned only after the purge's WAL was copied");
     await checkpointer.stop();
     db.close();
+  });
+
+  it("only looks at the WAL between its checkpoints: fewer frames than resetPages stay uncopied", async () => {
+    // On an SQLite without wal_checkpoint(NOOP) (Node 22's), looking used to run a PASSIVE
+    // checkpoint: the WAL was copied and the file fsynced at every 50 ms tick.
+    const path = join(dir, "look.db");
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v TEXT)");
+    const state = walStateReader(db, path);
+    const checkpointer = new SqliteCheckpointer(path, {
+      gate: new WriteGate(),
+      resetPages: 10_000,
+      onStop: () => {},
+    });
+    checkpointer.ensure();
+    try {
+      db.prepare("INSERT INTO t (v) VALUES (?)").run("x".repeat(100_000));
+      // ~10 ticks, and under the 1 s after which any waiting frame is copied.
+      await sleep(500);
+      const now = state();
+      assert.ok(now.log > 20, `frames written: ${now.log}`);
+      assert.equal(now.checkpointed, 0, "nothing copied below resetPages");
+    } finally {
+      await checkpointer.stop();
+      db.close();
+    }
   });
 
   it("rejects an unknown checkpoint mode", () => {

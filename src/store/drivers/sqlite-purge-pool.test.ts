@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
+import { held } from "../../../test/support/held.ts";
 import { createSessionStore } from "../core.ts";
 import { createSqliteDriver } from "./sqlite.ts";
 import { SqlitePurgeWorker } from "./sqlite-purge-pool.ts";
@@ -49,7 +50,7 @@ describe("sqlite purge worker", () => {
     const result = await worker.purge(ids.map((id) => ({ tenant: "t", id })));
     assert.equal(result.sessions, 20);
     assert.equal(result.items, 400);
-    await idle;
+    await held(idle);
     assert.deepEqual(events, [true, false], "told once when it started and once when it stopped");
     // A purge after the stop starts a new worker (and tells the driver again).
     assert.equal((await worker.purge([{ tenant: "t", id: ids[0]! }])).sessions, 0);
@@ -58,7 +59,7 @@ describe("sqlite purge worker", () => {
     // (the last connection's checkpoint), so wait until it has exited before reading.
     const exited = nextStop();
     worker.stop();
-    await exited;
+    await held(exited);
     assert.deepEqual(events, [true, false, true, false]);
 
     const db = new DatabaseSync(path, { timeout: 5000 });
@@ -109,7 +110,7 @@ describe("sqlite purge worker and the WAL", () => {
         assert.equal(result.items, 10_000);
       });
     });
-    await exited;
+    await held(exited);
     // Purging 10,000 items of ~400 bytes grows a WAL nobody checkpoints to ~4 MB; starting over
     // every ~1 MB of budget keeps the file under 1 MB (the last cycle plus the largest transaction).
     assert.ok(walBytes() < 2 * 1024 * 1024, `WAL file ${walBytes()} bytes`);

@@ -9,16 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
+import { walStateReader } from "./sqlite-compat.ts";
 import { WalBudget } from "./sqlite-purge-wal.ts";
 import { WriteGate } from "./sqlite-write-gate.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "holdfast-sqlite-purge-wal-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface WalState {
-  log: number;
-  checkpointed: number;
-}
 
 /** A WAL database with a writer connection and the purge's own connection, checkpoints off. */
 function open(name: string) {
@@ -35,7 +31,7 @@ function open(name: string) {
     for (let i = 0; i < rows; i++) insert.run("x".repeat(1000));
     writer.exec("COMMIT");
   };
-  const wal = () => purge.prepare("PRAGMA wal_checkpoint(NOOP)").get() as unknown as WalState;
+  const wal = walStateReader(purge, path); // copies nothing, whatever the SQLite version
   const close = () => {
     purge.close();
     writer.close();
