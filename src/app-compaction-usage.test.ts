@@ -10,21 +10,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createHoldfastApp, type HoldfastApp } from "./app.ts";
 import { testServerConfig } from "./config/test-server-config.ts";
-import { type FakeChatUpstream, startFakeChatUpstream } from "./server/fake-chat-upstream.ts";
+import {
+  type CompactingUpstream,
+  longConversationItems,
+  smallModelProviders,
+  startCompactingUpstream,
+} from "./server/compaction-test-support.ts";
 
-const SUMMARY = JSON.stringify({
-  goal: "g",
-  decisions: [],
-  facts: ["f"],
-  open_items: [],
-  recent_context: "r",
-});
 const usd = (input: number, output: number): number => (input * 0.15 + output * 0.6) / 1_000_000;
-
-function isSummarizerCall(body: Record<string, unknown>): boolean {
-  const first = (body.messages as { content?: unknown }[] | undefined)?.[0];
-  return typeof first?.content === "string" && first.content.startsWith("You compact");
-}
 
 interface UsageRoute {
   turns: {
@@ -48,23 +41,16 @@ interface UsageRoute {
 }
 
 describe("compaction's model calls are accounted", () => {
-  let upstream: FakeChatUpstream;
+  let compacting: CompactingUpstream;
   let holdfast: HoldfastApp;
-  let summarizerCalls = 0;
 
   before(async () => {
-    upstream = await startFakeChatUpstream((_n, body) => {
-      if (!isSummarizerCall(body)) return { content: "Hello." };
-      summarizerCalls++;
-      return { content: SUMMARY, usage: { prompt_tokens: 1000, completion_tokens: 200 } };
-    });
+    compacting = await startCompactingUpstream();
     holdfast = await createHoldfastApp({
       config: testServerConfig({
         store: "memory:",
         file: {
-          providers: [{ name: "good", type: "openai-chat", baseUrl: upstream.baseUrl }],
-          models: { small: { contextWindow: 20_000, maxOutputTokens: 1000 } },
-          routes: { small: [{ provider: "good", model: "gpt-4o-mini" }] },
+          ...smallModelProviders(compacting.upstream.baseUrl, "good"),
         },
       }),
       env: {},
@@ -72,7 +58,7 @@ describe("compaction's model calls are accounted", () => {
   });
   after(async () => {
     await holdfast.close();
-    await upstream.close();
+    await compacting.upstream.close();
   });
 
   async function inject(method: "GET" | "POST", url: string, payload?: object, headers = {}) {
@@ -82,20 +68,15 @@ describe("compaction's model calls are accounted", () => {
   }
 
   test("usage route, metrics and pricing show it; a replay adds nothing", async () => {
-    const filler = (n: number) => ({
-      type: "message",
-      role: "user",
-      content: `note ${n} ${"lorem ipsum dolor sit amet ".repeat(160)}`,
-    });
-    const conv = (
-      await inject("POST", "/v1/conversations", { items: Array.from({ length: 20 }, (_, i) => filler(i)) })
-    ).json() as { id: string };
+    const conv = (await inject("POST", "/v1/conversations", { items: longConversationItems() })).json() as {
+      id: string;
+    };
     const request = { model: "small", input: "Hi", conversation: conv.id };
     const first = (await inject("POST", "/v1/responses", request, { "idempotency-key": "k1" })).json() as {
       usage: Record<string, unknown>;
     };
-    assert.ok(summarizerCalls > 0, "the turn compacted its conversation first");
-    const calls = summarizerCalls;
+    assert.ok(compacting.summarizerCalls() > 0, "the turn compacted its conversation first");
+    const calls = compacting.summarizerCalls();
     // The Responses usage stays OpenAI's shape and the turn's own call.
     assert.deepEqual(first.usage, {
       input_tokens: 5,
@@ -148,7 +129,7 @@ describe("compaction's model calls are accounted", () => {
 
     // The same request again with its key: the first answer, no model call, nothing counted.
     await inject("POST", "/v1/responses", request, { "idempotency-key": "k1" });
-    assert.equal(summarizerCalls, calls);
+    assert.equal(compacting.summarizerCalls(), calls);
     assert.deepEqual(await read(), usage);
     assert.equal(await metrics(), before);
   });

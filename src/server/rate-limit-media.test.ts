@@ -8,14 +8,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { createGateway, type Gateway } from "../engine/gateway.ts";
-import { parseProvidersConfig } from "../engine/providers/config.ts";
-import { createProviderLayer } from "../engine/providers/create-providers.ts";
-import { createSecurity } from "../security/create-security.ts";
-import { createRateLimiter } from "../security/rate-limit/limiter.ts";
 import { createMemoryRateLimitBackend } from "../security/rate-limit/memory-backend.ts";
-import { createStore } from "../store/create-store.ts";
-import { createServer } from "./create-server.ts";
+import { openRateLimitedServer, type RateLimitedServer } from "./rate-limit-test-support.ts";
 
 /** A PNG data URL of 1024×768 (its header) with ~700 KB of base64 in all. */
 function photo(): string {
@@ -30,29 +24,19 @@ function photo(): string {
 }
 
 describe("token reservations of requests carrying media", () => {
-  let gateway: Gateway;
+  let server: RateLimitedServer;
   let app: FastifyInstance;
   let headers: Record<string, string>;
 
   before(async () => {
-    const store = await createStore("memory:");
-    const security = createSecurity({ store });
-    const key = await security.apiKeys.create({ tenant: "acme", scopes: ["admin"] });
-    headers = { authorization: `Bearer ${key.secret}`, "content-type": "application/json" };
-    gateway = createGateway({ store, providers: createProviderLayer(parseProvidersConfig(undefined, {})) });
-    const backend = createMemoryRateLimitBackend({ clock: () => 0 });
     // Room for a few photos at their cost, not for one at its base64 size.
-    const limiter = createRateLimiter({ backend, perKey: { tokensPerMinute: 20_000 } });
-    app = await createServer({
-      store,
-      gateway: { engine: gateway.engine, models: gateway.models },
-      security: { security, development: false, limiter },
+    server = await openRateLimitedServer({
+      backend: createMemoryRateLimitBackend({ clock: () => 0 }),
+      tokensPerMinute: 20_000,
     });
+    ({ app, headers } = server);
   });
-  after(async () => {
-    await app.close();
-    await gateway.close();
-  });
+  after(() => server.close());
 
   test("Responses turns with a photo, one after another, fit a 20,000 tokens/min budget", async () => {
     const image = photo();

@@ -6,19 +6,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { createGateway, type Gateway } from "../engine/gateway.ts";
-import { parseProvidersConfig } from "../engine/providers/config.ts";
-import { createProviderLayer } from "../engine/providers/create-providers.ts";
-import { createSecurity } from "../security/create-security.ts";
-import { createRateLimiter } from "../security/rate-limit/limiter.ts";
-import { createStore } from "../store/create-store.ts";
-import { countingBackend } from "./counting-rate-limit-backend.ts";
-import { createServer } from "./create-server.ts";
 import { type FakeUpstreamServer, startFakeUpstreamServer } from "./fake-upstream-server.ts";
+import { countingBackend, openRateLimitedServer, type RateLimitedServer } from "./rate-limit-test-support.ts";
 
 describe("token reservations settle at what the turn spent", () => {
   let upstream: FakeUpstreamServer;
-  let gateway: Gateway;
+  let server: RateLimitedServer;
   let app: FastifyInstance;
   let url: string;
   let headers: Record<string, string>;
@@ -33,26 +26,13 @@ describe("token reservations settle at what the turn spent", () => {
         res.write(`data: ${JSON.stringify(chunk)}\n\n`);
       }
     });
-    const store = await createStore("memory:");
-    const security = createSecurity({ store });
-    const key = await security.apiKeys.create({ tenant: "acme", scopes: ["admin"] });
-    headers = { authorization: `Bearer ${key.secret}`, "content-type": "application/json" };
     const providers = { providers: [{ name: "up", type: "openai-chat", baseUrl: upstream.baseUrl }] };
-    gateway = createGateway({
-      store,
-      providers: createProviderLayer(parseProvidersConfig(providers, {}), { env: {} }),
-    });
-    const limiter = createRateLimiter({ backend, perKey: { tokensPerMinute: 1_000_000 } });
-    app = await createServer({
-      store,
-      gateway: { engine: gateway.engine, models: gateway.models },
-      security: { security, development: false, limiter },
-    });
+    server = await openRateLimitedServer({ backend, tokensPerMinute: 1_000_000, providers });
+    ({ app, headers } = server);
     url = await app.listen({ port: 0, host: "127.0.0.1" });
   });
   after(async () => {
-    await app.close();
-    await gateway.close();
+    await server.close();
     await upstream.close();
   });
 
