@@ -8,9 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { createStore } from "../store/create-store.ts";
 import { type FakeChatUpstream, startFakeChatUpstream } from "./fake-chat-upstream.ts";
-import { openSdkGateway } from "./sdk-test-gateway.ts";
+import { openSdkGatewayOverChat } from "./sdk-test-gateway.ts";
 
 const MODEL = "chat/gpt-4o";
 const PDF = `data:application/pdf;base64,${Buffer.from("%PDF-1.4\n%%EOF").toString("base64")}`;
@@ -24,14 +23,9 @@ describe("files and images sent to a Chat Completions upstream", () => {
 
   before(async () => {
     upstream = await startFakeChatUpstream(() => ({ content: "ok" }));
-    ({ client, close } = await openSdkGateway(await createStore("memory:"), {
-      providers: [{ name: "chat", type: "openai-chat", baseUrl: upstream.baseUrl }],
-    }));
+    ({ client, close } = await openSdkGatewayOverChat(upstream));
   });
-  after(async () => {
-    await close();
-    await upstream.close();
-  });
+  after(() => close());
 
   const messages = () => upstream.seen.at(-1)!.messages as ChatMessage[];
   const refusal = (promise: Promise<unknown>) =>

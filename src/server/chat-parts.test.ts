@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { createStore } from "../store/create-store.ts";
 import { type FakeChatUpstream, startFakeChatUpstream } from "./fake-chat-upstream.ts";
-import { openSdkGateway } from "./sdk-test-gateway.ts";
+import { openSdkGateway, openSdkGatewayOverChat } from "./sdk-test-gateway.ts";
 
 const MODEL = "chat/gpt-4o";
 const PDF = `data:application/pdf;base64,${Buffer.from("%PDF-1.4\n%%EOF").toString("base64")}`;
@@ -32,14 +32,9 @@ describe("content parts on the Chat Completions route, to a Chat Completions ups
 
   before(async () => {
     upstream = await startFakeChatUpstream(() => ({ content: "ok" }));
-    ({ client, close } = await openSdkGateway(await createStore("memory:"), {
-      providers: [{ name: "chat", type: "openai-chat", baseUrl: upstream.baseUrl }],
-    }));
+    ({ client, close } = await openSdkGatewayOverChat(upstream));
   });
-  after(async () => {
-    await close();
-    await upstream.close();
-  });
+  after(() => close());
 
   const messages = () => upstream.seen.at(-1)!.messages as ChatMessage[];
   const vision: OpenAI.Chat.ChatCompletionContentPart[] = [

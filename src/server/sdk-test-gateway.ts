@@ -42,12 +42,23 @@ export async function openSdkGateway(store: SessionStore, providers?: unknown): 
  * The SDK over a gateway on a memory store whose one provider, `resp` (an `openai-responses`
  * upstream), is the fake `upstream` (model `resp/<name>`); `close` closes both.
  */
-export async function openSdkGatewayOverResponses(upstream: {
+export async function openSdkGatewayOverResponses(upstream: Upstream): Promise<SdkGateway> {
+  return overUpstream(upstream, "resp", "openai-responses");
+}
+
+/** The same over a Chat Completions upstream (provider `chat`, models `chat/<name>`). */
+export async function openSdkGatewayOverChat(upstream: Upstream): Promise<SdkGateway> {
+  return overUpstream(upstream, "chat", "openai-chat");
+}
+
+interface Upstream {
   baseUrl: string;
   close: () => Promise<void>;
-}): Promise<SdkGateway> {
+}
+
+async function overUpstream(upstream: Upstream, name: string, type: string): Promise<SdkGateway> {
   const gateway = await openSdkGateway(await createStore("memory:"), {
-    providers: [{ name: "resp", type: "openai-responses", baseUrl: upstream.baseUrl }],
+    providers: [{ name, type, baseUrl: upstream.baseUrl }],
   });
   return {
     ...gateway,

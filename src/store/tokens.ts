@@ -33,8 +33,7 @@ export function estimateTokens(content: JsonObject): number {
  */
 export function estimateTokensOfJson(content: JsonObject, bytes: number): number {
   const media: MediaTally = { bytes: 0, tokens: 0 };
-  tallyMedia(content.content, media);
-  tallyMedia(content.output, media);
+  tallyItem(content, media);
   return bytesToTokens(Math.max(0, bytes - media.bytes)) + Math.ceil(media.tokens);
 }
 
@@ -47,11 +46,15 @@ export function mediaOfItems(items: JsonValue | undefined): MediaTally {
   const media: MediaTally = { bytes: 0, tokens: 0 };
   if (!Array.isArray(items)) return media;
   for (const item of items) {
-    if (!isPlainObject(item)) continue;
-    tallyMedia(item.content, media);
-    tallyMedia(item.output, media);
+    if (isPlainObject(item)) tallyItem(item, media);
   }
   return media;
+}
+
+/** Adds the media parts of one item's `content` and `output` to `tally`. */
+function tallyItem(item: JsonObject, tally: MediaTally): void {
+  tallyMedia(item.content, tally);
+  tallyMedia(item.output, tally);
 }
 
 /** About 4 bytes per token. */
