@@ -5,7 +5,7 @@
  * APIs, so a conversation can be continued from either.
  */
 import type { JsonObject } from "../../store/types.ts";
-import { isPlainObject } from "../../store/validate.ts";
+import { isPlainObject, LIMITS } from "../../store/validate.ts";
 import { REASONING_EFFORTS, type TextFormat, VERBOSITIES } from "../providers/types.ts";
 import { chatAssistantParts, chatText, chatUserParts } from "./chat-content.ts";
 import type { ChatSource } from "./chat-params.ts";
@@ -84,7 +84,28 @@ export function chatMessagesToInput(messages: unknown): ChatInput {
       bad(`${param}.role must be system, developer, user, assistant or tool.`, `${param}.role`);
     }
   });
+  checkItemCount(input.length);
   return { instructions: instructions.length > 0 ? instructions.join("\n\n") : null, input, sources };
+}
+
+/**
+ * The turn takes 1 to LIMITS.itemsPerAppend input items; refused here in the chat request's terms,
+ * since messages and items do not count alike (the turn would say `input must hold…`, a field the
+ * client never sent): system and developer messages make none, a tool call one of its own.
+ */
+function checkItemCount(items: number): void {
+  if (items === 0) {
+    bad(
+      "messages must hold a user, assistant or tool message: system and developer messages become the instructions, and an assistant message without content, refusal or tool calls carries nothing. Add a user message.",
+      "messages",
+    );
+  }
+  if (items > LIMITS.itemsPerAppend) {
+    bad(
+      `messages come to ${items} items, and a request takes at most ${LIMITS.itemsPerAppend} (one per user, assistant or tool message, and one per tool call; system and developer messages none). Send fewer: continue a long conversation with the Holdfast-Conversation header, which sends only the new messages.`,
+      "messages",
+    );
+  }
 }
 
 /** Chat tools (`{type:"function", function:{name, parameters}}`) → Responses function tools. */
