@@ -235,7 +235,8 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       ...busy,
       windowCache: windowCacheBytes === 0 ? false : { maxBytes: windowCacheBytes },
       // Stored turns are counted from their response records (turnsFromRecords above); turns that
-      // write none (`store: false`, stateless chat) would otherwise spend unseen.
+      // write none (`store: false`, stateless chat, a commit lost to a store outage) would
+      // otherwise spend unseen.
       onTurn: (turn) => {
         // Every turn, stored or not, counts against its tenant's daily spend cap (never a replay).
         rateLimits.recordTurn(turn);

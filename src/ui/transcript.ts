@@ -1,7 +1,8 @@
 /**
  * Turns stored items into what the dashboard shows: chat entries (messages, tool calls with
  * their outputs, summaries with the range they replace, reasoning) and per-turn records (model,
- * tokens, cost) read from the response records the turn engine stores.
+ * tokens, cost, and what the compaction a turn triggered spent) read from the response records
+ * the turn engine stores.
  */
 import type { Item, JsonObject, JsonValue } from "../store/types.ts";
 
@@ -36,8 +37,22 @@ export interface TurnSummary {
   inputTokens: number;
   outputTokens: number;
   cachedTokens: number;
+  /** The turn's own call (as the usage route's per-turn `cost_usd`): its compaction is apart. */
   costUsd: number | null;
   outputItemIds: string[];
+  /** The summarizer calls of the compaction the turn triggered; null when it made none. */
+  compaction: TurnCompaction | null;
+}
+
+/** A response record's `compaction` entry: spent upstream on the turn's behalf, not in its `costUsd`. */
+export interface TurnCompaction {
+  calls: number;
+  /** The model that served them. */
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  costUsd: number | null;
 }
 
 const RECORD_TYPE = "response_record";
@@ -158,5 +173,17 @@ export function toTurn(item: Item): TurnSummary | null {
     cachedTokens: num(usage.cached_tokens),
     costUsd: typeof cost === "number" ? cost : null,
     outputItemIds: Array.isArray(c.output_item_ids) ? c.output_item_ids.map((v) => str(v)) : [],
+    compaction: isObj(c.compaction) ? toCompaction(c.compaction) : null,
+  };
+}
+
+function toCompaction(c: JsonObject): TurnCompaction {
+  return {
+    calls: num(c.calls),
+    model: str(c.model),
+    inputTokens: num(c.input_tokens),
+    outputTokens: num(c.output_tokens),
+    cachedTokens: num(c.cached_tokens),
+    costUsd: typeof c.cost_usd === "number" && Number.isFinite(c.cost_usd) ? c.cost_usd : null,
   };
 }

@@ -5,7 +5,9 @@
  * archived count too: their turns are read from their archives (`archivedItems`), never through
  * the served store, which would restore each one and undo the sweeper's work. Archived sessions
  * that cannot be read that way (no reader given, an archive missing or damaged) are left out and
- * counted in `archivedExcluded`, so the view can say so.
+ * counted in `archivedExcluded`, so the view can say so. Tokens and cost are everything spent,
+ * as the usage route's `total`: the turns' own calls and the summarizer calls of the compaction
+ * they triggered (charged to that turn, as the ledger does), whose share is given apart.
  */
 
 import { sessionItems } from "../interop/portable/export.ts";
@@ -20,9 +22,14 @@ export interface UsagePoint {
   tenant: string;
   model: string;
   turns: number;
+  /** Compaction included (as below). */
   inputTokens: number;
   outputTokens: number;
+  /** The turns' own calls and their compaction's summarizer calls. */
   costUsd: number;
+  /** Summarizer calls of the compaction these turns triggered, and their share of the cost. */
+  compactionCalls: number;
+  compactionCostUsd: number;
 }
 
 export interface SessionCost {
@@ -30,8 +37,11 @@ export interface SessionCost {
   id: string;
   owner: string | null;
   turns: number;
+  /** Compaction included, as the usage route's `total`. */
   tokens: number;
   costUsd: number;
+  /** The compaction share of `costUsd`. */
+  compactionCostUsd: number;
 }
 
 export interface UsageReport {
@@ -103,31 +113,32 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
           turns: 0,
           tokens: 0,
           costUsd: 0,
+          compactionCostUsd: 0,
         };
         for await (const item of items) {
           scannedItems++;
           const turn = toTurn(item);
           if (!turn || turn.createdAt < query.since) continue;
           const day = new Date(turn.createdAt).toISOString().slice(0, 10);
-          const model = turn.model || "unknown";
-          const key = `${day}\u0000${tenant}\u0000${model}`;
-          const point = points.get(key) ?? {
-            day,
-            tenant,
-            model,
-            turns: 0,
-            inputTokens: 0,
-            outputTokens: 0,
-            costUsd: 0,
-          };
+          const point = pointOf(points, day, tenant, turn.model || "unknown");
           point.turns++;
           point.inputTokens += turn.inputTokens;
           point.outputTokens += turn.outputTokens;
           point.costUsd += turn.costUsd ?? 0;
-          points.set(key, point);
           cost.turns++;
           cost.tokens += turn.inputTokens + turn.outputTokens;
           cost.costUsd += turn.costUsd ?? 0;
+          const c = turn.compaction;
+          if (!c) continue;
+          // Charged to the turn that triggered it, as the usage ledger does.
+          point.inputTokens += c.inputTokens;
+          point.outputTokens += c.outputTokens;
+          point.costUsd += c.costUsd ?? 0;
+          point.compactionCalls += c.calls;
+          point.compactionCostUsd += c.costUsd ?? 0;
+          cost.tokens += c.inputTokens + c.outputTokens;
+          cost.costUsd += c.costUsd ?? 0;
+          cost.compactionCostUsd += c.costUsd ?? 0;
         }
         if (cost.turns > 0) sessions.push(cost);
       }
@@ -144,4 +155,25 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
     archivedSessions,
     archivedExcluded,
   };
+}
+
+/** The point of `day`, `tenant` and `model`, added to `points` at its first use. */
+function pointOf(points: Map<string, UsagePoint>, day: string, tenant: string, model: string): UsagePoint {
+  const key = `${day}\u0000${tenant}\u0000${model}`;
+  let point = points.get(key);
+  if (!point) {
+    point = {
+      day,
+      tenant,
+      model,
+      turns: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: 0,
+      compactionCalls: 0,
+      compactionCostUsd: 0,
+    };
+    points.set(key, point);
+  }
+  return point;
 }

@@ -30,6 +30,8 @@ export interface OutageAppOptions {
   upstreamUrl: string;
   /** `gateway` section of the config file (busy policy, claim TTL). */
   gateway?: Record<string, unknown>;
+  /** More of the config file (models' pricing, rate limits); `providers` and `gateway` as above. */
+  file?: Record<string, unknown>;
 }
 
 export async function startOutageApp(options: OutageAppOptions): Promise<OutageApp> {
@@ -38,7 +40,7 @@ export async function startOutageApp(options: OutageAppOptions): Promise<OutageA
   const providers = [
     { name: "m", type: "openai-chat", baseUrl: `${options.upstreamUrl}/v1`, retry: { maxRetries: 0 } },
   ];
-  await writeFile(file, JSON.stringify({ providers, gateway: options.gateway ?? {} }));
+  await writeFile(file, JSON.stringify({ ...options.file, providers, gateway: options.gateway ?? {} }));
   const config = await loadServerConfig({
     flags: { store: options.storeUrl, config: file, port: "0", logLevel: "silent" },
     env: {},

@@ -36,8 +36,9 @@ export interface CompactionSpend {
   usage: RecordedUsage;
   costUsd: number | null;
   /**
-   * Whether the turn's response record holds it (and so the usage ledger and `turnsFromRecords`
-   * count it): false when the turn failed after compacting and wrote no record.
+   * Whether the turn's own commit stored the response record holding it (and so the usage ledger
+   * and `turnsFromRecords` count it): false when the turn failed after compacting, or its commit
+   * was lost to a store outage, and it wrote no record.
    */
   stored: boolean;
 }

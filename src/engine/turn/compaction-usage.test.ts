@@ -7,14 +7,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createStore } from "../../store/create-store.ts";
-import type { SessionStore } from "../../store/types.ts";
+import { DelegatingStore } from "../../store/decorators/delegating-store.ts";
+import { UnavailableError } from "../../store/errors.ts";
+import type { AppendOptions, AppendResult, ItemInput, SessionStore } from "../../store/types.ts";
 import { getDefaultCatalog } from "../context/catalog.ts";
 import { createMockProvider } from "../providers/mock.ts";
 import type { TurnRequest, TurnResult, Usage } from "../providers/types.ts";
 import type { CompactionSpend } from "./compaction-spend.ts";
 import { RECORD_TYPE, type ResponseRecord } from "./record.ts";
 import { TurnEngine } from "./turn-engine.ts";
-import type { ModelInvoker, OnServed } from "./turn-types.ts";
+import type { FinishedTurn, ModelInvoker, OnServed } from "./turn-types.ts";
 import { conversationUsage } from "./usage.ts";
 
 const SUMMARY = '{"goal":"g","decisions":[],"facts":["f"],"open_items":[],"recent_context":"r"}';
@@ -166,6 +168,47 @@ describe("compaction spend", () => {
     assert.equal(spends.length, 1);
     assert.equal(spends[0]?.stored, false);
     assert.deepEqual(spent, [340 * inv.summarizerCalls]);
+  });
+
+  it("of a turn whose commit a store outage lost is told once, as not stored, with the turn's own call", async () => {
+    /** Unavailable for the turn's final append (its record): the answer is lost after the model ran. */
+    class LosingStore extends DelegatingStore {
+      override append(
+        tenant: string,
+        id: string,
+        items: ItemInput[],
+        options?: AppendOptions,
+      ): Promise<AppendResult> {
+        if (items.some((i) => i.content.type === RECORD_TYPE))
+          return Promise.reject(new UnavailableError("Redis is unavailable."));
+        return super.append(tenant, id, items, options);
+      }
+    }
+    const store = new LosingStore(await createStore("memory:"));
+    const inv = invoker();
+    const spends: CompactionSpend[] = [];
+    const turns: FinishedTurn[] = [];
+    const id = await longConversation(store);
+    const engine = new TurnEngine({
+      store,
+      invoker: inv,
+      reserveTokens: 0,
+      compaction: { threshold: 0.5 },
+      onCompaction: (spend) => spends.push(spend),
+      onTurn: (turn) => turns.push(turn),
+    });
+    await assert.rejects(engine.respond("t", { model: "mock", input: "hi", conversation: id }), {
+      code: "unavailable",
+    });
+    assert.ok(inv.summarizerCalls > 0);
+    assert.deepEqual(
+      spends.map((s) => [s.stored, s.calls]),
+      [[false, inv.summarizerCalls]],
+    );
+    assert.deepEqual(
+      turns.map((t) => [t.stored, t.model, (t.costUsd ?? 0) > 0]),
+      [[false, "mock", true]],
+    );
   });
 
   it("of overflow recovery is on the turn's record too", async () => {

@@ -42,6 +42,7 @@ export class TurnCommitter {
    * conversation holds no part of the answer, so no call is left without its output for later
    * turns to trip on. Throws the reason, worded for a gateway client, once the caller was told.
    * The record carries what the turn's compaction spent (`tally`), reported once it is stored.
+   * `onTurn` hears of the call once however the commit went: the provider charged for it.
    */
   async settle(
     plan: TurnPlan,
@@ -56,8 +57,20 @@ export class TurnCommitter {
     const usage = this.#usage(plan, result, sent);
     // Spent whether or not the store takes it: the caller settles its token budget with it.
     ctx.onSpent?.(usage);
+    // Priced at the model that ran: a route alias has no price of its own, and a fallback target
+    // bills at its own rates, not at those of the target the route tried first.
+    const costUsd = this.#invoker.cost?.(plan.request.model, usage, sent?.target) ?? null;
+    const paid: FinishedTurn = {
+      tenant: plan.tenant,
+      // As the record's `served_by` names it (turn-records.ts), else the model asked for.
+      model: result.model || sent?.target?.model || plan.request.model,
+      usage,
+      costUsd,
+      stored: false,
+    };
+    let committed: Committed;
     try {
-      return await this.#commit(plan, input, result, usage, claim, sent, tally, error);
+      committed = await this.#commit(plan, input, result, usage, costUsd, claim, sent, tally, error);
     } catch (cause) {
       ctx.onCommitError?.(cause);
       const failure = commitFailure(cause, result.output.length);
@@ -65,40 +78,52 @@ export class TurnCommitter {
       // is written. The input stays unanswered and a retry with the same idempotency key runs the
       // turn again (or, if the append did commit unseen, finds its answer). A `failed` record here
       // would be what that retry gets back: a permanent failure for a transient outage.
-      if (failure.code === "unavailable") throw failure;
-      const empty: TurnResult = {
-        id: result.id,
-        model: result.model,
-        output: [],
-        // Spent all the same: counted from the answer, which the record-only commit leaves out.
-        usage,
-        status: "completed",
-        finish_reason: "error",
-      };
-      await this.#commit(plan, input, empty, usage, claim, sent, tally, failure).catch((again: unknown) => {
-        ctx.onCommitError?.(again);
-      });
+      let stored = false;
+      if (failure.code !== "unavailable") {
+        const empty: TurnResult = {
+          id: result.id,
+          model: result.model,
+          output: [],
+          // Spent all the same: counted from the answer, which the record-only commit leaves out.
+          usage,
+          status: "completed",
+          finish_reason: "error",
+        };
+        stored = await this.#commit(plan, input, empty, usage, costUsd, claim, sent, tally, failure)
+          .then((done) => done.stored)
+          .catch((again: unknown) => {
+            ctx.onCommitError?.(again);
+            return false;
+          });
+      }
+      // The answer was paid for although no record of it was stored (an outage, or a store that
+      // took neither the answer nor the record): told once, so spend caps and metrics count it.
+      // A retry that later finds an answer committed unseen replays it and is not told again.
+      this.#onTurn?.({ ...paid, stored });
       throw failure;
     }
+    this.#onTurn?.({ ...paid, stored: committed.stored });
+    return committed.response;
   }
 
-  /** Appends outputs + the response record in one atomic append and returns the Response object. */
+  /**
+   * Appends outputs + the response record in one atomic append and returns the Response object,
+   * and whether this append stored the record (not when the store replayed an earlier one).
+   */
   async #commit(
     plan: TurnPlan,
     input: AppendResult | null,
     result: TurnResult,
     usage: RecordedUsage,
+    costUsd: number | null,
     claim: TurnClaim | null,
     sent: SentInput | null,
     tally: CompactionTally,
     error?: HoldfastError,
-  ): Promise<JsonObject> {
+  ): Promise<Committed> {
     const outputs = outputItems(result);
     const now = this.#clock();
-    // Priced at the model that ran: a route alias has no price of its own, and a fallback target
-    // bills at its own rates, not at those of the target the route tried first.
     const served = sent?.target;
-    const costUsd = this.#invoker.cost?.(plan.request.model, usage, served) ?? null;
     const record = finalRecord(
       plan,
       now,
@@ -111,33 +136,31 @@ export class TurnCommitter {
       served,
       tally.record,
     );
+    let stored = false;
     if (plan.persist && plan.sessionId) {
       const items: ItemInput[] = [
         ...outputs,
         { id: plan.responseId, content: record as unknown as JsonObject, tokens: 0 },
       ];
       const options = { operationId: plan.operationIds.output };
-      await this.#store.append(
+      const appended = await this.#store.append(
         plan.tenant,
         plan.sessionId,
         items,
         claim ? claim.finalOptions(options) : options,
       );
       claim?.released();
+      // A replayed append (a driver retrying a write whose answer was lost) stored nothing new:
+      // metrics counting from records (`turnsFromRecords`) saw no record either.
+      stored = !appended.replayed;
     }
-    tally.report(plan.persist && plan.sessionId !== null);
-    this.#onTurn?.({
-      tenant: plan.tenant,
-      model: record.served_by?.model || plan.request.model,
-      usage,
-      costUsd,
-      stored: plan.persist && plan.sessionId !== null,
-    });
-    return toResponseObject(
+    tally.report(stored);
+    const response = toResponseObject(
       plan.responseId,
       record,
       outputs.map((o) => wireItem({ id: o.id!, content: o.content })),
     );
+    return { response, stored };
   }
 
   /** The turn's usage as recorded. */
@@ -147,6 +170,12 @@ export class TurnCommitter {
       ? estimateUsage(result, this.#invoker.describe(plan.request.model), sent)
       : result.usage;
   }
+}
+
+/** A committed turn: its Response object, and whether this commit stored its record. */
+interface Committed {
+  response: JsonObject;
+  stored: boolean;
 }
 
 /** What a turn sent upstream, kept for the usage estimate. */

@@ -46,9 +46,10 @@ export interface TurnEngineOptions {
   maxItemBytes?: number;
   clock?: () => number;
   /**
-   * Told of every turn committed (or, storing nothing, finished) with its usage and cost; not of
-   * replays. Response records count stored turns already (`withStoreMetrics` with
-   * `turnsFromRecords`): this is where turns that write no record are seen.
+   * Told of every turn finished with its usage and cost, once, whatever became of its commit:
+   * committed, storing nothing, or lost to a store outage after the model answered (the provider
+   * charged for it all the same); not of replays. Response records count stored turns already
+   * (`withStoreMetrics` with `turnsFromRecords`): this is where turns without one are seen.
    */
   onTurn?: (turn: FinishedTurn) => void;
   /**

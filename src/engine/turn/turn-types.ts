@@ -59,13 +59,20 @@ export interface TurnContext {
   onSpent?: (usage: Usage) => void;
 }
 
-/** A turn the engine finished and, when it persists, committed: what metrics count. */
+/**
+ * A turn the engine finished, told once per model call it paid for: committed, storing nothing,
+ * or not stored because its commit failed (a store outage): what spend caps and metrics count.
+ */
 export interface FinishedTurn {
   tenant: string;
   /** The model that served it (the requested one when none did). */
   model: string;
   usage: Usage & { estimated?: true };
   costUsd: number | null;
-  /** Whether a response record holds it (false for `store: false` and stateless chat turns). */
+  /**
+   * Whether the turn's own commit stored a response record holding it (metrics counting from
+   * records, `turnsFromRecords`, counted it there); false for `store: false` and stateless chat
+   * turns, and for a turn whose commit failed (nor a record-only one took it).
+   */
   stored: boolean;
 }

@@ -1,6 +1,7 @@
 import { api, qs } from "../api.ts";
 import { action, announce, fmtNumber, fmtTime, fmtUsd, h } from "../dom.ts";
 import type { ViewContext } from "../main.ts";
+import { type Turn, turnTable, turnTotals } from "./session-turns.ts";
 import type { SessionRow } from "./sessions.ts";
 
 interface Entry {
@@ -16,19 +17,6 @@ interface Entry {
   name?: string;
   arguments?: string;
   covers?: { fromSeq: number; toSeq: number };
-}
-
-interface Turn {
-  responseId: string;
-  seq: number;
-  model: string;
-  servedBy: string | null;
-  status: string;
-  createdAt: number;
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-  costUsd: number | null;
 }
 
 interface SessionDetail {
@@ -162,65 +150,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
     }
   }
 
-  const totals = turns.reduce(
-    (t, x) => ({
-      input: t.input + x.inputTokens,
-      output: t.output + x.outputTokens,
-      cost: t.cost + (x.costUsd ?? 0),
-    }),
-    { input: 0, output: 0, cost: 0 },
-  );
-  const turnTable = h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      {},
-      h("caption", {}, "Turns"),
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          ...["Response", "Model", "Served by", "Status", "Input", "Output", "Cost", "At"].map((c) =>
-            h("th", { scope: "col" }, c),
-          ),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        ...turns.map((t) =>
-          h(
-            "tr",
-            {},
-            h("td", { class: "mono" }, t.responseId),
-            h("td", {}, t.model),
-            h("td", {}, t.servedBy ?? "—"),
-            h("td", {}, t.status),
-            h("td", { class: "num" }, fmtNumber(t.inputTokens)),
-            h("td", { class: "num" }, fmtNumber(t.outputTokens)),
-            h("td", { class: "num" }, fmtUsd(t.costUsd)),
-            h("td", {}, fmtTime(t.createdAt)),
-          ),
-        ),
-      ),
-      h(
-        "tfoot",
-        {},
-        h(
-          "tr",
-          {},
-          h("th", { scope: "row", colspan: 4 }, `Total (${turns.length} turns)`),
-          h("td", { class: "num" }, fmtNumber(totals.input)),
-          h("td", { class: "num" }, fmtNumber(totals.output)),
-          h("td", { class: "num" }, fmtUsd(totals.cost)),
-          h("td", {}),
-        ),
-      ),
-    ),
-  );
+  const totals = turnTotals(turns);
 
   const base = `sessions/${encodeURIComponent(id)}`;
   const compactText = h("p", {});
@@ -361,7 +291,14 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       ...fact("Tokens", fmtNumber(s.tokenCount)),
       ...fact("Updated", fmtTime(s.updatedAt)),
       // The turns of the items shown: older ones left out are not counted.
+      // Compaction's summarizer calls included, as the usage route's `total`; their share apart.
       ...fact(detail.omittedItems > 0 ? "Cost (items shown)" : "Cost", fmtUsd(totals.cost)),
+      ...(totals.compactionCalls > 0
+        ? fact(
+            "Compaction",
+            `${fmtUsd(totals.compactionCost)} (${fmtNumber(totals.compactionCalls)} summarizer ${totals.compactionCalls === 1 ? "call" : "calls"})`,
+          )
+        : []),
       ...(s.forkParent
         ? [
             h("dt", {}, "Forked from"),
@@ -439,7 +376,7 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       "section",
       { "aria-labelledby": "turns-h" },
       h("h2", { id: "turns-h" }, "Tokens and cost per turn"),
-      turns.length ? turnTable : h("p", { class: "muted" }, "No turns recorded."),
+      turns.length ? turnTable(turns, totals) : h("p", { class: "muted" }, "No turns recorded."),
     ),
   );
 }

@@ -8,9 +8,13 @@ interface UsagePoint {
   tenant: string;
   model: string;
   turns: number;
+  /** Tokens and cost: everything spent, the turns' own calls and their compaction. */
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** The compaction share: summarizer calls and their cost. */
+  compactionCalls: number;
+  compactionCostUsd: number;
 }
 
 interface UsageReport {
@@ -23,6 +27,7 @@ interface UsageReport {
     turns: number;
     tokens: number;
     costUsd: number;
+    compactionCostUsd: number;
   }[];
   scannedSessions: number;
   scannedItems: number;
@@ -102,8 +107,10 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
       cost: t.cost + p.costUsd,
       tokens: t.tokens + p.inputTokens + p.outputTokens,
       turns: t.turns + p.turns,
+      compactionCalls: t.compactionCalls + p.compactionCalls,
+      compactionCost: t.compactionCost + p.compactionCostUsd,
     }),
-    { cost: 0, tokens: 0, turns: 0 },
+    { cost: 0, tokens: 0, turns: 0, compactionCalls: 0, compactionCost: 0 },
   );
   const data = chartData(report, metric, by);
   ctx.main.replaceChildren(
@@ -118,6 +125,18 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
       h("dd", {}, fmtNumber(totals.tokens)),
       h("dt", {}, "Turns"),
       h("dd", {}, fmtNumber(totals.turns)),
+      // Part of the cost and tokens above, as in the usage route's `total`.
+      h("dt", {}, "Compaction"),
+      h(
+        "dd",
+        {},
+        `${fmtUsd(totals.compactionCost)} (${fmtNumber(totals.compactionCalls)} summarizer ${totals.compactionCalls === 1 ? "call" : "calls"})`,
+      ),
+    ),
+    h(
+      "p",
+      { class: "muted" },
+      "Cost and tokens include what compaction spent on summarizer calls, charged to the turn that triggered it.",
     ),
     stackedBars(data, `${metric === "cost" ? "Cost" : "Tokens"} per day by ${by}`, format),
     report.partial
@@ -157,7 +176,7 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
             h(
               "tr",
               {},
-              ...["Day", "Tenant", "Model", "Turns", "Input", "Output", "Cost"].map((c) =>
+              ...["Day", "Tenant", "Model", "Turns", "Input", "Output", "Cost", "Compaction"].map((c) =>
                 h("th", { scope: "col" }, c),
               ),
             ),
@@ -176,6 +195,7 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
                 h("td", { class: "num" }, fmtNumber(p.inputTokens)),
                 h("td", { class: "num" }, fmtNumber(p.outputTokens)),
                 h("td", { class: "num" }, fmtUsd(p.costUsd)),
+                h("td", { class: "num" }, p.compactionCalls ? fmtUsd(p.compactionCostUsd) : "—"),
               ),
             ),
           ),
@@ -195,7 +215,7 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
           h(
             "tr",
             {},
-            ...["Session", "Tenant", "Owner", "Turns", "Tokens", "Cost"].map((c) =>
+            ...["Session", "Tenant", "Owner", "Turns", "Tokens", "Cost", "Compaction"].map((c) =>
               h("th", { scope: "col" }, c),
             ),
           ),
@@ -217,6 +237,7 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
               h("td", { class: "num" }, t.turns),
               h("td", { class: "num" }, fmtNumber(t.tokens)),
               h("td", { class: "num" }, fmtUsd(t.costUsd)),
+              h("td", { class: "num" }, t.compactionCostUsd ? fmtUsd(t.compactionCostUsd) : "—"),
             ),
           ),
         ),
