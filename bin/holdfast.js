@@ -12,5 +12,10 @@ if (major < 22 || (major === 22 && minor < 13)) {
   );
   process.exit(1);
 }
-const sources = new URL("../src/cli/main.ts", import.meta.url);
-await import(existsSync(sources) ? sources.href : "../dist/cli/main.js");
+const fromSources = existsSync(new URL("../src/cli/main.ts", import.meta.url));
+const load = (path) =>
+  import(new URL(`../${fromSources ? `src/${path}.ts` : `dist/${path}.js`}`, import.meta.url).href);
+// Before the CLI's modules load: Node 22 prints a notice on the first load of node:sqlite, which
+// the CLI's import graph holds (see sqlite-notice.ts; every other warning still prints).
+(await load("store/drivers/sqlite-notice")).quietSqliteNotice();
+await load("cli/main");

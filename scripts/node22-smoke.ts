@@ -2,7 +2,8 @@
  * `npm run test:node22`: the oldest Node `engines` allows (22.13.0, from the npm registry's `node-<os>-<arch>`
  * package) runs the packed, installed holdfast: import, a SQLite store (create, append, window, purge-free
  * delete), a `holdfast cleanup --enforce` that deletes expired sessions through the SQLite purge worker
- * (the sweeper's bulk delete path, a worker thread), then `holdfast serve --port 0` answering a mock turn.
+ * (the sweeper's bulk delete path, a worker thread), then `holdfast serve --port 0` answering a mock turn; neither
+ * prints Node 22's SQLite ExperimentalWarning, while a script's own warning still prints.
  * Not part of `npm test` (it downloads Node and installs the package); exits 1 on any failure.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -86,6 +87,8 @@ console.log(live.id);
   ];
   const swept = spawnSync(holdfast, sweep, { cwd: app, env, encoding: "utf8" });
   if (swept.status !== 0) throw new Error(`cleanup (${swept.status}): ${swept.stderr}`);
+  // Node 22's SQLite notice is dropped by the CLI and its purge and checkpoint workers.
+  if (swept.stderr.includes("ExperimentalWarning")) throw new Error(`cleanup warned: ${swept.stderr}`);
   const { report } = JSON.parse(swept.stdout) as {
     report: { done: number; errors: number; itemsRemoved: number };
   };
@@ -107,6 +110,25 @@ db.close();
   console.log(
     `cleanup ok on ${version}: 30 expired sessions (600 items) purged by the purge worker, the live one kept`,
   );
+
+  // Only that notice: a warning of the script's own, after the same quieting, still prints.
+  writeFileSync(
+    join(app, "warn.mjs"),
+    `const { quietSqliteNotice } = await import("./node_modules/holdfast/dist/store/drivers/sqlite-notice.js");
+quietSqliteNotice();
+await import("node:sqlite");
+process.emitWarning("the smoke's own warning", "ExperimentalWarning");
+`,
+  );
+  const warned = spawnSync(oldNode, ["warn.mjs"], { cwd: app, env, encoding: "utf8" });
+  if (
+    warned.status !== 0 ||
+    !warned.stderr.includes("ExperimentalWarning: the smoke's own warning") ||
+    warned.stderr.includes("SQLite is an experimental")
+  ) {
+    throw new Error(`warnings (${warned.status}): ${warned.stderr}`);
+  }
+  console.log(`warnings ok on ${version}: no SQLite notice from the CLI, other warnings still printed`);
 
   const child = spawn(holdfast, ["serve", "--port", "0", "--store", "sqlite:./data/serve.db"], {
     cwd: app,
@@ -141,6 +163,7 @@ db.close();
   }
   const code = await exited;
   if (code !== 0) throw new Error(`serve exited with ${code}: ${output}`);
+  if (output.includes("ExperimentalWarning")) throw new Error(`serve warned: ${output}`);
 } catch (error) {
   console.error(error);
   process.exitCode = 1;

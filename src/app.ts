@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { openServeRateLimits } from "./app-rate-limits.ts";
 import { parseAppSections } from "./app-sections.ts";
 import type { ServerConfig } from "./config/load-config.ts";
-import { createTokenCounter } from "./engine/context/token-counter.ts";
+import { createStoredTokenCounter } from "./engine/context/stored-tokens.ts";
 import { createGateway, type Gateway } from "./engine/gateway.ts";
 import { createProviderLayer } from "./engine/providers/create-providers.ts";
 import { type ArchivedItemsReader, archivedItemsReader } from "./lifecycle/archive-peek.ts";
@@ -99,9 +99,6 @@ const SHUTDOWN_GRACE_MS = 1000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
-/** Counts stored tokens with o200k: exact for current OpenAI models, the calibration base for the others. */
-const DEFAULT_COUNTING_MODEL = "gpt-4o";
-
 function noKeysError(host: string): InvalidArgumentError {
   return new InvalidArgumentError(
     `Refusing to serve ${host} without API keys: create one with 'holdfast keys create --tenant <t> --scopes responses,conversations:read,conversations:write', bind to 127.0.0.1, or pass --insecure.`,
@@ -153,7 +150,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       opened.backend.close(),
     );
     closers.push(() => archives.backend.close());
-    const countTokens = createTokenCounter(DEFAULT_COUNTING_MODEL);
+    const countTokens = createStoredTokenCounter();
     const base = await unlessAborted(
       createStore({
         url: config.store,

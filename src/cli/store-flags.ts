@@ -5,7 +5,8 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadServerConfig } from "../config/load-config.ts";
-import { createStore, sqlitePath, storeScheme } from "../store/create-store.ts";
+import { createStoredTokenCounter } from "../engine/context/stored-tokens.ts";
+import { type CreateStoreOptions, createStore, sqlitePath, storeScheme } from "../store/create-store.ts";
 import { NotFoundError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 
@@ -50,6 +51,16 @@ export async function resolveStoreUrl(flags: StoreFlags): Promise<string> {
   return config.store;
 }
 
+/**
+ * Opens a store as `holdfast serve` does: items written without `tokens` (imports, compaction
+ * summaries) are counted with serve's counter, not the store's bytes / 4 default, so a count does
+ * not depend on which of the two wrote the item. Every command opens its stores through this.
+ */
+export function openStore(urlOrOptions: string | CreateStoreOptions): Promise<SessionStore> {
+  const options = typeof urlOrOptions === "string" ? { url: urlOrOptions } : urlOrOptions;
+  return createStore({ ...options, countTokens: createStoredTokenCounter() });
+}
+
 /** Opens the store, runs `run`, closes it. `mustExist` refuses to create a missing SQLite file. */
 export async function withStore<T>(
   flags: StoreFlags,
@@ -58,7 +69,7 @@ export async function withStore<T>(
 ): Promise<T> {
   const url = await resolveStoreUrl(flags);
   if (options.mustExist) assertStoreExists(url);
-  const store = await createStore(url);
+  const store = await openStore(url);
   try {
     return await run(store);
   } finally {

@@ -39,6 +39,8 @@ export interface GatewayOptions {
    * `false` turns it off.
    */
   windowCache?: false | { maxBytes?: number };
+  /** Automatic compaction (see TurnEngineOptions.compaction); `false` turns it off. Default: on. */
+  compaction?: TurnEngineOptions["compaction"];
   /** Told of every turn finished, with its usage and cost (see TurnEngineOptions.onTurn). */
   onTurn?: TurnEngineOptions["onTurn"];
   /** Told of what each turn's compaction spent on summarizer calls (see TurnEngineOptions.onCompaction). */
@@ -184,6 +186,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     busyPolicy: options.busyPolicy,
     busyClaimTtlMs: options.busyClaimTtlMs,
     busyMaxWaitMs: options.busyMaxWaitMs,
+    ...(options.compaction === undefined ? {} : { compaction: options.compaction }),
     ...(options.onTurn ? { onTurn: options.onTurn } : {}),
     ...(options.onCompaction ? { onCompaction: options.onCompaction } : {}),
   });

@@ -28,6 +28,12 @@ export interface TurnRoute {
   translator: (write: (chunk: string) => void) => TurnTranslator;
   /** Written after the last event (e.g. `data: [DONE]`). */
   trailer?: string;
+  /**
+   * Names the turn's errors as the route's request does (the Chat route: `messages[m]`, not the
+   * translated body's `input[i]`): errors thrown before or without a stream, and those a stream
+   * ends with once open (its `failed` event, a throw), whose `param` is then dropped.
+   */
+  renameError?: (error: unknown) => unknown;
 }
 
 /** Writes a turn's events in a route's stream shape. */
@@ -47,7 +53,15 @@ const TOKEN_EVENTS: ReadonlySet<string> = new Set([
 ]);
 
 export async function serveTurn(route: TurnRoute): Promise<unknown> {
-  const { request, reply, engine, body } = route;
+  try {
+    return await serveNamedTurn(route);
+  } catch (error) {
+    throw route.renameError ? route.renameError(error) : error;
+  }
+}
+
+async function serveNamedTurn(route: TurnRoute): Promise<unknown> {
+  const { request, reply, engine, body, renameError } = route;
   const key = operationId(request);
   const { controller, done } = route.inFlight.track();
   // What the turn spent upstream, told by the engine: not read from the answer, which for an
@@ -88,7 +102,11 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
       events: engine.respondStream(request.tenant, body, ctx),
       onEvent: (event, write) => {
         translator ??= route.translator(write);
-        translator.handle(event);
+        translator.handle(
+          event.type === "failed" && renameError
+            ? { ...event, error: renameError(event.error) as typeof event.error }
+            : event,
+        );
       },
       firstToken: (event) => event.type === "provider" && TOKEN_EVENTS.has(event.event.type),
       onError: (error, write) => {
@@ -96,6 +114,7 @@ export async function serveTurn(route: TurnRoute): Promise<unknown> {
         translator.error(error);
       },
       ...(route.trailer === undefined ? {} : { trailer: route.trailer }),
+      ...(renameError ? { renameError } : {}),
     });
     return reply;
   } finally {

@@ -32,6 +32,8 @@ export interface SseStreamOptions<T> {
    * with `param` null.
    */
   onError: (error: ErrorBody["error"], write: (chunk: string) => void) => void;
+  /** Renames the error before `onError` (its message names the route's request; see serve-turn.ts). */
+  renameError?: (error: unknown) => unknown;
 }
 
 export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> {
@@ -100,7 +102,7 @@ export async function streamSse<T>(options: SseStreamOptions<T>): Promise<void> 
       }
     } catch (error) {
       if (gone) throw error;
-      const response = toErrorResponse(error);
+      const response = toErrorResponse(options.renameError ? options.renameError(error) : error);
       if (response.status >= 500) request.log.error({ err: summarizeError(error) }, "stream failed");
       // The request was checked before the first event: no field of it is at fault now, and a
       // param named further down (the store's `items[0]`) means nothing to the client.

@@ -18,10 +18,9 @@ import {
   type Sweeper,
   type SweepReport,
 } from "../../lifecycle/index.ts";
-import { createStore } from "../../store/create-store.ts";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { intFlag } from "../flag-values.ts";
-import { assertStoreExists } from "../store-flags.ts";
+import { assertStoreExists, openStore } from "../store-flags.ts";
 import { bytes, parseNow } from "./openclaw.ts";
 import { formatTable } from "./sessions.ts";
 
@@ -183,7 +182,7 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
   const durable = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
   assertStoreExists(config.store);
   if (durable) assertStoreExists(durable, "--archive");
-  const store = await createStore({ url: config.store, ...(durable ? { archive: durable } : {}) });
+  const store = await openStore({ url: config.store, ...(durable ? { archive: durable } : {}) });
   // --archive-dir replaces the configured backend by a directory (the configured one is not opened).
   const settings = flags.archiveDir
     ? { ...lifecycle.archive, backend: "dir" as const, dir: flags.archiveDir, url: null }

@@ -10,9 +10,8 @@ import { apiKeyOf, parseProvidersConfig, providersSectionOf } from "../../engine
 import { createSecurity } from "../../security/create-security.ts";
 import { keyringFromEnv } from "../../security/encryption/keyring.ts";
 import { hasActiveApiKeys } from "../../server/auth.ts";
-import { createStore } from "../../store/create-store.ts";
 import type { SessionStore } from "../../store/types.ts";
-import { missingSqliteFile } from "../store-flags.ts";
+import { missingSqliteFile, openStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 
 interface Check {
@@ -69,7 +68,7 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
       fresh = true;
       return { warn: `${redactStoreUrl(cfg.store)} does not exist yet: serve creates it on its first start` };
     }
-    store = await createStore(cfg.store);
+    store = await openStore(cfg.store);
     await store.list("default", { limit: 1 });
     return `${redactStoreUrl(cfg.store)} reachable (${store.driverName}), schema current`;
   });

@@ -6,10 +6,10 @@ import path from "node:path";
 import { type Command, Option } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
 import { migrate } from "../../interop/migrate.ts";
-import { createStore, sqlitePath, storeScheme } from "../../store/create-store.ts";
+import { sqlitePath, storeScheme } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
-import { assertStoreExists } from "../store-flags.ts";
+import { assertStoreExists, openStore } from "../store-flags.ts";
 import { leftOutLine, progressLine, reportText } from "./migrate-report.ts";
 
 interface MigrateFlags {
@@ -44,9 +44,9 @@ async function run(flags: MigrateFlags): Promise<void> {
   // lifecycle keep their items there.
   const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
   const archives = archiveReader(file, flags.archiveDir);
-  const source = await createStore(flags.from);
+  const source = await openStore(flags.from);
   try {
-    const target = await createStore(flags.to);
+    const target = await openStore(flags.to);
     try {
       const tty = process.stderr.isTTY === true;
       const report = await migrate(source, target, {

@@ -3,6 +3,7 @@
  * window nears the model's input budget, and compacted and retried once when the provider
  * rejects the call as too long for its context.
  */
+import { isHoldfastError } from "../../store/errors.ts";
 import type { SessionStore } from "../../store/types.ts";
 import type { ModelInfo } from "../context/catalog.ts";
 import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
@@ -16,6 +17,11 @@ import { estimateUsage, usageMissing } from "./usage-estimate.ts";
 
 /** Automatic compaction as the engine was configured; `false` turns it off. */
 export type CompactionOption = false | { threshold?: number; keepRecentShare?: number } | undefined;
+
+/** loadHistory's refusal of a conversation longer than the budget when it may not truncate. */
+function isOverBudget(error: unknown): boolean {
+  return isHoldfastError(error) && error.code === "context_length_exceeded";
+}
 
 export class TurnWindow {
   readonly #store: SessionStore;
@@ -75,8 +81,18 @@ export class TurnWindow {
   ): Promise<TurnHistory> {
     const { model, maxOutputTokens, budget } = this.#limits(plan);
     const options = { maxOutputTokens, reserve: this.#reserve, inputSeqs };
-    const history = await loadHistory(this.#store, plan, model, options);
     const auto = this.#compaction;
+    let history: TurnHistory;
+    try {
+      history = await loadHistory(this.#store, plan, model, options);
+    } catch (error) {
+      // With truncation disabled a conversation already over the budget is refused by the load
+      // itself, before its size could ask for compaction: fold it first and load it again (still
+      // too long: the same 400, from that second load).
+      if (!isOverBudget(error) || !auto || !this.#compactable(plan)) throw error;
+      if (!(await this.#compact(plan, model, budget, tally))) throw error;
+      return loadHistory(this.#store, plan, model, options);
+    }
     if (
       !auto ||
       !this.#compactable(plan) ||

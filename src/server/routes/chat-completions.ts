@@ -31,23 +31,20 @@ export function registerChatCompletionRoutes(
       const { body, sources } = chatRequestToResponses(request.body, conversationId);
       const options = request.body.stream_options;
       const includeUsage = isPlainObject(options) && options.include_usage === true;
-      try {
-        return await serveTurn({
-          request,
-          reply,
-          engine,
-          inFlight,
-          body,
-          stream: request.body.stream === true,
-          answer: responseToChatCompletion,
-          translator: (write) => new ChatSse(write, includeUsage),
-          trailer: "data: [DONE]\n\n",
-        });
-      } catch (error) {
-        // The turn names the translated body's `input[i]`; the client sent `messages[m]`. (A
-        // stream fails here only before it opens: once open, its error event carries no param.)
-        throw toChatError(error, sources);
-      }
+      return serveTurn({
+        request,
+        reply,
+        engine,
+        inFlight,
+        body,
+        stream: request.body.stream === true,
+        answer: responseToChatCompletion,
+        translator: (write) => new ChatSse(write, includeUsage),
+        trailer: "data: [DONE]\n\n",
+        // The turn names the translated body's `input[i]`; the client sent `messages[m]`, also in
+        // the text of an error a stream ends with once open (whose `param` is null).
+        renameError: (error) => toChatError(error, sources),
+      });
     },
   );
 }

@@ -19,11 +19,14 @@
  * live COMMIT.
  */
 import { closeSync, fdatasyncSync, openSync } from "node:fs";
-import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import { walStateReader } from "./sqlite-compat.ts";
+import { loadSqliteQuietly } from "./sqlite-notice.ts";
 import { WriteGate } from "./sqlite-write-gate.ts";
 import { isBusy } from "./sqlite-writer.ts";
+
+// Not a static import: see sqlite-notice.ts.
+const { DatabaseSync } = loadSqliteQuietly();
 
 const { path, gate, everyMs, resetPages } = workerData as {
   path: string;

@@ -13,14 +13,17 @@
  * of its transactions (sqlite-purge-wal.ts), so the next writer restarts the WAL and the purge's
  * COMMITs overwrite frames already in the file instead of growing it by ~1 GB per 1,000,000 items.
  */
-import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type { PurgeResult, PurgeTarget } from "../driver.ts";
 import { rollbackIfOpen } from "./sqlite-compat.ts";
+import { loadSqliteQuietly } from "./sqlite-notice.ts";
 import { preparePurge, purgeTargets } from "./sqlite-purge.ts";
 import { WalBudget } from "./sqlite-purge-wal.ts";
 import { WriteGate } from "./sqlite-write-gate.ts";
 import { isBusy } from "./sqlite-writer.ts";
+
+// Not a static import: see sqlite-notice.ts.
+const { DatabaseSync } = loadSqliteQuietly();
 
 const { path, busyTimeoutMs, gate, walBudgetBytes } = workerData as {
   path: string;
