@@ -11,7 +11,7 @@ import { createSessionStore } from "../store/core.ts";
 import { createStore } from "../store/create-store.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
 import { estimateTokens } from "../store/tokens.ts";
-import type { SessionStore } from "../store/types.ts";
+import type { Item, SessionStore } from "../store/types.ts";
 import { createKeyring, keyringFromEnv, parseKeyring } from "./encryption/keyring.ts";
 import { withEncryption } from "./encryption/with-encryption.ts";
 import { DecryptionError } from "./errors.ts";
@@ -117,6 +117,53 @@ describe("encryption at rest", () => {
     await assert.rejects(fresh.readItems("acme", a.id), DecryptionError);
     await assert.rejects(fresh.readWindow("acme", b.id, { maxTokens: 1000 }), DecryptionError);
     assert.equal((await fresh.get("acme", b.id)).itemCount, 1);
+    await fresh.close();
+  });
+
+  it("binds ciphertexts to their seq: rows swapped or moved within the session fail with a typed error", async () => {
+    const path = join(dir, "seq-swap.db");
+    const keyring = createKeyring([k1]);
+    // Stays open during the tampering: its decrypted-item cache must not mask the move.
+    const store: SessionStore = withEncryption(await createStore(`sqlite:${path}`), { keyring });
+    const s = await store.create("acme", { items: [msg("first"), msg("second")] });
+    await store.append("acme", s.id, [msg("third"), msg("fourth")]);
+    const before = await store.readItems("acme", s.id);
+    assert.deepEqual(
+      before.map((i) => i.seq),
+      [1, 2, 3, 4],
+    );
+    const [first, second, third] = before as [Item, Item, Item];
+    const db = new DatabaseSync(path);
+    const setSeq = db.prepare("UPDATE items SET seq = ? WHERE id = ?");
+    // Swap the seqs of the first two rows (through a free seq: (session, seq) is unique).
+    setSeq.run(-1, first.id);
+    setSeq.run(1, second.id);
+    setSeq.run(2, first.id);
+    const isMoved = (error: unknown) => {
+      assert.ok(error instanceof DecryptionError);
+      assert.equal(error.code, "decryption_failed");
+      assert.equal(error.fault, "system");
+      assert.match(error.message, /moved to other seqs or reordered/);
+      return true;
+    };
+    await assert.rejects(store.readItems("acme", s.id), isMoved);
+    await assert.rejects(store.readItems("acme", s.id, { order: "desc" }), isMoved);
+    await assert.rejects(store.getItem("acme", s.id, first.id), isMoved);
+    // Back in place it reads again; then a row moved up to a free seq fails on its own.
+    setSeq.run(-1, first.id);
+    setSeq.run(2, second.id);
+    setSeq.run(1, first.id);
+    assert.deepEqual(
+      (await store.readItems("acme", s.id)).map((i) => i.content),
+      before.map((i) => i.content),
+    );
+    setSeq.run(9, third.id);
+    db.close();
+    await assert.rejects(store.getItem("acme", s.id, third.id), isMoved);
+    await store.close();
+    const fresh = withEncryption(await createStore(`sqlite:${path}`), { keyring });
+    await assert.rejects(fresh.readItems("acme", s.id), isMoved);
+    assert.deepEqual((await fresh.getItem("acme", s.id, first.id)).content, first.content);
     await fresh.close();
   });
 

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { after } from "node:test";
 import { testStoreConformance } from "../../test/store-conformance/index.ts";
 import { createSessionStore } from "../store/core.ts";
+import type { ReplicaTarget, StoreDriver } from "../store/driver.ts";
 import { createMemoryDriver } from "../store/drivers/memory.ts";
 import { createSqliteDriver } from "../store/drivers/sqlite.ts";
+import { createTieredDriver } from "../store/tiered.ts";
 import { createKeyring } from "./encryption/keyring.ts";
 import { withEncryption } from "./encryption/with-encryption.ts";
 
@@ -27,4 +29,15 @@ testStoreConformance({
     withEncryption(createSessionStore(createSqliteDriver({ path: join(dir, "enc.db") }), { clock }), {
       keyring,
     }),
+});
+
+// Tiered: the hot replica copies sealed items with their seqs, which the blobs are bound to.
+testStoreConformance({
+  name: "tiered memory > memory + encryption",
+  sealed: true,
+  open: async (clock) => {
+    const hot = createMemoryDriver() as StoreDriver & ReplicaTarget;
+    const tiered = createTieredDriver({ hot, durable: createMemoryDriver() });
+    return withEncryption(createSessionStore(tiered, { clock }), { keyring });
+  },
 });

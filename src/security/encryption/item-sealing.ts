@@ -20,13 +20,15 @@ export function replacementPatch(from: JsonObject, to: JsonObject): JsonObject {
   return patch;
 }
 
-/** An item an append sealed: its id, the stored blob and the plaintext JSON it seals. */
+/** An item an append sealed: its id and seq, the stored blob and the plaintext JSON it seals. */
 export interface SealedText extends CachedText {
   readonly id: string;
+  readonly seq: number;
 }
 
 /**
- * Seals item bodies; anything malformed passes through untouched for the core to reject.
+ * Seals item bodies, input `i` for seq `afterSeq + 1 + i` (where the store appends it: a batch
+ * with anything malformed, which passes through untouched, is rejected whole by the core).
  * `countTokens` null means the default estimate, computed from the plaintext bytes in hand.
  * `sealedTexts[i]`, when given, receives what input `i` was sealed as (nothing when it passed through).
  */
@@ -34,6 +36,7 @@ export function sealItems(
   tenant: string,
   sessionId: string,
   items: ItemInput[],
+  afterSeq: number,
   keys: SessionKeys,
   countTokens: TokenCounter | null,
   operationId?: string,
@@ -54,10 +57,11 @@ export function sealItems(
     const id = raw.id ?? innerId ?? sealedItemId(type, keys.get(sessionId), operationId, index);
     if (typeof id !== "string") return raw;
     sealer ??= itemSealer(keys, tenant, sessionId);
-    const { stored, plaintext, plaintextBytes } = encryptContent(body, sealer, id, deterministic);
+    const seq = afterSeq + 1 + index;
+    const { stored, plaintext, plaintextBytes } = encryptContent(body, sealer, id, seq, deterministic);
     // The append's own result is answered from the plaintext in hand (not the shared cache:
     // the window cache carries what the next turns read).
-    if (sealedTexts) sealedTexts[index] = { id, blob: stored[ENC_FIELD] as string, text: plaintext };
+    if (sealedTexts) sealedTexts[index] = { id, seq, blob: stored[ENC_FIELD] as string, text: plaintext };
     // The default estimate (the store's, media priced alike) starts from the serialized size in hand.
     const tokens =
       raw.tokens ?? (countTokens === null ? estimateTokensOfJson(body, plaintextBytes) : countTokens(body));

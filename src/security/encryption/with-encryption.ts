@@ -59,6 +59,7 @@ import { openSealed } from "./item-opening.ts";
 import { replacementPatch, type SealedText, sealItems } from "./item-sealing.ts";
 import type { Keyring } from "./keyring.ts";
 import { PlaintextCache } from "./plaintext-cache.ts";
+import { AppendHeads, appendSealed } from "./sealed-append.ts";
 import { SessionOpener } from "./session-opener.ts";
 import { WindowCache } from "./window-cache.ts";
 import { readWindowCached } from "./window-read.ts";
@@ -91,6 +92,7 @@ class EncryptingStore implements EncryptedStore {
   readonly #plain: PlaintextCache;
   readonly #windows: WindowCache;
   readonly #opener: SessionOpener;
+  readonly #heads = new AppendHeads();
 
   constructor(inner: SessionStore, options: EncryptionOptions) {
     this.#inner = inner;
@@ -125,17 +127,18 @@ class EncryptingStore implements EncryptedStore {
     }
   }
 
-  /** Seals item bodies under `keys`; see sealItems. */
+  /** Seals item bodies under `keys` for the seqs after `afterSeq`; see sealItems. */
   #seal(
     tenant: string,
     sessionId: string,
     items: ItemInput[],
+    afterSeq: number,
     keys: SessionKeys,
     operationId?: string,
     sealedTexts?: (SealedText | undefined)[],
   ): ItemInput[] {
     const countTokens = this.#estimate ? null : this.#countTokens;
-    return sealItems(tenant, sessionId, items, keys, countTokens, operationId, sealedTexts);
+    return sealItems(tenant, sessionId, items, afterSeq, keys, countTokens, operationId, sealedTexts);
   }
 
   async create(tenant: string, input: CreateSessionInput = {}): Promise<Session> {
@@ -144,13 +147,20 @@ class EncryptingStore implements EncryptedStore {
     const items = (input as CreateSessionInput).items;
     const id = input.id === undefined ? newSessionId() : checkSessionId(input.id, "id");
     const state = input.state === undefined ? undefined : checkJsonObject(input.state, "state");
+    let key: Buffer | undefined;
     const created = await createWithDataKey(this.#inner, this.#keys, tenant, id, (keys) => {
+      key = keys.get(id);
       const sealed: CreateSessionInput = { ...input, id };
       if (state !== undefined && Object.keys(state).length > 0)
         sealed.state = encryptState(state, keys, tenant, id);
-      if (items !== undefined) sealed.items = this.#seal(tenant, id, items, keys);
+      // A new session numbers its first items from 1.
+      if (items !== undefined) sealed.items = this.#seal(tenant, id, items, 0, keys);
       return sealed;
     });
+    if (key) {
+      const { version, lastSeq } = created;
+      this.#heads.set(tenant, id, key, { version, lastSeq, sealAfter: lastSeq });
+    }
     return this.#opener.session(created);
   }
 
@@ -176,11 +186,14 @@ class EncryptingStore implements EncryptedStore {
     patch: UpdateSessionInput,
     options?: WriteOptions,
   ): Promise<Session> {
-    return this.#opener.session(await this.#inner.update(tenant, id, patch, options));
+    const updated = await this.#inner.update(tenant, id, patch, options);
+    this.#heads.advance(tenant, id, updated);
+    return this.#opener.session(updated);
   }
 
   async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
     await this.#inner.delete(tenant, id, options);
+    this.#heads.drop(tenant, id);
     this.#plain.drop(tenant, id);
     this.#windows.drop(tenant, id);
     await this.#keys.destroy(tenant, id);
@@ -206,13 +219,20 @@ class EncryptingStore implements EncryptedStore {
       own = await this.#keys.ensure(tenant, id);
     }
     const operationId = typeof options.operationId === "string" ? options.operationId : undefined;
-    const sealedTexts: (SealedText | undefined)[] = [];
-    const result = await this.#inner.append(
+    const key = own.get(id) as Buffer;
+    const { result, sealedTexts } = await appendSealed(
+      this.#inner,
+      this.#heads,
       tenant,
       id,
-      this.#seal(tenant, id, items, own, operationId, sealedTexts),
+      key,
       options,
-    );
+      (afterSeq, sealedTexts) => this.#seal(tenant, id, items, afterSeq, own, operationId, sealedTexts),
+    ).catch((error: unknown) => {
+      // Its head is read first here: a bad append to a missing session is still `invalid_argument`.
+      if (isHoldfastError(error) && error.code === "not_found") checkAppend(items, options);
+      throw error;
+    });
     // The store hands back the items just sealed (a replay: the same bytes, sealed deterministically);
     // they are answered from the plaintext in hand, anything else is decrypted.
     const texts: string[] = [];
@@ -251,6 +271,7 @@ class EncryptingStore implements EncryptedStore {
         const saved = await this.#inner.patchState(tenant, id, replacementPatch(read.context.state, sealed), {
           expectedVersion: read.version,
         });
+        this.#heads.advance(tenant, id, saved);
         return { ...saved, state: next };
       },
     });
@@ -268,6 +289,7 @@ class EncryptingStore implements EncryptedStore {
 
   async deleteItem(tenant: string, id: string, itemId: string, options?: WriteOptions): Promise<Session> {
     const session = await this.#inner.deleteItem(tenant, id, itemId, options);
+    this.#heads.advance(tenant, id, session);
     // The version moved (no cached window is served again), but a deleted item's plaintext
     // should not linger in this process either.
     this.#windows.drop(tenant, id);
@@ -341,6 +363,7 @@ class EncryptingStore implements EncryptedStore {
         await this.#inner.get(tenant, sessionId);
       } catch (error) {
         if (!(isHoldfastError(error) && error.code === "not_found")) throw error;
+        this.#heads.drop(tenant, sessionId);
         this.#plain.drop(tenant, sessionId);
         this.#windows.drop(tenant, sessionId);
         await this.#keys.destroy(tenant, sessionId);
