@@ -5,9 +5,10 @@
  * refused so typos do not pass. Its `redis` URL (shared buckets, Cluster included) is parsed by
  * rate-limit-redis.ts, where the environment variable that overrides it is read too.
  */
+import { checkOverrideTenant } from "../security/rate-limit/daily-spend.ts";
 import type { RateLimitRule } from "../security/rate-limit/limiter.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
-import { checkTenant, isPlainObject } from "../store/validate.ts";
+import { isPlainObject } from "../store/validate.ts";
 
 export interface SpendPerDayConfig {
   /** Every tenant's cap, USD per UTC day (null: only the tenants listed below have one). */
@@ -77,12 +78,7 @@ function spendPerDay(section: Record<string, unknown>): SpendPerDayConfig | unde
     if (!isPlainObject(overrides))
       fail(where, "must be an object of tenant: USD per day (or null for no cap)");
     for (const [tenant, cap] of Object.entries(overrides)) {
-      // A name no tenant can have would cap nobody, silently.
-      try {
-        checkTenant(tenant);
-      } catch {
-        fail(`${where}.${tenant}`, "is not a tenant id (1-64 letters, digits, '_', '.', ':' or '-')");
-      }
+      checkOverrideTenant(tenant, `${where}.${tenant}`);
       Object.defineProperty(byTenant, tenant, {
         value: cap === null ? null : usdPerDay(cap, `${where}.${tenant}`),
         enumerable: true,

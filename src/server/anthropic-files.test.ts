@@ -61,6 +61,26 @@ describe("files and images sent to an Anthropic upstream", () => {
     ]);
   });
 
+  // RFC 2397 lets a media type carry parameters before `;base64`: such an image was sent as a
+  // `url` source (Anthropic refuses data: URLs there) and such a file was decoded as bare base64.
+  test("data: URLs with media type parameters go inline, images and files alike", async () => {
+    const png = Buffer.from("not really a png").toString("base64");
+    const notes = Buffer.from("héllo, notes").toString("base64");
+    const res = await send([
+      { type: "input_image", image_url: `data:image/png;name=x.png;base64,${png}` },
+      { type: "input_file", file_data: `data:application/pdf;name=r.pdf;base64,${PDF}` },
+      { type: "input_file", file_data: `data:text/plain;charset=utf-8;base64,${notes}` },
+      { type: "input_file", file_data: "data:text/plain;charset=utf-8,h%C3%A9llo%2C%20world" },
+    ]);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(lastUserBlocks(), [
+      { type: "image", source: { type: "base64", media_type: "image/png", data: png } },
+      { type: "document", source: { type: "base64", media_type: "application/pdf", data: PDF } },
+      { type: "document", source: { type: "text", media_type: "text/plain", data: "héllo, notes" } },
+      { type: "document", source: { type: "text", media_type: "text/plain", data: "héllo, world" } },
+    ]);
+  });
+
   test("a file_url becomes a document with a url source", async () => {
     const res = await send([{ type: "input_file", file_url: "https://example.com/paper.pdf" }]);
     assert.equal(res.statusCode, 200, res.body);
@@ -115,6 +135,11 @@ describe("files and images sent to an Anthropic upstream", () => {
           "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,UEsDBA==",
       },
       /only PDF and plain text/,
+    ],
+    [
+      "an image data: URL without a media type",
+      { type: "input_image", image_url: "data:;base64,AAAA" },
+      /needs an image's media type/,
     ],
     [
       "an unknown part type",

@@ -31,12 +31,24 @@ function callsModel(request: FastifyRequest): boolean {
   return request.method === "POST" && MODEL_ROUTES.has(request.routeOptions.url ?? "");
 }
 
+/**
+ * The request body's size in bytes: its Content-Length, or, for a body sent with
+ * `Transfer-Encoding: chunked` (which has none), the length of the parsed body as JSON. The
+ * reservation runs in preHandler, after parsing, so the body is there; without it a chunked
+ * body would count as 0 prompt tokens and pass any tokens-per-minute budget.
+ */
+function bodyBytes(request: FastifyRequest): number {
+  const length = request.headers["content-length"];
+  if (length !== undefined) return Number(length);
+  return request.body === undefined ? 0 : Buffer.byteLength(JSON.stringify(request.body));
+}
+
 function estimateTokens(request: FastifyRequest): number {
   if (!callsModel(request)) return 0;
   const body = isPlainObject(request.body) ? request.body : {};
   const output = body.max_output_tokens ?? body.max_completion_tokens ?? body.max_tokens;
   const outputTokens = typeof output === "number" ? output : DEFAULT_OUTPUT_ESTIMATE;
-  const promptBytes = Number(request.headers["content-length"] ?? 0);
+  const promptBytes = bodyBytes(request);
   if (!(promptBytes >= MEDIA_SCAN_BYTES)) return Math.ceil(promptBytes / 4) + outputTokens;
   const media = mediaOfItems((body.input ?? body.messages) as JsonValue | undefined);
   return Math.ceil(Math.max(0, promptBytes - media.bytes) / 4) + Math.ceil(media.tokens) + outputTokens;

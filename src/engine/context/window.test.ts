@@ -9,6 +9,12 @@ import { pinContent } from "./items.ts";
 import { createSummaryContent } from "./summary.ts";
 import { buildWindow, OMITTED_ITEM_ID } from "./window.ts";
 
+/** The text of the synthetic opener the window put first. */
+function openerText(item: Item | undefined): string {
+  const content = (item?.content as { content?: Array<{ text?: string }> } | undefined)?.content;
+  return content?.[0]?.text ?? "";
+}
+
 function model(contextWindow: number, alternation = false) {
   return validateModel(
     {
@@ -334,8 +340,27 @@ describe("buildWindow examples", () => {
     ]);
     const w = buildWindow(h, { model: model(1000, true), pruning: false });
     assert.equal(w.items[1]?.id, OMITTED_ITEM_ID);
+    assert.match(openerText(w.items[1]), /earlier conversation omitted to fit the context window/);
     assert.deepEqual(checkWindowInvariants(h, w, true), []);
     assert.ok(w.tokens <= w.budget);
+  });
+
+  // A history that starts with the assistant (a stateless request may) was opened with "earlier
+  // conversation omitted", though nothing was: the opener now says where the conversation starts.
+  it("opens a history starting with the assistant without claiming anything was omitted", () => {
+    const h = toHistory([
+      { kind: "system", tokens: 10 },
+      { kind: "assistant", tokens: 50 },
+      { kind: "user", tokens: 50 },
+    ]);
+    const w = buildWindow(h, { model: model(100_000, true), pruning: false });
+    assert.equal(w.droppedCount, 0);
+    assert.equal(w.items[1]?.id, OMITTED_ITEM_ID);
+    assert.equal(openerText(w.items[1]), "[holdfast: start of the conversation]");
+    assert.deepEqual(checkWindowInvariants(h, w, true), []);
+    // Older items the caller did not load (a store read of only the newest) were omitted.
+    const partial = buildWindow(h, { model: model(100_000, true), pruning: false, olderNotLoaded: true });
+    assert.match(openerText(partial.items[1]), /earlier conversation omitted/);
   });
 
   it("puts the summary where its range was and drops what it covers", () => {

@@ -46,6 +46,11 @@ export interface BuildWindowOptions {
   tokenScale?: number;
   /** Require user/assistant alternation (Anthropic). Default: the model's `alternation`. */
   alternation?: boolean;
+  /**
+   * Older items than those given exist but were not loaded (a read of only the newest): a window
+   * opened for alternation then says earlier conversation was omitted. Default false.
+   */
+  olderNotLoaded?: boolean;
   /** Pruning of old tool outputs (window only). `false` disables. Default: enabled with defaults. */
   pruning?: PruningOptions | boolean;
   /**
@@ -237,6 +242,18 @@ function scaled(tokens: number, scale: number): number {
 }
 
 /**
+ * Whether a conversational item before `start` is not sent: too old for the budget, or covered
+ * by the summary. Pinned items are sent wherever they are, and invalid ones (orphan outputs) are
+ * never history the window chose to leave out.
+ */
+function leftOutBefore(index: WindowIndex, start: number): boolean {
+  // Regular tokens before the start answer it at once; only zero-token items need the walk.
+  if ((index.prefix[start] as number) > 0) return true;
+  for (let i = 0; i < start; i++) if (index.roles[i] === ROLE_REGULAR) return true;
+  return false;
+}
+
+/**
  * Fits loaded items to a model's input budget. Throws `context_overflow` (ContextOverflowError)
  * when pinned items, the summary and the newest unit cannot fit, saying by how many tokens.
  */
@@ -311,7 +328,10 @@ export function buildWindow(input: WindowInput, options: BuildWindowOptions): Co
   let final = out;
   let sentStored = out.length;
   if (alternation) {
-    const fixedUp = enforceAlternation(out);
+    const fixedUp = enforceAlternation(
+      out,
+      options.olderNotLoaded === true || leftOutBefore(index, selection.start),
+    );
     final = fixedUp.items;
     // The opener's tokens were reserved up front; give them back when none was needed.
     used -= fixedUp.droppedTokens + (fixedUp.inserted ? 0 : OMITTED_TOKENS);

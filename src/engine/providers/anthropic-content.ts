@@ -5,6 +5,7 @@
  * becomes a text note saying what was left out (unsendable.ts).
  */
 
+import { dataUrlBytes, parseDataUrl } from "./data-url.ts";
 import { contentText } from "./output.ts";
 import { isUnsendable, noteOrRefuse, partLabel, type Unsendable } from "./unsendable.ts";
 
@@ -85,13 +86,19 @@ function imageBlock(p: Part): AnthropicBlock | Unsendable {
       fix: "Give image_url as an https URL or a base64 data: URL.",
     };
   }
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(p.image_url);
-  return {
-    type: "image",
-    source: data
-      ? { type: "base64", media_type: data[1]!, data: data[2]! }
-      : { type: "url", url: p.image_url },
-  };
+  const url = parseDataUrl(p.image_url);
+  if (url === null) return { type: "image", source: { type: "url", url: p.image_url } };
+  // Anthropic fetches only http(s) URLs: a data: URL goes inline, whatever its parameters.
+  if (url.mediaType === "") {
+    return {
+      label: partLabel(p),
+      reason: "Anthropic needs an image's media type",
+      detail: "this data: URL gives none",
+      fix: "Give image_url as data:image/png;base64,… (or image/jpeg, image/gif, image/webp).",
+    };
+  }
+  const data = url.base64 ? url.data : dataUrlBytes(url).toString("base64");
+  return { type: "image", source: { type: "base64", media_type: url.mediaType, data } };
 }
 
 const FIX_FILE =
@@ -120,10 +127,9 @@ function documentBlock(p: Part): AnthropicBlock | Unsendable {
  * base64 and other documents only as plain text: `text/*` files are decoded and sent as text.
  */
 function inlineDocument(fileData: string, filename: unknown): BlockSource | Unsendable {
-  const url = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(fileData);
-  const base64 = url ? url[3]! : fileData;
-  const declared = url?.[1]?.toLowerCase() ?? "";
-  const bytes = url && !url[2] ? Buffer.from(percentDecoded(base64), "utf8") : Buffer.from(base64, "base64");
+  const url = parseDataUrl(fileData);
+  const declared = url?.mediaType ?? "";
+  const bytes = url ? dataUrlBytes(url) : Buffer.from(fileData, "base64");
   const isPdf =
     declared === "application/pdf" ||
     bytes.toString("latin1", 0, 5) === "%PDF-" ||
@@ -143,13 +149,4 @@ function inlineDocument(fileData: string, filename: unknown): BlockSource | Unse
       : "this file has no data: media type and no known file name extension",
     fix: "Convert it to PDF or text.",
   };
-}
-
-/** A `data:` URL's percent-encoded (not base64) payload; kept as given when it is not valid. */
-function percentDecoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

@@ -4,6 +4,7 @@
  * a separate `compaction` entry (the Responses `usage` object stays the turn's own call, as
  * OpenAI shapes it) and reported once to the caller's token budget and `onCompaction`.
  */
+import { SPEND_UNITS_PER_USD, spendUnits } from "../../security/rate-limit/backend.ts";
 import type { Usage } from "../providers/types.ts";
 import type { ServedTarget } from "./turn-types.ts";
 import type { RecordedUsage } from "./usage-estimate.ts";
@@ -55,6 +56,8 @@ export interface CompactionCall {
 /** A turn's compaction calls, added up; reports them once. */
 export class CompactionTally {
   #record: CompactionRecord | null = null;
+  /** The priced calls' cost in integer nano-dollars (a float sum drifts); null while none had a price. */
+  #costUnits: number | null = null;
   #reported = false;
   readonly #report: (record: CompactionRecord, stored: boolean) => void;
 
@@ -64,8 +67,8 @@ export class CompactionTally {
 
   add(call: CompactionCall): void {
     const r = this.#record;
-    const cost =
-      r?.cost_usd == null ? call.costUsd : call.costUsd === null ? r.cost_usd : r.cost_usd + call.costUsd;
+    if (call.costUsd !== null) this.#costUnits = (this.#costUnits ?? 0) + spendUnits(call.costUsd);
+    const cost = this.#costUnits === null ? null : this.#costUnits / SPEND_UNITS_PER_USD;
     this.#record = {
       calls: (r?.calls ?? 0) + 1,
       model: call.model,

@@ -139,6 +139,8 @@ export async function loadHistory(
     maxOutputTokens: options.maxOutputTokens,
     reserve: options.reserve,
     pruning: auto,
+    // What the store read left out is earlier conversation too (the opener Anthropic gets says so).
+    olderNotLoaded: loaded.truncated,
     // `sendable` is built for this turn only; a cached index of it would be promoted garbage.
     cacheIndex: false,
   });

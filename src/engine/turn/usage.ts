@@ -3,6 +3,7 @@
  * and what the compaction it triggered spent, so the ledger is the records read back in order.
  * Totals add them up: all that was spent, with the compaction share broken out.
  */
+import { SPEND_UNITS_PER_USD, spendUnits } from "../../security/rate-limit/backend.ts";
 import type { SessionStore } from "../../store/types.ts";
 import type { CompactionRecord } from "./compaction-spend.ts";
 import { RECORD_TYPE, type ResponseRecord } from "./record.ts";
@@ -80,23 +81,47 @@ export async function conversationUsage(
     if (page.length < PAGE) break;
     after = page.at(-1)!.seq;
   }
-  const compaction = { calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, cost_usd: 0 };
-  const total = { turns: turns.length, input_tokens: 0, cached_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  const compaction = new Tally();
+  const total = new Tally();
+  let calls = 0;
   for (const t of turns) {
-    add(total, t);
+    total.add(t);
     if (!t.compaction) continue;
-    add(total, t.compaction);
-    add(compaction, t.compaction);
-    compaction.calls += t.compaction.calls;
+    total.add(t.compaction);
+    compaction.add(t.compaction);
+    calls += t.compaction.calls;
   }
-  return { object: "conversation.usage", conversation_id: id, turns, total: { ...total, compaction } };
+  return {
+    object: "conversation.usage",
+    conversation_id: id,
+    turns,
+    total: { turns: turns.length, ...total.counts(), compaction: { calls, ...compaction.counts() } },
+  };
 }
 
-function add(to: Counts, from: Omit<Counts, "cost_usd"> & { cost_usd: number | null }): void {
-  to.input_tokens += from.input_tokens;
-  to.cached_tokens += from.cached_tokens;
-  to.output_tokens += from.output_tokens;
-  to.cost_usd += from.cost_usd ?? 0;
+/**
+ * Token counts and cost added up. Money in integer nano-dollars, as the daily spend counter sums
+ * it: a float sum of 0.1 and 0.2 would answer 0.30000000000000004.
+ */
+class Tally {
+  input_tokens = 0;
+  cached_tokens = 0;
+  output_tokens = 0;
+  #costUnits = 0;
+
+  add(from: Omit<Counts, "cost_usd"> & { cost_usd: number | null }): void {
+    this.input_tokens += from.input_tokens;
+    this.cached_tokens += from.cached_tokens;
+    this.output_tokens += from.output_tokens;
+    // null: no price applied, counted as 0.
+    if (from.cost_usd !== null) this.#costUnits += spendUnits(from.cost_usd);
+  }
+
+  counts(): Counts {
+    const { input_tokens, cached_tokens, output_tokens } = this;
+    // An integer over 1e9: the nearest double to the 9-decimal amount, so 0.3 prints as 0.3.
+    return { input_tokens, cached_tokens, output_tokens, cost_usd: this.#costUnits / SPEND_UNITS_PER_USD };
+  }
 }
 
 /** A record's compaction entry as the ledger lists it . */

@@ -130,6 +130,33 @@ describe("daily spend cap", () => {
     );
   });
 
+  // The config loader refused such names; createDailySpend, a library API, took them and capped nobody.
+  it("refuses an override whose key is no tenant id, naming the key", () => {
+    const counter = createMemoryRateLimitBackend();
+    assert.throws(() => createDailySpend({ counter, perDayUsdByTenant: { vip: 5, "Acme Corp": 5 } }), {
+      code: "invalid_argument",
+      param: "perDayUsdByTenant.Acme Corp",
+      message: /^perDayUsdByTenant\.Acme Corp is not a tenant id \(1-64 letters/,
+    });
+  });
+
+  // Given to createDailySpend only, its clock decided the day but the limiter's Retry-After ran
+  // on Date.now: a refusal announced a reset other than the one the counter would make.
+  it("counts the day and the Retry-After on one clock, the spend cap's", async () => {
+    const now = Date.UTC(2020, 1, 3, 23, 0, 0);
+    const spend = createDailySpend({
+      counter: createMemoryRateLimitBackend(),
+      perDayUsd: 1,
+      clock: () => now,
+    });
+    const limiter = createRateLimiter({ backend: createMemoryRateLimitBackend(), spendCap: spend.spendCap });
+    spend.record({ tenant: "acme", costUsd: 2 });
+    await spend.flush();
+    const error = await refusal(limiter.reserve({ tenant: "acme" }));
+    assert.equal(error.retryAfterSeconds, 3600, "an hour to 00:00 UTC on the spend cap's clock");
+    assert.equal(spend.spendCap.clock?.(), now);
+  });
+
   for (const [name, backend] of [
     ["memory", () => createMemoryRateLimitBackend()],
     ["Redis", () => createRedisRateLimitBackend({ redis, prefix })],

@@ -6,6 +6,7 @@
  * turns write none. `holdfast serve` builds one from `rate_limits.spend_per_day_usd*`.
  */
 import { InvalidArgumentError } from "../../store/errors.ts";
+import { checkTenant } from "../../store/validate.ts";
 import { type SpendCounter, utcDay } from "./backend.ts";
 import type { SpendCap } from "./limiter.ts";
 
@@ -22,7 +23,11 @@ export interface DailySpendOptions {
   perDayUsd?: number | null;
   /** Caps overriding `perDayUsd` per tenant; null lifts the cap for that tenant. */
   perDayUsdByTenant?: Readonly<Record<string, number | null>>;
-  /** The clock of the day a turn counts on and of the reset (default `Date.now`). */
+  /**
+   * The spend cap's one clock (default `Date.now`): the UTC day a turn counts on, the day read
+   * back, and — as `spendCap.clock` — the limiter's `Retry-After` to the next 00:00 UTC, so the
+   * reset a refusal announces is the one the counter makes, whatever clock the limiter has.
+   */
   clock?: () => number;
   /**
    * Told when a turn's cost could not be added (its backend is unreachable). That spend is lost
@@ -50,6 +55,21 @@ function checkCap(value: number | null | undefined, name: string): number | null
   return value;
 }
 
+/**
+ * Refuses an override for a name no tenant can have: it would cap nobody, silently. `param` names
+ * the key as the caller wrote it (`perDayUsdByTenant.x`, or the config file's key).
+ */
+export function checkOverrideTenant(tenant: string, param: string): void {
+  try {
+    checkTenant(tenant);
+  } catch {
+    throw new InvalidArgumentError(
+      `${param} is not a tenant id (1-64 letters, digits, '_', '.', ':' or '-').`,
+      { param },
+    );
+  }
+}
+
 export function createDailySpend(options: DailySpendOptions): DailySpend {
   const { counter } = options;
   const clock = options.clock ?? Date.now;
@@ -58,6 +78,7 @@ export function createDailySpend(options: DailySpendOptions): DailySpend {
   // A Map, not the object: a tenant may be called `constructor` or `__proto__`.
   const byTenant = new Map<string, number | null>();
   for (const [tenant, cap] of Object.entries(options.perDayUsdByTenant ?? {})) {
+    checkOverrideTenant(tenant, `perDayUsdByTenant.${tenant}`);
     byTenant.set(tenant, checkCap(cap, `perDayUsdByTenant.${tenant}`));
   }
   const pending = new Set<Promise<void>>();
@@ -68,6 +89,7 @@ export function createDailySpend(options: DailySpendOptions): DailySpend {
     // Read through on every model call (one GET): a cached total would let every instance
     // overshoot by what it has not yet re-read.
     spentToday: (tenant: string) => counter.spentOn(tenant, utcDay(clock())),
+    clock,
   });
 
   return Object.freeze({

@@ -23,6 +23,11 @@ export interface SpendCap {
   spentToday: (tenant: string) => Promise<number>;
   /** The unit the refusal names the cap in (e.g. `USD`); none by default. */
   unit?: string;
+  /**
+   * The clock of the cap's day, which `Retry-After` counts down to the end of (00:00 UTC);
+   * `createDailySpend` sets its own. Default: the limiter's `clock`.
+   */
+  clock?: () => number;
 }
 
 export interface RateLimiterOptions {
@@ -30,6 +35,7 @@ export interface RateLimiterOptions {
   perKey?: RateLimitRule;
   perOwner?: RateLimitRule;
   spendCap?: SpendCap;
+  /** The clock of a spend cap's reset when the cap has none of its own (`spendCap.clock`). Default `Date.now`. */
   clock?: () => number;
 }
 
@@ -91,7 +97,8 @@ async function checkSpend(spendCap: SpendCap, tenant: string, clock: () => numbe
   if (cap === null) return;
   const spent = await spendCap.spentToday(tenant);
   if (spent < cap) return;
-  const now = clock();
+  // The cap's own clock: the day it counts is the day whose end the refusal announces.
+  const now = (spendCap.clock ?? clock)();
   const midnight = Math.ceil((now + 1) / 86_400_000) * 86_400_000;
   throw new RateLimitError(
     `Tenant '${tenant}' reached its daily spend cap of ${amount(cap, spendCap.unit)} (spent ${amount(spent, spendCap.unit)} today); it resets at 00:00 UTC.`,
