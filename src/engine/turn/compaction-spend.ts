@@ -4,7 +4,7 @@
  * a separate `compaction` entry (the Responses `usage` object stays the turn's own call, as
  * OpenAI shapes it) and reported once to the caller's token budget and `onCompaction`.
  */
-import { SPEND_UNITS_PER_USD, spendUnits } from "../../security/rate-limit/backend.ts";
+import { fromNanoUsd, toNanoUsd } from "../../nano-usd.ts";
 import type { Usage } from "../providers/types.ts";
 import type { ServedTarget } from "./turn-types.ts";
 import type { RecordedUsage } from "./usage-estimate.ts";
@@ -67,8 +67,8 @@ export class CompactionTally {
 
   add(call: CompactionCall): void {
     const r = this.#record;
-    if (call.costUsd !== null) this.#costUnits = (this.#costUnits ?? 0) + spendUnits(call.costUsd);
-    const cost = this.#costUnits === null ? null : this.#costUnits / SPEND_UNITS_PER_USD;
+    if (call.costUsd !== null) this.#costUnits = (this.#costUnits ?? 0) + toNanoUsd(call.costUsd);
+    const cost = this.#costUnits === null ? null : fromNanoUsd(this.#costUnits);
     this.#record = {
       calls: (r?.calls ?? 0) + 1,
       model: call.model,

@@ -3,7 +3,7 @@
  * and what the compaction it triggered spent, so the ledger is the records read back in order.
  * Totals add them up: all that was spent, with the compaction share broken out.
  */
-import { SPEND_UNITS_PER_USD, spendUnits } from "../../security/rate-limit/backend.ts";
+import { fromNanoUsd, toNanoUsd } from "../../nano-usd.ts";
 import type { SessionStore } from "../../store/types.ts";
 import type { CompactionRecord } from "./compaction-spend.ts";
 import { RECORD_TYPE, type ResponseRecord } from "./record.ts";
@@ -114,13 +114,13 @@ class Tally {
     this.cached_tokens += from.cached_tokens;
     this.output_tokens += from.output_tokens;
     // null: no price applied, counted as 0.
-    if (from.cost_usd !== null) this.#costUnits += spendUnits(from.cost_usd);
+    if (from.cost_usd !== null) this.#costUnits += toNanoUsd(from.cost_usd);
   }
 
   counts(): Counts {
     const { input_tokens, cached_tokens, output_tokens } = this;
     // An integer over 1e9: the nearest double to the 9-decimal amount, so 0.3 prints as 0.3.
-    return { input_tokens, cached_tokens, output_tokens, cost_usd: this.#costUnits / SPEND_UNITS_PER_USD };
+    return { input_tokens, cached_tokens, output_tokens, cost_usd: fromNanoUsd(this.#costUnits) };
   }
 }
 

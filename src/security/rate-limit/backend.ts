@@ -3,6 +3,8 @@
  * per-key requests, per-key tokens, per-owner requests, per-owner tokens), all or nothing.
  * Buckets refill continuously: `capacity` tokens per minute, up to `capacity`.
  */
+
+import { NANO_USD_PER_USD, toNanoUsd } from "../../nano-usd.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 
 export interface BucketSpec {
@@ -47,7 +49,7 @@ export function isSpendCounter(backend: object): backend is SpendCounter {
  * gives exactly 1, however many turns a day has (a float sum drifts). Each turn is rounded to
  * the nearest nano-dollar; a total stays exact up to ~9 million USD per tenant per day.
  */
-export const SPEND_UNITS_PER_USD = 1e9;
+export const SPEND_UNITS_PER_USD = NANO_USD_PER_USD;
 
 /** `usd` in the counters' integer unit; a negative or non-finite amount is refused (spend is only ever added). */
 export function spendUnits(usd: number): number {
@@ -56,7 +58,7 @@ export function spendUnits(usd: number): number {
       param: "usd",
     });
   }
-  return Math.round(usd * SPEND_UNITS_PER_USD);
+  return toNanoUsd(usd);
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
