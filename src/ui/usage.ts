@@ -12,6 +12,7 @@
 
 import { sessionItems } from "../interop/portable/export.ts";
 import type { ArchivedItemsReader } from "../lifecycle/archive-peek.ts";
+import { fromNanoUsd, toNanoUsd } from "../nano-usd.ts";
 import type { Item, SessionStore } from "../store/types.ts";
 import { archivedSessionItems } from "./archived-session-items.ts";
 import { toTurn } from "./transcript.ts";
@@ -124,21 +125,21 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
           point.turns++;
           point.inputTokens += turn.inputTokens;
           point.outputTokens += turn.outputTokens;
-          point.costUsd += turn.costUsd ?? 0;
+          point.costUsd += nano(turn.costUsd);
           cost.turns++;
           cost.tokens += turn.inputTokens + turn.outputTokens;
-          cost.costUsd += turn.costUsd ?? 0;
+          cost.costUsd += nano(turn.costUsd);
           const c = turn.compaction;
           if (!c) continue;
           // Charged to the turn that triggered it, as the usage ledger does.
           point.inputTokens += c.inputTokens;
           point.outputTokens += c.outputTokens;
-          point.costUsd += c.costUsd ?? 0;
+          point.costUsd += nano(c.costUsd);
           point.compactionCalls += c.calls;
-          point.compactionCostUsd += c.costUsd ?? 0;
+          point.compactionCostUsd += nano(c.costUsd);
           cost.tokens += c.inputTokens + c.outputTokens;
-          cost.costUsd += c.costUsd ?? 0;
-          cost.compactionCostUsd += c.costUsd ?? 0;
+          cost.costUsd += nano(c.costUsd);
+          cost.compactionCostUsd += nano(c.costUsd);
         }
         if (cost.turns > 0) sessions.push(cost);
       }
@@ -146,6 +147,11 @@ export async function collectUsage(store: SessionStore, query: UsageQuery): Prom
     } while (cursor);
   }
   sessions.sort((a, b) => b.costUsd - a.costUsd || b.tokens - a.tokens);
+  // Summed in nano-dollars above (a float sum of 0.1 and 0.2 is 0.30000000000000004): dollars now.
+  for (const sum of [...points.values(), ...sessions]) {
+    sum.costUsd = fromNanoUsd(sum.costUsd);
+    sum.compactionCostUsd = fromNanoUsd(sum.compactionCostUsd);
+  }
   return {
     points: [...points.values()].sort((a, b) => a.day.localeCompare(b.day) || a.model.localeCompare(b.model)),
     topSessions: sessions.slice(0, query.top ?? 10),
@@ -176,4 +182,9 @@ function pointOf(points: Map<string, UsagePoint>, day: string, tenant: string, m
     points.set(key, point);
   }
   return point;
+}
+
+/** A turn's or a compaction's cost in nano-dollars (no price applied: 0). */
+function nano(costUsd: number | null | undefined): number {
+  return costUsd == null ? 0 : toNanoUsd(costUsd);
 }
