@@ -55,3 +55,41 @@ describe("exportTranscript of an archived session", () => {
     }
   });
 });
+
+describe("exportTranscript of inline images", () => {
+  it("exports data: URLs with media type parameters or percent-encoding as image blocks", async () => {
+    const store = await createStore("memory:");
+    try {
+      const png = Buffer.from("\x89PNG fake").toString("base64");
+      const image = (url: string) => ({ type: "input_image", image_url: url });
+      const { id } = await store.create("default", {
+        items: [
+          {
+            content: {
+              type: "message",
+              role: "user",
+              content: [
+                image(`data:image/png;name=x.png;base64,${png}`),
+                image("data:image/svg+xml,%3Csvg%2F%3E"),
+                image(`data:image/png;base64,${png}`),
+              ],
+            },
+          },
+        ],
+      });
+      const parsed = await parseTranscriptText(
+        await collect((out) => exportTranscript(store, "default", id, out)),
+      );
+      const blocks = (
+        parsed.entries[0]!.data.message as { content: { type: string; data?: string; mimeType?: string }[] }
+      ).content;
+      assert.deepEqual(blocks, [
+        { type: "image", data: png, mimeType: "image/png" },
+        { type: "image", data: Buffer.from("<svg/>").toString("base64"), mimeType: "image/svg+xml" },
+        { type: "image", data: png, mimeType: "image/png" },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});

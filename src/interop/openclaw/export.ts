@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { readCovers, readSummary, renderSummary } from "../../engine/context/summary.ts";
+import { dataUrlBytes, parseDataUrl } from "../../engine/providers/data-url.ts";
 import type { Item, JsonObject, JsonValue, Session, SessionStore } from "../../store/types.ts";
 import { isPlainObject } from "../../store/validate.ts";
 import { type ExportOptions, exportedItems } from "../portable/export.ts";
@@ -46,15 +47,26 @@ function blocksFrom(content: unknown): Obj[] {
   if (!Array.isArray(content)) return [];
   const out: Obj[] = [];
   for (const part of content as Obj[]) {
-    const url = typeof part?.image_url === "string" ? part.image_url : null;
-    const m = url ? /^data:([^;,]+);base64,(.*)$/s.exec(url) : null;
-    if (part?.type === "input_image" && m) out.push({ type: "image", data: m[2], mimeType: m[1] });
+    const image = part?.type === "input_image" ? inlineImage(part.image_url) : null;
+    if (image) out.push({ type: "image", ...image });
     else {
       const text = textOf(part);
       if (text !== null) out.push({ type: "text", text });
     }
   }
   return out;
+}
+
+/**
+ * An inline image as an OpenClaw block's base64 `data` and `mimeType`; null for a remote URL or
+ * one that names no media type. Parsed as RFC 2397 says, so `data:image/png;name=x.png;base64,…`
+ * and percent-encoded payloads are images too (a stricter pattern dropped them from the export).
+ */
+function inlineImage(url: unknown): { data: string; mimeType: string } | null {
+  const parsed = typeof url === "string" ? parseDataUrl(url) : null;
+  if (!parsed?.mediaType) return null;
+  const data = parsed.base64 ? parsed.data : dataUrlBytes(parsed).toString("base64");
+  return { data, mimeType: parsed.mediaType };
 }
 
 function parseArguments(args: unknown): unknown {
