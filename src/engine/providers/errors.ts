@@ -117,11 +117,33 @@ export class CircuitOpenError extends NotRetryableError {
   }
 }
 
-/** The caller aborted (`signal`). Never retried, never falls back. */
+/** A route target, as a cancelled call names the one that had its request. */
+export interface SentTarget {
+  provider: string;
+  model: string;
+}
+
+/**
+ * The caller aborted (`signal`). Never retried, never falls back. `sentTo` names the target whose
+ * request was on its way when it was cut (the router sets it): that upstream has the whole prompt
+ * and bills its input, though it reported nothing. Null when nothing was sent (cut before the
+ * call, between retries, or while the turn waited).
+ */
 export class CancelledError extends CallerFaultError {
-  constructor(message = "The request was cancelled by the caller.", options?: ProviderErrorOptions) {
+  readonly sentTo: SentTarget | null;
+
+  constructor(
+    message = "The request was cancelled by the caller.",
+    options?: ProviderErrorOptions & { sentTo?: SentTarget },
+  ) {
     super(message, options, "cancelled");
+    this.sentTo = options?.sentTo ?? null;
   }
+}
+
+/** The target a cancelled call's request had reached, or null (not cancelled, or nothing sent). */
+export function cancelledInFlight(error: unknown): SentTarget | null {
+  return error instanceof CancelledError ? error.sentTo : null;
 }
 
 export function isProviderError(value: unknown): value is ProviderError {

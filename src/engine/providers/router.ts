@@ -147,13 +147,28 @@ export class Router extends EventEmitter<RouterEvents> {
       value: result,
       target,
       attempts,
-    } = await this.#walk(request, options, async (provider, targeted, slot) => {
+    } = await this.#walk(request, options, async (provider, targeted, slot, target) => {
+      // Checked here, so a call cut below had gone out: adapters hand their request to the HTTP
+      // pool before their first await.
+      if (request.signal?.aborted) {
+        slot.breaker.onCancel(slot.ticket);
+        throw new CancelledError(undefined, { provider: target.provider });
+      }
       try {
         const value = await provider.complete(targeted);
         slot.breaker.onSuccess(slot.ticket);
         return value;
       } catch (error) {
         judge(slot, error);
+        // Cut while the upstream had the request: it bills the prompt although it answered
+        // nothing, so the caller is told where it went (the turn records its input as estimated).
+        if (request.signal?.aborted) {
+          throw new CancelledError(undefined, {
+            provider: target.provider,
+            cause: error,
+            sentTo: { provider: target.provider, model: target.model },
+          });
+        }
         throw error;
       }
     });

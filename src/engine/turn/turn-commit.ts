@@ -166,7 +166,7 @@ export class TurnCommitter {
   /** The turn's usage as recorded. */
   #usage(plan: TurnPlan, result: TurnResult, sent: SentInput | null): RecordedUsage {
     // Counting only when the upstream left usage out: a turn with reported usage pays nothing here.
-    return usageMissing(result)
+    return usageMissing(result, sent)
       ? estimateUsage(result, this.#invoker.describe(plan.request.model), sent)
       : result.usage;
   }

@@ -8,6 +8,7 @@
 import { HoldfastError } from "../../store/errors.ts";
 import type { AppendResult, JsonObject, SessionStore } from "../../store/types.ts";
 import { LIMITS } from "../../store/validate.ts";
+import { cancelledInFlight } from "../providers/errors.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { TurnEvent, TurnResult } from "../providers/types.ts";
 import { type BusyPolicy, busySettings } from "./busy.ts";
@@ -122,14 +123,26 @@ export class TurnEngine {
         result = await this.#window.withOverflowRecovery(plan, inputSeqs(input), tally, (history) => {
           const current = sentInput(plan, history);
           sent = current;
-          return this.#invoker.complete(toTurnRequest(plan, history, ctx.signal), (target) => {
-            current.target = target;
-          });
+          return this.#invoker
+            .complete(toTurnRequest(plan, history, ctx.signal), (target) => {
+              current.target = target;
+            })
+            .catch((error: unknown) => {
+              // Cut after its request reached a target: priced there, its input counted (below).
+              const reached = cancelledInFlight(error);
+              if (reached) {
+                current.target = reached;
+                current.cutInFlight = true;
+              }
+              throw error;
+            });
         });
       } catch (error) {
         // Cut short on purpose (client gone, server shutting down): like a stream cut short, the
         // turn is committed as incomplete, so the conversation does not keep an unanswered input.
-        // A non-streamed call reports nothing before its end, so nothing was produced or counted.
+        // A non-streamed call reports nothing before its end, so nothing was produced; if its
+        // request had reached the upstream, the prompt was billed and its input is estimated
+        // (usage-estimate.ts), else (cut before the call, between retries) nothing was spent.
         if (!ctx.signal?.aborted) throw error;
         result = new StreamTracker().partial(servedModel(plan, sent));
       }

@@ -3,7 +3,10 @@
  * once, whatever became of its commit: stored, stored as a record-only `failed` turn, or not
  * stored at all (a store outage, a store refusing both the answer and the record) — the last two
  * used to be told nothing although the provider charged for the call. Turns cut short (client
- * gone, upstream failing mid-stream) are told once too; a replay never.
+ * gone, upstream failing mid-stream) are told once too; a replay never. A non-streamed call cut
+ * short while the upstream had its request is told with its input estimated (it used to be told
+ * 0 tokens), priced at the target the request went to; one cut between retries, with no request
+ * out, spent nothing.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -12,6 +15,10 @@ import { DelegatingStore } from "../../store/decorators/delegating-store.ts";
 import { HoldfastError, UnavailableError } from "../../store/errors.ts";
 import type { AppendOptions, AppendResult, ItemInput } from "../../store/types.ts";
 import { getDefaultCatalog } from "../context/catalog.ts";
+import { createGateway } from "../gateway.ts";
+import { parseProvidersConfig } from "../providers/config.ts";
+import { createProviderLayer } from "../providers/create-providers.ts";
+import { CancelledError, ProviderError } from "../providers/errors.ts";
 import { createMockProvider } from "../providers/mock.ts";
 import { StreamTracker } from "../providers/output.ts";
 import type { TurnEvent } from "../providers/types.ts";
@@ -143,5 +150,106 @@ describe("onTurn: every paid model call once", () => {
     for await (const event of stream)
       if (event.type === "provider" && event.event.type === "text_delta") break;
     assert.deepEqual(told(turns), [{ stored: false, paid: true }]);
+  });
+});
+
+/**
+ * A gateway over the real router whose provider `p` serves route `alias` as `m1` (one USD per
+ * token) and holds every non-streamed call until its signal aborts, as an upstream still working
+ * on its answer does; with `failFirst`, the first call answers 503 and the retry waits a minute.
+ * `reached` resolves when a request is held, `failed` when the 503 was answered.
+ */
+async function heldGateway(failFirst: boolean) {
+  let reached!: () => void;
+  let failed!: () => void;
+  const held = {
+    reached: new Promise<void>((resolve) => {
+      reached = resolve;
+    }),
+    failed: new Promise<void>((resolve) => {
+      failed = resolve;
+    }),
+  };
+  let calls = 0;
+  const config = parseProvidersConfig(
+    {
+      providers: [
+        { name: "p", type: "mock", retry: { maxRetries: 1, baseDelayMs: 60_000, maxDelayMs: 60_000 } },
+      ],
+      routes: { alias: [{ provider: "p", model: "m1" }] },
+      models: { m1: { pricing: { input: 1e6, output: 1e6 } } },
+    },
+    {},
+  );
+  const layer = createProviderLayer(config, {
+    env: {},
+    random: () => 0.99,
+    wrapProvider: (provider) => ({
+      ...provider,
+      complete: (request) => {
+        if (failFirst && calls++ === 0) {
+          failed();
+          return Promise.reject(new ProviderError("p answered 503", { status: 503, provider: "p" }));
+        }
+        return new Promise((_resolve, reject) => {
+          const cut = () => reject(new CancelledError(undefined, { provider: "p" }));
+          request.signal?.addEventListener("abort", cut, { once: true });
+          reached();
+        });
+      },
+    }),
+  });
+  const store = await createStore("memory:");
+  const turns: FinishedTurn[] = [];
+  const gateway = createGateway({ store, providers: layer, onTurn: (turn) => turns.push(turn) });
+  const conversation = (await store.create("t")).id;
+  return { gateway, turns, conversation, held };
+}
+
+describe("onTurn: a non-streamed call cut short by its client", () => {
+  it("while the upstream had its request: told its input, estimated, at the served target's price", async () => {
+    const { gateway, turns, conversation, held } = await heldGateway(false);
+    const client = new AbortController();
+    const answer = gateway.engine.respond(
+      "t",
+      { model: "alias", input: "hello there", conversation },
+      { signal: client.signal },
+    );
+    await held.reached;
+    client.abort();
+    const response = await answer;
+    await gateway.close();
+    assert.equal(response.status, "incomplete");
+    assert.equal(turns.length, 1);
+    const [turn] = turns;
+    assert.ok(turn!.usage.input_tokens > 0, JSON.stringify(turn!.usage));
+    assert.equal(turn!.usage.output_tokens, 0);
+    assert.equal(turn!.usage.estimated, true);
+    assert.equal(turn!.model, "m1");
+    assert.equal(turn!.costUsd, turn!.usage.input_tokens);
+    assert.equal(turn!.stored, true);
+    const usage = response.usage as { input_tokens: number; output_tokens: number; estimated?: true };
+    assert.equal(usage.input_tokens, turn!.usage.input_tokens);
+    assert.equal(usage.output_tokens, 0);
+    assert.equal(usage.estimated, true);
+  });
+
+  it("between retries, with no request out: told nothing was spent", async () => {
+    const { gateway, turns, conversation, held } = await heldGateway(true);
+    const client = new AbortController();
+    const answer = gateway.engine.respond(
+      "t",
+      { model: "alias", input: "hello there", conversation },
+      { signal: client.signal },
+    );
+    await held.failed;
+    // The router is now waiting out its backoff before the retry.
+    await new Promise((resolve) => setImmediate(resolve));
+    client.abort();
+    const response = await answer;
+    await gateway.close();
+    assert.equal(response.status, "incomplete");
+    assert.equal(turns.length, 1);
+    assert.deepEqual(turns[0]!.usage, { input_tokens: 0, output_tokens: 0, cached_tokens: 0 });
   });
 });

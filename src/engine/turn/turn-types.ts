@@ -22,6 +22,11 @@ export type OnServed = (target: ServedTarget) => void;
 export interface ModelInvoker {
   /** The catalog entry for a requested model (limits, tokenizer, quirks); throws `model_not_found` if nobody serves it. */
   describe(model: string): ModelInfo;
+  /**
+   * One non-streamed call. Cut short by `request.signal` after its request reached a target, it
+   * rejects with a `CancelledError` whose `sentTo` names that target (providers/errors.ts): the
+   * turn then records the prompt's input tokens, estimated, at that target's prices.
+   */
   complete(request: TurnRequest, onServed?: OnServed): Promise<TurnResult>;
   stream(request: TurnRequest, onServed?: OnServed): AsyncIterable<TurnEvent>;
   /**

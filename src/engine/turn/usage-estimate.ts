@@ -5,7 +5,10 @@
  * when it is zero while the turn produced output (any request the upstream answered has input
  * tokens, any output has output tokens). Input is then the window the engine sent (its token counts
  * are already known) plus the instructions, output the output items counted with the model's token
- * counter. Only turns that need it pay for the counting.
+ * counter. Only turns that need it pay for the counting. A non-streamed call cut short (its client
+ * gone) while the upstream had the request reported nothing and produced nothing, but the provider
+ * received the whole prompt and bills it: its input is estimated the same way, its output stays 0
+ * (unknown: whatever the upstream went on to generate is never seen).
  */
 import type { JsonObject } from "../../store/types.ts";
 import type { ModelInfo } from "../context/catalog.ts";
@@ -25,11 +28,16 @@ export interface SentInput {
   instructions: string | null;
   /** The route target that served it, once the route picked one (what the turn is priced at). */
   target?: ServedTarget;
+  /** The call was cut short on purpose after its request reached `target`: its input was billed. */
+  cutInFlight?: true;
 }
 
 /** Whether the upstream left a side of the usage unreported. */
-export function usageMissing(result: TurnResult): boolean {
-  return result.output.length > 0 && (result.usage.input_tokens === 0 || result.usage.output_tokens === 0);
+export function usageMissing(result: TurnResult, sent?: SentInput | null): boolean {
+  const { input_tokens, output_tokens } = result.usage;
+  if (result.output.length > 0) return input_tokens === 0 || output_tokens === 0;
+  // Nothing came back, but the upstream had the prompt: its input is billed, unreported.
+  return sent?.cutInFlight === true && input_tokens === 0;
 }
 
 /** The result's usage with its unreported sides estimated (cached and cache-write tokens stay as reported). */
