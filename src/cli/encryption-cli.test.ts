@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createStoredTokenCounter } from "../engine/context/stored-tokens.ts";
+import { createArchiver } from "../lifecycle/index.ts";
 import { encryptAtRest } from "../security/at-rest.ts";
 import { parseKeyring } from "../security/encryption/keyring.ts";
 import { createStore } from "../store/create-store.ts";
@@ -145,6 +146,29 @@ describe("the CLI and encryption at rest (HOLDFAST_KEYS)", () => {
     const show = await runCli(["sessions", "show", clear.id, "--store", url, "--json"]);
     assert.equal(show.code, 0, show.stderr);
     assert.equal(JSON.parse(show.stdout).items[0].content[0].text, "not secret");
+  });
+
+  it("an archived encrypted session exports with its archived items decrypted", async () => {
+    const url = `sqlite:${join(dir, "archived.db")}`;
+    const archives = join(dir, "archives");
+    const { base, store } = await openAsServe(url);
+    const session = await store.create("default", { items: [message(`${SECRET} archived`)] });
+    // The archiver works on the plain store, as serve's sweeper does: the archive holds sealed items.
+    assert.equal(
+      (await createArchiver(base, { dir: archives }).archive("default", session.id)).archived,
+      true,
+    );
+    await store.close();
+    const env = { HOLDFAST_KEYS: KEYS };
+    for (const args of [
+      ["sessions", "export", "--ids", session.id, "--out", "-"],
+      ["openclaw", "export", session.id, "--out", "-"],
+    ]) {
+      const out = await runCli([...args, "--archive-dir", archives, "--store", url], { env });
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, new RegExp(`${SECRET} archived`), args.join(" "));
+      assert.doesNotMatch(out.stdout, /hf_enc/, args.join(" "));
+    }
   });
 
   it("the help of the commands on session contents names the keyring", async () => {
