@@ -40,8 +40,8 @@ import {
   withProviderMetrics,
   withStoreMetrics,
 } from "./observability/index.ts";
+import { encryptAtRest } from "./security/at-rest.ts";
 import { createSecurity } from "./security/create-security.ts";
-import { withEncryption } from "./security/encryption/with-encryption.ts";
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
 import { noteMissingFiles, sqliteStoreFile } from "./start-files.ts";
@@ -166,7 +166,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     if (!keyed && mustHaveKeys) throw noKeysError(config.host);
     const metrics = createMetrics();
     // The decorator counts the plaintext itself (the store sees ciphertext): the same counter.
-    const encrypted = keyring ? withEncryption(base, { keyring, countTokens }) : null;
+    const encrypted = encryptAtRest(base, { keyring, countTokens });
     const measured = withStoreMetrics(encrypted ?? base, metrics, {
       turnsFromRecords: true,
     });

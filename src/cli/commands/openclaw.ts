@@ -22,7 +22,7 @@ import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { instantFlag, withFlagNames, withMessage } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
-import { storeOptions, withStore } from "../store-flags.ts";
+import { openArchived, storeOptions, withContentStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
 
 interface StoreFlags {
@@ -241,7 +241,7 @@ export function registerOpenClawCommand(program: Command): void {
     .action(async (stateDir: string, flags: StoreFlags & { json?: boolean }) => {
       const tty = process.stderr.isTTY === true;
       let n = 0;
-      const report = await withStore(flags, (store) =>
+      const report = await withContentStore(flags, (store) =>
         importStateDir(store, stateDir, {
           tenant: flags.tenant,
           onSession: (s) => {
@@ -328,10 +328,13 @@ export function registerOpenClawCommand(program: Command): void {
         // An archived session's items are in the archive backend: a transcript without them would lose them.
         const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
         const archives = archiveReader(file, flags.archiveDir);
-        const options = { readArchive: (tenant: string, id: string) => archives.read(tenant, id) };
-        const summary = await withStore(
+        const summary = await withContentStore(
           flags,
           async (store) => {
+            const options = {
+              readArchive: async (tenant: string, id: string) =>
+                openArchived(store, tenant, id, await archives.read(tenant, id)),
+            };
             if (flags.out === "-")
               return exportTranscript(store, flags.tenant, sessionId, process.stdout, options);
             return writeOutputFile(flags.out, (out) =>

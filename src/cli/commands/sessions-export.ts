@@ -16,7 +16,7 @@ import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { withFlagNames } from "../flag-values.ts";
 import { writeOutputFile } from "../output-file.ts";
-import { storeOptions, withStore } from "../store-flags.ts";
+import { openArchived, storeOptions, withContentStore } from "../store-flags.ts";
 import { bytes } from "./openclaw.ts";
 import { sessionsGroup } from "./sessions.ts";
 
@@ -93,14 +93,15 @@ export function registerSessionsExportCommands(program: Command): void {
       // Archived sessions' items are in the archive backend: a backup without them would lose them.
       const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
       const archives = archiveReader(file, flags.archiveDir);
-      const options = {
-        onProgress: progress.tick,
-        readArchive: (tenant: string, id: string) => archives.read(tenant, id),
-      };
       // A mistyped SQLite path must not pass for an empty store and give an empty backup.
-      const summary = await withStore(
+      const summary = await withContentStore(
         flags,
         async (store) => {
+          const options = {
+            onProgress: progress.tick,
+            readArchive: async (tenant: string, id: string) =>
+              openArchived(store, tenant, id, await archives.read(tenant, id)),
+          };
           if (flags.out === "-")
             return exportSessions(store, flags.tenant, selection, process.stdout, options);
           return writeOutputFile(flags.out, (out) =>
@@ -146,7 +147,7 @@ export function registerSessionsExportCommands(program: Command): void {
       const input = file === "-" ? process.stdin : createReadStream(file);
       const progress = progressPrinter("importing");
       const summary = await withFlagNames({ 'onConflict "skip"': "--on-conflict skip" }, () =>
-        withStore(flags, (store) =>
+        withContentStore(flags, (store) =>
           importSessions(store, flags.tenant, input, {
             onConflict: flags.onConflict as ConflictPolicy,
             onProgress: progress.tick,

@@ -6,7 +6,7 @@ import { getDefaultCatalog } from "../../engine/context/catalog.ts";
 import { compact } from "../../engine/context/compact.ts";
 import { toWireConversation } from "../../server/wire.ts";
 import { type FlagNames, inFlagTerms, intFlag, withFlagNames } from "../flag-values.ts";
-import { type StoreFlags, storeOptions, withStore } from "../store-flags.ts";
+import { type StoreFlags, storeOptions, withContentStore } from "../store-flags.ts";
 import { sessionsGroup } from "./sessions.ts";
 
 interface Flags extends StoreFlags {
@@ -35,7 +35,7 @@ export function registerSessionsManageCommands(program: Command): void {
       "\nExamples:\n  $ holdfast sessions rm conv_0123… conv_4567…\n  $ holdfast sessions rm conv_0123… --tenant acme --json",
     )
     .action(async (ids: string[], flags: Flags) => {
-      await withStore(
+      await withContentStore(
         flags,
         async (store) => {
           for (const id of ids) await store.delete(flags.tenant, id);
@@ -58,7 +58,7 @@ export function registerSessionsManageCommands(program: Command): void {
       "\nExamples:\n  $ holdfast sessions rm-item conv_0123… msg_4567…\n  $ holdfast sessions rm-item conv_0123… fc_89ab… --json",
     )
     .action(async (id: string, itemIds: string[], flags: Flags) => {
-      const session = await withStore(
+      const session = await withContentStore(
         flags,
         async (store) => {
           let after = await store.get(flags.tenant, id);
@@ -87,9 +87,13 @@ export function registerSessionsManageCommands(program: Command): void {
     .action(async (id: string, flags: Flags & { atSeq?: string }) => {
       const atSeq = flags.atSeq === undefined ? undefined : intFlag(flags.atSeq, "--at-seq", 0);
       const child = await withFlagNames(FLAG_NAMES, () =>
-        withStore(flags, (store) => store.fork(flags.tenant, id, atSeq === undefined ? {} : { atSeq }), {
-          mustExist: true,
-        }),
+        withContentStore(
+          flags,
+          (store) => store.fork(flags.tenant, id, atSeq === undefined ? {} : { atSeq }),
+          {
+            mustExist: true,
+          },
+        ),
       );
       // --json prints what POST /v1/conversations/{id}/fork answers: the new conversation.
       print(
@@ -115,9 +119,13 @@ export function registerSessionsManageCommands(program: Command): void {
       const keep = intFlag(flags.keepRecentTokens, "--keep-recent-tokens", 1);
       const model = getDefaultCatalog().get(flags.model);
       const result = await withFlagNames(FLAG_NAMES, () =>
-        withStore(flags, (store) => compact(store, flags.tenant, id, { model, keepRecentTokens: keep }), {
-          mustExist: true,
-        }),
+        withContentStore(
+          flags,
+          (store) => compact(store, flags.tenant, id, { model, keepRecentTokens: keep }),
+          {
+            mustExist: true,
+          },
+        ),
       );
       const reason = result.reason === null ? null : inFlagTerms(result.reason, FLAG_NAMES);
       const text = result.compacted

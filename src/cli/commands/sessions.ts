@@ -15,7 +15,7 @@ import {
   type SessionStore,
 } from "../../store/types.ts";
 import { intFlag } from "../flag-values.ts";
-import { storeOptions, withStore } from "../store-flags.ts";
+import { storeOptions, withContentStore } from "../store-flags.ts";
 
 interface StoreFlags {
   store?: string;
@@ -40,7 +40,7 @@ interface ShowFlags extends StoreFlags {
 
 /** These commands only read: a store that does not exist is an error, never created. */
 function readStore<T>(flags: StoreFlags, run: (store: SessionStore) => Promise<T>): Promise<T> {
-  return withStore(flags, run, { mustExist: true });
+  return withContentStore(flags, run, { mustExist: true });
 }
 
 function iso(ms: number): string {

@@ -1,0 +1,125 @@
+/**
+ * Encryption at rest as `holdfast serve` and the CLI apply it, so the two cannot drift apart: the
+ * keyring comes from HOLDFAST_KEYS or HOLDFAST_KEY_FILE (`keyringFromEnv`), the decorator counts
+ * plaintext with the same counter the store was opened with. Without a keyring, a store whose
+ * sessions were encrypted is opened behind `refuseEncryptedSessions`: reading one of them would
+ * show ciphertext as content, writing one would put plaintext beside its sealed items.
+ */
+import { DelegatingStore } from "../store/decorators/delegating-store.ts";
+import { InvalidArgumentError } from "../store/errors.ts";
+import type { TokenCounter } from "../store/tokens.ts";
+import type {
+  AppendOptions,
+  AppendResult,
+  ForkInput,
+  Item,
+  ItemInput,
+  JsonValue,
+  ReadItemsQuery,
+  Session,
+  SessionStore,
+  Window,
+  WindowQuery,
+  WriteOptions,
+} from "../store/types.ts";
+import { DATA_KEY_KIND, dataKeyRecordKey } from "./encryption/data-keys.ts";
+import type { EncryptedStore } from "./encryption/encryption-options.ts";
+import type { Keyring } from "./encryption/keyring.ts";
+import { withEncryption } from "./encryption/with-encryption.ts";
+import { createSystemRecords, type SystemRecords } from "./system-records.ts";
+
+/** `base` behind the encryption decorator when a keyring is configured, else null. */
+export function encryptAtRest(
+  base: SessionStore,
+  options: { keyring: Keyring | null; countTokens: TokenCounter },
+): EncryptedStore | null {
+  const { keyring, countTokens } = options;
+  return keyring ? withEncryption(base, { keyring, countTokens }) : null;
+}
+
+/** Whether `store` is the encryption decorator (it opens items read past it, e.g. from an archive). */
+export function isEncryptedStore(store: SessionStore): store is EncryptedStore {
+  return typeof (store as Partial<EncryptedStore>).openItems === "function";
+}
+
+/**
+ * A session is encrypted when it has a data-key record: the decorator makes one before it seals
+ * anything of the session (its own key, or the keys a fork inherits).
+ */
+export async function isEncryptedSession(
+  records: SystemRecords,
+  tenant: string,
+  sessionId: string,
+): Promise<boolean> {
+  return (await records.get(DATA_KEY_KIND, dataKeyRecordKey(tenant, sessionId))) !== null;
+}
+
+/** The refusal of a keyless read or write of an encrypted session. */
+export function encryptedSessionError(sessionId: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Session '${sessionId}' is encrypted: set HOLDFAST_KEYS or HOLDFAST_KEY_FILE (the keys \`holdfast serve\` uses) to read or change it.`,
+    { param: "HOLDFAST_KEYS" },
+  );
+}
+
+/**
+ * Refuses every read of a session's contents (state, items) and every write into them when the
+ * session is encrypted; plaintext sessions, listings, deletes and claims pass through untouched.
+ */
+class EncryptedSessionGuard extends DelegatingStore {
+  readonly #records: SystemRecords;
+
+  constructor(inner: SessionStore) {
+    super(inner);
+    this.#records = createSystemRecords(inner);
+  }
+
+  async #plain(tenant: string, id: string): Promise<void> {
+    if (await isEncryptedSession(this.#records, tenant, id)) throw encryptedSessionError(id);
+  }
+
+  override async get(tenant: string, id: string): Promise<Session> {
+    await this.#plain(tenant, id);
+    return super.get(tenant, id);
+  }
+  override async readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]> {
+    await this.#plain(tenant, id);
+    return super.readItems(tenant, id, query);
+  }
+  override async getItem(tenant: string, id: string, itemId: string): Promise<Item> {
+    await this.#plain(tenant, id);
+    return super.getItem(tenant, id, itemId);
+  }
+  override async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+    await this.#plain(tenant, id);
+    return super.readWindow(tenant, id, query);
+  }
+  override async append(
+    tenant: string,
+    id: string,
+    items: ItemInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    await this.#plain(tenant, id);
+    return super.append(tenant, id, items, options);
+  }
+  override async patchState(
+    tenant: string,
+    id: string,
+    patch: JsonValue,
+    options?: WriteOptions,
+  ): Promise<Session> {
+    await this.#plain(tenant, id);
+    return super.patchState(tenant, id, patch, options);
+  }
+  /** A keyless fork would copy sealed items into a child that inherits no key to open them. */
+  override async fork(tenant: string, id: string, input?: ForkInput): Promise<Session> {
+    await this.#plain(tenant, id);
+    return super.fork(tenant, id, input);
+  }
+}
+
+/** `store` refusing to read or write the contents of its encrypted sessions; see the module comment. */
+export function refuseEncryptedSessions(store: SessionStore): SessionStore {
+  return new EncryptedSessionGuard(store);
+}
