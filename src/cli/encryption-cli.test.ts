@@ -5,14 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createStoredTokenCounter } from "../engine/context/stored-tokens.ts";
 import { createArchiver } from "../lifecycle/index.ts";
 import { encryptAtRest } from "../security/at-rest.ts";
+import { DATA_KEY_KIND, dataKeyRecordKey } from "../security/encryption/data-keys.ts";
 import { parseKeyring } from "../security/encryption/keyring.ts";
+import { createSystemRecords } from "../security/system-records.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
 import { runCli } from "./cli-helpers.ts";
@@ -181,5 +183,67 @@ describe("the CLI and encryption at rest (HOLDFAST_KEYS)", () => {
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /HOLDFAST_KEYS or HOLDFAST_KEY_FILE, the keyring `holdfast serve` uses/);
     }
+  });
+});
+
+describe("crypto-shredding from the CLI, with or without the keys", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "holdfast-cli-shred-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Whether the session's data-key record is still stored. */
+  async function hasDataKey(url: string, sessionId: string): Promise<boolean> {
+    const store = await createStore(url);
+    try {
+      return (
+        (await createSystemRecords(store).get(DATA_KEY_KIND, dataKeyRecordKey("default", sessionId))) !== null
+      );
+    } finally {
+      await store.close();
+    }
+  }
+
+  it("sessions rm without the keys destroys the session's data key", async () => {
+    const url = `sqlite:${join(dir, "rm.db")}`;
+    const { store } = await openAsServe(url);
+    const made = await store.create("default", { items: [message(SECRET)] });
+    await store.close();
+    assert.equal(await hasDataKey(url, made.id), true);
+    const rm = await runCli(["sessions", "rm", made.id, "--store", url]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal(await hasDataKey(url, made.id), false);
+  });
+
+  it("cleanup --enforce destroys the data keys of the sessions it removed", async () => {
+    const url = `sqlite:${join(dir, "cleanup.db")}`;
+    const { store } = await openAsServe(url);
+    const expired = await store.create("default", { idleTtlMs: 1, items: [message(SECRET)] });
+    const kept = await store.create("default", { items: [message(SECRET)] });
+    await store.close();
+    const config = join(dir, "cleanup.yaml");
+    writeFileSync(
+      config,
+      `lifecycle:\n  defaults: { on_expiry: delete }\n  action_log: ${JSON.stringify(join(dir, "actions.jsonl"))}\n`,
+    );
+    const later = new Date(Date.now() + 864e5).toISOString();
+    const run = await runCli([
+      "cleanup",
+      "--store",
+      url,
+      "--config",
+      config,
+      "--now",
+      later,
+      "--enforce",
+      "--json",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout) as { report: { done: number }; keysShredded: number };
+    assert.equal(out.report.done, 1);
+    assert.equal(out.keysShredded, 1);
+    assert.equal(await hasDataKey(url, expired.id), false);
+    assert.equal(await hasDataKey(url, kept.id), true);
   });
 });

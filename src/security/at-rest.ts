@@ -22,7 +22,7 @@ import type {
   WindowQuery,
   WriteOptions,
 } from "../store/types.ts";
-import { DATA_KEY_KIND, dataKeyRecordKey } from "./encryption/data-keys.ts";
+import { DATA_KEY_KIND, dataKeyRecordKey, shredOrphanedDataKeys } from "./encryption/data-keys.ts";
 import type { EncryptedStore } from "./encryption/encryption-options.ts";
 import type { Keyring } from "./encryption/keyring.ts";
 import { withEncryption } from "./encryption/with-encryption.ts";
@@ -64,7 +64,8 @@ export function encryptedSessionError(sessionId: string): InvalidArgumentError {
 
 /**
  * Refuses every read of a session's contents (state, items) and every write into them when the
- * session is encrypted; plaintext sessions, listings, deletes and claims pass through untouched.
+ * session is encrypted; plaintext sessions, listings and claims pass through untouched, and a
+ * delete also destroys the session's data key.
  */
 class EncryptedSessionGuard extends DelegatingStore {
   readonly #records: SystemRecords;
@@ -112,6 +113,14 @@ class EncryptedSessionGuard extends DelegatingStore {
     await this.#plain(tenant, id);
     return super.patchState(tenant, id, patch, options);
   }
+  /**
+   * Deleting needs no key, and destroys the session's data key as the decorator's delete does
+   * (crypto-shredding): a key left behind would open copies of its items in backups.
+   */
+  override async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {
+    await super.delete(tenant, id, options);
+    await this.#records.delete(DATA_KEY_KIND, dataKeyRecordKey(tenant, id));
+  }
   /** A keyless fork would copy sealed items into a child that inherits no key to open them. */
   override async fork(tenant: string, id: string, input?: ForkInput): Promise<Session> {
     await this.#plain(tenant, id);
@@ -122,4 +131,15 @@ class EncryptedSessionGuard extends DelegatingStore {
 /** `store` refusing to read or write the contents of its encrypted sessions; see the module comment. */
 export function refuseEncryptedSessions(store: SessionStore): SessionStore {
   return new EncryptedSessionGuard(store);
+}
+
+/**
+ * Destroys the data keys of sessions that no longer exist (crypto-shredding after a sweep, which
+ * removes sessions below the decorator); needs no keyring. See `shredOrphanedDataKeys`.
+ */
+export function shredOrphanedKeysIn(
+  store: SessionStore,
+  options: { now?: number } = {},
+): Promise<{ checked: number; shredded: number }> {
+  return shredOrphanedDataKeys({ store, records: createSystemRecords(store), ...options });
 }

@@ -18,6 +18,7 @@ import {
   type Sweeper,
   type SweepReport,
 } from "../../lifecycle/index.ts";
+import { shredOrphanedKeysIn } from "../../security/at-rest.ts";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { intFlag } from "../flag-values.ts";
 import { assertStoreExists, openStore } from "../store-flags.ts";
@@ -208,8 +209,17 @@ async function runCleanup(flags: CleanupFlags): Promise<void> {
     });
     const plan = saved ?? (await sweeper.plan({ tenant: flags.tenant, now }));
     const report = flags.enforce ? await applyPlan(sweeper, plan, flags.plan) : null;
-    if (flags.json) process.stdout.write(`${JSON.stringify(report ? { plan, report } : plan, null, 2)}\n`);
+    // As serve's sweeper does after a sweep that changed something: the removed sessions' data
+    // keys (encryption at rest) go too, or copies of their items in backups stay readable. Keys
+    // younger than 10 minutes as of --now stay (a session being created has its key first).
+    const keys =
+      report && report.done > 0 ? await shredOrphanedKeysIn(store, now === undefined ? {} : { now }) : null;
+    const shredded = keys ? { keysShredded: keys.shredded } : {};
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify(report ? { plan, report, ...shredded } : plan, null, 2)}\n`);
     else process.stdout.write(planText(plan, report));
+    if (keys && keys.shredded > 0 && !flags.json)
+      process.stdout.write(`Data keys destroyed (sessions removed, encryption at rest): ${keys.shredded}\n`);
     if (report?.leaseLost) process.exitCode = 4;
     else if (report && report.errors > 0) process.exitCode = 1;
   } finally {

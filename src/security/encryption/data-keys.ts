@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { isHoldfastError } from "../../store/errors.ts";
+import type { SessionStore } from "../../store/types.ts";
 import { DecryptionError } from "../errors.ts";
 import { sha256Hex } from "../secrets.ts";
 import { mutateRecord, type SystemRecords } from "../system-records.ts";
@@ -30,6 +31,44 @@ export interface DataKeyRecord {
 
 export function dataKeyRecordKey(tenant: string, sessionId: string): string {
   return sha256Hex(`${tenant}\u0000${sessionId}`);
+}
+
+/**
+ * Removes the data-key records of sessions that no longer exist: crypto-shredding for deletes
+ * that bypassed the decorator (the sweeper's purges, a CLI without the keyring). Needs no
+ * keyring: records are deleted, never opened. A record younger than `olderThanMs` (default 10
+ * min) is left alone: a session being created gets its key record before the session exists.
+ * `destroy` removes one record (the decorator's also drops its caches).
+ */
+export async function shredOrphanedDataKeys(input: {
+  store: Pick<SessionStore, "get">;
+  records: SystemRecords;
+  destroy?: (tenant: string, sessionId: string) => Promise<void>;
+  olderThanMs?: number;
+  now?: number;
+}): Promise<{ checked: number; shredded: number }> {
+  const { store, records } = input;
+  const destroy =
+    input.destroy ??
+    (async (tenant: string, sessionId: string) => {
+      await records.delete(DATA_KEY_KIND, dataKeyRecordKey(tenant, sessionId));
+    });
+  const cutoff = (input.now ?? Date.now()) - (input.olderThanMs ?? 600_000);
+  let checked = 0;
+  let shredded = 0;
+  for await (const record of records.list<DataKeyRecord>(DATA_KEY_KIND)) {
+    if (record.createdAt > cutoff) continue;
+    checked++;
+    const { tenant, sessionId } = record.data;
+    try {
+      await store.get(tenant, sessionId);
+    } catch (error) {
+      if (!(isHoldfastError(error) && error.code === "not_found")) throw error;
+      await destroy(tenant, sessionId);
+      shredded++;
+    }
+  }
+  return { checked, shredded };
 }
 
 function wrapAad(tenant: string, sessionId: string, origin: string): string {

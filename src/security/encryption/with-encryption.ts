@@ -48,11 +48,10 @@ import { encryptState } from "./content-crypto.ts";
 import { createWithDataKey } from "./create-with-key.ts";
 import {
   createDataKeys,
-  DATA_KEY_KIND,
-  type DataKeyRecord,
   type DataKeys,
   rotateMasterKey,
   type SessionKeys,
+  shredOrphanedDataKeys,
 } from "./data-keys.ts";
 import type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
 import { openSealed } from "./item-opening.ts";
@@ -352,25 +351,17 @@ class EncryptingStore implements EncryptedStore {
   async shredOrphanedKeys(
     options: { olderThanMs?: number; now?: number } = {},
   ): Promise<{ checked: number; shredded: number }> {
-    const cutoff = (options.now ?? Date.now()) - (options.olderThanMs ?? 600_000);
-    let checked = 0;
-    let shredded = 0;
-    for await (const record of this.#records.list<DataKeyRecord>(DATA_KEY_KIND)) {
-      if (record.createdAt > cutoff) continue;
-      checked++;
-      const { tenant, sessionId } = record.data;
-      try {
-        await this.#inner.get(tenant, sessionId);
-      } catch (error) {
-        if (!(isHoldfastError(error) && error.code === "not_found")) throw error;
+    return shredOrphanedDataKeys({
+      store: this.#inner,
+      records: this.#records,
+      ...options,
+      destroy: async (tenant, sessionId) => {
         this.#heads.drop(tenant, sessionId);
         this.#plain.drop(tenant, sessionId);
         this.#windows.drop(tenant, sessionId);
         await this.#keys.destroy(tenant, sessionId);
-        shredded++;
-      }
-    }
-    return { checked, shredded };
+      },
+    });
   }
 
   openItems(tenant: string, sessionId: string, items: Item[]): Promise<Item[]> {
