@@ -4,38 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { RECORD_TYPE } from "../engine/turn/record.ts";
+import { ledgerRecord as record } from "../engine/turn/ledger-record-test-support.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
 import { openSdkGateway, type SdkGateway } from "./sdk-test-gateway.ts";
-
-/** A response record as the turn engine writes it, reduced to what the ledger reads. */
-function record(costUsd: number | null, compactionCostUsd?: number) {
-  return {
-    content: {
-      type: RECORD_TYPE,
-      status: "completed",
-      model: "gpt-4o",
-      served_by: null,
-      created_at: 1_700_000_000,
-      usage: { input_tokens: 10, output_tokens: 5, cached_tokens: 0 },
-      cost_usd: costUsd,
-      ...(compactionCostUsd === undefined
-        ? {}
-        : {
-            compaction: {
-              calls: 1,
-              model: "gpt-4o-mini",
-              served_by: null,
-              input_tokens: 100,
-              output_tokens: 20,
-              cached_tokens: 0,
-              cost_usd: compactionCostUsd,
-            },
-          }),
-    },
-  };
-}
 
 describe("a conversation's usage totals", () => {
   let store: SessionStore;

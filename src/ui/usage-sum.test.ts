@@ -4,33 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RECORD_TYPE } from "../engine/turn/record.ts";
+import { ledgerRecord as record } from "../engine/turn/ledger-record-test-support.ts";
 import { createStore } from "../store/create-store.ts";
 import { collectUsage } from "./usage.ts";
-
-function record(costUsd: number | null, compactionCostUsd?: number) {
-  return {
-    content: {
-      type: RECORD_TYPE,
-      status: "completed",
-      model: "gpt-4o",
-      created_at: 1_700_000_000,
-      usage: { input_tokens: 10, output_tokens: 5, cached_tokens: 0 },
-      cost_usd: costUsd,
-      ...(compactionCostUsd === undefined
-        ? {}
-        : {
-            compaction: {
-              calls: 1,
-              model: "gpt-4o-mini",
-              input_tokens: 1,
-              output_tokens: 1,
-              cost_usd: compactionCostUsd,
-            },
-          }),
-    },
-  };
-}
 
 test("0.1 + 0.2 USD is 0.3 in the usage points and the top sessions, compaction share included", async () => {
   const store = await createStore("memory:");
