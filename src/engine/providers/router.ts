@@ -7,21 +7,10 @@
  */
 import { EventEmitter } from "node:events";
 import { InvalidArgumentError } from "../../store/errors.ts";
-import {
-  type BreakerTicket,
-  type BreakerTransition,
-  CircuitBreaker,
-  type CircuitBreakerOptions,
-} from "./circuit-breaker.ts";
-import {
-  CancelledError,
-  CircuitOpenError,
-  isProviderError,
-  mapErrorForRouter,
-  ProviderError,
-} from "./errors.ts";
-import { StreamTracker } from "./output.ts";
+import { type BreakerTransition, CircuitBreaker, type CircuitBreakerOptions } from "./circuit-breaker.ts";
+import { CancelledError, CircuitOpenError, mapErrorForRouter, ProviderError } from "./errors.ts";
 import { DEFAULT_RETRY, type RetryOptions, retryOptions, withRetry } from "./retry.ts";
+import { type BreakerSlot, judge, type RelayState, relay } from "./router-relay.ts";
 import type { InputItem, Provider, TurnEvent, TurnRequest, TurnResult } from "./types.ts";
 
 export interface RouteTarget {
@@ -311,62 +300,6 @@ export class Router extends EventEmitter<RouterEvents> {
 function refitOrigin(request: TurnRequest, kept: readonly InputItem[]): (number | null)[] {
   const origin = new Map(request.input.map((item, i) => [item, request.input_origin?.[i] ?? null]));
   return kept.map((item) => origin.get(item) ?? null);
-}
-
-/** A breaker and the ticket of one acquire: outcomes are reported with the ticket they belong to. */
-interface BreakerSlot {
-  breaker: CircuitBreaker;
-  ticket: BreakerTicket;
-}
-
-interface RelayState {
-  started: boolean;
-  settled: boolean;
-}
-
-async function* relay(
-  iterator: AsyncIterator<TurnEvent>,
-  first: TurnEvent,
-  slot: BreakerSlot,
-  target: RouteTarget,
-  state: RelayState,
-): AsyncGenerator<TurnEvent> {
-  if (state.started) return; // cancelled before the first read
-  state.started = true;
-  const tracker = new StreamTracker();
-  try {
-    let event = first;
-    for (;;) {
-      tracker.push(event);
-      yield event;
-      if (event.type === "done") {
-        state.settled = true;
-        slot.breaker.onSuccess(slot.ticket);
-        return;
-      }
-      const next = await iterator.next();
-      if (next.done) throw new Error(`${target.provider} ended its stream without a result.`);
-      event = next.value;
-    }
-  } catch (error) {
-    state.settled = true;
-    judge(slot, error);
-    yield {
-      type: "error",
-      error: mapErrorForRouter(error, target.provider),
-      partial: tracker.partial(target.model),
-    };
-  } finally {
-    // The consumer stopped early: cancel the upstream request and free the breaker slot.
-    if (!state.settled) slot.breaker.onCancel(slot.ticket);
-    await iterator.return?.().catch(() => {});
-  }
-}
-
-function judge(slot: BreakerSlot, error: unknown): void {
-  if (isProviderError(error) && error.code === "circuit_open") return;
-  if (isProviderError(error) && error.fault === "caller") slot.breaker.onCancel(slot.ticket);
-  else slot.breaker.onFailure(slot.ticket);
 }
 
 function openCircuit(target: RouteTarget): CircuitOpenError {
