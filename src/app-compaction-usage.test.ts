@@ -8,13 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createHoldfastApp, type HoldfastApp } from "./app.ts";
-import { testServerConfig } from "./config/test-server-config.ts";
+import type { HoldfastApp } from "./app.ts";
 import {
+  type CompactingApp,
   type CompactingUpstream,
   longConversationItems,
-  smallModelProviders,
-  startCompactingUpstream,
+  startCompactingApp,
 } from "./server/compaction-test-support.ts";
 
 const usd = (input: number, output: number): number => (input * 0.15 + output * 0.6) / 1_000_000;
@@ -41,25 +40,15 @@ interface UsageRoute {
 }
 
 describe("compaction's model calls are accounted", () => {
+  let started: CompactingApp;
   let compacting: CompactingUpstream;
   let holdfast: HoldfastApp;
 
   before(async () => {
-    compacting = await startCompactingUpstream();
-    holdfast = await createHoldfastApp({
-      config: testServerConfig({
-        store: "memory:",
-        file: {
-          ...smallModelProviders(compacting.upstream.baseUrl, "good"),
-        },
-      }),
-      env: {},
-    });
+    started = await startCompactingApp();
+    ({ compacting, holdfast } = started);
   });
-  after(async () => {
-    await holdfast.close();
-    await compacting.upstream.close();
-  });
+  after(() => started.close());
 
   async function inject(method: "GET" | "POST", url: string, payload?: object, headers = {}) {
     const res = await holdfast.app.inject({ method, url, ...(payload ? { payload } : {}), headers });

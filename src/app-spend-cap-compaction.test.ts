@@ -6,37 +6,27 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createHoldfastApp, type HoldfastApp } from "./app.ts";
-import { testServerConfig } from "./config/test-server-config.ts";
+import type { HoldfastApp } from "./app.ts";
 import {
+  type CompactingApp,
   type CompactingUpstream,
   longConversationItems,
-  smallModelProviders,
-  startCompactingUpstream,
+  startCompactingApp,
 } from "./server/compaction-test-support.ts";
 
 describe("the daily spend cap and compaction", () => {
+  let started: CompactingApp;
   let compacting: CompactingUpstream;
   let holdfast: HoldfastApp;
 
   before(async () => {
-    compacting = await startCompactingUpstream();
-    holdfast = await createHoldfastApp({
-      config: testServerConfig({
-        store: "memory:",
-        file: {
-          ...smallModelProviders(compacting.upstream.baseUrl, "good"),
-          // Far above a turn's own cost ($0.00000255), below one summarizer call's.
-          rate_limits: { spend_per_day_usd: 0.0001 },
-        },
-      }),
-      env: {},
+    started = await startCompactingApp({
+      // Far above a turn's own cost ($0.00000255), below one summarizer call's.
+      rate_limits: { spend_per_day_usd: 0.0001 },
     });
+    ({ compacting, holdfast } = started);
   });
-  after(async () => {
-    await holdfast.close();
-    await compacting.upstream.close();
-  });
+  after(() => started.close());
 
   test("a turn whose compaction crossed the cap stops the tenant's next model call", async () => {
     const created = await holdfast.app.inject({

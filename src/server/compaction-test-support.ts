@@ -4,6 +4,8 @@
  * each) and every other call with "Hello." (its own default usage), plus a conversation long
  * enough that a turn on model `small` (a 20,000-token window, served as gpt-4o-mini) compacts it.
  */
+import { createHoldfastApp, type HoldfastApp } from "../app.ts";
+import { testServerConfig } from "../config/test-server-config.ts";
 import { type FakeChatUpstream, startFakeChatUpstream } from "./fake-chat-upstream.ts";
 
 const SUMMARY = '{"goal":"g","decisions":[],"facts":["f"],"open_items":[],"recent_context":"r"}';
@@ -43,4 +45,33 @@ export function longConversationItems(): object[] {
     role: "user",
     content: `note ${n} ${"lorem ipsum dolor sit amet ".repeat(160)}`,
   }));
+}
+
+export interface CompactingApp {
+  compacting: CompactingUpstream;
+  holdfast: HoldfastApp;
+  close(): Promise<void>;
+}
+
+/**
+ * `holdfast serve`'s app on a memory store, model `small` routed to a compacting upstream;
+ * `file` adds config sections (e.g. `rate_limits`).
+ */
+export async function startCompactingApp(file: Record<string, unknown> = {}): Promise<CompactingApp> {
+  const compacting = await startCompactingUpstream();
+  const holdfast = await createHoldfastApp({
+    config: testServerConfig({
+      store: "memory:",
+      file: { ...smallModelProviders(compacting.upstream.baseUrl, "good"), ...file },
+    }),
+    env: {},
+  });
+  return {
+    compacting,
+    holdfast,
+    async close() {
+      await holdfast.close();
+      await compacting.upstream.close();
+    },
+  };
 }

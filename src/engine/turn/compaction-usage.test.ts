@@ -14,6 +14,7 @@ import { getDefaultCatalog } from "../context/catalog.ts";
 import { createMockProvider } from "../providers/mock.ts";
 import type { TurnRequest, TurnResult, Usage } from "../providers/types.ts";
 import type { CompactionSpend } from "./compaction-spend.ts";
+import { longConversation } from "./long-conversation-test-support.ts";
 import { RECORD_TYPE, type ResponseRecord } from "./record.ts";
 import { TurnEngine } from "./turn-engine.ts";
 import type { FinishedTurn, ModelInvoker, OnServed } from "./turn-types.ts";
@@ -56,23 +57,6 @@ function invoker(options: Options = {}): ModelInvoker & { summarizerCalls: numbe
       (usage.input_tokens + usage.output_tokens) * (served?.model === "summary-model" ? 1e-6 : 1e-3),
   };
   return self;
-}
-
-async function longConversation(store: SessionStore): Promise<string> {
-  const conv = await store.create("t");
-  const note = (n: number) => ({
-    content: {
-      type: "message",
-      role: "user",
-      content: [{ type: "input_text", text: `note ${n} ${"lorem ".repeat(40)}` }],
-    },
-  });
-  await store.append(
-    "t",
-    conv.id,
-    Array.from({ length: 10 }, (_, i) => note(i)),
-  );
-  return conv.id;
 }
 
 function engineWith(store: SessionStore, inv: ModelInvoker, spends: CompactionSpend[]): TurnEngine {

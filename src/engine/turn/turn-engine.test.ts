@@ -5,6 +5,7 @@ import type { JsonObject, SessionStore } from "../../store/types.ts";
 import { getDefaultCatalog } from "../context/catalog.ts";
 import { createMockProvider } from "../providers/mock.ts";
 import type { TurnEvent, TurnRequest } from "../providers/types.ts";
+import { longConversation, longNote } from "./long-conversation-test-support.ts";
 import { RESPONSES_LABEL } from "./plan.ts";
 import { readInputItems, readResponse } from "./response-reads.ts";
 import { type EngineEvent, TurnEngine } from "./turn-engine.ts";
@@ -237,19 +238,7 @@ describe("turn engine", () => {
       },
     });
     const engine = new TurnEngine({ store, invoker, reserveTokens: 0, compaction: { threshold: 0.5 } });
-    const conv = await store.create("t");
-    const filler = (n: number) => ({
-      content: {
-        type: "message",
-        role: "user",
-        content: [{ type: "input_text", text: `note ${n} ${"lorem ".repeat(40)}` }],
-      },
-    });
-    await store.append(
-      "t",
-      conv.id,
-      Array.from({ length: 10 }, (_, i) => filler(i)),
-    );
+    const conv = { id: await longConversation(store) };
     await engine.respond("t", { model: "tiny", input: "hi", conversation: conv.id, truncation: "auto" });
     const afterAuto = await store.readItems("t", conv.id, { limit: 1000 });
     assert.ok(
@@ -264,7 +253,7 @@ describe("turn engine", () => {
     await store.append(
       "t",
       conv.id,
-      Array.from({ length: 2 }, (_, i) => filler(100 + i)),
+      Array.from({ length: 2 }, (_, i) => longNote(100 + i)),
     );
     const before = (await store.readItems("t", conv.id, { limit: 1000 })).filter(
       (i) => i.type === "summary",
