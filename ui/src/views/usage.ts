@@ -136,7 +136,7 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
     h(
       "p",
       { class: "muted" },
-      "Cost and tokens include what compaction spent on summarizer calls, charged to the turn that triggered it.",
+      "Cost and tokens are those of stored turns, read from their response records, and include what compaction spent on summarizer calls, charged to the turn that triggered it. Calls that store nothing (store: false, stateless Chat Completions) leave no record here; the holdfast_cost_usd_total metric and the daily spend cap count them.",
     ),
     stackedBars(data, `${metric === "cost" ? "Cost" : "Tokens"} per day by ${by}`, format),
     report.partial
