@@ -360,7 +360,14 @@ test("stored markup and javascript: URLs are shown as text in every view, never 
     await probe("sessions");
     await page.goto(`${base}/ui/#/session/${hostile.id}`);
     await page.getByRole("heading", { name: hostile.id }).waitFor();
-    for (const literal of [`${XSS}<svg onload=window.__xss=4>`, `${XSS}(`, JS_URL]) {
+    for (const literal of [
+      `${XSS}<svg onload=window.__xss=4>`,
+      `${XSS}(`,
+      JS_URL,
+      // The session's metadata, keys and values as text.
+      `note=${XSS}`,
+      `<b>key</b>=<script>window.__xss=3</script>`,
+    ]) {
       await page.getByText(literal, { exact: false }).first().waitFor();
     }
     // Closed <details> hide tool calls: open every one so their content is rendered too.
@@ -370,6 +377,9 @@ test("stored markup and javascript: URLs are shown as text in every view, never 
       });
     });
     await probe("session");
+    // A malformed escape in the hash is an unknown session, not a URIError.
+    await page.goto(`${base}/ui/#/session/%E0%A4%A`);
+    await page.getByRole("alert").getByText("No session '%E0%A4%A'").waitFor();
     for (const [hash, heading] of [
       ["#/usage", "Usage"],
       ["#/cleanup", "Cleanup"],

@@ -141,7 +141,7 @@ async function route(): Promise<void> {
   const ctx: ViewContext = { tenant, main, params, navigate };
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
-    if (path.startsWith("/session/")) await renderSession(ctx, decodeURIComponent(path.slice(9)));
+    if (path.startsWith("/session/")) await renderSession(ctx, decodedId(path.slice(9)));
     else if (path === "/usage") await renderUsage(ctx);
     else if (path === "/cleanup") await renderCleanup(ctx);
     else if (path === "/upstreams") await renderUpstreams(ctx);
@@ -170,3 +170,12 @@ document.querySelector(".skip")?.addEventListener("click", (event) => {
 });
 
 void start();
+
+/** A session id from the hash; a malformed escape (`%E0%A4%A`) stays as typed, so the view says "No session" for it. */
+function decodedId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -286,6 +286,13 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       { class: "facts" },
       ...fact("Owner", s.owner ?? "—"),
       ...fact("Labels", s.labels.join(", ") || "—"),
+      // Conversation metadata (OpenAI's `metadata`): the keys and values a client set, as text.
+      ...fact(
+        "Metadata",
+        Object.entries(s.metadata ?? {})
+          .map(([key, value]) => `${key}=${value}`)
+          .join(", ") || "—",
+      ),
       ...fact("Status", s.status),
       ...fact("Items", fmtNumber(s.itemCount)),
       ...fact("Tokens", fmtNumber(s.tokenCount)),
