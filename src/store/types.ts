@@ -261,6 +261,10 @@ export interface SessionStore {
   readonly driverName: string;
   create(tenant: string, input?: CreateSessionInput): Promise<Session>;
   get(tenant: string, id: string): Promise<Session>;
+  /**
+   * Every visible session is listed (paging while writes happen: LIST_SORTS), one re-created
+   * under the id of a session deleted at the same instant included.
+   */
   list(tenant: string, query?: ListQuery): Promise<Page<Session>>;
   update(tenant: string, id: string, patch: UpdateSessionInput, options?: WriteOptions): Promise<Session>;
   delete(tenant: string, id: string, options?: WriteOptions): Promise<void>;

@@ -15,6 +15,7 @@ import { testLifecycleCases } from "./lifecycle.ts";
 import { testListCases } from "./list.ts";
 import { testMediaCases } from "./media.ts";
 import { testModelCases } from "./model/index.ts";
+import { testRaceCases } from "./races.ts";
 import { testValueCases } from "./values.ts";
 import { testWindowCases } from "./window.ts";
 
@@ -63,6 +64,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
     testAppendCases(ctx);
     testConcurrencyCases(ctx);
     testForkRaceCases(ctx);
+    testRaceCases(ctx);
     testClaimCases(ctx);
     testWindowCases(ctx);
     testMediaCases(ctx);

@@ -19,7 +19,7 @@ import {
 import { checkReply, type OpsContext } from "./redis-script-calls.ts";
 import { sessionBytes } from "./shared.ts";
 
-/** Index entry first, then the session in one script (see redis-list.ts for why this order). */
+/** Index entry first, then the session in one script (see redis-list.ts for why this order), then the entry again. */
 async function create(
   ctx: OpsContext,
   session: Session,
@@ -43,6 +43,10 @@ async function create(
     }
     throw new ConflictError(`A session with id '${session.id}' already exists.`, { param: "id" });
   }
+  // Again once the session exists: a delete of an earlier session with this id and the same
+  // creation time (the same millisecond) may have removed the entry in between (redis-list.ts
+  // unindexDeleted). A long fork's hidden first chunk is indexed again when it is done.
+  if (typeof mode !== "number") await addToIndex(ctx.list, session);
 }
 
 /** The session as created: the core's fresh object with counters over `items`. */

@@ -32,7 +32,7 @@ import {
 } from "./redis-keys.ts";
 import type { LeaseScriptName, LifecycleScriptName } from "./redis-lifecycle-scripts.ts";
 import type { ListContext } from "./redis-list.ts";
-import { removeFromIndex } from "./redis-list.ts";
+import { removeFromIndex, unindexDeleted } from "./redis-list.ts";
 import { type Arg, numberedItemArgs, type Reply, slotsOf } from "./redis-replica.ts";
 
 /** What the capability needs from the driver. */
@@ -206,7 +206,8 @@ export function createRedisLifecycle(ctx: RedisLifecycleContext): LifecycleCapab
         result.items += Number(items);
         result.bytes += (status === "archived" ? 0 : Number(itemBytes)) + Buffer.byteLength(state ?? "{}");
         result.removed.push(`${t.tenant}\u0000${t.id}`);
-        unindex.push(removeFromIndex(ctx.list, t.tenant, t.id, Number(created)));
+        // A purge carries no clock: the newest the driver saw (0 before any call: always re-check).
+        unindex.push(unindexDeleted(ctx.list, t.tenant, t.id, Number(created), ctx.lastNow()));
       });
       await Promise.all(unindex);
       return result;

@@ -155,6 +155,27 @@ export async function addToIndex(ctx: ListContext, session: Session): Promise<vo
   if (!known) ctx.knownTenants.add(tenant);
 }
 
+/**
+ * Removes a deleted (or purged) session's index entries, unless the id was created again with
+ * the same creation time meanwhile: the entries are then the new session's. A create adds its
+ * entry before its script and again after it, so whichever of the delete's removal and the
+ * create's second add comes last, the new session stays listed; this re-check covers the
+ * removal landing after that second add. It can only happen while the creation time is within
+ * `indexRepairGraceMs` of `now` (instances' clocks agree within it), so older sessions skip it.
+ */
+export async function unindexDeleted(
+  ctx: ListContext,
+  tenant: string,
+  id: string,
+  createdAt: number,
+  now: number,
+): Promise<void> {
+  await removeFromIndex(ctx, tenant, id, createdAt);
+  if (createdAt <= now - ctx.indexRepairGraceMs) return;
+  const again = await ctx.readSession(tenant, id);
+  if (again && again.createdAt === createdAt) await addToIndex(ctx, again);
+}
+
 /** Removes a session's index entry (after the session is gone). */
 export async function removeFromIndex(
   ctx: ListContext,

@@ -6,7 +6,7 @@ import type { DriverWrite, SessionChanges } from "../driver.ts";
 import { NotFoundError } from "../errors.ts";
 import type { Session } from "../types.ts";
 import { changeFields, decodeSession, pairsToRecord, type Raw } from "./redis-codec.ts";
-import { removeFromIndex } from "./redis-list.ts";
+import { unindexDeleted } from "./redis-list.ts";
 import type { Reply } from "./redis-replica.ts";
 import { checkReply, type OpsContext } from "./redis-script-calls.ts";
 
@@ -46,7 +46,7 @@ export async function deleteSession(
     id,
     write.expectedVersion,
   );
-  await removeFromIndex(ctx.list, tenant, id, Number(String(reply[1])));
+  await unindexDeleted(ctx.list, tenant, id, Number(String(reply[1])), write.now);
 }
 
 export async function deleteItems(
