@@ -31,17 +31,30 @@ export function chatParam(param: string, sources: readonly ChatSource[]): string
 }
 
 /**
- * `error` with its `param` (and the same name in its message) translated by `chatParam`: a copy of
- * the same class, so its code, status and fault are unchanged. Other errors are returned as they are.
+ * `error` with its `param` (and the same name in its message) translated by `chatParam`, or
+ * `conversation` as the `Holdfast-Conversation` header: a copy of the same class, so its code,
+ * status and fault are unchanged. Other errors are returned as they are.
  */
 export function toChatError(error: unknown, sources: readonly ChatSource[]): unknown {
-  if (!isHoldfastError(error) || error.param === null || !error.param.startsWith("input")) return error;
+  if (!isHoldfastError(error) || error.param === null) return error;
+  // The chat request names its conversation in a header, not a `conversation` field (an unknown
+  // or busy one). "conversation" is also a word of the message, which is left as it is.
+  if (error.param === "conversation") return renamed(error, CONVERSATION_HEADER, error.message);
+  if (!error.param.startsWith("input")) return error;
   const param = chatParam(error.param, sources);
   if (param === error.param) return error;
-  const copy = Object.create(Object.getPrototypeOf(error) as object) as HoldfastError;
-  Object.defineProperties(copy, Object.getOwnPropertyDescriptors(error));
   // A bare `input` is also a word of messages (`input tokens`): only an item's path is renamed there.
   const message = error.param === "input" ? error.message : error.message.replaceAll(error.param, param);
+  return renamed(error, param, message);
+}
+
+/** The header a chat request names its conversation with (the route reads it under this name). */
+const CONVERSATION_HEADER = "Holdfast-Conversation";
+
+/** A copy of `error` (same class, so the same code, status and fault) with `param` and `message`. */
+function renamed(error: HoldfastError, param: string, message: string): HoldfastError {
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as HoldfastError;
+  Object.defineProperties(copy, Object.getOwnPropertyDescriptors(error));
   Object.defineProperty(copy, "param", { value: param, enumerable: true });
   Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true });
   return copy;
