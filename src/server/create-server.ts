@@ -155,6 +155,17 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     { parseAs: "string", bodyLimit: config.bodyLimit },
     app.getDefaultJsonParser("error", "error"),
   );
+  // OpenAI's reference shows DELETE as `curl -X DELETE … -H "Content-Type: application/json"`
+  // with no body. There is nothing to parse, so the header is dropped before Fastify would refuse
+  // the empty body as invalid JSON. (A POST so sent stays `invalid_json`: it claims a body.)
+  app.addHook("onRequest", (request, _reply, done) => {
+    const headers = request.raw.headers;
+    const empty =
+      headers["transfer-encoding"] === undefined &&
+      (headers["content-length"] === undefined || headers["content-length"] === "0");
+    if (request.method === "DELETE" && empty) delete headers["content-type"];
+    done();
+  });
   // A POST without a body (fork, create) means "no fields", as in OpenAI's API.
   app.addHook("preValidation", (request, _reply, done) => {
     if (request.body === undefined && (request.method === "POST" || request.method === "PATCH")) {

@@ -116,7 +116,8 @@ export function chatToolsToResponses(tools: unknown): JsonObject[] | undefined {
     if (!isPlainObject(tool) || tool.type !== "function" || !isPlainObject(tool.function)) {
       bad(`tools[${i}] must be { type: "function", function: { name, parameters } }.`, `tools[${i}]`);
     }
-    return { type: "function", ...(tool.function as JsonObject) };
+    // The kind is the tool's `type`: a `type` inside `function` (not a field of it) does not change it.
+    return { ...(tool.function as JsonObject), type: "function" };
   });
 }
 

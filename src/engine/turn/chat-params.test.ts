@@ -1,7 +1,7 @@
 /** The turn's `input[i]…` params named as the chat request's `messages[m]…`. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PayloadTooLargeError } from "../../store/errors.ts";
+import { ConflictError, conversationBusy, PayloadTooLargeError } from "../../store/errors.ts";
 import { UnsupportedContentError } from "../providers/errors.ts";
 import { chatMessagesToInput } from "./chat-compat.ts";
 import { chatParam, toChatError } from "./chat-params.ts";
@@ -66,4 +66,13 @@ test("errors keep their class, code and message, renamed", () => {
 
   const other = new Error("boom");
   assert.equal(toChatError(other, sources), other);
+});
+
+test("a conversation's errors name the Holdfast-Conversation header, the chat request's name for it", () => {
+  const busy = conversationBusy("conv_0123456789abcdef");
+  const renamed = toChatError(busy, sources) as ConflictError;
+  assert.ok(renamed instanceof ConflictError);
+  assert.equal(renamed.code, "conversation_busy");
+  assert.equal(renamed.param, "Holdfast-Conversation");
+  assert.equal(renamed.message, busy.message, "the word conversation in the message stays");
 });

@@ -3,6 +3,7 @@
  * (which claims the conversation), or, for an idempotent retry whose turn already committed, find
  * that turn's response so it is answered again instead of calling the upstream twice.
  */
+import { NotFoundError } from "../../store/errors.ts";
 import type { AppendResult, JsonObject, SessionStore } from "../../store/types.ts";
 import { CancelledError } from "../providers/errors.ts";
 import { type BusySettings, ConversationLocks } from "./busy.ts";
@@ -72,7 +73,7 @@ export class TurnStarter {
       } catch (error) {
         await releaseGuard(guard);
         const moved = plan.continuesVersion !== undefined && (error as { code?: string }).code === "conflict";
-        if (!moved || attempt >= 3) throw error;
+        if (!moved || attempt >= 3) throw namedConversation(error, plan.request.conversationId);
       }
     }
   }
@@ -93,7 +94,9 @@ export class TurnStarter {
       ctx.idempotencyKey,
       ctx.owner ?? null,
       ctx.conversationScope ?? null,
-    );
+    ).catch((error: unknown) => {
+      throw namedConversation(error, request.conversationId);
+    });
     if (ctx.idempotencyKey && plan.sessionId && plan.persist) {
       const replay = await readResponse(this.#store, tenant, plan.responseId).catch(() => null);
       return { plan, replay };
@@ -125,6 +128,16 @@ export class TurnStarter {
     };
     return guard.claim.appendInput(plan.request.input, options, guard.deadline);
   }
+}
+
+/**
+ * The store names a missing session `session_id`; the turn's client named it `conversation`
+ * (the chat route renames that to its header). Starting a turn on a conversation touches no
+ * other session, so such a 404 is about that conversation: it says so, as OpenAI's does.
+ */
+function namedConversation(error: unknown, conversationId: string | null | undefined): unknown {
+  if (!conversationId || !(error instanceof NotFoundError) || error.param !== "session_id") return error;
+  return new NotFoundError(`Conversation with id '${conversationId}' not found.`, { param: "conversation" });
 }
 
 /** Releases whatever the turn still holds, however it ended. */
