@@ -16,6 +16,7 @@ import {
 import { InvalidArgumentError, isHoldfastError, UnavailableError } from "../store/errors.ts";
 import { checkTokenOwner } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
+import type { OwnerRevocations } from "./revocations.ts";
 import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
 import { checkTenantName } from "./tenants.ts";
 
@@ -79,6 +80,11 @@ export function createOidcVerifier(options: {
   clock?: () => number;
   /** How long a JWKS fetch may take before verification fails with 503 (default 5 000 ms). */
   jwksTimeoutMs?: number;
+  /**
+   * "Log out everywhere" instants (`createSecurity` passes its own): a provider token issued at or
+   * before its user's is refused, as Holdfast's own tokens are. Absent: not checked.
+   */
+  revocations?: OwnerRevocations;
 }): OidcVerifier {
   const clock = options.clock ?? Date.now;
   const providers = new Map<string, Provider>();
@@ -143,9 +149,19 @@ export function createOidcVerifier(options: {
           cause: error,
         });
       }
+      const tenant = provider.config.tenant;
+      if (options.revocations) {
+        // `iat` is in whole seconds: a token of the log-out's own second counts as issued before
+        // it (one signed just before must not pass), and one without `iat` as issued long ago.
+        const issuedMs = typeof payload.iat === "number" ? payload.iat * 1000 : 0;
+        const notBefore = await options.revocations.notBefore(tenant, owner);
+        if (notBefore > 0 && issuedMs <= notBefore) {
+          throw new InvalidTokenError("The token was revoked by a log out everywhere; sign in again.");
+        }
+      }
       return {
         kind: "oidc",
-        tenant: provider.config.tenant,
+        tenant,
         scopes: provider.scopes,
         keyId: null,
         owner,
