@@ -184,5 +184,18 @@ describe("external identity providers (OIDC)", () => {
         }),
       /HS256/,
     );
+    // Its users are end users: `admin` would let them make API keys; no scope, pass no route.
+    for (const [scopes, refused] of [
+      [["responses", "admin"], /admin/],
+      [[], /at least one scope/],
+    ] as const) {
+      assert.throws(
+        () =>
+          createOidcVerifier({
+            providers: [{ issuer: ISSUER, jwksUrl, audience: "a", tenant: "acme", scopes }],
+          }),
+        refused,
+      );
+    }
   });
 });

@@ -14,10 +14,10 @@ import {
   jwtVerify,
 } from "jose";
 import { InvalidArgumentError, isHoldfastError, UnavailableError } from "../store/errors.ts";
-import { checkTokenOwner } from "./access-tokens.ts";
+import { checkTokenOwner, endUserScopes } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
 import type { OwnerRevocations } from "./revocations.ts";
-import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
+import type { Principal, Scope } from "./scopes.ts";
 import { checkTenantName } from "./tenants.ts";
 
 /** Asymmetric algorithms only: an HMAC algorithm here would let anyone holding the JWKS sign. */
@@ -104,7 +104,13 @@ export function createOidcVerifier(options: {
         );
       }
     }
-    const scopes = config.scopes ? parseScopes(config.scopes) : [...END_USER_SCOPES];
+    // Its users are end users: never `admin` (they could make API keys), never no scope at all.
+    let scopes: Scope[];
+    try {
+      scopes = endUserScopes(config.scopes);
+    } catch (error) {
+      throw new InvalidArgumentError(`${at}.scopes: ${(error as Error).message}`, { param: "scopes" });
+    }
     providers.set(config.issuer, {
       config: Object.freeze({ ...config }),
       algorithms,
