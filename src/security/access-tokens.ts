@@ -83,9 +83,19 @@ export function checkTokenConversation(value: unknown): string | null {
   return value === undefined || value === null ? null : checkSessionId(value, "conversationId");
 }
 
-/** Scopes of a token: never `admin`, which stays with API keys. */
+/**
+ * Scopes of a token: at least one (a token without any passes no route, and its empty `scope`
+ * claim would read back as an unknown scope: 401 on every request), never `admin`, which stays
+ * with API keys.
+ */
 export function endUserScopes(input: readonly string[] | undefined): Scope[] {
   const scopes = input === undefined ? [...END_USER_SCOPES] : parseScopes(input);
+  if (scopes.length === 0) {
+    throw new InvalidArgumentError(
+      "Give at least one scope, or leave scopes out for the default: conversations:read, conversations:write, responses.",
+      { param: "scopes" },
+    );
+  }
   if (scopes.includes("admin")) {
     throw new InvalidArgumentError("End-user tokens cannot carry the 'admin' scope.", { param: "scopes" });
   }

@@ -170,10 +170,13 @@ describe("session access for token principals", () => {
       () => requireSessionAccess(principal, { id: "conv_bbbbbbbbbbbb", owner: "alice" }),
       PermissionDeniedError,
     );
-    assert.throws(
-      () => requireSessionAccess(principal, { id: "conv_aaaaaaaaaaaa", owner: "bob" }),
-      PermissionDeniedError,
-    );
+    // Another owner's session: not_found, as if it did not exist, even for its own conversation id.
+    for (const id of ["conv_aaaaaaaaaaaa", "conv_bbbbbbbbbbbb"]) {
+      assert.throws(
+        () => requireSessionAccess(principal, { id, owner: "bob" }),
+        (error: unknown) => (error as { code?: string }).code === "not_found",
+      );
+    }
   });
 });
 

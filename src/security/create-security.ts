@@ -67,7 +67,7 @@ export function createSecurity(options: SecurityOptions): Security {
   const apiKeys = createApiKeys({ records, clock });
   const oidc =
     options.oidcProviders && options.oidcProviders.length > 0
-      ? createOidcVerifier({ providers: options.oidcProviders, clock })
+      ? createOidcVerifier({ providers: options.oidcProviders, clock, revocations })
       : null;
   return Object.freeze({
     records,

@@ -3,7 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { createStore } from "../store/create-store.ts";
 import { createAuthenticator } from "./authenticate.ts";
+import { createSecurity } from "./create-security.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { createOidcVerifier } from "./oidc.ts";
 
@@ -142,6 +144,34 @@ describe("external identity providers (OIDC)", () => {
     await assert.rejects(oidc.verify(await sign({ sub: "u" }, signingKey, "idp-unknown")), InvalidTokenError);
   });
 
+  it("log out everywhere voids the user's provider tokens too, on every instance", async () => {
+    const store = await createStore("memory:");
+    const providers = [{ issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" }];
+    const one = createSecurity({ store, oidcProviders: providers });
+    const two = createSecurity({ store, oidcProviders: providers });
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+    const before = await sign({ sub: "user-7" });
+    const neighbour = await sign({ sub: "user-8" });
+    assert.equal((await two.authenticator.authenticate(bearer(before))).owner, "user-7");
+    await one.refreshTokens.logoutEverywhere("acme", "user-7");
+    // `two` read user-7's revocation instant before the log-out: its cache lasts at most 1 s.
+    await new Promise((resolve) => setTimeout(resolve, 1001));
+    for (const instance of [one, two]) {
+      await assert.rejects(instance.authenticator.authenticate(bearer(before)), /revoked/);
+      assert.equal((await instance.authenticator.authenticate(bearer(neighbour))).owner, "user-8");
+    }
+    // A token the provider issues after the log-out (its `iat` is in whole seconds) is accepted.
+    const later = await new SignJWT({ sub: "user-7" })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .setIssuer(ISSUER)
+      .setAudience("holdfast-api")
+      .setIssuedAt(Math.floor(Date.now() / 1000) + 1)
+      .setExpirationTime("5m")
+      .sign(signingKey);
+    assert.equal((await two.authenticator.authenticate(bearer(later))).owner, "user-7");
+    await store.close();
+  });
+
   it("validates provider configuration at construction", () => {
     assert.throws(
       () => createOidcVerifier({ providers: [{ issuer: ISSUER, jwksUrl, audience: "", tenant: "acme" }] }),
@@ -154,5 +184,18 @@ describe("external identity providers (OIDC)", () => {
         }),
       /HS256/,
     );
+    // Its users are end users: `admin` would let them make API keys; no scope, pass no route.
+    for (const [scopes, refused] of [
+      [["responses", "admin"], /admin/],
+      [[], /at least one scope/],
+    ] as const) {
+      assert.throws(
+        () =>
+          createOidcVerifier({
+            providers: [{ issuer: ISSUER, jwksUrl, audience: "a", tenant: "acme", scopes }],
+          }),
+        refused,
+      );
+    }
   });
 });

@@ -14,9 +14,10 @@ import {
   jwtVerify,
 } from "jose";
 import { InvalidArgumentError, isHoldfastError, UnavailableError } from "../store/errors.ts";
-import { checkTokenOwner } from "./access-tokens.ts";
+import { checkTokenOwner, endUserScopes } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
-import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
+import type { OwnerRevocations } from "./revocations.ts";
+import type { Principal, Scope } from "./scopes.ts";
 import { checkTenantName } from "./tenants.ts";
 
 /** Asymmetric algorithms only: an HMAC algorithm here would let anyone holding the JWKS sign. */
@@ -79,6 +80,11 @@ export function createOidcVerifier(options: {
   clock?: () => number;
   /** How long a JWKS fetch may take before verification fails with 503 (default 5 000 ms). */
   jwksTimeoutMs?: number;
+  /**
+   * "Log out everywhere" instants (`createSecurity` passes its own): a provider token issued at or
+   * before its user's is refused, as Holdfast's own tokens are. Absent: not checked.
+   */
+  revocations?: OwnerRevocations;
 }): OidcVerifier {
   const clock = options.clock ?? Date.now;
   const providers = new Map<string, Provider>();
@@ -98,7 +104,13 @@ export function createOidcVerifier(options: {
         );
       }
     }
-    const scopes = config.scopes ? parseScopes(config.scopes) : [...END_USER_SCOPES];
+    // Its users are end users: never `admin` (they could make API keys), never no scope at all.
+    let scopes: Scope[];
+    try {
+      scopes = endUserScopes(config.scopes);
+    } catch (error) {
+      throw new InvalidArgumentError(`${at}.scopes: ${(error as Error).message}`, { param: "scopes" });
+    }
     providers.set(config.issuer, {
       config: Object.freeze({ ...config }),
       algorithms,
@@ -143,9 +155,19 @@ export function createOidcVerifier(options: {
           cause: error,
         });
       }
+      const tenant = provider.config.tenant;
+      if (options.revocations) {
+        // `iat` is in whole seconds: a token of the log-out's own second counts as issued before
+        // it (one signed just before must not pass), and one without `iat` as issued long ago.
+        const issuedMs = typeof payload.iat === "number" ? payload.iat * 1000 : 0;
+        const notBefore = await options.revocations.notBefore(tenant, owner);
+        if (notBefore > 0 && issuedMs <= notBefore) {
+          throw new InvalidTokenError("The token was revoked by a log out everywhere; sign in again.");
+        }
+      }
       return {
         kind: "oidc",
-        tenant: provider.config.tenant,
+        tenant,
         scopes: provider.scopes,
         keyId: null,
         owner,

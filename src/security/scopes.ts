@@ -1,5 +1,5 @@
 /** Scopes, principals and the checks routes apply to them. */
-import { InvalidArgumentError } from "../store/errors.ts";
+import { InvalidArgumentError, sessionNotFound } from "../store/errors.ts";
 import { PermissionDeniedError } from "./errors.ts";
 
 /** Every scope a credential can carry; `admin` implies all the others within its tenant. */
@@ -64,19 +64,20 @@ export function requireScope(principal: Principal, scope: Scope): void {
 }
 
 /**
- * Throws `permission_denied` unless a token principal may touch this session: its owner must
- * match and a conversation-scoped token only reaches its conversation. API keys reach the whole
- * tenant. Call after loading the session (the tenant check itself is the store's job).
+ * Throws unless a token principal may touch this session: another owner's session is `not_found`
+ * with the store's own words for a missing one (a 403 would confirm that an id a user came by is
+ * live), and a conversation-scoped token reaching another of its user's conversations is
+ * `permission_denied`. API keys reach the whole tenant. Call after loading the session (the
+ * tenant check itself is the store's job).
  */
 export function requireSessionAccess(
   principal: Principal,
   session: { id: string; owner: string | null },
 ): void {
+  // Owner first: a conversation-scoped token must not learn either that another user's id exists.
+  if (principal.owner !== null && session.owner !== principal.owner) throw sessionNotFound(session.id);
   if (principal.conversationId !== null && principal.conversationId !== session.id) {
     throw new PermissionDeniedError("This token is limited to another conversation.");
-  }
-  if (principal.owner !== null && session.owner !== principal.owner) {
-    throw new PermissionDeniedError("This conversation belongs to another user.");
   }
 }
 

@@ -8,7 +8,7 @@ import { createAccessTokens } from "./access-tokens.ts";
 import { createAuthenticator } from "./authenticate.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { createRefreshTokens } from "./refresh-tokens.ts";
-import { createOwnerRevocations } from "./revocations.ts";
+import { createOwnerRevocations, ownerKey } from "./revocations.ts";
 import { createSigningKeys } from "./signing-keys.ts";
 import { createSystemRecords } from "./system-records.ts";
 import { TEST_STORES } from "./test-support.ts";
@@ -205,6 +205,19 @@ for (const driver of TEST_STORES) {
       await assert.rejects(a.refreshTokens.issue("_hf_api_key", { owner: "ivy" }), /reserved/);
       const open = await a.accessTokens.mint("acme", { owner: "ivy", conversationId: null });
       assert.equal((await a.accessTokens.verify(open.token)).conversationId, null);
+    });
+
+    it("refuses an empty scope list instead of minting a token no route accepts", async () => {
+      const a = instance(store, clock);
+      // Its `scope` claim "" read back as the unknown scope '': every request was 401 invalid_token.
+      for (const scopes of [[], [""]]) {
+        await assert.rejects(a.accessTokens.mint("acme", { owner: "ivy", scopes }), /scope/);
+        await assert.rejects(a.refreshTokens.issue("acme", { owner: "ivy", scopes }), /scope/);
+      }
+      const families = createSystemRecords(store).list("refresh_family", { index: ownerKey("acme", "ivy") });
+      for await (const family of families) assert.fail(`a sign-in was written: ${JSON.stringify(family)}`);
+      const narrow = await a.accessTokens.mint("acme", { owner: "ivy", scopes: ["conversations:read"] });
+      assert.deepEqual((await a.accessTokens.verify(narrow.token)).scopes, ["conversations:read"]);
     });
 
     it("voids tokens and sign-ins issued in the same millisecond as log out everywhere", async () => {

@@ -162,14 +162,15 @@ describe("security over HTTP", () => {
       conversation: mine.json.id,
     });
     assert.equal(turn.status, 200);
+    // Another user's conversation is as missing as one that never existed (owner-not-found.test.ts).
     const theirs = await call("GET", `/v1/conversations/${mine.json.id}`, bob);
-    assert.equal(theirs.json.error?.code, "permission_denied");
+    assert.equal(theirs.json.error?.code, "not_found");
     const own = await call("GET", `/v1/conversations/${mine.json.id}/items`, alice);
     const itemId = (own.json.data as { id: string }[])[0]!.id;
     const removal = await call("DELETE", `/v1/conversations/${mine.json.id}/items/${itemId}`, bob);
-    assert.equal(removal.json.error?.code, "permission_denied");
+    assert.equal(removal.json.error?.code, "not_found");
     const drop = await call("DELETE", `/v1/responses/${turn.json.id}`, bob);
-    assert.equal(drop.json.error?.code, "permission_denied");
+    assert.equal(drop.json.error?.code, "not_found");
     const listed = await call("GET", "/v1/conversations", bob);
     assert.deepEqual(listed.json.data, []);
     const admin = await call("GET", `/v1/conversations/${mine.json.id}`, keyA);
@@ -205,14 +206,14 @@ describe("security over HTTP", () => {
       assert.equal((await call("GET", `/v1/conversations/${conversation}`, keyA)).json.owner, "kim");
     }
     for (const url of [`/v1/responses/${id}`, `/v1/responses/${id}/input_items`]) {
-      assert.equal((await call("GET", url, lou)).json.error?.code, "permission_denied", url);
+      assert.equal((await call("GET", url, lou)).json.error?.code, "not_found", url);
     }
     const chained = await call("POST", "/v1/responses", lou, {
       model: "mock",
       input: "x",
       previous_response_id: id,
     });
-    assert.equal(chained.json.error?.code, "permission_denied");
+    assert.equal(chained.json.error?.code, "not_found");
   });
 
   test("the same Idempotency-Key and body from two end users are two turns; a retry replays", async () => {
@@ -228,7 +229,7 @@ describe("security over HTTP", () => {
     const retry = await call("POST", "/v1/responses", ida, body, headers);
     assert.equal(retry.json.id, hers.json.id, "ida's retry replays her response");
     assert.equal((await call("GET", `/v1/responses/${his.json.id}`, jon)).status, 200);
-    assert.equal((await call("GET", `/v1/responses/${hers.json.id}`, jon)).status, 403);
+    assert.equal((await call("GET", `/v1/responses/${hers.json.id}`, jon)).status, 404);
     // An API key's keyed turn derives its ids as before (no owner in the hash): its retry replays.
     const keyed = await call("POST", "/v1/responses", keyA, body, headers);
     assert.notEqual(keyed.json.id, hers.json.id);
@@ -260,8 +261,8 @@ describe("security over HTTP", () => {
         { model: "mock", messages, ...decoy },
         { "holdfast-conversation": victim.json.id as string },
       );
-      assert.equal(res.status, 403, `${JSON.stringify(decoy)}: ${JSON.stringify(res.json).slice(0, 200)}`);
-      assert.equal(res.json.error?.code, "permission_denied");
+      assert.equal(res.status, 404, `${JSON.stringify(decoy)}: ${JSON.stringify(res.json).slice(0, 200)}`);
+      assert.equal(res.json.error?.code, "not_found");
     }
     const items = await call("GET", `/v1/conversations/${victim.json.id}/items`, keyA);
     assert.equal(

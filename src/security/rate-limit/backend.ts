@@ -20,7 +20,7 @@ export type TakeResult = { ok: true } | { ok: false; index: number; retryAfterMs
 
 export interface RateLimitBackend {
   readonly name: string;
-  /** Takes `cost` from every bucket, or from none and reports the first that is short and when it will not be. */
+  /** Takes `cost` from every bucket, or from none and reports the short bucket that refills last, and when. */
   take(buckets: readonly BucketSpec[]): Promise<TakeResult>;
   /** Puts `delta` tokens back (negative: takes more, possibly below zero), capped at capacity. */
   adjust(bucket: BucketSpec, delta: number): Promise<void>;

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RateLimitError } from "../errors.ts";
-import { createRateLimiter } from "./limiter.ts";
+import { createRateLimiter, type RateLimiter } from "./limiter.ts";
 import { createMemoryRateLimitBackend } from "./memory-backend.ts";
 import { createRedisRateLimitBackend } from "./redis-backend.ts";
 
@@ -15,6 +15,18 @@ async function rejected(promise: Promise<unknown>): Promise<RateLimitError> {
     return error;
   }
   assert.fail("expected a rate_limit_exceeded rejection");
+}
+
+/**
+ * Two requests of 100 tokens against 2 requests and 1000 tokens per minute, the first settled at
+ * 7000 (6100 in debt), then a third: its request bucket is short by one (30 s), its token bucket
+ * by 6200 (372 s).
+ */
+async function emptyRequestsAndTokens(limiter: RateLimiter): Promise<unknown> {
+  const first = await limiter.reserve({ tenant: "t", keyId: "k", estimatedTokens: 100 });
+  await limiter.reserve({ tenant: "t", keyId: "k", estimatedTokens: 100 });
+  await first.settle(7000);
+  return limiter.reserve({ tenant: "t", keyId: "k", estimatedTokens: 100 });
 }
 
 describe("rate limiter (in-process)", () => {
@@ -52,6 +64,22 @@ describe("rate limiter (in-process)", () => {
     assert.equal(error.limit, "owner:tokens");
     assert.equal(error.retryAfterSeconds, 60);
     await limiter.reserve({ tenant: "t", owner: "bob", estimatedTokens: 1000 });
+  });
+
+  it("Retry-After is the wait of the emptiest bucket, not of the first one short", async () => {
+    const clock = { now: 9_000_000 };
+    const limiter = createRateLimiter({
+      backend: createMemoryRateLimitBackend({ clock: () => clock.now }),
+      perKey: { requestsPerMinute: 2, tokensPerMinute: 1000 },
+    });
+    const error = await rejected(emptyRequestsAndTokens(limiter));
+    // Requests: 1 back in 30 s. Tokens: (100 + 6100) at 1000/min, 372 s: a retry before then fails.
+    assert.equal(error.limit, "key:tokens");
+    assert.equal(error.retryAfterSeconds, 372);
+    clock.now += 30_000;
+    await rejected(limiter.reserve({ tenant: "t", keyId: "k", estimatedTokens: 100 }));
+    clock.now += 342_000;
+    await limiter.reserve({ tenant: "t", keyId: "k", estimatedTokens: 100 });
   });
 
   it("takes all buckets or none", async () => {
@@ -133,6 +161,18 @@ describe("rate limiter (Redis, shared across instances)", () => {
     const failure = outcomes.find((o) => o.status === "rejected");
     assert.ok(failure && failure.status === "rejected" && failure.reason instanceof RateLimitError);
     assert.ok(failure.reason.retryAfterSeconds !== null && failure.reason.retryAfterSeconds >= 1);
+  });
+
+  it("Retry-After is the wait of the emptiest bucket, not of the first one short", async () => {
+    const limiter = createRateLimiter({
+      backend: createRedisRateLimitBackend({ redis: clients[0] as Redis, prefix }),
+      perKey: { requestsPerMinute: 2, tokensPerMinute: 1000 },
+    });
+    const error = await rejected(emptyRequestsAndTokens(limiter));
+    assert.equal(error.limit, "key:tokens");
+    // 372 s, less the refill while the test ran (Redis counts on its own clock).
+    const wait = error.retryAfterSeconds ?? 0;
+    assert.ok(wait >= 371 && wait <= 372, `Retry-After ${wait}, the tokens' wait is 372 s`);
   });
 
   it("settles token reservations atomically across instances", async () => {

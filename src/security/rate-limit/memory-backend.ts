@@ -64,16 +64,17 @@ export function createMemoryRateLimitBackend(
     async take(specs: readonly BucketSpec[]): Promise<TakeResult> {
       const now = clock();
       const levels = specs.map((spec) => level(spec, now));
+      // Every short bucket is looked at: the refusal names the one that refills last, or a client
+      // retrying after the first one's wait would be refused again by the next.
+      let short: { index: number; retryAfterMs: number } | null = null;
       for (const [index, spec] of specs.entries()) {
         const bucket = levels[index] as Bucket;
         if (bucket.tokens < spec.cost) {
-          return {
-            ok: false,
-            index,
-            retryAfterMs: Math.ceil((spec.cost - bucket.tokens) / ratePerMs(spec.capacity)),
-          };
+          const retryAfterMs = Math.ceil((spec.cost - bucket.tokens) / ratePerMs(spec.capacity));
+          if (short === null || retryAfterMs > short.retryAfterMs) short = { index, retryAfterMs };
         }
       }
+      if (short !== null) return { ok: false, ...short };
       for (const [index, spec] of specs.entries()) (levels[index] as Bucket).tokens -= spec.cost;
       return { ok: true };
     },

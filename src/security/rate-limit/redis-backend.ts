@@ -16,11 +16,16 @@ import {
   type TakeResult,
 } from "./backend.ts";
 
-/** KEYS: buckets. ARGV: capacity, cost per bucket. Returns {0,0} or {index (1-based), retryAfterMs}. */
+/**
+ * KEYS: buckets. ARGV: capacity, cost per bucket. Returns {0,0} or {index (1-based), retryAfterMs}
+ * of the short bucket that refills last (a retry after an earlier one's wait would fail again).
+ */
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local levels = {}
+local short = 0
+local wait = 0
 for i = 1, #KEYS do
   local cap = tonumber(ARGV[i * 2 - 1])
   local cost = tonumber(ARGV[i * 2])
@@ -31,10 +36,12 @@ for i = 1, #KEYS do
   if tokens == nil or ts == nil then tokens = cap ts = now end
   tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)
   if tokens < cost then
-    return {i, math.ceil((cost - tokens) / rate)}
+    local ms = math.ceil((cost - tokens) / rate)
+    if short == 0 or ms > wait then short = i wait = ms end
   end
   levels[i] = tokens
 end
+if short > 0 then return {short, wait} end
 for i = 1, #KEYS do
   local cap = tonumber(ARGV[i * 2 - 1])
   local left = levels[i] - tonumber(ARGV[i * 2])
