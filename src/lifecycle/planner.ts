@@ -88,6 +88,13 @@ function ownVerdict(
   return null;
 }
 
+/** Whether the session's own `expiresAt`/`idleTtlMs` (what the store enforces) have passed, and which. */
+function ownExpiry(s: Session, now: number): "absolute_ttl" | "idle_ttl" | null {
+  if (s.expiresAt !== null && s.expiresAt <= now) return "absolute_ttl";
+  if (s.idleTtlMs !== null && s.lastActiveAt + s.idleTtlMs <= now) return "idle_ttl";
+  return null;
+}
+
 /** What the planner plans for the system record `s` (reserved `_hf*` tenant) at `now`, or null. */
 export function systemRecordVerdict(
   s: Session,
@@ -156,7 +163,11 @@ export function planCleanup(
       continue;
     }
     if (s.status === "archived") {
-      if (policy.archiveRetentionMs !== null && s.updatedAt + policy.archiveRetentionMs <= now) {
+      // Its own TTLs (what the store hides it at: a caller archived a session with a TTL, or set
+      // one on a stub) remove it with its archive; tenant TTLs do not apply to archives.
+      const expired = ownExpiry(s, now);
+      if (expired) act(s, "purge_archive", expired);
+      else if (policy.archiveRetentionMs !== null && s.updatedAt + policy.archiveRetentionMs <= now) {
         act(s, "purge_archive", "archive_retention");
       }
       continue;
