@@ -208,6 +208,13 @@ export function planCleanup(
     if (max === null || group.length <= max) continue;
     let count = group.length;
     evict(group, "owner_limit", () => count-- > max);
+    // Only pinned sessions left above the limit: reported, as a budget that cannot be met is.
+    const kept = group.filter((s) => remaining.includes(s)).length;
+    if (kept > max) {
+      plan.warnings.push(
+        `owner ${group[0]!.owner} (tenant ${group[0]!.tenant}) keeps ${kept} sessions, over its limit of ${max}: the rest are pinned`,
+      );
+    }
   }
 
   // Resets due that no owner limit replaced; the fresh sessions they start are empty.
