@@ -121,6 +121,22 @@ describe("planCleanup", () => {
         [a.id, "owner_limit"],
       ],
     );
+    assert.deepEqual(plan.warnings, []);
+  });
+
+  it("reports an owner whose pinned sessions alone exceed the limit, evicting the rest", () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_sessions_per_owner: 1 } });
+    const pinned = [2, 3].map((h) => session({ owner: "ann", lastActiveAt: NOW - h * H, pinned: true }));
+    const loose = session({ owner: "ann", lastActiveAt: NOW - H });
+    const plan = planCleanup([...pinned, loose], policy, NOW);
+    assert.deepEqual(
+      plan.actions.map((x) => [x.sessionId, x.reason]),
+      [[loose.id, "owner_limit"]],
+    );
+    assert.equal(plan.pinned.sessions, 2);
+    assert.deepEqual(plan.warnings, [
+      "owner ann (tenant t1) keeps 2 sessions, over its limit of 1: the rest are pinned",
+    ]);
   });
 
   it("evicts oldest idle non-pinned sessions from the high-water to the low-water mark", () => {

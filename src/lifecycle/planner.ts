@@ -88,6 +88,13 @@ function ownVerdict(
   return null;
 }
 
+/** Whether the session's own `expiresAt`/`idleTtlMs` (what the store enforces) have passed, and which. */
+function ownExpiry(s: Session, now: number): "absolute_ttl" | "idle_ttl" | null {
+  if (s.expiresAt !== null && s.expiresAt <= now) return "absolute_ttl";
+  if (s.idleTtlMs !== null && s.lastActiveAt + s.idleTtlMs <= now) return "idle_ttl";
+  return null;
+}
+
 /** What the planner plans for the system record `s` (reserved `_hf*` tenant) at `now`, or null. */
 export function systemRecordVerdict(
   s: Session,
@@ -156,7 +163,11 @@ export function planCleanup(
       continue;
     }
     if (s.status === "archived") {
-      if (policy.archiveRetentionMs !== null && s.updatedAt + policy.archiveRetentionMs <= now) {
+      // Its own TTLs (what the store hides it at: a caller archived a session with a TTL, or set
+      // one on a stub) remove it with its archive; tenant TTLs do not apply to archives.
+      const expired = ownExpiry(s, now);
+      if (expired) act(s, "purge_archive", expired);
+      else if (policy.archiveRetentionMs !== null && s.updatedAt + policy.archiveRetentionMs <= now) {
         act(s, "purge_archive", "archive_retention");
       }
       continue;
@@ -197,6 +208,13 @@ export function planCleanup(
     if (max === null || group.length <= max) continue;
     let count = group.length;
     evict(group, "owner_limit", () => count-- > max);
+    // Only pinned sessions left above the limit: reported, as a budget that cannot be met is.
+    const kept = group.filter((s) => remaining.includes(s)).length;
+    if (kept > max) {
+      plan.warnings.push(
+        `owner ${group[0]!.owner} (tenant ${group[0]!.tenant}) keeps ${kept} sessions, over its limit of ${max}: the rest are pinned`,
+      );
+    }
   }
 
   // Resets due that no owner limit replaced; the fresh sessions they start are empty.

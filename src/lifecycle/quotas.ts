@@ -228,6 +228,7 @@ class QuotaStore extends DelegatingStore {
     const key = `${tenant}\u0000${id}`;
     const expected = options?.expectedVersion;
     let known = this.#known.get(key);
+    if (options?.claim?.release === true) return this.#finishTurn(tenant, id, items, options, key, known);
     for (let attempt = 1; ; attempt++) {
       if (expected !== undefined && known?.version !== expected) known = undefined;
       const checked = await this.#checked(tenant, id, known, items);
@@ -251,6 +252,34 @@ class QuotaStore extends DelegatingStore {
       this.#advance(key, known, checked.version, result);
       return result;
     }
+  }
+
+  /**
+   * A turn's final append (its answer and response record, releasing the claim its input append
+   * took) is never refused: the input was admitted under the limits and the model has answered
+   * and been paid. Refusing it left the input unanswered in the conversation (and, when even the
+   * record-only commit did not fit, no record of the turn at all). The session may end one answer
+   * over a limit; the next turn's input append is refused before anything is written or sent.
+   */
+  async #finishTurn(
+    tenant: string,
+    id: string,
+    items: ItemInput[],
+    options: AppendOptions,
+    key: string,
+    known: Known | undefined,
+  ): Promise<AppendResult> {
+    const version = known?.version;
+    let result: AppendResult;
+    try {
+      result = await this.inner.append(tenant, id, items, options);
+    } catch (error) {
+      this.#known.delete(key);
+      throw error;
+    }
+    if (known && version !== undefined) this.#advance(key, known, version, result);
+    else this.#known.delete(key);
+    return result;
   }
 
   override async delete(tenant: string, id: string, options?: WriteOptions): Promise<void> {

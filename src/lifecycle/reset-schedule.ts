@@ -39,17 +39,30 @@ function wallClock(instant: number, timeZone: string): number {
 }
 
 /**
- * The instant at which the wall clock of `timeZone` shows `wall` (fields given as UTC epoch ms).
- * A wall time that occurs twice (the hour repeated when clocks go back) is its first occurrence,
- * so a daily reset happens once that day, not an hour late; one that does not occur (the hour
- * skipped when clocks go forward) is shifted forward by the gap, as clocks are (02:30 → 03:30).
+ * The first instant at which the wall clock of `timeZone` reads `wall` (fields given as UTC epoch
+ * ms) or later. A wall time that occurs twice (the hour repeated when clocks go back) is its first
+ * occurrence, so a daily reset happens once that day, not an hour late; one that does not occur
+ * (the hour skipped when clocks go forward) is the instant the clocks jump (02:00 → 03:00).
  */
 function instantOf(wall: number, timeZone: string): number {
-  // The UTC offsets in force around `wall` (at most two: before and after a change that day).
-  const before = wallClock(wall - 864e5 / 2, timeZone) - (wall - 864e5 / 2);
-  const after = wallClock(wall + 864e5 / 2, timeZone) - (wall + 864e5 / 2);
+  // The UTC offsets in force around `wall`: sampled a whole day either side, because offsets
+  // reach ±14 h and half a day would land on the wrong side of a change in zones beyond ±12 h
+  // (Pacific/Auckland's 02:00 on its change days is 13:00-14:00 UTC the day before).
+  const offsetAt = (t: number): number => wallClock(t, timeZone) - t;
+  const before = offsetAt(wall - 864e5);
+  const after = offsetAt(wall + 864e5);
   const matches = [wall - before, wall - after].filter((t) => wallClock(t, timeZone) === wall);
-  return matches.length > 0 ? Math.min(...matches) : wall - before;
+  if (matches.length > 0) return Math.min(...matches);
+  // Skipped: the clocks jumped over `wall` between wall - after (still before the change) and
+  // wall - before (already after it). Find the jump, to the millisecond.
+  let lo = wall - after;
+  let hi = wall - before;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (wallClock(mid, timeZone) >= wall) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 /** The most recent reset instant at or before `now`. */
