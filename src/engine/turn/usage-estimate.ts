@@ -5,8 +5,9 @@
  * when it is zero while the turn produced output (any request the upstream answered has input
  * tokens, any output has output tokens). Input is then the window the engine sent (its token counts
  * are already known) plus the instructions, output the output items counted with the model's token
- * counter. Only turns that need it pay for the counting. A non-streamed call cut short (its client
- * gone) while the upstream had the request reported nothing and produced nothing, but the provider
+ * counter. Only turns that need it pay for the counting. A call cut short (its client gone) while
+ * the upstream had the request and before any answer came back (non-streamed, or streamed before
+ * its first event) reported nothing and produced nothing, but the provider
  * received the whole prompt and bills it: its input is estimated the same way, its output stays 0
  * (unknown: whatever the upstream went on to generate is never seen).
  */
