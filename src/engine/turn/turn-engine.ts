@@ -127,6 +127,10 @@ export class TurnEngine {
             .complete(toTurnRequest(plan, history, ctx.signal), (target) => {
               current.target = target;
             })
+            .then((answered) => {
+              current.reached = true;
+              return answered;
+            })
             .catch((error: unknown) => {
               markCutInFlight(current, error);
               throw error;
@@ -181,7 +185,9 @@ export class TurnEngine {
             })
             [Symbol.asyncIterator]();
           try {
-            return { iterator, first: await iterator.next() };
+            const first = await iterator.next();
+            current.reached = true;
+            return { iterator, first };
           } catch (error) {
             // Cut before the first event, the request out: its input is billed (settled below).
             markCutInFlight(current, error);
@@ -268,7 +274,7 @@ function markCutInFlight(sent: SentInput, error: unknown): void {
   const reached = cancelledInFlight(error);
   if (!reached) return;
   sent.target = reached;
-  sent.cutInFlight = true;
+  sent.reached = true;
 }
 
 /** The model a partial result is credited to: the target serving the turn, else the one asked for. */
