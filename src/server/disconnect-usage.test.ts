@@ -3,8 +3,8 @@
  * received the whole prompt and bills its input, though it reported nothing. The turn records
  * the input tokens, estimated (`usage.estimated: true`, output 0: unknown), priced at the route
  * target the request went to — in its response record, the usage route, the spend cap and the
- * metrics. It used to record 0 tokens and cost nothing anywhere. A streamed turn cut before its
- * first event is unchanged.
+ * metrics. It used to record 0 tokens and cost nothing anywhere. The same holds for a streamed
+ * turn cut before the upstream's first event (below).
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -169,22 +169,91 @@ describe("a non-streamed turn cut short by its client records the input it was b
       assert.equal(now.output, before.output);
     });
   });
+});
 
-  test("a streamed turn cut before its first event is unchanged: nothing counted", async () => {
-    const id = String((await json(url, "POST", "/v1/conversations", {})).body.id);
-    await abandon(url, "/v1/responses", {
+/**
+ * A streamed turn cut before the upstream's first event: the request had gone out, so the
+ * upstream bills its input all the same. It used to record 0 tokens (only a non-streamed call was
+ * estimated); it now records the estimated input, like the non-streamed case, whatever the route
+ * and whichever adapter the target speaks.
+ */
+describe("a streamed turn cut before its first event records the input it was billed", () => {
+  let holdfast: HoldfastApp;
+  let url: string;
+  before(async () => {
+    ({ holdfast, url } = await start("stream", {
+      providers: [
+        { name: "up", type: "openai-chat", baseUrl: `${upstream.url}/v1` },
+        { name: "resp", type: "openai-responses", baseUrl: `${upstream.url}/v1` },
+        { name: "claude", type: "anthropic", baseUrl: upstream.url },
+      ],
+      routes: {
+        slow: [SERVED],
+        "slow-resp": [{ provider: "resp", model: SERVED.model }],
+        "slow-claude": [{ provider: "claude", model: SERVED.model }],
+      },
+    }));
+  });
+  after(async () => {
+    await holdfast?.shutdown(0);
+  });
+
+  const cases = [
+    { name: "/v1/responses over openai-chat", model: "slow", chat: false, provider: "up" },
+    { name: "/v1/responses over openai-responses", model: "slow-resp", chat: false, provider: "resp" },
+    { name: "/v1/responses over anthropic", model: "slow-claude", chat: false, provider: "claude" },
+    { name: "chat with Holdfast-Conversation", model: "slow", chat: true, provider: "up" },
+  ];
+  for (const c of cases) {
+    test(`${c.name}: the record and the usage route show the estimated input and its cost`, async () => {
+      const id = String((await json(url, "POST", "/v1/conversations", {})).body.id);
+      const body = c.chat
+        ? { model: c.model, messages: [{ role: "user", content: "hello there" }], stream: true }
+        : { model: c.model, input: "hello there", conversation: id, stream: true };
+      await abandon(url, c.chat ? "/v1/chat/completions" : "/v1/responses", body, {
+        ...(c.chat ? { "holdfast-conversation": id } : {}),
+      });
+      await eventually(async () => {
+        const items = await holdfast.store.readItems("default", id);
+        assert.equal(items.at(-1)?.type, "response_record");
+      });
+      const [input, record] = await holdfast.store.readItems("default", id);
+      const windowTokens = input!.tokens;
+      assert.ok(windowTokens > 0);
+      assert.equal(record!.content.status, "incomplete");
+      assert.deepEqual(record!.content.usage, {
+        input_tokens: windowTokens,
+        output_tokens: 0,
+        cached_tokens: 0,
+        estimated: true,
+      });
+      assert.equal(record!.content.cost_usd, windowTokens);
+      assert.deepEqual(record!.content.served_by, { provider: c.provider, model: SERVED.model });
+      const usage = await json(url, "GET", `/v1/conversations/${id}/usage`);
+      const turns = usage.body.turns as Record<string, unknown>[];
+      assert.equal(turns.length, 1);
+      assert.equal(turns[0]!.input_tokens, windowTokens);
+      assert.equal(turns[0]!.estimated, true);
+      assert.equal(turns[0]!.cost_usd, windowTokens);
+    });
+  }
+
+  test("stateless chat stream: the metrics count the estimated input and its cost", async () => {
+    const read = async () => ({
+      cost: await metric(url, "holdfast_cost_usd_total"),
+      input: await metric(url, "holdfast_tokens_total", ',direction="input"'),
+    });
+    const before = await read();
+    await abandon(url, "/v1/chat/completions", {
       model: "slow",
-      input: "hello there",
-      conversation: id,
+      messages: [{ role: "user", content: "hello there" }],
       stream: true,
     });
     await eventually(async () => {
-      const items = await holdfast.store.readItems("default", id);
-      assert.equal(items.at(-1)?.type, "response_record");
+      const now = await read();
+      assert.ok(now.input > before.input, `input tokens ${before.input} → ${now.input}`);
+      assert.equal(now.cost - before.cost, now.input - before.input);
     });
-    const record = (await holdfast.store.readItems("default", id)).at(-1)!;
-    assert.equal(record.content.status, "incomplete");
-    assert.deepEqual(record.content.usage, { input_tokens: 0, output_tokens: 0, cached_tokens: 0 });
   });
 });
 

@@ -151,13 +151,7 @@ export class Router extends EventEmitter<RouterEvents> {
         judge(slot, error);
         // Cut while the upstream had the request: it bills the prompt although it answered
         // nothing, so the caller is told where it went (the turn records its input as estimated).
-        if (request.signal?.aborted) {
-          throw new CancelledError(undefined, {
-            provider: target.provider,
-            cause: error,
-            sentTo: { provider: target.provider, model: target.model },
-          });
-        }
+        if (request.signal?.aborted) throw cancelledAt(target, error);
         throw error;
       }
     });
@@ -175,6 +169,12 @@ export class Router extends EventEmitter<RouterEvents> {
       slot,
       attempts,
     } = await this.#walk(request, options, async (provider, targeted, slot, target) => {
+      // As in `complete`: a stream adapter sends its request on the first `next()`, before its
+      // first await, so a stream cut after this check had its request out.
+      if (request.signal?.aborted) {
+        slot.breaker.onCancel(slot.ticket);
+        throw new CancelledError(undefined, { provider: target.provider });
+      }
       const iterator = provider.stream(targeted)[Symbol.asyncIterator]();
       try {
         const first = await iterator.next();
@@ -186,6 +186,8 @@ export class Router extends EventEmitter<RouterEvents> {
       } catch (error) {
         judge(slot, error);
         await iterator.return?.().catch(() => {});
+        // Cut before the first event while the upstream had the request: its prompt is billed.
+        if (request.signal?.aborted) throw cancelledAt(target, error);
         throw error;
       }
     });
@@ -300,6 +302,15 @@ export class Router extends EventEmitter<RouterEvents> {
 function refitOrigin(request: TurnRequest, kept: readonly InputItem[]): (number | null)[] {
   const origin = new Map(request.input.map((item, i) => [item, request.input_origin?.[i] ?? null]));
   return kept.map((item) => origin.get(item) ?? null);
+}
+
+/** The error of a call cut by its caller after its request reached `target` (`sentTo`). */
+function cancelledAt(target: RouteTarget, cause: unknown): CancelledError {
+  return new CancelledError(undefined, {
+    provider: target.provider,
+    cause,
+    sentTo: { provider: target.provider, model: target.model },
+  });
 }
 
 function openCircuit(target: RouteTarget): CircuitOpenError {

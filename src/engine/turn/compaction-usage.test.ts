@@ -26,6 +26,8 @@ const isSummarizer = (request: TurnRequest): boolean => !!request.instructions?.
 interface Options {
   /** The summarizer's reported usage; zeros: reported none. */
   summaryUsage?: Usage;
+  /** The summarizer answers nothing (an answer filtered away). */
+  summaryEmpty?: boolean;
   /** How a turn's own call answers. */
   turn?: (request: TurnRequest) => Promise<TurnResult>;
 }
@@ -45,7 +47,9 @@ function invoker(options: Options = {}): ModelInvoker & { summarizerCalls: numbe
       return {
         id: "r",
         model: "",
-        output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: SUMMARY }] }],
+        output: options.summaryEmpty
+          ? []
+          : [{ type: "message", role: "assistant", content: [{ type: "output_text", text: SUMMARY }] }],
         usage: options.summaryUsage ?? { input_tokens: 300, output_tokens: 40, cached_tokens: 100 },
         status: "completed",
         finish_reason: "stop",
@@ -131,6 +135,24 @@ describe("compaction spend", () => {
     assert.equal(spend.usage.estimated, true);
     assert.ok(spend.usage.input_tokens > 400, `${spend.usage.input_tokens}: the notes it was sent`);
     assert.ok(spend.usage.output_tokens > 0);
+    assert.ok((spend.costUsd ?? 0) > 0);
+  });
+
+  it("counts the input of a summarizer call that answered nothing and reported no usage", async () => {
+    // It used to count 0: only a call with output had its input estimated, yet any call answered
+    // was billed its prompt.
+    const store = await createStore("memory:");
+    const inv = invoker({
+      summaryEmpty: true,
+      summaryUsage: { input_tokens: 0, output_tokens: 0, cached_tokens: 0 },
+    });
+    const spends: CompactionSpend[] = [];
+    const id = await longConversation(store);
+    await engineWith(store, inv, spends).respond("t", { model: "mock", input: "hi", conversation: id });
+    const spend = spends[0]!;
+    assert.equal(spend.usage.estimated, true);
+    assert.ok(spend.usage.input_tokens > 400, `${spend.usage.input_tokens}: the notes it was sent`);
+    assert.equal(spend.usage.output_tokens, 0);
     assert.ok((spend.costUsd ?? 0) > 0);
   });
 

@@ -127,13 +127,12 @@ export class TurnEngine {
             .complete(toTurnRequest(plan, history, ctx.signal), (target) => {
               current.target = target;
             })
+            .then((answered) => {
+              current.reached = true;
+              return answered;
+            })
             .catch((error: unknown) => {
-              // Cut after its request reached a target: priced there, its input counted (below).
-              const reached = cancelledInFlight(error);
-              if (reached) {
-                current.target = reached;
-                current.cutInFlight = true;
-              }
+              markCutInFlight(current, error);
               throw error;
             });
         });
@@ -185,7 +184,15 @@ export class TurnEngine {
               current.target = target;
             })
             [Symbol.asyncIterator]();
-          return { iterator, first: await iterator.next() };
+          try {
+            const first = await iterator.next();
+            current.reached = true;
+            return { iterator, first };
+          } catch (error) {
+            // Cut before the first event, the request out: its input is billed (settled below).
+            markCutInFlight(current, error);
+            throw error;
+          }
         })
         .catch((error: unknown) => {
           // Cut short on purpose before the upstream answered: committed as incomplete, as below.
@@ -256,6 +263,18 @@ export class TurnEngine {
       await releaseGuard(guard);
     }
   }
+}
+
+/**
+ * Notes a call cut by its caller after its request reached a target (`CancelledError.sentTo`): the
+ * turn is priced there and its input, billed though unreported, is estimated (usage-estimate.ts).
+ * A call cut before anything went out (before the call, between retries) spent nothing.
+ */
+function markCutInFlight(sent: SentInput, error: unknown): void {
+  const reached = cancelledInFlight(error);
+  if (!reached) return;
+  sent.target = reached;
+  sent.reached = true;
 }
 
 /** The model a partial result is credited to: the target serving the turn, else the one asked for. */

@@ -155,9 +155,10 @@ describe("onTurn: every paid model call once", () => {
 
 /**
  * A gateway over the real router whose provider `p` serves route `alias` as `m1` (one USD per
- * token) and holds every non-streamed call until its signal aborts, as an upstream still working
- * on its answer does; with `failFirst`, the first call answers 503 and the retry waits a minute.
- * `reached` resolves when a request is held, `failed` when the 503 was answered.
+ * token) and holds every call (a streamed one before its first event) until its signal aborts, as
+ * an upstream still working on its answer does; with `failFirst`, the first call answers 503 and
+ * the retry waits a minute. `reached` resolves when a request is held, `failed` when the 503 was
+ * answered.
  */
 async function heldGateway(failFirst: boolean) {
   let reached!: () => void;
@@ -171,6 +172,17 @@ async function heldGateway(failFirst: boolean) {
     }),
   };
   let calls = 0;
+  const hold = (signal: AbortSignal | undefined): Promise<never> => {
+    if (failFirst && calls++ === 0) {
+      failed();
+      return Promise.reject(new ProviderError("p answered 503", { status: 503, provider: "p" }));
+    }
+    return new Promise((_resolve, reject) => {
+      const cut = () => reject(new CancelledError(undefined, { provider: "p" }));
+      signal?.addEventListener("abort", cut, { once: true });
+      reached();
+    });
+  };
   const config = parseProvidersConfig(
     {
       providers: [
@@ -186,16 +198,10 @@ async function heldGateway(failFirst: boolean) {
     random: () => 0.99,
     wrapProvider: (provider) => ({
       ...provider,
-      complete: (request) => {
-        if (failFirst && calls++ === 0) {
-          failed();
-          return Promise.reject(new ProviderError("p answered 503", { status: 503, provider: "p" }));
-        }
-        return new Promise((_resolve, reject) => {
-          const cut = () => reject(new CancelledError(undefined, { provider: "p" }));
-          request.signal?.addEventListener("abort", cut, { once: true });
-          reached();
-        });
+      complete: (request) => hold(request.signal),
+      // Never yields: `hold` only rejects (503, or the cut), as before a stream's first event.
+      async *stream(request) {
+        yield await hold(request.signal);
       },
     }),
   });
@@ -206,50 +212,60 @@ async function heldGateway(failFirst: boolean) {
   return { gateway, turns, conversation, held };
 }
 
-describe("onTurn: a non-streamed call cut short by its client", () => {
-  it("while the upstream had its request: told its input, estimated, at the served target's price", async () => {
-    const { gateway, turns, conversation, held } = await heldGateway(false);
-    const client = new AbortController();
-    const answer = gateway.engine.respond(
-      "t",
-      { model: "alias", input: "hello there", conversation },
-      { signal: client.signal },
-    );
-    await held.reached;
-    client.abort();
-    const response = await answer;
-    await gateway.close();
-    assert.equal(response.status, "incomplete");
-    assert.equal(turns.length, 1);
-    const [turn] = turns;
-    assert.ok(turn!.usage.input_tokens > 0, JSON.stringify(turn!.usage));
-    assert.equal(turn!.usage.output_tokens, 0);
-    assert.equal(turn!.usage.estimated, true);
-    assert.equal(turn!.model, "m1");
-    assert.equal(turn!.costUsd, turn!.usage.input_tokens);
-    assert.equal(turn!.stored, true);
-    const usage = response.usage as { input_tokens: number; output_tokens: number; estimated?: true };
-    assert.equal(usage.input_tokens, turn!.usage.input_tokens);
-    assert.equal(usage.output_tokens, 0);
-    assert.equal(usage.estimated, true);
-  });
+/** One turn on `conversation`, streamed or not, cut by `signal`; its final Response object. */
+async function cutTurn(
+  gateway: Awaited<ReturnType<typeof heldGateway>>["gateway"],
+  streamed: boolean,
+  conversation: string,
+  signal: AbortSignal,
+): Promise<Record<string, unknown>> {
+  const body = { model: "alias", input: "hello there", conversation };
+  if (!streamed) return gateway.engine.respond("t", body, { signal });
+  let final: Record<string, unknown> | undefined;
+  for await (const event of gateway.engine.respondStream("t", body, { signal }))
+    if (event.type === "completed") final = event.response;
+  assert.ok(final, "the stream ended without a completed event");
+  return final;
+}
 
-  it("between retries, with no request out: told nothing was spent", async () => {
-    const { gateway, turns, conversation, held } = await heldGateway(true);
-    const client = new AbortController();
-    const answer = gateway.engine.respond(
-      "t",
-      { model: "alias", input: "hello there", conversation },
-      { signal: client.signal },
-    );
-    await held.failed;
-    // The router is now waiting out its backoff before the retry.
-    await new Promise((resolve) => setImmediate(resolve));
-    client.abort();
-    const response = await answer;
-    await gateway.close();
-    assert.equal(response.status, "incomplete");
-    assert.equal(turns.length, 1);
-    assert.deepEqual(turns[0]!.usage, { input_tokens: 0, output_tokens: 0, cached_tokens: 0 });
+// A streamed call cut before its first event used to be told 0 tokens, though its request was out.
+for (const streamed of [false, true])
+  describe(`onTurn: a ${streamed ? "streamed call cut before its first event" : "non-streamed call cut short"} by its client`, () => {
+    it("while the upstream had its request: told its input, estimated, at the served target's price", async () => {
+      const { gateway, turns, conversation, held } = await heldGateway(false);
+      const client = new AbortController();
+      const answer = cutTurn(gateway, streamed, conversation, client.signal);
+      await held.reached;
+      client.abort();
+      const response = await answer;
+      await gateway.close();
+      assert.equal(response.status, "incomplete");
+      assert.equal(turns.length, 1);
+      const [turn] = turns;
+      assert.ok(turn!.usage.input_tokens > 0, JSON.stringify(turn!.usage));
+      assert.equal(turn!.usage.output_tokens, 0);
+      assert.equal(turn!.usage.estimated, true);
+      assert.equal(turn!.model, "m1");
+      assert.equal(turn!.costUsd, turn!.usage.input_tokens);
+      assert.equal(turn!.stored, true);
+      const usage = response.usage as { input_tokens: number; output_tokens: number; estimated?: true };
+      assert.equal(usage.input_tokens, turn!.usage.input_tokens);
+      assert.equal(usage.output_tokens, 0);
+      assert.equal(usage.estimated, true);
+    });
+
+    it("between retries, with no request out: told nothing was spent", async () => {
+      const { gateway, turns, conversation, held } = await heldGateway(true);
+      const client = new AbortController();
+      const answer = cutTurn(gateway, streamed, conversation, client.signal);
+      await held.failed;
+      // The router is now waiting out its backoff before the retry.
+      await new Promise((resolve) => setImmediate(resolve));
+      client.abort();
+      const response = await answer;
+      await gateway.close();
+      assert.equal(response.status, "incomplete");
+      assert.equal(turns.length, 1);
+      assert.deepEqual(turns[0]!.usage, { input_tokens: 0, output_tokens: 0, cached_tokens: 0 });
+    });
   });
-});

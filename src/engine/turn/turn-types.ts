@@ -28,6 +28,7 @@ export interface ModelInvoker {
    * turn then records the prompt's input tokens, estimated, at that target's prices.
    */
   complete(request: TurnRequest, onServed?: OnServed): Promise<TurnResult>;
+  /** One streamed call; cut before its first event after its request went out, it rejects as `complete` does. */
   stream(request: TurnRequest, onServed?: OnServed): AsyncIterable<TurnEvent>;
   /**
    * Cost in USD of a turn's usage, or null when no price applies: at the prices of `served`, the

@@ -138,11 +138,10 @@ export class TurnWindow {
    * the call was paid for either way (a summary no smaller than its range, a lost race).
    */
   #priced(plan: TurnPlan, model: ModelInfo, call: SummarizerCall): CompactionCall {
-    const usage = usageMissing(call.result)
-      ? estimateUsage(call.result, model, {
-          tokens: createModelTextCounter(model)(call.prompt),
-          instructions: call.instructions,
-        })
+    // An answered call: the upstream had its prompt. Counted only when the usage is unreported.
+    const answered = { tokens: 0, instructions: call.instructions, reached: true as const };
+    const usage = usageMissing(call.result, answered)
+      ? estimateUsage(call.result, model, { ...answered, tokens: createModelTextCounter(model)(call.prompt) })
       : call.result.usage;
     const served = call.served ?? undefined;
     const costUsd = this.#invoker.cost?.(plan.request.model, usage, served) ?? null;

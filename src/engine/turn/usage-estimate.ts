@@ -1,14 +1,14 @@
 /**
  * Usage the upstream did not report, estimated. A Chat Completions server that ignores
  * `stream_options.include_usage`, or a stream cut before its usage chunk, leaves the counts at
- * zero; recording that would undercount the ledger and the spend cap. A side counts as unreported
- * when it is zero while the turn produced output (any request the upstream answered has input
- * tokens, any output has output tokens). Input is then the window the engine sent (its token counts
- * are already known) plus the instructions, output the output items counted with the model's token
- * counter. Only turns that need it pay for the counting. A non-streamed call cut short (its client
- * gone) while the upstream had the request reported nothing and produced nothing, but the provider
- * received the whole prompt and bills it: its input is estimated the same way, its output stays 0
- * (unknown: whatever the upstream went on to generate is never seen).
+ * zero; recording that would undercount the ledger and the spend cap. The input counts as
+ * unreported when it is zero while the upstream had the request (any request it received is
+ * billed its input): the call answered, its stream started, or it was cut short after its request
+ * went out. The output counts as unreported when it is zero while the turn produced output. Input
+ * is then the window the engine sent (its token counts are already known) plus the instructions,
+ * output the output items counted with the model's token counter. Only turns that need it pay for
+ * the counting. A call that came back with nothing (an answer filtered away, or a call cut before
+ * its first event: whatever the upstream went on to generate is never seen) keeps output 0.
  */
 import type { JsonObject } from "../../store/types.ts";
 import type { ModelInfo } from "../context/catalog.ts";
@@ -28,16 +28,19 @@ export interface SentInput {
   instructions: string | null;
   /** The route target that served it, once the route picked one (what the turn is priced at). */
   target?: ServedTarget;
-  /** The call was cut short on purpose after its request reached `target`: its input was billed. */
-  cutInFlight?: true;
+  /**
+   * The upstream had the request: it answered, its stream started, or the call was cut short
+   * after the request went out. Its input was billed, whatever came back.
+   */
+  reached?: true;
 }
 
 /** Whether the upstream left a side of the usage unreported. */
 export function usageMissing(result: TurnResult, sent?: SentInput | null): boolean {
   const { input_tokens, output_tokens } = result.usage;
-  if (result.output.length > 0) return input_tokens === 0 || output_tokens === 0;
-  // Nothing came back, but the upstream had the prompt: its input is billed, unreported.
-  return sent?.cutInFlight === true && input_tokens === 0;
+  // Output, or an upstream that had the prompt, means the input was billed: 0 is unreported.
+  if (input_tokens === 0 && (sent?.reached === true || result.output.length > 0)) return true;
+  return result.output.length > 0 && output_tokens === 0;
 }
 
 /** The result's usage with its unreported sides estimated (cached and cache-write tokens stay as reported). */
