@@ -184,6 +184,14 @@ describe("external identity providers (OIDC)", () => {
         }),
       /HS256/,
     );
+    // No algorithm at all: every token of the provider would be refused as 401.
+    assert.throws(
+      () =>
+        createOidcVerifier({
+          providers: [{ issuer: ISSUER, jwksUrl, audience: "a", tenant: "acme", algorithms: [] }],
+        }),
+      /providers\[0\]\.algorithms is empty/,
+    );
     // Keys over plain http could be swapped in transit: https, or http on loopback only.
     for (const [url, refused] of [
       ["not a url", /providers\[0\]\.jwksUrl must be an absolute https URL/],

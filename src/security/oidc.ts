@@ -127,6 +127,15 @@ export function createOidcVerifier(options: {
     }
     checkTenantName(config.tenant);
     const algorithms = [...(config.algorithms ?? OIDC_ALGORITHMS)];
+    // An empty list would make every one of its tokens 401: leave it out for all of them.
+    if (algorithms.length === 0) {
+      throw new InvalidArgumentError(
+        `${at}.algorithms is empty; leave it out to accept ${OIDC_ALGORITHMS.join(", ")}.`,
+        {
+          param: "algorithms",
+        },
+      );
+    }
     for (const alg of algorithms) {
       if (!(OIDC_ALGORITHMS as readonly string[]).includes(alg)) {
         throw new InvalidArgumentError(
