@@ -20,6 +20,9 @@ import { createSigningKeys, type SigningKeys } from "./signing-keys.ts";
 import { createSystemRecords, type SystemRecords } from "./system-records.ts";
 import { createTenantRegistry, type TenantRegistry } from "./tenants.ts";
 
+/** `iss` of Holdfast-minted access tokens when `issuer` is not given (what `holdfast serve` uses). */
+export const DEFAULT_TOKEN_ISSUER = "holdfast";
+
 export interface SecurityOptions {
   /** Store holding system records (the plain store, not an encrypting decorator). */
   store: SessionStore;
@@ -50,7 +53,7 @@ export interface Security {
 
 export function createSecurity(options: SecurityOptions): Security {
   const clock = options.clock ?? Date.now;
-  const issuer = options.issuer ?? "holdfast";
+  const issuer = options.issuer ?? DEFAULT_TOKEN_ISSUER;
   // Holdfast's own tokens are recognised by their issuer first: a provider with the same one
   // would never be asked, its users refused as 401 with no hint why.
   for (const [index, provider] of (options.oidcProviders ?? []).entries()) {
