@@ -295,7 +295,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     registerDashboard(app, {
       store,
       host: config.host,
-      tenants: servedTenants(security),
+      tenants: servedTenants(security, { configured: oidcProviders.map((provider) => provider.tenant) }),
       metrics,
       upstreams: layer.router,
       env,
