@@ -72,7 +72,10 @@ export interface HoldfastApp {
   app: FastifyInstance;
   store: SessionStore;
   gateway: Gateway;
-  /** `development` (no keys, loopback), `insecure` (no keys, told so) or `secure`. */
+  /**
+   * `development` (no keys nor identity providers, loopback), `insecure` (the same off loopback,
+   * told so) or `secure` (every request needs a credential).
+   */
   mode: "development" | "insecure" | "secure";
   encrypted: boolean;
   providers: string[];
@@ -101,7 +104,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
 function noKeysError(host: string): InvalidArgumentError {
   return new InvalidArgumentError(
-    `Refusing to serve ${host} without API keys: create one with 'holdfast keys create --tenant <t> --scopes responses,conversations:read,conversations:write', bind to 127.0.0.1, or pass --insecure.`,
+    `Refusing to serve ${host} without API keys: create one with 'holdfast keys create --tenant <t> --scopes responses,conversations:read,conversations:write', configure an identity provider (security.oidc_providers), bind to 127.0.0.1, or pass --insecure.`,
     { param: "host" },
   );
 }
@@ -127,8 +130,12 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
   const sections = parseAppSections(config, env);
   const { lifecycle, rateLimitRedis, keyring, providers: providersConfig } = sections;
   const { windowCacheBytes, ...busy } = sections.gateway;
+  const { oidcProviders } = sections.security;
+  // Configured identity providers are a way in that needs no API key: their users authenticate,
+  // so the server requires a credential from the start (no development mode, whatever the bind).
+  const identityProviders = oidcProviders.length > 0;
   const loopback = LOOPBACK.test(config.host);
-  const mustHaveKeys = !loopback && !options.insecure;
+  const mustHaveKeys = !loopback && !options.insecure && !identityProviders;
   // The refusals that need no connection come before anything is opened or created.
   checkStoreUrls(config.store, options.archive);
   // A store that does not exist yet holds no keys: refused before it would be created for nothing.
@@ -161,9 +168,10 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       (opened) => opened.close(),
     );
     closers.push(() => base.close());
-    const security = createSecurity({ store: base });
+    const security = createSecurity({ store: base, oidcProviders });
     const keyed = await unlessAborted(hasActiveApiKeys(security), signal);
     if (!keyed && mustHaveKeys) throw noKeysError(config.host);
+    const authenticated = keyed || identityProviders;
     const metrics = createMetrics();
     // The decorator counts the plaintext itself (the store sees ciphertext): the same counter.
     const encrypted = encryptAtRest(base, { keyring, countTokens });
@@ -263,7 +271,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     const app = await createServer({
       store,
       gateway: { engine: gateway.engine, models: gateway.models },
-      security: { security, development: !keyed, limiter: rateLimits.limiter },
+      security: { security, development: !authenticated, limiter: rateLimits.limiter },
       ...(cleanup ? { lifecycle: { sweeper: cleanup.sweeper, archiver: cleanup.archiver } } : {}),
       readiness: rateLimits.readiness,
       bodyLimit: config.bodyLimit,
@@ -287,7 +295,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     registerDashboard(app, {
       store,
       host: config.host,
-      tenants: servedTenants(security),
+      tenants: servedTenants(security, { configured: oidcProviders.map((provider) => provider.tenant) }),
       metrics,
       upstreams: layer.router,
       env,
@@ -328,7 +336,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       app,
       store,
       gateway,
-      mode: keyed ? "secure" : loopback ? "development" : "insecure",
+      mode: authenticated ? "secure" : loopback ? "development" : "insecure",
       encrypted: keyring !== null,
       providers: layer.config.providers.map((p) => p.name),
       notices,

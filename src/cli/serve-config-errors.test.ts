@@ -16,6 +16,14 @@ interface Case {
   message: RegExp;
 }
 
+/** An identity provider as `security.oidc_providers` lists it; each case spoils one thing. */
+const IDP = {
+  issuer: "https://idp.example.com",
+  jwks_url: "https://idp.example.com/jwks.json",
+  audience: "holdfast",
+  tenant: "acme",
+};
+
 const CASES: Case[] = [
   {
     name: "a misspelt provider key",
@@ -42,6 +50,28 @@ const CASES: Case[] = [
     name: "a rate limit that is not a number",
     file: { rate_limits: { per_key: { requests_per_minute: "abc" } } },
     message: /rate_limits\.per_key\.requests_per_minute must be a number of at least 1/,
+  },
+  {
+    name: "an identity provider's JWKS URL over plain http off loopback",
+    file: { security: { oidc_providers: [{ ...IDP, jwks_url: "http://idp.example.com/jwks.json" }] } },
+    message:
+      /security\.oidc_providers\[0\]\.jwks_url in config file '.*case-\d+\.json' must be an https URL \(http only on a loopback host/,
+  },
+  {
+    name: "an identity provider with an empty audience",
+    file: { security: { oidc_providers: [{ ...IDP, audience: "" }] } },
+    message: /security\.oidc_providers\[0\]\.audience in config file '.*case-\d+\.json' is required/,
+  },
+  {
+    name: "two identity providers for one issuer",
+    file: { security: { oidc_providers: [IDP, { ...IDP, tenant: "other" }] } },
+    message:
+      /security\.oidc_providers\[1\]\.issuer in config file '.*' 'https:\/\/idp\.example\.com' is already/,
+  },
+  {
+    name: "a misspelt identity provider key",
+    file: { security: { oidc_providers: [{ ...IDP, audiences: ["a"] }] } },
+    message: /security\.oidc_providers\[0\]\.audiences in config file '.*' is not a setting/,
   },
   {
     name: "a base URL from the environment that is not a URL",

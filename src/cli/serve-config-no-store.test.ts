@@ -19,6 +19,22 @@ const CASES: { section: string; file?: unknown; env?: Record<string, string>; me
   { section: "gateway", file: { gateway: "fast" }, message: /gateway must be an object/ },
   { section: "rate_limits", file: { rate_limits: "yes" }, message: /rate_limits must be an object/ },
   {
+    section: "security",
+    file: {
+      security: {
+        oidc_providers: [
+          {
+            issuer: "https://idp.example.com",
+            jwks_url: "http://idp.example.com/k",
+            audience: "a",
+            tenant: "t",
+          },
+        ],
+      },
+    },
+    message: /security\.oidc_providers\[0\]\.jwks_url/,
+  },
+  {
     section: "providers",
     file: { providers: [{ name: "local", type: "openai-chat", baseURL: "http://127.0.0.1:1/v1" }] },
     message: /providers\[0\]\.baseURL is not a known setting/,

@@ -37,7 +37,7 @@ export const CONFIG_FILE_NAMES = [
 
 /**
  * Top-level sections a config file may hold. `server` and `store` are read here; the others by
- * their features (gateway, lifecycle…); `security`, `encryption` and `observability` by nothing
+ * their features (gateway, lifecycle, security…); `encryption` and `observability` by nothing
  * yet (UNREAD_SECTIONS).
  */
 export const CONFIG_SECTIONS = [
@@ -57,8 +57,6 @@ export const CONFIG_SECTIONS = [
  * user who writes `encryption: { keys: … }` must not believe encryption is on.
  */
 const UNREAD_SECTIONS: Readonly<Record<string, string>> = {
-  security:
-    "API keys are made with 'holdfast keys create', the dashboard's admin key is HOLDFAST_ADMIN_KEY and rate limits are the 'rate_limits' section (docs/security.md)",
   encryption:
     "encryption at rest is turned on by the HOLDFAST_KEYS or HOLDFAST_KEY_FILE environment variable (docs/security.md)",
   observability:

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadServerConfig } from "./load-config.ts";
+import { parseSecurityConfig } from "./security-config.ts";
 
 describe("unread config sections", () => {
   let dir: string;
@@ -21,7 +22,6 @@ describe("unread config sections", () => {
 
   for (const [section, where] of [
     ["encryption", /HOLDFAST_KEYS or HOLDFAST_KEY_FILE/],
-    ["security", /holdfast keys create/],
     ["observability", /server\.log_level/],
   ] as const) {
     test(`a '${section}' section with settings is refused, naming the real setting`, async () => {
@@ -35,7 +35,22 @@ describe("unread config sections", () => {
   }
 
   test("an empty reserved section is accepted", async () => {
-    const config = await load("empty.yaml", "encryption:\nsecurity: {}\nobservability: {}\n");
+    const config = await load("empty.yaml", "encryption:\nobservability: {}\n");
     assert.equal(config.file.encryption, null);
+  });
+
+  test("'security' is read now (identity providers): it is left to its own parser, which names the real settings", async () => {
+    const config = await load("security.yaml", "security:\n  keys: [k1]\n");
+    assert.throws(
+      () => parseSecurityConfig(config.file.security, `config file '${config.configFile}'`),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /^security\.keys in config file '.*security\.yaml' is not a setting; the only one is oidc_providers/,
+        );
+        assert.match(error.message, /holdfast keys create/);
+        return true;
+      },
+    );
   });
 });

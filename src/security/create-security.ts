@@ -8,6 +8,7 @@
  * Everything it returns is also available piecemeal from the individual modules.
  */
 import type { JWK } from "jose";
+import { InvalidArgumentError } from "../store/errors.ts";
 import type { SessionStore } from "../store/types.ts";
 import { type AccessTokens, createAccessTokens } from "./access-tokens.ts";
 import { type ApiKeys, createApiKeys } from "./api-keys.ts";
@@ -18,6 +19,9 @@ import { createOwnerRevocations, type OwnerRevocations } from "./revocations.ts"
 import { createSigningKeys, type SigningKeys } from "./signing-keys.ts";
 import { createSystemRecords, type SystemRecords } from "./system-records.ts";
 import { createTenantRegistry, type TenantRegistry } from "./tenants.ts";
+
+/** `iss` of Holdfast-minted access tokens when `issuer` is not given (what `holdfast serve` uses). */
+export const DEFAULT_TOKEN_ISSUER = "holdfast";
 
 export interface SecurityOptions {
   /** Store holding system records (the plain store, not an encrypting decorator). */
@@ -49,6 +53,17 @@ export interface Security {
 
 export function createSecurity(options: SecurityOptions): Security {
   const clock = options.clock ?? Date.now;
+  const issuer = options.issuer ?? DEFAULT_TOKEN_ISSUER;
+  // Holdfast's own tokens are recognised by their issuer first: a provider with the same one
+  // would never be asked, its users refused as 401 with no hint why.
+  for (const [index, provider] of (options.oidcProviders ?? []).entries()) {
+    if (provider.issuer === issuer) {
+      throw new InvalidArgumentError(
+        `providers[${index}].issuer '${issuer}' is the issuer of Holdfast's own access tokens; an identity provider needs its own.`,
+        { param: "issuer" },
+      );
+    }
+  }
   const records = createSystemRecords(options.store);
   const signingKeys = createSigningKeys({
     records,
@@ -59,7 +74,7 @@ export function createSecurity(options: SecurityOptions): Security {
   const accessTokens = createAccessTokens({
     signingKeys,
     revocations,
-    issuer: options.issuer ?? "holdfast",
+    issuer,
     ...(options.audience === undefined ? {} : { audience: options.audience }),
     ...(options.accessTokenTtlSeconds === undefined ? {} : { ttlSeconds: options.accessTokenTtlSeconds }),
     clock,

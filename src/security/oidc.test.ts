@@ -184,6 +184,52 @@ describe("external identity providers (OIDC)", () => {
         }),
       /HS256/,
     );
+    // No algorithm at all: every token of the provider would be refused as 401.
+    assert.throws(
+      () =>
+        createOidcVerifier({
+          providers: [{ issuer: ISSUER, jwksUrl, audience: "a", tenant: "acme", algorithms: [] }],
+        }),
+      /providers\[0\]\.algorithms is empty/,
+    );
+    // Keys over plain http could be swapped in transit: https, or http on loopback only.
+    for (const [url, refused] of [
+      ["not a url", /providers\[0\]\.jwksUrl must be an absolute https URL/],
+      [
+        "http://idp.example.com/jwks.json",
+        /providers\[0\]\.jwksUrl must be an https URL \(http only on a loopback host/,
+      ],
+      ["ftp://127.0.0.1/jwks.json", /providers\[0\]\.jwksUrl must be an https URL/],
+    ] as const) {
+      assert.throws(
+        () =>
+          createOidcVerifier({
+            providers: [{ issuer: ISSUER, jwksUrl: url, audience: "a", tenant: "acme" }],
+          }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" && refused.test(error.message),
+        url,
+      );
+    }
+    for (const url of [
+      "https://idp.example.com/jwks.json",
+      "http://localhost:8080/k",
+      "http://[::1]:9/k",
+      jwksUrl,
+    ]) {
+      createOidcVerifier({ providers: [{ issuer: ISSUER, jwksUrl: url, audience: "a", tenant: "acme" }] });
+    }
+    // Two providers for one issuer: the second would silently replace the first's keys and tenant.
+    assert.throws(
+      () =>
+        createOidcVerifier({
+          providers: [
+            { issuer: ISSUER, jwksUrl, audience: "a", tenant: "acme" },
+            { issuer: ISSUER, jwksUrl, audience: "b", tenant: "other" },
+          ],
+        }),
+      /providers\[1\]\.issuer 'https:\/\/idp\.test' is already configured/,
+    );
     // Its users are end users: `admin` would let them make API keys; no scope, pass no route.
     for (const [scopes, refused] of [
       [["responses", "admin"], /admin/],
@@ -196,6 +242,28 @@ describe("external identity providers (OIDC)", () => {
           }),
         refused,
       );
+    }
+  });
+
+  it("refuses a provider with the issuer of Holdfast's own tokens, which would never be asked", async () => {
+    const store = await createStore("memory:");
+    try {
+      for (const [issuer, option] of [
+        ["holdfast", undefined],
+        ["https://holdfast.example.com", "https://holdfast.example.com"],
+      ] as const) {
+        assert.throws(
+          () =>
+            createSecurity({
+              store,
+              ...(option ? { issuer: option } : {}),
+              oidcProviders: [{ issuer, jwksUrl, audience: "a", tenant: "acme" }],
+            }),
+          new RegExp(`providers\\[0\\]\\.issuer '${issuer}' is the issuer of Holdfast's own access tokens`),
+        );
+      }
+    } finally {
+      await store.close();
     }
   });
 });

@@ -23,6 +23,25 @@ import { checkTenantName } from "./tenants.ts";
 /** Asymmetric algorithms only: an HMAC algorithm here would let anyone holding the JWKS sign. */
 export const OIDC_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
 
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i;
+
+/**
+ * Why a JWKS URL cannot be used, or null. Keys fetched over plain http could be swapped by anyone
+ * on the path, who could then sign tokens for any user: https only, http on loopback alone (a
+ * provider, or a test's key server, on the same machine).
+ */
+export function jwksUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be an absolute https URL such as https://idp.example.com/.well-known/jwks.json";
+  }
+  if (url.protocol === "https:") return null;
+  if (url.protocol === "http:" && LOOPBACK_HOST.test(url.hostname)) return null;
+  return "must be an https URL (http only on a loopback host such as 127.0.0.1): keys fetched over plain http could be swapped in transit";
+}
+
 export interface OidcProviderConfig {
   issuer: string;
   jwksUrl: string;
@@ -95,8 +114,28 @@ export function createOidcVerifier(options: {
         throw new InvalidArgumentError(`${at}.${field} is required.`);
       }
     }
+    const urlProblem = jwksUrlProblem(config.jwksUrl);
+    if (urlProblem) throw new InvalidArgumentError(`${at}.jwksUrl ${urlProblem}.`, { param: "jwksUrl" });
+    // One provider per issuer: a second would silently replace the first's keys and tenant.
+    if (providers.has(config.issuer)) {
+      throw new InvalidArgumentError(
+        `${at}.issuer '${config.issuer}' is already configured by another provider.`,
+        {
+          param: "issuer",
+        },
+      );
+    }
     checkTenantName(config.tenant);
     const algorithms = [...(config.algorithms ?? OIDC_ALGORITHMS)];
+    // An empty list would make every one of its tokens 401: leave it out for all of them.
+    if (algorithms.length === 0) {
+      throw new InvalidArgumentError(
+        `${at}.algorithms is empty; leave it out to accept ${OIDC_ALGORITHMS.join(", ")}.`,
+        {
+          param: "algorithms",
+        },
+      );
+    }
     for (const alg of algorithms) {
       if (!(OIDC_ALGORITHMS as readonly string[]).includes(alg)) {
         throw new InvalidArgumentError(

@@ -72,4 +72,36 @@ describe("holdfast serve's dashboard", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test("offers the tenant of a configured identity provider, whose users have no API key", async () => {
+    const adminKey = "dashboard-admin-key-for-this-test";
+    const provider = {
+      issuer: "https://idp.example.com/",
+      jwks_url: "https://idp.example.com/.well-known/jwks.json",
+      audience: "holdfast-api",
+      tenant: "idp-users",
+    };
+    const served = await createHoldfastApp({
+      config: testServerConfig({ store: "memory:", file: { security: { oidc_providers: [provider] } } }),
+      env: { HOLDFAST_ADMIN_KEY: adminKey },
+    });
+    try {
+      const signIn = await served.app.inject({
+        method: "POST",
+        url: "/ui/api/session",
+        payload: { key: adminKey },
+      });
+      assert.equal(signIn.statusCode, 200, signIn.body);
+      const cookie = String(signIn.headers["set-cookie"]).split(";")[0]!;
+      const res = await served.app.inject({ url: "/ui/api/tenants", headers: { cookie } });
+      assert.deepEqual(res.json(), { tenants: ["default", "idp-users"] });
+      const sessions = await served.app.inject({
+        url: "/ui/api/sessions?tenant=idp-users",
+        headers: { cookie },
+      });
+      assert.equal(sessions.statusCode, 200, sessions.body);
+    } finally {
+      await served.close();
+    }
+  });
 });
