@@ -6,6 +6,7 @@
 
 import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
+import { compactToFit } from "./app-quota-room.ts";
 import { openServeRateLimits } from "./app-rate-limits.ts";
 import { parseAppSections } from "./app-sections.ts";
 import type { ServerConfig } from "./config/load-config.ts";
@@ -184,6 +185,8 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     const driver = driverOf(base);
     let cleanup: { sweeper: Sweeper; archiver: Archiver; archivedItems: ArchivedItemsReader } | undefined;
     let store: SessionStore = measured;
+    // The quotas' compaction hook needs the gateway, which needs the store: bound once it exists.
+    let gateway: Gateway | undefined;
     const notices: string[] = [];
     if (driver && isLifecycleCapable(driver)) {
       notices.push(...lifecycleNotices(driver, lifecycle));
@@ -217,7 +220,11 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         encrypted ? (tenant, id, items) => encrypted.openItems(tenant, id, items) : undefined,
       );
       cleanup = { sweeper, archiver, archivedItems };
-      store = withQuotas(withArchives(measured, archiver), { policy: lifecycle.policy });
+      // A turn over a session limit has the conversation compacted first (app-quota-room.ts).
+      store = withQuotas(withArchives(measured, archiver), {
+        policy: lifecycle.policy,
+        compact: compactToFit(() => gateway?.engine),
+      });
     }
 
     const rateLimits = await openServeRateLimits({
@@ -234,7 +241,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     });
     const unobserveRouter = observeRouter(layer.router, metrics);
     closers.push(async () => unobserveRouter());
-    const gateway = createGateway({
+    gateway = createGateway({
       store,
       providers: layer,
       ...busy,

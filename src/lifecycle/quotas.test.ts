@@ -66,6 +66,37 @@ describe("withQuotas", () => {
     await store.close();
   });
 
+  it("gives the hook the store under the check and the limits, and adds what it answers to the refusal", async () => {
+    const policy = parseLifecyclePolicy({
+      defaults: { max_items_per_session: 2, max_bytes_per_session: "1mb" },
+    });
+    const inner = createSessionStore(createMemoryDriver());
+    let hooked = 0;
+    const store = withQuotas(inner, {
+      policy,
+      compact: async (tenant, session, _over, delta, { store: under, limits }) => {
+        hooked++;
+        assert.deepEqual(limits, { items: 2, bytes: 1_000_000, tokens: null });
+        assert.equal(delta.items, 1);
+        // Through the decorated store this append would be checked against the same limit and call
+        // the hook again; under it, it is written.
+        await under.append(tenant, session.id, [msg("summary")]);
+        return "Compaction freed nothing.";
+      },
+    });
+    const s = await store.create("t", { items: [msg("a"), msg("b")] });
+    await assert.rejects(store.append("t", s.id, [msg("c")]), (error: unknown) => {
+      assert.ok(error instanceof QuotaExceededError);
+      assert.match(
+        error.message,
+        /4 items, over its limit of 2 \(.*\)\. Compaction freed nothing\. Start a new/,
+      );
+      return true;
+    });
+    assert.equal(hooked, 1, "called once, however far over the append still is");
+    await store.close();
+  });
+
   it("checks a session it already knows without reading it, and reads it when it moved meanwhile", async () => {
     const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 5 } });
     const inner = new Counting(createSessionStore(createMemoryDriver()));

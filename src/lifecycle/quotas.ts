@@ -39,13 +39,41 @@ export interface QuotaDelta {
   tokens: number;
 }
 
+/** A session's limits, resolved from the tenant policy and its metadata; null = no limit. */
+export interface QuotaLimits {
+  items: number | null;
+  bytes: number | null;
+  tokens: number | null;
+}
+
+/** What the compaction hook is given besides the session. */
+export interface QuotaCompactContext {
+  /**
+   * The store under the quota check: the hook writes through it (the summary it appends, the
+   * items it deletes). Through the decorated store its own append would be checked against the
+   * very limit it is making room under, and refused or compacted again.
+   */
+  store: SessionStore;
+  /** The session's limits. */
+  limits: QuotaLimits;
+}
+
 export interface QuotaOptions {
   policy: LifecyclePolicy;
   /**
    * Called once when an append would exceed a limit, before rejecting it; it may shrink the
-   * session (compaction, archiving old items). The limit is then checked again on a fresh read.
+   * session (compaction, archiving old items). The limit is then checked again on a fresh read,
+   * and the append refused if it is still over: the hook is never called twice for one append.
+   * A string it answers (a sentence: what it did, or why it could not help) is added to the
+   * refusal; any other answer is ignored.
    */
-  compact?: (tenant: string, session: Session, over: QuotaKind, delta: QuotaDelta) => Promise<void>;
+  compact?: (
+    tenant: string,
+    session: Session,
+    over: QuotaKind,
+    delta: QuotaDelta,
+    context: QuotaCompactContext,
+  ) => Promise<unknown>;
 }
 
 function deltaOf(items: readonly ItemInput[]): QuotaDelta {
@@ -64,13 +92,6 @@ const SETTING: Record<QuotaKind, string> = {
   tokens: "max_tokens_per_session (metadata lifecycle.max_tokens)",
 };
 
-/** A session's limits, resolved from the tenant policy and its metadata; null = no limit. */
-interface Limits {
-  items: number | null;
-  bytes: number | null;
-  tokens: number | null;
-}
-
 /**
  * What the decorator knows of a session at `version`: its counters and limits. Exact while the
  * version chain holds: an append through here guarded by `expectedVersion: version` commits only
@@ -81,7 +102,7 @@ interface Known {
   itemCount: number;
   bytes: number;
   tokenCount: number;
-  limits: Limits;
+  limits: QuotaLimits;
 }
 
 /** Sessions remembered (LRU); one entry is a few hundred bytes. */
@@ -89,7 +110,7 @@ const KNOWN_SESSIONS = 10_000;
 /** Guarded attempts before an append that keeps losing races falls back to check-then-append. */
 const GUARDED_ATTEMPTS = 3;
 
-function limitsOf(policy: LifecyclePolicy, session: Session): Limits {
+function limitsOf(policy: LifecyclePolicy, session: Session): QuotaLimits {
   const p = sessionPolicy(policy, session);
   return { items: p.maxItemsPerSession, bytes: p.maxBytesPerSession, tokens: p.maxTokensPerSession };
 }
@@ -127,10 +148,11 @@ class QuotaStore extends DelegatingStore {
     this.#options = options;
   }
 
-  #reject(id: string, breach: { kind: QuotaKind; would: number; limit: number }): never {
+  /** `tried`: what the compaction hook said it did (it ran and the append is still over). */
+  #reject(id: string, breach: { kind: QuotaKind; would: number; limit: number }, tried?: string): never {
     throw new QuotaExceededError(
       `Session '${id}' would hold ${breach.would} ${breach.kind}, over its limit of ${breach.limit} ` +
-        `(${SETTING[breach.kind]}). Start a new session, fork a shorter one, or raise the limit.`,
+        `(${SETTING[breach.kind]}).${tried ? ` ${tried}` : ""} Start a new session, fork a shorter one, or raise the limit.`,
       breach.kind,
     );
   }
@@ -197,17 +219,20 @@ class QuotaStore extends DelegatingStore {
     items: ItemInput[],
   ): Promise<{ known: Known; version: number }> {
     let breach = known ? breachOf(known, items) : null;
+    let tried: string | undefined;
     if (!known || breach) {
       const fresh = await this.#read(tenant, id);
       known = fresh.known;
       breach = breachOf(known, items);
       if (breach && this.#options.compact) {
-        await this.#options.compact(tenant, fresh.session, breach.kind, deltaOf(items));
+        const context = { store: this.inner, limits: known.limits };
+        const said = await this.#options.compact(tenant, fresh.session, breach.kind, deltaOf(items), context);
+        if (typeof said === "string" && said !== "") tried = said;
         known = (await this.#read(tenant, id)).known;
         breach = breachOf(known, items);
       }
     }
-    if (breach) this.#reject(id, breach);
+    if (breach) this.#reject(id, breach, tried);
     return { known, version: known.version };
   }
 

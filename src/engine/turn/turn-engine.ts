@@ -18,6 +18,7 @@ import { toResponseObject } from "./record.ts";
 import { replayEvents } from "./replay-events.ts";
 import { sentInput, TurnCommitter } from "./turn-commit.ts";
 import { baseRecord } from "./turn-records.ts";
+import { type RoomBounds, turnWritingInput } from "./turn-room.ts";
 import { releaseGuard, TurnStarter } from "./turn-start.ts";
 import type { FinishedTurn, ModelInvoker, TurnContext } from "./turn-types.ts";
 import { TurnWindow } from "./turn-window.ts";
@@ -110,12 +111,29 @@ export class TurnEngine {
     });
   }
 
+  /**
+   * The compaction hook of a session quota (withQuotas' `compact`, wired by `holdfast serve`):
+   * when the append being checked is a turn's input (turn-room.ts), summarizes and frees the
+   * older part of its conversation through `store` (the store under the quota check), with the
+   * turn's model and on its tally. Any other append (items added outside a turn: no model to
+   * summarize with) is left alone: undefined. Answers a sentence for the refusal otherwise.
+   */
+  makeRoom(
+    store: SessionStore,
+    tenant: string,
+    sessionId: string,
+    bounds: RoomBounds,
+  ): Promise<string | undefined> {
+    const turn = turnWritingInput(tenant, sessionId);
+    if (!turn) return Promise.resolve(undefined);
+    return this.#window.makeRoom(store, turn.plan, turn.tally, bounds);
+  }
+
   /** Runs a non-streaming turn and returns the Responses API object. */
   async respond(tenant: string, body: unknown, ctx: TurnContext = {}): Promise<JsonObject> {
-    const begun = await this.#starter.begin(tenant, body, ctx);
+    const begun = await this.#starter.begin(tenant, body, ctx, (plan) => this.#tally(plan, ctx));
     if (begun.replay) return begun.replay;
-    const { plan, guard, input } = begun;
-    const tally = this.#tally(plan, ctx);
+    const { plan, guard, input, tally } = begun;
     let sent: SentInput | null = null;
     try {
       let result: TurnResult;
@@ -158,7 +176,7 @@ export class TurnEngine {
    * that awaits the first `next()` can still answer bad requests with a 4xx.
    */
   async *respondStream(tenant: string, body: unknown, ctx: TurnContext = {}): AsyncGenerator<EngineEvent> {
-    const begun = await this.#starter.begin(tenant, body, ctx);
+    const begun = await this.#starter.begin(tenant, body, ctx, (plan) => this.#tally(plan, ctx));
     if (begun.replay) {
       const replay = begun.replay;
       yield { type: "created", response: { ...replay, status: "in_progress", output: [] } };
@@ -166,8 +184,7 @@ export class TurnEngine {
       yield { type: "completed", response: replay };
       return;
     }
-    const { plan, guard, input } = begun;
-    const tally = this.#tally(plan, ctx);
+    const { plan, guard, input, tally } = begun;
     const tracker = new StreamTracker();
     let sent: SentInput | null = null;
     let started = false;

@@ -7,12 +7,14 @@ import { NotFoundError } from "../../store/errors.ts";
 import type { AppendResult, JsonObject, SessionStore } from "../../store/types.ts";
 import { CancelledError } from "../providers/errors.ts";
 import { type BusySettings, ConversationLocks } from "./busy.ts";
+import type { CompactionTally } from "./compaction-spend.ts";
 import { checkItemSizes } from "./input.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
 import { checkRecordSize } from "./record-size.ts";
 import { parseResponseRequest } from "./request.ts";
 import { readResponse } from "./response-reads.ts";
 import { TurnClaim } from "./turn-claim.ts";
+import { writingInput } from "./turn-room.ts";
 import type { ModelInvoker, TurnContext } from "./turn-types.ts";
 
 /** How a turn holds its conversation: the in-process lock and the store claim across instances. */
@@ -23,10 +25,19 @@ export interface TurnGuard {
   unlock: () => void;
 }
 
-/** A started turn: either the response it repeats (nothing held), or its guard and written input. */
+/**
+ * A started turn: either the response it repeats (nothing held), or its guard, written input and
+ * the tally of its compaction (which may have begun at the input append, to make room under a quota).
+ */
 export type StartedTurn =
   | { plan: TurnPlan; replay: JsonObject }
-  | { plan: TurnPlan; replay: null; guard: TurnGuard; input: AppendResult | null };
+  | {
+      plan: TurnPlan;
+      replay: null;
+      guard: TurnGuard;
+      input: AppendResult | null;
+      tally: CompactionTally;
+    };
 
 export class TurnStarter {
   readonly #store: SessionStore;
@@ -48,29 +59,40 @@ export class TurnStarter {
    * continuing `previous_response_id` in place appends only if nothing came after that response
    * meanwhile (a turn that queued behind another with the same previous response); otherwise it
    * is planned again and branches off as a fork, as if it had arrived second.
+   * `tallyOf` makes the turn's compaction tally; the input append runs with the turn findable by a
+   * quota's compaction hook (turn-room.ts), whose summarizer calls go on it.
    */
-  async begin(tenant: string, body: unknown, ctx: TurnContext): Promise<StartedTurn> {
+  async begin(
+    tenant: string,
+    body: unknown,
+    ctx: TurnContext,
+    tallyOf: (plan: TurnPlan) => CompactionTally,
+  ): Promise<StartedTurn> {
     for (let attempt = 1; ; attempt++) {
       const { plan, replay } = await this.#plan(tenant, body, ctx);
       if (replay) return { plan, replay };
       const guard = await this.#lock(plan);
+      const tally = tallyOf(plan);
       try {
         // Cut short while it queued (client gone, shutdown): nothing is written, nothing is called.
         if (ctx.signal?.aborted)
           throw new CancelledError("The turn was cancelled while it waited for its conversation.");
-        const input = await this.#writeInput(plan, guard);
+        const input = await writingInput({ plan, tally }, () => this.#writeInput(plan, guard));
         // A retry that waited behind the turn it repeats (same idempotency key, this instance or
         // another): that turn committed meanwhile, so answer with it instead of calling the
         // upstream again. A replayed input without a response is a turn that died mid-way: run it.
         if (input?.replayed && ctx.idempotencyKey) {
           const replay = await readResponse(this.#store, tenant, plan.responseId).catch(() => null);
           if (replay) {
+            tally.report(false);
             await releaseGuard(guard);
             return { plan, replay };
           }
         }
-        return { plan, replay: null, guard, input };
+        return { plan, replay: null, guard, input, tally };
       } catch (error) {
+        // Refused after compacting (still over a quota): its summarizer calls were paid all the same.
+        tally.report(false);
         await releaseGuard(guard);
         const moved = plan.continuesVersion !== undefined && (error as { code?: string }).code === "conflict";
         if (!moved || attempt >= 3) throw namedConversation(error, plan.request.conversationId);

@@ -6,12 +6,13 @@
 import { isHoldfastError } from "../../store/errors.ts";
 import type { SessionStore } from "../../store/types.ts";
 import type { ModelInfo } from "../context/catalog.ts";
-import { compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
+import { type CompactResult, compact, isContextLengthError, shouldCompact } from "../context/compact.ts";
 import { createModelTextCounter } from "../context/token-counter.ts";
 import type { CompactionCall, CompactionTally } from "./compaction-spend.ts";
 import { loadHistory, type TurnHistory } from "./history.ts";
 import type { TurnPlan } from "./plan.ts";
 import { createModelSummarizer, type SummarizerCall } from "./summarizer.ts";
+import { freeCovered, keepWithin, type RoomBounds } from "./turn-room.ts";
 import type { ModelInvoker } from "./turn-types.ts";
 import { estimateUsage, usageMissing } from "./usage-estimate.ts";
 
@@ -57,7 +58,7 @@ export class TurnWindow {
     } catch (error) {
       if (!isContextLengthError(error) || !this.#compactable(plan)) throw error;
       const { model, maxOutputTokens, budget } = this.#limits(plan);
-      if (!(await this.#compact(plan, model, budget, tally))) throw error;
+      if (!(await this.#compact(plan, model, budget, tally)).compacted) throw error;
       const options = { maxOutputTokens, reserve: this.#reserve, inputSeqs };
       return call(await loadHistory(this.#store, plan, model, options));
     }
@@ -90,7 +91,7 @@ export class TurnWindow {
       // itself, before its size could ask for compaction: fold it first and load it again (still
       // too long: the same 400, from that second load).
       if (!isOverBudget(error) || !auto || !this.#compactable(plan)) throw error;
-      if (!(await this.#compact(plan, model, budget, tally))) throw error;
+      if (!(await this.#compact(plan, model, budget, tally)).compacted) throw error;
       return loadHistory(this.#store, plan, model, options);
     }
     if (
@@ -110,12 +111,46 @@ export class TurnWindow {
     );
   }
 
-  /** Summarizes the older part of the conversation; false when there was nothing to fold. */
-  async #compact(plan: TurnPlan, model: ModelInfo, budget: number, tally: CompactionTally): Promise<boolean> {
-    const keep = Math.max(1, Math.floor(budget * (this.#compaction?.keepRecentShare ?? 0.25)));
+  /**
+   * Makes room for the turn's input under a session quota (turn-room.ts): summarizes all but the
+   * newest items within `bounds` (and the window's own recent share), as automatic compaction
+   * does, then frees what the summary covers. Writes through `store`, the store under the quota
+   * check. Answers a sentence for the refusal, should the input still not fit.
+   */
+  async makeRoom(
+    store: SessionStore,
+    plan: TurnPlan,
+    tally: CompactionTally,
+    bounds: RoomBounds,
+  ): Promise<string | undefined> {
+    if (this.#compaction === null) return undefined;
+    const { model, budget } = this.#limits(plan);
+    const sessionId = plan.sessionId!;
+    const keep = await keepWithin(store, plan.tenant, sessionId, bounds, this.#keepRecent(budget));
+    const result = await this.#compact(plan, model, budget, tally, { store, keep });
+    const freed = await freeCovered(store, plan.tenant, sessionId);
+    const summarized = result.compacted
+      ? `Compaction summarized items ${result.covers!.fromSeq}–${result.covers!.toSeq}`
+      : `Compaction found nothing more to summarize (${result.reason})`;
+    return `${summarized} and freed ${freed} item${freed === 1 ? "" : "s"}, not enough for this input.`;
+  }
+
+  #keepRecent(budget: number): number {
+    return Math.max(1, Math.floor(budget * (this.#compaction?.keepRecentShare ?? 0.25)));
+  }
+
+  /** Summarizes the older part of the conversation; `compacted` false when there was nothing to fold. */
+  async #compact(
+    plan: TurnPlan,
+    model: ModelInfo,
+    budget: number,
+    tally: CompactionTally,
+    room?: { store: SessionStore; keep: number },
+  ): Promise<CompactResult> {
+    const keep = room?.keep ?? this.#keepRecent(budget);
     // Sized from the model, so small context windows still leave the summarizer room to work.
     const summaryMaxTokens = Math.max(64, Math.min(4096, Math.floor(model.contextWindow / 4)));
-    const result = await compact(this.#store, plan.tenant, plan.sessionId!, {
+    return compact(room?.store ?? this.#store, plan.tenant, plan.sessionId!, {
       model,
       keepRecentTokens: keep,
       summaryMaxTokens,
@@ -129,7 +164,6 @@ export class TurnWindow {
         (call) => tally.add(this.#priced(plan, model, call)),
       ),
     });
-    return result.compacted;
   }
 
   /**
