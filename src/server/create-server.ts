@@ -12,6 +12,7 @@ import type { SessionStore } from "../store/types.ts";
 import { type AuthResolverOptions, createAuthResolver } from "./auth.ts";
 import { handleClientError, handleError } from "./errors.ts";
 import { registerInFlight } from "./in-flight.ts";
+import { registerIncludeCheck } from "./include-query.ts";
 import { registerUnmatchedHandler } from "./method-not-allowed.ts";
 import { registerOwnerScope } from "./owner-scope.ts";
 import { registerRateLimits } from "./rate-limit.ts";
@@ -149,6 +150,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   app.setErrorHandler(handleError);
   registerResponseHeaders(app);
   registerUnmatchedHandler(app);
+  registerIncludeCheck(app);
   // RFC 7396 bodies are JSON; parse them with the same hardened parser (no __proto__ pollution).
   app.addContentTypeParser(
     "application/merge-patch+json",

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from "../store/errors.ts";
 import { LIMITS } from "../store/validate.ts";
+import { INCLUDE_QUERY } from "./include-query.ts";
 
 const INT = "^[0-9]{1,15}$";
 const DECIMAL = /^[0-9]{1,16}$/;
@@ -97,8 +98,8 @@ export const appendItemsBody = {
   properties: { items: { ...items, minItems: 1 } },
 } as const;
 
-/** `include` is accepted (the OpenAI SDK may send it) and ignored: items are always returned whole. */
-const include = { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] } as const;
+/** OpenAI's `include` (the SDK may send it): its values are checked by include-query.ts. */
+const include = INCLUDE_QUERY;
 
 export const writeQuery = {
   type: "object",

@@ -5,6 +5,8 @@
  * Likewise a tool's `tools[i].name` is the chat tool's `tools[i].function.name`.
  */
 import { type HoldfastError, isHoldfastError } from "../../store/errors.ts";
+import { chatToolPairMessage } from "./chat-tool-pairs.ts";
+import { ToolPairError } from "./tool-pairs.ts";
 
 /** Where one translated input item came from in the chat request. */
 export interface ChatSource {
@@ -51,6 +53,11 @@ export function toChatError(error: unknown, sources: readonly ChatSource[]): unk
   }
   if (!error.param.startsWith("input")) return error;
   const param = chatParam(error.param, sources);
+  // A tool pair's message is reworded as a whole: it speaks of call_id, function_call_output and
+  // previous_response_id, which renaming the item's path alone would leave.
+  const source = error instanceof ToolPairError && error.list === "input" ? sources[error.index] : undefined;
+  if (error instanceof ToolPairError && source)
+    return renamed(error, param, chatToolPairMessage(error, source.path));
   if (param === error.param) return error;
   // A bare `input` is also a word of messages (`input tokens`): only an item's path is renamed there.
   const message = error.param === "input" ? error.message : error.message.replaceAll(error.param, param);

@@ -95,6 +95,21 @@ function parseLogitBias(raw: unknown, param: string): Record<string, number> | u
   return Object.keys(raw).length > 0 ? (raw as Record<string, number>) : undefined;
 }
 
+/**
+ * OpenAI's `include` values (the SDK's `ResponseIncludable`): what a turn and the item routes
+ * (`GET …/items`, `…/input_items`) take. A turn refuses those it cannot produce (below).
+ */
+export const RESPONSE_INCLUDES = [
+  "file_search_call.results",
+  "web_search_call.results",
+  "web_search_call.action.sources",
+  "message.input_image.image_url",
+  "computer_call_output.output.image_url",
+  "code_interpreter_call.outputs",
+  "reasoning.encrypted_content",
+  "message.output_text.logprobs",
+] as const;
+
 /** `include` values: satisfied without the upstream (stored items are returned whole). */
 const SATISFIED_INCLUDES = ["message.input_image.image_url", "computer_call_output.output.image_url"];
 /** `include` values the gateway cannot produce, and why. */

@@ -10,6 +10,44 @@ import type { JsonObject, SessionStore } from "../../store/types.ts";
 import { isCallItem, isOutputItem } from "../../store/window-pairs.ts";
 import { callIdOf } from "../context/items.ts";
 
+/**
+ * What is wrong with a tool pair. The message is worded in Responses terms (`input[i]`,
+ * `call_id`); a route whose request had other words (Chat Completions' messages and
+ * `tool_call_id`) rewords it from these facts rather than from the message.
+ */
+export const TOOL_PAIR_PROBLEMS = [
+  /** A call reuses the call_id of an earlier call of the list. */
+  "call_id_reused",
+  /** An output answers a call an earlier output of the list already answers. */
+  "answered_in_list",
+  /** An output answers no call of the list, and there is no history to find it in. */
+  "no_call_without_history",
+  /** A call of the list has no output after it. */
+  "call_unanswered",
+  /** An output answers a stored call that already has a stored output. */
+  "answered_in_history",
+  /** An output answers no call of the list nor of the stored history. */
+  "no_call_in_history",
+] as const;
+export type ToolPairProblem = (typeof TOOL_PAIR_PROBLEMS)[number];
+
+/** A tool call or output that does not pair up: `list[index]`, whose call_id is `callId`. */
+export class ToolPairError extends InvalidArgumentError {
+  readonly problem: ToolPairProblem;
+  /** The list the item is in, as the request named it (`input`, `items`). */
+  readonly list: string;
+  readonly index: number;
+  readonly callId: string;
+
+  constructor(message: string, problem: ToolPairProblem, list: string, index: number, callId: string) {
+    super(message, { param: `${list}[${index}].call_id` });
+    this.problem = problem;
+    this.list = list;
+    this.index = index;
+    this.callId = callId;
+  }
+}
+
 /** An output of the input whose call is not in the input: it must be stored before it. */
 export interface UnmatchedOutput {
   index: number;
@@ -33,10 +71,15 @@ const PAGE = 32;
  */
 const MAX_SCAN = 2_000;
 
-function rejectOutput(list: string, index: number, callId: string, why: string): never {
-  throw new InvalidArgumentError(`${list}[${index}] answers call_id '${callId.slice(0, 80)}', ${why}`, {
-    param: `${list}[${index}].call_id`,
-  });
+function rejectOutput(
+  problem: ToolPairProblem,
+  list: string,
+  index: number,
+  callId: string,
+  why: string,
+): never {
+  const message = `${list}[${index}] answers call_id '${callId.slice(0, 80)}', ${why}`;
+  throw new ToolPairError(message, problem, list, index, callId);
 }
 
 /**
@@ -57,22 +100,30 @@ export function unmatchedOutputs(
     if (callId === null) return;
     if (isCallItem(type)) {
       if (pending.has(callId) || answered.has(callId)) {
-        throw new InvalidArgumentError(`${list}[${index}] reuses call_id '${callId.slice(0, 80)}'.`, {
-          param: `${list}[${index}].call_id`,
-        });
+        const message = `${list}[${index}] reuses call_id '${callId.slice(0, 80)}'.`;
+        throw new ToolPairError(message, "call_id_reused", list, index, callId);
       }
       pending.set(callId, index);
     } else if (isOutputItem(type)) {
       if (pending.delete(callId)) answered.add(callId);
       else if (answered.has(callId) || unmatched.some((u) => u.callId === callId)) {
-        rejectOutput(list, index, callId, `which an earlier item of ${list} already answers.`);
+        rejectOutput(
+          "answered_in_list",
+          list,
+          index,
+          callId,
+          `which an earlier item of ${list} already answers.`,
+        );
       } else unmatched.push({ index, callId });
     }
   });
   for (const [callId, index] of options.openCalls ? [] : pending) {
-    throw new InvalidArgumentError(
+    throw new ToolPairError(
       `${list}[${index}] is a function_call (call_id '${callId.slice(0, 80)}') without its function_call_output after it in ${list}; send each call together with its output.`,
-      { param: `${list}[${index}].call_id` },
+      "call_unanswered",
+      list,
+      index,
+      callId,
     );
   }
   return unmatched;
@@ -93,6 +144,7 @@ export function rejectWithoutHistory(
   const list = options.list ?? "input";
   if (first) {
     rejectOutput(
+      "no_call_without_history",
       list,
       first.index,
       first.callId,
@@ -126,7 +178,13 @@ export async function checkStoredCalls(
       if (index === undefined || callId === null) continue;
       if (isCallItem(item.type)) waiting.delete(callId);
       else if (isOutputItem(item.type) && !options.retry) {
-        rejectOutput(list, index, callId, "which already has a function_call_output in the conversation.");
+        rejectOutput(
+          "answered_in_history",
+          list,
+          index,
+          callId,
+          "which already has a function_call_output in the conversation.",
+        );
       }
     }
     scanned += page.length;
@@ -137,6 +195,7 @@ export async function checkStoredCalls(
   const [callId, index] = waiting.entries().next().value ?? [];
   if (callId !== undefined && index !== undefined) {
     rejectOutput(
+      "no_call_in_history",
       list,
       index,
       callId,

@@ -179,7 +179,7 @@ export class TurnEngine {
     const begun = await this.#starter.begin(tenant, body, ctx, (plan) => this.#tally(plan, ctx));
     if (begun.replay) {
       const replay = begun.replay;
-      yield { type: "created", response: { ...replay, status: "in_progress", output: [] } };
+      yield { type: "created", response: announced(replay) };
       for (const event of replayEvents(replay.output as JsonObject[])) yield { type: "provider", event };
       yield { type: "completed", response: replay };
       return;
@@ -228,12 +228,12 @@ export class TurnEngine {
           sent,
           tally,
         );
-        yield { type: "created", response: pending };
+        yield { type: "created", response: announced(pending) };
         yield { type: "completed", response };
         return;
       }
       started = true;
-      yield { type: "created", response: pending };
+      yield { type: "created", response: announced(pending) };
       let result: TurnResult | null = null;
       let failure: HoldfastError | undefined;
       try {
@@ -307,4 +307,12 @@ function servedModel(plan: TurnPlan, sent: SentInput | null): string {
 function inputSeqs(input: AppendResult | null): number[] | null {
   if (!input) return null;
   return Array.from({ length: input.lastSeq - input.firstSeq + 1 }, (_, i) => input.firstSeq + i);
+}
+
+/**
+ * The Response as a stream announces it (`response.created`, `response.in_progress`): in progress,
+ * no output yet, and `usage: null` as OpenAI's, which counts nothing until the response is done.
+ */
+function announced(response: JsonObject): JsonObject {
+  return { ...response, status: "in_progress", output: [], usage: null };
 }
