@@ -30,7 +30,7 @@ Examples:
   $ holdfast sessions show conv_0123… --store sqlite:./data/holdfast.db
 
 Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 conflict, 5 store unavailable;
-141 output closed by its reader (| head).`,
+130 interrupted (Ctrl-C; 143 SIGTERM), 141 output closed by its reader (| head).`,
   );
 
 for (const register of COMMANDS) register(program);
