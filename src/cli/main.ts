@@ -3,10 +3,13 @@
  * options and calls library functions; no business logic here.
  */
 import { Command } from "commander";
+import { exitOnClosedOutput } from "./closed-output.ts";
 import { COMMANDS } from "./commands/index.ts";
 import { EXIT_CODES, formatUsageError, runCommand, wantsJson } from "./run.ts";
 
 const json = wantsJson(process.argv.slice(2));
+// `holdfast sessions ls | head -1`: a quiet exit 141, not an EPIPE stack trace.
+exitOnClosedOutput();
 
 const program = new Command()
   .name("holdfast")
@@ -26,7 +29,8 @@ Examples:
   $ holdfast sessions ls --json
   $ holdfast sessions show conv_0123… --store sqlite:./data/holdfast.db
 
-Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 conflict, 5 store unavailable.`,
+Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 conflict, 5 store unavailable;
+130 interrupted (Ctrl-C; 143 SIGTERM), 141 output closed by its reader (| head).`,
   );
 
 for (const register of COMMANDS) register(program);

@@ -1,8 +1,9 @@
 /**
  * Runs the CLI and maps failures to documented exit codes: 2 bad usage/input, 3 not found,
- * 4 conflict, 5 unavailable, 1 anything else. Errors print one line, no stack, unless DEBUG.
+ * 4 conflict, 5 unavailable, 130/143 interrupted, 1 anything else. Errors print one line, no stack, unless DEBUG.
  */
 import { isHoldfastError } from "../store/errors.ts";
+import { InterruptedError } from "./interrupt.ts";
 
 export const EXIT_CODES = Object.freeze({
   ok: 0,
@@ -19,7 +20,11 @@ const USAGE_ERROR_CODE = "invalid_argument";
 /** The code printed with an unexpected error (not a HoldfastError): exit 1, its message kept. */
 const INTERNAL_ERROR_CODE = "internal_error";
 
+/** The code printed when Ctrl-C (or SIGTERM) stopped a job: exit 130 (143), see interrupt.ts. */
+const INTERRUPTED_CODE = "interrupted";
+
 export function exitCodeFor(error: unknown): number {
+  if (error instanceof InterruptedError) return error.exitCode;
   if (!isHoldfastError(error)) return EXIT_CODES.failure;
   if (error.code === "not_found") return EXIT_CODES.notFound;
   if (error.code.endsWith("conflict")) return EXIT_CODES.conflict;
@@ -73,7 +78,12 @@ export async function runCommand(
     const holdfast = isHoldfastError(error) ? error : null;
     process.stderr.write(
       errorText(
-        { code: holdfast?.code ?? INTERNAL_ERROR_CODE, message, param: holdfast?.param ?? null },
+        {
+          code:
+            holdfast?.code ?? (error instanceof InterruptedError ? INTERRUPTED_CODE : INTERNAL_ERROR_CODE),
+          message,
+          param: holdfast?.param ?? null,
+        },
         options.json === true,
       ),
     );

@@ -55,6 +55,10 @@ describe("CLI usage errors and rejections", () => {
       [["migrate", "--from", "memory:"], /^holdfast: required option '--to <url>' not specified/],
       [["serve", "--log-level", "loud"], /argument 'loud' is invalid\. Allowed choices are/],
       [["sessions", "ls", "a"], /^holdfast: too many arguments for 'ls'/],
+      [
+        ["bench", "store", "nope"],
+        /^holdfast: command-argument value 'nope' is invalid for argument 'names'\. Allowed choices are store, .*\[invalid_argument\]/,
+      ],
     ];
     const runs = await Promise.all(cases.map(([args]) => runCli(args)));
     for (const [i, res] of runs.entries()) {
@@ -85,6 +89,7 @@ describe("CLI usage errors and rejections", () => {
         { code: "invalid_argument", message: "unknown option '--jsn'", hint: "(Did you mean --json?)" },
       ],
       [["sessions", "ls", "--json", "--store", path.join(dir, "none.db")], 2, { code: "invalid_argument" }],
+      [["bench", "nope", "--json"], 2, { code: "invalid_argument" }],
     ];
     const runs = await Promise.all(cases.map(([args]) => runCli(args)));
     for (const [i, res] of runs.entries()) {

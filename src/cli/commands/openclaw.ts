@@ -21,6 +21,7 @@ import {
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { instantFlag, withFlagNames, withMessage } from "../flag-values.ts";
+import { interruptible } from "../interrupt.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { openArchived, storeOptions, withContentStore } from "../store-flags.ts";
 import { formatTable } from "./sessions.ts";
@@ -337,8 +338,15 @@ export function registerOpenClawCommand(program: Command): void {
             };
             if (flags.out === "-")
               return exportTranscript(store, flags.tenant, sessionId, process.stdout, options);
-            return writeOutputFile(flags.out, (out) =>
-              exportTranscript(store, flags.tenant, sessionId, out, options),
+            // Ctrl-C removes the unfinished file (exit 130); to stdout, the default stop is fine.
+            return interruptible(
+              (signal) =>
+                writeOutputFile(
+                  flags.out,
+                  (out) => exportTranscript(store, flags.tenant, sessionId, out, options),
+                  signal,
+                ),
+              () => `no file was written (--out '${flags.out}')`,
             );
           },
           { mustExist: true },

@@ -15,6 +15,7 @@ import {
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { withFlagNames } from "../flag-values.ts";
+import { interruptible } from "../interrupt.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { openArchived, storeOptions, withContentStore } from "../store-flags.ts";
 import { bytes } from "./openclaw.ts";
@@ -78,7 +79,7 @@ export function registerSessionsExportCommands(program: Command): void {
     .option("--json", "print a JSON summary (to stderr when the export goes to stdout)")
     .addHelpText(
       "after",
-      "\nSessions the lifecycle archived are exported with their items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); one whose archive cannot be read fails the export.\n\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
+      "\nSessions the lifecycle archived are exported with their items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); one whose archive cannot be read fails the export.\nCtrl-C removes the unfinished --out file (exit 130).\n\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
     )
     .action(async (flags: ExportFlags) => {
       const selection = flags.ids
@@ -104,8 +105,15 @@ export function registerSessionsExportCommands(program: Command): void {
           };
           if (flags.out === "-")
             return exportSessions(store, flags.tenant, selection, process.stdout, options);
-          return writeOutputFile(flags.out, (out) =>
-            exportSessions(store, flags.tenant, selection, out, options),
+          // Ctrl-C removes the unfinished file (exit 130); to stdout, the default stop is fine.
+          return interruptible(
+            (signal) =>
+              writeOutputFile(
+                flags.out,
+                (out) => exportSessions(store, flags.tenant, selection, out, options),
+                signal,
+              ),
+            () => `no file was written (--out '${flags.out}')`,
           );
         },
         { mustExist: true },
@@ -128,7 +136,7 @@ export function registerSessionsExportCommands(program: Command): void {
     .option("--json", "print a JSON summary")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
+      "\nCtrl-C stops before the next append and deletes the session being written; the ones before it stay (exit 130).\n\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
     )
     .action(async (file: string, flags: ImportFlags) => {
       if (flags.onConflict !== "skip" && flags.onConflict !== "fail") {
@@ -146,17 +154,29 @@ export function registerSessionsExportCommands(program: Command): void {
       }
       const input = file === "-" ? process.stdin : createReadStream(file);
       const progress = progressPrinter("importing");
+      let imported = 0;
+      // Ctrl-C stops at the next append, removing the session it was writing (exit 130).
+      const stopped = (): string =>
+        `${imported === 0 ? "nothing was imported" : `${imported} session(s) were imported and stay`}, none partly; ` +
+        "run it again with --on-conflict skip to import the rest";
       const summary = await withFlagNames({ 'onConflict "skip"': "--on-conflict skip" }, () =>
         withContentStore(flags, (store) =>
-          importSessions(store, flags.tenant, input, {
-            onConflict: flags.onConflict as ConflictPolicy,
-            onProgress: progress.tick,
-            // A regular file is read twice with --on-conflict fail: a conflict then imports nothing.
-            ...(stat?.isFile() ? { reopen: () => createReadStream(file) } : {}),
-          }),
+          interruptible(
+            (signal) =>
+              importSessions(store, flags.tenant, input, {
+                onConflict: flags.onConflict as ConflictPolicy,
+                onProgress: (p) => {
+                  imported = p.sessions;
+                  progress.tick(p);
+                },
+                signal,
+                // A regular file is read twice with --on-conflict fail: a conflict then imports nothing.
+                ...(stat?.isFile() ? { reopen: () => createReadStream(file) } : {}),
+              }),
+            stopped,
+          ),
         ),
-      );
-      progress.done();
+      ).finally(() => progress.done());
       if (flags.json)
         process.stdout.write(`${JSON.stringify({ ...summary, manifest: summary.manifest }, null, 2)}\n`);
       else

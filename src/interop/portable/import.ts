@@ -2,7 +2,8 @@
  * `importSessions`: reads a portable export (plain, or gzip/zstd-compressed) and recreates its sessions in a store through the
  * SessionStore contract. Each session is written only after its checksum verified; it is created
  * with its first 1,000 items in one atomic call and, past that, completed by appends carrying
- * operation ids — if one fails the partial session is deleted, so nothing half-imported stays.
+ * operation ids — if one fails, or `signal` aborts between them, the partial session is deleted,
+ * so nothing half-imported stays.
  * Item ids, content, token counts and turn ids are kept; the content JSON is byte-identical.
  * Session timestamps, version and fork parent are the target store's own (the contract assigns
  * them); the original values stay readable in the file.
@@ -30,6 +31,12 @@ export interface ImportOptions {
    * Without it a conflict stops the import after the sessions before it, and the error says how many.
    */
   reopen?: () => Readable | AsyncIterable<Buffer | string>;
+  /**
+   * Stops the import (Ctrl-C): checked before each session and each append of a long one. The
+   * session being written is deleted, the sessions before it stay, and the import rejects with
+   * `signal.reason`.
+   */
+  signal?: AbortSignal;
 }
 
 /** How many conflicting ids an error lists before "and N more". */
@@ -74,10 +81,14 @@ async function takenIds(
   store: SessionStore,
   tenant: string,
   input: Readable | AsyncIterable<Buffer | string>,
+  signal: AbortSignal | undefined,
 ): Promise<string[]> {
   const ids: string[] = [];
   try {
-    for await (const block of readPortable(decompressed(input))) ids.push(block.session.id);
+    for await (const block of readPortable(decompressed(input))) {
+      signal?.throwIfAborted();
+      ids.push(block.session.id);
+    }
   } catch (error) {
     if (!isHoldfastError(error) || error.fault !== "caller") throw error;
   }
@@ -103,6 +114,7 @@ async function writeSession(
   store: SessionStore,
   tenant: string,
   block: PortableSessionBlock,
+  signal: AbortSignal | undefined,
 ): Promise<"written" | "taken" | "expired"> {
   const { session, items } = block;
   const chunk = LIMITS.itemsPerAppend;
@@ -127,6 +139,7 @@ async function writeSession(
   }
   try {
     for (let start = chunk; start < items.length; start += chunk) {
+      signal?.throwIfAborted();
       await store.append(tenant, session.id, items.slice(start, start + chunk).map(toInput), {
         operationId: `portable-import:${session.id}:${start}`,
       });
@@ -148,7 +161,7 @@ export async function importSessions(
 ): Promise<ImportSummary> {
   const onConflict = options.onConflict ?? "fail";
   if (onConflict === "fail" && options.reopen) {
-    const taken = await takenIds(store, tenant, options.reopen());
+    const taken = await takenIds(store, tenant, options.reopen(), options.signal);
     if (taken.length > 0) {
       throw new ConflictError(
         `${taken.length} session(s) of the file already exist in the target: ${listIds(taken)}; nothing was imported. ` +
@@ -172,11 +185,12 @@ export async function importSessions(
     },
   });
   for await (const block of blocks) {
+    options.signal?.throwIfAborted();
     // The get catches the usual case early; the create's own conflict covers a session that is
     // invisible (expired, not yet swept) but still holds its id.
     const outcome = (await exists(store, tenant, block.session.id))
       ? "taken"
-      : await writeSession(store, tenant, block);
+      : await writeSession(store, tenant, block, options.signal);
     if (outcome === "expired") summary.expiredIds.push(block.session.id);
     else if (outcome === "written") {
       summary.imported++;
