@@ -12,6 +12,7 @@ import {
   importSessions,
   type PortableProgress,
 } from "../../interop/portable/index.ts";
+import { refuseKeylessWrites } from "../../security/at-rest.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { withFlagNames } from "../flag-values.ts";
@@ -128,7 +129,7 @@ export function registerSessionsExportCommands(program: Command): void {
     .option("--json", "print a JSON summary")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
+      "\nWithout the keyring, an import into a store that holds encrypted sessions exits 2 before writing\nanything (its sessions would be stored in plaintext).\n\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
     )
     .action(async (file: string, flags: ImportFlags) => {
       if (flags.onConflict !== "skip" && flags.onConflict !== "fail") {
@@ -147,14 +148,16 @@ export function registerSessionsExportCommands(program: Command): void {
       const input = file === "-" ? process.stdin : createReadStream(file);
       const progress = progressPrinter("importing");
       const summary = await withFlagNames({ 'onConflict "skip"': "--on-conflict skip" }, () =>
-        withContentStore(flags, (store) =>
-          importSessions(store, flags.tenant, input, {
+        withContentStore(flags, async (store) => {
+          // Without the keys, a store that encrypts gets no plaintext session: refused before reading.
+          await refuseKeylessWrites(store);
+          return importSessions(store, flags.tenant, input, {
             onConflict: flags.onConflict as ConflictPolicy,
             onProgress: progress.tick,
             // A regular file is read twice with --on-conflict fail: a conflict then imports nothing.
             ...(stat?.isFile() ? { reopen: () => createReadStream(file) } : {}),
-          }),
-        ),
+          });
+        }),
       );
       progress.done();
       if (flags.json)
