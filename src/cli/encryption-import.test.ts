@@ -1,14 +1,17 @@
 /**
- * Imports through the CLI into a store that encrypts at rest: without HOLDFAST_KEYS they are
- * refused before anything is written (a plaintext session there would break the deployment's
- * promise). Real binary, real SQLite files and a Postgres schema.
+ * Imports through the CLI and encryption at rest: without HOLDFAST_KEYS, one into a store that
+ * encrypts is refused before anything is written (a plaintext session there would break the
+ * deployment's promise), and a file holding ciphertext is refused keys or not (it would be stored
+ * as content). Real binary, real SQLite files and a Postgres schema.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { finished } from "node:stream/promises";
 import { after, before, describe, it } from "node:test";
 import { copyFixture } from "../interop/openclaw/test-fixture.ts";
+import { exportSessions } from "../interop/portable/index.ts";
 import { createStore } from "../store/create-store.ts";
 import { dropSchema, schemaUrl, uniqueSchema } from "../store/drivers/postgres-test-support.ts";
 import { runCli } from "./cli-helpers.ts";
@@ -37,7 +40,7 @@ async function encryptedStore(url: string): Promise<string[]> {
   return sessionIds(url);
 }
 
-describe("keyless imports into a store that encrypts at rest", () => {
+describe("CLI imports and encryption at rest", () => {
   let dir: string;
   let backup: string;
   const schema = uniqueSchema("hf_cliat");
@@ -110,6 +113,34 @@ describe("keyless imports into a store that encrypts at rest", () => {
     assert.equal(JSON.parse(run.stdout).imported, 1);
   });
 
+  it("an export holding ciphertext (an old keyless export) exits 2 naming its line, keys or not", async () => {
+    // The export as stored: the sealed items a build before the keyless refusal wrote out.
+    const url = `sqlite:${join(dir, "old.db")}`;
+    const { base, store } = await openAsServe(url);
+    const sealed = await store.create("default", { items: [message(`${SECRET} sealed`)] });
+    const file = join(dir, "ciphertext.jsonl");
+    const out = createWriteStream(file);
+    await exportSessions(base, "default", {}, out);
+    out.end();
+    await finished(out);
+    await store.close();
+    assert.match(readFileSync(file, "utf8"), /hf_enc/);
+
+    for (const env of [{}, { HOLDFAST_KEYS: KEYS }] as Record<string, string>[]) {
+      const target = `sqlite:${join(dir, `target-${Object.keys(env).length}.db`)}`;
+      const run = await runCli(["sessions", "import", file, "--store", target], { env });
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `Portable file, line 3: item 'msg_\\w+' of session '${sealed.id}' holds content sealed by encryption at rest \\('hf_enc'\\)`,
+        ),
+      );
+      assert.match(run.stderr, /Export the sessions again with HOLDFAST_KEYS or HOLDFAST_KEY_FILE set/);
+      assert.deepEqual(await sessionIds(target), []);
+    }
+  });
+
   it("the help of both imports says so", async () => {
     for (const args of [
       ["sessions", "import", "--help"],
@@ -121,6 +152,8 @@ describe("keyless imports into a store that encrypts at rest", () => {
         help.stdout.replace(/\s+/g, " "),
         /Without the keyring, an import into a store that holds encrypted sessions exits 2 before writing anything/,
       );
+      if (args[0] === "sessions")
+        assert.match(help.stdout, /A file holding content sealed by encryption at rest/);
     }
   });
 });

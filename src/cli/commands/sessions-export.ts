@@ -129,7 +129,7 @@ export function registerSessionsExportCommands(program: Command): void {
     .option("--json", "print a JSON summary")
     .addHelpText(
       "after",
-      "\nWithout the keyring, an import into a store that holds encrypted sessions exits 2 before writing\nanything (its sessions would be stored in plaintext).\n\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
+      "\nWithout the keyring, an import into a store that holds encrypted sessions exits 2 before writing\nanything (its sessions would be stored in plaintext). A file holding content sealed by encryption at rest\n(an export made without the keys by an older Holdfast) exits 2 naming the line, keys or not.\n\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
     )
     .action(async (file: string, flags: ImportFlags) => {
       if (flags.onConflict !== "skip" && flags.onConflict !== "fail") {
@@ -154,7 +154,10 @@ export function registerSessionsExportCommands(program: Command): void {
           return importSessions(store, flags.tenant, input, {
             onConflict: flags.onConflict as ConflictPolicy,
             onProgress: progress.tick,
-            // A regular file is read twice with --on-conflict fail: a conflict then imports nothing.
+            // Ciphertext (an old keyless export) would be stored as content, sealed again with keys.
+            sealed: "refuse",
+            // A regular file is read twice: a conflict (with --on-conflict fail) or sealed content
+            // anywhere in it then imports nothing.
             ...(stat?.isFile() ? { reopen: () => createReadStream(file) } : {}),
           });
         }),
