@@ -98,6 +98,11 @@ class EncryptedSessionGuard extends DelegatingStore {
     if (await isEncryptedSession(this.#records, tenant, id)) throw encryptedSessionError(id);
   }
 
+  /** The refusal of a read of `id`, for a check before anything is read (`encryptedSessionCheck`). */
+  refuseIfEncrypted(tenant: string, id: string): Promise<void> {
+    return this.#plain(tenant, id);
+  }
+
   /** The refusal `refuseKeylessWrites` runs up front; `create` runs it too, for every other caller. */
   async refuseWrites(): Promise<void> {
     if (await holdsEncryptedSessions(this.inner)) throw encryptedStoreError();
@@ -171,6 +176,19 @@ export function refuseEncryptedSessions(store: SessionStore): SessionStore {
  */
 export async function refuseKeylessWrites(store: SessionStore): Promise<void> {
   if (store instanceof EncryptedSessionGuard) await store.refuseWrites();
+}
+
+/**
+ * For a keyless store (`refuseEncryptedSessions`) over a store that holds encrypted sessions: a
+ * check that refuses an encrypted session as reading it would, for a pass over everything a
+ * command will read before it writes any output (`exportSessions`' `preflight`). Undefined
+ * otherwise (the decorator, or nothing encrypted in the store): there is nothing to refuse.
+ */
+export async function encryptedSessionCheck(
+  store: SessionStore,
+): Promise<((tenant: string, session: Session) => Promise<void>) | undefined> {
+  if (!(store instanceof EncryptedSessionGuard) || !(await holdsEncryptedSessions(store))) return undefined;
+  return (tenant, session) => store.refuseIfEncrypted(tenant, session.id);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   importSessions,
   type PortableProgress,
 } from "../../interop/portable/index.ts";
-import { refuseKeylessWrites } from "../../security/at-rest.ts";
+import { encryptedSessionCheck, refuseKeylessWrites } from "../../security/at-rest.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { withFlagNames } from "../flag-values.ts";
@@ -79,7 +79,7 @@ export function registerSessionsExportCommands(program: Command): void {
     .option("--json", "print a JSON summary (to stderr when the export goes to stdout)")
     .addHelpText(
       "after",
-      "\nSessions the lifecycle archived are exported with their items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); one whose archive cannot be read fails the export.\n\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
+      "\nSessions the lifecycle archived are exported with their items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); one whose archive cannot be read fails the export.\nWithout the keyring, a selection holding an encrypted session exits 2 before anything is written.\n\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
     )
     .action(async (flags: ExportFlags) => {
       const selection = flags.ids
@@ -102,6 +102,9 @@ export function registerSessionsExportCommands(program: Command): void {
             onProgress: progress.tick,
             readArchive: async (tenant: string, id: string) =>
               openArchived(store, tenant, id, await archives.read(tenant, id)),
+            // Without the keys, an encrypted session anywhere in the selection is refused before
+            // the first byte: on stdout, the sessions before it would pass for an export.
+            preflight: await encryptedSessionCheck(store),
           };
           if (flags.out === "-")
             return exportSessions(store, flags.tenant, selection, process.stdout, options);
