@@ -4,37 +4,19 @@
  * ciphertext as content or writing plaintext beside sealed items. Real binary, real SQLite files.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createStoredTokenCounter } from "../engine/context/stored-tokens.ts";
 import { createArchiver } from "../lifecycle/index.ts";
-import { encryptAtRest } from "../security/at-rest.ts";
 import { DATA_KEY_KIND, dataKeyRecordKey } from "../security/encryption/data-keys.ts";
-import { parseKeyring } from "../security/encryption/keyring.ts";
 import { createSystemRecords } from "../security/system-records.ts";
 import { createStore } from "../store/create-store.ts";
-import type { SessionStore } from "../store/types.ts";
 import { runCli } from "./cli-helpers.ts";
+import { KEYS, message, openAsServe } from "./encryption-cli-test-support.ts";
 
-const KEYS = `k1:${randomBytes(32).toString("base64")}`;
 const SECRET = "plaintext-marker-7f3a9c";
 const STATE_SECRET = "state-marker-51be02";
-
-function message(text: string) {
-  return { content: { type: "message", role: "user", content: [{ type: "input_text", text }] } };
-}
-
-/** The store opened as serve opens it with HOLDFAST_KEYS set: the one shared path. */
-async function openAsServe(url: string): Promise<{ base: SessionStore; store: SessionStore }> {
-  const countTokens = createStoredTokenCounter();
-  const base = await createStore({ url, countTokens });
-  const store = encryptAtRest(base, { keyring: parseKeyring(KEYS), countTokens });
-  assert.ok(store);
-  return { base, store };
-}
 
 /** Every byte of the SQLite file and its -wal/-shm companions, as latin1 text to search. */
 function rawBytes(dir: string, name: string): string {

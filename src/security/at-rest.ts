@@ -3,7 +3,8 @@
  * keyring comes from HOLDFAST_KEYS or HOLDFAST_KEY_FILE (`keyringFromEnv`), the decorator counts
  * plaintext with the same counter the store was opened with. Without a keyring, a store whose
  * sessions were encrypted is opened behind `refuseEncryptedSessions`: reading one of them would
- * show ciphertext as content, writing one would put plaintext beside its sealed items.
+ * show ciphertext as content, writing one would put plaintext beside its sealed items, and
+ * creating a session in such a store would put plaintext where the deployment promises none.
  */
 import { DelegatingStore } from "../store/decorators/delegating-store.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
@@ -11,6 +12,7 @@ import type { TokenCounter } from "../store/tokens.ts";
 import type {
   AppendOptions,
   AppendResult,
+  CreateSessionInput,
   ForkInput,
   Item,
   ItemInput,
@@ -26,7 +28,7 @@ import { DATA_KEY_KIND, dataKeyRecordKey, shredOrphanedDataKeys } from "./encryp
 import type { EncryptedStore } from "./encryption/encryption-options.ts";
 import type { Keyring } from "./encryption/keyring.ts";
 import { withEncryption } from "./encryption/with-encryption.ts";
-import { createSystemRecords, type SystemRecords } from "./system-records.ts";
+import { createSystemRecords, type SystemRecords, systemTenant } from "./system-records.ts";
 
 /** `base` behind the encryption decorator when a keyring is configured, else null. */
 export function encryptAtRest(
@@ -54,6 +56,23 @@ export async function isEncryptedSession(
   return (await records.get(DATA_KEY_KIND, dataKeyRecordKey(tenant, sessionId))) !== null;
 }
 
+/**
+ * Whether `store` holds encrypted sessions: a data-key record of any tenant. The decorator makes
+ * one before it seals anything, so a store serve has written to with HOLDFAST_KEYS has one (until
+ * every encrypted session is deleted and its key shredded). One list call of at most one row.
+ */
+export async function holdsEncryptedSessions(store: SessionStore): Promise<boolean> {
+  return (await store.list(systemTenant(DATA_KEY_KIND), { limit: 1 })).data.length > 0;
+}
+
+/** The refusal of a keyless write of new sessions (an import) into a store that holds encrypted ones. */
+export function encryptedStoreError(): InvalidArgumentError {
+  return new InvalidArgumentError(
+    "This store holds encrypted sessions (encryption at rest is on): set HOLDFAST_KEYS or HOLDFAST_KEY_FILE (the keys `holdfast serve` uses) to write sessions into it; without them they would be stored in plaintext. Nothing was written.",
+    { param: "HOLDFAST_KEYS" },
+  );
+}
+
 /** The refusal of a keyless read or write of an encrypted session. */
 export function encryptedSessionError(sessionId: string): InvalidArgumentError {
   return new InvalidArgumentError(
@@ -77,6 +96,22 @@ class EncryptedSessionGuard extends DelegatingStore {
 
   async #plain(tenant: string, id: string): Promise<void> {
     if (await isEncryptedSession(this.#records, tenant, id)) throw encryptedSessionError(id);
+  }
+
+  /** The refusal of a read of `id`, for a check before anything is read (`encryptedSessionCheck`). */
+  refuseIfEncrypted(tenant: string, id: string): Promise<void> {
+    return this.#plain(tenant, id);
+  }
+
+  /** The refusal `refuseKeylessWrites` runs up front; `create` runs it too, for every other caller. */
+  async refuseWrites(): Promise<void> {
+    if (await holdsEncryptedSessions(this.inner)) throw encryptedStoreError();
+  }
+
+  /** A session created without the keys in a store that encrypts would hold its contents in plaintext. */
+  override async create(tenant: string, input?: CreateSessionInput): Promise<Session> {
+    await this.refuseWrites();
+    return super.create(tenant, input);
   }
 
   override async get(tenant: string, id: string): Promise<Session> {
@@ -131,6 +166,29 @@ class EncryptedSessionGuard extends DelegatingStore {
 /** `store` refusing to read or write the contents of its encrypted sessions; see the module comment. */
 export function refuseEncryptedSessions(store: SessionStore): SessionStore {
   return new EncryptedSessionGuard(store);
+}
+
+/**
+ * Refuses, before anything is written, a command that writes sessions (an import) through a
+ * keyless store (`refuseEncryptedSessions`) over a store that holds encrypted sessions: it would
+ * create them, or append to plaintext ones, in plaintext. Passes the decorator and keyless stores
+ * that hold no encrypted session.
+ */
+export async function refuseKeylessWrites(store: SessionStore): Promise<void> {
+  if (store instanceof EncryptedSessionGuard) await store.refuseWrites();
+}
+
+/**
+ * For a keyless store (`refuseEncryptedSessions`) over a store that holds encrypted sessions: a
+ * check that refuses an encrypted session as reading it would, for a pass over everything a
+ * command will read before it writes any output (`exportSessions`' `preflight`). Undefined
+ * otherwise (the decorator, or nothing encrypted in the store): there is nothing to refuse.
+ */
+export async function encryptedSessionCheck(
+  store: SessionStore,
+): Promise<((tenant: string, session: Session) => Promise<void>) | undefined> {
+  if (!(store instanceof EncryptedSessionGuard) || !(await holdsEncryptedSessions(store))) return undefined;
+  return (tenant, session) => store.refuseIfEncrypted(tenant, session.id);
 }
 
 /**

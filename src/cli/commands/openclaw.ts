@@ -18,6 +18,7 @@ import {
   type OpenClawImportReport,
   planCleanup,
 } from "../../interop/openclaw/index.ts";
+import { refuseKeylessWrites } from "../../security/at-rest.ts";
 import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { instantFlag, withFlagNames, withMessage } from "../flag-values.ts";
@@ -237,13 +238,15 @@ export function registerOpenClawCommand(program: Command): void {
     .option("--json", "print the per-session report as JSON")
     .addHelpText(
       "after",
-      "\nExits 1 after the report when a session failed or its transcript is missing, or an agent's index or\nsessions dir was not read (a symbolic link out of the state dir is not followed; one to nothing is reported); warnings do not.\n\nExamples:\n  $ holdfast openclaw import ~/.openclaw --store sqlite:./data/holdfast.db\n  $ holdfast openclaw import ~/.openclaw --tenant alice --json",
+      "\nExits 1 after the report when a session failed or its transcript is missing, or an agent's index or\nsessions dir was not read (a symbolic link out of the state dir is not followed; one to nothing is reported); warnings do not.\nWithout the keyring, an import into a store that holds encrypted sessions exits 2 before writing anything.\n\nExamples:\n  $ holdfast openclaw import ~/.openclaw --store sqlite:./data/holdfast.db\n  $ holdfast openclaw import ~/.openclaw --tenant alice --json",
     )
     .action(async (stateDir: string, flags: StoreFlags & { json?: boolean }) => {
       const tty = process.stderr.isTTY === true;
       let n = 0;
-      const report = await withContentStore(flags, (store) =>
-        importStateDir(store, stateDir, {
+      const report = await withContentStore(flags, async (store) => {
+        // Without the keys, a store that encrypts gets no plaintext (new sessions or appends).
+        await refuseKeylessWrites(store);
+        return importStateDir(store, stateDir, {
           tenant: flags.tenant,
           onSession: (s) => {
             n++;
@@ -252,8 +255,8 @@ export function registerOpenClawCommand(program: Command): void {
                 `\r\x1b[Kimporting… ${n} session(s), last ${s.key.slice(0, 50)} (${s.status})`,
               );
           },
-        }),
-      ).catch((error: unknown) => {
+        });
+      }).catch((error: unknown) => {
         if (tty) process.stderr.write("\r\x1b[K");
         throw stoppedAfter(error, n);
       });

@@ -12,6 +12,7 @@ import {
   importSessions,
   type PortableProgress,
 } from "../../interop/portable/index.ts";
+import { encryptedSessionCheck, refuseKeylessWrites } from "../../security/at-rest.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
 import { withFlagNames } from "../flag-values.ts";
@@ -79,7 +80,7 @@ export function registerSessionsExportCommands(program: Command): void {
     .option("--json", "print a JSON summary (to stderr when the export goes to stdout)")
     .addHelpText(
       "after",
-      "\nSessions the lifecycle archived are exported with their items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); one whose archive cannot be read fails the export.\nCtrl-C removes the unfinished --out file (exit 130).\n\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
+      "\nSessions the lifecycle archived are exported with their items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); one whose archive cannot be read fails the export.\nWithout the keyring, a selection holding an encrypted session exits 2 before anything is written.\nCtrl-C removes the unfinished --out file (exit 130).\n\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
     )
     .action(async (flags: ExportFlags) => {
       const selection = flags.ids
@@ -102,6 +103,9 @@ export function registerSessionsExportCommands(program: Command): void {
             onProgress: progress.tick,
             readArchive: async (tenant: string, id: string) =>
               openArchived(store, tenant, id, await archives.read(tenant, id)),
+            // Without the keys, an encrypted session anywhere in the selection is refused before
+            // the first byte: on stdout, the sessions before it would pass for an export.
+            preflight: await encryptedSessionCheck(store),
           };
           if (flags.out === "-")
             return exportSessions(store, flags.tenant, selection, process.stdout, options);
@@ -136,7 +140,7 @@ export function registerSessionsExportCommands(program: Command): void {
     .option("--json", "print a JSON summary")
     .addHelpText(
       "after",
-      "\nCtrl-C stops before the next append and deletes the session being written; the ones before it stay (exit 130).\n\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
+      "\nWithout the keyring, an import into a store that holds encrypted sessions exits 2 before writing\nanything (its sessions would be stored in plaintext). A file holding content sealed by encryption at rest\n(an export made without the keys by an older Holdfast) exits 2 naming the line, keys or not.\nCtrl-C stops before the next append and deletes the session being written; the ones before it stay (exit 130).\n\nExamples:\n  $ holdfast sessions import backup.jsonl --store postgres://localhost/holdfast\n  $ holdfast sessions import backup.jsonl.gz --on-conflict skip --json",
     )
     .action(async (file: string, flags: ImportFlags) => {
       if (flags.onConflict !== "skip" && flags.onConflict !== "fail") {
@@ -160,8 +164,10 @@ export function registerSessionsExportCommands(program: Command): void {
         `${imported === 0 ? "nothing was imported" : `${imported} session(s) were imported and stay`}, none partly; ` +
         "run it again with --on-conflict skip to import the rest";
       const summary = await withFlagNames({ 'onConflict "skip"': "--on-conflict skip" }, () =>
-        withContentStore(flags, (store) =>
-          interruptible(
+        withContentStore(flags, async (store) => {
+          // Without the keys, a store that encrypts gets no plaintext session: refused before reading.
+          await refuseKeylessWrites(store);
+          return interruptible(
             (signal) =>
               importSessions(store, flags.tenant, input, {
                 onConflict: flags.onConflict as ConflictPolicy,
@@ -170,12 +176,15 @@ export function registerSessionsExportCommands(program: Command): void {
                   progress.tick(p);
                 },
                 signal,
-                // A regular file is read twice with --on-conflict fail: a conflict then imports nothing.
+                // Ciphertext (an old keyless export) would be stored as content, sealed again with keys.
+                sealed: "refuse",
+                // A regular file is read twice: a conflict (with --on-conflict fail) or sealed content
+                // anywhere in it then imports nothing.
                 ...(stat?.isFile() ? { reopen: () => createReadStream(file) } : {}),
               }),
             stopped,
-          ),
-        ),
+          );
+        }),
       ).finally(() => progress.done());
       if (flags.json)
         process.stdout.write(`${JSON.stringify({ ...summary, manifest: summary.manifest }, null, 2)}\n`);

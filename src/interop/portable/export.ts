@@ -32,6 +32,13 @@ export interface ExportOptions {
    * `read`). Without it an export that meets such a stub fails rather than write it without them.
    */
   readArchive?: (tenant: string, id: string) => Promise<{ items: Item[] }>;
+  /**
+   * Run on every selected session in a first pass over the selection, before anything is
+   * written: throwing stops the export with no output at all, where a failure met while writing
+   * would leave the sessions before it on a stream (stdout) with no trailer. The CLI refuses an
+   * encrypted session it has no keys for here (`encryptedSessionCheck`).
+   */
+  preflight?: (tenant: string, session: Session) => Promise<void>;
 }
 
 export interface ExportSummary extends PortableProgress {
@@ -104,6 +111,10 @@ export async function* exportChunks(
   selection: ExportSelection = {},
   options: ExportOptions & { onDone?: (summary: ExportSummary) => void } = {},
 ): AsyncGenerator<string> {
+  if (options.preflight) {
+    for await (const session of selectSessions(store, tenant, selection))
+      await options.preflight(tenant, session);
+  }
   const writer = new PortableWriter();
   const progress: PortableProgress = { sessions: 0, items: 0, bytes: 0 };
   let buffer = writer.manifest({ driver: store.driverName, tenant }, options.now);

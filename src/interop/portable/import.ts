@@ -9,12 +9,13 @@
  * them); the original values stay readable in the file.
  */
 import type { Readable } from "node:stream";
+import { ENC_FIELD } from "../../security/encryption/content-crypto.ts";
 import { ConflictError, isHoldfastError } from "../../store/errors.ts";
 import type { Item, ItemInput, SessionStore } from "../../store/types.ts";
 import { LIMITS } from "../../store/validate.ts";
 import { decompressed } from "./compression.ts";
 import type { PortableProgress } from "./export.ts";
-import type { ManifestLine } from "./format.ts";
+import { type ManifestLine, PortableFormatError } from "./format.ts";
 import { type PortableSessionBlock, readPortable } from "./reader.ts";
 
 export const CONFLICT_POLICIES = ["skip", "fail"] as const;
@@ -37,6 +38,15 @@ export interface ImportOptions {
    * `signal.reason`.
    */
   signal?: AbortSignal;
+  /**
+   * Content sealed by encryption at rest (an item or a state holding `hf_enc`, as in an export an
+   * older Holdfast made without the keys): `"copy"` (default) writes it as stored, the raw copy
+   * `migrate` makes too, for a plain store that also gets the sessions' data keys; `"refuse"` stops
+   * at the first session holding any, before writing it (with `reopen`, before writing anything),
+   * naming its line. Refuse it wherever it would be read as content: as plaintext, or through
+   * `withEncryption`, which would seal the ciphertext again. The CLI refuses it.
+   */
+  sealed?: "copy" | "refuse";
 }
 
 /** How many conflicting ids an error lists before "and N more". */
@@ -74,24 +84,54 @@ async function exists(store: SessionStore, tenant: string, id: string): Promise<
 }
 
 /**
- * The ids of `input`'s sessions that already exist in `tenant`. Damage ends the list: the import
- * itself then writes the sessions before it and stops there, as it does without a first pass.
+ * The refusal of a session of the file holding sealed content (see `ImportOptions.sealed`), or
+ * null. `stays` says what the import leaves behind.
  */
-async function takenIds(
+function sealedContentError(block: PortableSessionBlock, stays: string): PortableFormatError | null {
+  const { session, items, line } = block;
+  const at = (offset: number): number | null => (line === undefined ? null : line + offset);
+  const index = items.findIndex((item) => typeof item.content?.[ENC_FIELD] === "string");
+  const sealedState = typeof session.state?.[ENC_FIELD] === "string";
+  if (index < 0 && !sealedState) return null;
+  const what =
+    index >= 0
+      ? `item '${items[index]?.id}' of session '${session.id}'`
+      : `the state of session '${session.id}'`;
+  return new PortableFormatError(
+    `${what} holds content sealed by encryption at rest ('${ENC_FIELD}'), as an export made without the keys by an older Holdfast does: ` +
+      "imported, its ciphertext would be stored as its content. Export the sessions again with HOLDFAST_KEYS or HOLDFAST_KEY_FILE set " +
+      `(the keys \`holdfast serve\` uses; the export then holds their plaintext), or copy the store with \`holdfast migrate\` (with --tenant _hf_data_key) instead. ${stays}.`,
+    index >= 0 ? at(1 + index) : at(0),
+  );
+}
+
+/**
+ * The first pass over a file that can be read twice: the ids of its sessions that already exist
+ * in `tenant` (when `conflicts`), and with `sealed` a refusal of sealed content, thrown before
+ * anything is written. Damage ends the pass: the import itself then writes the sessions before it
+ * and stops there, as it does without a first pass.
+ */
+async function firstPass(
   store: SessionStore,
   tenant: string,
   input: Readable | AsyncIterable<Buffer | string>,
   signal: AbortSignal | undefined,
+  check: { conflicts: boolean; sealed: boolean },
 ): Promise<string[]> {
   const ids: string[] = [];
+  let refusal: PortableFormatError | null = null;
   try {
     for await (const block of readPortable(decompressed(input))) {
       signal?.throwIfAborted();
+      refusal = check.sealed ? sealedContentError(block, "Nothing was imported") : null;
+      if (refusal) break;
       ids.push(block.session.id);
     }
   } catch (error) {
     if (!isHoldfastError(error) || error.fault !== "caller") throw error;
   }
+  if (refusal) throw refusal;
+  if (!check.conflicts) return [];
   const taken: string[] = [];
   for (let i = 0; i < ids.length; i += CHECKS_AT_ONCE) {
     const batch = ids.slice(i, i + CHECKS_AT_ONCE);
@@ -160,8 +200,10 @@ export async function importSessions(
   options: ImportOptions = {},
 ): Promise<ImportSummary> {
   const onConflict = options.onConflict ?? "fail";
-  if (onConflict === "fail" && options.reopen) {
-    const taken = await takenIds(store, tenant, options.reopen(), options.signal);
+  const refuseSealed = options.sealed === "refuse";
+  if (options.reopen && (onConflict === "fail" || refuseSealed)) {
+    const check = { conflicts: onConflict === "fail", sealed: refuseSealed };
+    const taken = await firstPass(store, tenant, options.reopen(), options.signal, check);
     if (taken.length > 0) {
       throw new ConflictError(
         `${taken.length} session(s) of the file already exist in the target: ${listIds(taken)}; nothing was imported. ` +
@@ -186,6 +228,14 @@ export async function importSessions(
   });
   for await (const block of blocks) {
     options.signal?.throwIfAborted();
+    if (refuseSealed) {
+      const stays =
+        summary.imported === 0
+          ? "Nothing was imported"
+          : `The ${summary.imported} session(s) before it in the file were imported and stay`;
+      const refusal = sealedContentError(block, stays);
+      if (refusal) throw refusal;
+    }
     // The get catches the usual case early; the create's own conflict covers a session that is
     // invisible (expired, not yet swept) but still holds its id.
     const outcome = (await exists(store, tenant, block.session.id))

@@ -14,6 +14,8 @@ import { type ManifestLine, PORTABLE_FORMAT, PORTABLE_VERSION, PortableFormatErr
 export interface PortableSessionBlock {
   session: Session;
   items: Item[];
+  /** The line of its `session` line, when read from a file (`readPortable`): item i is on `line + 1 + i`. */
+  line?: number;
 }
 
 export interface ReadPortableOptions {
@@ -58,7 +60,7 @@ export async function* readPortable(
   const total: Hash = createHash("sha256");
   let lineNo = 0;
   let manifest: ManifestLine | null = null;
-  let current: { session: Session; items: Item[]; hash: Hash } | null = null;
+  let current: { session: Session; items: Item[]; hash: Hash; line: number } | null = null;
   let sessions = 0;
   let items = 0;
   let trailerSeen = false;
@@ -107,7 +109,12 @@ export async function* readPortable(
           );
         }
         seen.set(value.session.id, lineNo);
-        current = { session: value.session as unknown as Session, items: [], hash: createHash("sha256") };
+        current = {
+          session: value.session as unknown as Session,
+          items: [],
+          hash: createHash("sha256"),
+          line: lineNo,
+        };
         break;
       }
       case "item": {
@@ -134,7 +141,7 @@ export async function* readPortable(
         }
         sessions++;
         items += current.items.length;
-        const block = { session: current.session, items: current.items };
+        const block = { session: current.session, items: current.items, line: current.line };
         current = null;
         yield block;
         break;
