@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createStoredTokenCounter } from "../engine/context/stored-tokens.ts";
 import { createArchiver } from "../lifecycle/index.ts";
-import { encryptAtRest } from "../security/at-rest.ts";
+import { atRestStoreOptions, encryptAtRest } from "../security/at-rest.ts";
 import { DATA_KEY_KIND, dataKeyRecordKey } from "../security/encryption/data-keys.ts";
 import { parseKeyring } from "../security/encryption/keyring.ts";
 import { createSystemRecords } from "../security/system-records.ts";
@@ -30,8 +30,9 @@ function message(text: string) {
 /** The store opened as serve opens it with HOLDFAST_KEYS set: the one shared path. */
 async function openAsServe(url: string): Promise<{ base: SessionStore; store: SessionStore }> {
   const countTokens = createStoredTokenCounter();
-  const base = await createStore({ url, countTokens });
-  const store = encryptAtRest(base, { keyring: parseKeyring(KEYS), countTokens });
+  const keyring = parseKeyring(KEYS);
+  const base = await createStore(atRestStoreOptions({ url, countTokens }, keyring));
+  const store = encryptAtRest(base, { keyring, countTokens });
   assert.ok(store);
   return { base, store };
 }
