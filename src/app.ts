@@ -41,7 +41,7 @@ import {
   withProviderMetrics,
   withStoreMetrics,
 } from "./observability/index.ts";
-import { encryptAtRest } from "./security/at-rest.ts";
+import { atRestStoreOptions, encryptAtRest } from "./security/at-rest.ts";
 import { createSecurity } from "./security/create-security.ts";
 import { hasActiveApiKeys } from "./server/auth.ts";
 import { createServer } from "./server/create-server.ts";
@@ -159,12 +159,14 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
     );
     closers.push(() => archives.backend.close());
     const countTokens = createStoredTokenCounter();
+    // With a keyring the store holds sealed items, larger than the plaintext the limits are about.
+    const storeOptions = {
+      url: config.store,
+      ...(options.archive ? { archive: options.archive } : {}),
+      countTokens,
+    };
     const base = await unlessAborted(
-      createStore({
-        url: config.store,
-        ...(options.archive ? { archive: options.archive } : {}),
-        countTokens,
-      }),
+      createStore(atRestStoreOptions(storeOptions, keyring)),
       signal,
       (opened) => opened.close(),
     );

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createStoredTokenCounter } from "../engine/context/stored-tokens.ts";
-import { encryptAtRest } from "../security/at-rest.ts";
+import { atRestStoreOptions, encryptAtRest } from "../security/at-rest.ts";
 import { parseKeyring } from "../security/encryption/keyring.ts";
 import { createStore } from "../store/create-store.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -20,8 +20,9 @@ export function message(text: string) {
 /** The store opened as serve opens it with HOLDFAST_KEYS set (the one shared path), and the plain store under it. */
 export async function openAsServe(url: string): Promise<{ base: SessionStore; store: SessionStore }> {
   const countTokens = createStoredTokenCounter();
-  const base = await createStore({ url, countTokens });
-  const store = encryptAtRest(base, { keyring: parseKeyring(KEYS), countTokens });
+  const keyring = parseKeyring(KEYS);
+  const base = await createStore(atRestStoreOptions({ url, countTokens }, keyring));
+  const store = encryptAtRest(base, { keyring, countTokens });
   assert.ok(store);
   return { base, store };
 }

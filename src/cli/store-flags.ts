@@ -6,8 +6,14 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadServerConfig } from "../config/load-config.ts";
 import { createStoredTokenCounter } from "../engine/context/stored-tokens.ts";
-import { encryptAtRest, isEncryptedStore, refuseEncryptedSessions } from "../security/at-rest.ts";
+import {
+  atRestStoreOptions,
+  encryptAtRest,
+  isEncryptedStore,
+  refuseEncryptedSessions,
+} from "../security/at-rest.ts";
 import { keyringFromEnv } from "../security/encryption/keyring.ts";
+import { sealedStoreLimits } from "../security/encryption/sealed-limits.ts";
 import { type CreateStoreOptions, createStore, sqlitePath, storeScheme } from "../store/create-store.ts";
 import { NotFoundError } from "../store/errors.ts";
 import type { Item, SessionStore } from "../store/types.ts";
@@ -60,10 +66,11 @@ export async function resolveStoreUrl(flags: StoreFlags): Promise<string> {
  * through `openContentStore` when it reads or writes session contents. This one is the plain
  * store: for commands that move rows without reading them (cleanup, migrate, doctor) and for the
  * system records (API keys, data keys), which live beside the sessions and are never encrypted.
+ * The rows it moves may be sealed: it takes the sealed form of an item (state) at the limit.
  */
 export function openStore(urlOrOptions: string | CreateStoreOptions): Promise<SessionStore> {
   const options = typeof urlOrOptions === "string" ? { url: urlOrOptions } : urlOrOptions;
-  return createStore({ ...options, countTokens: createStoredTokenCounter() });
+  return createStore({ ...options, ...sealedStoreLimits(options), countTokens: createStoredTokenCounter() });
 }
 
 /**
@@ -76,8 +83,9 @@ export async function openContentStore(urlOrOptions: string | CreateStoreOptions
   const keyring = keyringFromEnv(process.env);
   const options = typeof urlOrOptions === "string" ? { url: urlOrOptions } : urlOrOptions;
   const countTokens = createStoredTokenCounter();
-  const base = await createStore({ ...options, countTokens });
-  return encryptAtRest(base, { keyring, countTokens }) ?? refuseEncryptedSessions(base);
+  const base = await createStore(atRestStoreOptions({ ...options, countTokens }, keyring));
+  const limits = { maxItemBytes: options.maxItemBytes, maxStateBytes: options.maxStateBytes };
+  return encryptAtRest(base, { keyring, countTokens, ...limits }) ?? refuseEncryptedSessions(base);
 }
 
 /**

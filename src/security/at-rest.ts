@@ -6,6 +6,7 @@
  * show ciphertext as content, writing one would put plaintext beside its sealed items, and
  * creating a session in such a store would put plaintext where the deployment promises none.
  */
+import type { StoreCoreOptions } from "../store/core.ts";
 import { DelegatingStore } from "../store/decorators/delegating-store.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import type { TokenCounter } from "../store/tokens.ts";
@@ -27,16 +28,29 @@ import type {
 import { DATA_KEY_KIND, dataKeyRecordKey, shredOrphanedDataKeys } from "./encryption/data-keys.ts";
 import type { EncryptedStore } from "./encryption/encryption-options.ts";
 import type { Keyring } from "./encryption/keyring.ts";
+import { type PlaintextLimits, sealedStoreLimits } from "./encryption/sealed-limits.ts";
 import { withEncryption } from "./encryption/with-encryption.ts";
 import { createSystemRecords, type SystemRecords, systemTenant } from "./system-records.ts";
 
-/** `base` behind the encryption decorator when a keyring is configured, else null. */
+/**
+ * The options to open the store `encryptAtRest` wraps with: with a keyring, its item and state
+ * limits become those of the sealed form of a plaintext at `options`' limits (default 1 MiB),
+ * which the decorator enforces on the plaintext. A limit means the caller's bytes either way.
+ */
+export function atRestStoreOptions<T extends StoreCoreOptions>(options: T, keyring: Keyring | null): T {
+  return keyring ? { ...options, ...sealedStoreLimits(options) } : options;
+}
+
+/**
+ * `base` (opened with `atRestStoreOptions`) behind the encryption decorator when a keyring is
+ * configured, else null. `maxItemBytes` / `maxStateBytes`: the plaintext limits (default 1 MiB).
+ */
 export function encryptAtRest(
   base: SessionStore,
-  options: { keyring: Keyring | null; countTokens: TokenCounter },
+  options: { keyring: Keyring | null; countTokens: TokenCounter } & PlaintextLimits,
 ): EncryptedStore | null {
-  const { keyring, countTokens } = options;
-  return keyring ? withEncryption(base, { keyring, countTokens }) : null;
+  const { keyring, ...rest } = options;
+  return keyring ? withEncryption(base, { keyring, ...rest }) : null;
 }
 
 /** Whether `store` is the encryption decorator (it opens items read past it, e.g. from an archive). */

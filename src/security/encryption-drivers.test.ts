@@ -13,6 +13,7 @@ import { adminQuery, dropSchema, schemaUrl, uniqueSchema } from "../store/driver
 import { createRedisDriver } from "../store/drivers/redis.ts";
 import type { SessionStore } from "../store/types.ts";
 import { createKeyring } from "./encryption/keyring.ts";
+import { sealedStoreLimits } from "./encryption/sealed-limits.ts";
 import { withEncryption } from "./encryption/with-encryption.ts";
 
 const REDIS_URL = process.env.HOLDFAST_TEST_REDIS ?? "redis://127.0.0.1:6379/0";
@@ -31,18 +32,18 @@ after(async () => {
 
 const openPostgres = async (clock?: () => number): Promise<SessionStore> =>
   withEncryption(
-    createSessionStore(
-      await createPostgresDriver({ connectionString: schemaUrl(schema) }),
-      clock ? { clock } : {},
-    ),
+    createSessionStore(await createPostgresDriver({ connectionString: schemaUrl(schema) }), {
+      ...(clock ? { clock } : {}),
+      ...sealedStoreLimits(),
+    }),
     { keyring },
   );
 const openRedis = async (clock?: () => number): Promise<SessionStore> =>
   withEncryption(
-    createSessionStore(
-      await createRedisDriver({ url: `${REDIS_URL}?prefix=${prefix}` }),
-      clock ? { clock } : {},
-    ),
+    createSessionStore(await createRedisDriver({ url: `${REDIS_URL}?prefix=${prefix}` }), {
+      ...(clock ? { clock } : {}),
+      ...sealedStoreLimits(),
+    }),
     { keyring },
   );
 

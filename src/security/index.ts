@@ -5,6 +5,12 @@ export * from "./authenticate.ts";
 export * from "./create-security.ts";
 export { rotateMasterKey } from "./encryption/data-keys.ts";
 export * from "./encryption/keyring.ts";
+export {
+  type PlaintextLimits,
+  sealedItemBytes,
+  sealedStateBytes,
+  sealedStoreLimits,
+} from "./encryption/sealed-limits.ts";
 export * from "./encryption/with-encryption.ts";
 export * from "./errors.ts";
 export * from "./hostile-input.ts";

@@ -75,7 +75,7 @@ export interface StoreCoreOptions {
   maxMergeRetries?: number;
 }
 
-const DEFAULTS = { maxItemBytes: LIMITS.itemBytes, maxStateBytes: 1 << 20, maxMergeRetries: 20 };
+const DEFAULTS = { maxItemBytes: LIMITS.itemBytes, maxStateBytes: LIMITS.stateBytes, maxMergeRetries: 20 };
 
 class StoreCore implements SessionStore, SessionHeadReadable {
   readonly #driver: StoreDriver;

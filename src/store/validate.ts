@@ -27,6 +27,8 @@ export const LIMITS = Object.freeze({
    * out): `StoreCoreOptions.maxItemBytes`'s default, which callers check against before writing.
    */
   itemBytes: 1 << 20,
+  /** The largest session state a store accepts by default (serialized JSON bytes): `maxStateBytes`'s default. */
+  stateBytes: 1 << 20,
 });
 
 const TENANT_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;

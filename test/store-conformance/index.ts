@@ -16,6 +16,7 @@ import { testListCases } from "./list.ts";
 import { testMediaCases } from "./media.ts";
 import { testModelCases } from "./model/index.ts";
 import { testRaceCases } from "./races.ts";
+import { testSizeLimitCases } from "./size-limits.ts";
 import { testValueCases } from "./values.ts";
 import { testWindowCases } from "./window.ts";
 
@@ -71,6 +72,7 @@ export function testStoreConformance(options: ConformanceOptions): void {
     testListCases(ctx);
     testDeleteItemCases(ctx);
     testValueCases(ctx);
+    testSizeLimitCases(ctx);
     testModelCases(ctx);
   });
 }

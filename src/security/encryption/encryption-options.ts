@@ -3,8 +3,14 @@
 import type { TokenCounter } from "../../store/tokens.ts";
 import type { Item, SessionHeadReadable, SessionStore } from "../../store/types.ts";
 import type { Keyring } from "./keyring.ts";
+import type { PlaintextLimits } from "./sealed-limits.ts";
 
-export interface EncryptionOptions {
+/**
+ * `maxItemBytes` / `maxStateBytes` limit the plaintext (serialized JSON bytes, as the store core
+ * counts them; default 1 MiB each), refused as the core refuses it; the wrapped store must accept
+ * their sealed form: open it with `sealedStoreLimits()` of the same limits.
+ */
+export interface EncryptionOptions extends PlaintextLimits {
   keyring: Keyring;
   /** Where wrapped data keys live (default: the wrapped store itself, in tenant `_hf_data_key`). */
   systemStore?: SessionStore;

@@ -11,6 +11,7 @@ import { hmac } from "./aead.ts";
 import { ENC_FIELD, encryptContent, type ItemSealer, itemSealer } from "./content-crypto.ts";
 import type { SessionKeys } from "./data-keys.ts";
 import type { CachedText } from "./plaintext-cache.ts";
+import { checkPlainSize } from "./sealed-limits.ts";
 
 /** A merge patch turning stored state `from` into exactly `to`. */
 export function replacementPatch(from: JsonObject, to: JsonObject): JsonObject {
@@ -30,6 +31,8 @@ export interface SealedText extends CachedText {
  * Seals item bodies, input `i` for seq `afterSeq + 1 + i` (where the store appends it: a batch
  * with anything malformed, which passes through untouched, is rejected whole by the core).
  * `countTokens` null means the default estimate, computed from the plaintext bytes in hand.
+ * A body over `maxItemBytes` (its plaintext JSON, as the core measures it) is refused with the
+ * core's `payload_too_large`: the store only sees the larger sealed form.
  * `sealedTexts[i]`, when given, receives what input `i` was sealed as (nothing when it passed through).
  */
 export function sealItems(
@@ -39,6 +42,7 @@ export function sealItems(
   afterSeq: number,
   keys: SessionKeys,
   countTokens: TokenCounter | null,
+  maxItemBytes: number,
   operationId?: string,
   sealedTexts?: (SealedText | undefined)[],
 ): ItemInput[] {
@@ -59,6 +63,7 @@ export function sealItems(
     sealer ??= itemSealer(keys, tenant, sessionId);
     const seq = afterSeq + 1 + index;
     const { stored, plaintext, plaintextBytes } = encryptContent(body, sealer, id, seq, deterministic);
+    if (plaintextBytes > maxItemBytes) checkPlainSize(plaintextBytes, maxItemBytes, `items[${index}]`);
     // The append's own result is answered from the plaintext in hand (not the shared cache:
     // the window cache carries what the next turns read).
     if (sealedTexts) sealedTexts[index] = { id, seq, blob: stored[ENC_FIELD] as string, text: plaintext };

@@ -41,6 +41,7 @@ import {
   checkTenant,
   checkVersion,
   isPlainObject,
+  LIMITS,
 } from "../../store/validate.ts";
 import { DecryptionError } from "../errors.ts";
 import { createSystemRecords, type SystemRecords } from "../system-records.ts";
@@ -59,6 +60,7 @@ import { replacementPatch, type SealedText, sealItems } from "./item-sealing.ts"
 import type { Keyring } from "./keyring.ts";
 import { PlaintextCache } from "./plaintext-cache.ts";
 import { AppendHeads, appendSealed } from "./sealed-append.ts";
+import { checkPlainState, explainSealedRefusal, rethrowExplained } from "./sealed-limits.ts";
 import { SessionOpener } from "./session-opener.ts";
 import { WindowCache } from "./window-cache.ts";
 import { readWindowCached } from "./window-read.ts";
@@ -66,14 +68,6 @@ import { readWindowCached } from "./window-read.ts";
 export type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
 
 const MAX_MERGE_RETRIES = 20;
-
-/**
- * The plain store's append checks, before its session is known to exist. Item sizes are left out:
- * the inner store limits the sealed form, which needs the session's key.
- */
-function checkAppend(items: ItemInput[], options: AppendOptions): void {
-  appendArguments(items, options, Date.now(), { maxItemBytes: Number.POSITIVE_INFINITY, countTokens: null });
-}
 
 /** null for a session that turned out to be gone (`not_found`); any other error is thrown. */
 function unlessGone(error: unknown): null {
@@ -92,9 +86,14 @@ class EncryptingStore implements EncryptedStore {
   readonly #windows: WindowCache;
   readonly #opener: SessionOpener;
   readonly #heads = new AppendHeads();
+  /** The plaintext limits (the inner store limits the larger sealed form; see sealed-limits.ts). */
+  readonly #maxItemBytes: number;
+  readonly #maxStateBytes: number;
 
   constructor(inner: SessionStore, options: EncryptionOptions) {
     this.#inner = inner;
+    this.#maxItemBytes = options.maxItemBytes ?? LIMITS.itemBytes;
+    this.#maxStateBytes = options.maxStateBytes ?? LIMITS.stateBytes;
     this.#keyring = options.keyring;
     this.#records = createSystemRecords(options.systemStore ?? inner);
     this.#countTokens = options.countTokens ?? estimateTokens;
@@ -113,6 +112,14 @@ class EncryptingStore implements EncryptedStore {
 
   get driverName(): string {
     return this.#inner.driverName;
+  }
+
+  /**
+   * The plain store's append checks, item sizes on the plaintext: asked when the session turned out
+   * to be missing, or an item too large, so the caller gets the first refusal the plain store makes.
+   */
+  #checkAppend(items: ItemInput[], options: AppendOptions): void {
+    appendArguments(items, options, Date.now(), { maxItemBytes: this.#maxItemBytes, countTokens: null });
   }
 
   /** Whether the inner store no longer has the session (deleted, expired). */
@@ -137,7 +144,8 @@ class EncryptingStore implements EncryptedStore {
     sealedTexts?: (SealedText | undefined)[],
   ): ItemInput[] {
     const countTokens = this.#estimate ? null : this.#countTokens;
-    return sealItems(tenant, sessionId, items, afterSeq, keys, countTokens, operationId, sealedTexts);
+    const max = this.#maxItemBytes;
+    return sealItems(tenant, sessionId, items, afterSeq, keys, countTokens, max, operationId, sealedTexts);
   }
 
   async create(tenant: string, input: CreateSessionInput = {}): Promise<Session> {
@@ -146,6 +154,7 @@ class EncryptingStore implements EncryptedStore {
     const items = (input as CreateSessionInput).items;
     const id = input.id === undefined ? newSessionId() : checkSessionId(input.id, "id");
     const state = input.state === undefined ? undefined : checkJsonObject(input.state, "state");
+    if (state !== undefined) checkPlainState(state, this.#maxStateBytes);
     let key: Buffer | undefined;
     const created = await createWithDataKey(this.#inner, this.#keys, tenant, id, (keys) => {
       key = keys.get(id);
@@ -155,7 +164,7 @@ class EncryptingStore implements EncryptedStore {
       // A new session numbers its first items from 1.
       if (items !== undefined) sealed.items = this.#seal(tenant, id, items, 0, keys);
       return sealed;
-    });
+    }).catch(rethrowExplained);
     if (key) {
       const { version, lastSeq } = created;
       this.#heads.set(tenant, id, key, { version, lastSeq, sealAfter: lastSeq });
@@ -212,7 +221,7 @@ class EncryptingStore implements EncryptedStore {
       await this.#inner.get(tenant, id).catch((error: unknown) => {
         // The plain store checks the arguments before it looks the session up: a bad append to a
         // missing session is `invalid_argument` there, so here too. Only this failure path pays.
-        if (isHoldfastError(error) && error.code === "not_found") checkAppend(items, options);
+        if (isHoldfastError(error) && error.code === "not_found") this.#checkAppend(items, options);
         throw error;
       });
       own = await this.#keys.ensure(tenant, id);
@@ -229,8 +238,10 @@ class EncryptingStore implements EncryptedStore {
       (afterSeq, sealedTexts) => this.#seal(tenant, id, items, afterSeq, own, operationId, sealedTexts),
     ).catch((error: unknown) => {
       // Its head is read first here: a bad append to a missing session is still `invalid_argument`.
-      if (isHoldfastError(error) && error.code === "not_found") checkAppend(items, options);
-      throw error;
+      // An item too large was found while sealing, maybe after an item the plain store refuses first.
+      const code = isHoldfastError(error) ? error.code : null;
+      if (code === "not_found" || code === "payload_too_large") this.#checkAppend(items, options);
+      throw explainSealedRefusal(error);
     });
     // The store hands back the items just sealed (a replay: the same bytes, sealed deterministically);
     // they are answered from the plaintext in hand, anything else is decrypted.
@@ -265,11 +276,13 @@ class EncryptingStore implements EncryptedStore {
         return { version: current.version, state: current.state, context: stored };
       },
       write: async (next, read) => {
+        checkPlainState(next, this.#maxStateBytes);
         const keys = await this.#keys.ensure(tenant, id);
         const sealed = encryptState(next, keys, tenant, id);
-        const saved = await this.#inner.patchState(tenant, id, replacementPatch(read.context.state, sealed), {
-          expectedVersion: read.version,
-        });
+        const patch = replacementPatch(read.context.state, sealed);
+        const saved = await this.#inner
+          .patchState(tenant, id, patch, { expectedVersion: read.version })
+          .catch(rethrowExplained);
         this.#heads.advance(tenant, id, saved);
         return { ...saved, state: next };
       },
@@ -306,6 +319,8 @@ class EncryptingStore implements EncryptedStore {
     if (!isPlainObject(input)) return this.#inner.fork(tenant, id, input as ForkInput);
     const { state, ...rest } = input;
     const override = state === undefined ? undefined : checkJsonObject(state, "state");
+    // Before the fork: a state refused after it would leave the child behind with its parent's state.
+    if (override !== undefined) checkPlainState(override, this.#maxStateBytes);
     // The child's copied items and state stay sealed under the parent's keys: it inherits them.
     // They are read before the copy too: a delete of the parent racing this fork may destroy them
     // right after the copy, which would leave the child sealed for good.
@@ -322,12 +337,14 @@ class EncryptingStore implements EncryptedStore {
     const keys = await this.#keys.inherit(tenant, child.id, new Map([...before, ...after]));
     if (override === undefined) return this.#opener.session(child);
     const withOwn = keys.has(child.id) ? keys : await this.#keys.ensure(tenant, child.id);
-    const saved = await this.#inner.patchState(
-      tenant,
-      child.id,
-      replacementPatch(child.state, encryptState(override, withOwn, tenant, child.id)),
-      { expectedVersion: child.version },
-    );
+    const sealed = replacementPatch(child.state, encryptState(override, withOwn, tenant, child.id));
+    const saved = await this.#inner
+      .patchState(tenant, child.id, sealed, { expectedVersion: child.version })
+      .catch(async (error: unknown) => {
+        // The sealed state is over the store's limit: the child must not stay with its parent's state.
+        if (isHoldfastError(error) && error.code === "payload_too_large") await this.delete(tenant, child.id);
+        throw explainSealedRefusal(error);
+      });
     return { ...saved, state: structuredClone(override) };
   }
 
