@@ -19,8 +19,10 @@ import { collectSnapshot } from "./snapshot.ts";
 import { applyBatch } from "./sweep-batch.ts";
 import { LeaseHeldError, SweepLease } from "./sweep-lease.ts";
 import { pauseAfterBatch } from "./sweep-pacing.ts";
+import { type SweeperStats, SweepStats } from "./sweep-stats.ts";
 
 export { LeaseHeldError } from "./sweep-lease.ts";
+export type { SweeperStats } from "./sweep-stats.ts";
 
 export interface SweeperOptions {
   store: SessionStore;
@@ -71,19 +73,6 @@ export interface SweepReport {
   durationMs: number;
 }
 
-export interface SweeperStats {
-  runs: number;
-  actions: Record<string, number>;
-  skipped: number;
-  errors: number;
-  itemsRemoved: number;
-  bytesFreed: number;
-  leaseDenied: number;
-  leaseLost: number;
-  lastRunAt: number | null;
-  lastDurationMs: number | null;
-}
-
 export interface ApplyOptions {
   onProgress?: (done: number, total: number) => void;
 }
@@ -106,7 +95,11 @@ export interface Sweeper {
    * current batch, its pause cut short, and releases the lease. Resolves once it has.
    */
   stop(): Promise<void>;
-  stats(): SweeperStats;
+  /**
+   * The counters since start: of every tenant, or with `tenant` only that tenant's (the actions on
+   * its sessions, its own runs and the whole-store ones) — what a tenant's admin may see.
+   */
+  stats(tenant?: string): SweeperStats;
 }
 
 function positive(value: number | undefined, name: string, fallback: number, min = 1): number {
@@ -138,18 +131,7 @@ class LeaseSweeper implements Sweeper {
   > &
     SweeperOptions;
   readonly #driver: StoreDriver & LifecycleCapable;
-  readonly #stats: SweeperStats = {
-    runs: 0,
-    actions: {},
-    skipped: 0,
-    errors: 0,
-    itemsRemoved: 0,
-    bytesFreed: 0,
-    leaseDenied: 0,
-    leaseLost: 0,
-    lastRunAt: null,
-    lastDurationMs: null,
-  };
+  readonly #stats = new SweepStats();
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<unknown> | null = null;
   #stopping = false;
@@ -195,12 +177,13 @@ class LeaseSweeper implements Sweeper {
       durationMs: 0,
     };
     const terms = { name: o.leaseName, holder: this.holder, ttlMs: o.leaseTtlMs, clock: o.clock };
+    const scope = plan.tenant ?? null;
     const lease = await SweepLease.acquire(this.#driver, terms, () => {
       report.leaseLost = true;
-      this.#stats.leaseLost++;
+      this.#stats.leaseLost(scope);
     });
     if (lease === null) {
-      this.#stats.leaseDenied++;
+      this.#stats.leaseDenied(scope);
       throw new LeaseHeldError(o.leaseName);
     }
     const started = performance.now();
@@ -223,29 +206,19 @@ class LeaseSweeper implements Sweeper {
     } finally {
       await lease.release();
       report.durationMs = Math.round(performance.now() - started);
-      this.#stats.runs++;
-      this.#stats.lastRunAt = o.clock();
-      this.#stats.lastDurationMs = report.durationMs;
+      this.#stats.ran(scope, o.clock(), report.durationMs);
     }
     return report;
   }
 
   #count(entries: ActionLogEntry[], report: SweepReport): void {
     for (const e of entries) {
-      if (e.outcome === "done") {
-        report.done++;
-        this.#stats.actions[e.action] = (this.#stats.actions[e.action] ?? 0) + 1;
-      } else if (e.outcome === "skipped") {
-        report.skipped++;
-        this.#stats.skipped++;
-      } else {
-        report.errors++;
-        this.#stats.errors++;
-      }
+      if (e.outcome === "done") report.done++;
+      else if (e.outcome === "skipped") report.skipped++;
+      else report.errors++;
       report.itemsRemoved += e.items;
       report.bytesFreed += e.bytesFreed;
-      this.#stats.itemsRemoved += e.items;
-      this.#stats.bytesFreed += e.bytesFreed;
+      this.#stats.action(e);
     }
   }
 
@@ -269,7 +242,7 @@ class LeaseSweeper implements Sweeper {
     const tick = (): void => {
       this.#running = this.sweepOnce()
         .catch(() => {
-          this.#stats.errors++;
+          this.#stats.failed(null);
         })
         .finally(() => {
           this.#running = null;
@@ -292,8 +265,8 @@ class LeaseSweeper implements Sweeper {
     }
   }
 
-  stats(): SweeperStats {
-    return structuredClone(this.#stats);
+  stats(tenant?: string): SweeperStats {
+    return this.#stats.snapshot(tenant);
   }
 }
 

@@ -26,13 +26,39 @@ export interface Authenticator {
   authenticateCredential(credential: string): Promise<Principal>;
 }
 
-/** The bearer credential of `Authorization: Bearer x` (case-insensitive scheme), or null. */
-export function bearerCredential(headers: HeaderBag): string | null {
+function authorizationHeader(headers: HeaderBag): string | undefined {
   const raw = headers.authorization ?? headers.Authorization;
   const value = Array.isArray(raw) ? raw[0] : raw;
-  if (typeof value !== "string") return null;
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The bearer credential of `Authorization: Bearer x` (case-insensitive scheme), or null. */
+export function bearerCredential(headers: HeaderBag): string | null {
+  const value = authorizationHeader(headers);
+  if (value === undefined) return null;
   const match = /^Bearer[ \t]+([\x21-\x7e]{1,8192})[ \t]*$/i.exec(value);
   return match?.[1] ?? null;
+}
+
+const HOW = "Send 'Authorization: Bearer hf_…' (an API key) or 'Authorization: Bearer <access token>'.";
+
+/**
+ * Why a request has no bearer credential: none sent (OpenAI's words), or a header that is not
+ * `Bearer <one credential>` — said as such, since "no API key" misleads a caller who sent one.
+ * The header's content is never echoed: it may hold a secret.
+ */
+function missingCredential(headers: HeaderBag): InvalidApiKeyError {
+  const value = authorizationHeader(headers);
+  if (value === undefined || value.trim() === "") {
+    return new InvalidApiKeyError(`You didn't provide an API key. ${HOW}`);
+  }
+  if (!/^Bearer(?:[ \t]|$)/i.test(value.trimStart())) {
+    return new InvalidApiKeyError(`The Authorization header does not use the Bearer scheme. ${HOW}`);
+  }
+  return new InvalidApiKeyError(
+    "The Authorization header is malformed: 'Bearer', a space, then one credential of up to 8192 " +
+      `printable characters with no spaces or other text after it. ${HOW}`,
+  );
 }
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
@@ -63,11 +89,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     authenticateCredential,
     async authenticate(headers: HeaderBag): Promise<Principal> {
       const credential = bearerCredential(headers);
-      if (credential === null) {
-        throw new InvalidApiKeyError(
-          "You didn't provide an API key. Send it as 'Authorization: Bearer hf_…'.",
-        );
-      }
+      if (credential === null) throw missingCredential(headers);
       return authenticateCredential(credential);
     },
   });

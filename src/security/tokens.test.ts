@@ -244,7 +244,10 @@ for (const driver of TEST_STORES) {
         auth.authenticate({}),
         (e: unknown) => (e as { code: string }).code === "invalid_api_key",
       );
-      await assert.rejects(auth.authenticate({ authorization: "Basic abc" }), /didn't provide/);
+      await assert.rejects(
+        auth.authenticate({ authorization: "Basic abc" }),
+        /does not use the Bearer scheme/,
+      );
       await assert.rejects(
         auth.authenticate({ authorization: `Bearer hf_${"a".repeat(43)}` }),
         /Incorrect API key/,

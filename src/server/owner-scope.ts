@@ -13,7 +13,10 @@ import { CONVERSATION_HEADER } from "./routes/chat-completions.ts";
 
 function restricted(request: FastifyRequest): boolean {
   const p = request.principal;
-  return p !== null && (p.owner !== null || p.conversationId !== null);
+  // A public route that authenticates its caller itself (`/v1/auth/logout`, which sets the
+  // principal for the rate limits) names no conversation and decides what the token may do.
+  if (p === null || request.routeOptions.config.public === true) return false;
+  return p.owner !== null || p.conversationId !== null;
 }
 
 /**

@@ -29,6 +29,7 @@ export function registerCleanupApi(
     guard.require(request, false);
     const tenant = await tenantOfRequest(options, request);
     if (!sweeper) return { available: false, plan: null, stats: null };
+    // `stats` is this tenant's share of the sweeper's counters, as on GET /v1/admin/cleanup/stats.
     const plan = await sweeper.plan({ tenant });
     return {
       available: true,
@@ -41,7 +42,7 @@ export function registerCleanupApi(
         actionCount: plan.actions.length,
         actions: plan.actions.slice(0, PREVIEW_ACTIONS),
       },
-      stats: sweeper.stats(),
+      stats: sweeper.stats(tenant),
     };
   });
 

@@ -8,7 +8,7 @@
  * |---|---|
  * | GET  /v1/admin/cleanup/plan[?now=<epoch ms>] | the plan for the caller's tenant |
  * | POST /v1/admin/cleanup/enforce `{now?, plan?}` | applies `plan` (from the preview) or a fresh plan at `now`; 409 `lease_conflict` while another sweeper runs |
- * | GET  /v1/admin/cleanup/stats | the sweeper's counters |
+ * | GET  /v1/admin/cleanup/stats | the sweeper's counters for the caller's tenant (never another tenant's) |
  * | POST /v1/conversations/:id/restore | restores an archived conversation from cold storage |
  */
 import type { FastifyInstance } from "fastify";
@@ -88,7 +88,12 @@ export function registerCleanupRoutes(app: FastifyInstance, deps: CleanupRouteDe
     },
   );
 
-  app.get("/v1/admin/cleanup/stats", async () => ({ object: "cleanup.stats", ...deps.sweeper.stats() }));
+  // A tenant's admin sees its own tenant's figures: the whole sweeper's would show what the
+  // sweeper did in every other tenant (the operator has them in /metrics).
+  app.get("/v1/admin/cleanup/stats", async (request) => ({
+    object: "cleanup.stats",
+    ...deps.sweeper.stats(request.tenant),
+  }));
 
   app.post<{ Params: { id: string } }>(
     "/v1/conversations/:id/restore",

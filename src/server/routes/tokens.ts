@@ -3,12 +3,14 @@
  * `refresh_token` grant, JSON body) and `POST /v1/auth/logout` revokes every token of the caller.
  * Both are public routes as far as tenant resolution goes: the refresh token is the credential
  * of the first (the access token has usually expired by then), and the second authenticates its
- * bearer itself, since an end-user token has no `admin` scope for an unknown route.
+ * bearer itself, since an end-user token has no `admin` scope for an unknown route. The checks
+ * tenant resolution would run still run: headers (431) on both, before the body is read, and
+ * logout's principal is set before the handler, so the per-key and per-user rate limits count it.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Security } from "../../security/create-security.ts";
 import { PermissionDeniedError } from "../../security/errors.ts";
-import { checkNoControlChars } from "../../security/hostile-input.ts";
+import { checkHeaders, checkNoControlChars } from "../../security/hostile-input.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { checkOwner } from "../../store/validate.ts";
 
@@ -39,11 +41,16 @@ export interface TokenResponse {
   refresh_token_expires_at: number;
 }
 
+/** The header limits every other route gets from the tenant resolver (`src/server/auth.ts`). */
+async function headersChecked(request: FastifyRequest): Promise<void> {
+  checkHeaders(request.headers);
+}
+
 /** Registers `/v1/auth/token` and `/v1/auth/logout` over the security library. */
 export function registerTokenRoutes(app: FastifyInstance, security: Security): void {
   app.post<{ Body: { grant_type: string; refresh_token: string } }>(
     "/v1/auth/token",
-    { schema: { body: tokenBody }, config: { public: true } },
+    { schema: { body: tokenBody }, config: { public: true }, onRequest: headersChecked },
     async (request, reply): Promise<TokenResponse> => {
       if (request.body.grant_type !== "refresh_token") {
         throw new InvalidArgumentError("grant_type must be 'refresh_token'.", { param: "grant_type" });
@@ -63,9 +70,18 @@ export function registerTokenRoutes(app: FastifyInstance, security: Security): v
 
   app.post<{ Body: { owner?: string } }>(
     "/v1/auth/logout",
-    { schema: { body: logoutBody }, config: { public: true } },
+    {
+      schema: { body: logoutBody },
+      config: { public: true },
+      onRequest: async (request) => {
+        checkHeaders(request.headers);
+        // Known before the rate limits' preHandler: a logout takes a request token of its key or user.
+        request.principal = await security.authenticator.authenticate(request.headers);
+      },
+    },
     async (request) => {
-      const principal = await security.authenticator.authenticate(request.headers);
+      const principal = request.principal;
+      if (!principal) throw new Error("logout ran without its onRequest authentication");
       let owner = principal.owner;
       if (owner === null) {
         // An API key acting for the tenant may sign one of its users out everywhere.
