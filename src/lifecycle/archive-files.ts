@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { PortableSessionBlock } from "../interop/portable/reader.ts";
-import { NotFoundError } from "../store/errors.ts";
 import type { Item, Session } from "../store/types.ts";
 import type { ArchiveBackend, ArchiveWritten } from "./archive-backend.ts";
 import {
@@ -19,6 +18,7 @@ import {
   type ArchiveCompression,
   archiveExtension,
   archiveLines,
+  archiveNotFound,
   compressor,
   readArchiveData,
 } from "./archive-format.ts";
@@ -85,9 +85,9 @@ class DirectoryArchiveBackend implements ArchiveBackend {
     const order = [this.compression, ...ARCHIVE_COMPRESSIONS.filter((c) => c !== this.compression)];
     for (const kind of order) {
       const path = archivePath(this.#dir, tenant, id, kind);
-      if (await exists(path)) return readArchiveData(createReadStream(path), id, `'${path}'`);
+      if (await exists(path)) return readArchiveData(createReadStream(path), id, `file '${path}'`);
     }
-    throw new NotFoundError(`No archive of session '${id}' in '${this.#dir}'.`, { param: "session_id" });
+    throw archiveNotFound(id, this.location);
   }
 
   async remove(tenant: string, id: string, only?: { version: number }): Promise<void> {
@@ -106,7 +106,7 @@ class DirectoryArchiveBackend implements ArchiveBackend {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
         throw error;
       }
-      const version = await readArchiveData(createReadStream(claimed), id, `'${path}'`).then(
+      const version = await readArchiveData(createReadStream(claimed), id, `file '${path}'`).then(
         (block) => block.session.version,
         () => null,
       );
