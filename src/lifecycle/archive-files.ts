@@ -33,15 +33,6 @@ export function archivePath(
   return join(dir, encodeURIComponent(tenant), `${id}${archiveExtension(compression)}`);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 class DirectoryArchiveBackend implements ArchiveBackend {
   readonly kind = "dir";
   readonly location: string;
@@ -61,12 +52,15 @@ class DirectoryArchiveBackend implements ArchiveBackend {
     // not share a temporary file.
     const tmp = `${path}.${randomUUID()}.tmp`;
     let count = 0;
+    let compressedBytes = 0;
     try {
       await pipeline(
         Readable.from(archiveLines(driver, session, items, () => count++)),
         compressor(this.compression),
         createWriteStream(tmp, { flush: true }),
       );
+      // Measured before the rename: once in place, a restore's removal may claim it at once.
+      compressedBytes = (await stat(tmp)).size;
       await rename(tmp, path);
     } catch (error) {
       await rm(tmp, { force: true });
@@ -77,7 +71,7 @@ class DirectoryArchiveBackend implements ArchiveBackend {
       if (other !== this.compression)
         await rm(archivePath(this.#dir, session.tenant, session.id, other), { force: true });
     }
-    return { compressedBytes: (await stat(path)).size, items: count };
+    return { compressedBytes, items: count };
   }
 
   async read(tenant: string, id: string): Promise<PortableSessionBlock> {
@@ -85,7 +79,12 @@ class DirectoryArchiveBackend implements ArchiveBackend {
     const order = [this.compression, ...ARCHIVE_COMPRESSIONS.filter((c) => c !== this.compression)];
     for (const kind of order) {
       const path = archivePath(this.#dir, tenant, id, kind);
-      if (await exists(path)) return readArchiveData(createReadStream(path), id, `file '${path}'`);
+      try {
+        return await readArchiveData(createReadStream(path), id, `file '${path}'`);
+      } catch (error) {
+        // Gone (or claimed by a removal checking whose it is) before it was opened: missing, not corrupt.
+        if ((error as { cause?: { code?: unknown } }).cause?.code !== "ENOENT") throw error;
+      }
     }
     throw archiveNotFound(id, this.location);
   }
