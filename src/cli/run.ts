@@ -39,19 +39,20 @@ export function wantsJson(argv: readonly string[]): boolean {
 }
 
 /**
- * One error on stderr: `holdfast: <message> [<code>]`, or with `--json` one line a program can
- * parse, `{"error":{"code","message","param"}}` (the HTTP API's error fields; `hint` for commander's
- * `(Did you mean …?)`).
+ * One error on stderr: `holdfast: <message> [<code>]` (then the error's `detail` for the operator,
+ * e.g. where an archive lies, on its own line), or with `--json` one line a program can parse,
+ * `{"error":{"code","message","param"}}` (the HTTP API's error fields, plus `detail` when there is
+ * one; `hint` for commander's `(Did you mean …?)`).
  */
 function errorText(
-  error: { code: string; message: string; param?: string | null; hint?: string },
+  error: { code: string; message: string; param?: string | null; hint?: string; detail?: string | null },
   json: boolean,
 ): string {
+  const { code, message, param = null, hint, detail } = error;
   if (json) {
-    const { code, message, param = null, hint } = error;
-    return `${JSON.stringify({ error: { code, message, param, ...(hint ? { hint } : {}) } })}\n`;
+    return `${JSON.stringify({ error: { code, message, param, ...(detail ? { detail } : {}), ...(hint ? { hint } : {}) } })}\n`;
   }
-  return `holdfast: ${error.message} [${error.code}]\n${error.hint ? `${error.hint}\n` : ""}`;
+  return `holdfast: ${message} [${code}]\n${detail ? `  ${detail}\n` : ""}${hint ? `${hint}\n` : ""}`;
 }
 
 /**
@@ -83,6 +84,7 @@ export async function runCommand(
             holdfast?.code ?? (error instanceof InterruptedError ? INTERRUPTED_CODE : INTERNAL_ERROR_CODE),
           message,
           param: holdfast?.param ?? null,
+          detail: holdfast?.detail ?? null,
         },
         options.json === true,
       ),

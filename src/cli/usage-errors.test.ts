@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { archiveNotFound } from "../lifecycle/archive-format.ts";
 import { runCli } from "./cli-helpers.ts";
 import { runCommand } from "./run.ts";
 
@@ -137,6 +138,27 @@ describe("CLI usage errors and rejections", () => {
     });
     assert.equal(printed[1], "holdfast: boom [internal_error]\n");
     assert.equal(JSON.parse(printed[2] ?? "").error.code, "internal_error");
+  });
+
+  test("an error's operator detail (where an archive lies) is printed under its message, and in --json", async () => {
+    const printed: string[] = [];
+    const write = process.stderr.write;
+    const exitCode = process.exitCode;
+    const missing = archiveNotFound("conv_x", "directory '/srv/archives'");
+    for (const json of [false, true]) {
+      process.stderr.write = ((chunk: string) => printed.push(chunk) > 0) as typeof write;
+      try {
+        await runCommand(() => Promise.reject(missing), { json });
+      } finally {
+        process.stderr.write = write;
+        process.exitCode = exitCode;
+      }
+    }
+    assert.match(
+      printed[0] ?? "",
+      /^holdfast: No archive of session 'conv_x'.* \[not_found\]\n {2}Looked in directory '\/srv\/archives'\.\n$/,
+    );
+    assert.equal(JSON.parse(printed[1] ?? "").error.detail, "Looked in directory '/srv/archives'.");
   });
 
   test("keys: an unreadable --key-file and --expires-in-days 0 exit 2; --config names the store", async () => {

@@ -280,6 +280,8 @@ test("migrate copies a session the lifecycle archived from its archive, or repor
     await other.close();
     assert.equal(lost.mismatches.length, 1);
     assert.match(lost.mismatches[0]!.reason, /its archive cannot be read: No archive of session/);
+    // The report is the operator's: it says where the archive was looked for (an API answer would not).
+    assert.ok(lost.mismatches[0]!.reason.includes(join(dir, "elsewhere")), lost.mismatches[0]!.reason);
   } finally {
     await source.close();
     await dropSchema(schema);

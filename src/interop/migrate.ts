@@ -185,7 +185,9 @@ async function archivedItems(
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== "not_found" && code !== "archive_corrupt") throw error;
-    return `${moved}, and its archive cannot be read: ${(error as Error).message}`;
+    // The report is the operator's: it names where the archive was looked for (the error's detail).
+    const detail = (error as { detail?: unknown }).detail;
+    return `${moved}, and its archive cannot be read: ${(error as Error).message}${typeof detail === "string" ? ` ${detail}` : ""}`;
   }
 }
 

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { PortableSessionBlock } from "../interop/portable/reader.ts";
-import { NotFoundError } from "../store/errors.ts";
 import type { Item, Session } from "../store/types.ts";
 import type { ArchiveBackend, ArchiveWritten } from "./archive-backend.ts";
 import {
@@ -19,6 +18,7 @@ import {
   type ArchiveCompression,
   archiveExtension,
   archiveLines,
+  archiveNotFound,
   compressor,
   readArchiveData,
 } from "./archive-format.ts";
@@ -31,15 +31,6 @@ export function archivePath(
   compression: ArchiveCompression = "gzip",
 ): string {
   return join(dir, encodeURIComponent(tenant), `${id}${archiveExtension(compression)}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 class DirectoryArchiveBackend implements ArchiveBackend {
@@ -61,12 +52,15 @@ class DirectoryArchiveBackend implements ArchiveBackend {
     // not share a temporary file.
     const tmp = `${path}.${randomUUID()}.tmp`;
     let count = 0;
+    let compressedBytes = 0;
     try {
       await pipeline(
         Readable.from(archiveLines(driver, session, items, () => count++)),
         compressor(this.compression),
         createWriteStream(tmp, { flush: true }),
       );
+      // Measured before the rename: once in place, a restore's removal may claim it at once.
+      compressedBytes = (await stat(tmp)).size;
       await rename(tmp, path);
     } catch (error) {
       await rm(tmp, { force: true });
@@ -77,7 +71,7 @@ class DirectoryArchiveBackend implements ArchiveBackend {
       if (other !== this.compression)
         await rm(archivePath(this.#dir, session.tenant, session.id, other), { force: true });
     }
-    return { compressedBytes: (await stat(path)).size, items: count };
+    return { compressedBytes, items: count };
   }
 
   async read(tenant: string, id: string): Promise<PortableSessionBlock> {
@@ -85,9 +79,14 @@ class DirectoryArchiveBackend implements ArchiveBackend {
     const order = [this.compression, ...ARCHIVE_COMPRESSIONS.filter((c) => c !== this.compression)];
     for (const kind of order) {
       const path = archivePath(this.#dir, tenant, id, kind);
-      if (await exists(path)) return readArchiveData(createReadStream(path), id, `'${path}'`);
+      try {
+        return await readArchiveData(createReadStream(path), id, `file '${path}'`);
+      } catch (error) {
+        // Gone (or claimed by a removal checking whose it is) before it was opened: missing, not corrupt.
+        if ((error as { cause?: { code?: unknown } }).cause?.code !== "ENOENT") throw error;
+      }
     }
-    throw new NotFoundError(`No archive of session '${id}' in '${this.#dir}'.`, { param: "session_id" });
+    throw archiveNotFound(id, this.location);
   }
 
   async remove(tenant: string, id: string, only?: { version: number }): Promise<void> {
@@ -106,7 +105,7 @@ class DirectoryArchiveBackend implements ArchiveBackend {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
         throw error;
       }
-      const version = await readArchiveData(createReadStream(claimed), id, `'${path}'`).then(
+      const version = await readArchiveData(createReadStream(claimed), id, `file '${path}'`).then(
         (block) => block.session.version,
         () => null,
       );

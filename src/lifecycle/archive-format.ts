@@ -12,7 +12,7 @@ import * as zlib from "node:zlib";
 import { codecOf, createZstdCompress, decompressor, zstdAvailable } from "../interop/portable/compression.ts";
 import { PortableWriter } from "../interop/portable/format.ts";
 import { type PortableSessionBlock, readPortable } from "../interop/portable/reader.ts";
-import { HoldfastError } from "../store/errors.ts";
+import { HoldfastError, NotFoundError } from "../store/errors.ts";
 import type { Item, Session } from "../store/types.ts";
 
 export { zstdAvailable };
@@ -29,19 +29,44 @@ export function archiveExtension(kind: ArchiveCompression): string {
   return kind === "zstd" ? ".jsonl.zst" : ".jsonl.gz";
 }
 
-/** A stored archive is corrupt or unreadable; the stub and every other session are untouched. */
+/** An I/O failure (EACCES, EISDIR, EIO…): its message names the file, so only its code is shown. */
+function ioCode(error: unknown): string | null {
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) && typeof syscall === "string" ? code : null;
+}
+
+/**
+ * A stored archive is corrupt or unreadable; the stub and every other session are untouched.
+ * The message reaches API clients, so it names the session and what is wrong, never where the
+ * archive lies on the server: that (`where`, and an I/O error's own message, which quotes the
+ * path) is the error's `detail`, for the server log and the CLI.
+ */
 export class ArchiveCorruptError extends HoldfastError {
   constructor(id: string, where: string, reason: string, cause?: unknown) {
+    const io = ioCode(cause);
+    const shown = io === null ? reason.replace(/\.+$/, "") : `it cannot be read: ${io}`;
     super(
       "archive_corrupt",
-      `The archive of session '${id}' in ${where} is corrupt (${reason.replace(/\.+$/, "")}). The archived session is kept as it is; restore its archive from a backup, or purge it.`,
-      { param: "session_id", cause },
+      `The archive of session '${id}' is corrupt (${shown}). The archived session is kept as it is; restore its archive from a backup, or purge it.`,
+      {
+        param: "session_id",
+        cause,
+        detail: `Archive: ${where}${io === null ? "" : ` (${(cause as Error).message})`}.`,
+      },
     );
   }
 
   override get fault(): "caller" | "system" {
     return "system";
   }
+}
+
+/** No archive of session `id` in the backend at `location` (named in the detail only, see above). */
+export function archiveNotFound(id: string, location: string): NotFoundError {
+  return new NotFoundError(
+    `No archive of session '${id}': its archived items cannot be restored (the session is kept as it is).`,
+    { param: "session_id", detail: `Looked in ${location}.` },
+  );
 }
 
 /** The portable-format lines of one archived session (manifest, session, items, end, trailer). */

@@ -9,10 +9,15 @@
  */
 import pg from "pg";
 import type { PortableSessionBlock } from "../interop/portable/reader.ts";
-import { InvalidArgumentError, NotFoundError, UnavailableError } from "../store/errors.ts";
+import { InvalidArgumentError, UnavailableError } from "../store/errors.ts";
 import type { Item, Session } from "../store/types.ts";
 import type { ArchiveBackend, ArchiveWritten } from "./archive-backend.ts";
-import { type ArchiveCompression, compressArchive, readArchiveData } from "./archive-format.ts";
+import {
+  type ArchiveCompression,
+  archiveNotFound,
+  compressArchive,
+  readArchiveData,
+} from "./archive-format.ts";
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -74,8 +79,7 @@ class PostgresArchiveBackend implements ArchiveBackend {
       [tenant, id],
     );
     const data = rows[0]?.data;
-    if (!data)
-      throw new NotFoundError(`No archive of session '${id}' in ${this.location}.`, { param: "session_id" });
+    if (!data) throw archiveNotFound(id, this.location);
     return readArchiveData(
       (async function* () {
         yield data;

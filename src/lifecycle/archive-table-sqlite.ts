@@ -10,10 +10,14 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { PortableSessionBlock } from "../interop/portable/reader.ts";
-import { NotFoundError } from "../store/errors.ts";
 import type { Item, Session } from "../store/types.ts";
 import type { ArchiveBackend, ArchiveWritten } from "./archive-backend.ts";
-import { type ArchiveCompression, compressArchive, readArchiveData } from "./archive-format.ts";
+import {
+  type ArchiveCompression,
+  archiveNotFound,
+  compressArchive,
+  readArchiveData,
+} from "./archive-format.ts";
 
 /** Schema of the archive table, one entry per version; applied in order, each once. */
 export const ARCHIVE_TABLE_MIGRATIONS: readonly string[] = [
@@ -91,8 +95,7 @@ class SqliteArchiveBackend implements ArchiveBackend {
     const row = this.#db
       .prepare("SELECT data FROM holdfast_archives WHERE tenant = ? AND session_id = ?")
       .get(tenant, id) as { data: Uint8Array } | undefined;
-    if (!row)
-      throw new NotFoundError(`No archive of session '${id}' in ${this.location}.`, { param: "session_id" });
+    if (!row) throw archiveNotFound(id, this.location);
     const data = Buffer.from(row.data.buffer, row.data.byteOffset, row.data.byteLength);
     return readArchiveData(
       (async function* () {

@@ -90,6 +90,15 @@ async function* allItems(
   }
 }
 
+/** Looks a restore gets at a session that races (restores, sweeps), the last one answering the race's error. */
+const RESTORE_ATTEMPTS = 4;
+
+/**
+ * How far another instance's clock may lag this one's: a session changed this long before an
+ * empty read began may have been restored during it, so the read is repeated (see #readAgain).
+ */
+const RACE_MARGIN_MS = 5_000;
+
 class StoreArchiver implements Archiver {
   readonly backend: ArchiveBackend;
   readonly #store: SessionStore;
@@ -134,6 +143,22 @@ class StoreArchiver implements Archiver {
   }
 
   async restore(tenant: string, id: string): Promise<Session> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#restoreOnce(tenant, id, attempt === RESTORE_ATTEMPTS);
+      if (outcome !== null) return outcome;
+      // A race moved the session on (see #restoreOnce): look again, shortly.
+      await new Promise((resolve) => setTimeout(resolve, attempt * 5));
+    }
+  }
+
+  /**
+   * One restore attempt; null when a race left the session an archived stub that may restore on
+   * a second look (unless `last`, then the race's error): its archive was being set aside for a
+   * moment (the `dir` backend claims a file while it checks whose it is), or a sweep archived the
+   * session again after another restore. Concurrent restores end with one of them restoring and
+   * the others answering its result.
+   */
+  async #restoreOnce(tenant: string, id: string, last: boolean): Promise<Session | null> {
     const [stub] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
     if (!stub) throw sessionNotFound(id);
     if (stub.status !== "archived") return stub;
@@ -146,7 +171,8 @@ class StoreArchiver implements Archiver {
       const [now] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
       if (!now) throw sessionNotFound(id);
       if (now.version !== stub.version && now.status === "active") return now;
-      throw error;
+      if (last) throw error;
+      return null;
     }
     // Checked here, not by the driver: a database refusal would be a bare 500 naming nothing.
     const problem = unrestorableItem(block.items);
@@ -162,6 +188,7 @@ class StoreArchiver implements Archiver {
       const [now] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
       if (!now) throw sessionNotFound(id);
       if (now.status === "active") return now;
+      if (!last) return null;
       throw new ConflictError(`Session '${id}' changed while it was being restored; retry.`, {
         param: "session_id",
       });
@@ -203,24 +230,33 @@ class ArchiveRestoringStore extends DelegatingStore {
     this.#archiver = archiver;
   }
 
-  /** True when the session was an archived stub, now restored (the caller repeats its operation). */
-  async #restored(tenant: string, id: string): Promise<boolean> {
+  /**
+   * After a read that found nothing (begun at `started`, epoch ms): true when the caller should
+   * read again — the session was an archived stub, now restored, or it changed since shortly
+   * before the read began: another request may have restored it between the read (which saw the
+   * stub's no items) and this look. Clocks of other instances may differ by up to RACE_MARGIN_MS.
+   */
+  async #readAgain(tenant: string, id: string, started: number): Promise<boolean> {
     const session = await this.inner.get(tenant, id);
-    if (session.status !== "archived") return false;
-    await this.#archiver.restore(tenant, id);
-    return true;
+    if (session.status === "archived") {
+      await this.#archiver.restore(tenant, id);
+      return true;
+    }
+    return session.updatedAt >= started - RACE_MARGIN_MS;
   }
 
   /** Repeats `run` after a restore when its `not_found` may have come from a stub's missing items. */
   async #orRestore<T>(tenant: string, id: string, run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
     try {
       return await run();
     } catch (error) {
       if (!isHoldfastError(error) || error.code !== "not_found") throw error;
       // A missing session stays this call's not_found; a failed restore is its own error.
       const session = await this.inner.get(tenant, id).catch(() => null);
-      if (session?.status !== "archived") throw error;
-      await this.#archiver.restore(tenant, id);
+      if (session === null) throw error;
+      if (session.status === "archived") await this.#archiver.restore(tenant, id);
+      else if (session.updatedAt < started - RACE_MARGIN_MS) throw error;
       return run();
     }
   }
@@ -240,8 +276,9 @@ class ArchiveRestoringStore extends DelegatingStore {
     return this.inner.fork(tenant, id, input);
   }
   override async readItems(tenant: string, id: string, query?: ReadItemsQuery): Promise<Item[]> {
+    const started = Date.now();
     const items = await this.inner.readItems(tenant, id, query);
-    if (items.length > 0 || !(await this.#restored(tenant, id))) return items;
+    if (items.length > 0 || !(await this.#readAgain(tenant, id, started))) return items;
     return this.inner.readItems(tenant, id, query);
   }
   override getItem(tenant: string, id: string, itemId: string): Promise<Item> {
@@ -251,8 +288,9 @@ class ArchiveRestoringStore extends DelegatingStore {
     return this.#orRestore(tenant, id, () => this.inner.deleteItem(tenant, id, itemId, options));
   }
   override async readWindow(tenant: string, id: string, query: WindowQuery): Promise<Window> {
+    const started = Date.now();
     const window = await this.inner.readWindow(tenant, id, query);
-    if (window.items.length > 0 || !(await this.#restored(tenant, id))) return window;
+    if (window.items.length > 0 || !(await this.#readAgain(tenant, id, started))) return window;
     return this.inner.readWindow(tenant, id, query);
   }
   /**

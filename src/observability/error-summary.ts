@@ -6,12 +6,16 @@
  * …`). So a logged error is its class, code, status, param, provider and the length of its
  * message — never the message — plus the stack's frames (file positions, without the header that
  * repeats the message) and the same summary of its causes. Codes and params are logged only when
- * they look like identifiers.
+ * they look like identifiers. A Holdfast error's `detail` is logged as it is: it is written for
+ * the operator (where on the server an archive lies) and never holds request content.
  */
+
+import { HoldfastError } from "../store/errors.ts";
 
 /** Causes followed below the logged error. */
 const MAX_CAUSES = 3;
 const MAX_FRAMES = 12;
+const MAX_DETAIL = 1000;
 const TOKEN = /^[A-Za-z0-9_.:$-]{1,64}$/;
 const PARAM = /^[A-Za-z0-9_.[\]-]{1,128}$/;
 const FRAME = /^\s+at \S/;
@@ -26,6 +30,7 @@ export interface ErrorSummary {
   param?: string;
   provider?: string;
   message_length?: number;
+  detail?: string;
   stack?: string[];
   cause?: ErrorSummary;
 }
@@ -70,6 +75,8 @@ function summarize(value: unknown, depth: number): ErrorSummary {
   const provider = token(record.provider);
   if (provider) summary.provider = provider;
   if (typeof record.message === "string") summary.message_length = record.message.length;
+  if (value instanceof HoldfastError && value.detail !== null)
+    summary.detail = value.detail.slice(0, MAX_DETAIL);
   if (isError && depth === 0) {
     const stack = frames(value);
     if (stack) summary.stack = stack;

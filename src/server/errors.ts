@@ -188,12 +188,17 @@ const RAW_API_HEADERS = Object.entries(API_RESPONSE_HEADERS)
 
 /**
  * Fastify error handler: logs system faults, replies with the body. The log gets the error's
- * summary (class, code, status, param, message length, frames), never its message: messages of
- * upstream and driver errors quote request content.
+ * summary (class, code, status, param, message length, frames, the operator's `detail`), never
+ * its message: messages of upstream and driver errors quote request content. A caller's error
+ * with a `detail` (a restore whose archive is missing: where it was looked for) is logged too, as
+ * a warning: the answer does not say where, the operator needs to.
  */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const response = toErrorResponse(error);
   if (response.status >= 500) request.log.error({ err: summarizeError(error) }, "request failed");
+  else if (isHoldfastError(error) && error.detail !== null) {
+    request.log.warn({ err: summarizeError(error) }, "request refused");
+  }
   return reply
     .code(response.status)
     .headers(API_RESPONSE_HEADERS)

@@ -19,12 +19,20 @@ export interface HoldfastErrorOptions {
   cause?: unknown;
   /** Seconds the caller should wait before retrying (for `unavailable`). */
   retryAfterSeconds?: number;
+  /**
+   * For the operator only: where on the server the failure is (an archive's directory, file or
+   * database). Never in an API answer, and never request content: the server logs it, the CLI
+   * prints it under the message.
+   */
+  detail?: string;
 }
 
 export class HoldfastError extends Error {
   readonly code: string;
   readonly param: string | null;
   readonly retryAfterSeconds: number | null;
+  /** See HoldfastErrorOptions.detail. */
+  readonly detail: string | null;
 
   constructor(code: string, message: string, options: HoldfastErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -32,6 +40,7 @@ export class HoldfastError extends Error {
     this.code = code;
     this.param = options.param ?? null;
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+    this.detail = options.detail ?? null;
   }
 
   /** Whether the caller can fix this by changing the request. */

@@ -245,7 +245,10 @@ export function registerCleanupCommand(program: Command): void {
       "-c, --config <file>",
       "JSON or YAML config file with a 'lifecycle' section (env HOLDFAST_CONFIG)",
     )
-    .option("-t, --tenant <tenant>", "only this tenant (default: every tenant)")
+    .option(
+      "-t, --tenant <tenant>",
+      "only this tenant, as the admin route GET /v1/admin/cleanup/plan plans it (default: every tenant, and the global budget)",
+    )
     .option("--json", "print the plan (and with --enforce the report) as JSON")
     .option(
       "--now <instant>",
