@@ -125,6 +125,27 @@ describe("security config", () => {
     refused({ oidc_providers: [{ ...PROVIDER, algorithms: [] }] }, /\.algorithms .* is empty/);
   });
 
+  it("reads clock_tolerance_s (0 included) and refuses one that is not 0…300 whole seconds", () => {
+    for (const seconds of [0, 5, 300]) {
+      const [provider] = parseSecurityConfig(
+        { oidc_providers: [{ ...PROVIDER, clock_tolerance_s: seconds }] },
+        WHERE,
+      ).oidcProviders;
+      assert.equal(provider?.clockToleranceSeconds, seconds);
+    }
+    // Left out or empty (YAML `clock_tolerance_s:`): the library's default applies.
+    for (const provider of [PROVIDER, { ...PROVIDER, clock_tolerance_s: null }]) {
+      const [parsed] = parseSecurityConfig({ oidc_providers: [provider] }, WHERE).oidcProviders;
+      assert.equal(parsed && "clockToleranceSeconds" in parsed, false);
+    }
+    for (const seconds of [-1, 301, 2.5, "30", true]) {
+      refused(
+        { oidc_providers: [{ ...PROVIDER, clock_tolerance_s: seconds }] },
+        /^security\.oidc_providers\[0\]\.clock_tolerance_s .* must be a whole number of seconds from 0 to 300 \(default 30\) \(got /,
+      );
+    }
+  });
+
   it("refuses a section or a list of the wrong shape", () => {
     refused("oidc", /^security .* must be an object/);
     refused({ oidc_providers: PROVIDER }, /^security\.oidc_providers .* must be a list of providers/);

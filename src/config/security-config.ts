@@ -8,7 +8,12 @@
  */
 import { endUserScopes } from "../security/access-tokens.ts";
 import { DEFAULT_TOKEN_ISSUER } from "../security/create-security.ts";
-import { jwksUrlProblem, OIDC_ALGORITHMS, type OidcProviderConfig } from "../security/oidc.ts";
+import {
+  clockToleranceProblem,
+  jwksUrlProblem,
+  OIDC_ALGORITHMS,
+  type OidcProviderConfig,
+} from "../security/oidc-settings.ts";
 import { checkTenantName } from "../security/tenants.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { isPlainObject } from "../store/validate.ts";
@@ -19,7 +24,15 @@ export interface SecurityConfig {
 }
 
 const KEYS = ["oidc_providers"] as const;
-const PROVIDER_KEYS = ["issuer", "jwks_url", "audience", "tenant", "scopes", "algorithms"] as const;
+const PROVIDER_KEYS = [
+  "issuer",
+  "jwks_url",
+  "audience",
+  "tenant",
+  "scopes",
+  "algorithms",
+  "clock_tolerance_s",
+] as const;
 const ELSEWHERE =
   "API keys are made with 'holdfast keys create', the dashboard's admin key is HOLDFAST_ADMIN_KEY, encryption at rest is HOLDFAST_KEYS or HOLDFAST_KEY_FILE and rate limits are the 'rate_limits' section (docs/security.md)";
 
@@ -116,6 +129,10 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
       );
     }
     if (algorithms?.length === 0) fail(`${at}.algorithms`, "is empty; leave it out to accept them all");
+    // Empty (YAML `clock_tolerance_s:`) is left out, as for scopes and algorithms: the default.
+    const tolerance = raw.clock_tolerance_s ?? undefined;
+    const toleranceProblem = tolerance === undefined ? null : clockToleranceProblem(tolerance);
+    if (toleranceProblem) fail(`${at}.clock_tolerance_s`, `${toleranceProblem} (got ${shown(tolerance)})`);
     return Object.freeze({
       issuer,
       jwksUrl,
@@ -123,6 +140,7 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
       tenant,
       ...(scopes ? { scopes } : {}),
       ...(algorithms ? { algorithms } : {}),
+      ...(tolerance === undefined ? {} : { clockToleranceSeconds: tolerance as number }),
     });
   });
   return Object.freeze({ oidcProviders: Object.freeze(providers) });

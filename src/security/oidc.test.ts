@@ -172,6 +172,44 @@ describe("external identity providers (OIDC)", () => {
     await store.close();
   });
 
+  it("allows a provider's clock to run ahead by the clock tolerance (default 30 s, 0 turns it off)", async () => {
+    const provider = { issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" };
+    const issued = Math.floor(Date.now() / 1000);
+    const token = (claims: { exp: number; nbf?: number }) =>
+      new SignJWT({ sub: "u", ...claims })
+        .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+        .setIssuer(ISSUER)
+        .setAudience("holdfast-api")
+        .setIssuedAt(issued)
+        .sign(signingKey);
+    // Holdfast's clock 10 s behind the provider's: the token is "not yet valid" for 10 s...
+    const early = await token({ nbf: issued + 10, exp: issued + 300 });
+    // ...and 10 s past its expiry for Holdfast when the provider let it expire just now.
+    const late = await token({ exp: issued - 10 });
+    const clock = () => issued * 1000;
+    const lenient = createOidcVerifier({ providers: [provider], clock });
+    assert.equal((await lenient.verify(early)).owner, "u");
+    assert.equal((await lenient.verify(late)).owner, "u");
+    // Beyond the tolerance it is expired, as before.
+    await assert.rejects(lenient.verify(await token({ exp: issued - 31 })), InvalidTokenError);
+    const strict = createOidcVerifier({ providers: [{ ...provider, clockToleranceSeconds: 0 }], clock });
+    await assert.rejects(strict.verify(early), InvalidTokenError);
+    await assert.rejects(strict.verify(late), InvalidTokenError);
+    const wide = createOidcVerifier({ providers: [{ ...provider, clockToleranceSeconds: 120 }], clock });
+    assert.equal((await wide.verify(await token({ exp: issued - 100 }))).owner, "u");
+    for (const clockToleranceSeconds of [-1, 301, 1.5, Number.NaN, "30" as unknown as number]) {
+      assert.throws(
+        () => createOidcVerifier({ providers: [{ ...provider, clockToleranceSeconds }] }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" &&
+          /providers\[0\]\.clockToleranceSeconds must be a whole number of seconds from 0 to 300/.test(
+            error.message,
+          ),
+        String(clockToleranceSeconds),
+      );
+    }
+  });
+
   it("validates provider configuration at construction", () => {
     assert.throws(
       () => createOidcVerifier({ providers: [{ issuer: ISSUER, jwksUrl, audience: "", tenant: "acme" }] }),

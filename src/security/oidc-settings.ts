@@ -1,0 +1,65 @@
+/**
+ * An external identity provider's settings and the checks on each of them, shared by the library
+ * (`createOidcVerifier`, which names them `providers[i].jwksUrl`) and the config file
+ * (`security.oidc_providers[i].jwks_url`): each check returns what is wrong, the caller names the key.
+ */
+
+/** Asymmetric algorithms only: an HMAC algorithm here would let anyone holding the JWKS sign. */
+export const OIDC_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
+
+/**
+ * Leeway on a provider token's `exp` and `nbf`, in seconds, when none is configured. Clocks
+ * kept by NTP differ by well under a second, but a provider's or a VM's clock a few seconds ahead
+ * is common, and without leeway its fresh tokens are "not yet valid" and its expiring ones die
+ * early: every such request a 401 the client cannot fix. 30 s covers that (the lower end of what
+ * jose users and gateways pick, 30–60 s) while an expired token lives at most 30 s longer, small
+ * next to provider token lifetimes of 5 minutes to an hour.
+ */
+export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+/** More leeway than 5 minutes would hide a broken clock and keep expired tokens alive. */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
+
+export interface OidcProviderConfig {
+  issuer: string;
+  jwksUrl: string;
+  audience: string;
+  /** Holdfast tenant the provider's users belong to. */
+  tenant: string;
+  /** Accepted algorithms, a subset of OIDC_ALGORITHMS (default all of them). */
+  algorithms?: readonly string[];
+  /** Scopes granted to its users (default conversations:read, conversations:write, responses). */
+  scopes?: readonly string[];
+  /** Leeway on `exp`/`nbf` in whole seconds, 0…300 (default DEFAULT_CLOCK_TOLERANCE_SECONDS). */
+  clockToleranceSeconds?: number;
+}
+
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i;
+
+/**
+ * Why a JWKS URL cannot be used, or null. Keys fetched over plain http could be swapped by anyone
+ * on the path, who could then sign tokens for any user: https only, http on loopback alone (a
+ * provider, or a test's key server, on the same machine).
+ */
+export function jwksUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be an absolute https URL such as https://idp.example.com/.well-known/jwks.json";
+  }
+  if (url.protocol === "https:") return null;
+  if (url.protocol === "http:" && LOOPBACK_HOST.test(url.hostname)) return null;
+  return "must be an https URL (http only on a loopback host such as 127.0.0.1): keys fetched over plain http could be swapped in transit";
+}
+
+/** Why a clock tolerance cannot be used, or null. */
+export function clockToleranceProblem(value: unknown): string | null {
+  if (
+    Number.isSafeInteger(value) &&
+    (value as number) >= 0 &&
+    (value as number) <= MAX_CLOCK_TOLERANCE_SECONDS
+  ) {
+    return null;
+  }
+  return `must be a whole number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS} (default ${DEFAULT_CLOCK_TOLERANCE_SECONDS})`;
+}
