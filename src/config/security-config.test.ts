@@ -89,7 +89,20 @@ describe("security config", () => {
         new RegExp(`^security\\.oidc_providers\\[0\\]\\.${key} .* is required`),
       );
     }
-    refused({ oidc_providers: [{ ...PROVIDER, audience: ["a", "b"] }] }, /\.audience .* is required/);
+    for (const audience of [[], ["a", ""], ["a", 1], { aud: "a" }]) {
+      refused(
+        { oidc_providers: [{ ...PROVIDER, audience }] },
+        /^security\.oidc_providers\[0\]\.audience .* is required: one non-empty string, or a non-empty list of them .*\(got /,
+      );
+    }
+  });
+
+  it("reads an audience list as it is written (a token with any of them is accepted)", () => {
+    const [provider] = parseSecurityConfig(
+      { oidc_providers: [{ ...PROVIDER, audience: ["holdfast-api", "api://holdfast"] }] },
+      WHERE,
+    ).oidcProviders;
+    assert.deepEqual(provider?.audience, ["holdfast-api", "api://holdfast"]);
   });
 
   it("refuses two entries for one issuer, and Holdfast's own issuer", () => {

@@ -9,6 +9,7 @@
 import { endUserScopes } from "../security/access-tokens.ts";
 import { DEFAULT_TOKEN_ISSUER } from "../security/create-security.ts";
 import {
+  audienceProblem,
   clockToleranceProblem,
   jwksUrlProblem,
   OIDC_ALGORITHMS,
@@ -98,7 +99,12 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
     const jwksUrl = text("jwks_url", "the URL of the provider's key set (JWKS)");
     const urlProblem = jwksUrlProblem(jwksUrl);
     if (urlProblem) fail(`${at}.jwks_url`, `${urlProblem} (got ${shown(jwksUrl)})`);
-    const audience = text("audience", "the 'aud' the provider puts in tokens meant for Holdfast");
+    // The 'aud' the provider puts in tokens meant for Holdfast, or a list of them.
+    const audienceIssue = audienceProblem(raw.audience);
+    if (audienceIssue) fail(`${at}.audience`, `${audienceIssue} (got ${shown(raw.audience)})`);
+    const audience = Array.isArray(raw.audience)
+      ? Object.freeze([...(raw.audience as string[])])
+      : (raw.audience as string);
     const tenant = text("tenant", "the Holdfast tenant the provider's users belong to");
     try {
       checkTenantName(tenant);

@@ -22,7 +22,8 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 export interface OidcProviderConfig {
   issuer: string;
   jwksUrl: string;
-  audience: string;
+  /** The `aud` its tokens carry for Holdfast; a list accepts a token whose `aud` holds any of them. */
+  audience: string | readonly string[];
   /** Holdfast tenant the provider's users belong to. */
   tenant: string;
   /** Accepted algorithms, a subset of OIDC_ALGORITHMS (default all of them). */
@@ -50,6 +51,17 @@ export function jwksUrlProblem(value: string): string | null {
   if (url.protocol === "https:") return null;
   if (url.protocol === "http:" && LOOPBACK_HOST.test(url.hostname)) return null;
   return "must be an https URL (http only on a loopback host such as 127.0.0.1): keys fetched over plain http could be swapped in transit";
+}
+
+/**
+ * Why an audience cannot be used, or null: one non-empty string, or a non-empty list of them (a
+ * provider registering Holdfast under several identifiers). An empty list or entry would match no
+ * token, every one of its users a 401 with no hint why.
+ */
+export function audienceProblem(value: unknown): string | null {
+  const usable = (entry: unknown) => typeof entry === "string" && entry.trim() !== "";
+  if (Array.isArray(value) ? value.length > 0 && value.every(usable) : usable(value)) return null;
+  return "is required: one non-empty string, or a non-empty list of them (a token whose 'aud' holds any of them is accepted)";
 }
 
 /** Why a clock tolerance cannot be used, or null. */

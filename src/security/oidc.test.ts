@@ -210,6 +210,37 @@ describe("external identity providers (OIDC)", () => {
     }
   });
 
+  it("accepts a token whose aud holds any audience of the provider's list", async () => {
+    const oidc = createOidcVerifier({
+      providers: [{ issuer: ISSUER, jwksUrl, audience: ["holdfast-api", "api://holdfast"], tenant: "acme" }],
+    });
+    const forAudience = (aud: string | string[]) =>
+      new SignJWT({ sub: "u" })
+        .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+        .setIssuer(ISSUER)
+        .setAudience(aud)
+        .setExpirationTime("5m")
+        .sign(signingKey);
+    for (const aud of ["holdfast-api", "api://holdfast", ["someone-else", "api://holdfast"]]) {
+      assert.equal((await oidc.verify(await forAudience(aud))).owner, "u", String(aud));
+    }
+    for (const aud of ["someone-else", ["someone-else", "api://other"]]) {
+      await assert.rejects(oidc.verify(await forAudience(aud)), InvalidTokenError, String(aud));
+    }
+    // An empty list (or an empty entry) would accept no token at all: refused at construction.
+    for (const audience of [[], ["holdfast-api", ""], [" "], [42 as unknown as string]]) {
+      assert.throws(
+        () => createOidcVerifier({ providers: [{ issuer: ISSUER, jwksUrl, audience, tenant: "acme" }] }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" &&
+          /providers\[0\]\.audience is required: one non-empty string, or a non-empty list of them/.test(
+            error.message,
+          ),
+        JSON.stringify(audience),
+      );
+    }
+  });
+
   it("validates provider configuration at construction", () => {
     assert.throws(
       () => createOidcVerifier({ providers: [{ issuer: ISSUER, jwksUrl, audience: "", tenant: "acme" }] }),

@@ -18,6 +18,7 @@ import { InvalidArgumentError, isHoldfastError, UnavailableError } from "../stor
 import { checkTokenOwner, endUserScopes } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
 import {
+  audienceProblem,
   clockToleranceProblem,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   jwksUrlProblem,
@@ -38,6 +39,8 @@ export interface OidcVerifier {
 
 interface Provider {
   config: OidcProviderConfig;
+  /** A copy (jose wants a mutable list), a token's `aud` must hold one of them. */
+  audience: string | string[];
   algorithms: string[];
   scopes: Scope[];
   /** Seconds of leeway on `exp` and `nbf` (jose's `clockTolerance`). */
@@ -87,11 +90,14 @@ export function createOidcVerifier(options: {
   const providers = new Map<string, Provider>();
   for (const [index, config] of options.providers.entries()) {
     const at = `providers[${index}]`;
-    for (const field of ["issuer", "jwksUrl", "audience", "tenant"] as const) {
+    for (const field of ["issuer", "jwksUrl", "tenant"] as const) {
       if (typeof config[field] !== "string" || config[field].length === 0) {
         throw new InvalidArgumentError(`${at}.${field} is required.`);
       }
     }
+    const audienceIssue = audienceProblem(config.audience);
+    if (audienceIssue)
+      throw new InvalidArgumentError(`${at}.audience ${audienceIssue}.`, { param: "audience" });
     const urlProblem = jwksUrlProblem(config.jwksUrl);
     if (urlProblem) throw new InvalidArgumentError(`${at}.jwksUrl ${urlProblem}.`, { param: "jwksUrl" });
     // One provider per issuer: a second would silently replace the first's keys and tenant.
@@ -137,6 +143,7 @@ export function createOidcVerifier(options: {
     }
     providers.set(config.issuer, {
       config: Object.freeze({ ...config }),
+      audience: typeof config.audience === "string" ? config.audience : [...config.audience],
       algorithms,
       scopes,
       clockTolerance: tolerance,
@@ -161,7 +168,7 @@ export function createOidcVerifier(options: {
       try {
         ({ payload } = await jwtVerify(token, provider.jwks, {
           issuer: provider.config.issuer,
-          audience: provider.config.audience,
+          audience: provider.audience,
           algorithms: provider.algorithms,
           requiredClaims: ["iss", "aud", "exp", "sub"],
           currentDate: new Date(clock()),
