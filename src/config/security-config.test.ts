@@ -159,6 +159,24 @@ describe("security config", () => {
     }
   });
 
+  it("reads jwks_timeout_ms and refuses one that is not 100…60000 whole milliseconds", () => {
+    const [provider] = parseSecurityConfig(
+      { oidc_providers: [{ ...PROVIDER, jwks_timeout_ms: 2000 }] },
+      WHERE,
+    ).oidcProviders;
+    assert.equal(provider?.jwksTimeoutMs, 2000);
+    for (const empty of [PROVIDER, { ...PROVIDER, jwks_timeout_ms: null }]) {
+      const [parsed] = parseSecurityConfig({ oidc_providers: [empty] }, WHERE).oidcProviders;
+      assert.equal(parsed && "jwksTimeoutMs" in parsed, false);
+    }
+    for (const ms of [0, 50, 120_000, 1000.5, "5s"]) {
+      refused(
+        { oidc_providers: [{ ...PROVIDER, jwks_timeout_ms: ms }] },
+        /^security\.oidc_providers\[0\]\.jwks_timeout_ms .* must be a whole number of milliseconds from 100 to 60000 \(default 5000\) \(got /,
+      );
+    }
+  });
+
   it("refuses a section or a list of the wrong shape", () => {
     refused("oidc", /^security .* must be an object/);
     refused({ oidc_providers: PROVIDER }, /^security\.oidc_providers .* must be a list of providers/);

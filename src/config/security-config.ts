@@ -11,6 +11,7 @@ import { DEFAULT_TOKEN_ISSUER } from "../security/create-security.ts";
 import {
   audienceProblem,
   clockToleranceProblem,
+  jwksTimeoutProblem,
   jwksUrlProblem,
   OIDC_ALGORITHMS,
   type OidcProviderConfig,
@@ -33,6 +34,7 @@ const PROVIDER_KEYS = [
   "scopes",
   "algorithms",
   "clock_tolerance_s",
+  "jwks_timeout_ms",
 ] as const;
 const ELSEWHERE =
   "API keys are made with 'holdfast keys create', the dashboard's admin key is HOLDFAST_ADMIN_KEY, encryption at rest is HOLDFAST_KEYS or HOLDFAST_KEY_FILE and rate limits are the 'rate_limits' section (docs/security.md)";
@@ -135,10 +137,19 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
       );
     }
     if (algorithms?.length === 0) fail(`${at}.algorithms`, "is empty; leave it out to accept them all");
-    // Empty (YAML `clock_tolerance_s:`) is left out, as for scopes and algorithms: the default.
-    const tolerance = raw.clock_tolerance_s ?? undefined;
-    const toleranceProblem = tolerance === undefined ? null : clockToleranceProblem(tolerance);
-    if (toleranceProblem) fail(`${at}.clock_tolerance_s`, `${toleranceProblem} (got ${shown(tolerance)})`);
+    // A number left empty (YAML `jwks_timeout_ms:`) is left out, as scopes and algorithms are: the
+    // library's default applies.
+    const number = (
+      key: "clock_tolerance_s" | "jwks_timeout_ms",
+      problem: (value: unknown) => string | null,
+    ) => {
+      const value = raw[key] ?? undefined;
+      const issue = value === undefined ? null : problem(value);
+      if (issue) fail(`${at}.${key}`, `${issue} (got ${shown(value)})`);
+      return value as number | undefined;
+    };
+    const tolerance = number("clock_tolerance_s", clockToleranceProblem);
+    const timeoutMs = number("jwks_timeout_ms", jwksTimeoutProblem);
     return Object.freeze({
       issuer,
       jwksUrl,
@@ -146,7 +157,8 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
       tenant,
       ...(scopes ? { scopes } : {}),
       ...(algorithms ? { algorithms } : {}),
-      ...(tolerance === undefined ? {} : { clockToleranceSeconds: tolerance as number }),
+      ...(tolerance === undefined ? {} : { clockToleranceSeconds: tolerance }),
+      ...(timeoutMs === undefined ? {} : { jwksTimeoutMs: timeoutMs }),
     });
   });
   return Object.freeze({ oidcProviders: Object.freeze(providers) });

@@ -19,6 +19,17 @@ export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 /** More leeway than 5 minutes would hide a broken clock and keep expired tokens alive. */
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 
+/**
+ * How long fetching a provider's key set may take before its tokens get 503, when none is set:
+ * long enough for a provider on another continent, short enough that a client sees 503 before
+ * its own timeout.
+ */
+export const DEFAULT_JWKS_TIMEOUT_MS = 5000;
+/** Under 100 ms even a healthy provider's TLS handshake may not finish: every token would be 503. */
+export const MIN_JWKS_TIMEOUT_MS = 100;
+/** Over a minute, requests would hang on a provider that is down longer than clients wait. */
+export const MAX_JWKS_TIMEOUT_MS = 60_000;
+
 export interface OidcProviderConfig {
   issuer: string;
   jwksUrl: string;
@@ -32,6 +43,8 @@ export interface OidcProviderConfig {
   scopes?: readonly string[];
   /** Leeway on `exp`/`nbf` in whole seconds, 0…300 (default DEFAULT_CLOCK_TOLERANCE_SECONDS). */
   clockToleranceSeconds?: number;
+  /** Its key-set fetch timeout, 100…60 000 ms (default: the verifier's `jwksTimeoutMs`, 5 000). */
+  jwksTimeoutMs?: number;
 }
 
 const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i;
@@ -74,4 +87,16 @@ export function clockToleranceProblem(value: unknown): string | null {
     return null;
   }
   return `must be a whole number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS} (default ${DEFAULT_CLOCK_TOLERANCE_SECONDS})`;
+}
+
+/** Why a JWKS fetch timeout cannot be used, or null. */
+export function jwksTimeoutProblem(value: unknown): string | null {
+  if (
+    Number.isSafeInteger(value) &&
+    (value as number) >= MIN_JWKS_TIMEOUT_MS &&
+    (value as number) <= MAX_JWKS_TIMEOUT_MS
+  ) {
+    return null;
+  }
+  return `must be a whole number of milliseconds from ${MIN_JWKS_TIMEOUT_MS} to ${MAX_JWKS_TIMEOUT_MS} (default ${DEFAULT_JWKS_TIMEOUT_MS})`;
 }

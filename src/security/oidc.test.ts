@@ -144,6 +144,51 @@ describe("external identity providers (OIDC)", () => {
     await assert.rejects(oidc.verify(await sign({ sub: "u" }, signingKey, "idp-unknown")), InvalidTokenError);
   });
 
+  it("a provider's own jwksTimeoutMs bounds its key fetch, also through createSecurity (what serve uses)", async () => {
+    const hang = jwksUrl.replace("/jwks.json", "/hang.json");
+    const store = await createStore("memory:");
+    try {
+      const security = createSecurity({
+        store,
+        oidcProviders: [
+          { issuer: ISSUER, jwksUrl: hang, audience: "holdfast-api", tenant: "acme", jwksTimeoutMs: 150 },
+        ],
+      });
+      const token = await sign({ sub: "u" });
+      const started = Date.now();
+      await assert.rejects(
+        security.authenticator.authenticate({ authorization: `Bearer ${token}` }),
+        (error: Error & { code?: string }) => error.code === "unavailable",
+      );
+      // Not the 5 s default: the provider's 150 ms (plus scheduling slack on a busy machine).
+      assert.ok(Date.now() - started < 2500, `took ${Date.now() - started} ms`);
+    } finally {
+      await store.close();
+    }
+    // 0 or a negative value would fail every fetch at once, hours would hang every request with it.
+    const provider = { issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" };
+    for (const jwksTimeoutMs of [0, 99, 60_001, 1.5, Number.NaN, "5000" as unknown as number]) {
+      const problem =
+        /jwksTimeoutMs must be a whole number of milliseconds from 100 to 60000 \(default 5000\)/;
+      assert.throws(
+        () => createOidcVerifier({ providers: [{ ...provider, jwksTimeoutMs }] }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" &&
+          error.message.startsWith("providers[0].jwksTimeoutMs") &&
+          problem.test(error.message),
+        `provider: ${jwksTimeoutMs}`,
+      );
+      assert.throws(
+        () => createOidcVerifier({ providers: [provider], jwksTimeoutMs }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" &&
+          error.message.startsWith("jwksTimeoutMs") &&
+          problem.test(error.message),
+        `verifier: ${jwksTimeoutMs}`,
+      );
+    }
+  });
+
   it("log out everywhere voids the user's provider tokens too, on every instance", async () => {
     const store = await createStore("memory:");
     const providers = [{ issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" }];

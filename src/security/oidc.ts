@@ -21,6 +21,8 @@ import {
   audienceProblem,
   clockToleranceProblem,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_JWKS_TIMEOUT_MS,
+  jwksTimeoutProblem,
   jwksUrlProblem,
   OIDC_ALGORITHMS,
   type OidcProviderConfig,
@@ -78,7 +80,10 @@ function remoteKeys(config: OidcProviderConfig, timeoutMs: number): JWTVerifyGet
 export function createOidcVerifier(options: {
   providers: readonly OidcProviderConfig[];
   clock?: () => number;
-  /** How long a JWKS fetch may take before verification fails with 503 (default 5 000 ms). */
+  /**
+   * How long a JWKS fetch may take before verification fails with 503, for providers without their
+   * own `jwksTimeoutMs` (100…60 000, default 5 000 ms).
+   */
   jwksTimeoutMs?: number;
   /**
    * "Log out everywhere" instants (`createSecurity` passes its own): a provider token issued at or
@@ -88,6 +93,11 @@ export function createOidcVerifier(options: {
 }): OidcVerifier {
   const clock = options.clock ?? Date.now;
   const providers = new Map<string, Provider>();
+  const defaultTimeoutMs = options.jwksTimeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS;
+  const defaultTimeoutProblem = jwksTimeoutProblem(defaultTimeoutMs);
+  if (defaultTimeoutProblem) {
+    throw new InvalidArgumentError(`jwksTimeoutMs ${defaultTimeoutProblem}.`, { param: "jwksTimeoutMs" });
+  }
   for (const [index, config] of options.providers.entries()) {
     const at = `providers[${index}]`;
     for (const field of ["issuer", "jwksUrl", "tenant"] as const) {
@@ -134,6 +144,11 @@ export function createOidcVerifier(options: {
         param: "clockToleranceSeconds",
       });
     }
+    const timeoutMs = config.jwksTimeoutMs ?? defaultTimeoutMs;
+    const timeoutProblem = jwksTimeoutProblem(timeoutMs);
+    if (timeoutProblem) {
+      throw new InvalidArgumentError(`${at}.jwksTimeoutMs ${timeoutProblem}.`, { param: "jwksTimeoutMs" });
+    }
     // Its users are end users: never `admin` (they could make API keys), never no scope at all.
     let scopes: Scope[];
     try {
@@ -147,7 +162,7 @@ export function createOidcVerifier(options: {
       algorithms,
       scopes,
       clockTolerance: tolerance,
-      jwks: remoteKeys(config, options.jwksTimeoutMs ?? 5000),
+      jwks: remoteKeys(config, timeoutMs),
     });
   }
 
