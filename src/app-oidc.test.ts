@@ -33,7 +33,8 @@ describe("holdfast serve with an OIDC provider from the config file", () => {
     await writeFile(file, text);
     return loadServerConfig({ flags: { config: file, ...flags }, env: {}, cwd: dir });
   };
-  const providerYaml = () =>
+  /** A config file with the test's provider; `extra` lines are added to its entry. */
+  const providerYaml = (...extra: string[]) =>
     [
       'store: "memory:"',
       "server: { port: 0, log_level: silent }",
@@ -43,6 +44,7 @@ describe("holdfast serve with an OIDC provider from the config file", () => {
       `      jwks_url: "${idp.jwksUrl}"`,
       `      audience: ${AUDIENCE}`,
       "      tenant: acme",
+      ...extra.map((line) => `      ${line}`),
       "",
     ].join("\n");
 
@@ -109,6 +111,36 @@ describe("holdfast serve with an OIDC provider from the config file", () => {
         assert.ok("param" in body, name);
         return true;
       });
+    }
+  });
+
+  test("a provider's clock a few seconds ahead is tolerated (30 s by default; clock_tolerance_s: 0 is strict)", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // Issued by a provider whose clock runs 10 s ahead: not valid for 10 s yet, as Holdfast sees it.
+    const early = await idp.token("alice@idp", { issuedAt: now + 10, notBefore: now + 10 });
+    // Expired 10 s ago for Holdfast (the provider thinks it just did).
+    const late = await idp.token("alice@idp", { issuedAt: now - 300, expiresIn: now - 10 });
+    for (const token of [early, late]) {
+      const conversation = await client(token).conversations.create({});
+      assert.equal(ownerOf(conversation), "alice@idp");
+    }
+    const strict = await createHoldfastApp({
+      config: await configFrom("strict.yaml", providerYaml("clock_tolerance_s: 0")),
+      env: {},
+    });
+    try {
+      await strict.app.listen({ host: "127.0.0.1", port: 0 });
+      const strictURL = `http://127.0.0.1:${(strict.app.server.address() as AddressInfo).port}/v1`;
+      for (const token of [early, late]) {
+        const strictClient = new OpenAI({ apiKey: token, baseURL: strictURL, maxRetries: 0 });
+        await assert.rejects(strictClient.conversations.create({}), (error: unknown) => {
+          assert.ok(error instanceof OpenAI.AuthenticationError, String(error));
+          assert.equal(error.code, "invalid_token");
+          return true;
+        });
+      }
+    } finally {
+      await strict.close();
     }
   });
 

@@ -80,6 +80,8 @@ export interface HoldfastApp {
   mode: "development" | "insecure" | "secure";
   encrypted: boolean;
   providers: string[];
+  /** The identity providers of `security.oidc_providers`, for serve's start-up line. */
+  identityProviders: { issuer: string; tenant: string }[];
   /** Start-up warnings about the configuration (serve prints them to stderr). */
   notices: string[];
   /**
@@ -348,6 +350,7 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
       mode: authenticated ? "secure" : loopback ? "development" : "insecure",
       encrypted: keyring !== null,
       providers: layer.config.providers.map((p) => p.name),
+      identityProviders: oidcProviders.map(({ issuer, tenant }) => ({ issuer, tenant })),
       notices,
       close,
       discard: async () => {

@@ -74,6 +74,18 @@ const CASES: Case[] = [
     message: /security\.oidc_providers\[0\]\.audiences in config file '.*' is not a setting/,
   },
   {
+    name: "an identity provider's clock tolerance out of range",
+    file: { security: { oidc_providers: [{ ...IDP, clock_tolerance_s: 3600 }] } },
+    message:
+      /security\.oidc_providers\[0\]\.clock_tolerance_s in config file '.*' must be a whole number of seconds from 0 to 300 \(default 30\) \(got 3600\)/,
+  },
+  {
+    name: "an identity provider's JWKS timeout in seconds rather than milliseconds",
+    file: { security: { oidc_providers: [{ ...IDP, jwks_timeout_ms: 5 }] } },
+    message:
+      /security\.oidc_providers\[0\]\.jwks_timeout_ms in config file '.*' must be a whole number of milliseconds from 100 to 60000 \(default 5000\) \(got 5\)/,
+  },
+  {
     name: "a base URL from the environment that is not a URL",
     env: { OPENAI_BASE_URL: "not a url" },
     message: /OPENAI_BASE_URL must be an http\(s\) URL/,

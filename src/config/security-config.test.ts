@@ -89,7 +89,20 @@ describe("security config", () => {
         new RegExp(`^security\\.oidc_providers\\[0\\]\\.${key} .* is required`),
       );
     }
-    refused({ oidc_providers: [{ ...PROVIDER, audience: ["a", "b"] }] }, /\.audience .* is required/);
+    for (const audience of [[], ["a", ""], ["a", 1], { aud: "a" }]) {
+      refused(
+        { oidc_providers: [{ ...PROVIDER, audience }] },
+        /^security\.oidc_providers\[0\]\.audience .* is required: one non-empty string, or a non-empty list of them .*\(got /,
+      );
+    }
+  });
+
+  it("reads an audience list as it is written (a token with any of them is accepted)", () => {
+    const [provider] = parseSecurityConfig(
+      { oidc_providers: [{ ...PROVIDER, audience: ["holdfast-api", "api://holdfast"] }] },
+      WHERE,
+    ).oidcProviders;
+    assert.deepEqual(provider?.audience, ["holdfast-api", "api://holdfast"]);
   });
 
   it("refuses two entries for one issuer, and Holdfast's own issuer", () => {
@@ -123,6 +136,45 @@ describe("security config", () => {
     );
     refused({ oidc_providers: [{ ...PROVIDER, algorithms: ["HS256"] }] }, /\.algorithms .* holds 'HS256'/);
     refused({ oidc_providers: [{ ...PROVIDER, algorithms: [] }] }, /\.algorithms .* is empty/);
+  });
+
+  it("reads clock_tolerance_s (0 included) and refuses one that is not 0…300 whole seconds", () => {
+    for (const seconds of [0, 5, 300]) {
+      const [provider] = parseSecurityConfig(
+        { oidc_providers: [{ ...PROVIDER, clock_tolerance_s: seconds }] },
+        WHERE,
+      ).oidcProviders;
+      assert.equal(provider?.clockToleranceSeconds, seconds);
+    }
+    // Left out or empty (YAML `clock_tolerance_s:`): the library's default applies.
+    for (const provider of [PROVIDER, { ...PROVIDER, clock_tolerance_s: null }]) {
+      const [parsed] = parseSecurityConfig({ oidc_providers: [provider] }, WHERE).oidcProviders;
+      assert.equal(parsed && "clockToleranceSeconds" in parsed, false);
+    }
+    for (const seconds of [-1, 301, 2.5, "30", true]) {
+      refused(
+        { oidc_providers: [{ ...PROVIDER, clock_tolerance_s: seconds }] },
+        /^security\.oidc_providers\[0\]\.clock_tolerance_s .* must be a whole number of seconds from 0 to 300 \(default 30\) \(got /,
+      );
+    }
+  });
+
+  it("reads jwks_timeout_ms and refuses one that is not 100…60000 whole milliseconds", () => {
+    const [provider] = parseSecurityConfig(
+      { oidc_providers: [{ ...PROVIDER, jwks_timeout_ms: 2000 }] },
+      WHERE,
+    ).oidcProviders;
+    assert.equal(provider?.jwksTimeoutMs, 2000);
+    for (const empty of [PROVIDER, { ...PROVIDER, jwks_timeout_ms: null }]) {
+      const [parsed] = parseSecurityConfig({ oidc_providers: [empty] }, WHERE).oidcProviders;
+      assert.equal(parsed && "jwksTimeoutMs" in parsed, false);
+    }
+    for (const ms of [0, 50, 120_000, 1000.5, "5s"]) {
+      refused(
+        { oidc_providers: [{ ...PROVIDER, jwks_timeout_ms: ms }] },
+        /^security\.oidc_providers\[0\]\.jwks_timeout_ms .* must be a whole number of milliseconds from 100 to 60000 \(default 5000\) \(got /,
+      );
+    }
   });
 
   it("refuses a section or a list of the wrong shape", () => {

@@ -8,7 +8,14 @@
  */
 import { endUserScopes } from "../security/access-tokens.ts";
 import { DEFAULT_TOKEN_ISSUER } from "../security/create-security.ts";
-import { jwksUrlProblem, OIDC_ALGORITHMS, type OidcProviderConfig } from "../security/oidc.ts";
+import {
+  audienceProblem,
+  clockToleranceProblem,
+  jwksTimeoutProblem,
+  jwksUrlProblem,
+  OIDC_ALGORITHMS,
+  type OidcProviderConfig,
+} from "../security/oidc-settings.ts";
 import { checkTenantName } from "../security/tenants.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { isPlainObject } from "../store/validate.ts";
@@ -19,7 +26,16 @@ export interface SecurityConfig {
 }
 
 const KEYS = ["oidc_providers"] as const;
-const PROVIDER_KEYS = ["issuer", "jwks_url", "audience", "tenant", "scopes", "algorithms"] as const;
+const PROVIDER_KEYS = [
+  "issuer",
+  "jwks_url",
+  "audience",
+  "tenant",
+  "scopes",
+  "algorithms",
+  "clock_tolerance_s",
+  "jwks_timeout_ms",
+] as const;
 const ELSEWHERE =
   "API keys are made with 'holdfast keys create', the dashboard's admin key is HOLDFAST_ADMIN_KEY, encryption at rest is HOLDFAST_KEYS or HOLDFAST_KEY_FILE and rate limits are the 'rate_limits' section (docs/security.md)";
 
@@ -85,7 +101,12 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
     const jwksUrl = text("jwks_url", "the URL of the provider's key set (JWKS)");
     const urlProblem = jwksUrlProblem(jwksUrl);
     if (urlProblem) fail(`${at}.jwks_url`, `${urlProblem} (got ${shown(jwksUrl)})`);
-    const audience = text("audience", "the 'aud' the provider puts in tokens meant for Holdfast");
+    // The 'aud' the provider puts in tokens meant for Holdfast, or a list of them.
+    const audienceIssue = audienceProblem(raw.audience);
+    if (audienceIssue) fail(`${at}.audience`, `${audienceIssue} (got ${shown(raw.audience)})`);
+    const audience = Array.isArray(raw.audience)
+      ? Object.freeze([...(raw.audience as string[])])
+      : (raw.audience as string);
     const tenant = text("tenant", "the Holdfast tenant the provider's users belong to");
     try {
       checkTenantName(tenant);
@@ -116,6 +137,19 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
       );
     }
     if (algorithms?.length === 0) fail(`${at}.algorithms`, "is empty; leave it out to accept them all");
+    // A number left empty (YAML `jwks_timeout_ms:`) is left out, as scopes and algorithms are: the
+    // library's default applies.
+    const number = (
+      key: "clock_tolerance_s" | "jwks_timeout_ms",
+      problem: (value: unknown) => string | null,
+    ) => {
+      const value = raw[key] ?? undefined;
+      const issue = value === undefined ? null : problem(value);
+      if (issue) fail(`${at}.${key}`, `${issue} (got ${shown(value)})`);
+      return value as number | undefined;
+    };
+    const tolerance = number("clock_tolerance_s", clockToleranceProblem);
+    const timeoutMs = number("jwks_timeout_ms", jwksTimeoutProblem);
     return Object.freeze({
       issuer,
       jwksUrl,
@@ -123,6 +157,8 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
       tenant,
       ...(scopes ? { scopes } : {}),
       ...(algorithms ? { algorithms } : {}),
+      ...(tolerance === undefined ? {} : { clockToleranceSeconds: tolerance }),
+      ...(timeoutMs === undefined ? {} : { jwksTimeoutMs: timeoutMs }),
     });
   });
   return Object.freeze({ oidcProviders: Object.freeze(providers) });

@@ -12,10 +12,19 @@ export interface TestIdentityProvider {
   jwksUrl: string;
   /** Fetches of the key set so far. */
   readonly fetches: number;
-  /** A token for `sub`; `issuer`/`audience` default to the provider's, `expiresIn` to 5 minutes. */
+  /**
+   * A token for `sub`; `issuer`/`audience` default to the provider's, `expiresIn` to 5 minutes;
+   * `notBefore` (epoch seconds) adds an `nbf`.
+   */
   token(
     sub: string,
-    options?: { audience?: string; issuer?: string; expiresIn?: string | number; issuedAt?: number },
+    options?: {
+      audience?: string;
+      issuer?: string;
+      expiresIn?: string | number;
+      issuedAt?: number;
+      notBefore?: number;
+    },
   ): Promise<string>;
   close(): Promise<void>;
 }
@@ -42,7 +51,7 @@ export async function startTestIdentityProvider(audience: string): Promise<TestI
       return fetches;
     },
     token: (sub, options = {}) =>
-      new SignJWT({ sub })
+      new SignJWT({ sub, ...(options.notBefore === undefined ? {} : { nbf: options.notBefore }) })
         .setProtectedHeader({ alg: "RS256", kid: jwk.kid })
         .setIssuer(options.issuer ?? issuer)
         .setAudience(options.audience ?? audience)

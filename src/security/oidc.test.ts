@@ -144,6 +144,51 @@ describe("external identity providers (OIDC)", () => {
     await assert.rejects(oidc.verify(await sign({ sub: "u" }, signingKey, "idp-unknown")), InvalidTokenError);
   });
 
+  it("a provider's own jwksTimeoutMs bounds its key fetch, also through createSecurity (what serve uses)", async () => {
+    const hang = jwksUrl.replace("/jwks.json", "/hang.json");
+    const store = await createStore("memory:");
+    try {
+      const security = createSecurity({
+        store,
+        oidcProviders: [
+          { issuer: ISSUER, jwksUrl: hang, audience: "holdfast-api", tenant: "acme", jwksTimeoutMs: 150 },
+        ],
+      });
+      const token = await sign({ sub: "u" });
+      const started = Date.now();
+      await assert.rejects(
+        security.authenticator.authenticate({ authorization: `Bearer ${token}` }),
+        (error: Error & { code?: string }) => error.code === "unavailable",
+      );
+      // Not the 5 s default: the provider's 150 ms (plus scheduling slack on a busy machine).
+      assert.ok(Date.now() - started < 2500, `took ${Date.now() - started} ms`);
+    } finally {
+      await store.close();
+    }
+    // 0 or a negative value would fail every fetch at once, hours would hang every request with it.
+    const provider = { issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" };
+    for (const jwksTimeoutMs of [0, 99, 60_001, 1.5, Number.NaN, "5000" as unknown as number]) {
+      const problem =
+        /jwksTimeoutMs must be a whole number of milliseconds from 100 to 60000 \(default 5000\)/;
+      assert.throws(
+        () => createOidcVerifier({ providers: [{ ...provider, jwksTimeoutMs }] }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" &&
+          error.message.startsWith("providers[0].jwksTimeoutMs") &&
+          problem.test(error.message),
+        `provider: ${jwksTimeoutMs}`,
+      );
+      assert.throws(
+        () => createOidcVerifier({ providers: [provider], jwksTimeoutMs }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" &&
+          error.message.startsWith("jwksTimeoutMs") &&
+          problem.test(error.message),
+        `verifier: ${jwksTimeoutMs}`,
+      );
+    }
+  });
+
   it("log out everywhere voids the user's provider tokens too, on every instance", async () => {
     const store = await createStore("memory:");
     const providers = [{ issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" }];
@@ -170,6 +215,75 @@ describe("external identity providers (OIDC)", () => {
       .sign(signingKey);
     assert.equal((await two.authenticator.authenticate(bearer(later))).owner, "user-7");
     await store.close();
+  });
+
+  it("allows a provider's clock to run ahead by the clock tolerance (default 30 s, 0 turns it off)", async () => {
+    const provider = { issuer: ISSUER, jwksUrl, audience: "holdfast-api", tenant: "acme" };
+    const issued = Math.floor(Date.now() / 1000);
+    const token = (claims: { exp: number; nbf?: number }) =>
+      new SignJWT({ sub: "u", ...claims })
+        .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+        .setIssuer(ISSUER)
+        .setAudience("holdfast-api")
+        .setIssuedAt(issued)
+        .sign(signingKey);
+    // Holdfast's clock 10 s behind the provider's: the token is "not yet valid" for 10 s...
+    const early = await token({ nbf: issued + 10, exp: issued + 300 });
+    // ...and 10 s past its expiry for Holdfast when the provider let it expire just now.
+    const late = await token({ exp: issued - 10 });
+    const clock = () => issued * 1000;
+    const lenient = createOidcVerifier({ providers: [provider], clock });
+    assert.equal((await lenient.verify(early)).owner, "u");
+    assert.equal((await lenient.verify(late)).owner, "u");
+    // Beyond the tolerance it is expired, as before.
+    await assert.rejects(lenient.verify(await token({ exp: issued - 31 })), InvalidTokenError);
+    const strict = createOidcVerifier({ providers: [{ ...provider, clockToleranceSeconds: 0 }], clock });
+    await assert.rejects(strict.verify(early), InvalidTokenError);
+    await assert.rejects(strict.verify(late), InvalidTokenError);
+    const wide = createOidcVerifier({ providers: [{ ...provider, clockToleranceSeconds: 120 }], clock });
+    assert.equal((await wide.verify(await token({ exp: issued - 100 }))).owner, "u");
+    for (const clockToleranceSeconds of [-1, 301, 1.5, Number.NaN, "30" as unknown as number]) {
+      assert.throws(
+        () => createOidcVerifier({ providers: [{ ...provider, clockToleranceSeconds }] }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" &&
+          /providers\[0\]\.clockToleranceSeconds must be a whole number of seconds from 0 to 300/.test(
+            error.message,
+          ),
+        String(clockToleranceSeconds),
+      );
+    }
+  });
+
+  it("accepts a token whose aud holds any audience of the provider's list", async () => {
+    const oidc = createOidcVerifier({
+      providers: [{ issuer: ISSUER, jwksUrl, audience: ["holdfast-api", "api://holdfast"], tenant: "acme" }],
+    });
+    const forAudience = (aud: string | string[]) =>
+      new SignJWT({ sub: "u" })
+        .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+        .setIssuer(ISSUER)
+        .setAudience(aud)
+        .setExpirationTime("5m")
+        .sign(signingKey);
+    for (const aud of ["holdfast-api", "api://holdfast", ["someone-else", "api://holdfast"]]) {
+      assert.equal((await oidc.verify(await forAudience(aud))).owner, "u", String(aud));
+    }
+    for (const aud of ["someone-else", ["someone-else", "api://other"]]) {
+      await assert.rejects(oidc.verify(await forAudience(aud)), InvalidTokenError, String(aud));
+    }
+    // An empty list (or an empty entry) would accept no token at all: refused at construction.
+    for (const audience of [[], ["holdfast-api", ""], [" "], [42 as unknown as string]]) {
+      assert.throws(
+        () => createOidcVerifier({ providers: [{ issuer: ISSUER, jwksUrl, audience, tenant: "acme" }] }),
+        (error: Error & { code?: string }) =>
+          error.code === "invalid_argument" &&
+          /providers\[0\]\.audience is required: one non-empty string, or a non-empty list of them/.test(
+            error.message,
+          ),
+        JSON.stringify(audience),
+      );
+    }
   });
 
   it("validates provider configuration at construction", () => {

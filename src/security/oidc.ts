@@ -1,9 +1,10 @@
 /**
  * External identity providers: OIDC access tokens accepted by issuer + JWKS URL + audience from
  * configuration. The provider is picked by the token's (unverified) `iss`, then everything is
- * verified against that provider only: its JWKS, its audience, its pinned algorithms. A JWKS that
- * cannot be fetched (timeout, refused connection, non-200, not a key set) is the infrastructure's
- * fault: 503 `unavailable`, never a 401 that sends the client to refresh a token that may be fine.
+ * verified against that provider only: its JWKS, its audience, its pinned algorithms, its clock
+ * tolerance on `exp`/`nbf` (the settings and their checks: oidc-settings.ts). A JWKS that cannot be
+ * fetched (timeout, refused connection, non-200, not a key set) is the infrastructure's fault:
+ * 503 `unavailable`, never a 401 that sends the client to refresh a token that may be fine.
  */
 import {
   createRemoteJWKSet,
@@ -16,43 +17,21 @@ import {
 import { InvalidArgumentError, isHoldfastError, UnavailableError } from "../store/errors.ts";
 import { checkTokenOwner, endUserScopes } from "./access-tokens.ts";
 import { InvalidTokenError } from "./errors.ts";
+import {
+  audienceProblem,
+  clockToleranceProblem,
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_JWKS_TIMEOUT_MS,
+  jwksTimeoutProblem,
+  jwksUrlProblem,
+  OIDC_ALGORITHMS,
+  type OidcProviderConfig,
+} from "./oidc-settings.ts";
 import type { OwnerRevocations } from "./revocations.ts";
 import type { Principal, Scope } from "./scopes.ts";
 import { checkTenantName } from "./tenants.ts";
 
-/** Asymmetric algorithms only: an HMAC algorithm here would let anyone holding the JWKS sign. */
-export const OIDC_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
-
-const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i;
-
-/**
- * Why a JWKS URL cannot be used, or null. Keys fetched over plain http could be swapped by anyone
- * on the path, who could then sign tokens for any user: https only, http on loopback alone (a
- * provider, or a test's key server, on the same machine).
- */
-export function jwksUrlProblem(value: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "must be an absolute https URL such as https://idp.example.com/.well-known/jwks.json";
-  }
-  if (url.protocol === "https:") return null;
-  if (url.protocol === "http:" && LOOPBACK_HOST.test(url.hostname)) return null;
-  return "must be an https URL (http only on a loopback host such as 127.0.0.1): keys fetched over plain http could be swapped in transit";
-}
-
-export interface OidcProviderConfig {
-  issuer: string;
-  jwksUrl: string;
-  audience: string;
-  /** Holdfast tenant the provider's users belong to. */
-  tenant: string;
-  /** Accepted algorithms, a subset of OIDC_ALGORITHMS (default all of them). */
-  algorithms?: readonly string[];
-  /** Scopes granted to its users (default conversations:read, conversations:write, responses). */
-  scopes?: readonly string[];
-}
+export * from "./oidc-settings.ts";
 
 export interface OidcVerifier {
   /** Whether some configured provider claims tokens with this issuer. */
@@ -62,8 +41,12 @@ export interface OidcVerifier {
 
 interface Provider {
   config: OidcProviderConfig;
+  /** A copy (jose wants a mutable list), a token's `aud` must hold one of them. */
+  audience: string | string[];
   algorithms: string[];
   scopes: Scope[];
+  /** Seconds of leeway on `exp` and `nbf` (jose's `clockTolerance`). */
+  clockTolerance: number;
   jwks: JWTVerifyGetKey;
 }
 
@@ -97,7 +80,10 @@ function remoteKeys(config: OidcProviderConfig, timeoutMs: number): JWTVerifyGet
 export function createOidcVerifier(options: {
   providers: readonly OidcProviderConfig[];
   clock?: () => number;
-  /** How long a JWKS fetch may take before verification fails with 503 (default 5 000 ms). */
+  /**
+   * How long a JWKS fetch may take before verification fails with 503, for providers without their
+   * own `jwksTimeoutMs` (100…60 000, default 5 000 ms).
+   */
   jwksTimeoutMs?: number;
   /**
    * "Log out everywhere" instants (`createSecurity` passes its own): a provider token issued at or
@@ -107,13 +93,21 @@ export function createOidcVerifier(options: {
 }): OidcVerifier {
   const clock = options.clock ?? Date.now;
   const providers = new Map<string, Provider>();
+  const defaultTimeoutMs = options.jwksTimeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS;
+  const defaultTimeoutProblem = jwksTimeoutProblem(defaultTimeoutMs);
+  if (defaultTimeoutProblem) {
+    throw new InvalidArgumentError(`jwksTimeoutMs ${defaultTimeoutProblem}.`, { param: "jwksTimeoutMs" });
+  }
   for (const [index, config] of options.providers.entries()) {
     const at = `providers[${index}]`;
-    for (const field of ["issuer", "jwksUrl", "audience", "tenant"] as const) {
+    for (const field of ["issuer", "jwksUrl", "tenant"] as const) {
       if (typeof config[field] !== "string" || config[field].length === 0) {
         throw new InvalidArgumentError(`${at}.${field} is required.`);
       }
     }
+    const audienceIssue = audienceProblem(config.audience);
+    if (audienceIssue)
+      throw new InvalidArgumentError(`${at}.audience ${audienceIssue}.`, { param: "audience" });
     const urlProblem = jwksUrlProblem(config.jwksUrl);
     if (urlProblem) throw new InvalidArgumentError(`${at}.jwksUrl ${urlProblem}.`, { param: "jwksUrl" });
     // One provider per issuer: a second would silently replace the first's keys and tenant.
@@ -143,6 +137,18 @@ export function createOidcVerifier(options: {
         );
       }
     }
+    const tolerance = config.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+    const toleranceProblem = clockToleranceProblem(tolerance);
+    if (toleranceProblem) {
+      throw new InvalidArgumentError(`${at}.clockToleranceSeconds ${toleranceProblem}.`, {
+        param: "clockToleranceSeconds",
+      });
+    }
+    const timeoutMs = config.jwksTimeoutMs ?? defaultTimeoutMs;
+    const timeoutProblem = jwksTimeoutProblem(timeoutMs);
+    if (timeoutProblem) {
+      throw new InvalidArgumentError(`${at}.jwksTimeoutMs ${timeoutProblem}.`, { param: "jwksTimeoutMs" });
+    }
     // Its users are end users: never `admin` (they could make API keys), never no scope at all.
     let scopes: Scope[];
     try {
@@ -152,9 +158,11 @@ export function createOidcVerifier(options: {
     }
     providers.set(config.issuer, {
       config: Object.freeze({ ...config }),
+      audience: typeof config.audience === "string" ? config.audience : [...config.audience],
       algorithms,
       scopes,
-      jwks: remoteKeys(config, options.jwksTimeoutMs ?? 5000),
+      clockTolerance: tolerance,
+      jwks: remoteKeys(config, timeoutMs),
     });
   }
 
@@ -175,10 +183,11 @@ export function createOidcVerifier(options: {
       try {
         ({ payload } = await jwtVerify(token, provider.jwks, {
           issuer: provider.config.issuer,
-          audience: provider.config.audience,
+          audience: provider.audience,
           algorithms: provider.algorithms,
           requiredClaims: ["iss", "aud", "exp", "sub"],
           currentDate: new Date(clock()),
+          clockTolerance: provider.clockTolerance,
         }));
       } catch (error) {
         if (isHoldfastError(error) && error.fault === "system") throw error;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { tieredStoreNotices } from "./serve-notices.ts";
+import { identityProvidersNote, tieredStoreNotices } from "./serve-notices.ts";
 
 describe("tieredStoreNotices", () => {
   it("warns when a per-instance memory: hot tier sits over a shared Postgres or Redis archive", () => {
@@ -26,5 +26,21 @@ describe("tieredStoreNotices", () => {
     assert.deepEqual(tieredStoreNotices("memory:", "sqlite:./data/h.db"), []);
     assert.deepEqual(tieredStoreNotices("memory:", undefined), []);
     assert.deepEqual(tieredStoreNotices("postgres://db/h", undefined), []);
+  });
+});
+
+describe("identityProvidersNote", () => {
+  it("names each provider as issuer → tenant, in the config file's order", () => {
+    assert.equal(
+      identityProvidersNote([
+        { issuer: "https://login.example.com/", tenant: "acme" },
+        { issuer: "https://idp.other.example", tenant: "other" },
+      ]),
+      "; identity providers: https://login.example.com/ → acme, https://idp.other.example → other",
+    );
+  });
+
+  it("is empty without providers, leaving the line as it was", () => {
+    assert.equal(identityProvidersNote([]), "");
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Start-up warnings of `holdfast serve` about its store URLs that are legal but easy to get
- * wrong when several instances run.
+ * What `holdfast serve` says at start-up beyond the address: warnings about store URLs that are
+ * legal but easy to get wrong when several instances run, and the identity providers in effect.
  */
 import { storeScheme } from "../../store/create-store.ts";
 
@@ -28,4 +28,13 @@ export function tieredStoreNotices(store: string, archive: string | undefined): 
   return [
     `--store memory: is a hot tier private to this instance over a shared --archive: if several instances serve this archive, one that has a session in its memory keeps serving it for up to ${minutes} minutes after another instance deleted or changed it; use --store redis://… (a shared hot tier) with several instances.`,
   ];
+}
+
+/**
+ * The "listening" line's note of the configured identity providers (issuer → tenant), so an
+ * operator sees the config file's `security.oidc_providers` took effect; empty without any.
+ */
+export function identityProvidersNote(providers: readonly { issuer: string; tenant: string }[]): string {
+  if (providers.length === 0) return "";
+  return `; identity providers: ${providers.map(({ issuer, tenant }) => `${issuer} → ${tenant}`).join(", ")}`;
 }

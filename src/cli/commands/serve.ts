@@ -8,7 +8,7 @@ import { loadServerConfig } from "../../config/load-config.ts";
 import { LOG_LEVELS, redactStoreUrl } from "../../config/values.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { listenError } from "../listen-error.ts";
-import { tieredStoreNotices } from "./serve-notices.ts";
+import { identityProvidersNote, tieredStoreNotices } from "./serve-notices.ts";
 
 interface ServeFlags {
   port?: string;
@@ -129,7 +129,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (config.logLevel !== "silent") {
     const store = redactStoreUrl(config.store) + (archive ? ` > ${redactStoreUrl(archive)}` : "");
     process.stdout.write(
-      `holdfast listening on ${url} (store ${store}${holdfast.encrypted ? ", encrypted" : ""}; providers: ${holdfast.providers.join(", ")})\n`,
+      `holdfast listening on ${url} (store ${store}${holdfast.encrypted ? ", encrypted" : ""}; providers: ${holdfast.providers.join(", ")}${identityProvidersNote(holdfast.identityProviders)})\n`,
     );
     for (const notice of [...holdfast.notices, ...tieredStoreNotices(config.store, archive)])
       process.stderr.write(`holdfast: warning: ${notice}\n`);
