@@ -3,9 +3,12 @@
  * whose input would take its conversation past `max_items|bytes|tokens_per_session` first has
  * the conversation compacted by the gateway (the turn's model, spend on the turn's record) and
  * the summarized items freed; the quota is then checked again, once, and refused if still over.
+ * A turn admitted that way (or because its input fit) then runs to its end: the summary its
+ * automatic compaction writes mid-turn is let through unchecked (`admittedTurnWrite`), as its
+ * final append is.
  */
 import type { TurnEngine } from "./engine/turn/turn-engine.ts";
-import type { RoomBounds } from "./engine/turn/turn-room.ts";
+import { type RoomBounds, turnCompacting } from "./engine/turn/turn-room.ts";
 import type { QuotaDelta, QuotaKind, QuotaLimits, QuotaOptions } from "./lifecycle/quotas.ts";
 
 const UNIT: Record<QuotaKind, string> = { items: "items", bytes: "bytes", tokens: "tokens" };
@@ -38,4 +41,12 @@ export function compactToFit(engine: () => TurnEngine | undefined): NonNullable<
     if (typeof bounds === "string") return bounds;
     return engine()?.makeRoom(store, tenant, session.id, bounds);
   };
+}
+
+/**
+ * withQuotas' `admitted`: an append made by a turn's own automatic or overflow-recovery compaction,
+ * which runs only after the turn's input append passed the check.
+ */
+export function admittedTurnWrite(tenant: string, sessionId: string): boolean {
+  return turnCompacting(tenant, sessionId);
 }

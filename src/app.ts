@@ -6,7 +6,7 @@
 
 import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
-import { compactToFit } from "./app-quota-room.ts";
+import { admittedTurnWrite, compactToFit } from "./app-quota-room.ts";
 import { openServeRateLimits } from "./app-rate-limits.ts";
 import { parseAppSections } from "./app-sections.ts";
 import type { ServerConfig } from "./config/load-config.ts";
@@ -224,10 +224,12 @@ export async function createHoldfastApp(options: HoldfastAppOptions): Promise<Ho
         encrypted ? (tenant, id, items) => encrypted.openItems(tenant, id, items) : undefined,
       );
       cleanup = { sweeper, archiver, archivedItems };
-      // A turn over a session limit has the conversation compacted first (app-quota-room.ts).
+      // A turn over a session limit has the conversation compacted first; an admitted turn's own
+      // compaction is not refused mid-turn (app-quota-room.ts).
       store = withQuotas(withArchives(measured, archiver), {
         policy: lifecycle.policy,
         compact: compactToFit(() => gateway?.engine),
+        admitted: admittedTurnWrite,
       });
     }
 

@@ -66,6 +66,29 @@ describe("withQuotas", () => {
     await store.close();
   });
 
+  it("writes an append of an admitted turn unchecked (no hook), and checks the next one against it", async () => {
+    const policy = parseLifecyclePolicy({ defaults: { max_items_per_session: 2 } });
+    let admitting: string | null = null;
+    const hooked: string[] = [];
+    const store = withQuotas(createSessionStore(createMemoryDriver()), {
+      policy,
+      compact: async (_tenant, session) => {
+        hooked.push(session.id);
+      },
+      admitted: (tenant, id) => tenant === "t" && id === admitting,
+    });
+    const s = await store.create("t", { items: [msg("a"), msg("b")] });
+    const other = await store.create("t", { items: [msg("a"), msg("b")] });
+    admitting = s.id;
+    assert.equal((await store.append("t", s.id, [msg("summary")])).lastSeq, 3);
+    // Only the session vouched for: another one is still checked (and its hook called).
+    await assert.rejects(store.append("t", other.id, [msg("c")]), { code: "quota_exceeded" });
+    admitting = null;
+    await assert.rejects(store.append("t", s.id, [msg("c")]), /would hold 4 items, over its limit of 2/);
+    assert.deepEqual(hooked, [other.id, s.id]);
+    await store.close();
+  });
+
   it("gives the hook the store under the check and the limits, and adds what it answers to the refusal", async () => {
     const policy = parseLifecyclePolicy({
       defaults: { max_items_per_session: 2, max_bytes_per_session: "1mb" },

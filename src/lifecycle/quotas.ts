@@ -74,6 +74,13 @@ export interface QuotaOptions {
     delta: QuotaDelta,
     context: QuotaCompactContext,
   ) => Promise<unknown>;
+  /**
+   * True for an append that belongs to a turn already admitted under the limits (in `holdfast
+   * serve`: the summary its automatic compaction writes after its input was checked). Such an
+   * append is written without a check, as a turn's final append is: refusing it would fail the
+   * turn mid-way, its input stored unanswered and its summarizer calls paid for nothing.
+   */
+  admitted?: (tenant: string, sessionId: string) => boolean;
 }
 
 function deltaOf(items: readonly ItemInput[]): QuotaDelta {
@@ -253,7 +260,9 @@ class QuotaStore extends DelegatingStore {
     const key = `${tenant}\u0000${id}`;
     const expected = options?.expectedVersion;
     let known = this.#known.get(key);
-    if (options?.claim?.release === true) return this.#finishTurn(tenant, id, items, options, key, known);
+    if (options?.claim?.release === true || this.#options.admitted?.(tenant, id) === true) {
+      return this.#unchecked(tenant, id, items, options, key, known);
+    }
     for (let attempt = 1; ; attempt++) {
       if (expected !== undefined && known?.version !== expected) known = undefined;
       const checked = await this.#checked(tenant, id, known, items);
@@ -283,14 +292,16 @@ class QuotaStore extends DelegatingStore {
    * A turn's final append (its answer and response record, releasing the claim its input append
    * took) is never refused: the input was admitted under the limits and the model has answered
    * and been paid. Refusing it left the input unanswered in the conversation (and, when even the
-   * record-only commit did not fit, no record of the turn at all). The session may end one answer
-   * over a limit; the next turn's input append is refused before anything is written or sent.
+   * record-only commit did not fit, no record of the turn at all). Nor is an append the caller
+   * vouches for as part of an admitted turn (`admitted`: its compaction's summary). The session
+   * may end a summary and an answer over a limit; the next turn's input append is checked (and
+   * compacted for) before anything is written or sent.
    */
-  async #finishTurn(
+  async #unchecked(
     tenant: string,
     id: string,
     items: ItemInput[],
-    options: AppendOptions,
+    options: AppendOptions | undefined,
     key: string,
     known: Known | undefined,
   ): Promise<AppendResult> {

@@ -38,6 +38,23 @@ export function turnWritingInput(tenant: string, sessionId: string): TurnInputSc
   return scope && scope.plan.tenant === tenant && scope.plan.sessionId === sessionId ? scope : null;
 }
 
+/** A turn (its input admitted) whose own compaction is writing to its conversation. */
+const compactingScope = new AsyncLocalStorage<TurnPlan>();
+
+/**
+ * Runs a turn's automatic (or overflow-recovery) compaction with the turn findable by
+ * `turnCompacting`: its summary append is part of a turn already admitted under the quotas.
+ */
+export function compactingInTurn<T>(plan: TurnPlan, write: () => Promise<T>): Promise<T> {
+  return compactingScope.run(plan, write);
+}
+
+/** True while a turn on this session compacts it, in this call chain (never for any other append). */
+export function turnCompacting(tenant: string, sessionId: string): boolean {
+  const plan = compactingScope.getStore();
+  return plan !== undefined && plan.tenant === tenant && plan.sessionId === sessionId;
+}
+
 /**
  * The most the recent part of the conversation kept verbatim may hold, per quota dimension
  * (null: no bound). The older part is summarized and freed.

@@ -12,7 +12,7 @@ import type { CompactionCall, CompactionTally } from "./compaction-spend.ts";
 import { loadHistory, type TurnHistory } from "./history.ts";
 import type { TurnPlan } from "./plan.ts";
 import { createModelSummarizer, type SummarizerCall } from "./summarizer.ts";
-import { freeCovered, keepWithin, type RoomBounds } from "./turn-room.ts";
+import { compactingInTurn, freeCovered, keepWithin, type RoomBounds } from "./turn-room.ts";
 import type { ModelInvoker } from "./turn-types.ts";
 import { estimateUsage, usageMissing } from "./usage-estimate.ts";
 
@@ -127,7 +127,7 @@ export class TurnWindow {
     const { model, budget } = this.#limits(plan);
     const sessionId = plan.sessionId!;
     const keep = await keepWithin(store, plan.tenant, sessionId, bounds, this.#keepRecent(budget));
-    const result = await this.#compact(plan, model, budget, tally, { store, keep });
+    const result = await this.#summarize(store, plan, model, tally, keep);
     const freed = await freeCovered(store, plan.tenant, sessionId);
     const summarized = result.compacted
       ? `Compaction summarized items ${result.covers!.fromSeq}–${result.covers!.toSeq}`
@@ -139,18 +139,29 @@ export class TurnWindow {
     return Math.max(1, Math.floor(budget * (this.#compaction?.keepRecentShare ?? 0.25)));
   }
 
-  /** Summarizes the older part of the conversation; `compacted` false when there was nothing to fold. */
-  async #compact(
+  /**
+   * Summarizes the older part of the conversation; `compacted` false when there was nothing to
+   * fold. Automatic compaction and overflow recovery run after the turn's input is written, so
+   * admitted under any session quota: the summary is written in the turn's compacting scope
+   * (turn-room.ts), which `holdfast serve`'s quota check lets through, as it does the turn's
+   * final append. Refusing it failed the turn mid-way, its input unanswered.
+   */
+  #compact(plan: TurnPlan, model: ModelInfo, budget: number, tally: CompactionTally): Promise<CompactResult> {
+    const keep = this.#keepRecent(budget);
+    return compactingInTurn(plan, () => this.#summarize(this.#store, plan, model, tally, keep));
+  }
+
+  /** Summarizes all but the newest `keep` tokens through `store`, the calls on `tally`. */
+  async #summarize(
+    store: SessionStore,
     plan: TurnPlan,
     model: ModelInfo,
-    budget: number,
     tally: CompactionTally,
-    room?: { store: SessionStore; keep: number },
+    keep: number,
   ): Promise<CompactResult> {
-    const keep = room?.keep ?? this.#keepRecent(budget);
     // Sized from the model, so small context windows still leave the summarizer room to work.
     const summaryMaxTokens = Math.max(64, Math.min(4096, Math.floor(model.contextWindow / 4)));
-    return compact(room?.store ?? this.#store, plan.tenant, plan.sessionId!, {
+    return compact(store, plan.tenant, plan.sessionId!, {
       model,
       keepRecentTokens: keep,
       summaryMaxTokens,
