@@ -12,6 +12,11 @@ export const ARCHIVE_BACKENDS = ["dir", "sqlite", "postgres"] as const;
 export type ArchiveBackendKind = (typeof ARCHIVE_BACKENDS)[number];
 
 export interface ArchiveWritten {
+  /**
+   * False when an archive of a newer session version was already there: it stays and nothing was
+   * written (a slower archive call of an older copy must never replace it).
+   */
+  written: boolean;
   compressedBytes: number;
   items: number;
 }
@@ -24,7 +29,10 @@ export interface ArchiveBackend {
   readonly compression: ArchiveCompression;
   /**
    * Writes (or replaces) the archive of `session` with the items `items` yields (ascending seq),
-   * atomically: a reader sees the previous archive or the complete new one, never a part.
+   * atomically: a reader sees the previous archive or the complete new one, never a part. An
+   * archive of a newer `session.version` is never replaced (`written: false`); one of the same
+   * version is (the archiver only writes a copy it checked is the session at that version, so
+   * both hold the same items), as is one without a version (written before migration 2).
    * `driver` names the source store in the manifest.
    */
   write(driver: string, session: Session, items: AsyncIterable<Item>): Promise<ArchiveWritten>;

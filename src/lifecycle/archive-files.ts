@@ -2,7 +2,8 @@
  * The `dir` archive backend: one compressed portable-format file (the same lines
  * `holdfast sessions export` writes, see docs/portable-format.md) per session, under
  * `<dir>/<tenant>/<session id>.jsonl.gz` (or `.jsonl.zst`). Files are written to a temporary
- * name and renamed, so a crash never leaves a plausible partial archive.
+ * name and linked into place, so a crash never leaves a plausible partial archive, and never
+ * over an archive of a newer session version (see #settle).
  */
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -33,6 +34,20 @@ export function archivePath(
   return join(dir, encodeURIComponent(tenant), `${id}${archiveExtension(compression)}`);
 }
 
+/** An archive file one call holds under a name of its own: its new archive, or one it claimed. */
+interface Held {
+  file: string;
+  /** The session version inside; null when unreadable (older than any). */
+  version: number | null;
+}
+
+/** The file holding the newest session version; the first of a tie (same version, same items). */
+function newest(held: Held[]): Held {
+  let best = held[0]!;
+  for (const h of held) if ((h.version ?? -1) > (best.version ?? -1)) best = h;
+  return best;
+}
+
 class DirectoryArchiveBackend implements ArchiveBackend {
   readonly kind = "dir";
   readonly location: string;
@@ -53,25 +68,70 @@ class DirectoryArchiveBackend implements ArchiveBackend {
     const tmp = `${path}.${randomUUID()}.tmp`;
     let count = 0;
     let compressedBytes = 0;
+    let placed: Held;
     try {
       await pipeline(
         Readable.from(archiveLines(driver, session, items, () => count++)),
         compressor(this.compression),
         createWriteStream(tmp, { flush: true }),
       );
-      // Measured before the rename: once in place, a restore's removal may claim it at once.
+      // Measured before it is placed: once in place, a restore's removal may claim it at once.
       compressedBytes = (await stat(tmp)).size;
-      await rename(tmp, path);
+      // Not a plain rename: that would replace an archive of a newer version written meanwhile.
+      placed = await this.#settle(path, session.id, [{ file: tmp, version: session.version }]);
     } catch (error) {
       await rm(tmp, { force: true });
       throw error;
     }
+    if (placed.file !== tmp) return { written: false, compressedBytes, items: count };
     // An archive under the other compression (written before a configuration change) is stale now.
     for (const other of ARCHIVE_COMPRESSIONS) {
       if (other !== this.compression)
         await rm(archivePath(this.#dir, session.tenant, session.id, other), { force: true });
     }
-    return { compressedBytes, items: count };
+    return { written: true, compressedBytes, items: count };
+  }
+
+  /**
+   * Moves the archive at `path` aside under a name of its own (a rename is atomic: no other call
+   * gets the same file) and reads the session version inside; null when there is no archive.
+   */
+  async #claim(path: string, id: string): Promise<Held | null> {
+    const file = `${path}.${randomUUID()}.claimed`;
+    try {
+      await rename(path, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+    const version = await readArchiveData(createReadStream(file), id, `file '${path}'`).then(
+      (block) => block.session.version,
+      () => null,
+    );
+    return { file, version };
+  }
+
+  /**
+   * Puts the newest of the files `held` (see newest) at `path`, deletes the others and answers the
+   * one placed. `link` never replaces: when another write or removal put a file there meanwhile,
+   * that one is claimed too and the newest of all goes in — whatever the interleaving, the newest
+   * archive of the session ends at `path`. A crash in between leaves a claimed archive as
+   * `<path>.<uuid>.claimed` (complete: rename it back if `path` is missing).
+   */
+  async #settle(path: string, id: string, held: Held[]): Promise<Held> {
+    for (;;) {
+      const best = newest(held);
+      try {
+        await link(best.file, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const taken = await this.#claim(path, id);
+        if (taken) held.push(taken);
+        continue;
+      }
+      for (const file of held) await rm(file.file, { force: true });
+      return best;
+    }
   }
 
   async read(tenant: string, id: string): Promise<PortableSessionBlock> {
@@ -96,25 +156,12 @@ class DirectoryArchiveBackend implements ArchiveBackend {
         await rm(path, { force: true });
         continue;
       }
-      // Claim the file (a rename is atomic), then look at whose archive it is: one written since
-      // (another sweep re-archived the session) goes back, unless a newer one took its place.
-      const claimed = `${path}.${randomUUID()}.removing`;
-      try {
-        await rename(path, claimed);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
-        throw error;
-      }
-      const version = await readArchiveData(createReadStream(claimed), id, `file '${path}'`).then(
-        (block) => block.session.version,
-        () => null,
-      );
-      if (version !== only.version) {
-        await link(claimed, path).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== "EEXIST") throw error;
-        });
-      }
-      await rm(claimed, { force: true });
+      // Claim the file, then look at whose archive it is: one written since (another sweep
+      // re-archived the session) goes back, or a newer one if a write placed one meanwhile.
+      const claimed = await this.#claim(path, id);
+      if (!claimed) continue;
+      if (claimed.version === only.version) await rm(claimed.file, { force: true });
+      else await this.#settle(path, id, [claimed]);
     }
   }
 

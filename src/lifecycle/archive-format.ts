@@ -8,6 +8,7 @@
  * magic bytes, so archives written before a compression change still restore.
  */
 import { pipeline, Readable, type Transform } from "node:stream";
+import { pipeline as pipelinePromise } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { codecOf, createZstdCompress, decompressor, zstdAvailable } from "../interop/portable/compression.ts";
 import { PortableWriter } from "../interop/portable/format.ts";
@@ -96,8 +97,15 @@ export async function compressArchive(
 ): Promise<{ data: Buffer; items: number }> {
   let count = 0;
   const chunks: Buffer[] = [];
-  const out = Readable.from(archiveLines(driver, session, items, () => count++)).pipe(compressor(kind));
-  for await (const chunk of out) chunks.push(chunk as Buffer);
+  // A pipeline, not pipe: an error of `items` (a failed scan, a session that moved) must reject
+  // this call, not go unheard on the source stream and crash the process.
+  await pipelinePromise(
+    Readable.from(archiveLines(driver, session, items, () => count++)),
+    compressor(kind),
+    async (compressed: AsyncIterable<Buffer>) => {
+      for await (const chunk of compressed) chunks.push(chunk);
+    },
+  );
   return { data: Buffer.concat(chunks), items: count };
 }
 

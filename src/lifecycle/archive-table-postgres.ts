@@ -62,15 +62,17 @@ class PostgresArchiveBackend implements ArchiveBackend {
 
   async write(driver: string, session: Session, items: AsyncIterable<Item>): Promise<ArchiveWritten> {
     const { data, items: count } = await compressArchive(this.compression, driver, session, items);
-    await this.#pool.query(
-      `INSERT INTO ${this.#table} (tenant, session_id, compression, items, archived_at, data, session_version)
+    // Never over an archive of a newer session version (see ArchiveBackend.write).
+    const { rowCount } = await this.#pool.query(
+      `INSERT INTO ${this.#table} AS a (tenant, session_id, compression, items, archived_at, data, session_version)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (tenant, session_id) DO UPDATE SET compression = excluded.compression,
          items = excluded.items, archived_at = excluded.archived_at, data = excluded.data,
-         session_version = excluded.session_version`,
+         session_version = excluded.session_version
+       WHERE a.session_version IS NULL OR a.session_version <= excluded.session_version`,
       [session.tenant, session.id, this.compression, count, Date.now(), data, session.version],
     );
-    return { compressedBytes: data.length, items: count };
+    return { written: rowCount === 1, compressedBytes: data.length, items: count };
   }
 
   async read(tenant: string, id: string): Promise<PortableSessionBlock> {

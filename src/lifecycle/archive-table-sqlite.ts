@@ -79,16 +79,19 @@ class SqliteArchiveBackend implements ArchiveBackend {
 
   async write(driver: string, session: Session, items: AsyncIterable<Item>): Promise<ArchiveWritten> {
     const { data, items: count } = await compressArchive(this.compression, driver, session, items);
-    this.#db
+    // Never over an archive of a newer session version (see ArchiveBackend.write).
+    const { changes } = this.#db
       .prepare(
         `INSERT INTO holdfast_archives (tenant, session_id, compression, items, archived_at, data, session_version)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (tenant, session_id) DO UPDATE SET compression = excluded.compression,
            items = excluded.items, archived_at = excluded.archived_at, data = excluded.data,
-           session_version = excluded.session_version`,
+           session_version = excluded.session_version
+         WHERE holdfast_archives.session_version IS NULL
+           OR holdfast_archives.session_version <= excluded.session_version`,
       )
       .run(session.tenant, session.id, this.compression, count, Date.now(), data, session.version);
-    return { compressedBytes: data.length, items: count };
+    return { written: Number(changes) === 1, compressedBytes: data.length, items: count };
   }
 
   async read(tenant: string, id: string): Promise<PortableSessionBlock> {

@@ -99,6 +99,26 @@ const RESTORE_ATTEMPTS = 4;
  */
 const RACE_MARGIN_MS = 5_000;
 
+/** Thrown into an archive write whose copy is not the session at the version it was read at. */
+class SessionMoved extends Error {}
+
+/**
+ * The items of `session` (read at `session.version`), then a look at the session: if it moved
+ * meanwhile the write fails (SessionMoved) before it stores anything. Pages read across a change
+ * may mix two versions, and pages read after another archive call made the stub hold no items:
+ * such a copy must never replace an archive. A copy that passes holds exactly the items of that
+ * version (every change bumps it, and it never comes back), so two of one version are the same.
+ */
+async function* itemsAtVersion(
+  driver: LifecycleCapable,
+  session: Session,
+  pageSize: number,
+): AsyncGenerator<Item> {
+  yield* allItems(driver, session.tenant, session.id, pageSize);
+  const [now] = await driver.scanSessions({ tenant: session.tenant, id: session.id, limit: 1 });
+  if (now?.version !== session.version) throw new SessionMoved();
+}
+
 class StoreArchiver implements Archiver {
   readonly backend: ArchiveBackend;
   readonly #store: SessionStore;
@@ -127,15 +147,29 @@ class StoreArchiver implements Archiver {
     if (!session || session.status === "archived" || (version !== undefined && session.version !== version)) {
       return none;
     }
-    const file = await this.backend.write(
-      this.#store.driverName,
-      session,
-      allItems(this.#driver, tenant, id, this.#pageSize),
-    );
+    let file: Awaited<ReturnType<ArchiveBackend["write"]>>;
+    try {
+      file = await this.backend.write(
+        this.#store.driverName,
+        session,
+        itemsAtVersion(this.#driver, session, this.#pageSize),
+      );
+    } catch (error) {
+      if (error instanceof SessionMoved) return none;
+      throw error;
+    }
+    // An archive of a newer version is there: a later archive call's, which stays.
+    if (!file.written) return none;
     const stub = await this.#driver.archiveStub(tenant, id, { version: session.version, now: this.#clock() });
     if (!stub) {
-      // The session changed while its items were copied: the copy is stale, the session intact.
-      await this.backend.remove(tenant, id, { version: session.version });
+      // The session moved since it was read. If another archive call of this same version made
+      // it a stub (archiveStub bumps the version by one), the archive there — this call's copy or
+      // its own, the same items — is the stub's only copy and stays. Otherwise no stub needs an
+      // archive of this version, now or later (a later one writes an archive of its own, newer
+      // version, which this removal leaves alone): it is stale.
+      const [now] = await this.#driver.scanSessions({ tenant, id, limit: 1 });
+      const stubbedByAnother = now?.status === "archived" && now.version === session.version + 1;
+      if (!stubbedByAnother) await this.backend.remove(tenant, id, { version: session.version });
       return none;
     }
     const itemBytes = session.bytes - Buffer.byteLength(JSON.stringify(session.state));

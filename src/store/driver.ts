@@ -244,7 +244,8 @@ export interface LifecycleCapable {
   /**
    * Turns the session into an archive stub if it is still at `version`: items and operation
    * records removed, counters kept, `status: "archived"`, TTLs cleared (a stub is visible),
-   * version bumped. Returns null (changing nothing) when the session is missing or moved.
+   * version bumped by one (the archiver tells a stub made from version v by its version v + 1).
+   * Returns null (changing nothing) when the session is missing or moved.
    */
   archiveStub(tenant: string, id: string, change: { version: number; now: number }): Promise<Session | null>;
   /**
