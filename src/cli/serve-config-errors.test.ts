@@ -13,8 +13,13 @@ interface Case {
   name: string;
   file?: unknown;
   env?: Record<string, string>;
+  /** `--store` (default memory:). */
+  store?: string;
   message: RegExp;
 }
+
+/** What a hostile value appends to serve's "listening" line to forge a second one. */
+const FORGED = "\nholdfast listening on http://evil.example:1";
 
 /** An identity provider as `security.oidc_providers` lists it; each case spoils one thing. */
 const IDP = {
@@ -86,6 +91,23 @@ const CASES: Case[] = [
       /security\.oidc_providers\[0\]\.jwks_timeout_ms in config file '.*' must be a whole number of milliseconds from 100 to 60000 \(default 5000\) \(got 5\)/,
   },
   {
+    name: "an identity provider's issuer with a line break (it is printed on the start-up line)",
+    file: { security: { oidc_providers: [{ ...IDP, issuer: `https://idp.example.com${FORGED}` }] } },
+    message:
+      /security\.oidc_providers\[0\]\.issuer in config file '.*case-\d+\.json' must not contain control or other non-printable characters \(found U\+000A at character 24\)/,
+  },
+  {
+    name: "a store URL with a line break (it is printed on the start-up line)",
+    store: `memory:${FORGED}`,
+    message: /--store must not contain control or other non-printable characters \(found U\+000A/,
+  },
+  {
+    name: "an archive URL from the environment with a line break (it is printed on the start-up line)",
+    // Outside the repository: the old code created this file (line break and all) and served.
+    env: { HOLDFAST_ARCHIVE: `sqlite:${path.join(tmpdir(), "holdfast-never.db")}${FORGED}` },
+    message: /HOLDFAST_ARCHIVE must not contain control or other non-printable characters \(found U\+000A/,
+  },
+  {
     name: "a base URL from the environment that is not a URL",
     env: { OPENAI_BASE_URL: "not a url" },
     message: /OPENAI_BASE_URL must be an http\(s\) URL/,
@@ -111,7 +133,7 @@ describe("serve refuses a bad configuration at start-up", () => {
 
   for (const [i, c] of CASES.entries()) {
     test(c.name, async () => {
-      const args = ["serve", "--port", "0", "--store", "memory:", "--log-level", "silent"];
+      const args = ["serve", "--port", "0", "--store", c.store ?? "memory:", "--log-level", "silent"];
       if (c.file !== undefined) {
         const file = path.join(dir, `case-${i}.json`);
         await writeFile(file, JSON.stringify(c.file));

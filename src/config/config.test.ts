@@ -141,6 +141,30 @@ describe("loadServerConfig", () => {
     );
   });
 
+  test("a store URL with a control or other non-printable character is refused, from any source", async () => {
+    // serve prints the store URL on its "listening" line: a line break forged a second one.
+    const forged = "memory:\nholdfast listening on http://x";
+    const file = path.join(dir, "forged.json");
+    await writeFile(file, JSON.stringify({ store: { url: forged } }));
+    for (const [options, name] of [
+      [{ flags: { store: forged } }, "--store"],
+      [{ env: { HOLDFAST_STORE: forged } }, "HOLDFAST_STORE"],
+      [{ flags: { config: file } }, "store in config file '.*forged\\.json'"],
+      [{ flags: { store: "sqlite:./x\u202egpj.db" } }, "--store"],
+    ] as const) {
+      await assert.rejects(loadServerConfig({ cwd: dir, env: {}, ...options }), (error: Error) => {
+        assert.equal((error as { code?: string }).code, "invalid_argument");
+        assert.match(
+          error.message,
+          new RegExp(
+            `^${name} must not contain control or other non-printable characters \\(found U\\+(000A|202E) at character \\d+\\)\\.$`,
+          ),
+        );
+        return true;
+      });
+    }
+  });
+
   test("a store section without its url, or with another key, is refused rather than using the default store", async () => {
     const file = path.join(dir, "store.yaml");
     for (const [text, message] of [

@@ -124,6 +124,30 @@ describe("security config", () => {
     );
   });
 
+  it("refuses control and other non-printable characters, which would forge start-up lines", () => {
+    // The issuer is printed on serve's "listening" line: a line break there forged a second one.
+    const forged = "https://a\nholdfast listening on http://x";
+    refused(
+      { oidc_providers: [{ ...PROVIDER, issuer: forged }] },
+      /^security\.oidc_providers\[0\]\.issuer in config file '\/srv\/holdfast\.yaml' must not contain control or other non-printable characters \(found U\+000A at character 10\)\.$/,
+    );
+    // C1 NEL, a bidi override, the line separator, a zero-width space, a tab, DEL, NUL.
+    for (const bad of ["\u0085", "\u202e", "\u2028", "\u200b", "\t", "\u007f", "\u0000"]) {
+      const code = bad.codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0");
+      const found = new RegExp(`found U\\+${code} at character 20\\)`);
+      refused({ oidc_providers: [{ ...PROVIDER, issuer: `https://idp.example${bad}` }] }, found);
+      refused({ oidc_providers: [{ ...PROVIDER, jwks_url: `https://idp.example${bad}.com/j` }] }, found);
+    }
+    refused({ oidc_providers: [{ ...PROVIDER, tenant: "acme\r" }] }, /\.tenant .* U\+000D/);
+    refused({ oidc_providers: [{ ...PROVIDER, audience: ["ok", "a\nb"] }] }, /\.audience .* U\+000A/);
+    // Printable non-ASCII is fine: an issuer is a URL, but nothing here needs ASCII alone.
+    const parsed = parseSecurityConfig(
+      { oidc_providers: [{ ...PROVIDER, issuer: "https://idp.example/réalm" }] },
+      WHERE,
+    );
+    assert.equal(parsed.oidcProviders[0]?.issuer, "https://idp.example/réalm");
+  });
+
   it("refuses bad tenants, scopes and algorithms", () => {
     refused({ oidc_providers: [{ ...PROVIDER, tenant: "_hf_system" }] }, /\.tenant .* reserved/);
     refused({ oidc_providers: [{ ...PROVIDER, tenant: "a b" }] }, /\.tenant .* is not a tenant name/);

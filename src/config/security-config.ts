@@ -19,6 +19,7 @@ import {
 import { checkTenantName } from "../security/tenants.ts";
 import { InvalidArgumentError } from "../store/errors.ts";
 import { isPlainObject } from "../store/validate.ts";
+import { unprintableProblem } from "./values.ts";
 
 export interface SecurityConfig {
   /** External identity providers (empty: none, only API keys and Holdfast's own tokens). */
@@ -80,6 +81,9 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
       if (typeof value !== "string" || value.trim() === "") {
         fail(`${at}.${key}`, `is required: ${what} (got ${shown(value)})`);
       }
+      // The issuer (and tenant) go on the start-up line: a line break would forge another line.
+      const problem = unprintableProblem(value as string);
+      if (problem) fail(`${at}.${key}`, problem);
       return value as string;
     };
     const issuer = text("issuer", "the provider's 'iss', exactly as in its tokens");
@@ -102,6 +106,10 @@ export function parseSecurityConfig(section: unknown, where = "the config file")
     const urlProblem = jwksUrlProblem(jwksUrl);
     if (urlProblem) fail(`${at}.jwks_url`, `${urlProblem} (got ${shown(jwksUrl)})`);
     // The 'aud' the provider puts in tokens meant for Holdfast, or a list of them.
+    for (const entry of Array.isArray(raw.audience) ? raw.audience : [raw.audience]) {
+      const problem = typeof entry === "string" ? unprintableProblem(entry) : null;
+      if (problem) fail(`${at}.audience`, problem);
+    }
     const audienceIssue = audienceProblem(raw.audience);
     if (audienceIssue) fail(`${at}.audience`, `${audienceIssue} (got ${shown(raw.audience)})`);
     const audience = Array.isArray(raw.audience)

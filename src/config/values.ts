@@ -40,7 +40,31 @@ export function parseHost(value: unknown, name: string): string {
   return value;
 }
 
+/**
+ * Characters that print as nothing or as a line break: C0 and C1 controls and DEL (\p{Cc}), format
+ * characters such as bidi overrides and zero-width spaces (\p{Cf}), lone surrogates (\p{Cs}) and
+ * the line and paragraph separators (\p{Zl}, \p{Zp}).
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/**
+ * What is wrong with a setting that holds such a character, or null. `holdfast serve` prints the
+ * store URL and the identity providers' issuers on its "listening" line: a line break there would
+ * forge a second "holdfast listening on …" line for the scripts that wait for one, and a bidi
+ * override would show the operator another value. None belongs in a URL, an issuer or a name. The
+ * character is named by code point, never echoed.
+ */
+export function unprintableProblem(value: string): string | null {
+  const match = UNPRINTABLE.exec(value);
+  if (!match) return null;
+  const code = (match[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+  return `must not contain control or other non-printable characters (found U+${code} at character ${match.index + 1})`;
+}
+
 export function parseStoreUrl(value: unknown, name: string): string {
+  // First: the message for a value that is no URL at all would echo it.
+  const problem = typeof value === "string" ? unprintableProblem(value) : null;
+  if (problem) throw new InvalidArgumentError(`${name} ${problem}.`, { param: "store" });
   if (typeof value !== "string" || !/^[a-z][a-z0-9+.-]*:/i.test(value)) {
     fail(
       name,

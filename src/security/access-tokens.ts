@@ -2,7 +2,9 @@
  * End-user access tokens: short-lived JWTs signed with the tenant's Ed25519 key (EdDSA).
  * Verification pins the algorithm list (so `alg: none` and HS256-with-the-public-key forgeries
  * fail), requires iss/aud/exp/iat/sub/tenant, selects the key by the token's tenant and `kid`,
- * and rejects tokens issued before the owner's revocation instant (`notBefore`). A store that
+ * and rejects tokens issued before the owner's revocation instant (`notBefore`). `exp` is checked
+ * with a clock tolerance (default 30 s, as for identity providers): the instance that minted a
+ * token and the one verifying it read different clocks. A store that
  * fails while the signing keys load is the server's fault (503 `unavailable`), never a 401: a
  * client told its token is invalid signs in again for nothing.
  */
@@ -11,6 +13,7 @@ import { InvalidArgumentError, isHoldfastError, UnavailableError } from "../stor
 import { checkOwner, checkSessionId, checkTenant } from "../store/validate.ts";
 import { InvalidTokenError } from "./errors.ts";
 import { checkNoControlChars } from "./hostile-input.ts";
+import { clockToleranceProblem, DEFAULT_CLOCK_TOLERANCE_SECONDS } from "./oidc-settings.ts";
 import type { OwnerRevocations } from "./revocations.ts";
 import { END_USER_SCOPES, type Principal, parseScopes, type Scope } from "./scopes.ts";
 import { SIGNING_ALGORITHM, type SigningKeys } from "./signing-keys.ts";
@@ -30,6 +33,11 @@ export interface AccessTokensOptions {
    * signature check but still checks expiry and the owner's revocation instant every time.
    */
   verifiedCacheSize?: number;
+  /**
+   * Seconds a token stays valid past its `exp` on this instance's clock, 0…300 (default 30, the
+   * identity providers' default): the instance that minted it may run behind this one.
+   */
+  clockToleranceSeconds?: number;
   clock?: () => number;
 }
 
@@ -122,6 +130,14 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   const audience = options.audience ?? "holdfast";
   const defaultTtl = checkTtl(options.ttlSeconds ?? 900, "ttlSeconds");
   const clock = options.clock ?? Date.now;
+  const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  const toleranceProblem = clockToleranceProblem(tolerance);
+  if (toleranceProblem) {
+    throw new InvalidArgumentError(`clockToleranceSeconds ${toleranceProblem}.`, {
+      param: "clockToleranceSeconds",
+    });
+  }
+  const toleranceMs = tolerance * 1000;
   const cacheSize = options.verifiedCacheSize ?? 10_000;
   const verified = new Map<string, { principal: Principal; expMs: number; issuedMs: number }>();
 
@@ -150,7 +166,8 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   async function verify(token: string): Promise<Principal> {
     const hit = verified.get(token);
     if (hit) {
-      if (hit.expMs <= clock()) {
+      // As jose's check below: expired once the clock reaches exp plus the tolerance.
+      if (hit.expMs + toleranceMs <= clock()) {
         verified.delete(token);
         throw new InvalidTokenError("The access token has expired.");
       }
@@ -182,6 +199,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
           algorithms: [SIGNING_ALGORITHM],
           requiredClaims: ["iss", "aud", "exp", "iat", "sub"],
           currentDate: new Date(clock()),
+          clockTolerance: tolerance,
         },
       ));
     } catch (error) {

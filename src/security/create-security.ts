@@ -14,6 +14,7 @@ import { type AccessTokens, createAccessTokens } from "./access-tokens.ts";
 import { type ApiKeys, createApiKeys } from "./api-keys.ts";
 import { type Authenticator, createAuthenticator } from "./authenticate.ts";
 import { createOidcVerifier, type OidcProviderConfig, type OidcVerifier } from "./oidc.ts";
+import { clockToleranceProblem } from "./oidc-settings.ts";
 import { createRefreshTokens, type RefreshTokens } from "./refresh-tokens.ts";
 import { createOwnerRevocations, type OwnerRevocations } from "./revocations.ts";
 import { createSigningKeys, type SigningKeys } from "./signing-keys.ts";
@@ -32,6 +33,11 @@ export interface SecurityOptions {
   audience?: string;
   /** Access-token lifetime in seconds (default 900). */
   accessTokenTtlSeconds?: number;
+  /**
+   * Seconds an access token stays valid past its `exp` on this instance's clock, 0…300 (default 30,
+   * as `clockToleranceSeconds` of an identity provider): instances' clocks differ a little.
+   */
+  accessTokenClockToleranceSeconds?: number;
   /** Signing keys from configuration (tenant → private Ed25519 JWKs with kid); others are generated. */
   signingKeys?: Readonly<Record<string, readonly JWK[]>>;
   /** External identity providers accepted as bearer tokens. */
@@ -64,6 +70,13 @@ export function createSecurity(options: SecurityOptions): Security {
       );
     }
   }
+  const tolerance = options.accessTokenClockToleranceSeconds;
+  const toleranceProblem = tolerance === undefined ? null : clockToleranceProblem(tolerance);
+  if (toleranceProblem) {
+    throw new InvalidArgumentError(`accessTokenClockToleranceSeconds ${toleranceProblem}.`, {
+      param: "accessTokenClockToleranceSeconds",
+    });
+  }
   const records = createSystemRecords(options.store);
   const signingKeys = createSigningKeys({
     records,
@@ -77,6 +90,7 @@ export function createSecurity(options: SecurityOptions): Security {
     issuer,
     ...(options.audience === undefined ? {} : { audience: options.audience }),
     ...(options.accessTokenTtlSeconds === undefined ? {} : { ttlSeconds: options.accessTokenTtlSeconds }),
+    ...(tolerance === undefined ? {} : { clockToleranceSeconds: tolerance }),
     clock,
   });
   const apiKeys = createApiKeys({ records, clock });

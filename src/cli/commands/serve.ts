@@ -5,7 +5,7 @@
 import { type Command, Option } from "commander";
 import { createHoldfastApp, type HoldfastApp } from "../../app.ts";
 import { loadServerConfig } from "../../config/load-config.ts";
-import { LOG_LEVELS, redactStoreUrl } from "../../config/values.ts";
+import { LOG_LEVELS, parseStoreUrl, redactStoreUrl } from "../../config/values.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { listenError } from "../listen-error.ts";
 import { identityProvidersNote, tieredStoreNotices } from "./serve-notices.ts";
@@ -33,6 +33,16 @@ export function shutdownTimeoutMs(flag: string | undefined, env: string | undefi
   if (flag !== undefined) return milliseconds(flag, "--shutdown-timeout");
   if (env === undefined || env === "") return DEFAULT_SHUTDOWN_MS;
   return milliseconds(env, "HOLDFAST_SHUTDOWN_TIMEOUT_MS");
+}
+
+/**
+ * `--archive`, else `HOLDFAST_ARCHIVE`; empty (either) is none. Checked as `--store` is, naming
+ * the one it came from: it is printed on the "listening" line too.
+ */
+export function archiveUrl(flag: string | undefined, env: string | undefined): string | undefined {
+  if (flag !== undefined && flag !== "") return parseStoreUrl(flag, "--archive");
+  if (flag !== undefined || env === undefined || env === "") return undefined;
+  return parseStoreUrl(env, "HOLDFAST_ARCHIVE");
 }
 
 function milliseconds(raw: string, name: string): number {
@@ -88,7 +98,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.on("SIGTERM", stop);
 
   const config = await loadServerConfig({ flags, env: process.env, cwd: process.cwd() });
-  const archive = flags.archive ?? process.env.HOLDFAST_ARCHIVE;
+  const archive = archiveUrl(flags.archive, process.env.HOLDFAST_ARCHIVE);
   const shutdownMs = shutdownTimeoutMs(flags.shutdownTimeout, process.env.HOLDFAST_SHUTDOWN_TIMEOUT_MS);
   const quiet = config.logLevel === "silent";
   const stoppedDuringStartup = (): never =>
