@@ -14,7 +14,7 @@ import type { TurnEvent, TurnResult } from "../providers/types.ts";
 import { type BusyPolicy, busySettings } from "./busy.ts";
 import { type CompactionSpend, CompactionTally, compactionUsage } from "./compaction-spend.ts";
 import type { TurnPlan } from "./plan.ts";
-import { toResponseObject } from "./record.ts";
+import { announcedResponse } from "./record.ts";
 import { replayEvents } from "./replay-events.ts";
 import { sentInput, TurnCommitter } from "./turn-commit.ts";
 import { baseRecord } from "./turn-records.ts";
@@ -132,7 +132,7 @@ export class TurnEngine {
   /** Runs a non-streaming turn and returns the Responses API object. */
   async respond(tenant: string, body: unknown, ctx: TurnContext = {}): Promise<JsonObject> {
     const begun = await this.#starter.begin(tenant, body, ctx, (plan) => this.#tally(plan, ctx));
-    if (begun.replay) return begun.replay;
+    if (begun.replay) return begun.replay.response;
     const { plan, guard, input, tally } = begun;
     let sent: SentInput | null = null;
     try {
@@ -178,10 +178,11 @@ export class TurnEngine {
   async *respondStream(tenant: string, body: unknown, ctx: TurnContext = {}): AsyncGenerator<EngineEvent> {
     const begun = await this.#starter.begin(tenant, body, ctx, (plan) => this.#tally(plan, ctx));
     if (begun.replay) {
-      const replay = begun.replay;
-      yield { type: "created", response: announced(replay) };
-      for (const event of replayEvents(replay.output as JsonObject[])) yield { type: "provider", event };
-      yield { type: "completed", response: replay };
+      const { response, record } = begun.replay;
+      // Announced as the first stream was: how the turn ended comes with the closing event.
+      yield { type: "created", response: announcedResponse(begun.plan.responseId, record) };
+      for (const event of replayEvents(response.output as JsonObject[])) yield { type: "provider", event };
+      yield { type: "completed", response };
       return;
     }
     const { plan, guard, input, tally } = begun;
@@ -216,7 +217,7 @@ export class TurnEngine {
           if (ctx.signal?.aborted) return null;
           throw error;
         });
-      const pending = toResponseObject(plan.responseId, baseRecord(plan, this.#clock()), []);
+      const pending = announcedResponse(plan.responseId, baseRecord(plan, this.#clock()));
       if (!opened) {
         settled = true;
         const response = await this.#committer.settle(
@@ -228,12 +229,12 @@ export class TurnEngine {
           sent,
           tally,
         );
-        yield { type: "created", response: announced(pending) };
+        yield { type: "created", response: pending };
         yield { type: "completed", response };
         return;
       }
       started = true;
-      yield { type: "created", response: announced(pending) };
+      yield { type: "created", response: pending };
       let result: TurnResult | null = null;
       let failure: HoldfastError | undefined;
       try {
@@ -307,12 +308,4 @@ function servedModel(plan: TurnPlan, sent: SentInput | null): string {
 function inputSeqs(input: AppendResult | null): number[] | null {
   if (!input) return null;
   return Array.from({ length: input.lastSeq - input.firstSeq + 1 }, (_, i) => input.firstSeq + i);
-}
-
-/**
- * The Response as a stream announces it (`response.created`, `response.in_progress`): in progress,
- * no output yet, and `usage: null` as OpenAI's, which counts nothing until the response is done.
- */
-function announced(response: JsonObject): JsonObject {
-  return { ...response, status: "in_progress", output: [], usage: null };
 }
