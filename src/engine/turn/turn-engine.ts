@@ -14,7 +14,7 @@ import type { TurnEvent, TurnResult } from "../providers/types.ts";
 import { type BusyPolicy, busySettings } from "./busy.ts";
 import { type CompactionSpend, CompactionTally, compactionUsage } from "./compaction-spend.ts";
 import type { TurnPlan } from "./plan.ts";
-import { announcedResponse } from "./record.ts";
+import { announcedResponse, type ResponseRecord } from "./record.ts";
 import { replayEvents } from "./replay-events.ts";
 import { sentInput, TurnCommitter } from "./turn-commit.ts";
 import { baseRecord } from "./turn-records.ts";
@@ -182,7 +182,11 @@ export class TurnEngine {
       // Announced as the first stream was: how the turn ended comes with the closing event.
       yield { type: "created", response: announcedResponse(begun.plan.responseId, record) };
       for (const event of replayEvents(response.output as JsonObject[])) yield { type: "provider", event };
-      yield { type: "completed", response };
+      // Ended as the first stream did: a turn its upstream failed raises its error again, rather
+      // than closing as a clean `response.incomplete` a client would take for a token limit.
+      const failure = replayedFailure(record);
+      if (failure) yield { type: "failed", response, error: failure };
+      else yield { type: "completed", response };
       return;
     }
     const { plan, guard, input, tally } = begun;
@@ -308,4 +312,14 @@ function servedModel(plan: TurnPlan, sent: SentInput | null): string {
 function inputSeqs(input: AppendResult | null): number[] | null {
   if (!input) return null;
   return Array.from({ length: input.lastSeq - input.firstSeq + 1 }, (_, i) => input.firstSeq + i);
+}
+
+/**
+ * The failure a stored turn's stream ended with, as the first stream yielded it: its recorded
+ * error, but for a turn cut short on purpose (`cancelled`), which ended as an incomplete answer.
+ */
+function replayedFailure(record: ResponseRecord): HoldfastError | undefined {
+  const error = record.error;
+  if (!error || error.code === "cancelled") return undefined;
+  return new HoldfastError(error.code, error.message);
 }
