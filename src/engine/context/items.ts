@@ -128,6 +128,25 @@ export function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A message's participant name (Chat Completions' `messages[i].name`), kept in the Holdfast
+ * marker — `"holdfast": { "name": "ada" }` — because the Responses item shape has no field for
+ * it. Chat Completions upstreams get it back as the message's `name` (`toModelInput`); the
+ * others never see it. Null when the item carries none.
+ */
+export function participantNameOf(content: JsonObject): string | null {
+  if (content.type !== "message") return null;
+  const marker = content[PIN_FIELD];
+  if (!isObject(marker)) return null;
+  return typeof marker.name === "string" && marker.name !== "" ? marker.name : null;
+}
+
+/** Returns a message's `content` with its participant name set in the Holdfast marker. */
+export function withParticipantName(content: JsonObject, name: string): JsonObject {
+  const marker = isObject(content[PIN_FIELD]) ? content[PIN_FIELD] : {};
+  return { ...content, [PIN_FIELD]: { ...marker, name } };
+}
+
 /** Returns `content` with `pinned` set in the Holdfast marker, for callers that append pinned items. */
 export function pinContent(content: JsonObject): JsonObject {
   const marker = isObject(content[PIN_FIELD]) ? content[PIN_FIELD] : {};

@@ -4,7 +4,7 @@
  * developer (OpenAI) or user (Anthropic, Google) message through `summaryToMessage`.
  */
 import type { Item, JsonObject, JsonValue } from "../../store/types.ts";
-import { isObject, PIN_FIELD, replayIdOf } from "./items.ts";
+import { isObject, PIN_FIELD, participantNameOf, replayIdOf } from "./items.ts";
 
 /** The structured summary a summarizer returns. */
 export interface StructuredSummary {
@@ -117,7 +117,9 @@ export function summaryToMessage(content: JsonObject, role: "developer" | "user"
 /**
  * Converts window items to what a provider receives: summary items become messages and the
  * Holdfast marker is removed — an encrypted reasoning item getting back, as `id`, the upstream id
- * the marker kept (`replayIdOf`). Other items pass through untouched (same object).
+ * the marker kept (`replayIdOf`), a message its participant name as `name` (`participantNameOf`:
+ * the Chat Completions adapter sends it, the others leave it out). Other items pass through
+ * untouched (same object).
  */
 export function toModelInput(
   items: readonly Item[],
@@ -128,7 +130,9 @@ export function toModelInput(
     if (PIN_FIELD in item.content) {
       const { [PIN_FIELD]: _marker, ...rest } = item.content;
       const id = replayIdOf(item.content);
-      return id === null ? rest : { id, ...rest };
+      const name = participantNameOf(item.content);
+      const sent = name === null ? rest : { ...rest, name };
+      return id === null ? sent : { id, ...sent };
     }
     return item.content;
   });

@@ -36,6 +36,8 @@ export interface ChatMessage {
   content: string | null | Array<Record<string, unknown>>;
   tool_calls?: ChatToolCall[];
   tool_call_id?: string;
+  /** The participant's name, as the client gave it (`messages[i].name`, kept with the item). */
+  name?: string;
 }
 
 /** What Chat Completions takes of `SamplingExtras` (all but Responses' `include`), under the same names. */
@@ -107,14 +109,15 @@ export function toChatMessages(request: TurnRequest): ChatMessage[] {
 
 function appendItem(messages: ChatMessage[], item: InputItem, param: (field: string) => string | null): void {
   if (isMessageItem(item)) {
+    const name = typeof item.name === "string" && item.name !== "" ? { name: item.name } : {};
     if (item.role === "user")
-      messages.push({ role: "user", content: chatUserContent(item.content, param("content")) });
+      messages.push({ role: "user", content: chatUserContent(item.content, param("content")), ...name });
     // A refusal part goes as content text, not as the assistant `refusal` field: OpenAI-compatible
     // servers that validate strictly refuse message fields they do not know, which would fail
     // every later turn of a conversation that once held a refusal.
     else if (item.role === "assistant")
-      messages.push({ role: "assistant", content: contentText(item.content) });
-    else messages.push({ role: "system", content: contentText(item.content) });
+      messages.push({ role: "assistant", content: contentText(item.content), ...name });
+    else messages.push({ role: "system", content: contentText(item.content), ...name });
     return;
   }
   if (isFunctionCallItem(item)) {

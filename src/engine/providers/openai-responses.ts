@@ -93,8 +93,13 @@ function isReplayable(item: InputItem): boolean {
 }
 
 function stripId(item: InputItem): InputItem {
-  if (!ID_STRIPPED.has(item.type) || (item.id === undefined && !("status" in item))) return item;
+  if (!ID_STRIPPED.has(item.type)) return item;
+  // A message's participant name (Chat's `messages[i].name`) has no Responses field: OpenAI
+  // refuses unknown ones. A function call's `name` is its function's, and stays.
+  const named = item.type === "message" && "name" in item;
+  if (item.id === undefined && !("status" in item) && !named) return item;
   const { id: _id, status: _status, ...rest } = item as InputItem & { status?: unknown };
+  if (named) delete (rest as { name?: string }).name;
   return rest as InputItem;
 }
 

@@ -36,6 +36,11 @@ export interface MessageItem {
   /** A bare string is accepted on input; outputs always carry parts. */
   content: string | ContentPart[];
   status?: "in_progress" | "completed" | "incomplete";
+  /**
+   * The participant's name (Chat Completions' `messages[i].name`), restored from the Holdfast
+   * marker for the provider call; only the Chat Completions adapter sends it.
+   */
+  name?: string;
 }
 
 export interface FunctionCallItem {

@@ -6,9 +6,11 @@
  */
 import type { JsonObject } from "../../store/types.ts";
 import { isPlainObject, LIMITS } from "../../store/validate.ts";
+import { withParticipantName } from "../context/items.ts";
 import { REASONING_EFFORTS, type TextFormat, VERBOSITIES } from "../providers/types.ts";
 import { chatAssistantParts, chatText, chatUserParts } from "./chat-content.ts";
 import type { ChatSource } from "./chat-params.ts";
+import { checkParticipantName } from "./input.ts";
 import { reportedServiceTier } from "./record.ts";
 import { checkMaxOutputTokens, FROM_CHAT, parseTextFormat } from "./request.ts";
 import { bad, carriedFields, checkFields, optionalEnum } from "./request-fields.ts";
@@ -42,17 +44,24 @@ export function chatMessagesToInput(messages: unknown): ChatInput {
     const role = raw.role;
     const partsKept = Array.isArray(raw.content) && raw.content.length > 0;
     const source = { path: param, fields: MESSAGE_FIELDS, partsKept };
+    // OpenAI's participant name, on system, developer, user and assistant messages. Kept with a
+    // user or assistant message's item; system and developer messages become the instructions,
+    // which carry none. (A tool message's `name`, which some clients send, is not OpenAI's: ignored.)
+    const name =
+      raw.name === undefined || role === "tool" ? null : checkParticipantName(raw.name, `${param}.name`);
+    const named = (message: JsonObject): JsonObject =>
+      name === null ? message : withParticipantName(message, name);
     if (role === "system" || role === "developer") {
       instructions.push(chatText(raw.content, `${param}.content`, role));
     } else if (role === "user") {
       push(
-        { type: "message", role: "user", content: chatUserParts(raw.content, `${param}.content`) },
+        named({ type: "message", role: "user", content: chatUserParts(raw.content, `${param}.content`) }),
         source,
       );
     } else if (role === "assistant") {
       const content = chatAssistantParts(raw, param);
       if (content.some((p) => p.text !== "" || p.type === "refusal"))
-        push({ type: "message", role: "assistant", content }, source);
+        push(named({ type: "message", role: "assistant", content }), source);
       const calls = raw.tool_calls ?? [];
       if (!Array.isArray(calls)) bad(`${param}.tool_calls must be an array.`, `${param}.tool_calls`);
       calls.forEach((call, k) => {

@@ -7,7 +7,7 @@ import { checkNoControlChars } from "../../security/hostile-input.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import type { JsonObject } from "../../store/types.ts";
 import { checkItemId, checkJson, checkSize, isPlainObject, LIMITS } from "../../store/validate.ts";
-import { keepUpstreamId } from "../context/items.ts";
+import { keepUpstreamId, PIN_FIELD, withParticipantName } from "../context/items.ts";
 import { jsonFitsIn } from "./json-bound.ts";
 
 const INPUT_ROLES = new Set(["user", "system", "developer", "assistant"]);
@@ -20,7 +20,29 @@ function textPart(role: string, text: string): JsonObject {
   return { type: role === "assistant" ? "output_text" : "input_text", text };
 }
 
+/**
+ * A message's participant name (Chat's `messages[i].name`; in Responses input, and as listed,
+ * `holdfast.name`): a non-empty string, stored, so without control characters.
+ */
+export function checkParticipantName(value: unknown, param: string): string {
+  if (typeof value !== "string" || value === "") {
+    throw new InvalidArgumentError(`${param} must be a non-empty string (the participant's name).`, {
+      param,
+    });
+  }
+  checkNoControlChars(value, param);
+  return value;
+}
+
+/** The participant name a message item carries in its Holdfast marker, checked; null when none. */
+function markerName(raw: Record<string, unknown>, param: string): string | null {
+  const marker = raw[PIN_FIELD];
+  if (!isPlainObject(marker) || marker.name === undefined) return null;
+  return checkParticipantName(marker.name, `${param}.${PIN_FIELD}.name`);
+}
+
 function checkMessage(raw: Record<string, unknown>, param: string): void {
+  markerName(raw, param);
   const role = raw.role;
   if (typeof role !== "string" || !INPUT_ROLES.has(role)) {
     throw new InvalidArgumentError(`${param}.role must be one of user, assistant, system, developer.`, {
@@ -48,16 +70,21 @@ function checkMessage(raw: Record<string, unknown>, param: string): void {
   }
 }
 
-/** A checked message (see `checkMessage`) in canonical shape. */
+/**
+ * A checked message (see `checkMessage`) in canonical shape. Of the Holdfast marker only the
+ * participant name is kept (pinning is the items API's, not a turn's).
+ */
 function normalizeMessage(raw: Record<string, unknown>): JsonObject {
   const role = raw.role as string;
   const content = raw.content;
-  return {
+  const message: JsonObject = {
     type: "message",
     role,
     content: typeof content === "string" ? [textPart(role, content)] : (content as JsonObject[]),
     ...(typeof raw.status === "string" ? { status: raw.status } : {}),
   };
+  const name = markerName(raw, "input"); // checked already, named, by checkMessage
+  return name === null ? message : withParticipantName(message, name);
 }
 
 /** `call_id` and `name` are names: stored as columns, so without control characters. */

@@ -104,6 +104,19 @@ export function toResponseObject(id: string, record: ResponseRecord, output: Jso
   return response;
 }
 
+/**
+ * The Response as a stream announces it (`response.created`, `response.in_progress`), fresh or
+ * replayed by `Idempotency-Key`: the fields of the request only. In progress, no output, no
+ * `error` or `incomplete_details`, the tier asked for (the upstream's comes with the closing
+ * event), and `usage: null` as OpenAI's, which counts nothing until the response is done. A
+ * replay announced from its stored response would show how the turn ended before it "began".
+ */
+export function announcedResponse(id: string, record: ResponseRecord): JsonObject {
+  const { service_tier: _served, ...asked } = record;
+  const pending: ResponseRecord = { ...asked, status: "in_progress", incomplete_reason: null, error: null };
+  return { ...responseObject(id, pending, []), usage: null };
+}
+
 function responseObject(id: string, record: ResponseRecord, output: JsonObject[]): JsonObject {
   const usage = record.usage;
   const request = record.request;

@@ -20,11 +20,26 @@ async function recordItem(store: SessionStore, tenant: string, responseId: strin
   return item;
 }
 
+/** A stored response: its Response object and the record it was built from. */
+export interface StoredResponse {
+  response: JsonObject;
+  record: ResponseRecord;
+}
+
 export async function readResponse(
   store: SessionStore,
   tenant: string,
   responseId: string,
 ): Promise<JsonObject> {
+  return (await readStoredResponse(store, tenant, responseId)).response;
+}
+
+/** The Response object of a stored response, with its record (what a replay is announced from). */
+export async function readStoredResponse(
+  store: SessionStore,
+  tenant: string,
+  responseId: string,
+): Promise<StoredResponse> {
   const item = await recordItem(store, tenant, responseId);
   const record = item.content as unknown as ResponseRecord;
   const count = record.output_item_ids.length;
@@ -38,7 +53,8 @@ export async function readResponse(
         });
   // Seqs are never reused, so the range holds only this turn's outputs (minus any deleted since).
   const named = new Set(record.output_item_ids);
-  return toResponseObject(responseId, record, outputs.filter((o) => named.has(o.id)).map(wireItem));
+  const response = toResponseObject(responseId, record, outputs.filter((o) => named.has(o.id)).map(wireItem));
+  return { response, record };
 }
 
 /** The input items of a stored response, in order (`GET /v1/responses/{id}/input_items`). */

@@ -14,7 +14,7 @@ import type { TurnEvent, TurnResult } from "../providers/types.ts";
 import { type BusyPolicy, busySettings } from "./busy.ts";
 import { type CompactionSpend, CompactionTally, compactionUsage } from "./compaction-spend.ts";
 import type { TurnPlan } from "./plan.ts";
-import { toResponseObject } from "./record.ts";
+import { announcedResponse, type ResponseRecord } from "./record.ts";
 import { replayEvents } from "./replay-events.ts";
 import { sentInput, TurnCommitter } from "./turn-commit.ts";
 import { baseRecord } from "./turn-records.ts";
@@ -132,7 +132,7 @@ export class TurnEngine {
   /** Runs a non-streaming turn and returns the Responses API object. */
   async respond(tenant: string, body: unknown, ctx: TurnContext = {}): Promise<JsonObject> {
     const begun = await this.#starter.begin(tenant, body, ctx, (plan) => this.#tally(plan, ctx));
-    if (begun.replay) return begun.replay;
+    if (begun.replay) return begun.replay.response;
     const { plan, guard, input, tally } = begun;
     let sent: SentInput | null = null;
     try {
@@ -178,10 +178,15 @@ export class TurnEngine {
   async *respondStream(tenant: string, body: unknown, ctx: TurnContext = {}): AsyncGenerator<EngineEvent> {
     const begun = await this.#starter.begin(tenant, body, ctx, (plan) => this.#tally(plan, ctx));
     if (begun.replay) {
-      const replay = begun.replay;
-      yield { type: "created", response: announced(replay) };
-      for (const event of replayEvents(replay.output as JsonObject[])) yield { type: "provider", event };
-      yield { type: "completed", response: replay };
+      const { response, record } = begun.replay;
+      // Announced as the first stream was: how the turn ended comes with the closing event.
+      yield { type: "created", response: announcedResponse(begun.plan.responseId, record) };
+      for (const event of replayEvents(response.output as JsonObject[])) yield { type: "provider", event };
+      // Ended as the first stream did: a turn its upstream failed raises its error again, rather
+      // than closing as a clean `response.incomplete` a client would take for a token limit.
+      const failure = replayedFailure(record);
+      if (failure) yield { type: "failed", response, error: failure };
+      else yield { type: "completed", response };
       return;
     }
     const { plan, guard, input, tally } = begun;
@@ -216,7 +221,7 @@ export class TurnEngine {
           if (ctx.signal?.aborted) return null;
           throw error;
         });
-      const pending = toResponseObject(plan.responseId, baseRecord(plan, this.#clock()), []);
+      const pending = announcedResponse(plan.responseId, baseRecord(plan, this.#clock()));
       if (!opened) {
         settled = true;
         const response = await this.#committer.settle(
@@ -228,12 +233,12 @@ export class TurnEngine {
           sent,
           tally,
         );
-        yield { type: "created", response: announced(pending) };
+        yield { type: "created", response: pending };
         yield { type: "completed", response };
         return;
       }
       started = true;
-      yield { type: "created", response: announced(pending) };
+      yield { type: "created", response: pending };
       let result: TurnResult | null = null;
       let failure: HoldfastError | undefined;
       try {
@@ -310,9 +315,11 @@ function inputSeqs(input: AppendResult | null): number[] | null {
 }
 
 /**
- * The Response as a stream announces it (`response.created`, `response.in_progress`): in progress,
- * no output yet, and `usage: null` as OpenAI's, which counts nothing until the response is done.
+ * The failure a stored turn's stream ended with, as the first stream yielded it: its recorded
+ * error, but for a turn cut short on purpose (`cancelled`), which ended as an incomplete answer.
  */
-function announced(response: JsonObject): JsonObject {
-  return { ...response, status: "in_progress", output: [], usage: null };
+function replayedFailure(record: ResponseRecord): HoldfastError | undefined {
+  const error = record.error;
+  if (!error || error.code === "cancelled") return undefined;
+  return new HoldfastError(error.code, error.message);
 }

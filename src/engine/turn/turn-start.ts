@@ -4,7 +4,7 @@
  * that turn's response so it is answered again instead of calling the upstream twice.
  */
 import { NotFoundError } from "../../store/errors.ts";
-import type { AppendResult, JsonObject, SessionStore } from "../../store/types.ts";
+import type { AppendResult, SessionStore } from "../../store/types.ts";
 import { CancelledError } from "../providers/errors.ts";
 import { type BusySettings, ConversationLocks } from "./busy.ts";
 import type { CompactionTally } from "./compaction-spend.ts";
@@ -12,7 +12,7 @@ import { checkItemSizes } from "./input.ts";
 import { planTurn, type TurnPlan } from "./plan.ts";
 import { checkRecordSize } from "./record-size.ts";
 import { parseResponseRequest } from "./request.ts";
-import { readResponse } from "./response-reads.ts";
+import { readStoredResponse, type StoredResponse } from "./response-reads.ts";
 import { TurnClaim } from "./turn-claim.ts";
 import { writingInput } from "./turn-room.ts";
 import type { ModelInvoker, TurnContext } from "./turn-types.ts";
@@ -30,7 +30,7 @@ export interface TurnGuard {
  * the tally of its compaction (which may have begun at the input append, to make room under a quota).
  */
 export type StartedTurn =
-  | { plan: TurnPlan; replay: JsonObject }
+  | { plan: TurnPlan; replay: StoredResponse }
   | {
       plan: TurnPlan;
       replay: null;
@@ -82,7 +82,7 @@ export class TurnStarter {
         // another): that turn committed meanwhile, so answer with it instead of calling the
         // upstream again. A replayed input without a response is a turn that died mid-way: run it.
         if (input?.replayed && ctx.idempotencyKey) {
-          const replay = await readResponse(this.#store, tenant, plan.responseId).catch(() => null);
+          const replay = await readStoredResponse(this.#store, tenant, plan.responseId).catch(() => null);
           if (replay) {
             tally.report(false);
             await releaseGuard(guard);
@@ -104,7 +104,7 @@ export class TurnStarter {
     tenant: string,
     body: unknown,
     ctx: TurnContext,
-  ): Promise<{ plan: TurnPlan; replay: JsonObject | null }> {
+  ): Promise<{ plan: TurnPlan; replay: StoredResponse | null }> {
     const request = parseResponseRequest(body);
     checkItemSizes(request.input, this.#maxItemBytes, "input");
     checkRecordSize(request, this.#maxItemBytes);
@@ -120,7 +120,7 @@ export class TurnStarter {
       throw namedConversation(error, request.conversationId);
     });
     if (ctx.idempotencyKey && plan.sessionId && plan.persist) {
-      const replay = await readResponse(this.#store, tenant, plan.responseId).catch(() => null);
+      const replay = await readStoredResponse(this.#store, tenant, plan.responseId).catch(() => null);
       return { plan, replay };
     }
     return { plan, replay: null };
