@@ -201,7 +201,7 @@ export async function renderCleanup(ctx: ViewContext): Promise<void> {
                   "tr",
                   {},
                   h("td", {}, h("a", { href: `#/session/${a.sessionId}`, class: "mono" }, a.sessionId)),
-                  h("td", {}, a.owner ?? "—"),
+                  h("td", { class: "wrap" }, a.owner ?? "—"),
                   h("td", {}, a.action),
                   h("td", {}, a.reason),
                   h("td", { class: "num" }, days(a.idleMs)),
