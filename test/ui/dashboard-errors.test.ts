@@ -128,3 +128,31 @@ test("Enforce after the sign-in ended says to sign in", async () => {
     await page.close();
   }
 });
+
+// Last in this file: it uses up this address's sign-in failures on the server under test.
+test("a locked-out sign-in says how long to wait", async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${base}/ui/`);
+    const alert = page.getByRole("alert");
+    let locked = "";
+    for (let attempt = 1; attempt <= 11 && !locked; attempt++) {
+      await page.getByLabel("Admin key").fill(`wrong-key-${attempt}`);
+      const answer = page.waitForResponse(
+        (r) => r.url().endsWith("/ui/api/session") && r.request().method() === "POST",
+      );
+      await page.getByRole("button", { name: "Sign in" }).click();
+      const response = await answer;
+      if (response.status() === 429) {
+        const retryAfter = response.headers()["retry-after"];
+        await alert.filter({ hasText: "Too many" }).waitFor();
+        locked = (await alert.textContent()) ?? "";
+        // The operator reads the wait the Retry-After header gives, not "the indicated delay".
+        assert.match(locked, new RegExp(`try again in ${retryAfter} seconds?\\.$`));
+      }
+    }
+    assert.ok(locked, "the 11th failed sign-in is refused");
+  } finally {
+    await page.close();
+  }
+});
