@@ -129,6 +129,46 @@ test("Enforce after the sign-in ended says to sign in", async () => {
   }
 });
 
+test("Enforce shows its progress, then the plan as it is now beside the report", async () => {
+  const { page, pageErrors } = await signedInPage();
+  try {
+    await page.getByRole("link", { name: "Cleanup" }).click();
+    await page.getByRole("heading", { name: "Cleanup", level: 1 }).waitFor();
+    const planRows = page
+      .getByRole("table")
+      .filter({ has: page.getByRole("columnheader", { name: "Idle", exact: true }) })
+      .locator("tbody tr");
+    assert.equal(await planRows.count(), 2, "the plan archives the two idle sessions");
+    // A sweep of a big tenant takes a while: the browser holds the real answer back 1 s.
+    await page.route("**/ui/api/cleanup/enforce*", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue();
+    });
+    await page.getByRole("button", { name: "Enforce…" }).click();
+    await page
+      .getByRole("dialog", { name: "Enforce the cleanup plan?" })
+      .getByRole("button", { name: "Enforce now" })
+      .click();
+    await page.getByText("Enforcing 2 actions…").waitFor({ timeout: 500 });
+    assert.equal(await page.getByRole("button", { name: "Enforce…" }).isDisabled(), true, "no second run");
+    await page.getByText("Done: 2 of 2 actions").waitFor({ timeout: 5000 });
+    // The plan shown is re-read: the archived sessions are gone from it, nothing is left to enforce.
+    await page.getByText("Nothing to clean up.").waitFor({ timeout: 5000 });
+    assert.equal(await planRows.count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Enforce…" }).isDisabled(), true);
+    assert.equal(await page.getByText("Done: 2 of 2 actions").count(), 1, "the report stays");
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.textContent),
+      await page.locator(".report").textContent(),
+      "focus is on the report, not lost with the button it was on",
+    );
+    assert.equal((await store.list("default", { status: "archived" })).data.length, 2);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await page.close();
+  }
+});
+
 // Last in this file: it uses up this address's sign-in failures on the server under test.
 test("a locked-out sign-in says how long to wait", async () => {
   const page = await browser.newPage();
