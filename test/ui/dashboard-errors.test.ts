@@ -169,6 +169,33 @@ test("Enforce shows its progress, then the plan as it is now beside the report",
   }
 });
 
+test("an input cap past the server's limit is refused by the form, not by an error page", async () => {
+  const { page, pageErrors } = await signedInPage();
+  const session = await store.create("default", {
+    items: [{ content: { type: "message", role: "user", content: "hello" } }],
+  });
+  try {
+    await page.goto(`${base}/ui/#/session/${session.id}`);
+    await page.getByRole("heading", { name: session.id }).waitFor();
+    const cap = page.getByLabel("Input cap (tokens, optional)");
+    await cap.fill("3000000"); // the API takes 1 to 2,000,000
+    await page.getByRole("button", { name: "Recompute" }).click();
+    await page.waitForTimeout(500);
+    assert.equal(await page.evaluate(() => location.hash), `#/session/${session.id}`, "not submitted");
+    assert.equal(await page.getByRole("heading", { name: "Something went wrong" }).count(), 0);
+    assert.match(await cap.evaluate((input: HTMLInputElement) => input.validationMessage), /2000000/);
+    // Within the limit it recomputes.
+    await cap.fill("2000000");
+    await page.getByRole("button", { name: "Recompute" }).click();
+    await page.waitForFunction(() => location.hash.includes("windowTokens=2000000"));
+    await page.getByRole("heading", { name: session.id }).waitFor();
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await page.close();
+    await store.delete("default", session.id);
+  }
+});
+
 // Last in this file: it uses up this address's sign-in failures on the server under test.
 test("a locked-out sign-in says how long to wait", async () => {
   const page = await browser.newPage();
