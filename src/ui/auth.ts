@@ -148,10 +148,12 @@ export function createSignInLimiter(perMinute = SIGN_IN_FAILURES_PER_MINUTE): Si
       const bucket = { key: `ui-sign-in:${address}`, capacity: perMinute, cost: 1 };
       const taken = await backend.take([bucket]);
       if (!taken.ok) {
+        // The sign-in form shows only the message: it names the wait Retry-After gives (as rounded there).
+        const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
         throw new RateLimitError(
-          "Too many failed dashboard sign-ins from this address; retry after the indicated delay.",
+          `Too many failed dashboard sign-ins from this address; try again in ${seconds} ${seconds === 1 ? "second" : "seconds"}.`,
           "address:requests",
-          taken.retryAfterMs / 1000,
+          seconds,
         );
       }
       return () => backend.adjust(bucket, 1);

@@ -128,3 +128,98 @@ test("Enforce after the sign-in ended says to sign in", async () => {
     await page.close();
   }
 });
+
+test("Enforce shows its progress, then the plan as it is now beside the report", async () => {
+  const { page, pageErrors } = await signedInPage();
+  try {
+    await page.getByRole("link", { name: "Cleanup" }).click();
+    await page.getByRole("heading", { name: "Cleanup", level: 1 }).waitFor();
+    const planRows = page
+      .getByRole("table")
+      .filter({ has: page.getByRole("columnheader", { name: "Idle", exact: true }) })
+      .locator("tbody tr");
+    assert.equal(await planRows.count(), 2, "the plan archives the two idle sessions");
+    // A sweep of a big tenant takes a while: the browser holds the real answer back 1 s.
+    await page.route("**/ui/api/cleanup/enforce*", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue();
+    });
+    await page.getByRole("button", { name: "Enforce…" }).click();
+    await page
+      .getByRole("dialog", { name: "Enforce the cleanup plan?" })
+      .getByRole("button", { name: "Enforce now" })
+      .click();
+    await page.getByText("Enforcing 2 actions…").waitFor({ timeout: 500 });
+    assert.equal(await page.getByRole("button", { name: "Enforce…" }).isDisabled(), true, "no second run");
+    await page.getByText("Done: 2 of 2 actions").waitFor({ timeout: 5000 });
+    // The plan shown is re-read: the archived sessions are gone from it, nothing is left to enforce.
+    await page.getByText("Nothing to clean up.").waitFor({ timeout: 5000 });
+    assert.equal(await planRows.count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Enforce…" }).isDisabled(), true);
+    assert.equal(await page.getByText("Done: 2 of 2 actions").count(), 1, "the report stays");
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.textContent),
+      await page.locator(".report").textContent(),
+      "focus is on the report, not lost with the button it was on",
+    );
+    assert.equal((await store.list("default", { status: "archived" })).data.length, 2);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test("an input cap past the server's limit is refused by the form, not by an error page", async () => {
+  const { page, pageErrors } = await signedInPage();
+  const session = await store.create("default", {
+    items: [{ content: { type: "message", role: "user", content: "hello" } }],
+  });
+  try {
+    await page.goto(`${base}/ui/#/session/${session.id}`);
+    await page.getByRole("heading", { name: session.id }).waitFor();
+    const cap = page.getByLabel("Input cap (tokens, optional)");
+    await cap.fill("3000000"); // the API takes 1 to 2,000,000
+    await page.getByRole("button", { name: "Recompute" }).click();
+    await page.waitForTimeout(500);
+    assert.equal(await page.evaluate(() => location.hash), `#/session/${session.id}`, "not submitted");
+    assert.equal(await page.getByRole("heading", { name: "Something went wrong" }).count(), 0);
+    assert.match(await cap.evaluate((input: HTMLInputElement) => input.validationMessage), /2000000/);
+    // Within the limit it recomputes.
+    await cap.fill("2000000");
+    await page.getByRole("button", { name: "Recompute" }).click();
+    await page.waitForFunction(() => location.hash.includes("windowTokens=2000000"));
+    await page.getByRole("heading", { name: session.id }).waitFor();
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await page.close();
+    await store.delete("default", session.id);
+  }
+});
+
+// Last in this file: it uses up this address's sign-in failures on the server under test.
+test("a locked-out sign-in says how long to wait", async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${base}/ui/`);
+    const alert = page.getByRole("alert");
+    let locked = "";
+    for (let attempt = 1; attempt <= 11 && !locked; attempt++) {
+      await page.getByLabel("Admin key").fill(`wrong-key-${attempt}`);
+      const answer = page.waitForResponse(
+        (r) => r.url().endsWith("/ui/api/session") && r.request().method() === "POST",
+      );
+      await page.getByRole("button", { name: "Sign in" }).click();
+      const response = await answer;
+      if (response.status() === 429) {
+        const retryAfter = response.headers()["retry-after"];
+        await alert.filter({ hasText: "Too many" }).waitFor();
+        locked = (await alert.textContent()) ?? "";
+        // The operator reads the wait the Retry-After header gives, not "the indicated delay".
+        assert.match(locked, new RegExp(`try again in ${retryAfter} seconds?\\.$`));
+      }
+    }
+    assert.ok(locked, "the 11th failed sign-in is refused");
+  } finally {
+    await page.close();
+  }
+});

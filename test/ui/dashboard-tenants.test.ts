@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page, Route } from "playwright-core";
 import { createServer } from "../../src/server/create-server.ts";
 import { createStore } from "../../src/store/create-store.ts";
 import type { SessionStore } from "../../src/store/types.ts";
@@ -97,6 +97,44 @@ test("Usage's top sessions open in their own tenant", async () => {
     await page.getByRole("link", { name: seeded.chatId }).click();
     await page.getByRole("heading", { name: seeded.chatId }).waitFor({ timeout: 5000 });
     assert.equal(await page.getByLabel("Tenant").inputValue(), "default");
+  } finally {
+    await page.close();
+  }
+});
+
+test("a view that answers late never replaces the tenant or view picked after it", async () => {
+  const page = await browser.newPage();
+  try {
+    await signIn(page);
+    // The default tenant's list answers slowly (a big store, a slow disk): the real server
+    // answers, the browser holds the answer back 1.5 s.
+    const slow = async (route: Route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+    };
+    await page.route(/\/ui\/api\/sessions\?(.*&)?tenant=default(&|$)/, slow);
+    await page.getByRole("link", { name: "Usage" }).click();
+    await page.getByRole("heading", { name: "Usage", level: 1 }).waitFor();
+
+    // Sessions of `default` still loading when the operator picks `acme`.
+    const late = page.waitForResponse(/\/ui\/api\/sessions\?(.*&)?tenant=default(&|$)/);
+    await page.getByRole("link", { name: "Sessions" }).click();
+    await page.getByLabel("Tenant").selectOption("acme");
+    await page.getByRole("link", { name: acmeId }).waitFor({ timeout: 5000 });
+    await (await late).finished();
+    await page.waitForTimeout(200); // the late answer's render would run now
+    assert.equal(await page.getByLabel("Tenant").inputValue(), "acme");
+    assert.deepEqual(await rowIds(page), [acmeId], "acme's sessions stay, default's late list is dropped");
+
+    // The same with another view: Upstreams opened while default's Sessions still load.
+    await page.getByLabel("Tenant").selectOption("default");
+    const late2 = page.waitForResponse(/\/ui\/api\/sessions\?(.*&)?tenant=default(&|$)/);
+    await page.getByRole("link", { name: "Upstreams" }).click();
+    await page.getByRole("heading", { name: "Upstreams", level: 1 }).waitFor({ timeout: 5000 });
+    await (await late2).finished();
+    await page.waitForTimeout(200);
+    assert.deepEqual(await page.locator("main h1").allTextContents(), ["Upstreams"]);
+    assert.equal(await page.evaluate(() => location.hash), "#/upstreams");
   } finally {
     await page.close();
   }

@@ -31,6 +31,11 @@ const root = document.getElementById("app")!;
 let tenant = "default";
 let knownTenants: string[] = [];
 let firstRoute = true;
+/**
+ * Counts routes: a view renders after its requests answer, and by then the operator may have
+ * picked another tenant or view. Only the latest route may show what it rendered.
+ */
+let routeSeq = 0;
 /** Set by a navigation that keeps the status line; the route it causes clears the flag instead. */
 let keepStatus = false;
 
@@ -41,6 +46,9 @@ function navigate(hash: string, options: { keepStatus?: boolean } = {}): void {
 }
 
 async function start(): Promise<void> {
+  // The shell is rebuilt (or replaced by sign-in, whose main has the same id): a view still
+  // loading must not land in it.
+  routeSeq++;
   const state = await api.session().catch(() => null);
   if (!state) {
     root.replaceChildren(h("p", { class: "error", role: "alert" }, "The dashboard API is unreachable."));
@@ -119,8 +127,9 @@ async function renderShell(devMode: boolean): Promise<void> {
 }
 
 async function route(): Promise<void> {
-  const main = document.getElementById("main");
-  if (!main) return;
+  const current = document.getElementById("main");
+  if (!current) return;
+  const seq = ++routeSeq;
   const raw = location.hash.slice(1) || "/sessions";
   const [path = "/sessions", query = ""] = raw.split("?");
   const params = new URLSearchParams(query);
@@ -138,29 +147,35 @@ async function route(): Promise<void> {
   }
   if (keepStatus) keepStatus = false;
   else announce("");
+  current.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  // The view renders into a main of its own, shown only if no later route started meanwhile: a
+  // late answer (the tenant picked before, the view left) is dropped instead of replacing the
+  // current one. Actions of a dropped view (a compaction's re-render) write to a detached node.
+  const main = h("main", { id: "main", tabindex: -1 });
   const ctx: ViewContext = { tenant, main, params, navigate };
-  main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
     if (path.startsWith("/session/")) await renderSession(ctx, decodedId(path.slice(9)));
     else if (path === "/usage") await renderUsage(ctx);
     else if (path === "/cleanup") await renderCleanup(ctx);
     else if (path === "/upstreams") await renderUpstreams(ctx);
     else await renderSessions(ctx);
-    main.querySelector("h1")?.setAttribute("tabindex", "-1");
-    // Focus follows navigation, but the first render leaves it at the top (skip link first).
-    if (!firstRoute) (main.querySelector("h1") as HTMLElement | null)?.focus();
-    firstRoute = false;
   } catch (error) {
-    const message = (error as Error).message;
+    if (seq !== routeSeq) return;
     if ((error as { status?: number }).status === 401) {
       void start();
       return;
     }
     main.replaceChildren(
       h("h1", {}, "Something went wrong"),
-      h("p", { class: "error", role: "alert" }, message),
+      h("p", { class: "error", role: "alert" }, (error as Error).message),
     );
   }
+  if (seq !== routeSeq) return;
+  document.getElementById("main")?.replaceWith(main);
+  main.querySelector("h1")?.setAttribute("tabindex", "-1");
+  // Focus follows navigation, but the first render leaves it at the top (skip link first).
+  if (!firstRoute) (main.querySelector("h1") as HTMLElement | null)?.focus();
+  firstRoute = false;
 }
 
 // The skip link must not touch the hash: the hash is the router's.

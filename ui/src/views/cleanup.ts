@@ -81,8 +81,11 @@ function days(ms: number): string {
   return ms >= 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} d` : `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
-/** Cleanup: the lifecycle dry-run plan for the tenant, and enforcing it behind a confirmation. */
-export async function renderCleanup(ctx: ViewContext): Promise<void> {
+/**
+ * Cleanup: the lifecycle dry-run plan for the tenant, and enforcing it behind a confirmation.
+ * `report`: the result of the enforce that just ran, shown above the plan re-read after it.
+ */
+export async function renderCleanup(ctx: ViewContext, report?: string): Promise<void> {
   const res = await api.get<Preview>(`cleanup${qs({ tenant: ctx.tenant })}`);
   const plan = res.plan;
   if (!res.available || !plan) {
@@ -94,7 +97,19 @@ export async function renderCleanup(ctx: ViewContext): Promise<void> {
   }
   const t = plan.totals;
   const dialog = h("dialog", { "aria-labelledby": "enforce-h" });
-  const result = h("div", { "aria-live": "polite" });
+  // After an enforce the view is rebuilt under the keyboard's focus: the report takes it.
+  const shown = report ? h("p", { class: "report", tabindex: -1 }, report) : null;
+  const result = h("div", { "aria-live": "polite" }, shown);
+  const enforce = h(
+    "button",
+    {
+      type: "button",
+      class: "danger",
+      disabled: plan.actionCount === 0,
+      onclick: () => dialog.showModal(),
+    },
+    "Enforce…",
+  );
   dialog.append(
     h("h2", { id: "enforce-h" }, "Enforce the cleanup plan?"),
     h(
@@ -113,12 +128,24 @@ export async function renderCleanup(ctx: ViewContext): Promise<void> {
           class: "danger",
           onclick: action(async () => {
             dialog.close();
-            const { report } = await api.post<{ report: Report }>(
-              `cleanup/enforce${qs({ tenant: ctx.tenant })}`,
-              { now: plan.now },
-            );
+            // A big sweep takes a while: say so, and allow no second run of the same plan meanwhile.
+            enforce.disabled = true;
+            result.replaceChildren(h("p", {}, `Enforcing ${fmtNumber(plan.actionCount)} actions…`));
+            let report: Report;
+            try {
+              ({ report } = await api.post<{ report: Report }>(
+                `cleanup/enforce${qs({ tenant: ctx.tenant })}`,
+                { now: plan.now },
+              ));
+            } catch (error) {
+              enforce.disabled = false;
+              result.replaceChildren();
+              throw error;
+            }
             const text = `Done: ${report.done} of ${report.planned} actions, ${report.skipped} skipped, ${report.errors} errors, ${fmtBytes(report.bytesFreed)} freed.`;
             result.replaceChildren(h("p", { class: "report" }, text));
+            // The plan on screen is now done: show what a dry run plans now (and the last sweep).
+            await renderCleanup(ctx, text);
           }),
         },
         "Enforce now",
@@ -149,20 +176,7 @@ export async function renderCleanup(ctx: ViewContext): Promise<void> {
       h("dd", {}, res.stats?.lastRunAt ? fmtTime(res.stats.lastRunAt) : "never (this instance)"),
     ),
     plan.warnings.length ? h("ul", { class: "warnings" }, ...plan.warnings.map((w) => h("li", {}, w))) : "",
-    h(
-      "div",
-      { class: "actions" },
-      h(
-        "button",
-        {
-          type: "button",
-          class: "danger",
-          disabled: plan.actionCount === 0,
-          onclick: () => dialog.showModal(),
-        },
-        "Enforce…",
-      ),
-    ),
+    h("div", { class: "actions" }, enforce),
     result,
     dialog,
     tallyTable("By reason", "Reason", t.byReason),
@@ -201,7 +215,7 @@ export async function renderCleanup(ctx: ViewContext): Promise<void> {
                   "tr",
                   {},
                   h("td", {}, h("a", { href: `#/session/${a.sessionId}`, class: "mono" }, a.sessionId)),
-                  h("td", {}, a.owner ?? "—"),
+                  h("td", { class: "wrap" }, a.owner ?? "—"),
                   h("td", {}, a.action),
                   h("td", {}, a.reason),
                   h("td", { class: "num" }, days(a.idleMs)),
@@ -213,4 +227,5 @@ export async function renderCleanup(ctx: ViewContext): Promise<void> {
           ),
         ),
   );
+  shown?.focus();
 }

@@ -272,7 +272,9 @@ export async function renderSession(ctx: ViewContext, id: string): Promise<void>
       "div",
       { class: "field" },
       h("label", { for: "window-tokens" }, "Input cap (tokens, optional)"),
-      h("input", { id: "window-tokens", type: "number", min: 1, value: windowTokens }),
+      // The API's range for windowTokens (src/ui/api.ts): the form refuses more before asking it,
+      // instead of the whole view turning into an error page.
+      h("input", { id: "window-tokens", type: "number", min: 1, max: 2_000_000, value: windowTokens }),
     ),
     h("button", { type: "submit" }, "Recompute"),
   );

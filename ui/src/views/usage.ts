@@ -233,7 +233,7 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
                 h("a", { href: `#/session/${t.id}${qs({ tenant: t.tenant })}`, class: "mono" }, t.id),
               ),
               h("td", {}, t.tenant),
-              h("td", {}, t.owner ?? "—"),
+              h("td", { class: "wrap" }, t.owner ?? "—"),
               h("td", { class: "num" }, t.turns),
               h("td", { class: "num" }, fmtNumber(t.tokens)),
               h("td", { class: "num" }, fmtUsd(t.costUsd)),
