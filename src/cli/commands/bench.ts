@@ -6,26 +6,11 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Argument, type Command } from "commander";
 import { NotFoundError } from "../../store/errors.ts";
+import { BENCHMARK_NAMES } from "./benchmark-names.ts";
 
 // The same path from src/cli/commands/ and from the compiled dist/cli/commands/. bench/ is not in the
 // npm package (TypeScript that Node will not run from node_modules), only in the repository.
 const RUN_ALL = fileURLToPath(new URL("../../../bench/run-all.ts", import.meta.url));
-
-/**
- * The benchmarks bench/run-all.ts runs (its BENCHMARKS; a test keeps the two lists equal). Checked
- * here, so an unknown name is a usage error in the CLI's format (exit 2, JSON with --json) rather
- * than run-all's own line.
- */
-export const BENCHMARK_NAMES = [
-  "store",
-  "context",
-  "security",
-  "interop",
-  "migrate",
-  "sweep",
-  "gateway",
-  "dashboard",
-] as const;
 
 export function registerBenchCommand(program: Command): void {
   program
