@@ -8,9 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import OpenAI from "openai";
-import { createHoldfastApp, type HoldfastApp } from "../app.ts";
-import { testServerConfig } from "../config/test-server-config.ts";
+import type OpenAI from "openai";
+import type { HoldfastApp } from "../app.ts";
+import { refusal, startQuotaApp } from "./quota-test-support.ts";
 
 interface Usage {
   turns: { response_id: string; compaction?: { calls: number; model: string; input_tokens: number } }[];
@@ -28,23 +28,9 @@ describe("a turn over a session quota compacts first (holdfast serve)", () => {
   let client: OpenAI;
 
   before(async () => {
-    holdfast = await createHoldfastApp({
-      config: testServerConfig({
-        store: "memory:",
-        file: { lifecycle: { defaults: { max_items_per_session: 12 } } },
-      }),
-      env: {},
-    });
-    const address = await holdfast.app.listen({ port: 0, host: "127.0.0.1" });
-    client = new OpenAI({ baseURL: `${address}/v1`, apiKey: "unused", maxRetries: 0 });
+    ({ holdfast, client } = await startQuotaApp({ max_items_per_session: 12 }));
   });
   after(() => holdfast.close());
-
-  const refusal = (call: Promise<unknown>) =>
-    call.then(
-      () => assert.fail("expected a refusal"),
-      (e: unknown) => e as { status: number; code: string; message: string },
-    );
 
   it("answers a turn on a conversation at its item limit after compacting it, its cost on the turn", async () => {
     const conv = await client.conversations.create({ items: Array.from({ length: 12 }, (_, n) => note(n)) });

@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import OpenAI from "openai";
-import { createHoldfastApp, type HoldfastApp } from "../app.ts";
-import { testServerConfig } from "../config/test-server-config.ts";
+import type OpenAI from "openai";
+import type { HoldfastApp } from "../app.ts";
+import { refusal, startQuotaApp } from "./quota-test-support.ts";
 
 const roleOf = (item: object | undefined): unknown => (item as { role?: unknown } | undefined)?.role;
 const text = (item: { type: string; content?: unknown }): string =>
@@ -19,25 +19,9 @@ describe("session quotas over HTTP", () => {
   let client: OpenAI;
 
   before(async () => {
-    holdfast = await createHoldfastApp({
-      config: testServerConfig({
-        store: "memory:",
-        file: { lifecycle: { defaults: { max_items_per_session: 3, max_bytes_per_session: "20kb" } } },
-      }),
-      env: {},
-    });
-    const address = await holdfast.app.listen({ port: 0, host: "127.0.0.1" });
-    client = new OpenAI({ baseURL: `${address}/v1`, apiKey: "unused", maxRetries: 0 });
+    ({ holdfast, client } = await startQuotaApp({ max_items_per_session: 3, max_bytes_per_session: "20kb" }));
   });
   after(() => holdfast.close());
-
-  const refusal = async (call: Promise<unknown>) => {
-    const error = await call.then(
-      () => assert.fail("expected a refusal"),
-      (e: unknown) => e as { status: number; code: string; message: string },
-    );
-    return error;
-  };
 
   it("stores the answer of a turn whose input fitted, then refuses the next turn before writing anything", async () => {
     // Two items left: the input fits, the answer and its record take the session over the limit.
