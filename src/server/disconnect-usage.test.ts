@@ -97,6 +97,44 @@ async function eventually(check: () => Promise<void>): Promise<void> {
 }
 
 /** A counter of `GET /metrics` for the served model. */
+/**
+ * The cut turn's record and usage route once committed: the input's tokens as the store counted
+ * them, estimated, output 0, priced 1 USD per token at the target reached (`servedBy`).
+ */
+async function assertEstimatedTurn(
+  holdfast: HoldfastApp,
+  url: string,
+  id: string,
+  servedBy: { provider: string; model: string },
+): Promise<number> {
+  await eventually(async () => {
+    const items = await holdfast.store.readItems("default", id);
+    assert.equal(items.at(-1)?.type, "response_record");
+  });
+  const [input, record] = await holdfast.store.readItems("default", id);
+  // The window sent was that one message: its tokens as the store counted them.
+  const windowTokens = input!.tokens;
+  assert.ok(windowTokens > 0);
+  assert.equal(record!.content.status, "incomplete");
+  assert.deepEqual(record!.content.usage, {
+    input_tokens: windowTokens,
+    output_tokens: 0,
+    cached_tokens: 0,
+    estimated: true,
+  });
+  assert.equal(record!.content.cost_usd, windowTokens);
+  assert.deepEqual(record!.content.served_by, servedBy);
+  const usage = await json(url, "GET", `/v1/conversations/${id}/usage`);
+  const turns = usage.body.turns as Record<string, unknown>[];
+  assert.equal(turns.length, 1);
+  assert.equal(turns[0]!.input_tokens, windowTokens);
+  assert.equal(turns[0]!.output_tokens, 0);
+  assert.equal(turns[0]!.estimated, true);
+  assert.equal(turns[0]!.cost_usd, windowTokens);
+  assert.equal((usage.body.total as { cost_usd: number }).cost_usd, windowTokens);
+  return windowTokens;
+}
+
 async function metric(url: string, name: string, labels = ""): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const pattern = new RegExp(`^${name}\\{tenant="default",model="${SERVED.model}"${labels}\\} (\\S+)$`, "m");
@@ -124,32 +162,8 @@ describe("a non-streamed turn cut short by its client records the input it was b
         ? { model: "slow", messages: [{ role: "user", content: "hello there" }] }
         : { model: "slow", input: "hello there", conversation: id };
       await abandon(url, c.route, body, c.chat ? { "holdfast-conversation": id } : {});
-      await eventually(async () => {
-        const items = await holdfast.store.readItems("default", id);
-        assert.equal(items.at(-1)?.type, "response_record");
-      });
-      const [input, record] = await holdfast.store.readItems("default", id);
-      // The window sent was that one message: its tokens as the store counted them.
-      const windowTokens = input!.tokens;
-      assert.ok(windowTokens > 0);
-      assert.equal(record!.content.status, "incomplete");
-      assert.deepEqual(record!.content.usage, {
-        input_tokens: windowTokens,
-        output_tokens: 0,
-        cached_tokens: 0,
-        estimated: true,
-      });
       // Priced at the target the request went to (the alias `slow` has no price).
-      assert.equal(record!.content.cost_usd, windowTokens);
-      assert.deepEqual(record!.content.served_by, SERVED);
-      const usage = await json(url, "GET", `/v1/conversations/${id}/usage`);
-      const turns = usage.body.turns as Record<string, unknown>[];
-      assert.equal(turns.length, 1);
-      assert.equal(turns[0]!.input_tokens, windowTokens);
-      assert.equal(turns[0]!.output_tokens, 0);
-      assert.equal(turns[0]!.estimated, true);
-      assert.equal(turns[0]!.cost_usd, windowTokens);
-      assert.equal((usage.body.total as { cost_usd: number }).cost_usd, windowTokens);
+      await assertEstimatedTurn(holdfast, url, id, SERVED);
     });
   }
 
@@ -213,28 +227,7 @@ describe("a streamed turn cut before its first event records the input it was bi
       await abandon(url, c.chat ? "/v1/chat/completions" : "/v1/responses", body, {
         ...(c.chat ? { "holdfast-conversation": id } : {}),
       });
-      await eventually(async () => {
-        const items = await holdfast.store.readItems("default", id);
-        assert.equal(items.at(-1)?.type, "response_record");
-      });
-      const [input, record] = await holdfast.store.readItems("default", id);
-      const windowTokens = input!.tokens;
-      assert.ok(windowTokens > 0);
-      assert.equal(record!.content.status, "incomplete");
-      assert.deepEqual(record!.content.usage, {
-        input_tokens: windowTokens,
-        output_tokens: 0,
-        cached_tokens: 0,
-        estimated: true,
-      });
-      assert.equal(record!.content.cost_usd, windowTokens);
-      assert.deepEqual(record!.content.served_by, { provider: c.provider, model: SERVED.model });
-      const usage = await json(url, "GET", `/v1/conversations/${id}/usage`);
-      const turns = usage.body.turns as Record<string, unknown>[];
-      assert.equal(turns.length, 1);
-      assert.equal(turns[0]!.input_tokens, windowTokens);
-      assert.equal(turns[0]!.estimated, true);
-      assert.equal(turns[0]!.cost_usd, windowTokens);
+      await assertEstimatedTurn(holdfast, url, id, { provider: c.provider, model: SERVED.model });
     });
   }
 
