@@ -154,7 +154,9 @@ describe("hostile requests at the whole server (security on) never produce a 5xx
     await t.close();
   });
 
-  test(`${RUNS} random requests: every status < 500 with a code`, async () => {
+  // 100,000 requests (issue 6) take 40–120 s depending on the machine and its load: more than the
+  // suite's 120 s per-test limit on a slow or shared VM, so this one test gets its own.
+  test(`${RUNS} random requests: every status < 500 with a code`, { timeout: 600_000 }, async () => {
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(
