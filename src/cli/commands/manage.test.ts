@@ -175,6 +175,32 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     assert.equal((JSON.parse(down.stdout) as { check: string; status: string }[])[1]?.status, "fail");
   });
 
+  test("doctor --json lists every check whatever fails: one that cannot run is skipped, saying why", async () => {
+    const status = (stdout: string) =>
+      (JSON.parse(stdout) as { check: string; status: string; detail: string }[]).map(
+        (c) => `${c.check}: ${c.status}${c.status === "skipped" ? ` (${c.detail})` : ""}`,
+      );
+    const badStore = await runCli(["doctor", "--json", "--store", "sqlit:x"]);
+    assert.equal(badStore.code, 1, badStore.stderr);
+    assert.deepEqual(status(badStore.stdout), [
+      "config: ok",
+      "store: fail",
+      "providers: warn",
+      "api keys: skipped (not checked: the store check failed)",
+      "encryption: warn",
+    ]);
+    const noConfig = path.join(dir, "no-such-config.json");
+    const badConfig = await runCli(["doctor", "--json", "--config", noConfig, "--store", "sqlit:x"]);
+    assert.equal(badConfig.code, 1, badConfig.stderr);
+    assert.deepEqual(status(badConfig.stdout), [
+      "config: fail",
+      "store: skipped (not checked: the config check failed)",
+      "providers: skipped (not checked: the config check failed)",
+      "api keys: skipped (not checked: the config check failed)",
+      "encryption: warn",
+    ]);
+  });
+
   test("doctor fails the config check on every section serve refuses to start with", async () => {
     const cases: [string, string, RegExp][] = [
       ["gateway.json", '{"gateway":{"busy_policy":"quue"}}', /gateway\.busy_policy/],
