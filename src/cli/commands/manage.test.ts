@@ -162,6 +162,34 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     assert.equal(same.code, 2);
   });
 
+  test("migrate --json keeps stderr off a terminal for the one JSON error line: no progress lines", async () => {
+    // 100 sessions: without --json, off a terminal, a progress line is printed every 100.
+    const from = `sqlite:${path.join(dir, "migrate-json-from.db")}`;
+    await seed(from, 100, 0);
+    const plain = await runCli(["migrate", "--from", from, "--to", `sqlite:${path.join(dir, "plain.db")}`]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /^migrating default: 100 sessions, 0 items copied\n$/);
+    const json = await runCli([
+      "migrate",
+      "--json",
+      "--from",
+      from,
+      "--to",
+      `sqlite:${path.join(dir, "json.db")}`,
+    ]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(json.stderr, "");
+    assert.equal((JSON.parse(json.stdout) as { sessions: number }).sessions, 100);
+    // A failure after the first 100 sessions (a tenant the store refuses, met after copying 'default').
+    const failed = await runCli([
+      ...["migrate", "--json", "--from", from, "--to", `sqlite:${path.join(dir, "failed.db")}`],
+      ...["--tenant", "default", "--tenant", "bad tenant!"],
+    ]);
+    assert.equal(failed.code, 2, failed.stderr);
+    assert.equal(failed.stderr.split("\n").length, 2, `one line: ${failed.stderr}`);
+    assert.equal((JSON.parse(failed.stderr) as { error: { param: string } }).error.param, "tenant");
+  });
+
   test("doctor reports each check and fails on an unreachable store", async () => {
     const ok = await runCli(["doctor", "--json", "--store", `sqlite:${path.join(dir, "doctor.db")}`]);
     assert.equal(ok.code, 0, ok.stderr);
