@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { exitOnClosedOutput } from "./closed-output.ts";
 import { COMMANDS } from "./commands/index.ts";
+import { refuseRepeatedFlags } from "./flag-values.ts";
 import { EXIT_CODES, formatUsageError, runCommand, wantsJson } from "./run.ts";
 
 const json = wantsJson(process.argv.slice(2));
@@ -34,5 +35,7 @@ Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 conflict, 5 st
   );
 
 for (const register of COMMANDS) register(program);
+// `--tenant a --tenant b` is refused rather than silently taken as b.
+refuseRepeatedFlags(program);
 
 await runCommand(() => program.parseAsync(process.argv), { json });
