@@ -2,7 +2,7 @@
  * The `holdfast` CLI. Thin by design: each command lives in `commands/<name>.ts`, parses its
  * options and calls library functions; no business logic here.
  */
-import { Command } from "commander";
+import { Command, Help } from "commander";
 import { exitOnClosedOutput } from "./closed-output.ts";
 import { COMMANDS } from "./commands/index.ts";
 import { refuseRepeatedFlags } from "./flag-values.ts";
@@ -22,6 +22,13 @@ const program = new Command()
   // --version stay 0). Subcommands inherit both settings because they are made after this.
   .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage))
   .configureOutput({ outputError: (text, write) => write(formatUsageError(text, json)) })
+  // Commander's help does not tell a required option (`keys create --tenant`) from the others.
+  .configureHelp({
+    optionDescription(option) {
+      const text = Help.prototype.optionDescription.call(this, option);
+      return option.mandatory ? `${text} (required)` : text;
+    },
+  })
   .addHelpText(
     "after",
     `

@@ -45,6 +45,21 @@ describe("CLI usage errors and rejections", () => {
     }
   });
 
+  test("--help marks the options a command requires, and only those", async () => {
+    const required = async (args: string[]): Promise<string[]> => {
+      const res = await runCli([...args, "--help"]);
+      assert.equal(res.code, 0, res.stderr);
+      return [...res.stdout.matchAll(/^ {2}(?:-\w, )?(--[\w-]+).*\(required\)$/gm)].map((m) => m[1] ?? "");
+    };
+    assert.deepEqual(await required(["keys", "create"]), ["--tenant", "--scopes"]);
+    assert.deepEqual(await required(["keys", "list"]), ["--tenant"]);
+    assert.deepEqual(await required(["migrate"]), ["--from", "--to"]);
+    assert.deepEqual(await required(["openclaw", "export"]), ["--out"]);
+    assert.deepEqual(await required(["sessions", "ls"]), []);
+    const once = await runCli(["openclaw", "export", "--help"]);
+    assert.doesNotMatch(once.stdout, /\(required\).*\(required\)/);
+  });
+
   test("commander's usage errors exit 2 in the CLI's error format", async () => {
     const cases: [string[], RegExp][] = [
       [
