@@ -2,6 +2,7 @@
  * `sessions rm|fork|compact`, `migrate` and `doctor` through the real binary.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -180,14 +181,21 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     assert.equal(json.code, 0, json.stderr);
     assert.equal(json.stderr, "");
     assert.equal((JSON.parse(json.stdout) as { sessions: number }).sessions, 100);
-    // A failure after the first 100 sessions (a tenant the store refuses, met after copying 'default').
+    // A malformed tenant after a good one: refused before anything is copied (no target is even
+    // created), and stderr is its one JSON line.
+    const failedTo = path.join(dir, "failed.db");
     const failed = await runCli([
-      ...["migrate", "--json", "--from", from, "--to", `sqlite:${path.join(dir, "failed.db")}`],
+      ...["migrate", "--json", "--from", from, "--to", `sqlite:${failedTo}`],
       ...["--tenant", "default", "--tenant", "bad tenant!"],
     ]);
     assert.equal(failed.code, 2, failed.stderr);
     assert.equal(failed.stderr.split("\n").length, 2, `one line: ${failed.stderr}`);
-    assert.equal((JSON.parse(failed.stderr) as { error: { param: string } }).error.param, "tenant");
+    const { error } = JSON.parse(failed.stderr) as { error: { param: string; message: string } };
+    assert.deepEqual(
+      [error.param, error.message.startsWith("Cannot migrate tenant 'bad tenant!'")],
+      ["tenant", true],
+    );
+    assert.equal(existsSync(failedTo), false, "no target store was created");
   });
 
   test("doctor reports each check and fails on an unreachable store", async () => {

@@ -5,7 +5,7 @@
 import path from "node:path";
 import { type Command, Option } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
-import { migrate } from "../../interop/migrate.ts";
+import { checkMigrateTenants, migrate } from "../../interop/migrate.ts";
 import { sqlitePath, storeScheme } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
@@ -40,6 +40,8 @@ async function run(flags: MigrateFlags): Promise<void> {
   }
   assertStoreExists(flags.from, "--from");
   const tenants = flags.tenant.length > 0 ? flags.tenant : ["default"];
+  // Before --to is opened: a refused run leaves no new store behind.
+  checkMigrateTenants(tenants);
   // The source's archive backend, checked before any store is opened: sessions archived by the
   // lifecycle keep their items there.
   const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
