@@ -3,6 +3,7 @@
  * in the error, not the library option `atSeq` behind it: commands pass the library's names and
  * their flags, and `inFlagNames` rewrites what the library says (its errors and notes).
  */
+import type { Command } from "commander";
 import { HoldfastError, InvalidArgumentError, isHoldfastError } from "../store/errors.ts";
 
 /** Library option (or phrase) → the flag a user types, e.g. `{ atSeq: "--at-seq" }`. */
@@ -118,4 +119,34 @@ export async function withFlagNames<T>(names: FlagNames, run: () => T | Promise<
   } catch (error) {
     throw inFlagNames(error, names);
   }
+}
+
+function shownValue(value: unknown): string {
+  return value === undefined || value === null ? "no value" : `'${String(value)}'`;
+}
+
+/**
+ * On `command` and every subcommand under it: a single-value option given twice with different
+ * values (`keys create --tenant a --tenant b`) is a usage error (exit 2) naming it, where commander
+ * would silently keep the last. The same value twice passes; so do repeatable options (variadic,
+ * or collecting into an array default, as `migrate --tenant`). Call once every command is made.
+ */
+export function refuseRepeatedFlags(command: Command): void {
+  const given = new Map<string, unknown>();
+  for (const option of command.options) {
+    if (option.variadic || Array.isArray(option.defaultValue)) continue;
+    const name = option.name();
+    // Commander emits this for each occurrence on the command line (not for an env value), with
+    // the text as typed, after its own listener stored it.
+    command.on(`option:${name}`, (value: unknown) => {
+      if (given.has(name) && given.get(name) !== value) {
+        command.error(
+          `error: option '${option.flags}' was given twice with different values (${shownValue(given.get(name))}, then ${shownValue(value)}); give it once`,
+          { exitCode: 2, code: "holdfast.repeatedOption" },
+        );
+      }
+      given.set(name, value);
+    });
+  }
+  for (const sub of command.commands) refuseRepeatedFlags(sub);
 }

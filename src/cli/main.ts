@@ -2,9 +2,10 @@
  * The `holdfast` CLI. Thin by design: each command lives in `commands/<name>.ts`, parses its
  * options and calls library functions; no business logic here.
  */
-import { Command } from "commander";
+import { Command, Help } from "commander";
 import { exitOnClosedOutput } from "./closed-output.ts";
 import { COMMANDS } from "./commands/index.ts";
+import { refuseRepeatedFlags } from "./flag-values.ts";
 import { EXIT_CODES, formatUsageError, runCommand, wantsJson } from "./run.ts";
 
 const json = wantsJson(process.argv.slice(2));
@@ -21,6 +22,13 @@ const program = new Command()
   // --version stay 0). Subcommands inherit both settings because they are made after this.
   .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage))
   .configureOutput({ outputError: (text, write) => write(formatUsageError(text, json)) })
+  // Commander's help does not tell a required option (`keys create --tenant`) from the others.
+  .configureHelp({
+    optionDescription(option) {
+      const text = Help.prototype.optionDescription.call(this, option);
+      return option.mandatory ? `${text} (required)` : text;
+    },
+  })
   .addHelpText(
     "after",
     `
@@ -34,5 +42,7 @@ Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 conflict, 5 st
   );
 
 for (const register of COMMANDS) register(program);
+// `--tenant a --tenant b` is refused rather than silently taken as b.
+refuseRepeatedFlags(program);
 
 await runCommand(() => program.parseAsync(process.argv), { json });

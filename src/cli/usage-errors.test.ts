@@ -3,7 +3,7 @@
  * `holdfast: <message> [<code>]` line, never commander's exit 1 or a bare Node error.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -43,6 +43,21 @@ describe("CLI usage errors and rejections", () => {
         assert.match(res.stdout, /\nExamples?:\n {2}\$ /, SUBCOMMANDS[i]?.join(" "));
       }
     }
+  });
+
+  test("--help marks the options a command requires, and only those", async () => {
+    const required = async (args: string[]): Promise<string[]> => {
+      const res = await runCli([...args, "--help"]);
+      assert.equal(res.code, 0, res.stderr);
+      return [...res.stdout.matchAll(/^ {2}(?:-\w, )?(--[\w-]+).*\(required\)$/gm)].map((m) => m[1] ?? "");
+    };
+    assert.deepEqual(await required(["keys", "create"]), ["--tenant", "--scopes"]);
+    assert.deepEqual(await required(["keys", "list"]), ["--tenant"]);
+    assert.deepEqual(await required(["migrate"]), ["--from", "--to"]);
+    assert.deepEqual(await required(["openclaw", "export"]), ["--out"]);
+    assert.deepEqual(await required(["sessions", "ls"]), []);
+    const once = await runCli(["openclaw", "export", "--help"]);
+    assert.doesNotMatch(once.stdout, /\(required\).*\(required\)/);
   });
 
   test("commander's usage errors exit 2 in the CLI's error format", async () => {
@@ -255,6 +270,60 @@ describe("CLI usage errors and rejections", () => {
       );
       assert.equal(res.code, args.includes("import") ? 4 : 2, `${args.join(" ")}: ${res.stderr}`);
     }
+  });
+
+  test("a single-value flag given twice with different values exits 2 naming it; the same value twice passes", async () => {
+    const db = path.join(dir, "repeated.db");
+    const twice = await runCli([
+      "keys",
+      "create",
+      "--tenant",
+      "a",
+      "--tenant",
+      "b",
+      "--scopes",
+      "admin",
+      "--store",
+      `sqlite:${db}`,
+    ]);
+    assert.equal(twice.code, 2, twice.stderr);
+    assert.match(
+      twice.stderr,
+      /^holdfast: option '--tenant <tenant>' was given twice with different values \('a', then 'b'\); give it once \[invalid_argument\]\n/,
+    );
+    await assert.rejects(stat(db), { code: "ENOENT" }, "no key, no store was created");
+    const json = await runCli([
+      "sessions",
+      "ls",
+      "--json",
+      "--limit",
+      "1",
+      "--limit=2",
+      "--store",
+      "memory:",
+    ]);
+    assert.equal(json.code, 2, json.stderr);
+    assert.equal(json.stderr.split("\n").length, 2, `one line: ${json.stderr}`);
+    assert.match(
+      (JSON.parse(json.stderr) as { error: { message: string } }).error.message,
+      /'-n, --limit <n>'.*'1', then '2'/,
+    );
+    const same = await runCli([
+      "keys",
+      "create",
+      "-s",
+      `sqlite:${db}`,
+      "--tenant",
+      "a",
+      "--tenant",
+      "a",
+      "--scopes",
+      "admin",
+      "--json",
+      "--json",
+    ]);
+    assert.equal(same.code, 0, same.stderr);
+    assert.equal((JSON.parse(same.stdout) as { tenant: string }).tenant, "a");
   });
 
   test("mock-upstream and serve: a port out of range or a foreign --host exit 2 naming the flag", async () => {

@@ -288,3 +288,16 @@ test("migrate copies a session the lifecycle archived from its archive, or repor
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("migrate refuses a malformed tenant before copying any tenant, naming it", async () => {
+  const source = await createStore("memory:");
+  const target = await createStore("memory:");
+  await source.create("default", { items: [say("a")] });
+  await assert.rejects(migrate(source, target, { tenants: ["default", "bad tenant!"] }), {
+    code: "invalid_argument",
+    param: "tenant",
+    message: /^Cannot migrate tenant 'bad tenant!': Tenant must be/,
+  });
+  assert.deepEqual((await target.list("default")).data, [], "nothing of 'default' was copied");
+  await Promise.all([source.close(), target.close()]);
+});

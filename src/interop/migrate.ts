@@ -17,8 +17,9 @@
  * too and reported as deleted in the source, not as a mismatch (migrate-deleted-items.ts).
  */
 import { createHash } from "node:crypto";
-import { isHoldfastError } from "../store/errors.ts";
+import { InvalidArgumentError, isHoldfastError } from "../store/errors.ts";
 import type { Item, Session, SessionStore } from "../store/types.ts";
+import { checkTenant } from "../store/validate.ts";
 import { itemsDeletedInSource } from "./migrate-deleted-items.ts";
 import { resumePoint } from "./migrate-resume.ts";
 import { differingFields, ensureSession } from "./migrate-target.ts";
@@ -352,6 +353,22 @@ async function vanishedFrom(
   return null;
 }
 
+/**
+ * A malformed tenant is bad input: refused before anything is copied (not after the tenants
+ * before it), naming it. `migrate` calls it; a caller may too, before it opens the stores.
+ */
+export function checkMigrateTenants(tenants: readonly string[]): void {
+  for (const tenant of tenants) {
+    try {
+      checkTenant(tenant);
+    } catch (error) {
+      throw new InvalidArgumentError(`Cannot migrate tenant '${tenant}': ${(error as Error).message}`, {
+        param: "tenant",
+      });
+    }
+  }
+}
+
 export async function migrate(
   source: SessionStore,
   target: SessionStore,
@@ -367,6 +384,7 @@ export async function migrate(
     vanished: [],
     deletedInSource: [],
   };
+  checkMigrateTenants(options.tenants);
   for (const tenant of options.tenants) {
     report.tenants += 1;
     for await (const session of allSessions(source, tenant)) {

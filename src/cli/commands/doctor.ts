@@ -16,7 +16,7 @@ import { formatTable } from "./sessions.ts";
 
 interface Check {
   check: string;
-  status: "ok" | "warn" | "fail";
+  status: "ok" | "warn" | "fail" | "skipped";
   detail: string;
 }
 
@@ -46,6 +46,14 @@ async function attempt(
   }
 }
 
+/**
+ * A check that cannot run because one it needs failed: still listed, saying which, so the list
+ * (and `--json`) always has every check in the same order.
+ */
+function skip(checks: Check[], name: string, because: string): void {
+  checks.push({ check: name, status: "skipped", detail: `not checked: ${because}` });
+}
+
 export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
   const checks: Check[] = [];
   let config: Awaited<ReturnType<typeof loadServerConfig>> | undefined;
@@ -58,39 +66,48 @@ export async function runDoctor(flags: DoctorFlags): Promise<Check[]> {
     parseServeSections(config, process.env);
     return config.configFile ? `loaded ${config.configFile}` : "defaults and environment (no config file)";
   });
-  if (!config) return checks;
   const cfg = config;
-  let store: SessionStore | undefined;
-  let fresh = false;
-  await attempt(checks, "store", async () => {
-    // A check must not create the SQLite file it checks (a mistyped path would then look fine).
-    if (missingSqliteFile(cfg.store) !== null) {
-      fresh = true;
-      return { warn: `${redactStoreUrl(cfg.store)} does not exist yet: serve creates it on its first start` };
+  if (cfg === undefined) {
+    for (const name of ["store", "providers", "api keys"]) skip(checks, name, "the config check failed");
+  } else {
+    let store: SessionStore | undefined;
+    try {
+      const storeOk = await attempt(checks, "store", async () => {
+        // A check must not create the SQLite file it checks (a mistyped path would then look fine).
+        if (missingSqliteFile(cfg.store) !== null) {
+          return {
+            warn: `${redactStoreUrl(cfg.store)} does not exist yet: serve creates it on its first start`,
+          };
+        }
+        store = await openStore(cfg.store);
+        await store.list("default", { limit: 1 });
+        return `${redactStoreUrl(cfg.store)} reachable (${store.driverName}), schema current`;
+      });
+      await attempt(checks, "providers", async () => {
+        const parsed = parseProvidersConfig(providersSectionOf(cfg.file), process.env);
+        for (const p of parsed.providers) apiKeyOf(p);
+        const names = parsed.providers.map((p) => `${p.name} (${p.type})`).join(", ");
+        return parsed.providers.length === 1 ? { warn: `only the built-in mock model: ${names}` } : names;
+      });
+      // The keys live in the store: one that cannot be read says nothing about them.
+      if (!storeOk) skip(checks, "api keys", "the store check failed");
+      else {
+        const s = store;
+        await attempt(checks, "api keys", async () => {
+          if (s && (await hasActiveApiKeys(createSecurity({ store: s }))))
+            return "at least one active key: authentication required";
+          const loopback = /^(127\.|::1$|localhost$)/.test(cfg.host);
+          if (!loopback)
+            throw new Error(
+              `no API keys and host ${cfg.host} is not loopback: serve will refuse without --insecure`,
+            );
+          return { warn: "no API keys: serve runs in development mode on loopback" };
+        });
+      }
+    } finally {
+      // Also one opened whose schema then failed the check.
+      await (store as SessionStore | undefined)?.close();
     }
-    store = await openStore(cfg.store);
-    await store.list("default", { limit: 1 });
-    return `${redactStoreUrl(cfg.store)} reachable (${store.driverName}), schema current`;
-  });
-  await attempt(checks, "providers", async () => {
-    const parsed = parseProvidersConfig(providersSectionOf(cfg.file), process.env);
-    for (const p of parsed.providers) apiKeyOf(p);
-    const names = parsed.providers.map((p) => `${p.name} (${p.type})`).join(", ");
-    return parsed.providers.length === 1 ? { warn: `only the built-in mock model: ${names}` } : names;
-  });
-  if (store || fresh) {
-    const s = store;
-    await attempt(checks, "api keys", async () => {
-      if (s && (await hasActiveApiKeys(createSecurity({ store: s }))))
-        return "at least one active key: authentication required";
-      const loopback = /^(127\.|::1$|localhost$)/.test(cfg.host);
-      if (!loopback)
-        throw new Error(
-          `no API keys and host ${cfg.host} is not loopback: serve will refuse without --insecure`,
-        );
-      return { warn: "no API keys: serve runs in development mode on loopback" };
-    });
-    await s?.close();
   }
   await attempt(checks, "encryption", async () => {
     const keyring = keyringFromEnv(process.env);
@@ -111,7 +128,7 @@ export function registerDoctorCommand(program: Command): void {
     .option("--json", "print the checks as JSON")
     .addHelpText(
       "after",
-      "\nExit 1 when any check fails (warnings do not).\n\nExamples:\n  $ holdfast doctor\n  $ holdfast doctor --store postgres://postgres@127.0.0.1/test --json",
+      "\nEvery check is listed: one that needs a check that failed is skipped, saying which.\nExit 1 when any check fails (warnings do not).\n\nExamples:\n  $ holdfast doctor\n  $ holdfast doctor --store postgres://postgres@127.0.0.1/test --json",
     )
     .action(async (flags: DoctorFlags) => {
       const checks = await runDoctor(flags);

@@ -2,6 +2,7 @@
  * `sessions rm|fork|compact`, `migrate` and `doctor` through the real binary.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -162,6 +163,41 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     assert.equal(same.code, 2);
   });
 
+  test("migrate --json keeps stderr off a terminal for the one JSON error line: no progress lines", async () => {
+    // 100 sessions: without --json, off a terminal, a progress line is printed every 100.
+    const from = `sqlite:${path.join(dir, "migrate-json-from.db")}`;
+    await seed(from, 100, 0);
+    const plain = await runCli(["migrate", "--from", from, "--to", `sqlite:${path.join(dir, "plain.db")}`]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /^migrating default: 100 sessions, 0 items copied\n$/);
+    const json = await runCli([
+      "migrate",
+      "--json",
+      "--from",
+      from,
+      "--to",
+      `sqlite:${path.join(dir, "json.db")}`,
+    ]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(json.stderr, "");
+    assert.equal((JSON.parse(json.stdout) as { sessions: number }).sessions, 100);
+    // A malformed tenant after a good one: refused before anything is copied (no target is even
+    // created), and stderr is its one JSON line.
+    const failedTo = path.join(dir, "failed.db");
+    const failed = await runCli([
+      ...["migrate", "--json", "--from", from, "--to", `sqlite:${failedTo}`],
+      ...["--tenant", "default", "--tenant", "bad tenant!"],
+    ]);
+    assert.equal(failed.code, 2, failed.stderr);
+    assert.equal(failed.stderr.split("\n").length, 2, `one line: ${failed.stderr}`);
+    const { error } = JSON.parse(failed.stderr) as { error: { param: string; message: string } };
+    assert.deepEqual(
+      [error.param, error.message.startsWith("Cannot migrate tenant 'bad tenant!'")],
+      ["tenant", true],
+    );
+    assert.equal(existsSync(failedTo), false, "no target store was created");
+  });
+
   test("doctor reports each check and fails on an unreachable store", async () => {
     const ok = await runCli(["doctor", "--json", "--store", `sqlite:${path.join(dir, "doctor.db")}`]);
     assert.equal(ok.code, 0, ok.stderr);
@@ -173,6 +209,32 @@ describe("sessions rm|fork|compact, migrate, doctor", () => {
     const down = await runCli(["doctor", "--json", "--store", "postgres://postgres@127.0.0.1:1/test"]);
     assert.equal(down.code, 1);
     assert.equal((JSON.parse(down.stdout) as { check: string; status: string }[])[1]?.status, "fail");
+  });
+
+  test("doctor --json lists every check whatever fails: one that cannot run is skipped, saying why", async () => {
+    const status = (stdout: string) =>
+      (JSON.parse(stdout) as { check: string; status: string; detail: string }[]).map(
+        (c) => `${c.check}: ${c.status}${c.status === "skipped" ? ` (${c.detail})` : ""}`,
+      );
+    const badStore = await runCli(["doctor", "--json", "--store", "sqlit:x"]);
+    assert.equal(badStore.code, 1, badStore.stderr);
+    assert.deepEqual(status(badStore.stdout), [
+      "config: ok",
+      "store: fail",
+      "providers: warn",
+      "api keys: skipped (not checked: the store check failed)",
+      "encryption: warn",
+    ]);
+    const noConfig = path.join(dir, "no-such-config.json");
+    const badConfig = await runCli(["doctor", "--json", "--config", noConfig, "--store", "sqlit:x"]);
+    assert.equal(badConfig.code, 1, badConfig.stderr);
+    assert.deepEqual(status(badConfig.stdout), [
+      "config: fail",
+      "store: skipped (not checked: the config check failed)",
+      "providers: skipped (not checked: the config check failed)",
+      "api keys: skipped (not checked: the config check failed)",
+      "encryption: warn",
+    ]);
   });
 
   test("doctor fails the config check on every section serve refuses to start with", async () => {

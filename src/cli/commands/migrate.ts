@@ -5,7 +5,7 @@
 import path from "node:path";
 import { type Command, Option } from "commander";
 import { loadServerConfig } from "../../config/load-config.ts";
-import { migrate } from "../../interop/migrate.ts";
+import { checkMigrateTenants, migrate } from "../../interop/migrate.ts";
 import { sqlitePath, storeScheme } from "../../store/create-store.ts";
 import { InvalidArgumentError } from "../../store/errors.ts";
 import { archiveReader } from "../archive-reader.ts";
@@ -40,6 +40,8 @@ async function run(flags: MigrateFlags): Promise<void> {
   }
   assertStoreExists(flags.from, "--from");
   const tenants = flags.tenant.length > 0 ? flags.tenant : ["default"];
+  // Before --to is opened: a refused run leaves no new store behind.
+  checkMigrateTenants(tenants);
   // The source's archive backend, checked before any store is opened: sessions archived by the
   // lifecycle keep their items there.
   const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
@@ -49,11 +51,15 @@ async function run(flags: MigrateFlags): Promise<void> {
     const target = await openStore(flags.to);
     try {
       const tty = process.stderr.isTTY === true;
+      // With --json and stderr not a terminal, stderr is kept for the one JSON error line (as
+      // cleanup's and export's progress): the report lists the sessions left out.
+      const quiet = flags.json === true && !tty;
       const report = await migrate(source, target, {
         tenants,
         readArchive: (tenant, id) => archives.read(tenant, id),
         pruneDeleted: flags.pruneDeleted === true,
         onProgress: (p) => {
+          if (quiet) return;
           // A session left out is said at once, on a line of its own (the count comes at the end).
           if (p.leftOut) {
             process.stderr.write(
@@ -118,6 +124,8 @@ the lifecycle archived keep their items in the archive backend (lifecycle.archiv
 they are read from there and copied as archived sessions holding their items; one whose archive
 cannot be read is reported.
 Exit 1 if verification fails; a session left out is not a failure.
+Progress goes to stderr (every 100 sessions when it is not a terminal); with --json only on a
+terminal, so a failure leaves stderr the one JSON error line.
 
 Examples:
   $ holdfast migrate --from sqlite:./data/holdfast.db --to postgres://postgres@127.0.0.1/test

@@ -317,7 +317,7 @@ export function registerOpenClawCommand(program: Command): void {
   storeOptions(
     oc.command("export <sessionId>").description("Write a Holdfast session as an OpenClaw v3 transcript."),
   )
-    .requiredOption("-o, --out <file>", "output file (.jsonl), or - for stdout (required)")
+    .requiredOption("-o, --out <file>", "output file (.jsonl), or - for stdout")
     .option(
       "--archive-dir <dir>",
       "read an archived session from this directory instead of the configured lifecycle.archive (default ./data/archives)",

@@ -81,6 +81,25 @@ describe("holdfast sessions export|import (binary)", () => {
     assert.deepEqual(items(copy.stdout), items(readFileSync(file, "utf8")));
   });
 
+  it("--ids naming a malformed or unknown session, or none, exits naming --ids and writes no file", async () => {
+    const out = join(dir, "ids.jsonl");
+    const cases: [string, number, string][] = [
+      ["conv_nope", 2, "invalid_argument"],
+      [`${ids[0]},conv_00000000000000000000000000000000`, 3, "not_found"],
+      [" , ", 2, "invalid_argument"],
+    ];
+    for (const [list, exit, code] of cases) {
+      const run = await holdfast("sessions", "export", "--store", src, "--ids", list, "--out", out, "--json");
+      assert.equal(run.code, exit, `${list}: ${run.stderr}`);
+      assert.deepEqual(
+        [JSON.parse(run.stderr).error.code, JSON.parse(run.stderr).error.param],
+        [code, "ids"],
+        list,
+      );
+      assert.throws(() => readFileSync(out), { code: "ENOENT" }, `${list}: no file`);
+    }
+  });
+
   it("--on-conflict fail imports nothing from a file when any of its sessions exists; from stdin it says what stays", async () => {
     const file = join(dir, "conflict.jsonl");
     const exp = await holdfast("sessions", "export", "--store", src, "--out", file);

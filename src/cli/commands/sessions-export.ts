@@ -13,9 +13,10 @@ import {
   type PortableProgress,
 } from "../../interop/portable/index.ts";
 import { encryptedSessionCheck, refuseKeylessWrites } from "../../security/at-rest.ts";
-import { InvalidArgumentError } from "../../store/errors.ts";
+import { InvalidArgumentError, isHoldfastError } from "../../store/errors.ts";
+import type { SessionStore } from "../../store/types.ts";
 import { archiveReader } from "../archive-reader.ts";
-import { withFlagNames } from "../flag-values.ts";
+import { withFlagNames, withMessage } from "../flag-values.ts";
 import { interruptible } from "../interrupt.ts";
 import { writeOutputFile } from "../output-file.ts";
 import { openArchived, storeOptions, withContentStore } from "../store-flags.ts";
@@ -61,6 +62,36 @@ function progressPrinter(verb: string): { tick: (p: PortableProgress) => void; d
   };
 }
 
+/** `--ids a,b`: at least one id (`--ids ,` would pass for a backup of nothing). */
+function idsFlag(value: string): string[] {
+  const ids = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (ids.length === 0) {
+    throw new InvalidArgumentError(`--ids must name at least one session id (got '${value}').`, {
+      param: "ids",
+    });
+  }
+  return ids;
+}
+
+/**
+ * Every `--ids` session is a well-formed id that exists, checked before anything is written: the
+ * store's error then names the flag the user typed (`param: "ids"`), not the API's `session_id`.
+ */
+async function checkIds(store: SessionStore, tenant: string, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    try {
+      await store.get(tenant, id);
+    } catch (error) {
+      throw isHoldfastError(error) && error.param === "session_id"
+        ? withMessage(error, error.message, "ids")
+        : error;
+    }
+  }
+}
+
 export function registerSessionsExportCommands(program: Command): void {
   const sessions = sessionsGroup(program);
 
@@ -83,14 +114,10 @@ export function registerSessionsExportCommands(program: Command): void {
       "\nSessions the lifecycle archived are exported with their items, read from the archive backend the\nconfig's lifecycle.archive names (or --archive-dir); one whose archive cannot be read fails the export.\nWithout the keyring, a selection holding an encrypted session exits 2 before anything is written.\nCtrl-C removes the unfinished --out file (exit 130).\n\nExamples:\n  $ holdfast sessions export --store sqlite:./data/holdfast.db --out backup.jsonl\n  $ holdfast sessions export --ids conv_a…,conv_b… > two.jsonl",
     )
     .action(async (flags: ExportFlags) => {
-      const selection = flags.ids
-        ? {
-            ids: flags.ids
-              .split(",")
-              .map((s) => s.trim())
-              .filter(Boolean),
-          }
-        : { filter: { owner: flags.owner, label: flags.label } };
+      const selection =
+        flags.ids === undefined
+          ? { filter: { owner: flags.owner, label: flags.label } }
+          : { ids: idsFlag(flags.ids) };
       const progress = progressPrinter("exporting");
       // Archived sessions' items are in the archive backend: a backup without them would lose them.
       const { file } = await loadServerConfig({ flags: { config: flags.config }, env: process.env });
@@ -99,6 +126,7 @@ export function registerSessionsExportCommands(program: Command): void {
       const summary = await withContentStore(
         flags,
         async (store) => {
+          if (selection.ids) await checkIds(store, flags.tenant, selection.ids);
           const options = {
             onProgress: progress.tick,
             readArchive: async (tenant: string, id: string) =>
