@@ -38,13 +38,18 @@ async function lockItems(schema: string): Promise<{ release: () => Promise<void>
   };
 }
 
-/** Resolves once some backend waits for a lock on a table of `schema`. */
+/**
+ * Resolves once a client connection waits for a lock on a table of `schema`. Client backends only:
+ * an autovacuum worker queued behind the lock (the table was just filled) is not the command, and
+ * signalling on it would interrupt the command before it started its work.
+ */
 async function someoneWaits(schema: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const { rows } = await adminQuery(
       `SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
          JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE NOT l.granted AND n.nspname = $1`,
+         JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE NOT l.granted AND n.nspname = $1 AND a.backend_type = 'client backend'`,
       [schema],
     );
     if (rows.length > 0) return;
