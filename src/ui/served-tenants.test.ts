@@ -7,11 +7,22 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { createHoldfastApp } from "../app.ts";
+import { createHoldfastApp, type HoldfastApp } from "../app.ts";
 import { testServerConfig } from "../config/test-server-config.ts";
 import { createSecurity } from "../security/create-security.ts";
 import { createStore } from "../store/create-store.ts";
 import { servedTenants } from "./served-tenants.ts";
+
+/** Signs in to the served dashboard with its admin key; the session cookie to send. */
+async function dashboardCookie(served: HoldfastApp, adminKey: string): Promise<string> {
+  const signIn = await served.app.inject({
+    method: "POST",
+    url: "/ui/api/session",
+    payload: { key: adminKey },
+  });
+  assert.equal(signIn.statusCode, 200, signIn.body);
+  return String(signIn.headers["set-cookie"]).split(";")[0]!;
+}
 
 describe("servedTenants", () => {
   test("default first, then the tenants of API keys and of the registry, sorted, once each", async () => {
@@ -56,13 +67,7 @@ describe("holdfast serve's dashboard", () => {
       env: { HOLDFAST_ADMIN_KEY: adminKey },
     });
     try {
-      const signIn = await served.app.inject({
-        method: "POST",
-        url: "/ui/api/session",
-        payload: { key: adminKey },
-      });
-      assert.equal(signIn.statusCode, 200, signIn.body);
-      const cookie = String(signIn.headers["set-cookie"]).split(";")[0]!;
+      const cookie = await dashboardCookie(served, adminKey);
       const res = await served.app.inject({ url: "/ui/api/tenants", headers: { cookie } });
       assert.deepEqual(res.json(), { tenants: ["default", "acme"] });
       const sessions = await served.app.inject({ url: "/ui/api/sessions?tenant=acme", headers: { cookie } });
@@ -86,13 +91,7 @@ describe("holdfast serve's dashboard", () => {
       env: { HOLDFAST_ADMIN_KEY: adminKey },
     });
     try {
-      const signIn = await served.app.inject({
-        method: "POST",
-        url: "/ui/api/session",
-        payload: { key: adminKey },
-      });
-      assert.equal(signIn.statusCode, 200, signIn.body);
-      const cookie = String(signIn.headers["set-cookie"]).split(";")[0]!;
+      const cookie = await dashboardCookie(served, adminKey);
       const res = await served.app.inject({ url: "/ui/api/tenants", headers: { cookie } });
       assert.deepEqual(res.json(), { tenants: ["default", "idp-users"] });
       const sessions = await served.app.inject({

@@ -5,13 +5,19 @@
  * because the session was deleted meanwhile (its keys destroyed after its ciphertext was read),
  * the answer is `not_found`, as for a read just after the delete.
  */
-import { sessionNotFound } from "../../store/errors.ts";
+import { isHoldfastError, sessionNotFound } from "../../store/errors.ts";
 import type { Item, Session } from "../../store/types.ts";
 import { DecryptionError } from "../errors.ts";
 import { decryptState, ENC_FIELD, type KeyLookup } from "./content-crypto.ts";
 import type { DataKeys } from "./data-keys.ts";
 import { type Opening, openItems } from "./item-opening.ts";
 import type { PlaintextCache } from "./plaintext-cache.ts";
+
+/** For a list's `session()` opens: null for a session that turned out to be gone (`not_found`); any other error is thrown. */
+export function unlessGone(error: unknown): null {
+  if (isHoldfastError(error) && error.code === "not_found") return null;
+  throw error;
+}
 
 export class SessionOpener {
   readonly #keys: DataKeys;

@@ -61,19 +61,13 @@ import type { Keyring } from "./keyring.ts";
 import { PlaintextCache } from "./plaintext-cache.ts";
 import { AppendHeads, appendSealed } from "./sealed-append.ts";
 import { checkPlainState, explainSealedRefusal, rethrowExplained } from "./sealed-limits.ts";
-import { SessionOpener } from "./session-opener.ts";
+import { SessionOpener, unlessGone } from "./session-opener.ts";
 import { WindowCache } from "./window-cache.ts";
 import { readWindowCached } from "./window-read.ts";
 
 export type { EncryptedStore, EncryptionOptions } from "./encryption-options.ts";
 
 const MAX_MERGE_RETRIES = 20;
-
-/** null for a session that turned out to be gone (`not_found`); any other error is thrown. */
-function unlessGone(error: unknown): null {
-  if (isHoldfastError(error) && error.code === "not_found") return null;
-  throw error;
-}
 
 class EncryptingStore implements EncryptedStore {
   readonly #inner: SessionStore;
